@@ -1,0 +1,114 @@
+"""The pipeline: an ordered list of passes over one ``Artifact``.
+
+Each pass lives in its own module under ``passes/``, declares what it ``requires`` of the
+artifact, and returns a new artifact plus a record of what it did (the report's
+``steps``).  ``build_pipeline`` turns a recipe into the pass list; ``run_passes`` runs it,
+checking each pass's requirements first, so a pass added by a later feature (pruning,
+depthwise substitution) only has to be inserted here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .config import Recipe
+
+__all__ = ["Artifact", "Context", "Pass", "StepRecord", "build_pipeline", "run_passes"]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """What flows between passes: the torch model, then the exported file and its results."""
+
+    module: Any  # torch.nn.Module, the model as the passes have changed it
+    example_inputs: tuple  # tuple[torch.Tensor, ...], batch of 1
+    format: str
+    path: Path | None = None  # the exported file once there is one
+    float_path: Path | None = None  # the float export, kept for the size/params baseline
+    quantized: bool = False
+    verification: Any = None  # verify_outputs.Verification
+    estimate: Any = None  # cost.Estimate
+    graph: Any = None  # graph_ir.Graph of ``path``
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every pass may read and nothing changes: inputs, target, settings."""
+
+    recipe: Recipe
+    workdir: Path
+    reference: Any  # the original torch model, as loaded: the ground truth for verification
+    calibration_x: np.ndarray  # N × per-sample shape, float32
+    eval_x: np.ndarray
+    eval_y: np.ndarray | None
+    eval_source: str  # "eval", "calibration" or "random": what eval_x came from
+    target: Any  # targets.TargetProfile
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    name: str
+    seconds: float
+    facts: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seconds": round(self.seconds, 3), **self.facts}
+
+
+class Pass(Protocol):
+    name: str
+    requires: tuple[str, ...]  # Artifact fields that must be set before the pass runs
+
+    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]: ...
+
+
+def build_pipeline(recipe: Recipe) -> list[Pass]:
+    """The recipe's passes in the one order that makes sense.
+
+    fold works on the torch model; export writes the float file; int8 quantizes that file
+    (both quantizers, ai-edge-quantizer and onnxruntime's, work on the exported graph);
+    verify runs the artifact in its runtime; estimate costs it on the target.
+    """
+    from .passes.estimate_cost import EstimateCost
+    from .passes.export_onnx import ExportOnnx
+    from .passes.export_tflite import ExportTflite
+    from .passes.fold_batchnorm import FoldBatchNorm
+    from .passes.quantize_onnx import QuantizeOnnx
+    from .passes.quantize_tflite import QuantizeTflite
+    from .passes.verify_outputs import VerifyOutputs
+
+    tflite = recipe.format == "tflite"
+    builders: dict[str, Callable[[], Pass]] = {
+        "fold": lambda: FoldBatchNorm(recipe.fold),
+        "export": lambda: (ExportTflite if tflite else ExportOnnx)(recipe.export),
+        "int8": lambda: (QuantizeTflite if tflite else QuantizeOnnx)(recipe.int8, seed=recipe.seed),
+        "verify": lambda: VerifyOutputs(recipe.verify),
+        "estimate": lambda: EstimateCost(),
+    }
+    return [builders[name]() for name in builders if name in recipe.passes]
+
+
+def run_passes(passes: Sequence[Pass], artifact: Artifact, context: Context
+               ) -> tuple[Artifact, list[StepRecord]]:
+    steps = []
+    for step in passes:
+        missing = [name for name in step.requires if getattr(artifact, name) is None]
+        # A recipe that breaks a pass's requirement is a bug in build_pipeline, not user input.
+        assert not missing, f"pass {step.name!r} needs {missing} but no earlier pass made it"
+        context.progress(step.name)
+        started = time.perf_counter()
+        artifact, facts = step.run(artifact, context)
+        steps.append(StepRecord(step.name, time.perf_counter() - started, facts))
+    return artifact, steps
+
+
+def replace(artifact: Artifact, **changes: Any) -> Artifact:
+    return dataclasses.replace(artifact, **changes)
