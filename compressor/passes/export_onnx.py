@@ -1,0 +1,57 @@
+"""Export the torch model to a float, self-contained `.onnx` with torch.onnx (dynamo exporter).
+
+``external_data=False`` keeps the weights inside the one file (PITFALLS.md: the dynamo
+exporter otherwise writes ``model.onnx.data`` beside it).  Inputs are named ``input`` /
+``input_1`` ..., outputs ``output`` / ``output_1`` ..., with a static batch of 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..capture import captured_output
+from ..config import ExportConfig
+from ..pipeline import Artifact, Context, replace
+from .conversion_errors import describe_conversion_error
+
+__all__ = ["ExportOnnx", "export_onnx"]
+
+
+def _names(prefix: str, count: int) -> list[str]:
+    return [prefix if i == 0 else f"{prefix}_{i}" for i in range(count)]
+
+
+def export_onnx(module: Any, example_inputs: tuple, path, *, opset: int, output_count: int) -> None:
+    import torch
+
+    try:
+        with captured_output():
+            program = torch.onnx.export(
+                module, example_inputs, dynamo=True, external_data=False, opset_version=opset,
+                input_names=_names("input", len(example_inputs)),
+                output_names=_names("output", output_count), verbose=False)
+            program.save(str(path), external_data=False)
+    except Exception as error:
+        raise describe_conversion_error(error, module, example_inputs, converter="torch.onnx") from error
+
+
+@dataclass(frozen=True)
+class ExportOnnx:
+    config: ExportConfig
+    name: str = "export"
+    requires: tuple[str, ...] = ("module",)
+
+    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
+        import torch
+
+        from ..torch_outputs import flatten_outputs
+
+        with torch.no_grad():
+            output_count = len(flatten_outputs(artifact.module(*artifact.example_inputs)))
+        path = context.workdir / "model_float.onnx"
+        export_onnx(artifact.module, artifact.example_inputs, path, opset=self.config.opset,
+                    output_count=output_count)
+        facts = {"format": "onnx", "converter": "torch.onnx (dynamo)", "opset": self.config.opset,
+                 "float_size_bytes": path.stat().st_size}
+        return replace(artifact, path=path, float_path=path), facts
