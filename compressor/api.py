@@ -1,0 +1,214 @@
+"""``compress``: the whole job as one call, the same one the CLI makes.
+
+    from compressor import compress
+    result = compress("models/weights/vgg_digits.pt", target="android-arm64",
+                      data="models/data/digits_train.npz", eval_data="models/data/digits_test.npz")
+    result.report["compressed"]["accuracy"], result.artifact_path
+
+Loads the model, runs the recipe's passes (fold → export → int8 → verify → estimate) in a
+temporary directory beside ``out`` and renames it into place only when everything is
+written, so a failed run never leaves a half-written output directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Recipe
+from .errors import ConfigError
+
+__all__ = ["CompressResult", "compress"]
+
+# Samples drawn when the user gives no data: enough for min/max calibration to settle.
+RANDOM_CALIBRATION_SAMPLES = 64
+
+
+@dataclass(frozen=True)
+class CompressResult:
+    report: dict[str, Any]
+    out_dir: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.report["status"] == "ok"
+
+    @property
+    def artifact_path(self) -> Path:
+        return self.out_dir / self.report["artifact"]
+
+
+@dataclass
+class _Inputs:
+    """What the run was given, resolved: recorded in the report so it can be repeated."""
+
+    example_inputs: tuple
+    calibration_x: np.ndarray
+    eval_x: np.ndarray
+    eval_y: np.ndarray | None
+    eval_source: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _resolve_input_shape(loaded, input_shape, calibration) -> tuple[tuple[int, ...], ...]:
+    """Archive or zoo shape first, then --input-shape, then the first array of --data."""
+    if loaded.input_shapes:
+        if input_shape is not None and tuple(input_shape) != tuple(loaded.input_shapes[0]):
+            raise ConfigError("--input-shape", ",".join(map(str, input_shape)),
+                              f"the shape the model file records, {','.join(map(str, loaded.input_shapes[0]))}")
+        return tuple(tuple(s) for s in loaded.input_shapes)
+    if input_shape is not None:
+        return (tuple(input_shape),)
+    if calibration is not None:
+        return ((1, *calibration.x.shape[1:]),)
+    raise ConfigError("--input-shape", None,
+                      f"the model's input shape (e.g. 1,1,32,32): {loaded.path.name} does not record it; "
+                      "give --input-shape or --data")
+
+
+def _prepare_inputs(loaded, *, data, eval_data, input_shape, seed: int) -> _Inputs:
+    import torch
+
+    from .data import load_npz, overlap_fraction
+
+    calibration = load_npz(data) if data is not None else None
+    shapes = _resolve_input_shape(loaded, input_shape, calibration)
+    if len(shapes) > 1 and (data is not None or eval_data is not None):
+        raise ConfigError("--data", str(data or eval_data),
+                          f"data for a single-input model; this model takes {len(shapes)} inputs")
+    per_sample = tuple(shapes[0][1:])
+    if calibration is not None:
+        calibration = load_npz(data, per_sample_shape=per_sample)
+    evaluation = load_npz(eval_data, per_sample_shape=per_sample) if eval_data is not None else None
+    notes: list[str] = []
+    rng = np.random.default_rng(seed)
+    if calibration is None:
+        notes.append("No --data given: calibrated on random inputs, so int8 ranges may not match real "
+                     "data and the accuracy is unknown. Pass --data with real samples.")
+        calibration_x = rng.standard_normal((RANDOM_CALIBRATION_SAMPLES, *per_sample)).astype(np.float32)
+    else:
+        calibration_x = calibration.x
+    if evaluation is not None:
+        eval_x, eval_y, source = evaluation.x, evaluation.y, "eval"
+        if evaluation.y is None:
+            notes.append(f"{eval_data} has no labels 'y': accuracy cannot be measured, only agreement.")
+        if calibration is not None:
+            shared = overlap_fraction(calibration.x, evaluation.x)
+            if shared > 0:
+                notes.append(f"{shared:.0%} of the --eval samples also occur in --data: the accuracy "
+                             "measured on them is optimistic.")
+    else:
+        eval_x, eval_y = calibration_x, (calibration.y if calibration is not None else None)
+        source = "calibration" if calibration is not None else "random"
+        if calibration is not None:
+            notes.append("No --eval given: verified on the calibration data; pass --eval with held-out "
+                         "samples for an honest accuracy.")
+            eval_y = None  # accuracy on the data we calibrated on says little
+    example = tuple(torch.from_numpy(np.ascontiguousarray(calibration_x[:1])) for _ in shapes[:1])
+    if len(shapes) > 1:
+        example = tuple(torch.from_numpy(rng.standard_normal(s).astype(np.float32)) for s in shapes)
+    return _Inputs(example, calibration_x, eval_x, eval_y, source, notes)
+
+
+def _input_record(path, loaded, target_name, data, eval_data, shapes) -> dict[str, Any]:
+    record: dict[str, Any] = {"model": str(path), "model_sha256": _sha256(Path(path)),
+                              "model_format": loaded.source_format, "arch": loaded.arch,
+                              "target": target_name, "input_shapes": [list(s) for s in shapes]}
+    for key, value in (("data", data), ("eval", eval_data)):
+        record[key] = str(value) if value is not None else None
+        record[f"{key}_sha256"] = _sha256(Path(value)) if value is not None else None
+    return record
+
+
+def default_out_dir(model_path: Path) -> Path:
+    return model_path.with_name(model_path.stem + ".compressed")
+
+
+def compress(model: str | os.PathLike, *, target: str = "android-arm64",
+             out: str | os.PathLike | None = None, recipe: Recipe | None = None,
+             data: str | os.PathLike | None = None, eval_data: str | os.PathLike | None = None,
+             arch: str | None = None, input_shape: tuple[int, ...] | None = None,
+             trust_pickle: bool = False, progress: Callable[[str], None] | None = None) -> CompressResult:
+    """Compress ``model`` for ``target`` and write artifact + report into ``out``.
+
+    Raises a ``CompressorError`` (exit code 2 on the CLI) for bad input.  A verification
+    below ``recipe.verify.min_agreement`` still writes everything; the report's status is
+    then "FAILED" and ``result.ok`` is False.
+    """
+    import torch
+
+    from .loading import load_model, make_exportable
+    from .pipeline import Artifact, Context, build_pipeline, run_passes
+    from .report import build_report, write_report_files
+    from .targets import load_target
+
+    recipe = recipe or Recipe()
+    model_path = Path(model)
+    out_dir = Path(out) if out is not None else default_out_dir(model_path)
+    profile = load_target(target)
+    torch.manual_seed(recipe.seed)
+    loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
+    inputs = _prepare_inputs(loaded, data=data, eval_data=eval_data, input_shape=input_shape, seed=recipe.seed)
+    shapes = tuple(tuple(t.shape) for t in inputs.example_inputs)
+    module = make_exportable(loaded, inputs.example_inputs)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        context = Context(recipe=recipe, workdir=workdir, reference=loaded.module,
+                          calibration_x=inputs.calibration_x, eval_x=inputs.eval_x, eval_y=inputs.eval_y,
+                          eval_source=inputs.eval_source, target=profile,
+                          progress=progress or (lambda name: None))
+        start = Artifact(module=module, example_inputs=inputs.example_inputs, format=recipe.format)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch/onnx deprecation chatter; our warnings go in the report
+            final, steps = run_passes(build_pipeline(recipe), start, context)
+        record = _input_record(model_path, loaded, profile.name, data, eval_data, shapes)
+        report = build_report(final, steps, recipe=recipe, inputs=record, warnings=inputs.warnings,
+                              target=profile)
+        write_report_files(report, workdir)
+        _keep_only_outputs(workdir, final)
+        _move_into_place(workdir, out_dir)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return CompressResult(report, out_dir)
+
+
+def _keep_only_outputs(workdir: Path, final) -> None:
+    """Drop intermediates; keep the artifact, its float twin, and the reports."""
+    keep = {final.path.name, "report.json", "report.md"}
+    if final.float_path is not None:
+        keep.add(final.float_path.name)
+    for entry in workdir.iterdir():
+        if entry.name not in keep:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def _move_into_place(workdir: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``workdir`` with renames only, so readers never see half of it."""
+    os.chmod(workdir, 0o755)  # mkdtemp makes it 0700
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        out_dir.rename(old)
+        workdir.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        workdir.rename(out_dir)

@@ -1,0 +1,176 @@
+"""The ``compress`` command: parse, call the API, print.  Nothing else lives here.
+
+    compress MODEL --target android-arm64 [--data calib.npz --eval test.npz] [--json]
+    compress targets
+
+Exit codes: 0 done, 1 the artifact was written but verification FAILED, 2 bad input
+(one line on stderr, ``--debug`` for the traceback), 3 an internal error (a bug: please
+report it with the ``--debug`` output).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+_SUBCOMMANDS_HELP = "Subcommands: targets (list device profiles)."
+
+
+class _DefaultToRun(click.Group):
+    """``compress MODEL ...`` runs the main job; ``compress targets`` etc. are subcommands."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # `compress --help` shows the main job's options first: that is what people run.
+        run_command = self.commands["run"]
+        with click.Context(run_command, info_name=ctx.info_name, parent=None) as run_ctx:
+            formatter.write_usage(ctx.info_name or "compress", "MODEL --target NAME [OPTIONS]")
+            run_command.format_help_text(run_ctx, formatter)
+            run_command.format_options(run_ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_usage(ctx.info_name or "compress", "COMMAND [ARGS]...")
+        self.format_commands(ctx, formatter)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def _stderr_console(quiet: bool):
+    """A console on a duplicate of fd 2, so it still reaches the terminal while the
+    converters' own output is being captured (see capture.py)."""
+    from rich.console import Console
+
+    stream = os.fdopen(os.dup(2), "w", buffering=1)
+    return Console(file=stream, stderr=True, quiet=quiet, highlight=False)
+
+
+def _fail(error: BaseException, *, debug: bool, console=None) -> int:
+    from .errors import CompressorError
+
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, CompressorError):
+        click.echo(f"error: {error}", err=True)
+        return EXIT_BAD_INPUT
+    click.echo(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)", err=True)
+    return EXIT_INTERNAL
+
+
+@click.group(cls=_DefaultToRun, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Run `compress MODEL --help` for the main job's options. " + _SUBCOMMANDS_HELP)
+@click.version_option(package_name="edge-compressor")
+def cli() -> None:
+    """Compress a trained PyTorch model for an edge device."""
+
+
+@cli.command("run", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--target", "-t", help="Target name (see `compress targets`) or a target .toml file.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), help="Output directory [MODEL_STEM.compressed/ beside the model].")
+@click.option("--format", "fmt", type=click.Choice(["tflite", "onnx"]), help="Artifact format [tflite].")
+@click.option("--data", type=click.Path(path_type=Path), help="Calibration data: .npz with x (N × input shape), optional y.")
+@click.option("--eval", "eval_data", type=click.Path(path_type=Path), help="Held-out .npz with x and y: accuracy of original and compressed.")
+@click.option("--input-shape", help="Input shape with batch, e.g. 1,1,32,32 (when the model file does not record it).")
+@click.option("--arch", help="Architecture of a state dict: module:Class importable from here, or a zoo name.")
+@click.option("--trust-pickle", is_flag=True, help="Allow loading a fully pickled nn.Module (runs code from the file).")
+@click.option("--min-agreement", type=float, help="Top-1 agreement below this marks the run FAILED (exit 1) [0.97].")
+@click.option("--seed", type=int, help="Seed for sampling and random calibration [0].")
+@click.option("--recipe", type=click.Path(path_type=Path), help="A recipe .toml, or an earlier run's report.json to repeat it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report JSON on stdout and nothing else there.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress or summary; errors only.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickle, min_agreement,
+        seed, recipe, as_json, quiet, debug) -> None:
+    """Compress MODEL for --target: fold, export, int8, verify in the real runtime, estimate."""
+    console = _stderr_console(quiet)
+    try:
+        from .api import compress
+        from .config import Recipe, load_recipe
+        from .data import parse_input_shape
+
+        base, previous = load_recipe(recipe) if recipe else (Recipe(), {})
+        overrides = {key: value for key, value in (("export.format", fmt), ("seed", seed),
+                                                   ("verify.min_agreement", min_agreement)) if value is not None}
+        chosen = base.with_overrides(**overrides) if overrides else base
+        target = target or previous.get("target")
+        if not target:
+            raise _missing_target()
+        data = data if data is not None else _optional_path(previous.get("data"))
+        eval_data = eval_data if eval_data is not None else _optional_path(previous.get("eval"))
+        arch = arch or (previous.get("arch") if previous.get("model_format") == "state_dict" else None)
+        shape = parse_input_shape(input_shape) if input_shape else None
+        with console.status("compressing") as status:
+            result = compress(model, target=target, out=out, recipe=chosen, data=data, eval_data=eval_data,
+                              arch=arch, input_shape=shape, trust_pickle=trust_pickle,
+                              progress=lambda step: status.update(f"{step}…"))
+    except Exception as error:  # mapped to exit codes; --debug shows the traceback
+        sys.exit(_fail(error, debug=debug))
+    _print_result(result, console, as_json=as_json, quiet=quiet)
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+def _missing_target():
+    from .errors import ConfigError
+    from .targets import known_target_names
+
+    return ConfigError("--target", None, "a target name (" + ", ".join(known_target_names()) + ") or a .toml file")
+
+
+def _optional_path(value):
+    return Path(value) if value else None
+
+
+def _print_result(result, console, *, as_json: bool, quiet: bool) -> None:
+    import json
+
+    report = result.report
+    for warning in report["warnings"]:
+        console.print(f"[bold yellow]warning:[/] {warning}")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    if quiet:
+        return
+    from rich.console import Console
+
+    from .report import render_table
+
+    Console(highlight=False).print(render_table(report))
+    click.echo(f"wrote {result.artifact_path} and {result.out_dir / 'report.json'}")
+
+
+@cli.command("targets", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def targets(as_json: bool, debug: bool) -> None:
+    """List the known targets, one line each."""
+    try:
+        from .targets import list_targets
+
+        profiles = list_targets()
+    except Exception as error:
+        sys.exit(_fail(error, debug=debug))
+    if as_json:
+        import json
+
+        click.echo(json.dumps([{"name": p.name, "kind": p.kind, "description": p.description} for p in profiles], indent=2))
+        return
+    width = max(len(p.name) for p in profiles)
+    for profile in profiles:
+        click.echo(f"{profile.name:<{width}}  {profile.kind:<4}  {profile.description}")
+
+
+def main() -> None:
+    cli(prog_name="compress")
+
+
+if __name__ == "__main__":
+    main()
