@@ -1,0 +1,67 @@
+"""Latency of one op on a target: a roofline per op, plus a fixed dispatch cost.
+
+Model (the roofline of Williams, Waterman & Patterson, "Roofline: an insightful visual
+performance model for multicore architectures", CACM 52(4), 2009; applied per layer as
+Vela's ``npu_performance.py`` does with the maximum of its bandwidth and compute cycles):
+
+    compute_s  = macs / (clock_hz × macs_per_cycle[dtype] × efficiency[dtype][kind] × threads)
+    memory_s   = (input + weight + output bytes) / bandwidth
+    latency_s  = max(compute_s, memory_s) + dispatch_overhead_us × 1e-6
+
+The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
+cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
+"compute"- or "memory"-bound by the larger term.  Ops run one after another (no overlap
+between ops), so a graph's latency is the sum.  Every number comes from the profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import TargetError
+from ..graph_ir import Op
+from ..targets import TargetProfile
+
+__all__ = ["OpLatency", "estimate_op_latency", "memory_level", "moved_bytes"]
+
+
+@dataclass(frozen=True)
+class OpLatency:
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    latency_s: float
+    bound: str  # "compute" | "memory"
+    memory_level: str  # "cache" | "dram": where the op's bytes come from
+    bytes_moved: int
+
+
+def moved_bytes(op: Op) -> int:
+    """Bytes an op reads and writes once: activations in, weights, activations out."""
+    return op.input_bytes + op.weight_bytes + op.output_bytes
+
+
+def memory_level(op: Op, profile: TargetProfile) -> str:
+    cache_bytes = profile.memory.cache_bytes
+    return "cache" if cache_bytes is not None and moved_bytes(op) <= cache_bytes else "dram"
+
+
+def estimate_op_latency(op: Op, profile: TargetProfile) -> OpLatency:
+    compute = profile.compute
+    compute_s = 0.0
+    if op.macs:
+        if op.compute_dtype not in compute.macs_per_cycle:
+            raise TargetError(f"target {profile.name} has no compute rate for {op.compute_dtype} "
+                              f"(op {op.op_type} {op.name!r}); it lists {', '.join(profile.dtypes)}")
+        macs_per_s = (compute.clock_hz * compute.macs_per_cycle[op.compute_dtype]
+                      * compute.efficiency_of(op.compute_dtype, op.kind) * compute.threads)
+        compute_s = op.macs / macs_per_s
+    level = memory_level(op, profile)
+    bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
+                 else profile.memory.dram_bandwidth_bytes_per_s)
+    memory_s = moved_bytes(op) / bandwidth
+    overhead_s = compute.dispatch_overhead_us * 1e-6
+    return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,
+                     latency_s=max(compute_s, memory_s) + overhead_s,
+                     bound="compute" if compute_s > memory_s else "memory",
+                     memory_level=level, bytes_moved=moved_bytes(op))

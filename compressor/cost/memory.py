@@ -1,0 +1,98 @@
+"""Peak RAM and flash of an artifact on a target.
+
+Peak RAM is the size of the activation arena a TFLite-style planner would lay out
+(TFLite's ``ArenaPlanner`` with its greedy-by-size strategy; TFLite Micro's
+``GreedyMemoryPlanner`` works the same way):
+
+* every non-constant tensor lives from the op that produces it to the last op that reads
+  it; graph inputs live from the start, graph outputs to the end;
+* tensors are placed largest first (ties: earlier first use), each at the lowest offset,
+  rounded up to ``arena_alignment_bytes``, where it overlaps no tensor already placed whose
+  lifetime overlaps its own;
+* the arena is the highest end offset.
+
+``peak_ram_bytes`` is the arena, plus the constant tensors when the profile says weights
+live in RAM (``weights_in_ram``: a CPU runtime that repacks weights, as XNNPACK does, holds
+them in RAM; an MCU reading weights from flash does not).  Kernel scratch buffers (im2col)
+and the runtime's own code and data are not counted.  ``flash_bytes`` is the artifact's
+size: what the device stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..graph_ir import Graph
+from ..targets import TargetProfile
+
+__all__ = ["ArenaPlan", "MemoryCost", "estimate_memory", "plan_arena", "tensor_lifetimes"]
+
+
+@dataclass(frozen=True)
+class ArenaPlan:
+    size_bytes: int
+    offsets: tuple[tuple[int, int], ...]  # (tensor index, byte offset), in placement order
+
+
+@dataclass(frozen=True)
+class MemoryCost:
+    peak_ram_bytes: int
+    arena_bytes: int
+    weights_in_ram_bytes: int
+    flash_bytes: int
+
+
+def tensor_lifetimes(graph: Graph) -> dict[int, tuple[int, int]]:
+    """First and last op index (inclusive) during which each non-constant tensor must exist."""
+    last_step = max(len(graph.ops) - 1, 0)
+    first: dict[int, int] = {i: 0 for i in graph.inputs}
+    last: dict[int, int] = {i: 0 for i in graph.inputs}
+    for step, op in enumerate(graph.ops):
+        for i in (*op.inputs, *op.outputs):
+            if graph.tensors[i].is_constant:
+                continue
+            first.setdefault(i, step)
+            last[i] = max(last.get(i, step), step)
+    for i in graph.outputs:
+        if not graph.tensors[i].is_constant:
+            first.setdefault(i, last_step)
+            last[i] = last_step
+    return {i: (first[i], last[i]) for i in first}
+
+
+def plan_arena(graph: Graph, *, alignment_bytes: int) -> ArenaPlan:
+    """Greedy-by-size placement of the non-constant tensors (see the module docstring)."""
+    lifetimes = tensor_lifetimes(graph)
+    order = sorted((i for i in lifetimes if graph.tensors[i].size_bytes > 0),
+                   key=lambda i: (-graph.tensors[i].size_bytes, lifetimes[i][0], i))
+    placed: list[tuple[int, int, int]] = []  # (offset, end, tensor index), kept sorted by offset
+    offsets = []
+    for index in order:
+        size = graph.tensors[index].size_bytes
+        start, stop = lifetimes[index]
+        offset = 0
+        for other_offset, other_end, other in placed:
+            other_start, other_stop = lifetimes[other]
+            if other_stop < start or other_start > stop:
+                continue  # never alive at the same time: may share bytes
+            if other_offset >= offset + size:
+                break  # the gap below this neighbour holds the tensor
+            offset = max(offset, _align(other_end, alignment_bytes))
+        placed.append((offset, offset + size, index))
+        placed.sort()
+        offsets.append((index, offset))
+    return ArenaPlan(size_bytes=max((end for _, end, _ in placed), default=0), offsets=tuple(offsets))
+
+
+def estimate_memory(graph: Graph, profile: TargetProfile, *, artifact_size_bytes: int) -> MemoryCost:
+    arena = plan_arena(graph, alignment_bytes=profile.memory.arena_alignment_bytes).size_bytes
+    weights = 0
+    if profile.memory.weights_in_ram:
+        used = {i for op in graph.ops for i in op.inputs if graph.tensors[i].is_constant}
+        weights = sum(graph.tensors[i].size_bytes for i in used)
+    return MemoryCost(peak_ram_bytes=arena + weights, arena_bytes=arena, weights_in_ram_bytes=weights,
+                      flash_bytes=int(artifact_size_bytes))
+
+
+def _align(offset: int, alignment: int) -> int:
+    return -(-offset // alignment) * alignment
