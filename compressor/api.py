@@ -162,6 +162,7 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     recipe = recipe or Recipe()
     model_path = Path(model)
     out_dir = Path(out) if out is not None else default_out_dir(model_path)
+    _check_out_dir(out_dir)
     profile = load_target(target)
     torch.manual_seed(recipe.seed)
     loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
@@ -192,9 +193,20 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     return CompressResult(report, out_dir)
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """Only ever replace a directory an earlier run wrote (or an empty one): never a user's."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ConfigError("--out", str(out_dir), "a directory, but a file of that name exists")
+    if any(out_dir.iterdir()) and not (out_dir / "report.json").is_file():
+        raise ConfigError("--out", str(out_dir), "a new directory, or one an earlier compress run "
+                          "wrote (this one has other files and no report.json)")
+
+
 def _keep_only_outputs(workdir: Path, final) -> None:
     """Drop intermediates; keep the artifact, its float twin, and the reports."""
-    keep = {final.path.name, "report.json", "report.md"}
+    keep = {final.path.name, "report.json", "report.md", "report.html"}
     if final.float_path is not None:
         keep.add(final.float_path.name)
     for entry in workdir.iterdir():

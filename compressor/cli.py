@@ -17,10 +17,13 @@ from pathlib import Path
 
 import click
 
+from .check_cli import check_command
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-_SUBCOMMANDS_HELP = "Subcommands: targets (list device profiles)."
+_SUBCOMMANDS_HELP = ("Subcommands: targets (list device profiles), "
+                     "check (gate a report or artifact on budgets).")
 
 
 class _DefaultToRun(click.Group):
@@ -166,6 +169,9 @@ def targets(as_json: bool, debug: bool) -> None:
     width = max(len(p.name) for p in profiles)
     for profile in profiles:
         click.echo(f"{profile.name:<{width}}  {profile.kind:<4}  {profile.description}")
+
+
+cli.add_command(check_command, "check")
 
 
 def main() -> None:

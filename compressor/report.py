@@ -172,3 +172,6 @@ def render_markdown(report: dict[str, Any]) -> str:
 def write_report_files(report: dict[str, Any], directory: Path) -> None:
     (directory / "report.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
     (directory / "report.md").write_text(render_markdown(report))
+    from .html_report import render_html  # matplotlib: load only when a report is written
+
+    (directory / "report.html").write_text(render_html(report))
