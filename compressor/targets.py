@@ -3,39 +3,50 @@
 Targets are data (STYLE.md rule 3): every device number lives in its TOML file with its unit
 in the key and a comment naming its source; this module only reads, merges and checks.  A
 file may say ``inherits = "other-target"`` to start from another profile and override some
-keys (tables merge key by key, like Vela's ``inherit=`` sections).
+keys (tables merge key by key, like Vela's ``inherit=`` sections; lists are replaced).
+
+Beyond ``[compute]``, ``[memory]`` and ``[energy]`` (every profile), a profile may have
+``[[compute.variants]]`` (rates that apply only on a CPU with the named ``/proc/cpuinfo``
+features: the first variant whose flags are all present overrides the base values), ``[mcu]``
+(the microcontroller's SRAM and flash; required for ``kind = "mcu"``) and ``[accelerator]``
+(``kind = "npu"`` only, and required there: the ops it runs, the Vela settings or the
+datasheet TOPS).
 
 Every problem is a ``TargetError`` of one line naming the file, the key and, when it can be
 found, the line: unknown keys, missing keys, wrong types, out-of-range numbers, unknown
-parents and ``inherits`` loops.
+parents and ``inherits`` loops, a System_Config missing from the Vela .ini.
 
     profile = load_target("android-arm64")        # a shipped profile, by name
     profile = load_target("boards/my-phone.toml")  # or any profile file
-    profile.compute.macs_per_cycle["int8"]
+    profile = load_target("host-x86", cpu_flags=frozenset({"avx2"}))  # as on an AVX2-only CPU
+    profile.compute.macs_per_cycle["int8"], profile.variant
 """
 
 from __future__ import annotations
 
-import math
-import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from ._paths import targets_dir
+from .cpu_flags import read_cpu_flags
 from .errors import TargetError
 from .graph_ir import OP_KINDS
+from .target_schema import Checker, check_vela_settings, dotted, line_of, where
 
 __all__ = [
+    "AcceleratorProfile",
     "ComputeProfile",
     "EnergyProfile",
+    "McuProfile",
     "MemoryProfile",
     "TargetProfile",
     "known_target_names",
     "list_targets",
     "load_target",
+    "read_cpu_flags",
 ]
 
 TARGET_KINDS = ("cpu", "mcu", "npu")
@@ -44,15 +55,26 @@ FORMATS = ("tflite", "onnx")
 DTYPES = ("float32", "float16", "bfloat16", "int8", "int16", "int4")
 # The efficiency table of a dtype must have "other"; the op kinds it omits use "other".
 EFFICIENCY_KEYS = OP_KINDS
+COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU with [compute]
 
-_TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "compute", "memory", "energy"}
-_COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency"}
+_TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "compute", "memory", "energy",
+             "mcu", "accelerator"}
+_COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
+                 "channel_multiple", "float_allowed", "variants"}
+_VARIANT_KEYS = {"requires_cpu_flags", "description", "dispatch_overhead_us", "macs_per_cycle", "efficiency"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram"}
 _ENERGY_KEYS = {"pj_per_mac", "dram_pj_per_byte", "cache_pj_per_byte", "static_power_mw"}
-_TABLES = {"compute": _COMPUTE_KEYS, "memory": _MEMORY_KEYS, "energy": _ENERGY_KEYS}
+_MCU_KEYS = {"sram_bytes", "flash_bytes", "use_tflm_arena"}
+_VELA_KEYS = ("vela_accelerator_config", "vela_system_config", "vela_memory_mode", "vela_config_file")
+_ACCELERATOR_KEYS = {"compiler", "supported_ops", "fallback_target", "tops_int8", "tops_per_watt",
+                     "sram_bytes", *_VELA_KEYS}
+_TABLES = {"compute": _COMPUTE_KEYS, "memory": _MEMORY_KEYS, "energy": _ENERGY_KEYS,
+           "mcu": _MCU_KEYS, "accelerator": _ACCELERATOR_KEYS}
 # Keys a child must state itself: a variant that kept its parent's name would be ambiguous.
 _OWN_KEYS = ("name", "description")
+_CPU_FLAG = r"[a-z0-9_]+"  # as /proc/cpuinfo spells them
+_TFLITE_OP = r"[A-Z][A-Z0-9_]*"  # TFLite BuiltinOperator names: CONV_2D, DEPTHWISE_CONV_2D, ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,8 @@ class ComputeProfile:
     dispatch_overhead_us: float  # fixed cost per op: kernel dispatch, not arithmetic
     macs_per_cycle: Mapping[str, float]  # peak MACs per cycle per core, by compute dtype
     efficiency: Mapping[str, Mapping[str, float]]  # dtype -> op kind -> fraction of peak, (0, 1]
+    channel_multiple: int = 1  # channel counts the kernels like; others are padded up to it
+    float_allowed: bool = True  # may ops stay float on this target (CPU yes; MCU/NPU no)
 
     def __post_init__(self) -> None:
         # Read-only views, so a profile built in code is as immutable as one from a file.
@@ -70,7 +94,8 @@ class ComputeProfile:
 
     def __hash__(self) -> int:
         return hash((self.clock_hz, self.threads, self.dispatch_overhead_us, _items(self.macs_per_cycle),
-                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
+                     self.channel_multiple, self.float_allowed))
 
     def efficiency_of(self, dtype: str, kind: str) -> float:
         table = self.efficiency[dtype]
@@ -101,6 +126,27 @@ class EnergyProfile:
 
 
 @dataclass(frozen=True)
+class McuProfile:
+    sram_bytes: int  # on-chip RAM for the tensor arena (and everything else)
+    flash_bytes: int  # on-chip flash for the model and the code
+    use_tflm_arena: bool  # measure the exact arena with the tflite-micro interpreter
+
+
+@dataclass(frozen=True)
+class AcceleratorProfile:
+    compiler: str  # "vela" | "none"
+    supported_ops: tuple[str, ...]  # TFLite builtin op names it runs; the others fall back
+    fallback_target: str | None  # shipped name or absolute .toml path of the CPU costing fallbacks
+    tops_int8: float | None  # datasheet int8 TOPS
+    tops_per_watt: float | None
+    sram_bytes: int | None
+    vela_accelerator_config: str | None  # Vela's --accelerator-config
+    vela_system_config: str | None  # a System_Config section of vela_config_file
+    vela_memory_mode: str | None  # a Memory_Mode section of vela_config_file
+    vela_config_file: str | None  # as Vela's --config takes it (bundled "Arm/vela.ini", or a path)
+
+
+@dataclass(frozen=True)
 class TargetProfile:
     name: str
     description: str
@@ -112,6 +158,9 @@ class TargetProfile:
     energy: EnergyProfile
     path: Path  # the file it was loaded from (parents are named in ``inherits_from``)
     inherits_from: tuple[str, ...] = ()  # parent chain, nearest first
+    mcu: McuProfile | None = None
+    accelerator: AcceleratorProfile | None = None
+    variant: str | None = None  # description of the CPU variant whose rates apply; None = base
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -127,13 +176,18 @@ def known_target_names() -> list[str]:
     return sorted(path.stem for path in targets_dir().glob("*.toml"))
 
 
-def list_targets() -> list[TargetProfile]:
+def list_targets(*, cpu_flags: frozenset[str] | None = None) -> list[TargetProfile]:
     """Every shipped profile, loaded and checked, sorted by name."""
-    return sorted((load_target(name) for name in known_target_names()), key=lambda p: p.name)
+    return sorted((load_target(name, cpu_flags=cpu_flags) for name in known_target_names()),
+                  key=lambda p: p.name)
 
 
-def load_target(name_or_path: str) -> TargetProfile:
-    """A shipped profile by name (``android-arm64``) or any profile file by path (``*.toml``)."""
+def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None) -> TargetProfile:
+    """A shipped profile by name (``android-arm64``) or any profile file by path (``*.toml``).
+
+    ``cpu_flags`` picks among ``[[compute.variants]]``; ``None`` reads this machine's
+    (``read_cpu_flags``), which only matters for profiles of the machine itself.
+    """
     text = str(name_or_path)
     candidate = Path(text)
     if text.endswith(".toml") or candidate.is_file():
@@ -146,9 +200,9 @@ def load_target(name_or_path: str) -> TargetProfile:
             known = ", ".join(known_target_names()) or "none"
             raise TargetError(f"unknown target {text!r}; known targets: {known} (or give a .toml file)")
     merged, chain = _resolve(path, ())
-    profile = _build(merged, path, tuple(p.stem for p in chain[1:]), chain)
+    profile = _build(merged, path, tuple(p.stem for p in chain[1:]), chain, cpu_flags)
     if path.parent == targets_dir() and profile.name != path.stem:
-        raise TargetError(f"{_where(path, ('name',))}: name: {profile.name!r} must match "
+        raise TargetError(f"{where(path, ('name',))}: name: {profile.name!r} must match "
                           f"the file name {path.stem!r}")
     return profile
 
@@ -170,7 +224,7 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], tuple[
     """The file's table merged over its parents', and the files read: itself, then its parents."""
     if path in seen:
         cycle = " -> ".join(p.stem for p in (*seen, path))
-        raise TargetError(f"{_where(seen[-1], ('inherits',))}: inherits: loop {cycle}")
+        raise TargetError(f"{where(seen[-1], ('inherits',))}: inherits: loop {cycle}")
     data = _read(path)
     _check_keys(data, path)
     for key in _OWN_KEYS:
@@ -180,21 +234,20 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], tuple[
     if parent_name is None:
         return data, (path,)
     if not isinstance(parent_name, str) or not parent_name:
-        raise TargetError(f"{_where(path, ('inherits',))}: inherits: expected a target name, got {parent_name!r}")
-    parent_path = _find_parent(parent_name, path)
+        raise TargetError(f"{where(path, ('inherits',))}: inherits: expected a target name, got {parent_name!r}")
+    parent_path = _find_profile(parent_name, path, ("inherits",), "unknown parent")
     parent, chain = _resolve(parent_path, (*seen, path))
     return _merge(parent, data), (path, *chain)
 
 
-def _find_parent(name: str, child: Path) -> Path:
+def _find_profile(name: str, referrer: Path, keys: tuple[str, ...], problem: str) -> Path:
     # A sibling file first (variants live beside their parent), then the shipped folder.
-    for folder in (child.parent, targets_dir()):
+    for folder in (referrer.parent, targets_dir()):
         found = folder / (name if name.endswith(".toml") else f"{name}.toml")
         if found.is_file():
             return found.resolve()
     known = ", ".join(known_target_names()) or "none"
-    raise TargetError(f"{_where(child, ('inherits',))}: inherits: unknown parent {name!r}; "
-                      f"known targets: {known}")
+    raise TargetError(f"{where(referrer, keys)}: {dotted(keys)}: {problem} {name!r}; known targets: {known}")
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -212,140 +265,51 @@ def _check_keys(data: dict[str, Any], path: Path) -> None:
     _reject_unknown(data, _TOP_KEYS, (), path)
     for table, allowed in _TABLES.items():
         if isinstance(data.get(table), dict):
-            _reject_unknown(data[table], allowed, (table,), path)
-            for mapping in ("macs_per_cycle", "pj_per_mac"):
-                if isinstance(data[table].get(mapping), dict):
-                    _reject_unknown(data[table][mapping], set(DTYPES), (table, mapping), path)
-            efficiency = data[table].get("efficiency")
-            if isinstance(efficiency, dict):
-                _reject_unknown(efficiency, set(DTYPES), (table, "efficiency"), path)
-                for dtype, kinds in efficiency.items():
-                    if isinstance(kinds, dict):
-                        _reject_unknown(kinds, set(EFFICIENCY_KEYS), (table, "efficiency", dtype), path)
+            _check_table(data[table], allowed, (table,), path)
+    variants = data.get("compute", {}).get("variants") if isinstance(data.get("compute"), dict) else None
+    for index, variant in enumerate(variants if isinstance(variants, list) else ()):
+        if isinstance(variant, dict):
+            _check_table(variant, _VARIANT_KEYS, ("compute", "variants", index), path)
 
 
-def _reject_unknown(table: dict[str, Any], allowed: set[str], where: tuple[str, ...], path: Path) -> None:
+def _check_table(table: dict[str, Any], allowed: set[str], keys: tuple, path: Path) -> None:
+    _reject_unknown(table, allowed, keys, path)
+    for mapping in ("macs_per_cycle", "pj_per_mac"):
+        if isinstance(table.get(mapping), dict):
+            _reject_unknown(table[mapping], set(DTYPES), (*keys, mapping), path)
+    efficiency = table.get("efficiency")
+    if isinstance(efficiency, dict):
+        _reject_unknown(efficiency, set(DTYPES), (*keys, "efficiency"), path)
+        for dtype, kinds in efficiency.items():
+            if isinstance(kinds, dict):
+                _reject_unknown(kinds, set(EFFICIENCY_KEYS), (*keys, "efficiency", dtype), path)
+
+
+def _reject_unknown(table: dict[str, Any], allowed: set[str], keys: tuple, path: Path) -> None:
     for key in table:
         if key not in allowed:
-            dotted = ".".join((*where, key))
-            raise TargetError(f"{_where(path, (*where, key))}: {dotted}: unknown key "
+            raise TargetError(f"{where(path, (*keys, key))}: {dotted((*keys, key))}: unknown key "
                               f"(allowed here: {', '.join(sorted(allowed))})")
 
 
 # ---------------------------------------------------------------------------- validation
 
 
-class _Checker:
-    """Typed, range-checked reads from the merged table; errors name the file that set the key."""
-
-    def __init__(self, data: dict[str, Any], files: tuple[Path, ...]):
-        self.data, self.files = data, files  # files: the profile itself, then its parents
-
-    def fail(self, keys: tuple[str, ...], problem: str) -> TargetError:
-        # Name the nearest file that sets the key (a bad value may come from a parent).
-        setter = next((f for f in self.files if _line_of(f, keys)), self.files[0])
-        return TargetError(f"{_where(setter, keys)}: {'.'.join(keys)}: {problem}")
-
-    def get(self, keys: tuple[str, ...], *, optional: bool = False) -> Any:
-        node: Any = self.data
-        for i, key in enumerate(keys):
-            if not isinstance(node, dict):
-                raise self.fail(keys[:i], f"expected a table, got {node!r}")
-            if key not in node:
-                if optional:
-                    return None
-                raise self.fail(keys, "missing")
-            node = node[key]
-        return node
-
-    def text(self, keys: tuple[str, ...]) -> str:
-        value = self.get(keys)
-        if not isinstance(value, str) or not value.strip() or "\n" in value:
-            raise self.fail(keys, f"expected one non-empty line of text, got {value!r}")
-        return value
-
-    def choice(self, keys: tuple[str, ...], allowed: tuple[str, ...]) -> str:
-        value = self.get(keys)
-        if value not in allowed:
-            raise self.fail(keys, f"expected one of {', '.join(allowed)}, got {value!r}")
-        return value
-
-    def choices(self, keys: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.get(keys)
-        if not isinstance(value, list) or not value or any(v not in allowed for v in value) \
-                or len(set(value)) != len(value):
-            raise self.fail(keys, f"expected a non-empty list of distinct values from "
-                                  f"{', '.join(allowed)}, got {value!r}")
-        return tuple(value)
-
-    def number(self, keys: tuple[str, ...], *, positive: bool, optional: bool = False,
-               fraction: bool = False) -> float | None:
-        value = self.get(keys, optional=optional)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(keys, f"expected a number, got {value!r}")
-        if fraction and not 0 < value <= 1:
-            raise self.fail(keys, f"expected a fraction in (0, 1], got {value!r}")
-        if positive and value <= 0:
-            raise self.fail(keys, f"must be > 0, got {value!r}")
-        if value < 0:
-            raise self.fail(keys, f"must be >= 0, got {value!r}")
-        return float(value)
-
-    def integer(self, keys: tuple[str, ...], *, optional: bool = False) -> int | None:
-        value = self.get(keys, optional=optional)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(keys, f"expected an integer, got {value!r}")
-        if value <= 0:
-            raise self.fail(keys, f"must be > 0, got {value!r}")
-        return value
-
-    def boolean(self, keys: tuple[str, ...]) -> bool:
-        value = self.get(keys)
-        if not isinstance(value, bool):
-            raise self.fail(keys, f"expected true or false, got {value!r}")
-        return value
-
-    def per_dtype(self, keys: tuple[str, ...], dtypes: tuple[str, ...], *, positive: bool) -> Mapping[str, float]:
-        table = self.get(keys)
-        if not isinstance(table, dict):
-            raise self.fail(keys, f"expected a table of {', '.join(dtypes)}, got {table!r}")
-        missing = [d for d in dtypes if d not in table]
-        if missing:
-            raise self.fail((*keys, missing[0]), "missing (the profile lists it in dtypes)")
-        extra = [d for d in table if d not in dtypes]
-        if extra:
-            raise self.fail((*keys, extra[0]), f"not in dtypes {list(dtypes)}")
-        return MappingProxyType({d: self.number((*keys, d), positive=positive) for d in dtypes})
-
-
-def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tuple[Path, ...]) -> TargetProfile:
-    c = _Checker(data, files)
+def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tuple[Path, ...],
+           cpu_flags: frozenset[str] | None) -> TargetProfile:
+    c = Checker(data, files)
     dtypes = c.choices(("dtypes",), DTYPES)
-    efficiency: dict[str, Mapping[str, float]] = {}
-    table = c.get(("compute", "efficiency"))
-    if not isinstance(table, dict):
-        raise c.fail(("compute", "efficiency"), f"expected a table per dtype, got {table!r}")
-    for dtype in dtypes:
-        kinds = c.get(("compute", "efficiency", dtype))
-        if not isinstance(kinds, dict):
-            raise c.fail(("compute", "efficiency", dtype), f"expected a table of op kinds, got {kinds!r}")
-        c.get(("compute", "efficiency", dtype, "other"))  # the fallback every kind can reach
-        efficiency[dtype] = MappingProxyType({kind: c.number(("compute", "efficiency", dtype, kind),
-                                                             positive=True, fraction=True) for kind in kinds})
-    extra = [d for d in table if d not in dtypes]
-    if extra:
-        raise c.fail(("compute", "efficiency", extra[0]), f"not in dtypes {list(dtypes)}")
+    kind = c.choice(("kind",), TARGET_KINDS)
     compute = ComputeProfile(
         clock_hz=c.number(("compute", "clock_hz"), positive=True),
         threads=c.integer(("compute", "threads")),
         dispatch_overhead_us=c.number(("compute", "dispatch_overhead_us"), positive=False),
         macs_per_cycle=c.per_dtype(("compute", "macs_per_cycle"), dtypes, positive=True),
-        efficiency=MappingProxyType(efficiency),
+        efficiency=_efficiency(c, ("compute", "efficiency"), dtypes, partial=False),
+        channel_multiple=c.integer(("compute", "channel_multiple")),
+        float_allowed=c.boolean(("compute", "float_allowed")),
     )
+    compute, variant = _apply_variant(c, compute, dtypes, cpu_flags)
     cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
     present = [keys for keys in cache_keys if c.get(keys, optional=True) is not None]
     if present and len(present) != len(cache_keys):
@@ -366,46 +330,101 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
     )
     return TargetProfile(
         name=c.text(("name",)), description=c.text(("description",)),
-        kind=c.choice(("kind",), TARGET_KINDS), formats=c.choices(("formats",), FORMATS), dtypes=dtypes,
+        kind=kind, formats=c.choices(("formats",), FORMATS), dtypes=dtypes,
         compute=compute, memory=memory, energy=energy, path=path, inherits_from=chain,
+        mcu=_mcu(c, kind), accelerator=_accelerator(c, kind, compute), variant=variant,
     )
 
 
-# ---------------------------------------------------------------------------- line numbers
+def _efficiency(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
+    """dtype -> op kind -> fraction; a base table needs every dtype and its "other" kind."""
+    table = c.table(keys)
+    extra = [d for d in table if d not in dtypes]
+    if extra:
+        raise c.fail((*keys, extra[0]), f"not in dtypes {list(dtypes)}")
+    efficiency: dict[str, Mapping[str, float]] = {}
+    for dtype in dtypes:
+        kinds = c.table((*keys, dtype), optional=partial)
+        if kinds is None:
+            continue
+        if not partial:
+            c.get((*keys, dtype, "other"))  # the fallback every kind can reach
+        efficiency[dtype] = MappingProxyType({kind: c.number((*keys, dtype, kind), positive=True, fraction=True)
+                                              for kind in kinds})
+    return MappingProxyType(efficiency)
 
 
-_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-_ASSIGN = re.compile(r"^\s*([A-Za-z0-9_.\-\" ]+?)\s*=")
+def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
+                   cpu_flags: frozenset[str] | None) -> tuple[ComputeProfile, str | None]:
+    """Every variant is checked; the first whose flags this CPU has overrides the base rates."""
+    variants = c.get(("compute", "variants"), optional=True)
+    if variants is None:
+        return base, None
+    if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+        raise c.fail(("compute", "variants"), "expected [[compute.variants]] tables")
+    chosen: tuple[ComputeProfile, str] | None = None
+    flags = read_cpu_flags() if cpu_flags is None else cpu_flags
+    for index in range(len(variants)):
+        keys = ("compute", "variants", index)
+        required = c.names((*keys, "requires_cpu_flags"), _CPU_FLAG, "CPU flag names")
+        description = c.text((*keys, "description"))
+        overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
+        macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
+                if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
+        efficiency = (_efficiency(c, (*keys, "efficiency"), dtypes, partial=True)
+                      if c.get((*keys, "efficiency"), optional=True) is not None else {})
+        if chosen is None and set(required) <= flags:
+            chosen = (replace(
+                base,
+                dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,
+                macs_per_cycle={**base.macs_per_cycle, **macs},
+                efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
+            ), description)
+    return chosen if chosen is not None else (base, None)
 
 
-def _where(path: Path, keys: tuple[str, ...]) -> str:
-    """``file:line`` of the line that sets ``keys``, or just ``file`` when no line does."""
-    line = _line_of(path, keys)
-    return f"{path}:{line}" if line else str(path)
-
-
-def _line_of(path: Path, keys: tuple[str, ...]) -> int | None:
-    """The 1-based line that sets ``keys`` in ``path``, if any (tomllib keeps no positions).
-
-    Handles ``[table]`` headers and dotted keys, which is how our profiles are written; a key
-    inside an inline table is found at the line of the inline table.
-    """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
+def _mcu(c: Checker, kind: str) -> McuProfile | None:
+    if c.table(("mcu",), optional=True) is None:
+        if kind == "mcu":
+            raise c.fail(("mcu",), 'missing (kind = "mcu" needs an [mcu] table: sram_bytes, flash_bytes, use_tflm_arena)')
         return None
-    table: tuple[str, ...] = ()
-    for number, line in enumerate(lines, start=1):
-        header = _HEADER.match(line)
-        if header:
-            table = tuple(part.strip().strip('"') for part in header.group(1).split("."))
-            if table == keys:
-                return number
-            continue
-        assign = _ASSIGN.match(line)
-        if not assign:
-            continue
-        full = table + tuple(part.strip().strip('"') for part in assign.group(1).split("."))
-        if full == keys or (len(full) < len(keys) and keys[: len(full)] == full):
-            return number
-    return None
+    if kind == "cpu":
+        raise c.fail(("mcu",), 'only for kind = "mcu" or an NPU hosted by an MCU, not kind = "cpu"')
+    return McuProfile(sram_bytes=c.integer(("mcu", "sram_bytes")), flash_bytes=c.integer(("mcu", "flash_bytes")),
+                      use_tflm_arena=c.boolean(("mcu", "use_tflm_arena")))
+
+
+def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorProfile | None:
+    keys = ("accelerator",)
+    table = c.table(keys, optional=True)
+    if table is None:
+        if kind == "npu":
+            raise c.fail(keys, 'missing (kind = "npu" needs an [accelerator] table)')
+        return None
+    if kind != "npu":
+        raise c.fail(keys, f'only for kind = "npu", not kind = {kind!r}')
+    compiler = c.choice(("accelerator", "compiler"), COMPILERS)
+    vela = {key: c.text(("accelerator", key), optional=compiler != "vela") for key in _VELA_KEYS}
+    if compiler != "vela":
+        stray = next((key for key in _VELA_KEYS if vela[key] is not None), None)
+        if stray:
+            raise c.fail(("accelerator", stray), 'only with compiler = "vela"')
+    else:
+        vela = check_vela_settings(c, vela, compute.clock_hz)
+    fallback = c.text(("accelerator", "fallback_target"), optional=True)
+    if fallback is not None:
+        keys = ("accelerator", "fallback_target")
+        setter = next((f for f in c.files if line_of(f, keys)), c.files[0])
+        found = _find_profile(fallback, setter, keys, "unknown target")
+        if found == c.files[0]:
+            raise c.fail(keys, "names this profile itself; name the CPU that runs the ops the NPU cannot")
+        fallback = fallback if found.parent == targets_dir() else str(found)
+    return AcceleratorProfile(
+        compiler=compiler,
+        supported_ops=c.names(("accelerator", "supported_ops"), _TFLITE_OP, "TFLite builtin op names"),
+        fallback_target=fallback,
+        tops_int8=c.number(("accelerator", "tops_int8"), positive=True, optional=True),
+        tops_per_watt=c.number(("accelerator", "tops_per_watt"), positive=True, optional=True),
+        sram_bytes=c.integer(("accelerator", "sram_bytes"), optional=True),
+        **vela,
+    )

@@ -22,6 +22,8 @@ VALID = textwrap.dedent("""\
     clock_hz = 1.0e9
     threads = 1
     dispatch_overhead_us = 1.0
+    channel_multiple = 8
+    float_allowed = true
 
     [compute.macs_per_cycle]
     float32 = 4
@@ -267,3 +269,214 @@ def test_bad_value_in_parent_names_the_parent_file(tmp_path):
 def test_missing_file_path(tmp_path):
     with pytest.raises(TargetError, match="no such target file"):
         load_target(str(tmp_path / "nothing.toml"))
+
+
+# ---------------------------------------------------------------------------- schema extension
+
+NPU = VALID.replace('kind = "cpu"', 'kind = "npu"').replace('dtypes = ["float32", "int8"]', 'dtypes = ["int8"]') \
+    .replace("float32 = 4\n", "").replace("pj_per_mac = { float32 = 2.0, int8 = 0.5 }", "pj_per_mac = { int8 = 0.5 }") \
+    .replace("[compute.efficiency.float32]\nconv = 0.5\nother = 0.25\n\n", "") \
+    .replace("clock_hz = 1.0e9", "clock_hz = 500e6") + textwrap.dedent("""
+    [accelerator]
+    compiler = "vela"
+    supported_ops = ["CONV_2D", "ADD"]
+    fallback_target = "cortex-m55"
+    vela_accelerator_config = "ethos-u55-128"
+    vela_system_config = "Ethos_U55_High_End_Embedded"
+    vela_memory_mode = "Shared_Sram"
+    vela_config_file = "Arm/vela.ini"
+""")
+
+VARIANTS = VALID.replace("[compute.macs_per_cycle]", textwrap.dedent("""\
+    [[compute.variants]]
+    requires_cpu_flags = ["avx512_vnni", "avx512f"]
+    description = "AVX-512 VNNI"
+    dispatch_overhead_us = 0.5
+    macs_per_cycle = { int8 = 64 }
+    efficiency.int8.conv = 0.9
+
+    [[compute.variants]]
+    requires_cpu_flags = ["avx2"]
+    description = "AVX2 only"
+    macs_per_cycle = { int8 = 32 }
+
+    [compute.macs_per_cycle]"""))
+
+
+def test_npu_profile_loads_with_its_accelerator(tmp_path):
+    profile = load_target(str(write(tmp_path, "npu", NPU)))
+    assert profile.kind == "npu" and profile.mcu is None
+    accelerator = profile.accelerator
+    assert accelerator.compiler == "vela" and accelerator.supported_ops == ("CONV_2D", "ADD")
+    assert accelerator.fallback_target == "cortex-m55"
+    assert accelerator.vela_system_config == "Ethos_U55_High_End_Embedded"
+    assert accelerator.tops_int8 is None
+    hash(profile)
+
+
+@pytest.mark.parametrize("flags, variant, int8_rate, conv, overhead", [
+    ({"avx512_vnni", "avx512f", "avx2"}, "AVX-512 VNNI", 64, 0.9, 0.5),
+    ({"avx2", "avx512f"}, "AVX2 only", 32, 0.5, 1.0),   # avx512f alone is not enough for the first
+    ({"sse4_2"}, None, 16, 0.5, 1.0),                  # no variant: the base values
+])
+def test_cpu_variant_is_chosen_by_flags(tmp_path, flags, variant, int8_rate, conv, overhead):
+    profile = load_target(str(write(tmp_path, "toy", VARIANTS)), cpu_flags=frozenset(flags))
+    assert profile.variant == variant
+    assert profile.compute.macs_per_cycle["int8"] == int8_rate
+    assert profile.compute.macs_per_cycle["float32"] == 4  # not overridden
+    assert profile.compute.efficiency_of("int8", "conv") == conv
+    assert profile.compute.efficiency_of("int8", "other") == 0.25  # merged, not replaced
+    assert profile.compute.dispatch_overhead_us == overhead
+
+
+def test_bad_value_in_a_variant_is_an_error_on_every_cpu(tmp_path):
+    text = VARIANTS.replace("macs_per_cycle = { int8 = 32 }", "macs_per_cycle = { int8 = -32 }")
+    path = write(tmp_path, "toy", text)
+    with pytest.raises(TargetError) as error:
+        load_target(str(path), cpu_flags=frozenset())  # the variant does not apply, still checked
+    assert str(error.value).startswith(f"{path}:{line_of(text, 'int8 = -32')}: compute.variants[1].macs_per_cycle.int8: "
+                                       "must be > 0")
+
+
+def test_unknown_key_in_a_variant_names_its_line(tmp_path):
+    text = VARIANTS.replace('description = "AVX2 only"', 'description = "AVX2 only"\nturbo = true')
+    path = write(tmp_path, "toy", text)
+    with pytest.raises(TargetError, match=rf"^{re.escape(str(path))}:{line_of(text, 'turbo')}: "
+                                          r"compute\.variants\[1\]\.turbo: unknown key"):
+        load_target(str(path), cpu_flags=frozenset())
+
+
+def test_parse_cpu_flags_reads_x86_and_arm_cpuinfo():
+    from compressor.cpu_flags import parse_cpu_flags
+
+    x86 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512_vnni\nbugs\t\t: spectre\n"
+    arm = "processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 cpuid asimddp\nCPU part\t: 0xd0b\n"
+    assert parse_cpu_flags(x86) == {"fpu", "sse", "avx2", "avx512_vnni"}
+    assert "asimddp" in parse_cpu_flags(arm) and "0xd0b" not in parse_cpu_flags(arm)
+    assert parse_cpu_flags("") == frozenset()
+
+
+@pytest.mark.parametrize("old, new, key, problem", [
+    ("channel_multiple = 8", 'channel_multiple = "8"', "compute.channel_multiple", "expected an integer"),
+    ("channel_multiple = 8", "channel_multiple = 0", "compute.channel_multiple", "must be > 0"),
+    ("float_allowed = true", "float_allowed = 1", "compute.float_allowed", "expected true or false"),
+    ("[memory]", "[mcu]\nsram_bytes = 1024\nflash_bytes = 2048\nuse_tflm_arena = true\n\n[memory]",
+     "mcu", 'not kind = "cpu"'),
+    ('kind = "cpu"', 'kind = "mcu"', "mcu", "missing"),
+    ('kind = "cpu"', 'kind = "npu"', "accelerator", "missing"),
+])
+def test_new_compute_keys_and_kind_tables_are_checked(tmp_path, old, new, key, problem):
+    text = VALID.replace(old, new, 1)
+    path = write(tmp_path, "toy", text)
+    with pytest.raises(TargetError) as error:
+        load_target(str(path))
+    message = str(error.value)
+    assert f"{key}: " in message and problem in message and str(path) in message, message
+    if key.startswith("compute"):
+        assert message.startswith(f"{path}:{line_of(text, new.split(' =')[0])}: "), message
+
+
+@pytest.mark.parametrize("old, new, key, problem", [
+    ('compiler = "vela"', 'compiler = "vela"\nturbo_tops = 2.0', "accelerator.turbo_tops", "unknown key"),
+    ('vela_memory_mode = "Shared_Sram"\n', "", "accelerator.vela_memory_mode", "missing"),
+    ('compiler = "vela"', 'compiler = "none"', "accelerator.vela_accelerator_config", 'only with compiler = "vela"'),
+    ('compiler = "vela"', 'compiler = "tvm"', "accelerator.compiler", "expected one of vela, none"),
+    ('"Ethos_U55_High_End_Embedded"', '"Ethos_U55_Imaginary"', "accelerator.vela_system_config",
+     "no [System_Config.Ethos_U55_Imaginary]"),
+    ('"ethos-u55-128"', '"ethos-u55-100x"', "accelerator.vela_accelerator_config", "expected a Vela accelerator"),
+    ('"cortex-m55"', '"no-such-cpu"', "accelerator.fallback_target", "unknown target 'no-such-cpu'"),
+    ('"CONV_2D", "ADD"', '"CONV_2D", "conv"', "accelerator.supported_ops", "not a valid TFLite builtin op name"),
+    ("clock_hz = 500e6", "clock_hz = 400e6", "compute.clock_hz", "differs from core_clock=500e6"),
+])
+def test_malformed_accelerator_names_file_key_and_line(tmp_path, old, new, key, problem):
+    text = NPU.replace(old, new, 1)
+    assert text != NPU
+    path = write(tmp_path, "npu", text)
+    with pytest.raises(TargetError) as error:
+        load_target(str(path))
+    message = str(error.value)
+    assert f"{key}: " in message and problem in message, message
+    assert "\n" not in message
+    if problem != "missing":  # a missing key has no line; the others name theirs
+        assert re.match(rf"{re.escape(str(path))}:\d+: ", message), message
+
+
+def test_vela_config_file_beside_the_profile_is_used_and_checked(tmp_path):
+    (tmp_path / "my.ini").write_text("[System_Config.Mine]\ncore_clock=500e6\n[Memory_Mode.Shared_Sram]\n")
+    text = NPU.replace('"Arm/vela.ini"', '"my.ini"').replace('"Ethos_U55_High_End_Embedded"', '"Mine"')
+    profile = load_target(str(write(tmp_path, "npu", text)))
+    assert profile.accelerator.vela_config_file == str(tmp_path / "my.ini")  # absolute: Vela runs elsewhere
+
+
+def test_shipped_npu_and_mcu_profiles_are_consistent():
+    for name in ("ethos-u55-128", "ethos-u55-256", "ethos-u65-256"):
+        profile = load_target(name)
+        accelerator = profile.accelerator
+        assert profile.kind == "npu" and accelerator.compiler == "vela"
+        assert accelerator.vela_accelerator_config == name
+        assert not profile.compute.float_allowed
+        assert profile.compute.macs_per_cycle["int8"] == int(name.rsplit("-", 1)[1])
+        assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD"} <= set(accelerator.supported_ops)
+        assert load_target(accelerator.fallback_target).kind in ("cpu", "mcu")
+    generic = load_target("npu-generic")
+    assert generic.accelerator.compiler == "none" and generic.accelerator.vela_system_config is None
+    # [compute] is derived from the datasheet TOPS: 2 ops per MAC.
+    assert generic.compute.clock_hz * generic.compute.macs_per_cycle["int8"] * 2 == generic.accelerator.tops_int8 * 1e12
+    for name in ("cortex-m7", "cortex-m55"):
+        profile = load_target(name)
+        assert profile.kind == "mcu" and profile.mcu.use_tflm_arena and not profile.compute.float_allowed
+        assert 0 < profile.mcu.sram_bytes < profile.mcu.flash_bytes
+
+
+def test_rpi4_int8_has_no_dot_product_speedup():
+    rpi4, phone, rpi5 = load_target("rpi4"), load_target("android-arm64"), load_target("rpi5")
+    assert rpi4.compute.macs_per_cycle["int8"] < phone.compute.macs_per_cycle["int8"]
+    assert rpi4.compute.macs_per_cycle["int8"] == rpi4.compute.macs_per_cycle["float32"]  # A72: no SDOT
+    assert rpi5.compute.macs_per_cycle["int8"] == phone.compute.macs_per_cycle["int8"]  # same A76 core
+    assert rpi5.inherits_from == ("android-arm64",) and rpi5.compute.clock_hz == 2.4e9
+
+
+# ---------------------------------------------------------------------------- `compress targets`
+
+
+def run_cli(*args):
+    from click.testing import CliRunner
+
+    from compressor.cli import cli
+
+    return CliRunner().invoke(cli, ["targets", *args])
+
+
+def test_cli_lists_every_target_one_line_each():
+    result = run_cli()
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line.split()[0] for line in lines] == known_target_names()
+    assert all(line.split()[1] in ("cpu", "mcu", "npu") for line in lines)
+
+
+def test_cli_shows_one_target_with_units():
+    result = run_cli("rpi4")
+    assert result.exit_code == 0, result.output
+    assert "1500 MHz x 4 thread(s)" in result.output
+    assert "int8            8 MACs/cycle/core" in result.output
+    assert "12.8 GB/s" in result.output and "pJ" in result.output and "mW" in result.output
+    npu = run_cli("ethos-u55-128").output
+    assert "--system-config Ethos_U55_High_End_Embedded" in npu and "fallback        cortex-m55" in npu
+    assert "SRAM            2 MiB" in npu
+
+
+def test_cli_shows_a_target_file_as_json(tmp_path):
+    import json
+
+    data = json.loads(run_cli("rpi4", "--json").output)
+    assert data["name"] == "rpi4" and data["compute"]["macs_per_cycle"] == {"float32": 8.0, "int8": 8.0}
+    assert data["accelerator"] is None and data["memory"]["cache_bytes"] == 1_048_576
+    path = write(tmp_path, "toy", VALID)
+    assert json.loads(run_cli(str(path), "--json").output)["name"] == "toy"
+
+
+def test_cli_unknown_target_is_one_line_exit_2():
+    result = run_cli("missing")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: unknown target 'missing'")
