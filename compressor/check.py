@@ -13,8 +13,8 @@ nor fail.  ``exit_code`` turns verdicts into the CLI's code: 1 if any failed, 2 
 could be checked, else 0.
 
 Around it: ``load_report`` (a report.json, validated), ``report_from_artifact`` (a
-.tflite/.onnx profiled on a target, giving a report-like dict with ``compressed.size_bytes``
-and ``estimate``), and ``write_junit`` (one JUnit testcase per verdict, written atomically).
+.tflite/.onnx profiled on a target by ``profile.profile_artifact``, the same profile as
+the compress pipeline's, giving a report-like dict with ``compressed.size_bytes`` and ``estimate``), and ``write_junit`` (one JUnit testcase per verdict, written atomically).
 """
 
 from __future__ import annotations
@@ -249,21 +249,17 @@ def load_report(path: Path | str) -> dict[str, Any]:
 def report_from_artifact(path: Path | str, target: str) -> dict[str, Any]:
     """A report-like dict for an artifact profiled on ``target``: its file size and the target
     estimate; no accuracy (that needs a compress run with ``--eval``)."""
-    from .cost import estimate
-    from .graph_ir import read_graph
-    from .targets import load_target
+    from .profile import profile_artifact
 
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "artifact not found")
-    profile = load_target(target)
-    size_bytes = path.stat().st_size
-    result = estimate(read_graph(path), profile, artifact_size_bytes=size_bytes)
+    result = profile_artifact(path, target, strict=True)
     return {
         "schema": 1,
-        "target": profile.name,
+        "target": result.target,
         "artifact": path.name,
-        "compressed": {"size_bytes": size_bytes, "accuracy": None, "agreement": None},
+        "compressed": {"size_bytes": path.stat().st_size, "accuracy": None, "agreement": None},
         "estimate": result.to_dict(),
     }
 

@@ -1,7 +1,10 @@
 """Estimate what the artifact costs on the target: latency, peak RAM, flash, energy.
 
-Reads the exported file into the op-level IR (``graph_ir``) and hands it to the target's
-pure cost models (``cost``); every number comes from the profile's data file.
+Calls ``profile.profile_artifact``, the same function as ``compress profile``: the cost
+model over the op-level IR (``graph_ir``), the kernel check (where each op really runs),
+Vela's figures for Ethos-U targets and tflite-micro's arena for MCU targets.  Not strict:
+the artifact is already written, so a Vela failure or float ops on an integer-only target
+become report warnings instead of stopping the run.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ class EstimateCost:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..cost import estimate
         from ..graph_ir import read_graph
+        from ..profile import profile_artifact
 
         graph = read_graph(artifact.path)
-        result = estimate(graph, context.target, artifact_size_bytes=artifact.path.stat().st_size)
+        result = profile_artifact(artifact.path, context.target, graph=graph, strict=False)
         facts = {"target": context.target.name, "latency_ms": result.latency_ms,
                  "peak_ram_bytes": result.peak_ram_bytes, "flash_bytes": result.flash_bytes,
-                 "energy_mj": result.energy_mj}
+                 "energy_mj": result.energy_mj, "source": dict(result.source)}
         return replace(artifact, estimate=result, graph=graph), facts

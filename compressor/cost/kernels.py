@@ -1,0 +1,194 @@
+"""Will this accelerate?  Where each op really runs on a target, what that costs, and why.
+
+``check_kernels(graph, profile, fallback=...)`` is pure: for every op of the IR it decides
+where the op runs and costs it there with the usual per-op models (``latency``, ``energy``),
+listing a ``KernelWarning`` for every op the target cannot run at full speed:
+
+* **unsupported op** (``accelerator.supported_ops`` of an NPU profile does not list the
+  TFLite op type): it falls back to the host CPU and is costed on ``fallback`` (the profile
+  named by ``accelerator.fallback_target``), else on the target itself;
+* **float op** on a target with ``compute.float_allowed = false``: on an NPU it falls back
+  to the CPU like an unsupported op (Vela leaves every float op on the CPU); on an MCU it
+  runs in float on the core, costed at the profile's float rate when it has one.  The
+  float QUANTIZE/DEQUANTIZE at a model's float inputs and outputs count only on an NPU
+  (they leave it); on an MCU they are the normal way in and out;
+* **channel count off the multiple** (``compute.channel_multiple``): the kernels pad
+  channels to the multiple, so the op is costed with the padded MACs
+  (MACs x padded(Cout)/Cout x padded(Cin)/Cin for conv and pointwise, x padded(C)/C for
+  depthwise, x padded(out)/out for fully connected);
+* **sparsity** no kernel uses: the IR does not record zero weights yet, so not checked.
+
+A cost that cannot be made (the op's dtype has no rate on any profile that could run it)
+gives latency 0 and a warning saying so, never a made-up number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import TargetError
+from ..graph_ir import COMPUTE_KINDS, Graph, Op
+from .energy import estimate_op_energy_mj
+from .latency import estimate_op_latency
+
+__all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model"]
+
+_MS_PER_S = 1e3
+WARNING_KINDS = ("unsupported_op", "float_op", "channel_multiple", "not_costed")
+
+
+@dataclass(frozen=True)
+class KernelWarning:
+    name: str  # the op's name (its first output tensor)
+    op_type: str
+    kind: str  # one of WARNING_KINDS
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.op_type} ({self.name}): {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op_type, "name": self.name, "kind": self.kind, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PlacedOp:
+    name: str
+    op_type: str
+    kind: str
+    macs: int  # as the kernel computes them (padded channels included)
+    compute_dtype: str
+    runs_on: str  # the profile's name that runs it: the target, or its fallback CPU
+    latency_ms: float
+    bound: str
+    energy_mj: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op_type, "name": self.name, "kind": self.kind, "macs": int(self.macs),
+                "dtype": self.compute_dtype, "runs_on": self.runs_on, "latency_ms": float(self.latency_ms),
+                "bound": self.bound}
+
+
+@dataclass(frozen=True)
+class KernelReport:
+    ops: tuple[PlacedOp, ...]
+    warnings: tuple[KernelWarning, ...]
+    target: str
+
+    @property
+    def latency_ms(self) -> float:
+        return sum(op.latency_ms for op in self.ops)
+
+    @property
+    def energy_mj(self) -> float:
+        return sum(op.energy_mj for op in self.ops)
+
+    @property
+    def fallback_ops(self) -> tuple[PlacedOp, ...]:
+        return tuple(op for op in self.ops if op.runs_on != self.target)
+
+
+def is_float_model(graph: Graph) -> bool:
+    """True when the graph computes in float: it has MAC ops and none of them is integer."""
+    compute = [op for op in graph.ops if op.macs]
+    return bool(compute) and all(_is_float_dtype(op.compute_dtype) for op in compute)
+
+
+def check_kernels(graph: Graph, profile: Any, *, fallback: Any = None) -> KernelReport:
+    """Place and cost every op of ``graph`` on ``profile`` (see the module docstring)."""
+    accelerator = getattr(profile, "accelerator", None)
+    supported = frozenset(accelerator.supported_ops) if accelerator is not None else None
+    float_allowed = getattr(profile.compute, "float_allowed", True)
+    cpu_name = fallback.name if fallback is not None else None
+    placed, warnings = [], []
+
+    def warn(op: Op, kind: str, reason: str) -> None:
+        warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
+
+    for op in graph.ops:
+        runner = profile
+        leaves = "falls back to the CPU" + (f", costed on {cpu_name}" if cpu_name else
+                                            " (no fallback_target: costed on the target)")
+        if supported is not None and op.op_type not in supported:
+            warn(op, "unsupported_op", f"not an op {profile.name} runs; {leaves}")
+            runner = fallback or profile
+        elif not float_allowed and _computes_in_float(op, graph, on_npu=supported is not None):
+            if supported is not None:
+                warn(op, "float_op", f"computes in float; {profile.name} runs integer ops only, so it {leaves}")
+                runner = fallback or profile
+            else:
+                warn(op, "float_op", f"computes in {op.compute_dtype} on {profile.name}, whose kernels are "
+                                     "integer: it runs without the integer kernels' speed")
+        costed = _pad_channels(op, graph, runner, warn)
+        placed.append(_cost(costed, runner, profile, fallback, warn))
+    return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _is_float_dtype(dtype: str) -> bool:
+    return dtype.startswith(("float", "bfloat"))
+
+
+def _computes_in_float(op: Op, graph: Graph, *, on_npu: bool) -> bool:
+    if op.kind == "quantize":
+        # The float boundary of a model with float I/O: it leaves an NPU, but it is how an
+        # MCU model normally takes its input.
+        return on_npu and any(_is_float_dtype(graph.tensors[i].dtype) for i in (*op.inputs, *op.outputs)
+                              if not graph.tensors[i].is_constant)
+    return _is_float_dtype(op.compute_dtype)
+
+
+def _channels(op: Op, graph: Graph) -> tuple[int | None, int | None]:
+    """(output channels, input channels) of a compute op, None where not applicable."""
+    out = graph.tensors[op.outputs[0]].shape if op.outputs else None
+    if not out:
+        return None, None
+    channel_axis = 1 if graph.format == "onnx" and op.kind != "fully_connected" and len(out) > 2 else -1
+    c_out = out[channel_axis]
+    c_in = None
+    if op.kind in ("conv", "pointwise") and op.weights:
+        weight = graph.tensors[op.weights[0]].shape
+        if weight and len(weight) >= 3:
+            c_in = weight[-1] if graph.format == "tflite" else weight[1]  # OHWI / OIHW
+    return c_out, c_in
+
+
+def _pad_channels(op: Op, graph: Graph, runner: Any, warn) -> Op:
+    multiple = getattr(runner.compute, "channel_multiple", 1)
+    if multiple <= 1 or op.kind not in COMPUTE_KINDS or not op.macs:
+        return op
+    factor, odd = 1.0, []
+    for label, count in zip(("output", "input"), _channels(op, graph)):
+        if count and count % multiple:
+            padded = math.ceil(count / multiple) * multiple
+            factor *= padded / count
+            odd.append(f"{count} {label} channels")
+    if not odd:
+        return op
+    macs = int(round(op.macs * factor))
+    warn(op, "channel_multiple", f"{' and '.join(odd)}, not a multiple of {multiple} on {runner.name}: "
+                                 f"the kernels pad them, costed as {macs:,} MACs instead of {op.macs:,}")
+    return dataclasses.replace(op, macs=macs)
+
+
+def _cost(op: Op, runner: Any, profile: Any, fallback: Any, warn) -> PlacedOp:
+    candidates = [runner] + [p for p in (profile, fallback) if p is not None and p is not runner]
+    for candidate in candidates:
+        if op.macs and op.compute_dtype not in candidate.compute.macs_per_cycle:
+            continue
+        try:
+            latency = estimate_op_latency(op, candidate)
+            energy = estimate_op_energy_mj(op, latency, candidate)
+        except TargetError:
+            continue
+        if candidate is not runner:
+            warn(op, "not_costed", f"{runner.name} has no {op.compute_dtype} rate: costed on {candidate.name}")
+        return PlacedOp(op.name, op.op_type, op.kind, op.macs, op.compute_dtype, runner.name,
+                        latency.latency_s * _MS_PER_S, latency.bound, energy)
+    warn(op, "not_costed", f"no profile that could run it has a {op.compute_dtype} rate: latency not counted")
+    return PlacedOp(op.name, op.op_type, op.kind, op.macs, op.compute_dtype, runner.name, 0.0, "unknown", 0.0)

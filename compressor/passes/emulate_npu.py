@@ -1,0 +1,133 @@
+"""Compute the outputs as the NPU or MCU would, and compare them with the original model's.
+
+``verify`` runs the artifact in LiteRT with its fast kernels (XNNPACK), whose int8
+arithmetic may round differently from the device's.  Ethos-U (via Vela) and tflite-micro's
+kernels (CMSIS-NN included) implement TFLite's *reference* integer kernels bit-exactly, so
+this pass runs the same int8 ``.tflite`` on LiteRT's reference op resolver
+(``OpResolverType.BUILTIN_REF``: integer-only reference kernels, no delegate) and reports
+accuracy, top-1 agreement and SQNR against the original torch model under those numerics,
+beside how far they are from the fast kernels' outputs.  The ops the target cannot run
+(``cost.kernels``: unsupported or float ops on an NPU) are listed as CPU fallback: on the
+device they run on the host CPU's reference kernels, which is what this computes for them.
+
+Runs only for targets of kind ``npu`` or ``mcu`` (``pipeline.build_pipeline`` leaves it
+out for CPUs) and only on ``.tflite`` artifacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import EmulateConfig
+from ..pipeline import Artifact, Context, replace
+from ..runtime import Runner, natural_key
+
+__all__ = ["EmulateNpu", "ReferenceKernelRunner", "emulate_artifact"]
+
+RUNTIME_NAME = "LiteRT reference kernels (BUILTIN_REF)"
+
+
+class ReferenceKernelRunner(Runner):
+    """LiteRT with the reference op resolver: integer-only reference kernels, no XNNPACK."""
+
+    def __init__(self, path: Path):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        from ..runtime import _litert_spec
+
+        self._interpreter = Interpreter(model_path=str(path), num_threads=1,
+                                        experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        signatures = self._interpreter.get_signature_list()
+        self._runner = self._interpreter.get_signature_runner(sorted(signatures)[0])
+        in_details, out_details = self._runner.get_input_details(), self._runner.get_output_details()
+        self._in_names = sorted(in_details, key=natural_key)
+        self._out_names = sorted(out_details, key=natural_key)
+        self.inputs = tuple(_litert_spec(name, in_details[name]) for name in self._in_names)
+        self.outputs = tuple(_litert_spec(name, out_details[name]) for name in self._out_names)
+
+    def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        from ..runtime import _dequantize, _quantize
+
+        feed = {}
+        for name, spec, x in zip(self._in_names, self.inputs, inputs):
+            value = _quantize(x, spec) if spec.scale else x.astype(spec.dtype)
+            feed[name] = value.reshape(spec.shape)
+        results = self._runner(**feed)
+        return [_dequantize(results[name], spec) if spec.scale else results[name].astype(np.float32)
+                for name, spec in zip(self._out_names, self.outputs)]
+
+
+def emulate_artifact(path: Path, reference_module: Any, x: np.ndarray, y: np.ndarray | None, *,
+                     target: Any, fallback: Any = None) -> dict[str, Any]:
+    """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring)."""
+    from ..cost.kernels import check_kernels
+    from ..errors import VerificationError
+    from ..graph_ir import read_graph
+    from ..runtime import open_runtime
+    from ..torch_outputs import run_torch
+    from .verify_outputs import compare_outputs
+
+    try:
+        emulator = ReferenceKernelRunner(path)
+    except (RuntimeError, ValueError) as error:
+        raise VerificationError(f"{path}: the reference kernels could not load it: {error}") from error
+    expected = run_torch(reference_module, [x])
+    emulated = emulator.run_batch([x])
+    fast = open_runtime(path).run_batch([x])
+    comparisons = [compare_outputs(spec.name, ref, got.reshape(ref.shape))
+                   for spec, ref, got in zip(emulator.outputs, expected, emulated)]
+    versus_fast = [compare_outputs(spec.name, f.reshape(e.shape), e)
+                   for spec, f, e in zip(emulator.outputs, fast, emulated)]
+    first_ref, first_emu = expected[0], emulated[0].reshape(expected[0].shape)
+    first_fast = fast[0].reshape(expected[0].shape)
+    classifier = first_ref.ndim == 2 and first_ref.shape[1] >= 2
+    agreement = accuracy = agreement_fast = None
+    if classifier:
+        agreement = float(np.mean(np.argmax(first_ref, 1) == np.argmax(first_emu, 1)))
+        agreement_fast = float(np.mean(np.argmax(first_fast, 1) == np.argmax(first_emu, 1)))
+        if y is not None and int(y.max(initial=0)) < first_ref.shape[1]:
+            accuracy = float(np.mean(np.argmax(first_emu, 1) == y))
+    kernels = check_kernels(read_graph(path), target, fallback=fallback)
+    reasons = {w.name: w.reason for w in kernels.warnings if w.kind in ("unsupported_op", "float_op")}
+    return {
+        "runtime": RUNTIME_NAME, "samples": int(len(x)),
+        "accuracy": accuracy, "agreement": agreement,
+        "sqnr_db": min(c.sqnr_db for c in comparisons), "cosine": min(c.cosine for c in comparisons),
+        "max_abs_error": max(c.max_abs_error for c in comparisons),
+        "agreement_with_fast_kernels": agreement_fast,
+        "max_abs_diff_vs_fast_kernels": max(c.max_abs_error for c in versus_fast),
+        "identical_to_fast_kernels": all(c.max_abs_error == 0.0 for c in versus_fast),
+        "cpu_fallback_ops": [{"op": op.op_type, "name": op.name, "runs_on": op.runs_on,
+                              "reason": reasons.get(op.name)} for op in kernels.fallback_ops],
+        "outputs": [c.to_dict() for c in comparisons],
+    }
+
+
+@dataclass(frozen=True)
+class EmulateNpu:
+    config: EmulateConfig
+    name: str = "emulate"
+    requires: tuple[str, ...] = ("path",)
+
+    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
+        target = context.target
+        if artifact.path.suffix != ".tflite":
+            facts = {"skipped": f"reference-kernel emulation runs .tflite artifacts; this is {artifact.path.suffix}"}
+            return replace(artifact, emulation=facts), facts
+        accelerator = getattr(target, "accelerator", None)
+        fallback = None
+        if accelerator is not None and accelerator.fallback_target:
+            from ..targets import load_target
+
+            fallback = load_target(accelerator.fallback_target)
+        count = min(len(context.eval_x), self.config.max_samples)
+        y = context.eval_y[:count] if context.eval_y is not None else None
+        facts = emulate_artifact(artifact.path, context.reference, context.eval_x[:count], y,
+                                 target=target, fallback=fallback)
+        facts["data"] = context.eval_source
+        return replace(artifact, emulation=facts), facts

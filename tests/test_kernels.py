@@ -1,0 +1,64 @@
+"""Will this accelerate? Placement, padding and warnings on hand-made graphs and profiles."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from compressor.cost.kernels import check_kernels, is_float_model
+from compressor.cost.latency import estimate_op_latency
+from compressor.graph_ir import Graph, Op, Tensor
+from compressor.targets import load_target
+
+
+def _profile(name, *, multiple=8, float_allowed=False, supported=None, fallback=None):
+    base = load_target("android-arm64")
+    compute = SimpleNamespace(**{k: getattr(base.compute, k) for k in
+                                 ("clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency")},
+                              channel_multiple=multiple, float_allowed=float_allowed,
+                              efficiency_of=base.compute.efficiency_of)
+    accelerator = None if supported is None else SimpleNamespace(compiler="none", supported_ops=supported,
+                                                                 fallback_target=fallback)
+    return SimpleNamespace(name=name, kind="npu" if accelerator else "mcu", compute=compute, memory=base.memory,
+                           energy=base.energy, accelerator=accelerator, mcu=None)
+
+
+def _graph(channels=16, dtype="int8", op_type="CONV_2D"):
+    tensors = (Tensor("x", (1, 8, 8, 8), dtype, 512, False), Tensor("w", (channels, 3, 3, 8), "int8", 72 * channels, True),
+               Tensor("y", (1, 8, 8, channels), dtype, 64 * channels, False))
+    macs = 64 * channels * 72
+    op = Op("y", op_type, "conv", (0, 1), (2,), macs, dtype, 72 * channels, 512, 64 * channels, weights=(1,))
+    return Graph(ops=(op,), tensors=tensors, inputs=(0,), outputs=(2,), format="tflite")
+
+
+def test_supported_int8_op_runs_on_the_target_without_warnings():
+    npu = _profile("npu", supported=("CONV_2D",))
+    report = check_kernels(_graph(), npu)
+    assert report.warnings == () and report.ops[0].runs_on == "npu"
+    assert report.ops[0].latency_ms == pytest.approx(estimate_op_latency(_graph().ops[0], npu).latency_s * 1e3)
+
+
+def test_unsupported_op_falls_back_and_is_costed_on_the_cpu():
+    cpu = _profile("cpu", multiple=1, float_allowed=True)
+    npu = _profile("npu", supported=("DEPTHWISE_CONV_2D",), fallback="cpu")
+    report = check_kernels(_graph(), npu, fallback=cpu)
+    assert report.ops[0].runs_on == "cpu" and [w.kind for w in report.warnings] == ["unsupported_op"]
+    assert report.fallback_ops == report.ops
+
+
+def test_float_op_on_integer_npu_falls_back():
+    cpu = _profile("cpu", multiple=1, float_allowed=True)
+    npu = _profile("npu", supported=("CONV_2D",), fallback="cpu")
+    graph = _graph(dtype="float32")
+    report = check_kernels(graph, npu, fallback=cpu)
+    assert report.warnings[0].kind == "float_op" and report.ops[0].runs_on == "cpu"
+    assert is_float_model(graph) and not is_float_model(_graph())
+
+
+def test_channels_off_the_multiple_are_costed_padded():
+    mcu = _profile("mcu", multiple=8)
+    report = check_kernels(_graph(channels=12), mcu)
+    assert [w.kind for w in report.warnings] == ["channel_multiple"]
+    assert report.ops[0].macs == 64 * 12 * 72 * 16 // 12  # 12 -> 16 output channels
+    assert check_kernels(_graph(channels=16), mcu).warnings == ()

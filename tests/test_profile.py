@@ -1,0 +1,66 @@
+"""profile_artifact and `compress profile` on the shipped Ethos-U and Cortex-M targets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from test_vela import build_int8_model
+
+from compressor.errors import UnsupportedOpError
+from compressor.profile import profile_artifact
+from compressor.profile_cli import profile_command
+
+
+@pytest.fixture(scope="module")
+def small_models(tmp_path_factory):
+    return build_int8_model(tmp_path_factory.mktemp("profile"))
+
+
+def test_ethos_profile_takes_vela_figures(small_models):
+    profile = profile_artifact(small_models[0], "ethos-u55-256")
+    data = profile.to_dict()
+    vela = data["vela"]
+    assert vela["accelerator_config"] == "ethos-u55-256" and vela["npu_ops"] > 0
+    assert data["source"]["peak_ram_bytes"] == "vela" and data["source"]["flash_bytes"] == "vela"
+    assert data["peak_ram_bytes"] == vela["sram_used_bytes"] + vela["dram_used_bytes"]
+    # Vela's time plus the CPU-fallback ops it lists, costed on the fallback CPU.
+    assert data["latency_ms"] >= vela["inference_time_ms"]
+    assert {"latency_ms", "peak_ram_bytes", "flash_bytes", "energy_mj", "per_op"} <= set(data)
+    assert any("Vela runs Quantize" in w for w in data["warnings"])
+
+
+def test_mcu_profile_measures_the_tflm_arena(small_models):
+    data = profile_artifact(small_models[0], "cortex-m55").to_dict()
+    assert data["source"]["peak_ram_bytes"] == "tflite-micro"
+    assert data["tflm_arena_bytes"] == data["tflm_planned_bytes"] + data["tflm_persistent_bytes"]
+    assert data["arena_estimate_ratio"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_float_model_on_an_int8_npu_is_a_typed_error(small_models):
+    with pytest.raises(UnsupportedOpError, match="float model"):
+        profile_artifact(small_models[1], "ethos-u55-256")
+    # Not strict (the pipeline): a warning instead.
+    assert any("float model" in w for w in profile_artifact(small_models[1], "ethos-u55-256", strict=False).warnings)
+
+
+def test_profile_command_json_and_table(small_models):
+    result = CliRunner().invoke(profile_command, [str(small_models[0]), "--target", "ethos-u55-256", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["target"] == "ethos-u55-256" and data["vela"]["cycles_total"] > 0
+    table = CliRunner().invoke(profile_command, [str(small_models[0]), "--target", "cortex-m55"])
+    assert table.exit_code == 0 and "tflite-micro arena" in table.output
+
+
+@pytest.mark.parametrize("case", ["missing", "not_a_model", "float"])
+def test_bad_input_exits_2_with_one_line(small_models, tmp_path, case):
+    path = {"missing": tmp_path / "nope.tflite", "float": small_models[1]}.get(case)
+    if case == "not_a_model":
+        path = tmp_path / "notes.tflite"
+        path.write_text("hello")
+    result = CliRunner().invoke(profile_command, [str(path), "--target", "ethos-u55-256"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and path.name in lines[0]
