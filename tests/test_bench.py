@@ -1,0 +1,116 @@
+"""compress bench: real LiteRT and onnxruntime runs of tiny artifacts, timings and peak RSS in subprocesses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from compressor.bench import make_inputs, percentile
+from compressor.bench_cli import bench_command
+
+
+def write_tiny_tflite(path):
+    """CONV_2D 3x3 (4->8, SAME) then FULLY_CONNECTED (512->10), float32, built with the schema's object API."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as s
+
+    rng = np.random.default_rng(0)
+    buffers, tensors = [s.BufferT()], []
+
+    def tensor(name, shape, data=None):
+        t = s.TensorT(); t.name = name; t.shape = list(shape); t.type = s.TensorType.FLOAT32; t.buffer = 0
+        if data is not None:
+            b = s.BufferT(); b.data = np.frombuffer(data.astype(np.float32).tobytes(), np.uint8).tolist()
+            buffers.append(b); t.buffer = len(buffers) - 1
+        tensors.append(t); return len(tensors) - 1
+
+    x = tensor("input", (1, 8, 8, 4))
+    w = tensor("conv_w", (8, 3, 3, 4), rng.standard_normal((8, 3, 3, 4)))
+    b = tensor("conv_b", (8,), np.zeros(8))
+    y = tensor("conv_out", (1, 8, 8, 8))
+    fw = tensor("fc_w", (10, 512), rng.standard_normal((10, 512)))
+    fb = tensor("fc_b", (10,), np.zeros(10))
+    z = tensor("logits", (1, 10))
+    codes = []
+    for op in (s.BuiltinOperator.CONV_2D, s.BuiltinOperator.FULLY_CONNECTED):
+        c = s.OperatorCodeT(); c.builtinCode = op; c.deprecatedBuiltinCode = op; c.version = 1; codes.append(c)
+    conv = s.OperatorT(); conv.opcodeIndex = 0; conv.inputs = [x, w, b]; conv.outputs = [y]
+    conv.builtinOptionsType = s.BuiltinOptions.Conv2DOptions
+    options = s.Conv2DOptionsT(); options.padding = s.Padding.SAME; options.strideW = options.strideH = 1
+    conv.builtinOptions = options
+    fc = s.OperatorT(); fc.opcodeIndex = 1; fc.inputs = [y, fw, fb]; fc.outputs = [z]
+    fc.builtinOptionsType = s.BuiltinOptions.FullyConnectedOptions
+    fc.builtinOptions = s.FullyConnectedOptionsT()
+    graph = s.SubGraphT(); graph.tensors = tensors; graph.operators = [conv, fc]; graph.inputs = [x]; graph.outputs = [z]
+    model = s.ModelT(); model.version = 3; model.operatorCodes = codes; model.subgraphs = [graph]; model.buffers = buffers
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path.write_bytes(bytes(builder.Output()))
+    return path
+
+
+def write_tiny_onnx(path):
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)).eval()
+    torch.onnx.export(model, (torch.zeros(1, 1, 8, 8),), str(path), dynamo=False)
+    return path
+
+
+def test_percentile_matches_numpy():
+    values = [5.0, 1.0, 4.0, 2.0, 3.0, 10.0]
+    assert percentile(values, 50) == pytest.approx(np.percentile(values, 50))
+    assert percentile(values, 90) == pytest.approx(np.percentile(values, 90))  # 7.5
+    assert percentile([2.0], 90) == 2.0
+
+
+def test_inputs_are_seeded_and_typed():
+    first = make_inputs([((1, 3), "float32"), ((2,), "int8"), ((4,), "int64")])
+    again = make_inputs([((1, 3), "float32"), ((2,), "int8"), ((4,), "int64")])
+    assert [a.dtype.name for a in first] == ["float32", "int8", "int64"]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+
+
+@pytest.mark.parametrize("writer,suffix,runtime", [(write_tiny_tflite, ".tflite", "litert"),
+                                                   (write_tiny_onnx, ".onnx", "onnxruntime")])
+def test_bench_json(tmp_path, writer, suffix, runtime):
+    artifact = writer(tmp_path / f"tiny{suffix}")
+    result = CliRunner().invoke(bench_command, [str(artifact), "--runs", "15", "--warmup", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["runtime"] == runtime and report["runs"] == 15 and report["threads"] == 1
+    assert 0 < report["min_ms"] <= report["median_ms"] <= report["p90_ms"] <= report["max_ms"]
+    # The runtime alone is tens of MB; loading and running the model adds to it.
+    assert report["baseline_rss_bytes"] > 10 * 2**20
+    assert report["peak_rss_bytes"] > report["baseline_rss_bytes"]
+    assert report["model_rss_bytes"] == report["peak_rss_bytes"] - report["baseline_rss_bytes"]
+    assert "[" in report["cpu"]  # the SIMD flags, printed with every host figure
+
+
+def test_bench_text_output(tmp_path):
+    artifact = write_tiny_onnx(tmp_path / "tiny.onnx")
+    result = CliRunner().invoke(bench_command, [str(artifact), "--runs", "5", "--warmup", "1"])
+    assert result.exit_code == 0, result.output
+    assert "median" in result.output and "p90" in result.output and "peak RSS" in result.output
+
+
+@pytest.mark.parametrize("name,content,args,expected", [
+    ("missing.tflite", None, [], "no such file"),
+    ("model.pt", b"x", [], "no runtime for a .pt file"),
+    ("broken.onnx", b"not a model", [], "could not load"),
+    ("ok.onnx", "onnx", ["--runs", "0"], "--runs: got 0"),
+])
+def test_bench_bad_input_is_one_line_exit_2(tmp_path, name, content, args, expected):
+    path = tmp_path / name
+    if content == "onnx":
+        write_tiny_onnx(path)
+    elif content is not None:
+        path.write_bytes(content)
+    result = CliRunner().invoke(bench_command, [str(path), *args])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.output
