@@ -68,6 +68,7 @@ class Op:
     input_bytes: int  # non-constant inputs
     output_bytes: int
     weights: tuple[int, ...] = ()  # tensor indices of its weight and bias (compute ops)
+    out_channels: int = 0  # output channels of a compute op, the dimension kernels tile; 0 = unknown
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,19 @@ def _compute_dtype(dtype: str) -> str:
 
 
 def _make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs, outputs, macs: int,
-             compute_dtype: str, weights=()) -> Op:
+             compute_dtype: str, weights=(), layout: str) -> Op:
     inputs, outputs = tuple(inputs), tuple(outputs)
+    out_channels = 0
+    shape = tensors[outputs[0]].shape if outputs else None
+    if kind in COMPUTE_KINDS and shape:
+        # Channels are last in TFLite (NHWC) and in any 2-D output; second in ONNX's NCHW.
+        out_channels = int(shape[1] if layout == "nchw" and len(shape) >= 3 else shape[-1])
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),
               input_bytes=sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant),
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
-              weights=tuple(i for i in weights if tensors[i].is_constant))
+              weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels)
 
 
 # ---------------------------------------------------------------------------- TFLite
@@ -213,7 +219,7 @@ def _read_tflite(path: Path) -> Graph:
         weights = [slots[j] for j in weight_slots if j < len(slots) and slots[j] is not None]
         ins = [i for i in slots if i is not None]
         ops.append(_make_op(tensors, name=tensors[outs[0]].name if outs else op_type, op_type=op_type, kind=kind,
-                            inputs=ins, outputs=outs, macs=macs, weights=weights,
+                            inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc",
                             compute_dtype=_op_dtype(tensors, ins, outs, weights, kind)))
     return _compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())],
                     [int(sub.Outputs(j)) for j in range(sub.OutputsLength())], "tflite")
@@ -385,7 +391,7 @@ def _read_onnx(path: Path) -> Graph:
         ins = [s for s in slots if s is not None]
         ops.append(_make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                             op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
-                            compute_dtype=dtype or _op_dtype(tensors, ins, outs, weights, kind)))
+                            layout="nchw", compute_dtype=dtype or _op_dtype(tensors, ins, outs, weights, kind)))
     return _compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
 
 
@@ -444,6 +450,7 @@ def _compact(tensors, ops, inputs, outputs, fmt) -> Graph:
     remap = lambda ids: tuple(new[i] for i in ids)  # noqa: E731
     ops = tuple(Op(name=op.name, op_type=op.op_type, kind=op.kind, inputs=remap(op.inputs), outputs=remap(op.outputs),
                    macs=op.macs, compute_dtype=op.compute_dtype, weight_bytes=op.weight_bytes,
-                   input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights)) for op in ops)
+                   input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
+                   out_channels=op.out_channels) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

@@ -25,7 +25,7 @@ parents and ``inherits`` loops, a System_Config missing from the Vela .ini.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -60,8 +60,9 @@ COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU w
 _TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "compute", "memory", "energy",
              "mcu", "accelerator"}
 _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "float_allowed", "variants"}
-_VARIANT_KEYS = {"requires_cpu_flags", "description", "dispatch_overhead_us", "macs_per_cycle", "efficiency"}
+                 "channel_multiple", "float_allowed", "variants", "channel_tiles"}
+_VARIANT_KEYS = {"requires_cpu_flags", "description", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
+                 "channel_multiple", "channel_tiles"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram"}
 _ENERGY_KEYS = {"pj_per_mac", "dram_pj_per_byte", "cache_pj_per_byte", "static_power_mw"}
@@ -86,16 +87,24 @@ class ComputeProfile:
     efficiency: Mapping[str, Mapping[str, float]]  # dtype -> op kind -> fraction of peak, (0, 1]
     channel_multiple: int = 1  # channel counts the kernels like; others are padded up to it
     float_allowed: bool = True  # may ops stay float on this target (CPU yes; MCU/NPU no)
+    # dtype -> op kind -> output-channel tile of that kernel, where it differs from channel_multiple
+    channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Read-only views, so a profile built in code is as immutable as one from a file.
         object.__setattr__(self, "macs_per_cycle", _frozen(self.macs_per_cycle))
+        object.__setattr__(self, "channel_tiles", _frozen({d: _frozen(k) for d, k in self.channel_tiles.items()}))
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
 
     def __hash__(self) -> int:
         return hash((self.clock_hz, self.threads, self.dispatch_overhead_us, _items(self.macs_per_cycle),
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
-                     self.channel_multiple, self.float_allowed))
+                     self.channel_multiple, self.float_allowed,
+                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items()))))
+
+    def channel_tile_of(self, dtype: str, kind: str) -> int:
+        """Output channels the ``dtype`` ``kind`` kernel computes per pass (layers pad up to it)."""
+        return self.channel_tiles.get(dtype, {}).get(kind, self.channel_multiple)
 
     def efficiency_of(self, dtype: str, kind: str) -> float:
         table = self.efficiency[dtype]
@@ -308,6 +317,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         efficiency=_efficiency(c, ("compute", "efficiency"), dtypes, partial=False),
         channel_multiple=c.integer(("compute", "channel_multiple")),
         float_allowed=c.boolean(("compute", "float_allowed")),
+        channel_tiles=_channel_tiles(c, ("compute", "channel_tiles"), dtypes),
     )
     compute, variant = _apply_variant(c, compute, dtypes, cpu_flags)
     cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
@@ -369,6 +379,8 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         required = c.names((*keys, "requires_cpu_flags"), _CPU_FLAG, "CPU flag names")
         description = c.text((*keys, "description"))
         overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
+        multiple = c.integer((*keys, "channel_multiple"), optional=True)
+        tiles = _channel_tiles(c, (*keys, "channel_tiles"), dtypes)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
                 if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
         efficiency = (_efficiency(c, (*keys, "efficiency"), dtypes, partial=True)
@@ -377,10 +389,31 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
             chosen = (replace(
                 base,
                 dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,
+                channel_multiple=base.channel_multiple if multiple is None else multiple,
+                channel_tiles={d: {**base.channel_tiles.get(d, {}), **tiles.get(d, {})}
+                               for d in {*base.channel_tiles, *tiles}},
                 macs_per_cycle={**base.macs_per_cycle, **macs},
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
             ), description)
     return chosen if chosen is not None else (base, None)
+
+
+def _channel_tiles(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Optional ``channel_tiles.<dtype>.<kind> = N`` table: kernels whose tile is not channel_multiple."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    tiles: dict[str, dict[str, int]] = {}
+    for dtype, kinds in table.items():
+        if dtype not in dtypes:
+            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+        if not isinstance(kinds, dict):
+            raise c.fail((*keys, dtype), f"expected a table of op kinds, got {kinds!r}")
+        for kind in kinds:
+            if kind not in EFFICIENCY_KEYS:
+                raise c.fail((*keys, dtype, kind), f"unknown op kind (known: {', '.join(EFFICIENCY_KEYS)})")
+        tiles[dtype] = {kind: c.integer((*keys, dtype, kind)) for kind in kinds}
+    return tiles
 
 
 def _mcu(c: Checker, kind: str) -> McuProfile | None:

@@ -53,6 +53,21 @@ def test_compute_bound_conv():
     assert cost.bound == "compute"
 
 
+def test_channels_pad_up_to_the_kernels_tile():
+    # 20 output channels on a 16-channel kernel run as 32: 1e6 MACs cost as 1.6e6.
+    tiled = replace(TOY, compute=replace(TOY.compute, channel_multiple=16,
+                                         channel_tiles={"int8": {"depthwise": 32}}))
+    conv = replace(op("conv", "conv", 1_000_000), out_channels=20)
+    assert estimate_op_latency(conv, tiled).compute_s == pytest.approx(1.6 * 500e-6)
+    assert estimate_op_latency(replace(conv, out_channels=32), tiled).compute_s == pytest.approx(500e-6)
+    assert estimate_op_latency(conv, TOY).compute_s == pytest.approx(500e-6)  # multiple 1: no padding
+    # The int8 depthwise kernel has its own tile: 20 channels run as 32 there, 16 -> 32 too.
+    dw = replace(op("dw", "depthwise", 1_000_000, dtype="int8"), out_channels=16)
+    # 1e6 × 32/16 MACs / (1e9 × 16 × 0.25) = 500 us
+    assert estimate_op_latency(dw, tiled).compute_s == pytest.approx(500e-6)
+    assert tiled.compute.channel_tile_of("float32", "depthwise") == 16
+
+
 def test_memory_bound_elementwise():
     add = op("add", "elementwise", 0, input_bytes=4000, output_bytes=2000)
     cost = estimate_op_latency(add, TOY)

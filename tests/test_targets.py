@@ -480,3 +480,15 @@ def test_cli_unknown_target_is_one_line_exit_2():
     result = run_cli("missing")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: unknown target 'missing'")
+
+
+def test_channel_tiles_follow_the_cpu_variant_and_are_checked(tmp_path):
+    vnni = load_target("host-x86", cpu_flags=frozenset({"avx512_vnni", "avx2"}))
+    assert vnni.compute.channel_multiple == 16
+    assert vnni.compute.channel_tile_of("int8", "depthwise") == 32
+    assert vnni.compute.channel_tile_of("float32", "depthwise") == 16
+    avx2 = load_target("host-x86", cpu_flags=frozenset({"avx2"}))
+    assert avx2.compute.channel_tile_of("int8", "depthwise") == avx2.compute.channel_multiple == 8
+    text = 'name = "tiles"\ndescription = "bad tile"\ninherits = "host-x86"\n\n[compute.channel_tiles.int8]\nbogus = 4\n'
+    with pytest.raises(TargetError, match=r"tiles\.toml:6.*channel_tiles\.int8\.bogus.*unknown op kind"):
+        load_target(str(write(tmp_path, "tiles", text)), cpu_flags=frozenset())

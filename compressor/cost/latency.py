@@ -4,9 +4,16 @@ Model (the roofline of Williams, Waterman & Patterson, "Roofline: an insightful 
 performance model for multicore architectures", CACM 52(4), 2009; applied per layer as
 Vela's ``npu_performance.py`` does with the maximum of its bandwidth and compute cycles):
 
-    compute_s  = macs / (clock_hz × macs_per_cycle[dtype] × efficiency[dtype][kind] × threads)
+    compute_s  = padded_macs / (clock_hz × macs_per_cycle[dtype] × efficiency[dtype][kind] × threads)
+    padded_macs = macs × ceil(C / m) × m / C     (C = output channels, m = the kernel's channel tile:
+                                                 channel_tiles[dtype][kind], else channel_multiple)
     memory_s   = (input + weight + output bytes) / bandwidth
     latency_s  = max(compute_s, memory_s) + dispatch_overhead_us × 1e-6
+
+SIMD kernels tile output channels by the vector width (XNNPACK's AVX-512 kernels by 16,
+its NEON and AVX2 ones by 8): a layer with C channels costs as if it had C rounded up to
+the profile's ``channel_multiple``.  Without that term layers of 8 or 16 channels ran up to
+2x slower than predicted (``scripts/estimate_fidelity.py``, pruned models).
 
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
@@ -16,13 +23,14 @@ between ops), so a graph's latency is the sum.  Every number comes from the prof
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import TargetError
 from ..graph_ir import Op
 from ..targets import TargetProfile
 
-__all__ = ["OpLatency", "estimate_op_latency", "memory_level", "moved_bytes"]
+__all__ = ["OpLatency", "estimate_op_latency", "memory_level", "moved_bytes", "padded_macs"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,14 @@ class OpLatency:
     bound: str  # "compute" | "memory"
     memory_level: str  # "cache" | "dram": where the op's bytes come from
     bytes_moved: int
+
+
+def padded_macs(op: Op, tile: int) -> float:
+    """MACs as the kernels execute them: output channels rounded up to the kernel's ``tile``."""
+    channels = op.out_channels
+    if channels <= 0 or tile <= 1:
+        return float(op.macs)
+    return op.macs * math.ceil(channels / tile) * tile / channels
 
 
 def moved_bytes(op: Op) -> int:
@@ -55,7 +71,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile) -> OpLatency:
                               f"(op {op.op_type} {op.name!r}); it lists {', '.join(profile.dtypes)}")
         macs_per_s = (compute.clock_hz * compute.macs_per_cycle[op.compute_dtype]
                       * compute.efficiency_of(op.compute_dtype, op.kind) * compute.threads)
-        compute_s = op.macs / macs_per_s
+        compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind)) / macs_per_s
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
