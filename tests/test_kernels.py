@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -14,10 +15,7 @@ from compressor.targets import load_target
 
 def _profile(name, *, multiple=8, float_allowed=False, supported=None, fallback=None):
     base = load_target("android-arm64")
-    compute = SimpleNamespace(**{k: getattr(base.compute, k) for k in
-                                 ("clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency")},
-                              channel_multiple=multiple, float_allowed=float_allowed,
-                              efficiency_of=base.compute.efficiency_of)
+    compute = replace(base.compute, channel_multiple=multiple, float_allowed=float_allowed, channel_tiles={})
     accelerator = None if supported is None else SimpleNamespace(compiler="none", supported_ops=supported,
                                                                  fallback_target=fallback)
     return SimpleNamespace(name=name, kind="npu" if accelerator else "mcu", compute=compute, memory=base.memory,
