@@ -1,0 +1,195 @@
+"""The prune pass: prune the torch model, recover it by distillation, record what changed.
+
+Dispatches on ``PruneConfig.method``: "channels" removes whole channels (prune/channels.py,
+amounts per layer from prune/sensitivity.py with ``--prune-layers auto``); "unstructured" and
+"2:4" put masks on the weights (prune/masks.py), raised along a schedule during fine-tuning
+and made permanent after it.  Recovery (recovery.py) distils the unpruned model into the
+pruned one on ``--data``.  The unpruned model is also exported once, so the report's
+"original" column is the model as given, not the pruned float file.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import PruneConfig
+from ..errors import ConfigError
+from ..pipeline import Artifact, Context, replace
+
+__all__ = ["PruneModel", "count_params_and_macs"]
+
+_STATE_DICT_ADVICE = ("save the model's state dict (torch.save(model.state_dict(), path)) and give it "
+                      "with --arch module:Class")
+
+
+def count_params_and_macs(module: Any, example_inputs: tuple) -> tuple[int, int]:
+    """Parameters and multiply-accumulates of one forward pass (torch-pruning's op counter)."""
+    import torch_pruning as tp
+
+    macs, params = tp.utils.count_ops_and_params(module, example_inputs[0] if len(example_inputs) == 1
+                                                 else list(example_inputs))
+    return int(params), int(macs)
+
+
+def _has_prunable_layers(module: Any) -> bool:
+    import torch
+
+    return any(isinstance(m, (torch.nn.modules.conv._ConvNd, torch.nn.Linear)) for m in module.modules())
+
+
+def _check_structure(module: Any, reference: Any, config: PruneConfig) -> None:
+    """Channel pruning cuts nn.Conv/nn.Linear modules; a .pt2 / TorchScript graph may have none."""
+    if config.method != "channels" or _has_prunable_layers(module):
+        return
+    import torch
+
+    form = "TorchScript" if isinstance(reference, torch.jit.ScriptModule) else "torch.export (.pt2)"
+    raise ConfigError("--prune", f"channels:{config.amount:g}",
+                      f"a model with nn.Conv/nn.Linear layers; this {form} graph keeps its convolutions as "
+                      f"graph ops that torch-pruning cannot cut: {_STATE_DICT_ADVICE}")
+
+
+def _check_layer_names(module: Any, names: tuple[str, ...]) -> None:
+    known = {name for name, _ in module.named_modules()} | {name for name, _ in module.named_parameters()}
+    for name in names:
+        if name not in known:
+            layers = [n for n, m in module.named_modules() if n and hasattr(m, "weight")]
+            raise ConfigError("--prune-layers", name, "a layer name of the model (e.g. "
+                              + ", ".join(layers[:4]) + (", ..." if len(layers) > 4 else "") + ")")
+
+
+def _export_float(module: Any, example_inputs: tuple, context: Context):
+    """The unpruned model exported as the export pass would (BatchNorm folded first, as fold does)."""
+    from .fold_batchnorm import fold_batchnorm
+
+    if "fold" in context.recipe.passes:
+        module, _ = fold_batchnorm(module)
+    fmt = context.recipe.format
+    path = context.workdir / f"model_unpruned_float.{fmt}"
+    if fmt == "tflite":
+        from .export_tflite import export_tflite
+
+        export_tflite(module, example_inputs, path)
+    else:
+        import torch
+
+        from ..torch_outputs import flatten_outputs
+        from .export_onnx import export_onnx
+
+        with torch.no_grad():
+            count = len(flatten_outputs(module(*example_inputs)))
+        export_onnx(module, example_inputs, path, opset=context.recipe.export.opset, output_count=count)
+    return path
+
+
+@dataclass(frozen=True)
+class PruneModel:
+    config: PruneConfig
+    seed: int = 0
+    name: str = "prune"
+    requires: tuple[str, ...] = ("module",)
+
+    def recovery_config(self):
+        from ..recovery import RecoveryConfig
+
+        c = self.config
+        return RecoveryConfig(epochs=c.finetune_epochs, lr=c.lr, batch_size=c.batch_size,
+                              temperature=c.temperature, kd_weight=c.kd_weight, seed=self.seed)
+
+    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
+        import torch
+
+        config = self.config
+        teacher = artifact.module
+        _check_structure(teacher, context.reference, config)
+        selection = config.layer_selection
+        if isinstance(selection, tuple):
+            _check_layer_names(teacher, selection)
+        if config.finetune_epochs > 0 and not context.data_given:
+            raise ConfigError("--data", None, "a training .npz: recovery (--finetune-epochs "
+                              f"{config.finetune_epochs}) fine-tunes on it; or give --finetune-epochs 0")
+        torch.manual_seed(self.seed)
+        student = copy.deepcopy(teacher)
+        example = artifact.example_inputs
+        params_before, macs_before = count_params_and_macs(teacher, example)
+        x = torch.as_tensor(context.calibration_x, dtype=torch.float32)
+        y = torch.as_tensor(context.calibration_y, dtype=torch.long) if context.calibration_y is not None else None
+        recovery = self.recovery_config()
+        facts: dict[str, Any] = {}
+        started = time.perf_counter()
+        if config.method == "channels":
+            outcome, table = self._prune_channels(student, example, x, y, context)
+            if table is not None:
+                facts["sensitivity"] = table
+            facts["prune_seconds"] = round(time.perf_counter() - started, 3)
+            recovered = self._recover(student, teacher, context, recovery, on_step=None)
+        else:
+            from ..prune.masks import make_mask_pruner
+
+            steps = max(recovery.epochs * math.ceil(len(x) / min(recovery.batch_size, max(len(x), 1))), 1)
+            pruner = make_mask_pruner(student, method=config.method, amount=config.amount,
+                                      layers=selection, total_steps=steps)
+            if recovery.epochs > 0:
+                recovered = self._recover(student, teacher, context, recovery, on_step=pruner.step)
+            else:
+                pruner.step(steps, steps)
+                recovered = None
+            outcome = pruner.finalize_()
+        params_after, macs_after = count_params_and_macs(student, example)
+        context.progress("prune: exporting the unpruned model for the baseline")
+        original_path = _export_float(teacher, example, context)
+        facts = {**outcome.to_dict(), **facts,
+                 "channel_multiple": _channel_multiple(context.target),
+                 "importance": config.importance if config.method == "channels" else "magnitude",
+                 "layers_selected": config.layers,
+                 "params_before": params_before, "params_after": params_after,
+                 "macs_before": macs_before, "macs_after": macs_after,
+                 "float_size_bytes_before": original_path.stat().st_size,
+                 "recovery": recovered,
+                 "warnings": _shortfall_warnings(outcome)}
+        return replace(artifact, module=student, original_path=original_path), facts
+
+    def _prune_channels(self, student, example, x, y, context: Context):
+        from ..prune.channels import prune_channels_
+        from ..prune.sensitivity import allocate_amounts, scan_sensitivity
+
+        config, multiple = self.config, _channel_multiple(context.target)
+        layer_amounts, table = None, None
+        if config.layers == "auto":
+            context.progress("prune: sensitivity scan")
+            rows = scan_sensitivity(student, example, x, channel_multiple=multiple)
+            rows, layer_amounts = allocate_amounts(rows, config.amount)
+            table = [row.to_dict() for row in rows]
+        selection = config.layer_selection
+        context.progress(f"prune: channels:{config.amount:g}")
+        outcome = prune_channels_(student, example, amount=config.amount, channel_multiple=multiple,
+                                  layers=selection if isinstance(selection, tuple) else "all",
+                                  layer_amounts=layer_amounts, importance=config.importance,
+                                  x=x[:256], y=y[:256] if y is not None else None)
+        return outcome, table
+
+    def _recover(self, student, teacher, context: Context, recovery, *, on_step):
+        from ..recovery import finetune_
+
+        if recovery.epochs == 0:
+            return None
+        y = context.calibration_y
+        return finetune_(student, teacher, context.calibration_x, y, config=recovery, on_step=on_step,
+                         progress=context.progress)
+
+
+def _shortfall_warnings(outcome) -> list[str]:
+    """A report warning when the achieved overall amount is more than 2 points off the request."""
+    if abs(outcome.achieved - outcome.requested) <= 0.02:
+        return []
+    return [f"prune: {outcome.method} achieved {outcome.achieved:.1%} for {outcome.requested:.1%} requested "
+            f"({'; '.join(outcome.notes) or 'see the per-layer table'})"]
+
+
+def _channel_multiple(target: Any) -> int:
+    # compute.channel_multiple comes with the target-profile schema extension; 8 until then.
+    return int(getattr(getattr(target, "compute", None), "channel_multiple", 8))

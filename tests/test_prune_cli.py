@@ -1,0 +1,89 @@
+"""`compress --prune`: end to end with int8, the report's pruning facts, errors, graph-only models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from compressor.cli import cli
+from tests.prune_patterns import Residual
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def residual_workspace(tiny_workspace):
+    torch.manual_seed(0)
+    model = Residual().eval()
+    torch.save(model.state_dict(), tiny_workspace / "res.pt")
+    x = np.random.default_rng(1).random((80, 1, 16, 16), dtype=np.float32)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).argmax(1).numpy()
+    np.savez(tiny_workspace / "train.npz", x=x[:64], y=y[:64])
+    np.savez(tiny_workspace / "heldout.npz", x=x[64:], y=y[64:])
+    return tiny_workspace, model
+
+
+def test_channels_prune_with_int8_reports_and_repeats_exactly(residual_workspace):
+    workspace, _ = residual_workspace
+    args = ["res.pt", "--arch", "tests.prune_patterns:Residual", "--target", "android-arm64", "--data", "train.npz",
+            "--eval", "heldout.npz", "--prune", "channels:0.5", "--finetune-epochs", "2", "--quiet"]
+    first = run_cli(*args, "--out", "a")
+    assert first.exit_code == 0, first.output
+    report = json.loads((workspace / "a" / "report.json").read_text())
+    assert [s["name"] for s in report["steps"]][:4] == ["prune", "fold", "export", "int8"]
+    prune = report["steps"][0]
+    assert prune["method"] == "channels" and prune["requested"] == 0.5 and abs(prune["achieved"] - 0.5) <= 0.02
+    assert prune["params_after"] < 0.5 * prune["params_before"] and prune["macs_after"] < 0.55 * prune["macs_before"]
+    assert {s["name"] for s in prune["skipped"]} == {"head"}
+    assert prune["recovery"]["epochs"] == 2 and prune["recovery"]["loss"] == "kd+ce"
+    # "original" is the unpruned model; the artifact is the pruned int8 one and runs in LiteRT.
+    assert report["original"]["params"] > 2 * report["compressed"]["params"]
+    assert report["compressed"]["agreement"] is not None and report["status"] == "ok"
+    assert report["recipe"]["prune"]["method"] == "channels"
+    markdown = (workspace / "a" / "report.md").read_text()
+    assert "## Pruning" in markdown and "| head | Linear |" in markdown
+    second = run_cli(*args, "--out", "b")
+    assert second.exit_code == 0
+    assert json.loads((workspace / "b" / "report.json").read_text())["sha256"] == report["sha256"]
+
+
+@pytest.mark.parametrize("spec,expected", [("channels:1.2", "strictly between 0 and 1"),
+                                           ("foo:0.5", "METHOD[:AMOUNT]"), ("channels:half", "METHOD[:AMOUNT]")])
+def test_bad_prune_spec_is_one_line_exit_2(residual_workspace, spec, expected):
+    result = run_cli("res.pt", "--arch", "tests.prune_patterns:Residual", "--target", "android-arm64",
+                     "--data", "train.npz", "--prune", spec)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --prune") and expected in lines[0]
+
+
+def test_recovery_without_data_is_one_line_exit_2(residual_workspace):
+    result = run_cli("res.pt", "--arch", "tests.prune_patterns:Residual", "--target", "android-arm64",
+                     "--input-shape", "1,1,16,16", "--prune", "channels:0.5")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert "--data" in result.output and "--finetune-epochs 0" in result.output
+
+
+@pytest.mark.parametrize("form", ["torch.export", "torchscript"])
+def test_graph_only_model_gets_a_clear_error_naming_the_form_to_give(residual_workspace, form):
+    workspace, model = residual_workspace
+    example = (torch.zeros(1, 1, 16, 16),)
+    if form == "torch.export":
+        torch.export.save(torch.export.export(model, example), workspace / "res.pt2")
+        name = "res.pt2"
+    else:
+        torch.jit.save(torch.jit.trace(model, example), workspace / "res.ts")
+        name = "res.ts"
+    result = run_cli(name, "--target", "android-arm64", "--data", "train.npz", "--prune", "channels:0.5",
+                     "--finetune-epochs", "0")
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith("error: --prune") and "state dict" in line and "--arch" in line and "\n" not in line
