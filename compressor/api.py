@@ -57,6 +57,7 @@ class _Inputs:
     eval_y: np.ndarray | None
     eval_source: str
     warnings: list[str] = field(default_factory=list)
+    calibration_y: np.ndarray | None = None  # labels of --data, for recovery fine-tuning
 
 
 def _sha256(path: Path) -> str:
@@ -124,7 +125,8 @@ def _prepare_inputs(loaded, *, data, eval_data, input_shape, seed: int) -> _Inpu
     example = tuple(torch.from_numpy(np.ascontiguousarray(calibration_x[:1])) for _ in shapes[:1])
     if len(shapes) > 1:
         example = tuple(torch.from_numpy(rng.standard_normal(s).astype(np.float32)) for s in shapes)
-    return _Inputs(example, calibration_x, eval_x, eval_y, source, notes)
+    return _Inputs(example, calibration_x, eval_x, eval_y, source, notes,
+                   calibration_y=calibration.y if calibration is not None else None)
 
 
 def _input_record(path, loaded, target_name, data, eval_data, shapes) -> dict[str, Any]:
@@ -160,10 +162,14 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     from .targets import load_target
 
     recipe = recipe or Recipe()
+    _check_prune_inputs(recipe, data)
+    _check_dsconv_inputs(recipe, data)
     model_path = Path(model)
     out_dir = Path(out) if out is not None else default_out_dir(model_path)
     _check_out_dir(out_dir)
     profile = load_target(target)
+    if recipe.format not in profile.formats:
+        raise ConfigError("--format", recipe.format, f"a format {profile.name} runs: {', '.join(profile.formats)}")
     torch.manual_seed(recipe.seed)
     loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
     inputs = _prepare_inputs(loaded, data=data, eval_data=eval_data, input_shape=input_shape, seed=recipe.seed)
@@ -176,11 +182,12 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
         context = Context(recipe=recipe, workdir=workdir, reference=loaded.module,
                           calibration_x=inputs.calibration_x, eval_x=inputs.eval_x, eval_y=inputs.eval_y,
                           eval_source=inputs.eval_source, target=profile,
-                          progress=progress or (lambda name: None))
+                          progress=progress or (lambda name: None),
+                          calibration_y=inputs.calibration_y, data_given=data is not None)
         start = Artifact(module=module, example_inputs=inputs.example_inputs, format=recipe.format)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch/onnx deprecation chatter; our warnings go in the report
-            final, steps = run_passes(build_pipeline(recipe), start, context)
+            final, steps = run_passes(build_pipeline(recipe, target=profile), start, context)
         record = _input_record(model_path, loaded, profile.name, data, eval_data, shapes)
         report = build_report(final, steps, recipe=recipe, inputs=record, warnings=inputs.warnings,
                               target=profile)
@@ -191,6 +198,22 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return CompressResult(report, out_dir)
+
+
+def _check_dsconv_inputs(recipe: Recipe, data) -> None:
+    """Depthwise substitution measures layer errors and recovers on --data: refuse early without it."""
+    dsconv = recipe.dsconv
+    if "dsconv" in recipe.passes and dsconv.enabled and dsconv.finetune_epochs > 0 and data is None:
+        raise ConfigError("--data", None, f"a training .npz: --dsconv {dsconv.mode} measures layer errors and "
+                          f"fine-tunes for {dsconv.finetune_epochs} epochs on it to recover")
+
+
+def _check_prune_inputs(recipe: Recipe, data) -> None:
+    """Recovery after pruning trains on --data: refuse before any work when it is missing."""
+    prune = recipe.prune
+    if "prune" in recipe.passes and prune.enabled and prune.finetune_epochs > 0 and data is None:
+        raise ConfigError("--data", None, f"a training .npz: --prune {prune.method} fine-tunes for "
+                          f"{prune.finetune_epochs} epochs on it to recover (or give --finetune-epochs 0)")
 
 
 def _check_out_dir(out_dir: Path) -> None:

@@ -18,12 +18,17 @@ from pathlib import Path
 import click
 
 from .check_cli import check_command
+from .profile_cli import profile_command
+from .bench_cli import bench_command
+from .calibrate_cli import calibrate_command
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 _SUBCOMMANDS_HELP = ("Subcommands: targets (list device profiles), "
-                     "check (gate a report or artifact on budgets).")
+                     "check (gate a report or artifact on budgets), "
+                     "profile (cost any .tflite/.onnx on a target), bench (time an artifact here), "
+                     "calibrate (fit a target to measured traces).")
 
 
 class _DefaultToRun(click.Group):
@@ -87,11 +92,23 @@ def cli() -> None:
 @click.option("--min-agreement", type=float, help="Top-1 agreement below this marks the run FAILED (exit 1) [0.97].")
 @click.option("--seed", type=int, help="Seed for sampling and random calibration [0].")
 @click.option("--recipe", type=click.Path(path_type=Path), help="A recipe .toml, or an earlier run's report.json to repeat it.")
+@click.option("--prune", "prune_spec", metavar="METHOD[:AMOUNT]",
+              help="Prune before export: channels:0.5 (whole channels), unstructured:0.8 (weights), 2:4.")
+@click.option("--prune-layers", metavar="auto|all|NAME,...",
+              help="Layers to prune: all, auto (amounts per layer from a sensitivity scan), or names [all].")
+@click.option("--finetune-epochs", type=int, help="Recovery epochs after pruning or --dsconv, distilled from the original on --data.")
+@click.option("--lr", type=float, help="Learning rate of the recovery fine-tuning [0.002].")
+@click.option("--dsconv", "dsconv_mode", metavar="auto|all|none|NAME,...",
+              help="Replace dense k x k convs by depthwise + 1x1 pairs: auto (where the target's cost model "
+                   "says it pays), all, or Conv2d names; recovered by distillation on --data [none].")
+@click.option("--dsconv-rank", metavar="auto|R",
+              help="Depthwise filters per input channel: auto (smallest rank under the error bound) or R [auto].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON on stdout and nothing else there.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary; errors only.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickle, min_agreement,
-        seed, recipe, as_json, quiet, debug) -> None:
+        seed, recipe, prune_spec, prune_layers, finetune_epochs, lr, dsconv_mode, dsconv_rank, as_json, quiet,
+        debug) -> None:
     """Compress MODEL for --target: fold, export, int8, verify in the real runtime, estimate."""
     console = _stderr_console(quiet)
     try:
@@ -102,6 +119,9 @@ def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickl
         base, previous = load_recipe(recipe) if recipe else (Recipe(), {})
         overrides = {key: value for key, value in (("export.format", fmt), ("seed", seed),
                                                    ("verify.min_agreement", min_agreement)) if value is not None}
+        overrides.update(_prune_overrides(prune_spec, prune_layers, finetune_epochs, lr))
+        overrides.update({key: value.strip() for key, value in (("dsconv.mode", dsconv_mode),
+                                                                ("dsconv.rank", dsconv_rank)) if value is not None})
         chosen = base.with_overrides(**overrides) if overrides else base
         target = target or previous.get("target")
         if not target:
@@ -118,6 +138,20 @@ def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickl
         sys.exit(_fail(error, debug=debug))
     _print_result(result, console, as_json=as_json, quiet=quiet)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+def _prune_overrides(spec, layers, epochs, lr) -> dict:
+    from .config import parse_prune_spec
+
+    overrides = {}
+    if spec is not None:
+        overrides["prune.method"], overrides["prune.amount"] = parse_prune_spec(spec)
+    # One recovery setting for both passes that fine-tune: pruning and depthwise substitution.
+    for key, value in (("prune.layers", layers), ("prune.finetune_epochs", epochs), ("prune.lr", lr),
+                       ("dsconv.finetune_epochs", epochs), ("dsconv.lr", lr)):
+        if value is not None:
+            overrides[key] = value
+    return overrides
 
 
 def _missing_target():
@@ -151,19 +185,24 @@ def _print_result(result, console, *, as_json: bool, quiet: bool) -> None:
 
 
 @cli.command("targets", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the target(s) as JSON.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def targets(as_json: bool, debug: bool) -> None:
-    """List the known targets, one line each."""
-    try:
-        from .targets import list_targets
+def targets(name: str | None, as_json: bool, debug: bool) -> None:
+    """List the known targets, one line each; with NAME (or a .toml file), show one in full."""
+    import json
 
-        profiles = list_targets()
+    try:
+        from .target_display import format_target, target_to_dict
+        from .targets import list_targets, load_target
+
+        profiles = [load_target(name)] if name else list_targets()
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
+    if name:
+        click.echo(json.dumps(target_to_dict(profiles[0]), indent=2) if as_json else format_target(profiles[0]))
+        return
     if as_json:
-        import json
-
         click.echo(json.dumps([{"name": p.name, "kind": p.kind, "description": p.description} for p in profiles], indent=2))
         return
     width = max(len(p.name) for p in profiles)
@@ -172,6 +211,9 @@ def targets(as_json: bool, debug: bool) -> None:
 
 
 cli.add_command(check_command, "check")
+cli.add_command(profile_command, "profile")
+cli.add_command(bench_command, "bench")
+cli.add_command(calibrate_command, "calibrate")
 
 
 def main() -> None:

@@ -19,17 +19,25 @@ from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_PASSES",
+    "DsconvConfig",
+    "EmulateConfig",
     "ExportConfig",
     "FoldConfig",
     "Int8Config",
+    "PRUNE_METHODS",
+    "PruneConfig",
     "KNOWN_PASSES",
     "Recipe",
     "VerifyConfig",
     "load_recipe",
+    "parse_prune_spec",
 ]
 
 # The order passes run in is fixed by the pipeline (pipeline.py); a recipe only says which.
-KNOWN_PASSES = ("fold", "export", "int8", "verify", "estimate")
+# "emulate" only runs for NPU and MCU targets (pipeline.build_pipeline drops it for CPUs).
+# "prune" runs only when the recipe's prune.method is not "none" (first, on the torch model).
+# "sparsify" runs only after unstructured / 2:4 pruning, for tflite.
+KNOWN_PASSES = ("prune", "dsconv", "fold", "export", "int8", "sparsify", "verify", "emulate", "estimate")
 DEFAULT_PASSES = KNOWN_PASSES
 FORMATS = ("tflite", "onnx")
 
@@ -90,6 +98,146 @@ class VerifyConfig:
 
 
 @dataclass(frozen=True)
+class EmulateConfig:
+    """Run the artifact on integer reference kernels, as an NPU/MCU computes it."""
+
+    version: int = 1
+    # As verify: the reference kernels ran 360 zoo samples in 0.7-1.6 s, fast enough for all.
+    max_samples: int = 1000
+
+    def __post_init__(self) -> None:
+        _check(self.max_samples >= 1, "emulate.max_samples", self.max_samples, "a positive integer")
+
+
+PRUNE_METHODS = ("none", "channels", "unstructured", "2:4")
+PRUNE_IMPORTANCE = ("magnitude", "taylor")
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    """Pruning, then recovery fine-tuning (knowledge distillation from the unpruned model).
+
+    ``amount`` is the fraction removed: of output channels for "channels", of weights for
+    "unstructured"; "2:4" always removes half (two of every four weights).  ``layers`` is
+    "all", "auto" (amounts per layer from a sensitivity scan) or comma-separated layer names.
+    """
+
+    version: int = 1
+    method: str = "none"
+    amount: float = 0.5
+    layers: str = "all"
+    importance: str = "magnitude"  # channel ranking: L2 magnitude or first-order Taylor on the data
+    # Recovery (recovery.RecoveryConfig): 8 epochs of the zoo's ~1400 digits took 10-40 s per
+    # model on 2 cores and recovered channels:0.5 to within a point (README, "Pruning").
+    finetune_epochs: int = 8
+    lr: float = 2e-3
+    batch_size: int = 64
+    temperature: float = 4.0
+    kd_weight: float = 0.7
+
+    def __post_init__(self) -> None:
+        _check(self.method in PRUNE_METHODS, "--prune", self.method, "a method: " + ", ".join(PRUNE_METHODS))
+        _check(0.0 < self.amount < 1.0, "--prune", f"{self.method}:{self.amount}",
+               "METHOD:AMOUNT with AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
+        _check(self.method != "2:4" or self.amount == 0.5, "--prune", f"2:4:{self.amount}",
+               "2:4 without an amount (it always removes half)")
+        _check(self.importance in PRUNE_IMPORTANCE, "prune.importance", self.importance,
+               " or ".join(PRUNE_IMPORTANCE))
+        names = [name.strip() for name in self.layers.split(",")]
+        _check(bool(self.layers.strip()) and all(names), "--prune-layers", self.layers,
+               "auto, all, or comma-separated layer names")
+        _check(isinstance(self.finetune_epochs, int) and 0 <= self.finetune_epochs <= 10_000,
+               "--finetune-epochs", self.finetune_epochs, "an integer from 0 to 10000")
+        _check(0.0 < self.lr < 10.0, "--lr", self.lr, "a learning rate in (0, 10)")
+        _check(self.batch_size >= 1, "prune.batch_size", self.batch_size, "a positive integer")
+        _check(self.temperature > 0, "prune.temperature", self.temperature, "a positive number")
+        _check(0.0 <= self.kd_weight <= 1.0, "prune.kd_weight", self.kd_weight, "a fraction from 0 to 1")
+
+    @property
+    def enabled(self) -> bool:
+        return self.method != "none"
+
+    @property
+    def layer_selection(self) -> str | tuple[str, ...]:
+        """ "all", "auto", or the tuple of layer names given."""
+        if self.layers in ("all", "auto"):
+            return self.layers
+        return tuple(name.strip() for name in self.layers.split(","))
+
+
+@dataclass(frozen=True)
+class DsconvConfig:
+    """Depthwise-separable substitution (compressor/dsconv/), then recovery by distillation.
+
+    ``mode``: "none", "auto" (where the target's cost model says it pays and the data says
+    the error is recoverable), "all" (every dense k x k conv) or comma-separated layer names.
+    ``rank``: "auto" (smallest rank whose output error is at most ``max_error``) or an
+    integer R as text ("2").  ``max_error`` bounds the relative output error of a layer right
+    after initialisation: 0.65 because recovery won back that much on the zoo (rank 1 on
+    the VGG, errors 0.50-0.61 per layer, 100% -> 99.4% test accuracy after 8 epochs; README
+    "Depthwise-separable substitution").  ``max_accuracy_drop``: after recovery, the held-out
+    accuracy (or top-1 agreement without labels) may fall at most this much below the
+    original's; otherwise the worst layer is left dense and recovery runs again.
+    """
+
+    version: int = 1
+    mode: str = "none"
+    rank: str = "auto"
+    max_error: float = 0.65
+    max_accuracy_drop: float = 0.01
+    # Recovery (recovery.RecoveryConfig), the same defaults as pruning's.
+    finetune_epochs: int = 8
+    lr: float = 2e-3
+    batch_size: int = 64
+    temperature: float = 4.0
+    kd_weight: float = 0.7
+
+    def __post_init__(self) -> None:
+        names = [name.strip() for name in self.mode.split(",")]
+        _check(bool(self.mode.strip()) and all(names), "--dsconv", self.mode,
+               "auto, all, none, or comma-separated Conv2d layer names")
+        _check(self.rank == "auto" or (self.rank.isdigit() and 1 <= int(self.rank) <= 1024), "--dsconv-rank",
+               self.rank, "auto or an integer rank from 1 (at k*k the substitution is exact)")
+        _check(0.0 < self.max_error <= 1.0, "dsconv.max_error", self.max_error, "a fraction in (0, 1]")
+        _check(0.0 <= self.max_accuracy_drop <= 1.0, "dsconv.max_accuracy_drop", self.max_accuracy_drop,
+               "a fraction from 0 to 1")
+        _check(isinstance(self.finetune_epochs, int) and 0 <= self.finetune_epochs <= 10_000,
+               "dsconv.finetune_epochs", self.finetune_epochs, "an integer from 0 to 10000")
+        _check(0.0 < self.lr < 10.0, "dsconv.lr", self.lr, "a learning rate in (0, 10)")
+        _check(self.batch_size >= 1, "dsconv.batch_size", self.batch_size, "a positive integer")
+        _check(self.temperature > 0, "dsconv.temperature", self.temperature, "a positive number")
+        _check(0.0 <= self.kd_weight <= 1.0, "dsconv.kd_weight", self.kd_weight, "a fraction from 0 to 1")
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    @property
+    def selection(self) -> str | tuple[str, ...]:
+        """ "auto", "all", or the tuple of layer names given."""
+        if self.mode in ("auto", "all", "none"):
+            return self.mode
+        return tuple(name.strip() for name in self.mode.split(","))
+
+
+def parse_prune_spec(text: str) -> tuple[str, float]:
+    """``--prune METHOD[:AMOUNT]`` -> (method, amount): "channels:0.5", "unstructured:0.8", "2:4"."""
+    text = text.strip()
+    if text in ("2:4", "none"):
+        return text, 0.5
+    method, _, amount = text.rpartition(":") if ":" in text else (text, "", "0.5")
+    expected = ("METHOD[:AMOUNT] with METHOD one of " + ", ".join(m for m in PRUNE_METHODS if m != "none")
+                + " and AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
+    _check(method in PRUNE_METHODS and method not in ("none", "2:4"), "--prune", text, expected)
+    try:
+        value = float(amount)
+    except ValueError:
+        raise ConfigError("--prune", text, expected) from None
+    _check(0.0 < value < 1.0, "--prune", text, expected)
+    return method, value
+
+
+@dataclass(frozen=True)
 class Recipe:
     """Which passes run, with what settings, from which seed."""
 
@@ -100,6 +248,9 @@ class Recipe:
     export: ExportConfig = field(default_factory=ExportConfig)
     int8: Int8Config = field(default_factory=Int8Config)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
+    emulate: EmulateConfig = field(default_factory=EmulateConfig)
+    prune: PruneConfig = field(default_factory=PruneConfig)
+    dsconv: DsconvConfig = field(default_factory=DsconvConfig)
 
     def __post_init__(self) -> None:
         _check(self.version == 1, "recipe.version", self.version, "1")
@@ -130,7 +281,8 @@ class Recipe:
         return Recipe.from_dict(data)
 
 
-_SECTIONS = {"fold": FoldConfig, "export": ExportConfig, "int8": Int8Config, "verify": VerifyConfig}
+_SECTIONS = {"fold": FoldConfig, "export": ExportConfig, "int8": Int8Config, "verify": VerifyConfig,
+             "emulate": EmulateConfig, "prune": PruneConfig, "dsconv": DsconvConfig}
 
 
 def _build(cls: type, data: Any, source: str, prefix: str = "") -> Any:

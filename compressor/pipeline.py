@@ -36,6 +36,10 @@ class Artifact:
     verification: Any = None  # verify_outputs.Verification
     estimate: Any = None  # cost.Estimate
     graph: Any = None  # graph_ir.Graph of ``path``
+    emulation: Any = None  # dict: outputs on integer reference kernels (passes/emulate_npu.py)
+    # The unpruned model's float export, written by the prune pass: the report's "original"
+    # is then the model as given, not the pruned float file.
+    original_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Context:
     eval_source: str  # "eval", "calibration" or "random": what eval_x came from
     target: Any  # targets.TargetProfile
     progress: Callable[[str], None] = field(default=lambda message: None)
+    calibration_y: np.ndarray | None = None  # labels of calibration_x, when --data has y (recovery uses them)
+    data_given: bool = True  # False when calibration_x is random (no --data)
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,25 @@ class Pass(Protocol):
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]: ...
 
 
-def build_pipeline(recipe: Recipe) -> list[Pass]:
+def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
     """The recipe's passes in the one order that makes sense.
 
     fold works on the torch model; export writes the float file; int8 quantizes that file
     (both quantizers, ai-edge-quantizer and onnxruntime's, work on the exported graph);
-    verify runs the artifact in its runtime; estimate costs it on the target.
+    verify runs the artifact in its runtime; emulate runs it on integer reference kernels
+    as an NPU/MCU would (only for targets of kind npu or mcu; left out without a target);
+    estimate costs it on the target.  prune (only when the recipe's prune.method is not
+    "none") runs first, on the torch model, recovery included; sparsify rewrites the int8
+    .tflite's weights in the sparse tensor format after unstructured or 2:4 pruning.
+    dsconv (only when recipe.dsconv.mode is not "none") runs after prune and before fold:
+    pruning first, because it cuts the dense convs' channels and the factorisation then
+    works on the smaller weights (pruning a depthwise pair's replicated channels is not
+    something torch-pruning's dependency graph handles); before fold, because a BatchNorm
+    after the conv must fold into the new pointwise conv, not the dense one.  Each of the
+    two passes runs its own recovery (distilled from the original model); int8 follows on
+    the exported file as always.
     """
+    from .passes.emulate_npu import EmulateNpu
     from .passes.estimate_cost import EstimateCost
     from .passes.export_onnx import ExportOnnx
     from .passes.export_tflite import ExportTflite
@@ -87,13 +105,40 @@ def build_pipeline(recipe: Recipe) -> list[Pass]:
 
     tflite = recipe.format == "tflite"
     builders: dict[str, Callable[[], Pass]] = {
+        "prune": lambda: _prune_pass(recipe),
+        "dsconv": lambda: _dsconv_pass(recipe),
         "fold": lambda: FoldBatchNorm(recipe.fold),
         "export": lambda: (ExportTflite if tflite else ExportOnnx)(recipe.export),
         "int8": lambda: (QuantizeTflite if tflite else QuantizeOnnx)(recipe.int8, seed=recipe.seed),
+        "sparsify": lambda: _sparsify_pass(recipe),
         "verify": lambda: VerifyOutputs(recipe.verify),
+        "emulate": lambda: EmulateNpu(recipe.emulate),
         "estimate": lambda: EstimateCost(),
     }
-    return [builders[name]() for name in builders if name in recipe.passes]
+    emulated = target is not None and getattr(target, "kind", "cpu") in ("npu", "mcu")
+    wanted = {"emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
+              "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4")}
+    return [builders[name]() for name in builders
+            if name in recipe.passes and wanted.get(name, True)]
+
+
+def _prune_pass(recipe: Recipe) -> Pass:
+    from .passes.prune_model import PruneModel
+
+    return PruneModel(recipe.prune, seed=recipe.seed)
+
+
+def _dsconv_pass(recipe: Recipe) -> Pass:
+    from .passes.substitute_dsconv import SubstituteDsconv
+
+    return SubstituteDsconv(recipe.dsconv, seed=recipe.seed)
+
+
+def _sparsify_pass(recipe: Recipe) -> Pass:
+    # The sparse writer is its own module (passes/sparsify_tflite.py); imported only when used.
+    from .passes.sparsify_tflite import SparsifyTflite
+
+    return SparsifyTflite()
 
 
 def run_passes(passes: Sequence[Pass], artifact: Artifact, context: Context

@@ -41,12 +41,17 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 
 def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list[str], target) -> dict[str, Any]:
     from .cost import estimate
+    from .errors import TargetError
     from .graph_ir import read_graph
 
     artifact = Path(final.path)
     float_path = Path(final.float_path)
     graph = final.graph if final.graph is not None else read_graph(artifact)
     float_graph = read_graph(float_path) if float_path != artifact else graph
+    # After pruning, "original" is the unpruned model's float export (the prune pass wrote it).
+    baseline = Path(final.original_path) if getattr(final, "original_path", None) else float_path
+    if baseline != float_path:
+        float_graph = read_graph(baseline)
     verification = final.verification
     notes = list(warnings)
     if verification is not None and not verification.passed:
@@ -55,7 +60,14 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
     for step in steps:
         for op in step.facts.get("float_ops", []):
             notes.append(f"{op['op']} ({op['name']}) still computes in float.")
-    original_estimate = estimate(float_graph, target, artifact_size_bytes=float_path.stat().st_size)
+        notes += [str(w) for w in step.facts.get("warnings", [])]  # e.g. prune's shortfall
+    if final.estimate is not None:
+        notes += [f"{target.name}: {w}" for w in getattr(final.estimate, "warnings", ())]
+    try:
+        original_estimate = estimate(float_graph, target, artifact_size_bytes=baseline.stat().st_size)
+    except TargetError:
+        original_estimate = None  # float ops on a target with no float rate (an int8-only NPU)
+        notes.append(f"The float original cannot run on {target.name} (no float rate): no estimate for it.")
     report: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "target": target.name,
@@ -64,9 +76,9 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         "warnings": notes,
         "original": {
             "params": float_graph.params, "macs": float_graph.macs,
-            "size_bytes": float_path.stat().st_size,
+            "size_bytes": baseline.stat().st_size,
             "accuracy": _round(verification.accuracy_original) if verification else None,
-            "estimate": _summary(original_estimate),
+            "estimate": _summary(original_estimate) if original_estimate is not None else None,
         },
         "compressed": {
             "params": graph.params, "macs": graph.macs, "size_bytes": artifact.stat().st_size,
@@ -76,6 +88,7 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
             "sqnr_db": _round(verification.sqnr_db, 3) if verification else None,
             "max_abs_error": _round(verification.max_abs_error) if verification else None,
             "cosine": _round(verification.cosine) if verification else None,
+            "emulated": final.emulation,
         },
         "steps": [step.to_dict() for step in steps],
         "estimate": final.estimate.to_dict() if final.estimate is not None else None,
@@ -128,7 +141,36 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("peak RAM (est.)", _bytes(oe.get("peak_ram_bytes")), _bytes(ce.get("peak_ram_bytes"))),
         ("flash (est.)", _bytes(oe.get("flash_bytes")), _bytes(ce.get("flash_bytes"))),
         ("energy (est.)", f"{_num(oe.get('energy_mj'), '.4f')} mJ", f"{_num(ce.get('energy_mj'), '.4f')} mJ"),
+        *_target_rows(report),
     ]
+
+
+def _target_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows for what only some targets have: emulated numerics, Vela's figures, tflite-micro's arena."""
+    rows: list[tuple[str, str, str]] = []
+    emulated = report["compressed"].get("emulated") or {}
+    if emulated.get("samples"):
+        rows += [("accuracy (reference int kernels)", "", _pct(emulated.get("accuracy"))),
+                 ("top-1 agreement (reference int kernels)", "", _pct(emulated.get("agreement"))),
+                 ("SQNR (reference int kernels)", "", f"{_num(emulated.get('sqnr_db'), '.1f')} dB"),
+                 ("agreement with fast kernels", "", _pct(emulated.get("agreement_with_fast_kernels")))]
+    estimate = report.get("estimate") or {}
+    source = estimate.get("source") or {}
+    if any(value != "estimate" for value in source.values()):
+        rows.append(("sources (latency, RAM, flash, energy)", "",
+                     ", ".join(source.get(k, "-") for k in ("latency_ms", "peak_ram_bytes", "flash_bytes", "energy_mj"))))
+    vela = estimate.get("vela")
+    if vela:
+        rows += [(f"Vela {vela['accelerator_config']} cycles", "", f"{vela['cycles_total']:,}"),
+                 ("Vela inference time", "", f"{vela['inference_time_ms']:.4f} ms"),
+                 ("Vela SRAM used", "", _bytes(vela["sram_used_bytes"])),
+                 ("Vela flash used", "", _bytes(vela["off_chip_flash_used_bytes"] + vela["on_chip_flash_used_bytes"])),
+                 ("Vela NPU / CPU ops", "", f"{vela['npu_ops']} / {vela['cpu_ops']}")]
+    if estimate.get("tflm_arena_bytes") is not None:
+        rows += [("tflite-micro arena (measured)", "", _bytes(estimate["tflm_arena_bytes"])),
+                 ("arena estimate / tflite-micro planned", "",
+                  f"{_bytes(estimate['arena_estimate_bytes'])} / {_bytes(estimate['tflm_planned_bytes'])}")]
+    return rows
 
 
 def render_table(report: dict[str, Any]):
@@ -165,8 +207,77 @@ def render_markdown(report: dict[str, Any]) -> str:
                   "|---|---|---:|---:|---|"]
         lines += [f"| {op['op']} | {op.get('name', '')} | {op['macs']:,} | {op['latency_ms']:.4f} | "
                   f"{op.get('bound', '')} |" for op in slowest]
+    lines += prune_markdown(report)
+    lines += dsconv_markdown(report)
     lines += ["", f"Artifact sha256: `{report['sha256']}`", ""]
     return "\n".join(lines)
+
+
+def prune_markdown(report: dict[str, Any]) -> list[str]:
+    """The pruning section: amounts asked and reached, per layer, skipped layers, recovery."""
+    step = next((s for s in report["steps"] if s["name"] == "prune"), None)
+    if step is None:
+        return []
+    exported = next((s.get("float_size_bytes") for s in report["steps"] if s["name"] == "export"), None)
+    lines = ["", "## Pruning", "",
+             f"- method **{step['method']}**, requested {_pct(step['requested'])}, achieved "
+             f"{_pct(step['achieved'])} ({'channels' if step['method'] == 'channels' else 'weights'}"
+             f" of the pruned layers); layers: {step.get('layers_selected', 'all')}",
+             f"- parameters {step['params_before']:,} -> {step['params_after']:,} "
+             f"({step['params_after'] / max(step['params_before'], 1):.2f}x), MACs {step['macs_before']:,} -> "
+             f"{step['macs_after']:,} ({step['macs_after'] / max(step['macs_before'], 1):.2f}x), "
+             f"float file {_bytes(step.get('float_size_bytes_before'))} -> {_bytes(exported)}"]
+    lines += [f"- {note}" for note in step.get("notes", [])]
+    recovery = step.get("recovery")
+    if recovery:
+        lines.append(f"- recovery: {recovery['epochs']} epochs ({recovery['steps']} steps, {recovery['loss']}), "
+                     f"loss {recovery['loss_first']} -> {recovery['loss_last']}, {recovery['seconds']:.1f} s")
+    else:
+        lines.append("- recovery: none (--finetune-epochs 0)")
+    lines += ["", "| layer | kind | weights | requested | achieved | skipped because |", "|---|---|---:|---:|---:|---|"]
+    lines += [f"| {layer['name']} | {layer['kind']} | {layer['params']:,} | {_pct(layer['requested'])} | "
+              f"{_pct(layer['achieved'])} | {layer['skipped'] or ''} |" for layer in step.get("layers", [])]
+    table = step.get("sensitivity")
+    if table:
+        amounts = list(table[0]["errors"])
+        lines += ["", "Sensitivity scan (output error vs the unpruned model when one group loses that fraction "
+                  "of its channels):", "",
+                  "| group | channels | " + " | ".join(f"error @{a}" for a in amounts) + " | allocated |",
+                  "|---|---:|" + "---:|" * len(amounts) + "---:|"]
+        lines += [f"| {row['layer']} | {row['channels']} | " + " | ".join(f"{row['errors'][a]:.4f}" for a in amounts)
+                  + f" | {_pct(row['allocated'])} |" for row in table]
+    return lines
+
+
+def dsconv_markdown(report: dict[str, Any]) -> list[str]:
+    """The depthwise-separable section: per layer rank, MACs, estimated latency, errors; skipped layers."""
+    step = next((s for s in report["steps"] if s["name"] == "dsconv"), None)
+    if step is None:
+        return []
+    before, after = step["macs_before"], step["macs_after"]
+    lines = ["", "## Depthwise-separable substitution", "",
+             f"- mode **{step['mode']}**, rank {step['rank_setting']}, error bound {step['max_error']:g}; "
+             f"{step['substituted']} layers substituted ({step['model_form']} model, costed as {step['dtype_costed']} "
+             f"on {report['target']})",
+             f"- MACs of the substituted layers {before:,} -> {after:,} ({after / max(before, 1):.2f}x); estimated "
+             f"latency {_num(step['latency_before_ms'], '.4f')} -> {_num(step['latency_after_ms'], '.4f')} ms"]
+    recovery = step.get("recovery")
+    if recovery:
+        lines.append(f"- recovery: {recovery['epochs']} epochs ({recovery['steps']} steps, {recovery['loss']}), "
+                     f"loss {recovery['loss_first']} -> {recovery['loss_last']}, {recovery['seconds']:.1f} s")
+    held = step.get("held_out") or {}
+    if held.get("checked"):
+        lines.append(f"- held-out {held['metric']} ({held['samples']} samples): original {_pct(held['original'])}, "
+                     f"substituted {_pct(held['substituted'])} ({'passed' if held['passed'] else 'FAILED'})")
+    lines += ["", "| layer | k | Cin | Cout | rank | MACs before | MACs after | est. ms dense | est. ms pair | "
+              "error init | error recovered | skipped because |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in step.get("layers", []):
+        k = "x".join(str(v) for v in row["k"])
+        lines.append(f"| {row['name']} | {k} | {row['cin']} | {row['cout']} | {row['rank'] or '-'} | "
+                     f"{row['macs_before']:,} | {row['macs_after']:,} | {_num(row['latency_before_ms'], '.4f')} | "
+                     f"{_num(row['latency_after_ms'], '.4f')} | {_num(row['error_init'])} | "
+                     f"{_num(row.get('error_after_recovery'))} | {row['skipped'] or ''} |")
+    return lines
 
 
 def write_report_files(report: dict[str, Any], directory: Path) -> None:

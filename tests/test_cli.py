@@ -133,6 +133,8 @@ BAD_INPUTS = {
                         "wrongshape.npz"),
     "npz with NaN": (["tiny.pt", *ARCH, "--data", "nan.npz"], "NaN"),
     "bad input shape": (["tiny.pt", *ARCH, "--input-shape", "1,x,16"], "--input-shape"),
+    "format the target cannot run": (["tiny.pt", *ARCH, "--target", "ethos-u55-128", "--format", "onnx"],
+                                     "ethos-u55-128 runs: tflite"),
     "unconvertible op": (["unconvertible.pt", "--arch", "tinynets:Unconvertible", "--input-shape", "1,1,16,16"],
                          "erfinv"),
 }
