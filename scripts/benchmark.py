@@ -4,6 +4,8 @@ Usage:
     python scripts/benchmark.py                       # every zoo model, TFLite
     python scripts/benchmark.py --formats tflite,onnx # also the ONNX route (ORT latency)
     python scripts/benchmark.py --models vgg_digits --runs 50 --json
+    python scripts/benchmark.py --prune channels:0.5,unstructured:0.8   # pruning rows too
+    python scripts/benchmark.py --dsconv 'auto;all:1'                  # depthwise-separable rows too
 
 For each zoo model it runs `compress` as a user would (a subprocess, wall time measured),
 then times the fp32 and int8 artifacts in their runtime with 1 thread, interleaved
@@ -100,6 +102,129 @@ def benchmark_model(name: str, fmt: str, workdir: Path, *, runs: int, warmup: in
             "estimate_ms": report["estimate"]["latency_ms"], "compress_wall_s": wall_s}
 
 
+def _compress(name: str, out: Path, extra: list[str]) -> tuple[dict, float]:
+    from compressor.zoo import data_path, weights_path
+
+    command = [sys.executable, "-m", "compressor.cli", str(weights_path(name)), "--target", "android-arm64",
+               "--data", str(data_path("train")), "--eval", str(data_path("test")), "--out", str(out), "--quiet",
+               *extra]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall_s = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    return json.loads((out / "report.json").read_text()), wall_s
+
+
+def _gzip_bytes(path: Path) -> int:
+    import gzip
+
+    return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+
+
+def benchmark_pruning(name: str, spec: str, workdir: Path, *, runs: int, warmup: int) -> dict:
+    """One pruning spec + int8 against the unpruned int8 artifact, both timed interleaved here."""
+    from compressor.zoo import data_path
+
+    base_out = workdir / f"{name}-tflite"
+    if not (base_out / "report.json").is_file():
+        _compress(name, base_out, ["--format", "tflite"])
+    base = json.loads((base_out / "report.json").read_text())
+    out = workdir / f"{name}-{spec.replace(':', '_')}"
+    row: dict = {"model": name, "prune": spec}
+    try:
+        report, wall_s = _compress(name, out, ["--format", "tflite", "--prune", spec])
+    except RuntimeError as error:
+        return {**row, "error": str(error)}
+    x = np.load(data_path("test"))["x"]
+    base_ms, pruned_ms = time_interleaved([base_out / base["artifact"], out / report["artifact"]], x,
+                                          runs=runs, warmup=warmup)
+    prune = next(s for s in report["steps"] if s["name"] == "prune")
+    sparsify = next((s for s in report["steps"] if s["name"] == "sparsify"), None)
+    o, c, b = report["original"], report["compressed"], base["compressed"]
+    artifact = out / report["artifact"]
+    return {**row, "status": report["status"], "achieved": prune["achieved"],
+            "params_before": prune["params_before"], "params_after": prune["params_after"],
+            "macs_ratio": prune["macs_after"] / prune["macs_before"],
+            "graph_macs_ratio": c["macs"] / b["macs"],
+            "fp32_bytes": o["size_bytes"], "int8_bytes": b["size_bytes"], "pruned_bytes": c["size_bytes"],
+            "pruned_gzip_bytes": _gzip_bytes(artifact), "int8_gzip_bytes": _gzip_bytes(base_out / base["artifact"]),
+            "sparse_facts": {k: v for k, v in (sparsify or {}).items() if k.endswith("bytes")},
+            "fp32_accuracy": o["accuracy"], "pruned_accuracy": c["accuracy"],
+            "accuracy_drop_points": 100 * (o["accuracy"] - c["accuracy"]),
+            "int8_ms": base_ms, "pruned_ms": pruned_ms, "latency_ratio": pruned_ms / base_ms,
+            "recovery_s": (prune.get("recovery") or {}).get("seconds"), "compress_wall_s": wall_s}
+
+
+def print_prune_table(rows: list[dict]) -> None:
+    header = ("model", "prune", "achieved", "params", "MACs x", "fp32 KB", "int8 KB", "pruned KB", "gzip KB",
+              "gzip/fp32", "sparse-format", "acc fp32", "acc pruned", "drop pt", "int8 ms", "pruned ms",
+              "latency x", "recovery s", "compress s")
+    print("\nPruning + int8 vs the unpruned int8 artifact (LiteRT, 1 thread, interleaved medians)")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['model']} | {r['prune']} | error: {r['error']} |")
+            continue
+        sparse = ", ".join(f"{k}={v / 1e3:.1f}K" for k, v in r["sparse_facts"].items()) or "-"
+        cells = (r["model"], r["prune"], f"{100 * r['achieved']:.1f}%", f"{r['params_before']:,}->{r['params_after']:,}",
+                 f"{r['macs_ratio']:.2f}x", f"{r['fp32_bytes'] / 1e3:.1f}", f"{r['int8_bytes'] / 1e3:.1f}",
+                 f"{r['pruned_bytes'] / 1e3:.1f}", f"{r['pruned_gzip_bytes'] / 1e3:.1f}",
+                 f"{r['pruned_gzip_bytes'] / r['fp32_bytes']:.3f}x", sparse,
+                 f"{100 * r['fp32_accuracy']:.2f}%", f"{100 * r['pruned_accuracy']:.2f}%",
+                 f"{r['accuracy_drop_points']:+.2f}", f"{r['int8_ms']:.3f}", f"{r['pruned_ms']:.3f}",
+                 f"{r['latency_ratio']:.2f}x", f"{r['recovery_s'] or 0:.1f}", f"{r['compress_wall_s']:.1f}")
+        print("| " + " | ".join(cells) + " |")
+
+
+def benchmark_dsconv(name: str, spec: str, workdir: Path, *, runs: int, warmup: int) -> dict:
+    """``--dsconv MODE[:RANK]`` + int8 against the unsubstituted int8 artifact, timed interleaved here."""
+    from compressor.zoo import data_path
+
+    base_out = workdir / f"{name}-tflite"
+    if not (base_out / "report.json").is_file():
+        _compress(name, base_out, ["--format", "tflite"])
+    base = json.loads((base_out / "report.json").read_text())
+    mode, _, rank = spec.partition(":")
+    out = workdir / f"{name}-dsconv-{spec.replace(':', '_').replace(',', '+')}"
+    row: dict = {"model": name, "dsconv": spec}
+    try:
+        report, wall_s = _compress(name, out, ["--format", "tflite", "--dsconv", mode, "--dsconv-rank", rank or "auto"])
+    except RuntimeError as error:
+        return {**row, "error": str(error)}
+    x = np.load(data_path("test"))["x"]
+    base_ms, ds_ms = time_interleaved([base_out / base["artifact"], out / report["artifact"]], x, runs=runs, warmup=warmup)
+    step = next(s for s in report["steps"] if s["name"] == "dsconv")
+    o, c, b = report["original"], report["compressed"], base["compressed"]
+    return {**row, "status": report["status"], "substituted": step["substituted"],
+            "ranks": ",".join(str(layer["rank"]) for layer in step["layers"] if layer["rank"]),
+            "macs_ratio": c["macs"] / o["macs"], "fp32_accuracy": o["accuracy"], "int8_accuracy": b["accuracy"],
+            "dsconv_accuracy": c["accuracy"], "accuracy_drop_points": 100 * (o["accuracy"] - c["accuracy"]),
+            "int8_ms": base_ms, "dsconv_ms": ds_ms, "latency_ratio": ds_ms / base_ms,
+            "est_int8_ms": base["estimate"]["latency_ms"], "est_dsconv_ms": report["estimate"]["latency_ms"],
+            "recovery_s": (step.get("recovery") or {}).get("seconds"), "compress_wall_s": wall_s}
+
+
+def print_dsconv_table(rows: list[dict]) -> None:
+    header = ("model", "dsconv", "layers", "ranks", "MACs x", "acc fp32", "acc int8", "acc dsconv+int8", "drop pt",
+              "int8 ms", "dsconv ms", "latency x", "est int8 ms", "est dsconv ms", "recovery s", "compress s")
+    print("\nDepthwise-separable substitution + int8 vs the unsubstituted int8 artifact "
+          "(LiteRT, 1 thread, interleaved medians; est = android-arm64 cost model)")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['model']} | {r['dsconv']} | error: {r['error']} |")
+            continue
+        cells = (r["model"], r["dsconv"], str(r["substituted"]), r["ranks"] or "-", f"{r['macs_ratio']:.3f}x",
+                 f"{100 * r['fp32_accuracy']:.2f}%", f"{100 * r['int8_accuracy']:.2f}%",
+                 f"{100 * r['dsconv_accuracy']:.2f}%", f"{r['accuracy_drop_points']:+.2f}", f"{r['int8_ms']:.4f}",
+                 f"{r['dsconv_ms']:.4f}", f"{r['latency_ratio']:.2f}x", f"{r['est_int8_ms']:.4f}",
+                 f"{r['est_dsconv_ms']:.4f}", f"{r['recovery_s'] or 0:.1f}", f"{r['compress_wall_s']:.1f}")
+        print("| " + " | ".join(cells) + " |")
+
+
 def print_table(rows: list[dict], cpu: str, help_s: float) -> None:
     header = ("model", "fmt", "fp32 KB", "int8 KB", "size", "acc fp32", "acc int8", "drop pt",
               "agree", "SQNR dB", "fp32 ms", "int8 ms", "int8/fp32", "est ms A76", "compress s")
@@ -125,17 +250,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=100, help="timed runs per artifact")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print rows as JSON")
+    parser.add_argument("--prune", default="", help="pruning specs to add rows for, comma-separated "
+                        "(e.g. channels:0.5,unstructured:0.8); each is compared with the unpruned int8 artifact")
+    parser.add_argument("--dsconv", default="", help="depthwise-separable specs MODE[:RANK] to add rows for, "
+                        "separated by ';' (e.g. 'auto;all:1'); each is compared with the unsubstituted int8 artifact")
     args = parser.parse_args(argv)
-    rows = []
+    rows, prune_rows = [], []
+    dsconv_rows: list[dict] = []
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.models.split(","):
             for fmt in args.formats.split(","):
                 rows.append(benchmark_model(name, fmt, Path(workdir), runs=args.runs, warmup=args.warmup))
+            for spec in filter(None, args.prune.split(",")):
+                prune_rows.append(benchmark_pruning(name, spec, Path(workdir), runs=args.runs, warmup=args.warmup))
+            for spec in filter(None, args.dsconv.split(";")):
+                dsconv_rows.append(benchmark_dsconv(name, spec, Path(workdir), runs=args.runs, warmup=args.warmup))
     cpu, help_s = cpu_description(), time_help()
     if args.json:
-        print(json.dumps({"cpu": cpu, "help_seconds": help_s, "rows": rows}, indent=2))
+        print(json.dumps({"cpu": cpu, "help_seconds": help_s, "rows": rows, "prune_rows": prune_rows,
+                          "dsconv_rows": dsconv_rows}, indent=2))
     else:
         print_table(rows, cpu, help_s)
+        if prune_rows:
+            print_prune_table(prune_rows)
+        if dsconv_rows:
+            print_dsconv_table(dsconv_rows)
     return 0
 
 
