@@ -11,14 +11,14 @@ measuring lives in ``bench.py``.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
+from .cli_common import fail as _fail
+
 __all__ = ["bench_command"]
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
 
 
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,13 +51,3 @@ def bench_command(artifact: Path, runs: int, warmup: int, threads: int, as_json:
     click.echo(f"  cpu      {result.cpu}  (host figures, not a device's)")
 
 
-def _fail(error: BaseException, *, debug: bool) -> int:
-    from .errors import CompressorError
-
-    if debug:
-        traceback.print_exception(error, file=sys.stderr)
-    if isinstance(error, CompressorError):
-        click.echo(f"error: {error}", err=True)
-        return EXIT_BAD_INPUT
-    click.echo(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)", err=True)
-    return EXIT_INTERNAL

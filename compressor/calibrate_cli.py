@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import shlex
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
+from .cli_common import fail as _fail
+
 __all__ = ["calibrate_command"]
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
 
 
 @click.command("calibrate", context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,13 +67,3 @@ def calibrate_command(traces: tuple[Path, ...], target: str, out: Path, model: P
     click.echo(f"wrote {result.out}")
 
 
-def _fail(error: BaseException, *, debug: bool) -> int:
-    from .errors import CompressorError
-
-    if debug:
-        traceback.print_exception(error, file=sys.stderr)
-    if isinstance(error, CompressorError):
-        click.echo(f"error: {error}", err=True)
-        return EXIT_BAD_INPUT
-    click.echo(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)", err=True)
-    return EXIT_INTERNAL

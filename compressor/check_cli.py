@@ -14,14 +14,15 @@ live in ``budgets.py``, the verdicts in ``check.py``.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
+from .cli_common import EXIT_BAD_INPUT
+from .cli_common import fail as _fail
+
 __all__ = ["check_command"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 # Inline budget flags: click parameter name -> budget key (the budgets file's spelling).
 _INLINE_FLAGS = {
     "max_size": ("--max-size", "Artifact file size limit: bytes or 250KB, 1.5MiB, ..."),
@@ -131,13 +132,3 @@ def _print(verdicts, *, source: Path, target: str, profiled: bool, as_json: bool
     sys.exit(code)
 
 
-def _fail(error: BaseException, *, debug: bool) -> int:
-    from .errors import CompressorError
-
-    if debug:
-        traceback.print_exception(error, file=sys.stderr)
-    if isinstance(error, CompressorError):
-        click.echo(f"error: {error}", err=True)
-        return EXIT_BAD_INPUT
-    click.echo(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)", err=True)
-    return EXIT_INTERNAL

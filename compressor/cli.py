@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import click
+
+from .cli_common import EXIT_FAILED, EXIT_OK
+from .cli_common import fail as _fail
 
 from .check_cli import check_command
 from .profile_cli import profile_command
@@ -24,7 +26,6 @@ from .calibrate_cli import calibrate_command
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 _SUBCOMMANDS_HELP = ("Subcommands: targets (list device profiles), "
                      "check (gate a report or artifact on budgets), "
                      "profile (cost any .tflite/.onnx on a target), bench (time an artifact here), "
@@ -60,16 +61,6 @@ def _stderr_console(quiet: bool):
     return Console(file=stream, stderr=True, quiet=quiet, highlight=False)
 
 
-def _fail(error: BaseException, *, debug: bool, console=None) -> int:
-    from .errors import CompressorError
-
-    if debug:
-        traceback.print_exception(error, file=sys.stderr)
-    if isinstance(error, CompressorError):
-        click.echo(f"error: {error}", err=True)
-        return EXIT_BAD_INPUT
-    click.echo(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)", err=True)
-    return EXIT_INTERNAL
 
 
 @click.group(cls=_DefaultToRun, context_settings={"help_option_names": ["-h", "--help"]},

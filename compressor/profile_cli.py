@@ -12,14 +12,15 @@ internal error.  Parsing and printing only.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
+from .cli_common import EXIT_OK
+from .cli_common import fail as _fail
+
 __all__ = ["profile_command"]
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
 
 
 @click.command("profile", context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,13 +91,3 @@ def render_profile_table(data: dict):
     return table
 
 
-def _fail(error: BaseException, *, debug: bool) -> int:
-    from .errors import CompressorError
-
-    if debug:
-        traceback.print_exception(error, file=sys.stderr)
-    if isinstance(error, CompressorError):
-        click.echo(f"error: {error}", err=True)
-        return EXIT_BAD_INPUT
-    click.echo(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)", err=True)
-    return EXIT_INTERNAL
