@@ -113,6 +113,16 @@ PRUNE_METHODS = ("none", "channels", "unstructured", "2:4")
 PRUNE_IMPORTANCE = ("magnitude", "taylor")
 
 
+def _check_recovery(config: Any, section: str) -> None:
+    """The recovery fine-tuning settings both PruneConfig and DsconvConfig carry."""
+    _check(isinstance(config.finetune_epochs, int) and 0 <= config.finetune_epochs <= 10_000,
+           f"{section}.finetune_epochs (--finetune-epochs)", config.finetune_epochs, "an integer from 0 to 10000")
+    _check(0.0 < config.lr < 10.0, f"{section}.lr (--lr)", config.lr, "a learning rate in (0, 10)")
+    _check(config.batch_size >= 1, f"{section}.batch_size", config.batch_size, "a positive integer")
+    _check(config.temperature > 0, f"{section}.temperature", config.temperature, "a positive number")
+    _check(0.0 <= config.kd_weight <= 1.0, f"{section}.kd_weight", config.kd_weight, "a fraction from 0 to 1")
+
+
 @dataclass(frozen=True)
 class PruneConfig:
     """Pruning, then recovery fine-tuning (knowledge distillation from the unpruned model).
@@ -146,12 +156,7 @@ class PruneConfig:
         names = [name.strip() for name in self.layers.split(",")]
         _check(bool(self.layers.strip()) and all(names), "--prune-layers", self.layers,
                "auto, all, or comma-separated layer names")
-        _check(isinstance(self.finetune_epochs, int) and 0 <= self.finetune_epochs <= 10_000,
-               "--finetune-epochs", self.finetune_epochs, "an integer from 0 to 10000")
-        _check(0.0 < self.lr < 10.0, "--lr", self.lr, "a learning rate in (0, 10)")
-        _check(self.batch_size >= 1, "prune.batch_size", self.batch_size, "a positive integer")
-        _check(self.temperature > 0, "prune.temperature", self.temperature, "a positive number")
-        _check(0.0 <= self.kd_weight <= 1.0, "prune.kd_weight", self.kd_weight, "a fraction from 0 to 1")
+        _check_recovery(self, "prune")
 
     @property
     def enabled(self) -> bool:
@@ -201,12 +206,7 @@ class DsconvConfig:
         _check(0.0 < self.max_error <= 1.0, "dsconv.max_error", self.max_error, "a fraction in (0, 1]")
         _check(0.0 <= self.max_accuracy_drop <= 1.0, "dsconv.max_accuracy_drop", self.max_accuracy_drop,
                "a fraction from 0 to 1")
-        _check(isinstance(self.finetune_epochs, int) and 0 <= self.finetune_epochs <= 10_000,
-               "dsconv.finetune_epochs", self.finetune_epochs, "an integer from 0 to 10000")
-        _check(0.0 < self.lr < 10.0, "dsconv.lr", self.lr, "a learning rate in (0, 10)")
-        _check(self.batch_size >= 1, "dsconv.batch_size", self.batch_size, "a positive integer")
-        _check(self.temperature > 0, "dsconv.temperature", self.temperature, "a positive number")
-        _check(0.0 <= self.kd_weight <= 1.0, "dsconv.kd_weight", self.kd_weight, "a fraction from 0 to 1")
+        _check_recovery(self, "dsconv")
 
     @property
     def enabled(self) -> bool:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["RecoveryConfig", "finetune_"]
+__all__ = ["RecoveryConfig", "finetune_", "recovery_config_of"]
 
 
 def _check(condition: bool, name: str, value: object, expected: str) -> None:
@@ -63,6 +63,12 @@ class RecoveryConfig:
                "a non-negative number")
         _check(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed,
                "a non-negative integer")
+
+
+def recovery_config_of(settings: Any, *, seed: int) -> RecoveryConfig:
+    """The RecoveryConfig of a pass's settings (PruneConfig, DsconvConfig: same field names)."""
+    return RecoveryConfig(epochs=settings.finetune_epochs, lr=settings.lr, batch_size=settings.batch_size,
+                          temperature=settings.temperature, kd_weight=settings.kd_weight, seed=seed)
 
 
 def _set_mode(module: Any, training: bool) -> None:

@@ -93,13 +93,6 @@ class PruneModel:
     name: str = "prune"
     requires: tuple[str, ...] = ("module",)
 
-    def recovery_config(self):
-        from ..recovery import RecoveryConfig
-
-        c = self.config
-        return RecoveryConfig(epochs=c.finetune_epochs, lr=c.lr, batch_size=c.batch_size,
-                              temperature=c.temperature, kd_weight=c.kd_weight, seed=self.seed)
-
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         import torch
 
@@ -118,7 +111,9 @@ class PruneModel:
         params_before, macs_before = count_params_and_macs(teacher, example)
         x = torch.as_tensor(context.calibration_x, dtype=torch.float32)
         y = torch.as_tensor(context.calibration_y, dtype=torch.long) if context.calibration_y is not None else None
-        recovery = self.recovery_config()
+        from ..recovery import recovery_config_of
+
+        recovery = recovery_config_of(self.config, seed=self.seed)
         facts: dict[str, Any] = {}
         started = time.perf_counter()
         if config.method == "channels":

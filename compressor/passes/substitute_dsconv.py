@@ -48,13 +48,6 @@ class SubstituteDsconv:
     name: str = "dsconv"
     requires: tuple[str, ...] = ("module",)
 
-    def recovery_config(self):
-        from ..recovery import RecoveryConfig
-
-        c = self.config
-        return RecoveryConfig(epochs=c.finetune_epochs, lr=c.lr, batch_size=c.batch_size,
-                              temperature=c.temperature, kd_weight=c.kd_weight, seed=self.seed)
-
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         import torch
 
@@ -87,7 +80,9 @@ class SubstituteDsconv:
         reverted: list[dict[str, Any]] = []
         # The original model teaches; a graph model's own copy has its batch guard dropped (above).
         teacher = context.reference if form == "module" else copy.deepcopy(base)
-        recovery = self.recovery_config()
+        from ..recovery import recovery_config_of
+
+        recovery = recovery_config_of(self.config, seed=self.seed)
         if batch == 1:
             recovery = dataclasses.replace(recovery, batch_size=1)
         while True:
