@@ -69,10 +69,14 @@ class LiteRTRunner(Runner):
     interpreter's raw tensor lists do not promise any order.
     """
 
-    def __init__(self, path: Path, *, num_threads: int | None = None):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, path: Path, *, num_threads: int | None = None, reference_kernels: bool = False):
+        # reference_kernels: LiteRT's reference op resolver (integer-only reference kernels,
+        # no XNNPACK), the numerics an NPU or MCU kernel library implements.
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
+        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads,
+                                        experimental_op_resolver_type=resolver)
         signatures = self._interpreter.get_signature_list()
         self._runner = self._interpreter.get_signature_runner(sorted(signatures)[0])
         in_details = self._runner.get_input_details()

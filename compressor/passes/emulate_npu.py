@@ -16,7 +16,6 @@ out for CPUs) and only on ``.tflite`` artifacts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,41 +24,18 @@ import numpy as np
 
 from ..config import EmulateConfig
 from ..pipeline import Artifact, Context, replace
-from ..runtime import Runner, natural_key
+from ..runtime import LiteRTRunner
 
 __all__ = ["EmulateNpu", "ReferenceKernelRunner", "emulate_artifact"]
 
 RUNTIME_NAME = "LiteRT reference kernels (BUILTIN_REF)"
 
 
-class ReferenceKernelRunner(Runner):
+class ReferenceKernelRunner(LiteRTRunner):
     """LiteRT with the reference op resolver: integer-only reference kernels, no XNNPACK."""
 
     def __init__(self, path: Path):
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-        from ..runtime import _litert_spec
-
-        self._interpreter = Interpreter(model_path=str(path), num_threads=1,
-                                        experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-        signatures = self._interpreter.get_signature_list()
-        self._runner = self._interpreter.get_signature_runner(sorted(signatures)[0])
-        in_details, out_details = self._runner.get_input_details(), self._runner.get_output_details()
-        self._in_names = sorted(in_details, key=natural_key)
-        self._out_names = sorted(out_details, key=natural_key)
-        self.inputs = tuple(_litert_spec(name, in_details[name]) for name in self._in_names)
-        self.outputs = tuple(_litert_spec(name, out_details[name]) for name in self._out_names)
-
-    def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        from ..runtime import _dequantize, _quantize
-
-        feed = {}
-        for name, spec, x in zip(self._in_names, self.inputs, inputs):
-            value = _quantize(x, spec) if spec.scale else x.astype(spec.dtype)
-            feed[name] = value.reshape(spec.shape)
-        results = self._runner(**feed)
-        return [_dequantize(results[name], spec) if spec.scale else results[name].astype(np.float32)
-                for name, spec in zip(self._out_names, self.outputs)]
+        super().__init__(path, num_threads=1, reference_kernels=True)
 
 
 def emulate_artifact(path: Path, reference_module: Any, x: np.ndarray, y: np.ndarray | None, *,
