@@ -25,15 +25,12 @@ the private ``TS2EPConverter`` (see PITFALLS.md, "Loading") and checks the outpu
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
 import io
 import json
 import logging
 import os
 import pickle
 import re
-import sys
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -42,6 +39,7 @@ from typing import Any, Iterator
 
 import torch
 
+from .architectures import cwd_importable, first_items, module_for_state_dict, short_error
 from .errors import ModelLoadError
 
 __all__ = ["SOURCE_FORMATS", "LoadedModel", "load_model", "make_exportable"]
@@ -60,7 +58,6 @@ _PICKLE_HEAD = re.compile(rb"\x80[\x02-\x05]")
 _LEGACY_MAGIC = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 _REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 _PT2_PICKLED_PREFIXES = ("custom_obj_", "opaque_obj_")  # constants the pt2 loader unpickles
-_SHOWN = 3  # how many key names an error lists before "..."
 _ADVICE_SAVE = "save a state dict / TorchScript / torch.export archive instead"
 
 
@@ -125,7 +122,7 @@ def make_exportable(loaded: LoadedModel, example_inputs: tuple[torch.Tensor, ...
             module = TS2EPConverter(loaded.module, example_inputs).convert().module()
     except Exception as error:  # a private converter fails in many ways; all mean "cannot"
         raise ModelLoadError(loaded.path, "TorchScript could not be converted for torch.export "
-                                          f"(TS2EPConverter: {_short(error)}); save the model as a "
+                                          f"(TS2EPConverter: {short_error(error)}); save the model as a "
                                           "torch.export archive (torch.export.save) or a state dict "
                                           "instead") from None
     try:
@@ -196,9 +193,9 @@ def _load_zip(path: Path, *, arch: str | None, trust_pickle: bool) -> LoadedMode
                                            "program; " + _WANTS_PYTORCH)
             if "data.pkl" not in inner:
                 raise ModelLoadError(path, "is a zip archive torch did not write (no data.pkl, TorchScript "
-                                           f"code or exported program; it holds {_first(names)})")
+                                           f"code or exported program; it holds {first_items(names)})")
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise ModelLoadError(path, f"is not a PyTorch model file: corrupt zip archive ({_short(error)})") from None
+        raise ModelLoadError(path, f"is not a PyTorch model file: corrupt zip archive ({short_error(error)})") from None
     return _load_torch_save(path, arch=arch, trust_pickle=trust_pickle)
 
 
@@ -232,7 +229,7 @@ def _load_export(path: Path) -> LoadedModel:
         with _quiet():
             program = torch.export.load(path)
     except Exception as error:  # serde raises bare Exceptions and AssertionErrors
-        raise ModelLoadError(path, f"is a torch.export archive that cannot be loaded: {_short(error)}") from None
+        raise ModelLoadError(path, f"is a torch.export archive that cannot be loaded: {short_error(error)}") from None
     # ep.module() cannot be put in eval mode: the graph is fixed in the mode it was exported in.
     return LoadedModel(module=program.module(), source_format="torch.export",
                        input_shapes=_example_shapes(program.example_inputs), arch=None, path=path)
@@ -252,7 +249,7 @@ def _load_torchscript(path: Path) -> LoadedModel:
         with _quiet():
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:  # the C++ loader raises RuntimeError with a C++ trace below line 1
-        raise ModelLoadError(path, f"is a TorchScript archive that cannot be loaded: {_short(error)}") from None
+        raise ModelLoadError(path, f"is a TorchScript archive that cannot be loaded: {short_error(error)}") from None
     return LoadedModel(module=module.eval(), source_format="torchscript", input_shapes=None, arch=None, path=path)
 
 
@@ -262,7 +259,7 @@ def _load_torch_save(path: Path, *, arch: str | None, trust_pickle: bool) -> Loa
             content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if not str(error).startswith("Weights only load failed"):
-            raise ModelLoadError(path, f"is not a PyTorch model file: {_short(error)}") from None
+            raise ModelLoadError(path, f"is not a PyTorch model file: {short_error(error)}") from None
         if not trust_pickle:
             refused = _REFUSED_GLOBAL.search(str(error))
             what = f"it contains {refused.group(1)}" if refused else f"the safe loader stopped at: {_why_refused(error)}"
@@ -272,22 +269,22 @@ def _load_torch_save(path: Path, *, arch: str | None, trust_pickle: bool) -> Loa
     except EOFError:
         raise ModelLoadError(path, "is truncated: the pickle data ends early") from None
     except Exception as error:  # RuntimeError "invalid magic number", zip reader errors, ...
-        raise ModelLoadError(path, f"is not a PyTorch model file: {_short(error)}") from None
+        raise ModelLoadError(path, f"is not a PyTorch model file: {short_error(error)}") from None
     return _interpret(content, path, arch=arch)
 
 
 def _load_pickle(path: Path) -> Any:
     """The unsafe load, only ever reached with trust_pickle."""
     try:
-        with _quiet(), _cwd_importable():
+        with _quiet(), cwd_importable():
             return torch.load(path, map_location="cpu", weights_only=False)
     except (AttributeError, ImportError) as error:
-        raise ModelLoadError(path, f"is a pickle whose classes cannot be found ({_short(error)}); import "
+        raise ModelLoadError(path, f"is a pickle whose classes cannot be found ({short_error(error)}); import "
                                    "them from a module on PYTHONPATH, or " + _ADVICE_SAVE) from None
     except EOFError:
         raise ModelLoadError(path, "is truncated: the pickle data ends early") from None
     except Exception as error:  # arbitrary code ran; whatever it raised, the file is unusable
-        raise ModelLoadError(path, f"is a pickle that cannot be loaded: {_short(error)}") from None
+        raise ModelLoadError(path, f"is a pickle that cannot be loaded: {short_error(error)}") from None
 
 
 def _interpret(content: Any, path: Path, *, arch: str | None) -> LoadedModel:
@@ -295,15 +292,15 @@ def _interpret(content: Any, path: Path, *, arch: str | None) -> LoadedModel:
         kind = "torchscript" if isinstance(content, torch.jit.ScriptModule) else "pickle"
         return LoadedModel(module=content.eval(), source_format=kind, input_shapes=None, arch=None, path=path)
     if _is_state_dict(content):
-        return _from_state_dict(_strip_wrapper_prefix(content), path, arch=arch, checkpoint_key=None)
+        return _loaded_from_state_dict(_strip_wrapper_prefix(content), path, arch=arch, checkpoint_key=None)
     if isinstance(content, dict):
         for key in _CHECKPOINT_KEYS:
             value = content.get(key)
             if _is_state_dict(value):
-                return _from_state_dict(_strip_wrapper_prefix(value), path, arch=arch, checkpoint_key=key)
+                return _loaded_from_state_dict(_strip_wrapper_prefix(value), path, arch=arch, checkpoint_key=key)
             if isinstance(value, torch.nn.Module):
                 return _interpret(value, path, arch=arch)
-        raise ModelLoadError(path, f"holds a dict with keys {_first(content)} but no state dict (a dict of "
+        raise ModelLoadError(path, f"holds a dict with keys {first_items(content)} but no state dict (a dict of "
                                    f"tensors, directly or under {', '.join(map(repr, _CHECKPOINT_KEYS))})")
     raise ModelLoadError(path, f"holds a {type(content).__name__}, not a model or a state dict")
 
@@ -320,138 +317,8 @@ def _strip_wrapper_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     return state
 
 
-# --- state dict + architecture ------------------------------------------------------
-
-def _from_state_dict(state: dict[str, torch.Tensor], path: Path, *, arch: str | None,
-                     checkpoint_key: str | None) -> LoadedModel:
-    what = "a state dict" if checkpoint_key is None else f"a checkpoint (state dict under {checkpoint_key!r})"
-    zoo = _zoo()
-    if arch is None:
-        matches = [name for name, entry in zoo.items() if _shapes_of(_build_meta(entry.build)) == _shapes_of(state)]
-        if len(matches) != 1:
-            known = ", ".join(zoo) or "none installed"
-            raise ModelLoadError(path, f"is {what} (weights only); pass --arch module:Class (or a zoo name: "
-                                       f"{known}) to say which architecture it belongs to")
-        arch = matches[0]
-    if arch in zoo:
-        with torch.random.fork_rng(devices=[]):  # random init is overwritten; keep the caller's RNG
-            module = zoo[arch].build()
-        input_shapes: tuple[tuple[int, ...], ...] | None = (tuple(zoo[arch].input_shape),)
-    else:
-        module, input_shapes = _build_arch(arch, path), None
-    mismatch = _describe_mismatch(_shapes_of(state), _shapes_of(module))
-    if mismatch:
-        raise ModelLoadError(path, f"the weights do not fit --arch {arch}: {mismatch}")
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as error:  # custom _load_from_state_dict hooks can still refuse
-        raise ModelLoadError(path, f"the weights do not fit --arch {arch}: {_short(error)}") from None
-    return LoadedModel(module=module.eval(), source_format="state_dict", input_shapes=input_shapes,
-                       arch=arch, path=path, checkpoint_key=checkpoint_key)
-
-
-def _zoo() -> dict[str, Any]:
-    """The zoo registry, read at call time (tests swap it); empty if not installed."""
-    try:
-        from . import zoo
-    except ImportError:
-        return {}
-    return zoo.ZOO
-
-
-def _build_meta(build: Any) -> torch.nn.Module | None:
-    """The architecture on the meta device: shapes only, no memory, no RNG draws."""
-    try:
-        with torch.device("meta"):
-            return build()
-    except Exception:  # an entry that cannot build cannot match
-        return None
-
-
-def _shapes_of(source: torch.nn.Module | dict[str, torch.Tensor] | None) -> dict[str, tuple[int, ...]]:
-    if source is None:
-        return {}
-    state = source.state_dict() if isinstance(source, torch.nn.Module) else source
-    return {key: tuple(value.shape) for key, value in state.items()}
-
-
-def _describe_mismatch(in_file: dict[str, tuple], in_model: dict[str, tuple]) -> str:
-    missing = [key for key in in_model if key not in in_file]
-    unexpected = [key for key in in_file if key not in in_model]
-    shapes = [f"{key}: file {in_file[key]} vs model {in_model[key]}"
-              for key in in_model if key in in_file and in_file[key] != in_model[key]]
-    parts = [f"{_count(items, label)} ({_first(items)})"
-             for items, label in ((missing, "missing key"), (unexpected, "unexpected key"),
-                                  (shapes, "shape mismatch")) if items]
-    return ", ".join(parts)
-
-
-def _build_arch(arch: str, path: Path) -> torch.nn.Module:
-    """Instantiate ``module:Attr``: an nn.Module subclass or a zero-argument factory."""
-    module_name, _, attr = arch.partition(":")
-    if not module_name or not attr:
-        raise ModelLoadError(path, f"--arch {arch!r} is neither a zoo model ({', '.join(_zoo()) or 'none installed'}) "
-                                   "nor module:Class")
-    try:
-        with _cwd_importable():
-            owner: Any = importlib.import_module(module_name)
-    except BaseException as error:  # import runs user code: SyntaxError, SystemExit, ...
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        raise ModelLoadError(path, f"--arch {arch}: cannot import module {module_name!r} "
-                                   f"({type(error).__name__}: {_short(error)})") from None
-    target: Any = owner
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            candidates = [name for name, value in vars(owner).items()
-                          if isinstance(value, type) and issubclass(value, torch.nn.Module)]
-            raise ModelLoadError(path, f"--arch {arch}: module {module_name!r} has no attribute {attr!r} "
-                                       f"(its nn.Module classes: {', '.join(candidates) or 'none'})")
-        target = getattr(target, part)
-    if isinstance(target, torch.nn.Module):
-        raise ModelLoadError(path, f"--arch {arch}: {attr} is an nn.Module instance; point --arch at its class "
-                                   "or a zero-argument factory")
-    if isinstance(target, type) and not issubclass(target, torch.nn.Module):
-        raise ModelLoadError(path, f"--arch {arch}: {attr} is a class but not a torch.nn.Module subclass")
-    if not callable(target):
-        raise ModelLoadError(path, f"--arch {arch}: {attr} is a {type(target).__name__}, not an nn.Module "
-                                   "class or factory")
-    needed = _required_parameters(target)
-    if needed:
-        raise ModelLoadError(path, f"--arch {arch}: {attr}() needs arguments ({', '.join(needed)}); point "
-                                   "--arch at a zero-argument factory that builds it")
-    try:
-        with torch.random.fork_rng(devices=[]):  # random init is overwritten; keep the caller's RNG
-            built = target()
-    except Exception as error:
-        raise ModelLoadError(path, f"--arch {arch}: {attr}() failed: {type(error).__name__}: {_short(error)}") from None
-    if not isinstance(built, torch.nn.Module):
-        raise ModelLoadError(path, f"--arch {arch}: {attr}() returned a {type(built).__name__}, not an nn.Module")
-    return built
-
-
-def _required_parameters(factory: Any) -> list[str]:
-    try:
-        parameters = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):  # builtins without a signature: just try calling
-        return []
-    return [p.name for p in parameters if p.default is p.empty
-            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-
 
 # --- small helpers --------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _cwd_importable() -> Iterator[None]:
-    """Let `import` find modules in the current directory, as `python -m` would."""
-    cwd = os.getcwd()
-    sys.path.insert(0, cwd)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(cwd)
-
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
@@ -487,16 +354,8 @@ def _why_refused(error: BaseException) -> str:
     return detail[-1][:160] if detail else "an unsupported pickle instruction"
 
 
-def _short(error: BaseException) -> str:
-    """The first line of an error message, cut short: C++ traces follow on later lines."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _first(items: Any) -> str:
-    items = [str(item) for item in items]
-    return ", ".join(items[:_SHOWN]) + (", ..." if len(items) > _SHOWN else "")
-
-
-def _count(items: list, label: str) -> str:
-    return f"{len(items)} {label}{'' if len(items) == 1 else 'es' if label.endswith('ch') else 's'}"
+def _loaded_from_state_dict(state: dict[str, torch.Tensor], path: Path, *, arch: str | None,
+                            checkpoint_key: str | None) -> LoadedModel:
+    module, arch, input_shapes = module_for_state_dict(state, path, arch=arch, checkpoint_key=checkpoint_key)
+    return LoadedModel(module=module, source_format="state_dict", input_shapes=input_shapes,
+                       arch=arch, path=path, checkpoint_key=checkpoint_key)

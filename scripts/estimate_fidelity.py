@@ -170,7 +170,6 @@ def leave_one_out(observations: dict, prior, base, rows: list | None = None) -> 
 
 def run(args) -> dict:
     from compressor.bench import cpu_description
-    from dataclasses import replace
 
     from compressor.calibrate import Observation, fit_profile
     from compressor.graph_ir import read_graph

@@ -4,7 +4,6 @@ onnxruntime profile round-trips into a profile file that loads; bad input exits 
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest

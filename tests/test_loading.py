@@ -355,7 +355,6 @@ def test_export_archive_with_pickled_weights_needs_trust(cnn, tmp_path):
 # --- not PyTorch, or broken ------------------------------------------------------------
 
 def _onnx_bytes() -> bytes:
-    import onnx
     from onnx import TensorProto, helper
 
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",

@@ -206,7 +206,6 @@ def _importance(kind: str):
 def _taylor_gradients_(model: Any, x: Any, y: Any) -> None:
     """Fill .grad with dL/dw on the data: cross-entropy on the labels, or on the model's own
     top-1 when there are none (KD against itself would have zero gradient)."""
-    import torch
     import torch.nn.functional as F
 
     model.zero_grad(set_to_none=True)
