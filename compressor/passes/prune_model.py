@@ -19,6 +19,7 @@ from typing import Any
 from ..config import PruneConfig
 from ..errors import ConfigError
 from ..pipeline import Artifact, Context, replace
+from .export_baseline import export_baseline
 
 __all__ = ["PruneModel", "count_params_and_macs"]
 
@@ -61,29 +62,6 @@ def _check_layer_names(module: Any, names: tuple[str, ...]) -> None:
             raise ConfigError("--prune-layers", name, "a layer name of the model (e.g. "
                               + ", ".join(layers[:4]) + (", ..." if len(layers) > 4 else "") + ")")
 
-
-def _export_float(module: Any, example_inputs: tuple, context: Context):
-    """The unpruned model exported as the export pass would (BatchNorm folded first, as fold does)."""
-    from .fold_batchnorm import fold_batchnorm
-
-    if "fold" in context.recipe.passes:
-        module, _ = fold_batchnorm(module)
-    fmt = context.recipe.format
-    path = context.workdir / f"model_unpruned_float.{fmt}"
-    if fmt == "tflite":
-        from .export_tflite import export_tflite
-
-        export_tflite(module, example_inputs, path)
-    else:
-        import torch
-
-        from ..torch_outputs import flatten_outputs
-        from .export_onnx import export_onnx
-
-        with torch.no_grad():
-            count = len(flatten_outputs(module(*example_inputs)))
-        export_onnx(module, example_inputs, path, opset=context.recipe.export.opset, output_count=count)
-    return path
 
 
 @dataclass(frozen=True)
@@ -136,7 +114,7 @@ class PruneModel:
             outcome = pruner.finalize_()
         params_after, macs_after = count_params_and_macs(student, example)
         context.progress("prune: exporting the unpruned model for the baseline")
-        original_path = _export_float(teacher, example, context)
+        original_path = export_baseline(teacher, example, context, stem="model_unpruned_float")
         facts = {**outcome.to_dict(), **facts,
                  "channel_multiple": _channel_multiple(context.target),
                  "importance": config.importance if config.method == "channels" else "magnitude",

@@ -33,6 +33,7 @@ import numpy as np
 from ..config import DsconvConfig
 from ..errors import ConfigError
 from ..pipeline import Artifact, Context, replace
+from .export_baseline import export_baseline
 
 __all__ = ["SubstituteDsconv"]
 
@@ -104,7 +105,8 @@ class SubstituteDsconv:
         original_path = artifact.original_path
         if chosen and original_path is None:
             context.progress("dsconv: exporting the original model for the baseline")
-            original_path = _export_original(artifact.module, artifact.example_inputs, context)
+            original_path = export_baseline(artifact.module, artifact.example_inputs, context,
+                                            stem="model_original_float")
         layers = []
         for choice in choices:
             row = choice.to_dict()
@@ -225,22 +227,3 @@ def _layer_errors(student, base, x, names: list[str], batch: int) -> dict[str, f
             errors[name] = float((got - want).norm() / (want.norm() + 1e-12))
     return errors
 
-
-def _export_original(module: Any, example_inputs: tuple, context: Context):
-    """The float export of the model as given, so the report's "original" is not the substituted one."""
-    fmt = context.recipe.format
-    path = context.workdir / f"model_original_float.{fmt}"
-    if fmt == "tflite":
-        from .export_tflite import export_tflite
-
-        export_tflite(module, example_inputs, path)
-    else:
-        import torch
-
-        from ..torch_outputs import flatten_outputs
-        from .export_onnx import export_onnx
-
-        with torch.no_grad():
-            count = len(flatten_outputs(module(*example_inputs)))
-        export_onnx(module, example_inputs, path, opset=context.recipe.export.opset, output_count=count)
-    return path
