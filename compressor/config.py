@@ -147,6 +147,9 @@ class PruneConfig:
 
     def __post_init__(self) -> None:
         _check(self.method in PRUNE_METHODS, "--prune", self.method, "a method: " + ", ".join(PRUNE_METHODS))
+        # Unstructured and 2:4 masks and the sparse TFLite writer are not built yet (issue 5).
+        _check(self.method not in ("unstructured", "2:4"), "--prune", self.method,
+               "channels (unstructured and 2:4 pruning are not available yet)")
         _check(0.0 < self.amount < 1.0, "--prune", f"{self.method}:{self.amount}",
                "METHOD:AMOUNT with AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
         _check(self.method != "2:4" or self.amount == 0.5, "--prune", f"2:4:{self.amount}",
