@@ -156,13 +156,21 @@ def benchmark_pruning(name: str, spec: str, workdir: Path, *, runs: int, warmup:
             "recovery_s": (prune.get("recovery") or {}).get("seconds"), "compress_wall_s": wall_s}
 
 
+def print_markdown_header(header: tuple[str, ...]) -> None:
+    print_markdown_row(header)
+    print("|" + "---|" * len(header))
+
+
+def print_markdown_row(cells) -> None:
+    print("| " + " | ".join(cells) + " |")
+
+
 def print_prune_table(rows: list[dict]) -> None:
     header = ("model", "prune", "achieved", "params", "MACs x", "fp32 KB", "int8 KB", "pruned KB", "gzip KB",
               "gzip/fp32", "sparse-format", "acc fp32", "acc pruned", "drop pt", "int8 ms", "pruned ms",
               "latency x", "recovery s", "compress s")
     print("\nPruning + int8 vs the unpruned int8 artifact (LiteRT, 1 thread, interleaved medians)")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    print_markdown_header(header)
     for r in rows:
         if "error" in r:
             print(f"| {r['model']} | {r['prune']} | error: {r['error']} |")
@@ -175,7 +183,7 @@ def print_prune_table(rows: list[dict]) -> None:
                  f"{100 * r['fp32_accuracy']:.2f}%", f"{100 * r['pruned_accuracy']:.2f}%",
                  f"{r['accuracy_drop_points']:+.2f}", f"{r['int8_ms']:.3f}", f"{r['pruned_ms']:.3f}",
                  f"{r['latency_ratio']:.2f}x", f"{r['recovery_s'] or 0:.1f}", f"{r['compress_wall_s']:.1f}")
-        print("| " + " | ".join(cells) + " |")
+        print_markdown_row(cells)
 
 
 def benchmark_dsconv(name: str, spec: str, workdir: Path, *, runs: int, warmup: int) -> dict:
@@ -211,8 +219,7 @@ def print_dsconv_table(rows: list[dict]) -> None:
               "int8 ms", "dsconv ms", "latency x", "est int8 ms", "est dsconv ms", "recovery s", "compress s")
     print("\nDepthwise-separable substitution + int8 vs the unsubstituted int8 artifact "
           "(LiteRT, 1 thread, interleaved medians; est = android-arm64 cost model)")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    print_markdown_header(header)
     for r in rows:
         if "error" in r:
             print(f"| {r['model']} | {r['dsconv']} | error: {r['error']} |")
@@ -222,22 +229,21 @@ def print_dsconv_table(rows: list[dict]) -> None:
                  f"{100 * r['dsconv_accuracy']:.2f}%", f"{r['accuracy_drop_points']:+.2f}", f"{r['int8_ms']:.4f}",
                  f"{r['dsconv_ms']:.4f}", f"{r['latency_ratio']:.2f}x", f"{r['est_int8_ms']:.4f}",
                  f"{r['est_dsconv_ms']:.4f}", f"{r['recovery_s'] or 0:.1f}", f"{r['compress_wall_s']:.1f}")
-        print("| " + " | ".join(cells) + " |")
+        print_markdown_row(cells)
 
 
 def print_table(rows: list[dict], cpu: str, help_s: float) -> None:
     header = ("model", "fmt", "fp32 KB", "int8 KB", "size", "acc fp32", "acc int8", "drop pt",
               "agree", "SQNR dB", "fp32 ms", "int8 ms", "int8/fp32", "est ms A76", "compress s")
     print(f"CPU: {cpu}; runtimes run 1 thread, medians of interleaved runs")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    print_markdown_header(header)
     for r in rows:
         cells = (r["model"], r["format"], f"{r['fp32_bytes'] / 1e3:.1f}", f"{r['int8_bytes'] / 1e3:.1f}",
                  f"{r['size_ratio']:.2f}x", f"{100 * r['fp32_accuracy']:.2f}%", f"{100 * r['int8_accuracy']:.2f}%",
                  f"{r['accuracy_drop_points']:+.2f}", f"{100 * r['agreement']:.2f}%", f"{r['sqnr_db']:.1f}",
                  f"{r['fp32_ms']:.3f}", f"{r['int8_ms']:.3f}", f"{r['int8_over_fp32']:.2f}x",
                  f"{r['estimate_ms']:.3f}", f"{r['compress_wall_s']:.1f}")
-        print("| " + " | ".join(cells) + " |")
+        print_markdown_row(cells)
     print(f"\n`compress --help`: {help_s:.2f} s (median of 5)")
 
 
