@@ -113,6 +113,18 @@ PRUNE_METHODS = ("none", "channels", "unstructured", "2:4")
 PRUNE_IMPORTANCE = ("magnitude", "taylor")
 
 
+def _is_name_list(text: str) -> bool:
+    """A keyword or comma-separated layer names: not empty, no empty name between commas."""
+    return bool(text.strip()) and all(name.strip() for name in text.split(","))
+
+
+def _keyword_or_names(text: str, keywords: tuple[str, ...]) -> str | tuple[str, ...]:
+    """``text`` itself when it is one of ``keywords``, else its comma-separated names."""
+    if text in keywords:
+        return text
+    return tuple(name.strip() for name in text.split(","))
+
+
 def _check_recovery(config: Any, section: str) -> None:
     """The recovery fine-tuning settings both PruneConfig and DsconvConfig carry."""
     _check(isinstance(config.finetune_epochs, int) and 0 <= config.finetune_epochs <= 10_000,
@@ -156,8 +168,7 @@ class PruneConfig:
                "2:4 without an amount (it always removes half)")
         _check(self.importance in PRUNE_IMPORTANCE, "prune.importance", self.importance,
                " or ".join(PRUNE_IMPORTANCE))
-        names = [name.strip() for name in self.layers.split(",")]
-        _check(bool(self.layers.strip()) and all(names), "--prune-layers", self.layers,
+        _check(_is_name_list(self.layers), "--prune-layers", self.layers,
                "auto, all, or comma-separated layer names")
         _check_recovery(self, "prune")
 
@@ -168,9 +179,7 @@ class PruneConfig:
     @property
     def layer_selection(self) -> str | tuple[str, ...]:
         """ "all", "auto", or the tuple of layer names given."""
-        if self.layers in ("all", "auto"):
-            return self.layers
-        return tuple(name.strip() for name in self.layers.split(","))
+        return _keyword_or_names(self.layers, ("all", "auto"))
 
 
 @dataclass(frozen=True)
@@ -201,8 +210,7 @@ class DsconvConfig:
     kd_weight: float = 0.7
 
     def __post_init__(self) -> None:
-        names = [name.strip() for name in self.mode.split(",")]
-        _check(bool(self.mode.strip()) and all(names), "--dsconv", self.mode,
+        _check(_is_name_list(self.mode), "--dsconv", self.mode,
                "auto, all, none, or comma-separated Conv2d layer names")
         _check(self.rank == "auto" or (self.rank.isdigit() and 1 <= int(self.rank) <= 1024), "--dsconv-rank",
                self.rank, "auto or an integer rank from 1 (at k*k the substitution is exact)")
@@ -218,9 +226,7 @@ class DsconvConfig:
     @property
     def selection(self) -> str | tuple[str, ...]:
         """ "auto", "all", or the tuple of layer names given."""
-        if self.mode in ("auto", "all", "none"):
-            return self.mode
-        return tuple(name.strip() for name in self.mode.split(","))
+        return _keyword_or_names(self.mode, ("auto", "all", "none"))
 
 
 def parse_prune_spec(text: str) -> tuple[str, float]:
