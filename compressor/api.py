@@ -68,65 +68,64 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _resolve_input_shape(loaded, input_shape, calibration) -> tuple[tuple[int, ...], ...]:
+def _resolve_input_shape(loaded, input_shape, calibration_path) -> tuple[tuple[int, ...], ...]:
     """Archive or zoo shape first, then --input-shape, then the first array of --data."""
-    if loaded.input_shapes:
-        if input_shape is not None and tuple(input_shape) != tuple(loaded.input_shapes[0]):
-            raise ConfigError("--input-shape", ",".join(map(str, input_shape)),
-                              f"the shape the model file records, {','.join(map(str, loaded.input_shapes[0]))}")
-        return tuple(tuple(s) for s in loaded.input_shapes)
+    given = None
     if input_shape is not None:
-        return (tuple(input_shape),)
-    if calibration is not None:
-        return ((1, *calibration.x.shape[1:]),)
+        given = (tuple(input_shape),) if isinstance(input_shape[0], int) else tuple(map(tuple, input_shape))
+    if loaded.input_shapes:
+        recorded = tuple(tuple(s) for s in loaded.input_shapes)
+        if given is not None and given != recorded:
+            raise ConfigError("--input-shape", ";".join(",".join(map(str, s)) for s in given),
+                              "the shape the model file records, " + ";".join(",".join(map(str, s)) for s in recorded))
+        return recorded
+    if given is not None:
+        return given
+    if calibration_path is not None:
+        from .data import load_npz
+
+        return ((1, *load_npz(calibration_path).x.shape[1:]),)
     raise ConfigError("--input-shape", None,
-                      f"the model's input shape (e.g. 1,1,32,32): {loaded.path.name} does not record it; "
-                      "give --input-shape or --data")
+                      f"the model's input shape (e.g. 1,1,32,32; 1,3,32,32;1,16 for two inputs): {loaded.path.name} "
+                      "does not record it; give --input-shape or --data")
 
 
 def _prepare_inputs(loaded, *, data, eval_data, input_shape, seed: int) -> _Inputs:
     import torch
 
-    from .data import load_npz, overlap_fraction
+    from .data import as_inputs, load_inputs_npz, overlap_fraction
 
-    calibration = load_npz(data) if data is not None else None
-    shapes = _resolve_input_shape(loaded, input_shape, calibration)
-    if len(shapes) > 1 and (data is not None or eval_data is not None):
-        raise ConfigError("--data", str(data or eval_data),
-                          f"data for a single-input model; this model takes {len(shapes)} inputs")
-    per_sample = tuple(shapes[0][1:])
-    if calibration is not None:
-        calibration = load_npz(data, per_sample_shape=per_sample)
-    evaluation = load_npz(eval_data, per_sample_shape=per_sample) if eval_data is not None else None
+    shapes = _resolve_input_shape(loaded, input_shape, data)
+    per_sample = tuple(tuple(s[1:]) for s in shapes)
+    calibration = load_inputs_npz(data, per_sample) if data is not None else None
+    evaluation = load_inputs_npz(eval_data, per_sample) if eval_data is not None else None
     notes: list[str] = []
     rng = np.random.default_rng(seed)
     if calibration is None:
         notes.append("No --data given: calibrated on random inputs, so int8 ranges may not match real "
                      "data and the accuracy is unknown. Pass --data with real samples.")
-        calibration_x = rng.standard_normal((RANDOM_CALIBRATION_SAMPLES, *per_sample)).astype(np.float32)
+        randoms = tuple(rng.standard_normal((RANDOM_CALIBRATION_SAMPLES, *s)).astype(np.float32) for s in per_sample)
+        calibration_x, calibration_y = (randoms if len(randoms) > 1 else randoms[0]), None
     else:
-        calibration_x = calibration.x
+        calibration_x, calibration_y = calibration
     if evaluation is not None:
-        eval_x, eval_y, source = evaluation.x, evaluation.y, "eval"
-        if evaluation.y is None:
+        (eval_x, eval_y), source = evaluation, "eval"
+        if eval_y is None:
             notes.append(f"{eval_data} has no labels 'y': accuracy cannot be measured, only agreement.")
         if calibration is not None:
-            shared = overlap_fraction(calibration.x, evaluation.x)
+            shared = overlap_fraction(as_inputs(calibration_x)[0], as_inputs(eval_x)[0])
             if shared > 0:
                 notes.append(f"{shared:.0%} of the --eval samples also occur in --data: the accuracy "
                              "measured on them is optimistic.")
     else:
-        eval_x, eval_y = calibration_x, (calibration.y if calibration is not None else None)
+        eval_x, eval_y = calibration_x, calibration_y
         source = "calibration" if calibration is not None else "random"
         if calibration is not None:
             notes.append("No --eval given: verified on the calibration data; pass --eval with held-out "
                          "samples for an honest accuracy.")
             eval_y = None  # accuracy on the data we calibrated on says little
-    example = tuple(torch.from_numpy(np.ascontiguousarray(calibration_x[:1])) for _ in shapes[:1])
-    if len(shapes) > 1:
-        example = tuple(torch.from_numpy(rng.standard_normal(s).astype(np.float32)) for s in shapes)
-    return _Inputs(example, calibration_x, eval_x, eval_y, source, notes,
-                   calibration_y=calibration.y if calibration is not None else None)
+    example = tuple(torch.from_numpy(np.ascontiguousarray(a[:1])) for a in as_inputs(calibration_x))
+    return _Inputs(example, calibration_x, eval_x, eval_y, source, notes, calibration_y=calibration_y)
 
 
 def _input_record(path, loaded, target_name, data, eval_data, shapes) -> dict[str, Any]:
@@ -174,6 +173,8 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
     inputs = _prepare_inputs(loaded, data=data, eval_data=eval_data, input_shape=input_shape, seed=recipe.seed)
     shapes = tuple(tuple(t.shape) for t in inputs.example_inputs)
+    if len(shapes) > 1:
+        _check_single_input_passes(recipe, len(shapes))
     module = make_exportable(loaded, inputs.example_inputs)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -214,6 +215,14 @@ def _check_prune_inputs(recipe: Recipe, data) -> None:
     if "prune" in recipe.passes and prune.enabled and prune.finetune_epochs > 0 and data is None:
         raise ConfigError("--data", None, f"a training .npz: --prune {prune.method} fine-tunes for "
                           f"{prune.finetune_epochs} epochs on it to recover (or give --finetune-epochs 0)")
+
+
+def _check_single_input_passes(recipe: Recipe, inputs: int) -> None:
+    """Pruning and substitution recover on one input array; a multi-input model cannot use them yet."""
+    for name, enabled, flag in (("prune", recipe.prune.enabled, "--prune"), ("dsconv", recipe.dsconv.enabled, "--dsconv")):
+        if name in recipe.passes and enabled:
+            raise ConfigError(flag, None, f"a single-input model: this model takes {inputs} inputs, and {flag} "
+                              "recovery trains on one input array (run without it: int8 handles several inputs)")
 
 
 def _check_out_dir(out_dir: Path) -> None:

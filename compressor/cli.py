@@ -77,7 +77,7 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["tflite", "onnx"]), help="Artifact format [tflite].")
 @click.option("--data", type=click.Path(path_type=Path), help="Calibration data: .npz with x (N × input shape), optional y.")
 @click.option("--eval", "eval_data", type=click.Path(path_type=Path), help="Held-out .npz with x and y: accuracy of original and compressed.")
-@click.option("--input-shape", help="Input shape with batch, e.g. 1,1,32,32 (when the model file does not record it).")
+@click.option("--input-shape", help="Input shape with batch, e.g. 1,1,32,32; one per input for several: 1,3,32,32;1,16.")
 @click.option("--arch", help="Architecture of a state dict: module:Class importable from here, or a zoo name.")
 @click.option("--trust-pickle", is_flag=True, help="Allow loading a fully pickled nn.Module (runs code from the file).")
 @click.option("--min-agreement", type=float, help="Top-1 agreement below this marks the run FAILED (exit 1) [0.97].")
@@ -105,7 +105,7 @@ def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickl
     try:
         from .api import compress
         from .config import Recipe, load_recipe
-        from .data import parse_input_shape
+        from .data import parse_input_shapes
 
         base, previous = load_recipe(recipe) if recipe else (Recipe(), {})
         overrides = {key: value for key, value in (("export.format", fmt), ("seed", seed),
@@ -120,7 +120,7 @@ def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickl
         data = data if data is not None else _optional_path(previous.get("data"))
         eval_data = eval_data if eval_data is not None else _optional_path(previous.get("eval"))
         arch = arch or (previous.get("arch") if previous.get("model_format") == "state_dict" else None)
-        shape = parse_input_shape(input_shape) if input_shape else None
+        shape = parse_input_shapes(input_shape) if input_shape else None
         with console.status("compressing") as status:
             result = compress(model, target=target, out=out, recipe=chosen, data=data, eval_data=eval_data,
                               arch=arch, input_shape=shape, trust_pickle=trust_pickle,

@@ -1,7 +1,10 @@
 """Read calibration and evaluation samples from an ``.npz`` file, and check them.
 
 The file holds ``x`` (N × the model's per-sample shape, any layout the model takes:
-images N×C×H×W, audio N×L, ...) and optionally ``y`` (N integer labels).  It is read with
+images N×C×H×W, audio N×L, ...) and optionally ``y`` (N integer labels).  A model with
+several inputs takes ``x0``, ``x1``, ... instead of ``x``, in the order of its ``forward``
+arguments, each with the same N.  Samples of such a model travel as a tuple of arrays
+(``Batch``); ``as_inputs``, ``sample_count`` and ``head`` treat both forms alike.  It is read with
 ``allow_pickle=False``: an ``.npz`` is data, and object arrays would run code on load.
 Every problem is a ``DataError`` naming the file, so the CLI prints one line.
 """
@@ -19,9 +22,35 @@ import numpy as np
 
 from .errors import ConfigError, DataError
 
-__all__ = ["Dataset", "load_npz", "overlap_fraction", "parse_input_shape"]
+__all__ = ["Batch", "Dataset", "as_inputs", "calibration_samples", "head", "load_inputs_npz", "load_npz",
+           "overlap_fraction", "parse_input_shape", "parse_input_shapes", "sample_count"]
 
 _HOW_TO_SAVE = "save one with numpy.savez(path, x=samples, y=labels)"
+
+
+# One array (single-input model) or one array per input, all with the same N samples.
+Batch = np.ndarray | tuple[np.ndarray, ...]
+
+
+def as_inputs(x: Batch) -> list[np.ndarray]:
+    return list(x) if isinstance(x, tuple) else [x]
+
+
+def sample_count(x: Batch) -> int:
+    return len(as_inputs(x)[0])
+
+
+def head(x: Batch, count: int) -> Batch:
+    """The first ``count`` samples, in the same form."""
+    return tuple(a[:count] for a in x) if isinstance(x, tuple) else x[:count]
+
+
+def calibration_samples(x: Batch, count: int, seed: int) -> list[list[np.ndarray]]:
+    """``count`` samples of ``x``, each a list of batch-of-1 inputs (a seeded choice, so
+    class-sorted files still calibrate well)."""
+    inputs = as_inputs(x)
+    order = np.sort(np.random.default_rng(seed).permutation(len(inputs[0]))[: min(count, len(inputs[0]))])
+    return [[np.ascontiguousarray(a[i : i + 1], dtype=np.float32) for a in inputs] for i in order]
 
 
 @dataclass(frozen=True)
@@ -50,6 +79,29 @@ def load_npz(path: str | os.PathLike, *, per_sample_shape: tuple[int, ...] | Non
     return Dataset(x=x, y=_checked_y(y, path, len(x)), path=path)
 
 
+def load_inputs_npz(path: str | os.PathLike, per_sample_shapes: tuple[tuple[int, ...], ...]
+                    ) -> tuple[Batch, np.ndarray | None]:
+    """Samples for a model with ``len(per_sample_shapes)`` inputs: ``x`` for one, ``x0``, ``x1``, ... for more."""
+    if len(per_sample_shapes) == 1:
+        data = load_npz(path, per_sample_shape=per_sample_shapes[0])
+        return data.x, data.y
+    path = Path(path)
+    names = [f"x{k}" for k in range(len(per_sample_shapes))]
+    _read_arrays(path, required=names[0])
+    with np.load(path, allow_pickle=False) as archive:
+        missing = [name for name in names if name not in archive.files]
+        if missing:
+            raise DataError(path, f"has no array {missing[0]!r}: a model with {len(names)} inputs takes "
+                                  f"{', '.join(names)} (save with numpy.savez(path, {names[0]}=..., {names[1]}=..., y=labels))")
+        xs = tuple(_checked_x(_read_member(archive, name, path), path, shape, name=name)
+                   for name, shape in zip(names, per_sample_shapes))
+        y = _read_member(archive, "y", path) if "y" in archive.files else None
+    if len({len(a) for a in xs}) > 1:
+        raise DataError(path, "x0, x1, ... must hold the same number of samples, got "
+                              + ", ".join(str(len(a)) for a in xs))
+    return xs, (_checked_y(y, path, len(xs[0])) if y is not None else None)
+
+
 def overlap_fraction(a: np.ndarray, b: np.ndarray) -> float:
     """The share of rows (samples) of ``b`` that also occur in ``a``, byte for byte.
 
@@ -64,6 +116,11 @@ def overlap_fraction(a: np.ndarray, b: np.ndarray) -> float:
     return sum(_row_digest(row) in seen for row in b) / len(b)
 
 
+def parse_input_shapes(text: str) -> tuple[tuple[int, ...], ...]:
+    """``"1,3,32,32;1,16"`` -> one shape per model input (``;`` between inputs)."""
+    return tuple(parse_input_shape(part) for part in str(text).split(";"))
+
+
 def parse_input_shape(text: str) -> tuple[int, ...]:
     """``"1,1,32,32"`` -> ``(1, 1, 32, 32)``; ConfigError on anything but positive integers."""
     parts = [part.strip() for part in str(text).split(",")]
@@ -72,7 +129,7 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
-def _read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_arrays(path: Path, *, required: str = "x") -> tuple[np.ndarray, np.ndarray | None]:
     if not path.exists():
         raise DataError(path, "no such file")
     if path.is_dir():
@@ -88,8 +145,11 @@ def _read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if isinstance(loaded, np.ndarray):
         raise DataError(path, f"is a single .npy array, not an .npz archive; {_HOW_TO_SAVE}")
     with loaded:
-        if "x" not in loaded.files:
-            raise DataError(path, f"has no array 'x' (it has: {', '.join(loaded.files) or 'nothing'}); {_HOW_TO_SAVE}")
+        if required not in loaded.files:
+            raise DataError(path, f"has no array {required!r} (it has: {', '.join(loaded.files) or 'nothing'}); "
+                                  + (_HOW_TO_SAVE if required == "x" else "a model with several inputs takes x0, x1, ..."))
+        if required != "x":
+            return np.empty((1, 1)), None  # checked only; the caller reads the members it needs
         return _read_member(loaded, "x", path), (_read_member(loaded, "y", path) if "y" in loaded.files else None)
 
 
@@ -105,21 +165,22 @@ def _read_member(archive: np.lib.npyio.NpzFile, name: str, path: Path) -> np.nda
         raise DataError(path, f"array {name!r} is truncated or corrupt: {_short(error)}") from None
 
 
-def _checked_x(x: np.ndarray, path: Path, per_sample_shape: tuple[int, ...] | None) -> np.ndarray:
+def _checked_x(x: np.ndarray, path: Path, per_sample_shape: tuple[int, ...] | None, *, name: str = "x"
+               ) -> np.ndarray:
     if x.dtype.kind not in "biuf":  # bool, signed, unsigned, float; not complex, strings, records
-        raise DataError(path, f"x must be numeric, got dtype {x.dtype}")
+        raise DataError(path, f"{name} must be numeric, got dtype {x.dtype}")
     if x.ndim < 2:
-        raise DataError(path, f"x must be N samples × per-sample shape (at least 2 dims), got shape {x.shape}")
+        raise DataError(path, f"{name} must be N samples × per-sample shape (at least 2 dims), got shape {x.shape}")
     if len(x) == 0:
-        raise DataError(path, f"x has 0 samples (shape {x.shape})")
+        raise DataError(path, f"{name} has 0 samples (shape {x.shape})")
     with np.errstate(over="ignore"):  # overflow is reported below as Inf, not as a warning
         x = np.ascontiguousarray(x, dtype=np.float32)
     # checked after the cast: float64 values beyond ±3.4e38 become Inf in float32
     nan, inf = int(np.isnan(x).sum()), int(np.isinf(x).sum())
     if nan or inf:
-        raise DataError(path, f"x has {nan} NaN and {inf} Inf values (as float32); clean or drop those samples")
+        raise DataError(path, f"{name} has {nan} NaN and {inf} Inf values (as float32); clean or drop those samples")
     if per_sample_shape is not None and tuple(x.shape[1:]) != tuple(per_sample_shape):
-        raise DataError(path, f"x has per-sample shape {tuple(x.shape[1:])} but the model takes "
+        raise DataError(path, f"{name} has per-sample shape {tuple(x.shape[1:])} but the model takes "
                               f"{tuple(per_sample_shape)}")
     return x
 

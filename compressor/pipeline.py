@@ -49,8 +49,9 @@ class Context:
     recipe: Recipe
     workdir: Path
     reference: Any  # the original torch model, as loaded: the ground truth for verification
-    calibration_x: np.ndarray  # N × per-sample shape, float32
-    eval_x: np.ndarray
+    # N × per-sample shape, float32; a tuple of such arrays for a model with several inputs (data.Batch)
+    calibration_x: Any
+    eval_x: Any
     eval_y: np.ndarray | None
     eval_source: str  # "eval", "calibration" or "random": what eval_x came from
     target: Any  # targets.TargetProfile

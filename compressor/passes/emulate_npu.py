@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..config import EmulateConfig
+from ..data import Batch, as_inputs, head, sample_count
 from ..pipeline import Artifact, Context, replace
 from ..runtime import LiteRTRunner
 
@@ -38,7 +39,7 @@ class ReferenceKernelRunner(LiteRTRunner):
         super().__init__(path, num_threads=1, reference_kernels=True)
 
 
-def emulate_artifact(path: Path, reference_module: Any, x: np.ndarray, y: np.ndarray | None, *,
+def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
                      target: Any, fallback: Any = None) -> dict[str, Any]:
     """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring)."""
     from ..cost.kernels import check_kernels
@@ -52,9 +53,9 @@ def emulate_artifact(path: Path, reference_module: Any, x: np.ndarray, y: np.nda
         emulator = ReferenceKernelRunner(path)
     except (RuntimeError, ValueError) as error:
         raise VerificationError(f"{path}: the reference kernels could not load it: {error}") from error
-    expected = run_torch(reference_module, [x])
-    emulated = emulator.run_batch([x])
-    fast = open_runtime(path).run_batch([x])
+    expected = run_torch(reference_module, as_inputs(x))
+    emulated = emulator.run_batch(as_inputs(x))
+    fast = open_runtime(path).run_batch(as_inputs(x))
     comparisons = [compare_outputs(spec.name, ref, got.reshape(ref.shape))
                    for spec, ref, got in zip(emulator.outputs, expected, emulated)]
     versus_fast = [compare_outputs(spec.name, f.reshape(e.shape), e)
@@ -71,7 +72,7 @@ def emulate_artifact(path: Path, reference_module: Any, x: np.ndarray, y: np.nda
     kernels = check_kernels(read_graph(path), target, fallback=fallback)
     reasons = {w.name: w.reason for w in kernels.warnings if w.kind in ("unsupported_op", "float_op")}
     return {
-        "runtime": RUNTIME_NAME, "samples": int(len(x)),
+        "runtime": RUNTIME_NAME, "samples": sample_count(x),
         "accuracy": accuracy, "agreement": agreement,
         "sqnr_db": min(c.sqnr_db for c in comparisons), "cosine": min(c.cosine for c in comparisons),
         "max_abs_error": max(c.max_abs_error for c in comparisons),
@@ -101,9 +102,9 @@ class EmulateNpu:
             from ..targets import load_target
 
             fallback = load_target(accelerator.fallback_target)
-        count = min(len(context.eval_x), self.config.max_samples)
+        count = min(sample_count(context.eval_x), self.config.max_samples)
         y = context.eval_y[:count] if context.eval_y is not None else None
-        facts = emulate_artifact(artifact.path, context.reference, context.eval_x[:count], y,
+        facts = emulate_artifact(artifact.path, context.reference, head(context.eval_x, count), y,
                                  target=target, fallback=fallback)
         facts["data"] = context.eval_source
         return replace(artifact, emulation=facts), facts

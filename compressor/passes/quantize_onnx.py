@@ -17,7 +17,7 @@ from ..capture import captured_output
 from ..config import Int8Config
 from ..errors import ExportError
 from ..pipeline import Artifact, Context, replace
-from .quantize_tflite import calibration_samples
+from ..data import calibration_samples
 
 __all__ = ["QuantizeOnnx", "quantize_onnx"]
 

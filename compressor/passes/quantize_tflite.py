@@ -102,7 +102,8 @@ class QuantizeTflite:
         return replace(artifact, path=out_path, quantized=True), facts
 
 
-def calibration_samples(x: np.ndarray, count: int, seed: int) -> list[list[np.ndarray]]:
-    """``count`` samples of ``x`` (a seeded choice, so class-sorted files still calibrate well)."""
-    order = np.random.default_rng(seed).permutation(len(x))[: min(count, len(x))]
-    return [[np.ascontiguousarray(x[i : i + 1], dtype=np.float32)] for i in np.sort(order)]
+def calibration_samples(x, count: int, seed: int) -> list[list[np.ndarray]]:
+    """``count`` samples of ``x`` (one array, or a tuple of them for several inputs)."""
+    from ..data import calibration_samples as samples_of
+
+    return samples_of(x, count, seed)

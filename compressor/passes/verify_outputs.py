@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..config import VerifyConfig
+from ..data import Batch, as_inputs, head, sample_count
 from ..pipeline import Artifact, Context, replace
 from ..runtime import open_runtime
 from ..torch_outputs import run_torch
@@ -96,11 +97,11 @@ class Verification:
                 "passed": self.passed, "outputs": [o.to_dict() for o in self.outputs], "io": self.io}
 
 
-def verify_artifact(path, reference_module: Any, x: np.ndarray, y: np.ndarray | None, *,
+def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
                     data_source: str, min_agreement: float) -> Verification:
     runner = open_runtime(path)
-    expected = run_torch(reference_module, [x])
-    actual = runner.run_batch([x])
+    expected = run_torch(reference_module, as_inputs(x))
+    actual = runner.run_batch(as_inputs(x))
     if len(expected) != len(actual):
         from ..errors import VerificationError
 
@@ -117,7 +118,7 @@ def verify_artifact(path, reference_module: Any, x: np.ndarray, y: np.ndarray | 
             accuracy_compressed = _accuracy(first_got, y)
     runtime = "LiteRT" if str(path).endswith(".tflite") else "onnxruntime"
     io = {"inputs": [s.to_dict() for s in runner.inputs], "outputs": [s.to_dict() for s in runner.outputs]}
-    return Verification(len(x), data_source, runtime, comparisons, agreement, accuracy_original,
+    return Verification(sample_count(x), data_source, runtime, comparisons, agreement, accuracy_original,
                         accuracy_compressed, min_agreement, io)
 
 
@@ -128,8 +129,8 @@ class VerifyOutputs:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        count = min(len(context.eval_x), self.config.max_samples)
+        count = min(sample_count(context.eval_x), self.config.max_samples)
         y = context.eval_y[:count] if context.eval_y is not None else None
-        result = verify_artifact(artifact.path, context.reference, context.eval_x[:count], y,
+        result = verify_artifact(artifact.path, context.reference, head(context.eval_x, count), y,
                                  data_source=context.eval_source, min_agreement=self.config.min_agreement)
         return replace(artifact, verification=result), result.to_dict()
