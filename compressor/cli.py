@@ -94,12 +94,18 @@ def cli() -> None:
                    "says it pays), all, or Conv2d names; recovered by distillation on --data [none].")
 @click.option("--dsconv-rank", metavar="auto|R",
               help="Depthwise filters per input channel: auto (smallest rank under the error bound) or R [auto].")
+@click.option("--io", "io_type", type=click.Choice(["float", "int8"]),
+              help="Artifact input/output type [float on CPU targets, int8 on MCU and NPU targets].")
+@click.option("--layout", type=click.Choice(["nchw", "nhwc"]),
+              help="Artifact input/output layout: the model's own (nchw) or channels-last (nhwc) [nchw].")
+@click.option("--float-ops", metavar="NAME,...",
+              help="Layers (module paths, e.g. features.0.0) kept in float in the int8 artifact (CPU targets).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON on stdout and nothing else there.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary; errors only.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickle, min_agreement,
-        seed, recipe, prune_spec, prune_layers, finetune_epochs, lr, dsconv_mode, dsconv_rank, as_json, quiet,
-        debug) -> None:
+        seed, recipe, prune_spec, prune_layers, finetune_epochs, lr, dsconv_mode, dsconv_rank, io_type, layout,
+        float_ops, as_json, quiet, debug) -> None:
     """Compress MODEL for --target: fold, export, int8, verify in the real runtime, estimate."""
     console = _stderr_console(quiet)
     try:
@@ -109,7 +115,10 @@ def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickl
 
         base, previous = load_recipe(recipe) if recipe else (Recipe(), {})
         overrides = {key: value for key, value in (("export.format", fmt), ("seed", seed),
-                                                   ("verify.min_agreement", min_agreement)) if value is not None}
+                                                   ("verify.min_agreement", min_agreement), ("int8.io", io_type),
+                                                   ("export.layout", layout)) if value is not None}
+        if float_ops is not None:
+            overrides["int8.float_ops"] = tuple(name.strip() for name in float_ops.split(","))
         overrides.update(_prune_overrides(prune_spec, prune_layers, finetune_epochs, lr))
         overrides.update({key: value.strip() for key, value in (("dsconv.mode", dsconv_mode),
                                                                 ("dsconv.rank", dsconv_rank)) if value is not None})

@@ -66,9 +66,11 @@ class ExportConfig:
     version: int = 1
     format: str = "tflite"
     opset: int = 18  # ONNX opset; 18 is what torch.onnx's exporter targets by default
+    layout: str = "nchw"  # the artifact's I/O layout: the model's own, or channels-last (layout.py)
 
     def __post_init__(self) -> None:
         _check(self.format in FORMATS, "format", self.format, " or ".join(FORMATS))
+        _check(self.layout in ("nchw", "nhwc"), "--layout", self.layout, "nchw or nhwc")
         _check(13 <= self.opset <= 23, "export.opset", self.opset, "an ONNX opset from 13 to 23")
 
 
@@ -79,10 +81,16 @@ class Int8Config:
     version: int = 1
     calibration_samples: int = 200  # min/max settle well before this on small models
     per_channel: bool = True
+    io: str = "auto"  # the artifact's I/O type: float, int8, or auto (float on CPUs, int8 on MCU/NPU)
+    float_ops: tuple[str, ...] = ()  # layers (module paths) the user keeps in float
 
     def __post_init__(self) -> None:
         _check(1 <= self.calibration_samples <= 100_000, "int8.calibration_samples",
                self.calibration_samples, "an integer from 1 to 100000")
+        _check(self.io in ("auto", "float", "int8"), "--io", self.io, "float or int8")
+        object.__setattr__(self, "float_ops", tuple(self.float_ops))
+        _check(all(isinstance(n, str) and n.strip() for n in self.float_ops), "--float-ops",
+               ",".join(map(str, self.float_ops)), "comma-separated layer names, e.g. features.0.0,classifier")
 
 
 @dataclass(frozen=True)
@@ -159,9 +167,6 @@ class PruneConfig:
 
     def __post_init__(self) -> None:
         _check(self.method in PRUNE_METHODS, "--prune", self.method, "a method: " + ", ".join(PRUNE_METHODS))
-        # Unstructured and 2:4 masks and the sparse TFLite writer are not built yet (issue 5).
-        _check(self.method not in ("unstructured", "2:4"), "--prune", self.method,
-               "channels (unstructured and 2:4 pruning are not available yet)")
         _check(0.0 < self.amount < 1.0, "--prune", f"{self.method}:{self.amount}",
                "METHOD:AMOUNT with AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
         _check(self.method != "2:4" or self.amount == 0.5, "--prune", f"2:4:{self.amount}",
@@ -314,6 +319,8 @@ def _build(cls: type, data: Any, source: str, prefix: str = "") -> Any:
             expected = type(getattr(cls(), name)) if cls is not Recipe else int
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
+            if expected is tuple and isinstance(value, list):  # JSON and TOML have lists only
+                value = tuple(value)
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 raise ConfigError(f"{source}: {prefix}{name}", value, f"a {expected.__name__}")
             values[name] = value

@@ -45,12 +45,15 @@ def head(x: Batch, count: int) -> Batch:
     return tuple(a[:count] for a in x) if isinstance(x, tuple) else x[:count]
 
 
-def calibration_samples(x: Batch, count: int, seed: int) -> list[list[np.ndarray]]:
+def calibration_samples(x: Batch, count: int, seed: int, *, layout: str = "nchw") -> list[list[np.ndarray]]:
     """``count`` samples of ``x``, each a list of batch-of-1 inputs (a seeded choice, so
-    class-sorted files still calibrate well)."""
+    class-sorted files still calibrate well), in the artifact's ``layout`` (layout.py)."""
+    from .layout import to_artifact
+
     inputs = as_inputs(x)
     order = np.sort(np.random.default_rng(seed).permutation(len(inputs[0]))[: min(count, len(inputs[0]))])
-    return [[np.ascontiguousarray(a[i : i + 1], dtype=np.float32) for a in inputs] for i in order]
+    return [[to_artifact(np.ascontiguousarray(a[i : i + 1], dtype=np.float32), layout) for a in inputs]
+            for i in order]
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class Artifact:
     # The unpruned model's float export, written by the prune pass: the report's "original"
     # is then the model as given, not the pruned float file.
     original_path: Path | None = None
+    layout: str = "nchw"  # the artifact's I/O layout (layout.py); the torch module keeps its own
 
 
 @dataclass(frozen=True)

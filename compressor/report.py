@@ -59,7 +59,8 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
                      f"{verification.min_agreement}: the report is marked FAILED.")
     for step in steps:
         for op in step.facts.get("float_ops", []):
-            notes.append(f"{op['op']} ({op['name']}) still computes in float.")
+            where = ", ".join(op.get("layers") or []) or op["name"]
+            notes.append(f"{op['op']} ({where}) still computes in float.")
         notes += [str(w) for w in step.facts.get("warnings", [])]  # e.g. prune's shortfall
     if final.estimate is not None:
         notes += [f"{target.name}: {w}" for w in getattr(final.estimate, "warnings", ())]
@@ -90,6 +91,7 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
             "cosine": _round(verification.cosine) if verification else None,
             "emulated": final.emulation,
         },
+        "io": _io_contract(final),
         "steps": [step.to_dict() for step in steps],
         "estimate": final.estimate.to_dict() if final.estimate is not None else None,
         "artifact": artifact.name,
@@ -100,6 +102,23 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         "versions": package_versions(),
     }
     return report
+
+
+def _io_contract(final) -> dict[str, Any] | None:
+    """What the artifact takes and gives: dtype, shape, layout, scale and zero-point per tensor."""
+    if final.verification is None:
+        return None
+    layout = getattr(final, "layout", "nchw")
+    tensors = {kind: [{**spec, "layout": _tensor_layout(spec["shape"], layout)} for spec in specs]
+               for kind, specs in final.verification.io.items()}
+    return {"layout": layout, **tensors}
+
+
+def _tensor_layout(shape: list[int], layout: str) -> str:
+    names = {4: ("NCHW", "NHWC"), 3: ("NCL", "NLC")}.get(len(shape))
+    if names is None:
+        return "N" + "x" * (len(shape) - 1) if len(shape) > 1 else "-"
+    return names[layout == "nhwc"]
 
 
 def _summary(result) -> dict[str, Any]:
@@ -207,10 +226,27 @@ def render_markdown(report: dict[str, Any]) -> str:
                   "|---|---|---:|---:|---|"]
         lines += [f"| {op['op']} | {op.get('name', '')} | {op['macs']:,} | {op['latency_ms']:.4f} | "
                   f"{op.get('bound', '')} |" for op in slowest]
+    lines += io_markdown(report)
     lines += prune_markdown(report)
     lines += dsconv_markdown(report)
     lines += ["", f"Artifact sha256: `{report['sha256']}`", ""]
     return "\n".join(lines)
+
+
+def io_markdown(report: dict[str, Any]) -> list[str]:
+    io = report.get("io")
+    if not io:
+        return []
+    lines = ["", "## Inputs and outputs", "",
+             "Quantized tensors: real value = scale × (q − zero_point).", "",
+             "| tensor | name | dtype | shape | layout | scale | zero-point |", "|---|---|---|---|---|---:|---:|"]
+    for kind in ("inputs", "outputs"):
+        for spec in io.get(kind, []):
+            scale = f"{spec['scale']:.6g}" if spec["scale"] else "-"
+            zero = str(spec["zero_point"]) if spec["scale"] else "-"
+            lines.append(f"| {kind[:-1]} | {spec['name']} | {spec['dtype']} | {'×'.join(map(str, spec['shape']))} | "
+                         f"{spec['layout']} | {scale} | {zero} |")
+    return lines
 
 
 def prune_markdown(report: dict[str, Any]) -> list[str]:

@@ -133,8 +133,28 @@ def _ort_spec(arg) -> TensorSpec:
     return TensorSpec(arg.name, shape, _ORT_TYPES.get(arg.type, arg.type))
 
 
-def open_runtime(path: Path, *, num_threads: int | None = None) -> Runner:
-    """Load ``path`` in the runtime its format runs in."""
+class LayoutRunner(Runner):
+    """A runner fed and read in the model's layout while the artifact's I/O is channels-last."""
+
+    def __init__(self, inner: Runner, layout: str):
+        self._inner, self._layout = inner, layout
+        self.inputs, self.outputs = inner.inputs, inner.outputs
+
+    def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        from .layout import from_artifact, to_artifact
+
+        outputs = self._inner.run([to_artifact(x, self._layout) for x in inputs])
+        return [from_artifact(y, self._layout) for y in outputs]
+
+
+def open_runtime(path: Path, *, num_threads: int | None = None, layout: str = "nchw") -> Runner:
+    """Load ``path`` in the runtime its format runs in.
+
+    ``layout`` is the artifact's I/O layout (layout.py): with "nhwc" the runner still takes
+    and returns arrays in the model's own layout and moves them at the edges.
+    """
+    if layout != "nchw":
+        return LayoutRunner(open_runtime(path, num_threads=num_threads), layout)
     path = Path(path)
     opener = {".tflite": LiteRTRunner, ".onnx": OnnxRunner}.get(path.suffix)
     if opener is None:

@@ -40,7 +40,7 @@ class ReferenceKernelRunner(LiteRTRunner):
 
 
 def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
-                     target: Any, fallback: Any = None) -> dict[str, Any]:
+                     target: Any, fallback: Any = None, layout: str = "nchw") -> dict[str, Any]:
     """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring)."""
     from ..cost.kernels import check_kernels
     from ..errors import VerificationError
@@ -51,11 +51,15 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
 
     try:
         emulator = ReferenceKernelRunner(path)
+        if layout != "nchw":
+            from ..runtime import LayoutRunner
+
+            emulator = LayoutRunner(emulator, layout)
     except (RuntimeError, ValueError) as error:
         raise VerificationError(f"{path}: the reference kernels could not load it: {error}") from error
     expected = run_torch(reference_module, as_inputs(x))
     emulated = emulator.run_batch(as_inputs(x))
-    fast = open_runtime(path).run_batch(as_inputs(x))
+    fast = open_runtime(path, layout=layout).run_batch(as_inputs(x))
     comparisons = [compare_outputs(spec.name, ref, got.reshape(ref.shape))
                    for spec, ref, got in zip(emulator.outputs, expected, emulated)]
     versus_fast = [compare_outputs(spec.name, f.reshape(e.shape), e)
@@ -105,6 +109,6 @@ class EmulateNpu:
         count = min(sample_count(context.eval_x), self.config.max_samples)
         y = context.eval_y[:count] if context.eval_y is not None else None
         facts = emulate_artifact(artifact.path, context.reference, head(context.eval_x, count), y,
-                                 target=target, fallback=fallback)
+                                 target=target, fallback=fallback, layout=artifact.layout)
         facts["data"] = context.eval_source
         return replace(artifact, emulation=facts), facts

@@ -47,11 +47,13 @@ class ExportOnnx:
 
         from ..torch_outputs import flatten_outputs
 
+        from ..layout import exported_form
+
+        module, example = exported_form(artifact.module, artifact.example_inputs, self.config.layout)
         with torch.no_grad():
-            output_count = len(flatten_outputs(artifact.module(*artifact.example_inputs)))
+            output_count = len(flatten_outputs(module(*example)))
         path = context.workdir / "model_float.onnx"
-        export_onnx(artifact.module, artifact.example_inputs, path, opset=self.config.opset,
-                    output_count=output_count)
+        export_onnx(module, example, path, opset=self.config.opset, output_count=output_count)
         facts = {"format": "onnx", "converter": "torch.onnx (dynamo)", "opset": self.config.opset,
-                 "float_size_bytes": path.stat().st_size}
-        return replace(artifact, path=path, float_path=path), facts
+                 "layout": self.config.layout, "float_size_bytes": path.stat().st_size}
+        return replace(artifact, path=path, float_path=path, layout=self.config.layout), facts

@@ -38,6 +38,9 @@ class ExportTflite:
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         path = context.workdir / "model_float.tflite"
-        export_tflite(artifact.module, artifact.example_inputs, path)
-        facts = {"format": "tflite", "converter": "litert-torch", "float_size_bytes": path.stat().st_size}
-        return replace(artifact, path=path, float_path=path), facts
+        from ..layout import exported_form
+
+        export_tflite(*exported_form(artifact.module, artifact.example_inputs, self.config.layout), path)
+        facts = {"format": "tflite", "converter": "litert-torch", "layout": self.config.layout,
+                 "float_size_bytes": path.stat().st_size}
+        return replace(artifact, path=path, float_path=path, layout=self.config.layout), facts

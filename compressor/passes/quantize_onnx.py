@@ -15,7 +15,7 @@ import numpy as np
 
 from ..capture import captured_output
 from ..config import Int8Config
-from ..errors import ExportError
+from ..errors import ConfigError, ExportError
 from ..pipeline import Artifact, Context, replace
 from ..data import calibration_samples
 
@@ -59,7 +59,16 @@ class QuantizeOnnx:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        samples = calibration_samples(context.calibration_x, self.config.calibration_samples, self.seed)
+        from .quantize_tflite import resolve_io
+
+        if resolve_io(self.config.io, context.target) == "int8":
+            raise ConfigError("--io", "int8", "float with --format onnx (a QDQ graph quantizes at its edges; "
+                              "int8 inputs and outputs are made for .tflite)")
+        if self.config.float_ops:
+            raise ConfigError("--float-ops", ",".join(self.config.float_ops), "nothing with --format onnx "
+                              "(layers kept in float are chosen in .tflite artifacts)")
+        samples = calibration_samples(context.calibration_x, self.config.calibration_samples, self.seed,
+                                      layout=artifact.layout)
         out_path = context.workdir / "model.onnx"
         quantize_onnx(artifact.path, out_path, samples, per_channel=self.config.per_channel)
         facts = {"quantizer": "onnxruntime.quantization", "format": "QDQ",

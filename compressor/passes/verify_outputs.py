@@ -98,8 +98,8 @@ class Verification:
 
 
 def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
-                    data_source: str, min_agreement: float) -> Verification:
-    runner = open_runtime(path)
+                    data_source: str, min_agreement: float, layout: str = "nchw") -> Verification:
+    runner = open_runtime(path, layout=layout)
     expected = run_torch(reference_module, as_inputs(x))
     actual = runner.run_batch(as_inputs(x))
     if len(expected) != len(actual):
@@ -132,5 +132,6 @@ class VerifyOutputs:
         count = min(sample_count(context.eval_x), self.config.max_samples)
         y = context.eval_y[:count] if context.eval_y is not None else None
         result = verify_artifact(artifact.path, context.reference, head(context.eval_x, count), y,
-                                 data_source=context.eval_source, min_agreement=self.config.min_agreement)
+                                 data_source=context.eval_source, min_agreement=self.config.min_agreement,
+                                 layout=artifact.layout)
         return replace(artifact, verification=result), result.to_dict()
