@@ -200,11 +200,12 @@ def _read_tflite(path: Path) -> Graph:
         return builtin_names.get(builtin, f"BUILTIN_{builtin}")
 
     raw = [sub.Operators(i) for i in range(sub.OperatorsLength())]
-    # XNNPACK and the reference kernels dequantize constant weights once at load time.
+    # XNNPACK and the reference kernels dequantize constant weights once at load time, and
+    # expand sparse ones (DENSIFY) once too: the op's output is the weight, the input its bytes.
     alias = {}
     for op in raw:
         ins = [int(op.Inputs(j)) for j in range(op.InputsLength())]
-        if op_type_of(op) == "DEQUANTIZE" and ins and ins[0] >= 0 and tensors[ins[0]].is_constant:
+        if op_type_of(op) in ("DEQUANTIZE", "DENSIFY") and ins and ins[0] >= 0 and tensors[ins[0]].is_constant:
             alias[int(op.Outputs(0))] = ins[0]
 
     ops = []

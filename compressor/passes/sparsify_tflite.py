@@ -1,0 +1,90 @@
+"""Rewrite the pruned int8 `.tflite`'s mostly-zero conv weights in TFLite's sparse format.
+
+Runs after unstructured or 2:4 pruning (pipeline.py).  The writer is ``sparse_tflite``; this
+pass keeps its file only when it is smaller and LiteRT, with its default delegate (XNNPACK) as
+an app runs it, gives outputs identical to the dense file on the first eval samples.  It
+reports both sizes and their gzip / zstd sizes (what an over-the-air update would ship),
+and warns that the target gains nothing at run time: no shipped profile declares sparse
+kernels, and LiteRT densifies the weights once at load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data import as_inputs, head
+from ..errors import ConfigError, VerificationError
+from ..pipeline import Artifact, Context, replace
+from ..runtime import LiteRTRunner
+from ..sparse_tflite import SparsifyResult, ota_sizes, sparsify_tflite
+
+__all__ = ["SparsifyTflite", "outputs_identical"]
+
+_CHECK_SAMPLES = 8
+
+
+def outputs_identical(dense_path, sparse_path, inputs: list[np.ndarray]) -> bool:
+    """Whether both files give bit-identical outputs on ``inputs`` (N × per-sample arrays)."""
+    dense = LiteRTRunner(dense_path, num_threads=1).run_batch(inputs)
+    sparse = LiteRTRunner(sparse_path, num_threads=1).run_batch(inputs)
+    return len(dense) == len(sparse) and all(np.array_equal(a, b) for a, b in zip(dense, sparse))
+
+
+@dataclass(frozen=True)
+class SparsifyTflite:
+    min_sparsity: float = 0.5  # a weight with fewer zeros than this stays dense
+    name: str = "sparsify"
+    requires: tuple[str, ...] = ("path",)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_sparsity <= 1.0:
+            raise ConfigError("sparsify.min_sparsity", self.min_sparsity, "a fraction in [0, 1]")
+
+    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
+        sparse_path = context.workdir / "model_sparse.tflite"
+        result = sparsify_tflite(artifact.path, sparse_path, min_sparsity=self.min_sparsity)
+        identical, problem = self._check(artifact, sparse_path, result, context)
+        kept = problem is None
+        ota = {"dense": ota_sizes(artifact.path), "sparse": ota_sizes(sparse_path)}
+        facts = {"kept": kept, "dense_size_bytes": result.size_before, "sparse_size_bytes": result.size_after,
+                 "outputs_identical": identical,
+                 "tensors_rewritten": [t._asdict() for t in result.rewritten],
+                 "tensors_skipped": len(result.skipped),
+                 "ota_bytes": ota, "ota_bytes_final": ota["sparse" if kept else "dense"],
+                 "warnings": self._warnings(context, ota, kept, problem)}
+        return (replace(artifact, path=sparse_path) if kept else artifact), facts
+
+    @staticmethod
+    def _check(artifact: Artifact, sparse_path, result: SparsifyResult, context: Context
+               ) -> tuple[bool | None, str | None]:
+        """(outputs identical?, why the dense file stays or None)."""
+        if not result.rewritten:
+            return None, "no weight was sparse enough to make the file smaller"
+        inputs = as_inputs(head(context.eval_x, _CHECK_SAMPLES))
+        try:
+            identical = outputs_identical(artifact.path, sparse_path, inputs)
+        except (RuntimeError, ValueError, VerificationError) as error:
+            return None, f"LiteRT could not run the sparse file: {str(error).strip()[:200]}"
+        if not identical:
+            return False, "its outputs differ from the dense file's"
+        return True, None
+
+    @staticmethod
+    def _warnings(context: Context, ota: dict[str, dict[str, int]], kept: bool, problem: str | None) -> list[str]:
+        warnings = []
+        if problem is not None:
+            warnings.append(f"kept the dense file: {problem}")
+        target = context.target
+        if kept and not getattr(target, "sparse_kernels", False):
+            warnings.append(f"sparse weights make the file smaller, not faster: "
+                            f"{getattr(target, 'name', 'the target')} has no sparse kernels; LiteRT "
+                            f"densifies them once at load, so latency and weight RAM stay those of the "
+                            f"dense model")
+        if kept and ota["sparse"]["zstd"] >= ota["dense"]["zstd"]:
+            warnings.append(f"compressed for download the dense file is smaller (zstd "
+                            f"{ota['dense']['zstd']} B vs sparse {ota['sparse']['zstd']} B): zeros "
+                            f"compress better than index arrays")
+        return warnings
