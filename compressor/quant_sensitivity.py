@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ExportError
+from .tflite_names import layer_path
 
 __all__ = ["EXACT_SQNR_DB", "MAX_SAMPLES", "activation_ops", "layer_path", "layer_sensitivity", "open_all_tensors",
            "run_all_tensors"]
@@ -40,33 +41,6 @@ _SKIPPED_OPS = {"QUANTIZE", "DEQUANTIZE"}
 # An exact tensor (noise power 0) reports this instead of infinity, so rows stay JSON numbers;
 # float32 round-off alone sits near 140 dB, so anything above 120 dB is "no quantization loss".
 EXACT_SQNR_DB = 120.0
-
-
-def layer_path(name: str) -> str:
-    """The torch module path in a litert-torch tensor name, e.g. "features.0".
-
-    "torch.nn.modules.container.Sequential_features/torch.nn.modules.conv.Conv2d_0;1" ->
-    "features.0": a scope split at "/", each part stripped of its dotted class prefix and of
-    the class name up to its first "_" (the root module has no attribute name, so it adds
-    nothing).  A fused op's name lists several scopes joined by ";;" (for a conv with its
-    ReLU: "...Sequential_0/...ReLU_2;;...Sequential_0/...Conv2d_0;1"); the op's own module
-    comes last there, so the last scope that names a module wins.  A name with no module in
-    it (such as the graph's "serving_default_output_0_output") is returned up to its ";".
-    """
-    scopes = [scope for scope in name.split(";") if "." in scope]
-    if not scopes:
-        return name.split(";", 1)[0]
-    paths = [_scope_path(scope) for scope in scopes]
-    return next((path for path in reversed(paths) if path), "")
-
-
-def _scope_path(scope: str) -> str:
-    attributes = []
-    for part in scope.split("/"):
-        class_and_attribute = part.rsplit(".", 1)[-1].lstrip("_")  # a class named "_Net" has no attribute
-        if "_" in class_and_attribute:
-            attributes.append(class_and_attribute.split("_", 1)[1])
-    return ".".join(attributes)
 
 
 @dataclass

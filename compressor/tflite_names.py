@@ -13,20 +13,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["layer_paths", "ops_by_layer"]
+__all__ = ["layer_path", "layer_paths", "ops_by_layer"]
 
 
 def layer_paths(tensor_name: str) -> list[str]:
-    """The dotted module paths a tensor name records, in order, without repeats."""
+    """The dotted module paths a tensor name records, in order, without repeats.
+
+    A fused op's name lists several scopes joined by ``;;`` (a conv with its ReLU:
+    ``...Sequential_0/...ReLU_2;;...Sequential_0/...Conv2d_0;1``); the op's own module comes
+    last.  A class named ``_Net`` has no attribute part; the root module adds nothing.
+    """
     paths: list[str] = []
-    for chunk in tensor_name.split(";"):
-        parts = [part.rsplit(".", 1)[-1] for part in chunk.split("/")]
-        if not all("." in part and "_" in part.rsplit(".", 1)[-1] for part in chunk.split("/")):
+    for scope in tensor_name.split(";"):
+        if "." not in scope:
             continue
-        path = ".".join(part.split("_", 1)[1] for part in parts)
+        path = _scope_path(scope)
         if path and path not in paths:
             paths.append(path)
     return paths
+
+
+def layer_path(tensor_name: str) -> str:
+    """The op's own module path (the last scope); "" for an op of the root module's forward;
+    the name up to its ``;`` when it names no module at all."""
+    if not any("." in scope for scope in tensor_name.split(";")):
+        return tensor_name.split(";", 1)[0]
+    paths = layer_paths(tensor_name)
+    return paths[-1] if paths else ""
+
+
+def _scope_path(scope: str) -> str:
+    attributes = []
+    for part in scope.split("/"):
+        if "." not in part:
+            return ""  # not a module scope (e.g. "serving_default_output_0_output")
+        class_and_attribute = part.rsplit(".", 1)[-1].lstrip("_")
+        if "_" in class_and_attribute:  # the root module ("m.VGG") has no attribute name
+            attributes.append(class_and_attribute.split("_", 1)[1])
+    return ".".join(attributes)
 
 
 def ops_by_layer(path: Path) -> list[tuple[str, str, list[str]]]:
