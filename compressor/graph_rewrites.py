@@ -1,0 +1,218 @@
+"""Exact torch-level rewrites so the int8 `.tflite` stays inside XNNPACK and never runs slower.
+
+Each rewrite changes only how a layer is computed, never what it computes (torch outputs
+agree to float rounding), and each answers a case measured with ``compressor.delegation``
+on ai-edge-litert 2.3 (XNNPACK, 1 thread):
+
+* ``hardswish_as_mul`` -- nn.Hardswish.  The converter turns every spelling of
+  ``x * relu6(x + 3) / 6`` into one HARD_SWISH op, and XNNPACK does not take HARD_SWISH in
+  int8: each one splits the graph (MobileNetV3-Small: 19 of them, 20 partitions, int8 2.9x
+  *slower* than float).  Written ``(x * (1/6)) * relu6(x + 3)`` it escapes the pattern:
+  MUL, ADD (ReLU6 fused), MUL, all delegated (1 partition, int8 0.8x float).
+* ``fold_bn_into_next_conv`` -- a BatchNorm whose output only feeds a conv (conv -> ReLU ->
+  BN -> conv, where the usual conv->BN fold cannot reach).  In eval mode BN is
+  ``y = a*x + b`` per channel, and ``conv_W(a*x + b) = conv_{W*a}(x) + conv_W(b)``: the
+  fold is exact when the conv pads nothing, pads by copying (reflect/replicate/circular,
+  which commute with a per-channel affine map), or when ``b == 0`` everywhere.  With zero
+  padding and ``b != 0`` it is not: the original conv reads 0 at padded taps where the
+  folded one would need ``b``, so border outputs would differ; such a BN is left to the
+  next rewrite.
+* ``batchnorm_as_depthwise`` -- any other BatchNorm2d not right after a conv.  The exported
+  BN is four int8 elementwise ops (SUB, MUL, MUL, ADD), each requantizing; the same map as
+  a 1x1 depthwise conv (weight ``a``, bias ``b``) is one op.
+
+Not rewritten, because no exact form stays in int8 XNNPACK: LayerNorm (SQUARED_DIFFERENCE,
+RSQRT and the eps ADD are not taken in int8), GELU, SOFTMAX and BATCH_MATMUL in int8; those
+ops want to stay float in the quantizer instead.  Layers reached only through functional calls (``F.hardswish(x)`` in a forward) are left as
+they are.  The BatchNorm rewrites need the dataflow, read from ``torch.fx.symbolic_trace``;
+a model fx cannot trace keeps its BatchNorms.  A rewrite that cannot apply is skipped
+silently; what was done is returned.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+# Top-level torch, as in dsconv/substitute.py: this module defines an nn.Module, which must be
+# a real importable class (so rewritten models pickle and isinstance works).
+import torch
+import torch.fx
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["HardswishAsMul", "rewrite_for_int8_"]
+
+# Exact types, not isinstance: a subclass may compute something else in its forward.
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+_COPYING_PADDING = ("reflect", "replicate", "circular")
+
+
+class HardswishAsMul(nn.Module):
+    """hardswish(x) = x * relu6(x + 3) / 6, spelled so the converter keeps MUL, ADD, MUL."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x * (1.0 / 6.0)) * F.relu6(x + 3.0)
+
+
+def rewrite_for_int8_(module: nn.Module) -> list[dict[str, str]]:
+    """Rewrite ``module`` in place so its int8 export stays in XNNPACK; what was done,
+    as ``{"rewrite": name, "where": module path}`` in the order it was done."""
+    done = _fold_batchnorms_into_next_conv(module)
+    done += _batchnorms_as_depthwise(module)
+    done += _hardswish_as_mul(module)
+    return done
+
+
+# --- nn.Hardswish ------------------------------------------------------------------------
+
+def _hardswish_as_mul(module: nn.Module) -> list[dict[str, str]]:
+    done = []
+    for path, child in list(module.named_modules()):
+        if type(child) is nn.Hardswish and path:
+            _set_child(module, path, HardswishAsMul())
+            done.append({"rewrite": "hardswish_as_mul", "where": path})
+    return done
+
+
+# --- BatchNorm ---------------------------------------------------------------------------
+
+def _fold_batchnorms_into_next_conv(module: nn.Module) -> list[dict[str, str]]:
+    done = []
+    for bn_path, conv_path in _batchnorm_conv_pairs(module):
+        modules = dict(module.named_modules())
+        bn, conv = modules[bn_path], modules[conv_path]
+        scale, shift = _batchnorm_affine(bn)
+        if not _fold_is_exact(conv, shift):
+            continue
+        with torch.no_grad():
+            _fold_affine_into_conv(conv, scale, shift)
+        _set_child(module, bn_path, nn.Identity())
+        done.append({"rewrite": "fold_bn_into_next_conv", "where": f"{bn_path} -> {conv_path}"})
+    return done
+
+
+def _batchnorms_as_depthwise(module: nn.Module) -> list[dict[str, str]]:
+    done = []
+    for path in _lone_batchnorms(module):
+        bn = dict(module.named_modules())[path]
+        if type(bn) is not nn.BatchNorm2d:
+            continue  # Conv1d would read a 2-D (N, C) input as unbatched: only 2-D maps are safe
+        scale, shift = _batchnorm_affine(bn)
+        channels = scale.numel()
+        conv = nn.Conv2d(channels, channels, 1, groups=channels, bias=True,
+                         device=scale.device, dtype=scale.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(scale.view(channels, 1, 1, 1))
+            conv.bias.copy_(shift)
+        _set_child(module, path, conv)
+        done.append({"rewrite": "batchnorm_as_depthwise", "where": path})
+    return done
+
+
+def _batchnorm_affine(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """BN in eval mode as y = scale*x + shift, per channel."""
+    with torch.no_grad():
+        scale = torch.rsqrt(bn.running_var + bn.eps)
+        if bn.weight is not None:
+            scale = scale * bn.weight
+        shift = -bn.running_mean * scale
+        if bn.bias is not None:
+            shift = shift + bn.bias
+    return scale.detach().clone(), shift.detach().clone()
+
+
+def _fold_is_exact(conv: nn.Module, shift: torch.Tensor) -> bool:
+    if conv.padding_mode in _COPYING_PADDING or not bool(shift.any()):
+        return True
+    if conv.padding == "valid":
+        return True
+    if conv.padding == "same":
+        return all(d * (k - 1) == 0 for d, k in zip(conv.dilation, conv.kernel_size))
+    return all(p == 0 for p in conv.padding)
+
+
+def _fold_affine_into_conv(conv: nn.Module, scale: torch.Tensor, shift: torch.Tensor) -> None:
+    """conv(scale*x + shift) == conv'(x), for a conv whose padding sees no shift."""
+    weight = conv.weight  # (out, in / groups, *kernel)
+    out_channels, in_per_group = weight.shape[:2]
+    groups = conv.groups
+    # Input channel read by weight[o, j]: (group of o) * in_per_group + j.
+    group_of_out = torch.arange(out_channels, device=weight.device) // (out_channels // groups)
+    channel = group_of_out[:, None] * in_per_group + torch.arange(in_per_group, device=weight.device)[None, :]
+    view = (out_channels, in_per_group) + (1,) * (weight.dim() - 2)
+    extra_bias = (weight * shift[channel].view(view)).flatten(1).sum(1)
+    weight.mul_(scale[channel].view(view))
+    if conv.bias is None:
+        conv.bias = nn.Parameter(extra_bias)
+    else:
+        conv.bias.add_(extra_bias)
+
+
+# --- dataflow from torch.fx --------------------------------------------------------------
+
+def _traced_calls(module: nn.Module) -> tuple[list[torch.fx.Node], dict[str, nn.Module]] | None:
+    """The fx nodes of ``module`` that call a submodule exactly once, or None if untraceable."""
+    try:
+        graph = torch.fx.symbolic_trace(module).graph
+    except Exception:  # fx cannot trace data-dependent control flow and more: skip silently
+        return None
+    calls = [node for node in graph.nodes if node.op == "call_module"]
+    uses = Counter(node.target for node in calls)
+    modules = dict(module.named_modules())
+    # A module called twice is shared: rewriting it would change both uses.
+    return [node for node in calls if uses[node.target] == 1], modules
+
+
+def _only_consumer(node: torch.fx.Node) -> torch.fx.Node | None:
+    users = list(node.users)
+    if len(users) == 1 and users[0].args == (node,) and not users[0].kwargs:
+        return users[0]
+    return None
+
+
+def _is_usable_batchnorm(bn: nn.Module) -> bool:
+    return (type(bn) in _BATCHNORMS and bn.running_mean is not None
+            and bn.running_var is not None and not bn.training)
+
+
+def _batchnorm_conv_pairs(module: nn.Module) -> list[tuple[str, str]]:
+    traced = _traced_calls(module)
+    if traced is None:
+        return []
+    calls, modules = traced
+    single = {node.target for node in calls}
+    pairs = []
+    for node in calls:
+        consumer = _only_consumer(node)
+        if consumer is None or consumer.op != "call_module" or consumer.target not in single:
+            continue
+        bn, conv = modules[node.target], modules[consumer.target]
+        if (_is_usable_batchnorm(bn) and type(conv) in _CONVS
+                and _BATCHNORMS.index(type(bn)) == _CONVS.index(type(conv))):
+            pairs.append((node.target, consumer.target))
+    return pairs
+
+
+def _lone_batchnorms(module: nn.Module) -> list[str]:
+    """BatchNorms that the conv->BN fold cannot take: not fed by a conv or linear they alone read."""
+    traced = _traced_calls(module)
+    if traced is None:
+        return []
+    calls, modules = traced
+    lone = []
+    for node in calls:
+        if not _is_usable_batchnorm(modules[node.target]) or len(node.args) != 1:
+            continue
+        producer = node.args[0]
+        fed_by_layer = (getattr(producer, "op", "") == "call_module"
+                        and type(modules[producer.target]) in _CONVS + (nn.Linear,)
+                        and len(producer.users) == 1)
+        if not fed_by_layer:
+            lone.append(node.target)
+    return lone
+
+
+def _set_child(root: nn.Module, path: str, new: nn.Module) -> None:
+    parent_path, _, name = path.rpartition(".")
+    parent = root.get_submodule(parent_path) if parent_path else root
+    setattr(parent, name, new)
