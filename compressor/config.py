@@ -37,7 +37,10 @@ __all__ = [
 # "emulate" only runs for NPU and MCU targets (pipeline.build_pipeline drops it for CPUs).
 # "prune" runs only when the recipe's prune.method is not "none" (first, on the torch model).
 # "sparsify" runs only after unstructured / 2:4 pruning, for tflite.
-KNOWN_PASSES = ("prune", "dsconv", "fold", "export", "int8", "sparsify", "verify", "emulate", "estimate")
+# "rewrite" (exact graph rewrites for fast int8 kernels) runs only when "int8" does;
+# "strip" (drop names and metadata the runtime does not read) only for tflite.
+KNOWN_PASSES = ("prune", "dsconv", "fold", "rewrite", "export", "int8", "sparsify", "strip", "verify", "emulate",
+                "estimate")
 DEFAULT_PASSES = KNOWN_PASSES
 FORMATS = ("tflite", "onnx")
 
@@ -83,11 +86,20 @@ class Int8Config:
     per_channel: bool = True
     io: str = "auto"  # the artifact's I/O type: float, int8, or auto (float on CPUs, int8 on MCU/NPU)
     float_ops: tuple[str, ...] = ()  # layers (module paths) the user keeps in float
+    # Below either, the accuracy remedies run (quant_remedies.py): SQNR of the outputs vs the
+    # original model, top-1 agreement for classifiers.
+    min_sqnr_db: float = 25.0
+    min_agreement: float = 0.99
+    # On CPU targets, int8 ops the CPU delegate (XNNPACK) cannot run stay float instead, so
+    # no op leaves the delegate (delegation.py); an MCU/NPU gets fully int8 graphs regardless.
+    float_fallback: bool = True
 
     def __post_init__(self) -> None:
         _check(1 <= self.calibration_samples <= 100_000, "int8.calibration_samples",
                self.calibration_samples, "an integer from 1 to 100000")
         _check(self.io in ("auto", "float", "int8"), "--io", self.io, "float or int8")
+        _check(0.0 <= self.min_sqnr_db <= 200.0, "int8.min_sqnr_db", self.min_sqnr_db, "dB from 0 to 200")
+        _check(0.0 <= self.min_agreement <= 1.0, "int8.min_agreement", self.min_agreement, "a fraction from 0 to 1")
         object.__setattr__(self, "float_ops", tuple(self.float_ops))
         _check(all(isinstance(n, str) and n.strip() for n in self.float_ops), "--float-ops",
                ",".join(map(str, self.float_ops)), "comma-separated layer names, e.g. features.0.0,classifier")

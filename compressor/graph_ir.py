@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .errors import ExportError
 
-__all__ = ["OP_KINDS", "Graph", "Op", "Tensor", "read_graph"]
+__all__ = ["OP_KINDS", "Graph", "Op", "Tensor", "read_graph", "restore_names"]
 
 OP_KINDS = ("conv", "depthwise", "pointwise", "fully_connected", "elementwise", "pool", "reshape",
             "quantize", "other")
@@ -88,6 +88,23 @@ class Graph:
         """Elements in the constant weights and biases of conv / depthwise / pointwise / FC ops."""
         seen = {i for op in self.ops if op.kind in COMPUTE_KINDS for i in op.weights}
         return sum(_elements(self.tensors[i].shape) for i in seen)
+
+
+def restore_names(graph: Graph, names: tuple[str, ...] | None) -> Graph:
+    """Put back tensor names a stripped `.tflite` shortened to ``t<index>`` (passes/strip_tflite.py)."""
+    if not names:
+        return graph
+
+    def original(name: str) -> str:
+        if name.startswith("t") and name[1:].isdigit() and int(name[1:]) < len(names):
+            return names[int(name[1:])] or name
+        return name
+
+    import dataclasses
+
+    return dataclasses.replace(
+        graph, ops=tuple(dataclasses.replace(op, name=original(op.name)) for op in graph.ops),
+        tensors=tuple(dataclasses.replace(t, name=original(t.name)) for t in graph.tensors))
 
 
 def read_graph(path) -> Graph:

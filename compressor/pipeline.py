@@ -41,6 +41,7 @@ class Artifact:
     # is then the model as given, not the pruned float file.
     original_path: Path | None = None
     layout: str = "nchw"  # the artifact's I/O layout (layout.py); the torch module keeps its own
+    tensor_names: tuple[str, ...] | None = None  # names by tensor index before ``strip`` shortened them
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
     from .passes.fold_batchnorm import FoldBatchNorm
     from .passes.quantize_onnx import QuantizeOnnx
     from .passes.quantize_tflite import QuantizeTflite
+    from .passes.rewrite_graph import RewriteGraph
+    from .passes.strip_tflite import StripTflite
     from .passes.verify_outputs import VerifyOutputs
 
     tflite = recipe.format == "tflite"
@@ -110,16 +113,19 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
         "prune": lambda: _prune_pass(recipe),
         "dsconv": lambda: _dsconv_pass(recipe),
         "fold": lambda: FoldBatchNorm(recipe.fold),
+        "rewrite": lambda: RewriteGraph(),
         "export": lambda: (ExportTflite if tflite else ExportOnnx)(recipe.export),
         "int8": lambda: (QuantizeTflite if tflite else QuantizeOnnx)(recipe.int8, seed=recipe.seed),
         "sparsify": lambda: _sparsify_pass(recipe),
+        "strip": lambda: StripTflite(),
         "verify": lambda: VerifyOutputs(recipe.verify),
         "emulate": lambda: EmulateNpu(recipe.emulate),
         "estimate": lambda: EstimateCost(),
     }
     emulated = target is not None and getattr(target, "kind", "cpu") in ("npu", "mcu")
     wanted = {"emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
-              "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4")}
+              "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4"),
+              "rewrite": "int8" in recipe.passes, "strip": tflite}
     return [builders[name]() for name in builders
             if name in recipe.passes and wanted.get(name, True)]
 

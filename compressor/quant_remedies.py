@@ -84,6 +84,7 @@ class RemedyResult:
     sqnr_db: float
     agreement: float | None
     met: bool
+    tweaks: Int8Tweaks = field(default_factory=Int8Tweaks)  # all departures of the kept artifact
 
     def to_dict(self) -> dict:
         return {"tried": [dict(row) for row in self.tried], "used": list(self.used),
@@ -285,11 +286,13 @@ def _remedies(chain: _Chain, best: _Candidate, *, allow_int16: bool, allow_float
 def quantize_with_remedies(float_path: Path, out_path: Path, samples: list[list[np.ndarray]], *,
                            evaluate: Evaluate, per_channel: bool = True, io: str = "float",
                            allow_int16: bool, allow_float: bool, min_sqnr_db: float = 25.0,
-                           min_agreement: float = 0.99, max_layers: int = 3) -> RemedyResult:
+                           min_agreement: float = 0.99, max_layers: int = 3,
+                           base: Int8Tweaks | None = None) -> RemedyResult:
     """Quantize ``float_path`` to ``out_path``, trying the remedies until the thresholds are met.
 
     ``samples``: calibration inputs as ``quantize_tflite`` takes them.  ``evaluate(path)``
     returns the candidate's (SQNR dB, top-1 agreement or None) against the original model.
+    ``base``: departures every candidate keeps (e.g. layers the user asked to keep in float).
     """
     float_path, out_path = Path(float_path), Path(out_path)
     if max_layers < 1:
@@ -299,7 +302,7 @@ def quantize_with_remedies(float_path: Path, out_path: Path, samples: list[list[
     thresholds = _Thresholds(min_sqnr_db, min_agreement)
     with _cleaned(_Chain(float_path, out_path, samples, evaluate=evaluate, io=io, thresholds=thresholds,
                          max_layers=max_layers)) as chain:
-        best = chain.start(_Candidate(per_channel))
+        best = chain.start(_Candidate(per_channel, tweaks=base or Int8Tweaks()))
         if not thresholds.met(best):
             for best in _remedies(chain, best, allow_int16=allow_int16, allow_float=allow_float):
                 if thresholds.met(best):
@@ -309,4 +312,4 @@ def quantize_with_remedies(float_path: Path, out_path: Path, samples: list[list[
         os.replace(best.path, out_path)
     return RemedyResult(tuple(chain.tried), best.used, best.per_channel, best.tweaks.int16_layers,
                         best.tweaks.float_layers, tuple(rows[:_TOP_ROWS]), best.sqnr_db, best.agreement,
-                        thresholds.met(best))
+                        thresholds.met(best), best.tweaks)

@@ -34,7 +34,7 @@ def test_compress_tflite_writes_verified_int8_artifact_and_report(tiny_workspace
     assert int8["float_ops"] == []
     io = next(step for step in report["steps"] if step["name"] == "verify")["io"]
     assert io["inputs"][0]["shape"] == [1, 1, 16, 16] and io["inputs"][0]["dtype"] == "float32"
-    assert [s["name"] for s in report["steps"]] == ["fold", "export", "int8", "verify", "estimate"]
+    assert [s["name"] for s in report["steps"]] == ["fold", "rewrite", "export", "int8", "strip", "verify", "estimate"]
     assert not [p for p in tiny_workspace.iterdir() if p.name.startswith(".tiny.compressed")]
 
 

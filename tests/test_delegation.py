@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from compressor.delegation import Delegation, delegation_from_nodes, inspect_delegation, parse_delegate_log
 from compressor.errors import ModelLoadError, VerificationError
@@ -217,3 +218,120 @@ def test_untraceable_model_keeps_its_batchnorms_but_loses_hardswish():
     assert rewrite_for_int8_(rewritten) == [{"rewrite": "hardswish_as_mul", "where": "swish"}]
     assert isinstance(rewritten.bn, nn.BatchNorm2d)
     _assert_same_outputs(model, rewritten, shape=(1, 3, 8, 8))
+
+
+# --- padded max pools after a ReLU ---------------------------------------------------------
+
+class StemPool(nn.Module):
+    """ResNet's stem in small: conv -> ReLU -> MaxPool2d(3, 2, 1), then a conv so the pool is inside."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(self.stem(x))
+
+
+class FunctionalReluPools(nn.Module):
+    """Each pool fed by a different functional spelling of relu, one by something that may be < 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.by_f = nn.MaxPool2d(3, 2, 1)
+        self.by_torch = nn.MaxPool2d((3, 2), (2, 1), (1, 1))
+        self.by_method = nn.MaxPool2d(2, 2, 1)
+        self.by_conv = nn.MaxPool2d(3, 2, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return (self.by_f(F.relu(y)).sum() + self.by_torch(torch.relu(y)).sum()
+                + self.by_method(y.relu()).sum() + self.by_conv(y).sum())
+
+
+def _assert_exactly_same(before: nn.Module, after: nn.Module, shape: tuple[int, ...]) -> None:
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(2)) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(after(x), before(x), rtol=0, atol=1e-6)
+
+
+def test_padded_maxpool_after_relu_becomes_zero_pad_and_stays_exact():
+    torch.manual_seed(0)
+    model = StemPool().eval()
+    rewritten = copy.deepcopy(model)
+    assert rewrite_for_int8_(rewritten) == [{"rewrite": "zero_pad_maxpool", "where": "stem.2"}]
+    pad, pool = rewritten.stem[2]
+    assert isinstance(pad, nn.ZeroPad2d) and pad.padding == (1, 1, 1, 1) and pool.padding == 0
+    # Odd and even sizes: the last window sits differently on the padded border.
+    for shape in ((2, 3, 16, 16), (1, 3, 15, 9)):
+        _assert_exactly_same(model, rewritten, shape)
+
+
+def test_functional_relus_count_and_other_producers_do_not():
+    torch.manual_seed(0)
+    model = FunctionalReluPools().eval()
+    rewritten = copy.deepcopy(model)
+    done = rewrite_for_int8_(rewritten)
+    assert [d["where"] for d in done] == ["by_f", "by_torch", "by_method"]
+    assert type(rewritten.by_conv) is nn.MaxPool2d and rewritten.by_conv.padding == 1
+    _assert_exactly_same(model, rewritten, (2, 3, 14, 11))
+
+
+@pytest.mark.parametrize("pool", [
+    nn.MaxPool2d(3, 2, 1, ceil_mode=True),  # ceil_mode: windows may hang past the padding
+    nn.MaxPool2d(3, 1, 1, dilation=2),  # dilated: a window may hold only padded taps
+    nn.MaxPool2d(3, 2, 0),  # nothing to pad
+])
+def test_pools_zero_padding_could_change_are_left_alone(pool):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), pool).eval()
+    assert rewrite_for_int8_(copy.deepcopy(model)) == []
+
+
+def test_relu_output_read_elsewhere_is_left_alone():
+    class TwoReaders(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act, self.pool = nn.ReLU(), nn.MaxPool2d(3, 1, 1)
+
+        def forward(self, x):
+            y = self.act(x)
+            return self.pool(y) + y
+
+    assert rewrite_for_int8_(TwoReaders()) == []
+
+
+@pytest.fixture(scope="module")
+def stem_pool_int8(tmp_path_factory) -> dict[str, Path]:
+    """StemPool's int8 `.tflite`, before and after the rewrite."""
+    from compressor.passes.export_tflite import export_tflite
+    from compressor.passes.quantize_tflite import quantize_tflite
+
+    folder = tmp_path_factory.mktemp("stem_pool")
+    torch.manual_seed(0)
+    model = StemPool().eval()
+    rewritten = copy.deepcopy(model)
+    rewrite_for_int8_(rewritten)
+    rng = np.random.default_rng(0)
+    samples = [[rng.standard_normal(SHAPE, dtype=np.float32)] for _ in range(8)]
+    paths = {}
+    for name, module in (("before", model), ("after", rewritten)):
+        float_path, paths[name] = folder / f"{name}_fp32.tflite", folder / f"{name}_int8.tflite"
+        export_tflite(module, (torch.from_numpy(samples[0][0]),), float_path)
+        quantize_tflite(float_path, paths[name], samples, per_channel=True)
+    return paths
+
+
+def test_int8_stem_pool_is_fully_delegated_after_the_rewrite(stem_pool_int8):
+    from compressor.runtime import LiteRTRunner
+
+    before = inspect_delegation(stem_pool_int8["before"])
+    after = inspect_delegation(stem_pool_int8["after"])
+    assert before.ops_left_out() == ["PADV2:int8"] and before.partitions == 2
+    assert after.fully_delegated and after.partitions == 1, after.ops_left_out()
+    assert after.nodes_total == before.nodes_total  # PADV2 became PAD, nothing more
+    # Same int8 graph up to the pad value: both files give the same int8 outputs.
+    x = np.random.default_rng(3).standard_normal(SHAPE, dtype=np.float32)
+    outputs = [LiteRTRunner(stem_pool_int8[name], num_threads=1).run([x])[0] for name in ("before", "after")]
+    np.testing.assert_array_equal(outputs[0], outputs[1])

@@ -45,7 +45,7 @@ def test_dsconv_named_layer_in_every_model_form(tiny_workspace, form):
                      "--out", str(out), "--dsconv", "body.0", "--dsconv-rank", "2", "--quiet")
     assert result.exit_code in (0, 1), result.output
     report = json.loads((out / "report.json").read_text())
-    assert [s["name"] for s in report["steps"]][:3] == ["dsconv", "fold", "export"]
+    assert [s["name"] for s in report["steps"]][:4] == ["dsconv", "fold", "rewrite", "export"]
     step = report["steps"][0]
     assert step["model_form"] == ("module" if form == "state_dict" else "graph")
     assert step["substituted"] == 1
@@ -83,7 +83,7 @@ def test_dsconv_with_prune_and_int8_in_one_run(tiny_workspace):
     assert result.exit_code in (0, 1), result.output
     report = json.loads((tiny_workspace / "both" / "report.json").read_text())
     names = [s["name"] for s in report["steps"]]
-    assert names[:4] == ["prune", "dsconv", "fold", "export"] and "int8" in names
+    assert names[:5] == ["prune", "dsconv", "fold", "rewrite", "export"] and "int8" in names
     step = report["steps"][1]
     assert step["substituted"] >= 1
     assert all(layer["rank"] in (1, None) for layer in step["layers"])

@@ -38,7 +38,7 @@ def test_compress_for_an_npu_reports_emulated_numerics_and_vela(tiny_workspace):
                                       "--data", "calib.npz", "--eval", "test.npz", "--quiet"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads((tiny_workspace / "tiny.compressed" / "report.json").read_text())
-    assert [s["name"] for s in report["steps"]] == ["fold", "export", "int8", "verify", "emulate", "estimate"]
+    assert [s["name"] for s in report["steps"]] == ["fold", "rewrite", "export", "int8", "strip", "verify", "emulate", "estimate"]
     emulated = report["compressed"]["emulated"]
     assert emulated["samples"] == 32 and emulated["accuracy"] is not None
     assert report["estimate"]["vela"]["npu_ops"] > 0 and report["estimate"]["source"]["latency_ms"].startswith("vela")

@@ -23,10 +23,10 @@ class EstimateCost:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..graph_ir import read_graph
+        from ..graph_ir import read_graph, restore_names
         from ..profile import profile_artifact
 
-        graph = read_graph(artifact.path)
+        graph = restore_names(read_graph(artifact.path), artifact.tensor_names)
         result = profile_artifact(artifact.path, context.target, graph=graph, strict=False)
         facts = {"target": context.target.name, "latency_ms": result.latency_ms,
                  "peak_ram_bytes": result.peak_ram_bytes, "flash_bytes": result.flash_bytes,

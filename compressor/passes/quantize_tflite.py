@@ -263,30 +263,50 @@ def check_fully_int8(path: Path, left_float: list[dict[str, Any]], target: Any) 
                       "could not quantize them (rewrite that op in the model, or pick a CPU target)")
 
 
+# Evaluation samples each remedy candidate runs on (against the original torch model).
+REMEDY_EVAL_SAMPLES = 64
+# Rounds of "keep the ops XNNPACK left out in float, re-quantize": one is usually enough.
+FALLBACK_ROUNDS = 3
+
+
 @dataclass(frozen=True)
 class QuantizeTflite:
+    """int8 with the safety net: remedies when accuracy falls short, float where int8 would be slow."""
+
     config: Int8Config
     seed: int = 0
     name: str = "int8"
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        target = context.target
-        io = resolve_io(self.config.io, target)
-        samples = calibration_samples(context.calibration_x, self.config.calibration_samples, self.seed,
+        from ..quant_remedies import quantize_with_remedies
+
+        target, config = context.target, self.config
+        io = resolve_io(config.io, target)
+        samples = calibration_samples(context.calibration_x, config.calibration_samples, self.seed,
                                       layout=artifact.layout)
-        float_layers = self._float_layers(artifact.path, target)
+        user_float = self._float_layers(artifact.path, target)
         out_path = context.workdir / "model.tflite"
-        quantize_tflite(artifact.path, out_path, samples, per_channel=self.config.per_channel, io=io,
-                        tweaks=Int8Tweaks(float_layers=tuple(t for ts in float_layers.values() for t in ts)))
+        remedies = quantize_with_remedies(
+            artifact.path, out_path, samples, evaluate=_evaluator(artifact, context), per_channel=config.per_channel,
+            io=io, allow_int16="int16" in getattr(target, "dtypes", ()), allow_float=float_allowed(target),
+            min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
+            base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)))
+        delegation, for_speed = None, []
+        if getattr(target, "kind", "cpu") == "cpu":
+            delegation, for_speed = self._keep_slow_ops_float(artifact.path, out_path, samples, io, remedies.tweaks,
+                                                              allowed=config.float_fallback and float_allowed(target))
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8",
                  "calibration": "min/max over all samples",
-                 "weights": "int8 per-channel" if self.config.per_channel else "int8 per-tensor",
+                 "weights": "int8 per-channel" if remedies.per_channel else "int8 per-tensor",
                  "activations": "int8", "io": "int8" if io == "int8" else "float32",
                  "calibration_samples": len(samples), "float_ops": left_float,
-                 "float_ops_requested": {name: tensors for name, tensors in float_layers.items()} or None}
+                 "float_ops_requested": user_float or None, "float_for_speed": for_speed,
+                 "remedies": _remedy_facts(remedies),
+                 "delegation": _delegation_facts(delegation),
+                 "warnings": _warnings(remedies, delegation, config)}
         return replace(artifact, path=out_path, quantized=True), facts
 
     def _float_layers(self, float_path: Path, target: Any) -> dict[str, list[str]]:
@@ -297,3 +317,77 @@ class QuantizeTflite:
             raise ConfigError("--float-ops", ",".join(self.config.float_ops),
                               f"no float ops on {getattr(target, 'name', 'this target')}: it runs int8 only")
         return layers_by_name(float_path, self.config.float_ops)
+
+    def _keep_slow_ops_float(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, *,
+                             allowed: bool) -> tuple[Any, list[dict[str, Any]]]:
+        """Re-quantize with the int8 ops XNNPACK leaves out kept in float, until none is left out.
+
+        An int8 op outside the delegate splits the graph and runs on slow reference-style
+        kernels (MobileNetV3's HARD_SWISH, LayerNorm's RSQRT: int8 2-5x slower than float);
+        the same op in float runs inside XNNPACK at float speed.
+        """
+        from ..delegation import inspect_delegation
+
+        delegation, moved = inspect_delegation(out_path), []
+        for _ in range(FALLBACK_ROUNDS if allowed else 0):
+            slow = [node for node in delegation.not_delegated if node["dtype"] in ("int8", "int16", "uint8")]
+            known = set(tweaks.float_layers)
+            names = [node["name"] for node in slow if node["name"] not in known]
+            if not names:
+                break
+            tweaks = Int8Tweaks(range_overrides=tweaks.range_overrides, float_layers=(*tweaks.float_layers, *names),
+                                int16_layers=tuple(n for n in tweaks.int16_layers if n not in names))
+            try:
+                quantize_tflite(float_path, out_path, samples, per_channel=self.config.per_channel, io=io,
+                                tweaks=tweaks)
+            except ConfigError:  # a name the quantizer does not know as an op's output: stop here
+                break
+            moved += [{"op": node["op"], "name": node["name"], "layers": layer_paths(node["name"])} for node in slow]
+            delegation = inspect_delegation(out_path)
+        return delegation, moved
+
+
+def _evaluator(artifact: Artifact, context: Context):
+    """SQNR and agreement of a candidate file against the original model, on evaluation samples."""
+    from ..data import head, sample_count
+    from .verify_outputs import verify_artifact
+
+    count = min(sample_count(context.eval_x), REMEDY_EVAL_SAMPLES)
+    x = head(context.eval_x, count)
+
+    def evaluate(path: Path) -> tuple[float, float | None]:
+        result = verify_artifact(path, context.reference, x, None, data_source=context.eval_source,
+                                 min_agreement=0.0, layout=artifact.layout)
+        return result.sqnr_db, result.agreement
+
+    return evaluate
+
+
+def _remedy_facts(remedies: Any) -> dict[str, Any]:
+    facts = remedies.to_dict()
+    # worst layers first, by module path; the tensor lists of each row stay out of the report
+    facts["sensitivity"] = [{k: v for k, v in row.items() if k != "inputs"} for row in facts["sensitivity"]]
+    return facts
+
+
+def _delegation_facts(delegation: Any) -> dict[str, Any] | None:
+    if delegation is None:
+        return None
+    facts = delegation.to_dict()
+    facts.pop("path", None)  # a temporary directory: not part of a reproducible report
+    return facts
+
+
+def _warnings(remedies: Any, delegation: Any, config: Int8Config) -> list[str]:
+    notes = []
+    if remedies.used:
+        notes.append(f"int8: plain int8 fell below {config.min_sqnr_db:g} dB SQNR / {config.min_agreement:g} "
+                     f"agreement; used {', '.join(remedies.used)} (now {remedies.sqnr_db:.1f} dB)")
+    elif not remedies.met:
+        notes.append(f"int8: output SQNR {remedies.sqnr_db:.1f} dB is below {config.min_sqnr_db:g} dB and no "
+                     "remedy improved it; see the int8 step's remedies and sensitivity")
+    if delegation is not None and delegation.not_delegated:
+        left = ", ".join(delegation.ops_left_out()[:6])
+        notes.append(f"int8: {len(delegation.not_delegated)} op(s) run outside XNNPACK ({left}); "
+                     f"{delegation.partitions} partitions")
+    return notes

@@ -1,0 +1,52 @@
+"""Rewrite the torch model so its int8 graph stays in the runtime's fast kernels.
+
+Runs after ``fold`` and before ``export`` (graph_rewrites.py has the rewrites and the
+measurements behind each).  Every rewrite is exact in principle; the pass checks it on the
+example input as ``fold`` does and undoes the lot if the output moved by more than float
+rounding, so a rewrite can only change how fast the model runs, never what it computes.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from ..pipeline import Artifact, Context, replace
+
+__all__ = ["RewriteGraph"]
+
+# Largest output change allowed, relative to the output's scale: float rounding, not a change.
+MAX_RELATIVE_ERROR = 1e-4
+
+
+def _relative_error(before: Any, after: Any, example_inputs: tuple) -> float:
+    import torch
+
+    from ..torch_outputs import flatten_outputs
+
+    with torch.no_grad():
+        expected = flatten_outputs(before(*example_inputs))
+        got = flatten_outputs(after(*example_inputs))
+    return max(float((a - b).abs().max() / (a.abs().max() + 1e-12)) for a, b in zip(expected, got))
+
+
+@dataclass(frozen=True)
+class RewriteGraph:
+    name: str = "rewrite"
+    requires: tuple[str, ...] = ("module",)
+
+    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
+        from ..graph_rewrites import rewrite_for_int8_
+
+        rewritten = copy.deepcopy(artifact.module)
+        try:
+            done = rewrite_for_int8_(rewritten)
+        except Exception as error:  # a rewrite must never stop the job: the model stays as it was
+            return artifact, {"rewrites": [], "note": f"not rewritten: {type(error).__name__}: {str(error)[:120]}"}
+        if not done:
+            return artifact, {"rewrites": []}
+        error = _relative_error(artifact.module, rewritten, artifact.example_inputs)
+        if error > MAX_RELATIVE_ERROR:
+            return artifact, {"rewrites": [], "note": f"rewrites changed the output by {error:.2e} (relative); undone"}
+        return replace(artifact, module=rewritten), {"rewrites": done, "max_relative_error": error}

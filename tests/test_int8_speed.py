@@ -1,0 +1,119 @@
+"""No slow int8 islands: exact rewrites before export, float fallback for ops XNNPACK leaves out,
+and stripping that keeps outputs and per-op names."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from compressor.cli import cli
+
+NETS = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+
+
+    class SwishNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.act = nn.Hardswish()
+            self.head = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.head(self.act(self.conv(x)).mean(dim=(2, 3)))
+
+
+    class NormNet(nn.Module):
+        """A token MLP with LayerNorm: RSQRT / SQUARED_DIFFERENCE have no int8 XNNPACK kernel."""
+
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(16, 32)
+            self.norm = nn.LayerNorm(32)
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, x):
+            return self.head(self.norm(self.fc1(x)).relu().mean(dim=1))
+''')
+
+
+@pytest.fixture
+def nets(tmp_path, monkeypatch):
+    (tmp_path / "speednets.py").write_text(NETS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    import importlib
+
+    import speednets
+
+    importlib.reload(speednets)
+    torch.manual_seed(0)
+    torch.save(speednets.SwishNet().state_dict(), tmp_path / "swish.pt")
+    torch.save(speednets.NormNet().state_dict(), tmp_path / "norm.pt")
+    return tmp_path
+
+
+def compress(*args):
+    result = CliRunner().invoke(cli, [*args, "--min-agreement", "0", "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def steps_of(directory):
+    report = json.loads((directory / "report.json").read_text())
+    return report, {s["name"]: s for s in report["steps"]}
+
+
+def test_hardswish_is_rewritten_and_the_int8_graph_is_one_partition(nets):
+    compress("swish.pt", "--arch", "speednets:SwishNet", "--input-shape", "1,3,16,16", "--target", "host-x86",
+             "--out", "sw")
+    report, steps = steps_of(nets / "sw")
+    assert [r["rewrite"] for r in steps["rewrite"]["rewrites"]] == ["hardswish_as_mul"]
+    assert steps["rewrite"]["max_relative_error"] < 1e-5
+    delegation = steps["int8"]["delegation"]
+    assert delegation["partitions"] == 1 and delegation["not_delegated"] == []
+    assert steps["int8"]["float_for_speed"] == []
+
+
+def test_ops_xnnpack_cannot_run_in_int8_stay_float_on_a_cpu(nets):
+    compress("norm.pt", "--arch", "speednets:NormNet", "--input-shape", "1,8,16", "--target", "host-x86",
+             "--out", "ln")
+    report, steps = steps_of(nets / "ln")
+    int8 = steps["int8"]
+    assert int8["float_for_speed"], int8["delegation"]  # LayerNorm's int8 ops were moved to float
+    assert int8["delegation"]["not_delegated"] == [] and int8["delegation"]["partitions"] == 1
+    listed = {op["name"] for op in int8["float_ops"]}
+    assert {op["name"] for op in int8["float_for_speed"]} <= listed  # every float op is in the report
+    assert report["compressed"]["sqnr_db"] > 20
+
+
+def test_fallback_can_be_turned_off_and_then_reports_the_split(nets):
+    (nets / "recipe.toml").write_text("[int8]\nfloat_fallback = false\n")
+    compress("norm.pt", "--arch", "speednets:NormNet", "--input-shape", "1,8,16", "--target", "host-x86",
+             "--recipe", "recipe.toml", "--out", "off")
+    report, steps = steps_of(nets / "off")
+    assert steps["int8"]["float_for_speed"] == [] and steps["int8"]["delegation"]["partitions"] > 1
+    assert any("outside XNNPACK" in w for w in report["warnings"])
+
+
+def test_strip_keeps_outputs_and_the_report_keeps_op_names(tiny_workspace):
+    compress("tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64", "--data", "calib.npz",
+             "--out", "st")
+    report, steps = steps_of(tiny_workspace / "st")
+    strip = steps["strip"]
+    assert strip["kept"] and strip["outputs_identical"] and strip["size_after_bytes"] < strip["size_before_bytes"]
+    assert report["compressed"]["size_bytes"] == strip["size_after_bytes"]
+    assert strip["breakdown_before"]["names"] > 0
+    names = [op["name"] for op in report["estimate"]["per_op"]]
+    assert not any(n.startswith("t") and n[1:].isdigit() for n in names), names
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(str(tiny_workspace / "st" / "model.tflite")).get_signature_runner()
+    out = runner(args_0=np.zeros((1, 1, 16, 16), np.float32))
+    assert list(out) == ["output_0"]  # signature names survive the strip
