@@ -93,6 +93,9 @@ class Int8Config:
     # On CPU targets, int8 ops the CPU delegate (XNNPACK) cannot run stay float instead, so
     # no op leaves the delegate (delegation.py); an MCU/NPU gets fully int8 graphs regardless.
     float_fallback: bool = True
+    # Try one weight scale per depthwise filter (smaller file); kept only when output SQNR stays
+    # within 0.5 dB of per-channel (passes/quantize_tflite.py).
+    shrink_depthwise: bool = True
 
     def __post_init__(self) -> None:
         _check(1 <= self.calibration_samples <= 100_000, "int8.calibration_samples",

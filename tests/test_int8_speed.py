@@ -29,6 +29,18 @@ NETS = textwrap.dedent('''
             return self.head(self.act(self.conv(x)).mean(dim=(2, 3)))
 
 
+    class DwNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 32, 3, padding=1)
+            self.dw = nn.Conv2d(32, 32, 3, padding=1, groups=32)
+            self.pw = nn.Conv2d(32, 32, 1)
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, x):
+            return self.head(self.pw(self.dw(self.stem(x).relu()).relu()).relu().mean(dim=(2, 3)))
+
+
     class NormNet(nn.Module):
         """A token MLP with LayerNorm: RSQRT / SQUARED_DIFFERENCE have no int8 XNNPACK kernel."""
 
@@ -56,6 +68,7 @@ def nets(tmp_path, monkeypatch):
     torch.manual_seed(0)
     torch.save(speednets.SwishNet().state_dict(), tmp_path / "swish.pt")
     torch.save(speednets.NormNet().state_dict(), tmp_path / "norm.pt")
+    torch.save(speednets.DwNet().state_dict(), tmp_path / "dw.pt")
     return tmp_path
 
 
@@ -117,3 +130,21 @@ def test_strip_keeps_outputs_and_the_report_keeps_op_names(tiny_workspace):
     runner = Interpreter(str(tiny_workspace / "st" / "model.tflite")).get_signature_runner()
     out = runner(args_0=np.zeros((1, 1, 16, 16), np.float32))
     assert list(out) == ["output_0"]  # signature names survive the strip
+
+
+def test_per_tensor_depthwise_is_kept_only_when_it_costs_no_accuracy(nets):
+    compress("dw.pt", "--arch", "speednets:DwNet", "--input-shape", "1,3,16,16", "--target", "host-x86",
+             "--out", "dw")
+    report, steps = steps_of(nets / "dw")
+    shrink = steps["int8"]["depthwise_per_tensor"]
+    assert shrink is not None and shrink["size_bytes"] < shrink["size_bytes_per_channel"]
+    within = shrink["sqnr_db"] >= shrink["sqnr_db_per_channel"] - 0.5
+    assert shrink["kept"] == within
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray((nets / "dw" / "model.tflite").read_bytes()), 0)
+    sub = model.subgraphs[0]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    dw = next(op for op in sub.operators if codes[op.opcodeIndex] == schema.BuiltinOperator.DEPTHWISE_CONV_2D)
+    scales = sub.tensors[dw.inputs[1]].quantization.scale
+    assert (len(scales) == 1) == shrink["kept"]

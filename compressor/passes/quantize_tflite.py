@@ -49,6 +49,8 @@ class Int8Tweaks:
     range_overrides: tuple[tuple[str, float, float], ...] = ()
     int16_layers: tuple[str, ...] = ()  # ops computed with int16 activations, int8 weights
     float_layers: tuple[str, ...] = ()  # ops left in float32
+    # op types (e.g. "DEPTHWISE_CONV_2D") whose weights get one scale per tensor, not per channel
+    per_tensor_ops: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, low, high in self.range_overrides:
@@ -121,6 +123,9 @@ def _build_quantizer(float_path: Path, *, per_channel: bool, io: str, tweaks: In
         # QUANTIZE / DEQUANTIZE at the edges and nowhere else).
         for edge in ("INPUT", "OUTPUT"):
             qt.update_quantization_recipe(regex=".*", operation_name=edge, algorithm_key=AlgorithmName.NO_QUANTIZE)
+    for op_type in tweaks.per_tensor_ops:
+        qt.update_quantization_recipe(regex=".*", operation_name=op_type,
+                                      op_config=_op_config(qtyping, 8, per_channel=False))
     # Per layer: added after the ".*" rules, so they win; named by op type, so the INPUT /
     # OUTPUT pseudo-ops (whose scope is the same tensor name) keep their rule.
     op_types = _op_types(float_path) if tweaks.int16_layers or tweaks.float_layers else {}
@@ -265,6 +270,8 @@ def check_fully_int8(path: Path, left_float: list[dict[str, Any]], target: Any) 
 
 # Evaluation samples each remedy candidate runs on (against the original torch model).
 REMEDY_EVAL_SAMPLES = 64
+# Output SQNR a per-tensor depthwise file may lose against per-channel and still be kept.
+SHRINK_MAX_LOSS_DB = 0.5
 # Rounds of "keep the ops XNNPACK left out in float, re-quantize": one is usually enough.
 FALLBACK_ROUNDS = 3
 
@@ -292,9 +299,13 @@ class QuantizeTflite:
             io=io, allow_int16="int16" in getattr(target, "dtypes", ()), allow_float=float_allowed(target),
             min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
             base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)))
+        evaluate = _evaluator(artifact, context)
+        tweaks, shrunk = remedies.tweaks, None
+        if config.shrink_depthwise and remedies.per_channel:
+            tweaks, shrunk = self._shrink_depthwise(artifact.path, out_path, samples, io, remedies, evaluate)
         delegation, for_speed = None, []
         if getattr(target, "kind", "cpu") == "cpu":
-            delegation, for_speed = self._keep_slow_ops_float(artifact.path, out_path, samples, io, remedies.tweaks,
+            delegation, for_speed = self._keep_slow_ops_float(artifact.path, out_path, samples, io, tweaks,
                                                               allowed=config.float_fallback and float_allowed(target))
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
@@ -304,6 +315,7 @@ class QuantizeTflite:
                  "activations": "int8", "io": "int8" if io == "int8" else "float32",
                  "calibration_samples": len(samples), "float_ops": left_float,
                  "float_ops_requested": user_float or None, "float_for_speed": for_speed,
+                 "depthwise_per_tensor": shrunk,
                  "remedies": _remedy_facts(remedies),
                  "delegation": _delegation_facts(delegation),
                  "warnings": _warnings(remedies, delegation, config)}
@@ -317,6 +329,42 @@ class QuantizeTflite:
             raise ConfigError("--float-ops", ",".join(self.config.float_ops),
                               f"no float ops on {getattr(target, 'name', 'this target')}: it runs int8 only")
         return layers_by_name(float_path, self.config.float_ops)
+
+    def _shrink_depthwise(self, float_path: Path, out_path: Path, samples, io: str, remedies: Any,
+                          evaluate) -> tuple[Int8Tweaks, dict[str, Any] | None]:
+        """One weight scale per depthwise filter instead of one per channel, where that costs nothing.
+
+        A depthwise layer's per-channel scales and zero-points (plus its bias's) take 24 bytes
+        a channel: a quarter of a MobileNetV2 int8 file's bytes after stripping were
+        quantization parameters.  Per-tensor depthwise weights can collapse accuracy
+        (PITFALLS.md), so the smaller file is kept only when its output SQNR stays within
+        ``SHRINK_MAX_LOSS_DB`` of the per-channel one and top-1 agreement does not drop.
+        """
+        import os
+        import tempfile
+
+        from ..tflite_names import ops_by_layer
+
+        if "DEPTHWISE_CONV_2D" not in {op for op, _, _ in ops_by_layer(float_path)}:
+            return remedies.tweaks, None
+        tweaks = replace(remedies.tweaks, per_tensor_ops=("DEPTHWISE_CONV_2D",))
+        handle, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tflite", dir=out_path.parent)
+        os.close(handle)
+        candidate = Path(name)
+        try:
+            quantize_tflite(float_path, candidate, samples, per_channel=True, io=io, tweaks=tweaks)
+            sqnr_db, agreement = evaluate(candidate)
+            facts = {"sqnr_db": round(float(sqnr_db), 3), "sqnr_db_per_channel": round(float(remedies.sqnr_db), 3),
+                     "size_bytes": candidate.stat().st_size, "size_bytes_per_channel": out_path.stat().st_size}
+            kept = (sqnr_db >= remedies.sqnr_db - SHRINK_MAX_LOSS_DB and facts["size_bytes"] < facts["size_bytes_per_channel"]
+                    and (agreement is None or remedies.agreement is None or agreement >= remedies.agreement))
+            facts["kept"] = bool(kept)
+            if kept:
+                os.replace(candidate, out_path)
+                return tweaks, facts
+            return remedies.tweaks, facts
+        finally:
+            candidate.unlink(missing_ok=True)
 
     def _keep_slow_ops_float(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, *,
                              allowed: bool) -> tuple[Any, list[dict[str, Any]]]:
@@ -335,8 +383,8 @@ class QuantizeTflite:
             names = [node["name"] for node in slow if node["name"] not in known]
             if not names:
                 break
-            tweaks = Int8Tweaks(range_overrides=tweaks.range_overrides, float_layers=(*tweaks.float_layers, *names),
-                                int16_layers=tuple(n for n in tweaks.int16_layers if n not in names))
+            tweaks = replace(tweaks, float_layers=(*tweaks.float_layers, *names),
+                             int16_layers=tuple(n for n in tweaks.int16_layers if n not in names))
             try:
                 quantize_tflite(float_path, out_path, samples, per_channel=self.config.per_channel, io=io,
                                 tweaks=tweaks)
