@@ -167,7 +167,7 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     out_dir = Path(out) if out is not None else default_out_dir(model_path)
     _check_out_dir(out_dir)
     profile = load_target(target)
-    if recipe.format not in profile.formats:
+    if recipe.file_format not in profile.formats:
         raise ConfigError("--format", recipe.format, f"a format {profile.name} runs: {', '.join(profile.formats)}")
     torch.manual_seed(recipe.seed)
     loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
@@ -185,7 +185,7 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
                           eval_source=inputs.eval_source, target=profile,
                           progress=progress or (lambda name: None),
                           calibration_y=inputs.calibration_y, data_given=data is not None)
-        start = Artifact(module=module, example_inputs=inputs.example_inputs, format=recipe.format)
+        start = Artifact(module=module, example_inputs=inputs.example_inputs, format=recipe.file_format)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch/onnx deprecation chatter; our warnings go in the report
             final, steps = run_passes(build_pipeline(recipe, target=profile), start, context)
@@ -238,7 +238,7 @@ def _check_out_dir(out_dir: Path) -> None:
 
 def _keep_only_outputs(workdir: Path, final) -> None:
     """Drop intermediates; keep the artifact, its float twin, and the reports."""
-    keep = {final.path.name, "report.json", "report.md", "report.html"}
+    keep = {final.path.name, "report.json", "report.md", "report.html", *final.extra_files}
     if final.float_path is not None:
         keep.add(final.float_path.name)
     for entry in workdir.iterdir():

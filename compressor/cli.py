@@ -74,7 +74,8 @@ def cli() -> None:
 @click.argument("model", type=click.Path(path_type=Path, dir_okay=True))
 @click.option("--target", "-t", help="Target name (see `compress targets`) or a target .toml file.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Output directory [MODEL_STEM.compressed/ beside the model].")
-@click.option("--format", "fmt", type=click.Choice(["tflite", "onnx"]), help="Artifact format [tflite].")
+@click.option("--format", "fmt", type=click.Choice(["tflite", "onnx", "c"]),
+              help="Artifact format; c: the .tflite plus a C array and its TFLM op resolver [tflite].")
 @click.option("--data", type=click.Path(path_type=Path), help="Calibration data: .npz with x (N × input shape), optional y.")
 @click.option("--eval", "eval_data", type=click.Path(path_type=Path), help="Held-out .npz with x and y: accuracy of original and compressed.")
 @click.option("--input-shape", help="Input shape with batch, e.g. 1,1,32,32; one per input for several: 1,3,32,32;1,16.")

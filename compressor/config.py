@@ -39,10 +39,12 @@ __all__ = [
 # "sparsify" runs only after unstructured / 2:4 pruning, for tflite.
 # "rewrite" (exact graph rewrites for fast int8 kernels) runs only when "int8" does;
 # "strip" (drop names and metadata the runtime does not read) only for tflite.
+# "c_array" only with --format c.
 KNOWN_PASSES = ("prune", "dsconv", "fold", "rewrite", "export", "int8", "sparsify", "strip", "verify", "emulate",
-                "estimate")
+                "estimate", "c_array")
 DEFAULT_PASSES = KNOWN_PASSES
-FORMATS = ("tflite", "onnx")
+# "c": the .tflite artifact plus the same bytes as a C array and its TFLM op resolver (c_array.py)
+FORMATS = ("tflite", "onnx", "c")
 
 
 def _check(condition: bool, name: str, value: object, expected: str) -> None:
@@ -291,6 +293,11 @@ class Recipe:
     @property
     def format(self) -> str:
         return self.export.format
+
+    @property
+    def file_format(self) -> str:
+        """The model file the pipeline writes: "c" ships a .tflite too."""
+        return "tflite" if self.export.format == "c" else self.export.format
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

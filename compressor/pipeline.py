@@ -42,6 +42,7 @@ class Artifact:
     original_path: Path | None = None
     layout: str = "nchw"  # the artifact's I/O layout (layout.py); the torch module keeps its own
     tensor_names: tuple[str, ...] | None = None  # names by tensor index before ``strip`` shortened them
+    extra_files: tuple[str, ...] = ()  # more outputs to ship beside the artifact (C sources)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
     two passes runs its own recovery (distilled from the original model); int8 follows on
     the exported file as always.
     """
+    from .passes.c_array import WriteCArray
     from .passes.emulate_npu import EmulateNpu
     from .passes.estimate_cost import EstimateCost
     from .passes.export_onnx import ExportOnnx
@@ -108,7 +110,7 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
     from .passes.strip_tflite import StripTflite
     from .passes.verify_outputs import VerifyOutputs
 
-    tflite = recipe.format == "tflite"
+    tflite = recipe.file_format == "tflite"
     builders: dict[str, Callable[[], Pass]] = {
         "prune": lambda: _prune_pass(recipe),
         "dsconv": lambda: _dsconv_pass(recipe),
@@ -121,11 +123,12 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
         "verify": lambda: VerifyOutputs(recipe.verify),
         "emulate": lambda: EmulateNpu(recipe.emulate),
         "estimate": lambda: EstimateCost(),
+        "c_array": lambda: WriteCArray(),
     }
     emulated = target is not None and getattr(target, "kind", "cpu") in ("npu", "mcu")
     wanted = {"emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
               "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4"),
-              "rewrite": "int8" in recipe.passes, "strip": tflite}
+              "rewrite": "int8" in recipe.passes, "strip": tflite, "c_array": recipe.format == "c"}
     return [builders[name]() for name in builders
             if name in recipe.passes and wanted.get(name, True)]
 

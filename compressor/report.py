@@ -78,12 +78,14 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         "original": {
             "params": float_graph.params, "macs": float_graph.macs,
             "size_bytes": baseline.stat().st_size,
+            "size_breakdown": _breakdown(baseline),
             "accuracy": _round(verification.accuracy_original) if verification else None,
             "estimate": _summary(original_estimate) if original_estimate is not None else None,
         },
         "compressed": {
             "params": graph.params, "macs": graph.macs, "size_bytes": artifact.stat().st_size,
             "gzip_bytes": _gzip_size(artifact),
+            "size_breakdown": _breakdown(artifact),
             "accuracy": _round(verification.accuracy_compressed) if verification else None,
             "agreement": _round(verification.agreement) if verification else None,
             "sqnr_db": _round(verification.sqnr_db, 3) if verification else None,
@@ -102,6 +104,17 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         "versions": package_versions(),
     }
     return report
+
+
+def _breakdown(path: Path) -> dict[str, int] | None:
+    """Where the file's bytes go (tflite_size.py); None for a file it cannot read."""
+    from .errors import CompressorError
+    from .tflite_size import size_breakdown
+
+    try:
+        return size_breakdown(path)
+    except (CompressorError, ValueError):
+        return None
 
 
 def _io_contract(final) -> dict[str, Any] | None:
@@ -227,10 +240,22 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"| {op['op']} | {op.get('name', '')} | {op['macs']:,} | {op['latency_ms']:.4f} | "
                   f"{op.get('bound', '')} |" for op in slowest]
     lines += io_markdown(report)
+    lines += size_markdown(report)
     lines += prune_markdown(report)
     lines += dsconv_markdown(report)
     lines += ["", f"Artifact sha256: `{report['sha256']}`", ""]
     return "\n".join(lines)
+
+
+def size_markdown(report: dict[str, Any]) -> list[str]:
+    before, after = report["original"].get("size_breakdown"), report["compressed"].get("size_breakdown")
+    if not before or not after:
+        return []
+    lines = ["", "## Where the bytes go", "", "| part | fp32 original | compressed |", "|---|---:|---:|"]
+    for part in after:
+        lines.append(f"| {part} | {before.get(part, 0):,} B | {after[part]:,} B |")
+    lines.append(f"| **total** | {sum(before.values()):,} B | {sum(after.values()):,} B |")
+    return lines
 
 
 def io_markdown(report: dict[str, Any]) -> list[str]:

@@ -23,7 +23,7 @@ def export_baseline(module: Any, example_inputs: tuple, context: Context, *, ste
 
     if "fold" in context.recipe.passes:
         module, _ = fold_batchnorm(module)
-    fmt = context.recipe.format
+    fmt = context.recipe.file_format
     path = context.workdir / f"{stem}.{fmt}"
     if fmt == "tflite":
         from .export_tflite import export_tflite

@@ -35,8 +35,13 @@ class StripTflite:
         from ..runtime import open_runtime
         from ..tflite_size import size_breakdown, strip_tflite
 
+        from ..errors import CompressorError
+
         out_path = artifact.path.with_name(artifact.path.stem + "_stripped.tflite")
-        result = strip_tflite(artifact.path, out_path)
+        try:
+            result = strip_tflite(artifact.path, out_path)
+        except CompressorError as error:  # a layout strip does not handle: ship the file as it is
+            return artifact, {"kept": False, "note": str(error)}
         x = [np.ascontiguousarray(a) for a in as_inputs(head(context.eval_x, CHECK_SAMPLES))]
         same = all(np.array_equal(a, b) for a, b in zip(
             open_runtime(artifact.path, layout=artifact.layout).run_batch(x),
