@@ -29,3 +29,12 @@ def test_sign_flip_gives_negative_cosine_and_low_sqnr():
     result = compare_outputs("y", x, -x)
     assert math.isclose(result.cosine, -1.0)
     assert math.isclose(result.sqnr_db, round(10 * math.log10(1 / 4), 3))
+
+
+def test_reconstruction_outputs_are_not_scored_as_classes():
+    from compressor.passes.verify_outputs import is_classifier
+
+    x = np.zeros((4, 640), np.float32)
+    assert not is_classifier(np.zeros((4, 640)), [x])  # an autoencoder's reconstruction
+    assert is_classifier(np.zeros((4, 10)), [x])
+    assert not is_classifier(np.zeros((4, 1)), [x])

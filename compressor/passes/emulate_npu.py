@@ -47,7 +47,7 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
     from ..graph_ir import read_graph
     from ..runtime import open_runtime
     from ..torch_outputs import run_torch
-    from .verify_outputs import compare_outputs
+    from .verify_outputs import compare_outputs, is_classifier
 
     try:
         emulator = ReferenceKernelRunner(path)
@@ -66,7 +66,7 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
                    for spec, f, e in zip(emulator.outputs, fast, emulated)]
     first_ref, first_emu = expected[0], emulated[0].reshape(expected[0].shape)
     first_fast = fast[0].reshape(expected[0].shape)
-    classifier = first_ref.ndim == 2 and first_ref.shape[1] >= 2
+    classifier = is_classifier(first_ref, as_inputs(x))
     agreement = accuracy = agreement_fast = None
     if classifier:
         agreement = float(np.mean(np.argmax(first_ref, 1) == np.argmax(first_emu, 1)))

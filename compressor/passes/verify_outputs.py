@@ -21,7 +21,7 @@ from ..pipeline import Artifact, Context, replace
 from ..runtime import open_runtime
 from ..torch_outputs import run_torch
 
-__all__ = ["OutputComparison", "Verification", "VerifyOutputs", "compare_outputs"]
+__all__ = ["OutputComparison", "Verification", "VerifyOutputs", "compare_outputs", "is_classifier"]
 
 # Identical outputs have infinite SQNR; JSON has no infinity, so we report this ceiling.
 SQNR_CEILING_DB = 300.0
@@ -56,6 +56,14 @@ def compare_outputs(name: str, reference: np.ndarray, actual: np.ndarray) -> Out
     cosine = float(np.dot(ref, got) / norms) if norms > 0 else float(noise == 0.0)
     return OutputComparison(name, round(sqnr, 3), float(np.max(np.abs(error), initial=0.0)),
                             float(np.mean(np.abs(error))) if error.size else 0.0, cosine)
+
+
+def is_classifier(output: np.ndarray, inputs: list[np.ndarray]) -> bool:
+    """An N×K first output (K >= 2) scores classes, unless it has an input's shape: then it is a
+    reconstruction (an autoencoder), where top-1 agreement means nothing."""
+    if output.ndim != 2 or output.shape[1] < 2:
+        return False
+    return not any(a.shape[1:] == output.shape[1:] for a in inputs)
 
 
 def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -109,7 +117,7 @@ def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None,
     comparisons = tuple(compare_outputs(spec.name, ref, got.reshape(ref.shape))
                         for spec, ref, got in zip(runner.outputs, expected, actual))
     first_ref, first_got = expected[0], actual[0].reshape(expected[0].shape)
-    classifier = first_ref.ndim == 2 and first_ref.shape[1] >= 2
+    classifier = is_classifier(first_ref, as_inputs(x))
     agreement = accuracy_original = accuracy_compressed = None
     if classifier:
         agreement = float(np.mean(np.argmax(first_ref, 1) == np.argmax(first_got, 1)))
