@@ -63,6 +63,9 @@ _TOP_ROWS = 10  # sensitivity rows kept in the result
 # A remedy is kept only if it gains more than this (or newly meets the thresholds): smaller
 # differences are evaluation noise, and a remedy kept for nothing still costs on the device.
 _MIN_GAIN_DB = 0.1
+# int16 and float layers cost speed and bytes: short of meeting the thresholds, they must buy
+# at least this much (random-weight DS-CNN: float for 4 layers bought 1.0 dB; not worth it).
+_COSTLY_MIN_GAIN_DB = 3.0
 # Ops that copy, reorder or select values: their output's int8 grid is their input's, so a
 # precise input needs the op before them precise too.
 _MOVE_OPS = frozenset({"RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS", "PAD", "PADV2", "MAX_POOL_2D",
@@ -112,10 +115,10 @@ class _Thresholds:
         agreement_ok = candidate.agreement is None or candidate.agreement >= self.min_agreement
         return candidate.sqnr_db >= self.min_sqnr_db and agreement_ok
 
-    def better(self, candidate: _Candidate, best: _Candidate) -> bool:
+    def better(self, candidate: _Candidate, best: _Candidate, *, min_gain_db: float = _MIN_GAIN_DB) -> bool:
         if self.met(candidate) != self.met(best):
             return self.met(candidate)
-        return candidate.sqnr_db > best.sqnr_db + _MIN_GAIN_DB
+        return candidate.sqnr_db > best.sqnr_db + min_gain_db
 
 
 def percentile_ranges(float_path: Path, samples: list[list[np.ndarray]], *,
@@ -241,7 +244,8 @@ class _Chain:
             entry["error"] = str(error)
             return best
         entry.update(sqnr_db=_finite(built.sqnr_db), agreement=built.agreement)
-        entry["kept"] = self.thresholds.better(built, best)
+        costly = remedy in ("int16", "float")
+        entry["kept"] = self.thresholds.better(built, best, min_gain_db=_COSTLY_MIN_GAIN_DB if costly else _MIN_GAIN_DB)
         return built if entry["kept"] else best
 
 
