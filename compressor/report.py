@@ -129,9 +129,14 @@ def _io_contract(final) -> dict[str, Any] | None:
 
 def _tensor_layout(shape: list[int], layout: str) -> str:
     names = {4: ("NCHW", "NHWC"), 3: ("NCL", "NLC")}.get(len(shape))
-    if names is None:
-        return "N" + "x" * (len(shape) - 1) if len(shape) > 1 else "-"
-    return names[layout == "nhwc"]
+    return "-" if names is None else names[layout == "nhwc"]  # N×F vectors have no channel axis to move
+
+
+def _short_name(name: str) -> str:
+    """A litert-torch tensor name as the module path it records (tflite_names.py)."""
+    from .tflite_names import layer_path
+
+    return layer_path(name) or name[:60]
 
 
 def _summary(result) -> dict[str, Any]:
@@ -237,14 +242,43 @@ def render_markdown(report: dict[str, Any]) -> str:
         slowest = sorted(estimate["per_op"], key=lambda op: -op["latency_ms"])[:15]
         lines += ["", "## Slowest ops (estimated)", "", "| op | name | MACs | latency ms | bound |",
                   "|---|---|---:|---:|---|"]
-        lines += [f"| {op['op']} | {op.get('name', '')} | {op['macs']:,} | {op['latency_ms']:.4f} | "
+        lines += [f"| {op['op']} | {_short_name(op.get('name', ''))} | {op['macs']:,} | {op['latency_ms']:.4f} | "
                   f"{op.get('bound', '')} |" for op in slowest]
     lines += io_markdown(report)
+    lines += int8_markdown(report)
     lines += size_markdown(report)
     lines += prune_markdown(report)
     lines += dsconv_markdown(report)
     lines += ["", f"Artifact sha256: `{report['sha256']}`", ""]
     return "\n".join(lines)
+
+
+def int8_markdown(report: dict[str, Any]) -> list[str]:
+    """Where the int8 graph runs, what stayed float and why, and the layers that lose most."""
+    step = next((s for s in report["steps"] if s["name"] == "int8"), None)
+    if not step or "remedies" not in step:
+        return []
+    lines = ["", "## int8", ""]
+    delegation = step.get("delegation")
+    if delegation:
+        left = ", ".join(f"{n['op']}:{n['dtype']}" for n in delegation["not_delegated"]) or "none"
+        lines.append(f"- XNNPACK takes {delegation['nodes_delegated']} of {delegation['nodes_total']} ops in "
+                     f"{delegation['partitions']} partition(s); left out: {left}")
+    for key, why in (("float_for_speed", "kept float because XNNPACK has no int8 kernel for it"),
+                     ("float_ops", "computes in float")):
+        for op in step.get(key) or []:
+            lines.append(f"- {op['op']} `{', '.join(op.get('layers') or []) or op['name'][:60]}`: {why}")
+    tried = step["remedies"]["tried"]
+    lines.append("- accuracy remedies: " + ("; ".join(
+        f"{t['remedy']} {t['sqnr_db'] if t['sqnr_db'] is not None else '-'} dB" + (" (kept)" if t["kept"] else "")
+        for t in tried) if len(tried) > 1 else f"none needed (plain int8 {tried[0]['sqnr_db']} dB)"))
+    rows = step["remedies"].get("sensitivity") or []
+    if rows:
+        lines += ["", "Per-layer sensitivity (SQNR of each op's output, int8 against float, worst first):", "",
+                  "| layer | op | SQNR dB | own SQNR dB (this op's loss alone) | dtype |", "|---|---|---:|---:|---|"]
+        lines += [f"| {r['layer'] or r['name'][:40]} | {r['op']} | {r['sqnr_db']:.1f} | {r['own_sqnr_db']:.1f} | "
+                  f"{r['dtype']} |" for r in rows]
+    return lines
 
 
 def size_markdown(report: dict[str, Any]) -> list[str]:
