@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CompressorError, ConfigError
-from .passes.quantize_tflite import Int8Tweaks, quantize_tflite, supports_int16
+from .int8_tflite import Int8Tweaks, quantize_tflite, supports_int16
 from .quant_sensitivity import (EXACT_SQNR_DB, activation_ops, layer_sensitivity, open_all_tensors,
                                 run_all_tensors)
 

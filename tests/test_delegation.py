@@ -60,7 +60,7 @@ def _assert_same_outputs(before: nn.Module, after: nn.Module, shape=(2, 3, 16, 1
 def artifacts(tmp_path_factory) -> dict[str, Path]:
     """SlowInInt8 as float and int8 `.tflite`, before and after the rewrites."""
     from compressor.passes.export_tflite import export_tflite
-    from compressor.passes.quantize_tflite import quantize_tflite
+    from compressor.int8_tflite import quantize_tflite
 
     folder = tmp_path_factory.mktemp("delegation")
     torch.manual_seed(0)
@@ -306,7 +306,7 @@ def test_relu_output_read_elsewhere_is_left_alone():
 def stem_pool_int8(tmp_path_factory) -> dict[str, Path]:
     """StemPool's int8 `.tflite`, before and after the rewrite."""
     from compressor.passes.export_tflite import export_tflite
-    from compressor.passes.quantize_tflite import quantize_tflite
+    from compressor.int8_tflite import quantize_tflite
 
     folder = tmp_path_factory.mktemp("stem_pool")
     torch.manual_seed(0)

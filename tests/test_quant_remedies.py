@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from compressor.passes.export_tflite import export_tflite
-from compressor.passes.quantize_tflite import _op_types, quantize_tflite
+from compressor.int8_tflite import _op_types, quantize_tflite
 from compressor.quant_remedies import percentile_ranges, quantize_with_remedies
 from compressor.quant_sensitivity import layer_path, layer_sensitivity
 from compressor.runtime import LiteRTRunner

@@ -52,7 +52,7 @@ def _zero_by_magnitude_(model: nn.Module, fraction: float) -> None:
 
 def _int8_tflite(model: nn.Module, x: np.ndarray, directory: Path) -> Path:
     from compressor.passes.export_tflite import export_tflite
-    from compressor.passes.quantize_tflite import quantize_tflite
+    from compressor.int8_tflite import quantize_tflite
 
     export_tflite(model, (torch.from_numpy(x[:1]),), directory / "float.tflite")
     quantize_tflite(directory / "float.tflite", directory / "int8.tflite",

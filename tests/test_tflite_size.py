@@ -32,7 +32,7 @@ class _Net(torch.nn.Module):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     from compressor.passes.export_tflite import export_tflite
-    from compressor.passes.quantize_tflite import quantize_tflite
+    from compressor.int8_tflite import quantize_tflite
 
     directory = tmp_path_factory.mktemp("size")
     torch.manual_seed(0)
