@@ -163,6 +163,7 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     recipe = recipe or Recipe()
     _check_prune_inputs(recipe, data)
     _check_dsconv_inputs(recipe, data)
+    _check_qat_inputs(recipe, data)
     model_path = Path(model)
     out_dir = Path(out) if out is not None else default_out_dir(model_path)
     _check_out_dir(out_dir)
@@ -207,6 +208,11 @@ def _check_dsconv_inputs(recipe: Recipe, data) -> None:
     if "dsconv" in recipe.passes and dsconv.enabled and dsconv.finetune_epochs > 0 and data is None:
         raise ConfigError("--data", None, f"a training .npz: --dsconv {dsconv.mode} measures layer errors and "
                           f"fine-tunes for {dsconv.finetune_epochs} epochs on it to recover")
+
+
+def _check_qat_inputs(recipe: Recipe, data) -> None:
+    if "qat" in recipe.passes and recipe.int8.qat_epochs > 0 and data is None:
+        raise ConfigError("--data", None, f"a training .npz: --qat-epochs {recipe.int8.qat_epochs} fine-tunes on it")
 
 
 def _check_prune_inputs(recipe: Recipe, data) -> None:

@@ -99,6 +99,8 @@ def cli() -> None:
               help="Artifact input/output type [float on CPU targets, int8 on MCU and NPU targets].")
 @click.option("--layout", type=click.Choice(["nchw", "nhwc"]),
               help="Artifact input/output layout: the model's own (nchw) or channels-last (nhwc) [nchw].")
+@click.option("--qat-epochs", type=int, help="Quantization-aware fine-tuning epochs before export, on --data [0].")
+@click.option("--qat-lr", type=float, help="Learning rate of --qat-epochs [1e-5].")
 @click.option("--float-ops", metavar="NAME,...",
               help="Layers (module paths, e.g. features.0.0) kept in float in the int8 artifact (CPU targets).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON on stdout and nothing else there.")
@@ -106,7 +108,7 @@ def cli() -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickle, min_agreement,
         seed, recipe, prune_spec, prune_layers, finetune_epochs, lr, dsconv_mode, dsconv_rank, io_type, layout,
-        float_ops, as_json, quiet, debug) -> None:
+        qat_epochs, qat_lr, float_ops, as_json, quiet, debug) -> None:
     """Compress MODEL for --target: fold, export, int8, verify in the real runtime, estimate."""
     console = _stderr_console(quiet)
     try:
@@ -117,7 +119,8 @@ def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickl
         base, previous = load_recipe(recipe) if recipe else (Recipe(), {})
         overrides = {key: value for key, value in (("export.format", fmt), ("seed", seed),
                                                    ("verify.min_agreement", min_agreement), ("int8.io", io_type),
-                                                   ("export.layout", layout)) if value is not None}
+                                                   ("export.layout", layout), ("int8.qat_epochs", qat_epochs),
+                                                   ("int8.qat_lr", qat_lr)) if value is not None}
         if float_ops is not None:
             overrides["int8.float_ops"] = tuple(name.strip() for name in float_ops.split(","))
         overrides.update(_prune_overrides(prune_spec, prune_layers, finetune_epochs, lr))

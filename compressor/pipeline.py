@@ -116,6 +116,7 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
         "dsconv": lambda: _dsconv_pass(recipe),
         "fold": lambda: FoldBatchNorm(recipe.fold),
         "rewrite": lambda: RewriteGraph(),
+        "qat": lambda: _qat_pass(recipe),
         "export": lambda: (ExportTflite if tflite else ExportOnnx)(recipe.export),
         "int8": lambda: (QuantizeTflite if tflite else QuantizeOnnx)(recipe.int8, seed=recipe.seed),
         "sparsify": lambda: _sparsify_pass(recipe),
@@ -128,7 +129,8 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
     emulated = target is not None and getattr(target, "kind", "cpu") in ("npu", "mcu")
     wanted = {"emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
               "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4"),
-              "rewrite": "int8" in recipe.passes, "strip": tflite, "c_array": recipe.format == "c"}
+              "rewrite": "int8" in recipe.passes, "strip": tflite, "c_array": recipe.format == "c",
+              "qat": "int8" in recipe.passes and recipe.int8.qat_epochs > 0}
     return [builders[name]() for name in builders
             if name in recipe.passes and wanted.get(name, True)]
 
@@ -143,6 +145,12 @@ def _dsconv_pass(recipe: Recipe) -> Pass:
     from .passes.substitute_dsconv import SubstituteDsconv
 
     return SubstituteDsconv(recipe.dsconv, seed=recipe.seed)
+
+
+def _qat_pass(recipe: Recipe) -> Pass:
+    from .passes.qat_finetune import QatFinetune
+
+    return QatFinetune(recipe.int8.qat_epochs, lr=recipe.int8.qat_lr, seed=recipe.seed)
 
 
 def _sparsify_pass(recipe: Recipe) -> Pass:
