@@ -20,12 +20,17 @@ parents and ``inherits`` loops, a System_Config missing from the Vela .ini.
     profile = load_target("boards/my-phone.toml")  # or any profile file
     profile = load_target("host-x86", cpu_flags=frozenset({"avx2"}))  # as on an AVX2-only CPU
     profile.compute.macs_per_cycle["int8"], profile.variant
+
+The work is split three ways: ``target_profile.py`` holds the frozen dataclasses and the
+values their fields may take, ``target_loader.py`` reads a file and its ``inherits`` chain
+(merging, unknown keys, loops), and this module checks the merged values (types, ranges,
+required tables, CPU variants, the accelerator) and builds the ``TargetProfile``.  The
+public names of all three are importable from here.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -33,8 +38,10 @@ from typing import Any, Mapping
 from ._paths import targets_dir
 from .cpu_flags import read_cpu_flags
 from .errors import TargetError
-from .graph_ir import OP_KINDS
-from .target_schema import Checker, check_vela_settings, dotted, line_of, where
+from .target_loader import VELA_KEYS, find_profile, known_target_names, resolve_profile
+from .target_profile import (COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, TARGET_KINDS, AcceleratorProfile,
+                             ComputeProfile, EnergyProfile, McuProfile, MemoryProfile, TargetProfile)
+from .target_schema import Checker, check_vela_settings, line_of, where
 
 __all__ = [
     "AcceleratorProfile",
@@ -49,140 +56,8 @@ __all__ = [
     "read_cpu_flags",
 ]
 
-TARGET_KINDS = ("cpu", "mcu", "npu")
-FORMATS = ("tflite", "onnx")
-# Compute dtypes a profile may give rates for; they are the `compute_dtype` names of graph_ir.
-DTYPES = ("float32", "float16", "bfloat16", "int8", "int16", "int4")
-# The efficiency table of a dtype must have "other"; the op kinds it omits use "other".
-EFFICIENCY_KEYS = OP_KINDS
-COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU with [compute]
-
-_TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "compute", "memory", "energy",
-             "mcu", "accelerator"}
-_COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "float_allowed", "variants", "channel_tiles"}
-_VARIANT_KEYS = {"requires_cpu_flags", "description", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "channel_tiles"}
-_MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
-                "arena_alignment_bytes", "weights_in_ram"}
-_ENERGY_KEYS = {"pj_per_mac", "dram_pj_per_byte", "cache_pj_per_byte", "static_power_mw"}
-_MCU_KEYS = {"sram_bytes", "flash_bytes", "use_tflm_arena"}
-_VELA_KEYS = ("vela_accelerator_config", "vela_system_config", "vela_memory_mode", "vela_config_file")
-_ACCELERATOR_KEYS = {"compiler", "supported_ops", "fallback_target", "tops_int8", "tops_per_watt",
-                     "sram_bytes", *_VELA_KEYS}
-_TABLES = {"compute": _COMPUTE_KEYS, "memory": _MEMORY_KEYS, "energy": _ENERGY_KEYS,
-           "mcu": _MCU_KEYS, "accelerator": _ACCELERATOR_KEYS}
-# Keys a child must state itself: a variant that kept its parent's name would be ambiguous.
-_OWN_KEYS = ("name", "description")
 _CPU_FLAG = r"[a-z0-9_]+"  # as /proc/cpuinfo spells them
 _TFLITE_OP = r"[A-Z][A-Z0-9_]*"  # TFLite BuiltinOperator names: CONV_2D, DEPTHWISE_CONV_2D, ...
-
-
-@dataclass(frozen=True)
-class ComputeProfile:
-    clock_hz: float
-    threads: int
-    dispatch_overhead_us: float  # fixed cost per op: kernel dispatch, not arithmetic
-    macs_per_cycle: Mapping[str, float]  # peak MACs per cycle per core, by compute dtype
-    efficiency: Mapping[str, Mapping[str, float]]  # dtype -> op kind -> fraction of peak, (0, 1]
-    channel_multiple: int = 1  # channel counts the kernels like; others are padded up to it
-    float_allowed: bool = True  # may ops stay float on this target (CPU yes; MCU/NPU no)
-    # dtype -> op kind -> output-channel tile of that kernel, where it differs from channel_multiple
-    channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Read-only views, so a profile built in code is as immutable as one from a file.
-        object.__setattr__(self, "macs_per_cycle", _frozen(self.macs_per_cycle))
-        object.__setattr__(self, "channel_tiles", _frozen({d: _frozen(k) for d, k in self.channel_tiles.items()}))
-        object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
-
-    def __hash__(self) -> int:
-        return hash((self.clock_hz, self.threads, self.dispatch_overhead_us, _items(self.macs_per_cycle),
-                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
-                     self.channel_multiple, self.float_allowed,
-                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items()))))
-
-    def channel_tile_of(self, dtype: str, kind: str) -> int:
-        """Output channels the ``dtype`` ``kind`` kernel computes per pass (layers pad up to it)."""
-        return self.channel_tiles.get(dtype, {}).get(kind, self.channel_multiple)
-
-    def efficiency_of(self, dtype: str, kind: str) -> float:
-        table = self.efficiency[dtype]
-        return table.get(kind, table["other"])
-
-
-@dataclass(frozen=True)
-class MemoryProfile:
-    dram_bandwidth_bytes_per_s: float
-    cache_bytes: int | None  # the cache an op's working set must fit to run at cache speed
-    cache_bandwidth_bytes_per_s: float | None
-    arena_alignment_bytes: int  # offset alignment of tensors in the activation arena
-    weights_in_ram: bool  # whether constant tensors count towards peak RAM
-
-
-@dataclass(frozen=True)
-class EnergyProfile:
-    pj_per_mac: Mapping[str, float]  # by compute dtype
-    dram_pj_per_byte: float
-    cache_pj_per_byte: float | None
-    static_power_mw: float  # drawn for as long as the inference runs
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pj_per_mac", _frozen(self.pj_per_mac))
-
-    def __hash__(self) -> int:
-        return hash((_items(self.pj_per_mac), self.dram_pj_per_byte, self.cache_pj_per_byte, self.static_power_mw))
-
-
-@dataclass(frozen=True)
-class McuProfile:
-    sram_bytes: int  # on-chip RAM for the tensor arena (and everything else)
-    flash_bytes: int  # on-chip flash for the model and the code
-    use_tflm_arena: bool  # measure the exact arena with the tflite-micro interpreter
-
-
-@dataclass(frozen=True)
-class AcceleratorProfile:
-    compiler: str  # "vela" | "none"
-    supported_ops: tuple[str, ...]  # TFLite builtin op names it runs; the others fall back
-    fallback_target: str | None  # shipped name or absolute .toml path of the CPU costing fallbacks
-    tops_int8: float | None  # datasheet int8 TOPS
-    tops_per_watt: float | None
-    sram_bytes: int | None
-    vela_accelerator_config: str | None  # Vela's --accelerator-config
-    vela_system_config: str | None  # a System_Config section of vela_config_file
-    vela_memory_mode: str | None  # a Memory_Mode section of vela_config_file
-    vela_config_file: str | None  # as Vela's --config takes it (bundled "Arm/vela.ini", or a path)
-
-
-@dataclass(frozen=True)
-class TargetProfile:
-    name: str
-    description: str
-    kind: str  # "cpu" | "mcu" | "npu"
-    formats: tuple[str, ...]
-    dtypes: tuple[str, ...]
-    compute: ComputeProfile
-    memory: MemoryProfile
-    energy: EnergyProfile
-    path: Path  # the file it was loaded from (parents are named in ``inherits_from``)
-    inherits_from: tuple[str, ...] = ()  # parent chain, nearest first
-    mcu: McuProfile | None = None
-    accelerator: AcceleratorProfile | None = None
-    variant: str | None = None  # description of the CPU variant whose rates apply; None = base
-
-
-def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
-    return mapping if isinstance(mapping, MappingProxyType) else MappingProxyType(dict(mapping))
-
-
-def _items(mapping: Mapping[str, Any]) -> tuple:
-    return tuple(sorted(mapping.items()))
-
-
-def known_target_names() -> list[str]:
-    """Names of the shipped profiles (their file stems), sorted."""
-    return sorted(path.stem for path in targets_dir().glob("*.toml"))
 
 
 def list_targets(*, cpu_flags: frozenset[str] | None = None) -> list[TargetProfile]:
@@ -208,97 +83,12 @@ def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None) -
         if not path.is_file():
             known = ", ".join(known_target_names()) or "none"
             raise TargetError(f"unknown target {text!r}; known targets: {known} (or give a .toml file)")
-    merged, chain = _resolve(path, ())
+    merged, chain = resolve_profile(path)
     profile = _build(merged, path, tuple(p.stem for p in chain[1:]), chain, cpu_flags)
     if path.parent == targets_dir() and profile.name != path.stem:
         raise TargetError(f"{where(path, ('name',))}: name: {profile.name!r} must match "
                           f"the file name {path.stem!r}")
     return profile
-
-
-# ---------------------------------------------------------------------------- reading, merging
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise TargetError(f"{path}: invalid TOML: {error}") from error
-    except OSError as error:
-        raise TargetError(f"{path}: cannot read: {error.strerror or error}") from error
-
-
-def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], tuple[Path, ...]]:
-    """The file's table merged over its parents', and the files read: itself, then its parents."""
-    if path in seen:
-        cycle = " -> ".join(p.stem for p in (*seen, path))
-        raise TargetError(f"{where(seen[-1], ('inherits',))}: inherits: loop {cycle}")
-    data = _read(path)
-    _check_keys(data, path)
-    for key in _OWN_KEYS:
-        if key not in data:
-            raise TargetError(f"{path}: {key}: missing (every profile file states its own {key})")
-    parent_name = data.pop("inherits", None)
-    if parent_name is None:
-        return data, (path,)
-    if not isinstance(parent_name, str) or not parent_name:
-        raise TargetError(f"{where(path, ('inherits',))}: inherits: expected a target name, got {parent_name!r}")
-    parent_path = _find_profile(parent_name, path, ("inherits",), "unknown parent")
-    parent, chain = _resolve(parent_path, (*seen, path))
-    return _merge(parent, data), (path, *chain)
-
-
-def _find_profile(name: str, referrer: Path, keys: tuple[str, ...], problem: str) -> Path:
-    # A sibling file first (variants live beside their parent), then the shipped folder.
-    for folder in (referrer.parent, targets_dir()):
-        found = folder / (name if name.endswith(".toml") else f"{name}.toml")
-        if found.is_file():
-            return found.resolve()
-    known = ", ".join(known_target_names()) or "none"
-    raise TargetError(f"{where(referrer, keys)}: {dotted(keys)}: {problem} {name!r}; known targets: {known}")
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _check_keys(data: dict[str, Any], path: Path) -> None:
-    """Unknown keys are errors in every file, parents included, before anything merges."""
-    _reject_unknown(data, _TOP_KEYS, (), path)
-    for table, allowed in _TABLES.items():
-        if isinstance(data.get(table), dict):
-            _check_table(data[table], allowed, (table,), path)
-    variants = data.get("compute", {}).get("variants") if isinstance(data.get("compute"), dict) else None
-    for index, variant in enumerate(variants if isinstance(variants, list) else ()):
-        if isinstance(variant, dict):
-            _check_table(variant, _VARIANT_KEYS, ("compute", "variants", index), path)
-
-
-def _check_table(table: dict[str, Any], allowed: set[str], keys: tuple, path: Path) -> None:
-    _reject_unknown(table, allowed, keys, path)
-    for mapping in ("macs_per_cycle", "pj_per_mac"):
-        if isinstance(table.get(mapping), dict):
-            _reject_unknown(table[mapping], set(DTYPES), (*keys, mapping), path)
-    efficiency = table.get("efficiency")
-    if isinstance(efficiency, dict):
-        _reject_unknown(efficiency, set(DTYPES), (*keys, "efficiency"), path)
-        for dtype, kinds in efficiency.items():
-            if isinstance(kinds, dict):
-                _reject_unknown(kinds, set(EFFICIENCY_KEYS), (*keys, "efficiency", dtype), path)
-
-
-def _reject_unknown(table: dict[str, Any], allowed: set[str], keys: tuple, path: Path) -> None:
-    for key in table:
-        if key not in allowed:
-            raise TargetError(f"{where(path, (*keys, key))}: {dotted((*keys, key))}: unknown key "
-                              f"(allowed here: {', '.join(sorted(allowed))})")
 
 
 # ---------------------------------------------------------------------------- validation
@@ -437,9 +227,9 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
     if kind != "npu":
         raise c.fail(keys, f'only for kind = "npu", not kind = {kind!r}')
     compiler = c.choice(("accelerator", "compiler"), COMPILERS)
-    vela = {key: c.text(("accelerator", key), optional=compiler != "vela") for key in _VELA_KEYS}
+    vela = {key: c.text(("accelerator", key), optional=compiler != "vela") for key in VELA_KEYS}
     if compiler != "vela":
-        stray = next((key for key in _VELA_KEYS if vela[key] is not None), None)
+        stray = next((key for key in VELA_KEYS if vela[key] is not None), None)
         if stray:
             raise c.fail(("accelerator", stray), 'only with compiler = "vela"')
     else:
@@ -448,7 +238,7 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
     if fallback is not None:
         keys = ("accelerator", "fallback_target")
         setter = next((f for f in c.files if line_of(f, keys)), c.files[0])
-        found = _find_profile(fallback, setter, keys, "unknown target")
+        found = find_profile(fallback, setter, keys, "unknown target")
         if found == c.files[0]:
             raise c.fail(keys, "names this profile itself; name the CPU that runs the ops the NPU cannot")
         fallback = fallback if found.parent == targets_dir() else str(found)
