@@ -4,7 +4,8 @@ Usage:
     python scripts/benchmark.py                       # every zoo model, TFLite
     python scripts/benchmark.py --formats tflite,onnx # also the ONNX route (ORT latency)
     python scripts/benchmark.py --models vgg_digits --runs 50 --json
-    python scripts/benchmark.py --prune channels:0.5,unstructured:0.8   # pruning rows too
+    python scripts/benchmark.py --prune channels:0.5                    # channel-pruning rows too
+    python scripts/benchmark.py --prune unstructured:0.8,2:4            # sparse-weight table + targets
     python scripts/benchmark.py --dsconv 'auto;all:1'                  # depthwise-separable rows too
 
 For each zoo model it runs `compress` as a user would (a subprocess, wall time measured),
@@ -13,6 +14,11 @@ then times the fp32 and int8 artifacts in their runtime with 1 thread, interleav
 only ratios measured in the same run mean anything. The CPU model and SIMD flags are
 printed with the table, since host int8/fp32 ratios differ between CPUs and are never
 phone figures (the target estimate in the report is for that).
+
+Unstructured and 2:4 pruning get their own table: the sizes the `sparsify` pass reports
+(dense int8 file, TFLite sparse file, gzip / zstd of the shipped one) against the unpruned
+float export, accuracy, and the must-show targets as PASS/FAIL lines under it.  Latency is
+still timed against the unpruned int8 file: LiteRT densifies sparse weights at load.
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 _SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
+SPARSE_METHODS = ("unstructured", "2:4")  # the --prune methods the sparsify pass follows
+# Must-show targets of the sparse table, (label, row key, upper bound), checked for models with
+# more than SPARSE_TARGETS_MIN_PARAMS parameters (smaller ones have little to strip).
+SPARSE_TARGETS = (("gzip/fp32", "gzip_over_fp32", 0.12), ("sparse/dense", "sparse_over_dense", 0.6),
+                  ("drop pt", "accuracy_drop_points", 1.0), ("|achieved-requested|", "achieved_error", 0.02))
+SPARSE_TARGETS_MIN_PARAMS = 200_000
 
 
 def cpu_description() -> str:
@@ -76,18 +88,13 @@ def time_interleaved(paths: list[Path], x: np.ndarray, *, runs: int, warmup: int
 
 
 def benchmark_model(name: str, fmt: str, workdir: Path, *, runs: int, warmup: int) -> dict:
-    from compressor.zoo import data_path, weights_path
+    from compressor.zoo import data_path
 
     out = workdir / f"{name}-{fmt}"
-    command = [sys.executable, "-m", "compressor.cli", str(weights_path(name)), "--target", "android-arm64",
-               "--format", fmt, "--data", str(data_path("train")), "--eval", str(data_path("test")),
-               "--out", str(out), "--quiet"]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    wall_s = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"compress failed on {name} ({fmt}): {done.stderr.strip()}")
-    report = json.loads((out / "report.json").read_text())
+    try:
+        report, wall_s = _compress(name, out, ["--format", fmt])
+    except RuntimeError as error:
+        raise SystemExit(f"compress failed on {name} ({fmt}): {error}") from None
     x = np.load(data_path("test"))["x"]
     fp32_ms, int8_ms = time_interleaved([out / report["float_artifact"], out / report["artifact"]], x,
                                         runs=runs, warmup=warmup)
@@ -116,22 +123,55 @@ def _compress(name: str, out: Path, extra: list[str]) -> tuple[dict, float]:
     return json.loads((out / "report.json").read_text()), wall_s
 
 
+def _base_run(name: str, workdir: Path) -> tuple[Path, dict]:
+    """The plain int8 tflite run of ``name`` (made once per workdir): its folder and report."""
+    base_out = workdir / f"{name}-tflite"
+    if not (base_out / "report.json").is_file():
+        _compress(name, base_out, ["--format", "tflite"])
+    return base_out, json.loads((base_out / "report.json").read_text())
+
+
 def _gzip_bytes(path: Path) -> int:
     import gzip
 
     return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
 
 
+def _step(report: dict, name: str) -> dict | None:
+    return next((step for step in report["steps"] if step["name"] == name), None)
+
+
+def sparse_row(report: dict, out: Path, int8_ms: float, pruned_ms: float, wall_s: float) -> dict:
+    """The sparse-table facts of one unstructured / 2:4 compress run into ``out``: dense and sparse
+    sizes from its sparsify step, gzip / zstd of the final artifact (later passes may rewrite it)."""
+    from compressor.sparse_tflite import ota_sizes
+
+    prune, sparsify = _step(report, "prune"), _step(report, "sparsify")
+    if prune is None or sparsify is None:
+        return {"error": "the report has no prune or sparsify step"}
+    o, c, final = report["original"], report["compressed"], ota_sizes(out / report["artifact"])
+    return {"status": report["status"], "params": o["params"], "requested": prune["requested"],
+            "achieved": prune["achieved"], "achieved_error": abs(prune["achieved"] - prune["requested"]),
+            "layers_pruned": len(prune["layers"]), "layers_skipped": [s["name"] for s in prune["skipped"]],
+            "fp32_bytes": o["size_bytes"], "dense_bytes": sparsify["dense_size_bytes"],
+            "sparse_bytes": sparsify["sparse_size_bytes"],
+            "sparse_over_dense": sparsify["sparse_size_bytes"] / sparsify["dense_size_bytes"],
+            "sparse_kept": sparsify["kept"], "artifact_bytes": c["size_bytes"],
+            "gzip_bytes": final["gzip"], "zstd_bytes": final["zstd"], "gzip_over_fp32": final["gzip"] / o["size_bytes"],
+            "ota_bytes": sparsify["ota_bytes"], "outputs_identical": sparsify["outputs_identical"],
+            "fp32_accuracy": o["accuracy"], "pruned_accuracy": c["accuracy"],
+            "accuracy_drop_points": 100 * (o["accuracy"] - c["accuracy"]),
+            "int8_ms": int8_ms, "pruned_ms": pruned_ms, "latency_ratio": pruned_ms / int8_ms,
+            "recovery_s": (prune.get("recovery") or {}).get("seconds"), "compress_wall_s": wall_s}
+
+
 def benchmark_pruning(name: str, spec: str, workdir: Path, *, runs: int, warmup: int) -> dict:
     """One pruning spec + int8 against the unpruned int8 artifact, both timed interleaved here."""
     from compressor.zoo import data_path
 
-    base_out = workdir / f"{name}-tflite"
-    if not (base_out / "report.json").is_file():
-        _compress(name, base_out, ["--format", "tflite"])
-    base = json.loads((base_out / "report.json").read_text())
+    base_out, base = _base_run(name, workdir)
     out = workdir / f"{name}-{spec.replace(':', '_')}"
-    row: dict = {"model": name, "prune": spec}
+    row: dict = {"model": name, "prune": spec, "method": spec if spec == "2:4" else spec.partition(":")[0]}
     try:
         report, wall_s = _compress(name, out, ["--format", "tflite", "--prune", spec])
     except RuntimeError as error:
@@ -139,8 +179,9 @@ def benchmark_pruning(name: str, spec: str, workdir: Path, *, runs: int, warmup:
     x = np.load(data_path("test"))["x"]
     base_ms, pruned_ms = time_interleaved([base_out / base["artifact"], out / report["artifact"]], x,
                                           runs=runs, warmup=warmup)
-    prune = next(s for s in report["steps"] if s["name"] == "prune")
-    sparsify = next((s for s in report["steps"] if s["name"] == "sparsify"), None)
+    if row["method"] in SPARSE_METHODS:
+        return {**row, **sparse_row(report, out, base_ms, pruned_ms, wall_s)}
+    prune = _step(report, "prune")
     o, c, b = report["original"], report["compressed"], base["compressed"]
     artifact = out / report["artifact"]
     return {**row, "status": report["status"], "achieved": prune["achieved"],
@@ -149,7 +190,6 @@ def benchmark_pruning(name: str, spec: str, workdir: Path, *, runs: int, warmup:
             "graph_macs_ratio": c["macs"] / b["macs"],
             "fp32_bytes": o["size_bytes"], "int8_bytes": b["size_bytes"], "pruned_bytes": c["size_bytes"],
             "pruned_gzip_bytes": _gzip_bytes(artifact), "int8_gzip_bytes": _gzip_bytes(base_out / base["artifact"]),
-            "sparse_facts": {k: v for k, v in (sparsify or {}).items() if k.endswith("bytes")},
             "fp32_accuracy": o["accuracy"], "pruned_accuracy": c["accuracy"],
             "accuracy_drop_points": 100 * (o["accuracy"] - c["accuracy"]),
             "int8_ms": base_ms, "pruned_ms": pruned_ms, "latency_ratio": pruned_ms / base_ms,
@@ -167,7 +207,7 @@ def print_markdown_row(cells) -> None:
 
 def print_prune_table(rows: list[dict]) -> None:
     header = ("model", "prune", "achieved", "params", "MACs x", "fp32 KB", "int8 KB", "pruned KB", "gzip KB",
-              "gzip/fp32", "sparse-format", "acc fp32", "acc pruned", "drop pt", "int8 ms", "pruned ms",
+              "gzip/fp32", "acc fp32", "acc pruned", "drop pt", "int8 ms", "pruned ms",
               "latency x", "recovery s", "compress s")
     print("\nPruning + int8 vs the unpruned int8 artifact (LiteRT, 1 thread, interleaved medians)")
     print_markdown_header(header)
@@ -175,25 +215,57 @@ def print_prune_table(rows: list[dict]) -> None:
         if "error" in r:
             print(f"| {r['model']} | {r['prune']} | error: {r['error']} |")
             continue
-        sparse = ", ".join(f"{k}={v / 1e3:.1f}K" for k, v in r["sparse_facts"].items()) or "-"
         cells = (r["model"], r["prune"], f"{100 * r['achieved']:.1f}%", f"{r['params_before']:,}->{r['params_after']:,}",
                  f"{r['macs_ratio']:.2f}x", f"{r['fp32_bytes'] / 1e3:.1f}", f"{r['int8_bytes'] / 1e3:.1f}",
                  f"{r['pruned_bytes'] / 1e3:.1f}", f"{r['pruned_gzip_bytes'] / 1e3:.1f}",
-                 f"{r['pruned_gzip_bytes'] / r['fp32_bytes']:.3f}x", sparse,
+                 f"{r['pruned_gzip_bytes'] / r['fp32_bytes']:.3f}x",
                  f"{100 * r['fp32_accuracy']:.2f}%", f"{100 * r['pruned_accuracy']:.2f}%",
                  f"{r['accuracy_drop_points']:+.2f}", f"{r['int8_ms']:.3f}", f"{r['pruned_ms']:.3f}",
                  f"{r['latency_ratio']:.2f}x", f"{r['recovery_s'] or 0:.1f}", f"{r['compress_wall_s']:.1f}")
         print_markdown_row(cells)
 
 
+def print_sparse_table(rows: list[dict]) -> None:
+    header = ("model", "method", "requested", "achieved", "fp32 tflite KB", "dense int8 KB", "sparse int8 KB",
+              "sparse/dense", "gzip KB", "gzip/fp32", "zstd KB", "acc fp32", "acc pruned int8", "drop pt",
+              "outputs identical", "int8 ms dense (unpruned int8)", "int8 ms pruned", "recovery s", "compress s")
+    print("\nUnstructured / 2:4 pruning + int8 + TFLite sparse weights; fp32 = unpruned float export, "
+          "gzip/zstd = the shipped file (LiteRT, 1 thread, interleaved medians)")
+    print_markdown_header(header)
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['model']} | {r['prune']} | error: {r['error']} |")
+            continue
+        identical = {True: "yes", False: "no", None: "-"}[r["outputs_identical"]]
+        cells = (r["model"], r["method"], f"{100 * r['requested']:.1f}%", f"{100 * r['achieved']:.1f}%",
+                 f"{r['fp32_bytes'] / 1e3:.1f}", f"{r['dense_bytes'] / 1e3:.1f}", f"{r['sparse_bytes'] / 1e3:.1f}",
+                 f"{r['sparse_over_dense']:.3f}", f"{r['gzip_bytes'] / 1e3:.1f}", f"{r['gzip_over_fp32']:.3f}",
+                 f"{r['zstd_bytes'] / 1e3:.1f}", f"{100 * r['fp32_accuracy']:.2f}%", f"{100 * r['pruned_accuracy']:.2f}%",
+                 f"{r['accuracy_drop_points']:+.2f}", identical + ("" if r["sparse_kept"] else " (dense kept)"),
+                 f"{r['int8_ms']:.3f}", f"{r['pruned_ms']:.3f}", f"{r['recovery_s'] or 0:.1f}",
+                 f"{r['compress_wall_s']:.1f}")
+        print_markdown_row(cells)
+    print(f"\nTargets (models over {SPARSE_TARGETS_MIN_PARAMS:,} params):")
+    print("\n".join(sparse_target_lines(rows)) or "none checked")
+
+
+def sparse_target_lines(rows: list[dict]) -> list[str]:
+    """One PASS/FAIL line per must-show target and row of a model over SPARSE_TARGETS_MIN_PARAMS params."""
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append(f"FAIL {r['model']} {r['prune']}: compress failed ({r['error']})")
+        elif r["params"] > SPARSE_TARGETS_MIN_PARAMS:
+            lines.extend(f"{'PASS' if r[key] <= bound else 'FAIL'} {r['model']} {r['prune']}: "
+                         f"{label} {r[key]:.3f} <= {bound:g}" for label, key, bound in SPARSE_TARGETS)
+    return lines
+
+
 def benchmark_dsconv(name: str, spec: str, workdir: Path, *, runs: int, warmup: int) -> dict:
     """``--dsconv MODE[:RANK]`` + int8 against the unsubstituted int8 artifact, timed interleaved here."""
     from compressor.zoo import data_path
 
-    base_out = workdir / f"{name}-tflite"
-    if not (base_out / "report.json").is_file():
-        _compress(name, base_out, ["--format", "tflite"])
-    base = json.loads((base_out / "report.json").read_text())
+    base_out, base = _base_run(name, workdir)
     mode, _, rank = spec.partition(":")
     out = workdir / f"{name}-dsconv-{spec.replace(':', '_').replace(',', '+')}"
     row: dict = {"model": name, "dsconv": spec}
@@ -257,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print rows as JSON")
     parser.add_argument("--prune", default="", help="pruning specs to add rows for, comma-separated "
-                        "(e.g. channels:0.5,unstructured:0.8); each is compared with the unpruned int8 artifact")
+                        "(e.g. channels:0.5,unstructured:0.8,2:4); each is compared with the unpruned int8 artifact; "
+                        "unstructured and 2:4 get the sparse-size table and its PASS/FAIL targets")
     parser.add_argument("--dsconv", default="", help="depthwise-separable specs MODE[:RANK] to add rows for, "
                         "separated by ';' (e.g. 'auto;all:1'); each is compared with the unsubstituted int8 artifact")
     args = parser.parse_args(argv)
@@ -272,13 +345,17 @@ def main(argv: list[str] | None = None) -> int:
             for spec in filter(None, args.dsconv.split(";")):
                 dsconv_rows.append(benchmark_dsconv(name, spec, Path(workdir), runs=args.runs, warmup=args.warmup))
     cpu, help_s = cpu_description(), time_help()
+    sparse_rows = [r for r in prune_rows if r["method"] in SPARSE_METHODS]
+    channel_rows = [r for r in prune_rows if r["method"] not in SPARSE_METHODS]
     if args.json:
         print(json.dumps({"cpu": cpu, "help_seconds": help_s, "rows": rows, "prune_rows": prune_rows,
-                          "dsconv_rows": dsconv_rows}, indent=2))
+                          "prune_targets": sparse_target_lines(sparse_rows), "dsconv_rows": dsconv_rows}, indent=2))
     else:
         print_table(rows, cpu, help_s)
-        if prune_rows:
-            print_prune_table(prune_rows)
+        if channel_rows:
+            print_prune_table(channel_rows)
+        if sparse_rows:
+            print_sparse_table(sparse_rows)
         if dsconv_rows:
             print_dsconv_table(dsconv_rows)
     return 0

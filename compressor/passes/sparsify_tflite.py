@@ -18,18 +18,27 @@ import numpy as np
 from ..data import as_inputs, head
 from ..errors import ConfigError, VerificationError
 from ..pipeline import Artifact, Context, replace
-from ..runtime import LiteRTRunner
+from ..runtime import open_runtime
 from ..sparse_tflite import SparsifyResult, ota_sizes, sparsify_tflite
 
 __all__ = ["SparsifyTflite", "outputs_identical"]
 
+
+def _stripped(path):
+    """``path`` as the strip pass will ship it, in a temporary file beside it."""
+    from ..tflite_size import strip_tflite
+
+    out = path.with_name(path.stem + ".sizecheck.tflite")
+    strip_tflite(path, out)
+    return out
+
 _CHECK_SAMPLES = 8
 
 
-def outputs_identical(dense_path, sparse_path, inputs: list[np.ndarray]) -> bool:
+def outputs_identical(dense_path, sparse_path, inputs: list[np.ndarray], *, layout: str = "nchw") -> bool:
     """Whether both files give bit-identical outputs on ``inputs`` (N × per-sample arrays)."""
-    dense = LiteRTRunner(dense_path, num_threads=1).run_batch(inputs)
-    sparse = LiteRTRunner(sparse_path, num_threads=1).run_batch(inputs)
+    dense = open_runtime(dense_path, num_threads=1, layout=layout).run_batch(inputs)
+    sparse = open_runtime(sparse_path, num_threads=1, layout=layout).run_batch(inputs)
     return len(dense) == len(sparse) and all(np.array_equal(a, b) for a, b in zip(dense, sparse))
 
 
@@ -47,9 +56,20 @@ class SparsifyTflite:
         sparse_path = context.workdir / "model_sparse.tflite"
         result = sparsify_tflite(artifact.path, sparse_path, min_sparsity=self.min_sparsity)
         identical, problem = self._check(artifact, sparse_path, result, context)
-        kept = problem is None
-        ota = {"dense": ota_sizes(artifact.path), "sparse": ota_sizes(sparse_path)}
-        facts = {"kept": kept, "dense_size_bytes": result.size_before, "sparse_size_bytes": result.size_after,
+        # Both as they would ship, after the strip pass (names, metadata, shared quantization
+        # vectors): the sparse writer re-packs the file, so only stripped sizes compare fairly.
+        shipped = {"dense": _stripped(artifact.path), "sparse": _stripped(sparse_path)}
+        try:
+            if problem is None and shipped["sparse"].stat().st_size >= shipped["dense"].stat().st_size:
+                problem = "the sparse file is no smaller once both are stripped"
+            kept = problem is None
+            ota = {kind: ota_sizes(path) for kind, path in shipped.items()}
+            sizes = {kind: path.stat().st_size for kind, path in shipped.items()}
+        finally:
+            for path in shipped.values():
+                path.unlink(missing_ok=True)
+        facts = {"kept": kept, "dense_size_bytes": sizes["dense"], "sparse_size_bytes": sizes["sparse"],
+                 "dense_size_unstripped_bytes": result.size_before, "sparse_size_unstripped_bytes": result.size_after,
                  "outputs_identical": identical,
                  "tensors_rewritten": [t._asdict() for t in result.rewritten],
                  "tensors_skipped": len(result.skipped),
@@ -65,7 +85,7 @@ class SparsifyTflite:
             return None, "no weight was sparse enough to make the file smaller"
         inputs = as_inputs(head(context.eval_x, _CHECK_SAMPLES))
         try:
-            identical = outputs_identical(artifact.path, sparse_path, inputs)
+            identical = outputs_identical(artifact.path, sparse_path, inputs, layout=artifact.layout)
         except (RuntimeError, ValueError, VerificationError) as error:
             return None, f"LiteRT could not run the sparse file: {str(error).strip()[:200]}"
         if not identical:
