@@ -19,12 +19,11 @@ and depend only on the input.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from .errors import ConfigError, ExportError
+from .files import write_atomically
 
 __all__ = ["TFLM_ADD_METHODS", "used_ops", "write_c_array"]
 
@@ -86,7 +85,7 @@ def write_c_array(tflite_path, out_dir, *, name: str = "model") -> list[Path]:
              "op_resolver.h": _resolver(ops, name)}
     out_dir.mkdir(parents=True, exist_ok=True)
     for filename, text in files.items():
-        _write_atomically(out_dir / filename, text.encode())
+        write_atomically(out_dir / filename, text.encode())
     return [out_dir / filename for filename in files]
 
 
@@ -136,14 +135,3 @@ def _resolver(ops: list[str], name: str) -> str:
             f"using {camel}OpResolver = tflite::MicroMutableOpResolver<{len(ops)}>;\n\n"
             f"inline TfLiteStatus Register{camel}Ops({camel}OpResolver& resolver) {{\n"
             f"{calls}  return kTfLiteOk;\n}}\n\n#endif  // {guard}\n")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -33,7 +33,6 @@ Their public names are re-exported here.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +41,7 @@ from pathlib import Path
 from .calibrate_toml import render_calibrated_toml
 from .calibrate_traces import Observation, Trace, read_trace
 from .errors import DataError, TargetError
+from .files import write_atomically
 from .targets import TargetProfile, load_target
 
 __all__ = ["PRIOR_WEIGHT", "CalibrationResult", "Fit", "Observation", "Trace", "apply_fit", "calibrate",
@@ -171,15 +171,7 @@ def calibrate(traces: Sequence[Trace], *, target: str, out, command: str | None 
         check = Path(folder) / out.name
         check.write_text(text, encoding="utf-8")
         loaded = load_target(check)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(out, text)
     for (dtype, kind), value in fit.efficiency.items():
         if not math.isclose(loaded.compute.efficiency_of(dtype, kind), float(f"{value:.6g}"), rel_tol=1e-9):
             raise TargetError(f"{out}: efficiency.{dtype}.{kind} loads as {loaded.compute.efficiency_of(dtype, kind)}, "

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import ConfigError, ExportError
+from .files import write_atomically
 
 __all__ = ["Encoding", "SparseTensor", "SparsifyResult", "best_encoding", "ota_sizes", "sparsify_tflite"]
 
@@ -371,7 +371,7 @@ def sparsify_tflite(in_path: Path, out_path: Path, *, min_sparsity: float = 0.5,
     if len(out) >= len(buf):
         skipped += [(t.name, "the packed sparse file was not smaller") for t in rewritten]
         rewritten, out = [], buf
-    _write_atomic(out_path, out)
+    write_atomically(out_path, out)
     return SparsifyResult(tuple(rewritten), tuple(skipped), len(buf), len(out))
 
 
@@ -382,13 +382,3 @@ def ota_sizes(path: Path) -> dict[str, int]:
     data = Path(path).read_bytes()
     return {"gzip": len(gzip.compress(data, compresslevel=9, mtime=0)),
             "zstd": len(zstandard.ZstdCompressor(level=19).compress(data))}
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # A sibling temp file (same filesystem, so the rename is atomic), created with the umask's mode.
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)

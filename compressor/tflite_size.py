@@ -36,13 +36,12 @@ tflite-micro do not read, keeping every value they compute with (see its docstri
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from .errors import ExportError
+from .files import write_atomically
 
 __all__ = ["CATEGORIES", "DROPPABLE_METADATA", "opcode_names", "size_breakdown", "strip_tflite"]
 
@@ -264,7 +263,7 @@ def strip_tflite(in_path, out_path) -> dict[str, Any]:
     dropped["min_max"], dropped["empty_quantization"] = _drop_redundant_quantization(model)
     dropped["buffers"] = _drop_unused_buffers(model)
     data, dropped["shared_vectors"] = _pack(model, len(buf))
-    _write_atomically(out_path, data)
+    write_atomically(out_path, data)
     return {"before": len(buf), "after": len(data), "dropped": dict(dropped)}
 
 
@@ -374,18 +373,6 @@ def _pack(model: Any, size_hint: int) -> tuple[bytes, int]:
     builder = SharingBuilder(size_hint + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output()), builder.shared
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _has(values: Any) -> bool:

@@ -50,17 +50,43 @@ TINY_NET = textwrap.dedent('''
 ''')
 
 
+def import_source(tmp_path, monkeypatch, name: str, source: str):
+    """Write ``source`` as ``tmp_path/name.py``, make it importable (cwd = tmp_path), import it fresh."""
+    import importlib
+
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    importlib.invalidate_caches()
+    module = importlib.import_module(name)
+    return importlib.reload(module)
+
+
+def save_labelled_data(model, directory, x: np.ndarray, *, train: int, names=("train.npz", "heldout.npz")) -> None:
+    """``x`` labelled by ``model`` itself (so the model scores 100%), split into two .npz files."""
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).argmax(1).numpy()
+    np.savez(directory / names[0], x=x[:train], y=y[:train])
+    np.savez(directory / names[1], x=x[train:], y=y[train:])
+
+
+@pytest.fixture
+def residual_workspace(tiny_workspace):
+    """tiny_workspace plus a residual net (tests/prune_patterns.py) saved as res.pt, with data."""
+    from tests.prune_patterns import Residual
+
+    torch.manual_seed(0)
+    model = Residual().eval()
+    torch.save(model.state_dict(), tiny_workspace / "res.pt")
+    save_labelled_data(model, tiny_workspace, np.random.default_rng(1).random((80, 1, 16, 16), dtype=np.float32),
+                       train=64)
+    return tiny_workspace, model
+
+
 @pytest.fixture
 def tiny_workspace(tmp_path, monkeypatch):
     """tmp_path with tinynets.py importable, a trained-looking TinyNet state dict and data."""
-    (tmp_path / "tinynets.py").write_text(TINY_NET)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    import importlib
-
-    import tinynets
-
-    importlib.reload(tinynets)
+    tinynets = import_source(tmp_path, monkeypatch, "tinynets", TINY_NET)
     torch.manual_seed(0)
     model = tinynets.TinyNet().eval()
     for module in model.modules():
@@ -68,10 +94,6 @@ def tiny_workspace(tmp_path, monkeypatch):
             module.running_var.uniform_(0.5, 2.0)
             module.running_mean.uniform_(-0.2, 0.2)
     torch.save(model.state_dict(), tmp_path / "tiny.pt")
-    rng = np.random.default_rng(0)
-    x = rng.random((96, 1, 16, 16), dtype=np.float32)
-    with torch.no_grad():
-        y = model(torch.from_numpy(x)).argmax(1).numpy()  # labels the model gets right
-    np.savez(tmp_path / "calib.npz", x=x[:64], y=y[:64])
-    np.savez(tmp_path / "test.npz", x=x[64:], y=y[64:])
+    x = np.random.default_rng(0).random((96, 1, 16, 16), dtype=np.float32)
+    save_labelled_data(model, tmp_path, x, train=64, names=("calib.npz", "test.npz"))
     return tmp_path

@@ -19,6 +19,7 @@ import torch
 from click.testing import CliRunner
 
 from compressor.cli import cli
+from tests.conftest import import_source, save_labelled_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,19 +55,12 @@ def bench():
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
     """(workspace, plain report, pruned report) of two real compress runs on SparseNet."""
-    (tmp_path / "sparsenets.py").write_text(SPARSE_NET)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    import sparsenets
-
+    sparsenets = import_source(tmp_path, monkeypatch, "sparsenets", SPARSE_NET)
     torch.manual_seed(0)
     model = sparsenets.SparseNet().eval()
     torch.save(model.state_dict(), tmp_path / "net.pt")
-    x = np.random.default_rng(0).random((96, 1, 16, 16), dtype=np.float32)
-    with torch.no_grad():
-        y = model(torch.from_numpy(x)).argmax(1).numpy()
-    np.savez(tmp_path / "train.npz", x=x[:64], y=y[:64])
-    np.savez(tmp_path / "test.npz", x=x[64:], y=y[64:])
+    save_labelled_data(model, tmp_path, np.random.default_rng(0).random((96, 1, 16, 16), dtype=np.float32),
+                       train=64, names=("train.npz", "test.npz"))
     common = ["net.pt", "--arch", "sparsenets:SparseNet", "--target", "android-arm64", "--data", "train.npz",
               "--eval", "test.npz", "--quiet"]
     reports = []

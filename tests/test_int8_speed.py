@@ -12,6 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from compressor.cli import cli
+from tests.conftest import import_source
 
 NETS = textwrap.dedent('''
     import torch
@@ -57,14 +58,7 @@ NETS = textwrap.dedent('''
 
 @pytest.fixture
 def nets(tmp_path, monkeypatch):
-    (tmp_path / "speednets.py").write_text(NETS)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    import importlib
-
-    import speednets
-
-    importlib.reload(speednets)
+    speednets = import_source(tmp_path, monkeypatch, "speednets", NETS)
     torch.manual_seed(0)
     torch.save(speednets.SwishNet().state_dict(), tmp_path / "swish.pt")
     torch.save(speednets.NormNet().state_dict(), tmp_path / "norm.pt")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from compressor.cli import cli
 from compressor.data import calibration_samples, head, load_inputs_npz, parse_input_shapes
 from compressor.errors import DataError
+from tests.conftest import import_source
 
 TWO_INPUTS = textwrap.dedent('''
     import torch
@@ -37,14 +38,7 @@ TWO_INPUTS = textwrap.dedent('''
 
 @pytest.fixture
 def two_inputs(tmp_path, monkeypatch):
-    (tmp_path / "twonets.py").write_text(TWO_INPUTS)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    import importlib
-
-    import twonets
-
-    importlib.reload(twonets)
+    twonets = import_source(tmp_path, monkeypatch, "twonets", TWO_INPUTS)
     torch.manual_seed(0)
     torch.save(twonets.TwoIn().state_dict(), tmp_path / "two.pt")
     rng = np.random.default_rng(0)

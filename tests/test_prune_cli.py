@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
 from compressor.cli import cli
-from tests.prune_patterns import Residual
 
 
 def run_cli(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def residual_workspace(tiny_workspace):
-    torch.manual_seed(0)
-    model = Residual().eval()
-    torch.save(model.state_dict(), tiny_workspace / "res.pt")
-    x = np.random.default_rng(1).random((80, 1, 16, 16), dtype=np.float32)
-    with torch.no_grad():
-        y = model(torch.from_numpy(x)).argmax(1).numpy()
-    np.savez(tiny_workspace / "train.npz", x=x[:64], y=y[:64])
-    np.savez(tiny_workspace / "heldout.npz", x=x[64:], y=y[64:])
-    return tiny_workspace, model
 
 
 def test_channels_prune_with_int8_reports_and_repeats_exactly(residual_workspace):

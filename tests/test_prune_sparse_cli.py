@@ -7,24 +7,9 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from compressor.cli import cli
-from tests.prune_patterns import Residual
-
-
-@pytest.fixture
-def residual_workspace(tiny_workspace):
-    torch.manual_seed(0)
-    model = Residual().eval()
-    torch.save(model.state_dict(), tiny_workspace / "res.pt")
-    x = np.random.default_rng(1).random((80, 1, 16, 16), dtype=np.float32)
-    with torch.no_grad():
-        y = model(torch.from_numpy(x)).argmax(1).numpy()
-    np.savez(tiny_workspace / "train.npz", x=x[:64], y=y[:64])
-    np.savez(tiny_workspace / "heldout.npz", x=x[64:], y=y[64:])
-    return tiny_workspace
 
 
 def run(spec: str, out: str):
@@ -49,9 +34,10 @@ def _weights(path):
 
 
 def test_unstructured_prune_ships_a_smaller_sparse_file_with_the_same_outputs(residual_workspace):
+    workspace, _ = residual_workspace
     result = run("unstructured:0.8", "u")
     assert result.exit_code == 0, result.output
-    report, steps = steps_of(residual_workspace / "u")
+    report, steps = steps_of(workspace / "u")
     prune, sparse = steps["prune"], steps["sparsify"]
     assert abs(prune["achieved"] - 0.8) <= 0.02
     assert {s["name"] for s in prune["skipped"]} == {"head"}  # the classifier keeps its weights
@@ -62,21 +48,22 @@ def test_unstructured_prune_ships_a_smaller_sparse_file_with_the_same_outputs(re
     assert any("smaller, not faster" in w for w in report["warnings"])
     from ai_edge_litert.interpreter import Interpreter
 
-    ops = [op["op_name"] for op in Interpreter(str(residual_workspace / "u" / "model.tflite"))._get_ops_details()]
+    ops = [op["op_name"] for op in Interpreter(str(workspace / "u" / "model.tflite"))._get_ops_details()]
     assert "DENSIFY" in ops
 
 
 def test_two_four_leaves_two_of_every_four_weights_in_the_int8_file(residual_workspace):
+    workspace, _ = residual_workspace
     result = run("2:4", "nm")
     assert result.exit_code == 0, result.output
-    report, steps = steps_of(residual_workspace / "nm")
+    report, steps = steps_of(workspace / "nm")
     prune = steps["prune"]
     pruned = [layer for layer in prune["layers"] if not layer["skipped"]]
     assert pruned and all(layer["achieved"] == pytest.approx(0.5, abs=1e-6) for layer in pruned)
     # zero weights stay zero through int8: the float file's 2:4 pattern is in the int8 filters
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(str(residual_workspace / "nm" / "model_float.tflite"))
+    interpreter = Interpreter(str(workspace / "nm" / "model_float.tflite"))
     filters = [interpreter.get_tensor(t["index"]) for t in interpreter.get_tensor_details()
                if len(t["shape"]) == 4 and t["shape"][-1] % 4 == 0 and t["shape"][0] > 1
                and t["dtype"] == np.float32 and interpreter.get_tensor(t["index"]).any()
