@@ -5,7 +5,11 @@ HTML page with nothing to fetch: CSS inline, plots as base64 PNG ``<img>``.  It 
 order of what a reader needs: status and warnings, the summary card (original → compressed
 for size, gzip, accuracy, agreement, SQNR, latency, RAM, flash and energy), the per-op
 latency bars (top ``TOP_OPS`` of ``estimate.per_op``), per-layer changes (any step's
-``layers`` list), the steps, and the inputs and versions.  Every report text is escaped.
+``layers`` list), the int8 step (delegation, ops kept float and why, accuracy remedies tried,
+per-layer sensitivity), where the bytes go (``size_breakdown`` of both files, table and an
+inline SVG stacked bar), the I/O contract (``io``: dtype, shape, layout, scale, zero-point),
+the steps, and the inputs and versions.  A section whose data a report lacks (older reports,
+ONNX runs) is left out.  Every report text is escaped.
 
 Plots use matplotlib's ``Figure`` with the Agg canvas directly (no pyplot, no
 ``matplotlib.use``, no rcParams writes: no process-wide state) and PNG metadata without
@@ -15,17 +19,19 @@ the "Software" version stamp, so the same report renders to the same bytes.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 from typing import Any
+
+
+from .html_primitives import OTHER_COLOUR, bytes_text, cell, e, fraction, get_path, number
+from .html_sections import int8_section, io_section, size_section
 
 __all__ = ["TOP_OPS", "render_html"]
 
 TOP_OPS = 25  # per-op bars shown; the rest are summed into one line of text
 _LABEL_CHARS = 48  # longer op names are cut in plot labels (the table keeps them whole)
 _BOUND_COLOURS = {"compute": "#3b6fb6", "memory": "#e08a2c"}
-_OTHER_COLOUR = "#8a8f98"
 
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
@@ -49,55 +55,26 @@ img.plot{max-width:100%;height:auto;display:block;margin:8px 0}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
 pre{white-space:pre-wrap;word-break:break-all;background:#f6f7f9;padding:8px;border-radius:4px;margin:4px 0}
 .note{color:#5b6270;font-size:13px}details summary{cursor:pointer;color:#3b6fb6}
+.swatch{display:inline-block;width:11px;height:11px;margin:0 4px 0 14px}svg{display:block;max-width:1000px;margin:8px 0}
 """
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _bytes(n: float | None) -> str:
-    if n is None:
-        return "–"
-    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
-
-
-def _fraction(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.2f}%"
-
-
-def _number(x: float | None, unit: str, fmt: str = ".3f") -> str:
-    return "–" if x is None else f"{format(x, fmt)} {unit}"
 
 
 # (label, original value path, compressed value path, formatter, lower_is_better, change as
 # percentage points instead of relative)
 _SUMMARY = (
-    ("File size", ("original", "size_bytes"), ("compressed", "size_bytes"), _bytes, True, False),
-    ("gzip size", None, ("compressed", "gzip_bytes"), _bytes, True, False),
-    ("Accuracy", ("original", "accuracy"), ("compressed", "accuracy"), _fraction, False, True),
-    ("Top-1 agreement", None, ("compressed", "agreement"), _fraction, False, True),
-    ("SQNR", None, ("compressed", "sqnr_db"), lambda x: _number(x, "dB", ".1f"), False, False),
+    ("File size", ("original", "size_bytes"), ("compressed", "size_bytes"), bytes_text, True, False),
+    ("gzip size", None, ("compressed", "gzip_bytes"), bytes_text, True, False),
+    ("Accuracy", ("original", "accuracy"), ("compressed", "accuracy"), fraction, False, True),
+    ("Top-1 agreement", None, ("compressed", "agreement"), fraction, False, True),
+    ("SQNR", None, ("compressed", "sqnr_db"), lambda x: number(x, "dB", ".1f"), False, False),
     ("Latency (est.)", ("original", "estimate", "latency_ms"), ("estimate", "latency_ms"),
-     lambda x: _number(x, "ms"), True, False),
+     lambda x: number(x, "ms"), True, False),
     ("Peak RAM (est.)", ("original", "estimate", "peak_ram_bytes"), ("estimate", "peak_ram_bytes"),
-     _bytes, True, False),
-    ("Flash (est.)", ("original", "estimate", "flash_bytes"), ("estimate", "flash_bytes"), _bytes, True, False),
+     bytes_text, True, False),
+    ("Flash (est.)", ("original", "estimate", "flash_bytes"), ("estimate", "flash_bytes"), bytes_text, True, False),
     ("Energy (est.)", ("original", "estimate", "energy_mj"), ("estimate", "energy_mj"),
-     lambda x: _number(x, "mJ", ".4f"), True, False),
+     lambda x: number(x, "mJ", ".4f"), True, False),
 )
-
-
-def _get(report: dict[str, Any], path: tuple[str, ...] | None) -> Any:
-    value: Any = report
-    for key in path or ():
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return None if path is None else value
 
 
 def _change(before: float | None, after: float | None, lower_is_better: bool, points: bool) -> str:
@@ -111,21 +88,21 @@ def _change(before: float | None, after: float | None, lower_is_better: bool, po
         return ""
     good = (delta < 0) == lower_is_better
     css = "same" if abs(delta) < 1e-12 else ("better" if good else "worse")
-    return f'<span class="{css}">{_e(text)}</span>'
+    return f'<span class="{css}">{e(text)}</span>'
 
 
 def _summary_card(report: dict[str, Any]) -> str:
     tiles = []
     for label, before_path, after_path, show, lower_is_better, points in _SUMMARY:
-        before, after = _get(report, before_path), _get(report, after_path)
-        before_html = f'<span class="before">{_e(show(before))} → </span>' if before_path else ""
-        tiles.append(f'<div class="tile"><div class="label">{_e(label)}</div>'
-                     f'<div class="value">{before_html}{_e(show(after))}</div>'
+        before, after = get_path(report, before_path), get_path(report, after_path)
+        before_html = f'<span class="before">{e(show(before))} → </span>' if before_path else ""
+        tiles.append(f'<div class="tile"><div class="label">{e(label)}</div>'
+                     f'<div class="value">{before_html}{e(show(after))}</div>'
                      f'<div>{_change(before, after, lower_is_better, points)}</div></div>')
     return (f'<section class="card" id="summary"><h2>Summary: original → compressed</h2>'
             f'<div class="tiles">{"".join(tiles)}</div>'
             f'<p class="note">Latency, RAM, flash and energy are estimates from the '
-            f'{_e(report.get("target", "target"))} profile\'s cost model, not host measurements.</p></section>')
+            f'{e(report.get("target", "target"))} profile\'s cost model, not host measurements.</p></section>')
 
 
 def _png_data_uri(figure) -> str:
@@ -139,9 +116,12 @@ def _png_data_uri(figure) -> str:
 
 
 def _op_label(op: dict[str, Any]) -> str:
-    """"CONV_2D  …conv.Conv2d_0;2": exporters prefix names with the module path, so the
-    distinguishing part is the end of the name."""
+    """"CONV_2D  features.3.0": the module path litert-torch recorded in the name where it has
+    one (tflite_names.py), else the end of the name, its distinguishing part."""
+    from .tflite_names import layer_path
+
     kind, name = str(op.get("op", "?")), str(op.get("name", ""))
+    name = layer_path(name) or name
     room = max(_LABEL_CHARS - len(kind) - 2, 8)
     return f"{kind}  {name if len(name) <= room else '…' + name[-(room - 1):]}"
 
@@ -159,7 +139,7 @@ def _per_op_plot(ops: list[dict[str, Any]]) -> str:
     axes = figure.add_subplot()
     labels = [_op_label(op) for op in ops]
     values = [float(op.get("latency_ms") or 0.0) for op in ops]
-    colours = [_BOUND_COLOURS.get(op.get("bound"), _OTHER_COLOUR) for op in ops]
+    colours = [_BOUND_COLOURS.get(op.get("bound"), OTHER_COLOUR) for op in ops]
     positions = list(range(len(ops)))[::-1]  # slowest at the top
     bars = axes.barh(positions, values, color=colours, height=0.7)
     axes.bar_label(bars, labels=[_latency_text(v) for v in values], padding=3, fontsize=7, color="#5b6270")
@@ -184,30 +164,20 @@ def _per_op_section(report: dict[str, Any]) -> str:
     total = sum(float(op.get("latency_ms") or 0.0) for op in per_op)
     shown = sum(float(op.get("latency_ms") or 0.0) for op in slowest)
     rows = "".join(
-        f"<tr><td><code>{_e(op.get('op', ''))}</code></td><td>{_e(op.get('name', ''))}</td>"
-        f"<td>{_e(op.get('kind', ''))}</td><td>{_e(op.get('dtype', ''))}</td>"
+        f"<tr><td><code>{e(op.get('op', ''))}</code></td><td>{e(op.get('name', ''))}</td>"
+        f"<td>{e(op.get('kind', ''))}</td><td>{e(op.get('dtype', ''))}</td>"
         f"<td class=num>{int(op.get('macs') or 0):,}</td><td class=num>{float(op.get('latency_ms') or 0):.4f}</td>"
-        f"<td>{_e(op.get('bound', ''))}</td></tr>" for op in slowest)
+        f"<td>{e(op.get('bound', ''))}</td></tr>" for op in slowest)
     rest = len(per_op) - len(slowest)
     rest_note = (f" The other {rest} ops take {total - shown:.4f} ms together." if rest else "")
     return (f'<section class="card" id="per-op"><h2>Per-op latency (estimated, slowest {len(slowest)} '
             f'of {len(per_op)} ops)</h2>'
             f'<img class="plot" alt="bar chart of the estimated latency of the slowest ops" '
             f'src="{_per_op_plot(slowest)}">'
-            f'<p class="note">Sum over all ops: {total:.4f} ms.{_e(rest_note)}</p>'
+            f'<p class="note">Sum over all ops: {total:.4f} ms.{e(rest_note)}</p>'
             f'<details><summary>Table of these ops</summary><table><tr><th>op</th><th>name</th><th>kind</th>'
             f'<th>dtype</th><th class=num>MACs</th><th class=num>latency ms</th><th>bound</th></tr>{rows}'
             f'</table></details></section>')
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"<td class=num>{value:.4g}</td>"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"<td class=num>{value:,}</td>"
-    if isinstance(value, (dict, list)):
-        return f"<td><code>{_e(json.dumps(value, sort_keys=True))}</code></td>"
-    return f"<td>{_e('' if value is None else value)}</td>"
 
 
 def _layers_section(report: dict[str, Any]) -> str:
@@ -219,9 +189,9 @@ def _layers_section(report: dict[str, Any]) -> str:
         columns = list(dict.fromkeys(key for row in layers for key in row))
         numeric = {c for c in columns if all(isinstance(row.get(c), (int, float)) and not isinstance(row.get(c), bool)
                                              for row in layers if row.get(c) is not None)}
-        header = "".join(f"<th{' class=num' if c in numeric else ''}>{_e(c)}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(_cell(row.get(c)) for c in columns) + "</tr>" for row in layers)
-        parts.append(f"<h3>{_e(step.get('name', 'step'))}</h3><table><tr>{header}</tr>{body}</table>")
+        header = "".join(f"<th{' class=num' if c in numeric else ''}>{e(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(cell(row.get(c)) for c in columns) + "</tr>" for row in layers)
+        parts.append(f"<h3>{e(step.get('name', 'step'))}</h3><table><tr>{header}</tr>{body}</table>")
     content = "".join(parts) or "<p>No per-layer changes: no step pruned or substituted layers.</p>"
     return f'<section class="card" id="layers"><h2>Per-layer changes (sparsity, substitutions)</h2>{content}</section>'
 
@@ -231,16 +201,16 @@ def _steps_section(report: dict[str, Any]) -> str:
     for step in report.get("steps") or []:
         if not isinstance(step, dict):
             continue
-        scalars = ", ".join(f"{_e(k)}={_e(f'{v:.4g}' if isinstance(v, float) else v)}" for k, v in step.items()
+        scalars = ", ".join(f"{e(k)}={e(f'{v:.4g}' if isinstance(v, float) else v)}" for k, v in step.items()
                             if k not in ("name", "seconds", "layers") and not isinstance(v, (list, dict)))
         if isinstance(step.get("layers"), list):
             scalars = ", ".join(filter(None, [scalars, f"{len(step['layers'])} layers (see per-layer changes)"]))
         nested = {k: v for k, v in step.items() if k != "layers" and isinstance(v, (list, dict))}
-        details = (f"<details><summary>details</summary><pre>{_e(json.dumps(nested, indent=1, sort_keys=True))}"
+        details = (f"<details><summary>details</summary><pre>{e(json.dumps(nested, indent=1, sort_keys=True))}"
                    f"</pre></details>" if nested else "")
         seconds = step.get("seconds")
         timing = f" ({seconds:.2f} s)" if isinstance(seconds, (int, float)) else ""
-        items.append(f"<li><b>{_e(step.get('name', '?'))}</b>{_e(timing)}{': ' if scalars else ''}{scalars}{details}</li>")
+        items.append(f"<li><b>{e(step.get('name', '?'))}</b>{e(timing)}{': ' if scalars else ''}{scalars}{details}</li>")
     content = f"<ol>{''.join(items)}</ol>" if items else "<p>No steps recorded.</p>"
     return f'<section class="card" id="steps"><h2>Steps</h2>{content}</section>'
 
@@ -252,7 +222,7 @@ def _provenance_section(report: dict[str, Any]) -> str:
     rows += [(f"input: {k}", v) for k, v in inputs.items()]
     versions = report.get("versions") if isinstance(report.get("versions"), dict) else {}
     rows += [(f"version: {k}", v if v is not None else "not installed") for k, v in versions.items()]
-    body = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}</tr>" for k, v in rows if v is not None)
+    body = "".join(f"<tr><th>{e(k)}</th>{cell(v)}</tr>" for k, v in rows if v is not None)
     return f'<section class="card" id="provenance"><h2>Inputs and versions</h2><table>{body}</table></section>'
 
 
@@ -260,25 +230,28 @@ def render_html(report: dict[str, Any]) -> str:
     """The whole report as one self-contained HTML document (a str)."""
     status = str(report.get("status", "ok"))
     artifact, target = report.get("artifact", "artifact"), report.get("target", "?")
-    badge = f'<span class="badge {"ok" if status == "ok" else "failed"}">{_e(status)}</span>'
+    badge = f'<span class="badge {"ok" if status == "ok" else "failed"}">{e(status)}</span>'
     warnings = [w for w in report.get("warnings") or []]
     warnings_html = ("" if not warnings else
                      f'<section class="warnings" id="warnings"><h2>⚠ {len(warnings)} warning'
                      f'{"s" if len(warnings) != 1 else ""}</h2><ul>'
-                     + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul></section>")
+                     + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul></section>")
     title = f"{artifact} for {target}: {status}"
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
-        f"<h1>{_e(artifact)} for {_e(target)} {badge}</h1>",
-        f'<p class="sub">edge-compressor report, schema {_e(report.get("schema", "?"))}, '
-        f'format {_e(report.get("format", "?"))}</p>',
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>{e(artifact)} for {e(target)} {badge}</h1>",
+        f'<p class="sub">edge-compressor report, schema {e(report.get("schema", "?"))}, '
+        f'format {e(report.get("format", "?"))}</p>',
         warnings_html,
         _summary_card(report),
         _per_op_section(report),
         _layers_section(report),
+        int8_section(report),
+        size_section(report),
+        io_section(report),
         _steps_section(report),
         _provenance_section(report),
         "</main></body></html>",

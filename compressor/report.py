@@ -63,7 +63,7 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
             notes.append(f"{op['op']} ({where}) still computes in float.")
         notes += [str(w) for w in step.facts.get("warnings", [])]  # e.g. prune's shortfall
     if final.estimate is not None:
-        notes += [f"{target.name}: {w}" for w in getattr(final.estimate, "warnings", ())]
+        notes += [f"{target.name}: {_with_layer_names(w, graph)}" for w in getattr(final.estimate, "warnings", ())]
     try:
         original_estimate = estimate(float_graph, target, artifact_size_bytes=baseline.stat().st_size)
     except TargetError:
@@ -104,6 +104,16 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         "versions": package_versions(),
     }
     return report
+
+
+def _with_layer_names(text: str, graph) -> str:
+    """Long litert-torch tensor names in a warning replaced by the module paths they record."""
+    from .tflite_names import layer_path
+
+    for op in sorted(graph.ops, key=lambda op: -len(op.name)):
+        if len(op.name) > 40 and op.name in text:
+            text = text.replace(op.name, layer_path(op.name) or op.name)
+    return text
 
 
 def _breakdown(path: Path) -> dict[str, int] | None:
