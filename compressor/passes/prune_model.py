@@ -103,11 +103,19 @@ class PruneModel:
         else:
             from ..prune.masks import make_mask_pruner
 
+            lifted = _lift_graph_convs_(student, x, recovery)
+            guide = teacher
+            if lifted is not None:
+                facts["lifted_graph_convs"], recovery = lifted
+                from ..dsconv.substitute import drop_batch_guard_
+
+                guide = copy.deepcopy(teacher)  # the teacher runs batches in recovery too
+                drop_batch_guard_(guide)
             steps = max(recovery.epochs * math.ceil(len(x) / min(recovery.batch_size, max(len(x), 1))), 1)
             pruner = make_mask_pruner(student, method=config.method, amount=config.amount,
-                                      layers=selection, total_steps=steps)
+                                      layers=selection, total_steps=steps, classifier=_output_layer(student))
             if recovery.epochs > 0:
-                recovered = self._recover(student, teacher, context, recovery, on_step=pruner.step)
+                recovered = self._recover(student, guide, context, recovery, on_step=pruner.step)
             else:
                 pruner.step(steps, steps)
                 recovered = None
@@ -153,6 +161,43 @@ class PruneModel:
         y = context.calibration_y
         return finetune_(student, teacher, context.calibration_x, y, config=recovery, on_step=on_step,
                          progress=context.progress)
+
+
+def _output_layer(module) -> str | None:
+    """The model's output layer for the masks to leave dense: the last prunable module, unless
+    the module is a graph whose last weighted op is a call (aten.linear) rather than a module."""
+    import torch
+
+    from ..dsconv.substitute import is_graph_module
+
+    if not is_graph_module(module):
+        return "last"
+    layers = {name for name, m in module.named_modules()
+              if isinstance(m, (torch.nn.modules.conv._ConvNd, torch.nn.Linear))}
+    last = None
+    for node in module.graph.nodes:
+        if node.op == "call_module" and node.target in layers:
+            last = node.target
+        elif node.op == "call_function" and any(t in str(node.target) for t in ("linear", "conv", "addmm", "matmul")):
+            last = None
+    return last
+
+
+def _lift_graph_convs_(student, x, recovery):
+    """A ``.pt2`` / TorchScript graph keeps its convs as aten calls: lift them into nn.Conv2d
+    modules (as --dsconv does) so masks can hold their weights.  None for an nn.Module;
+    else (convs lifted, the recovery settings, batch 1 when the graph has its batch baked in)."""
+    import dataclasses
+
+    from ..dsconv.substitute import batch_size_works, drop_batch_guard_, is_graph_module, lift_convs_
+
+    if not is_graph_module(student):
+        return None
+    lifted = lift_convs_(student)
+    drop_batch_guard_(student)
+    if not batch_size_works(student, x[:3]):
+        recovery = dataclasses.replace(recovery, batch_size=1)
+    return len(lifted), recovery
 
 
 def _shortfall_warnings(outcome) -> list[str]:

@@ -243,11 +243,13 @@ def _skip_reason(name: str, module: Any, *, method: str, classifier: str, shared
 
 
 def make_mask_pruner(model: Any, *, method: str, amount: float, layers: str | tuple[str, ...] = "all",
-                     total_steps: int = 1) -> MaskPruner:
+                     total_steps: int = 1, classifier: str | None = "last") -> MaskPruner:
     """A ``MaskPruner`` over ``model``'s Conv1d/2d/3d and Linear weights (masks start empty).
 
     ``layers``: "all", "auto" (the same as "all" for masks: sensitivity allocation is for
     channels) or a tuple of module / parameter names; a module name takes the layers inside it.
+    ``classifier``: the output layer, left dense: "last" (the last prunable module), a module
+    name, or None when it is not among the modules (a graph whose head is an op).
     """
     if method not in MASK_METHODS:
         raise ConfigError("--prune", method, "a mask method: " + ", ".join(MASK_METHODS))
@@ -265,7 +267,9 @@ def make_mask_pruner(model: Any, *, method: str, amount: float, layers: str | tu
         if not any(_names_layer(selector, name) for name, _ in candidates):
             raise ConfigError("--prune-layers", selector, "a Conv/Linear layer or a module holding one (e.g. "
                               + ", ".join(name for name, _ in candidates[:4]) + ")")
-    classifier, first = candidates[-1][0], candidates[0][0]
+    first = candidates[0][0]
+    if classifier == "last":
+        classifier = candidates[-1][0]
     shared: dict[int, str] = {}
     chosen: list[MaskedLayer] = []
     notes: list[str] = []
