@@ -63,7 +63,8 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
             notes.append(f"{op['op']} ({where}) still computes in float.")
         notes += [str(w) for w in step.facts.get("warnings", [])]  # e.g. prune's shortfall
     if final.estimate is not None:
-        notes += [f"{target.name}: {_with_layer_names(w, graph)}" for w in getattr(final.estimate, "warnings", ())]
+        notes += [f"{target.name}: {_with_layer_names(w, graph, final.tensor_names)}"
+                  for w in getattr(final.estimate, "warnings", ())]
     try:
         original_estimate = estimate(float_graph, target, artifact_size_bytes=baseline.stat().st_size)
     except TargetError:
@@ -106,13 +107,23 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
     return report
 
 
-def _with_layer_names(text: str, graph) -> str:
-    """Long litert-torch tensor names in a warning replaced by the module paths they record."""
+def _with_layer_names(text: str, graph, stripped_names: tuple[str, ...] | None = None) -> str:
+    """Long litert-torch tensor names in a warning replaced by the module paths they record;
+    the short ``t<index>`` names of a stripped file (Vela reads the file) mapped back too."""
+    import re
+
     from .tflite_names import layer_path
 
     for op in sorted(graph.ops, key=lambda op: -len(op.name)):
         if len(op.name) > 40 and op.name in text:
             text = text.replace(op.name, layer_path(op.name) or op.name)
+    if stripped_names:
+        def original(match: re.Match) -> str:
+            index = int(match.group(1))
+            name = stripped_names[index] if index < len(stripped_names) else ""
+            return f"({layer_path(name) or name.split(';')[0]})" if name else match.group(0)
+
+        text = re.sub(r"\(t(\d+)\)", original, text)
     return text
 
 

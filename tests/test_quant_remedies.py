@@ -188,3 +188,28 @@ def test_float_layers_rescue_when_int16_is_not_allowed(hard, tmp_path):
     # conv2 loses most by itself, but its loss is made where conv1 writes its output in int8
     assert [layer_path(name) for name in result.float_layers] == ["conv2", "conv1"]
     assert result.tried[-1]["layers"] == list(result.float_layers)
+
+
+def test_npu_target_takes_int16_for_the_worst_layers_and_vela_compiles_it(tmp_path, monkeypatch):
+    import inspect
+    import json
+
+    from click.testing import CliRunner
+
+    from compressor.cli import cli
+    from tests.conftest import import_source
+
+    source = "import torch\nimport torch.nn as nn\n\n\n" + inspect.getsource(_Hard).replace("class _Hard", "class Hard")
+    nets = import_source(tmp_path, monkeypatch, "hardnets", source)
+    torch.manual_seed(0)
+    torch.save(nets.Hard().state_dict(), tmp_path / "hard.pt")
+    result = CliRunner().invoke(cli, ["hard.pt", "--arch", "hardnets:Hard", "--input-shape", "1,1,12,12",
+                                      "--target", "ethos-u55-128", "--min-agreement", "0", "--out", "npu", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "npu" / "report.json").read_text())
+    remedies = next(s for s in report["steps"] if s["name"] == "int8")["remedies"]
+    plain = remedies["tried"][0]["sqnr_db"]
+    assert "int16" in remedies["used"] and remedies["int16_layers"] and remedies["sqnr_db"] > plain + 3
+    assert "float" not in [t["remedy"] for t in remedies["tried"]]  # an NPU runs no float
+    assert report["io"]["inputs"][0]["dtype"] == "int8"
+    assert report["estimate"]["vela"]["npu_ops"] > 0
