@@ -97,6 +97,9 @@ def test_ops_xnnpack_cannot_run_in_int8_stay_float_on_a_cpu(nets):
     assert int8["delegation"]["not_delegated"] == [] and int8["delegation"]["partitions"] == 1
     listed = {op["name"] for op in int8["float_ops"]}
     assert {op["name"] for op in int8["float_for_speed"]} <= listed  # every float op is in the report
+    # islands moved to float are those the target's cost model says int8 does not pay for
+    assert all(i["int8_ms"] >= i["float_ms"] for i in int8["float_islands"])
+    assert {i["name"] for i in int8["float_islands"]} <= listed
     assert report["compressed"]["sqnr_db"] > 20
 
 
@@ -142,3 +145,33 @@ def test_per_tensor_depthwise_is_kept_only_when_it_costs_no_accuracy(nets):
     dw = next(op for op in sub.operators if codes[op.opcodeIndex] == schema.BuiltinOperator.DEPTHWISE_CONV_2D)
     scales = sub.tensors[dw.inputs[1]].quantization.scale
     assert (len(scales) == 1) == shrink["kept"]
+
+
+@pytest.mark.parametrize("width,island", [(16, True), (512, False)])
+def test_an_int8_layer_between_float_ops_stays_int8_only_where_it_pays(width, island, tmp_path):
+    """The island rule weighs the conversions against the layer: a 512x512 FC pays for its
+    QUANTIZE/DEQUANTIZE on host-x86's cost model, a 16x16 one does not."""
+    from compressor.int8_islands import costly_islands
+    from compressor.int8_tflite import Int8Tweaks, quantize_tflite
+    from compressor.passes.export_tflite import export_tflite
+    from compressor.targets import load_target
+    from compressor.tflite_names import ops_by_layer
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = torch.nn.LayerNorm(width)
+            self.fc = torch.nn.Linear(width, width)
+
+        def forward(self, x):
+            return torch.nn.functional.gelu(self.fc(self.norm(x)))
+
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((8, 4, width)).astype(np.float32)
+    float_path, int8_path = tmp_path / "f.tflite", tmp_path / "q.tflite"
+    export_tflite(Block().eval(), (torch.from_numpy(x[:1]),), float_path)
+    keep_float = tuple(name for op, name, _ in ops_by_layer(float_path) if op != "FULLY_CONNECTED")
+    quantize_tflite(float_path, int8_path, [[x[i:i + 1]] for i in range(8)], per_channel=True,
+                    tweaks=Int8Tweaks(float_layers=keep_float))
+    found = costly_islands(float_path, int8_path, load_target("host-x86"))
+    assert [i["op"] for i in found] == (["FULLY_CONNECTED"] if island else [])

@@ -82,10 +82,14 @@ class QuantizeTflite:
         tweaks, shrunk = remedies.tweaks, None
         if config.shrink_depthwise and remedies.per_channel:
             tweaks, shrunk = self._shrink_depthwise(artifact.path, out_path, samples, io, remedies, evaluate)
-        delegation, for_speed = None, []
+        delegation, for_speed, islands = None, [], []
         if getattr(target, "kind", "cpu") == "cpu":
-            delegation, for_speed = self._keep_slow_ops_float(artifact.path, out_path, samples, io, tweaks,
-                                                              allowed=config.float_fallback and float_allowed(target))
+            allowed = config.float_fallback and float_allowed(target)
+            delegation, for_speed, tweaks = self._keep_slow_ops_float(artifact.path, out_path, samples, io, tweaks,
+                                                                      allowed=allowed)
+            if allowed:
+                delegation, islands = self._float_islands(artifact.path, out_path, samples, io, tweaks, target,
+                                                          delegation)
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8",
@@ -94,6 +98,7 @@ class QuantizeTflite:
                  "activations": "int8", "io": "int8" if io == "int8" else "float32",
                  "calibration_samples": len(samples), "float_ops": left_float,
                  "float_ops_requested": user_float or None, "float_for_speed": for_speed,
+                 "float_islands": islands,
                  "depthwise_per_tensor": shrunk,
                  "remedies": _remedy_facts(remedies),
                  "delegation": _delegation_facts(delegation),
@@ -171,7 +176,23 @@ class QuantizeTflite:
                 break
             moved += [{"op": node["op"], "name": node["name"], "layers": layer_paths(node["name"])} for node in slow]
             delegation = inspect_delegation(out_path)
-        return delegation, moved
+        return delegation, moved, tweaks
+
+    def _float_islands(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, target: Any,
+                       delegation: Any) -> tuple[Any, list[dict[str, Any]]]:
+        """Keep float the int8 islands the target's cost model says do not pay (int8_islands.py)."""
+        from ..delegation import inspect_delegation
+        from ..int8_islands import costly_islands
+
+        islands = costly_islands(float_path, out_path, target)
+        if not islands:
+            return delegation, []
+        tweaks = replace(tweaks, float_layers=(*tweaks.float_layers, *(i["name"] for i in islands)))
+        try:
+            quantize_tflite(float_path, out_path, samples, per_channel=self.config.per_channel, io=io, tweaks=tweaks)
+        except ConfigError:
+            return delegation, []
+        return inspect_delegation(out_path), [{**i, "layers": layer_paths(i["name"])} for i in islands]
 
 
 def _evaluator(artifact: Artifact, context: Context):
