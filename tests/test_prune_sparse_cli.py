@@ -110,3 +110,10 @@ def test_graph_models_get_masks_on_their_lifted_convs(residual_workspace, form):
     assert prune["lifted_graph_convs"] == 3 and abs(prune["achieved"] - 0.8) <= 0.02
     # the head is an aten.linear call in the graph, not a module: no conv is mistaken for it
     assert not prune["skipped"] and steps["sparsify"]["outputs_identical"]
+
+
+def test_unstructured_prune_repeats_byte_for_byte(residual_workspace):
+    workspace, _ = residual_workspace
+    for out in ("a", "b"):
+        assert run("unstructured:0.8", out).exit_code == 0
+    assert (workspace / "a" / "model.tflite").read_bytes() == (workspace / "b" / "model.tflite").read_bytes()
