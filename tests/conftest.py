@@ -70,6 +70,15 @@ def save_labelled_data(model, directory, x: np.ndarray, *, train: int, names=("t
     np.savez(directory / names[1], x=x[train:], y=y[train:])
 
 
+def save_graph_form(model, directory, form: str, example: tuple) -> str:
+    """Save ``model`` as a torch.export archive (``.pt2``) or TorchScript (``.ts``); its file name."""
+    if form == "torch.export":
+        torch.export.save(torch.export.export(model, example), directory / "res.pt2")
+        return "res.pt2"
+    torch.jit.save(torch.jit.trace(model, example), directory / "res.ts")
+    return "res.ts"
+
+
 @pytest.fixture
 def residual_workspace(tiny_workspace):
     """tiny_workspace plus a residual net (tests/prune_patterns.py) saved as res.pt, with data."""

@@ -9,6 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from compressor.cli import cli
+from tests.conftest import save_graph_form
 
 
 def run_cli(*args: str):
@@ -60,13 +61,7 @@ def test_recovery_without_data_is_one_line_exit_2(residual_workspace):
 @pytest.mark.parametrize("form", ["torch.export", "torchscript"])
 def test_graph_only_model_gets_a_clear_error_naming_the_form_to_give(residual_workspace, form):
     workspace, model = residual_workspace
-    example = (torch.zeros(1, 1, 16, 16),)
-    if form == "torch.export":
-        torch.export.save(torch.export.export(model, example), workspace / "res.pt2")
-        name = "res.pt2"
-    else:
-        torch.jit.save(torch.jit.trace(model, example), workspace / "res.ts")
-        name = "res.ts"
+    name = save_graph_form(model, workspace, form, (torch.zeros(1, 1, 16, 16),))
     result = run_cli(name, "--target", "android-arm64", "--data", "train.npz", "--prune", "channels:0.5",
                      "--finetune-epochs", "0")
     assert result.exit_code == 2

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from compressor.cli import cli
+from tests.conftest import save_graph_form
 
 
 def run(spec: str, out: str):
@@ -94,13 +95,7 @@ def test_graph_models_get_masks_on_their_lifted_convs(residual_workspace, form):
     import torch
 
     workspace, model = residual_workspace
-    example = (torch.zeros(1, 1, 16, 16),)
-    if form == "torch.export":
-        torch.export.save(torch.export.export(model, example), workspace / "res.pt2")
-        path = "res.pt2"
-    else:
-        torch.jit.save(torch.jit.trace(model, example), workspace / "res.ts")
-        path = "res.ts"
+    path = save_graph_form(model, workspace, form, (torch.zeros(1, 1, 16, 16),))
     result = CliRunner().invoke(cli, [path, "--target", "android-arm64", "--prune", "unstructured:0.8",
                                       "--finetune-epochs", "1", "--data", "train.npz", "--eval", "heldout.npz",
                                       "--input-shape", "1,1,16,16", "--min-agreement", "0", "--out", "g", "--quiet"])
