@@ -72,12 +72,17 @@ class HardswishAsMul(nn.Module):
         return (x * (1.0 / 6.0)) * F.relu6(x + 3.0)
 
 
-def rewrite_for_int8_(module: nn.Module) -> list[dict[str, str]]:
+def rewrite_for_int8_(module: nn.Module, *, hardswish: bool = True) -> list[dict[str, str]]:
     """Rewrite ``module`` in place so its int8 export stays in XNNPACK; what was done,
-    as ``{"rewrite": name, "where": module path}`` in the order it was done."""
+    as ``{"rewrite": name, "where": module path}`` in the order it was done.
+
+    ``hardswish=False`` keeps nn.Hardswish: NPUs (Vela) and tflite-micro run HARD_SWISH in
+    int8 as one op, so the three-op form only pays on CPUs.
+    """
     done = _fold_batchnorms_into_next_conv(module)
     done += _batchnorms_as_depthwise(module)
-    done += _hardswish_as_mul(module)
+    if hardswish:
+        done += _hardswish_as_mul(module)
     done += _zero_pad_maxpools(module)
     return done
 
