@@ -53,7 +53,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["HardswishAsMul", "rewrite_for_int8_"]
+__all__ = ["HardswishAsMul", "LeakyReluAsMax", "rewrite_for_int8_"]
 
 # Exact types, not isinstance: a subclass may compute something else in its forward.
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -72,17 +72,34 @@ class HardswishAsMul(nn.Module):
         return (x * (1.0 / 6.0)) * F.relu6(x + 3.0)
 
 
-def rewrite_for_int8_(module: nn.Module, *, hardswish: bool = True) -> list[dict[str, str]]:
+class LeakyReluAsMax(nn.Module):
+    """leaky_relu(x, a) = max(x, a * x) for 0 <= a <= 1: MUL and MAXIMUM, which ai-edge-quantizer
+    quantizes (it has no int8 LEAKY_RELU, so the op stayed float and an NPU/MCU run failed)."""
+
+    def __init__(self, negative_slope: float):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(x, x * self.negative_slope)
+
+
+def rewrite_for_int8_(module: nn.Module, *, hardswish: bool = True, leaky_relu: bool = False
+                      ) -> list[dict[str, str]]:
     """Rewrite ``module`` in place so its int8 export stays in XNNPACK; what was done,
     as ``{"rewrite": name, "where": module path}`` in the order it was done.
 
     ``hardswish=False`` keeps nn.Hardswish: NPUs (Vela) and tflite-micro run HARD_SWISH in
-    int8 as one op, so the three-op form only pays on CPUs.
+    int8 as one op, so the three-op form only pays on CPUs.  ``leaky_relu=True`` turns
+    nn.LeakyReLU into max(x, a·x): for targets that must run int8 only (on a CPU the float
+    LEAKY_RELU runs inside XNNPACK as one op).
     """
     done = _fold_batchnorms_into_next_conv(module)
     done += _batchnorms_as_depthwise(module)
     if hardswish:
         done += _hardswish_as_mul(module)
+    if leaky_relu:
+        done += _leaky_relu_as_max(module)
     done += _zero_pad_maxpools(module)
     return done
 
@@ -95,6 +112,15 @@ def _hardswish_as_mul(module: nn.Module) -> list[dict[str, str]]:
         if type(child) is nn.Hardswish and path:
             _set_child(module, path, HardswishAsMul())
             done.append({"rewrite": "hardswish_as_mul", "where": path})
+    return done
+
+
+def _leaky_relu_as_max(module: nn.Module) -> list[dict[str, str]]:
+    done = []
+    for path, child in list(module.named_modules()):
+        if type(child) is nn.LeakyReLU and path and 0.0 <= child.negative_slope <= 1.0:
+            _set_child(module, path, LeakyReluAsMax(child.negative_slope))
+            done.append({"rewrite": "leaky_relu_as_max", "where": path})
     return done
 
 

@@ -6,24 +6,27 @@ the best artifact so far, and the chain stops at the first that meets the thresh
 1. ``plain``: the configured recipe (min/max calibration, per-channel weights by default);
 2. ``per_channel``: per-channel int8 weights everywhere (only if the caller asked for
    per-tensor: per-tensor weight scales can crush small channels, PITFALLS.md);
-3. ``percentile``: each activation's range clipped at the 99.99th percentile of its
+3. ``equalize``: cross-layer equalization of conv pairs in the float file (Nagel et al. 2019,
+   equalize_tflite.py): exact in float, it evens out the channel ranges between two convs
+   (an outlier channel in one conv's output no longer sets the int8 step for all of them);
+4. ``percentile``: each activation's range clipped at the 99.99th percentile of its
    magnitude on the calibration samples (min <= 0 <= max kept), so that rare outliers stop
    stretching the int8 step for every other value (percentile calibration, as compared
    with max and entropy calibration in Wu et al. 2020, "Integer Quantization for Deep
    Learning Inference", arXiv:2004.09602);
-4. ``int16``: int16 activations (int16x8 kernels) for the ``max_layers`` layers that lose
+5. ``int16``: int16 activations (int16x8 kernels) for the ``max_layers`` layers that lose
    most by themselves (``own_sqnr_db`` of ``layer_sensitivity``) and whose op the quantizer
    can run with int16 activations, together with the ops that write their inputs (see
    ``_worst_layers``; only with ``allow_int16``: not every target has int16x8 kernels);
-5. ``float``: the same choice of worst layers left in float32 (only with ``allow_float``:
+6. ``float``: the same choice of worst layers left in float32 (only with ``allow_float``:
    an NPU or MCU may not run float ops at all).
 
-A remedy is kept only if it gains over the best so far; later ones build on what was kept.
+A remedy is kept only if it gains over the best so far; later ones build on what was kept
+(int16 and float, which cost speed and bytes, must gain 3 dB or meet the thresholds).
 
 Bias correction (shifting each bias by the mean quantization error of its layer's output)
 is not in the chain: ai-edge-quantizer offers no hook for it, and doing it means editing
-the flatbuffer's bias tensors and re-quantizing them, which is not trivial.  Cross-layer
-equalization is not here either.
+the flatbuffer's bias tensors and re-quantizing them, which is not trivial.
 
 ``evaluate(path) -> (sqnr_db, agreement or None)`` is the caller's: it runs a candidate
 artifact against the original model on evaluation data.  The best candidate (meeting the
@@ -51,8 +54,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CompressorError, ConfigError
-from .int8_tflite import Int8Tweaks, quantize_tflite, supports_int16
+from .errors import CompressorError, ConfigError, ExportError
+from .int8_tflite import Int8Tweaks, float_ops, quantize_tflite, supports_int16
 from .quant_sensitivity import (EXACT_SQNR_DB, activation_ops, layer_sensitivity, open_all_tensors,
                                 run_all_tensors)
 
@@ -100,6 +103,7 @@ class RemedyResult:
 class _Candidate:
     per_channel: bool
     tweaks: Int8Tweaks = field(default_factory=Int8Tweaks)
+    source: Path | None = None  # the float file it is quantized from (None: the chain's; CLE writes another)
     used: tuple[str, ...] = ()
     path: Path | None = None
     sqnr_db: float = -math.inf
@@ -193,17 +197,32 @@ class _Chain:
     """Runs the remedies: owns the temporary files, the thresholds and the log of tries."""
 
     def __init__(self, float_path: Path, out_path: Path, samples: list[list[np.ndarray]], *,
-                 evaluate: Evaluate, io: str, thresholds: _Thresholds, max_layers: int):
+                 evaluate: Evaluate, io: str, thresholds: _Thresholds, max_layers: int, allow_float: bool = True):
         self.float_path, self.out_path, self.samples = float_path, out_path, samples
+        self.allow_float = allow_float
         self.evaluate, self.io, self.thresholds, self.max_layers = evaluate, io, thresholds, max_layers
         self.tried: list[dict] = []
         self.temp_paths: list[Path] = []
         self._rows: dict[Path, list[dict]] = {}
 
+    def source(self, candidate: _Candidate) -> Path:
+        return candidate.source or self.float_path
+
+    def equalized(self) -> tuple[Path, list[dict]] | tuple[None, list]:
+        """The float file with cross-layer equalization (equalize_tflite.py), when a pair applies."""
+        from .equalize_tflite import equalize_tflite
+
+        handle, name = tempfile.mkstemp(prefix=f".{self.out_path.name}.", suffix=".cle.tflite", dir=self.out_path.parent)
+        os.close(handle)
+        path = Path(name)
+        self.temp_paths.append(path)
+        pairs = equalize_tflite(self.float_path, path)
+        return (path, pairs) if pairs else (None, [])
+
     def sensitivity(self, candidate: _Candidate) -> list[dict]:
         assert candidate.path is not None
         if candidate.path not in self._rows:
-            self._rows[candidate.path] = layer_sensitivity(self.float_path, candidate.path, self.samples)
+            self._rows[candidate.path] = layer_sensitivity(self.source(candidate), candidate.path, self.samples)
         return self._rows[candidate.path]
 
     def build(self, candidate: _Candidate) -> _Candidate:
@@ -212,8 +231,12 @@ class _Chain:
         os.close(handle)
         path = Path(name)
         self.temp_paths.append(path)
-        quantize_tflite(self.float_path, path, self.samples, per_channel=candidate.per_channel, io=self.io,
+        quantize_tflite(self.source(candidate), path, self.samples, per_channel=candidate.per_channel, io=self.io,
                         tweaks=candidate.tweaks)
+        if not self.allow_float and candidate.tweaks != Int8Tweaks():
+            left = [op["op"] for op in float_ops(path)]
+            if left:  # e.g. an op the quantizer cannot give int16 activations stays float instead
+                raise ExportError(f"{path.name}: left {', '.join(left)} in float on a target that runs none")
         sqnr_db, agreement = self.evaluate(path)
         sqnr_db = float(sqnr_db) if sqnr_db is not None and not math.isnan(sqnr_db) else -math.inf
         return replace(candidate, path=path, sqnr_db=sqnr_db,
@@ -267,7 +290,11 @@ def _remedies(chain: _Chain, best: _Candidate, *, allow_int16: bool, allow_float
     if not best.per_channel:
         best = chain.attempt(best, "per_channel", replace(best, per_channel=True))
         yield best
-    overrides = percentile_ranges(chain.float_path, chain.samples)
+    source, pairs = chain.equalized()
+    best = chain.attempt(best, "equalize", replace(best, source=source) if source is not None else None,
+                         tuple(p["tensor"] for p in pairs))
+    yield best
+    overrides = percentile_ranges(chain.source(best), chain.samples)
     best = chain.attempt(best, "percentile",
                          replace(best, tweaks=replace(best.tweaks, range_overrides=overrides)) if overrides else None)
     yield best
@@ -305,7 +332,7 @@ def quantize_with_remedies(float_path: Path, out_path: Path, samples: list[list[
         raise ConfigError("samples", len(samples), "at least one calibration sample")
     thresholds = _Thresholds(min_sqnr_db, min_agreement)
     with _cleaned(_Chain(float_path, out_path, samples, evaluate=evaluate, io=io, thresholds=thresholds,
-                         max_layers=max_layers)) as chain:
+                         max_layers=max_layers, allow_float=allow_float)) as chain:
         best = chain.start(_Candidate(per_channel, tweaks=base or Int8Tweaks()))
         if not thresholds.met(best):
             for best in _remedies(chain, best, allow_int16=allow_int16, allow_float=allow_float):

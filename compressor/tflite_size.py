@@ -43,7 +43,8 @@ from typing import Any
 from .errors import ExportError
 from .files import write_atomically
 
-__all__ = ["CATEGORIES", "DROPPABLE_METADATA", "opcode_names", "size_breakdown", "strip_tflite"]
+__all__ = ["CATEGORIES", "DROPPABLE_METADATA", "opcode_names", "pack_model", "read_model", "size_breakdown",
+           "strip_tflite"]
 
 CATEGORIES = ("weights", "biases", "quantization", "names", "metadata", "unused", "structure")
 
@@ -265,6 +266,28 @@ def strip_tflite(in_path, out_path) -> dict[str, Any]:
     data, dropped["shared_vectors"] = _pack(model, len(buf))
     write_atomically(out_path, data)
     return {"before": len(buf), "after": len(data), "dropped": dict(dropped)}
+
+
+def read_model(path: Path) -> Any:
+    """The `.tflite` at ``path`` as a mutable ``schema.ModelT``, buffers stored after the
+    flatbuffer read back inline (ExportError for what the rewrites here cannot handle)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    buf = path.read_bytes()
+    if len(buf) < 8 or not schema.Model.ModelBufferHasIdentifier(buf, 0):
+        raise ExportError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
+    model = schema.ModelT.InitFromPackedBuf(buf, 0)
+    _check_supported(model, path)
+    _inline_buffers(model, buf, path)
+    return model
+
+
+def pack_model(model: Any, size_hint: int) -> bytes:
+    """``model`` packed as a `.tflite` flatbuffer (identical numeric vectors written once)."""
+    return _pack(model, size_hint)[0]
 
 
 def _check_supported(model: Any, path: Path) -> None:

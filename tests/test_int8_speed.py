@@ -175,3 +175,30 @@ def test_an_int8_layer_between_float_ops_stays_int8_only_where_it_pays(width, is
                     tweaks=Int8Tweaks(float_layers=keep_float))
     found = costly_islands(float_path, int8_path, load_target("host-x86"))
     assert [i["op"] for i in found] == (["FULLY_CONNECTED"] if island else [])
+
+
+def test_leaky_relu_is_max_on_int8_only_targets_and_exact():
+    from compressor.graph_rewrites import LeakyReluAsMax, rewrite_for_int8_
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.LeakyReLU(0.1), torch.nn.Conv2d(8, 4, 1)).eval()
+    x = torch.randn(4, 3, 10, 10)
+    expected = model(x)
+    assert rewrite_for_int8_(model, leaky_relu=False) == []  # CPUs keep the one float op
+    done = rewrite_for_int8_(model, leaky_relu=True)
+    assert done == [{"rewrite": "leaky_relu_as_max", "where": "1"}] and isinstance(model[1], LeakyReluAsMax)
+    assert torch.equal(model(x), expected)
+
+
+def test_a_leaky_relu_model_is_fully_int8_on_an_mcu(tmp_path, monkeypatch):
+    source = ("import torch.nn as nn\n\n\nclass Leaky(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+              "        self.c = nn.Conv2d(1, 8, 3)\n        self.act = nn.LeakyReLU(0.05)\n        self.head = nn.Linear(8, 3)\n\n"
+              "    def forward(self, x):\n        return self.head(self.act(self.c(x)).mean(dim=(2, 3)))\n")
+    nets = import_source(tmp_path, monkeypatch, "leakynets", source)
+    torch.manual_seed(0)
+    torch.save(nets.Leaky().state_dict(), tmp_path / "leaky.pt")
+    compress("leaky.pt", "--arch", "leakynets:Leaky", "--input-shape", "1,1,12,12", "--target", "cortex-m7",
+             "--out", "m7")
+    report, steps = steps_of(tmp_path / "m7")
+    assert [r["rewrite"] for r in steps["rewrite"]["rewrites"]] == ["leaky_relu_as_max"]
+    assert steps["int8"]["float_ops"] == []
