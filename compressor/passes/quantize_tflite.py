@@ -127,6 +127,7 @@ class QuantizeTflite:
         import os
         import tempfile
 
+        from ..errors import CompressorError
         from ..tflite_names import ops_by_layer
 
         if "DEPTHWISE_CONV_2D" not in {op for op, _, _ in ops_by_layer(float_path)}:
@@ -136,7 +137,10 @@ class QuantizeTflite:
         os.close(handle)
         candidate = Path(name)
         try:
-            quantize_tflite(float_path, candidate, samples, per_channel=True, io=io, tweaks=tweaks)
+            try:
+                quantize_tflite(float_path, candidate, samples, per_channel=True, io=io, tweaks=tweaks)
+            except CompressorError as error:  # the quantizer refused the mix: per-channel stays
+                return remedies.tweaks, {"kept": False, "note": str(error)[:200]}
             sqnr_db, agreement = evaluate(candidate)
             facts = {"sqnr_db": round(float(sqnr_db), 3), "sqnr_db_per_channel": round(float(remedies.sqnr_db), 3),
                      "size_bytes": candidate.stat().st_size, "size_bytes_per_channel": out_path.stat().st_size}
@@ -167,13 +171,11 @@ class QuantizeTflite:
             names = [node["name"] for node in slow if node["name"] not in known]
             if not names:
                 break
-            tweaks = replace(tweaks, float_layers=(*tweaks.float_layers, *names),
-                             int16_layers=tuple(n for n in tweaks.int16_layers if n not in names))
-            try:
-                quantize_tflite(float_path, out_path, samples, per_channel=self.config.per_channel, io=io,
-                                tweaks=tweaks)
-            except ConfigError:  # a name the quantizer does not know as an op's output: stop here
-                break
+            wider = replace(tweaks, float_layers=(*tweaks.float_layers, *names),
+                            int16_layers=tuple(n for n in tweaks.int16_layers if n not in names))
+            if not self._requantize(float_path, out_path, samples, io, wider):
+                break  # the quantizer cannot take this split: the artifact stays as it was
+            tweaks = wider
             moved += [{"op": node["op"], "name": node["name"], "layers": layer_paths(node["name"])} for node in slow]
             delegation = inspect_delegation(out_path)
         return delegation, moved, tweaks
@@ -188,11 +190,30 @@ class QuantizeTflite:
         if not islands:
             return delegation, []
         tweaks = replace(tweaks, float_layers=(*tweaks.float_layers, *(i["name"] for i in islands)))
-        try:
-            quantize_tflite(float_path, out_path, samples, per_channel=self.config.per_channel, io=io, tweaks=tweaks)
-        except ConfigError:
+        if not self._requantize(float_path, out_path, samples, io, tweaks):
             return delegation, []
         return inspect_delegation(out_path), [{**i, "layers": layer_paths(i["name"])} for i in islands]
+
+    def _requantize(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks) -> bool:
+        """Quantize again with ``tweaks`` into ``out_path``; False (file untouched) when the
+        quantizer cannot (ai-edge-quantizer refuses some float/int8 splits: it wants ranges for
+        tensors its calibration skipped)."""
+        import os
+        import tempfile
+
+        from ..errors import CompressorError
+
+        handle, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tflite", dir=out_path.parent)
+        os.close(handle)
+        candidate = Path(name)
+        try:
+            quantize_tflite(float_path, candidate, samples, per_channel=self.config.per_channel, io=io, tweaks=tweaks)
+            os.replace(candidate, out_path)
+            return True
+        except CompressorError:
+            return False
+        finally:
+            candidate.unlink(missing_ok=True)
 
 
 def _evaluator(artifact: Artifact, context: Context):
