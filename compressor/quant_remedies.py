@@ -9,24 +9,27 @@ the best artifact so far, and the chain stops at the first that meets the thresh
 3. ``equalize``: cross-layer equalization of conv pairs in the float file (Nagel et al. 2019,
    equalize_tflite.py): exact in float, it evens out the channel ranges between two convs
    (an outlier channel in one conv's output no longer sets the int8 step for all of them);
-4. ``percentile``: each activation's range clipped at the 99.99th percentile of its
+4. ``bias_correction``: each conv/linear bias shifted by the mean output error its int8
+   weights will make, (W_q - W) E[x], with E[x] measured on the calibration data
+   (bias_correct_tflite.py);
+5. ``percentile``: each activation's range clipped at the 99.99th percentile of its
    magnitude on the calibration samples (min <= 0 <= max kept), so that rare outliers stop
    stretching the int8 step for every other value (percentile calibration, as compared
    with max and entropy calibration in Wu et al. 2020, "Integer Quantization for Deep
    Learning Inference", arXiv:2004.09602);
-5. ``int16``: int16 activations (int16x8 kernels) for the ``max_layers`` layers that lose
+6. ``int16``: int16 activations (int16x8 kernels) for the ``max_layers`` layers that lose
    most by themselves (``own_sqnr_db`` of ``layer_sensitivity``) and whose op the quantizer
    can run with int16 activations, together with the ops that write their inputs (see
    ``_worst_layers``; only with ``allow_int16``: not every target has int16x8 kernels);
-6. ``float``: the same choice of worst layers left in float32 (only with ``allow_float``:
+7. ``float``: the same choice of worst layers left in float32 (only with ``allow_float``:
    an NPU or MCU may not run float ops at all).
 
 A remedy is kept only if it gains over the best so far; later ones build on what was kept
 (int16 and float, which cost speed and bytes, must gain 3 dB or meet the thresholds).
 
-Bias correction (shifting each bias by the mean quantization error of its layer's output)
-is not in the chain: ai-edge-quantizer offers no hook for it, and doing it means editing
-the flatbuffer's bias tensors and re-quantizing them, which is not trivial.
+The float files equalization and bias correction write stand in for the original in the
+later steps (percentile ranges, sensitivity): they compute the same function up to the
+bias shift the correction puts there on purpose.
 
 ``evaluate(path) -> (sqnr_db, agreement or None)`` is the caller's: it runs a candidate
 artifact against the original model on evaluation data.  The best candidate (meeting the
@@ -208,16 +211,27 @@ class _Chain:
     def source(self, candidate: _Candidate) -> Path:
         return candidate.source or self.float_path
 
+    def _temp(self, suffix: str) -> Path:
+        handle, name = tempfile.mkstemp(prefix=f".{self.out_path.name}.", suffix=suffix, dir=self.out_path.parent)
+        os.close(handle)
+        self.temp_paths.append(Path(name))
+        return Path(name)
+
     def equalized(self) -> tuple[Path, list[dict]] | tuple[None, list]:
         """The float file with cross-layer equalization (equalize_tflite.py), when a pair applies."""
         from .equalize_tflite import equalize_tflite
 
-        handle, name = tempfile.mkstemp(prefix=f".{self.out_path.name}.", suffix=".cle.tflite", dir=self.out_path.parent)
-        os.close(handle)
-        path = Path(name)
-        self.temp_paths.append(path)
+        path = self._temp(".cle.tflite")
         pairs = equalize_tflite(self.float_path, path)
         return (path, pairs) if pairs else (None, [])
+
+    def bias_corrected(self, source: Path) -> tuple[Path, list[dict]] | tuple[None, list]:
+        """``source`` with each layer's bias shifted against its int8 rounding (bias_correct_tflite.py)."""
+        from .bias_correct_tflite import bias_correct_tflite
+
+        path = self._temp(".bc.tflite")
+        layers = bias_correct_tflite(source, path, self.samples)
+        return (path, layers) if layers else (None, [])
 
     def sensitivity(self, candidate: _Candidate) -> list[dict]:
         assert candidate.path is not None
@@ -293,6 +307,10 @@ def _remedies(chain: _Chain, best: _Candidate, *, allow_int16: bool, allow_float
     source, pairs = chain.equalized()
     best = chain.attempt(best, "equalize", replace(best, source=source) if source is not None else None,
                          tuple(p["tensor"] for p in pairs))
+    yield best
+    source, layers = chain.bias_corrected(chain.source(best))
+    best = chain.attempt(best, "bias_correction", replace(best, source=source) if source is not None else None,
+                         tuple(row["tensor"] for row in layers))
     yield best
     overrides = percentile_ranges(chain.source(best), chain.samples)
     best = chain.attempt(best, "percentile",

@@ -213,7 +213,7 @@ def test_without_int16_or_float_the_best_artifact_is_still_left(stubborn, tmp_pa
     hard = stubborn
     result = quantize_with_remedies(hard["float"], out_path, hard["samples"], evaluate=hard["evaluate"],
                                     per_channel=False, allow_int16=False, allow_float=False)
-    assert [row["remedy"] for row in result.tried] == ["plain", "per_channel", "percentile"]
+    assert [row["remedy"] for row in result.tried] == ["plain", "per_channel", "bias_correction", "percentile"]
     assert not result.met and result.int16_layers == () == result.float_layers
     kept = [row for row in result.tried if row["kept"]]
     assert out_path.exists() and result.sqnr_db == kept[-1]["sqnr_db"]

@@ -1,0 +1,59 @@
+"""Empirical bias correction on a float .tflite (bias_correct_tflite.py), checked in LiteRT."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from compressor.bias_correct_tflite import _output_shift, _simulated_int8, bias_correct_tflite
+from compressor.int8_tflite import quantize_tflite
+from compressor.passes.export_tflite import export_tflite
+from compressor.runtime import LiteRTRunner
+
+
+class _Coarse(torch.nn.Module):
+    """Convs with one large tap per filter (coarse int8 steps for the rest) on inputs with a
+    large mean: the rounding error of the weights shows as an output offset."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 16, 3)
+        self.c2 = torch.nn.Conv2d(16, 16, 3)
+        self.fc = torch.nn.Linear(16, 4)
+        with torch.no_grad():
+            for conv in (self.c1, self.c2):
+                conv.weight[:, :, 0, 0] *= 30
+
+    def forward(self, x):
+        y = torch.relu(self.c2(torch.relu(self.c1(x + 3.0))))
+        return self.fc(y.mean(dim=(2, 3)))
+
+
+def test_output_shift_matches_the_direct_computation():
+    rng = np.random.default_rng(0)
+    weights, mean = rng.standard_normal((5, 3, 3, 4)).astype(np.float32), rng.random(4)
+    expected = np.einsum("ohwi,i->o", _simulated_int8(weights, 0) - weights, mean)
+    assert np.allclose(_output_shift("CONV_2D", weights, mean), expected)
+    fc = rng.standard_normal((3, 4)).astype(np.float32)
+    assert np.allclose(_output_shift("FULLY_CONNECTED", fc, mean), (_simulated_int8(fc, 0) - fc) @ mean)
+    assert _output_shift("CONV_2D", weights, mean[:3]) is None  # shapes that do not match are left alone
+
+
+def test_corrected_biases_cancel_the_int8_offset(tmp_path):
+    torch.manual_seed(0)
+    model = _Coarse().eval()
+    x = np.random.default_rng(0).random((48, 3, 12, 12), dtype=np.float32)
+    export_tflite(model, (torch.from_numpy(x[:1]),), tmp_path / "f.tflite")
+    samples = [[x[i : i + 1]] for i in range(32)]
+    layers = bias_correct_tflite(tmp_path / "f.tflite", tmp_path / "fb.tflite", samples)
+    assert len(layers) == 3 and all(layer["max_shift"] > 0 for layer in layers)
+    with torch.no_grad():
+        reference = model(torch.from_numpy(x[32:])).numpy()
+    offsets, sqnrs = [], []
+    for name in ("f", "fb"):
+        quantize_tflite(tmp_path / f"{name}.tflite", tmp_path / f"{name}_int8.tflite", samples, per_channel=True)
+        out = LiteRTRunner(tmp_path / f"{name}_int8.tflite").run_batch([x[32:]])[0]
+        offsets.append(float(np.abs((out - reference).mean(axis=0)).mean()))
+        sqnrs.append(10 * np.log10(np.sum(reference**2) / np.sum((out - reference) ** 2)))
+    assert offsets[1] < 0.5 * offsets[0]  # measured 0.130 -> 0.042
+    assert sqnrs[1] > sqnrs[0] + 1.0  # measured 45.8 -> 49.5 dB
