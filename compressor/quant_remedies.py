@@ -122,10 +122,15 @@ class _Thresholds:
         agreement_ok = candidate.agreement is None or candidate.agreement >= self.min_agreement
         return candidate.sqnr_db >= self.min_sqnr_db and agreement_ok
 
-    def better(self, candidate: _Candidate, best: _Candidate, *, min_gain_db: float = _MIN_GAIN_DB) -> bool:
+    def better(self, candidate: _Candidate, best: _Candidate, *, costly: bool = False) -> bool:
+        """Whether ``candidate`` should replace ``best``.  A costly remedy (int16, float) on
+        outputs whose SQNR is already above the bar must buy _COSTLY_MIN_GAIN_DB whatever the
+        agreement says: a near-tie sample flipping on untrained logits is not worth a float layer."""
+        if costly and best.sqnr_db >= self.min_sqnr_db:
+            return candidate.sqnr_db > best.sqnr_db + _COSTLY_MIN_GAIN_DB
         if self.met(candidate) != self.met(best):
             return self.met(candidate)
-        return candidate.sqnr_db > best.sqnr_db + min_gain_db
+        return candidate.sqnr_db > best.sqnr_db + (_COSTLY_MIN_GAIN_DB if costly else _MIN_GAIN_DB)
 
 
 def percentile_ranges(float_path: Path, samples: list[list[np.ndarray]], *,
@@ -281,8 +286,7 @@ class _Chain:
             entry["error"] = str(error)
             return best
         entry.update(sqnr_db=_finite(built.sqnr_db), agreement=built.agreement)
-        costly = remedy in ("int16", "float")
-        entry["kept"] = self.thresholds.better(built, best, min_gain_db=_COSTLY_MIN_GAIN_DB if costly else _MIN_GAIN_DB)
+        entry["kept"] = self.thresholds.better(built, best, costly=remedy in ("int16", "float"))
         return built if entry["kept"] else best
 
 
