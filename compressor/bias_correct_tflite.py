@@ -28,27 +28,24 @@ _MAX_SAMPLES = 32
 
 def bias_correct_tflite(in_path: Path, out_path: Path, samples: list[list[np.ndarray]]) -> list[dict[str, Any]]:
     """Write ``in_path`` with corrected biases to ``out_path``; the layers corrected and by how much."""
-    from ai_edge_litert import schema_py_generated as schema
-
     from .files import write_atomically
     from .quant_sensitivity import open_all_tensors, run_all_tensors
-    from .tflite_size import pack_model, read_model
+    from .tflite_size import float_constant, op_names, pack_model, read_model
 
     model = read_model(in_path)
     sub = model.subgraphs[0]
-    builtin = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    names = [builtin.get(max(c.builtinCode, c.deprecatedBuiltinCode), "CUSTOM") for c in model.operatorCodes]
+    names = op_names(model)
     layers = [(op, names[op.opcodeIndex]) for op in sub.operators
               if names[op.opcodeIndex] in _LAYERS and len(op.inputs) > 2 and op.inputs[2] >= 0
-              and _float_data(model, sub, int(op.inputs[1])) is not None
-              and _float_data(model, sub, int(op.inputs[2])) is not None]
+              and float_constant(model, sub, int(op.inputs[1])) is not None
+              and float_constant(model, sub, int(op.inputs[2])) is not None]
     if not layers or not samples:
         return []
     means = _input_means(open_all_tensors(in_path), [int(op.inputs[0]) for op, _ in layers], samples,
                          run_all_tensors)
     done = []
     for op, kind in layers:
-        weights, bias = _float_data(model, sub, int(op.inputs[1])), _float_data(model, sub, int(op.inputs[2]))
+        weights, bias = float_constant(model, sub, int(op.inputs[1])), float_constant(model, sub, int(op.inputs[2]))
         mean = means.get(int(op.inputs[0]))
         if mean is None:
             continue
@@ -61,15 +58,6 @@ def bias_correct_tflite(in_path: Path, out_path: Path, samples: list[list[np.nda
                      "max_shift": float(np.abs(shift).max())})
     write_atomically(Path(out_path), pack_model(model, Path(in_path).stat().st_size))
     return done
-
-
-def _float_data(model: Any, sub: Any, index: int) -> tuple[Any, np.ndarray] | None:
-    tensor = sub.tensors[index]
-    buffer = model.buffers[tensor.buffer]
-    if tensor.type != 0 or buffer.data is None or len(buffer.data) == 0:  # TensorType.FLOAT32 = 0
-        return None
-    values = np.frombuffer(np.asarray(buffer.data, np.uint8).tobytes(), np.float32)
-    return buffer, values.reshape(tuple(int(d) for d in tensor.shape)).copy()
 
 
 def _input_means(interpreter: Any, indices: list[int], samples, run) -> dict[int, np.ndarray]:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .tflite_size import float_constant
+
 __all__ = ["equalize_tflite"]
 
 _CONVS = ("CONV_2D", "DEPTHWISE_CONV_2D")
@@ -34,14 +36,11 @@ _SCALE_LIMITS = (1e-4, 1e4)
 def equalize_tflite(in_path: Path, out_path: Path) -> list[dict[str, Any]]:
     """Write ``in_path`` with every exact conv pair equalized to ``out_path``; the pairs done."""
     from .files import write_atomically
-    from ai_edge_litert import schema_py_generated as schema
-
-    from .tflite_size import pack_model, read_model
+    from .tflite_size import op_names, pack_model, read_model
 
     model = read_model(in_path)
     sub = model.subgraphs[0]
-    builtin = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    names = [builtin.get(max(c.builtinCode, c.deprecatedBuiltinCode), "CUSTOM") for c in model.operatorCodes]
+    names = op_names(model)
     consumers: dict[int, list] = {}
     for op in sub.operators:
         for t in op.inputs if op.inputs is not None else []:
@@ -71,17 +70,9 @@ def _activation(op: Any) -> int:
     return int(getattr(options, "fusedActivationFunction", 0)) if options is not None else 0
 
 
-def _weights(model: Any, sub: Any, index: int) -> tuple[Any, np.ndarray] | None:
-    tensor = sub.tensors[index]
-    buffer = model.buffers[tensor.buffer]
-    if tensor.type != 0 or buffer.data is None or len(buffer.data) == 0:  # TensorType.FLOAT32 = 0
-        return None
-    return buffer, np.frombuffer(np.asarray(buffer.data, np.uint8).tobytes(), np.float32).reshape(tensor.shape).copy()
-
-
 def _equalize_pair(model: Any, sub: Any, a: Any, a_type: str, b: Any, b_type: str) -> dict[str, Any] | None:
     """Scale A's output channels by 1/s and B's input channels by s, in place; None if not exact."""
-    wa, wb = _weights(model, sub, int(a.inputs[1])), _weights(model, sub, int(b.inputs[1]))
+    wa, wb = float_constant(model, sub, int(a.inputs[1])), float_constant(model, sub, int(b.inputs[1]))
     if wa is None or wb is None:
         return None
     (buf_a, a_w), (buf_b, b_w) = wa, wb
@@ -102,7 +93,7 @@ def _equalize_pair(model: Any, sub: Any, a: Any, a_type: str, b: Any, b_type: st
     buf_a.data = np.frombuffer(a_w.astype(np.float32).tobytes(), np.uint8)
     buf_b.data = np.frombuffer(b_w.astype(np.float32).tobytes(), np.uint8)
     if len(a.inputs) > 2 and a.inputs[2] >= 0:
-        bias = _weights(model, sub, int(a.inputs[2]))
+        bias = float_constant(model, sub, int(a.inputs[2]))
         if bias is not None:
             buf, values = bias
             buf.data = np.frombuffer((values / s).astype(np.float32).tobytes(), np.uint8)

@@ -43,8 +43,8 @@ from typing import Any
 from .errors import ExportError
 from .files import write_atomically
 
-__all__ = ["CATEGORIES", "DROPPABLE_METADATA", "opcode_names", "pack_model", "read_model", "size_breakdown",
-           "strip_tflite"]
+__all__ = ["CATEGORIES", "DROPPABLE_METADATA", "float_constant", "op_names", "opcode_names", "pack_model",
+           "read_model", "size_breakdown", "strip_tflite"]
 
 CATEGORIES = ("weights", "biases", "quantization", "names", "metadata", "unused", "structure")
 
@@ -246,26 +246,18 @@ def strip_tflite(in_path, out_path) -> dict[str, Any]:
     The write is atomic and the bytes depend only on the input.  Returns
     ``{"before": bytes, "after": bytes, "dropped": {what: count}}``.
     """
-    from ai_edge_litert import schema_py_generated as schema
-
     in_path, out_path = Path(in_path), Path(out_path)
-    if not in_path.is_file():
-        raise ExportError(f"{in_path}: no such file")
-    buf = in_path.read_bytes()
-    if len(buf) < 8 or not schema.Model.ModelBufferHasIdentifier(buf, 0):
-        raise ExportError(f"{in_path}: not a TFLite flatbuffer (no TFL3 identifier)")
-    model = schema.ModelT.InitFromPackedBuf(buf, 0)
-    _check_supported(model, in_path)
+    model = read_model(in_path)
+    size = in_path.stat().st_size
     dropped = Counter()
-    _inline_buffers(model, buf, in_path)
     dropped["names"] = _shorten_names(model)
     dropped["debug_info"] = _drop_debug_info(model)
     dropped["metadata"] = _drop_metadata(model)
     dropped["min_max"], dropped["empty_quantization"] = _drop_redundant_quantization(model)
     dropped["buffers"] = _drop_unused_buffers(model)
-    data, dropped["shared_vectors"] = _pack(model, len(buf))
+    data, dropped["shared_vectors"] = _pack(model, size)
     write_atomically(out_path, data)
-    return {"before": len(buf), "after": len(data), "dropped": dict(dropped)}
+    return {"before": size, "after": len(data), "dropped": dict(dropped)}
 
 
 def read_model(path: Path) -> Any:
@@ -283,6 +275,26 @@ def read_model(path: Path) -> Any:
     _check_supported(model, path)
     _inline_buffers(model, buf, path)
     return model
+
+
+def op_names(model: Any) -> list[str]:
+    """Builtin op name of each operator code of a ``schema.ModelT`` ("CUSTOM" for custom ops)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    builtin = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    return [builtin.get(max(c.builtinCode, c.deprecatedBuiltinCode), "CUSTOM") for c in model.operatorCodes]
+
+
+def float_constant(model: Any, sub: Any, index: int) -> tuple[Any, Any] | None:
+    """(buffer, float32 array in the tensor's shape) of a constant float tensor, else None."""
+    import numpy as np
+
+    tensor = sub.tensors[index]
+    buffer = model.buffers[tensor.buffer]
+    if tensor.type != 0 or buffer.data is None or len(buffer.data) == 0:  # TensorType.FLOAT32 = 0
+        return None
+    values = np.frombuffer(np.asarray(buffer.data, np.uint8).tobytes(), np.float32)
+    return buffer, values.reshape(tuple(int(d) for d in tensor.shape)).copy()
 
 
 def pack_model(model: Any, size_hint: int) -> bytes:
