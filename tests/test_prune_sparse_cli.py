@@ -112,3 +112,15 @@ def test_unstructured_prune_repeats_byte_for_byte(residual_workspace):
     for out in ("a", "b"):
         assert run("unstructured:0.8", out).exit_code == 0
     assert (workspace / "a" / "model.tflite").read_bytes() == (workspace / "b" / "model.tflite").read_bytes()
+
+
+def test_mcu_targets_keep_the_dense_file_their_runtime_can_read(residual_workspace):
+    workspace, _ = residual_workspace
+    result = CliRunner().invoke(cli, ["res.pt", "--arch", "tests.prune_patterns:Residual", "--target", "cortex-m7",
+                                      "--prune", "unstructured:0.8", "--finetune-epochs", "1", "--data", "train.npz",
+                                      "--min-agreement", "0", "--out", "m7", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report, steps = steps_of(workspace / "m7")
+    assert "sparsify" not in steps  # tflite-micro has no DENSIFY
+    assert any("no DENSIFY kernel" in w for w in report["warnings"])
+    assert report["estimate"]["tflm_arena_bytes"] > 0  # tflite-micro runs the artifact

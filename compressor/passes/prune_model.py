@@ -131,7 +131,7 @@ class PruneModel:
                  "macs_before": macs_before, "macs_after": macs_after,
                  "float_size_bytes_before": original_path.stat().st_size,
                  "recovery": recovered,
-                 "warnings": _shortfall_warnings(outcome)}
+                 "warnings": _shortfall_warnings(outcome) + _dense_file_warning(config, context)}
         return replace(artifact, module=student, original_path=original_path), facts
 
     def _prune_channels(self, student, example, x, y, context: Context):
@@ -198,6 +198,16 @@ def _lift_graph_convs_(student, x, recovery):
     if not batch_size_works(student, x[:3]):
         recovery = dataclasses.replace(recovery, batch_size=1)
     return len(lifted), recovery
+
+
+def _dense_file_warning(config: PruneConfig, context: Context) -> list[str]:
+    """MCU and NPU runtimes (tflite-micro, Vela) have no DENSIFY: the sparse format is not written."""
+    kind = getattr(context.target, "kind", "cpu")
+    if config.method not in ("unstructured", "2:4") or kind == "cpu" or context.recipe.file_format != "tflite":
+        return []
+    return [f"prune: {config.method} weights stay dense in the file: {context.target.name} runs tflite-micro"
+            f"{' and Vela, which have' if kind == 'npu' else ', which has'} no DENSIFY kernel for TFLite's sparse format; "
+            "the zeros pay out in the compressed (gzip) size only"]
 
 
 def _shortfall_warnings(outcome) -> list[str]:
