@@ -129,7 +129,9 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
     emulated = target is not None and getattr(target, "kind", "cpu") in ("npu", "mcu")
     wanted = {"emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
               # DENSIFY (the sparse format's reader) exists in LiteRT, not in tflite-micro or Vela.
-              "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4") and not emulated,
+              # --format c ships the file to tflite-micro too.
+              "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4") and not emulated
+                          and recipe.format != "c",
               "rewrite": "int8" in recipe.passes, "strip": tflite, "c_array": recipe.format == "c",
               "qat": "int8" in recipe.passes and recipe.int8.qat_epochs > 0}
     return [builders[name]() for name in builders

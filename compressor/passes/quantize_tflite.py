@@ -217,7 +217,11 @@ class QuantizeTflite:
 
 
 def _evaluator(artifact: Artifact, context: Context):
-    """SQNR and agreement of a candidate file against the original model, on evaluation samples."""
+    """SQNR and agreement of a candidate file against the model it quantizes, on evaluation samples.
+
+    The reference is the torch model as the earlier passes left it (pruned, substituted,
+    folded), not the original: the remedies fix what quantization loses, and a pruned model's
+    own change from the original is no quantization error (verify reports that one)."""
     from ..data import head, sample_count
     from .verify_outputs import verify_artifact
 
@@ -225,7 +229,7 @@ def _evaluator(artifact: Artifact, context: Context):
     x = head(context.eval_x, count)
 
     def evaluate(path: Path) -> tuple[float, float | None]:
-        result = verify_artifact(path, context.reference, x, None, data_source=context.eval_source,
+        result = verify_artifact(path, artifact.module, x, None, data_source=context.eval_source,
                                  min_agreement=0.0, layout=artifact.layout)
         return result.sqnr_db, result.agreement
 
