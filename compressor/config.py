@@ -96,7 +96,7 @@ class Int8Config:
     # no op leaves the delegate (delegation.py); an MCU/NPU gets fully int8 graphs regardless.
     float_fallback: bool = True
     # Try one weight scale per depthwise filter (smaller file); kept only when output SQNR stays
-    # within 0.5 dB of per-channel (passes/quantize_tflite.py).
+    # within 1 dB of per-channel (passes/quantize_tflite.py).
     shrink_depthwise: bool = True
     # Quantization-aware fine-tuning before export (qat.py), distilled from the model as given;
     # 0 = off.  1e-5 nudges a trained model (zoo: +0.5-0.8 dB); a badly quantizing one wants ~1e-3.

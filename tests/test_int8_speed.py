@@ -135,7 +135,7 @@ def test_per_tensor_depthwise_is_kept_only_when_it_costs_no_accuracy(nets):
     report, steps = steps_of(nets / "dw")
     shrink = steps["int8"]["depthwise_per_tensor"]
     assert shrink is not None and shrink["size_bytes"] < shrink["size_bytes_per_channel"]
-    within = shrink["sqnr_db"] >= shrink["sqnr_db_per_channel"] - 0.5
+    within = shrink["sqnr_db"] >= shrink["sqnr_db_per_channel"] - 1.0
     assert shrink["kept"] == within
     from ai_edge_litert import schema_py_generated as schema
 
