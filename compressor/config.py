@@ -320,20 +320,26 @@ class Recipe:
         for key, value in changes.items():
             section, _, name = key.rpartition(".")
             (data[section] if section else data)[name] = value
-        return Recipe.from_dict(data)
+        # no source prefix: the values come from flags, whose errors name the flag itself
+        return Recipe.from_dict(data, source="")
 
 
 _SECTIONS = {"fold": FoldConfig, "export": ExportConfig, "int8": Int8Config, "verify": VerifyConfig,
              "emulate": EmulateConfig, "prune": PruneConfig, "dsconv": DsconvConfig}
 
 
+def _at(source: str, field: str) -> str:
+    """"recipe.toml: int8.io" for a file; the field (a flag) alone when the values came from flags."""
+    return f"{source}: {field}" if source else field
+
+
 def _build(cls: type, data: Any, source: str, prefix: str = "") -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix or 'recipe'}", data, "a table of settings")
+        raise ConfigError(_at(source, f"{prefix or 'recipe'}"), data, "a table of settings")
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"{source}: {prefix}{unknown[0]}", data[unknown[0]],
+        raise ConfigError(_at(source, f"{prefix}{unknown[0]}"), data[unknown[0]],
                           "a known key (" + ", ".join(known) + ")")
     values = {}
     for name, value in data.items():
@@ -341,7 +347,7 @@ def _build(cls: type, data: Any, source: str, prefix: str = "") -> Any:
             values[name] = _build(_SECTIONS[name], value, source, f"{name}.")
         elif name == "passes":
             if not isinstance(value, (list, tuple)):
-                raise ConfigError(f"{source}: passes", value, "a list of pass names")
+                raise ConfigError(_at(source, "passes"), value, "a list of pass names")
             values[name] = tuple(value)
         else:
             expected = type(getattr(cls(), name)) if cls is not Recipe else int
@@ -350,12 +356,12 @@ def _build(cls: type, data: Any, source: str, prefix: str = "") -> Any:
             if expected is tuple and isinstance(value, list):  # JSON and TOML have lists only
                 value = tuple(value)
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise ConfigError(f"{source}: {prefix}{name}", value, f"a {expected.__name__}")
+                raise ConfigError(_at(source, f"{prefix}{name}"), value, f"a {expected.__name__}")
             values[name] = value
     try:
         return cls(**values)
     except ConfigError as error:
-        raise ConfigError(f"{source}: {error.field}", error.value, error.expected) from None
+        raise ConfigError(_at(source, error.field), error.value, error.expected) from None
 
 
 def load_recipe(path: Path) -> tuple[Recipe, dict[str, Any]]:
