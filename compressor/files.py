@@ -1,17 +1,19 @@
-"""Write a file so that a reader never sees it half-written.
+"""Files as the project writes and ships them.
 
-The data goes to a temporary file beside the target (same filesystem, so the rename is
-atomic) and is renamed over it; on any failure the temporary file is removed and the old
-file, if any, stays as it was.
+``write_atomically``: the data goes to a temporary file beside the target (same filesystem,
+so the rename is atomic) and is renamed over it; on any failure the temporary file is
+removed and the old file, if any, stays as it was.  ``gzip_size`` / ``ota_sizes``: what a
+file costs compressed for an over-the-air update (mtime 0, so the number repeats run to run).
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["gzip_size", "ota_sizes", "write_atomically"]
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
@@ -25,3 +27,17 @@ def write_atomically(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def gzip_size(path: Path) -> int:
+    """Bytes of ``path`` after gzip -9."""
+    return len(gzip.compress(Path(path).read_bytes(), compresslevel=9, mtime=0))
+
+
+def ota_sizes(path: Path) -> dict[str, int]:
+    """Bytes of ``path`` compressed as an over-the-air update ships it: gzip -9 and zstd -19."""
+    import zstandard
+
+    data = Path(path).read_bytes()
+    return {"gzip": len(gzip.compress(data, compresslevel=9, mtime=0)),
+            "zstd": len(zstandard.ZstdCompressor(level=19).compress(data))}

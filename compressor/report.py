@@ -4,13 +4,14 @@ and the summary table the CLI prints.  Everything here formats; nothing computes
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import platform
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from .files import gzip_size
 
 __all__ = ["SCHEMA_VERSION", "build_report", "render_markdown", "render_table", "write_report_files"]
 
@@ -28,11 +29,6 @@ def package_versions() -> dict[str, str | None]:
             versions[name] = None
     versions["python"] = platform.python_version()
     return versions
-
-
-def _gzip_size(path: Path) -> int:
-    # mtime=0 keeps the number (and any file written from it) the same run to run.
-    return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -85,7 +81,7 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         },
         "compressed": {
             "params": graph.params, "macs": graph.macs, "size_bytes": artifact.stat().st_size,
-            "gzip_bytes": _gzip_size(artifact),
+            "gzip_bytes": gzip_size(artifact),
             "size_breakdown": _breakdown(artifact),
             "accuracy": _round(verification.accuracy_compressed) if verification else None,
             "agreement": _round(verification.agreement) if verification else None,

@@ -18,7 +18,6 @@ gzip better than index arrays (see tests/test_sparse_tflite.py for measured size
 
 from __future__ import annotations
 
-import gzip
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 from .errors import ConfigError, ExportError
 from .files import write_atomically
 
-__all__ = ["Encoding", "SparseTensor", "SparsifyResult", "best_encoding", "ota_sizes", "sparsify_tflite"]
+__all__ = ["Encoding", "SparseTensor", "SparsifyResult", "best_encoding", "sparsify_tflite"]
 
 # schema TensorType -> numpy dtype, for the types DENSIFY's kernel takes (FLOAT32, FLOAT16, INT8).
 _DENSIFY_DTYPES = {0: "<f4", 1: "<f2", 9: "i1"}
@@ -373,12 +372,3 @@ def sparsify_tflite(in_path: Path, out_path: Path, *, min_sparsity: float = 0.5,
         rewritten, out = [], buf
     write_atomically(out_path, out)
     return SparsifyResult(tuple(rewritten), tuple(skipped), len(buf), len(out))
-
-
-def ota_sizes(path: Path) -> dict[str, int]:
-    """Bytes of ``path`` compressed as an over-the-air update ships it: gzip -9 and zstd -19."""
-    import zstandard
-
-    data = Path(path).read_bytes()
-    return {"gzip": len(gzip.compress(data, compresslevel=9, mtime=0)),
-            "zstd": len(zstandard.ZstdCompressor(level=19).compress(data))}

@@ -131,12 +131,6 @@ def _base_run(name: str, workdir: Path) -> tuple[Path, dict]:
     return base_out, json.loads((base_out / "report.json").read_text())
 
 
-def _gzip_bytes(path: Path) -> int:
-    import gzip
-
-    return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
-
-
 def _step(report: dict, name: str) -> dict | None:
     return next((step for step in report["steps"] if step["name"] == name), None)
 
@@ -144,7 +138,7 @@ def _step(report: dict, name: str) -> dict | None:
 def sparse_row(report: dict, out: Path, int8_ms: float, pruned_ms: float, wall_s: float) -> dict:
     """The sparse-table facts of one unstructured / 2:4 compress run into ``out``: dense and sparse
     sizes from its sparsify step, gzip / zstd of the final artifact (later passes may rewrite it)."""
-    from compressor.sparse_tflite import ota_sizes
+    from compressor.files import ota_sizes
 
     prune, sparsify = _step(report, "prune"), _step(report, "sparsify")
     if prune is None or sparsify is None:
@@ -167,6 +161,7 @@ def sparse_row(report: dict, out: Path, int8_ms: float, pruned_ms: float, wall_s
 
 def benchmark_pruning(name: str, spec: str, workdir: Path, *, runs: int, warmup: int) -> dict:
     """One pruning spec + int8 against the unpruned int8 artifact, both timed interleaved here."""
+    from compressor.files import gzip_size
     from compressor.zoo import data_path
 
     base_out, base = _base_run(name, workdir)
@@ -189,7 +184,7 @@ def benchmark_pruning(name: str, spec: str, workdir: Path, *, runs: int, warmup:
             "macs_ratio": prune["macs_after"] / prune["macs_before"],
             "graph_macs_ratio": c["macs"] / b["macs"],
             "fp32_bytes": o["size_bytes"], "int8_bytes": b["size_bytes"], "pruned_bytes": c["size_bytes"],
-            "pruned_gzip_bytes": _gzip_bytes(artifact), "int8_gzip_bytes": _gzip_bytes(base_out / base["artifact"]),
+            "pruned_gzip_bytes": gzip_size(artifact), "int8_gzip_bytes": gzip_size(base_out / base["artifact"]),
             "fp32_accuracy": o["accuracy"], "pruned_accuracy": c["accuracy"],
             "accuracy_drop_points": 100 * (o["accuracy"] - c["accuracy"]),
             "int8_ms": base_ms, "pruned_ms": pruned_ms, "latency_ratio": pruned_ms / base_ms,

@@ -21,7 +21,8 @@ import pytest
 import torch
 from torch import nn
 
-from compressor.sparse_tflite import best_encoding, ota_sizes, sparsify_tflite
+from compressor.files import ota_sizes
+from compressor.sparse_tflite import best_encoding, sparsify_tflite
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,8 @@ from ..data import as_inputs, head
 from ..errors import ConfigError, VerificationError
 from ..pipeline import Artifact, Context, replace
 from ..runtime import open_runtime
-from ..sparse_tflite import SparsifyResult, ota_sizes, sparsify_tflite
+from ..files import ota_sizes
+from ..sparse_tflite import SparsifyResult, sparsify_tflite
 
 __all__ = ["SparsifyTflite", "outputs_identical"]
 
