@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["flatten_outputs", "run_torch"]
+__all__ = ["flatten_outputs", "relative_output_change", "run_torch"]
 
 
 def flatten_outputs(outputs: Any) -> list:
@@ -43,3 +43,14 @@ def run_torch(module: Any, inputs: list[np.ndarray], *, batch_size: int = 64) ->
             chunks.append([t.float().numpy() for t in outputs])
             start += len(batch[0])
     return [np.concatenate([chunk[k] for chunk in chunks]) for k in range(len(chunks[0]))]
+
+
+def relative_output_change(before: Any, after: Any, example_inputs: tuple) -> float:
+    """Largest change of any output between two modules on the example input, relative to
+    that output's largest magnitude: what a rewrite that should be exact may leave (float rounding)."""
+    import torch
+
+    with torch.no_grad():
+        expected = flatten_outputs(before(*example_inputs))
+        got = flatten_outputs(after(*example_inputs))
+    return max(float((a - b).abs().max() / (a.abs().max() + 1e-12)) for a, b in zip(expected, got))

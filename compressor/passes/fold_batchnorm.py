@@ -51,17 +51,12 @@ class FoldBatchNorm:
     requires: tuple[str, ...] = ("module",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        import torch
+        from ..torch_outputs import relative_output_change
 
         before = _count_batchnorms(artifact.module)
-        from ..torch_outputs import flatten_outputs
-
         folded, reason = fold_batchnorm(artifact.module)
         if reason is None:
-            with torch.no_grad():
-                expected = flatten_outputs(artifact.module(*artifact.example_inputs))
-                got = flatten_outputs(folded(*artifact.example_inputs))
-            error = max(float((a - b).abs().max() / (a.abs().max() + 1e-12)) for a, b in zip(expected, got))
+            error = relative_output_change(artifact.module, folded, artifact.example_inputs)
             if error > self.config.max_relative_error:
                 folded, reason = artifact.module, f"folding changed the output by {error:.2e} (relative); undone"
         after = _count_batchnorms(folded)

@@ -20,17 +20,6 @@ __all__ = ["RewriteGraph"]
 MAX_RELATIVE_ERROR = 1e-4
 
 
-def _relative_error(before: Any, after: Any, example_inputs: tuple) -> float:
-    import torch
-
-    from ..torch_outputs import flatten_outputs
-
-    with torch.no_grad():
-        expected = flatten_outputs(before(*example_inputs))
-        got = flatten_outputs(after(*example_inputs))
-    return max(float((a - b).abs().max() / (a.abs().max() + 1e-12)) for a, b in zip(expected, got))
-
-
 @dataclass(frozen=True)
 class RewriteGraph:
     name: str = "rewrite"
@@ -38,6 +27,7 @@ class RewriteGraph:
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..graph_rewrites import rewrite_for_int8_
+        from ..torch_outputs import relative_output_change
 
         rewritten = copy.deepcopy(artifact.module)
         try:
@@ -49,7 +39,7 @@ class RewriteGraph:
             return artifact, {"rewrites": [], "note": f"not rewritten: {type(error).__name__}: {str(error)[:120]}"}
         if not done:
             return artifact, {"rewrites": []}
-        error = _relative_error(artifact.module, rewritten, artifact.example_inputs)
+        error = relative_output_change(artifact.module, rewritten, artifact.example_inputs)
         if error > MAX_RELATIVE_ERROR:
             return artifact, {"rewrites": [], "note": f"rewrites changed the output by {error:.2e} (relative); undone"}
         return replace(artifact, module=rewritten), {"rewrites": done, "max_relative_error": error}
