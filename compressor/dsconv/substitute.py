@@ -219,3 +219,13 @@ def lift_convs_(gm: torch.fx.GraphModule) -> dict[str, str]:
     graph.lint()
     gm.recompile()
     return lifted
+
+
+def open_graph_(gm: torch.fx.GraphModule, x: torch.Tensor) -> tuple[dict[str, str], bool]:
+    """Make a ``.pt2`` / TorchScript graph something passes can change and train, in place:
+    its 2-D aten convs lifted into nn.Conv2d modules (``lift_convs_``), the batch guard gone
+    (``drop_batch_guard_``).  Returns the lifted convs and whether the graph runs batches
+    (checked on the first samples of ``x``; False: one sample at a time only)."""
+    lifted = lift_convs_(gm)
+    drop_batch_guard_(gm)
+    return lifted, batch_size_works(gm, x[:3])

@@ -189,13 +189,12 @@ def _lift_graph_convs_(student, x, recovery):
     else (convs lifted, the recovery settings, batch 1 when the graph has its batch baked in)."""
     import dataclasses
 
-    from ..dsconv.substitute import batch_size_works, drop_batch_guard_, is_graph_module, lift_convs_
+    from ..dsconv.substitute import is_graph_module, open_graph_
 
     if not is_graph_module(student):
         return None
-    lifted = lift_convs_(student)
-    drop_batch_guard_(student)
-    if not batch_size_works(student, x[:3]):
+    lifted, batches = open_graph_(student, x)
+    if not batches:
         recovery = dataclasses.replace(recovery, batch_size=1)
     return len(lifted), recovery
 

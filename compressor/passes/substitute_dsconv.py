@@ -53,7 +53,7 @@ class SubstituteDsconv:
         import torch
 
         from ..dsconv.select import select_layers
-        from ..dsconv.substitute import batch_size_works, drop_batch_guard_, is_graph_module, lift_convs_
+        from ..dsconv.substitute import is_graph_module, open_graph_
 
         config = self.config
         if config.finetune_epochs > 0 and not context.data_given:
@@ -63,15 +63,13 @@ class SubstituteDsconv:
         torch.manual_seed(self.seed)
         base = copy.deepcopy(artifact.module)
         form = "graph" if is_graph_module(base) else "module"
-        lifted = lift_convs_(base) if form == "graph" else {}
         x, y = context.calibration_x, context.calibration_y
+        lifted, batches = open_graph_(base, torch.as_tensor(x[:3], dtype=torch.float32)) if form == "graph" else ({}, True)
         batch, notes = ERROR_BATCH, []
-        if form == "graph":
-            drop_batch_guard_(base)
-            if not batch_size_works(base, torch.as_tensor(x[:3], dtype=torch.float32)):
-                batch = 1
-                notes.append("the graph runs one sample at a time only (a shape has the batch baked in): "
-                             "error scan and recovery ran with batch 1")
+        if not batches:
+            batch = 1
+            notes.append("the graph runs one sample at a time only (a shape has the batch baked in): "
+                         "error scan and recovery ran with batch 1")
         train, held = _split(len(x), self.seed)
         dtype = "int8" if "int8" in context.recipe.passes else "float32"
         context.progress("dsconv: choosing layers and ranks")
