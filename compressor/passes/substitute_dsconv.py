@@ -64,7 +64,9 @@ class SubstituteDsconv:
         base = copy.deepcopy(artifact.module)
         form = "graph" if is_graph_module(base) else "module"
         x, y = context.calibration_x, context.calibration_y
-        lifted, batches = open_graph_(base, torch.as_tensor(x[:3], dtype=torch.float32)) if form == "graph" else ({}, True)
+        lifted, batches = {}, True
+        if form == "graph":
+            lifted, batches = open_graph_(base, torch.as_tensor(x[:3], dtype=torch.float32))
         batch, notes = ERROR_BATCH, []
         if not batches:
             batch = 1
