@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import VerificationError
 
-__all__ = ["Runner", "TensorSpec", "natural_key", "open_runtime"]
+__all__ = ["Runner", "TensorSpec", "natural_key", "open_runtime", "outputs_identical"]
 
 
 @dataclass(frozen=True)
@@ -164,3 +164,12 @@ def open_runtime(path: Path, *, num_threads: int | None = None, layout: str = "n
         return opener(path, num_threads=num_threads)
     except (RuntimeError, ValueError) as error:
         raise VerificationError(f"{path}: the runtime could not load it: {error}") from error
+
+
+def outputs_identical(path_a: Path, path_b: Path, inputs: Sequence[np.ndarray], *, layout: str = "nchw") -> bool:
+    """Whether two artifacts give bit-identical outputs on ``inputs`` (N × per-sample arrays, one
+    per model input): how a rewrite of the file that must not change it (strip, sparse weights)
+    is checked.  One thread each, so the kernels' summation order is the same."""
+    a = open_runtime(path_a, num_threads=1, layout=layout).run_batch(inputs)
+    b = open_runtime(path_b, num_threads=1, layout=layout).run_batch(inputs)
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))

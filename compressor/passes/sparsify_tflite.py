@@ -13,16 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..data import as_inputs, head
 from ..errors import ConfigError, VerificationError
 from ..pipeline import Artifact, Context, replace
-from ..runtime import open_runtime
+from ..runtime import outputs_identical
 from ..files import ota_sizes
 from ..sparse_tflite import SparsifyResult, sparsify_tflite
 
-__all__ = ["SparsifyTflite", "outputs_identical"]
+__all__ = ["SparsifyTflite"]
 
 
 def _stripped(path):
@@ -34,13 +32,6 @@ def _stripped(path):
     return out
 
 _CHECK_SAMPLES = 8
-
-
-def outputs_identical(dense_path, sparse_path, inputs: list[np.ndarray], *, layout: str = "nchw") -> bool:
-    """Whether both files give bit-identical outputs on ``inputs`` (N × per-sample arrays)."""
-    dense = open_runtime(dense_path, num_threads=1, layout=layout).run_batch(inputs)
-    sparse = open_runtime(sparse_path, num_threads=1, layout=layout).run_batch(inputs)
-    return len(dense) == len(sparse) and all(np.array_equal(a, b) for a, b in zip(dense, sparse))
 
 
 @dataclass(frozen=True)

@@ -30,22 +30,17 @@ class StripTflite:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        import numpy as np
-
-        from ..runtime import open_runtime
-        from ..tflite_size import size_breakdown, strip_tflite
-
         from ..errors import CompressorError
+        from ..runtime import outputs_identical
+        from ..tflite_size import size_breakdown, strip_tflite
 
         out_path = artifact.path.with_name(artifact.path.stem + "_stripped.tflite")
         try:
             result = strip_tflite(artifact.path, out_path)
         except CompressorError as error:  # a layout strip does not handle: ship the file as it is
             return artifact, {"kept": False, "note": str(error)}
-        x = [np.ascontiguousarray(a) for a in as_inputs(head(context.eval_x, CHECK_SAMPLES))]
-        same = all(np.array_equal(a, b) for a, b in zip(
-            open_runtime(artifact.path, layout=artifact.layout).run_batch(x),
-            open_runtime(out_path, layout=artifact.layout).run_batch(x)))
+        x = as_inputs(head(context.eval_x, CHECK_SAMPLES))
+        same = outputs_identical(artifact.path, out_path, x, layout=artifact.layout)
         facts = {"size_before_bytes": result["before"], "size_after_bytes": result["after"],
                  "dropped": result["dropped"], "outputs_identical": same,
                  "breakdown_before": size_breakdown(artifact.path)}
