@@ -30,7 +30,7 @@ import numpy as np
 from .capture import captured_output
 from .errors import ConfigError, ExportError
 from .runtime import natural_key
-from .tflite_names import layer_paths
+from .tflite_names import layer_paths, ops_by_layer
 
 __all__ = ["Int8Tweaks", "calibrate_min_max", "check_int8_edges", "float_ops", "layers_by_name",
            "quantize_tflite", "signature_inputs", "supports_int16"]
@@ -99,13 +99,7 @@ def _layer_regex(name: str) -> str:
 
 def _op_types(path: Path) -> dict[str, str]:
     """First output tensor name -> op type, for every op of a `.tflite`."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(model_path=str(path),
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    names = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
-    return {names[int(op["outputs"][0])]: op["op_name"]
-            for op in interpreter._get_ops_details() if len(op["outputs"]) and op["outputs"][0] >= 0}
+    return {name: op_type for op_type, name, _ in ops_by_layer(path)}
 
 
 def _build_quantizer(float_path: Path, *, per_channel: bool, io: str, tweaks: Int8Tweaks) -> Any:
@@ -228,8 +222,6 @@ def float_ops(path: Path) -> list[dict[str, Any]]:
 
 def layers_by_name(float_path: Path, names: tuple[str, ...]) -> dict[str, list[str]]:
     """Each name (a module path like ``features.0``, or a tensor name) -> the output tensors of its ops."""
-    from .tflite_names import ops_by_layer
-
     ops = [(tensor, paths) for op_type, tensor, paths in ops_by_layer(float_path) if op_type not in _IO_OPS]
     found: dict[str, list[str]] = {}
     for name in names:
