@@ -8,12 +8,14 @@ file costs compressed for an over-the-air update (mtime 0, so the number repeats
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["gzip_size", "ota_sizes", "write_atomically"]
+__all__ = ["gzip_size", "ota_sizes", "sibling_temp", "write_atomically"]
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
@@ -27,6 +29,19 @@ def write_atomically(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def sibling_temp(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A hidden temporary file beside ``path`` (same filesystem, so ``os.replace`` onto ``path``
+    is atomic), removed on exit unless it was renamed away."""
+    path = Path(path)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def gzip_size(path: Path) -> int:

@@ -246,10 +246,7 @@ class _Chain:
 
     def build(self, candidate: _Candidate) -> _Candidate:
         """Quantize and evaluate ``candidate`` into a new temporary file."""
-        handle, name = tempfile.mkstemp(prefix=f".{self.out_path.name}.", suffix=".tflite", dir=self.out_path.parent)
-        os.close(handle)
-        path = Path(name)
-        self.temp_paths.append(path)
+        path = self._temp(".tflite")
         quantize_tflite(self.source(candidate), path, self.samples, per_channel=candidate.per_channel, io=self.io,
                         tweaks=candidate.tweaks)
         if not self.allow_float and candidate.tweaks != Int8Tweaks():

@@ -127,18 +127,15 @@ class QuantizeTflite:
         ``SHRINK_MAX_LOSS_DB`` of the per-channel one and top-1 agreement does not drop.
         """
         import os
-        import tempfile
 
         from ..errors import CompressorError
+        from ..files import sibling_temp
         from ..tflite_names import ops_by_layer
 
         if "DEPTHWISE_CONV_2D" not in {op for op, _, _ in ops_by_layer(float_path)}:
             return remedies.tweaks, None
         tweaks = replace(remedies.tweaks, per_tensor_ops=("DEPTHWISE_CONV_2D",))
-        handle, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tflite", dir=out_path.parent)
-        os.close(handle)
-        candidate = Path(name)
-        try:
+        with sibling_temp(out_path, ".tflite") as candidate:
             try:
                 quantize_tflite(float_path, candidate, samples, per_channel=True, io=io, tweaks=tweaks)
             except CompressorError as error:  # the quantizer refused the mix: per-channel stays
@@ -153,8 +150,6 @@ class QuantizeTflite:
                 os.replace(candidate, out_path)
                 return tweaks, facts
             return remedies.tweaks, facts
-        finally:
-            candidate.unlink(missing_ok=True)
 
     def _keep_slow_ops_float(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, *,
                              allowed: bool) -> tuple[Any, list[dict[str, Any]]]:
@@ -201,21 +196,18 @@ class QuantizeTflite:
         quantizer cannot (ai-edge-quantizer refuses some float/int8 splits: it wants ranges for
         tensors its calibration skipped)."""
         import os
-        import tempfile
 
         from ..errors import CompressorError
+        from ..files import sibling_temp
 
-        handle, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tflite", dir=out_path.parent)
-        os.close(handle)
-        candidate = Path(name)
-        try:
-            quantize_tflite(float_path, candidate, samples, per_channel=self.config.per_channel, io=io, tweaks=tweaks)
+        with sibling_temp(out_path, ".tflite") as candidate:
+            try:
+                quantize_tflite(float_path, candidate, samples, per_channel=self.config.per_channel, io=io,
+                                tweaks=tweaks)
+            except CompressorError:
+                return False
             os.replace(candidate, out_path)
             return True
-        except CompressorError:
-            return False
-        finally:
-            candidate.unlink(missing_ok=True)
 
 
 def _evaluator(artifact: Artifact, context: Context):
