@@ -143,7 +143,8 @@ class QuantizeTflite:
             sqnr_db, agreement = evaluate(candidate)
             facts = {"sqnr_db": round(float(sqnr_db), 3), "sqnr_db_per_channel": round(float(remedies.sqnr_db), 3),
                      "size_bytes": candidate.stat().st_size, "size_bytes_per_channel": out_path.stat().st_size}
-            kept = (sqnr_db >= remedies.sqnr_db - SHRINK_MAX_LOSS_DB and facts["size_bytes"] < facts["size_bytes_per_channel"]
+            kept = (sqnr_db >= remedies.sqnr_db - SHRINK_MAX_LOSS_DB
+                    and facts["size_bytes"] < facts["size_bytes_per_channel"]
                     and (agreement is None or remedies.agreement is None or agreement >= remedies.agreement))
             facts["kept"] = bool(kept)
             if kept:
