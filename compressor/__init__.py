@@ -7,8 +7,7 @@ package is cheap.
 
 from .api import CompressResult, compress
 from .config import Recipe
-from .errors import (CompressorError, ConfigError, DataError, ExportError, ModelLoadError,
-                     TargetError, UnsupportedOpError, VerificationError)
+from .errors import CompressorError, ConfigError, DataError, ExportError, ModelLoadError, TargetError, UnsupportedOpError, VerificationError
 
 __all__ = [
     "CompressResult",

@@ -155,10 +155,11 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     """
     import torch
 
-    from .loading import load_model, make_exportable
-    from .pipeline import Artifact, Context, build_pipeline, run_passes
-    from .report import build_report, write_report_files
-    from .targets import load_target
+    from .model.load import load_model, make_exportable
+    from .artifact import Artifact, Context
+    from .pipeline import build_pipeline, run_passes
+    from .report.build import build_report, write_report_files
+    from .targets.load import load_target
 
     recipe = recipe or Recipe()
     _check_prune_inputs(recipe, data)

@@ -4,6 +4,10 @@
 so the rename is atomic) and is renamed over it; on any failure the temporary file is
 removed and the old file, if any, stays as it was.  ``gzip_size`` / ``ota_sizes``: what a
 file costs compressed for an over-the-air update (mtime 0, so the number repeats run to run).
+``targets_dir`` / ``zoo_dir``: where the shipped data lives.  A wheel installs the repository's
+`targets/` and `models/` folders inside the package (`compressor/target_files`, `compressor/zoo`,
+see pyproject.toml), so nothing lands in site-packages as a top-level `models` or `targets`; an
+editable install or a source checkout reads them from the repository's folders.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["gzip_size", "ota_sizes", "sibling_temp", "write_atomically"]
+__all__ = ["gzip_size", "ota_sizes", "sibling_temp", "targets_dir", "write_atomically", "zoo_dir"]
+
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
@@ -56,3 +62,20 @@ def ota_sizes(path: Path) -> dict[str, int]:
     data = Path(path).read_bytes()
     return {"gzip": len(gzip.compress(data, compresslevel=9, mtime=0)),
             "zstd": len(zstandard.ZstdCompressor(level=19).compress(data))}
+
+
+def _shipped_dir(installed_name: str, repo_name: str) -> Path:
+    installed = _PACKAGE / installed_name
+    if installed.is_dir():
+        return installed
+    return _PACKAGE.parent / repo_name
+
+
+def targets_dir() -> Path:
+    """The folder of the shipped target profiles (`*.toml`)."""
+    return _shipped_dir("target_files", "targets")
+
+
+def zoo_dir() -> Path:
+    """The folder of the reference zoo (architectures, `weights/`, `data/`)."""
+    return _shipped_dir("zoo", "models")

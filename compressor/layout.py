@@ -55,7 +55,7 @@ def channels_last_module(module: Any) -> Any:
     """``module`` behind channels-last inputs and outputs (3-D and 4-D tensors)."""
     import torch
 
-    from .torch_outputs import flatten_outputs
+    from .model.outputs import flatten_outputs
 
     class ChannelsLastIO(torch.nn.Module):
         def __init__(self, inner):

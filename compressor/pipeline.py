@@ -9,75 +9,14 @@ depthwise substitution) only has to be inserted here.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
+from .artifact import Artifact, Context, Pass, StepRecord
 from .config import Recipe
 
-__all__ = ["Artifact", "Context", "Pass", "StepRecord", "build_pipeline", "run_passes"]
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """What flows between passes: the torch model, then the exported file and its results."""
-
-    module: Any  # torch.nn.Module, the model as the passes have changed it
-    example_inputs: tuple  # tuple[torch.Tensor, ...], batch of 1
-    format: str
-    path: Path | None = None  # the exported file once there is one
-    float_path: Path | None = None  # the float export, kept for the size/params baseline
-    quantized: bool = False
-    verification: Any = None  # verify_outputs.Verification
-    estimate: Any = None  # cost.Estimate
-    graph: Any = None  # graph_ir.Graph of ``path``
-    emulation: Any = None  # dict: outputs on integer reference kernels (passes/emulate_npu.py)
-    # The unpruned model's float export, written by the prune pass: the report's "original"
-    # is then the model as given, not the pruned float file.
-    original_path: Path | None = None
-    layout: str = "nchw"  # the artifact's I/O layout (layout.py); the torch module keeps its own
-    tensor_names: tuple[str, ...] | None = None  # names by tensor index before ``strip`` shortened them
-    extra_files: tuple[str, ...] = ()  # more outputs to ship beside the artifact (C sources)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every pass may read and nothing changes: inputs, target, settings."""
-
-    recipe: Recipe
-    workdir: Path
-    reference: Any  # the original torch model, as loaded: the ground truth for verification
-    # N × per-sample shape, float32; a tuple of such arrays for a model with several inputs (data.Batch)
-    calibration_x: Any
-    eval_x: Any
-    eval_y: np.ndarray | None
-    eval_source: str  # "eval", "calibration" or "random": what eval_x came from
-    target: Any  # targets.TargetProfile
-    progress: Callable[[str], None] = field(default=lambda message: None)
-    calibration_y: np.ndarray | None = None  # labels of calibration_x, when --data has y (recovery uses them)
-    data_given: bool = True  # False when calibration_x is random (no --data)
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    name: str
-    seconds: float
-    facts: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "seconds": round(self.seconds, 3), **self.facts}
-
-
-class Pass(Protocol):
-    name: str
-    requires: tuple[str, ...]  # Artifact fields that must be set before the pass runs
-
-    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]: ...
+__all__ = ["build_pipeline", "run_passes"]
 
 
 def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
@@ -98,7 +37,7 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
     two passes runs its own recovery (distilled from the original model); int8 follows on
     the exported file as always.
     """
-    from .passes.c_array import WriteCArray
+    from .passes.write_c_array import WriteCArray
     from .passes.emulate_npu import EmulateNpu
     from .passes.estimate_cost import EstimateCost
     from .passes.export_onnx import ExportOnnx
@@ -175,7 +114,3 @@ def run_passes(passes: Sequence[Pass], artifact: Artifact, context: Context
         artifact, facts = step.run(artifact, context)
         steps.append(StepRecord(step.name, time.perf_counter() - started, facts))
     return artifact, steps
-
-
-def replace(artifact: Artifact, **changes: Any) -> Artifact:
-    return dataclasses.replace(artifact, **changes)

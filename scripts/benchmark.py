@@ -71,7 +71,7 @@ def time_help(runs: int = 5) -> float:
 
 def time_interleaved(paths: list[Path], x: np.ndarray, *, runs: int, warmup: int) -> list[float]:
     """Median ms per inference of each artifact, runs interleaved so drift hits all alike."""
-    from compressor.runtime import open_runtime
+    from compressor.measure.runtime import open_runtime
 
     runners = [open_runtime(path, num_threads=1) for path in paths]
     sample = [x[:1]]

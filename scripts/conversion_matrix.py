@@ -75,9 +75,9 @@ def _partitions(report: dict[str, Any]) -> int | None:
 
 
 def _partitions_by_inspection(int8_path: Path) -> tuple[int | None, list[str]]:
-    """Partitions and ops left out of XNNPACK, from compressor.delegation when it is installed."""
+    """Partitions and ops left out of XNNPACK, from compressor.measure.delegation when it is installed."""
     try:
-        from compressor.delegation import inspect_delegation
+        from compressor.measure.delegation import inspect_delegation
     except ImportError:
         return None, []
     delegation = inspect_delegation(int8_path, num_threads=1)
@@ -99,8 +99,8 @@ def _sqnr_db(reference, actual) -> float:
 
 def float_file_sqnr_db(fp32_path: Path, model: Any, shapes: tuple[tuple[int, ...], ...]) -> float:
     """Worst output SQNR of the float file against torch on random inputs: the converter's error."""
-    from compressor.runtime import open_runtime
-    from compressor.torch_outputs import run_torch
+    from compressor.measure.runtime import open_runtime
+    from compressor.model.outputs import run_torch
 
     inputs = _random_inputs(shapes)
     expected, actual = run_torch(model, inputs), open_runtime(fp32_path).run_batch(inputs)
@@ -115,7 +115,7 @@ def noise_sqnr_db(model: Any, shapes: tuple[tuple[int, ...], ...]) -> float:
     value here is the random weights' doing, not the quantizer's.
     """
     import numpy as np
-    from compressor.torch_outputs import run_torch
+    from compressor.model.outputs import run_torch
 
     inputs = _random_inputs(shapes)
     rng = np.random.default_rng(_CHECK_SEED + 1)
@@ -126,7 +126,7 @@ def noise_sqnr_db(model: Any, shapes: tuple[tuple[int, ...], ...]) -> float:
 
 def time_artifacts(int8_path: Path, fp32_path: Path, *, runs: int, warmup: int) -> tuple[float, float]:
     """Median ms of (int8, fp32) in LiteRT, 1 thread, runs interleaved after ``warmup`` rounds."""
-    from compressor.bench import open_invoker, time_interleaved
+    from compressor.measure.bench import open_invoker, time_interleaved
 
     invokers = [open_invoker(int8_path, threads=1), open_invoker(fp32_path, threads=1)]
     int8_ms, fp32_ms = time_interleaved(invokers, runs=runs, warmup=warmup)

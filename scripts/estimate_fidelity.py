@@ -23,7 +23,7 @@ process, runs interleaved after a warm-up, medians, and predicted by the cost mo
 Why whole-model latencies: LiteRT's Python runtime has no per-op profiler, and per-op
 onnxruntime traces time ORT's kernels, not the XNNPACK ones the .tflite runs; so the
 calibration fits each model's measured total (one observation per artifact, predicted as
-the sum of ``estimate_op_latency`` over its ops) with ``compressor.calibrate.fit_profile``.
+the sum of ``estimate_op_latency`` over its ops) with ``compressor.calibrate.fit.fit_profile``.
 Leave one model out: each zoo model's six artifacts are scored with efficiencies and
 dispatch overhead fitted on the OTHER models' artifacts only, starting from the rates the
 microbenchmarks measured (scripts/data/host-x86-microbench.toml), never from the shipped
@@ -48,7 +48,7 @@ ZOO = ("vgg_digits", "mobilenetv2_digits", "resnet_digits")
 FORMS = ("fp32", "int8", "pruned-fp32", "pruned-int8", "dw-fp32", "dw-int8")
 SCRIPT_LOCAL = "script-local until the pruning issue lands"
 PRIOR_PROFILE = REPO / "scripts" / "data" / "host-x86-microbench.toml"
-# Weight of the pull towards the microbenchmark rates in the fit (compressor.calibrate): with
+# Weight of the pull towards the microbenchmark rates in the fit (compressor.calibrate.fit): with
 # only two models per leave-one-out fit, 0.3 kept the held-out model best predicted
 # (0.01 overfits: 72% within ±20%; 0.1-1.0: 89-94%; 3.0 underfits: 83%), 2026-11-24.
 PRIOR_WEIGHT = 0.3
@@ -133,7 +133,7 @@ def build_artifacts(work: Path) -> dict[tuple[str, str], Path]:
 
 
 def measure(artifacts: dict, *, runs: int, warmup: int) -> dict:
-    from compressor.bench import open_invoker, time_interleaved
+    from compressor.measure.bench import open_invoker, time_interleaved
 
     keys = list(artifacts)
     invokers = [open_invoker(artifacts[key], threads=1) for key in keys]
@@ -150,7 +150,7 @@ def score(errors: list[float]) -> dict:
 
 def leave_one_out(observations: dict, prior, base, rows: list | None = None) -> list[float]:
     """Each model scored by a fit, from ``prior``, to the other models; ``base`` shown beside."""
-    from compressor.calibrate import apply_fit, fit_profile, predict_observation_s
+    from compressor.calibrate.fit import apply_fit, fit_profile, predict_observation_s
 
     errors = []
     for held_out in ZOO:
@@ -169,11 +169,11 @@ def leave_one_out(observations: dict, prior, base, rows: list | None = None) -> 
 
 
 def run(args) -> dict:
-    from compressor.bench import cpu_description
+    from compressor.measure.bench import cpu_description
 
-    from compressor.calibrate import Observation, fit_profile
-    from compressor.graph_ir import read_graph
-    from compressor.targets import load_target
+    from compressor.calibrate.fit import Observation, fit_profile
+    from compressor.graph.ir import read_graph
+    from compressor.targets.load import load_target
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="fidelity."))
     work.mkdir(parents=True, exist_ok=True)
@@ -201,10 +201,10 @@ def arena_check(artifacts: dict) -> dict:
     """Our tflite-micro arena plan beside tflite-micro's measured one, for the int8 artifacts."""
     try:
         from compressor.cost.memory import plan_arena
-        from compressor.cost.micro import measure_tflm_arena
+        from compressor.measure.micro import measure_tflm_arena
     except ImportError as error:
         return {"skipped": f"compressor/cost/micro.py not available ({error})"}
-    from compressor.graph_ir import read_graph
+    from compressor.graph.ir import read_graph
 
     rows = []
     for (name, form), path in artifacts.items():

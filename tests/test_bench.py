@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compressor.bench import make_inputs, percentile
-from compressor.bench_cli import bench_command
+from compressor.measure.bench import make_inputs, percentile
+from compressor.cli.bench import bench_command
 
 
 def write_tiny_tflite(path):

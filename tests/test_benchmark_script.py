@@ -18,7 +18,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 from tests.conftest import import_source, save_labelled_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from compressor.bias_correct_tflite import _output_shift, _simulated_int8, bias_correct_tflite
-from compressor.int8_tflite import quantize_tflite
+from compressor.quant.bias_correct import _output_shift, _simulated_int8, bias_correct_tflite
+from compressor.quant.tflite_int8 import quantize_tflite
 from compressor.passes.export_tflite import export_tflite
-from compressor.runtime import LiteRTRunner
+from compressor.measure.runtime import LiteRTRunner
 
 
 class _Coarse(torch.nn.Module):

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from compressor.budgets import Budgets, budgets_from_table, load_budgets, parse_fraction, parse_size_bytes
+from compressor.gate.budgets import Budgets, budgets_from_table, load_budgets, parse_fraction, parse_size_bytes
 from compressor.errors import ConfigError, DataError
 
 

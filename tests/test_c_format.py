@@ -7,7 +7,7 @@ import re
 
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 
 
 def test_format_c_writes_the_artifact_bytes_and_the_ops_it_needs(tiny_workspace):

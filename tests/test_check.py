@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from compressor.budgets import Budgets
-from compressor.check import Verdict, check_report, exit_code, format_verdict, write_junit
-from compressor.check_cli import check_command
+from compressor.gate.budgets import Budgets
+from compressor.gate.verdicts import Verdict, check_report, exit_code, format_verdict, write_junit
+from compressor.cli.check import check_command
 from compressor.errors import ConfigError
 
 
@@ -147,7 +147,7 @@ def write_report(path, report) -> str:
 
 
 def test_compress_then_check_holds_and_fails(tiny_workspace):
-    from compressor.cli import cli
+    from compressor.cli.main import cli
 
     run = CliRunner().invoke(cli, ["tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64",
                                    "--data", "calib.npz", "--eval", "test.npz", "--out", "out", "--quiet"],
@@ -260,10 +260,10 @@ def test_regression_check_without_budgets(tmp_path, report_file):
 
 
 def test_registered_as_compress_check_and_lazy(report_file):
-    from compressor.cli import cli
+    from compressor.cli.main import cli
 
     result = CliRunner().invoke(cli, ["check", report_file, "--max-size", "1MiB"], catch_exceptions=False)
     assert result.exit_code == 0 and "ok   max_size" in result.stdout
-    code = "import sys, compressor.cli; print(sorted(m for m in ('compressor.check', 'compressor.budgets', 'torch') if m in sys.modules))"
+    code = "import sys, compressor.cli.main; print(sorted(m for m in ('compressor.gate.verdicts', 'compressor.gate.budgets', 'torch') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"

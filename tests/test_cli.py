@@ -11,7 +11,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 
 
 def run_cli(*args: str):

@@ -11,8 +11,8 @@ import pytest
 from compressor.cost import estimate, estimate_memory, estimate_op_energy_mj, estimate_op_latency, plan_arena
 from compressor.cost.memory import tensor_lifetimes
 from compressor.errors import TargetError
-from compressor.graph_ir import Graph, Op, Tensor
-from compressor.targets import ComputeProfile, EnergyProfile, MemoryProfile, TargetProfile
+from compressor.graph.ir import Graph, Op, Tensor
+from compressor.targets.load import ComputeProfile, EnergyProfile, MemoryProfile, TargetProfile
 
 # A toy device with round numbers: 1 GHz, 4 fp32 / 16 int8 MACs per cycle, 1 GB/s DRAM,
 # 4 GB/s cache of 1 KiB, 1 us per op, 10 mW static.

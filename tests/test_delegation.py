@@ -1,4 +1,4 @@
-"""compressor.delegation on real LiteRT, and compressor.graph_rewrites: exact, and the int8
+"""compressor.measure.delegation on real LiteRT, and compressor.model.rewrites: exact, and the int8
 file they give stays in one XNNPACK partition."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from compressor.delegation import Delegation, delegation_from_nodes, inspect_delegation, parse_delegate_log
+from compressor.measure.delegation import Delegation, delegation_from_nodes, inspect_delegation, parse_delegate_log
 from compressor.errors import ModelLoadError, VerificationError
-from compressor.graph_rewrites import HardswishAsMul, rewrite_for_int8_
+from compressor.model.rewrites import HardswishAsMul, rewrite_for_int8_
 
 SHAPE = (1, 3, 16, 16)
 
@@ -60,7 +60,7 @@ def _assert_same_outputs(before: nn.Module, after: nn.Module, shape=(2, 3, 16, 1
 def artifacts(tmp_path_factory) -> dict[str, Path]:
     """SlowInInt8 as float and int8 `.tflite`, before and after the rewrites."""
     from compressor.passes.export_tflite import export_tflite
-    from compressor.int8_tflite import quantize_tflite
+    from compressor.quant.tflite_int8 import quantize_tflite
 
     folder = tmp_path_factory.mktemp("delegation")
     torch.manual_seed(0)
@@ -306,7 +306,7 @@ def test_relu_output_read_elsewhere_is_left_alone():
 def stem_pool_int8(tmp_path_factory) -> dict[str, Path]:
     """StemPool's int8 `.tflite`, before and after the rewrite."""
     from compressor.passes.export_tflite import export_tflite
-    from compressor.int8_tflite import quantize_tflite
+    from compressor.quant.tflite_int8 import quantize_tflite
 
     folder = tmp_path_factory.mktemp("stem_pool")
     torch.manual_seed(0)
@@ -324,7 +324,7 @@ def stem_pool_int8(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_int8_stem_pool_is_fully_delegated_after_the_rewrite(stem_pool_int8):
-    from compressor.runtime import LiteRTRunner
+    from compressor.measure.runtime import LiteRTRunner
 
     before = inspect_delegation(stem_pool_int8["before"])
     after = inspect_delegation(stem_pool_int8["after"])

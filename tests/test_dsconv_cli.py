@@ -9,8 +9,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from compressor.cli import cli
-from compressor.graph_ir import read_graph
+from compressor.cli.main import cli
+from compressor.graph.ir import read_graph
 
 
 def run_cli(*args: str):

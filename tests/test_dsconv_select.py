@@ -11,7 +11,7 @@ from torch import nn
 
 from compressor.dsconv.select import select_layers
 from compressor.errors import ConfigError
-from compressor.targets import load_target
+from compressor.targets.load import load_target
 
 
 class _Mixed(nn.Module):

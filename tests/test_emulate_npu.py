@@ -9,8 +9,8 @@ import torch
 from test_vela import SmallNet, build_int8_model
 
 from compressor.passes.emulate_npu import ReferenceKernelRunner, emulate_artifact
-from compressor.runtime import open_runtime
-from compressor.targets import load_target
+from compressor.measure.runtime import open_runtime
+from compressor.targets.load import load_target
 
 
 def test_reference_kernels_close_to_fast_kernels_and_list_fallback(tmp_path):
@@ -32,7 +32,7 @@ def test_reference_kernels_close_to_fast_kernels_and_list_fallback(tmp_path):
 def test_compress_for_an_npu_reports_emulated_numerics_and_vela(tiny_workspace):
     from click.testing import CliRunner
 
-    from compressor.cli import cli
+    from compressor.cli.main import cli
 
     result = CliRunner().invoke(cli, ["tiny.pt", "--arch", "tinynets:TinyNet", "--target", "ethos-u55-128",
                                       "--data", "calib.npz", "--eval", "test.npz", "--quiet"], catch_exceptions=False)

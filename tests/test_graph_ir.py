@@ -12,8 +12,8 @@ from torch import nn
 
 from compressor.cost import estimate
 from compressor.errors import ExportError
-from compressor.graph_ir import OP_KINDS, read_graph
-from compressor.targets import list_targets
+from compressor.graph.ir import OP_KINDS, read_graph
+from compressor.targets.load import list_targets
 
 INPUT_SHAPE = (1, 3, 16, 16)
 
@@ -241,7 +241,7 @@ def test_every_artifact_costs_on_every_shipped_target(artifacts, which):
         missing = needed - set(profile.compute.macs_per_cycle)
         if missing:
             # An int8-only NPU has no rate for float ops: the plain model refuses, naming the dtype
-            # (compressor.profile costs such ops on the target's fallback CPU instead).
+            # (compressor.measure.estimate costs such ops on the target's fallback CPU instead).
             with pytest.raises(TargetError, match="no compute rate"):
                 estimate(graph, profile, artifact_size_bytes=1)
             continue
@@ -253,7 +253,7 @@ def test_every_artifact_costs_on_every_shipped_target(artifacts, which):
 
 
 def test_int8_is_cheaper_than_float_on_the_phone(artifacts):
-    from compressor.targets import load_target
+    from compressor.targets.load import load_target
 
     phone = load_target("android-arm64")
     costs = {which: estimate(read_graph(artifacts[which]), phone, artifact_size_bytes=1)

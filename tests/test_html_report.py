@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from compressor.html_report import TOP_OPS, render_html
+from compressor.report.html import TOP_OPS, render_html
 
 
 def make_report() -> dict:
@@ -124,7 +124,7 @@ def test_rendering_is_deterministic():
 
 
 def test_matplotlib_is_imported_lazily():
-    code = ("import sys, compressor.html_report, compressor.cli; "
+    code = ("import sys, compressor.report.html, compressor.cli.main; "
             "print('matplotlib' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
@@ -303,7 +303,7 @@ def test_sections_are_left_out_when_their_data_is_missing():
 def test_real_int8_run_renders_its_io_bytes_and_int8_sections(tiny_workspace):
     from click.testing import CliRunner
 
-    from compressor.cli import cli
+    from compressor.cli.main import cli
 
     result = CliRunner().invoke(cli, ["tiny.pt", "--arch", "tinynets:TinyNet", "--data", "calib.npz", "--eval",
                                       "test.npz", "--target", "cortex-m7", "--out", "m7", "--json", "--quiet"])

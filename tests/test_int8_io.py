@@ -7,11 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 from compressor.errors import ExportError
 from compressor.passes.quantize_tflite import check_fully_int8, resolve_io
-from compressor.targets import load_target
-from compressor.tflite_names import layer_paths
+from compressor.targets.load import load_target
+from compressor.tflite.names import layer_paths
 
 
 def run(*args):

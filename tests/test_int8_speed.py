@@ -11,7 +11,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 from tests.conftest import import_source
 
 NETS = textwrap.dedent('''
@@ -151,11 +151,11 @@ def test_per_tensor_depthwise_is_kept_only_when_it_costs_no_accuracy(nets):
 def test_an_int8_layer_between_float_ops_stays_int8_only_where_it_pays(width, island, tmp_path):
     """The island rule weighs the conversions against the layer: a 512x512 FC pays for its
     QUANTIZE/DEQUANTIZE on host-x86's cost model, a 16x16 one does not."""
-    from compressor.int8_islands import costly_islands
-    from compressor.int8_tflite import Int8Tweaks, quantize_tflite
+    from compressor.quant.islands import costly_islands
+    from compressor.quant.tflite_int8 import Int8Tweaks, quantize_tflite
     from compressor.passes.export_tflite import export_tflite
-    from compressor.targets import load_target
-    from compressor.tflite_names import ops_by_layer
+    from compressor.targets.load import load_target
+    from compressor.tflite.names import ops_by_layer
 
     class Block(torch.nn.Module):
         def __init__(self):
@@ -178,7 +178,7 @@ def test_an_int8_layer_between_float_ops_stays_int8_only_where_it_pays(width, is
 
 
 def test_leaky_relu_is_max_on_int8_only_targets_and_exact():
-    from compressor.graph_rewrites import LeakyReluAsMax, rewrite_for_int8_
+    from compressor.model.rewrites import LeakyReluAsMax, rewrite_for_int8_
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.LeakyReLU(0.1), torch.nn.Conv2d(8, 4, 1)).eval()

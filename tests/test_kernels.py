@@ -9,8 +9,8 @@ import pytest
 
 from compressor.cost.kernels import check_kernels, is_float_model
 from compressor.cost.latency import estimate_op_latency
-from compressor.graph_ir import Graph, Op, Tensor
-from compressor.targets import load_target
+from compressor.graph.ir import Graph, Op, Tensor
+from compressor.targets.load import load_target
 
 
 def _profile(name, *, multiple=8, float_allowed=False, supported=None, fallback=None):

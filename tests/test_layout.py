@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 from compressor.layout import from_artifact, to_artifact
 
 

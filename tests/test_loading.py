@@ -1,4 +1,4 @@
-"""compressor.loading: every format torch writes, detected by content, and every refusal.
+"""compressor.model.load: every format torch writes, detected by content, and every refusal.
 
 Each error test checks the class, that the message names the file, and the problem.
 The architectures live in a module written to tmp_path, importable as `--arch loadnets:...`
@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from compressor.errors import ModelLoadError
-from compressor.loading import LoadedModel, load_model, make_exportable
+from compressor.model.load import LoadedModel, load_model, make_exportable
 
 # torch 2.13 deprecates torch.jit; we still have to read what users saved with it
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.* is deprecated:DeprecationWarning")

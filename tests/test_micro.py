@@ -6,9 +6,9 @@ import pytest
 from test_vela import build_int8_model
 
 from compressor.cost.memory import plan_arena
-from compressor.cost.micro import arena_comparison, inline_external_buffers, measure_tflm_arena
+from compressor.measure.micro import arena_comparison, inline_external_buffers, measure_tflm_arena
 from compressor.errors import ExportError
-from compressor.graph_ir import read_graph
+from compressor.graph.ir import read_graph
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_inlining_external_buffers_keeps_the_model(small_int8):
 
 
 def test_tflm_ordering_differs_from_tflite_on_equal_sizes():
-    from compressor.graph_ir import Graph, Op, Tensor
+    from compressor.graph.ir import Graph, Op, Tensor
 
     # Four equal activations where TFLite's tie order fragments the arena and TFLM's does not:
     # a -> b -> c, a and c feed d (a residual block).

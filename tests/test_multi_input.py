@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 from compressor.data import calibration_samples, head, load_inputs_npz, parse_input_shapes
 from compressor.errors import DataError
 from tests.conftest import import_source

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from test_vela import build_int8_model
 
 from compressor.errors import UnsupportedOpError
-from compressor.profile import profile_artifact
-from compressor.profile_cli import profile_command
+from compressor.measure.estimate import profile_artifact
+from compressor.cli.profile import profile_command
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ def _convs(model):
 @pytest.mark.parametrize("pattern", sorted(PATTERNS))
 def test_pattern_pruned_to_channel_multiple_and_runs_in_litert(pattern, tmp_path):
     from compressor.passes.export_tflite import export_tflite
-    from compressor.runtime import open_runtime
+    from compressor.measure.runtime import open_runtime
 
     model = _model(PATTERNS[pattern])
     x = torch.randn(4, 1, 16, 16)

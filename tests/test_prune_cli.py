@@ -8,7 +8,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 from tests.conftest import save_graph_form
 
 

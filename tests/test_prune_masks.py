@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from compressor.errors import ConfigError
-from compressor.prune.masks import (FIRST_LAYER_MAX_AMOUNT, MAX_LAYER_AMOUNT, cubic_sparsity, keep_2to4,
-                                    make_mask_pruner)
+from compressor.prune.masks import FIRST_LAYER_MAX_AMOUNT, MAX_LAYER_AMOUNT, cubic_sparsity, keep_2to4, make_mask_pruner
 
 
 class SmallCNN(nn.Module):

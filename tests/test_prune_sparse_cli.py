@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compressor.cli import cli
+from compressor.cli.main import cli
 from tests.conftest import save_graph_form
 
 

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 
 from compressor.errors import ConfigError
 from compressor.passes.qat_finetune import QatFinetune
-from compressor.pipeline import Artifact, Context
-from compressor.qat import hooks_left, qat_finetune_
+from compressor.artifact import Artifact, Context
+from compressor.quant.qat import hooks_left, qat_finetune_
 
 OUTLIER_GAIN = 100.0  # one weight per output channel this many times larger: per-channel int8 gets coarse
 
@@ -114,7 +114,7 @@ def _outlier_model() -> tuple[nn.Module, np.ndarray]:
 def _int8_outputs(model: nn.Module, x: np.ndarray, calibration: np.ndarray, directory: Path) -> np.ndarray:
     from compressor.passes.export_tflite import export_tflite
     from compressor.passes.quantize_tflite import quantize_tflite
-    from compressor.runtime import LiteRTRunner
+    from compressor.measure.runtime import LiteRTRunner
 
     float_path, int8_path = directory / "float.tflite", directory / "int8.tflite"
     export_tflite(model, (torch.from_numpy(x[:1]),), float_path)
@@ -175,7 +175,7 @@ def test_qat_epochs_runs_in_the_pipeline_and_needs_data(tiny_workspace):
 
     from click.testing import CliRunner
 
-    from compressor.cli import cli
+    from compressor.cli.main import cli
 
     base = ["tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64", "--quiet"]
     refused = CliRunner().invoke(cli, [*base, "--qat-epochs", "1", "--out", "no"])

@@ -22,10 +22,10 @@ import torch
 from torch import nn
 
 from compressor.passes.export_tflite import export_tflite
-from compressor.int8_tflite import _op_types, quantize_tflite
-from compressor.quant_remedies import percentile_ranges, quantize_with_remedies
-from compressor.quant_sensitivity import layer_path, layer_sensitivity
-from compressor.runtime import LiteRTRunner
+from compressor.quant.tflite_int8 import _op_types, quantize_tflite
+from compressor.quant.remedies import percentile_ranges, quantize_with_remedies
+from compressor.quant.sensitivity import layer_path, layer_sensitivity
+from compressor.measure.runtime import LiteRTRunner
 
 
 class _Easy(nn.Module):
@@ -235,7 +235,7 @@ def test_npu_target_takes_int16_for_the_worst_layers_and_vela_compiles_it(tmp_pa
 
     from click.testing import CliRunner
 
-    from compressor.cli import cli
+    from compressor.cli.main import cli
     from tests.conftest import import_source
 
     source = "import torch\nimport torch.nn as nn\n\n\n" + inspect.getsource(_Stubborn).replace("class _Stubborn", "class Hard")

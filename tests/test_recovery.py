@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from compressor.errors import ConfigError
 from compressor.prune.channels import prune_channels_
-from compressor.recovery import RecoveryConfig, finetune_
+from compressor.model.recovery import RecoveryConfig, finetune_
 from tests.prune_patterns import Residual
 
 

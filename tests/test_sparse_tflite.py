@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from compressor.files import ota_sizes
-from compressor.sparse_tflite import best_encoding, sparsify_tflite
+from compressor.tflite.sparse import best_encoding, sparsify_tflite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ def _zero_by_magnitude_(model: nn.Module, fraction: float) -> None:
 
 def _int8_tflite(model: nn.Module, x: np.ndarray, directory: Path) -> Path:
     from compressor.passes.export_tflite import export_tflite
-    from compressor.int8_tflite import quantize_tflite
+    from compressor.quant.tflite_int8 import quantize_tflite
 
     export_tflite(model, (torch.from_numpy(x[:1]),), directory / "float.tflite")
     quantize_tflite(directory / "float.tflite", directory / "int8.tflite",
@@ -204,8 +204,8 @@ def test_external_buffers_are_read_back_inline(pruned, inputs, tmp_path):
 
 def test_pass_keeps_the_sparse_file_and_warns(pruned, tmp_path):
     from compressor.passes.sparsify_tflite import SparsifyTflite
-    from compressor.pipeline import Artifact, Context
-    from compressor.targets import load_target
+    from compressor.artifact import Artifact, Context
+    from compressor.targets.load import load_target
 
     target = load_target("android-arm64")
     x = np.random.default_rng(2).random((8, 2, 16, 16), dtype=np.float32)
@@ -219,7 +219,7 @@ def test_pass_keeps_the_sparse_file_and_warns(pruned, tmp_path):
     assert facts["sparse_size_unstripped_bytes"] == new.path.stat().st_size
     assert facts["sparse_size_bytes"] < facts["sparse_size_unstripped_bytes"]
     assert len(facts["tensors_rewritten"]) == 3
-    from compressor.tflite_size import strip_tflite
+    from compressor.tflite.size import strip_tflite
 
     strip_tflite(new.path, tmp_path / "shipped.tflite")
     assert facts["ota_bytes_final"] == ota_sizes(tmp_path / "shipped.tflite")
@@ -253,7 +253,7 @@ def test_zoo_vgg_at_80_percent_zeros_is_at_most_0_6x(tmp_path):
 
 
 def test_cost_model_reads_densified_weights_as_weights(pruned, tmp_path):
-    from compressor.graph_ir import read_graph
+    from compressor.graph.ir import read_graph
 
     out = tmp_path / "sparse.tflite"
     sparsify_tflite(pruned, out)

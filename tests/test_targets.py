@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from compressor._paths import targets_dir
+from compressor.files import targets_dir
 from compressor.errors import TargetError
-from compressor.targets import TargetProfile, known_target_names, list_targets, load_target
+from compressor.targets.load import TargetProfile, known_target_names, list_targets, load_target
 
 VALID = textwrap.dedent("""\
     name = "toy"
@@ -347,7 +347,7 @@ def test_unknown_key_in_a_variant_names_its_line(tmp_path):
 
 
 def test_parse_cpu_flags_reads_x86_and_arm_cpuinfo():
-    from compressor.cpu_flags import parse_cpu_flags
+    from compressor.targets.cpu_flags import parse_cpu_flags
 
     x86 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512_vnni\nbugs\t\t: spectre\n"
     arm = "processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 cpuid asimddp\nCPU part\t: 0xd0b\n"
@@ -442,7 +442,7 @@ def test_rpi4_int8_has_no_dot_product_speedup():
 def run_cli(*args):
     from click.testing import CliRunner
 
-    from compressor.cli import cli
+    from compressor.cli.main import cli
 
     return CliRunner().invoke(cli, ["targets", *args])
 

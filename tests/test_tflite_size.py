@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from compressor.c_array import used_ops, write_c_array
+from compressor.tflite.c_array import used_ops, write_c_array
 from compressor.errors import ConfigError, ExportError
-from compressor.tflite_size import CATEGORIES, size_breakdown, strip_tflite
+from compressor.tflite.size import CATEGORIES, size_breakdown, strip_tflite
 
 
 class _Net(torch.nn.Module):
@@ -32,7 +32,7 @@ class _Net(torch.nn.Module):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     from compressor.passes.export_tflite import export_tflite
-    from compressor.int8_tflite import quantize_tflite
+    from compressor.quant.tflite_int8 import quantize_tflite
 
     directory = tmp_path_factory.mktemp("size")
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from compressor.cost.vela import compile_with_vela, vela_energy_mj
+from compressor.measure.vela import compile_with_vela, vela_energy_mj
 from compressor.errors import ExportError, TargetError
 
 U55 = SimpleNamespace(vela_accelerator_config="ethos-u55-128", vela_system_config="Ethos_U55_High_End_Embedded",

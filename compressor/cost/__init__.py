@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph_ir import Graph
-from ..targets import TargetProfile
+from ..graph.ir import Graph
+from ..targets.load import TargetProfile
 from .energy import estimate_op_energy_mj
 from .latency import OpLatency, estimate_op_latency
 from .memory import ArenaPlan, MemoryCost, estimate_memory, plan_arena

@@ -16,8 +16,8 @@ the op runs, which is what makes a faster kernel cheaper even at equal arithmeti
 from __future__ import annotations
 
 from ..errors import TargetError
-from ..graph_ir import Op
-from ..targets import TargetProfile
+from ..graph.ir import Op
+from ..targets.load import TargetProfile
 from .latency import OpLatency
 
 __all__ = ["estimate_op_energy_mj"]

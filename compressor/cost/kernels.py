@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TargetError
-from ..graph_ir import COMPUTE_KINDS, Graph, Op
+from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency
 

@@ -27,8 +27,8 @@ import math
 from dataclasses import dataclass
 
 from ..errors import TargetError
-from ..graph_ir import Op
-from ..targets import TargetProfile
+from ..graph.ir import Op
+from ..targets.load import TargetProfile
 
 __all__ = ["OpLatency", "estimate_op_latency", "memory_level", "moved_bytes", "padded_macs"]
 

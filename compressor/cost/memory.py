@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..graph_ir import Graph
-from ..targets import TargetProfile
+from ..graph.ir import Graph
+from ..targets.load import TargetProfile
 
 __all__ = ["PLAN_ORDERS", "ArenaPlan", "MemoryCost", "estimate_memory", "plan_arena", "tensor_lifetimes"]
 

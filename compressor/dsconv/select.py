@@ -113,7 +113,7 @@ def _rank_errors(conv: Any, inputs: Any, ranks: range) -> dict[int, float]:
 
 def _op(kind: str, op_type: str, *, macs: int, dtype: str, weight_elems: int, in_elems: int, out_elems: int,
         out_channels: int) -> Any:
-    from ..graph_ir import Op
+    from ..graph.ir import Op
 
     size = 1 if dtype == "int8" else 4
     extra = {"out_channels": out_channels} if "out_channels" in {f.name for f in dataclasses.fields(Op)} else {}

@@ -24,8 +24,8 @@ import numpy as np
 
 from ..config import EmulateConfig
 from ..data import Batch, as_inputs, head, sample_count
-from ..pipeline import Artifact, Context, replace
-from ..runtime import LiteRTRunner
+from ..artifact import Artifact, Context, replace
+from ..measure.runtime import LiteRTRunner
 
 __all__ = ["EmulateNpu", "ReferenceKernelRunner", "emulate_artifact"]
 
@@ -44,15 +44,15 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
     """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring)."""
     from ..cost.kernels import check_kernels
     from ..errors import VerificationError
-    from ..graph_ir import read_graph
-    from ..runtime import open_runtime
-    from ..torch_outputs import run_torch
+    from ..graph.ir import read_graph
+    from ..measure.runtime import open_runtime
+    from ..model.outputs import run_torch
     from .verify_outputs import compare_outputs, is_classifier
 
     try:
         emulator = ReferenceKernelRunner(path)
         if layout != "nchw":
-            from ..runtime import LayoutRunner
+            from ..measure.runtime import LayoutRunner
 
             emulator = LayoutRunner(emulator, layout)
     except (RuntimeError, ValueError) as error:
@@ -103,7 +103,7 @@ class EmulateNpu:
         accelerator = getattr(target, "accelerator", None)
         fallback = None
         if accelerator is not None and accelerator.fallback_target:
-            from ..targets import load_target
+            from ..targets.load import load_target
 
             fallback = load_target(accelerator.fallback_target)
         count = min(sample_count(context.eval_x), self.config.max_samples)

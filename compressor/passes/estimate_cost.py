@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..pipeline import Artifact, Context, replace
+from ..artifact import Artifact, Context, replace
 
 __all__ = ["EstimateCost"]
 
@@ -23,8 +23,8 @@ class EstimateCost:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..graph_ir import read_graph, restore_names
-        from ..profile import profile_artifact
+        from ..graph.ir import read_graph, restore_names
+        from ..measure.estimate import profile_artifact
 
         graph = restore_names(read_graph(artifact.path), artifact.tensor_names)
         result = profile_artifact(artifact.path, context.target, graph=graph, strict=False)

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..capture import captured_output
 from ..config import ExportConfig
-from ..pipeline import Artifact, Context, replace
-from .conversion_errors import describe_conversion_error
+from ..artifact import Artifact, Context, replace
+from ..model.conversion_errors import describe_conversion_error
 
 __all__ = ["ExportOnnx", "export_onnx"]
 
@@ -45,7 +45,7 @@ class ExportOnnx:
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         import torch
 
-        from ..torch_outputs import flatten_outputs
+        from ..model.outputs import flatten_outputs
 
         from ..layout import exported_form
 

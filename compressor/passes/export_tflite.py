@@ -13,8 +13,8 @@ from typing import Any
 
 from ..capture import captured_output
 from ..config import ExportConfig
-from ..pipeline import Artifact, Context, replace
-from .conversion_errors import describe_conversion_error
+from ..artifact import Artifact, Context, replace
+from ..model.conversion_errors import describe_conversion_error
 
 __all__ = ["ExportTflite", "export_tflite"]
 

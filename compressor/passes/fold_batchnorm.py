@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import FoldConfig
-from ..pipeline import Artifact, Context, replace
+from ..artifact import Artifact, Context, replace
 
 __all__ = ["FoldBatchNorm", "fold_batchnorm"]
 
@@ -51,7 +51,7 @@ class FoldBatchNorm:
     requires: tuple[str, ...] = ("module",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..torch_outputs import relative_output_change
+        from ..model.outputs import relative_output_change
 
         before = _count_batchnorms(artifact.module)
         folded, reason = fold_batchnorm(artifact.module)

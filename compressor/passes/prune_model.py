@@ -18,8 +18,8 @@ from typing import Any
 
 from ..config import PruneConfig
 from ..errors import ConfigError
-from ..pipeline import Artifact, Context, replace
-from .export_baseline import export_baseline
+from ..artifact import Artifact, Context, replace
+from .export_original import export_baseline
 
 __all__ = ["PruneModel", "count_params_and_macs"]
 
@@ -89,7 +89,7 @@ class PruneModel:
         params_before, macs_before = count_params_and_macs(teacher, example)
         x = torch.as_tensor(context.calibration_x, dtype=torch.float32)
         y = torch.as_tensor(context.calibration_y, dtype=torch.long) if context.calibration_y is not None else None
-        from ..recovery import recovery_config_of
+        from ..model.recovery import recovery_config_of
 
         recovery = recovery_config_of(self.config, seed=self.seed)
         facts: dict[str, Any] = {}
@@ -154,7 +154,7 @@ class PruneModel:
         return outcome, table
 
     def _recover(self, student, teacher, context: Context, recovery, *, on_step):
-        from ..recovery import finetune_
+        from ..model.recovery import finetune_
 
         if recovery.epochs == 0:
             return None

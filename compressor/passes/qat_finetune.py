@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..pipeline import Artifact, Context, replace
+from ..artifact import Artifact, Context, replace
 
 __all__ = ["QatFinetune"]
 
@@ -40,7 +40,7 @@ class QatFinetune:
             raise ConfigError("qat.batch_size", self.batch_size, "a positive integer")
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..qat import qat_finetune_
+        from ..quant.qat import qat_finetune_
 
         if not context.data_given:
             raise ConfigError("--data", None, f"a training .npz: --qat-epochs {self.epochs} "

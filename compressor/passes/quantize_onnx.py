@@ -16,7 +16,7 @@ import numpy as np
 from ..capture import captured_output
 from ..config import Int8Config
 from ..errors import ConfigError, ExportError
-from ..pipeline import Artifact, Context, replace
+from ..artifact import Artifact, Context, replace
 from ..data import calibration_samples
 
 __all__ = ["QuantizeOnnx", "quantize_onnx"]

@@ -16,9 +16,9 @@ from typing import Any
 from ..config import Int8Config
 from ..data import calibration_samples
 from ..errors import ConfigError, ExportError
-from ..int8_tflite import Int8Tweaks, float_ops, layers_by_name, quantize_tflite, supports_int16
-from ..pipeline import Artifact, Context, replace
-from ..tflite_names import layer_paths
+from ..quant.tflite_int8 import Int8Tweaks, float_ops, layers_by_name, quantize_tflite, supports_int16
+from ..artifact import Artifact, Context, replace
+from ..tflite.names import layer_paths
 
 # quantize_tflite, Int8Tweaks and supports_int16 are int8_tflite's; they stay importable from here.
 __all__ = ["Int8Tweaks", "QuantizeTflite", "check_fully_int8", "float_allowed", "quantize_tflite", "resolve_io",
@@ -67,7 +67,7 @@ class QuantizeTflite:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..quant_remedies import quantize_with_remedies
+        from ..quant.remedies import quantize_with_remedies
 
         target, config = context.target, self.config
         io = resolve_io(config.io, target)
@@ -130,7 +130,7 @@ class QuantizeTflite:
 
         from ..errors import CompressorError
         from ..files import sibling_temp
-        from ..tflite_names import ops_by_layer
+        from ..tflite.names import ops_by_layer
 
         if "DEPTHWISE_CONV_2D" not in {op for op, _, _ in ops_by_layer(float_path)}:
             return remedies.tweaks, None
@@ -160,7 +160,7 @@ class QuantizeTflite:
         kernels (MobileNetV3's HARD_SWISH, LayerNorm's RSQRT: int8 2-5x slower than float);
         the same op in float runs inside XNNPACK at float speed.
         """
-        from ..delegation import inspect_delegation
+        from ..measure.delegation import inspect_delegation
 
         delegation, moved = inspect_delegation(out_path), []
         for _ in range(FALLBACK_ROUNDS if allowed else 0):
@@ -181,8 +181,8 @@ class QuantizeTflite:
     def _float_islands(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, target: Any,
                        delegation: Any) -> tuple[Any, list[dict[str, Any]]]:
         """Keep float the int8 islands the target's cost model says do not pay (int8_islands.py)."""
-        from ..delegation import inspect_delegation
-        from ..int8_islands import costly_islands
+        from ..measure.delegation import inspect_delegation
+        from ..quant.islands import costly_islands
 
         islands = costly_islands(float_path, out_path, target)
         if not islands:

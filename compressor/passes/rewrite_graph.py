@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..pipeline import Artifact, Context, replace
+from ..artifact import Artifact, Context, replace
 
 __all__ = ["RewriteGraph"]
 
@@ -26,8 +26,8 @@ class RewriteGraph:
     requires: tuple[str, ...] = ("module",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..graph_rewrites import rewrite_for_int8_
-        from ..torch_outputs import relative_output_change
+        from ..model.rewrites import rewrite_for_int8_
+        from ..model.outputs import relative_output_change
 
         rewritten = copy.deepcopy(artifact.module)
         try:

@@ -15,17 +15,17 @@ from typing import Any
 
 from ..data import as_inputs, head
 from ..errors import ConfigError, VerificationError
-from ..pipeline import Artifact, Context, replace
-from ..runtime import outputs_identical
+from ..artifact import Artifact, Context, replace
+from ..measure.runtime import outputs_identical
 from ..files import ota_sizes
-from ..sparse_tflite import SparsifyResult, sparsify_tflite
+from ..tflite.sparse import SparsifyResult, sparsify_tflite
 
 __all__ = ["SparsifyTflite"]
 
 
 def _stripped(path):
     """``path`` as the strip pass will ship it, in a temporary file beside it."""
-    from ..tflite_size import strip_tflite
+    from ..tflite.size import strip_tflite
 
     out = path.with_name(path.stem + ".sizecheck.tflite")
     strip_tflite(path, out)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..data import as_inputs, head
-from ..pipeline import Artifact, Context, replace
+from ..artifact import Artifact, Context, replace
 
 __all__ = ["StripTflite"]
 
@@ -31,8 +31,8 @@ class StripTflite:
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..errors import CompressorError
-        from ..runtime import outputs_identical
-        from ..tflite_size import size_breakdown, strip_tflite
+        from ..measure.runtime import outputs_identical
+        from ..tflite.size import size_breakdown, strip_tflite
 
         out_path = artifact.path.with_name(artifact.path.stem + "_stripped.tflite")
         try:

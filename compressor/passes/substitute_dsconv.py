@@ -32,8 +32,8 @@ import numpy as np
 
 from ..config import DsconvConfig
 from ..errors import ConfigError
-from ..pipeline import Artifact, Context, replace
-from .export_baseline import export_baseline
+from ..artifact import Artifact, Context, replace
+from .export_original import export_baseline
 
 __all__ = ["SubstituteDsconv"]
 
@@ -81,7 +81,7 @@ class SubstituteDsconv:
         reverted: list[dict[str, Any]] = []
         # The original model teaches; a graph model's own copy has its batch guard dropped (above).
         teacher = context.reference if form == "module" else copy.deepcopy(base)
-        from ..recovery import recovery_config_of
+        from ..model.recovery import recovery_config_of
 
         recovery = recovery_config_of(self.config, seed=self.seed)
         if batch == 1:
@@ -160,7 +160,7 @@ def _substitute(base: Any, chosen: list) -> Any:
 
 
 def _finetune(student, teacher, x, y, recovery, context: Context):
-    from ..recovery import finetune_
+    from ..model.recovery import finetune_
 
     return finetune_(student, teacher, x, y, config=recovery, progress=context.progress)
 

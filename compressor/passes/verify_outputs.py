@@ -17,9 +17,9 @@ import numpy as np
 
 from ..config import VerifyConfig
 from ..data import Batch, as_inputs, head, sample_count
-from ..pipeline import Artifact, Context, replace
-from ..runtime import open_runtime
-from ..torch_outputs import run_torch
+from ..artifact import Artifact, Context, replace
+from ..measure.runtime import open_runtime
+from ..model.outputs import run_torch
 
 __all__ = ["OutputComparison", "Verification", "VerifyOutputs", "compare_outputs", "is_classifier"]
 

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from . import LayerSparsity, PruneOutcome
+from .outcome import LayerSparsity, PruneOutcome
 
 __all__ = ["MAX_LAYER_AMOUNT", "ChannelGroup", "find_channel_groups", "prune_channels_"]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from . import LayerSparsity, PruneOutcome
+from .outcome import LayerSparsity, PruneOutcome
 
 __all__ = ["FIRST_LAYER_MAX_AMOUNT", "MASK_METHODS", "MAX_LAYER_AMOUNT", "MIN_LAYER_WEIGHTS", "RAMP_END",
            "MaskPruner", "MaskedLayer", "cubic_sparsity", "keep_2to4", "make_mask_pruner"]

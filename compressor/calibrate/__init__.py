@@ -1,0 +1,1 @@
+"""Fitting a target profile to measured op timings (``compress calibrate``)."""

@@ -1,0 +1,5 @@
+"""``python -m compressor.cli``: the ``compress`` command."""
+
+from .main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The CI gate: budgets files and the verdicts of a report against them (``compress check``)."""

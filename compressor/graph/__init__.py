@@ -1,0 +1,1 @@
+"""The op-level IR of exported artifacts (.tflite and .onnx), read for the cost models."""

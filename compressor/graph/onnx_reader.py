@@ -1,0 +1,183 @@
+"""The ONNX half of ``graph_ir``: an `.onnx` file read into the same op-level ``Graph``.
+
+Kinds and MACs per node type (Conv / Gemm / MatMul and their integer and QLinear forms), the
+weight and bias slots each takes, and the QDQ pairs onnxruntime's quantizer writes around them.
+The shared pieces (tensor sizes, op records, compacting the graph) are graph_ir's.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .ir import Graph, Tensor, _compact, _compute_dtype, _elements, _make_op, _op_dtype, _size_bytes
+
+__all__ = ["read_onnx"]
+
+
+_ONNX_WEIGHTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "ConvInteger": (1,),
+                 "MatMulInteger": (1,), "QLinearConv": (3, 8), "QLinearMatMul": (3,)}
+_ONNX_KINDS = {
+    "Gemm": "fully_connected", "MatMul": "fully_connected", "MatMulInteger": "fully_connected",
+    "QLinearMatMul": "fully_connected", "ConvTranspose": "conv",
+    **dict.fromkeys(("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"), "quantize"),
+    **dict.fromkeys(("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "ReduceMean",
+                     "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "QLinearAveragePool",
+                     "QLinearGlobalAveragePool"), "pool"),
+    **dict.fromkeys(("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice",
+                     "Gather", "GatherElements", "GatherND", "Pad", "Expand", "Tile", "Identity",
+                     "DepthToSpace", "SpaceToDepth", "QLinearConcat"), "reshape"),
+    **dict.fromkeys(("Add", "Sub", "Mul", "Div", "Sum", "Relu", "Clip", "Sigmoid", "Tanh", "HardSwish",
+                     "HardSigmoid", "LeakyRelu", "PRelu", "Elu", "Selu", "Gelu", "Erf", "Exp", "Log", "Sqrt",
+                     "Reciprocal", "Pow", "Neg", "Abs", "Max", "Min", "Mean", "Floor", "Ceil", "Round",
+                     "Softplus", "Mish", "Sign", "Cast", "Where", "Equal", "Less", "Greater", "Not", "And",
+                     "Or", "BatchNormalization", "QLinearAdd", "QLinearMul", "QLinearSigmoid",
+                     "QLinearLeakyRelu"), "elementwise"),
+}
+
+
+def read_onnx(path: Path) -> Graph:
+    import onnx
+
+    # Weights stay on disk: shapes and dtypes are all the IR needs.
+    model = onnx.load(str(path), load_external_data=False)
+    try:
+        model = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # a graph inference cannot type keeps the shapes the file has
+        pass
+    graph = model.graph
+
+    def dtype_of(code: int) -> str:
+        name = onnx.TensorProto.DataType.Name(code).lower()
+        return {"float": "float32", "double": "float64"}.get(name, name)
+
+    known: dict[str, tuple[tuple[int, ...] | None, str, bool]] = {}  # name -> (shape, dtype, constant)
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        kind = value.type.tensor_type
+        shape = (tuple(d.dim_value if d.HasField("dim_value") else 1 for d in kind.shape.dim)
+                 if kind.HasField("shape") else None)
+        known[value.name] = (shape, dtype_of(kind.elem_type), False)
+    for init in graph.initializer:
+        known[init.name] = (tuple(init.dims), dtype_of(init.data_type), True)
+    nodes = []
+    for node in graph.node:
+        if node.op_type == "Constant" and node.output:
+            value = next((a.t for a in node.attribute if a.name == "value"), None)
+            shape, dtype = ((tuple(value.dims), dtype_of(value.data_type)) if value is not None
+                            else ((), known.get(node.output[0], (None, "float32"))[1]))
+            known[node.output[0]] = (shape, dtype, True)
+        else:
+            nodes.append(node)
+
+    producer = {out: i for i, node in enumerate(nodes) for out in node.output if out}
+    consumers: dict[str, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for name in node.input:
+            consumers.setdefault(name, []).append(i)
+    graph_outputs = {o.name for o in graph.output}
+    is_const = lambda name: known.get(name, (None, "", False))[2]  # noqa: E731
+
+    # QDQ folding (see the module docstring): weights first, then DQ -> op -> Q units.
+    alias: dict[str, str] = {}
+    removed: set[int] = set()
+    for i, node in enumerate(nodes):
+        if node.op_type == "DequantizeLinear" and is_const(node.input[0]) and node.output[0] not in graph_outputs:
+            alias[node.output[0]] = node.input[0]
+            removed.add(i)
+    absorbed_by: dict[int, set[int]] = {}
+    rewired: dict[int, tuple[list[str], list[str], str]] = {}
+    for i, node in enumerate(nodes):
+        if i in removed or node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        inputs, dqs, activation, quantized = [], [], None, True
+        for name in node.input:
+            source = nodes[producer[name]] if name in producer else None
+            if source is not None and source.op_type == "DequantizeLinear" and producer[name] not in removed:
+                inputs.append(source.input[0])
+                dqs.append(producer[name])
+                activation = activation or known.get(source.input[0], (None, "int8", False))[1]
+            else:
+                inputs.append(alias.get(name, name))
+                float_input = name and not (name in alias or (is_const(name) and
+                                                               not known[name][1].startswith(("float", "bfloat"))))
+                quantized = quantized and not float_input
+        if not (quantized and dqs):
+            continue
+        outputs = []
+        for out in node.output:
+            users = consumers.get(out, [])
+            if out not in graph_outputs and len(users) == 1 and nodes[users[0]].op_type == "QuantizeLinear":
+                outputs.append(nodes[users[0]].output[0])
+                removed.add(users[0])
+            else:
+                outputs.append(out)
+        rewired[i] = (inputs, outputs, _compute_dtype(activation))
+        for dq in dqs:
+            absorbed_by.setdefault(dq, set()).add(i)
+    for dq, users in absorbed_by.items():
+        out = nodes[dq].output[0]
+        if out not in graph_outputs and set(consumers.get(out, [])) <= users:
+            removed.add(dq)
+
+    names: dict[str, int] = {}
+    tensors: list[Tensor] = []
+
+    def index(name: str) -> int:
+        if name not in names:
+            shape, dtype, constant = known.get(name, (None, "unknown", False))
+            names[name] = len(tensors)
+            tensors.append(Tensor(name=name, shape=shape, dtype=dtype, size_bytes=_size_bytes(shape, dtype),
+                                  is_constant=constant))
+        return names[name]
+
+    inits = {init.name for init in graph.initializer}
+    graph_inputs = [index(v.name) for v in graph.input if v.name not in inits]
+    ops = []
+    for i, node in enumerate(nodes):
+        if i in removed:
+            continue
+        inputs, outputs, dtype = rewired.get(i, ([alias.get(n, n) for n in node.input], list(node.output), None))
+        slots = [index(n) if n else None for n in inputs]
+        outs = [index(n) for n in outputs if n]
+        kind, macs = _onnx_kind_macs(node, slots, outs, tensors)
+        weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
+        ins = [s for s in slots if s is not None]
+        ops.append(_make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
+                            op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
+                            layout="nchw", compute_dtype=dtype or _op_dtype(tensors, ins, outs, weights, kind)))
+    return _compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
+
+
+def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
+    def shape(position):
+        index = slots[position] if position < len(slots) else None
+        return tensors[index].shape if index is not None else None
+
+    attrs = {a.name: a for a in node.attribute}
+    out = _elements(tensors[outs[0]].shape) if outs else 0
+    op_type = node.op_type
+    if op_type in ("Conv", "ConvInteger", "QLinearConv"):
+        x, w = (shape(0), shape(3)) if op_type == "QLinearConv" else (shape(0), shape(1))
+        if not w or len(w) < 3:
+            return "conv", 0
+        group = attrs["group"].i if "group" in attrs else 1
+        macs = out * math.prod(w[1:])  # weight [O, Cin / group, *kernel]
+        if group > 1 and w[1] == 1 and x is not None and len(x) > 1 and group == x[1]:
+            return "depthwise", macs
+        if group == 1 and all(k == 1 for k in w[2:]):
+            return "pointwise", macs
+        return "conv", macs
+    if op_type == "ConvTranspose":
+        x, w = shape(0), shape(1)  # weight [Cin, Cout / group, *kernel]
+        return "conv", (_elements(x) * math.prod(w[1:]) if x and w else 0)
+    if op_type in ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul"):
+        a = shape(0)
+        if not a:
+            return "fully_connected", 0
+        trans_a = op_type == "Gemm" and "transA" in attrs and attrs["transA"].i
+        k = a[0] if trans_a or len(a) == 1 else a[-1]
+        return "fully_connected", out * k
+    return _ONNX_KINDS.get(op_type, "other"), 0
+
+
+# ---------------------------------------------------------------------------- both formats

@@ -1,0 +1,250 @@
+"""Measure an artifact on this machine: latency (median, p90) and peak RSS in its real runtime.
+
+    result = bench_artifact("out/model.tflite", runs=50, warmup=5, threads=1)
+    result.median_ms, result.p90_ms, result.peak_rss_bytes - result.baseline_rss_bytes
+
+``.tflite`` runs in LiteRT (``ai_edge_litert.interpreter``, its default XNNPACK delegate,
+as an app runs it), ``.onnx`` in onnxruntime's CPU provider.  The inputs are random data of
+the artifact's own input shapes and dtypes from a fixed seed, set once; each timed run is
+one ``invoke()`` (LiteRT) or ``session.run`` (onnxruntime), measured with
+``time.perf_counter``; the warm-up runs (first-run allocation, XNNPACK weight packing) are
+not counted.
+
+Peak RSS is measured in a fresh subprocess, so the number belongs to this model and not to
+whatever the calling process had loaded: the child loads the runtime and the model, runs,
+and reads its own high-water mark (``VmHWM`` in ``/proc/self/status``; ``ru_maxrss`` where
+there is no ``/proc``).  A second child imports the same runtime (and numpy) but loads no model:
+its peak is the ``baseline_rss_bytes``, and ``model_rss_bytes`` is the difference.
+
+Host timings are this host's, never a phone's (that is what the target estimate is for):
+``cpu`` names the CPU and its SIMD flags with every result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import ConfigError, VerificationError
+
+__all__ = ["BenchResult", "bench_artifact", "cpu_description", "make_inputs", "open_invoker",
+           "percentile", "time_interleaved"]
+
+_SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
+_FORMATS = {".tflite": "litert", ".onnx": "onnxruntime"}
+_INPUT_SEED = 0
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    artifact: str
+    runtime: str  # "litert" | "onnxruntime"
+    runs: int
+    warmup: int
+    threads: int
+    median_ms: float
+    p90_ms: float
+    mean_ms: float
+    min_ms: float
+    max_ms: float
+    peak_rss_bytes: int  # the child that loaded and ran the model
+    baseline_rss_bytes: int  # a child with the same runtime imported, no model loaded
+    cpu: str
+
+    @property
+    def model_rss_bytes(self) -> int:
+        return max(0, self.peak_rss_bytes - self.baseline_rss_bytes)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "model_rss_bytes": self.model_rss_bytes}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation between order statistics (numpy's default)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def cpu_description() -> str:
+    """``model name [simd flags]`` of this machine, from /proc/cpuinfo."""
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            if key.strip() in ("flags", "Features") and not flags:
+                flags.update(value.split())
+    except OSError:
+        pass
+    simd = [flag for flag in _SIMD_FLAGS if flag in flags]
+    return f"{model} [{' '.join(simd) or 'no SIMD flags read'}]"
+
+
+def make_inputs(specs: Sequence[tuple[tuple[int, ...], str]], *, seed: int = _INPUT_SEED) -> list:
+    """Random arrays of the given (shape, dtype) pairs: normal floats, integers over their range."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for shape, dtype in specs:
+        kind = np.dtype(dtype)
+        if kind.kind == "f":
+            arrays.append(rng.standard_normal(shape).astype(kind))
+        elif kind.kind in "iu" and kind.itemsize == 1:
+            info = np.iinfo(kind)
+            arrays.append(rng.integers(info.min, info.max, size=shape, endpoint=True).astype(kind))
+        elif kind.kind in "iu":  # indices, lengths: small non-negative values stay valid
+            arrays.append(rng.integers(0, 8, size=shape).astype(kind))
+        elif kind.kind == "b":
+            arrays.append(rng.integers(0, 2, size=shape).astype(kind))
+        else:
+            raise VerificationError(f"cannot make random input of dtype {dtype}")
+    return arrays
+
+
+def open_invoker(path: Path, *, threads: int, load_model: bool = True) -> Callable[[], None]:
+    """Load ``path`` in its runtime with random inputs set; return a function that runs it once.
+
+    With ``load_model=False`` only the runtime is imported and the inputs made (the baseline).
+    """
+    path = Path(path)
+    if path.suffix not in _FORMATS:
+        raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
+                                "(expected .tflite or .onnx)")
+    try:
+        if path.suffix == ".tflite":
+            return _litert_invoker(path, threads, load_model)
+        return _onnx_invoker(path, threads, load_model)
+    except VerificationError:
+        raise
+    except Exception as error:  # the runtimes raise their own types (ORT: InvalidProtobuf, Fail, ...)
+        raise VerificationError(f"{path}: the runtime could not load it: {str(error).strip()[:300]}") from error
+
+
+def _litert_invoker(path: Path, threads: int, load_model: bool) -> Callable[[], None]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    if not load_model:
+        return lambda: None
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    details = interpreter.get_input_details()
+    arrays = make_inputs([(tuple(int(d) for d in detail["shape"]), detail["dtype"]) for detail in details])
+    for detail, array in zip(details, arrays):
+        interpreter.set_tensor(detail["index"], array)
+    return interpreter.invoke
+
+
+def _onnx_invoker(path: Path, threads: int, load_model: bool) -> Callable[[], None]:
+    import onnxruntime as ort
+
+    if not load_model:
+        return lambda: None
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    types = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+             "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int32)": "int32",
+             "tensor(int64)": "int64", "tensor(bool)": "bool"}
+    specs = []
+    for arg in session.get_inputs():
+        if arg.type not in types:
+            raise VerificationError(f"{path}: input {arg.name!r} has type {arg.type}, which bench cannot feed")
+        specs.append((tuple(d if isinstance(d, int) and d > 0 else 1 for d in arg.shape), types[arg.type]))
+    feed = {arg.name: array for arg, array in zip(session.get_inputs(), make_inputs(specs))}
+    return lambda: session.run(None, feed)
+
+
+def time_interleaved(invokers: Sequence[Callable[[], None]], *, runs: int, warmup: int) -> list[list[float]]:
+    """Milliseconds per run of each invoker, runs interleaved (a, b, c, a, b, c, ...) after
+    ``warmup`` untimed rounds, so drift on a shared machine hits all alike."""
+    for _ in range(warmup):
+        for invoke in invokers:
+            invoke()
+    times: list[list[float]] = [[] for _ in invokers]
+    for _ in range(runs):
+        for invoke, out in zip(invokers, times):
+            start = time.perf_counter()
+            invoke()
+            out.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def _peak_rss_bytes() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # the kernel prints kB
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+
+
+def _child_main(argv: list[str]) -> None:
+    """``python -m compressor.measure.bench PATH THREADS RUNS WARMUP MODE``: one JSON line on stdout."""
+    from ..errors import CompressorError
+
+    path, threads, runs, warmup, mode = Path(argv[0]), int(argv[1]), int(argv[2]), int(argv[3]), argv[4]
+    try:
+        invoke = open_invoker(path, threads=threads, load_model=mode == "model")
+    except CompressorError as error:
+        print(json.dumps({"error": " ".join(str(error).split())}))
+        sys.exit(2)
+    times = time_interleaved([invoke], runs=runs, warmup=warmup)[0] if mode == "model" else []
+    print(json.dumps({"times_ms": times, "peak_rss_bytes": _peak_rss_bytes()}))
+
+
+def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str) -> dict:
+    command = [sys.executable, "-m", "compressor.measure.bench", str(path.resolve()), str(threads), str(runs),
+               str(warmup), mode]
+    done = subprocess.run(command, capture_output=True, text=True)
+    last_line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "{}"
+    if done.returncode == 2 and last_line.startswith('{"error"'):
+        raise VerificationError(json.loads(last_line)["error"])
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        last = lines[-1] if lines else f"exit code {done.returncode}"
+        # A CompressorError raised in the child ends with "compressor.errors.X: message".
+        raise VerificationError(f"{path}: the {mode} run failed: {last.split(': ', 1)[-1][:300]}")
+    return json.loads(last_line)
+
+
+def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1) -> BenchResult:
+    """Time ``path`` ``runs`` times after ``warmup`` runs, and measure its peak RSS, each in a fresh process."""
+    path = Path(path)
+    for field, value, least in (("--runs", runs, 1), ("--warmup", warmup, 0), ("--threads", threads, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(field, value, f"an integer >= {least}")
+    if not path.is_file():
+        raise VerificationError(f"{path}: no such file")
+    if path.suffix not in _FORMATS:
+        raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
+                                "(expected .tflite or .onnx)")
+    measured = _run_child(path, threads, runs, warmup, "model")
+    baseline = _run_child(path, threads, 0, 0, "baseline")
+    times = measured["times_ms"]
+    return BenchResult(artifact=str(path), runtime=_FORMATS[path.suffix], runs=runs, warmup=warmup, threads=threads,
+                       median_ms=statistics.median(times), p90_ms=percentile(times, 90),
+                       mean_ms=statistics.fmean(times), min_ms=min(times), max_ms=max(times),
+                       peak_rss_bytes=int(measured["peak_rss_bytes"]),
+                       baseline_rss_bytes=int(baseline["peak_rss_bytes"]), cpu=cpu_description())
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1:])

@@ -1,0 +1,204 @@
+"""Profile an artifact on a target: the one function behind the report's ``estimate`` and
+``compress profile``.
+
+    profile = profile_artifact("model.tflite", "ethos-u55-128")
+    profile.latency_ms, profile.source["latency_ms"], profile.to_dict()
+
+What it puts together, each figure saying where it came from (``source``):
+
+1. the generic cost model (``cost.estimate``): latency, peak RAM, flash, energy per op;
+2. kernel awareness (``cost.kernels``): where each op really runs (unsupported and float
+   ops on an NPU fall back to the CPU named by ``accelerator.fallback_target``; channel
+   counts off ``compute.channel_multiple`` are padded), costed there, with warnings.  These
+   per-op costs replace the generic ones: latency and energy are the kernel-aware sums;
+3. for ``accelerator.compiler = "vela"`` targets, the real Vela compiler (``cost.vela``):
+   latency is Vela's inference time plus the CPU-fallback ops Vela reports, costed on the
+   fallback CPU; peak RAM is the SRAM + DRAM Vela uses; flash is the compiled model's size;
+   energy is ours from Vela's MACs and bytes moved (+ the fallback ops');
+4. for ``mcu.use_tflm_arena`` targets, the arena tflite-micro's interpreter really
+   allocates (``cost.micro``), with our planned arena beside it; peak RAM is the measured
+   arena (unless Vela gave it).
+
+Nothing here prints; bad input is a ``CompressorError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExportError, TargetError, UnsupportedOpError
+
+__all__ = ["Profile", "profile_artifact"]
+
+_FIGURES = ("latency_ms", "peak_ram_bytes", "flash_bytes", "energy_mj")
+
+
+@dataclass(frozen=True)
+class Profile:
+    artifact: Path
+    target: str
+    latency_ms: float
+    peak_ram_bytes: int
+    flash_bytes: int
+    energy_mj: float
+    source: dict[str, str]  # figure -> "estimate" | "vela" | "vela + cpu fallback estimate" | "tflite-micro"
+    model_estimate: Any  # cost.Estimate: the generic model, before kernels/Vela/tflite-micro
+    kernels: Any  # cost.kernels.KernelReport
+    vela: Any = None  # cost.vela.VelaResult
+    tflm: Any = None  # cost.micro.TflmArena
+    arena_estimate_bytes: int | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's ``estimate`` block: the old keys, then where they came from and the detail."""
+        from .micro import arena_comparison
+
+        estimate = self.model_estimate
+        data: dict[str, Any] = {
+            "latency_ms": float(self.latency_ms), "peak_ram_bytes": int(self.peak_ram_bytes),
+            "flash_bytes": int(self.flash_bytes), "energy_mj": float(self.energy_mj),
+            "per_op": [op.to_dict() for op in self.kernels.ops],
+            "source": dict(self.source),
+            "model_estimate": {"latency_ms": float(estimate.latency_ms), "peak_ram_bytes": int(estimate.peak_ram_bytes),
+                               "flash_bytes": int(estimate.flash_bytes), "energy_mj": float(estimate.energy_mj)},
+            "ops_on_target": sum(op.runs_on == self.target for op in self.kernels.ops),
+            "ops_on_cpu_fallback": len(self.kernels.fallback_ops),
+            "vela": self.vela.to_dict() if self.vela is not None else None,
+            "tflm_arena_bytes": None, "tflm_planned_bytes": None, "tflm_persistent_bytes": None,
+            "arena_estimate_bytes": self.arena_estimate_bytes, "arena_estimate_ratio": None,
+            "kernel_warnings": [w.to_dict() for w in self.kernels.warnings],
+            "warnings": list(self.warnings),
+        }
+        if self.tflm is not None and self.arena_estimate_bytes is not None:
+            data.update(arena_comparison(self.tflm, self.arena_estimate_bytes))
+        return data
+
+
+def profile_artifact(path: Path | str, target: Any, *, graph: Any = None, strict: bool = True) -> Profile:
+    """Profile the ``.tflite``/``.onnx`` at ``path`` on ``target`` (a name, a .toml path or a
+    loaded ``TargetProfile``).
+
+    ``strict`` (``compress profile``): a float model on a target that runs integer ops only,
+    or a Vela failure, raises.  Not strict (the compress pipeline, whose artifact is already
+    written): they become warnings and the figures fall back to the estimate.
+    """
+    from ..cost import Estimate, estimate, estimate_memory
+    from ..cost.kernels import check_kernels, is_float_model
+    from ..cost.memory import plan_arena
+    from ..graph.ir import read_graph
+    from ..targets.load import load_target
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    profile = load_target(target) if isinstance(target, (str, Path)) else target
+    graph = graph if graph is not None else read_graph(path)
+    accelerator = getattr(profile, "accelerator", None)
+    mcu = getattr(profile, "mcu", None)
+    fallback_name = getattr(accelerator, "fallback_target", None)
+    fallback = load_target(fallback_name) if fallback_name else None
+    warnings: list[str] = []
+
+    float_only = not getattr(profile.compute, "float_allowed", True)
+    if float_only and is_float_model(graph):
+        first = next(op for op in graph.ops if op.macs)
+        detail = (f"{path.name} is a float model ({first.op_type} {first.name!r} computes in "
+                  f"{first.compute_dtype}) and {profile.name} runs integer ops only; quantize it to int8 "
+                  "first (the compress pipeline's int8 pass)")
+        if strict:
+            raise UnsupportedOpError(first.op_type, None, detail)
+        warnings.append(detail)
+
+    size_bytes = path.stat().st_size
+    kernels = check_kernels(graph, profile, fallback=fallback)
+    try:
+        model_estimate = estimate(graph, profile, artifact_size_bytes=size_bytes)
+    except TargetError:
+        # An op in a dtype the target has no rate for (float on an int8-only NPU): the
+        # generic model cannot cost it; the kernel check already placed it on a CPU.
+        memory = estimate_memory(graph, profile, artifact_size_bytes=size_bytes)
+        model_estimate = Estimate(latency_ms=kernels.latency_ms, peak_ram_bytes=memory.peak_ram_bytes,
+                                  flash_bytes=memory.flash_bytes, energy_mj=kernels.energy_mj, per_op=())
+    kernel_notes = [w for w in kernels.warnings]
+    figures = {"latency_ms": kernels.latency_ms, "peak_ram_bytes": model_estimate.peak_ram_bytes,
+               "flash_bytes": model_estimate.flash_bytes, "energy_mj": kernels.energy_mj}
+    source = dict.fromkeys(_FIGURES, "estimate")
+
+    vela = None
+    if accelerator is not None and accelerator.compiler == "vela":
+        vela = _run_vela(path, graph, accelerator, strict=strict, warnings=warnings)
+        if vela is not None:
+            _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings)
+
+    # Where Vela ran, its own list of CPU ops replaces the supported-ops guess.
+    guessed = ("unsupported_op", "float_op") if vela is not None else ()
+    warnings += [str(w) for w in kernel_notes if w.kind not in guessed]
+
+    tflm = arena_estimate = None
+    if mcu is not None and mcu.use_tflm_arena:
+        order = "tflm"
+        arena_estimate = plan_arena(graph, alignment_bytes=profile.memory.arena_alignment_bytes,
+                                    order=order).size_bytes
+        if path.suffix.lower() != ".tflite":
+            warnings.append(f"tflite-micro runs .tflite files only: {path.name}'s arena is the estimate")
+        else:
+            from .micro import measure_tflm_arena
+
+            try:
+                tflm = measure_tflm_arena(path)
+            except ExportError as error:
+                warnings.append(f"tflite-micro arena not measured: {error}")
+        if tflm is not None and vela is None:
+            weights = model_estimate.peak_ram_bytes - plan_arena(
+                graph, alignment_bytes=profile.memory.arena_alignment_bytes, order=order).size_bytes
+            figures["peak_ram_bytes"] = tflm.total_bytes + max(weights, 0)
+            source["peak_ram_bytes"] = "tflite-micro"
+
+    return Profile(artifact=path, target=profile.name, latency_ms=float(figures["latency_ms"]),
+                   peak_ram_bytes=int(figures["peak_ram_bytes"]), flash_bytes=int(figures["flash_bytes"]),
+                   energy_mj=float(figures["energy_mj"]), source=source, model_estimate=model_estimate,
+                   kernels=kernels, vela=vela, tflm=tflm, arena_estimate_bytes=arena_estimate,
+                   warnings=tuple(dict.fromkeys(warnings)))
+
+
+def _run_vela(path: Path, graph: Any, accelerator: Any, *, strict: bool, warnings: list[str]):
+    from .vela import compile_with_vela
+
+    if path.suffix.lower() != ".tflite":
+        message = f"Vela compiles .tflite files only: {path.name} is costed by the estimate"
+        if strict:
+            raise ExportError(f"{path}: {message}")
+        warnings.append(message)
+        return None
+    try:
+        return compile_with_vela(path, accelerator)
+    except ExportError as error:
+        if strict:
+            raise
+        warnings.append(f"Vela figures missing, the estimate stands: {error}")
+        return None
+
+
+def _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings) -> None:
+    from .vela import vela_energy_mj
+
+    placed = {op.name: op for op in kernels.ops}
+    cpu_latency = cpu_energy = 0.0
+    for layer in vela.cpu_layers:
+        warnings.append(f"Vela runs {layer.original_op} ({layer.name}) on the CPU"
+                        + (f": {layer.reason}" if layer.reason else ""))
+        op = placed.get(layer.name)
+        if op is not None:
+            cpu_latency += op.latency_ms
+            cpu_energy += op.energy_mj
+    if vela.npu_ops == 0:
+        warnings.append(f"Vela put no op on the NPU of {profile.name}: everything runs on the CPU")
+    costed_cpu = " + cpu fallback estimate" if vela.cpu_layers else ""
+    figures["latency_ms"] = vela.inference_time_ms + cpu_latency
+    figures["energy_mj"] = vela_energy_mj(vela, profile) + cpu_energy
+    figures["peak_ram_bytes"] = vela.sram_used_bytes + vela.dram_used_bytes
+    figures["flash_bytes"] = vela.output_size_bytes or figures["flash_bytes"]
+    source.update(latency_ms=f"vela{costed_cpu}", energy_mj=f"vela counts{costed_cpu}",
+                  peak_ram_bytes="vela", flash_bytes="vela")

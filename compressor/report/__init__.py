@@ -1,0 +1,1 @@
+"""The report: report.json, report.md, report.html and the terminal summary."""

@@ -1,0 +1,1 @@
+"""Target profiles: TOML files loaded into a frozen, typed ``TargetProfile``."""

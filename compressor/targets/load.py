@@ -1,0 +1,252 @@
+"""Target profiles: one TOML file per device in ``targets/``, loaded into a frozen ``TargetProfile``.
+
+Targets are data (STYLE.md rule 3): every device number lives in its TOML file with its unit
+in the key and a comment naming its source; this module only reads, merges and checks.  A
+file may say ``inherits = "other-target"`` to start from another profile and override some
+keys (tables merge key by key, like Vela's ``inherit=`` sections; lists are replaced).
+
+Beyond ``[compute]``, ``[memory]`` and ``[energy]`` (every profile), a profile may have
+``[[compute.variants]]`` (rates that apply only on a CPU with the named ``/proc/cpuinfo``
+features: the first variant whose flags are all present overrides the base values), ``[mcu]``
+(the microcontroller's SRAM and flash; required for ``kind = "mcu"``) and ``[accelerator]``
+(``kind = "npu"`` only, and required there: the ops it runs, the Vela settings or the
+datasheet TOPS).
+
+Every problem is a ``TargetError`` of one line naming the file, the key and, when it can be
+found, the line: unknown keys, missing keys, wrong types, out-of-range numbers, unknown
+parents and ``inherits`` loops, a System_Config missing from the Vela .ini.
+
+    profile = load_target("android-arm64")        # a shipped profile, by name
+    profile = load_target("boards/my-phone.toml")  # or any profile file
+    profile = load_target("host-x86", cpu_flags=frozenset({"avx2"}))  # as on an AVX2-only CPU
+    profile.compute.macs_per_cycle["int8"], profile.variant
+
+The work is split three ways: ``target_profile.py`` holds the frozen dataclasses and the
+values their fields may take, ``target_loader.py`` reads a file and its ``inherits`` chain
+(merging, unknown keys, loops), and this module checks the merged values (types, ranges,
+required tables, CPU variants, the accelerator) and builds the ``TargetProfile``.  The
+public names of all three are importable from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..files import targets_dir
+from .cpu_flags import read_cpu_flags
+from ..errors import TargetError
+from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
+from .types import COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile, McuProfile, MemoryProfile, TargetProfile
+from .schema import Checker, check_vela_settings, line_of, where
+
+__all__ = [
+    "AcceleratorProfile",
+    "ComputeProfile",
+    "EnergyProfile",
+    "McuProfile",
+    "MemoryProfile",
+    "TargetProfile",
+    "known_target_names",
+    "list_targets",
+    "load_target",
+    "read_cpu_flags",
+]
+
+_CPU_FLAG = r"[a-z0-9_]+"  # as /proc/cpuinfo spells them
+_TFLITE_OP = r"[A-Z][A-Z0-9_]*"  # TFLite BuiltinOperator names: CONV_2D, DEPTHWISE_CONV_2D, ...
+
+
+def list_targets(*, cpu_flags: frozenset[str] | None = None) -> list[TargetProfile]:
+    """Every shipped profile, loaded and checked, sorted by name."""
+    return sorted((load_target(name, cpu_flags=cpu_flags) for name in known_target_names()),
+                  key=lambda p: p.name)
+
+
+def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None) -> TargetProfile:
+    """A shipped profile by name (``android-arm64``) or any profile file by path (``*.toml``).
+
+    ``cpu_flags`` picks among ``[[compute.variants]]``; ``None`` reads this machine's
+    (``read_cpu_flags``), which only matters for profiles of the machine itself.
+    """
+    text = str(name_or_path)
+    candidate = Path(text)
+    if text.endswith(".toml") or candidate.is_file():
+        if not candidate.is_file():
+            raise TargetError(f"{candidate}: no such target file")
+        path = candidate.resolve()
+    else:
+        path = targets_dir() / f"{text}.toml"
+        if not path.is_file():
+            known = ", ".join(known_target_names()) or "none"
+            raise TargetError(f"unknown target {text!r}; known targets: {known} (or give a .toml file)")
+    merged, chain = resolve_profile(path)
+    profile = _build(merged, path, tuple(p.stem for p in chain[1:]), chain, cpu_flags)
+    if path.parent == targets_dir() and profile.name != path.stem:
+        raise TargetError(f"{where(path, ('name',))}: name: {profile.name!r} must match "
+                          f"the file name {path.stem!r}")
+    return profile
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tuple[Path, ...],
+           cpu_flags: frozenset[str] | None) -> TargetProfile:
+    c = Checker(data, files)
+    dtypes = c.choices(("dtypes",), DTYPES)
+    kind = c.choice(("kind",), TARGET_KINDS)
+    compute = ComputeProfile(
+        clock_hz=c.number(("compute", "clock_hz"), positive=True),
+        threads=c.integer(("compute", "threads")),
+        dispatch_overhead_us=c.number(("compute", "dispatch_overhead_us"), positive=False),
+        macs_per_cycle=c.per_dtype(("compute", "macs_per_cycle"), dtypes, positive=True),
+        efficiency=_efficiency(c, ("compute", "efficiency"), dtypes, partial=False),
+        channel_multiple=c.integer(("compute", "channel_multiple")),
+        float_allowed=c.boolean(("compute", "float_allowed")),
+        channel_tiles=_channel_tiles(c, ("compute", "channel_tiles"), dtypes),
+    )
+    compute, variant = _apply_variant(c, compute, dtypes, cpu_flags)
+    cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
+    present = [keys for keys in cache_keys if c.get(keys, optional=True) is not None]
+    if present and len(present) != len(cache_keys):
+        absent = next(keys for keys in cache_keys if keys not in present)
+        raise c.fail(absent, f"missing (a cache needs all of {', '.join('.'.join(k) for k in cache_keys)})")
+    memory = MemoryProfile(
+        dram_bandwidth_bytes_per_s=c.number(("memory", "dram_bandwidth_bytes_per_s"), positive=True),
+        cache_bytes=c.integer(("memory", "cache_bytes"), optional=True),
+        cache_bandwidth_bytes_per_s=c.number(("memory", "cache_bandwidth_bytes_per_s"), positive=True, optional=True),
+        arena_alignment_bytes=c.integer(("memory", "arena_alignment_bytes")),
+        weights_in_ram=c.boolean(("memory", "weights_in_ram")),
+    )
+    energy = EnergyProfile(
+        pj_per_mac=c.per_dtype(("energy", "pj_per_mac"), dtypes, positive=False),
+        dram_pj_per_byte=c.number(("energy", "dram_pj_per_byte"), positive=False),
+        cache_pj_per_byte=c.number(("energy", "cache_pj_per_byte"), positive=False, optional=True),
+        static_power_mw=c.number(("energy", "static_power_mw"), positive=False),
+    )
+    return TargetProfile(
+        name=c.text(("name",)), description=c.text(("description",)),
+        kind=kind, formats=c.choices(("formats",), FORMATS), dtypes=dtypes,
+        compute=compute, memory=memory, energy=energy, path=path, inherits_from=chain,
+        mcu=_mcu(c, kind), accelerator=_accelerator(c, kind, compute), variant=variant,
+    )
+
+
+def _efficiency(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
+    """dtype -> op kind -> fraction; a base table needs every dtype and its "other" kind."""
+    table = c.table(keys)
+    extra = [d for d in table if d not in dtypes]
+    if extra:
+        raise c.fail((*keys, extra[0]), f"not in dtypes {list(dtypes)}")
+    efficiency: dict[str, Mapping[str, float]] = {}
+    for dtype in dtypes:
+        kinds = c.table((*keys, dtype), optional=partial)
+        if kinds is None:
+            continue
+        if not partial:
+            c.get((*keys, dtype, "other"))  # the fallback every kind can reach
+        efficiency[dtype] = MappingProxyType({kind: c.number((*keys, dtype, kind), positive=True, fraction=True)
+                                              for kind in kinds})
+    return MappingProxyType(efficiency)
+
+
+def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
+                   cpu_flags: frozenset[str] | None) -> tuple[ComputeProfile, str | None]:
+    """Every variant is checked; the first whose flags this CPU has overrides the base rates."""
+    variants = c.get(("compute", "variants"), optional=True)
+    if variants is None:
+        return base, None
+    if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+        raise c.fail(("compute", "variants"), "expected [[compute.variants]] tables")
+    chosen: tuple[ComputeProfile, str] | None = None
+    flags = read_cpu_flags() if cpu_flags is None else cpu_flags
+    for index in range(len(variants)):
+        keys = ("compute", "variants", index)
+        required = c.names((*keys, "requires_cpu_flags"), _CPU_FLAG, "CPU flag names")
+        description = c.text((*keys, "description"))
+        overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
+        multiple = c.integer((*keys, "channel_multiple"), optional=True)
+        tiles = _channel_tiles(c, (*keys, "channel_tiles"), dtypes)
+        macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
+                if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
+        efficiency = (_efficiency(c, (*keys, "efficiency"), dtypes, partial=True)
+                      if c.get((*keys, "efficiency"), optional=True) is not None else {})
+        if chosen is None and set(required) <= flags:
+            chosen = (replace(
+                base,
+                dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,
+                channel_multiple=base.channel_multiple if multiple is None else multiple,
+                channel_tiles={d: {**base.channel_tiles.get(d, {}), **tiles.get(d, {})}
+                               for d in {*base.channel_tiles, *tiles}},
+                macs_per_cycle={**base.macs_per_cycle, **macs},
+                efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
+            ), description)
+    return chosen if chosen is not None else (base, None)
+
+
+def _channel_tiles(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Optional ``channel_tiles.<dtype>.<kind> = N`` table: kernels whose tile is not channel_multiple."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    tiles: dict[str, dict[str, int]] = {}
+    for dtype, kinds in table.items():
+        if dtype not in dtypes:
+            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+        if not isinstance(kinds, dict):
+            raise c.fail((*keys, dtype), f"expected a table of op kinds, got {kinds!r}")
+        for kind in kinds:
+            if kind not in EFFICIENCY_KEYS:
+                raise c.fail((*keys, dtype, kind), f"unknown op kind (known: {', '.join(EFFICIENCY_KEYS)})")
+        tiles[dtype] = {kind: c.integer((*keys, dtype, kind)) for kind in kinds}
+    return tiles
+
+
+def _mcu(c: Checker, kind: str) -> McuProfile | None:
+    if c.table(("mcu",), optional=True) is None:
+        if kind == "mcu":
+            raise c.fail(("mcu",), 'missing (kind = "mcu" needs an [mcu] table: sram_bytes, flash_bytes, use_tflm_arena)')
+        return None
+    if kind == "cpu":
+        raise c.fail(("mcu",), 'only for kind = "mcu" or an NPU hosted by an MCU, not kind = "cpu"')
+    return McuProfile(sram_bytes=c.integer(("mcu", "sram_bytes")), flash_bytes=c.integer(("mcu", "flash_bytes")),
+                      use_tflm_arena=c.boolean(("mcu", "use_tflm_arena")))
+
+
+def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorProfile | None:
+    keys = ("accelerator",)
+    table = c.table(keys, optional=True)
+    if table is None:
+        if kind == "npu":
+            raise c.fail(keys, 'missing (kind = "npu" needs an [accelerator] table)')
+        return None
+    if kind != "npu":
+        raise c.fail(keys, f'only for kind = "npu", not kind = {kind!r}')
+    compiler = c.choice(("accelerator", "compiler"), COMPILERS)
+    vela = {key: c.text(("accelerator", key), optional=compiler != "vela") for key in VELA_KEYS}
+    if compiler != "vela":
+        stray = next((key for key in VELA_KEYS if vela[key] is not None), None)
+        if stray:
+            raise c.fail(("accelerator", stray), 'only with compiler = "vela"')
+    else:
+        vela = check_vela_settings(c, vela, compute.clock_hz)
+    fallback = c.text(("accelerator", "fallback_target"), optional=True)
+    if fallback is not None:
+        keys = ("accelerator", "fallback_target")
+        setter = next((f for f in c.files if line_of(f, keys)), c.files[0])
+        found = find_profile(fallback, setter, keys, "unknown target")
+        if found == c.files[0]:
+            raise c.fail(keys, "names this profile itself; name the CPU that runs the ops the NPU cannot")
+        fallback = fallback if found.parent == targets_dir() else str(found)
+    return AcceleratorProfile(
+        compiler=compiler,
+        supported_ops=c.names(("accelerator", "supported_ops"), _TFLITE_OP, "TFLite builtin op names"),
+        fallback_target=fallback,
+        tops_int8=c.number(("accelerator", "tops_int8"), positive=True, optional=True),
+        tops_per_watt=c.number(("accelerator", "tops_per_watt"), positive=True, optional=True),
+        sram_bytes=c.integer(("accelerator", "sram_bytes"), optional=True),
+        **vela,
+    )

@@ -1,0 +1,144 @@
+"""The frozen dataclasses a target profile loads into, and the values their fields may take.
+
+``TargetProfile`` and its parts (``ComputeProfile``, ``MemoryProfile``, ``EnergyProfile``,
+``McuProfile``, ``AcceleratorProfile``) are what the cost models, passes and reports read;
+they live apart from the TOML loader (``target_loader.py``) and its validation
+(``targets.py``) so that code which only *uses* a profile, or builds one in a test, need not
+import the file machinery.  The mappings inside are read-only views (``MappingProxyType``),
+so a profile built in code is as immutable, and as hashable, as one loaded from a file.
+
+Import these names from ``compressor.targets.load``, which re-exports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..graph.ir import OP_KINDS
+
+__all__ = [
+    "COMPILERS",
+    "DTYPES",
+    "EFFICIENCY_KEYS",
+    "FORMATS",
+    "TARGET_KINDS",
+    "AcceleratorProfile",
+    "ComputeProfile",
+    "EnergyProfile",
+    "McuProfile",
+    "MemoryProfile",
+    "TargetProfile",
+]
+
+TARGET_KINDS = ("cpu", "mcu", "npu")
+FORMATS = ("tflite", "onnx")
+# Compute dtypes a profile may give rates for; they are the `compute_dtype` names of graph_ir.
+DTYPES = ("float32", "float16", "bfloat16", "int8", "int16", "int4")
+# The efficiency table of a dtype must have "other"; the op kinds it omits use "other".
+EFFICIENCY_KEYS = OP_KINDS
+COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU with [compute]
+
+
+@dataclass(frozen=True)
+class ComputeProfile:
+    clock_hz: float
+    threads: int
+    dispatch_overhead_us: float  # fixed cost per op: kernel dispatch, not arithmetic
+    macs_per_cycle: Mapping[str, float]  # peak MACs per cycle per core, by compute dtype
+    efficiency: Mapping[str, Mapping[str, float]]  # dtype -> op kind -> fraction of peak, (0, 1]
+    channel_multiple: int = 1  # channel counts the kernels like; others are padded up to it
+    float_allowed: bool = True  # may ops stay float on this target (CPU yes; MCU/NPU no)
+    # dtype -> op kind -> output-channel tile of that kernel, where it differs from channel_multiple
+    channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only views, so a profile built in code is as immutable as one from a file.
+        object.__setattr__(self, "macs_per_cycle", _frozen(self.macs_per_cycle))
+        object.__setattr__(self, "channel_tiles", _frozen({d: _frozen(k) for d, k in self.channel_tiles.items()}))
+        object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
+
+    def __hash__(self) -> int:
+        return hash((self.clock_hz, self.threads, self.dispatch_overhead_us, _items(self.macs_per_cycle),
+                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
+                     self.channel_multiple, self.float_allowed,
+                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items()))))
+
+    def channel_tile_of(self, dtype: str, kind: str) -> int:
+        """Output channels the ``dtype`` ``kind`` kernel computes per pass (layers pad up to it)."""
+        return self.channel_tiles.get(dtype, {}).get(kind, self.channel_multiple)
+
+    def efficiency_of(self, dtype: str, kind: str) -> float:
+        table = self.efficiency[dtype]
+        return table.get(kind, table["other"])
+
+
+@dataclass(frozen=True)
+class MemoryProfile:
+    dram_bandwidth_bytes_per_s: float
+    cache_bytes: int | None  # the cache an op's working set must fit to run at cache speed
+    cache_bandwidth_bytes_per_s: float | None
+    arena_alignment_bytes: int  # offset alignment of tensors in the activation arena
+    weights_in_ram: bool  # whether constant tensors count towards peak RAM
+
+
+@dataclass(frozen=True)
+class EnergyProfile:
+    pj_per_mac: Mapping[str, float]  # by compute dtype
+    dram_pj_per_byte: float
+    cache_pj_per_byte: float | None
+    static_power_mw: float  # drawn for as long as the inference runs
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pj_per_mac", _frozen(self.pj_per_mac))
+
+    def __hash__(self) -> int:
+        return hash((_items(self.pj_per_mac), self.dram_pj_per_byte, self.cache_pj_per_byte, self.static_power_mw))
+
+
+@dataclass(frozen=True)
+class McuProfile:
+    sram_bytes: int  # on-chip RAM for the tensor arena (and everything else)
+    flash_bytes: int  # on-chip flash for the model and the code
+    use_tflm_arena: bool  # measure the exact arena with the tflite-micro interpreter
+
+
+@dataclass(frozen=True)
+class AcceleratorProfile:
+    compiler: str  # "vela" | "none"
+    supported_ops: tuple[str, ...]  # TFLite builtin op names it runs; the others fall back
+    fallback_target: str | None  # shipped name or absolute .toml path of the CPU costing fallbacks
+    tops_int8: float | None  # datasheet int8 TOPS
+    tops_per_watt: float | None
+    sram_bytes: int | None
+    vela_accelerator_config: str | None  # Vela's --accelerator-config
+    vela_system_config: str | None  # a System_Config section of vela_config_file
+    vela_memory_mode: str | None  # a Memory_Mode section of vela_config_file
+    vela_config_file: str | None  # as Vela's --config takes it (bundled "Arm/vela.ini", or a path)
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    name: str
+    description: str
+    kind: str  # "cpu" | "mcu" | "npu"
+    formats: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    compute: ComputeProfile
+    memory: MemoryProfile
+    energy: EnergyProfile
+    path: Path  # the file it was loaded from (parents are named in ``inherits_from``)
+    inherits_from: tuple[str, ...] = ()  # parent chain, nearest first
+    mcu: McuProfile | None = None
+    accelerator: AcceleratorProfile | None = None
+    variant: str | None = None  # description of the CPU variant whose rates apply; None = base
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping if isinstance(mapping, MappingProxyType) else MappingProxyType(dict(mapping))
+
+
+def _items(mapping: Mapping[str, Any]) -> tuple:
+    return tuple(sorted(mapping.items()))
