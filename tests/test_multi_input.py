@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from compressor.cli.main import cli
 from compressor.data import calibration_samples, head, load_inputs_npz, parse_input_shapes
 from compressor.errors import DataError
-from tests.conftest import import_source
+from tests.helpers import import_source
 
 TWO_INPUTS = textwrap.dedent('''
     import torch

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # `models.matrix`, as --arch models.matrix:Class imports it
 
 from models.matrix import MATRIX, make_model  # noqa: E402

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_vela import build_int8_model
+from tests.helpers import build_int8_model
 
 from compressor.cost.memory import plan_arena
 from compressor.measure.micro import arena_comparison, inline_external_buffers, measure_tflm_arena

@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from compressor.cli.main import cli
-from tests.conftest import import_source
+from tests.helpers import import_source
 
 NETS = textwrap.dedent('''
     import torch

@@ -137,7 +137,7 @@ def test_no_external_resources_anywhere():
 
 
 def _render_script(*args: str, **env: str) -> subprocess.CompletedProcess:
-    script = Path(__file__).resolve().parents[1] / "scripts" / "render_report.sh"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "render_report.sh"
     return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120,
                           env={**os.environ, **env})
 

@@ -236,7 +236,7 @@ def test_npu_target_takes_int16_for_the_worst_layers_and_vela_compiles_it(tmp_pa
     from click.testing import CliRunner
 
     from compressor.cli.main import cli
-    from tests.conftest import import_source
+    from tests.helpers import import_source
 
     source = "import torch\nimport torch.nn as nn\n\n\n" + inspect.getsource(_Stubborn).replace("class _Stubborn", "class Hard")
     nets = import_source(tmp_path, monkeypatch, "hardnets", source)

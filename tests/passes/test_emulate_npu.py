@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import torch
-from test_vela import SmallNet, build_int8_model
+from tests.helpers import SmallNet, build_int8_model
 
 from compressor.passes.emulate_npu import ReferenceKernelRunner, emulate_artifact
 from compressor.measure.runtime import open_runtime

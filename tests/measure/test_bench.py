@@ -10,46 +10,7 @@ from click.testing import CliRunner
 
 from compressor.measure.bench import make_inputs, percentile
 from compressor.cli.bench import bench_command
-
-
-def write_tiny_tflite(path):
-    """CONV_2D 3x3 (4->8, SAME) then FULLY_CONNECTED (512->10), float32, built with the schema's object API."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as s
-
-    rng = np.random.default_rng(0)
-    buffers, tensors = [s.BufferT()], []
-
-    def tensor(name, shape, data=None):
-        t = s.TensorT(); t.name = name; t.shape = list(shape); t.type = s.TensorType.FLOAT32; t.buffer = 0
-        if data is not None:
-            b = s.BufferT(); b.data = np.frombuffer(data.astype(np.float32).tobytes(), np.uint8).tolist()
-            buffers.append(b); t.buffer = len(buffers) - 1
-        tensors.append(t); return len(tensors) - 1
-
-    x = tensor("input", (1, 8, 8, 4))
-    w = tensor("conv_w", (8, 3, 3, 4), rng.standard_normal((8, 3, 3, 4)))
-    b = tensor("conv_b", (8,), np.zeros(8))
-    y = tensor("conv_out", (1, 8, 8, 8))
-    fw = tensor("fc_w", (10, 512), rng.standard_normal((10, 512)))
-    fb = tensor("fc_b", (10,), np.zeros(10))
-    z = tensor("logits", (1, 10))
-    codes = []
-    for op in (s.BuiltinOperator.CONV_2D, s.BuiltinOperator.FULLY_CONNECTED):
-        c = s.OperatorCodeT(); c.builtinCode = op; c.deprecatedBuiltinCode = op; c.version = 1; codes.append(c)
-    conv = s.OperatorT(); conv.opcodeIndex = 0; conv.inputs = [x, w, b]; conv.outputs = [y]
-    conv.builtinOptionsType = s.BuiltinOptions.Conv2DOptions
-    options = s.Conv2DOptionsT(); options.padding = s.Padding.SAME; options.strideW = options.strideH = 1
-    conv.builtinOptions = options
-    fc = s.OperatorT(); fc.opcodeIndex = 1; fc.inputs = [y, fw, fb]; fc.outputs = [z]
-    fc.builtinOptionsType = s.BuiltinOptions.FullyConnectedOptions
-    fc.builtinOptions = s.FullyConnectedOptionsT()
-    graph = s.SubGraphT(); graph.tensors = tensors; graph.operators = [conv, fc]; graph.inputs = [x]; graph.outputs = [z]
-    model = s.ModelT(); model.version = 3; model.operatorCodes = codes; model.subgraphs = [graph]; model.buffers = buffers
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    path.write_bytes(bytes(builder.Output()))
-    return path
+from tests.helpers import write_tiny_tflite
 
 
 def write_tiny_onnx(path):

@@ -10,35 +10,10 @@ import torch
 
 from compressor.measure.vela import compile_with_vela, vela_energy_mj
 from compressor.errors import ExportError, TargetError
+from tests.helpers import build_int8_model
 
 U55 = SimpleNamespace(vela_accelerator_config="ethos-u55-128", vela_system_config="Ethos_U55_High_End_Embedded",
                       vela_memory_mode="Shared_Sram", vela_config_file="Arm/vela.ini")
-
-
-class SmallNet(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = torch.nn.Conv2d(1, 8, 3, padding=1)
-        self.conv2 = torch.nn.Conv2d(8, 16, 3, padding=1)
-        self.head = torch.nn.Linear(16, 4)
-
-    def forward(self, x):
-        y = torch.relu(self.conv(x))
-        y = torch.relu(self.conv2(y))
-        return self.head(y.mean(dim=(2, 3)))
-
-
-def build_int8_model(directory):
-    """A tiny int8 .tflite (and its float twin) made by the compress pipeline itself."""
-    from compressor import compress
-
-    torch.manual_seed(0)
-    torch.export.save(torch.export.export(SmallNet().eval(), (torch.zeros(1, 1, 12, 12),)), directory / "small.pt2")
-    x = np.random.default_rng(0).random((32, 1, 12, 12), dtype=np.float32)
-    np.savez(directory / "calib.npz", x=x)
-    result = compress(directory / "small.pt2", target="android-arm64", data=directory / "calib.npz",
-                      out=directory / "out", recipe=None)
-    return result.out_dir / "model.tflite", result.out_dir / "model_float.tflite"
 
 
 @pytest.fixture(scope="module")

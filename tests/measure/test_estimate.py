@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from test_vela import build_int8_model
+from tests.helpers import build_int8_model
 
 from compressor.errors import UnsupportedOpError
 from compressor.measure.estimate import profile_artifact

@@ -19,9 +19,9 @@ import torch
 from click.testing import CliRunner
 
 from compressor.cli.main import cli
-from tests.conftest import import_source, save_labelled_data
+from tests.helpers import import_source, save_labelled_data
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SPARSE_NET = textwrap.dedent('''
     import torch.nn as nn

@@ -137,7 +137,7 @@ def test_real_onnxruntime_trace_round_trip(model_dir, tmp_path):
 
 
 def test_litert_trace_by_tensor_names_and_total(model_dir, tmp_path):
-    from test_bench import write_tiny_tflite
+    from tests.helpers import write_tiny_tflite
 
     model = write_tiny_tflite(tmp_path / "tiny.tflite")
     rows = [{"node_type": "CONV_2D", "name": "conv_out", "index": 0, "avg_ms": 0.02},

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from compressor.cli.main import cli
-from tests.conftest import save_graph_form
+from tests.helpers import save_graph_form
 
 
 def run_cli(*args: str):

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from compressor.cli.main import cli
-from tests.conftest import save_graph_form
+from tests.helpers import save_graph_form
 
 
 def run(spec: str, out: str):

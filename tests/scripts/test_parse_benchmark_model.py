@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
-SAMPLES = Path(__file__).parent / "data" / "benchmark_model"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 
 
 def _load_parser():

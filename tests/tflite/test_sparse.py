@@ -24,7 +24,7 @@ from torch import nn
 from compressor.files import ota_sizes
 from compressor.tflite.sparse import best_encoding, sparsify_tflite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _SparseNet(nn.Module):
