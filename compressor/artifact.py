@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .config import Recipe
+from .targets.types import TargetProfile
 
 __all__ = ["Artifact", "Context", "Pass", "StepRecord", "replace"]
 
@@ -52,7 +53,7 @@ class Context:
     eval_x: Any
     eval_y: np.ndarray | None
     eval_source: str  # "eval", "calibration" or "random": what eval_x came from
-    target: Any  # targets.TargetProfile
+    target: TargetProfile
     progress: Callable[[str], None] = field(default=lambda message: None)
     calibration_y: np.ndarray | None = None  # labels of calibration_x, when --data has y (recovery uses them)
     data_given: bool = True  # False when calibration_x is random (no --data)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from .artifact import Artifact, Context, Pass, StepRecord
 from .config import Recipe
+from .targets.types import TargetProfile
 
 __all__ = ["build_pipeline", "run_passes"]
 
 
-def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
+def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> list[Pass]:
     """The recipe's passes in the one order that makes sense.
 
     fold works on the torch model; export writes the float file; int8 quantizes that file
@@ -65,7 +65,7 @@ def build_pipeline(recipe: Recipe, *, target: Any = None) -> list[Pass]:
         "estimate": lambda: EstimateCost(),
         "c_array": lambda: WriteCArray(),
     }
-    emulated = target is not None and getattr(target, "kind", "cpu") in ("npu", "mcu")
+    emulated = target is not None and target.kind in ("npu", "mcu")
     wanted = {"emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
               # DENSIFY (the sparse format's reader) exists in LiteRT, not in tflite-micro or Vela.
               # --format c ships the file to tflite-micro too.

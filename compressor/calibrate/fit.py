@@ -33,19 +33,14 @@ Their public names are re-exported here.
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from .render import render_calibrated_toml
-from .traces import Observation, Trace, read_trace
-from ..errors import DataError, TargetError
-from ..files import write_atomically
-from ..targets.load import TargetProfile, load_target
+from .traces import Observation
+from ..errors import DataError
+from ..targets.load import TargetProfile
 
-__all__ = ["PRIOR_WEIGHT", "CalibrationResult", "Fit", "Observation", "Trace", "apply_fit", "calibrate",
-           "fit_profile", "predict_observation_s", "read_trace", "render_calibrated_toml"]
+__all__ = ["PRIOR_WEIGHT", "Fit", "apply_fit", "fit_profile", "predict_observation_s"]
 
 PRIOR_WEIGHT = 0.01  # weight of one group's prior term against one observation's residual
 EFFICIENCY_BOUNDS = (1e-4, 1.0)  # the profile schema's (0, 1]
@@ -58,13 +53,6 @@ class Fit:
     op_counts: Mapping[tuple[str, str], int]  # ops with MACs behind each fitted group
     errors_before: tuple[float, ...]  # predicted / measured − 1 per observation, base profile
     errors_after: tuple[float, ...]  # the same with the fitted values
-
-
-@dataclass(frozen=True)
-class CalibrationResult:
-    fit: Fit
-    profile: TargetProfile  # the written file, loaded back
-    out: Path
 
 
 # ---------------------------------------------------------------------------- fitting
@@ -152,28 +140,3 @@ def fit_profile(observations: Sequence[Observation], profile: TargetProfile, *,
     after = tuple(predict_observation_s(obs, fitted) / obs.measured_s - 1 for obs in observations)
     before = tuple(predict_observation_s(obs, profile) / obs.measured_s - 1 for obs in observations)
     return replace(fit, errors_before=before, errors_after=after)
-
-
-# ---------------------------------------------------------------------------- fit, write, load back
-
-
-def calibrate(traces: Sequence[Trace], *, target: str, out, command: str | None = None) -> CalibrationResult:
-    """Fit ``target`` to ``traces`` and write the calibrated profile to ``out`` (temp file, then rename)."""
-    out = Path(out)
-    if out.suffix != ".toml":
-        raise DataError(out, "the calibrated profile must be a .toml file")
-    base = load_target(target)
-    if out.resolve() == base.path.resolve():
-        raise DataError(out, f"would overwrite the base target {base.name}; write the calibrated profile elsewhere")
-    fit = fit_profile([obs for trace in traces for obs in trace.observations], base)
-    text = render_calibrated_toml(fit, base, name=out.stem, traces=traces, command=command)
-    with tempfile.TemporaryDirectory() as folder:  # it must load before it replaces anything
-        check = Path(folder) / out.name
-        check.write_text(text, encoding="utf-8")
-        loaded = load_target(check)
-    write_atomically(out, text)
-    for (dtype, kind), value in fit.efficiency.items():
-        if not math.isclose(loaded.compute.efficiency_of(dtype, kind), float(f"{value:.6g}"), rel_tol=1e-9):
-            raise TargetError(f"{out}: efficiency.{dtype}.{kind} loads as {loaded.compute.efficiency_of(dtype, kind)}, "
-                              f"not the fitted {value:.6g}")
-    return CalibrationResult(fit=fit, profile=replace(loaded, path=out.resolve()), out=out)

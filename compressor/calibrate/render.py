@@ -16,13 +16,10 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .traces import Trace
 from ..targets.load import TargetProfile
-
-if TYPE_CHECKING:  # calibrate.py imports this module; Fit is only named in annotations here
-    from .fit import Fit
+from .fit import Fit
+from .traces import Trace
 
 __all__ = ["render_calibrated_toml"]
 

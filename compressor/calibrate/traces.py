@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from ..graph.ir import COMPUTE_KINDS, Graph, Op, read_graph
+from ..graph.ir import COMPUTE_KINDS, Graph, Op
+from ..graph.read import read_graph
 
 __all__ = ["Observation", "Trace", "read_trace"]
 

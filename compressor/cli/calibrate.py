@@ -40,7 +40,8 @@ def calibrate_command(traces: tuple[Path, ...], target: str, out: Path, model: P
                       debug: bool) -> None:
     """Fit --target's efficiency factors and dispatch overhead to TRACE... and write --out."""
     try:
-        from ..calibrate.fit import calibrate, read_trace
+        from ..calibrate.traces import read_trace
+        from ..calibrate.write import calibrate
 
         loaded = [read_trace(path, model=model) for path in traces]
         words = [*map(str, traces), "--target", target, "--out", str(out), *(["--model", str(model)] if model else [])]

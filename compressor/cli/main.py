@@ -182,7 +182,7 @@ def _print_result(result, console, *, as_json: bool, quiet: bool) -> None:
         return
     from rich.console import Console
 
-    from ..report.build import render_table
+    from ..report.markdown import render_table
 
     Console(highlight=False).print(render_table(report))
     click.echo(f"wrote {result.artifact_path} and {result.out_dir / 'report.json'}")

@@ -58,17 +58,17 @@ def render_profile_table(data: dict):
     """A rich Table of one profile: the figures, their sources, Vela's and tflite-micro's detail."""
     from rich.table import Table
 
-    from ..report.build import _bytes, _num
+    from ..report.markdown import format_bytes, format_number
 
     table = Table(title=f"{Path(data['artifact']).name} on {data['target']}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("source")
     model = data["model_estimate"]
-    rows = [("latency", f"{_num(data['latency_ms'])} ms", "latency_ms", f"{_num(model['latency_ms'])} ms"),
-            ("peak RAM", _bytes(data["peak_ram_bytes"]), "peak_ram_bytes", _bytes(model["peak_ram_bytes"])),
-            ("flash", _bytes(data["flash_bytes"]), "flash_bytes", _bytes(model["flash_bytes"])),
-            ("energy", f"{_num(data['energy_mj'], '.4f')} mJ", "energy_mj", f"{_num(model['energy_mj'], '.4f')} mJ")]
+    rows = [("latency", f"{format_number(data['latency_ms'])} ms", "latency_ms", f"{format_number(model['latency_ms'])} ms"),
+            ("peak RAM", format_bytes(data["peak_ram_bytes"]), "peak_ram_bytes", format_bytes(model["peak_ram_bytes"])),
+            ("flash", format_bytes(data["flash_bytes"]), "flash_bytes", format_bytes(model["flash_bytes"])),
+            ("energy", f"{format_number(data['energy_mj'], '.4f')} mJ", "energy_mj", f"{format_number(model['energy_mj'], '.4f')} mJ")]
     for label, value, key, estimate in rows:
         source = data["source"][key]
         table.add_row(label, value, source if source == "estimate" else f"{source} (model estimate {estimate})")
@@ -79,14 +79,14 @@ def render_profile_table(data: dict):
         table.add_row("Vela cycles", f"{vela['cycles_total']:,}", f"Vela {vela['version']}, {vela['accelerator_config']}")
         table.add_row("Vela inference time", f"{vela['inference_time_ms']:.4f} ms",
                       f"{vela['system_config']} @ {vela['clock_hz'] / 1e6:.0f} MHz")
-        table.add_row("Vela SRAM used", _bytes(vela["sram_used_bytes"]), vela["memory_mode"])
+        table.add_row("Vela SRAM used", format_bytes(vela["sram_used_bytes"]), vela["memory_mode"])
         flash = vela["off_chip_flash_used_bytes"] + vela["on_chip_flash_used_bytes"]
-        table.add_row("Vela flash used", _bytes(flash), "weights and command stream read by the NPU")
+        table.add_row("Vela flash used", format_bytes(flash), "weights and command stream read by the NPU")
         table.add_row("Vela NPU / CPU ops", f"{vela['npu_ops']} / {vela['cpu_ops']}", "as Vela counts them")
     if data.get("tflm_arena_bytes") is not None:
-        table.add_row("tflite-micro arena", _bytes(data["tflm_arena_bytes"]),
+        table.add_row("tflite-micro arena", format_bytes(data["tflm_arena_bytes"]),
                       f"planned {data['tflm_planned_bytes']:,} B + runtime {data['tflm_persistent_bytes']:,} B")
-        table.add_row("arena estimate", _bytes(data["arena_estimate_bytes"]),
+        table.add_row("arena estimate", format_bytes(data["arena_estimate_bytes"]),
                       f"{data['arena_estimate_ratio']:.3f} x tflite-micro's planned arena")
     return table
 

@@ -1,12 +1,12 @@
 """Will this accelerate?  Where each op really runs on a target, what that costs, and why.
 
-``check_kernels(graph, profile, fallback=...)`` is pure: for every op of the IR it decides
+``check_kernels(graph, profile)`` is pure: for every op of the IR it decides
 where the op runs and costs it there with the usual per-op models (``latency``, ``energy``),
 listing a ``KernelWarning`` for every op the target cannot run at full speed:
 
 * **unsupported op** (``accelerator.supported_ops`` of an NPU profile does not list the
-  TFLite op type): it falls back to the host CPU and is costed on ``fallback`` (the profile
-  named by ``accelerator.fallback_target``), else on the target itself;
+  TFLite op type): it falls back to the host CPU and is costed on ``profile.fallback`` (the
+  profile named by ``accelerator.fallback_target``), else on the target itself;
 * **float op** on a target with ``compute.float_allowed = false``: on an NPU it falls back
   to the CPU like an unsupported op (Vela leaves every float op on the CPU); on an MCU it
   runs in float on the core, costed at the profile's float rate when it has one.  The
@@ -33,6 +33,7 @@ from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency
+from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model"]
 
@@ -97,11 +98,11 @@ def is_float_model(graph: Graph) -> bool:
     return bool(compute) and all(_is_float_dtype(op.compute_dtype) for op in compute)
 
 
-def check_kernels(graph: Graph, profile: Any, *, fallback: Any = None) -> KernelReport:
+def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
     """Place and cost every op of ``graph`` on ``profile`` (see the module docstring)."""
-    accelerator = getattr(profile, "accelerator", None)
+    accelerator, fallback = profile.accelerator, profile.fallback
     supported = frozenset(accelerator.supported_ops) if accelerator is not None else None
-    float_allowed = getattr(profile.compute, "float_allowed", True)
+    float_allowed = profile.compute.float_allowed
     cpu_name = fallback.name if fallback is not None else None
     placed, warnings = [], []
 
@@ -158,7 +159,7 @@ def _channels(op: Op, graph: Graph) -> tuple[int | None, int | None]:
     return c_out, c_in
 
 
-def _pad_channels(op: Op, graph: Graph, runner: Any, warn) -> Op:
+def _pad_channels(op: Op, graph: Graph, runner: TargetProfile, warn) -> Op:
     multiple = getattr(runner.compute, "channel_multiple", 1)
     if multiple <= 1 or op.kind not in COMPUTE_KINDS or not op.macs:
         return op
@@ -176,7 +177,7 @@ def _pad_channels(op: Op, graph: Graph, runner: Any, warn) -> Op:
     return dataclasses.replace(op, macs=macs)
 
 
-def _cost(op: Op, runner: Any, profile: Any, fallback: Any, warn) -> PlacedOp:
+def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn) -> PlacedOp:
     candidates = [runner] + [p for p in (profile, fallback) if p is not None and p is not runner]
     for candidate in candidates:
         if op.macs and op.compute_dtype not in candidate.compute.macs_per_cycle:

@@ -109,7 +109,7 @@ def plan_arena(graph: Graph, *, alignment_bytes: int, order: str = "tflite") -> 
 
 
 def estimate_memory(graph: Graph, profile: TargetProfile, *, artifact_size_bytes: int) -> MemoryCost:
-    order = "tflm" if getattr(profile, "mcu", None) is not None else "tflite"
+    order = "tflm" if profile.mcu is not None else "tflite"
     arena = plan_arena(graph, alignment_bytes=profile.memory.arena_alignment_bytes, order=order).size_bytes
     weights = 0
     if profile.memory.weights_in_ram:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..targets.types import TargetProfile
 
 __all__ = ["LayerChoice", "capture_conv_inputs", "estimate_pair_ms", "select_layers"]
 
@@ -169,7 +170,7 @@ class LayerShape:
         return self.out_pixels * self.cin * self.cout * self.k_elems
 
 
-def estimate_pair_ms(shape: LayerShape, rank: int | None, target: Any, dtype: str) -> float:
+def estimate_pair_ms(shape: LayerShape, rank: int | None, target: TargetProfile, dtype: str) -> float:
     """Estimated latency on ``target`` of the dense conv (rank None) or its rank-``rank`` pair."""
     from ..cost.latency import estimate_op_latency
 
@@ -188,7 +189,7 @@ def _structural_skip(conv: Any) -> str | None:
 
 
 def select_layers(module: Any, x: np.ndarray, *, mode: str | tuple[str, ...], rank: str, max_error: float,
-                  target: Any, dtype: str, batch: int = ERROR_SAMPLES) -> list[LayerChoice]:
+                  target: TargetProfile, dtype: str, batch: int = ERROR_SAMPLES) -> list[LayerChoice]:
     """One ``LayerChoice`` per Conv2d of ``module`` (see the module docstring)."""
     from .factorize import pair_macs
     from .substitute import conv_layers
@@ -202,7 +203,7 @@ def select_layers(module: Any, x: np.ndarray, *, mode: str | tuple[str, ...], ra
     fixed_rank = None if rank == "auto" else int(rank)
     eligible = [name for name, conv in convs.items() if _structural_skip(conv) is None]
     inputs = capture_conv_inputs(module, x, eligible, batch=batch) if eligible else {}
-    multiple = int(getattr(target.compute, "channel_multiple", 1) or 1)
+    multiple = target.compute.channel_multiple
     choices = []
     for name, conv in convs.items():
         kernel = tuple(conv.kernel_size)

@@ -1,8 +1,8 @@
-"""The ONNX half of ``graph_ir``: an `.onnx` file read into the same op-level ``Graph``.
+"""The ONNX half of the IR: an `.onnx` file read into the same op-level ``Graph``.
 
 Kinds and MACs per node type (Conv / Gemm / MatMul and their integer and QLinear forms), the
 weight and bias slots each takes, and the QDQ pairs onnxruntime's quantizer writes around them.
-The shared pieces (tensor sizes, op records, compacting the graph) are graph_ir's.
+The shared pieces (tensor sizes, op records, compacting the graph) are ir.py's.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .ir import Graph, Tensor, _compact, _compute_dtype, _elements, _make_op, _op_dtype, _size_bytes
+from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 
 __all__ = ["read_onnx"]
 
@@ -111,7 +111,7 @@ def read_onnx(path: Path) -> Graph:
                 removed.add(users[0])
             else:
                 outputs.append(out)
-        rewired[i] = (inputs, outputs, _compute_dtype(activation))
+        rewired[i] = (inputs, outputs, compute_dtype(activation))
         for dq in dqs:
             absorbed_by.setdefault(dq, set()).add(i)
     for dq, users in absorbed_by.items():
@@ -126,7 +126,7 @@ def read_onnx(path: Path) -> Graph:
         if name not in names:
             shape, dtype, constant = known.get(name, (None, "unknown", False))
             names[name] = len(tensors)
-            tensors.append(Tensor(name=name, shape=shape, dtype=dtype, size_bytes=_size_bytes(shape, dtype),
+            tensors.append(Tensor(name=name, shape=shape, dtype=dtype, size_bytes=size_bytes(shape, dtype),
                                   is_constant=constant))
         return names[name]
 
@@ -142,10 +142,10 @@ def read_onnx(path: Path) -> Graph:
         kind, macs = _onnx_kind_macs(node, slots, outs, tensors)
         weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
         ins = [s for s in slots if s is not None]
-        ops.append(_make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
+        ops.append(make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                             op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
-                            layout="nchw", compute_dtype=dtype or _op_dtype(tensors, ins, outs, weights, kind)))
-    return _compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
+                            layout="nchw", compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
+    return compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
 
 
 def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
@@ -154,7 +154,7 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
         return tensors[index].shape if index is not None else None
 
     attrs = {a.name: a for a in node.attribute}
-    out = _elements(tensors[outs[0]].shape) if outs else 0
+    out = elements(tensors[outs[0]].shape) if outs else 0
     op_type = node.op_type
     if op_type in ("Conv", "ConvInteger", "QLinearConv"):
         x, w = (shape(0), shape(3)) if op_type == "QLinearConv" else (shape(0), shape(1))
@@ -169,7 +169,7 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
         return "conv", macs
     if op_type == "ConvTranspose":
         x, w = shape(0), shape(1)  # weight [Cin, Cout / group, *kernel]
-        return "conv", (_elements(x) * math.prod(w[1:]) if x and w else 0)
+        return "conv", (elements(x) * math.prod(w[1:]) if x and w else 0)
     if op_type in ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul"):
         a = shape(0)
         if not a:

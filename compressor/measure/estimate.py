@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError, TargetError, UnsupportedOpError
+from ..graph.ir import Graph
+from ..targets.types import TargetProfile
 
 __all__ = ["Profile", "profile_artifact"]
 
@@ -76,7 +78,8 @@ class Profile:
         return data
 
 
-def profile_artifact(path: Path | str, target: Any, *, graph: Any = None, strict: bool = True) -> Profile:
+def profile_artifact(path: Path | str, target: TargetProfile | str | Path, *, graph: Graph | None = None,
+                     strict: bool = True) -> Profile:
     """Profile the ``.tflite``/``.onnx`` at ``path`` on ``target`` (a name, a .toml path or a
     loaded ``TargetProfile``).
 
@@ -87,7 +90,7 @@ def profile_artifact(path: Path | str, target: Any, *, graph: Any = None, strict
     from ..cost import Estimate, estimate, estimate_memory
     from ..cost.kernels import check_kernels, is_float_model
     from ..cost.memory import plan_arena
-    from ..graph.ir import read_graph
+    from ..graph.read import read_graph
     from ..targets.load import load_target
 
     path = Path(path)
@@ -95,13 +98,10 @@ def profile_artifact(path: Path | str, target: Any, *, graph: Any = None, strict
         raise ExportError(f"{path}: no such file")
     profile = load_target(target) if isinstance(target, (str, Path)) else target
     graph = graph if graph is not None else read_graph(path)
-    accelerator = getattr(profile, "accelerator", None)
-    mcu = getattr(profile, "mcu", None)
-    fallback_name = getattr(accelerator, "fallback_target", None)
-    fallback = load_target(fallback_name) if fallback_name else None
+    accelerator, mcu = profile.accelerator, profile.mcu
     warnings: list[str] = []
 
-    float_only = not getattr(profile.compute, "float_allowed", True)
+    float_only = not profile.compute.float_allowed
     if float_only and is_float_model(graph):
         first = next(op for op in graph.ops if op.macs)
         detail = (f"{path.name} is a float model ({first.op_type} {first.name!r} computes in "
@@ -112,7 +112,7 @@ def profile_artifact(path: Path | str, target: Any, *, graph: Any = None, strict
         warnings.append(detail)
 
     size_bytes = path.stat().st_size
-    kernels = check_kernels(graph, profile, fallback=fallback)
+    kernels = check_kernels(graph, profile)
     try:
         model_estimate = estimate(graph, profile, artifact_size_bytes=size_bytes)
     except TargetError:

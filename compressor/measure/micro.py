@@ -19,7 +19,7 @@ Two things tflite-micro's Python package gets wrong silently, handled here:
 * a model whose weights sit outside the flatbuffer (``Buffer.offset``/``size``, as
   ai-edge-quantizer writes some of them) is read as if those weights were empty *activation*
   tensors: the arena grows by their size and the outputs are garbage (measured on the zoo's
-  int8 ResNet: 355,392 instead of 51,264 bytes, all-zero logits).  ``inline_external_buffers``
+  int8 ResNet: 355,392 instead of 51,264 bytes, all-zero logits).  ``tflite.flatbuffer.inline_external_buffers``
   copies them into the flatbuffer first; LiteRT and Vela read both layouts.
 * its default arena is 10 x the file size, too small for small-weight, large-activation
   models; we pass a size from the graph's tensors.
@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import ExportError
 
-__all__ = ["TflmArena", "arena_comparison", "inline_external_buffers", "measure_tflm_arena"]
+__all__ = ["TflmArena", "arena_comparison", "measure_tflm_arena"]
 
 _ALLOCATION = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 # Headroom for the runtime's own structures when sizing the arena we hand to the interpreter.
@@ -53,25 +53,6 @@ class TflmArena:
                 "persistent_bytes": self.persistent_bytes, "version": self.version}
 
 
-def inline_external_buffers(model_bytes: bytes) -> bytes:
-    """The same model with every buffer stored by offset copied into the flatbuffer."""
-    import flatbuffers
-    import numpy as np
-    from ai_edge_litert import schema_py_generated as schema
-
-    root = schema.Model.GetRootAs(model_bytes, 0)
-    if not any(root.Buffers(i).Offset() > 1 for i in range(root.BuffersLength())):
-        return model_bytes
-    model = schema.ModelT.InitFromObj(root)
-    for buffer in model.buffers:
-        if buffer.offset and buffer.offset > 1:
-            buffer.data = np.frombuffer(model_bytes, np.uint8, count=buffer.size, offset=buffer.offset)
-            buffer.offset, buffer.size = 0, 0
-    builder = flatbuffers.Builder(len(model_bytes) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 def measure_tflm_arena(path: Path | str, *, arena_size_bytes: int | None = None) -> TflmArena:
     """Load ``path`` in tflite-micro, run it once on zeros and return the arena it used.
 
@@ -81,12 +62,14 @@ def measure_tflm_arena(path: Path | str, *, arena_size_bytes: int | None = None)
     import numpy as np
 
     from ..capture import captured_output
-    from ..graph.ir import read_graph
+    from ..graph.read import read_graph
 
     path = Path(path)
     if path.suffix.lower() != ".tflite":
         raise ExportError(f"{path}: tflite-micro runs .tflite files only")
     graph = read_graph(path)  # ExportError for a missing file or one that is not a TFLite model
+    from ..tflite.flatbuffer import inline_external_buffers
+
     data = inline_external_buffers(path.read_bytes())
     size = arena_size_bytes or _arena_size(graph, len(data))
     with captured_output() as log:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError, TargetError
+from ..targets.types import AcceleratorProfile, TargetProfile
 
 __all__ = ["VelaLayer", "VelaResult", "compile_with_vela", "vela_energy_mj"]
 
@@ -106,7 +107,7 @@ class VelaResult:
         }
 
 
-def compile_with_vela(path: Path | str, accelerator: Any) -> VelaResult:
+def compile_with_vela(path: Path | str, accelerator: AcceleratorProfile) -> VelaResult:
     """Run Vela on ``path`` for ``accelerator`` (a targets ``AcceleratorProfile``).
 
     ``ExportError`` names the file and Vela's last words when it fails; ``TargetError`` when
@@ -161,7 +162,7 @@ def compile_with_vela(path: Path | str, accelerator: Any) -> VelaResult:
         layers=layers, version=_vela_version())
 
 
-def vela_energy_mj(result: VelaResult, profile: Any) -> float:
+def vela_energy_mj(result: VelaResult, profile: TargetProfile) -> float:
     """Energy of one inference from Vela's MACs and bytes moved, with the profile's [energy] table."""
     energy = profile.energy
     if "int8" not in energy.pj_per_mac:

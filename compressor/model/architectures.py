@@ -58,10 +58,10 @@ def module_for_state_dict(state: dict[str, torch.Tensor], path: Path, *, arch: s
 def _zoo() -> dict[str, Any]:
     """The zoo registry, read at call time (tests swap it); empty if not installed."""
     try:
-        from .. import zoo
+        from ..zoo import ZOO
     except ImportError:
         return {}
-    return zoo.ZOO
+    return ZOO
 
 
 def _build_meta(build: Any) -> torch.nn.Module | None:
@@ -105,29 +105,29 @@ def _build_arch(arch: str, path: Path) -> torch.nn.Module:
             raise
         raise ModelLoadError(path, f"--arch {arch}: cannot import module {module_name!r} "
                                    f"({type(error).__name__}: {short_error(error)})") from None
-    target: Any = owner
+    named: Any = owner
     for part in attr.split("."):
-        if not hasattr(target, part):
+        if not hasattr(named, part):
             candidates = [name for name, value in vars(owner).items()
                           if isinstance(value, type) and issubclass(value, torch.nn.Module)]
             raise ModelLoadError(path, f"--arch {arch}: module {module_name!r} has no attribute {attr!r} "
                                        f"(its nn.Module classes: {', '.join(candidates) or 'none'})")
-        target = getattr(target, part)
-    if isinstance(target, torch.nn.Module):
+        named = getattr(named, part)
+    if isinstance(named, torch.nn.Module):
         raise ModelLoadError(path, f"--arch {arch}: {attr} is an nn.Module instance; point --arch at its class "
                                    "or a zero-argument factory")
-    if isinstance(target, type) and not issubclass(target, torch.nn.Module):
+    if isinstance(named, type) and not issubclass(named, torch.nn.Module):
         raise ModelLoadError(path, f"--arch {arch}: {attr} is a class but not a torch.nn.Module subclass")
-    if not callable(target):
-        raise ModelLoadError(path, f"--arch {arch}: {attr} is a {type(target).__name__}, not an nn.Module "
+    if not callable(named):
+        raise ModelLoadError(path, f"--arch {arch}: {attr} is a {type(named).__name__}, not an nn.Module "
                                    "class or factory")
-    needed = _required_parameters(target)
+    needed = _required_parameters(named)
     if needed:
         raise ModelLoadError(path, f"--arch {arch}: {attr}() needs arguments ({', '.join(needed)}); point "
                                    "--arch at a zero-argument factory that builds it")
     try:
         with torch.random.fork_rng(devices=[]):  # random init is overwritten; keep the caller's RNG
-            built = target()
+            built = named()
     except Exception as error:
         raise ModelLoadError(path, f"--arch {arch}: {attr}() failed: {type(error).__name__}: {short_error(error)}") from None
     if not isinstance(built, torch.nn.Module):

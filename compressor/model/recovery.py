@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["RecoveryConfig", "finetune_", "recovery_config_of"]
+__all__ = ["RecoveryConfig", "finetune_", "recovery_config_of", "set_training_mode"]
 
 
 def _check(condition: bool, name: str, value: object, expected: str) -> None:
@@ -71,7 +71,7 @@ def recovery_config_of(settings: Any, *, seed: int) -> RecoveryConfig:
                           temperature=settings.temperature, kd_weight=settings.kd_weight, seed=seed)
 
 
-def _set_mode(module: Any, training: bool) -> None:
+def set_training_mode(module: Any, training: bool) -> None:
     # A torch.export GraphModule refuses .train()/.eval(); it keeps the mode it was exported
     # in (eval: BatchNorm uses running statistics), which still fine-tunes fine.
     try:
@@ -89,7 +89,7 @@ def _first_output(output: Any) -> Any:
 def _teacher_outputs(teacher: Any, x: Any, batch_size: int) -> Any:
     import torch
 
-    _set_mode(teacher, False)
+    set_training_mode(teacher, False)
     with torch.no_grad():
         return torch.cat([_first_output(teacher(x[i:i + batch_size])).detach().float()
                           for i in range(0, len(x), batch_size)])
@@ -118,7 +118,7 @@ def finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | None, *
                              "temperature": config.temperature, "seed": config.seed}
     if total == 0:
         facts.update(loss_first=None, loss_last=None, seconds=round(time.perf_counter() - started, 3))
-        _set_mode(student, False)
+        set_training_mode(student, False)
         return facts
 
     soft_targets = _teacher_outputs(teacher, x_t, batch)
@@ -139,7 +139,7 @@ def finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | None, *
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + np.cos(np.pi * min(step, total) / total)))
     temperature, kd_weight = config.temperature, config.kd_weight
-    _set_mode(student, True)
+    set_training_mode(student, True)
     epoch_losses: list[float] = []
     step = 0
     for epoch in range(config.epochs):
@@ -168,7 +168,7 @@ def finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | None, *
         epoch_losses.append(running / n)
         if progress is not None:
             progress(f"recovery epoch {epoch + 1}/{config.epochs}: loss {epoch_losses[-1]:.4f}")
-    _set_mode(student, False)
+    set_training_mode(student, False)
     facts.update(steps=step, loss_first=round(epoch_losses[0], 6), loss_last=round(epoch_losses[-1], 6),
                  loss_per_epoch=[round(v, 6) for v in epoch_losses],
                  seconds=round(time.perf_counter() - started, 3))

@@ -26,6 +26,7 @@ from ..config import EmulateConfig
 from ..data import Batch, as_inputs, head, sample_count
 from ..artifact import Artifact, Context, replace
 from ..measure.runtime import LiteRTRunner
+from ..targets.types import TargetProfile
 
 __all__ = ["EmulateNpu", "ReferenceKernelRunner", "emulate_artifact"]
 
@@ -40,11 +41,11 @@ class ReferenceKernelRunner(LiteRTRunner):
 
 
 def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
-                     target: Any, fallback: Any = None, layout: str = "nchw") -> dict[str, Any]:
+                     target: TargetProfile, layout: str = "nchw") -> dict[str, Any]:
     """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring)."""
     from ..cost.kernels import check_kernels
     from ..errors import VerificationError
-    from ..graph.ir import read_graph
+    from ..graph.read import read_graph
     from ..measure.runtime import open_runtime
     from ..model.outputs import run_torch
     from .verify_outputs import compare_outputs, is_classifier
@@ -73,7 +74,7 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
         agreement_fast = float(np.mean(np.argmax(first_fast, 1) == np.argmax(first_emu, 1)))
         if y is not None and int(y.max(initial=0)) < first_ref.shape[1]:
             accuracy = float(np.mean(np.argmax(first_emu, 1) == y))
-    kernels = check_kernels(read_graph(path), target, fallback=fallback)
+    kernels = check_kernels(read_graph(path), target)
     reasons = {w.name: w.reason for w in kernels.warnings if w.kind in ("unsupported_op", "float_op")}
     return {
         "runtime": RUNTIME_NAME, "samples": sample_count(x),
@@ -100,15 +101,9 @@ class EmulateNpu:
         if artifact.path.suffix != ".tflite":
             facts = {"skipped": f"reference-kernel emulation runs .tflite artifacts; this is {artifact.path.suffix}"}
             return replace(artifact, emulation=facts), facts
-        accelerator = getattr(target, "accelerator", None)
-        fallback = None
-        if accelerator is not None and accelerator.fallback_target:
-            from ..targets.load import load_target
-
-            fallback = load_target(accelerator.fallback_target)
         count = min(sample_count(context.eval_x), self.config.max_samples)
         y = context.eval_y[:count] if context.eval_y is not None else None
         facts = emulate_artifact(artifact.path, context.reference, head(context.eval_x, count), y,
-                                 target=target, fallback=fallback, layout=artifact.layout)
+                                 target=target, layout=artifact.layout)
         facts["data"] = context.eval_source
         return replace(artifact, emulation=facts), facts

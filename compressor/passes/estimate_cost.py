@@ -23,7 +23,8 @@ class EstimateCost:
     requires: tuple[str, ...] = ("path",)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
-        from ..graph.ir import read_graph, restore_names
+        from ..graph.ir import restore_names
+        from ..graph.read import read_graph
         from ..measure.estimate import profile_artifact
 
         graph = restore_names(read_graph(artifact.path), artifact.tensor_names)

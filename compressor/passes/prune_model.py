@@ -124,7 +124,7 @@ class PruneModel:
         context.progress("prune: exporting the unpruned model for the baseline")
         original_path = export_baseline(teacher, example, context, stem="model_unpruned_float")
         facts = {**outcome.to_dict(), **facts,
-                 "channel_multiple": _channel_multiple(context.target),
+                 "channel_multiple": context.target.compute.channel_multiple,
                  "importance": config.importance if config.method == "channels" else "magnitude",
                  "layers_selected": config.layers,
                  "params_before": params_before, "params_after": params_after,
@@ -138,7 +138,7 @@ class PruneModel:
         from ..prune.channels import prune_channels_
         from ..prune.sensitivity import allocate_amounts, scan_sensitivity
 
-        config, multiple = self.config, _channel_multiple(context.target)
+        config, multiple = self.config, context.target.compute.channel_multiple
         layer_amounts, table = None, None
         if config.layers == "auto":
             context.progress("prune: sensitivity scan")
@@ -201,7 +201,7 @@ def _lift_graph_convs_(student, x, recovery):
 
 def _dense_file_warning(config: PruneConfig, context: Context) -> list[str]:
     """MCU and NPU runtimes (tflite-micro, Vela) have no DENSIFY: the sparse format is not written."""
-    kind = getattr(context.target, "kind", "cpu")
+    kind = context.target.kind
     if config.method not in ("unstructured", "2:4") or context.recipe.file_format != "tflite":
         return []
     if kind == "cpu":
@@ -222,6 +222,4 @@ def _shortfall_warnings(outcome) -> list[str]:
             f"({'; '.join(outcome.notes) or 'see the per-layer table'})"]
 
 
-def _channel_multiple(target: Any) -> int:
-    # compute.channel_multiple comes with the target-profile schema extension; 8 until then.
-    return int(getattr(getattr(target, "compute", None), "channel_multiple", 8))
+

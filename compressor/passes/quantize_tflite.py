@@ -19,30 +19,31 @@ from ..errors import ConfigError, ExportError
 from ..quant.tflite_int8 import Int8Tweaks, float_ops, layers_by_name, quantize_tflite, supports_int16
 from ..artifact import Artifact, Context, replace
 from ..tflite.names import layer_paths
+from ..targets.types import TargetProfile
 
 # quantize_tflite, Int8Tweaks and supports_int16 are int8_tflite's; they stay importable from here.
 __all__ = ["Int8Tweaks", "QuantizeTflite", "check_fully_int8", "float_allowed", "quantize_tflite", "resolve_io",
            "supports_int16"]
 
 
-def resolve_io(io: str, target: Any) -> str:
+def resolve_io(io: str, target: TargetProfile) -> str:
     """``--io auto``: float on CPU targets, int8 where the device computes int8 end to end."""
     if io != "auto":
         return io
-    return "int8" if getattr(target, "kind", "cpu") in ("mcu", "npu") else "float"
+    return "int8" if target.kind in ("mcu", "npu") else "float"
 
 
-def float_allowed(target: Any) -> bool:
-    return bool(getattr(getattr(target, "compute", None), "float_allowed", True))
+def float_allowed(target: TargetProfile) -> bool:
+    return target.compute.float_allowed
 
 
-def check_fully_int8(path: Path, left_float: list[dict[str, Any]], target: Any) -> None:
+def check_fully_int8(path: Path, left_float: list[dict[str, Any]], target: TargetProfile) -> None:
     """An MCU/NPU target computes int8 only: a float op left in the graph is an error naming it."""
     if not left_float or float_allowed(target):
         return
     names = ", ".join(f"{op['op']} ({op['name'][:80]})" for op in left_float[:3])
     more = f" and {len(left_float) - 3} more" if len(left_float) > 3 else ""
-    raise ExportError(f"{path.name}: {getattr(target, 'name', 'the target')} runs int8 only, but "
+    raise ExportError(f"{path.name}: {target.name} runs int8 only, but "
                       f"{len(left_float)} op(s) stayed float after quantization: {names}{more}; the quantizer "
                       "could not quantize them (rewrite that op in the model, or pick a CPU target)")
 
@@ -77,7 +78,7 @@ class QuantizeTflite:
         out_path = context.workdir / "model.tflite"
         remedies = quantize_with_remedies(
             artifact.path, out_path, samples, evaluate=_evaluator(artifact, context), per_channel=config.per_channel,
-            io=io, allow_int16="int16" in getattr(target, "dtypes", ()), allow_float=float_allowed(target),
+            io=io, allow_int16="int16" in target.dtypes, allow_float=float_allowed(target),
             min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
             base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)))
         evaluate = _evaluator(artifact, context)
@@ -85,7 +86,7 @@ class QuantizeTflite:
         if config.shrink_depthwise and remedies.per_channel:
             tweaks, shrunk = self._shrink_depthwise(artifact.path, out_path, samples, io, remedies, evaluate)
         delegation, for_speed, islands = None, [], []
-        if getattr(target, "kind", "cpu") == "cpu":
+        if target.kind == "cpu":
             allowed = config.float_fallback and float_allowed(target)
             delegation, for_speed, tweaks = self._keep_slow_ops_float(artifact.path, out_path, samples, io, tweaks,
                                                                       allowed=allowed)
@@ -107,13 +108,13 @@ class QuantizeTflite:
                  "warnings": _warnings(remedies, delegation, config)}
         return replace(artifact, path=out_path, quantized=True), facts
 
-    def _float_layers(self, float_path: Path, target: Any) -> dict[str, list[str]]:
+    def _float_layers(self, float_path: Path, target: TargetProfile) -> dict[str, list[str]]:
         """``--float-ops`` names -> the ops' first output tensors in the float file."""
         if not self.config.float_ops:
             return {}
         if not float_allowed(target):
             raise ConfigError("--float-ops", ",".join(self.config.float_ops),
-                              f"no float ops on {getattr(target, 'name', 'this target')}: it runs int8 only")
+                              f"no float ops on {target.name}: it runs int8 only")
         return layers_by_name(float_path, self.config.float_ops)
 
     def _shrink_depthwise(self, float_path: Path, out_path: Path, samples, io: str, remedies: Any,
@@ -178,7 +179,7 @@ class QuantizeTflite:
             delegation = inspect_delegation(out_path)
         return delegation, moved, tweaks
 
-    def _float_islands(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, target: Any,
+    def _float_islands(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, target: TargetProfile,
                        delegation: Any) -> tuple[Any, list[dict[str, Any]]]:
         """Keep float the int8 islands the target's cost model says do not pay (int8_islands.py)."""
         from ..measure.delegation import inspect_delegation

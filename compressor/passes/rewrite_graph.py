@@ -33,7 +33,7 @@ class RewriteGraph:
         try:
             # HARD_SWISH is one int8 op on NPUs and MCUs; only XNNPACK (CPU targets) lacks it.
             # LEAKY_RELU has no int8 form in ai-edge-quantizer: rewritten where float is not allowed.
-            cpu = getattr(context.target, "kind", "cpu") == "cpu"
+            cpu = context.target.kind == "cpu"
             done = rewrite_for_int8_(rewritten, hardswish=cpu, leaky_relu=not cpu)
         except Exception as error:  # a rewrite must never stop the job: the model stays as it was
             return artifact, {"rewrites": [], "note": f"not rewritten: {type(error).__name__}: {str(error)[:120]}"}

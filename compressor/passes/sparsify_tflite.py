@@ -25,7 +25,7 @@ __all__ = ["SparsifyTflite"]
 
 def _stripped(path):
     """``path`` as the strip pass will ship it, in a temporary file beside it."""
-    from ..tflite.size import strip_tflite
+    from ..tflite.strip import strip_tflite
 
     out = path.with_name(path.stem + ".sizecheck.tflite")
     strip_tflite(path, out)
@@ -89,10 +89,9 @@ class SparsifyTflite:
         warnings = []
         if problem is not None:
             warnings.append(f"kept the dense file: {problem}")
-        target = context.target
-        if kept and not getattr(target, "sparse_kernels", False):
+        if kept:  # LiteRT's DENSIFY runs once at load: no runtime we target computes on sparse weights
             warnings.append(f"sparse weights make the file smaller, not faster: "
-                            f"{getattr(target, 'name', 'the target')} has no sparse kernels; LiteRT "
+                            f"{context.target.name} has no sparse kernels; LiteRT "
                             f"densifies them once at load, so latency and weight RAM stay those of the "
                             f"dense model")
         if kept and ota["sparse"]["zstd"] >= ota["dense"]["zstd"]:

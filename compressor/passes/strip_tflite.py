@@ -32,7 +32,8 @@ class StripTflite:
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..errors import CompressorError
         from ..measure.runtime import outputs_identical
-        from ..tflite.size import size_breakdown, strip_tflite
+        from ..tflite.size import size_breakdown
+        from ..tflite.strip import strip_tflite
 
         out_path = artifact.path.with_name(artifact.path.stem + "_stripped.tflite")
         try:

@@ -24,7 +24,8 @@ from typing import Any
 
 from .outcome import LayerSparsity, PruneOutcome
 
-__all__ = ["MAX_LAYER_AMOUNT", "ChannelGroup", "find_channel_groups", "prune_channels_"]
+__all__ = ["MAX_LAYER_AMOUNT", "ChannelGroup", "channel_importance", "find_channel_groups", "keep_options",
+           "prune_channels_"]
 
 # At most this fraction of one layer's channels goes: global rankings can empty a layer
 # (PITFALLS.md, "Pruning"), and a layer left with a sliver of channels rarely recovers.
@@ -150,7 +151,7 @@ def find_channel_groups(model: Any, example_inputs: tuple) -> tuple[Any, list[Ch
     return graph, groups, skipped
 
 
-def _keep_options(group: ChannelGroup, multiple: int) -> list[int]:
+def keep_options(group: ChannelGroup, multiple: int) -> list[int]:
     """Channel counts this group may keep: on the multiple, at least one multiple, within the cap."""
     c, g = group.channels, group.channel_groups
     lowest = max(multiple, math.ceil(c * (1 - MAX_LAYER_AMOUNT)))
@@ -161,7 +162,7 @@ def _choose_keeps(groups: list[ChannelGroup], amounts: dict[str, float], multipl
                   balance: bool) -> dict[str, int]:
     """Channels each group keeps: nearest allowed count to its request, then (balance) moved
     one step at a time while that brings the overall removed fraction nearer the request."""
-    options = {g.root: [g.channels] + _keep_options(g, multiple) for g in groups}
+    options = {g.root: [g.channels] + keep_options(g, multiple) for g in groups}
     weight = {g.root: max(len(g.members), 1) for g in groups}  # layers whose outputs shrink
     keep = {}
     for g in groups:
@@ -192,7 +193,7 @@ def _choose_keeps(groups: list[ChannelGroup], amounts: dict[str, float], multipl
         keep = best
 
 
-def _importance(kind: str):
+def channel_importance(kind: str):
     import torch
     import torch_pruning as tp
 
@@ -256,7 +257,7 @@ def prune_channels_(model: Any, example_inputs: tuple, *, amount: float, channel
             continue
         if isinstance(layers, tuple) and not set(layers) & {group.root, *group.members}:
             group.skipped = "not in --prune-layers"
-        elif not _keep_options(group, channel_multiple):
+        elif not keep_options(group, channel_multiple):
             group.skipped = (f"{group.channels} channels: no smaller count on a multiple of {channel_multiple}"
                              + (f" and of its {group.channel_groups} conv groups" if group.channel_groups > 1 else ""))
         if group.skipped:
@@ -268,7 +269,7 @@ def prune_channels_(model: Any, example_inputs: tuple, *, amount: float, channel
     keep = _choose_keeps(selected, amounts, channel_multiple, balance=layer_amounts is None)
     if importance == "taylor" and x is not None:
         _taylor_gradients_(model, x, y)
-    scorer = _importance(importance)
+    scorer = channel_importance(importance)
     orders = {g.root: rank_channels(g, scorer) for g in selected}
     requested_of = {}
     for group in selected:

@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from .channels import ChannelGroup, _keep_options, find_channel_groups, rank_channels
+from .channels import ChannelGroup, keep_options, find_channel_groups, rank_channels
 
 __all__ = ["SCAN_AMOUNTS", "SensitivityRow", "allocate_amounts", "scan_sensitivity"]
 
@@ -77,17 +77,17 @@ def scan_sensitivity(model: Any, example_inputs: tuple, x: Any, *, channel_multi
     """Output error per channel group at each of SCAN_AMOUNTS (on a copy: ``model`` is untouched)."""
     import torch
 
-    from .channels import _importance
+    from .channels import channel_importance
 
     work = copy.deepcopy(model)
     graph, groups, _ = find_channel_groups(work, example_inputs)
     x = x[:SCAN_SAMPLES]
-    scorer = _importance("magnitude")
+    scorer = channel_importance("magnitude")
     rows = []
     with torch.no_grad():
         reference = work(x)
         for group in groups:
-            options = _keep_options(group, channel_multiple)
+            options = keep_options(group, channel_multiple)
             if group.skipped or not options:
                 continue
             if isinstance(layers, tuple) and not set(layers) & {group.root, *group.members}:

@@ -30,7 +30,7 @@ def bias_correct_tflite(in_path: Path, out_path: Path, samples: list[list[np.nda
     """Write ``in_path`` with corrected biases to ``out_path``; the layers corrected and by how much."""
     from ..files import write_atomically
     from .sensitivity import open_all_tensors, run_all_tensors
-    from ..tflite.size import float_constant, op_names, pack_model, read_model
+    from ..tflite.flatbuffer import float_constant, op_names, pack_model, read_model
 
     model = read_model(in_path)
     sub = model.subgraphs[0]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tflite.size import float_constant
+from ..tflite.flatbuffer import float_constant
 
 __all__ = ["equalize_tflite"]
 
@@ -36,7 +36,7 @@ _SCALE_LIMITS = (1e-4, 1e4)
 def equalize_tflite(in_path: Path, out_path: Path) -> list[dict[str, Any]]:
     """Write ``in_path`` with every exact conv pair equalized to ``out_path``; the pairs done."""
     from ..files import write_atomically
-    from ..tflite.size import op_names, pack_model, read_model
+    from ..tflite.flatbuffer import op_names, pack_model, read_model
 
     model = read_model(in_path)
     sub = model.subgraphs[0]

@@ -16,17 +16,18 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from ..targets.types import TargetProfile
 
 __all__ = ["costly_islands"]
 
 _CONVERSIONS = ("QUANTIZE", "DEQUANTIZE")
 
 
-def costly_islands(float_path: Path, int8_path: Path, target: Any) -> list[dict[str, Any]]:
+def costly_islands(float_path: Path, int8_path: Path, target: TargetProfile) -> list[dict[str, Any]]:
     """Int8 islands of ``int8_path`` no cheaper on ``target`` than their float ops in ``float_path``."""
     from ..cost.latency import estimate_op_latency
     from ..errors import TargetError
-    from ..graph.ir import read_graph
+    from ..graph.read import read_graph
 
     def seconds(op) -> float:
         try:

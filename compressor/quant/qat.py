@@ -216,9 +216,9 @@ def hooks_left(module: Any) -> list[str]:
 def _calibrate(module: Any, x: Any, observers: dict[str, _Observer]) -> None:
     import torch
 
-    from ..model.recovery import _set_mode
+    from ..model.recovery import set_training_mode
 
-    _set_mode(module, False)
+    set_training_mode(module, False)
     with torch.no_grad():
         for start in range(0, len(x), CALIBRATION_BATCH):
             module(x[start:start + CALIBRATION_BATCH])
@@ -276,7 +276,7 @@ def qat_finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | Non
     """
     import torch
 
-    from ..model.recovery import RecoveryConfig, _set_mode
+    from ..model.recovery import RecoveryConfig, set_training_mode
 
     if not isinstance(epochs, int) or not 1 <= epochs <= 10_000:
         raise ConfigError("--qat-epochs", epochs, "an integer from 1 to 10000")
@@ -289,7 +289,7 @@ def qat_finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | Non
     torch.manual_seed(seed)
     hooks_before = _hook_counts(student)  # a torch.export graph brings hooks of its own
     trained, attached, observers, note = _train_(student, teacher, x, y, config, progress)
-    _set_mode(student, False)
+    set_training_mode(student, False)
     facts: dict[str, Any] = {
         "epochs": epochs if trained else 0, "lr": lr, "seed": seed, "samples": int(len(x)),
         "loss": trained.get("loss"), "loss_first": trained.get("loss_first"), "loss_last": trained.get("loss_last"),

@@ -82,12 +82,26 @@ def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None) -
         if not path.is_file():
             known = ", ".join(known_target_names()) or "none"
             raise TargetError(f"unknown target {text!r}; known targets: {known} (or give a .toml file)")
+    return _load_path(path, cpu_flags, loading=())
+
+
+def _load_path(path: Path, cpu_flags: frozenset[str] | None, *, loading: tuple[Path, ...]) -> TargetProfile:
+    """The profile at ``path`` with its fallback CPU loaded too (``accelerator.fallback_target``),
+    so every user costs fallback ops on the one profile; a fallback chain that loops is refused."""
     merged, chain = resolve_profile(path)
     profile = _build(merged, path, tuple(p.stem for p in chain[1:]), chain, cpu_flags)
     if path.parent == targets_dir() and profile.name != path.stem:
         raise TargetError(f"{where(path, ('name',))}: name: {profile.name!r} must match "
                           f"the file name {path.stem!r}")
-    return profile
+    accelerator = profile.accelerator
+    if accelerator is None or accelerator.fallback_target is None:
+        return profile
+    name = accelerator.fallback_target
+    fallback_path = (Path(name) if name.endswith(".toml") else targets_dir() / f"{name}.toml").resolve()
+    if fallback_path in (*loading, path):
+        chain_text = " -> ".join(p.stem for p in (*loading, path, fallback_path))
+        raise TargetError(f"{where(path, ('accelerator', 'fallback_target'))}: loops back ({chain_text})")
+    return replace(profile, fallback=_load_path(fallback_path, cpu_flags, loading=(*loading, path)))
 
 
 # ---------------------------------------------------------------------------- validation

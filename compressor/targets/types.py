@@ -134,6 +134,9 @@ class TargetProfile:
     mcu: McuProfile | None = None
     accelerator: AcceleratorProfile | None = None
     variant: str | None = None  # description of the CPU variant whose rates apply; None = base
+    # The CPU that runs what the accelerator cannot (``accelerator.fallback_target``), loaded
+    # with this profile so that every user costs fallback ops on the same profile.
+    fallback: TargetProfile | None = None
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -78,7 +78,7 @@ def write_c_array(tflite_path, out_dir, *, name: str = "model") -> list[Path]:
     if missing:
         raise ExportError(f"{tflite_path}: tflite-micro has no kernel registration for op {missing[0]!r}"
                           + (f" (nor {', '.join(missing[1:])})" if missing[1:] else ""))
-    from ..measure.micro import inline_external_buffers
+    from .flatbuffer import inline_external_buffers
 
     data = inline_external_buffers(data)
     files = {f"{name}_data.cc": _source(data, name), f"{name}_data.h": _header(name, len(data)),
@@ -93,10 +93,9 @@ def used_ops(data: bytes, path: Path) -> list[str]:
     """Op names the operators of every subgraph use, in order of first use."""
     from ai_edge_litert import schema_py_generated as schema
 
-    from .size import opcode_names
+    from .flatbuffer import check_identifier, opcode_names
 
-    if len(data) < 8 or not schema.Model.ModelBufferHasIdentifier(data, 0):
-        raise ExportError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
+    check_identifier(data, path)
     model = schema.Model.GetRootAs(data, 0)
     names = opcode_names(model)
     ordered: dict[str, None] = {}

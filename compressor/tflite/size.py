@@ -30,8 +30,7 @@ slots of (De)QuantizeLinear and QLinear* ops: quantization; else weights), the n
 nodes, values and initializers, the model's producer / doc / metadata_props fields as
 metadata.  External data files are not part of the `.onnx` file and are not counted.
 
-``strip_tflite(in_path, out_path)`` rewrites the flatbuffer without what LiteRT and
-tflite-micro do not read, keeping every value they compute with (see its docstring).
+Stripping what the runtimes never read is strip.py; reading and packing, flatbuffer.py.
 """
 
 from __future__ import annotations
@@ -41,23 +40,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError
-from ..files import write_atomically
+from .flatbuffer import check_identifier, opcode_names
 
-__all__ = ["CATEGORIES", "DROPPABLE_METADATA", "float_constant", "op_names", "opcode_names", "pack_model",
-           "read_model", "size_breakdown", "strip_tflite"]
+__all__ = ["CATEGORIES", "size_breakdown"]
 
 CATEGORIES = ("weights", "biases", "quantization", "names", "metadata", "unused", "structure")
 
-# Metadata the converter writes for itself or for debuggers; neither LiteRT nor tflite-micro
-# reads them.  Everything else is kept (min_runtime_version, reduced_precision_support,
-# OfflineMemoryAllocation, TFLITE_METADATA, ...).
-DROPPABLE_METADATA = frozenset({"CONVERSION_METADATA", "keep_stablehlo_constant", "debug_metadata"})
 
 _BIAS_SLOT = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "CONV_3D": 2, "TRANSPOSE_CONV": 3}
 # vtable slots (4 + 2 x the field id in schema.fbs) of the fields measured in the packed file.
 _BUFFER_DATA, _TENSOR_NAME, _METADATA_NAME, _MODEL_DESCRIPTION = 4, 10, 4, 10
 _QUANT_ARRAYS = ((4, 4), (6, 4), (8, 4), (10, 8))  # (slot, element bytes): min, max, scale, zero_point
-_MAX_FLATBUFFER_BYTES = 2**31 - 2**20  # flatbuffers' 2 GiB offset limit, with room for tables
 
 
 def size_breakdown(path) -> dict[str, int]:
@@ -84,8 +77,7 @@ def size_breakdown(path) -> dict[str, int]:
 def _tflite_breakdown(buf: bytes, path: Path) -> dict[str, int]:
     from ai_edge_litert import schema_py_generated as schema
 
-    if len(buf) < 8 or not schema.Model.ModelBufferHasIdentifier(buf, 0):
-        raise ExportError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
+    check_identifier(buf, path)
     model = schema.Model.GetRootAs(buf, 0)
     spans: dict[int, tuple[int, str, int]] = {}  # start -> (end, category, alignment)
 
@@ -155,23 +147,6 @@ def _buffer_roles(model: Any) -> dict[int, str]:
     return roles
 
 
-def opcode_names(model: Any) -> list[str]:
-    """The op name of each operator code ("CONV_2D", or a custom op's own name)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    builtin = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    names = []
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        # Codes above 127 live in `builtin_code`; old files have only `deprecated_builtin_code`.
-        value = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        if value == schema.BuiltinOperator.CUSTOM:
-            names.append((code.CustomCode() or b"CUSTOM").decode("utf-8", "replace"))
-        else:
-            names.append(builtin.get(value, f"BUILTIN_{value}"))
-    return names
-
-
 # ---------------------------------------------------------------------------- ONNX breakdown
 
 _ONNX_BIAS_SLOT = {"Conv": 2, "ConvTranspose": 2, "Gemm": 2, "QLinearConv": 8}
@@ -224,199 +199,3 @@ def _onnx_breakdown(path: Path) -> dict[str, int]:
     sizes["metadata"] += sum(_field_bytes(p.ByteSize()) for p in model.metadata_props)
     sizes["structure"] = path.stat().st_size - sum(sizes.values())
     return dict(sizes)
-
-
-# ---------------------------------------------------------------------------- strip
-
-
-def strip_tflite(in_path, out_path) -> dict[str, Any]:
-    """Write ``in_path`` to ``out_path`` without what LiteRT and tflite-micro never read.
-
-    * tensor names except those of subgraph and signature inputs and outputs become short
-      ids ("t12"); signature names are untouched, so ``get_signature_runner()`` works as before;
-    * op and subgraph debug-metadata indices, the model description and the metadata in
-      ``DROPPABLE_METADATA`` go; min_runtime_version and any other entry stay;
-    * min / max arrays go where scale and zero_point are present (the kernels read only
-      those; zero_point stays even when all zeros: LiteRT reads one per scale); empty
-      quantization tables go;
-    * tensors whose buffer holds no data point to the empty buffer 0, and buffers no one
-      refers to go (indices renumbered); buffers stored after the flatbuffer are inlined;
-    * identical numeric vectors are written once (flatbuffers lets tables share a vector):
-      the per-channel zero_point arrays are the same all-zero array for every layer width.
-    The write is atomic and the bytes depend only on the input.  Returns
-    ``{"before": bytes, "after": bytes, "dropped": {what: count}}``.
-    """
-    in_path, out_path = Path(in_path), Path(out_path)
-    model = read_model(in_path)
-    size = in_path.stat().st_size
-    dropped = Counter()
-    dropped["names"] = _shorten_names(model)
-    dropped["debug_info"] = _drop_debug_info(model)
-    dropped["metadata"] = _drop_metadata(model)
-    dropped["min_max"], dropped["empty_quantization"] = _drop_redundant_quantization(model)
-    dropped["buffers"] = _drop_unused_buffers(model)
-    data, dropped["shared_vectors"] = _pack(model, size)
-    write_atomically(out_path, data)
-    return {"before": size, "after": len(data), "dropped": dict(dropped)}
-
-
-def read_model(path: Path) -> Any:
-    """The `.tflite` at ``path`` as a mutable ``schema.ModelT``, buffers stored after the
-    flatbuffer read back inline (ExportError for what the rewrites here cannot handle)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{path}: no such file")
-    buf = path.read_bytes()
-    if len(buf) < 8 or not schema.Model.ModelBufferHasIdentifier(buf, 0):
-        raise ExportError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
-    model = schema.ModelT.InitFromPackedBuf(buf, 0)
-    _check_supported(model, path)
-    _inline_buffers(model, buf, path)
-    return model
-
-
-def op_names(model: Any) -> list[str]:
-    """Builtin op name of each operator code of a ``schema.ModelT`` ("CUSTOM" for custom ops)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    builtin = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    return [builtin.get(max(c.builtinCode, c.deprecatedBuiltinCode), "CUSTOM") for c in model.operatorCodes]
-
-
-def float_constant(model: Any, sub: Any, index: int) -> tuple[Any, Any] | None:
-    """(buffer, float32 array in the tensor's shape) of a constant float tensor, else None."""
-    import numpy as np
-
-    tensor = sub.tensors[index]
-    buffer = model.buffers[tensor.buffer]
-    if tensor.type != 0 or buffer.data is None or len(buffer.data) == 0:  # TensorType.FLOAT32 = 0
-        return None
-    values = np.frombuffer(np.asarray(buffer.data, np.uint8).tobytes(), np.float32)
-    return buffer, values.reshape(tuple(int(d) for d in tensor.shape)).copy()
-
-
-def pack_model(model: Any, size_hint: int) -> bytes:
-    """``model`` packed as a `.tflite` flatbuffer (identical numeric vectors written once)."""
-    return _pack(model, size_hint)[0]
-
-
-def _check_supported(model: Any, path: Path) -> None:
-    subgraphs = model.subgraphs or []
-    if model.externalBuffers or model.externalBufferGroups or any(
-            t.externalBuffer for sub in subgraphs for t in sub.tensors or []):
-        raise ExportError(f"{path}: weights in external buffer files are not supported by strip")
-    if any(op.largeCustomOptionsOffset > 1 for sub in subgraphs for op in sub.operators or []):
-        raise ExportError(f"{path}: custom options stored after the flatbuffer are not supported by strip")
-
-
-def _inline_buffers(model: Any, buf: bytes, path: Path) -> None:
-    import numpy as np
-
-    for buffer in model.buffers or []:
-        if buffer.offset > 1:
-            buffer.data = np.frombuffer(buf, np.uint8, count=buffer.size, offset=buffer.offset)
-            buffer.offset = buffer.size = 0
-    if sum(len(b.data) for b in model.buffers or [] if b.data is not None) > _MAX_FLATBUFFER_BYTES:
-        raise ExportError(f"{path}: weights over 2 GiB do not fit in one flatbuffer; strip keeps them inline")
-
-
-def _shorten_names(model: Any) -> int:
-    renamed = 0
-    for s, sub in enumerate(model.subgraphs or []):
-        keep = {*_ints(sub.inputs), *_ints(sub.outputs)}
-        for signature in (d for d in model.signatureDefs or [] if d.subgraphIndex == s):
-            keep.update(m.tensorIndex for m in (*(signature.inputs or []), *(signature.outputs or [])))
-        for index, tensor in enumerate(sub.tensors or []):
-            if index not in keep and tensor.name != f"t{index}".encode():
-                tensor.name, renamed = f"t{index}".encode(), renamed + 1
-    return renamed
-
-
-def _drop_debug_info(model: Any) -> int:
-    items = [item for sub in model.subgraphs or [] for item in (sub, *(sub.operators or [])
-                                                                 ) if item.debugMetadataIndex != -1]
-    for item in items:
-        item.debugMetadataIndex = -1
-    return len(items)
-
-
-def _drop_metadata(model: Any) -> int:
-    kept = [m for m in model.metadata or [] if _text(m.name) not in DROPPABLE_METADATA]
-    dropped = len(model.metadata or []) - len(kept) + (model.description is not None)
-    model.metadata, model.description = kept or None, None
-    return dropped
-
-
-def _drop_redundant_quantization(model: Any) -> tuple[int, int]:
-    min_max = empty = 0
-    for tensor in (t for sub in model.subgraphs or [] for t in sub.tensors or [] if t.quantization):
-        q = tensor.quantization
-        if _has(q.scale) and _has(q.zeroPoint) and (_has(q.min) or _has(q.max)):
-            q.min, q.max, min_max = None, None, min_max + 1
-        if not any(_has(v) for v in (q.min, q.max, q.scale, q.zeroPoint)) and q.details is None:
-            tensor.quantization, empty = None, empty + 1
-    return min_max, empty
-
-
-def _drop_unused_buffers(model: Any) -> int:
-    buffers, tensors = model.buffers or [], [t for sub in model.subgraphs or [] for t in sub.tensors or []]
-    if buffers and not _has(buffers[0].data):  # buffer 0 is the empty sentinel, as it should be
-        empty = {i for i, b in enumerate(buffers) if not _has(b.data)}
-        for tensor in tensors:
-            tensor.buffer = 0 if tensor.buffer in empty else tensor.buffer  # no data: same as 0
-    used = {0, *(t.buffer for t in tensors), *(m.buffer for m in model.metadata or []),
-            *_ints(model.metadataBuffer)}
-    keep = [i for i in range(len(buffers)) if i in used]
-    new = {old: i for i, old in enumerate(keep)}
-    model.buffers = [buffers[i] for i in keep]
-    for item in (*tensors, *(model.metadata or [])):
-        item.buffer = new[item.buffer]
-    if model.metadataBuffer is not None:
-        model.metadataBuffer = [new[i] for i in _ints(model.metadataBuffer) if i in new]
-    return len(buffers) - len(keep)
-
-
-def _pack(model: Any, size_hint: int) -> tuple[bytes, int]:
-    """The packed flatbuffer, identical numeric vectors written once; and how many were shared."""
-    import flatbuffers
-    import numpy as np
-
-    class SharingBuilder(flatbuffers.Builder):
-        def __init__(self, size: int):
-            super().__init__(size)
-            self.written: dict[tuple[str, bytes], int] = {}
-            self.shared = 0
-
-        def CreateNumpyVector(self, x):  # noqa: N802 (flatbuffers' name)
-            key = (x.dtype.str, x.tobytes())
-            if key in self.written:
-                self.shared += 1
-                return self.written[key]
-            if x.dtype == np.uint8 and x.size >= 16:  # buffer data: 16-byte aligned, as schema.fbs asks
-                self.StartVector(1, x.size, 16)
-                self.head -= x.size
-                self.Bytes[self.head:self.head + x.size] = x.tobytes()
-                self.vectorNumElems = x.size
-                offset = self.EndVector()
-            else:
-                offset = super().CreateNumpyVector(x)
-            self.written[key] = offset
-            return offset
-
-    builder = SharingBuilder(size_hint + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output()), builder.shared
-
-
-def _has(values: Any) -> bool:
-    return values is not None and len(values) > 0
-
-
-def _ints(values: Any) -> list[int]:
-    return [] if values is None else [int(v) for v in values]
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")

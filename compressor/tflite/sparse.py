@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import ConfigError, ExportError
 from ..files import write_atomically
+from .flatbuffer import op_names, pack, read_model
 
 __all__ = ["Encoding", "SparseTensor", "SparsifyResult", "best_encoding", "sparsify_tflite"]
 
@@ -146,33 +147,8 @@ def _decode(encoding: Encoding, shape: tuple[int, ...]) -> np.ndarray:
 # ------------------------------------------------------------------------------ flatbuffer
 
 
-def _read_model(path: Path) -> tuple[bytes, Any]:
-    from ai_edge_litert import schema_py_generated as schema
-
-    buf = path.read_bytes()
-    if len(buf) < 8 or not schema.Model.ModelBufferHasIdentifier(buf, 0):
-        raise ExportError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
-    try:
-        model = schema.ModelT.InitFromPackedBuf(buf, 0)
-    except Exception as error:  # a corrupt flatbuffer surfaces as anything from struct.error up
-        raise ExportError(f"{path}: cannot read as tflite: {type(error).__name__}: {str(error)[:200]}") from error
-    for index, buffer in enumerate(model.buffers or []):
-        # ai-edge-quantizer keeps large buffers after the flatbuffer (offset from the file's
-        # start, size); offsets 0 and 1 are the schema's "no external data".  We write all inline.
-        if buffer.offset > 1:
-            if buffer.offset + buffer.size > len(buf):
-                raise ExportError(f"{path}: buffer {index} points past the end of the file")
-            buffer.data = np.frombuffer(buf, np.uint8, buffer.size, buffer.offset)
-            buffer.offset, buffer.size = 0, 0
-    return buf, model
-
-
-def _pack(model: Any) -> bytes:
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    out = bytes(builder.Output())
+def _pack_within_limit(model: Any) -> bytes:
+    out = pack(model)
     if len(out) >= 2**31:  # flatbuffers' 32-bit offsets; every buffer is inline now
         raise ExportError(f"the sparse model would be {len(out)} bytes, over the 2 GB flatbuffer limit")
     return out
@@ -189,13 +165,6 @@ class _PackedOnce:
         if self.offset is None:
             self.offset = self.table.Pack(builder)
         return self.offset
-
-
-def _op_names(model: Any) -> list[str]:
-    from ai_edge_litert import schema_py_generated as schema
-
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    return [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), "CUSTOM") for c in model.operatorCodes]
 
 
 def _densify_opcode(model: Any) -> int:
@@ -333,9 +302,9 @@ def sparsify_tflite(in_path: Path, out_path: Path, *, min_sparsity: float = 0.5,
     if not 0.0 <= min_sparsity <= 1.0:
         raise ConfigError("min_sparsity", min_sparsity, "a fraction in [0, 1]")
     in_path, out_path = Path(in_path), Path(out_path)
-    buf, model = _read_model(in_path)
+    buf, model = Path(in_path).read_bytes(), read_model(in_path)
     consumers = _CONVS | {_FC} if fully_connected else _CONVS
-    ops = _op_names(model)
+    ops = op_names(model)
     buffer_users = np.bincount([t.buffer for g in model.subgraphs for t in g.tensors], minlength=len(model.buffers))
     rewritten: list[SparseTensor] = []
     skipped: list[tuple[str, str]] = []
@@ -366,7 +335,7 @@ def sparsify_tflite(in_path: Path, out_path: Path, *, min_sparsity: float = 0.5,
                                           int(weights.nbytes), int(sparse_bytes)))
         # DENSIFY reads only constants, so it can run first; TFLite runs ops in list order.
         subgraph.operators[:0] = densify_ops
-    out = _pack(model) if rewritten else buf
+    out = _pack_within_limit(model) if rewritten else buf
     if len(out) >= len(buf):
         skipped += [(t.name, "the packed sparse file was not smaller") for t in rewritten]
         rewritten, out = [], buf

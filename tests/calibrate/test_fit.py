@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compressor.calibrate.fit import Fit, Observation, apply_fit, fit_profile, predict_observation_s, read_trace
+from compressor.calibrate.fit import Fit, apply_fit, fit_profile, predict_observation_s
+from compressor.calibrate.traces import Observation, read_trace
 from compressor.cli.calibrate import calibrate_command
 from compressor.cost.latency import estimate_op_latency
 from compressor.errors import DataError
-from compressor.graph.ir import read_graph
+from compressor.graph.read import read_graph
 from compressor.targets.load import load_target
 
 VNNI = frozenset({"avx2", "avx512_vnni"})

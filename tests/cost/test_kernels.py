@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 
@@ -11,15 +10,18 @@ from compressor.cost.kernels import check_kernels, is_float_model
 from compressor.cost.latency import estimate_op_latency
 from compressor.graph.ir import Graph, Op, Tensor
 from compressor.targets.load import load_target
+from compressor.targets.types import AcceleratorProfile
 
 
 def _profile(name, *, multiple=8, float_allowed=False, supported=None, fallback=None):
     base = load_target("android-arm64")
     compute = replace(base.compute, channel_multiple=multiple, float_allowed=float_allowed, channel_tiles={})
-    accelerator = None if supported is None else SimpleNamespace(compiler="none", supported_ops=supported,
-                                                                 fallback_target=fallback)
-    return SimpleNamespace(name=name, kind="npu" if accelerator else "mcu", compute=compute, memory=base.memory,
-                           energy=base.energy, accelerator=accelerator, mcu=None)
+    accelerator = None if supported is None else AcceleratorProfile(
+        compiler="none", supported_ops=tuple(supported), fallback_target=fallback.name if fallback else None,
+        tops_int8=None, tops_per_watt=None, sram_bytes=None, vela_accelerator_config=None,
+        vela_system_config=None, vela_memory_mode=None, vela_config_file=None)
+    return replace(base, name=name, kind="npu" if accelerator else "mcu", compute=compute, accelerator=accelerator,
+                   mcu=None, fallback=fallback)
 
 
 def _graph(channels=16, dtype="int8", op_type="CONV_2D"):
@@ -39,17 +41,17 @@ def test_supported_int8_op_runs_on_the_target_without_warnings():
 
 def test_unsupported_op_falls_back_and_is_costed_on_the_cpu():
     cpu = _profile("cpu", multiple=1, float_allowed=True)
-    npu = _profile("npu", supported=("DEPTHWISE_CONV_2D",), fallback="cpu")
-    report = check_kernels(_graph(), npu, fallback=cpu)
+    npu = _profile("npu", supported=("DEPTHWISE_CONV_2D",), fallback=cpu)
+    report = check_kernels(_graph(), npu)
     assert report.ops[0].runs_on == "cpu" and [w.kind for w in report.warnings] == ["unsupported_op"]
     assert report.fallback_ops == report.ops
 
 
 def test_float_op_on_integer_npu_falls_back():
     cpu = _profile("cpu", multiple=1, float_allowed=True)
-    npu = _profile("npu", supported=("CONV_2D",), fallback="cpu")
+    npu = _profile("npu", supported=("CONV_2D",), fallback=cpu)
     graph = _graph(dtype="float32")
-    report = check_kernels(graph, npu, fallback=cpu)
+    report = check_kernels(graph, npu)
     assert report.warnings[0].kind == "float_op" and report.ops[0].runs_on == "cpu"
     assert is_float_model(graph) and not is_float_model(_graph())
 

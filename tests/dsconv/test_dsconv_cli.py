@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from compressor.cli.main import cli
-from compressor.graph.ir import read_graph
+from compressor.graph.read import read_graph
 
 
 def run_cli(*args: str):

@@ -12,7 +12,8 @@ from torch import nn
 
 from compressor.cost import estimate
 from compressor.errors import ExportError
-from compressor.graph.ir import OP_KINDS, read_graph
+from compressor.graph.ir import OP_KINDS
+from compressor.graph.read import read_graph
 from compressor.targets.load import list_targets
 
 INPUT_SHAPE = (1, 3, 16, 16)

@@ -6,9 +6,10 @@ import pytest
 from tests.helpers import build_int8_model
 
 from compressor.cost.memory import plan_arena
-from compressor.measure.micro import arena_comparison, inline_external_buffers, measure_tflm_arena
+from compressor.measure.micro import arena_comparison, measure_tflm_arena
+from compressor.tflite.flatbuffer import inline_external_buffers
 from compressor.errors import ExportError
-from compressor.graph.ir import read_graph
+from compressor.graph.read import read_graph
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
-import torch
 
 from compressor.measure.vela import compile_with_vela, vela_energy_mj
 from compressor.errors import ExportError, TargetError

@@ -22,8 +22,9 @@ def test_reference_kernels_close_to_fast_kernels_and_list_fallback(tmp_path):
     # Same int8 graph: the two kernel sets differ by rounding only, a few output steps at most.
     assert np.max(np.abs(reference - fast)) <= 4 * max(scale, 1e-6) + 1e-3 * float(np.abs(fast).max())
     torch.manual_seed(0)
-    facts = emulate_artifact(int8, SmallNet().eval(), x, None, target=load_target("ethos-u55-128"),
-                             fallback=load_target("cortex-m55"))
+    target = load_target("ethos-u55-128")
+    assert target.fallback.name == "cortex-m55"  # loaded with the target, costs its CPU fallback ops
+    facts = emulate_artifact(int8, SmallNet().eval(), x, None, target=target)
     assert facts["samples"] == 16 and facts["agreement"] is not None
     assert {op["op"] for op in facts["cpu_fallback_ops"]} >= {"QUANTIZE", "DEQUANTIZE"}
     json.dumps(facts)

@@ -12,7 +12,8 @@ import torch
 
 from compressor.tflite.c_array import used_ops, write_c_array
 from compressor.errors import ConfigError, ExportError
-from compressor.tflite.size import CATEGORIES, size_breakdown, strip_tflite
+from compressor.tflite.size import CATEGORIES, size_breakdown
+from compressor.tflite.strip import strip_tflite
 
 
 class _Net(torch.nn.Module):

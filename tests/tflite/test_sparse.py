@@ -219,7 +219,7 @@ def test_pass_keeps_the_sparse_file_and_warns(pruned, tmp_path):
     assert facts["sparse_size_unstripped_bytes"] == new.path.stat().st_size
     assert facts["sparse_size_bytes"] < facts["sparse_size_unstripped_bytes"]
     assert len(facts["tensors_rewritten"]) == 3
-    from compressor.tflite.size import strip_tflite
+    from compressor.tflite.strip import strip_tflite
 
     strip_tflite(new.path, tmp_path / "shipped.tflite")
     assert facts["ota_bytes_final"] == ota_sizes(tmp_path / "shipped.tflite")
@@ -253,7 +253,7 @@ def test_zoo_vgg_at_80_percent_zeros_is_at_most_0_6x(tmp_path):
 
 
 def test_cost_model_reads_densified_weights_as_weights(pruned, tmp_path):
-    from compressor.graph.ir import read_graph
+    from compressor.graph.read import read_graph
 
     out = tmp_path / "sparse.tflite"
     sparsify_tflite(pruned, out)
