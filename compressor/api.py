@@ -17,14 +17,14 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import Recipe
+from .config import Recipe, load_recipe
 from .errors import ConfigError
 
 __all__ = ["CompressResult", "compress"]
@@ -76,7 +76,7 @@ def _resolve_input_shape(loaded, input_shape, calibration_path) -> tuple[tuple[i
     if loaded.input_shapes:
         recorded = tuple(tuple(s) for s in loaded.input_shapes)
         if given is not None and given != recorded:
-            raise ConfigError("--input-shape", ";".join(",".join(map(str, s)) for s in given),
+            raise ConfigError("input_shape", ";".join(",".join(map(str, s)) for s in given),
                               "the shape the model file records, " + ";".join(",".join(map(str, s)) for s in recorded))
         return recorded
     if given is not None:
@@ -85,7 +85,7 @@ def _resolve_input_shape(loaded, input_shape, calibration_path) -> tuple[tuple[i
         from .data import load_npz
 
         return ((1, *load_npz(calibration_path).x.shape[1:]),)
-    raise ConfigError("--input-shape", None,
+    raise ConfigError("input_shape", None,
                       f"the model's input shape (e.g. 1,1,32,32; 1,3,32,32;1,16 for two inputs): {loaded.path.name} "
                       "does not record it; give --input-shape or --data")
 
@@ -138,45 +138,77 @@ def _input_record(path, loaded, target_name, data, eval_data, shapes) -> dict[st
     return record
 
 
+def replay_inputs(previous: Mapping[str, Any], *, target, data, eval_data, arch) -> tuple[Any, Any, Any, Any]:
+    """(target, data, eval_data, arch): what was given, else what the earlier run's report
+    recorded (``previous``, its ``inputs``).  An architecture the report names as a module is
+    never imported on the report's word: importing runs that module's code, so only ``arch``
+    given here (``--arch``) or a zoo name is used."""
+    from .targets.load import known_target_names
+
+    target = target or previous.get("target")
+    if not target:
+        raise ConfigError("target", None, "a target name (" + ", ".join(known_target_names()) + ") or a .toml file")
+    data = data if data is not None else _optional_path(previous.get("data"))
+    eval_data = eval_data if eval_data is not None else _optional_path(previous.get("eval"))
+    recorded = previous.get("arch") if previous.get("model_format") == "state_dict" else None
+    if arch is None and recorded:
+        if ":" in recorded:
+            raise ConfigError("arch", None, f"the architecture given again: the report names {recorded}, and "
+                              "importing that module runs its code; pass it yourself to allow that")
+        arch = recorded
+    return target, data, eval_data, arch
+
+
+def _optional_path(value: Any) -> Path | None:
+    return Path(value) if value else None
+
+
 def default_out_dir(model_path: Path) -> Path:
     return model_path.with_name(model_path.stem + ".compressed")
 
 
-def compress(model: str | os.PathLike, *, target: str = "android-arm64",
-             out: str | os.PathLike | None = None, recipe: Recipe | None = None,
+def compress(model: str | os.PathLike, *, target: str | None = None,
+             out: str | os.PathLike | None = None, recipe: Recipe | str | os.PathLike | None = None,
+             overrides: Mapping[str, Any] | None = None,
              data: str | os.PathLike | None = None, eval_data: str | os.PathLike | None = None,
              arch: str | None = None, input_shape: tuple[int, ...] | None = None,
              trust_pickle: bool = False, progress: Callable[[str], None] | None = None) -> CompressResult:
     """Compress ``model`` for ``target`` and write artifact + report into ``out``.
 
-    Raises a ``CompressorError`` (exit code 2 on the CLI) for bad input.  A verification
-    below ``recipe.verify.min_agreement`` still writes everything; the report's status is
-    then "FAILED" and ``result.ok`` is False.
+    ``recipe`` is a ``Recipe``, a recipe ``.toml`` or an earlier run's ``report.json``; a report
+    also gives the run's target and data files unless they are given here (``replay_inputs``).
+    ``overrides`` replaces settings by dotted name (``{"int8.io": "int8"}``).  Raises a
+    ``CompressorError`` (exit code 2 on the CLI) for bad input.  A verification below
+    ``recipe.verify.min_agreement`` still writes everything; the report's status is then
+    "FAILED" and ``result.ok`` is False.
     """
     import torch
 
     from .model.load import load_model, make_exportable
     from .artifact import Artifact, Context
-    from .pipeline import build_pipeline, run_passes
+    from .pipeline import build_pipeline, check_data_given, run_passes
     from .report.build import build_report, write_report_files
     from .targets.load import load_target
 
-    recipe = recipe or Recipe()
-    _check_prune_inputs(recipe, data)
-    _check_dsconv_inputs(recipe, data)
-    _check_qat_inputs(recipe, data)
+    if recipe is None or isinstance(recipe, Recipe):
+        recipe, previous = recipe or Recipe(), {}
+    else:
+        recipe, previous = load_recipe(Path(recipe))
+    if overrides:
+        recipe = recipe.with_overrides(**overrides)
+    target, data, eval_data, arch = replay_inputs(previous, target=target, data=data, eval_data=eval_data, arch=arch)
     model_path = Path(model)
     out_dir = Path(out) if out is not None else default_out_dir(model_path)
     _check_out_dir(out_dir)
     profile = load_target(target)
     if recipe.file_format not in profile.formats:
-        raise ConfigError("--format", recipe.format, f"a format {profile.name} runs: {', '.join(profile.formats)}")
+        raise ConfigError("export.format", recipe.format, f"a format {profile.name} runs: {', '.join(profile.formats)}")
+    passes = build_pipeline(recipe, target=profile)
+    check_data_given(passes, data is not None)
     torch.manual_seed(recipe.seed)
     loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
     inputs = _prepare_inputs(loaded, data=data, eval_data=eval_data, input_shape=input_shape, seed=recipe.seed)
     shapes = tuple(tuple(t.shape) for t in inputs.example_inputs)
-    if len(shapes) > 1:
-        _check_single_input_passes(recipe, len(shapes))
     module = make_exportable(loaded, inputs.example_inputs)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +222,7 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
         start = Artifact(module=module, example_inputs=inputs.example_inputs, format=recipe.file_format)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch/onnx deprecation chatter; our warnings go in the report
-            final, steps = run_passes(build_pipeline(recipe, target=profile), start, context)
+            final, steps = run_passes(passes, start, context)
         record = _input_record(model_path, loaded, profile.name, data, eval_data, shapes)
         report = build_report(final, steps, recipe=recipe, inputs=record, warnings=inputs.warnings,
                               target=profile)
@@ -203,43 +235,14 @@ def compress(model: str | os.PathLike, *, target: str = "android-arm64",
     return CompressResult(report, out_dir)
 
 
-def _check_dsconv_inputs(recipe: Recipe, data) -> None:
-    """Depthwise substitution measures layer errors and recovers on --data: refuse early without it."""
-    dsconv = recipe.dsconv
-    if "dsconv" in recipe.passes and dsconv.enabled and dsconv.finetune_epochs > 0 and data is None:
-        raise ConfigError("--data", None, f"a training .npz: --dsconv {dsconv.mode} measures layer errors and "
-                          f"fine-tunes for {dsconv.finetune_epochs} epochs on it to recover")
-
-
-def _check_qat_inputs(recipe: Recipe, data) -> None:
-    if "qat" in recipe.passes and recipe.int8.qat_epochs > 0 and data is None:
-        raise ConfigError("--data", None, f"a training .npz: --qat-epochs {recipe.int8.qat_epochs} fine-tunes on it")
-
-
-def _check_prune_inputs(recipe: Recipe, data) -> None:
-    """Recovery after pruning trains on --data: refuse before any work when it is missing."""
-    prune = recipe.prune
-    if "prune" in recipe.passes and prune.enabled and prune.finetune_epochs > 0 and data is None:
-        raise ConfigError("--data", None, f"a training .npz: --prune {prune.method} fine-tunes for "
-                          f"{prune.finetune_epochs} epochs on it to recover (or give --finetune-epochs 0)")
-
-
-def _check_single_input_passes(recipe: Recipe, inputs: int) -> None:
-    """Pruning and substitution recover on one input array; a multi-input model cannot use them yet."""
-    for name, enabled, flag in (("prune", recipe.prune.enabled, "--prune"), ("dsconv", recipe.dsconv.enabled, "--dsconv")):
-        if name in recipe.passes and enabled:
-            raise ConfigError(flag, None, f"a single-input model: this model takes {inputs} inputs, and {flag} "
-                              "recovery trains on one input array (run without it: int8 handles several inputs)")
-
-
 def _check_out_dir(out_dir: Path) -> None:
     """Only ever replace a directory an earlier run wrote (or an empty one): never a user's."""
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise ConfigError("--out", str(out_dir), "a directory, but a file of that name exists")
+        raise ConfigError("out", str(out_dir), "a directory, but a file of that name exists")
     if any(out_dir.iterdir()) and not (out_dir / "report.json").is_file():
-        raise ConfigError("--out", str(out_dir), "a new directory, or one an earlier compress run "
+        raise ConfigError("out", str(out_dir), "a new directory, or one an earlier compress run "
                           "wrote (this one has other files and no report.json)")
 
 

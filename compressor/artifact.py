@@ -16,7 +16,7 @@ import numpy as np
 from .config import Recipe
 from .targets.types import TargetProfile
 
-__all__ = ["Artifact", "Context", "Pass", "StepRecord", "replace"]
+__all__ = ["Artifact", "Context", "Pass", "PassBase", "StepRecord", "replace"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Artifact:
     float_path: Path | None = None  # the float export, kept for the size/params baseline
     quantized: bool = False
     verification: Any = None  # verify_outputs.Verification
-    estimate: Any = None  # cost.Estimate
+    estimate: Any = None  # measure.estimate.Profile of ``path`` on the target
+    original_estimate: Any = None  # the same for the original's float file, by the same function
     graph: Any = None  # graph_ir.Graph of ``path``
     emulation: Any = None  # dict: outputs on integer reference kernels (passes/emulate_npu.py)
     # The unpruned model's float export, written by the prune pass: the report's "original"
@@ -73,7 +74,25 @@ class Pass(Protocol):
     name: str
     requires: tuple[str, ...]  # Artifact fields that must be set before the pass runs
 
+    def data_needed(self) -> str | None: ...
+
+    def check(self, artifact: Artifact, context: Context) -> None: ...
+
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]: ...
+
+
+class PassBase:
+    """What every pass inherits: a ``check`` that refuses nothing, no need of training data."""
+
+    def data_needed(self) -> str | None:
+        """Why this pass needs training data (``--data``), or None when it runs without.  Asked
+        before the model is loaded (``pipeline.check_data_given``)."""
+        return None
+
+    def check(self, artifact: Artifact, context: Context) -> None:
+        """Raise a ``CompressorError`` for input this pass cannot take.  ``run_passes`` calls every
+        pass's check on the starting artifact before any pass runs, so bad input fails in seconds,
+        not after an export or a fine-tuning."""
 
 
 def replace(artifact: Artifact, **changes: Any) -> Artifact:

@@ -74,8 +74,8 @@ class ExportConfig:
     layout: str = "nchw"  # the artifact's I/O layout: the model's own, or channels-last (layout.py)
 
     def __post_init__(self) -> None:
-        _check(self.format in FORMATS, "format", self.format, " or ".join(FORMATS))
-        _check(self.layout in ("nchw", "nhwc"), "--layout", self.layout, "nchw or nhwc")
+        _check(self.format in FORMATS, "export.format", self.format, " or ".join(FORMATS))
+        _check(self.layout in ("nchw", "nhwc"), "export.layout", self.layout, "nchw or nhwc")
         _check(13 <= self.opset <= 23, "export.opset", self.opset, "an ONNX opset from 13 to 23")
 
 
@@ -106,13 +106,13 @@ class Int8Config:
     def __post_init__(self) -> None:
         _check(1 <= self.calibration_samples <= 100_000, "int8.calibration_samples",
                self.calibration_samples, "an integer from 1 to 100000")
-        _check(self.io in ("auto", "float", "int8"), "--io", self.io, "float or int8")
+        _check(self.io in ("auto", "float", "int8"), "int8.io", self.io, "float or int8")
         _check(0.0 <= self.min_sqnr_db <= 200.0, "int8.min_sqnr_db", self.min_sqnr_db, "dB from 0 to 200")
         _check(0.0 <= self.min_agreement <= 1.0, "int8.min_agreement", self.min_agreement, "a fraction from 0 to 1")
-        _check(0 <= self.qat_epochs <= 10_000, "--qat-epochs", self.qat_epochs, "an integer from 0 to 10000")
-        _check(0.0 < self.qat_lr < 10.0, "--qat-lr", self.qat_lr, "a learning rate in (0, 10)")
+        _check(0 <= self.qat_epochs <= 10_000, "int8.qat_epochs", self.qat_epochs, "an integer from 0 to 10000")
+        _check(0.0 < self.qat_lr < 10.0, "int8.qat_lr", self.qat_lr, "a learning rate in (0, 10)")
         object.__setattr__(self, "float_ops", tuple(self.float_ops))
-        _check(all(isinstance(n, str) and n.strip() for n in self.float_ops), "--float-ops",
+        _check(all(isinstance(n, str) and n.strip() for n in self.float_ops), "int8.float_ops",
                ",".join(map(str, self.float_ops)), "comma-separated layer names, e.g. features.0.0,classifier")
 
 
@@ -123,7 +123,7 @@ class VerifyConfig:
     max_samples: int = 1000  # samples of the eval data run through both models
 
     def __post_init__(self) -> None:
-        _check(0.0 <= self.min_agreement <= 1.0, "min_agreement", self.min_agreement,
+        _check(0.0 <= self.min_agreement <= 1.0, "verify.min_agreement", self.min_agreement,
                "a fraction from 0 to 1")
         _check(self.max_samples >= 1, "verify.max_samples", self.max_samples, "a positive integer")
 
@@ -159,8 +159,8 @@ def _keyword_or_names(text: str, keywords: tuple[str, ...]) -> str | tuple[str, 
 def _check_recovery(config: Any, section: str) -> None:
     """The recovery fine-tuning settings both PruneConfig and DsconvConfig carry."""
     _check(isinstance(config.finetune_epochs, int) and 0 <= config.finetune_epochs <= 10_000,
-           f"{section}.finetune_epochs (--finetune-epochs)", config.finetune_epochs, "an integer from 0 to 10000")
-    _check(0.0 < config.lr < 10.0, f"{section}.lr (--lr)", config.lr, "a learning rate in (0, 10)")
+           f"{section}.finetune_epochs", config.finetune_epochs, "an integer from 0 to 10000")
+    _check(0.0 < config.lr < 10.0, f"{section}.lr", config.lr, "a learning rate in (0, 10)")
     _check(config.batch_size >= 1, f"{section}.batch_size", config.batch_size, "a positive integer")
     _check(config.temperature > 0, f"{section}.temperature", config.temperature, "a positive number")
     _check(0.0 <= config.kd_weight <= 1.0, f"{section}.kd_weight", config.kd_weight, "a fraction from 0 to 1")
@@ -189,14 +189,14 @@ class PruneConfig:
     kd_weight: float = 0.7
 
     def __post_init__(self) -> None:
-        _check(self.method in PRUNE_METHODS, "--prune", self.method, "a method: " + ", ".join(PRUNE_METHODS))
-        _check(0.0 < self.amount < 1.0, "--prune", f"{self.method}:{self.amount}",
+        _check(self.method in PRUNE_METHODS, "prune", self.method, "a method: " + ", ".join(PRUNE_METHODS))
+        _check(0.0 < self.amount < 1.0, "prune", f"{self.method}:{self.amount}",
                "METHOD:AMOUNT with AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
-        _check(self.method != "2:4" or self.amount == 0.5, "--prune", f"2:4:{self.amount}",
+        _check(self.method != "2:4" or self.amount == 0.5, "prune", f"2:4:{self.amount}",
                "2:4 without an amount (it always removes half)")
         _check(self.importance in PRUNE_IMPORTANCE, "prune.importance", self.importance,
                " or ".join(PRUNE_IMPORTANCE))
-        _check(_is_name_list(self.layers), "--prune-layers", self.layers,
+        _check(_is_name_list(self.layers), "prune.layers", self.layers,
                "auto, all, or comma-separated layer names")
         _check_recovery(self, "prune")
 
@@ -238,9 +238,9 @@ class DsconvConfig:
     kd_weight: float = 0.7
 
     def __post_init__(self) -> None:
-        _check(_is_name_list(self.mode), "--dsconv", self.mode,
+        _check(_is_name_list(self.mode), "dsconv.mode", self.mode,
                "auto, all, none, or comma-separated Conv2d layer names")
-        _check(self.rank == "auto" or (self.rank.isdigit() and 1 <= int(self.rank) <= 1024), "--dsconv-rank",
+        _check(self.rank == "auto" or (self.rank.isdigit() and 1 <= int(self.rank) <= 1024), "dsconv.rank",
                self.rank, "auto or an integer rank from 1 (at k*k the substitution is exact)")
         _check(0.0 < self.max_error <= 1.0, "dsconv.max_error", self.max_error, "a fraction in (0, 1]")
         _check(0.0 <= self.max_accuracy_drop <= 1.0, "dsconv.max_accuracy_drop", self.max_accuracy_drop,
@@ -265,12 +265,12 @@ def parse_prune_spec(text: str) -> tuple[str, float]:
     method, _, amount = text.rpartition(":") if ":" in text else (text, "", "0.5")
     expected = ("METHOD[:AMOUNT] with METHOD one of " + ", ".join(m for m in PRUNE_METHODS if m != "none")
                 + " and AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
-    _check(method in PRUNE_METHODS and method not in ("none", "2:4"), "--prune", text, expected)
+    _check(method in PRUNE_METHODS and method not in ("none", "2:4"), "prune", text, expected)
     try:
         value = float(amount)
     except ValueError:
-        raise ConfigError("--prune", text, expected) from None
-    _check(0.0 < value < 1.0, "--prune", text, expected)
+        raise ConfigError("prune", text, expected) from None
+    _check(0.0 < value < 1.0, "prune", text, expected)
     return method, value
 
 
@@ -374,17 +374,17 @@ def load_recipe(path: Path) -> tuple[Recipe, dict[str, Any]]:
     try:
         text = path.read_text()
     except OSError as error:
-        raise ConfigError("--recipe", str(path), f"a readable file ({error.strerror})") from None
+        raise ConfigError("recipe", str(path), f"a readable file ({error.strerror})") from None
     if path.suffix == ".json":
         try:
             report = json.loads(text)
         except json.JSONDecodeError as error:
-            raise ConfigError("--recipe", str(path), f"valid JSON (line {error.lineno}: {error.msg})") from None
+            raise ConfigError("recipe", str(path), f"valid JSON (line {error.lineno}: {error.msg})") from None
         if not isinstance(report, dict) or "recipe" not in report:
-            raise ConfigError("--recipe", str(path), "a report.json with a 'recipe' key")
+            raise ConfigError("recipe", str(path), "a report.json with a 'recipe' key")
         return Recipe.from_dict(report["recipe"], source=str(path)), dict(report.get("inputs") or {})
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError("--recipe", str(path), f"valid TOML ({error})") from None
+        raise ConfigError("recipe", str(path), f"valid TOML ({error})") from None
     return Recipe.from_dict(data, source=str(path)), {}

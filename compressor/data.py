@@ -128,7 +128,7 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
     """``"1,1,32,32"`` -> ``(1, 1, 32, 32)``; ConfigError on anything but positive integers."""
     parts = [part.strip() for part in str(text).split(",")]
     if not all(part.isdigit() and int(part) > 0 for part in parts):  # isdigit: no signs, no blanks
-        raise ConfigError("--input-shape", text, "comma-separated positive integers, e.g. 1,1,32,32")
+        raise ConfigError("input_shape", text, "comma-separated positive integers, e.g. 1,1,32,32")
     return tuple(int(part) for part in parts)
 
 

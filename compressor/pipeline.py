@@ -16,7 +16,7 @@ from .artifact import Artifact, Context, Pass, StepRecord
 from .config import Recipe
 from .targets.types import TargetProfile
 
-__all__ = ["build_pipeline", "run_passes"]
+__all__ = ["build_pipeline", "check_data_given", "run_passes"]
 
 
 def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> list[Pass]:
@@ -35,12 +35,14 @@ def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> li
     something torch-pruning's dependency graph handles); before fold, because a BatchNorm
     after the conv must fold into the new pointwise conv, not the dense one.  Each of the
     two passes runs its own recovery (distilled from the original model); int8 follows on
-    the exported file as always.
+    the exported file as always.  export_original runs first whenever prune or dsconv runs:
+    it writes the model as given, the report's "original", before they change it.
     """
     from .passes.write_c_array import WriteCArray
     from .passes.emulate_npu import EmulateNpu
     from .passes.estimate_cost import EstimateCost
     from .passes.export_onnx import ExportOnnx
+    from .passes.export_original import ExportOriginal
     from .passes.export_tflite import ExportTflite
     from .passes.fold_batchnorm import FoldBatchNorm
     from .passes.quantize_onnx import QuantizeOnnx
@@ -50,7 +52,11 @@ def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> li
     from .passes.verify_outputs import VerifyOutputs
 
     tflite = recipe.file_format == "tflite"
+    changes_model = any(name in recipe.passes and enabled
+                        for name, enabled in (("prune", recipe.prune.enabled), ("dsconv", recipe.dsconv.enabled)))
     builders: dict[str, Callable[[], Pass]] = {
+        # The model as given, exported before pruning or substitution change it (the report's original).
+        "export_original": lambda: ExportOriginal("model_unpruned_float" if recipe.prune.enabled else "model_original_float"),
         "prune": lambda: _prune_pass(recipe),
         "dsconv": lambda: _dsconv_pass(recipe),
         "fold": lambda: FoldBatchNorm(recipe.fold),
@@ -66,15 +72,16 @@ def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> li
         "c_array": lambda: WriteCArray(),
     }
     emulated = target is not None and target.kind in ("npu", "mcu")
-    wanted = {"emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
+    wanted = {"export_original": changes_model, "emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
               # DENSIFY (the sparse format's reader) exists in LiteRT, not in tflite-micro or Vela.
               # --format c ships the file to tflite-micro too.
               "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4") and not emulated
                           and recipe.format != "c",
               "rewrite": "int8" in recipe.passes, "strip": tflite, "c_array": recipe.format == "c",
               "qat": "int8" in recipe.passes and recipe.int8.qat_epochs > 0}
+    implied = {"export_original"}  # never named by a recipe: runs whenever what it serves runs
     return [builders[name]() for name in builders
-            if name in recipe.passes and wanted.get(name, True)]
+            if (name in recipe.passes or name in implied) and wanted.get(name, True)]
 
 
 def _prune_pass(recipe: Recipe) -> Pass:
@@ -102,8 +109,20 @@ def _sparsify_pass(recipe: Recipe) -> Pass:
     return SparsifyTflite()
 
 
+def check_data_given(passes: Sequence[Pass], data_given: bool) -> None:
+    """The one rule for training data: a pass that fine-tunes refuses to start without it."""
+    from .errors import ConfigError
+
+    for step in passes:
+        reason = step.data_needed()
+        if reason and not data_given:
+            raise ConfigError("data", None, reason)
+
+
 def run_passes(passes: Sequence[Pass], artifact: Artifact, context: Context
                ) -> tuple[Artifact, list[StepRecord]]:
+    for step in passes:  # every refusal before any work
+        step.check(artifact, context)
     steps = []
     for step in passes:
         missing = [name for name in step.requires if getattr(artifact, name) is None]

@@ -171,8 +171,9 @@ def leave_one_out(observations: dict, prior, base, rows: list | None = None) -> 
 def run(args) -> dict:
     from compressor.measure.bench import cpu_description
 
-    from compressor.calibrate.fit import Observation, fit_profile
-    from compressor.graph.ir import read_graph
+    from compressor.calibrate.fit import fit_profile
+    from compressor.calibrate.traces import Observation
+    from compressor.graph.read import read_graph
     from compressor.targets.load import load_target
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="fidelity."))
@@ -204,7 +205,7 @@ def arena_check(artifacts: dict) -> dict:
         from compressor.measure.micro import measure_tflm_arena
     except ImportError as error:
         return {"skipped": f"compressor/cost/micro.py not available ({error})"}
-    from compressor.graph.ir import read_graph
+    from compressor.graph.read import read_graph
 
     rows = []
     for (name, form), path in artifacts.items():

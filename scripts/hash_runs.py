@@ -9,7 +9,7 @@ Usage:
 Each case is one `compress` command line, run as a user runs it (a subprocess, 1 runtime
 thread: artifacts are only byte-identical for the same inputs, seed, CPU type and thread
 count).  A report value that names the output directory is rewritten to ``<out>``;
-``seconds`` (wall time of each step) is dropped.  Everything else must match exactly.
+timings (keys ending in ``seconds``) are dropped.  Everything else must match exactly.
 """
 
 from __future__ import annotations
@@ -46,13 +46,15 @@ CASES: dict[str, tuple[str, list[str]]] = {
 
 
 def normalise(value, out_dir: str):
-    """The report without what legitimately differs between runs (timings, the output path)."""
+    """The report without what legitimately differs between runs: timings (any key that
+    ends in ``seconds``), the output directory and the checkout's own path."""
     if isinstance(value, dict):
-        return {key: normalise(item, out_dir) for key, item in value.items() if key != "seconds"}
+        return {key: normalise(item, out_dir) for key, item in value.items() if not key.endswith("seconds")
+                and key != "seconds_total"}
     if isinstance(value, list):
         return [normalise(item, out_dir) for item in value]
     if isinstance(value, str):
-        return value.replace(out_dir, "<out>")
+        return value.replace(out_dir, "<out>").replace(str(REPO), "<repo>")
     return value
 
 
@@ -112,7 +114,9 @@ def main() -> int:
     earlier = json.loads(args.compare.read_text())
     mismatches = 0
     for name in names:
-        lines = diff(earlier.get(name, {}), results[name])
+        # The report's own hash is compared through its normalised form (shown key by key).
+        lines = diff({k: v for k, v in earlier.get(name, {}).items() if k != "report.json"},
+                     {k: v for k, v in results[name].items() if k != "report.json"})
         mismatches += bool(lines)
         print(f"{name}: {'identical' if not lines else 'DIFFERENT'}")
         for line in lines[:20]:

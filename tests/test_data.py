@@ -171,4 +171,4 @@ def test_parse_input_shape(text, shape):
 def test_parse_input_shape_refuses(text):
     with pytest.raises(ConfigError) as caught:
         parse_input_shape(text)
-    assert caught.value.field == "--input-shape" and "comma-separated positive integers" in str(caught.value)
+    assert caught.value.field == "input_shape" and "comma-separated positive integers" in str(caught.value)

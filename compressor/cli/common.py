@@ -11,9 +11,24 @@ import traceback
 
 import click
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "fail"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "SETTING_FLAGS", "fail"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+# The library names settings (``ConfigError.field``); the command line names its flags.  A
+# setting that came from a recipe file keeps the file's name and the setting's in its field.
+SETTING_FLAGS = {
+    "data": "--data", "eval": "--eval", "input_shape": "--input-shape", "out": "--out", "recipe": "--recipe",
+    "target": "--target", "arch": "--arch", "seed": "--seed",
+    "export.format": "--format", "export.layout": "--layout",
+    "int8.io": "--io", "int8.float_ops": "--float-ops", "int8.qat_epochs": "--qat-epochs", "int8.qat_lr": "--qat-lr",
+    "verify.min_agreement": "--min-agreement",
+    "prune": "--prune", "prune.method": "--prune", "prune.amount": "--prune", "prune.layers": "--prune-layers",
+    "prune.finetune_epochs": "--finetune-epochs", "prune.lr": "--lr",
+    "dsconv.mode": "--dsconv", "dsconv.rank": "--dsconv-rank", "dsconv.finetune_epochs": "--finetune-epochs",
+    "dsconv.lr": "--lr",
+    "max_regression": "--max-regression", "runs": "--runs", "warmup": "--warmup", "threads": "--threads",
+}
 
 
 def fail(error: BaseException, *, debug: bool) -> int:
@@ -21,10 +36,13 @@ def fail(error: BaseException, *, debug: bool) -> int:
 
     Bad input (a ``CompressorError``) is exit 2; anything else is a bug in this package, exit 3.
     """
-    from ..errors import CompressorError
+    from ..errors import CompressorError, ConfigError
 
     if debug:
         traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, ConfigError) and error.field in SETTING_FLAGS:
+        click.echo(f"error: {SETTING_FLAGS[error.field]}: got {error.value!r}, expected {error.expected}", err=True)
+        return EXIT_BAD_INPUT
     if isinstance(error, CompressorError):
         click.echo(f"error: {error}", err=True)
         return EXIT_BAD_INPUT

@@ -106,67 +106,48 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON on stdout and nothing else there.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary; errors only.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def run(model, target, out, fmt, data, eval_data, input_shape, arch, trust_pickle, min_agreement,
-        seed, recipe, prune_spec, prune_layers, finetune_epochs, lr, dsconv_mode, dsconv_rank, io_type, layout,
-        qat_epochs, qat_lr, float_ops, as_json, quiet, debug) -> None:
+def run(model: Path, **flags) -> None:
     """Compress MODEL for --target: fold, export, int8, verify in the real runtime, estimate."""
-    console = _stderr_console(quiet)
+    console = _stderr_console(flags["quiet"])
     try:
         from ..api import compress
-        from ..config import Recipe, load_recipe
         from ..data import parse_input_shapes
 
-        base, previous = load_recipe(recipe) if recipe else (Recipe(), {})
-        overrides = {key: value for key, value in (("export.format", fmt), ("seed", seed),
-                                                   ("verify.min_agreement", min_agreement), ("int8.io", io_type),
-                                                   ("export.layout", layout), ("int8.qat_epochs", qat_epochs),
-                                                   ("int8.qat_lr", qat_lr)) if value is not None}
-        if float_ops is not None:
-            overrides["int8.float_ops"] = tuple(name.strip() for name in float_ops.split(","))
-        overrides.update(_prune_overrides(prune_spec, prune_layers, finetune_epochs, lr))
-        overrides.update({key: value.strip() for key, value in (("dsconv.mode", dsconv_mode),
-                                                                ("dsconv.rank", dsconv_rank)) if value is not None})
-        chosen = base.with_overrides(**overrides) if overrides else base
-        target = target or previous.get("target")
-        if not target:
-            raise _missing_target()
-        data = data if data is not None else _optional_path(previous.get("data"))
-        eval_data = eval_data if eval_data is not None else _optional_path(previous.get("eval"))
-        arch = arch or (previous.get("arch") if previous.get("model_format") == "state_dict" else None)
-        shape = parse_input_shapes(input_shape) if input_shape else None
+        shape = parse_input_shapes(flags["input_shape"]) if flags["input_shape"] else None
         with console.status("compressing") as status:
-            result = compress(model, target=target, out=out, recipe=chosen, data=data, eval_data=eval_data,
-                              arch=arch, input_shape=shape, trust_pickle=trust_pickle,
+            result = compress(model, target=flags["target"], out=flags["out"], recipe=flags["recipe"],
+                              overrides=_overrides(flags), data=flags["data"], eval_data=flags["eval_data"],
+                              arch=flags["arch"], input_shape=shape, trust_pickle=flags["trust_pickle"],
                               progress=lambda step: status.update(f"{step}…"))
     except Exception as error:  # mapped to exit codes; --debug shows the traceback
-        sys.exit(_fail(error, debug=debug))
-    _print_result(result, console, as_json=as_json, quiet=quiet)
+        sys.exit(_fail(error, debug=flags["debug"]))
+    _print_result(result, console, as_json=flags["as_json"], quiet=flags["quiet"])
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
-def _prune_overrides(spec, layers, epochs, lr) -> dict:
+# Flags that set one recipe setting each (the parameter click passes -> the dotted setting).
+_SETTING_OF_FLAG = {"fmt": "export.format", "seed": "seed", "min_agreement": "verify.min_agreement",
+                    "io_type": "int8.io", "layout": "export.layout", "qat_epochs": "int8.qat_epochs",
+                    "qat_lr": "int8.qat_lr", "prune_layers": "prune.layers", "dsconv_mode": "dsconv.mode",
+                    "dsconv_rank": "dsconv.rank"}
+
+
+def _overrides(flags: dict) -> dict:
+    """The settings the flags give, by dotted name, on top of the recipe."""
     from ..config import parse_prune_spec
 
-    overrides = {}
-    if spec is not None:
-        overrides["prune.method"], overrides["prune.amount"] = parse_prune_spec(spec)
+    overrides = {setting: flags[name].strip() if isinstance(flags[name], str) else flags[name]
+                 for name, setting in _SETTING_OF_FLAG.items() if flags[name] is not None}
+    if flags["float_ops"] is not None:
+        overrides["int8.float_ops"] = tuple(name.strip() for name in flags["float_ops"].split(","))
+    if flags["prune_spec"] is not None:
+        overrides["prune.method"], overrides["prune.amount"] = parse_prune_spec(flags["prune_spec"])
     # One recovery setting for both passes that fine-tune: pruning and depthwise substitution.
-    for key, value in (("prune.layers", layers), ("prune.finetune_epochs", epochs), ("prune.lr", lr),
-                       ("dsconv.finetune_epochs", epochs), ("dsconv.lr", lr)):
-        if value is not None:
-            overrides[key] = value
+    for section in ("prune", "dsconv"):
+        for name in ("finetune_epochs", "lr"):
+            if flags[name] is not None:
+                overrides[f"{section}.{name}"] = flags[name]
     return overrides
-
-
-def _missing_target():
-    from ..errors import ConfigError
-    from ..targets.load import known_target_names
-
-    return ConfigError("--target", None, "a target name (" + ", ".join(known_target_names()) + ") or a .toml file")
-
-
-def _optional_path(value):
-    return Path(value) if value else None
 
 
 def _print_result(result, console, *, as_json: bool, quiet: bool) -> None:

@@ -198,7 +198,7 @@ def select_layers(module: Any, x: np.ndarray, *, mode: str | tuple[str, ...], ra
     if isinstance(mode, tuple):
         unknown = [name for name in mode if name not in convs]
         if unknown:
-            raise ConfigError("--dsconv", unknown[0], "a Conv2d layer name of the model ("
+            raise ConfigError("dsconv.mode", unknown[0], "a Conv2d layer name of the model ("
                               + ", ".join(list(convs)[:6]) + (", ..." if len(convs) > 6 else "") + ")")
     fixed_rank = None if rank == "auto" else int(rank)
     eligible = [name for name, conv in convs.items() if _structural_skip(conv) is None]
@@ -211,7 +211,7 @@ def select_layers(module: Any, x: np.ndarray, *, mode: str | tuple[str, ...], ra
         if isinstance(mode, tuple) and name not in mode:
             reason = reason or "not named in --dsconv"
         elif isinstance(mode, tuple) and reason:
-            raise ConfigError("--dsconv", name, f"a dense k x k conv; this one cannot be substituted ({reason})")
+            raise ConfigError("dsconv.mode", name, f"a dense k x k conv; this one cannot be substituted ({reason})")
         if reason is not None or name not in inputs:
             choices.append(LayerChoice(name, kernel, conv.in_channels, conv.out_channels, tuple(conv.stride), (0, 0),
                                        None, 0, 0, None, None, {}, reason or "not run on the data"))

@@ -150,11 +150,11 @@ def check_report(report: dict[str, Any], budgets: Budgets, *, baseline: dict[str
                                 over_by, relative))
     if baseline is None:
         if max_regression is not None:
-            raise ConfigError("--max-regression", max_regression, "used together with --baseline")
+            raise ConfigError("max_regression", max_regression, "used together with --baseline")
         return verdicts
     allowed = max_regression if max_regression is not None else budgets.max_regression or 0.0
     if not 0 <= allowed:
-        raise ConfigError("--max-regression", allowed, "a fraction >= 0")
+        raise ConfigError("max_regression", allowed, "a fraction >= 0")
     for metric in METRICS:
         before, actual = _number(baseline, metric.field), _number(report, metric.field)
         if before is None or actual is None:

@@ -228,7 +228,7 @@ def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str) -> d
 def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1) -> BenchResult:
     """Time ``path`` ``runs`` times after ``warmup`` runs, and measure its peak RSS, each in a fresh process."""
     path = Path(path)
-    for field, value, least in (("--runs", runs, 1), ("--warmup", warmup, 0), ("--threads", threads, 1)):
+    for field, value, least in (("runs", runs, 1), ("warmup", warmup, 0), ("threads", threads, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ConfigError(field, value, f"an integer >= {least}")
     if not path.is_file():

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config import EmulateConfig
 from ..data import Batch, as_inputs, head, sample_count
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 from ..measure.runtime import LiteRTRunner
 from ..targets.types import TargetProfile
 
@@ -91,7 +91,7 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
 
 
 @dataclass(frozen=True)
-class EmulateNpu:
+class EmulateNpu(PassBase):
     config: EmulateConfig
     name: str = "emulate"
     requires: tuple[str, ...] = ("path",)

@@ -1,6 +1,7 @@
 """Estimate what the artifact costs on the target: latency, peak RAM, flash, energy.
 
-Calls ``profile.profile_artifact``, the same function as ``compress profile``: the cost
+Calls ``measure.estimate.profile_artifact``, the same function as ``compress profile``, on the
+artifact and on the original's float file (the report's before/after come from one path): the cost
 model over the op-level IR (``graph_ir``), the kernel check (where each op really runs),
 Vela's figures for Ethos-U targets and tflite-micro's arena for MCU targets.  Not strict:
 the artifact is already written, so a Vela failure or float ops on an integer-only target
@@ -12,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["EstimateCost"]
 
 
 @dataclass(frozen=True)
-class EstimateCost:
+class EstimateCost(PassBase):
     name: str = "estimate"
     requires: tuple[str, ...] = ("path",)
 
@@ -29,7 +30,11 @@ class EstimateCost:
 
         graph = restore_names(read_graph(artifact.path), artifact.tensor_names)
         result = profile_artifact(artifact.path, context.target, graph=graph, strict=False)
+        # The report's "original" column is costed by the same function as the artifact.
+        original = artifact.original_path or artifact.float_path
+        original_result = (profile_artifact(original, context.target, strict=False)
+                           if original is not None and original != artifact.path else result)
         facts = {"target": context.target.name, "latency_ms": result.latency_ms,
                  "peak_ram_bytes": result.peak_ram_bytes, "flash_bytes": result.flash_bytes,
                  "energy_mj": result.energy_mj, "source": dict(result.source)}
-        return replace(artifact, estimate=result, graph=graph), facts
+        return replace(artifact, estimate=result, original_estimate=original_result, graph=graph), facts

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..capture import captured_output
 from ..config import ExportConfig
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 from ..model.conversion_errors import describe_conversion_error
 
 __all__ = ["ExportOnnx", "export_onnx"]
@@ -37,7 +37,7 @@ def export_onnx(module: Any, example_inputs: tuple, path, *, opset: int, output_
 
 
 @dataclass(frozen=True)
-class ExportOnnx:
+class ExportOnnx(PassBase):
     config: ExportConfig
     name: str = "export"
     requires: tuple[str, ...] = ("module",)

@@ -1,21 +1,36 @@
-"""Export the model as it was before a pass changed it, for the report's "original" column.
+"""Export the model as given, before any pass changes it: the report's "original" column.
 
-Pruning and depthwise substitution both change the torch model before the export pass runs,
-so each writes the unchanged model's float file first, exported exactly as the export pass
-would (BatchNorm folded first when the recipe folds).
+Pruning and depthwise substitution change the torch model before the export pass runs, so
+this pass runs first whenever either is in the pipeline: it writes the unchanged model's
+float file, exported exactly as the export pass will export the changed one (BatchNorm folded
+first when the recipe folds), and records it as ``original_path``.  Without those passes the
+float export itself is the original.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..artifact import Context
+from ..artifact import Artifact, Context, PassBase, replace
 
-__all__ = ["export_baseline"]
+__all__ = ["ExportOriginal", "export_float"]
 
 
-def export_baseline(module: Any, example_inputs: tuple, context: Context, *, stem: str) -> Path:
+@dataclass(frozen=True)
+class ExportOriginal(PassBase):
+    stem: str  # file name without suffix: the report names the file it measured
+    name: str = "export_original"
+    requires: tuple[str, ...] = ("module",)
+
+    def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
+        path = export_float(artifact.module, artifact.example_inputs, context, stem=self.stem)
+        facts = {"file": path.name, "size_bytes": path.stat().st_size}
+        return replace(artifact, original_path=path), facts
+
+
+def export_float(module: Any, example_inputs: tuple, context: Context, *, stem: str) -> Path:
     """Write ``module``'s float export to ``context.workdir / f"{stem}.{format}"``; its path."""
     import torch
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..capture import captured_output
 from ..config import ExportConfig
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 from ..model.conversion_errors import describe_conversion_error
 
 __all__ = ["ExportTflite", "export_tflite"]
@@ -31,7 +31,7 @@ def export_tflite(module: Any, example_inputs: tuple, path) -> None:
 
 
 @dataclass(frozen=True)
-class ExportTflite:
+class ExportTflite(PassBase):
     config: ExportConfig
     name: str = "export"
     requires: tuple[str, ...] = ("module",)

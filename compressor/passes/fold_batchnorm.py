@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import FoldConfig
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["FoldBatchNorm", "fold_batchnorm"]
 
@@ -45,7 +45,7 @@ def fold_batchnorm(module: Any) -> tuple[Any, str | None]:
 
 
 @dataclass(frozen=True)
-class FoldBatchNorm:
+class FoldBatchNorm(PassBase):
     config: FoldConfig
     name: str = "fold"
     requires: tuple[str, ...] = ("module",)

@@ -18,8 +18,7 @@ from typing import Any
 
 from ..config import PruneConfig
 from ..errors import ConfigError
-from ..artifact import Artifact, Context, replace
-from .export_original import export_baseline
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["PruneModel", "count_params_and_macs"]
 
@@ -49,9 +48,17 @@ def _check_structure(module: Any, reference: Any, config: PruneConfig) -> None:
     import torch
 
     form = "TorchScript" if isinstance(reference, torch.jit.ScriptModule) else "torch.export (.pt2)"
-    raise ConfigError("--prune", f"channels:{config.amount:g}",
+    raise ConfigError("prune", f"channels:{config.amount:g}",
                       f"a model with nn.Conv/nn.Linear layers; this {form} graph keeps its convolutions as "
                       f"graph ops that torch-pruning cannot cut: {_STATE_DICT_ADVICE}")
+
+
+def refuse_several_inputs(artifact: Artifact, flag: str) -> None:
+    """Recovery fine-tuning trains on one input array: a multi-input model cannot use it yet."""
+    count = len(artifact.example_inputs)
+    if count > 1:
+        raise ConfigError(flag, None, f"a single-input model: this model takes {count} inputs, and {flag} "
+                          "recovery trains on one input array (run without it: int8 handles several inputs)")
 
 
 def _check_layer_names(module: Any, names: tuple[str, ...]) -> None:
@@ -59,30 +66,38 @@ def _check_layer_names(module: Any, names: tuple[str, ...]) -> None:
     for name in names:
         if name not in known:
             layers = [n for n, m in module.named_modules() if n and hasattr(m, "weight")]
-            raise ConfigError("--prune-layers", name, "a layer name of the model (e.g. "
+            raise ConfigError("prune.layers", name, "a layer name of the model (e.g. "
                               + ", ".join(layers[:4]) + (", ..." if len(layers) > 4 else "") + ")")
 
 
 
 @dataclass(frozen=True)
-class PruneModel:
+class PruneModel(PassBase):
     config: PruneConfig
     seed: int = 0
     name: str = "prune"
-    requires: tuple[str, ...] = ("module",)
+    requires: tuple[str, ...] = ("module", "original_path")
+
+    def data_needed(self) -> str | None:
+        config = self.config
+        if config.finetune_epochs == 0:
+            return None
+        return (f"a training .npz: --prune {config.method} fine-tunes for {config.finetune_epochs} epochs "
+                "on it to recover (or give --finetune-epochs 0)")
+
+    def check(self, artifact: Artifact, context: Context) -> None:
+        config = self.config
+        refuse_several_inputs(artifact, "--prune")
+        _check_structure(artifact.module, context.reference, config)
+        if isinstance(config.layer_selection, tuple):
+            _check_layer_names(artifact.module, config.layer_selection)
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         import torch
 
         config = self.config
         teacher = artifact.module
-        _check_structure(teacher, context.reference, config)
         selection = config.layer_selection
-        if isinstance(selection, tuple):
-            _check_layer_names(teacher, selection)
-        if config.finetune_epochs > 0 and not context.data_given:
-            raise ConfigError("--data", None, "a training .npz: recovery (--finetune-epochs "
-                              f"{config.finetune_epochs}) fine-tunes on it; or give --finetune-epochs 0")
         torch.manual_seed(self.seed)
         student = copy.deepcopy(teacher)
         example = artifact.example_inputs
@@ -121,18 +136,16 @@ class PruneModel:
                 recovered = None
             outcome = pruner.finalize_()
         params_after, macs_after = count_params_and_macs(student, example)
-        context.progress("prune: exporting the unpruned model for the baseline")
-        original_path = export_baseline(teacher, example, context, stem="model_unpruned_float")
         facts = {**outcome.to_dict(), **facts,
                  "channel_multiple": context.target.compute.channel_multiple,
                  "importance": config.importance if config.method == "channels" else "magnitude",
                  "layers_selected": config.layers,
                  "params_before": params_before, "params_after": params_after,
                  "macs_before": macs_before, "macs_after": macs_after,
-                 "float_size_bytes_before": original_path.stat().st_size,
+                 "float_size_bytes_before": artifact.original_path.stat().st_size,
                  "recovery": recovered,
                  "warnings": _shortfall_warnings(outcome) + _dense_file_warning(config, context)}
-        return replace(artifact, module=student, original_path=original_path), facts
+        return replace(artifact, module=student), facts
 
     def _prune_channels(self, student, example, x, y, context: Context):
         from ..prune.channels import prune_channels_

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["QatFinetune"]
 
 
 @dataclass(frozen=True)
-class QatFinetune:
+class QatFinetune(PassBase):
     epochs: int
     # The model is trained already: QAT only nudges it.  On the zoo (int8 at ~38.5 dB SQNR already)
     # 2 epochs at 1e-5 gained 0.5-0.8 dB, at 1e-4 lost up to 7 dB (drift); a model whose int8 is
@@ -33,20 +33,22 @@ class QatFinetune:
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 10_000:
-            raise ConfigError("--qat-epochs", self.epochs, "an integer from 1 to 10000")
+            raise ConfigError("int8.qat_epochs", self.epochs, "an integer from 1 to 10000")
         if not 0 < self.lr < 10:
             raise ConfigError("qat.lr", self.lr, "a learning rate in (0, 10)")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError("qat.batch_size", self.batch_size, "a positive integer")
 
+    def data_needed(self) -> str | None:
+        return f"a training .npz: --qat-epochs {self.epochs} fine-tunes on it"
+
+    def check(self, artifact: Artifact, context: Context) -> None:
+        if isinstance(context.calibration_x, (tuple, list)):
+            raise ConfigError("int8.qat_epochs", self.epochs, "a single-input model")
+
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..quant.qat import qat_finetune_
 
-        if not context.data_given:
-            raise ConfigError("--data", None, f"a training .npz: --qat-epochs {self.epochs} "
-                                              "fine-tunes the model with simulated int8, and QAT trains on it")
-        if isinstance(context.calibration_x, (tuple, list)):
-            raise ConfigError("--qat-epochs", self.epochs, "a single-input model")
         teacher = artifact.module
         student = copy.deepcopy(teacher)
         facts = qat_finetune_(student, teacher, context.calibration_x, context.calibration_y,

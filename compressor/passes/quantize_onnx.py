@@ -16,7 +16,7 @@ import numpy as np
 from ..capture import captured_output
 from ..config import Int8Config
 from ..errors import ConfigError, ExportError
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 from ..data import calibration_samples
 
 __all__ = ["QuantizeOnnx", "quantize_onnx"]
@@ -52,7 +52,7 @@ def quantize_onnx(float_path, out_path, samples: list[list[np.ndarray]], *, per_
 
 
 @dataclass(frozen=True)
-class QuantizeOnnx:
+class QuantizeOnnx(PassBase):
     config: Int8Config
     seed: int = 0
     name: str = "int8"
@@ -62,10 +62,10 @@ class QuantizeOnnx:
         from .quantize_tflite import resolve_io
 
         if resolve_io(self.config.io, context.target) == "int8":
-            raise ConfigError("--io", "int8", "float with --format onnx (a QDQ graph quantizes at its edges; "
+            raise ConfigError("int8.io", "int8", "float with --format onnx (a QDQ graph quantizes at its edges; "
                               "int8 inputs and outputs are made for .tflite)")
         if self.config.float_ops:
-            raise ConfigError("--float-ops", ",".join(self.config.float_ops), "nothing with --format onnx "
+            raise ConfigError("int8.float_ops", ",".join(self.config.float_ops), "nothing with --format onnx "
                               "(layers kept in float are chosen in .tflite artifacts)")
         samples = calibration_samples(context.calibration_x, self.config.calibration_samples, self.seed,
                                       layout=artifact.layout)

@@ -17,7 +17,7 @@ from ..config import Int8Config
 from ..data import calibration_samples
 from ..errors import ConfigError, ExportError
 from ..quant.tflite_int8 import Int8Tweaks, float_ops, layers_by_name, quantize_tflite, supports_int16
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 from ..tflite.names import layer_paths
 from ..targets.types import TargetProfile
 
@@ -59,7 +59,7 @@ FALLBACK_ROUNDS = 3
 
 
 @dataclass(frozen=True)
-class QuantizeTflite:
+class QuantizeTflite(PassBase):
     """int8 with the safety net: remedies when accuracy falls short, float where int8 would be slow."""
 
     config: Int8Config
@@ -113,7 +113,7 @@ class QuantizeTflite:
         if not self.config.float_ops:
             return {}
         if not float_allowed(target):
-            raise ConfigError("--float-ops", ",".join(self.config.float_ops),
+            raise ConfigError("int8.float_ops", ",".join(self.config.float_ops),
                               f"no float ops on {target.name}: it runs int8 only")
         return layers_by_name(float_path, self.config.float_ops)
 

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["RewriteGraph"]
 
@@ -21,7 +21,7 @@ MAX_RELATIVE_ERROR = 1e-4
 
 
 @dataclass(frozen=True)
-class RewriteGraph:
+class RewriteGraph(PassBase):
     name: str = "rewrite"
     requires: tuple[str, ...] = ("module",)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..data import as_inputs, head
 from ..errors import ConfigError, VerificationError
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 from ..measure.runtime import outputs_identical
 from ..files import ota_sizes
 from ..tflite.sparse import SparsifyResult, sparsify_tflite
@@ -35,7 +35,7 @@ _CHECK_SAMPLES = 8
 
 
 @dataclass(frozen=True)
-class SparsifyTflite:
+class SparsifyTflite(PassBase):
     min_sparsity: float = 0.5  # a weight with fewer zeros than this stays dense
     name: str = "sparsify"
     requires: tuple[str, ...] = ("path",)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..data import as_inputs, head
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["StripTflite"]
 
@@ -25,7 +25,7 @@ CHECK_SAMPLES = 8
 
 
 @dataclass(frozen=True)
-class StripTflite:
+class StripTflite(PassBase):
     name: str = "strip"
     requires: tuple[str, ...] = ("path",)
 

@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 
 from ..config import DsconvConfig
-from ..errors import ConfigError
-from ..artifact import Artifact, Context, replace
-from .export_original import export_baseline
+from .prune_model import refuse_several_inputs
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["SubstituteDsconv"]
 
@@ -43,11 +42,21 @@ MIN_HELD_OUT = 10  # fewer samples than this say nothing about a 1-point drop: c
 
 
 @dataclass(frozen=True)
-class SubstituteDsconv:
+class SubstituteDsconv(PassBase):
     config: DsconvConfig
     seed: int = 0
     name: str = "dsconv"
-    requires: tuple[str, ...] = ("module",)
+    requires: tuple[str, ...] = ("module", "original_path")
+
+    def data_needed(self) -> str | None:
+        config = self.config
+        if config.finetune_epochs == 0:
+            return None
+        return (f"a training .npz: --dsconv {config.mode} measures layer errors and fine-tunes for "
+                f"{config.finetune_epochs} epochs on it to recover")
+
+    def check(self, artifact: Artifact, context: Context) -> None:
+        refuse_several_inputs(artifact, "--dsconv")
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         import torch
@@ -56,9 +65,6 @@ class SubstituteDsconv:
         from ..dsconv.substitute import is_graph_module, open_graph_
 
         config = self.config
-        if config.finetune_epochs > 0 and not context.data_given:
-            raise ConfigError("--data", None, "a training .npz: --dsconv fine-tunes on it to recover "
-                              f"({config.finetune_epochs} epochs); or set dsconv.finetune_epochs = 0 in a recipe")
         started = time.perf_counter()
         torch.manual_seed(self.seed)
         base = copy.deepcopy(artifact.module)
@@ -102,11 +108,6 @@ class SubstituteDsconv:
                              f"{check['drop_points']:.2f} points with it substituted"})
             chosen = [c for c in chosen if c is not worst]
         after_errors = _layer_errors(student, base, x[held], [c.name for c in chosen], batch) if chosen else {}
-        original_path = artifact.original_path
-        if chosen and original_path is None:
-            context.progress("dsconv: exporting the original model for the baseline")
-            original_path = export_baseline(artifact.module, artifact.example_inputs, context,
-                                            stem="model_original_float")
         layers = []
         for choice in choices:
             row = choice.to_dict()
@@ -131,7 +132,7 @@ class SubstituteDsconv:
         if not done:
             facts["note"] = "no layer substituted: the model is unchanged"
             return artifact, facts
-        return replace(artifact, module=student, original_path=original_path), facts
+        return replace(artifact, module=student), facts
 
 
 def _round(value: float | None) -> float | None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import VerifyConfig
 from ..data import Batch, as_inputs, head, sample_count
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 from ..measure.runtime import open_runtime
 from ..model.outputs import run_torch
 
@@ -131,7 +131,7 @@ def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None,
 
 
 @dataclass(frozen=True)
-class VerifyOutputs:
+class VerifyOutputs(PassBase):
     config: VerifyConfig
     name: str = "verify"
     requires: tuple[str, ...] = ("path",)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..artifact import Artifact, Context, replace
+from ..artifact import Artifact, Context, PassBase, replace
 
 __all__ = ["WriteCArray"]
 
 
 @dataclass(frozen=True)
-class WriteCArray:
+class WriteCArray(PassBase):
     name: str = "c_array"
     requires: tuple[str, ...] = ("path",)
 

@@ -252,20 +252,20 @@ def make_mask_pruner(model: Any, *, method: str, amount: float, layers: str | tu
     name, or None when it is not among the modules (a graph whose head is an op).
     """
     if method not in MASK_METHODS:
-        raise ConfigError("--prune", method, "a mask method: " + ", ".join(MASK_METHODS))
+        raise ConfigError("prune", method, "a mask method: " + ", ".join(MASK_METHODS))
     if not 0.0 < amount < 1.0 or (method == "2:4" and amount != 0.5):
-        raise ConfigError("--prune", f"{method}:{amount}", "an amount strictly between 0 and 1 "
+        raise ConfigError("prune", f"{method}:{amount}", "an amount strictly between 0 and 1 "
                           "(2:4 always removes half)")
     import torch
 
     candidates = _prunable_modules(model)
     if not candidates:
-        raise ConfigError("--prune", method, "a model with nn.Conv/nn.Linear layers to mask; this one has none "
+        raise ConfigError("prune", method, "a model with nn.Conv/nn.Linear layers to mask; this one has none "
                           "(save its state dict and give it with --arch module:Class)")
     selectors = layers if isinstance(layers, tuple) else None
     for selector in selectors or ():
         if not any(_names_layer(selector, name) for name, _ in candidates):
-            raise ConfigError("--prune-layers", selector, "a Conv/Linear layer or a module holding one (e.g. "
+            raise ConfigError("prune.layers", selector, "a Conv/Linear layer or a module holding one (e.g. "
                               + ", ".join(name for name, _ in candidates[:4]) + ")")
     first = candidates[0][0]
     if classifier == "last":

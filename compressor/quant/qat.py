@@ -279,9 +279,9 @@ def qat_finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | Non
     from ..model.recovery import RecoveryConfig, set_training_mode
 
     if not isinstance(epochs, int) or not 1 <= epochs <= 10_000:
-        raise ConfigError("--qat-epochs", epochs, "an integer from 1 to 10000")
+        raise ConfigError("int8.qat_epochs", epochs, "an integer from 1 to 10000")
     if len(x) == 0:
-        raise ConfigError("--data", 0, "at least one sample to fine-tune on")
+        raise ConfigError("data", 0, "at least one sample to fine-tune on")
     started = time.perf_counter()
     if teacher is student:
         teacher = copy.deepcopy(student)

@@ -229,7 +229,7 @@ def layers_by_name(float_path: Path, names: tuple[str, ...]) -> dict[str, list[s
                    or any(p == name or p.startswith(name + ".") for p in paths)]
         if not tensors:
             known = sorted({p for _, paths in ops for p in paths})
-            raise ConfigError("--float-ops", name, f"a layer of {float_path.name}: "
+            raise ConfigError("int8.float_ops", name, f"a layer of {float_path.name}: "
                               + ", ".join(known[:6]) + (", ..." if len(known) > 6 else ""))
         found[name] = sorted(set(tensors), key=tensors.index)
     return found

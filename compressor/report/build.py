@@ -38,8 +38,6 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 
 
 def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list[str], target) -> dict[str, Any]:
-    from ..cost import estimate
-    from ..errors import TargetError
     from ..graph.read import read_graph
 
     artifact = Path(final.path)
@@ -47,7 +45,7 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
     graph = final.graph if final.graph is not None else read_graph(artifact)
     float_graph = read_graph(float_path) if float_path != artifact else graph
     # After pruning, "original" is the unpruned model's float export (the prune pass wrote it).
-    baseline = Path(final.original_path) if getattr(final, "original_path", None) else float_path
+    baseline = Path(final.original_path) if final.original_path is not None else float_path
     if baseline != float_path:
         float_graph = read_graph(baseline)
     verification = final.verification
@@ -62,12 +60,8 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         notes += [str(w) for w in step.facts.get("warnings", [])]  # e.g. prune's shortfall
     if final.estimate is not None:
         notes += [f"{target.name}: {_with_layer_names(w, graph, final.tensor_names)}"
-                  for w in getattr(final.estimate, "warnings", ())]
-    try:
-        original_estimate = estimate(float_graph, target, artifact_size_bytes=baseline.stat().st_size)
-    except TargetError:
-        original_estimate = None  # float ops on a target with no float rate (an int8-only NPU)
-        notes.append(f"The float original cannot run on {target.name} (no float rate): no estimate for it.")
+                  for w in final.estimate.warnings]
+    original_estimate = final.original_estimate  # costed by the estimate pass, as the artifact is
     report: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "target": target.name,

@@ -90,7 +90,11 @@ def test_same_inputs_give_the_same_artifact_byte_for_byte(tiny_workspace):
 def test_recipe_from_report_repeats_the_run(tiny_workspace):
     assert run_cli("tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64", "--format", "onnx",
                    "--data", "calib.npz", "--out", "one", "--quiet").exit_code == 0
-    result = run_cli("tiny.pt", "--recipe", "one/report.json", "--out", "two", "--quiet")
+    # The report names the architecture module; importing it runs code, so replaying asks for --arch.
+    refused = run_cli("tiny.pt", "--recipe", "one/report.json", "--out", "two", "--quiet")
+    assert refused.exit_code == 2 and "--arch" in refused.output and "tinynets:TinyNet" in refused.output
+    assert not (tiny_workspace / "two").exists()
+    result = run_cli("tiny.pt", "--recipe", "one/report.json", "--arch", "tinynets:TinyNet", "--out", "two", "--quiet")
     assert result.exit_code == 0, result.output
     one, two = (json.loads((tiny_workspace / d / "report.json").read_text()) for d in ("one", "two"))
     assert two["recipe"] == one["recipe"] and two["target"] == one["target"] and two["format"] == "onnx"

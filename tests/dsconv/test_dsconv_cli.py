@@ -45,8 +45,8 @@ def test_dsconv_named_layer_in_every_model_form(tiny_workspace, form):
                      "--out", str(out), "--dsconv", "body.0", "--dsconv-rank", "2", "--quiet")
     assert result.exit_code in (0, 1), result.output
     report = json.loads((out / "report.json").read_text())
-    assert [s["name"] for s in report["steps"]][:4] == ["dsconv", "fold", "rewrite", "export"]
-    step = report["steps"][0]
+    assert [s["name"] for s in report["steps"]][:5] == ["export_original", "dsconv", "fold", "rewrite", "export"]
+    step = report["steps"][1]
     assert step["model_form"] == ("module" if form == "state_dict" else "graph")
     assert step["substituted"] == 1
     body = next(layer for layer in step["layers"] if layer["name"] == "body.0")
@@ -83,8 +83,8 @@ def test_dsconv_with_prune_and_int8_in_one_run(tiny_workspace):
     assert result.exit_code in (0, 1), result.output
     report = json.loads((tiny_workspace / "both" / "report.json").read_text())
     names = [s["name"] for s in report["steps"]]
-    assert names[:5] == ["prune", "dsconv", "fold", "rewrite", "export"] and "int8" in names
-    step = report["steps"][1]
+    assert names[:6] == ["export_original", "prune", "dsconv", "fold", "rewrite", "export"] and "int8" in names
+    step = report["steps"][2]
     assert step["substituted"] >= 1
     assert all(layer["rank"] in (1, None) for layer in step["layers"])
     assert "DEPTHWISE_CONV_2D" in _ops(tiny_workspace / "both" / report["artifact"])

@@ -193,9 +193,9 @@ def test_layer_names_restrict_the_set():
     mlp = make(SmallMLP)
     outcome = make_mask_pruner(mlp, method="2:4", amount=0.5, layers=("body",)).finalize_()
     assert [layer.name for layer in outcome.layers] == ["body.0", "body.2", "body.4"]
-    with pytest.raises(ConfigError, match="--prune-layers"):
+    with pytest.raises(ConfigError, match="prune.layers"):
         make_mask_pruner(mlp, method="2:4", amount=0.5, layers=("body.1",))
-    with pytest.raises(ConfigError, match="--prune"):
+    with pytest.raises(ConfigError, match="^prune: "):
         make_mask_pruner(mlp, method="2:4", amount=0.7)
 
 

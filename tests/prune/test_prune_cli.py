@@ -23,8 +23,10 @@ def test_channels_prune_with_int8_reports_and_repeats_exactly(residual_workspace
     first = run_cli(*args, "--out", "a")
     assert first.exit_code == 0, first.output
     report = json.loads((workspace / "a" / "report.json").read_text())
-    assert [s["name"] for s in report["steps"]][:5] == ["prune", "fold", "rewrite", "export", "int8"]
-    prune = report["steps"][0]
+    # The model as given is exported first, visibly: the report's "original" is that file.
+    assert [s["name"] for s in report["steps"]][:6] == ["export_original", "prune", "fold", "rewrite", "export", "int8"]
+    assert report["steps"][0]["file"] == "model_unpruned_float.tflite"
+    prune = report["steps"][1]
     assert prune["method"] == "channels" and prune["requested"] == 0.5 and abs(prune["achieved"] - 0.5) <= 0.02
     assert prune["params_after"] < 0.5 * prune["params_before"] and prune["macs_after"] < 0.55 * prune["macs_before"]
     assert {s["name"] for s in prune["skipped"]} == {"head"}

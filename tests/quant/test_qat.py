@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from compressor.errors import ConfigError
 from compressor.passes.qat_finetune import QatFinetune
+from compressor.pipeline import check_data_given
 from compressor.artifact import Artifact, Context
 from compressor.quant.qat import hooks_left, qat_finetune_
 
@@ -161,11 +162,11 @@ def test_pass_trains_a_copy_and_checks_its_inputs(tiny_workspace):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the teacher is untouched
     assert list(new.module.state_dict()) == list(before) and _no_hooks_anywhere(new.module)
     with pytest.raises(ConfigError) as no_data:
-        qat.run(artifact, _context(tiny_workspace, x, None, data_given=False))
-    assert no_data.value.field == "--data"
+        check_data_given([qat], data_given=False)
+    assert no_data.value.field == "data" and "--qat-epochs 2" in no_data.value.expected
     with pytest.raises(ConfigError) as two_inputs:
-        qat.run(artifact, _context(tiny_workspace, (x, x), y))
-    assert two_inputs.value.field == "--qat-epochs" and two_inputs.value.expected == "a single-input model"
+        qat.check(artifact, _context(tiny_workspace, (x, x), y))
+    assert two_inputs.value.field == "int8.qat_epochs" and two_inputs.value.expected == "a single-input model"
     with pytest.raises(ConfigError):
         QatFinetune(epochs=0, lr=1e-3)
 
