@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .model.recovery import RECOVERY_DEFAULTS, check_recovery
 
 __all__ = [
     "DEFAULT_PASSES",
@@ -157,13 +158,8 @@ def _keyword_or_names(text: str, keywords: tuple[str, ...]) -> str | tuple[str, 
 
 
 def _check_recovery(config: Any, section: str) -> None:
-    """The recovery fine-tuning settings both PruneConfig and DsconvConfig carry."""
-    _check(isinstance(config.finetune_epochs, int) and 0 <= config.finetune_epochs <= 10_000,
-           f"{section}.finetune_epochs", config.finetune_epochs, "an integer from 0 to 10000")
-    _check(0.0 < config.lr < 10.0, f"{section}.lr", config.lr, "a learning rate in (0, 10)")
-    _check(config.batch_size >= 1, f"{section}.batch_size", config.batch_size, "a positive integer")
-    _check(config.temperature > 0, f"{section}.temperature", config.temperature, "a positive number")
-    _check(0.0 <= config.kd_weight <= 1.0, f"{section}.kd_weight", config.kd_weight, "a fraction from 0 to 1")
+    check_recovery(section, finetune_epochs=config.finetune_epochs, lr=config.lr, batch_size=config.batch_size,
+                   temperature=config.temperature, kd_weight=config.kd_weight)
 
 
 @dataclass(frozen=True)
@@ -182,11 +178,11 @@ class PruneConfig:
     importance: str = "magnitude"  # channel ranking: L2 magnitude or first-order Taylor on the data
     # Recovery (recovery.RecoveryConfig): 8 epochs of the zoo's ~1400 digits took 10-40 s per
     # model on 2 cores and recovered channels:0.5 to within a point (README, "Pruning").
-    finetune_epochs: int = 8
-    lr: float = 2e-3
-    batch_size: int = 64
-    temperature: float = 4.0
-    kd_weight: float = 0.7
+    finetune_epochs: int = RECOVERY_DEFAULTS["finetune_epochs"]
+    lr: float = RECOVERY_DEFAULTS["lr"]
+    batch_size: int = RECOVERY_DEFAULTS["batch_size"]
+    temperature: float = RECOVERY_DEFAULTS["temperature"]
+    kd_weight: float = RECOVERY_DEFAULTS["kd_weight"]
 
     def __post_init__(self) -> None:
         _check(self.method in PRUNE_METHODS, "prune", self.method, "a method: " + ", ".join(PRUNE_METHODS))
@@ -231,11 +227,11 @@ class DsconvConfig:
     max_error: float = 0.65
     max_accuracy_drop: float = 0.01
     # Recovery (recovery.RecoveryConfig), the same defaults as pruning's.
-    finetune_epochs: int = 8
-    lr: float = 2e-3
-    batch_size: int = 64
-    temperature: float = 4.0
-    kd_weight: float = 0.7
+    finetune_epochs: int = RECOVERY_DEFAULTS["finetune_epochs"]
+    lr: float = RECOVERY_DEFAULTS["lr"]
+    batch_size: int = RECOVERY_DEFAULTS["batch_size"]
+    temperature: float = RECOVERY_DEFAULTS["temperature"]
+    kd_weight: float = RECOVERY_DEFAULTS["kd_weight"]
 
     def __post_init__(self) -> None:
         _check(_is_name_list(self.mode), "dsconv.mode", self.mode,

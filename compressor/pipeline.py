@@ -46,6 +46,7 @@ def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> li
     from .passes.export_tflite import ExportTflite
     from .passes.fold_batchnorm import FoldBatchNorm
     from .passes.quantize_onnx import QuantizeOnnx
+    from .passes.sparsify_tflite import SparsifyTflite, writes_sparse_format
     from .passes.quantize_tflite import QuantizeTflite
     from .passes.rewrite_graph import RewriteGraph
     from .passes.strip_tflite import StripTflite
@@ -64,7 +65,7 @@ def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> li
         "qat": lambda: _qat_pass(recipe),
         "export": lambda: (ExportTflite if tflite else ExportOnnx)(recipe.export),
         "int8": lambda: (QuantizeTflite if tflite else QuantizeOnnx)(recipe.int8, seed=recipe.seed),
-        "sparsify": lambda: _sparsify_pass(recipe),
+        "sparsify": lambda: SparsifyTflite(),
         "strip": lambda: StripTflite(),
         "verify": lambda: VerifyOutputs(recipe.verify),
         "emulate": lambda: EmulateNpu(recipe.emulate),
@@ -72,11 +73,8 @@ def build_pipeline(recipe: Recipe, *, target: TargetProfile | None = None) -> li
         "c_array": lambda: WriteCArray(),
     }
     emulated = target is not None and target.kind in ("npu", "mcu")
-    wanted = {"export_original": changes_model, "emulate": emulated, "prune": recipe.prune.enabled, "dsconv": recipe.dsconv.enabled,
-              # DENSIFY (the sparse format's reader) exists in LiteRT, not in tflite-micro or Vela.
-              # --format c ships the file to tflite-micro too.
-              "sparsify": tflite and recipe.prune.method in ("unstructured", "2:4") and not emulated
-                          and recipe.format != "c",
+    wanted = {"export_original": changes_model, "emulate": emulated, "prune": recipe.prune.enabled,
+              "dsconv": recipe.dsconv.enabled, "sparsify": writes_sparse_format(recipe, target),
               "rewrite": "int8" in recipe.passes, "strip": tflite, "c_array": recipe.format == "c",
               "qat": "int8" in recipe.passes and recipe.int8.qat_epochs > 0}
     implied = {"export_original"}  # never named by a recipe: runs whenever what it serves runs
@@ -100,13 +98,6 @@ def _qat_pass(recipe: Recipe) -> Pass:
     from .passes.qat_finetune import QatFinetune
 
     return QatFinetune(recipe.int8.qat_epochs, lr=recipe.int8.qat_lr, seed=recipe.seed)
-
-
-def _sparsify_pass(recipe: Recipe) -> Pass:
-    # The sparse writer is its own module (passes/sparsify_tflite.py); imported only when used.
-    from .passes.sparsify_tflite import SparsifyTflite
-
-    return SparsifyTflite()
 
 
 def check_data_given(passes: Sequence[Pass], data_given: bool) -> None:

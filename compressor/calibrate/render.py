@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..targets.files import resolve_profile
 from ..targets.load import TargetProfile
 from .fit import Fit
 from .traces import Trace
@@ -25,25 +26,10 @@ __all__ = ["render_calibrated_toml"]
 
 
 def _chain_variants(path: Path) -> list[dict]:
-    """The ``[[compute.variants]]`` in effect for the profile file at ``path`` (nearest file wins)."""
-    import tomllib
-
-    from ..files import targets_dir
-
-    seen: set[Path] = set()
-    while path not in seen:
-        seen.add(path)
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-        variants = data.get("compute", {}).get("variants")
-        if variants:
-            return variants
-        parent = data.get("inherits")
-        if not parent:
-            return []
-        name = parent if parent.endswith(".toml") else f"{parent}.toml"
-        path = next((found.resolve() for found in (path.parent / name, targets_dir() / name) if found.is_file()), path)
-    return []
+    """The ``[[compute.variants]]`` in effect for the profile file at ``path`` (nearest file wins:
+    the ``inherits`` merge replaces a list whole)."""
+    merged, _ = resolve_profile(path)
+    return list(merged.get("compute", {}).get("variants") or [])
 
 
 def _percent(errors: Sequence[float]) -> str:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["RecoveryConfig", "finetune_", "recovery_config_of", "set_training_mode"]
+__all__ = ["RECOVERY_DEFAULTS", "RecoveryConfig", "check_recovery", "finetune_", "recovery_config_of", "set_training_mode"]
 
 
 def _check(condition: bool, name: str, value: object, expected: str) -> None:
@@ -32,33 +33,46 @@ def _check(condition: bool, name: str, value: object, expected: str) -> None:
         raise ConfigError(name, value, expected)
 
 
+# Recovery fine-tuning after pruning or substitution: one set of defaults and one range check,
+# shared by config.py's PruneConfig and DsconvConfig and RecoveryConfig below.  Sized for the zoo on a
+# 2-core CPU: ~1400 samples x 8 epochs of batch 64 ran in well under a minute per zoo model and gave
+# back the accuracy channels:0.5 took away (README "Pruning").  temperature softens the teacher's
+# logits (Hinton et al. used 1..20); loss = kd_weight * KD + (1 - kd_weight) * CE when labels exist.
+RECOVERY_DEFAULTS = MappingProxyType({"finetune_epochs": 8, "lr": 2e-3, "batch_size": 64, "temperature": 4.0,
+                                      "kd_weight": 0.7})
+
+
+def check_recovery(section: str, *, finetune_epochs: Any, lr: Any, batch_size: Any, temperature: Any,
+                   kd_weight: Any) -> None:
+    """The range check of the recovery settings, errors naming ``section.setting``."""
+    _check(isinstance(finetune_epochs, int) and 0 <= finetune_epochs <= 10_000,
+           f"{section}.finetune_epochs", finetune_epochs, "an integer from 0 to 10000")
+    _check(0.0 < lr < 10.0, f"{section}.lr", lr, "a learning rate in (0, 10)")
+    _check(isinstance(batch_size, int) and batch_size >= 1, f"{section}.batch_size", batch_size, "a positive integer")
+    _check(temperature > 0, f"{section}.temperature", temperature, "a positive number")
+    _check(0.0 <= kd_weight <= 1.0, f"{section}.kd_weight", kd_weight, "a fraction from 0 to 1")
+
+
+
 @dataclass(frozen=True)
 class RecoveryConfig:
     """How to fine-tune after a model change.
 
-    Defaults are sized for the zoo on a 2-core CPU: ~1400 digits samples x 8 epochs of
-    batch 64 ran in well under a minute per zoo model and gave back the accuracy that
-    channels:0.5 took away (see README "Pruning").
+    Defaults are RECOVERY_DEFAULTS, the same the pruning and substitution settings carry.
     """
 
     version: int = 1
-    epochs: int = 8
-    lr: float = 2e-3  # AdamW, cosine-decayed to 0 over the run
-    batch_size: int = 64
-    temperature: float = 4.0  # softening of the teacher's logits (Hinton et al. used 1..20)
-    kd_weight: float = 0.7  # loss = kd_weight * KD + (1 - kd_weight) * CE when labels exist
+    epochs: int = RECOVERY_DEFAULTS["finetune_epochs"]
+    lr: float = RECOVERY_DEFAULTS["lr"]  # AdamW, cosine-decayed to 0 over the run
+    batch_size: int = RECOVERY_DEFAULTS["batch_size"]
+    temperature: float = RECOVERY_DEFAULTS["temperature"]
+    kd_weight: float = RECOVERY_DEFAULTS["kd_weight"]
     weight_decay: float = 0.0  # pruned layers are small already; decay only shrinks them more
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.epochs, int) and 0 <= self.epochs <= 10_000, "finetune_epochs",
-               self.epochs, "an integer from 0 to 10000")
-        _check(0 < self.lr < 10, "lr", self.lr, "a learning rate in (0, 10)")
-        _check(isinstance(self.batch_size, int) and self.batch_size >= 1, "recovery.batch_size",
-               self.batch_size, "a positive integer")
-        _check(self.temperature > 0, "recovery.temperature", self.temperature, "a positive number")
-        _check(0.0 <= self.kd_weight <= 1.0, "recovery.kd_weight", self.kd_weight,
-               "a fraction from 0 to 1")
+        check_recovery("recovery", finetune_epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+                       temperature=self.temperature, kd_weight=self.kd_weight)
         _check(self.weight_decay >= 0, "recovery.weight_decay", self.weight_decay,
                "a non-negative number")
         _check(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed,

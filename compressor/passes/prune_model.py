@@ -213,17 +213,15 @@ def _lift_graph_convs_(student, x, recovery):
 
 
 def _dense_file_warning(config: PruneConfig, context: Context) -> list[str]:
-    """MCU and NPU runtimes (tflite-micro, Vela) have no DENSIFY: the sparse format is not written."""
-    kind = context.target.kind
-    if config.method not in ("unstructured", "2:4") or context.recipe.file_format != "tflite":
+    """Sparse pruning whose zeros ship dense (sparsify_tflite.dense_file_reason says why)."""
+    from .sparsify_tflite import SPARSE_METHODS, dense_file_reason
+
+    if config.method not in SPARSE_METHODS or context.recipe.file_format != "tflite":
         return []
-    if kind == "cpu":
-        if context.recipe.format != "c":
-            return []
-        return [f"prune: {config.method} weights stay dense in the file: --format c is for tflite-micro, which has no "
-                "DENSIFY kernel for TFLite's sparse format; the zeros pay out in the compressed (gzip) size only"]
-    return [f"prune: {config.method} weights stay dense in the file: {context.target.name} runs tflite-micro"
-            f"{' and Vela, which have' if kind == 'npu' else ', which has'} no DENSIFY kernel for TFLite's sparse format; "
+    reason = dense_file_reason(context.recipe, context.target)
+    if reason is None:
+        return []
+    return [f"prune: {config.method} weights stay dense in the file: {reason}; "
             "the zeros pay out in the compressed (gzip) size only"]
 
 

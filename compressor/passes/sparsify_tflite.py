@@ -16,11 +16,32 @@ from typing import Any
 from ..data import as_inputs, head
 from ..errors import ConfigError, VerificationError
 from ..artifact import Artifact, Context, PassBase, replace
+from ..config import Recipe
+from ..targets.types import TargetProfile
 from ..measure.runtime import outputs_identical
 from ..files import ota_sizes
 from ..tflite.sparse import SparsifyResult, sparsify_tflite
 
-__all__ = ["SparsifyTflite"]
+__all__ = ["SPARSE_METHODS", "SparsifyTflite", "dense_file_reason", "writes_sparse_format"]
+
+SPARSE_METHODS = ("unstructured", "2:4")  # the pruning methods whose zeros the sparse format stores
+
+
+def dense_file_reason(recipe: Recipe, target: TargetProfile | None) -> str | None:
+    """Why the pruned zeros must ship dense (no runtime of the target reads the sparse format), or
+    None.  The one rule behind both the pipeline's choice and the prune pass's warning."""
+    if target is not None and target.kind in ("mcu", "npu"):
+        readers = " and Vela, which have" if target.kind == "npu" else ", which has"
+        return f"{target.name} runs tflite-micro{readers} no DENSIFY kernel for TFLite's sparse format"
+    if recipe.format == "c":
+        return "--format c is for tflite-micro, which has no DENSIFY kernel for TFLite's sparse format"
+    return None
+
+
+def writes_sparse_format(recipe: Recipe, target: TargetProfile | None) -> bool:
+    """Whether the sparsify pass runs: sparse pruning, a .tflite, and a runtime with DENSIFY."""
+    return (recipe.file_format == "tflite" and recipe.prune.method in SPARSE_METHODS
+            and dense_file_reason(recipe, target) is None)
 
 
 def _stripped(path):
