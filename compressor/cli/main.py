@@ -175,18 +175,21 @@ def _print_result(result, console, *, as_json: bool, quiet: bool) -> None:
     import json
 
     report = result.report
-    for warning in report["warnings"]:
-        console.print(f"[bold yellow]warning:[/] {warning}")
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     if quiet:
         return
     from rich.console import Console
+    from rich.markup import escape
 
     from ..report.markdown import render_table
+    from ..report.warnings import group_warnings
 
     Console(highlight=False).print(render_table(report))
+    for group in group_warnings(report):  # summary first, then one line per kind of warning
+        more = f" (all {len(group.items)} in report.html)" if len(group.items) > 1 else ""
+        console.print(f"[bold yellow]warning:[/] {escape(group.headline)}{more}")
     click.echo(f"wrote {result.artifact_path} and {result.out_dir / 'report.json'}")
 
 
