@@ -12,25 +12,21 @@ written, so a failed run never leaves a half-written output directory.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .config import Recipe, load_recipe
+from .config import DsconvConfig, EmulateConfig, ExportConfig, FoldConfig, Int8Config, PruneConfig, Recipe, VerifyConfig, load_recipe
+from .data.folders import Preprocess
 from .errors import ConfigError
 
-__all__ = ["CompressResult", "compress"]
-
-# Samples drawn when the user gives no data: enough for min/max calibration to settle.
-RANDOM_CALIBRATION_SAMPLES = 64
+__all__ = ["CompressResult", "compress", "default_out_dir", "recipe_with_settings", "replay_inputs"]
 
 
 @dataclass(frozen=True)
@@ -46,96 +42,10 @@ class CompressResult:
     def artifact_path(self) -> Path:
         return self.out_dir / self.report["artifact"]
 
-
-@dataclass
-class _Inputs:
-    """What the run was given, resolved: recorded in the report so it can be repeated."""
-
-    example_inputs: tuple
-    calibration_x: np.ndarray
-    eval_x: np.ndarray
-    eval_y: np.ndarray | None
-    eval_source: str
-    warnings: list[str] = field(default_factory=list)
-    calibration_y: np.ndarray | None = None  # labels of --data, for recovery fine-tuning
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _resolve_input_shape(loaded, input_shape, calibration_path) -> tuple[tuple[int, ...], ...]:
-    """Archive or zoo shape first, then --input-shape, then the first array of --data."""
-    given = None
-    if input_shape is not None:
-        given = (tuple(input_shape),) if isinstance(input_shape[0], int) else tuple(map(tuple, input_shape))
-    if loaded.input_shapes:
-        recorded = tuple(tuple(s) for s in loaded.input_shapes)
-        if given is not None and given != recorded:
-            raise ConfigError("input_shape", ";".join(",".join(map(str, s)) for s in given),
-                              "the shape the model file records, " + ";".join(",".join(map(str, s)) for s in recorded))
-        return recorded
-    if given is not None:
-        return given
-    if calibration_path is not None:
-        from .data import load_npz
-
-        return ((1, *load_npz(calibration_path).x.shape[1:]),)
-    raise ConfigError("input_shape", None,
-                      f"the model's input shape (e.g. 1,1,32,32; 1,3,32,32;1,16 for two inputs): {loaded.path.name} "
-                      "does not record it; give --input-shape or --data")
-
-
-def _prepare_inputs(loaded, *, data, eval_data, input_shape, seed: int) -> _Inputs:
-    import torch
-
-    from .data import as_inputs, load_inputs_npz, overlap_fraction
-
-    shapes = _resolve_input_shape(loaded, input_shape, data)
-    per_sample = tuple(tuple(s[1:]) for s in shapes)
-    calibration = load_inputs_npz(data, per_sample) if data is not None else None
-    evaluation = load_inputs_npz(eval_data, per_sample) if eval_data is not None else None
-    notes: list[str] = []
-    rng = np.random.default_rng(seed)
-    if calibration is None:
-        notes.append("No --data given: calibrated on random inputs, so int8 ranges may not match real "
-                     "data and the accuracy is unknown. Pass --data with real samples.")
-        randoms = tuple(rng.standard_normal((RANDOM_CALIBRATION_SAMPLES, *s)).astype(np.float32) for s in per_sample)
-        calibration_x, calibration_y = (randoms if len(randoms) > 1 else randoms[0]), None
-    else:
-        calibration_x, calibration_y = calibration
-    if evaluation is not None:
-        (eval_x, eval_y), source = evaluation, "eval"
-        if eval_y is None:
-            notes.append(f"{eval_data} has no labels 'y': accuracy cannot be measured, only agreement.")
-        if calibration is not None:
-            shared = overlap_fraction(as_inputs(calibration_x)[0], as_inputs(eval_x)[0])
-            if shared > 0:
-                notes.append(f"{shared:.0%} of the --eval samples also occur in --data: the accuracy "
-                             "measured on them is optimistic.")
-    else:
-        eval_x, eval_y = calibration_x, calibration_y
-        source = "calibration" if calibration is not None else "random"
-        if calibration is not None:
-            notes.append("No --eval given: verified on the calibration data; pass --eval with held-out "
-                         "samples for an honest accuracy.")
-            eval_y = None  # accuracy on the data we calibrated on says little
-    example = tuple(torch.from_numpy(np.ascontiguousarray(a[:1])) for a in as_inputs(calibration_x))
-    return _Inputs(example, calibration_x, eval_x, eval_y, source, notes, calibration_y=calibration_y)
-
-
-def _input_record(path, loaded, target_name, data, eval_data, shapes) -> dict[str, Any]:
-    record: dict[str, Any] = {"model": str(path), "model_sha256": _sha256(Path(path)),
-                              "model_format": loaded.source_format, "arch": loaded.arch,
-                              "target": target_name, "input_shapes": [list(s) for s in shapes]}
-    for key, value in (("data", data), ("eval", eval_data)):
-        record[key] = str(value) if value is not None else None
-        record[f"{key}_sha256"] = _sha256(Path(value)) if value is not None else None
-    return record
+    def _repr_html_(self) -> str:
+        """The report as HTML, shown by Jupyter when the result is a cell's value."""
+        html = self.out_dir / "report.html"
+        return html.read_text() if html.is_file() else f"<pre>{self.out_dir}</pre>"
 
 
 def replay_inputs(previous: Mapping[str, Any], *, target, data, eval_data, arch) -> tuple[Any, Any, Any, Any]:
@@ -167,25 +77,58 @@ def default_out_dir(model_path: Path) -> Path:
     return model_path.with_name(model_path.stem + ".compressed")
 
 
-def compress(model: str | os.PathLike, *, target: str | None = None,
-             out: str | os.PathLike | None = None, recipe: Recipe | str | os.PathLike | None = None,
-             overrides: Mapping[str, Any] | None = None,
-             data: str | os.PathLike | None = None, eval_data: str | os.PathLike | None = None,
-             arch: str | None = None, input_shape: tuple[int, ...] | None = None,
-             trust_pickle: bool = False, progress: Callable[[str], None] | None = None) -> CompressResult:
+_SECTIONS = {"fold": FoldConfig, "export": ExportConfig, "int8": Int8Config, "verify": VerifyConfig,
+             "emulate": EmulateConfig, "prune": PruneConfig, "dsconv": DsconvConfig}
+
+
+def recipe_with_settings(recipe: Recipe, settings: Mapping[str, Any]) -> Recipe:
+    """``recipe`` with typed settings replaced: a section as its config (``int8=Int8Config(io="int8")``)
+    or a mapping of its fields (``int8={"io": "int8"}``), or ``seed=`` / ``passes=``.  Every value is
+    validated as a recipe file's would be; a bad one is a ``ConfigError`` naming the setting."""
+    changes: dict[str, Any] = {}
+    for name, value in settings.items():
+        if name in ("seed", "passes"):
+            changes[name] = tuple(value) if name == "passes" else value
+        elif name in _SECTIONS:
+            config_type = _SECTIONS[name]
+            if isinstance(value, config_type):
+                value = dataclasses.asdict(value)
+            elif not isinstance(value, Mapping):
+                raise ConfigError(name, value, f"a {config_type.__name__} or a mapping of its fields")
+            changes.update({f"{name}.{key}": item for key, item in value.items()})
+        else:
+            raise ConfigError(name, value, "a setting of the recipe: seed, passes, " + ", ".join(_SECTIONS))
+    return recipe.with_overrides(**changes) if changes else recipe
+
+
+def compress(model: Any, *, target: str | None = None, example_inputs: Any = None, data: Any = None,
+             eval_data: Any = None, out: str | os.PathLike | None = None,
+             recipe: Recipe | str | os.PathLike | None = None, preprocess: Preprocess | None = None,
+             overrides: Mapping[str, Any] | None = None, arch: str | None = None,
+             input_shape: tuple[int, ...] | None = None, trust_pickle: bool = False,
+             progress: Callable[[str], None] | None = None, **settings: Any) -> CompressResult:
     """Compress ``model`` for ``target`` and write artifact + report into ``out``.
 
+    ``model``: a file (state dict + ``arch``, TorchScript, torch.export .pt2), or an object: an
+    ``nn.Module`` (copied, never changed), an ``ExportedProgram`` or a ``ScriptModule``.
+    ``example_inputs``: a tensor or tuple of tensors giving the input shapes when neither the
+    model nor ``input_shape`` nor the data says them.  ``data`` / ``eval_data``: a path (.npz,
+    .npy, a folder of images or of WAV clips), an array, an ``(x, y)`` pair, a torch Dataset,
+    a DataLoader or any iterable of ``x`` / ``(x, y)`` batches (data.open_data); ``preprocess``
+    says how folders become inputs (resize, mean, std, sample_rate).
+    ``**settings``: typed recipe settings, e.g. ``int8=Int8Config(io="int8")``,
+    ``prune=PruneConfig(method="channels", amount=0.5)``, ``seed=1`` (``recipe_with_settings``).
     ``recipe`` is a ``Recipe``, a recipe ``.toml`` or an earlier run's ``report.json``; a report
-    also gives the run's target and data files unless they are given here (``replay_inputs``).
-    ``overrides`` replaces settings by dotted name (``{"int8.io": "int8"}``).  Raises a
-    ``CompressorError`` (exit code 2 on the CLI) for bad input.  A verification below
-    ``recipe.verify.min_agreement`` still writes everything; the report's status is then
-    "FAILED" and ``result.ok`` is False.
+    also gives the run's target, data and preprocessing unless given here (``replay_inputs``).
+    ``overrides`` replaces settings by dotted name (the CLI's flags).  Raises a ``CompressorError``
+    for bad input, never exits.  A verification below ``recipe.verify.min_agreement`` still writes
+    everything; the report's status is then "FAILED" and ``result.ok`` is False.
     """
     import torch
 
-    from .model.load import load_model, make_exportable
     from .artifact import Artifact, Context
+    from .inputs import check_labels, model_record, prepare_inputs, resolve_shapes
+    from .model.load import load_model, load_model_object, make_exportable
     from .pipeline import build_pipeline, check_data_given, run_passes
     from .report.build import build_report, write_report_files
     from .targets.load import load_target
@@ -194,11 +137,15 @@ def compress(model: str | os.PathLike, *, target: str | None = None,
         recipe, previous = recipe or Recipe(), {}
     else:
         recipe, previous = load_recipe(Path(recipe))
+    recipe = recipe_with_settings(recipe, settings)
     if overrides:
         recipe = recipe.with_overrides(**overrides)
     target, data, eval_data, arch = replay_inputs(previous, target=target, data=data, eval_data=eval_data, arch=arch)
-    model_path = Path(model)
-    out_dir = Path(out) if out is not None else default_out_dir(model_path)
+    if preprocess is None:
+        preprocess = Preprocess.from_dict(previous.get("preprocess"))
+    is_file = isinstance(model, (str, os.PathLike))
+    out_dir = Path(out) if out is not None else (default_out_dir(Path(model)) if is_file
+                                                 else Path(f"{type(model).__name__}.compressed"))
     _check_out_dir(out_dir)
     profile = load_target(target)
     if recipe.file_format not in profile.formats:
@@ -206,10 +153,14 @@ def compress(model: str | os.PathLike, *, target: str | None = None,
     passes = build_pipeline(recipe, target=profile)
     check_data_given(passes, data is not None)
     torch.manual_seed(recipe.seed)
-    loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
-    inputs = _prepare_inputs(loaded, data=data, eval_data=eval_data, input_shape=input_shape, seed=recipe.seed)
-    shapes = tuple(tuple(t.shape) for t in inputs.example_inputs)
+    loaded = (load_model(Path(model), arch=arch, trust_pickle=trust_pickle) if is_file
+              else load_model_object(model))
+    shapes = resolve_shapes(loaded, input_shape, example_inputs)
+    fine_tunes = any(step.data_needed() for step in passes)
+    inputs, shapes = prepare_inputs(loaded, data=data, eval_data=eval_data, shapes=shapes, preprocess=preprocess,
+                                    recipe=recipe, fine_tunes=fine_tunes)
     module = make_exportable(loaded, inputs.example_inputs)
+    check_labels(loaded.module, inputs, data=data, eval_data=eval_data)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
@@ -223,7 +174,9 @@ def compress(model: str | os.PathLike, *, target: str | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch/onnx deprecation chatter; our warnings go in the report
             final, steps = run_passes(passes, start, context)
-        record = _input_record(model_path, loaded, profile.name, data, eval_data, shapes)
+        record = {**model_record(model, loaded, shapes), "model_format": loaded.source_format, "arch": loaded.arch,
+                  "target": profile.name, "input_shapes": [list(s) for s in shapes],
+                  **_data_record(data, eval_data, inputs.records), "preprocess": preprocess.to_dict()}
         report = build_report(final, steps, recipe=recipe, inputs=record, warnings=inputs.warnings,
                               target=profile)
         write_report_files(report, workdir)
@@ -233,6 +186,19 @@ def compress(model: str | os.PathLike, *, target: str | None = None,
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return CompressResult(report, out_dir)
+
+
+def _data_record(data: Any, eval_data: Any, records: dict[str, Any]) -> dict[str, Any]:
+    """Paths (replayed by ``--recipe report.json``) with a sha256 of each file, and what was read."""
+    from .inputs import sha256_file
+
+    record: dict[str, Any] = {}
+    for key, value in (("data", data), ("eval", eval_data)):
+        is_path = isinstance(value, (str, os.PathLike))
+        record[key] = str(value) if is_path else None
+        record[f"{key}_sha256"] = sha256_file(Path(value)) if is_path and Path(value).is_file() else None
+        record[f"{key}_source"] = records.get(key)
+    return record
 
 
 def _check_out_dir(out_dir: Path) -> None:

@@ -20,6 +20,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 SETTING_FLAGS = {
     "data": "--data", "eval": "--eval", "input_shape": "--input-shape", "out": "--out", "recipe": "--recipe",
     "target": "--target", "arch": "--arch", "seed": "--seed",
+    "resize": "--resize", "mean": "--mean", "std": "--std", "sample_rate": "--sample-rate",
     "export.format": "--format", "export.layout": "--layout",
     "int8.io": "--io", "int8.float_ops": "--float-ops", "int8.qat_epochs": "--qat-epochs", "int8.qat_lr": "--qat-lr",
     "verify.min_agreement": "--min-agreement",

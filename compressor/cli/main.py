@@ -76,8 +76,16 @@ def cli() -> None:
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Output directory [MODEL_STEM.compressed/ beside the model].")
 @click.option("--format", "fmt", type=click.Choice(["tflite", "onnx", "c"]),
               help="Artifact format; c: the .tflite plus a C array and its TFLM op resolver [tflite].")
-@click.option("--data", type=click.Path(path_type=Path), help="Calibration data: .npz with x (N × input shape), optional y.")
-@click.option("--eval", "eval_data", type=click.Path(path_type=Path), help="Held-out .npz with x and y: accuracy of original and compressed.")
+@click.option("--data", type=click.Path(path_type=Path),
+              help="Calibration data: .npz with x (N × input shape) and optional y, .npy, a folder of PNG/JPEG "
+                   "images or of WAV clips (labels from class subfolder names).")
+@click.option("--eval", "eval_data", type=click.Path(path_type=Path),
+              help="Held-out data, the same kinds as --data, with labels: accuracy of original and compressed.")
+@click.option("--resize", metavar="H,W", help="Resize folder images to H,W (bilinear); needed for mixed sizes.")
+@click.option("--mean", metavar="M[,M,M]", help="Subtract per channel from folder images scaled to [0, 1].")
+@click.option("--std", metavar="S[,S,S]", help="Divide per channel, after --mean.")
+@click.option("--sample-rate", type=int, help="Resample WAV folder clips to this rate in Hz (clips are cut "
+                                              "into the model's input length).")
 @click.option("--input-shape", help="Input shape with batch, e.g. 1,1,32,32; one per input for several: 1,3,32,32;1,16.")
 @click.option("--arch", help="Architecture of a state dict: module:Class importable from here, or a zoo name.")
 @click.option("--trust-pickle", is_flag=True, help="Allow loading a fully pickled nn.Module (runs code from the file).")
@@ -114,10 +122,12 @@ def run(model: Path, **flags) -> None:
         from ..data import parse_input_shapes
 
         shape = parse_input_shapes(flags["input_shape"]) if flags["input_shape"] else None
+        preprocess = _preprocess(flags)
         with console.status("compressing") as status:
             result = compress(model, target=flags["target"], out=flags["out"], recipe=flags["recipe"],
                               overrides=_overrides(flags), data=flags["data"], eval_data=flags["eval_data"],
                               arch=flags["arch"], input_shape=shape, trust_pickle=flags["trust_pickle"],
+                              preprocess=preprocess,
                               progress=lambda step: status.update(f"{step}…"))
     except Exception as error:  # mapped to exit codes; --debug shows the traceback
         sys.exit(_fail(error, debug=flags["debug"]))
@@ -130,6 +140,17 @@ _SETTING_OF_FLAG = {"fmt": "export.format", "seed": "seed", "min_agreement": "ve
                     "io_type": "int8.io", "layout": "export.layout", "qat_epochs": "int8.qat_epochs",
                     "qat_lr": "int8.qat_lr", "prune_layers": "prune.layers", "dsconv_mode": "dsconv.mode",
                     "dsconv_rank": "dsconv.rank"}
+
+
+def _preprocess(flags: dict):
+    """How folders become inputs; None (a report's own, under --recipe) when no flag says."""
+    from ..data import Preprocess, parse_floats, parse_size
+
+    given = {"resize": parse_size(flags["resize"]) if flags["resize"] else None,
+             "mean": parse_floats(flags["mean"], "mean") if flags["mean"] else None,
+             "std": parse_floats(flags["std"], "std") if flags["std"] else None,
+             "sample_rate": flags["sample_rate"]}
+    return Preprocess(**given) if any(v is not None for v in given.values()) else None
 
 
 def _overrides(flags: dict) -> dict:
@@ -154,18 +175,21 @@ def _print_result(result, console, *, as_json: bool, quiet: bool) -> None:
     import json
 
     report = result.report
-    for warning in report["warnings"]:
-        console.print(f"[bold yellow]warning:[/] {warning}")
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     if quiet:
         return
     from rich.console import Console
+    from rich.markup import escape
 
     from ..report.markdown import render_table
+    from ..report.warnings import group_warnings
 
     Console(highlight=False).print(render_table(report))
+    for group in group_warnings(report):  # summary first, then one line per kind of warning
+        more = f" (all {len(group.items)} in report.html)" if len(group.items) > 1 else ""
+        console.print(f"[bold yellow]warning:[/] {escape(group.headline)}{more}")
     click.echo(f"wrote {result.artifact_path} and {result.out_dir / 'report.json'}")
 
 

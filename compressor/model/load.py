@@ -25,6 +25,7 @@ the private ``TS2EPConverter`` (see PITFALLS.md, "Loading") and checks the outpu
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import logging
@@ -42,9 +43,9 @@ import torch
 from .architectures import cwd_importable, first_items, module_for_state_dict, short_error
 from ..errors import ModelLoadError
 
-__all__ = ["SOURCE_FORMATS", "LoadedModel", "load_model", "make_exportable"]
+__all__ = ["SOURCE_FORMATS", "LoadedModel", "load_model", "load_model_object", "make_exportable"]
 
-SOURCE_FORMATS = ("torch.export", "torchscript", "state_dict", "pickle")
+SOURCE_FORMATS = ("torch.export", "torchscript", "state_dict", "pickle", "module")  # "module": an object, not a file
 
 # Keys under which common training loops nest the state dict in a checkpoint, in the
 # order we look (Lightning/timm "state_dict", the PyTorch tutorial's "model_state_dict").
@@ -100,6 +101,20 @@ def load_model(path: str | os.PathLike, *, arch: str | None = None,
         raise ModelLoadError(path, "is already an ONNX model; " + _WANTS_PYTORCH)
     raise ModelLoadError(path, "is not a PyTorch model file: neither a zip archive nor a pickle "
                                f"(starts with {head[:8]!r})")
+
+
+def load_model_object(model: Any) -> LoadedModel:
+    """An in-memory model: an ``nn.Module`` (a deep copy in eval mode: the caller's
+    module and its training flag stay as they were), a ``torch.export`` ``ExportedProgram`` or a TorchScript ``ScriptModule``."""
+    where = Path(f"<{type(model).__name__}>")
+    if isinstance(model, torch.export.ExportedProgram):
+        return LoadedModel(module=model.module(), source_format="torch.export",
+                           input_shapes=_example_shapes(model.example_inputs), arch=None, path=where)
+    if isinstance(model, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
+        return LoadedModel(module=model.eval(), source_format="torchscript", input_shapes=None, arch=None, path=where)
+    if isinstance(model, torch.nn.Module):
+        return LoadedModel(module=copy.deepcopy(model).eval(), source_format="module", input_shapes=None, arch=None, path=where)
+    raise ModelLoadError(where, "is not a model: pass a path, an nn.Module, an ExportedProgram or a ScriptModule")
 
 
 _WANTS_PYTORCH = ("compress takes a PyTorch model (a state dict + --arch, TorchScript, a torch.export "

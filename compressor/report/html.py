@@ -2,7 +2,8 @@
 
 ``render_html(report)`` turns a report dict (README, "report.json (schema 1)") into one
 HTML page with nothing to fetch: CSS inline, plots as base64 PNG ``<img>``.  It shows, in
-order of what a reader needs: status and warnings, the summary card (original → compressed
+order of what a reader needs: status, the summary card, the warnings grouped by kind
+(report/warnings.py: a count and the effect each, the warnings themselves folded), then (original → compressed
 for size, gzip, accuracy, agreement, SQNR, latency, RAM, flash and energy), the per-op
 latency bars (top ``TOP_OPS`` of ``estimate.per_op``), per-layer changes (any step's
 ``layers`` list), the int8 step (delegation, ops kept float and why, accuracy remedies tried,
@@ -226,16 +227,27 @@ def _provenance_section(report: dict[str, Any]) -> str:
     return f'<section class="card" id="provenance"><h2>Inputs and versions</h2><table>{body}</table></section>'
 
 
+def _warnings_section(report: dict[str, Any]) -> str:
+    """Below the summary: one line per kind of warning (count and effect), the warnings folded."""
+    from .warnings import group_warnings
+
+    groups = group_warnings(report)
+    if not groups:
+        return ""
+    total = sum(len(g.items) for g in groups)
+    rows = "".join(f"<li><details><summary>{e(g.headline)}</summary><ul>"
+                   + "".join(f"<li>{e(w)}</li>" for w in g.items) + "</ul></details></li>"
+                   if len(g.items) > 1 else f"<li>{e(g.headline)}</li>" for g in groups)
+    return (f'<section class="warnings" id="warnings"><h2>⚠ {total} warning{"s" if total != 1 else ""}'
+            f' of {len(groups)} kind{"s" if len(groups) != 1 else ""}</h2><ul>{rows}</ul></section>')
+
+
 def render_html(report: dict[str, Any]) -> str:
     """The whole report as one self-contained HTML document (a str)."""
     status = str(report.get("status", "ok"))
     artifact, target = report.get("artifact", "artifact"), report.get("target", "?")
     badge = f'<span class="badge {"ok" if status == "ok" else "failed"}">{e(status)}</span>'
-    warnings = [w for w in report.get("warnings") or []]
-    warnings_html = ("" if not warnings else
-                     f'<section class="warnings" id="warnings"><h2>⚠ {len(warnings)} warning'
-                     f'{"s" if len(warnings) != 1 else ""}</h2><ul>'
-                     + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul></section>")
+    warnings_html = _warnings_section(report)
     title = f"{artifact} for {target}: {status}"
     return "\n".join([
         "<!DOCTYPE html>",
@@ -245,8 +257,8 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h1>{e(artifact)} for {e(target)} {badge}</h1>",
         f'<p class="sub">edge-compressor report, schema {e(report.get("schema", "?"))}, '
         f'format {e(report.get("format", "?"))}</p>',
-        warnings_html,
         _summary_card(report),
+        warnings_html,
         _per_op_section(report),
         _layers_section(report),
         int8_section(report),

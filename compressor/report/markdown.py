@@ -92,12 +92,20 @@ def render_table(report: dict[str, Any]):
 
 def render_markdown(report: dict[str, Any]) -> str:
     lines = [f"# {report['artifact']} for {report['target']}: {report['status']}", ""]
-    if report["warnings"]:
-        lines += ["## Warnings", ""] + [f"- {w}" for w in report["warnings"]] + [""]
     lines += ["## Summary", "", "| metric | fp32 original | compressed |", "|---|---:|---:|"]
     lines += [f"| {m} | {a} | {b} |" for m, a, b in summary_rows(report)]
     lines += ["", "Latency, RAM, flash and energy are estimates from the target profile's cost model, "
-              "not host measurements.", "", "## Steps", ""]
+              "not host measurements.", ""]
+    if report["warnings"]:
+        from .warnings import group_warnings
+
+        lines += ["## Warnings", ""]
+        for group in group_warnings(report):
+            lines.append(f"- {group.headline}")
+            if len(group.items) > 1:
+                lines += ["  <details><summary>details</summary>", ""] + [f"  - {w}" for w in group.items] + ["  </details>"]
+        lines.append("")
+    lines += ["## Steps", ""]
     for step in report["steps"]:
         facts = ", ".join(f"{k}={v}" for k, v in step.items()
                           if k not in ("name", "seconds") and not isinstance(v, (list, dict)))

@@ -88,11 +88,11 @@ def test_summary_card_shows_original_to_compressed():
     assert "1.900 ms → </span>0.850 ms" in summary
 
 
-def test_all_report_text_is_escaped_and_warnings_are_prominent():
+def test_all_report_text_is_escaped_and_summary_comes_before_warnings():
     page = render_html(make_report())
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; accuracy &amp; agreement" in page
-    assert page.index('id="warnings"') < page.index('id="summary"')
+    assert page.index('id="summary"') < page.index('id="warnings"')  # summary first (issue 16)
     assert "2 warnings" in page
     assert "features.&lt;3&gt;" in page and "conv&lt;39&gt;" in page
     assert 'class="badge failed">FAILED' in page
@@ -323,3 +323,16 @@ def test_real_int8_run_renders_its_io_bytes_and_int8_sections(tiny_workspace):
 
 def report_step(report: dict, name: str) -> dict:
     return next(step for step in report["steps"] if step["name"] == name)
+
+
+def test_warnings_are_grouped_by_kind_with_count_and_effect_and_folded():
+    report = make_report()
+    report["compressed"]["macs"] = 1_000_000
+    report["warnings"] = [f"android-arm64: conv{k}: 12 output channels, not a multiple of 16 on x: the kernels "
+                          f"pad them, costed as 20,000 MACs instead of 15,000" for k in range(17)] + ["something else"]
+    page = render_html(report)
+    section = page[page.index('id="warnings"'):]
+    section = section[:section.index("</section>")]
+    assert "18 warnings of 2 kinds" in section
+    assert "17 × layers pad channels to the kernel tile: +8% estimated MACs" in section
+    assert section.count("<details>") == 1 and section.count("conv16") == 1

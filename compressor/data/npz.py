@@ -1,5 +1,7 @@
 """Read calibration and evaluation samples from an ``.npz`` file, and check them.
 
+(The folder and torch sources live beside this module: images.py, audio.py, stream.py, open.py.)
+
 The file holds ``x`` (N × the model's per-sample shape, any layout the model takes:
 images N×C×H×W, audio N×L, ...) and optionally ``y`` (N integer labels).  A model with
 several inputs takes ``x0``, ``x1``, ... instead of ``x``, in the order of its ``forward``
@@ -20,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError
+from ..errors import ConfigError, DataError
+from .samples import LazySamples
 
-__all__ = ["Batch", "Dataset", "as_inputs", "calibration_samples", "head", "load_inputs_npz", "load_npz",
+__all__ = ["Batch", "Dataset", "as_inputs", "calibration_samples", "checked_x", "checked_y", "head", "load_inputs_npz", "load_npz",
            "overlap_fraction", "parse_input_shape", "parse_input_shapes", "sample_count"]
 
 _HOW_TO_SAVE = "save one with numpy.savez(path, x=samples, y=labels)"
@@ -41,14 +44,16 @@ def sample_count(x: Batch) -> int:
 
 
 def head(x: Batch, count: int) -> Batch:
-    """The first ``count`` samples, in the same form."""
-    return tuple(a[:count] for a in x) if isinstance(x, tuple) else x[:count]
+    """The first ``count`` samples, in the same form (a lazy source stays lazy: samples.py)."""
+    if isinstance(x, tuple):
+        return tuple(head(a, count) for a in x)
+    return x.head(count) if isinstance(x, LazySamples) else x[:count]
 
 
 def calibration_samples(x: Batch, count: int, seed: int, *, layout: str = "nchw") -> list[list[np.ndarray]]:
     """``count`` samples of ``x``, each a list of batch-of-1 inputs (a seeded choice, so
     class-sorted files still calibrate well), in the artifact's ``layout`` (layout.py)."""
-    from .layout import to_artifact
+    from ..layout import to_artifact
 
     inputs = as_inputs(x)
     order = np.sort(np.random.default_rng(seed).permutation(len(inputs[0]))[: min(count, len(inputs[0]))])
@@ -74,12 +79,12 @@ def load_npz(path: str | os.PathLike, *, per_sample_shape: tuple[int, ...] | Non
     """
     path = Path(path)
     x, y = _read_arrays(path)
-    x = _checked_x(x, path, per_sample_shape)
+    x = checked_x(x, path, per_sample_shape)
     if y is None:
         if require_labels:
             raise DataError(path, f"has no labels 'y' (needed to measure accuracy); {_HOW_TO_SAVE}")
         return Dataset(x=x, y=None, path=path)
-    return Dataset(x=x, y=_checked_y(y, path, len(x)), path=path)
+    return Dataset(x=x, y=checked_y(y, path, len(x)), path=path)
 
 
 def load_inputs_npz(path: str | os.PathLike, per_sample_shapes: tuple[tuple[int, ...], ...]
@@ -96,13 +101,13 @@ def load_inputs_npz(path: str | os.PathLike, per_sample_shapes: tuple[tuple[int,
         if missing:
             raise DataError(path, f"has no array {missing[0]!r}: a model with {len(names)} inputs takes "
                                   f"{', '.join(names)} (save with numpy.savez(path, {names[0]}=..., {names[1]}=..., y=labels))")
-        xs = tuple(_checked_x(_read_member(archive, name, path), path, shape, name=name)
+        xs = tuple(checked_x(_read_member(archive, name, path), path, shape, name=name)
                    for name, shape in zip(names, per_sample_shapes))
         y = _read_member(archive, "y", path) if "y" in archive.files else None
     if len({len(a) for a in xs}) > 1:
         raise DataError(path, "x0, x1, ... must hold the same number of samples, got "
                               + ", ".join(str(len(a)) for a in xs))
-    return xs, (_checked_y(y, path, len(xs[0])) if y is not None else None)
+    return xs, (checked_y(y, path, len(xs[0])) if y is not None else None)
 
 
 def overlap_fraction(a: np.ndarray, b: np.ndarray) -> float:
@@ -168,7 +173,7 @@ def _read_member(archive: np.lib.npyio.NpzFile, name: str, path: Path) -> np.nda
         raise DataError(path, f"array {name!r} is truncated or corrupt: {_short(error)}") from None
 
 
-def _checked_x(x: np.ndarray, path: Path, per_sample_shape: tuple[int, ...] | None, *, name: str = "x"
+def checked_x(x: np.ndarray, path: Path, per_sample_shape: tuple[int, ...] | None, *, name: str = "x"
                ) -> np.ndarray:
     if x.dtype.kind not in "biuf":  # bool, signed, unsigned, float; not complex, strings, records
         raise DataError(path, f"{name} must be numeric, got dtype {x.dtype}")
@@ -188,7 +193,7 @@ def _checked_x(x: np.ndarray, path: Path, per_sample_shape: tuple[int, ...] | No
     return x
 
 
-def _checked_y(y: np.ndarray, path: Path, n_samples: int) -> np.ndarray:
+def checked_y(y: np.ndarray, path: Path, n_samples: int) -> np.ndarray:
     if y.ndim != 1:
         raise DataError(path, f"y must be 1-D (one label per sample), got shape {y.shape}")
     if len(y) != n_samples:
