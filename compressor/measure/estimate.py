@@ -198,7 +198,8 @@ def _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings)
     costed_cpu = " + cpu fallback estimate" if vela.cpu_layers else ""
     figures["latency_ms"] = vela.inference_time_ms + cpu_latency
     figures["energy_mj"] = vela_energy_mj(vela, profile) + cpu_energy
-    figures["peak_ram_bytes"] = vela.sram_used_bytes + vela.dram_used_bytes
     figures["flash_bytes"] = vela.output_size_bytes or figures["flash_bytes"]
-    source.update(latency_ms=f"vela{costed_cpu}", energy_mj=f"vela counts{costed_cpu}",
-                  peak_ram_bytes="vela", flash_bytes="vela")
+    source.update(latency_ms=f"vela{costed_cpu}", energy_mj=f"vela counts{costed_cpu}", flash_bytes="vela")
+    if vela.npu_ops:  # with nothing on the NPU, Vela's SRAM/DRAM use is 0: the CPU's arena is the estimate's
+        figures["peak_ram_bytes"] = vela.sram_used_bytes + vela.dram_used_bytes
+        source["peak_ram_bytes"] = "vela"
