@@ -163,3 +163,17 @@ class TinyShuffleNet(ShuffleNetV2):
 
     def __init__(self):
         super().__init__(widths=(16, 32, 64, 128, 128), repeats=(3, 2, 2), in_channels=1, classes=4)
+
+
+class WideHead(nn.Module):
+    """VGG's shape in small: convs, then a flatten into a big hidden Linear (512×1024 = 524k
+    weights, most of the model) before the classifier, as in VGG's fully-connected layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(cbr(1, 16), nn.MaxPool2d(2), cbr(16, 32), nn.MaxPool2d(2))
+        self.hidden = nn.Linear(32 * 4 * 4, 1024)
+        self.head = nn.Linear(1024, 4)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.hidden(torch.flatten(self.features(x), 1))))

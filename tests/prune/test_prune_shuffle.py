@@ -51,7 +51,7 @@ def test_shufflenet_channel_prune_at_half_exits_0_and_names_the_skipped_groups(t
     torch.save(model.state_dict(), workspace / "shuffle.pt")
     save_labelled_data(model, workspace, np.random.default_rng(2).random((48, 1, 16, 16), dtype=np.float32), train=32)
     result = CliRunner().invoke(cli, ["shuffle.pt", "--arch", "tests.prune_patterns:TinyShuffleNet", "--target",
-                                      "android-arm64", "--prune", "channels:0.5", "--finetune-epochs", "0",
+                                      "android-arm64", "--format", "onnx", "--prune", "channels:0.5", "--finetune-epochs", "0",
                                       "--data", "train.npz", "--eval", "heldout.npz", "--min-agreement", "0",
                                       "--out", "s", "--quiet"])
     assert result.exit_code == 0, result.output
