@@ -292,12 +292,34 @@ def _natural(name: str) -> tuple:
     return (int(digits) if digits else 0, name)
 
 
+def _feed(runner: Any, names: list[str], inputs: list[np.ndarray], i: int) -> dict[str, np.ndarray]:
+    """Sample ``i`` of every input, quantized where the file takes int8 (the hand route's I/O)."""
+    details = runner.get_input_details()
+    feed = {}
+    for name, array in zip(names, inputs):
+        value, detail = array[i:i + 1], details[name]
+        if detail["dtype"] != np.float32:
+            scale, zero = detail["quantization"]
+            info = np.iinfo(detail["dtype"])
+            value = np.clip(np.round(value / scale) + zero, info.min, info.max).astype(detail["dtype"])
+        feed[name] = value
+    return feed
+
+
 def run_tflite(path: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
     runner, names = _runner(path)
+    details = runner.get_output_details()
     outputs = []
     for i in range(len(inputs[0])):
-        result = runner(**{n: a[i:i + 1] for n, a in zip(names, inputs)})
-        outputs.append([result[k] for k in sorted(result, key=_natural)])
+        result = runner(**_feed(runner, names, inputs, i))
+        row = []
+        for key in sorted(result, key=_natural):
+            value = result[key]
+            if details[key]["dtype"] != np.float32:
+                scale, zero = details[key]["quantization"]
+                value = (value.astype(np.float32) - zero) * scale
+            row.append(value)
+        outputs.append(row)
     return [np.concatenate([o[j] for o in outputs]) for j in range(len(outputs[0]))]
 
 
@@ -308,7 +330,7 @@ def sqnr_db(reference: np.ndarray, test: np.ndarray) -> float:
 
 def interleaved_medians_ms(paths: dict[str, Path], inputs: list[np.ndarray], *, rounds: int = 30) -> dict[str, float]:
     runners = {k: _runner(p) for k, p in paths.items()}
-    feeds = {k: {n: a[:1] for n, a in zip(names, inputs)} for k, (_, names) in runners.items()}
+    feeds = {k: _feed(runner, names, inputs, 0) for k, (runner, names) in runners.items()}
     times: dict[str, list[float]] = {k: [] for k in paths}
     for round_index in range(rounds + 3):  # 3 warm-up rounds
         for key, (runner, _) in runners.items():
@@ -405,12 +427,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --samples-dir {args.samples_dir} has no images/ and audio/ folders", file=sys.stderr)
         return 2
     rows = []
-    for spec in (s for s in CORPUS if s.name in wanted):
-        row = evaluate(spec, args.models_dir, args.samples_dir, random_weights=args.random_weights,
-                       timeout_s=args.timeout)
-        if str(row.get("status", "")).startswith("skipped"):
-            print(f"{spec.name}: {row['status']}", file=sys.stderr)
-        rows.append(row)
+    stdout = os.dup(1)
+    os.dup2(2, 1)  # the converters' own chatter goes to stderr: stdout holds the table (or JSON) only
+    try:
+        for spec in (s for s in CORPUS if s.name in wanted):
+            row = evaluate(spec, args.models_dir, args.samples_dir, random_weights=args.random_weights,
+                           timeout_s=args.timeout)
+            if str(row.get("status", "")).startswith("skipped"):
+                print(f"{spec.name}: {row['status']}", file=sys.stderr)
+            rows.append(row)
+    finally:
+        sys.stdout.flush()
+        os.dup2(stdout, 1)
     print(json.dumps(rows, indent=1, default=str) if args.json else render(rows))
     return 0
 
