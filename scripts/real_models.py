@@ -435,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                            timeout_s=args.timeout)
             if str(row.get("status", "")).startswith("skipped"):
                 print(f"{spec.name}: {row['status']}", file=sys.stderr)
+            else:
+                print("row: " + json.dumps(row, default=str), file=sys.stderr, flush=True)  # as it lands
             rows.append(row)
     finally:
         sys.stdout.flush()
