@@ -1,7 +1,8 @@
 """Small networks with the patterns structured pruning must keep consistent (tests only).
 
 Residual add, concatenation, split (torch.chunk), grouped + depthwise convs, a squeeze-and-
-excitation block, and a custom layer torch-pruning has no pruner for.
+excitation block, a custom layer torch-pruning has no pruner for, and ShuffleNetV2's channel
+shuffle (view / transpose / view), which torch-pruning cannot map.
 """
 
 import torch
@@ -96,3 +97,83 @@ class WithCustomLayer(nn.Module):
 
 PATTERNS = {"residual": Residual, "concat": Concat, "split": Split, "grouped": Grouped,
             "squeeze_excite": SqueezeExcite}
+
+
+def channel_shuffle(x, groups: int):
+    """ShuffleNet's channel shuffle: view as (groups, C/groups), transpose, flatten back."""
+    b, c, h, w = x.shape
+    return x.view(b, groups, c // groups, h, w).transpose(1, 2).contiguous().view(b, c, h, w)
+
+
+class ShuffleUnit(nn.Module):
+    """ShuffleNetV2 unit (Ma et al., "ShuffleNet V2", ECCV 2018, Fig. 3c/d).
+
+    Stride 1: split the channels in half, the right half goes 1×1 → 3×3 depthwise → 1×1, then
+    concat and shuffle.  Stride 2: both halves see the whole input (left: 3×3 dw s2 → 1×1).
+    """
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.stride = stride
+        half = cout // 2
+        if stride > 1:
+            self.left = nn.Sequential(nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin),
+                                      nn.Conv2d(cin, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU())
+        right_in = cin if stride > 1 else half
+        self.right = nn.Sequential(nn.Conv2d(right_in, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(),
+                                   nn.Conv2d(half, half, 3, stride, 1, groups=half, bias=False), nn.BatchNorm2d(half),
+                                   nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU())
+
+    def forward(self, x):
+        if self.stride == 1:
+            left, right = x.chunk(2, dim=1)
+            y = torch.cat([left, self.right(right)], dim=1)
+        else:
+            y = torch.cat([self.left(x), self.right(x)], dim=1)
+        return channel_shuffle(y, 2)
+
+
+class ShuffleNetV2(nn.Module):
+    """ShuffleNetV2 as in the paper's Table 5: conv1 3×3 s2, max-pool, three stages of units
+    (first unit stride 2), conv5 1×1, global pool, FC.  ``widths`` = (conv1, stage2, stage3,
+    stage4, conv5); the paper's 0.5× is (24, 48, 96, 192, 1024) with repeats (4, 8, 4)."""
+
+    def __init__(self, widths=(24, 48, 96, 192, 1024), repeats=(4, 8, 4), in_channels=3, classes=1000):
+        super().__init__()
+        self.conv1 = cbr(in_channels, widths[0])
+        self.conv1[0].stride = (2, 2)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        stages, cin = [], widths[0]
+        for cout, repeat in zip(widths[1:4], repeats):
+            stages.append(nn.Sequential(*[ShuffleUnit(cin if i == 0 else cout, cout, 2 if i == 0 else 1)
+                                          for i in range(repeat)]))
+            cin = cout
+        self.stages = nn.Sequential(*stages)
+        self.conv5 = cbr(cin, widths[4], 1)
+        self.fc = nn.Linear(widths[4], classes)
+
+    def forward(self, x):
+        y = self.conv5(self.stages(self.maxpool(self.conv1(x))))
+        return self.fc(y.mean(dim=(2, 3)))
+
+
+class TinyShuffleNet(ShuffleNetV2):
+    """A ShuffleNetV2 small enough for tests: 1×16×16 inputs, 4 classes, 3-2-2 units per stage
+    (deep enough that torch-pruning's own graph build fails on its shuffles)."""
+
+    def __init__(self):
+        super().__init__(widths=(16, 32, 64, 128, 128), repeats=(3, 2, 2), in_channels=1, classes=4)
+
+
+class WideHead(nn.Module):
+    """VGG's shape in small: convs, then a flatten into a big hidden Linear (512×1024 = 524k
+    weights, most of the model) before the classifier, as in VGG's fully-connected layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(cbr(1, 16), nn.MaxPool2d(2), cbr(16, 32), nn.MaxPool2d(2))
+        self.hidden = nn.Linear(32 * 4 * 4, 1024)
+        self.head = nn.Linear(1024, 4)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.hidden(torch.flatten(self.features(x), 1))))

@@ -13,6 +13,9 @@ Two forms of model reach the passes (loading.py):
   (``stem.0.weight`` -> module ``stem.0``) when that name is free to take, so both forms
   then share the module swap, the hooks that measure layer errors and the fine-tuning, and
   report the same layer names.  The TorchScript route is thus the graph route.
+  ``lift_linears_(gm)`` does the same for fully-connected layers: ``aten.linear`` on constant
+  weights, and ``aten.matmul`` / ``aten.mm`` by a constant 2-D matrix (x @ W is a Linear whose
+  weight is Wᵀ), so unstructured pruning reaches a VGG's big hidden Linear too.
 
 Bias goes to the pointwise conv (the pair's output is the dense conv's output, bias
 included); a BatchNorm after the conv keeps following the pointwise conv, which has the
@@ -29,7 +32,7 @@ from torch import nn
 from .factorize import Factors
 
 __all__ = ["DepthwiseSeparable", "batch_size_works", "conv_layers", "drop_batch_guard_", "is_graph_module",
-           "lift_convs_", "make_pair", "swap_module_"]
+           "lift_convs_", "lift_linears_", "make_pair", "open_graph_", "order_modules_by_use_", "swap_module_"]
 
 
 class DepthwiseSeparable(nn.Module):
@@ -196,12 +199,7 @@ def lift_convs_(gm: torch.fx.GraphModule) -> dict[str, str]:
             conv.bias = bias if isinstance(bias, nn.Parameter) else nn.Parameter(bias.detach().clone())
         layer = weight_node.target.rpartition(".")[0] or weight_node.target
         # Drop the old attributes first, so the owner is empty and its name can take the Conv2d.
-        for attr_node in (weight_node, bias_node):
-            if attr_node is not None:
-                holder, name = _owner_and_attr(gm, attr_node.target)
-                holder._parameters.pop(name, None)
-                holder._buffers.pop(name, None)
-                holder.__dict__.pop(name, None)
+        _drop_attributes_(gm, (weight_node, bias_node))
         path = _free_name(gm, layer, set(lifted.values()))
         if path == layer:
             swap_module_(gm, path, conv)
@@ -221,11 +219,115 @@ def lift_convs_(gm: torch.fx.GraphModule) -> dict[str, str]:
     return lifted
 
 
-def open_graph_(gm: torch.fx.GraphModule, x: torch.Tensor) -> tuple[dict[str, str], bool]:
+_LINEAR_TARGETS = ("aten.linear.default",)
+_MATMUL_TARGETS = ("aten.matmul.default", "aten.mm.default")
+
+
+def _constant(gm: nn.Module, node: Any) -> torch.Tensor | None:
+    """The tensor a ``get_attr`` node reads (None for anything else)."""
+    if not isinstance(node, torch.fx.Node) or node.op != "get_attr":
+        return None
+    value = getattr(*_owner_and_attr(gm, node.target))
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _linear_spec(gm: nn.Module, node: torch.fx.Node) -> dict[str, Any] | None:
+    """input / weight node / bias node / transposed? of a Linear-shaped call on constant weights."""
+    target = str(node.target)
+    if node.op != "call_function":
+        return None
+    if any(target.endswith(t) for t in _LINEAR_TARGETS):
+        values = {**dict(zip(["input", "weight", "bias"], node.args)), **node.kwargs}
+        weight, bias = values.get("weight"), values.get("bias")
+        if _constant(gm, weight) is None or (bias is not None and _constant(gm, bias) is None):
+            return None
+        return {"input": values["input"], "weight": weight, "bias": bias, "transposed": False}
+    if any(target.endswith(t) for t in _MATMUL_TARGETS) and len(node.args) == 2 and not node.kwargs:
+        if _constant(gm, node.args[0]) is not None or _constant(gm, node.args[1]) is None:
+            return None  # a constant on the left (W @ x) is not a Linear of x
+        return {"input": node.args[0], "weight": node.args[1], "bias": None, "transposed": True}
+    return None
+
+
+def _drop_attributes_(gm: nn.Module, nodes: tuple) -> None:
+    for attr_node in nodes:
+        if attr_node is not None:
+            holder, name = _owner_and_attr(gm, attr_node.target)
+            holder._parameters.pop(name, None)
+            holder._buffers.pop(name, None)
+            holder.__dict__.pop(name, None)
+
+
+def lift_linears_(gm: torch.fx.GraphModule, *, taken: set[str] = frozenset()) -> dict[str, str]:
+    """Turn Linear-shaped aten calls on constant 2-D weights into ``nn.Linear`` call_module nodes
+    (in place), as ``lift_convs_`` does for convs.  ``taken``: module paths already used by lifted
+    layers.  Returns {layer name: module path}."""
+    lifted: dict[str, str] = {}
+    graph = gm.graph
+    for node in list(graph.nodes):
+        spec = _linear_spec(gm, node)
+        if spec is None:
+            continue
+        weight_node, bias_node = spec["weight"], spec["bias"]
+        weight = _constant(gm, weight_node)
+        if weight.ndim != 2 or not weight.is_floating_point():
+            continue
+        if len(weight_node.users) > 1 or (bias_node is not None and len(bias_node.users) > 1):
+            continue  # a weight shared with another op stays where it is
+        bias = _constant(gm, bias_node) if bias_node is not None else None
+        out_features, in_features = weight.shape[::-1] if spec["transposed"] else weight.shape
+        linear = nn.Linear(in_features, out_features, bias=bias is not None)
+        if spec["transposed"]:
+            linear.weight = nn.Parameter(weight.detach().t().contiguous())
+        else:
+            linear.weight = weight if isinstance(weight, nn.Parameter) else nn.Parameter(weight.detach().clone())
+        if bias is not None:
+            linear.bias = bias if isinstance(bias, nn.Parameter) else nn.Parameter(bias.detach().clone())
+        layer = weight_node.target.rpartition(".")[0] or weight_node.target
+        _drop_attributes_(gm, (weight_node, bias_node))
+        path = _free_name(gm, layer, set(lifted.values()) | set(taken))
+        if path == layer:
+            swap_module_(gm, path, linear)
+        else:
+            gm.add_submodule(path, linear)
+        with graph.inserting_before(node):
+            call = graph.call_module(path, (spec["input"],))
+        call.meta = dict(node.meta)
+        node.replace_all_uses_with(call)
+        graph.erase_node(node)
+        for attr_node in (weight_node, bias_node):
+            if attr_node is not None and not attr_node.users:
+                graph.erase_node(attr_node)
+        lifted[layer] = path
+    graph.lint()
+    gm.recompile()
+    return lifted
+
+
+def order_modules_by_use_(gm: torch.fx.GraphModule) -> None:
+    """Register ``gm``'s top-level submodules in the order the graph first calls them (in place).
+
+    Lifted layers are registered where their weights were (``get_attr`` order, often the state
+    dict's order), so ``named_modules()`` would not start at the input layer as it does for an
+    nn.Module; the pruners read "first" and "last" layers from that order.
+    """
+    first_use: dict[str, int] = {}
+    for index, node in enumerate(gm.graph.nodes):
+        if node.op in ("call_module", "get_attr"):
+            first_use.setdefault(str(node.target).split(".")[0], index)
+    names = list(gm._modules)
+    ordered = sorted(names, key=lambda name: (first_use.get(name, len(first_use) + 1 + names.index(name))))
+    gm._modules = type(gm._modules)((name, gm._modules[name]) for name in ordered)
+
+
+def open_graph_(gm: torch.fx.GraphModule, x: torch.Tensor) -> tuple[dict[str, str], dict[str, str], bool]:
     """Make a ``.pt2`` / TorchScript graph something passes can change and train, in place:
-    its 2-D aten convs lifted into nn.Conv2d modules (``lift_convs_``), the batch guard gone
-    (``drop_batch_guard_``).  Returns the lifted convs and whether the graph runs batches
-    (checked on the first samples of ``x``; False: one sample at a time only)."""
-    lifted = lift_convs_(gm)
+    its 2-D aten convs lifted into nn.Conv2d modules (``lift_convs_``), its Linear-shaped calls
+    into nn.Linear modules (``lift_linears_``), the batch guard gone (``drop_batch_guard_``).
+    Returns the lifted convs, the lifted linears and whether the graph runs batches (checked on
+    the first samples of ``x``; False: one sample at a time only)."""
+    convs = lift_convs_(gm)
+    linears = lift_linears_(gm, taken=set(convs.values()))
+    order_modules_by_use_(gm)
     drop_batch_guard_(gm)
-    return lifted, batch_size_works(gm, x[:3])
+    return convs, linears, batch_size_works(gm, x[:3])

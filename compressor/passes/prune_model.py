@@ -26,13 +26,32 @@ _STATE_DICT_ADVICE = ("save the model's state dict (torch.save(model.state_dict(
                       "with --arch module:Class")
 
 
+_BN_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
+
 def count_params_and_macs(module: Any, example_inputs: tuple) -> tuple[int, int]:
-    """Parameters and multiply-accumulates of one forward pass (torch-pruning's op counter)."""
+    """Parameters and multiply-accumulates of one forward pass (torch-pruning's op counter).
+
+    torch-pruning counts through hooks on nn.Conv/nn.Linear/norm modules, which a ``.pt2`` /
+    TorchScript graph does not have (it counted 0): a graph is counted on a copy with its convs
+    and linears lifted into modules (MACs), and by the weight tensors it holds (parameters).
+    """
     import torch_pruning as tp
 
-    macs, params = tp.utils.count_ops_and_params(module, example_inputs[0] if len(example_inputs) == 1
-                                                 else list(example_inputs))
-    return int(params), int(macs)
+    from ..dsconv.substitute import is_graph_module, lift_convs_, lift_linears_
+
+    graph = is_graph_module(module)
+    if graph:
+        # A TorchScript graph holds its weights as buffers: count every weight tensor, not the
+        # BatchNorm statistics (torch-pruning does not count those for an nn.Module either).
+        tensors = {id(t): t for name, t in [*module.named_parameters(), *module.named_buffers()]
+                   if t.is_floating_point() and not name.endswith(_BN_STATISTICS)}
+        params = sum(t.numel() for t in tensors.values())
+        module = copy.deepcopy(module)
+        lift_linears_(module, taken=set(lift_convs_(module).values()))
+    macs, counted = tp.utils.count_ops_and_params(module, example_inputs[0] if len(example_inputs) == 1
+                                                  else list(example_inputs))
+    return int(params if graph else counted), int(macs)
 
 
 def _has_prunable_layers(module: Any) -> bool:
@@ -118,10 +137,10 @@ class PruneModel(PassBase):
         else:
             from ..prune.masks import make_mask_pruner
 
-            lifted = _lift_graph_convs_(student, x, recovery)
+            lifted = _lift_graph_layers_(student, x, recovery)
             guide = teacher
             if lifted is not None:
-                facts["lifted_graph_convs"], recovery = lifted
+                facts["lifted_graph_convs"], facts["lifted_graph_linears"], recovery = lifted
                 from ..dsconv.substitute import drop_batch_guard_
 
                 guide = copy.deepcopy(teacher)  # the teacher runs batches in recovery too
@@ -196,20 +215,21 @@ def _output_layer(module) -> str | None:
     return last
 
 
-def _lift_graph_convs_(student, x, recovery):
-    """A ``.pt2`` / TorchScript graph keeps its convs as aten calls: lift them into nn.Conv2d
-    modules (as --dsconv does) so masks can hold their weights.  None for an nn.Module;
-    else (convs lifted, the recovery settings, batch 1 when the graph has its batch baked in)."""
+def _lift_graph_layers_(student, x, recovery):
+    """A ``.pt2`` / TorchScript graph keeps its convs and linears as aten calls: lift them into
+    nn.Conv2d / nn.Linear modules (as --dsconv does) so masks can hold their weights.  None for an
+    nn.Module; else (convs lifted, linears lifted, the recovery settings, batch 1 when the graph
+    has its batch baked in)."""
     import dataclasses
 
     from ..dsconv.substitute import is_graph_module, open_graph_
 
     if not is_graph_module(student):
         return None
-    lifted, batches = open_graph_(student, x)
+    convs, linears, batches = open_graph_(student, x)
     if not batches:
         recovery = dataclasses.replace(recovery, batch_size=1)
-    return len(lifted), recovery
+    return len(convs), len(linears), recovery
 
 
 def _dense_file_warning(config: PruneConfig, context: Context) -> list[str]:

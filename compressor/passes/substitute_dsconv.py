@@ -72,7 +72,7 @@ class SubstituteDsconv(PassBase):
         x, y = context.calibration_x, context.calibration_y
         lifted, batches = {}, True
         if form == "graph":
-            lifted, batches = open_graph_(base, torch.as_tensor(x[:3], dtype=torch.float32))
+            lifted, _, batches = open_graph_(base, torch.as_tensor(x[:3], dtype=torch.float32))
         batch, notes = ERROR_BATCH, []
         if not batches:
             batch = 1

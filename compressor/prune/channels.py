@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .dependency import build_dependency_graph, form_groups, unmappable_ops
 from .outcome import LayerSparsity, PruneOutcome
 
 __all__ = ["MAX_LAYER_AMOUNT", "ChannelGroup", "channel_importance", "find_channel_groups", "keep_options",
@@ -103,17 +104,25 @@ def find_channel_groups(model: Any, example_inputs: tuple) -> tuple[Any, list[Ch
     outputs = _output_layers(model, example_inputs)
     skipped = {names[m]: "output layer: the model's outputs stay as they are" for m in outputs}
     unsupported = _unsupported_params(model)
-    graph = tp.DependencyGraph().build_dependency(
-        model, example_inputs=list(example_inputs), verbose=False)
+    graph, failed = build_dependency_graph(model, example_inputs)
+    rearranging = unmappable_ops(graph, failed)
     roots = (torch.nn.modules.conv._ConvNd, torch.nn.Linear)
     groups = []
-    for group in graph.get_all_groups(ignored_layers=list(outputs), root_module_types=roots):
-        root = group[0].dep.target.module
+    for root, group, failure in form_groups(graph, ignored=list(outputs), root_types=roots):
+        if group is None:
+            reason = f"group of {names[root]}: {failure}"
+            groups.append(ChannelGroup(names[root], root, graph.get_out_channels(root), 1, (names[root],),
+                                       skipped=reason))
+            skipped.setdefault(names[root], reason)
+            continue
         members, blocked = [], None
         for dep, _ in group:
             target = dep.target.module
+            for node in (dep.source, dep.target):
+                if node in rearranging and blocked is None:
+                    blocked = rearranging[node]
             if dep.target.type == tp.ops.OPTYPE.PARAMETER:
-                blocked = unsupported.get(id(target), "an unwrapped parameter")
+                blocked = blocked or unsupported.get(id(target), "an unwrapped parameter")
             if graph.is_out_channel_pruning_fn(dep.handler) and isinstance(target, roots):
                 members.append(names.get(target, "?"))
         channels = graph.get_out_channels(root)
@@ -141,14 +150,21 @@ def find_channel_groups(model: Any, example_inputs: tuple) -> tuple[Any, list[Ch
         item = ChannelGroup(names[root], root, channels, channel_groups, tuple(dict.fromkeys(members)),
                             group=group)
         if blocked:
-            item.skipped = (f"coupled to {blocked}" + ("" if blocked.startswith("a split") else
-                                                         ", which torch-pruning has no pruner for"))
+            item.skipped = f"group of {item.root}: coupled to {blocked}" + _why_not(blocked, rearranging)
             for member in item.members:
                 skipped.setdefault(member, item.skipped)
         groups.append(item)
     for name in unsupported.values():
         skipped.setdefault(name.split(" (")[0], f"{name.split(' (')[1][:-1]} is not a layer torch-pruning can cut")
     return graph, groups, skipped
+
+
+def _why_not(blocked: str, rearranging: dict[Any, str]) -> str:
+    if blocked.startswith("a split"):
+        return ""
+    if blocked in rearranging.values():
+        return ", which torch-pruning cannot follow channel indices through"
+    return ", which torch-pruning has no pruner for"
 
 
 def keep_options(group: ChannelGroup, multiple: int) -> list[int]:
@@ -251,6 +267,10 @@ def prune_channels_(model: Any, example_inputs: tuple, *, amount: float, channel
     graph, groups, skipped = find_channel_groups(model, example_inputs)
     notes = [f"channel counts rounded to multiples of {channel_multiple} (the target's channel_multiple); "
              f"at most {MAX_LAYER_AMOUNT:.0%} of a layer's channels removed"]
+    unmapped = [g.root for g in groups if g.skipped and "torch-pruning cannot follow" in g.skipped]
+    if unmapped:
+        notes.append(f"{len(unmapped)} channel groups skipped, their channels pass through ops torch-pruning "
+                     f"cannot map (channel shuffles, channel-axis transposes): {', '.join(unmapped)}")
     selected = []
     for group in groups:
         if group.skipped:

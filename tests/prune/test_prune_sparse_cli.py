@@ -102,9 +102,35 @@ def test_graph_models_get_masks_on_their_lifted_convs(residual_workspace, form):
     assert result.exit_code == 0, result.output
     report, steps = steps_of(workspace / "g")
     prune = steps["prune"]
-    assert prune["lifted_graph_convs"] == 3 and abs(prune["achieved"] - 0.8) <= 0.02
-    # the head is an aten.linear call in the graph, not a module: no conv is mistaken for it
-    assert not prune["skipped"] and steps["sparsify"]["outputs_identical"]
+    assert prune["lifted_graph_convs"] == 3 and prune["lifted_graph_linears"] == 1
+    assert abs(prune["achieved"] - 0.8) <= 0.02
+    # the head (an aten.linear call, lifted like the convs) stays dense, as in the nn.Module form
+    assert {s["name"] for s in prune["skipped"]} == {"head"} and steps["sparsify"]["outputs_identical"]
+    assert prune["params_before"] == prune["params_after"] == sum(p.numel() for p in model.parameters())
+
+
+def test_torchscript_big_hidden_linear_is_masked_and_gzip_shrinks(residual_workspace):
+    """Issue 12, point 5: a TorchScript net whose weights are mostly one hidden Linear (VGG's
+    shape): the Linear is lifted and masked, so the int8 file gzips to <= 0.12x the fp32 file,
+    and the report counts its parameters (a TorchScript graph holds them as buffers)."""
+    import torch
+
+    from tests.prune_patterns import WideHead
+
+    workspace, _ = residual_workspace
+    torch.manual_seed(0)
+    model = WideHead().eval()
+    torch.jit.save(torch.jit.trace(model, (torch.zeros(1, 1, 16, 16),)), workspace / "wide.ts")
+    result = CliRunner().invoke(cli, ["wide.ts", "--target", "android-arm64", "--prune", "unstructured:0.8",
+                                      "--finetune-epochs", "1", "--data", "train.npz", "--eval", "heldout.npz",
+                                      "--input-shape", "1,1,16,16", "--min-agreement", "0", "--out", "w", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report, steps = steps_of(workspace / "w")
+    prune = steps["prune"]
+    hidden = next(layer for layer in prune["layers"] if layer["name"] == "hidden")
+    assert hidden["kind"] == "Linear" and hidden["achieved"] >= 0.75
+    assert prune["params_before"] == sum(p.numel() for p in model.parameters()) == prune["params_after"]
+    assert report["compressed"]["gzip_bytes"] <= 0.12 * prune["float_size_bytes_before"]
 
 
 def test_unstructured_prune_repeats_byte_for_byte(residual_workspace):

@@ -1,0 +1,67 @@
+"""scripts/real_models.py, the real-model corpus: one tiny real architecture end to end (random
+weights, so no download is needed), the shipped weights when they are on this machine, and the
+one-line skip when they are not."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS_DIR = Path("/work/scratch/realmodels/files")
+SAMPLES_DIR = Path("/work/scratch/realmodels/samples")
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("real_models", REPO / "scripts" / "real_models.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["real_models"] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(capsys, *args) -> list[dict]:
+    script = _load_script()
+    assert script.main(["--json", "--timeout", "300", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_corpus_covers_four_kinds_and_three_forms():
+    script = _load_script()
+    assert len(script.CORPUS) >= 8
+    assert {s.form for s in script.CORPUS} == {"state_dict", "pt2", "torchscript"}
+    kinds = " ".join(s.kind for s in script.CORPUS)
+    for word in ("classifier", "detector", "pitch", "LSTM"):
+        assert word in kinds
+
+
+@pytest.mark.skipif(not SAMPLES_DIR.is_dir(), reason="no sample photos on this machine")
+def test_pnet_with_random_weights_goes_through_compress_and_the_hand_route(capsys, tmp_path):
+    """MTCNN's PNet (two outputs, TorchScript form) with seeded random weights: no download."""
+    [row] = _run(capsys, "--models", "mtcnn-pnet", "--random-weights", "--models-dir", str(tmp_path))
+    assert row["exit"] == 0 and row["status"] in ("ok", "FAILED")
+    assert len(row["sqnr_db"]) == len(row["hand_sqnr_db"]) == 2  # every output measured, both routes
+    assert all(v > 10 for v in row["sqnr_db"])
+    assert 0 < row["size_x"] < 1 and row["latency_x"] > 0 and row["hand_latency_x"] > 0
+
+
+@pytest.mark.skipif(not (MODELS_DIR / "facenet-pytorch").is_dir(), reason="real-model files not on this machine")
+def test_shipped_onet_weights_convert_and_verify(capsys):
+    [row] = _run(capsys, "--models", "mtcnn-onet")
+    assert row["exit"] == 0 and len(row["sqnr_db"]) == 3
+
+
+def test_absent_weights_are_skipped_with_one_line(capsys, tmp_path):
+    rows = _run(capsys, "--models", "mtcnn-onet,crepe-tiny", "--models-dir", str(tmp_path))
+    assert [r["status"].split(":")[0] for r in rows] == ["skipped", "skipped"]
+    assert all(str(tmp_path) in r["status"] and "absent" in r["status"] for r in rows)
+
+
+def test_unknown_model_name_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _load_script().main(["--models", "nope"])
+    assert exit_info.value.code == 2
