@@ -89,22 +89,32 @@ class Int8Config:
     per_channel: bool = True
     io: str = "auto"  # the artifact's I/O type: float, int8, or auto (float on CPUs, int8 on MCU/NPU)
     float_ops: tuple[str, ...] = ()  # layers (module paths) the user keeps in float
-    # Below either, the accuracy remedies run (quant_remedies.py): SQNR of the outputs vs the
-    # original model, top-1 agreement for classifiers.
+    # Below either (output SQNR vs the original, top-1 agreement), the remedies run (remedies.py).
     min_sqnr_db: float = 25.0
     min_agreement: float = 0.99
     # On CPU targets, int8 ops the CPU delegate (XNNPACK) cannot run stay float instead, so
     # no op leaves the delegate (delegation.py); an MCU/NPU gets fully int8 graphs regardless.
     float_fallback: bool = True
-    # Try one weight scale per depthwise filter (smaller file); kept only when output SQNR stays
-    # within 1 dB of per-channel (passes/quantize_tflite.py).
+    # One weight scale per depthwise filter where output SQNR stays within 1 dB of per-channel.
     shrink_depthwise: bool = True
-    # Quantization-aware fine-tuning before export (qat.py), distilled from the model as given;
-    # 0 = off.  1e-5 nudges a trained model (zoo: +0.5-0.8 dB); a badly quantizing one wants ~1e-3.
+    # Quantization-aware fine-tuning (qat.py), distilled from the model as given; 0 = off.
+    # 1e-5 nudges a trained model (zoo: +0.5-0.8 dB); a badly quantizing one wants ~1e-3.
     qat_epochs: int = 0
     qat_lr: float = 1e-5
+    # Calibration cost is ops x samples (Python per op output): above this, fewer samples (>= 8).
+    # Zoo CNN: 30-150 ops; an LSTM unrolled over 160 steps: ~7,700 (~3 s a sample on 2 cores).
+    calibration_budget: int = 64_000
+    search_seconds: float = 120.0  # the remedies' time after plain int8 (skipped ones are logged)
+    # Static int8 short of the thresholds on a float-capable target: try dynamic-range, int16
+    # activations (if the target has them), weight-only int8 (quant/schemes.py); the first (in
+    # that order: fastest first) whose outputs reach fallback_min_sqnr_db (verify's bar) ships.
+    fallback_schemes: bool = True
+    fallback_min_sqnr_db: float = 15.0
 
     def __post_init__(self) -> None:
+        _check(self.calibration_budget >= 1, "int8.calibration_budget", self.calibration_budget, "ops x samples >= 1")
+        _check(0.0 <= self.search_seconds <= 86_400.0, "int8.search_seconds", self.search_seconds, "0 to 86400 s")
+        _check(0.0 <= self.fallback_min_sqnr_db <= 200.0, "int8.fallback_min_sqnr_db", self.fallback_min_sqnr_db, "dB")
         _check(1 <= self.calibration_samples <= 100_000, "int8.calibration_samples",
                self.calibration_samples, "an integer from 1 to 100000")
         _check(self.io in ("auto", "float", "int8"), "int8.io", self.io, "float or int8")

@@ -56,6 +56,16 @@ REMEDY_EVAL_SAMPLES = 64
 SHRINK_MAX_LOSS_DB = 1.0
 # Rounds of "keep the ops XNNPACK left out in float, re-quantize": one is usually enough.
 FALLBACK_ROUNDS = 3
+# Fewest calibration samples the cost budget may leave: min/max over fewer is a guess.
+MIN_CALIBRATION_SAMPLES = 8
+
+
+def bounded_samples(samples: list, ops: int, budget: int) -> tuple[list, dict[str, Any]]:
+    """At most ``budget // ops`` of ``samples`` (never under MIN_CALIBRATION_SAMPLES): calibration
+    visits every op's output of every sample in Python, so its cost is ops x samples."""
+    count = min(len(samples), max(MIN_CALIBRATION_SAMPLES, budget // max(ops, 1)))
+    return samples[:count], {"ops": ops, "samples": count, "samples_requested": len(samples),
+                             "cost": ops * count, "budget": budget}
 
 
 @dataclass(frozen=True)
@@ -69,34 +79,49 @@ class QuantizeTflite(PassBase):
 
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..quant.remedies import quantize_with_remedies
+        from ..quant.tflite_int8 import Calibration, compute_op_count
 
         target, config = context.target, self.config
         io = resolve_io(config.io, target)
-        samples = calibration_samples(context.calibration_x, config.calibration_samples, self.seed,
-                                      layout=artifact.layout)
+        samples, cost = bounded_samples(calibration_samples(context.calibration_x, config.calibration_samples,
+                                                            self.seed, layout=artifact.layout),
+                                        compute_op_count(artifact.path), config.calibration_budget)
+        calibration = Calibration(samples, io=io)  # ranges once per float file, for every step below
         user_float = self._float_layers(artifact.path, target)
         out_path = context.workdir / "model.tflite"
+        evaluate = _evaluator(artifact, context)
         remedies = quantize_with_remedies(
-            artifact.path, out_path, samples, evaluate=_evaluator(artifact, context), per_channel=config.per_channel,
+            artifact.path, out_path, samples, evaluate=evaluate, per_channel=config.per_channel,
             io=io, allow_int16="int16" in target.dtypes, allow_float=float_allowed(target),
             min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
-            base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)))
-        evaluate = _evaluator(artifact, context)
+            base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)),
+            calibration=calibration, search_seconds=config.search_seconds,
+            source_path=context.workdir / "model_float_remedied.tflite")
+        # Every later step re-quantizes from the float file, weight granularity and tweaks the kept
+        # candidate came from, so the shipped file carries every remedy the report lists.
+        source = remedies.source or artifact.path
+        scheme, fallback = "static_int8", None
+        if not remedies.met and config.fallback_schemes:
+            scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target)
+        if scheme != "static_int8":
+            return self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration, target)
         tweaks, shrunk = remedies.tweaks, None
+        requantize = _Requantize(source, out_path, calibration, io, remedies.per_channel)
         if config.shrink_depthwise and remedies.per_channel:
-            tweaks, shrunk = self._shrink_depthwise(artifact.path, out_path, samples, io, remedies, evaluate)
+            tweaks, shrunk = self._shrink_depthwise(requantize, remedies, evaluate)
         delegation, for_speed, islands = None, [], []
         if target.kind == "cpu":
             allowed = config.float_fallback and float_allowed(target)
-            delegation, for_speed, tweaks = self._keep_slow_ops_float(artifact.path, out_path, samples, io, tweaks,
-                                                                      allowed=allowed)
+            delegation, for_speed, tweaks = self._keep_slow_ops_float(requantize, tweaks, allowed=allowed)
             if allowed:
-                delegation, islands = self._float_islands(artifact.path, out_path, samples, io, tweaks, target,
-                                                          delegation)
+                delegation, islands = self._float_islands(requantize, tweaks, target, delegation)
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
-        facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8",
-                 "calibration": "min/max over all samples",
+        facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
+                 "scheme_why": "static int8 met the accuracy thresholds" if remedies.met else None,
+                 "fallback": fallback, "calibration": "min/max over all samples",
+                 "calibration_cost": {**cost, "runs": calibration.log},
+                 "float_source": _source_facts(source, artifact.path, remedies),
                  "weights": "int8 per-channel" if remedies.per_channel else "int8 per-tensor",
                  "activations": "int8", "io": "int8" if io == "int8" else "float32",
                  "calibration_samples": len(samples), "float_ops": left_float,
@@ -117,7 +142,7 @@ class QuantizeTflite(PassBase):
                               f"no float ops on {target.name}: it runs int8 only")
         return layers_by_name(float_path, self.config.float_ops)
 
-    def _shrink_depthwise(self, float_path: Path, out_path: Path, samples, io: str, remedies: Any,
+    def _shrink_depthwise(self, requantize: "_Requantize", remedies: Any,
                           evaluate) -> tuple[Int8Tweaks, dict[str, Any] | None]:
         """One weight scale per depthwise filter instead of one per channel, where that costs nothing.
 
@@ -133,12 +158,13 @@ class QuantizeTflite(PassBase):
         from ..files import sibling_temp
         from ..tflite.names import ops_by_layer
 
-        if "DEPTHWISE_CONV_2D" not in {op for op, _, _ in ops_by_layer(float_path)}:
+        out_path = requantize.out_path
+        if "DEPTHWISE_CONV_2D" not in {op for op, _, _ in ops_by_layer(requantize.source)}:
             return remedies.tweaks, None
         tweaks = replace(remedies.tweaks, per_tensor_ops=("DEPTHWISE_CONV_2D",))
         with sibling_temp(out_path, ".tflite") as candidate:
             try:
-                quantize_tflite(float_path, candidate, samples, per_channel=True, io=io, tweaks=tweaks)
+                requantize.write(candidate, tweaks)
             except CompressorError as error:  # the quantizer refused the mix: per-channel stays
                 return remedies.tweaks, {"kept": False, "note": str(error)[:200]}
             sqnr_db, agreement = evaluate(candidate)
@@ -153,8 +179,8 @@ class QuantizeTflite(PassBase):
                 return tweaks, facts
             return remedies.tweaks, facts
 
-    def _keep_slow_ops_float(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, *,
-                             allowed: bool) -> tuple[Any, list[dict[str, Any]]]:
+    def _keep_slow_ops_float(self, requantize: "_Requantize", tweaks: Int8Tweaks, *,
+                             allowed: bool) -> tuple[Any, list[dict[str, Any]], Int8Tweaks]:
         """Re-quantize with the int8 ops XNNPACK leaves out kept in float, until none is left out.
 
         An int8 op outside the delegate splits the graph and runs on slow reference-style
@@ -163,7 +189,7 @@ class QuantizeTflite(PassBase):
         """
         from ..measure.delegation import inspect_delegation
 
-        delegation, moved = inspect_delegation(out_path), []
+        delegation, moved = inspect_delegation(requantize.out_path), []
         for _ in range(FALLBACK_ROUNDS if allowed else 0):
             slow = [node for node in delegation.not_delegated if node["dtype"] in ("int8", "int16", "uint8")]
             known = set(tweaks.float_layers)
@@ -172,44 +198,130 @@ class QuantizeTflite(PassBase):
                 break
             wider = replace(tweaks, float_layers=(*tweaks.float_layers, *names),
                             int16_layers=tuple(n for n in tweaks.int16_layers if n not in names))
-            if not self._requantize(float_path, out_path, samples, io, wider):
+            if not requantize(wider):
                 break  # the quantizer cannot take this split: the artifact stays as it was
             tweaks = wider
             moved += [{"op": node["op"], "name": node["name"], "layers": layer_paths(node["name"])} for node in slow]
-            delegation = inspect_delegation(out_path)
+            delegation = inspect_delegation(requantize.out_path)
         return delegation, moved, tweaks
 
-    def _float_islands(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks, target: TargetProfile,
+    def _float_islands(self, requantize: "_Requantize", tweaks: Int8Tweaks, target: TargetProfile,
                        delegation: Any) -> tuple[Any, list[dict[str, Any]]]:
-        """Keep float the int8 islands the target's cost model says do not pay (int8_islands.py)."""
+        """Keep float the int8 islands the target's cost model says do not pay (quant/islands.py)."""
         from ..measure.delegation import inspect_delegation
         from ..quant.islands import costly_islands
 
-        islands = costly_islands(float_path, out_path, target)
+        islands = costly_islands(requantize.source, requantize.out_path, target)
         if not islands:
             return delegation, []
         tweaks = replace(tweaks, float_layers=(*tweaks.float_layers, *(i["name"] for i in islands)))
-        if not self._requantize(float_path, out_path, samples, io, tweaks):
+        if not requantize(tweaks):
             return delegation, []
-        return inspect_delegation(out_path), [{**i, "layers": layer_paths(i["name"])} for i in islands]
+        return inspect_delegation(requantize.out_path), [{**i, "layers": layer_paths(i["name"])} for i in islands]
 
-    def _requantize(self, float_path: Path, out_path: Path, samples, io: str, tweaks: Int8Tweaks) -> bool:
-        """Quantize again with ``tweaks`` into ``out_path``; False (file untouched) when the
-        quantizer cannot (ai-edge-quantizer refuses some float/int8 splits: it wants ranges for
-        tensors its calibration skipped)."""
+    def _fallback(self, float_path: Path, out_path: Path, calibration: Any, remedies: Any, evaluate,
+                  target: TargetProfile) -> tuple[str, dict[str, Any]]:
+        """Static int8 fell short after the remedies: try the other schemes (quant/schemes.py)."""
+        import os
+        import tempfile
+
+        from ..quant.schemes import try_schemes
+
+        short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
+        if not float_allowed(target):
+            return "static_int8", {"tried": [], "why": f"{short}; {target.name} runs integer kernels only, so "
+                                   "dynamic-range and weight-only int8 (float compute) cannot run there"}
+        temps: list[Path] = []
+
+        def temp(suffix: str) -> Path:
+            handle, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=suffix, dir=out_path.parent)
+            os.close(handle)
+            temps.append(Path(name))
+            return Path(name)
+
+        bar = self.config.fallback_min_sqnr_db
+        try:
+            path, scheme, trials = try_schemes(
+                float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16="int16" in target.dtypes,
+                met=lambda sqnr_db, agreement: sqnr_db >= bar and (
+                    agreement is None or agreement >= self.config.min_agreement))
+            best = next((t for t in trials if t.scheme == scheme), None)
+            better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
+            if better:
+                os.replace(path, out_path)
+        finally:
+            for path in temps:
+                path.unlink(missing_ok=True)
+        rows = [t.to_dict() for t in trials]
+        if not better:
+            return "static_int8", {"tried": rows, "why": f"{short}; no other scheme did better, static int8 ships"}
+        if best.met:
+            why = f"{short}; {scheme} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
+        else:
+            why = f"{short}; no scheme reached {bar:g} dB, {scheme} came closest ({best.sqnr_db:.1f} dB)"
+        return scheme, {"tried": rows, "why": why}
+
+    def _shipped_scheme(self, artifact: Artifact, out_path: Path, scheme: str, fallback: dict[str, Any],
+                        remedies: Any, cost: dict[str, Any], calibration: Any,
+                        target: TargetProfile) -> tuple[Artifact, dict[str, Any]]:
+        """Facts for an artifact of a fallback scheme (no float-for-speed steps: they re-quantize static int8)."""
+        from collections import Counter
+
+        from ..measure.delegation import inspect_delegation
+        from ..quant.schemes import SCHEMES
+
+        delegation = inspect_delegation(out_path) if target.kind == "cpu" else None
+        float_counts = Counter(op["op"] for op in float_ops(out_path))
+        note = (f"int8: shipped {scheme} ({SCHEMES[scheme][1]}): {fallback['why']}; "
+                f"{sum(float_counts.values())} op(s) compute in float")
+        facts = {"quantizer": "ai-edge-quantizer", "recipe": SCHEMES[scheme][0], "scheme": scheme,
+                 "scheme_why": fallback["why"], "fallback": fallback,
+                 "calibration_cost": {**cost, "runs": calibration.log},
+                 "float_source": _source_facts(artifact.path, artifact.path, None),
+                 "weights": "int8 per-channel", "activations": SCHEMES[scheme][1], "io": "float32",
+                 "calibration_samples": cost["samples"], "float_ops": [], "float_op_counts": dict(float_counts),
+                 "float_ops_requested": None, "float_for_speed": [], "float_islands": [],
+                 "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
+                 "delegation": _delegation_facts(delegation),
+                 "warnings": [note, *_delegation_warnings(delegation)]}
+        return replace(artifact, path=out_path, quantized=True), facts
+
+
+@dataclass(frozen=True)
+class _Requantize:
+    """Quantize the kept candidate's float file again with other tweaks (ranges from ``calibration``)."""
+
+    source: Path  # the float file the kept candidate came from (equalized / bias-corrected or not)
+    out_path: Path
+    calibration: Any
+    io: str
+    per_channel: bool
+
+    def write(self, path: Path, tweaks: Int8Tweaks) -> None:
+        quantize_tflite(self.source, path, self.calibration.samples, per_channel=self.per_channel, io=self.io,
+                        tweaks=tweaks, calibration=self.calibration)
+
+    def __call__(self, tweaks: Int8Tweaks) -> bool:
+        """Into ``out_path``; False (file untouched) when the quantizer cannot (ai-edge-quantizer
+        refuses some float/int8 splits)."""
         import os
 
         from ..errors import CompressorError
         from ..files import sibling_temp
 
-        with sibling_temp(out_path, ".tflite") as candidate:
+        with sibling_temp(self.out_path, ".tflite") as candidate:
             try:
-                quantize_tflite(float_path, candidate, samples, per_channel=self.config.per_channel, io=io,
-                                tweaks=tweaks)
+                self.write(candidate, tweaks)
             except CompressorError:
                 return False
-            os.replace(candidate, out_path)
+            os.replace(candidate, self.out_path)
             return True
+
+
+def _source_facts(source: Path, original: Path, remedies: Any) -> dict[str, Any]:
+    """Which float file the artifact was quantized from, and the remedies written into it."""
+    rewritten = [r for r in (remedies.used if remedies is not None else ()) if r in ("equalize", "bias_correction")]
+    return {"file": Path(source).name, "is_export": Path(source) == Path(original), "rewritten_by": rewritten}
 
 
 def _evaluator(artifact: Artifact, context: Context):
@@ -255,8 +367,12 @@ def _warnings(remedies: Any, delegation: Any, config: Int8Config) -> list[str]:
     elif not remedies.met:
         notes.append(f"int8: output SQNR {remedies.sqnr_db:.1f} dB is below {config.min_sqnr_db:g} dB and no "
                      "remedy improved it; see the int8 step's remedies and sensitivity")
-    if delegation is not None and delegation.not_delegated:
-        left = ", ".join(delegation.ops_left_out()[:6])
-        notes.append(f"int8: {len(delegation.not_delegated)} op(s) run outside XNNPACK ({left}); "
-                     f"{delegation.partitions} partitions")
-    return notes
+    return notes + _delegation_warnings(delegation)
+
+
+def _delegation_warnings(delegation: Any) -> list[str]:
+    if delegation is None or not delegation.not_delegated:
+        return []
+    left = ", ".join(delegation.ops_left_out()[:6])
+    return [f"int8: {len(delegation.not_delegated)} op(s) run outside XNNPACK ({left}); "
+            f"{delegation.partitions} partitions"]

@@ -29,7 +29,16 @@ A remedy is kept only if it gains over the best so far; later ones build on what
 
 The float files equalization and bias correction write stand in for the original in the
 later steps (percentile ranges, sensitivity): they compute the same function up to the
-bias shift the correction puts there on purpose.
+bias shift the correction puts there on purpose.  The kept candidate's float file is moved
+to ``source_path`` and named in the result (``source``, with ``per_channel`` and ``tweaks``),
+so every later re-quantization (per-tensor depthwise, float for speed, float islands) starts
+from the file the kept artifact came from and the shipped file keeps every remedy reported.
+
+Cost is bounded.  Activation ranges are calibrated once per float file (``Calibration``)
+and reused by every candidate; with ``deadline`` (a ``time.monotonic()`` value) a remedy whose
+predicted cost (the plain candidate's quantize-and-evaluate seconds, plus one calibration
+when it needs a new float file) would overrun it is skipped and logged as skipped, so an
+unrolled recurrent net with thousands of ops does not re-quantize for minutes.
 
 ``evaluate(path) -> (sqnr_db, agreement or None)`` is the caller's: it runs a candidate
 artifact against the original model on evaluation data.  The best candidate (meeting the
@@ -50,6 +59,7 @@ import contextlib
 import math
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,12 +68,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import CompressorError, ConfigError, ExportError
-from .tflite_int8 import Int8Tweaks, float_ops, quantize_tflite, supports_int16
-from .sensitivity import EXACT_SQNR_DB, activation_ops, layer_sensitivity, open_all_tensors, run_all_tensors
+from .tflite_int8 import Calibration, Int8Tweaks, float_ops, quantize_tflite, supports_int16
+from .sensitivity import EXACT_SQNR_DB, PERCENTILE, layer_sensitivity, percentile_ranges
 
 __all__ = ["PERCENTILE", "RemedyResult", "percentile_ranges", "quantize_with_remedies"]
 
-PERCENTILE = 99.99  # of |activation|: clips about 1 value in 10,000
 _TOP_ROWS = 10  # sensitivity rows kept in the result
 # A remedy is kept only if it gains more than this (or newly meets the thresholds): smaller
 # differences are evaluation noise, and a remedy kept for nothing still costs on the device.
@@ -93,6 +102,7 @@ class RemedyResult:
     agreement: float | None
     met: bool
     tweaks: Int8Tweaks = field(default_factory=Int8Tweaks)  # all departures of the kept artifact
+    source: Path | None = None  # the float file the kept artifact was quantized from
 
     def to_dict(self) -> dict:
         return {"tried": [dict(row) for row in self.tried], "used": list(self.used),
@@ -132,44 +142,6 @@ class _Thresholds:
         return candidate.sqnr_db > best.sqnr_db + (_COSTLY_MIN_GAIN_DB if costly else _MIN_GAIN_DB)
 
 
-def percentile_ranges(float_path: Path, samples: list[list[np.ndarray]], *,
-                      percentile: float = PERCENTILE) -> tuple[tuple[str, float, float], ...]:
-    """(tensor, min, max) for every op output of the float model, clipped at ``percentile``
-    of |activation| over all ``samples`` (as calibration sees them), with min <= 0 <= max.
-
-    Only the largest values decide that percentile, so each tensor keeps just its top
-    ``(1 - percentile/100)`` share of |values| (plus one) and its min and max: the memory
-    does not grow with the number of samples.
-    """
-    interpreter = open_all_tensors(float_path)
-    details = {d["index"]: d for d in interpreter.get_tensor_details()}
-    outputs = [index for index, _, _ in activation_ops(interpreter)]
-    keep = {index: 1 + int(np.prod(details[index]["shape"]) * len(samples) * (1.0 - percentile / 100.0))
-            for index in outputs}
-    largest = {index: np.zeros(0, np.float32) for index in outputs}
-    low = {index: 0.0 for index in outputs}
-    high = {index: 0.0 for index in outputs}
-    for sample in samples:
-        run_all_tensors(interpreter, sample)
-        for index in outputs:
-            value = np.asarray(interpreter.get_tensor(index), np.float32).ravel()
-            low[index], high[index] = min(low[index], float(value.min())), max(high[index], float(value.max()))
-            largest[index] = _top(np.concatenate([largest[index], np.abs(value)]), keep[index])
-    ranges = []
-    for index in outputs:
-        clip = float(largest[index].min()) if largest[index].size else 0.0  # the percentile's value
-        low_clipped, high_clipped = max(low[index], -clip), min(high[index], clip)
-        if low_clipped < high_clipped:
-            ranges.append((details[index]["name"], low_clipped, high_clipped))
-    return tuple(ranges)
-
-
-def _top(values: np.ndarray, count: int) -> np.ndarray:
-    if values.size <= count:
-        return values
-    return np.partition(values, values.size - count)[values.size - count:]
-
-
 def _worst_layers(rows: list[dict], count: int, *, eligible: Callable[[dict], bool]) -> tuple[str, ...]:
     """The ``count`` eligible layers with the lowest own SQNR (ops that lose nothing skipped),
     each with the eligible ops that produce its inputs.
@@ -204,13 +176,27 @@ class _Chain:
     """Runs the remedies: owns the temporary files, the thresholds and the log of tries."""
 
     def __init__(self, float_path: Path, out_path: Path, samples: list[list[np.ndarray]], *,
-                 evaluate: Evaluate, io: str, thresholds: _Thresholds, max_layers: int, allow_float: bool = True):
+                 evaluate: Evaluate, io: str, thresholds: _Thresholds, max_layers: int, allow_float: bool = True,
+                 calibration: Calibration, deadline: float | None = None):
         self.float_path, self.out_path, self.samples = float_path, out_path, samples
-        self.allow_float = allow_float
+        self.allow_float, self.calibration, self.deadline = allow_float, calibration, deadline
         self.evaluate, self.io, self.thresholds, self.max_layers = evaluate, io, thresholds, max_layers
         self.tried: list[dict] = []
         self.temp_paths: list[Path] = []
         self._rows: dict[Path, list[dict]] = {}
+        self.build_seconds = 0.0  # quantize + evaluate of the plain candidate, calibration excluded
+
+    def affordable(self, remedy: str, *, new_source: bool = False, log: bool = True) -> bool:
+        """Whether ``remedy`` fits before the deadline; if not, it is logged as skipped."""
+        if self.deadline is None:
+            return True
+        predicted = self.build_seconds + (self.calibration.seconds() if new_source else 0.0)
+        left = self.deadline - time.monotonic()
+        if predicted <= left or not log:
+            return predicted <= left
+        self.tried.append({"remedy": remedy, "sqnr_db": None, "agreement": None, "kept": False,
+                           "skipped": f"time budget: ~{predicted:.0f} s predicted, {max(left, 0.0):.0f} s left"})
+        return False
 
     def source(self, candidate: _Candidate) -> Path:
         return candidate.source or self.float_path
@@ -246,14 +232,17 @@ class _Chain:
     def build(self, candidate: _Candidate) -> _Candidate:
         """Quantize and evaluate ``candidate`` into a new temporary file."""
         path = self._temp(".tflite")
+        self.calibration.ranges(self.source(candidate))  # timed apart: it is paid once per float file
+        start = time.monotonic()
         quantize_tflite(self.source(candidate), path, self.samples, per_channel=candidate.per_channel, io=self.io,
-                        tweaks=candidate.tweaks)
+                        tweaks=candidate.tweaks, calibration=self.calibration)
         if not self.allow_float and candidate.tweaks != Int8Tweaks():
             left = [op["op"] for op in float_ops(path)]
             if left:  # e.g. an op the quantizer cannot give int16 activations stays float instead
                 raise ExportError(f"{path.name}: left {', '.join(left)} in float on a target that runs none")
         sqnr_db, agreement = self.evaluate(path)
         sqnr_db = float(sqnr_db) if sqnr_db is not None and not math.isnan(sqnr_db) else -math.inf
+        self.build_seconds = max(self.build_seconds, time.monotonic() - start)
         return replace(candidate, path=path, sqnr_db=sqnr_db,
                        agreement=None if agreement is None else float(agreement))
 
@@ -301,29 +290,33 @@ def _cleaned(chain: _Chain) -> Iterator[_Chain]:
 
 def _remedies(chain: _Chain, best: _Candidate, *, allow_int16: bool, allow_float: bool) -> Iterator[_Candidate]:
     """Steps 2-5 of the module docstring, each applied to the best candidate so far."""
-    if not best.per_channel:
+    if not best.per_channel and chain.affordable("per_channel"):
         best = chain.attempt(best, "per_channel", replace(best, per_channel=True))
         yield best
-    source, pairs = chain.equalized()
-    best = chain.attempt(best, "equalize", replace(best, source=source) if source is not None else None,
-                         tuple(p["tensor"] for p in pairs))
-    yield best
-    source, layers = chain.bias_corrected(chain.source(best))
-    best = chain.attempt(best, "bias_correction", replace(best, source=source) if source is not None else None,
-                         tuple(row["tensor"] for row in layers))
-    yield best
-    overrides = percentile_ranges(chain.source(best), chain.samples)
-    best = chain.attempt(best, "percentile",
-                         replace(best, tweaks=replace(best.tweaks, range_overrides=overrides)) if overrides else None)
-    yield best
-    if allow_int16:
+    if chain.affordable("equalize", new_source=True):
+        source, pairs = chain.equalized()
+        best = chain.attempt(best, "equalize", replace(best, source=source) if source is not None else None,
+                             tuple(p["tensor"] for p in pairs))
+        yield best
+    if chain.affordable("bias_correction", new_source=True):
+        source, layers = chain.bias_corrected(chain.source(best))
+        best = chain.attempt(best, "bias_correction", replace(best, source=source) if source is not None else None,
+                             tuple(row["tensor"] for row in layers))
+        yield best
+    if chain.affordable("percentile", new_source=True):  # a pass over every tensor, as calibration
+        overrides = percentile_ranges(chain.source(best), chain.samples)
+        best = chain.attempt(best, "percentile", replace(best, tweaks=replace(best.tweaks, range_overrides=overrides))
+                             if overrides else None)
+        yield best
+    # int16 and float need the per-layer sensitivity: two runs over every tensor, as calibration
+    if allow_int16 and chain.affordable("int16", new_source=True):
         taken = {*best.tweaks.int16_layers, *best.tweaks.float_layers}
         layers = _worst_layers(chain.sensitivity(best), chain.max_layers,
                                eligible=lambda row: row["name"] not in taken and supports_int16(row["op"]))
         tweaks = replace(best.tweaks, int16_layers=(*best.tweaks.int16_layers, *layers))
         best = chain.attempt(best, "int16", replace(best, tweaks=tweaks) if layers else None, layers)
         yield best
-    if allow_float:
+    if allow_float and chain.affordable("float", new_source=True):
         layers = _worst_layers(chain.sensitivity(best), chain.max_layers,
                                eligible=lambda row: row["dtype"] != "float32")
         tweaks = replace(best.tweaks, float_layers=(*best.tweaks.float_layers, *layers),
@@ -336,12 +329,17 @@ def quantize_with_remedies(float_path: Path, out_path: Path, samples: list[list[
                            evaluate: Evaluate, per_channel: bool = True, io: str = "float",
                            allow_int16: bool, allow_float: bool, min_sqnr_db: float = 25.0,
                            min_agreement: float = 0.99, max_layers: int = 3,
-                           base: Int8Tweaks | None = None) -> RemedyResult:
+                           base: Int8Tweaks | None = None, calibration: Calibration | None = None,
+                           search_seconds: float | None = None, source_path: Path | None = None) -> RemedyResult:
     """Quantize ``float_path`` to ``out_path``, trying the remedies until the thresholds are met.
 
     ``samples``: calibration inputs as ``quantize_tflite`` takes them.  ``evaluate(path)``
     returns the candidate's (SQNR dB, top-1 agreement or None) against the original model.
     ``base``: departures every candidate keeps (e.g. layers the user asked to keep in float).
+    ``calibration``: ranges shared with the caller's later re-quantizations.
+    ``search_seconds``: time the remedies may take after the plain candidate (None: no bound).
+    ``source_path``: where the kept candidate's float file is moved when a remedy rewrote it
+    (equalization, bias correction); the result's ``source`` names the file either way.
     """
     float_path, out_path = Path(float_path), Path(out_path)
     if max_layers < 1:
@@ -349,16 +347,23 @@ def quantize_with_remedies(float_path: Path, out_path: Path, samples: list[list[
     if not samples:
         raise ConfigError("samples", len(samples), "at least one calibration sample")
     thresholds = _Thresholds(min_sqnr_db, min_agreement)
+    calibration = calibration or Calibration(samples, io=io)
     with _cleaned(_Chain(float_path, out_path, samples, evaluate=evaluate, io=io, thresholds=thresholds,
-                         max_layers=max_layers, allow_float=allow_float)) as chain:
+                         max_layers=max_layers, allow_float=allow_float, calibration=calibration)) as chain:
         best = chain.start(_Candidate(per_channel, tweaks=base or Int8Tweaks()))
+        if search_seconds is not None:
+            chain.deadline = time.monotonic() + search_seconds
         if not thresholds.met(best):
             for best in _remedies(chain, best, allow_int16=allow_int16, allow_float=allow_float):
                 if thresholds.met(best):
                     break
-        rows = chain.sensitivity(best)
+        rows = chain.sensitivity(best) if chain.affordable("sensitivity", new_source=True, log=False) else []
         assert best.path is not None
         os.replace(best.path, out_path)
+        source = float_path
+        if best.source is not None and source_path is not None:
+            source = Path(source_path)
+            os.replace(best.source, source)
     return RemedyResult(tuple(chain.tried), best.used, best.per_channel, best.tweaks.int16_layers,
                         best.tweaks.float_layers, tuple(rows[:_TOP_ROWS]), best.sqnr_db, best.agreement,
-                        thresholds.met(best), best.tweaks)
+                        thresholds.met(best), best.tweaks, source)

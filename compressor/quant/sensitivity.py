@@ -33,9 +33,10 @@ import numpy as np
 from ..errors import ExportError
 from ..tflite.names import layer_path
 
-__all__ = ["EXACT_SQNR_DB", "MAX_SAMPLES", "activation_ops", "layer_path", "layer_sensitivity", "open_all_tensors",
-           "run_all_tensors"]
+__all__ = ["EXACT_SQNR_DB", "MAX_SAMPLES", "PERCENTILE", "activation_ops", "layer_path", "layer_sensitivity",
+           "open_all_tensors", "percentile_ranges", "run_all_tensors"]
 
+PERCENTILE = 99.99  # of |activation|: clips about 1 value in 10,000 (remedies.py)
 MAX_SAMPLES = 32  # enough for a stable per-tensor SQNR, and keeps the two runs under seconds
 _SKIPPED_OPS = {"QUANTIZE", "DEQUANTIZE"}
 # An exact tensor (noise power 0) reports this instead of infinity, so rows stay JSON numbers;
@@ -155,3 +156,41 @@ def _sqnr_db(nsr: float) -> float:
     if nsr <= _nsr(EXACT_SQNR_DB):
         return EXACT_SQNR_DB
     return -10.0 * math.log10(nsr)
+
+
+def percentile_ranges(float_path: Path, samples: list[list[np.ndarray]], *,
+                      percentile: float = PERCENTILE) -> tuple[tuple[str, float, float], ...]:
+    """(tensor, min, max) for every op output of the float model, clipped at ``percentile``
+    of |activation| over all ``samples`` (as calibration sees them), with min <= 0 <= max.
+
+    Only the largest values decide that percentile, so each tensor keeps just its top
+    ``(1 - percentile/100)`` share of |values| (plus one) and its min and max: the memory
+    does not grow with the number of samples.
+    """
+    interpreter = open_all_tensors(float_path)
+    details = {d["index"]: d for d in interpreter.get_tensor_details()}
+    outputs = [index for index, _, _ in activation_ops(interpreter)]
+    keep = {index: 1 + int(np.prod(details[index]["shape"]) * len(samples) * (1.0 - percentile / 100.0))
+            for index in outputs}
+    largest = {index: np.zeros(0, np.float32) for index in outputs}
+    low = {index: 0.0 for index in outputs}
+    high = {index: 0.0 for index in outputs}
+    for sample in samples:
+        run_all_tensors(interpreter, sample)
+        for index in outputs:
+            value = np.asarray(interpreter.get_tensor(index), np.float32).ravel()
+            low[index], high[index] = min(low[index], float(value.min())), max(high[index], float(value.max()))
+            largest[index] = _top(np.concatenate([largest[index], np.abs(value)]), keep[index])
+    ranges = []
+    for index in outputs:
+        clip = float(largest[index].min()) if largest[index].size else 0.0  # the percentile's value
+        low_clipped, high_clipped = max(low[index], -clip), min(high[index], clip)
+        if low_clipped < high_clipped:
+            ranges.append((details[index]["name"], low_clipped, high_clipped))
+    return tuple(ranges)
+
+
+def _top(values: np.ndarray, count: int) -> np.ndarray:
+    if values.size <= count:
+        return values
+    return np.partition(values, values.size - count)[values.size - count:]

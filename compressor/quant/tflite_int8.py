@@ -32,8 +32,8 @@ from ..errors import ConfigError, ExportError
 from ..measure.runtime import natural_key
 from ..tflite.names import layer_paths, ops_by_layer
 
-__all__ = ["Int8Tweaks", "calibrate_min_max", "check_int8_edges", "float_ops", "layers_by_name",
-           "quantize_tflite", "signature_inputs", "supports_int16"]
+__all__ = ["Calibration", "Int8Tweaks", "calibrate_min_max", "check_int8_edges", "compute_op_count", "float_ops",
+           "layers_by_name", "quantize_tflite", "signature_inputs", "supports_int16"]
 
 _IO_OPS = {"QUANTIZE", "DEQUANTIZE"}
 IO_CHOICES = ("float", "int8")
@@ -102,14 +102,16 @@ def _op_types(path: Path) -> dict[str, str]:
     return {name: op_type for op_type, name, _ in ops_by_layer(path)}
 
 
-def _build_quantizer(float_path: Path, *, per_channel: bool, io: str, tweaks: Int8Tweaks) -> Any:
+def _build_quantizer(float_path: Path, *, per_channel: bool, io: str, tweaks: Int8Tweaks,
+                     activation_bits: int = 8) -> Any:
     from ai_edge_quantizer import qtyping, quantizer
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
 
     qt = quantizer.Quantizer(str(float_path))
-    # The same settings as the library's `recipe.static_wi8_ai8()`, granularity made explicit.
+    # The same settings as the library's `recipe.static_wi8_ai8()` (or `static_wi8_ai16()` with
+    # activation_bits=16), granularity made explicit.
     qt.update_quantization_recipe(regex=".*", operation_name="*",
-                                  op_config=_op_config(qtyping, 8, per_channel=per_channel))
+                                  op_config=_op_config(qtyping, activation_bits, per_channel=per_channel))
     if io == "float":
         # Leave the graph's inputs and outputs unquantized (the quantizer then inserts
         # QUANTIZE / DEQUANTIZE at the edges and nowhere else).
@@ -147,6 +149,48 @@ def calibrate_min_max(qt: Any, float_path: Path, samples: list[list[np.ndarray]]
     return calib.get_model_qsvs()
 
 
+def compute_op_count(float_path: Path) -> int:
+    """Ops whose outputs calibration records (all but QUANTIZE / DEQUANTIZE): the cost of one sample."""
+    return sum(1 for op_type, _, _ in ops_by_layer(float_path) if op_type not in _IO_OPS)
+
+
+class Calibration:
+    """Activation ranges of each float file, calibrated once and reused by every candidate.
+
+    ai-edge-quantizer's calibration runs the float model in Python tensor by tensor, per
+    sample: an LSTM unrolled over 160 steps (7,700 ops) took ~3 s a sample here, and the
+    remedies re-quantize several times.  Ranges are recorded for every op (the plain recipe),
+    so a candidate that keeps some layers float or gives them int16 activations reuses them
+    (min/max do not depend on the bits); a new float file (equalized, bias-corrected)
+    calibrates once.  ``log`` has one row per calibration: ops, samples, cost (ops x samples)
+    and seconds.
+    """
+
+    def __init__(self, samples: list[list[np.ndarray]], *, io: str = "float"):
+        self.samples, self.io = samples, io
+        self._ranges: dict[str, dict[str, Any]] = {}
+        self.log: list[dict[str, Any]] = []
+
+    def ranges(self, float_path: Path) -> dict[str, Any]:
+        import hashlib
+        import time
+
+        key = hashlib.sha256(Path(float_path).read_bytes()).hexdigest()
+        if key not in self._ranges:
+            start = time.monotonic()
+            with captured_output():
+                qt = _build_quantizer(Path(float_path), per_channel=True, io=self.io, tweaks=Int8Tweaks())
+                self._ranges[key] = calibrate_min_max(qt, Path(float_path), self.samples)
+            ops = compute_op_count(Path(float_path))
+            self.log.append({"ops": ops, "samples": len(self.samples), "cost": ops * len(self.samples),
+                             "seconds": round(time.monotonic() - start, 3)})
+        return self._ranges[key]
+
+    def seconds(self) -> float:
+        """The cost of calibrating one more float file, as the last one took."""
+        return float(self.log[-1]["seconds"]) if self.log else 0.0
+
+
 def _override_ranges(qsvs: dict[str, Any], overrides: tuple[tuple[str, float, float], ...]) -> dict[str, Any]:
     result = dict(qsvs)
     for name, low, high in overrides:
@@ -158,18 +202,24 @@ def _override_ranges(qsvs: dict[str, Any], overrides: tuple[tuple[str, float, fl
 
 
 def quantize_tflite(float_path: Path, out_path: Path, samples: list[list[np.ndarray]], *,
-                    per_channel: bool, io: str = "float", tweaks: Int8Tweaks | None = None) -> None:
+                    per_channel: bool, io: str = "float", tweaks: Int8Tweaks | None = None,
+                    calibration: Calibration | None = None, activation_bits: int = 8) -> None:
     """Write the int8 model of ``float_path``, calibrated on ``samples`` (lists of inputs).
 
     ``io``: "float" (float32 graph inputs/outputs) or "int8" (int8 ones, with scale/zero-point).
+    ``calibration``: ranges calibrated once per float file (its samples are used instead of
+    ``samples``).  ``activation_bits`` 16: every activation int16 (int16x8), the int16 scheme.
     """
     if io not in IO_CHOICES:
         raise ConfigError("io", io, " or ".join(repr(c) for c in IO_CHOICES))
     tweaks = tweaks or Int8Tweaks()
     try:
         with captured_output():
-            qt = _build_quantizer(float_path, per_channel=per_channel, io=io, tweaks=tweaks)
-            qsvs = _override_ranges(calibrate_min_max(qt, float_path, samples), tweaks.range_overrides)
+            qt = _build_quantizer(float_path, per_channel=per_channel, io=io, tweaks=tweaks,
+                                  activation_bits=activation_bits)
+            ranges = (calibration.ranges(float_path) if calibration is not None
+                      else calibrate_min_max(qt, float_path, samples))
+            qsvs = _override_ranges(ranges, tweaks.range_overrides)
             quantized = qt.quantize(qsvs, enable_progress_bar=False, enable_progress_report=False)
             quantized.export_model(str(out_path), overwrite=True)
     except ConfigError:
