@@ -36,11 +36,15 @@ def captured_output() -> Iterator[CapturedOutput]:
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
     with tempfile.TemporaryFile(mode="w+b") as sink:
+        # Python-level writes too: sys.stdout may not be fd 1 (pytest's capsys, click's CliRunner).
+        stream = open(sink.fileno(), "w", encoding="utf-8", errors="replace", closefd=False)
         try:
             os.dup2(sink.fileno(), 1)
             os.dup2(sink.fileno(), 2)
-            yield captured
+            with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+                yield captured
         finally:
+            stream.flush()
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved[0], 1)

@@ -259,14 +259,16 @@ def hand_route(model: torch.nn.Module, example: tuple, calib: list[np.ndarray], 
     import litert_torch
     from ai_edge_quantizer import quantizer, recipe
 
-    fp32 = work / "hand_fp32.tflite"
-    litert_torch.convert(model, example).export(str(fp32))
-    names, key = _signature(fp32)
-    qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
-    samples = [{name: a[i:i + 1] for name, a in zip(names, calib)} for i in range(len(calib[0]))]
-    result = qt.calibrate({key: samples})
-    int8 = work / "hand_int8.tflite"
-    qt.quantize(result).export_model(str(int8), overwrite=True)
+    from compressor.capture import captured_output
+
+    fp32, int8 = work / "hand_fp32.tflite", work / "hand_int8.tflite"
+    with captured_output():  # the converters' progress lines would land in --json's stdout
+        litert_torch.convert(model, example).export(str(fp32))
+        names, key = _signature(fp32)
+        qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
+        samples = [{name: a[i:i + 1] for name, a in zip(names, calib)} for i in range(len(calib[0]))]
+        result = qt.calibrate({key: samples})
+        qt.quantize(result).export_model(str(int8), overwrite=True)
     return fp32, int8
 
 
