@@ -236,7 +236,13 @@ def compress(model: str | os.PathLike, *, target: str | None = None,
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    """Only ever replace a directory an earlier run wrote (or an empty one): never a user's."""
+    """Only ever replace a directory an earlier run wrote (or an empty one): never a user's.
+    Its parents must be directories (or not exist yet): ``--out notes.txt/sub`` cannot be made."""
+    for parent in out_dir.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError("out", str(out_dir), f"a directory path, but {parent} is a file, not a directory")
+            break  # the nearest existing parent is a directory: mkdir can make the rest
     if not out_dir.exists():
         return
     if not out_dir.is_dir():

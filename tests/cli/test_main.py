@@ -195,3 +195,15 @@ def test_existing_foreign_directory_is_never_replaced(tiny_workspace):
     result = CliRunner().invoke(cli, ["tiny.pt", *ARCH, "--target", "android-arm64", "--out", "precious"])
     assert result.exit_code == 2 and "precious" in result.stderr
     assert (tiny_workspace / "precious" / "thesis.tex").read_text() == "years of work"
+
+
+@pytest.mark.parametrize("out", ["notes.txt/sub", "notes.txt/a/b"])
+def test_out_below_a_regular_file_exits_2_with_one_line(tiny_workspace, out):
+    (tiny_workspace / "notes.txt").write_text("mine\n")
+    before = set(tiny_workspace.iterdir())
+    result = CliRunner().invoke(cli, ["tiny.pt", *ARCH, "--target", "android-arm64", "--input-shape", "1,1,16,16",
+                                      "--out", out])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --out") and "notes.txt is a file" in lines[0], lines
+    assert set(tiny_workspace.iterdir()) == before and (tiny_workspace / "notes.txt").read_text() == "mine\n"
