@@ -81,7 +81,13 @@ def cli() -> None:
 @click.option("--input-shape", help="Input shape with batch, e.g. 1,1,32,32; one per input for several: 1,3,32,32;1,16.")
 @click.option("--arch", help="Architecture of a state dict: module:Class importable from here, or a zoo name.")
 @click.option("--trust-pickle", is_flag=True, help="Allow loading a fully pickled nn.Module (runs code from the file).")
-@click.option("--min-agreement", type=float, help="Top-1 agreement below this marks the run FAILED (exit 1) [0.97].")
+@click.option("--min-agreement", type=float,
+              help="Top-1 agreement of a class output below this marks the run FAILED (exit 1) [0.97].")
+@click.option("--min-sqnr", "min_sqnr", type=float, metavar="DB",
+              help="SQNR in dB of any output below this marks the run FAILED (exit 1) [15].")
+@click.option("--classifier-output", metavar="INDEX|NAME,...",
+              help="Outputs to score as class scores (top-1 agreement) besides softmax / log-softmax outputs and "
+                   "outputs as wide as the labels' classes, e.g. 0 or output_2.")
 @click.option("--seed", type=int, help="Seed for sampling and random calibration [0].")
 @click.option("--recipe", type=click.Path(path_type=Path), help="A recipe .toml, or an earlier run's report.json to repeat it.")
 @click.option("--prune", "prune_spec", metavar="METHOD[:AMOUNT]",
@@ -127,6 +133,7 @@ def run(model: Path, **flags) -> None:
 
 # Flags that set one recipe setting each (the parameter click passes -> the dotted setting).
 _SETTING_OF_FLAG = {"fmt": "export.format", "seed": "seed", "min_agreement": "verify.min_agreement",
+                    "min_sqnr": "verify.min_sqnr_db",
                     "io_type": "int8.io", "layout": "export.layout", "qat_epochs": "int8.qat_epochs",
                     "qat_lr": "int8.qat_lr", "prune_layers": "prune.layers", "dsconv_mode": "dsconv.mode",
                     "dsconv_rank": "dsconv.rank"}
@@ -138,6 +145,8 @@ def _overrides(flags: dict) -> dict:
 
     overrides = {setting: flags[name].strip() if isinstance(flags[name], str) else flags[name]
                  for name, setting in _SETTING_OF_FLAG.items() if flags[name] is not None}
+    if flags["classifier_output"] is not None:
+        overrides["verify.classifier_output"] = tuple(name.strip() for name in flags["classifier_output"].split(","))
     if flags["float_ops"] is not None:
         overrides["int8.float_ops"] = tuple(name.strip() for name in flags["float_ops"].split(","))
     if flags["prune_spec"] is not None:
