@@ -119,23 +119,17 @@ class Int8Config:
 @dataclass(frozen=True)
 class VerifyConfig:
     """How the artifact is judged against the original, output by output (verify_outputs.py)."""
-
     version: int = 1
-    # A class output (softmax / log-softmax, K classes in the labels, or named below) whose top-1
-    # agreement is below this marks the run FAILED (exit 1).
-    min_agreement: float = 0.97
-    # Any output below this SQNR marks the run FAILED.  15 dB: int8 keeps trained nets' outputs at
-    # 25-40 dB; below 15 the error is a third of the signal's amplitude (a broken conversion).
-    min_sqnr_db: float = 15.0
-    # Outputs (index "0" or name "output_0") scored as class scores besides those found by the rules.
-    classifier_output: tuple[str, ...] = ()
+    min_agreement: float = 0.97  # a class output's top-1 agreement below this marks the run FAILED (exit 1)
+    # Any output below this SQNR marks the run FAILED: int8 keeps trained nets at 25-40 dB; below 15 dB
+    min_sqnr_db: float = 15.0  # the error's RMS is a sixth of the signal's or more: a broken conversion
+    classifier_output: tuple[str, ...] = ()  # outputs ("0", "output_0") scored as classes besides the rules'
     max_samples: int = 1000  # samples of the eval data run through both models
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.min_agreement <= 1.0, "verify.min_agreement", self.min_agreement,
                "a fraction from 0 to 1")
-        _check(isinstance(self.min_sqnr_db, (int, float)) and -300.0 <= self.min_sqnr_db <= 300.0,
-               "verify.min_sqnr_db", self.min_sqnr_db, "dB from -300 to 300")
+        _check(-300.0 <= self.min_sqnr_db <= 300.0, "verify.min_sqnr_db", self.min_sqnr_db, "dB from -300 to 300")
         names = tuple(str(n).strip() if isinstance(n, (str, int)) and not isinstance(n, bool) else n
                       for n in self.classifier_output)
         _check(all(isinstance(n, str) and n for n in names), "verify.classifier_output",

@@ -150,7 +150,8 @@ def test_compress_then_check_holds_and_fails(tiny_workspace):
     from compressor.cli.main import cli
 
     run = CliRunner().invoke(cli, ["tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64",
-                                   "--data", "calib.npz", "--eval", "test.npz", "--out", "out", "--quiet"],
+                                   "--data", "calib.npz", "--eval", "test.npz", "--classifier-output", "0",
+                                   "--out", "out", "--quiet"],
                              catch_exceptions=False)
     assert run.exit_code == 0, run.output
     report = json.loads((tiny_workspace / "out" / "report.json").read_text())
