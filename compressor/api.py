@@ -178,8 +178,9 @@ def compress(model: str | os.PathLike, *, target: str | None = None,
     ``recipe`` is a ``Recipe``, a recipe ``.toml`` or an earlier run's ``report.json``; a report
     also gives the run's target and data files unless they are given here (``replay_inputs``).
     ``overrides`` replaces settings by dotted name (``{"int8.io": "int8"}``).  Raises a
-    ``CompressorError`` (exit code 2 on the CLI) for bad input.  A verification below
-    ``recipe.verify.min_agreement`` still writes everything; the report's status is then
+    ``CompressorError`` (exit code 2 on the CLI) for bad input.  A verification that fails
+    (an output below ``recipe.verify.min_sqnr_db``, or a class output below
+    ``recipe.verify.min_agreement``) still writes everything; the report's status is then
     "FAILED" and ``result.ok`` is False.
     """
     import torch
