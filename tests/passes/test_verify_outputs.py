@@ -50,7 +50,6 @@ def test_class_outputs_are_softmax_log_softmax_label_width_or_named():
     assert output_kind(z, named=True) == "named"
     assert output_kind(z[:, :1], named=True) is None  # one column scores no classes
     assert output_kind(np.zeros((16, 5, 3))) is None
-    x = np.zeros((4, 640), np.float32)
     assert output_kind(np.zeros((4, 640)), label_classes=None) is None  # an autoencoder's reconstruction
 
 
