@@ -121,8 +121,8 @@ class VerifyConfig:
     """How the artifact is judged against the original, output by output (verify_outputs.py)."""
     version: int = 1
     min_agreement: float = 0.97  # a class output's top-1 agreement below this marks the run FAILED (exit 1)
-    # Any output below this SQNR marks the run FAILED: int8 keeps trained nets at 25-40 dB; below 15 dB
-    min_sqnr_db: float = 15.0  # the error's RMS is a sixth of the signal's or more: a broken conversion
+    # A regression output below this SQNR marks the run FAILED: int8 keeps trained nets at 25-40 dB;
+    min_sqnr_db: float = 15.0  # below 15 dB the error's RMS is a sixth of the signal's or more
     classifier_output: tuple[str, ...] = ()  # outputs ("0", "output_0") scored as classes besides the rules'
     max_samples: int = 1000  # samples of the eval data run through both models
 

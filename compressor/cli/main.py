@@ -84,7 +84,8 @@ def cli() -> None:
 @click.option("--min-agreement", type=float,
               help="Top-1 agreement of a class output below this marks the run FAILED (exit 1) [0.97].")
 @click.option("--min-sqnr", "min_sqnr", type=float, metavar="DB",
-              help="SQNR in dB of any output below this marks the run FAILED (exit 1) [15].")
+              help="SQNR in dB of an output that is not class scores below this marks the run FAILED "
+                   "(exit 1) [15].")
 @click.option("--classifier-output", metavar="INDEX|NAME,...",
               help="Outputs to score as class scores (top-1 agreement) besides softmax / log-softmax outputs and "
                    "outputs as wide as the labels' classes, e.g. 0 or output_2.")

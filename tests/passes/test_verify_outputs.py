@@ -94,6 +94,10 @@ def test_box_head_gets_no_agreement_and_the_probability_head_does():
     strict = judge_outputs(comparisons, [box, prob], [box_got, prob_got], label_classes=None, named=set(),
                            min_sqnr_db=25.0, min_agreement=0.97)
     assert [o.status for o in strict] == ["FAILED", "ok"]  # the box head is ~20 dB
+    # A class output is judged by its agreement, not the SQNR floor (a pruned classifier's logits)
+    floor = judge_outputs(comparisons, [box, prob], [box_got, prob_got], label_classes=None, named=set(),
+                          min_sqnr_db=300.0, min_agreement=0.97)
+    assert [o.status for o in floor] == ["FAILED", "ok"] and floor[1].sqnr_db < 300
 
 
 def test_all_regression_model_with_a_broken_output_fails_on_sqnr(tmp_path):
