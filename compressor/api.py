@@ -121,8 +121,9 @@ def compress(model: Any, *, target: str | None = None, example_inputs: Any = Non
     ``recipe`` is a ``Recipe``, a recipe ``.toml`` or an earlier run's ``report.json``; a report
     also gives the run's target, data and preprocessing unless given here (``replay_inputs``).
     ``overrides`` replaces settings by dotted name (the CLI's flags).  Raises a ``CompressorError``
-    for bad input, never exits.  A verification below ``recipe.verify.min_agreement`` still writes
-    everything; the report's status is then "FAILED" and ``result.ok`` is False.
+    for bad input, never exits.  A verification that fails (a regression output below
+    ``recipe.verify.min_sqnr_db``, or a class output below ``recipe.verify.min_agreement``) still
+    writes everything; the report's status is then "FAILED" and ``result.ok`` is False.
     """
     import torch
 
@@ -202,7 +203,13 @@ def _data_record(data: Any, eval_data: Any, records: dict[str, Any]) -> dict[str
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    """Only ever replace a directory an earlier run wrote (or an empty one): never a user's."""
+    """Only ever replace a directory an earlier run wrote (or an empty one): never a user's.
+    Its parents must be directories (or not exist yet): ``--out notes.txt/sub`` cannot be made."""
+    for parent in out_dir.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError("out", str(out_dir), f"a directory path, but {parent} is a file, not a directory")
+            break  # the nearest existing parent is a directory: mkdir can make the rest
     if not out_dir.exists():
         return
     if not out_dir.is_dir():

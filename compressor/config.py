@@ -31,7 +31,6 @@ __all__ = [
     "Recipe",
     "VerifyConfig",
     "load_recipe",
-    "parse_prune_spec",
 ]
 
 # The order passes run in is fixed by the pipeline (pipeline.py); a recipe only says which.
@@ -129,13 +128,23 @@ class Int8Config:
 
 @dataclass(frozen=True)
 class VerifyConfig:
+    """How the artifact is judged against the original, output by output (verify_outputs.py)."""
     version: int = 1
-    min_agreement: float = 0.97  # top-1 agreement below this marks the run FAILED (exit 1)
+    min_agreement: float = 0.97  # a class output's top-1 agreement below this marks the run FAILED (exit 1)
+    # A regression output below this SQNR marks the run FAILED: int8 keeps trained nets at 25-40 dB;
+    min_sqnr_db: float = 15.0  # below 15 dB the error's RMS is a sixth of the signal's or more
+    classifier_output: tuple[str, ...] = ()  # outputs ("0", "output_0") scored as classes besides the rules'
     max_samples: int = 1000  # samples of the eval data run through both models
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.min_agreement <= 1.0, "verify.min_agreement", self.min_agreement,
                "a fraction from 0 to 1")
+        _check(-300.0 <= self.min_sqnr_db <= 300.0, "verify.min_sqnr_db", self.min_sqnr_db, "dB from -300 to 300")
+        names = tuple(str(n).strip() if isinstance(n, (str, int)) and not isinstance(n, bool) else n
+                      for n in self.classifier_output)
+        _check(all(isinstance(n, str) and n for n in names), "verify.classifier_output",
+               ",".join(map(str, self.classifier_output)), "output indexes or names, e.g. 2 or output_2")
+        object.__setattr__(self, "classifier_output", names)
         _check(self.max_samples >= 1, "verify.max_samples", self.max_samples, "a positive integer")
 
 
@@ -261,23 +270,6 @@ class DsconvConfig:
     def selection(self) -> str | tuple[str, ...]:
         """ "auto", "all", or the tuple of layer names given."""
         return _keyword_or_names(self.mode, ("auto", "all", "none"))
-
-
-def parse_prune_spec(text: str) -> tuple[str, float]:
-    """``--prune METHOD[:AMOUNT]`` -> (method, amount): "channels:0.5", "unstructured:0.8", "2:4"."""
-    text = text.strip()
-    if text in ("2:4", "none"):
-        return text, 0.5
-    method, _, amount = text.rpartition(":") if ":" in text else (text, "", "0.5")
-    expected = ("METHOD[:AMOUNT] with METHOD one of " + ", ".join(m for m in PRUNE_METHODS if m != "none")
-                + " and AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
-    _check(method in PRUNE_METHODS and method not in ("none", "2:4"), "prune", text, expected)
-    try:
-        value = float(amount)
-    except ValueError:
-        raise ConfigError("prune", text, expected) from None
-    _check(0.0 < value < 1.0, "prune", text, expected)
-    return method, value
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ def test_layout_round_trip_moves_only_channel_axes():
 def test_nhwc_artifact_takes_channels_last_and_verifies(tiny_workspace, fmt, target):
     result = CliRunner().invoke(cli, ["tiny.pt", "--arch", "tinynets:TinyNet", "--target", target,
                                       "--format", fmt, "--data", "calib.npz", "--eval", "test.npz",
-                                      "--layout", "nhwc", "--out", "nhwc", "--json", "--quiet"])
+                                      "--layout", "nhwc", "--out", "nhwc", "--classifier-output", "0", "--json",
+                                      "--quiet"])
     assert result.exit_code == 0, result.output
     report = json.loads((tiny_workspace / "nhwc" / "report.json").read_text())
     verify = next(s for s in report["steps"] if s["name"] == "verify")

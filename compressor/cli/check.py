@@ -5,8 +5,11 @@
     compress check model.tflite --target cortex-m7 --budget budgets.toml
     compress check new/report.json --baseline old/report.json --max-regression 5%
 
-Exit codes: 0 every budget holds, 1 a budget is exceeded or a metric regressed past the
-baseline (one line per violation), 2 bad input or nothing could be checked (one line on
+A report whose verification FAILED (its "status") fails the check whatever the budgets
+say, unless ``--allow-failed``.
+
+Exit codes: 0 every budget holds, 1 a budget is exceeded, a metric regressed past the
+baseline or the report's status is FAILED (one line per violation), 2 bad input or nothing could be checked (one line on
 stderr; ``--debug`` for the traceback), 3 an internal error.  Parsing only: the budgets
 live in ``budgets.py``, the verdicts in ``check.py``.
 """
@@ -32,6 +35,7 @@ _INLINE_FLAGS = {
     "max_energy_mj": ("--max-energy-mj", "Estimated energy per inference limit in millijoules."),
     "min_accuracy": ("--min-accuracy", "Lowest allowed top-1 accuracy: 0.95 or 95%."),
     "min_agreement": ("--min-agreement", "Lowest allowed top-1 agreement with the original: 0.98 or 98%."),
+    "min_sqnr_db": ("--min-sqnr", "Lowest allowed SQNR of the worst output, in dB (e.g. 20)."),
 }
 
 
@@ -50,21 +54,26 @@ def _inline_budget_options(function):
               help="An earlier report.json: fail when a metric got worse than it by more than --max-regression.")
 @click.option("--max-regression", metavar="PCT", help="Allowed worsening against --baseline, of each metric's baseline value: 5% or 0.05 [0].")
 @_inline_budget_options
+@click.option("--allow-failed", is_flag=True,
+              help="Check the budgets only: a report whose verification FAILED may still pass.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON on stdout and nothing else there.")
 @click.option("--junit", type=click.Path(path_type=Path), metavar="FILE.xml", help="Write a JUnit XML file: one testcase per budget.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def check_command(source: Path, budget_file: Path | None, target: str | None, baseline: Path | None,
-                  max_regression: str | None, as_json: bool, junit: Path | None, debug: bool, **inline: str | None) -> None:
-    """Check a report (or an artifact, profiled on --target) against budgets; exit 1 if any is exceeded."""
+                  max_regression: str | None, allow_failed: bool, as_json: bool, junit: Path | None, debug: bool,
+                  **inline: str | None) -> None:
+    """Check a report (or an artifact, profiled on --target) against budgets; exit 1 if any is
+    exceeded or the report's verification FAILED."""
     try:
-        result = _run_check(source, budget_file, target, baseline, max_regression, junit, inline)
+        result = _run_check(source, budget_file, target, baseline, max_regression, junit, inline,
+                            allow_failed=allow_failed)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     verdicts, checked_target, profiled = result
     _print(verdicts, source=source, target=checked_target, profiled=profiled, as_json=as_json)
 
 
-def _run_check(source, budget_file, target, baseline_path, max_regression, junit, inline):
+def _run_check(source, budget_file, target, baseline_path, max_regression, junit, inline, *, allow_failed=False):
     from ..gate.budgets import Budgets, budgets_from_table, load_budgets, parse_fraction
     from ..gate.verdicts import ARTIFACT_SUFFIXES, check_report, load_report, report_from_artifact, write_junit
     from ..errors import ConfigError
@@ -101,7 +110,7 @@ def _run_check(source, budget_file, target, baseline_path, max_regression, junit
     if not budgets.keys_set() and baseline is None:
         raise ConfigError("--budget", None, "budgets to check: a budgets file or flags such as --max-size 250KB "
                                             "(or --baseline OLD.json)")
-    verdicts = check_report(report, budgets, baseline=baseline, max_regression=regression)
+    verdicts = check_report(report, budgets, baseline=baseline, max_regression=regression, allow_failed=allow_failed)
     if junit is not None:
         write_junit(verdicts, junit, suite=f"compress-check.{target}")
     return verdicts, target, profiled

@@ -89,7 +89,14 @@ def cli() -> None:
 @click.option("--input-shape", help="Input shape with batch, e.g. 1,1,32,32; one per input for several: 1,3,32,32;1,16.")
 @click.option("--arch", help="Architecture of a state dict: module:Class importable from here, or a zoo name.")
 @click.option("--trust-pickle", is_flag=True, help="Allow loading a fully pickled nn.Module (runs code from the file).")
-@click.option("--min-agreement", type=float, help="Top-1 agreement below this marks the run FAILED (exit 1) [0.97].")
+@click.option("--min-agreement", type=float,
+              help="Top-1 agreement of a class output below this marks the run FAILED (exit 1) [0.97].")
+@click.option("--min-sqnr", "min_sqnr", type=float, metavar="DB",
+              help="SQNR in dB of an output that is not class scores below this marks the run FAILED "
+                   "(exit 1) [15].")
+@click.option("--classifier-output", metavar="INDEX|NAME,...",
+              help="Outputs to score as class scores (top-1 agreement) besides softmax / log-softmax outputs and "
+                   "outputs as wide as the labels' classes, e.g. 0 or output_2.")
 @click.option("--seed", type=int, help="Seed for sampling and random calibration [0].")
 @click.option("--recipe", type=click.Path(path_type=Path), help="A recipe .toml, or an earlier run's report.json to repeat it.")
 @click.option("--prune", "prune_spec", metavar="METHOD[:AMOUNT]",
@@ -137,6 +144,7 @@ def run(model: Path, **flags) -> None:
 
 # Flags that set one recipe setting each (the parameter click passes -> the dotted setting).
 _SETTING_OF_FLAG = {"fmt": "export.format", "seed": "seed", "min_agreement": "verify.min_agreement",
+                    "min_sqnr": "verify.min_sqnr_db",
                     "io_type": "int8.io", "layout": "export.layout", "qat_epochs": "int8.qat_epochs",
                     "qat_lr": "int8.qat_lr", "prune_layers": "prune.layers", "dsconv_mode": "dsconv.mode",
                     "dsconv_rank": "dsconv.rank"}
@@ -155,20 +163,42 @@ def _preprocess(flags: dict):
 
 def _overrides(flags: dict) -> dict:
     """The settings the flags give, by dotted name, on top of the recipe."""
-    from ..config import parse_prune_spec
-
     overrides = {setting: flags[name].strip() if isinstance(flags[name], str) else flags[name]
                  for name, setting in _SETTING_OF_FLAG.items() if flags[name] is not None}
+    if flags["classifier_output"] is not None:
+        overrides["verify.classifier_output"] = tuple(name.strip() for name in flags["classifier_output"].split(","))
     if flags["float_ops"] is not None:
         overrides["int8.float_ops"] = tuple(name.strip() for name in flags["float_ops"].split(","))
     if flags["prune_spec"] is not None:
-        overrides["prune.method"], overrides["prune.amount"] = parse_prune_spec(flags["prune_spec"])
+        overrides["prune.method"], overrides["prune.amount"] = _parse_prune_spec(flags["prune_spec"])
     # One recovery setting for both passes that fine-tune: pruning and depthwise substitution.
     for section in ("prune", "dsconv"):
         for name in ("finetune_epochs", "lr"):
             if flags[name] is not None:
                 overrides[f"{section}.{name}"] = flags[name]
     return overrides
+
+
+def _parse_prune_spec(text: str) -> tuple[str, float]:
+    """``--prune METHOD[:AMOUNT]`` -> (method, amount): "channels:0.5", "unstructured:0.8", "2:4"."""
+    from ..config import PRUNE_METHODS
+    from ..errors import ConfigError
+
+    text = text.strip()
+    if text in ("2:4", "none"):
+        return text, 0.5
+    method, _, amount = text.rpartition(":") if ":" in text else (text, "", "0.5")
+    expected = ("METHOD[:AMOUNT] with METHOD one of " + ", ".join(m for m in PRUNE_METHODS if m != "none")
+                + " and AMOUNT a fraction strictly between 0 and 1 (e.g. channels:0.5)")
+    if method not in PRUNE_METHODS or method in ("none", "2:4"):
+        raise ConfigError("prune", text, expected)
+    try:
+        value = float(amount)
+    except ValueError:
+        raise ConfigError("prune", text, expected) from None
+    if not 0.0 < value < 1.0:
+        raise ConfigError("prune", text, expected)
+    return method, value
 
 
 def _print_result(result, console, *, as_json: bool, quiet: bool) -> None:

@@ -10,6 +10,7 @@ overrides them for the target named NAME (the report's ``target``).  Every key i
     max_energy_mj = 5.0         # estimate.energy_mj
     min_accuracy = 0.95         # compressed.accuracy         (fraction in [0, 1], or "95%")
     min_agreement = "98%"       # compressed.agreement
+    min_sqnr_db = 20            # the worst output's SQNR (compressed.outputs[].sqnr_db), dB
     max_regression = "5%"       # allowed worsening of each metric against --baseline
 
     [targets.cortex-m7]
@@ -53,10 +54,11 @@ BUDGET_KEYS: Mapping[str, str] = {
     "max_energy_mj": "max_energy_mj",
     "min_accuracy": "min_accuracy",
     "min_agreement": "min_agreement",
+    "min_sqnr_db": "min_sqnr_db",
     "max_regression": "max_regression",
 }
 _SIZE_KEYS = ("max_size", "max_flash", "max_peak_ram")
-_NUMBER_KEYS = ("max_latency_ms", "max_energy_mj")
+_NUMBER_KEYS = ("max_latency_ms", "max_energy_mj", "min_sqnr_db")
 _FRACTION_KEYS = ("min_accuracy", "min_agreement", "max_regression")
 _TARGETS_TABLE = "targets"
 
@@ -132,6 +134,7 @@ class Budgets:
     max_energy_mj: float | None = None
     min_accuracy: float | None = None  # fraction in [0, 1]
     min_agreement: float | None = None  # fraction in [0, 1]
+    min_sqnr_db: float | None = None  # of the worst output, dB
     # Allowed worsening of each metric relative to its baseline value (0.05 = 5 %).
     max_regression: float | None = None
 

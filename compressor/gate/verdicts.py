@@ -3,7 +3,7 @@
 ``check_report(report, budgets, baseline=..., max_regression=...)`` is pure: it reads the
 report fields each budget maps to (the README's report.json schema 1) and says, for each,
 whether it holds and by how much it is over.  Budgets of the "max" direction fail when the
-value is above the limit; "min" budgets (accuracy, agreement) when it is below.  With a
+value is above the limit; "min" budgets (accuracy, agreement, SQNR) when it is below.  With a
 baseline report every metric both reports carry is also compared: a "max" metric may grow
 and a "min" metric may shrink by at most ``max_regression`` of its baseline value.
 
@@ -11,6 +11,12 @@ A budget whose field the report does not carry (no ``--eval`` accuracy, or an ar
 checked without a run) gives a "skipped" verdict saying why; skipped verdicts neither pass
 nor fail.  ``exit_code`` turns verdicts into the CLI's code: 1 if any failed, 2 if nothing
 could be checked, else 0.
+
+A report whose own ``status`` is not "ok" (the compress run's verification FAILED: an output
+below its SQNR or agreement threshold) gives a failing "status" verdict first, whatever the
+budgets say; ``allow_failed`` (``--allow-failed``) leaves it out.  ``min_sqnr_db`` reads the
+worst output's SQNR (``compressed.outputs[].sqnr_db``); a report written before per-output
+verification has only ``compressed.sqnr_db``, which was already the minimum over outputs.
 
 Around it: ``load_report`` (a report.json, validated), ``report_from_artifact`` (a
 .tflite/.onnx profiled on a target by ``profile.profile_artifact``, the same profile as
@@ -43,7 +49,9 @@ __all__ = [
 ]
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx")
-_KINDS = ("budget", "regression", "skipped")
+_KINDS = ("budget", "regression", "skipped", "status")
+# The worst output's SQNR: the minimum over compressed.outputs, or (older reports) compressed.sqnr_db.
+_WORST_SQNR = "compressed.outputs[].sqnr_db"
 
 
 @dataclass(frozen=True)
@@ -62,17 +70,19 @@ METRICS: tuple[Metric, ...] = (
     Metric("max_energy_mj", "estimate.energy_mj", "max", "mJ"),
     Metric("min_accuracy", "compressed.accuracy", "min", "fraction"),
     Metric("min_agreement", "compressed.agreement", "min", "fraction"),
+    Metric("min_sqnr_db", _WORST_SQNR, "min", "dB"),
 )
 # Why a field can be missing, said in the skipped verdict.
 _MISSING_HINTS = {
     "compressed.accuracy": "accuracy comes only from a compress run with --eval; an artifact alone has none",
     "compressed.agreement": "agreement comes only from a compress run verifying a classifier; an artifact alone has none",
+    _WORST_SQNR: "SQNR comes only from a compress run's verification; an artifact alone has none",
 }
 
 
 @dataclass(frozen=True)
 class Verdict:
-    kind: str  # "budget" | "regression" | "skipped"
+    kind: str  # "budget" | "regression" | "skipped" | "status"
     metric: str  # the budget key ("max_size"); for regressions the key of the metric's budget
     field: str  # the report field checked ("compressed.size_bytes")
     unit: str
@@ -92,13 +102,13 @@ class Verdict:
 
     @property
     def name(self) -> str:
-        """A short unique name: the budget key, or "regression FIELD"."""
+        """A short unique name: the budget key, "status", or "regression FIELD"."""
         return f"regression {self.field}" if self.kind == "regression" else self.metric
 
     @property
     def title(self) -> str:
         """The name with the report field it reads: "max_size (compressed.size_bytes)"."""
-        return self.name if self.kind == "regression" else f"{self.metric} ({self.field})"
+        return self.name if self.kind in ("regression", "status") else f"{self.metric} ({self.field})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"name": self.name}
@@ -114,12 +124,39 @@ def _field(report: dict[str, Any], dotted: str) -> Any:
 
 
 def _number(report: dict[str, Any], dotted: str) -> float | None:
+    if dotted == _WORST_SQNR:
+        return _worst_sqnr(report)
     value = _field(report, dotted)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(dotted, value, "a finite number or null")
     return value
+
+
+def _worst_sqnr(report: dict[str, Any]) -> float | None:
+    outputs = _field(report, "compressed.outputs")
+    if not isinstance(outputs, list) or not outputs:
+        return _number(report, "compressed.sqnr_db")
+    values = []
+    for index, row in enumerate(outputs):
+        value = row.get("sqnr_db") if isinstance(row, dict) else row
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"compressed.outputs[{index}].sqnr_db", value, "a finite number")
+        values.append(value)
+    return min(values)
+
+
+def _status_verdict(report: dict[str, Any]) -> Verdict | None:
+    """A failing verdict for a report whose verification FAILED; None for "ok" or no status."""
+    status = report.get("status")
+    if status is None or status == "ok":
+        return None
+    failed = [f"output {o.get('index')} ({o.get('name')})" for o in _field(report, "compressed.outputs") or []
+              if isinstance(o, dict) and o.get("status") not in (None, "ok")]
+    why = f": {', '.join(failed)} below the run's thresholds" if failed else ""
+    return Verdict("status", "status", "status", "", None, None, False,
+                   reason=f"the compress run's verification says {status}{why} (see the report's warnings)")
 
 
 def _over(actual: float, limit: float, direction: str) -> tuple[bool, float, float | None]:
@@ -130,11 +167,13 @@ def _over(actual: float, limit: float, direction: str) -> tuple[bool, float, flo
 
 
 def check_report(report: dict[str, Any], budgets: Budgets, *, baseline: dict[str, Any] | None = None,
-                 max_regression: float | None = None) -> list[Verdict]:
-    """One verdict per budget set (in ``METRICS`` order), then one per metric compared to
-    ``baseline``.  Pure: no I/O.  ``max_regression`` defaults to ``budgets.max_regression``,
-    then 0 (no worsening allowed) when a baseline is given."""
-    verdicts = []
+                 max_regression: float | None = None, allow_failed: bool = False) -> list[Verdict]:
+    """A failing "status" verdict for a FAILED report (unless ``allow_failed``), one verdict per
+    budget set (in ``METRICS`` order), then one per metric compared to ``baseline``.  Pure: no
+    I/O.  ``max_regression`` defaults to ``budgets.max_regression``, then 0 (no worsening
+    allowed) when a baseline is given."""
+    status = None if allow_failed else _status_verdict(report)
+    verdicts = [status] if status is not None else []
     for metric in METRICS:
         limit = budgets.limit(metric.budget)
         if limit is None:
@@ -185,6 +224,8 @@ def _show(value: float | None, unit: str) -> str:
         return text
     if unit == "fraction":
         return f"{value:.4f} ({100 * value:.2f}%)"
+    if unit == "dB":
+        return f"{value:.2f} dB"
     return f"{value:.4g} {unit}"
 
 
@@ -192,6 +233,8 @@ def format_verdict(verdict: Verdict) -> str:
     """One line: status, metric, field, actual, limit and how far over."""
     if verdict.kind == "skipped":
         return f"SKIP {verdict.name}: {verdict.reason}"
+    if verdict.kind == "status":
+        return f"FAIL status: {verdict.reason}"
     status = "ok  " if verdict.passed else "FAIL"
     relation = ">=" if _direction(verdict.metric) == "min" else "<="
     if verdict.kind == "regression":

@@ -13,6 +13,10 @@ The format is read from the file's content, never its name (a state dict called
     - ``torch.save``: ``data.pkl`` and ``data/<n>`` (state dicts and full pickles alike).
 * ``\\x80`` + pickle protocol byte -> a legacy (non-zip) ``torch.save`` file.
 
+A zip with a member outside its root folder, or one its format does not define
+(``archives.py``), is refused before any torch loader opens it: torch's loaders may
+unpickle members they do not document.
+
 ``torch.save`` files go through ``torch.load(weights_only=True)`` first.  When that
 refuses, the file pickles arbitrary objects and loading it runs code from the file: we
 only do so with ``trust_pickle``, never as a silent fallback.  The same holds for
@@ -41,6 +45,7 @@ from typing import Any, Iterator
 import torch
 
 from .architectures import cwd_importable, first_items, module_for_state_dict, short_error
+from .archives import foreign_member, root_folder
 from ..errors import ModelLoadError
 
 __all__ = ["SOURCE_FORMATS", "LoadedModel", "load_model", "load_model_object", "make_exportable"]
@@ -191,17 +196,27 @@ def _load_zip(path: Path, *, arch: str | None, trust_pickle: bool) -> LoadedMode
             bad_member = archive.testzip()  # CRCs: torch itself reads damaged members silently
             if bad_member is not None:
                 raise ModelLoadError(path, f"is corrupt: zip member {bad_member} fails its checksum")
-            # torch writes every member below one root folder named after the file it saved to
-            inner = [name.split("/", 1)[1] for name in names if "/" in name]
-            if any(n == "archive_format" or (n.startswith("models/") and n.endswith(".json"))
-                   or n.endswith("serialized_exported_program.json") for n in inner):
+            # torch writes every member below one root folder named after the file it saved to; a
+            # member elsewhere (or one the format does not define, below) is refused unread (archives.py)
+            root, outside = root_folder(names)
+            if root is None:
+                raise ModelLoadError(path, f"is a zip archive torch did not write ({outside} lies outside one root "
+                                           f"folder; it holds {first_items(names)})")
+            inner = [name.split("/", 1)[1] for name in names]
+            kind = _archive_kind(inner)
+            foreign = foreign_member(names, kind) if kind is not None else None
+            if foreign is not None:
+                raise ModelLoadError(path, f"is a {kind} archive with a member its format does not define ({foreign}); "
+                                           "refusing to open it, since torch's loaders may unpickle such members. "
+                                           + _ADVICE_SAVE)
+            if kind == "torch.export":
                 pickled = _pt2_pickled_member(archive, names)
                 if pickled and not trust_pickle:
                     raise ModelLoadError(path, f"is a torch.export archive with pickled objects ({pickled}); "
                                                "loading it runs code from the file. Pass --trust-pickle if "
                                                "you trust it, or " + _ADVICE_SAVE)
                 return _load_export(path)
-            if any(n == "constants.pkl" or n.startswith("code/") for n in inner):
+            if kind == "torchscript":
                 return _load_torchscript(path)
             if any(n.startswith("data/aotinductor/") for n in inner):
                 raise ModelLoadError(path, "is an AOTInductor package (compiled code), not an exported "
@@ -212,6 +227,15 @@ def _load_zip(path: Path, *, arch: str | None, trust_pickle: bool) -> LoadedMode
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise ModelLoadError(path, f"is not a PyTorch model file: corrupt zip archive ({short_error(error)})") from None
     return _load_torch_save(path, arch=arch, trust_pickle=trust_pickle)
+
+
+def _archive_kind(inner: list[str]) -> str | None:
+    """Which writer made a zip, from its member paths below the root folder (module docstring)."""
+    if any(n == "archive_format" or (n.startswith("models/") and n.endswith(".json")) for n in inner):
+        return "torch.export"
+    if any(n == "constants.pkl" or n.startswith("code/") for n in inner):
+        return "torchscript"
+    return "torch.save" if "data.pkl" in inner else None
 
 
 def _pt2_pickled_member(archive: zipfile.ZipFile, names: list[str]) -> str | None:

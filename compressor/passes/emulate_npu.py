@@ -16,6 +16,7 @@ out for CPUs) and only on ``.tflite`` artifacts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from ..data import Batch, as_inputs, head, sample_count
 from ..artifact import Artifact, Context, PassBase, replace
 from ..measure.runtime import LiteRTRunner
 from ..targets.types import TargetProfile
+from .verify_outputs import context_label_classes
 
 __all__ = ["EmulateNpu", "ReferenceKernelRunner", "emulate_artifact"]
 
@@ -41,14 +43,15 @@ class ReferenceKernelRunner(LiteRTRunner):
 
 
 def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
-                     target: TargetProfile, layout: str = "nchw") -> dict[str, Any]:
+                     target: TargetProfile, layout: str = "nchw", label_classes: int | None = None,
+                     classifier_output: tuple[str, ...] = ()) -> dict[str, Any]:
     """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring)."""
     from ..cost.kernels import check_kernels
     from ..errors import VerificationError
     from ..graph.read import read_graph
     from ..measure.runtime import open_runtime
     from ..model.outputs import run_torch
-    from .verify_outputs import compare_outputs, is_classifier
+    from .verify_outputs import compare_outputs, judge_outputs, resolve_classifier_outputs
 
     try:
         emulator = ReferenceKernelRunner(path)
@@ -59,20 +62,22 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
     except (RuntimeError, ValueError) as error:
         raise VerificationError(f"{path}: the reference kernels could not load it: {error}") from error
     expected = run_torch(reference_module, as_inputs(x))
-    emulated = emulator.run_batch(as_inputs(x))
-    fast = open_runtime(path, layout=layout).run_batch(as_inputs(x))
-    comparisons = [compare_outputs(spec.name, ref, got.reshape(ref.shape))
-                   for spec, ref, got in zip(emulator.outputs, expected, emulated)]
-    versus_fast = [compare_outputs(spec.name, f.reshape(e.shape), e)
-                   for spec, f, e in zip(emulator.outputs, fast, emulated)]
-    first_ref, first_emu = expected[0], emulated[0].reshape(expected[0].shape)
-    first_fast = fast[0].reshape(expected[0].shape)
-    classifier = is_classifier(first_ref, as_inputs(x))
+    emulated = [e.reshape(ref.shape) for ref, e in zip(expected, emulator.run_batch(as_inputs(x)))]
+    fast = [f.reshape(ref.shape) for ref, f in zip(expected, open_runtime(path, layout=layout).run_batch(as_inputs(x)))]
+    names = [spec.name for spec in emulator.outputs]
+    # Output by output, as verify judges the fast kernels: agreement only on class outputs.
+    named = resolve_classifier_outputs(classifier_output, names, [ref.shape for ref in expected])
+    comparisons = judge_outputs([compare_outputs(n, ref, got) for n, ref, got in zip(names, expected, emulated)],
+                                expected, emulated, label_classes=label_classes, named=named,
+                                min_sqnr_db=-math.inf, min_agreement=0.0)
+    versus_fast = [compare_outputs(n, f, e) for n, f, e in zip(names, fast, emulated)]
+    classes = [c.index for c in comparisons if c.kind == "class"]
     agreement = accuracy = agreement_fast = None
-    if classifier:
-        agreement = float(np.mean(np.argmax(first_ref, 1) == np.argmax(first_emu, 1)))
+    if classes:  # the first class output, as the report's top-level numbers
+        first, first_emu, first_fast = expected[classes[0]], emulated[classes[0]], fast[classes[0]]
+        agreement = float(np.mean(np.argmax(first, 1) == np.argmax(first_emu, 1)))
         agreement_fast = float(np.mean(np.argmax(first_fast, 1) == np.argmax(first_emu, 1)))
-        if y is not None and int(y.max(initial=0)) < first_ref.shape[1]:
+        if y is not None and int(y.max(initial=0)) < first.shape[1]:
             accuracy = float(np.mean(np.argmax(first_emu, 1) == y))
     kernels = check_kernels(read_graph(path), target)
     reasons = {w.name: w.reason for w in kernels.warnings if w.kind in ("unsupported_op", "float_op")}
@@ -86,7 +91,7 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
         "identical_to_fast_kernels": all(c.max_abs_error == 0.0 for c in versus_fast),
         "cpu_fallback_ops": [{"op": op.op_type, "name": op.name, "runs_on": op.runs_on,
                               "reason": reasons.get(op.name)} for op in kernels.fallback_ops],
-        "outputs": [c.to_dict() for c in comparisons],
+        "outputs": [{k: v for k, v in c.to_dict().items() if k != "status"} for c in comparisons],
     }
 
 
@@ -104,6 +109,7 @@ class EmulateNpu(PassBase):
         count = min(sample_count(context.eval_x), self.config.max_samples)
         y = context.eval_y[:count] if context.eval_y is not None else None
         facts = emulate_artifact(artifact.path, context.reference, head(context.eval_x, count), y,
-                                 target=target, layout=artifact.layout)
+                                 target=target, layout=artifact.layout, label_classes=context_label_classes(context),
+                                 classifier_output=context.recipe.verify.classifier_output)
         facts["data"] = context.eval_source
         return replace(artifact, emulation=facts), facts

@@ -334,15 +334,14 @@ def _evaluator(artifact: Artifact, context: Context):
     folded), not the original: the remedies fix what quantization loses, and a pruned model's
     own change from the original is no quantization error (verify reports that one)."""
     from ..data import head, sample_count
-    from .verify_outputs import verify_artifact
+    from .verify_outputs import worst_output_metrics
 
     count = min(sample_count(context.eval_x), REMEDY_EVAL_SAMPLES)
     x = head(context.eval_x, count)
 
     def evaluate(path: Path) -> tuple[float, float | None]:
-        result = verify_artifact(path, artifact.module, x, None, data_source=context.eval_source,
-                                 min_agreement=0.0, layout=artifact.layout)
-        return result.sqnr_db, result.agreement
+        # the worst output's SQNR and the worst class output's agreement, never an average
+        return worst_output_metrics(path, artifact.module, x, context, layout=artifact.layout)
 
     return evaluate
 

@@ -51,8 +51,7 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
     verification = final.verification
     notes = list(warnings)
     if verification is not None and not verification.passed:
-        notes.append(f"Top-1 agreement {verification.agreement:.4f} is below --min-agreement "
-                     f"{verification.min_agreement}: the report is marked FAILED.")
+        notes.append("; ".join(verification.failures()) + ": the report is marked FAILED.")
     for step in steps:
         for op in step.facts.get("float_ops", []):
             where = ", ".join(op.get("layers") or []) or op["name"]
@@ -84,6 +83,9 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
             "sqnr_db": _round(verification.sqnr_db, 3) if verification else None,
             "max_abs_error": _round(verification.max_abs_error) if verification else None,
             "cosine": _round(verification.cosine) if verification else None,
+            # the output the five numbers above describe: the first class output, else the worst
+            "summary_output": verification.summary.index if verification else None,
+            "outputs": _outputs(verification),
             "emulated": final.emulation,
         },
         "io": _io_contract(final),
@@ -97,6 +99,20 @@ def build_report(final, steps, *, recipe, inputs: dict[str, Any], warnings: list
         "versions": package_versions(),
     }
     return report
+
+
+def _outputs(verification) -> list[dict[str, Any]] | None:
+    """compressed.outputs: one row per output of the model, judged on its own (verify_outputs.py)."""
+    if verification is None:
+        return None
+    keys = ("index", "name", "shape", "kind", "sqnr_db", "cosine", "max_abs_error", "agreement", "status")
+    rows = []
+    for output in verification.outputs:
+        row = {key: value for key, value in output.to_dict().items() if key in keys}
+        row.update(cosine=_round(output.cosine), max_abs_error=_round(output.max_abs_error),
+                   agreement=_round(output.agreement))
+        rows.append(row)
+    return rows
 
 
 def _with_layer_names(text: str, graph, stripped_names: tuple[str, ...] | None = None) -> str:

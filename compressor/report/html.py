@@ -2,9 +2,10 @@
 
 ``render_html(report)`` turns a report dict (README, "report.json (schema 1)") into one
 HTML page with nothing to fetch: CSS inline, plots as base64 PNG ``<img>``.  It shows, in
-order of what a reader needs: status, the summary card, the warnings grouped by kind
-(report/warnings.py: a count and the effect each, the warnings themselves folded), then (original → compressed
-for size, gzip, accuracy, agreement, SQNR, latency, RAM, flash and energy), the per-op
+order of what a reader needs: status, the summary card (original → compressed for size, gzip,
+accuracy, agreement, SQNR, latency, RAM, flash and energy), the warnings grouped by kind
+(report/warnings.py: a count and the effect each, the warnings themselves folded), the
+per-output verification of a model with several outputs (``compressed.outputs``), the per-op
 latency bars (top ``TOP_OPS`` of ``estimate.per_op``), per-layer changes (any step's
 ``layers`` list), the int8 step (delegation, ops kept float and why, accuracy remedies tried,
 per-layer sensitivity), where the bytes go (``size_breakdown`` of both files, table and an
@@ -26,7 +27,7 @@ from typing import Any
 
 
 from .html_primitives import OTHER_COLOUR, bytes_text, cell, e, fraction, get_path, number
-from .html_sections import int8_section, io_section, size_section
+from .html_sections import int8_section, io_section, outputs_section, size_section
 
 __all__ = ["TOP_OPS", "render_html"]
 
@@ -259,6 +260,7 @@ def render_html(report: dict[str, Any]) -> str:
         f'format {e(report.get("format", "?"))}</p>',
         _summary_card(report),
         warnings_html,
+        outputs_section(report),
         _per_op_section(report),
         _layers_section(report),
         int8_section(report),

@@ -1,5 +1,6 @@
-"""The int8, size and I/O sections of ``report.html``: what the int8 pass decided, where the
-bytes of both files go, and the artifact's input/output contract.
+"""The outputs, int8, size and I/O sections of ``report.html``: how each output of the model
+verified, what the int8 pass decided, where the bytes of both files go, and the artifact's
+input/output contract.
 
 Each returns "" when the report lacks its data (older reports, ONNX runs), so the page
 shows only what the run measured.
@@ -11,7 +12,27 @@ from typing import Any
 
 from .html_primitives import OTHER_COLOUR, bytes_text, e, fraction, get_path, table
 
-__all__ = ["int8_section", "io_section", "size_section"]
+__all__ = ["int8_section", "io_section", "outputs_section", "size_section"]
+
+
+def outputs_section(report: dict[str, Any]) -> str:
+    """The per-output verification table (compressed.outputs), for a model with several outputs."""
+    from .markdown import OUTPUT_COLUMNS, output_rows
+
+    compressed = report.get("compressed") if isinstance(report.get("compressed"), dict) else {}
+    outputs = compressed.get("outputs")
+    if not (isinstance(outputs, list) and all(isinstance(o, dict) for o in outputs)):
+        return ""
+    try:
+        rows = output_rows(report)
+    except (KeyError, TypeError, ValueError):  # a hand-edited or foreign report: leave the section out
+        return ""
+    if not rows:
+        return ""
+    return ('<section class="card" id="outputs"><h2>Outputs</h2><p class="note">Each output against the '
+            "original's; top-1 agreement only for class outputs (softmax / log-softmax, K classes in the labels, "
+            f"or --classifier-output). The summary above describes output {e(compressed.get('summary_output'))}."
+            "</p>" + table("|".join(OUTPUT_COLUMNS), rows, (3, 4, 5, 6)) + "</section>")
 
 
 def io_section(report: dict[str, Any]) -> str:

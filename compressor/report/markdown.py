@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["format_bytes", "format_number", "format_percent", "render_markdown", "render_table", "summary_rows"]
+__all__ = ["OUTPUT_COLUMNS", "format_bytes", "format_number", "format_percent", "output_rows", "render_markdown",
+           "render_table", "summary_rows"]
+
+# The per-output table (report.compressed.outputs), shown when the model has more than one output.
+OUTPUT_COLUMNS = ("output", "shape", "kind", "SQNR dB", "cosine", "max abs error", "top-1 agreement", "status")
 
 
 def format_bytes(n: int | None) -> str:
@@ -36,15 +40,34 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("parameters", f"{o['params']:,}", f"{c['params']:,}"),
         ("MACs", f"{o['macs']:,}", f"{c['macs']:,}"),
         ("accuracy", format_percent(o["accuracy"]), format_percent(c["accuracy"])),
-        ("top-1 agreement", "", format_percent(c["agreement"])),
-        ("SQNR", "", f"{format_number(c['sqnr_db'], '.1f')} dB"),
-        ("cosine", "", format_number(c["cosine"], ".5f")),
+        (f"top-1 agreement{_which(report)}", "", format_percent(c["agreement"])),
+        (f"SQNR{_which(report)}", "", f"{format_number(c['sqnr_db'], '.1f')} dB"),
+        (f"cosine{_which(report)}", "", format_number(c["cosine"], ".5f")),
         (f"latency on {report['target']} (est.)", f"{format_number(oe.get('latency_ms'))} ms", f"{format_number(ce.get('latency_ms'))} ms"),
         ("peak RAM (est.)", format_bytes(oe.get("peak_ram_bytes")), format_bytes(ce.get("peak_ram_bytes"))),
         ("flash (est.)", format_bytes(oe.get("flash_bytes")), format_bytes(ce.get("flash_bytes"))),
         ("energy (est.)", f"{format_number(oe.get('energy_mj'), '.4f')} mJ", f"{format_number(ce.get('energy_mj'), '.4f')} mJ"),
         *_target_rows(report),
     ]
+
+
+def _which(report: dict[str, Any]) -> str:
+    """" (output 2)" when the model has several outputs: the one the top-level numbers describe."""
+    c = report["compressed"]
+    if len(c.get("outputs") or []) < 2 or c.get("summary_output") is None:
+        return ""
+    return f" (output {c['summary_output']})"
+
+
+def output_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per output (OUTPUT_COLUMNS) when there are several; [] for a single output."""
+    outputs = report["compressed"].get("outputs") or []
+    if len(outputs) < 2:
+        return []
+    return [(f"{o['index']} {o['name']}", "×".join(map(str, o["shape"])), o["kind"],
+             format_number(o["sqnr_db"], ".1f"), format_number(o["cosine"], ".5f"),
+             format_number(o["max_abs_error"], ".4g"), format_percent(o["agreement"]), o["status"])
+            for o in outputs]
 
 
 def _target_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -87,7 +110,17 @@ def render_table(report: dict[str, Any]):
     table.add_column(f"{report['format']} compressed", justify="right")
     for row in summary_rows(report):
         table.add_row(*row)
-    return table
+    rows = output_rows(report)
+    if not rows:
+        return table
+    from rich.console import Group
+
+    outputs = Table(title="per output (class outputs: top-1 agreement too)")
+    for column in OUTPUT_COLUMNS:
+        outputs.add_column(column, justify="left" if column in ("output", "shape", "kind", "status") else "right")
+    for row in rows:
+        outputs.add_row(*row[:-1], row[-1] if row[-1] == "ok" else f"[bold red]{row[-1]}[/]")
+    return Group(table, outputs)
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -96,6 +129,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"| {m} | {a} | {b} |" for m, a, b in summary_rows(report)]
     lines += ["", "Latency, RAM, flash and energy are estimates from the target profile's cost model, "
               "not host measurements.", ""]
+    rows = output_rows(report)
+    if rows:
+        lines += ["## Outputs", "", "Each output against the original's; top-1 agreement only for class "
+                  "outputs (softmax / log-softmax, K classes in the labels, or --classifier-output).", "",
+                  "| " + " | ".join(OUTPUT_COLUMNS) + " |", "|---|---|---|---:|---:|---:|---:|---|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
     if report["warnings"]:
         from .warnings import group_warnings
 

@@ -19,8 +19,10 @@ def run_cli(*args: str):
 
 
 def test_compress_tflite_writes_verified_int8_artifact_and_report(tiny_workspace):
+    # The fixture's labels are all class 0 (the model labelled them), so they cannot say "4
+    # classes": the logits are named as class scores.
     result = run_cli("tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64",
-                     "--data", "calib.npz", "--eval", "test.npz", "--quiet")
+                     "--data", "calib.npz", "--eval", "test.npz", "--classifier-output", "0", "--quiet")
     assert result.exit_code == 0, result.output
     out = tiny_workspace / "tiny.compressed"
     report = json.loads((out / "report.json").read_text())
@@ -40,7 +42,8 @@ def test_compress_tflite_writes_verified_int8_artifact_and_report(tiny_workspace
 
 def test_compress_onnx_route(tiny_workspace):
     result = run_cli("tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64", "--format", "onnx",
-                     "--data", "calib.npz", "--eval", "test.npz", "--out", "onnx_out", "--quiet")
+                     "--data", "calib.npz", "--eval", "test.npz", "--out", "onnx_out", "--classifier-output",
+                     "output_0", "--quiet")
     assert result.exit_code == 0, result.output
     report = json.loads((tiny_workspace / "onnx_out" / "report.json").read_text())
     assert report["artifact"] == "model.onnx" and report["compressed"]["agreement"] >= 0.97
@@ -68,7 +71,8 @@ def test_audio_model_from_torchscript(tiny_workspace):
 
 def test_random_calibration_warns_and_below_min_agreement_fails_with_exit_1(tiny_workspace):
     result = run_cli("tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64",
-                     "--input-shape", "1,1,16,16", "--min-agreement", "1.0", "--out", "strict")
+                     "--input-shape", "1,1,16,16", "--min-agreement", "1.0", "--classifier-output", "0",
+                     "--out", "strict")
     report = json.loads((tiny_workspace / "strict" / "report.json").read_text())
     assert any("random inputs" in w for w in report["warnings"])
     assert report["compressed"]["accuracy"] is None
@@ -195,3 +199,72 @@ def test_existing_foreign_directory_is_never_replaced(tiny_workspace):
     result = CliRunner().invoke(cli, ["tiny.pt", *ARCH, "--target", "android-arm64", "--out", "precious"])
     assert result.exit_code == 2 and "precious" in result.stderr
     assert (tiny_workspace / "precious" / "thesis.tex").read_text() == "years of work"
+
+
+@pytest.mark.parametrize("out", ["notes.txt/sub", "notes.txt/a/b"])
+def test_out_below_a_regular_file_exits_2_with_one_line(tiny_workspace, out):
+    (tiny_workspace / "notes.txt").write_text("mine\n")
+    before = set(tiny_workspace.iterdir())
+    result = CliRunner().invoke(cli, ["tiny.pt", *ARCH, "--target", "android-arm64", "--input-shape", "1,1,16,16",
+                                      "--out", out])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --out") and "notes.txt is a file" in lines[0], lines
+    assert set(tiny_workspace.iterdir()) == before and (tiny_workspace / "notes.txt").read_text() == "mine\n"
+
+
+TWO_HEADS = """
+import torch
+from torch import nn
+
+
+class TwoHeads(nn.Module):
+    \"\"\"A detector's output stage in small: box offsets N×4 and class probabilities N×3 (softmax).\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.box, self.cls = nn.Linear(32, 4), nn.Linear(32, 3)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.box(h), torch.softmax(self.cls(h) * 8, dim=1)
+"""
+
+
+def test_two_head_model_scores_agreement_on_the_class_head_only(tmp_path, monkeypatch):
+    from tests.helpers import import_source
+
+    heads = import_source(tmp_path, monkeypatch, "heads", TWO_HEADS)
+    torch.manual_seed(0)
+    torch.save(heads.TwoHeads().eval().state_dict(), tmp_path / "heads.pt")
+    np.savez(tmp_path / "x.npz", x=np.random.default_rng(0).random((48, 1, 8, 8), dtype=np.float32))
+    result = run_cli("heads.pt", "--arch", "heads:TwoHeads", "--target", "android-arm64", "--data", "x.npz")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "heads.compressed" / "report.json").read_text())
+    rows = report["compressed"]["outputs"]
+    assert [(r["index"], r["shape"], r["kind"]) for r in rows] == [(0, [1, 4], "regression"), (1, [1, 3], "class")]
+    assert rows[0]["agreement"] is None and rows[1]["agreement"] is not None
+    assert all(r["status"] == "ok" and r["sqnr_db"] >= 15 for r in rows) and report["status"] == "ok"
+    # the top-level numbers are the class head's, and the report says which output they describe
+    assert report["compressed"]["summary_output"] == 1
+    assert report["compressed"]["agreement"] == rows[1]["agreement"]
+    assert report["compressed"]["sqnr_db"] == rows[1]["sqnr_db"]
+    markdown = (tmp_path / "heads.compressed" / "report.md").read_text()
+    assert "## Outputs" in markdown and "| 0 output_0 | 1×4 | regression |" in markdown
+    assert 'id="outputs"' in (tmp_path / "heads.compressed" / "report.html").read_text()
+    assert "per output" in result.output  # the terminal summary shows the table too
+    help_text = run_cli("--help").output
+    assert "--min-sqnr" in help_text and "[15]" in help_text and "--classifier-output" in help_text
+
+
+def test_classifier_output_naming_no_output_exits_2_before_any_work(tmp_path, monkeypatch):
+    from tests.helpers import import_source
+
+    heads = import_source(tmp_path, monkeypatch, "heads", TWO_HEADS)
+    torch.save(heads.TwoHeads().eval().state_dict(), tmp_path / "heads.pt")
+    result = CliRunner().invoke(cli, ["heads.pt", "--arch", "heads:TwoHeads", "--target", "android-arm64",
+                                      "--input-shape", "1,1,8,8", "--classifier-output", "5"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --classifier-output") and "output_1" in lines[0], lines

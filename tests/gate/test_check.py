@@ -150,7 +150,8 @@ def test_compress_then_check_holds_and_fails(tiny_workspace):
     from compressor.cli.main import cli
 
     run = CliRunner().invoke(cli, ["tiny.pt", "--arch", "tinynets:TinyNet", "--target", "android-arm64",
-                                   "--data", "calib.npz", "--eval", "test.npz", "--out", "out", "--quiet"],
+                                   "--data", "calib.npz", "--eval", "test.npz", "--classifier-output", "0",
+                                   "--out", "out", "--quiet"],
                              catch_exceptions=False)
     assert run.exit_code == 0, run.output
     report = json.loads((tiny_workspace / "out" / "report.json").read_text())
@@ -267,3 +268,49 @@ def test_registered_as_compress_check_and_lazy(report_file):
     code = "import sys, compressor.cli.main; print(sorted(m for m in ('compressor.gate.verdicts', 'compressor.gate.budgets', 'torch') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------- status and SQNR
+
+
+def _outputs(*sqnrs, failed=()):
+    return [{"index": i, "name": f"output_{i}", "shape": [1, 4], "kind": "regression", "sqnr_db": s, "cosine": 0.99,
+             "max_abs_error": 0.1, "agreement": None, "status": "FAILED" if i in failed else "ok"}
+            for i, s in enumerate(sqnrs)]
+
+
+def test_a_failed_report_fails_the_check_whatever_the_budgets_say():
+    report = make_report(status="FAILED", compressed__outputs=_outputs(31.0, 9.5, failed=(1,)))
+    verdicts = check_report(report, Budgets(max_size_bytes=250_000))
+    assert [v.name for v in verdicts] == ["status", "max_size"] and verdicts[1].passed
+    assert not verdicts[0].passed and "output 1 (output_1)" in verdicts[0].reason
+    assert exit_code(verdicts) == 1 and format_verdict(verdicts[0]).startswith("FAIL status: ")
+    allowed = check_report(report, Budgets(max_size_bytes=250_000), allow_failed=True)
+    assert [v.name for v in allowed] == ["max_size"] and exit_code(allowed) == 0
+
+
+def test_min_sqnr_reads_the_worst_output_or_an_old_reports_sqnr():
+    report = make_report(compressed__outputs=_outputs(37.7, 19.0, 37.9))
+    [verdict] = check_report(report, Budgets(min_sqnr_db=20))
+    assert verdict.actual == 19.0 and not verdict.passed and verdict.over_by == pytest.approx(1.0)
+    assert "19.00 dB, budget >= 20.00 dB, under by 1.00 dB" in format_verdict(verdict)
+    old = make_report()  # schema 1 before per-output verification: sqnr_db was the minimum
+    [verdict] = check_report(old, Budgets(min_sqnr_db=20))
+    assert verdict.actual == 30.0 and verdict.passed
+
+
+def test_check_cli_min_sqnr_and_failed_reports(tmp_path):
+    runner = CliRunner()
+    (tmp_path / "ok.json").write_text(json.dumps(make_report(compressed__outputs=_outputs(30.0, 18.0))))
+    (tmp_path / "failed.json").write_text(json.dumps(make_report(status="FAILED",
+                                                                 compressed__outputs=_outputs(30.0, 9.0, failed=(1,)))))
+    ok = runner.invoke(check_command, [str(tmp_path / "ok.json"), "--min-sqnr", "15"])
+    assert ok.exit_code == 0, ok.output
+    strict = runner.invoke(check_command, [str(tmp_path / "ok.json"), "--min-sqnr", "20"])
+    assert strict.exit_code == 1 and "FAIL min_sqnr_db" in strict.output
+    failed = runner.invoke(check_command, [str(tmp_path / "failed.json"), "--max-size", "1MB"])
+    assert failed.exit_code == 1 and "FAIL status" in failed.output
+    assert runner.invoke(check_command, [str(tmp_path / "failed.json"), "--max-size", "1MB",
+                                         "--allow-failed"]).exit_code == 0
+    bad = runner.invoke(check_command, [str(tmp_path / "ok.json"), "--min-sqnr", "loud"])
+    assert bad.exit_code == 2 and "--min-sqnr" in bad.stderr

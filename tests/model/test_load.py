@@ -465,3 +465,76 @@ def test_weights_that_do_not_fit_the_arch(cnn, tmp_path):
     assert "2 shape mismatches (head.weight: file (3, 4) vs model (5, 4), head.bias: file (3,) vs model (5,))" in message
     torch.save({**cnn.state_dict(), "spare.weight": torch.zeros(1)}, tmp_path / "more.pt")
     assert "1 unexpected key (spare.weight)" in _load_error(tmp_path / "more.pt", arch="loadnets:SmallCNN")
+
+
+# --- members a format does not define: refused, never unpickled ----------------------------
+
+class _Marker:
+    """Unpickling this creates the file ``path``: proof that code from the archive ran."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _with_members(source: Path, target: Path, extra: dict[str, bytes]) -> None:
+    _rewrite_zip(source, target, lambda name, data: data)
+    with zipfile.ZipFile(target, "a") as archive:
+        for name, data in extra.items():
+            archive.writestr(name, data)
+
+
+def _root(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()[0].split("/")[0]
+
+
+def test_export_archive_with_a_legacy_member_outside_its_root_never_runs_it(cnn, tmp_path):
+    """torch.export.load falls back to the pre-2.8 layout when its pt2 reader fails (a member
+    outside the root folder makes it fail) and unpickles serialized_state_dict.json there."""
+    from torch._export.serde.schema import SCHEMA_VERSION
+
+    torch.export.save(torch.export.export(cnn, (X[:1],)), tmp_path / "cnn.pt2")
+    marker = tmp_path / "ran"
+    example = tmp_path / "example.pt"
+    torch.save(((X[:1],), {}), example)
+    with zipfile.ZipFile(tmp_path / "cnn.pt2") as archive:
+        program = archive.read(f"{_root(tmp_path / 'cnn.pt2')}/models/model.json")
+    _with_members(tmp_path / "cnn.pt2", tmp_path / "evil.pt2", {
+        "version": ".".join(map(str, SCHEMA_VERSION)).encode(), "serialized_exported_program.json": program,
+        "serialized_state_dict.json": pickle.dumps(_Marker(marker), protocol=2), "serialized_constants.json": b"",
+        "serialized_example_inputs.pt": example.read_bytes()})
+    message = _load_error(tmp_path / "evil.pt2", trust_pickle=True)  # not even with consent to pickles
+    assert "torch did not write" in message and "outside one root folder" in message
+    assert not marker.exists()
+    # What the refusal prevents: torch's own loader runs the archive's code.
+    with pytest.raises(Exception):
+        torch.export.load(tmp_path / "evil.pt2")
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("form", ["torch.export", "torchscript", "torch.save"])
+def test_archive_with_a_foreign_pickle_member_is_refused_unread(cnn, tmp_path, form):
+    path = tmp_path / "model.zip"
+    if form == "torch.export":
+        torch.export.save(torch.export.export(cnn, (X[:1],)), path)
+    elif form == "torchscript":
+        torch.jit.save(torch.jit.script(cnn), str(path))
+    else:
+        torch.save(cnn.state_dict(), path)
+    marker = tmp_path / "ran"
+    for member in ("evil.pkl", "data/evil.pkl", "data/7/x"):
+        evil = tmp_path / "evil.zip"
+        _with_members(path, evil, {f"{_root(path)}/{member}": pickle.dumps(_Marker(marker), protocol=2)})
+        message = _load_error(evil, arch="loadnets:SmallCNN", trust_pickle=True)
+        assert f"{form} archive with a member its format does not define ({member})" in message, message
+        assert not marker.exists()
+
+
+def test_members_the_formats_define_still_load(cnn, tmp_path):
+    torch.jit.save(torch.jit.script(cnn), str(tmp_path / "ts.pt"), _extra_files={"notes.txt": "trained on digits"})
+    assert load_model(tmp_path / "ts.pt").source_format == "torchscript"
+    torch.export.save(torch.export.export(cnn, (X[:1],)), tmp_path / "cnn.pt2", extra_files={"notes.txt": "hi"})
+    assert _same_outputs(load_model(tmp_path / "cnn.pt2"), cnn, X[:1])

@@ -24,8 +24,12 @@ def test_reference_kernels_close_to_fast_kernels_and_list_fallback(tmp_path):
     torch.manual_seed(0)
     target = load_target("ethos-u55-128")
     assert target.fallback.name == "cortex-m55"  # loaded with the target, costs its CPU fallback ops
-    facts = emulate_artifact(int8, SmallNet().eval(), x, None, target=target)
+    facts = emulate_artifact(int8, SmallNet().eval(), x, None, target=target, classifier_output=("0",))
     assert facts["samples"] == 16 and facts["agreement"] is not None
+    assert facts["outputs"][0]["kind"] == "class"
+    # Unlabelled logits without softmax are not class scores unless named: judged by SQNR alone.
+    plain = emulate_artifact(int8, SmallNet().eval(), x, None, target=target)
+    assert plain["agreement"] is None and plain["outputs"][0]["kind"] == "regression"
     assert {op["op"] for op in facts["cpu_fallback_ops"]} >= {"QUANTIZE", "DEQUANTIZE"}
     json.dumps(facts)
 
@@ -36,7 +40,8 @@ def test_compress_for_an_npu_reports_emulated_numerics_and_vela(tiny_workspace):
     from compressor.cli.main import cli
 
     result = CliRunner().invoke(cli, ["tiny.pt", "--arch", "tinynets:TinyNet", "--target", "ethos-u55-128",
-                                      "--data", "calib.npz", "--eval", "test.npz", "--quiet"], catch_exceptions=False)
+                                      "--data", "calib.npz", "--eval", "test.npz", "--classifier-output", "0",
+                                      "--quiet"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads((tiny_workspace / "tiny.compressed" / "report.json").read_text())
     assert [s["name"] for s in report["steps"]] == ["fold", "rewrite", "export", "int8", "strip", "verify", "emulate", "estimate"]

@@ -98,7 +98,8 @@ def test_graph_models_get_masks_on_their_lifted_convs(residual_workspace, form):
     path = save_graph_form(model, workspace, form, (torch.zeros(1, 1, 16, 16),))
     result = CliRunner().invoke(cli, [path, "--target", "android-arm64", "--prune", "unstructured:0.8",
                                       "--finetune-epochs", "1", "--data", "train.npz", "--eval", "heldout.npz",
-                                      "--input-shape", "1,1,16,16", "--min-agreement", "0", "--out", "g", "--quiet"])
+                                      "--input-shape", "1,1,16,16", "--min-agreement", "0", "--min-sqnr", "0",
+                                      "--out", "g", "--quiet"])
     assert result.exit_code == 0, result.output
     report, steps = steps_of(workspace / "g")
     prune = steps["prune"]

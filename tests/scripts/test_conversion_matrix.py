@@ -84,13 +84,13 @@ def _assert_ran_whole_job(row):
 
 # Random weights, random calibration: DS-CNN's 12 random logits have small top-2 margins, so a
 # sample or two of 64 can flip at ~36 dB SQNR (agreement 0.969 against the 0.97 bar). SQNR is
-# what measures the conversion here; the autoencoder has no agreement (its output is a
-# reconstruction, verify_outputs.is_classifier).
+# what measures the conversion here; without labels or softmax nothing says the logits are class
+# scores, so verify gives no agreement (verify_outputs.output_kind); the autoencoder has none either.
 def test_ds_cnn_compresses_with_int8_sqnr_above_30_db(small_rows):
     row = small_rows[0]["ds_cnn"]
     _assert_ran_whole_job(row)
     assert row["params"] == 23_180 and row["input"] == "1×1×49×10"
-    assert row["sqnr_db"] >= 30 and row["agreement"] >= 0.95
+    assert row["sqnr_db"] >= 30 and (row["agreement"] is None or row["agreement"] >= 0.95)
     assert row["size_ratio"] < 0.6
     assert row["partitions"] in (None, 1)  # one XNNPACK partition where compressor.measure.delegation exists
 
