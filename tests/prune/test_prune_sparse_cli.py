@@ -124,7 +124,7 @@ def test_torchscript_big_hidden_linear_is_masked_and_gzip_shrinks(residual_works
     torch.jit.save(torch.jit.trace(model, (torch.zeros(1, 1, 16, 16),)), workspace / "wide.ts")
     result = CliRunner().invoke(cli, ["wide.ts", "--target", "android-arm64", "--prune", "unstructured:0.8",
                                       "--finetune-epochs", "1", "--data", "train.npz", "--eval", "heldout.npz",
-                                      "--input-shape", "1,1,16,16", "--min-agreement", "0", "--out", "w", "--quiet"])
+                                      "--input-shape", "1,1,16,16", "--min-agreement", "0", "--classifier-output", "0", "--out", "w", "--quiet"])
     assert result.exit_code == 0, result.output
     report, steps = steps_of(workspace / "w")
     prune = steps["prune"]
