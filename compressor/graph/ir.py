@@ -22,8 +22,9 @@ What the runtimes fold at load time is folded here too, so the IR describes what
     Q/DQ nodes left over (at the float graph inputs and outputs) stay as "quantize" ops
     (the readers: tflite_reader.py, onnx_reader.py; read.py picks one by file type).
 Only the main subgraph is read (TFLite subgraph 0); control flow bodies are not costed.
-Unknown ops appear with kind "other" and 0 MACs.  Unknown dimensions (-1, symbolic batch)
-count as 1: edge inference runs one sample at a time.
+Unknown ops appear with kind "other" and 0 MACs.  Dynamic input dims are never guessed
+(shapes.py): a dynamic batch dim is costed as 1 and ``Graph.notes`` says so; any other
+needs the caller's input shapes (``--input-shape``), else a ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Graph:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     format: str  # "tflite" | "onnx"
+    notes: tuple[str, ...] = ()  # what the reader assumed, for the user (a dynamic batch costed as 1)
 
     @property
     def macs(self) -> int:
