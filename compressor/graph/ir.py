@@ -130,8 +130,10 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
     out_channels = 0
     shape = tensors[outputs[0]].shape if outputs else None
     if kind in COMPUTE_KINDS and shape:
-        # Channels are last in TFLite (NHWC) and in any 2-D output; second in ONNX's NCHW.
-        out_channels = int(shape[1] if layout == "nchw" and len(shape) >= 3 else shape[-1])
+        # Channels are last in TFLite (NHWC), in any 2-D output and in every matmul's output
+        # (MatMul [.., M, N], an RNN's Y [.., H]); second in ONNX's NCHW convolutions.
+        nchw_conv = layout == "nchw" and len(shape) >= 3 and kind != "fully_connected"
+        out_channels = int(shape[1] if nchw_conv else shape[-1])
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),

@@ -16,7 +16,8 @@ from .shapes import InputSpec, resolve_input_shapes
 __all__ = ["onnx_input_specs", "read_onnx"]
 
 
-_ONNX_WEIGHTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "ConvInteger": (1,),
+_ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
+                 "Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "ConvInteger": (1,),
                  "MatMulInteger": (1,), "QLinearConv": (3, 8), "QLinearMatMul": (3,)}
 _ONNX_KINDS = {
     "Gemm": "fully_connected", "MatMul": "fully_connected", "MatMulInteger": "fully_connected",
@@ -248,6 +249,14 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
     if op_type == "ConvTranspose":
         x, w = shape(0), shape(1)  # weight [Cin, Cout / group, *kernel]
         return "conv", (elements(x) * math.prod(w[1:]) if x and w else 0)
+    if op_type in ("LSTM", "GRU", "RNN"):
+        # Recurrent layers are gate matmuls: per time step and direction, W [gates x H, I] times
+        # the input and R [gates x H, H] times the state (ONNX W, R are [dirs, gates x H, I / H]).
+        x, w, r = shape(0), shape(1), shape(2)
+        if not (x and w and r) or len(x) < 3:
+            return "fully_connected", 0
+        steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0, the default)
+        return "fully_connected", steps_batch * w[0] * w[1] * (w[2] + r[2])
     if op_type in ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul"):
         a = shape(0)
         if not a:
