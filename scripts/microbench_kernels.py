@@ -245,6 +245,34 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     onnx.save(model, str(path))
 
 
+def build_onnx_int8(family: str, p: dict, path: Path) -> None:
+    """The fp32 single-op file quantized as the corpus is (QDQ, per-channel int8 weights,
+    uint8 activations, 4 random calibration samples): what onnxruntime runs as QLinear kernels."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    fp32 = path.with_suffix(".fp32.onnx")
+    build_onnx(family, p, fp32)
+    model = onnx.load(str(fp32))
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{n: RNG.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+                               for _ in range(4)])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    quantize_static(str(fp32), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    fp32.unlink()
+
+
+BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8}
+SUFFIX = {"tflite": "tflite", "onnx": "onnx", "onnx-int8": "onnx"}
+
+
 # ---------------------------------------------------------------------------- timing
 
 
@@ -276,20 +304,22 @@ def run(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="microbench."))
     rows = []
     for fmt in args.formats:
-        build = build_tflite if fmt == "tflite" else build_onnx
-        empty = work / f"empty.{fmt}"
-        build("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+        build = BUILDERS[fmt]
+        empty = work / f"empty-{fmt}.{SUFFIX[fmt]}"
+        (build_tflite if fmt == "tflite" else build_onnx)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
         points, paths = [], []
         for family in args.families:
             for i, p in enumerate(GRID[family]):
-                path = work / f"{family}-{i}.{fmt}"
+                path = work / f"{family}-{i}-{fmt}.{SUFFIX[fmt]}"
                 build(family, p, path)
                 points.append((family, p)); paths.append(path)
         log(f"[{fmt}] timing {len(paths)} single-op files")
         for (family, p), path, ms in zip(points, paths, time_files(paths, empty, seconds=args.seconds)):
             graph = read_graph(path)
             op = graph.ops[0]
+            op = max(graph.ops, key=lambda o: (o.macs, o.input_bytes + o.output_bytes))  # not a Q/DQ
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
+                         "dtype": op.compute_dtype,
                          "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes, "ms": ms})
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
@@ -301,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", required=True, help="JSON table to write")
-    parser.add_argument("--formats", nargs="+", default=["tflite", "onnx"], choices=["tflite", "onnx"])
+    parser.add_argument("--formats", nargs="+", default=["tflite", "onnx", "onnx-int8"], choices=list(BUILDERS))
     parser.add_argument("--families", nargs="+", default=list(GRID), choices=list(GRID))
     parser.add_argument("--seconds", type=float, default=0.3, help="timing budget per file")
     args = parser.parse_args(argv)
