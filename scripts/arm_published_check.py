@@ -118,9 +118,15 @@ def run(args) -> dict:
                      "calibration_point": "calibration point" in f.get("note", ""),
                      "source_url": f["source_url"]})
     scored = [r for r in rows if not r["calibration_point"]]
-    summary = {"n": len(scored), "within_30": sum(abs(r["ratio"] - 1) <= 0.30 for r in scored) / max(len(scored), 1),
-               "outside_half_double": sum(not 0.5 <= r["ratio"] <= 2 for r in scored)}
-    return {"rows": rows, "summary": summary, "left_out": left_out}
+    summary = score(scored)
+    by_runtime = {name: score([r for r in scored if r["runtime"].split()[0] == name])
+                  for name in sorted({r["runtime"].split()[0] for r in scored})}
+    return {"rows": rows, "summary": summary, "by_runtime": by_runtime, "left_out": left_out}
+
+
+def score(rows: list[dict]) -> dict:
+    return {"n": len(rows), "within_30": sum(abs(r["ratio"] - 1) <= 0.30 for r in rows) / max(len(rows), 1),
+            "outside_half_double": sum(not 0.5 <= r["ratio"] <= 2 for r in rows)}
 
 
 def print_table(result: dict) -> None:
@@ -134,6 +140,9 @@ def print_table(result: dict) -> None:
     s = result["summary"]
     print(f"\n{s['n']} scored figures: {100 * s['within_30']:.0f}% within ±30%, {s['outside_half_double']} outside "
           "[0.5x, 2x]; thread counts marked ? are not stated by the source (costed at the profile's own)")
+    for name, sub in result["by_runtime"].items():
+        print(f"  {name}: {sub['n']} figures, {100 * sub['within_30']:.0f}% within ±30%, "
+              f"{sub['outside_half_double']} outside [0.5x, 2x]")
     for line in result["left_out"]:
         print(f"left out: {line}")
 
