@@ -68,7 +68,7 @@ def resolve_input_shapes(specs: tuple[InputSpec, ...], given: tuple[tuple[int, .
                               + ("" if len(specs) == 1 else ", one shape per input separated by ';'"))
         if open_dims:
             notes.append(f"input {spec.name!r} of {path.name} has a dynamic batch dim "
-                         f"{describe_dims(spec.dims)}: costed with batch 1 (--input-shape to change it)")
+                         f"{describe_dims(spec.dims)}: batch 1 is used (--input-shape to change it)")
         shapes.append(tuple(1 if d is None else d for d in spec.dims))
     return tuple(shapes), tuple(notes)
 
