@@ -2,6 +2,7 @@
 
     compress bench out/model.tflite
     compress bench model.onnx --runs 100 --warmup 10 --threads 2 --json
+    compress bench rec.onnx --input-shape 1,3,48,320     # dynamic dims must be given
 
 Exit codes: 0 measured, 2 bad input (one line on stderr naming the file and the problem;
 ``--debug`` for the traceback), 3 an internal error.  Parsing and printing only: the
@@ -26,14 +27,18 @@ __all__ = ["bench_command"]
 @click.option("--runs", type=int, default=50, show_default=True, help="Timed runs.")
 @click.option("--warmup", type=int, default=5, show_default=True, help="Untimed runs before them.")
 @click.option("--threads", type=int, default=1, show_default=True, help="Runtime threads.")
+@click.option("--input-shape", help="Input shape(s) for dynamic dims, as `compress`: 1,3,48,320; one per input: 1,3,32,32;1,16. A dynamic batch dim is 1 unless given.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout and nothing else there.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def bench_command(artifact: Path, runs: int, warmup: int, threads: int, as_json: bool, debug: bool) -> None:
+def bench_command(artifact: Path, runs: int, warmup: int, threads: int, input_shape: str | None, as_json: bool,
+                  debug: bool) -> None:
     """Median and p90 latency and peak RSS of ARTIFACT (.tflite in LiteRT, .onnx in onnxruntime) on this machine."""
     try:
+        from ..data import parse_input_shapes
         from ..measure.bench import bench_artifact
 
-        result = bench_artifact(artifact, runs=runs, warmup=warmup, threads=threads)
+        shapes = parse_input_shapes(input_shape) if input_shape else None
+        result = bench_artifact(artifact, runs=runs, warmup=warmup, threads=threads, input_shapes=shapes)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     if as_json:
@@ -43,7 +48,10 @@ def bench_command(artifact: Path, runs: int, warmup: int, threads: int, as_json:
         return
     mib = 1024 * 1024
     click.echo(f"{result.artifact} in {result.runtime}, {result.threads} thread(s), "
-               f"{result.runs} runs after {result.warmup} warm-up")
+               f"{result.runs} runs after {result.warmup} warm-up, input shape(s) "
+               f"{';'.join(','.join(map(str, s)) for s in result.input_shapes)}")
+    for note in result.notes:
+        click.echo(f"  note     {note}")
     click.echo(f"  latency  median {result.median_ms:.3f} ms  p90 {result.p90_ms:.3f} ms  "
                f"min {result.min_ms:.3f} ms  max {result.max_ms:.3f} ms")
     click.echo(f"  peak RSS {result.peak_rss_bytes / mib:.1f} MiB  (runtime alone {result.baseline_rss_bytes / mib:.1f} MiB, "

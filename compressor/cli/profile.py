@@ -2,6 +2,7 @@
 
     compress profile model.tflite --target ethos-u55-256
     compress profile model.onnx --target android-arm64 --json
+    compress profile det.onnx --target host-x86 --input-shape 1,3,640,640   # dynamic dims
 
 The same ``profile_artifact`` the compress pipeline's estimate uses: the cost model, the
 kernel check, Vela for Ethos-U targets and tflite-micro's arena for MCU targets.  Exit
@@ -26,17 +27,20 @@ __all__ = ["profile_command"]
 @click.command("profile", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("artifact", metavar="ARTIFACT", type=click.Path(path_type=Path))
 @click.option("--target", "-t", required=True, help="Target name (see `compress targets`) or a target .toml file.")
+@click.option("--input-shape", help="Input shape(s) for dynamic dims, as `compress`: 1,3,48,320; one per input: 1,3,32,32;1,16. A dynamic batch dim is 1 unless given.")
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON on stdout and nothing else there.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def profile_command(artifact: Path, target: str, as_json: bool, debug: bool) -> None:
+def profile_command(artifact: Path, target: str, input_shape: str | None, as_json: bool, debug: bool) -> None:
     """Profile a .tflite/.onnx on a target: latency, peak RAM, flash, energy, where ops run."""
     try:
+        from ..data import parse_input_shapes
         from ..errors import ExportError
         from ..measure.estimate import profile_artifact
 
         if artifact.suffix.lower() not in (".tflite", ".onnx"):
             raise ExportError(f"{artifact}: not a model artifact (expected a .tflite or .onnx file)")
-        result = profile_artifact(artifact, target, strict=True)
+        shapes = parse_input_shapes(input_shape) if input_shape else None
+        result = profile_artifact(artifact, target, strict=True, input_shapes=shapes)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     data = {"artifact": str(artifact), "target": result.target, **result.to_dict()}

@@ -12,10 +12,13 @@ listing a ``KernelWarning`` for every op the target cannot run at full speed:
   runs in float on the core, costed at the profile's float rate when it has one.  The
   float QUANTIZE/DEQUANTIZE at a model's float inputs and outputs count only on an NPU
   (they leave it); on an MCU they are the normal way in and out;
-* **channel count off the multiple** (``compute.channel_multiple``): the kernels pad
-  channels to the multiple, so the op is costed with the padded MACs
-  (MACs x padded(Cout)/Cout x padded(Cin)/Cin for conv and pointwise, x padded(C)/C for
-  depthwise, x padded(out)/out for fully connected);
+* **channel count off the kernel's tile** (``compute.channel_tiles`` / ``channel_multiple``):
+  the kernels compute output channels a tile at a time (XNNPACK's GEMM/IGEMM micro-kernels
+  NR output channels per pass, its depthwise kernels a channel tile), so the op's compute is
+  costed as ``latency.padded_macs`` (output channels rounded up to the tile, once).  Input
+  channels are NOT padded: XNNPACK's fp32 IGEMM broadcasts one input value per kernel tap
+  (KR = 1), and a blanket rule padding both sides costed a 1-in/1-out conv at 256x its MACs.
+  The op keeps its real MACs; the warning gives the padded figure;
 * **sparsity** no kernel uses: the IR does not record zero weights yet, so not checked.
 
 A cost that cannot be made (the op's dtype has no rate on any profile that could run it)
@@ -24,7 +27,6 @@ gives latency 0 and a warning saying so, never a made-up number.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -32,10 +34,10 @@ from typing import Any
 from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from .energy import estimate_op_energy_mj
-from .latency import estimate_op_latency
+from .latency import estimate_op_latency, padded_macs
 from ..targets.types import TargetProfile
 
-__all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model"]
+__all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "place_on_cpu"]
 
 _MS_PER_S = 1e3
 WARNING_KINDS = ("unsupported_op", "float_op", "channel_multiple", "not_costed")
@@ -60,7 +62,7 @@ class PlacedOp:
     name: str
     op_type: str
     kind: str
-    macs: int  # as the kernel computes them (padded channels included)
+    macs: int  # the op's real MACs (the padded compute is in latency_ms and the warning)
     compute_dtype: str
     runs_on: str  # the profile's name that runs it: the target, or its fallback CPU
     latency_ms: float
@@ -123,9 +125,29 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
             else:
                 warn(op, "float_op", f"computes in {op.compute_dtype} on {profile.name}, whose kernels are "
                                      "integer: it runs without the integer kernels' speed")
-        costed = _pad_channels(op, graph, runner, warn)
-        placed.append(_cost(costed, runner, profile, fallback, warn))
+        _note_channel_tile(op, runner, warn)
+        placed.append(_cost(op, runner, profile, fallback, warn))
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name)
+
+
+def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, reasons: dict[str, str]) -> KernelReport:
+    """``report`` with the ops named in ``reasons`` (op name -> why, e.g. Vela's words) re-costed
+    on the target's fallback CPU (on the target itself when it has none), each with a warning."""
+    fallback = profile.fallback or profile
+    by_name = {op.name: op for op in graph.ops}
+    placed, warnings = [], list(report.warnings)
+
+    def warn(op: Op, kind: str, reason: str) -> None:
+        warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
+
+    for done in report.ops:
+        op = by_name.get(done.name)
+        if op is None or done.name not in reasons or done.runs_on == fallback.name:
+            placed.append(done)
+            continue
+        warn(op, "unsupported_op", f"{profile.name} cannot run it ({reasons[done.name]}): costed on {fallback.name}")
+        placed.append(_cost(op, fallback, profile, profile.fallback, warn))
+    return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=report.target)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -144,37 +166,16 @@ def _computes_in_float(op: Op, graph: Graph, *, on_npu: bool) -> bool:
     return _is_float_dtype(op.compute_dtype)
 
 
-def _channels(op: Op, graph: Graph) -> tuple[int | None, int | None]:
-    """(output channels, input channels) of a compute op, None where not applicable."""
-    out = graph.tensors[op.outputs[0]].shape if op.outputs else None
-    if not out:
-        return None, None
-    channel_axis = 1 if graph.format == "onnx" and op.kind != "fully_connected" and len(out) > 2 else -1
-    c_out = out[channel_axis]
-    c_in = None
-    if op.kind in ("conv", "pointwise") and op.weights:
-        weight = graph.tensors[op.weights[0]].shape
-        if weight and len(weight) >= 3:
-            c_in = weight[-1] if graph.format == "tflite" else weight[1]  # OHWI / OIHW
-    return c_out, c_in
-
-
-def _pad_channels(op: Op, graph: Graph, runner: TargetProfile, warn) -> Op:
-    multiple = getattr(runner.compute, "channel_multiple", 1)
-    if multiple <= 1 or op.kind not in COMPUTE_KINDS or not op.macs:
-        return op
-    factor, odd = 1.0, []
-    for label, count in zip(("output", "input"), _channels(op, graph)):
-        if count and count % multiple:
-            padded = math.ceil(count / multiple) * multiple
-            factor *= padded / count
-            odd.append(f"{count} {label} channels")
-    if not odd:
-        return op
-    macs = int(round(op.macs * factor))
-    warn(op, "channel_multiple", f"{' and '.join(odd)}, not a multiple of {multiple} on {runner.name}: "
-                                 f"the kernels pad them, costed as {macs:,} MACs instead of {op.macs:,}")
-    return dataclasses.replace(op, macs=macs)
+def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
+    if op.kind not in COMPUTE_KINDS or not op.macs or op.out_channels <= 0:
+        return
+    tile = runner.compute.channel_tile_of(op.compute_dtype, op.kind)
+    if tile <= 1 or op.out_channels % tile == 0:
+        return
+    padded = padded_macs(op, tile)
+    warn(op, "channel_multiple", f"{op.out_channels} output channels, not a multiple of {tile} on {runner.name}: "
+                                 f"the kernels compute {math.ceil(op.out_channels / tile) * tile} per pass, so its "
+                                 f"compute is costed as {padded:,.0f} MACs for its {op.macs:,} real ones")
 
 
 def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn) -> PlacedOp:

@@ -7,8 +7,14 @@ Vela's ``npu_performance.py`` does with the maximum of its bandwidth and compute
     compute_s  = padded_macs / (clock_hz × macs_per_cycle[dtype] × efficiency[dtype][kind] × threads)
     padded_macs = macs × ceil(C / m) × m / C     (C = output channels, m = the kernel's channel tile:
                                                  channel_tiles[dtype][kind], else channel_multiple)
-    memory_s   = (input + weight + output bytes) / bandwidth
+    memory_s   = (input + weight + output bytes) / (bandwidth × reach[dtype][kind])
     latency_s  = max(compute_s, memory_s) + dispatch_overhead_us × 1e-6
+
+``reach`` is the fraction of the memory bandwidth a kernel without MACs reaches
+(elementwise, pool, reshape: transposes, pads, concats, resizes, gathers): the profile's
+``efficiency[dtype][kind]`` when it lists that kind explicitly, else 1 (the bare roofline).
+A transcendental (sigmoid) or an interpolating resize reaches a small fraction of what a
+copy does; ``scripts/microbench_kernels.py`` measures it per family.
 
 SIMD kernels tile output channels by the vector width (XNNPACK's AVX-512 kernels by 16,
 its NEON and AVX2 ones by 8): a layer with C channels costs as if it had C rounded up to
@@ -30,7 +36,7 @@ from ..errors import TargetError
 from ..graph.ir import Op
 from ..targets.load import TargetProfile
 
-__all__ = ["OpLatency", "estimate_op_latency", "memory_level", "moved_bytes", "padded_macs"]
+__all__ = ["OpLatency", "estimate_op_latency", "memory_level", "memory_reach", "moved_bytes", "padded_macs"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,14 @@ def memory_level(op: Op, profile: TargetProfile) -> str:
     return "cache" if cache_bytes is not None and moved_bytes(op) <= cache_bytes else "dram"
 
 
+def memory_reach(op: Op, profile: TargetProfile) -> float:
+    """Fraction of the bandwidth a MAC-less kernel reaches: listed per kind, else 1 (see above)."""
+    if op.macs:
+        return 1.0
+    table = profile.compute.efficiency.get(op.compute_dtype) or profile.compute.efficiency.get("float32") or {}
+    return table.get(op.kind, 1.0)
+
+
 def estimate_op_latency(op: Op, profile: TargetProfile) -> OpLatency:
     compute = profile.compute
     compute_s = 0.0
@@ -75,7 +89,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile) -> OpLatency:
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
-    memory_s = moved_bytes(op) / bandwidth
+    memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile))
     overhead_s = compute.dispatch_overhead_us * 1e-6
     return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,
                      latency_s=max(compute_s, memory_s) + overhead_s,

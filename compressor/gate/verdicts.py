@@ -287,15 +287,16 @@ def load_report(path: Path | str) -> dict[str, Any]:
     return report
 
 
-def report_from_artifact(path: Path | str, target: str) -> dict[str, Any]:
+def report_from_artifact(path: Path | str, target: str, *, input_shapes=None) -> dict[str, Any]:
     """A report-like dict for an artifact profiled on ``target``: its file size and the target
-    estimate; no accuracy (that needs a compress run with ``--eval``)."""
+    estimate; no accuracy (that needs a compress run with ``--eval``).  ``input_shapes`` fixes
+    dynamic input dims (``profile_artifact``)."""
     from ..measure.estimate import profile_artifact
 
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "artifact not found")
-    result = profile_artifact(path, target, strict=True)
+    result = profile_artifact(path, target, strict=True, input_shapes=input_shapes)
     return {
         "schema": 1,
         "target": result.target,

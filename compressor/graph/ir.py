@@ -22,8 +22,9 @@ What the runtimes fold at load time is folded here too, so the IR describes what
     Q/DQ nodes left over (at the float graph inputs and outputs) stay as "quantize" ops
     (the readers: tflite_reader.py, onnx_reader.py; read.py picks one by file type).
 Only the main subgraph is read (TFLite subgraph 0); control flow bodies are not costed.
-Unknown ops appear with kind "other" and 0 MACs.  Unknown dimensions (-1, symbolic batch)
-count as 1: edge inference runs one sample at a time.
+Unknown ops appear with kind "other" and 0 MACs.  Dynamic input dims are never guessed
+(shapes.py): a dynamic batch dim is costed as 1 and ``Graph.notes`` says so; any other
+needs the caller's input shapes (``--input-shape``), else a ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Graph:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     format: str  # "tflite" | "onnx"
+    notes: tuple[str, ...] = ()  # what the reader assumed, for the user (a dynamic batch costed as 1)
 
     @property
     def macs(self) -> int:
@@ -128,8 +130,10 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
     out_channels = 0
     shape = tensors[outputs[0]].shape if outputs else None
     if kind in COMPUTE_KINDS and shape:
-        # Channels are last in TFLite (NHWC) and in any 2-D output; second in ONNX's NCHW.
-        out_channels = int(shape[1] if layout == "nchw" and len(shape) >= 3 else shape[-1])
+        # Channels are last in TFLite (NHWC), in any 2-D output and in every matmul's output
+        # (MatMul [.., M, N], an RNN's Y [.., H]); second in ONNX's NCHW convolutions.
+        nchw_conv = layout == "nchw" and len(shape) >= 3 and kind != "fully_connected"
+        out_channels = int(shape[1] if nchw_conv else shape[-1])
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),

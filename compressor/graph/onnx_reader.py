@@ -11,11 +11,13 @@ import math
 from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
+from .shapes import InputSpec, resolve_input_shapes
 
-__all__ = ["read_onnx"]
+__all__ = ["onnx_input_specs", "read_onnx"]
 
 
-_ONNX_WEIGHTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "ConvInteger": (1,),
+_ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
+                 "Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "ConvInteger": (1,),
                  "MatMulInteger": (1,), "QLinearConv": (3, 8), "QLinearMatMul": (3,)}
 _ONNX_KINDS = {
     "Gemm": "fully_connected", "MatMul": "fully_connected", "MatMulInteger": "fully_connected",
@@ -36,27 +38,72 @@ _ONNX_KINDS = {
 }
 
 
-def read_onnx(path: Path) -> Graph:
+def _dtype_of(code: int) -> str:
+    import onnx
+
+    name = onnx.TensorProto.DataType.Name(code).lower()
+    return {"float": "float32", "double": "float64"}.get(name, name)
+
+
+def _dims(value) -> tuple[int | None, ...] | None:
+    kind = value.type.tensor_type
+    if not kind.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in kind.shape.dim)
+
+
+def onnx_input_specs(model) -> tuple[InputSpec, ...]:
+    """The graph inputs that are not initializers, as the file declares them (None = dynamic)."""
+    inits = {init.name for init in model.graph.initializer}
+    return tuple(InputSpec(v.name, _dims(v) or (), _dtype_of(v.type.tensor_type.elem_type))
+                 for v in model.graph.input if v.name not in inits)
+
+
+def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Graph:
+    """Read ``path``; dynamic input dims resolved by ``shapes.resolve_input_shapes``; every
+    tensor's shape then inferred from them (onnx shape inference, else onnxruntime itself)."""
     import onnx
 
     # Weights stay on disk: shapes and dtypes are all the IR needs.
     model = onnx.load(str(path), load_external_data=False)
+    specs = onnx_input_specs(model)
+    shapes, notes = resolve_input_shapes(specs, input_shapes, path=path)
+    fixed = dict(zip((s.name for s in specs), shapes))
+    for value in model.graph.input:
+        if value.name in fixed:
+            dims = value.type.tensor_type.shape.dim
+            del dims[:]
+            for d in fixed[value.name]:
+                dims.add().dim_value = d
+    changed = any(spec.dims != shape for spec, shape in zip(specs, shapes))
+    for value in model.graph.output:  # outputs with open dims are re-inferred from the inputs
+        dims = _dims(value)
+        if changed or (dims is not None and None in dims):
+            value.type.tensor_type.ClearField("shape")
     try:
-        model = onnx.shape_inference.infer_shapes(model)
+        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception:  # a graph inference cannot type keeps the shapes the file has
         pass
     graph = model.graph
-
-    def dtype_of(code: int) -> str:
-        name = onnx.TensorProto.DataType.Name(code).lower()
-        return {"float": "float32", "double": "float64"}.get(name, name)
+    dtype_of = _dtype_of
 
     known: dict[str, tuple[tuple[int, ...] | None, str, bool]] = {}  # name -> (shape, dtype, constant)
     for value in (*graph.input, *graph.output, *graph.value_info):
-        kind = value.type.tensor_type
-        shape = (tuple(d.dim_value if d.HasField("dim_value") else 1 for d in kind.shape.dim)
-                 if kind.HasField("shape") else None)
-        known[value.name] = (shape, dtype_of(kind.elem_type), False)
+        dims = _dims(value)
+        known[value.name] = (dims, dtype_of(value.type.tensor_type.elem_type), False)
+    unresolved = [out for node in graph.node for out in node.output
+                  if out and node.op_type != "Constant" and (known.get(out, (None,))[0] is None
+                                                            or None in known[out][0])]
+    if unresolved:
+        # Shape inference stopped somewhere (Reshape of computed shapes, If, custom ops):
+        # onnxruntime runs the model once at the resolved shapes and reports every tensor.
+        measured = _shapes_from_onnxruntime(path, model, dict(zip((s.name for s in specs), shapes)), specs)
+        for name, shape in measured.items():
+            if name in known:
+                known[name] = (shape, known[name][1], False)
+    for name, (dims, dtype, constant) in list(known.items()):
+        if dims is not None and None in dims:
+            known[name] = (None, dtype, constant)  # unknown stays unknown: 0 bytes, 0 MACs
     for init in graph.initializer:
         known[init.name] = (tuple(init.dims), dtype_of(init.data_type), True)
     nodes = []
@@ -145,7 +192,39 @@ def read_onnx(path: Path) -> Graph:
         ops.append(make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                             op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
                             layout="nchw", compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
-    return compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
+    result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
+    import dataclasses
+
+    return dataclasses.replace(result, notes=notes)
+
+
+def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str, tuple[int, ...]]:
+    """Every node output's shape, from one onnxruntime run on zeros of the resolved input shapes."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    wanted = [out for node in model.graph.node for out in node.output if out]
+    probe = onnx.load(str(path))
+    have = {o.name for o in probe.graph.output}
+    for name in wanted:
+        if name not in have:
+            probe.graph.output.append(onnx.ValueInfoProto(name=name))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        feed = {spec.name: np.zeros(shapes[spec.name], dtype=_numpy_dtype(spec.dtype)) for spec in specs}
+        names = [o.name for o in session.get_outputs()]
+        values = session.run(names, feed)
+    except Exception:  # the file's own inference is all there is: unknown tensors stay unknown
+        return {}
+    return {name: tuple(int(d) for d in np.shape(v)) for name, v in zip(names, values)}
+
+
+def _numpy_dtype(dtype: str) -> str:
+    return {"bool": "bool"}.get(dtype, dtype if dtype != "unknown" else "float32")
 
 
 def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
@@ -170,6 +249,14 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
     if op_type == "ConvTranspose":
         x, w = shape(0), shape(1)  # weight [Cin, Cout / group, *kernel]
         return "conv", (elements(x) * math.prod(w[1:]) if x and w else 0)
+    if op_type in ("LSTM", "GRU", "RNN"):
+        # Recurrent layers are gate matmuls: per time step and direction, W [gates x H, I] times
+        # the input and R [gates x H, H] times the state (ONNX W, R are [dirs, gates x H, I / H]).
+        x, w, r = shape(0), shape(1), shape(2)
+        if not (x and w and r) or len(x) < 3:
+            return "fully_connected", 0
+        steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0, the default)
+        return "fully_connected", steps_batch * w[0] * w[1] * (w[2] + r[2])
     if op_type in ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul"):
         a = shape(0)
         if not a:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ExportError
+from ..errors import CompressorError, ExportError
 from .ir import Graph
 
 __all__ = ["read_graph"]
 
 
-def read_graph(path) -> Graph:
-    """Read a `.tflite` or `.onnx` file into a ``Graph``; ``ExportError`` if it cannot be read."""
+def read_graph(path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Graph:
+    """Read a `.tflite` or `.onnx` file into a ``Graph``; ``ExportError`` if it cannot be read.
+
+    ``input_shapes`` (one per model input) fixes dynamic input dims; without it a dynamic
+    batch dim is costed as 1 (noted in ``Graph.notes``) and any other dynamic dim is a
+    ``ConfigError`` on ``input_shape`` (shapes.py).
+    """
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
@@ -20,12 +25,12 @@ def read_graph(path) -> Graph:
         if suffix == ".tflite":
             from .tflite_reader import read_tflite
 
-            return read_tflite(path)
+            return read_tflite(path, input_shapes=input_shapes)
         if suffix == ".onnx":
             from .onnx_reader import read_onnx
 
-            return read_onnx(path)
-    except ExportError:
+            return read_onnx(path, input_shapes=input_shapes)
+    except CompressorError:
         raise
     except Exception as error:  # a corrupt file surfaces as anything from struct.error up
         raise ExportError(f"{path}: cannot read as {suffix[1:]}: {type(error).__name__}: "

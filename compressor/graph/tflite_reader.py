@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import ExportError
 from ..tflite.flatbuffer import builtin_op_names, check_identifier
 from .ir import Graph, Tensor, compact, elements, make_op, op_dtype, size_bytes
+from .shapes import InputSpec, resolve_input_shapes
 
 __all__ = ["read_tflite"]
 
@@ -35,7 +36,11 @@ _TFLITE_KINDS = {
 }
 
 
-def read_tflite(path: Path) -> Graph:
+def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Graph:
+    """Read subgraph 0 of ``path``; dynamic input dims (``shape_signature`` -1) resolved by
+    ``shapes.resolve_input_shapes``, every tensor then shaped by LiteRT itself when they change."""
+    import dataclasses
+
     from ai_edge_litert import schema_py_generated as schema
 
     buf = path.read_bytes()
@@ -47,10 +52,23 @@ def read_tflite(path: Path) -> Graph:
     builtin_names = builtin_op_names()
     type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 
+    specs = []
+    for j in range(sub.InputsLength()):
+        t = sub.Tensors(int(sub.Inputs(j)))
+        signature = [int(t.ShapeSignature(k)) for k in range(t.ShapeSignatureLength())]
+        dims = tuple(int(t.Shape(k)) for k in range(t.ShapeLength()))
+        if signature and len(signature) == len(dims):
+            dims = tuple(d if s >= 0 else -1 for d, s in zip(dims, signature))
+        specs.append(InputSpec((t.Name() or b"").decode("utf-8", "replace"),
+                               tuple(d if d >= 0 else None for d in dims)))
+    shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
+    declared = tuple(tuple(1 if d is None else d for d in spec.dims) for spec in specs)
+    resized = _shapes_from_litert(path, shapes) if shapes != declared else {}
+
     tensors = []
     for i in range(sub.TensorsLength()):
         t = sub.Tensors(i)
-        shape = tuple(d if d >= 0 else 1 for d in (int(t.Shape(j)) for j in range(t.ShapeLength())))
+        shape = resized.get(i) or tuple(d if d >= 0 else 1 for d in (int(t.Shape(j)) for j in range(t.ShapeLength())))
         dtype = type_names.get(t.Type(), f"type{t.Type()}")
         data_bytes = 0
         if 0 < t.Buffer() < model.BuffersLength():
@@ -94,8 +112,24 @@ def read_tflite(path: Path) -> Graph:
         ops.append(make_op(tensors, name=tensors[outs[0]].name if outs else op_type, op_type=op_type, kind=kind,
                             inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc",
                             compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
-    return compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())],
+    graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())],
                     [int(sub.Outputs(j)) for j in range(sub.OutputsLength())], "tflite")
+    return dataclasses.replace(graph, notes=notes)
+
+
+def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:
+    """Tensor index -> shape after LiteRT resizes the inputs to ``shapes`` and allocates."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_path=str(path), num_threads=1)
+        for detail, shape in zip(interpreter.get_input_details(), shapes):
+            interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
+        interpreter.allocate_tensors()
+    except Exception as error:  # LiteRT's own words: a custom op, a shape the graph refuses
+        raise ExportError(f"{path}: LiteRT could not run it at input shape(s) "
+                          f"{';'.join(','.join(map(str, s)) for s in shapes)}: {str(error).strip()[:200]}") from error
+    return {int(d["index"]): tuple(int(x) for x in d["shape"]) for d in interpreter.get_tensor_details()}
 
 
 def _tflite_kind_macs(op, op_type, slots, outs, tensors, schema) -> tuple[str, int, tuple[int, ...]]:

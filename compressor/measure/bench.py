@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, VerificationError
@@ -57,6 +57,8 @@ class BenchResult:
     peak_rss_bytes: int  # the child that loaded and ran the model
     baseline_rss_bytes: int  # a child with the same runtime imported, no model loaded
     cpu: str
+    input_shapes: tuple[tuple[int, ...], ...] = ()  # the shapes the inputs were fed at
+    notes: tuple[str, ...] = field(default=())  # what was assumed (a dynamic batch dim fed as 1)
 
     @property
     def model_rss_bytes(self) -> int:
@@ -114,10 +116,14 @@ def make_inputs(specs: Sequence[tuple[tuple[int, ...], str]], *, seed: int = _IN
     return arrays
 
 
-def open_invoker(path: Path, *, threads: int, load_model: bool = True) -> Callable[[], None]:
+def open_invoker(path: Path, *, threads: int, load_model: bool = True,
+                 input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Callable[[], None]:
     """Load ``path`` in its runtime with random inputs set; return a function that runs it once.
 
     With ``load_model=False`` only the runtime is imported and the inputs made (the baseline).
+    Dynamic input dims follow ``graph.shapes.resolve_input_shapes`` (a dynamic batch is fed
+    as 1, any other needs ``input_shapes``): the function's ``input_shapes`` and ``notes``
+    attributes say what was fed.
     """
     path = Path(path)
     if path.suffix not in _FORMATS:
@@ -125,30 +131,51 @@ def open_invoker(path: Path, *, threads: int, load_model: bool = True) -> Callab
                                 "(expected .tflite or .onnx)")
     try:
         if path.suffix == ".tflite":
-            return _litert_invoker(path, threads, load_model)
-        return _onnx_invoker(path, threads, load_model)
-    except VerificationError:
+            return _litert_invoker(path, threads, load_model, input_shapes)
+        return _onnx_invoker(path, threads, load_model, input_shapes)
+    except (VerificationError, ConfigError):
         raise
     except Exception as error:  # the runtimes raise their own types (ORT: InvalidProtobuf, Fail, ...)
         raise VerificationError(f"{path}: the runtime could not load it: {str(error).strip()[:300]}") from error
 
 
-def _litert_invoker(path: Path, threads: int, load_model: bool) -> Callable[[], None]:
+def _litert_invoker(path: Path, threads: int, load_model: bool, input_shapes) -> Callable[[], None]:
     from ai_edge_litert.interpreter import Interpreter
+
+    from ..graph.shapes import InputSpec, resolve_input_shapes
 
     if not load_model:
         return lambda: None
     interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
     details = interpreter.get_input_details()
-    arrays = make_inputs([(tuple(int(d) for d in detail["shape"]), detail["dtype"]) for detail in details])
+    specs = []
+    for detail in details:
+        signature = detail.get("shape_signature")
+        dims = [int(d) for d in (signature if signature is not None and len(signature) else detail["shape"])]
+        specs.append(InputSpec(detail["name"], tuple(d if d > 0 else None for d in dims)))
+    shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
+    for detail, shape in zip(details, shapes):
+        if tuple(int(d) for d in detail["shape"]) != shape:
+            interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
+    interpreter.allocate_tensors()
+    arrays = make_inputs([(shape, detail["dtype"]) for shape, detail in zip(shapes, details)])
     for detail, array in zip(details, arrays):
         interpreter.set_tensor(detail["index"], array)
-    return interpreter.invoke
+    return _described(interpreter.invoke, shapes, notes)
 
 
-def _onnx_invoker(path: Path, threads: int, load_model: bool) -> Callable[[], None]:
+def _described(invoke: Callable[[], None], shapes, notes) -> Callable[[], None]:
+    def run() -> None:
+        invoke()
+
+    run.input_shapes, run.notes = tuple(shapes), tuple(notes)
+    return run
+
+
+def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes) -> Callable[[], None]:
     import onnxruntime as ort
+
+    from ..graph.shapes import InputSpec, resolve_input_shapes
 
     if not load_model:
         return lambda: None
@@ -164,9 +191,12 @@ def _onnx_invoker(path: Path, threads: int, load_model: bool) -> Callable[[], No
     for arg in session.get_inputs():
         if arg.type not in types:
             raise VerificationError(f"{path}: input {arg.name!r} has type {arg.type}, which bench cannot feed")
-        specs.append((tuple(d if isinstance(d, int) and d > 0 else 1 for d in arg.shape), types[arg.type]))
-    feed = {arg.name: array for arg, array in zip(session.get_inputs(), make_inputs(specs))}
-    return lambda: session.run(None, feed)
+        specs.append(InputSpec(arg.name, tuple(d if isinstance(d, int) and d > 0 else None for d in arg.shape),
+                               types[arg.type]))
+    shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
+    arrays = make_inputs([(shape, spec.dtype) for shape, spec in zip(shapes, specs)])
+    feed = {spec.name: array for spec, array in zip(specs, arrays)}
+    return _described(lambda: session.run(None, feed), shapes, notes)
 
 
 def time_interleaved(invokers: Sequence[Callable[[], None]], *, runs: int, warmup: int) -> list[list[float]]:
@@ -201,22 +231,30 @@ def _child_main(argv: list[str]) -> None:
     from ..errors import CompressorError
 
     path, threads, runs, warmup, mode = Path(argv[0]), int(argv[1]), int(argv[2]), int(argv[3]), argv[4]
+    shapes = json.loads(argv[5]) if len(argv) > 5 else None
     try:
-        invoke = open_invoker(path, threads=threads, load_model=mode == "model")
+        invoke = open_invoker(path, threads=threads, load_model=mode == "model",
+                              input_shapes=tuple(map(tuple, shapes)) if shapes is not None else None)
     except CompressorError as error:
-        print(json.dumps({"error": " ".join(str(error).split())}))
+        typed = ({"field": error.field, "value": error.value, "expected": error.expected}
+                 if isinstance(error, ConfigError) else {})
+        print(json.dumps({"error": " ".join(str(error).split()), **typed}))
         sys.exit(2)
     times = time_interleaved([invoke], runs=runs, warmup=warmup)[0] if mode == "model" else []
-    print(json.dumps({"times_ms": times, "peak_rss_bytes": _peak_rss_bytes()}))
+    print(json.dumps({"times_ms": times, "peak_rss_bytes": _peak_rss_bytes(),
+                      "input_shapes": getattr(invoke, "input_shapes", ()), "notes": getattr(invoke, "notes", ())}))
 
 
-def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str) -> dict:
+def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str, input_shapes=None) -> dict:
     command = [sys.executable, "-m", "compressor.measure.bench", str(path.resolve()), str(threads), str(runs),
-               str(warmup), mode]
+               str(warmup), mode] + ([json.dumps(input_shapes)] if input_shapes is not None else [])
     done = subprocess.run(command, capture_output=True, text=True)
     last_line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "{}"
     if done.returncode == 2 and last_line.startswith('{"error"'):
-        raise VerificationError(json.loads(last_line)["error"])
+        reply = json.loads(last_line)
+        if "field" in reply:  # a ConfigError (a dynamic dim without --input-shape) keeps its type
+            raise ConfigError(reply["field"], reply["value"], reply["expected"])
+        raise VerificationError(reply["error"])
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         last = lines[-1] if lines else f"exit code {done.returncode}"
@@ -225,25 +263,33 @@ def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str) -> d
     return json.loads(last_line)
 
 
-def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1) -> BenchResult:
-    """Time ``path`` ``runs`` times after ``warmup`` runs, and measure its peak RSS, each in a fresh process."""
+def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1,
+                   input_shapes: tuple[tuple[int, ...], ...] | None = None) -> BenchResult:
+    """Time ``path`` ``runs`` times after ``warmup`` runs, and measure its peak RSS, each in a fresh process.
+
+    ``input_shapes`` (one per input) fixes dynamic input dims; a dynamic batch is otherwise 1
+    (``notes`` says so) and any other dynamic dim a ``ConfigError`` naming the input."""
     path = Path(path)
-    for field, value, least in (("runs", runs, 1), ("warmup", warmup, 0), ("threads", threads, 1)):
+    for setting, value, least in (("runs", runs, 1), ("warmup", warmup, 0), ("threads", threads, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ConfigError(field, value, f"an integer >= {least}")
+            raise ConfigError(setting, value, f"an integer >= {least}")
     if not path.is_file():
         raise VerificationError(f"{path}: no such file")
     if path.suffix not in _FORMATS:
         raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
                                 "(expected .tflite or .onnx)")
-    measured = _run_child(path, threads, runs, warmup, "model")
+    if input_shapes is not None:
+        input_shapes = [list(map(int, shape)) for shape in input_shapes]
+    measured = _run_child(path, threads, runs, warmup, "model", input_shapes)
     baseline = _run_child(path, threads, 0, 0, "baseline")
     times = measured["times_ms"]
     return BenchResult(artifact=str(path), runtime=_FORMATS[path.suffix], runs=runs, warmup=warmup, threads=threads,
                        median_ms=statistics.median(times), p90_ms=percentile(times, 90),
                        mean_ms=statistics.fmean(times), min_ms=min(times), max_ms=max(times),
                        peak_rss_bytes=int(measured["peak_rss_bytes"]),
-                       baseline_rss_bytes=int(baseline["peak_rss_bytes"]), cpu=cpu_description())
+                       baseline_rss_bytes=int(baseline["peak_rss_bytes"]), cpu=cpu_description(),
+                       input_shapes=tuple(tuple(s) for s in measured.get("input_shapes", ())),
+                       notes=tuple(measured.get("notes", ())))
 
 
 if __name__ == "__main__":

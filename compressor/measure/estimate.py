@@ -79,13 +79,18 @@ class Profile:
 
 
 def profile_artifact(path: Path | str, target: TargetProfile | str | Path, *, graph: Graph | None = None,
-                     strict: bool = True) -> Profile:
+                     strict: bool = True, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Profile:
     """Profile the ``.tflite``/``.onnx`` at ``path`` on ``target`` (a name, a .toml path or a
     loaded ``TargetProfile``).
 
-    ``strict`` (``compress profile``): a float model on a target that runs integer ops only,
-    or a Vela failure, raises.  Not strict (the compress pipeline, whose artifact is already
-    written): they become warnings and the figures fall back to the estimate.
+    ``input_shapes`` (one per model input, as ``--input-shape``) fixes dynamic input dims: a
+    dynamic batch dim is otherwise costed as 1 (a warning says so) and any other dynamic dim
+    is a ``ConfigError`` naming the input (``graph.shapes``).
+
+    ``strict`` (``compress profile``): a float model on a target that runs integer ops only
+    raises.  Not strict (the compress pipeline, whose artifact is already written): it
+    becomes a warning.  A Vela failure never raises: the kernel estimate stands (unsupported
+    ops on the fallback CPU) with Vela's reason among the warnings.
     """
     from ..cost import Estimate, estimate, estimate_memory
     from ..cost.kernels import check_kernels, is_float_model
@@ -97,9 +102,9 @@ def profile_artifact(path: Path | str, target: TargetProfile | str | Path, *, gr
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
     profile = load_target(target) if isinstance(target, (str, Path)) else target
-    graph = graph if graph is not None else read_graph(path)
+    graph = graph if graph is not None else read_graph(path, input_shapes=input_shapes)
     accelerator, mcu = profile.accelerator, profile.mcu
-    warnings: list[str] = []
+    warnings: list[str] = list(graph.notes)
 
     float_only = not profile.compute.float_allowed
     if float_only and is_float_model(graph):
@@ -130,7 +135,7 @@ def profile_artifact(path: Path | str, target: TargetProfile | str | Path, *, gr
     if accelerator is not None and accelerator.compiler == "vela":
         vela = _run_vela(path, graph, accelerator, strict=strict, warnings=warnings)
         if vela is not None:
-            _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings)
+            kernels = _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings)
 
     # Where Vela ran, its own list of CPU ops replaces the supported-ops guess.
     guessed = ("unsupported_op", "float_op") if vela is not None else ()
@@ -175,21 +180,27 @@ def _run_vela(path: Path, graph: Any, accelerator: Any, *, strict: bool, warning
     try:
         return compile_with_vela(path, accelerator)
     except ExportError as error:
-        if strict:
-            raise
-        warnings.append(f"Vela figures missing, the estimate stands: {error}")
+        # Vela refusing the graph is not the user's last word: the kernel check has already
+        # placed every op (unsupported and float ones on the fallback CPU), so that answer stands.
+        warnings.append(f"Vela could not compile it, so the figures are the kernel estimate (ops it cannot run "
+                        f"costed on the CPU): {error}")
         return None
 
 
-def _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings) -> None:
+def _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings) -> Any:
+    """Vela's figures into ``figures``; returns ``kernels`` with Vela's CPU ops costed on the CPU."""
+    from ..cost.kernels import place_on_cpu
     from .vela import vela_energy_mj
 
+    kernels = place_on_cpu(kernels, graph, profile, {layer.name: layer.reason or "Vela left it on the CPU"
+                                                     for layer in vela.cpu_layers})
     placed = {op.name: op for op in kernels.ops}
     cpu_latency = cpu_energy = 0.0
     for layer in vela.cpu_layers:
-        warnings.append(f"Vela runs {layer.original_op} ({layer.name}) on the CPU"
-                        + (f": {layer.reason}" if layer.reason else ""))
         op = placed.get(layer.name)
+        warnings.append(f"Vela runs {layer.original_op} ({layer.name}) on the CPU"
+                        + (f": {layer.reason}" if layer.reason else "")
+                        + (f"; costed on {op.runs_on} at {op.latency_ms:.4g} ms" if op is not None else ""))
         if op is not None:
             cpu_latency += op.latency_ms
             cpu_energy += op.energy_mj
@@ -203,3 +214,4 @@ def _take_vela_figures(vela, graph, profile, kernels, figures, source, warnings)
     if vela.npu_ops:  # with nothing on the NPU, Vela's SRAM/DRAM use is 0: the CPU's arena is the estimate's
         figures["peak_ram_bytes"] = vela.sram_used_bytes + vela.dram_used_bytes
         source["peak_ram_bytes"] = "vela"
+    return kernels

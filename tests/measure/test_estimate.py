@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner
 from tests.helpers import build_int8_model
 
-from compressor.errors import UnsupportedOpError
+from compressor.cost.kernels import check_kernels
+from compressor.errors import ExportError, UnsupportedOpError
+from compressor.graph.read import read_graph
 from compressor.measure.estimate import profile_artifact
 from compressor.cli.profile import profile_command
 
@@ -64,3 +66,31 @@ def test_bad_input_exits_2_with_one_line(small_models, tmp_path, case):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and path.name in lines[0]
+
+
+def test_vela_rejected_op_is_costed_on_the_cpu_with_its_reason(small_models):
+    """Vela leaves the MEAN (a depth reduction it cannot do) on the CPU: it is costed on the
+    fallback Cortex-M, not at the NPU's rate, and the warning carries Vela's reason."""
+    from compressor.targets.load import load_target
+
+    target = load_target("ethos-u55-256")
+    profile = profile_artifact(small_models[0], target)
+    rejected = [layer for layer in profile.vela.cpu_layers if layer.original_op == "Mean"]
+    assert rejected and rejected[0].reason
+    placed = {op.name: op for op in profile.kernels.ops}[rejected[0].name]
+    assert placed.runs_on == target.fallback.name != target.name
+    assert any(rejected[0].reason in w and target.fallback.name in w for w in profile.warnings)
+    on_npu = {op.name: op for op in check_kernels(read_graph(small_models[0]), target).ops}[rejected[0].name]
+    assert on_npu.runs_on == target.name and placed.latency_ms != on_npu.latency_ms
+
+
+def test_vela_failure_still_answers_with_the_cpu_estimate(small_models, monkeypatch):
+    from compressor.measure import vela
+
+    def refuse(path, accelerator):
+        raise ExportError(f"{path}: Vela failed for ethos-u55-256: Unsupported operator FOO")
+
+    monkeypatch.setattr(vela, "compile_with_vela", refuse)
+    profile = profile_artifact(small_models[0], "ethos-u55-256")
+    assert profile.vela is None and profile.latency_ms > 0 and profile.source["latency_ms"] == "estimate"
+    assert any("Vela could not compile it" in w and "FOO" in w for w in profile.warnings)

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Fit a CPU profile's per-kernel-family rates to the microbenchmark table, and show the fit.
+
+    python scripts/fit_kernel_rates.py scripts/data/host-x86-kernels.json --target host-x86
+
+Reads the table ``scripts/microbench_kernels.py`` wrote (single-op files, their MACs, bytes
+and measured ms) and, per (dtype, op kind), compares it with what ``--target`` predicts for
+the same op (``cost.latency.estimate_op_latency`` without the dispatch term, which the
+table's empty-file subtraction removed too):
+
+* compute kinds (conv, pointwise, depthwise, fully_connected): the efficiency that makes the
+  median compute-bound point exact, ``efficiency × median(predicted / measured)``;
+* kinds without MACs (elementwise, pool, reshape): the fraction of the memory bandwidth their
+  kernels reach, ``median(predicted / measured)`` at efficiency 1 (``cost/latency.py``: for
+  these kinds ``efficiency[dtype][kind]`` is that fraction when the profile lists the kind).
+
+Both formats (LiteRT/XNNPACK and onnxruntime/MLAS) pool into one profile, as a target has
+one rate per family; the per-format medians are printed beside so the gap is visible.  It
+prints TOML lines to paste into the target's variant, and each point's error after the fit.
+Nothing here reads a model the fidelity scripts judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+COMPUTE = ("conv", "pointwise", "depthwise", "fully_connected")
+
+
+def predicted_ms(row: dict, target) -> tuple[float, float, float]:
+    """(compute ms, memory ms at the profile's bandwidth, total without dispatch) for a table row."""
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.ir import Op
+
+    op = Op(name="x", op_type=row["op_type"], kind=row["kind"], inputs=(), outputs=(), macs=row["macs"],
+            compute_dtype=row.get("dtype", "float32"), weight_bytes=0, input_bytes=row["bytes"], output_bytes=0,
+            out_channels=row["out_channels"])
+    latency = estimate_op_latency(op, target)
+    return latency.compute_s * 1e3, latency.memory_s * 1e3, (latency.latency_s - latency.overhead_s) * 1e3
+
+
+def fit_dispatch_us(rows: list[dict]) -> float:
+    """Least-squares slope of the dispatch chains' ms over their op count, in microseconds."""
+    points = [(r["n_ops"], r["ms"]) for r in rows if r["family"] == "dispatch" and not r["format"].endswith("int8")]
+    if len(points) < 2:
+        return float("nan")
+    mean_n = statistics.fmean(n for n, _ in points)
+    mean_t = statistics.fmean(t for _, t in points)
+    slope = (sum((n - mean_n) * (t - mean_t) for n, t in points) / sum((n - mean_n) ** 2 for n, _ in points))
+    return max(slope, 0.0) * 1e3
+
+
+def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:
+    """kind -> fitted efficiency (compute kinds) or bandwidth fraction (the others), for ``dtype``."""
+    efficiency = target.compute.efficiency[dtype]
+    # int8 files (onnx-int8) time only their compute kinds: what else they hold is Q/DQ glue.
+    rows = [r for r in rows if r.get("dtype", "float32") == dtype
+            and (r["format"].endswith("int8") == (dtype == "int8"))
+            and (dtype == "float32" or r["kind"] in COMPUTE)]
+    fitted = {}
+    rows = [r for r in rows if r["family"] != "dispatch"]
+    for kind in sorted({r["kind"] for r in rows}):
+        # int8 files carry a float QUANTIZE in and DEQUANTIZE out around the op: only layers of at
+        # least 5 M MACs, where that glue is a small part, set the int8 compute rate.
+        least_macs = 5_000_000 if dtype == "int8" else 0
+        points = [r for r in rows if r["kind"] == kind and r["ms"] >= min_ms and r["macs"] >= least_macs]
+        if not points:
+            continue
+        if kind in COMPUTE:
+            ratios = [predicted_ms(r, target)[0] / r["ms"] for r in points]
+            fitted[kind] = min(1.0, efficiency.get(kind, efficiency["other"]) * statistics.median(ratios))
+        else:
+            base = dataclasses.replace(target.compute, efficiency={**target.compute.efficiency,
+                                                                    dtype: {**efficiency, kind: 1.0}})
+            plain = dataclasses.replace(target, compute=base)
+            fitted[kind] = min(1.0, statistics.median(predicted_ms(r, plain)[1] / r["ms"] for r in points))
+    return fitted
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("table", help="JSON written by scripts/microbench_kernels.py")
+    parser.add_argument("--target", default="host-x86")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    from compressor.targets.load import load_target
+
+    target = load_target(args.target)
+    table = json.loads(Path(args.table).read_text())
+    rows = table["rows"]
+    print(f"# {len(rows)} microbenchmark points, {table['cpu']}, load {' '.join(table['load_average'])}")
+    pooled = fit(rows, target)
+    int8 = fit(rows, target, dtype="int8")
+    for fmt in sorted({r["format"] for r in rows}):
+        dtype = "int8" if fmt.endswith("int8") else "float32"
+        alone = fit([r for r in rows if r["format"] == fmt], target, dtype=dtype)
+        alone_rows = [r for r in rows if r["format"] == fmt]
+        print(f"# {fmt:<7}" + "  ".join(f"{k} {v:.3f}" for k, v in alone.items())
+              + f"  dispatch {fit_dispatch_us(alone_rows):.3f} us")
+    print(f"dispatch_overhead_us = {fit_dispatch_us(rows):.4g}")
+    print("efficiency.float32 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in pooled.items()) + " }")
+    if int8:
+        print("efficiency.int8 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in int8.items()) + " }")
+    after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
+        **target.compute.efficiency, "float32": {**target.compute.efficiency["float32"], **pooled},
+        "int8": {**target.compute.efficiency["int8"], **int8}}))
+    print("# point errors after the fit (predicted / measured), points of at least 0.01 ms:")
+    for r in rows:
+        if r["ms"] >= 0.01 and r["family"] != "dispatch":
+            ms = predicted_ms(r, after)[2]
+            print(f"#  {r['format']:<7}{r['family']:<16}{r['op_type']:<18}{r['ms']:>9.4f} ms  x{ms / r['ms']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Kernel-family microbenchmarks: single-op .tflite and .onnx files over a grid of shapes, timed.
+
+    python scripts/microbench_kernels.py --out scripts/data/host-x86-kernels.json
+    python scripts/microbench_kernels.py --out FILE --formats tflite --families conv depthwise
+
+Each grid point is one file holding ONE op (built here: the TFLite flatbuffer through the
+schema's object API, the ONNX graph through onnx.helper; random fp32 weights), timed in its
+real runtime (LiteRT + XNNPACK, onnxruntime CPU) on 1 thread with the calling thread's CPU
+time (so other tenants of a shared machine do not count), median of runs interleaved with an
+"empty" file (one ADD of 8 floats) whose time, the runtime's per-invoke cost, is subtracted.
+The table written (family, format, shape, MACs, bytes, ms) is the data
+``scripts/fit_kernel_rates.py`` fits; it is committed, so a fit is reproducible without
+re-measuring.  These files are the ONLY thing rates are fitted to: never the models the
+fidelity scripts judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RNG = np.random.default_rng(0)
+
+# family -> list of shape dicts.  NHWC sizes; k = kernel, s = stride.  Chosen to cover what
+# real mobile/audio nets have: tiny to large spatial sizes, 1 to 256 channels, 1-D kernels.
+GRID = {
+    "conv": [dict(h=h, w=w, cin=ci, cout=co, kh=kh, kw=kw, s=s)
+             for h, w, ci, co, kh, kw, s in [
+                 (112, 112, 3, 16, 3, 3, 2), (64, 64, 16, 16, 3, 3, 1), (56, 56, 64, 64, 3, 3, 1),
+                 (28, 28, 128, 128, 3, 3, 1), (14, 14, 256, 256, 3, 3, 1), (32, 32, 24, 48, 5, 5, 2),
+                 (1, 4096, 1, 1, 1, 64, 1), (1, 8192, 1, 8, 1, 32, 1), (1, 2048, 16, 32, 1, 9, 1),
+                 (1, 512, 64, 64, 1, 3, 1), (128, 128, 8, 8, 3, 3, 1), (256, 256, 3, 8, 3, 3, 2)]],
+    "pointwise": [dict(h=h, w=w, cin=ci, cout=co, kh=1, kw=1, s=1)
+                  for h, w, ci, co in [(56, 56, 32, 64), (28, 28, 128, 128), (14, 14, 256, 512), (7, 7, 512, 1024),
+                                       (64, 64, 24, 24), (32, 32, 16, 96), (16, 16, 96, 24), (128, 128, 8, 16)]],
+    "depthwise": [dict(h=h, w=w, c=c, k=k, s=s)
+                  for h, w, c, k, s in [(112, 112, 32, 3, 1), (56, 56, 96, 3, 2), (28, 28, 144, 3, 1),
+                                        (14, 14, 384, 3, 1), (7, 7, 960, 3, 1), (64, 64, 24, 5, 1),
+                                        (32, 32, 48, 5, 2), (128, 128, 16, 3, 1)]],
+    "fully_connected": [dict(n=n, k=k, m=m) for n, k, m in [(1, 1024, 1000), (1, 256, 256), (64, 512, 512),
+                                                              (100, 161, 400), (1, 64, 10), (196, 192, 768)]],
+    "elementwise": [dict(shape=s, op=op) for s in [(1, 8, 8, 16), (1, 32, 32, 32), (1, 64, 64, 24),
+                                                    (1, 112, 112, 32), (1, 56, 56, 144)]
+                    for op in ("ADD", "MUL", "LOGISTIC", "HARD_SWISH")],
+    "pool": [dict(shape=s, op=op) for s in [(1, 64, 64, 16), (1, 112, 112, 32), (1, 28, 28, 128)]
+             for op in ("MAX_POOL_2D", "MEAN")],
+    "reshape": [dict(shape=s, op=op) for s in [(1, 16, 16, 32), (1, 64, 64, 24), (1, 112, 112, 32)]
+                for op in ("TRANSPOSE", "PAD", "CONCATENATION", "RESIZE_BILINEAR")],
+    # Per-op dispatch: chains of n ADDs of 8 floats; the slope over n is the cost of one op.
+    "dispatch": [dict(n=n) for n in (1, 64, 256)],
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- TFLite builders
+
+
+class _TfliteBuilder:
+    def __init__(self):
+        from ai_edge_litert import schema_py_generated as s
+
+        self.s, self.buffers, self.tensors, self.codes, self.ops = s, [s.BufferT()], [], {}, []
+
+    def tensor(self, shape, data=None, dtype="float32"):
+        s = self.s
+        t = s.TensorT(); t.name = f"t{len(self.tensors)}"; t.shape = list(shape); t.buffer = 0
+        t.type = s.TensorType.INT32 if dtype == "int32" else s.TensorType.FLOAT32
+        if data is not None:
+            b = s.BufferT(); b.data = np.frombuffer(np.asarray(data, dtype=dtype).tobytes(), np.uint8).tolist()
+            self.buffers.append(b); t.buffer = len(self.buffers) - 1
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def op(self, name, inputs, outputs, options_type=None, options=None):
+        s = self.s
+        code = getattr(s.BuiltinOperator, name)
+        if code not in self.codes:
+            self.codes[code] = len(self.codes)
+        o = s.OperatorT(); o.opcodeIndex = self.codes[code]; o.inputs = list(inputs); o.outputs = list(outputs)
+        if options_type is not None:
+            o.builtinOptionsType = getattr(s.BuiltinOptions, options_type); o.builtinOptions = options
+        self.ops.append(o)
+
+    def save(self, path, inputs, outputs):
+        import flatbuffers
+
+        s = self.s
+        codes = []
+        for code, _ in sorted(self.codes.items(), key=lambda kv: kv[1]):
+            c = s.OperatorCodeT(); c.builtinCode = code; c.deprecatedBuiltinCode = min(code, 127); c.version = 1
+            codes.append(c)
+        g = s.SubGraphT(); g.tensors = self.tensors; g.operators = self.ops; g.inputs = inputs; g.outputs = outputs
+        m = s.ModelT(); m.version = 3; m.operatorCodes = codes; m.subgraphs = [g]; m.buffers = self.buffers
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+        Path(path).write_bytes(bytes(builder.Output()))
+
+
+def _out_size(n, k, s):
+    return (n + s - 1) // s  # SAME padding
+
+
+def build_tflite(family: str, p: dict, path: Path) -> None:
+    b = _TfliteBuilder(); s = b.s
+    if family == "dispatch":
+        x = first = b.tensor((1, 1, 1, 8))
+        one = b.tensor((1, 1, 1, 8), np.ones((1, 1, 1, 8)))
+        for _ in range(p["n"]):
+            y = b.tensor((1, 1, 1, 8)); b.op("ADD", [x, one], [y], "AddOptions", s.AddOptionsT()); x = y
+        b.save(path, [first], [y]); return
+    if family in ("conv", "pointwise"):
+        x = b.tensor((1, p["h"], p["w"], p["cin"]))
+        w = b.tensor((p["cout"], p["kh"], p["kw"], p["cin"]), RNG.standard_normal((p["cout"], p["kh"], p["kw"], p["cin"])))
+        bias = b.tensor((p["cout"],), np.zeros(p["cout"]))
+        y = b.tensor((1, _out_size(p["h"], p["kh"], p["s"]), _out_size(p["w"], p["kw"], p["s"]), p["cout"]))
+        o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
+        o.dilationHFactor = o.dilationWFactor = 1
+        b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", o)
+    elif family == "depthwise":
+        x = b.tensor((1, p["h"], p["w"], p["c"]))
+        w = b.tensor((1, p["k"], p["k"], p["c"]), RNG.standard_normal((1, p["k"], p["k"], p["c"])))
+        bias = b.tensor((p["c"],), np.zeros(p["c"]))
+        y = b.tensor((1, _out_size(p["h"], p["k"], p["s"]), _out_size(p["w"], p["k"], p["s"]), p["c"]))
+        o = s.DepthwiseConv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
+        o.depthMultiplier = 1; o.dilationHFactor = o.dilationWFactor = 1
+        b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], "DepthwiseConv2DOptions", o)
+    elif family == "fully_connected":
+        x = b.tensor((p["n"], p["k"]))
+        w = b.tensor((p["m"], p["k"]), RNG.standard_normal((p["m"], p["k"])))
+        bias = b.tensor((p["m"],), np.zeros(p["m"]))
+        y = b.tensor((p["n"], p["m"]))
+        b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", s.FullyConnectedOptionsT())
+    else:
+        shape, op = tuple(p["shape"]), p["op"]
+        x = b.tensor(shape)
+        if op in ("ADD", "MUL"):
+            other = b.tensor(shape)
+            y = b.tensor(shape)
+            b.op(op, [x, other], [y], f"{op.title()}Options", getattr(s, f"{op.title()}OptionsT")())
+            b.save(path, [x, other], [y]); return
+        if op in ("LOGISTIC", "HARD_SWISH"):
+            y = b.tensor(shape); b.op(op, [x], [y])
+        elif op == "MAX_POOL_2D":
+            y = b.tensor((1, shape[1] // 2, shape[2] // 2, shape[3]))
+            o = s.Pool2DOptionsT(); o.padding = s.Padding.VALID; o.strideH = o.strideW = 2
+            o.filterHeight = o.filterWidth = 2
+            b.op(op, [x], [y], "Pool2DOptions", o)
+        elif op == "MEAN":
+            axes = b.tensor((2,), [1, 2], dtype="int32"); y = b.tensor((1, 1, 1, shape[3]))
+            o = s.ReducerOptionsT(); o.keepDims = True
+            b.op(op, [x, axes], [y], "ReducerOptions", o)
+        elif op == "TRANSPOSE":
+            perm = b.tensor((4,), [0, 3, 1, 2], dtype="int32"); y = b.tensor((1, shape[3], shape[1], shape[2]))
+            b.op(op, [x, perm], [y], "TransposeOptions", s.TransposeOptionsT())
+        elif op == "PAD":
+            pads = b.tensor((4, 2), [[0, 0], [1, 1], [1, 1], [0, 0]], dtype="int32")
+            y = b.tensor((1, shape[1] + 2, shape[2] + 2, shape[3]))
+            b.op(op, [x, pads], [y], "PadOptions", s.PadOptionsT())
+        elif op == "CONCATENATION":
+            other = b.tensor(shape); y = b.tensor((1, shape[1], shape[2], 2 * shape[3]))
+            o = s.ConcatenationOptionsT(); o.axis = 3
+            b.op(op, [x, other], [y], "ConcatenationOptions", o)
+            b.save(path, [x, other], [y]); return
+        elif op == "RESIZE_BILINEAR":
+            size = b.tensor((2,), [2 * shape[1], 2 * shape[2]], dtype="int32")
+            y = b.tensor((1, 2 * shape[1], 2 * shape[2], shape[3]))
+            b.op(op, [x, size], [y], "ResizeBilinearOptions", s.ResizeBilinearOptionsT())
+        else:
+            raise ValueError(op)
+    b.save(path, [x], [y])
+
+
+# ---------------------------------------------------------------------------- ONNX builders
+
+_ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "HardSwish", "MAX_POOL_2D": "MaxPool",
+             "MEAN": "GlobalAveragePool", "TRANSPOSE": "Transpose", "PAD": "Pad", "CONCATENATION": "Concat",
+             "RESIZE_BILINEAR": "Resize"}
+
+
+def build_onnx(family: str, p: dict, path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits, nodes, extra_inputs = [], [], []
+
+    def init(name, array, dtype=np.float32):
+        inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name)); return name
+
+    if family == "dispatch":
+        x_shape, previous = [1, 8], "x"
+        init("one", np.ones((1, 8)))
+        for i in range(p["n"]):
+            out = "y" if i == p["n"] - 1 else f"t{i}"
+            nodes.append(helper.make_node("Add", [previous, "one"], [out])); previous = out
+    elif family in ("conv", "pointwise", "depthwise"):
+        if family == "depthwise":
+            cin, cout, kh, kw, group, h, w_, s = p["c"], p["c"], p["k"], p["k"], p["c"], p["h"], p["w"], p["s"]
+        else:
+            cin, cout, kh, kw, group, h, w_, s = p["cin"], p["cout"], p["kh"], p["kw"], 1, p["h"], p["w"], p["s"]
+        x_shape = [1, cin, h, w_]
+        init("w", RNG.standard_normal((cout, cin // group, kh, kw)))
+        init("b", np.zeros(cout))
+        pads = [(kh - 1) // 2, (kw - 1) // 2, kh // 2, kw // 2]
+        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["y"], group=group, strides=[s, s], pads=pads))
+    elif family == "fully_connected":
+        x_shape = [p["n"], p["k"]]
+        init("w", RNG.standard_normal((p["m"], p["k"]))); init("b", np.zeros(p["m"]))
+        nodes.append(helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1))
+    else:
+        n, h, w_, c = p["shape"]
+        x_shape = [n, c, h, w_]
+        op = _ONNX_OPS[p["op"]]
+        if op in ("Add", "Mul", "Concat"):
+            extra_inputs.append(helper.make_tensor_value_info("x2", TensorProto.FLOAT, x_shape))
+            kwargs = {"axis": 1} if op == "Concat" else {}
+            nodes.append(helper.make_node(op, ["x", "x2"], ["y"], **kwargs))
+        elif op == "MaxPool":
+            nodes.append(helper.make_node(op, ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2]))
+        elif op == "Transpose":
+            nodes.append(helper.make_node(op, ["x"], ["y"], perm=[0, 2, 3, 1]))
+        elif op == "Pad":
+            init("pads", [0, 0, 1, 1, 0, 0, 1, 1], np.int64)
+            nodes.append(helper.make_node(op, ["x", "pads"], ["y"]))
+        elif op == "Resize":
+            init("scales", [1, 1, 2, 2])
+            nodes.append(helper.make_node(op, ["x", "", "scales"], ["y"], mode="linear"))
+        else:
+            nodes.append(helper.make_node(op, ["x"], ["y"]))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape), *extra_inputs],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = onnx.shape_inference.infer_shapes(model)
+    onnx.save(model, str(path))
+
+
+def build_onnx_int8(family: str, p: dict, path: Path) -> None:
+    """The fp32 single-op file quantized as the corpus is (QDQ, per-channel int8 weights,
+    uint8 activations, 4 random calibration samples): what onnxruntime runs as QLinear kernels."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    fp32 = path.with_suffix(".fp32.onnx")
+    build_onnx(family, p, fp32)
+    model = onnx.load(str(fp32))
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{n: RNG.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+                               for _ in range(4)])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    quantize_static(str(fp32), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    fp32.unlink()
+
+
+BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8}
+SUFFIX = {"tflite": "tflite", "onnx": "onnx", "onnx-int8": "onnx"}
+
+
+# ---------------------------------------------------------------------------- timing
+
+
+def time_files(paths: list[Path], empty: Path, *, seconds: float) -> list[float]:
+    """Per file: median thread-CPU ms of one invoke minus the empty file's (interleaved)."""
+    sys.path.insert(0, str(REPO))
+    from compressor.measure.bench import open_invoker
+
+    results = []
+    base = open_invoker(empty, threads=1)
+    for path in paths:
+        invoke = open_invoker(path, threads=1)
+        invoke(); base()
+        start = time.thread_time(); invoke(); once = max(time.thread_time() - start, 2e-6)
+        runs = int(min(300, max(7, seconds / once)))
+        mine, theirs = [], []
+        for _ in range(runs):
+            t = time.thread_time(); invoke(); mine.append(time.thread_time() - t)
+            t = time.thread_time(); base(); theirs.append(time.thread_time() - t)
+        results.append(max(statistics.median(mine) - statistics.median(theirs), 0.0) * 1e3)
+    return results
+
+
+def run(args) -> dict:
+    sys.path.insert(0, str(REPO))
+    from compressor.graph.read import read_graph
+    from compressor.measure.bench import cpu_description
+
+    work = Path(tempfile.mkdtemp(prefix="microbench."))
+    rows = []
+    for fmt in args.formats:
+        build = BUILDERS[fmt]
+        empty = work / f"empty-{fmt}.{SUFFIX[fmt]}"
+        (build_tflite if fmt == "tflite" else build_onnx)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+        points, paths = [], []
+        for family in args.families:
+            for i, p in enumerate(GRID[family]):
+                path = work / f"{family}-{i}-{fmt}.{SUFFIX[fmt]}"
+                build(family, p, path)
+                points.append((family, p)); paths.append(path)
+        log(f"[{fmt}] timing {len(paths)} single-op files")
+        for (family, p), path, ms in zip(points, paths, time_files(paths, empty, seconds=args.seconds)):
+            graph = read_graph(path)
+            op = graph.ops[0]
+            op = max(graph.ops, key=lambda o: (o.macs, o.input_bytes + o.output_bytes))  # not a Q/DQ
+            rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
+                         "dtype": op.compute_dtype,
+                         "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),
+                         "bytes": op.input_bytes + op.weight_bytes + op.output_bytes, "ms": ms})
+    return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
+            "clock": "thread CPU time, median, minus an empty file's", "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--out", required=True, help="JSON table to write")
+    parser.add_argument("--formats", nargs="+", default=["tflite", "onnx", "onnx-int8"], choices=list(BUILDERS))
+    parser.add_argument("--families", nargs="+", default=list(GRID), choices=list(GRID))
+    parser.add_argument("--seconds", type=float, default=0.3, help="timing budget per file")
+    args = parser.parse_args(argv)
+    result = run(args)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    for r in result["rows"]:
+        print(f"{r['format']:<7}{r['family']:<16}{r['op_type']:<20}{r['macs']:>12,}{r['bytes']:>12,}{r['ms']:>10.4f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
