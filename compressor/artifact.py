@@ -30,7 +30,7 @@ class Artifact:
     float_path: Path | None = None  # the float export, kept for the size/params baseline
     quantized: bool = False
     verification: Any = None  # verify_outputs.Verification
-    estimate: Any = None  # measure.estimate.Profile of ``path`` on the target
+    estimate: Any = None  # measure.estimate.ArtifactEstimate of ``path`` on the target
     original_estimate: Any = None  # the same for the original's float file, by the same function
     graph: Any = None  # graph_ir.Graph of ``path``
     emulation: Any = None  # dict: outputs on integer reference kernels (passes/emulate_npu.py)

@@ -24,14 +24,14 @@ __all__ = ["bench", "check", "profile"]
 
 def profile(artifact: str | os.PathLike, target: Any, input_shape: tuple[int, ...] | None = None):
     """Cost a ``.tflite`` / ``.onnx`` on ``target`` (a name, a .toml path or a TargetProfile):
-    a ``measure.estimate.Profile`` (latency_ms, peak_ram_bytes, flash_bytes, energy_mj, warnings).
+    a ``measure.estimate.ArtifactEstimate`` (latency_ms, peak_ram_bytes, flash_bytes, energy_mj, warnings).
 
     ``input_shape`` (with batch) is checked against the artifact's first input: the cost
     models read the shapes the file records, so a file with other or dynamic dimensions
     is refused rather than costed on a guess.
     """
     from .graph.read import read_graph
-    from .measure.estimate import profile_artifact
+    from .measure.estimate import estimate_artifact
 
     graph = read_graph(Path(artifact))
     if input_shape is not None:
@@ -40,7 +40,7 @@ def profile(artifact: str | os.PathLike, target: Any, input_shape: tuple[int, ..
             raise ConfigError("input_shape", ",".join(map(str, input_shape)),
                               f"the shape {Path(artifact).name} records for its input, "
                               f"{','.join(map(str, recorded))} (re-export the model at the shape you want costed)")
-    return profile_artifact(Path(artifact), target, graph=graph, strict=True)
+    return estimate_artifact(Path(artifact), target, graph=graph, strict=True)
 
 
 def bench(artifact: str | os.PathLike, *, runs: int = 50, warmup: int = 5, threads: int = 1):

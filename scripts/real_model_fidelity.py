@@ -9,7 +9,7 @@ The files are listed in scripts/data/real_models.toml (one [[model]] entry each:
 is skipped with a line saying so.  Nothing is fitted to these files: they are the held-out
 judge of the rates in targets/host-x86.toml.
 
-Each file is predicted exactly as a user gets it (``profile_artifact(path, "host-x86",
+Each file is predicted exactly as a user gets it (``estimate_artifact(path, "host-x86",
 input_shapes=...)``, the target's ``compute.threads`` set to the thread count) and measured in
 its real runtime (LiteRT + XNNPACK for .tflite, onnxruntime's CPU provider for .onnx), the
 1- and 2-thread sessions of one file timed interleaved after a warm-up; runs are chosen so
@@ -91,7 +91,7 @@ def measure_file(path: Path, shapes, thread_counts, *, seconds: float) -> dict[i
 def run(args) -> dict:
     from compressor.data import parse_input_shapes
     from compressor.measure.bench import cpu_description
-    from compressor.measure.estimate import profile_artifact
+    from compressor.measure.estimate import estimate_artifact
     from compressor.targets.load import load_target
 
     base = load_target(args.target)
@@ -112,7 +112,7 @@ def run(args) -> dict:
             continue
         for threads in args.threads:
             start = time.perf_counter()
-            profile = profile_artifact(path, target_with_threads(base, threads), input_shapes=shapes)
+            profile = estimate_artifact(path, target_with_threads(base, threads), input_shapes=shapes)
             m = measured[threads]
             rows.append({"file": entry["path"], "family": entry.get("family", "?"),
                          "format": path.suffix[1:], "threads": threads, "measured_ms": m["median_ms"],

@@ -4,7 +4,7 @@
     compress profile model.onnx --target android-arm64 --json
     compress profile det.onnx --target host-x86 --input-shape 1,3,640,640   # dynamic dims
 
-The same ``profile_artifact`` the compress pipeline's estimate uses: the cost model, the
+The same ``estimate_artifact`` the compress pipeline's estimate uses: the cost model, the
 kernel check, Vela for Ethos-U targets and tflite-micro's arena for MCU targets.  Exit
 codes: 0 done, 2 bad input (one line on stderr; ``--debug`` for the traceback), 3 an
 internal error.  Parsing and printing only.
@@ -35,12 +35,12 @@ def profile_command(artifact: Path, target: str, input_shape: str | None, as_jso
     try:
         from ..data import parse_input_shapes
         from ..errors import ExportError
-        from ..measure.estimate import profile_artifact
+        from ..measure.estimate import estimate_artifact
 
         if artifact.suffix.lower() not in (".tflite", ".onnx"):
             raise ExportError(f"{artifact}: not a model artifact (expected a .tflite or .onnx file)")
         shapes = parse_input_shapes(input_shape) if input_shape else None
-        result = profile_artifact(artifact, target, strict=True, input_shapes=shapes)
+        result = estimate_artifact(artifact, target, strict=True, input_shapes=shapes)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     data = {"artifact": str(artifact), "target": result.target, **result.to_dict()}

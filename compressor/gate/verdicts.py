@@ -19,7 +19,7 @@ worst output's SQNR (``compressed.outputs[].sqnr_db``); a report written before 
 verification has only ``compressed.sqnr_db``, which was already the minimum over outputs.
 
 Around it: ``load_report`` (a report.json, validated), ``report_from_artifact`` (a
-.tflite/.onnx profiled on a target by ``profile.profile_artifact``, the same profile as
+.tflite/.onnx profiled on a target by ``profile.estimate_artifact``, the same profile as
 the compress pipeline's, giving a report-like dict with ``compressed.size_bytes`` and ``estimate``), and ``write_junit`` (one JUnit testcase per verdict, written atomically).
 """
 
@@ -290,13 +290,13 @@ def load_report(path: Path | str) -> dict[str, Any]:
 def report_from_artifact(path: Path | str, target: str, *, input_shapes=None) -> dict[str, Any]:
     """A report-like dict for an artifact profiled on ``target``: its file size and the target
     estimate; no accuracy (that needs a compress run with ``--eval``).  ``input_shapes`` fixes
-    dynamic input dims (``profile_artifact``)."""
-    from ..measure.estimate import profile_artifact
+    dynamic input dims (``estimate_artifact``)."""
+    from ..measure.estimate import estimate_artifact
 
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "artifact not found")
-    result = profile_artifact(path, target, strict=True, input_shapes=input_shapes)
+    result = estimate_artifact(path, target, strict=True, input_shapes=input_shapes)
     return {
         "schema": 1,
         "target": result.target,

@@ -1,8 +1,8 @@
-"""Profile an artifact on a target: the one function behind the report's ``estimate`` and
+"""Estimate an artifact on a target: the one function behind the report's ``estimate`` and
 ``compress profile``.
 
-    profile = profile_artifact("model.tflite", "ethos-u55-128")
-    profile.latency_ms, profile.source["latency_ms"], profile.to_dict()
+    estimate = estimate_artifact("model.tflite", "ethos-u55-128")
+    estimate.latency_ms, estimate.source["latency_ms"], estimate.to_dict()
 
 What it puts together, each figure saying where it came from (``source``):
 
@@ -32,13 +32,13 @@ from ..errors import ExportError, TargetError, UnsupportedOpError
 from ..graph.ir import Graph
 from ..targets.types import TargetProfile
 
-__all__ = ["Profile", "profile_artifact"]
+__all__ = ["ArtifactEstimate", "estimate_artifact"]
 
 _FIGURES = ("latency_ms", "peak_ram_bytes", "flash_bytes", "energy_mj")
 
 
 @dataclass(frozen=True)
-class Profile:
+class ArtifactEstimate:
     artifact: Path
     target: str
     latency_ms: float
@@ -78,9 +78,9 @@ class Profile:
         return data
 
 
-def profile_artifact(path: Path | str, target: TargetProfile | str | Path, *, graph: Graph | None = None,
-                     strict: bool = True, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Profile:
-    """Profile the ``.tflite``/``.onnx`` at ``path`` on ``target`` (a name, a .toml path or a
+def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, graph: Graph | None = None,
+                     strict: bool = True, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> ArtifactEstimate:
+    """Estimate the ``.tflite``/``.onnx`` at ``path`` on ``target`` (a name, a .toml path or a
     loaded ``TargetProfile``).
 
     ``input_shapes`` (one per model input, as ``--input-shape``) fixes dynamic input dims: a
@@ -161,7 +161,7 @@ def profile_artifact(path: Path | str, target: TargetProfile | str | Path, *, gr
             figures["peak_ram_bytes"] = tflm.total_bytes + max(weights, 0)
             source["peak_ram_bytes"] = "tflite-micro"
 
-    return Profile(artifact=path, target=profile.name, latency_ms=float(figures["latency_ms"]),
+    return ArtifactEstimate(artifact=path, target=profile.name, latency_ms=float(figures["latency_ms"]),
                    peak_ram_bytes=int(figures["peak_ram_bytes"]), flash_bytes=int(figures["flash_bytes"]),
                    energy_mj=float(figures["energy_mj"]), source=source, model_estimate=model_estimate,
                    kernels=kernels, vela=vela, tflm=tflm, arena_estimate_bytes=arena_estimate,

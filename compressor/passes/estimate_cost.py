@@ -1,6 +1,6 @@
 """Estimate what the artifact costs on the target: latency, peak RAM, flash, energy.
 
-Calls ``measure.estimate.profile_artifact``, the same function as ``compress profile``, on the
+Calls ``measure.estimate.estimate_artifact``, the same function as ``compress profile``, on the
 artifact and on the original's float file (the report's before/after come from one path): the cost
 model over the op-level IR (``graph_ir``), the kernel check (where each op really runs),
 Vela's figures for Ethos-U targets and tflite-micro's arena for MCU targets.  Not strict:
@@ -26,13 +26,13 @@ class EstimateCost(PassBase):
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..graph.ir import restore_names
         from ..graph.read import read_graph
-        from ..measure.estimate import profile_artifact
+        from ..measure.estimate import estimate_artifact
 
         graph = restore_names(read_graph(artifact.path), artifact.tensor_names)
-        result = profile_artifact(artifact.path, context.target, graph=graph, strict=False)
+        result = estimate_artifact(artifact.path, context.target, graph=graph, strict=False)
         # The report's "original" column is costed by the same function as the artifact.
         original = artifact.original_path or artifact.float_path
-        original_result = (profile_artifact(original, context.target, strict=False)
+        original_result = (estimate_artifact(original, context.target, strict=False)
                            if original is not None and original != artifact.path else result)
         facts = {"target": context.target.name, "latency_ms": result.latency_ms,
                  "peak_ram_bytes": result.peak_ram_bytes, "flash_bytes": result.flash_bytes,

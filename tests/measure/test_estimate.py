@@ -1,4 +1,4 @@
-"""profile_artifact and `compress profile` on the shipped Ethos-U and Cortex-M targets."""
+"""estimate_artifact and `compress profile` on the shipped Ethos-U and Cortex-M targets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.helpers import build_int8_model
 from compressor.cost.kernels import check_kernels
 from compressor.errors import ExportError, UnsupportedOpError
 from compressor.graph.read import read_graph
-from compressor.measure.estimate import profile_artifact
+from compressor.measure.estimate import estimate_artifact
 from compressor.cli.profile import profile_command
 
 
@@ -21,7 +21,7 @@ def small_models(tmp_path_factory):
 
 
 def test_ethos_profile_takes_vela_figures(small_models):
-    profile = profile_artifact(small_models[0], "ethos-u55-256")
+    profile = estimate_artifact(small_models[0], "ethos-u55-256")
     data = profile.to_dict()
     vela = data["vela"]
     assert vela["accelerator_config"] == "ethos-u55-256" and vela["npu_ops"] > 0
@@ -34,7 +34,7 @@ def test_ethos_profile_takes_vela_figures(small_models):
 
 
 def test_mcu_profile_measures_the_tflm_arena(small_models):
-    data = profile_artifact(small_models[0], "cortex-m55").to_dict()
+    data = estimate_artifact(small_models[0], "cortex-m55").to_dict()
     assert data["source"]["peak_ram_bytes"] == "tflite-micro"
     assert data["tflm_arena_bytes"] == data["tflm_planned_bytes"] + data["tflm_persistent_bytes"]
     assert data["arena_estimate_ratio"] == pytest.approx(1.0, abs=0.05)
@@ -42,9 +42,9 @@ def test_mcu_profile_measures_the_tflm_arena(small_models):
 
 def test_float_model_on_an_int8_npu_is_a_typed_error(small_models):
     with pytest.raises(UnsupportedOpError, match="float model"):
-        profile_artifact(small_models[1], "ethos-u55-256")
+        estimate_artifact(small_models[1], "ethos-u55-256")
     # Not strict (the pipeline): a warning instead.
-    assert any("float model" in w for w in profile_artifact(small_models[1], "ethos-u55-256", strict=False).warnings)
+    assert any("float model" in w for w in estimate_artifact(small_models[1], "ethos-u55-256", strict=False).warnings)
 
 
 def test_profile_command_json_and_table(small_models):
@@ -74,7 +74,7 @@ def test_vela_rejected_op_is_costed_on_the_cpu_with_its_reason(small_models):
     from compressor.targets.load import load_target
 
     target = load_target("ethos-u55-256")
-    profile = profile_artifact(small_models[0], target)
+    profile = estimate_artifact(small_models[0], target)
     rejected = [layer for layer in profile.vela.cpu_layers if layer.original_op == "Mean"]
     assert rejected and rejected[0].reason
     placed = {op.name: op for op in profile.kernels.ops}[rejected[0].name]
@@ -91,6 +91,6 @@ def test_vela_failure_still_answers_with_the_cpu_estimate(small_models, monkeypa
         raise ExportError(f"{path}: Vela failed for ethos-u55-256: Unsupported operator FOO")
 
     monkeypatch.setattr(vela, "compile_with_vela", refuse)
-    profile = profile_artifact(small_models[0], "ethos-u55-256")
+    profile = estimate_artifact(small_models[0], "ethos-u55-256")
     assert profile.vela is None and profile.latency_ms > 0 and profile.source["latency_ms"] == "estimate"
     assert any("Vela could not compile it" in w and "FOO" in w for w in profile.warnings)
