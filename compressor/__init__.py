@@ -21,5 +21,15 @@ __all__ = [
     "UnsupportedOpError",
     "VerificationError",
     "compress",
+    "search",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Lazy: `compressor.search` (recipe search on Ray and Optuna) loads only when asked for.
+    if name == "search":
+        import importlib
+
+        return importlib.import_module(".search", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

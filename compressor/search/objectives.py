@@ -9,7 +9,9 @@ The objectives (Optuna directions in ``DIRECTIONS``): the score (held-out top-1 
 top-1 agreement with the original when --eval has no labels) up; estimated latency, flash, peak
 RAM and energy on the target down.  A trial is feasible when its verification passed (status
 "ok") and no budget verdict failed or was skipped.  ``margins`` are Optuna's constraint values:
-signed relative distance to each limit, <= 0 inside.
+signed relative distance to each limit, <= 0 inside, set on each trial before it is told.
+Optuna keeps them with the trial; when budgets change on resume, the recorded trials keep the
+values the sampler saw, while feasibility, the chosen trial and the exit code are recomputed.
 """
 
 from __future__ import annotations
@@ -80,23 +82,22 @@ def objective_values(metrics: Mapping[str, Any]) -> list[float]:
     return values
 
 
-def margins(verdicts: Iterable[Verdict], metrics: Mapping[str, Any]) -> list[float]:
-    """Constraint values, one per budget key in ``METRICS`` order then one for verification, so
-    the vector has the same length whatever the budgets: (actual - limit) / limit for "max"
-    budgets, (limit - actual) / limit for "min" ones (<= 0 is inside), 0 for a budget not set,
-    1 for a skipped budget and for a FAILED verification."""
-    by_budget = {verdict.metric: verdict for verdict in verdicts if verdict.kind != "regression"}
-    values = []
-    for metric in METRICS:
-        verdict = by_budget.get(metric.budget)
-        if verdict is None:
-            values.append(0.0)
-        elif verdict.passed is None or verdict.actual is None or verdict.limit is None:
-            values.append(1.0)
-        else:
-            signed = verdict.actual - verdict.limit if metric.direction == "max" else verdict.limit - verdict.actual
-            values.append(signed / verdict.limit if verdict.limit else signed)
-    values.append(0.0 if metrics.get("status") == "ok" else 1.0)
+def margins(verdicts: Iterable[Verdict], metrics: Mapping[str, Any]) -> dict[str, float]:
+    """Constraint values by name (Optuna's ``Trial.set_constraint``), <= 0 inside: per budget set,
+    (actual - limit) / limit for "max" budgets and (limit - actual) / limit for "min" ones, 1 when
+    it was skipped; and "verified": 0 when verification passed, 1 when the report is FAILED."""
+    directions = {metric.budget: metric.direction for metric in METRICS}
+    values: dict[str, float] = {}
+    for verdict in verdicts:
+        if verdict.kind == "regression":
+            continue
+        if verdict.passed is None or verdict.actual is None or verdict.limit is None:
+            values[verdict.metric] = 1.0
+            continue
+        signed = (verdict.actual - verdict.limit if directions[verdict.metric] == "max"
+                  else verdict.limit - verdict.actual)
+        values[verdict.metric] = signed / verdict.limit if verdict.limit else signed
+    values["verified"] = 0.0 if metrics.get("status") == "ok" else 1.0
     return values
 
 
@@ -120,7 +121,7 @@ def closest_to_budgets(trials: Iterable[Mapping[str, Any]], budgets: Budgets) ->
         if trial.get("status") != "complete":
             continue
         verdicts = verdicts_for(trial["metrics"], budgets)
-        over = sum(max(m, 0.0) for m in margins(verdicts, trial["metrics"]))
+        over = sum(max(m, 0.0) for m in margins(verdicts, trial["metrics"]).values())
         scored.append((over, trial["number"], trial, verdicts))
     if not scored:
         return None

@@ -85,7 +85,7 @@ def ray_runtime(workers: int, *, address: str | None = None) -> Iterator[TrialRu
     owned = not ray.is_initialized()
     if owned:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                   "logging_level": logging.WARNING, "runtime_env": _worker_env()}
+                                   "logging_level": logging.ERROR, "runtime_env": _worker_env()}
         if address is None:
             options.update(num_cpus=workers, object_store_memory=OBJECT_STORE_BYTES)
         else:

@@ -82,8 +82,8 @@ def default_space(layers: ModelLayers, target: Any, *, file_format: str = "tflit
         methods.append("unstructured")  # a smaller file (flash); 2:4 only on request: no target runs it faster
     modes = ["none", "auto"] if layers.dense_convs or not layers.channel_prunable else ["none"]
     floats = ()
-    if _float_allowed(target) and layers.weighted:
-        floats = tuple(dict.fromkeys((layers.weighted[0], layers.weighted[-1])))
+    if _float_allowed(target) and layers.convs:
+        floats = tuple(dict.fromkeys((layers.convs[0], layers.convs[-1])))
     return SearchSpace(prune_methods=tuple(methods), dsconv_modes=tuple(modes), dsconv_layers=layers.dense_convs,
                        float_candidates=floats, qat_epochs=(0, 1, 2))
 

@@ -98,14 +98,15 @@ def open_study(storage_url: str, name: str, *, identity: dict[str, Any], directi
     return study, created
 
 
-def make_sampler(constraints: Callable[[Any], list[float]], *, seed: int) -> Any:
-    """Multi-objective TPE with constraints: feasible trials are preferred, then the objectives."""
+def make_sampler(*, seed: int) -> Any:
+    """Multi-objective TPE; it reads each trial's constraints (``Trial.set_constraint``, set by the
+    driver before telling), so trials over a budget rank below every feasible one."""
     import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(multivariate=True, group=True, constraints_func=constraints,
-                                          n_startup_trials=N_STARTUP_TRIALS, seed=seed)
+        return optuna.samplers.TPESampler(multivariate=True, group=True, n_startup_trials=N_STARTUP_TRIALS,
+                                          seed=seed)
 
 
 def _status(trial: Any) -> str:
@@ -113,7 +114,7 @@ def _status(trial: Any) -> str:
     attrs = trial.user_attrs
     if attrs.get("interrupted"):
         return "interrupted"
-    if state == "complete" and "duplicate_of" in attrs:
+    if "duplicate_of" in attrs:  # told, never run: not counted by --trials
         return "duplicate"
     return {"complete": "complete", "fail": "fail", "running": "running", "waiting": "waiting",
             "pruned": "pruned"}.get(state, state)
