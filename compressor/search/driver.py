@@ -172,12 +172,16 @@ class _Run:
         import optuna
 
         from .runtime import ray_runtime
+        from .study import counts
 
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # restored below: no trial-by-trial log lines
         try:
             self.study = self._open()
             interrupted = False
+            if counts(self.study)["evaluated"] >= self.trials:  # nothing to run: budgets re-applied only
+                self._emit(None, f"study {self.name}: all {self.trials} trials already evaluated")
+                return self._finish(interrupted)
             try:
                 with ray_runtime(self.workers, address=self.ray_address) as runner:
                     try:
