@@ -100,7 +100,7 @@ def _svg(trials: Sequence[Mapping[str, Any]], budgets: Budgets, best: int | None
     if lat_limit is not None:
         out.append(f'<line x1="{sx(lat_limit):.1f}" y1="0" x2="{sx(lat_limit):.1f}" y2="{plot_h}" stroke="#9b1c1c" '
                    f'stroke-dasharray="5,4"/><text x="{sx(lat_limit) + 4:.1f}" y="12" font-size="11" fill="#9b1c1c">'
-                   f'max_latency_ms {lat_limit:g}</text>')
+                   f'max_latency_ms {lat_limit:.4g}</text>')
     if score_limit is not None:
         out.append(f'<line x1="0" y1="{sy(score_limit):.1f}" x2="{plot_w}" y2="{sy(score_limit):.1f}" stroke="#9b1c1c" '
                    f'stroke-dasharray="5,4"/><text x="4" y="{sy(score_limit) - 4:.1f}" font-size="11" fill="#9b1c1c">'

@@ -137,7 +137,8 @@ def trial_records(study: Any, judge: Callable[[dict[str, Any]], dict[str, Any]])
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs
         run = attrs.get("run") or {}
-        record = {"number": trial.number, "status": _status(trial), "params": dict(trial.params),
+        params = dict(trial.params) or dict(trial.system_attrs.get("fixed_params") or {})  # queued: not asked yet
+        record = {"number": trial.number, "status": _status(trial), "params": params,
                   "recipe": attrs.get("recipe"), "metrics": attrs.get("metrics"),
                   "seconds": run.get("seconds"), "pid": run.get("pid"), "node": run.get("node"),
                   "start": run.get("start"), "end": run.get("end"), "dir": run.get("dir"),

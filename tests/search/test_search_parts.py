@@ -94,4 +94,21 @@ def test_pareto_page_is_self_contained_and_escapes_trial_text():
     page = render_pareto_html({"trials": trials, "best": 0, "pareto_front": [0], "study": "s", "target": "t"},
                               budgets)
     assert "<script>" not in page and "&lt;script&gt;" in page
-    assert page.count("<svg") == 1 and "max_latency_ms 1" in page and "chosen" in page
+    assert page.count("<svg") == 1 and "max_latency_ms 1<" in page and "chosen" in page
+
+
+def test_compressor_search_is_callable_lazy_and_raises_typed_errors():
+    import subprocess
+    import sys
+
+    import compressor
+    from compressor.search import search
+
+    with pytest.raises(ConfigError, match="--trials"):  # the API raises; it never exits the process
+        compressor.search("missing.pt", target="android-arm64", data="d.npz", eval_data="e.npz",
+                          budget="b.toml", trials=0)
+    assert callable(compressor.search) and compressor.search.search is search
+    heavy = subprocess.run([sys.executable, "-c", "import sys, compressor, compressor.cli.main; "
+                            "print(sorted(m for m in ('ray', 'optuna', 'torch', 'matplotlib') if m in sys.modules))"],
+                           capture_output=True, text=True, check=True)
+    assert heavy.stdout.strip() == "[]"  # `compress --help` stays fast
