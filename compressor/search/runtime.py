@@ -3,7 +3,8 @@
 ``ray_runtime(workers, address=...)`` is a context manager.  Local: ``ray.init(num_cpus=W,
 include_dashboard=False)``, so at most W trials (one CPU each) run at once; usage reporting
 off (``RAY_USAGE_STATS_ENABLED=0``, set only around ``ray.init``, whose processes inherit it,
-and given to the workers through the runtime environment).  ``address`` ("auto" or
+and given to the workers through the runtime environment), and trials at normal priority
+(``RAY_worker_niceness=0``; see ``_RAY_START_ENV``).  ``address`` ("auto" or
 "ray://HOST:PORT") connects to a running cluster instead, where W caps the trials in flight.
 If the calling process already runs Ray, that runtime is used and left running.
 
@@ -63,17 +64,25 @@ def _worker_env() -> dict[str, Any]:
                          "OMP_NUM_THREADS": "1"}}
 
 
+# Read by Ray's processes when ray.init starts them: no usage reporting; workers at the priority
+# of any other process (Ray's default worker niceness, 15, let every other job on a shared
+# machine starve the trials: ~12% of a core each beside a load of 12 here).
+_RAY_START_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_worker_niceness": "0"}
+
+
 @contextlib.contextmanager
-def _usage_stats_off() -> Iterator[None]:
-    previous = os.environ.get("RAY_USAGE_STATS_ENABLED")
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+def _ray_start_env() -> Iterator[None]:
+    """The variables above, set only while Ray starts or stops, then restored."""
+    previous = {key: os.environ.get(key) for key in _RAY_START_ENV}
+    os.environ.update(_RAY_START_ENV)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("RAY_USAGE_STATS_ENABLED", None)
-        else:
-            os.environ["RAY_USAGE_STATS_ENABLED"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @contextlib.contextmanager
@@ -91,7 +100,7 @@ def ray_runtime(workers: int, *, address: str | None = None) -> Iterator[TrialRu
         else:
             options["address"] = address
         try:
-            with _usage_stats_off():
+            with _ray_start_env():
                 ray.init(**options)
         except (ConnectionError, ValueError, RuntimeError) as error:
             raise ConfigError("--ray-address", address, f"a reachable Ray cluster ({error})") from None
@@ -99,7 +108,7 @@ def ray_runtime(workers: int, *, address: str | None = None) -> Iterator[TrialRu
         yield TrialRunner(ray)
     finally:
         if owned:
-            with _usage_stats_off():
+            with _ray_start_env():
                 ray.shutdown()
 
 
