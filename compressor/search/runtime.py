@@ -96,7 +96,9 @@ def ray_runtime(workers: int, *, address: str | None = None) -> Iterator[TrialRu
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "logging_level": logging.ERROR, "runtime_env": _worker_env()}
         if address is None:
-            options.update(num_cpus=workers, object_store_memory=OBJECT_STORE_BYTES)
+            # "local": a new runtime of our own even when a `ray start` cluster runs on this machine
+            # (ray.init() alone would join that one, and refuse num_cpus there).
+            options.update(address="local", num_cpus=workers, object_store_memory=OBJECT_STORE_BYTES)
         else:
             options["address"] = address
         try:
