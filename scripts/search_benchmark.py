@@ -190,12 +190,12 @@ def train_resnet8(work: Path) -> Path:
 
 
 SPEED_SPACE = textwrap.dedent("""
-    # uniform trials for the speed comparison: channel pruning with 2 recovery epochs, float stem or not
+    # uniform trials for the speed comparison: channel pruning with 1 recovery epoch, float stem or not
     [prune]
     methods = ["channels"]
     channels_amount = [0.3, 0.6]
     layers = ["all"]
-    finetune_epochs = [2]
+    finetune_epochs = [1]
     [dsconv]
     modes = ["none"]
     [int8]
@@ -207,7 +207,7 @@ def speed_part(work: Path) -> None:
     from compressor.search import search
 
     say("\n== speed: the same 12 enqueued recipes on 1 and on 2 workers ==")
-    recipe = ("--prune", "channels:0.45", "--prune-layers", "all", "--finetune-epochs", "2")
+    recipe = ("--prune", "channels:0.45", "--prune-layers", "all", "--finetune-epochs", "1")
     args = (str(ZOO_MODEL), "--target", TARGET, "--data", str(TRAIN), "--eval", str(TEST), "--quiet", *recipe)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
@@ -227,7 +227,7 @@ def speed_part(work: Path) -> None:
     space = work / "speed_space.toml"
     space.write_text(SPEED_SPACE)
     amounts = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
-    enqueue = [{"prune.method": "channels", "prune.channels_amount": a, "prune.layers": "all", "recovery_epochs": 2,
+    enqueue = [{"prune.method": "channels", "prune.channels_amount": a, "prune.layers": "all", "recovery_epochs": 1,
                 "dsconv.mode": "none", "int8.float:features.0.0": f, "int8.float:features.5.0": False,
                 "int8.qat_epochs": 0} for a in amounts for f in (False, True)]
     budgets = work / "speed_budgets.toml"
