@@ -27,12 +27,12 @@ EXIT_INTERRUPTED = 130  # the shell's code for SIGINT
 
 @click.command("search", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--target", "-t", required=True, help="Target name (see `compress targets`) or a target .toml file.")
-@click.option("--data", type=click.Path(path_type=Path), required=True,
+@click.option("--target", "-t", help="Target name (see `compress targets`) or a target .toml file.")
+@click.option("--data", type=click.Path(path_type=Path),
               help="Calibration and recovery data: .npz with x (and y).")
-@click.option("--eval", "eval_data", type=click.Path(path_type=Path), required=True,
+@click.option("--eval", "eval_data", type=click.Path(path_type=Path),
               help="Held-out .npz with x and y: every trial's accuracy (agreement without y).")
-@click.option("--budget", "budget_file", type=click.Path(path_type=Path), required=True, metavar="BUDGETS.toml",
+@click.option("--budget", "budget_file", type=click.Path(path_type=Path), metavar="BUDGETS.toml",
               help="The budgets file `compress check` reads: a trial fits when every budget holds.")
 @click.option("--trials", type=int, default=12, show_default=True,
               help="Evaluated trials of the study in total (a resumed study runs only the missing ones).")

@@ -77,8 +77,8 @@ def _check_out_dir(out_dir: Path) -> None:
         raise ConfigError("--out", str(out_dir), "a new directory, or one an earlier compress search wrote")
 
 
-def search(model: str | os.PathLike, *, target: str, data: str | os.PathLike, eval_data: str | os.PathLike,
-           budget: str | os.PathLike, trials: int = 12, workers: int | None = None, ray_address: str | None = None,
+def search(model: str | os.PathLike, *, target: str | None, data: str | os.PathLike | None,
+           eval_data: str | os.PathLike | None, budget: str | os.PathLike | None, trials: int = 12, workers: int | None = None, ray_address: str | None = None,
            storage: str | None = None, study: str | None = None, timeout_s: float | None = None,
            space: str | os.PathLike | None = None, out: str | os.PathLike | None = None, arch: str | None = None,
            input_shape: str | None = None, trust_pickle: bool = False,

@@ -73,6 +73,10 @@ def resolve_inputs(model: str | os.PathLike, *, target: str, budget: str | os.Pa
             raise ConfigError(flag, value, f"an integer >= {low}")
     if timeout_s is not None and not timeout_s > 0:
         raise ConfigError("--timeout", timeout_s, "seconds > 0")
+    if not target:
+        from ..targets.load import known_target_names
+
+        raise ConfigError("--target", None, "a target name (" + ", ".join(known_target_names()) + ") or a .toml file")
     model_path = Path(model)
     if not model_path.is_file():
         raise DataError(model_path, "model file not found")

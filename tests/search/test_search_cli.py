@@ -115,7 +115,7 @@ def test_budgets_changed_on_resume_are_reapplied_and_exit_1_names_the_closest(fi
     assert not (other / "best").exists() and not (other / "trials").exists()  # nothing ran
 
 
-@pytest.mark.parametrize("case", ["budget", "space", "storage", "changed-space"])
+@pytest.mark.parametrize("case", ["budget", "no-budget", "space", "storage", "changed-space"])
 def test_bad_input_exits_2_with_one_line(first_search, tmp_path, monkeypatch, case):
     from click.testing import CliRunner
 
@@ -129,6 +129,10 @@ def test_bad_input_exits_2_with_one_line(first_search, tmp_path, monkeypatch, ca
         bad = tmp_path / "budgets.toml"
         bad.write_text('max_latency = 3\n')
         args[args.index("--budget") + 1], expected = str(bad), "max_latency"
+    elif case == "no-budget":
+        at = args.index("--budget")
+        del args[at:at + 2]
+        expected = "--budget"
     elif case == "space":
         bad = tmp_path / "space.toml"
         bad.write_text('[int8]\nfloat_ops = ["stem.0"]\n')
