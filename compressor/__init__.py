@@ -32,12 +32,13 @@ __all__ = [
     "UnsupportedOpError",
     "VerificationError",
     "compress",
+    "search",
 ]
 __version__ = "0.1.0"
 
 # Loaded on first use (PEP 562), so `import compressor` does not pull in the cost models or
 # runtimes.  Another lazy export joins by adding its name here.
-_LAZY = {"profile": ".tools", "bench": ".tools", "check": ".tools"}
+_LAZY = {"profile": ".tools", "bench": ".tools", "check": ".tools", "search": ".recipe_search"}
 
 
 def __getattr__(name: str):

@@ -23,6 +23,7 @@ from .check import check_command
 from .profile import profile_command
 from .bench import bench_command
 from .calibrate import calibrate_command
+from .search import search_command
 
 __all__ = ["main"]
 
@@ -253,6 +254,7 @@ cli.add_command(check_command, "check")
 cli.add_command(profile_command, "profile")
 cli.add_command(bench_command, "bench")
 cli.add_command(calibrate_command, "calibrate")
+cli.add_command(search_command, "search")
 
 
 def main() -> None:

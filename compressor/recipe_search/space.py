@@ -1,0 +1,264 @@
+"""The search space: which recipes ``compress search`` may try, as frozen data mapped onto ``Recipe``.
+
+Every dimension is a field of the existing ``Recipe`` (config.py); nothing here invents a
+pipeline feature.  Dimensions and the recipe fields they set:
+
+    prune.methods            prune.method              none, channels, unstructured, 2:4
+    prune.channels_amount    prune.amount              [low, high] fraction, step 0.05 (channels)
+    prune.unstructured_amount prune.amount             [low, high] fraction, step 0.1 (unstructured)
+    prune.layers             prune.layers              all, auto (per-layer amounts from the sensitivity scan)
+    prune.finetune_epochs    prune/dsconv.finetune_epochs   recovery epochs (one setting, as the CLI's flag)
+    dsconv.modes             dsconv.mode               none, auto, all, layers (a subset of dsconv.layers)
+    dsconv.layers            dsconv.mode = "a,b"       candidate Conv2d layers for mode "layers"
+    dsconv.ranks             dsconv.rank               auto or integers as text
+    int8.float_ops           int8.float_ops            candidate layers, each kept float or not
+    int8.qat_epochs          int8.qat_epochs           quantization-aware fine-tuning epochs
+
+``[recipe]`` holds fixed settings for every trial, as a recipe TOML holds them (seed,
+verify.max_samples, ...).  What the target forbids is never sampled and is an error when a
+space file asks for it: float layers on targets without ``compute.float_allowed`` (MCU/NPU),
+sparse pruning (unstructured, 2:4) where no sparse format reaches the device (tflite-micro and
+Vela have no DENSIFY kernel; ONNX artifacts are not written sparse), channel pruning of a
+graph the pruner cannot cut.  Not expressible with today's Recipe, so not in the space:
+int16x8 per layer (the int8 pass's remedies choose it), the calibration method (min/max
+only; percentile is a remedy), QAT learning rate is fixed by ``[recipe]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Recipe
+from ..errors import ConfigError, DataError
+from .layers import ModelLayers
+
+__all__ = ["SearchSpace", "anchor_params", "default_space", "load_space", "recipe_from_params", "suggest_params"]
+
+SPARSE_METHODS = ("unstructured", "2:4")
+DSCONV_MODES = ("none", "auto", "all", "layers")
+CHANNELS_STEP = 0.05  # channel counts round to the target's multiple anyway; finer steps repeat recipes
+UNSTRUCTURED_STEP = 0.1
+_TABLES = {"prune": ("methods", "channels_amount", "unstructured_amount", "layers", "finetune_epochs"),
+           "dsconv": ("modes", "layers", "ranks"), "int8": ("float_ops", "qat_epochs"), "recipe": None}
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    prune_methods: tuple[str, ...] = ("none",)
+    channels_amount: tuple[float, float] = (0.2, 0.7)
+    unstructured_amount: tuple[float, float] = (0.5, 0.9)
+    prune_layers: tuple[str, ...] = ("all", "auto")
+    finetune_epochs: tuple[int, ...] = (8,)  # the README's tested recovery length
+    dsconv_modes: tuple[str, ...] = ("none",)
+    dsconv_layers: tuple[str, ...] = ()
+    dsconv_ranks: tuple[str, ...] = ("auto", "1", "2")
+    float_candidates: tuple[str, ...] = ()
+    qat_epochs: tuple[int, ...] = (0,)
+    base: dict[str, Any] = field(default_factory=dict)  # fixed Recipe settings ([recipe])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: (list(value) if isinstance(value, tuple) else value) for key, value in asdict(self).items()}
+
+    @property
+    def sha256(self) -> str:
+        """Stored in the study: a changed space needs a new study."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    def base_recipe(self) -> Recipe:
+        return Recipe.from_dict(self.base, source="--space: recipe")
+
+
+def default_space(layers: ModelLayers, target: Any, *, file_format: str = "tflite") -> SearchSpace:
+    """What is worth trying on this model and target (see the module docstring)."""
+    methods = ["none"]
+    if layers.channel_prunable:
+        methods.append("channels")
+    if _sparse_allowed(target, file_format):
+        methods.append("unstructured")  # a smaller file (flash); 2:4 only on request: no target runs it faster
+    modes = ["none", "auto"] if layers.dense_convs or not layers.channel_prunable else ["none"]
+    floats = ()
+    if _float_allowed(target) and layers.convs:
+        floats = tuple(dict.fromkeys((layers.convs[0], layers.convs[-1])))
+    return SearchSpace(prune_methods=tuple(methods), dsconv_modes=tuple(modes), dsconv_layers=layers.dense_convs,
+                       float_candidates=floats, qat_epochs=(0, 1, 2))
+
+
+def load_space(path: Path | str, layers: ModelLayers, target: Any) -> SearchSpace:
+    """The default space with every key of the TOML file at ``path`` replacing its dimension."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(path, "space file not found (--space)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read the space file (--space): {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise DataError(path, f"not valid TOML (--space): {error}") from None
+    base = data.get("recipe", {})
+    file_format = base.get("export", {}).get("format", "tflite") if isinstance(base, dict) else "tflite"
+    space = default_space(layers, target, file_format=file_format)
+    changes: dict[str, Any] = {}
+    for table, value in data.items():
+        if table not in _TABLES:
+            raise ConfigError(f"{path}: {table}", value, "a table: " + ", ".join(f"[{t}]" for t in _TABLES))
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: {table}", value, f"a table [{table}]")
+        if table == "recipe":
+            changes["base"] = value
+            continue
+        for key, raw in value.items():
+            if key not in _TABLES[table]:
+                raise ConfigError(f"{path}: {table}.{key}", raw, "one of " + ", ".join(_TABLES[table]))
+            name, parsed = _parse_dimension(table, key, raw, where=f"{path}: {table}.{key}")
+            changes[name] = parsed
+    space = SearchSpace(**{**asdict(space), **changes})
+    _check_space(space, layers, target, where=str(path))
+    return space
+
+
+def _parse_dimension(table: str, key: str, raw: Any, *, where: str) -> tuple[str, Any]:
+    if key in ("channels_amount", "unstructured_amount"):
+        ok = (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                              for v in raw) and 0 < raw[0] <= raw[1] < 1)
+        if not ok:
+            raise ConfigError(where, raw, "[low, high] with 0 < low <= high < 1")
+        return key, (float(raw[0]), float(raw[1]))
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(where, raw, "a non-empty list")
+    if key in ("finetune_epochs", "qat_epochs"):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10_000 for v in raw):
+            raise ConfigError(where, raw, "a list of integers from 0 to 10000")
+        return key, tuple(dict.fromkeys(raw))
+    if not all(isinstance(v, str) and v.strip() for v in raw):
+        raise ConfigError(where, raw, "a list of strings")
+    values = tuple(dict.fromkeys(v.strip() for v in raw))
+    name = {("prune", "methods"): "prune_methods", ("prune", "layers"): "prune_layers",
+            ("dsconv", "modes"): "dsconv_modes", ("dsconv", "layers"): "dsconv_layers",
+            ("dsconv", "ranks"): "dsconv_ranks", ("int8", "float_ops"): "float_candidates"}[(table, key)]
+    return name, values
+
+
+def _check_space(space: SearchSpace, layers: ModelLayers, target: Any, *, where: str) -> None:
+    recipe = space.base_recipe()
+    name = getattr(target, "name", "the target")
+    for method in space.prune_methods:
+        if method not in ("none", "channels", *SPARSE_METHODS):
+            raise ConfigError(f"{where}: prune.methods", method, "none, channels, unstructured or 2:4")
+        if method == "channels" and not layers.channel_prunable:
+            raise ConfigError(f"{where}: prune.methods", method, "methods this model can take: its graph keeps "
+                              "convolutions as graph ops that channel pruning cannot cut (give a state dict and --arch)")
+        if method in SPARSE_METHODS and not _sparse_allowed(target, recipe.file_format):
+            raise ConfigError(f"{where}: prune.methods", method, f"methods {name} can use: no sparse format reaches "
+                              "it (tflite-micro and Vela have no DENSIFY kernel; ONNX artifacts stay dense)")
+    for layer in space.prune_layers:
+        if layer not in ("all", "auto"):
+            raise ConfigError(f"{where}: prune.layers", layer, "all or auto")
+    for mode in space.dsconv_modes:
+        if mode not in DSCONV_MODES:
+            raise ConfigError(f"{where}: dsconv.modes", mode, "none, auto, all or layers")
+    if "layers" in space.dsconv_modes and not space.dsconv_layers:
+        raise ConfigError(f"{where}: dsconv.layers", [], "candidate Conv2d names for dsconv mode 'layers'")
+    for layer in space.dsconv_layers:
+        if layers.dense_convs and layer not in layers.dense_convs:
+            raise ConfigError(f"{where}: dsconv.layers", layer, "dense k x k Conv2d layers of the model: "
+                              + ", ".join(layers.dense_convs))
+    for rank in space.dsconv_ranks:
+        if not (rank == "auto" or (rank.isdigit() and 1 <= int(rank) <= 1024)):
+            raise ConfigError(f"{where}: dsconv.ranks", rank, "auto or an integer from 1")
+    if space.float_candidates and not _float_allowed(target):
+        raise ConfigError(f"{where}: int8.float_ops", list(space.float_candidates),
+                          f"no float layers: {name} runs int8 only")
+    for layer in space.float_candidates:
+        if layers.weighted and layer not in layers.weighted:
+            raise ConfigError(f"{where}: int8.float_ops", layer, "conv or linear layers of the model (e.g. "
+                              + ", ".join(layers.weighted[:4]) + ")")
+
+
+def _float_allowed(target: Any) -> bool:
+    return bool(getattr(getattr(target, "compute", None), "float_allowed", True))
+
+
+def _sparse_allowed(target: Any, file_format: str) -> bool:
+    """The sparse pass writes TFLite's DENSIFY format for LiteRT on CPU targets only (pipeline.py)."""
+    return getattr(target, "kind", "cpu") == "cpu" and file_format == "tflite"
+
+
+def _amounts(bounds: tuple[float, float], step: float) -> tuple[float, ...]:
+    low, high = bounds
+    count = int(round((high - low) / step)) + 1
+    return tuple(round(min(low + i * step, high), 4) for i in range(count))
+
+
+def suggest_params(trial: Any, space: SearchSpace) -> dict[str, Any]:
+    """Ask an Optuna trial for one point of ``space``; conditional dimensions only when they apply."""
+    method = trial.suggest_categorical("prune.method", list(space.prune_methods))
+    if method == "channels":
+        trial.suggest_categorical("prune.channels_amount", list(_amounts(space.channels_amount, CHANNELS_STEP)))
+        trial.suggest_categorical("prune.layers", list(space.prune_layers))
+    elif method == "unstructured":
+        trial.suggest_categorical("prune.unstructured_amount",
+                                  list(_amounts(space.unstructured_amount, UNSTRUCTURED_STEP)))
+    mode = trial.suggest_categorical("dsconv.mode", list(space.dsconv_modes))
+    if mode == "layers":
+        for layer in space.dsconv_layers:
+            trial.suggest_categorical(f"dsconv.layer:{layer}", [False, True])
+    if mode != "none":
+        trial.suggest_categorical("dsconv.rank", list(space.dsconv_ranks))
+    if method != "none" or mode != "none":
+        trial.suggest_categorical("recovery_epochs", list(space.finetune_epochs))
+    for layer in space.float_candidates:
+        trial.suggest_categorical(f"int8.float:{layer}", [False, True])
+    trial.suggest_categorical("int8.qat_epochs", list(space.qat_epochs))
+    return dict(trial.params)
+
+
+def recipe_from_params(params: dict[str, Any], space: SearchSpace) -> Recipe:
+    """The ``Recipe`` one trial runs: ``space.base`` with the sampled fields set."""
+    changes: dict[str, Any] = {}
+    method = params.get("prune.method", "none")
+    changes["prune.method"] = method
+    if method == "channels":
+        changes["prune.amount"] = float(params["prune.channels_amount"])
+        changes["prune.layers"] = params.get("prune.layers", "all")
+    elif method == "unstructured":
+        changes["prune.amount"] = float(params["prune.unstructured_amount"])
+    mode = params.get("dsconv.mode", "none")
+    if mode == "layers":
+        chosen = [layer for layer in space.dsconv_layers if params.get(f"dsconv.layer:{layer}")]
+        mode = ",".join(chosen) if chosen else "none"
+    changes["dsconv.mode"] = mode
+    if mode != "none":
+        changes["dsconv.rank"] = params.get("dsconv.rank", "auto")
+    if "recovery_epochs" in params:
+        changes["prune.finetune_epochs"] = changes["dsconv.finetune_epochs"] = int(params["recovery_epochs"])
+    floats = tuple(layer for layer in space.float_candidates if params.get(f"int8.float:{layer}"))
+    changes["int8.float_ops"] = floats
+    changes["int8.qat_epochs"] = int(params.get("int8.qat_epochs", 0))
+    return space.base_recipe().with_overrides(**changes)
+
+
+def anchor_params(space: SearchSpace) -> list[dict[str, Any]]:
+    """Trials every new study starts with: plain int8 (the reference every budget is read against),
+    then the README's measured good points where the space has them: channels:0.5 with
+    per-layer amounts from the sensitivity scan, and --dsconv auto."""
+    plain: dict[str, Any] = {"prune.method": "none", "dsconv.mode": "none",
+                             **{f"int8.float:{layer}": False for layer in space.float_candidates},
+                             "int8.qat_epochs": 0 if 0 in space.qat_epochs else space.qat_epochs[0]}
+    if "none" not in space.prune_methods or "none" not in space.dsconv_modes:
+        return []
+    anchors = [plain]
+    epochs = 8 if 8 in space.finetune_epochs else space.finetune_epochs[-1]
+    low, high = space.channels_amount
+    if "channels" in space.prune_methods and low <= 0.5 <= high:
+        layers = "auto" if "auto" in space.prune_layers else space.prune_layers[0]
+        anchors.append({**plain, "prune.method": "channels", "prune.channels_amount": 0.5,
+                        "prune.layers": layers, "recovery_epochs": epochs})
+    if "auto" in space.dsconv_modes:
+        anchors.append({**plain, "dsconv.mode": "auto", "dsconv.rank": space.dsconv_ranks[0],
+                        "recovery_epochs": epochs})
+    return anchors
