@@ -38,12 +38,14 @@ from ..errors import ConfigError, DataError
 __all__ = [
     "ARTIFACT_SUFFIXES",
     "METRICS",
+    "WORST_SQNR_FIELD",
     "Metric",
     "Verdict",
     "check_report",
     "exit_code",
     "format_verdict",
     "load_report",
+    "report_number",
     "report_from_artifact",
     "write_junit",
 ]
@@ -51,7 +53,7 @@ __all__ = [
 ARTIFACT_SUFFIXES = (".tflite", ".onnx")
 _KINDS = ("budget", "regression", "skipped", "status")
 # The worst output's SQNR: the minimum over compressed.outputs, or (older reports) compressed.sqnr_db.
-_WORST_SQNR = "compressed.outputs[].sqnr_db"
+WORST_SQNR_FIELD = "compressed.outputs[].sqnr_db"
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("max_energy_mj", "estimate.energy_mj", "max", "mJ"),
     Metric("min_accuracy", "compressed.accuracy", "min", "fraction"),
     Metric("min_agreement", "compressed.agreement", "min", "fraction"),
-    Metric("min_sqnr_db", _WORST_SQNR, "min", "dB"),
+    Metric("min_sqnr_db", WORST_SQNR_FIELD, "min", "dB"),
 )
 # Why a field can be missing, said in the skipped verdict.
 _MISSING_HINTS = {
     "compressed.accuracy": "accuracy comes only from a compress run with --eval; an artifact alone has none",
     "compressed.agreement": "agreement comes only from a compress run verifying a classifier; an artifact alone has none",
-    _WORST_SQNR: "SQNR comes only from a compress run's verification; an artifact alone has none",
+    WORST_SQNR_FIELD: "SQNR comes only from a compress run's verification; an artifact alone has none",
 }
 
 
@@ -123,8 +125,8 @@ def _field(report: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def _number(report: dict[str, Any], dotted: str) -> float | None:
-    if dotted == _WORST_SQNR:
+def report_number(report: dict[str, Any], dotted: str) -> float | None:
+    if dotted == WORST_SQNR_FIELD:
         return _worst_sqnr(report)
     value = _field(report, dotted)
     if value is None:
@@ -137,7 +139,7 @@ def _number(report: dict[str, Any], dotted: str) -> float | None:
 def _worst_sqnr(report: dict[str, Any]) -> float | None:
     outputs = _field(report, "compressed.outputs")
     if not isinstance(outputs, list) or not outputs:
-        return _number(report, "compressed.sqnr_db")
+        return report_number(report, "compressed.sqnr_db")
     values = []
     for index, row in enumerate(outputs):
         value = row.get("sqnr_db") if isinstance(row, dict) else row
@@ -178,7 +180,7 @@ def check_report(report: dict[str, Any], budgets: Budgets, *, baseline: dict[str
         limit = budgets.limit(metric.budget)
         if limit is None:
             continue
-        actual = _number(report, metric.field)
+        actual = report_number(report, metric.field)
         if actual is None:
             hint = _MISSING_HINTS.get(metric.field, "the report has no estimate (run with the estimate pass)")
             verdicts.append(Verdict("skipped", metric.budget, metric.field, metric.unit, None, limit, None,
@@ -195,7 +197,7 @@ def check_report(report: dict[str, Any], budgets: Budgets, *, baseline: dict[str
     if not 0 <= allowed:
         raise ConfigError("max_regression", allowed, "a fraction >= 0")
     for metric in METRICS:
-        before, actual = _number(baseline, metric.field), _number(report, metric.field)
+        before, actual = report_number(baseline, metric.field), report_number(report, metric.field)
         if before is None or actual is None:
             continue
         limit = before * (1 + allowed) if metric.direction == "max" else before * (1 - allowed)
@@ -278,7 +280,7 @@ def load_report(path: Path | str) -> dict[str, Any]:
         raise DataError(path, "not a compress report.json: it has no \"schema\": 1")
     for metric in METRICS:
         try:
-            _number(report, metric.field)
+            report_number(report, metric.field)
         except ConfigError as error:
             raise DataError(path, str(error)) from None
     target = report.get("target")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
+from ..targets.types import TargetProfile
 from .layers import ModelLayers
 from .space import SearchSpace
 
@@ -25,7 +26,7 @@ __all__ = ["SearchInputs", "resolve_inputs"]
 class SearchInputs:
     model: Path
     model_sha256: str
-    target: Any  # TargetProfile
+    target: TargetProfile
     target_arg: str  # as given (a name or a .toml path): what trials and the repeat command pass
     budgets: Any  # Budgets
     layers: ModelLayers

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from ..gate.budgets import Budgets
-from ..gate.verdicts import METRICS, Verdict, check_report, format_verdict
+from ..gate.verdicts import METRICS, WORST_SQNR_FIELD, Verdict, check_report, format_verdict, report_number
 
 __all__ = [
     "DIRECTIONS",
@@ -36,7 +36,9 @@ __all__ = [
     "verdicts_for",
 ]
 
-METRIC_FIELDS = {metric.field: metric.field.replace(".", "_") for metric in METRICS}
+# Report field -> the flat key a trial stores it under.
+METRIC_FIELDS = {metric.field: "worst_output_sqnr_db" if metric.field == WORST_SQNR_FIELD else metric.field.replace(".", "_")
+                 for metric in METRICS}
 OBJECTIVES = ("score", "estimate_latency_ms", "estimate_flash_bytes", "estimate_peak_ram_bytes",
               "estimate_energy_mj")
 DIRECTIONS = ("maximize", "minimize", "minimize", "minimize", "minimize")
@@ -44,15 +46,16 @@ DIRECTIONS = ("maximize", "minimize", "minimize", "minimize", "minimize")
 
 def metrics_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
     """The flat metrics a trial keeps: each budgeted field, the score and which it is."""
-    metrics: dict[str, Any] = {}
-    for dotted, key in METRIC_FIELDS.items():
-        value: Any = report
-        for part in dotted.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        metrics[key] = value
-    accuracy = metrics["compressed_accuracy"]
-    metrics["score_kind"] = "accuracy" if accuracy is not None else "agreement"
-    metrics["score"] = accuracy if accuracy is not None else metrics["compressed_agreement"]
+    metrics: dict[str, Any] = {key: report_number(dict(report), dotted) for dotted, key in METRIC_FIELDS.items()}
+    # Accuracy with labels, else top-1 agreement of a class output, else (regressions,
+    # embeddings) the worst output's SQNR against the original.
+    for kind, key in (("accuracy", "compressed_accuracy"), ("agreement", "compressed_agreement"),
+                      ("sqnr_db", "worst_output_sqnr_db")):
+        if metrics[key] is not None:
+            metrics["score_kind"], metrics["score"] = kind, metrics[key]
+            break
+    else:
+        metrics["score_kind"], metrics["score"] = "accuracy", None
     metrics["original_accuracy"] = (report.get("original") or {}).get("accuracy")
     metrics["status"] = report.get("status")
     return metrics
@@ -62,6 +65,10 @@ def report_view(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """A report-shaped dict holding the stored metrics, for ``check_report``."""
     view: dict[str, Any] = {}
     for dotted, key in METRIC_FIELDS.items():
+        if dotted == WORST_SQNR_FIELD:
+            if metrics.get(key) is not None:
+                view.setdefault("compressed", {})["outputs"] = [{"sqnr_db": metrics[key]}]
+            continue
         section, name = dotted.split(".")
         view.setdefault(section, {})[name] = metrics.get(key)
     return view

@@ -35,6 +35,7 @@ from typing import Any
 
 from ..config import Recipe
 from ..errors import ConfigError, DataError
+from ..targets.types import TargetProfile
 from .layers import ModelLayers
 
 __all__ = ["SearchSpace", "anchor_params", "default_space", "load_space", "recipe_from_params", "suggest_params"]
@@ -73,7 +74,7 @@ class SearchSpace:
         return Recipe.from_dict(self.base, source="--space: recipe")
 
 
-def default_space(layers: ModelLayers, target: Any, *, file_format: str = "tflite") -> SearchSpace:
+def default_space(layers: ModelLayers, target: TargetProfile, *, file_format: str = "tflite") -> SearchSpace:
     """What is worth trying on this model and target (see the module docstring)."""
     methods = ["none"]
     if layers.channel_prunable:
@@ -88,7 +89,7 @@ def default_space(layers: ModelLayers, target: Any, *, file_format: str = "tflit
                        float_candidates=floats, qat_epochs=(0, 1, 2))
 
 
-def load_space(path: Path | str, layers: ModelLayers, target: Any) -> SearchSpace:
+def load_space(path: Path | str, layers: ModelLayers, target: TargetProfile) -> SearchSpace:
     """The default space with every key of the TOML file at ``path`` replacing its dimension."""
     path = Path(path)
     try:
@@ -143,9 +144,9 @@ def _parse_dimension(table: str, key: str, raw: Any, *, where: str) -> tuple[str
     return name, values
 
 
-def _check_space(space: SearchSpace, layers: ModelLayers, target: Any, *, where: str) -> None:
+def _check_space(space: SearchSpace, layers: ModelLayers, target: TargetProfile, *, where: str) -> None:
     recipe = space.base_recipe()
-    name = getattr(target, "name", "the target")
+    name = target.name
     for method in space.prune_methods:
         if method not in ("none", "channels", *SPARSE_METHODS):
             raise ConfigError(f"{where}: prune.methods", method, "none, channels, unstructured or 2:4")
@@ -179,13 +180,16 @@ def _check_space(space: SearchSpace, layers: ModelLayers, target: Any, *, where:
                               + ", ".join(layers.weighted[:4]) + ")")
 
 
-def _float_allowed(target: Any) -> bool:
-    return bool(getattr(getattr(target, "compute", None), "float_allowed", True))
+def _float_allowed(target: TargetProfile) -> bool:
+    return target.compute.float_allowed
 
 
-def _sparse_allowed(target: Any, file_format: str) -> bool:
-    """The sparse pass writes TFLite's DENSIFY format for LiteRT on CPU targets only (pipeline.py)."""
-    return getattr(target, "kind", "cpu") == "cpu" and file_format == "tflite"
+def _sparse_allowed(target: TargetProfile, file_format: str) -> bool:
+    """Whether the pipeline writes TFLite's sparse format here: the sparsify pass's own rule."""
+    from ..passes.sparsify_tflite import dense_file_reason
+
+    return file_format == "tflite" and dense_file_reason(Recipe(), target) is None
+
 
 
 def _amounts(bounds: tuple[float, float], step: float) -> tuple[float, ...]:
