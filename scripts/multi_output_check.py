@@ -32,53 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS_DIR = Path("/work/scratch/realmodels")
 WEIGHTS = Path("files/facenet-pytorch/extracted/facenet_pytorch/data/onet.pt")
 FACES = Path("samples/images/lfw_subset.npy")
-ARCH = "multi_output_check:ONet"  # this file, importable from its own folder
-
-
-class ONet(nn.Module):
-    """MTCNN output net (facenet-pytorch 2.6.0, facenet_pytorch/models/mtcnn.py, MIT).
-
-    Input (B,3,48,48) in [-1, 1]; outputs (box offsets (B,4), landmarks (B,10), face prob (B,2)).
-    The flatten goes through permute(0,3,2,1): the weights come from Caffe.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, kernel_size=3)
-        self.prelu1 = nn.PReLU(32)
-        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=3)
-        self.prelu2 = nn.PReLU(64)
-        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
-        self.conv3 = nn.Conv2d(64, 64, kernel_size=3)
-        self.prelu3 = nn.PReLU(64)
-        self.pool3 = nn.MaxPool2d(2, 2, ceil_mode=True)
-        self.conv4 = nn.Conv2d(64, 128, kernel_size=2)
-        self.prelu4 = nn.PReLU(128)
-        self.dense5 = nn.Linear(1152, 256)
-        self.prelu5 = nn.PReLU(256)
-        self.dense6_1 = nn.Linear(256, 2)
-        self.softmax6_1 = nn.Softmax(dim=1)
-        self.dense6_2 = nn.Linear(256, 4)
-        self.dense6_3 = nn.Linear(256, 10)
-
-    def forward(self, x):
-        x = self.pool1(self.prelu1(self.conv1(x)))
-        x = self.pool2(self.prelu2(self.conv2(x)))
-        x = self.pool3(self.prelu3(self.conv3(x)))
-        x = self.prelu4(self.conv4(x))
-        x = x.permute(0, 3, 2, 1).contiguous()
-        x = self.prelu5(self.dense5(x.view(x.shape[0], -1)))
-        a = self.softmax6_1(self.dense6_1(x))
-        b = self.dense6_2(x)
-        c = self.dense6_3(x)
-        return b, c, a
+ARCH = "real_model_archs:ONet"  # scripts/real_model_archs.py, importable from this folder
 
 
 def face_crops(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {', '.join(missing)} not found (pass --models-dir with the facenet-pytorch wheel's "
               "files and scikit-image's lfw_subset.npy)")
         return 0
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # --arch multi_output_check:ONet
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # --arch real_model_archs:ONet
     from compressor import compress
 
     x, y = face_crops(faces)
