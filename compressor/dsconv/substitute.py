@@ -197,26 +197,34 @@ def lift_convs_(gm: torch.fx.GraphModule) -> dict[str, str]:
         conv.weight = weight if isinstance(weight, nn.Parameter) else nn.Parameter(weight.detach().clone())
         if bias is not None:
             conv.bias = bias if isinstance(bias, nn.Parameter) else nn.Parameter(bias.detach().clone())
-        layer = weight_node.target.rpartition(".")[0] or weight_node.target
-        # Drop the old attributes first, so the owner is empty and its name can take the Conv2d.
-        _drop_attributes_(gm, (weight_node, bias_node))
-        path = _free_name(gm, layer, set(lifted.values()))
-        if path == layer:
-            swap_module_(gm, path, conv)
-        else:
-            gm.add_submodule(path, conv)
-        with graph.inserting_before(node):
-            call = graph.call_module(path, (spec["input"],))
-        call.meta = dict(node.meta)
-        node.replace_all_uses_with(call)
-        graph.erase_node(node)
-        for attr_node in (weight_node, bias_node):
-            if attr_node is not None and not attr_node.users:
-                graph.erase_node(attr_node)
-        lifted[layer] = path
+        _install_module_(gm, node, conv, weight_node, bias_node, spec["input"], lifted)
     graph.lint()
     gm.recompile()
     return lifted
+
+
+def _install_module_(gm: torch.fx.GraphModule, node: Any, module: nn.Module, weight_node: Any, bias_node: Any,
+                     source: Any, lifted: dict[str, str], taken: Any = ()) -> None:
+    """Put ``module`` where the graph op ``node`` on constant weights was: under its weights'
+    owner name where free, called on ``source``; the old weight attributes go."""
+    graph = gm.graph
+    layer = weight_node.target.rpartition(".")[0] or weight_node.target
+    # Drop the old attributes first, so the owner is empty and its name can take the module.
+    _drop_attributes_(gm, (weight_node, bias_node))
+    path = _free_name(gm, layer, set(lifted.values()) | set(taken))
+    if path == layer:
+        swap_module_(gm, path, module)
+    else:
+        gm.add_submodule(path, module)
+    with graph.inserting_before(node):
+        call = graph.call_module(path, (source,))
+    call.meta = dict(node.meta)
+    node.replace_all_uses_with(call)
+    graph.erase_node(node)
+    for attr_node in (weight_node, bias_node):
+        if attr_node is not None and not attr_node.users:
+            graph.erase_node(attr_node)
+    lifted[layer] = path
 
 
 _LINEAR_TARGETS = ("aten.linear.default",)
@@ -283,22 +291,7 @@ def lift_linears_(gm: torch.fx.GraphModule, *, taken: set[str] = frozenset()) ->
             linear.weight = weight if isinstance(weight, nn.Parameter) else nn.Parameter(weight.detach().clone())
         if bias is not None:
             linear.bias = bias if isinstance(bias, nn.Parameter) else nn.Parameter(bias.detach().clone())
-        layer = weight_node.target.rpartition(".")[0] or weight_node.target
-        _drop_attributes_(gm, (weight_node, bias_node))
-        path = _free_name(gm, layer, set(lifted.values()) | set(taken))
-        if path == layer:
-            swap_module_(gm, path, linear)
-        else:
-            gm.add_submodule(path, linear)
-        with graph.inserting_before(node):
-            call = graph.call_module(path, (spec["input"],))
-        call.meta = dict(node.meta)
-        node.replace_all_uses_with(call)
-        graph.erase_node(node)
-        for attr_node in (weight_node, bias_node):
-            if attr_node is not None and not attr_node.users:
-                graph.erase_node(attr_node)
-        lifted[layer] = path
+        _install_module_(gm, node, linear, weight_node, bias_node, spec["input"], lifted, taken)
     graph.lint()
     gm.recompile()
     return lifted
