@@ -76,8 +76,13 @@ def _photos(samples: Path) -> list[np.ndarray]:
 
     names = ("astronaut.png", "chelsea.png", "coffee.png", "china.jpg", "flower.jpg", "motorcycle_left.png",
              "rocket.jpg", "camera.png", "hubble_deep_field.jpg")
-    return [np.asarray(Image.open(samples / "images" / n).convert("RGB"), np.float32)
-            for n in names if (samples / "images" / n).exists()]
+    found = [np.asarray(Image.open(samples / "images" / n).convert("RGB"), np.float32)
+             for n in names if (samples / "images" / n).exists()]
+    if found:
+        return found
+    from sklearn.datasets import load_sample_images  # two real photos inside scikit-learn's wheel
+
+    return [image.astype(np.float32) for image in load_sample_images().images]
 
 
 def _crops(samples: Path, size: int, count: int, seed: int = 0) -> np.ndarray:
@@ -434,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(wanted) - {s.name for s in CORPUS})
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(s.name for s in CORPUS)}")
-    if not (args.samples_dir / "images").is_dir() or not (args.samples_dir / "audio").is_dir():
+    if not args.random_weights and not ((args.samples_dir / "images").is_dir() and (args.samples_dir / "audio").is_dir()):
+        # With --random-weights the photos may come from scikit-learn's two sample images (CI).
         print(f"error: --samples-dir {args.samples_dir} has no images/ and audio/ folders", file=sys.stderr)
         return 2
     rows = []

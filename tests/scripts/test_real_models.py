@@ -39,7 +39,6 @@ def test_corpus_covers_four_kinds_and_three_forms():
         assert word in kinds
 
 
-@pytest.mark.skipif(not SAMPLES_DIR.is_dir(), reason="no sample photos on this machine")
 def test_pnet_with_random_weights_goes_through_compress_and_the_hand_route(capsys, tmp_path):
     """MTCNN's PNet (two outputs, TorchScript form) with seeded random weights: no download."""
     [row] = _run(capsys, "--models", "mtcnn-pnet", "--random-weights", "--models-dir", str(tmp_path))
