@@ -7,7 +7,6 @@ every problem is a ``CompressorError`` naming the flag or file (exit 2 on the CL
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
+from ..inputs import sha256_file
 from ..targets.types import TargetProfile
 from .layers import ModelLayers
 from .space import SearchSpace
@@ -34,14 +34,6 @@ class SearchInputs:
     data: Path
     eval_data: Path
     labelled: bool  # --eval has y: the score is accuracy, else agreement
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _npz_members(path: Path | None, flag: str) -> set[str]:
@@ -96,5 +88,5 @@ def resolve_inputs(model: str | os.PathLike, *, target: str, budget: str | os.Pa
     loaded = load_model(model_path, arch=arch, trust_pickle=trust_pickle)
     layers = describe_layers(loaded.module)
     chosen = load_space(space, layers, profile) if space is not None else default_space(layers, profile)
-    return SearchInputs(model_path.resolve(), _sha256(model_path), profile, target, budgets, layers, chosen,
+    return SearchInputs(model_path.resolve(), sha256_file(model_path), profile, target, budgets, layers, chosen,
                         Path(data).resolve(), Path(eval_data).resolve(), labelled)
