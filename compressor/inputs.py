@@ -5,7 +5,8 @@ of it for the report, so ``--recipe report.json`` can repeat the run.
 Calibration from an indexable source (arrays, files, folders, Datasets) stays lazy: the int8
 pass draws its seeded sample by index (data.calibration_samples).  An iterable source (a
 DataLoader, a generator) is drawn in one pass with a seeded reservoir.  Passes that fine-tune
-(pruning, depthwise substitution, QAT) train on every sample, which are then read into memory.
+(pruning, depthwise substitution, QAT) stream an indexable source a batch at a time
+(data.TrainingBatches); an iterable one is read into memory for them (with a note).
 Evaluation of an iterable takes its first ``verify.max_samples`` in order.
 """
 
@@ -89,10 +90,12 @@ def prepare_inputs(loaded, *, data, eval_data, shapes, preprocess, recipe, fine_
         calibration_x, calibration_y = (randoms if len(randoms) > 1 else randoms[0]), None
     else:
         notes += calibration.notes
-        if fine_tunes:
-            calibration_x, calibration_y = calibration.materialize()
-        elif calibration.indexable:
+        if calibration.indexable:
             calibration_x, calibration_y = calibration.x, calibration.y
+        elif fine_tunes:
+            calibration_x, calibration_y = calibration.materialize()
+            notes.append(f"The data ({type(data).__name__}) can only be iterated, not indexed: fine-tuning held its "
+                         f"{len(calibration_x)} samples in memory (a torch Dataset or a folder streams instead)")
         else:
             calibration_x, calibration_y = calibration.draw(recipe.int8.calibration_samples, recipe.seed)
     if evaluation is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LazySamples", "Source", "reservoir_sample"]
+__all__ = ["LazySamples", "Source", "reservoir_sample", "select_samples"]
 
 
 class LazySamples:
@@ -62,13 +62,19 @@ class LazySamples:
         return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        """All samples in memory: only for what truly needs them together (fine-tuning)."""
+        """All samples in memory: only for what truly needs them together (fine-tuning reads
+        batches instead: batches.TrainingBatches)."""
         whole = self[:]
         return whole if dtype is None else whole.astype(dtype)
 
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
         for start in range(0, len(self), batch_size):
             yield self[start:start + batch_size]
+
+
+def select_samples(x: Any, positions: Any) -> Any:
+    """The samples of ``x`` at ``positions``: a ``LazySamples`` stays unread, an array is indexed."""
+    return x.subset(positions) if isinstance(x, LazySamples) else x[positions]
 
 
 def reservoir_sample(items: Iterable[Any], count: int, seed: int) -> tuple[list[Any], int]:

@@ -7,9 +7,14 @@ Knowledge in a Neural Network", sec. 2), plus cross-entropy on the labels when t
 labels.  Unlabelled ``x`` is enough: distillation alone needs only the teacher.  A model
 that is not a classifier (its output is not N x classes) is matched with MSE on outputs.
 
-Deterministic: the seed fixes the shuffling (its own ``torch.Generator``) and the student's
-random state (``torch.manual_seed``); CPU kernels run in a fixed order, so a fixed seed gives
-the same weights twice.  ``on_step(step, total_steps)`` is called after every optimizer step,
+Streamed: the data is read a batch at a time in a seeded order per epoch
+(``data.TrainingBatches``: the order of the sample indices is shuffled, not the samples), and
+the teacher's outputs are computed per batch (kept per sample while they are small), so a
+folder of 10,000 images never sits in memory whole.
+
+Deterministic: the seed fixes the order (``TrainingBatches``) and the student's random state
+(``torch.manual_seed``); CPU kernels run in a fixed order, so a fixed seed gives the same
+weights twice.  ``on_step(step, total_steps)`` is called after every optimizer step,
 which is where gradual mask schedules (prune/masks.py) hook in.
 """
 
@@ -100,75 +105,103 @@ def _first_output(output: Any) -> Any:
     return output
 
 
-def _teacher_outputs(teacher: Any, x: Any, batch_size: int) -> Any:
-    import torch
-
-    set_training_mode(teacher, False)
-    with torch.no_grad():
-        return torch.cat([_first_output(teacher(x[i:i + batch_size])).detach().float()
-                          for i in range(0, len(x), batch_size)])
+# Teacher outputs are cached per sample while they fit in this many bytes (a classifier's logits:
+# 10,000 samples x 10 classes is 400 kB); larger outputs (an autoencoder's, a segmentation map)
+# are recomputed for every batch instead, so memory stays one batch whatever the data's size.
+TEACHER_CACHE_BYTES = 64 * 2**20
 
 
-def finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | None, *,
+class _TeacherOutputs:
+    """The teacher's (first) output per sample, computed for a batch when it is first asked for."""
+
+    def __init__(self, teacher: Any, count: int, probe: Any):
+        import torch
+
+        self.teacher = teacher
+        per_sample = probe.shape[1:]
+        cacheable = count * max(int(probe[0].numel()), 1) * 4 <= TEACHER_CACHE_BYTES
+        self.cache = torch.zeros((count, *per_sample)) if cacheable else None
+        self.known = np.zeros(count, dtype=bool) if cacheable else None
+
+    def of(self, indices: np.ndarray, x: Any) -> Any:
+        import torch
+
+        if self.cache is not None and self.known[indices].all():
+            return self.cache[torch.as_tensor(indices)]
+        set_training_mode(self.teacher, False)
+        with torch.no_grad():
+            out = _first_output(self.teacher(x)).detach().float()
+        if self.cache is not None:
+            self.cache[torch.as_tensor(indices)] = out
+            self.known[indices] = True
+        return out
+
+
+def finetune_(student: Any, teacher: Any, x: Any, y: np.ndarray | None, *,
               config: RecoveryConfig,
               on_step: Callable[[int, int], None] | None = None,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[Any], None] | None = None, task: str = "recovery") -> dict[str, Any]:
     """Fine-tune ``student`` in place towards ``teacher`` on ``x`` (and labels ``y``).
 
+    ``x``: an array or ``data.LazySamples`` (a folder, a Dataset): it is read a batch at a time
+    in a seeded order per epoch (``data.TrainingBatches``), never whole.  ``progress`` gets a
+    ``ProgressUpdate`` after every step (``task``, batches done of the run, epoch and loss).
     Returns facts for the report: epochs, steps, loss of the first and last epoch (mean over
     its batches), whether labels/KD/MSE were used, seconds.  ``student`` is left in eval mode.
     """
     import torch
     import torch.nn.functional as F
 
+    from ..data.batches import TrainingBatches
+    from ..progress import ProgressUpdate
+
     started = time.perf_counter()
-    x_t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
-    n = len(x_t)
-    batch = min(config.batch_size, max(n, 1))
-    steps_per_epoch = (n + batch - 1) // batch if n else 0
-    total = steps_per_epoch * config.epochs
+    data = TrainingBatches(x, y, batch_size=config.batch_size, seed=config.seed)
+    n = data.count
+    total = data.steps_per_epoch * config.epochs
     facts: dict[str, Any] = {"epochs": config.epochs, "steps": 0, "samples": int(n),
-                             "lr": config.lr, "batch_size": batch,
+                             "lr": config.lr, "batch_size": data.batch_size,
                              "temperature": config.temperature, "seed": config.seed}
     if total == 0:
         facts.update(loss_first=None, loss_last=None, seconds=round(time.perf_counter() - started, 3))
         set_training_mode(student, False)
         return facts
 
-    soft_targets = _teacher_outputs(teacher, x_t, batch)
-    classifier = soft_targets.ndim == 2 and soft_targets.shape[1] > 1
-    y_t = None
-    labels = np.asarray(y).reshape(-1) if y is not None else None
+    set_training_mode(teacher, False)
+    with torch.no_grad():
+        probe = _first_output(teacher(torch.as_tensor(np.ascontiguousarray(x[:1]), dtype=torch.float32))).float()
+    soft_targets = _TeacherOutputs(teacher, n, probe)
+    classifier = probe.ndim == 2 and probe.shape[1] > 1
+    labels = data.y
+    use_labels = False
     if labels is not None and classifier and np.issubdtype(labels.dtype, np.integer) \
-            and len(labels) == n and labels.min() >= 0 and labels.max() < soft_targets.shape[1]:
-        y_t = torch.as_tensor(labels, dtype=torch.long)
+            and len(labels) == n and labels.min() >= 0 and labels.max() < probe.shape[1]:
+        use_labels = True
     elif labels is not None:
         facts["labels_ignored"] = "y is not one class index per sample for this classifier"
-    facts["loss"] = ("kd+ce" if y_t is not None else "kd") if classifier else "mse"
+    facts["loss"] = ("kd+ce" if use_labels else "kd") if classifier else "mse"
 
     torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
     params = [p for p in student.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + np.cos(np.pi * min(step, total) / total)))
     temperature, kd_weight = config.temperature, config.kd_weight
-    set_training_mode(student, True)
     epoch_losses: list[float] = []
     step = 0
+    set_training_mode(student, True)
     for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=generator)
-        running = 0.0
-        for start in range(0, n, batch):
-            index = order[start:start + batch]
-            output = _first_output(student(x_t[index])).float()
-            target = soft_targets[index]
+        running, seen = 0.0, 0
+        for batch in data.epoch(epoch):
+            inputs = torch.from_numpy(batch.x)
+            target = soft_targets.of(batch.indices, inputs)  # the teacher runs in eval mode
+            output = _first_output(student(inputs)).float()
             if classifier:
                 loss = F.kl_div(F.log_softmax(output / temperature, dim=1),
                                 F.log_softmax(target / temperature, dim=1),
                                 reduction="batchmean", log_target=True) * temperature ** 2
-                if y_t is not None:
-                    loss = kd_weight * loss + (1 - kd_weight) * F.cross_entropy(output, y_t[index])
+                if use_labels:
+                    loss = kd_weight * loss + (1 - kd_weight) * F.cross_entropy(output, torch.as_tensor(batch.y, dtype=torch.long))
             else:
                 loss = F.mse_loss(output, target.reshape(output.shape))
             optimizer.zero_grad(set_to_none=True)
@@ -176,12 +209,14 @@ def finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | None, *
             optimizer.step()
             scheduler.step()
             step += 1
-            running += float(loss.detach()) * len(index)
+            running += float(loss.detach()) * len(batch.indices)
+            seen += len(batch.indices)
             if on_step is not None:
                 on_step(step, total)
+            if progress is not None:
+                progress(ProgressUpdate(task, step, total, detail=f"epoch {epoch + 1}/{config.epochs}, "
+                                                                  f"loss {running / seen:.4f}"))
         epoch_losses.append(running / n)
-        if progress is not None:
-            progress(f"recovery epoch {epoch + 1}/{config.epochs}: loss {epoch_losses[-1]:.4f}")
     set_training_mode(student, False)
     facts.update(steps=step, loss_first=round(epoch_losses[0], 6), loss_last=round(epoch_losses[-1], 6),
                  loss_per_epoch=[round(v, 6) for v in epoch_losses],

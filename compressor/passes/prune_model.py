@@ -121,8 +121,12 @@ class PruneModel(PassBase):
         student = copy.deepcopy(teacher)
         example = artifact.example_inputs
         params_before, macs_before = count_params_and_macs(teacher, example)
-        x = torch.as_tensor(context.calibration_x, dtype=torch.float32)
+        # Scoring and the sensitivity scan read the first 256 samples; recovery streams them all.
+        from ..data import head, sample_count
+
+        x = torch.as_tensor(head(context.calibration_x, 256)[:], dtype=torch.float32)
         y = torch.as_tensor(context.calibration_y, dtype=torch.long) if context.calibration_y is not None else None
+        count = sample_count(context.calibration_x)
         from ..model.recovery import recovery_config_of
 
         recovery = recovery_config_of(self.config, seed=self.seed)
@@ -145,7 +149,7 @@ class PruneModel(PassBase):
 
                 guide = copy.deepcopy(teacher)  # the teacher runs batches in recovery too
                 drop_batch_guard_(guide)
-            steps = max(recovery.epochs * math.ceil(len(x) / min(recovery.batch_size, max(len(x), 1))), 1)
+            steps = max(recovery.epochs * math.ceil(count / min(recovery.batch_size, max(count, 1))), 1)
             pruner = make_mask_pruner(student, method=config.method, amount=config.amount,
                                       layers=selection, total_steps=steps, classifier=_output_layer(student))
             if recovery.epochs > 0:

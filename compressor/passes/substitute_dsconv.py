@@ -79,9 +79,12 @@ class SubstituteDsconv(PassBase):
             notes.append("the graph runs one sample at a time only (a shape has the batch baked in): "
                          "error scan and recovery ran with batch 1")
         train, held = _split(len(x), self.seed)
+        from ..data import select_samples
+
+        x_train, x_held = select_samples(x, train), select_samples(x, held)  # still unread for a folder
         dtype = "int8" if "int8" in context.recipe.passes else "float32"
         context.progress("dsconv: choosing layers and ranks")
-        choices = select_layers(base, x[train], mode=config.selection, rank=config.rank,
+        choices = select_layers(base, x_train, mode=config.selection, rank=config.rank,
                                 max_error=config.max_error, target=context.target, dtype=dtype, batch=batch)
         chosen = [c for c in choices if c.rank is not None]
         reverted: list[dict[str, Any]] = []
@@ -97,9 +100,9 @@ class SubstituteDsconv(PassBase):
             recovered = None
             if chosen and config.finetune_epochs > 0:
                 context.progress(f"dsconv: recovery of {len(chosen)} layers")
-                recovered = _finetune(student, teacher, x[train], None if y is None else y[train],
+                recovered = _finetune(student, teacher, x_train, None if y is None else y[train],
                                       recovery, context)
-            check = _held_out_check(student, teacher, x[held], None if y is None else y[held], config,
+            check = _held_out_check(student, teacher, x_held, None if y is None else y[held], config,
                                     checked=context.data_given, batch=batch)
             if not chosen or check.get("passed", True) or config.selection != "auto":
                 break
@@ -107,7 +110,7 @@ class SubstituteDsconv(PassBase):
             reverted.append({"name": worst.name, "reason": f"left dense: held-out {check['metric']} fell "
                              f"{check['drop_points']:.2f} points with it substituted"})
             chosen = [c for c in chosen if c is not worst]
-        after_errors = _layer_errors(student, base, x[held], [c.name for c in chosen], batch) if chosen else {}
+        after_errors = _layer_errors(student, base, x_held, [c.name for c in chosen], batch) if chosen else {}
         layers = []
         for choice in choices:
             row = choice.to_dict()
@@ -173,11 +176,10 @@ def _outputs(module: Any, x: np.ndarray, batch: int) -> Any:
         module.eval()
     except (NotImplementedError, RuntimeError):  # a torch.export GraphModule keeps its exported mode
         pass
-    data = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
     parts = []
     with torch.no_grad():
-        for start in range(0, len(data), batch):
-            out = module(data[start:start + batch])
+        for start in range(0, len(x), batch):  # read a batch at a time: x may be a folder (LazySamples)
+            out = module(torch.as_tensor(np.ascontiguousarray(x[start:start + batch]), dtype=torch.float32))
             while isinstance(out, (tuple, list)):
                 out = out[0]
             parts.append(out)

@@ -26,7 +26,8 @@ with a per-channel positive scale, so fake-quantizing a conv's weight before its
 is folded is the same as fake-quantizing the folded weight.
 
 Training is ``recovery.finetune_`` (distillation from the teacher, plus cross-entropy with
-labels) on the fake-quantized student.  Afterwards every parametrization and hook is removed:
+labels) on the fake-quantized student, streamed: ``x`` (an array or ``data.LazySamples`` over a
+folder or a Dataset) is read a batch at a time, for the calibration pass and every epoch.  Afterwards every parametrization and hook is removed:
 the module is a plain float ``nn.Module`` with its original structure and state-dict keys,
 and the normal export + post-training quantization follow.
 """
@@ -214,14 +215,16 @@ def hooks_left(module: Any) -> list[str]:
 
 
 def _calibrate(module: Any, x: Any, observers: dict[str, _Observer]) -> None:
+    """One pass over ``x`` (an array or ``data.LazySamples``), a batch at a time, in order."""
     import torch
 
+    from ..data.batches import TrainingBatches
     from ..model.recovery import set_training_mode
 
     set_training_mode(module, False)
     with torch.no_grad():
-        for start in range(0, len(x), CALIBRATION_BATCH):
-            module(x[start:start + CALIBRATION_BATCH])
+        for batch in TrainingBatches(x, None, batch_size=CALIBRATION_BATCH, seed=0).in_order(CALIBRATION_BATCH):
+            module(torch.from_numpy(batch.x))
     for observer in observers.values():
         observer.mode = "train"
 
@@ -237,35 +240,31 @@ def _freezer(observers: dict[str, _Observer], freeze_at_step: int) -> Callable[[
     return on_step
 
 
-def _train_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | None, config: Any,
-            progress: Callable[[str], None] | None
+def _train_(student: Any, teacher: Any, x: Any, y: np.ndarray | None, config: Any,
+            progress: Callable[[Any], None] | None
             ) -> tuple[dict[str, Any], list[Any], dict[str, _Observer], str | None]:
     """Attach the fake quantization, calibrate, train with ``finetune_``, detach (always)."""
-    import torch
-
     from ..model.recovery import finetune_
 
-    x_t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
     attached, observers, note = _attach_(student)
     try:
         if not attached[0]:
             return {}, attached, observers, note
-        _calibrate(student, x_t, observers)
-        batch = min(config.batch_size, len(x_t))
-        steps_per_epoch = (len(x_t) + batch - 1) // batch
+        _calibrate(student, x, observers)
+        batch = min(config.batch_size, len(x))
+        steps_per_epoch = (len(x) + batch - 1) // batch
         on_step = _freezer(observers, steps_per_epoch * (config.epochs - 1))
         if config.epochs == 1:  # the one epoch is the last one: ranges stay as calibrated
             on_step(0, 0)
-        renamed = None if progress is None else (lambda message: progress(message.replace("recovery", "qat", 1)))
-        trained = finetune_(student, teacher, x, y, config=config, on_step=on_step, progress=renamed)
+        trained = finetune_(student, teacher, x, y, config=config, on_step=on_step, progress=progress, task="qat")
     finally:
         _detach_(student, attached)
     return trained, attached, observers, note
 
 
-def qat_finetune_(student: Any, teacher: Any, x: np.ndarray, y: np.ndarray | None, *,
+def qat_finetune_(student: Any, teacher: Any, x: Any, y: np.ndarray | None, *,
                   epochs: int, lr: float, batch_size: int = 64, seed: int = 0,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[Any], None] | None = None) -> dict[str, Any]:
     """Fine-tune ``student`` in place with simulated int8, distilled from ``teacher``.
 
     ``student`` ends as a plain float module (no hooks, no parametrizations, same state-dict

@@ -1,0 +1,123 @@
+"""Fine-tuning streams its data: batches read by index in a seeded order, never all samples at once."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from compressor import compress
+from compressor.data import LazySamples, TrainingBatches
+from compressor.model.recovery import RecoveryConfig, finetune_
+from compressor.quant.qat import qat_finetune_
+from tests.helpers import SmallNet
+
+
+class CountingSamples(LazySamples):
+    """LazySamples over an array that counts reads and refuses to be read whole."""
+
+    def __init__(self, array: np.ndarray):
+        self.reads: list[int] = []
+        self.array = array
+
+        def read(index: int) -> np.ndarray:
+            self.reads.append(index)
+            return array[index]
+
+        super().__init__(read, len(array), array.shape[1:])
+
+    def __array__(self, dtype=None, copy=None):
+        raise AssertionError("the whole data set was asked for")
+
+
+def _data(count=50, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((count, 1, 12, 12), dtype=np.float32), rng.integers(0, 4, count)
+
+
+def test_each_epoch_reads_every_sample_once_in_a_seeded_order():
+    x, y = _data()
+    lazy = CountingSamples(x)
+    batches = TrainingBatches(lazy, y, batch_size=16, seed=3)
+    first = [b for b in batches.epoch(0)]
+    assert [len(b.indices) for b in first] == [16, 16, 16, 2] and batches.steps_per_epoch == 4
+    order = np.concatenate([b.indices for b in first])
+    assert sorted(lazy.reads) == list(range(50)) and lazy.reads == list(order)  # read once, when due
+    assert not np.array_equal(order, np.arange(50))  # shuffled
+    for b in first:
+        assert np.array_equal(b.x, x[b.indices]) and np.array_equal(b.y, y[b.indices])
+    again = np.concatenate([b.indices for b in TrainingBatches(x, y, batch_size=16, seed=3).epoch(0)])
+    other_epoch = np.concatenate([b.indices for b in batches.epoch(1)])
+    other_seed = np.concatenate([b.indices for b in TrainingBatches(x, y, batch_size=16, seed=4).epoch(0)])
+    assert np.array_equal(order, again)
+    assert not np.array_equal(order, other_epoch) and not np.array_equal(order, other_seed)
+
+
+def _models():
+    torch.manual_seed(0)
+    teacher = SmallNet().eval()
+    student = copy.deepcopy(teacher)
+    with torch.no_grad():
+        for p in student.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return teacher, student
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_streamed_recovery_equals_in_memory_recovery_byte_for_byte(labels):
+    x, y = _data()
+    y = y if labels else None
+    teacher, student = _models()
+    config = RecoveryConfig(epochs=2, batch_size=16, lr=5e-3, seed=1)
+    in_memory, streamed = copy.deepcopy(student), copy.deepcopy(student)
+    facts = finetune_(in_memory, teacher, x, y, config=config)
+    lazy = CountingSamples(x)
+    finetune_(streamed, teacher, lazy, y, config=config)
+    assert facts["steps"] == 8 and facts["loss"] == ("kd+ce" if labels else "kd")
+    assert len(lazy.reads) == 1 + 2 * 50  # one probe, then every sample once per epoch
+    a, b = in_memory.state_dict(), streamed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], student.state_dict()[k]) for k in a)  # it did train
+    other = copy.deepcopy(student)
+    finetune_(other, teacher, x, y, config=RecoveryConfig(epochs=2, batch_size=16, lr=5e-3, seed=2))
+    assert any(not torch.equal(a[k], other.state_dict()[k]) for k in a)  # the seed sets the order
+
+
+def test_qat_streams_calibration_and_training():
+    x, y = _data()
+    teacher, student = _models()
+    lazy = CountingSamples(x)
+    streamed, in_memory = copy.deepcopy(student), copy.deepcopy(student)
+    facts = qat_finetune_(streamed, teacher, lazy, y, epochs=2, lr=1e-3, batch_size=16, seed=5)
+    qat_finetune_(in_memory, teacher, x, y, epochs=2, lr=1e-3, batch_size=16, seed=5)
+    assert facts["samples"] == 50 and len(lazy.reads) == 50 + 1 + 2 * 50  # calibration, probe, 2 epochs
+    a, b = in_memory.state_dict(), streamed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pruning_an_image_folder_streams_it(tmp_path, monkeypatch):
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 12, 12), dtype=np.uint8)
+    for k, image in enumerate(pixels):
+        (tmp_path / "images" / str(k % 4)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, mode="L").save(tmp_path / "images" / str(k % 4) / f"{k:03d}.png")
+
+    def refuse(self, dtype=None, copy=None):
+        raise AssertionError("the whole folder was read into memory")
+
+    monkeypatch.setattr(LazySamples, "__array__", refuse)
+    torch.manual_seed(0)
+    model = SmallNet().eval()
+    reports = []
+    for name in ("a", "b"):
+        result = compress(model, target="android-arm64", data=tmp_path / "images", out=tmp_path / name,
+                          passes=("prune", "fold", "export"),
+                          prune={"method": "unstructured", "amount": 0.5, "finetune_epochs": 2, "batch_size": 16},
+                          example_inputs=torch.zeros(1, 1, 12, 12))
+        reports.append(result.report)
+    recovery = next(s for s in reports[0]["steps"] if s["name"] == "prune")["recovery"]
+    assert recovery["samples"] == 40 and recovery["steps"] == 6
+    files = [sorted((tmp_path / name).glob("*.tflite")) for name in ("a", "b")]
+    assert files[0] and [f.read_bytes() for f in files[0]] == [f.read_bytes() for f in files[1]]
