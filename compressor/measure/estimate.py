@@ -52,6 +52,7 @@ class ArtifactEstimate:
     tflm: Any = None  # cost.micro.TflmArena
     arena_estimate_bytes: int | None = None
     warnings: tuple[str, ...] = field(default=())
+    channel_padding: dict[str, Any] | None = None  # padding.channel_padding_cost: latency with vs without
 
     def to_dict(self) -> dict[str, Any]:
         """The report's ``estimate`` block: the old keys, then where they came from and the detail."""
@@ -72,6 +73,7 @@ class ArtifactEstimate:
             "arena_estimate_bytes": self.arena_estimate_bytes, "arena_estimate_ratio": None,
             "kernel_warnings": [w.to_dict() for w in self.kernels.warnings],
             "warnings": list(self.warnings),
+            "channel_padding": self.channel_padding,
         }
         if self.tflm is not None and self.arena_estimate_bytes is not None:
             data.update(arena_comparison(self.tflm, self.arena_estimate_bytes))
@@ -95,6 +97,7 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
     from ..cost import Estimate, estimate, estimate_memory
     from ..cost.kernels import check_kernels, is_float_model
     from ..cost.memory import plan_arena
+    from .padding import channel_padding_cost
     from ..graph.read import read_graph
     from ..targets.load import load_target
 
@@ -118,6 +121,7 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
 
     size_bytes = path.stat().st_size
     kernels = check_kernels(graph, profile)
+    padding = channel_padding_cost(graph, profile, kernels)  # before Vela's figures replace the kernels'
     try:
         model_estimate = estimate(graph, profile, artifact_size_bytes=size_bytes)
     except TargetError:
@@ -165,7 +169,7 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
                    peak_ram_bytes=int(figures["peak_ram_bytes"]), flash_bytes=int(figures["flash_bytes"]),
                    energy_mj=float(figures["energy_mj"]), source=source, model_estimate=model_estimate,
                    kernels=kernels, vela=vela, tflm=tflm, arena_estimate_bytes=arena_estimate,
-                   warnings=tuple(dict.fromkeys(warnings)))
+                   warnings=tuple(dict.fromkeys(warnings)), channel_padding=padding)
 
 
 def _run_vela(path: Path, graph: Any, accelerator: Any, *, strict: bool, warnings: list[str]):

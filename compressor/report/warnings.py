@@ -2,8 +2,9 @@
 
 A report can carry dozens of warnings, most of one kind (17 layers whose channels are not a
 multiple of the kernel tile).  ``group_warnings`` sorts them into kinds by their wording, and
-states the effect once per kind: for padded channels, the extra MACs the cost model charged,
-as a share of the artifact's MACs (the estimated latency of compute-bound ops grows alike).
+states the effect once per kind: for padded channels, the estimated latency on the target
+with the padding against without it, as the estimate pass's cost model computed both
+(``report["estimate"]["channel_padding"]``, measure/padding.py); nothing is costed here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 __all__ = ["WarningGroup", "group_warnings"]
 
-_PADDED = re.compile(r"costed as ([\d,]+) MACs instead of ([\d,]+)")
 # (kind, title, pattern): the first that matches a warning's text takes it.
 _KINDS = (
     ("channels", "layers pad channels to the kernel tile", re.compile(r"not a multiple of \d+ on")),
@@ -34,7 +34,7 @@ class WarningGroup:
     @property
     def headline(self) -> str:
         text = f"{len(self.items)} × {self.title}" if len(self.items) > 1 else self.items[0]
-        return f"{text}: {self.effect}" if self.effect and len(self.items) > 1 else text
+        return f"{text}: {self.effect}" if self.effect else text
 
 
 def group_warnings(report: dict[str, Any]) -> list[WarningGroup]:
@@ -52,13 +52,11 @@ def group_warnings(report: dict[str, Any]) -> list[WarningGroup]:
 def _effect(kind: str, items: list[str], report: dict[str, Any]) -> str | None:
     if kind != "channels":
         return None
-    extra = 0
-    for text in items:
-        match = _PADDED.search(text)
-        if match:
-            padded, given = (int(v.replace(",", "")) for v in match.groups())
-            extra += padded - given
-    total = (report.get("compressed") or {}).get("macs")
-    if not extra or not total:
+    padding = (report.get("estimate") or {}).get("channel_padding") or {}
+    increase = padding.get("latency_increase_percent")
+    if increase is None:
         return None
-    return f"+{100 * extra / total:.0f}% estimated MACs ({extra:,} more), and about as much latency on compute-bound ops"
+    shown = f"{increase:.0f}" if abs(increase) >= 1 else f"{increase:.1g}"
+    where = f" on {report['target']}" if report.get("target") else ""
+    return (f"+{shown}% estimated latency{where} ({padding['latency_ms']:.3f} ms vs "
+            f"{padding['unpadded_latency_ms']:.3f} ms unpadded)")

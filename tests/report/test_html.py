@@ -327,12 +327,13 @@ def report_step(report: dict, name: str) -> dict:
 
 def test_warnings_are_grouped_by_kind_with_count_and_effect_and_folded():
     report = make_report()
-    report["compressed"]["macs"] = 1_000_000
+    report["estimate"]["channel_padding"] = {"layers": 17, "latency_ms": 0.85, "unpadded_latency_ms": 0.8,
+                                             "extra_ms": 0.05, "latency_increase_percent": 6.25}
     report["warnings"] = [f"android-arm64: conv{k}: 12 output channels, not a multiple of 16 on x: the kernels "
                           f"pad them, costed as 20,000 MACs instead of 15,000" for k in range(17)] + ["something else"]
     page = render_html(report)
     section = page[page.index('id="warnings"'):]
     section = section[:section.index("</section>")]
     assert "18 warnings of 2 kinds" in section
-    assert "17 × layers pad channels to the kernel tile: +8% estimated MACs" in section
+    assert "17 × layers pad channels to the kernel tile: +6% estimated latency on android-arm64" in section
     assert section.count("<details>") == 1 and section.count("conv16") == 1
