@@ -106,7 +106,7 @@ def compress(model: Any, *, target: str | None = None, example_inputs: Any = Non
              recipe: Recipe | str | os.PathLike | None = None, preprocess: Preprocess | None = None,
              overrides: Mapping[str, Any] | None = None, arch: str | None = None,
              input_shape: tuple[int, ...] | None = None, trust_pickle: bool = False,
-             progress: Callable[[str], None] | None = None, **settings: Any) -> CompressResult:
+             progress: Callable[[Any], None] | None = None, **settings: Any) -> CompressResult:
     """Compress ``model`` for ``target`` and write artifact + report into ``out``.
 
     ``model``: a file (state dict + ``arch``, TorchScript, torch.export .pt2), or an object: an
@@ -120,7 +120,9 @@ def compress(model: Any, *, target: str | None = None, example_inputs: Any = Non
     ``prune=PruneConfig(method="channels", amount=0.5)``, ``seed=1`` (``recipe_with_settings``).
     ``recipe`` is a ``Recipe``, a recipe ``.toml`` or an earlier run's ``report.json``; a report
     also gives the run's target, data and preprocessing unless given here (``replay_inputs``).
-    ``overrides`` replaces settings by dotted name (the CLI's flags).  Raises a ``CompressorError``
+    ``overrides`` replaces settings by dotted name (the CLI's flags).  ``progress`` is called
+    with each step's name (a str) and, during long work (fine-tuning, evaluation), with
+    ``progress.ProgressUpdate`` records (done / total, epoch, loss); ``print`` will do.  Raises a ``CompressorError``
     for bad input, never exits.  A verification that fails (a regression output below
     ``recipe.verify.min_sqnr_db``, or a class output below ``recipe.verify.min_agreement``) still
     writes everything; the report's status is then "FAILED" and ``result.ok`` is False.

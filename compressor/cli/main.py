@@ -131,12 +131,13 @@ def run(model: Path, **flags) -> None:
 
         shape = parse_input_shapes(flags["input_shape"]) if flags["input_shape"] else None
         preprocess = _preprocess(flags)
-        with console.status("compressing") as status:
+        from .progress import ProgressDisplay
+
+        with ProgressDisplay(console, enabled=not flags["as_json"]) as display:
             result = compress(model, target=flags["target"], out=flags["out"], recipe=flags["recipe"],
                               overrides=_overrides(flags), data=flags["data"], eval_data=flags["eval_data"],
                               arch=flags["arch"], input_shape=shape, trust_pickle=flags["trust_pickle"],
-                              preprocess=preprocess,
-                              progress=lambda step: status.update(f"{step}…"))
+                              preprocess=preprocess, progress=display.update)
     except Exception as error:  # mapped to exit codes; --debug shows the traceback
         sys.exit(_fail(error, debug=flags["debug"]))
     _print_result(result, console, as_json=flags["as_json"], quiet=flags["quiet"])

@@ -9,7 +9,7 @@ outputs with the tensor's own scale and zero-point, so verification compares lik
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,10 +44,16 @@ class Runner:
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def run_batch(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Run N samples (each array N × per-sample shape) one by one; stack the outputs."""
+    def run_batch(self, inputs: Sequence[np.ndarray], *,
+                  on_samples: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+        """Run N samples (each array N × per-sample shape) one by one; stack the outputs.
+        ``on_samples(done, N)`` after each sample."""
         count = len(inputs[0])
-        per_sample = [self.run([x[i : i + 1] for x in inputs]) for i in range(count)]
+        per_sample = []
+        for i in range(count):
+            per_sample.append(self.run([x[i : i + 1] for x in inputs]))
+            if on_samples is not None:
+                on_samples(i + 1, count)
         return [np.concatenate([outs[k] for outs in per_sample]) for k in range(len(self.outputs))]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,10 @@ def flatten_outputs(outputs: Any) -> list:
     return []
 
 
-def run_torch(module: Any, inputs: list[np.ndarray], *, batch_size: int = 64) -> list[np.ndarray]:
-    """Outputs of ``module`` on N samples (each input array N × per-sample shape)."""
+def run_torch(module: Any, inputs: list[np.ndarray], *, batch_size: int = 64,
+              on_samples: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """Outputs of ``module`` on N samples (each input array N × per-sample shape);
+    ``on_samples(done, N)`` after each batch."""
     import torch
 
     count = len(inputs[0])
@@ -42,6 +45,8 @@ def run_torch(module: Any, inputs: list[np.ndarray], *, batch_size: int = 64) ->
                 continue
             chunks.append([t.float().numpy() for t in outputs])
             start += len(batch[0])
+            if on_samples is not None:
+                on_samples(start, count)
     return [np.concatenate([chunk[k] for chunk in chunks]) for k in range(len(chunks[0]))]
 
 

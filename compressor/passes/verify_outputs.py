@@ -29,6 +29,7 @@ at: the worst output, never an average.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace as replace_fields
 from typing import Any
 
@@ -236,14 +237,17 @@ class Verification:
 
 def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
                     data_source: str, min_agreement: float, layout: str = "nchw", min_sqnr_db: float = 15.0,
-                    label_classes: int | None = None, classifier_output: tuple[str, ...] = ()) -> Verification:
+                    label_classes: int | None = None, classifier_output: tuple[str, ...] = (),
+                    progress: Callable[[Any], None] | None = None) -> Verification:
     """Run ``path`` and ``reference_module`` on ``x`` and judge every output (module docstring).
 
     ``y``: labels of ``x`` (accuracy); ``label_classes``: K of the labels the data has, aligned
-    with ``x`` or not (which outputs are class scores; from ``y`` when not given)."""
+    with ``x`` or not (which outputs are class scores; from ``y`` when not given).  ``progress``
+    gets a ``ProgressUpdate`` per batch (torch) and per sample (the runtime)."""
     runner = open_runtime(path, layout=layout)
-    expected = run_torch(reference_module, as_inputs(x))
-    actual = runner.run_batch(as_inputs(x))
+    runtime = "LiteRT" if str(path).endswith(".tflite") else "onnxruntime"
+    expected = run_torch(reference_module, as_inputs(x), on_samples=_reporter(progress, "verify: original (torch)"))
+    actual = runner.run_batch(as_inputs(x), on_samples=_reporter(progress, f"verify: artifact ({runtime})"))
     if len(expected) != len(actual):
         from ..errors import VerificationError
 
@@ -264,10 +268,18 @@ def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None,
         if fitting:
             accuracy_original = _accuracy(expected[fitting[0]], y)
             accuracy_compressed = _accuracy(actual[fitting[0]], y)
-    runtime = "LiteRT" if str(path).endswith(".tflite") else "onnxruntime"
     io = {"inputs": [s.to_dict() for s in runner.inputs], "outputs": [s.to_dict() for s in runner.outputs]}
     return Verification(sample_count(x), data_source, runtime, outputs, accuracy_original, accuracy_compressed,
                         min_agreement, io, min_sqnr_db)
+
+
+def _reporter(progress: Callable[[Any], None] | None, task: str) -> Callable[[int, int], None] | None:
+    """``on_samples(done, total)`` -> ``progress(ProgressUpdate(task, ...))``, or None."""
+    if progress is None:
+        return None
+    from ..progress import ProgressUpdate
+
+    return lambda done, total: progress(ProgressUpdate(task, done, total, unit="samples"))
 
 
 def worst_output_metrics(path, module: Any, x: Batch, context: Context, *, layout: str) -> tuple[float, float | None]:
@@ -310,5 +322,5 @@ class VerifyOutputs(PassBase):
                                  data_source=context.eval_source, min_agreement=self.config.min_agreement,
                                  layout=artifact.layout, min_sqnr_db=self.config.min_sqnr_db,
                                  label_classes=context_label_classes(context),
-                                 classifier_output=self.config.classifier_output)
+                                 classifier_output=self.config.classifier_output, progress=context.progress)
         return replace(artifact, verification=result), result.to_dict()
