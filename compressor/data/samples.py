@@ -133,7 +133,8 @@ class Source:
         return _stack(kept)
 
     def materialize(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Every sample in memory (fine-tuning trains on all of them)."""
+        """Every sample in memory: what fine-tuning needs of a source that can only be iterated
+        (an indexable one is streamed instead, batches.TrainingBatches)."""
         if self.stream is None:
             return (np.asarray(self.x) if isinstance(self.x, LazySamples) else self.x), self.y
         kept = list(self.stream())

@@ -98,16 +98,20 @@ def test_qat_streams_calibration_and_training():
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_pruning_an_image_folder_streams_it(tmp_path, monkeypatch):
-    pixels = np.random.default_rng(0).integers(0, 256, (40, 12, 12), dtype=np.uint8)
+def _image_folder(root, count=40):
+    pixels = np.random.default_rng(0).integers(0, 256, (count, 12, 12), dtype=np.uint8)
     for k, image in enumerate(pixels):
-        (tmp_path / "images" / str(k % 4)).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image, mode="L").save(tmp_path / "images" / str(k % 4) / f"{k:03d}.png")
+        (root / str(k % 4)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, mode="L").save(root / str(k % 4) / f"{k:03d}.png")
 
-    def refuse(self, dtype=None, copy=None):
-        raise AssertionError("the whole folder was read into memory")
 
-    monkeypatch.setattr(LazySamples, "__array__", refuse)
+def _refuse(self, dtype=None, copy=None):
+    raise AssertionError("the whole folder was read into memory")
+
+
+def test_pruning_an_image_folder_streams_it(tmp_path, monkeypatch):
+    _image_folder(tmp_path / "images")
+    monkeypatch.setattr(LazySamples, "__array__", _refuse)
     torch.manual_seed(0)
     model = SmallNet().eval()
     reports = []
@@ -121,3 +125,14 @@ def test_pruning_an_image_folder_streams_it(tmp_path, monkeypatch):
     assert recovery["samples"] == 40 and recovery["steps"] == 6
     files = [sorted((tmp_path / name).glob("*.tflite")) for name in ("a", "b")]
     assert files[0] and [f.read_bytes() for f in files[0]] == [f.read_bytes() for f in files[1]]
+
+
+def test_dsconv_on_an_image_folder_keeps_it_lazy(tmp_path, monkeypatch):
+    _image_folder(tmp_path / "images", count=60)  # 12 held out (20%), 48 to fine-tune on
+    monkeypatch.setattr(LazySamples, "__array__", _refuse)
+    torch.manual_seed(0)
+    result = compress(SmallNet().eval(), target="android-arm64", data=tmp_path / "images", out=tmp_path / "out",
+                      passes=("dsconv", "fold", "export"), dsconv={"mode": "all", "finetune_epochs": 1},
+                      example_inputs=torch.zeros(1, 1, 12, 12))
+    step = next(s for s in result.report["steps"] if s["name"] == "dsconv")
+    assert step["substituted"] >= 1 and step["recovery"]["samples"] == 48 and step["held_out"]["checked"]
