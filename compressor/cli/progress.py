@@ -31,7 +31,7 @@ class ProgressDisplay:
         if self.enabled:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
                                      TextColumn("{task.fields[count]} {task.fields[detail]}"), TimeElapsedColumn(),
                                      console=self.console, transient=True, refresh_per_second=8)
             self.progress.__enter__()
