@@ -55,7 +55,8 @@ class Context:
     eval_y: np.ndarray | None
     eval_source: str  # "eval", "calibration" or "random": what eval_x came from
     target: TargetProfile
-    progress: Callable[[str], None] = field(default=lambda message: None)
+    # Called with a step's name (str) or a progress.ProgressUpdate (long work: done / total)
+    progress: Callable[[Any], None] = field(default=lambda message: None)
     calibration_y: np.ndarray | None = None  # labels of calibration_x, when --data has y (recovery uses them)
     data_given: bool = True  # False when calibration_x is random (no --data)
 
