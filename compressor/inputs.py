@@ -6,7 +6,8 @@ Calibration from an indexable source (arrays, files, folders, Datasets) stays la
 pass draws its seeded sample by index (data.calibration_samples).  An iterable source (a
 DataLoader, a generator) is drawn in one pass with a seeded reservoir.  Passes that fine-tune
 (pruning, depthwise substitution, QAT) stream an indexable source a batch at a time
-(data.TrainingBatches); an iterable one is read into memory for them (with a note).
+(data.TrainingBatches), and so does a DataLoader that only batches a map-style Dataset (its
+Dataset is indexed instead); any other iterable is read into memory for them (with a note).
 Evaluation of an iterable takes its first ``verify.max_samples`` in order.
 """
 
@@ -92,6 +93,10 @@ def prepare_inputs(loaded, *, data, eval_data, shapes, preprocess, recipe, fine_
         notes += calibration.notes
         if calibration.indexable:
             calibration_x, calibration_y = calibration.x, calibration.y
+        elif fine_tunes and calibration.dataset is not None:  # a loader over a Dataset: stream the Dataset
+            indexed = calibration.dataset()
+            calibration_x, calibration_y = indexed.x, indexed.y
+            calibration.record["samples"] = len(indexed.x)
         elif fine_tunes:
             calibration_x, calibration_y = calibration.materialize()
             notes.append(f"The data ({type(data).__name__}) can only be iterated, not indexed: fine-tuning held its "

@@ -110,6 +110,9 @@ class Source:
     notes: list[str] = field(default_factory=list)
     files: frozenset[str] = frozenset()  # resolved paths of the files read (overlap check)
     stream: Callable[[], Iterator[tuple[np.ndarray, np.ndarray | None]]] | None = None  # per sample
+    # A DataLoader that only batches a map-style Dataset (stream.py): that Dataset, indexed, for
+    # fine-tuning to stream by index instead of holding every sample.
+    dataset: Callable[[], Source] | None = None
 
     @property
     def indexable(self) -> bool:

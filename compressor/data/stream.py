@@ -5,6 +5,10 @@ asked for.  Anything else is iterated: each batch is ``x`` or ``(x, y)`` / ``[x,
 DataLoader yields them (tensors or arrays, batch dimension first), split into samples;
 calibration then draws a seeded reservoir sample over one pass (samples.Source.draw).
 
+A DataLoader that only batches a map-style Dataset (default collate, every item once) also
+offers that Dataset (``Source.dataset``): fine-tuning reads it by index, a batch at a time, in
+its own seeded order, instead of holding every sample of the loader.
+
 Two things make a run unrepeatable and are named in the report: a loader that shuffles
 (its sampler is a ``RandomSampler``) and random transforms (the same item read twice differs).
 """
@@ -102,4 +106,25 @@ def open_python_source(data: Any, *, name: str) -> Source:
             for k in range(len(x)):
                 yield x[k].copy(), (int(y[k]) if y is not None else None)
 
-    return Source(None, None, record, notes, stream=samples)
+    def dataset() -> Source:
+        return open_python_source(data.dataset, name=f"{name}'s dataset")
+
+    return Source(None, None, record, notes, stream=samples,
+                  dataset=dataset if is_loader and _only_batches(data) else None)
+
+
+def _only_batches(loader: Any) -> bool:
+    """True when ``loader`` yields every item of a map-style Dataset once, stacked by the default
+    collate (in order, or shuffled without replacement): reading ``loader.dataset`` by index
+    then gives the same samples, so fine-tuning can stream them (a subset sampler, a custom
+    collate or an IterableDataset do not qualify)."""
+    from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler, default_collate
+
+    sampler, dataset = loader.sampler, loader.dataset
+    if not _is_map_dataset(dataset) or loader.collate_fn is not default_collate or loader.batch_size is None:
+        return False
+    if type(loader.batch_sampler) is not BatchSampler or loader.drop_last:
+        return False
+    if type(sampler) is SequentialSampler:
+        return True
+    return type(sampler) is RandomSampler and not sampler.replacement and sampler.num_samples == len(dataset)

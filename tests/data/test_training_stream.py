@@ -131,3 +131,28 @@ def test_dsconv_on_an_image_folder_keeps_it_lazy(tmp_path, monkeypatch):
                       example_inputs=torch.zeros(1, 1, 12, 12))
     step = next(s for s in result.report["steps"] if s["name"] == "dsconv")
     assert step["substituted"] >= 1 and step["recovery"]["samples"] == 48 and step["held_out"]["checked"]
+
+
+def test_a_loader_over_a_dataset_is_fine_tuned_by_index_and_a_subset_loader_is_held(tmp_path, monkeypatch):
+    from torch.utils.data import DataLoader, SubsetRandomSampler, TensorDataset
+
+    from compressor.data import Source
+
+    x, y = _data(40)
+    dataset = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    held = []
+    real = Source.materialize
+    monkeypatch.setattr(Source, "materialize", lambda self: held.append(self) or real(self))
+    common = dict(target="android-arm64", passes=("prune", "fold", "export"), export={"format": "onnx"},
+                  prune={"method": "unstructured", "amount": 0.5, "finetune_epochs": 1, "batch_size": 16})
+    torch.manual_seed(0)
+    model = SmallNet().eval()
+    loader = DataLoader(dataset, batch_size=8, shuffle=True)
+    result = compress(model, data=loader, out=tmp_path / "a", **common)
+    recovery = next(s for s in result.report["steps"] if s["name"] == "prune")["recovery"]
+    assert not held and recovery["samples"] == 40 and recovery["loss"] == "kd+ce"
+    subset = DataLoader(dataset, batch_size=8, sampler=SubsetRandomSampler(range(24)))
+    result = compress(model, data=subset, out=tmp_path / "b", **common)
+    recovery = next(s for s in result.report["steps"] if s["name"] == "prune")["recovery"]
+    assert len(held) == 1 and recovery["samples"] == 24  # only the loader knows its subset: held in memory
+    assert any("can only be iterated" in w for w in result.report["warnings"])
