@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["ProgressCallback", "ProgressUpdate", "no_progress"]
+__all__ = ["ProgressCallback", "ProgressUpdate", "no_progress", "sample_reporter"]
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,12 @@ ProgressCallback = Callable[["str | ProgressUpdate"], None]
 
 def no_progress(update: str | ProgressUpdate) -> None:
     """The callback when nobody watches."""
+
+
+def sample_reporter(progress: Callable[..., None] | None, task: str
+                    ) -> Callable[[int, int], None] | None:
+    """An ``on_samples(done, total)`` hook (``run_torch``, ``Runner.run_batch``) that reports
+    ``ProgressUpdate(task, done, total, unit="samples")`` to ``progress``; None without one."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(ProgressUpdate(task, done, total, unit="samples"))

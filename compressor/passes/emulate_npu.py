@@ -44,8 +44,9 @@ class ReferenceKernelRunner(LiteRTRunner):
 
 def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
                      target: TargetProfile, layout: str = "nchw", label_classes: int | None = None,
-                     classifier_output: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring)."""
+                     classifier_output: tuple[str, ...] = (), progress: Any = None) -> dict[str, Any]:
+    """Accuracy, agreement and SQNR of ``path`` on reference integer kernels (see the docstring);
+    ``progress`` gets a ``ProgressUpdate`` per emulated sample (the reference kernels are slow)."""
     from ..cost.kernels import check_kernels
     from ..errors import VerificationError
     from ..graph.read import read_graph
@@ -61,8 +62,11 @@ def emulate_artifact(path: Path, reference_module: Any, x: Batch, y: np.ndarray 
             emulator = LayoutRunner(emulator, layout)
     except (RuntimeError, ValueError) as error:
         raise VerificationError(f"{path}: the reference kernels could not load it: {error}") from error
+    from ..progress import sample_reporter
+
     expected = run_torch(reference_module, as_inputs(x))
-    emulated = [e.reshape(ref.shape) for ref, e in zip(expected, emulator.run_batch(as_inputs(x)))]
+    emulated = [e.reshape(ref.shape) for ref, e in zip(expected, emulator.run_batch(
+        as_inputs(x), on_samples=sample_reporter(progress, "emulate: integer reference kernels")))]
     fast = [f.reshape(ref.shape) for ref, f in zip(expected, open_runtime(path, layout=layout).run_batch(as_inputs(x)))]
     names = [spec.name for spec in emulator.outputs]
     # Output by output, as verify judges the fast kernels: agreement only on class outputs.
@@ -110,6 +114,7 @@ class EmulateNpu(PassBase):
         y = context.eval_y[:count] if context.eval_y is not None else None
         facts = emulate_artifact(artifact.path, context.reference, head(context.eval_x, count), y,
                                  target=target, layout=artifact.layout, label_classes=context_label_classes(context),
-                                 classifier_output=context.recipe.verify.classifier_output)
+                                 classifier_output=context.recipe.verify.classifier_output,
+                                 progress=context.progress)
         facts["data"] = context.eval_source
         return replace(artifact, emulation=facts), facts

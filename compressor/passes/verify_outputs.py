@@ -246,8 +246,10 @@ def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None,
     gets a ``ProgressUpdate`` per batch (torch) and per sample (the runtime)."""
     runner = open_runtime(path, layout=layout)
     runtime = "LiteRT" if str(path).endswith(".tflite") else "onnxruntime"
-    expected = run_torch(reference_module, as_inputs(x), on_samples=_reporter(progress, "verify: original (torch)"))
-    actual = runner.run_batch(as_inputs(x), on_samples=_reporter(progress, f"verify: artifact ({runtime})"))
+    from ..progress import sample_reporter
+
+    expected = run_torch(reference_module, as_inputs(x), on_samples=sample_reporter(progress, "verify: original (torch)"))
+    actual = runner.run_batch(as_inputs(x), on_samples=sample_reporter(progress, f"verify: artifact ({runtime})"))
     if len(expected) != len(actual):
         from ..errors import VerificationError
 
@@ -271,15 +273,6 @@ def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None,
     io = {"inputs": [s.to_dict() for s in runner.inputs], "outputs": [s.to_dict() for s in runner.outputs]}
     return Verification(sample_count(x), data_source, runtime, outputs, accuracy_original, accuracy_compressed,
                         min_agreement, io, min_sqnr_db)
-
-
-def _reporter(progress: Callable[[Any], None] | None, task: str) -> Callable[[int, int], None] | None:
-    """``on_samples(done, total)`` -> ``progress(ProgressUpdate(task, ...))``, or None."""
-    if progress is None:
-        return None
-    from ..progress import ProgressUpdate
-
-    return lambda done, total: progress(ProgressUpdate(task, done, total, unit="samples"))
 
 
 def worst_output_metrics(path, module: Any, x: Batch, context: Context, *, layout: str) -> tuple[float, float | None]:
