@@ -75,3 +75,25 @@ def test_non_classifier_output_is_matched_with_mse():
 def test_bad_recovery_settings_are_config_errors(field, value):
     with pytest.raises(ConfigError):
         RecoveryConfig(**{field: value})
+
+
+def test_teacher_outputs_too_large_to_cache_are_recomputed_per_batch(pair, monkeypatch):
+    import compressor.model.recovery as recovery
+
+    teacher, student, x = pair
+    calls = []
+    teacher.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    config = RecoveryConfig(epochs=2, batch_size=32, seed=3)
+    cached = copy.deepcopy(student)
+    finetune_(cached, teacher, x, None, config=config)
+    assert calls == [1, 32, 32, 32]  # a probe, then each sample once: epoch 2 reads the cache
+    calls.clear()
+    monkeypatch.setattr(recovery, "TEACHER_CACHE_BYTES", 0)
+    runs = []
+    for _ in range(2):
+        copy_ = copy.deepcopy(student)
+        finetune_(copy_, teacher, x, None, config=config)
+        runs.append(copy_.state_dict())
+    assert calls == [1, 32, 32, 32, 32, 32, 32] * 2  # every batch of both epochs
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])  # still deterministic
+    assert all(torch.allclose(runs[0][k], cached.state_dict()[k], atol=1e-5) for k in runs[0])
