@@ -119,7 +119,7 @@ class _TeacherOutputs:
 
         self.teacher = teacher
         per_sample = probe.shape[1:]
-        cacheable = count * max(int(probe[0].numel()), 1) * 4 <= TEACHER_CACHE_BYTES
+        cacheable = count * int(np.prod(per_sample)) * 4 <= TEACHER_CACHE_BYTES
         self.cache = torch.zeros((count, *per_sample)) if cacheable else None
         self.known = np.zeros(count, dtype=bool) if cacheable else None
 
