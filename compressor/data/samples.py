@@ -57,8 +57,10 @@ class LazySamples:
             return self._read(int(self._indices[key]))
         chosen = self._indices[key]
         out = np.empty((len(chosen), *self.sample_shape), dtype=np.float32)
-        for k, index in enumerate(chosen):
-            out[k] = self._read(int(index))
+        # Read in file order, placed in the order asked: a shuffled training batch still reads the
+        # windows of one WAV clip in a row, so its clip is decoded once (audio.py keeps the last).
+        for k in np.argsort(chosen, kind="stable"):
+            out[k] = self._read(int(chosen[k]))
         return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

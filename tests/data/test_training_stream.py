@@ -45,7 +45,9 @@ def test_each_epoch_reads_every_sample_once_in_a_seeded_order():
     first = [b for b in batches.epoch(0)]
     assert [len(b.indices) for b in first] == [16, 16, 16, 2] and batches.steps_per_epoch == 4
     order = np.concatenate([b.indices for b in first])
-    assert sorted(lazy.reads) == list(range(50)) and lazy.reads == list(order)  # read once, when due
+    assert sorted(lazy.reads) == list(range(50))  # each sample read once
+    # read when due (batch by batch), in file order within a batch
+    assert lazy.reads == [i for b in first for i in sorted(b.indices)]
     assert not np.array_equal(order, np.arange(50))  # shuffled
     for b in first:
         assert np.array_equal(b.x, x[b.indices]) and np.array_equal(b.y, y[b.indices])
@@ -156,3 +158,23 @@ def test_a_loader_over_a_dataset_is_fine_tuned_by_index_and_a_subset_loader_is_h
     recovery = next(s for s in result.report["steps"] if s["name"] == "prune")["recovery"]
     assert len(held) == 1 and recovery["samples"] == 24  # only the loader knows its subset: held in memory
     assert any("can only be iterated" in w for w in result.report["warnings"])
+
+
+def test_a_shuffled_batch_decodes_each_wav_clip_once(tmp_path, monkeypatch):
+    import wave
+
+    import compressor.data.audio as audio
+    from compressor import Preprocess
+    from compressor.data import open_data
+
+    for k in range(2):  # two clips of 8 windows of 100 samples
+        with wave.open(str(tmp_path / f"clip{k}.wav"), "wb") as clip:
+            clip.setnchannels(1), clip.setsampwidth(2), clip.setframerate(8000)
+            clip.writeframes((np.arange(800, dtype=np.int16) * (k + 1)).tobytes())
+    decoded = []
+    real = audio.read_wav
+    monkeypatch.setattr(audio, "read_wav", lambda path, rate: decoded.append(path.name) or real(path, rate))
+    source = open_data(tmp_path, sample_shapes=((1, 100),), preprocess=Preprocess(sample_rate=8000), name="data")
+    batches = list(TrainingBatches(source.x, None, batch_size=16, seed=0).epoch(0))
+    assert len(source.x) == 16 and len(batches) == 1 and decoded == ["clip0.wav", "clip1.wav"]
+    assert np.array_equal(batches[0].x, np.stack([source.x[int(i)] for i in batches[0].indices]))
