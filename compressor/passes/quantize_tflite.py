@@ -56,6 +56,9 @@ REMEDY_EVAL_SAMPLES = 64
 SHRINK_MAX_LOSS_DB = 1.0
 # Rounds of "keep the ops XNNPACK left out in float, re-quantize": one is usually enough.
 FALLBACK_ROUNDS = 3
+_RANGE_WORDS = {"min_max": "min/max over all samples",
+                "moving_average": "moving average of each sample's min/max (factor 0.95)",
+                "percentile": "min/max clipped at the 99.99th percentile of |activation|"}
 # Fewest calibration samples the cost budget may leave: min/max over fewer is a guess.
 MIN_CALIBRATION_SAMPLES = 8
 
@@ -86,16 +89,27 @@ class QuantizeTflite(PassBase):
         samples, cost = bounded_samples(calibration_samples(context.calibration_x, config.calibration_samples,
                                                             self.seed, layout=artifact.layout),
                                         compute_op_count(artifact.path), config.calibration_budget)
-        calibration = Calibration(samples, io=io)  # ranges once per float file, for every step below
+        # Ranges once per float file, for every step below, by the method the config names or,
+        # with "auto", the one measured best on this model (quant/range_method.py).
+        calibration = Calibration(samples, io=io, method="min_max" if config.calibration == "auto"
+                                  else config.calibration)
         user_float = self._float_layers(artifact.path, target)
         out_path = context.workdir / "model.tflite"
         evaluate = _evaluator(artifact, context)
+        base = Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts))
+        range_choice = None
+        if config.calibration == "auto":
+            from ..quant.range_method import choose_range_method
+
+            range_choice = choose_range_method(
+                artifact.path, out_path, calibration, evaluate, per_channel=config.per_channel, io=io,
+                tweaks=base, min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
+                seconds=config.search_seconds / 4)
         remedies = quantize_with_remedies(
             artifact.path, out_path, samples, evaluate=evaluate, per_channel=config.per_channel,
             io=io, allow_int16="int16" in target.dtypes, allow_float=float_allowed(target),
             min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
-            base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)),
-            calibration=calibration, search_seconds=config.search_seconds,
+            base=base, calibration=calibration, search_seconds=config.search_seconds,
             source_path=context.workdir / "model_float_remedied.tflite")
         # Every later step re-quantizes from the float file, weight granularity and tweaks the kept
         # candidate came from, so the shipped file carries every remedy the report lists.
@@ -122,7 +136,8 @@ class QuantizeTflite(PassBase):
         check_fully_int8(out_path, left_float, target)
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
                  "scheme_why": "static int8 met the accuracy thresholds" if remedies.met else None,
-                 "fallback": fallback, "calibration": "min/max over all samples",
+                 "fallback": fallback, "calibration": _RANGE_WORDS[calibration.method],
+                 "range_method": range_choice or {"method": calibration.method, "tried": "set by int8.calibration"},
                  "calibration_cost": {**cost, "runs": calibration.log},
                  "float_source": _source_facts(source, artifact.path, remedies),
                  "weights": "int8 per-channel" if remedies.per_channel else "int8 per-tensor",
