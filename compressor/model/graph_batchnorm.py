@@ -215,11 +215,11 @@ def _fold_into_conv_(gm: torch.fx.GraphModule, conv: torch.fx.Node, scale: torch
     group_of_out = torch.arange(out_channels) // (out_channels // groups)
     channel = group_of_out[:, None] * in_per_group + torch.arange(in_per_group)[None, :]
     view = (out_channels, in_per_group) + (1,) * (weight.dim() - 2)
-    with torch.no_grad():
+    with torch.no_grad():  # new tensors: the graph's parameters may share storage with the user's model
         extra = (weight * shift[channel].view(view).to(weight.dtype)).flatten(1).sum(1)
-        weight.mul_(scale[channel].view(view).to(weight.dtype))
+        _set_attr(gm, weight_node.target, weight * scale[channel].view(view).to(weight.dtype))
         if bias is not None:
-            bias.add_(extra)
+            _set_attr(gm, bias_node.target, bias + extra)
             return True
     name = _fresh_name(gm, f"{weight_node.target.replace('.', '_')}_folded_bias")
     gm.register_parameter(name, nn.Parameter(extra.detach().clone(), requires_grad=False))
@@ -228,6 +228,15 @@ def _fold_into_conv_(gm: torch.fx.GraphModule, conv: torch.fx.Node, scale: torch
         args_list[2] = gm.graph.get_attr(name)
     conv.args = tuple(args_list)
     return True
+
+
+def _set_attr(gm: torch.fx.GraphModule, target: str, value: torch.Tensor) -> None:
+    owner_path, _, name = target.rpartition(".")
+    owner = gm.get_submodule(owner_path) if owner_path else gm
+    if isinstance(getattr(owner, name), nn.Parameter):
+        setattr(owner, name, nn.Parameter(value.detach().clone(), requires_grad=False))
+    else:
+        setattr(owner, name, value.detach().clone())
 
 
 def _attr_shared(gm: torch.fx.GraphModule, node: torch.fx.Node) -> bool:
