@@ -95,6 +95,10 @@ def check(form: str, model: torch.nn.Module, calib: np.ndarray, frames: np.ndarr
         row = {"form": form, "exit": ran["exit"], "seconds": ran["seconds"], "status": report.get("status", ran["line"]),
                "rpa_fp32": round(100 * rpa(reference, f0), 2)}
         steps = {s.get("name"): s for s in report.get("steps", [])}
+        int8 = steps.get("int8", {})
+        row["range_method"] = {t["method"]: t.get("sqnr_db") for t in int8.get("range_method", {}).get("tried", [])
+                               if isinstance(t, dict)}
+        row["range_chosen"] = int8.get("range_method", {}).get("method")
         row["rewrites"] = [r.get("rewrite") for r in steps.get("rewrite", {}).get("rewrites", [])]
         if ran["artifact"].exists():
             ours = real_models.run_tflite(ran["artifact"], [frames])[0]
@@ -144,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['form']} | {r['exit']} | {r['status']} | {r.get('sqnr_db', '-')} | {r.get('one_bin', '-')} "
               f"| {r['rpa_fp32']} | {r.get('rpa_int8', '-')} | {r['hand_sqnr_db']} | {r['hand_one_bin']} | {r['hand_rpa']} "
               f"| {', '.join(sorted(set(r['rewrites']))) or '-'} | {r['seconds']} |")
-        print(f"ops: {r.get('ops')}", file=sys.stderr)
+        print(f"{r['form']}: ops {r.get('ops')}; ranges {r['range_chosen']} of {r['range_method']}")
     return 0
 
 
