@@ -120,8 +120,11 @@ class QuantizeTflite(PassBase):
         # outside XNNPACK's int8 kernels (random-weight DS-CNN: 1 -> 5 partitions when it was).
         if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes:
             scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target)
+        range_facts = range_choice or {"method": calibration.method, "tried": "set by int8.calibration"}
         if scheme != "static_int8":
-            return self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration, target)
+            shipped, facts = self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration,
+                                                  target)
+            return shipped, {**facts, "range_method": range_facts}
         tweaks, shrunk = remedies.tweaks, None
         requantize = _Requantize(source, out_path, calibration, io, remedies.per_channel)
         if config.shrink_depthwise and remedies.per_channel:
@@ -137,7 +140,7 @@ class QuantizeTflite(PassBase):
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
                  "scheme_why": "static int8 met the accuracy thresholds" if remedies.met else None,
                  "fallback": fallback, "calibration": _RANGE_WORDS[calibration.method],
-                 "range_method": range_choice or {"method": calibration.method, "tried": "set by int8.calibration"},
+                 "range_method": range_facts,
                  "calibration_cost": {**cost, "runs": calibration.log},
                  "float_source": _source_facts(source, artifact.path, remedies),
                  "weights": "int8 per-channel" if remedies.per_channel else "int8 per-tensor",
