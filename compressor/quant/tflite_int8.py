@@ -37,7 +37,7 @@ from ..errors import ConfigError, ExportError
 from ..measure.runtime import natural_key
 from ..tflite.names import layer_paths, ops_by_layer
 
-__all__ = ["RANGE_METHODS", "Calibration", "Int8Tweaks", "calibrate_min_max", "calibrate_recorded", "derive_ranges", "check_int8_edges", "compute_op_count", "float_ops",
+__all__ = ["MIN_CALIBRATION_SAMPLES", "RANGE_METHODS", "bounded_samples", "Calibration", "Int8Tweaks", "calibrate_min_max", "calibrate_recorded", "derive_ranges", "check_int8_edges", "compute_op_count", "float_ops",
            "layers_by_name", "quantize_tflite", "signature_inputs", "supports_int16"]
 
 _IO_OPS = {"QUANTIZE", "DEQUANTIZE"}
@@ -185,6 +185,18 @@ def derive_ranges(recorded: dict[str, Any], method: str) -> dict[str, Any]:
             plain.update(min=folded["min"], max=folded["max"])
         ranges[name] = plain
     return ranges
+
+
+# Fewest calibration samples the cost budget may leave: min/max over fewer is a guess.
+MIN_CALIBRATION_SAMPLES = 8
+
+
+def bounded_samples(samples: list, ops: int, budget: int) -> tuple[list, dict[str, Any]]:
+    """At most ``budget // ops`` of ``samples`` (never under MIN_CALIBRATION_SAMPLES): calibration
+    visits every op's output of every sample in Python, so its cost is ops x samples."""
+    count = min(len(samples), max(MIN_CALIBRATION_SAMPLES, budget // max(ops, 1)))
+    return samples[:count], {"ops": ops, "samples": count, "samples_requested": len(samples),
+                             "cost": ops * count, "budget": budget}
 
 
 def compute_op_count(float_path: Path) -> int:
