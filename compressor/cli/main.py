@@ -115,6 +115,9 @@ def cli() -> None:
               help="Artifact input/output type [float on CPU targets, int8 on MCU and NPU targets].")
 @click.option("--layout", type=click.Choice(["nchw", "nhwc"]),
               help="Artifact input/output layout: the model's own (nchw) or channels-last (nhwc) [nchw].")
+@click.option("--calibration", "calibration", type=click.Choice(["auto", "min_max", "moving_average", "percentile"]),
+              help="Activation ranges: measured per model (auto), true min/max, the moving average "
+                   "(ai-edge-quantizer's default) or clipped at the 99.99th percentile [auto].")
 @click.option("--qat-epochs", type=int, help="Quantization-aware fine-tuning epochs before export, on --data [0].")
 @click.option("--qat-lr", type=float, help="Learning rate of --qat-epochs [1e-5].")
 @click.option("--float-ops", metavar="NAME,...",
@@ -147,7 +150,7 @@ def run(model: Path, **flags) -> None:
 # Flags that set one recipe setting each (the parameter click passes -> the dotted setting).
 _SETTING_OF_FLAG = {"fmt": "export.format", "seed": "seed", "min_agreement": "verify.min_agreement",
                     "min_sqnr": "verify.min_sqnr_db",
-                    "io_type": "int8.io", "layout": "export.layout", "qat_epochs": "int8.qat_epochs",
+                    "io_type": "int8.io", "calibration": "int8.calibration", "layout": "export.layout", "qat_epochs": "int8.qat_epochs",
                     "qat_lr": "int8.qat_lr", "prune_layers": "prune.layers", "dsconv_mode": "dsconv.mode",
                     "dsconv_rank": "dsconv.rank"}
 

@@ -17,7 +17,8 @@ on ai-edge-litert 2.3 (XNNPACK, 1 thread):
   padding and ``b != 0`` it is not: the original conv reads 0 at padded taps where the
   folded one would need ``b``, so border outputs would differ; such a BN is left to the
   next rewrite.
-* ``batchnorm_as_depthwise`` -- any other BatchNorm2d not right after a conv.  The exported
+* ``batchnorm_as_depthwise`` -- any other BatchNorm not right after a conv (BatchNorm1d and
+  3d through ``ChannelAffine``, which picks the depthwise conv of the input's rank).  The exported
   BN is four int8 elementwise ops (SUB, MUL, MUL, ADD), each requantizing; the same map as
   a 1x1 depthwise conv (weight ``a``, bias ``b``) is one op.
 * ``prelu_as_relu`` -- nn.PReLU.  litert-torch lowers it as ``relu(x) - a * relu(-x)`` and
@@ -44,7 +45,9 @@ RSQRT and the eps ADD are not taken in int8), GELU, SOFTMAX and BATCH_MATMUL in 
 ops want to stay float in the quantizer instead.  Layers reached only through functional
 calls (``F.hardswish(x)``, ``F.max_pool2d(x, 3, 2, 1)`` in a forward) are left as they are.
 The BatchNorm and max-pool rewrites need the dataflow, read from ``torch.fx.symbolic_trace``;
-a model fx cannot trace keeps its BatchNorms and padded pools.  A rewrite that cannot apply
+a model fx cannot trace keeps its BatchNorms and padded pools.  Models saved with torch.export
+or TorchScript arrive as aten graphs: their BatchNorms are rewritten by graph_batchnorm.py
+(moved through max-pools, folded, or one depthwise op).  A rewrite that cannot apply
 is skipped silently; what was done is returned.
 """
 
@@ -57,6 +60,8 @@ import torch
 import torch.fx
 import torch.nn.functional as F
 from torch import nn
+
+from .graph_batchnorm import ChannelAffine, rewrite_graph_batchnorms_
 
 __all__ = ["HardswishAsMul", "LeakyReluAsMax", "PReluAsRelu", "rewrite_for_int8_"]
 
@@ -115,6 +120,8 @@ def rewrite_for_int8_(module: nn.Module, *, hardswish: bool = True, leaky_relu: 
     """
     done = _fold_batchnorms_into_next_conv(module)
     done += _batchnorms_as_depthwise(module)
+    if isinstance(module, torch.fx.GraphModule):  # torch.export / TorchScript: BN as aten ops
+        done += rewrite_graph_batchnorms_(module)
     if hardswish:
         done += _hardswish_as_mul(module)
     if leaky_relu:
@@ -174,9 +181,11 @@ def _batchnorms_as_depthwise(module: nn.Module) -> list[dict[str, str]]:
     done = []
     for path in _lone_batchnorms(module):
         bn = dict(module.named_modules())[path]
-        if type(bn) is not nn.BatchNorm2d:
-            continue  # Conv1d would read a 2-D (N, C) input as unbatched: only 2-D maps are safe
         scale, shift = _batchnorm_affine(bn)
+        if type(bn) is not nn.BatchNorm2d:  # 1-D: (N, C, L) or (N, C); 3-D maps: one module for each rank
+            _set_child(module, path, ChannelAffine(scale, shift))
+            done.append({"rewrite": "batchnorm_as_depthwise", "where": path})
+            continue
         channels = scale.numel()
         conv = nn.Conv2d(channels, channels, 1, groups=channels, bias=True,
                          device=scale.device, dtype=scale.dtype)

@@ -16,13 +16,15 @@ from typing import Any
 from ..config import Int8Config
 from ..data import calibration_samples
 from ..errors import ConfigError, ExportError
-from ..quant.tflite_int8 import Int8Tweaks, float_ops, layers_by_name, quantize_tflite, supports_int16
+from ..quant.tflite_int8 import (MIN_CALIBRATION_SAMPLES, Int8Tweaks, bounded_samples, float_ops, layers_by_name,
+                                 quantize_tflite, supports_int16)
 from ..artifact import Artifact, Context, PassBase, replace
 from ..tflite.names import layer_paths
 from ..targets.types import TargetProfile
 
 # quantize_tflite, Int8Tweaks and supports_int16 are int8_tflite's; they stay importable from here.
-__all__ = ["Int8Tweaks", "QuantizeTflite", "check_fully_int8", "float_allowed", "quantize_tflite", "resolve_io",
+__all__ = ["MIN_CALIBRATION_SAMPLES", "Int8Tweaks", "QuantizeTflite", "bounded_samples", "check_fully_int8",
+           "float_allowed", "quantize_tflite", "resolve_io",
            "supports_int16"]
 
 
@@ -56,18 +58,9 @@ REMEDY_EVAL_SAMPLES = 64
 SHRINK_MAX_LOSS_DB = 1.0
 # Rounds of "keep the ops XNNPACK left out in float, re-quantize": one is usually enough.
 FALLBACK_ROUNDS = 3
-# Fewest calibration samples the cost budget may leave: min/max over fewer is a guess.
-MIN_CALIBRATION_SAMPLES = 8
-
-
-def bounded_samples(samples: list, ops: int, budget: int) -> tuple[list, dict[str, Any]]:
-    """At most ``budget // ops`` of ``samples`` (never under MIN_CALIBRATION_SAMPLES): calibration
-    visits every op's output of every sample in Python, so its cost is ops x samples."""
-    count = min(len(samples), max(MIN_CALIBRATION_SAMPLES, budget // max(ops, 1)))
-    return samples[:count], {"ops": ops, "samples": count, "samples_requested": len(samples),
-                             "cost": ops * count, "budget": budget}
-
-
+_RANGE_WORDS = {"min_max": "min/max over all samples",
+                "moving_average": "moving average of each sample's min/max (factor 0.95)",
+                "percentile": "min/max clipped at the 99.99th percentile of |activation|"}
 @dataclass(frozen=True)
 class QuantizeTflite(PassBase):
     """int8 with the safety net: remedies when accuracy falls short, float where int8 would be slow."""
@@ -86,28 +79,44 @@ class QuantizeTflite(PassBase):
         samples, cost = bounded_samples(calibration_samples(context.calibration_x, config.calibration_samples,
                                                             self.seed, layout=artifact.layout),
                                         compute_op_count(artifact.path), config.calibration_budget)
-        calibration = Calibration(samples, io=io)  # ranges once per float file, for every step below
+        # Ranges once per float file, for every step below, by the method the config names or,
+        # with "auto", the one measured best on this model (quant/range_method.py).
+        calibration = Calibration(samples, io=io, method="min_max" if config.calibration == "auto"
+                                  else config.calibration)
         user_float = self._float_layers(artifact.path, target)
         out_path = context.workdir / "model.tflite"
         evaluate = _evaluator(artifact, context)
+        base = Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts))
+        range_choice = None
+        if config.calibration == "auto":
+            from ..quant.range_method import choose_range_method
+
+            range_choice = choose_range_method(
+                artifact.path, out_path, calibration, evaluate, per_channel=config.per_channel, io=io,
+                tweaks=base, min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
+                seconds=config.search_seconds / 4)
         remedies = quantize_with_remedies(
             artifact.path, out_path, samples, evaluate=evaluate, per_channel=config.per_channel,
             io=io, allow_int16="int16" in target.dtypes, allow_float=float_allowed(target),
             min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
-            base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)),
-            calibration=calibration, search_seconds=config.search_seconds,
+            base=base, calibration=calibration, search_seconds=config.search_seconds,
             source_path=context.workdir / "model_float_remedied.tflite")
         # Every later step re-quantizes from the float file, weight granularity and tweaks the kept
         # candidate came from, so the shipped file carries every remedy the report lists.
         source = remedies.source or artifact.path
         scheme, fallback = "static_int8", None
-        # Another scheme only when static int8's SQNR stays under the bar after the remedies: a
-        # near-miss of the agreement bar on near-tied logits is not worth float compute, which runs
-        # outside XNNPACK's int8 kernels (random-weight DS-CNN: 1 -> 5 partitions when it was).
-        if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes:
+        # Another scheme only when static int8 stays under the bar after the remedies as verify judges
+        # outputs: SQNR for regressions, agreement (verify's FAILED line) for class scores.  Float
+        # compute runs outside XNNPACK's int8 kernels (random-weight DS-CNN: 1 -> 5 partitions; real
+        # MobileNetV2, logits at 19 dB, 100% agreement: dynamic-range 2.2x slower than fp32).
+        if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes and _short_of_the_bar(
+                out_path, artifact, context, config.min_sqnr_db):
             scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target)
+        range_facts = range_choice or {"method": calibration.method, "tried": "set by int8.calibration"}
         if scheme != "static_int8":
-            return self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration, target)
+            shipped, facts = self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration,
+                                                  target)
+            return shipped, {**facts, "range_method": range_facts}
         tweaks, shrunk = remedies.tweaks, None
         requantize = _Requantize(source, out_path, calibration, io, remedies.per_channel)
         if config.shrink_depthwise and remedies.per_channel:
@@ -122,7 +131,8 @@ class QuantizeTflite(PassBase):
         check_fully_int8(out_path, left_float, target)
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
                  "scheme_why": "static int8 met the accuracy thresholds" if remedies.met else None,
-                 "fallback": fallback, "calibration": "min/max over all samples",
+                 "fallback": fallback, "calibration": _RANGE_WORDS[calibration.method],
+                 "range_method": range_facts,
                  "calibration_cost": {**cost, "runs": calibration.log},
                  "float_source": _source_facts(source, artifact.path, remedies),
                  "weights": "int8 per-channel" if remedies.per_channel else "int8 per-tensor",
@@ -344,6 +354,15 @@ def _evaluator(artifact: Artifact, context: Context):
         return worst_output_metrics(path, artifact.module, x, context, layout=artifact.layout)
 
     return evaluate
+
+
+def _short_of_the_bar(path: Path, artifact: Artifact, context: Context, min_sqnr_db: float) -> bool:
+    from ..data import head, sample_count
+    from .verify_outputs import judged_output_metrics
+
+    x = head(context.eval_x, min(sample_count(context.eval_x), REMEDY_EVAL_SAMPLES))
+    sqnr_db, agreement = judged_output_metrics(path, artifact.module, x, context, layout=artifact.layout)
+    return sqnr_db < min_sqnr_db or (agreement is not None and agreement < context.recipe.verify.min_agreement)
 
 
 def _remedy_facts(remedies: Any) -> dict[str, Any]:

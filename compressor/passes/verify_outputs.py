@@ -211,6 +211,11 @@ class Verification:
         return min(o.sqnr_db for o in self.outputs)
 
     @property
+    def worst_regression_sqnr_db(self) -> float:
+        """The lowest SQNR among outputs judged by SQNR (not class scores); inf when all are classes."""
+        return min((o.sqnr_db for o in self.outputs if o.agreement is None), default=float("inf"))
+
+    @property
     def worst_agreement(self) -> float | None:
         agreements = [o.agreement for o in self.outputs if o.agreement is not None]
         return min(agreements) if agreements else None
@@ -279,10 +284,21 @@ def worst_output_metrics(path, module: Any, x: Batch, context: Context, *, layou
     """(worst output's SQNR dB, worst class output's agreement or None) of ``path`` against
     ``module``: what the int8 remedies improve.  Which outputs are class scores follows the
     same rules and settings as the verify pass."""
-    result = verify_artifact(path, module, x, None, data_source=context.eval_source, min_agreement=0.0,
-                             layout=layout, label_classes=context_label_classes(context),
-                             classifier_output=context.recipe.verify.classifier_output)
+    result = _candidate_result(path, module, x, context, layout)
     return result.worst_sqnr_db, result.worst_agreement
+
+
+def judged_output_metrics(path, module: Any, x: Batch, context: Context, *, layout: str) -> tuple[float, float | None]:
+    """(lowest SQNR of the outputs judged by SQNR, worst class output's agreement): the outputs as
+    verify judges them, class scores by agreement only (whether another int8 scheme is needed)."""
+    result = _candidate_result(path, module, x, context, layout)
+    return result.worst_regression_sqnr_db, result.worst_agreement
+
+
+def _candidate_result(path, module: Any, x: Batch, context: Context, layout: str) -> Verification:
+    return verify_artifact(path, module, x, None, data_source=context.eval_source, min_agreement=0.0,
+                           layout=layout, label_classes=context_label_classes(context),
+                           classifier_output=context.recipe.verify.classifier_output)
 
 
 def context_label_classes(context: Context) -> int | None:

@@ -145,8 +145,8 @@ class _Thresholds:
 
 
 def _worst_layers(rows: list[dict], count: int, *, eligible: Callable[[dict], bool]) -> tuple[str, ...]:
-    """The ``count`` eligible layers with the lowest own SQNR (ops that lose nothing skipped),
-    each with the eligible ops that produce its inputs.
+    """The ``count`` eligible layers with the lowest own SQNR (ops that lose nothing skipped)
+    among those the worst output depends on, each with the eligible ops that produce its inputs.
 
     Why the producers: an op's loss is often made when its input is stored in int8, and that
     tensor's type is set by the op that writes it.  In a conv whose input has one channel 1000x
@@ -154,12 +154,34 @@ def _worst_layers(rows: list[dict], count: int, *, eligible: Callable[[dict], bo
     does not; giving only the conv int16 or float keeps the int8 input and gains nothing.
     Ops that only move data (reshape, pool, pad) are followed back to the op that computes.
     """
-    losing = [row for row in rows if eligible(row) and row["own_sqnr_db"] < EXACT_SQNR_DB]
     by_name = {row["name"]: row for row in rows}
+    on_path = _worst_output_ancestors(rows, by_name)
+    losing = [row for row in rows if eligible(row) and row["own_sqnr_db"] < EXACT_SQNR_DB and row["name"] in on_path]
     chosen: list[str] = []
     for row in sorted(losing, key=lambda row: row["own_sqnr_db"])[:count]:
         chosen += [name for name in _with_producers(row, by_name, eligible) if name not in chosen]
     return tuple(chosen)
+
+
+def _worst_output_ancestors(rows: list[dict], by_name: dict[str, dict]) -> set[str]:
+    """The ops the worst graph output depends on (itself included).
+
+    Outputs are the rows no other row reads; with several (a detector's box, landmark and score
+    heads), the one with the lowest SQNR is the one the candidate is judged by, and precision
+    spent on a layer that only feeds the others buys nothing.  One output: every op."""
+    read = {name for row in rows for name in row["inputs"]}
+    sinks = [row for row in rows if row["name"] not in read]
+    if len(sinks) < 2:
+        return set(by_name)
+    worst = min(sinks, key=lambda row: row["sqnr_db"])
+    names, pending = set(), [worst["name"]]
+    while pending:
+        name = pending.pop()
+        if name in names or name not in by_name:
+            continue
+        names.add(name)
+        pending += by_name[name]["inputs"]
+    return names
 
 
 def _with_producers(row: dict, by_name: dict[str, dict], eligible: Callable[[dict], bool]) -> list[str]:

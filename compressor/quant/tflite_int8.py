@@ -8,11 +8,16 @@ each output, so the artifact is a drop-in replacement for the float model while 
 between is int8.  With ``io="int8"`` the inputs and outputs themselves are int8 (the caller
 quantizes with the tensors' scale and zero-point), as MCU and NPU runtimes want them.
 
-Calibration keeps the true minimum and maximum over all samples.  The library's default
+Ranges come from one recorded calibration pass, by one of three methods (``RANGE_METHODS``).
+``min_max`` keeps the true minimum and maximum over all samples.  The library's default
 (`Quantizer.calibrate`) keeps an exponential moving average (factor 0.95) of each sample's
-min/max instead; with our batch-of-1 samples that is a typical sample's range, so every
-larger activation clipped: output SQNR 17 dB instead of 38 dB on the zoo (the ranges were
-25-40 % too narrow at every layer, logits clipped by up to 7).
+min/max instead (``moving_average``); with our batch-of-1 samples that is a typical sample's
+range, so every larger activation is clipped: output SQNR 17 dB instead of 38 dB on the zoo
+(the ranges were 25-40 % too narrow at every layer, logits clipped by up to 7).  Yet on other
+nets the clipping pays (the int8 step shrinks for the common values), so the int8 pass's
+``calibration = "auto"`` quantizes with each method and keeps the one whose worst output has
+the highest SQNR (``choose_range_method``), and never ships below the hand route's default.
+``percentile`` clips min/max at the 99.99th percentile of each activation's magnitude.
 
 ``Int8Tweaks`` carries the departures the accuracy remedies (``quant_remedies.py``) make:
 activation ranges set by the caller, some layers in int16 activations (int16x8), some in float.
@@ -32,11 +37,13 @@ from ..errors import ConfigError, ExportError
 from ..measure.runtime import natural_key
 from ..tflite.names import layer_paths, ops_by_layer
 
-__all__ = ["Calibration", "Int8Tweaks", "calibrate_min_max", "check_int8_edges", "compute_op_count", "float_ops",
+__all__ = ["MIN_CALIBRATION_SAMPLES", "RANGE_METHODS", "bounded_samples", "Calibration", "Int8Tweaks", "calibrate_min_max", "calibrate_recorded", "derive_ranges", "check_int8_edges", "compute_op_count", "float_ops",
            "layers_by_name", "quantize_tflite", "signature_inputs", "supports_int16"]
 
 _IO_OPS = {"QUANTIZE", "DEQUANTIZE"}
 IO_CHOICES = ("float", "int8")
+# How activation ranges come from calibration (Calibration.method); "auto" (config) measures them.
+RANGE_METHODS = ("min_max", "moving_average", "percentile")
 
 
 @dataclass(frozen=True)
@@ -138,15 +145,58 @@ def _build_quantizer(float_path: Path, *, per_channel: bool, io: str, tweaks: In
 
 def calibrate_min_max(qt: Any, float_path: Path, samples: list[list[np.ndarray]]) -> dict[str, Any]:
     """Each activation's true min and max over ``samples`` (see the module docstring for why)."""
+    return derive_ranges(calibrate_recorded(qt, float_path, samples), "min_max")
+
+
+def calibrate_recorded(qt: Any, float_path: Path, samples: list[list[np.ndarray]]) -> dict[str, Any]:
+    """One calibration pass that keeps every update of every tensor's range (``_seq``), so
+    min/max and the library's moving average both come from it (``derive_ranges``)."""
     from ai_edge_quantizer import calibrator, recipe_manager
-    from ai_edge_quantizer.utils import qsv_utils
 
     key, names = signature_inputs(float_path)
     manager = recipe_manager.RecipeManager()
     manager.load_quantization_recipe(qt.get_quantization_recipe())
-    calib = calibrator.Calibrator(str(float_path), num_threads=1, qsv_update_func=qsv_utils.min_max_update)
+    calib = calibrator.Calibrator(str(float_path), num_threads=1, qsv_update_func=_recording_update)
     calib.calibrate({key: [dict(zip(names, sample)) for sample in samples]}, manager)
     return calib.get_model_qsvs()
+
+
+def _recording_update(qsv: dict[str, Any], new_qsv: dict[str, Any]) -> dict[str, Any]:
+    sequence = qsv.get("_seq") or [(qsv["min"], qsv["max"])]
+    sequence.append((new_qsv["min"], new_qsv["max"]))
+    return {**qsv, "min": np.minimum(qsv["min"], new_qsv["min"]), "max": np.maximum(qsv["max"], new_qsv["max"]),
+            "_seq": sequence}
+
+
+def derive_ranges(recorded: dict[str, Any], method: str) -> dict[str, Any]:
+    """Ranges by ``method`` from a recorded calibration: "min_max" (true extremes) or
+    "moving_average" (ai-edge-quantizer's default: each update folded in with factor 0.95, in
+    the order the library's own calibration applies them, so it equals the hand route's)."""
+    from ai_edge_quantizer.utils import qsv_utils
+
+    ranges = {}
+    for name, qsv in recorded.items():
+        plain = {k: v for k, v in qsv.items() if k != "_seq"}
+        sequence = qsv.get("_seq")
+        if method == "moving_average" and sequence:
+            folded: dict[str, Any] = {}
+            for low, high in sequence:
+                folded = qsv_utils.moving_average_update(folded, {"min": low, "max": high})
+            plain.update(min=folded["min"], max=folded["max"])
+        ranges[name] = plain
+    return ranges
+
+
+# Fewest calibration samples the cost budget may leave: min/max over fewer is a guess.
+MIN_CALIBRATION_SAMPLES = 8
+
+
+def bounded_samples(samples: list, ops: int, budget: int) -> tuple[list, dict[str, Any]]:
+    """At most ``budget // ops`` of ``samples`` (never under MIN_CALIBRATION_SAMPLES): calibration
+    visits every op's output of every sample in Python, so its cost is ops x samples."""
+    count = min(len(samples), max(MIN_CALIBRATION_SAMPLES, budget // max(ops, 1)))
+    return samples[:count], {"ops": ops, "samples": count, "samples_requested": len(samples),
+                             "cost": ops * count, "budget": budget}
 
 
 def compute_op_count(float_path: Path) -> int:
@@ -162,29 +212,44 @@ class Calibration:
     remedies re-quantize several times.  Ranges are recorded for every op (the plain recipe),
     so a candidate that keeps some layers float or gives them int16 activations reuses them
     (min/max do not depend on the bits); a new float file (equalized, bias-corrected)
-    calibrates once.  ``log`` has one row per calibration: ops, samples, cost (ops x samples)
-    and seconds.
+    calibrates once.  ``method`` picks how ranges come from the recorded pass (RANGE_METHODS:
+    "min_max", "moving_average", or "percentile": min/max clipped at the 99.99th percentile of
+    each activation's magnitude, sensitivity.percentile_ranges); every method of one float file
+    costs one calibration.  ``log`` has one row per calibration: ops, samples, cost (ops x
+    samples) and seconds.
     """
 
-    def __init__(self, samples: list[list[np.ndarray]], *, io: str = "float"):
-        self.samples, self.io = samples, io
-        self._ranges: dict[str, dict[str, Any]] = {}
+    def __init__(self, samples: list[list[np.ndarray]], *, io: str = "float", method: str = "min_max"):
+        if method not in RANGE_METHODS:
+            raise ConfigError("int8.calibration", method, " or ".join(RANGE_METHODS))
+        self.samples, self.io, self.method = samples, io, method
+        self._recorded: dict[str, dict[str, Any]] = {}
+        self._ranges: dict[tuple[str, str], dict[str, Any]] = {}
         self.log: list[dict[str, Any]] = []
 
-    def ranges(self, float_path: Path) -> dict[str, Any]:
+    def ranges(self, float_path: Path, method: str | None = None) -> dict[str, Any]:
         import hashlib
         import time
 
+        method = method or self.method
         key = hashlib.sha256(Path(float_path).read_bytes()).hexdigest()
-        if key not in self._ranges:
+        if key not in self._recorded:
             start = time.monotonic()
             with captured_output():
                 qt = _build_quantizer(Path(float_path), per_channel=True, io=self.io, tweaks=Int8Tweaks())
-                self._ranges[key] = calibrate_min_max(qt, Path(float_path), self.samples)
+                self._recorded[key] = calibrate_recorded(qt, Path(float_path), self.samples)
             ops = compute_op_count(Path(float_path))
             self.log.append({"ops": ops, "samples": len(self.samples), "cost": ops * len(self.samples),
                              "seconds": round(time.monotonic() - start, 3)})
-        return self._ranges[key]
+        if (key, method) not in self._ranges:
+            if method == "percentile":
+                from .sensitivity import percentile_ranges
+
+                clipped = percentile_ranges(Path(float_path), self.samples)
+                self._ranges[key, method] = _override_ranges(self.ranges(float_path, "min_max"), clipped)
+            else:
+                self._ranges[key, method] = derive_ranges(self._recorded[key], method)
+        return self._ranges[key, method]
 
     def seconds(self) -> float:
         """The cost of calibrating one more float file, as the last one took."""

@@ -1,0 +1,64 @@
+"""Another int8 scheme only when static int8 falls short as verify judges outputs.
+
+A classifier whose logits lose SQNR in int8 but keep their top-1 ships static int8 (a real
+MobileNetV2, logits at 19 dB and 100% agreement, shipped dynamic-range at 2.2x fp32 latency
+before); the same network judged as a regression (no labels) gets the fallback scheme.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class _OutlierNet(nn.Module):
+    """An outlier channel (1000x) before a LeakyReLU: plain int8 crushes the other channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.act = nn.LeakyReLU(0.01)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.head = nn.Linear(8, 4)
+        with torch.no_grad():
+            self.conv1.weight[0] *= 1e3
+            self.conv1.bias[0] *= 1e3
+            self.conv2.weight[:, 0] *= 1e-3
+            self.head.bias.copy_(torch.tensor([0.3, 0.0, 0.0, 0.0]))  # a clear winner: top-1 survives int8
+
+    def forward(self, x):
+        y = torch.relu(self.conv2(self.act(self.conv1(x))))
+        return self.head(y.mean(dim=(2, 3)))
+
+
+def _int8_step(tmp_path, name, labels):
+    from compressor import compress
+
+    torch.manual_seed(0)
+    model = _OutlierNet().eval()
+    x = np.random.default_rng(0).random((48, 1, 12, 12), dtype=np.float32)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).argmax(1).numpy()
+    torch.export.save(torch.export.export(model, (torch.from_numpy(x[:1]),)), tmp_path / "m.pt2")
+    np.savez(tmp_path / f"calib_{name}.npz", x=x[:32], **({"y": y[:32]} if labels else {}))
+    np.savez(tmp_path / f"test_{name}.npz", x=x[32:], **({"y": y[32:]} if labels else {}))
+    # no remedies (search_seconds 0): plain int8 is what the fallback decision sees
+    result = compress(tmp_path / "m.pt2", target="android-arm64", data=tmp_path / f"calib_{name}.npz",
+                      eval_data=tmp_path / f"test_{name}.npz", out=tmp_path / name,
+                      overrides={"int8.search_seconds": 0.0, "int8.calibration": "min_max",
+                                 "verify.classifier_output": ("0",) if labels else ()})
+    report = json.loads((result.out_dir / "report.json").read_text())
+    return next(s for s in report["steps"] if s["name"] == "int8"), report
+
+
+def test_a_classifier_keeping_its_top1_ships_static_int8_and_a_regression_does_not(tmp_path):
+    step, report = _int8_step(tmp_path, "classes", labels=True)
+    assert step["remedies"]["sqnr_db"] < 25  # short of int8.min_sqnr_db ...
+    assert report["compressed"]["outputs"][0]["agreement"] >= 0.97  # ... but top-1 holds
+    assert step["scheme"] == "static_int8", step.get("scheme_why")
+    step, _ = _int8_step(tmp_path, "values", labels=False)
+    assert step["remedies"]["sqnr_db"] < 25
+    assert step["scheme"] != "static_int8"
