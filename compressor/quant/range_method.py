@@ -7,8 +7,10 @@ zoo, min/max beats the moving average by up to 21 dB (batch-of-1 samples make th
 single sample's range); on a trained 1-D pitch CNN the moving average was the better one.  So
 every method is quantized from the one recorded calibration pass (tflite_int8.Calibration) and
 judged by the caller's ``evaluate`` (worst output's SQNR, worst class output's agreement):
-a candidate that meets the thresholds beats one that does not, then the higher SQNR wins, and
-a gain under 0.1 dB (evaluation noise) does not displace the earlier method.
+a candidate that meets the thresholds beats one that does not, then (class outputs are judged
+by their top-1, as verify judges them) the higher agreement, then the higher SQNR; a gain under
+0.1 dB (evaluation noise) does not displace the earlier method.  Real MobileNetV2 (ImageNet
+weights, photo crops): moving average 17.4 dB at 69% agreement, min/max 14.3 dB at 94%.
 
 Cost is one quantize-and-evaluate per method; when the first one takes more than
 ``seconds`` / len(methods), the others are skipped and logged (an unrolled LSTM).
@@ -39,7 +41,7 @@ def choose_range_method(float_path: Path, out_path: Path, calibration: Calibrati
     ``out_path`` only names where candidates are written (temporary files beside it).
     """
     tried: list[dict[str, Any]] = []
-    best: tuple[bool, float] | None = None
+    best: tuple[bool, float, float] | None = None
     chosen = calibration.method
     started = time.monotonic()
     for method in RANGE_METHODS:
@@ -53,8 +55,9 @@ def choose_range_method(float_path: Path, out_path: Path, calibration: Calibrati
             sqnr_db, agreement = evaluate(candidate)
         met = sqnr_db >= min_sqnr_db and (agreement is None or agreement >= min_agreement)
         tried.append({"method": method, "sqnr_db": _finite(sqnr_db), "agreement": agreement})
-        if best is None or (met, sqnr_db) > (best[0], best[1] + _MIN_GAIN_DB):
-            best, chosen = (met, sqnr_db), method
+        score = (met, -1.0 if agreement is None else float(agreement), sqnr_db)
+        if best is None or score > (best[0], best[1], best[2] + _MIN_GAIN_DB):
+            best, chosen = score, method
     calibration.method = chosen
     return {"method": chosen, "tried": tried}
 
