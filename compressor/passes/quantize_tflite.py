@@ -16,14 +16,15 @@ from typing import Any
 from ..config import Int8Config
 from ..data import calibration_samples
 from ..errors import ConfigError, ExportError
+from ..quant.int16_layers import check_int16_target, int16_allowed, int16_ops, resolve_int16_layers
 from ..quant.tflite_int8 import Int8Tweaks, float_ops, layers_by_name, quantize_tflite, supports_int16
 from ..artifact import Artifact, Context, PassBase, replace
 from ..tflite.names import layer_paths
 from ..targets.types import TargetProfile
 
-# quantize_tflite, Int8Tweaks and supports_int16 are int8_tflite's; they stay importable from here.
-__all__ = ["Int8Tweaks", "QuantizeTflite", "check_fully_int8", "float_allowed", "quantize_tflite", "resolve_io",
-           "supports_int16"]
+# quantize_tflite, Int8Tweaks and supports_int16 are int8_tflite's, int16_allowed int16_layers'; importable from here.
+__all__ = ["Int8Tweaks", "QuantizeTflite", "check_fully_int8", "float_allowed", "int16_allowed", "quantize_tflite",
+           "resolve_io", "supports_int16"]
 
 
 def resolve_io(io: str, target: TargetProfile) -> str:
@@ -77,6 +78,9 @@ class QuantizeTflite(PassBase):
     name: str = "int8"
     requires: tuple[str, ...] = ("path",)
 
+    def check(self, artifact: Artifact, context: Context) -> None:
+        check_int16_target(self.config.int16_ops, context.target)  # before any pass runs; names need the file
+
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..quant.remedies import quantize_with_remedies
         from ..quant.tflite_int8 import Calibration, compute_op_count
@@ -88,13 +92,15 @@ class QuantizeTflite(PassBase):
                                         compute_op_count(artifact.path), config.calibration_budget)
         calibration = Calibration(samples, io=io)  # ranges once per float file, for every step below
         user_float = self._float_layers(artifact.path, target)
+        user_int16 = resolve_int16_layers(artifact.path, config.int16_ops, target)  # --int16-ops
         out_path = context.workdir / "model.tflite"
         evaluate = _evaluator(artifact, context)
         remedies = quantize_with_remedies(
             artifact.path, out_path, samples, evaluate=evaluate, per_channel=config.per_channel,
-            io=io, allow_int16="int16" in target.dtypes, allow_float=float_allowed(target),
+            io=io, allow_int16=int16_allowed(target), allow_float=float_allowed(target),
             min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
-            base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts)),
+            base=Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts),
+                            int16_layers=tuple(t for ts in user_int16.values() for t in ts)),
             calibration=calibration, search_seconds=config.search_seconds,
             source_path=context.workdir / "model_float_remedied.tflite")
         # Every later step re-quantizes from the float file, weight granularity and tweaks the kept
@@ -115,9 +121,11 @@ class QuantizeTflite(PassBase):
         delegation, for_speed, islands = None, [], []
         if target.kind == "cpu":
             allowed = config.float_fallback and float_allowed(target)
-            delegation, for_speed, tweaks = self._keep_slow_ops_float(requantize, tweaks, allowed=allowed)
+            # layers the user asked int16 for stay int16 even where XNNPACK leaves them out
+            keep = frozenset(t for ts in user_int16.values() for t in ts)
+            delegation, for_speed, tweaks = self._keep_slow_ops_float(requantize, tweaks, allowed=allowed, keep=keep)
             if allowed:
-                delegation, islands = self._float_islands(requantize, tweaks, target, delegation)
+                delegation, islands = self._float_islands(requantize, tweaks, target, delegation, keep=keep)
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
@@ -129,6 +137,7 @@ class QuantizeTflite(PassBase):
                  "activations": "int8", "io": "int8" if io == "int8" else "float32",
                  "calibration_samples": len(samples), "float_ops": left_float,
                  "float_ops_requested": user_float or None, "float_for_speed": for_speed,
+                 "int16_ops": int16_ops(out_path), "int16_ops_requested": user_int16 or None,
                  "float_islands": islands,
                  "depthwise_per_tensor": shrunk,
                  "remedies": _remedy_facts(remedies),
@@ -182,8 +191,8 @@ class QuantizeTflite(PassBase):
                 return tweaks, facts
             return remedies.tweaks, facts
 
-    def _keep_slow_ops_float(self, requantize: "_Requantize", tweaks: Int8Tweaks, *,
-                             allowed: bool) -> tuple[Any, list[dict[str, Any]], Int8Tweaks]:
+    def _keep_slow_ops_float(self, requantize: "_Requantize", tweaks: Int8Tweaks, *, allowed: bool,
+                             keep: frozenset[str] = frozenset()) -> tuple[Any, list[dict[str, Any]], Int8Tweaks]:
         """Re-quantize with the int8 ops XNNPACK leaves out kept in float, until none is left out.
 
         An int8 op outside the delegate splits the graph and runs on slow reference-style
@@ -194,7 +203,8 @@ class QuantizeTflite(PassBase):
 
         delegation, moved = inspect_delegation(requantize.out_path), []
         for _ in range(FALLBACK_ROUNDS if allowed else 0):
-            slow = [node for node in delegation.not_delegated if node["dtype"] in ("int8", "int16", "uint8")]
+            slow = [node for node in delegation.not_delegated
+                    if node["dtype"] in ("int8", "int16", "uint8") and node["name"] not in keep]
             known = set(tweaks.float_layers)
             names = [node["name"] for node in slow if node["name"] not in known]
             if not names:
@@ -209,12 +219,12 @@ class QuantizeTflite(PassBase):
         return delegation, moved, tweaks
 
     def _float_islands(self, requantize: "_Requantize", tweaks: Int8Tweaks, target: TargetProfile,
-                       delegation: Any) -> tuple[Any, list[dict[str, Any]]]:
+                       delegation: Any, *, keep: frozenset[str] = frozenset()) -> tuple[Any, list[dict[str, Any]]]:
         """Keep float the int8 islands the target's cost model says do not pay (quant/islands.py)."""
         from ..measure.delegation import inspect_delegation
         from ..quant.islands import costly_islands
 
-        islands = costly_islands(requantize.source, requantize.out_path, target)
+        islands = [i for i in costly_islands(requantize.source, requantize.out_path, target) if i["name"] not in keep]
         if not islands:
             return delegation, []
         tweaks = replace(tweaks, float_layers=(*tweaks.float_layers, *(i["name"] for i in islands)))
@@ -245,7 +255,7 @@ class QuantizeTflite(PassBase):
         bar = self.config.fallback_min_sqnr_db
         try:
             path, scheme, trials = try_schemes(
-                float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16="int16" in target.dtypes,
+                float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
                 met=lambda sqnr_db, agreement: sqnr_db >= bar and (
                     agreement is None or agreement >= self.config.min_agreement))
             best = next((t for t in trials if t.scheme == scheme), None)
