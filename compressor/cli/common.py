@@ -31,6 +31,9 @@ SETTING_FLAGS = {
     "dsconv.mode": "--dsconv", "dsconv.rank": "--dsconv-rank", "dsconv.finetune_epochs": "--finetune-epochs",
     "dsconv.lr": "--lr",
     "max_regression": "--max-regression", "runs": "--runs", "warmup": "--warmup", "threads": "--threads",
+    # compress search (compressor.search's arguments)
+    "budget": "--budget", "trials": "--trials", "workers": "--workers", "timeout_s": "--timeout",
+    "storage": "--storage", "study": "--study", "space": "--space", "ray_address": "--ray-address",
 }
 
 
