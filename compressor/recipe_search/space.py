@@ -19,9 +19,10 @@ pipeline feature.  Dimensions and the recipe fields they set:
 ``[recipe]`` holds fixed settings for every trial, as a recipe TOML holds them (seed,
 verify.max_samples, ...).  What the target forbids is never sampled and is an error when a
 space file asks for it: float layers on targets without ``compute.float_allowed`` (MCU/NPU),
-int16x8 layers on targets without ``int16`` in their ``dtypes`` (quant/int16_layers.py), sparse pruning (unstructured, 2:4) where no sparse format reaches the device (tflite-micro and
-Vela have no DENSIFY kernel; ONNX artifacts are not written sparse), channel pruning of a
-graph the pruner cannot cut.  ``prune.layers = "auto"`` takes per-layer amounts from the
+int16x8 layers on targets without ``int16`` in their ``dtypes`` (quant/int16_layers.py), sparse
+pruning (unstructured, 2:4) where no sparse format reaches the device (tflite-micro and Vela have
+no DENSIFY kernel; ONNX artifacts are not written sparse), channel pruning of a graph the pruner
+cannot cut.  ``prune.layers = "auto"`` takes per-layer amounts from the
 sensitivity scan (one scan per search: the driver points every such trial at one
 ``prune.sensitivity_cache`` file, ``recipe_from_params(..., sensitivity_cache=...)``).  Not in the
 space yet: the calibration method (``int8.calibration``, on another branch: see CALIBRATION
@@ -43,7 +44,8 @@ from ..quant.int16_layers import int16_allowed
 from ..targets.types import TargetProfile
 from .layers import ModelLayers
 
-__all__ = ["SearchSpace", "anchor_params", "default_space", "load_space", "recipe_from_params", "suggest_params"]
+__all__ = ["PRECISIONS", "SearchSpace", "allowed_precisions", "anchor_params", "default_space", "load_space",
+           "recipe_from_params", "suggest_params"]
 
 SPARSE_METHODS = ("unstructured", "2:4")
 DSCONV_MODES = ("none", "auto", "all", "layers")
@@ -56,8 +58,9 @@ _TABLES = {"prune": ("methods", "channels_amount", "unstructured_amount", "layer
 # CALIBRATION: the int8.calibration field ("auto", "min_max", "moving_average", "percentile") is
 # added on another branch.  After that merge its dimension goes in at the three places marked
 # "CALIBRATION" below: a SearchSpace field ``calibration_methods: tuple[str, ...] = ("auto",)``
-# ([int8] calibration_methods here), one ``trial.suggest_categorical("int8.calibration", ...)``
-# in suggest_params, and ``changes["int8.calibration"]`` in recipe_from_params.
+# ([int8] calibration_methods in _TABLES and _parse_dimension, values checked in _check_space),
+# one ``trial.suggest_categorical("int8.calibration", ...)`` in suggest_params, and
+# ``changes["int8.calibration"]`` in recipe_from_params.
 
 
 @dataclass(frozen=True)
