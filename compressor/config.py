@@ -18,20 +18,8 @@ from typing import Any
 from .errors import ConfigError
 from .model.recovery import RECOVERY_DEFAULTS, check_recovery
 
-__all__ = [
-    "DEFAULT_PASSES",
-    "DsconvConfig",
-    "EmulateConfig",
-    "ExportConfig",
-    "FoldConfig",
-    "Int8Config",
-    "PRUNE_METHODS",
-    "PruneConfig",
-    "KNOWN_PASSES",
-    "Recipe",
-    "VerifyConfig",
-    "load_recipe",
-]
+__all__ = ["DEFAULT_PASSES", "DsconvConfig", "EmulateConfig", "ExportConfig", "FoldConfig", "Int8Config",
+           "PRUNE_METHODS", "PruneConfig", "KNOWN_PASSES", "Recipe", "VerifyConfig", "load_recipe"]
 
 # The order passes run in is fixed by the pipeline (pipeline.py); a recipe only says which.
 # "emulate" only runs for NPU and MCU targets (pipeline.build_pipeline drops it for CPUs).
@@ -91,6 +79,7 @@ class Int8Config:
     per_channel: bool = True
     io: str = "auto"  # the artifact's I/O type: float, int8, or auto (float on CPUs, int8 on MCU/NPU)
     float_ops: tuple[str, ...] = ()  # layers (module paths) the user keeps in float
+    int16_ops: tuple[str, ...] = ()  # layers with int16 activations, int8 weights (targets with int16 dtypes)
     # Below either (output SQNR vs the original, top-1 agreement), the remedies run (remedies.py).
     min_sqnr_db: float = 25.0
     min_agreement: float = 0.99
@@ -129,6 +118,11 @@ class Int8Config:
         object.__setattr__(self, "float_ops", tuple(self.float_ops))
         _check(all(isinstance(n, str) and n.strip() for n in self.float_ops), "int8.float_ops",
                ",".join(map(str, self.float_ops)), "comma-separated layer names, e.g. features.0.0,classifier")
+        object.__setattr__(self, "int16_ops", tuple(self.int16_ops))
+        _check(all(isinstance(n, str) and n.strip() for n in self.int16_ops), "int8.int16_ops",
+               ",".join(map(str, self.int16_ops)), "comma-separated layer names, e.g. features.0.0,features.3")
+        both = ",".join(sorted(set(self.int16_ops) & set(self.float_ops)))
+        _check(not both, "int8.int16_ops", both, "layers not also in int8.float_ops (one precision each)")
 
 
 @dataclass(frozen=True)
@@ -207,6 +201,9 @@ class PruneConfig:
     batch_size: int = RECOVERY_DEFAULTS["batch_size"]
     temperature: float = RECOVERY_DEFAULTS["temperature"]
     kd_weight: float = RECOVERY_DEFAULTS["kd_weight"]
+    # JSON file of the ``layers = "auto"`` sensitivity scan (prune/scan_cache.py): read when made for this
+    # exact model and data, else written; "" = scan every run.  compress search shares one across trials.
+    sensitivity_cache: str = ""
 
     def __post_init__(self) -> None:
         _check(self.method in PRUNE_METHODS, "prune", self.method, "a method: " + ", ".join(PRUNE_METHODS))

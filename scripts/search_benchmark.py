@@ -7,7 +7,8 @@ Parts (each prints what it measured, as it goes):
 - zoo: vgg_digits on android-arm64.  Plain int8 first (one `compress` run): its estimated latency
   L and held-out accuracy A.  Budgets: max_latency_ms = 0.6 L, min_accuracy = A - 1 point.  Then a
   12-trial search on 2 workers; prints the best trial's latency / L and accuracy loss, whether it
-  verified (report status ok), and `compress check DIR/best --budget` on the same budgets.
+  verified (report status ok), and `compress check DIR/best --budget` on the same budgets; which
+  trials ran the sensitivity scan and which read the shared one.
 - custom: the same for a model NOT in the zoo: a CIFAR-style ResNet-8 (He et al., "Deep Residual
   Learning for Image Recognition", CVPR 2016, section 4.2: 3 stages of n=1 basic blocks; twice
   the paper's 16/32/64 channels, see below) at 1x1x32x32, defined here and TRAINED here for a few epochs on the digits
@@ -144,6 +145,12 @@ def fit_part(label: str, model: Path, work: Path, trials: int, extra: tuple[str,
             f"{(m.get('score') or 0):>8.2%} {lat or 0:>8.4f} {(lat or 0) / latency:>6.2f} "
             f"{m.get('estimate_flash_bytes') or 0:>9,} {trial.get('seconds') or 0:>5.0f}  "
             f"{recipe_summary(trial.get('recipe'))}{'  ERROR ' + trial['error'] if trial.get('error') else ''}")
+    shared = result.search.get("sensitivity_scan")
+    if shared:  # --prune-layers auto trials share one scan (DIR/sensitivity_scan.json)
+        seconds = [t["sensitivity_scan"]["scan_seconds"] for t in result.search["trials"]
+                   if (t.get("sensitivity_scan") or {}).get("source") == "scanned"]
+        say(f"sensitivity scan: run by trial(s) {shared['scanned_by']} ({', '.join(f'{s:.1f}' for s in seconds)} s), "
+            f"read from {Path(shared['path']).name} by trial(s) {shared['read_by']}")
     if result.best is None:
         trial, misses = result.closest
         say(f"RESULT {label}: no trial met the budgets; closest: trial {trial['number']} "
@@ -231,7 +238,8 @@ def speed_part(work: Path) -> None:
     space.write_text(SPEED_SPACE)
     amounts = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
     enqueue = [{"prune.method": "channels", "prune.channels_amount": a, "prune.layers": "all", "recovery_epochs": 1,
-                "dsconv.mode": "none", "int8.float:features.0.0": f, "int8.float:features.5.0": False,
+                "dsconv.mode": "none", "int8.precision:features.0.0": "float" if f else "int8",
+                "int8.precision:features.5.0": "int8",
                 "int8.qat_epochs": 0} for a in amounts for f in (False, True)]
     budgets = work / "speed_budgets.toml"
     budgets.write_text('min_agreement = "90%"\n')

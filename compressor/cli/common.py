@@ -22,7 +22,8 @@ SETTING_FLAGS = {
     "target": "--target", "arch": "--arch", "seed": "--seed",
     "resize": "--resize", "mean": "--mean", "std": "--std", "sample_rate": "--sample-rate",
     "export.format": "--format", "export.layout": "--layout",
-    "int8.io": "--io", "int8.calibration": "--calibration", "int8.float_ops": "--float-ops", "int8.qat_epochs": "--qat-epochs", "int8.qat_lr": "--qat-lr",
+    "int8.io": "--io", "int8.calibration": "--calibration", "int8.float_ops": "--float-ops",
+    "int8.int16_ops": "--int16-ops", "int8.qat_epochs": "--qat-epochs", "int8.qat_lr": "--qat-lr",
     "verify.min_agreement": "--min-agreement", "verify.min_sqnr_db": "--min-sqnr",
     "verify.classifier_output": "--classifier-output",
     "prune": "--prune", "prune.method": "--prune", "prune.amount": "--prune", "prune.layers": "--prune-layers",
@@ -30,6 +31,9 @@ SETTING_FLAGS = {
     "dsconv.mode": "--dsconv", "dsconv.rank": "--dsconv-rank", "dsconv.finetune_epochs": "--finetune-epochs",
     "dsconv.lr": "--lr",
     "max_regression": "--max-regression", "runs": "--runs", "warmup": "--warmup", "threads": "--threads",
+    # compress search (compressor.search's arguments)
+    "budget": "--budget", "trials": "--trials", "workers": "--workers", "timeout_s": "--timeout",
+    "storage": "--storage", "study": "--study", "space": "--space", "ray_address": "--ray-address",
 }
 
 

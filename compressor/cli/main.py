@@ -122,6 +122,8 @@ def cli() -> None:
 @click.option("--qat-lr", type=float, help="Learning rate of --qat-epochs [1e-5].")
 @click.option("--float-ops", metavar="NAME,...",
               help="Layers (module paths, e.g. features.0.0) kept in float in the int8 artifact (CPU targets).")
+@click.option("--int16-ops", metavar="NAME,...",
+              help="Layers with int16 activations and int8 weights (int16x8), on targets with int16 kernels.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON on stdout and nothing else there.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary; errors only.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -174,6 +176,8 @@ def _overrides(flags: dict) -> dict:
         overrides["verify.classifier_output"] = tuple(name.strip() for name in flags["classifier_output"].split(","))
     if flags["float_ops"] is not None:
         overrides["int8.float_ops"] = tuple(name.strip() for name in flags["float_ops"].split(","))
+    if flags["int16_ops"] is not None:
+        overrides["int8.int16_ops"] = tuple(name.strip() for name in flags["int16_ops"].split(","))
     if flags["prune_spec"] is not None:
         overrides["prune.method"], overrides["prune.amount"] = _parse_prune_spec(flags["prune_spec"])
     # One recovery setting for both passes that fine-tune: pruning and depthwise substitution.

@@ -52,7 +52,7 @@ EXIT_INTERRUPTED = 130  # the shell's code for SIGINT
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def search_command(model, target, data, eval_data, budget_file, trials, workers, ray_address, storage, study_name,
                    timeout_s, space_file, out, input_shape, arch, trust_pickle, as_json, quiet, debug) -> None:
-    """Search recipes (pruning, depthwise-separable convs, float layers, QAT) for the one that fits the budgets."""
+    """Search recipes (pruning, depthwise-separable convs, per-layer precision, QAT) for the one that fits the budgets."""
     console = _stderr_console(quiet)
     display = _Display(console, total=trials)
     try:

@@ -133,9 +133,10 @@ class PruneModel(PassBase):
         facts: dict[str, Any] = {}
         started = time.perf_counter()
         if config.method == "channels":
-            outcome, table = self._prune_channels(student, example, x, y, context)
+            outcome, table, scan_facts = self._prune_channels(student, example, x, y, context)
             if table is not None:
                 facts["sensitivity"] = table
+            facts.update(scan_facts)
             facts["prune_seconds"] = round(time.perf_counter() - started, 3)
             recovered = self._recover(student, teacher, context, recovery, on_step=None)
         else:
@@ -172,22 +173,24 @@ class PruneModel(PassBase):
 
     def _prune_channels(self, student, example, x, y, context: Context):
         from ..prune.channels import prune_channels_
-        from ..prune.sensitivity import allocate_amounts, scan_sensitivity
+        from ..prune.sensitivity import allocate_amounts
 
         config, multiple = self.config, context.target.compute.channel_multiple
-        layer_amounts, table = None, None
+        layer_amounts, table, scan_facts = None, None, {}
         if config.layers == "auto":
             context.progress("prune: sensitivity scan")
-            rows = scan_sensitivity(student, example, x, channel_multiple=multiple)
+            rows, shared = _scan(student, example, x, multiple, config.sensitivity_cache)
             rows, layer_amounts = allocate_amounts(rows, config.amount)
             table = [row.to_dict() for row in rows]
+            if shared is not None:
+                scan_facts["sensitivity_scan"] = shared
         selection = config.layer_selection
         context.progress(f"prune: channels:{config.amount:g}")
         outcome = prune_channels_(student, example, amount=config.amount, channel_multiple=multiple,
                                   layers=selection if isinstance(selection, tuple) else "all",
                                   layer_amounts=layer_amounts, importance=config.importance,
                                   x=x[:256], y=y[:256] if y is not None else None)
-        return outcome, table
+        return outcome, table, scan_facts
 
     def _recover(self, student, teacher, context: Context, recovery, *, on_step):
         from ..model.recovery import finetune_
@@ -197,6 +200,19 @@ class PruneModel(PassBase):
         y = context.calibration_y
         return finetune_(student, teacher, context.calibration_x, y, config=recovery, on_step=on_step,
                          progress=context.progress)
+
+
+def _scan(student, example, x, multiple: int, cache: str):
+    """The sensitivity rows, through the ``prune.sensitivity_cache`` file when one is set (then
+    with its facts: path, key hash, read or scanned)."""
+    from ..prune.sensitivity import scan_sensitivity
+
+    if not cache:
+        return scan_sensitivity(student, example, x, channel_multiple=multiple), None
+    from ..prune.scan_cache import scan_key, scan_with_cache
+
+    key = scan_key(student, example, x, channel_multiple=multiple)
+    return scan_with_cache(cache, key, lambda: scan_sensitivity(student, example, x, channel_multiple=multiple))
 
 
 def _output_layer(module) -> str | None:

@@ -67,6 +67,9 @@ class QuantizeOnnx(PassBase):
         if self.config.float_ops:
             raise ConfigError("int8.float_ops", ",".join(self.config.float_ops), "nothing with --format onnx "
                               "(layers kept in float are chosen in .tflite artifacts)")
+        if self.config.int16_ops:
+            raise ConfigError("int8.int16_ops", ",".join(self.config.int16_ops), "nothing with --format onnx "
+                              "(int16 layers are chosen in .tflite artifacts)")
         samples = calibration_samples(context.calibration_x, self.config.calibration_samples, self.seed,
                                       layout=artifact.layout)
         out_path = context.workdir / "model.onnx"

@@ -16,16 +16,17 @@ from typing import Any
 from ..config import Int8Config
 from ..data import calibration_samples
 from ..errors import ConfigError, ExportError
+from ..quant.int16_layers import check_int16_target, int16_allowed, int16_ops, resolve_int16_layers
 from ..quant.tflite_int8 import (MIN_CALIBRATION_SAMPLES, Int8Tweaks, bounded_samples, float_ops, layers_by_name,
                                  quantize_tflite, supports_int16)
 from ..artifact import Artifact, Context, PassBase, replace
+from .verify_outputs import candidate_evaluator, short_of_the_bar
 from ..tflite.names import layer_paths
 from ..targets.types import TargetProfile
 
-# quantize_tflite, Int8Tweaks and supports_int16 are int8_tflite's; they stay importable from here.
+# quantize_tflite, Int8Tweaks and supports_int16 are int8_tflite's, int16_allowed int16_layers'; importable from here.
 __all__ = ["MIN_CALIBRATION_SAMPLES", "Int8Tweaks", "QuantizeTflite", "bounded_samples", "check_fully_int8",
-           "float_allowed", "quantize_tflite", "resolve_io",
-           "supports_int16"]
+           "float_allowed", "int16_allowed", "quantize_tflite", "resolve_io", "supports_int16"]
 
 
 def resolve_io(io: str, target: TargetProfile) -> str:
@@ -70,6 +71,9 @@ class QuantizeTflite(PassBase):
     name: str = "int8"
     requires: tuple[str, ...] = ("path",)
 
+    def check(self, artifact: Artifact, context: Context) -> None:
+        check_int16_target(self.config.int16_ops, context.target)  # before any pass runs; names need the file
+
     def run(self, artifact: Artifact, context: Context) -> tuple[Artifact, dict[str, Any]]:
         from ..quant.remedies import quantize_with_remedies
         from ..quant.tflite_int8 import Calibration, compute_op_count
@@ -84,9 +88,11 @@ class QuantizeTflite(PassBase):
         calibration = Calibration(samples, io=io, method="min_max" if config.calibration == "auto"
                                   else config.calibration)
         user_float = self._float_layers(artifact.path, target)
+        user_int16 = resolve_int16_layers(artifact.path, config.int16_ops, target)  # --int16-ops
         out_path = context.workdir / "model.tflite"
-        evaluate = _evaluator(artifact, context)
-        base = Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts))
+        evaluate = candidate_evaluator(artifact, context, REMEDY_EVAL_SAMPLES)
+        base = Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts),
+                          int16_layers=tuple(t for ts in user_int16.values() for t in ts))
         range_choice = None
         if config.calibration == "auto":
             from ..quant.range_method import choose_range_method
@@ -97,7 +103,7 @@ class QuantizeTflite(PassBase):
                 seconds=config.search_seconds / 4)
         remedies = quantize_with_remedies(
             artifact.path, out_path, samples, evaluate=evaluate, per_channel=config.per_channel,
-            io=io, allow_int16="int16" in target.dtypes, allow_float=float_allowed(target),
+            io=io, allow_int16=int16_allowed(target), allow_float=float_allowed(target),
             min_sqnr_db=config.min_sqnr_db, min_agreement=config.min_agreement,
             base=base, calibration=calibration, search_seconds=config.search_seconds,
             source_path=context.workdir / "model_float_remedied.tflite")
@@ -109,8 +115,8 @@ class QuantizeTflite(PassBase):
         # outputs: SQNR for regressions, agreement (verify's FAILED line) for class scores.  Float
         # compute runs outside XNNPACK's int8 kernels (random-weight DS-CNN: 1 -> 5 partitions; real
         # MobileNetV2, logits at 19 dB, 100% agreement: dynamic-range 2.2x slower than fp32).
-        if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes and _short_of_the_bar(
-                out_path, artifact, context, config.min_sqnr_db):
+        if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes and short_of_the_bar(
+                out_path, artifact, context, config.min_sqnr_db, REMEDY_EVAL_SAMPLES):
             scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target)
         range_facts = range_choice or {"method": calibration.method, "tried": "set by int8.calibration"}
         if scheme != "static_int8":
@@ -124,9 +130,11 @@ class QuantizeTflite(PassBase):
         delegation, for_speed, islands = None, [], []
         if target.kind == "cpu":
             allowed = config.float_fallback and float_allowed(target)
-            delegation, for_speed, tweaks = self._keep_slow_ops_float(requantize, tweaks, allowed=allowed)
+            # layers the user asked int16 for stay int16 even where XNNPACK leaves them out
+            keep = frozenset(t for ts in user_int16.values() for t in ts)
+            delegation, for_speed, tweaks = self._keep_slow_ops_float(requantize, tweaks, allowed=allowed, keep=keep)
             if allowed:
-                delegation, islands = self._float_islands(requantize, tweaks, target, delegation)
+                delegation, islands = self._float_islands(requantize, tweaks, target, delegation, keep=keep)
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
@@ -139,6 +147,7 @@ class QuantizeTflite(PassBase):
                  "activations": "int8", "io": "int8" if io == "int8" else "float32",
                  "calibration_samples": len(samples), "float_ops": left_float,
                  "float_ops_requested": user_float or None, "float_for_speed": for_speed,
+                 "int16_ops": int16_ops(out_path), "int16_ops_requested": user_int16 or None,
                  "float_islands": islands,
                  "depthwise_per_tensor": shrunk,
                  "remedies": _remedy_facts(remedies),
@@ -192,8 +201,8 @@ class QuantizeTflite(PassBase):
                 return tweaks, facts
             return remedies.tweaks, facts
 
-    def _keep_slow_ops_float(self, requantize: "_Requantize", tweaks: Int8Tweaks, *,
-                             allowed: bool) -> tuple[Any, list[dict[str, Any]], Int8Tweaks]:
+    def _keep_slow_ops_float(self, requantize: "_Requantize", tweaks: Int8Tweaks, *, allowed: bool,
+                             keep: frozenset[str] = frozenset()) -> tuple[Any, list[dict[str, Any]], Int8Tweaks]:
         """Re-quantize with the int8 ops XNNPACK leaves out kept in float, until none is left out.
 
         An int8 op outside the delegate splits the graph and runs on slow reference-style
@@ -204,7 +213,8 @@ class QuantizeTflite(PassBase):
 
         delegation, moved = inspect_delegation(requantize.out_path), []
         for _ in range(FALLBACK_ROUNDS if allowed else 0):
-            slow = [node for node in delegation.not_delegated if node["dtype"] in ("int8", "int16", "uint8")]
+            slow = [node for node in delegation.not_delegated
+                    if node["dtype"] in ("int8", "int16", "uint8") and node["name"] not in keep]
             known = set(tweaks.float_layers)
             names = [node["name"] for node in slow if node["name"] not in known]
             if not names:
@@ -219,12 +229,12 @@ class QuantizeTflite(PassBase):
         return delegation, moved, tweaks
 
     def _float_islands(self, requantize: "_Requantize", tweaks: Int8Tweaks, target: TargetProfile,
-                       delegation: Any) -> tuple[Any, list[dict[str, Any]]]:
+                       delegation: Any, *, keep: frozenset[str] = frozenset()) -> tuple[Any, list[dict[str, Any]]]:
         """Keep float the int8 islands the target's cost model says do not pay (quant/islands.py)."""
         from ..measure.delegation import inspect_delegation
         from ..quant.islands import costly_islands
 
-        islands = costly_islands(requantize.source, requantize.out_path, target)
+        islands = [i for i in costly_islands(requantize.source, requantize.out_path, target) if i["name"] not in keep]
         if not islands:
             return delegation, []
         tweaks = replace(tweaks, float_layers=(*tweaks.float_layers, *(i["name"] for i in islands)))
@@ -255,7 +265,7 @@ class QuantizeTflite(PassBase):
         bar = self.config.fallback_min_sqnr_db
         try:
             path, scheme, trials = try_schemes(
-                float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16="int16" in target.dtypes,
+                float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
                 met=lambda sqnr_db, agreement: sqnr_db >= bar and (
                     agreement is None or agreement >= self.config.min_agreement))
             best = next((t for t in trials if t.scheme == scheme), None)
@@ -335,34 +345,6 @@ def _source_facts(source: Path, original: Path, remedies: Any) -> dict[str, Any]
     """Which float file the artifact was quantized from, and the remedies written into it."""
     rewritten = [r for r in (remedies.used if remedies is not None else ()) if r in ("equalize", "bias_correction")]
     return {"file": Path(source).name, "is_export": Path(source) == Path(original), "rewritten_by": rewritten}
-
-
-def _evaluator(artifact: Artifact, context: Context):
-    """SQNR and agreement of a candidate file against the model it quantizes, on evaluation samples.
-
-    The reference is the torch model as the earlier passes left it (pruned, substituted,
-    folded), not the original: the remedies fix what quantization loses, and a pruned model's
-    own change from the original is no quantization error (verify reports that one)."""
-    from ..data import head, sample_count
-    from .verify_outputs import worst_output_metrics
-
-    count = min(sample_count(context.eval_x), REMEDY_EVAL_SAMPLES)
-    x = head(context.eval_x, count)
-
-    def evaluate(path: Path) -> tuple[float, float | None]:
-        # the worst output's SQNR and the worst class output's agreement, never an average
-        return worst_output_metrics(path, artifact.module, x, context, layout=artifact.layout)
-
-    return evaluate
-
-
-def _short_of_the_bar(path: Path, artifact: Artifact, context: Context, min_sqnr_db: float) -> bool:
-    from ..data import head, sample_count
-    from .verify_outputs import judged_output_metrics
-
-    x = head(context.eval_x, min(sample_count(context.eval_x), REMEDY_EVAL_SAMPLES))
-    sqnr_db, agreement = judged_output_metrics(path, artifact.module, x, context, layout=artifact.layout)
-    return sqnr_db < min_sqnr_db or (agreement is not None and agreement < context.recipe.verify.min_agreement)
 
 
 def _remedy_facts(remedies: Any) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from ..model.outputs import flatten_outputs, run_torch
 
 __all__ = ["SQNR_CEILING_DB", "OutputComparison", "Verification", "VerifyOutputs", "classes_in_labels",
            "compare_outputs", "context_label_classes", "judge_outputs", "output_kind", "resolve_classifier_outputs",
-           "verify_artifact", "worst_output_metrics"]
+           "verify_artifact", "candidate_evaluator", "short_of_the_bar"]
 
 # Identical outputs have infinite SQNR; JSON has no infinity, so we report this ceiling.
 SQNR_CEILING_DB = 300.0
@@ -280,19 +280,30 @@ def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None,
                         min_agreement, io, min_sqnr_db)
 
 
-def worst_output_metrics(path, module: Any, x: Batch, context: Context, *, layout: str) -> tuple[float, float | None]:
-    """(worst output's SQNR dB, worst class output's agreement or None) of ``path`` against
-    ``module``: what the int8 remedies improve.  Which outputs are class scores follows the
-    same rules and settings as the verify pass."""
-    result = _candidate_result(path, module, x, context, layout)
-    return result.worst_sqnr_db, result.worst_agreement
+def candidate_evaluator(artifact: Artifact, context: Context, samples: int):
+    """``evaluate(path) -> (worst output's SQNR dB, worst class output's agreement or None)`` of a
+    candidate file against the model it quantizes, on the first ``samples`` evaluation samples:
+    what the int8 remedies improve (never an average).  Which outputs are class scores follows
+    the verify pass's rules and settings.  The reference is the torch model as the earlier passes
+    left it (pruned, substituted, folded), not the original: the remedies fix what quantization
+    loses, and a pruned model's own change from the original is no quantization error."""
+    x = head(context.eval_x, min(sample_count(context.eval_x), samples))
+
+    def evaluate(path) -> tuple[float, float | None]:
+        result = _candidate_result(path, artifact.module, x, context, artifact.layout)
+        return result.worst_sqnr_db, result.worst_agreement
+
+    return evaluate
 
 
-def judged_output_metrics(path, module: Any, x: Batch, context: Context, *, layout: str) -> tuple[float, float | None]:
-    """(lowest SQNR of the outputs judged by SQNR, worst class output's agreement): the outputs as
-    verify judges them, class scores by agreement only (whether another int8 scheme is needed)."""
-    result = _candidate_result(path, module, x, context, layout)
-    return result.worst_regression_sqnr_db, result.worst_agreement
+def short_of_the_bar(path, artifact: Artifact, context: Context, min_sqnr_db: float, samples: int) -> bool:
+    """Whether ``path`` fails its outputs as verify judges them: an output scored by SQNR under
+    ``min_sqnr_db``, or a class output's agreement under verify's ``min_agreement``."""
+    x = head(context.eval_x, min(sample_count(context.eval_x), samples))
+    result = _candidate_result(path, artifact.module, x, context, artifact.layout)
+    agreement = result.worst_agreement
+    return result.worst_regression_sqnr_db < min_sqnr_db or (
+        agreement is not None and agreement < context.recipe.verify.min_agreement)
 
 
 def _candidate_result(path, module: Any, x: Batch, context: Context, layout: str) -> Verification:

@@ -42,7 +42,7 @@ unrolled recurrent net with thousands of ops does not re-quantize for minutes.
 
 ``evaluate(path) -> (sqnr_db, agreement or None)`` is the caller's: it runs a candidate
 artifact against the original model on evaluation data and returns the *worst* output's
-SQNR and the worst class output's agreement (verify_outputs.worst_output_metrics), never an
+SQNR and the worst class output's agreement (verify_outputs.candidate_evaluator), never an
 average: a 4-value box head at 20 dB beside two heads at 37 dB is a 20 dB candidate.  The best candidate (meeting the
 thresholds first, then SQNR) is always left at ``out_path``; candidates are written to
 temporary files next to it and the chosen one is renamed into place, so ``out_path`` never

@@ -31,6 +31,7 @@ __all__ = ["SearchProgress", "SearchResult", "search"]
 
 POLL_S = 0.5  # how often the driver looks for finished trials (each takes tens of seconds)
 MAX_DUPLICATES = 50  # consecutive already-tried recipes before the space counts as exhausted
+SCAN_FILE = "sensitivity_scan.json"  # DIR/: the one scan every --prune-layers auto trial reads (prune/scan_cache.py)
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,10 @@ def _default_out(model: Path) -> Path:
 def _check_out_dir(out_dir: Path) -> None:
     """Only ever write into a new directory or one a search made (it has search.json or study.db)."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError("--out", str(out_dir), "a directory, but a file of that name exists")
+        raise ConfigError("out", str(out_dir), "a directory, but a file of that name exists")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not any(
             (out_dir / name).exists() for name in ("search.json", "study.db", "trials")):
-        raise ConfigError("--out", str(out_dir), "a new directory, or one an earlier compress search wrote")
+        raise ConfigError("out", str(out_dir), "a new directory, or one an earlier compress search wrote")
 
 
 def search(model: str | os.PathLike, *, target: str | None, data: str | os.PathLike | None,
@@ -209,9 +210,9 @@ class _Run:
                 duplicates = 0 if self._start_one(runner) else duplicates + 1
             if duplicates >= MAX_DUPLICATES and "exhausted" not in " ".join(self.notes):
                 self.notes.append(f"stopped early: {MAX_DUPLICATES} proposals in a row repeated tried recipes "
-                                  "(the space is exhausted; widen it with --space)")
+                                  "(the space is exhausted; widen it with a space file)")
             if timed_out and "timeout" not in " ".join(self.notes):
-                self.notes.append(f"--timeout {self.timeout_s:g} s reached: no new trials started after it")
+                self.notes.append(f"timeout of {self.timeout_s:g} s reached: no new trials started after it")
             if not self.pending:
                 return
             for job, outcome in runner.wait(POLL_S):
@@ -227,7 +228,8 @@ class _Run:
         trial = self.study.ask()
         params = suggest_params(trial, self.given.space)
         try:
-            recipe = recipe_from_params(params, self.given.space).to_dict()
+            recipe = recipe_from_params(params, self.given.space,
+                                        sensitivity_cache=str(self.out_dir / SCAN_FILE)).to_dict()
         except ConfigError as error:  # a combination the Recipe refuses: recorded, not fatal
             trial.set_user_attr("error", f"ConfigError: {error}")
             self.study.tell(trial, state=TrialState.FAIL)
@@ -268,7 +270,7 @@ class _Run:
 
         trial, _ = self.pending.pop(job.number)
         run = {key: outcome.get(key) for key in ("pid", "node", "start", "end", "seconds", "dir", "threads",
-                                                 "artifact", "sha256")}
+                                                 "artifact", "sha256", "sensitivity_scan")}
         trial.set_user_attr("run", run)
         if outcome["status"] == "complete":
             try:
@@ -308,7 +310,7 @@ class _Run:
     # ---------------------------------------------------------------- outputs
     def _finish(self, interrupted: bool) -> SearchResult:
         from .objectives import choose_best, closest_to_budgets, pareto_front
-        from .outputs import write_best, write_search_json
+        from .outputs import shared_scan, write_best, write_search_json
         from .pareto import render_pareto_html
         from .study import counts, describe_storage, trial_records
         from ..files import write_atomically
@@ -324,7 +326,8 @@ class _Run:
                     "space_sha256": self.given.space.sha256, "counts": counts(self.study),
                     "best": best["number"] if best else None,
                     "closest": {"number": closest[0]["number"], "misses": closest[1]} if closest else None,
-                    "pareto_front": pareto_front(records), "interrupted": interrupted, "notes": self.notes,
+                    "pareto_front": pareto_front(records), "sensitivity_scan": shared_scan(records),
+                    "interrupted": interrupted, "notes": self.notes,
                     "trials": records}
         write_best(self.out_dir, best, study=self.name, inputs=self.inputs)
         write_atomically(self.out_dir / "pareto.html", render_pareto_html(document, self.given.budgets))

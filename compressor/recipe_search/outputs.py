@@ -26,13 +26,25 @@ from ..config import Recipe
 from ..files import write_atomically
 from .recipe_toml import recipe_to_toml
 
-__all__ = ["reproduce_command", "write_best", "write_search_json"]
+__all__ = ["reproduce_command", "shared_scan", "write_best", "write_search_json"]
 
 
 def write_search_json(out_dir: Path, search: Mapping[str, Any]) -> Path:
     path = Path(out_dir) / "search.json"
     write_atomically(path, json.dumps(search, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def shared_scan(trials: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """search.json's ``sensitivity_scan``: the scan file(s) the pruned trials shared, which trial
+    scanned and which read it (None when no trial used one)."""
+    used = [t for t in trials if t.get("sensitivity_scan")]
+    if not used:
+        return None
+    keys = sorted({t["sensitivity_scan"]["key_sha256"] for t in used})
+    return {"path": used[0]["sensitivity_scan"]["path"], "key_sha256": keys[0] if len(keys) == 1 else keys,
+            "scanned_by": [t["number"] for t in used if t["sensitivity_scan"]["source"] == "scanned"],
+            "read_by": [t["number"] for t in used if t["sensitivity_scan"]["source"] == "read"]}
 
 
 def reproduce_command(inputs: Mapping[str, Any], recipe_path: str, out: str, *, threads: int) -> str:

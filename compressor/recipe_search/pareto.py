@@ -48,6 +48,8 @@ def recipe_summary(recipe: Mapping[str, Any] | None) -> str:
         parts.append(f"dsconv {dsconv['mode']} rank {dsconv.get('rank', 'auto')}")
     if int8.get("float_ops"):
         parts.append("float " + ",".join(int8["float_ops"]))
+    if int8.get("int16_ops"):
+        parts.append("int16x8 " + ",".join(int8["int16_ops"]))
     if int8.get("qat_epochs"):
         parts.append(f"qat {int8['qat_epochs']}")
     if (prune.get("method", "none") != "none" or dsconv.get("mode", "none") != "none"):

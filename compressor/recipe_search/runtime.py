@@ -54,7 +54,7 @@ def _check_address(address: str | None) -> None:
         return
     host, _, port = address.rpartition(":")
     if not (host and port.isdigit()):
-        raise ConfigError("--ray-address", address, "auto, ray://HOST:PORT or HOST:PORT of a Ray cluster")
+        raise ConfigError("ray_address", address, "auto, ray://HOST:PORT or HOST:PORT of a Ray cluster")
 
 
 def _worker_env() -> dict[str, Any]:
@@ -105,7 +105,7 @@ def ray_runtime(workers: int, *, address: str | None = None) -> Iterator[TrialRu
             with _ray_start_env():
                 ray.init(**options)
         except (ConnectionError, ValueError, RuntimeError) as error:
-            raise ConfigError("--ray-address", address, f"a reachable Ray cluster ({error})") from None
+            raise ConfigError("ray_address", address, f"a reachable Ray cluster ({error})") from None
     try:
         yield TrialRunner(ray)
     finally:

@@ -11,17 +11,22 @@ pipeline feature.  Dimensions and the recipe fields they set:
     dsconv.modes             dsconv.mode               none, auto, all, layers (a subset of dsconv.layers)
     dsconv.layers            dsconv.mode = "a,b"       candidate Conv2d layers for mode "layers"
     dsconv.ranks             dsconv.rank               auto or integers as text
-    int8.float_ops           int8.float_ops            candidate layers, each kept float or not
+    int8.layers              int8.float_ops, int8.int16_ops   candidate layers, each at one of int8.precisions
+    int8.precisions          (per layer)               int8, int16x8 (int16 activations), float: what the target allows
+    int8.float_ops           (as layers, precisions int8 and float: the first spelling of this dimension)
     int8.qat_epochs          int8.qat_epochs           quantization-aware fine-tuning epochs
 
 ``[recipe]`` holds fixed settings for every trial, as a recipe TOML holds them (seed,
 verify.max_samples, ...).  What the target forbids is never sampled and is an error when a
 space file asks for it: float layers on targets without ``compute.float_allowed`` (MCU/NPU),
-sparse pruning (unstructured, 2:4) where no sparse format reaches the device (tflite-micro and
-Vela have no DENSIFY kernel; ONNX artifacts are not written sparse), channel pruning of a
-graph the pruner cannot cut.  Not expressible with today's Recipe, so not in the space:
-int16x8 per layer (the int8 pass's remedies choose it), the calibration method (min/max
-only; percentile is a remedy), QAT learning rate is fixed by ``[recipe]``.
+int16x8 layers on targets without ``int16`` in their ``dtypes`` (quant/int16_layers.py), sparse
+pruning (unstructured, 2:4) where no sparse format reaches the device (tflite-micro and Vela have
+no DENSIFY kernel; ONNX artifacts are not written sparse), channel pruning of a graph the pruner
+cannot cut.  ``prune.layers = "auto"`` takes per-layer amounts from the
+sensitivity scan (one scan per search: the driver points every such trial at one
+``prune.sensitivity_cache`` file, ``recipe_from_params(..., sensitivity_cache=...)``).  Not in the
+space yet: the calibration method (``int8.calibration``, on another branch: see CALIBRATION
+below); the QAT learning rate is fixed by ``[recipe]``.
 """
 
 from __future__ import annotations
@@ -35,17 +40,27 @@ from typing import Any
 
 from ..config import Recipe
 from ..errors import ConfigError, DataError
+from ..quant.int16_layers import int16_allowed
 from ..targets.types import TargetProfile
 from .layers import ModelLayers
 
-__all__ = ["SearchSpace", "anchor_params", "default_space", "load_space", "recipe_from_params", "suggest_params"]
+__all__ = ["PRECISIONS", "SearchSpace", "allowed_precisions", "anchor_params", "default_space", "load_space",
+           "recipe_from_params", "suggest_params"]
 
 SPARSE_METHODS = ("unstructured", "2:4")
 DSCONV_MODES = ("none", "auto", "all", "layers")
+PRECISIONS = ("int8", "int16x8", "float")  # per layer: -> neither list, int8.int16_ops, int8.float_ops
 CHANNELS_STEP = 0.05  # channel counts round to the target's multiple anyway; finer steps repeat recipes
 UNSTRUCTURED_STEP = 0.1
 _TABLES = {"prune": ("methods", "channels_amount", "unstructured_amount", "layers", "finetune_epochs"),
-           "dsconv": ("modes", "layers", "ranks"), "int8": ("float_ops", "qat_epochs"), "recipe": None}
+           "dsconv": ("modes", "layers", "ranks"), "int8": ("layers", "precisions", "float_ops", "qat_epochs"),
+           "recipe": None}
+# CALIBRATION: the int8.calibration field ("auto", "min_max", "moving_average", "percentile") is
+# added on another branch.  After that merge its dimension goes in at the three places marked
+# "CALIBRATION" below: a SearchSpace field ``calibration_methods: tuple[str, ...] = ("auto",)``
+# ([int8] calibration_methods in _TABLES and _parse_dimension, values checked in _check_space),
+# one ``trial.suggest_categorical("int8.calibration", ...)`` in suggest_params, and
+# ``changes["int8.calibration"]`` in recipe_from_params.
 
 
 @dataclass(frozen=True)
@@ -58,8 +73,10 @@ class SearchSpace:
     dsconv_modes: tuple[str, ...] = ("none",)
     dsconv_layers: tuple[str, ...] = ()
     dsconv_ranks: tuple[str, ...] = ("auto", "1", "2")
-    float_candidates: tuple[str, ...] = ()
+    precision_layers: tuple[str, ...] = ()  # each sampled over `precisions` (when it has two or more)
+    precisions: tuple[str, ...] = ("int8",)
     qat_epochs: tuple[int, ...] = (0,)
+    # CALIBRATION: calibration_methods: tuple[str, ...] = ("auto",)
     base: dict[str, Any] = field(default_factory=dict)  # fixed Recipe settings ([recipe])
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,7 +88,7 @@ class SearchSpace:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
     def base_recipe(self) -> Recipe:
-        return Recipe.from_dict(self.base, source="--space: recipe")
+        return Recipe.from_dict(self.base, source="space [recipe]")
 
 
 def default_space(layers: ModelLayers, target: TargetProfile, *, file_format: str = "tflite") -> SearchSpace:
@@ -82,11 +99,17 @@ def default_space(layers: ModelLayers, target: TargetProfile, *, file_format: st
     if _sparse_allowed(target, file_format):
         methods.append("unstructured")  # a smaller file (flash); 2:4 only on request: no target runs it faster
     modes = ["none", "auto"] if layers.dense_convs or not layers.channel_prunable else ["none"]
-    floats = ()
-    if _float_allowed(target) and layers.convs:
-        floats = tuple(dict.fromkeys((layers.convs[0], layers.convs[-1])))
+    precisions = allowed_precisions(target)
+    chosen = ()
+    if len(precisions) > 1 and layers.convs:  # the stem and the last conv: where precision matters most
+        chosen = tuple(dict.fromkeys((layers.convs[0], layers.convs[-1])))
     return SearchSpace(prune_methods=tuple(methods), dsconv_modes=tuple(modes), dsconv_layers=layers.dense_convs,
-                       float_candidates=floats, qat_epochs=(0, 1, 2))
+                       precision_layers=chosen, precisions=precisions, qat_epochs=(0, 1, 2))
+
+
+def allowed_precisions(target: TargetProfile) -> tuple[str, ...]:
+    """Per-layer precisions ``target`` runs: int8 always; int16x8 with int16 kernels; float where allowed."""
+    return tuple(p for p, ok in zip(PRECISIONS, (True, int16_allowed(target), _float_allowed(target))) if ok)
 
 
 def load_space(path: Path | str, layers: ModelLayers, target: TargetProfile) -> SearchSpace:
@@ -95,11 +118,11 @@ def load_space(path: Path | str, layers: ModelLayers, target: TargetProfile) -> 
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise DataError(path, "space file not found (--space)") from None
+        raise DataError(path, "space file not found") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise DataError(path, f"cannot read the space file (--space): {error}") from None
+        raise DataError(path, f"cannot read the space file: {error}") from None
     except tomllib.TOMLDecodeError as error:
-        raise DataError(path, f"not valid TOML (--space): {error}") from None
+        raise DataError(path, f"space file is not valid TOML: {error}") from None
     base = data.get("recipe", {})
     file_format = base.get("export", {}).get("format", "tflite") if isinstance(base, dict) else "tflite"
     space = default_space(layers, target, file_format=file_format)
@@ -117,6 +140,11 @@ def load_space(path: Path | str, layers: ModelLayers, target: TargetProfile) -> 
                 raise ConfigError(f"{path}: {table}.{key}", raw, "one of " + ", ".join(_TABLES[table]))
             name, parsed = _parse_dimension(table, key, raw, where=f"{path}: {table}.{key}")
             changes[name] = parsed
+        if table == "int8" and "float_ops" in value:  # layers each int8 or float: the first spelling
+            if {"layers", "precisions"} & set(value):
+                raise ConfigError(f"{path}: int8.float_ops", value["float_ops"], "either float_ops or "
+                                  "layers with precisions, not both")
+            changes["precisions"] = ("int8", "float")
     space = SearchSpace(**{**asdict(space), **changes})
     _check_space(space, layers, target, where=str(path))
     return space
@@ -140,7 +168,8 @@ def _parse_dimension(table: str, key: str, raw: Any, *, where: str) -> tuple[str
     values = tuple(dict.fromkeys(v.strip() for v in raw))
     name = {("prune", "methods"): "prune_methods", ("prune", "layers"): "prune_layers",
             ("dsconv", "modes"): "dsconv_modes", ("dsconv", "layers"): "dsconv_layers",
-            ("dsconv", "ranks"): "dsconv_ranks", ("int8", "float_ops"): "float_candidates"}[(table, key)]
+            ("dsconv", "ranks"): "dsconv_ranks", ("int8", "float_ops"): "precision_layers",
+            ("int8", "layers"): "precision_layers", ("int8", "precisions"): "precisions"}[(table, key)]
     return name, values
 
 
@@ -152,7 +181,7 @@ def _check_space(space: SearchSpace, layers: ModelLayers, target: TargetProfile,
             raise ConfigError(f"{where}: prune.methods", method, "none, channels, unstructured or 2:4")
         if method == "channels" and not layers.channel_prunable:
             raise ConfigError(f"{where}: prune.methods", method, "methods this model can take: its graph keeps "
-                              "convolutions as graph ops that channel pruning cannot cut (give a state dict and --arch)")
+                              "convolutions as graph ops that channel pruning cannot cut (give a state dict and its arch)")
         if method in SPARSE_METHODS and not _sparse_allowed(target, recipe.file_format):
             raise ConfigError(f"{where}: prune.methods", method, f"methods {name} can use: no sparse format reaches "
                               "it (tflite-micro and Vela have no DENSIFY kernel; ONNX artifacts stay dense)")
@@ -171,12 +200,19 @@ def _check_space(space: SearchSpace, layers: ModelLayers, target: TargetProfile,
     for rank in space.dsconv_ranks:
         if not (rank == "auto" or (rank.isdigit() and 1 <= int(rank) <= 1024)):
             raise ConfigError(f"{where}: dsconv.ranks", rank, "auto or an integer from 1")
-    if space.float_candidates and not _float_allowed(target):
-        raise ConfigError(f"{where}: int8.float_ops", list(space.float_candidates),
-                          f"no float layers: {name} runs int8 only")
-    for layer in space.float_candidates:
+    allowed = allowed_precisions(target)
+    for precision in space.precisions:
+        if precision not in PRECISIONS:
+            raise ConfigError(f"{where}: int8.precisions", precision, ", ".join(PRECISIONS))
+        if precision == "float" and space.precision_layers and "float" not in allowed:
+            raise ConfigError(f"{where}: int8.float_ops", list(space.precision_layers),
+                              f"no float layers: {name} runs int8 only")
+        if precision not in allowed:
+            raise ConfigError(f"{where}: int8.precisions", precision, f"precisions {name} runs: "
+                              + ", ".join(allowed) + f" (its dtypes: {', '.join(target.dtypes)})")
+    for layer in space.precision_layers:
         if layers.weighted and layer not in layers.weighted:
-            raise ConfigError(f"{where}: int8.float_ops", layer, "conv or linear layers of the model (e.g. "
+            raise ConfigError(f"{where}: int8.layers", layer, "conv or linear layers of the model (e.g. "
                               + ", ".join(layers.weighted[:4]) + ")")
 
 
@@ -215,14 +251,17 @@ def suggest_params(trial: Any, space: SearchSpace) -> dict[str, Any]:
         trial.suggest_categorical("dsconv.rank", list(space.dsconv_ranks))
     if method != "none" or mode != "none":
         trial.suggest_categorical("recovery_epochs", list(space.finetune_epochs))
-    for layer in space.float_candidates:
-        trial.suggest_categorical(f"int8.float:{layer}", [False, True])
+    if len(space.precisions) > 1:
+        for layer in space.precision_layers:
+            trial.suggest_categorical(f"int8.precision:{layer}", list(space.precisions))
     trial.suggest_categorical("int8.qat_epochs", list(space.qat_epochs))
+    # CALIBRATION: trial.suggest_categorical("int8.calibration", list(space.calibration_methods))
     return dict(trial.params)
 
 
-def recipe_from_params(params: dict[str, Any], space: SearchSpace) -> Recipe:
-    """The ``Recipe`` one trial runs: ``space.base`` with the sampled fields set."""
+def recipe_from_params(params: dict[str, Any], space: SearchSpace, *, sensitivity_cache: str = "") -> Recipe:
+    """The ``Recipe`` one trial runs: ``space.base`` with the sampled fields set; channel-pruned
+    trials with per-layer amounts (``prune.layers = "auto"``) read their scan from ``sensitivity_cache``."""
     changes: dict[str, Any] = {}
     method = params.get("prune.method", "none")
     changes["prune.method"] = method
@@ -240,9 +279,16 @@ def recipe_from_params(params: dict[str, Any], space: SearchSpace) -> Recipe:
         changes["dsconv.rank"] = params.get("dsconv.rank", "auto")
     if "recovery_epochs" in params:
         changes["prune.finetune_epochs"] = changes["dsconv.finetune_epochs"] = int(params["recovery_epochs"])
-    floats = tuple(layer for layer in space.float_candidates if params.get(f"int8.float:{layer}"))
-    changes["int8.float_ops"] = floats
+    # each candidate layer at its sampled precision; other layers keep what [recipe] gives them
+    base = space.base_recipe().int8
+    precision = {layer: params.get(f"int8.precision:{layer}", space.precisions[0]) for layer in space.precision_layers}
+    for name, given, kind in (("float_ops", base.float_ops, "float"), ("int16_ops", base.int16_ops, "int16x8")):
+        changes[f"int8.{name}"] = (*(layer for layer in given if layer not in precision),
+                                   *(layer for layer, p in precision.items() if p == kind))
     changes["int8.qat_epochs"] = int(params.get("int8.qat_epochs", 0))
+    # CALIBRATION: changes["int8.calibration"] = params.get("int8.calibration", space.base_recipe().int8.calibration)
+    if sensitivity_cache and changes["prune.method"] == "channels" and changes.get("prune.layers") == "auto":
+        changes["prune.sensitivity_cache"] = sensitivity_cache  # every such trial shares one scan
     return space.base_recipe().with_overrides(**changes)
 
 
@@ -251,7 +297,8 @@ def anchor_params(space: SearchSpace) -> list[dict[str, Any]]:
     then the README's measured good points where the space has them: channels:0.5 with
     per-layer amounts from the sensitivity scan, and --dsconv auto."""
     plain: dict[str, Any] = {"prune.method": "none", "dsconv.mode": "none",
-                             **{f"int8.float:{layer}": False for layer in space.float_candidates},
+                             **({f"int8.precision:{layer}": "int8" for layer in space.precision_layers}
+                                if len(space.precisions) > 1 and "int8" in space.precisions else {}),
                              "int8.qat_epochs": 0 if 0 in space.qat_epochs else space.qat_epochs[0]}
     if "none" not in space.prune_methods or "none" not in space.dsconv_modes:
         return []

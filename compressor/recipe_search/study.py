@@ -11,7 +11,7 @@ another model, target or space is exit 2 (a changed space needs a new ``--study`
 may change freely and are re-applied to every recorded trial from its stored metrics.
 
 Each trial's user attrs hold ``recipe`` (Recipe.to_dict()), ``metrics`` (objectives.py),
-``run`` (pid, node, start, end, seconds, dir, threads), and ``error``, ``duplicate_of`` or
+``run`` (pid, node, start, end, seconds, dir, threads, and the prune step's ``sensitivity_scan``), and ``error``, ``duplicate_of`` or
 ``interrupted`` when they apply.  ``trial_records`` turns the study into search.json's list.
 """
 
@@ -56,17 +56,17 @@ def _open_storage(url: str) -> Any:
     try:
         parsed = make_url(url)
     except Exception:
-        raise ConfigError("--storage", url, "a SQLAlchemy URL such as sqlite:///DIR/study.db or "
+        raise ConfigError("storage", url, "a SQLAlchemy URL such as sqlite:///DIR/study.db or "
                           "postgresql://USER@HOST/DB") from None
     if parsed.drivername.startswith("sqlite") and parsed.database and parsed.database != ":memory:":
         parent = Path(parsed.database).parent
         if not parent.is_dir():
-            raise ConfigError("--storage", url, f"a SQLite file in an existing directory ({parent} does not exist)")
+            raise ConfigError("storage", url, f"a SQLite file in an existing directory ({parent} does not exist)")
     try:
         return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
     except Exception as error:  # unknown dialect, unreachable server, unreadable file, ...
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError("--storage", describe_storage(url), f"a reachable database ({first})") from None
+        raise ConfigError("storage", describe_storage(url), f"a reachable database ({first})") from None
 
 
 def open_study(storage_url: str, name: str, *, identity: dict[str, Any], directions: tuple[str, ...],
@@ -86,15 +86,15 @@ def open_study(storage_url: str, name: str, *, identity: dict[str, Any], directi
         return study, True
     recorded = study.user_attrs
     if recorded.get("space_sha256") != identity["space_sha256"]:
-        raise ConfigError("--space", recorded.get("space_sha256", "none")[:12] + " (the study's space)",
+        raise ConfigError("space", recorded.get("space_sha256", "none")[:12] + " (the study's space)",
                           f"the space study {name!r} was created with; this space hashes to "
-                          f"{identity['space_sha256'][:12]}: give a new --study name for a new space")
-    for key, flag in (("model_sha256", "MODEL"), ("target", "--target")):
+                          f"{identity['space_sha256'][:12]}: give a new study name for a new space")
+    for key, what in (("model_sha256", "model"), ("target", "target")):
         if recorded.get(key) != identity[key]:
-            raise ConfigError("--study", name, f"a study of this {flag} (it was made for {key} "
-                              f"{str(recorded.get(key))[:16]!r}); give another --study name")
+            raise ConfigError("study", name, f"a study of this {what} (it was made for {key} "
+                              f"{str(recorded.get(key))[:16]!r}); give another study name")
     if [d.name.lower() for d in study.directions] != list(directions):
-        raise ConfigError("--study", name, "a study created by compress search (its objectives differ)")
+        raise ConfigError("study", name, "a study created by compress search (its objectives differ)")
     return study, created
 
 
@@ -142,7 +142,8 @@ def trial_records(study: Any, judge: Callable[[dict[str, Any]], dict[str, Any]])
                   "recipe": attrs.get("recipe"), "metrics": attrs.get("metrics"),
                   "seconds": run.get("seconds"), "pid": run.get("pid"), "node": run.get("node"),
                   "start": run.get("start"), "end": run.get("end"), "dir": run.get("dir"),
-                  "threads": run.get("threads"), "sha256": run.get("sha256"), "artifact": run.get("artifact")}
+                  "threads": run.get("threads"), "sha256": run.get("sha256"), "artifact": run.get("artifact"),
+                  "sensitivity_scan": run.get("sensitivity_scan")}
         for key in ("error", "duplicate_of"):
             if key in attrs:
                 record[key] = attrs[key]

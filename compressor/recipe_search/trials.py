@@ -61,6 +61,14 @@ def _node() -> str:
         return socket.gethostname()
 
 
+def _scan_facts(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The prune step's shared-scan facts (path, key hash, read or scanned), when it used one."""
+    for step in report.get("steps", []):
+        if step.get("name") == "prune" and step.get("sensitivity_scan"):
+            return step["sensitivity_scan"]
+    return None
+
+
 def run_trial(job: TrialJob) -> dict[str, Any]:
     """Compress ``job.model`` with ``job.recipe`` into ``job.out_dir``; the outcome as a dict."""
     import torch
@@ -79,7 +87,8 @@ def run_trial(job: TrialJob) -> dict[str, Any]:
                           data=job.data, eval_data=job.eval_data, arch=job.arch, input_shape=job.input_shape,
                           trust_pickle=job.trust_pickle)
         outcome.update(status="complete", metrics=metrics_from_report(result.report),
-                       artifact=result.report["artifact"], sha256=result.report.get("sha256"))
+                       artifact=result.report["artifact"], sha256=result.report.get("sha256"),
+                       sensitivity_scan=_scan_facts(result.report))
     except CompressorError as error:
         outcome.update(status="fail", error=f"{type(error).__name__}: {error}")
     except Exception as error:  # a bug in a pass: recorded with where it happened, the search goes on

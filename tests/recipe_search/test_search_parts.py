@@ -21,10 +21,12 @@ LAYERS = ModelLayers(True, ("stem.0", "body.0"), ("stem.0", "body.0", "head"), (
 def test_default_space_never_samples_what_the_target_forbids():
     cpu = default_space(LAYERS, load_target("android-arm64"))
     assert set(cpu.prune_methods) == {"none", "channels", "unstructured"}
-    assert cpu.float_candidates == ("stem.0", "body.0")
+    assert (cpu.precision_layers, cpu.precisions) == (("stem.0", "body.0"), ("int8", "float"))  # no int16 kernels
     mcu = default_space(LAYERS, load_target("cortex-m7"))
     assert mcu.prune_methods == ("none", "channels")  # no DENSIFY in tflite-micro: no sparse pruning
-    assert mcu.float_candidates == ()  # int8-only target: no float layers
+    assert (mcu.precision_layers, mcu.precisions) == ((), ("int8",))  # int8-only target: one precision
+    npu = default_space(LAYERS, load_target("ethos-u55-128"))  # dtypes int8, int16; no float
+    assert (npu.precision_layers, npu.precisions) == (("stem.0", "body.0"), ("int8", "int16x8"))
     graph = default_space(ModelLayers(False, (), ("c",), ("c",)), load_target("android-arm64"))
     assert "channels" not in graph.prune_methods
 
@@ -37,21 +39,57 @@ def test_space_file_asking_for_a_forbidden_dimension_is_a_config_error(tmp_path)
     space.write_text('[prune]\nmethod = ["none"]\n')
     with pytest.raises(ConfigError, match=r"space.toml: prune.method"):
         load_space(space, LAYERS, load_target("android-arm64"))
+    space.write_text('[int8]\nlayers = ["stem.0"]\nprecisions = ["int8", "int16x8"]\n')
+    with pytest.raises(ConfigError, match=r"int8.precisions.*android-arm64 runs: int8, float"):
+        load_space(space, LAYERS, load_target("android-arm64"))
+    assert load_space(space, LAYERS, load_target("ethos-u65-256")).precisions == ("int8", "int16x8")
+    space.write_text('[int8]\nfloat_ops = ["stem.0"]\n')  # the first spelling: each layer int8 or float
+    assert load_space(space, LAYERS, load_target("android-arm64")).precisions == ("int8", "float")
+    with pytest.raises(ConfigError, match="runs int8 only"):
+        load_space(space, LAYERS, load_target("ethos-u55-128"))
+
+
+@pytest.mark.parametrize("target, allowed", [("android-arm64", {"int8", "float"}), ("cortex-m7", {"int8"}),
+                                             ("ethos-u55-128", {"int8", "int16x8"})])
+def test_sampled_precisions_are_only_those_the_target_runs(target, allowed):
+    import optuna
+
+    from compressor.recipe_search.space import suggest_params
+
+    space = default_space(LAYERS, load_target(target))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(40):
+        trial = study.ask()
+        recipe = recipe_from_params(suggest_params(trial, space), space)
+        seen |= {"float" for _ in recipe.int8.float_ops} | {"int16x8" for _ in recipe.int8.int16_ops}
+        seen |= {"int8" for layer in space.precision_layers
+                 if layer not in (*recipe.int8.float_ops, *recipe.int8.int16_ops)}
+        study.tell(trial, 0.0)
+    assert set(space.precisions) == allowed
+    # each allowed precision sampled in 40 trials, nothing else ever (one precision: no dimension at all)
+    assert seen == (allowed if len(allowed) > 1 else set())
 
 
 def test_params_map_onto_existing_recipe_fields():
     space = SearchSpace(prune_methods=("none", "channels"), dsconv_modes=("none", "layers"),
-                        dsconv_layers=("stem.0", "body.0"), float_candidates=("stem.0",), qat_epochs=(0, 2),
-                        base={"seed": 3})
+                        dsconv_layers=("stem.0", "body.0"), precision_layers=("stem.0", "body.0"),
+                        precisions=("int8", "int16x8", "float"), qat_epochs=(0, 2), base={"seed": 3})
     recipe = recipe_from_params({"prune.method": "channels", "prune.channels_amount": 0.35, "prune.layers": "auto",
                                  "dsconv.mode": "layers", "dsconv.layer:stem.0": False, "dsconv.layer:body.0": True,
-                                 "dsconv.rank": "2", "recovery_epochs": 4, "int8.float:stem.0": True,
-                                 "int8.qat_epochs": 2}, space)
+                                 "dsconv.rank": "2", "recovery_epochs": 4, "int8.precision:stem.0": "float",
+                                 "int8.precision:body.0": "int16x8", "int8.qat_epochs": 2}, space,
+                                sensitivity_cache="/tmp/scan.json")
     assert recipe.seed == 3
     assert (recipe.prune.method, recipe.prune.amount, recipe.prune.layers) == ("channels", 0.35, "auto")
     assert (recipe.dsconv.mode, recipe.dsconv.rank) == ("body.0", "2")
     assert recipe.prune.finetune_epochs == recipe.dsconv.finetune_epochs == 4
-    assert recipe.int8.float_ops == ("stem.0",) and recipe.int8.qat_epochs == 2
+    assert recipe.int8.float_ops == ("stem.0",) and recipe.int8.int16_ops == ("body.0",)
+    assert recipe.int8.qat_epochs == 2
+    assert recipe.prune.sensitivity_cache == "/tmp/scan.json"  # channels with per-layer amounts share a scan
+    whole = recipe_from_params({"prune.method": "channels", "prune.channels_amount": 0.5, "prune.layers": "all"},
+                               space, sensitivity_cache="/tmp/scan.json")
+    assert whole.prune.sensitivity_cache == ""  # no scan without per-layer amounts
     plain = recipe_from_params(anchor_params(space)[0], space)
     assert plain == Recipe(seed=3)  # the first anchor is plain int8
     assert space.sha256 != SearchSpace().sha256
@@ -104,9 +142,10 @@ def test_compressor_search_is_callable_lazy_and_raises_typed_errors():
     import compressor
     from compressor.recipe_search import search
 
-    with pytest.raises(ConfigError, match="--trials"):  # the API raises; it never exits the process
+    with pytest.raises(ConfigError) as raised:  # the API raises; it never exits the process
         compressor.search("missing.pt", target="android-arm64", data="d.npz", eval_data="e.npz",
                           budget="b.toml", trials=0)
+    assert raised.value.field == "trials"  # the argument's name; cli/common.SETTING_FLAGS maps it to --trials
     assert callable(compressor.search) and compressor.search is search
     heavy = subprocess.run([sys.executable, "-c", "import sys, compressor, compressor.cli.main; "
                             "print(sorted(m for m in ('ray', 'optuna', 'torch', 'matplotlib') if m in sys.modules))"],
