@@ -25,8 +25,9 @@ no DENSIFY kernel; ONNX artifacts are not written sparse), channel pruning of a 
 cannot cut.  ``prune.layers = "auto"`` takes per-layer amounts from the
 sensitivity scan (one scan per search: the driver points every such trial at one
 ``prune.sensitivity_cache`` file, ``recipe_from_params(..., sensitivity_cache=...)``).  Not in the
-space yet: the calibration method (``int8.calibration``, on another branch: see CALIBRATION
-below); the QAT learning rate is fixed by ``[recipe]``.
+space: the QAT learning rate, fixed by ``[recipe]``.  The calibration method (``int8.calibration``)
+is "auto" by default, which measures min/max, moving average and percentile ranges in every
+trial; ``[int8] calibration_methods`` samples them instead.
 """
 
 from __future__ import annotations
@@ -53,14 +54,10 @@ PRECISIONS = ("int8", "int16x8", "float")  # per layer: -> neither list, int8.in
 CHANNELS_STEP = 0.05  # channel counts round to the target's multiple anyway; finer steps repeat recipes
 UNSTRUCTURED_STEP = 0.1
 _TABLES = {"prune": ("methods", "channels_amount", "unstructured_amount", "layers", "finetune_epochs"),
-           "dsconv": ("modes", "layers", "ranks"), "int8": ("layers", "precisions", "float_ops", "qat_epochs"),
+           "dsconv": ("modes", "layers", "ranks"),
+           "int8": ("layers", "precisions", "float_ops", "qat_epochs", "calibration_methods"),
            "recipe": None}
-# CALIBRATION: the int8.calibration field ("auto", "min_max", "moving_average", "percentile") is
-# added on another branch.  After that merge its dimension goes in at the three places marked
-# "CALIBRATION" below: a SearchSpace field ``calibration_methods: tuple[str, ...] = ("auto",)``
-# ([int8] calibration_methods in _TABLES and _parse_dimension, values checked in _check_space),
-# one ``trial.suggest_categorical("int8.calibration", ...)`` in suggest_params, and
-# ``changes["int8.calibration"]`` in recipe_from_params.
+CALIBRATIONS = ("auto", "min_max", "moving_average", "percentile")  # int8.calibration
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,9 @@ class SearchSpace:
     precision_layers: tuple[str, ...] = ()  # each sampled over `precisions` (when it has two or more)
     precisions: tuple[str, ...] = ("int8",)
     qat_epochs: tuple[int, ...] = (0,)
-    # CALIBRATION: calibration_methods: tuple[str, ...] = ("auto",)
+    # "auto" measures the three range methods in every trial and keeps the best by the outputs;
+    # listing methods samples them instead (accuracy on --eval may rank them otherwise).
+    calibration_methods: tuple[str, ...] = ("auto",)
     base: dict[str, Any] = field(default_factory=dict)  # fixed Recipe settings ([recipe])
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,7 +168,8 @@ def _parse_dimension(table: str, key: str, raw: Any, *, where: str) -> tuple[str
     name = {("prune", "methods"): "prune_methods", ("prune", "layers"): "prune_layers",
             ("dsconv", "modes"): "dsconv_modes", ("dsconv", "layers"): "dsconv_layers",
             ("dsconv", "ranks"): "dsconv_ranks", ("int8", "float_ops"): "precision_layers",
-            ("int8", "layers"): "precision_layers", ("int8", "precisions"): "precisions"}[(table, key)]
+            ("int8", "layers"): "precision_layers", ("int8", "precisions"): "precisions",
+            ("int8", "calibration_methods"): "calibration_methods"}[(table, key)]
     return name, values
 
 
@@ -200,6 +200,9 @@ def _check_space(space: SearchSpace, layers: ModelLayers, target: TargetProfile,
     for rank in space.dsconv_ranks:
         if not (rank == "auto" or (rank.isdigit() and 1 <= int(rank) <= 1024)):
             raise ConfigError(f"{where}: dsconv.ranks", rank, "auto or an integer from 1")
+    for method in space.calibration_methods:
+        if method not in CALIBRATIONS:
+            raise ConfigError(f"{where}: int8.calibration_methods", method, ", ".join(CALIBRATIONS))
     allowed = allowed_precisions(target)
     for precision in space.precisions:
         if precision not in PRECISIONS:
@@ -255,7 +258,8 @@ def suggest_params(trial: Any, space: SearchSpace) -> dict[str, Any]:
         for layer in space.precision_layers:
             trial.suggest_categorical(f"int8.precision:{layer}", list(space.precisions))
     trial.suggest_categorical("int8.qat_epochs", list(space.qat_epochs))
-    # CALIBRATION: trial.suggest_categorical("int8.calibration", list(space.calibration_methods))
+    if len(space.calibration_methods) > 1:
+        trial.suggest_categorical("int8.calibration", list(space.calibration_methods))
     return dict(trial.params)
 
 
@@ -286,7 +290,7 @@ def recipe_from_params(params: dict[str, Any], space: SearchSpace, *, sensitivit
         changes[f"int8.{name}"] = (*(layer for layer in given if layer not in precision),
                                    *(layer for layer, p in precision.items() if p == kind))
     changes["int8.qat_epochs"] = int(params.get("int8.qat_epochs", 0))
-    # CALIBRATION: changes["int8.calibration"] = params.get("int8.calibration", space.base_recipe().int8.calibration)
+    changes["int8.calibration"] = params.get("int8.calibration", space.calibration_methods[0])
     if sensitivity_cache and changes["prune.method"] == "channels" and changes.get("prune.layers") == "auto":
         changes["prune.sensitivity_cache"] = sensitivity_cache  # every such trial shares one scan
     return space.base_recipe().with_overrides(**changes)

@@ -151,3 +151,26 @@ def test_compressor_search_is_callable_lazy_and_raises_typed_errors():
                             "print(sorted(m for m in ('ray', 'optuna', 'torch', 'matplotlib') if m in sys.modules))"],
                            capture_output=True, text=True, check=True)
     assert heavy.stdout.strip() == "[]"  # `compress --help` stays fast
+
+
+def test_calibration_methods_are_a_dimension_when_listed(tmp_path):
+    import optuna
+
+    from compressor.recipe_search.space import suggest_params
+
+    target = load_target("android-arm64")
+    assert default_space(LAYERS, target).calibration_methods == ("auto",)  # auto measures all three per trial
+    space_file = tmp_path / "space.toml"
+    space_file.write_text('[int8]\ncalibration_methods = ["min_max", "moving_average"]\n')
+    space = load_space(space_file, LAYERS, target)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(12):
+        trial = study.ask()
+        seen.add(recipe_from_params(suggest_params(trial, space), space).int8.calibration)
+        study.tell(trial, 0.0)
+    assert seen == {"min_max", "moving_average"}
+    assert recipe_from_params({}, default_space(LAYERS, target)).int8.calibration == "auto"
+    space_file.write_text('[int8]\ncalibration_methods = ["entropy"]\n')
+    with pytest.raises(ConfigError, match="calibration_methods"):
+        load_space(space_file, LAYERS, target)
