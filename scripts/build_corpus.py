@@ -31,8 +31,9 @@ def log(message: str) -> None:
 def export_onnx(model, shape, path: Path) -> None:
     import torch
 
-    with torch.no_grad():
-        torch.onnx.export(model, (torch.zeros(shape),), str(path), dynamo=False, opset_version=17)
+    # Not under no_grad: there nn.TransformerEncoderLayer takes its fused fast path
+    # (aten::_transformer_encoder_layer_fwd), which the ONNX exporter cannot write.
+    torch.onnx.export(model, (torch.zeros(shape),), str(path), dynamo=False, opset_version=17)
 
 
 def quantize_onnx(fp32: Path, shape, path: Path) -> None:

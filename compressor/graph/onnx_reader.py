@@ -214,12 +214,13 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         slots = [index(n) if n else None for n in inputs]
         outs = [index(n) for n in outputs if n]
         kind, macs = _onnx_kind_macs(node, slots, outs, tensors)
+        steps = _recurrent_steps(node, slots, tensors) if node.op_type in ("LSTM", "GRU", "RNN") else 0
         channels_last = any(a.name == "channels_last" and a.i for a in node.attribute)
         weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
         ins = [s for s in slots if s is not None]
         ops.append(make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                             op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
-                            layout="nhwc" if channels_last else "nchw", compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
+                            layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     import dataclasses
 
@@ -249,6 +250,17 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str
     except Exception:  # the file's own inference is all there is: unknown tensors stay unknown
         return {}
     return {name: (tuple(int(d) for d in np.shape(v)), str(np.asarray(v).dtype)) for name, v in zip(names, values)}
+
+
+def _recurrent_steps(node, slots, tensors) -> int:
+    """Time steps x directions of an ONNX LSTM/GRU/RNN (X is [seq, batch, in], or [batch, seq, in]
+    with layout=1; W is [directions, gates x hidden, in])."""
+    x = tensors[slots[0]].shape if slots and slots[0] is not None else None
+    w = tensors[slots[1]].shape if len(slots) > 1 and slots[1] is not None else None
+    if not x or not w or len(x) < 3:
+        return 0
+    layout = next((a.i for a in node.attribute if a.name == "layout"), 0)
+    return int((x[1] if layout else x[0]) * w[0])
 
 
 def _numpy_dtype(dtype: str) -> str:
@@ -285,7 +297,7 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
         x, w, r = shape(0), shape(1), shape(2)
         if not (x and w and r) or len(x) < 3:
             return "fully_connected", 0
-        steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0, the default)
+        steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0) or [batch, seq, input]: the same product
         return "fully_connected", steps_batch * w[0] * w[1] * (w[2] + r[2])
     if op_type in _MATMULS:
         a = shape(0)

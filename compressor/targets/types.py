@@ -30,6 +30,8 @@ __all__ = [
     "EnergyProfile",
     "McuProfile",
     "MemoryProfile",
+    "RUNTIME_COST_KEYS",
+    "RuntimeCost",
     "TargetProfile",
 ]
 
@@ -43,6 +45,22 @@ COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU w
 
 
 @dataclass(frozen=True)
+class RuntimeCost:
+    """What one runtime (keyed by artifact format: LiteRT for tflite, onnxruntime for onnx)
+    costs beside the arithmetic, measured by scripts/microbench_kernels.py."""
+
+    dispatch_overhead_us: float  # per op, replacing compute.dispatch_overhead_us for this format
+    invoke_overhead_us: float = 0.0  # once per inference: the runtime's invoke, set/get of I/O
+    rnn_step_us: float = 0.0  # per time step and direction of a recurrent op (LSTM/GRU/RNN)
+    # Fraction of the float32 peak a recurrent op's matmuls reach in this runtime's RNN kernel
+    # (batch-1 matrix-vector products, weights read again every step); 0: the FC efficiency.
+    rnn_efficiency: float = 0.0
+
+
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency")
+
+
+@dataclass(frozen=True)
 class ComputeProfile:
     clock_hz: float
     threads: int
@@ -53,9 +71,12 @@ class ComputeProfile:
     float_allowed: bool = True  # may ops stay float on this target (CPU yes; MCU/NPU no)
     # dtype -> op kind -> output-channel tile of that kernel, where it differs from channel_multiple
     channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # format ("tflite" | "onnx") -> that runtime's own costs; formats absent use dispatch_overhead_us
+    runtimes: Mapping[str, RuntimeCost] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Read-only views, so a profile built in code is as immutable as one from a file.
+        object.__setattr__(self, "runtimes", _frozen(self.runtimes))
         object.__setattr__(self, "macs_per_cycle", _frozen(self.macs_per_cycle))
         object.__setattr__(self, "channel_tiles", _frozen({d: _frozen(k) for d, k in self.channel_tiles.items()}))
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
@@ -64,7 +85,12 @@ class ComputeProfile:
         return hash((self.clock_hz, self.threads, self.dispatch_overhead_us, _items(self.macs_per_cycle),
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      self.channel_multiple, self.float_allowed,
-                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items())), _items(self.runtimes)))
+
+    def runtime_cost(self, fmt: str | None) -> RuntimeCost:
+        """The costs of the runtime that runs ``fmt`` files; the generic dispatch when not listed."""
+        listed = self.runtimes.get(fmt) if fmt is not None else None
+        return listed if listed is not None else RuntimeCost(self.dispatch_overhead_us)
 
     def channel_tile_of(self, dtype: str, kind: str) -> int:
         """Output channels the ``dtype`` ``kind`` kernel computes per pass (layers pad up to it)."""
