@@ -107,7 +107,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if changed or (dims is not None and None in dims):
             value.type.tensor_type.ClearField("shape")
     try:
-        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        # onnxruntime's optimized graph is mostly com.microsoft ops onnx cannot type: its shapes
+        # all come from the one onnxruntime run below, so inference would be time lost.
+        if not (as_run and not notes_before):
+            model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception:  # a graph inference cannot type keeps the shapes the file has
         pass
     graph = model.graph
@@ -241,6 +244,7 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str
             probe.graph.output.append(onnx.ValueInfoProto(name=name))
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = 1  # one run for shapes: no thread pool to start on a busy machine
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
