@@ -135,32 +135,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {fmt:<7}" + "  ".join(f"{k} {v:.3f}" for k, v in alone.items())
               + f"  dispatch {fit_dispatch_us(alone_rows):.3f} us")
     print(f"dispatch_overhead_us = {fit_dispatch_us(rows):.4g}")
+    print("efficiency.float32 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in pooled.items()) + " }")
+    if int8:
+        print("efficiency.int8 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in int8.items()) + " }")
     # Per runtime: its own per-op dispatch (chain slope), per-inference invoke (the empty file's
-    # time less one dispatch) and, for onnxruntime, the fixed cost of one recurrent step.
-    runtimes = []
+    # time less one dispatch), onnxruntime's recurrent step, and its own kernels' efficiencies
+    # (fp32 from FMT rows, int8 from FMT-int8 rows), as TOML sub-tables of the variant above.
+    runtimes = {}
     for fmt in ("tflite", "onnx"):
         alone = [r for r in rows if r["format"] == fmt]
         if not alone:
             continue
         dispatch = fit_dispatch_us(alone)
         invoke = max(table.get("empty_invoke_ms", {}).get(fmt, float("nan")) * 1e3 - dispatch, 0.0)
-        parts = [f"dispatch_overhead_us = {dispatch:.4g}", f"invoke_overhead_us = {invoke:.4g}"]
+        lines = [f"dispatch_overhead_us = {dispatch:.4g}", f"invoke_overhead_us = {invoke:.4g}"]
         step, rnn_efficiency = fit_rnn_step(rows, target, fmt)
         if step == step:  # not NaN: this format has a recurrent sweep
-            parts += [f"rnn_step_us = {step:.4g}", f"rnn_efficiency = {rnn_efficiency:.4g}"]
-        runtimes.append(f"{fmt} = {{ {', '.join(parts)} }}")
-    print("runtimes = { " + ", ".join(runtimes) + " }")
-    print("efficiency.float32 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in pooled.items()) + " }")
-    if int8:
-        print("efficiency.int8 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in int8.items()) + " }")
-    after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
-        **target.compute.efficiency, "float32": {**target.compute.efficiency["float32"], **pooled},
-        "int8": {**target.compute.efficiency["int8"], **int8}}))
-    print("# point errors after the fit (predicted / measured), points of at least 0.01 ms:")
+            lines += [f"rnn_step_us = {step:.4g}", f"rnn_efficiency = {rnn_efficiency:.4g}"]
+        own = {"float32": fit(alone, target),
+               "int8": fit([r for r in rows if r["format"] == f"{fmt}-int8"], target, dtype="int8")}
+        for dtype, kinds in own.items():
+            if kinds:
+                lines.append(f"efficiency.{dtype} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in kinds.items()) + " }")
+        runtimes[fmt] = own
+        print(f"[compute.variants.runtimes.{fmt}]\n" + "\n".join(lines))
+    print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
+          "points of at least 0.01 ms:")
     for r in rows:
         if r["ms"] >= 0.01 and r["family"] not in ("dispatch", "rnn"):
+            fmt, dtype = r["format"].split("-")[0], ("int8" if r["format"].endswith("int8") else "float32")
+            own = runtimes.get(fmt, {}).get(dtype) or (pooled if dtype == "float32" else int8)
+            after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
+                **target.compute.efficiency, dtype: {**target.compute.efficiency[dtype], **own}}))
             ms = predicted_ms(r, after)[2]
-            print(f"#  {r['format']:<7}{r['family']:<16}{r['op_type']:<18}{r['ms']:>9.4f} ms  x{ms / r['ms']:.2f}")
+            print(f"#  {r['format']:<12}{r['family']:<16}{r['op_type']:<18}{r['ms']:>9.4f} ms  x{ms / r['ms']:.2f}")
     return 0
 
 

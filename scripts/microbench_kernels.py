@@ -6,7 +6,8 @@
 
 Each grid point is one file holding ONE op (built here: the TFLite flatbuffer through the
 schema's object API, the ONNX graph through onnx.helper; random fp32 weights), timed in its
-real runtime (LiteRT + XNNPACK, onnxruntime CPU) on 1 thread with the calling thread's CPU
+real runtime (LiteRT + XNNPACK, onnxruntime CPU; fp32, and int8 as the corpus quantizes: ORT
+QDQ and ai-edge-quantizer static_wi8_ai8) on 1 thread with the calling thread's CPU
 time (so other tenants of a shared machine do not count), median of runs interleaved with an
 "empty" file (one ADD of 8 floats) whose time, the runtime's per-invoke cost, is subtracted
 (and recorded per format: ``empty_invoke_ms``).  Per-op dispatch is the slope of chains of
@@ -68,7 +69,7 @@ GRID = {
 }
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn"}, "onnx-int8": {"rnn", "dispatch"}}
+SKIP = {"tflite": {"rnn"}, "onnx-int8": {"rnn", "dispatch"}, "tflite-int8": {"rnn", "dispatch"}}
 
 
 def log(message: str) -> None:
@@ -114,6 +115,13 @@ class _TfliteBuilder:
             codes.append(c)
         g = s.SubGraphT(); g.tensors = self.tensors; g.operators = self.ops; g.inputs = inputs; g.outputs = outputs
         m = s.ModelT(); m.version = 3; m.operatorCodes = codes; m.subgraphs = [g]; m.buffers = self.buffers
+        # A signature, so ai-edge-quantizer can calibrate the file (build_tflite_int8).
+        def tensor_map(index):
+            t = s.TensorMapT(); t.name = self.tensors[index].name; t.tensorIndex = index
+            return t
+        sig = s.SignatureDefT(); sig.signatureKey = "serving_default"; sig.subgraphIndex = 0
+        sig.inputs = [tensor_map(i) for i in inputs]; sig.outputs = [tensor_map(i) for i in outputs]
+        m.signatureDefs = [sig]
         builder = flatbuffers.Builder(1024)
         builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
         Path(path).write_bytes(bytes(builder.Output()))
@@ -287,8 +295,23 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
     fp32.unlink()
 
 
-BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8}
-SUFFIX = {"tflite": "tflite", "onnx": "onnx", "onnx-int8": "onnx"}
+def build_tflite_int8(family: str, p: dict, path: Path) -> None:
+    """The fp32 single-op .tflite quantized as the corpus is (ai-edge-quantizer static_wi8_ai8,
+    4 random calibration samples): what LiteRT runs with XNNPACK's QS8 kernels."""
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import quantizer, recipe
+
+    fp32 = path.with_suffix(".fp32.tflite")
+    build_tflite(family, p, fp32)
+    details = Interpreter(model_path=str(fp32)).get_signature_runner("serving_default").get_input_details()
+    sample = lambda: {n: RNG.standard_normal(tuple(d["shape"])).astype(np.float32) for n, d in details.items()}  # noqa: E731
+    qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
+    qt.quantize(qt.calibrate({"serving_default": [sample() for _ in range(4)]})).export_model(str(path), overwrite=True)
+    fp32.unlink()
+
+
+BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8, "tflite-int8": build_tflite_int8}
+SUFFIX = {"tflite": "tflite", "onnx": "onnx", "onnx-int8": "onnx", "tflite-int8": "tflite"}
 
 
 # ---------------------------------------------------------------------------- timing
@@ -326,7 +349,8 @@ def run(args) -> dict:
     for fmt in args.formats:
         build = BUILDERS[fmt]
         empty = work / f"empty-{fmt}.{SUFFIX[fmt]}"
-        (build_tflite if fmt == "tflite" else build_onnx)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+        (build_tflite if fmt.startswith("tflite") else build_onnx)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"},
+                                                                   empty)
         points, paths = [], []
         for family in args.families:
             if family in SKIP.get(fmt, ()):
@@ -339,7 +363,7 @@ def run(args) -> dict:
         times, empty_ms = time_files(paths, empty, seconds=args.seconds)
         invokes[fmt] = empty_ms
         for (family, p), path, ms in zip(points, paths, times):
-            graph = read_graph(path)
+            graph = read_graph(path, as_run=True)  # an .onnx as onnxruntime runs it, as the estimate costs it
             op = graph.ops[0]
             op = max(graph.ops, key=lambda o: (o.macs, o.input_bytes + o.output_bytes))  # not a Q/DQ
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
@@ -357,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", required=True, help="JSON table to write")
-    parser.add_argument("--formats", nargs="+", default=["tflite", "onnx", "onnx-int8"], choices=list(BUILDERS))
+    parser.add_argument("--formats", nargs="+", default=["tflite", "onnx", "onnx-int8", "tflite-int8"],
+                        choices=list(BUILDERS))
     parser.add_argument("--families", nargs="+", default=list(GRID), choices=list(GRID))
     parser.add_argument("--seconds", type=float, default=0.3, help="timing budget per file")
     args = parser.parse_args(argv)

@@ -12,7 +12,8 @@ Vela's ``npu_performance.py`` does with the maximum of its bandwidth and compute
 
 ``dispatch_us`` and ``rnn_step_us`` are the runtime's (``compute.runtimes[format]``: LiteRT and
 onnxruntime differ by an order of magnitude per op) when the caller names the format, else
-``compute.dispatch_overhead_us`` and 0.  A recurrent op (LSTM/GRU) runs its time steps one
+``compute.dispatch_overhead_us`` and 0; so are the efficiencies the runtime's table lists
+(XNNPACK and MLAS kernels reach different fractions of the same peak).  A recurrent op (LSTM/GRU) runs its time steps one
 after another, each a small matmul plus gate element-wise work whose fixed cost the MAC
 rate does not see; ``rnn_step_us`` is that cost per step and direction, measured by
 ``scripts/microbench_kernels.py`` (the intercept of per-step time over per-step MACs; the
@@ -78,12 +79,16 @@ def memory_level(op: Op, profile: TargetProfile) -> str:
     return "cache" if cache_bytes is not None and moved_bytes(op) <= cache_bytes else "dram"
 
 
-def memory_reach(op: Op, profile: TargetProfile) -> float:
-    """Fraction of the bandwidth a MAC-less kernel reaches: listed per kind, else 1 (see above)."""
+def memory_reach(op: Op, profile: TargetProfile, *, runtime: str | None = None) -> float:
+    """Fraction of the bandwidth a MAC-less kernel reaches: listed per kind (the runtime's own
+    table first), else 1 (see above)."""
     if op.macs:
         return 1.0
-    table = profile.compute.efficiency.get(op.compute_dtype) or profile.compute.efficiency.get("float32") or {}
-    return table.get(op.kind, 1.0)
+    compute = profile.compute
+    dtype = op.compute_dtype if op.compute_dtype in compute.efficiency else "float32"
+    if dtype not in compute.efficiency or not compute.lists_efficiency(dtype, op.kind, runtime):
+        return 1.0
+    return compute.efficiency_of(dtype, op.kind, runtime)
 
 
 def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None) -> OpLatency:
@@ -95,7 +100,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         if op.compute_dtype not in compute.macs_per_cycle:
             raise TargetError(f"target {profile.name} has no compute rate for {op.compute_dtype} "
                               f"(op {op.op_type} {op.name!r}); it lists {', '.join(profile.dtypes)}")
-        efficiency = compute.efficiency_of(op.compute_dtype, op.kind)
+        efficiency = compute.efficiency_of(op.compute_dtype, op.kind, runtime)
         recurrent = compute.runtime_cost(runtime).rnn_efficiency
         if op.recurrent_steps and recurrent and op.compute_dtype == "float32":
             efficiency = recurrent  # the runtime's RNN kernel: matrix-vector products, step by step
@@ -104,7 +109,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
-    memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile))
+    memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
     costs = compute.runtime_cost(runtime)
     overhead_s = (costs.dispatch_overhead_us + op.recurrent_steps * costs.rnn_step_us) * 1e-6
     return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,

@@ -131,6 +131,13 @@ def _check_table(table: dict[str, Any], allowed: set[str], keys: tuple, path: Pa
         for fmt, costs in runtimes.items():
             if isinstance(costs, dict):
                 _reject_unknown(costs, set(RUNTIME_COST_KEYS), (*keys, "runtimes", fmt), path)
+                own = costs.get("efficiency")
+                if isinstance(own, dict):
+                    _reject_unknown(own, set(DTYPES), (*keys, "runtimes", fmt, "efficiency"), path)
+                    for dtype, kinds in own.items():
+                        if isinstance(kinds, dict):
+                            _reject_unknown(kinds, set(EFFICIENCY_KEYS), (*keys, "runtimes", fmt, "efficiency", dtype),
+                                            path)
     efficiency = table.get("efficiency")
     if isinstance(efficiency, dict):
         _reject_unknown(efficiency, set(DTYPES), (*keys, "efficiency"), path)

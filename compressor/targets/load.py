@@ -121,7 +121,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         channel_multiple=c.integer(("compute", "channel_multiple")),
         float_allowed=c.boolean(("compute", "float_allowed")),
         channel_tiles=_channel_tiles(c, ("compute", "channel_tiles"), dtypes),
-        runtimes=_runtimes(c, ("compute", "runtimes")),
+        runtimes=_runtimes(c, ("compute", "runtimes"), dtypes),
     )
     compute, variant = _apply_variant(c, compute, dtypes, cpu_flags)
     cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
@@ -185,7 +185,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
         multiple = c.integer((*keys, "channel_multiple"), optional=True)
         tiles = _channel_tiles(c, (*keys, "channel_tiles"), dtypes)
-        runtimes = _runtimes(c, (*keys, "runtimes"))
+        runtimes = _runtimes(c, (*keys, "runtimes"), dtypes)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
                 if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
         efficiency = (_efficiency(c, (*keys, "efficiency"), dtypes, partial=True)
@@ -204,8 +204,9 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
     return chosen if chosen is not None else (base, None)
 
 
-def _runtimes(c: Checker, keys: tuple) -> dict[str, RuntimeCost]:
-    """Optional ``runtimes.<format> = { dispatch_overhead_us, invoke_overhead_us, rnn_step_us, rnn_efficiency }``."""
+def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, RuntimeCost]:
+    """Optional ``runtimes.<format> = { dispatch_overhead_us, invoke_overhead_us, rnn_step_us, rnn_efficiency,
+    efficiency = { <dtype> = { <kind> = fraction } } }``: that runtime's own costs."""
     table = c.table(keys, optional=True)
     if table is None:
         return {}
@@ -218,7 +219,9 @@ def _runtimes(c: Checker, keys: tuple) -> dict[str, RuntimeCost]:
                                     invoke_overhead_us=number("invoke_overhead_us") or 0.0,
                                     rnn_step_us=number("rnn_step_us") or 0.0,
                                     rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
-                                                            optional=True) or 0.0)
+                                                            optional=True) or 0.0,
+                                    efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
+                                                if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}))
     return runtimes
 
 

@@ -55,9 +55,19 @@ class RuntimeCost:
     # Fraction of the float32 peak a recurrent op's matmuls reach in this runtime's RNN kernel
     # (batch-1 matrix-vector products, weights read again every step); 0: the FC efficiency.
     rnn_efficiency: float = 0.0
+    # dtype -> op kind -> this runtime's own efficiency (its kernels: XNNPACK vs MLAS), over
+    # compute.efficiency for the kinds it lists
+    efficiency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
+
+    def __hash__(self) -> int:
+        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
+                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items()))))
 
 
-RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency")
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency")
 
 
 @dataclass(frozen=True)
@@ -96,9 +106,19 @@ class ComputeProfile:
         """Output channels the ``dtype`` ``kind`` kernel computes per pass (layers pad up to it)."""
         return self.channel_tiles.get(dtype, {}).get(kind, self.channel_multiple)
 
-    def efficiency_of(self, dtype: str, kind: str) -> float:
+    def efficiency_of(self, dtype: str, kind: str, runtime: str | None = None) -> float:
+        """Fraction of peak (MAC kinds) or of bandwidth (the others) of the ``dtype`` ``kind``
+        kernel; the runtime's own figure (``runtimes[runtime].efficiency``) when it lists one."""
+        own = self.runtimes[runtime].efficiency.get(dtype, {}) if runtime in self.runtimes else {}
+        if kind in own:
+            return own[kind]
         table = self.efficiency[dtype]
         return table.get(kind, table["other"])
+
+    def lists_efficiency(self, dtype: str, kind: str, runtime: str | None = None) -> bool:
+        """Does the profile (or the runtime's table) name this kind explicitly, not via "other"?"""
+        own = self.runtimes[runtime].efficiency.get(dtype, {}) if runtime in self.runtimes else {}
+        return kind in own or kind in self.efficiency.get(dtype, {})
 
 
 @dataclass(frozen=True)

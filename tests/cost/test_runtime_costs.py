@@ -84,3 +84,14 @@ def test_runtimes_table_is_validated(tmp_path):
     bad.write_text(text + '\n[compute.runtimes.keras]\ndispatch_overhead_us = 0.1\n')
     with pytest.raises(TargetError, match="keras"):
         load_target(str(bad))
+
+
+def test_a_runtime_efficiency_table_overrides_the_profile_for_its_format_only():
+    conv = Op("y", "CONV_2D", "conv", (0,), (1,), 50_000_000, "float32", 0, 4, 4, out_channels=64)
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, efficiency={"float32": {"conv": 0.1}}))
+    base = cpu.compute.efficiency_of("float32", "conv")
+    tflite = estimate_op_latency(conv, cpu, runtime="tflite")
+    onnx = estimate_op_latency(conv, cpu, runtime="onnx")
+    assert onnx.compute_s == pytest.approx(tflite.compute_s * base / 0.1)
+    # Kinds the runtime does not list keep the profile's rate.
+    assert cpu.compute.efficiency_of("float32", "depthwise", "onnx") == cpu.compute.efficiency_of("float32", "depthwise")
