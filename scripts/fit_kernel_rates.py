@@ -97,7 +97,8 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
     for kind in sorted({r["kind"] for r in rows}):
         # int8 files carry a float QUANTIZE in and DEQUANTIZE out around the op: only layers of at
         # least 5 M MACs, where that glue is a small part, set the int8 compute rate.
-        least_macs = 5_000_000 if dtype == "int8" else 0
+        # Depthwise layers are never that large: all its points (the glue is then part of the rate).
+        least_macs = 5_000_000 if dtype == "int8" and kind != "depthwise" else 0
         points = [r for r in rows if r["kind"] == kind and r["ms"] >= min_ms and r["macs"] >= least_macs]
         if not points:
             continue
