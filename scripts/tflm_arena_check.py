@@ -10,9 +10,10 @@ the arena ``compress profile FILE --target cortex-m7`` estimates (``estimate_art
 ``memory.plan_arena``, tflite-micro's greedy plan with 16-byte alignment) is set beside the
 arena tflite-micro's own interpreter plans for it (``measure.micro.measure_tflm_arena``: the
 "head", tensors + kernel scratch, which is the device's figure; its "tail" holds 64-bit host
-structs and is shown apart).  A file is in the table when our estimate fits the RAM of at
-least one MCU-kind target (``mcu.sram_bytes``, the ``targets/`` of kind "mcu"); the others
-are listed as too large, not measured.  Nothing is fitted here.
+structs and is shown apart).  A file is in the table when our estimate is at most twice the
+RAM of the largest MCU-kind target (``mcu.sram_bytes``, the ``targets/`` of kind "mcu"), so the
+near misses are checked too; "fits" names the MCUs whose RAM holds tflite-micro's plan.  The
+others are listed as too large, not measured.  Nothing is fitted here.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def run(args) -> dict:
             failed.append(f"{path.name}: not an int8 model")
             continue
         estimate = plan_arena(read_graph(path), alignment_bytes=alignment, order="tflm").size_bytes
-        if estimate > largest:
-            too_large.append(f"{path.name}: estimated arena {estimate:,} B > every MCU's RAM ({largest:,} B)")
+        if estimate > 2 * largest:
+            too_large.append(f"{path.name}: estimated arena {estimate:,} B > twice every MCU's RAM ({largest:,} B)")
             continue
         log(f"[tflm] {path.name}")
         try:
