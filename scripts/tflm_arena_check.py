@@ -63,7 +63,7 @@ def run(args) -> dict:
             continue
         estimate = plan_arena(read_graph(path), alignment_bytes=alignment, order="tflm").size_bytes
         if estimate > 2 * largest:
-            too_large.append(f"{path.name}: estimated arena {estimate:,} B > twice every MCU's RAM ({largest:,} B)")
+            too_large.append(f"{path.name}: estimated arena {estimate:,} B > twice the largest MCU RAM ({2 * largest:,} B)")
             continue
         log(f"[tflm] {path.name}")
         try:
