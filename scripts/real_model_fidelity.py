@@ -164,10 +164,10 @@ def print_table(result: dict) -> None:
         noisy = " (noisy)" if r["noisy"] else ""
         print(f"| {r['file'].split('/')[-1]} | {r['family']} | {r['format']} | {r['threads']} | "
               f"{r['measured_ms']:.3f}{noisy} | {r['predicted_ms']:.3f} | {r['ratio']:.2f} |")
-    print("\n| family | rows | within ±10% | within ±20% | outside [0.5x, 2x] |\n|---|---|---|---|---|")
-    for family in sorted({r["family"] for r in result["rows"]}):
-        sub = summarize([r for r in result["rows"] if r["family"] == family])
-        print(f"| {family} | {sub['n']} | {100 * sub['within_10']:.0f}% | {100 * sub['within_20']:.0f}% | "
+    print("\n| family | threads | rows | within ±10% | within ±20% | outside [0.5x, 2x] |\n|---|---|---|---|---|---|")
+    for family, threads in sorted({(r["family"], r["threads"]) for r in result["rows"]}):
+        sub = summarize([r for r in result["rows"] if r["family"] == family and r["threads"] == threads])
+        print(f"| {family} | {threads} | {sub['n']} | {100 * sub['within_10']:.0f}% | {100 * sub['within_20']:.0f}% | "
               f"{sub['outside_half_double']} |")
     print("\n| format | precision | threads | rows | within ±10% | within ±20% | outside [0.5x, 2x] |\n"
           "|---|---|---|---|---|---|---|")
@@ -175,6 +175,10 @@ def print_table(result: dict) -> None:
         sub = summarize([r for r in result["rows"] if (r["format"], _precision(r), r["threads"]) == key])
         print(f"| {key[0]} | {key[1]} | {key[2]} | {sub['n']} | {100 * sub['within_10']:.0f}% | "
               f"{100 * sub['within_20']:.0f}% | {sub['outside_half_double']} |")
+    for threads in sorted({r["threads"] for r in result["rows"]}):
+        t = summarize([r for r in result["rows"] if r["threads"] == threads])
+        print(f"\n{threads} thread(s): {t['n']} rows, {100 * t['within_10']:.0f}% within ±10%, "
+              f"{100 * t['within_20']:.0f}% within ±20%, outside [0.5x, 2x]: {t['outside_half_double']}")
     s = result["summary"]
     print(f"\n{s['n']} rows: {100 * s['within_10']:.0f}% within ±10%, {100 * s['within_20']:.0f}% within ±20%; "
           f"1 thread within ±10%: {100 * s['one_thread_within_10']:.0f}%; outside [0.5x, 2x]: "
