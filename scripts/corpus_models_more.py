@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from arm_models import MobileNetV1, MobileNetV2, _cbr, _Fire, _InvertedResidual
+from arm_models import MobileNetV2, _cbr, _Fire, _InvertedResidual
 
 
 class _SE(nn.Module):
@@ -370,10 +370,6 @@ def ds_cnn_l():
     for _ in range(5):
         layers += [_cbr(276, 276, 3, groups=276), _cbr(276, 276, 1)]
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(276, 12))
-
-
-def mobilenet_v1_features():  # unused by CORPUS; kept so a backbone-only variant is one line
-    return MobileNetV1(features_only=True)
 
 
 # name -> (family, builder, input shape as the model takes it).  corpus_models.CORPUS adds these.
