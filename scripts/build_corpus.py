@@ -3,12 +3,15 @@
 
     python scripts/build_corpus.py --out /tmp/corpus                 # fp32 + int8 .onnx
     python scripts/build_corpus.py --out /tmp/corpus --tflite        # + fp32 .tflite (litert-torch)
+    python scripts/build_corpus.py --out /tmp/corpus --tflite-int8   # + fp32 and int8 .tflite
     python scripts/real_model_fidelity.py --models-dir /tmp/corpus --entries /tmp/corpus/corpus.toml
 
 For each model: fp32 ONNX (torch.onnx legacy exporter, opset 17), int8 ONNX (onnxruntime
 ``quantize_static``: QDQ, per-channel int8 weights, uint8 activations as PITFALLS.md advises,
 8 random calibration samples after ORT's pre-processing), and with ``--tflite`` an fp32
-.tflite through litert-torch.  It writes ``corpus.toml`` in the entry format the fidelity
+.tflite through litert-torch, with ``--tflite-int8`` also its int8 form (ai-edge-quantizer
+``static_wi8_ai8``, 4 random calibration samples: what LiteRT's int8 kernels and tflite-micro
+run).  It writes ``corpus.toml`` in the entry format the fidelity
 script reads, so a model added to CORPUS is one line.  Files already in --out are reused.
 """
 
@@ -28,8 +31,9 @@ def log(message: str) -> None:
 def export_onnx(model, shape, path: Path) -> None:
     import torch
 
-    with torch.no_grad():
-        torch.onnx.export(model, (torch.zeros(shape),), str(path), dynamo=False, opset_version=17)
+    # Not under no_grad: there nn.TransformerEncoderLayer takes its fused fast path
+    # (aten::_transformer_encoder_layer_fwd), which the ONNX exporter cannot write.
+    torch.onnx.export(model, (torch.zeros(shape),), str(path), dynamo=False, opset_version=17)
 
 
 def quantize_onnx(fp32: Path, shape, path: Path) -> None:
@@ -63,12 +67,30 @@ def export_tflite(model, shape, path: Path) -> None:
     litert_torch.convert(model, (torch.zeros(shape),)).export(str(path))
 
 
+def quantize_tflite(fp32: Path, shape, path: Path) -> None:
+    """ai-edge-quantizer ``static_wi8_ai8`` (int8 weights and activations, float I/O) on 4 random
+    samples: the route PITFALLS.md found cleanest, as the compress pipeline's int8 pass takes."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import quantizer, recipe
+
+    signatures = Interpreter(model_path=str(fp32)).get_signature_list()
+    key = next(iter(signatures))
+    names = list(signatures[key]["inputs"])
+    rng = np.random.default_rng(0)
+    samples = [{n: rng.standard_normal(shape).astype(np.float32) for n in names} for _ in range(4)]
+    qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
+    qt.quantize(qt.calibrate({key: samples})).export_model(str(path), overwrite=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", required=True)
     parser.add_argument("--tflite", action="store_true", help="also fp32 .tflite through litert-torch (slow)")
+    parser.add_argument("--tflite-int8", action="store_true",
+                        help="also int8 .tflite (ai-edge-quantizer static_wi8_ai8 of the fp32 .tflite; slow)")
     parser.add_argument("--no-int8", action="store_true")
     parser.add_argument("--only", nargs="*", help="model names from CORPUS")
     args = parser.parse_args(argv)
@@ -88,14 +110,18 @@ def main(argv: list[str] | None = None) -> int:
         forms = [("fp32", ".onnx", export_onnx)]
         if not args.no_int8:
             forms.append(("int8", ".int8.onnx", None))
-        if args.tflite:
+        if args.tflite or args.tflite_int8:
             forms.append(("fp32", ".tflite", export_tflite))
+        if args.tflite_int8:
+            forms.append(("int8", ".int8.tflite", None))
         for precision, suffix, export in forms:
             path = out / f"{name}{suffix}"
             if not path.is_file():
                 log(f"[build] {name} {precision} {suffix}")
                 try:
-                    if export is None:
+                    if export is None and suffix == ".int8.tflite":
+                        quantize_tflite(out / f"{name}.tflite", shape, path)
+                    elif export is None:
                         quantize_onnx(out / f"{name}.onnx", shape, path)
                     else:
                         export(model, shape, path)

@@ -9,7 +9,8 @@ nets (2 layers, 100 steps), a 1-D audio CNN (M5, Dai et al. 2017, 16 kHz x 1 s),
 segmenter (Ronneberger et al. 2015, 4 levels from 16 channels, 128x128), a YOLO-style detector
 (a tiny CSP backbone + 3-scale 1x1 heads, 320x320), ShuffleNet v2 1.0x (Ma et al. 2018),
 EfficientNet-Lite0 (Tan & Le 2019, lite: no SE, ReLU6) and DeiT-Tiny (Touvron et al. 2021:
-patch 16, d=192, 12 layers, 3 heads).
+patch 16, d=192, 12 layers, 3 heads); a CRNN with a GRU.  scripts/corpus_models_more.py holds the
+other 22 (MORE, appended to CORPUS), one idea per module under 400 lines.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from corpus_models_more import MORE
 from arm_models import (ARCHITECTURES, MobileNetV2, _Bottleneck, _cbr,  # noqa: F401  (re-exported)
                         _InvertedResidual)
 
@@ -57,11 +59,11 @@ class DSCNN(nn.Module):
 
 
 class CRNN(nn.Module):
-    def __init__(self, classes=37):
+    def __init__(self, classes=37, cell=nn.LSTM):
         super().__init__()
         self.conv = nn.Sequential(_cbr(1, 64), nn.MaxPool2d(2), _cbr(64, 128), nn.MaxPool2d(2), _cbr(128, 256),
                                   _cbr(256, 256), nn.MaxPool2d((2, 1)), _cbr(256, 256), nn.MaxPool2d((4, 1)))
-        self.rnn = nn.LSTM(256, 128, bidirectional=True)
+        self.rnn = cell(256, 128, bidirectional=True)
         self.fc = nn.Linear(256, classes)
 
     def forward(self, x):
@@ -223,8 +225,11 @@ CORPUS = {
     "unet": ("segmenter", UNet, (1, 3, 128, 128)),
     "ds_cnn_kws": ("keyword spotting", DSCNN, (1, 1, 49, 10)),
     "crnn": ("CRNN", CRNN, (1, 1, 32, 128)),
+    "crnn_gru": ("CRNN", lambda: CRNN(cell=nn.GRU), (1, 1, 32, 128)),
     "m5_audio": ("1-D audio CNN", M5, (1, 1, 16000)),
+    "transformer_encoder": ("transformer", Encoder, (1, 64, 128)),
     "lstm": ("RNN", lambda: Recurrent(nn.LSTM), (100, 1, 40)),
     "gru": ("RNN", lambda: Recurrent(nn.GRU), (100, 1, 40)),
     "deit_tiny": ("transformer", DeiTTiny, (1, 3, 224, 224)),
+    **MORE,
 }

@@ -14,8 +14,11 @@ table's empty-file subtraction removed too):
   kernels reach, ``median(predicted / measured)`` at efficiency 1 (``cost/latency.py``: for
   these kinds ``efficiency[dtype][kind]`` is that fraction when the profile lists the kind).
 
-Both formats (LiteRT/XNNPACK and onnxruntime/MLAS) pool into one profile, as a target has
-one rate per family; the per-format medians are printed beside so the gap is visible.  It
+Per runtime (``runtimes = { tflite = {...}, onnx = {...} }``): the per-op dispatch (slope of
+the ADD chains), the per-inference invoke cost (the empty file's median less one dispatch) and
+onnxruntime's fixed cost per recurrent time step and its RNN kernel's rate (``fit_rnn_step``).
+Both formats (LiteRT/XNNPACK and onnxruntime/MLAS) pool into one profile's MAC rates, as a
+target has one rate per family; the per-format medians are printed beside so the gap is visible.  It
 prints TOML lines to paste into the target's variant, and each point's error after the fit.
 Nothing here reads a model the fidelity scripts judge.
 """
@@ -56,6 +59,32 @@ def fit_dispatch_us(rows: list[dict]) -> float:
     return max(slope, 0.0) * 1e3
 
 
+def fit_rnn_step(rows: list[dict], target, fmt: str = "onnx") -> tuple[float, float]:
+    """(fixed us per recurrent time step, rnn_efficiency): per (cell, width) the slope of ms over
+    steps is the time of one step; across widths, step time = a + b x step MACs: a is the fixed
+    part, 1 / b the MAC rate of the runtime's RNN kernel as a fraction of the float32 peak."""
+    groups: dict[tuple, list[tuple[int, float, int]]] = {}
+    for r in rows:
+        if r["family"] == "rnn" and r["format"] == fmt and r.get("recurrent_steps"):
+            groups.setdefault((r["params"]["cell"], r["params"]["hidden"]), []).append(
+                (r["recurrent_steps"], r["ms"], r["macs"]))
+    per_step = []
+    for points in groups.values():
+        if len(points) < 2:
+            continue
+        mean_n = statistics.fmean(n for n, _, _ in points)
+        mean_t = statistics.fmean(t for _, t, _ in points)
+        slope = sum((n - mean_n) * (t - mean_t) for n, t, _ in points) / sum((n - mean_n) ** 2 for n, _, _ in points)
+        per_step.append((points[0][2] / points[0][0], slope))  # (MACs per step, ms per step)
+    if len(per_step) < 2:
+        return float("nan"), float("nan")
+    mean_m = statistics.fmean(m for m, _ in per_step)
+    mean_t = statistics.fmean(t for _, t in per_step)
+    b = sum((m - mean_m) * (t - mean_t) for m, t in per_step) / sum((m - mean_m) ** 2 for m, _ in per_step)
+    peak_macs_per_ms = target.compute.clock_hz * target.compute.macs_per_cycle["float32"] * 1e-3
+    return max(mean_t - b * mean_m, 0.0) * 1e3, min(1.0, 1.0 / (b * peak_macs_per_ms))
+
+
 def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:
     """kind -> fitted efficiency (compute kinds) or bandwidth fraction (the others), for ``dtype``."""
     efficiency = target.compute.efficiency[dtype]
@@ -64,11 +93,12 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
             and (r["format"].endswith("int8") == (dtype == "int8"))
             and (dtype == "float32" or r["kind"] in COMPUTE)]
     fitted = {}
-    rows = [r for r in rows if r["family"] != "dispatch"]
+    rows = [r for r in rows if r["family"] not in ("dispatch", "rnn")]  # those two set the runtime costs
     for kind in sorted({r["kind"] for r in rows}):
         # int8 files carry a float QUANTIZE in and DEQUANTIZE out around the op: only layers of at
         # least 5 M MACs, where that glue is a small part, set the int8 compute rate.
-        least_macs = 5_000_000 if dtype == "int8" else 0
+        # Depthwise layers are never that large: all its points (the glue is then part of the rate).
+        least_macs = 5_000_000 if dtype == "int8" and kind != "depthwise" else 0
         points = [r for r in rows if r["kind"] == kind and r["ms"] >= min_ms and r["macs"] >= least_macs]
         if not points:
             continue
@@ -109,14 +139,37 @@ def main(argv: list[str] | None = None) -> int:
     print("efficiency.float32 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in pooled.items()) + " }")
     if int8:
         print("efficiency.int8 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in int8.items()) + " }")
-    after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
-        **target.compute.efficiency, "float32": {**target.compute.efficiency["float32"], **pooled},
-        "int8": {**target.compute.efficiency["int8"], **int8}}))
-    print("# point errors after the fit (predicted / measured), points of at least 0.01 ms:")
+    # Per runtime: its own per-op dispatch (chain slope), per-inference invoke (the empty file's
+    # time less one dispatch), onnxruntime's recurrent step, and its own kernels' efficiencies
+    # (fp32 from FMT rows, int8 from FMT-int8 rows), as TOML sub-tables of the variant above.
+    runtimes = {}
+    for fmt in ("tflite", "onnx"):
+        alone = [r for r in rows if r["format"] == fmt]
+        if not alone:
+            continue
+        dispatch = fit_dispatch_us(alone)
+        invoke = max(table.get("empty_invoke_ms", {}).get(fmt, float("nan")) * 1e3 - dispatch, 0.0)
+        lines = [f"dispatch_overhead_us = {dispatch:.4g}", f"invoke_overhead_us = {invoke:.4g}"]
+        step, rnn_efficiency = fit_rnn_step(rows, target, fmt)
+        if step == step:  # not NaN: this format has a recurrent sweep
+            lines += [f"rnn_step_us = {step:.4g}", f"rnn_efficiency = {rnn_efficiency:.4g}"]
+        own = {"float32": fit(alone, target),
+               "int8": fit([r for r in rows if r["format"] == f"{fmt}-int8"], target, dtype="int8")}
+        for dtype, kinds in own.items():
+            if kinds:
+                lines.append(f"efficiency.{dtype} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in kinds.items()) + " }")
+        runtimes[fmt] = own
+        print(f"[compute.variants.runtimes.{fmt}]\n" + "\n".join(lines))
+    print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
+          "points of at least 0.01 ms:")
     for r in rows:
-        if r["ms"] >= 0.01 and r["family"] != "dispatch":
+        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", "rnn"):
+            fmt, dtype = r["format"].split("-")[0], ("int8" if r["format"].endswith("int8") else "float32")
+            own = runtimes.get(fmt, {}).get(dtype) or (pooled if dtype == "float32" else int8)
+            after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
+                **target.compute.efficiency, dtype: {**target.compute.efficiency[dtype], **own}}))
             ms = predicted_ms(r, after)[2]
-            print(f"#  {r['format']:<7}{r['family']:<16}{r['op_type']:<18}{r['ms']:>9.4f} ms  x{ms / r['ms']:.2f}")
+            print(f"#  {r['format']:<12}{r['family']:<16}{r['op_type']:<18}{r['ms']:>9.4f} ms  x{ms / r['ms']:.2f}")
     return 0
 
 

@@ -6,9 +6,13 @@
 
 Each grid point is one file holding ONE op (built here: the TFLite flatbuffer through the
 schema's object API, the ONNX graph through onnx.helper; random fp32 weights), timed in its
-real runtime (LiteRT + XNNPACK, onnxruntime CPU) on 1 thread with the calling thread's CPU
+real runtime (LiteRT + XNNPACK, onnxruntime CPU; fp32, and int8 as the corpus quantizes: ORT
+QDQ and ai-edge-quantizer static_wi8_ai8) on 1 thread with the calling thread's CPU
 time (so other tenants of a shared machine do not count), median of runs interleaved with an
-"empty" file (one ADD of 8 floats) whose time, the runtime's per-invoke cost, is subtracted.
+"empty" file (one ADD of 8 floats) whose time, the runtime's per-invoke cost, is subtracted
+(and recorded per format: ``empty_invoke_ms``).  Per-op dispatch is the slope of chains of
+1-256 tiny ADDs; per-step recurrent cost comes from onnxruntime LSTM/GRU files over a sweep of
+time steps (the "rnn" family).
 The table written (family, format, shape, MACs, bytes, ms) is the data
 ``scripts/fit_kernel_rates.py`` fits; it is committed, so a fit is reproducible without
 re-measuring.  These files are the ONLY thing rates are fitted to: never the models the
@@ -56,8 +60,16 @@ GRID = {
     "reshape": [dict(shape=s, op=op) for s in [(1, 16, 16, 32), (1, 64, 64, 24), (1, 112, 112, 32)]
                 for op in ("TRANSPOSE", "PAD", "CONCATENATION", "RESIZE_BILINEAR")],
     # Per-op dispatch: chains of n ADDs of 8 floats; the slope over n is the cost of one op.
-    "dispatch": [dict(n=n) for n in (1, 64, 256)],
+    "dispatch": [dict(n=n) for n in (1, 16, 64, 256)],
+    # Recurrent layers (onnxruntime's LSTM/GRU kernels; LiteRT runs litert-torch's unrolled ops):
+    # a sweep over time steps per cell and width; per-step time over per-step MACs has an
+    # intercept, the fixed cost of one step (fit_kernel_rates.py).
+    "rnn": [dict(cell=cell, hidden=h, input=64, steps=t) for cell in ("LSTM", "GRU") for h in (32, 128, 256)
+            for t in (4, 32, 128)],
 }
+# Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
+# not what the corpus's static quantizer writes).
+SKIP = {"tflite": {"rnn"}, "onnx-int8": {"rnn", "dispatch"}, "tflite-int8": {"rnn", "dispatch"}}
 
 
 def log(message: str) -> None:
@@ -103,6 +115,13 @@ class _TfliteBuilder:
             codes.append(c)
         g = s.SubGraphT(); g.tensors = self.tensors; g.operators = self.ops; g.inputs = inputs; g.outputs = outputs
         m = s.ModelT(); m.version = 3; m.operatorCodes = codes; m.subgraphs = [g]; m.buffers = self.buffers
+        # A signature, so ai-edge-quantizer can calibrate the file (build_tflite_int8).
+        def tensor_map(index):
+            t = s.TensorMapT(); t.name = self.tensors[index].name; t.tensorIndex = index
+            return t
+        sig = s.SignatureDefT(); sig.signatureKey = "serving_default"; sig.subgraphIndex = 0
+        sig.inputs = [tensor_map(i) for i in inputs]; sig.outputs = [tensor_map(i) for i in outputs]
+        m.signatureDefs = [sig]
         builder = flatbuffers.Builder(1024)
         builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
         Path(path).write_bytes(bytes(builder.Output()))
@@ -198,7 +217,14 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     def init(name, array, dtype=np.float32):
         inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name)); return name
 
-    if family == "dispatch":
+    if family == "rnn":
+        gates, t, h, i = (4 if p["cell"] == "LSTM" else 3), p["steps"], p["hidden"], p["input"]
+        x_shape = [t, 1, i]
+        init("W", RNG.standard_normal((1, gates * h, i)) * 0.1)
+        init("R", RNG.standard_normal((1, gates * h, h)) * 0.1)
+        init("B", np.zeros((1, 2 * gates * h)))
+        nodes.append(helper.make_node(p["cell"], ["x", "W", "R", "B"], ["y"], hidden_size=h))
+    elif family == "dispatch":
         x_shape, previous = [1, 8], "x"
         init("one", np.ones((1, 8)))
         for i in range(p["n"]):
@@ -269,19 +295,35 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
     fp32.unlink()
 
 
-BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8}
-SUFFIX = {"tflite": "tflite", "onnx": "onnx", "onnx-int8": "onnx"}
+def build_tflite_int8(family: str, p: dict, path: Path) -> None:
+    """The fp32 single-op .tflite quantized as the corpus is (ai-edge-quantizer static_wi8_ai8,
+    4 random calibration samples): what LiteRT runs with XNNPACK's QS8 kernels."""
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import quantizer, recipe
+
+    fp32 = path.with_suffix(".fp32.tflite")
+    build_tflite(family, p, fp32)
+    details = Interpreter(model_path=str(fp32)).get_signature_runner("serving_default").get_input_details()
+    sample = lambda: {n: RNG.standard_normal(tuple(d["shape"])).astype(np.float32) for n, d in details.items()}  # noqa: E731
+    qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
+    qt.quantize(qt.calibrate({"serving_default": [sample() for _ in range(4)]})).export_model(str(path), overwrite=True)
+    fp32.unlink()
+
+
+BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8, "tflite-int8": build_tflite_int8}
+SUFFIX = {"tflite": "tflite", "onnx": "onnx", "onnx-int8": "onnx", "tflite-int8": "tflite"}
 
 
 # ---------------------------------------------------------------------------- timing
 
 
-def time_files(paths: list[Path], empty: Path, *, seconds: float) -> list[float]:
-    """Per file: median thread-CPU ms of one invoke minus the empty file's (interleaved)."""
+def time_files(paths: list[Path], empty: Path, *, seconds: float) -> tuple[list[float], float]:
+    """Per file: median thread-CPU ms of one invoke minus the empty file's (interleaved); and the
+    empty file's own median over all those runs (the runtime's cost of one invoke)."""
     sys.path.insert(0, str(REPO))
     from compressor.measure.bench import open_invoker
 
-    results = []
+    results, empty_ms = [], []
     base = open_invoker(empty, threads=1)
     for path in paths:
         invoke = open_invoker(path, threads=1)
@@ -293,7 +335,8 @@ def time_files(paths: list[Path], empty: Path, *, seconds: float) -> list[float]
             t = time.thread_time(); invoke(); mine.append(time.thread_time() - t)
             t = time.thread_time(); base(); theirs.append(time.thread_time() - t)
         results.append(max(statistics.median(mine) - statistics.median(theirs), 0.0) * 1e3)
-    return results
+        empty_ms.extend(t * 1e3 for t in theirs)
+    return results, statistics.median(empty_ms)
 
 
 def run(args) -> dict:
@@ -302,28 +345,35 @@ def run(args) -> dict:
     from compressor.measure.bench import cpu_description
 
     work = Path(tempfile.mkdtemp(prefix="microbench."))
-    rows = []
+    rows, invokes = [], {}
     for fmt in args.formats:
         build = BUILDERS[fmt]
         empty = work / f"empty-{fmt}.{SUFFIX[fmt]}"
-        (build_tflite if fmt == "tflite" else build_onnx)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+        (build_tflite if fmt.startswith("tflite") else build_onnx)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"},
+                                                                   empty)
         points, paths = [], []
         for family in args.families:
+            if family in SKIP.get(fmt, ()):
+                continue
             for i, p in enumerate(GRID[family]):
                 path = work / f"{family}-{i}-{fmt}.{SUFFIX[fmt]}"
                 build(family, p, path)
                 points.append((family, p)); paths.append(path)
         log(f"[{fmt}] timing {len(paths)} single-op files")
-        for (family, p), path, ms in zip(points, paths, time_files(paths, empty, seconds=args.seconds)):
-            graph = read_graph(path)
+        times, empty_ms = time_files(paths, empty, seconds=args.seconds)
+        invokes[fmt] = empty_ms
+        for (family, p), path, ms in zip(points, paths, times):
+            graph = read_graph(path, as_run=True)  # an .onnx as onnxruntime runs it, as the estimate costs it
             op = graph.ops[0]
             op = max(graph.ops, key=lambda o: (o.macs, o.input_bytes + o.output_bytes))  # not a Q/DQ
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype,
                          "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),
+                         "recurrent_steps": op.recurrent_steps,
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes, "ms": ms})
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
-            "clock": "thread CPU time, median, minus an empty file's", "rows": rows}
+            "clock": "thread CPU time, median, minus an empty file's", "rows": rows,
+            "empty_invoke_ms": invokes}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", required=True, help="JSON table to write")
-    parser.add_argument("--formats", nargs="+", default=["tflite", "onnx", "onnx-int8"], choices=list(BUILDERS))
+    parser.add_argument("--formats", nargs="+", default=["tflite", "onnx", "onnx-int8", "tflite-int8"],
+                        choices=list(BUILDERS))
     parser.add_argument("--families", nargs="+", default=list(GRID), choices=list(GRID))
     parser.add_argument("--seconds", type=float, default=0.3, help="timing budget per file")
     args = parser.parse_args(argv)

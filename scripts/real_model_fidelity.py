@@ -3,6 +3,7 @@
 
     python scripts/real_model_fidelity.py --models-dir /work/scratch/realmodels/files
     python scripts/real_model_fidelity.py --models-dir DIR --threads 1 2 --json out.json
+    python scripts/real_model_fidelity.py --from-json real.json corpus.json   # one table of both
 
 The files are listed in scripts/data/real_models.toml (one [[model]] entry each: path under
 --models-dir, --input-shape for dynamic dims, a family label); an entry whose file is absent
@@ -142,6 +143,18 @@ def summarize(rows: list[dict]) -> dict:
             "worst_ratio": max((r["ratio"] for r in rows), key=lambda x: abs(x - 1), default=float("nan"))}
 
 
+def _precision(row: dict) -> str:
+    return "int8" if "int8" in row["family"] or ".int8." in row["file"] else "fp32"
+
+
+def merge_results(paths: list[str]) -> dict:
+    """Several runs' JSON (e.g. the real files and the corpus) as one result, to print together."""
+    results = [json.loads(Path(p).read_text()) for p in paths]
+    rows = [r for result in results for r in result["rows"]]
+    return {**results[0], "rows": rows, "skipped": [s for r in results for s in r["skipped"]],
+            "load_average": " / ".join(r["load_average"] for r in results), "summary": summarize(rows)}
+
+
 def print_table(result: dict) -> None:
     print(f"{result['target']} (variant {result['variant']}) on {result['cpu']}; shared machine, load average "
           f"{result['load_average']} at the end; 1 thread: median thread CPU time, 2 threads: min wall time")
@@ -151,11 +164,21 @@ def print_table(result: dict) -> None:
         noisy = " (noisy)" if r["noisy"] else ""
         print(f"| {r['file'].split('/')[-1]} | {r['family']} | {r['format']} | {r['threads']} | "
               f"{r['measured_ms']:.3f}{noisy} | {r['predicted_ms']:.3f} | {r['ratio']:.2f} |")
-    print("\n| family | rows | within ±10% | within ±20% | outside [0.5x, 2x] |\n|---|---|---|---|---|")
-    for family in sorted({r["family"] for r in result["rows"]}):
-        sub = summarize([r for r in result["rows"] if r["family"] == family])
-        print(f"| {family} | {sub['n']} | {100 * sub['within_10']:.0f}% | {100 * sub['within_20']:.0f}% | "
+    print("\n| family | threads | rows | within ±10% | within ±20% | outside [0.5x, 2x] |\n|---|---|---|---|---|---|")
+    for family, threads in sorted({(r["family"], r["threads"]) for r in result["rows"]}):
+        sub = summarize([r for r in result["rows"] if r["family"] == family and r["threads"] == threads])
+        print(f"| {family} | {threads} | {sub['n']} | {100 * sub['within_10']:.0f}% | {100 * sub['within_20']:.0f}% | "
               f"{sub['outside_half_double']} |")
+    print("\n| format | precision | threads | rows | within ±10% | within ±20% | outside [0.5x, 2x] |\n"
+          "|---|---|---|---|---|---|---|")
+    for key in sorted({(r["format"], _precision(r), r["threads"]) for r in result["rows"]}):
+        sub = summarize([r for r in result["rows"] if (r["format"], _precision(r), r["threads"]) == key])
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {sub['n']} | {100 * sub['within_10']:.0f}% | "
+              f"{100 * sub['within_20']:.0f}% | {sub['outside_half_double']} |")
+    for threads in sorted({r["threads"] for r in result["rows"]}):
+        t = summarize([r for r in result["rows"] if r["threads"] == threads])
+        print(f"\n{threads} thread(s): {t['n']} rows, {100 * t['within_10']:.0f}% within ±10%, "
+              f"{100 * t['within_20']:.0f}% within ±20%, outside [0.5x, 2x]: {t['outside_half_double']}")
     s = result["summary"]
     print(f"\n{s['n']} rows: {100 * s['within_10']:.0f}% within ±10%, {100 * s['within_20']:.0f}% within ±20%; "
           f"1 thread within ±10%: {100 * s['one_thread_within_10']:.0f}%; outside [0.5x, 2x]: "
@@ -168,13 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--models-dir", required=True, help="tree holding the files named in --entries")
+    parser.add_argument("--models-dir", help="tree holding the files named in --entries")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="print the tables of earlier runs' --json files together, measuring nothing")
     parser.add_argument("--entries", default=str(ENTRIES), help="TOML list of [[model]] entries")
     parser.add_argument("--target", default="host-x86")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seconds", type=float, default=1.5, help="timing budget per file and thread count")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args(argv)
+    if args.from_json:
+        print_table(merge_results(args.from_json))
+        return 0
+    if not args.models_dir:
+        parser.error("--models-dir is required (or --from-json)")
     sys.path.insert(0, str(REPO))
     result = run(args)
     if args.json:

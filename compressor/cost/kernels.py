@@ -80,10 +80,11 @@ class KernelReport:
     ops: tuple[PlacedOp, ...]
     warnings: tuple[KernelWarning, ...]
     target: str
+    invoke_ms: float = 0.0  # the runtime's fixed cost per inference (compute.runtimes[format])
 
     @property
     def latency_ms(self) -> float:
-        return sum(op.latency_ms for op in self.ops)
+        return sum(op.latency_ms for op in self.ops) + self.invoke_ms
 
     @property
     def energy_mj(self) -> float:
@@ -126,8 +127,9 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
                 warn(op, "float_op", f"computes in {op.compute_dtype} on {profile.name}, whose kernels are "
                                      "integer: it runs without the integer kernels' speed")
         _note_channel_tile(op, runner, warn)
-        placed.append(_cost(op, runner, profile, fallback, warn))
-    return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name)
+        placed.append(_cost(op, runner, profile, fallback, warn, graph.format))
+    invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
+    return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
 
 
 def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, reasons: dict[str, str]) -> KernelReport:
@@ -146,8 +148,8 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
             placed.append(done)
             continue
         warn(op, "unsupported_op", f"{profile.name} cannot run it ({reasons[done.name]}): costed on {fallback.name}")
-        placed.append(_cost(op, fallback, profile, profile.fallback, warn))
-    return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=report.target)
+        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format))
+    return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=report.target, invoke_ms=report.invoke_ms)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -178,13 +180,14 @@ def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
                                  f"compute is costed as {padded:,.0f} MACs for its {op.macs:,} real ones")
 
 
-def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn) -> PlacedOp:
+def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn,
+          runtime: str | None = None) -> PlacedOp:
     candidates = [runner] + [p for p in (profile, fallback) if p is not None and p is not runner]
     for candidate in candidates:
         if op.macs and op.compute_dtype not in candidate.compute.macs_per_cycle:
             continue
         try:
-            latency = estimate_op_latency(op, candidate)
+            latency = estimate_op_latency(op, candidate, runtime=runtime)
             energy = estimate_op_energy_mj(op, latency, candidate)
         except TargetError:
             continue

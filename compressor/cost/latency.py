@@ -8,7 +8,18 @@ Vela's ``npu_performance.py`` does with the maximum of its bandwidth and compute
     padded_macs = macs × ceil(C / m) × m / C     (C = output channels, m = the kernel's channel tile:
                                                  channel_tiles[dtype][kind], else channel_multiple)
     memory_s   = (input + weight + output bytes) / (bandwidth × reach[dtype][kind])
-    latency_s  = max(compute_s, memory_s) + dispatch_overhead_us × 1e-6
+    latency_s  = max(compute_s, memory_s) + (dispatch_us + recurrent_steps × rnn_step_us) × 1e-6
+
+``dispatch_us`` and ``rnn_step_us`` are the runtime's (``compute.runtimes[format]``: LiteRT and
+onnxruntime differ by an order of magnitude per op) when the caller names the format, else
+``compute.dispatch_overhead_us`` and 0; so are the efficiencies the runtime's table lists
+(XNNPACK and MLAS kernels reach different fractions of the same peak).  A recurrent op (LSTM/GRU) runs its time steps one
+after another, each a small matmul plus gate element-wise work whose fixed cost the MAC
+rate does not see; ``rnn_step_us`` is that cost per step and direction, measured by
+``scripts/microbench_kernels.py`` (the intercept of per-step time over per-step MACs; the
+slope gives ``rnn_efficiency``, the rate of the runtime's RNN kernel, used instead of the FC
+efficiency for a float recurrent op: batch-1 matrix-vector products, not GEMMs).
+The runtime's per-inference invoke cost is added once per graph (``cost/kernels.py``).
 
 ``reach`` is the fraction of the memory bandwidth a kernel without MACs reaches
 (elementwise, pool, reshape: transposes, pads, concats, resizes, gathers): the profile's
@@ -68,29 +79,39 @@ def memory_level(op: Op, profile: TargetProfile) -> str:
     return "cache" if cache_bytes is not None and moved_bytes(op) <= cache_bytes else "dram"
 
 
-def memory_reach(op: Op, profile: TargetProfile) -> float:
-    """Fraction of the bandwidth a MAC-less kernel reaches: listed per kind, else 1 (see above)."""
+def memory_reach(op: Op, profile: TargetProfile, *, runtime: str | None = None) -> float:
+    """Fraction of the bandwidth a MAC-less kernel reaches: listed per kind (the runtime's own
+    table first), else 1 (see above)."""
     if op.macs:
         return 1.0
-    table = profile.compute.efficiency.get(op.compute_dtype) or profile.compute.efficiency.get("float32") or {}
-    return table.get(op.kind, 1.0)
+    compute = profile.compute
+    dtype = op.compute_dtype if op.compute_dtype in compute.efficiency else "float32"
+    if dtype not in compute.efficiency or not compute.lists_efficiency(dtype, op.kind, runtime):
+        return 1.0
+    return compute.efficiency_of(dtype, op.kind, runtime)
 
 
-def estimate_op_latency(op: Op, profile: TargetProfile) -> OpLatency:
+def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None) -> OpLatency:
+    """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
+    runtime's own dispatch and per-step costs (``compute.runtimes``)."""
     compute = profile.compute
     compute_s = 0.0
     if op.macs:
         if op.compute_dtype not in compute.macs_per_cycle:
             raise TargetError(f"target {profile.name} has no compute rate for {op.compute_dtype} "
                               f"(op {op.op_type} {op.name!r}); it lists {', '.join(profile.dtypes)}")
-        macs_per_s = (compute.clock_hz * compute.macs_per_cycle[op.compute_dtype]
-                      * compute.efficiency_of(op.compute_dtype, op.kind) * compute.threads)
+        efficiency = compute.efficiency_of(op.compute_dtype, op.kind, runtime)
+        recurrent = compute.runtime_cost(runtime).rnn_efficiency
+        if op.recurrent_steps and recurrent and op.compute_dtype == "float32":
+            efficiency = recurrent  # the runtime's RNN kernel: matrix-vector products, step by step
+        macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * compute.threads
         compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind)) / macs_per_s
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
-    memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile))
-    overhead_s = compute.dispatch_overhead_us * 1e-6
+    memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
+    costs = compute.runtime_cost(runtime)
+    overhead_s = (costs.dispatch_overhead_us + op.recurrent_steps * costs.rnn_step_us) * 1e-6
     return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,
                      latency_s=max(compute_s, memory_s) + overhead_s,
                      bound="compute" if compute_s > memory_s else "memory",

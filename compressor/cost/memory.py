@@ -25,6 +25,13 @@ equal tensors (a ResNet's residual blocks) that changes the arena by a quarter, 
 
 ``estimate_memory`` uses "tflm" for profiles with an ``[mcu]`` table (they run tflite-micro).
 
+With "tflm" the kernels' scratch buffers that tflite-micro's kernels request in the arena
+(``RequestScratchBufferInArena``, live during their op only, planned with the tensors) are
+counted too: TRANSPOSE_CONV keeps one 32-bit accumulator per int8 output element (64-bit per
+int16 one; tflite-micro ``kernels/transpose_conv.cc``).  Measured: the corpus's int8 UNet
+(four transposed convs) planned 1,703,936 B in tflite-micro, 1,048,576 B without this term,
+1,703,936 B with it (scripts/tflm_arena_check.py).
+
 ``peak_ram_bytes`` is the arena, plus the constant tensors when the profile says weights
 live in RAM (``weights_in_ram``: a CPU runtime that repacks weights, as XNNPACK does, holds
 them in RAM; an MCU reading weights from flash does not).  Kernel scratch buffers (im2col)
@@ -45,7 +52,9 @@ __all__ = ["PLAN_ORDERS", "ArenaPlan", "MemoryCost", "estimate_memory", "plan_ar
 @dataclass(frozen=True)
 class ArenaPlan:
     size_bytes: int
-    offsets: tuple[tuple[int, int], ...]  # (tensor index, byte offset), in placement order
+    # (tensor index, byte offset), in placement order; an index past the graph's tensors is a
+    # kernel's scratch buffer (order "tflm")
+    offsets: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -83,8 +92,13 @@ def plan_arena(graph: Graph, *, alignment_bytes: int, order: str = "tflite") -> 
         raise ValueError(f"order must be one of {PLAN_ORDERS}, got {order!r}")
     lifetimes = tensor_lifetimes(graph)
     live = [i for i in lifetimes if graph.tensors[i].size_bytes > 0]
+    scratch = _tflm_scratch(graph) if order == "tflm" else {}
+    for index, (step, _) in scratch.items():
+        lifetimes[index] = (step, step)
+        live.append(index)
     if order == "tflm":
-        sizes = {i: _align(graph.tensors[i].size_bytes, alignment_bytes) for i in live}
+        size_of = lambda i: scratch[i][1] if i in scratch else graph.tensors[i].size_bytes  # noqa: E731
+        sizes = {i: _align(size_of(i), alignment_bytes) for i in live}
         sequence = sorted(live, key=lambda i: (-sizes[i], -i))
     else:
         sizes = {i: graph.tensors[i].size_bytes for i in live}
@@ -117,6 +131,24 @@ def estimate_memory(graph: Graph, profile: TargetProfile, *, artifact_size_bytes
         weights = sum(graph.tensors[i].size_bytes for i in used)
     return MemoryCost(peak_ram_bytes=arena + weights, arena_bytes=arena, weights_in_ram_bytes=weights,
                       flash_bytes=int(artifact_size_bytes))
+
+
+# Bytes of kernel scratch per output element that tflite-micro's kernel keeps in the arena, by
+# (op type, compute dtype): TRANSPOSE_CONV accumulates in int32 (int8) / int64 (int16).
+_TFLM_SCRATCH_PER_OUTPUT = {("TRANSPOSE_CONV", "int8"): 4, ("TRANSPOSE_CONV", "int16"): 8}
+
+
+def _tflm_scratch(graph: Graph) -> dict[int, tuple[int, int]]:
+    """Pseudo tensor index (past the graph's tensors, in op order, as tflite-micro appends its
+    scratch requests after the tensors) -> (op index, bytes)."""
+    from ..graph.ir import elements
+
+    scratch = {}
+    for step, op in enumerate(graph.ops):
+        per_element = _TFLM_SCRATCH_PER_OUTPUT.get((op.op_type, op.compute_dtype))
+        if per_element and op.outputs:
+            scratch[len(graph.tensors) + len(scratch)] = (step, elements(graph.tensors[op.outputs[0]].shape) * per_element)
+    return scratch
 
 
 def _align(offset: int, alignment: int) -> int:

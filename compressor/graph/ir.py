@@ -69,6 +69,9 @@ class Op:
     output_bytes: int
     weights: tuple[int, ...] = ()  # tensor indices of its weight and bias (compute ops)
     out_channels: int = 0  # output channels of a compute op, the dimension kernels tile; 0 = unknown
+    # Sequential time steps of a recurrent op (LSTM/GRU/RNN), times its directions: each step is
+    # a small dependent matmul with a fixed cost of its own (cost/latency.py); 0 for other ops.
+    recurrent_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def compute_dtype(dtype: str) -> str:
 
 
 def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs, outputs, macs: int,
-             compute_dtype: str, weights=(), layout: str) -> Op:
+             compute_dtype: str, weights=(), layout: str, recurrent_steps: int = 0) -> Op:
     inputs, outputs = tuple(inputs), tuple(outputs)
     out_channels = 0
     shape = tensors[outputs[0]].shape if outputs else None
@@ -139,7 +142,8 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),
               input_bytes=sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant),
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
-              weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels)
+              weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels,
+              recurrent_steps=int(recurrent_steps))
 
 
 # ---------------------------------------------------------------------------- TFLite
@@ -165,6 +169,6 @@ def compact(tensors, ops, inputs, outputs, fmt) -> Graph:
     ops = tuple(Op(name=op.name, op_type=op.op_type, kind=op.kind, inputs=remap(op.inputs), outputs=remap(op.outputs),
                    macs=op.macs, compute_dtype=op.compute_dtype, weight_bytes=op.weight_bytes,
                    input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
-                   out_channels=op.out_channels) for op in ops)
+                   out_channels=op.out_channels, recurrent_steps=op.recurrent_steps) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

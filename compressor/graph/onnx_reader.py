@@ -2,6 +2,10 @@
 
 Kinds and MACs per node type (Conv / Gemm / MatMul and their integer and QLinear forms), the
 weight and bias slots each takes, and the QDQ pairs onnxruntime's quantizer writes around them.
+``read_onnx(path, as_run=True)`` reads the graph onnxruntime's CPU provider runs instead
+(ort_optimized.py): its fused ops (``FusedConv``, NCHWc ``Conv`` with the activation and a
+residual sum inside, ``QLinearConv`` in NHWC, ``QGemm``, ``FusedMatMul``, ``Gelu``) and its
+layout ops (``ReorderInput``/``ReorderOutput``, ``Transpose``) are costed as they run.
 The shared pieces (tensor sizes, op records, compacting the graph) are ir.py's.
 """
 
@@ -17,11 +21,19 @@ __all__ = ["onnx_input_specs", "read_onnx"]
 
 
 _ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
-                 "Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "ConvInteger": (1,),
-                 "MatMulInteger": (1,), "QLinearConv": (3, 8), "QLinearMatMul": (3,)}
+                 "Conv": (1, 2), "FusedConv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "FusedGemm": (1, 2),
+                 "MatMul": (1,), "FusedMatMul": (1,), "ConvInteger": (1,), "MatMulInteger": (1,),
+                 "QLinearConv": (3, 8), "QLinearMatMul": (3,), "QGemm": (3, 6), "DynamicQuantizeMatMul": (1, 4),
+                 "MatMulIntegerToFloat": (1, 6)}
+# Matrix products: MACs = output elements x the shared dimension K (_onnx_kind_macs).
+_MATMULS = ("Gemm", "FusedGemm", "MatMul", "FusedMatMul", "MatMulInteger", "QLinearMatMul", "QGemm",
+            "DynamicQuantizeMatMul", "MatMulIntegerToFloat")
 _ONNX_KINDS = {
-    "Gemm": "fully_connected", "MatMul": "fully_connected", "MatMulInteger": "fully_connected",
-    "QLinearMatMul": "fully_connected", "ConvTranspose": "conv",
+    **dict.fromkeys(_MATMULS, "fully_connected"), "ConvTranspose": "conv",
+    # onnxruntime's own layout ops (the optimized graph): copies.
+    **dict.fromkeys(("ReorderInput", "ReorderOutput"), "reshape"),
+    **dict.fromkeys(("NhwcMaxPool", "QLinearAveragePool"), "pool"),
+    **dict.fromkeys(("Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd", "QLinearSoftmax"), "elementwise"),
     **dict.fromkeys(("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"), "quantize"),
     **dict.fromkeys(("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "ReduceMean",
                      "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "QLinearAveragePool",
@@ -59,10 +71,24 @@ def onnx_input_specs(model) -> tuple[InputSpec, ...]:
                  for v in model.graph.input if v.name not in inits)
 
 
-def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Graph:
+def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None, as_run: bool = False) -> Graph:
     """Read ``path``; dynamic input dims resolved by ``shapes.resolve_input_shapes``; every
-    tensor's shape then inferred from them (onnx shape inference, else onnxruntime itself)."""
+    tensor's shape then inferred from them (onnx shape inference, else onnxruntime itself).
+
+    ``as_run``: read the graph onnxruntime's CPU provider runs (ort_optimized.py) instead of
+    the file as written; if onnxruntime cannot write it, the file as written, with a note."""
     import onnx
+
+    notes_before: list[str] = []
+    if as_run:
+        from .ort_optimized import optimized_onnx
+
+        optimized, why = optimized_onnx(Path(path))
+        if optimized is not None:
+            path = optimized
+        else:
+            notes_before.append(f"onnxruntime could not write its optimized graph ({why}): "
+                                "costed the graph as the file has it, before onnxruntime's fusions")
 
     # Weights stay on disk: shapes and dtypes are all the IR needs.
     model = onnx.load(str(path), load_external_data=False)
@@ -81,7 +107,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if changed or (dims is not None and None in dims):
             value.type.tensor_type.ClearField("shape")
     try:
-        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        # onnxruntime's optimized graph is mostly com.microsoft ops onnx cannot type: its shapes
+        # all come from the one onnxruntime run below, so inference would be time lost.
+        if not (as_run and not notes_before):
+            model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception:  # a graph inference cannot type keeps the shapes the file has
         pass
     graph = model.graph
@@ -98,9 +127,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         # Shape inference stopped somewhere (Reshape of computed shapes, If, custom ops):
         # onnxruntime runs the model once at the resolved shapes and reports every tensor.
         measured = _shapes_from_onnxruntime(path, model, dict(zip((s.name for s in specs), shapes)), specs)
-        for name, shape in measured.items():
-            if name in known:
-                known[name] = (shape, known[name][1], False)
+        for name, (shape, dtype) in measured.items():
+            # A tensor the file gives no value_info for (onnxruntime's optimized graph has none)
+            # takes the dtype onnxruntime produced.
+            known[name] = (shape, known[name][1] if name in known else dtype, False)
     for name, (dims, dtype, constant) in list(known.items()):
         if dims is not None and None in dims:
             known[name] = (None, dtype, constant)  # unknown stays unknown: 0 bytes, 0 MACs
@@ -187,19 +217,21 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         slots = [index(n) if n else None for n in inputs]
         outs = [index(n) for n in outputs if n]
         kind, macs = _onnx_kind_macs(node, slots, outs, tensors)
+        steps = _recurrent_steps(node, slots, tensors) if node.op_type in ("LSTM", "GRU", "RNN") else 0
+        channels_last = any(a.name == "channels_last" and a.i for a in node.attribute)
         weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
         ins = [s for s in slots if s is not None]
         ops.append(make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                             op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
-                            layout="nchw", compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
+                            layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     import dataclasses
 
-    return dataclasses.replace(result, notes=notes)
+    return dataclasses.replace(result, notes=(*notes_before, *notes))
 
 
-def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str, tuple[int, ...]]:
-    """Every node output's shape, from one onnxruntime run on zeros of the resolved input shapes."""
+def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Every node output's (shape, dtype), from one onnxruntime run on zeros of the resolved input shapes."""
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -212,6 +244,7 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str
             probe.graph.output.append(onnx.ValueInfoProto(name=name))
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = 1  # one run for shapes: no thread pool to start on a busy machine
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
@@ -220,7 +253,18 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str
         values = session.run(names, feed)
     except Exception:  # the file's own inference is all there is: unknown tensors stay unknown
         return {}
-    return {name: tuple(int(d) for d in np.shape(v)) for name, v in zip(names, values)}
+    return {name: (tuple(int(d) for d in np.shape(v)), str(np.asarray(v).dtype)) for name, v in zip(names, values)}
+
+
+def _recurrent_steps(node, slots, tensors) -> int:
+    """Time steps x directions of an ONNX LSTM/GRU/RNN (X is [seq, batch, in], or [batch, seq, in]
+    with layout=1; W is [directions, gates x hidden, in])."""
+    x = tensors[slots[0]].shape if slots and slots[0] is not None else None
+    w = tensors[slots[1]].shape if len(slots) > 1 and slots[1] is not None else None
+    if not x or not w or len(x) < 3:
+        return 0
+    layout = next((a.i for a in node.attribute if a.name == "layout"), 0)
+    return int((x[1] if layout else x[0]) * w[0])
 
 
 def _numpy_dtype(dtype: str) -> str:
@@ -235,13 +279,15 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
     attrs = {a.name: a for a in node.attribute}
     out = elements(tensors[outs[0]].shape) if outs else 0
     op_type = node.op_type
-    if op_type in ("Conv", "ConvInteger", "QLinearConv"):
-        x, w = (shape(0), shape(3)) if op_type == "QLinearConv" else (shape(0), shape(1))
+    if op_type in ("Conv", "FusedConv", "ConvInteger", "QLinearConv"):
+        # Also onnxruntime's NCHWc Conv (com.microsoft.nchwc): its weight is already padded to
+        # the channel block, so these MACs are the ones MLAS computes.
+        w = shape(3) if op_type == "QLinearConv" else shape(1)
         if not w or len(w) < 3:
             return "conv", 0
         group = attrs["group"].i if "group" in attrs else 1
         macs = out * math.prod(w[1:])  # weight [O, Cin / group, *kernel]
-        if group > 1 and w[1] == 1 and x is not None and len(x) > 1 and group == x[1]:
+        if group > 1 and w[1] == 1:  # one input channel per group: depthwise (NCHW, NHWC or NCHWc)
             return "depthwise", macs
         if group == 1 and all(k == 1 for k in w[2:]):
             return "pointwise", macs
@@ -255,13 +301,17 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
         x, w, r = shape(0), shape(1), shape(2)
         if not (x and w and r) or len(x) < 3:
             return "fully_connected", 0
-        steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0, the default)
+        steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0) or [batch, seq, input]: the same product
         return "fully_connected", steps_batch * w[0] * w[1] * (w[2] + r[2])
-    if op_type in ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul"):
+    if op_type in _MATMULS:
         a = shape(0)
         if not a:
             return "fully_connected", 0
-        trans_a = op_type == "Gemm" and "transA" in attrs and attrs["transA"].i
+        if op_type == "FusedMatMul" and outs and tensors[outs[0]].shape:
+            # transA / transBatchA move K around: K = A's elements per output row.
+            rows = out // max(tensors[outs[0]].shape[-1], 1)
+            return "fully_connected", out * (elements(a) // max(rows, 1))
+        trans_a = op_type in ("Gemm", "FusedGemm", "QGemm") and "transA" in attrs and attrs["transA"].i
         k = a[0] if trans_a or len(a) == 1 else a[-1]
         return "fully_connected", out * k
     return _ONNX_KINDS.get(op_type, "other"), 0

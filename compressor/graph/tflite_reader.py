@@ -107,10 +107,11 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
         slots = [alias.get(int(op.Inputs(j)), int(op.Inputs(j))) if op.Inputs(j) >= 0 else None
                  for j in range(op.InputsLength())]
         kind, macs, weight_slots = _tflite_kind_macs(op, op_type, slots, outs, tensors, schema)
+        steps = _sequence_steps(op, op_type, slots, tensors, schema)
         weights = [slots[j] for j in weight_slots if j < len(slots) and slots[j] is not None]
         ins = [i for i in slots if i is not None]
         ops.append(make_op(tensors, name=tensors[outs[0]].name if outs else op_type, op_type=op_type, kind=kind,
-                            inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc",
+                            inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc", recurrent_steps=steps,
                             compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
     graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())],
                     [int(sub.Outputs(j)) for j in range(sub.OutputsLength())], "tflite")
@@ -130,6 +131,23 @@ def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:
         raise ExportError(f"{path}: LiteRT could not run it at input shape(s) "
                           f"{';'.join(','.join(map(str, s)) for s in shapes)}: {str(error).strip()[:200]}") from error
     return {int(d["index"]): tuple(int(x) for x in d["shape"]) for d in interpreter.get_tensor_details()}
+
+
+def _sequence_steps(op, op_type, slots, tensors, schema) -> int:
+    """Time steps of a sequence LSTM/RNN op: input [batch, time, ...] unless its options say time-major."""
+    if op_type not in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN") or not slots or slots[0] is None:
+        return 0
+    x = tensors[slots[0]].shape
+    if not x or len(x) < 3:
+        return 0
+    time_major = False
+    table = op.BuiltinOptions()
+    if table is not None:
+        options = (schema.UnidirectionalSequenceLSTMOptions() if op_type.endswith("LSTM")
+                   else schema.SequenceRNNOptions())
+        options.Init(table.Bytes, table.Pos)
+        time_major = bool(options.TimeMajor())
+    return int(x[0] if time_major else x[1])
 
 
 def _tflite_kind_macs(op, op_type, slots, outs, tensors, schema) -> tuple[str, int, tuple[int, ...]]:
@@ -158,6 +176,11 @@ def _tflite_kind_macs(op, op_type, slots, outs, tensors, schema) -> tuple[str, i
         lhs = shape(0)
         k = lhs[-2] if adj_x and len(lhs) > 1 else lhs[-1]
         return "fully_connected", out * k, (1,)
+    if op_type == "UNIDIRECTIONAL_SEQUENCE_LSTM" and w and shape(0) and shape(5):
+        # input [batch, time, in] (or time-major); 4 input weights [cells, in] (slots 1-4) and 4
+        # recurrent ones [cells, out] (5-8), biases 12-15: per step 4 x cells x (in + out) MACs.
+        x = shape(0)
+        return "fully_connected", elements(x) // x[-1] * 4 * w[0] * (w[1] + shape(5)[1]), (*range(1, 9), *range(12, 16))
     if op_type == "CONV_3D" and w and len(w) == 5:  # weight [kd, kh, kw, in, out]
         return "conv", out * math.prod(w[:4]), (1, 2)
     if op_type in ("TRANSPOSE_CONV", "CONV_3D_TRANSPOSE") and w and shape(2):

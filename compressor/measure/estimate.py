@@ -105,7 +105,8 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
     profile = load_target(target) if isinstance(target, (str, Path)) else target
-    graph = graph if graph is not None else read_graph(path, input_shapes=input_shapes)
+    # An .onnx is costed as onnxruntime runs it (its optimized graph), a .tflite as written.
+    graph = graph if graph is not None else read_graph(path, input_shapes=input_shapes, as_run=True)
     accelerator, mcu = profile.accelerator, profile.mcu
     warnings: list[str] = list(graph.notes)
 

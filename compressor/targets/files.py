@@ -20,7 +20,7 @@ from typing import Any
 
 from ..files import targets_dir
 from ..errors import TargetError
-from .types import DTYPES, EFFICIENCY_KEYS
+from .types import DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS
 from .schema import dotted, where
 
 __all__ = ["VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
@@ -28,9 +28,9 @@ __all__ = ["VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
 _TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "compute", "memory", "energy",
              "mcu", "accelerator"}
 _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "float_allowed", "variants", "channel_tiles"}
+                 "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "channel_tiles"}
+                 "channel_multiple", "channel_tiles", "runtimes"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram"}
 _ENERGY_KEYS = {"pj_per_mac", "dram_pj_per_byte", "cache_pj_per_byte", "static_power_mw"}
@@ -125,6 +125,19 @@ def _check_table(table: dict[str, Any], allowed: set[str], keys: tuple, path: Pa
     for mapping in ("macs_per_cycle", "pj_per_mac"):
         if isinstance(table.get(mapping), dict):
             _reject_unknown(table[mapping], set(DTYPES), (*keys, mapping), path)
+    runtimes = table.get("runtimes")
+    if isinstance(runtimes, dict):
+        _reject_unknown(runtimes, set(FORMATS), (*keys, "runtimes"), path)
+        for fmt, costs in runtimes.items():
+            if isinstance(costs, dict):
+                _reject_unknown(costs, set(RUNTIME_COST_KEYS), (*keys, "runtimes", fmt), path)
+                own = costs.get("efficiency")
+                if isinstance(own, dict):
+                    _reject_unknown(own, set(DTYPES), (*keys, "runtimes", fmt, "efficiency"), path)
+                    for dtype, kinds in own.items():
+                        if isinstance(kinds, dict):
+                            _reject_unknown(kinds, set(EFFICIENCY_KEYS), (*keys, "runtimes", fmt, "efficiency", dtype),
+                                            path)
     efficiency = table.get("efficiency")
     if isinstance(efficiency, dict):
         _reject_unknown(efficiency, set(DTYPES), (*keys, "efficiency"), path)

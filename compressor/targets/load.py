@@ -39,7 +39,7 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile, McuProfile, MemoryProfile, TargetProfile
+from .types import COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile, McuProfile, MemoryProfile, RuntimeCost, TargetProfile
 from .schema import Checker, check_vela_settings, line_of, where
 
 __all__ = [
@@ -121,6 +121,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         channel_multiple=c.integer(("compute", "channel_multiple")),
         float_allowed=c.boolean(("compute", "float_allowed")),
         channel_tiles=_channel_tiles(c, ("compute", "channel_tiles"), dtypes),
+        runtimes=_runtimes(c, ("compute", "runtimes"), dtypes),
     )
     compute, variant = _apply_variant(c, compute, dtypes, cpu_flags)
     cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
@@ -184,6 +185,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
         multiple = c.integer((*keys, "channel_multiple"), optional=True)
         tiles = _channel_tiles(c, (*keys, "channel_tiles"), dtypes)
+        runtimes = _runtimes(c, (*keys, "runtimes"), dtypes)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
                 if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
         efficiency = (_efficiency(c, (*keys, "efficiency"), dtypes, partial=True)
@@ -196,9 +198,31 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 channel_tiles={d: {**base.channel_tiles.get(d, {}), **tiles.get(d, {})}
                                for d in {*base.channel_tiles, *tiles}},
                 macs_per_cycle={**base.macs_per_cycle, **macs},
+                runtimes={**base.runtimes, **runtimes},
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
             ), description)
     return chosen if chosen is not None else (base, None)
+
+
+def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, RuntimeCost]:
+    """Optional ``runtimes.<format> = { dispatch_overhead_us, invoke_overhead_us, rnn_step_us, rnn_efficiency,
+    efficiency = { <dtype> = { <kind> = fraction } } }``: that runtime's own costs."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    runtimes = {}
+    for fmt in table:
+        if fmt not in FORMATS:
+            raise c.fail((*keys, fmt), f"not a format {list(FORMATS)}")
+        number = lambda key, optional=True: c.number((*keys, fmt, key), positive=False, optional=optional)  # noqa: E731
+        runtimes[fmt] = RuntimeCost(dispatch_overhead_us=number("dispatch_overhead_us", optional=False),
+                                    invoke_overhead_us=number("invoke_overhead_us") or 0.0,
+                                    rnn_step_us=number("rnn_step_us") or 0.0,
+                                    rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
+                                                            optional=True) or 0.0,
+                                    efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
+                                                if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}))
+    return runtimes
 
 
 def _channel_tiles(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:

@@ -30,6 +30,8 @@ __all__ = [
     "EnergyProfile",
     "McuProfile",
     "MemoryProfile",
+    "RUNTIME_COST_KEYS",
+    "RuntimeCost",
     "TargetProfile",
 ]
 
@@ -43,6 +45,32 @@ COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU w
 
 
 @dataclass(frozen=True)
+class RuntimeCost:
+    """What one runtime (keyed by artifact format: LiteRT for tflite, onnxruntime for onnx)
+    costs beside the arithmetic, measured by scripts/microbench_kernels.py."""
+
+    dispatch_overhead_us: float  # per op, replacing compute.dispatch_overhead_us for this format
+    invoke_overhead_us: float = 0.0  # once per inference: the runtime's invoke, set/get of I/O
+    rnn_step_us: float = 0.0  # per time step and direction of a recurrent op (LSTM/GRU/RNN)
+    # Fraction of the float32 peak a recurrent op's matmuls reach in this runtime's RNN kernel
+    # (batch-1 matrix-vector products, weights read again every step); 0: the FC efficiency.
+    rnn_efficiency: float = 0.0
+    # dtype -> op kind -> this runtime's own efficiency (its kernels: XNNPACK vs MLAS), over
+    # compute.efficiency for the kinds it lists
+    efficiency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
+
+    def __hash__(self) -> int:
+        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
+                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items()))))
+
+
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency")
+
+
+@dataclass(frozen=True)
 class ComputeProfile:
     clock_hz: float
     threads: int
@@ -53,9 +81,12 @@ class ComputeProfile:
     float_allowed: bool = True  # may ops stay float on this target (CPU yes; MCU/NPU no)
     # dtype -> op kind -> output-channel tile of that kernel, where it differs from channel_multiple
     channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # format ("tflite" | "onnx") -> that runtime's own costs; formats absent use dispatch_overhead_us
+    runtimes: Mapping[str, RuntimeCost] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Read-only views, so a profile built in code is as immutable as one from a file.
+        object.__setattr__(self, "runtimes", _frozen(self.runtimes))
         object.__setattr__(self, "macs_per_cycle", _frozen(self.macs_per_cycle))
         object.__setattr__(self, "channel_tiles", _frozen({d: _frozen(k) for d, k in self.channel_tiles.items()}))
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
@@ -64,15 +95,30 @@ class ComputeProfile:
         return hash((self.clock_hz, self.threads, self.dispatch_overhead_us, _items(self.macs_per_cycle),
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      self.channel_multiple, self.float_allowed,
-                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items())), _items(self.runtimes)))
+
+    def runtime_cost(self, fmt: str | None) -> RuntimeCost:
+        """The costs of the runtime that runs ``fmt`` files; the generic dispatch when not listed."""
+        listed = self.runtimes.get(fmt) if fmt is not None else None
+        return listed if listed is not None else RuntimeCost(self.dispatch_overhead_us)
 
     def channel_tile_of(self, dtype: str, kind: str) -> int:
         """Output channels the ``dtype`` ``kind`` kernel computes per pass (layers pad up to it)."""
         return self.channel_tiles.get(dtype, {}).get(kind, self.channel_multiple)
 
-    def efficiency_of(self, dtype: str, kind: str) -> float:
+    def efficiency_of(self, dtype: str, kind: str, runtime: str | None = None) -> float:
+        """Fraction of peak (MAC kinds) or of bandwidth (the others) of the ``dtype`` ``kind``
+        kernel; the runtime's own figure (``runtimes[runtime].efficiency``) when it lists one."""
+        own = self.runtimes[runtime].efficiency.get(dtype, {}) if runtime in self.runtimes else {}
+        if kind in own:
+            return own[kind]
         table = self.efficiency[dtype]
         return table.get(kind, table["other"])
+
+    def lists_efficiency(self, dtype: str, kind: str, runtime: str | None = None) -> bool:
+        """Does the profile (or the runtime's table) name this kind explicitly, not via "other"?"""
+        own = self.runtimes[runtime].efficiency.get(dtype, {}) if runtime in self.runtimes else {}
+        return kind in own or kind in self.efficiency.get(dtype, {})
 
 
 @dataclass(frozen=True)

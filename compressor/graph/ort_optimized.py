@@ -1,0 +1,73 @@
+"""The graph onnxruntime actually runs: its CPU provider's optimized model, written to disk.
+
+An ``.onnx`` file is not what onnxruntime executes.  At session creation its CPU provider
+rewrites the graph at ``ORT_ENABLE_ALL`` (the default of ``SessionOptions``): BatchNorm folded,
+Conv + activation (+ a residual Add) fused into one ``FusedConv`` or NCHWc ``Conv``
+(``com.microsoft.nchwc``, channels padded to the SIMD block, ``ReorderInput``/``ReorderOutput``
+at the layout edges), DQ -> op -> Q units of a QDQ file turned into ``QLinearConv`` /
+``QLinearAdd`` / ``QGemm`` (NHWC, with ``Transpose``s around), MatMul + scale into
+``FusedMatMul``, Gelu patterns into ``Gelu``.  Costing the file as written charged fused
+element-wise ops separately and missed the layout ops.
+
+``optimized_onnx(path)`` asks onnxruntime to write that graph
+(``SessionOptions.optimized_model_filepath``, 1 intra-op thread, the level above) and returns
+its path, cached by the file's SHA-256 and the onnxruntime version under the system temp
+directory (``edge-compressor-ort/``), so a second estimate of the same file does not build a
+session again.  The layout optimizations are for THIS machine's CPU (onnxruntime says so when
+it saves them): it is an estimate of onnxruntime on this host, which is what ``host-x86``
+describes.  When onnxruntime cannot load or save the model, ``None`` and the reason: the
+caller costs the file as written and says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["CACHE_DIR_NAME", "optimized_onnx"]
+
+CACHE_DIR_NAME = "edge-compressor-ort"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def optimized_onnx(path: Path, *, cache_dir: Path | None = None) -> tuple[Path | None, str]:
+    """(path of onnxruntime's optimized model, "") or (None, why not) for the ``.onnx`` at ``path``."""
+    try:
+        import onnxruntime as ort
+    except ImportError as error:
+        return None, f"onnxruntime is not installed ({error})"
+    cache = Path(cache_dir) if cache_dir is not None else Path(tempfile.gettempdir()) / CACHE_DIR_NAME
+    key = f"{_file_sha256(path)[:32]}-ort{ort.__version__}-all"
+    target = cache / f"{key}.onnx"
+    if target.is_file():
+        return target, ""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        # Written under a private name, then renamed: a reader never sees half a file, and two
+        # processes estimating the same file at once each write their own.
+        partial = cache / f"{key}.{os.getpid()}.partial.onnx"
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = 1
+        options.log_severity_level = 3
+        options.optimized_model_filepath = str(partial)
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        if not partial.is_file():
+            return None, "onnxruntime wrote no optimized model"
+        os.replace(partial, target)
+    except Exception as error:  # a model onnxruntime cannot load or save (custom op, >2 GB)
+        lines = str(error).strip().splitlines()
+        return None, f"{type(error).__name__}: {lines[0][:160] if lines else ''}"
+    finally:
+        if "partial" in locals() and partial.exists():
+            partial.unlink()
+    return target, ""

@@ -1,0 +1,97 @@
+"""Per-runtime costs (compute.runtimes): dispatch per op, invoke per inference, recurrent steps."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from compressor.cost.kernels import check_kernels
+from compressor.cost.latency import estimate_op_latency
+from compressor.errors import TargetError
+from compressor.graph.ir import Graph, Op, Tensor
+from compressor.targets.load import load_target
+from compressor.targets.types import RuntimeCost
+
+
+def _cpu(**runtimes):
+    base = load_target("android-arm64")
+    return replace(base, compute=replace(base.compute, dispatch_overhead_us=1.0, runtimes=runtimes))
+
+
+def _adds(n: int, fmt: str) -> Graph:
+    tensors = tuple(Tensor(f"t{i}", (1, 8), "float32", 32, False) for i in range(n + 1))
+    ops = tuple(Op(f"t{i + 1}", "ADD", "elementwise", (i,), (i + 1,), 0, "float32", 0, 32, 32) for i in range(n))
+    return Graph(ops=ops, tensors=tensors, inputs=(0,), outputs=(n,), format=fmt)
+
+
+def test_each_runtime_pays_its_own_dispatch_and_invoke():
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=10.0, invoke_overhead_us=100.0),
+               tflite=RuntimeCost(dispatch_overhead_us=0.1, invoke_overhead_us=2.0))
+    onnx, tflite = check_kernels(_adds(50, "onnx"), cpu), check_kernels(_adds(50, "tflite"), cpu)
+    # 50 tiny ops: the runtimes' fixed costs dominate and differ as the table says.
+    assert onnx.invoke_ms == pytest.approx(0.1) and tflite.invoke_ms == pytest.approx(0.002)
+    onnx_fixed = onnx.latency_ms - sum(estimate_op_latency(op, cpu).latency_s * 1e3 - 1e-3 for op in _adds(50, "onnx").ops)
+    assert onnx_fixed == pytest.approx(50 * 10e-3 + 0.1, rel=1e-6)
+    assert onnx.latency_ms > 5 * tflite.latency_ms
+    # A format the table does not list keeps the generic dispatch and no invoke cost.
+    generic = check_kernels(_adds(50, "onnx"), _cpu())
+    assert generic.invoke_ms == 0 and generic.latency_ms < onnx.latency_ms
+
+
+def _lstm(steps: int, macs: int) -> Op:
+    return Op("y", "LSTM", "fully_connected", (0,), (1,), macs, "float32", 0, 4, 4, recurrent_steps=steps)
+
+
+def test_recurrent_ops_pay_per_step_and_run_at_the_rnn_rate():
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, rnn_step_us=2.0, rnn_efficiency=0.05))
+    one = estimate_op_latency(_lstm(100, 10), cpu, runtime="onnx")
+    assert one.overhead_s == pytest.approx(100 * 2e-6)
+    plain = estimate_op_latency(_lstm(0, 10_000_000), cpu, runtime="onnx")
+    slow = estimate_op_latency(_lstm(100, 10_000_000), cpu, runtime="onnx")
+    fc = cpu.compute.efficiency_of("float32", "fully_connected")
+    assert slow.compute_s == pytest.approx(plain.compute_s * fc / 0.05)
+    # Without the runtime named, the generic costs apply.
+    assert estimate_op_latency(_lstm(100, 10), cpu).overhead_s == pytest.approx(1e-6)
+
+
+def test_onnx_lstm_gets_its_steps_times_directions(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from compressor.graph.read import read_graph
+
+    h, i, t = 16, 8, 30
+    inits = [numpy_helper.from_array(np.zeros((2, 4 * h, i), np.float32), "W"),
+             numpy_helper.from_array(np.zeros((2, 4 * h, h), np.float32), "R")]
+    node = helper.make_node("LSTM", ["x", "W", "R"], ["y"], hidden_size=h, direction="bidirectional")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [t, 1, i])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    path = tmp_path / "lstm.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    op = next(op for op in read_graph(path).ops if op.op_type == "LSTM")
+    assert op.recurrent_steps == 2 * t and op.macs == t * 2 * 4 * h * (i + h)
+
+
+def test_runtimes_table_is_validated(tmp_path):
+    text = (load_target("host-x86").path.read_text()
+            .replace('name = "host-x86"', 'name = "bad"', 1))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + '\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\nspeed = 3\n')
+    with pytest.raises(TargetError, match="speed"):
+        load_target(str(bad))
+    bad.write_text(text + '\n[compute.runtimes.keras]\ndispatch_overhead_us = 0.1\n')
+    with pytest.raises(TargetError, match="keras"):
+        load_target(str(bad))
+
+
+def test_a_runtime_efficiency_table_overrides_the_profile_for_its_format_only():
+    conv = Op("y", "CONV_2D", "conv", (0,), (1,), 50_000_000, "float32", 0, 4, 4, out_channels=64)
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, efficiency={"float32": {"conv": 0.1}}))
+    base = cpu.compute.efficiency_of("float32", "conv")
+    tflite = estimate_op_latency(conv, cpu, runtime="tflite")
+    onnx = estimate_op_latency(conv, cpu, runtime="onnx")
+    assert onnx.compute_s == pytest.approx(tflite.compute_s * base / 0.1)
+    # Kinds the runtime does not list keep the profile's rate.
+    assert cpu.compute.efficiency_of("float32", "depthwise", "onnx") == cpu.compute.efficiency_of("float32", "depthwise")

@@ -1,0 +1,80 @@
+"""The .onnx estimate costs the graph onnxruntime runs (graph/ort_optimized.py), not the file as written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from compressor.graph.ort_optimized import optimized_onnx  # noqa: E402
+from compressor.graph.read import read_graph  # noqa: E402
+
+
+def _conv_bn_relu(path, *, custom: bool = False):
+    rng = np.random.default_rng(0)
+    c = 16
+    inits = [numpy_helper.from_array(rng.standard_normal((c, 8, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.standard_normal(c).astype(np.float32), "b")]
+    for name, value in (("scale", 1.5), ("bias", 0.1), ("mean", 0.2), ("var", 2.0)):
+        inits.append(numpy_helper.from_array(np.full(c, value, np.float32), name))
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["n"]),
+             helper.make_node("Relu", ["n"], ["y"])]
+    opsets = [helper.make_opsetid("", 17)]
+    if custom:  # an op onnxruntime has no kernel for: it cannot build a session
+        nodes.append(helper.make_node("NoSuchOp", ["y"], ["z"], domain="example.custom"))
+        opsets.append(helper.make_opsetid("example.custom", 1))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 32, 32])],
+                              [helper.make_tensor_value_info("z" if custom else "y", TensorProto.FLOAT, None)],
+                              initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=opsets), str(path))
+    return path
+
+
+def test_conv_bn_relu_is_costed_as_one_fused_conv(tmp_path):
+    path = _conv_bn_relu(tmp_path / "cbr.onnx")
+    written = read_graph(path)
+    as_run = read_graph(path, as_run=True)
+    # As written: the conv, then BatchNormalization and Relu as element-wise passes over the map.
+    assert [op.kind for op in written.ops] == ["conv", "elementwise", "elementwise"]
+    # As onnxruntime runs it: BN folded into the weights, Relu fused into the conv; nothing else
+    # costs compute or element-wise traffic.
+    compute = [op for op in as_run.ops if op.macs]
+    assert len(compute) == 1 and compute[0].kind == "conv"
+    assert compute[0].macs >= written.ops[0].macs  # NCHWc may pad channels, never drops work
+    assert not [op for op in as_run.ops if op.kind == "elementwise"]
+    assert as_run.notes == ()
+
+
+def test_estimate_of_an_onnx_has_no_separate_elementwise_costs(tmp_path):
+    from compressor.measure.estimate import estimate_artifact
+
+    path = _conv_bn_relu(tmp_path / "cbr.onnx")
+    estimate = estimate_artifact(path, "host-x86")
+    assert [op.kind for op in estimate.kernels.ops if op.kind == "elementwise"] == []
+    assert sum(op.kind == "conv" for op in estimate.kernels.ops) == 1
+
+
+def test_optimized_graph_is_cached_by_file_hash(tmp_path):
+    path = _conv_bn_relu(tmp_path / "cbr.onnx")
+    first, why = optimized_onnx(path, cache_dir=tmp_path / "cache")
+    assert first is not None and why == ""
+    stamp = first.stat().st_mtime_ns
+    copy = tmp_path / "same-bytes.onnx"
+    copy.write_bytes(path.read_bytes())
+    second, _ = optimized_onnx(copy, cache_dir=tmp_path / "cache")
+    assert second == first and second.stat().st_mtime_ns == stamp  # same bytes: no new session
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # no partial file left
+
+
+def test_falls_back_to_the_written_graph_with_a_note(tmp_path):
+    path = _conv_bn_relu(tmp_path / "custom.onnx", custom=True)
+    optimized, why = optimized_onnx(path, cache_dir=tmp_path / "cache")
+    assert optimized is None and why
+    graph = read_graph(path, as_run=True)
+    assert any("could not write its optimized graph" in note for note in graph.notes)
+    assert [op.kind for op in graph.ops][:3] == ["conv", "elementwise", "elementwise"]
