@@ -40,28 +40,25 @@ __all__ = ["StepwiseGRU", "StepwiseLSTM", "rewrite_recurrent_"]
 _GATES = {"lstm": 4, "gru": 3}
 
 
-class _Direction(nn.Module):
-    """One layer in one direction: the input projection (all steps) and the recurrent weights."""
-
-    def __init__(self, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor | None,
-                 b_hh: torch.Tensor | None, kind: str) -> None:
-        super().__init__()
-        gates, hidden = w_hh.shape[0], w_hh.shape[1]
-        self.input_projection = nn.Linear(w_ih.shape[1], gates, bias=b_ih is not None or b_hh is not None)
-        self.recurrent = nn.Linear(hidden, gates, bias=kind == "gru" and b_hh is not None)
-        with torch.no_grad():
-            self.input_projection.weight.copy_(w_ih)
-            self.recurrent.weight.copy_(w_hh)
-            if kind == "lstm" and self.input_projection.bias is not None:
-                # LSTM: both biases are added to the same sum, so they fold into one.
-                zero = torch.zeros(gates, dtype=w_ih.dtype)
-                self.input_projection.bias.copy_((b_ih if b_ih is not None else zero)
-                                                 + (b_hh if b_hh is not None else zero))
-            elif kind == "gru" and self.input_projection.bias is not None:
-                # GRU: b_hn sits inside r * (W_hn h + b_hn), so b_hh stays with the recurrent matmul.
-                self.input_projection.bias.copy_(b_ih if b_ih is not None else torch.zeros(gates))
-                if self.recurrent.bias is not None:
-                    self.recurrent.bias.copy_(b_hh)
+def _projections(w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor | None, b_hh: torch.Tensor | None,
+                 kind: str) -> tuple[nn.Linear, nn.Linear]:
+    """One layer in one direction: the input projection (all steps at once) and the recurrent matmul."""
+    gates, hidden = w_hh.shape[0], w_hh.shape[1]
+    projection = nn.Linear(w_ih.shape[1], gates, bias=b_ih is not None or b_hh is not None)
+    recurrent = nn.Linear(hidden, gates, bias=kind == "gru" and b_hh is not None)
+    with torch.no_grad():
+        projection.weight.copy_(w_ih)
+        recurrent.weight.copy_(w_hh)
+        zero = torch.zeros(gates, dtype=w_ih.dtype)
+        if kind == "lstm" and projection.bias is not None:
+            # LSTM: both biases are added to the same sum, so they fold into one.
+            projection.bias.copy_((b_ih if b_ih is not None else zero) + (b_hh if b_hh is not None else zero))
+        elif kind == "gru" and projection.bias is not None:
+            # GRU: b_hn sits inside r * (W_hn h + b_hn), so b_hh stays with the recurrent matmul.
+            projection.bias.copy_(b_ih if b_ih is not None else zero)
+            if recurrent.bias is not None:
+                recurrent.bias.copy_(b_hh)
+    return projection, recurrent
 
 
 class _Stepwise(nn.Module):
@@ -75,7 +72,14 @@ class _Stepwise(nn.Module):
         self.num_layers, self.bidirectional, self.batch_first = num_layers, bidirectional, batch_first
         self.hidden_size = weights[0][1].shape[1]
         self.flat_outputs = flat_outputs  # aten.lstm's (output, h_n, c_n) instead of nn.LSTM's nesting
-        self.cells = nn.ModuleList(_Direction(*w, kind=self.kind) for w in weights)
+        # Named as nn.LSTM names its weights (weight_ih_l1_reverse): the int8 step and the report
+        # name layers by module path, and each Linear here is one such layer.
+        directions = ("", "_reverse") if bidirectional else ("",)
+        self.suffixes = [f"l{layer}{d}" for layer in range(num_layers) for d in directions]
+        for suffix, w in zip(self.suffixes, weights):
+            projection, recurrent = _projections(*w, kind=self.kind)
+            self.add_module(f"input_projection_{suffix}", projection)
+            self.add_module(f"recurrent_{suffix}", recurrent)
 
     def _run(self, x: torch.Tensor, states: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, list]:
         """``x`` batch-first (B, T, I); ``states`` one tuple per layer and direction."""
@@ -85,12 +89,13 @@ class _Stepwise(nn.Module):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                cell = self.cells[index]
-                projected = cell.input_projection(x).unbind(1)  # one matmul for every step
+                suffix = self.suffixes[index]
+                recurrent = self.get_submodule(f"recurrent_{suffix}")
+                projected = self.get_submodule(f"input_projection_{suffix}")(x).unbind(1)  # one matmul, all steps
                 steps = range(len(projected) - 1, -1, -1) if direction else range(len(projected))
                 state, hs = states[index], [None] * len(projected)
                 for t in steps:
-                    state = self._step(cell, projected[t], state)
+                    state = self._step(recurrent, projected[t], state)
                     hs[t] = state[0]
                 outputs.append(torch.stack(hs, 1))
                 finals.append(state)
@@ -130,9 +135,9 @@ class StepwiseLSTM(_Stepwise):
     kind = "lstm"
 
     @staticmethod
-    def _step(cell: _Direction, projected: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple:
+    def _step(recurrent: nn.Linear, projected: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple:
         h, c = state
-        i, f, g, o = (projected + cell.recurrent(h)).chunk(4, dim=-1)
+        i, f, g, o = (projected + recurrent(h)).chunk(4, dim=-1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(c), c
 
@@ -149,10 +154,10 @@ class StepwiseGRU(_Stepwise):
     kind = "gru"
 
     @staticmethod
-    def _step(cell: _Direction, projected: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple:
+    def _step(recurrent: nn.Linear, projected: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple:
         (h,) = state
         x_r, x_z, x_n = projected.chunk(3, dim=-1)
-        h_r, h_z, h_n = cell.recurrent(h).chunk(3, dim=-1)
+        h_r, h_z, h_n = recurrent(h).chunk(3, dim=-1)
         r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
         n = torch.tanh(x_n + r * h_n)
         return (n + z * (h - n),)  # = (1 - z) * n + z * h

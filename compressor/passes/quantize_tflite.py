@@ -244,11 +244,11 @@ class QuantizeTflite(PassBase):
 
         bar = self.config.fallback_min_sqnr_db
         try:
-            path, scheme, trials = try_schemes(
+            path, best, trials, sensitivity = try_schemes(
                 float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16="int16" in target.dtypes,
                 met=lambda sqnr_db, agreement: sqnr_db >= bar and (
                     agreement is None or agreement >= self.config.min_agreement))
-            best = next((t for t in trials if t.scheme == scheme), None)
+            scheme = best.scheme if best is not None else None
             better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
             if better:
                 os.replace(path, out_path)
@@ -257,12 +257,16 @@ class QuantizeTflite(PassBase):
                 path.unlink(missing_ok=True)
         rows = [t.to_dict() for t in trials]
         if not better:
-            return "static_int8", {"tried": rows, "why": f"{short}; no other scheme did better, static int8 ships"}
+            return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
+                                   "why": f"{short}; no other scheme did better, static int8 ships"}
+        kept = (f" with {', '.join(best.float_layers)} kept float (the layers that lost most alone)"
+                if best.float_layers else "")
         if best.met:
-            why = f"{short}; {scheme} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
+            why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
         else:
-            why = f"{short}; no scheme reached {bar:g} dB, {scheme} came closest ({best.sqnr_db:.1f} dB)"
-        return scheme, {"tried": rows, "why": why}
+            why = f"{short}; no scheme reached {bar:g} dB, {scheme}{kept} came closest ({best.sqnr_db:.1f} dB)"
+        return scheme, {"tried": rows, "float_layers": list(best.float_layers), "layer_sensitivity": sensitivity,
+                        "why": why}
 
     def _shipped_scheme(self, artifact: Artifact, out_path: Path, scheme: str, fallback: dict[str, Any],
                         remedies: Any, cost: dict[str, Any], calibration: Any,
@@ -283,6 +287,7 @@ class QuantizeTflite(PassBase):
                  "float_source": _source_facts(artifact.path, artifact.path, None),
                  "weights": "int8 per-channel", "activations": SCHEMES[scheme][1], "io": "float32",
                  "calibration_samples": cost["samples"], "float_ops": [], "float_op_counts": dict(float_counts),
+                 "float_layers": fallback.get("float_layers", []),
                  "float_ops_requested": None, "float_for_speed": [], "float_islands": [],
                  "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
                  "delegation": _delegation_facts(delegation),

@@ -53,7 +53,9 @@ def test_module_rewrite_is_exact(kind, layers, batch_first, bidirectional, bias)
     assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in expected]
     assert _close(expected, got) < 1e-5
     # the input projection is one matmul over every step: a Linear per layer and direction
-    assert len(rewritten.rnn.cells) == layers * (2 if bidirectional else 1)
+    projections = [n for n, m in rewritten.rnn.named_children() if n.startswith("input_projection_")]
+    assert len(projections) == layers * (2 if bidirectional else 1)
+    assert all(isinstance(rewritten.rnn.get_submodule(n), nn.Linear) for n in projections)
 
 
 @pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
