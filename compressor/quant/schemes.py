@@ -17,9 +17,10 @@ thresholds ships:
    the float model's accuracy at about a quarter of its weight bytes, float speed.
 
 When dynamic-range or weight-only int8 still falls short, its weight layers are measured one
-at a time (only that layer's weights int8, the rest float: the SQNR it alone costs) and the
-worst are kept float, worst first, while the float weights stay under
-``MAX_FLOAT_WEIGHT_SHARE`` of all weight elements, until the scheme meets the thresholds.  A
+at a time, smallest first (only that layer's weights int8, the rest float: the SQNR it alone
+costs); a layer that alone misses the thresholds is kept float as soon as it is found and the
+scheme tried again; when every layer is measured and it still misses, the rest are kept float
+worst first.  Float weights stay under ``MAX_FLOAT_WEIGHT_SHARE`` of all weight elements.  A
 "layer" is one weight tensor with every op that reads it (an LSTM's recurrent matmul, called
 once per step, is one layer).  Why: one small matmul can hold all the loss.  resemblyzer's
 speaker encoder takes raw mel *power* (columns spanning 0.01 to 40), and its first LSTM layer's
@@ -59,7 +60,8 @@ _FLOAT_CAPABLE = ("dynamic_range", "weight_only")
 # Float weights a scheme may keep, as a share of all weight elements: at 25% the weights stay
 # under ~0.44x their fp32 bytes (0.75 x 1/4 + 0.25), still well short of fp32.
 MAX_FLOAT_WEIGHT_SHARE = 0.25
-# Layers measured one at a time, smallest first (the cheapest to keep float): bounds the time.
+# Layers measured one at a time, smallest first (the cheapest to keep float): bounds the time
+# (each is one quantization and one evaluation: ~4 s CPU on the 8,000-op unrolled LSTM).
 MAX_MEASURED_LAYERS = 24
 
 
@@ -151,9 +153,7 @@ def try_schemes(float_path: Path, temp: Callable[[str], Path], *, calibration: C
         trial = run(scheme, f".{scheme}.tflite")
         if trial.error is None and not trial.met and scheme in _FLOAT_CAPABLE:
             layers = weight_layers(float_path)
-            if not sensitivity:  # measured once, with the first scheme that needs it
-                sensitivity = _layer_sensitivity(float_path, temp, scheme, layers, evaluate)
-            for float_layers in _float_choices(sensitivity, layers):
+            for float_layers in _float_search(float_path, temp, scheme, layers, evaluate, met, sensitivity):
                 trial = run(scheme, f".{scheme}.float{len(float_layers)}.tflite", float_layers=float_layers,
                             layers=layers)
                 if trial.met:
@@ -161,8 +161,62 @@ def try_schemes(float_path: Path, temp: Callable[[str], Path], *, calibration: C
         if trial.met:
             break
     if best is None:
-        return None, None, trials, sensitivity
-    return best[0], best[1], trials, sensitivity
+        return None, None, trials, sorted(sensitivity, key=lambda row: row["sqnr_db_alone"])
+    return best[0], best[1], trials, sorted(sensitivity, key=lambda row: row["sqnr_db_alone"])
+
+
+def _float_search(float_path: Path, temp: Callable[[str], Path], scheme: str, layers: dict[str, dict[str, Any]],
+                  evaluate, met, sensitivity: list[dict[str, Any]]):
+    """Sets of layers to keep float, to try in turn (the caller stops at the first that holds).
+
+    Layers are measured alone (only that layer's weights quantized), smallest first (the
+    cheapest to keep float), at most MAX_MEASURED_LAYERS; rows land in ``sensitivity``, shared
+    by every scheme.  A layer that alone misses the thresholds must stay float: each such layer
+    is added as it is found, and the scheme tried again.  When all are measured and it still
+    misses, the rest are added worst first.  Float weights stay under MAX_FLOAT_WEIGHT_SHARE.
+    """
+    total = sum(layer["elements"] for layer in layers.values()) or 1
+    chosen: list[str] = []
+
+    def fits(name: str) -> bool:
+        return sum(layers[n]["elements"] for n in (*chosen, name)) <= MAX_FLOAT_WEIGHT_SHARE * total
+
+    measured = {row["layer"] for row in sensitivity}
+    for row in sorted(sensitivity, key=lambda r: r["sqnr_db_alone"]):  # measured by an earlier scheme
+        if not row["met_alone"] and fits(row["layer"]):
+            chosen.append(row["layer"])
+    if chosen:
+        yield tuple(chosen)
+    for name in sorted(layers, key=lambda n: layers[n]["elements"])[:MAX_MEASURED_LAYERS]:
+        if name in measured:
+            continue
+        row = _measure_alone(float_path, temp, scheme, name, layers, evaluate, met)
+        if row is None:
+            continue
+        sensitivity.append(row)
+        if not row["met_alone"] and fits(name):
+            chosen.append(name)
+            yield tuple(chosen)
+    for row in sorted(sensitivity, key=lambda r: r["sqnr_db_alone"]):
+        if row["layer"] not in chosen and fits(row["layer"]):
+            chosen.append(row["layer"])
+            yield tuple(chosen)
+
+
+def _measure_alone(float_path: Path, temp: Callable[[str], Path], scheme: str, name: str,
+                   layers: dict[str, dict[str, Any]], evaluate, met) -> dict[str, Any] | None:
+    """The output SQNR with only layer ``name`` quantized by ``scheme``, the rest float."""
+    path, start = temp(f".{scheme}.only.tflite"), time.monotonic()
+    try:
+        quantize_scheme(float_path, path, scheme, calibration=None, only_ops=tuple(layers[name]["ops"]))
+        sqnr_db, agreement = evaluate(path)
+    except CompressorError:
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    return {"layer": name, "scheme": scheme, "sqnr_db_alone": round(float(sqnr_db), 3),
+            "met_alone": bool(met(sqnr_db, agreement)), "weight_elements": layers[name]["elements"],
+            "seconds": round(time.monotonic() - start, 2)}
 
 
 def weight_layers(float_path: Path) -> dict[str, dict[str, Any]]:
@@ -207,36 +261,6 @@ def _trial(float_path: Path, path: Path, scheme: str, calibration: Calibration, 
     return SchemeTrial(scheme, float(sqnr_db), None if agreement is None else float(agreement),
                        path.stat().st_size, time.monotonic() - start, bool(met(sqnr_db, agreement)),
                        float_layers=float_layers)
-
-
-def _layer_sensitivity(float_path: Path, temp: Callable[[str], Path], scheme: str,
-                       layers: dict[str, dict[str, Any]], evaluate) -> list[dict[str, Any]]:
-    """SQNR with only one layer quantized by ``scheme``, for the smallest MAX_MEASURED_LAYERS
-    layers; worst (lowest SQNR) first."""
-    rows = []
-    for name in sorted(layers, key=lambda n: layers[n]["elements"])[:MAX_MEASURED_LAYERS]:
-        path, start = temp(f".{scheme}.only.tflite"), time.monotonic()
-        try:
-            quantize_scheme(float_path, path, scheme, calibration=None, only_ops=tuple(layers[name]["ops"]))
-            sqnr_db, _ = evaluate(path)
-        except CompressorError:
-            continue
-        finally:
-            path.unlink(missing_ok=True)
-        rows.append({"layer": name, "scheme": scheme, "sqnr_db_alone": round(float(sqnr_db), 3),
-                     "weight_elements": layers[name]["elements"], "seconds": round(time.monotonic() - start, 2)})
-    return sorted(rows, key=lambda row: row["sqnr_db_alone"])
-
-
-def _float_choices(sensitivity: list[dict[str, Any]], layers: dict[str, dict[str, Any]]):
-    """Growing sets of the worst layers, while their weights stay under MAX_FLOAT_WEIGHT_SHARE."""
-    total = sum(layer["elements"] for layer in layers.values()) or 1
-    chosen: list[str] = []
-    for row in sensitivity:
-        if sum(layers[n]["elements"] for n in (*chosen, row["layer"])) > MAX_FLOAT_WEIGHT_SHARE * total:
-            continue
-        chosen.append(row["layer"])
-        yield tuple(chosen)
 
 
 def _ops_regex(names: tuple[str, ...]) -> str:

@@ -5,7 +5,7 @@ speaker encoder on raw mel power: three input columns are large (~100) with tiny
 tiny (0.01) with a large weight, so int8 weights of the first layer's input projection (one scale
 per output row, set by the large weight) round the three informative columns to nothing.  The
 LSTM is rewritten (model/recurrent.py), so that projection is one op over all steps; dynamic-range
-int8 alone falls short, each layer is measured alone, the projection comes out worst, is kept
+int8 alone falls short, layers are measured alone, the projection alone misses the bar, is kept
 float, and the scheme that ships is named with that layer and its measured SQNR.
 """
 
@@ -70,13 +70,14 @@ def test_the_worst_layer_is_measured_kept_float_and_named(run):
     fallback = step["fallback"]
     plain, *with_float = fallback["tried"]
     assert plain["scheme"] == "dynamic_range" and "float_layers" not in plain and not plain["met"]
-    # every weight layer measured alone, worst first; the first layer's input projection is worst
+    # weight layers measured alone, smallest first, until the one that alone misses the bar is
+    # found (the head's 128 weights, then the projection's 256; the recurrent 1024 not needed)
     sensitivity = fallback["layer_sensitivity"]
-    assert len(sensitivity) >= 3
-    assert [row["sqnr_db_alone"] for row in sensitivity] == sorted(row["sqnr_db_alone"] for row in sensitivity)
+    assert [row["weight_elements"] for row in sensitivity] == [256, 128]  # reported worst first
     worst = sensitivity[0]["layer"]
-    assert worst.endswith("input_projection_l0")
+    assert worst.endswith("input_projection_l0") and not sensitivity[0]["met_alone"]
     assert sensitivity[0]["sqnr_db_alone"] < 15.0 < sensitivity[1]["sqnr_db_alone"]
+    assert sensitivity[1]["met_alone"]
     # kept float, and then the scheme holds: the SQNR is measured, the shipped scheme named
     assert with_float[-1]["float_layers"] == [worst] and with_float[-1]["met"]
     assert with_float[-1]["sqnr_db"] >= 15.0 > plain["sqnr_db"]
