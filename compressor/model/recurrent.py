@@ -35,7 +35,7 @@ import torch
 import torch.fx
 from torch import nn
 
-__all__ = ["StepwiseGRU", "StepwiseLSTM", "rewrite_recurrent_"]
+__all__ = ["StepwiseGRU", "StepwiseLSTM", "has_recurrent", "rewrite_recurrent_"]
 
 _GATES = {"lstm": 4, "gru": 3}
 
@@ -171,6 +171,15 @@ class StepwiseGRU(_Stepwise):
         y, finals = self._run(x, states)
         y, (h,) = self._outputs(y, finals, unbatched)
         return y, h
+
+
+def has_recurrent(module: nn.Module) -> bool:
+    """Whether ``module`` holds an nn.LSTM / nn.GRU or an aten.lstm / aten.gru graph node."""
+    if any(type(child) in (nn.LSTM, nn.GRU) for child in module.modules()):
+        return True
+    ops = (torch.ops.aten.lstm.input, torch.ops.aten.gru.input)
+    return isinstance(module, torch.fx.GraphModule) and any(
+        node.op == "call_function" and node.target in ops for node in module.graph.nodes)
 
 
 def rewrite_recurrent_(module: nn.Module) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

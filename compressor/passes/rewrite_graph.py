@@ -52,8 +52,10 @@ def _rewrite_recurrent(artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     """LSTM/GRU as one input projection over all steps plus the recurrence (model/recurrent.py);
     checked on its own, so a failed check undoes only this rewrite."""
     from ..model.outputs import relative_output_change
-    from ..model.recurrent import rewrite_recurrent_
+    from ..model.recurrent import has_recurrent, rewrite_recurrent_
 
+    if not has_recurrent(artifact.module):
+        return artifact, {}
     rewritten = copy.deepcopy(artifact.module)
     try:
         done, left = rewrite_recurrent_(rewritten)

@@ -108,3 +108,13 @@ def test_subclasses_are_not_rewritten():
 
     net = _Net(MyLstm(4, 8)).eval()
     assert rewrite_recurrent_(net) == ([], [])
+
+
+def test_has_recurrent_finds_modules_and_graph_nodes():
+    from compressor.model.recurrent import has_recurrent
+
+    assert has_recurrent(_Net(nn.GRU(4, 8))) and not has_recurrent(nn.Sequential(nn.Linear(4, 8)))
+    graph = torch.export.export(_Net(nn.LSTM(4, 8)).eval(), (torch.randn(3, 1, 4),)).module()
+    assert has_recurrent(graph)
+    rewrite_recurrent_(graph)
+    assert not has_recurrent(graph)
