@@ -1,15 +1,19 @@
 """nn.LSTM / nn.GRU rewritten as one input projection over all steps plus the recurrence per step.
 
-litert-torch (0.10) has no composite for ``aten.lstm`` / ``aten.gru``: it unrolls them over
-time, and at every step computes the input projection ``x_t @ W_ih^T`` as its own small
-matmul beside the recurrent ``h @ W_hh^T``.  The input projection does not depend on the
-recurrence, so it can be computed for all T steps at once, exactly: one FULLY_CONNECTED over
-a T x I matrix (the same function, the sum ``b_ih + b_hh`` folded into its bias).  What is
-left per step is the recurrent matmul and the gate arithmetic.  Measured on resemblyzer's
-speaker encoder (3-layer LSTM, hidden 256, 160 steps): see README.md "Recurrent nets".  The
-big projection is also the int8-friendly matmul (a GEMM, not T GEMVs) and a layer the int8
-step can measure and keep float on its own (the first layer's input projection is the one
-that meets the raw input).
+litert-torch (0.10) has no composite for ``aten.lstm`` / ``aten.gru`` (no fused
+UNIDIRECTIONAL_SEQUENCE_LSTM) and no ``while`` lowering: it unrolls them over time.  The input
+projection ``x @ W_ih^T`` does not depend on the recurrence, so it is computed for all T steps
+at once, exactly: one Linear over a T x I matrix (for an LSTM the sum ``b_ih + b_hh`` folded
+into its bias); per step only the recurrent matmul and the gate arithmetic are left.
+
+What that buys, measured (ai-edge-litert 2.3, litert-torch 0.10): litert-torch's own unrolling
+of an LSTM already batches the input projection, so an LSTM exports to as many ops either way
+(resemblyzer, 3 layers x 160 steps: 7,680 vs 7,684) and its export takes as long; a GRU loses
+one RESHAPE per step (36 vs 38 ops per step for 2 layers).  The gain is in naming: each layer
+and direction becomes two Linears named as nn.LSTM names its weights (``input_projection_l0``,
+``recurrent_l1_reverse``), so the int8 step's per-layer search (quant/schemes.py) and the
+report name the matmul they keep float -- on resemblyzer, the first layer's input projection,
+the one matmul that meets the raw mel power input.
 
 Rewritten, in two spellings of the same thing:
 
