@@ -382,6 +382,7 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
         ran = run_compress(model_file, [*extra, *spec.flags], work, timeout_s)
         report = ran.get("report") or {}
         row.update(exit=ran["exit"], seconds=ran["seconds"], status=report.get("status", ran["line"]))
+        row.update(_shipped_scheme(report, model))
         if ran["exit"] not in (0, 1):
             row["why"] = ran["line"]
         with torch.no_grad():
@@ -406,6 +407,24 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
     return row
 
 
+def _shipped_scheme(report: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+    """Which quantization scheme shipped (static int8, or a fallback such as dynamic-range with
+    the layers it kept float), the cosine of every output, and the artifact's size against the
+    model's fp32 weight bytes (4 x its parameters)."""
+    steps = {s.get("name"): s for s in report.get("steps", [])}
+    int8, verify = steps.get("int8") or {}, steps.get("verify") or {}
+    found: dict[str, Any] = {}
+    if int8.get("scheme"):
+        found["scheme"] = int8["scheme"] + (f" ({', '.join(int8['float_layers'])} float)"
+                                            if int8.get("float_layers") else "")
+    if verify.get("outputs"):
+        found["cosine"] = [round(o["cosine"], 4) for o in verify["outputs"] if o.get("cosine") is not None]
+    size = (report.get("compressed") or {}).get("size_bytes")
+    if size:
+        found["size_vs_fp32_weights"] = round(size / (4 * sum(p.numel() for p in model.parameters())), 3)
+    return found
+
+
 def _torch_outputs(model: torch.nn.Module, inputs: list[np.ndarray]) -> list[torch.Tensor]:
     outputs = [model(*(torch.from_numpy(a[i:i + 1]) for a in inputs)) for i in range(len(inputs[0]))]
     outputs = [o if isinstance(o, (tuple, list)) else (o,) for o in outputs]
@@ -413,8 +432,8 @@ def _torch_outputs(model: torch.nn.Module, inputs: list[np.ndarray]) -> list[tor
 
 
 def render(rows: list[dict]) -> str:
-    head = ("| model | kind | form | exit | status | SQNR dB per output | int8/fp32 latency | int8/fp32 size "
-            "| hand SQNR dB | hand latency | hand size | fp32 ms | s |")
+    head = ("| model | kind | form | exit | status | scheme | SQNR dB per output | cosine | int8/fp32 latency "
+            "| int8/fp32 size | size / fp32 weights | hand SQNR dB | hand latency | hand size | fp32 ms | s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         sq = lambda key: ", ".join(f"{v:g}" for v in r[key]) if key in r else "-"
@@ -423,8 +442,10 @@ def render(rows: list[dict]) -> str:
             status = f"{status} ({r['why'][:100]})" if status != r["why"] else status
         if r.get("hand_error"):
             status += f"; hand route: {r['hand_error']}"
-        lines.append(f"| {r['model']} | {r['kind']} | {r['form']} | {r.get('exit', '-')} | {status} | {sq('sqnr_db')} "
-                     f"| {r.get('latency_x', '-')} | {r.get('size_x', '-')} | {sq('hand_sqnr_db')} "
+        lines.append(f"| {r['model']} | {r['kind']} | {r['form']} | {r.get('exit', '-')} | {status} "
+                     f"| {r.get('scheme', '-')} | {sq('sqnr_db')} | {sq('cosine')} "
+                     f"| {r.get('latency_x', '-')} | {r.get('size_x', '-')} | {r.get('size_vs_fp32_weights', '-')} "
+                     f"| {sq('hand_sqnr_db')} "
                      f"| {r.get('hand_latency_x', '-')} | {r.get('hand_size_x', '-')} | {r.get('fp32_ms', '-')} "
                      f"| {r.get('seconds', '-')} |")
     return "\n".join(lines)

@@ -264,12 +264,16 @@ class QuantizeTflite(PassBase):
 
         bar = self.config.fallback_min_sqnr_db
         try:
-            path, scheme, trials = try_schemes(
+            path, best, trials, sensitivity = try_schemes(
                 float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
                 met=lambda sqnr_db, agreement: sqnr_db >= bar and (
                     agreement is None or agreement >= self.config.min_agreement))
-            best = next((t for t in trials if t.scheme == scheme), None)
+            scheme = best.scheme if best is not None else None
             better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
+            slow = _compute_left_out(path) if better and target.kind == "cpu" else []
+            if slow:  # int8 that runs slower than float is what this tool exists to prevent
+                better, short = False, (f"{short}; {scheme} would run {len(slow)} {'/'.join(sorted(set(slow)))} "
+                                        "op(s) outside XNNPACK, slower than fp32")
             if better:
                 os.replace(path, out_path)
         finally:
@@ -277,12 +281,16 @@ class QuantizeTflite(PassBase):
                 path.unlink(missing_ok=True)
         rows = [t.to_dict() for t in trials]
         if not better:
-            return "static_int8", {"tried": rows, "why": f"{short}; no other scheme did better, static int8 ships"}
+            return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
+                                   "why": f"{short}; no other scheme did better, static int8 ships"}
+        kept = (f" with {', '.join(best.float_layers)} kept float (the layers that lost most alone)"
+                if best.float_layers else "")
         if best.met:
-            why = f"{short}; {scheme} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
+            why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
         else:
-            why = f"{short}; no scheme reached {bar:g} dB, {scheme} came closest ({best.sqnr_db:.1f} dB)"
-        return scheme, {"tried": rows, "why": why}
+            why = f"{short}; no scheme reached {bar:g} dB, {scheme}{kept} came closest ({best.sqnr_db:.1f} dB)"
+        return scheme, {"tried": rows, "float_layers": list(best.float_layers), "layer_sensitivity": sensitivity,
+                        "why": why}
 
     def _shipped_scheme(self, artifact: Artifact, out_path: Path, scheme: str, fallback: dict[str, Any],
                         remedies: Any, cost: dict[str, Any], calibration: Any,
@@ -303,6 +311,7 @@ class QuantizeTflite(PassBase):
                  "float_source": _source_facts(artifact.path, artifact.path, None),
                  "weights": "int8 per-channel", "activations": SCHEMES[scheme][1], "io": "float32",
                  "calibration_samples": cost["samples"], "float_ops": [], "float_op_counts": dict(float_counts),
+                 "float_layers": fallback.get("float_layers", []),
                  "float_ops_requested": None, "float_for_speed": [], "float_islands": [],
                  "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
                  "delegation": _delegation_facts(delegation),
@@ -345,6 +354,16 @@ def _source_facts(source: Path, original: Path, remedies: Any) -> dict[str, Any]
     """Which float file the artifact was quantized from, and the remedies written into it."""
     rewritten = [r for r in (remedies.used if remedies is not None else ()) if r in ("equalize", "bias_correction")]
     return {"file": Path(source).name, "is_export": Path(source) == Path(original), "rewritten_by": rewritten}
+
+
+# Left outside XNNPACK, these cost more than fp32 (real MobileNetV2 dynamic-range: 17 depthwise, 2.2x).
+_COMPUTE_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV"})
+
+
+def _compute_left_out(path: Path) -> list[str]:
+    from ..measure.delegation import inspect_delegation
+
+    return [node["op"] for node in inspect_delegation(path).not_delegated if node["op"] in _COMPUTE_OPS]
 
 
 def _remedy_facts(remedies: Any) -> dict[str, Any]:

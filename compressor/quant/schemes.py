@@ -16,11 +16,26 @@ thresholds ships:
 3. ``weight_only``: int8 weights stored, dequantized to float at load (``weight_only_wi8_afp32``):
    the float model's accuracy at about a quarter of its weight bytes, float speed.
 
+When dynamic-range or weight-only int8 still falls short, its weight layers are measured one
+at a time, smallest first (only that layer's weights int8, the rest float: the SQNR it alone
+costs); a layer that alone misses the thresholds is kept float as soon as it is found and the
+scheme tried again; when every layer is measured and it still misses, the rest are kept float
+worst first.  Float weights stay under ``MAX_FLOAT_WEIGHT_SHARE`` of all weight elements.  A
+"layer" is one weight tensor with every op that reads it (an LSTM's recurrent matmul, called
+once per step, is one layer).  Why: one small matmul can hold all the loss.  resemblyzer's
+speaker encoder takes raw mel *power* (columns spanning 0.01 to 40), and its first LSTM layer's
+input weights are large exactly where the inputs are small: int8 weights of that 40 x 1024
+matmul alone take the embedding to 1.6 dB SQNR (per-channel scales; 0.3 dB per-tensor), while
+every other weight in int8 costs 18.7 dB together (torch simulation, 16 eval partials).  With
+the LSTM rewritten (model/recurrent.py) that matmul is one op over all steps, so keeping it
+float costs 160 kB of the file and one float matmul.
+
 An MCU or NPU runs integer kernels only: there no scheme is tried and the int8 step says so.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +45,7 @@ from ..capture import captured_output
 from ..errors import CompressorError, ExportError
 from .tflite_int8 import Calibration, quantize_tflite
 
-__all__ = ["SCHEMES", "SchemeTrial", "quantize_scheme", "try_schemes"]
+__all__ = ["MAX_FLOAT_WEIGHT_SHARE", "SCHEMES", "SchemeTrial", "quantize_scheme", "try_schemes", "weight_layers"]
 
 # name -> (ai-edge-quantizer recipe it follows, what it computes in)
 SCHEMES: dict[str, tuple[str, str]] = {
@@ -40,6 +55,14 @@ SCHEMES: dict[str, tuple[str, str]] = {
     "weight_only": ("weight_only_wi8_afp32", "int8 weights dequantized to float at load, float compute"),
 }
 _FALLBACK_ORDER = ("dynamic_range", "int16_activations", "weight_only")
+# Schemes whose layers can be kept float one by one (float activations around them already).
+_FLOAT_CAPABLE = ("dynamic_range", "weight_only")
+# Float weights a scheme may keep, as a share of all weight elements: at 25% the weights stay
+# under ~0.44x their fp32 bytes (0.75 x 1/4 + 0.25), still well short of fp32.
+MAX_FLOAT_WEIGHT_SHARE = 0.25
+# Layers measured one at a time, smallest first (the cheapest to keep float): bounds the time
+# (each is one quantization and one evaluation: ~4 s CPU on the 8,000-op unrolled LSTM).
+MAX_MEASURED_LAYERS = 24
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,7 @@ class SchemeTrial:
     seconds: float
     met: bool
     error: str | None = None
+    float_layers: tuple[str, ...] = ()  # module paths (else tensor names) of the layers kept float
 
     def to_dict(self) -> dict[str, Any]:
         row = {"scheme": self.scheme, "recipe": SCHEMES[self.scheme][0],
@@ -59,23 +83,40 @@ class SchemeTrial:
                "met": self.met}
         if self.error:
             row["error"] = self.error
+        if self.float_layers:
+            row["float_layers"] = list(self.float_layers)
         return row
 
 
 def quantize_scheme(float_path: Path, out_path: Path, scheme: str, *, calibration: Calibration,
-                    per_channel: bool = True) -> None:
-    """Write ``float_path`` quantized with ``scheme`` (a key of SCHEMES other than static_int8)."""
+                    per_channel: bool = True, float_ops: tuple[str, ...] = (),
+                    only_ops: tuple[str, ...] | None = None) -> None:
+    """Write ``float_path`` quantized with ``scheme`` (a key of SCHEMES other than static_int8).
+
+    ``float_ops`` (first output tensor names) stay float; with ``only_ops`` every op but those
+    stays float (dynamic-range and weight-only only)."""
     if scheme == "int16_activations":
         quantize_tflite(float_path, out_path, calibration.samples, per_channel=per_channel, io="float",
                         calibration=calibration, activation_bits=16)
         return
     try:
         with captured_output():
-            from ai_edge_quantizer import quantizer, recipe
+            from ai_edge_quantizer import qtyping, quantizer, recipe
+            from ai_edge_quantizer.algorithm_manager import AlgorithmName
 
             recipes = {"dynamic_range": recipe.dynamic_wi8_afp32, "weight_only": recipe.weight_only_wi8_afp32}
-            result = quantizer.Quantizer(str(float_path), recipes[scheme]()).quantize()
-            result.export_model(str(out_path), overwrite=True)
+            qt = quantizer.Quantizer(str(float_path), recipes[scheme]())
+            rules = list(qt.get_quantization_recipe())
+            if only_ops is not None:
+                qt.update_quantization_recipe(regex=".*", operation_name="*", algorithm_key=AlgorithmName.NO_QUANTIZE)
+                for rule in rules:  # the scheme's own rules, for these ops alone
+                    qt.update_quantization_recipe(regex=_ops_regex(only_ops), operation_name=rule["operation"],
+                                                  op_config=qtyping.OpQuantizationConfig.from_dict(rule["op_config"]),
+                                                  algorithm_key=rule["algorithm_key"])
+            if float_ops:  # added after the ".*" rules, so it wins
+                qt.update_quantization_recipe(regex=_ops_regex(float_ops), operation_name="*",
+                                              algorithm_key=AlgorithmName.NO_QUANTIZE)
+            qt.quantize().export_model(str(out_path), overwrite=True)
     except Exception as error:
         first = (str(error).strip().splitlines() or [""])[0][:200]
         raise ExportError(f"{Path(float_path).name}: ai-edge-quantizer failed on {SCHEMES[scheme][0]}: "
@@ -84,32 +125,144 @@ def quantize_scheme(float_path: Path, out_path: Path, scheme: str, *, calibratio
 
 def try_schemes(float_path: Path, temp: Callable[[str], Path], *, calibration: Calibration,
                 evaluate: Callable[[Path], tuple[float, float | None]], met: Callable[[float, float | None], bool],
-                allow_int16: bool, per_channel: bool = True) -> tuple[Path | None, str | None, list[SchemeTrial]]:
+                allow_int16: bool, per_channel: bool = True
+                ) -> tuple[Path | None, SchemeTrial | None, list[SchemeTrial], list[dict[str, Any]]]:
     """Try the fallback schemes in order until one meets the thresholds.
 
     ``temp(suffix)`` gives a temporary path (the caller deletes it); ``met(sqnr_db, agreement)``
-    is the caller's thresholds.  Returns the path and name of the best trial (meeting the
-    thresholds first, then by SQNR; None if every scheme failed to quantize) and every trial.
+    is the caller's thresholds.  Returns the path of the best trial and the trial (meeting the
+    thresholds first, then by SQNR; None if every scheme failed to quantize), every trial, and
+    the per-layer measurements behind any layers kept float (worst first).
     """
     trials: list[SchemeTrial] = []
-    best: tuple[Path, str, SchemeTrial] | None = None
+    sensitivity: list[dict[str, Any]] = []
+    best: tuple[Path, SchemeTrial] | None = None
+
+    def run(scheme: str, suffix: str, **kwargs) -> SchemeTrial:
+        nonlocal best
+        path = temp(suffix)
+        trial = _trial(float_path, path, scheme, calibration, evaluate, met, per_channel=per_channel, **kwargs)
+        trials.append(trial)
+        if trial.error is None and (best is None or (trial.met, trial.sqnr_db) > (best[1].met, best[1].sqnr_db)):
+            best = (path, trial)
+        return trial
+
     for scheme in _FALLBACK_ORDER:
         if scheme == "int16_activations" and not allow_int16:
             continue
-        path, start = temp(f".{scheme}.tflite"), time.monotonic()
-        try:
-            quantize_scheme(float_path, path, scheme, calibration=calibration, per_channel=per_channel)
-            sqnr_db, agreement = evaluate(path)
-        except CompressorError as error:
-            trials.append(SchemeTrial(scheme, None, None, None, time.monotonic() - start, False, str(error)[:200]))
-            continue
-        trial = SchemeTrial(scheme, float(sqnr_db), None if agreement is None else float(agreement),
-                            path.stat().st_size, time.monotonic() - start, bool(met(sqnr_db, agreement)))
-        trials.append(trial)
-        if best is None or (trial.met, trial.sqnr_db) > (best[2].met, best[2].sqnr_db):
-            best = (path, scheme, trial)
+        trial = run(scheme, f".{scheme}.tflite")
+        if trial.error is None and not trial.met and scheme in _FLOAT_CAPABLE:
+            layers = weight_layers(float_path)
+            for float_layers in _float_search(float_path, temp, scheme, layers, evaluate, met, sensitivity):
+                trial = run(scheme, f".{scheme}.float{len(float_layers)}.tflite", float_layers=float_layers,
+                            layers=layers)
+                if trial.met:
+                    break
         if trial.met:
             break
     if best is None:
-        return None, None, trials
-    return best[0], best[1], trials
+        return None, None, trials, sorted(sensitivity, key=lambda row: row["sqnr_db_alone"])
+    return best[0], best[1], trials, sorted(sensitivity, key=lambda row: row["sqnr_db_alone"])
+
+
+def _float_search(float_path: Path, temp: Callable[[str], Path], scheme: str, layers: dict[str, dict[str, Any]],
+                  evaluate, met, sensitivity: list[dict[str, Any]]):
+    """Sets of layers to keep float, to try in turn (the caller stops at the first that holds).
+
+    Layers are measured alone (only that layer's weights quantized), smallest first (the
+    cheapest to keep float), at most MAX_MEASURED_LAYERS; rows land in ``sensitivity``, shared
+    by every scheme.  A layer that alone misses the thresholds must stay float: each such layer
+    is added as it is found, and the scheme tried again.  When all are measured and it still
+    misses, the rest are added worst first.  Float weights stay under MAX_FLOAT_WEIGHT_SHARE.
+    """
+    total = sum(layer["elements"] for layer in layers.values()) or 1
+    chosen: list[str] = []
+
+    def fits(name: str) -> bool:
+        return sum(layers[n]["elements"] for n in (*chosen, name)) <= MAX_FLOAT_WEIGHT_SHARE * total
+
+    measured = {row["layer"] for row in sensitivity}
+    for row in sorted(sensitivity, key=lambda r: r["sqnr_db_alone"]):  # measured by an earlier scheme
+        if not row["met_alone"] and fits(row["layer"]):
+            chosen.append(row["layer"])
+    if chosen:
+        yield tuple(chosen)
+    for name in sorted(layers, key=lambda n: layers[n]["elements"])[:MAX_MEASURED_LAYERS]:
+        if name in measured:
+            continue
+        row = _measure_alone(float_path, temp, scheme, name, layers, evaluate, met)
+        if row is None:
+            continue
+        sensitivity.append(row)
+        if not row["met_alone"] and fits(name):
+            chosen.append(name)
+            yield tuple(chosen)
+    for row in sorted(sensitivity, key=lambda r: r["sqnr_db_alone"]):
+        if row["layer"] not in chosen and fits(row["layer"]):
+            chosen.append(row["layer"])
+            yield tuple(chosen)
+
+
+def _measure_alone(float_path: Path, temp: Callable[[str], Path], scheme: str, name: str,
+                   layers: dict[str, dict[str, Any]], evaluate, met) -> dict[str, Any] | None:
+    """The output SQNR with only layer ``name`` quantized by ``scheme``, the rest float."""
+    path, start = temp(f".{scheme}.only.tflite"), time.monotonic()
+    try:
+        quantize_scheme(float_path, path, scheme, calibration=None, only_ops=tuple(layers[name]["ops"]))
+        sqnr_db, agreement = evaluate(path)
+    except CompressorError:
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    return {"layer": name, "scheme": scheme, "sqnr_db_alone": round(float(sqnr_db), 3),
+            "met_alone": bool(met(sqnr_db, agreement)), "weight_elements": layers[name]["elements"],
+            "seconds": round(time.monotonic() - start, 2)}
+
+
+def weight_layers(float_path: Path) -> dict[str, dict[str, Any]]:
+    """Weight layers of a float `.tflite`: a name (the module path, else the weight tensor's
+    name) -> its ops' first output tensor names and its weight elements.  Every op that reads
+    the same weight tensor (a recurrent matmul called once per step) belongs to one layer."""
+    from ..graph.ir import elements
+    from ..graph.read import read_graph
+    from ..tflite.names import layer_path
+
+    graph = read_graph(float_path)
+    layers: dict[str, dict[str, Any]] = {}
+    by_tensor: dict[int, str] = {}
+    for op in graph.ops:
+        if not op.weights or graph.tensors[op.weights[0]].dtype not in ("float32", "float16"):
+            continue
+        weight = op.weights[0]
+        if weight not in by_tensor:
+            path = layer_path(op.name) or graph.tensors[weight].name
+            name, count = path, 1
+            while name in layers:  # two weight tensors under one module path
+                count += 1
+                name = f"{path}#{count}"
+            by_tensor[weight] = name
+            layers[name] = {"ops": [], "elements": elements(graph.tensors[weight].shape)}
+        layers[by_tensor[weight]]["ops"].append(op.name)
+    return layers
+
+
+def _trial(float_path: Path, path: Path, scheme: str, calibration: Calibration, evaluate, met, *,
+           per_channel: bool, float_layers: tuple[str, ...] = (),
+           layers: dict[str, dict[str, Any]] | None = None) -> SchemeTrial:
+    start = time.monotonic()
+    float_ops = tuple(op for name in float_layers for op in (layers or {})[name]["ops"])
+    try:
+        quantize_scheme(float_path, path, scheme, calibration=calibration, per_channel=per_channel,
+                        float_ops=float_ops)
+        sqnr_db, agreement = evaluate(path)
+    except CompressorError as error:
+        return SchemeTrial(scheme, None, None, None, time.monotonic() - start, False, str(error)[:200],
+                           float_layers=float_layers)
+    return SchemeTrial(scheme, float(sqnr_db), None if agreement is None else float(agreement),
+                       path.stat().st_size, time.monotonic() - start, bool(met(sqnr_db, agreement)),
+                       float_layers=float_layers)
+
+
+def _ops_regex(names: tuple[str, ...]) -> str:
+    # ai-edge-quantizer matches a rule's regex against an op's scope: its output names, each ending in ";".
+    return "(^|;)(" + "|".join(re.escape(name) for name in names) + ");"

@@ -64,3 +64,16 @@ def test_unknown_model_name_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         _load_script().main(["--models", "nope"])
     assert exit_info.value.code == 2
+
+
+def test_the_row_names_the_scheme_that_shipped_its_cosine_and_size_against_fp32_weights():
+    import torch
+
+    script = _load_script()
+    report = {"compressed": {"size_bytes": 100},
+              "steps": [{"name": "int8", "scheme": "dynamic_range", "float_layers": ["lstm.input_projection_l0"]},
+                        {"name": "verify", "outputs": [{"cosine": 0.99243}]}]}
+    found = script._shipped_scheme(report, torch.nn.Linear(4, 5))  # 25 parameters: 100 fp32 weight bytes
+    assert found == {"scheme": "dynamic_range (lstm.input_projection_l0 float)", "cosine": [0.9924],
+                     "size_vs_fp32_weights": 1.0}
+    assert script._shipped_scheme({}, torch.nn.Linear(4, 5)) == {}
