@@ -17,6 +17,9 @@ the graph, exactly:
 3. **Otherwise one depthwise 1x1 conv** (weight ``a``, bias ``b``) on a 3-D or 4-D input: one
    int8 op that XNNPACK, CMSIS-NN and Vela all take.  Other ranks stay as they are.
 
+A BN right after a conv (or linear) it alone reads is left alone: the converter folds it into
+that layer's weights.
+
 Each change is recorded as ``{"rewrite": name, "where": node}``; the pass around it checks the
 outputs on the example input and undoes everything if they moved (rewrite_graph.py).
 """
@@ -70,6 +73,8 @@ def rewrite_graph_batchnorms_(gm: torch.fx.GraphModule) -> list[dict[str, str]]:
         if found is None:
             continue
         source, out, scale, shift = found
+        if _fed_by_layer(gm, source):
+            continue  # conv -> BN: the converter folds it into the conv itself
         original_out, where, rank = out, node.name, _rank(source)
         conv = _only_conv_consumer(out)
         if rank in (3, 4) and bool((scale > 0).all()):
@@ -124,6 +129,16 @@ def _batchnorm(gm: torch.fx.GraphModule, node: torch.fx.Node):
         if tensors[1] is not None:
             shift = shift + tensors[1]
     return args[0], out, scale.detach().clone(), shift.detach().clone()
+
+
+def _fed_by_layer(gm: torch.fx.GraphModule, source) -> bool:
+    """Whether ``source`` is a conv or linear (an aten op, or a module lifted from one) read only here."""
+    if not isinstance(source, torch.fx.Node) or len(source.users) != 1:
+        return False
+    if source.op == "call_module":  # e.g. a dsconv pair: a container whose last layer is the conv
+        leaves = [m for m in gm.get_submodule(source.target).modules() if not list(m.children())]
+        return bool(leaves) and isinstance(leaves[-1], (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear))
+    return source.op == "call_function" and source.target in (*_CONV_OPS, _aten.linear.default)
 
 
 def _constant(gm: torch.fx.GraphModule, arg) -> torch.Tensor | None:

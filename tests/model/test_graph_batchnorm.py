@@ -141,3 +141,9 @@ def test_module_batchnorm1d_after_an_activation_becomes_one_affine_module():
     x = torch.randn(3, 2, 32)
     with torch.no_grad():
         assert torch.allclose(rewritten(x), model(x), atol=1e-6)
+
+
+def test_batchnorm_right_after_a_conv_is_left_to_the_converter():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), _trained_bn(4), nn.ReLU()).eval()
+    gm = _graph(model, torch.randn(1, 1, 8, 8))
+    assert rewrite_graph_batchnorms_(gm) == []  # conv -> BN folds into the conv's weights at export
