@@ -217,8 +217,8 @@ class SileroVAD16k(nn.Module):
         x = F.relu(self.conv2(x))
         x = F.relu(self.conv3(x))
         x = F.relu(self.conv4(x)).squeeze(-1)
-        h, c = self.lstm_cell(x, (state[0], state[1]))
-        new_state = torch.stack([h, c], 0)
+        h, c = self.lstm_cell(x, (state[:, 0], state[:, 1]))  # state (B, 2, 128): silero's (2, B, 128), batch first
+        new_state = torch.stack([h, c], 1)
         x = torch.sigmoid(self.final_conv(F.relu(h.unsqueeze(-1))))
         return x.squeeze(1).mean(dim=1, keepdim=True), new_state
 

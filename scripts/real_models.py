@@ -177,7 +177,8 @@ def _log_power(samples: Path, count: int) -> np.ndarray:
 
 def _vad_inputs(samples: Path, count: int) -> list[np.ndarray]:
     frames = _frames(samples, 576, count, 512)
-    return [frames, np.zeros((count, 2, 1, 128), np.float32)]  # state starts at zero, as silero's reset
+    # state starts at zero, as silero's reset; batch first, so each sample is one (1, 2, 128) state
+    return [frames, np.zeros((count, 2, 128), np.float32)]
 
 
 # --- the corpus ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from typing import Any
 
 from ..errors import ModelLoadError, VerificationError
 
-__all__ = ["Delegation", "delegation_from_nodes", "inspect_delegation", "parse_delegate_log"]
+__all__ = ["Delegation", "compute_ops_splitting", "delegation_from_nodes", "inspect_delegation", "parse_delegate_log"]
 
 _CREATED = re.compile(r"Created TensorFlow Lite (\w+) delegate")
 _REPLACING = re.compile(r"Replacing (\d+)(?: out of (\d+))? node\(s\) with delegate \(([^)]*)\) node, "
@@ -166,3 +166,15 @@ def _cross_check(result: Delegation, log: str) -> None:
     if replaced != result.nodes_delegated or (total is not None and int(total) != result.nodes_total):
         raise VerificationError(f"{result.path}: LiteRT says {match.group(0)!r} but its node list shows "
                                 f"{result.nodes_delegated} of {result.nodes_total} delegated")
+
+
+# Left outside XNNPACK, these split the graph (MobileNetV2 dynamic-range: 17 depthwise, 18 partitions, 2.2x fp32).
+_COMPUTE_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV"})
+
+
+def compute_ops_splitting(path: Path, baseline: Path) -> list[str]:
+    """Conv/FC ops XNNPACK leaves out of ``path`` when they split it into 3+ more partitions than
+    ``baseline`` has; one left out near an edge costs little (Silero VAD's 1-channel STFT conv)."""
+    delegation = inspect_delegation(path)
+    slow = [node["op"] for node in delegation.not_delegated if node["op"] in _COMPUTE_OPS]
+    return slow if delegation.partitions > inspect_delegation(baseline).partitions + 2 else []

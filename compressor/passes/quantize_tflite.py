@@ -248,6 +248,7 @@ class QuantizeTflite(PassBase):
         import os
         import tempfile
 
+        from ..measure.delegation import compute_ops_splitting
         from ..quant.schemes import try_schemes
 
         short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
@@ -270,10 +271,10 @@ class QuantizeTflite(PassBase):
                     agreement is None or agreement >= self.config.min_agreement))
             scheme = best.scheme if best is not None else None
             better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
-            slow = _compute_left_out(path) if better and target.kind == "cpu" else []
+            slow = compute_ops_splitting(path, out_path) if better and target.kind == "cpu" else []
             if slow:  # int8 that runs slower than float is what this tool exists to prevent
-                better, short = False, (f"{short}; {scheme} would run {len(slow)} {'/'.join(sorted(set(slow)))} "
-                                        "op(s) outside XNNPACK, slower than fp32")
+                better, short = False, f"{short}; {scheme} would run {len(slow)} {'/'.join(sorted(set(slow)))} " \
+                                       "op(s) outside XNNPACK, slower than fp32"
             if better:
                 os.replace(path, out_path)
         finally:
@@ -354,16 +355,6 @@ def _source_facts(source: Path, original: Path, remedies: Any) -> dict[str, Any]
     """Which float file the artifact was quantized from, and the remedies written into it."""
     rewritten = [r for r in (remedies.used if remedies is not None else ()) if r in ("equalize", "bias_correction")]
     return {"file": Path(source).name, "is_export": Path(source) == Path(original), "rewritten_by": rewritten}
-
-
-# Left outside XNNPACK, these cost more than fp32 (real MobileNetV2 dynamic-range: 17 depthwise, 2.2x).
-_COMPUTE_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV"})
-
-
-def _compute_left_out(path: Path) -> list[str]:
-    from ..measure.delegation import inspect_delegation
-
-    return [node["op"] for node in inspect_delegation(path).not_delegated if node["op"] in _COMPUTE_OPS]
 
 
 def _remedy_facts(remedies: Any) -> dict[str, Any]:
