@@ -33,7 +33,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ChannelAffine", "rewrite_graph_batchnorms_"]
+__all__ = ["ChannelAffine", "batchnorm_affine", "folded_into_conv", "rewrite_graph_batchnorms_"]
 
 _aten = torch.ops.aten
 _BATCHNORM_OPS = (_aten.batch_norm.default, _aten._native_batch_norm_legit_no_training.default)
@@ -121,14 +121,33 @@ def _batchnorm(gm: torch.fx.GraphModule, node: torch.fx.Node):
     mean, var = tensors[2], tensors[3]
     if mean is None or var is None or any(a is not None and t is None for a, t in zip(args[1:3], tensors[:2])):
         return None
+    return (args[0], out, *batchnorm_affine(tensors[0], tensors[1], mean, var.float(), eps))
+
+
+def batchnorm_affine(weight, bias, mean: torch.Tensor, var: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode BatchNorm as ``y = scale*x + shift`` per channel (``weight``/``bias`` may be None)."""
     with torch.no_grad():
-        scale = torch.rsqrt(var.float() + eps)
-        if tensors[0] is not None:
-            scale = scale * tensors[0]
+        scale = torch.rsqrt(var + eps)
+        if weight is not None:
+            scale = scale * weight
         shift = -mean * scale
-        if tensors[1] is not None:
-            shift = shift + tensors[1]
-    return args[0], out, scale.detach().clone(), shift.detach().clone()
+        if bias is not None:
+            shift = shift + bias
+    return scale.detach().clone(), shift.detach().clone()
+
+
+def folded_into_conv(weight: torch.Tensor, groups: int, scale: torch.Tensor,
+                     shift: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight', extra bias) with ``conv_W(scale*x + shift) == conv_W'(x) + extra`` for a conv whose
+    padding sees no shift; ``weight`` is (out, in / groups, *kernel)."""
+    out_channels, in_per_group = weight.shape[:2]
+    # Input channel read by weight[o, j]: (group of o) * in_per_group + j.
+    group_of_out = torch.arange(out_channels, device=weight.device) // (out_channels // groups)
+    channel = group_of_out[:, None] * in_per_group + torch.arange(in_per_group, device=weight.device)[None, :]
+    view = (out_channels, in_per_group) + (1,) * (weight.dim() - 2)
+    with torch.no_grad():
+        scale, shift = scale.to(weight), shift.to(weight)
+        return weight * scale[channel].view(view), (weight * shift[channel].view(view)).flatten(1).sum(1)
 
 
 def _fed_by_layer(gm: torch.fx.GraphModule, source) -> bool:
@@ -220,19 +239,16 @@ def _fold_into_conv_(gm: torch.fx.GraphModule, conv: torch.fx.Node, scale: torch
     pads = [padding] if isinstance(padding, int) else list(padding)
     if not (all(p == 0 for p in pads) or not bool(shift.any())) or isinstance(padding, str):
         return False
-    out_channels, in_per_group = weight.shape[:2]
-    if in_per_group * groups != scale.numel():
+    if weight.shape[1] * groups != scale.numel():
         return False
     bias_node = args[2] if len(args) > 2 else None
     bias = _constant(gm, bias_node)
     if bias_node is not None and (bias is None or len(bias_node.users) != 1 or _attr_shared(gm, bias_node)):
         return False
-    group_of_out = torch.arange(out_channels) // (out_channels // groups)
-    channel = group_of_out[:, None] * in_per_group + torch.arange(in_per_group)[None, :]
-    view = (out_channels, in_per_group) + (1,) * (weight.dim() - 2)
-    with torch.no_grad():  # new tensors: the graph's parameters may share storage with the user's model
-        extra = (weight * shift[channel].view(view).to(weight.dtype)).flatten(1).sum(1)
-        _set_attr(gm, weight_node.target, weight * scale[channel].view(view).to(weight.dtype))
+    folded, extra = folded_into_conv(weight, groups, scale, shift)
+    # new tensors, not in place: the graph's parameters may share storage with the user's model
+    _set_attr(gm, weight_node.target, folded)
+    with torch.no_grad():
         if bias is not None:
             _set_attr(gm, bias_node.target, bias + extra)
             return True

@@ -61,7 +61,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from .graph_batchnorm import ChannelAffine, rewrite_graph_batchnorms_
+from .graph_batchnorm import ChannelAffine, batchnorm_affine, folded_into_conv, rewrite_graph_batchnorms_
 
 __all__ = ["HardswishAsMul", "LeakyReluAsMax", "PReluAsRelu", "rewrite_for_int8_"]
 
@@ -199,14 +199,7 @@ def _batchnorms_as_depthwise(module: nn.Module) -> list[dict[str, str]]:
 
 def _batchnorm_affine(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """BN in eval mode as y = scale*x + shift, per channel."""
-    with torch.no_grad():
-        scale = torch.rsqrt(bn.running_var + bn.eps)
-        if bn.weight is not None:
-            scale = scale * bn.weight
-        shift = -bn.running_mean * scale
-        if bn.bias is not None:
-            shift = shift + bn.bias
-    return scale.detach().clone(), shift.detach().clone()
+    return batchnorm_affine(bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.eps)
 
 
 def _fold_is_exact(conv: nn.Module, shift: torch.Tensor) -> bool:
@@ -221,15 +214,8 @@ def _fold_is_exact(conv: nn.Module, shift: torch.Tensor) -> bool:
 
 def _fold_affine_into_conv(conv: nn.Module, scale: torch.Tensor, shift: torch.Tensor) -> None:
     """conv(scale*x + shift) == conv'(x), for a conv whose padding sees no shift."""
-    weight = conv.weight  # (out, in / groups, *kernel)
-    out_channels, in_per_group = weight.shape[:2]
-    groups = conv.groups
-    # Input channel read by weight[o, j]: (group of o) * in_per_group + j.
-    group_of_out = torch.arange(out_channels, device=weight.device) // (out_channels // groups)
-    channel = group_of_out[:, None] * in_per_group + torch.arange(in_per_group, device=weight.device)[None, :]
-    view = (out_channels, in_per_group) + (1,) * (weight.dim() - 2)
-    extra_bias = (weight * shift[channel].view(view)).flatten(1).sum(1)
-    weight.mul_(scale[channel].view(view))
+    folded, extra_bias = folded_into_conv(conv.weight, conv.groups, scale, shift)
+    conv.weight.copy_(folded)
     if conv.bias is None:
         conv.bias = nn.Parameter(extra_bias)
     else:
