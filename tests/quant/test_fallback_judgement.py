@@ -14,25 +14,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from tests.quant.outlier_nets import StubbornOutlierNet
 
-class _OutlierNet(nn.Module):
+
+class _OutlierNet(StubbornOutlierNet):
     """An outlier channel (1000x) before a LeakyReLU: plain int8 crushes the other channels."""
 
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
-        self.act = nn.LeakyReLU(0.01)
-        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
-        self.head = nn.Linear(8, 4)
         with torch.no_grad():
-            self.conv1.weight[0] *= 1e3
-            self.conv1.bias[0] *= 1e3
-            self.conv2.weight[:, 0] *= 1e-3
             self.head.bias.copy_(torch.tensor([0.3, 0.0, 0.0, 0.0]))  # a clear winner: top-1 survives int8
-
-    def forward(self, x):
-        y = torch.relu(self.conv2(self.act(self.conv1(x))))
-        return self.head(y.mean(dim=(2, 3)))
 
 
 def _int8_step(tmp_path, name, labels):

@@ -1,12 +1,12 @@
 """Per-layer int8 sensitivity (quant_sensitivity.py) and the remedies chain (quant_remedies.py), on real LiteRT.
 
-The hard model: conv1's output channel 0 is scaled by 1e3 (before its ReLU) and conv2 takes
+The hard model (tests/quant/outlier_nets.OutlierNet): conv1's output channel 0 is scaled by 1e3 (before its ReLU) and conv2 takes
 that channel back with weights scaled by 1e-3, so the float function is ordinary while the
 activation range of conv1 is dominated by one channel (the other seven keep a few int8
 steps) and conv2's per-output-channel weight scale is set by the large weights (the 1e-3
 ones round to zero).  Plain int8 gives about 17.5 dB at the output; cross-layer
 equalization of the conv1 -> conv2 pair, exact in float, gives about 50 dB in plain int8.
-The stubborn model has the same outlier channel but no conv after it (a mean and a linear
+The stubborn model (StubbornOutlierNet) has the same outlier channel but no conv after it (a mean and a linear
 head), so equalization does not apply: int16 activations for its worst layers or float for
 them are what help there.
 """
@@ -26,6 +26,7 @@ from compressor.quant.tflite_int8 import _op_types, quantize_tflite
 from compressor.quant.remedies import percentile_ranges, quantize_with_remedies
 from compressor.quant.sensitivity import layer_path, layer_sensitivity
 from compressor.measure.runtime import LiteRTRunner
+from tests.quant.outlier_nets import OutlierNet, StubbornOutlierNet
 
 
 class _Easy(nn.Module):
@@ -40,43 +41,6 @@ class _Easy(nn.Module):
 
     def forward(self, x):
         return self.head(self.pool(self.features(x)).flatten(1))
-
-
-class _Hard(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
-        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
-        self.head = nn.Linear(8, 4)
-        with torch.no_grad():
-            self.conv1.weight[0] *= 1e3
-            self.conv1.bias[0] *= 1e3
-            self.conv2.weight[:, 0] *= 1e-3
-
-    def forward(self, x):
-        y = torch.relu(self.conv1(x))
-        y = torch.relu(self.conv2(y))
-        return self.head(y.mean(dim=(2, 3)))
-
-
-class _Stubborn(nn.Module):
-    """As _Hard, with a LeakyReLU between the convs: TFLite keeps LEAKY_RELU as its own op, so
-    conv1's output is not read by a conv and no pair can be equalized."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
-        self.act = nn.LeakyReLU(0.01)
-        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
-        self.head = nn.Linear(8, 4)
-        with torch.no_grad():
-            self.conv1.weight[0] *= 1e3
-            self.conv1.bias[0] *= 1e3
-            self.conv2.weight[:, 0] *= 1e-3
-
-    def forward(self, x):
-        y = torch.relu(self.conv2(self.act(self.conv1(x))))
-        return self.head(y.mean(dim=(2, 3)))
 
 
 def _exported(model_class: type, directory: Path) -> dict:
@@ -103,12 +67,12 @@ def easy(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def hard(tmp_path_factory) -> dict:
-    return _exported(_Hard, tmp_path_factory.mktemp("hard"))
+    return _exported(OutlierNet, tmp_path_factory.mktemp("hard"))
 
 
 @pytest.fixture(scope="module")
 def stubborn(tmp_path_factory) -> dict:
-    return _exported(_Stubborn, tmp_path_factory.mktemp("stubborn"))
+    return _exported(StubbornOutlierNet, tmp_path_factory.mktemp("stubborn"))
 
 
 def test_layer_path_of_litert_torch_names():
@@ -238,7 +202,7 @@ def test_npu_target_takes_int16_for_the_worst_layers_and_vela_compiles_it(tmp_pa
     from compressor.cli.main import cli
     from tests.helpers import import_source
 
-    source = "import torch\nimport torch.nn as nn\n\n\n" + inspect.getsource(_Stubborn).replace("class _Stubborn", "class Hard")
+    source = "import torch\nimport torch.nn as nn\n\n\n" + inspect.getsource(StubbornOutlierNet).replace("class StubbornOutlierNet", "class Hard")
     nets = import_source(tmp_path, monkeypatch, "hardnets", source)
     torch.manual_seed(0)
     torch.save(nets.Hard().state_dict(), tmp_path / "hard.pt")

@@ -17,19 +17,10 @@ from torch import nn
 from compressor.passes.quantize_tflite import _Requantize
 from compressor.quant.tflite_int8 import Calibration, Int8Tweaks
 from compressor.tflite.flatbuffer import float_constant, read_model
+from tests.quant.outlier_nets import OutlierNet
 
 
-class _NeedsEqualizing(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
-        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
-        self.head = nn.Linear(8, 4)
-        with torch.no_grad():
-            self.conv1.weight[0] *= 1e3
-            self.conv1.bias[0] *= 1e3
-            self.conv2.weight[:, 0] *= 1e-3
-
+class _NeedsEqualizing(OutlierNet):
     def forward(self, x):
         y = torch.relu(self.conv2(torch.relu(self.conv1(x))))
         return self.head(nn.functional.gelu(y.mean(dim=(2, 3))))
