@@ -113,6 +113,86 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
     return fitted
 
 
+TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
+
+
+def _op(row: dict, dtype: str):
+    from compressor.graph.ir import Op
+
+    return Op(name="x", op_type=row["op_type"], kind=row["kind"], inputs=(), outputs=(), macs=row["macs"],
+              compute_dtype=dtype, weight_bytes=row["weight_bytes"], input_bytes=row["input_bytes"],
+              output_bytes=row["output_bytes"], out_channels=row["out_channels"])
+
+
+def _terms_for(terms: dict, row: dict, dtype: str = "float32") -> dict | None:
+    """The fitted terms the cost model would pick for a row (types.RuntimeCost.kernel_terms' order)."""
+    from compressor.cost.latency import filter_taps
+
+    taps = filter_taps(_op(row, dtype))
+    return terms.get(row["op_type"]) or (terms.get(f"{row['kind']}_taps{taps}") if taps else None) or terms.get(row["kind"])
+
+
+def _features(row: dict, target, dtype: str) -> list[float] | None:
+    """[padded MACs, input bytes, weight bytes, output bytes, 1] of a row, in the units of TERMS
+    scaled so each term's coefficient is in ms (ps x count x 1e-9; us x 1e-3)."""
+    if "input_bytes" not in row:
+        return None  # a table written before the per-part byte counts
+    from compressor.cost.latency import padded_macs
+
+    op = _op(row, dtype)
+    macs = padded_macs(op, target.compute.channel_tile_of(dtype, row["kind"])) if row["macs"] else 0.0
+    return [macs * 1e-9, row["input_bytes"] * 1e-9, row["weight_bytes"] * 1e-9, row["output_bytes"] * 1e-9, 1e-3]
+
+
+def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min_ms: float = 0.001,
+              min_points: int = 3) -> dict[str, dict[str, float]]:
+    """Kernel terms (``targets`` ``runtimes.<fmt>.kernels.<dtype>.<key>``) by non-negative least
+    squares on relative error, so a 0.01 ms point counts as much as a 3 ms one.  Keys: each MAC
+    kind (conv, pointwise, depthwise, fully_connected); for the other kinds each op type with
+    at least ``min_points`` points (a sigmoid is not an ADD) and the kind over all its points.
+    A kind without MACs gets no MAC term.  Only the fp32 files of ``fmt`` (the int8 files hold
+    float QUANTIZE/DEQUANTIZE glue around their op that a real int8 graph does not)."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    mine = [r for r in rows if r["format"] == fmt and r["family"] not in ("dispatch", "rnn") and r["ms"] >= min_ms
+            and r.get("dtype", "float32") == dtype and _features(r, target, dtype) is not None]
+    groups: dict[str, list[dict]] = {}
+    from compressor.cost.latency import filter_taps
+
+    for r in mine:
+        if r["kind"] != "other":  # "other" is every op nobody classified: no one kernel's terms
+            groups.setdefault(r["kind"], []).append(r)
+        if r["kind"] not in COMPUTE:
+            groups.setdefault(r["op_type"], []).append(r)
+        taps = filter_taps(_op(r, dtype))
+        if taps:
+            groups.setdefault(f"{r['kind']}_taps{taps}", []).append(r)
+    fitted = {}
+    for key, points in sorted(groups.items()):
+        # A kind split by filter taps fits five terms to its own points: only with enough of them.
+        if len(points) < (max(min_points, 8) if "_taps" in key else min_points):
+            continue
+        a = np.array([_features(r, target, dtype) for r in points])
+        if points[0]["kind"] not in COMPUTE:
+            # No MACs; constants (pad sizes, PReLU slopes) are not streamed weights; and no fixed
+            # term: a two-input file pays one more Python-side feed than the one-input empty file
+            # (~2 us in onnxruntime), which a graph's inner ops never do -- their fixed cost is
+            # the runtime's dispatch.
+            a[:, 0] = a[:, 2] = a[:, 4] = 0.0
+        t = np.array([r["ms"] for r in points])
+        scaled = a / t[:, None]
+        norms = np.maximum(np.abs(scaled).max(axis=0), 1e-30)
+        coef, _ = nnls(scaled / norms, np.ones(len(points)))
+        coef = coef / norms
+        fitted[key] = dict(zip(TERMS, coef.tolist()))
+    return fitted
+
+
+def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:
+    return sum(c * f for c, f in zip((terms[k] for k in TERMS), _features(row, target, dtype)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -142,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     # Per runtime: its own per-op dispatch (chain slope), per-inference invoke (the empty file's
     # time less one dispatch), onnxruntime's recurrent step, and its own kernels' efficiencies
     # (fp32 from FMT rows, int8 from FMT-int8 rows), as TOML sub-tables of the variant above.
-    runtimes = {}
+    runtimes, kernel_terms = {}, {}
     for fmt in ("tflite", "onnx"):
         alone = [r for r in rows if r["format"] == fmt]
         if not alone:
@@ -159,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             if kinds:
                 lines.append(f"efficiency.{dtype} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in kinds.items()) + " }")
         runtimes[fmt] = own
+        terms = fit_terms(rows, target, fmt)
+        for key, values in terms.items():
+            lines.append(f"kernels.float32.{key} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()) + " }")
+        kernel_terms[fmt] = terms
         print(f"[compute.variants.runtimes.{fmt}]\n" + "\n".join(lines))
     print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
           "points of at least 0.01 ms:")
@@ -169,7 +253,19 @@ def main(argv: list[str] | None = None) -> int:
             after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
                 **target.compute.efficiency, dtype: {**target.compute.efficiency[dtype], **own}}))
             ms = predicted_ms(r, after)[2]
-            print(f"#  {r['format']:<12}{r['family']:<16}{r['op_type']:<18}{r['ms']:>9.4f} ms  x{ms / r['ms']:.2f}")
+            terms = kernel_terms.get(r["format"], {})
+            chosen = _terms_for(terms, r)
+            by_terms = f"  terms x{terms_ms(chosen, r, target) / r['ms']:.2f}" if chosen else ""
+            print(f"#  {r['format']:<12}{r['family']:<16}{r['op_type']:<18}{r['ms']:>9.4f} ms  x{ms / r['ms']:.2f}"
+                  + by_terms)
+    for fmt, terms in kernel_terms.items():
+        errors = [terms_ms(_terms_for(terms, r), r, target) / r["ms"] for r in rows
+                  if r["format"] == fmt and r["ms"] >= 0.001 and r["family"] not in ("dispatch", "rnn", "glue")
+                  and _terms_for(terms, r)]
+        if errors:
+            within = lambda band: 100 * sum(abs(e - 1) <= band for e in errors) / len(errors)  # noqa: E731
+            print(f"# {fmt} fp32 kernel terms: {len(errors)} points, {within(0.1):.0f}% within ±10%, "
+                  f"{within(0.2):.0f}% within ±20%, range x{min(errors):.2f}-x{max(errors):.2f}")
     return 0
 
 

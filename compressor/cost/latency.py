@@ -32,6 +32,12 @@ its NEON and AVX2 ones by 8): a layer with C channels costs as if it had C round
 the profile's ``channel_multiple``.  Without that term layers of 8 or 16 channels ran up to
 2x slower than predicted (``scripts/estimate_fidelity.py``, pruned models).
 
+Where the runtime lists measured kernel terms for the op (``compute.runtimes[format].kernels``,
+by op type, else kind; fitted by ``scripts/fit_kernel_rates.py`` on the microbenchmarks)
+they replace the roofline: ``compute_s = mac_ps x padded_macs`` and ``memory_s`` = the byte
+and fixed terms (at least the DRAM time when the op's bytes exceed the cache), summed, not
+maxed: a kernel's per-output and per-MAC work do not overlap the way the roofline assumes.
+
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
 "compute"- or "memory"-bound by the larger term.  Ops run one after another (no overlap
@@ -47,7 +53,8 @@ from ..errors import TargetError
 from ..graph.ir import Op
 from ..targets.load import TargetProfile
 
-__all__ = ["OpLatency", "estimate_op_latency", "memory_level", "memory_reach", "moved_bytes", "padded_macs"]
+__all__ = ["OpLatency", "estimate_op_latency", "filter_taps", "memory_level", "memory_reach", "moved_bytes",
+           "padded_macs"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,16 @@ def padded_macs(op: Op, tile: int) -> float:
     if channels <= 0 or tile <= 1:
         return float(op.macs)
     return op.macs * math.ceil(channels / tile) * tile / channels
+
+
+_ITEM_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "int4": 1}
+
+
+def filter_taps(op: Op) -> int:
+    """Filter taps (k_h x k_w) of a depthwise op, from its MACs per output element; 0 for other ops."""
+    if op.kind != "depthwise" or not op.macs or not op.output_bytes:
+        return 0
+    return round(op.macs / max(op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4), 1))
 
 
 def moved_bytes(op: Op) -> int:
@@ -112,7 +129,15 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
     costs = compute.runtime_cost(runtime)
     overhead_s = (costs.dispatch_overhead_us + op.recurrent_steps * costs.rnn_step_us) * 1e-6
+    terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op))
+    if terms is not None:
+        # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
+        # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
+        tile = compute.channel_tile_of(op.compute_dtype, op.kind)
+        compute_s, rest_s = terms.seconds(padded_macs(op, tile) if op.macs else 0.0, op.input_bytes,
+                                          op.weight_bytes, op.output_bytes)
+        memory_s = max(rest_s, memory_s if level == "dram" else 0.0)
     return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,
-                     latency_s=max(compute_s, memory_s) + overhead_s,
+                     latency_s=(compute_s + memory_s if terms is not None else max(compute_s, memory_s)) + overhead_s,
                      bound="compute" if compute_s > memory_s else "memory",
                      memory_level=level, bytes_moved=moved_bytes(op))

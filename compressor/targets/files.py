@@ -131,6 +131,9 @@ def _check_table(table: dict[str, Any], allowed: set[str], keys: tuple, path: Pa
         for fmt, costs in runtimes.items():
             if isinstance(costs, dict):
                 _reject_unknown(costs, set(RUNTIME_COST_KEYS), (*keys, "runtimes", fmt), path)
+                kernels = costs.get("kernels")
+                if isinstance(kernels, dict):
+                    _reject_unknown(kernels, set(DTYPES), (*keys, "runtimes", fmt, "kernels"), path)
                 own = costs.get("efficiency")
                 if isinstance(own, dict):
                     _reject_unknown(own, set(DTYPES), (*keys, "runtimes", fmt, "efficiency"), path)

@@ -39,13 +39,15 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile, McuProfile, MemoryProfile, RuntimeCost, TargetProfile
+from .types import (COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, TARGET_KINDS, AcceleratorProfile,
+                    ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, RuntimeCost, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 
 __all__ = [
     "AcceleratorProfile",
     "ComputeProfile",
     "EnergyProfile",
+    "KernelTerms",
     "McuProfile",
     "MemoryProfile",
     "TargetProfile",
@@ -221,8 +223,31 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                     rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
                                                             optional=True) or 0.0,
                                     efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
-                                                if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}))
+                                                if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
+                                    kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes))
     return runtimes
+
+
+def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, KernelTerms]]:
+    """Optional ``kernels.<dtype>.<op type or kind> = { mac_ps, in_byte_ps, weight_byte_ps, out_byte_ps,
+    fixed_us }`` (each >= 0, omitted = 0): a kernel's measured terms (types.KernelTerms)."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    terms: dict[str, dict[str, KernelTerms]] = {}
+    for dtype in table:
+        if dtype not in dtypes:
+            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+        for name in c.table((*keys, dtype)):
+            entry = c.table((*keys, dtype, name))
+            unknown = [k for k in entry if k not in KERNEL_TERM_KEYS]
+            if unknown:
+                raise c.fail((*keys, dtype, name, unknown[0]), f"not a kernel term {list(KERNEL_TERM_KEYS)}")
+            values = {k: c.number((*keys, dtype, name, k), positive=False) for k in entry}
+            if any(v < 0 for v in values.values()):
+                raise c.fail((*keys, dtype, name), "kernel terms must be >= 0")
+            terms.setdefault(dtype, {})[name] = KernelTerms(**values)
+    return terms
 
 
 def _channel_tiles(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:

@@ -24,10 +24,12 @@ __all__ = [
     "DTYPES",
     "EFFICIENCY_KEYS",
     "FORMATS",
+    "KERNEL_TERM_KEYS",
     "TARGET_KINDS",
     "AcceleratorProfile",
     "ComputeProfile",
     "EnergyProfile",
+    "KernelTerms",
     "McuProfile",
     "MemoryProfile",
     "RUNTIME_COST_KEYS",
@@ -45,6 +47,31 @@ COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU w
 
 
 @dataclass(frozen=True)
+class KernelTerms:
+    """One kernel's time as measured terms (``scripts/fit_kernel_rates.py``, non-negative least
+    squares on the microbenchmarks' relative errors): picoseconds per (output-channel padded)
+    MAC, per byte read from activations, per weight byte, per byte written, plus a fixed cost.
+    A GEMM with 3 input channels writes as many bytes per MAC as one with 256 does 85x fewer
+    of: one efficiency per family cannot say both, these terms can."""
+
+    mac_ps: float = 0.0
+    in_byte_ps: float = 0.0
+    weight_byte_ps: float = 0.0
+    out_byte_ps: float = 0.0
+    fixed_us: float = 0.0
+
+    def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int) -> tuple[float, float]:
+        """(MAC part, byte and fixed part) of the kernel's time, in seconds."""
+        macs = self.mac_ps * padded_macs * 1e-12
+        rest = (self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes
+                + self.out_byte_ps * output_bytes) * 1e-12 + self.fixed_us * 1e-6
+        return macs, rest
+
+
+KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
+
+
+@dataclass(frozen=True)
 class RuntimeCost:
     """What one runtime (keyed by artifact format: LiteRT for tflite, onnxruntime for onnx)
     costs beside the arithmetic, measured by scripts/microbench_kernels.py."""
@@ -58,16 +85,31 @@ class RuntimeCost:
     # dtype -> op kind -> this runtime's own efficiency (its kernels: XNNPACK vs MLAS), over
     # compute.efficiency for the kinds it lists
     efficiency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # dtype -> op type (e.g. "LOGISTIC", "PRelu") or op kind -> measured kernel terms; where an
+    # op finds its terms (its type first, then its kind) they replace the roofline
+    kernels: Mapping[str, Mapping[str, KernelTerms]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
+        object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
-                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
+                     tuple((d, _items(k)) for d, k in sorted(self.kernels.items()))))
+
+    def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0) -> KernelTerms | None:
+        """The measured terms of the kernel running a ``dtype`` ``op_type`` op: by its type, else
+        its kind with its filter taps (``depthwise_taps49``: XNNPACK runs a 7x7 depthwise with a
+        multipass kernel, ~10x slower per MAC than its 3x3 and 5x5 ones), else its kind."""
+        table = self.kernels.get(dtype)
+        if not table:
+            return None
+        return table.get(op_type) or (table.get(f"{kind}_taps{taps}") if taps else None) or table.get(kind)
 
 
-RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency")
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
+                     "kernels")
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,46 @@ def test_a_runtime_efficiency_table_overrides_the_profile_for_its_format_only():
     assert onnx.compute_s == pytest.approx(tflite.compute_s * base / 0.1)
     # Kinds the runtime does not list keep the profile's rate.
     assert cpu.compute.efficiency_of("float32", "depthwise", "onnx") == cpu.compute.efficiency_of("float32", "depthwise")
+
+
+def _conv(macs: int, cin: int, cout: int, pixels: int) -> Op:
+    return Op("y", "CONV_2D", "conv", (0,), (1,), macs, "float32", cout * cin * 9 * 4, pixels * cin * 4,
+              pixels * cout * 4, out_channels=cout)
+
+
+def test_measured_kernel_terms_replace_the_roofline_and_see_what_one_efficiency_cannot():
+    from compressor.targets.types import KernelTerms
+
+    terms = KernelTerms(mac_ps=10.0, out_byte_ps=200.0, fixed_us=1.0)
+    cpu = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"conv": terms}}))
+    # Same MACs: a 3-channel stem writes 85x more output per MAC than a 256-channel layer.
+    stem = _conv(3 * 16 * 9 * 112 * 112, 3, 16, 112 * 112)
+    deep = _conv(256 * 16 * 9 * 147, 256, 16, 147)
+    assert stem.macs == pytest.approx(deep.macs, rel=0.01)
+    s, d = (estimate_op_latency(op, cpu, runtime="tflite") for op in (stem, deep))
+    assert s.latency_s == pytest.approx(1e-6 + 10e-12 * stem.macs + 200e-12 * stem.output_bytes)
+    assert s.latency_s > 1.3 * d.latency_s
+    # The roofline (no terms for this format) costs both alike.
+    r_s, r_d = (estimate_op_latency(op, cpu, runtime="onnx") for op in (stem, deep))
+    assert r_s.latency_s == pytest.approx(r_d.latency_s, rel=0.02)
+    # An op type's own terms win over its kind's.
+    sigmoid = Op("y", "LOGISTIC", "elementwise", (0,), (1,), 0, "float32", 0, 4000, 4000)
+    typed = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {
+        "elementwise": KernelTerms(in_byte_ps=1.0), "LOGISTIC": KernelTerms(in_byte_ps=50.0)}}))
+    assert estimate_op_latency(sigmoid, typed, runtime="tflite").latency_s == pytest.approx(50e-12 * 4000)
+
+
+def test_kernel_terms_are_validated(tmp_path):
+    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "bad"', 1)
+    bad = tmp_path / "bad.toml"
+    good = '\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\nkernels.float32.conv = { mac_ps = 7.5, fixed_us = 1 }\n'
+    bad.write_text(text + good)
+    # No CPU flags: the base profile (the AVX-512 variant has its own runtimes tables).
+    terms = load_target(str(bad), cpu_flags=frozenset()).compute.runtimes["tflite"].kernel_terms("float32", "CONV_2D", "conv")
+    assert terms.mac_ps == 7.5 and terms.fixed_us == 1 and terms.in_byte_ps == 0
+    bad.write_text(text + good.replace("fixed_us", "speed"))
+    with pytest.raises(TargetError, match="speed"):
+        load_target(str(bad))
+    bad.write_text(text + good.replace("7.5", "-1"))
+    with pytest.raises(TargetError, match=">= 0"):
+        load_target(str(bad))
