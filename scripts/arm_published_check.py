@@ -84,6 +84,19 @@ def as_runtime_runs(graph, precision: str):
     return dataclasses.replace(graph, ops=tuple(ops))
 
 
+ARMV82_CORES = ("Cortex-A55", "Cortex-A76", "Cortex-A77", "Cortex-A78", "Cortex-X1", "Cortex-A76-class")
+
+
+def ncnn_runs_fp16(figure: dict) -> bool:
+    """ncnn's benchncnn enables fp16 storage and ARITHMETIC by default on cores with Armv8.2
+    FP16 (A55, A76 and later) since release 20200916: its "fp32" rows on those cores ran fp16
+    (Tencent/ncnn#2703: "FP32 times reported using v20200916 very fast. Are these really FP16
+    results?"; #2931: the latest version enables fp16 inference automatically on supported
+    platforms).  Every ncnn figure in the list was added to ncnn's benchmark/README.md after
+    2020; an fp32 profile cannot be judged on them."""
+    return figure["runtime"].startswith("ncnn") and any(core in figure["cpu"] for core in ARMV82_CORES)
+
+
 def run(args) -> dict:
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "scripts"))
@@ -101,6 +114,9 @@ def run(args) -> dict:
             continue
         why = None if f["model"] in ARCHITECTURES else "architecture not written here"
         why = why or (None if f["precision"] in ("fp32", "int8") else f"{f['precision']}: no profile rate")
+        if not why and f["precision"] == "fp32" and ncnn_runs_fp16(f):
+            why = ("fp32 as published, but ncnn computes in fp16 on Armv8.2 cores by default since 20200916 "
+                   "(Tencent/ncnn#2703, #2931): fp16 arithmetic, no profile rate")
         if why:
             left_out.append(f"{f['model']} {f['precision']} on {profile_name}: {why}")
             continue
