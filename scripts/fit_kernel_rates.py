@@ -113,6 +113,7 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
     return fitted
 
 
+INT8_TERMS_FOR = ("tflite", "onnx")
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
 
 
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         # int8 terms for LiteRT only: onnxruntime's QDQ single-op files keep Transposes and Q/DQ
         # around their QLinear kernel that the glue files (a Reshape, whose Q/DQ it removes) do not
         # measure, so their byte terms would charge every op the glue; its int8 stays on efficiencies.
-        int8_terms = fit_terms(rows, target, fmt, dtype="int8") if fmt == "tflite" else {}
+        int8_terms = fit_terms(rows, target, fmt, dtype="int8") if fmt in INT8_TERMS_FOR else {}
         for key, values in int8_terms.items():
             lines.append(f"kernels.int8.{key} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()) + " }")
         kernel_terms[f"{fmt}-int8"] = int8_terms
