@@ -114,6 +114,9 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
 
 
 INT8_TERMS_FOR = ("tflite", "onnx")
+# MAC op types with terms of their own, apart from their kind's: a matmul of two activations is
+# not the FC kernel (int8 BATCH_MATMUL runs on LiteRT's own kernel, ~10x slower per MAC).
+OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
 
 
@@ -183,7 +186,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     for r in mine:
         if r["kind"] != "other":  # "other" is every op nobody classified: no one kernel's terms
             groups.setdefault(r["kind"], []).append(r)
-        if r["kind"] not in COMPUTE:
+        if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
             groups.setdefault(r["op_type"], []).append(r)
         taps = filter_taps(_op(r, dtype))
         if taps:
@@ -194,7 +197,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if len(points) < (max(min_points, 8) if "_taps" in key else min_points):
             continue
         a = np.array([_features(r, target, dtype) for r in points])
-        if points[0]["kind"] not in COMPUTE:
+        if key in OWN_TERMS:
+            a[:, 1] = a[:, 2] = a[:, 3] = 0.0  # few points: a rate per MAC and a fixed cost, nothing more
+        elif points[0]["kind"] not in COMPUTE:
             # No MACs; constants (pad sizes, PReLU slopes) are not streamed weights; and no fixed
             # term: a two-input file pays one more Python-side feed than the one-input empty file
             # (~2 us in onnxruntime), which a graph's inner ops never do -- their fixed cost is

@@ -115,6 +115,15 @@ for _family, _points in _sampled_grid().items():
 GRID["elementwise"] += [dict(shape=s, op=op) for s in [(1, 16, 16, 64), (1, 56, 56, 24), (1, 112, 112, 16)]
                         for op in ("RELU", "PRELU", "TANH")]
 
+# Transformer ops (attention and LayerNorm pieces): XNNPACK leaves several of them to LiteRT's
+# own kernels in int8 (BATCH_MATMUL of two activations, SOFTMAX, SQUARED_DIFFERENCE, SUB),
+# whose rates the fitted terms of these op types then carry.
+GRID["transformer"] = ([dict(op="BATCH_MATMUL", b=b, m=m, k=k, n=n) for b, m, k, n in
+                        [(3, 197, 64, 197), (3, 197, 197, 64), (4, 64, 32, 64), (8, 128, 64, 128), (12, 197, 64, 197),
+                         (2, 256, 128, 256)]]
+                       + [dict(op=op, shape=s) for s in [(1, 3, 197, 197), (1, 1, 64, 256), (1, 8, 128, 128)]
+                          for op in ("SOFTMAX", "GELU", "SQUARED_DIFFERENCE", "SUB")])
+
 # The float<->int8 glue an int8 single-op file carries (QUANTIZE in, DEQUANTIZE out around an
 # int8 RESHAPE that moves nothing): timed per shape, subtracted from the int8 points before
 # their kernel terms are fitted (fit_kernel_rates.py), as a real int8 graph has no such glue.
@@ -188,6 +197,8 @@ def _out_size(n, k, s):
 
 def build_tflite(family: str, p: dict, path: Path) -> None:
     b = _TfliteBuilder(); s = b.s
+    if family == "transformer":
+        _build_tflite_transformer(b, p, path); return
     if family == "dispatch":
         x = first = b.tensor((1, 1, 1, 8))
         one = b.tensor((1, 1, 1, 8), np.ones((1, 1, 1, 8)))
@@ -264,6 +275,52 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
     b.save(path, [x], [y])
 
 
+def _build_tflite_transformer(b, p: dict, path: Path) -> None:
+    s, op = b.s, p["op"]
+    if op == "BATCH_MATMUL":
+        x = b.tensor((p["b"], p["m"], p["k"])); w = b.tensor((p["b"], p["k"], p["n"])); y = b.tensor((p["b"], p["m"], p["n"]))
+        b.op(op, [x, w], [y], "BatchMatMulOptions", s.BatchMatMulOptionsT())
+        b.save(path, [x, w], [y]); return
+    shape = tuple(p["shape"])
+    x = b.tensor(shape); y = b.tensor(shape)
+    if op == "SOFTMAX":
+        o = s.SoftmaxOptionsT(); o.beta = 1.0
+        b.op(op, [x], [y], "SoftmaxOptions", o)
+    elif op in ("SQUARED_DIFFERENCE", "SUB"):
+        other = b.tensor(shape)
+        options = {"SUB": ("SubOptions", s.SubOptionsT()), "SQUARED_DIFFERENCE": ("SquaredDifferenceOptions",
+                                                                                  s.SquaredDifferenceOptionsT())}[op]
+        b.op(op, [x, other], [y], *options)
+        b.save(path, [x, other], [y]); return
+    else:  # GELU
+        b.op(op, [x], [y], "GeluOptions", s.GeluOptionsT())
+    b.save(path, [x], [y])
+
+
+def _build_onnx_transformer(p: dict, helper, TensorProto, nodes: list, extra_inputs: list, init) -> list[int]:
+    op = p["op"]
+    if op == "BATCH_MATMUL":
+        extra_inputs.append(helper.make_tensor_value_info("x2", TensorProto.FLOAT, [p["b"], p["k"], p["n"]]))
+        nodes.append(helper.make_node("MatMul", ["x", "x2"], ["y"]))
+        return [p["b"], p["m"], p["k"]]
+    shape = list(p["shape"])
+    if op == "SOFTMAX":
+        nodes.append(helper.make_node("Softmax", ["x"], ["y"], axis=-1))
+    elif op in ("SQUARED_DIFFERENCE", "SUB"):
+        extra_inputs.append(helper.make_tensor_value_info("x2", TensorProto.FLOAT, shape))
+        if op == "SUB":
+            nodes.append(helper.make_node("Sub", ["x", "x2"], ["y"]))
+        else:
+            nodes.append(helper.make_node("Sub", ["x", "x2"], ["d"]))
+            nodes.append(helper.make_node("Mul", ["d", "d"], ["y"]))
+    elif op == "GELU":  # the erf form litert-torch and torch.onnx write
+        init("half", np.array(0.5)); init("one", np.array(1.0)); init("rsqrt2", np.array(0.7071067811865476))
+        nodes += [helper.make_node("Mul", ["x", "rsqrt2"], ["a"]), helper.make_node("Erf", ["a"], ["e"]),
+                  helper.make_node("Add", ["e", "one"], ["f"]), helper.make_node("Mul", ["x", "f"], ["g"]),
+                  helper.make_node("Mul", ["g", "half"], ["y"])]
+    return shape
+
+
 # ---------------------------------------------------------------------------- ONNX builders
 
 _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "HardSwish", "MAX_POOL_2D": "MaxPool", "RESHAPE": "Reshape", "RELU": "Relu", "TANH": "Tanh", "PRELU": "PRelu",
@@ -280,7 +337,9 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     def init(name, array, dtype=np.float32):
         inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name)); return name
 
-    if family == "rnn":
+    if family == "transformer":
+        x_shape = _build_onnx_transformer(p, helper, TensorProto, nodes, extra_inputs, init)
+    elif family == "rnn":
         gates, t, h, i = (4 if p["cell"] == "LSTM" else 3), p["steps"], p["hidden"], p["input"]
         x_shape = [t, 1, i]
         init("W", RNG.standard_normal((1, gates * h, i)) * 0.1)
