@@ -247,9 +247,10 @@ class QuantizeTflite(PassBase):
         """Static int8 fell short after the remedies: try the other schemes (quant/schemes.py)."""
         import os
         import tempfile
+        import time
 
-        from ..measure.delegation import compute_ops_splitting
-        from ..quant.schemes import try_schemes
+        from ..measure.delegation import compute_ops_splitting, inspect_delegation
+        from ..quant.schemes import splitting_ops, try_schemes
 
         short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
         if not float_allowed(target):
@@ -264,11 +265,17 @@ class QuantizeTflite(PassBase):
             return Path(name)
 
         bar = self.config.fallback_min_sqnr_db
+        baseline = inspect_delegation(out_path).partitions if target.kind == "cpu" else 0
         try:
             path, best, trials, sensitivity = try_schemes(
                 float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
                 met=lambda sqnr_db, agreement: sqnr_db >= bar and (
-                    agreement is None or agreement >= self.config.min_agreement))
+                    agreement is None or agreement >= self.config.min_agreement),
+                # a scheme that ships keeps going for the int8 bar with float layers that pay (mixed.py)
+                goal=lambda sqnr_db, agreement: sqnr_db >= self.config.min_sqnr_db and (
+                    agreement is None or agreement >= self.config.min_agreement),
+                deadline=time.monotonic() + self.config.search_seconds,
+                left_out=lambda path: splitting_ops(path, baseline) if target.kind == "cpu" else ())
             scheme = best.scheme if best is not None else None
             better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
             slow = compute_ops_splitting(path, out_path) if better and target.kind == "cpu" else []
@@ -284,7 +291,7 @@ class QuantizeTflite(PassBase):
         if not better:
             return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
                                    "why": f"{short}; no other scheme did better, static int8 ships"}
-        kept = (f" with {', '.join(best.float_layers)} kept float (the layers that lost most alone)"
+        kept = (f" with {', '.join(best.float_layers)} kept float ({best.float_reasons()})"
                 if best.float_layers else "")
         if best.met:
             why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"

@@ -338,10 +338,12 @@ def _remedies(chain: _Chain, best: _Candidate, *, allow_int16: bool, allow_float
         tweaks = replace(best.tweaks, int16_layers=(*best.tweaks.int16_layers, *layers))
         best = chain.attempt(best, "int16", replace(best, tweaks=tweaks) if layers else None, layers)
         yield best
-    if allow_float and best.sqnr_db < chain.thresholds.min_sqnr_db - FLOAT_SEARCH_GAP_DB:
+    if not allow_float or not chain.affordable("float", new_source=True):
+        return
+    if best.sqnr_db < chain.thresholds.min_sqnr_db - FLOAT_SEARCH_GAP_DB:
         chain.tried.append({"remedy": "float", "sqnr_db": None, "agreement": None, "kept": False, "skipped":
                             f"{best.sqnr_db:.1f} dB is over {FLOAT_SEARCH_GAP_DB:g} dB under the bar: the signal is lost"})
-    elif allow_float and chain.affordable("float", new_source=True):
+    else:
         layers, search = chain.float_search(best)
         tweaks = replace(best.tweaks, float_layers=(*best.tweaks.float_layers, *layers),
                          int16_layers=tuple(n for n in best.tweaks.int16_layers if n not in layers))
