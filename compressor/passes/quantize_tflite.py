@@ -117,7 +117,8 @@ class QuantizeTflite(PassBase):
         # MobileNetV2, logits at 19 dB, 100% agreement: dynamic-range 2.2x slower than fp32).
         if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes and short_of_the_bar(
                 out_path, artifact, context, config.min_sqnr_db, REMEDY_EVAL_SAMPLES):
-            scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target)
+            scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target,
+                                              context.recipe.verify.min_agreement)
         range_facts = range_choice or {"method": calibration.method, "tried": "set by int8.calibration"}
         if scheme != "static_int8":
             shipped, facts = self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration,
@@ -243,8 +244,9 @@ class QuantizeTflite(PassBase):
         return inspect_delegation(requantize.out_path), [{**i, "layers": layer_paths(i["name"])} for i in islands]
 
     def _fallback(self, float_path: Path, out_path: Path, calibration: Any, remedies: Any, evaluate,
-                  target: TargetProfile) -> tuple[str, dict[str, Any]]:
-        """Static int8 fell short after the remedies: try the other schemes (quant/schemes.py)."""
+                  target: TargetProfile, min_agreement: float) -> tuple[str, dict[str, Any]]:
+        """Static int8 fell short after the remedies: try the other schemes (quant/schemes.py), judged
+        as verify judges (``min_agreement``: verify's), then toward the int8 SQNR bar."""
         import os
         import tempfile
         import time
@@ -269,11 +271,10 @@ class QuantizeTflite(PassBase):
         try:
             path, best, trials, sensitivity = try_schemes(
                 float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
-                met=lambda sqnr_db, agreement: sqnr_db >= bar and (
-                    agreement is None or agreement >= self.config.min_agreement),
+                met=lambda sqnr_db, agreement: sqnr_db >= bar and (agreement is None or agreement >= min_agreement),
                 # a scheme that ships keeps going for the int8 bar with float layers that pay (mixed.py)
                 goal=lambda sqnr_db, agreement: sqnr_db >= self.config.min_sqnr_db and (
-                    agreement is None or agreement >= self.config.min_agreement),
+                    agreement is None or agreement >= min_agreement),
                 deadline=time.monotonic() + self.config.search_seconds,
                 left_out=lambda path: splitting_ops(path, baseline) if target.kind == "cpu" else ())
             scheme = best.scheme if best is not None else None
