@@ -168,16 +168,28 @@ def try_schemes(float_path: Path, temp: Callable[[str], Path], *, calibration: C
     trials: list[SchemeTrial] = []
     sensitivity: list[dict[str, Any]] = []
     best: tuple[Path, SchemeTrial] | None = None
+    speed_layers: dict[str, tuple[str, ...]] = {}  # per scheme: layers kept float for the delegate
 
     def run(scheme: str, suffix: str, **kwargs) -> SchemeTrial:
         nonlocal best
         path = temp(suffix)
+        known = speed_layers.get(scheme, ())
+        if known:  # found on this scheme's first trial: no new delegation check (a child process each)
+            kwargs["layers"] = kwargs.get("layers") or weight_layers(float_path)
+            kwargs["float_layers"] = (*kwargs.get("float_layers", ()),
+                                      *(n for n in known if n not in kwargs.get("float_layers", ())))
         trial = _trial(float_path, path, scheme, calibration, evaluate, met, per_channel=per_channel, **kwargs)
-        names = left_out(path) if trial.error is None and left_out is not None and scheme in _FLOAT_CAPABLE else ()
+        first = scheme not in speed_layers and trial.error is None and scheme in _FLOAT_CAPABLE
+        names = left_out(path) if first and left_out is not None else ()
+        if first:
+            speed_layers[scheme] = ()
+        if known:
+            trial = replace(trial, float_for_speed=known)
         if names:  # ops the runtime has no kernel for in this scheme: float, inside the delegate
             layers = kwargs.pop("layers", None) or weight_layers(float_path)
             speed = tuple(n for n, layer in layers.items() if set(layer["ops"]) & set(names)
                           and n not in trial.float_layers)
+            speed_layers[scheme] = speed
             if speed:
                 kwargs.pop("float_layers", None)
                 trial = replace(_trial(float_path, path, scheme, calibration, evaluate, met, per_channel=per_channel,
