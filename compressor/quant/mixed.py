@@ -169,13 +169,14 @@ def with_producers(row: dict, by_name: dict[str, dict], eligible: Callable[[dict
 
 def float_units(rows: list[dict], *, eligible: Callable[[dict], bool], exact_db: float) -> dict[str, tuple[str, ...]]:
     """Candidates for ``keep_float_by_gain`` from ``layer_sensitivity`` rows: every eligible op the
-    worst output depends on that computes something (not a move op) and loses anything, with the
-    eligible ops that write its inputs, worst own loss first; label -> op names."""
+    worst output depends on that loses anything, with the eligible ops that write its inputs, worst
+    own loss first; label -> op names.  Move ops count: a RESHAPE at the graph input whose int8
+    range clips the input holds the loss of everything after it."""
     by_name = {row["name"]: row for row in rows}
     on_path = worst_output_ancestors(rows, by_name)
     units: dict[str, tuple[str, ...]] = {}
     for row in sorted(rows, key=lambda row: row["own_sqnr_db"]):
-        if row["name"] not in on_path or not eligible(row) or row["op"] in MOVE_OPS or row["own_sqnr_db"] >= exact_db:
+        if row["name"] not in on_path or not eligible(row) or row["own_sqnr_db"] >= exact_db:
             continue
         names = _with_float_producers(row, by_name, eligible)
         if names in units.values():
