@@ -65,12 +65,14 @@ class MixedResult:
 
 def keep_float_by_gain(build: Build, candidates: dict[str, tuple[str, ...]], cost: Callable[[tuple[str, ...]], float],
                        *, base: tuple[float, float | None], met: Callable[[float, float | None], bool],
-                       max_cost: float, max_trials: int = 48, deadline: float | None = None) -> MixedResult:
+                       max_cost: float, max_trials: int = 48, deadline: float | None = None,
+                       hard_cap: bool = False) -> MixedResult:
     """Layers to keep float (module docstring).  ``candidates``: label (a module path) -> the op
     names kept float together for it (an op with the ops that write its inputs: a precise op
     behind an int8 input gains nothing), in the order to measure them.  ``base`` is the (SQNR,
     agreement) with none of them float; ``cost(names)`` the caller's estimate of what keeping
-    ``names`` float costs; the kept ones cost at most ``max_cost`` together."""
+    ``names`` float costs; the kept ones cost at most ``max_cost`` together, unless (without
+    ``hard_cap``) only a set over it meets the bar."""
     base_sqnr, base_agreement = _clean(base[0]), base[1]
     rows: list[dict[str, Any]] = []
     trials, stopped = 0, None
@@ -95,7 +97,7 @@ def keep_float_by_gain(build: Build, candidates: dict[str, tuple[str, ...]], cos
     best = (base_sqnr, base_agreement)
     # Within the cap, best gain per cost first; then, only if the bar is still missed, a set over
     # the cap that meets it (a net whose loss sits in most of its MACs: the report shows the cost).
-    over_cap = [row for row in ranked if cost(tuple(row["ops"])) > max_cost]
+    over_cap = [] if hard_cap else [row for row in ranked if cost(tuple(row["ops"])) > max_cost]
     for capped, order in ((True, [row for row in ranked if row not in over_cap]), (False, over_cap)):
         for row in order:
             if met(*best) or stopped == "time budget":

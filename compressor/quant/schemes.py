@@ -245,11 +245,12 @@ def _toward_goal(float_path: Path, temp: Callable[[str], Path], trial: SchemeTri
             return float("-inf"), None
         return evaluate(path)
 
-    candidates = {name: (name,) for name in sorted(layers, key=lambda n: layers[n]["elements"]) if name not in kept}
+    cap = MAX_GOAL_FLOAT_WEIGHT_SHARE * total  # hard: only layers that fit it are measured
+    candidates = {name: (name,) for name in sorted(layers, key=lambda n: layers[n]["elements"])
+                  if name not in kept and layers[name]["elements"] <= cap}
     result = keep_float_by_gain(build, candidates, lambda names: float(sum(layers[n]["elements"] for n in names)),
                                 base=(trial.sqnr_db or float("-inf"), trial.agreement), met=goal, deadline=deadline,
-                                max_cost=MAX_GOAL_FLOAT_WEIGHT_SHARE * total,
-                                max_trials=MAX_MEASURED_LAYERS)
+                                max_cost=cap, max_trials=MAX_MEASURED_LAYERS, hard_cap=True)
     if not result.float_layers:
         return None
     return (*kept, *result.float_layers), layers, result.to_dict()

@@ -52,6 +52,9 @@ def test_the_cost_cap_is_kept_unless_only_an_expensive_set_meets_the_bar():
     rescued = keep_float_by_gain(build, {n: (n,) for n in noise}, lambda names: sum(costs[n] for n in names),
                                  base=(base, None), met=lambda s, a: s >= 20.0, max_cost=10.0)
     assert "dear" in rescued.float_layers and rescued.met
+    hard = keep_float_by_gain(build, {n: (n,) for n in noise}, lambda names: sum(costs[n] for n in names),
+                              base=(base, None), met=lambda s, a: s >= 20.0, max_cost=10.0, hard_cap=True)
+    assert hard.float_layers == ("cheap",) and not hard.met  # a size cap holds whatever the bar says
 
 
 def test_a_layer_that_gains_nothing_stays_int8():
