@@ -66,13 +66,14 @@ class MixedResult:
 def keep_float_by_gain(build: Build, candidates: dict[str, tuple[str, ...]], cost: Callable[[tuple[str, ...]], float],
                        *, base: tuple[float, float | None], met: Callable[[float, float | None], bool],
                        max_cost: float, max_trials: int = 48, deadline: float | None = None,
-                       hard_cap: bool = False) -> MixedResult:
+                       hard_cap: bool = False, min_gain_db: float = MIN_GAIN_DB) -> MixedResult:
     """Layers to keep float (module docstring).  ``candidates``: label (a module path) -> the op
     names kept float together for it (an op with the ops that write its inputs: a precise op
     behind an int8 input gains nothing), in the order to measure them.  ``base`` is the (SQNR,
     agreement) with none of them float; ``cost(names)`` the caller's estimate of what keeping
     ``names`` float costs; the kept ones cost at most ``max_cost`` together, unless (without
-    ``hard_cap``) only a set over it meets the bar."""
+    ``hard_cap``) only a set over it meets the bar.  A layer is kept only for ``min_gain_db`` or
+    more (alone, and again in the set)."""
     base_sqnr, base_agreement = _clean(base[0]), base[1]
     rows: list[dict[str, Any]] = []
     trials, stopped = 0, None
@@ -91,7 +92,7 @@ def keep_float_by_gain(build: Build, candidates: dict[str, tuple[str, ...]], cos
         sqnr_db, _ = build(names)
         rows.append({"layer": label, "ops": list(names), "gain_db_alone": _round(_clean(sqnr_db) - base_sqnr),
                      "cost": float(cost(names)), "kept": False})
-    ranked = sorted((row for row in rows if row["gain_db_alone"] is not None and row["gain_db_alone"] >= MIN_GAIN_DB),
+    ranked = sorted((row for row in rows if row["gain_db_alone"] is not None and row["gain_db_alone"] >= min_gain_db),
                     key=lambda row: row["gain_db_alone"] / max(row["cost"], 1.0), reverse=True)
     chosen: list[str] = []
     best = (base_sqnr, base_agreement)
@@ -115,7 +116,7 @@ def keep_float_by_gain(build: Build, candidates: dict[str, tuple[str, ...]], cos
             sqnr_db, agreement = build((*chosen, *added))
             sqnr_db = _clean(sqnr_db)
             row["sqnr_db_with"] = _round(sqnr_db)
-            if (met(sqnr_db, agreement) and not met(*best)) or (capped and sqnr_db >= best[0] + MIN_GAIN_DB):
+            if (met(sqnr_db, agreement) and not met(*best)) or (capped and sqnr_db >= best[0] + min_gain_db):
                 chosen += added
                 row["kept"], row["gain_db"] = True, _round(sqnr_db - best[0])
                 best = (sqnr_db, agreement)

@@ -64,6 +64,9 @@ MAX_FLOAT_WEIGHT_SHARE = 0.25
 # Float weights the search toward the int8 bar may add to a scheme that already ships: at 5% the
 # file grows by under 0.04x of the fp32 weights (0.95 x 1/4 + 0.05 = 0.29x all told, under 0.30x).
 MAX_GOAL_FLOAT_WEIGHT_SHARE = 0.05
+# ... and each layer it keeps float must buy this much (resemblyzer: 65k float weights for 0.1 dB is
+# not worth 200 kB; PNet's first conv bought 3.8 dB for 270).
+GOAL_MIN_GAIN_DB = 1.0
 # Layers measured one at a time, smallest first (the cheapest to keep float): bounds the time
 # (each is one quantization and one evaluation: ~4 s CPU on the 8,000-op unrolled LSTM).
 MAX_MEASURED_LAYERS = 24
@@ -250,7 +253,8 @@ def _toward_goal(float_path: Path, temp: Callable[[str], Path], trial: SchemeTri
                   if name not in kept and layers[name]["elements"] <= cap}
     result = keep_float_by_gain(build, candidates, lambda names: float(sum(layers[n]["elements"] for n in names)),
                                 base=(trial.sqnr_db or float("-inf"), trial.agreement), met=goal, deadline=deadline,
-                                max_cost=cap, max_trials=MAX_MEASURED_LAYERS, hard_cap=True)
+                                max_cost=cap, max_trials=MAX_MEASURED_LAYERS, hard_cap=True,
+                                min_gain_db=GOAL_MIN_GAIN_DB)
     if not result.float_layers:
         return None
     return (*kept, *result.float_layers), layers, result.to_dict()
