@@ -13,13 +13,19 @@ MTCNN PNet's box head in dynamic-range int8: its first conv (270 weights) float 
 The search, given ``build(float_layers) -> (worst output SQNR dB, worst class agreement or None)``:
 
 1. each candidate layer is measured alone (kept float, everything else as the base), in the
-   caller's order, at most ``max_trials`` and while ``deadline`` allows: its gain in dB over the
-   base;
-2. layers that gained at least ``MIN_GAIN_DB`` are ranked by gain per cost (the caller's cost
+   caller's order, at most ``max_trials`` and for at most half the time to ``deadline``: its
+   gain in dB over the base;
+2. layers that gained at least ``min_gain_db`` are ranked by gain per cost (the caller's cost
    model: the op's float MACs and border tensors for static int8, the weight elements for the
    weight-quantizing schemes);
-3. they are added in that order, each kept only when the whole set gains again, until the
-   thresholds are met (then stop: no float layer beyond need) or the cost cap is reached.
+3. they are added in that order, each kept only when the whole set gains ``min_gain_db`` again,
+   until the thresholds are met (then stop: no float layer beyond need), skipping any that would
+   pass the cost cap; with a soft cap (static int8's MAC share), a set over it is still taken
+   when it alone meets the bar, with a hard one (a size budget) never.
+
+Bounded: at most ``max_trials`` measurements plus one build per ranked layer, and ``deadline``.
+The caller's ``build`` is deterministic, so the same inputs keep the same layers (the deadline
+only cuts the search short on a machine too slow for it, and the result says so in ``stopped``).
 
 The result says which layers were kept float and what each bought (``rows``), so the report can
 name every float layer with its reason.
