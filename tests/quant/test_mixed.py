@@ -134,3 +134,40 @@ def test_the_box_head_is_kept_float_and_the_file_carries_it(tmp_path):
     peaks = sorted(float(np.abs(w).reshape(w.shape[0], -1).max(axis=1).max() /
                          np.median(np.abs(w).reshape(w.shape[0], -1).max(axis=1))) for w in weights)
     assert peaks[-1] > 100.0  # box1: channel 0 is 1000x the others
+
+
+class _Depthwise(nn.Module):
+    """Three 1x1 conv -> depthwise 3x3 blocks: XNNPACK has no dynamic-range depthwise kernel."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1,
+                                                                                           groups=8), nn.ReLU())
+                                      for _ in range(3)])
+
+    def forward(self, x):
+        return self.blocks(x)
+
+
+def test_dynamic_range_keeps_the_ops_xnnpack_leaves_out_float_and_runs_in_one_partition(tmp_path):
+    from compressor.measure.delegation import inspect_delegation
+    from compressor.passes.export_tflite import export_tflite
+    from compressor.quant.schemes import splitting_ops, try_schemes
+    from compressor.quant.tflite_int8 import Calibration
+
+    torch.manual_seed(0)
+    model = _Depthwise().eval()
+    x = np.random.default_rng(0).random((8, 8, 16, 16), dtype=np.float32)
+    float_path = tmp_path / "float.tflite"
+    export_tflite(model, (torch.from_numpy(x[:1]),), float_path)
+    counter = iter(range(100))
+    path, best, trials, _ = try_schemes(
+        float_path, lambda suffix: tmp_path / f"t{next(counter)}{suffix}", calibration=Calibration([[x[:1]]]),
+        evaluate=lambda p: (40.0, None), met=lambda s, a: True, allow_int16=False,
+        left_out=lambda p: splitting_ops(p, inspect_delegation(float_path).partitions))
+    assert best.scheme == "dynamic_range"
+    assert sorted(best.float_for_speed) == [f"blocks.{i}.2" for i in range(3)]  # the depthwise convs
+    assert set(best.float_for_speed) <= set(best.float_layers)
+    delegation = inspect_delegation(path)
+    assert delegation.partitions == 1 and not delegation.not_delegated
+    assert "float inside the delegate" in best.float_reasons()
