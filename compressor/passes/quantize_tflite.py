@@ -117,7 +117,8 @@ class QuantizeTflite(PassBase):
         # MobileNetV2, logits at 19 dB, 100% agreement: dynamic-range 2.2x slower than fp32).
         if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes and short_of_the_bar(
                 out_path, artifact, context, config.min_sqnr_db, REMEDY_EVAL_SAMPLES):
-            scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target)
+            scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target,
+                                              context.recipe.verify.min_agreement)
         range_facts = range_choice or {"method": calibration.method, "tried": "set by int8.calibration"}
         if scheme != "static_int8":
             shipped, facts = self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration,
@@ -243,13 +244,15 @@ class QuantizeTflite(PassBase):
         return inspect_delegation(requantize.out_path), [{**i, "layers": layer_paths(i["name"])} for i in islands]
 
     def _fallback(self, float_path: Path, out_path: Path, calibration: Any, remedies: Any, evaluate,
-                  target: TargetProfile) -> tuple[str, dict[str, Any]]:
-        """Static int8 fell short after the remedies: try the other schemes (quant/schemes.py)."""
+                  target: TargetProfile, min_agreement: float) -> tuple[str, dict[str, Any]]:
+        """Static int8 fell short after the remedies: try the other schemes (quant/schemes.py), judged
+        as verify judges (``min_agreement``: verify's), then toward the int8 SQNR bar."""
         import os
         import tempfile
+        import time
 
-        from ..measure.delegation import compute_ops_splitting
-        from ..quant.schemes import try_schemes
+        from ..measure.delegation import compute_ops_splitting, inspect_delegation
+        from ..quant.schemes import splitting_ops, try_schemes
 
         short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
         if not float_allowed(target):
@@ -264,11 +267,16 @@ class QuantizeTflite(PassBase):
             return Path(name)
 
         bar = self.config.fallback_min_sqnr_db
+        baseline = inspect_delegation(out_path).partitions if target.kind == "cpu" else 0
         try:
             path, best, trials, sensitivity = try_schemes(
                 float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
-                met=lambda sqnr_db, agreement: sqnr_db >= bar and (
-                    agreement is None or agreement >= self.config.min_agreement))
+                met=lambda sqnr_db, agreement: sqnr_db >= bar and (agreement is None or agreement >= min_agreement),
+                # a scheme that ships keeps going for the int8 bar with float layers that pay (mixed.py)
+                goal=lambda sqnr_db, agreement: sqnr_db >= self.config.min_sqnr_db and (
+                    agreement is None or agreement >= min_agreement),
+                deadline=time.monotonic() + self.config.search_seconds,
+                left_out=lambda path: splitting_ops(path, baseline) if target.kind == "cpu" else ())
             scheme = best.scheme if best is not None else None
             better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
             slow = compute_ops_splitting(path, out_path) if better and target.kind == "cpu" else []
@@ -284,7 +292,7 @@ class QuantizeTflite(PassBase):
         if not better:
             return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
                                    "why": f"{short}; no other scheme did better, static int8 ships"}
-        kept = (f" with {', '.join(best.float_layers)} kept float (the layers that lost most alone)"
+        kept = (f" with {', '.join(best.float_layers)} kept float ({best.float_reasons()})"
                 if best.float_layers else "")
         if best.met:
             why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"

@@ -66,12 +66,15 @@ class OutputComparison:
     why: str | None = None  # for a class output: "softmax", "log-softmax", "labels" or "named"
     agreement: float | None = None  # class outputs only
     status: str = "ok"  # "ok" or "FAILED"
+    agreement_samples: int = 0  # samples the agreement was counted on (class outputs)
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {"index": self.index, "name": self.name, "shape": list(self.shape), "kind": self.kind,
                                "sqnr_db": self.sqnr_db, "cosine": self.cosine, "max_abs_error": self.max_abs_error,
                                "mean_abs_error": self.mean_abs_error, "agreement": self.agreement,
                                "status": self.status}
+        if self.agreement is not None:
+            row["agreement_samples"] = self.agreement_samples
         if self.why is not None:
             row["class_because"] = self.why
         return row
@@ -160,7 +163,8 @@ def judge_outputs(comparisons: list[OutputComparison], expected: list[np.ndarray
         agreement = float(np.mean(np.argmax(ref, 1) == np.argmax(got, 1))) if why else None
         failed = agreement < min_agreement if agreement is not None else comparison.sqnr_db < min_sqnr_db
         judged.append(replace_fields(comparison, index=index, kind="class" if why else "regression", why=why,
-                                     agreement=agreement, status="FAILED" if failed else "ok"))
+                                     agreement=agreement, status="FAILED" if failed else "ok",
+                                     agreement_samples=int(ref.shape[0]) if why else 0))
     return tuple(judged)
 
 
@@ -232,28 +236,48 @@ class Verification:
                              f"--min-agreement {self.min_agreement:g}")
         return notes
 
+    def sample_warnings(self) -> list[str]:
+        """One phrase per class output whose agreement was counted on too few samples to judge
+        the bar: with n samples agreement moves in steps of 1/n, so when one miss alone takes it
+        under ``min_agreement`` (1/n > 1 - min_agreement) the verdict is all-or-nothing (16
+        samples: 15/16 = 0.9375 fails a 0.97 bar, the next step up is 16/16)."""
+        notes = []
+        for o in self.outputs:
+            n = o.agreement_samples
+            if o.agreement is None or n == 0 or (n - 1) / n >= self.min_agreement or self.min_agreement >= 1.0:
+                continue
+            needed = math.ceil(1.0 / (1.0 - self.min_agreement) - 1e-9)  # the fewest n with (n-1)/n >= the bar
+            notes.append(f"verify: output {o.index} ({o.name}) top-1 agreement was counted on {n} sample(s): one "
+                         f"miss ({n - 1}/{n} = {(n - 1) / n:.4f}) is already under --min-agreement "
+                         f"{self.min_agreement:g}; judge it on at least {needed} --eval samples")
+        return notes
+
     def to_dict(self) -> dict[str, Any]:
         return {"samples": self.samples, "data": self.data_source, "runtime": self.runtime,
                 "agreement": self.agreement, "accuracy_original": self.accuracy_original,
                 "accuracy_compressed": self.accuracy_compressed, "min_agreement": self.min_agreement,
                 "min_sqnr_db": self.min_sqnr_db, "passed": self.passed, "summary_output": self.summary.index,
-                "outputs": [o.to_dict() for o in self.outputs], "io": self.io}
+                "outputs": [o.to_dict() for o in self.outputs], "io": self.io, "warnings": self.sample_warnings()}
 
 
 def verify_artifact(path, reference_module: Any, x: Batch, y: np.ndarray | None, *,
                     data_source: str, min_agreement: float, layout: str = "nchw", min_sqnr_db: float = 15.0,
                     label_classes: int | None = None, classifier_output: tuple[str, ...] = (),
-                    progress: Callable[[Any], None] | None = None) -> Verification:
+                    progress: Callable[[Any], None] | None = None,
+                    expected: list[np.ndarray] | None = None) -> Verification:
     """Run ``path`` and ``reference_module`` on ``x`` and judge every output (module docstring).
 
     ``y``: labels of ``x`` (accuracy); ``label_classes``: K of the labels the data has, aligned
     with ``x`` or not (which outputs are class scores; from ``y`` when not given).  ``progress``
-    gets a ``ProgressUpdate`` per batch (torch) and per sample (the runtime)."""
+    gets a ``ProgressUpdate`` per batch (torch) and per sample (the runtime).  ``expected``: the
+    reference's outputs on ``x`` when the caller already has them (the torch run is skipped)."""
     runner = open_runtime(path, layout=layout)
     runtime = "LiteRT" if str(path).endswith(".tflite") else "onnxruntime"
     from ..progress import sample_reporter
 
-    expected = run_torch(reference_module, as_inputs(x), on_samples=sample_reporter(progress, "verify: original (torch)"))
+    if expected is None:  # given: the reference's outputs on ``x``, run once for many candidates
+        expected = run_torch(reference_module, as_inputs(x),
+                             on_samples=sample_reporter(progress, "verify: original (torch)"))
     actual = runner.run_batch(as_inputs(x), on_samples=sample_reporter(progress, f"verify: artifact ({runtime})"))
     if len(expected) != len(actual):
         from ..errors import VerificationError
@@ -288,9 +312,11 @@ def candidate_evaluator(artifact: Artifact, context: Context, samples: int):
     left it (pruned, substituted, folded), not the original: the remedies fix what quantization
     loses, and a pruned model's own change from the original is no quantization error."""
     x = head(context.eval_x, min(sample_count(context.eval_x), samples))
+    # The reference runs once: the remedies and the mixed-precision search evaluate dozens of candidates.
+    expected = run_torch(artifact.module, as_inputs(x))
 
     def evaluate(path) -> tuple[float, float | None]:
-        result = _candidate_result(path, artifact.module, x, context, artifact.layout)
+        result = _candidate_result(path, artifact.module, x, context, artifact.layout, expected=expected)
         return result.worst_sqnr_db, result.worst_agreement
 
     return evaluate
@@ -306,10 +332,11 @@ def short_of_the_bar(path, artifact: Artifact, context: Context, min_sqnr_db: fl
         agreement is not None and agreement < context.recipe.verify.min_agreement)
 
 
-def _candidate_result(path, module: Any, x: Batch, context: Context, layout: str) -> Verification:
+def _candidate_result(path, module: Any, x: Batch, context: Context, layout: str, *,
+                      expected: list[np.ndarray] | None = None) -> Verification:
     return verify_artifact(path, module, x, None, data_source=context.eval_source, min_agreement=0.0,
                            layout=layout, label_classes=context_label_classes(context),
-                           classifier_output=context.recipe.verify.classifier_output)
+                           classifier_output=context.recipe.verify.classifier_output, expected=expected)
 
 
 def context_label_classes(context: Context) -> int | None:

@@ -21,8 +21,9 @@ the best artifact so far, and the chain stops at the first that meets the thresh
    most by themselves (``own_sqnr_db`` of ``layer_sensitivity``) and whose op the quantizer
    can run with int16 activations, together with the ops that write their inputs (see
    ``_worst_layers``; only with ``allow_int16``: not every target has int16x8 kernels);
-7. ``float``: the same choice of worst layers left in float32 (only with ``allow_float``:
-   an NPU or MCU may not run float ops at all).
+7. ``float``: layers left in float32, chosen by measurement (mixed.py: each candidate alone,
+   then best gain per MAC first until the thresholds hold; only with ``allow_float``: an NPU or
+   MCU may not run float ops at all).
 
 A remedy is kept only if it gains over the best so far; later ones build on what was kept
 (int16 and float, which cost speed and bytes, must gain 3 dB or meet the thresholds).
@@ -71,22 +72,25 @@ import numpy as np
 
 from ..errors import CompressorError, ConfigError, ExportError
 from .tflite_int8 import Calibration, Int8Tweaks, float_ops, quantize_tflite, supports_int16
+from .mixed import float_units, keep_float_by_gain, with_producers, worst_output_ancestors
 from .sensitivity import EXACT_SQNR_DB, PERCENTILE, layer_sensitivity, percentile_ranges
 
 __all__ = ["PERCENTILE", "RemedyResult", "percentile_ranges", "quantize_with_remedies"]
 
 _TOP_ROWS = 10  # sensitivity rows kept in the result
+# The float remedy keeps float ops worth at most this share of the graph's MACs: XNNPACK's float
+# kernels ran ~2.2x its int8 ones on MobileNetV2 here (0.44x fp32 all int8), so 3/4 of the MACs
+# in float lands near 0.75 + 0.25 x 0.44 = 0.86x fp32, still faster than the float model.
+MAX_FLOAT_MAC_SHARE = 0.75
+# No float search when static int8 is this far under the bar (noise ~ the signal's tenth or more at
+# 25 dB): an unrolled LSTM (0.5 dB) compounds its error over the steps; the fallback schemes take it.
+FLOAT_SEARCH_GAP_DB = 15.0
 # A remedy is kept only if it gains more than this (or newly meets the thresholds): smaller
 # differences are evaluation noise, and a remedy kept for nothing still costs on the device.
 _MIN_GAIN_DB = 0.1
 # int16 and float layers cost speed and bytes: short of meeting the thresholds, they must buy
 # at least this much (random-weight DS-CNN: float for 4 layers bought 1.0 dB; not worth it).
 _COSTLY_MIN_GAIN_DB = 3.0
-# Ops that copy, reorder or select values: their output's int8 grid is their input's, so a
-# precise input needs the op before them precise too.
-_MOVE_OPS = frozenset({"RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS", "PAD", "PADV2", "MAX_POOL_2D",
-                       "SLICE", "STRIDED_SLICE", "GATHER", "CONCATENATION", "SPLIT"})
-
 Evaluate = Callable[[Path], tuple[float, float | None]]
 
 
@@ -145,55 +149,16 @@ class _Thresholds:
 
 
 def _worst_layers(rows: list[dict], count: int, *, eligible: Callable[[dict], bool]) -> tuple[str, ...]:
-    """The ``count`` eligible layers with the lowest own SQNR (ops that lose nothing skipped)
-    among those the worst output depends on, each with the eligible ops that produce its inputs.
-
-    Why the producers: an op's loss is often made when its input is stored in int8, and that
-    tensor's type is set by the op that writes it.  In a conv whose input has one channel 1000x
-    the others, the input tensor's SQNR still looks fine (power-weighted), the conv's output
-    does not; giving only the conv int16 or float keeps the int8 input and gains nothing.
-    Ops that only move data (reshape, pool, pad) are followed back to the op that computes.
-    """
+    """The ``count`` eligible layers with the lowest own SQNR (ops that lose nothing skipped) among
+    those the worst output depends on, each with the eligible ops that produce its inputs (an
+    op's loss is often made when its input is stored in int8: mixed.with_producers)."""
     by_name = {row["name"]: row for row in rows}
-    on_path = _worst_output_ancestors(rows, by_name)
+    on_path = worst_output_ancestors(rows, by_name)
     losing = [row for row in rows if eligible(row) and row["own_sqnr_db"] < EXACT_SQNR_DB and row["name"] in on_path]
     chosen: list[str] = []
     for row in sorted(losing, key=lambda row: row["own_sqnr_db"])[:count]:
-        chosen += [name for name in _with_producers(row, by_name, eligible) if name not in chosen]
+        chosen += [name for name in with_producers(row, by_name, eligible) if name not in chosen]
     return tuple(chosen)
-
-
-def _worst_output_ancestors(rows: list[dict], by_name: dict[str, dict]) -> set[str]:
-    """The ops the worst graph output depends on (itself included).
-
-    Outputs are the rows no other row reads; with several (a detector's box, landmark and score
-    heads), the one with the lowest SQNR is the one the candidate is judged by, and precision
-    spent on a layer that only feeds the others buys nothing.  One output: every op."""
-    read = {name for row in rows for name in row["inputs"]}
-    sinks = [row for row in rows if row["name"] not in read]
-    if len(sinks) < 2:
-        return set(by_name)
-    worst = min(sinks, key=lambda row: row["sqnr_db"])
-    names, pending = set(), [worst["name"]]
-    while pending:
-        name = pending.pop()
-        if name in names or name not in by_name:
-            continue
-        names.add(name)
-        pending += by_name[name]["inputs"]
-    return names
-
-
-def _with_producers(row: dict, by_name: dict[str, dict], eligible: Callable[[dict], bool]) -> list[str]:
-    names, pending = [row["name"]], list(row["inputs"])
-    while pending:
-        producer = by_name[pending.pop(0)]
-        if producer["name"] in names or not eligible(producer):
-            continue
-        names.append(producer["name"])
-        if producer["op"] in _MOVE_OPS:
-            pending += producer["inputs"]
-    return names
 
 
 class _Chain:
@@ -209,6 +174,7 @@ class _Chain:
         self.temp_paths: list[Path] = []
         self._rows: dict[Path, list[dict]] = {}
         self.build_seconds = 0.0  # quantize + evaluate of the plain candidate, calibration excluded
+        self.search_seconds: float | None = None  # the float search's own time budget
 
     def affordable(self, remedy: str, *, new_source: bool = False, log: bool = True) -> bool:
         """Whether ``remedy`` fits before the deadline; if not, it is logged as skipped."""
@@ -252,6 +218,38 @@ class _Chain:
         if candidate.path not in self._rows:
             self._rows[candidate.path] = layer_sensitivity(self.source(candidate), candidate.path, self.samples)
         return self._rows[candidate.path]
+
+    def float_search(self, best: _Candidate) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """Layers to keep float, measured (mixed.py): each candidate on the worst output's path
+        alone, then the best gain per cost first until the thresholds are met; float MACs stay
+        under MAX_FLOAT_MAC_SHARE.  Its own time: ``search_seconds`` again, from now."""
+        from ..graph.read import read_graph
+
+        taken = set(best.tweaks.float_layers)
+        units = float_units(self.sensitivity(best), exact_db=EXACT_SQNR_DB,
+                            eligible=lambda row: row["dtype"] != "float32" and row["name"] not in taken)
+        ops = {op.name: op for op in read_graph(self.source(best)).ops}
+        path = self._temp(".mixed.tflite")
+
+        def cost(names: tuple[str, ...]) -> float:  # float MACs, plus the tensors at the borders
+            return float(sum(ops[n].macs + ops[n].input_bytes + ops[n].output_bytes for n in set(names) if n in ops))
+
+        def build(names: tuple[str, ...]) -> tuple[float, float | None]:
+            tweaks = replace(best.tweaks, float_layers=(*best.tweaks.float_layers, *names),
+                             int16_layers=tuple(n for n in best.tweaks.int16_layers if n not in names))
+            try:
+                quantize_tflite(self.source(best), path, self.samples, per_channel=best.per_channel, io=self.io,
+                                tweaks=tweaks, calibration=self.calibration)
+            except CompressorError:
+                return -math.inf, None
+            return self.evaluate(path)
+
+        deadline = None if self.search_seconds is None else time.monotonic() + self.search_seconds
+        result = keep_float_by_gain(build, units, cost, base=(best.sqnr_db, best.agreement), deadline=deadline,
+                                    met=lambda sqnr_db, agreement: self.thresholds.met(
+                                        _Candidate(True, sqnr_db=sqnr_db, agreement=agreement)),
+                                    max_cost=MAX_FLOAT_MAC_SHARE * sum(op.macs for op in ops.values()))
+        return result.float_layers, result.to_dict()
 
     def build(self, candidate: _Candidate) -> _Candidate:
         """Quantize and evaluate ``candidate`` into a new temporary file."""
@@ -340,12 +338,19 @@ def _remedies(chain: _Chain, best: _Candidate, *, allow_int16: bool, allow_float
         tweaks = replace(best.tweaks, int16_layers=(*best.tweaks.int16_layers, *layers))
         best = chain.attempt(best, "int16", replace(best, tweaks=tweaks) if layers else None, layers)
         yield best
-    if allow_float and chain.affordable("float", new_source=True):
-        layers = _worst_layers(chain.sensitivity(best), chain.max_layers,
-                               eligible=lambda row: row["dtype"] != "float32")
+    if not allow_float or not chain.affordable("float", new_source=True):
+        return
+    if best.sqnr_db < chain.thresholds.min_sqnr_db - FLOAT_SEARCH_GAP_DB:
+        chain.tried.append({"remedy": "float", "sqnr_db": None, "agreement": None, "kept": False, "skipped":
+                            f"{best.sqnr_db:.1f} dB is over {FLOAT_SEARCH_GAP_DB:g} dB under the bar: the signal is lost"})
+    else:
+        layers, search = chain.float_search(best)
         tweaks = replace(best.tweaks, float_layers=(*best.tweaks.float_layers, *layers),
                          int16_layers=tuple(n for n in best.tweaks.int16_layers if n not in layers))
         best = chain.attempt(best, "float", replace(best, tweaks=tweaks) if layers else None, layers)
+        if not layers:
+            chain.tried.append({"remedy": "float", "sqnr_db": None, "agreement": None, "kept": False})
+        chain.tried[-1]["search"] = search
         yield best
 
 
@@ -377,6 +382,7 @@ def quantize_with_remedies(float_path: Path, out_path: Path, samples: list[list[
         best = chain.start(_Candidate(per_channel, tweaks=base or Int8Tweaks()))
         if search_seconds is not None:
             chain.deadline = time.monotonic() + search_seconds
+        chain.search_seconds = search_seconds
         if not thresholds.met(best):
             for best in _remedies(chain, best, allow_int16=allow_int16, allow_float=allow_float):
                 if thresholds.met(best):

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,7 +45,8 @@ from ..capture import captured_output
 from ..errors import CompressorError, ExportError
 from .tflite_int8 import Calibration, quantize_tflite
 
-__all__ = ["MAX_FLOAT_WEIGHT_SHARE", "SCHEMES", "SchemeTrial", "quantize_scheme", "try_schemes", "weight_layers"]
+__all__ = ["MAX_FLOAT_WEIGHT_SHARE", "SCHEMES", "SchemeTrial", "quantize_scheme", "splitting_ops", "try_schemes",
+           "weight_layers"]
 
 # name -> (ai-edge-quantizer recipe it follows, what it computes in)
 SCHEMES: dict[str, tuple[str, str]] = {
@@ -60,6 +61,12 @@ _FLOAT_CAPABLE = ("dynamic_range", "weight_only")
 # Float weights a scheme may keep, as a share of all weight elements: at 25% the weights stay
 # under ~0.44x their fp32 bytes (0.75 x 1/4 + 0.25), still well short of fp32.
 MAX_FLOAT_WEIGHT_SHARE = 0.25
+# Float weights the search toward the int8 bar may add to a scheme that already ships: at 5% the
+# file grows by under 0.04x of the fp32 weights (0.95 x 1/4 + 0.05 = 0.29x all told, under 0.30x).
+MAX_GOAL_FLOAT_WEIGHT_SHARE = 0.05
+# ... and each layer it keeps float must buy this much (resemblyzer: 65k float weights for 0.1 dB is
+# not worth 200 kB; PNet's first conv bought 3.8 dB for 270).
+GOAL_MIN_GAIN_DB = 1.0
 # Layers measured one at a time, smallest first (the cheapest to keep float): bounds the time
 # (each is one quantization and one evaluation: ~4 s CPU on the 8,000-op unrolled LSTM).
 MAX_MEASURED_LAYERS = 24
@@ -75,6 +82,20 @@ class SchemeTrial:
     met: bool
     error: str | None = None
     float_layers: tuple[str, ...] = ()  # module paths (else tensor names) of the layers kept float
+    search: dict[str, Any] | None = None  # the measured float-layer search toward the int8 bar (mixed.py)
+    float_for_speed: tuple[str, ...] = ()  # of float_layers: those the runtime has no kernel for in this scheme
+
+    def float_reasons(self) -> str:
+        """Why each float layer is float: what it bought in the measured search toward the int8
+        bar, else that it alone missed the thresholds (``_float_search``)."""
+        bought = {row["layer"]: row.get("gain_db") for row in (self.search or {}).get("layers", []) if row.get("kept")}
+        speed = [name for name in self.float_layers if name in self.float_for_speed]
+        notes = [f"{name}: +{bought[name]:.1f} dB" if bought.get(name) is not None else f"{name}: lost most alone"
+                 for name in self.float_layers if name not in self.float_for_speed]
+        if speed:
+            notes.append(f"{len(speed)} layer(s) XNNPACK has no {self.scheme} kernel for, float inside the delegate: "
+                         + ", ".join(speed))
+        return "; ".join(notes)
 
     def to_dict(self) -> dict[str, Any]:
         row = {"scheme": self.scheme, "recipe": SCHEMES[self.scheme][0],
@@ -85,6 +106,10 @@ class SchemeTrial:
             row["error"] = self.error
         if self.float_layers:
             row["float_layers"] = list(self.float_layers)
+        if self.search is not None:
+            row["search"] = self.search
+        if self.float_for_speed:
+            row["float_for_speed"] = list(self.float_for_speed)
         return row
 
 
@@ -125,23 +150,54 @@ def quantize_scheme(float_path: Path, out_path: Path, scheme: str, *, calibratio
 
 def try_schemes(float_path: Path, temp: Callable[[str], Path], *, calibration: Calibration,
                 evaluate: Callable[[Path], tuple[float, float | None]], met: Callable[[float, float | None], bool],
-                allow_int16: bool, per_channel: bool = True
+                allow_int16: bool, per_channel: bool = True,
+                goal: Callable[[float, float | None], bool] | None = None, deadline: float | None = None,
+                left_out: Callable[[Path], tuple[str, ...]] | None = None,
                 ) -> tuple[Path | None, SchemeTrial | None, list[SchemeTrial], list[dict[str, Any]]]:
     """Try the fallback schemes in order until one meets the thresholds.
 
     ``temp(suffix)`` gives a temporary path (the caller deletes it); ``met(sqnr_db, agreement)``
     is the caller's thresholds.  Returns the path of the best trial and the trial (meeting the
     thresholds first, then by SQNR; None if every scheme failed to quantize), every trial, and
-    the per-layer measurements behind any layers kept float (worst first).
+    the per-layer measurements behind any layers kept float (worst first).  ``goal``: a higher
+    bar (the int8 one) that a scheme meeting ``met`` keeps going for, with float layers chosen
+    by measured gain per float weight (mixed.py; until ``deadline``): MTCNN PNet's box head in
+    dynamic-range int8 went 24.0 -> 27.8 dB with its 270-weight first conv float.  ``left_out(path)``:
+    the ops (first output tensor names) the runtime would run outside its delegate, splitting the
+    graph; their layers are kept float in dynamic-range and weight-only trials (``float_for_speed``):
+    XNNPACK has no hybrid depthwise kernel, and real MobileNetV2 in dynamic-range split 18 ways at
+    2.2x fp32; with its 17 depthwise convs float, one partition, 26.3 dB.
     """
     trials: list[SchemeTrial] = []
     sensitivity: list[dict[str, Any]] = []
     best: tuple[Path, SchemeTrial] | None = None
+    speed_layers: dict[str, tuple[str, ...]] = {}  # per scheme: layers kept float for the delegate
 
     def run(scheme: str, suffix: str, **kwargs) -> SchemeTrial:
         nonlocal best
         path = temp(suffix)
+        known = speed_layers.get(scheme, ())
+        if known:  # found on this scheme's first trial: no new delegation check (a child process each)
+            kwargs["layers"] = kwargs.get("layers") or weight_layers(float_path)
+            kwargs["float_layers"] = (*kwargs.get("float_layers", ()),
+                                      *(n for n in known if n not in kwargs.get("float_layers", ())))
         trial = _trial(float_path, path, scheme, calibration, evaluate, met, per_channel=per_channel, **kwargs)
+        first = scheme not in speed_layers and trial.error is None and scheme in _FLOAT_CAPABLE
+        names = left_out(path) if first and left_out is not None else ()
+        if first:
+            speed_layers[scheme] = ()
+        if known:
+            trial = replace(trial, float_for_speed=known)
+        if names:  # ops the runtime has no kernel for in this scheme: float, inside the delegate
+            layers = kwargs.pop("layers", None) or weight_layers(float_path)
+            speed = tuple(n for n, layer in layers.items() if set(layer["ops"]) & set(names)
+                          and n not in trial.float_layers)
+            speed_layers[scheme] = speed
+            if speed:
+                kwargs.pop("float_layers", None)
+                trial = replace(_trial(float_path, path, scheme, calibration, evaluate, met, per_channel=per_channel,
+                                       float_layers=(*trial.float_layers, *speed), layers=layers, **kwargs),
+                                float_for_speed=(*trial.float_for_speed, *speed))
         trials.append(trial)
         if trial.error is None and (best is None or (trial.met, trial.sqnr_db) > (best[1].met, best[1].sqnr_db)):
             best = (path, trial)
@@ -160,9 +216,48 @@ def try_schemes(float_path: Path, temp: Callable[[str], Path], *, calibration: C
                     break
         if trial.met:
             break
+    if best is not None and goal is not None and best[1].met and best[1].scheme in _FLOAT_CAPABLE \
+            and not goal(best[1].sqnr_db, best[1].agreement):
+        found = _toward_goal(float_path, temp, best[1], evaluate, goal, deadline)
+        if found is not None:
+            trial = run(best[1].scheme, f".{best[1].scheme}.goal.tflite", float_layers=found[0], layers=found[1])
+            trials[-1] = replace(trial, search=found[2])
+            if best[1] is trial:
+                best = (best[0], trials[-1])
     if best is None:
         return None, None, trials, sorted(sensitivity, key=lambda row: row["sqnr_db_alone"])
     return best[0], best[1], trials, sorted(sensitivity, key=lambda row: row["sqnr_db_alone"])
+
+
+def _toward_goal(float_path: Path, temp: Callable[[str], Path], trial: SchemeTrial, evaluate, goal,
+                 deadline: float | None) -> tuple[tuple[str, ...], dict[str, dict[str, Any]], dict] | None:
+    """More weight layers kept float, chosen by measured gain per float weight element (mixed.py),
+    until ``goal`` holds; None when none gains."""
+    from .mixed import keep_float_by_gain
+
+    layers = weight_layers(float_path)
+    total = sum(layer["elements"] for layer in layers.values()) or 1
+    kept = tuple(trial.float_layers)
+    path = temp(f".{trial.scheme}.mixed.tflite")
+
+    def build(names: tuple[str, ...]) -> tuple[float, float | None]:
+        ops = tuple(op for name in (*kept, *names) for op in layers[name]["ops"])
+        try:
+            quantize_scheme(float_path, path, trial.scheme, calibration=None, float_ops=ops)
+        except CompressorError:
+            return float("-inf"), None
+        return evaluate(path)
+
+    cap = MAX_GOAL_FLOAT_WEIGHT_SHARE * total  # hard: only layers that fit it are measured
+    candidates = {name: (name,) for name in sorted(layers, key=lambda n: layers[n]["elements"])
+                  if name not in kept and layers[name]["elements"] <= cap}
+    result = keep_float_by_gain(build, candidates, lambda names: float(sum(layers[n]["elements"] for n in names)),
+                                base=(trial.sqnr_db or float("-inf"), trial.agreement), met=goal, deadline=deadline,
+                                max_cost=cap, max_trials=MAX_MEASURED_LAYERS, hard_cap=True,
+                                min_gain_db=GOAL_MIN_GAIN_DB)
+    if not result.float_layers:
+        return None
+    return (*kept, *result.float_layers), layers, result.to_dict()
 
 
 def _float_search(float_path: Path, temp: Callable[[str], Path], scheme: str, layers: dict[str, dict[str, Any]],
@@ -266,3 +361,15 @@ def _trial(float_path: Path, path: Path, scheme: str, calibration: Calibration, 
 def _ops_regex(names: tuple[str, ...]) -> str:
     # ai-edge-quantizer matches a rule's regex against an op's scope: its output names, each ending in ";".
     return "(^|;)(" + "|".join(re.escape(name) for name in names) + ");"
+
+
+def splitting_ops(path: Path, baseline_partitions: int) -> tuple[str, ...]:
+    """Ops LiteRT leaves outside XNNPACK in ``path`` when they split it into 3+ more partitions
+    than ``baseline_partitions`` (measure/delegation.compute_ops_splitting's rule), by first
+    output tensor name: the ``left_out`` of ``try_schemes`` on CPU targets."""
+    from ..measure.delegation import inspect_delegation
+
+    delegation = inspect_delegation(path)
+    if delegation.partitions <= baseline_partitions + 2:
+        return ()
+    return tuple(node["name"] for node in delegation.not_delegated)

@@ -105,7 +105,8 @@ def _outputs(verification) -> list[dict[str, Any]] | None:
     """compressed.outputs: one row per output of the model, judged on its own (verify_outputs.py)."""
     if verification is None:
         return None
-    keys = ("index", "name", "shape", "kind", "sqnr_db", "cosine", "max_abs_error", "agreement", "status")
+    keys = ("index", "name", "shape", "kind", "sqnr_db", "cosine", "max_abs_error", "agreement", "agreement_samples",
+            "status")
     rows = []
     for output in verification.outputs:
         row = {key: value for key, value in output.to_dict().items() if key in keys}

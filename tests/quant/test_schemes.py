@@ -105,6 +105,6 @@ def test_integer_only_targets_keep_static_int8_and_say_why(tmp_path):
     step = QuantizeTflite(Int8Config())
     remedies = types.SimpleNamespace(sqnr_db=3.0)
     scheme, fallback = step._fallback(tmp_path / "f.tflite", tmp_path / "o.tflite", None, remedies, None,
-                                      load_target("ethos-u55-128"))
+                                      load_target("ethos-u55-128"), 0.97)
     assert scheme == "static_int8" and fallback["tried"] == []
     assert "integer kernels only" in fallback["why"]
