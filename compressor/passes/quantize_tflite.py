@@ -17,6 +17,7 @@ from ..config import Int8Config
 from ..data import calibration_samples
 from ..errors import ConfigError, ExportError
 from ..quant.int16_layers import check_int16_target, int16_allowed, int16_ops, resolve_int16_layers
+from ..quant.scheme_speed import measure_speed
 from ..quant.tflite_int8 import (MIN_CALIBRATION_SAMPLES, Int8Tweaks, bounded_samples, float_ops, layers_by_name,
                                  quantize_tflite, supports_int16)
 from ..artifact import Artifact, Context, PassBase, replace
@@ -137,6 +138,7 @@ class QuantizeTflite(PassBase):
                 delegation, islands = self._float_islands(requantize, tweaks, target, delegation, keep=keep)
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
+        speed = measure_speed(out_path, artifact.path, scheme) if target.kind == "cpu" else {}  # scheme_speed.py
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
                  "scheme_why": "static int8 met the accuracy thresholds" if remedies.met else None,
                  "fallback": fallback, "calibration": _RANGE_WORDS[calibration.method],
@@ -148,11 +150,10 @@ class QuantizeTflite(PassBase):
                  "calibration_samples": len(samples), "float_ops": left_float,
                  "float_ops_requested": user_float or None, "float_for_speed": for_speed,
                  "int16_ops": int16_ops(out_path), "int16_ops_requested": user_int16 or None,
-                 "float_islands": islands,
-                 "depthwise_per_tensor": shrunk,
+                 "float_islands": islands, "depthwise_per_tensor": shrunk,
                  "remedies": _remedy_facts(remedies),
-                 "delegation": _delegation_facts(delegation),
-                 "warnings": _warnings(remedies, delegation, config)}
+                 "delegation": _delegation_facts(delegation), "latency_vs_fp32": speed.get("latency_vs_fp32"),
+                 "warnings": [*_warnings(remedies, delegation, config), *speed.get("warnings", [])]}
         return replace(artifact, path=out_path, quantized=True), facts
 
     def _float_layers(self, float_path: Path, target: TargetProfile) -> dict[str, list[str]]:
@@ -248,7 +249,7 @@ class QuantizeTflite(PassBase):
         import os
         import tempfile
 
-        from ..measure.delegation import compute_ops_splitting
+        from ..quant.scheme_speed import speed_up_scheme
         from ..quant.schemes import try_schemes
 
         short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
@@ -263,18 +264,20 @@ class QuantizeTflite(PassBase):
             temps.append(Path(name))
             return Path(name)
 
-        bar = self.config.fallback_min_sqnr_db
+        bar, speed = self.config.fallback_min_sqnr_db, None
+
+        def met(sqnr_db: float, agreement: float | None) -> bool:
+            return sqnr_db >= bar and (agreement is None or agreement >= self.config.min_agreement)
+
         try:
             path, best, trials, sensitivity = try_schemes(
                 float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
-                met=lambda sqnr_db, agreement: sqnr_db >= bar and (
-                    agreement is None or agreement >= self.config.min_agreement))
-            scheme = best.scheme if best is not None else None
+                met=met)
             better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
-            slow = compute_ops_splitting(path, out_path) if better and target.kind == "cpu" else []
-            if slow:  # int8 that runs slower than float is what this tool exists to prevent
-                better, short = False, f"{short}; {scheme} would run {len(slow)} {'/'.join(sorted(set(slow)))} " \
-                                       "op(s) outside XNNPACK, slower than fp32"
+            if better and target.kind == "cpu":  # float where XNNPACK has no hybrid kernel; timed against fp32
+                path, best, speed = speed_up_scheme(float_path, path, best, temp=temp, calibration=calibration,
+                                                    evaluate=evaluate, met=met)
+            scheme = best.scheme if best is not None else None
             if better:
                 os.replace(path, out_path)
         finally:
@@ -284,14 +287,19 @@ class QuantizeTflite(PassBase):
         if not better:
             return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
                                    "why": f"{short}; no other scheme did better, static int8 ships"}
-        kept = (f" with {', '.join(best.float_layers)} kept float (the layers that lost most alone)"
-                if best.float_layers else "")
+        for_speed = (speed or {}).get("layers_for_speed", [])
+        lost = [name for name in best.float_layers if name not in for_speed]
+        parts = ([f"{', '.join(lost)} kept float (the layers that lost most alone)"] if lost else []) + (
+            [f"{', '.join(for_speed)} float (XNNPACK has no {scheme} kernel for it)"] if for_speed else [])
+        kept = f" with {' and '.join(parts)}" if parts else ""
         if best.met:
             why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
         else:
             why = f"{short}; no scheme reached {bar:g} dB, {scheme}{kept} came closest ({best.sqnr_db:.1f} dB)"
+        if speed and speed.get("replaced"):
+            why += f"; then {speed['replaced']}"
         return scheme, {"tried": rows, "float_layers": list(best.float_layers), "layer_sensitivity": sensitivity,
-                        "why": why}
+                        "speed": speed, "why": why}
 
     def _shipped_scheme(self, artifact: Artifact, out_path: Path, scheme: str, fallback: dict[str, Any],
                         remedies: Any, cost: dict[str, Any], calibration: Any,
@@ -303,6 +311,7 @@ class QuantizeTflite(PassBase):
         from ..quant.schemes import SCHEMES
 
         delegation = inspect_delegation(out_path) if target.kind == "cpu" else None
+        speed = fallback.get("speed") or {}
         float_counts = Counter(op["op"] for op in float_ops(out_path))
         note = (f"int8: shipped {scheme} ({SCHEMES[scheme][1]}): {fallback['why']}; "
                 f"{sum(float_counts.values())} op(s) compute in float")
@@ -313,10 +322,10 @@ class QuantizeTflite(PassBase):
                  "weights": "int8 per-channel", "activations": SCHEMES[scheme][1], "io": "float32",
                  "calibration_samples": cost["samples"], "float_ops": [], "float_op_counts": dict(float_counts),
                  "float_layers": fallback.get("float_layers", []),
-                 "float_ops_requested": None, "float_for_speed": [], "float_islands": [],
-                 "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
-                 "delegation": _delegation_facts(delegation),
-                 "warnings": [note, *_delegation_warnings(delegation)]}
+                 "float_ops_requested": None, "float_for_speed": speed.get("float_for_speed", []),
+                 "float_islands": [], "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
+                 "delegation": _delegation_facts(delegation), "latency_vs_fp32": speed.get("latency_vs_fp32"),
+                 "warnings": [note, *_delegation_warnings(delegation), *speed.get("warnings", [])]}
         return replace(artifact, path=out_path, quantized=True), facts
 
 
