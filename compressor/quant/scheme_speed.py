@@ -28,7 +28,7 @@ from typing import Any, Callable
 from ..errors import CompressorError
 from .schemes import SchemeTrial, quantize_scheme, weight_layers
 
-__all__ = ["CLEARLY_SLOWER", "keep_undelegated_float", "measure_speed", "speed_up_scheme"]
+__all__ = ["CLEARLY_SLOWER", "keep_undelegated_float", "measure_speed", "speed_up_scheme", "speed_verdict"]
 
 # A scheme's file measured above this multiple of fp32 is replaced by weight-only int8 when that
 # holds: far above the timing noise (medians of one file differ by <= 3% between rounds here), so
@@ -78,7 +78,7 @@ def measure_speed(shipped: Path, fp32: Path, scheme: str) -> dict[str, Any]:
         comparison = compare_latency({scheme: shipped, "fp32": fp32}, baseline="fp32")
     except CompressorError as error:  # a file the runtime cannot time: verify reports it, not this
         return {"error": str(error)[:200]}
-    return _verdict({}, comparison, scheme)
+    return speed_verdict({}, comparison, scheme)
 
 
 def speed_up_scheme(float_path: Path, path: Path, trial: SchemeTrial, *, temp: Callable[[str], Path],
@@ -99,7 +99,7 @@ def speed_up_scheme(float_path: Path, path: Path, trial: SchemeTrial, *, temp: C
         return path, trial, {**facts, "error": str(error)[:200]}
     facts["measured"] = [{"scheme": trial.scheme, **first.to_dict()}]
     if trial.scheme == "weight_only" or first.ratio(trial.scheme) <= CLEARLY_SLOWER:
-        return path, trial, _verdict(facts, first, trial.scheme)
+        return path, trial, speed_verdict(facts, first, trial.scheme)
     candidate, start = temp(".weight_only.speed.tflite"), time.monotonic()
     layers = weight_layers(float_path)
     float_ops = tuple(op for name in trial.float_layers for op in layers.get(name, {}).get("ops", ()))
@@ -108,7 +108,7 @@ def speed_up_scheme(float_path: Path, path: Path, trial: SchemeTrial, *, temp: C
         sqnr_db, agreement = evaluate(candidate)
         second = compare_latency({"weight_only": candidate, "fp32": float_path}, baseline="fp32")
     except CompressorError as error:
-        return path, trial, {**_verdict(facts, first, trial.scheme), "weight_only_error": str(error)[:200]}
+        return path, trial, {**speed_verdict(facts, first, trial.scheme), "weight_only_error": str(error)[:200]}
     facts["measured"].append({"scheme": "weight_only", "sqnr_db": round(float(sqnr_db), 3), **second.to_dict()})
     if met(sqnr_db, agreement) and not second.slower("weight_only"):
         facts["replaced"] = (f"{trial.scheme} ran {first.describe(trial.scheme)}; weight_only holds the bar at "
@@ -116,11 +116,11 @@ def speed_up_scheme(float_path: Path, path: Path, trial: SchemeTrial, *, temp: C
         trial = SchemeTrial("weight_only", float(sqnr_db), None if agreement is None else float(agreement),
                             candidate.stat().st_size, time.monotonic() - start, True,
                             float_layers=trial.float_layers)
-        return candidate, trial, _verdict(facts, second, "weight_only")
-    return path, trial, _verdict(facts, first, trial.scheme)
+        return candidate, trial, speed_verdict(facts, second, "weight_only")
+    return path, trial, speed_verdict(facts, first, trial.scheme)
 
 
-def _verdict(facts: dict[str, Any], comparison: Any, scheme: str) -> dict[str, Any]:
+def speed_verdict(facts: dict[str, Any], comparison: Any, scheme: str) -> dict[str, Any]:
     """The shipped scheme's latency against fp32 and, when slower, the warning that says so."""
     facts = {**facts, "latency_vs_fp32": {**comparison.to_dict(), "slower_than_fp32": comparison.slower(scheme)}}
     if comparison.slower(scheme):
