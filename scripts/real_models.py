@@ -511,12 +511,15 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
 
 
 def _strings_same(reference: np.ndarray, test: np.ndarray) -> str:
-    """How many eval crops read the same string (greedy CTC) from ``test`` as from PyTorch, and
-    the character error rate against PyTorch's strings (edit distance / their length)."""
+    """How many eval crops read the same string (greedy CTC) from ``test`` as from PyTorch, the
+    character error rate against PyTorch's strings (edit distance / their length), and the share
+    of timesteps whose best symbol (blank included) is PyTorch's."""
     archs = _archs()
     want, got = _ctc_strings(archs, reference), _ctc_strings(archs, test)
     edits = sum(_edit_distance(a, b) for a, b in zip(want, got))
-    return f"{sum(a == b for a, b in zip(want, got))}/{len(want)}, CER {edits / max(1, sum(map(len, want))):.3f}"
+    steps = float(np.mean(reference.argmax(-1) == test.argmax(-1)))
+    return (f"{sum(a == b for a, b in zip(want, got))}/{len(want)}, CER {edits / max(1, sum(map(len, want))):.3f}, "
+            f"timestep argmax {steps:.3f}")
 
 
 def _edit_distance(a: str, b: str) -> int:
