@@ -539,8 +539,9 @@ def _shipped_scheme(report: dict[str, Any], model: torch.nn.Module) -> dict[str,
     int8, verify = steps.get("int8") or {}, steps.get("verify") or {}
     found: dict[str, Any] = {}
     if int8.get("scheme"):
-        found["scheme"] = int8["scheme"] + (f" ({', '.join(int8['float_layers'])} float)"
-                                            if int8.get("float_layers") else "")
+        names = int8.get("float_layers") or []
+        shown = ", ".join(names) if len(names) <= 3 else f"{len(names)} layers: {', '.join(names[:2])}, ..."
+        found["scheme"] = int8["scheme"] + (f" ({shown} float)" if names else "")
     if verify.get("outputs"):
         found["cosine"] = [round(o["cosine"], 4) for o in verify["outputs"] if o.get("cosine") is not None]
     size = (report.get("compressed") or {}).get("size_bytes")
