@@ -28,12 +28,15 @@ from typing import Any, Callable
 from ..errors import CompressorError
 from .schemes import SchemeTrial, quantize_scheme, weight_layers
 
-__all__ = ["CLEARLY_SLOWER", "keep_undelegated_float", "measure_speed", "speed_up_scheme", "speed_verdict"]
+__all__ = ["CLEARLY_SLOWER", "FLOAT_OPS_SCHEMES", "keep_undelegated_float", "measure_speed", "speed_up_scheme",
+           "speed_verdict"]
 
 # A scheme's file measured above this multiple of fp32 is replaced by weight-only int8 when that
 # holds: far above the timing noise (medians of one file differ by <= 3% between rounds here), so
 # the choice does not flip between runs of the same inputs.
 CLEARLY_SLOWER = 1.2
+# Schemes whose float ops quantize_scheme honours (float activations around them already).
+FLOAT_OPS_SCHEMES = ("dynamic_range", "weight_only")
 
 
 def keep_undelegated_float(float_path: Path, path: Path, trial: SchemeTrial, *, temp: Callable[[str], Path],
@@ -45,6 +48,8 @@ def keep_undelegated_float(float_path: Path, path: Path, trial: SchemeTrial, *, 
     from ..measure.delegation import undelegated_compute_ops
     from ..tflite.names import layer_paths
 
+    if trial.scheme not in FLOAT_OPS_SCHEMES:  # int16 activations: quantize_scheme keeps no op float
+        return path, trial, []
     slow = undelegated_compute_ops(path, float_path)
     if not slow:
         return path, trial, []
