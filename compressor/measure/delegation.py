@@ -38,7 +38,8 @@ from typing import Any
 
 from ..errors import ModelLoadError, VerificationError
 
-__all__ = ["Delegation", "compute_ops_splitting", "delegation_from_nodes", "inspect_delegation", "parse_delegate_log"]
+__all__ = ["Delegation", "compute_ops_splitting", "delegation_from_nodes", "inspect_delegation", "parse_delegate_log",
+           "undelegated_compute_ops"]
 
 _CREATED = re.compile(r"Created TensorFlow Lite (\w+) delegate")
 _REPLACING = re.compile(r"Replacing (\d+)(?: out of (\d+))? node\(s\) with delegate \(([^)]*)\) node, "
@@ -170,6 +171,14 @@ def _cross_check(result: Delegation, log: str) -> None:
 
 # Left outside XNNPACK, these split the graph (MobileNetV2 dynamic-range: 17 depthwise, 18 partitions, 2.2x fp32).
 _COMPUTE_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV"})
+
+
+def undelegated_compute_ops(path: Path, baseline: Path) -> list[dict[str, Any]]:
+    """Conv/FC ops XNNPACK leaves out of ``path`` that it takes in ``baseline`` (the same graph in
+    float), by name: hybrid ops without an XNNPACK kernel (a dynamic-range DEPTHWISE_CONV_2D)."""
+    left_in_baseline = {node["name"] for node in inspect_delegation(baseline).not_delegated}
+    return [node for node in inspect_delegation(path).not_delegated
+            if node["op"] in _COMPUTE_OPS and node["name"] not in left_in_baseline]
 
 
 def compute_ops_splitting(path: Path, baseline: Path) -> list[str]:

@@ -1,10 +1,8 @@
 """The ``int8`` pass for `.tflite`: quantize (int8_tflite.py) with the safety net around it.
 
-One run: the plain recipe and, when its outputs fall short of ``int8.min_sqnr_db`` /
-``int8.min_agreement``, the remedies (quant_remedies.py); one weight scale per depthwise
-filter where that costs nothing; on CPU targets, float for the int8 ops XNNPACK has no
-kernel for (delegation.py); on MCU/NPU targets, a fully int8 graph with int8 edges or an
-error naming the op that stayed float.
+One run: the plain recipe and, short of ``int8.min_sqnr_db`` / ``int8.min_agreement``, the
+remedies then the other schemes (quant/); on CPU targets float for ops XNNPACK has no kernel
+for, timed against fp32; on MCU/NPU targets a fully int8 graph or an error naming the float op.
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ from ..config import Int8Config
 from ..data import calibration_samples
 from ..errors import ConfigError, ExportError
 from ..quant.int16_layers import check_int16_target, int16_allowed, int16_ops, resolve_int16_layers
+from ..quant.scheme_speed import measure_speed
 from ..quant.tflite_int8 import (MIN_CALIBRATION_SAMPLES, Int8Tweaks, bounded_samples, float_ops, layers_by_name,
                                  quantize_tflite, supports_int16)
 from ..artifact import Artifact, Context, PassBase, replace
@@ -53,12 +52,10 @@ def check_fully_int8(path: Path, left_float: list[dict[str, Any]], target: Targe
 
 # Evaluation samples each remedy candidate runs on (against the model being quantized).
 REMEDY_EVAL_SAMPLES = 64
-# Output SQNR a per-tensor depthwise file may lose against per-channel and still be kept:
-# 1 dB is ~26% more noise power, invisible at the ~38 dB the zoo sits at (pruned MobileNetV2
-# lost 0.83 dB, unpruned 0.02), while a collapse (VGG's 1-channel stem: -3.7 dB) is refused.
+# Output SQNR a per-tensor depthwise file may lose against per-channel and still be kept: 1 dB (~26% more
+# noise; pruned MobileNetV2 lost 0.83 dB, unpruned 0.02); a collapse (VGG's 1-channel stem: -3.7 dB) is refused.
 SHRINK_MAX_LOSS_DB = 1.0
-# Rounds of "keep the ops XNNPACK left out in float, re-quantize": one is usually enough.
-FALLBACK_ROUNDS = 3
+FALLBACK_ROUNDS = 3  # rounds of "keep the ops XNNPACK left out in float, re-quantize": one is usually enough
 _RANGE_WORDS = {"min_max": "min/max over all samples",
                 "moving_average": "moving average of each sample's min/max (factor 0.95)",
                 "percentile": "min/max clipped at the 99.99th percentile of |activation|"}
@@ -138,6 +135,7 @@ class QuantizeTflite(PassBase):
                 delegation, islands = self._float_islands(requantize, tweaks, target, delegation, keep=keep)
         left_float = float_ops(out_path)
         check_fully_int8(out_path, left_float, target)
+        speed = measure_speed(out_path, artifact.path, scheme) if target.kind == "cpu" else {}  # scheme_speed.py
         facts = {"quantizer": "ai-edge-quantizer", "recipe": "static_wi8_ai8", "scheme": scheme,
                  "scheme_why": "static int8 met the accuracy thresholds" if remedies.met else None,
                  "fallback": fallback, "calibration": _RANGE_WORDS[calibration.method],
@@ -149,11 +147,10 @@ class QuantizeTflite(PassBase):
                  "calibration_samples": len(samples), "float_ops": left_float,
                  "float_ops_requested": user_float or None, "float_for_speed": for_speed,
                  "int16_ops": int16_ops(out_path), "int16_ops_requested": user_int16 or None,
-                 "float_islands": islands,
-                 "depthwise_per_tensor": shrunk,
+                 "float_islands": islands, "depthwise_per_tensor": shrunk,
                  "remedies": _remedy_facts(remedies),
-                 "delegation": _delegation_facts(delegation),
-                 "warnings": _warnings(remedies, delegation, config)}
+                 "delegation": _delegation_facts(delegation), "latency_vs_fp32": speed.get("latency_vs_fp32"),
+                 "warnings": [*_warnings(remedies, delegation, config), *speed.get("warnings", [])]}
         return replace(artifact, path=out_path, quantized=True), facts
 
     def _float_layers(self, float_path: Path, target: TargetProfile) -> dict[str, list[str]]:
@@ -251,7 +248,8 @@ class QuantizeTflite(PassBase):
         import tempfile
         import time
 
-        from ..measure.delegation import compute_ops_splitting, inspect_delegation
+        from ..measure.delegation import inspect_delegation
+        from ..quant.scheme_speed import speed_up_scheme
         from ..quant.schemes import splitting_ops, try_schemes
 
         short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
@@ -266,23 +264,22 @@ class QuantizeTflite(PassBase):
             temps.append(Path(name))
             return Path(name)
 
-        bar = self.config.fallback_min_sqnr_db
+        bar, speed = self.config.fallback_min_sqnr_db, None
         baseline = inspect_delegation(out_path).partitions if target.kind == "cpu" else 0
+        def met(sqnr_db: float, agreement: float | None) -> bool:
+            return sqnr_db >= bar and (agreement is None or agreement >= min_agreement)
         try:
             path, best, trials, sensitivity = try_schemes(
                 float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
-                met=lambda sqnr_db, agreement: sqnr_db >= bar and (agreement is None or agreement >= min_agreement),
-                # a scheme that ships keeps going for the int8 bar with float layers that pay (mixed.py)
-                goal=lambda sqnr_db, agreement: sqnr_db >= self.config.min_sqnr_db and (
+                met=met, goal=lambda sqnr_db, agreement: sqnr_db >= self.config.min_sqnr_db and (
                     agreement is None or agreement >= min_agreement),
                 deadline=time.monotonic() + self.config.search_seconds,
                 left_out=lambda path: splitting_ops(path, baseline) if target.kind == "cpu" else ())
-            scheme = best.scheme if best is not None else None
             better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
-            slow = compute_ops_splitting(path, out_path) if better and target.kind == "cpu" else []
-            if slow:  # int8 that runs slower than float is what this tool exists to prevent
-                better, short = False, f"{short}; {scheme} would run {len(slow)} {'/'.join(sorted(set(slow)))} " \
-                                       "op(s) outside XNNPACK, slower than fp32"
+            if better and target.kind == "cpu":  # float where XNNPACK has no hybrid kernel; timed against fp32
+                path, best, speed = speed_up_scheme(float_path, path, best, temp=temp, calibration=calibration,
+                                                    evaluate=evaluate, met=met)
+            scheme = best.scheme if best is not None else None
             if better:
                 os.replace(path, out_path)
         finally:
@@ -292,14 +289,17 @@ class QuantizeTflite(PassBase):
         if not better:
             return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
                                    "why": f"{short}; no other scheme did better, static int8 ships"}
-        kept = (f" with {', '.join(best.float_layers)} kept float ({best.float_reasons()})"
-                if best.float_layers else "")
+        for_speed = [name for name in (speed or {}).get("layers_for_speed", []) if name not in best.float_for_speed]
+        note = f"; {', '.join(for_speed)}: XNNPACK has no {scheme} kernel for it" if for_speed else ""
+        kept = f" with {', '.join(best.float_layers)} kept float ({best.float_reasons()}{note})" * bool(best.float_layers)
         if best.met:
             why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
         else:
             why = f"{short}; no scheme reached {bar:g} dB, {scheme}{kept} came closest ({best.sqnr_db:.1f} dB)"
+        if speed and speed.get("replaced"):
+            why += f"; then {speed['replaced']}"
         return scheme, {"tried": rows, "float_layers": list(best.float_layers), "layer_sensitivity": sensitivity,
-                        "why": why}
+                        "speed": speed, "why": why}
 
     def _shipped_scheme(self, artifact: Artifact, out_path: Path, scheme: str, fallback: dict[str, Any],
                         remedies: Any, cost: dict[str, Any], calibration: Any,
@@ -311,6 +311,7 @@ class QuantizeTflite(PassBase):
         from ..quant.schemes import SCHEMES
 
         delegation = inspect_delegation(out_path) if target.kind == "cpu" else None
+        speed = fallback.get("speed") or {}
         float_counts = Counter(op["op"] for op in float_ops(out_path))
         note = (f"int8: shipped {scheme} ({SCHEMES[scheme][1]}): {fallback['why']}; "
                 f"{sum(float_counts.values())} op(s) compute in float")
@@ -321,10 +322,10 @@ class QuantizeTflite(PassBase):
                  "weights": "int8 per-channel", "activations": SCHEMES[scheme][1], "io": "float32",
                  "calibration_samples": cost["samples"], "float_ops": [], "float_op_counts": dict(float_counts),
                  "float_layers": fallback.get("float_layers", []),
-                 "float_ops_requested": None, "float_for_speed": [], "float_islands": [],
-                 "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
-                 "delegation": _delegation_facts(delegation),
-                 "warnings": [note, *_delegation_warnings(delegation)]}
+                 "float_ops_requested": None, "float_for_speed": speed.get("float_for_speed", []),
+                 "float_islands": [], "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
+                 "delegation": _delegation_facts(delegation), "latency_vs_fp32": speed.get("latency_vs_fp32"),
+                 "warnings": [note, *_delegation_warnings(delegation), *speed.get("warnings", [])]}
         return replace(artifact, path=out_path, quantized=True), facts
 
 

@@ -2,8 +2,8 @@
 
 A classifier whose logits lose SQNR in int8 but keep their top-1 ships static int8 (a real
 MobileNetV2, logits at 19 dB, shipped dynamic-range at 2.2x fp32 latency before); the same network
-judged as a regression (no labels) tries the other schemes, and refuses dynamic-range because
-XNNPACK would leave its depthwise conv out.
+judged as a regression (no labels) tries the other schemes; a depthwise conv XNNPACK would leave
+out of dynamic-range is kept float (quant/scheme_speed.py), no longer refused.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _depthwise_chain(pairs: int) -> nn.Module:
 
 def test_dynamic_range_depthwise_convs_splitting_the_graph_are_found(tmp_path):
     """XNNPACK has no dynamic-range depthwise kernel: each one mid-graph splits it (MobileNetV2: 18
-    partitions, 2.2x fp32), which is why the int8 pass refuses such a fallback scheme."""
+    partitions, 2.2x fp32), which is why the int8 pass keeps them float in such a fallback scheme."""
     from compressor.measure.delegation import compute_ops_splitting
     from compressor.passes.export_tflite import export_tflite
     from compressor.quant.schemes import quantize_scheme

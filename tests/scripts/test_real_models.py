@@ -77,3 +77,53 @@ def test_the_row_names_the_scheme_that_shipped_its_cosine_and_size_against_fp32_
     assert found == {"scheme": "dynamic_range (lstm.input_projection_l0 float)", "cosine": [0.9924],
                      "size_vs_fp32_weights": 1.0}
     assert script._shipped_scheme({}, torch.nn.Linear(4, 5)) == {}
+
+
+def test_corpus_has_ocr_and_a_second_classifier():
+    script = _load_script()
+    kinds = {s.name: s.kind for s in script.CORPUS}
+    assert "OCR" in kinds["easyocr-g2"] and "classifier" in kinds["efficientnet-lite0"]
+    assert next(s for s in script.CORPUS if s.name == "silero-vad").streamed  # fed its own states back
+
+
+def test_ctc_strings_agreement_counts_strings_edits_and_timesteps():
+    import numpy as np
+
+    script = _load_script()
+    assert script._edit_distance("kitten", "sitting") == 3 and script._edit_distance("", "ab") == 2
+    chars = script._archs().TextRecognizer.CHARS
+    ids = lambda text: [0] + [chars.index(c) + 1 for c in text]  # blank, then one step per character
+    logits = lambda seq: np.eye(97, dtype=np.float32)[seq][None]
+    reference = np.concatenate([logits(ids("abc")), logits(ids("xyz"))])
+    test = np.concatenate([logits(ids("abc")), logits(ids("xyq"))])
+    assert script._strings_same(reference, test) == "1/2, CER 0.167, timestep argmax 0.875"
+
+
+@pytest.mark.skipif(not (SAMPLES_DIR / "images" / "page.png").exists(), reason="sample page not on this machine")
+def test_text_line_crops_are_fixed_size_distinct_and_deterministic():
+    import numpy as np
+
+    script = _load_script()
+    crops = script._text_lines(SAMPLES_DIR, 48)
+    assert crops.shape == (48, 1, 64, script.TEXT_WIDTH) and crops.min() >= -1 and crops.max() <= 1
+    assert np.array_equal(crops[:32], script._text_lines(SAMPLES_DIR, 32))  # calibration = first 32
+    assert len({c.tobytes() for c in crops}) == 48  # eval crops are not calibration crops
+
+
+@pytest.mark.skipif(not (SAMPLES_DIR / "audio" / "speech_en_16k.wav").exists(), reason="samples not on this machine")
+def test_silero_inputs_are_the_states_the_model_streams_to_itself():
+    import numpy as np
+    import torch
+
+    script = _load_script()
+    torch.manual_seed(0)
+    model = script._archs().SileroVAD16k().eval()
+    chunks, states = script._streamed_pairs(SAMPLES_DIR, model)
+    assert chunks.shape[1:] == (576,) and states.shape[1:] == (2, 128)
+    assert not states[0].any() and np.abs(states[1:]).max() > 0  # zeros only where a clip starts
+    with torch.no_grad():
+        _, new_state = model(torch.from_numpy(chunks[5:6]), torch.from_numpy(states[5:6]))
+    np.testing.assert_allclose(new_state[0].numpy(), states[6], atol=1e-6)  # fed back, chunk after chunk
+    np.testing.assert_array_equal(chunks[6][:64], chunks[5][-64:])  # 64 samples of context carried over
+    chunk, state = script._vad_inputs(SAMPLES_DIR, 32, model)
+    assert chunk.shape == (32, 576) and state.shape == (32, 2, 128)
