@@ -324,12 +324,17 @@ def _lone_batchnorms(module: nn.Module) -> list[str]:
         if not _is_usable_batchnorm(modules[node.target]) or len(node.args) != 1:
             continue
         producer = node.args[0]
-        fed_by_layer = (getattr(producer, "op", "") == "call_module"
-                        and type(modules[producer.target]) in _CONVS + (nn.Linear,)
-                        and len(producer.users) == 1)
+        # A conv subclass that pads in its forward (TF-"same", as efficientnet-lite-pytorch's
+        # Conv2dStaticSamePadding) is traced through to F.conv2d: still a conv the converter folds.
+        fed_by_layer = len(getattr(producer, "users", ())) == 1 and (
+            (getattr(producer, "op", "") == "call_module" and type(modules[producer.target]) in _CONVS + (nn.Linear,))
+            or (getattr(producer, "op", "") == "call_function" and producer.target in _CONV_FUNCTIONS))
         if not fed_by_layer:
             lone.append(node.target)
     return lone
+
+
+_CONV_FUNCTIONS = (F.conv1d, F.conv2d, F.linear, torch.conv1d, torch.conv2d)
 
 
 def _set_child(root: nn.Module, path: str, new: nn.Module) -> None:

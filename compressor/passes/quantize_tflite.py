@@ -249,7 +249,7 @@ class QuantizeTflite(PassBase):
         import time
 
         from ..measure.delegation import inspect_delegation
-        from ..quant.scheme_speed import speed_up_scheme
+        from ..quant.scheme_speed import describe_float_layers, speed_up_scheme
         from ..quant.schemes import splitting_ops, try_schemes
 
         short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
@@ -289,9 +289,7 @@ class QuantizeTflite(PassBase):
         if not better:
             return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
                                    "why": f"{short}; no other scheme did better, static int8 ships"}
-        for_speed = [name for name in (speed or {}).get("layers_for_speed", []) if name not in best.float_for_speed]
-        note = f"; {', '.join(for_speed)}: XNNPACK has no {scheme} kernel for it" if for_speed else ""
-        kept = f" with {', '.join(best.float_layers)} kept float ({best.float_reasons()}{note})" * bool(best.float_layers)
+        kept = describe_float_layers(best, (speed or {}).get("layers_for_speed", []))
         if best.met:
             why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
         else:

@@ -28,7 +28,7 @@ from typing import Any, Callable
 from ..errors import CompressorError
 from .schemes import SchemeTrial, quantize_scheme, weight_layers
 
-__all__ = ["CLEARLY_SLOWER", "FLOAT_OPS_SCHEMES", "keep_undelegated_float", "measure_speed", "speed_up_scheme",
+__all__ = ["CLEARLY_SLOWER", "FLOAT_OPS_SCHEMES", "describe_float_layers", "keep_undelegated_float", "measure_speed", "speed_up_scheme",
            "speed_verdict"]
 
 # A scheme's file measured above this multiple of fp32 is replaced by weight-only int8 when that
@@ -132,3 +132,17 @@ def speed_verdict(facts: dict[str, Any], comparison: Any, scheme: str) -> dict[s
         facts["warnings"] = [f"int8: the shipped {scheme} file runs slower than fp32: {comparison.describe(scheme)}; "
                              "no int8 scheme tried ran faster at the accuracy bar"]
     return facts
+
+
+def describe_float_layers(trial: SchemeTrial, for_speed: list[str]) -> str:
+    """" with ... float (why)" for a shipped fallback's float layers: those the search kept (with
+    what each bought, ``SchemeTrial.float_reasons``) and those kept float for speed."""
+    speed = [name for name in for_speed if name not in trial.float_for_speed]
+    lost = [name for name in trial.float_layers if name not in speed]
+    parts = []
+    if lost:
+        reasons = trial.float_reasons() if not speed else "the layers that lost most alone"
+        parts.append(f"{', '.join(lost)} kept float ({reasons})")
+    if speed:
+        parts.append(f"{', '.join(speed)} float (XNNPACK has no {trial.scheme} kernel for it)")
+    return f" with {' and '.join(parts)}" if parts else ""
