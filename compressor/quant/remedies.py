@@ -78,18 +78,16 @@ from .sensitivity import EXACT_SQNR_DB, PERCENTILE, layer_sensitivity, percentil
 __all__ = ["PERCENTILE", "RemedyResult", "percentile_ranges", "quantize_with_remedies"]
 
 _TOP_ROWS = 10  # sensitivity rows kept in the result
-# The float remedy keeps float ops worth at most this share of the graph's MACs: XNNPACK's float
-# kernels ran ~2.2x its int8 ones on MobileNetV2 here (0.44x fp32 all int8), so 3/4 of the MACs
-# in float lands near 0.75 + 0.25 x 0.44 = 0.86x fp32, still faster than the float model.
-MAX_FLOAT_MAC_SHARE = 0.75
+# Float ops worth at most this share of the MACs (XNNPACK float ~2.2x its int8 on MobileNetV2: 3/4 of
+# the MACs float lands near 0.86x fp32), no layer over this share of the weights (float share f
+# costs ~0.75 f of the fp32 size: 6% keeps ~0.30x; a random MLP kept two FCs float for +3.5 dB at
+# 0.55x), the latter only above SIZE_BAR_PARAMS (a tiny net's one sensitive layer may be most of it).
+MAX_FLOAT_MAC_SHARE, MAX_FLOAT_WEIGHT_SHARE, SIZE_BAR_PARAMS = 0.75, 0.06, 100_000
 # No float search when static int8 is this far under the bar (noise ~ the signal's tenth or more at
 # 25 dB): an unrolled LSTM (0.5 dB) compounds its error over the steps; the fallback schemes take it.
 FLOAT_SEARCH_GAP_DB = 15.0
-# A remedy is kept only if it gains more than this (or newly meets the thresholds): smaller
-# differences are evaluation noise, and a remedy kept for nothing still costs on the device.
-_MIN_GAIN_DB = 0.1
-# int16 and float layers cost speed and bytes: short of meeting the thresholds, they must buy
-# at least this much (random-weight DS-CNN: float for 4 layers bought 1.0 dB; not worth it).
+_MIN_GAIN_DB = 0.1  # a remedy must gain more (or newly meet the thresholds): less is evaluation noise
+# int16/float layers cost speed and bytes: short of the thresholds they must buy this much (DS-CNN: 4 float, 1 dB).
 _COSTLY_MIN_GAIN_DB = 3.0
 Evaluate = Callable[[Path], tuple[float, float | None]]
 
@@ -226,9 +224,12 @@ class _Chain:
         from ..graph.read import read_graph
 
         taken = set(best.tweaks.float_layers)
-        units = float_units(self.sensitivity(best), exact_db=EXACT_SQNR_DB,
-                            eligible=lambda row: row["dtype"] != "float32" and row["name"] not in taken)
         ops = {op.name: op for op in read_graph(self.source(best)).ops}
+        weights = sum(op.weight_bytes for op in ops.values())
+        budget = MAX_FLOAT_WEIGHT_SHARE * weights if weights > 4 * SIZE_BAR_PARAMS else math.inf
+        units = float_units(self.sensitivity(best), exact_db=EXACT_SQNR_DB,
+                            eligible=lambda row: row["dtype"] != "float32" and row["name"] not in taken
+                            and getattr(ops.get(row["name"]), "weight_bytes", 0) <= budget)
         path = self._temp(".mixed.tflite")
 
         def cost(names: tuple[str, ...]) -> float:  # float MACs, plus the tensors at the borders

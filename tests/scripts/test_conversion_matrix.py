@@ -78,7 +78,6 @@ def _assert_ran_whole_job(row):
     assert row["status"] == "ok" or row["status"].startswith("FAILED (agreement"), row["status"]
     assert row["fp32_file_sqnr_db"] >= 100  # the float file computes what torch does
     assert row["int8_bytes"] < row["fp32_bytes"]
-    assert row["float_ops"] == 0
     assert row["int8_ms"] > 0 and row["fp32_ms"] > 0
 
 
@@ -91,7 +90,7 @@ def test_ds_cnn_compresses_with_int8_sqnr_above_30_db(small_rows):
     _assert_ran_whole_job(row)
     assert row["params"] == 23_180 and row["input"] == "1×1×49×10"
     assert row["sqnr_db"] >= 30 and (row["agreement"] is None or row["agreement"] >= 0.95)
-    assert row["size_ratio"] < 0.6
+    assert row["size_ratio"] < 0.6 and row["float_ops"] == 0
     assert row["partitions"] in (None, 1)  # one XNNPACK partition where compressor.measure.delegation exists
 
 
@@ -101,6 +100,11 @@ def test_autoencoder_compresses_with_int8_sqnr_above_18_db(small_rows):
     _assert_ran_whole_job(row)
     assert row["sqnr_db"] >= 18 and row["size_ratio"] < 0.35
     report = json.loads((keep / "ad_autoencoder" / "ad_autoencoder.compressed" / "report.json").read_text())
+    # Plain int8 of this random MLP sits near 22 dB: the measured float search (quant/mixed.py) may keep
+    # a layer or two float to reach the 25 dB int8 bar, and the report must then say so.
+    if row["float_ops"]:
+        assert any("used float" in w for w in report["warnings"]) or any(
+            "used float" in w for s in report.get("steps", []) for w in s.get("warnings", []))
     assert report["inputs"]["arch"] == "models.matrix:AnomalyAutoencoder"
     assert report["inputs"]["input_shapes"] == [[1, 640]]
 
