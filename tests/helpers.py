@@ -145,3 +145,19 @@ def write_tiny_tflite(path):
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     path.write_bytes(bytes(builder.Output()))
     return path
+
+
+def compress_pt2(model, x: np.ndarray, directory, *, calibration: int = 32, **options):
+    """``model`` saved as ``m.pt2``, compressed for android-arm64 on the first ``calibration`` rows of
+    ``x`` (the rest evaluates it); ``options`` go to ``compressor.compress`` (``overrides``, ``recipe``).
+    Returns the CompressResult and its report.json."""
+    import json
+
+    from compressor import compress
+
+    torch.export.save(torch.export.export(model, (torch.from_numpy(x[:1]),)), directory / "m.pt2")
+    np.savez(directory / "calib.npz", x=x[:calibration])
+    np.savez(directory / "test.npz", x=x[calibration:])
+    result = compress(directory / "m.pt2", target="android-arm64", data=directory / "calib.npz",
+                      eval_data=directory / "test.npz", out=directory / "out", **options)
+    return result, json.loads((result.out_dir / "report.json").read_text())

@@ -4,7 +4,6 @@ ships static int8 with the box head's layers float, named in the report, float i
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -12,6 +11,7 @@ import torch
 from torch import nn
 
 from compressor.quant.mixed import keep_float_by_gain
+from tests.helpers import compress_pt2
 
 
 def _additive(noise: dict[str, float], *, floor: float = 1e-4):
@@ -104,17 +104,10 @@ def _float_conv_weights(path) -> list[np.ndarray]:
 
 
 def test_the_box_head_is_kept_float_and_the_file_carries_it(tmp_path):
-    from compressor import compress
-
     torch.manual_seed(0)
     model = _TwoHeads().eval()
     x = np.random.default_rng(0).random((64, 1, 12, 12), dtype=np.float32)
-    torch.export.save(torch.export.export(model, (torch.from_numpy(x[:1]),)), tmp_path / "m.pt2")
-    np.savez(tmp_path / "calib.npz", x=x[:32])
-    np.savez(tmp_path / "test.npz", x=x[32:])
-    result = compress(tmp_path / "m.pt2", target="android-arm64", data=tmp_path / "calib.npz",
-                      eval_data=tmp_path / "test.npz", out=tmp_path / "out", recipe=None)
-    report = json.loads((result.out_dir / "report.json").read_text())
+    result, report = compress_pt2(model, x, tmp_path, recipe=None)
     steps = {s["name"]: s for s in report["steps"]}
     int8, verify = steps["int8"], steps["verify"]
     plain = int8["remedies"]["tried"][0]

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from tests.helpers import compress_pt2
+
 
 class _SpectrumNet(nn.Module):
     def __init__(self):
@@ -82,22 +84,14 @@ def test_a_shipped_file_slower_than_fp32_is_reported_with_both_latencies():
 def test_compress_ships_the_fallback_with_the_stem_float_and_its_latency_against_fp32(tmp_path):
     """End to end: static int8 falls short (an outlier channel), dynamic-range ships; its 1-channel stem
     (a depthwise conv to the converter) stays float, and the int8 step times the file against fp32."""
-    import json
-
-    from compressor import compress
     from compressor.measure.delegation import undelegated_compute_ops
     from tests.quant.outlier_nets import StubbornOutlierNet
 
     torch.manual_seed(0)
     model = StubbornOutlierNet().eval()
     x = np.random.default_rng(0).random((40, 1, 12, 12), dtype=np.float32)
-    torch.export.save(torch.export.export(model, (torch.from_numpy(x[:1]),)), tmp_path / "m.pt2")
-    np.savez(tmp_path / "calib.npz", x=x[:32])
-    np.savez(tmp_path / "test.npz", x=x[32:])
-    result = compress(tmp_path / "m.pt2", target="android-arm64", data=tmp_path / "calib.npz",
-                      eval_data=tmp_path / "test.npz", out=tmp_path / "out",
-                      overrides={"int8.search_seconds": 0.0, "int8.calibration": "min_max"})
-    report = json.loads((result.out_dir / "report.json").read_text())
+    result, report = compress_pt2(model, x, tmp_path,
+                                  overrides={"int8.search_seconds": 0.0, "int8.calibration": "min_max"})
     step = next(s for s in report["steps"] if s["name"] == "int8")
     assert step["scheme"] == "dynamic_range", step["scheme_why"]
     assert [row["op"] for row in step["float_for_speed"]] == ["DEPTHWISE_CONV_2D"]

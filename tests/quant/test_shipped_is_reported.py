@@ -8,7 +8,6 @@ the remedies: the artifact must still carry the equalized weights the report lis
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import torch
@@ -18,6 +17,7 @@ from compressor.passes.quantize_tflite import _Requantize
 from compressor.quant.tflite_int8 import Calibration, Int8Tweaks
 from compressor.tflite.flatbuffer import float_constant, read_model
 from tests.quant.outlier_nets import OutlierNet
+from tests.helpers import compress_pt2
 
 
 class _NeedsEqualizing(OutlierNet):
@@ -47,17 +47,10 @@ def _conv_weights(path):
 
 
 def test_float_for_speed_keeps_the_equalized_weights(tmp_path):
-    from compressor import compress
-
     torch.manual_seed(0)
     model = _NeedsEqualizing().eval()
     x = np.random.default_rng(0).random((48, 1, 12, 12), dtype=np.float32)
-    torch.export.save(torch.export.export(model, (torch.from_numpy(x[:1]),)), tmp_path / "m.pt2")
-    np.savez(tmp_path / "calib.npz", x=x[:32])
-    np.savez(tmp_path / "test.npz", x=x[32:])
-    result = compress(tmp_path / "m.pt2", target="android-arm64", data=tmp_path / "calib.npz",
-                      eval_data=tmp_path / "test.npz", out=tmp_path / "out", recipe=None)
-    report = json.loads((result.out_dir / "report.json").read_text())
+    result, report = compress_pt2(model, x, tmp_path, recipe=None)
     step = next(s for s in report["steps"] if s["name"] == "int8")
     assert "equalize" in step["remedies"]["used"]
     assert step["float_for_speed"], "the GELU must be re-quantized in float after the remedies"
