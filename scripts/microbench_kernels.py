@@ -496,8 +496,9 @@ def run(args) -> dict:
         invokes[fmt] = empty_ms
         for (family, p), path, ms in zip(points, paths, times):
             graph = read_graph(path, as_run=True)  # an .onnx as onnxruntime runs it, as the estimate costs it
-            op = graph.ops[0]
-            op = max(graph.ops, key=lambda o: (o.macs, o.input_bytes + o.output_bytes))  # not a Q/DQ
+            # The op measured, not the float QUANTIZE/DEQUANTIZE around an int8 one (whose float
+            # side has more bytes than the int8 kernel itself: QLinearAdd, QLinearSigmoid, ...).
+            op = max(graph.ops, key=lambda o: (o.kind != "quantize", o.macs, o.input_bytes + o.output_bytes))
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype,
                          "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),

@@ -26,6 +26,8 @@ __all__ = [
     "FORMATS",
     "KERNEL_TERM_KEYS",
     "TARGET_KINDS",
+    "WEIGHT_STREAM_LEVELS",
+    "PARALLEL_KEYS",
     "AcceleratorProfile",
     "ComputeProfile",
     "EnergyProfile",
@@ -88,15 +90,27 @@ class RuntimeCost:
     # dtype -> op type (e.g. "LOGISTIC", "PRelu") or op kind -> measured kernel terms; where an
     # op finds its terms (its type first, then its kind) they replace the roofline
     kernels: Mapping[str, Mapping[str, KernelTerms]] = field(default_factory=dict)
+    # dtype -> memory level ("cache" | "dram") -> bytes/s at which this runtime's kernels read
+    # packed weights that are not hot in the core's private cache (the graph's packed weights
+    # exceed memory.private_cache_bytes); measured by scripts/microbench_weight_stream.py
+    weight_stream_bytes_per_s: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op}:
+    # what more than one thread does to an op with kernel terms (scripts/microbench_threads.py)
+    parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
+        object.__setattr__(self, "weight_stream_bytes_per_s",
+                           _frozen({d: _frozen(k) for d, k in self.weight_stream_bytes_per_s.items()}))
+        object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.kernels.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
+                     tuple((d, _items(k)) for d, k in sorted(self.weight_stream_bytes_per_s.items())),
+                     tuple((d, _items(k)) for d, k in sorted(self.parallel.items()))))
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0) -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: by its type, else
@@ -109,7 +123,9 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
-                     "kernels")
+                     "kernels", "weight_stream_bytes_per_s", "parallel")
+PARALLEL_KEYS = ("efficiency", "sync_us")
+WEIGHT_STREAM_LEVELS = ("cache", "dram")
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,8 @@ class MemoryProfile:
     cache_bandwidth_bytes_per_s: float | None
     arena_alignment_bytes: int  # offset alignment of tensors in the activation arena
     weights_in_ram: bool  # whether constant tensors count towards peak RAM
+    # one core's own cache (L2): a graph whose packed weights fit it reads them hot every inference
+    private_cache_bytes: int | None = None
 
 
 @dataclass(frozen=True)

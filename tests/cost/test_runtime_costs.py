@@ -138,3 +138,60 @@ def test_kernel_terms_are_validated(tmp_path):
     bad.write_text(text + good.replace("7.5", "-1"))
     with pytest.raises(TargetError, match=">= 0"):
         load_target(str(bad))
+
+
+def _fc_chain(n: int, width: int, fmt: str = "tflite") -> Graph:
+    """n batch-1 FCs width x width, one after another: an unrolled recurrent layer's steps."""
+    tensors = tuple(Tensor(f"t{i}", (1, width), "float32", 4 * width, False) for i in range(n + 1))
+    ops = tuple(Op(f"t{i + 1}", "FULLY_CONNECTED", "fully_connected", (i,), (i + 1,), width * width, "float32",
+                   4 * width * width, 4 * width, 4 * width, out_channels=width) for i in range(n))
+    return Graph(ops=ops, tensors=tensors, inputs=(0,), outputs=(n,), format=fmt)
+
+
+def test_weights_that_cannot_stay_hot_stream_from_the_level_the_graph_fits():
+    from compressor.targets.types import KernelTerms
+
+    base = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"fully_connected": KernelTerms(mac_ps=48.0)}},
+                                   weight_stream_bytes_per_s={"float32": {"cache": 50e9, "dram": 25e9}}))
+    cpu = replace(base, memory=replace(base.memory, private_cache_bytes=1 << 20, cache_bytes=32 << 20))
+    per_op = lambda graph: check_kernels(graph, cpu).ops[0].latency_ms  # noqa: E731
+    hot, l3, dram = per_op(_fc_chain(2, 256)), per_op(_fc_chain(64, 256)), per_op(_fc_chain(64, 512))
+    # Two 256 KB FCs fit the 1 MB private cache: the measured (hot) terms alone.
+    assert hot == pytest.approx(48e-9 * 256 * 256, rel=1e-6)
+    # 16 MB of weights: each op's 256 KB comes from the shared cache at 50 GB/s, slower than hot.
+    assert l3 == pytest.approx(4 * 256 * 256 / 50e9 * 1e3, rel=1e-6) and l3 > hot
+    # 64 MB: beyond the 32 MB shared cache, from DRAM.
+    assert dram == pytest.approx(4 * 512 * 512 / 25e9 * 1e3, rel=1e-6)
+    # A profile without a private cache size (or without rates) keeps the hot terms.
+    assert check_kernels(_fc_chain(64, 256), base).ops[0].latency_ms == pytest.approx(hot, rel=1e-6)
+
+
+def test_weight_stream_rates_are_validated(tmp_path):
+    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "bad"', 1)
+    bad = tmp_path / "bad.toml"
+    good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
+            'weight_stream_bytes_per_s.float32 = { cache = 5e10, dram = 2.5e10 }\n')
+    bad.write_text(text + good)
+    rates = load_target(str(bad), cpu_flags=frozenset()).compute.runtimes["tflite"].weight_stream_bytes_per_s
+    assert rates["float32"]["dram"] == 2.5e10
+    bad.write_text(text + good.replace("dram =", "l4 ="))
+    with pytest.raises(TargetError, match="l4"):
+        load_target(str(bad))
+
+
+def test_a_second_thread_splits_measured_terms_as_the_runtime_measured():
+    from compressor.targets.types import KernelTerms
+
+    terms = {"float32": {"conv": KernelTerms(mac_ps=10.0, out_byte_ps=20.0)}}
+    conv = _conv(3 * 16 * 9 * 112 * 112, 3, 16, 112 * 112)
+    one = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms,
+                                  parallel={"float32": {"efficiency": 0.8, "sync_us": 2.0}}))
+    two = replace(one, compute=replace(one.compute, threads=2))
+    t1 = estimate_op_latency(conv, one, runtime="tflite").latency_s
+    t2 = estimate_op_latency(conv, two, runtime="tflite").latency_s
+    assert t1 == pytest.approx(10e-12 * conv.macs + 20e-12 * conv.output_bytes)
+    assert t2 == pytest.approx(t1 / 1.8 + 2e-6)
+    # Without a measured split, one thread's terms stand (no guessed speedup).
+    bare = replace(two, compute=replace(two.compute, runtimes={"tflite": RuntimeCost(dispatch_overhead_us=0.0,
+                                                                                     kernels=terms)}))
+    assert estimate_op_latency(conv, bare, runtime="tflite").latency_s == pytest.approx(t1)
