@@ -157,6 +157,17 @@ def glue_ms_per_byte(rows: list[dict], fmt: str) -> float:
     return max(sum(b * t for b, t in points) / sum(b * b for b, _ in points), 0.0)
 
 
+def transpose_ms_per_byte(rows: list[dict], fmt: str) -> float:
+    """ms per byte of the int8 Transposes onnxruntime puts around a single-op file's NHWC kernel:
+    the slope (through 0) of the "glue_transpose" files less their QUANTIZE/DEQUANTIZE glue."""
+    glue = glue_ms_per_byte(rows, fmt)
+    points = [(r["input_bytes"] + r["output_bytes"], r["ms"] - glue * r["bytes"]) for r in rows
+              if r["format"] == fmt and r["family"] == "glue_transpose"]
+    if not points:
+        return 0.0
+    return max(sum(b * t for b, t in points) / sum(b * b for b, _ in points), 0.0)
+
+
 def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min_ms: float = 0.001,
               min_points: int = 3) -> dict[str, dict[str, float]]:
     """Kernel terms (``targets`` ``runtimes.<fmt>.kernels.<dtype>.<key>``) by non-negative least
@@ -170,14 +181,15 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from scipy.optimize import nnls
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
-    glue = glue_ms_per_byte(rows, source)
+    glue, transpose = glue_ms_per_byte(rows, source), transpose_ms_per_byte(rows, source)
     mine = []
     for r in rows:
-        if (r["format"] != source or r["family"] in ("dispatch", "rnn", "glue") or r["kind"] == "quantize"
+        if (r["format"] != source or r["family"] in ("dispatch", "rnn", "glue", "glue_transpose") or r["kind"] == "quantize"
                 or r.get("dtype", "float32") != dtype or _features(r, target, dtype) is None):
             continue
         if glue:  # the float QUANTIZE in / DEQUANTIZE out of a single-op int8 file, not the kernel's
-            r = {**r, "ms": max(r["ms"] - glue * (r["input_bytes"] + r["output_bytes"]), 0.3 * r["ms"])}
+            r = {**r, "ms": max(r["ms"] - glue * (r["input_bytes"] + r["output_bytes"])
+                                - transpose * r.get("transpose_bytes", 0), 0.3 * r["ms"])}
         if r["ms"] >= min_ms:
             mine.append(r)
     groups: dict[str, list[dict]] = {}
@@ -292,10 +304,12 @@ def main(argv: list[str] | None = None) -> int:
                   + by_terms)
     for fmt, terms in kernel_terms.items():
         dtype = "int8" if fmt.endswith("int8") else "float32"
-        glue = glue_ms_per_byte(rows, fmt)
+        glue, transpose = glue_ms_per_byte(rows, fmt), transpose_ms_per_byte(rows, fmt)
         errors = [terms_ms(_terms_for(terms, r, dtype), r, target, dtype)
-                  / max(r["ms"] - glue * (r["input_bytes"] + r["output_bytes"]), 0.3 * r["ms"]) for r in rows
-                  if r["format"] == fmt and r["ms"] >= 0.001 and r["family"] not in ("dispatch", "rnn", "glue")
+                  / max(r["ms"] - glue * (r["input_bytes"] + r["output_bytes"]) - transpose * r.get("transpose_bytes", 0),
+                        0.3 * r["ms"]) for r in rows
+                  if r["format"] == fmt and r["ms"] >= 0.001
+                  and r["family"] not in ("dispatch", "rnn", "glue", "glue_transpose")
                   and r.get("dtype", "float32") == dtype and "input_bytes" in r and _terms_for(terms, r, dtype)]
         if errors:
             within = lambda band: 100 * sum(abs(e - 1) <= band for e in errors) / len(errors)  # noqa: E731
