@@ -157,15 +157,30 @@ def glue_ms_per_byte(rows: list[dict], fmt: str) -> float:
     return max(sum(b * t for b, t in points) / sum(b * b for b, _ in points), 0.0)
 
 
+def _transpose_pairs(rows: list[dict], fmt: str) -> list[tuple[int, float, float]]:
+    """(bytes of one Transpose, ms of the 1-Transpose file, ms of one Transpose) per shape of
+    the "glue_transpose" files (QUANTIZE -> 0 or 1 int8 Transpose -> DEQUANTIZE)."""
+    files: dict[tuple, dict[int, dict]] = {}
+    for r in rows:
+        if r["format"] == fmt and r["family"] == "glue_transpose":
+            files.setdefault(tuple(r["params"]["shape"]), {})[r["params"].get("n", 1)] = r
+    return [(f[1]["input_bytes"] + f[1]["output_bytes"], f[1]["ms"], max(f[1]["ms"] - f[0]["ms"], 0.0))
+            for f in files.values() if 0 in f and 1 in f]
+
+
 def transpose_ms_per_byte(rows: list[dict], fmt: str) -> float:
-    """ms per byte of the int8 Transposes onnxruntime puts around a single-op file's NHWC kernel:
-    the slope (through 0) of the "glue_transpose" files less their QUANTIZE/DEQUANTIZE glue."""
-    glue = glue_ms_per_byte(rows, fmt)
-    points = [(r["input_bytes"] + r["output_bytes"], r["ms"] - glue * r["bytes"]) for r in rows
-              if r["format"] == fmt and r["family"] == "glue_transpose"]
-    if not points:
-        return 0.0
-    return max(sum(b * t for b, t in points) / sum(b * b for b, _ in points), 0.0)
+    """ms per byte of one of the int8 Transposes onnxruntime puts around a single-op file's
+    NHWC kernel: the slope (through 0) of one-Transpose files less Transpose-less ones."""
+    points = [(b, t) for b, _, t in _transpose_pairs(rows, fmt)]
+    return max(sum(b * t for b, t in points) / sum(b * b for b, _ in points), 0.0) if points else 0.0
+
+
+def qdq_ms_per_byte(rows: list[dict], fmt: str) -> float:
+    """ms per int8 byte (in + out) of the float QUANTIZE in and DEQUANTIZE out of a single-op int8
+    file, from the one-Transpose files less their Transpose; 0 without them."""
+    slope = transpose_ms_per_byte(rows, fmt)
+    points = [(b, max(ms - slope * b, 0.0)) for b, ms, _ in _transpose_pairs(rows, fmt)]
+    return max(sum(b * t for b, t in points) / sum(b * b for b, _ in points), 0.0) if points else 0.0
 
 
 def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min_ms: float = 0.001,
@@ -181,7 +196,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from scipy.optimize import nnls
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
-    glue, transpose = glue_ms_per_byte(rows, source), transpose_ms_per_byte(rows, source)
+    transpose = transpose_ms_per_byte(rows, source)
+    # onnxruntime removes the Q/DQ around the "glue" family's Reshape: its Q/DQ are timed apart
+    glue = qdq_ms_per_byte(rows, source) if transpose else glue_ms_per_byte(rows, source)
     mine = []
     for r in rows:
         if (r["format"] != source or r["family"] in ("dispatch", "rnn", "glue", "glue_transpose") or r["kind"] == "quantize"
@@ -304,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                   + by_terms)
     for fmt, terms in kernel_terms.items():
         dtype = "int8" if fmt.endswith("int8") else "float32"
-        glue, transpose = glue_ms_per_byte(rows, fmt), transpose_ms_per_byte(rows, fmt)
+        transpose = transpose_ms_per_byte(rows, fmt)
+        glue = qdq_ms_per_byte(rows, fmt) if transpose else glue_ms_per_byte(rows, fmt)
         errors = [terms_ms(_terms_for(terms, r, dtype), r, target, dtype)
                   / max(r["ms"] - glue * (r["input_bytes"] + r["output_bytes"]) - transpose * r.get("transpose_bytes", 0),
                         0.3 * r["ms"]) for r in rows

@@ -134,8 +134,9 @@ GRID["glue"] = [dict(shape=s, op="RESHAPE") for s in [(1, 8, 8, 16), (1, 32, 32,
 # Transposes (NCHW -> NHWC -> NCHW) that a model pays once, not per conv.  Their cost per byte
 # is timed here (QUANTIZE -> int8 Transpose -> DEQUANTIZE, less the glue above) and subtracted
 # from each onnx-int8 point by its as-run Transposes' bytes (``transpose_bytes``).
-GRID["glue_transpose"] = [dict(shape=s, op="TRANSPOSE") for s in [(1, 8, 8, 16), (1, 32, 32, 32), (1, 64, 64, 24),
-                                                                  (1, 112, 112, 32), (1, 56, 56, 144)]]
+GRID["glue_transpose"] = [dict(shape=s, op="TRANSPOSE", n=n) for s in [(1, 8, 8, 16), (1, 32, 32, 32), (1, 64, 64, 24),
+                                                                       (1, 112, 112, 32), (1, 56, 56, 144)]
+                          for n in (0, 1)]  # none or one Transpose: the difference is one
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
@@ -433,20 +434,26 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
 
 
 def _build_onnx_int8_transpose(p: dict, path: Path) -> None:
-    """QUANTIZE -> DEQUANTIZE -> Transpose -> QUANTIZE -> DEQUANTIZE, which onnxruntime runs as
-    QUANTIZE -> int8 Transpose -> DEQUANTIZE (the quantizer leaves a lone Transpose float)."""
+    """QUANTIZE -> DEQUANTIZE (-> Transpose -> QUANTIZE -> DEQUANTIZE if n), which onnxruntime
+    runs as QUANTIZE -> (int8 Transpose ->) DEQUANTIZE (the quantizer leaves a lone Transpose
+    float; two Transposes in a row it merges into one, so one is the most a file can hold)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     n, h, w, c = p["shape"]
     inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s"), numpy_helper.from_array(np.array(0, np.int8), "z")]
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
-             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"]),
-             helper.make_node("Transpose", ["d"], ["t"], perm=[0, 2, 3, 1]),
-             helper.make_node("QuantizeLinear", ["t", "s", "z"], ["q2"]),
-             helper.make_node("DequantizeLinear", ["q2", "s", "z"], ["y"])]
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d0"])]
+    shape = [n, c, h, w]
+    for i in range(p.get("n", 1)):
+        nodes += [helper.make_node("Transpose", [f"d{i}"], [f"t{i}"], perm=[0, 2, 3, 1]),
+                  helper.make_node("QuantizeLinear", [f"t{i}", "s", "z"], [f"q{i + 1}"]),
+                  helper.make_node("DequantizeLinear", [f"q{i + 1}", "s", "z"], [f"d{i + 1}"])]
+        shape = [shape[0], shape[2], shape[3], shape[1]]
+    nodes[-1].output[0] = "y"
+    shape = shape if p.get("n", 1) else [n, c, h, w]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, c, h, w])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, h, w, c])], initializer=inits)
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)], initializer=inits)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 

@@ -17,11 +17,11 @@ distinct tensors).
 Each point is a chain of ``n`` distinct FCs ``width x width`` (fp32, and int8 as the corpus
 quantizes: ai-edge-quantizer static_wi8_ai8 / onnxruntime QDQ), timed against a chain of 2
 of the same width (the difference over ``n - 2`` FCs is one FC with its weights streamed),
-interleaved, thread CPU time, medians, least disturbed of ``--rounds`` passes.  The fit is the
-streamed bandwidth (packed weight bytes per second) by where the chain's whole weight set
-fits: the shared cache (``memory.cache_bytes``) or DRAM -- the ``[memory]``
-``weight_stream_bytes_per_s`` of the target profile, which ``cost/latency.py`` uses as a floor
-on every weighted op of a graph whose packed weights exceed ``memory.private_cache_bytes``.
+interleaved, thread CPU time, medians, least disturbed of ``--rounds`` passes.  The result is
+a curve: the streamed rate (packed weight bytes per second) by the size of the chain's whole
+weight set, the median per size -- ``[compute.runtimes.<fmt>] weight_stream.<dtype>`` of the
+target profile, which ``cost/latency.py`` interpolates (log-log) as a floor on every weighted
+op of a graph whose packed weights exceed ``memory.private_cache_bytes``.
 """
 
 from __future__ import annotations
@@ -164,16 +164,16 @@ def run(args) -> dict:
             "rows": rows}
 
 
-def fit(result: dict, *, cache_bytes: int) -> dict[str, dict[str, float]]:
-    """Median streamed bandwidth per format and level (cache: whole set within ``cache_bytes``
-    but above 2 MB; dram: above 1.5x ``cache_bytes``, clear of the boundary)."""
-    fitted: dict[str, dict[str, float]] = {}
+def fit(result: dict) -> dict[str, list[tuple[float, float]]]:
+    """The measured curve per format: for each whole-set size, the median rate of its chains."""
+    curves: dict[str, list[tuple[float, float]]] = {}
     for fmt in sorted({r["format"] for r in result["rows"]}):
-        rows = [r for r in result["rows"] if r["format"] == fmt]
-        levels = {"cache": [r["bytes_per_s"] for r in rows if 2 << 20 < r["set_bytes"] <= cache_bytes],
-                  "dram": [r["bytes_per_s"] for r in rows if r["set_bytes"] > 1.5 * cache_bytes]}
-        fitted[fmt] = {level: statistics.median(v) for level, v in levels.items() if v}
-    return fitted
+        by_set: dict[int, list[float]] = {}
+        for r in result["rows"]:
+            if r["format"] == fmt:
+                by_set.setdefault(r["set_bytes"], []).append(r["bytes_per_s"])
+        curves[fmt] = [(float(size), statistics.median(rates)) for size, rates in sorted(by_set.items())]
+    return curves
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +185,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runs", type=int, default=25)
-    parser.add_argument("--target", default="host-x86", help="profile whose cache_bytes splits the levels")
     args = parser.parse_args(argv)
     if not args.out and not args.from_json:
         parser.error("--out FILE (measure) or --from-json FILE (fit only)")
@@ -194,15 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result = run(args)
         Path(args.out).write_text(json.dumps(result, indent=1))
-    from compressor.targets.load import load_target
-
-    cache_bytes = load_target(args.target).memory.cache_bytes
     for r in result["rows"]:
         print(f"{r['format']:<12}{r['width']:>6} x{r['n']:<4}{r['set_bytes'] / 1e6:>8.1f} MB"
               f"{r['per_fc_us']:>10.2f} us{r['bytes_per_s'] / 1e9:>8.1f} GB/s")
-    print("\n# [memory] weight_stream_bytes_per_s, by runtime: fitted by scripts/microbench_weight_stream.py")
-    for fmt, levels in fit(result, cache_bytes=cache_bytes).items():
-        print(f"# {fmt}: " + ", ".join(f"{level} = {bw:.3g}" for level, bw in levels.items()))
+    print("\n# weight_stream curves (graph's packed weight bytes, bytes/s) for the target's runtimes tables:")
+    for fmt, curve in fit(result).items():
+        runtime, dtype = fmt.split("-")[0], ("int8" if fmt.endswith("int8") else "float32")
+        points = ", ".join(f"[{size:.4g}, {rate:.3g}]" for size, rate in curve)
+        print(f"# [compute.variants.runtimes.{runtime}]\nweight_stream.{dtype} = [{points}]")
     return 0
 
 

@@ -42,9 +42,10 @@ Weights streamed (``weight_set_bytes``: the graph's packed weight bytes, every n
 XNNPACK and MLAS pack each node's weights into a buffer of its own, so the 100 FC nodes of an
 unrolled 100-step LSTM hold 100 copies).  The kernel terms were measured with one op's weights
 hot in the core's private cache; in a graph whose packed weights exceed
-``memory.private_cache_bytes`` each op reads its weights again from the shared cache (the set
-fits ``memory.cache_bytes``) or DRAM, at the runtime's ``weight_stream_bytes_per_s[dtype][level]``
-(``scripts/microbench_weight_stream.py``: chains of distinct batch-1 FCs).  That time is a floor
+``memory.private_cache_bytes`` each op reads its weights again from the shared cache or DRAM,
+at the rate the runtime's measured curve ``weight_stream[dtype]`` gives for a set that size
+(``scripts/microbench_weight_stream.py``: chains of distinct batch-1 FCs; on host-x86 ~87 GB/s
+up to 8 MB, 52 at 17 MB, 26 beyond the 32 MB L3, fp32 LiteRT).  That time is a floor
 under the op's: ``latency = max(terms, weight_bytes / stream rate) + dispatch``.  It binds for
 batch-1 FCs (a weight read per MAC: 48 ps/MAC hot, ~150 from DRAM) and almost never for a conv.
 
@@ -128,11 +129,7 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     memory = profile.memory
     if not op.weight_bytes or memory.private_cache_bytes is None or weight_set_bytes <= memory.private_cache_bytes:
         return 0.0
-    rates = profile.compute.runtime_cost(runtime).weight_stream_bytes_per_s.get(op.compute_dtype)
-    if not rates:
-        return 0.0
-    level = "cache" if memory.cache_bytes is not None and weight_set_bytes <= memory.cache_bytes else "dram"
-    rate = rates.get(level) or rates.get("cache" if level == "dram" else "dram")
+    rate = profile.compute.runtime_cost(runtime).weight_stream_rate(op.compute_dtype, weight_set_bytes)
     return op.weight_bytes / rate if rate else 0.0
 
 

@@ -39,7 +39,7 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import (COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, TARGET_KINDS, WEIGHT_STREAM_LEVELS,
+from .types import (COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, TARGET_KINDS,
                     PARALLEL_KEYS, AcceleratorProfile,
                     ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, RuntimeCost, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
@@ -227,8 +227,7 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                     efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
-                                    weight_stream_bytes_per_s=_weight_stream(c, (*keys, fmt, "weight_stream_bytes_per_s"),
-                                                                             dtypes),
+                                    weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes))
     return runtimes
 
@@ -254,20 +253,23 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
     return terms
 
 
-def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """Optional ``weight_stream_bytes_per_s.<dtype> = { cache = B/s, dram = B/s }``."""
+def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending."""
     table = c.table(keys, optional=True)
     if table is None:
         return {}
-    rates: dict[str, dict[str, float]] = {}
-    for dtype in table:
+    curves: dict[str, tuple[tuple[float, float], ...]] = {}
+    for dtype, points in table.items():
         if dtype not in dtypes:
             raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
-        for level in c.table((*keys, dtype)):
-            if level not in WEIGHT_STREAM_LEVELS:
-                raise c.fail((*keys, dtype, level), f"not a memory level {list(WEIGHT_STREAM_LEVELS)}")
-            rates.setdefault(dtype, {})[level] = c.number((*keys, dtype, level), positive=True)
-    return rates
+        if (not isinstance(points, list) or not points
+                or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
+                           for p in points)):
+            raise c.fail((*keys, dtype), "must be a list of [set bytes, bytes per second] pairs, both > 0")
+        if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
+            raise c.fail((*keys, dtype), "set sizes must ascend")
+        curves[dtype] = tuple((float(x), float(y)) for x, y in points)
+    return curves
 
 
 def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, KernelTerms]]:

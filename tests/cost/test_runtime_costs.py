@@ -148,34 +148,44 @@ def _fc_chain(n: int, width: int, fmt: str = "tflite") -> Graph:
     return Graph(ops=ops, tensors=tensors, inputs=(0,), outputs=(n,), format=fmt)
 
 
-def test_weights_that_cannot_stay_hot_stream_from_the_level_the_graph_fits():
+def test_weights_that_cannot_stay_hot_stream_at_the_rate_measured_for_that_set_size():
     from compressor.targets.types import KernelTerms
 
+    curve = ((4e6, 80e9), (16e6, 50e9), (64e6, 25e9))
     base = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"fully_connected": KernelTerms(mac_ps=48.0)}},
-                                   weight_stream_bytes_per_s={"float32": {"cache": 50e9, "dram": 25e9}}))
+                                   weight_stream={"float32": curve}))
     cpu = replace(base, memory=replace(base.memory, private_cache_bytes=1 << 20, cache_bytes=32 << 20))
     per_op = lambda graph: check_kernels(graph, cpu).ops[0].latency_ms  # noqa: E731
-    hot, l3, dram = per_op(_fc_chain(2, 256)), per_op(_fc_chain(64, 256)), per_op(_fc_chain(64, 512))
     # Two 256 KB FCs fit the 1 MB private cache: the measured (hot) terms alone.
+    hot = per_op(_fc_chain(2, 256))
     assert hot == pytest.approx(48e-9 * 256 * 256, rel=1e-6)
-    # 16 MB of weights: each op's 256 KB comes from the shared cache at 50 GB/s, slower than hot.
-    assert l3 == pytest.approx(4 * 256 * 256 / 50e9 * 1e3, rel=1e-6) and l3 > hot
-    # 64 MB: beyond the 32 MB shared cache, from DRAM.
-    assert dram == pytest.approx(4 * 512 * 512 / 25e9 * 1e3, rel=1e-6)
-    # A profile without a private cache size (or without rates) keeps the hot terms.
+    # 64 x 256 KB = 16.8 MB of packed weights: each op reads its 256 KB at the curve's rate there.
+    set_bytes = 64 * 4 * 256 * 256
+    rate = cpu.compute.runtimes["tflite"].weight_stream_rate("float32", set_bytes)
+    assert 25e9 < rate < 50e9
+    streamed = per_op(_fc_chain(64, 256))
+    assert streamed == pytest.approx(4 * 256 * 256 / rate * 1e3, rel=1e-6) and streamed > hot
+    # Beyond the last point: its rate; log-log between points; a shared tensor counts per node.
+    assert per_op(_fc_chain(64, 512)) == pytest.approx(4 * 512 * 512 / 25e9 * 1e3, rel=1e-6)
+    mid = cpu.compute.runtimes["tflite"].weight_stream_rate("float32", 8e6)
+    assert mid == pytest.approx((80e9 * 50e9) ** 0.5, rel=1e-6)
+    # A profile without a private cache size (or without a curve) keeps the hot terms.
     assert check_kernels(_fc_chain(64, 256), base).ops[0].latency_ms == pytest.approx(hot, rel=1e-6)
 
 
-def test_weight_stream_rates_are_validated(tmp_path):
+def test_weight_stream_curves_are_validated(tmp_path):
     text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "bad"', 1)
     bad = tmp_path / "bad.toml"
     good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
-            'weight_stream_bytes_per_s.float32 = { cache = 5e10, dram = 2.5e10 }\n')
+            'weight_stream.float32 = [[4e6, 8e10], [6.4e7, 2.5e10]]\n')
     bad.write_text(text + good)
-    rates = load_target(str(bad), cpu_flags=frozenset()).compute.runtimes["tflite"].weight_stream_bytes_per_s
-    assert rates["float32"]["dram"] == 2.5e10
-    bad.write_text(text + good.replace("dram =", "l4 ="))
-    with pytest.raises(TargetError, match="l4"):
+    runtime = load_target(str(bad), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert runtime.weight_stream_rate("float32", 1e9) == 2.5e10
+    bad.write_text(text + good.replace("[6.4e7", "[1e6"))
+    with pytest.raises(TargetError, match="ascend"):
+        load_target(str(bad))
+    bad.write_text(text + good.replace("8e10", "-1"))
+    with pytest.raises(TargetError, match="pairs"):
         load_target(str(bad))
 
 
