@@ -3,6 +3,7 @@
 
     python scripts/microbench_weight_stream.py --out scripts/data/host-x86-weight-stream.json
     python scripts/microbench_weight_stream.py --from-json scripts/data/host-x86-weight-stream.json
+    python scripts/microbench_weight_stream.py --from-json F --gemm --out F   # add the big-weight convs
 
 The single-op microbenchmarks (``microbench_kernels.py``) run one op over and over, so its
 weights stay hot in the core's private cache: a batch-1 FULLY_CONNECTED of 512 x 512 floats
@@ -22,6 +23,11 @@ a curve: the streamed rate (packed weight bytes per second) by the size of the c
 weight set, the median per size -- ``[compute.runtimes.<fmt>] weight_stream.<dtype>`` of the
 target profile, which ``cost/latency.py`` interpolates (log-log) as a floor on every weighted
 op of a graph whose packed weights exceed ``memory.private_cache_bytes``.
+
+``--gemm`` also times single convs whose OWN weights are big (2.4 to 64 MB fp32, 150 output
+positions: a GEMM re-reads its packed weights per tile of output rows, so once they outgrow
+the caches every MAC waits on them): ps per MAC by the op's weight bytes, the
+``mac_stream.<dtype>`` curve, a floor under the MAC term of such ops.
 """
 
 from __future__ import annotations
@@ -164,6 +170,48 @@ def run(args) -> dict:
             "rows": rows}
 
 
+# One 1-D conv (or 1x1) with big weights over 150 output positions: (cin, cout, k) -> op weights
+# 2.4 to 64 MB fp32.  The GEMM re-reads its packed weights for each tile of output rows.
+GEMMS = [(250, 250, 7), (250, 500, 32), (2000, 2000, 1), (250, 1000, 32), (2900, 2900, 1), (250, 2000, 32)]
+GEMM_M = 150
+
+
+def run_gemms(args) -> list[dict]:
+    """ps per MAC of single big-weight convs (microbench_kernels' builders), thread CPU time."""
+    import microbench_kernels as mk
+    from compressor.graph.read import read_graph
+    from compressor.measure.bench import open_invoker
+
+    work = Path(tempfile.mkdtemp(prefix="bigweights."))
+    rows = []
+    for fmt in args.formats:
+        for cin, cout, k in GEMMS:
+            family = "pointwise" if k == 1 else "conv"
+            path = work / f"{fmt}-{cin}-{cout}-{k}.{mk.SUFFIX[fmt]}"
+            mk.BUILDERS[fmt](family, dict(h=1, w=GEMM_M, cin=cin, cout=cout, kh=1, kw=k, s=1), path)
+            op = max(read_graph(path, as_run=True).ops, key=lambda o: o.macs)
+            invoke = open_invoker(path, threads=1)
+            invoke(); invoke()
+            times = []
+            for _ in range(args.rounds * 3):
+                t = time.thread_time(); invoke(); times.append(time.thread_time() - t)
+            ms = statistics.median(times) * 1e3
+            rows.append({"format": fmt, "cin": cin, "cout": cout, "k": k, "m": GEMM_M, "macs": op.macs,
+                         "weight_bytes": op.weight_bytes, "ms": ms, "ps_per_mac": ms * 1e9 / op.macs})
+            log(f"[{fmt} gemm] {cin}->{cout} k{k}: weights {op.weight_bytes / 1e6:.1f} MB, {ms:.2f} ms, "
+                f"{ms * 1e9 / op.macs:.1f} ps/MAC")
+            path.unlink()
+    return rows
+
+
+def fit_gemms(rows: list[dict]) -> dict[str, list[tuple[float, float]]]:
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for fmt in sorted({r["format"] for r in rows}):
+        points = sorted((float(r["weight_bytes"]), r["ps_per_mac"]) for r in rows if r["format"] == fmt)
+        curves[fmt] = [p for i, p in enumerate(points) if i == 0 or p[0] > points[i - 1][0]]
+    return curves
+
+
 def fit(result: dict) -> dict[str, list[tuple[float, float]]]:
     """The measured curve per format: for each whole-set size, the median rate of its chains."""
     curves: dict[str, list[tuple[float, float]]] = {}
@@ -184,14 +232,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", help="fit an earlier --out table, measuring nothing")
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--gemm", action="store_true",
+                        help="also time single big-weight convs (GEMMS), the mac_stream curves")
     parser.add_argument("--runs", type=int, default=25)
     args = parser.parse_args(argv)
     if not args.out and not args.from_json:
         parser.error("--out FILE (measure) or --from-json FILE (fit only)")
     if args.from_json:
         result = json.loads(Path(args.from_json).read_text())
+        if args.gemm and args.out:  # add the big-weight convs to an earlier table
+            result["gemm_rows"] = run_gemms(args)
+            Path(args.out).write_text(json.dumps(result, indent=1))
     else:
         result = run(args)
+        if args.gemm:
+            result["gemm_rows"] = run_gemms(args)
         Path(args.out).write_text(json.dumps(result, indent=1))
     for r in result["rows"]:
         print(f"{r['format']:<12}{r['width']:>6} x{r['n']:<4}{r['set_bytes'] / 1e6:>8.1f} MB"
@@ -201,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         runtime, dtype = fmt.split("-")[0], ("int8" if fmt.endswith("int8") else "float32")
         points = ", ".join(f"[{size:.4g}, {rate:.3g}]" for size, rate in curve)
         print(f"# [compute.variants.runtimes.{runtime}]\nweight_stream.{dtype} = [{points}]")
+    for fmt, curve in fit_gemms(result.get("gemm_rows", [])).items():
+        runtime, dtype = fmt.split("-")[0], ("int8" if fmt.endswith("int8") else "float32")
+        points = ", ".join(f"[{size:.4g}, {ps:.3g}]" for size, ps in curve)
+        print(f"# [compute.variants.runtimes.{runtime}]\nmac_stream.{dtype} = [{points}]")
     return 0
 
 
