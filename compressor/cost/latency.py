@@ -48,9 +48,6 @@ at the rate the runtime's measured curve ``weight_stream[dtype]`` gives for a se
 up to 8 MB, 52 at 17 MB, 26 beyond the 32 MB L3, fp32 LiteRT).  That time is a floor
 under the op's: ``latency = max(terms, weight_bytes / stream rate) + dispatch``.  It binds for
 batch-1 FCs (a weight read per MAC: 48 ps/MAC hot, ~150 from DRAM) and almost never for a conv.
-A conv or GEMM whose OWN weights outgrow the caches reads them again for every tile of output
-rows: its per-MAC rate is floored by the runtime's ``mac_stream[dtype]`` curve (ps per MAC by
-the op's weight bytes; a 64 MB 1-D conv ran at 47 ps/MAC where the hot terms say 20).
 
 The kernel terms are one thread's.  With ``compute.threads`` T > 1 a runtime's measured
 ``parallel[dtype] = { efficiency, sync_us }`` (``scripts/microbench_threads.py``) divides
@@ -126,11 +123,6 @@ def memory_reach(op: Op, profile: TargetProfile, *, runtime: str | None = None) 
     return compute.efficiency_of(dtype, op.kind, runtime)
 
 
-def _outgrows_cache(op: Op, profile: TargetProfile) -> bool:
-    private = profile.memory.private_cache_bytes
-    return private is not None and op.weight_bytes > private
-
-
 def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, runtime: str | None = None) -> float:
     """Seconds to read ``op``'s weights once when they are not hot (see above); 0 when the
     graph's packed weights fit the private cache or the profile has no streaming rate."""
@@ -172,9 +164,6 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s, rest_s = terms.seconds(padded_macs(op, tile) if op.macs else 0.0, op.input_bytes,
                                           op.weight_bytes, op.output_bytes)
         memory_s = max(rest_s, memory_s if level == "dram" else 0.0)
-    big = costs.mac_stream_ps(op.compute_dtype, op.weight_bytes) if op.macs and _outgrows_cache(op, profile) else None
-    if big is not None and terms is not None:  # weights re-read per tile of output rows from L3/DRAM
-        compute_s = max(compute_s, big * 1e-12 * op.macs)
     work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
     parallel = costs.parallel.get(op.compute_dtype) if terms is not None and compute.threads > 1 else None
     if parallel:  # the measured terms are one thread's; the split and the pool's hand-off are measured too

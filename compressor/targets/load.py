@@ -227,8 +227,7 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                     efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
-                                    weight_stream=_curves(c, (*keys, fmt, "weight_stream"), dtypes, "set bytes, bytes per second"),
-                                    mac_stream=_curves(c, (*keys, fmt, "mac_stream"), dtypes, "op weight bytes, ps per MAC"),
+                                    weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes))
     return runtimes
 
@@ -254,9 +253,8 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
     return terms
 
 
-def _curves(c: Checker, keys: tuple, dtypes: tuple[str, ...], what: str) -> dict[str, tuple[tuple[float, float], ...]]:
-    """Optional ``<key>.<dtype> = [[x, y], ...]`` measured curves (``weight_stream``: [set bytes,
-    bytes/s]; ``mac_stream``: [op weight bytes, ps per MAC]), x ascending, both > 0."""
+def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending."""
     table = c.table(keys, optional=True)
     if table is None:
         return {}
@@ -267,9 +265,9 @@ def _curves(c: Checker, keys: tuple, dtypes: tuple[str, ...], what: str) -> dict
         if (not isinstance(points, list) or not points
                 or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
                            for p in points)):
-            raise c.fail((*keys, dtype), f"must be a list of [{what}] pairs, both > 0")
+            raise c.fail((*keys, dtype), "must be a list of [set bytes, bytes per second] pairs, both > 0")
         if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
-            raise c.fail((*keys, dtype), "its first values must ascend")
+            raise c.fail((*keys, dtype), "set sizes must ascend")
         curves[dtype] = tuple((float(x), float(y)) for x, y in points)
     return curves
 

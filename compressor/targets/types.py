@@ -74,20 +74,6 @@ class KernelTerms:
 KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
 
 
-def _on_curve(curve, x: float) -> float | None:
-    """A measured curve of (x, y) points, ascending x, interpolated log-log; its end points'
-    values beyond them; None without a curve."""
-    if not curve:
-        return None
-    if x <= curve[0][0]:
-        return curve[0][1]
-    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
-        if x <= x1:
-            f = math.log(x / x0) / math.log(x1 / x0)
-            return math.exp(math.log(y0) + f * (math.log(y1) - math.log(y0)))
-    return curve[-1][1]
-
-
 @dataclass(frozen=True)
 class RuntimeCost:
     """What one runtime (keyed by artifact format: LiteRT for tflite, onnxruntime for onnx)
@@ -109,9 +95,6 @@ class RuntimeCost:
     # runtime's kernels read weights that are not hot in the core's private cache, by how big the
     # whole set is (L3, then DRAM); measured by scripts/microbench_weight_stream.py
     weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
-    # dtype -> ((one op's weight bytes, ps per MAC), ...) ascending: a conv/GEMM's per-MAC floor
-    # when its weights outgrow the caches (scripts/microbench_weight_stream.py --gemm)
-    mac_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op}:
     # what more than one thread does to an op with kernel terms (scripts/microbench_threads.py)
     parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -120,25 +103,28 @@ class RuntimeCost:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
         object.__setattr__(self, "weight_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.weight_stream.items()}))
-        object.__setattr__(self, "mac_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.mac_stream.items()}))
         object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
-                     tuple(sorted(self.weight_stream.items())), tuple(sorted(self.mac_stream.items())),
+                     tuple(sorted(self.weight_stream.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.parallel.items()))))
 
     def weight_stream_rate(self, dtype: str, set_bytes: float) -> float | None:
         """Bytes/s for a graph of ``set_bytes`` packed weights: the measured curve interpolated
         log-log between its points, its end points' rates beyond them; None without a curve."""
-        return _on_curve(self.weight_stream.get(dtype), set_bytes)
-
-    def mac_stream_ps(self, dtype: str, weight_bytes: float) -> float | None:
-        """ps per MAC of a GEMM/conv whose own weights are ``weight_bytes``, streamed again per
-        tile of output rows once they outgrow the caches (``mac_stream``); None without a curve."""
-        return _on_curve(self.mac_stream.get(dtype), weight_bytes)
+        curve = self.weight_stream.get(dtype)
+        if not curve:
+            return None
+        if set_bytes <= curve[0][0]:
+            return curve[0][1]
+        for (s0, r0), (s1, r1) in zip(curve, curve[1:]):
+            if set_bytes <= s1:
+                f = math.log(set_bytes / s0) / math.log(s1 / s0)
+                return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0)))
+        return curve[-1][1]
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0) -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: by its type, else
@@ -151,7 +137,7 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
-                     "kernels", "weight_stream", "mac_stream", "parallel")
+                     "kernels", "weight_stream", "parallel")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 
 

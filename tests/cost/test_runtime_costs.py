@@ -205,19 +205,3 @@ def test_a_second_thread_splits_measured_terms_as_the_runtime_measured():
     bare = replace(two, compute=replace(two.compute, runtimes={"tflite": RuntimeCost(dispatch_overhead_us=0.0,
                                                                                      kernels=terms)}))
     assert estimate_op_latency(conv, bare, runtime="tflite").latency_s == pytest.approx(t1)
-
-
-def test_a_conv_whose_own_weights_outgrow_the_caches_runs_at_the_measured_streamed_rate():
-    from compressor.targets.types import KernelTerms
-
-    base = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"conv": KernelTerms(mac_ps=20.0)}},
-                                   mac_stream={"float32": ((2e6, 20.0), (64e6, 47.0))}))
-    cpu = replace(base, memory=replace(base.memory, private_cache_bytes=1 << 20))
-    big = Op("y", "CONV_2D", "conv", (0,), (1,), 2_400_000_000, "float32", 64_000_000, 150 * 250 * 4,
-             150 * 2000 * 4, out_channels=2000)
-    small = replace(big, weight_bytes=500_000, macs=65_000_000, out_channels=256)
-    assert estimate_op_latency(big, cpu, runtime="tflite").compute_s == pytest.approx(47e-12 * big.macs)
-    # Weights that fit the private cache keep the measured (hot) terms.
-    assert estimate_op_latency(small, cpu, runtime="tflite").compute_s == pytest.approx(20e-12 * small.macs)
-    # Without the curve, or without a private cache size, no floor.
-    assert estimate_op_latency(big, base, runtime="tflite").compute_s == pytest.approx(20e-12 * big.macs)
