@@ -12,8 +12,8 @@ clock), interleaved with the empty file at the same thread count, medians, the l
 disturbed of ``--rounds`` passes.  Run it on an otherwise idle machine: another tenant on the
 second core turns a 2-thread timing into a wait for it.
 
-The fit, per runtime and dtype, is the line ``t_T = t_1 / (1 + e (T - 1)) + sync`` by least
-squares on relative error over the files: ``e`` the fraction of a perfect split the kernels
+The fit, per runtime and dtype, is ``t_T = min(t_1, t_1 / (1 + e (T - 1)) + sync)`` (both
+runtimes leave a tiny op on the calling thread), by grid search on squared log error: ``e`` the fraction of a perfect split the kernels
 reach, ``sync`` the per-op cost of handing work to the thread pool and joining it.  Those are
 ``[compute.runtimes.<fmt>] parallel.<dtype> = { efficiency, sync_us }`` in the profile, which
 ``cost/latency.py`` applies to every op with kernel terms when the profile runs more than one
@@ -95,24 +95,30 @@ def run(args) -> dict:
             "clock": f"wall time, median minus the empty file's, least disturbed of {args.rounds}", "rows": rows}
 
 
-def fit(rows: list[dict], *, min_ms: float = 0.005) -> dict[str, dict[str, dict[str, float]]]:
-    """(efficiency, sync_us) per runtime and dtype: t_T = t_1 * a + sync by non-negative least
-    squares on relative error, efficiency = (1 / a - 1) / (T - 1)."""
-    from scipy.optimize import nnls
+def predict_t(t1: float, threads: int, efficiency: float, sync_us: float) -> float:
+    """What cost/latency.py predicts at ``threads`` for an op taking ``t1`` ms on one."""
+    return min(t1, t1 / (1 + efficiency * (threads - 1)) + sync_us * 1e-3)
 
+
+def fit(rows: list[dict], *, min_ms: float = 0.0005) -> dict[str, dict[str, dict[str, float]]]:
+    """(efficiency, sync_us) per runtime and dtype for ``t_T = min(t_1, t_1 / (1 + e (T - 1)) +
+    sync)`` (a tiny op stays on one thread), by grid search on squared log error."""
     fitted: dict[str, dict[str, dict[str, float]]] = {}
     for fmt in ("tflite", "onnx"):
         for dtype in ("float32", "int8"):
             source = fmt if dtype == "float32" else f"{fmt}-int8"
-            mine = [r for r in rows if r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms]
+            mine = [r for r in rows if r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms
+                    and r["ms_t"] > 0]
             if len(mine) < 4:
                 continue
-            t = np.array([r["ms_t"] for r in mine])
-            a = np.array([[r["ms_1"], 1e-3] for r in mine]) / np.maximum(t, 1e-6)[:, None]
-            (slope, sync_us), _ = nnls(a, np.ones(len(mine)))
             threads = mine[0]["threads"]
-            efficiency = min(max((1 / slope - 1) / (threads - 1), 0.0), 1.0) if slope > 0 else 1.0
-            fitted.setdefault(fmt, {})[dtype] = {"efficiency": efficiency, "sync_us": float(sync_us), "points": len(mine)}
+            best = None
+            for efficiency in np.linspace(0, 1, 101):
+                for sync_us in np.linspace(0, 20, 201):
+                    error = sum(np.log(predict_t(r["ms_1"], threads, efficiency, sync_us) / r["ms_t"]) ** 2 for r in mine)
+                    if best is None or error < best[0]:
+                        best = (error, float(efficiency), float(sync_us))
+            fitted.setdefault(fmt, {})[dtype] = {"efficiency": best[1], "sync_us": best[2], "points": len(mine)}
     return fitted
 
 

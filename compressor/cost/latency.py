@@ -51,7 +51,8 @@ batch-1 FCs (a weight read per MAC: 48 ps/MAC hot, ~150 from DRAM) and almost ne
 
 The kernel terms are one thread's.  With ``compute.threads`` T > 1 a runtime's measured
 ``parallel[dtype] = { efficiency, sync_us }`` (``scripts/microbench_threads.py``) divides
-them by ``1 + efficiency x (T - 1)`` and adds the thread pool's hand-off per op.
+them by ``1 + efficiency x (T - 1)`` and adds the thread pool's hand-off per op, where that is
+faster than one thread (both runtimes leave a tiny op on the calling thread).
 
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
@@ -168,8 +169,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     parallel = costs.parallel.get(op.compute_dtype) if terms is not None and compute.threads > 1 else None
     if parallel:  # the measured terms are one thread's; the split and the pool's hand-off are measured too
         speedup = 1 + parallel["efficiency"] * (compute.threads - 1)
-        compute_s, memory_s = compute_s / speedup, memory_s / speedup + parallel["sync_us"] * 1e-6
-        work_s = compute_s + memory_s
+        if work_s / speedup + parallel["sync_us"] * 1e-6 < work_s:  # a tiny op stays on one thread
+            compute_s, memory_s = compute_s / speedup, memory_s / speedup + parallel["sync_us"] * 1e-6
+            work_s = compute_s + memory_s
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
     if streamed_s > work_s:
         memory_s, work_s = memory_s + streamed_s - work_s, streamed_s
