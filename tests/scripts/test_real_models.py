@@ -41,11 +41,25 @@ def test_corpus_covers_four_kinds_and_three_forms():
 
 def test_pnet_with_random_weights_goes_through_compress_and_the_hand_route(capsys, tmp_path):
     """MTCNN's PNet (two outputs, TorchScript form) with seeded random weights: no download."""
-    [row] = _run(capsys, "--models", "mtcnn-pnet", "--random-weights", "--models-dir", str(tmp_path))
+    [row] = _run(capsys, "--models", "mtcnn-pnet", "--random-weights", "--models-dir", str(tmp_path),
+                 "--keep", str(tmp_path / "keep"))
     assert row["exit"] == 0 and row["status"] in ("ok", "FAILED")
     assert len(row["sqnr_db"]) == len(row["hand_sqnr_db"]) == 2  # every output measured, both routes
     assert all(v > 10 for v in row["sqnr_db"])
     assert 0 < row["size_x"] < 1 and row["latency_x"] > 0 and row["hand_latency_x"] > 0
+    kept = tmp_path / "keep" / "mtcnn-pnet"  # --keep: the work dir stays, to read a failure
+    assert row["kept"] == str(kept)
+    for name in ("model.ts", "calib.npz", "eval.npz", "out/report.json", "out/model.tflite", "hand_int8.tflite"):
+        assert (kept / name).is_file(), name
+    assert json.loads((kept / "out" / "report.json").read_text())["status"] == row["status"]
+
+
+def test_json_path_writes_the_rows_and_prints_the_table(capsys, tmp_path):
+    script = _load_script()
+    assert script.main(["--models", "mtcnn-onet", "--models-dir", str(tmp_path), "--json", str(tmp_path / "r.json")]) == 0
+    assert capsys.readouterr().out.startswith("| model |")
+    [row] = json.loads((tmp_path / "r.json").read_text())
+    assert row["model"] == "mtcnn-onet" and row["status"].startswith("skipped")
 
 
 @pytest.mark.skipif(not (MODELS_DIR / "facenet-pytorch").is_dir(), reason="real-model files not on this machine")
