@@ -4,6 +4,7 @@
     python scripts/real_model_fidelity.py --models-dir /work/scratch/realmodels/files
     python scripts/real_model_fidelity.py --models-dir DIR --threads 1 2 --json out.json
     python scripts/real_model_fidelity.py --from-json real.json corpus.json   # one table of both
+    python scripts/real_model_fidelity.py --from-json corpus.json --repredict --models-dir C --entries C/corpus.toml
 
 The files are listed in scripts/data/real_models.toml (one [[model]] entry each: path under
 --models-dir, --input-shape for dynamic dims, a family label); an entry whose file is absent
@@ -121,6 +122,13 @@ def run(args) -> dict:
                 rounds[entry["path"]] = None
                 continue
             rounds.setdefault(entry["path"], []).append(measured)
+    if args.json:  # the measurements first: a prediction that fails must not lose them (--repredict)
+        measured = [{"file": entry["path"], "family": entry.get("family", "?"), "format": path.suffix[1:],
+                     "threads": threads, "measured_ms": min(r[threads]["median_ms"] for r in rounds[entry["path"]])}
+                    for entry, path, _ in files if rounds.get(entry["path"]) for threads in args.threads]
+        Path(args.json).with_suffix(".measured.json").write_text(json.dumps(
+            {"cpu": "?", "load_average": _load_average(), "target": base.name, "variant": base.variant,
+             "rows": measured, "skipped": skipped}, indent=1))
     for entry, path, shapes in files:
         if not rounds.get(entry["path"]):
             continue
@@ -137,6 +145,28 @@ def run(args) -> dict:
                          "profile_s": time.perf_counter() - start, "ops": len(profile.kernels.ops)})
     return {"cpu": cpu_description(), "load_average": _load_average(), "target": base.name, "variant": base.variant, "rows": rows,
             "skipped": skipped, "summary": summarize(rows)}
+
+
+def repredict(args) -> dict:
+    """Earlier measurements (--from-json) predicted again by today's cost model: a change to the
+    target's rates or the latency model is scored without timing anything again."""
+    from compressor.data import parse_input_shapes
+    from compressor.measure.estimate import estimate_artifact
+    from compressor.targets.load import load_target
+
+    result = merge_results(args.from_json)
+    base = load_target(args.target)
+    shapes = {e["path"]: parse_input_shapes(e["input_shape"]) if e.get("input_shape") else None
+              for e in load_entries(Path(args.entries))}
+    rows = []
+    for row in result["rows"]:
+        path = Path(args.models_dir) / row["file"]
+        if not path.is_file():
+            result["skipped"].append(f"{row['file']}: absent under {args.models_dir}, not predicted again")
+            continue
+        profile = estimate_artifact(path, target_with_threads(base, row["threads"]), input_shapes=shapes.get(row["file"]))
+        rows.append({**row, "predicted_ms": profile.latency_ms, "ratio": profile.latency_ms / row["measured_ms"]})
+    return {**result, "rows": rows, "summary": summarize(rows)}
 
 
 def _load_average() -> str:
@@ -175,7 +205,7 @@ def print_table(result: dict) -> None:
     print("| file | family | fmt | thr | measured ms | predicted ms | pred/meas |")
     print("|---|---|---|---|---|---|---|")
     for r in result["rows"]:
-        noisy = " (noisy)" if r["noisy"] else ""
+        noisy = " (noisy)" if r.get("noisy") else ""
         print(f"| {r['file'].split('/')[-1]} | {r['family']} | {r['format']} | {r['threads']} | "
               f"{r['measured_ms']:.3f}{noisy} | {r['predicted_ms']:.3f} | {r['ratio']:.2f} |")
     print("\n| family | threads | rows | within ±10% | within ±20% | outside [0.5x, 2x] |\n|---|---|---|---|---|---|")
@@ -208,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", help="tree holding the files named in --entries")
     parser.add_argument("--from-json", nargs="+", metavar="FILE",
                         help="print the tables of earlier runs' --json files together, measuring nothing")
+    parser.add_argument("--repredict", action="store_true",
+                        help="with --from-json and --models-dir: predict those measurements again with today's model")
     parser.add_argument("--entries", default=str(ENTRIES), help="TOML list of [[model]] entries")
     parser.add_argument("--target", default="host-x86")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -216,6 +248,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="time every file this many times over the whole list; keep its least disturbed round")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args(argv)
+    if args.from_json and args.repredict:
+        if not args.models_dir:
+            parser.error("--repredict needs --models-dir (the files are predicted again)")
+        sys.path.insert(0, str(REPO))
+        result = repredict(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2))
+        print_table(result)
+        return 0
     if args.from_json:
         print_table(merge_results(args.from_json))
         return 0

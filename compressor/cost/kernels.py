@@ -37,7 +37,8 @@ from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency, padded_macs
 from ..targets.types import TargetProfile
 
-__all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "place_on_cpu"]
+__all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
+           "place_on_cpu"]
 
 _MS_PER_S = 1e3
 WARNING_KINDS = ("unsupported_op", "float_op", "channel_multiple", "not_costed")
@@ -108,6 +109,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
     float_allowed = profile.compute.float_allowed
     cpu_name = fallback.name if fallback is not None else None
     placed, warnings = [], []
+    weight_set = packed_weight_bytes(graph)
 
     def warn(op: Op, kind: str, reason: str) -> None:
         warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
@@ -127,7 +129,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
                 warn(op, "float_op", f"computes in {op.compute_dtype} on {profile.name}, whose kernels are "
                                      "integer: it runs without the integer kernels' speed")
         _note_channel_tile(op, runner, warn)
-        placed.append(_cost(op, runner, profile, fallback, warn, graph.format))
+        placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set))
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
 
@@ -148,7 +150,7 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
             placed.append(done)
             continue
         warn(op, "unsupported_op", f"{profile.name} cannot run it ({reasons[done.name]}): costed on {fallback.name}")
-        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format))
+        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format, packed_weight_bytes(graph)))
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=report.target, invoke_ms=report.invoke_ms)
 
 
@@ -180,14 +182,20 @@ def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
                                  f"compute is costed as {padded:,.0f} MACs for its {op.macs:,} real ones")
 
 
+def packed_weight_bytes(graph: Graph) -> int:
+    """The weight bytes the runtime holds packed: every node's own (a tensor shared by several
+    nodes is packed once per node), what an inference reads (``latency.weight_stream_s``)."""
+    return sum(op.weight_bytes for op in graph.ops)
+
+
 def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn,
-          runtime: str | None = None) -> PlacedOp:
+          runtime: str | None = None, weight_set: int = 0) -> PlacedOp:
     candidates = [runner] + [p for p in (profile, fallback) if p is not None and p is not runner]
     for candidate in candidates:
         if op.macs and op.compute_dtype not in candidate.compute.macs_per_cycle:
             continue
         try:
-            latency = estimate_op_latency(op, candidate, runtime=runtime)
+            latency = estimate_op_latency(op, candidate, runtime=runtime, weight_set_bytes=weight_set)
             energy = estimate_op_energy_mj(op, latency, candidate)
         except TargetError:
             continue

@@ -38,6 +38,21 @@ they replace the roofline: ``compute_s = mac_ps x padded_macs`` and ``memory_s``
 and fixed terms (at least the DRAM time when the op's bytes exceed the cache), summed, not
 maxed: a kernel's per-output and per-MAC work do not overlap the way the roofline assumes.
 
+Weights streamed (``weight_set_bytes``: the graph's packed weight bytes, every node's own:
+XNNPACK and MLAS pack each node's weights into a buffer of its own, so the 100 FC nodes of an
+unrolled 100-step LSTM hold 100 copies).  The kernel terms were measured with one op's weights
+hot in the core's private cache; in a graph whose packed weights exceed
+``memory.private_cache_bytes`` each op reads its weights again from the shared cache or DRAM,
+at the rate the runtime's measured curve ``weight_stream[dtype]`` gives for a set that size
+(``scripts/microbench_weight_stream.py``: chains of distinct batch-1 FCs; on host-x86 ~87 GB/s
+up to 8 MB, 52 at 17 MB, 26 beyond the 32 MB L3, fp32 LiteRT).  That time is a floor
+under the op's: ``latency = max(terms, weight_bytes / stream rate) + dispatch``.  It binds for
+batch-1 FCs (a weight read per MAC: 48 ps/MAC hot, ~150 from DRAM) and almost never for a conv.
+
+The kernel terms are one thread's.  With ``compute.threads`` T > 1 a runtime's measured
+``parallel[dtype] = { efficiency, sync_us }`` (``scripts/microbench_threads.py``) divides
+them by ``1 + efficiency x (T - 1)`` and adds the thread pool's hand-off per op.
+
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
 "compute"- or "memory"-bound by the larger term.  Ops run one after another (no overlap
@@ -54,7 +69,7 @@ from ..graph.ir import Op
 from ..targets.load import TargetProfile
 
 __all__ = ["OpLatency", "estimate_op_latency", "filter_taps", "memory_level", "memory_reach", "moved_bytes",
-           "padded_macs"]
+           "padded_macs", "weight_stream_s"]
 
 
 @dataclass(frozen=True)
@@ -108,9 +123,21 @@ def memory_reach(op: Op, profile: TargetProfile, *, runtime: str | None = None) 
     return compute.efficiency_of(dtype, op.kind, runtime)
 
 
-def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None) -> OpLatency:
+def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, runtime: str | None = None) -> float:
+    """Seconds to read ``op``'s weights once when they are not hot (see above); 0 when the
+    graph's packed weights fit the private cache or the profile has no streaming rate."""
+    memory = profile.memory
+    if not op.weight_bytes or memory.private_cache_bytes is None or weight_set_bytes <= memory.private_cache_bytes:
+        return 0.0
+    rate = profile.compute.runtime_cost(runtime).weight_stream_rate(op.compute_dtype, weight_set_bytes)
+    return op.weight_bytes / rate if rate else 0.0
+
+
+def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None,
+                        weight_set_bytes: int = 0) -> OpLatency:
     """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
-    runtime's own dispatch and per-step costs (``compute.runtimes``)."""
+    runtime's own dispatch and per-step costs (``compute.runtimes``); ``weight_set_bytes``, the
+    graph's packed weight bytes, whether its weights are hot (see above)."""
     compute = profile.compute
     compute_s = 0.0
     if op.macs:
@@ -137,7 +164,16 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s, rest_s = terms.seconds(padded_macs(op, tile) if op.macs else 0.0, op.input_bytes,
                                           op.weight_bytes, op.output_bytes)
         memory_s = max(rest_s, memory_s if level == "dram" else 0.0)
+    work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
+    parallel = costs.parallel.get(op.compute_dtype) if terms is not None and compute.threads > 1 else None
+    if parallel:  # the measured terms are one thread's; the split and the pool's hand-off are measured too
+        speedup = 1 + parallel["efficiency"] * (compute.threads - 1)
+        compute_s, memory_s = compute_s / speedup, memory_s / speedup + parallel["sync_us"] * 1e-6
+        work_s = compute_s + memory_s
+    streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
+    if streamed_s > work_s:
+        memory_s, work_s = memory_s + streamed_s - work_s, streamed_s
     return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,
-                     latency_s=(compute_s + memory_s if terms is not None else max(compute_s, memory_s)) + overhead_s,
+                     latency_s=work_s + overhead_s,
                      bound="compute" if compute_s > memory_s else "memory",
                      memory_level=level, bytes_moved=moved_bytes(op))

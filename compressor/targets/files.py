@@ -32,7 +32,7 @@ _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle"
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "channel_tiles", "runtimes"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
-                "arena_alignment_bytes", "weights_in_ram"}
+                "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes"}
 _ENERGY_KEYS = {"pj_per_mac", "dram_pj_per_byte", "cache_pj_per_byte", "static_power_mw"}
 _MCU_KEYS = {"sram_bytes", "flash_bytes", "use_tflm_arena"}
 VELA_KEYS = ("vela_accelerator_config", "vela_system_config", "vela_memory_mode", "vela_config_file")

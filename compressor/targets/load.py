@@ -39,7 +39,8 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import (COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, TARGET_KINDS, AcceleratorProfile,
+from .types import (COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, TARGET_KINDS,
+                    PARALLEL_KEYS, AcceleratorProfile,
                     ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, RuntimeCost, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 
@@ -137,6 +138,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         cache_bandwidth_bytes_per_s=c.number(("memory", "cache_bandwidth_bytes_per_s"), positive=True, optional=True),
         arena_alignment_bytes=c.integer(("memory", "arena_alignment_bytes")),
         weights_in_ram=c.boolean(("memory", "weights_in_ram")),
+        private_cache_bytes=c.integer(("memory", "private_cache_bytes"), optional=True),
     )
     energy = EnergyProfile(
         pj_per_mac=c.per_dtype(("energy", "pj_per_mac"), dtypes, positive=False),
@@ -224,8 +226,50 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                                             optional=True) or 0.0,
                                     efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
-                                    kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes))
+                                    kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
+                                    weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
+                                    parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes))
     return runtimes
+
+
+def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us }``."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    terms: dict[str, dict[str, float]] = {}
+    for dtype in table:
+        if dtype not in dtypes:
+            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+        entry = c.table((*keys, dtype))
+        for key in PARALLEL_KEYS:
+            if key not in entry:
+                raise c.fail((*keys, dtype), f"needs {key}")
+        unknown = [k for k in entry if k not in PARALLEL_KEYS]
+        if unknown:
+            raise c.fail((*keys, dtype, unknown[0]), f"not one of {list(PARALLEL_KEYS)}")
+        terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True),
+                        "sync_us": c.number((*keys, dtype, "sync_us"), positive=False)}
+    return terms
+
+
+def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    curves: dict[str, tuple[tuple[float, float], ...]] = {}
+    for dtype, points in table.items():
+        if dtype not in dtypes:
+            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+        if (not isinstance(points, list) or not points
+                or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
+                           for p in points)):
+            raise c.fail((*keys, dtype), "must be a list of [set bytes, bytes per second] pairs, both > 0")
+        if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
+            raise c.fail((*keys, dtype), "set sizes must ascend")
+        curves[dtype] = tuple((float(x), float(y)) for x, y in points)
+    return curves
 
 
 def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, KernelTerms]]:

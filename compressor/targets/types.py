@@ -12,6 +12,8 @@ Import these names from ``compressor.targets.load``, which re-exports them.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +28,7 @@ __all__ = [
     "FORMATS",
     "KERNEL_TERM_KEYS",
     "TARGET_KINDS",
+    "PARALLEL_KEYS",
     "AcceleratorProfile",
     "ComputeProfile",
     "EnergyProfile",
@@ -88,15 +91,40 @@ class RuntimeCost:
     # dtype -> op type (e.g. "LOGISTIC", "PRelu") or op kind -> measured kernel terms; where an
     # op finds its terms (its type first, then its kind) they replace the roofline
     kernels: Mapping[str, Mapping[str, KernelTerms]] = field(default_factory=dict)
+    # dtype -> ((graph's packed weight bytes, bytes/s), ...) ascending: the rate at which this
+    # runtime's kernels read weights that are not hot in the core's private cache, by how big the
+    # whole set is (L3, then DRAM); measured by scripts/microbench_weight_stream.py
+    weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op}:
+    # what more than one thread does to an op with kernel terms (scripts/microbench_threads.py)
+    parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
+        object.__setattr__(self, "weight_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.weight_stream.items()}))
+        object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.kernels.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
+                     tuple(sorted(self.weight_stream.items())),
+                     tuple((d, _items(k)) for d, k in sorted(self.parallel.items()))))
+
+    def weight_stream_rate(self, dtype: str, set_bytes: float) -> float | None:
+        """Bytes/s for a graph of ``set_bytes`` packed weights: the measured curve interpolated
+        log-log between its points, its end points' rates beyond them; None without a curve."""
+        curve = self.weight_stream.get(dtype)
+        if not curve:
+            return None
+        if set_bytes <= curve[0][0]:
+            return curve[0][1]
+        for (s0, r0), (s1, r1) in zip(curve, curve[1:]):
+            if set_bytes <= s1:
+                f = math.log(set_bytes / s0) / math.log(s1 / s0)
+                return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0)))
+        return curve[-1][1]
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0) -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: by its type, else
@@ -109,7 +137,8 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
-                     "kernels")
+                     "kernels", "weight_stream", "parallel")
+PARALLEL_KEYS = ("efficiency", "sync_us")
 
 
 @dataclass(frozen=True)
@@ -170,6 +199,8 @@ class MemoryProfile:
     cache_bandwidth_bytes_per_s: float | None
     arena_alignment_bytes: int  # offset alignment of tensors in the activation arena
     weights_in_ram: bool  # whether constant tensors count towards peak RAM
+    # one core's own cache (L2): a graph whose packed weights fit it reads them hot every inference
+    private_cache_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,70 @@ def test_kernel_terms_are_validated(tmp_path):
     bad.write_text(text + good.replace("7.5", "-1"))
     with pytest.raises(TargetError, match=">= 0"):
         load_target(str(bad))
+
+
+def _fc_chain(n: int, width: int, fmt: str = "tflite") -> Graph:
+    """n batch-1 FCs width x width, one after another: an unrolled recurrent layer's steps."""
+    tensors = tuple(Tensor(f"t{i}", (1, width), "float32", 4 * width, False) for i in range(n + 1))
+    ops = tuple(Op(f"t{i + 1}", "FULLY_CONNECTED", "fully_connected", (i,), (i + 1,), width * width, "float32",
+                   4 * width * width, 4 * width, 4 * width, out_channels=width) for i in range(n))
+    return Graph(ops=ops, tensors=tensors, inputs=(0,), outputs=(n,), format=fmt)
+
+
+def test_weights_that_cannot_stay_hot_stream_at_the_rate_measured_for_that_set_size():
+    from compressor.targets.types import KernelTerms
+
+    curve = ((4e6, 80e9), (16e6, 50e9), (64e6, 25e9))
+    base = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"fully_connected": KernelTerms(mac_ps=48.0)}},
+                                   weight_stream={"float32": curve}))
+    cpu = replace(base, memory=replace(base.memory, private_cache_bytes=1 << 20, cache_bytes=32 << 20))
+    per_op = lambda graph: check_kernels(graph, cpu).ops[0].latency_ms  # noqa: E731
+    # Two 256 KB FCs fit the 1 MB private cache: the measured (hot) terms alone.
+    hot = per_op(_fc_chain(2, 256))
+    assert hot == pytest.approx(48e-9 * 256 * 256, rel=1e-6)
+    # 64 x 256 KB = 16.8 MB of packed weights: each op reads its 256 KB at the curve's rate there.
+    set_bytes = 64 * 4 * 256 * 256
+    rate = cpu.compute.runtimes["tflite"].weight_stream_rate("float32", set_bytes)
+    assert 25e9 < rate < 50e9
+    streamed = per_op(_fc_chain(64, 256))
+    assert streamed == pytest.approx(4 * 256 * 256 / rate * 1e3, rel=1e-6) and streamed > hot
+    # Beyond the last point: its rate; log-log between points; a shared tensor counts per node.
+    assert per_op(_fc_chain(64, 512)) == pytest.approx(4 * 512 * 512 / 25e9 * 1e3, rel=1e-6)
+    mid = cpu.compute.runtimes["tflite"].weight_stream_rate("float32", 8e6)
+    assert mid == pytest.approx((80e9 * 50e9) ** 0.5, rel=1e-6)
+    # A profile without a private cache size (or without a curve) keeps the hot terms.
+    assert check_kernels(_fc_chain(64, 256), base).ops[0].latency_ms == pytest.approx(hot, rel=1e-6)
+
+
+def test_weight_stream_curves_are_validated(tmp_path):
+    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "bad"', 1)
+    bad = tmp_path / "bad.toml"
+    good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
+            'weight_stream.float32 = [[4e6, 8e10], [6.4e7, 2.5e10]]\n')
+    bad.write_text(text + good)
+    runtime = load_target(str(bad), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert runtime.weight_stream_rate("float32", 1e9) == 2.5e10
+    bad.write_text(text + good.replace("[6.4e7", "[1e6"))
+    with pytest.raises(TargetError, match="ascend"):
+        load_target(str(bad))
+    bad.write_text(text + good.replace("8e10", "-1"))
+    with pytest.raises(TargetError, match="pairs"):
+        load_target(str(bad))
+
+
+def test_a_second_thread_splits_measured_terms_as_the_runtime_measured():
+    from compressor.targets.types import KernelTerms
+
+    terms = {"float32": {"conv": KernelTerms(mac_ps=10.0, out_byte_ps=20.0)}}
+    conv = _conv(3 * 16 * 9 * 112 * 112, 3, 16, 112 * 112)
+    one = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms,
+                                  parallel={"float32": {"efficiency": 0.8, "sync_us": 2.0}}))
+    two = replace(one, compute=replace(one.compute, threads=2))
+    t1 = estimate_op_latency(conv, one, runtime="tflite").latency_s
+    t2 = estimate_op_latency(conv, two, runtime="tflite").latency_s
+    assert t1 == pytest.approx(10e-12 * conv.macs + 20e-12 * conv.output_bytes)
+    assert t2 == pytest.approx(t1 / 1.8 + 2e-6)
+    # Without a measured split, one thread's terms stand (no guessed speedup).
+    bare = replace(two, compute=replace(two.compute, runtimes={"tflite": RuntimeCost(dispatch_overhead_us=0.0,
+                                                                                     kernels=terms)}))
+    assert estimate_op_latency(conv, bare, runtime="tflite").latency_s == pytest.approx(t1)

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Where a graph's weights come from: chains of distinct batch-1 fully-connected ops, timed.
+
+    python scripts/microbench_weight_stream.py --out scripts/data/host-x86-weight-stream.json
+    python scripts/microbench_weight_stream.py --from-json scripts/data/host-x86-weight-stream.json
+
+The single-op microbenchmarks (``microbench_kernels.py``) run one op over and over, so its
+weights stay hot in the core's private cache: a batch-1 FULLY_CONNECTED of 512 x 512 floats
+costs ~48 ps per MAC there.  In a model the same op's weights were evicted by the rest of the
+graph's since the last inference, and come from the shared cache or DRAM.  It matters most
+where weights are read once per MAC: batch-1 FCs, above all the unrolled LSTM/GRU steps
+litert-torch emits (one FC node per time step, and XNNPACK packs every node's weights into
+its own buffer, so a 100-step LSTM whose weights are 0.9 MB streams 87 MB per inference:
+measured here, a chain of 64 FCs sharing ONE weight tensor runs as slowly as one of 64
+distinct tensors).
+
+Each point is a chain of ``n`` distinct FCs ``width x width`` (fp32, and int8 as the corpus
+quantizes: ai-edge-quantizer static_wi8_ai8 / onnxruntime QDQ), timed against a chain of 2
+of the same width (the difference over ``n - 2`` FCs is one FC with its weights streamed),
+interleaved, thread CPU time, medians, least disturbed of ``--rounds`` passes.  The result is
+a curve: the streamed rate (packed weight bytes per second) by the size of the chain's whole
+weight set, the median per size -- ``[compute.runtimes.<fmt>] weight_stream.<dtype>`` of the
+target profile, which ``cost/latency.py`` interpolates (log-log) as a floor on every weighted
+op of a graph whose packed weights exceed ``memory.private_cache_bytes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO))
+
+# (width, n): whole packed weight sets from 1 MB to 100 MB (fp32; int8 from 1 to 67 MB).
+POINTS = [(256, 4), (256, 16), (256, 64), (512, 8), (512, 16), (512, 32), (512, 64), (768, 32),
+          (1024, 8), (1024, 16), (1024, 24)]
+POINTS_INT8 = [(256, 16), (512, 16), (512, 64), (1024, 16), (1024, 32), (1024, 64), (2048, 16)]
+FORMATS = ("tflite", "tflite-int8", "onnx", "onnx-int8")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_tflite(width: int, n: int, path: Path, rng) -> None:
+    from microbench_kernels import _TfliteBuilder
+
+    b = _TfliteBuilder(); s = b.s
+    x = first = b.tensor((1, width))
+    bias = b.tensor((width,), np.zeros(width))
+    for _ in range(n):
+        w = b.tensor((width, width))
+        buffer = s.BufferT()  # a numpy array packs as one vector (the builder's .tolist() would not scale)
+        buffer.data = np.frombuffer((rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32).tobytes(),
+                                    np.uint8)
+        b.buffers.append(buffer); b.tensors[w].buffer = len(b.buffers) - 1
+        y = b.tensor((1, width))
+        b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", s.FullyConnectedOptionsT())
+        x = y
+    b.save(path, [first], [x])
+
+
+def build_onnx(width: int, n: int, path: Path, rng) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits, nodes, x = [], [], "x"
+    for i in range(n):
+        inits.append(numpy_helper.from_array((rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32), f"w{i}"))
+        nodes.append(helper.make_node("MatMul", [x, f"w{i}"], [f"y{i}"]))
+        x = f"y{i}"
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, width])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, width])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def build(fmt: str, width: int, n: int, path: Path, rng) -> None:
+    if fmt == "tflite":
+        return build_tflite(width, n, path, rng)
+    if fmt == "onnx":
+        return build_onnx(width, n, path, rng)
+    fp32 = path.with_suffix(".fp32" + path.suffix)
+    sample = lambda: rng.standard_normal((1, width)).astype(np.float32)  # noqa: E731
+    if fmt == "tflite-int8":
+        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_quantizer import quantizer, recipe
+
+        build_tflite(width, n, fp32, rng)
+        name = next(iter(Interpreter(model_path=str(fp32)).get_signature_runner("serving_default").get_input_details()))
+        qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
+        qt.quantize(qt.calibrate({"serving_default": [{name: sample()} for _ in range(4)]})).export_model(
+            str(path), overwrite=True)
+    else:
+        from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+        build_onnx(width, n, fp32, rng)
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self.items = iter([{"x": sample()} for _ in range(4)])
+
+            def get_next(self):
+                return next(self.items, None)
+
+        quantize_static(str(fp32), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    fp32.unlink()
+
+
+def time_pair(long: Path, short: Path, *, rounds: int, runs: int) -> tuple[float, float]:
+    """Median thread-CPU ms of one invoke of ``long`` and of ``short``, interleaved; the pass
+    with the lowest difference kept."""
+    from compressor.measure.bench import open_invoker
+
+    best = None
+    a, b = open_invoker(long, threads=1), open_invoker(short, threads=1)
+    for _ in range(3):
+        a(); b()
+    for _ in range(rounds):
+        ta, tb = [], []
+        for _ in range(runs):
+            t = time.thread_time(); a(); ta.append(time.thread_time() - t)
+            t = time.thread_time(); b(); tb.append(time.thread_time() - t)
+        pair = (statistics.median(ta) * 1e3, statistics.median(tb) * 1e3)
+        if best is None or pair[0] - pair[1] < best[0] - best[1]:
+            best = pair
+    return best
+
+
+def run(args) -> dict:
+    from compressor.measure.bench import cpu_description
+
+    work = Path(tempfile.mkdtemp(prefix="weightstream."))
+    rows = []
+    for fmt in args.formats:
+        suffix = ".tflite" if fmt.startswith("tflite") else ".onnx"
+        item = 1 if fmt.endswith("int8") else 4
+        for width, n in (POINTS_INT8 if fmt.endswith("int8") else POINTS):
+            rng = np.random.default_rng(width * 1000 + n)
+            long, short = work / f"{fmt}-{width}-{n}{suffix}", work / f"{fmt}-{width}-2{suffix}"
+            build(fmt, width, n, long, rng)
+            if not short.exists():
+                build(fmt, width, 2, short, rng)
+            long_ms, short_ms = time_pair(long, short, rounds=args.rounds, runs=args.runs)
+            per_fc_s = max(long_ms - short_ms, 1e-6) * 1e-3 / (n - 2)
+            weight_bytes = width * width * item
+            rows.append({"format": fmt, "width": width, "n": n, "weight_bytes": weight_bytes,
+                         "set_bytes": weight_bytes * n, "long_ms": long_ms, "short_ms": short_ms,
+                         "per_fc_us": per_fc_s * 1e6, "bytes_per_s": weight_bytes / per_fc_s})
+            log(f"[{fmt}] {width}x{width} x{n}: set {weight_bytes * n / 1e6:.1f} MB, {per_fc_s * 1e6:.2f} us per FC, "
+                f"{weight_bytes / per_fc_s / 1e9:.1f} GB/s")
+            long.unlink()
+    return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
+            "clock": f"thread CPU time, medians of {args.runs} interleaved runs, least disturbed of {args.rounds}",
+            "rows": rows}
+
+
+def fit(result: dict) -> dict[str, list[tuple[float, float]]]:
+    """The measured curve per format: for each whole-set size, the median rate of its chains."""
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for fmt in sorted({r["format"] for r in result["rows"]}):
+        by_set: dict[int, list[float]] = {}
+        for r in result["rows"]:
+            if r["format"] == fmt:
+                by_set.setdefault(r["set_bytes"], []).append(r["bytes_per_s"])
+        curves[fmt] = [(float(size), statistics.median(rates)) for size, rates in sorted(by_set.items())]
+    return curves
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--out", help="JSON table to write")
+    parser.add_argument("--from-json", help="fit an earlier --out table, measuring nothing")
+    parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=25)
+    args = parser.parse_args(argv)
+    if not args.out and not args.from_json:
+        parser.error("--out FILE (measure) or --from-json FILE (fit only)")
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text())
+    else:
+        result = run(args)
+        Path(args.out).write_text(json.dumps(result, indent=1))
+    for r in result["rows"]:
+        print(f"{r['format']:<12}{r['width']:>6} x{r['n']:<4}{r['set_bytes'] / 1e6:>8.1f} MB"
+              f"{r['per_fc_us']:>10.2f} us{r['bytes_per_s'] / 1e9:>8.1f} GB/s")
+    print("\n# weight_stream curves (graph's packed weight bytes, bytes/s) for the target's runtimes tables:")
+    for fmt, curve in fit(result).items():
+        runtime, dtype = fmt.split("-")[0], ("int8" if fmt.endswith("int8") else "float32")
+        points = ", ".join(f"[{size:.4g}, {rate:.3g}]" for size, rate in curve)
+        print(f"# [compute.variants.runtimes.{runtime}]\nweight_stream.{dtype} = [{points}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
