@@ -53,19 +53,14 @@ def bias_correct_tflite(in_path: Path, out_path: Path, samples: list[list[np.nda
         return []
     means = _input_means(open_all_tensors(in_path), [int(op.inputs[0]) for op, _ in layers], samples,
                          run_all_tensors)
-    done = []
+    shifts = []
     for op, kind in layers:
         weights, bias = float_constant(model, sub, int(op.inputs[1])), float_constant(model, sub, int(op.inputs[2]))
         mean = means.get(int(op.inputs[0]))
-        if mean is None:
-            continue
-        shift = _output_shift(kind, weights[1], mean)
-        if shift is None or shift.shape != bias[1].shape:
-            continue
-        bias[0].data = np.frombuffer((bias[1] - shift).astype(np.float32).tobytes(), np.uint8)
-        name = sub.tensors[int(op.outputs[0])].name
-        done.append({"tensor": name.decode() if isinstance(name, bytes) else str(name),
-                     "max_shift": float(np.abs(shift).max())})
+        shift = None if mean is None else _output_shift(kind, weights[1], mean)
+        if shift is not None and shift.shape == bias[1].shape:
+            shifts.append((op, shift))
+    done = _subtract_shifts(model, sub, shifts)
     write_atomically(Path(out_path), pack_model(model, Path(in_path).stat().st_size))
     return done
 
@@ -103,10 +98,7 @@ def correct_quantized_biases(float_path: Path, quantized_path: Path, means: dict
     model = read_model(quantized_path)
     sub, names = model.subgraphs[0], op_names(model)
     writers = {int(out): op for op in sub.operators for out in op.outputs}
-    buffer_users: dict[int, int] = {}
-    for tensor in sub.tensors:
-        buffer_users[tensor.buffer] = buffer_users.get(tensor.buffer, 0) + 1
-    done = []
+    shifts = []
     for op in sub.operators:
         kind, name = names[op.opcodeIndex], _name(sub, op)
         if kind not in _LAYERS or len(op.inputs) < 3 or op.inputs[2] < 0 or name not in means:
@@ -116,21 +108,55 @@ def correct_quantized_biases(float_path: Path, quantized_path: Path, means: dict
         if quantized is None or weights is None or bias is None or quantized.shape != weights[1].shape:
             continue
         shift = _shift(kind, quantized - weights[1], means[name])
-        if shift is None or shift.shape != bias[1].shape:
-            continue
-        data = np.frombuffer((bias[1] - shift).astype(np.float32).tobytes(), np.uint8)
-        bias_tensor = sub.tensors[int(op.inputs[2])]
-        if buffer_users.get(bias_tensor.buffer, 0) > 1:  # a buffer other tensors share: this layer gets its own
-            from ai_edge_litert import schema_py_generated as schema
-
-            buffer_users[bias_tensor.buffer] -= 1
-            model.buffers.append(schema.BufferT())
-            bias_tensor.buffer = len(model.buffers) - 1
-            bias = (model.buffers[-1], bias[1])
-        bias[0].data = data
-        done.append({"tensor": name, "max_shift": float(np.abs(shift).max())})
+        if shift is not None and shift.shape == bias[1].shape:
+            shifts.append((op, shift))
+    done = _subtract_shifts(model, sub, shifts)
     if done:
         write_atomically(Path(quantized_path), pack_model(model, Path(quantized_path).stat().st_size))
+    return done
+
+
+def _subtract_shifts(model: Any, sub: Any, shifts: list[tuple[Any, np.ndarray]]) -> list[dict[str, Any]]:
+    """Subtract each op's shift from its bias, once per layer (one weight tensor and its bias): ops
+    that share both (a recurrent matmul unrolled over time steps: one weight, one bias, a different
+    input mean at every step) get the mean of their shifts; subtracting each in turn would add them
+    up (NSNet2's GRU, dynamic-range: 36.2 -> 13.8 dB).  A bias tensor that other layers also read
+    (a constant the converter wrote once), or whose buffer other tensors read, is copied first."""
+    import copy
+
+    from ai_edge_litert import schema_py_generated as schema
+
+    from ..tflite.flatbuffer import float_constant
+
+    layers: dict[tuple[int, int], list[tuple[Any, np.ndarray]]] = {}
+    for op, shift in shifts:
+        layers.setdefault((int(op.inputs[2]), int(op.inputs[1])), []).append((op, shift))
+    bias_layers: dict[int, int] = {}
+    for bias_index, _ in layers:
+        bias_layers[bias_index] = bias_layers.get(bias_index, 0) + 1
+    readers: dict[int, int] = {}
+    for tensor in sub.tensors:
+        readers[tensor.buffer] = readers.get(tensor.buffer, 0) + 1
+    done = []
+    for (index, _), rows in layers.items():
+        shift = np.mean([row[1] for row in rows], axis=0)
+        bias = float_constant(model, sub, index)[1]
+        if bias_layers[index] > 1:  # another layer reads this bias too: this one gets a copy
+            bias_layers[index] -= 1
+            twin = copy.copy(sub.tensors[index])
+            twin.name = f"{_name(sub, rows[0][0])}/bias"  # tensor names are what the quantizer keys on
+            readers[twin.buffer] = readers.get(twin.buffer, 0) + 1
+            sub.tensors.append(twin)
+            index = len(sub.tensors) - 1
+            for op, _ in rows:
+                op.inputs[2] = index
+        tensor = sub.tensors[index]
+        if readers.get(tensor.buffer, 0) > 1:
+            readers[tensor.buffer] -= 1
+            model.buffers.append(schema.BufferT())
+            tensor.buffer = len(model.buffers) - 1
+        model.buffers[tensor.buffer].data = np.frombuffer((bias - shift).astype(np.float32).tobytes(), np.uint8)
+        done.append({"tensor": _name(sub, rows[0][0]), "ops": len(rows), "max_shift": float(np.abs(shift).max())})
     return done
 
 

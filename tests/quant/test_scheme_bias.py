@@ -131,3 +131,48 @@ def test_candidates_are_judged_on_the_samples_verify_judges(tmp_path):
     step = next(s for s in report["steps"] if s["name"] == "int8")
     verify = next(s for s in report["steps"] if s["name"] == "verify")
     assert verify["samples"] == 80 and step["candidate_samples"] == 80
+
+
+class _Repeated(torch.nn.Module):
+    """One Linear applied at four steps (as an unrolled recurrent matmul): one weight tensor and one
+    bias tensor read by four FULLY_CONNECTED ops, each with its own input mean."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 8)
+        with torch.no_grad():
+            self.fc.weight[:, 0] *= 30  # coarse int8 steps for the other columns
+
+    def forward(self, x):
+        outputs = []
+        for _ in range(4):
+            x = torch.relu(self.fc(x + 1.0))
+            outputs.append(x)
+        return torch.cat(outputs, dim=1)
+
+
+def test_ops_sharing_one_weight_and_bias_get_one_mean_correction_not_the_sum(tmp_path):
+    from compressor.measure.runtime import LiteRTRunner
+    from compressor.passes.export_tflite import export_tflite
+    from compressor.quant.scheme_file import quantize_scheme
+    from compressor.quant.tflite_int8 import Calibration
+
+    torch.manual_seed(0)
+    model = _Repeated().eval()
+    x = np.random.default_rng(0).random((48, 8), dtype=np.float32)
+    float_path = tmp_path / "f.tflite"
+    export_tflite(model, (torch.from_numpy(x[:1]),), float_path)
+    calibration = Calibration([[x[i:i + 1]] for i in range(32)])
+    with torch.no_grad():
+        reference = model(torch.from_numpy(x[32:])).numpy()
+    sqnrs = []
+    for corrected in (False, True):
+        out = tmp_path / f"w{corrected}.tflite"
+        quantize_scheme(float_path, out, "weight_only", calibration=calibration, bias_correction=corrected)
+        got = LiteRTRunner(out).run_batch([x[32:]])[0]
+        sqnrs.append(10 * np.log10(np.sum(reference ** 2) / np.sum((got - reference) ** 2)))
+    before, after = _biases(float_path), _biases(tmp_path / "wTrue.tflite")
+    assert len({b.tobytes() for b in before.values()}) == 1  # the four ops read one bias
+    shifts = {(after[name] - before[name]).tobytes() for name in after}
+    assert len(shifts) == 1  # ... still one bias, corrected once for all four
+    assert sqnrs[1] > sqnrs[0] + 1.0, sqnrs  # summed, the four shifts overshot it
