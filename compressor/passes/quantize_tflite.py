@@ -51,10 +51,10 @@ def check_fully_int8(path: Path, left_float: list[dict[str, Any]], target: Targe
 
 
 # Evaluation samples each remedy and fallback candidate runs on (against the model being quantized):
-# the first ones verify judges the artifact on (verify.max_samples), at most this many.  A
-# candidate judged on fewer samples than verify's can meet the bar and then fail verify: real
-# EfficientNet-Lite0 met 0.97 top-1 agreement on 64 of its 80 eval crops (63/64) and failed on all
-# 80 (77/80).  Past this many (a user's large eval set) candidates cost too much to run on all.
+# the first ones verify judges the artifact on (verify.max_samples), at most this many.  Judged on
+# fewer samples than verify's, a candidate's verdict can differ from verify's: a dynamic-range file of
+# real EfficientNet-Lite0 (made while building its bias correction) had 63/64 top-1 agreement on its
+# first 64 eval crops (0.97 met) and 77/80 on all 80 (failed).  Past this many (a user's large eval set) candidates cost too much.
 REMEDY_EVAL_SAMPLES = 256
 # Output SQNR a per-tensor depthwise file may lose against per-channel and still be kept: 1 dB (~26% more
 # noise; pruned MobileNetV2 lost 0.83 dB, unpruned 0.02); a collapse (VGG's 1-channel stem: -3.7 dB) is refused.

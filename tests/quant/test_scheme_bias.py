@@ -123,7 +123,7 @@ def test_the_scheme_keeps_the_correction_only_when_it_measures_better(tmp_path):
 
 def test_candidates_are_judged_on_the_samples_verify_judges(tmp_path):
     """80 eval rows: the remedies and fallback judge all 80, as verify does (they judged the first 64:
-    real EfficientNet-Lite0 met 0.97 agreement there, 63/64, and failed verify at 77/80)."""
+    a real EfficientNet-Lite0 candidate met 0.97 agreement there, 63/64, and failed on all 80, 77/80)."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).eval()
     x = np.random.default_rng(0).standard_normal((112, 8)).astype(np.float32)
