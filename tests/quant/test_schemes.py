@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from torch import nn
 
 from compressor.cli.main import cli
-from compressor.passes.quantize_tflite import MIN_CALIBRATION_SAMPLES, QuantizeTflite, bounded_samples
+from compressor.passes.quantize_tflite import MIN_CALIBRATION_SAMPLES, bounded_samples
 from compressor.config import Int8Config
 from compressor.targets.load import load_target
 
