@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     model = real_models._archs().CrepeTiny().eval()
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
-    speech = real_models._crepe_frames(args.samples_dir, 120) if (args.samples_dir / "audio").is_dir() else None
+    speech = real_models.crepe_frames(args.samples_dir, 120) if (args.samples_dir / "audio").is_dir() else None
     calib = tones(80, seed=1)[0] if speech is None else np.concatenate([speech[:120], tones(80, seed=1)[0]])
     frames, f0 = tones(600, seed=2)
     rows = [check(form, model, np.ascontiguousarray(calib), frames, f0, args.timeout) for form in args.forms.split(",")]

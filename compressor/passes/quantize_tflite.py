@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Int8Config
-from ..data import calibration_samples
+from ..data import calibration_samples, sample_count
 from ..errors import ConfigError, ExportError
 from ..quant.int16_layers import check_int16_target, int16_allowed, int16_ops, resolve_int16_layers
 from ..quant.scheme_speed import measure_speed
@@ -50,8 +50,12 @@ def check_fully_int8(path: Path, left_float: list[dict[str, Any]], target: Targe
                       "could not quantize them (rewrite that op in the model, or pick a CPU target)")
 
 
-# Evaluation samples each remedy candidate runs on (against the model being quantized).
-REMEDY_EVAL_SAMPLES = 64
+# Evaluation samples each remedy and fallback candidate runs on (against the model being quantized):
+# the first ones verify judges the artifact on (verify.max_samples), at most this many.  Judged on
+# fewer samples than verify's, a candidate's verdict can differ from verify's: a dynamic-range file of
+# real EfficientNet-Lite0 (made while building its bias correction) had 63/64 top-1 agreement on its
+# first 64 eval crops (0.97 met) and 77/80 on all 80 (failed).  Past this many (a user's large eval set) candidates cost too much.
+REMEDY_EVAL_SAMPLES = 256
 # Output SQNR a per-tensor depthwise file may lose against per-channel and still be kept: 1 dB (~26% more
 # noise; pruned MobileNetV2 lost 0.83 dB, unpruned 0.02); a collapse (VGG's 1-channel stem: -3.7 dB) is refused.
 SHRINK_MAX_LOSS_DB = 1.0
@@ -87,7 +91,9 @@ class QuantizeTflite(PassBase):
         user_float = self._float_layers(artifact.path, target)
         user_int16 = resolve_int16_layers(artifact.path, config.int16_ops, target)  # --int16-ops
         out_path = context.workdir / "model.tflite"
-        evaluate = candidate_evaluator(artifact, context, REMEDY_EVAL_SAMPLES)
+        # the samples verify judges on, up to the cap
+        judged = min(REMEDY_EVAL_SAMPLES, context.recipe.verify.max_samples, sample_count(context.eval_x))
+        evaluate = candidate_evaluator(artifact, context, judged)
         base = Int8Tweaks(float_layers=tuple(t for ts in user_float.values() for t in ts),
                           int16_layers=tuple(t for ts in user_int16.values() for t in ts))
         range_choice = None
@@ -113,14 +119,16 @@ class QuantizeTflite(PassBase):
         # compute runs outside XNNPACK's int8 kernels (random-weight DS-CNN: 1 -> 5 partitions; real
         # MobileNetV2, logits at 19 dB, 100% agreement: dynamic-range 2.2x slower than fp32).
         if remedies.sqnr_db < config.min_sqnr_db and config.fallback_schemes and short_of_the_bar(
-                out_path, artifact, context, config.min_sqnr_db, REMEDY_EVAL_SAMPLES):
-            scheme, fallback = self._fallback(artifact.path, out_path, calibration, remedies, evaluate, target,
-                                              context.recipe.verify.min_agreement)
+                out_path, artifact, context, config.min_sqnr_db, judged):
+            from ..quant.fallback import try_fallback_schemes
+
+            scheme, fallback = try_fallback_schemes(artifact.path, out_path, calibration, remedies, evaluate, target,
+                                                    config, context.recipe.verify.min_agreement)
         range_facts = range_choice or {"method": calibration.method, "tried": "set by int8.calibration"}
         if scheme != "static_int8":
             shipped, facts = self._shipped_scheme(artifact, out_path, scheme, fallback, remedies, cost, calibration,
                                                   target)
-            return shipped, {**facts, "range_method": range_facts}
+            return shipped, {**facts, "range_method": range_facts, "candidate_samples": judged}
         tweaks, shrunk = remedies.tweaks, None
         requantize = _Requantize(source, out_path, calibration, io, remedies.per_channel)
         if config.shrink_depthwise and remedies.per_channel:
@@ -144,7 +152,7 @@ class QuantizeTflite(PassBase):
                  "float_source": _source_facts(source, artifact.path, remedies),
                  "weights": "int8 per-channel" if remedies.per_channel else "int8 per-tensor",
                  "activations": "int8", "io": "int8" if io == "int8" else "float32",
-                 "calibration_samples": len(samples), "float_ops": left_float,
+                 "calibration_samples": len(samples), "candidate_samples": judged, "float_ops": left_float,
                  "float_ops_requested": user_float or None, "float_for_speed": for_speed,
                  "int16_ops": int16_ops(out_path), "int16_ops_requested": user_int16 or None,
                  "float_islands": islands, "depthwise_per_tensor": shrunk,
@@ -240,65 +248,6 @@ class QuantizeTflite(PassBase):
             return delegation, []
         return inspect_delegation(requantize.out_path), [{**i, "layers": layer_paths(i["name"])} for i in islands]
 
-    def _fallback(self, float_path: Path, out_path: Path, calibration: Any, remedies: Any, evaluate,
-                  target: TargetProfile, min_agreement: float) -> tuple[str, dict[str, Any]]:
-        """Static int8 fell short after the remedies: try the other schemes (quant/schemes.py), judged
-        as verify judges (``min_agreement``: verify's), then toward the int8 SQNR bar."""
-        import os
-        import tempfile
-        import time
-
-        from ..measure.delegation import inspect_delegation
-        from ..quant.scheme_speed import describe_float_layers, speed_up_scheme
-        from ..quant.schemes import splitting_ops, try_schemes
-
-        short = f"static int8 reached {remedies.sqnr_db:.1f} dB after the remedies (bar {self.config.min_sqnr_db:g} dB)"
-        if not float_allowed(target):
-            return "static_int8", {"tried": [], "why": f"{short}; {target.name} runs integer kernels only, so "
-                                   "dynamic-range and weight-only int8 (float compute) cannot run there"}
-        temps: list[Path] = []
-
-        def temp(suffix: str) -> Path:
-            handle, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=suffix, dir=out_path.parent)
-            os.close(handle)
-            temps.append(Path(name))
-            return Path(name)
-
-        bar, speed = self.config.fallback_min_sqnr_db, None
-        baseline = inspect_delegation(out_path).partitions if target.kind == "cpu" else 0
-        def met(sqnr_db: float, agreement: float | None) -> bool:
-            return sqnr_db >= bar and (agreement is None or agreement >= min_agreement)
-        try:
-            path, best, trials, sensitivity = try_schemes(
-                float_path, temp, calibration=calibration, evaluate=evaluate, allow_int16=int16_allowed(target),
-                met=met, goal=lambda sqnr_db, agreement: sqnr_db >= self.config.min_sqnr_db and (
-                    agreement is None or agreement >= min_agreement),
-                deadline=time.monotonic() + self.config.search_seconds,
-                left_out=lambda path: splitting_ops(path, baseline) if target.kind == "cpu" else ())
-            better = best is not None and (best.met or best.sqnr_db > remedies.sqnr_db + 3.0)
-            if better and target.kind == "cpu":  # float where XNNPACK has no hybrid kernel; timed against fp32
-                path, best, speed = speed_up_scheme(float_path, path, best, temp=temp, calibration=calibration,
-                                                    evaluate=evaluate, met=met)
-            scheme = best.scheme if best is not None else None
-            if better:
-                os.replace(path, out_path)
-        finally:
-            for path in temps:
-                path.unlink(missing_ok=True)
-        rows = [t.to_dict() for t in trials]
-        if not better:
-            return "static_int8", {"tried": rows, "layer_sensitivity": sensitivity,
-                                   "why": f"{short}; no other scheme did better, static int8 ships"}
-        kept = describe_float_layers(best, (speed or {}).get("layers_for_speed", []))
-        if best.met:
-            why = f"{short}; {scheme}{kept} reached {best.sqnr_db:.1f} dB (bar {bar:g} dB), the fastest scheme that did"
-        else:
-            why = f"{short}; no scheme reached {bar:g} dB, {scheme}{kept} came closest ({best.sqnr_db:.1f} dB)"
-        if speed and speed.get("replaced"):
-            why += f"; then {speed['replaced']}"
-        return scheme, {"tried": rows, "float_layers": list(best.float_layers), "layer_sensitivity": sensitivity,
-                        "speed": speed, "why": why}
-
     def _shipped_scheme(self, artifact: Artifact, out_path: Path, scheme: str, fallback: dict[str, Any],
                         remedies: Any, cost: dict[str, Any], calibration: Any,
                         target: TargetProfile) -> tuple[Artifact, dict[str, Any]]:
@@ -319,7 +268,7 @@ class QuantizeTflite(PassBase):
                  "float_source": _source_facts(artifact.path, artifact.path, None),
                  "weights": "int8 per-channel", "activations": SCHEMES[scheme][1], "io": "float32",
                  "calibration_samples": cost["samples"], "float_ops": [], "float_op_counts": dict(float_counts),
-                 "float_layers": fallback.get("float_layers", []),
+                 "float_layers": fallback.get("float_layers", []), "bias_correction": fallback.get("bias_correction"),
                  "float_ops_requested": None, "float_for_speed": speed.get("float_for_speed", []),
                  "float_islands": [], "depthwise_per_tensor": None, "remedies": _remedy_facts(remedies),
                  "delegation": _delegation_facts(delegation), "latency_vs_fp32": speed.get("latency_vs_fp32"),

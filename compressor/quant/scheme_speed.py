@@ -65,13 +65,14 @@ def keep_undelegated_float(float_path: Path, path: Path, trial: SchemeTrial, *, 
                                *names}))
     candidate, start = temp(f".{trial.scheme}.delegated.tflite"), time.monotonic()
     try:
-        quantize_scheme(float_path, candidate, trial.scheme, calibration=calibration, float_ops=float_ops)
+        quantize_scheme(float_path, candidate, trial.scheme, calibration=calibration, float_ops=float_ops,
+                        bias_correction=trial.bias_corrected)
         sqnr_db, agreement = evaluate(candidate)
     except CompressorError:
         return path, trial, []
     kept = SchemeTrial(trial.scheme, float(sqnr_db), None if agreement is None else float(agreement),
                        candidate.stat().st_size, time.monotonic() - start, bool(met(sqnr_db, agreement)),
-                       float_layers=(*trial.float_layers, *moved_layers))
+                       float_layers=(*trial.float_layers, *moved_layers), bias_corrected=trial.bias_corrected)
     if trial.met and not kept.met:  # float for speed must not cost the bar (it adds no rounding: rare)
         return path, trial, []
     return candidate, kept, [{"op": node["op"], "name": node["name"], "layers": layer_paths(node["name"])}
@@ -113,7 +114,8 @@ def speed_up_scheme(float_path: Path, path: Path, trial: SchemeTrial, *, temp: C
     layers = weight_layers(float_path)
     float_ops = tuple(op for name in trial.float_layers for op in layers.get(name, {}).get("ops", ()))
     try:
-        quantize_scheme(float_path, candidate, "weight_only", calibration=calibration, float_ops=float_ops)
+        quantize_scheme(float_path, candidate, "weight_only", calibration=calibration, float_ops=float_ops,
+                        bias_correction=trial.bias_corrected)
         sqnr_db, agreement = evaluate(candidate)
         second = compare_latency({"weight_only": candidate, "fp32": float_path}, baseline="fp32")
     except CompressorError as error:
@@ -124,7 +126,7 @@ def speed_up_scheme(float_path: Path, path: Path, trial: SchemeTrial, *, temp: C
                              f"{float(sqnr_db):.1f} dB and runs {second.describe('weight_only')}")
         trial = SchemeTrial("weight_only", float(sqnr_db), None if agreement is None else float(agreement),
                             candidate.stat().st_size, time.monotonic() - start, True,
-                            float_layers=trial.float_layers)
+                            float_layers=trial.float_layers, bias_corrected=trial.bias_corrected)
         return candidate, trial, speed_verdict(facts, second, "weight_only")
     return path, trial, speed_verdict(facts, first, trial.scheme)
 

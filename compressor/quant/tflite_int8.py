@@ -225,6 +225,7 @@ class Calibration:
         self.samples, self.io, self.method = samples, io, method
         self._recorded: dict[str, dict[str, Any]] = {}
         self._ranges: dict[tuple[str, str], dict[str, Any]] = {}
+        self._means: dict[str, dict[str, np.ndarray]] = {}
         self.log: list[dict[str, Any]] = []
 
     def ranges(self, float_path: Path, method: str | None = None) -> dict[str, Any]:
@@ -250,6 +251,18 @@ class Calibration:
             else:
                 self._ranges[key, method] = derive_ranges(self._recorded[key], method)
         return self._ranges[key, method]
+
+    def input_means(self, float_path: Path) -> dict[str, np.ndarray]:
+        """Per-channel mean input of each conv / fully-connected op of ``float_path`` on the
+        samples, once per float file (bias correction of the fallback schemes' int8 weights)."""
+        import hashlib
+
+        from .bias_correct import layer_input_means
+
+        key = hashlib.sha256(Path(float_path).read_bytes()).hexdigest()
+        if key not in self._means:
+            self._means[key] = layer_input_means(Path(float_path), self.samples)
+        return self._means[key]
 
     def seconds(self) -> float:
         """The cost of calibrating one more float file, as the last one took."""

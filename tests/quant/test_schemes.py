@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from torch import nn
 
 from compressor.cli.main import cli
-from compressor.passes.quantize_tflite import MIN_CALIBRATION_SAMPLES, QuantizeTflite, bounded_samples
+from compressor.passes.quantize_tflite import MIN_CALIBRATION_SAMPLES, bounded_samples
 from compressor.config import Int8Config
 from compressor.targets.load import load_target
 
@@ -68,9 +68,11 @@ def test_calibration_cost_is_bounded_by_ops_times_samples():
 def test_lstm_ships_a_fallback_scheme_named_with_why(lstm_run):
     out, report, step = lstm_run
     assert step["scheme"] == "dynamic_range" and step["recipe"] == "dynamic_wi8_afp32"
-    assert "static int8 reached" in step["scheme_why"] and "dynamic_range reached" in step["scheme_why"]
-    assert [t["scheme"] for t in step["fallback"]["tried"]] == ["dynamic_range"]  # the first that holds ships
-    assert step["fallback"]["tried"][0]["sqnr_db"] >= 15.0
+    assert "static int8 reached" in step["scheme_why"] and "dynamic_range" in step["scheme_why"]
+    tried = step["fallback"]["tried"]  # the first that holds ships: its file with and without bias correction
+    assert [t["scheme"] for t in tried] == ["dynamic_range"] * 2
+    assert sorted(t["bias_correction"] for t in tried) == [False, True]
+    assert tried[-1]["sqnr_db"] >= 15.0 and tried[-1]["met"] and step["bias_correction"] == tried[-1]["bias_correction"]
     assert report["status"] == "ok"
     assert any("shipped dynamic_range" in w for w in report["warnings"])
     # the artifact is dynamic-range: int8 weights, no QUANTIZE of activations, float LSTM gates
@@ -102,9 +104,10 @@ def test_calibration_runs_once_and_its_cost_is_reported(lstm_run):
 
 
 def test_integer_only_targets_keep_static_int8_and_say_why(tmp_path):
-    step = QuantizeTflite(Int8Config())
+    from compressor.quant.fallback import try_fallback_schemes
+
     remedies = types.SimpleNamespace(sqnr_db=3.0)
-    scheme, fallback = step._fallback(tmp_path / "f.tflite", tmp_path / "o.tflite", None, remedies, None,
-                                      load_target("ethos-u55-128"), 0.97)
+    scheme, fallback = try_fallback_schemes(tmp_path / "f.tflite", tmp_path / "o.tflite", None, remedies, None,
+                                            load_target("ethos-u55-128"), Int8Config(), 0.97)
     assert scheme == "static_int8" and fallback["tried"] == []
     assert "integer kernels only" in fallback["why"]

@@ -24,6 +24,14 @@ def _load_script():
     return module
 
 
+def _sibling(name: str):
+    """A module beside real_models.py (on the path once the script is loaded)."""
+    import importlib
+
+    _load_script()
+    return importlib.import_module(name)
+
+
 def _run(capsys, *args) -> list[dict]:
     script = _load_script()
     assert script.main(["--json", "--timeout", "300", *args]) == 0
@@ -41,11 +49,25 @@ def test_corpus_covers_four_kinds_and_three_forms():
 
 def test_pnet_with_random_weights_goes_through_compress_and_the_hand_route(capsys, tmp_path):
     """MTCNN's PNet (two outputs, TorchScript form) with seeded random weights: no download."""
-    [row] = _run(capsys, "--models", "mtcnn-pnet", "--random-weights", "--models-dir", str(tmp_path))
+    [row] = _run(capsys, "--models", "mtcnn-pnet", "--random-weights", "--models-dir", str(tmp_path),
+                 "--keep", str(tmp_path / "keep"))
     assert row["exit"] == 0 and row["status"] in ("ok", "FAILED")
     assert len(row["sqnr_db"]) == len(row["hand_sqnr_db"]) == 2  # every output measured, both routes
     assert all(v > 10 for v in row["sqnr_db"])
     assert 0 < row["size_x"] < 1 and row["latency_x"] > 0 and row["hand_latency_x"] > 0
+    kept = tmp_path / "keep" / "mtcnn-pnet"  # --keep: the work dir stays, to read a failure
+    assert row["kept"] == str(kept)
+    for name in ("model.ts", "calib.npz", "eval.npz", "out/report.json", "out/model.tflite", "hand_int8.tflite"):
+        assert (kept / name).is_file(), name
+    assert json.loads((kept / "out" / "report.json").read_text())["status"] == row["status"]
+
+
+def test_json_path_writes_the_rows_and_prints_the_table(capsys, tmp_path):
+    script = _load_script()
+    assert script.main(["--models", "mtcnn-onet", "--models-dir", str(tmp_path), "--json", str(tmp_path / "r.json")]) == 0
+    assert capsys.readouterr().out.startswith("| model |")
+    [row] = json.loads((tmp_path / "r.json").read_text())
+    assert row["model"] == "mtcnn-onet" and row["status"].startswith("skipped")
 
 
 @pytest.mark.skipif(not (MODELS_DIR / "facenet-pytorch").is_dir(), reason="real-model files not on this machine")
@@ -73,10 +95,10 @@ def test_the_row_names_the_scheme_that_shipped_its_cosine_and_size_against_fp32_
     report = {"compressed": {"size_bytes": 100},
               "steps": [{"name": "int8", "scheme": "dynamic_range", "float_layers": ["lstm.input_projection_l0"]},
                         {"name": "verify", "outputs": [{"cosine": 0.99243}]}]}
-    found = script._shipped_scheme(report, torch.nn.Linear(4, 5))  # 25 parameters: 100 fp32 weight bytes
+    found = script.shipped_scheme(report, torch.nn.Linear(4, 5))  # 25 parameters: 100 fp32 weight bytes
     assert found == {"scheme": "dynamic_range (lstm.input_projection_l0 float)", "cosine": [0.9924],
                      "size_vs_fp32_weights": 1.0}
-    assert script._shipped_scheme({}, torch.nn.Linear(4, 5)) == {}
+    assert script.shipped_scheme({}, torch.nn.Linear(4, 5)) == {}
 
 
 def test_corpus_has_ocr_and_a_second_classifier():
@@ -90,13 +112,14 @@ def test_ctc_strings_agreement_counts_strings_edits_and_timesteps():
     import numpy as np
 
     script = _load_script()
-    assert script._edit_distance("kitten", "sitting") == 3 and script._edit_distance("", "ab") == 2
+    edit_distance = _sibling("real_model_table").edit_distance
+    assert edit_distance("kitten", "sitting") == 3 and edit_distance("", "ab") == 2
     chars = script._archs().TextRecognizer.CHARS
     ids = lambda text: [0] + [chars.index(c) + 1 for c in text]  # blank, then one step per character
     logits = lambda seq: np.eye(97, dtype=np.float32)[seq][None]
     reference = np.concatenate([logits(ids("abc")), logits(ids("xyz"))])
     test = np.concatenate([logits(ids("abc")), logits(ids("xyq"))])
-    assert script._strings_same(reference, test) == "1/2, CER 0.167, timestep argmax 0.875"
+    assert script.strings_same(reference, test) == "1/2, CER 0.167, timestep argmax 0.875"
 
 
 @pytest.mark.skipif(not (SAMPLES_DIR / "images" / "page.png").exists(), reason="sample page not on this machine")
@@ -104,9 +127,9 @@ def test_text_line_crops_are_fixed_size_distinct_and_deterministic():
     import numpy as np
 
     script = _load_script()
-    crops = script._text_lines(SAMPLES_DIR, 48)
-    assert crops.shape == (48, 1, 64, script.TEXT_WIDTH) and crops.min() >= -1 and crops.max() <= 1
-    assert np.array_equal(crops[:32], script._text_lines(SAMPLES_DIR, 32))  # calibration = first 32
+    crops = script.text_lines(SAMPLES_DIR, 48)
+    assert crops.shape == (48, 1, 64, _sibling("real_model_inputs").TEXT_WIDTH) and crops.min() >= -1 and crops.max() <= 1
+    assert np.array_equal(crops[:32], script.text_lines(SAMPLES_DIR, 32))  # calibration = first 32
     assert len({c.tobytes() for c in crops}) == 48  # eval crops are not calibration crops
 
 
@@ -118,12 +141,12 @@ def test_silero_inputs_are_the_states_the_model_streams_to_itself():
     script = _load_script()
     torch.manual_seed(0)
     model = script._archs().SileroVAD16k().eval()
-    chunks, states = script._streamed_pairs(SAMPLES_DIR, model)
+    chunks, states = _sibling("real_model_inputs").streamed_pairs(SAMPLES_DIR, model)
     assert chunks.shape[1:] == (576,) and states.shape[1:] == (2, 128)
     assert not states[0].any() and np.abs(states[1:]).max() > 0  # zeros only where a clip starts
     with torch.no_grad():
         _, new_state = model(torch.from_numpy(chunks[5:6]), torch.from_numpy(states[5:6]))
     np.testing.assert_allclose(new_state[0].numpy(), states[6], atol=1e-6)  # fed back, chunk after chunk
     np.testing.assert_array_equal(chunks[6][:64], chunks[5][-64:])  # 64 samples of context carried over
-    chunk, state = script._vad_inputs(SAMPLES_DIR, 32, model)
+    chunk, state = script.vad_inputs(SAMPLES_DIR, 32, model)
     assert chunk.shape == (32, 576) and state.shape == (32, 2, 128)
