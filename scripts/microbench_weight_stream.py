@@ -27,7 +27,7 @@ op of a graph whose packed weights exceed ``memory.private_cache_bytes``.
 ``--gemm`` also times single convs whose own weights are big (2.4 to 64 MB fp32, 150 output
 positions), ps per MAC, to see whether a GEMM slows once its weights outgrow the caches.  On
 host-x86 it does not (a 2900x2900 1x1 with 34 MB of weights and an 8000->500 1x1 run at
-20-25 ps/MAC, as hot); the slow ones are LiteRT's 1-D convs with 32 taps (39-53 ps/MAC at any
+21-25 ps/MAC, as hot); the slow ones are LiteRT's 1-D convs with 32 taps (40-45 ps/MAC at any
 weight size: wav2letter's), which the cost model does not know yet.
 """
 
