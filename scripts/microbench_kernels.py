@@ -505,6 +505,12 @@ def time_files(paths: list[Path], empty: Path, *, seconds: float, rounds: int = 
     return best, statistics.median(empty_ms)
 
 
+def measured_op(graph):
+    """The op a single-op file measures, not the float QUANTIZE/DEQUANTIZE around an int8 one
+    (whose float side has more bytes than the int8 kernel itself: QLinearAdd, QLinearSigmoid, ...)."""
+    return max(graph.ops, key=lambda o: (o.kind != "quantize", o.macs, o.input_bytes + o.output_bytes))
+
+
 def run(args) -> dict:
     sys.path.insert(0, str(REPO))
     from compressor.graph.read import read_graph
@@ -530,9 +536,7 @@ def run(args) -> dict:
         invokes[fmt] = empty_ms
         for (family, p), path, ms in zip(points, paths, times):
             graph = read_graph(path, as_run=True)  # an .onnx as onnxruntime runs it, as the estimate costs it
-            # The op measured, not the float QUANTIZE/DEQUANTIZE around an int8 one (whose float
-            # side has more bytes than the int8 kernel itself: QLinearAdd, QLinearSigmoid, ...).
-            op = max(graph.ops, key=lambda o: (o.kind != "quantize", o.macs, o.input_bytes + o.output_bytes))
+            op = measured_op(graph)
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype,
                          "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),

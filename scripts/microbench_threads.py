@@ -86,7 +86,7 @@ def run(args) -> dict:
                     best[key] = times
         for family, p, path in points:
             graph = read_graph(path, as_run=True)
-            op = max(graph.ops, key=lambda o: (o.kind != "quantize", o.macs, o.input_bytes + o.output_bytes))
+            op = mk.measured_op(graph)
             t = best[str(path)]
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype, "macs": op.macs, "ms_1": t[1], "ms_t": t[args.threads],

@@ -248,22 +248,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="time every file this many times over the whole list; keep its least disturbed round")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args(argv)
-    if args.from_json and args.repredict:
-        if not args.models_dir:
-            parser.error("--repredict needs --models-dir (the files are predicted again)")
-        sys.path.insert(0, str(REPO))
-        result = repredict(args)
-        if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=2))
-        print_table(result)
-        return 0
-    if args.from_json:
+    if args.from_json and not args.repredict:
         print_table(merge_results(args.from_json))
         return 0
     if not args.models_dir:
-        parser.error("--models-dir is required (or --from-json)")
+        parser.error("--repredict needs --models-dir (the files are predicted again)" if args.from_json
+                     else "--models-dir is required (or --from-json)")
     sys.path.insert(0, str(REPO))
-    result = run(args)
+    result = repredict(args) if args.from_json else run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     print_table(result)

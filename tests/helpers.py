@@ -94,6 +94,24 @@ class SmallNet(torch.nn.Module):
         return self.head(y.mean(dim=(2, 3)))
 
 
+class CoarseConvs(torch.nn.Module):
+    """Convs with one large tap per filter (coarse int8 steps for the rest) on inputs with a
+    large mean: the rounding error of the weights shows as an output offset (bias correction)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 16, 3)
+        self.c2 = torch.nn.Conv2d(16, 16, 3)
+        self.fc = torch.nn.Linear(16, 4)
+        with torch.no_grad():
+            for conv in (self.c1, self.c2):
+                conv.weight[:, :, 0, 0] *= 30
+
+    def forward(self, x):
+        y = torch.relu(self.c2(torch.relu(self.c1(x + 3.0))))
+        return self.fc(y.mean(dim=(2, 3)))
+
+
 def build_int8_model(directory):
     """A tiny int8 .tflite (and its float twin) made by the compress pipeline itself."""
     from compressor import compress

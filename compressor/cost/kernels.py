@@ -140,6 +140,7 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
     fallback = profile.fallback or profile
     by_name = {op.name: op for op in graph.ops}
     placed, warnings = [], list(report.warnings)
+    weight_set = packed_weight_bytes(graph)
 
     def warn(op: Op, kind: str, reason: str) -> None:
         warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
@@ -150,7 +151,7 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
             placed.append(done)
             continue
         warn(op, "unsupported_op", f"{profile.name} cannot run it ({reasons[done.name]}): costed on {fallback.name}")
-        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format, packed_weight_bytes(graph)))
+        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format, weight_set))
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=report.target, invoke_ms=report.invoke_ms)
 
 

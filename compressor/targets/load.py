@@ -232,15 +232,22 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
     return runtimes
 
 
-def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us }``."""
+def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Any]:
+    """An optional table keyed by compute dtype (``<key>.<dtype> = ...``), each key checked
+    against the profile's ``dtypes``; {} when absent."""
     table = c.table(keys, optional=True)
     if table is None:
         return {}
-    terms: dict[str, dict[str, float]] = {}
     for dtype in table:
         if dtype not in dtypes:
             raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+    return table
+
+
+def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us }``."""
+    terms: dict[str, dict[str, float]] = {}
+    for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
         for key in PARALLEL_KEYS:
             if key not in entry:
@@ -255,13 +262,8 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
 
 def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:
     """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending."""
-    table = c.table(keys, optional=True)
-    if table is None:
-        return {}
     curves: dict[str, tuple[tuple[float, float], ...]] = {}
-    for dtype, points in table.items():
-        if dtype not in dtypes:
-            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+    for dtype, points in _dtype_table(c, keys, dtypes).items():
         if (not isinstance(points, list) or not points
                 or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
                            for p in points)):
@@ -275,13 +277,8 @@ def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
 def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, KernelTerms]]:
     """Optional ``kernels.<dtype>.<op type or kind> = { mac_ps, in_byte_ps, weight_byte_ps, out_byte_ps,
     fixed_us }`` (each >= 0, omitted = 0): a kernel's measured terms (types.KernelTerms)."""
-    table = c.table(keys, optional=True)
-    if table is None:
-        return {}
     terms: dict[str, dict[str, KernelTerms]] = {}
-    for dtype in table:
-        if dtype not in dtypes:
-            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+    for dtype in _dtype_table(c, keys, dtypes):
         for name in c.table((*keys, dtype)):
             entry = c.table((*keys, dtype, name))
             unknown = [k for k in entry if k not in KERNEL_TERM_KEYS]
@@ -296,13 +293,8 @@ def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str,
 
 def _channel_tiles(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
     """Optional ``channel_tiles.<dtype>.<kind> = N`` table: kernels whose tile is not channel_multiple."""
-    table = c.table(keys, optional=True)
-    if table is None:
-        return {}
     tiles: dict[str, dict[str, int]] = {}
-    for dtype, kinds in table.items():
-        if dtype not in dtypes:
-            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+    for dtype, kinds in _dtype_table(c, keys, dtypes).items():
         if not isinstance(kinds, dict):
             raise c.fail((*keys, dtype), f"expected a table of op kinds, got {kinds!r}")
         for kind in kinds:

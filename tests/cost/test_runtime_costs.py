@@ -74,16 +74,18 @@ def test_onnx_lstm_gets_its_steps_times_directions(tmp_path):
     assert op.recurrent_steps == 2 * t and op.macs == t * 2 * 4 * h * (i + h)
 
 
+def _host_plus(tmp_path, extra: str) -> str:
+    """host-x86's profile renamed "bad", with ``extra`` TOML appended: a file to load."""
+    path = tmp_path / "bad.toml"
+    path.write_text(load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "bad"', 1) + extra)
+    return str(path)
+
+
 def test_runtimes_table_is_validated(tmp_path):
-    text = (load_target("host-x86").path.read_text()
-            .replace('name = "host-x86"', 'name = "bad"', 1))
-    bad = tmp_path / "bad.toml"
-    bad.write_text(text + '\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\nspeed = 3\n')
     with pytest.raises(TargetError, match="speed"):
-        load_target(str(bad))
-    bad.write_text(text + '\n[compute.runtimes.keras]\ndispatch_overhead_us = 0.1\n')
+        load_target(_host_plus(tmp_path, '\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\nspeed = 3\n'))
     with pytest.raises(TargetError, match="keras"):
-        load_target(str(bad))
+        load_target(_host_plus(tmp_path, '\n[compute.runtimes.keras]\ndispatch_overhead_us = 0.1\n'))
 
 
 def test_a_runtime_efficiency_table_overrides_the_profile_for_its_format_only():
@@ -125,19 +127,15 @@ def test_measured_kernel_terms_replace_the_roofline_and_see_what_one_efficiency_
 
 
 def test_kernel_terms_are_validated(tmp_path):
-    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "bad"', 1)
-    bad = tmp_path / "bad.toml"
     good = '\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\nkernels.float32.conv = { mac_ps = 7.5, fixed_us = 1 }\n'
-    bad.write_text(text + good)
     # No CPU flags: the base profile (the AVX-512 variant has its own runtimes tables).
-    terms = load_target(str(bad), cpu_flags=frozenset()).compute.runtimes["tflite"].kernel_terms("float32", "CONV_2D", "conv")
+    runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    terms = runtime.kernel_terms("float32", "CONV_2D", "conv")
     assert terms.mac_ps == 7.5 and terms.fixed_us == 1 and terms.in_byte_ps == 0
-    bad.write_text(text + good.replace("fixed_us", "speed"))
     with pytest.raises(TargetError, match="speed"):
-        load_target(str(bad))
-    bad.write_text(text + good.replace("7.5", "-1"))
+        load_target(_host_plus(tmp_path, good.replace("fixed_us", "speed")))
     with pytest.raises(TargetError, match=">= 0"):
-        load_target(str(bad))
+        load_target(_host_plus(tmp_path, good.replace("7.5", "-1")))
 
 
 def _fc_chain(n: int, width: int, fmt: str = "tflite") -> Graph:
@@ -174,19 +172,14 @@ def test_weights_that_cannot_stay_hot_stream_at_the_rate_measured_for_that_set_s
 
 
 def test_weight_stream_curves_are_validated(tmp_path):
-    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "bad"', 1)
-    bad = tmp_path / "bad.toml"
     good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
             'weight_stream.float32 = [[4e6, 8e10], [6.4e7, 2.5e10]]\n')
-    bad.write_text(text + good)
-    runtime = load_target(str(bad), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.weight_stream_rate("float32", 1e9) == 2.5e10
-    bad.write_text(text + good.replace("[6.4e7", "[1e6"))
     with pytest.raises(TargetError, match="ascend"):
-        load_target(str(bad))
-    bad.write_text(text + good.replace("8e10", "-1"))
+        load_target(_host_plus(tmp_path, good.replace("[6.4e7", "[1e6")))
     with pytest.raises(TargetError, match="pairs"):
-        load_target(str(bad))
+        load_target(_host_plus(tmp_path, good.replace("8e10", "-1")))
 
 
 def test_a_second_thread_splits_measured_terms_as_the_runtime_measured():

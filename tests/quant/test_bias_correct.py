@@ -9,24 +9,7 @@ from compressor.quant.bias_correct import _output_shift, _simulated_int8, bias_c
 from compressor.quant.tflite_int8 import quantize_tflite
 from compressor.passes.export_tflite import export_tflite
 from compressor.measure.runtime import LiteRTRunner
-
-
-class _Coarse(torch.nn.Module):
-    """Convs with one large tap per filter (coarse int8 steps for the rest) on inputs with a
-    large mean: the rounding error of the weights shows as an output offset."""
-
-    def __init__(self):
-        super().__init__()
-        self.c1 = torch.nn.Conv2d(3, 16, 3)
-        self.c2 = torch.nn.Conv2d(16, 16, 3)
-        self.fc = torch.nn.Linear(16, 4)
-        with torch.no_grad():
-            for conv in (self.c1, self.c2):
-                conv.weight[:, :, 0, 0] *= 30
-
-    def forward(self, x):
-        y = torch.relu(self.c2(torch.relu(self.c1(x + 3.0))))
-        return self.fc(y.mean(dim=(2, 3)))
+from tests.helpers import CoarseConvs
 
 
 def test_output_shift_matches_the_direct_computation():
@@ -41,7 +24,7 @@ def test_output_shift_matches_the_direct_computation():
 
 def test_corrected_biases_cancel_the_int8_offset(tmp_path):
     torch.manual_seed(0)
-    model = _Coarse().eval()
+    model = CoarseConvs().eval()
     x = np.random.default_rng(0).random((48, 3, 12, 12), dtype=np.float32)
     export_tflite(model, (torch.from_numpy(x[:1]),), tmp_path / "f.tflite")
     samples = [[x[i : i + 1]] for i in range(32)]

@@ -11,22 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tests.helpers import compress_pt2
-
-
-class _Coarse(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.c1 = torch.nn.Conv2d(3, 16, 3)
-        self.c2 = torch.nn.Conv2d(16, 16, 3)
-        self.fc = torch.nn.Linear(16, 4)
-        with torch.no_grad():
-            for conv in (self.c1, self.c2):
-                conv.weight[:, :, 0, 0] *= 30
-
-    def forward(self, x):
-        y = torch.relu(self.c2(torch.relu(self.c1(x + 3.0))))
-        return self.fc(y.mean(dim=(2, 3)))
+from tests.helpers import CoarseConvs, compress_pt2
 
 
 def _setup(tmp_path):
@@ -34,7 +19,7 @@ def _setup(tmp_path):
     from compressor.quant.tflite_int8 import Calibration
 
     torch.manual_seed(0)
-    model = _Coarse().eval()
+    model = CoarseConvs().eval()
     x = np.random.default_rng(0).random((48, 3, 12, 12), dtype=np.float32)
     export_tflite(model, (torch.from_numpy(x[:1]),), tmp_path / "f.tflite")
     with torch.no_grad():
