@@ -198,3 +198,18 @@ def test_a_second_thread_splits_measured_terms_as_the_runtime_measured():
     bare = replace(two, compute=replace(two.compute, runtimes={"tflite": RuntimeCost(dispatch_overhead_us=0.0,
                                                                                      kernels=terms)}))
     assert estimate_op_latency(conv, bare, runtime="tflite").latency_s == pytest.approx(t1)
+
+
+def test_parallel_tables_are_validated(tmp_path):
+    good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
+            'parallel.float32 = { efficiency = 0.9, sync_us = 2 }\n')
+    runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2}
+    with pytest.raises(TargetError, match="needs sync_us"):
+        load_target(_host_plus(tmp_path, good.replace(", sync_us = 2", "")))
+    with pytest.raises(TargetError, match="speedup"):
+        load_target(_host_plus(tmp_path, good.replace("sync_us = 2", "sync_us = 2, speedup = 2")))
+    with pytest.raises(TargetError, match="efficiency"):
+        load_target(_host_plus(tmp_path, good.replace("0.9", "1.5")))
+    with pytest.raises(TargetError, match="float64"):
+        load_target(_host_plus(tmp_path, good.replace("parallel.float32", "parallel.float64")))
