@@ -203,6 +203,31 @@ def _out_size(n, k, s):
     return (n + s - 1) // s  # SAME padding
 
 
+def _tflite_mac_op(b: "_TfliteBuilder", family: str, p: dict, x: int) -> int:
+    """One conv / pointwise / depthwise / FC op reading tensor ``x``; its output tensor."""
+    s = b.s
+    if family in ("conv", "pointwise"):
+        w = b.tensor((p["cout"], p["kh"], p["kw"], p["cin"]), RNG.standard_normal((p["cout"], p["kh"], p["kw"], p["cin"])))
+        bias = b.tensor((p["cout"],), np.zeros(p["cout"]))
+        y = b.tensor((1, _out_size(p["h"], p["kh"], p["s"]), _out_size(p["w"], p["kw"], p["s"]), p["cout"]))
+        o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
+        o.dilationHFactor = o.dilationWFactor = 1
+        b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", o)
+    elif family == "depthwise":
+        w = b.tensor((1, p["k"], p["k"], p["c"]), RNG.standard_normal((1, p["k"], p["k"], p["c"])))
+        bias = b.tensor((p["c"],), np.zeros(p["c"]))
+        y = b.tensor((1, _out_size(p["h"], p["k"], p["s"]), _out_size(p["w"], p["k"], p["s"]), p["c"]))
+        o = s.DepthwiseConv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
+        o.depthMultiplier = 1; o.dilationHFactor = o.dilationWFactor = 1
+        b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], "DepthwiseConv2DOptions", o)
+    else:
+        w = b.tensor((p["m"], p["k"]), RNG.standard_normal((p["m"], p["k"])))
+        bias = b.tensor((p["m"],), np.zeros(p["m"]))
+        y = b.tensor((p["n"], p["m"]))
+        b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", s.FullyConnectedOptionsT())
+    return y
+
+
 def build_tflite(family: str, p: dict, path: Path) -> None:
     b = _TfliteBuilder(); s = b.s
     if family == "transformer":
@@ -213,28 +238,15 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
         for _ in range(p["n"]):
             y = b.tensor((1, 1, 1, 8)); b.op("ADD", [x, one], [y], "AddOptions", s.AddOptionsT()); x = y
         b.save(path, [first], [y]); return
-    if family in ("conv", "pointwise"):
-        x = b.tensor((1, p["h"], p["w"], p["cin"]))
-        w = b.tensor((p["cout"], p["kh"], p["kw"], p["cin"]), RNG.standard_normal((p["cout"], p["kh"], p["kw"], p["cin"])))
-        bias = b.tensor((p["cout"],), np.zeros(p["cout"]))
-        y = b.tensor((1, _out_size(p["h"], p["kh"], p["s"]), _out_size(p["w"], p["kw"], p["s"]), p["cout"]))
-        o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
-        o.dilationHFactor = o.dilationWFactor = 1
-        b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", o)
-    elif family == "depthwise":
-        x = b.tensor((1, p["h"], p["w"], p["c"]))
-        w = b.tensor((1, p["k"], p["k"], p["c"]), RNG.standard_normal((1, p["k"], p["k"], p["c"])))
-        bias = b.tensor((p["c"],), np.zeros(p["c"]))
-        y = b.tensor((1, _out_size(p["h"], p["k"], p["s"]), _out_size(p["w"], p["k"], p["s"]), p["c"]))
-        o = s.DepthwiseConv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
-        o.depthMultiplier = 1; o.dilationHFactor = o.dilationWFactor = 1
-        b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], "DepthwiseConv2DOptions", o)
-    elif family == "fully_connected":
-        x = b.tensor((p["n"], p["k"]))
-        w = b.tensor((p["m"], p["k"]), RNG.standard_normal((p["m"], p["k"])))
-        bias = b.tensor((p["m"],), np.zeros(p["m"]))
-        y = b.tensor((p["n"], p["m"]))
-        b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", s.FullyConnectedOptionsT())
+    if family in ("conv", "pointwise", "depthwise", "fully_connected"):
+        # ``repeat``: a chain of that many copies (shape-preserving points only: cin = cout,
+        # stride 1; k = m), as microbench_threads.py --chain times a kernel inside a graph.
+        first = x = b.tensor((1, p["h"], p["w"], p.get("cin", p.get("c"))) if family != "fully_connected"
+                             else (p["n"], p["k"]))
+        for _ in range(p.get("repeat", 1)):
+            y = _tflite_mac_op(b, family, p, x)
+            x = y
+        b.save(path, [first], [y]); return
     else:
         shape, op = tuple(p["shape"]), p["op"]
         x = b.tensor(shape)
@@ -360,20 +372,25 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         for i in range(p["n"]):
             out = "y" if i == p["n"] - 1 else f"t{i}"
             nodes.append(helper.make_node("Add", [previous, "one"], [out])); previous = out
-    elif family in ("conv", "pointwise", "depthwise"):
+    elif family in ("conv", "pointwise", "depthwise", "fully_connected"):
+        repeat = p.get("repeat", 1)  # a chain of copies, as in build_tflite
         if family == "depthwise":
             cin, cout, kh, kw, group, h, w_, s = p["c"], p["c"], p["k"], p["k"], p["c"], p["h"], p["w"], p["s"]
-        else:
+        elif family != "fully_connected":
             cin, cout, kh, kw, group, h, w_, s = p["cin"], p["cout"], p["kh"], p["kw"], 1, p["h"], p["w"], p["s"]
-        x_shape = [1, cin, h, w_]
-        init("w", RNG.standard_normal((cout, cin // group, kh, kw)))
-        init("b", np.zeros(cout))
-        pads = [(kh - 1) // 2, (kw - 1) // 2, kh // 2, kw // 2]
-        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["y"], group=group, strides=[s, s], pads=pads))
-    elif family == "fully_connected":
-        x_shape = [p["n"], p["k"]]
-        init("w", RNG.standard_normal((p["m"], p["k"]))); init("b", np.zeros(p["m"]))
-        nodes.append(helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1))
+        x_shape = [p["n"], p["k"]] if family == "fully_connected" else [1, cin, h, w_]
+        for i in range(repeat):
+            source, out = ("x" if i == 0 else f"y{i - 1}"), ("y" if i == repeat - 1 else f"y{i}")
+            w, bias = (f"w{i}", f"b{i}") if i else ("w", "b")
+            if family == "fully_connected":
+                init(w, RNG.standard_normal((p["m"], p["k"]))); init(bias, np.zeros(p["m"]))
+                nodes.append(helper.make_node("Gemm", [source, w, bias], [out], transB=1))
+            else:
+                init(w, RNG.standard_normal((cout, cin // group, kh, kw)))
+                init(bias, np.zeros(cout))
+                pads = [(kh - 1) // 2, (kw - 1) // 2, kh // 2, kw // 2]
+                nodes.append(helper.make_node("Conv", [source, w, bias], [out], group=group, strides=[s, s],
+                                              pads=pads))
     else:
         n, h, w_, c = p["shape"]
         x_shape = [n, c, h, w_]

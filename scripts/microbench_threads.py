@@ -2,7 +2,9 @@
 """What a second thread buys each kernel: the single-op microbenchmark files at 1 and 2 threads.
 
     python scripts/microbench_threads.py --out scripts/data/host-x86-threads.json
-    python scripts/microbench_threads.py --from-json scripts/data/host-x86-threads.json
+    python scripts/microbench_threads.py --chain 6 --out scripts/data/host-x86-threads-chain.json
+    python scripts/microbench_threads.py --serial --out scripts/data/host-x86-threads-serial.json
+    python scripts/microbench_threads.py --from-json scripts/data/host-x86-threads*.json   # fit all three
 
 The files are ``microbench_kernels.py``'s grid (every ``--stride``-th point of each family
 that has a kernel of its own: conv, pointwise, depthwise, fully_connected, elementwise, pool,
@@ -38,6 +40,22 @@ sys.path.insert(0, str(REPO))
 
 FAMILIES = ("conv", "pointwise", "depthwise", "fully_connected", "elementwise", "pool", "reshape")
 FORMATS = ("tflite", "tflite-int8", "onnx", "onnx-int8")
+# --serial: the op types beside the MAC kernels whose own kernels may not split at all
+# (LiteRT's builtin int8 kernels, onnxruntime's recurrent ops), every point of these families.
+SERIAL_FAMILIES = ("elementwise", "transformer", "rnn")
+# --chain N: shape-preserving points (cin = cout, stride 1; FC k = m), each built as a chain of N
+# copies, so a file's fixed glue (onnxruntime's layout reorders, an int8 file's QUANTIZE /
+# DEQUANTIZE) is paid once per N ops as in a model, not once per op as in a single-op file.
+CHAIN_GRID = {
+    "conv": [dict(h=h, w=w, cin=c, cout=c, kh=kh, kw=kw, s=1) for h, w, c, kh, kw in
+             [(64, 64, 16, 3, 3), (56, 56, 64, 3, 3), (28, 28, 128, 3, 3), (14, 14, 256, 3, 3), (7, 7, 512, 3, 3),
+              (1, 2048, 32, 1, 9)]],
+    "pointwise": [dict(h=h, w=h, cin=c, cout=c, kh=1, kw=1, s=1) for h, c in
+                  [(56, 56), (28, 128), (14, 256), (7, 512), (112, 16)]],
+    "depthwise": [dict(h=h, w=h, c=c, k=k, s=1) for h, c, k in
+                  [(112, 32, 3), (56, 96, 3), (28, 144, 3), (14, 384, 3), (7, 960, 3), (28, 240, 5)]],
+    "fully_connected": [dict(n=n, k=k, m=k) for n, k in [(1, 1024), (1, 256), (64, 512), (196, 192)]],
+}
 
 
 def log(message: str) -> None:
@@ -64,8 +82,10 @@ def run(args) -> dict:
         (mk.build_tflite if fmt.startswith("tflite") else mk.build_onnx)(
             "elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
         points = []
-        for family in FAMILIES:
-            for i, p in enumerate(mk.GRID[family][::args.stride]):
+        for family, grid in _grid(args).items():
+            if family in mk.SKIP.get(fmt, ()):
+                continue
+            for i, p in enumerate(grid):
                 path = work / f"{family}-{i}-{fmt}.{mk.SUFFIX[fmt]}"
                 mk.BUILDERS[fmt](family, p, path)
                 points.append((family, p, path))
@@ -88,11 +108,22 @@ def run(args) -> dict:
             graph = read_graph(path, as_run=True)
             op = mk.measured_op(graph)
             t = best[str(path)]
+            n = p.get("repeat", 1)  # a chain's time per op
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
-                         "dtype": op.compute_dtype, "macs": op.macs, "ms_1": t[1], "ms_t": t[args.threads],
-                         "threads": args.threads})
+                         "dtype": op.compute_dtype, "macs": op.macs, "ms_1": t[1] / n, "ms_t": t[args.threads] / n,
+                         "threads": args.threads, "chain": n})
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "clock": f"wall time, median minus the empty file's, least disturbed of {args.rounds}", "rows": rows}
+
+
+def _grid(args) -> dict[str, list[dict]]:
+    import microbench_kernels as mk
+
+    if args.chain:
+        return {family: [{**p, "repeat": args.chain} for p in points] for family, points in CHAIN_GRID.items()}
+    if args.serial:
+        return {family: mk.GRID[family] for family in SERIAL_FAMILIES}
+    return {family: mk.GRID[family][::args.stride] for family in FAMILIES}
 
 
 def predict_t(t1: float, threads: int, efficiency: float, sync_us: float) -> float:
@@ -100,7 +131,8 @@ def predict_t(t1: float, threads: int, efficiency: float, sync_us: float) -> flo
     return min(t1, t1 / (1 + efficiency * (threads - 1)) + sync_us * 1e-3)
 
 
-def fit(rows: list[dict], *, min_ms: float = 0.0005) -> dict[str, dict[str, dict[str, float]]]:
+def fit(rows: list[dict], *, min_ms: float = 0.0005,
+        serial: dict[str, dict[str, list[str]]] | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """(efficiency, sync_us) per runtime and dtype for ``t_T = min(t_1, t_1 / (1 + e (T - 1)) +
     sync)`` (a tiny op stays on one thread), by grid search on squared log error."""
     fitted: dict[str, dict[str, dict[str, float]]] = {}
@@ -108,7 +140,14 @@ def fit(rows: list[dict], *, min_ms: float = 0.0005) -> dict[str, dict[str, dict
         for dtype in ("float32", "int8"):
             source = fmt if dtype == "float32" else f"{fmt}-int8"
             mine = [r for r in rows if r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms
-                    and r["ms_t"] > 0]
+                    and r["ms_t"] > 0 and r["family"] in FAMILIES
+                    and r["op_type"] not in (serial or {}).get(fmt, {}).get(dtype, ())]
+            if fmt == "onnx" and any(r.get("chain", 1) > 1 for r in mine):
+                # onnxruntime's single-op files time the kernel between layout reorders (and an
+                # int8 file's Q/DQ) that a second thread barely speeds up, once per op: where
+                # chains were timed, only they speak for its kernels.  LiteRT's single-op files
+                # hold the op alone (fp32) or with XNNPACK's own QUANTIZE / DEQUANTIZE (int8).
+                mine = [r for r in mine if r.get("chain", 1) > 1]
             if len(mine) < 4:
                 continue
             threads = mine[0]["threads"]
@@ -122,31 +161,85 @@ def fit(rows: list[dict], *, min_ms: float = 0.0005) -> dict[str, dict[str, dict
     return fitted
 
 
+def serial_ops(rows: list[dict], *, min_ms: float = 0.02, below: float = 1.15) -> dict[str, dict[str, list[str]]]:
+    """Per runtime and dtype, the op types a second thread does not speed up: the median
+    speedup of their points taking at least ``min_ms`` on one thread is under ``below``."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for fmt in ("tflite", "onnx"):
+        for dtype in ("float32", "int8"):
+            source = fmt if dtype == "float32" else f"{fmt}-int8"
+            by_type: dict[str, list[float]] = {}
+            for r in rows:
+                if (r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms and r["ms_t"] > 0
+                        and r["family"] != "rnn"):  # recurrent ops: fit_step_sync
+                    by_type.setdefault(r["op_type"], []).append(r["ms_1"] / r["ms_t"])
+            slow = sorted(op for op, speedups in by_type.items() if statistics.median(speedups) < below)
+            if by_type:
+                found.setdefault(fmt, {})[dtype] = slow
+    return found
+
+
+def fit_step_sync(rows: list[dict], efficiency: float) -> float | None:
+    """A recurrent op's hand-off per time step (us): ``t_T = steps x min(t_1 / steps,
+    t_1 / steps / (1 + e (T - 1)) + sync)``, grid search on squared log error, ``e`` the chains'."""
+    mine = [r for r in rows if r["family"] == "rnn" and r["ms_t"] > 0]
+    if len(mine) < 4:
+        return None
+
+    def error(sync_us: float) -> float:
+        total = 0.0
+        for r in mine:
+            steps = r["params"]["steps"]
+            step = r["ms_1"] / steps
+            total += np.log(steps * predict_t(step, r["threads"], efficiency, sync_us) / r["ms_t"]) ** 2
+        return total
+
+    return float(min(np.linspace(0, 20, 201), key=error))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", help="JSON table to write")
-    parser.add_argument("--from-json", help="fit an earlier --out table, measuring nothing")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="fit earlier --out tables together (single-op, --chain, --serial), measuring nothing")
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--stride", type=int, default=2, help="every N-th grid point of each family")
     parser.add_argument("--seconds", type=float, default=0.6, help="timing budget per file, over all rounds")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--chain", type=int, default=0,
+                        help="time chains of N shape-preserving copies of each MAC kernel (per op time)")
+    parser.add_argument("--efficiency", type=float, default=0.91,
+                        help="the chains' fitted onnxruntime fp32 efficiency, for the recurrent ops' step hand-off fit")
+    parser.add_argument("--serial", action="store_true",
+                        help="time every point of the families whose kernels may not split (serial op types)")
     args = parser.parse_args(argv)
     if not args.out and not args.from_json:
         parser.error("--out FILE (measure) or --from-json FILE (fit only)")
-    result = json.loads(Path(args.from_json).read_text()) if args.from_json else run(args)
+    if args.from_json:
+        tables = [json.loads(Path(f).read_text()) for f in args.from_json]
+        result = {**tables[0], "rows": [r for t in tables for r in t["rows"]]}
+    else:
+        result = run(args)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1))
     for r in result["rows"]:
         print(f"{r['format']:<12}{r['family']:<16}{r['op_type']:<20}{r['ms_1']:>9.4f} ms 1t {r['ms_t']:>9.4f} ms "
               f"{r['threads']}t  x{r['ms_1'] / max(r['ms_t'], 1e-9):.2f}")
-    for fmt, dtypes in fit(result["rows"]).items():
+    serial = serial_ops(result["rows"])
+    for fmt, dtypes in fit(result["rows"], serial=serial).items():
         print(f"[compute.variants.runtimes.{fmt}]")
         for dtype, v in dtypes.items():
             print(f"parallel.{dtype} = {{ efficiency = {v['efficiency']:.3g}, sync_us = {v['sync_us']:.3g} }}"
                   f"  # {v['points']} files")
+    step_sync = fit_step_sync(result["rows"], args.efficiency)
+    if step_sync is not None:
+        print(f"# onnx float32 recurrent ops, at efficiency {args.efficiency}: step_sync_us = {step_sync:.3g}")
+    for fmt, dtypes in serial.items():
+        for dtype, ops in dtypes.items():
+            print(f"# {fmt} {dtype}: no faster on {args.threads if not args.from_json else 'more'} threads: {', '.join(ops) or 'none'}")
     return 0
 
 

@@ -50,9 +50,16 @@ under the op's: ``latency = max(terms, weight_bytes / stream rate) + dispatch``.
 batch-1 FCs (a weight read per MAC: 48 ps/MAC hot, ~150 from DRAM) and almost never for a conv.
 
 The kernel terms are one thread's.  With ``compute.threads`` T > 1 a runtime's measured
-``parallel[dtype] = { efficiency, sync_us }`` (``scripts/microbench_threads.py``) divides
-them by ``1 + efficiency x (T - 1)`` and adds the thread pool's hand-off per op, where that is
-faster than one thread (both runtimes leave a tiny op on the calling thread).
+``parallel[dtype] = { efficiency, sync_us, serial }`` (``scripts/microbench_threads.py``:
+chains of identical kernels, so a file's fixed glue does not pose as the kernel's) divides an
+op's one-thread time (terms or roofline, and the weight-stream floor: each thread reads its
+own part of the weights) by ``1 + efficiency x (T - 1)`` and adds the thread pool's hand-off,
+where that is faster than one thread (both runtimes leave a tiny op on the calling thread).
+The op types in ``serial`` run on one thread whatever T (measured: LiteRT's own int8 kernels
+for the ops XNNPACK leaves out).  A recurrent op splits each time step and pays
+``step_sync_us`` per step (onnxruntime's LSTM/GRU: a 32-wide one stays on one thread, a
+256-wide one runs 1.8x faster on two).  A runtime without a
+``parallel`` table keeps the bare roofline, T threads at full rate.
 
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
@@ -149,7 +156,10 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         recurrent = compute.runtime_cost(runtime).rnn_efficiency
         if op.recurrent_steps and recurrent and op.compute_dtype == "float32":
             efficiency = recurrent  # the runtime's RNN kernel: matrix-vector products, step by step
-        macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * compute.threads
+        # A runtime with a measured ``parallel`` table splits the one-thread time below; without
+        # one, the bare roofline: every thread at full rate.
+        threads = 1 if op.compute_dtype in compute.runtime_cost(runtime).parallel else compute.threads
+        macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
         compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind)) / macs_per_s
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
@@ -165,16 +175,23 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s, rest_s = terms.seconds(padded_macs(op, tile) if op.macs else 0.0, op.input_bytes,
                                           op.weight_bytes, op.output_bytes)
         memory_s = max(rest_s, memory_s if level == "dram" else 0.0)
-    work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
-    parallel = costs.parallel.get(op.compute_dtype) if terms is not None and compute.threads > 1 else None
-    if parallel:  # the measured terms are one thread's; the split and the pool's hand-off are measured too
-        speedup = 1 + parallel["efficiency"] * (compute.threads - 1)
-        if work_s / speedup + parallel["sync_us"] * 1e-6 < work_s:  # a tiny op stays on one thread
-            compute_s, memory_s = compute_s / speedup, memory_s / speedup + parallel["sync_us"] * 1e-6
-            work_s = compute_s + memory_s
+    work = (lambda c, m: c + m) if terms is not None else max
+    work_s = work(compute_s, memory_s)
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
     if streamed_s > work_s:
         memory_s, work_s = memory_s + streamed_s - work_s, streamed_s
+    parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None
+    if parallel and op.op_type not in parallel.get("serial", ()):
+        # One thread's time, split as measured, plus the pool's hand-off; a tiny op stays on one
+        # thread.  A recurrent op hands off once per time step (its own measured cost).
+        speedup = 1 + parallel["efficiency"] * (compute.threads - 1)
+        parts, sync_s = 1, parallel["sync_us"] * 1e-6
+        if op.recurrent_steps and parallel.get("step_sync_us") is not None:
+            parts, sync_s = op.recurrent_steps, parallel["step_sync_us"] * 1e-6
+        if work_s / speedup + parts * sync_s < work_s:
+            compute_s, memory_s = compute_s / speedup, memory_s / speedup
+            work_s = max(work(compute_s, memory_s), streamed_s / speedup)
+            overhead_s += parts * sync_s
     return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,
                      latency_s=work_s + overhead_s,
                      bound="compute" if compute_s > memory_s else "memory",

@@ -40,7 +40,7 @@ from .cpu_flags import read_cpu_flags
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, TARGET_KINDS,
-                    PARALLEL_KEYS, AcceleratorProfile,
+                    PARALLEL_KEYS, PARALLEL_OPTIONAL, AcceleratorProfile,
                     ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, RuntimeCost, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 
@@ -244,19 +244,24 @@ def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, 
     return table
 
 
-def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us }``."""
-    terms: dict[str, dict[str, float]] = {}
+def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
+    serial = [op types] }`` (the last two optional: a recurrent op's hand-off per time step; the
+    op types whose kernels a second thread does not speed up)."""
+    terms: dict[str, dict[str, Any]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
         for key in PARALLEL_KEYS:
             if key not in entry:
                 raise c.fail((*keys, dtype), f"needs {key}")
-        unknown = [k for k in entry if k not in PARALLEL_KEYS]
+        unknown = [k for k in entry if k not in (*PARALLEL_KEYS, *PARALLEL_OPTIONAL)]
         if unknown:
-            raise c.fail((*keys, dtype, unknown[0]), f"not one of {list(PARALLEL_KEYS)}")
+            raise c.fail((*keys, dtype, unknown[0]), f"not one of {[*PARALLEL_KEYS, *PARALLEL_OPTIONAL]}")
         terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True),
-                        "sync_us": c.number((*keys, dtype, "sync_us"), positive=False)}
+                        "sync_us": c.number((*keys, dtype, "sync_us"), positive=False),
+                        "step_sync_us": c.number((*keys, dtype, "step_sync_us"), positive=False, optional=True),
+                        "serial": (c.names((*keys, dtype, "serial"), r"[A-Za-z][A-Za-z0-9_]*", "op types")
+                                   if "serial" in entry else ())}
     return terms
 
 

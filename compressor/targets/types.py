@@ -29,6 +29,7 @@ __all__ = [
     "KERNEL_TERM_KEYS",
     "TARGET_KINDS",
     "PARALLEL_KEYS",
+    "PARALLEL_OPTIONAL",
     "AcceleratorProfile",
     "ComputeProfile",
     "EnergyProfile",
@@ -95,8 +96,9 @@ class RuntimeCost:
     # runtime's kernels read weights that are not hot in the core's private cache, by how big the
     # whole set is (L3, then DRAM); measured by scripts/microbench_weight_stream.py
     weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
-    # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op}:
-    # what more than one thread does to an op with kernel terms (scripts/microbench_threads.py)
+    # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
+    # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread}:
+    # what more than one thread does to an op (scripts/microbench_threads.py)
     parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -139,6 +141,7 @@ class RuntimeCost:
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
                      "kernels", "weight_stream", "parallel")
 PARALLEL_KEYS = ("efficiency", "sync_us")
+PARALLEL_OPTIONAL = ("step_sync_us", "serial")
 
 
 @dataclass(frozen=True)

@@ -198,13 +198,39 @@ def test_a_second_thread_splits_measured_terms_as_the_runtime_measured():
     bare = replace(two, compute=replace(two.compute, runtimes={"tflite": RuntimeCost(dispatch_overhead_us=0.0,
                                                                                      kernels=terms)}))
     assert estimate_op_latency(conv, bare, runtime="tflite").latency_s == pytest.approx(t1)
+    # An op type the runtime measured no faster on two threads stays on one.
+    serial = replace(two, compute=replace(two.compute, runtimes={"tflite": RuntimeCost(
+        dispatch_overhead_us=0.0, kernels=terms,
+        parallel={"float32": {"efficiency": 0.8, "sync_us": 2.0, "serial": (conv.op_type,)}})}))
+    assert estimate_op_latency(conv, serial, runtime="tflite").latency_s == pytest.approx(t1)
+
+
+def test_a_recurrent_op_hands_off_once_per_time_step():
+    lstm = Op("y", "LSTM", "other", (0,), (1,), 100 * 4 * 256 * 320, "float32", 4 * 256 * 320 * 4,
+              100 * 64 * 4, 100 * 256 * 4, recurrent_steps=100)
+    costs = dict(dispatch_overhead_us=0.0, rnn_efficiency=0.2)
+    one = _cpu(onnx=RuntimeCost(**costs, parallel={"float32": {"efficiency": 1.0, "sync_us": 8.0,
+                                                                "step_sync_us": 3.0}}))
+    two = replace(one, compute=replace(one.compute, threads=2))
+    t1 = estimate_op_latency(lstm, one, runtime="onnx").latency_s
+    t2 = estimate_op_latency(lstm, two, runtime="onnx").latency_s
+    assert t2 == pytest.approx(t1 / 2 + 100 * 3e-6)  # per step, not the per-op hand-off
+    narrow = replace(lstm, macs=100 * 4 * 32 * 96)  # a step too small to split: one thread
+    assert (estimate_op_latency(narrow, two, runtime="onnx").latency_s
+            == pytest.approx(estimate_op_latency(narrow, one, runtime="onnx").latency_s))
 
 
 def test_parallel_tables_are_validated(tmp_path):
     good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
             'parallel.float32 = { efficiency = 0.9, sync_us = 2 }\n')
     runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
-    assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2}
+    assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2, "step_sync_us": None, "serial": ()}
+    full = good.replace("sync_us = 2 }", 'sync_us = 2, step_sync_us = 3, serial = ["RELU", "SOFTMAX"] }')
+    runtime = load_target(_host_plus(tmp_path, full), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert runtime.parallel["float32"]["serial"] == ("RELU", "SOFTMAX")
+    assert runtime.parallel["float32"]["step_sync_us"] == 3
+    with pytest.raises(TargetError, match="op type"):
+        load_target(_host_plus(tmp_path, full.replace('"RELU"', "7")))
     with pytest.raises(TargetError, match="needs sync_us"):
         load_target(_host_plus(tmp_path, good.replace(", sync_us = 2", "")))
     with pytest.raises(TargetError, match="speedup"):
