@@ -114,6 +114,11 @@ for _family, _points in _sampled_grid().items():
     GRID[_family] = GRID[_family] + _points
 GRID["elementwise"] += [dict(shape=s, op=op) for s in [(1, 16, 16, 64), (1, 56, 56, 24), (1, 112, 112, 16)]
                         for op in ("RELU", "PRELU", "TANH")]
+# Token GEMMs (added 2026-12-04): the per-position MLPs of ConvNeXt / MLP-Mixer / ViT stages,
+# many rows (49 to 3136) by few channels, whose 1-5 MB outputs leave the core's L2; the grid
+# above stops at 197 rows.
+GRID["fully_connected"] += [dict(n=n, k=k, m=m) for n, k, m in [(3136, 96, 384), (3136, 384, 96), (784, 192, 768),
+                                                                 (784, 768, 192), (196, 384, 1536), (49, 768, 3072)]]
 
 # Transformer ops (attention and LayerNorm pieces): XNNPACK leaves several of them to LiteRT's
 # own kernels in int8 (BATCH_MATMUL of two activations, SOFTMAX, SQUARED_DIFFERENCE, SUB),
@@ -123,6 +128,14 @@ GRID["transformer"] = ([dict(op="BATCH_MATMUL", b=b, m=m, k=k, n=n) for b, m, k,
                          (2, 256, 128, 256)]]
                        + [dict(op=op, shape=s) for s in [(1, 3, 197, 197), (1, 1, 64, 256), (1, 8, 128, 128)]
                           for op in ("SOFTMAX", "GELU", "SQUARED_DIFFERENCE", "SUB")])
+
+# onnxruntime's fused kernels (added 2026-12-04): its optimizer turns the erf GELU into one Gelu
+# node, x * sigmoid(a x) (SiLU, Swish) into QuickGelu, and runs LayerNormalization as one kernel;
+# without points of their own they were costed as a generic element-wise op.  Token-major shapes
+# of transformer and ConvNeXt/MLP-Mixer stages and NCHW activations of SiLU CNNs.
+GRID["fused"] = [dict(op=op, shape=s, **extra) for s in [(1, 3136, 96), (1, 784, 192), (1, 196, 384), (1, 49, 768),
+                                                         (1, 197, 192), (1, 64, 256)]
+                 for op, extra in [("Gelu", {}), ("LayerNormalization", {}), ("QuickGelu", {"alpha": 1.0})]]
 
 # The float<->int8 glue an int8 single-op file carries (QUANTIZE in, DEQUANTIZE out around an
 # int8 RESHAPE that moves nothing): timed per shape, subtracted from the int8 points before
@@ -140,8 +153,8 @@ GRID["glue_transpose"] = [dict(shape=s, op="TRANSPOSE", n=n) for s in [(1, 8, 8,
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose"}, "onnx": {"glue", "glue_transpose"},
-        "onnx-int8": {"rnn", "dispatch"}, "tflite-int8": {"rnn", "dispatch", "glue_transpose"}}
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused"}, "onnx": {"glue", "glue_transpose"},
+        "onnx-int8": {"rnn", "dispatch", "fused"}, "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused"}}
 
 
 def log(message: str) -> None:
@@ -359,6 +372,14 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
 
     if family == "transformer":
         x_shape = _build_onnx_transformer(p, helper, TensorProto, nodes, extra_inputs, init)
+    elif family == "fused":  # onnxruntime's own fused kernels, as its optimizer leaves them
+        x_shape = list(p["shape"])
+        if p["op"] == "LayerNormalization":
+            init("scale", np.ones(x_shape[-1])); init("bias", np.zeros(x_shape[-1]))
+            nodes.append(helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["y"], axis=-1))
+        else:  # Gelu, QuickGelu (x * sigmoid(alpha x): the SiLU / Swish of EfficientNet at alpha 1)
+            kwargs = {"alpha": p["alpha"]} if "alpha" in p else {}
+            nodes.append(helper.make_node(p["op"], ["x"], ["y"], domain="com.microsoft", **kwargs))
     elif family == "rnn":
         gates, t, h, i = (4 if p["cell"] == "LSTM" else 3), p["steps"], p["hidden"], p["input"]
         x_shape = [t, 1, i]
@@ -419,7 +440,7 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
             nodes.append(helper.make_node(op, ["x"], ["y"]))
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape), *extra_inputs],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
     model = onnx.shape_inference.infer_shapes(model)
     onnx.save(model, str(path))
 
