@@ -310,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
         int8_terms = fit_terms(rows, target, fmt, dtype="int8") if fmt in INT8_TERMS_FOR else {}
         for key, values in int8_terms.items():
             lines.append(f"kernels.int8.{key} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()) + " }")
+        qdq = qdq_ms_per_byte(rows, f"{fmt}-int8")
+        if qdq:  # the Q/DQ glue timed apart: per int8 element, a QuantizeLinear's out, a DequantizeLinear's in
+            ps = qdq * 1e9
+            lines.append(f"kernels.float32.QuantizeLinear = {{ mac_ps = 0, in_byte_ps = 0, weight_byte_ps = 0, "
+                         f"out_byte_ps = {ps:.4g}, fixed_us = 0 }}")
+            lines.append(f"kernels.int8.DequantizeLinear = {{ mac_ps = 0, in_byte_ps = {ps:.4g}, weight_byte_ps = 0, "
+                         f"out_byte_ps = 0, fixed_us = 0 }}")
         kernel_terms[f"{fmt}-int8"] = int8_terms
         print(f"[compute.variants.runtimes.{fmt}]\n" + "\n".join(lines))
     print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "

@@ -129,6 +129,12 @@ GRID["transformer"] = ([dict(op="BATCH_MATMUL", b=b, m=m, k=k, n=n) for b, m, k,
                        + [dict(op=op, shape=s) for s in [(1, 3, 197, 197), (1, 1, 64, 256), (1, 8, 128, 128)]
                           for op in ("SOFTMAX", "GELU", "SQUARED_DIFFERENCE", "SUB")])
 
+# Bilinear resizes by 4, 8 and 16 (added 2026-12-04): with only 2x points an input-byte term and
+# an output-byte term cannot be told apart, and a segmentation head's 16x upsample writes 256
+# output bytes per input byte (DeepLab: 8x8 -> 128x128).
+GRID["resize"] = [dict(shape=s, op="RESIZE_BILINEAR", scale=k)
+                  for s, k in [((1, 8, 8, 32), 16), ((1, 16, 16, 24), 8), ((1, 28, 28, 16), 4), ((1, 32, 32, 21), 8)]]
+
 # onnxruntime's fused kernels (added 2026-12-04): its optimizer turns the erf GELU into one Gelu
 # node, x * sigmoid(a x) (SiLU, Swish) into QuickGelu, and runs LayerNormalization as one kernel;
 # without points of their own they were costed as a generic element-wise op.  Token-major shapes
@@ -300,8 +306,9 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             b.op(op, [x, other], [y], "ConcatenationOptions", o)
             b.save(path, [x, other], [y]); return
         elif op == "RESIZE_BILINEAR":
-            size = b.tensor((2,), [2 * shape[1], 2 * shape[2]], dtype="int32")
-            y = b.tensor((1, 2 * shape[1], 2 * shape[2], shape[3]))
+            k = p.get("scale", 2)
+            size = b.tensor((2,), [k * shape[1], k * shape[2]], dtype="int32")
+            y = b.tensor((1, k * shape[1], k * shape[2], shape[3]))
             b.op(op, [x, size], [y], "ResizeBilinearOptions", s.ResizeBilinearOptionsT())
         else:
             raise ValueError(op)
@@ -434,7 +441,7 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
             init("pads", [0, 0, 1, 1, 0, 0, 1, 1], np.int64)
             nodes.append(helper.make_node(op, ["x", "pads"], ["y"]))
         elif op == "Resize":
-            init("scales", [1, 1, 2, 2])
+            init("scales", [1, 1, p.get("scale", 2), p.get("scale", 2)])
             nodes.append(helper.make_node(op, ["x", "", "scales"], ["y"], mode="linear"))
         else:
             nodes.append(helper.make_node(op, ["x"], ["y"]))

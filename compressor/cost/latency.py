@@ -61,6 +61,9 @@ for the ops XNNPACK leaves out).  A recurrent op splits each time step and pays
 256-wide one runs 1.8x faster on two).  A runtime without a
 ``parallel`` table keeps the bare roofline, T threads at full rate.
 
+An op type the runtime lists as ``in_place`` (onnxruntime's Reshape, Flatten, Squeeze,
+Unsqueeze: their kernels alias the output to the input) costs its dispatch only.
+
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
 "compute"- or "memory"-bound by the larger term.  Ops run one after another (no overlap
@@ -175,6 +178,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s, rest_s = terms.seconds(padded_macs(op, tile) if op.macs else 0.0, op.input_bytes,
                                           op.weight_bytes, op.output_bytes)
         memory_s = max(rest_s, memory_s if level == "dram" else 0.0)
+    if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
+        compute_s = memory_s = 0.0
     work = (lambda c, m: c + m) if terms is not None else max
     work_s = work(compute_s, memory_s)
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)

@@ -228,7 +228,9 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
                                     weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
-                                    parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes))
+                                    parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
+                                    in_place=(c.names((*keys, fmt, "in_place"), r"[A-Za-z][A-Za-z0-9_]*", "op types")
+                                              if c.get((*keys, fmt, "in_place"), optional=True) is not None else ()))
     return runtimes
 
 

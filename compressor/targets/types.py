@@ -100,6 +100,9 @@ class RuntimeCost:
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread}:
     # what more than one thread does to an op (scripts/microbench_threads.py)
     parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # op types whose output the runtime aliases to their input (onnxruntime's Reshape, Flatten,
+    # Squeeze, Unsqueeze, Identity kernels declare Alias(0, 0)): no bytes moved, dispatch only
+    in_place: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
@@ -112,7 +115,7 @@ class RuntimeCost:
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
                      tuple(sorted(self.weight_stream.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.parallel.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place))
 
     def weight_stream_rate(self, dtype: str, set_bytes: float) -> float | None:
         """Bytes/s for a graph of ``set_bytes`` packed weights: the measured curve interpolated
@@ -139,7 +142,7 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
-                     "kernels", "weight_stream", "parallel")
+                     "kernels", "weight_stream", "parallel", "in_place")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial")
 

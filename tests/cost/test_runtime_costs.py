@@ -239,3 +239,22 @@ def test_parallel_tables_are_validated(tmp_path):
         load_target(_host_plus(tmp_path, good.replace("0.9", "1.5")))
     with pytest.raises(TargetError, match="float64"):
         load_target(_host_plus(tmp_path, good.replace("parallel.float32", "parallel.float64")))
+
+
+def test_an_op_the_runtime_runs_in_place_costs_its_dispatch_only():
+    from compressor.targets.types import KernelTerms
+
+    reshape = Op("r", "Reshape", "reshape", (0,), (1,), 0, "float32", 0, 4 << 20, 4 << 20)
+    terms = {"float32": {"reshape": KernelTerms(in_byte_ps=30.0, out_byte_ps=30.0)}}
+    copying = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.5, kernels=terms))
+    aliasing = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.5, kernels=terms, in_place=("Reshape",)))
+    assert estimate_op_latency(reshape, copying, runtime="onnx").latency_s > 200e-6  # 8 MB at 30 ps/B
+    assert estimate_op_latency(reshape, aliasing, runtime="onnx").latency_s == pytest.approx(0.5e-6)
+
+
+def test_in_place_lists_are_validated(tmp_path):
+    good = '\n[compute.runtimes.onnx]\ndispatch_overhead_us = 0.1\nin_place = ["Reshape", "Squeeze"]\n'
+    runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["onnx"]
+    assert runtime.in_place == ("Reshape", "Squeeze")
+    with pytest.raises(TargetError, match="in_place"):
+        load_target(_host_plus(tmp_path, good.replace('["Reshape", "Squeeze"]', '"Reshape"')))

@@ -78,3 +78,25 @@ def test_falls_back_to_the_written_graph_with_a_note(tmp_path):
     graph = read_graph(path, as_run=True)
     assert any("could not write its optimized graph" in note for note in graph.notes)
     assert [op.kind for op in graph.ops][:3] == ["conv", "elementwise", "elementwise"]
+
+
+def test_a_float_op_left_between_dequantize_and_quantize_is_costed_as_onnxruntime_runs_it(tmp_path):
+    # onnxruntime has no int8 HardSigmoid: its optimized graph keeps DQ -> HardSigmoid -> Q as three
+    # nodes (MobileNetV3's gates).  As written, the unit reads as one int8 op; as run, as the three.
+    inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s"), numpy_helper.from_array(np.array(0, np.int8), "z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q0"]),
+             helper.make_node("DequantizeLinear", ["q0", "s", "z"], ["d0"]),
+             helper.make_node("HardSigmoid", ["d0"], ["h"]),
+             helper.make_node("QuantizeLinear", ["h", "s", "z"], ["q1"]),
+             helper.make_node("DequantizeLinear", ["q1", "s", "z"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 32, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 32, 32])],
+                              initializer=inits)
+    path = tmp_path / "qdq_hardsigmoid.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    written = read_graph(path)
+    assert [(op.op_type, op.compute_dtype) for op in written.ops if op.op_type == "HardSigmoid"] == [("HardSigmoid", "int8")]
+    run = read_graph(path, as_run=True)
+    types = [op.op_type for op in run.ops]
+    assert ("HardSigmoid", "float32") in [(op.op_type, op.compute_dtype) for op in run.ops]
+    assert types.count("DequantizeLinear") >= 1 and types.count("QuantizeLinear") >= 1
