@@ -129,9 +129,10 @@ TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
 def _op(row: dict, dtype: str):
     from compressor.graph.ir import Op
 
+    cin = row.get("params", {}).get("cin", 0) if row["kind"] in ("conv", "pointwise") else 0
     return Op(name="x", op_type=row["op_type"], kind=row["kind"], inputs=(), outputs=(), macs=row["macs"],
               compute_dtype=dtype, weight_bytes=row["weight_bytes"], input_bytes=row["input_bytes"],
-              output_bytes=row["output_bytes"], out_channels=row["out_channels"])
+              output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin))
 
 
 def _terms_for(terms: dict, row: dict, dtype: str = "float32") -> dict | None:
@@ -150,7 +151,8 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     from compressor.cost.latency import padded_macs
 
     op = _op(row, dtype)
-    macs = padded_macs(op, target.compute.channel_tile_of(dtype, row["kind"])) if row["macs"] else 0.0
+    in_tile = target.compute.runtime_cost(row["format"].split("-")[0]).input_channel_tile(dtype, row["kind"])
+    macs = padded_macs(op, target.compute.channel_tile_of(dtype, row["kind"]), in_tile) if row["macs"] else 0.0
     return [macs * 1e-9, row["input_bytes"] * 1e-9, row["weight_bytes"] * 1e-9, row["output_bytes"] * 1e-9, 1e-3]
 
 

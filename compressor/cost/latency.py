@@ -94,12 +94,15 @@ class OpLatency:
     bytes_moved: int
 
 
-def padded_macs(op: Op, tile: int) -> float:
-    """MACs as the kernels execute them: output channels rounded up to the kernel's ``tile``."""
-    channels = op.out_channels
-    if channels <= 0 or tile <= 1:
-        return float(op.macs)
-    return op.macs * math.ceil(channels / tile) * tile / channels
+def padded_macs(op: Op, tile: int, in_tile: int = 1) -> float:
+    """MACs as the kernels execute them: output channels rounded up to the kernel's ``tile``, and
+    a dense conv's input channels per filter tap up to ``in_tile`` (the int8 kernels' KR)."""
+    macs, channels = float(op.macs), op.out_channels
+    if channels > 0 and tile > 1:
+        macs *= math.ceil(channels / tile) * tile / channels
+    if op.in_channels > 0 and in_tile > 1 and op.kind in ("conv", "pointwise"):
+        macs *= math.ceil(op.in_channels / in_tile) * in_tile / op.in_channels
+    return macs
 
 
 _ITEM_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "int4": 1}
@@ -163,7 +166,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # one, the bare roofline: every thread at full rate.
         threads = 1 if op.compute_dtype in compute.runtime_cost(runtime).parallel else compute.threads
         macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
-        compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind)) / macs_per_s
+        compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind),
+                                compute.runtime_cost(runtime).input_channel_tile(op.compute_dtype, op.kind)) / macs_per_s
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
@@ -175,7 +179,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
         tile = compute.channel_tile_of(op.compute_dtype, op.kind)
-        compute_s, rest_s = terms.seconds(padded_macs(op, tile) if op.macs else 0.0, op.input_bytes,
+        in_tile = costs.input_channel_tile(op.compute_dtype, op.kind)
+        compute_s, rest_s = terms.seconds(padded_macs(op, tile, in_tile) if op.macs else 0.0, op.input_bytes,
                                           op.weight_bytes, op.output_bytes)
         memory_s = max(rest_s, memory_s if level == "dram" else 0.0)
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved

@@ -72,6 +72,9 @@ class Op:
     # Sequential time steps of a recurrent op (LSTM/GRU/RNN), times its directions: each step is
     # a small dependent matmul with a fixed cost of its own (cost/latency.py); 0 for other ops.
     recurrent_steps: int = 0
+    # Input channels per group of a dense conv / pointwise op, from its weight's shape: the
+    # dimension an int8 kernel packs per filter tap (XNNPACK's c8 kernels pad it to 8); 0 unknown.
+    in_channels: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,13 +140,18 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
         # (MatMul [.., M, N], an RNN's Y [.., H]); second in ONNX's NCHW convolutions.
         nchw_conv = layout == "nchw" and len(shape) >= 3 and kind != "fully_connected"
         out_channels = int(shape[1] if nchw_conv else shape[-1])
+    in_channels = 0
+    weight = tensors[weights[0]].shape if weights and kind in ("conv", "pointwise") else None
+    if weight and len(weight) >= 3 and all(isinstance(d, int) and d > 0 for d in weight):
+        # TFLite CONV_2D [Cout, kh, kw, Cin]; ONNX Conv / QLinearConv [Cout, Cin/group, kh(, kw)]
+        in_channels = int(weight[1] if layout == "nchw" else weight[-1])
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),
               input_bytes=sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant),
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
               weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels,
-              recurrent_steps=int(recurrent_steps))
+              recurrent_steps=int(recurrent_steps), in_channels=in_channels)
 
 
 # ---------------------------------------------------------------------------- TFLite
@@ -169,6 +177,7 @@ def compact(tensors, ops, inputs, outputs, fmt) -> Graph:
     ops = tuple(Op(name=op.name, op_type=op.op_type, kind=op.kind, inputs=remap(op.inputs), outputs=remap(op.outputs),
                    macs=op.macs, compute_dtype=op.compute_dtype, weight_bytes=op.weight_bytes,
                    input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
-                   out_channels=op.out_channels, recurrent_steps=op.recurrent_steps) for op in ops)
+                   out_channels=op.out_channels, recurrent_steps=op.recurrent_steps,
+                   in_channels=op.in_channels) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

@@ -230,7 +230,8 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                     weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=(c.names((*keys, fmt, "in_place"), r"[A-Za-z][A-Za-z0-9_]*", "op types")
-                                              if c.get((*keys, fmt, "in_place"), optional=True) is not None else ()))
+                                              if c.get((*keys, fmt, "in_place"), optional=True) is not None else ()),
+                                    input_channel_tiles=_channel_tiles(c, (*keys, fmt, "input_channel_tiles"), dtypes))
     return runtimes
 
 

@@ -103,19 +103,29 @@ class RuntimeCost:
     # op types whose output the runtime aliases to their input (onnxruntime's Reshape, Flatten,
     # Squeeze, Unsqueeze, Identity kernels declare Alias(0, 0)): no bytes moved, dispatch only
     in_place: tuple[str, ...] = ()
+    # dtype -> op kind -> input channels the runtime's kernel packs per filter tap (XNNPACK's
+    # x86 int8 IGEMM/GEMM: KR = 8, a 3-channel stem computes as 8); absent: no padding
+    input_channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
         object.__setattr__(self, "weight_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.weight_stream.items()}))
         object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
+        object.__setattr__(self, "input_channel_tiles",
+                           _frozen({d: _frozen(k) for d, k in self.input_channel_tiles.items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
                      tuple(sorted(self.weight_stream.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place))
+                     tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
+                     tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items()))))
+
+    def input_channel_tile(self, dtype: str, kind: str) -> int:
+        """Input channels the ``dtype`` ``kind`` kernel packs per filter tap; 1: none padded."""
+        return self.input_channel_tiles.get(dtype, {}).get(kind, 1)
 
     def weight_stream_rate(self, dtype: str, set_bytes: float) -> float | None:
         """Bytes/s for a graph of ``set_bytes`` packed weights: the measured curve interpolated
@@ -142,7 +152,7 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
-                     "kernels", "weight_stream", "parallel", "in_place")
+                     "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial")
 

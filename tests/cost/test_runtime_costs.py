@@ -258,3 +258,19 @@ def test_in_place_lists_are_validated(tmp_path):
     assert runtime.in_place == ("Reshape", "Squeeze")
     with pytest.raises(TargetError, match="in_place"):
         load_target(_host_plus(tmp_path, good.replace('["Reshape", "Squeeze"]', '"Reshape"')))
+
+
+def test_an_int8_kernel_packing_input_channels_by_8_costs_a_3_channel_stem_as_8():
+    from compressor.targets.types import KernelTerms
+
+    stem = replace(_conv(3 * 64 * 49 * 112 * 112, 3, 64, 112 * 112), compute_dtype="int8", in_channels=3)
+    deep = replace(stem, in_channels=64, macs=64 * 64 * 49 * 112 * 112)
+    terms = {"int8": {"conv": KernelTerms(mac_ps=4.0)}}
+    packed = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms,
+                                     input_channel_tiles={"int8": {"conv": 8}}))
+    plain = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").compute_s  # noqa: E731
+    assert t(stem, packed) == pytest.approx(t(stem, plain) * 8 / 3)
+    assert t(deep, packed) == pytest.approx(t(deep, plain))  # 64 is a multiple of 8
+    unknown = replace(stem, in_channels=0)  # a reader that could not tell: no padding guessed
+    assert t(unknown, packed) == pytest.approx(t(unknown, plain))

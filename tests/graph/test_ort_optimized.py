@@ -100,3 +100,11 @@ def test_a_float_op_left_between_dequantize_and_quantize_is_costed_as_onnxruntim
     types = [op.op_type for op in run.ops]
     assert ("HardSigmoid", "float32") in [(op.op_type, op.compute_dtype) for op in run.ops]
     assert types.count("DequantizeLinear") >= 1 and types.count("QuantizeLinear") >= 1
+
+
+def test_a_convs_input_channels_come_from_its_weight(tmp_path):
+    path = _conv_bn_relu(tmp_path / "cbr.onnx")
+    for graph in (read_graph(path), read_graph(path, as_run=True)):
+        conv = next(op for op in graph.ops if op.kind == "conv")
+        assert conv.in_channels == 8  # weight [16, 8, 3, 3]
+        assert all(op.in_channels == 0 for op in graph.ops if op.kind not in ("conv", "pointwise"))
