@@ -129,7 +129,8 @@ TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
 def _op(row: dict, dtype: str):
     from compressor.graph.ir import Op
 
-    cin = row.get("params", {}).get("cin", 0) if row["kind"] in ("conv", "pointwise") else 0
+    params = row.get("params", {})
+    cin = params.get("cin", 0) // params.get("groups", 1) if row["kind"] in ("conv", "pointwise") else 0
     return Op(name="x", op_type=row["op_type"], kind=row["kind"], inputs=(), outputs=(), macs=row["macs"],
               compute_dtype=dtype, weight_bytes=row["weight_bytes"], input_bytes=row["input_bytes"],
               output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin))
@@ -140,7 +141,9 @@ def _terms_for(terms: dict, row: dict, dtype: str = "float32") -> dict | None:
     from compressor.cost.latency import filter_taps
 
     taps = filter_taps(_op(row, dtype))
-    return terms.get(row["op_type"]) or (terms.get(f"{row['kind']}_taps{taps}") if taps else None) or terms.get(row["kind"])
+    grouped = terms.get(f"{row['kind']}_grouped") if row.get("params", {}).get("groups", 1) > 1 else None
+    return (grouped or terms.get(row["op_type"]) or (terms.get(f"{row['kind']}_taps{taps}") if taps else None)
+            or terms.get(row["kind"]))
 
 
 def _features(row: dict, target, dtype: str) -> list[float] | None:
@@ -222,6 +225,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from compressor.cost.latency import filter_taps
 
     for r in mine:
+        if r.get("params", {}).get("groups", 1) > 1:  # a grouped conv: terms of its own only
+            groups.setdefault(f"{r['kind']}_grouped", []).append(r)
+            continue
         if r["kind"] != "other":  # "other" is every op nobody classified: no one kernel's terms
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:

@@ -129,6 +129,12 @@ GRID["transformer"] = ([dict(op="BATCH_MATMUL", b=b, m=m, k=k, n=n) for b, m, k,
                        + [dict(op=op, shape=s) for s in [(1, 3, 197, 197), (1, 1, 64, 256), (1, 8, 128, 128)]
                           for op in ("SOFTMAX", "GELU", "SQUARED_DIFFERENCE", "SUB")])
 
+# Grouped 3x3 convolutions (added 2026-12-04): RegNetX's stages, 16 channels per group; a
+# grouped conv runs one small GEMM per group, a rate of its own (``conv_grouped`` terms).
+GRID["grouped"] = [dict(h=h, w=h, cin=c, cout=c, kh=3, kw=3, s=s, groups=c // 16)
+                   for h, c, s in [(56, 32, 1), (28, 64, 1), (14, 160, 1), (7, 384, 1), (56, 64, 2), (28, 160, 2),
+                                   (14, 384, 2), (28, 128, 1)]]
+
 # Bilinear resizes by 4, 8 and 16 (added 2026-12-04): with only 2x points an input-byte term and
 # an output-byte term cannot be told apart, and a segmentation head's 16x upsample writes 256
 # output bytes per input byte (DeepLab: 8x8 -> 128x128).
@@ -226,7 +232,8 @@ def _tflite_mac_op(b: "_TfliteBuilder", family: str, p: dict, x: int) -> int:
     """One conv / pointwise / depthwise / FC op reading tensor ``x``; its output tensor."""
     s = b.s
     if family in ("conv", "pointwise"):
-        w = b.tensor((p["cout"], p["kh"], p["kw"], p["cin"]), RNG.standard_normal((p["cout"], p["kh"], p["kw"], p["cin"])))
+        cin = p["cin"] // p.get("groups", 1)  # a grouped CONV_2D's filter holds Cin / groups channels
+        w = b.tensor((p["cout"], p["kh"], p["kw"], cin), RNG.standard_normal((p["cout"], p["kh"], p["kw"], cin)))
         bias = b.tensor((p["cout"],), np.zeros(p["cout"]))
         y = b.tensor((1, _out_size(p["h"], p["kh"], p["s"]), _out_size(p["w"], p["kw"], p["s"]), p["cout"]))
         o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
@@ -248,6 +255,7 @@ def _tflite_mac_op(b: "_TfliteBuilder", family: str, p: dict, x: int) -> int:
 
 
 def build_tflite(family: str, p: dict, path: Path) -> None:
+    family = "conv" if family == "grouped" else family
     b = _TfliteBuilder(); s = b.s
     if family == "transformer":
         _build_tflite_transformer(b, p, path); return
@@ -369,6 +377,7 @@ _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "H
 
 
 def build_onnx(family: str, p: dict, path: Path) -> None:
+    family = "conv" if family == "grouped" else family
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -405,7 +414,8 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         if family == "depthwise":
             cin, cout, kh, kw, group, h, w_, s = p["c"], p["c"], p["k"], p["k"], p["c"], p["h"], p["w"], p["s"]
         elif family != "fully_connected":
-            cin, cout, kh, kw, group, h, w_, s = p["cin"], p["cout"], p["kh"], p["kw"], 1, p["h"], p["w"], p["s"]
+            cin, cout, kh, kw, group, h, w_, s = (p["cin"], p["cout"], p["kh"], p["kw"], p.get("groups", 1), p["h"],
+                                                  p["w"], p["s"])
         x_shape = [p["n"], p["k"]] if family == "fully_connected" else [1, cin, h, w_]
         for i in range(repeat):
             source, out = ("x" if i == 0 else f"y{i - 1}"), ("y" if i == repeat - 1 else f"y{i}")

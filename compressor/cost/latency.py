@@ -174,7 +174,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
     costs = compute.runtime_cost(runtime)
     overhead_s = (costs.dispatch_overhead_us + op.recurrent_steps * costs.rnn_step_us) * 1e-6
-    terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op))
+    terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
+                                                                grouped=op.groups > 1)
     if terms is not None:
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).

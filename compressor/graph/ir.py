@@ -75,6 +75,8 @@ class Op:
     # Input channels per group of a dense conv / pointwise op, from its weight's shape: the
     # dimension an int8 kernel packs per filter tap (XNNPACK's c8 kernels pad it to 8); 0 unknown.
     in_channels: int = 0
+    # Groups of a grouped convolution (RegNet, ResNeXt); 1 for a dense one and every other op.
+    groups: int = 1
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def compute_dtype(dtype: str) -> str:
 
 
 def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs, outputs, macs: int,
-             compute_dtype: str, weights=(), layout: str, recurrent_steps: int = 0) -> Op:
+             compute_dtype: str, weights=(), layout: str, recurrent_steps: int = 0, groups: int = 1,
+             weight_in_axis: int | None = None) -> Op:
     inputs, outputs = tuple(inputs), tuple(outputs)
     out_channels = 0
     shape = tensors[outputs[0]].shape if outputs else None
@@ -143,15 +146,18 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
     in_channels = 0
     weight = tensors[weights[0]].shape if weights and kind in ("conv", "pointwise") else None
     if weight and len(weight) >= 3 and all(isinstance(d, int) and d > 0 for d in weight):
-        # TFLite CONV_2D [Cout, kh, kw, Cin]; ONNX Conv / QLinearConv [Cout, Cin/group, kh(, kw)]
-        in_channels = int(weight[1] if layout == "nchw" else weight[-1])
+        # TFLite CONV_2D [Cout, kh, kw, Cin]; ONNX Conv / QLinearConv [Cout, Cin/group, kh(, kw)],
+        # also when onnxruntime runs it channels-last (weight_in_axis=1 from the ONNX reader)
+        axis = weight_in_axis if weight_in_axis is not None else (1 if layout == "nchw" else -1)
+        in_channels = int(weight[axis])
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),
               input_bytes=sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant),
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
               weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels,
-              recurrent_steps=int(recurrent_steps), in_channels=in_channels)
+              recurrent_steps=int(recurrent_steps), in_channels=in_channels,
+              groups=int(groups) if kind in ("conv", "pointwise") and groups > 1 else 1)
 
 
 # ---------------------------------------------------------------------------- TFLite
@@ -178,6 +184,6 @@ def compact(tensors, ops, inputs, outputs, fmt) -> Graph:
                    macs=op.macs, compute_dtype=op.compute_dtype, weight_bytes=op.weight_bytes,
                    input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
                    out_channels=op.out_channels, recurrent_steps=op.recurrent_steps,
-                   in_channels=op.in_channels) for op in ops)
+                   in_channels=op.in_channels, groups=op.groups) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

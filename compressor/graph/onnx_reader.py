@@ -224,11 +224,14 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         kind, macs = _onnx_kind_macs(node, slots, outs, tensors)
         steps = _recurrent_steps(node, slots, tensors) if node.op_type in ("LSTM", "GRU", "RNN") else 0
         channels_last = any(a.name == "channels_last" and a.i for a in node.attribute)
+        groups = next((a.i for a in node.attribute if a.name == "group"), 1)
         weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
         ins = [s for s in slots if s is not None]
         ops.append(make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                             op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
-                            layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
+                            layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
+                            weight_in_axis=1,
+                            compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     import dataclasses
 

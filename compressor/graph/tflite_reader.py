@@ -110,8 +110,15 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
         steps = _sequence_steps(op, op_type, slots, tensors, schema)
         weights = [slots[j] for j in weight_slots if j < len(slots) and slots[j] is not None]
         ins = [i for i in slots if i is not None]
+        groups = 1
+        if op_type == "CONV_2D" and len(slots) > 1 and slots[0] is not None and slots[1] is not None:
+            # A grouped CONV_2D: its filter holds Cin / groups channels (TFLite shapes are not padded)
+            x, w = tensors[slots[0]].shape, tensors[slots[1]].shape
+            if x and w and x[-1] and w[-1] and x[-1] % w[-1] == 0:
+                groups = x[-1] // w[-1]
         ops.append(make_op(tensors, name=tensors[outs[0]].name if outs else op_type, op_type=op_type, kind=kind,
                             inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc", recurrent_steps=steps,
+                            groups=groups,
                             compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
     graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())],
                     [int(sub.Outputs(j)) for j in range(sub.OutputsLength())], "tflite")

@@ -141,14 +141,17 @@ class RuntimeCost:
                 return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0)))
         return curve[-1][1]
 
-    def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0) -> KernelTerms | None:
-        """The measured terms of the kernel running a ``dtype`` ``op_type`` op: by its type, else
-        its kind with its filter taps (``depthwise_taps49``: XNNPACK runs a 7x7 depthwise with a
-        multipass kernel, ~10x slower per MAC than its 3x3 and 5x5 ones), else its kind."""
+    def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
+                     grouped: bool = False) -> KernelTerms | None:
+        """The measured terms of the kernel running a ``dtype`` ``op_type`` op: a grouped conv's
+        (``conv_grouped``: one small GEMM per group), else by its type, else its kind with its
+        filter taps (``depthwise_taps49``: XNNPACK runs a 7x7 depthwise with a multipass kernel,
+        ~10x slower per MAC than its 3x3 and 5x5 ones), else its kind."""
         table = self.kernels.get(dtype)
         if not table:
             return None
-        return table.get(op_type) or (table.get(f"{kind}_taps{taps}") if taps else None) or table.get(kind)
+        return ((table.get(f"{kind}_grouped") if grouped else None) or table.get(op_type)
+                or (table.get(f"{kind}_taps{taps}") if taps else None) or table.get(kind))
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",

@@ -274,3 +274,16 @@ def test_an_int8_kernel_packing_input_channels_by_8_costs_a_3_channel_stem_as_8(
     assert t(deep, packed) == pytest.approx(t(deep, plain))  # 64 is a multiple of 8
     unknown = replace(stem, in_channels=0)  # a reader that could not tell: no padding guessed
     assert t(unknown, packed) == pytest.approx(t(unknown, plain))
+
+
+def test_a_grouped_conv_takes_the_grouped_terms_where_a_runtime_measured_them():
+    from compressor.targets.types import KernelTerms
+
+    dense = replace(_conv(64 * 16 * 9 * 784, 16, 64, 784), in_channels=16)
+    grouped = replace(dense, groups=4)
+    terms = {"float32": {"conv": KernelTerms(mac_ps=4.0), "conv_grouped": KernelTerms(mac_ps=20.0)}}
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    t = lambda op: estimate_op_latency(op, cpu, runtime="onnx").compute_s  # noqa: E731
+    assert t(grouped) == pytest.approx(5 * t(dense))
+    only_conv = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"conv": KernelTerms(mac_ps=4.0)}}))
+    assert estimate_op_latency(grouped, only_conv, runtime="onnx").compute_s == pytest.approx(t(dense))

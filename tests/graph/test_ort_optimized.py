@@ -108,3 +108,16 @@ def test_a_convs_input_channels_come_from_its_weight(tmp_path):
         conv = next(op for op in graph.ops if op.kind == "conv")
         assert conv.in_channels == 8  # weight [16, 8, 3, 3]
         assert all(op.in_channels == 0 for op in graph.ops if op.kind not in ("conv", "pointwise"))
+
+
+def test_a_grouped_conv_reads_its_groups_and_per_group_channels(tmp_path):
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal((64, 16, 3, 3)).astype(np.float32), "w")]
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], group=4, pads=[1, 1, 1, 1])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 28, 28])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    path = tmp_path / "grouped.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    for as_run in (False, True):
+        conv = next(op for op in read_graph(path, as_run=as_run).ops if op.kind == "conv")
+        assert (conv.groups, conv.in_channels, conv.macs) == (4, 16, 64 * 16 * 9 * 28 * 28)
