@@ -287,3 +287,20 @@ def test_a_grouped_conv_takes_the_grouped_terms_where_a_runtime_measured_them():
     assert t(grouped) == pytest.approx(5 * t(dense))
     only_conv = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"conv": KernelTerms(mac_ps=4.0)}}))
     assert estimate_op_latency(grouped, only_conv, runtime="onnx").compute_s == pytest.approx(t(dense))
+
+
+def test_a_gemm_over_many_rows_pays_its_weights_cold_read_on_top_of_its_compute():
+    from compressor.targets.types import KernelTerms
+
+    curve = ((1e6, 80e9), (64e6, 20e9))
+    base = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"fully_connected": KernelTerms(mac_ps=18.0)}},
+                                   weight_stream={"float32": curve}))
+    cpu = replace(base, memory=replace(base.memory, private_cache_bytes=1 << 20, cache_bytes=32 << 20))
+    rows, k, m = 49, 512, 2048  # MLP-Mixer's token rows; 4 MB of weights
+    gemm = Op("y", "FULLY_CONNECTED", "fully_connected", (0,), (1,), rows * k * m, "float32", 4 * k * m,
+              4 * rows * k, 4 * rows * m, out_channels=m)
+    cold = estimate_op_latency(gemm, cpu, runtime="tflite", weight_set_bytes=64_000_000).latency_s
+    hot = estimate_op_latency(gemm, cpu, runtime="tflite", weight_set_bytes=0).latency_s
+    assert hot == pytest.approx(18e-12 * rows * k * m)
+    # On top of the compute (not hidden under it): the streamed time less what the bytes take hot.
+    assert cold == pytest.approx(hot + 4 * k * m * (1 / 20e9 - 1 / 80e9))
