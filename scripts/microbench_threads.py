@@ -142,11 +142,11 @@ def fit(rows: list[dict], *, min_ms: float = 0.0005,
             mine = [r for r in rows if r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms
                     and r["ms_t"] > 0 and r["family"] in FAMILIES
                     and r["op_type"] not in (serial or {}).get(fmt, {}).get(dtype, ())]
-            if fmt == "onnx" and any(r.get("chain", 1) > 1 for r in mine):
-                # onnxruntime's single-op files time the kernel between layout reorders (and an
-                # int8 file's Q/DQ) that a second thread barely speeds up, once per op: where
-                # chains were timed, only they speak for its kernels.  LiteRT's single-op files
-                # hold the op alone (fp32) or with XNNPACK's own QUANTIZE / DEQUANTIZE (int8).
+            if (fmt == "onnx" or dtype == "int8") and any(r.get("chain", 1) > 1 for r in mine):
+                # A single-op file times the kernel between glue a second thread barely speeds up,
+                # once per op: onnxruntime's layout reorders, an int8 file's QUANTIZE/DEQUANTIZE.
+                # Where chains were timed, only they speak for those kernels; LiteRT's fp32
+                # single-op files hold the op alone and count with the chains.
                 mine = [r for r in mine if r.get("chain", 1) > 1]
             if len(mine) < 4:
                 continue
