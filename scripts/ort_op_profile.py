@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Where an .onnx estimate is off, op type by op type: onnxruntime's own per-node profiler
+against the cost model's per-op estimate.
+
+    python scripts/ort_op_profile.py C/convnext_t.onnx C/mixer_s32.onnx
+    python scripts/ort_op_profile.py C/*.onnx --top 25 --json out.json
+
+Each file runs in onnxruntime's CPU provider with one intra-op thread and
+``SessionOptions.enable_profiling`` (the ``*_kernel_time`` event of every node, median over
+``--runs`` runs after a warm-up, random inputs at the file's shapes, dynamic dims 1) and is
+estimated by ``compress profile``'s model for ``--target`` (``estimate_artifact``: the graph
+onnxruntime runs after its optimizations, the same node names).  The profiler's per-node times
+carry its own overhead (a few microseconds a node), so small nodes read slow: compare the big
+ones.  A diagnostic, not a fit: nothing it prints goes into a profile; the rates stay the
+microbenchmarks' (``scripts/microbench_kernels.py``).  This is how the fused Gelu (6x over a
+generic element-wise rate), onnxruntime's aliasing Reshape and the grouped convolutions were
+found (README "How true is it?").
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def profile_nodes(path: Path, *, runs: int) -> dict[str, tuple[str, float]]:
+    """node name -> (op type, median kernel ms) from onnxruntime's profiler, one thread."""
+    import numpy as np
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(Path(tempfile.mkdtemp(prefix="ortprof.")) / "p")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    types = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
+             "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
+    rng = np.random.default_rng(0)
+    feeds = {i.name: rng.random([d if isinstance(d, int) and d > 0 else 1 for d in i.shape]).astype(types.get(i.type, np.float32))
+             for i in session.get_inputs()}
+    for _ in range(runs + 3):
+        session.run(None, feeds)
+    trace = session.end_profiling()
+    events = json.loads(Path(trace).read_text())
+    os.remove(trace)
+    times: dict[str, list[float]] = collections.defaultdict(list)
+    kinds: dict[str, str] = {}
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            name = event["name"][: -len("_kernel_time")]
+            times[name].append(event["dur"] / 1e3)
+            kinds[name] = event["args"]["op_name"]
+    return {name: (kinds[name], statistics.median(ms)) for name, ms in times.items()}
+
+
+def compare(path: Path, target: str, *, runs: int) -> dict:
+    from compressor.measure.estimate import estimate_artifact
+
+    measured = profile_nodes(path, runs=runs)
+    estimate = estimate_artifact(path, target)
+    by_type: dict[str, dict[str, float]] = collections.defaultdict(lambda: {"measured_ms": 0.0, "predicted_ms": 0.0})
+    for op_type, ms in measured.values():
+        by_type[op_type]["measured_ms"] += ms
+    for op in estimate.kernels.ops:
+        by_type[op.op_type]["predicted_ms"] += op.latency_ms
+    return {"file": str(path), "measured_ms": sum(ms for _, ms in measured.values()),
+            "predicted_ms": estimate.latency_ms, "by_op_type": dict(by_type)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("files", nargs="+", type=Path, help=".onnx files")
+    parser.add_argument("--target", default="host-x86")
+    parser.add_argument("--runs", type=int, default=15, help="profiled runs per file (after 3 warm-up runs)")
+    parser.add_argument("--top", type=int, default=15, help="op types to print, largest |predicted - measured| first")
+    parser.add_argument("--json", type=Path, help="also write the per-file, per-op-type table")
+    args = parser.parse_args(argv)
+    results = []
+    for path in args.files:
+        if path.suffix != ".onnx" or not path.is_file():
+            print(f"{path}: not an .onnx file, skipped", file=sys.stderr)
+            continue
+        result = compare(path, args.target, runs=args.runs)
+        results.append(result)
+        print(f"{path.name}: profiler {result['measured_ms']:.3f} ms (node sum), estimate {result['predicted_ms']:.3f} ms",
+              file=sys.stderr)
+    totals: dict[tuple[str, bool], dict[str, float]] = collections.defaultdict(
+        lambda: {"measured_ms": 0.0, "predicted_ms": 0.0, "files": 0})
+    for result in results:
+        int8 = ".int8." in Path(result["file"]).name or "int8" in Path(result["file"]).stem.split("_")
+        for op_type, t in result["by_op_type"].items():
+            row = totals[(op_type, int8)]
+            row["measured_ms"] += t["measured_ms"]
+            row["predicted_ms"] += t["predicted_ms"]
+            row["files"] += 1
+    print("| op type | file kind | files | profiler ms | estimate ms | estimate / profiler |\n|---|---|---|---|---|---|")
+    ranked = sorted(totals.items(), key=lambda kv: -abs(kv[1]["predicted_ms"] - kv[1]["measured_ms"]))
+    for (op_type, int8), t in ranked[: args.top]:
+        ratio = t["predicted_ms"] / t["measured_ms"] if t["measured_ms"] else float("inf")
+        print(f"| {op_type} | {'int8' if int8 else 'fp32'} | {t['files']} | {t['measured_ms']:.3f} | "
+              f"{t['predicted_ms']:.3f} | {ratio:.2f} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
