@@ -228,6 +228,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if r.get("params", {}).get("groups", 1) > 1:  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
+        if r["family"] == "depthwise_1x1":  # timed for depthwise_taps1 alone, not the kind's fallback
+            groups.setdefault(f"{r['kind']}_taps1", []).append(r)
+            continue
         if r["kind"] != "other":  # "other" is every op nobody classified: no one kernel's terms
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:

@@ -129,6 +129,12 @@ GRID["transformer"] = ([dict(op="BATCH_MATMUL", b=b, m=m, k=k, n=n) for b, m, k,
                        + [dict(op=op, shape=s) for s in [(1, 3, 197, 197), (1, 1, 64, 256), (1, 8, 128, 128)]
                           for op in ("SOFTMAX", "GELU", "SQUARED_DIFFERENCE", "SUB")])
 
+# 1x1 depthwise convolutions (added 2026-12-04): a per-channel scale, as MediaPipe's models use
+# them (hand_recrop: 10 of its 19 depthwise layers, 8 to 64 channels); XNNPACK runs them at ~4x
+# the per-byte cost of its 3x3 kernel's terms (``depthwise_taps1``).
+GRID["depthwise_1x1"] = [dict(h=h, w=h, c=c, k=1, s=1)
+                         for h, c in [(128, 8), (64, 16), (32, 32), (16, 64), (112, 16), (56, 24), (28, 48), (14, 96)]]
+
 # Grouped 3x3 convolutions (added 2026-12-04): RegNetX's stages, 16 channels per group; a
 # grouped conv runs one small GEMM per group, a rate of its own (``conv_grouped`` terms).
 GRID["grouped"] = [dict(h=h, w=h, cin=c, cout=c, kh=3, kw=3, s=s, groups=c // 16)
@@ -255,7 +261,7 @@ def _tflite_mac_op(b: "_TfliteBuilder", family: str, p: dict, x: int) -> int:
 
 
 def build_tflite(family: str, p: dict, path: Path) -> None:
-    family = "conv" if family == "grouped" else family
+    family = {"grouped": "conv", "depthwise_1x1": "depthwise"}.get(family, family)
     b = _TfliteBuilder(); s = b.s
     if family == "transformer":
         _build_tflite_transformer(b, p, path); return
@@ -377,7 +383,7 @@ _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "H
 
 
 def build_onnx(family: str, p: dict, path: Path) -> None:
-    family = "conv" if family == "grouped" else family
+    family = {"grouped": "conv", "depthwise_1x1": "depthwise"}.get(family, family)
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 

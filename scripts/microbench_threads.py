@@ -14,12 +14,20 @@ clock), interleaved with the empty file at the same thread count, medians, the l
 disturbed of ``--rounds`` passes.  Run it on an otherwise idle machine: another tenant on the
 second core turns a 2-thread timing into a wait for it.
 
+``--chain N`` times chains of N copies of shape-preserving MAC kernels instead (per-op time =
+file time / N): a single-op file pays its glue (onnxruntime's layout reorders, an int8 file's
+QUANTIZE/DEQUANTIZE) once per op, a graph once, and that glue barely splits.  ``--serial`` times
+every point of the element-wise, transformer and recurrent families, to find the op types a
+second thread does not speed up.
+
 The fit, per runtime and dtype, is ``t_T = min(t_1, t_1 / (1 + e (T - 1)) + sync)`` (both
-runtimes leave a tiny op on the calling thread), by grid search on squared log error: ``e`` the fraction of a perfect split the kernels
-reach, ``sync`` the per-op cost of handing work to the thread pool and joining it.  Those are
-``[compute.runtimes.<fmt>] parallel.<dtype> = { efficiency, sync_us }`` in the profile, which
-``cost/latency.py`` applies to every op with kernel terms when the profile runs more than one
-thread.
+runtimes leave a tiny op on the calling thread), by grid search on squared log error: ``e`` the
+fraction of a perfect split the kernels reach, ``sync`` the per-op cost of handing work to the
+thread pool and joining it; where chains were timed, onnxruntime's and every int8 kernel are fitted
+on the chains alone.  ``serial``: op types whose points of at least 0.02 ms speed up by a median
+under 1.15x (left out of the fit); ``step_sync_us``: a recurrent op's hand-off per time step,
+fitted on the LSTM/GRU sweep.  Those are ``[compute.runtimes.<fmt>] parallel.<dtype> =
+{ efficiency, sync_us, step_sync_us, serial }`` in the profile (``cost/latency.py``).
 """
 
 from __future__ import annotations
