@@ -126,6 +126,10 @@ OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
 
 
+def _grouped(row: dict) -> bool:
+    return row.get("params", {}).get("groups", 1) > 1
+
+
 def _op(row: dict, dtype: str):
     from compressor.graph.ir import Op
 
@@ -139,11 +143,10 @@ def _op(row: dict, dtype: str):
 def _terms_for(terms: dict, row: dict, dtype: str = "float32") -> dict | None:
     """The fitted terms the cost model would pick for a row (types.RuntimeCost.kernel_terms' order)."""
     from compressor.cost.latency import filter_taps
+    from compressor.targets.types import kernel_term_keys
 
-    taps = filter_taps(_op(row, dtype))
-    grouped = terms.get(f"{row['kind']}_grouped") if row.get("params", {}).get("groups", 1) > 1 else None
-    return (grouped or terms.get(row["op_type"]) or (terms.get(f"{row['kind']}_taps{taps}") if taps else None)
-            or terms.get(row["kind"]))
+    keys = kernel_term_keys(row["op_type"], row["kind"], filter_taps(_op(row, dtype)), _grouped(row))
+    return next((terms[key] for key in keys if key in terms), None)
 
 
 def _features(row: dict, target, dtype: str) -> list[float] | None:
@@ -225,7 +228,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from compressor.cost.latency import filter_taps
 
     for r in mine:
-        if r.get("params", {}).get("groups", 1) > 1:  # a grouped conv: terms of its own only
+        if _grouped(r):  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
         if r["family"] == "depthwise_1x1":  # timed for depthwise_taps1 alone, not the kind's fallback

@@ -169,6 +169,9 @@ GRID["glue_transpose"] = [dict(shape=s, op="TRANSPOSE", n=n) for s in [(1, 8, 8,
                                                                        (1, 112, 112, 32), (1, 56, 56, 144)]
                           for n in (0, 1)]  # none or one Transpose: the difference is one
 
+# Families built by another family's builder (their own names keep their points apart in the fit).
+BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise"}
+
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused"}, "onnx": {"glue", "glue_transpose"},
@@ -261,7 +264,7 @@ def _tflite_mac_op(b: "_TfliteBuilder", family: str, p: dict, x: int) -> int:
 
 
 def build_tflite(family: str, p: dict, path: Path) -> None:
-    family = {"grouped": "conv", "depthwise_1x1": "depthwise"}.get(family, family)
+    family = BUILT_AS.get(family, family)
     b = _TfliteBuilder(); s = b.s
     if family == "transformer":
         _build_tflite_transformer(b, p, path); return
@@ -383,7 +386,7 @@ _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "H
 
 
 def build_onnx(family: str, p: dict, path: Path) -> None:
-    family = {"grouped": "conv", "depthwise_1x1": "depthwise"}.get(family, family)
+    family = BUILT_AS.get(family, family)
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 

@@ -134,6 +134,13 @@ def _grid(args) -> dict[str, list[dict]]:
     return {family: mk.GRID[family][::args.stride] for family in FAMILIES}
 
 
+def _runtime_dtypes():
+    """(runtime, dtype, the microbenchmark format that times it) for each fitted pair."""
+    for fmt in ("tflite", "onnx"):
+        for dtype in ("float32", "int8"):
+            yield fmt, dtype, fmt if dtype == "float32" else f"{fmt}-int8"
+
+
 def predict_t(t1: float, threads: int, efficiency: float, sync_us: float) -> float:
     """What cost/latency.py predicts at ``threads`` for an op taking ``t1`` ms on one."""
     return min(t1, t1 / (1 + efficiency * (threads - 1)) + sync_us * 1e-3)
@@ -144,28 +151,26 @@ def fit(rows: list[dict], *, min_ms: float = 0.0005,
     """(efficiency, sync_us) per runtime and dtype for ``t_T = min(t_1, t_1 / (1 + e (T - 1)) +
     sync)`` (a tiny op stays on one thread), by grid search on squared log error."""
     fitted: dict[str, dict[str, dict[str, float]]] = {}
-    for fmt in ("tflite", "onnx"):
-        for dtype in ("float32", "int8"):
-            source = fmt if dtype == "float32" else f"{fmt}-int8"
-            mine = [r for r in rows if r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms
-                    and r["ms_t"] > 0 and r["family"] in FAMILIES
-                    and r["op_type"] not in (serial or {}).get(fmt, {}).get(dtype, ())]
-            if (fmt == "onnx" or dtype == "int8") and any(r.get("chain", 1) > 1 for r in mine):
-                # A single-op file times the kernel between glue a second thread barely speeds up,
-                # once per op: onnxruntime's layout reorders, an int8 file's QUANTIZE/DEQUANTIZE.
-                # Where chains were timed, only they speak for those kernels; LiteRT's fp32
-                # single-op files hold the op alone and count with the chains.
-                mine = [r for r in mine if r.get("chain", 1) > 1]
-            if len(mine) < 4:
-                continue
-            threads = mine[0]["threads"]
-            best = None
-            for efficiency in np.linspace(0, 1, 101):
-                for sync_us in np.linspace(0, 20, 201):
-                    error = sum(np.log(predict_t(r["ms_1"], threads, efficiency, sync_us) / r["ms_t"]) ** 2 for r in mine)
-                    if best is None or error < best[0]:
-                        best = (error, float(efficiency), float(sync_us))
-            fitted.setdefault(fmt, {})[dtype] = {"efficiency": best[1], "sync_us": best[2], "points": len(mine)}
+    for fmt, dtype, source in _runtime_dtypes():
+        mine = [r for r in rows if r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms
+                and r["ms_t"] > 0 and r["family"] in FAMILIES
+                and r["op_type"] not in (serial or {}).get(fmt, {}).get(dtype, ())]
+        if (fmt == "onnx" or dtype == "int8") and any(r.get("chain", 1) > 1 for r in mine):
+            # A single-op file times the kernel between glue a second thread barely speeds up,
+            # once per op: onnxruntime's layout reorders, an int8 file's QUANTIZE/DEQUANTIZE.
+            # Where chains were timed, only they speak for those kernels; LiteRT's fp32
+            # single-op files hold the op alone and count with the chains.
+            mine = [r for r in mine if r.get("chain", 1) > 1]
+        if len(mine) < 4:
+            continue
+        threads = mine[0]["threads"]
+        best = None
+        for efficiency in np.linspace(0, 1, 101):
+            for sync_us in np.linspace(0, 20, 201):
+                error = sum(np.log(predict_t(r["ms_1"], threads, efficiency, sync_us) / r["ms_t"]) ** 2 for r in mine)
+                if best is None or error < best[0]:
+                    best = (error, float(efficiency), float(sync_us))
+        fitted.setdefault(fmt, {})[dtype] = {"efficiency": best[1], "sync_us": best[2], "points": len(mine)}
     return fitted
 
 
@@ -173,23 +178,22 @@ def serial_ops(rows: list[dict], *, min_ms: float = 0.02, below: float = 1.15) -
     """Per runtime and dtype, the op types a second thread does not speed up: the median
     speedup of their points taking at least ``min_ms`` on one thread is under ``below``."""
     found: dict[str, dict[str, list[str]]] = {}
-    for fmt in ("tflite", "onnx"):
-        for dtype in ("float32", "int8"):
-            source = fmt if dtype == "float32" else f"{fmt}-int8"
-            by_type: dict[str, list[float]] = {}
-            for r in rows:
-                if (r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms and r["ms_t"] > 0
-                        and r["family"] != "rnn"):  # recurrent ops: fit_step_sync
-                    by_type.setdefault(r["op_type"], []).append(r["ms_1"] / r["ms_t"])
-            slow = sorted(op for op, speedups in by_type.items() if statistics.median(speedups) < below)
-            if by_type:
-                found.setdefault(fmt, {})[dtype] = slow
+    for fmt, dtype, source in _runtime_dtypes():
+        by_type: dict[str, list[float]] = {}
+        for r in rows:
+            if (r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms and r["ms_t"] > 0
+                    and r["family"] != "rnn"):  # recurrent ops: fit_step_sync
+                by_type.setdefault(r["op_type"], []).append(r["ms_1"] / r["ms_t"])
+        slow = sorted(op for op, speedups in by_type.items() if statistics.median(speedups) < below)
+        if by_type:
+            found.setdefault(fmt, {})[dtype] = slow
     return found
 
 
 def fit_step_sync(rows: list[dict], efficiency: float) -> float | None:
     """A recurrent op's hand-off per time step (us): ``t_T = steps x min(t_1 / steps,
-    t_1 / steps / (1 + e (T - 1)) + sync)``, grid search on squared log error, ``e`` the chains'."""
+    t_1 / steps / (1 + e (T - 1)) + sync)``, grid search on squared log error, ``e`` onnxruntime
+    fp32's fitted efficiency (``fit``)."""
     mine = [r for r in rows if r["family"] == "rnn" and r["ms_t"] > 0]
     if len(mine) < 4:
         return None
@@ -219,8 +223,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--chain", type=int, default=0,
                         help="time chains of N shape-preserving copies of each MAC kernel (per op time)")
-    parser.add_argument("--efficiency", type=float, default=0.91,
-                        help="the chains' fitted onnxruntime fp32 efficiency, for the recurrent ops' step hand-off fit")
     parser.add_argument("--serial", action="store_true",
                         help="time every point of the families whose kernels may not split (serial op types)")
     args = parser.parse_args(argv)
@@ -237,14 +239,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['format']:<12}{r['family']:<16}{r['op_type']:<20}{r['ms_1']:>9.4f} ms 1t {r['ms_t']:>9.4f} ms "
               f"{r['threads']}t  x{r['ms_1'] / max(r['ms_t'], 1e-9):.2f}")
     serial = serial_ops(result["rows"])
-    for fmt, dtypes in fit(result["rows"], serial=serial).items():
+    fitted = fit(result["rows"], serial=serial)
+    for fmt, dtypes in fitted.items():
         print(f"[compute.variants.runtimes.{fmt}]")
         for dtype, v in dtypes.items():
             print(f"parallel.{dtype} = {{ efficiency = {v['efficiency']:.3g}, sync_us = {v['sync_us']:.3g} }}"
                   f"  # {v['points']} files")
-    step_sync = fit_step_sync(result["rows"], args.efficiency)
+    efficiency = fitted.get("onnx", {}).get("float32", {}).get("efficiency")
+    step_sync = fit_step_sync(result["rows"], efficiency) if efficiency is not None else None
     if step_sync is not None:
-        print(f"# onnx float32 recurrent ops, at efficiency {args.efficiency}: step_sync_us = {step_sync:.3g}")
+        print(f"# onnx float32 recurrent ops, at the fitted efficiency {efficiency:.3g}: step_sync_us = {step_sync:.3g}")
     for fmt, dtypes in serial.items():
         for dtype, ops in dtypes.items():
             print(f"# {fmt} {dtype}: no faster on {args.threads if not args.from_json else 'more'} threads: {', '.join(ops) or 'none'}")

@@ -150,45 +150,31 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     return op.weight_bytes / rate if rate else 0.0
 
 
-def weight_stream_extra_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, runtime: str | None = None) -> float:
-    """What reading ``op``'s weights from the shared cache or DRAM adds to its hot kernel time:
-    their streamed time less the time the same bytes take hot (the curve's smallest set, which
-    fits the private cache).  The curve was measured on batch-1 FC chains, whose hot time is
-    their weight read, so there the sum is the measured time; a GEMM over many rows pays it on
-    top of its compute (MLP-Mixer's 49-row token GEMMs with 4 MB of weights: 0.79x before)."""
-    streamed = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
-    curve = profile.compute.runtime_cost(runtime).weight_stream.get(op.compute_dtype)
-    if not streamed or not curve:
-        return 0.0
-    return max(streamed - op.weight_bytes / curve[0][1], 0.0)
-
-
 def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None,
                         weight_set_bytes: int = 0) -> OpLatency:
     """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
     runtime's own dispatch and per-step costs (``compute.runtimes``); ``weight_set_bytes``, the
     graph's packed weight bytes, whether its weights are hot (see above)."""
     compute = profile.compute
+    costs = compute.runtime_cost(runtime)
     compute_s = 0.0
     if op.macs:
         if op.compute_dtype not in compute.macs_per_cycle:
             raise TargetError(f"target {profile.name} has no compute rate for {op.compute_dtype} "
                               f"(op {op.op_type} {op.name!r}); it lists {', '.join(profile.dtypes)}")
         efficiency = compute.efficiency_of(op.compute_dtype, op.kind, runtime)
-        recurrent = compute.runtime_cost(runtime).rnn_efficiency
-        if op.recurrent_steps and recurrent and op.compute_dtype == "float32":
-            efficiency = recurrent  # the runtime's RNN kernel: matrix-vector products, step by step
+        if op.recurrent_steps and costs.rnn_efficiency and op.compute_dtype == "float32":
+            efficiency = costs.rnn_efficiency  # the runtime's RNN kernel: matrix-vector products, step by step
         # A runtime with a measured ``parallel`` table splits the one-thread time below; without
         # one, the bare roofline: every thread at full rate.
-        threads = 1 if op.compute_dtype in compute.runtime_cost(runtime).parallel else compute.threads
+        threads = 1 if op.compute_dtype in costs.parallel else compute.threads
         macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
         compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind),
-                                compute.runtime_cost(runtime).input_channel_tile(op.compute_dtype, op.kind)) / macs_per_s
+                                costs.input_channel_tile(op.compute_dtype, op.kind)) / macs_per_s
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
-    costs = compute.runtime_cost(runtime)
     overhead_s = (costs.dispatch_overhead_us + op.recurrent_steps * costs.rnn_step_us) * 1e-6
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
                                                                 grouped=op.groups > 1)
@@ -202,12 +188,13 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         memory_s = max(rest_s, memory_s if level == "dram" else 0.0)
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0
-    work = (lambda c, m: c + m) if terms is not None else max
-    work_s = work(compute_s, memory_s)
-    # Weights not hot: the op pays the extra time of reading them from L3 / DRAM on top of its
+    work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
+    # Weights not hot: the op pays the extra time of reading them from L3 / DRAM (streamed less
+    # hot, the hot rate the curve's smallest set, which fits the private cache) on top of its
     # kernel time, and at least their streamed time (a batch-1 FC's weight read is its work).
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
-    extra_s = weight_stream_extra_s(op, profile, weight_set_bytes, runtime=runtime)
+    hot_s = op.weight_bytes / costs.weight_stream[op.compute_dtype][0][1] if streamed_s else 0.0
+    extra_s = max(streamed_s - hot_s, 0.0)
     total_s = max(work_s + extra_s, streamed_s)
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None

@@ -134,7 +134,7 @@ def compute_dtype(dtype: str) -> str:
 
 def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs, outputs, macs: int,
              compute_dtype: str, weights=(), layout: str, recurrent_steps: int = 0, groups: int = 1,
-             weight_in_axis: int | None = None) -> Op:
+             weight_in_axis: int = -1) -> Op:
     inputs, outputs = tuple(inputs), tuple(outputs)
     out_channels = 0
     shape = tensors[outputs[0]].shape if outputs else None
@@ -146,10 +146,9 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
     in_channels = 0
     weight = tensors[weights[0]].shape if weights and kind in ("conv", "pointwise") else None
     if weight and len(weight) >= 3 and all(isinstance(d, int) and d > 0 for d in weight):
-        # TFLite CONV_2D [Cout, kh, kw, Cin]; ONNX Conv / QLinearConv [Cout, Cin/group, kh(, kw)],
-        # also when onnxruntime runs it channels-last (weight_in_axis=1 from the ONNX reader)
-        axis = weight_in_axis if weight_in_axis is not None else (1 if layout == "nchw" else -1)
-        in_channels = int(weight[axis])
+        # TFLite CONV_2D [Cout, kh, kw, Cin] (the default axis); ONNX Conv / QLinearConv
+        # [Cout, Cin/group, kh(, kw)] also when onnxruntime runs it channels-last (its reader: 1)
+        in_channels = int(weight[weight_in_axis])
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),

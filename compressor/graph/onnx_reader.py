@@ -168,8 +168,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     # between a DequantizeLinear and a QuantizeLinear (MobileNetV3's HardSigmoid: three nodes,
     # each timed by onnxruntime's profiler), so they are costed as such, not folded.
     fold_units = not (as_run and not notes_before)
-    for i, node in enumerate(nodes):
-        if i in removed or node.op_type in ("QuantizeLinear", "DequantizeLinear") or not fold_units:
+    for i, node in enumerate(nodes) if fold_units else ():
+        if i in removed or node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             continue
         inputs, dqs, activation, quantized = [], [], None, True
         for name in node.input:

@@ -229,8 +229,7 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
                                     weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
-                                    in_place=(c.names((*keys, fmt, "in_place"), r"[A-Za-z][A-Za-z0-9_]*", "op types")
-                                              if c.get((*keys, fmt, "in_place"), optional=True) is not None else ()),
+                                    in_place=_op_types(c, (*keys, fmt, "in_place")),
                                     input_channel_tiles=_channel_tiles(c, (*keys, fmt, "input_channel_tiles"), dtypes))
     return runtimes
 
@@ -263,9 +262,13 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
         terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True),
                         "sync_us": c.number((*keys, dtype, "sync_us"), positive=False),
                         "step_sync_us": c.number((*keys, dtype, "step_sync_us"), positive=False, optional=True),
-                        "serial": (c.names((*keys, dtype, "serial"), r"[A-Za-z][A-Za-z0-9_]*", "op types")
-                                   if "serial" in entry else ())}
+                        "serial": _op_types(c, (*keys, dtype, "serial"))}
     return terms
+
+
+def _op_types(c: Checker, keys: tuple) -> tuple[str, ...]:
+    """An optional list of op type names (either format's: ``RELU``, ``Reshape``); () when absent."""
+    return c.names(keys, r"[A-Za-z][A-Za-z0-9_]*", "op types") if c.get(keys, optional=True) is not None else ()
 
 
 def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:

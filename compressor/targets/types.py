@@ -28,6 +28,7 @@ __all__ = [
     "FORMATS",
     "KERNEL_TERM_KEYS",
     "TARGET_KINDS",
+    "kernel_term_keys",
     "PARALLEL_KEYS",
     "PARALLEL_OPTIONAL",
     "AcceleratorProfile",
@@ -150,8 +151,13 @@ class RuntimeCost:
         table = self.kernels.get(dtype)
         if not table:
             return None
-        return ((table.get(f"{kind}_grouped") if grouped else None) or table.get(op_type)
-                or (table.get(f"{kind}_taps{taps}") if taps else None) or table.get(kind))
+        return next((table[key] for key in kernel_term_keys(op_type, kind, taps, grouped) if key in table), None)
+
+
+def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False) -> tuple[str, ...]:
+    """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
+    scripts/fit_kernel_rates.py fits them under the same names)."""
+    return ((f"{kind}_grouped",) if grouped else ()) + (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
