@@ -85,6 +85,28 @@ def fit_rnn_step(rows: list[dict], target, fmt: str = "onnx") -> tuple[float, fl
     return max(mean_t - b * mean_m, 0.0) * 1e3, min(1.0, 1.0 / (b * peak_macs_per_ms))
 
 
+def fit_rnn_curves(rows: list[dict], fmt: str = "onnx") -> dict[str, list[tuple[float, float]]]:
+    """Per recurrent op type, [(MACs per step, ps per MAC), ...] ascending: per (cell, width) the
+    slope of ms over steps over that width's MACs per step (``rnn_steps`` in the profile: each
+    width's own rate, fixed per-step costs included, where one line across widths missed the
+    128-wide LSTM by 20 %)."""
+    groups: dict[tuple, list[tuple[int, float, int]]] = {}
+    for r in rows:
+        if r["family"] == "rnn" and r["format"] == fmt and r.get("recurrent_steps"):
+            groups.setdefault((r["params"]["cell"], r["params"]["hidden"]), []).append(
+                (r["recurrent_steps"], r["ms"], r["macs"]))
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for (cell, _), points in sorted(groups.items()):
+        if len(points) < 2:
+            continue
+        mean_n = statistics.fmean(n for n, _, _ in points)
+        mean_t = statistics.fmean(t for _, t, _ in points)
+        slope = sum((n - mean_n) * (t - mean_t) for n, t, _ in points) / sum((n - mean_n) ** 2 for n, _, _ in points)
+        per_step_macs = points[0][2] / points[0][0]
+        curves.setdefault(cell, []).append((per_step_macs, slope * 1e9 / per_step_macs))
+    return {cell: sorted(points) for cell, points in curves.items()}
+
+
 def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:
     """kind -> fitted efficiency (compute kinds) or bandwidth fraction (the others), for ``dtype``."""
     efficiency = target.compute.efficiency[dtype]
@@ -308,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         step, rnn_efficiency = fit_rnn_step(rows, target, fmt)
         if step == step:  # not NaN: this format has a recurrent sweep
             lines += [f"rnn_step_us = {step:.4g}", f"rnn_efficiency = {rnn_efficiency:.4g}"]
+        for cell, curve in fit_rnn_curves(rows, fmt).items():
+            lines.append(f"rnn_steps.{cell} = [" + ", ".join(f"[{m:.4g}, {ps:.4g}]" for m, ps in curve) + "]")
         own = {"float32": fit(alone, target),
                "int8": fit([r for r in rows if r["format"] == f"{fmt}-int8"], target, dtype="int8")}
         for dtype, kinds in own.items():

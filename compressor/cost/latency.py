@@ -18,7 +18,10 @@ after another, each a small matmul plus gate element-wise work whose fixed cost 
 rate does not see; ``rnn_step_us`` is that cost per step and direction, measured by
 ``scripts/microbench_kernels.py`` (the intercept of per-step time over per-step MACs; the
 slope gives ``rnn_efficiency``, the rate of the runtime's RNN kernel, used instead of the FC
-efficiency for a float recurrent op: batch-1 matrix-vector products, not GEMMs).
+efficiency for a float recurrent op: batch-1 matrix-vector products, not GEMMs).  Where the
+runtime lists its kernel's measured curve for the op type (``rnn_steps``: ps per MAC by MACs
+per step, one point per width timed), that replaces both: one line across widths put
+onnxruntime's 128-wide LSTM at 40 ps/MAC where it runs 33.
 The runtime's per-inference invoke cost is added once per graph (``cost/kernels.py``).
 
 ``reach`` is the fraction of the memory bandwidth a kernel without MACs reaches
@@ -171,11 +174,14 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
         compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind),
                                 costs.input_channel_tile(op.compute_dtype, op.kind)) / macs_per_s
+    rnn_ps = costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps) if op.recurrent_steps and op.macs else None
+    if rnn_ps is not None and op.compute_dtype == "float32":
+        compute_s = op.macs * rnn_ps * 1e-12  # the runtime's RNN kernel timed at this width, step costs inside
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
-    overhead_s = (costs.dispatch_overhead_us + op.recurrent_steps * costs.rnn_step_us) * 1e-6
+    overhead_s = (costs.dispatch_overhead_us + (0 if rnn_ps else op.recurrent_steps * costs.rnn_step_us)) * 1e-6
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
                                                                 grouped=op.groups > 1)
     if terms is not None:

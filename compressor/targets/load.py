@@ -228,6 +228,7 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
                                     weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
+                                    rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
                                     input_channel_tiles=_channel_tiles(c, (*keys, fmt, "input_channel_tiles"), dtypes))
@@ -282,6 +283,23 @@ def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
         if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
             raise c.fail((*keys, dtype), "set sizes must ascend")
         curves[dtype] = tuple((float(x), float(y)) for x, y in points)
+    return curves
+
+
+def _rnn_steps(c: Checker, keys: tuple) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``rnn_steps.<LSTM|GRU|RNN> = [[MACs per step, ps per MAC], ...]``, ascending."""
+    table = c.table(keys, optional=True) or {}
+    curves = {}
+    for op_type, points in table.items():
+        if op_type not in ("LSTM", "GRU", "RNN"):
+            raise c.fail((*keys, op_type), "not a recurrent op type (LSTM, GRU, RNN)")
+        if (not isinstance(points, list) or not points
+                or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
+                           for p in points)):
+            raise c.fail((*keys, op_type), "must be a list of [MACs per step, ps per MAC] pairs, both > 0")
+        if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
+            raise c.fail((*keys, op_type), "MACs per step must ascend")
+        curves[op_type] = tuple((float(x), float(y)) for x, y in points)
     return curves
 
 

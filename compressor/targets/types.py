@@ -87,6 +87,11 @@ class RuntimeCost:
     # Fraction of the float32 peak a recurrent op's matmuls reach in this runtime's RNN kernel
     # (batch-1 matrix-vector products, weights read again every step); 0: the FC efficiency.
     rnn_efficiency: float = 0.0
+    # recurrent op type (LSTM, GRU) -> ((MACs per time step, ps per MAC), ...) ascending: the
+    # runtime's RNN kernel timed per step at several widths (scripts/microbench_kernels.py "rnn"
+    # family, fit_kernel_rates.fit_rnn_curves), interpolated; replaces rnn_efficiency and
+    # rnn_step_us for the op types it lists (the per-step fixed cost is inside each point)
+    rnn_steps: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> op kind -> this runtime's own efficiency (its kernels: XNNPACK vs MLAS), over
     # compute.efficiency for the kinds it lists
     efficiency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -112,6 +117,7 @@ class RuntimeCost:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
         object.__setattr__(self, "weight_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.weight_stream.items()}))
+        object.__setattr__(self, "rnn_steps", _frozen({t: tuple(tuple(p) for p in c) for t, c in self.rnn_steps.items()}))
         object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
         object.__setattr__(self, "input_channel_tiles",
                            _frozen({d: _frozen(k) for d, k in self.input_channel_tiles.items()}))
@@ -120,7 +126,7 @@ class RuntimeCost:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
-                     tuple(sorted(self.weight_stream.items())),
+                     tuple(sorted(self.weight_stream.items())), tuple(sorted(self.rnn_steps.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
                      tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items()))))
 
@@ -131,16 +137,12 @@ class RuntimeCost:
     def weight_stream_rate(self, dtype: str, set_bytes: float) -> float | None:
         """Bytes/s for a graph of ``set_bytes`` packed weights: the measured curve interpolated
         log-log between its points, its end points' rates beyond them; None without a curve."""
-        curve = self.weight_stream.get(dtype)
-        if not curve:
-            return None
-        if set_bytes <= curve[0][0]:
-            return curve[0][1]
-        for (s0, r0), (s1, r1) in zip(curve, curve[1:]):
-            if set_bytes <= s1:
-                f = math.log(set_bytes / s0) / math.log(s1 / s0)
-                return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0)))
-        return curve[-1][1]
+        return _log_interpolate(self.weight_stream.get(dtype), set_bytes)
+
+    def rnn_ps_per_mac(self, op_type: str, macs_per_step: float) -> float | None:
+        """ps per MAC of this runtime's ``op_type`` recurrent kernel at ``macs_per_step`` (its
+        measured widths interpolated log-log, the end points' beyond); None when not measured."""
+        return _log_interpolate(self.rnn_steps.get(op_type), macs_per_step)
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
                      grouped: bool = False) -> KernelTerms | None:
@@ -154,13 +156,27 @@ class RuntimeCost:
         return next((table[key] for key in kernel_term_keys(op_type, kind, taps, grouped) if key in table), None)
 
 
+def _log_interpolate(curve, x: float) -> float | None:
+    """A measured curve ((x, y), ...) with x ascending, interpolated log-log at ``x``; its end
+    points' y beyond its ends; None without a curve."""
+    if not curve:
+        return None
+    if x <= curve[0][0]:
+        return curve[0][1]
+    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
+        if x <= x1:
+            f = math.log(x / x0) / math.log(x1 / x0)
+            return math.exp(math.log(y0) + f * (math.log(y1) - math.log(y0)))
+    return curve[-1][1]
+
+
 def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False) -> tuple[str, ...]:
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
     scripts/fit_kernel_rates.py fits them under the same names)."""
     return ((f"{kind}_grouped",) if grouped else ()) + (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
 
 
-RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "efficiency",
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
                      "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial")

@@ -55,6 +55,32 @@ def test_recurrent_ops_pay_per_step_and_run_at_the_rnn_rate():
     assert estimate_op_latency(_lstm(100, 10), cpu).overhead_s == pytest.approx(1e-6)
 
 
+def test_a_measured_rnn_curve_prices_each_width_at_its_own_rate():
+    # ps per MAC by MACs per step, as onnxruntime's LSTM measured: the 128-wide point is faster
+    # than both its neighbours, which one line across widths cannot say.
+    curve = {"LSTM": ((1e4, 36.0), (1e5, 33.0), (3e5, 40.0))}
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, rnn_step_us=2.0, rnn_efficiency=0.05, rnn_steps=curve))
+    at_point = estimate_op_latency(_lstm(100, 100 * 100_000), cpu, runtime="onnx")
+    assert at_point.compute_s == pytest.approx(100 * 100_000 * 33e-12)
+    assert at_point.overhead_s == 0  # the step's fixed cost is inside the measured point
+    between = estimate_op_latency(_lstm(100, 100 * 173_205), cpu, runtime="onnx").compute_s / (100 * 173_205)
+    assert 33e-12 < between < 40e-12
+    assert estimate_op_latency(_lstm(10, 10 * 1e6), cpu, runtime="onnx").compute_s == pytest.approx(10 * 1e6 * 40e-12)
+    # A cell the curve does not list keeps the rate and per-step cost.
+    gru = replace(_lstm(100, 100 * 100_000), op_type="GRU")
+    assert estimate_op_latency(gru, cpu, runtime="onnx").overhead_s == pytest.approx(100 * 2e-6)
+
+
+def test_rnn_curves_are_validated(tmp_path):
+    good = '\n[compute.runtimes.onnx]\ndispatch_overhead_us = 0.1\nrnn_steps.LSTM = [[1e4, 36], [1e5, 33]]\n'
+    runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["onnx"]
+    assert runtime.rnn_ps_per_mac("LSTM", 1e4) == 36 and runtime.rnn_ps_per_mac("GRU", 1e4) is None
+    with pytest.raises(TargetError, match="ascend"):
+        load_target(_host_plus(tmp_path, good.replace("[1e5", "[1e3")))
+    with pytest.raises(TargetError, match="recurrent"):
+        load_target(_host_plus(tmp_path, good.replace("rnn_steps.LSTM", "rnn_steps.Conv")))
+
+
 def test_onnx_lstm_gets_its_steps_times_directions(tmp_path):
     onnx = pytest.importorskip("onnx")
     import numpy as np
