@@ -153,6 +153,25 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     return op.weight_bytes / rate if rate else 0.0
 
 
+def igemm_restream_s(op: Op, costs) -> float:
+    """The time a conv with filter taps spends reading its packed weights again for every
+    ``mr`` output rows (``costs.igemm_rows``): XNNPACK tiles an IGEMM to its L2 only when an
+    mr x nr tile fits there (``xnn_gemm_best_tile_size``); a 1x32 conv over 250 channels or a
+    3x3 over 1024 does not, gets all output channels per call and streams the weights
+    ceil(M / mr) times.  Each read again beyond the first costs the weights' streamed time less
+    their hot time at a set their size (the measured curve: nothing below ~8 MB, where the L3
+    serves them as fast as hot; single-op files: a 64 MB 1x32 conv over 150 rows +51 ms on 59)."""
+    rows = costs.igemm_rows.get(op.compute_dtype, {}).get(op.kind) if op.kind == "conv" else None
+    if not rows or not op.weight_bytes or not op.out_channels:
+        return 0.0
+    positions = op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
+    rate = costs.weight_stream_rate(op.compute_dtype, op.weight_bytes)
+    if rate is None or positions <= rows:
+        return 0.0
+    hot = costs.weight_stream[op.compute_dtype][0][1]
+    return (math.ceil(positions / rows) - 1) * op.weight_bytes * max(1 / rate - 1 / hot, 0.0)
+
+
 def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None,
                         weight_set_bytes: int = 0) -> OpLatency:
     """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
@@ -200,7 +219,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # kernel time, and at least their streamed time (a batch-1 FC's weight read is its work).
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
     hot_s = op.weight_bytes / costs.weight_stream[op.compute_dtype][0][1] if streamed_s else 0.0
-    extra_s = max(streamed_s - hot_s, 0.0)
+    extra_s = max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs)
     total_s = max(work_s + extra_s, streamed_s)
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None

@@ -231,7 +231,8 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                     rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
-                                    input_channel_tiles=_channel_tiles(c, (*keys, fmt, "input_channel_tiles"), dtypes))
+                                    input_channel_tiles=_channel_tiles(c, (*keys, fmt, "input_channel_tiles"), dtypes),
+                                    igemm_rows=_channel_tiles(c, (*keys, fmt, "igemm_rows"), dtypes))
     return runtimes
 
 

@@ -330,3 +330,29 @@ def test_a_gemm_over_many_rows_pays_its_weights_cold_read_on_top_of_its_compute(
     assert hot == pytest.approx(18e-12 * rows * k * m)
     # On top of the compute (not hidden under it): the streamed time less what the bytes take hot.
     assert cold == pytest.approx(hot + 4 * k * m * (1 / 20e9 - 1 / 80e9))
+
+
+def test_a_conv_whose_weights_overflow_the_igemm_tile_reads_them_once_per_mr_rows():
+    from compressor.targets.types import KernelTerms
+
+    curve = ((1e6, 80e9), (16e6, 50e9), (64e6, 25e9))
+    terms = {"float32": {"conv": KernelTerms(mac_ps=20.0), "pointwise": KernelTerms(mac_ps=20.0)}}
+    plain = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, weight_stream={"float32": curve}))
+    tiled = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, weight_stream={"float32": curve},
+                                    igemm_rows={"float32": {"conv": 7}}))
+    # wav2letter's 1x32 conv, 250 -> 2000 channels over 150 rows: 64 MB of fp32 weights.
+    cin, cout, taps, rows = 250, 2000, 32, 150
+    weights = 4 * cin * cout * taps
+    conv = Op("y", "CONV_2D", "conv", (0,), (1,), cin * cout * taps * rows, "float32", weights,
+              4 * cin * (rows + taps - 1), 4 * cout * rows, out_channels=cout, in_channels=cin)
+    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").latency_s  # noqa: E731
+    extra = t(conv, tiled) - t(conv, plain)
+    assert extra == pytest.approx(21 * weights * (1 / 25e9 - 1 / 80e9), rel=0.05)  # ceil(150 / 7) - 1 reads more
+    assert extra > 0.5 * t(conv, plain)
+    # A 1x1 is a GEMM tiled to L2; weights the L3 serves as fast as hot cost nothing more.
+    pointwise = replace(conv, op_type="CONV_2D", kind="pointwise", macs=cin * cout * rows, weight_bytes=4 * cin * cout * 32)
+    assert t(pointwise, tiled) == pytest.approx(t(pointwise, plain))
+    small = replace(conv, weight_bytes=900_000)
+    assert t(small, tiled) == pytest.approx(t(small, plain))
+    few_rows = replace(conv, output_bytes=4 * cout * 7)  # one tile of rows: read once
+    assert t(few_rows, tiled) == pytest.approx(t(few_rows, plain))
