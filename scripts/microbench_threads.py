@@ -4,6 +4,7 @@
     python scripts/microbench_threads.py --out scripts/data/host-x86-threads.json
     python scripts/microbench_threads.py --chain 6 --out scripts/data/host-x86-threads-chain.json
     python scripts/microbench_threads.py --serial --out scripts/data/host-x86-threads-serial.json
+    python scripts/microbench_threads.py --chain 6 --small --out scripts/data/small-chains-threads-host-x86.json
     python scripts/microbench_threads.py --from-json scripts/data/host-x86-threads*.json   # fit all three
 
 The files are ``microbench_kernels.py``'s grid (every ``--stride``-th point of each family
@@ -63,6 +64,23 @@ CHAIN_GRID = {
     "depthwise": [dict(h=h, w=h, c=c, k=k, s=1) for h, c, k in
                   [(112, 32, 3), (56, 96, 3), (28, 144, 3), (14, 384, 3), (7, 960, 3), (28, 240, 5)]],
     "fully_connected": [dict(n=n, k=k, m=k) for n, k in [(1, 1024), (1, 256), (64, 512), (196, 192)]],
+}
+
+# --chain N --small: the same, for ops a model holds by the dozen (3-30 us on one thread), where
+# the per-op hand-off decides whether a second thread pays: the big points above cannot tell a
+# hand-off of 2 us from one of 9.  Measured 2026-12-04 04:22 UTC into
+# scripts/data/small-chains-threads-host-x86.json, kept OUT of the profile's fit (the glob
+# host-x86-threads*.json): alone they say onnxruntime int8 0.77 / 2.4 us, fp32 0.84 / 1.0 us, where
+# the big chains say 0.78 / 8.6 and 0.91 / 8.3; fitted together (0.65 / 3.1, 0.75 / 1.1) neither
+# is met, and the corpus' 2-thread scores moved less than the gap between its minimum and
+# median wall times, so one efficiency per runtime needs a size term before these count.
+SMALL_CHAIN_GRID = {
+    "conv": [dict(h=h, w=w, cin=c, cout=c, kh=3, kw=3, s=1) for h, w, c in
+             [(8, 8, 32), (14, 14, 32), (14, 14, 64), (7, 7, 128), (28, 28, 32), (1, 256, 64)]],
+    "pointwise": [dict(h=h, w=h, cin=c, cout=c, kh=1, kw=1, s=1) for h, c in
+                  [(14, 64), (28, 64), (7, 256), (14, 128), (56, 16)]],
+    "depthwise": [dict(h=h, w=h, c=c, k=3, s=1) for h, c in [(14, 128), (28, 64), (7, 256), (56, 32)]],
+    "fully_connected": [dict(n=1, k=k, m=k) for k in (128, 512)],
 }
 
 
@@ -128,7 +146,8 @@ def _grid(args) -> dict[str, list[dict]]:
     import microbench_kernels as mk
 
     if args.chain:
-        return {family: [{**p, "repeat": args.chain} for p in points] for family, points in CHAIN_GRID.items()}
+        grid = SMALL_CHAIN_GRID if args.small else CHAIN_GRID
+        return {family: [{**p, "repeat": args.chain} for p in points] for family, points in grid.items()}
     if args.serial:
         return {family: mk.GRID[family] for family in SERIAL_FAMILIES}
     return {family: mk.GRID[family][::args.stride] for family in FAMILIES}
@@ -221,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stride", type=int, default=2, help="every N-th grid point of each family")
     parser.add_argument("--seconds", type=float, default=0.6, help="timing budget per file, over all rounds")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--small", action="store_true",
+                        help="with --chain: the small-op points (3-30 us), which pin the per-op hand-off")
     parser.add_argument("--chain", type=int, default=0,
                         help="time chains of N shape-preserving copies of each MAC kernel (per op time)")
     parser.add_argument("--serial", action="store_true",
