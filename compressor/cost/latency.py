@@ -84,6 +84,7 @@ from dataclasses import dataclass
 from ..errors import TargetError
 from ..graph.ir import Op
 from ..targets.load import TargetProfile
+from ..targets.types import RuntimeCost
 
 __all__ = ["OpLatency", "estimate_op_latency", "filter_taps", "memory_level", "memory_reach", "moved_bytes",
            "padded_macs", "weight_stream_s"]
@@ -153,7 +154,7 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     return op.weight_bytes / rate if rate else 0.0
 
 
-def igemm_restream_s(op: Op, costs) -> float:
+def igemm_restream_s(op: Op, costs: RuntimeCost) -> float:
     """The time a conv with filter taps spends reading its packed weights again for every
     ``mr`` output rows (``costs.igemm_rows``): XNNPACK tiles an IGEMM to its L2 only when an
     mr x nr tile fits there (``xnn_gemm_best_tile_size``); a 1x32 conv over 250 channels or a
@@ -161,7 +162,7 @@ def igemm_restream_s(op: Op, costs) -> float:
     ceil(M / mr) times.  Each read again beyond the first costs the weights' streamed time less
     their hot time at a set their size (the measured curve: nothing below ~8 MB, where the L3
     serves them as fast as hot; single-op files: a 64 MB 1x32 conv over 150 rows +51 ms on 59)."""
-    rows = costs.igemm_rows.get(op.compute_dtype, {}).get(op.kind) if op.kind == "conv" else None
+    rows = costs.igemm_rows.get(op.compute_dtype, {}).get(op.kind)  # the profile lists the kinds with taps
     if not rows or not op.weight_bytes or not op.out_channels:
         return 0.0
     positions = op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
@@ -193,8 +194,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
         compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind),
                                 costs.input_channel_tile(op.compute_dtype, op.kind)) / macs_per_s
-    rnn_ps = costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps) if op.recurrent_steps and op.macs else None
-    if rnn_ps is not None and op.compute_dtype == "float32":
+    rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)
+              if op.recurrent_steps and op.macs and op.compute_dtype == "float32" else None)
+    if rnn_ps is not None:
         compute_s = op.macs * rnn_ps * 1e-12  # the runtime's RNN kernel timed at this width, step costs inside
     level = memory_level(op, profile)
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
