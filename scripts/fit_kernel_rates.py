@@ -59,23 +59,30 @@ def fit_dispatch_us(rows: list[dict]) -> float:
     return max(slope, 0.0) * 1e3
 
 
-def fit_rnn_step(rows: list[dict], target, fmt: str = "onnx") -> tuple[float, float]:
-    """(fixed us per recurrent time step, rnn_efficiency): per (cell, width) the slope of ms over
-    steps is the time of one step; across widths, step time = a + b x step MACs: a is the fixed
-    part, 1 / b the MAC rate of the runtime's RNN kernel as a fraction of the float32 peak."""
+def rnn_step_times(rows: list[dict], fmt: str = "onnx") -> list[tuple[str, float, float]]:
+    """(cell, MACs per step, ms per step) per (cell, width) of the "rnn" sweep: the slope of ms
+    over time steps is the time of one step (a width timed at fewer than two step counts: none)."""
     groups: dict[tuple, list[tuple[int, float, int]]] = {}
     for r in rows:
         if r["family"] == "rnn" and r["format"] == fmt and r.get("recurrent_steps"):
             groups.setdefault((r["params"]["cell"], r["params"]["hidden"]), []).append(
                 (r["recurrent_steps"], r["ms"], r["macs"]))
     per_step = []
-    for points in groups.values():
+    for (cell, _), points in groups.items():
         if len(points) < 2:
             continue
         mean_n = statistics.fmean(n for n, _, _ in points)
         mean_t = statistics.fmean(t for _, t, _ in points)
         slope = sum((n - mean_n) * (t - mean_t) for n, t, _ in points) / sum((n - mean_n) ** 2 for n, _, _ in points)
-        per_step.append((points[0][2] / points[0][0], slope))  # (MACs per step, ms per step)
+        per_step.append((cell, points[0][2] / points[0][0], slope))
+    return per_step
+
+
+def fit_rnn_step(rows: list[dict], target, fmt: str = "onnx") -> tuple[float, float]:
+    """(fixed us per recurrent time step, rnn_efficiency): across widths, step time (``rnn_step_times``)
+    = a + b x step MACs: a is the fixed part, 1 / b the MAC rate of the runtime's RNN kernel as a
+    fraction of the float32 peak."""
+    per_step = [(m, t) for _, m, t in rnn_step_times(rows, fmt)]
     if len(per_step) < 2:
         return float("nan"), float("nan")
     mean_m = statistics.fmean(m for m, _ in per_step)
@@ -86,25 +93,14 @@ def fit_rnn_step(rows: list[dict], target, fmt: str = "onnx") -> tuple[float, fl
 
 
 def fit_rnn_curves(rows: list[dict], fmt: str = "onnx") -> dict[str, list[tuple[float, float]]]:
-    """Per recurrent op type, [(MACs per step, ps per MAC), ...] ascending: per (cell, width) the
-    slope of ms over steps over that width's MACs per step (``rnn_steps`` in the profile: each
-    width's own rate, fixed per-step costs included, where one line across widths missed the
-    128-wide LSTM by 20 %)."""
-    groups: dict[tuple, list[tuple[int, float, int]]] = {}
-    for r in rows:
-        if r["family"] == "rnn" and r["format"] == fmt and r.get("recurrent_steps"):
-            groups.setdefault((r["params"]["cell"], r["params"]["hidden"]), []).append(
-                (r["recurrent_steps"], r["ms"], r["macs"]))
+    """Per recurrent op type, [(MACs per step, ps per MAC), ...] ascending: each width's step time
+    (``rnn_step_times``) over its MACs per step (``rnn_steps`` in the profile: each width's own
+    rate, fixed per-step costs included, where one line across widths missed the 128-wide LSTM
+    by 20 %)."""
     curves: dict[str, list[tuple[float, float]]] = {}
-    for (cell, _), points in sorted(groups.items()):
-        if len(points) < 2:
-            continue
-        mean_n = statistics.fmean(n for n, _, _ in points)
-        mean_t = statistics.fmean(t for _, t, _ in points)
-        slope = sum((n - mean_n) * (t - mean_t) for n, t, _ in points) / sum((n - mean_n) ** 2 for n, _, _ in points)
-        per_step_macs = points[0][2] / points[0][0]
-        curves.setdefault(cell, []).append((per_step_macs, slope * 1e9 / per_step_macs))
-    return {cell: sorted(points) for cell, points in curves.items()}
+    for cell, macs, ms in rnn_step_times(rows, fmt):
+        curves.setdefault(cell, []).append((macs, ms * 1e9 / macs))
+    return {cell: sorted(points) for cell, points in sorted(curves.items())}
 
 
 def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:

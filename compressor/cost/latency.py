@@ -169,7 +169,7 @@ def igemm_restream_s(op: Op, costs: RuntimeCost) -> float:
     rate = costs.weight_stream_rate(op.compute_dtype, op.weight_bytes)
     if rate is None or positions <= rows:
         return 0.0
-    hot = costs.weight_stream[op.compute_dtype][0][1]
+    hot = costs.hot_weight_rate(op.compute_dtype)
     return (math.ceil(positions / rows) - 1) * op.weight_bytes * max(1 / rate - 1 / hot, 0.0)
 
 
@@ -220,7 +220,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # hot, the hot rate the curve's smallest set, which fits the private cache) on top of its
     # kernel time, and at least their streamed time (a batch-1 FC's weight read is its work).
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
-    hot_s = op.weight_bytes / costs.weight_stream[op.compute_dtype][0][1] if streamed_s else 0.0
+    hot_s = op.weight_bytes / costs.hot_weight_rate(op.compute_dtype) if streamed_s else 0.0
     extra_s = max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs)
     total_s = max(work_s + extra_s, streamed_s)
     memory_s, work_s = memory_s + total_s - work_s, total_s

@@ -273,34 +273,31 @@ def _op_types(c: Checker, keys: tuple) -> tuple[str, ...]:
     return c.names(keys, r"[A-Za-z][A-Za-z0-9_]*", "op types") if c.get(keys, optional=True) is not None else ()
 
 
+def _curve(c: Checker, keys: tuple, points: Any, x_name: str, y_name: str, ascending: str) -> tuple[tuple[float, float], ...]:
+    """A measured curve ``[[x, y], ...]``: a non-empty list of pairs, both > 0, x ascending (the
+    runtime costs' ``weight_stream`` and ``rnn_steps``, which ``types._log_interpolate`` reads)."""
+    if (not isinstance(points, list) or not points
+            or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
+                       for p in points)):
+        raise c.fail(keys, f"must be a list of [{x_name}, {y_name}] pairs, both > 0")
+    if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
+        raise c.fail(keys, f"{ascending} must ascend")
+    return tuple((float(x), float(y)) for x, y in points)
+
+
 def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:
     """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending."""
-    curves: dict[str, tuple[tuple[float, float], ...]] = {}
-    for dtype, points in _dtype_table(c, keys, dtypes).items():
-        if (not isinstance(points, list) or not points
-                or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
-                           for p in points)):
-            raise c.fail((*keys, dtype), "must be a list of [set bytes, bytes per second] pairs, both > 0")
-        if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
-            raise c.fail((*keys, dtype), "set sizes must ascend")
-        curves[dtype] = tuple((float(x), float(y)) for x, y in points)
-    return curves
+    return {dtype: _curve(c, (*keys, dtype), points, "set bytes", "bytes per second", "set sizes")
+            for dtype, points in _dtype_table(c, keys, dtypes).items()}
 
 
 def _rnn_steps(c: Checker, keys: tuple) -> dict[str, tuple[tuple[float, float], ...]]:
     """Optional ``rnn_steps.<LSTM|GRU|RNN> = [[MACs per step, ps per MAC], ...]``, ascending."""
-    table = c.table(keys, optional=True) or {}
     curves = {}
-    for op_type, points in table.items():
+    for op_type, points in (c.table(keys, optional=True) or {}).items():
         if op_type not in ("LSTM", "GRU", "RNN"):
             raise c.fail((*keys, op_type), "not a recurrent op type (LSTM, GRU, RNN)")
-        if (not isinstance(points, list) or not points
-                or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
-                           for p in points)):
-            raise c.fail((*keys, op_type), "must be a list of [MACs per step, ps per MAC] pairs, both > 0")
-        if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
-            raise c.fail((*keys, op_type), "MACs per step must ascend")
-        curves[op_type] = tuple((float(x), float(y)) for x, y in points)
+        curves[op_type] = _curve(c, (*keys, op_type), points, "MACs per step", "ps per MAC", "MACs per step")
     return curves
 
 

@@ -145,6 +145,11 @@ class RuntimeCost:
         log-log between its points, its end points' rates beyond them; None without a curve."""
         return _log_interpolate(self.weight_stream.get(dtype), set_bytes)
 
+    def hot_weight_rate(self, dtype: str) -> float:
+        """Bytes/s of weights hot in the core's private cache: the curve's smallest set (its rate
+        is what the kernel terms were measured at)."""
+        return self.weight_stream[dtype][0][1]
+
     def rnn_ps_per_mac(self, op_type: str, macs_per_step: float) -> float | None:
         """ps per MAC of this runtime's ``op_type`` recurrent kernel at ``macs_per_step`` (its
         measured widths interpolated log-log, the end points' beyond); None when not measured."""
