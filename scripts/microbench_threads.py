@@ -160,20 +160,65 @@ def _runtime_dtypes():
             yield fmt, dtype, fmt if dtype == "float32" else f"{fmt}-int8"
 
 
-def predict_t(t1: float, threads: int, efficiency: float, sync_us: float) -> float:
-    """What cost/latency.py predicts at ``threads`` for an op taking ``t1`` ms on one."""
-    return min(t1, t1 / (1 + efficiency * (threads - 1)) + sync_us * 1e-3)
+# onnxruntime's fp32 convs run as NCHWc convs (its CPU provider's layout transform), which MLAS
+# splits into whole units of output rows times ``block`` output channels (snchwc.cpp: 4 filter
+# blocks of 16 channels on AVX-512; depthwise: one block of 16), so a one-row conv does not split.
+NCHWC_BLOCK = {"onnx": {"float32": {"conv": 64, "pointwise": 64, "depthwise": 16}}}
+
+
+# Its other fp32 convs (1-D ones, channel counts the NCHWc layout leaves out) slice their output
+# positions in stripes rounded up to 16 (convolve.cpp MlasConvPrepare, MLAS_SGEMM_STRIDEN_THREAD_ALIGN):
+# no grid point runs that way (all are NCHWc), so it is stated, not fitted.
+STRIPE = {"onnx": {"float32": {"conv": 16, "pointwise": 16}}}
+# Kinds fitted apart where a runtime's convs split by NCHWc units (``kinds`` in the profile);
+# the element-wise fit also stands for the other ops outside MLAS's conv / GEMM kernels, which
+# split through the same thread-pool cost model (a small one stays on the calling thread).
+APART = ("depthwise", "elementwise")
+COST_MODEL_KINDS = ("other", "pool", "reshape")
+
+
+def nchwc_units(row: dict, block: dict[str, int] | None) -> int | None:
+    """The work units MLAS splits a grid point into (its params), None where it does not apply."""
+    p, size = row["params"], (block or {}).get(row["family"])
+    if not size:
+        return None
+    channels = p.get("cout", p.get("c"))
+    return -(-p["h"] // p["s"]) * -(-channels // size)
+
+
+def predict_t(t1: float, threads: int, efficiency: float, sync_us: float, units: int | None = None) -> float:
+    """What cost/latency.py predicts at ``threads`` for an op taking ``t1`` ms on one, split in
+    ``units`` whole work units (None: as finely as it likes)."""
+    balance = (units / threads) / -(-units // threads) if units else 1.0
+    return min(t1, t1 / ((1 + efficiency * (threads - 1)) * balance) + sync_us * 1e-3)
+
+
+def _fit_one(mine: list[dict], block: dict[str, int] | None) -> tuple[float, float]:
+    """(efficiency, sync_us) minimising the squared log error of ``predict_t`` over ``mine``."""
+    threads = mine[0]["threads"]
+    units = [nchwc_units(r, block) for r in mine]
+    best = None
+    for efficiency in np.linspace(0, 1, 101):
+        for sync_us in np.linspace(0, 20, 201):
+            error = sum(np.log(predict_t(r["ms_1"], threads, efficiency, sync_us, u) / r["ms_t"]) ** 2
+                        for r, u in zip(mine, units))
+            if best is None or error < best[0]:
+                best = (error, float(efficiency), float(sync_us))
+    return best[1], best[2]
 
 
 def fit(rows: list[dict], *, min_ms: float = 0.0005,
         serial: dict[str, dict[str, list[str]]] | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """(efficiency, sync_us) per runtime and dtype for ``t_T = min(t_1, t_1 / (1 + e (T - 1)) +
-    sync)`` (a tiny op stays on one thread), by grid search on squared log error."""
+    """(efficiency, sync_us) per runtime and dtype for ``t_T = min(t_1, t_1 / (1 + e (T - 1)) /
+    balance + sync)`` (a tiny op stays on one thread; ``balance`` the share of a perfect split
+    whole NCHWc work units allow, ``NCHWC_BLOCK``), by grid search on squared log error; where
+    a runtime's convs split by units, depthwise apart (``kinds``: MLAS's depthwise kernel)."""
     fitted: dict[str, dict[str, dict[str, float]]] = {}
     for fmt, dtype, source in _runtime_dtypes():
         mine = [r for r in rows if r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms
                 and r["ms_t"] > 0 and r["family"] in FAMILIES
                 and r["op_type"] not in (serial or {}).get(fmt, {}).get(dtype, ())]
+        pool = mine  # every point, for the kinds fitted apart below
         if (fmt == "onnx" or dtype == "int8") and any(r.get("chain", 1) > 1 for r in mine):
             # A single-op file times the kernel between glue a second thread barely speeds up,
             # once per op: onnxruntime's layout reorders, an int8 file's QUANTIZE/DEQUANTIZE.
@@ -182,14 +227,24 @@ def fit(rows: list[dict], *, min_ms: float = 0.0005,
             mine = [r for r in mine if r.get("chain", 1) > 1]
         if len(mine) < 4:
             continue
-        threads = mine[0]["threads"]
-        best = None
-        for efficiency in np.linspace(0, 1, 101):
-            for sync_us in np.linspace(0, 20, 201):
-                error = sum(np.log(predict_t(r["ms_1"], threads, efficiency, sync_us) / r["ms_t"]) ** 2 for r in mine)
-                if best is None or error < best[0]:
-                    best = (error, float(efficiency), float(sync_us))
-        fitted.setdefault(fmt, {})[dtype] = {"efficiency": best[1], "sync_us": best[2], "points": len(mine)}
+        block = NCHWC_BLOCK.get(fmt, {}).get(dtype)
+        kinds: dict[str, tuple[float, float]] = {}
+        if block:
+            # MLAS's depthwise kernel splits its own way; element-wise ops go through the thread
+            # pool's cost model (Eigen's: a small op stays on the calling thread), timed as
+            # single ops (no layout glue around them to hide behind).
+            for kind in APART:
+                apart = [r for r in pool if r["family"] == kind]
+                apart = [r for r in apart if r.get("chain", 1) > 1] or apart
+                if len(apart) >= 4:
+                    kinds[kind] = _fit_one(apart, block)
+            mine = [r for r in mine if r["family"] not in kinds]
+            if "elementwise" in kinds:
+                kinds.update({kind: kinds["elementwise"] for kind in COST_MODEL_KINDS})
+        efficiency, sync_us = _fit_one(mine, block)
+        fitted.setdefault(fmt, {})[dtype] = {"efficiency": efficiency, "sync_us": sync_us, "points": len(mine),
+                                             "nchwc_block": block, "stripe": STRIPE.get(fmt, {}).get(dtype),
+                                             "kinds": kinds}
     return fitted
 
 
@@ -264,7 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     for fmt, dtypes in fitted.items():
         print(f"[compute.variants.runtimes.{fmt}]")
         for dtype, v in dtypes.items():
-            print(f"parallel.{dtype} = {{ efficiency = {v['efficiency']:.3g}, sync_us = {v['sync_us']:.3g} }}"
+            extra = ""
+            if v["nchwc_block"]:
+                extra += ", nchwc_block = { " + ", ".join(f"{k} = {n}" for k, n in v["nchwc_block"].items()) + " }"
+            if v["stripe"]:
+                extra += ", stripe = { " + ", ".join(f"{k} = {n}" for k, n in v["stripe"].items()) + " }"
+            if v["kinds"]:
+                extra += ", kinds = { " + ", ".join(f"{k} = {{ efficiency = {e:.3g}, sync_us = {s:.3g} }}"
+                                                   for k, (e, s) in v["kinds"].items()) + " }"
+            print(f"parallel.{dtype} = {{ efficiency = {v['efficiency']:.3g}, sync_us = {v['sync_us']:.3g}{extra} }}"
                   f"  # {v['points']} files")
     efficiency = fitted.get("onnx", {}).get("float32", {}).get("efficiency")
     step_sync = fit_step_sync(result["rows"], efficiency) if efficiency is not None else None

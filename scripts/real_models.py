@@ -285,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(wanted) - {s.name for s in CORPUS})
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(s.name for s in CORPUS)}")
-    if not args.random_weights and not ((args.samples_dir / "images").is_dir() and (args.samples_dir / "audio").is_dir()):
+    present = [s for s in CORPUS if s.name in wanted and (args.models_dir / s.weights).is_file()]
+    if (present and not args.random_weights
+            and not ((args.samples_dir / "images").is_dir() and (args.samples_dir / "audio").is_dir())):
         # With --random-weights the photos may come from scikit-learn's two sample images (CI).
         print(f"error: --samples-dir {args.samples_dir} has no images/ and audio/ folders", file=sys.stderr)
         return 2

@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from ..errors import TargetError
 from ..graph.ir import Op
@@ -173,6 +174,30 @@ def igemm_restream_s(op: Op, costs: RuntimeCost) -> float:
     return (math.ceil(positions / rows) - 1) * op.weight_bytes * max(1 / rate - 1 / hot, 0.0)
 
 
+def split_balance(op: Op, parallel: Mapping[str, Any], threads: int) -> float:
+    """The share of a perfect split that whole work units allow one of onnxruntime's MLAS convs.
+
+    An NCHWc conv: MLAS partitions ``batch x groups x ceil(channels per group / block) x output
+    height`` units (snchwc.cpp; block = 4 filter blocks of 16 on AVX-512, 16 channels for
+    depthwise) over the threads, whole units each (``MlasPartitionWork``), so a one-row conv
+    stays on one thread and 7 rows split 4 + 3.  Any other conv (a 1-D one, channels the NCHWc
+    layout leaves out) slices its output positions in stripes of ``ceil(P / T)`` rounded up to
+    ``stripe`` (convolve.cpp ``MlasConvPrepare``: 16), one thread if one stripe covers them all.
+    1.0 for every other op."""
+    block = dict(parallel.get("nchwc_block", ())).get(op.kind)
+    if block and op.nchwc_rows and op.out_channels:
+        units = op.nchwc_rows * op.groups * math.ceil(op.out_channels / op.groups / block)
+        return (units / threads) / math.ceil(units / threads)
+    stripe = dict(parallel.get("stripe", ())).get(op.kind)
+    if stripe and not op.nchwc_rows and op.out_channels:
+        positions = op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
+        if positions <= 0:
+            return 1.0
+        widest = min(positions, math.ceil(math.ceil(positions / threads) / stripe) * stripe)
+        return (positions / threads) / widest
+    return 1.0
+
+
 def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None,
                         weight_set_bytes: int = 0) -> OpLatency:
     """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
@@ -228,8 +253,10 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     if parallel and op.op_type not in parallel.get("serial", ()):
         # One thread's time, split as measured, plus the pool's hand-off; a tiny op stays on one
         # thread.  A recurrent op hands off once per time step (its own measured cost).
-        speedup = 1 + parallel["efficiency"] * (compute.threads - 1)
-        parts, sync_s = 1, parallel["sync_us"] * 1e-6
+        efficiency, sync_us = next(((e, s) for kind, e, s in parallel.get("kinds", ()) if kind == op.kind),
+                                   (parallel["efficiency"], parallel["sync_us"]))
+        speedup = (1 + efficiency * (compute.threads - 1)) * split_balance(op, parallel, compute.threads)
+        parts, sync_s = 1, sync_us * 1e-6
         if op.recurrent_steps and parallel.get("step_sync_us") is not None:
             parts, sync_s = op.recurrent_steps, parallel["step_sync_us"] * 1e-6
         if work_s / speedup + parts * sync_s < work_s:

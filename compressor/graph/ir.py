@@ -77,6 +77,11 @@ class Op:
     in_channels: int = 0
     # Groups of a grouped convolution (RegNet, ResNeXt); 1 for a dense one and every other op.
     groups: int = 1
+    # Output rows (batch x height) of a convolution onnxruntime runs as an NCHWc ``Conv``
+    # (com.microsoft.nchwc): MLAS hands its threads whole rows of a filter set
+    # (snchwc.cpp, ``TotalWork = batch x groups x filter sets x output height``), so a
+    # one-row conv does not split at all (cost/latency.py).  0 for every other op.
+    nchwc_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ def compute_dtype(dtype: str) -> str:
 
 def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs, outputs, macs: int,
              compute_dtype: str, weights=(), layout: str, recurrent_steps: int = 0, groups: int = 1,
-             weight_in_axis: int = -1) -> Op:
+             weight_in_axis: int = -1, nchwc: bool = False) -> Op:
     inputs, outputs = tuple(inputs), tuple(outputs)
     out_channels = 0
     shape = tensors[outputs[0]].shape if outputs else None
@@ -156,7 +161,9 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
               weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels,
               recurrent_steps=int(recurrent_steps), in_channels=in_channels,
-              groups=int(groups) if kind in ("conv", "pointwise") and groups > 1 else 1)
+              groups=int(groups) if kind in ("conv", "pointwise") and groups > 1 else 1,
+              nchwc_rows=int(shape[0] * shape[2]) if nchwc and shape and len(shape) == 4
+              and all(isinstance(d, int) and d > 0 for d in shape) else 0)
 
 
 # ---------------------------------------------------------------------------- TFLite
@@ -183,6 +190,6 @@ def compact(tensors, ops, inputs, outputs, fmt) -> Graph:
                    macs=op.macs, compute_dtype=op.compute_dtype, weight_bytes=op.weight_bytes,
                    input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
                    out_channels=op.out_channels, recurrent_steps=op.recurrent_steps,
-                   in_channels=op.in_channels, groups=op.groups) for op in ops)
+                   in_channels=op.in_channels, groups=op.groups, nchwc_rows=op.nchwc_rows) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

@@ -250,8 +250,11 @@ def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, 
 
 def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
-    serial = [op types] }`` (the last two optional: a recurrent op's hand-off per time step; the
-    op types whose kernels a second thread does not speed up)."""
+    serial = [op types], nchwc_block = { <kind> = channels }, stripe = { <kind> = positions },
+    kinds = { <kind> = { efficiency, sync_us } } }`` (all but the first two optional: a recurrent
+    op's hand-off per time step; the op types whose kernels a second thread does not speed up;
+    the output channels per work unit of onnxruntime's NCHWc convs, which split by whole units;
+    the output positions its other convs' stripes round to; a kind's own split)."""
     terms: dict[str, dict[str, Any]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
@@ -264,8 +267,28 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
         terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True),
                         "sync_us": c.number((*keys, dtype, "sync_us"), positive=False),
                         "step_sync_us": c.number((*keys, dtype, "step_sync_us"), positive=False, optional=True),
-                        "serial": _op_types(c, (*keys, dtype, "serial"))}
+                        "serial": _op_types(c, (*keys, dtype, "serial")),
+                        "nchwc_block": tuple(sorted(_kind_table(c, (*keys, dtype, "nchwc_block")).items())),
+                        "stripe": tuple(sorted(_kind_table(c, (*keys, dtype, "stripe")).items())),
+                        "kinds": tuple(sorted((kind, c.number((*keys, dtype, "kinds", kind, "efficiency"), positive=False,
+                                                              fraction=True),
+                                               c.number((*keys, dtype, "kinds", kind, "sync_us"), positive=False))
+                                              for kind in _kind_keys(c, (*keys, dtype, "kinds"))))}
     return terms
+
+
+def _kind_keys(c: Checker, keys: tuple) -> list[str]:
+    """The op kinds an optional table is keyed by (``EFFICIENCY_KEYS``); [] when absent."""
+    table = c.table(keys, optional=True) or {}
+    for kind in table:
+        if kind not in EFFICIENCY_KEYS:
+            raise c.fail((*keys, kind), f"unknown op kind (known: {', '.join(EFFICIENCY_KEYS)})")
+    return list(table)
+
+
+def _kind_table(c: Checker, keys: tuple) -> dict[str, int]:
+    """An optional ``{ <op kind> = N }`` table of positive integers; {} when absent."""
+    return {kind: c.integer((*keys, kind)) for kind in _kind_keys(c, keys)}
 
 
 def _op_types(c: Checker, keys: tuple) -> tuple[str, ...]:

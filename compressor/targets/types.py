@@ -103,7 +103,10 @@ class RuntimeCost:
     # whole set is (L3, then DRAM); measured by scripts/microbench_weight_stream.py
     weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
-    # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread}:
+    # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
+    # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,
+    # "stripe": ((kind, positions), ...) its other convs' output stripes round to,
+    # "kinds": ((kind, efficiency, sync_us), ...) where a kind's kernel splits its own way}:
     # what more than one thread does to an op (scripts/microbench_threads.py)
     parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # op types whose output the runtime aliases to their input (onnxruntime's Reshape, Flatten,
@@ -190,7 +193,7 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
                      "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows")
 PARALLEL_KEYS = ("efficiency", "sync_us")
-PARALLEL_OPTIONAL = ("step_sync_us", "serial")
+PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds")
 
 
 @dataclass(frozen=True)

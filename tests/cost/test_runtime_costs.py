@@ -231,6 +231,53 @@ def test_a_second_thread_splits_measured_terms_as_the_runtime_measured():
     assert estimate_op_latency(conv, serial, runtime="tflite").latency_s == pytest.approx(t1)
 
 
+def test_an_nchwc_conv_splits_by_whole_rows_of_filter_sets():
+    """onnxruntime's NCHWc convs: MLAS hands each thread whole units of an output row times 64
+    output channels (snchwc.cpp), so a one-row conv stays on one thread, 7 units split 4 + 3
+    and 56 split evenly; depthwise, with its own measured split, by rows times 16 channels."""
+    from compressor.targets.types import KernelTerms
+
+    terms = {"float32": {"conv": KernelTerms(mac_ps=10.0), "depthwise": KernelTerms(mac_ps=40.0)}}
+    parallel = {"float32": {"efficiency": 1.0, "sync_us": 1.0, "nchwc_block": (("conv", 64), ("depthwise", 16)),
+                            "kinds": (("depthwise", 0.5, 3.0),)}}
+    one = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, parallel=parallel))
+    two = replace(one, compute=replace(one.compute, threads=2))
+
+    def conv(rows: int, width: int, channels: int = 32) -> Op:
+        return replace(_conv(rows * width * channels * channels * 9, channels, channels, rows * width),
+                       nchwc_rows=rows)
+
+    def times(op: Op) -> tuple[float, float]:
+        return (estimate_op_latency(op, one, runtime="onnx").latency_s,
+                estimate_op_latency(op, two, runtime="onnx").latency_s)
+
+    t1, t2 = times(conv(1, 2048))
+    assert t2 == pytest.approx(t1)  # one unit: one thread
+    t1, t2 = times(conv(7, 256))
+    assert t2 == pytest.approx(t1 * 4 / 7 + 1e-6)  # 4 + 3 rows
+    t1, t2 = times(conv(56, 32))
+    assert t2 == pytest.approx(t1 / 2 + 1e-6)
+    t1, t2 = times(conv(1, 2048, 128))  # 128 output channels: two units in the one row
+    assert t2 == pytest.approx(t1 / 2 + 1e-6)
+    t1, t2 = times(replace(conv(1, 2048), nchwc_rows=0))  # not an NCHWc conv: splits freely
+    assert t2 == pytest.approx(t1 / 2 + 1e-6)
+    # Other convs slice output positions in stripes rounded up to 16: 13 positions are one
+    # stripe (one thread); 49 split 32 + 17.
+    striped = replace(one, compute=replace(one.compute, runtimes={"onnx": RuntimeCost(
+        dispatch_overhead_us=0.0, kernels=terms, parallel={"float32": {**parallel["float32"],
+                                                                       "stripe": (("conv", 16),)}})}))
+    striped_two = replace(striped, compute=replace(striped.compute, threads=2))
+    for positions, share in ((13, 1.0), (49, 32 / 49)):
+        op = _conv(positions * 32 * 32 * 9, 32, 32, positions)
+        s1 = estimate_op_latency(op, striped, runtime="onnx").latency_s
+        s2 = estimate_op_latency(op, striped_two, runtime="onnx").latency_s
+        assert s2 == pytest.approx(s1 if share == 1.0 else s1 * share + 1e-6)
+    dw = Op("d", "Conv", "depthwise", (0,), (1,), 56 * 56 * 96 * 9, "float32", 96 * 9 * 4, 56 * 56 * 96 * 4,
+            56 * 56 * 96 * 4, out_channels=96, nchwc_rows=56)
+    d1 = estimate_op_latency(dw, one, runtime="onnx").latency_s
+    assert estimate_op_latency(dw, two, runtime="onnx").latency_s == pytest.approx(d1 / 1.5 + 3e-6)
+
+
 def test_a_recurrent_op_hands_off_once_per_time_step():
     lstm = Op("y", "LSTM", "other", (0,), (1,), 100 * 4 * 256 * 320, "float32", 4 * 256 * 320 * 4,
               100 * 64 * 4, 100 * 256 * 4, recurrent_steps=100)
@@ -250,11 +297,23 @@ def test_parallel_tables_are_validated(tmp_path):
     good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
             'parallel.float32 = { efficiency = 0.9, sync_us = 2 }\n')
     runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
-    assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2, "step_sync_us": None, "serial": ()}
+    assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2, "step_sync_us": None, "serial": (),
+                                           "nchwc_block": (), "stripe": (), "kinds": ()}
     full = good.replace("sync_us = 2 }", 'sync_us = 2, step_sync_us = 3, serial = ["RELU", "SOFTMAX"] }')
     runtime = load_target(_host_plus(tmp_path, full), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"]["serial"] == ("RELU", "SOFTMAX")
     assert runtime.parallel["float32"]["step_sync_us"] == 3
+    nchwc = good.replace("sync_us = 2 }", "sync_us = 2, nchwc_block = { conv = 64, depthwise = 16 }, "
+                                          "kinds = { depthwise = { efficiency = 0.6, sync_us = 1.5 } } }")
+    runtime = load_target(_host_plus(tmp_path, nchwc), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert runtime.parallel["float32"]["nchwc_block"] == (("conv", 64), ("depthwise", 16))
+    assert runtime.parallel["float32"]["kinds"] == (("depthwise", 0.6, 1.5),)
+    with pytest.raises(TargetError, match="unknown op kind"):
+        load_target(_host_plus(tmp_path, nchwc.replace("conv = 64", "convolution = 64")))
+    with pytest.raises(TargetError, match="must be > 0"):
+        load_target(_host_plus(tmp_path, nchwc.replace("conv = 64", "conv = 0")))
+    with pytest.raises(TargetError, match="fraction"):
+        load_target(_host_plus(tmp_path, nchwc.replace("efficiency = 0.6", "efficiency = 2")))
     with pytest.raises(TargetError, match="op type"):
         load_target(_host_plus(tmp_path, full.replace('"RELU"', "7")))
     with pytest.raises(TargetError, match="needs sync_us"):

@@ -64,7 +64,11 @@ def test_pnet_with_random_weights_goes_through_compress_and_the_hand_route(capsy
 
 def test_json_path_writes_the_rows_and_prints_the_table(capsys, tmp_path):
     script = _load_script()
-    assert script.main(["--models", "mtcnn-onet", "--models-dir", str(tmp_path), "--json", str(tmp_path / "r.json")]) == 0
+    samples = tmp_path / "samples"  # the real inputs' folders (empty: the model is absent, skipped first)
+    (samples / "images").mkdir(parents=True)
+    (samples / "audio").mkdir()
+    assert script.main(["--models", "mtcnn-onet", "--models-dir", str(tmp_path), "--samples-dir", str(samples),
+                        "--json", str(tmp_path / "r.json")]) == 0
     assert capsys.readouterr().out.startswith("| model |")
     [row] = json.loads((tmp_path / "r.json").read_text())
     assert row["model"] == "mtcnn-onet" and row["status"].startswith("skipped")

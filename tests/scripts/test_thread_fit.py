@@ -1,0 +1,36 @@
+"""scripts/microbench_threads.py's fit: onnxruntime's NCHWc convs split by whole work units."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+import microbench_threads  # noqa: E402
+
+
+def _chain(h: int, c: int, ms_1: float, efficiency: float, sync_us: float, *, fmt: str = "onnx") -> dict:
+    row = {"format": fmt, "family": "conv", "op_type": "Conv", "kind": "conv", "dtype": "float32", "threads": 2,
+           "chain": 6, "params": {"h": h, "w": 2048 // h, "cin": c, "cout": c, "kh": 3, "kw": 3, "s": 1}, "ms_1": ms_1}
+    units = microbench_threads.nchwc_units(row, microbench_threads.NCHWC_BLOCK["onnx"]["float32"])
+    row["ms_t"] = microbench_threads.predict_t(ms_1, 2, efficiency, sync_us, units if fmt == "onnx" else None)
+    return row
+
+
+def test_one_row_convs_do_not_pose_as_a_large_hand_off():
+    # Timings made by the units model (e = 0.9, 1 us): one-row convs stay on one thread.
+    rows = [_chain(h, c, ms, 0.9, 1.0) for h, c, ms in
+            [(1, 32, 0.06), (1, 64, 0.01), (7, 512, 2.5), (14, 256, 2.2), (56, 64, 2.1), (8, 32, 0.01), (14, 32, 0.03)]]
+    assert rows[0]["ms_t"] == rows[0]["ms_1"] and rows[2]["ms_t"] < 0.6 * rows[2]["ms_1"]
+    fitted = microbench_threads.fit(rows)["onnx"]["float32"]
+    assert fitted["efficiency"] == pytest.approx(0.9, abs=0.02)
+    assert fitted["sync_us"] == pytest.approx(1.0, abs=0.2)
+    assert fitted["nchwc_block"] == {"conv": 64, "pointwise": 64, "depthwise": 16}
+    # The same timings without the units (LiteRT's rule) need a large hand-off to keep the one-row
+    # convs on one thread (the profile carried 8.3 us from the real chains).
+    blind = microbench_threads.fit([{**r, "format": "tflite"} for r in rows])["tflite"]["float32"]
+    assert blind["sync_us"] > 2 * fitted["sync_us"]
