@@ -32,8 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def profile_nodes(path: Path, *, runs: int) -> dict[str, tuple[str, float]]:
-    """node name -> (op type, median kernel ms) from onnxruntime's profiler, one thread."""
+def profile_nodes(path: Path, *, runs: int, shapes=None) -> dict[str, tuple[str, float]]:
+    """node name -> (op type, median kernel ms) from onnxruntime's profiler, one thread;
+    ``shapes`` (one per input, as --input-shape) for the dynamic dims, else they run as 1."""
     import numpy as np
     import onnxruntime as ort
 
@@ -45,8 +46,9 @@ def profile_nodes(path: Path, *, runs: int) -> dict[str, tuple[str, float]]:
     types = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
              "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
     rng = np.random.default_rng(0)
-    feeds = {i.name: rng.random([d if isinstance(d, int) and d > 0 else 1 for d in i.shape]).astype(types.get(i.type, np.float32))
-             for i in session.get_inputs()}
+    inputs = session.get_inputs()
+    dims = list(shapes) if shapes else [[d if isinstance(d, int) and d > 0 else 1 for d in i.shape] for i in inputs]
+    feeds = {i.name: rng.random(shape).astype(types.get(i.type, np.float32)) for i, shape in zip(inputs, dims)}
     for _ in range(runs + 3):
         session.run(None, feeds)
     trace = session.end_profiling()
@@ -62,18 +64,21 @@ def profile_nodes(path: Path, *, runs: int) -> dict[str, tuple[str, float]]:
     return {name: (kinds[name], statistics.median(ms)) for name, ms in times.items()}
 
 
-def compare(path: Path, target: str, *, runs: int) -> dict:
+def compare(path: Path, target: str, *, runs: int, shapes=None) -> dict:
     from compressor.measure.estimate import estimate_artifact
 
-    measured = profile_nodes(path, runs=runs)
-    estimate = estimate_artifact(path, target)
+    measured = profile_nodes(path, runs=runs, shapes=shapes)
+    estimate = estimate_artifact(path, target, input_shapes=shapes)
     by_type: dict[str, dict[str, float]] = collections.defaultdict(lambda: {"measured_ms": 0.0, "predicted_ms": 0.0})
     for op_type, ms in measured.values():
         by_type[op_type]["measured_ms"] += ms
     for op in estimate.kernels.ops:
         by_type[op.op_type]["predicted_ms"] += op.latency_ms
+    predicted = {op.name: op.latency_ms for op in estimate.kernels.ops}
+    nodes = [{"node": name, "op_type": op_type, "measured_ms": ms, "predicted_ms": predicted.get(name)}
+             for name, (op_type, ms) in measured.items()]
     return {"file": str(path), "measured_ms": sum(ms for _, ms in measured.values()),
-            "predicted_ms": estimate.latency_ms, "by_op_type": dict(by_type)}
+            "predicted_ms": estimate.latency_ms, "by_op_type": dict(by_type), "nodes": nodes}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,16 +90,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15, help="profiled runs per file (after 3 warm-up runs)")
     parser.add_argument("--top", type=int, default=15, help="op types to print, largest |predicted - measured| first")
     parser.add_argument("--json", type=Path, help="also write the per-file, per-op-type table")
+    parser.add_argument("--input-shape", help="the inputs' shapes, as compress --input-shape (1,3,48,192), "
+                                              "for files with dynamic dims; else those dims run as 1")
+    parser.add_argument("--nodes", action="store_true", help="also print each file's nodes, largest miss first")
     args = parser.parse_args(argv)
+    shapes = None
+    if args.input_shape:
+        from compressor.data.npz import parse_input_shapes
+
+        shapes = parse_input_shapes(args.input_shape)
     results = []
     for path in args.files:
         if path.suffix != ".onnx" or not path.is_file():
             print(f"{path}: not an .onnx file, skipped", file=sys.stderr)
             continue
-        result = compare(path, args.target, runs=args.runs)
+        result = compare(path, args.target, runs=args.runs, shapes=shapes)
         results.append(result)
         print(f"{path.name}: profiler {result['measured_ms']:.3f} ms (node sum), estimate {result['predicted_ms']:.3f} ms",
               file=sys.stderr)
+        if args.nodes:
+            for node in sorted(result["nodes"], key=lambda n: -abs((n["predicted_ms"] or 0) - n["measured_ms"]))[: args.top]:
+                guess = "not costed" if node["predicted_ms"] is None else f"{node['predicted_ms']:.4f} ms"
+                print(f"  {node['node']} ({node['op_type']}): profiler {node['measured_ms']:.4f} ms, estimate {guess}")
     totals: dict[tuple[str, bool], dict[str, float]] = collections.defaultdict(
         lambda: {"measured_ms": 0.0, "predicted_ms": 0.0, "files": 0})
     for result in results:
