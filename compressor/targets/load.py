@@ -251,10 +251,7 @@ def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, 
 def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
     serial = [op types], nchwc_block = { <kind> = channels }, stripe = { <kind> = positions },
-    kinds = { <kind> = { efficiency, sync_us } } }`` (all but the first two optional: a recurrent
-    op's hand-off per time step; the op types whose kernels a second thread does not speed up;
-    the output channels per work unit of onnxruntime's NCHWc convs, which split by whole units;
-    the output positions its other convs' stripes round to; a kind's own split)."""
+    kinds = { <kind> = { efficiency, sync_us } } }``, all but the first two optional (types.py)."""
     terms: dict[str, dict[str, Any]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
