@@ -1,0 +1,173 @@
+"""A profile's per-dtype tables, parsed and checked: efficiencies, channel tiles and each
+runtime's own costs (dispatch, kernel terms, weight streams, RNN curves, how it splits over
+threads).  ``load.py`` builds the profile around them."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .schema import Checker
+from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, KernelTerms,
+                    RuntimeCost)
+
+
+def _efficiency(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
+    """dtype -> op kind -> fraction; a base table needs every dtype and its "other" kind."""
+    table = c.table(keys)
+    extra = [d for d in table if d not in dtypes]
+    if extra:
+        raise c.fail((*keys, extra[0]), f"not in dtypes {list(dtypes)}")
+    efficiency: dict[str, Mapping[str, float]] = {}
+    for dtype in dtypes:
+        kinds = c.table((*keys, dtype), optional=partial)
+        if kinds is None:
+            continue
+        if not partial:
+            c.get((*keys, dtype, "other"))  # the fallback every kind can reach
+        efficiency[dtype] = MappingProxyType({kind: c.number((*keys, dtype, kind), positive=True, fraction=True)
+                                              for kind in kinds})
+    return MappingProxyType(efficiency)
+
+
+def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, RuntimeCost]:
+    """Optional ``runtimes.<format> = { dispatch_overhead_us, invoke_overhead_us, rnn_step_us, rnn_efficiency,
+    efficiency = { <dtype> = { <kind> = fraction } } }``: that runtime's own costs."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    runtimes = {}
+    for fmt in table:
+        if fmt not in FORMATS:
+            raise c.fail((*keys, fmt), f"not a format {list(FORMATS)}")
+        number = lambda key, optional=True: c.number((*keys, fmt, key), positive=False, optional=optional)  # noqa: E731
+        runtimes[fmt] = RuntimeCost(dispatch_overhead_us=number("dispatch_overhead_us", optional=False),
+                                    invoke_overhead_us=number("invoke_overhead_us") or 0.0,
+                                    rnn_step_us=number("rnn_step_us") or 0.0,
+                                    rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
+                                                            optional=True) or 0.0,
+                                    efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
+                                                if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
+                                    kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
+                                    weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
+                                    rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
+                                    parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
+                                    in_place=_op_types(c, (*keys, fmt, "in_place")),
+                                    input_channel_tiles=_channel_tiles(c, (*keys, fmt, "input_channel_tiles"), dtypes),
+                                    igemm_rows=_channel_tiles(c, (*keys, fmt, "igemm_rows"), dtypes))
+    return runtimes
+
+
+def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Any]:
+    """An optional table keyed by compute dtype (``<key>.<dtype> = ...``), each key checked
+    against the profile's ``dtypes``; {} when absent."""
+    table = c.table(keys, optional=True)
+    if table is None:
+        return {}
+    for dtype in table:
+        if dtype not in dtypes:
+            raise c.fail((*keys, dtype), f"not in dtypes {list(dtypes)}")
+    return table
+
+
+def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
+    serial = [op types], nchwc_block = { <kind> = channels }, stripe = { <kind> = positions },
+    kinds = { <kind> = { efficiency, sync_us } } }``, all but the first two optional (types.py)."""
+    terms: dict[str, dict[str, Any]] = {}
+    for dtype in _dtype_table(c, keys, dtypes):
+        entry = c.table((*keys, dtype))
+        for key in PARALLEL_KEYS:
+            if key not in entry:
+                raise c.fail((*keys, dtype), f"needs {key}")
+        unknown = [k for k in entry if k not in (*PARALLEL_KEYS, *PARALLEL_OPTIONAL)]
+        if unknown:
+            raise c.fail((*keys, dtype, unknown[0]), f"not one of {[*PARALLEL_KEYS, *PARALLEL_OPTIONAL]}")
+        terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True),
+                        "sync_us": c.number((*keys, dtype, "sync_us"), positive=False),
+                        "step_sync_us": c.number((*keys, dtype, "step_sync_us"), positive=False, optional=True),
+                        "serial": _op_types(c, (*keys, dtype, "serial")),
+                        "nchwc_block": tuple(sorted(_kind_table(c, (*keys, dtype, "nchwc_block")).items())),
+                        "stripe": tuple(sorted(_kind_table(c, (*keys, dtype, "stripe")).items())),
+                        "kinds": tuple(sorted((kind, c.number((*keys, dtype, "kinds", kind, "efficiency"), positive=False,
+                                                              fraction=True),
+                                               c.number((*keys, dtype, "kinds", kind, "sync_us"), positive=False))
+                                              for kind in _kind_keys(c, (*keys, dtype, "kinds"))))}
+    return terms
+
+
+def _kind_keys(c: Checker, keys: tuple) -> list[str]:
+    """The op kinds an optional table is keyed by (``EFFICIENCY_KEYS``); [] when absent."""
+    table = c.table(keys, optional=True) or {}
+    for kind in table:
+        if kind not in EFFICIENCY_KEYS:
+            raise c.fail((*keys, kind), f"unknown op kind (known: {', '.join(EFFICIENCY_KEYS)})")
+    return list(table)
+
+
+def _kind_table(c: Checker, keys: tuple) -> dict[str, int]:
+    """An optional ``{ <op kind> = N }`` table of positive integers; {} when absent."""
+    return {kind: c.integer((*keys, kind)) for kind in _kind_keys(c, keys)}
+
+
+def _op_types(c: Checker, keys: tuple) -> tuple[str, ...]:
+    """An optional list of op type names (either format's: ``RELU``, ``Reshape``); () when absent."""
+    return c.names(keys, r"[A-Za-z][A-Za-z0-9_]*", "op types") if c.get(keys, optional=True) is not None else ()
+
+
+def _curve(c: Checker, keys: tuple, points: Any, x_name: str, y_name: str, ascending: str) -> tuple[tuple[float, float], ...]:
+    """A measured curve ``[[x, y], ...]``: a non-empty list of pairs, both > 0, x ascending (the
+    runtime costs' ``weight_stream`` and ``rnn_steps``, which ``types._log_interpolate`` reads)."""
+    if (not isinstance(points, list) or not points
+            or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
+                       for p in points)):
+        raise c.fail(keys, f"must be a list of [{x_name}, {y_name}] pairs, both > 0")
+    if any(x[0] >= y[0] for x, y in zip(points, points[1:])):
+        raise c.fail(keys, f"{ascending} must ascend")
+    return tuple((float(x), float(y)) for x, y in points)
+
+
+def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending."""
+    return {dtype: _curve(c, (*keys, dtype), points, "set bytes", "bytes per second", "set sizes")
+            for dtype, points in _dtype_table(c, keys, dtypes).items()}
+
+
+def _rnn_steps(c: Checker, keys: tuple) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``rnn_steps.<LSTM|GRU|RNN> = [[MACs per step, ps per MAC], ...]``, ascending."""
+    curves = {}
+    for op_type, points in (c.table(keys, optional=True) or {}).items():
+        if op_type not in ("LSTM", "GRU", "RNN"):
+            raise c.fail((*keys, op_type), "not a recurrent op type (LSTM, GRU, RNN)")
+        curves[op_type] = _curve(c, (*keys, op_type), points, "MACs per step", "ps per MAC", "MACs per step")
+    return curves
+
+
+def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, KernelTerms]]:
+    """Optional ``kernels.<dtype>.<op type or kind> = { mac_ps, in_byte_ps, weight_byte_ps, out_byte_ps,
+    fixed_us }`` (each >= 0, omitted = 0): a kernel's measured terms (types.KernelTerms)."""
+    terms: dict[str, dict[str, KernelTerms]] = {}
+    for dtype in _dtype_table(c, keys, dtypes):
+        for name in c.table((*keys, dtype)):
+            entry = c.table((*keys, dtype, name))
+            unknown = [k for k in entry if k not in KERNEL_TERM_KEYS]
+            if unknown:
+                raise c.fail((*keys, dtype, name, unknown[0]), f"not a kernel term {list(KERNEL_TERM_KEYS)}")
+            values = {k: c.number((*keys, dtype, name, k), positive=False) for k in entry}
+            if any(v < 0 for v in values.values()):
+                raise c.fail((*keys, dtype, name), "kernel terms must be >= 0")
+            terms.setdefault(dtype, {})[name] = KernelTerms(**values)
+    return terms
+
+
+def _channel_tiles(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Optional ``channel_tiles.<dtype>.<kind> = N`` table: kernels whose tile is not channel_multiple."""
+    tiles: dict[str, dict[str, int]] = {}
+    for dtype, kinds in _dtype_table(c, keys, dtypes).items():
+        if not isinstance(kinds, dict):
+            raise c.fail((*keys, dtype), f"expected a table of op kinds, got {kinds!r}")
+        for kind in kinds:
+            if kind not in EFFICIENCY_KEYS:
+                raise c.fail((*keys, dtype, kind), f"unknown op kind (known: {', '.join(EFFICIENCY_KEYS)})")
+        tiles[dtype] = {kind: c.integer((*keys, dtype, kind)) for kind in kinds}
+    return tiles
