@@ -109,6 +109,8 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
     graph = graph if graph is not None else read_graph(path, input_shapes=input_shapes, as_run=True)
     accelerator, mcu = profile.accelerator, profile.mcu
     warnings: list[str] = list(graph.notes)
+    if profile.variant_note:
+        warnings.append(f"{profile.name}: {profile.variant_note}")
 
     float_only = not profile.compute.float_allowed
     if float_only and is_float_model(graph):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["parse_cpu_flags", "read_cpu_flags"]
+__all__ = ["parse_cpu_flags", "parse_cpu_identity", "read_cpu_flags", "read_cpu_identity"]
 
 _CPUINFO = Path("/proc/cpuinfo")
 _FLAG_LINES = ("flags", "features")  # x86 / aarch64 (compared case-insensitively)
@@ -34,3 +34,25 @@ def read_cpu_flags(cpuinfo: Path = _CPUINFO) -> frozenset[str]:
         return parse_cpu_flags(cpuinfo.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return frozenset()
+
+
+def parse_cpu_identity(cpuinfo_text: str) -> str | None:
+    """``"<vendor_id> family <cpu family> model <model>"`` of the first core of a
+    ``/proc/cpuinfo`` text (x86), e.g. ``"AuthenticAMD family 26 model 2"``; None if absent."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo_text.splitlines():
+        key, sep, value = line.partition(":")
+        key = key.strip().lower()
+        if sep and key in ("vendor_id", "cpu family", "model") and key not in fields:
+            fields[key] = value.strip()
+    if len(fields) < 3:
+        return None
+    return f"{fields['vendor_id']} family {fields['cpu family']} model {fields['model']}"
+
+
+def read_cpu_identity(cpuinfo: Path = _CPUINFO) -> str | None:
+    """This machine's CPU as ``parse_cpu_identity`` names it; None when unknown."""
+    try:
+        return parse_cpu_identity(cpuinfo.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None

@@ -29,7 +29,7 @@ _TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "co
              "mcu", "accelerator"}
 _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}
-_VARIANT_KEYS = {"requires_cpu_flags", "description", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
+_VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "channel_tiles", "runtimes"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes"}

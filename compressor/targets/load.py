@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import targets_dir
-from .cpu_flags import read_cpu_flags
+from .cpu_flags import read_cpu_flags, read_cpu_identity
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile,
@@ -125,7 +125,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         channel_tiles=_channel_tiles(c, ("compute", "channel_tiles"), dtypes),
         runtimes=_runtimes(c, ("compute", "runtimes"), dtypes),
     )
-    compute, variant = _apply_variant(c, compute, dtypes, cpu_flags)
+    compute, variant, variant_note = _apply_variant(c, compute, dtypes, cpu_flags)
     cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
     present = [keys for keys in cache_keys if c.get(keys, optional=True) is not None]
     if present and len(present) != len(cache_keys):
@@ -150,15 +150,19 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         kind=kind, formats=c.choices(("formats",), FORMATS), dtypes=dtypes,
         compute=compute, memory=memory, energy=energy, path=path, inherits_from=chain,
         mcu=_mcu(c, kind), accelerator=_accelerator(c, kind, compute), variant=variant,
+        variant_note=variant_note,
     )
 
 
 def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
-                   cpu_flags: frozenset[str] | None) -> tuple[ComputeProfile, str | None]:
-    """Every variant is checked; the first whose flags this CPU has overrides the base rates."""
+                   cpu_flags: frozenset[str] | None) -> tuple[ComputeProfile, str | None, str | None]:
+    """Every variant is checked; the first whose flags this CPU has overrides the base rates.
+    A variant's ``measured_on`` (the CPU its rates were measured on, as ``read_cpu_identity``
+    names it) that is not this machine's CPU gives a note for the estimates (read only when
+    ``cpu_flags`` is this machine's: a caller naming flags costs another CPU on purpose)."""
     variants = c.get(("compute", "variants"), optional=True)
     if variants is None:
-        return base, None
+        return base, None, None
     if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
         raise c.fail(("compute", "variants"), "expected [[compute.variants]] tables")
     chosen: tuple[ComputeProfile, str] | None = None
@@ -167,6 +171,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         keys = ("compute", "variants", index)
         required = c.names((*keys, "requires_cpu_flags"), _CPU_FLAG, "CPU flag names")
         description = c.text((*keys, "description"))
+        measured_on = c.text((*keys, "measured_on"), optional=True)
         overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
         multiple = c.integer((*keys, "channel_multiple"), optional=True)
         tiles = _channel_tiles(c, (*keys, "channel_tiles"), dtypes)
@@ -185,8 +190,13 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 macs_per_cycle={**base.macs_per_cycle, **macs},
                 runtimes={**base.runtimes, **runtimes},
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
-            ), description)
-    return chosen if chosen is not None else (base, None)
+            ), description, measured_on)
+    if chosen is None:
+        return base, None, None
+    here = read_cpu_identity() if cpu_flags is None and chosen[2] else None
+    note = (f"the {chosen[1]!r} rates were measured on {chosen[2]}; this CPU is {here}: expect larger "
+            "errors (README: 'On another CPU')") if here and here != chosen[2] else None
+    return chosen[0], chosen[1], note
 
 
 def _mcu(c: Checker, kind: str) -> McuProfile | None:

@@ -308,6 +308,8 @@ class TargetProfile:
     mcu: McuProfile | None = None
     accelerator: AcceleratorProfile | None = None
     variant: str | None = None  # description of the CPU variant whose rates apply; None = base
+    # Set when the variant's rates were measured on another CPU than this one (its measured_on)
+    variant_note: str | None = None
     # The CPU that runs what the accelerator cannot (``accelerator.fallback_target``), loaded
     # with this profile so that every user costs fallback ops on the same profile.
     fallback: TargetProfile | None = None

@@ -329,6 +329,32 @@ def test_cpu_variant_is_chosen_by_flags(tmp_path, flags, variant, int8_rate, con
     assert profile.compute.dispatch_overhead_us == overhead
 
 
+def test_a_variant_measured_on_another_cpu_says_so_on_this_one(tmp_path, monkeypatch):
+    import compressor.targets.load as load
+
+    text = VARIANTS.replace('description = "AVX2 only"', 'description = "AVX2 only"\n'
+                                                          'measured_on = "AuthenticAMD family 23 model 49"')
+    path = str(write(tmp_path, "toy", text))
+    monkeypatch.setattr(load, "read_cpu_flags", lambda: frozenset({"avx2"}))
+    monkeypatch.setattr(load, "read_cpu_identity", lambda: "GenuineIntel family 6 model 167")
+    note = load_target(path).variant_note
+    assert "AuthenticAMD family 23 model 49" in note and "GenuineIntel family 6 model 167" in note
+    monkeypatch.setattr(load, "read_cpu_identity", lambda: "AuthenticAMD family 23 model 49")
+    assert load_target(path).variant_note is None  # the CPU it was measured on
+    monkeypatch.setattr(load, "read_cpu_identity", lambda: "GenuineIntel family 6 model 167")
+    assert load_target(path, cpu_flags=frozenset({"avx2"})).variant_note is None  # flags named: another CPU on purpose
+    monkeypatch.setattr(load, "read_cpu_flags", lambda: frozenset({"avx512_vnni"}))
+    assert load_target(path).variant_note is None  # the variant that applies names no CPU
+
+
+def test_parse_cpu_identity_reads_the_first_core():
+    from compressor.targets.cpu_flags import parse_cpu_identity
+
+    text = "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 167\nmodel name\t: Xeon\n" * 2
+    assert parse_cpu_identity(text) == "GenuineIntel family 6 model 167"
+    assert parse_cpu_identity("processor : 0\nFeatures : asimd\n") is None  # Arm: no vendor_id
+
+
 def test_bad_value_in_a_variant_is_an_error_on_every_cpu(tmp_path):
     text = VARIANTS.replace("macs_per_cycle = { int8 = 32 }", "macs_per_cycle = { int8 = -32 }")
     path = write(tmp_path, "toy", text)
