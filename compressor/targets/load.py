@@ -41,7 +41,7 @@ from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile,
                     KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
-from .tables import _channel_tiles, _efficiency, _runtimes
+from .tables import channel_tiles_table, efficiency_table, runtimes_table
 
 __all__ = [
     "AcceleratorProfile",
@@ -119,11 +119,11 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         threads=c.integer(("compute", "threads")),
         dispatch_overhead_us=c.number(("compute", "dispatch_overhead_us"), positive=False),
         macs_per_cycle=c.per_dtype(("compute", "macs_per_cycle"), dtypes, positive=True),
-        efficiency=_efficiency(c, ("compute", "efficiency"), dtypes, partial=False),
+        efficiency=efficiency_table(c, ("compute", "efficiency"), dtypes, partial=False),
         channel_multiple=c.integer(("compute", "channel_multiple")),
         float_allowed=c.boolean(("compute", "float_allowed")),
-        channel_tiles=_channel_tiles(c, ("compute", "channel_tiles"), dtypes),
-        runtimes=_runtimes(c, ("compute", "runtimes"), dtypes),
+        channel_tiles=channel_tiles_table(c, ("compute", "channel_tiles"), dtypes),
+        runtimes=runtimes_table(c, ("compute", "runtimes"), dtypes),
     )
     compute, variant, variant_note = _apply_variant(c, compute, dtypes, cpu_flags)
     cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
@@ -174,11 +174,11 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         measured_on = c.text((*keys, "measured_on"), optional=True)
         overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
         multiple = c.integer((*keys, "channel_multiple"), optional=True)
-        tiles = _channel_tiles(c, (*keys, "channel_tiles"), dtypes)
-        runtimes = _runtimes(c, (*keys, "runtimes"), dtypes)
+        tiles = channel_tiles_table(c, (*keys, "channel_tiles"), dtypes)
+        runtimes = runtimes_table(c, (*keys, "runtimes"), dtypes)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
                 if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
-        efficiency = (_efficiency(c, (*keys, "efficiency"), dtypes, partial=True)
+        efficiency = (efficiency_table(c, (*keys, "efficiency"), dtypes, partial=True)
                       if c.get((*keys, "efficiency"), optional=True) is not None else {})
         if chosen is None and set(required) <= flags:
             chosen = (replace(

@@ -11,8 +11,10 @@ from .schema import Checker
 from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, KernelTerms,
                     RuntimeCost)
 
+__all__ = ["channel_tiles_table", "efficiency_table", "runtimes_table"]
 
-def _efficiency(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
+
+def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
     """dtype -> op kind -> fraction; a base table needs every dtype and its "other" kind."""
     table = c.table(keys)
     extra = [d for d in table if d not in dtypes]
@@ -30,7 +32,7 @@ def _efficiency(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bo
     return MappingProxyType(efficiency)
 
 
-def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, RuntimeCost]:
+def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, RuntimeCost]:
     """Optional ``runtimes.<format> = { dispatch_overhead_us, invoke_overhead_us, rnn_step_us, rnn_efficiency,
     efficiency = { <dtype> = { <kind> = fraction } } }``: that runtime's own costs."""
     table = c.table(keys, optional=True)
@@ -46,15 +48,15 @@ def _runtimes(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Run
                                     rnn_step_us=number("rnn_step_us") or 0.0,
                                     rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
                                                             optional=True) or 0.0,
-                                    efficiency=(_efficiency(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
+                                    efficiency=(efficiency_table(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
                                     weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
                                     rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
-                                    input_channel_tiles=_channel_tiles(c, (*keys, fmt, "input_channel_tiles"), dtypes),
-                                    igemm_rows=_channel_tiles(c, (*keys, fmt, "igemm_rows"), dtypes))
+                                    input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
+                                    igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes))
     return runtimes
 
 
@@ -160,7 +162,7 @@ def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str,
     return terms
 
 
-def _channel_tiles(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
+def channel_tiles_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
     """Optional ``channel_tiles.<dtype>.<kind> = N`` table: kernels whose tile is not channel_multiple."""
     tiles: dict[str, dict[str, int]] = {}
     for dtype, kinds in _dtype_table(c, keys, dtypes).items():
