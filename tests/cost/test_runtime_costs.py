@@ -308,22 +308,17 @@ def test_parallel_tables_are_validated(tmp_path):
     runtime = load_target(_host_plus(tmp_path, nchwc), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"]["nchwc_block"] == (("conv", 64), ("depthwise", 16))
     assert runtime.parallel["float32"]["kinds"] == (("depthwise", 0.6, 1.5),)
-    with pytest.raises(TargetError, match="unknown op kind"):
-        load_target(_host_plus(tmp_path, nchwc.replace("conv = 64", "convolution = 64")))
-    with pytest.raises(TargetError, match="must be > 0"):
-        load_target(_host_plus(tmp_path, nchwc.replace("conv = 64", "conv = 0")))
-    with pytest.raises(TargetError, match="fraction"):
-        load_target(_host_plus(tmp_path, nchwc.replace("efficiency = 0.6", "efficiency = 2")))
-    with pytest.raises(TargetError, match="op type"):
-        load_target(_host_plus(tmp_path, full.replace('"RELU"', "7")))
-    with pytest.raises(TargetError, match="needs sync_us"):
-        load_target(_host_plus(tmp_path, good.replace(", sync_us = 2", "")))
-    with pytest.raises(TargetError, match="speedup"):
-        load_target(_host_plus(tmp_path, good.replace("sync_us = 2", "sync_us = 2, speedup = 2")))
-    with pytest.raises(TargetError, match="efficiency"):
-        load_target(_host_plus(tmp_path, good.replace("0.9", "1.5")))
-    with pytest.raises(TargetError, match="float64"):
-        load_target(_host_plus(tmp_path, good.replace("parallel.float32", "parallel.float64")))
+    bad = [(nchwc.replace("conv = 64", "convolution = 64"), "unknown op kind"),
+           (nchwc.replace("conv = 64", "conv = 0"), "must be > 0"),
+           (nchwc.replace("efficiency = 0.6", "efficiency = 2"), "fraction"),
+           (full.replace('"RELU"', "7"), "op type"),
+           (good.replace(", sync_us = 2", ""), "needs sync_us"),
+           (good.replace("sync_us = 2", "sync_us = 2, speedup = 2"), "speedup"),
+           (good.replace("0.9", "1.5"), "efficiency"),
+           (good.replace("parallel.float32", "parallel.float64"), "float64")]
+    for text, match in bad:
+        with pytest.raises(TargetError, match=match):
+            load_target(_host_plus(tmp_path, text))
 
 
 def test_an_op_the_runtime_runs_in_place_costs_its_dispatch_only():
