@@ -146,7 +146,10 @@ def run(args) -> dict:
                          "wall_median_ms": m["wall_median_ms"], "noisy": m["p90_ms"] > 1.5 * m["median_ms"],
                          "predicted_ms": profile.latency_ms, "ratio": profile.latency_ms / m["median_ms"],
                          "profile_s": time.perf_counter() - start, "ops": len(profile.kernels.ops)})
-    return {"cpu": cpu_description(), "load_average": _load_average(), "target": base.name, "variant": base.variant, "rows": rows,
+    from compressor.targets.cpu_flags import read_cpu_identity
+
+    return {"cpu": cpu_description(), "cpu_identity": read_cpu_identity(), "load_average": _load_average(),
+            "target": base.name, "variant": base.variant, "rows": rows,
             "skipped": skipped, "summary": summarize(rows)}
 
 
@@ -158,7 +161,8 @@ def repredict(args) -> dict:
     from compressor.targets.load import load_target
 
     result = merge_results(args.from_json)
-    base = load_target(args.target)
+    # The CPU the files were timed on, not this one: its caches and bandwidths ([[memory.cpus]]).
+    base = load_target(args.target, cpu_identity=result.get("cpu_identity"))
     shapes = {e["path"]: parse_input_shapes(e["input_shape"]) if e.get("input_shape") else None
               for e in load_entries(Path(args.entries))}
     rows = []
@@ -197,6 +201,8 @@ def _precision(row: dict) -> str:
 def merge_results(paths: list[str]) -> dict:
     """Several runs' JSON (e.g. the real files and the corpus) as one result, to print together."""
     results = [json.loads(Path(p).read_text()) for p in paths]
+    if len({r.get("cpu_identity") for r in results}) > 1:
+        raise SystemExit(f"error: {', '.join(paths)} were timed on different CPUs: score them apart")
     rows = [r for result in results for r in result["rows"]]
     return {**results[0], "rows": rows, "skipped": [s for r in results for s in r["skipped"]],
             "load_average": " / ".join(r["load_average"] for r in results), "summary": summarize(rows)}

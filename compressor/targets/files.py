@@ -32,7 +32,10 @@ _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle"
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "channel_tiles", "runtimes"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
-                "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes"}
+                "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes", "cpus"}
+# [[memory.cpus]]: one CPU model's own caches and bandwidths, over the table's (load.py).
+_MEMORY_CPU_KEYS = {"cpu", "description", "dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
+                    "private_cache_bytes"}
 _ENERGY_KEYS = {"pj_per_mac", "dram_pj_per_byte", "cache_pj_per_byte", "static_power_mw"}
 _MCU_KEYS = {"sram_bytes", "flash_bytes", "use_tflm_arena"}
 VELA_KEYS = ("vela_accelerator_config", "vela_system_config", "vela_memory_mode", "vela_config_file")
@@ -118,6 +121,10 @@ def _check_keys(data: dict[str, Any], path: Path) -> None:
     for index, variant in enumerate(variants if isinstance(variants, list) else ()):
         if isinstance(variant, dict):
             _check_table(variant, _VARIANT_KEYS, ("compute", "variants", index), path)
+    cpus = data.get("memory", {}).get("cpus") if isinstance(data.get("memory"), dict) else None
+    for index, cpu in enumerate(cpus if isinstance(cpus, list) else ()):
+        if isinstance(cpu, dict):
+            _reject_unknown(cpu, _MEMORY_CPU_KEYS, ("memory", "cpus", index), path)
 
 
 def _check_table(table: dict[str, Any], allowed: set[str], keys: tuple, path: Path) -> None:

@@ -67,11 +67,14 @@ def list_targets(*, cpu_flags: frozenset[str] | None = None) -> list[TargetProfi
                   key=lambda p: p.name)
 
 
-def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None) -> TargetProfile:
+def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None,
+                cpu_identity: str | None = None) -> TargetProfile:
     """A shipped profile by name (``android-arm64``) or any profile file by path (``*.toml``).
 
     ``cpu_flags`` picks among ``[[compute.variants]]``; ``None`` reads this machine's
-    (``read_cpu_flags``), which only matters for profiles of the machine itself.
+    (``read_cpu_flags``), which only matters for profiles of the machine itself.  ``cpu_identity``
+    (``"GenuineIntel family 6 model 167"``) names the CPU for ``[[memory.cpus]]`` and a variant's
+    ``measured_on``; ``None`` reads this machine's unless ``cpu_flags`` name another CPU.
     """
     text = str(name_or_path)
     candidate = Path(text)
@@ -84,14 +87,16 @@ def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None) -
         if not path.is_file():
             known = ", ".join(known_target_names()) or "none"
             raise TargetError(f"unknown target {text!r}; known targets: {known} (or give a .toml file)")
-    return _load_path(path, cpu_flags, loading=())
+    return _load_path(path, cpu_flags, loading=(), cpu_identity=cpu_identity)
 
 
-def _load_path(path: Path, cpu_flags: frozenset[str] | None, *, loading: tuple[Path, ...]) -> TargetProfile:
+def _load_path(path: Path, cpu_flags: frozenset[str] | None, *, loading: tuple[Path, ...],
+               cpu_identity: str | None = None) -> TargetProfile:
     """The profile at ``path`` with its fallback CPU loaded too (``accelerator.fallback_target``),
     so every user costs fallback ops on the one profile; a fallback chain that loops is refused."""
     merged, chain = resolve_profile(path)
-    profile = _build(merged, path, tuple(p.stem for p in chain[1:]), chain, cpu_flags)
+    identity = cpu_identity if cpu_identity is not None else (read_cpu_identity() if cpu_flags is None else None)
+    profile = _build(merged, path, tuple(p.stem for p in chain[1:]), chain, cpu_flags, identity)
     if path.parent == targets_dir() and profile.name != path.stem:
         raise TargetError(f"{where(path, ('name',))}: name: {profile.name!r} must match "
                           f"the file name {path.stem!r}")
@@ -103,14 +108,15 @@ def _load_path(path: Path, cpu_flags: frozenset[str] | None, *, loading: tuple[P
     if fallback_path in (*loading, path):
         chain_text = " -> ".join(p.stem for p in (*loading, path, fallback_path))
         raise TargetError(f"{where(path, ('accelerator', 'fallback_target'))}: loops back ({chain_text})")
-    return replace(profile, fallback=_load_path(fallback_path, cpu_flags, loading=(*loading, path)))
+    return replace(profile, fallback=_load_path(fallback_path, cpu_flags, loading=(*loading, path),
+                                                cpu_identity=cpu_identity))
 
 
 # ---------------------------------------------------------------------------- validation
 
 
 def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tuple[Path, ...],
-           cpu_flags: frozenset[str] | None) -> TargetProfile:
+           cpu_flags: frozenset[str] | None, identity: str | None = None) -> TargetProfile:
     c = Checker(data, files)
     dtypes = c.choices(("dtypes",), DTYPES)
     kind = c.choice(("kind",), TARGET_KINDS)
@@ -125,7 +131,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         channel_tiles=channel_tiles_table(c, ("compute", "channel_tiles"), dtypes),
         runtimes=runtimes_table(c, ("compute", "runtimes"), dtypes),
     )
-    compute, variant, variant_note = _apply_variant(c, compute, dtypes, cpu_flags)
+    compute, variant, variant_note = _apply_variant(c, compute, dtypes, cpu_flags, identity)
     cache_keys = (("memory", "cache_bytes"), ("memory", "cache_bandwidth_bytes_per_s"), ("energy", "cache_pj_per_byte"))
     present = [keys for keys in cache_keys if c.get(keys, optional=True) is not None]
     if present and len(present) != len(cache_keys):
@@ -139,6 +145,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         weights_in_ram=c.boolean(("memory", "weights_in_ram")),
         private_cache_bytes=c.integer(("memory", "private_cache_bytes"), optional=True),
     )
+    memory = _memory_of_this_cpu(c, memory, identity)
     energy = EnergyProfile(
         pj_per_mac=c.per_dtype(("energy", "pj_per_mac"), dtypes, positive=False),
         dram_pj_per_byte=c.number(("energy", "dram_pj_per_byte"), positive=False),
@@ -154,12 +161,28 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
     )
 
 
+def _memory_of_this_cpu(c: Checker, memory: MemoryProfile, here: str | None) -> MemoryProfile:
+    """``[[memory.cpus]]``: a CPU model's own caches and bandwidths (``cpu`` as ``read_cpu_identity``
+    names it) over the table's, on that CPU (``here``); every entry is checked."""
+    cpus = c.get(("memory", "cpus"), optional=True) or []
+    if not isinstance(cpus, list) or not all(isinstance(e, dict) for e in cpus):
+        raise c.fail(("memory", "cpus"), "expected [[memory.cpus]] tables")
+    for index in range(len(cpus)):
+        keys = ("memory", "cpus", index)
+        cpu, _ = c.text((*keys, "cpu")), c.text((*keys, "description"))
+        values = {name: c.number((*keys, name), positive=True, optional=True)
+                  for name in ("dram_bandwidth_bytes_per_s", "cache_bandwidth_bytes_per_s")}
+        values |= {name: c.integer((*keys, name), optional=True) for name in ("cache_bytes", "private_cache_bytes")}
+        if cpu == here:
+            memory = replace(memory, **{k: v for k, v in values.items() if v is not None})
+    return memory
+
+
 def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
-                   cpu_flags: frozenset[str] | None) -> tuple[ComputeProfile, str | None, str | None]:
+                   cpu_flags: frozenset[str] | None, here: str | None) -> tuple[ComputeProfile, str | None, str | None]:
     """Every variant is checked; the first whose flags this CPU has overrides the base rates.
     A variant's ``measured_on`` (the CPU its rates were measured on, as ``read_cpu_identity``
-    names it) that is not this machine's CPU gives a note for the estimates (read only when
-    ``cpu_flags`` is this machine's: a caller naming flags costs another CPU on purpose)."""
+    names it) that is not the CPU ``here`` gives a note for the estimates."""
     variants = c.get(("compute", "variants"), optional=True)
     if variants is None:
         return base, None, None
@@ -193,9 +216,8 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
             ), description, measured_on)
     if chosen is None:
         return base, None, None
-    here = read_cpu_identity() if cpu_flags is None and chosen[2] else None
     note = (f"the {chosen[1]!r} rates were measured on {chosen[2]}; this CPU is {here}: expect larger "
-            "errors (README: 'On another CPU')") if here and here != chosen[2] else None
+            "errors (README: 'On another CPU')") if here and chosen[2] and here != chosen[2] else None
     return chosen[0], chosen[1], note
 
 

@@ -410,3 +410,29 @@ def test_a_conv_whose_weights_overflow_the_igemm_tile_reads_them_once_per_mr_row
     assert t(small, tiled) == pytest.approx(t(small, plain))
     few_rows = replace(conv, output_bytes=4 * cout * 7)  # one tile of rows: read once
     assert t(few_rows, tiled) == pytest.approx(t(few_rows, plain))
+
+
+def test_an_elementwise_op_overflowing_the_private_cache_streams_at_the_shared_cache_rate():
+    """Measured kernel terms come from single ops that mostly ran from the private cache; a
+    memory-bound op whose tensors overflow it pays at least moved bytes / shared-cache bandwidth
+    (an Intel Xeon VM: 28.5 GB/s beyond its 2 MiB L2), an op with MACs or a small one does not."""
+    from compressor.targets.types import KernelTerms
+
+    terms = {"float32": {"elementwise": KernelTerms(in_byte_ps=5.0), "conv": KernelTerms(mac_ps=10.0)}}
+    base = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    slow = replace(base, memory=replace(base.memory, private_cache_bytes=2 << 20, cache_bytes=64 << 20,
+                                        cache_bandwidth_bytes_per_s=28.5e9))
+
+    def add(elements: int) -> Op:
+        return Op("a", "Add", "elementwise", (0, 1), (2,), 0, "float32", 0, 8 * elements, 4 * elements)
+
+    big, small = add(2_000_000), add(100_000)  # 24 MB and 1.2 MB moved
+    assert estimate_op_latency(big, slow, runtime="onnx").latency_s == pytest.approx(24e6 / 28.5e9)
+    assert estimate_op_latency(small, slow, runtime="onnx").latency_s == pytest.approx(5e-12 * 800_000)
+    conv = replace(_conv(56 * 56 * 64 * 64 * 9, 64, 64, 56 * 56), op_type="Conv")  # MACs: its own terms
+    conv = replace(conv, output_bytes=8_000_000)
+    fast = replace(slow, memory=replace(slow.memory, cache_bandwidth_bytes_per_s=1e12))
+    assert (estimate_op_latency(conv, slow, runtime="onnx").latency_s
+            == pytest.approx(estimate_op_latency(conv, fast, runtime="onnx").latency_s))
+    assert (estimate_op_latency(big, fast, runtime="onnx").latency_s
+            < estimate_op_latency(big, slow, runtime="onnx").latency_s / 5)

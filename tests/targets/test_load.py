@@ -521,3 +521,18 @@ def test_channel_tiles_follow_the_cpu_variant_and_are_checked(tmp_path):
     text = 'name = "tiles"\ndescription = "bad tile"\ninherits = "host-x86"\n\n[compute.channel_tiles.int8]\nbogus = 4\n'
     with pytest.raises(TargetError, match=r"tiles\.toml:6.*channel_tiles\.int8\.bogus.*unknown op kind"):
         load_target(str(write(tmp_path, "tiles", text)), cpu_flags=frozenset())
+
+
+def test_a_cpu_models_own_memory_replaces_the_tables_on_that_cpu_only(tmp_path):
+    text = VALID + ('\n[[memory.cpus]]\ncpu = "GenuineIntel family 6 model 167"\ndescription = "a Xeon VM"\n'
+                    'cache_bandwidth_bytes_per_s = 28.5e9\nprivate_cache_bytes = 2_097_152\n')
+    path = str(write(tmp_path, "toy", text))
+    base = load_target(path, cpu_identity="AuthenticAMD family 26 model 2").memory
+    xeon = load_target(path, cpu_identity="GenuineIntel family 6 model 167").memory
+    assert xeon.cache_bandwidth_bytes_per_s == 28.5e9 and xeon.private_cache_bytes == 2_097_152
+    assert base.cache_bandwidth_bytes_per_s != 28.5e9
+    assert xeon.dram_bandwidth_bytes_per_s == base.dram_bandwidth_bytes_per_s  # not named: the table's
+    with pytest.raises(TargetError, match="unknown key"):
+        load_target(str(write(tmp_path, "toy", text.replace('description = "a Xeon VM"', "turbo = true"))))
+    with pytest.raises(TargetError, match="must be > 0"):
+        load_target(str(write(tmp_path, "toy", text.replace("28.5e9", "-1"))))
