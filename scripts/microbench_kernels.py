@@ -576,11 +576,16 @@ def measured_op(graph):
 
 
 def run(args) -> dict:
+    """``_run`` in a temporary work directory, removed afterwards (the built files)."""
+    with tempfile.TemporaryDirectory(prefix="microbench.") as work:
+        return _run(args, Path(work))
+
+
+def _run(args, work: Path) -> dict:
     sys.path.insert(0, str(REPO))
     from compressor.graph.read import read_graph
     from compressor.measure.bench import cpu_description
 
-    work = Path(tempfile.mkdtemp(prefix="microbench."))
     rows, invokes = [], {}
     for fmt in args.formats:
         build = BUILDERS[fmt]

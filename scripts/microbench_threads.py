@@ -97,11 +97,16 @@ def wall_ms(invoke, empty, runs: int) -> float:
 
 
 def run(args) -> dict:
+    """``_run`` in a temporary work directory, removed afterwards (the built files)."""
+    with tempfile.TemporaryDirectory(prefix="threads.") as work:
+        return _run(args, Path(work))
+
+
+def _run(args, work: Path) -> dict:
     import microbench_kernels as mk
     from compressor.graph.read import read_graph
     from compressor.measure.bench import cpu_description, open_invoker
 
-    work = Path(tempfile.mkdtemp(prefix="threads."))
     rows = []
     for fmt in args.formats:
         empty = work / f"empty-{fmt}.{mk.SUFFIX[fmt]}"

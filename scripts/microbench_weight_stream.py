@@ -144,9 +144,14 @@ def time_pair(long: Path, short: Path, *, rounds: int, runs: int) -> tuple[float
 
 
 def run(args) -> dict:
+    """``_run`` in a temporary work directory, removed afterwards (the built files)."""
+    with tempfile.TemporaryDirectory(prefix="weightstream.") as work:
+        return _run(args, Path(work))
+
+
+def _run(args, work: Path) -> dict:
     from compressor.measure.bench import cpu_description
 
-    work = Path(tempfile.mkdtemp(prefix="weightstream."))
     rows = []
     for fmt in args.formats:
         suffix = ".tflite" if fmt.startswith("tflite") else ".onnx"
@@ -179,12 +184,17 @@ GEMM_M = 150
 
 
 def run_gemms(args) -> list[dict]:
+    """``_run_gemms`` in a temporary work directory, removed afterwards (the built files)."""
+    with tempfile.TemporaryDirectory(prefix="bigweights.") as work:
+        return _run_gemms(args, Path(work))
+
+
+def _run_gemms(args, work: Path) -> list[dict]:
     """ps per MAC of single big-weight convs (microbench_kernels' builders), thread CPU time."""
     import microbench_kernels as mk
     from compressor.graph.read import read_graph
     from compressor.measure.bench import open_invoker
 
-    work = Path(tempfile.mkdtemp(prefix="bigweights."))
     rows = []
     for fmt in args.formats:
         for cin, cout, k in GEMMS:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -35,13 +34,20 @@ sys.path.insert(0, str(REPO))
 def profile_nodes(path: Path, *, runs: int, shapes=None) -> dict[str, tuple[str, float]]:
     """node name -> (op type, median kernel ms) from onnxruntime's profiler, one thread;
     ``shapes`` (one per input, as --input-shape) for the dynamic dims, else they run as 1."""
-    import numpy as np
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.enable_profiling = True
-    options.profile_file_prefix = str(Path(tempfile.mkdtemp(prefix="ortprof.")) / "p")
+    with tempfile.TemporaryDirectory(prefix="ortprof.") as work:  # the trace, removed with it
+        options.profile_file_prefix = str(Path(work) / "p")
+        return _profile(path, options, runs=runs, shapes=shapes)
+
+
+def _profile(path: Path, options, *, runs: int, shapes) -> dict[str, tuple[str, float]]:
+    import numpy as np
+    import onnxruntime as ort
+
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     types = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
              "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
@@ -53,7 +59,6 @@ def profile_nodes(path: Path, *, runs: int, shapes=None) -> dict[str, tuple[str,
         session.run(None, feeds)
     trace = session.end_profiling()
     events = json.loads(Path(trace).read_text())
-    os.remove(trace)
     times: dict[str, list[float]] = collections.defaultdict(list)
     kinds: dict[str, str] = {}
     for event in events:
