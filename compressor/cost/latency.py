@@ -155,6 +155,12 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     return op.weight_bytes / rate if rate else 0.0
 
 
+def output_positions(op: Op) -> int:
+    """Output positions (batch x spatial) of an op with known ``out_channels``: its output
+    elements over its channels."""
+    return op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
+
+
 def igemm_restream_s(op: Op, costs: RuntimeCost) -> float:
     """The time a conv with filter taps spends reading its packed weights again for every
     ``mr`` output rows (``costs.igemm_rows``): XNNPACK tiles an IGEMM to its L2 only when an
@@ -166,7 +172,7 @@ def igemm_restream_s(op: Op, costs: RuntimeCost) -> float:
     rows = costs.igemm_rows.get(op.compute_dtype, {}).get(op.kind)  # the profile lists the kinds with taps
     if not rows or not op.weight_bytes or not op.out_channels:
         return 0.0
-    positions = op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
+    positions = output_positions(op)
     rate = costs.weight_stream_rate(op.compute_dtype, op.weight_bytes)
     if rate is None or positions <= rows:
         return 0.0
@@ -204,7 +210,7 @@ def split_balance(op: Op, parallel: Mapping[str, Any], threads: int) -> float:
         return (units / threads) / math.ceil(units / threads)
     stripe = dict(parallel.get("stripe", ())).get(op.kind)
     if stripe and not op.nchwc_rows and op.out_channels:
-        positions = op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
+        positions = output_positions(op)
         if positions <= 0:
             return 1.0
         widest = min(positions, math.ceil(math.ceil(positions / threads) / stripe) * stripe)

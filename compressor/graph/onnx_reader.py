@@ -230,7 +230,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         ops.append(make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                             op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
                             layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
-                            weight_in_axis=1, nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
+                            weight_in_axis=1,
+                            nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
                             compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     import dataclasses

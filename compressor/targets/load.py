@@ -169,7 +169,8 @@ def _memory_of_this_cpu(c: Checker, memory: MemoryProfile, here: str | None) -> 
         raise c.fail(("memory", "cpus"), "expected [[memory.cpus]] tables")
     for index in range(len(cpus)):
         keys = ("memory", "cpus", index)
-        cpu, _ = c.text((*keys, "cpu")), c.text((*keys, "description"))
+        c.text((*keys, "description"))  # required, for the reader of the profile
+        cpu = c.text((*keys, "cpu"))
         values = {name: c.number((*keys, name), positive=True, optional=True)
                   for name in ("dram_bandwidth_bytes_per_s", "cache_bandwidth_bytes_per_s")}
         values |= {name: c.integer((*keys, name), optional=True) for name in ("cache_bytes", "private_cache_bytes")}

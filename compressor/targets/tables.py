@@ -168,8 +168,5 @@ def channel_tiles_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dic
     for dtype, kinds in _dtype_table(c, keys, dtypes).items():
         if not isinstance(kinds, dict):
             raise c.fail((*keys, dtype), f"expected a table of op kinds, got {kinds!r}")
-        for kind in kinds:
-            if kind not in EFFICIENCY_KEYS:
-                raise c.fail((*keys, dtype, kind), f"unknown op kind (known: {', '.join(EFFICIENCY_KEYS)})")
-        tiles[dtype] = {kind: c.integer((*keys, dtype, kind)) for kind in kinds}
+        tiles[dtype] = _kind_table(c, (*keys, dtype))
     return tiles
