@@ -82,6 +82,11 @@ class Op:
     # (snchwc.cpp, ``TotalWork = batch x groups x filter sets x output height``), so a
     # one-row conv does not split at all (cost/latency.py).  0 for every other op.
     nchwc_rows: int = 0
+    # Bytes of weights a recurrent op reads at every time step: onnxruntime multiplies the input
+    # by W for all steps at once and only one direction's R (the recurrent matrix) per step;
+    # TFLite's sequence LSTM/RNN kernels multiply by every weight each step (lstm_eval.cc).
+    # 0 for every other op.
+    step_weight_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ def compute_dtype(dtype: str) -> str:
 
 def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs, outputs, macs: int,
              compute_dtype: str, weights=(), layout: str, recurrent_steps: int = 0, groups: int = 1,
-             weight_in_axis: int = -1, nchwc: bool = False) -> Op:
+             weight_in_axis: int = -1, nchwc: bool = False, step_weight_bytes: int | None = None) -> Op:
     inputs, outputs = tuple(inputs), tuple(outputs)
     out_channels = 0
     shape = tensors[outputs[0]].shape if outputs else None
@@ -163,7 +168,9 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               recurrent_steps=int(recurrent_steps), in_channels=in_channels,
               groups=int(groups) if kind in ("conv", "pointwise") and groups > 1 else 1,
               nchwc_rows=int(shape[0] * shape[2]) if nchwc and shape and len(shape) == 4
-              and all(isinstance(d, int) and d > 0 for d in shape) else 0)
+              and all(isinstance(d, int) and d > 0 for d in shape) else 0,
+              step_weight_bytes=(0 if not recurrent_steps else step_weight_bytes if step_weight_bytes is not None
+                                 else sum(tensors[i].size_bytes for i in weights if tensors[i].is_constant)))
 
 
 # ---------------------------------------------------------------------------- TFLite
@@ -190,6 +197,7 @@ def compact(tensors, ops, inputs, outputs, fmt) -> Graph:
                    macs=op.macs, compute_dtype=op.compute_dtype, weight_bytes=op.weight_bytes,
                    input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
                    out_channels=op.out_channels, recurrent_steps=op.recurrent_steps,
-                   in_channels=op.in_channels, groups=op.groups, nchwc_rows=op.nchwc_rows) for op in ops)
+                   in_channels=op.in_channels, groups=op.groups, nchwc_rows=op.nchwc_rows,
+                   step_weight_bytes=op.step_weight_bytes) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

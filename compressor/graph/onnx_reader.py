@@ -232,6 +232,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                             layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
                             weight_in_axis=1,
                             nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
+                            step_weight_bytes=_step_weight_bytes(slots, tensors) if steps else None,
                             compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     import dataclasses
@@ -274,6 +275,15 @@ def _recurrent_steps(node, slots, tensors) -> int:
         return 0
     layout = next((a.i for a in node.attribute if a.name == "layout"), 0)
     return int((x[1] if layout else x[0]) * w[0])
+
+
+def _step_weight_bytes(slots, tensors) -> int | None:
+    """Bytes an ONNX LSTM/GRU/RNN reads at each time step: one direction's R ([directions,
+    gates x hidden, hidden]); onnxruntime multiplies the input by W for all steps at once."""
+    r = tensors[slots[2]] if len(slots) > 2 and slots[2] is not None else None
+    if r is None or not r.is_constant or not r.shape or not isinstance(r.shape[0], int) or r.shape[0] < 1:
+        return None
+    return r.size_bytes // r.shape[0]
 
 
 def _numpy_dtype(dtype: str) -> str:

@@ -11,7 +11,7 @@ from compressor.cost.latency import estimate_op_latency
 from compressor.errors import TargetError
 from compressor.graph.ir import Graph, Op, Tensor
 from compressor.targets.load import load_target
-from compressor.targets.types import RuntimeCost
+from compressor.targets.types import KernelTerms, RuntimeCost
 
 
 def _cpu(**runtimes):
@@ -98,6 +98,8 @@ def test_onnx_lstm_gets_its_steps_times_directions(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     op = next(op for op in read_graph(path).ops if op.op_type == "LSTM")
     assert op.recurrent_steps == 2 * t and op.macs == t * 2 * 4 * h * (i + h)
+    # onnxruntime multiplies by W once for all steps and by R at every step: one direction's R
+    assert op.step_weight_bytes == 4 * h * h * 4
 
 
 def _host_plus(tmp_path, extra: str) -> str:
@@ -436,3 +438,21 @@ def test_an_elementwise_op_overflowing_the_private_cache_streams_at_the_shared_c
             == pytest.approx(estimate_op_latency(conv, fast, runtime="onnx").latency_s))
     assert (estimate_op_latency(big, fast, runtime="onnx").latency_s
             < estimate_op_latency(big, slow, runtime="onnx").latency_s / 5)
+
+
+def test_recurrent_weights_beyond_the_private_cache_are_re_read_every_step():
+    """A recurrent op reads its per-step weights at every time step: when they overflow the
+    private cache they come from the shared cache each step (a 512-wide LSTM's 4 MiB R on a CPU
+    with 2 MiB L2 and 28.5 GB/s: 50 steps >= 7.4 ms); on two threads each core holds half."""
+    terms = {"float32": {"fully_connected": KernelTerms(mac_ps=1.0)}}
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, rnn_steps={"LSTM": ((1e4, 1.0), (1e7, 1.0))},
+                                parallel={"float32": {"efficiency": 1.0, "sync_us": 0.0}}))
+    slow = replace(cpu, memory=replace(cpu.memory, private_cache_bytes=2 << 20, cache_bandwidth_bytes_per_s=28.5e9))
+    wide = replace(_lstm(50, 50 * 4 * 512 * (80 + 512)), step_weight_bytes=4 * 512 * 512 * 4)
+    assert estimate_op_latency(wide, slow, runtime="onnx").latency_s == pytest.approx(50 * 4 * 512 * 512 * 4 / 28.5e9)
+    fits = replace(wide, step_weight_bytes=1 << 20)  # 1 MiB: hot in the private cache, the kernel's rate
+    assert estimate_op_latency(fits, slow, runtime="onnx").latency_s == pytest.approx(wide.macs * 1e-12)
+    two = replace(slow, compute=replace(slow.compute, threads=2))
+    assert estimate_op_latency(wide, two, runtime="onnx").latency_s < 1e-3  # 2 MiB each: fits both L2s
+    fast = replace(slow, memory=replace(slow.memory, cache_bandwidth_bytes_per_s=1e13))
+    assert estimate_op_latency(wide, fast, runtime="onnx").latency_s == pytest.approx(wide.macs * 1e-12)
