@@ -30,7 +30,9 @@ _TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "co
 _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "channel_tiles", "runtimes"}
+                 "channel_multiple", "channel_tiles", "runtimes", "cpus"}
+# [[compute.variants.cpus]]: one CPU model's own thread split, over the variant's (tables.py).
+_VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes", "cpus"}
 # [[memory.cpus]]: one CPU model's own caches and bandwidths, over the table's (load.py).
@@ -121,6 +123,14 @@ def _check_keys(data: dict[str, Any], path: Path) -> None:
     for index, variant in enumerate(variants if isinstance(variants, list) else ()):
         if isinstance(variant, dict):
             _check_table(variant, _VARIANT_KEYS, ("compute", "variants", index), path)
+            for number, cpu in enumerate(variant.get("cpus") if isinstance(variant.get("cpus"), list) else ()):
+                if isinstance(cpu, dict):
+                    keys = ("compute", "variants", index, "cpus", number)
+                    _reject_unknown(cpu, _VARIANT_CPU_KEYS, keys, path)
+                    runtimes = cpu.get("runtimes")
+                    for fmt, costs in (runtimes.items() if isinstance(runtimes, dict) else ()):
+                        if isinstance(costs, dict):  # only how the threads split: the rates are the variant's
+                            _reject_unknown(costs, {"parallel"}, (*keys, "runtimes", fmt), path)
     cpus = data.get("memory", {}).get("cpus") if isinstance(data.get("memory"), dict) else None
     for index, cpu in enumerate(cpus if isinstance(cpus, list) else ()):
         if isinstance(cpu, dict):

@@ -41,7 +41,7 @@ from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile,
                     KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
-from .tables import channel_tiles_table, efficiency_table, runtimes_table
+from .tables import channel_tiles_table, cpu_parallel_tables, efficiency_table, runtimes_table
 
 __all__ = [
     "AcceleratorProfile",
@@ -189,7 +189,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         return base, None, None
     if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
         raise c.fail(("compute", "variants"), "expected [[compute.variants]] tables")
-    chosen: tuple[ComputeProfile, str] | None = None
+    chosen: tuple[ComputeProfile, str, str | None, bool] | None = None
     flags = read_cpu_flags() if cpu_flags is None else cpu_flags
     for index in range(len(variants)):
         keys = ("compute", "variants", index)
@@ -200,11 +200,17 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         multiple = c.integer((*keys, "channel_multiple"), optional=True)
         tiles = channel_tiles_table(c, (*keys, "channel_tiles"), dtypes)
         runtimes = runtimes_table(c, (*keys, "runtimes"), dtypes)
+        cpu_parallel = cpu_parallel_tables(c, keys, dtypes, here)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
                 if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
         efficiency = (efficiency_table(c, (*keys, "efficiency"), dtypes, partial=True)
                       if c.get((*keys, "efficiency"), optional=True) is not None else {})
         if chosen is None and set(required) <= flags:
+            merged = {**base.runtimes, **runtimes}
+            for fmt, tables in cpu_parallel.items():  # this CPU's own thread split, measured on it
+                if fmt not in merged:
+                    raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
+                merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **tables})
             chosen = (replace(
                 base,
                 dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,
@@ -212,12 +218,13 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 channel_tiles={d: {**base.channel_tiles.get(d, {}), **tiles.get(d, {})}
                                for d in {*base.channel_tiles, *tiles}},
                 macs_per_cycle={**base.macs_per_cycle, **macs},
-                runtimes={**base.runtimes, **runtimes},
+                runtimes=merged,
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
-            ), description, measured_on)
+            ), description, measured_on, bool(cpu_parallel))
     if chosen is None:
         return base, None, None
-    note = (f"the {chosen[1]!r} rates were measured on {chosen[2]}; this CPU is {here}: expect larger "
+    split = " (how its threads split ops was measured on it)" if chosen[3] else ""
+    note = (f"the {chosen[1]!r} rates were measured on {chosen[2]}; this CPU is {here}{split}: expect larger "
             "errors (README: 'On another CPU')") if here and chosen[2] and here != chosen[2] else None
     return chosen[0], chosen[1], note
 

@@ -11,7 +11,7 @@ from .schema import Checker
 from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, KernelTerms,
                     RuntimeCost)
 
-__all__ = ["channel_tiles_table", "efficiency_table", "runtimes_table"]
+__all__ = ["channel_tiles_table", "cpu_parallel_tables", "efficiency_table", "runtimes_table"]
 
 
 def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
@@ -58,6 +58,30 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes))
     return runtimes
+
+
+def cpu_parallel_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
+                        here: str | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``[[<variant>.cpus]]``: how one CPU model's threads split the runtimes' ops: ``cpu`` (as
+    ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>.parallel.<dtype>``
+    (a runtime's ``parallel`` table, whole) -- format -> dtype -> table for the CPU ``here``, {}
+    for any other; every entry is checked."""
+    cpus = c.get((*keys, "cpus"), optional=True) or []
+    if not isinstance(cpus, list) or not all(isinstance(e, dict) for e in cpus):
+        raise c.fail((*keys, "cpus"), "expected [[...cpus]] tables")
+    chosen: dict[str, dict[str, dict[str, Any]]] = {}
+    for index in range(len(cpus)):
+        entry = (*keys, "cpus", index)
+        c.text((*entry, "description"))  # required, for the reader of the profile
+        cpu = c.text((*entry, "cpu"))
+        tables = {}
+        for fmt in c.table((*entry, "runtimes")):
+            if fmt not in FORMATS:
+                raise c.fail((*entry, "runtimes", fmt), f"not a format {list(FORMATS)}")
+            tables[fmt] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
+        if cpu == here:
+            chosen = tables
+    return chosen
 
 
 def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Any]:

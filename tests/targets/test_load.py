@@ -536,3 +536,23 @@ def test_a_cpu_models_own_memory_replaces_the_tables_on_that_cpu_only(tmp_path):
         load_target(str(write(tmp_path, "toy", text.replace('description = "a Xeon VM"', "turbo = true"))))
     with pytest.raises(TargetError, match="must be > 0"):
         load_target(str(write(tmp_path, "toy", text.replace("28.5e9", "-1"))))
+
+
+def test_a_cpu_models_own_thread_split_replaces_the_variants_on_that_cpu_only(tmp_path):
+    """[[compute.variants.cpus]]: how one CPU model's threads split the runtimes' ops (its own
+    two-thread chains) over the variant's; the kernel rates stay the variant's, and only
+    ``parallel`` may be named there."""
+    xeon, epyc = "GenuineIntel family 6 model 167", "AuthenticAMD family 26 model 2"
+    here = load_target("host-x86", cpu_flags=frozenset({"avx512_vnni"}), cpu_identity=xeon)
+    there = load_target("host-x86", cpu_flags=frozenset({"avx512_vnni"}), cpu_identity=epyc)
+    assert here.compute.runtimes["tflite"].parallel["float32"]["sync_us"] > there.compute.runtimes["tflite"].parallel["float32"]["sync_us"]
+    assert here.compute.runtimes["onnx"].parallel["float32"]["sync_us"] > there.compute.runtimes["onnx"].parallel["float32"]["sync_us"]
+    assert here.compute.runtimes["tflite"].kernels == there.compute.runtimes["tflite"].kernels
+    assert "thread" in here.variant_note and there.variant_note is None
+    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "split"', 1)
+    bad = text.replace('[compute.variants.cpus.runtimes.tflite]\n', '[compute.variants.cpus.runtimes.tflite]\ndispatch_overhead_us = 1\n', 1)
+    with pytest.raises(TargetError, match="unknown key"):
+        load_target(str(write(tmp_path, "split", bad)), cpu_identity=xeon)
+    bad = text.replace('sync_us = 6.2', 'sync_us = -6.2', 1)
+    with pytest.raises(TargetError, match="sync_us"):
+        load_target(str(write(tmp_path, "split", bad)), cpu_identity=epyc)  # checked on every CPU
