@@ -165,16 +165,21 @@ def output_positions(op: Op) -> int:
     return op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
 
 
-def igemm_restream_s(op: Op, costs: RuntimeCost) -> float:
+def igemm_restream_s(op: Op, costs: RuntimeCost, private_cache_bytes: int | None = None) -> float:
     """The time a conv with filter taps spends reading its packed weights again for every
     ``mr`` output rows (``costs.igemm_rows``): XNNPACK tiles an IGEMM to its L2 only when an
     mr x nr tile fits there (``xnn_gemm_best_tile_size``); a 1x32 conv over 250 channels or a
     3x3 over 1024 does not, gets all output channels per call and streams the weights
     ceil(M / mr) times.  Each read again beyond the first costs the weights' streamed time less
     their hot time at a set their size (the measured curve: nothing below ~8 MB, where the L3
-    serves them as fast as hot; single-op files: a 64 MB 1x32 conv over 150 rows +51 ms on 59)."""
+    serves them as fast as hot; single-op files: a 64 MB 1x32 conv over 150 rows +51 ms on 59).
+    With ``costs.igemm_cols`` (nr) and the CPU's private cache known, a conv whose smallest tile
+    -- mr rows and nr columns of its packed K -- fits that cache is tiled to it and read once."""
     rows = costs.igemm_rows.get(op.compute_dtype, {}).get(op.kind)  # the profile lists the kinds with taps
     if not rows or not op.weight_bytes or not op.out_channels:
+        return 0.0
+    cols = costs.igemm_cols.get(op.compute_dtype, {}).get(op.kind)
+    if cols and private_cache_bytes and (rows + cols) * op.weight_bytes / op.out_channels <= private_cache_bytes:
         return 0.0
     positions = output_positions(op)
     rate = costs.weight_stream_rate(op.compute_dtype, op.weight_bytes)
@@ -286,7 +291,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # kernel time, and at least their streamed time (a batch-1 FC's weight read is its work).
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
     hot_s = op.weight_bytes / costs.hot_weight_rate(op.compute_dtype) if streamed_s else 0.0
-    extra_s = max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs)
+    extra_s = max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs, profile.memory.private_cache_bytes)
     total_s = max(work_s + extra_s, streamed_s)
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None

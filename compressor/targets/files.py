@@ -31,7 +31,7 @@ _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle"
                  "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "channel_tiles", "runtimes", "cpus"}
-# [[compute.variants.cpus]]: one CPU model's own thread split, over the variant's (tables.py).
+# [[compute.variants.cpus]]: one CPU model's own thread split and weight streaming, over the variant's (tables.py).
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes", "cpus"}
@@ -129,8 +129,8 @@ def _check_keys(data: dict[str, Any], path: Path) -> None:
                     _reject_unknown(cpu, _VARIANT_CPU_KEYS, keys, path)
                     runtimes = cpu.get("runtimes")
                     for fmt, costs in (runtimes.items() if isinstance(runtimes, dict) else ()):
-                        if isinstance(costs, dict):  # only how the threads split: the rates are the variant's
-                            _reject_unknown(costs, {"parallel"}, (*keys, "runtimes", fmt), path)
+                        if isinstance(costs, dict):  # thread split and memory only: the rates are the variant's
+                            _reject_unknown(costs, {"parallel", "weight_stream"}, (*keys, "runtimes", fmt), path)
     cpus = data.get("memory", {}).get("cpus") if isinstance(data.get("memory"), dict) else None
     for index, cpu in enumerate(cpus if isinstance(cpus, list) else ()):
         if isinstance(cpu, dict):

@@ -41,7 +41,7 @@ from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile,
                     KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
-from .tables import channel_tiles_table, cpu_parallel_tables, efficiency_table, runtimes_table
+from .tables import channel_tiles_table, cpu_runtime_tables, efficiency_table, runtimes_table
 
 __all__ = [
     "AcceleratorProfile",
@@ -200,17 +200,18 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         multiple = c.integer((*keys, "channel_multiple"), optional=True)
         tiles = channel_tiles_table(c, (*keys, "channel_tiles"), dtypes)
         runtimes = runtimes_table(c, (*keys, "runtimes"), dtypes)
-        cpu_parallel = cpu_parallel_tables(c, keys, dtypes, here)
+        cpu_own = cpu_runtime_tables(c, keys, dtypes, here)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
                 if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
         efficiency = (efficiency_table(c, (*keys, "efficiency"), dtypes, partial=True)
                       if c.get((*keys, "efficiency"), optional=True) is not None else {})
         if chosen is None and set(required) <= flags:
             merged = {**base.runtimes, **runtimes}
-            for fmt, tables in cpu_parallel.items():  # this CPU's own thread split, measured on it
+            for fmt, own in cpu_own.items():  # this CPU's own thread split and memory, measured on it
                 if fmt not in merged:
                     raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
-                merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **tables})
+                merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **own.get("parallel", {})},
+                                      weight_stream={**merged[fmt].weight_stream, **own.get("weight_stream", {})})
             chosen = (replace(
                 base,
                 dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,
@@ -220,10 +221,10 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 macs_per_cycle={**base.macs_per_cycle, **macs},
                 runtimes=merged,
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
-            ), description, measured_on, bool(cpu_parallel))
+            ), description, measured_on, bool(cpu_own))
     if chosen is None:
         return base, None, None
-    split = " (how its threads split ops was measured on it)" if chosen[3] else ""
+    split = " (its thread split and weight streaming were measured on it)" if chosen[3] else ""
     note = (f"the {chosen[1]!r} rates were measured on {chosen[2]}; this CPU is {here}{split}: expect larger "
             "errors (README: 'On another CPU')") if here and chosen[2] and here != chosen[2] else None
     return chosen[0], chosen[1], note

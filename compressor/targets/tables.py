@@ -11,7 +11,7 @@ from .schema import Checker
 from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, KernelTerms,
                     RuntimeCost)
 
-__all__ = ["channel_tiles_table", "cpu_parallel_tables", "efficiency_table", "runtimes_table"]
+__all__ = ["channel_tiles_table", "cpu_runtime_tables", "efficiency_table", "runtimes_table"]
 
 
 def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
@@ -56,16 +56,19 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
-                                    igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes))
+                                    igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
+                                    igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes))
     return runtimes
 
 
-def cpu_parallel_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
-                        here: str | None) -> dict[str, dict[str, dict[str, Any]]]:
-    """``[[<variant>.cpus]]``: how one CPU model's threads split the runtimes' ops: ``cpu`` (as
-    ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>.parallel.<dtype>``
-    (a runtime's ``parallel`` table, whole) -- format -> dtype -> table for the CPU ``here``, {}
-    for any other; every entry is checked."""
+def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
+                       here: str | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``[[<variant>.cpus]]``: what one CPU model measured of its own for the runtimes: ``cpu``
+    (as ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>`` holding
+    ``parallel.<dtype>`` (how its threads split ops, a runtime's ``parallel`` table whole) and/or
+    ``weight_stream.<dtype>`` (its memory's curve) -- format -> {"parallel": dtype -> table,
+    "weight_stream": dtype -> curve} (the keys it names) for the CPU ``here``, {} for any other;
+    every entry is checked."""
     cpus = c.get((*keys, "cpus"), optional=True) or []
     if not isinstance(cpus, list) or not all(isinstance(e, dict) for e in cpus):
         raise c.fail((*keys, "cpus"), "expected [[...cpus]] tables")
@@ -74,11 +77,16 @@ def cpu_parallel_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
         entry = (*keys, "cpus", index)
         c.text((*entry, "description"))  # required, for the reader of the profile
         cpu = c.text((*entry, "cpu"))
-        tables = {}
+        tables: dict[str, dict[str, dict[str, Any]]] = {}
         for fmt in c.table((*entry, "runtimes")):
             if fmt not in FORMATS:
                 raise c.fail((*entry, "runtimes", fmt), f"not a format {list(FORMATS)}")
-            tables[fmt] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
+            own = c.table((*entry, "runtimes", fmt))
+            tables[fmt] = {}
+            if "parallel" in own:
+                tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
+            if "weight_stream" in own:
+                tables[fmt]["weight_stream"] = _weight_stream(c, (*entry, "runtimes", fmt, "weight_stream"), dtypes)
         if cpu == here:
             chosen = tables
     return chosen

@@ -119,6 +119,10 @@ class RuntimeCost:
     # op's whole packed weights once per mr rows (XNNPACK: a conv with taps whose mr x nr tile
     # overflows L2 gets nc = all output channels, so 150 rows read 64 MB of weights 22 times)
     igemm_rows: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> op kind -> output channels (nr) of that IGEMM microkernel: only a conv whose
+    # smallest tile (mr rows of its K and nr columns of packed weights) overflows the private
+    # cache is left untiled (microkernel-utils.c gemm_fits_in_cache); absent: every conv listed
+    igemm_cols: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
@@ -129,6 +133,7 @@ class RuntimeCost:
         object.__setattr__(self, "input_channel_tiles",
                            _frozen({d: _frozen(k) for d, k in self.input_channel_tiles.items()}))
         object.__setattr__(self, "igemm_rows", _frozen({d: _frozen(k) for d, k in self.igemm_rows.items()}))
+        object.__setattr__(self, "igemm_cols", _frozen({d: _frozen(k) for d, k in self.igemm_cols.items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
@@ -137,7 +142,8 @@ class RuntimeCost:
                      tuple(sorted(self.weight_stream.items())), tuple(sorted(self.rnn_steps.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
                      tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.igemm_rows.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.igemm_rows.items())),
+                     tuple((d, _items(k)) for d, k in sorted(self.igemm_cols.items()))))
 
     def input_channel_tile(self, dtype: str, kind: str) -> int:
         """Input channels the ``dtype`` ``kind`` kernel packs per filter tap; 1: none padded."""
@@ -191,7 +197,8 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows")
+                     "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
+                     "igemm_cols")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds")
 

@@ -412,6 +412,14 @@ def test_a_conv_whose_weights_overflow_the_igemm_tile_reads_them_once_per_mr_row
     assert t(small, tiled) == pytest.approx(t(small, plain))
     few_rows = replace(conv, output_bytes=4 * cout * 7)  # one tile of rows: read once
     assert t(few_rows, tiled) == pytest.approx(t(few_rows, plain))
+    # With nr known, a conv whose smallest tile ((7 + 32) x K floats) fits the private cache is
+    # tiled to it and read once: K = 8000 floats is 1.25 MB of tile, over a 1 MiB cache, within 2 MiB.
+    cols = replace(tiled, compute=replace(tiled.compute, runtimes={"tflite": replace(
+        tiled.compute.runtimes["tflite"], igemm_cols={"float32": {"conv": 32}})}))
+    one_mib = replace(cols, memory=replace(cols.memory, private_cache_bytes=1 << 20))
+    two_mib = replace(cols, memory=replace(cols.memory, private_cache_bytes=2 << 20))
+    assert t(conv, one_mib) == pytest.approx(t(conv, replace(tiled, memory=one_mib.memory)))
+    assert t(conv, two_mib) == pytest.approx(t(conv, replace(plain, memory=two_mib.memory)))
 
 
 def test_an_elementwise_op_overflowing_the_private_cache_streams_at_the_shared_cache_rate():
