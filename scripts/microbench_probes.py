@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Two kernel behaviours the cost model does not price yet, timed on this machine.
+
+    python scripts/microbench_probes.py                      # both probes, tables on stdout
+    python scripts/microbench_probes.py --probe amx-k --json out.json
+
+``amx-k``: one int8 ``CONV_2D`` (7x7, stride 2, 224x224 in, 64 out) as the corpus quantizes it
+(ai-edge-quantizer static_wi8_ai8), input channels 3 to 64.  XNNPACK's x86 int8 IGEMM packs
+each filter tap's input channels by its KR (8 on AVX-512 VNNI: ``input_channel_tiles``); on a
+CPU with AMX its ``avx512amx`` kernels take K in blocks of 64 bytes, so every channel count up
+to 32 should cost about the same, and the stem of an int8 ResNet as much as a 64-channel conv.
+
+``indirection``: a 1-in / 1-out fp32 1-D ``CONV_2D`` (256 or 64 taps, stride 1 or 2) over
+growing widths, in ns per (output position x tap).  An IGEMM reads one input pointer per
+output position and tap from its indirection buffer (8 bytes each): basic-pitch's
+``nmp.tflite`` holds eight 256-tap stride-2 convs of this kind, its largest over 44,098
+samples (a 45 MB buffer), and runs 2x (Xeon) and 1.4x (EPYC) its estimate.
+
+Each file is timed alone in LiteRT, one thread, thread CPU time: median of the runs, lowest of
+three passes, the empty file's time subtracted (as ``microbench_kernels.py``).  Nothing here is
+fitted; the numbers are for the next model change to be judged against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO))
+
+AMX_CHANNELS = (3, 4, 8, 16, 32, 64)
+INDIRECTION = [(256, 2), (256, 1), (64, 1), (64, 2)]
+WIDTHS = (2048, 8192, 22000, 44098)
+
+
+def probe_amx_k(work: Path, seconds: float) -> list[dict]:
+    import microbench_kernels as mk
+
+    points = [dict(cin=c, cout=64, kh=7, kw=7, s=2, h=224, w=224) for c in AMX_CHANNELS]
+    return _timed(work, "tflite-int8", points, seconds, lambda p, ms: {
+        "ms": ms, "gmac_per_s": p["cin"] * 64 * 49 * 112 * 112 / ms / 1e6}, mk)
+
+
+def probe_indirection(work: Path, seconds: float) -> list[dict]:
+    import microbench_kernels as mk
+
+    points = [dict(cin=1, cout=1, kh=1, kw=taps, s=s, h=1, w=w) for taps, s in INDIRECTION for w in WIDTHS]
+
+    def derived(p: dict, ms: float) -> dict:
+        pairs = (p["w"] + p["s"] - 1) // p["s"] * p["kw"]
+        return {"ms": ms, "ns_per_tap_row": ms * 1e6 / pairs, "indirection_mb": pairs * 8 / 1e6}
+    return _timed(work, "tflite", points, seconds, derived, mk)
+
+
+def _timed(work: Path, fmt: str, points: list[dict], seconds: float, derived, mk) -> list[dict]:
+    paths = []
+    for i, p in enumerate(points):
+        path = work / f"{fmt}-{i}.{mk.SUFFIX[fmt]}"
+        mk.BUILDERS[fmt]("conv", p, path)
+        paths.append(path)
+    empty = work / f"empty-{fmt}.tflite"
+    mk.build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+    times, _ = mk.time_files(paths, empty, seconds=seconds)
+    return [{"format": fmt, "params": p, **derived(p, ms)} for p, ms in zip(points, times)]
+
+
+PROBES = {"amx-k": probe_amx_k, "indirection": probe_indirection}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--probe", choices=sorted(PROBES), action="append", help="default: all")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing budget per file")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    from compressor.measure.bench import cpu_description
+
+    result = {"cpu": cpu_description(), "probes": {}}
+    with tempfile.TemporaryDirectory(prefix="probes.") as tmp:
+        for name in args.probe or sorted(PROBES):
+            rows = PROBES[name](Path(tmp), args.seconds)
+            result["probes"][name] = rows
+            print(f"# {name}, {result['cpu']}")
+            for row in rows:
+                extra = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("format", "params"))
+                print(f"{json.dumps(row['params'])}  {extra}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
