@@ -48,9 +48,11 @@ def format_target(profile: TargetProfile) -> str:
              f"  kind            {profile.kind}; formats {', '.join(profile.formats)}; dtypes {', '.join(profile.dtypes)}",
              "compute",
              f"  clock           {c.clock_hz / 1e6:g} MHz x {c.threads} thread(s)",
-             f"  CPU variant     {profile.variant or 'base values (no variant applies)'}",
-             f"  dispatch        {c.dispatch_overhead_us:g} us per op",
-             f"  channels        multiple of {c.channel_multiple}; float ops {'allowed' if c.float_allowed else 'NOT allowed'}"]
+             f"  CPU variant     {profile.variant or 'base values (no variant applies)'}"]
+    if profile.variant_note:  # measured on another CPU: what applies here, what does not
+        lines.append(f"  on this CPU     {profile.variant_note}")
+    lines += [f"  dispatch        {c.dispatch_overhead_us:g} us per op",
+              f"  channels        multiple of {c.channel_multiple}; float ops {'allowed' if c.float_allowed else 'NOT allowed'}"]
     for dtype in profile.dtypes:
         peak_gmacs = c.clock_hz * c.macs_per_cycle[dtype] * c.threads / 1e9
         kinds = ", ".join(f"{kind} {fraction:g}" for kind, fraction in c.efficiency[dtype].items())
