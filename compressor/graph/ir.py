@@ -169,8 +169,15 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               groups=int(groups) if kind in ("conv", "pointwise") and groups > 1 else 1,
               nchwc_rows=int(shape[0] * shape[2]) if nchwc and shape and len(shape) == 4
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
-              step_weight_bytes=(0 if not recurrent_steps else step_weight_bytes if step_weight_bytes is not None
-                                 else sum(tensors[i].size_bytes for i in weights if tensors[i].is_constant)))
+              step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes))
+
+
+def _step_weight_bytes(tensors: list[Tensor], weights, recurrent_steps: int, given: int | None) -> int:
+    """Op.step_weight_bytes: what the reader measured (``given``), else every constant weight
+    (TFLite's sequence kernels multiply by all of them each step); 0 for a non-recurrent op."""
+    if not recurrent_steps:
+        return 0
+    return given if given is not None else sum(tensors[i].size_bytes for i in weights if tensors[i].is_constant)
 
 
 # ---------------------------------------------------------------------------- TFLite
