@@ -196,11 +196,17 @@ def spill_s(op: Op, profile: TargetProfile) -> float:
     shared cache is slow per core this floor is what an element-wise op costs in a graph
     (an Intel Xeon VM: ~28 GB/s beyond its 2 MiB L2 where the EPYC gives ~111; a 640x640 text
     detector's Adds and Muls 40 ms in onnxruntime's profiler, 11 ms by the kernel terms)."""
+    return 0.0 if op.macs else shared_cache_s(moved_bytes(op), profile)
+
+
+def shared_cache_s(nbytes: float, profile: TargetProfile) -> float:
+    """Seconds to read ``nbytes`` that overflow the core's private cache from the shared cache
+    (``nbytes / cache bandwidth``); 0 when they fit or the profile does not know its caches."""
     memory = profile.memory
-    if (op.macs or memory.private_cache_bytes is None or not memory.cache_bandwidth_bytes_per_s
-            or moved_bytes(op) <= memory.private_cache_bytes):
+    if (memory.private_cache_bytes is None or not memory.cache_bandwidth_bytes_per_s
+            or nbytes <= memory.private_cache_bytes):
         return 0.0
-    return moved_bytes(op) / memory.cache_bandwidth_bytes_per_s
+    return nbytes / memory.cache_bandwidth_bytes_per_s
 
 
 def step_spill_s(op: Op, profile: TargetProfile, threads: int = 1) -> float:
@@ -209,14 +215,9 @@ def step_spill_s(op: Op, profile: TargetProfile, threads: int = 1) -> float:
     cache every step: at least ``steps x share / cache bandwidth``.  (An LSTM of width 512 holds
     a 4 MiB R: on a Xeon with 2 MiB L2 and ~28 GB/s from its L3, 50 steps take 7.4 ms where the
     kernel's in-cache rate says 2.5; on two threads each core's half fits its L2.)"""
-    memory = profile.memory
-    if (not op.recurrent_steps or not op.step_weight_bytes or memory.private_cache_bytes is None
-            or not memory.cache_bandwidth_bytes_per_s):
+    if not op.recurrent_steps or not op.step_weight_bytes:
         return 0.0
-    share = op.step_weight_bytes / max(threads, 1)
-    if share <= memory.private_cache_bytes:
-        return 0.0
-    return op.recurrent_steps * share / memory.cache_bandwidth_bytes_per_s
+    return op.recurrent_steps * shared_cache_s(op.step_weight_bytes / max(threads, 1), profile)
 
 
 def split_balance(op: Op, parallel: Mapping[str, Any], threads: int) -> float:
@@ -295,7 +296,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     total_s = max(work_s + extra_s, streamed_s)
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None
-    split = compute.threads if threads > 1 else 1  # threads sharing the op's work (the roofline: all)
+    split = threads  # threads sharing the op's work: the roofline's all, a measured split's below
     if parallel and op.op_type not in parallel.get("serial", ()):
         # One thread's time, split as measured, plus the pool's hand-off; a tiny op stays on one
         # thread.  A recurrent op hands off once per time step (its own measured cost).

@@ -41,7 +41,7 @@ from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile,
                     KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
-from .tables import channel_tiles_table, cpu_runtime_tables, efficiency_table, runtimes_table
+from .tables import channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, runtimes_table
 
 __all__ = [
     "AcceleratorProfile",
@@ -164,17 +164,11 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
 def _memory_of_this_cpu(c: Checker, memory: MemoryProfile, here: str | None) -> MemoryProfile:
     """``[[memory.cpus]]``: a CPU model's own caches and bandwidths (``cpu`` as ``read_cpu_identity``
     names it) over the table's, on that CPU (``here``); every entry is checked."""
-    cpus = c.get(("memory", "cpus"), optional=True) or []
-    if not isinstance(cpus, list) or not all(isinstance(e, dict) for e in cpus):
-        raise c.fail(("memory", "cpus"), "expected [[memory.cpus]] tables")
-    for index in range(len(cpus)):
-        keys = ("memory", "cpus", index)
-        c.text((*keys, "description"))  # required, for the reader of the profile
-        cpu = c.text((*keys, "cpu"))
+    for keys, is_here in cpu_entries(c, ("memory", "cpus"), here):
         values = {name: c.number((*keys, name), positive=True, optional=True)
                   for name in ("dram_bandwidth_bytes_per_s", "cache_bandwidth_bytes_per_s")}
         values |= {name: c.integer((*keys, name), optional=True) for name in ("cache_bytes", "private_cache_bytes")}
-        if cpu == here:
+        if is_here:
             memory = replace(memory, **{k: v for k, v in values.items() if v is not None})
     return memory
 

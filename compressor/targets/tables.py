@@ -11,7 +11,7 @@ from .schema import Checker
 from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, KernelTerms,
                     RuntimeCost)
 
-__all__ = ["channel_tiles_table", "cpu_runtime_tables", "efficiency_table", "runtimes_table"]
+__all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "runtimes_table"]
 
 
 def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
@@ -69,14 +69,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     ``weight_stream.<dtype>`` (its memory's curve) -- format -> {"parallel": dtype -> table,
     "weight_stream": dtype -> curve} (the keys it names) for the CPU ``here``, {} for any other;
     every entry is checked."""
-    cpus = c.get((*keys, "cpus"), optional=True) or []
-    if not isinstance(cpus, list) or not all(isinstance(e, dict) for e in cpus):
-        raise c.fail((*keys, "cpus"), "expected [[...cpus]] tables")
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
-    for index in range(len(cpus)):
-        entry = (*keys, "cpus", index)
-        c.text((*entry, "description"))  # required, for the reader of the profile
-        cpu = c.text((*entry, "cpu"))
+    for entry, is_here in cpu_entries(c, (*keys, "cpus"), here):
         tables: dict[str, dict[str, dict[str, Any]]] = {}
         for fmt in c.table((*entry, "runtimes")):
             if fmt not in FORMATS:
@@ -87,9 +81,24 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
                 tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
             if "weight_stream" in own:
                 tables[fmt]["weight_stream"] = _weight_stream(c, (*entry, "runtimes", fmt, "weight_stream"), dtypes)
-        if cpu == here:
+        if is_here:
             chosen = tables
     return chosen
+
+
+def cpu_entries(c: Checker, keys: tuple, here: str | None) -> list[tuple[tuple, bool]]:
+    """A ``[[...cpus]]`` list of per-CPU tables (``[[memory.cpus]]``, ``[[compute.variants.cpus]]``),
+    each with its ``cpu`` (as ``read_cpu_identity`` names it) and a ``description``: every
+    entry's keys and whether it is the CPU ``here``; [] when absent."""
+    cpus = c.get(keys, optional=True) or []
+    if not isinstance(cpus, list) or not all(isinstance(e, dict) for e in cpus):
+        raise c.fail(keys, f"expected [[{'.'.join(map(str, keys))}]] tables")
+    entries = []
+    for index in range(len(cpus)):
+        entry = (*keys, index)
+        c.text((*entry, "description"))  # required, for the reader of the profile
+        entries.append((entry, c.text((*entry, "cpu")) == here))
+    return entries
 
 
 def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, Any]:
