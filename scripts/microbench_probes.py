@@ -41,7 +41,7 @@ WIDTHS = (2048, 8192, 22000, 44098)
 def probe_amx_k(work: Path, seconds: float) -> list[dict]:
     import microbench_kernels as mk
 
-    points = [dict(cin=c, cout=64, kh=7, kw=7, s=2, h=224, w=224) for c in AMX_CHANNELS]
+    points = [{"cin": c, "cout": 64, "kh": 7, "kw": 7, "s": 2, "h": 224, "w": 224} for c in AMX_CHANNELS]
     return _timed(work, "tflite-int8", points, seconds, lambda p, ms: {
         "ms": ms, "gmac_per_s": p["cin"] * 64 * 49 * 112 * 112 / ms / 1e6}, mk)
 
@@ -49,7 +49,7 @@ def probe_amx_k(work: Path, seconds: float) -> list[dict]:
 def probe_indirection(work: Path, seconds: float) -> list[dict]:
     import microbench_kernels as mk
 
-    points = [dict(cin=1, cout=1, kh=1, kw=taps, s=s, h=1, w=w) for taps, s in INDIRECTION for w in WIDTHS]
+    points = [{"cin": 1, "cout": 1, "kh": 1, "kw": taps, "s": s, "h": 1, "w": w} for taps, s in INDIRECTION for w in WIDTHS]
 
     def derived(p: dict, ms: float) -> dict:
         pairs = (p["w"] + p["s"] - 1) // p["s"] * p["kw"]

@@ -9,6 +9,7 @@ import pytest
 
 from compressor.files import targets_dir
 from compressor.errors import TargetError
+from compressor.targets.display import format_target
 from compressor.targets.load import TargetProfile, known_target_names, list_targets, load_target
 
 VALID = textwrap.dedent("""\
@@ -552,8 +553,7 @@ def test_a_cpu_models_own_thread_split_and_memory_replace_the_variants_on_that_c
     assert (here.compute.runtimes["tflite"].weight_stream_rate("float32", 67e6)
             < 0.6 * there.compute.runtimes["tflite"].weight_stream_rate("float32", 67e6))
     assert "thread" in here.variant_note and there.variant_note is None
-    from compressor.targets.display import format_target  # `compress targets host-x86` says it too
-
+    # `compress targets host-x86` says it too
     assert "on this CPU" in format_target(here) and "on this CPU" not in format_target(there)
     text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "split"', 1)
     bad = text.replace('[compute.variants.cpus.runtimes.tflite]\n', '[compute.variants.cpus.runtimes.tflite]\ndispatch_overhead_us = 1\n', 1)
