@@ -172,12 +172,11 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     scaled so each term's coefficient is in ms (ps x count x 1e-9; us x 1e-3)."""
     if "input_bytes" not in row:
         return None  # a table written before the per-part byte counts
-    from compressor.cost.latency import padded_macs
+    from compressor.cost.latency import kernel_work
 
-    op = _op(row, dtype)
-    in_tile = target.compute.runtime_cost(row["format"].split("-")[0]).input_channel_tile(dtype, row["kind"])
-    macs = padded_macs(op, target.compute.channel_tile_of(dtype, row["kind"]), in_tile) if row["macs"] else 0.0
-    return [macs * 1e-9, row["input_bytes"] * 1e-9, row["weight_bytes"] * 1e-9, row["output_bytes"] * 1e-9, 1e-3]
+    # The work as the runtime's kernel computes it (its tiles: cost/latency.kernel_work), as predicted.
+    macs, out_bytes = kernel_work(_op(row, dtype), target.compute, target.compute.runtime_cost(row["format"].split("-")[0]))
+    return [macs * 1e-9, row["input_bytes"] * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3]
 
 
 def glue_ms_per_byte(rows: list[dict], fmt: str) -> float:

@@ -153,6 +153,14 @@ def run(args) -> dict:
             "skipped": skipped, "summary": summarize(rows)}
 
 
+def recorded_flags(cpu: str | None) -> frozenset[str] | None:
+    """The SIMD flags a run recorded (``cpu_description``: "model [flag flag ...]"); None when it
+    recorded none, and this machine's are read."""
+    if not cpu or not cpu.endswith("]") or "[" not in cpu or "no SIMD flags read" in cpu:
+        return None
+    return frozenset(cpu[cpu.rindex("[") + 1:-1].split())
+
+
 def repredict(args) -> dict:
     """Earlier measurements (--from-json) predicted again by today's cost model: a change to the
     target's rates or the latency model is scored without timing anything again."""
@@ -161,8 +169,9 @@ def repredict(args) -> dict:
     from compressor.targets.load import load_target
 
     result = merge_results(args.from_json)
-    # The CPU the files were timed on, not this one: its caches and bandwidths ([[memory.cpus]]).
-    base = load_target(args.target, cpu_identity=result.get("cpu_identity"))
+    # The CPU the files were timed on, not this one: its caches and bandwidths ([[memory.cpus]]),
+    # and its SIMD flags, which pick the kernels ([[compute.variants]] and their extensions).
+    base = load_target(args.target, cpu_identity=result.get("cpu_identity"), cpu_flags=recorded_flags(result.get("cpu")))
     shapes = {e["path"]: parse_input_shapes(e["input_shape"]) if e.get("input_shape") else None
               for e in load_entries(Path(args.entries))}
     rows = []

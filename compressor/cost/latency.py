@@ -85,10 +85,10 @@ from typing import Any, Mapping
 from ..errors import TargetError
 from ..graph.ir import Op
 from ..targets.load import TargetProfile
-from ..targets.types import RuntimeCost
+from ..targets.types import ComputeProfile, RuntimeCost
 
-__all__ = ["OpLatency", "estimate_op_latency", "filter_taps", "memory_level", "memory_reach", "moved_bytes",
-           "padded_macs", "weight_stream_s"]
+__all__ = ["OpLatency", "estimate_op_latency", "filter_taps", "kernel_work", "memory_level", "memory_reach",
+           "moved_bytes", "padded_macs", "weight_stream_s"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,24 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     if memory.cache_bandwidth_bytes_per_s and op.weight_bytes > memory.private_cache_bytes:
         rate = min(rate or math.inf, memory.cache_bandwidth_bytes_per_s)
     return op.weight_bytes / rate if rate else 0.0
+
+
+def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[float, int]:
+    """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
+    its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
+    tap to its input tile, and, where it lists a row tile, output rows to whole tiles (an op
+    with fewer rows than a tile runs a smaller one): XNNPACK's AMX int8 kernel computes 16 rows
+    x 64 channels x 64 inputs per tap at a time whatever the layer needs of them."""
+    dtype, kind = op.compute_dtype, op.kind
+    tile = costs.channel_tiles.get(dtype, {}).get(kind) or compute.channel_tile_of(dtype, kind)
+    macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
+    rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
+    if rows > 1 and op.out_channels:
+        positions = output_positions(op)
+        scale = (math.ceil(positions / rows) * rows / positions if positions >= rows else 1.0) if positions else 1.0
+        macs *= scale
+        out_bytes = round(out_bytes * scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
+    return macs, out_bytes
 
 
 def output_positions(op: Op) -> int:
@@ -263,8 +281,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # A runtime with a measured ``parallel`` table splits the one-thread time below; without
         # one, the bare roofline: every thread at full rate.
         macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
-        compute_s = padded_macs(op, compute.channel_tile_of(op.compute_dtype, op.kind),
-                                costs.input_channel_tile(op.compute_dtype, op.kind)) / macs_per_s
+        compute_s = kernel_work(op, compute, costs)[0] / macs_per_s
     rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)
               if op.recurrent_steps and op.macs and op.compute_dtype == "float32" else None)
     if rnn_ps is not None:
@@ -279,10 +296,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     if terms is not None:
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
-        tile = compute.channel_tile_of(op.compute_dtype, op.kind)
-        in_tile = costs.input_channel_tile(op.compute_dtype, op.kind)
-        compute_s, rest_s = terms.seconds(padded_macs(op, tile, in_tile) if op.macs else 0.0, op.input_bytes,
-                                          op.weight_bytes, op.output_bytes)
+        work_macs, work_out_bytes = kernel_work(op, compute, costs)
+        compute_s, rest_s = terms.seconds(work_macs, op.input_bytes, op.weight_bytes, work_out_bytes)
         memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0

@@ -30,9 +30,12 @@ _TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "co
 _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "channel_tiles", "runtimes", "cpus"}
+                 "channel_multiple", "channel_tiles", "runtimes", "cpus", "extensions"}
 # [[compute.variants.cpus]]: one CPU model's own thread split and weight streaming, over the variant's (tables.py).
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
+# [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
+_EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}
+_EXTENSION_RUNTIME_KEYS = {"kernels", "channel_tiles", "input_channel_tiles", "row_tiles"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes", "cpus"}
 # [[memory.cpus]]: one CPU model's own caches and bandwidths, over the table's (load.py).
@@ -131,6 +134,14 @@ def _check_keys(data: dict[str, Any], path: Path) -> None:
                     for fmt, costs in (runtimes.items() if isinstance(runtimes, dict) else ()):
                         if isinstance(costs, dict):  # thread split and memory only: the rates are the variant's
                             _reject_unknown(costs, {"parallel", "weight_stream"}, (*keys, "runtimes", fmt), path)
+            for number, extension in enumerate(variant.get("extensions") if isinstance(variant.get("extensions"), list) else ()):
+                if isinstance(extension, dict):
+                    keys = ("compute", "variants", index, "extensions", number)
+                    _reject_unknown(extension, _EXTENSION_KEYS, keys, path)
+                    runtimes = extension.get("runtimes")
+                    for fmt, costs in (runtimes.items() if isinstance(runtimes, dict) else ()):
+                        if isinstance(costs, dict):  # its kernels and their tiles only
+                            _reject_unknown(costs, _EXTENSION_RUNTIME_KEYS, (*keys, "runtimes", fmt), path)
     cpus = data.get("memory", {}).get("cpus") if isinstance(data.get("memory"), dict) else None
     for index, cpu in enumerate(cpus if isinstance(cpus, list) else ()):
         if isinstance(cpu, dict):

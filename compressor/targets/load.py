@@ -41,7 +41,8 @@ from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile,
                     KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
-from .tables import channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, runtimes_table
+from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
+                     runtimes_table)
 
 __all__ = [
     "AcceleratorProfile",
@@ -195,6 +196,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         tiles = channel_tiles_table(c, (*keys, "channel_tiles"), dtypes)
         runtimes = runtimes_table(c, (*keys, "runtimes"), dtypes)
         cpu_own = cpu_runtime_tables(c, keys, dtypes, here)
+        extensions, ext_own = extension_tables(c, keys, dtypes, flags, _CPU_FLAG)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
                 if c.get((*keys, "macs_per_cycle"), optional=True) is not None else {})
         efficiency = (efficiency_table(c, (*keys, "efficiency"), dtypes, partial=True)
@@ -206,6 +208,14 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                     raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
                 merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **own.get("parallel", {})},
                                       weight_stream={**merged[fmt].weight_stream, **own.get("weight_stream", {})})
+            for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
+                if fmt not in merged:
+                    raise c.fail((*keys, "extensions"), f"names runtime {fmt!r}, which the variant has no costs for")
+                merged[fmt] = replace(merged[fmt], **{name: {d: {**getattr(merged[fmt], name).get(d, {}), **table.get(d, {})}
+                                                             for d in {*getattr(merged[fmt], name), *table}}
+                                                      for name, table in own.items()})
+            if extensions:
+                description = f"{description} + {' + '.join(extensions)}"
             chosen = (replace(
                 base,
                 dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,

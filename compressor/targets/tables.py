@@ -11,7 +11,8 @@ from .schema import Checker
 from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, KernelTerms,
                     RuntimeCost)
 
-__all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "runtimes_table"]
+__all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
+           "runtimes_table"]
 
 
 def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
@@ -57,7 +58,9 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
-                                    igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes))
+                                    igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
+                                    channel_tiles=channel_tiles_table(c, (*keys, fmt, "channel_tiles"), dtypes),
+                                    row_tiles=channel_tiles_table(c, (*keys, fmt, "row_tiles"), dtypes))
     return runtimes
 
 
@@ -84,6 +87,42 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
         if is_here:
             chosen = tables
     return chosen
+
+
+def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: frozenset[str],
+                     flag_pattern: str) -> tuple[list[str], dict[str, dict[str, dict[str, Any]]]]:
+    """``[[<variant>.extensions]]``: kernels a runtime switches to on a CPU with more flags than
+    the variant needs (XNNPACK's AMX int8 GEMMs where the CPU has ``amx_int8``), each with
+    ``requires_cpu_flags``, a ``description`` and ``runtimes.<format>`` holding ``kernels``,
+    ``channel_tiles``, ``input_channel_tiles`` and ``row_tiles`` (as a runtime's own): the
+    descriptions of those this CPU's ``flags`` satisfy and format -> key -> dtype -> table of
+    theirs merged in order; every entry is checked."""
+    entries = c.get((*keys, "extensions"), optional=True) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise c.fail((*keys, "extensions"), "expected [[...extensions]] tables")
+    applied: list[str] = []
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    for index in range(len(entries)):
+        entry = (*keys, "extensions", index)
+        required = c.names((*entry, "requires_cpu_flags"), flag_pattern, "CPU flag names")
+        description = c.text((*entry, "description"))
+        c.text((*entry, "measured_on"), optional=True)
+        parsed: dict[str, dict[str, dict[str, Any]]] = {}
+        for fmt in c.table((*entry, "runtimes")):
+            if fmt not in FORMATS:
+                raise c.fail((*entry, "runtimes", fmt), f"not a format {list(FORMATS)}")
+            at = (*entry, "runtimes", fmt)
+            parsed[fmt] = {"kernels": _kernel_terms(c, (*at, "kernels"), dtypes),
+                           **{name: channel_tiles_table(c, (*at, name), dtypes)
+                              for name in ("channel_tiles", "input_channel_tiles", "row_tiles")}}
+        if set(required) <= flags:
+            applied.append(description)
+            for fmt, own in parsed.items():
+                for name, table in own.items():
+                    merged = tables.setdefault(fmt, {}).setdefault(name, {})
+                    for dtype, values in table.items():
+                        merged[dtype] = {**merged.get(dtype, {}), **values}
+    return applied, tables
 
 
 def cpu_entries(c: Checker, keys: tuple, here: str | None) -> list[tuple[tuple, bool]]:

@@ -123,6 +123,13 @@ class RuntimeCost:
     # smallest tile (mr rows of its K and nr columns of packed weights) overflows the private
     # cache is left untiled (microkernel-utils.c gemm_fits_in_cache); absent: every conv listed
     igemm_cols: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> op kind -> output channels this runtime's kernel computes per pass, over
+    # compute.channel_tiles (XNNPACK's AMX int8 kernels: nr = 64 where its AVX-512 ones take 16)
+    channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> op kind -> output rows (positions) the kernel computes per pass (AMX: mr = 16 rows
+    # per tile): MACs and the per-output term count whole rows x channel tiles (an op with
+    # fewer positions than one tile runs a smaller one); absent: rows are not padded
+    row_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
@@ -134,6 +141,8 @@ class RuntimeCost:
                            _frozen({d: _frozen(k) for d, k in self.input_channel_tiles.items()}))
         object.__setattr__(self, "igemm_rows", _frozen({d: _frozen(k) for d, k in self.igemm_rows.items()}))
         object.__setattr__(self, "igemm_cols", _frozen({d: _frozen(k) for d, k in self.igemm_cols.items()}))
+        object.__setattr__(self, "channel_tiles", _frozen({d: _frozen(k) for d, k in self.channel_tiles.items()}))
+        object.__setattr__(self, "row_tiles", _frozen({d: _frozen(k) for d, k in self.row_tiles.items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
@@ -143,11 +152,17 @@ class RuntimeCost:
                      tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
                      tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.igemm_rows.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.igemm_cols.items()))))
+                     tuple((d, _items(k)) for d, k in sorted(self.igemm_cols.items())),
+                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items())),
+                     tuple((d, _items(k)) for d, k in sorted(self.row_tiles.items()))))
 
     def input_channel_tile(self, dtype: str, kind: str) -> int:
         """Input channels the ``dtype`` ``kind`` kernel packs per filter tap; 1: none padded."""
         return self.input_channel_tiles.get(dtype, {}).get(kind, 1)
+
+    def row_tile(self, dtype: str, kind: str) -> int:
+        """Output rows the ``dtype`` ``kind`` kernel computes per pass; 1: rows not padded."""
+        return self.row_tiles.get(dtype, {}).get(kind, 1)
 
     def weight_stream_rate(self, dtype: str, set_bytes: float) -> float | None:
         """Bytes/s for a graph of ``set_bytes`` packed weights: the measured curve interpolated
@@ -198,7 +213,7 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
                      "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
-                     "igemm_cols")
+                     "igemm_cols", "channel_tiles", "row_tiles")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds")
 

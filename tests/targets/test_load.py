@@ -562,3 +562,26 @@ def test_a_cpu_models_own_thread_split_and_memory_replace_the_variants_on_that_c
     bad = text.replace('sync_us = 6.2', 'sync_us = -6.2', 1)
     with pytest.raises(TargetError, match="sync_us"):
         load_target(str(write(tmp_path, "split", bad)), cpu_identity=epyc)  # checked on every CPU
+
+
+def test_a_variant_extension_applies_with_its_flags_and_takes_kernels_and_tiles_only(tmp_path):
+    """``[[compute.variants.extensions]]``: kernels a runtime switches to where the CPU has more
+    flags (XNNPACK's AMX int8 GEMMs), over the variant's, only on such a CPU; any other key refused."""
+    extension = ('\n[[compute.variants]]\nrequires_cpu_flags = ["avx2"]\ndescription = "AVX2"\n'
+                 '[compute.variants.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
+                 'kernels.int8.conv = { mac_ps = 4 }\n'
+                 '[[compute.variants.extensions]]\nrequires_cpu_flags = ["amx_int8"]\ndescription = "AMX"\n'
+                 '[compute.variants.extensions.runtimes.tflite]\nrow_tiles.int8 = { conv = 16 }\n'
+                 'kernels.int8.conv = { mac_ps = 1 }\n')
+    path = write(tmp_path, "toy", VALID + extension)
+    plain = load_target(str(path), cpu_flags=frozenset({"avx2"}))
+    amx = load_target(str(path), cpu_flags=frozenset({"avx2", "amx_int8"}))
+    assert plain.compute.runtimes["tflite"].kernels["int8"]["conv"].mac_ps == 4
+    assert plain.compute.runtimes["tflite"].row_tile("int8", "conv") == 1
+    assert amx.compute.runtimes["tflite"].kernels["int8"]["conv"].mac_ps == 1
+    assert amx.compute.runtimes["tflite"].row_tile("int8", "conv") == 16
+    assert amx.compute.runtimes["tflite"].dispatch_overhead_us == 0.1  # the rest stays the variant's
+    assert amx.variant == "AVX2 + AMX"
+    bad = write(tmp_path, "bad", VALID + extension.replace("row_tiles.int8", "dispatch_overhead_us = 1\nrow_tiles.int8"))
+    with pytest.raises(TargetError, match="dispatch_overhead_us"):
+        load_target(str(bad), cpu_flags=frozenset({"avx2"}))
