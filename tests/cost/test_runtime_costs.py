@@ -464,3 +464,30 @@ def test_recurrent_weights_beyond_the_private_cache_are_re_read_every_step():
     assert estimate_op_latency(wide, two, runtime="onnx").latency_s < 1e-3  # 2 MiB each: fits both L2s
     fast = replace(slow, memory=replace(slow.memory, cache_bandwidth_bytes_per_s=1e13))
     assert estimate_op_latency(wide, fast, runtime="onnx").latency_s == pytest.approx(wide.macs * 1e-12)
+
+
+def test_amx_kernels_cost_whole_tiles_on_a_cpu_with_amx_only():
+    """On a CPU with ``amx_int8`` XNNPACK runs int8 convs on 16 rows x 64 output x 64 input
+    channels per tap at a time (host-x86's [[compute.variants.extensions]]): a 3x3 conv from 3
+    channels to 16 costs what one from 16 does, and a 256-channel one runs faster than the VNNI
+    kernels' terms say; without the flag nothing changes."""
+    vnni = load_target("host-x86", cpu_flags=frozenset({"avx2", "avx512f", "avx512_vnni"}))
+    amx = load_target("host-x86", cpu_flags=frozenset({"avx2", "avx512f", "avx512_vnni", "amx_int8"}))
+    assert "AMX" in amx.variant and "AMX" not in vnni.variant
+    assert amx.compute.runtimes["tflite"].row_tile("int8", "conv") == 16
+    assert vnni.compute.runtimes["tflite"].row_tile("int8", "conv") == 1
+    assert amx.compute.runtimes["onnx"] == vnni.compute.runtimes["onnx"]  # onnxruntime's kernels: not these
+
+    def conv(cin: int, cout: int, side: int) -> Op:
+        pixels = side * side
+        return Op("y", "CONV_2D", "conv", (0,), (1,), pixels * cout * cin * 9, "int8", cout * cin * 9,
+                  pixels * cin, pixels * cout, out_channels=cout, in_channels=cin)
+
+    def t(op: Op, profile) -> float:
+        return estimate_op_latency(op, profile, runtime="tflite").latency_s
+
+    assert t(conv(3, 16, 32), amx) == pytest.approx(t(conv(16, 16, 32), amx), rel=0.05)
+    assert t(conv(3, 16, 32), vnni) < 0.75 * t(conv(16, 16, 32), vnni)
+    assert t(conv(256, 256, 14), amx) < 0.5 * t(conv(256, 256, 14), vnni)
+    # Fewer positions than a row tile run a smaller tile: a 1x1-output conv is not costed as 16 rows.
+    assert t(conv(64, 64, 1), amx) < 2 * amx.compute.runtimes["tflite"].kernels["int8"]["conv"].fixed_us * 1e-6 + 1e-6
