@@ -126,22 +126,19 @@ def _check_keys(data: dict[str, Any], path: Path) -> None:
     for index, variant in enumerate(variants if isinstance(variants, list) else ()):
         if isinstance(variant, dict):
             _check_table(variant, _VARIANT_KEYS, ("compute", "variants", index), path)
-            for number, cpu in enumerate(variant.get("cpus") if isinstance(variant.get("cpus"), list) else ()):
-                if isinstance(cpu, dict):
-                    keys = ("compute", "variants", index, "cpus", number)
-                    _reject_unknown(cpu, _VARIANT_CPU_KEYS, keys, path)
-                    runtimes = cpu.get("runtimes")
-                    for fmt, costs in (runtimes.items() if isinstance(runtimes, dict) else ()):
-                        if isinstance(costs, dict):  # thread split and memory only: the rates are the variant's
-                            _reject_unknown(costs, {"parallel", "weight_stream"}, (*keys, "runtimes", fmt), path)
-            for number, extension in enumerate(variant.get("extensions") if isinstance(variant.get("extensions"), list) else ()):
-                if isinstance(extension, dict):
-                    keys = ("compute", "variants", index, "extensions", number)
-                    _reject_unknown(extension, _EXTENSION_KEYS, keys, path)
-                    runtimes = extension.get("runtimes")
-                    for fmt, costs in (runtimes.items() if isinstance(runtimes, dict) else ()):
-                        if isinstance(costs, dict):  # its kernels and their tiles only
-                            _reject_unknown(costs, _EXTENSION_RUNTIME_KEYS, (*keys, "runtimes", fmt), path)
+            # [[...cpus]]: thread split and memory only, the rates are the variant's;
+            # [[...extensions]]: kernels and their tiles only.
+            for name, allowed, costs_allowed in (("cpus", _VARIANT_CPU_KEYS, {"parallel", "weight_stream"}),
+                                                 ("extensions", _EXTENSION_KEYS, _EXTENSION_RUNTIME_KEYS)):
+                entries = variant.get(name)
+                for number, entry in enumerate(entries if isinstance(entries, list) else ()):
+                    if isinstance(entry, dict):
+                        keys = ("compute", "variants", index, name, number)
+                        _reject_unknown(entry, allowed, keys, path)
+                        runtimes = entry.get("runtimes")
+                        for fmt, costs in (runtimes.items() if isinstance(runtimes, dict) else ()):
+                            if isinstance(costs, dict):
+                                _reject_unknown(costs, costs_allowed, (*keys, "runtimes", fmt), path)
     cpus = data.get("memory", {}).get("cpus") if isinstance(data.get("memory"), dict) else None
     for index, cpu in enumerate(cpus if isinstance(cpus, list) else ()):
         if isinstance(cpu, dict):
