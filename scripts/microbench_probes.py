@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Two kernel behaviours the cost model does not price yet, timed on this machine.
+"""Kernel and thread-pool behaviours measured apart, timed on this machine.
 
-    python scripts/microbench_probes.py                      # both probes, tables on stdout
+    python scripts/microbench_probes.py                      # every probe, tables on stdout
     python scripts/microbench_probes.py --probe amx-k --json out.json
 
 ``amx-k``: one int8 ``CONV_2D`` (7x7, stride 2, 224x224 in, 64 out) as the corpus quantizes it
@@ -16,9 +16,16 @@ output position and tap from its indirection buffer (8 bytes each): basic-pitch'
 ``nmp.tflite`` holds eight 256-tap stride-2 convs of this kind, its largest over 44,098
 samples (a 45 MB buffer), and runs 2x (Xeon) and 1.4x (EPYC) its estimate.
 
-Each file is timed alone in LiteRT, one thread, thread CPU time: median of the runs, lowest of
-three passes, the empty file's time subtracted (as ``microbench_kernels.py``).  Nothing here is
-fitted; the numbers are for the next model change to be judged against.
+``handoff``: what a second thread costs an op XNNPACK splits without gaining from it.  XNNPACK
+splits a GEMM whenever it has more than one mr x nr tile (``xnn_gemm_best_tile_size`` asks for
+5 tiles per thread), worth it or not.  Chains of 20 pairs of batch-1 fp32 FCs 16 -> N -> 16: the
+16 -> N one is split once N exceeds one tile (nr = 32 here), the N -> 16 one never; each file
+timed on 1 and 2 threads (wall time, medians, the lower of two passes), and ``handoff_us`` = the
+2-thread excess per split op.  N <= 32 shows the baseline (no split, no excess).
+
+The amx-k and indirection files are timed alone in LiteRT, one thread, thread CPU time: median
+of the runs, lowest of three passes, the empty file's time subtracted (as
+``microbench_kernels.py``).  Only ``handoff`` feeds a profile (``parallel.<dtype>.handoff_us``).
 """
 
 from __future__ import annotations
@@ -69,7 +76,51 @@ def _timed(work: Path, fmt: str, points: list[dict], seconds: float, derived, mk
     return [{"format": fmt, "params": p, **derived(p, ms)} for p, ms in zip(points, times)]
 
 
-PROBES = {"amx-k": probe_amx_k, "indirection": probe_indirection}
+HANDOFF_WIDTHS = (16, 32, 64, 128, 256, 512)
+HANDOFF_PAIRS = 20
+
+
+def probe_handoff(work: Path, seconds: float) -> list[dict]:
+    import microbench_kernels as mk
+    import numpy as np
+
+    rows = []
+    for width in HANDOFF_WIDTHS:
+        b = mk._TfliteBuilder()
+        x = first = b.tensor((1, 16))
+        for _ in range(HANDOFF_PAIRS):
+            for n_in, n_out in ((16, width), (width, 16)):
+                w = b.tensor((n_out, n_in), mk.RNG.standard_normal((n_out, n_in)) * 0.1)
+                y = b.tensor((1, n_out))
+                b.op("FULLY_CONNECTED", [x, w, b.tensor((n_out,), np.zeros(n_out))], [y], "FullyConnectedOptions",
+                     b.s.FullyConnectedOptionsT())
+                x = y
+        path = work / f"handoff-{width}.tflite"
+        b.save(path, [first], [x])
+        t1, t2 = (min(_wall_ms(path, threads, seconds / 4) for _ in range(2)) for threads in (1, 2))
+        rows.append({"format": "tflite", "params": {"pairs": HANDOFF_PAIRS, "k": 16, "n": width},
+                     "ms_1": t1, "ms_2": t2, "handoff_us": (t2 - t1) * 1e3 / HANDOFF_PAIRS})
+    return rows
+
+
+def _wall_ms(path: Path, threads: int, seconds: float) -> float:
+    import statistics
+    import time
+
+    from compressor.measure.bench import open_invoker
+
+    invoke = open_invoker(path, threads=threads)
+    for _ in range(10):
+        invoke()
+    times, deadline = [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(times) < 20:
+        start = time.perf_counter()
+        invoke()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff, "indirection": probe_indirection}
 
 
 def main(argv: list[str] | None = None) -> int:
