@@ -88,7 +88,7 @@ from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
 
 __all__ = ["OpLatency", "estimate_op_latency", "filter_taps", "kernel_work", "memory_level", "memory_reach",
-           "moved_bytes", "padded_macs", "weight_stream_s"]
+           "moved_bytes", "padded_macs", "weight_stream_s", "work_tiles"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,33 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
         macs *= scale
         out_bytes = round(out_bytes * scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
     return macs, out_bytes
+
+
+# XNNPACK's element-wise operators hand its thread pool tiles of 16 KB (binary-elementwise-nd.c
+# get_tile_size: 16 x 1024 bytes, rounded to the kernel's unroll).
+ELEMENTWISE_TILE_BYTES = 16 * 1024
+# Rows (mr) of XNNPACK's x86 AVX-512 GEMM kernels where the profile does not list them: 7
+# (gemm-config.c: f32 7x32, qs8 7x16c8 on avx512vnni).
+GEMM_ROWS = 7
+
+
+def work_tiles(op: Op, costs: RuntimeCost, compute: ComputeProfile) -> int | None:
+    """How many tiles of work XNNPACK hands its thread pool for ``op``: a GEMM's mr x nr output
+    tiles (``xnn_gemm_best_tile_size`` cuts them down to the kernel's mr x nr to get 5 per
+    thread; mr = ``igemm_rows``, 1 for a batch-1 FC; nr = ``igemm_cols``, else the channel
+    tile), an element-wise op's 16 KB tiles; None for the kinds it splits some other way.  With
+    more than one tile it splits the op over the threads whether or not that pays."""
+    dtype, kind = op.compute_dtype, op.kind
+    if kind in ("conv", "pointwise", "fully_connected") and op.macs and op.out_channels:
+        positions = output_positions(op)
+        rows = 1 if positions == 1 else (costs.igemm_rows.get(dtype, {}).get(kind)
+                                         or (costs.row_tile(dtype, kind) if costs.row_tile(dtype, kind) > 1 else GEMM_ROWS))
+        cols = (costs.igemm_cols.get(dtype, {}).get(kind) or costs.channel_tiles.get(dtype, {}).get(kind)
+                or compute.channel_tile_of(dtype, kind))
+        return math.ceil(positions / rows) * math.ceil(op.out_channels / cols)
+    if kind == "elementwise":
+        return math.ceil(op.output_bytes / ELEMENTWISE_TILE_BYTES)
+    return None
 
 
 def output_positions(op: Op) -> int:
@@ -321,7 +348,13 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         parts, sync_s = 1, sync_us * 1e-6
         if op.recurrent_steps and parallel.get("step_sync_us") is not None:
             parts, sync_s = op.recurrent_steps, parallel["step_sync_us"] * 1e-6
-        if work_s / speedup + parts * sync_s < work_s:
+        gains = work_s / speedup + parts * sync_s < work_s
+        tiles = work_tiles(op, costs, compute) if parallel.get("handoff_us") is not None else None
+        if tiles is not None and tiles < 2:
+            gains = False  # one tile of work: XNNPACK runs it on the calling thread
+        elif tiles is not None and not gains:
+            overhead_s += parallel["handoff_us"] * 1e-6  # split anyway, for nothing but the hand-off
+        if gains:
             compute_s, memory_s, work_s = compute_s / speedup, memory_s / speedup, work_s / speedup
             overhead_s += parts * sync_s
             split = compute.threads

@@ -35,7 +35,7 @@ _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_o
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
 _EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}
-_EXTENSION_RUNTIME_KEYS = {"kernels", "channel_tiles", "input_channel_tiles", "row_tiles"}
+_EXTENSION_RUNTIME_KEYS = {"kernels", "channel_tiles", "input_channel_tiles", "row_tiles", "igemm_cols"}
 _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
                 "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes", "cpus"}
 # [[memory.cpus]]: one CPU model's own caches and bandwidths, over the table's (load.py).

@@ -94,7 +94,7 @@ def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: fr
     """``[[<variant>.extensions]]``: kernels a runtime switches to on a CPU with more flags than
     the variant needs (XNNPACK's AMX int8 GEMMs where the CPU has ``amx_int8``), each with
     ``requires_cpu_flags``, a ``description`` and ``runtimes.<format>`` holding ``kernels``,
-    ``channel_tiles``, ``input_channel_tiles`` and ``row_tiles`` (as a runtime's own): the
+    ``channel_tiles``, ``input_channel_tiles``, ``row_tiles`` and ``igemm_cols`` (as a runtime's own): the
     descriptions of those this CPU's ``flags`` satisfy and format -> key -> dtype -> table of
     theirs merged in order; every entry is checked."""
     entries = c.get((*keys, "extensions"), optional=True) or []
@@ -114,7 +114,7 @@ def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: fr
             at = (*entry, "runtimes", fmt)
             parsed[fmt] = {"kernels": _kernel_terms(c, (*at, "kernels"), dtypes),
                            **{name: channel_tiles_table(c, (*at, name), dtypes)
-                              for name in ("channel_tiles", "input_channel_tiles", "row_tiles")}}
+                              for name in ("channel_tiles", "input_channel_tiles", "row_tiles", "igemm_cols")}}
         if set(required) <= flags:
             applied.append(description)
             for fmt, own in parsed.items():
@@ -155,7 +155,8 @@ def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, 
 def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
     serial = [op types], nchwc_block = { <kind> = channels }, stripe = { <kind> = positions },
-    kinds = { <kind> = { efficiency, sync_us } } }``, all but the first two optional (types.py)."""
+    kinds = { <kind> = { efficiency, sync_us } }, handoff_us = us }``, all but the first two
+    optional (types.py)."""
     terms: dict[str, dict[str, Any]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
@@ -168,6 +169,7 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
         terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True),
                         "sync_us": c.number((*keys, dtype, "sync_us"), positive=False),
                         "step_sync_us": c.number((*keys, dtype, "step_sync_us"), positive=False, optional=True),
+                        "handoff_us": c.number((*keys, dtype, "handoff_us"), positive=False, optional=True),
                         "serial": _op_types(c, (*keys, dtype, "serial")),
                         "nchwc_block": tuple(sorted(_kind_table(c, (*keys, dtype, "nchwc_block")).items())),
                         "stripe": tuple(sorted(_kind_table(c, (*keys, dtype, "stripe")).items())),

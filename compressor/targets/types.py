@@ -106,7 +106,9 @@ class RuntimeCost:
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
     # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,
     # "stripe": ((kind, positions), ...) its other convs' output stripes round to,
-    # "kinds": ((kind, efficiency, sync_us), ...) where a kind's kernel splits its own way}:
+    # "kinds": ((kind, efficiency, sync_us), ...) where a kind's kernel splits its own way,
+    # "handoff_us": XNNPACK's rule, when set: ops split by work tiles, worth it or not, and a split
+    # that gains nothing costs this hand-off (cost/latency.work_tiles)}:
     # what more than one thread does to an op (scripts/microbench_threads.py)
     parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # op types whose output the runtime aliases to their input (onnxruntime's Reshape, Flatten,
@@ -215,7 +217,7 @@ RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us"
                      "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
                      "igemm_cols", "channel_tiles", "row_tiles")
 PARALLEL_KEYS = ("efficiency", "sync_us")
-PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds")
+PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ def test_parallel_tables_are_validated(tmp_path):
             'parallel.float32 = { efficiency = 0.9, sync_us = 2 }\n')
     runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2, "step_sync_us": None, "serial": (),
-                                           "nchwc_block": (), "stripe": (), "kinds": ()}
+                                           "nchwc_block": (), "stripe": (), "kinds": (), "handoff_us": None}
     full = good.replace("sync_us = 2 }", 'sync_us = 2, step_sync_us = 3, serial = ["RELU", "SOFTMAX"] }')
     runtime = load_target(_host_plus(tmp_path, full), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"]["serial"] == ("RELU", "SOFTMAX")
@@ -491,3 +491,36 @@ def test_amx_kernels_cost_whole_tiles_on_a_cpu_with_amx_only():
     assert t(conv(256, 256, 14), amx) < 0.5 * t(conv(256, 256, 14), vnni)
     # Fewer positions than a row tile run a smaller tile: a 1x1-output conv is not costed as 16 rows.
     assert t(conv(64, 64, 1), amx) < 2 * amx.compute.runtimes["tflite"].kernels["int8"]["conv"].fixed_us * 1e-6 + 1e-6
+
+
+def test_xnnpack_splits_by_work_tiles_whether_or_not_it_pays():
+    """With ``handoff_us`` LiteRT follows XNNPACK: an op with more than one tile of work (a
+    GEMM's mr x nr output tiles, an element-wise op's 16 KB) is split over the threads even when
+    that gains nothing, and then costs the hand-off; one tile stays on the calling thread."""
+    from compressor.cost.latency import work_tiles
+
+    terms = {"float32": {"fully_connected": KernelTerms(mac_ps=20.0), "elementwise": KernelTerms(in_byte_ps=20.0)}}
+    table = {"efficiency": 0.9, "sync_us": 5.0}
+    old = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, parallel={"float32": table},
+                                   igemm_cols={"float32": {"fully_connected": 32}}))
+    old = replace(old, compute=replace(old.compute, threads=2))
+    new = replace(old, compute=replace(old.compute, runtimes={"tflite": replace(
+        old.compute.runtimes["tflite"], parallel={"float32": {**table, "handoff_us": 1.5}})}))
+
+    def fc(n_out: int) -> Op:
+        return Op("y", "FULLY_CONNECTED", "fully_connected", (0,), (1,), 16 * n_out, "float32", 64 * n_out, 64,
+                  4 * n_out, out_channels=n_out)
+
+    def t(op: Op, profile) -> float:
+        return estimate_op_latency(op, profile, runtime="tflite").latency_s * 1e6
+
+    runtime = new.compute.runtimes["tflite"]
+    assert work_tiles(fc(32), runtime, new.compute) == 1 and work_tiles(fc(64), runtime, new.compute) == 2
+    assert t(fc(32), new) == pytest.approx(t(fc(32), old))  # one tile: the calling thread alone
+    assert t(fc(64), new) == pytest.approx(t(fc(64), old) + 1.5)  # split for nothing: the hand-off
+    big = fc(1 << 16)  # worth splitting: the measured split, as before
+    assert t(big, new) == pytest.approx(t(big, old))
+    assert t(big, new) < t(big, replace(old, compute=replace(old.compute, threads=1)))
+    add = Op("a", "ADD", "elementwise", (0, 1), (2,), 0, "float32", 0, 2 * 6000, 6000)
+    assert work_tiles(add, runtime, new.compute) == 1
+    assert t(add, new) == pytest.approx(t(add, old))
