@@ -184,7 +184,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         return base, None, None
     if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
         raise c.fail(("compute", "variants"), "expected [[compute.variants]] tables")
-    chosen: tuple[ComputeProfile, str, str | None, bool] | None = None
+    chosen: tuple[ComputeProfile, str, str | None, bool, str, list[str]] | None = None
     flags = read_cpu_flags() if cpu_flags is None else cpu_flags
     for index in range(len(variants)):
         keys = ("compute", "variants", index)
@@ -214,8 +214,6 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 merged[fmt] = replace(merged[fmt], **{name: {d: {**getattr(merged[fmt], name).get(d, {}), **table.get(d, {})}
                                                              for d in {*getattr(merged[fmt], name), *table}}
                                                       for name, table in own.items()})
-            if extensions:
-                description = f"{description} + {' + '.join(extensions)}"
             chosen = (replace(
                 base,
                 dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,
@@ -225,13 +223,16 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 macs_per_cycle={**base.macs_per_cycle, **macs},
                 runtimes=merged,
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
-            ), description, measured_on, bool(cpu_own))
+            ), " + ".join([description, *extensions]), measured_on, bool(cpu_own), description, extensions)
     if chosen is None:
         return base, None, None
-    split = " (its thread split and weight streaming were measured on it)" if chosen[3] else ""
-    note = (f"the {chosen[1]!r} rates were measured on {chosen[2]}; this CPU is {here}{split}: expect larger "
-            "errors (README: 'On another CPU')") if here and chosen[2] and here != chosen[2] else None
-    return chosen[0], chosen[1], note
+    profile, name, measured_on, own, description, extensions = chosen
+    mine = (["its thread split and weight streaming were measured on it"] if own else []) + \
+        [f"{' + '.join(extensions)} replace those rates where they apply"] * bool(extensions)
+    split = f" ({'; '.join(mine)})" if mine else ""
+    note = (f"the {description!r} rates were measured on {measured_on}; this CPU is {here}{split}: expect larger "
+            "errors (README: 'On another CPU')") if here and measured_on and here != measured_on else None
+    return profile, name, note
 
 
 def _mcu(c: Checker, kind: str) -> McuProfile | None:
