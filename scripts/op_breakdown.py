@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Each op of a real .tflite / .onnx beside its estimate: which op does the model get wrong?
+"""Each op of a real .tflite alone beside its estimate: which op does the model get wrong?
 
     python scripts/op_breakdown.py model.tflite                  # every op alone vs its estimate
-    python scripts/op_breakdown.py model.tflite --ops CONV_2D,PADV2
-    python scripts/op_breakdown.py model.onnx                    # onnxruntime's profiler per node
-    python scripts/op_breakdown.py model.onnx --input-shape 1x3x224x224 --json out.json
+    python scripts/op_breakdown.py model.tflite --ops CONV_2D,PADV2 --json out.json
+
+(For an ``.onnx``, onnxruntime's own profiler does this per node: ``scripts/ort_op_profile.py``.)
 
 ``.tflite``: every op is cut out with its own tensors (shapes, quantization, constants) into a
 file of its own and timed alone in LiteRT (XNNPACK, one thread): thread CPU time, median of the
@@ -12,10 +12,6 @@ runs, the lowest of three passes, the empty file's time subtracted, as the kerne
 microbenchmarks time theirs.  An op timed alone runs with its weights and activations hot and
 without its neighbours: the sum of the ops alone against the whole file's time (`compress
 bench`) says how much a graph adds.
-
-``.onnx``: onnxruntime's own profiler (``enable_profiling``, one thread, the graph it runs after
-its optimizations), each node's kernel time, median over the runs, beside the estimate's ops in
-the same order.
 
 The estimate is ``compress profile FILE --target T``'s per-op latency.  Nothing is fitted to
 what this prints; it is for finding what the cost model misses.
@@ -25,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,68 +87,29 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float) -> list[
     return rows
 
 
-def onnx_nodes(path: Path, shapes, runs: int) -> list[dict]:
-    import numpy as np
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.enable_profiling = True
-    with tempfile.TemporaryDirectory(prefix="op_breakdown.") as tmp:
-        options.profile_file_prefix = str(Path(tmp) / "ort")
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        rng = np.random.default_rng(0)
-        feeds = {}
-        for index, i in enumerate(session.get_inputs()):
-            shape = list(shapes[index]) if shapes else [d if isinstance(d, int) else 1 for d in i.shape]
-            dtype = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
-                     "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}.get(i.type, np.float32)
-            feeds[i.name] = rng.standard_normal(shape).astype(dtype)
-        for _ in range(runs):
-            session.run(None, feeds)
-        events = json.loads(Path(session.end_profiling()).read_text())
-    times: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for e in events:
-        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-            times[(e["name"][: -len("_kernel_time")], e["args"].get("op_name", "?"))].append(e["dur"])
-    return [{"name": name, "op": op, "measured_us": statistics.median(v)} for (name, op), v in times.items()]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("file", type=Path)
     parser.add_argument("--target", default="host-x86")
-    parser.add_argument("--ops", help="comma-separated op types (.tflite): only these")
+    parser.add_argument("--ops", help="comma-separated op types: only these")
     parser.add_argument("--input-shape", help="as compress --input-shape, for dynamic dims")
-    parser.add_argument("--seconds", type=float, default=20.0, help="timing budget over all ops (.tflite)")
-    parser.add_argument("--runs", type=int, default=50, help="profiled runs (.onnx)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="timing budget over all ops")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args(argv)
     from compressor.data import parse_input_shapes
 
     shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
+    if args.file.suffix != ".tflite":
+        print(f"error: {args.file}: not a .tflite (for an .onnx: scripts/ort_op_profile.py)", file=sys.stderr)
+        return 2
     est = estimate(args.file, args.target, shapes)
-    if args.file.suffix == ".tflite":
-        rows = tflite_ops_alone(args.file, set(args.ops.split(",")) if args.ops else None, args.seconds)
-        for row in rows:  # the estimate's ops are the file's, in its order
-            row["estimate_us"] = est[row["index"]]["estimate_us"] if row["index"] < len(est) else float("nan")
-        for row in rows:
-            print(f"{row['index']:4d} {row['op']:18s} alone {row['measured_us']:9.2f} us  estimate "
-                  f"{row['estimate_us']:9.2f} us  {row['inputs']} -> {row['output']}")
-    else:
-        rows = onnx_nodes(args.file, shapes, args.runs)
-        by_type = defaultdict(float)
-        for e in est:
-            by_type[e["op"]] += e["estimate_us"]
-        measured = defaultdict(float)
-        for row in rows:
-            measured[row["op"]] += row["measured_us"]
-        for op in sorted(set(by_type) | set(measured), key=lambda o: -max(by_type[o], measured[o])):
-            print(f"{op:26s} measured {measured[op]:9.1f} us  estimate {by_type[op]:9.1f} us")
-        for row in rows:
-            print(f"  {row['op']:24s} {row['measured_us']:9.1f} us  {row['name']}")
+    rows = tflite_ops_alone(args.file, set(args.ops.split(",")) if args.ops else None, args.seconds)
+    for row in rows:  # the estimate's ops are the file's, in its order
+        row["estimate_us"] = est[row["index"]]["estimate_us"] if row["index"] < len(est) else float("nan")
+        print(f"{row['index']:4d} {row['op']:18s} alone {row['measured_us']:9.2f} us  estimate "
+              f"{row['estimate_us']:9.2f} us  {row['inputs']} -> {row['output']}")
     alone = sum(r["measured_us"] for r in rows)
     print(f"sum measured {alone / 1e3:.3f} ms, estimate {sum(e['estimate_us'] for e in est) / 1e3:.3f} ms "
           f"({len(rows)} of {len(est)} ops)")

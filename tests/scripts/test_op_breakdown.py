@@ -1,0 +1,34 @@
+"""scripts/op_breakdown.py: every op of a .tflite timed alone beside its estimate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ai_edge_litert")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import microbench_kernels as mk
+import op_breakdown
+
+
+def test_each_op_is_timed_alone_beside_its_estimate(tmp_path):
+    path = tmp_path / "conv.tflite"
+    mk.build_tflite("conv", {"h": 32, "w": 32, "cin": 8, "cout": 16, "kh": 3, "kw": 3, "s": 1}, path)
+    out = tmp_path / "ops.json"
+    assert op_breakdown.main([str(path), "--seconds", "0.5", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert len(result["rows"]) == len(result["estimate"]) == 1
+    row = result["rows"][0]
+    assert row["op"] == "CONV_2D" and row["output"] == [1, 32, 32, 16]
+    assert row["measured_us"] > 0 and row["estimate_us"] > 0
+
+
+def test_an_onnx_file_is_refused_with_the_tool_that_profiles_it(tmp_path, capsys):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"")
+    assert op_breakdown.main([str(path)]) == 2
+    assert "ort_op_profile.py" in capsys.readouterr().err
