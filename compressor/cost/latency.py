@@ -192,13 +192,14 @@ def work_tiles(op: Op, costs: RuntimeCost, compute: ComputeProfile) -> int | Non
     tile), an element-wise op's 16 KB tiles; None for the kinds it splits some other way.  With
     more than one tile it splits the op over the threads whether or not that pays."""
     dtype, kind = op.compute_dtype, op.kind
+    if op.recurrent_steps:
+        return None  # split per time step (``step_sync_us``), not as one GEMM
     if kind in ("conv", "pointwise", "fully_connected") and op.macs and op.out_channels:
         positions = output_positions(op)
-        rows = 1 if positions == 1 else (costs.igemm_rows.get(dtype, {}).get(kind)
-                                         or (costs.row_tile(dtype, kind) if costs.row_tile(dtype, kind) > 1 else GEMM_ROWS))
+        rows = costs.igemm_rows.get(dtype, {}).get(kind) or costs.row_tiles.get(dtype, {}).get(kind) or GEMM_ROWS
         cols = (costs.igemm_cols.get(dtype, {}).get(kind) or costs.channel_tiles.get(dtype, {}).get(kind)
                 or compute.channel_tile_of(dtype, kind))
-        return math.ceil(positions / rows) * math.ceil(op.out_channels / cols)
+        return math.ceil(positions / (1 if positions == 1 else rows)) * math.ceil(op.out_channels / cols)
     if kind == "elementwise":
         return math.ceil(op.output_bytes / ELEMENTWISE_TILE_BYTES)
     return None
@@ -340,8 +341,10 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None
     split = threads  # threads sharing the op's work: the roofline's all, a measured split's below
     if parallel and op.op_type not in parallel.get("serial", ()):
-        # One thread's time, split as measured, plus the pool's hand-off; a tiny op stays on one
-        # thread.  A recurrent op hands off once per time step (its own measured cost).
+        # One thread's time, split as measured, plus the pool's hand-off, where that pays; with
+        # ``handoff_us`` (XNNPACK) by its work tiles instead: one tile stays on the calling thread,
+        # more are split even when that gains nothing.  A recurrent op hands off once per time
+        # step (its own measured cost).
         efficiency, sync_us = next(((e, s) for kind, e, s in parallel.get("kinds", ()) if kind == op.kind),
                                    (parallel["efficiency"], parallel["sync_us"]))
         speedup = (1 + efficiency * (compute.threads - 1)) * split_balance(op, parallel, compute.threads)

@@ -523,4 +523,6 @@ def test_xnnpack_splits_by_work_tiles_whether_or_not_it_pays():
     assert t(big, new) < t(big, replace(old, compute=replace(old.compute, threads=1)))
     add = Op("a", "ADD", "elementwise", (0, 1), (2,), 0, "float32", 0, 2 * 6000, 6000)
     assert work_tiles(add, runtime, new.compute) == 1
+    lstm = replace(_lstm(100, 100 * 4 * 128 * 256), out_channels=512, output_bytes=4 * 512)
+    assert work_tiles(lstm, runtime, new.compute) is None  # split per time step instead
     assert t(add, new) == pytest.approx(t(add, old))
