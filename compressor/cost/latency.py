@@ -159,6 +159,12 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     return op.weight_bytes / rate if rate else 0.0
 
 
+def kernel_channel_tile(dtype: str, kind: str, compute: ComputeProfile, costs: RuntimeCost) -> int:
+    """Output channels the runtime's ``dtype`` ``kind`` kernel computes per pass: its own tile
+    (``costs.channel_tiles``), else the profile's."""
+    return costs.channel_tiles.get(dtype, {}).get(kind) or compute.channel_tile_of(dtype, kind)
+
+
 def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[float, int]:
     """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
     its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
@@ -166,12 +172,12 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     with fewer rows than a tile runs a smaller one): XNNPACK's AMX int8 kernel computes 16 rows
     x 64 channels x 64 inputs per tap at a time whatever the layer needs of them."""
     dtype, kind = op.compute_dtype, op.kind
-    tile = costs.channel_tiles.get(dtype, {}).get(kind) or compute.channel_tile_of(dtype, kind)
+    tile = kernel_channel_tile(dtype, kind, compute, costs)
     macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
     rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
     if rows > 1 and op.out_channels:
         positions = output_positions(op)
-        scale = (math.ceil(positions / rows) * rows / positions if positions >= rows else 1.0) if positions else 1.0
+        scale = math.ceil(positions / rows) * rows / positions if positions >= rows else 1.0
         macs *= scale
         out_bytes = round(out_bytes * scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
     return macs, out_bytes
@@ -197,8 +203,7 @@ def work_tiles(op: Op, costs: RuntimeCost, compute: ComputeProfile) -> int | Non
     if kind in ("conv", "pointwise", "fully_connected") and op.macs and op.out_channels:
         positions = output_positions(op)
         rows = costs.igemm_rows.get(dtype, {}).get(kind) or costs.row_tiles.get(dtype, {}).get(kind) or GEMM_ROWS
-        cols = (costs.igemm_cols.get(dtype, {}).get(kind) or costs.channel_tiles.get(dtype, {}).get(kind)
-                or compute.channel_tile_of(dtype, kind))
+        cols = costs.igemm_cols.get(dtype, {}).get(kind) or kernel_channel_tile(dtype, kind, compute, costs)
         return math.ceil(positions / (1 if positions == 1 else rows)) * math.ceil(op.out_channels / cols)
     if kind == "elementwise":
         return math.ceil(op.output_bytes / ELEMENTWISE_TILE_BYTES)
