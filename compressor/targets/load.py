@@ -42,7 +42,7 @@ from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile
                     KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
-                     runtimes_table)
+                     overlay, runtimes_table)
 
 __all__ = [
     "AcceleratorProfile",
@@ -184,7 +184,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         return base, None, None
     if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
         raise c.fail(("compute", "variants"), "expected [[compute.variants]] tables")
-    chosen: tuple[ComputeProfile, str, str | None, bool, str, list[str]] | None = None
+    chosen: tuple[ComputeProfile, str, str | None, bool, list[str]] | None = None
     flags = read_cpu_flags() if cpu_flags is None else cpu_flags
     for index in range(len(variants)):
         keys = ("compute", "variants", index)
@@ -211,28 +211,26 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
                 if fmt not in merged:
                     raise c.fail((*keys, "extensions"), f"names runtime {fmt!r}, which the variant has no costs for")
-                merged[fmt] = replace(merged[fmt], **{name: {d: {**getattr(merged[fmt], name).get(d, {}), **table.get(d, {})}
-                                                             for d in {*getattr(merged[fmt], name), *table}}
+                merged[fmt] = replace(merged[fmt], **{name: overlay(getattr(merged[fmt], name), table)
                                                       for name, table in own.items()})
             chosen = (replace(
                 base,
                 dispatch_overhead_us=base.dispatch_overhead_us if overhead is None else overhead,
                 channel_multiple=base.channel_multiple if multiple is None else multiple,
-                channel_tiles={d: {**base.channel_tiles.get(d, {}), **tiles.get(d, {})}
-                               for d in {*base.channel_tiles, *tiles}},
+                channel_tiles=overlay(base.channel_tiles, tiles),
                 macs_per_cycle={**base.macs_per_cycle, **macs},
                 runtimes=merged,
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
-            ), " + ".join([description, *extensions]), measured_on, bool(cpu_own), description, extensions)
+            ), description, measured_on, bool(cpu_own), extensions)
     if chosen is None:
         return base, None, None
-    profile, name, measured_on, own, description, extensions = chosen
+    profile, description, measured_on, own, extensions = chosen
     mine = (["its thread split and weight streaming were measured on it"] if own else []) + \
         [f"{' + '.join(extensions)} replace those rates where they apply"] * bool(extensions)
     split = f" ({'; '.join(mine)})" if mine else ""
     note = (f"the {description!r} rates were measured on {measured_on}; this CPU is {here}{split}: expect larger "
             "errors (README: 'On another CPU')") if here and measured_on and here != measured_on else None
-    return profile, name, note
+    return profile, " + ".join([description, *extensions]), note
 
 
 def _mcu(c: Checker, kind: str) -> McuProfile | None:

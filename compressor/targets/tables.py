@@ -12,7 +12,7 @@ from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, P
                     RuntimeCost)
 
 __all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
-           "runtimes_table"]
+           "overlay", "runtimes_table"]
 
 
 def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
@@ -36,13 +36,10 @@ def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partia
 def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, RuntimeCost]:
     """Optional ``runtimes.<format> = { dispatch_overhead_us, invoke_overhead_us, rnn_step_us, rnn_efficiency,
     efficiency = { <dtype> = { <kind> = fraction } } }``: that runtime's own costs."""
-    table = c.table(keys, optional=True)
-    if table is None:
+    if c.table(keys, optional=True) is None:
         return {}
     runtimes = {}
-    for fmt in table:
-        if fmt not in FORMATS:
-            raise c.fail((*keys, fmt), f"not a format {list(FORMATS)}")
+    for fmt in _formats(c, keys):
         number = lambda key, optional=True: c.number((*keys, fmt, key), positive=False, optional=optional)  # noqa: E731
         runtimes[fmt] = RuntimeCost(dispatch_overhead_us=number("dispatch_overhead_us", optional=False),
                                     invoke_overhead_us=number("invoke_overhead_us") or 0.0,
@@ -75,9 +72,7 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     for entry, is_here in cpu_entries(c, (*keys, "cpus"), here):
         tables: dict[str, dict[str, dict[str, Any]]] = {}
-        for fmt in c.table((*entry, "runtimes")):
-            if fmt not in FORMATS:
-                raise c.fail((*entry, "runtimes", fmt), f"not a format {list(FORMATS)}")
+        for fmt in _formats(c, (*entry, "runtimes")):
             own = c.table((*entry, "runtimes", fmt))
             tables[fmt] = {}
             if "parallel" in own:
@@ -108,9 +103,7 @@ def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: fr
         description = c.text((*entry, "description"))
         c.text((*entry, "measured_on"), optional=True)
         parsed: dict[str, dict[str, dict[str, Any]]] = {}
-        for fmt in c.table((*entry, "runtimes")):
-            if fmt not in FORMATS:
-                raise c.fail((*entry, "runtimes", fmt), f"not a format {list(FORMATS)}")
+        for fmt in _formats(c, (*entry, "runtimes")):
             at = (*entry, "runtimes", fmt)
             parsed[fmt] = {"kernels": _kernel_terms(c, (*at, "kernels"), dtypes),
                            **{name: channel_tiles_table(c, (*at, name), dtypes)
@@ -118,11 +111,25 @@ def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: fr
         if set(required) <= flags:
             applied.append(description)
             for fmt, own in parsed.items():
+                mine = tables.setdefault(fmt, {})
                 for name, table in own.items():
-                    merged = tables.setdefault(fmt, {}).setdefault(name, {})
-                    for dtype, values in table.items():
-                        merged[dtype] = {**merged.get(dtype, {}), **values}
+                    mine[name] = overlay(mine.get(name, {}), table)
     return applied, tables
+
+
+def overlay(base: Mapping[str, Mapping[str, Any]], over: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-dtype tables (``dtype -> key -> value``: channel tiles, kernel terms) with ``over``'s
+    entries over ``base``'s, dtype by dtype."""
+    return {d: {**base.get(d, {}), **over.get(d, {})} for d in {*base, *over}}
+
+
+def _formats(c: Checker, keys: tuple) -> list[str]:
+    """The keys of a ``runtimes`` table, each checked to be a format."""
+    table = c.table(keys)
+    for fmt in table:
+        if fmt not in FORMATS:
+            raise c.fail((*keys, fmt), f"not a format {list(FORMATS)}")
+    return list(table)
 
 
 def cpu_entries(c: Checker, keys: tuple, here: str | None) -> list[tuple[tuple, bool]]:
