@@ -38,47 +38,33 @@ def estimate(path: Path, target: str, shapes) -> list[dict]:
 
 
 def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float) -> list[dict]:
-    import flatbuffers
     import microbench_kernels as mk
-    import numpy as np
-    from ai_edge_litert import schema_py_generated as s
 
-    buf = path.read_bytes()
-    codes = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    from compressor.tflite.flatbuffer import op_names, pack, read_model
 
-    def model():
-        m = s.ModelT.InitFromObj(s.Model.GetRootAsModel(buf, 0))
-        for b in m.buffers:  # constants stored past the flatbuffer: inline them
-            if getattr(b, "offset", 0) and b.offset > 1:
-                b.data = np.frombuffer(buf[b.offset:b.offset + b.size], np.uint8)
-                b.offset = b.size = 0
-        m.signatureDefs = []
-        return m
+    model = read_model(path)  # constants stored past the flatbuffer read back inline
+    model.signatureDefs = []
+    graph, names = model.subgraphs[0], op_names(model)
+    ops = graph.operators
 
-    first = model()
-    graph = first.subgraphs[0]
+    def constant(i: int) -> bool:
+        data = model.buffers[graph.tensors[i].buffer].data if graph.tensors[i].buffer > 0 else None
+        return data is not None and len(data) > 0
+
     rows, paths = [], []
     with tempfile.TemporaryDirectory(prefix="op_breakdown.") as tmp:
-        for index, op in enumerate(graph.operators):
-            code = first.operatorCodes[op.opcodeIndex]
-            name = codes.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+        for index, op in enumerate(ops):
+            name = names[op.opcodeIndex]
             if only and name not in only:
                 continue
-            m = model()
-            g = m.subgraphs[0]
-            one = g.operators[index]
-            constant = [i >= 0 and g.tensors[i].buffer > 0 and m.buffers[g.tensors[i].buffer].data is not None
-                        and len(m.buffers[g.tensors[i].buffer].data) > 0 for i in one.inputs]
-            g.operators, g.outputs = [one], [one.outputs[0]]
-            g.inputs = [i for i, c in zip(one.inputs, constant) if i >= 0 and not c]
-            builder = flatbuffers.Builder(1024)
-            builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+            graph.operators, graph.outputs = [op], [op.outputs[0]]
+            graph.inputs = [i for i in op.inputs if i >= 0 and not constant(i)]
             file = Path(tmp) / f"op{index}.tflite"
-            file.write_bytes(bytes(builder.Output()))
+            file.write_bytes(pack(model))
             paths.append(file)
-            rows.append({"index": index, "op": name,
-                         "inputs": [[int(d) for d in g.tensors[i].shape] for i in one.inputs if i >= 0][:2],
-                         "output": [int(d) for d in g.tensors[one.outputs[0]].shape]})
+            rows.append({"index": index, "op": name, "output_name": (graph.tensors[op.outputs[0]].name or b"").decode(),
+                         "inputs": [[int(d) for d in graph.tensors[i].shape] for i in op.inputs if i >= 0][:2],
+                         "output": [int(d) for d in graph.tensors[op.outputs[0]].shape]})
         empty = Path(tmp) / "empty.tflite"
         mk.build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
         times, _ = mk.time_files(paths, empty, seconds=seconds)
@@ -106,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     est = estimate(args.file, args.target, shapes)
     rows = tflite_ops_alone(args.file, set(args.ops.split(",")) if args.ops else None, args.seconds)
-    for row in rows:  # the estimate's ops are the file's, in its order
-        row["estimate_us"] = est[row["index"]]["estimate_us"] if row["index"] < len(est) else float("nan")
+    by_name = {e["name"]: e["estimate_us"] for e in est}  # an op's name: its first output tensor's
+    for row in rows:
+        row["estimate_us"] = by_name.get(row.pop("output_name"), float("nan"))
         print(f"{row['index']:4d} {row['op']:18s} alone {row['measured_us']:9.2f} us  estimate "
               f"{row['estimate_us']:9.2f} us  {row['inputs']} -> {row['output']}")
     alone = sum(r["measured_us"] for r in rows)
