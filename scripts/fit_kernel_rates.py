@@ -141,7 +141,23 @@ INT8_TERMS_FOR = ("tflite", "onnx")
 # kernel less its Transposes, for reasons not yet measured.
 SUBTRACT_TRANSPOSES = False
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
-TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
+TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns")
+# TFLite ops XNNPACK runs through one binary element-wise operator (binary-elementwise-nd.c):
+# the cost of one call of its kernel is theirs alike, fitted where the grid broadcasts.
+BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
+
+
+def broadcast_runs(row: dict) -> int:
+    """Op.broadcast_runs of a table row: recorded by microbench_kernels.py, else (tables written
+    before it) a TFLite PRELU's, whose slopes [1, 1, C] broadcast over every position."""
+    if "broadcast_runs" in row:
+        return row["broadcast_runs"]
+    shape = row.get("params", {}).get("shape")
+    if row["op_type"] != "PRELU" or not shape or not row["format"].startswith("tflite"):
+        return 0
+    from compressor.graph.ir import broadcast_runs as runs
+
+    return runs(tuple(shape), [tuple(shape), (1, 1, shape[-1])])
 
 
 def _grouped(row: dict) -> bool:
@@ -155,7 +171,8 @@ def _op(row: dict, dtype: str):
     cin = params.get("cin", 0) // params.get("groups", 1) if row["kind"] in ("conv", "pointwise") else 0
     return Op(name="x", op_type=row["op_type"], kind=row["kind"], inputs=(), outputs=(), macs=row["macs"],
               compute_dtype=dtype, weight_bytes=row["weight_bytes"], input_bytes=row["input_bytes"],
-              output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin))
+              output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin),
+              broadcast_runs=broadcast_runs(row))
 
 
 def _terms_for(terms: dict, row: dict, dtype: str = "float32") -> dict | None:
@@ -168,15 +185,21 @@ def _terms_for(terms: dict, row: dict, dtype: str = "float32") -> dict | None:
 
 
 def _features(row: dict, target, dtype: str) -> list[float] | None:
-    """[padded MACs, input bytes, weight bytes, output bytes, 1] of a row, in the units of TERMS
-    scaled so each term's coefficient is in ms (ps x count x 1e-9; us x 1e-3)."""
+    """[padded MACs, input bytes, weight bytes, output bytes, 1, kernel calls] of a row, in the
+    units of TERMS scaled so each term's coefficient is in ms (ps x count x 1e-9; us x 1e-3;
+    ns x count x 1e-6)."""
     if "input_bytes" not in row:
         return None  # a table written before the per-part byte counts
-    from compressor.cost.latency import kernel_work
+    from compressor.cost.latency import broadcast_work, kernel_work
 
-    # The work as the runtime's kernel computes it (its tiles: cost/latency.kernel_work), as predicted.
-    macs, out_bytes = kernel_work(_op(row, dtype), target.compute, target.compute.runtime_cost(row["format"].split("-")[0]))
-    return [macs * 1e-9, row["input_bytes"] * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3]
+    # The work as the runtime's kernel computes it (its tiles: cost/latency.kernel_work; a
+    # broadcasting op's whole vectors per call: broadcast_work), as predicted.
+    op, costs = _op(row, dtype), target.compute.runtime_cost(row["format"].split("-")[0])
+    macs, out_bytes = kernel_work(op, target.compute, costs)
+    in_bytes = row["input_bytes"]
+    if not op.macs:
+        in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
+    return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.broadcast_runs * 1e-6]
 
 
 def glue_ms_per_byte(rows: list[dict], fmt: str) -> float:
@@ -264,6 +287,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if len(points) < (max(min_points, 8) if "_taps" in key else min_points):
             continue
         a = np.array([_features(r, target, dtype) for r in points])
+        tied = False
+        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise"}:
+            a[:, 5] = 0.0  # a kernel call per broadcast run is XNNPACK's binary operator's
         if key in OWN_TERMS:
             a[:, 1] = a[:, 2] = a[:, 3] = 0.0  # few points: a rate per MAC and a fixed cost, nothing more
         elif points[0]["kind"] not in COMPUTE:
@@ -272,13 +298,36 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             # (~2 us in onnxruntime), which a graph's inner ops never do -- their fixed cost is
             # the runtime's dispatch.
             a[:, 0] = a[:, 2] = a[:, 4] = 0.0
+            # XNNPACK's binary ops: points whose bytes in and out keep one ratio (an ADD's two
+            # inputs, always twice its output) cannot tell the two rates apart; one rate per
+            # byte moved, as its kernel's loads and stores cost alike (Xeon: a Mul by a
+            # per-channel vector takes 2/3 of a Mul of two full tensors, as its 2 streams of 3
+            # say), else an op that broadcasts one input is costed at half its stream.
+            ratios = a[:, 1] / np.maximum(a[:, 3], 1e-30)
+            tied = bool(fmt == "tflite" and key in BINARY_OPS and a[:, 3].all()
+                        and ratios.max() <= 1.01 * ratios.min())
+            if tied:
+                a[:, 1] += a[:, 3]
+                a[:, 3] = 0.0
         t = np.array([r["ms"] for r in points])
         scaled = a / t[:, None]
         norms = np.maximum(np.abs(scaled).max(axis=0), 1e-30)
         coef, _ = nnls(scaled / norms, np.ones(len(points)))
         coef = coef / norms
+        if tied:
+            coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
+    # Binary op types the grid never broadcast take the call cost of those it did.
+    calls = [fitted[k]["call_ns"] for k in BINARY_OPS & fitted.keys() if fitted[k]["call_ns"] > 0]
+    if fmt == "tflite" and calls:
+        for key in BINARY_OPS & fitted.keys():
+            fitted[key]["call_ns"] = fitted[key]["call_ns"] or statistics.median(calls)
     return fitted
+
+
+def toml_terms(values: dict[str, float]) -> str:
+    """A kernel-terms inline table; ``call_ns`` only where it is not 0."""
+    return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items() if k != "call_ns" or v) + " }"
 
 
 def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:
@@ -335,14 +384,14 @@ def main(argv: list[str] | None = None) -> int:
         runtimes[fmt] = own
         terms = fit_terms(rows, target, fmt)
         for key, values in terms.items():
-            lines.append(f"kernels.float32.{key} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()) + " }")
+            lines.append(f"kernels.float32.{key} = {toml_terms(values)}")
         kernel_terms[fmt] = terms
         # int8 terms for LiteRT only: onnxruntime's QDQ single-op files keep Transposes and Q/DQ
         # around their QLinear kernel that the glue files (a Reshape, whose Q/DQ it removes) do not
         # measure, so their byte terms would charge every op the glue; its int8 stays on efficiencies.
         int8_terms = fit_terms(rows, target, fmt, dtype="int8") if fmt in INT8_TERMS_FOR else {}
         for key, values in int8_terms.items():
-            lines.append(f"kernels.int8.{key} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()) + " }")
+            lines.append(f"kernels.int8.{key} = {toml_terms(values)}")
         qdq = qdq_ms_per_byte(rows, f"{fmt}-int8")
         if qdq:  # the Q/DQ glue timed apart: per int8 element, a QuantizeLinear's out, a DequantizeLinear's in
             ps = qdq * 1e9

@@ -169,13 +169,23 @@ GRID["glue_transpose"] = [dict(shape=s, op="TRANSPOSE", n=n) for s in [(1, 8, 8,
                                                                        (1, 112, 112, 32), (1, 56, 56, 144)]
                           for n in (0, 1)]  # none or one Transpose: the difference is one
 
+# Broadcasting binary ops (added 2026-12-05): a Mul, Add or PReLU by a per-channel vector at one
+# size (131,072 elements) over 2 to 128 channels.  XNNPACK calls its kernel once per run of the
+# innermost channels, whole SIMD vectors each: a 128x128x8 PReLU costs 4x the 64x64x32 one
+# (``call_ns`` of the binary ops' kernel terms, cost/latency.broadcast_work).
+GRID["broadcast"] = [{"shape": (1, h, w, c), "op": op, "by": (1, 1, 1, c)}
+                     for c, h, w in [(2, 256, 256), (4, 181, 181), (8, 128, 128), (16, 90, 91), (24, 73, 74),
+                                     (32, 64, 64), (64, 45, 45), (128, 32, 32)]
+                     for op in ("MUL", "ADD", "PRELU")]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise"}
+BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused"}, "onnx": {"glue", "glue_transpose"},
-        "onnx-int8": {"rnn", "dispatch", "fused"}, "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused"}}
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused"}, "onnx": {"glue", "glue_transpose", "broadcast"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast"},
+        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused"}}
 
 
 def log(message: str) -> None:
@@ -286,6 +296,11 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
     else:
         shape, op = tuple(p["shape"]), p["op"]
         x = b.tensor(shape)
+        if op in ("ADD", "MUL") and "by" in p:  # by a constant that broadcasts (a per-channel scale)
+            other = b.tensor(tuple(p["by"]), RNG.random(tuple(p["by"])))
+            y = b.tensor(shape)
+            b.op(op, [x, other], [y], f"{op.title()}Options", getattr(s, f"{op.title()}OptionsT")())
+            b.save(path, [x], [y]); return
         if op in ("ADD", "MUL"):
             other = b.tensor(shape)
             y = b.tensor(shape)
@@ -612,7 +627,7 @@ def _run(args, work: Path) -> dict:
                          "recurrent_steps": op.recurrent_steps,
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes,
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
-                         "output_bytes": op.output_bytes, "ms": ms,
+                         "output_bytes": op.output_bytes, "broadcast_runs": op.broadcast_runs, "ms": ms,
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8")})

@@ -41,6 +41,11 @@ they replace the roofline: ``compute_s = mac_ps x padded_macs`` and ``memory_s``
 and fixed terms (at least the DRAM time when the op's bytes exceed the cache), summed, not
 maxed: a kernel's per-output and per-MAC work do not overlap the way the roofline assumes.
 
+A binary element-wise op whose operands broadcast (PReLU's slopes, an SE block's scale) runs
+XNNPACK's kernel once per innermost run of its output (``Op.broadcast_runs``), each call over
+whole SIMD vectors: its terms' ``call_ns`` per call, and its bytes as whole vectors per run
+(``broadcast_work``): a 128x128x8 PReLU costs 4x a 64x64x32 one of the same bytes.
+
 Weights streamed (``weight_set_bytes``: the graph's packed weight bytes, every node's own:
 XNNPACK and MLAS pack each node's weights into a buffer of its own, so the 100 FC nodes of an
 unrolled 100-step LSTM hold 100 copies).  The kernel terms were measured with one op's weights
@@ -87,7 +92,7 @@ from ..graph.ir import Op
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
 
-__all__ = ["OpLatency", "estimate_op_latency", "filter_taps", "kernel_work", "memory_level", "memory_reach",
+__all__ = ["OpLatency", "broadcast_work", "estimate_op_latency", "filter_taps", "kernel_work", "memory_level", "memory_reach",
            "moved_bytes", "padded_macs", "weight_stream_s", "work_tiles"]
 
 
@@ -181,6 +186,22 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
         macs *= scale
         out_bytes = round(out_bytes * scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
     return macs, out_bytes
+
+
+def broadcast_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[int, int]:
+    """(input bytes, output bytes) as XNNPACK's binary element-wise kernel moves them for a
+    broadcasting op: each of its ``Op.broadcast_runs`` calls walks whole SIMD vectors (the
+    kernel's channel tile of elements), the last one masked, so a run of 8 fp32 costs what one of
+    16 does (Xeon, ``scripts/microbench_kernels.py`` broadcast family: a 128x128x8 PReLU, Mul or
+    Add by a per-channel vector takes 47 us, a 90x91x16 one 22, the same bytes unbroadcast 12).
+    The bytes as they are for every other op."""
+    if not op.broadcast_runs:
+        return op.input_bytes, op.output_bytes
+    elements = op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4)
+    run = elements / op.broadcast_runs
+    lanes = kernel_channel_tile(op.compute_dtype, op.kind, compute, costs)
+    scale = math.ceil(run / lanes) * lanes / run if run > 0 and lanes > 1 else 1.0
+    return round(op.input_bytes * scale), round(op.output_bytes * scale)
 
 
 # XNNPACK's element-wise operators hand its thread pool tiles of 16 KB (binary-elementwise-nd.c
@@ -330,7 +351,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
         work_macs, work_out_bytes = kernel_work(op, compute, costs)
-        compute_s, rest_s = terms.seconds(work_macs, op.input_bytes, op.weight_bytes, work_out_bytes)
+        in_bytes, out_bytes = broadcast_work(op, compute, costs) if not op.macs else (op.input_bytes, work_out_bytes)
+        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.broadcast_runs)
         memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0

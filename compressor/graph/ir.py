@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["COMPUTE_KINDS", "OP_KINDS", "Graph", "Op", "Tensor", "compact", "compute_dtype", "elements", "make_op",
+__all__ = ["COMPUTE_KINDS", "OP_KINDS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype", "elements", "make_op",
            "op_dtype", "restore_names", "size_bytes"]
 
 OP_KINDS = ("conv", "depthwise", "pointwise", "fully_connected", "elementwise", "pool", "reshape",
@@ -87,6 +87,12 @@ class Op:
     # TFLite's sequence LSTM/RNN kernels multiply by every weight each step (lstm_eval.cc).
     # 0 for every other op.
     step_weight_bytes: int = 0
+    # Runs of a binary element-wise op whose operands broadcast (PReLU's per-channel slopes, an
+    # SE block's channel scale, an attention mask): XNNPACK folds the shapes and calls its kernel
+    # once per innermost run of the output where both operands advance alike, so a 128x128x8
+    # PReLU makes 16,384 calls of 8 elements.  0 for an op without broadcast (one run) and for
+    # every other op (``broadcast_runs``).
+    broadcast_runs: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,35 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               groups=int(groups) if kind in ("conv", "pointwise") and groups > 1 else 1,
               nchwc_rows=int(shape[0] * shape[2]) if nchwc and shape and len(shape) == 4
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
-              step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes))
+              step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
+              broadcast_runs=broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise" else 0)
+
+
+def broadcast_runs(out: tuple[int, ...] | None, operands: list[tuple[int, ...] | None]) -> int:
+    """How many innermost runs an element-wise op over ``operands`` (numpy broadcasting) walks to
+    write ``out``: dims are folded from the innermost out while every operand keeps the same
+    pattern (advancing or broadcast) there, as XNNPACK's binary-elementwise-nd.c folds them;
+    out's elements over the folded run's length.  0 when there is nothing to fold (one
+    operand, equal shapes, a scalar operand: one run) or a shape is unknown."""
+    if not out or len(operands) < 2 or any(not s or not all(isinstance(d, int) and d > 0 for d in s)
+                                           for s in (out, *operands)):
+        return 0
+    if any(len(s) > len(out) for s in operands):
+        return 0
+
+    def pattern(axis: int) -> tuple[bool, ...]:  # per operand: is it broadcast along out's axis?
+        return tuple(len(s) + axis < 0 or (s[axis] == 1 and out[axis] > 1) for s in operands)
+
+    axes = [a for a in range(-1, -len(out) - 1, -1) if out[a] > 1]
+    if not axes:
+        return 0
+    run, inner = 1, pattern(axes[0])
+    for axis in axes:
+        if pattern(axis) != inner:
+            break
+        run *= out[axis]
+    runs = math.prod(out) // run
+    return runs if runs > 1 else 0
 
 
 def _step_weight_bytes(tensors: list[Tensor], weights, recurrent_steps: int, given: int | None) -> int:
@@ -205,6 +239,6 @@ def compact(tensors, ops, inputs, outputs, fmt) -> Graph:
                    input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
                    out_channels=op.out_channels, recurrent_steps=op.recurrent_steps,
                    in_channels=op.in_channels, groups=op.groups, nchwc_rows=op.nchwc_rows,
-                   step_weight_bytes=op.step_weight_bytes) for op in ops)
+                   step_weight_bytes=op.step_weight_bytes, broadcast_runs=op.broadcast_runs) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

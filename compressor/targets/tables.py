@@ -236,7 +236,7 @@ def _rnn_steps(c: Checker, keys: tuple) -> dict[str, tuple[tuple[float, float], 
 
 def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, KernelTerms]]:
     """Optional ``kernels.<dtype>.<op type or kind> = { mac_ps, in_byte_ps, weight_byte_ps, out_byte_ps,
-    fixed_us }`` (each >= 0, omitted = 0): a kernel's measured terms (types.KernelTerms)."""
+    fixed_us, call_ns }`` (each >= 0, omitted = 0): a kernel's measured terms (types.KernelTerms)."""
     terms: dict[str, dict[str, KernelTerms]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         for name in c.table((*keys, dtype)):

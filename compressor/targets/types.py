@@ -57,23 +57,27 @@ class KernelTerms:
     squares on the microbenchmarks' relative errors): picoseconds per (output-channel padded)
     MAC, per byte read from activations, per weight byte, per byte written, plus a fixed cost.
     A GEMM with 3 input channels writes as many bytes per MAC as one with 256 does 85x fewer
-    of: one efficiency per family cannot say both, these terms can."""
+    of: one efficiency per family cannot say both, these terms can.  ``call_ns``: per call of
+    the kernel's inner loop, where an op makes more than one (``Op.broadcast_runs``: XNNPACK's
+    binary element-wise kernel runs once per innermost run of a broadcasting op)."""
 
     mac_ps: float = 0.0
     in_byte_ps: float = 0.0
     weight_byte_ps: float = 0.0
     out_byte_ps: float = 0.0
     fixed_us: float = 0.0
+    call_ns: float = 0.0
 
-    def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int) -> tuple[float, float]:
-        """(MAC part, byte and fixed part) of the kernel's time, in seconds."""
+    def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int,
+                calls: int = 0) -> tuple[float, float]:
+        """(MAC part, byte, call and fixed part) of the kernel's time, in seconds."""
         macs = self.mac_ps * padded_macs * 1e-12
         rest = (self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes
-                + self.out_byte_ps * output_bytes) * 1e-12 + self.fixed_us * 1e-6
+                + self.out_byte_ps * output_bytes) * 1e-12 + self.call_ns * calls * 1e-9 + self.fixed_us * 1e-6
         return macs, rest
 
 
-KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us")
+KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns")
 
 
 @dataclass(frozen=True)

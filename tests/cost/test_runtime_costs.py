@@ -526,3 +526,26 @@ def test_xnnpack_splits_by_work_tiles_whether_or_not_it_pays():
     lstm = replace(_lstm(100, 100 * 4 * 128 * 256), out_channels=512, output_bytes=4 * 512)
     assert work_tiles(lstm, runtime, new.compute) is None  # split per time step instead
     assert t(add, new) == pytest.approx(t(add, old))
+
+
+def test_a_broadcasting_op_pays_per_kernel_call_and_whole_vectors():
+    host = load_target("host-x86")
+    terms = KernelTerms(in_byte_ps=10.0, out_byte_ps=10.0, call_ns=2.0)
+    cpu = replace(host, compute=replace(host.compute, threads=1, runtimes={
+        "tflite": RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"PRELU": terms}})}))
+
+    def prelu(h, c, runs):
+        n = 4 * h * h * c
+        return Op("y", "PRELU", "elementwise", (0,), (1,), 0, "float32", 4 * c, n, n, broadcast_runs=runs)
+
+    # 128x128x8: 16,384 calls of one 16-lane vector, half of it masked off: 2 us of calls and
+    # the bytes of 16 channels.
+    narrow = estimate_op_latency(prelu(128, 8, 128 * 128), cpu, runtime="tflite").latency_s
+    assert narrow == pytest.approx(128 * 128 * 2e-9 + 10e-12 * 2 * (4 * 128 * 128 * 16))
+    # The same bytes as 64x64x32: a quarter of the calls, no lanes wasted.
+    wide = estimate_op_latency(prelu(64, 32, 64 * 64), cpu, runtime="tflite").latency_s
+    assert wide == pytest.approx(64 * 64 * 2e-9 + 10e-12 * 2 * (4 * 64 * 64 * 32))
+    assert narrow > 2.5 * wide
+    # No broadcast: no calls counted, the bytes as they are.
+    flat = estimate_op_latency(prelu(128, 8, 0), cpu, runtime="tflite").latency_s
+    assert flat == pytest.approx(10e-12 * 2 * (4 * 128 * 128 * 8))

@@ -261,3 +261,20 @@ def test_int8_is_cheaper_than_float_on_the_phone(artifacts):
              for which in ("tflite", "tflite_int8")}
     assert costs["tflite_int8"].latency_ms < costs["tflite"].latency_ms
     assert costs["tflite_int8"].peak_ram_bytes < costs["tflite"].peak_ram_bytes
+
+
+def test_broadcast_runs_fold_shapes_as_xnnpack_does():
+    from compressor.graph.ir import broadcast_runs
+
+    # PReLU's per-channel slopes and an SE block's scale: one kernel call per position.
+    assert broadcast_runs((1, 128, 128, 8), [(1, 128, 128, 8), (1, 1, 8)]) == 128 * 128
+    assert broadcast_runs((1, 64, 64, 16), [(1, 64, 64, 16), (1, 1, 1, 16)]) == 64 * 64
+    # A spatial mask broadcast over channels: the channels are the run too.
+    assert broadcast_runs((1, 32, 32, 24), [(1, 32, 32, 24), (1, 32, 32, 1)]) == 32 * 32
+    # onnxruntime's NCHW SE scale: runs of H x W, one per channel.
+    assert broadcast_runs((1, 64, 56, 56), [(1, 64, 56, 56), (1, 64, 1, 1)]) == 64
+    # Nothing to fold: equal shapes, a scalar, one operand, an unknown dim.
+    assert broadcast_runs((1, 128, 128, 8), [(1, 128, 128, 8), (1, 128, 128, 8)]) == 0
+    assert broadcast_runs((1, 128, 128, 8), [(1, 128, 128, 8), (1,)]) == 0
+    assert broadcast_runs((1, 128, 128, 8), [(1, 128, 128, 8)]) == 0
+    assert broadcast_runs((1, 128, 128, 8), [(1, -1, 128, 8), (1, 1, 8)]) == 0

@@ -38,7 +38,8 @@ def test_terms_recover_a_known_kernel_and_separate_op_types():
     terms = fit_kernel_rates.fit_terms(rows, target, "tflite")
     assert terms["conv"]["mac_ps"] == pytest.approx(20, rel=0.05)
     assert terms["conv"]["out_byte_ps"] == pytest.approx(50, rel=0.1)
-    assert terms["LOGISTIC"]["in_byte_ps"] == pytest.approx(4 * terms["ADD"]["in_byte_ps"], rel=0.05)
+    per_byte = {op: terms[op]["in_byte_ps"] + terms[op]["out_byte_ps"] for op in ("LOGISTIC", "ADD")}
+    assert per_byte["LOGISTIC"] == pytest.approx(4 * per_byte["ADD"], rel=0.05)
     for row in rows:
         chosen = fit_kernel_rates._terms_for(terms, row)
         assert fit_kernel_rates.terms_ms(chosen, row, target) == pytest.approx(row["ms"], rel=0.1)
@@ -51,3 +52,32 @@ def test_ncnn_fp32_rows_on_armv82_cores_are_fp16():
     assert arm_published_check.ncnn_runs_fp16(a76)
     assert not arm_published_check.ncnn_runs_fp16(a72)
     assert not arm_published_check.ncnn_runs_fp16(xnn)
+
+
+def test_binary_ops_fit_a_cost_per_kernel_call_and_share_it():
+    target = load_target("host-x86")
+    rows = []
+    # A PReLU per-channel at one size over 2..128 channels: 9 ps per byte moved (16-lane
+    # vectors, the last one masked) plus 2 ns per call (one per position).
+    for c in (2, 4, 8, 16, 24, 32, 64, 128):
+        positions = 131072 // c
+        padded = positions * -(-c // 16) * 16
+        row = {**_row(0, 1, 1, 1, 0, kind="elementwise", op_type="PRELU", family="broadcast"),
+               "input_bytes": 4 * positions * c, "weight_bytes": 4 * c, "output_bytes": 4 * positions * c,
+               "broadcast_runs": positions}
+        row["ms"] = (9e-12 * 2 * 4 * padded + 2e-9 * positions) * 1e3
+        rows.append(row)
+    # Adds of two full tensors only: in and out bytes always 2:1, no broadcast.
+    for n in (100_000, 1_000_000, 4_000_000):
+        rows.append({**_row(0, 1, 1, 1, 0, kind="elementwise", op_type="ADD", family="elementwise"),
+                     "input_bytes": 2 * n, "weight_bytes": 0, "output_bytes": n, "ms": 10e-12 * 3 * n * 1e3})
+    terms = fit_kernel_rates.fit_terms(rows, target, "tflite")
+    assert terms["PRELU"]["call_ns"] == pytest.approx(2.0, rel=0.05)
+    assert terms["PRELU"]["in_byte_ps"] == pytest.approx(9.0, rel=0.05)
+    # The Add's rate is one per byte moved (its in/out split cannot be fitted), and it takes the
+    # PReLU's cost per call: one XNNPACK operator runs both.
+    assert terms["ADD"]["in_byte_ps"] == terms["ADD"]["out_byte_ps"] == pytest.approx(10.0, rel=0.01)
+    assert terms["ADD"]["call_ns"] == pytest.approx(terms["PRELU"]["call_ns"])
+    # onnxruntime's kernels are not XNNPACK's: no call term, no tie.
+    onnx = fit_kernel_rates.fit_terms([{**r, "format": "onnx", "op_type": "Add"} for r in rows[-3:]], target, "onnx")
+    assert onnx["Add"]["call_ns"] == 0 and onnx["Add"]["out_byte_ps"] == 0
