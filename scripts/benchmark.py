@@ -70,21 +70,14 @@ def time_help(runs: int = 5) -> float:
 
 
 def time_interleaved(paths: list[Path], x: np.ndarray, *, runs: int, warmup: int) -> list[float]:
-    """Median ms per inference of each artifact, runs interleaved so drift hits all alike."""
+    """Median ms per inference of each artifact on ``x``'s first sample, taking turns in blocks
+    (``compressor.measure.bench.time_interleaved``) so drift hits all alike."""
+    from compressor.measure.bench import time_interleaved as take_turns
     from compressor.measure.runtime import open_runtime
 
-    runners = [open_runtime(path, num_threads=1) for path in paths]
     sample = [x[:1]]
-    for runner in runners:
-        for _ in range(warmup):
-            runner.run(sample)
-    samples: list[list[float]] = [[] for _ in runners]
-    for _ in range(runs):
-        for k, runner in enumerate(runners):
-            start = time.perf_counter()
-            runner.run(sample)
-            samples[k].append((time.perf_counter() - start) * 1e3)
-    return [statistics.median(s) for s in samples]
+    invokers = [lambda runner=open_runtime(path, num_threads=1): runner.run(sample) for path in paths]
+    return [statistics.median(s) for s in take_turns(invokers, runs=runs, warmup=warmup)]
 
 
 def benchmark_model(name: str, fmt: str, workdir: Path, *, runs: int, warmup: int) -> dict:

@@ -13,9 +13,13 @@ judge of the rates in targets/host-x86.toml.
 
 Each file is predicted exactly as a user gets it (``estimate_artifact(path, "host-x86",
 input_shapes=...)``, the target's ``compute.threads`` set to the thread count) and measured in
-its real runtime (LiteRT + XNNPACK for .tflite, onnxruntime's CPU provider for .onnx), the
-1- and 2-thread sessions of one file timed interleaved after a warm-up; runs are chosen so
-each file takes about --seconds per thread count.  The machine is shared (load averages of
+its real runtime (LiteRT + XNNPACK for .tflite, onnxruntime's CPU provider for .onnx), each
+thread count's session alone (loaded, warmed up, timed, released before the next is loaded),
+as ``compress bench`` times it; runs are chosen so each file takes about --seconds per thread
+count.  (Until 2026-12-05 the 1- and 2-thread sessions were timed interleaved: each session
+packs its own copy of the weights, so each run found its weights evicted by the other's -- a
+GRU with 40 MB of packed weights ran 2.1 ms alone and 4.7 interleaved on a Xeon, MobileNetV2
+6.7 and 7.5; the tables measured that way say so in their "measured" field.)  The machine is shared (load averages of
 15 on 2 cores were seen): 1-thread figures are the median CPU time of the calling thread
 (``time_on_cpu``), 2-thread ones the median wall time (``--wall min``: the minimum, the run
 least disturbed by other tenants, but optimistic next to a median: on a quiet machine it showed
@@ -71,17 +75,18 @@ def time_on_cpu(invokers, *, runs: int, warmup: int) -> list[list[tuple[float, f
 
 
 def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str = "median") -> dict[int, dict]:
+    """Each thread count's session alone: loaded, warmed up, timed, released (see above)."""
     from compressor.measure.bench import open_invoker, percentile
 
-    invokers = [open_invoker(path, threads=t, input_shapes=shapes) for t in thread_counts]
-    start = time.thread_time()
-    for invoke in invokers:  # warm-up and a first estimate of the time per run
-        invoke()
-    per_round_s = max(time.thread_time() - start, 1e-5)
-    runs = int(min(400, max(5, seconds * len(invokers) / per_round_s)))
-    times = time_on_cpu(invokers, runs=runs, warmup=max(2, runs // 10))
     result = {}
-    for t, pairs in zip(thread_counts, times):
+    for t in thread_counts:
+        invoke = open_invoker(path, threads=t, input_shapes=shapes)
+        start = time.thread_time()
+        invoke()  # warm-up and a first estimate of the time per run
+        per_run_s = max(time.thread_time() - start, 1e-5)
+        runs = int(min(400, max(5, seconds / per_run_s)))
+        (pairs,) = time_on_cpu([invoke], runs=runs, warmup=max(2, runs // 10))
+        del invoke  # its packed weights go before the next session packs its own
         cpu = [c for _, c in pairs]
         # 1 thread: the calling thread's CPU time (see time_on_cpu); more: wall time, its median
         # (or its minimum, the run least disturbed by other tenants, with --wall min).
@@ -149,7 +154,7 @@ def run(args) -> dict:
     from compressor.targets.cpu_flags import read_cpu_identity
 
     return {"cpu": cpu_description(), "cpu_identity": read_cpu_identity(), "load_average": _load_average(),
-            "target": base.name, "variant": base.variant, "rows": rows,
+            "timing": "each thread count's session alone", "target": base.name, "variant": base.variant, "rows": rows,
             "skipped": skipped, "summary": summarize(rows)}
 
 

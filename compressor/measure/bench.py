@@ -199,18 +199,30 @@ def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes) -> C
     return _described(lambda: session.run(None, feed), shapes, notes)
 
 
+# Visits per invoker of an interleaved timing: its runs come in this many blocks.
+VISITS = 5
+
+
 def time_interleaved(invokers: Sequence[Callable[[], None]], *, runs: int, warmup: int) -> list[list[float]]:
-    """Milliseconds per run of each invoker, runs interleaved (a, b, c, a, b, c, ...) after
-    ``warmup`` untimed rounds, so drift on a shared machine hits all alike."""
+    """Milliseconds per run of each invoker (``runs`` each), taking turns in blocks (a a a, b b b,
+    a a a, ...) after ``warmup`` untimed rounds, so drift on a shared machine hits all alike.
+    Each visit starts with one untimed run: every session packs its own weights, and a run
+    timed right after another session's finds them evicted, as a model running alone never
+    does (runs interleaved one by one timed a GRU with 40 MB of packed weights at 4.7 ms that
+    runs 2.1 alone on a Xeon, MobileNetV2 at 7.5 ms for 6.7)."""
     for _ in range(warmup):
         for invoke in invokers:
             invoke()
     times: list[list[float]] = [[] for _ in invokers]
-    for _ in range(runs):
+    block = max(1, -(-runs // VISITS))
+    while len(times[0]) < runs:
         for invoke, out in zip(invokers, times):
-            start = time.perf_counter()
-            invoke()
-            out.append((time.perf_counter() - start) * 1e3)
+            if len(invokers) > 1:
+                invoke()  # back in cache after the others' runs
+            for _ in range(min(block, runs - len(out))):
+                start = time.perf_counter()
+                invoke()
+                out.append((time.perf_counter() - start) * 1e3)
     return times
 
 

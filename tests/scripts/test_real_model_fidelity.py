@@ -23,3 +23,24 @@ def test_two_threads_are_stated_by_the_median_wall_time_unless_asked_for_the_min
     assert median[2]["clock"] == "wall median" and least[2]["clock"] == "wall min"
     assert median[2]["median_ms"] == median[2]["wall_median_ms"]
     assert least[2]["median_ms"] <= least[2]["wall_median_ms"]
+
+
+def test_each_thread_count_is_timed_alone(tmp_path, monkeypatch):
+    """Each session packs its own weights: a 1-thread run timed between 2-thread runs finds them
+    evicted (a GRU 2.1 ms alone, 4.7 interleaved), so thread counts are timed one after another."""
+    import compressor.measure.bench as bench
+
+    path = tmp_path / "add.tflite"
+    microbench_kernels.build_tflite("elementwise", {"shape": (1, 16, 16, 8), "op": "ADD"}, path)
+    log = []
+    real = bench.open_invoker
+
+    def recording(p, *, threads, **kw):
+        invoke = real(p, threads=threads, **kw)
+        log.append(("open", threads))
+        return lambda: (log.append(("run", threads)), invoke())
+
+    monkeypatch.setattr(bench, "open_invoker", recording)
+    real_model_fidelity.measure_file(path, None, [1, 2], seconds=0.02)
+    opened_2 = log.index(("open", 2))
+    assert ("run", 1) not in log[opened_2:] and ("run", 2) not in log[:opened_2]
