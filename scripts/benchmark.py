@@ -76,7 +76,8 @@ def time_interleaved(paths: list[Path], x: np.ndarray, *, runs: int, warmup: int
     from compressor.measure.runtime import open_runtime
 
     sample = [x[:1]]
-    invokers = [lambda runner=open_runtime(path, num_threads=1): runner.run(sample) for path in paths]
+    runners = [open_runtime(path, num_threads=1) for path in paths]
+    invokers = [lambda runner=runner: runner.run(sample) for runner in runners]
     return [statistics.median(s) for s in take_turns(invokers, runs=runs, warmup=warmup)]
 
 

@@ -28,7 +28,7 @@ def test_two_threads_are_stated_by_the_median_wall_time_unless_asked_for_the_min
 def test_each_thread_count_is_timed_alone(tmp_path, monkeypatch):
     """Each session packs its own weights: a 1-thread run timed between 2-thread runs finds them
     evicted (a GRU 2.1 ms alone, 4.7 interleaved), so thread counts are timed one after another."""
-    import compressor.measure.bench as bench
+    from compressor.measure import bench
 
     path = tmp_path / "add.tflite"
     microbench_kernels.build_tflite("elementwise", {"shape": (1, 16, 16, 8), "op": "ADD"}, path)
