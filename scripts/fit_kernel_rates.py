@@ -2,6 +2,7 @@
 """Fit a CPU profile's per-kernel-family rates to the microbenchmark table, and show the fit.
 
     python scripts/fit_kernel_rates.py scripts/data/host-x86-kernels.json --target host-x86
+    python scripts/fit_kernel_rates.py scripts/data/host-x86-kernels-xeon-amx.json scripts/data/host-x86-kernels-broadcast-xeon-amx.json
 
 Reads the table ``scripts/microbench_kernels.py`` wrote (single-op files, their MACs, bytes
 and measured ms) and, per (dtype, op kind), compares it with what ``--target`` predicts for
@@ -141,6 +142,9 @@ INT8_TERMS_FOR = ("tflite", "onnx")
 # kernel less its Transposes, for reasons not yet measured.
 SUBTRACT_TRANSPOSES = False
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
+# Op types of a MAC kind that run another operator than the kind's (XNNPACK's deconvolution for
+# a transposed conv): fitted apart, with every term, and kept out of the kind's fit.
+OWN_KERNEL = frozenset({"TRANSPOSE_CONV"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns")
 # TFLite ops XNNPACK runs through one binary element-wise operator (binary-elementwise-nd.c):
 # the cost of one call of its kernel is theirs alike, fitted where the grid broadcasts.
@@ -271,6 +275,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if _grouped(r):  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
+        if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only
+            groups.setdefault(r["op_type"], []).append(r)
+            continue
         if r["family"] == "depthwise_1x1":  # timed for depthwise_taps1 alone, not the kind's fallback
             groups.setdefault(f"{r['kind']}_taps1", []).append(r)
             continue
@@ -338,14 +345,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("table", help="JSON written by scripts/microbench_kernels.py")
+    parser.add_argument("table", nargs="+", help="JSON written by scripts/microbench_kernels.py (several: their "
+                        "points pooled, as families timed apart on one CPU)")
     parser.add_argument("--target", default="host-x86")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from compressor.targets.load import load_target
 
     target = load_target(args.target)
-    table = json.loads(Path(args.table).read_text())
+    tables = [json.loads(Path(name).read_text()) for name in args.table]
+    table = {**tables[0], "rows": [row for t in tables for row in t["rows"]]}
+    if len({t["cpu"] for t in tables}) > 1:
+        print(f"error: the tables were measured on different CPUs: {sorted({t['cpu'] for t in tables})}", file=sys.stderr)
+        return 2
     rows = table["rows"]
     print(f"# {len(rows)} microbenchmark points, {table['cpu']}, load {' '.join(table['load_average'])}")
     pooled = fit(rows, target)

@@ -178,13 +178,24 @@ GRID["broadcast"] = [{"shape": (1, h, w, c), "op": op, "by": (1, 1, 1, c)}
                                      (32, 64, 64), (64, 45, 45), (128, 32, 32)]
                      for op in ("MUL", "ADD", "PRELU")]
 
+# Transposed convolutions (added 2026-12-05): XNNPACK runs them as its deconvolution operator
+# (stride <= kernel: one sub-convolution IGEMM per output phase), with a cost per output tile
+# that its conv terms do not carry: a 128x128x16 -> 256x256x1 2x2 one takes ~1 ms on the Xeon,
+# MediaPipe's selfie segmenter's last op (its Convolution2DTransposeBias custom op, the same operator).
+GRID["transposed"] = [{"h": h, "w": h, "cin": cin, "cout": cout, "k": k, "s": s}
+                      for h, cin, cout, k, s in [(128, 16, 1, 2, 2), (128, 16, 8, 2, 2), (128, 16, 16, 2, 2),
+                                                 (64, 16, 32, 2, 2), (64, 32, 16, 4, 2), (32, 64, 64, 2, 2),
+                                                 (32, 64, 32, 3, 2), (16, 128, 64, 4, 2), (64, 64, 64, 2, 2),
+                                                 (28, 128, 128, 2, 2), (14, 256, 128, 2, 2), (56, 32, 32, 3, 2)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused"}, "onnx": {"glue", "glue_transpose", "broadcast"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast"},
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused"},
+        "onnx": {"glue", "glue_transpose", "broadcast", "transposed"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused"}}
 
 
@@ -211,9 +222,10 @@ class _TfliteBuilder:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def op(self, name, inputs, outputs, options_type=None, options=None):
+    def op(self, name, inputs, outputs, options_type=None, options=None, custom=None):
+        """One operator: builtin ``name``, or with ``custom`` a CUSTOM op of that code."""
         s = self.s
-        code = getattr(s.BuiltinOperator, name)
+        code = (getattr(s.BuiltinOperator, name), custom)
         if code not in self.codes:
             self.codes[code] = len(self.codes)
         o = s.OperatorT(); o.opcodeIndex = self.codes[code]; o.inputs = list(inputs); o.outputs = list(outputs)
@@ -226,8 +238,9 @@ class _TfliteBuilder:
 
         s = self.s
         codes = []
-        for code, _ in sorted(self.codes.items(), key=lambda kv: kv[1]):
+        for (code, custom), _ in sorted(self.codes.items(), key=lambda kv: kv[1]):
             c = s.OperatorCodeT(); c.builtinCode = code; c.deprecatedBuiltinCode = min(code, 127); c.version = 1
+            c.customCode = custom
             codes.append(c)
         g = s.SubGraphT(); g.tensors = self.tensors; g.operators = self.ops; g.inputs = inputs; g.outputs = outputs
         m = s.ModelT(); m.version = 3; m.operatorCodes = codes; m.subgraphs = [g]; m.buffers = self.buffers
@@ -284,6 +297,16 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
         for _ in range(p["n"]):
             y = b.tensor((1, 1, 1, 8)); b.op("ADD", [x, one], [y], "AddOptions", s.AddOptionsT()); x = y
         b.save(path, [first], [y]); return
+    if family == "transposed":
+        x = b.tensor((1, p["h"], p["w"], p["cin"]))
+        out = (1, p["h"] * p["s"], p["w"] * p["s"], p["cout"])
+        shape = b.tensor((4,), list(out), dtype="int32")
+        w = b.tensor((p["cout"], p["k"], p["k"], p["cin"]), RNG.standard_normal((p["cout"], p["k"], p["k"], p["cin"])))
+        bias = b.tensor((p["cout"],), np.zeros(p["cout"]))
+        y = b.tensor(out)
+        o = s.TransposeConvOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
+        b.op("TRANSPOSE_CONV", [shape, w, x, bias], [y], "TransposeConvOptions", o)
+        b.save(path, [x], [y]); return
     if family in ("conv", "pointwise", "depthwise", "fully_connected"):
         # ``repeat``: a chain of that many copies (shape-preserving points only: cin = cout,
         # stride 1; k = m), as microbench_threads.py --chain times a kernel inside a graph.

@@ -157,6 +157,9 @@ def _sequence_steps(op, op_type, slots, tensors, schema) -> int:
     return int(x[0] if time_major else x[1])
 
 
+TRANSPOSE_CONV_CUSTOM = "Convolution2DTransposeBias"
+
+
 def _tflite_kind_macs(op, op_type, slots, outs, tensors, schema) -> tuple[str, int, tuple[int, ...]]:
     """(kind, MACs, positions of weight and bias) for one TFLite operator."""
     def shape(position):
@@ -194,4 +197,8 @@ def _tflite_kind_macs(op, op_type, slots, outs, tensors, schema) -> tuple[str, i
         # inputs: output shape, weight (O,H,W,I or D,H,W,O,I), input, bias; each input element
         # is multiplied into every output channel at every kernel tap.
         return "conv", elements(shape(2)) * math.prod(w[:-1]), (1, 3)
+    if op_type == TRANSPOSE_CONV_CUSTOM and w and shape(0):
+        # MediaPipe's custom op (input, weight OHWI, bias), which XNNPACK's delegate runs as the
+        # same deconvolution as TRANSPOSE_CONV.
+        return "conv", elements(shape(0)) * math.prod(w[:-1]), (1, 2)
     return _TFLITE_KINDS.get(op_type, "other"), 0, ()

@@ -211,9 +211,15 @@ def _log_interpolate(curve, x: float) -> float | None:
     return curve[-1][1]
 
 
+# Op types a runtime runs with another's kernel: MediaPipe's custom transposed conv is XNNPACK's
+# deconvolution, as TRANSPOSE_CONV is.
+SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV"}
+
+
 def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False) -> tuple[str, ...]:
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
     scripts/fit_kernel_rates.py fits them under the same names)."""
+    op_type = SAME_KERNEL.get(op_type, op_type)
     return ((f"{kind}_grouped",) if grouped else ()) + (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
 
 

@@ -278,3 +278,29 @@ def test_broadcast_runs_fold_shapes_as_xnnpack_does():
     assert broadcast_runs((1, 128, 128, 8), [(1, 128, 128, 8), (1,)]) == 0
     assert broadcast_runs((1, 128, 128, 8), [(1, 128, 128, 8)]) == 0
     assert broadcast_runs((1, 128, 128, 8), [(1, -1, 128, 8), (1, 1, 8)]) == 0
+
+
+def test_mediapipe_transposed_conv_is_costed_as_one(tmp_path):
+    """MediaPipe's Convolution2DTransposeBias custom op (input, weight OHWI, bias): XNNPACK runs
+    it as its deconvolution, so it has a transposed conv's MACs and TRANSPOSE_CONV's terms."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import microbench_kernels as mk
+
+    from compressor.graph.read import read_graph
+    from compressor.targets.types import KernelTerms, RuntimeCost
+
+    b = mk._TfliteBuilder()
+    x = b.tensor((1, 128, 128, 16))
+    w = b.tensor((1, 2, 2, 16), np.ones((1, 2, 2, 16)))
+    bias = b.tensor((1,), np.zeros(1))
+    y = b.tensor((1, 256, 256, 1))
+    b.op("CUSTOM", [x, w, bias], [y], custom="Convolution2DTransposeBias")
+    b.save(tmp_path / "deconv.tflite", [x], [y])
+    (op,) = read_graph(tmp_path / "deconv.tflite").ops
+    assert (op.op_type, op.kind, op.macs) == ("Convolution2DTransposeBias", "conv", 128 * 128 * 16 * 2 * 2)
+    runtime = RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {
+        "conv": KernelTerms(mac_ps=1.0), "TRANSPOSE_CONV": KernelTerms(mac_ps=50.0)}})
+    assert runtime.kernel_terms("float32", op.op_type, op.kind).mac_ps == 50.0
