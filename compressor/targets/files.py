@@ -31,7 +31,9 @@ _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle"
                  "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "channel_tiles", "runtimes", "cpus", "extensions"}
-# [[compute.variants.cpus]]: one CPU model's own thread split and weight streaming, over the variant's (tables.py).
+# [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
+# streaming, over the variant's (tables.py).
+_CPU_RUNTIME_KEYS = {"kernels", "dispatch_overhead_us", "invoke_overhead_us", "parallel", "weight_stream"}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
 _EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}
@@ -126,9 +128,9 @@ def _check_keys(data: dict[str, Any], path: Path) -> None:
     for index, variant in enumerate(variants if isinstance(variants, list) else ()):
         if isinstance(variant, dict):
             _check_table(variant, _VARIANT_KEYS, ("compute", "variants", index), path)
-            # [[...cpus]]: thread split and memory only, the rates are the variant's;
-            # [[...extensions]]: kernels and their tiles only.
-            for name, allowed, costs_allowed in (("cpus", _VARIANT_CPU_KEYS, {"parallel", "weight_stream"}),
+            # [[...cpus]]: kernel terms, per-op costs, thread split and memory, measured on that CPU
+            # (its tiles and flags are the variant's); [[...extensions]]: kernels and their tiles only.
+            for name, allowed, costs_allowed in (("cpus", _VARIANT_CPU_KEYS, _CPU_RUNTIME_KEYS),
                                                  ("extensions", _EXTENSION_KEYS, _EXTENSION_RUNTIME_KEYS)):
                 entries = variant.get(name)
                 for number, entry in enumerate(entries if isinstance(entries, list) else ()):

@@ -203,11 +203,13 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                       if c.get((*keys, "efficiency"), optional=True) is not None else {})
         if chosen is None and set(required) <= flags:
             merged = {**base.runtimes, **runtimes}
-            for fmt, own in cpu_own.items():  # this CPU's own thread split and memory, measured on it
+            for fmt, own in cpu_own.items():  # what this CPU measured of its own: kernels, threads, memory
                 if fmt not in merged:
                     raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
                 merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **own.get("parallel", {})},
-                                      weight_stream={**merged[fmt].weight_stream, **own.get("weight_stream", {})})
+                                      weight_stream={**merged[fmt].weight_stream, **own.get("weight_stream", {})},
+                                      kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
+                                      **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us") if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
                 if fmt not in merged:
                     raise c.fail((*keys, "extensions"), f"names runtime {fmt!r}, which the variant has no costs for")
@@ -221,11 +223,11 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 macs_per_cycle={**base.macs_per_cycle, **macs},
                 runtimes=merged,
                 efficiency={d: {**base.efficiency[d], **efficiency.get(d, {})} for d in base.efficiency},
-            ), description, measured_on, bool(cpu_own), extensions)
+            ), description, measured_on, _measured_here(cpu_own), extensions)
     if chosen is None:
         return base, None, None
     profile, description, measured_on, own, extensions = chosen
-    mine = (["its thread split and weight streaming were measured on it"] if own else []) + \
+    mine = ([f"its {own} were measured on it"] if own else []) + \
         [f"{' + '.join(extensions)} replace those rates where they apply"] * bool(extensions)
     split = f" ({'; '.join(mine)})" if mine else ""
     note = (f"the {description!r} rates were measured on {measured_on}; this CPU is {here}{split}: expect larger "
@@ -278,3 +280,10 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
         sram_bytes=c.integer(("accelerator", "sram_bytes"), optional=True),
         **vela,
     )
+
+
+def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
+    """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
+    names = {"kernels": "kernel rates", "parallel": "thread split", "weight_stream": "weight streaming"}
+    parts = [words for key, words in names.items() if any(key in own for own in cpu_own.values())]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)

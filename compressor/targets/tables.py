@@ -64,11 +64,12 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
 def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
                        here: str | None) -> dict[str, dict[str, dict[str, Any]]]:
     """``[[<variant>.cpus]]``: what one CPU model measured of its own for the runtimes: ``cpu``
-    (as ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>`` holding
-    ``parallel.<dtype>`` (how its threads split ops, a runtime's ``parallel`` table whole) and/or
-    ``weight_stream.<dtype>`` (its memory's curve) -- format -> {"parallel": dtype -> table,
-    "weight_stream": dtype -> curve} (the keys it names) for the CPU ``here``, {} for any other;
-    every entry is checked."""
+    (as ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>`` holding any of
+    ``kernels.<dtype>.<key>`` (its kernel terms, fitted to its own single-op microbenchmarks),
+    ``dispatch_overhead_us`` / ``invoke_overhead_us``, ``parallel.<dtype>`` (how its threads split
+    ops, a runtime's ``parallel`` table whole) and ``weight_stream.<dtype>`` (its memory's curve) --
+    format -> {key: its table or figure} (the keys it names) for the CPU ``here``, {} for any
+    other; every entry is checked."""
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     for entry, is_here in cpu_entries(c, (*keys, "cpus"), here):
         tables: dict[str, dict[str, dict[str, Any]]] = {}
@@ -79,6 +80,11 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
                 tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
             if "weight_stream" in own:
                 tables[fmt]["weight_stream"] = _weight_stream(c, (*entry, "runtimes", fmt, "weight_stream"), dtypes)
+            if "kernels" in own:
+                tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
+            for name in ("dispatch_overhead_us", "invoke_overhead_us"):
+                if name in own:
+                    tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)
         if is_here:
             chosen = tables
     return chosen
