@@ -81,3 +81,21 @@ def test_binary_ops_fit_a_cost_per_kernel_call_and_share_it():
     # onnxruntime's kernels are not XNNPACK's: no call term, no tie.
     onnx = fit_kernel_rates.fit_terms([{**r, "format": "onnx", "op_type": "Add"} for r in rows[-3:]], target, "onnx")
     assert onnx["Add"]["call_ns"] == 0 and onnx["Add"]["out_byte_ps"] == 0
+
+
+def test_one_stray_point_does_not_set_a_kernels_terms():
+    """A single-op file another kernel took (the Xeon's int8 BATCH_MATMUL 3x197x197x64: 0.05 ms
+    where its like ran 1.6) is left out when the others then fit within 3x; nothing else is."""
+    target = load_target("host-x86")
+    rows = []
+    for macs in (5e5, 7.4e6, 8.4e6, 1.7e7, 3e7, 7.4e6):
+        row = {**_row(int(macs), 1, 64, 1, 0, kind="fully_connected", op_type="BATCH_MATMUL", family="transformer"),
+               "input_bytes": 0, "weight_bytes": 0, "output_bytes": 0}
+        row["ms"] = (200e-12 * macs + 50e-6) * 1e3
+        rows.append(row)
+    rows[-1]["ms"] = 0.05  # the stray
+    terms = fit_kernel_rates.fit_terms(rows, target, "tflite")["BATCH_MATMUL"]
+    assert terms["mac_ps"] == pytest.approx(200, rel=0.02) and terms["fixed_us"] == pytest.approx(50, rel=0.05)
+    # Two points far off are not a stray: the fit keeps them all.
+    rows[0]["ms"] = 0.02
+    assert fit_kernel_rates.fit_terms(rows, target, "tflite")["BATCH_MATMUL"]["mac_ps"] != pytest.approx(200, rel=0.02)
