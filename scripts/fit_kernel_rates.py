@@ -337,7 +337,10 @@ def _without_one_stray(a, t, nnls, min_points: int):
     import numpy as np
 
     coef = _nnls_relative(a, t, nnls)
-    off = lambda c, rows: np.abs(np.log((a[rows] @ c) / t[rows])) > np.log(3)  # noqa: E731
+
+    def off(c, rows):
+        return np.abs(np.log((a[rows] @ c) / t[rows])) > np.log(3)
+
     everything = np.arange(len(t))
     if len(t) <= min_points or not off(coef, everything).any():
         return coef
