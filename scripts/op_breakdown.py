@@ -3,6 +3,7 @@
 
     python scripts/op_breakdown.py model.tflite                  # every op alone vs its estimate
     python scripts/op_breakdown.py model.tflite --ops CONV_2D,PADV2 --json out.json
+    python scripts/op_breakdown.py model.tflite --segments 8     # + every 8 ops together, and the whole
 
 (For an ``.onnx``, onnxruntime's own profiler does this per node: ``scripts/ort_op_profile.py``.)
 
@@ -11,7 +12,9 @@ file of its own and timed alone in LiteRT (XNNPACK, one thread): thread CPU time
 runs, the lowest of three passes, the empty file's time subtracted, as the kernel
 microbenchmarks time theirs.  An op timed alone runs with its weights and activations hot and
 without its neighbours: the sum of the ops alone against the whole file's time (`compress
-bench`) says how much a graph adds.
+bench`) says how much a graph adds; ``--segments N`` times every N consecutive ops and the whole
+graph cut out the same way, to say where (MediaPipe's hand_landmark_full on the Xeon: ops alone
+5.9 ms, 8-op segments 6.5, the whole 8.0, the estimate 5.4).
 
 The estimate is ``compress profile FILE --target T``'s per-op latency.  Nothing is fitted to
 what this prints; it is for finding what the cost model misses.
@@ -37,7 +40,10 @@ def estimate(path: Path, target: str, shapes) -> list[dict]:
     return [{"op": op.op_type, "name": op.name, "estimate_us": op.latency_ms * 1e3} for op in profile.kernels.ops]
 
 
-def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float) -> list[dict]:
+def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
+                     segment: int = 0) -> tuple[list[dict], list[dict]]:
+    """Every op alone (rows), and with ``segment`` > 0 every run of that many consecutive ops
+    and the whole graph cut out the same way (segment rows, the whole last), timed in one go."""
     import microbench_kernels as mk
 
     from compressor.measure.bench import open_invoker
@@ -46,7 +52,6 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float) -> list[
     model = read_model(path)  # constants stored past the flatbuffer read back inline
     model.signatureDefs = []
     graph, names = model.subgraphs[0], op_names(model)
-    ops = graph.operators
 
     def constant(i: int) -> bool:
         data = model.buffers[graph.tensors[i].buffer].data if graph.tensors[i].buffer > 0 else None
@@ -54,35 +59,56 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float) -> list[
 
     # A DEQUANTIZE of a constant (fp16 or int8 weights stored small) is folded into its consumer's
     # packed weights by XNNPACK: it is cut out with its consumer, never timed alone.
-    static = {o.outputs[0]: o for o in ops if names[o.opcodeIndex] == "DEQUANTIZE" and constant(o.inputs[0])}
-    rows, paths = [], []
+    static = {o.outputs[0]: o for o in graph.operators
+              if names[o.opcodeIndex] == "DEQUANTIZE" and constant(o.inputs[0])}
+    ops = [(index, op) for index, op in enumerate(graph.operators) if op.outputs[0] not in static]
+
+    def cut(chosen: list, file: Path) -> str | None:
+        """``chosen`` ops (with the DEQUANTIZEs feeding them) as a file of their own; LiteRT's
+        reason where it cannot run them so (a custom op whose delegate needs its neighbours)."""
+        made = {o for op in chosen for o in op.outputs}
+        feeds = [static[i] for op in chosen for i in op.inputs if i in static]
+        graph.operators, graph.outputs = [*dict.fromkeys(feeds), *chosen], [chosen[-1].outputs[0]]
+        graph.inputs = list(dict.fromkeys(i for op in chosen for i in op.inputs
+                                          if i >= 0 and not constant(i) and i not in static and i not in made))
+        file.write_bytes(pack(model))
+        try:
+            open_invoker(file, threads=1)()
+        except Exception as error:  # noqa: BLE001 - LiteRT raises RuntimeError/ValueError by kernel
+            return str(error).splitlines()[0][:120]
+        return None
+
+    rows, spans, paths = [], [], []
     with tempfile.TemporaryDirectory(prefix="op_breakdown.") as tmp:
-        for index, op in enumerate(ops):
+        for index, op in ops:
             name = names[op.opcodeIndex]
-            if (only and name not in only) or op.outputs[0] in static:
+            if only and name not in only:
                 continue
-            feeds = [static[i] for i in op.inputs if i in static]
-            graph.operators, graph.outputs = [*feeds, op], [op.outputs[0]]
-            graph.inputs = [i for i in op.inputs if i >= 0 and not constant(i) and i not in static]
-            file = Path(tmp) / f"op{index}.tflite"
-            file.write_bytes(pack(model))
             row = {"index": index, "op": name, "output_name": (graph.tensors[op.outputs[0]].name or b"").decode(),
                    "inputs": [[int(d) for d in graph.tensors[i].shape] for i in op.inputs if i >= 0][:2],
                    "output": [int(d) for d in graph.tensors[op.outputs[0]].shape]}
-            try:  # an op some runtimes cannot run alone (a custom op whose delegate needs its neighbours)
-                open_invoker(file, threads=1)()
-            except Exception as error:  # noqa: BLE001 - LiteRT raises RuntimeError/ValueError by kernel
-                row["skipped"] = str(error).splitlines()[0][:120]
+            reason = cut([op], Path(tmp) / f"op{index}.tflite")
+            if reason:
+                row["skipped"] = reason
             else:
-                paths.append(file)
+                paths.append(Path(tmp) / f"op{index}.tflite")
             rows.append(row)
+        groups = [ops[k:k + segment] for k in range(0, len(ops), segment)] + [ops] if segment else []
+        for number, group in enumerate(groups):
+            span = {"first": group[0][0], "last": group[-1][0], "ops": len(group), "whole": group is ops}
+            reason = cut([op for _, op in group], Path(tmp) / f"segment{number}.tflite")
+            if reason:
+                span["skipped"] = reason
+            else:
+                paths.append(Path(tmp) / f"segment{number}.tflite")
+            spans.append(span)
         empty = Path(tmp) / "empty.tflite"
         mk.build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
         times, _ = mk.time_files(paths, empty, seconds=seconds)
     timed = iter(times)
-    for row in rows:
+    for row in (*rows, *spans):
         row["measured_us"] = float("nan") if "skipped" in row else next(timed) * 1e3
-    return rows
+    return rows, spans
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops", help="comma-separated op types: only these")
     parser.add_argument("--input-shape", help="as compress --input-shape, for dynamic dims")
     parser.add_argument("--seconds", type=float, default=20.0, help="timing budget over all ops")
+    parser.add_argument("--segments", type=int, default=0, metavar="N",
+                        help="also time every N consecutive ops, and the whole graph, cut out the same way")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args(argv)
     from compressor.data import parse_input_shapes
@@ -106,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.file}: no such file", file=sys.stderr)
         return 2
     est = estimate(args.file, args.target, shapes)
-    rows = tflite_ops_alone(args.file, set(args.ops.split(",")) if args.ops else None, args.seconds)
+    if args.segments < 0 or (args.segments and args.ops):
+        print("error: --segments takes a positive op count, and every op (not with --ops)", file=sys.stderr)
+        return 2
+    rows, spans = tflite_ops_alone(args.file, set(args.ops.split(",")) if args.ops else None, args.seconds,
+                                   args.segments)
     by_name = {e["name"]: e["estimate_us"] for e in est}  # an op's name: its first output tensor's
     for row in rows:
         row["estimate_us"] = by_name.get(row.pop("output_name"), float("nan"))
@@ -116,9 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     alone = sum(r["measured_us"] for r in rows if "skipped" not in r)
     print(f"sum measured {alone / 1e3:.3f} ms, estimate {sum(e['estimate_us'] for e in est) / 1e3:.3f} ms "
           f"({sum('skipped' not in r for r in rows)} of {len(est)} ops timed alone)")
+    alone_by_index = {r["index"]: r["measured_us"] for r in rows}
+    for span in spans:
+        parts = sum(us for index, us in alone_by_index.items() if span["first"] <= index <= span["last"])
+        span["ops_alone_us"] = parts
+        label = "whole graph" if span["whole"] else f"ops {span['first']}-{span['last']}"
+        print(f"{label:>16s} ({span['ops']:3d} ops) together {span['measured_us']:9.1f} us  alone {parts:9.1f} us  "
+              f"x{span['measured_us'] / parts:.2f}" if parts and "skipped" not in span
+              else f"{label:>16s}: not timed ({span.get('skipped', 'no op timed alone')})")
     if args.json:
         args.json.write_text(json.dumps({"file": str(args.file), "target": args.target, "rows": rows,
-                                         "estimate": est}, indent=1) + "\n")
+                                         "segments": spans, "estimate": est}, indent=1) + "\n")
     return 0
 
 

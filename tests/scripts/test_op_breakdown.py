@@ -32,3 +32,24 @@ def test_an_onnx_file_is_refused_with_the_tool_that_profiles_it(tmp_path, capsys
     path.write_bytes(b"")
     assert op_breakdown.main([str(path)]) == 2
     assert "ort_op_profile.py" in capsys.readouterr().err
+
+
+def test_segments_and_the_whole_graph_are_timed_beside_their_ops_alone(tmp_path):
+    path = tmp_path / "chain.tflite"
+    mk.build_tflite("conv", {"h": 16, "w": 16, "cin": 8, "cout": 8, "kh": 3, "kw": 3, "s": 1, "repeat": 3}, path)
+    out = tmp_path / "ops.json"
+    assert op_breakdown.main([str(path), "--segments", "2", "--seconds", "0.5", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    segments = result["segments"]
+    assert [(s["ops"], s["whole"]) for s in segments] == [(2, False), (1, False), (3, True)]
+    whole = segments[-1]
+    assert whole["measured_us"] > 0
+    assert whole["ops_alone_us"] == pytest.approx(sum(r["measured_us"] for r in result["rows"]))
+
+
+def test_a_missing_file_and_a_bad_segment_count_exit_2(tmp_path, capsys):
+    assert op_breakdown.main([str(tmp_path / "absent.tflite")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    path = tmp_path / "conv.tflite"
+    mk.build_tflite("conv", {"h": 8, "w": 8, "cin": 8, "cout": 8, "kh": 3, "kw": 3, "s": 1}, path)
+    assert op_breakdown.main([str(path), "--segments", "2", "--ops", "CONV_2D"]) == 2
