@@ -201,7 +201,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     op, costs = _op(row, dtype), target.compute.runtime_cost(row["format"].split("-")[0])
     macs, out_bytes = kernel_work(op, target.compute, costs)
     in_bytes = row["input_bytes"]
-    if not op.macs:
+    if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
     return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.broadcast_runs * 1e-6]
 
