@@ -319,16 +319,11 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
     else:
         shape, op = tuple(p["shape"]), p["op"]
         x = b.tensor(shape)
-        if op in ("ADD", "MUL") and "by" in p:  # by a constant that broadcasts (a per-channel scale)
-            other = b.tensor(tuple(p["by"]), RNG.random(tuple(p["by"])))
+        if op in ("ADD", "MUL"):  # of two inputs, or ``by`` a constant that broadcasts (a per-channel scale)
+            other = b.tensor(tuple(p["by"]), RNG.random(tuple(p["by"]))) if "by" in p else b.tensor(shape)
             y = b.tensor(shape)
             b.op(op, [x, other], [y], f"{op.title()}Options", getattr(s, f"{op.title()}OptionsT")())
-            b.save(path, [x], [y]); return
-        if op in ("ADD", "MUL"):
-            other = b.tensor(shape)
-            y = b.tensor(shape)
-            b.op(op, [x, other], [y], f"{op.title()}Options", getattr(s, f"{op.title()}OptionsT")())
-            b.save(path, [x, other], [y]); return
+            b.save(path, [x] if "by" in p else [x, other], [y]); return
         if op in ("LOGISTIC", "HARD_SWISH", "RELU", "TANH"):
             y = b.tensor(shape); b.op(op, [x], [y])
         elif op == "RESHAPE":

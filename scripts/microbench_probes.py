@@ -92,21 +92,14 @@ def probe_gemm_weights(work: Path, seconds: float) -> list[dict]:
 
     points = [{"h": h, "w": h, "cin": c, "cout": c, "kh": 1, "kw": 1, "s": 1, "repeat": k}
               for h, c in GEMM_CHAINS for k in GEMM_LENGTHS]
-    paths = []
-    for i, p in enumerate(points):
-        paths.append(work / f"gemm-{i}.tflite")
-        mk.build_tflite("pointwise", p, paths[-1])
-    empty = work / "empty-gemm.tflite"
-    mk.build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
-    times, _ = mk.time_files(paths, empty, seconds=seconds)
-    alone = {(p["h"], p["cin"]): ms for p, ms in zip(points, times) if p["repeat"] == 1}
-    rows = []
-    for p, ms in zip(points, times):
+    rows = _timed(work, "tflite", points, seconds, lambda p, ms: {"per_op_ms": ms / p["repeat"]}, mk)
+    alone = {(r["params"]["h"], r["params"]["cin"]): r["per_op_ms"] for r in rows if r["params"]["repeat"] == 1}
+    for row in rows:
+        p = row["params"]
         weight_bytes = p["cin"] * p["cout"] * 4
-        extra_ms = ms / p["repeat"] - alone[(p["h"], p["cin"])]
-        rows.append({"format": "tflite", "params": p, "set_bytes": weight_bytes * p["repeat"],
-                     "per_op_ms": ms / p["repeat"], "extra_us": extra_ms * 1e3,
-                     "cold_gb_per_s": weight_bytes / (extra_ms * 1e-3) / 1e9 if extra_ms > 0 else float("inf")})
+        extra_ms = row["per_op_ms"] - alone[(p["h"], p["cin"])]
+        row.update({"set_bytes": weight_bytes * p["repeat"], "extra_us": extra_ms * 1e3,
+                    "cold_gb_per_s": weight_bytes / (extra_ms * 1e-3) / 1e9 if extra_ms > 0 else float("inf")})
     return rows
 
 

@@ -133,10 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.file.is_file():
         print(f"error: {args.file}: no such file", file=sys.stderr)
         return 2
-    est = estimate(args.file, args.target, shapes)
     if args.segments < 0 or (args.segments and args.ops):
         print("error: --segments takes a positive op count, and every op (not with --ops)", file=sys.stderr)
         return 2
+    est = estimate(args.file, args.target, shapes)
     rows, spans = tflite_ops_alone(args.file, set(args.ops.split(",")) if args.ops else None, args.seconds,
                                    args.segments)
     by_name = {e["name"]: e["estimate_us"] for e in est}  # an op's name: its first output tensor's
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     alone = sum(r["measured_us"] for r in rows if "skipped" not in r)
     print(f"sum measured {alone / 1e3:.3f} ms, estimate {sum(e['estimate_us'] for e in est) / 1e3:.3f} ms "
           f"({sum('skipped' not in r for r in rows)} of {len(est)} ops timed alone)")
-    alone_by_index = {r["index"]: r["measured_us"] for r in rows}
+    alone_by_index = {r["index"]: r["measured_us"] for r in rows if "skipped" not in r}
     for span in spans:
         parts = sum(us for index, us in alone_by_index.items() if span["first"] <= index <= span["last"])
         span["ops_alone_us"] = parts
