@@ -23,14 +23,11 @@ splits a GEMM whenever it has more than one mr x nr tile (``xnn_gemm_best_tile_s
 timed on 1 and 2 threads (wall time, medians, the lower of two passes), and ``handoff_us`` = the
 2-thread excess per split op.  N <= 32 shows the baseline (no split, no excess).
 
-``gemm-weights``: chains of k distinct fp32 pointwise convs (14x14x256 -> 256: 256 KB of packed
-weights each; 28x28x128: 64 KB), k = 1 to 64, per op.  Past the private cache each op reads its
-weights cold; the excess per op over the chain of one, against the op's weight bytes, is the rate
-a GEMM gets them at, as if the excess were all weights: on the Xeon 6 GB/s for a 16 MB set, where
-chains of batch-1 FCs, the ``weight_stream`` curve, stream them at ~24; but chains of the 64 KB
-op grow too (+15 us per op at 64 ops, 4 MB), so not all of it is weights (not priced yet).
+(The ``gemm-weights`` probe that was here, chains of distinct pointwise convs, became
+``microbench_weight_stream.py --conv``, which measures them alone and prices them:
+``conv_weight_stream``.)
 
-The amx-k, indirection and gemm-weights files are timed alone in LiteRT, one thread, thread CPU time: median
+The amx-k and indirection files are timed alone in LiteRT, one thread, thread CPU time: median
 of the runs, lowest of three passes, the empty file's time subtracted (as
 ``microbench_kernels.py``).  Only ``handoff`` feeds a profile (``parallel.<dtype>.handoff_us``).
 """
@@ -83,26 +80,6 @@ def _timed(work: Path, fmt: str, points: list[dict], seconds: float, derived, mk
     return [{"format": fmt, "params": p, **derived(p, ms)} for p, ms in zip(points, times)]
 
 
-GEMM_CHAINS = [(14, 256), (28, 128)]
-GEMM_LENGTHS = (1, 8, 16, 32, 64)
-
-
-def probe_gemm_weights(work: Path, seconds: float) -> list[dict]:
-    import microbench_kernels as mk
-
-    points = [{"h": h, "w": h, "cin": c, "cout": c, "kh": 1, "kw": 1, "s": 1, "repeat": k}
-              for h, c in GEMM_CHAINS for k in GEMM_LENGTHS]
-    rows = _timed(work, "tflite", points, seconds, lambda p, ms: {"per_op_ms": ms / p["repeat"]}, mk)
-    alone = {(r["params"]["h"], r["params"]["cin"]): r["per_op_ms"] for r in rows if r["params"]["repeat"] == 1}
-    for row in rows:
-        p = row["params"]
-        weight_bytes = p["cin"] * p["cout"] * 4
-        extra_ms = row["per_op_ms"] - alone[(p["h"], p["cin"])]
-        row.update({"set_bytes": weight_bytes * p["repeat"], "extra_us": extra_ms * 1e3,
-                    "cold_gb_per_s": weight_bytes / (extra_ms * 1e-3) / 1e9 if extra_ms > 0 else float("inf")})
-    return rows
-
-
 HANDOFF_WIDTHS = (16, 32, 64, 128, 256, 512)
 HANDOFF_PAIRS = 20
 
@@ -147,7 +124,7 @@ def _wall_ms(path: Path, threads: int, seconds: float) -> float:
     return statistics.median(times) * 1e3
 
 
-PROBES = {"amx-k": probe_amx_k, "gemm-weights": probe_gemm_weights, "handoff": probe_handoff,
+PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff,
           "indirection": probe_indirection}
 
 

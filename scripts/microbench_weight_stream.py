@@ -4,6 +4,7 @@
     python scripts/microbench_weight_stream.py --out scripts/data/host-x86-weight-stream.json
     python scripts/microbench_weight_stream.py --from-json scripts/data/host-x86-weight-stream.json
     python scripts/microbench_weight_stream.py --from-json F --gemm --out F   # add the big-weight convs
+    python scripts/microbench_weight_stream.py --from-json F --conv --formats tflite tflite-int8 --out F
 
 The single-op microbenchmarks (``microbench_kernels.py``) run one op over and over, so its
 weights stay hot in the core's private cache: a batch-1 FULLY_CONNECTED of 512 x 512 floats
@@ -29,6 +30,16 @@ positions), ps per MAC, to see whether a GEMM slows once its weights outgrow the
 host-x86 it does not (a 2900x2900 1x1 with 34 MB of weights and an 8000->500 1x1 run at
 21-25 ps/MAC, as hot); the slow ones are LiteRT's 1-D convs with 32 taps (40-45 ps/MAC at any
 weight size: wav2letter's), which the cost model does not know yet.
+
+``--conv`` times chains of ``n`` distinct 1x1 convs over many rows (``CONV_CHAINS``: 7x7, 14x14
+and 28x28 positions, the same MACs per op, 1 MB / 256 KB / 64 KB of weights each; LiteRT fp32
+and int8), each op's excess over the same op alone taken as its weights read cold.  A GEMM over
+many rows gets its cold weights far slower than a batch-1 FC streams them: on the Xeon 7 GB/s
+for a 17 MB set where the FCs stream 27 (the 28x28 op's excess stays ~13 us whatever the set,
+so not all of it is weights; the curve is the median of the three shapes by set size).  That is
+``conv_weight_stream.<dtype>``, which ``cost/latency.py`` uses for a conv, a pointwise conv and an
+FC of more than one row: MobileNetV1 fp32 runs 10.8 ms whole where its 4-op segments alone add up
+to 8.5 (``op_breakdown.py --segments 4``), 17 MB of weights at ~7 GB/s.
 """
 
 from __future__ import annotations
@@ -93,18 +104,45 @@ def build_onnx(width: int, n: int, path: Path, rng) -> None:
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
-def build(fmt: str, width: int, n: int, path: Path, rng) -> None:
+def build_conv_tflite(h: int, c: int, n: int, path: Path, rng) -> None:
+    """A chain of ``n`` distinct 1x1 convs ``h x h x c -> c`` (fp32, weights scaled to keep the
+    activations finite)."""
+    from microbench_kernels import _TfliteBuilder
+
+    b = _TfliteBuilder(); s = b.s
+    x = first = b.tensor((1, h, h, c))
+    bias = b.tensor((c,), np.zeros(c))
+    for _ in range(n):
+        w = b.tensor((c, 1, 1, c))
+        buffer = s.BufferT()
+        buffer.data = np.frombuffer((rng.standard_normal((c, 1, 1, c)) / np.sqrt(c)).astype(np.float32).tobytes(),
+                                    np.uint8)
+        b.buffers.append(buffer); b.tensors[w].buffer = len(b.buffers) - 1
+        y = b.tensor((1, h, h, c))
+        o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
+        b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", o)
+        x = y
+    b.save(path, [first], [x])
+
+
+def build(fmt: str, width: int, n: int, path: Path, rng, *, conv_h: int | None = None) -> None:
+    """A chain of ``n`` distinct batch-1 FCs ``width x width`` or, with ``conv_h``, of 1x1 convs
+    over ``conv_h x conv_h`` positions and ``width`` channels; ``fmt``'s int8 as the corpus
+    quantizes (ai-edge-quantizer static_wi8_ai8 / onnxruntime QDQ)."""
+    if conv_h and fmt != "tflite" and fmt != "tflite-int8":
+        raise ValueError("conv chains are built for LiteRT only")
     if fmt == "tflite":
-        return build_tflite(width, n, path, rng)
+        return (build_conv_tflite(conv_h, width, n, path, rng) if conv_h else build_tflite(width, n, path, rng))
     if fmt == "onnx":
         return build_onnx(width, n, path, rng)
     fp32 = path.with_suffix(".fp32" + path.suffix)
-    sample = lambda: rng.standard_normal((1, width)).astype(np.float32)  # noqa: E731
+    shape = (1, conv_h, conv_h, width) if conv_h else (1, width)
+    sample = lambda: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
     if fmt == "tflite-int8":
         from ai_edge_litert.interpreter import Interpreter
         from ai_edge_quantizer import quantizer, recipe
 
-        build_tflite(width, n, fp32, rng)
+        build(fmt.split("-")[0], width, n, fp32, rng, conv_h=conv_h)
         name = next(iter(Interpreter(model_path=str(fp32)).get_signature_runner("serving_default").get_input_details()))
         qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
         qt.quantize(qt.calibrate({"serving_default": [{name: sample()} for _ in range(4)]})).export_model(
@@ -229,13 +267,52 @@ def _run_gemms(args, work: Path) -> list[dict]:
     return rows
 
 
-def fit(result: dict) -> dict[str, list[tuple[float, float]]]:
-    """The measured curve per format: for each whole-set size, the median rate of its chains."""
+# Chains of distinct 1x1 convs over many rows, the same MACs per op (12.8 M fp32, 51 M int8) and
+# 1 MB / 256 KB / 64 KB of weights each: (h, channels) -> chain lengths, whole sets 2 to 67 MB.
+CONV_CHAINS = {"tflite": {(7, 512): (1, 2, 4, 8, 16, 32, 64), (14, 256): (1, 8, 16, 32, 64, 128, 256),
+                          (28, 128): (1, 32, 64, 128, 256)},
+               "tflite-int8": {(7, 1024): (1, 2, 4, 8, 16, 32, 64), (14, 512): (1, 8, 16, 32, 64, 128, 256),
+                               (28, 256): (1, 32, 64, 128, 256)}}
+
+
+def run_convs(args) -> list[dict]:
+    """``_run_convs`` in a temporary work directory, removed afterwards (the built files)."""
+    with tempfile.TemporaryDirectory(prefix="convchains.") as work:
+        return _run_convs(args, Path(work))
+
+
+def _run_convs(args, work: Path) -> list[dict]:
+    """Per op of each chain: its time over the same op alone (a chain of one, its weights hot),
+    as if that excess were all its weights read cold: bytes per second."""
+    rows = []
+    for fmt in [f for f in args.formats if f in CONV_CHAINS]:
+        item = 1 if fmt.endswith("int8") else 4
+        for (h, c), lengths in CONV_CHAINS[fmt].items():
+            alone_ms = None
+            for n in lengths:
+                path = work / f"{fmt}-conv-{h}-{c}-{n}.tflite"
+                build(fmt, c, n, path, np.random.default_rng(h * 1000 + n), conv_h=h)
+                per_op_ms = min(_alone_ms(path, args.runs) for _ in range(args.rounds)) / n
+                path.unlink()
+                alone_ms = per_op_ms if n == 1 else alone_ms
+                weight_bytes = c * c * item
+                extra_s = max(per_op_ms - alone_ms, 1e-6) * 1e-3
+                rows.append({"format": fmt, "h": h, "channels": c, "n": n, "weight_bytes": weight_bytes,
+                             "set_bytes": weight_bytes * n, "per_op_us": per_op_ms * 1e3,
+                             "extra_us": extra_s * 1e6, "bytes_per_s": weight_bytes / extra_s})
+                log(f"[{fmt} conv] {h}x{h}x{c} x{n}: set {weight_bytes * n / 1e6:.1f} MB, {per_op_ms * 1e3:.1f} us "
+                    f"per op, +{extra_s * 1e6:.1f} us, {weight_bytes / extra_s / 1e9:.1f} GB/s")
+    return rows
+
+
+def fit(rows: list[dict]) -> dict[str, list[tuple[float, float]]]:
+    """The measured curve per format: for each whole-set size, the median rate of its chains
+    (a conv chain of one is the op alone, the reference, not a point)."""
     curves: dict[str, list[tuple[float, float]]] = {}
-    for fmt in sorted({r["format"] for r in result["rows"]}):
+    for fmt in sorted({r["format"] for r in rows}):
         by_set: dict[int, list[float]] = {}
-        for r in result["rows"]:
-            if r["format"] == fmt:
+        for r in rows:
+            if r["format"] == fmt and r.get("n", 2) > 1:
                 by_set.setdefault(r["set_bytes"], []).append(r["bytes_per_s"])
         curves[fmt] = [(float(size), statistics.median(rates)) for size, rates in sorted(by_set.items())]
     return curves
@@ -250,28 +327,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gemm", action="store_true", help="also time single big-weight convs (GEMMS)")
+    parser.add_argument("--conv", action="store_true",
+                        help="also time chains of distinct 1x1 convs over many rows (CONV_CHAINS, LiteRT)")
     parser.add_argument("--runs", type=int, default=25)
     args = parser.parse_args(argv)
     if not args.out and not args.from_json:
         parser.error("--out FILE (measure) or --from-json FILE (fit only)")
     if args.from_json:
         result = json.loads(Path(args.from_json).read_text())
-        if args.gemm and args.out:  # add the big-weight convs to an earlier table
-            result["gemm_rows"] = run_gemms(args)
+        if (args.gemm or args.conv) and args.out:  # add to an earlier table
+            if args.gemm:
+                result["gemm_rows"] = run_gemms(args)
+            if args.conv:
+                result["conv_rows"] = run_convs(args)
             Path(args.out).write_text(json.dumps(result, indent=1))
     else:
         result = run(args)
         if args.gemm:
             result["gemm_rows"] = run_gemms(args)
+        if args.conv:
+            result["conv_rows"] = run_convs(args)
         Path(args.out).write_text(json.dumps(result, indent=1))
     for r in result["rows"]:
         print(f"{r['format']:<12}{r['width']:>6} x{r['n']:<4}{r['set_bytes'] / 1e6:>8.1f} MB"
               f"{r['per_fc_us']:>10.2f} us{r['bytes_per_s'] / 1e9:>8.1f} GB/s")
+    for r in result.get("conv_rows", []):
+        print(f"{r['format']:<12}{r['h']:>3}x{r['h']}x{r['channels']:<5} x{r['n']:<4}{r['set_bytes'] / 1e6:>8.1f} MB"
+              f"{r['per_op_us']:>10.1f} us  +{r['extra_us']:.1f} us{r['bytes_per_s'] / 1e9:>8.1f} GB/s")
     print("\n# weight_stream curves (graph's packed weight bytes, bytes/s) for the target's runtimes tables:")
-    for fmt, curve in fit(result).items():
-        runtime, dtype = fmt.split("-")[0], ("int8" if fmt.endswith("int8") else "float32")
-        points = ", ".join(f"[{size:.4g}, {rate:.3g}]" for size, rate in curve)
-        print(f"# [compute.variants.runtimes.{runtime}]\nweight_stream.{dtype} = [{points}]")
+    for key, rows in (("weight_stream", result["rows"]), ("conv_weight_stream", result.get("conv_rows", []))):
+        for fmt, curve in fit(rows).items():
+            runtime, dtype = fmt.split("-")[0], ("int8" if fmt.endswith("int8") else "float32")
+            points = ", ".join(f"[{size:.4g}, {rate:.3g}]" for size, rate in curve)
+            print(f"# [compute.variants.runtimes.{runtime}]\n{key}.{dtype} = [{points}]")
     if result.get("gemm_rows"):
         print("\n# single big-weight convs (not in the cost model: the slow ones are the 32-tap 1-D convs,"
               " not the big weights)")

@@ -13,12 +13,10 @@ Vela's ``npu_performance.py`` does with the maximum of its bandwidth and compute
 ``dispatch_us`` and ``rnn_step_us`` are the runtime's (``compute.runtimes[format]``: LiteRT and
 onnxruntime differ by an order of magnitude per op) when the caller names the format, else
 ``compute.dispatch_overhead_us`` and 0; so are the efficiencies the runtime's table lists
-(XNNPACK and MLAS kernels reach different fractions of the same peak).  A recurrent op (LSTM/GRU) runs its time steps one
-after another, each a small matmul plus gate element-wise work whose fixed cost the MAC
-rate does not see; ``rnn_step_us`` is that cost per step and direction, measured by
-``scripts/microbench_kernels.py`` (the intercept of per-step time over per-step MACs; the
-slope gives ``rnn_efficiency``, the rate of the runtime's RNN kernel, used instead of the FC
-efficiency for a float recurrent op: batch-1 matrix-vector products, not GEMMs).  Where the
+(XNNPACK and MLAS kernels reach different fractions of the same peak).  A recurrent op (LSTM/GRU) runs its steps one after
+another, each paying a fixed cost the MAC rate does not see: ``rnn_step_us`` per step and
+direction, and ``rnn_efficiency`` the rate of the runtime's RNN kernel (the intercept and slope
+of per-step time over per-step MACs, ``scripts/microbench_kernels.py``).  Where the
 runtime lists its kernel's measured curve for the op type (``rnn_steps``: ps per MAC by MACs
 per step, one point per width timed), that replaces both: one line across widths put
 onnxruntime's 128-wide LSTM at 40 ps/MAC where it runs 33.
@@ -59,6 +57,8 @@ of that cold read on top of its kernel time (the read is not hidden under the co
 streamed time itself: ``latency = max(terms + weight_bytes x (1/rate - 1/hot rate),
 weight_bytes / rate) + dispatch``, the hot rate the curve's smallest set (it fits the private
 cache).  The floor binds for batch-1 FCs (a weight read per MAC: 48 ps/MAC hot, ~150 from DRAM).
+A GEMM over many rows (a conv, an FC of several rows) reads them at ``conv_weight_stream[dtype]``
+where measured (chains of 1x1 convs: XNNPACK on the Xeon 7 GB/s at 17 MB where FCs stream 27).
 
 The kernel terms are one thread's.  With ``compute.threads`` T > 1 a runtime's measured
 ``parallel[dtype] = { efficiency, sync_us, serial }`` (``scripts/microbench_threads.py``:
@@ -139,8 +139,7 @@ def memory_level(op: Op, profile: TargetProfile) -> str:
 
 
 def memory_reach(op: Op, profile: TargetProfile, *, runtime: str | None = None) -> float:
-    """Fraction of the bandwidth a MAC-less kernel reaches: listed per kind (the runtime's own
-    table first), else 1 (see above)."""
+    """Fraction of the bandwidth a MAC-less kernel reaches: per kind (the runtime's first), else 1."""
     if op.macs:
         return 1.0
     compute = profile.compute
@@ -158,15 +157,20 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     memory = profile.memory
     if not op.weight_bytes or memory.private_cache_bytes is None or weight_set_bytes <= memory.private_cache_bytes:
         return 0.0
-    rate = profile.compute.runtime_cost(runtime).weight_stream_rate(op.compute_dtype, weight_set_bytes)
+    rate = profile.compute.runtime_cost(runtime).weight_stream_rate(op.compute_dtype, weight_set_bytes,
+                                                                    gemm_rows=gemm_over_rows(op))
     if memory.cache_bandwidth_bytes_per_s and op.weight_bytes > memory.private_cache_bytes:
         rate = min(rate or math.inf, memory.cache_bandwidth_bytes_per_s)
     return op.weight_bytes / rate if rate else 0.0
 
 
+def gemm_over_rows(op: Op) -> bool:
+    """A GEMM over more than one output row (a conv, an FC of several rows): ``conv_weight_stream``'s."""
+    return op.kind in ("conv", "pointwise", "fully_connected") and bool(op.out_channels) and output_positions(op) > 1
+
+
 def kernel_channel_tile(dtype: str, kind: str, compute: ComputeProfile, costs: RuntimeCost) -> int:
-    """Output channels the runtime's ``dtype`` ``kind`` kernel computes per pass: its own tile
-    (``costs.channel_tiles``), else the profile's."""
+    """Output channels the ``dtype`` ``kind`` kernel computes per pass: the runtime's, else the profile's."""
     return costs.channel_tiles.get(dtype, {}).get(kind) or compute.channel_tile_of(dtype, kind)
 
 
@@ -232,8 +236,7 @@ def work_tiles(op: Op, costs: RuntimeCost, compute: ComputeProfile) -> int | Non
 
 
 def output_positions(op: Op) -> int:
-    """Output positions (batch x spatial) of an op with known ``out_channels``: its output
-    elements over its channels."""
+    """Output positions (batch x spatial) of an op with known ``out_channels``."""
     return op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
 
 
@@ -272,8 +275,7 @@ def spill_s(op: Op, profile: TargetProfile) -> float:
 
 
 def shared_cache_s(nbytes: float, profile: TargetProfile) -> float:
-    """Seconds to read ``nbytes`` that overflow the core's private cache from the shared cache
-    (``nbytes / cache bandwidth``); 0 when they fit or the profile does not know its caches."""
+    """Seconds to read ``nbytes`` overflowing the private cache from the shared one; 0 when they fit / unknown."""
     memory = profile.memory
     if (memory.private_cache_bytes is None or not memory.cache_bandwidth_bytes_per_s
             or nbytes <= memory.private_cache_bytes):

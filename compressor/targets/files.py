@@ -33,7 +33,8 @@ _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_o
                  "channel_multiple", "channel_tiles", "runtimes", "cpus", "extensions"}
 # [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
 # streaming, over the variant's (tables.py).
-_CPU_RUNTIME_KEYS = {"kernels", "dispatch_overhead_us", "invoke_overhead_us", "parallel", "weight_stream"}
+_CPU_RUNTIME_KEYS = {"kernels", "dispatch_overhead_us", "invoke_overhead_us", "parallel", "weight_stream",
+                     "conv_weight_stream"}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
 _EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}

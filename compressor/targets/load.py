@@ -208,6 +208,8 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                     raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
                 merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **own.get("parallel", {})},
                                       weight_stream={**merged[fmt].weight_stream, **own.get("weight_stream", {})},
+                                      conv_weight_stream={**merged[fmt].conv_weight_stream,
+                                                          **own.get("conv_weight_stream", {})},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us") if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
@@ -227,7 +229,8 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
     if chosen is None:
         return base, None, None
     profile, description, measured_on, own, extensions = chosen
-    mine = ([f"its {own} were measured on it"] if own else []) + \
+    verb = "were" if " and " in own or own.endswith("rates") else "was"  # "its thread split was measured"
+    mine = ([f"its {own} {verb} measured on it"] if own else []) + \
         [f"{' + '.join(extensions)} replace those rates where they apply"] * bool(extensions)
     split = f" ({'; '.join(mine)})" if mine else ""
     note = (f"the {description!r} rates were measured on {measured_on}; this CPU is {here}{split}: expect larger "
@@ -284,6 +287,7 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernels": "kernel rates", "parallel": "thread split", "weight_stream": "weight streaming"}
-    parts = [words for key, words in names.items() if any(key in own for own in cpu_own.values())]
+    names = {"kernel rates": ("kernels",), "thread split": ("parallel",),
+             "weight streaming": ("weight_stream", "conv_weight_stream")}
+    parts = [words for words, keys in names.items() if any(k in own for own in cpu_own.values() for k in keys)]
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)

@@ -50,6 +50,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
                                     weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
+                                    conv_weight_stream=_weight_stream(c, (*keys, fmt, "conv_weight_stream"), dtypes),
                                     rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
@@ -67,7 +68,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     (as ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>`` holding any of
     ``kernels.<dtype>.<key>`` (its kernel terms, fitted to its own single-op microbenchmarks),
     ``dispatch_overhead_us`` / ``invoke_overhead_us``, ``parallel.<dtype>`` (how its threads split
-    ops, a runtime's ``parallel`` table whole) and ``weight_stream.<dtype>`` (its memory's curve) --
+    ops, a runtime's ``parallel`` table whole) and ``weight_stream.<dtype>`` /
+    ``conv_weight_stream.<dtype>`` (its memory's curves) --
     format -> {key: its table or figure} (the keys it names) for the CPU ``here``, {} for any
     other; every entry is checked."""
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
@@ -78,8 +80,9 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             tables[fmt] = {}
             if "parallel" in own:
                 tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
-            if "weight_stream" in own:
-                tables[fmt]["weight_stream"] = _weight_stream(c, (*entry, "runtimes", fmt, "weight_stream"), dtypes)
+            for name in ("weight_stream", "conv_weight_stream"):
+                if name in own:
+                    tables[fmt][name] = _weight_stream(c, (*entry, "runtimes", fmt, name), dtypes)
             if "kernels" in own:
                 tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
             for name in ("dispatch_overhead_us", "invoke_overhead_us"):

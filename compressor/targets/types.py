@@ -106,6 +106,11 @@ class RuntimeCost:
     # runtime's kernels read weights that are not hot in the core's private cache, by how big the
     # whole set is (L3, then DRAM); measured by scripts/microbench_weight_stream.py
     weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # dtype -> the same curve for a GEMM over many rows (a conv, a pointwise conv, an FC of more
+    # than one row), which reads its cold weights slower than a batch-1 FC streams them (XNNPACK
+    # on the Xeon: ~8 GB/s for a 17 MB set where the FCs stream 27); chains of distinct 1x1 convs,
+    # scripts/microbench_weight_stream.py --conv; absent: weight_stream
+    conv_weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
     # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,
@@ -141,6 +146,8 @@ class RuntimeCost:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
         object.__setattr__(self, "weight_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.weight_stream.items()}))
+        object.__setattr__(self, "conv_weight_stream",
+                           _frozen({d: tuple(tuple(p) for p in c) for d, c in self.conv_weight_stream.items()}))
         object.__setattr__(self, "rnn_steps", _frozen({t: tuple(tuple(p) for p in c) for t, c in self.rnn_steps.items()}))
         object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
         object.__setattr__(self, "input_channel_tiles",
@@ -154,7 +161,8 @@ class RuntimeCost:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
-                     tuple(sorted(self.weight_stream.items())), tuple(sorted(self.rnn_steps.items())),
+                     tuple(sorted(self.weight_stream.items())), tuple(sorted(self.conv_weight_stream.items())),
+                     tuple(sorted(self.rnn_steps.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
                      tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.igemm_rows.items())),
@@ -170,10 +178,12 @@ class RuntimeCost:
         """Output rows the ``dtype`` ``kind`` kernel computes per pass; 1: rows not padded."""
         return self.row_tiles.get(dtype, {}).get(kind, 1)
 
-    def weight_stream_rate(self, dtype: str, set_bytes: float) -> float | None:
+    def weight_stream_rate(self, dtype: str, set_bytes: float, *, gemm_rows: bool = False) -> float | None:
         """Bytes/s for a graph of ``set_bytes`` packed weights: the measured curve interpolated
-        log-log between its points, its end points' rates beyond them; None without a curve."""
-        return _log_interpolate(self.weight_stream.get(dtype), set_bytes)
+        log-log between its points, its end points' rates beyond them; None without a curve.
+        ``gemm_rows``: for a GEMM over many rows, its own curve where measured."""
+        curve = (self.conv_weight_stream.get(dtype) if gemm_rows else None) or self.weight_stream.get(dtype)
+        return _log_interpolate(curve, set_bytes)
 
     def hot_weight_rate(self, dtype: str) -> float:
         """Bytes/s of weights hot in the core's private cache: the curve's smallest set (its rate
@@ -224,7 +234,7 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
+                     "kernels", "weight_stream", "conv_weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
                      "igemm_cols", "channel_tiles", "row_tiles")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")

@@ -199,13 +199,60 @@ def test_weights_that_cannot_stay_hot_stream_at_the_rate_measured_for_that_set_s
     assert check_kernels(_fc_chain(64, 256), base).ops[0].latency_ms == pytest.approx(hot, rel=1e-6)
 
 
+def _pointwise_chain(n: int, hw: int, channels: int) -> Graph:
+    """n 1x1 convs over hw x hw positions, channels -> channels: GEMMs over many rows."""
+    size = 4 * hw * hw * channels
+    tensors = tuple(Tensor(f"t{i}", (1, hw, hw, channels), "float32", size, False) for i in range(n + 1))
+    ops = tuple(Op(f"t{i + 1}", "CONV_2D", "pointwise", (i,), (i + 1,), hw * hw * channels * channels, "float32",
+                   4 * channels * channels, size, size, out_channels=channels) for i in range(n))
+    return Graph(ops=ops, tensors=tensors, inputs=(0,), outputs=(n,), format="tflite")
+
+
+def test_a_gemm_over_many_rows_reads_cold_weights_at_its_own_curve():
+    """conv_weight_stream: a conv (or an FC of several rows) reads its weights cold at the rate
+    chains of 1x1 convs measured, slower than the batch-1 FCs' weight_stream; a batch-1 FC
+    keeps the FC curve, and without the conv curve a conv keeps the FC curve too."""
+    from compressor.targets.types import KernelTerms
+
+    fc_curve, conv_curve = ((1e6, 120e9), (64e6, 25e9)), ((2e6, 36e9), (16e6, 7e9))
+    terms = {"float32": {"fully_connected": KernelTerms(mac_ps=48.0), "pointwise": KernelTerms(mac_ps=1.5)}}
+    plain = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, weight_stream={"float32": fc_curve}))
+    own = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, weight_stream={"float32": fc_curve},
+                                  conv_weight_stream={"float32": conv_curve}))
+    plain, own = (replace(c, memory=replace(c.memory, private_cache_bytes=2 << 20, cache_bytes=32 << 20))
+                  for c in (plain, own))
+    runtime = own.compute.runtimes["tflite"]
+    chain = _pointwise_chain(64, 14, 256)  # 64 x 256 KB = 16.8 MB of packed weights
+    weights, set_bytes = 4 * 256 * 256, 64 * 4 * 256 * 256
+    conv_rate = runtime.weight_stream_rate("float32", set_bytes, gemm_rows=True)
+    assert conv_rate == pytest.approx(7e9) and runtime.weight_stream_rate("float32", set_bytes) > 3 * conv_rate
+    per_op = lambda graph, cpu: check_kernels(graph, cpu).ops[0].latency_ms  # noqa: E731
+    kernel_ms = 1.5e-9 * 14 * 14 * 256 * 256
+    extra = lambda rate: weights * (1 / rate - 1 / 120e9) * 1e3  # noqa: E731
+    assert per_op(chain, own) == pytest.approx(kernel_ms + extra(conv_rate), rel=1e-6)
+    assert per_op(chain, plain) == pytest.approx(kernel_ms + extra(runtime.weight_stream_rate("float32", set_bytes)),
+                                                 rel=1e-6)
+    assert per_op(chain, own) > 1.1 * per_op(chain, plain)
+    # A batch-1 FC streams at the FC curve whether the conv curve is there or not.
+    fcs = _fc_chain(64, 256)
+    assert per_op(fcs, own) == pytest.approx(per_op(fcs, plain), rel=1e-9)
+    # A small set fits the private cache: hot, either curve.
+    assert per_op(_pointwise_chain(4, 14, 256), own) == pytest.approx(kernel_ms, rel=1e-6)
+
+
 def test_weight_stream_curves_are_validated(tmp_path):
     good = ('\n[compute.runtimes.tflite]\ndispatch_overhead_us = 0.1\n'
             'weight_stream.float32 = [[4e6, 8e10], [6.4e7, 2.5e10]]\n')
     runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.weight_stream_rate("float32", 1e9) == 2.5e10
+    assert runtime.weight_stream_rate("float32", 1e9, gemm_rows=True) == 2.5e10  # no conv curve: the FCs'
     with pytest.raises(TargetError, match="ascend"):
         load_target(_host_plus(tmp_path, good.replace("[6.4e7", "[1e6")))
+    conv = good + 'conv_weight_stream.float32 = [[2e6, 3.6e10], [1.6e7, 7e9]]\n'
+    runtime = load_target(_host_plus(tmp_path, conv), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert runtime.weight_stream_rate("float32", 1e9, gemm_rows=True) == 7e9
+    with pytest.raises(TargetError, match="conv_weight_stream"):
+        load_target(_host_plus(tmp_path, conv.replace("[1.6e7", "[1e6")))
     with pytest.raises(TargetError, match="pairs"):
         load_target(_host_plus(tmp_path, good.replace("8e10", "-1")))
 

@@ -552,9 +552,14 @@ def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
     assert mine.kernels["float32"]["conv"] != theirs.kernels["float32"]["conv"]
     assert mine.dispatch_overhead_us != theirs.dispatch_overhead_us
     assert mine.channel_tiles == theirs.channel_tiles and mine.igemm_rows == theirs.igemm_rows
-    # ...and its memory's weight-stream curve (a 67 MB set: 9 GB/s there, 27 on the EPYC)
+    # ...and its memory's weight-stream curve (a 67 MB set: 10 GB/s there, 27 on the EPYC)
     assert (here.compute.runtimes["tflite"].weight_stream_rate("float32", 67e6)
             < 0.6 * there.compute.runtimes["tflite"].weight_stream_rate("float32", 67e6))
+    # and how its GEMMs over many rows read cold weights (chains of 1x1 convs; the EPYC has none)
+    assert (here.compute.runtimes["tflite"].weight_stream_rate("float32", 17e6, gemm_rows=True)
+            < 0.5 * here.compute.runtimes["tflite"].weight_stream_rate("float32", 17e6))
+    assert (there.compute.runtimes["tflite"].weight_stream_rate("float32", 17e6, gemm_rows=True)
+            == there.compute.runtimes["tflite"].weight_stream_rate("float32", 17e6))
     assert "kernel rates, thread split and weight streaming" in here.variant_note and there.variant_note is None
     # `compress targets host-x86` says it too
     assert "on this CPU" in format_target(here) and "on this CPU" not in format_target(there)
@@ -565,6 +570,11 @@ def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
     bad = text.replace('sync_us = 6.2', 'sync_us = -6.2', 1)
     with pytest.raises(TargetError, match="sync_us"):
         load_target(str(write(tmp_path, "split", bad)), cpu_identity=epyc)  # checked on every CPU
+    # an entry with only a thread split says so in the singular
+    from compressor.targets.load import _measured_here
+    assert _measured_here({"tflite": {"parallel": {}}}) == "thread split"
+    assert _measured_here({"tflite": {"conv_weight_stream": {}}, "onnx": {"kernels": {}}}) == \
+        "kernel rates and weight streaming"
 
 
 def test_a_variant_extension_applies_with_its_flags_and_takes_kernels_and_tiles_only(tmp_path):
