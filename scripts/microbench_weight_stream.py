@@ -111,8 +111,8 @@ def build_conv_tflite(h: int, c: int, n: int, path: Path, rng) -> None:
 
     b = _TfliteBuilder(); s = b.s
     x = first = b.tensor((1, h, h, c))
-    bias = b.tensor((c,), np.zeros(c))
     for _ in range(n):
+        bias = b.tensor((c,), np.zeros(c))  # each its own, as a graph's layers (a shared one stays float in QDQ)
         w = b.tensor((c, 1, 1, c))
         buffer = s.BufferT()
         buffer.data = np.frombuffer((rng.standard_normal((c, 1, 1, c)) / np.sqrt(c)).astype(np.float32).tobytes(),
@@ -129,10 +129,10 @@ def build(fmt: str, width: int, n: int, path: Path, rng, *, conv_h: int | None =
     """A chain of ``n`` distinct batch-1 FCs ``width x width`` or, with ``conv_h``, of 1x1 convs
     over ``conv_h x conv_h`` positions and ``width`` channels; ``fmt``'s int8 as the corpus
     quantizes (ai-edge-quantizer static_wi8_ai8 / onnxruntime QDQ)."""
-    if conv_h and fmt != "tflite" and fmt != "tflite-int8":
-        raise ValueError("conv chains are built for LiteRT only")
     if fmt == "tflite":
         return (build_conv_tflite(conv_h, width, n, path, rng) if conv_h else build_tflite(width, n, path, rng))
+    if conv_h and not fmt.startswith("tflite"):
+        raise ValueError("conv chains are built for LiteRT only (CONV_CHAINS)")
     if fmt == "onnx":
         return build_onnx(width, n, path, rng)
     fp32 = path.with_suffix(".fp32" + path.suffix)
@@ -273,6 +273,8 @@ CONV_CHAINS = {"tflite": {(7, 512): (1, 2, 4, 8, 16, 32, 64), (14, 256): (1, 8, 
                           (28, 128): (1, 32, 64, 128, 256)},
                "tflite-int8": {(7, 1024): (1, 2, 4, 8, 16, 32, 64), (14, 512): (1, 8, 16, 32, 64, 128, 256),
                                (28, 256): (1, 32, 64, 128, 256)}}
+# Not onnxruntime: its single-op file carries layout glue (ReorderInput/Output, or Q -> Transpose
+# ... Transpose -> DQ for int8) that a chain pays once, so a chain of one is no hot reference.
 
 
 def run_convs(args) -> list[dict]:
@@ -290,7 +292,7 @@ def _run_convs(args, work: Path) -> list[dict]:
         for (h, c), lengths in CONV_CHAINS[fmt].items():
             alone_ms = None
             for n in lengths:
-                path = work / f"{fmt}-conv-{h}-{c}-{n}.tflite"
+                path = work / f"{fmt}-conv-{h}-{c}-{n}.{fmt.split('-')[0]}"
                 build(fmt, c, n, path, np.random.default_rng(h * 1000 + n), conv_h=h)
                 per_op_ms = min(_alone_ms(path, args.runs) for _ in range(args.rounds)) / n
                 path.unlink()
@@ -338,8 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         if (args.gemm or args.conv) and args.out:  # add to an earlier table
             if args.gemm:
                 result["gemm_rows"] = run_gemms(args)
-            if args.conv:
-                result["conv_rows"] = run_convs(args)
+            if args.conv:  # the formats measured now replace their earlier rows, the others stay
+                result["conv_rows"] = ([r for r in result.get("conv_rows", []) if r["format"] not in args.formats]
+                                       + run_convs(args))
             Path(args.out).write_text(json.dumps(result, indent=1))
     else:
         result = run(args)
