@@ -62,15 +62,22 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
     static = {o.outputs[0]: o for o in graph.operators
               if names[o.opcodeIndex] == "DEQUANTIZE" and constant(o.inputs[0])}
     ops = [(index, op) for index, op in enumerate(graph.operators) if op.outputs[0] not in static]
+    model_outputs = set(graph.outputs)
 
     def cut(chosen: list, file: Path) -> str | None:
         """``chosen`` ops (with the DEQUANTIZEs feeding them) as a file of their own; LiteRT's
-        reason where it cannot run them so (a custom op whose delegate needs its neighbours)."""
-        made = {o for op in chosen for o in op.outputs}
+        reason where it cannot run them so (a custom op whose delegate needs its neighbours).  Its
+        outputs are every tensor it makes that the model outputs or a later op reads: XNNPACK
+        drops the nodes whose outputs nothing reads, so a cut with only its last op's output lost
+        a pose model's segmentation head (8.8 ms "whole" where the file runs 17.8)."""
+        made = [o for op in chosen for o in op.outputs]
+        made_set, inside = set(made), {id(op) for op in chosen}
+        read_after = {i for _, op in ops if id(op) not in inside for i in op.inputs}
+        outputs = [o for o in made if o in model_outputs or o in read_after] or [chosen[-1].outputs[0]]
         feeds = [static[i] for op in chosen for i in op.inputs if i in static]
-        graph.operators, graph.outputs = [*dict.fromkeys(feeds), *chosen], [chosen[-1].outputs[0]]
+        graph.operators, graph.outputs = [*dict.fromkeys(feeds), *chosen], list(dict.fromkeys(outputs))
         graph.inputs = list(dict.fromkeys(i for op in chosen for i in op.inputs
-                                          if i >= 0 and not constant(i) and i not in static and i not in made))
+                                          if i >= 0 and not constant(i) and i not in static and i not in made_set))
         file.write_bytes(pack(model))
         try:
             open_invoker(file, threads=1)()

@@ -53,3 +53,22 @@ def test_a_missing_file_and_a_bad_segment_count_exit_2(tmp_path, capsys):
     path = tmp_path / "conv.tflite"
     mk.build_tflite("conv", {"h": 8, "w": 8, "cin": 8, "cout": 8, "kh": 3, "kw": 3, "s": 1}, path)
     assert op_breakdown.main([str(path), "--segments", "2", "--ops", "CONV_2D"]) == 2
+
+
+def test_a_cut_keeps_every_output_a_later_op_or_the_model_reads(tmp_path):
+    """XNNPACK drops nodes whose outputs nothing reads: a cut whose only output was its last op's
+    lost a pose model's segmentation head (8.8 ms "whole" where the file runs 17.8)."""
+    b = mk._TfliteBuilder()
+    x = b.tensor((1, 48, 48, 32))
+    t1 = b.tensor((1, 48, 48, 32))
+    b.op("ADD", [x, x], [t1], "AddOptions", b.s.AddOptionsT())
+    head = mk._tflite_mac_op(b, "conv", {"h": 48, "w": 48, "cin": 32, "cout": 32, "kh": 3, "kw": 3, "s": 1}, t1)
+    t3 = b.tensor((1, 48, 48, 32))
+    b.op("RELU", [t1], [t3])  # the last op: the conv's output is not on its path
+    path = tmp_path / "heads.tflite"
+    b.save(path, [x], [head, t3])
+    rows, spans = op_breakdown.tflite_ops_alone(path, None, 0.5, segment=3)
+    conv = next(r for r in rows if r["op"] == "CONV_2D")
+    whole = spans[-1]
+    assert whole["whole"] and whole["ops"] == 3
+    assert whole["measured_us"] > 0.5 * conv["measured_us"]  # the conv ran in the whole cut
