@@ -92,11 +92,17 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     raw = [sub.Operators(i) for i in range(sub.OperatorsLength())]
     # XNNPACK and the reference kernels dequantize constant weights once at load time, and
     # expand sparse ones (DENSIFY) once too: the op's output is the weight, the input its bytes.
+    # fp16 weights and sparse ones are unpacked: the weight the kernel reads (and RAM holds) is
+    # the float32 / dense output (XNNPACK packs MediaPipe's fp16 convs as fp32: 2x the file's).
     alias = {}
     for op in raw:
-        ins = [int(op.Inputs(j)) for j in range(op.InputsLength())]
-        if op_type_of(op) in ("DEQUANTIZE", "DENSIFY") and ins and ins[0] >= 0 and tensors[ins[0]].is_constant:
-            alias[int(op.Outputs(0))] = ins[0]
+        ins, kind = [int(op.Inputs(j)) for j in range(op.InputsLength())], op_type_of(op)
+        if kind in ("DEQUANTIZE", "DENSIFY") and ins and ins[0] >= 0 and tensors[ins[0]].is_constant:
+            out = int(op.Outputs(0))
+            unpacked = kind == "DENSIFY" or tensors[ins[0]].dtype == "float16"
+            if unpacked:
+                tensors[out] = dataclasses.replace(tensors[out], is_constant=True)
+            alias[out] = out if unpacked else ins[0]
 
     ops = []
     for op in raw:
