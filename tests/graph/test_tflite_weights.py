@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("ai_edge_litert")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import microbench_kernels as mk  # noqa: E402
+import microbench_kernels as mk
 
 
 def _conv(path: Path, *, fp16: bool) -> None:
