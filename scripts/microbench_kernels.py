@@ -602,6 +602,24 @@ def time_files(paths: list[Path], empty: Path, *, seconds: float, rounds: int = 
     return best, statistics.median(empty_ms)
 
 
+# The machine's state at a glance: one op of the grid (a 1x1 conv 28x28x128 -> 128, fp32, LiteRT)
+# timed alone.  This shared Xeon VM runs it in ~157 us in one state and ~119 in another, for
+# hours at a time (a busy or an idle neighbour on its cores): every table timed here, kernels
+# and models alike, belongs to the state it was timed in (real_model_fidelity.py records it).
+REFERENCE = ("pointwise", {"h": 28, "w": 28, "cin": 128, "cout": 128, "kh": 1, "kw": 1, "s": 1})
+REFERENCE_NAME = "1x1 conv 28x28x128 -> 128, fp32, LiteRT, alone"
+
+
+def reference_us(seconds: float = 1.0) -> float:
+    """Thread-CPU us of the ``REFERENCE`` op alone, as ``time_files`` times the grid."""
+    with tempfile.TemporaryDirectory(prefix="reference.") as work:
+        path, empty = Path(work) / "reference.tflite", Path(work) / "empty.tflite"
+        build_tflite(*REFERENCE, path)
+        build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+        (ms,), _ = time_files([path], empty, seconds=seconds)
+    return ms * 1e3
+
+
 def measured_op(graph):
     """The op a single-op file measures, not the float QUANTIZE/DEQUANTIZE around an int8 one
     (whose float side has more bytes than the int8 kernel itself: QLinearAdd, QLinearSigmoid, ...)."""

@@ -99,6 +99,8 @@ def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str
 
 
 def run(args) -> dict:
+    import microbench_kernels as mk
+
     from compressor.data import parse_input_shapes
     from compressor.measure.bench import cpu_description
     from compressor.measure.estimate import estimate_artifact
@@ -117,6 +119,7 @@ def run(args) -> dict:
     # (lowest median) kept: a burst of other tenants' work then spoils one round of a file, not
     # its figure (the same file measured twice in one pass moved by up to 1.8x on this shared VM).
     rounds: dict[str, list[dict[int, dict]]] = {}
+    reference = {"op": mk.REFERENCE_NAME, "before_us": mk.reference_us()}  # the machine's state
     for round_index in range(args.rounds):
         for entry, path, shapes in files:
             if entry["path"] in rounds and rounds[entry["path"]] is None:
@@ -130,13 +133,15 @@ def run(args) -> dict:
                 rounds[entry["path"]] = None
                 continue
             rounds.setdefault(entry["path"], []).append(measured)
+    reference["after_us"] = mk.reference_us()
+    log(f"[state] {reference['op']}: {reference['before_us']:.0f} us before, {reference['after_us']:.0f} after")
     if args.json:  # the measurements first: a prediction that fails must not lose them (--repredict)
         measured = [{"file": entry["path"], "family": entry.get("family", "?"), "format": path.suffix[1:],
                      "threads": threads, "measured_ms": min(r[threads]["median_ms"] for r in rounds[entry["path"]])}
                     for entry, path, _ in files if rounds.get(entry["path"]) for threads in args.threads]
         Path(args.json).with_suffix(".measured.json").write_text(json.dumps(
             {"cpu": "?", "load_average": _load_average(), "target": base.name, "variant": base.variant,
-             "rows": measured, "skipped": skipped}, indent=1))
+             "reference": reference, "rows": measured, "skipped": skipped}, indent=1))
     for entry, path, shapes in files:
         if not rounds.get(entry["path"]):
             continue
@@ -154,7 +159,8 @@ def run(args) -> dict:
     from compressor.targets.cpu_flags import read_cpu_identity
 
     return {"cpu": cpu_description(), "cpu_identity": read_cpu_identity(), "load_average": _load_average(),
-            "timing": "each thread count's session alone", "target": base.name, "variant": base.variant, "rows": rows,
+            "timing": "each thread count's session alone", "reference": reference, "target": base.name,
+            "variant": base.variant, "rows": rows,
             "skipped": skipped, "summary": summarize(rows)}
 
 
@@ -219,6 +225,7 @@ def merge_results(paths: list[str]) -> dict:
         raise SystemExit(f"error: {', '.join(paths)} were timed on different CPUs: score them apart")
     rows = [r for result in results for r in result["rows"]]
     return {**results[0], "rows": rows, "skipped": [s for r in results for s in r["skipped"]],
+            "references": [r.get("reference") for r in results],
             "load_average": " / ".join(r["load_average"] for r in results), "summary": summarize(rows)}
 
 
@@ -226,6 +233,9 @@ def print_table(result: dict) -> None:
     print(f"{result['target']} (variant {result['variant']}) on {result['cpu']}; shared machine, load average "
           f"{result['load_average']} at the end; clocks: " + ", ".join(sorted({f"{r['threads']} thread(s) {r.get('clock', '?')}"
                                                                        for r in result["rows"]})))
+    for ref in result.get("references", [result.get("reference")]):
+        if ref:  # the machine's state while timing (microbench_kernels.REFERENCE)
+            print(f"state: {ref['op']} {ref['before_us']:.0f} us before the timing, {ref['after_us']:.0f} after")
     print("| file | family | fmt | thr | measured ms | predicted ms | pred/meas |")
     print("|---|---|---|---|---|---|---|")
     for r in result["rows"]:

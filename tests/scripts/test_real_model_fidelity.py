@@ -44,3 +44,26 @@ def test_each_thread_count_is_timed_alone(tmp_path, monkeypatch):
     real_model_fidelity.measure_file(path, None, [1, 2], seconds=0.02)
     opened_2 = log.index(("open", 2))
     assert ("run", 1) not in log[opened_2:] and ("run", 2) not in log[:opened_2]
+
+
+def test_a_run_records_the_machines_state_and_the_table_says_it(tmp_path, capsys, monkeypatch):
+    """This VM runs the same op ~1.3x apart for hours at a time: every timed table carries the
+    reference op's time before and after, and prints it."""
+    path = tmp_path / "add.tflite"
+    microbench_kernels.build_tflite("elementwise", {"shape": (1, 16, 16, 8), "op": "ADD"}, path)
+    entries = tmp_path / "entries.toml"
+    entries.write_text('[[model]]\npath = "add.tflite"\nfamily = "toy"\n')
+    calls = []
+    monkeypatch.setattr(microbench_kernels, "reference_us", lambda: calls.append(1) or 150.0 - 30 * len(calls))
+    args = real_model_fidelity.argparse.Namespace(
+        target="host-x86", entries=str(entries), models_dir=str(tmp_path), threads=[1], seconds=0.05, rounds=1,
+        wall="median", json=None)
+    result = real_model_fidelity.run(args)
+    assert result["reference"] == {"op": microbench_kernels.REFERENCE_NAME, "before_us": 120.0, "after_us": 90.0}
+    real_model_fidelity.print_table(result)
+    assert "120 us before the timing, 90 after" in capsys.readouterr().out
+
+
+def test_the_reference_op_is_a_point_of_the_kernel_grid():
+    assert microbench_kernels.REFERENCE[1] in microbench_kernels.GRID[microbench_kernels.REFERENCE[0]]
+    assert 1 < microbench_kernels.reference_us(0.2) < 1e5
