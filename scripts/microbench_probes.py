@@ -23,19 +23,28 @@ splits a GEMM whenever it has more than one mr x nr tile (``xnn_gemm_best_tile_s
 timed on 1 and 2 threads (wall time, medians, the lower of two passes), and ``handoff_us`` = the
 2-thread excess per split op.  N <= 32 shows the baseline (no split, no excess).
 
+``transpose``: an ONNX Transpose of a channel shuffle, fp32 and uint8, at four sizes, as
+onnxruntime runs it after its NHWC rewrite of an int8 graph (the innermost axis moves with
+another: ``DoTransposeEltWise``, element by element) and the same tensor moving one axis
+(``SingleAxisTranspose``).  The element-wise path costs ~3 ns per element whatever the dtype,
+~9x the other: ShuffleNetV2 int8's three such shuffles take 0.5 ms that a copy's rate put at 0.05
+(``transpose_element_ns``, ``Op.elementwise_copies``).
+
 (The ``gemm-weights`` probe that was here, chains of distinct pointwise convs, became
 ``microbench_weight_stream.py --conv``, which measures them alone and prices them:
 ``conv_weight_stream``.)
 
 The amx-k and indirection files are timed alone in LiteRT, one thread, thread CPU time: median
 of the runs, lowest of three passes, the empty file's time subtracted (as
-``microbench_kernels.py``).  Only ``handoff`` feeds a profile (``parallel.<dtype>.handoff_us``).
+``microbench_kernels.py``), and so are the transposes (onnxruntime).  ``handoff`` feeds a profile
+(``parallel.<dtype>.handoff_us``), and ``transpose`` (``transpose_element_ns``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -124,8 +133,37 @@ def _wall_ms(path: Path, threads: int, seconds: float) -> float:
     return statistics.median(times) * 1e3
 
 
+# Channel shuffles as onnxruntime runs them after its NHWC rewrite of an int8 graph (ShuffleNetV2's
+# [1, 28, 28, 2, 58] -> [1, 58, 2, 28, 28]) and the same bytes moved as one axis.
+SHUFFLES = [(1, 7, 7, 2, 232), (1, 14, 14, 2, 116), (1, 28, 28, 2, 58), (1, 56, 56, 2, 24)]
+SHUFFLE_PERMS = {"elementwise": (0, 4, 3, 1, 2), "single_axis": (0, 1, 2, 4, 3)}
+
+
+def probe_transpose(work: Path, seconds: float) -> list[dict]:
+    import microbench_kernels as mk
+    import onnx
+    from onnx import TensorProto, helper
+
+    points, paths = [], []
+    for dtype, code in (("uint8", TensorProto.UINT8), ("float32", TensorProto.FLOAT)):
+        for shape in SHUFFLES:
+            for path_name, perm in SHUFFLE_PERMS.items():
+                node = helper.make_node("Transpose", ["x"], ["y"], perm=list(perm))
+                graph = helper.make_graph([node], "t", [helper.make_tensor_value_info("x", code, list(shape))],
+                                          [helper.make_tensor_value_info("y", code, [shape[i] for i in perm])])
+                paths.append(work / f"transpose-{len(paths)}.onnx")
+                onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(paths[-1]))
+                points.append({"dtype": dtype, "shape": list(shape), "perm": list(perm), "path": path_name})
+    empty = work / "empty-tflite.tflite"
+    mk.build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+    times, _ = mk.time_files(paths, empty, seconds=seconds)
+    elements = lambda p: math.prod(p["shape"])
+    return [{"format": "onnx", "params": p, "ms": ms, "ns_per_element": ms * 1e6 / elements(p)}
+            for p, ms in zip(points, times)]
+
+
 PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff,
-          "indirection": probe_indirection}
+          "indirection": probe_indirection, "transpose": probe_transpose}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,9 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="timing budget per file")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args(argv)
+    import microbench_kernels as mk
+
     from compressor.measure.bench import cpu_description
 
-    result = {"cpu": cpu_description(), "probes": {}}
+    result = {"cpu": cpu_description(), "probes": {}, "reference": {"op": mk.REFERENCE_NAME, "before_us": mk.reference_us()}}
     with tempfile.TemporaryDirectory(prefix="probes.") as tmp:
         for name in args.probe or sorted(PROBES):
             rows = PROBES[name](Path(tmp), args.seconds)
@@ -147,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows:
                 extra = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("format", "params"))
                 print(f"{json.dumps(row['params'])}  {extra}")
+    result["reference"]["after_us"] = mk.reference_us()
+    print(f"# state: {mk.REFERENCE_NAME} {result['reference']['before_us']:.0f} us before, "
+          f"{result['reference']['after_us']:.0f} after")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0

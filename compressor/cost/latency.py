@@ -22,16 +22,13 @@ per step, one point per width timed), that replaces both: one line across widths
 onnxruntime's 128-wide LSTM at 40 ps/MAC where it runs 33.
 The runtime's per-inference invoke cost is added once per graph (``cost/kernels.py``).
 
-``reach`` is the fraction of the memory bandwidth a kernel without MACs reaches
-(elementwise, pool, reshape: transposes, pads, concats, resizes, gathers): the profile's
-``efficiency[dtype][kind]`` when it lists that kind explicitly, else 1 (the bare roofline).
+``reach`` is the fraction of the memory bandwidth a kernel without MACs reaches (elementwise,
+pool, reshape...): the profile's ``efficiency[dtype][kind]`` where listed, else 1.
 A transcendental (sigmoid) or an interpolating resize reaches a small fraction of what a
 copy does; ``scripts/microbench_kernels.py`` measures it per family.
 
-SIMD kernels tile output channels by the vector width (XNNPACK's AVX-512 kernels by 16,
-its NEON and AVX2 ones by 8): a layer with C channels costs as if it had C rounded up to
-the profile's ``channel_multiple``.  Without that term layers of 8 or 16 channels ran up to
-2x slower than predicted (``scripts/estimate_fidelity.py``, pruned models).
+SIMD kernels tile output channels by the vector width (XNNPACK's AVX-512 kernels by 16, NEON
+and AVX2 ones by 8): C channels cost as C rounded up to the profile's ``channel_multiple``.
 
 Where the runtime lists measured kernel terms for the op (``compute.runtimes[format].kernels``,
 by op type, else kind; fitted by ``scripts/fit_kernel_rates.py`` on the microbenchmarks)
@@ -73,7 +70,8 @@ for the ops XNNPACK leaves out).  A recurrent op splits each time step and pays
 ``parallel`` table keeps the bare roofline, T threads at full rate.
 
 An op type the runtime lists as ``in_place`` (onnxruntime's Reshape, Flatten, Squeeze,
-Unsqueeze: their kernels alias the output to the input) costs its dispatch only.
+Unsqueeze: their kernels alias the output to the input) costs its dispatch only; a Transpose it
+copies element by element (``Op.elementwise_copies``) ``transpose_element_ns`` per element.
 
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
@@ -359,6 +357,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0
+    if op.elementwise_copies and costs.transpose_element_ns:  # onnxruntime's element-wise Transpose
+        compute_s, memory_s = 0.0, op.elementwise_copies * costs.transpose_element_ns * 1e-9
     work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
     # Weights not hot: the op pays the extra time of reading them from L3 / DRAM (streamed less
     # hot, the hot rate the curve's smallest set, which fits the private cache) on top of its
@@ -370,7 +370,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None
     split = threads  # threads sharing the op's work: the roofline's all, a measured split's below
-    if parallel and op.op_type not in parallel.get("serial", ()):
+    if parallel and op.op_type not in parallel.get("serial", ()) and not op.elementwise_copies:  # a 1-thread loop
         # One thread's time, split as measured, plus the pool's hand-off, where that pays; with
         # ``handoff_us`` (XNNPACK) by its work tiles instead: one tile stays on the calling thread,
         # more are split even when that gains nothing.  A recurrent op hands off once per time

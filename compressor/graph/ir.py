@@ -30,7 +30,7 @@ needs the caller's input shapes (``--input-shape``), else a ``ConfigError``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["COMPUTE_KINDS", "OP_KINDS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype", "elements", "make_op",
            "op_dtype", "restore_names", "size_bytes"]
@@ -93,6 +93,11 @@ class Op:
     # PReLU makes 16,384 calls of 8 elements.  0 for an op without broadcast (one run) and for
     # every other op (``broadcast_runs``).
     broadcast_runs: int = 0
+    # Elements an ONNX Transpose copies one at a time: onnxruntime moves a single axis, or whole
+    # blocks of the trailing axes it keeps, at memory speed, but any other permutation moving the
+    # innermost axis (a channel shuffle in NHWC: [1,28,28,2,58] -> [1,58,2,28,28]) element by
+    # element, ~3 ns each on x86 (onnx_reader.transpose_elementwise).  0 for every other op.
+    elementwise_copies: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,11 +239,6 @@ def compact(tensors, ops, inputs, outputs, fmt) -> Graph:
     used = sorted({*inputs, *outputs, *(i for op in ops for i in (*op.inputs, *op.outputs))})
     new = {old: n for n, old in enumerate(used)}
     remap = lambda ids: tuple(new[i] for i in ids)  # noqa: E731
-    ops = tuple(Op(name=op.name, op_type=op.op_type, kind=op.kind, inputs=remap(op.inputs), outputs=remap(op.outputs),
-                   macs=op.macs, compute_dtype=op.compute_dtype, weight_bytes=op.weight_bytes,
-                   input_bytes=op.input_bytes, output_bytes=op.output_bytes, weights=remap(op.weights),
-                   out_channels=op.out_channels, recurrent_steps=op.recurrent_steps,
-                   in_channels=op.in_channels, groups=op.groups, nchwc_rows=op.nchwc_rows,
-                   step_weight_bytes=op.step_weight_bytes, broadcast_runs=op.broadcast_runs) for op in ops)
+    ops = tuple(replace(op, inputs=remap(op.inputs), outputs=remap(op.outputs), weights=remap(op.weights)) for op in ops)
     return Graph(ops=ops, tensors=tuple(tensors[i] for i in used), inputs=remap(inputs), outputs=remap(outputs),
                  format=fmt)

@@ -234,10 +234,31 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                             nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
                             step_weight_bytes=_step_weight_bytes(slots, tensors) if steps else None,
                             compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
-    result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     import dataclasses
 
+    ops = [dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[op.inputs[0]].shape))
+           if op.op_type == "Transpose" and op.inputs else op
+           for op, node in zip(ops, (n for i, n in enumerate(nodes) if i not in removed))]
+    result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
+
     return dataclasses.replace(result, notes=(*notes_before, *notes))
+
+
+def transpose_elementwise(node, shape) -> int:
+    """Elements onnxruntime's Transpose copies one at a time (``Op.elementwise_copies``): 0 when
+    its permutation only reorders size-1 axes (a copy), moves a single axis (``SingleAxisTranspose``)
+    or keeps the innermost axis (``DoTransposeImpl`` copies whole blocks of it); else all of them
+    (``DoTransposeEltWise``; onnxruntime core/providers/cpu/tensor/transpose.cc)."""
+    if not shape or not all(isinstance(d, int) and d > 0 for d in shape):
+        return 0
+    rank = len(shape)
+    perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None) or list(range(rank))[::-1]
+    if len(perm) != rank or perm[-1] == rank - 1:
+        return 0
+    if [p for p in perm if shape[p] > 1] == [a for a in range(rank) if shape[a] > 1]:
+        return 0  # only size-1 axes move: a reshape
+    moved = [a for a in range(rank) if [p for p in perm if p != a] == [b for b in range(rank) if b != a]]
+    return 0 if moved else math.prod(shape)
 
 
 def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str, tuple[tuple[int, ...], str]]:

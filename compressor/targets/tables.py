@@ -44,6 +44,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
         runtimes[fmt] = RuntimeCost(dispatch_overhead_us=number("dispatch_overhead_us", optional=False),
                                     invoke_overhead_us=number("invoke_overhead_us") or 0.0,
                                     rnn_step_us=number("rnn_step_us") or 0.0,
+                                    transpose_element_ns=number("transpose_element_ns") or 0.0,
                                     rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
                                                             optional=True) or 0.0,
                                     efficiency=(efficiency_table(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
@@ -85,7 +86,7 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
                     tables[fmt][name] = _weight_stream(c, (*entry, "runtimes", fmt, name), dtypes)
             if "kernels" in own:
                 tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
-            for name in ("dispatch_overhead_us", "invoke_overhead_us"):
+            for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns"):
                 if name in own:
                     tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)
         if is_here:

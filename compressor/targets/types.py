@@ -111,6 +111,10 @@ class RuntimeCost:
     # on the Xeon: ~8 GB/s for a 17 MB set where the FCs stream 27); chains of distinct 1x1 convs,
     # scripts/microbench_weight_stream.py --conv; absent: weight_stream
     conv_weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # ns per element of a Transpose the runtime copies element by element (``Op.elementwise_copies``:
+    # onnxruntime's DoTransposeEltWise, ~3 ns on the Xeon whatever the dtype; microbench_probes.py
+    # --probe transpose); 0: such a Transpose costs as any other
+    transpose_element_ns: float = 0.0
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
     # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,
@@ -159,6 +163,7 @@ class RuntimeCost:
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
+                     self.transpose_element_ns,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
                      tuple(sorted(self.weight_stream.items())), tuple(sorted(self.conv_weight_stream.items())),
@@ -234,7 +239,7 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "weight_stream", "conv_weight_stream", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
+                     "kernels", "weight_stream", "conv_weight_stream", "transpose_element_ns", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
                      "igemm_cols", "channel_tiles", "row_tiles")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")

@@ -181,7 +181,7 @@ def test_weights_that_cannot_stay_hot_stream_at_the_rate_measured_for_that_set_s
     base = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"fully_connected": KernelTerms(mac_ps=48.0)}},
                                    weight_stream={"float32": curve}))
     cpu = replace(base, memory=replace(base.memory, private_cache_bytes=1 << 20, cache_bytes=32 << 20))
-    per_op = lambda graph: check_kernels(graph, cpu).ops[0].latency_ms  # noqa: E731
+    per_op = lambda graph: check_kernels(graph, cpu).ops[0].latency_ms
     # Two 256 KB FCs fit the 1 MB private cache: the measured (hot) terms alone.
     hot = per_op(_fc_chain(2, 256))
     assert hot == pytest.approx(48e-9 * 256 * 256, rel=1e-6)
@@ -226,9 +226,9 @@ def test_a_gemm_over_many_rows_reads_cold_weights_at_its_own_curve():
     weights, set_bytes = 4 * 256 * 256, 64 * 4 * 256 * 256
     conv_rate = runtime.weight_stream_rate("float32", set_bytes, gemm_rows=True)
     assert conv_rate == pytest.approx(7e9) and runtime.weight_stream_rate("float32", set_bytes) > 3 * conv_rate
-    per_op = lambda graph, cpu: check_kernels(graph, cpu).ops[0].latency_ms  # noqa: E731
+    per_op = lambda graph, cpu: check_kernels(graph, cpu).ops[0].latency_ms
     kernel_ms = 1.5e-9 * 14 * 14 * 256 * 256
-    extra = lambda rate: weights * (1 / rate - 1 / 120e9) * 1e3  # noqa: E731
+    extra = lambda rate: weights * (1 / rate - 1 / 120e9) * 1e3
     assert per_op(chain, own) == pytest.approx(kernel_ms + extra(conv_rate), rel=1e-6)
     assert per_op(chain, plain) == pytest.approx(kernel_ms + extra(runtime.weight_stream_rate("float32", set_bytes)),
                                                  rel=1e-6)
@@ -398,7 +398,7 @@ def test_an_int8_kernel_packing_input_channels_by_8_costs_a_3_channel_stem_as_8(
     packed = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms,
                                      input_channel_tiles={"int8": {"conv": 8}}))
     plain = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
-    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").compute_s  # noqa: E731
+    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").compute_s
     assert t(stem, packed) == pytest.approx(t(stem, plain) * 8 / 3)
     assert t(deep, packed) == pytest.approx(t(deep, plain))  # 64 is a multiple of 8
     unknown = replace(stem, in_channels=0)  # a reader that could not tell: no padding guessed
@@ -412,7 +412,7 @@ def test_a_grouped_conv_takes_the_grouped_terms_where_a_runtime_measured_them():
     grouped = replace(dense, groups=4)
     terms = {"float32": {"conv": KernelTerms(mac_ps=4.0), "conv_grouped": KernelTerms(mac_ps=20.0)}}
     cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
-    t = lambda op: estimate_op_latency(op, cpu, runtime="onnx").compute_s  # noqa: E731
+    t = lambda op: estimate_op_latency(op, cpu, runtime="onnx").compute_s
     assert t(grouped) == pytest.approx(5 * t(dense))
     only_conv = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"conv": KernelTerms(mac_ps=4.0)}}))
     assert estimate_op_latency(grouped, only_conv, runtime="onnx").compute_s == pytest.approx(t(dense))
@@ -448,7 +448,7 @@ def test_a_conv_whose_weights_overflow_the_igemm_tile_reads_them_once_per_mr_row
     weights = 4 * cin * cout * taps
     conv = Op("y", "CONV_2D", "conv", (0,), (1,), cin * cout * taps * rows, "float32", weights,
               4 * cin * (rows + taps - 1), 4 * cout * rows, out_channels=cout, in_channels=cin)
-    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").latency_s  # noqa: E731
+    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").latency_s
     extra = t(conv, tiled) - t(conv, plain)
     assert extra == pytest.approx(21 * weights * (1 / 25e9 - 1 / 80e9), rel=0.05)  # ceil(150 / 7) - 1 reads more
     assert extra > 0.5 * t(conv, plain)
@@ -596,3 +596,25 @@ def test_a_broadcasting_op_pays_per_kernel_call_and_whole_vectors():
     # No broadcast: no calls counted, the bytes as they are.
     flat = estimate_op_latency(prelu(128, 8, 0), cpu, runtime="tflite").latency_s
     assert flat == pytest.approx(10e-12 * 2 * (4 * 128 * 128 * 8))
+
+
+def test_an_elementwise_transpose_costs_per_element_on_one_thread():
+    """onnxruntime copies a Transpose that moves the innermost axis with another element by
+    element (DoTransposeEltWise): ``transpose_element_ns`` per element, never split over threads;
+    a runtime without the figure costs it as any other Transpose."""
+    from compressor.targets.types import KernelTerms
+
+    def transpose(copies: int) -> Graph:
+        tensors = (Tensor("x", (1, 28, 28, 2, 58), "int8", 90944, False), Tensor("y", (1, 58, 2, 28, 28), "int8", 90944, False))
+        op = Op("t", "Transpose", "reshape", (0,), (1,), 0, "int8", 0, 90944, 90944, elementwise_copies=copies)
+        return Graph(ops=(op,), tensors=tensors, inputs=(0,), outputs=(1,), format="onnx")
+
+    terms = {"int8": {"reshape": KernelTerms(in_byte_ps=157.0)}}
+    parallel = {"int8": {"efficiency": 0.9, "sync_us": 1.0}}
+    plain = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, parallel=parallel))
+    own = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, parallel=parallel, transpose_element_ns=3.1))
+    ms = lambda graph, cpu: check_kernels(graph, cpu).ops[0].latency_ms
+    assert ms(transpose(90944), own) == pytest.approx(90944 * 3.1e-6, rel=1e-6)  # 0.28 ms, on one thread
+    assert ms(transpose(0), own) == pytest.approx(ms(transpose(0), plain))  # a copy's rate, split
+    assert ms(transpose(0), own) < 0.05
+    assert ms(transpose(90944), plain) == pytest.approx(ms(transpose(0), plain))

@@ -11,7 +11,7 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-import microbench_weight_stream as ws  # noqa: E402
+import microbench_weight_stream as ws
 
 
 def test_a_conv_chain_is_distinct_pointwise_convs_over_many_rows(tmp_path):

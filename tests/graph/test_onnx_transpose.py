@@ -1,0 +1,41 @@
+"""Which ONNX Transposes onnxruntime copies element by element (``Op.elementwise_copies``)."""
+
+from __future__ import annotations
+
+import pytest
+from onnx import helper
+
+from compressor.graph.onnx_reader import transpose_elementwise
+
+
+@pytest.mark.parametrize(("shape", "perm", "elementwise"), [
+    ((1, 28, 28, 2, 58), (0, 4, 3, 1, 2), True),    # ShuffleNetV2's shuffle after the NHWC rewrite
+    ((1, 58, 28, 28), (0, 2, 3, 1), False),         # NCHW -> NHWC: one axis moves (SingleAxisTranspose)
+    ((1, 2, 58, 28, 28), (0, 2, 1, 3, 4), False),   # the innermost axes stay: block copies
+    ((1, 1, 64, 1), (2, 0, 1, 3), False),           # only size-1 axes move: a reshape
+    ((4, 8, 16), None, True),                       # no perm: all axes reversed
+    ((8, 16), None, False),                         # a 2-D reversal moves one axis
+])
+def test_the_element_wise_path_is_the_one_onnxruntime_takes(shape, perm, elementwise):
+    node = helper.make_node("Transpose", ["x"], ["y"], **({"perm": list(perm)} if perm else {}))
+    expected = 1
+    for d in shape:
+        expected *= d
+    assert transpose_elementwise(node, shape) == (expected if elementwise else 0)
+
+
+def test_a_shuffled_int8_graph_is_read_with_its_element_wise_transposes(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+    import onnx
+    from onnx import TensorProto
+
+    from compressor.graph.read import read_graph
+
+    node = helper.make_node("Transpose", ["x"], ["y"], perm=[0, 4, 3, 1, 2])
+    graph = helper.make_graph([node], "t", [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 28, 28, 2, 58])],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 58, 2, 28, 28])])
+    path = tmp_path / "shuffle.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    (op,) = read_graph(path, as_run=True).ops
+    assert op.op_type == "Transpose" and op.elementwise_copies == int(np.prod([1, 28, 28, 2, 58]))
