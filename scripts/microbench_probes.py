@@ -3,6 +3,7 @@
 
     python scripts/microbench_probes.py                      # every probe, tables on stdout
     python scripts/microbench_probes.py --probe amx-k --json out.json
+    python scripts/microbench_probes.py --from-json scripts/data/host-x86-probes-xeon-amx.json   # its curve
 
 ``amx-k``: one int8 ``CONV_2D`` (7x7, stride 2, 224x224 in, 64 out) as the corpus quantizes it
 (ai-edge-quantizer static_wi8_ai8), input channels 3 to 64.  XNNPACK's x86 int8 IGEMM packs
@@ -37,7 +38,8 @@ another: ``DoTransposeEltWise``, element by element) and the same tensor moving 
 The amx-k and indirection files are timed alone in LiteRT, one thread, thread CPU time: median
 of the runs, lowest of three passes, the empty file's time subtracted (as
 ``microbench_kernels.py``), and so are the transposes (onnxruntime).  ``handoff`` feeds a profile
-(``parallel.<dtype>.handoff_us``), and ``transpose`` (``transpose_element_ns``).
+(``parallel.<dtype>.handoff_us``), ``transpose`` (``transpose_element_ns``) and ``indirection``
+(``indirection_ns``: ``--from-json F`` prints its curve, the floor of an IGEMM conv).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -75,6 +78,15 @@ def probe_indirection(work: Path, seconds: float) -> list[dict]:
         pairs = (p["w"] + p["s"] - 1) // p["s"] * p["kw"]
         return {"ms": ms, "ns_per_tap_row": ms * 1e6 / pairs, "indirection_mb": pairs * 8 / 1e6}
     return _timed(work, "tflite", points, seconds, derived, mk)
+
+
+def indirection_curve(rows: list[dict]) -> list[tuple[float, float]]:
+    """``indirection_ns.float32`` of a profile: ns per output position x tap by indirection
+    buffer bytes, the median of the points whose buffers round to the same MB (2 figures)."""
+    by_size: dict[float, list[float]] = {}
+    for r in rows:
+        by_size.setdefault(float(f"{r['indirection_mb']:.2g}"), []).append(r["ns_per_tap_row"])
+    return [(size * 1e6, statistics.median(ns)) for size, ns in sorted(by_size.items())]
 
 
 def _timed(work: Path, fmt: str, points: list[dict], seconds: float, derived, mk) -> list[dict]:
@@ -173,7 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", choices=sorted(PROBES), action="append", help="default: all")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing budget per file")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    parser.add_argument("--from-json", type=Path, help="print an earlier --json's profile curves, timing nothing")
     args = parser.parse_args(argv)
+    if args.from_json:
+        rows = json.loads(args.from_json.read_text())["probes"].get("indirection", [])
+        points = ", ".join(f"[{size:.4g}, {ns:.3g}]" for size, ns in indirection_curve(rows))
+        print(f"indirection_ns.float32 = [{points}]" if rows else "no indirection rows")
+        return 0
     import microbench_kernels as mk
 
     from compressor.measure.bench import cpu_description

@@ -210,6 +210,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                                       weight_stream={**merged[fmt].weight_stream, **own.get("weight_stream", {})},
                                       conv_weight_stream={**merged[fmt].conv_weight_stream,
                                                           **own.get("conv_weight_stream", {})},
+                                      indirection_ns={**merged[fmt].indirection_ns, **own.get("indirection_ns", {})},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us",
                                                              "transpose_element_ns") if k in own})
@@ -288,7 +289,7 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernel rates": ("kernels", "transpose_element_ns"), "thread split": ("parallel",),
+    names = {"kernel rates": ("kernels", "transpose_element_ns", "indirection_ns"), "thread split": ("parallel",),
              "weight streaming": ("weight_stream", "conv_weight_stream")}
     parts = [words for words, keys in names.items() if any(k in own for own in cpu_own.values() for k in keys)]
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)

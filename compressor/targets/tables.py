@@ -52,6 +52,8 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
                                     weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
                                     conv_weight_stream=_weight_stream(c, (*keys, fmt, "conv_weight_stream"), dtypes),
+                                    indirection_ns=_weight_stream(c, (*keys, fmt, "indirection_ns"), dtypes,
+                                                                  "ns per position and tap"),
                                     rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
@@ -81,7 +83,7 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             tables[fmt] = {}
             if "parallel" in own:
                 tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
-            for name in ("weight_stream", "conv_weight_stream"):
+            for name in ("weight_stream", "conv_weight_stream", "indirection_ns"):
                 if name in own:
                     tables[fmt][name] = _weight_stream(c, (*entry, "runtimes", fmt, name), dtypes)
             if "kernels" in own:
@@ -228,9 +230,11 @@ def _curve(c: Checker, keys: tuple, points: Any, x_name: str, y_name: str, ascen
     return tuple((float(x), float(y)) for x, y in points)
 
 
-def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, tuple[tuple[float, float], ...]]:
-    """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending."""
-    return {dtype: _curve(c, (*keys, dtype), points, "set bytes", "bytes per second", "set sizes")
+def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...],
+                   y_name: str = "bytes per second") -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending (and
+    the other curves by bytes: ``indirection_ns``)."""
+    return {dtype: _curve(c, (*keys, dtype), points, "set bytes", y_name, "set sizes")
             for dtype, points in _dtype_table(c, keys, dtypes).items()}
 
 

@@ -115,6 +115,11 @@ class RuntimeCost:
     # onnxruntime's DoTransposeEltWise, ~3 ns on the Xeon whatever the dtype; microbench_probes.py
     # --probe transpose); 0: such a Transpose costs as any other
     transpose_element_ns: float = 0.0
+    # dtype -> ((indirection buffer bytes, ns per output position x filter tap), ...) ascending: the
+    # least an IGEMM conv (kind "conv") spends walking its indirection buffer, 8 bytes per pair
+    # (1-in/1-out 256-tap convs: 0.5 ns up to 22 MB, 1.9 from 45 MB on the Xeon; microbench_probes.py
+    # --probe indirection); absent: no floor
+    indirection_ns: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
     # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,
@@ -150,6 +155,8 @@ class RuntimeCost:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
         object.__setattr__(self, "weight_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.weight_stream.items()}))
+        object.__setattr__(self, "indirection_ns",
+                           _frozen({d: tuple(tuple(p) for p in c) for d, c in self.indirection_ns.items()}))
         object.__setattr__(self, "conv_weight_stream",
                            _frozen({d: tuple(tuple(p) for p in c) for d, c in self.conv_weight_stream.items()}))
         object.__setattr__(self, "rnn_steps", _frozen({t: tuple(tuple(p) for p in c) for t, c in self.rnn_steps.items()}))
@@ -167,6 +174,7 @@ class RuntimeCost:
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
                      tuple(sorted(self.weight_stream.items())), tuple(sorted(self.conv_weight_stream.items())),
+                     tuple(sorted(self.indirection_ns.items())),
                      tuple(sorted(self.rnn_steps.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
                      tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items())),
@@ -239,7 +247,7 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "weight_stream", "conv_weight_stream", "transpose_element_ns", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
+                     "kernels", "weight_stream", "conv_weight_stream", "transpose_element_ns", "indirection_ns", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
                      "igemm_cols", "channel_tiles", "row_tiles")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")

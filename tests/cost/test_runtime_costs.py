@@ -251,6 +251,11 @@ def test_weight_stream_curves_are_validated(tmp_path):
     conv = good + 'conv_weight_stream.float32 = [[2e6, 3.6e10], [1.6e7, 7e9]]\n'
     runtime = load_target(_host_plus(tmp_path, conv), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.weight_stream_rate("float32", 1e9, gemm_rows=True) == 7e9
+    walk = load_target(_host_plus(tmp_path, good + 'indirection_ns.float32 = [[1e6, 0.45], [4.5e7, 1.88]]\n'),
+                       cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert walk.indirection_ns["float32"][-1] == (4.5e7, 1.88)
+    with pytest.raises(TargetError, match="indirection_ns"):
+        load_target(_host_plus(tmp_path, good + 'indirection_ns.float32 = [[1e6, -1]]\n'))
     with pytest.raises(TargetError, match="conv_weight_stream"):
         load_target(_host_plus(tmp_path, conv.replace("[1.6e7", "[1e6")))
     with pytest.raises(TargetError, match="pairs"):
@@ -618,3 +623,31 @@ def test_an_elementwise_transpose_costs_per_element_on_one_thread():
     assert ms(transpose(0), own) == pytest.approx(ms(transpose(0), plain))  # a copy's rate, split
     assert ms(transpose(0), own) < 0.05
     assert ms(transpose(90944), plain) == pytest.approx(ms(transpose(0), plain))
+
+
+def test_an_igemm_conv_pays_at_least_its_indirection_walk():
+    """indirection_ns: a 1-in/1-out 256-tap 1-D conv (basic-pitch's) is bound by the pointer walk
+    of its indirection buffer (8 bytes per position x tap), not by its few MACs; a conv with
+    channels to share each pointer, and a pointwise conv (a GEMM: no buffer), keep their terms."""
+    from compressor.targets.types import KernelTerms
+
+    def conv(positions: int, taps: int, channels: int, kind: str = "conv") -> Graph:
+        tensors = (Tensor("x", (1, 1, positions * 2, channels), "float32", 8 * positions * channels, False),
+                   Tensor("w", (channels, 1, taps, channels), "float32", 4 * taps * channels * channels, True),
+                   Tensor("y", (1, 1, positions, channels), "float32", 4 * positions * channels, False))
+        op = Op("c", "CONV_2D", kind, (0, 1), (2,), positions * taps * channels * channels, "float32",
+                4 * taps * channels * channels, 8 * positions * channels, 4 * positions * channels, weights=(1,),
+                out_channels=channels, in_channels=channels)
+        return Graph(ops=(op,), tensors=tensors, inputs=(0,), outputs=(2,), format="tflite")
+
+    terms = {"float32": {"conv": KernelTerms(mac_ps=1.5), "pointwise": KernelTerms(mac_ps=1.5)}}
+    curve = ((1e6, 0.45), (2.3e7, 0.58), (4.5e7, 1.88))
+    plain = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    own = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, indirection_ns={"float32": curve}))
+    ms = lambda graph, cpu: check_kernels(graph, cpu).ops[0].latency_ms  # noqa: E731
+    one = conv(22000, 256, 1)  # 5.6 M pairs, a 45 MB buffer: 1.88 ns each
+    assert ms(one, own) == pytest.approx(22000 * 256 * 1.88e-6, rel=1e-3)
+    assert ms(one, own) > 5 * ms(one, plain)
+    wide = conv(3136, 9, 64)  # a 3x3 conv over 64 channels: its MACs dwarf the walk
+    assert ms(wide, own) == pytest.approx(ms(wide, plain))
+    assert ms(conv(21922, 1, 1, "pointwise"), own) == pytest.approx(ms(conv(21922, 1, 1, "pointwise"), plain))

@@ -119,4 +119,10 @@ def test_one_in_one_out_conv_costed_at_its_real_macs(tmp_path):
     compute_ms = estimate_op_latency(graph.ops[0], target).compute_s * 1e3
     # Output channels padded to the tile once (1 -> tile), input channels not at all.
     assert compute_ms == pytest.approx(real * tile / rate * 1e3, rel=1e-6)
-    assert placed.latency_ms < real * tile * 2 / rate * 1e3
+    # Its latency: that compute, unless the IGEMM's walk of its 72 MB indirection buffer (one
+    # pointer per position and tap, no channels to share it) takes longer where measured
+    # (indirection_ns: the Xeon's; this conv runs 11 ms there, 2.3 by its MACs).
+    from compressor.cost.tiles import indirection_s
+
+    walk_ms = indirection_s(graph.ops[0], target.compute.runtime_cost("tflite")) * 1e3
+    assert placed.latency_ms < max(real * tile * 2 / rate * 1e3, walk_ms * 1.05)

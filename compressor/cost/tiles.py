@@ -1,0 +1,121 @@
+"""How a runtime's kernels tile their work (cost/latency.py's docstring says what each costs):
+MACs padded to the kernel's channel and row tiles, the tiles XNNPACK hands its thread pool, an
+IGEMM's re-reads of its packed weights per mr rows and its walk of the indirection buffer."""
+
+from __future__ import annotations
+
+import math
+
+from ..graph.ir import Op
+from ..targets.types import ComputeProfile, RuntimeCost, _log_interpolate
+
+
+def padded_macs(op: Op, tile: int, in_tile: int = 1) -> float:
+    """MACs as the kernels execute them: output channels rounded up to the kernel's ``tile``, and
+    a dense conv's input channels per filter tap up to ``in_tile`` (the int8 kernels' KR)."""
+    macs, channels = float(op.macs), op.out_channels
+    if channels > 0 and tile > 1:
+        macs *= math.ceil(channels / tile) * tile / channels
+    if op.in_channels > 0 and in_tile > 1 and op.kind in ("conv", "pointwise"):
+        macs *= math.ceil(op.in_channels / in_tile) * in_tile / op.in_channels
+    return macs
+
+
+_ITEM_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "int4": 1}
+
+
+def gemm_over_rows(op: Op) -> bool:
+    """A GEMM over more than one output row (a conv, an FC of several rows): ``conv_weight_stream``'s."""
+    return op.kind in ("conv", "pointwise", "fully_connected") and bool(op.out_channels) and output_positions(op) > 1
+
+
+def kernel_channel_tile(dtype: str, kind: str, compute: ComputeProfile, costs: RuntimeCost) -> int:
+    """Output channels the ``dtype`` ``kind`` kernel computes per pass: the runtime's, else the profile's."""
+    return costs.channel_tiles.get(dtype, {}).get(kind) or compute.channel_tile_of(dtype, kind)
+
+
+def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[float, int]:
+    """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
+    its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
+    tap to its input tile, and, where it lists a row tile, output rows to whole tiles (an op
+    with fewer rows than a tile runs a smaller one): XNNPACK's AMX int8 kernel computes 16 rows
+    x 64 channels x 64 inputs per tap at a time whatever the layer needs of them."""
+    dtype, kind = op.compute_dtype, op.kind
+    tile = kernel_channel_tile(dtype, kind, compute, costs)
+    macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
+    rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
+    if rows > 1 and op.out_channels:
+        positions = output_positions(op)
+        scale = math.ceil(positions / rows) * rows / positions if positions >= rows else 1.0
+        macs *= scale
+        out_bytes = round(out_bytes * scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
+    return macs, out_bytes
+
+
+# XNNPACK's element-wise operators hand its thread pool tiles of 16 KB (binary-elementwise-nd.c
+# get_tile_size: 16 x 1024 bytes, rounded to the kernel's unroll).
+ELEMENTWISE_TILE_BYTES = 16 * 1024
+
+
+# Rows (mr) of XNNPACK's x86 AVX-512 GEMM kernels where the profile does not list them: 7
+# (gemm-config.c: f32 7x32, qs8 7x16c8 on avx512vnni).
+GEMM_ROWS = 7
+
+
+def work_tiles(op: Op, costs: RuntimeCost, compute: ComputeProfile) -> int | None:
+    """How many tiles of work XNNPACK hands its thread pool for ``op``: a GEMM's mr x nr output
+    tiles (``xnn_gemm_best_tile_size`` cuts them down to the kernel's mr x nr to get 5 per
+    thread; mr = ``igemm_rows``, 1 for a batch-1 FC; nr = ``igemm_cols``, else the channel
+    tile), an element-wise op's 16 KB tiles; None for the kinds it splits some other way.  With
+    more than one tile it splits the op over the threads whether or not that pays."""
+    dtype, kind = op.compute_dtype, op.kind
+    if op.recurrent_steps:
+        return None  # split per time step (``step_sync_us``), not as one GEMM
+    if kind in ("conv", "pointwise", "fully_connected") and op.macs and op.out_channels:
+        positions = output_positions(op)
+        rows = costs.igemm_rows.get(dtype, {}).get(kind) or costs.row_tiles.get(dtype, {}).get(kind) or GEMM_ROWS
+        cols = costs.igemm_cols.get(dtype, {}).get(kind) or kernel_channel_tile(dtype, kind, compute, costs)
+        return math.ceil(positions / (1 if positions == 1 else rows)) * math.ceil(op.out_channels / cols)
+    if kind == "elementwise":
+        return math.ceil(op.output_bytes / ELEMENTWISE_TILE_BYTES)
+    return None
+
+
+def output_positions(op: Op) -> int:
+    """Output positions (batch x spatial) of an op with known ``out_channels``."""
+    return op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
+
+
+def igemm_restream_s(op: Op, costs: RuntimeCost, private_cache_bytes: int | None = None) -> float:
+    """The time a conv with filter taps spends reading its packed weights again for every
+    ``mr`` output rows (``costs.igemm_rows``): XNNPACK tiles an IGEMM to its L2 only when an
+    mr x nr tile fits there (``xnn_gemm_best_tile_size``); a 1x32 conv over 250 channels or a
+    3x3 over 1024 does not, gets all output channels per call and streams the weights
+    ceil(M / mr) times.  Each read again beyond the first costs the weights' streamed time less
+    their hot time at a set their size (the measured curve: nothing below ~8 MB, where the L3
+    serves them as fast as hot; single-op files: a 64 MB 1x32 conv over 150 rows +51 ms on 59).
+    With ``costs.igemm_cols`` (nr) and the CPU's private cache known, a conv whose smallest tile
+    -- mr rows and nr columns of its packed K -- fits that cache is tiled to it and read once."""
+    rows = costs.igemm_rows.get(op.compute_dtype, {}).get(op.kind)  # the profile lists the kinds with taps
+    if not rows or not op.weight_bytes or not op.out_channels:
+        return 0.0
+    cols = costs.igemm_cols.get(op.compute_dtype, {}).get(op.kind)
+    if cols and private_cache_bytes and (rows + cols) * op.weight_bytes / op.out_channels <= private_cache_bytes:
+        return 0.0
+    positions = output_positions(op)
+    rate = costs.weight_stream_rate(op.compute_dtype, op.weight_bytes)
+    if rate is None or positions <= rows:
+        return 0.0
+    hot = costs.hot_weight_rate(op.compute_dtype)
+    return (math.ceil(positions / rows) - 1) * op.weight_bytes * max(1 / rate - 1 / hot, 0.0)
+
+
+def indirection_s(op: Op, costs: RuntimeCost) -> float:
+    """The least an IGEMM conv spends walking its indirection buffer: output positions x filter
+    taps, at the runtime's measured ns per pair for a buffer that size (8 bytes a pair)."""
+    curve = costs.indirection_ns.get(op.compute_dtype)
+    if not curve or op.kind != "conv" or not op.out_channels or not op.macs:
+        return 0.0
+    positions = output_positions(op)
+    pairs = op.macs // max(positions * op.out_channels * max(op.in_channels // op.groups, 1), 1) * positions
+    return pairs * _log_interpolate(curve, pairs * 8) * 1e-9
