@@ -39,7 +39,14 @@ The amx-k and indirection files are timed alone in LiteRT, one thread, thread CP
 of the runs, lowest of three passes, the empty file's time subtracted (as
 ``microbench_kernels.py``), and so are the transposes (onnxruntime).  ``handoff`` feeds a profile
 (``parallel.<dtype>.handoff_us``), ``transpose`` (``transpose_element_ns``) and ``indirection``
-(``indirection_ns``: ``--from-json F`` prints its curve, the floor of an IGEMM conv).
+(``indirection_ns``: ``--from-json F`` prints its curve, the floor of an IGEMM conv) and
+``upsample`` (``kernels.float32.Upsample``).
+
+``upsample``: onnxruntime's NCHWc Upsample, what a Resize right after a conv runs as, bilinear
+and nearest, 0.35 to 8.4 MB out, timed by onnxruntime's own profiler inside a Conv -> Resize
+graph (a lone Resize runs the generic NCHW kernel, which the kernel grid times): ps per output
+byte.  DeepLabV3's 8x8 -> 256x256 bilinear head is 0.8 ms of it; the ``other`` kind's rate
+said 8.7.
 """
 
 from __future__ import annotations
@@ -174,8 +181,43 @@ def probe_transpose(work: Path, seconds: float) -> list[dict]:
             for p, ms in zip(points, times)]
 
 
+# onnxruntime's NCHWc Upsample (what a Resize after a conv becomes): (channels, side, scale) per
+# mode, timed by onnxruntime's own profiler inside a Conv -> Resize graph (a lone Resize stays
+# the generic NCHW kernel).
+UPSAMPLES = [(32, 8, 32), (32, 16, 16), (64, 32, 4), (128, 13, 2), (64, 26, 2), (32, 64, 2)]
+
+
+def probe_upsample(work: Path, seconds: float) -> list[dict]:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from ort_op_profile import profile_nodes
+
+    rows = []
+    for mode in ("linear", "nearest"):
+        for channels, side, scale in UPSAMPLES:
+            inits = [numpy_helper.from_array(np.full((channels, channels, 1, 1), 0.01, np.float32), "w"),
+                     numpy_helper.from_array(np.array([], np.float32), "roi"),
+                     numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32), "scales")]
+            nodes = [helper.make_node("Conv", ["x", "w"], ["t"]),
+                     helper.make_node("Resize", ["t", "roi", "scales"], ["y"], mode=mode,  # as torch exports them
+                                      **({"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+                                         if mode == "nearest" else {"coordinate_transformation_mode": "half_pixel"}))]
+            graph = helper.make_graph(nodes, "u", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, side, side])],
+                                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+            path = work / f"upsample-{mode}-{channels}-{side}-{scale}.onnx"
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+            times = profile_nodes(path, runs=max(10, int(seconds * 20)))
+            us = sum(ms for op_type, ms in times.values() if op_type == "Upsample") * 1e3
+            out_bytes = 4 * channels * (side * scale) ** 2
+            rows.append({"format": "onnx", "params": {"mode": mode, "channels": channels, "side": side, "scale": scale},
+                         "us": us, "out_bytes": out_bytes, "ps_per_out_byte": us * 1e6 / out_bytes})
+    return rows
+
+
 PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff,
-          "indirection": probe_indirection, "transpose": probe_transpose}
+          "indirection": probe_indirection, "transpose": probe_transpose, "upsample": probe_upsample}
 
 
 def main(argv: list[str] | None = None) -> int:
