@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from ..graph.ir import Op
-from ..targets.types import ComputeProfile, RuntimeCost, _log_interpolate
+from ..targets.types import ComputeProfile, RuntimeCost
 
 
 def padded_macs(op: Op, tile: int, in_tile: int = 1) -> float:
@@ -113,9 +113,8 @@ def igemm_restream_s(op: Op, costs: RuntimeCost, private_cache_bytes: int | None
 def indirection_s(op: Op, costs: RuntimeCost) -> float:
     """The least an IGEMM conv spends walking its indirection buffer: output positions x filter
     taps, at the runtime's measured ns per pair for a buffer that size (8 bytes a pair)."""
-    curve = costs.indirection_ns.get(op.compute_dtype)
-    if not curve or op.kind != "conv" or not op.out_channels or not op.macs:
+    if op.compute_dtype not in costs.indirection_ns or op.kind != "conv" or not op.out_channels or not op.macs:
         return 0.0
-    positions = output_positions(op)
-    pairs = op.macs // max(positions * op.out_channels * max(op.in_channels // op.groups, 1), 1) * positions
-    return pairs * _log_interpolate(curve, pairs * 8) * 1e-9
+    positions = output_positions(op)  # MACs = positions x taps x out channels x (per-group) in channels
+    pairs = op.macs // max(positions * op.out_channels * max(op.in_channels, 1), 1) * positions
+    return pairs * costs.indirection_ns_at(op.compute_dtype, pairs * 8) * 1e-9

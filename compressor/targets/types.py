@@ -198,6 +198,11 @@ class RuntimeCost:
         curve = (self.conv_weight_stream.get(dtype) if gemm_rows else None) or self.weight_stream.get(dtype)
         return _log_interpolate(curve, set_bytes)
 
+    def indirection_ns_at(self, dtype: str, buffer_bytes: float) -> float | None:
+        """ns per output position x tap of an IGEMM's indirection walk, for a buffer that size
+        (``indirection_ns``, interpolated as ``weight_stream``); None without a curve."""
+        return _log_interpolate(self.indirection_ns.get(dtype), buffer_bytes)
+
     def hot_weight_rate(self, dtype: str) -> float:
         """Bytes/s of weights hot in the core's private cache: the curve's smallest set (its rate
         is what the kernel terms were measured at)."""
