@@ -34,7 +34,7 @@ weight size: wav2letter's), which the cost model does not know yet.
 ``--conv`` times chains of ``n`` distinct 1x1 convs over many rows (``CONV_CHAINS``: 7x7, 14x14
 and 28x28 positions, the same MACs per op, 1 MB / 256 KB / 64 KB of weights each; LiteRT fp32
 and int8), each op's excess over the same op alone taken as its weights read cold.  A GEMM over
-many rows gets its cold weights far slower than a batch-1 FC streams them: on the Xeon 7 GB/s
+many rows gets its cold weights far slower than a batch-1 FC streams them: on the Xeon 6 GB/s
 for a 17 MB set where the FCs stream 27 (the 28x28 op's excess stays ~13 us whatever the set,
 so not all of it is weights; the curve is the median of the three shapes by set size).  That is
 ``conv_weight_stream.<dtype>``, which ``cost/latency.py`` uses for a conv, a pointwise conv and an

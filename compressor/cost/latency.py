@@ -55,7 +55,7 @@ streamed time itself: ``latency = max(terms + weight_bytes x (1/rate - 1/hot rat
 weight_bytes / rate) + dispatch``, the hot rate the curve's smallest set (it fits the private
 cache).  The floor binds for batch-1 FCs (a weight read per MAC: 48 ps/MAC hot, ~150 from DRAM).
 A GEMM over many rows (a conv, an FC of several rows) reads them at ``conv_weight_stream[dtype]``
-where measured (chains of 1x1 convs: XNNPACK on the Xeon 7 GB/s at 17 MB where FCs stream 27).
+where measured (chains of 1x1 convs: XNNPACK on the Xeon 6 GB/s at 17 MB where FCs stream 27).
 
 The kernel terms are one thread's.  With ``compute.threads`` T > 1 a runtime's measured
 ``parallel[dtype] = { efficiency, sync_us, serial }`` (``scripts/microbench_threads.py``:

@@ -71,8 +71,9 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     (as ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>`` holding any of
     ``kernels.<dtype>.<key>`` (its kernel terms, fitted to its own single-op microbenchmarks),
     ``dispatch_overhead_us`` / ``invoke_overhead_us``, ``parallel.<dtype>`` (how its threads split
-    ops, a runtime's ``parallel`` table whole) and ``weight_stream.<dtype>`` /
-    ``conv_weight_stream.<dtype>`` (its memory's curves) --
+    ops, a runtime's ``parallel`` table whole), ``weight_stream.<dtype>`` /
+    ``conv_weight_stream.<dtype>`` (its memory's curves), ``indirection_ns.<dtype>`` and
+    ``transpose_element_ns`` (its IGEMM's pointer walk, onnxruntime's element-wise Transpose) --
     format -> {key: its table or figure} (the keys it names) for the CPU ``here``, {} for any
     other; every entry is checked."""
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
@@ -85,7 +86,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
                 tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
             for name in ("weight_stream", "conv_weight_stream", "indirection_ns"):
                 if name in own:
-                    tables[fmt][name] = _weight_stream(c, (*entry, "runtimes", fmt, name), dtypes)
+                    tables[fmt][name] = _weight_stream(c, (*entry, "runtimes", fmt, name), dtypes, *(
+                        ("ns per position and tap",) if name == "indirection_ns" else ()))
             if "kernels" in own:
                 tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
             for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns"):

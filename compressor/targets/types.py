@@ -108,7 +108,7 @@ class RuntimeCost:
     weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> the same curve for a GEMM over many rows (a conv, a pointwise conv, an FC of more
     # than one row), which reads its cold weights slower than a batch-1 FC streams them (XNNPACK
-    # on the Xeon: ~8 GB/s for a 17 MB set where the FCs stream 27); chains of distinct 1x1 convs,
+    # on the Xeon: ~6 GB/s for a 17 MB set where the FCs stream 27); chains of distinct 1x1 convs,
     # scripts/microbench_weight_stream.py --conv; absent: weight_stream
     conv_weight_stream: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # ns per element of a Transpose the runtime copies element by element (``Op.elementwise_copies``:
