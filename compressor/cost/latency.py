@@ -90,9 +90,9 @@ from ..graph.ir import Op
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
 from .tiles import (  # noqa: F401
-    _ITEM_BYTES,
     ELEMENTWISE_TILE_BYTES,
     GEMM_ROWS,
+    ITEM_BYTES,
     gemm_over_rows,
     igemm_restream_s,
     indirection_s,
@@ -122,7 +122,7 @@ def filter_taps(op: Op) -> int:
     """Filter taps (k_h x k_w) of a depthwise op, from its MACs per output element; 0 for other ops."""
     if op.kind != "depthwise" or not op.macs or not op.output_bytes:
         return 0
-    return round(op.macs / max(op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4), 1))
+    return round(op.macs / max(op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4), 1))
 
 
 def moved_bytes(op: Op) -> int:
@@ -170,7 +170,7 @@ def broadcast_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple
     The bytes as they are for every other op."""
     if not op.broadcast_runs:
         return op.input_bytes, op.output_bytes
-    elements = op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4)
+    elements = op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4)
     run = elements / op.broadcast_runs
     lanes = kernel_channel_tile(op.compute_dtype, op.kind, compute, costs)
     scale = math.ceil(run / lanes) * lanes / run if run > 0 and lanes > 1 else 1.0

@@ -21,7 +21,7 @@ def padded_macs(op: Op, tile: int, in_tile: int = 1) -> float:
     return macs
 
 
-_ITEM_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "int4": 1}
+ITEM_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "int4": 1}
 
 
 def gemm_over_rows(op: Op) -> bool:
@@ -83,7 +83,7 @@ def work_tiles(op: Op, costs: RuntimeCost, compute: ComputeProfile) -> int | Non
 
 def output_positions(op: Op) -> int:
     """Output positions (batch x spatial) of an op with known ``out_channels``."""
-    return op.output_bytes // _ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
+    return op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4) // op.out_channels
 
 
 def igemm_restream_s(op: Op, costs: RuntimeCost, private_cache_bytes: int | None = None) -> float:
