@@ -283,9 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3,
                         help="time every file this many times over the whole list; keep its least disturbed round")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    parser.add_argument("--reference-us", type=float, metavar="US",
+                        help="with --from-json: scale each estimate by the run's recorded reference op time over "
+                             "US (the kernel table's: 157 on the Xeon), as if fitted in the run's own state")
     args = parser.parse_args(argv)
     if args.from_json and not args.repredict:
-        print_table(merge_results(args.from_json))
+        result = merge_results(args.from_json)
+        print_table(in_state(result, args.reference_us) if args.reference_us else result)
         return 0
     if not args.models_dir:
         parser.error("--repredict needs --models-dir (the files are predicted again)" if args.from_json
@@ -294,8 +298,23 @@ def main(argv: list[str] | None = None) -> int:
     result = repredict(args) if args.from_json else run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
-    print_table(result)
+    print_table(in_state(result, args.reference_us) if args.reference_us else result)
     return 0
+
+
+def in_state(result: dict, reference_us: float) -> dict:
+    """``result`` with every estimate scaled by the state it was timed in: the recorded reference op
+    time (mean of before and after) over ``reference_us``, the state the rates were fitted in.  A
+    result without a recorded reference is refused (exit 2)."""
+    references = [r for r in result.get("references", [result.get("reference")]) if r]
+    if not references:
+        print("error: --reference-us: these runs recorded no reference op (timed before 2026-12-05)", file=sys.stderr)
+        raise SystemExit(2)
+    now = statistics.mean(v for r in references for v in (r["before_us"], r["after_us"]))
+    factor = now / reference_us
+    print(f"estimates scaled by {now:.0f} / {reference_us:.0f} us = {factor:.3f} (the run's state over the rates')")
+    rows = [{**r, "predicted_ms": r["predicted_ms"] * factor, "ratio": r["ratio"] * factor} for r in result["rows"]]
+    return {**result, "rows": rows, "summary": summarize(rows)}
 
 
 if __name__ == "__main__":

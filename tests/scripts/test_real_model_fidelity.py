@@ -67,3 +67,15 @@ def test_a_run_records_the_machines_state_and_the_table_says_it(tmp_path, capsys
 def test_the_reference_op_is_a_point_of_the_kernel_grid():
     assert microbench_kernels.REFERENCE[1] in microbench_kernels.GRID[microbench_kernels.REFERENCE[0]]
     assert 1 < microbench_kernels.reference_us(0.2) < 1e5
+
+
+def test_estimates_can_be_read_in_the_state_a_run_was_timed_in(capsys):
+    rows = [{"file": "a", "family": "toy", "format": "tflite", "threads": 1, "measured_ms": 1.0, "predicted_ms": 1.2,
+             "ratio": 1.2}]
+    timed = {"rows": rows, "reference": {"op": "x", "before_us": 130.0, "after_us": 140.0}}
+    scaled = real_model_fidelity.in_state(timed, 157.0)
+    assert scaled["rows"][0]["ratio"] == pytest.approx(1.2 * 135 / 157)
+    assert scaled["summary"]["within_10"] == 1.0 and timed["rows"][0]["ratio"] == 1.2
+    with pytest.raises(SystemExit) as refused:
+        real_model_fidelity.in_state({"rows": rows}, 157.0)  # timed before the reference was recorded
+    assert refused.value.code == 2 and "no reference op" in capsys.readouterr().err
