@@ -638,6 +638,7 @@ def _run(args, work: Path) -> dict:
     from compressor.measure.bench import cpu_description
 
     rows, invokes = [], {}
+    reference = {"op": REFERENCE_NAME, "before_us": reference_us()}  # the machine's state (see REFERENCE)
     for fmt in args.formats:
         build = BUILDERS[fmt]
         empty = work / f"empty-{fmt}.{SUFFIX[fmt]}"
@@ -667,9 +668,11 @@ def _run(args, work: Path) -> dict:
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8")})
+    reference["after_us"] = reference_us()
+    log(f"[state] {REFERENCE_NAME}: {reference['before_us']:.0f} us before, {reference['after_us']:.0f} after")
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "clock": f"thread CPU time, median minus an empty file's, lowest of {args.rounds} passes", "rows": rows,
-            "empty_invoke_ms": invokes}
+            "empty_invoke_ms": invokes, "reference": reference}
 
 
 def main(argv: list[str] | None = None) -> int:
