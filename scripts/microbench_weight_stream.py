@@ -197,9 +197,12 @@ def run(args) -> dict:
 
 
 def _run(args, work: Path) -> dict:
+    import microbench_kernels as mk
+
     from compressor.measure.bench import cpu_description
 
     rows = []
+    reference = {"op": mk.REFERENCE_NAME, "before_us": mk.reference_us()}  # the machine's state
     for fmt in args.formats:
         suffix = ".tflite" if fmt.startswith("tflite") else ".onnx"
         item = 1 if fmt.endswith("int8") else 4
@@ -218,9 +221,11 @@ def _run(args, work: Path) -> dict:
             log(f"[{fmt}] {width}x{width} x{n}: set {weight_bytes * n / 1e6:.1f} MB, {per_fc_s * 1e6:.2f} us per FC, "
                 f"{weight_bytes / per_fc_s / 1e9:.1f} GB/s")
             long.unlink()
+    reference["after_us"] = mk.reference_us()
+    log(f"[state] {mk.REFERENCE_NAME}: {reference['before_us']:.0f} us before, {reference['after_us']:.0f} after")
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "clock": f"thread CPU time, medians of {args.runs} runs, each chain alone, least disturbed of {args.rounds}",
-            "rows": rows}
+            "reference": reference, "rows": rows}
 
 
 # One 1-D conv (or 1x1) with big weights over 150 output positions: (cin, cout, k) -> op weights
