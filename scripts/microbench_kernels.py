@@ -22,6 +22,7 @@ fidelity scripts judge.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -610,6 +611,16 @@ REFERENCE = ("pointwise", {"h": 28, "w": 28, "cin": 128, "cout": 128, "kh": 1, "
 REFERENCE_NAME = "1x1 conv 28x28x128 -> 128, fp32, LiteRT, alone"
 
 
+@contextlib.contextmanager
+def machine_state():
+    """The ``REFERENCE`` op timed before and after the block: ``{"op", "before_us", "after_us"}``
+    (the last filled in as the block ends), said on stderr -- the state a table was timed in."""
+    state = {"op": REFERENCE_NAME, "before_us": reference_us()}
+    yield state
+    state["after_us"] = reference_us()
+    log(f"[state] {REFERENCE_NAME}: {state['before_us']:.0f} us before, {state['after_us']:.0f} after")
+
+
 def reference_us(seconds: float = 1.0) -> float:
     """Thread-CPU us of the ``REFERENCE`` op alone, as ``time_files`` times the grid."""
     with tempfile.TemporaryDirectory(prefix="reference.") as work:
@@ -634,11 +645,20 @@ def run(args) -> dict:
 
 def _run(args, work: Path) -> dict:
     sys.path.insert(0, str(REPO))
-    from compressor.graph.read import read_graph
     from compressor.measure.bench import cpu_description
 
     rows, invokes = [], {}
-    reference = {"op": REFERENCE_NAME, "before_us": reference_us()}  # the machine's state (see REFERENCE)
+    with machine_state() as reference:
+        _time_grid(args, work, rows, invokes)
+    return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
+            "clock": f"thread CPU time, median minus an empty file's, lowest of {args.rounds} passes", "rows": rows,
+            "empty_invoke_ms": invokes, "reference": reference}
+
+
+def _time_grid(args, work: Path, rows: list, invokes: dict) -> None:
+    """Build, time and describe every file of the grid (``_run``), into ``rows`` and ``invokes``."""
+    from compressor.graph.read import read_graph
+
     for fmt in args.formats:
         build = BUILDERS[fmt]
         empty = work / f"empty-{fmt}.{SUFFIX[fmt]}"
@@ -668,11 +688,6 @@ def _run(args, work: Path) -> dict:
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8")})
-    reference["after_us"] = reference_us()
-    log(f"[state] {REFERENCE_NAME}: {reference['before_us']:.0f} us before, {reference['after_us']:.0f} after")
-    return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
-            "clock": f"thread CPU time, median minus an empty file's, lowest of {args.rounds} passes", "rows": rows,
-            "empty_invoke_ms": invokes, "reference": reference}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -191,7 +191,6 @@ def probe_upsample(work: Path, seconds: float) -> list[dict]:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-
     from ort_op_profile import profile_nodes
 
     rows = []
@@ -238,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from compressor.measure.bench import cpu_description
 
-    result = {"cpu": cpu_description(), "probes": {}, "reference": {"op": mk.REFERENCE_NAME, "before_us": mk.reference_us()}}
-    with tempfile.TemporaryDirectory(prefix="probes.") as tmp:
+    result = {"cpu": cpu_description(), "probes": {}}
+    with tempfile.TemporaryDirectory(prefix="probes.") as tmp, mk.machine_state() as result["reference"]:
         for name in args.probe or sorted(PROBES):
             rows = PROBES[name](Path(tmp), args.seconds)
             result["probes"][name] = rows
@@ -247,7 +246,6 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows:
                 extra = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("format", "params"))
                 print(f"{json.dumps(row['params'])}  {extra}")
-    result["reference"]["after_us"] = mk.reference_us()
     print(f"# state: {mk.REFERENCE_NAME} {result['reference']['before_us']:.0f} us before, "
           f"{result['reference']['after_us']:.0f} after")
     if args.json:

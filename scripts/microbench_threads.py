@@ -104,8 +104,22 @@ def run(args) -> dict:
 
 def _run(args, work: Path) -> dict:
     import microbench_kernels as mk
+
+    from compressor.measure.bench import cpu_description
+
+    with mk.machine_state() as reference:  # the state of the machine (microbench_kernels.REFERENCE)
+        rows = _time_all(args, work)
+    return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
+            "clock": f"wall time, median minus the empty file's, least disturbed of {args.rounds}",
+            "reference": reference, "rows": rows}
+
+
+def _time_all(args, work: Path) -> list[dict]:
+    """Every file of the grid at 1 and ``args.threads`` threads (``_run``)."""
+    import microbench_kernels as mk
+
     from compressor.graph.read import read_graph
-    from compressor.measure.bench import cpu_description, open_invoker
+    from compressor.measure.bench import open_invoker
 
     rows = []
     for fmt in args.formats:
@@ -143,8 +157,7 @@ def _run(args, work: Path) -> dict:
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype, "macs": op.macs, "ms_1": t[1] / n, "ms_t": t[args.threads] / n,
                          "threads": args.threads, "chain": n})
-    return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
-            "clock": f"wall time, median minus the empty file's, least disturbed of {args.rounds}", "rows": rows}
+    return rows
 
 
 def _grid(args) -> dict[str, list[dict]]:

@@ -202,30 +202,32 @@ def _run(args, work: Path) -> dict:
     from compressor.measure.bench import cpu_description
 
     rows = []
-    reference = {"op": mk.REFERENCE_NAME, "before_us": mk.reference_us()}  # the machine's state
-    for fmt in args.formats:
-        suffix = ".tflite" if fmt.startswith("tflite") else ".onnx"
-        item = 1 if fmt.endswith("int8") else 4
-        for width, n in (POINTS_INT8 if fmt.endswith("int8") else POINTS):
-            rng = np.random.default_rng(width * 1000 + n)
-            long, short = work / f"{fmt}-{width}-{n}{suffix}", work / f"{fmt}-{width}-2{suffix}"
-            build(fmt, width, n, long, rng)
-            if not short.exists():
-                build(fmt, width, 2, short, rng)
-            long_ms, short_ms = time_pair(long, short, rounds=args.rounds, runs=args.runs)
-            per_fc_s = max(long_ms - short_ms, 1e-6) * 1e-3 / (n - 2)
-            weight_bytes = width * width * item
-            rows.append({"format": fmt, "width": width, "n": n, "weight_bytes": weight_bytes,
-                         "set_bytes": weight_bytes * n, "long_ms": long_ms, "short_ms": short_ms,
-                         "per_fc_us": per_fc_s * 1e6, "bytes_per_s": weight_bytes / per_fc_s})
-            log(f"[{fmt}] {width}x{width} x{n}: set {weight_bytes * n / 1e6:.1f} MB, {per_fc_s * 1e6:.2f} us per FC, "
-                f"{weight_bytes / per_fc_s / 1e9:.1f} GB/s")
-            long.unlink()
-    reference["after_us"] = mk.reference_us()
-    log(f"[state] {mk.REFERENCE_NAME}: {reference['before_us']:.0f} us before, {reference['after_us']:.0f} after")
+    with mk.machine_state() as reference:
+        for fmt in args.formats:
+            for width, n in (POINTS_INT8 if fmt.endswith("int8") else POINTS):
+                rows.append(_fc_chain(fmt, width, n, work, args))
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "clock": f"thread CPU time, medians of {args.runs} runs, each chain alone, least disturbed of {args.rounds}",
             "reference": reference, "rows": rows}
+
+
+def _fc_chain(fmt: str, width: int, n: int, work: Path, args) -> dict:
+    """One point: the chain of ``n`` FCs against the chain of 2, per FC streamed."""
+    suffix = ".tflite" if fmt.startswith("tflite") else ".onnx"
+    item = 1 if fmt.endswith("int8") else 4
+    rng = np.random.default_rng(width * 1000 + n)
+    long, short = work / f"{fmt}-{width}-{n}{suffix}", work / f"{fmt}-{width}-2{suffix}"
+    build(fmt, width, n, long, rng)
+    if not short.exists():
+        build(fmt, width, 2, short, rng)
+    long_ms, short_ms = time_pair(long, short, rounds=args.rounds, runs=args.runs)
+    per_fc_s = max(long_ms - short_ms, 1e-6) * 1e-3 / (n - 2)
+    weight_bytes = width * width * item
+    log(f"[{fmt}] {width}x{width} x{n}: set {weight_bytes * n / 1e6:.1f} MB, {per_fc_s * 1e6:.2f} us per FC, "
+        f"{weight_bytes / per_fc_s / 1e9:.1f} GB/s")
+    long.unlink()
+    return {"format": fmt, "width": width, "n": n, "weight_bytes": weight_bytes, "set_bytes": weight_bytes * n,
+            "long_ms": long_ms, "short_ms": short_ms, "per_fc_us": per_fc_s * 1e6, "bytes_per_s": weight_bytes / per_fc_s}
 
 
 # One 1-D conv (or 1x1) with big weights over 150 output positions: (cin, cout, k) -> op weights

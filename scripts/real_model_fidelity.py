@@ -118,23 +118,8 @@ def run(args) -> dict:
     # Every file is timed in --rounds rounds over the whole list, and the least disturbed round
     # (lowest median) kept: a burst of other tenants' work then spoils one round of a file, not
     # its figure (the same file measured twice in one pass moved by up to 1.8x on this shared VM).
-    rounds: dict[str, list[dict[int, dict]]] = {}
-    reference = {"op": mk.REFERENCE_NAME, "before_us": mk.reference_us()}  # the machine's state
-    for round_index in range(args.rounds):
-        for entry, path, shapes in files:
-            if entry["path"] in rounds and rounds[entry["path"]] is None:
-                continue
-            log(f"[round {round_index + 1}/{args.rounds}] {entry['path']}")
-            try:
-                measured = measure_file(path, shapes, args.threads, seconds=args.seconds / args.rounds, wall=args.wall)
-            except Exception as error:  # a file its runtime cannot run (custom op, bad feed): say so
-                skipped.append(f"{entry['path']}: not measured: {type(error).__name__}: {str(error)[:160]}")
-                log(f"[skip] {skipped[-1]}")
-                rounds[entry["path"]] = None
-                continue
-            rounds.setdefault(entry["path"], []).append(measured)
-    reference["after_us"] = mk.reference_us()
-    log(f"[state] {reference['op']}: {reference['before_us']:.0f} us before, {reference['after_us']:.0f} after")
+    with mk.machine_state() as reference:  # the state of the machine, before and after
+        rounds = _time_rounds(files, args, skipped)
     if args.json:  # the measurements first: a prediction that fails must not lose them (--repredict)
         measured = [{"file": entry["path"], "family": entry.get("family", "?"), "format": path.suffix[1:],
                      "threads": threads, "measured_ms": min(r[threads]["median_ms"] for r in rounds[entry["path"]])}
@@ -201,6 +186,26 @@ def _load_average() -> str:
         return Path("/proc/loadavg").read_text().split(" ", 3)[:3] and " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         return "?"
+
+
+def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[int, dict]] | None]:
+    """Each file timed in ``args.rounds`` rounds over the whole list (``run``); None for a file its
+    runtime cannot run, said in ``skipped``."""
+    rounds: dict[str, list[dict[int, dict]] | None] = {}
+    for round_index in range(args.rounds):
+        for entry, path, shapes in files:
+            if entry["path"] in rounds and rounds[entry["path"]] is None:
+                continue
+            log(f"[round {round_index + 1}/{args.rounds}] {entry['path']}")
+            try:
+                measured = measure_file(path, shapes, args.threads, seconds=args.seconds / args.rounds, wall=args.wall)
+            except Exception as error:  # a file its runtime cannot run (custom op, bad feed): say so
+                skipped.append(f"{entry['path']}: not measured: {type(error).__name__}: {str(error)[:160]}")
+                log(f"[skip] {skipped[-1]}")
+                rounds[entry["path"]] = None
+                continue
+            rounds.setdefault(entry["path"], []).append(measured)
+    return rounds
 
 
 def summarize(rows: list[dict]) -> dict:
