@@ -11,6 +11,7 @@ The shared pieces (tensor sizes, op records, compacting the graph) are ir.py's.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -227,20 +228,17 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         groups = next((a.i for a in node.attribute if a.name == "group"), 1)
         weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
         ins = [s for s in slots if s is not None]
-        ops.append(make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
-                            op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
-                            layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
-                            weight_in_axis=1,
-                            nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
-                            step_weight_bytes=_step_weight_bytes(slots, tensors) if steps else None,
-                            compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind)))
-    import dataclasses
-
-    ops = [dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[op.inputs[0]].shape))
-           if op.op_type == "Transpose" and op.inputs else op
-           for op, node in zip(ops, (n for i, n in enumerate(nodes) if i not in removed))]
+        op = make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
+                     op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
+                     layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
+                     weight_in_axis=1,
+                     nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
+                     step_weight_bytes=_step_weight_bytes(slots, tensors) if steps else None,
+                     compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
+        if node.op_type == "Transpose" and ins:
+            op = dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[ins[0]].shape))
+        ops.append(op)
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
-
     return dataclasses.replace(result, notes=(*notes_before, *notes))
 
 

@@ -38,8 +38,8 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags, read_cpu_identity
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import (COMPILERS, DTYPES, FORMATS, TARGET_KINDS, AcceleratorProfile, ComputeProfile, EnergyProfile,
-                    KernelTerms, McuProfile, MemoryProfile, TargetProfile)
+from .types import (COMPILERS, DTYPES, FORMATS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile, ComputeProfile,
+                    EnergyProfile, KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
                      overlay, runtimes_table)
@@ -207,10 +207,8 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 if fmt not in merged:
                     raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
                 merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **own.get("parallel", {})},
-                                      weight_stream={**merged[fmt].weight_stream, **own.get("weight_stream", {})},
-                                      conv_weight_stream={**merged[fmt].conv_weight_stream,
-                                                          **own.get("conv_weight_stream", {})},
-                                      indirection_ns={**merged[fmt].indirection_ns, **own.get("indirection_ns", {})},
+                                      **{name: {**getattr(merged[fmt], name), **own[name]}
+                                         for name in RUNTIME_CURVES if name in own},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us",
                                                              "transpose_element_ns") if k in own})

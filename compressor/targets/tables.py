@@ -8,8 +8,8 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .schema import Checker
-from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, KernelTerms,
-                    RuntimeCost)
+from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, RUNTIME_CURVES,
+                    KernelTerms, RuntimeCost)
 
 __all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
            "overlay", "runtimes_table"]
@@ -50,10 +50,8 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     efficiency=(efficiency_table(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
                                                 if c.get((*keys, fmt, "efficiency"), optional=True) is not None else {}),
                                     kernels=_kernel_terms(c, (*keys, fmt, "kernels"), dtypes),
-                                    weight_stream=_weight_stream(c, (*keys, fmt, "weight_stream"), dtypes),
-                                    conv_weight_stream=_weight_stream(c, (*keys, fmt, "conv_weight_stream"), dtypes),
-                                    indirection_ns=_weight_stream(c, (*keys, fmt, "indirection_ns"), dtypes,
-                                                                  "ns per position and tap"),
+                                    **{name: _bytes_curves(c, (*keys, fmt, name), dtypes, unit)
+                                       for name, unit in RUNTIME_CURVES.items()},
                                     rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
@@ -84,10 +82,9 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             tables[fmt] = {}
             if "parallel" in own:
                 tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
-            for name in ("weight_stream", "conv_weight_stream", "indirection_ns"):
+            for name, unit in RUNTIME_CURVES.items():
                 if name in own:
-                    tables[fmt][name] = _weight_stream(c, (*entry, "runtimes", fmt, name), dtypes, *(
-                        ("ns per position and tap",) if name == "indirection_ns" else ()))
+                    tables[fmt][name] = _bytes_curves(c, (*entry, "runtimes", fmt, name), dtypes, unit)
             if "kernels" in own:
                 tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
             for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns"):
@@ -232,10 +229,9 @@ def _curve(c: Checker, keys: tuple, points: Any, x_name: str, y_name: str, ascen
     return tuple((float(x), float(y)) for x, y in points)
 
 
-def _weight_stream(c: Checker, keys: tuple, dtypes: tuple[str, ...],
-                   y_name: str = "bytes per second") -> dict[str, tuple[tuple[float, float], ...]]:
-    """Optional ``weight_stream.<dtype> = [[set bytes, bytes/s], ...]``, set sizes ascending (and
-    the other curves by bytes: ``indirection_ns``)."""
+def _bytes_curves(c: Checker, keys: tuple, dtypes: tuple[str, ...], y_name: str) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Optional ``<curve>.<dtype> = [[bytes, y], ...]`` (``RUNTIME_CURVES``: ``weight_stream``'s
+    set bytes and bytes/s, ...), bytes ascending."""
     return {dtype: _curve(c, (*keys, dtype), points, "set bytes", y_name, "set sizes")
             for dtype, points in _dtype_table(c, keys, dtypes).items()}
 

@@ -80,6 +80,11 @@ class KernelTerms:
 KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns")
 
 
+# A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
+RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
+                  "indirection_ns": "ns per position and tap"}
+
+
 @dataclass(frozen=True)
 class RuntimeCost:
     """What one runtime (keyed by artifact format: LiteRT for tflite, onnxruntime for onnx)
@@ -154,12 +159,8 @@ class RuntimeCost:
     def __post_init__(self) -> None:
         object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
         object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
-        object.__setattr__(self, "weight_stream", _frozen({d: tuple(tuple(p) for p in c) for d, c in self.weight_stream.items()}))
-        object.__setattr__(self, "indirection_ns",
-                           _frozen({d: tuple(tuple(p) for p in c) for d, c in self.indirection_ns.items()}))
-        object.__setattr__(self, "conv_weight_stream",
-                           _frozen({d: tuple(tuple(p) for p in c) for d, c in self.conv_weight_stream.items()}))
-        object.__setattr__(self, "rnn_steps", _frozen({t: tuple(tuple(p) for p in c) for t, c in self.rnn_steps.items()}))
+        for name in (*RUNTIME_CURVES, "rnn_steps"):
+            object.__setattr__(self, name, _frozen({k: tuple(tuple(p) for p in c) for k, c in getattr(self, name).items()}))
         object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
         object.__setattr__(self, "input_channel_tiles",
                            _frozen({d: _frozen(k) for d, k in self.input_channel_tiles.items()}))
@@ -173,8 +174,7 @@ class RuntimeCost:
                      self.transpose_element_ns,
                      tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
-                     tuple(sorted(self.weight_stream.items())), tuple(sorted(self.conv_weight_stream.items())),
-                     tuple(sorted(self.indirection_ns.items())),
+                     *(tuple(sorted(getattr(self, name).items())) for name in RUNTIME_CURVES),
                      tuple(sorted(self.rnn_steps.items())),
                      tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
                      tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items())),
