@@ -100,6 +100,7 @@ from .tiles import (  # noqa: F401
     kernel_work,
     output_positions,
     padded_macs,
+    tap_pairs,
     work_tiles,
 )
 
@@ -260,15 +261,17 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                  else profile.memory.dram_bandwidth_bytes_per_s)
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
     overhead_s = (costs.dispatch_overhead_us + (0 if rnn_ps else op.recurrent_steps * costs.rnn_step_us)) * 1e-6
+    gemm = costs.runs_as_gemm(op.compute_dtype, op.kind, op.in_channels, op.out_channels, op.groups)
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
-                                                                grouped=op.groups > 1)
+                                                                grouped=op.groups > 1, gemm=gemm)
     if terms is not None:
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
         work_macs, work_out_bytes = kernel_work(op, compute, costs)
         in_bytes, out_bytes = ((op.input_bytes, work_out_bytes) if op.macs or not terms.call_ns
                                else broadcast_work(op, compute, costs))  # a kernel called per run
-        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.broadcast_runs)
+        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.broadcast_runs,
+                                          tap_pairs(op))
         memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0

@@ -110,11 +110,18 @@ def igemm_restream_s(op: Op, costs: RuntimeCost, private_cache_bytes: int | None
     return (math.ceil(positions / rows) - 1) * op.weight_bytes * max(1 / rate - 1 / hot, 0.0)
 
 
+def tap_pairs(op: Op) -> int:
+    """Output positions x filter taps of a conv with taps (kind "conv"); 0 for any other op."""
+    if op.kind != "conv" or not op.out_channels or not op.macs:
+        return 0
+    positions = output_positions(op)  # MACs = positions x taps x out channels x (per-group) in channels
+    return op.macs // max(positions * op.out_channels * max(op.in_channels, 1), 1) * positions
+
+
 def indirection_s(op: Op, costs: RuntimeCost) -> float:
     """The least an IGEMM conv spends walking its indirection buffer: output positions x filter
     taps, at the runtime's measured ns per pair for a buffer that size (8 bytes a pair)."""
-    if op.compute_dtype not in costs.indirection_ns or op.kind != "conv" or not op.out_channels or not op.macs:
+    pairs = tap_pairs(op)
+    if op.compute_dtype not in costs.indirection_ns or not pairs:
         return 0.0
-    positions = output_positions(op)  # MACs = positions x taps x out channels x (per-group) in channels
-    pairs = op.macs // max(positions * op.out_channels * max(op.in_channels, 1), 1) * positions
     return pairs * costs.indirection_ns_at(op.compute_dtype, pairs * 8) * 1e-9

@@ -41,7 +41,7 @@ from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, DTYPES, FORMATS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile, ComputeProfile,
                     EnergyProfile, KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
-from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
+from .tables import (CPU_TILES, channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
                      overlay, runtimes_table)
 
 __all__ = [
@@ -210,6 +210,8 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                                       **{name: {**getattr(merged[fmt], name), **own[name]}
                                          for name in RUNTIME_CURVES if name in own},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
+                                      **{name: overlay(getattr(merged[fmt], name), own[name])
+                                         for name in CPU_TILES if name in own},
                                       **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us",
                                                              "transpose_element_ns") if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to

@@ -9,9 +9,9 @@ from typing import Any, Mapping
 
 from .schema import Checker
 from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, RUNTIME_CURVES,
-                    KernelTerms, RuntimeCost)
+                    SYMMETRIC_CONV_KEYS, KernelTerms, RuntimeCost)
 
-__all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
+__all__ = ["CPU_TILES", "channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
            "overlay", "runtimes_table"]
 
 
@@ -59,8 +59,23 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
                                     channel_tiles=channel_tiles_table(c, (*keys, fmt, "channel_tiles"), dtypes),
-                                    row_tiles=channel_tiles_table(c, (*keys, fmt, "row_tiles"), dtypes))
+                                    row_tiles=channel_tiles_table(c, (*keys, fmt, "row_tiles"), dtypes),
+                                    symmetric_conv=_symmetric_conv(c, (*keys, fmt, "symmetric_conv"), dtypes))
     return runtimes
+
+
+def _symmetric_conv(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Optional ``symmetric_conv.<dtype> = { input_channel_multiple, output_channel_multiple,
+    min_output_channels }`` (positive integers, each optional): the convs the runtime's symmetric
+    kernel takes (types.RuntimeCost.symmetric_conv)."""
+    rules: dict[str, dict[str, int]] = {}
+    for dtype in _dtype_table(c, keys, dtypes):
+        entry = c.table((*keys, dtype))
+        unknown = [k for k in entry if k not in SYMMETRIC_CONV_KEYS]
+        if unknown:
+            raise c.fail((*keys, dtype, unknown[0]), f"not one of {list(SYMMETRIC_CONV_KEYS)}")
+        rules[dtype] = {k: c.integer((*keys, dtype, k)) for k in entry}
+    return rules
 
 
 def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
@@ -71,7 +86,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     ``dispatch_overhead_us`` / ``invoke_overhead_us``, ``parallel.<dtype>`` (how its threads split
     ops, a runtime's ``parallel`` table whole), ``weight_stream.<dtype>`` /
     ``conv_weight_stream.<dtype>`` (its memory's curves), ``indirection_ns.<dtype>`` and
-    ``transpose_element_ns`` (its IGEMM's pointer walk, onnxruntime's element-wise Transpose) --
+    ``transpose_element_ns`` (its IGEMM's pointer walk, onnxruntime's element-wise Transpose),
+    ``channel_tiles`` / ``input_channel_tiles`` / ``row_tiles`` (the tiles its kernel terms were fitted with) --
     format -> {key: its table or figure} (the keys it names) for the CPU ``here``, {} for any
     other; every entry is checked."""
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
@@ -87,12 +103,19 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
                     tables[fmt][name] = _bytes_curves(c, (*entry, "runtimes", fmt, name), dtypes, unit)
             if "kernels" in own:
                 tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
+            for name in CPU_TILES:
+                if name in own:
+                    tables[fmt][name] = channel_tiles_table(c, (*entry, "runtimes", fmt, name), dtypes)
             for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns"):
                 if name in own:
                     tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)
         if is_here:
             chosen = tables
     return chosen
+
+
+# The tile tables a CPU entry may give its runtimes (over the variant's, as its kernels).
+CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
 
 
 def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: frozenset[str],

@@ -27,6 +27,7 @@ __all__ = [
     "EFFICIENCY_KEYS",
     "FORMATS",
     "KERNEL_TERM_KEYS",
+    "SYMMETRIC_CONV_KEYS",
     "TARGET_KINDS",
     "kernel_term_keys",
     "PARALLEL_KEYS",
@@ -59,7 +60,9 @@ class KernelTerms:
     A GEMM with 3 input channels writes as many bytes per MAC as one with 256 does 85x fewer
     of: one efficiency per family cannot say both, these terms can.  ``call_ns``: per call of
     the kernel's inner loop, where an op makes more than one (``Op.broadcast_runs``: XNNPACK's
-    binary element-wise kernel runs once per innermost run of a broadcasting op)."""
+    binary element-wise kernel runs once per innermost run of a broadcasting op).  ``tap_ns``:
+    per output position and filter tap of a conv with taps (``cost.tiles.tap_pairs``: MLAS's
+    int8 kernels walk an indirection pointer, or copy an im2col row, per pair)."""
 
     mac_ps: float = 0.0
     in_byte_ps: float = 0.0
@@ -67,19 +70,25 @@ class KernelTerms:
     out_byte_ps: float = 0.0
     fixed_us: float = 0.0
     call_ns: float = 0.0
+    tap_ns: float = 0.0
 
     def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int,
-                calls: int = 0) -> tuple[float, float]:
-        """(MAC part, byte, call and fixed part) of the kernel's time, in seconds."""
+                calls: int = 0, taps: int = 0) -> tuple[float, float]:
+        """(MAC part, byte, call, tap and fixed part) of the kernel's time, in seconds."""
         macs = self.mac_ps * padded_macs * 1e-12
-        rest = (self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes
-                + self.out_byte_ps * output_bytes) * 1e-12 + self.call_ns * calls * 1e-9 + self.fixed_us * 1e-6
+        rest = ((self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes
+                 + self.out_byte_ps * output_bytes) * 1e-12 + (self.call_ns * calls + self.tap_ns * taps) * 1e-9
+                + self.fixed_us * 1e-6)
         return macs, rest
 
 
-KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns")
+KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns")
+# What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``).
+SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels")
 
 
+# A runtime's tables of integers per dtype and op kind (or rule key): its kernels' tiles and rules.
+PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
                   "indirection_ns": "ns per position and tap"}
@@ -155,33 +164,24 @@ class RuntimeCost:
     # per tile): MACs and the per-output term count whole rows x channel tiles (an op with
     # fewer positions than one tile runs a smaller one); absent: rows are not padded
     row_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> {input_channel_multiple, output_channel_multiple, min_output_channels}: the convs
+    # the runtime's symmetric conv kernel takes (MLAS's ConvSym: convsym.cpp MlasConvSymPackWSize,
+    # x86: input channels a multiple of 4, output channels >= 16 and a multiple of 4); any other
+    # dense conv runs im2col + GEMM, whose terms are its kind's ``<kind>_gemm`` where listed
+    symmetric_conv: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "efficiency", _frozen({d: _frozen(k) for d, k in self.efficiency.items()}))
-        object.__setattr__(self, "kernels", _frozen({d: _frozen(k) for d, k in self.kernels.items()}))
         for name in (*RUNTIME_CURVES, "rnn_steps"):
             object.__setattr__(self, name, _frozen({k: tuple(tuple(p) for p in c) for k, c in getattr(self, name).items()}))
-        object.__setattr__(self, "parallel", _frozen({d: _frozen(k) for d, k in self.parallel.items()}))
-        object.__setattr__(self, "input_channel_tiles",
-                           _frozen({d: _frozen(k) for d, k in self.input_channel_tiles.items()}))
-        object.__setattr__(self, "igemm_rows", _frozen({d: _frozen(k) for d, k in self.igemm_rows.items()}))
-        object.__setattr__(self, "igemm_cols", _frozen({d: _frozen(k) for d, k in self.igemm_cols.items()}))
-        object.__setattr__(self, "channel_tiles", _frozen({d: _frozen(k) for d, k in self.channel_tiles.items()}))
-        object.__setattr__(self, "row_tiles", _frozen({d: _frozen(k) for d, k in self.row_tiles.items()}))
+        for name in ("efficiency", "kernels", "parallel", *PER_KIND_TABLES):  # dtype -> key -> value tables
+            object.__setattr__(self, name, _frozen({d: _frozen(k) for d, k in getattr(self, name).items()}))
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
-                     self.transpose_element_ns,
-                     tuple((d, _items(k)) for d, k in sorted(self.efficiency.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.kernels.items())),
-                     *(tuple(sorted(getattr(self, name).items())) for name in RUNTIME_CURVES),
-                     tuple(sorted(self.rnn_steps.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.parallel.items())), self.in_place,
-                     tuple((d, _items(k)) for d, k in sorted(self.input_channel_tiles.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.igemm_rows.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.igemm_cols.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.channel_tiles.items())),
-                     tuple((d, _items(k)) for d, k in sorted(self.row_tiles.items()))))
+                     self.transpose_element_ns, self.in_place,
+                     *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
+                     *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
+                       for name in ("efficiency", "kernels", "parallel", *PER_KIND_TABLES))))
 
     def input_channel_tile(self, dtype: str, kind: str) -> int:
         """Input channels the ``dtype`` ``kind`` kernel packs per filter tap; 1: none padded."""
@@ -213,16 +213,28 @@ class RuntimeCost:
         measured widths interpolated log-log, the end points' beyond); None when not measured."""
         return _log_interpolate(self.rnn_steps.get(op_type), macs_per_step)
 
+    def runs_as_gemm(self, dtype: str, kind: str, in_channels: int, out_channels: int, groups: int = 1) -> bool:
+        """Whether a dense ``dtype`` conv of these (per-group input) channels misses the runtime's
+        symmetric conv kernel (``symmetric_conv``) and runs im2col + GEMM; False where none is listed."""
+        rule = self.symmetric_conv.get(dtype)
+        if not rule or kind not in ("conv", "pointwise") or groups > 1 or in_channels <= 0 or out_channels <= 0:
+            return False
+        return (in_channels % rule.get("input_channel_multiple", 1) != 0
+                or out_channels % rule.get("output_channel_multiple", 1) != 0
+                or out_channels < rule.get("min_output_channels", 0))
+
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
-                     grouped: bool = False) -> KernelTerms | None:
+                     grouped: bool = False, gemm: bool = False) -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: a grouped conv's
-        (``conv_grouped``: one small GEMM per group), else by its type, else its kind with its
+        (``conv_grouped``: one small GEMM per group), a conv's that misses the symmetric kernel
+        (``gemm``: ``conv_gemm``), else by its type, else its kind with its
         filter taps (``depthwise_taps49``: XNNPACK runs a 7x7 depthwise with a multipass kernel,
         ~10x slower per MAC than its 3x3 and 5x5 ones), else its kind."""
         table = self.kernels.get(dtype)
         if not table:
             return None
-        return next((table[key] for key in kernel_term_keys(op_type, kind, taps, grouped) if key in table), None)
+        return next((table[key] for key in kernel_term_keys(op_type, kind, taps, grouped, gemm) if key in table),
+                    None)
 
 
 def _log_interpolate(curve, x: float) -> float | None:
@@ -244,16 +256,18 @@ def _log_interpolate(curve, x: float) -> float | None:
 SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV"}
 
 
-def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False) -> tuple[str, ...]:
+def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,
+                     gemm: bool = False) -> tuple[str, ...]:
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
     scripts/fit_kernel_rates.py fits them under the same names)."""
     op_type = SAME_KERNEL.get(op_type, op_type)
-    return ((f"{kind}_grouped",) if grouped else ()) + (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
+    return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_gemm",) if gemm else ()) + (op_type,) + \
+        ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
                      "kernels", "weight_stream", "conv_weight_stream", "transpose_element_ns", "indirection_ns", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
-                     "igemm_cols", "channel_tiles", "row_tiles")
+                     "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")
 

@@ -651,3 +651,57 @@ def test_an_igemm_conv_pays_at_least_its_indirection_walk():
     wide = conv(3136, 9, 64)  # a 3x3 conv over 64 channels: its MACs dwarf the walk
     assert ms(wide, own) == pytest.approx(ms(wide, plain))
     assert ms(conv(21922, 1, 1, "pointwise"), own) == pytest.approx(ms(conv(21922, 1, 1, "pointwise"), plain))
+
+
+def test_a_conv_the_symmetric_kernel_does_not_take_runs_on_its_gemm_terms():
+    """symmetric_conv: MLAS's symmetric int8 conv kernel takes a dense conv whose input channels
+    are a multiple of 4 and whose output channels are at least 16 and a multiple of 4; any other
+    (a 3-channel stem, an 8-output head) runs im2col + GEMM, on ``conv_gemm`` where measured; a
+    runtime without the rule, or without such terms, costs every conv alike."""
+    def conv(cin: int, cout: int, groups: int = 1) -> Op:
+        return Op("y", "QLinearConv", "conv", (0,), (1,), 784 * cout * cin * 9, "int8", cout * cin * 9, 784 * cin,
+                  784 * cout, out_channels=cout, in_channels=cin, groups=groups)
+
+    rule = {"int8": {"input_channel_multiple": 4, "output_channel_multiple": 4, "min_output_channels": 16}}
+    terms = {"int8": {"conv": KernelTerms(mac_ps=2.0), "conv_gemm": KernelTerms(mac_ps=20.0)}}
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, symmetric_conv=rule))
+    costs = cpu.compute.runtimes["onnx"]
+    assert not costs.runs_as_gemm("int8", "conv", 16, 32)
+    assert costs.runs_as_gemm("int8", "conv", 3, 32) and costs.runs_as_gemm("int8", "pointwise", 16, 8)
+    assert costs.runs_as_gemm("int8", "conv", 16, 18)  # 18 outputs: not a multiple of 4
+    assert not costs.runs_as_gemm("int8", "conv", 3, 32, groups=3)  # a grouped conv: its own terms
+    assert not costs.runs_as_gemm("float32", "conv", 3, 32)  # the rule is the int8 kernel's
+    t = lambda op, on: estimate_op_latency(op, on, runtime="onnx").compute_s
+    assert t(conv(3, 32), cpu) == pytest.approx(10 * t(replace(conv(3, 32), in_channels=16, macs=784 * 32 * 3 * 9),
+                                                       cpu))
+    plain = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    assert t(conv(3, 32), plain) == pytest.approx(t(conv(3, 32), cpu) / 10)
+    no_gemm_terms = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels={"int8": {"conv": KernelTerms(mac_ps=2.0)}},
+                                          symmetric_conv=rule))
+    assert t(conv(3, 32), no_gemm_terms) == pytest.approx(t(conv(3, 32), plain))
+
+
+def test_an_int8_conv_pays_per_output_position_and_filter_tap():
+    """tap_ns: MLAS's int8 kernels walk a pointer (or copy an im2col row) per output position x
+    filter tap; a 1x64 1-D conv pays 64 per position, a 3x3 conv 9, a pointwise conv none."""
+    terms = {"int8": {"conv": KernelTerms(tap_ns=1.0), "pointwise": KernelTerms(tap_ns=1.0)}}
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+
+    def conv(positions: int, taps: int, cin: int, cout: int, kind: str = "conv") -> Op:
+        return Op("y", "QLinearConv", kind, (0,), (1,), positions * taps * cin * cout, "int8", taps * cin * cout,
+                  positions * cin, positions * cout, out_channels=cout, in_channels=cin)
+
+    t = lambda op: estimate_op_latency(op, cpu, runtime="onnx").latency_s
+    assert t(conv(4096, 64, 1, 1)) == pytest.approx(4096 * 64 * 1e-9)
+    assert t(conv(784, 9, 64, 64)) == pytest.approx(784 * 9 * 1e-9)
+    assert t(conv(784, 1, 64, 64, "pointwise")) == 0
+
+
+def test_symmetric_conv_rules_are_validated(tmp_path):
+    rule = '\n[compute.runtimes.onnx]\ndispatch_overhead_us = 0.1\nsymmetric_conv.int8 = { input_channel_multiple = 4 }\n'
+    costs = load_target(_host_plus(tmp_path, rule), cpu_flags=frozenset()).compute.runtimes["onnx"]
+    assert costs.runs_as_gemm("int8", "conv", 3, 8) and not costs.runs_as_gemm("int8", "conv", 4, 8)
+    with pytest.raises(TargetError, match="input_channel_multiple"):
+        load_target(_host_plus(tmp_path, rule.replace("input_channel_multiple", "in_multiple")))
+    with pytest.raises(TargetError, match="tap_ns"):
+        load_target(_host_plus(tmp_path, rule + 'kernels.int8.conv = { taps_ns = 1 }\n'))

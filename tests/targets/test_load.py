@@ -542,7 +542,9 @@ def test_a_cpu_models_own_memory_replaces_the_tables_on_that_cpu_only(tmp_path):
 def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
     """[[compute.variants.cpus]]: one CPU model's own kernel terms and per-op costs (its own
     single-op files), how its threads split the runtimes' ops (its own two-thread chains) and its
-    weight-stream curves, over the variant's; its tiles and anything else stay the variant's."""
+    weight-stream curves, over the variant's, and the tiles its own kernel terms were fitted with
+    (onnxruntime's int8 convs on the Xeon: MLAS's symmetric kernel's 6 rows and 4 input channels);
+    anything else stays the variant's."""
     xeon, epyc = "GenuineIntel family 6 model 167", "AuthenticAMD family 26 model 2"
     here = load_target("host-x86", cpu_flags=frozenset({"avx512_vnni"}), cpu_identity=xeon)
     there = load_target("host-x86", cpu_flags=frozenset({"avx512_vnni"}), cpu_identity=epyc)
@@ -552,6 +554,8 @@ def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
     assert mine.kernels["float32"]["conv"] != theirs.kernels["float32"]["conv"]
     assert mine.dispatch_overhead_us != theirs.dispatch_overhead_us
     assert mine.channel_tiles == theirs.channel_tiles and mine.igemm_rows == theirs.igemm_rows
+    assert mine.row_tile("int8", "conv") == 6 and theirs.row_tile("int8", "conv") == 1
+    assert mine.input_channel_tile("int8", "pointwise") == 4 and theirs.input_channel_tile("int8", "pointwise") == 1
     # ...and its memory's weight-stream curve (a 67 MB set: 10 GB/s there, 27 on the EPYC)
     assert (here.compute.runtimes["tflite"].weight_stream_rate("float32", 67e6)
             < 0.6 * there.compute.runtimes["tflite"].weight_stream_rate("float32", 67e6))
@@ -564,7 +568,7 @@ def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
     # `compress targets host-x86` says it too
     assert "on this CPU" in format_target(here) and "on this CPU" not in format_target(there)
     text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "split"', 1)
-    bad = text.replace('[compute.variants.cpus.runtimes.tflite]\n', '[compute.variants.cpus.runtimes.tflite]\nchannel_tiles.int8 = { conv = 8 }\n', 1)
+    bad = text.replace('[compute.variants.cpus.runtimes.tflite]\n', '[compute.variants.cpus.runtimes.tflite]\nigemm_cols.int8 = { conv = 8 }\n', 1)
     with pytest.raises(TargetError, match="unknown key"):
         load_target(str(write(tmp_path, "split", bad)), cpu_identity=xeon)
     bad = text.replace('sync_us = 6.2', 'sync_us = -6.2', 1)
