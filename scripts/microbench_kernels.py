@@ -189,15 +189,29 @@ GRID["transposed"] = [{"h": h, "w": h, "cin": cin, "cout": cout, "k": k, "s": s}
                                                  (32, 64, 32, 3, 2), (16, 128, 64, 4, 2), (64, 64, 64, 2, 2),
                                                  (28, 128, 128, 2, 2), (14, 256, 128, 2, 2), (56, 32, 32, 3, 2)]]
 
+# Convolutions MLAS's symmetric int8 kernel does not take (added 2026-12-05, onnx-int8 only):
+# input channels not a multiple of 4 (3-channel stems, wav2letter's 250 and 39), fewer than 16
+# or not a multiple of 4 output channels (heads): onnxruntime runs them as im2col + QGEMM (AMX
+# on a Xeon) with an int32 buffer requantized after (``conv_gemm`` / ``pointwise_gemm`` terms);
+# the grid's other convs have few of them and none with many MACs.
+GRID["unaligned"] = [{"h": h, "w": w, "cin": ci, "cout": co, "kh": kh, "kw": kw, "s": s}
+                     for h, w, ci, co, kh, kw, s in [
+                         (224, 224, 3, 64, 7, 7, 2), (224, 224, 3, 32, 3, 3, 2), (112, 112, 3, 16, 3, 3, 1),
+                         (56, 56, 6, 96, 3, 3, 1), (28, 28, 250, 256, 3, 3, 1), (1, 150, 250, 250, 1, 7, 1),
+                         (1, 150, 250, 2000, 1, 32, 1), (1, 300, 39, 250, 1, 11, 2), (1, 4000, 1, 64, 1, 80, 4),
+                         (1, 16000, 1, 32, 1, 3, 1), (56, 56, 18, 64, 1, 1, 1), (28, 28, 130, 512, 1, 1, 1),
+                         (1, 150, 2000, 29, 1, 1, 1), (56, 56, 64, 8, 1, 1, 1), (14, 14, 512, 10, 1, 1, 1),
+                         (64, 64, 32, 8, 3, 3, 1), (32, 32, 64, 2, 3, 3, 1), (128, 128, 16, 1, 3, 3, 1)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise"}
+BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused"},
-        "onnx": {"glue", "glue_transpose", "broadcast", "transposed"},
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned"},
+        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed"},
-        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused"}}
+        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned"}}
 
 
 def log(message: str) -> None:
@@ -647,16 +661,17 @@ def _run(args, work: Path) -> dict:
     sys.path.insert(0, str(REPO))
     from compressor.measure.bench import cpu_description
 
-    rows, invokes = [], {}
+    rows, invokes, floors = [], {}, {}
     with machine_state() as reference:
-        _time_grid(args, work, rows, invokes)
+        _time_grid(args, work, rows, invokes, floors)
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "clock": f"thread CPU time, median minus an empty file's, lowest of {args.rounds} passes", "rows": rows,
-            "empty_invoke_ms": invokes, "reference": reference}
+            "empty_invoke_ms": invokes, "profiler_floor_ms": floors, "reference": reference}
 
 
-def _time_grid(args, work: Path, rows: list, invokes: dict) -> None:
-    """Build, time and describe every file of the grid (``_run``), into ``rows`` and ``invokes``."""
+def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> None:
+    """Build, time and describe every file of the grid (``_run``), into ``rows``, ``invokes`` and
+    (onnxruntime's profiler's time of the empty file's one node, per format) ``floors``."""
     from compressor.graph.read import read_graph
 
     for fmt in args.formats:
@@ -675,9 +690,14 @@ def _time_grid(args, work: Path, rows: list, invokes: dict) -> None:
         log(f"[{fmt}] timing {len(paths)} single-op files")
         times, empty_ms = time_files(paths, empty, seconds=args.seconds, rounds=args.rounds)
         invokes[fmt] = empty_ms
+        if fmt.startswith("onnx"):  # what the profiler adds to a node's time: its empty-file node's
+            floors[fmt] = profiled(empty)["kernel_ms"]
         for (family, p), path, ms in zip(points, paths, times):
             graph = read_graph(path, as_run=True)  # an .onnx as onnxruntime runs it, as the estimate costs it
             op = measured_op(graph)
+            kernel = {}
+            if fmt.startswith("onnx") and family not in NOT_PROFILED:
+                kernel = profiled(path, op, floors[fmt])
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype,
                          "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),
@@ -687,7 +707,40 @@ def _time_grid(args, work: Path, rows: list, invokes: dict) -> None:
                          "output_bytes": op.output_bytes, "broadcast_runs": op.broadcast_runs, "ms": ms,
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
-                                                if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8")})
+                                                if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8"),
+                         **kernel})
+
+
+# Every family but these: its .onnx files also get ``kernel_ms`` and ``glue_ms``, onnxruntime's
+# own profiler's time of the op's node and of the other nodes.  Around an int8 op the file holds a
+# float QuantizeLinear, NCHW <-> NHWC Transposes and a DequantizeLinear, which the profiler shows
+# taking most of the file where the tensors are big (a 112x112x960 -> 8 pointwise: 5.7 ms
+# quantizing, 5.7 transposing, 1.2 in its QLinearConv); no per-byte rate subtracts that, as it
+# depends on the cache.  The profiler adds ~2 us to every node's time (a 1 us QGemm reads 3-5), so
+# the kernel's time is the file's less its glue nodes' profiled times, each less that floor
+# (``profiler_floor_ms``: its reading of the empty file's one node): fit_kernel_rates.kernel_time.
+NOT_PROFILED = ("dispatch", "rnn", "glue", "glue_transpose")
+
+
+def profiled(path: Path, op=None, floor: float = 0.0, runs: int = 100) -> dict:
+    """``{"kernel_ms", "glue_ms"}`` of the file at ``path`` by onnxruntime's profiler (one thread;
+    each node's mean over the middle half of ``runs``, ``ort_op_profile.profile_nodes``): the time
+    of ``op``'s node -- the node of its name, else the one node of its op type (onnxruntime names
+    a node it fused and left unnamed otherwise than the reader), of the file's first node when
+    ``op`` is None, None when there is no such node -- and the other nodes' times, each less
+    ``floor``."""
+    from ort_op_profile import profile_nodes
+
+    nodes = profile_nodes(path, runs=runs, trimmed=True)
+    if op is None:
+        name = next(iter(nodes), None)
+    elif op.name in nodes:
+        name = op.name
+    else:
+        same = [n for n, (op_type, _) in nodes.items() if op_type == op.op_type]
+        name = same[0] if len(same) == 1 else None
+    return {"kernel_ms": nodes[name][1] if name else None,
+            "glue_ms": sum(max(ms - floor, 0.0) for n, (_, ms) in nodes.items() if n != name) if name else None}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,9 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def profile_nodes(path: Path, *, runs: int, shapes=None) -> dict[str, tuple[str, float]]:
+def profile_nodes(path: Path, *, runs: int, shapes=None, trimmed: bool = False) -> dict[str, tuple[str, float]]:
     """node name -> (op type, median kernel ms) from onnxruntime's profiler, one thread;
-    ``shapes`` (one per input, as --input-shape) for the dynamic dims, else they run as 1."""
+    ``shapes`` (one per input, as --input-shape) for the dynamic dims, else they run as 1.
+    ``trimmed``: the mean of the middle half of the runs instead of the median -- the profiler
+    counts whole microseconds, and a mean over many runs reads between them (a 3.4 us kernel
+    shows 3 in most runs, 4-5 in the rest)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -41,10 +44,10 @@ def profile_nodes(path: Path, *, runs: int, shapes=None) -> dict[str, tuple[str,
     options.enable_profiling = True
     with tempfile.TemporaryDirectory(prefix="ortprof.") as work:  # the trace, removed with it
         options.profile_file_prefix = str(Path(work) / "p")
-        return _profile(path, options, runs=runs, shapes=shapes)
+        return _profile(path, options, runs=runs, shapes=shapes, trimmed=trimmed)
 
 
-def _profile(path: Path, options, *, runs: int, shapes) -> dict[str, tuple[str, float]]:
+def _profile(path: Path, options, *, runs: int, shapes, trimmed: bool) -> dict[str, tuple[str, float]]:
     import numpy as np
     import onnxruntime as ort
 
@@ -66,7 +69,14 @@ def _profile(path: Path, options, *, runs: int, shapes) -> dict[str, tuple[str, 
             name = event["name"][: -len("_kernel_time")]
             times[name].append(event["dur"] / 1e3)
             kinds[name] = event["args"]["op_name"]
-    return {name: (kinds[name], statistics.median(ms)) for name, ms in times.items()}
+    return {name: (kinds[name], _middle_mean(ms) if trimmed else statistics.median(ms)) for name, ms in times.items()}
+
+
+def _middle_mean(values: list[float]) -> float:
+    """The mean of the middle half of ``values`` (all of them when fewer than 4)."""
+    ordered = sorted(values)
+    quarter = len(ordered) // 4
+    return statistics.fmean(ordered[quarter: len(ordered) - quarter])
 
 
 def compare(path: Path, target: str, *, runs: int, shapes=None) -> dict:

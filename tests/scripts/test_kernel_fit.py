@@ -41,7 +41,7 @@ def test_terms_recover_a_known_kernel_and_separate_op_types():
     per_byte = {op: terms[op]["in_byte_ps"] + terms[op]["out_byte_ps"] for op in ("LOGISTIC", "ADD")}
     assert per_byte["LOGISTIC"] == pytest.approx(4 * per_byte["ADD"], rel=0.05)
     for row in rows:
-        chosen = fit_kernel_rates._terms_for(terms, row)
+        chosen = fit_kernel_rates._terms_for(terms, row, target)
         assert fit_kernel_rates.terms_ms(chosen, row, target) == pytest.approx(row["ms"], rel=0.1)
 
 
@@ -99,3 +99,57 @@ def test_one_stray_point_does_not_set_a_kernels_terms():
     # Two points far off are not a stray: the fit keeps them all.
     rows[0]["ms"] = 0.02
     assert fit_kernel_rates.fit_terms(rows, target, "tflite")["BATCH_MATMUL"]["mac_ps"] != pytest.approx(200, rel=0.02)
+
+
+def test_onnx_int8_convs_fit_a_tap_cost_and_gemm_terms_of_their_own(tmp_path):
+    """onnxruntime's int8 convs: a cost per output position x filter tap (tap_ns) recovered from
+    1-D and 2-D points; the convs MLAS's symmetric kernel does not take (3 input channels, 8
+    outputs) fitted apart as ``conv_gemm`` (host-x86's symmetric_conv rule)."""
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 26 model 2")  # no CPU-entry tiles
+
+    def row(h, w, cin, cout, taps, ms_of):
+        positions = h * w
+        r = {"format": "onnx-int8", "family": "conv", "op_type": "QLinearConv", "kind": "conv", "dtype": "int8",
+             "macs": positions * taps * cin * cout, "out_channels": cout, "input_bytes": positions * cin,
+             "weight_bytes": taps * cin * cout, "output_bytes": positions * cout, "bytes": 0,
+             "params": {"h": h, "w": w, "cin": cin, "cout": cout, "kh": 1, "kw": taps, "s": 1}}
+        r["ms"] = ms_of(r, positions * taps)
+        return r
+
+    sym = lambda r, pairs: (3e-12 * r["macs"] + 1e-9 * pairs + 100e-12 * r["output_bytes"]) * 1e3
+    gemm = lambda r, pairs: (1e-12 * r["macs"] + 600e-12 * r["output_bytes"] + 2e-6) * 1e3
+    rows = [row(1, n, c, c, k, sym) for n, c, k in [(4096, 16, 3), (1024, 64, 9), (512, 128, 25), (8192, 32, 64),
+                                                    (256, 256, 9), (2048, 16, 49)]]
+    rows += [row(1, n, cin, cout, k, gemm) for n, cin, cout, k in [(4096, 3, 32, 9), (1024, 1, 64, 80),
+                                                                   (512, 6, 96, 9), (256, 64, 8, 9),
+                                                                   (2048, 250, 256, 7)]]
+    terms = fit_kernel_rates.fit_terms(rows, target, "onnx", dtype="int8")
+    assert terms["conv"]["tap_ns"] == pytest.approx(1.0, rel=0.1)
+    assert terms["conv_gemm"]["out_byte_ps"] == pytest.approx(600, rel=0.1)
+    for r in rows:
+        chosen = fit_kernel_rates._terms_for(terms, r, target, "int8")
+        assert fit_kernel_rates.terms_ms(chosen, r, target, "int8") == pytest.approx(r["ms"], rel=0.1)
+
+
+def test_a_retimed_table_replaces_its_points_scaled_to_the_others_state(tmp_path):
+    """--retimed: the points a later table times again are its, scaled by the median of the
+    first's time over its own for the same files (the VM ran faster); its other points join."""
+    import json
+
+    def table(rows):
+        return {"cpu": "x", "load_average": ["0", "0", "0"], "rows": rows}
+
+    def r(family, ms, **extra):
+        return {"format": "onnx-int8", "family": family, "params": {"p": family}, "ms": ms, **extra}
+
+    first, later = tmp_path / "first.json", tmp_path / "later.json"
+    first.write_text(json.dumps(table([r("a", 1.2), r("b", 2.4), r("c", 3.6), r("d", 1.0)])))
+    later.write_text(json.dumps(table([r("a", 1.0, glue_ms=0.5), r("b", 2.0), r("c", 3.0), r("e", 5.0)])))
+    rows = {row["family"]: row for row in fit_kernel_rates.load_tables([str(first)], [str(later)])["rows"]}
+    assert sorted(rows) == ["a", "b", "c", "d", "e"]
+    assert rows["a"]["ms"] == pytest.approx(1.2) and rows["a"]["glue_ms"] == pytest.approx(0.6)
+    assert rows["e"]["ms"] == pytest.approx(6.0) and rows["d"]["ms"] == 1.0
+    assert len(fit_kernel_rates.load_tables([str(first), str(later)])["rows"]) == 8  # pooled as they are
+    # The profiled glue is subtracted only where the fit is told to (SUBTRACT_PROFILED_GLUE).
+    assert fit_kernel_rates.kernel_time(rows["a"], 0.0) == pytest.approx(
+        0.6 if fit_kernel_rates.SUBTRACT_PROFILED_GLUE else 1.2)

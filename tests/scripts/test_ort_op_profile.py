@@ -39,3 +39,31 @@ def test_each_op_type_gets_the_profilers_time_and_the_estimates(tmp_path, capsys
     assert ort_op_profile.main([str(path), str(tmp_path / "not_onnx.txt"), "--runs", "2"]) == 0
     out = capsys.readouterr()
     assert "| Gelu | fp32 | 1 |" in out.out and "skipped" in out.err
+
+
+def test_a_trimmed_profile_reads_between_the_profilers_whole_microseconds(tmp_path):
+    path = _gelu_after_conv(tmp_path / "m.onnx")
+    nodes = ort_op_profile.profile_nodes(path, runs=12, trimmed=True)
+    assert {op_type for op_type, _ in nodes.values()} >= {"Gelu"} and all(ms > 0 for _, ms in nodes.values())
+    assert ort_op_profile._middle_mean([1.0, 2.0, 2.0, 3.0, 3.0, 100.0, 0.0, 2.0]) == pytest.approx(2.25)
+
+
+def test_a_single_op_int8_file_splits_into_its_kernel_and_its_glue(tmp_path):
+    """microbench_kernels.profiled: the QLinearConv of a QDQ single-op file and the float
+    QuantizeLinear / Transposes / DequantizeLinear around it, each less the profiler's floor."""
+    import dataclasses
+
+    import microbench_kernels
+
+    from compressor.graph.read import read_graph
+
+    path = tmp_path / "conv.onnx"
+    microbench_kernels.build_onnx_int8("conv", {"h": 56, "w": 56, "cin": 16, "cout": 32, "kh": 3, "kw": 3, "s": 1},
+                                       path)
+    op = microbench_kernels.measured_op(read_graph(path, as_run=True))
+    assert op.op_type == "QLinearConv"
+    timed = microbench_kernels.profiled(path, op, floor=0.0, runs=12)
+    floored = microbench_kernels.profiled(path, op, floor=1.0, runs=12)  # a floor above every node: no glue left
+    assert timed["kernel_ms"] > 0 and timed["glue_ms"] > 0 and floored["glue_ms"] == 0
+    missing = microbench_kernels.profiled(path, dataclasses.replace(op, name="x", op_type="Nope"), runs=3)
+    assert missing == {"kernel_ms": None, "glue_ms": None}
