@@ -181,10 +181,10 @@ def _grouped(row: dict) -> bool:
     return row.get("params", {}).get("groups", 1) > 1
 
 
-def _gemm(row: dict, target, dtype: str) -> bool:
-    """Whether the row's conv misses its runtime's symmetric conv kernel (RuntimeCost.runs_as_gemm)."""
+def _unaligned(row: dict, target, dtype: str) -> bool:
+    """Whether the row's conv misses its runtime's symmetric conv kernel (RuntimeCost.unaligned)."""
     op = _op(row, dtype)
-    return target.compute.runtime_cost(row["format"].split("-")[0]).runs_as_gemm(
+    return target.compute.runtime_cost(row["format"].split("-")[0]).unaligned(
         dtype, op.kind, op.in_channels, op.out_channels, row.get("params", {}).get("groups", 1))
 
 
@@ -205,7 +205,7 @@ def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict |
     from compressor.targets.types import kernel_term_keys
 
     keys = kernel_term_keys(row["op_type"], row["kind"], filter_taps(_op(row, dtype)), _grouped(row),
-                            _gemm(row, target, dtype))
+                            _unaligned(row, target, dtype))
     return next((terms[key] for key in keys if key in terms), None)
 
 
@@ -338,8 +338,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if _grouped(r):  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
-        if _gemm(r, target, dtype):  # a conv the runtime's symmetric kernel does not take: im2col + GEMM
-            groups.setdefault(f"{r['kind']}_gemm", []).append(r)
+        if _unaligned(r, target, dtype):  # a conv the runtime's symmetric kernel does not take
+            groups.setdefault(f"{r['kind']}_unaligned", []).append(r)
             continue
         if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only
             groups.setdefault(r["op_type"], []).append(r)

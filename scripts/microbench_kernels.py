@@ -13,6 +13,10 @@ time (so other tenants of a shared machine do not count), median of runs interle
 (and recorded per format: ``empty_invoke_ms``).  Per-op dispatch is the slope of chains of
 1-256 tiny ADDs; per-step recurrent cost comes from onnxruntime LSTM/GRU files over a sweep of
 time steps (the "rnn" family).
+Each .onnx file is also run under onnxruntime's profiler: ``kernel_ms`` (its op's node) and
+``glue_ms`` (the other nodes, each less the profiler's floor ``profiler_floor_ms``), which
+``fit_kernel_rates.py`` can subtract in place of a per-byte glue rate (``--retimed`` pools a
+table timed again later).
 The table written (family, format, shape, MACs, bytes, ms) is the data
 ``scripts/fit_kernel_rates.py`` fits; it is committed, so a fit is reproducible without
 re-measuring.  These files are the ONLY thing rates are fitted to: never the models the
@@ -192,7 +196,7 @@ GRID["transposed"] = [{"h": h, "w": h, "cin": cin, "cout": cout, "k": k, "s": s}
 # Convolutions MLAS's symmetric int8 kernel does not take (added 2026-12-05, onnx-int8 only):
 # input channels not a multiple of 4 (3-channel stems, wav2letter's 250 and 39), fewer than 16
 # or not a multiple of 4 output channels (heads): onnxruntime runs them as im2col + QGEMM (AMX
-# on a Xeon) with an int32 buffer requantized after (``conv_gemm`` / ``pointwise_gemm`` terms);
+# on a Xeon) with an int32 buffer requantized after (``conv_unaligned`` / ``pointwise_unaligned`` terms);
 # the grid's other convs have few of them and none with many MACs.
 GRID["unaligned"] = [{"h": h, "w": w, "cin": ci, "cout": co, "kh": kh, "kw": kw, "s": s}
                      for h, w, ci, co, kh, kw, s in [
@@ -203,15 +207,25 @@ GRID["unaligned"] = [{"h": h, "w": w, "cin": ci, "cout": co, "kh": kh, "kw": kw,
                          (1, 150, 2000, 29, 1, 1, 1), (56, 56, 64, 8, 1, 1, 1), (14, 14, 512, 10, 1, 1, 1),
                          (64, 64, 32, 8, 3, 3, 1), (32, 32, 64, 2, 3, 3, 1), (128, 128, 16, 1, 3, 3, 1)]]
 
+# Depthwise convolutions of channels MLAS's symmetric depthwise kernel does not take (added
+# 2026-12-05, onnx-int8 only: not a multiple of 16; MobileNetV3's 72 / 120 / 200, DS-CNN's 276):
+# onnxruntime runs them on its generic MlasConvDepthwise into an int32 buffer, ~2.8x the time of
+# the symmetric kernel's terms (``depthwise_unaligned``).
+GRID["unaligned_depthwise"] = [{"h": h, "w": w, "c": c, "k": k, "s": s}
+                               for h, w, c, k, s in [(28, 28, 72, 3, 1), (14, 14, 120, 5, 1), (56, 56, 24, 3, 1),
+                                                     (25, 5, 276, 3, 1), (48, 48, 8, 3, 1), (14, 14, 200, 3, 1),
+                                                     (7, 7, 40, 5, 1), (112, 112, 8, 3, 2), (28, 28, 100, 3, 2)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv"}
+BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
+            "unaligned_depthwise": "depthwise"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned"},
-        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned"},
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise"},
+        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed"},
-        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned"}}
+        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise"}}
 
 
 def log(message: str) -> None:

@@ -60,9 +60,8 @@ class KernelTerms:
     A GEMM with 3 input channels writes as many bytes per MAC as one with 256 does 85x fewer
     of: one efficiency per family cannot say both, these terms can.  ``call_ns``: per call of
     the kernel's inner loop, where an op makes more than one (``Op.broadcast_runs``: XNNPACK's
-    binary element-wise kernel runs once per innermost run of a broadcasting op).  ``tap_ns``:
-    per output position and filter tap of a conv with taps (``cost.tiles.tap_pairs``: MLAS's
-    int8 kernels walk an indirection pointer, or copy an im2col row, per pair)."""
+    binary element-wise kernel runs once per innermost run of a broadcasting op).  ``tap_ns``: per
+    output position x filter tap of a conv (``cost.tiles.tap_pairs``: MLAS int8's pointer walk)."""
 
     mac_ps: float = 0.0
     in_byte_ps: float = 0.0
@@ -76,17 +75,16 @@ class KernelTerms:
                 calls: int = 0, taps: int = 0) -> tuple[float, float]:
         """(MAC part, byte, call, tap and fixed part) of the kernel's time, in seconds."""
         macs = self.mac_ps * padded_macs * 1e-12
-        rest = ((self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes
-                 + self.out_byte_ps * output_bytes) * 1e-12 + (self.call_ns * calls + self.tap_ns * taps) * 1e-9
-                + self.fixed_us * 1e-6)
+        rest = ((self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes + self.out_byte_ps * output_bytes)
+                * 1e-12 + (self.call_ns * calls + self.tap_ns * taps) * 1e-9 + self.fixed_us * 1e-6)
         return macs, rest
 
 
 KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns")
-# What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``).
-SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels")
-
-
+# What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``; MLAS on x86:
+# input channels a multiple of 4, output channels >= 16 and a multiple of 4, depthwise ones of 16).
+SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels",
+                       "depthwise_channel_multiple")
 # A runtime's tables of integers per dtype and op kind (or rule key): its kernels' tiles and rules.
 PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
@@ -164,10 +162,9 @@ class RuntimeCost:
     # per tile): MACs and the per-output term count whole rows x channel tiles (an op with
     # fewer positions than one tile runs a smaller one); absent: rows are not padded
     row_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    # dtype -> {input_channel_multiple, output_channel_multiple, min_output_channels}: the convs
-    # the runtime's symmetric conv kernel takes (MLAS's ConvSym: convsym.cpp MlasConvSymPackWSize,
-    # x86: input channels a multiple of 4, output channels >= 16 and a multiple of 4); any other
-    # dense conv runs im2col + GEMM, whose terms are its kind's ``<kind>_gemm`` where listed
+    # dtype -> {SYMMETRIC_CONV_KEYS: N}: the convs the runtime's symmetric conv kernel takes (MLAS's
+    # ConvSym, convsym.cpp MlasConvSymPackWSize); any other runs im2col + GEMM (dense) or a generic
+    # kernel (depthwise), on its kind's ``<kind>_unaligned`` terms
     symmetric_conv: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -213,27 +210,31 @@ class RuntimeCost:
         measured widths interpolated log-log, the end points' beyond); None when not measured."""
         return _log_interpolate(self.rnn_steps.get(op_type), macs_per_step)
 
-    def runs_as_gemm(self, dtype: str, kind: str, in_channels: int, out_channels: int, groups: int = 1) -> bool:
-        """Whether a dense ``dtype`` conv of these (per-group input) channels misses the runtime's
-        symmetric conv kernel (``symmetric_conv``) and runs im2col + GEMM; False where none is listed."""
+    def unaligned(self, dtype: str, kind: str, in_channels: int, out_channels: int, groups: int = 1) -> bool:
+        """Whether a ``dtype`` conv of these (per-group input) channels misses the runtime's
+        symmetric conv kernel (``symmetric_conv``); False where no rule is listed."""
         rule = self.symmetric_conv.get(dtype)
-        if not rule or kind not in ("conv", "pointwise") or groups > 1 or in_channels <= 0 or out_channels <= 0:
+        if not rule or out_channels <= 0:
+            return False
+        if kind == "depthwise":
+            return out_channels % rule.get("depthwise_channel_multiple", 1) != 0
+        if kind not in ("conv", "pointwise") or groups > 1 or in_channels <= 0:
             return False
         return (in_channels % rule.get("input_channel_multiple", 1) != 0
                 or out_channels % rule.get("output_channel_multiple", 1) != 0
                 or out_channels < rule.get("min_output_channels", 0))
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
-                     grouped: bool = False, gemm: bool = False) -> KernelTerms | None:
+                     grouped: bool = False, unaligned: bool = False) -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: a grouped conv's
         (``conv_grouped``: one small GEMM per group), a conv's that misses the symmetric kernel
-        (``gemm``: ``conv_gemm``), else by its type, else its kind with its
+        (``unaligned``: ``conv_unaligned``), else by its type, else its kind with its
         filter taps (``depthwise_taps49``: XNNPACK runs a 7x7 depthwise with a multipass kernel,
         ~10x slower per MAC than its 3x3 and 5x5 ones), else its kind."""
         table = self.kernels.get(dtype)
         if not table:
             return None
-        return next((table[key] for key in kernel_term_keys(op_type, kind, taps, grouped, gemm) if key in table),
+        return next((table[key] for key in kernel_term_keys(op_type, kind, taps, grouped, unaligned) if key in table),
                     None)
 
 
@@ -257,17 +258,16 @@ SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV"}
 
 
 def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,
-                     gemm: bool = False) -> tuple[str, ...]:
+                     unaligned: bool = False) -> tuple[str, ...]:
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
     scripts/fit_kernel_rates.py fits them under the same names)."""
     op_type = SAME_KERNEL.get(op_type, op_type)
-    return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_gemm",) if gemm else ()) + (op_type,) + \
+    return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + (op_type,) + \
         ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "weight_stream", "conv_weight_stream", "transpose_element_ns", "indirection_ns", "parallel", "in_place", "input_channel_tiles", "igemm_rows",
-                     "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
+                     "kernels", "transpose_element_ns", "parallel", "in_place", *RUNTIME_CURVES, *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")
 

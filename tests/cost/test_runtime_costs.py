@@ -653,24 +653,27 @@ def test_an_igemm_conv_pays_at_least_its_indirection_walk():
     assert ms(conv(21922, 1, 1, "pointwise"), own) == pytest.approx(ms(conv(21922, 1, 1, "pointwise"), plain))
 
 
-def test_a_conv_the_symmetric_kernel_does_not_take_runs_on_its_gemm_terms():
+def test_a_conv_the_symmetric_kernel_does_not_take_runs_on_its_unaligned_terms():
     """symmetric_conv: MLAS's symmetric int8 conv kernel takes a dense conv whose input channels
     are a multiple of 4 and whose output channels are at least 16 and a multiple of 4; any other
-    (a 3-channel stem, an 8-output head) runs im2col + GEMM, on ``conv_gemm`` where measured; a
-    runtime without the rule, or without such terms, costs every conv alike."""
+    (a 3-channel stem, an 8-output head) runs im2col + GEMM, on ``conv_unaligned`` where measured,
+    as a depthwise conv of channels not a multiple of 16 runs a generic kernel; a runtime without
+    the rule, or without such terms, costs every conv alike."""
     def conv(cin: int, cout: int, groups: int = 1) -> Op:
         return Op("y", "QLinearConv", "conv", (0,), (1,), 784 * cout * cin * 9, "int8", cout * cin * 9, 784 * cin,
                   784 * cout, out_channels=cout, in_channels=cin, groups=groups)
 
-    rule = {"int8": {"input_channel_multiple": 4, "output_channel_multiple": 4, "min_output_channels": 16}}
-    terms = {"int8": {"conv": KernelTerms(mac_ps=2.0), "conv_gemm": KernelTerms(mac_ps=20.0)}}
+    rule = {"int8": {"input_channel_multiple": 4, "output_channel_multiple": 4, "min_output_channels": 16,
+                     "depthwise_channel_multiple": 16}}
+    terms = {"int8": {"conv": KernelTerms(mac_ps=2.0), "conv_unaligned": KernelTerms(mac_ps=20.0)}}
     cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, symmetric_conv=rule))
     costs = cpu.compute.runtimes["onnx"]
-    assert not costs.runs_as_gemm("int8", "conv", 16, 32)
-    assert costs.runs_as_gemm("int8", "conv", 3, 32) and costs.runs_as_gemm("int8", "pointwise", 16, 8)
-    assert costs.runs_as_gemm("int8", "conv", 16, 18)  # 18 outputs: not a multiple of 4
-    assert not costs.runs_as_gemm("int8", "conv", 3, 32, groups=3)  # a grouped conv: its own terms
-    assert not costs.runs_as_gemm("float32", "conv", 3, 32)  # the rule is the int8 kernel's
+    assert not costs.unaligned("int8", "conv", 16, 32)
+    assert costs.unaligned("int8", "conv", 3, 32) and costs.unaligned("int8", "pointwise", 16, 8)
+    assert costs.unaligned("int8", "conv", 16, 18)  # 18 outputs: not a multiple of 4
+    assert not costs.unaligned("int8", "conv", 3, 32, groups=3)  # a grouped conv: its own terms
+    assert not costs.unaligned("float32", "conv", 3, 32)  # the rule is the int8 kernel's
+    assert costs.unaligned("int8", "depthwise", 1, 72, groups=72) and not costs.unaligned("int8", "depthwise", 1, 96, 96)
     t = lambda op, on: estimate_op_latency(op, on, runtime="onnx").compute_s
     assert t(conv(3, 32), cpu) == pytest.approx(10 * t(replace(conv(3, 32), in_channels=16, macs=784 * 32 * 3 * 9),
                                                        cpu))
@@ -700,7 +703,7 @@ def test_an_int8_conv_pays_per_output_position_and_filter_tap():
 def test_symmetric_conv_rules_are_validated(tmp_path):
     rule = '\n[compute.runtimes.onnx]\ndispatch_overhead_us = 0.1\nsymmetric_conv.int8 = { input_channel_multiple = 4 }\n'
     costs = load_target(_host_plus(tmp_path, rule), cpu_flags=frozenset()).compute.runtimes["onnx"]
-    assert costs.runs_as_gemm("int8", "conv", 3, 8) and not costs.runs_as_gemm("int8", "conv", 4, 8)
+    assert costs.unaligned("int8", "conv", 3, 8) and not costs.unaligned("int8", "conv", 4, 8)
     with pytest.raises(TargetError, match="input_channel_multiple"):
         load_target(_host_plus(tmp_path, rule.replace("input_channel_multiple", "in_multiple")))
     with pytest.raises(TargetError, match="tap_ns"):

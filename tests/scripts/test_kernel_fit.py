@@ -101,10 +101,10 @@ def test_one_stray_point_does_not_set_a_kernels_terms():
     assert fit_kernel_rates.fit_terms(rows, target, "tflite")["BATCH_MATMUL"]["mac_ps"] != pytest.approx(200, rel=0.02)
 
 
-def test_onnx_int8_convs_fit_a_tap_cost_and_gemm_terms_of_their_own(tmp_path):
+def test_onnx_int8_convs_fit_a_tap_cost_and_unaligned_terms_of_their_own(tmp_path):
     """onnxruntime's int8 convs: a cost per output position x filter tap (tap_ns) recovered from
     1-D and 2-D points; the convs MLAS's symmetric kernel does not take (3 input channels, 8
-    outputs) fitted apart as ``conv_gemm`` (host-x86's symmetric_conv rule)."""
+    outputs) fitted apart as ``conv_unaligned`` (host-x86's symmetric_conv rule)."""
     target = load_target("host-x86", cpu_identity="AuthenticAMD family 26 model 2")  # no CPU-entry tiles
 
     def row(h, w, cin, cout, taps, ms_of):
@@ -125,7 +125,7 @@ def test_onnx_int8_convs_fit_a_tap_cost_and_gemm_terms_of_their_own(tmp_path):
                                                                    (2048, 250, 256, 7)]]
     terms = fit_kernel_rates.fit_terms(rows, target, "onnx", dtype="int8")
     assert terms["conv"]["tap_ns"] == pytest.approx(1.0, rel=0.1)
-    assert terms["conv_gemm"]["out_byte_ps"] == pytest.approx(600, rel=0.1)
+    assert terms["conv_unaligned"]["out_byte_ps"] == pytest.approx(600, rel=0.1)
     for r in rows:
         chosen = fit_kernel_rates._terms_for(terms, r, target, "int8")
         assert fit_kernel_rates.terms_ms(chosen, r, target, "int8") == pytest.approx(r["ms"], rel=0.1)
