@@ -264,10 +264,14 @@ def qdq_ms_per_byte(rows: list[dict], fmt: str) -> float:
 
 
 def kernel_time(row: dict, glue: float, transpose: float = 0.0) -> float:
-    """ms of a row's kernel: the file's time less its other nodes' as onnxruntime's profiler
-    timed them where recorded (``glue_ms``: microbench_kernels.profiled), else less its float
-    QUANTIZE in / DEQUANTIZE out (``glue`` ms per byte; ``transpose`` ms per byte of its NHWC
-    Transposes), which a real int8 graph does not have between its ops."""
+    """ms of a row's kernel: the op cut out of its file and timed alone where recorded
+    (``alone_ms``: microbench_kernels.alone_ms, a tflite-int8 op with its own int8 tensors), else
+    the file's time less its other nodes' as onnxruntime's profiler timed them where recorded
+    (``glue_ms``: microbench_kernels.profiled), else less its float QUANTIZE in / DEQUANTIZE out
+    (``glue`` ms per byte; ``transpose`` ms per byte of its NHWC Transposes), which a real int8
+    graph does not have between its ops."""
+    if row.get("alone_ms") is not None:
+        return row["alone_ms"]
     if row.get("glue_ms") is not None and SUBTRACT_PROFILED_GLUE:
         return max(row["ms"] - row["glue_ms"], 0.3 * row["ms"])
     if not glue:
@@ -299,7 +303,8 @@ def load_tables(names: list[str], retimed: list[str] = ()) -> dict:
 
 def _rescaled(row: dict, scale: float) -> dict:
     """``row`` with its times x ``scale``."""
-    return {**row, **{k: row[k] * scale for k in ("ms", "kernel_ms", "glue_ms") if row.get(k) is not None}}
+    return {**row, **{k: row[k] * scale for k in ("ms", "kernel_ms", "glue_ms", "alone_ms")
+                  if row.get(k) is not None}}
 
 
 def _point(row: dict) -> tuple:

@@ -712,6 +712,8 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
             kernel = {}
             if fmt.startswith("onnx") and family not in NOT_PROFILED:
                 kernel = profiled(path, op, floors[fmt])
+            elif fmt == "tflite-int8" and family not in NOT_PROFILED:
+                kernel = {"alone_ms": alone_ms(path, op.op_type, args.seconds)}
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype,
                          "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),
@@ -755,6 +757,18 @@ def profiled(path: Path, op=None, floor: float = 0.0, runs: int = 100) -> dict:
         name = same[0] if len(same) == 1 else None
     return {"kernel_ms": nodes[name][1] if name else None,
             "glue_ms": sum(max(ms - floor, 0.0) for n, (_, ms) in nodes.items() if n != name) if name else None}
+
+
+def alone_ms(path: Path, op_type: str, seconds: float) -> float | None:
+    """ms of the file's ``op_type`` op cut out of it with its own int8 tensors, as
+    ``op_breakdown.py`` times a model's ops: a tflite-int8 file's float QUANTIZE in and
+    DEQUANTIZE out are not there (its int8 PAD / RESHAPE / TRANSPOSE take 5-12 us alone where the
+    file less a per-byte glue rate said 34-62); None when LiteRT cannot run it alone."""
+    from op_breakdown import tflite_ops_alone
+
+    rows, _ = tflite_ops_alone(path, {op_type}, seconds)
+    timed = [r["measured_us"] for r in rows if "skipped" not in r]
+    return timed[0] * 1e-3 if len(timed) == 1 else None
 
 
 def main(argv: list[str] | None = None) -> int:

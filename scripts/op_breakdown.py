@@ -111,7 +111,7 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
             spans.append(span)
         empty = Path(tmp) / "empty.tflite"
         mk.build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
-        times, _ = mk.time_files(paths, empty, seconds=seconds)
+        times, _ = mk.time_files(paths, empty, seconds=seconds) if paths else ([], 0.0)
     timed = iter(times)
     for row in (*rows, *spans):
         row["measured_us"] = float("nan") if "skipped" in row else next(timed) * 1e3

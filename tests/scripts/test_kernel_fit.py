@@ -150,6 +150,9 @@ def test_a_retimed_table_replaces_its_points_scaled_to_the_others_state(tmp_path
     assert rows["a"]["ms"] == pytest.approx(1.2) and rows["a"]["glue_ms"] == pytest.approx(0.6)
     assert rows["e"]["ms"] == pytest.approx(6.0) and rows["d"]["ms"] == 1.0
     assert len(fit_kernel_rates.load_tables([str(first), str(later)])["rows"]) == 8  # pooled as they are
-    # The profiled glue is subtracted only where the fit is told to (SUBTRACT_PROFILED_GLUE).
+    # The profiled glue is subtracted only where the fit is told to (SUBTRACT_PROFILED_GLUE); an
+    # op timed alone (a tflite-int8 op cut out with its own int8 tensors) is its kernel's time.
     assert fit_kernel_rates.kernel_time(rows["a"], 0.0) == pytest.approx(
         0.6 if fit_kernel_rates.SUBTRACT_PROFILED_GLUE else 1.2)
+    assert fit_kernel_rates.kernel_time({**rows["a"], "alone_ms": 0.25}, 1e-3) == 0.25
+    assert fit_kernel_rates.kernel_time({"ms": 1.0, "input_bytes": 100, "output_bytes": 100}, 1e-3) == pytest.approx(0.8)

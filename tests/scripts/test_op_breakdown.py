@@ -72,3 +72,15 @@ def test_a_cut_keeps_every_output_a_later_op_or_the_model_reads(tmp_path):
     whole = spans[-1]
     assert whole["whole"] and whole["ops"] == 3
     assert whole["measured_us"] > 0.5 * conv["measured_us"]  # the conv ran in the whole cut
+
+
+def test_a_tflite_int8_grid_op_is_timed_alone_without_its_float_glue(tmp_path):
+    """microbench_kernels.alone_ms: the op of a tflite-int8 single-op file cut out with its own
+    int8 tensors (no float QUANTIZE in / DEQUANTIZE out), as op_breakdown times a model's ops."""
+    import microbench_kernels
+
+    path = tmp_path / "pad.tflite"
+    microbench_kernels.build_tflite_int8("reshape", {"shape": (1, 32, 32, 16), "op": "PAD"}, path)
+    alone = microbench_kernels.alone_ms(path, "PAD", seconds=0.2)
+    assert alone is not None and 0 < alone < 1
+    assert microbench_kernels.alone_ms(path, "CONV_2D", seconds=0.1) is None  # no such op in the file
