@@ -352,7 +352,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if r["family"] == "depthwise_1x1":  # timed for depthwise_taps1 alone, not the kind's fallback
             groups.setdefault(f"{r['kind']}_taps1", []).append(r)
             continue
-        if r["kind"] != "other":  # "other" is every op nobody classified: no one kernel's terms
+        # "other" is every op nobody classified: no one kernel's terms; the layout family's PADs
+        # and Transposes (their rows, not their bytes) are their op types' alone.
+        if r["kind"] != "other" and r["family"] != "layout":
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
             groups.setdefault(r["op_type"], []).append(r)
@@ -366,8 +368,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             continue
         a = np.array([_features(r, target, dtype) for r in points])
         tied = False
-        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise"}:
-            a[:, 5] = 0.0  # a kernel call per broadcast run is XNNPACK's binary operator's
+        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2"}:
+            a[:, 5] = 0.0  # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's
         if (fmt, dtype) not in TAP_TERMS_FOR:
             a[:, 6] = 0.0
         if key in OWN_TERMS:

@@ -216,15 +216,29 @@ GRID["unaligned_depthwise"] = [{"h": h, "w": w, "c": c, "k": k, "s": s}
                                                      (25, 5, 276, 3, 1), (48, 48, 8, 3, 1), (14, 14, 200, 3, 1),
                                                      (7, 7, 40, 5, 1), (112, 112, 8, 3, 2), (28, 28, 100, 3, 2)]]
 
+# Layout moves as real int8 graphs make them (added 2026-12-05, tflite-int8 only): LiteRT's int8
+# PAD writes one output row (the last axis) at a time, ~7 ns each on the Xeon, so a 224x224x3
+# input padded by 3 (DenseNet) takes 391 us where a 1x64x4000 one padded along its 4000 (a
+# litert-torch 1-D conv) takes 6.5 (``call_ns`` per ``Op.broadcast_runs``, its rows); the
+# Transposes of litert-torch's 1-D convs.
+GRID["layout"] = ([{"shape": s, "op": "PAD", "pads": w} for s, w in [
+    ((1, 224, 224, 3), [[0, 0], [3, 3], [3, 3], [0, 0]]), ((1, 64, 4000), [[0, 0], [0, 0], [2, 0]]),
+    ((1, 56, 56, 144), [[0, 0], [1, 1], [1, 1], [0, 0]]), ((1, 8, 8, 512), [[0, 0], [1, 1], [1, 1], [0, 0]]),
+    ((1, 112, 112, 16), [[0, 0], [0, 1], [0, 1], [0, 0]]), ((1, 1, 16000, 1), [[0, 0], [0, 0], [40, 40], [0, 0]]),
+    ((1, 28, 28, 24), [[0, 0], [0, 0], [0, 0], [0, 8]]), ((1, 32, 1000), [[0, 0], [0, 0], [1, 1]])]]
+    + [{"shape": s, "op": "TRANSPOSE", "perm": perm} for s, perm in [
+        ((1, 1, 4000, 64), [0, 3, 1, 2]), ((1, 64, 1, 4000), [0, 2, 3, 1]), ((1, 56, 56, 144), [0, 3, 1, 2]),
+        ((1, 28, 28, 96), [0, 3, 1, 2]), ((1, 16, 8000), [0, 2, 1])]])
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
-            "unaligned_depthwise": "depthwise"}
+            "unaligned_depthwise": "depthwise", "layout": "reshape"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise"},
-        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed"},
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "layout"},
+        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise"}}
 
 
@@ -373,11 +387,13 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             o = s.ReducerOptionsT(); o.keepDims = True
             b.op(op, [x, axes], [y], "ReducerOptions", o)
         elif op == "TRANSPOSE":
-            perm = b.tensor((4,), [0, 3, 1, 2], dtype="int32"); y = b.tensor((1, shape[3], shape[1], shape[2]))
+            order = list(p.get("perm", [0, 3, 1, 2]))
+            perm = b.tensor((len(order),), order, dtype="int32"); y = b.tensor(tuple(shape[a] for a in order))
             b.op(op, [x, perm], [y], "TransposeOptions", s.TransposeOptionsT())
-        elif op == "PAD":
-            pads = b.tensor((4, 2), [[0, 0], [1, 1], [1, 1], [0, 0]], dtype="int32")
-            y = b.tensor((1, shape[1] + 2, shape[2] + 2, shape[3]))
+        elif op == "PAD":  # ``pads``: [before, after] per axis; by default 1 around H and W
+            widths = [list(w) for w in p.get("pads", [[0, 0], [1, 1], [1, 1], [0, 0]])]
+            pads = b.tensor((len(widths), 2), widths, dtype="int32")
+            y = b.tensor(tuple(d + w0 + w1 for d, (w0, w1) in zip(shape, widths)))
             b.op(op, [x, pads], [y], "PadOptions", s.PadOptionsT())
         elif op == "CONCATENATION":
             other = b.tensor(shape); y = b.tensor((1, shape[1], shape[2], 2 * shape[3]))

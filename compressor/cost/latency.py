@@ -169,7 +169,7 @@ def broadcast_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple
     16 does (Xeon, ``scripts/microbench_kernels.py`` broadcast family: a 128x128x8 PReLU, Mul or
     Add by a per-channel vector takes 47 us, a 90x91x16 one 22, the same bytes unbroadcast 12).
     The bytes as they are for every other op."""
-    if not op.broadcast_runs:
+    if not op.broadcast_runs or op.kind != "elementwise":  # a PAD's rows: its bytes as they are
         return op.input_bytes, op.output_bytes
     elements = op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4)
     run = elements / op.broadcast_runs
@@ -236,7 +236,10 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                         weight_set_bytes: int = 0) -> OpLatency:
     """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
     runtime's own dispatch and per-step costs (``compute.runtimes``); ``weight_set_bytes``, the
-    graph's packed weight bytes, whether its weights are hot (see above)."""
+    graph's packed weight bytes, whether its weights are hot (see above).  A PAD XNNPACK folds
+    into its conv (``Op.pad_into_conv``) costs nothing on a CPU."""
+    if op.pad_into_conv and profile.kind == "cpu":
+        return OpLatency(0.0, 0.0, 0.0, 0.0, bound="memory", memory_level="cache", bytes_moved=0)
     compute = profile.compute
     costs = compute.runtime_cost(runtime)
     compute_s = 0.0

@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass, replace
 
 __all__ = ["COMPUTE_KINDS", "OP_KINDS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype", "elements", "make_op",
-           "op_dtype", "restore_names", "size_bytes"]
+           "op_dtype", "pad_rows", "restore_names", "size_bytes"]
 
 OP_KINDS = ("conv", "depthwise", "pointwise", "fully_connected", "elementwise", "pool", "reshape",
             "quantize", "other")
@@ -91,8 +91,12 @@ class Op:
     # SE block's channel scale, an attention mask): XNNPACK folds the shapes and calls its kernel
     # once per innermost run of the output where both operands advance alike, so a 128x128x8
     # PReLU makes 16,384 calls of 8 elements.  0 for an op without broadcast (one run) and for
-    # every other op (``broadcast_runs``).
+    # every other op (``broadcast_runs``) but a TFLite PAD: the rows it writes (``pad_rows``).
     broadcast_runs: int = 0
+    # A TFLite PAD of zeros on H and W only whose one reader is a VALID conv or depthwise conv:
+    # XNNPACK folds it into that conv's padding (subgraph.c, "fuse Constant Pad"), so on a CPU it
+    # costs nothing; TFLM runs it (tflite_reader).
+    pad_into_conv: bool = False
     # Elements an ONNX Transpose copies one at a time: onnxruntime moves a single axis, or whole
     # blocks of the trailing axes it keeps, at memory speed, but any other permutation moving the
     # innermost axis (a channel shuffle in NHWC: [1,28,28,2,58] -> [1,58,2,28,28]) element by
@@ -181,7 +185,16 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               nchwc_rows=int(shape[0] * shape[2]) if nchwc and shape and len(shape) == 4
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
               step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
-              broadcast_runs=broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise" else 0)
+              broadcast_runs=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
+                              else pad_rows(shape) if op_type in ("PAD", "PADV2") else 0))
+
+
+def pad_rows(out: tuple[int, ...] | None) -> int:
+    """Rows a TFLite PAD writes one at a time: one per position of every axis but the last
+    (its int8 kernel: a 1x230x230x3 output is 52,900 rows of 3 bytes); 0 when unknown."""
+    if not out or len(out) < 2 or not all(isinstance(d, int) and d > 0 for d in out):
+        return 0
+    return math.prod(out[:-1])
 
 
 def broadcast_runs(out: tuple[int, ...] | None, operands: list[tuple[int, ...] | None]) -> int:

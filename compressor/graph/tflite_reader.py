@@ -126,9 +126,53 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
                             inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc", recurrent_steps=steps,
                             groups=groups,
                             compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
-    graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())],
-                    [int(sub.Outputs(j)) for j in range(sub.OutputsLength())], "tflite")
+    outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
+    folds = _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema)
+    ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
+    graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())], outputs, "tflite")
     return dataclasses.replace(graph, notes=notes)
+
+
+def _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema) -> set[int]:
+    """Output tensors of the PADs XNNPACK folds into the conv reading them (``Op.pad_into_conv``):
+    a PAD (or a float PADV2 of 0) on H and W only, read by one VALID CONV_2D / DEPTHWISE_CONV_2D
+    as its input and by nothing else."""
+    readers: dict[int, list[tuple[str, int, object]]] = {}
+    for op in raw:
+        for j in range(op.InputsLength()):
+            index = alias.get(int(op.Inputs(j)), int(op.Inputs(j)))
+            readers.setdefault(index, []).append((op_type_of(op), j, op))
+    folds = set()
+    for op in raw:
+        kind, ins = op_type_of(op), [int(op.Inputs(j)) for j in range(op.InputsLength())]
+        if kind not in ("PAD", "PADV2") or not ins or op.OutputsLength() != 1:
+            continue
+        out = int(op.Outputs(0))
+        x, y = tensors[ins[0]].shape, tensors[out].shape
+        if not x or not y or len(x) != 4 or len(y) != 4 or x[0] != y[0] or x[3] != y[3] or out in outputs:
+            continue
+        if kind == "PADV2" and (len(ins) < 3 or tensors[ins[0]].dtype != "float32"
+                                or not _all_zero(model, ins[2], tensors)):
+            continue
+        (reader, *others) = readers.get(out, [None])
+        if others or reader is None or reader[0] not in ("CONV_2D", "DEPTHWISE_CONV_2D") or reader[1] != 0:
+            continue
+        table = reader[2].BuiltinOptions()
+        options = schema.Conv2DOptions() if reader[0] == "CONV_2D" else schema.DepthwiseConv2DOptions()
+        if table is not None:
+            options.Init(table.Bytes, table.Pos)
+            if options.Padding() == schema.Padding.VALID:
+                folds.add(out)
+    return folds
+
+
+def _all_zero(model, index: int, tensors) -> bool:
+    """Whether constant tensor ``index`` holds only zero bytes (a PADV2's pad value)."""
+    if not tensors[index].is_constant:
+        return False
+    t = model.Subgraphs(0).Tensors(index)
+    data = model.Buffers(t.Buffer()).DataAsNumpy() if model.Buffers(t.Buffer()).DataLength() else None
+    return data is not None and not data.any()
 
 
 def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:

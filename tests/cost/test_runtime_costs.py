@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -708,3 +709,23 @@ def test_symmetric_conv_rules_are_validated(tmp_path):
         load_target(_host_plus(tmp_path, rule.replace("input_channel_multiple", "in_multiple")))
     with pytest.raises(TargetError, match="tap_ns"):
         load_target(_host_plus(tmp_path, rule + 'kernels.int8.conv = { taps_ns = 1 }\n'))
+
+
+def test_a_pad_pays_per_row_it_writes_and_its_bytes_as_they_are():
+    """A TFLite PAD's kernel writes one row (its last axis) at a time: with call_ns per row a
+    224x224x3 input padded by 3 costs 52,900 calls where a 64x4000 one padded along its 4000
+    costs 64; its bytes are not rounded to whole vectors per row, as a broadcasting op's are."""
+    from compressor.graph.ir import pad_rows
+
+    terms = {"int8": {"PAD": KernelTerms(in_byte_ps=25.0, call_ns=7.0)}}
+    cpu = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+
+    def pad(shape_in, shape_out) -> Op:
+        n_in, n_out = math.prod(shape_in), math.prod(shape_out)
+        return Op("y", "PAD", "reshape", (0,), (1,), 0, "int8", 0, n_in, n_out, broadcast_runs=pad_rows(shape_out))
+
+    t = lambda op: estimate_op_latency(op, cpu, runtime="tflite").latency_s
+    image = pad((1, 224, 224, 3), (1, 230, 230, 3))
+    audio = pad((1, 64, 4000), (1, 64, 4002))
+    assert t(image) == pytest.approx(52_900 * 7e-9 + 224 * 224 * 3 * 25e-12)
+    assert t(audio) == pytest.approx(64 * 7e-9 + 64 * 4000 * 25e-12)
