@@ -36,6 +36,11 @@ they replace the roofline: ``compute_s = mac_ps x padded_macs`` and ``memory_s``
 and fixed terms (at least the DRAM time when the op's bytes exceed the cache), summed, not
 maxed: a kernel's per-output and per-MAC work do not overlap the way the roofline assumes.
 
+A runtime may send a conv its symmetric int8 kernel does not take (``symmetric_conv``: MLAS's
+ConvSym wants input channels a multiple of 4, outputs >= 16 and a multiple of 4, a depthwise
+conv's a multiple of 16) to other terms (``<kind>_unaligned``: im2col + QGEMM, a generic
+depthwise kernel), and its conv terms may pay ``tap_ns`` per output position x filter tap.
+
 A binary element-wise op whose operands broadcast (PReLU's slopes, an SE block's scale) runs
 XNNPACK's kernel once per innermost run of its output (``Op.broadcast_runs``), each call over
 whole SIMD vectors: its terms' ``call_ns`` per call, and its bytes as whole vectors per run

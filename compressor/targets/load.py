@@ -38,10 +38,10 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags, read_cpu_identity
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import (COMPILERS, DTYPES, FORMATS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile, ComputeProfile,
-                    EnergyProfile, KernelTerms, McuProfile, MemoryProfile, TargetProfile)
+from .types import (COMPILERS, CPU_TILES, DTYPES, FORMATS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
+                    ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
-from .tables import (CPU_TILES, channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
+from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
                      overlay, runtimes_table)
 
 __all__ = [

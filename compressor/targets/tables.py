@@ -8,10 +8,10 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .schema import Checker
-from .types import (EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL, RUNTIME_CURVES,
-                    SYMMETRIC_CONV_KEYS, KernelTerms, RuntimeCost)
+from .types import (CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL,
+                    RUNTIME_CURVES, SYMMETRIC_CONV_KEYS, KernelTerms, RuntimeCost)
 
-__all__ = ["CPU_TILES", "channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
+__all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
            "overlay", "runtimes_table"]
 
 
@@ -65,9 +65,8 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
 
 
 def _symmetric_conv(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    """Optional ``symmetric_conv.<dtype> = { input_channel_multiple, output_channel_multiple,
-    min_output_channels }`` (positive integers, each optional): the convs the runtime's symmetric
-    kernel takes (types.RuntimeCost.symmetric_conv)."""
+    """Optional ``symmetric_conv.<dtype> = { <SYMMETRIC_CONV_KEYS> = N }`` (integers, each
+    optional): the convs the runtime's symmetric kernel takes (types.RuntimeCost.symmetric_conv)."""
     rules: dict[str, dict[str, int]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
@@ -112,10 +111,6 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
         if is_here:
             chosen = tables
     return chosen
-
-
-# The tile tables a CPU entry may give its runtimes (over the variant's, as its kernels).
-CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
 
 
 def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: frozenset[str],

@@ -26,6 +26,7 @@ __all__ = [
     "DTYPES",
     "EFFICIENCY_KEYS",
     "FORMATS",
+    "CPU_TILES",
     "KERNEL_TERM_KEYS",
     "SYMMETRIC_CONV_KEYS",
     "TARGET_KINDS",
@@ -81,12 +82,12 @@ class KernelTerms:
 
 
 KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns")
-# What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``; MLAS on x86:
-# input channels a multiple of 4, output channels >= 16 and a multiple of 4, depthwise ones of 16).
+# What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``; cost/latency.py).
 SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels",
                        "depthwise_channel_multiple")
-# A runtime's tables of integers per dtype and op kind (or rule key): its kernels' tiles and rules.
+# A runtime's integer tables per dtype and op kind (or rule key); those a CPU entry may give its own.
 PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
+CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
                   "indirection_ns": "ns per position and tap"}
