@@ -15,8 +15,9 @@ time (so other tenants of a shared machine do not count), median of runs interle
 time steps (the "rnn" family).
 Each .onnx file is also run under onnxruntime's profiler: ``kernel_ms`` (its op's node) and
 ``glue_ms`` (the other nodes, each less the profiler's floor ``profiler_floor_ms``), which
-``fit_kernel_rates.py`` can subtract in place of a per-byte glue rate (``--retimed`` pools a
-table timed again later).
+``fit_kernel_rates.py`` can subtract in place of a per-byte glue rate; each tflite-int8 op is also
+cut out of its file and timed alone with its own int8 tensors (``alone_ms``), which it takes as
+the kernel's time (``--retimed`` pools a table timed again later).
 The table written (family, format, shape, MACs, bytes, ms) is the data
 ``scripts/fit_kernel_rates.py`` fits; it is committed, so a fit is reproducible without
 re-measuring.  These files are the ONLY thing rates are fitted to: never the models the
@@ -750,7 +751,8 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 # quantizing, 5.7 transposing, 1.2 in its QLinearConv); no per-byte rate subtracts that, as it
 # depends on the cache.  The profiler adds ~2 us to every node's time (a 1 us QGemm reads 3-5), so
 # the kernel's time is the file's less its glue nodes' profiled times, each less that floor
-# (``profiler_floor_ms``: its reading of the empty file's one node): fit_kernel_rates.kernel_time.
+# (``profiler_floor_ms``: its reading of the empty file's one node), where the fit subtracts it
+# (fit_kernel_rates.kernel_time, SUBTRACT_PROFILED_GLUE).
 NOT_PROFILED = ("dispatch", "rnn", "glue", "glue_transpose")
 
 
