@@ -42,6 +42,12 @@ of the runs, lowest of three passes, the empty file's time subtracted (as
 (``indirection_ns``: ``--from-json F`` prints its curve, the floor of an IGEMM conv) and
 ``upsample`` (``kernels.float32.Upsample``).
 
+``weight-reads``: onnxruntime int8 3x3 convs whose packed weights overflow the core's cache
+(384 to 1024 channels, 2x2 to 14x14 positions), by its profiler.  Its QLinearConv cuts the output
+into at most 5 tasks per thread of whole 6-row kernel calls (``ComputeOutputStride``), and each
+task walks every weight: a 9.4 MB conv over 4 positions (one task) pays ~0.2 ms more than its MACs
+say, over 49 (five) ~1 ms.  ``--from-json F`` prints the ``task_weight_reads`` line it fits.
+
 ``upsample``: onnxruntime's NCHWc Upsample, what a Resize right after a conv runs as, bilinear
 and nearest, 0.35 to 8.4 MB out, timed by onnxruntime's own profiler inside a Conv -> Resize
 graph (a lone Resize runs the generic NCHW kernel, which the kernel grid times): ps per output
@@ -215,8 +221,59 @@ def probe_upsample(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
-PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff,
-          "indirection": probe_indirection, "transpose": probe_transpose, "upsample": probe_upsample}
+# 3x3 convs C -> C (onnxruntime int8) over 2x2 to 14x14 positions: 384 channels (1.3 MB of packed
+# weights) is the reference that fits the core's cache; 512-1024 (2.4-9.4 MB) do not.
+WEIGHT_READS = ((384, 512, 640, 768, 1024), (2, 4, 7, 14))
+# qlinearconv.cc ComputeOutputStride: tasks of whole kernel calls (MLAS's symmetric kernel: 6
+# output positions), at most 5 per thread (on x86); each task's MLAS call walks every weight.
+CONV_TASK_ROWS, CONV_TASKS_PER_THREAD = 6, 5
+
+
+def probe_weight_reads(work: Path, seconds: float) -> list[dict]:
+    """Each conv's kernel time by onnxruntime's profiler (less its ~2 us floor), and its excess
+    over the 384-channel conv of the same positions scaled by MACs (C^2): the time of its weights
+    read again from the shared cache, once per task of output rows (``weight_reads_fit``)."""
+    import microbench_kernels as mk
+
+    from compressor.graph.read import read_graph
+
+    floor_path = work / "empty.onnx"
+    mk.build_onnx("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, floor_path)
+    floor = mk.profiled(floor_path)["kernel_ms"]
+    runs = max(20, int(seconds * 10))
+    rows, reference = [], {}
+    for channels in WEIGHT_READS[0]:
+        for side in WEIGHT_READS[1]:
+            path = work / f"weights-{channels}-{side}.onnx"
+            mk.build_onnx_int8("conv", {"h": side, "w": side, "cin": channels, "cout": channels, "kh": 3, "kw": 3,
+                                        "s": 1}, path)
+            op = mk.measured_op(read_graph(path, as_run=True))
+            us = (mk.profiled(path, op, floor, runs=runs)["kernel_ms"] - floor) * 1e3
+            if channels == WEIGHT_READS[0][0]:  # the first, smallest: its weights fit the cache
+                reference[side] = us
+            hot_us = reference[side] * (channels / WEIGHT_READS[0][0]) ** 2
+            tasks = min(math.ceil(side * side / CONV_TASK_ROWS), CONV_TASKS_PER_THREAD)
+            rows.append({"format": "onnx-int8", "params": {"channels": channels, "side": side},
+                         "weight_bytes": op.weight_bytes, "tasks": tasks, "us": us, "excess_us": us - hot_us})
+    return rows
+
+
+def weight_reads_fit(rows: list[dict]) -> tuple[float, float]:
+    """(resident bytes, bytes per second): the least-squares line through the excess per task
+    over the weight bytes, ``excess / tasks = (weight bytes - resident) / rate``, of the convs
+    whose weights overflow the reference."""
+    points = [(r["weight_bytes"], r["excess_us"] * 1e-6 / r["tasks"]) for r in rows if r["excess_us"] > 0
+              and r["params"]["channels"] != WEIGHT_READS[0][0]]
+    if len(points) < 2:
+        return float("nan"), float("nan")
+    mean_w = statistics.fmean(w for w, _ in points)
+    mean_t = statistics.fmean(t for _, t in points)
+    slope = sum((w - mean_w) * (t - mean_t) for w, t in points) / sum((w - mean_w) ** 2 for w, _ in points)
+    return mean_w - mean_t / slope, 1 / slope
+
+
+PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff, "indirection": probe_indirection,
+          "transpose": probe_transpose, "upsample": probe_upsample, "weight-reads": probe_weight_reads}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,9 +286,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", type=Path, help="print an earlier --json's profile curves, timing nothing")
     args = parser.parse_args(argv)
     if args.from_json:
-        rows = json.loads(args.from_json.read_text())["probes"].get("indirection", [])
+        probes = json.loads(args.from_json.read_text())["probes"]
+        rows = probes.get("indirection", [])
         points = ", ".join(f"[{size:.4g}, {ns:.3g}]" for size, ns in indirection_curve(rows))
         print(f"indirection_ns.float32 = [{points}]" if rows else "no indirection rows")
+        if probes.get("weight-reads"):
+            resident, rate = weight_reads_fit(probes["weight-reads"])
+            print(f"task_weight_reads.int8 = {{ rows = {CONV_TASK_ROWS}, tasks_per_thread = {CONV_TASKS_PER_THREAD}, "
+                  f"resident_bytes = {resident:.3g}, bytes_per_s = {rate:.3g} }}")
         return 0
     import microbench_kernels as mk
 

@@ -106,6 +106,7 @@ from .tiles import (  # noqa: F401
     output_positions,
     padded_macs,
     tap_pairs,
+    task_weight_reads_s,
     work_tiles,
 )
 
@@ -293,7 +294,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # kernel time, and at least their streamed time (a batch-1 FC's weight read is its work).
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
     hot_s = op.weight_bytes / costs.hot_weight_rate(op.compute_dtype) if streamed_s else 0.0
-    extra_s = max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs, profile.memory.private_cache_bytes)
+    extra_s = (max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs, profile.memory.private_cache_bytes)
+               + task_weight_reads_s(op, costs, compute.threads))
     total_s = max(work_s + extra_s, streamed_s)
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None

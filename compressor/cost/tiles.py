@@ -125,3 +125,15 @@ def indirection_s(op: Op, costs: RuntimeCost) -> float:
     if op.compute_dtype not in costs.indirection_ns or not pairs:
         return 0.0
     return pairs * costs.indirection_ns_at(op.compute_dtype, pairs * 8) * 1e-9
+
+
+def task_weight_reads_s(op: Op, costs: RuntimeCost, threads: int = 1) -> float:
+    """The time a dense conv spends reading its packed weights again once per task of output
+    rows where they overflow what the core's cache keeps (``costs.task_weight_reads``:
+    onnxruntime's QLinearConv, at most ``tasks_per_thread`` x ``threads`` tasks); 0 elsewhere."""
+    rule = costs.task_weight_reads.get(op.compute_dtype)
+    if (not rule or op.kind not in ("conv", "pointwise") or op.groups > 1 or not op.out_channels
+            or op.weight_bytes <= rule["resident_bytes"]):
+        return 0.0
+    tasks = min(math.ceil(output_positions(op) / rule["rows"]), rule["tasks_per_thread"] * threads)
+    return tasks * (op.weight_bytes - rule["resident_bytes"]) / rule["bytes_per_s"]

@@ -211,7 +211,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                                          for name in RUNTIME_CURVES if name in own},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{name: overlay(getattr(merged[fmt], name), own[name])
-                                         for name in CPU_TILES if name in own},
+                                         for name in (*CPU_TILES, "task_weight_reads") if name in own},
                                       **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us",
                                                              "transpose_element_ns") if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from .schema import Checker
 from .types import (CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL,
-                    RUNTIME_CURVES, SYMMETRIC_CONV_KEYS, KernelTerms, RuntimeCost)
+                    RUNTIME_CURVES, SYMMETRIC_CONV_KEYS, TASK_WEIGHT_READS_KEYS, KernelTerms, RuntimeCost)
 
 __all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
            "overlay", "runtimes_table"]
@@ -60,8 +60,22 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
                                     channel_tiles=channel_tiles_table(c, (*keys, fmt, "channel_tiles"), dtypes),
                                     row_tiles=channel_tiles_table(c, (*keys, fmt, "row_tiles"), dtypes),
-                                    symmetric_conv=_symmetric_conv(c, (*keys, fmt, "symmetric_conv"), dtypes))
+                                    symmetric_conv=_symmetric_conv(c, (*keys, fmt, "symmetric_conv"), dtypes),
+                                    task_weight_reads=_task_weight_reads(c, (*keys, fmt, "task_weight_reads"), dtypes))
     return runtimes
+
+
+def _task_weight_reads(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Optional ``task_weight_reads.<dtype> = { rows, tasks_per_thread, resident_bytes, bytes_per_s }``
+    (all four, positive): types.RuntimeCost.task_weight_reads."""
+    rules: dict[str, dict[str, float]] = {}
+    for dtype in _dtype_table(c, keys, dtypes):
+        entry = c.table((*keys, dtype))
+        wrong = sorted(set(entry) ^ set(TASK_WEIGHT_READS_KEYS))
+        if wrong:
+            raise c.fail((*keys, dtype, wrong[0]), f"expected exactly {list(TASK_WEIGHT_READS_KEYS)}")
+        rules[dtype] = {k: c.number((*keys, dtype, k), positive=True) for k in TASK_WEIGHT_READS_KEYS}
+    return rules
 
 
 def _symmetric_conv(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, int]]:
@@ -86,7 +100,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     ops, a runtime's ``parallel`` table whole), ``weight_stream.<dtype>`` /
     ``conv_weight_stream.<dtype>`` (its memory's curves), ``indirection_ns.<dtype>`` and
     ``transpose_element_ns`` (its IGEMM's pointer walk, onnxruntime's element-wise Transpose),
-    ``channel_tiles`` / ``input_channel_tiles`` / ``row_tiles`` (the tiles its kernel terms were fitted with) --
+    ``channel_tiles`` / ``input_channel_tiles`` / ``row_tiles`` (the tiles its kernel terms were fitted with),
+    ``task_weight_reads`` (its caches' share of onnxruntime's per-task weight walks) --
     format -> {key: its table or figure} (the keys it names) for the CPU ``here``, {} for any
     other; every entry is checked."""
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
@@ -105,6 +120,9 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             for name in CPU_TILES:
                 if name in own:
                     tables[fmt][name] = channel_tiles_table(c, (*entry, "runtimes", fmt, name), dtypes)
+            if "task_weight_reads" in own:
+                tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*entry, "runtimes", fmt, "task_weight_reads"),
+                                                                     dtypes)
             for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns"):
                 if name in own:
                     tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..graph.ir import OP_KINDS
+from .kernel_terms import KERNEL_TERM_KEYS, SYMMETRIC_CONV_KEYS, KernelTerms, kernel_term_keys
 
 __all__ = [
     "COMPILERS",
@@ -29,6 +30,7 @@ __all__ = [
     "CPU_TILES",
     "KERNEL_TERM_KEYS",
     "SYMMETRIC_CONV_KEYS",
+    "TASK_WEIGHT_READS_KEYS",
     "TARGET_KINDS",
     "kernel_term_keys",
     "PARALLEL_KEYS",
@@ -53,41 +55,10 @@ EFFICIENCY_KEYS = OP_KINDS
 COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU with [compute]
 
 
-@dataclass(frozen=True)
-class KernelTerms:
-    """One kernel's time as measured terms (``scripts/fit_kernel_rates.py``, non-negative least
-    squares on the microbenchmarks' relative errors): picoseconds per (output-channel padded)
-    MAC, per byte read from activations, per weight byte, per byte written, plus a fixed cost.
-    A GEMM with 3 input channels writes as many bytes per MAC as one with 256 does 85x fewer
-    of: one efficiency per family cannot say both, these terms can.  ``call_ns``: per call of
-    the kernel's inner loop, where an op makes more than one (``Op.broadcast_runs``: XNNPACK's
-    binary element-wise kernel runs once per innermost run of a broadcasting op).  ``tap_ns``: per
-    output position x filter tap of a conv (``cost.tiles.tap_pairs``: MLAS int8's pointer walk)."""
-
-    mac_ps: float = 0.0
-    in_byte_ps: float = 0.0
-    weight_byte_ps: float = 0.0
-    out_byte_ps: float = 0.0
-    fixed_us: float = 0.0
-    call_ns: float = 0.0
-    tap_ns: float = 0.0
-
-    def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int,
-                calls: int = 0, taps: int = 0) -> tuple[float, float]:
-        """(MAC part, byte, call, tap and fixed part) of the kernel's time, in seconds."""
-        macs = self.mac_ps * padded_macs * 1e-12
-        rest = ((self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes + self.out_byte_ps * output_bytes)
-                * 1e-12 + (self.call_ns * calls + self.tap_ns * taps) * 1e-9 + self.fixed_us * 1e-6)
-        return macs, rest
-
-
-KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns")
-# What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``; cost/latency.py).
-SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels",
-                       "depthwise_channel_multiple")
 # A runtime's integer tables per dtype and op kind (or rule key); those a CPU entry may give its own.
 PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
 CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
+TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
                   "indirection_ns": "ns per position and tap"}
@@ -167,11 +138,16 @@ class RuntimeCost:
     # ConvSym, convsym.cpp MlasConvSymPackWSize); any other runs im2col + GEMM (dense) or a generic
     # kernel (depthwise), on its kind's ``<kind>_unaligned`` terms
     symmetric_conv: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> {TASK_WEIGHT_READS_KEYS: N}: onnxruntime's QLinearConv cuts a conv's output into at
+    # most tasks_per_thread x threads tasks of whole ``rows`` (qlinearconv.cc ComputeOutputStride)
+    # and each task's MLAS call walks every weight: packed weights beyond resident_bytes come from
+    # the shared cache again per task, at bytes_per_s (cost.tiles.task_weight_reads_s)
+    task_weight_reads: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in (*RUNTIME_CURVES, "rnn_steps"):
             object.__setattr__(self, name, _frozen({k: tuple(tuple(p) for p in c) for k, c in getattr(self, name).items()}))
-        for name in ("efficiency", "kernels", "parallel", *PER_KIND_TABLES):  # dtype -> key -> value tables
+        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", *PER_KIND_TABLES):  # dtype -> key -> value
             object.__setattr__(self, name, _frozen({d: _frozen(k) for d, k in getattr(self, name).items()}))
 
     def __hash__(self) -> int:
@@ -179,7 +155,7 @@ class RuntimeCost:
                      self.transpose_element_ns, self.in_place,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
-                       for name in ("efficiency", "kernels", "parallel", *PER_KIND_TABLES))))
+                       for name in ("efficiency", "kernels", "parallel", "task_weight_reads", *PER_KIND_TABLES))))
 
     def input_channel_tile(self, dtype: str, kind: str) -> int:
         """Input channels the ``dtype`` ``kind`` kernel packs per filter tap; 1: none padded."""
@@ -253,22 +229,9 @@ def _log_interpolate(curve, x: float) -> float | None:
     return curve[-1][1]
 
 
-# Op types a runtime runs with another's kernel: MediaPipe's custom transposed conv is XNNPACK's
-# deconvolution, as TRANSPOSE_CONV is.
-SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV"}
-
-
-def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,
-                     unaligned: bool = False) -> tuple[str, ...]:
-    """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
-    scripts/fit_kernel_rates.py fits them under the same names)."""
-    op_type = SAME_KERNEL.get(op_type, op_type)
-    return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + (op_type,) + \
-        ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
-
-
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "parallel", "in_place", *RUNTIME_CURVES, *PER_KIND_TABLES)
+                     "kernels", "transpose_element_ns", "parallel", "in_place", "task_weight_reads", *RUNTIME_CURVES,
+                     *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")
 

@@ -729,3 +729,41 @@ def test_a_pad_pays_per_row_it_writes_and_its_bytes_as_they_are():
     audio = pad((1, 64, 4000), (1, 64, 4002))
     assert t(image) == pytest.approx(52_900 * 7e-9 + 224 * 224 * 3 * 25e-12)
     assert t(audio) == pytest.approx(64 * 7e-9 + 64 * 4000 * 25e-12)
+
+
+def test_a_conv_whose_weights_overflow_the_cache_reads_them_again_per_task():
+    """task_weight_reads: onnxruntime's QLinearConv hands its thread pool at most 5 tasks per
+    thread of whole 6-row kernel calls, each walking every weight; weights beyond what the core
+    keeps come again from the shared cache per task.  4 positions: one task; 49: five; 1.3 MB of
+    weights that stay resident: nothing; on two threads up to ten tasks."""
+    rule = {"int8": {"rows": 6, "tasks_per_thread": 5, "resident_bytes": 1.5e6, "bytes_per_s": 5e10}}
+    terms = {"int8": {"conv": KernelTerms(mac_ps=2.0)}}
+
+    def conv(positions: int, channels: int) -> Op:
+        return Op("y", "QLinearConv", "conv", (0,), (1,), positions * 9 * channels * channels, "int8",
+                  9 * channels * channels, positions * channels, positions * channels, out_channels=channels,
+                  in_channels=channels)
+
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, task_weight_reads=rule))
+    plain = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    extra = lambda op: (estimate_op_latency(op, cpu, runtime="onnx").latency_s
+                        - estimate_op_latency(op, plain, runtime="onnx").latency_s)
+    big = 9 * 1024 * 1024 - 1.5e6  # bytes beyond the resident ones
+    assert extra(conv(4, 1024)) == pytest.approx(big / 5e10)
+    assert extra(conv(49, 1024)) == pytest.approx(5 * big / 5e10)
+    assert extra(conv(196, 1024)) == pytest.approx(5 * big / 5e10)
+    assert extra(conv(49, 384)) == 0
+    from compressor.cost.tiles import task_weight_reads_s
+
+    assert task_weight_reads_s(conv(196, 1024), cpu.compute.runtimes["onnx"], threads=2) == pytest.approx(10 * big / 5e10)
+
+
+def test_task_weight_reads_are_validated(tmp_path):
+    rule = ('\n[compute.runtimes.onnx]\ndispatch_overhead_us = 0.1\n'
+            'task_weight_reads.int8 = { rows = 6, tasks_per_thread = 5, resident_bytes = 1e6, bytes_per_s = 5e10 }\n')
+    costs = load_target(_host_plus(tmp_path, rule), cpu_flags=frozenset()).compute.runtimes["onnx"]
+    assert costs.task_weight_reads["int8"]["rows"] == 6
+    with pytest.raises(TargetError, match="expected exactly"):
+        load_target(_host_plus(tmp_path, rule.replace("rows = 6, ", "")))
+    with pytest.raises(TargetError, match="bytes_per_s"):
+        load_target(_host_plus(tmp_path, rule.replace("5e10", "-5e10")))

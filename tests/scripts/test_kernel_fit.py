@@ -156,3 +156,17 @@ def test_a_retimed_table_replaces_its_points_scaled_to_the_others_state(tmp_path
         0.6 if fit_kernel_rates.SUBTRACT_PROFILED_GLUE else 1.2)
     assert fit_kernel_rates.kernel_time({**rows["a"], "alone_ms": 0.25}, 1e-3) == 0.25
     assert fit_kernel_rates.kernel_time({"ms": 1.0, "input_bytes": 100, "output_bytes": 100}, 1e-3) == pytest.approx(0.8)
+
+
+def test_the_weight_reads_probe_fits_what_its_tasks_read():
+    """microbench_probes.weight_reads_fit: the excess of each conv over its reference, per task,
+    on a line over its weight bytes: the resident bytes where it crosses zero, the rate its slope."""
+    import microbench_probes
+
+    rows = [{"params": {"channels": 384}, "weight_bytes": 1.3e6, "tasks": 5, "excess_us": 0.0}]
+    for channels, weight in ((512, 2.4e6), (640, 3.7e6), (1024, 9.4e6)):
+        for tasks in (1, 3, 5):
+            rows.append({"params": {"channels": channels}, "weight_bytes": weight, "tasks": tasks,
+                         "excess_us": tasks * (weight - 7e5) / 6e10 * 1e6})
+    resident, rate = microbench_probes.weight_reads_fit(rows)
+    assert resident == pytest.approx(7e5, rel=1e-6) and rate == pytest.approx(6e10, rel=1e-6)

@@ -1,0 +1,56 @@
+"""One kernel's measured time as terms, and the keys a runtime's terms are looked up by
+(``types.RuntimeCost.kernel_terms``; ``scripts/fit_kernel_rates.py`` fits them under the same names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["KERNEL_TERM_KEYS", "SAME_KERNEL", "SYMMETRIC_CONV_KEYS", "KernelTerms", "kernel_term_keys"]
+
+
+@dataclass(frozen=True)
+class KernelTerms:
+    """One kernel's time as measured terms (``scripts/fit_kernel_rates.py``, non-negative least
+    squares on the microbenchmarks' relative errors): picoseconds per (output-channel padded)
+    MAC, per byte read from activations, per weight byte, per byte written, plus a fixed cost.
+    A GEMM with 3 input channels writes as many bytes per MAC as one with 256 does 85x fewer
+    of: one efficiency per family cannot say both, these terms can.  ``call_ns``: per call of
+    the kernel's inner loop, where an op makes more than one (``Op.broadcast_runs``: XNNPACK's
+    binary element-wise kernel runs once per innermost run of a broadcasting op).  ``tap_ns``: per
+    output position x filter tap of a conv (``cost.tiles.tap_pairs``: MLAS int8's pointer walk)."""
+
+    mac_ps: float = 0.0
+    in_byte_ps: float = 0.0
+    weight_byte_ps: float = 0.0
+    out_byte_ps: float = 0.0
+    fixed_us: float = 0.0
+    call_ns: float = 0.0
+    tap_ns: float = 0.0
+
+    def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int,
+                calls: int = 0, taps: int = 0) -> tuple[float, float]:
+        """(MAC part, byte, call, tap and fixed part) of the kernel's time, in seconds."""
+        macs = self.mac_ps * padded_macs * 1e-12
+        rest = ((self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes + self.out_byte_ps * output_bytes)
+                * 1e-12 + (self.call_ns * calls + self.tap_ns * taps) * 1e-9 + self.fixed_us * 1e-6)
+        return macs, rest
+
+
+KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns")
+# What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``; cost/latency.py).
+SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels",
+                       "depthwise_channel_multiple")
+
+
+# Op types a runtime runs with another's kernel: MediaPipe's custom transposed conv is XNNPACK's
+# deconvolution, as TRANSPOSE_CONV is.
+SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV"}
+
+
+def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,
+                     unaligned: bool = False) -> tuple[str, ...]:
+    """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
+    scripts/fit_kernel_rates.py fits them under the same names)."""
+    op_type = SAME_KERNEL.get(op_type, op_type)
+    return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + (op_type,) + \
+        ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
