@@ -185,7 +185,8 @@ def _unaligned(row: dict, target, dtype: str) -> bool:
     """Whether the row's conv misses its runtime's symmetric conv kernel (RuntimeCost.unaligned)."""
     op = _op(row, dtype)
     return target.compute.runtime_cost(row["format"].split("-")[0]).unaligned(
-        dtype, op.kind, op.in_channels, op.out_channels, row.get("params", {}).get("groups", 1))
+        dtype, op.kind, op.in_channels, op.out_channels, row.get("params", {}).get("groups", 1),
+        row.get("nchwc_rows", 1))  # a table written before the field: as the NCHWc kernels took them
 
 
 def _op(row: dict, dtype: str):

@@ -231,16 +231,26 @@ GRID["layout"] = ([{"shape": s, "op": "PAD", "pads": w} for s, w in [
         ((1, 1, 4000, 64), [0, 3, 1, 2]), ((1, 64, 1, 4000), [0, 2, 3, 1]), ((1, 56, 56, 144), [0, 3, 1, 2]),
         ((1, 28, 28, 96), [0, 3, 1, 2]), ((1, 16, 8000), [0, 2, 1])]])
 
+# 1-D convolutions on 3-D tensors (added 2026-12-05, onnx fp32 only): onnxruntime's NCHWc rewrite
+# takes 2-D convs only, so these run MlasConv's im2col + SGEMM with a fixed cost per node of its
+# own (tc_resnet8's 1-D convs: 9-12 us each by the profiler where the NCHWc terms said 3-5):
+# ``conv_unaligned`` / ``pointwise_unaligned`` (the runtime's ``nchwc`` dtypes).
+GRID["conv1d"] = [{"w": w, "cin": ci, "cout": co, "k": k, "s": s}
+                  for w, ci, co, k, s in [(98, 40, 16, 3, 1), (98, 16, 24, 9, 1), (49, 24, 24, 9, 1), (25, 32, 48, 9, 1),
+                                          (49, 24, 32, 1, 2), (500, 64, 64, 3, 1), (1000, 128, 128, 5, 1),
+                                          (150, 250, 250, 7, 1), (300, 39, 250, 11, 2), (16000, 1, 32, 80, 4),
+                                          (4000, 32, 32, 3, 1), (150, 250, 250, 1, 1)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "unaligned_depthwise": "depthwise", "layout": "reshape"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "layout"},
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "layout", "conv1d"},
         "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout"},
-        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise"}}
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "conv1d"},
+        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d"}}
 
 
 def log(message: str) -> None:
@@ -476,6 +486,10 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
 
     if family == "transformer":
         x_shape = _build_onnx_transformer(p, helper, TensorProto, nodes, extra_inputs, init)
+    elif family == "conv1d":  # [1, C, W], a Conv over its one spatial axis
+        x_shape, k = [1, p["cin"], p["w"]], p["k"]
+        init("w", RNG.standard_normal((p["cout"], p["cin"], k))); init("b", np.zeros(p["cout"]))
+        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[p["s"]], pads=[(k - 1) // 2, k // 2]))
     elif family == "fused":  # onnxruntime's own fused kernels, as its optimizer leaves them
         x_shape = list(p["shape"])
         if p["op"] == "LayerNormalization":
@@ -738,6 +752,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes,
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
                          "output_bytes": op.output_bytes, "broadcast_runs": op.broadcast_runs, "ms": ms,
+                         "nchwc_rows": op.nchwc_rows,
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8"),

@@ -39,7 +39,9 @@ maxed: a kernel's per-output and per-MAC work do not overlap the way the rooflin
 A runtime may send a conv its symmetric int8 kernel does not take (``symmetric_conv``: MLAS's
 ConvSym wants input channels a multiple of 4, outputs >= 16 and a multiple of 4, a depthwise
 conv's a multiple of 16) to other terms (``<kind>_unaligned``: im2col + QGEMM, a generic
-depthwise kernel), and its conv terms may pay ``tap_ns`` per output position x filter tap.
+depthwise kernel), as may a dense conv of a dtype it runs in NCHWc (``nchwc``: onnxruntime fp32)
+that its rewrite left out (a 1-D conv: MlasConv's im2col + SGEMM); and its conv terms may pay
+``tap_ns`` per output position x filter tap.
 
 A binary element-wise op whose operands broadcast (PReLU's slopes, an SE block's scale) runs
 XNNPACK's kernel once per innermost run of its output (``Op.broadcast_runs``), each call over
@@ -270,7 +272,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                  else profile.memory.dram_bandwidth_bytes_per_s)
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
     overhead_s = (costs.dispatch_overhead_us + (0 if rnn_ps else op.recurrent_steps * costs.rnn_step_us)) * 1e-6
-    unaligned = costs.unaligned(op.compute_dtype, op.kind, op.in_channels, op.out_channels, op.groups)
+    unaligned = costs.unaligned(op.compute_dtype, op.kind, op.in_channels, op.out_channels, op.groups, op.nchwc_rows)
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
                                                                 grouped=op.groups > 1, unaligned=unaligned)
     if terms is not None:

@@ -55,6 +55,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     rnn_steps=_rnn_steps(c, (*keys, fmt, "rnn_steps")),
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
+                                    nchwc=_dtype_list(c, (*keys, fmt, "nchwc"), dtypes),
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
@@ -251,6 +252,15 @@ def _kind_table(c: Checker, keys: tuple) -> dict[str, int]:
 def _op_types(c: Checker, keys: tuple) -> tuple[str, ...]:
     """An optional list of op type names (either format's: ``RELU``, ``Reshape``); () when absent."""
     return c.names(keys, r"[A-Za-z][A-Za-z0-9_]*", "op types") if c.get(keys, optional=True) is not None else ()
+
+
+def _dtype_list(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> tuple[str, ...]:
+    """An optional list of the profile's dtypes; () when absent."""
+    names = c.names(keys, r"[a-z0-9]+", "dtypes") if c.get(keys, optional=True) is not None else ()
+    wrong = [n for n in names if n not in dtypes]
+    if wrong:
+        raise c.fail(keys, f"{wrong[0]!r} is not one of {list(dtypes)}")
+    return tuple(names)
 
 
 def _curve(c: Checker, keys: tuple, points: Any, x_name: str, y_name: str, ascending: str) -> tuple[tuple[float, float], ...]:

@@ -116,6 +116,10 @@ class RuntimeCost:
     # op types whose output the runtime aliases to their input (onnxruntime's Reshape, Flatten,
     # Squeeze, Unsqueeze, Identity kernels declare Alias(0, 0)): no bytes moved, dispatch only
     in_place: tuple[str, ...] = ()
+    # dtypes whose 2-D convs the runtime runs in its NCHWc layout (onnxruntime fp32: ``Op.nchwc_rows``
+    # from its rewrite); a dense conv of such a dtype left out (a 1-D conv) runs MlasConv's im2col +
+    # SGEMM, on its kind's ``<kind>_unaligned`` terms
+    nchwc: tuple[str, ...] = ()
     # dtype -> op kind -> input channels the runtime's kernel packs per filter tap (XNNPACK's
     # x86 int8 IGEMM/GEMM: KR = 8, a 3-channel stem computes as 8); absent: no padding
     input_channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -152,7 +156,7 @@ class RuntimeCost:
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
-                     self.transpose_element_ns, self.in_place,
+                     self.transpose_element_ns, self.in_place, self.nchwc,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
                        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", *PER_KIND_TABLES))))
@@ -187,9 +191,13 @@ class RuntimeCost:
         measured widths interpolated log-log, the end points' beyond); None when not measured."""
         return _log_interpolate(self.rnn_steps.get(op_type), macs_per_step)
 
-    def unaligned(self, dtype: str, kind: str, in_channels: int, out_channels: int, groups: int = 1) -> bool:
+    def unaligned(self, dtype: str, kind: str, in_channels: int, out_channels: int, groups: int = 1,
+                  nchwc_rows: int = 0) -> bool:
         """Whether a ``dtype`` conv of these (per-group input) channels misses the runtime's
-        symmetric conv kernel (``symmetric_conv``); False where no rule is listed."""
+        fast conv kernel: its symmetric int8 kernel (``symmetric_conv``), its NCHWc layout
+        (``nchwc``, a dense conv without ``nchwc_rows``); False where neither is listed."""
+        if dtype in self.nchwc and kind in ("conv", "pointwise") and groups == 1 and not nchwc_rows:
+            return True
         rule = self.symmetric_conv.get(dtype)
         if not rule or out_channels <= 0:
             return False
@@ -230,7 +238,7 @@ def _log_interpolate(curve, x: float) -> float | None:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "parallel", "in_place", "task_weight_reads", *RUNTIME_CURVES,
+                     "kernels", "transpose_element_ns", "parallel", "in_place", "nchwc", "task_weight_reads", *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")

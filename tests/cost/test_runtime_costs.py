@@ -767,3 +767,19 @@ def test_task_weight_reads_are_validated(tmp_path):
         load_target(_host_plus(tmp_path, rule.replace("rows = 6, ", "")))
     with pytest.raises(TargetError, match="bytes_per_s"):
         load_target(_host_plus(tmp_path, rule.replace("5e10", "-5e10")))
+
+
+def test_a_conv_outside_the_runtimes_nchwc_layout_takes_its_unaligned_terms(tmp_path):
+    """nchwc: onnxruntime runs fp32 2-D convs in its NCHWc layout (``Op.nchwc_rows``); a 1-D conv
+    it leaves out runs MlasConv's im2col + SGEMM, on ``conv_unaligned`` where measured."""
+    terms = {"float32": {"conv": KernelTerms(mac_ps=10.0), "conv_unaligned": KernelTerms(mac_ps=10.0, fixed_us=2.0)}}
+    cpu = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, nchwc=("float32",)))
+    conv = Op("y", "Conv", "conv", (0,), (1,), 98 * 40 * 16 * 3, "float32", 4 * 40 * 16 * 3, 4 * 98 * 40, 4 * 98 * 16,
+              out_channels=16, in_channels=40)
+    t = lambda op: estimate_op_latency(op, cpu, runtime="onnx").latency_s
+    assert t(conv) == pytest.approx(t(replace(conv, nchwc_rows=1)) + 2e-6)
+    assert not cpu.compute.runtimes["onnx"].unaligned("int8", "conv", 40, 16)  # int8 has its own rule
+    rule = '\n[compute.runtimes.onnx]\ndispatch_overhead_us = 0.1\nnchwc = ["float32"]\n'
+    assert load_target(_host_plus(tmp_path, rule), cpu_flags=frozenset()).compute.runtimes["onnx"].nchwc == ("float32",)
+    with pytest.raises(TargetError, match="float64"):
+        load_target(_host_plus(tmp_path, rule.replace('"float32"', '"float64"')))
