@@ -680,12 +680,19 @@ def machine_state():
     log(f"[state] {REFERENCE_NAME}: {state['before_us']:.0f} us before, {state['after_us']:.0f} after")
 
 
+def build_empty(path: Path) -> Path:
+    """The "empty" file a single op's time is measured against (one ADD of 8 floats: the
+    runtime's per-invoke cost), a .tflite or an .onnx by ``path``'s suffix."""
+    (build_onnx if path.suffix == ".onnx" else build_tflite)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, path)
+    return path
+
+
 def reference_us(seconds: float = 1.0) -> float:
     """Thread-CPU us of the ``REFERENCE`` op alone, as ``time_files`` times the grid."""
     with tempfile.TemporaryDirectory(prefix="reference.") as work:
         path, empty = Path(work) / "reference.tflite", Path(work) / "empty.tflite"
         build_tflite(*REFERENCE, path)
-        build_tflite("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+        build_empty(empty)
         (ms,), _ = time_files([path], empty, seconds=seconds)
     return ms * 1e3
 
@@ -721,9 +728,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 
     for fmt in args.formats:
         build = BUILDERS[fmt]
-        empty = work / f"empty-{fmt}.{SUFFIX[fmt]}"
-        (build_tflite if fmt.startswith("tflite") else build_onnx)("elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"},
-                                                                   empty)
+        empty = build_empty(work / f"empty-{fmt}.{SUFFIX[fmt]}")
         points, paths = [], []
         for family in args.families:
             if family in SKIP.get(fmt, ()):

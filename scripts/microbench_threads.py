@@ -123,9 +123,7 @@ def _time_all(args, work: Path) -> list[dict]:
 
     rows = []
     for fmt in args.formats:
-        empty = work / f"empty-{fmt}.{mk.SUFFIX[fmt]}"
-        (mk.build_tflite if fmt.startswith("tflite") else mk.build_onnx)(
-            "elementwise", {"shape": (1, 1, 1, 8), "op": "ADD"}, empty)
+        empty = mk.build_empty(work / f"empty-{fmt}.{mk.SUFFIX[fmt]}")
         points = []
         for family, grid in _grid(args).items():
             if family in mk.SKIP.get(fmt, ()):
