@@ -142,12 +142,11 @@ INT8_TERMS_FOR = ("tflite", "onnx")
 # kernel less its Transposes, for reasons not yet measured.
 SUBTRACT_TRANSPOSES = False
 # Nor the glue as onnxruntime's profiler times it (``glue_ms``), though that is the truer kernel
-# time: an int8 op in a graph runs 1.3-1.9x what the kernel alone does (the profiler, each node
-# less its ~2 us floor, on resnet18 / mobilenet_v2 / ds_cnn_l / mobilenet_v2_035_96 int8: their
-# QLinearConvs' sums over such kernel terms' estimates; the node sums match the files' times
-# within 5 %), which nothing in the cost model prices yet, and the per-byte glue left in stands
-# in for part of it (chosen by the corpus, so not blind: the Xeon's onnx int8 rows 28 % / 44 %
-# within +-20 % on one / two threads with the profiled glue subtracted, 67 % / 67 % without).
+# time: a whole int8 model's convs run over what those kernel terms say (the profiler, each node
+# less its ~2 us floor: its node sums match the files' times within 5 %), only in part explained
+# (the MLAS paths and per-task weight reads, targets/host-x86.toml), and the per-byte glue left in
+# stands in for the rest (chosen by the corpus, so not blind: the Xeon's onnx int8 rows 41 % / 59 %
+# within +-20 % on one / two threads with the profiled glue subtracted, 85 % / 64 % without).
 SUBTRACT_PROFILED_GLUE = False
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
 # Op types of a MAC kind that run another operator than the kind's (XNNPACK's deconvolution for
@@ -182,7 +181,7 @@ def _grouped(row: dict) -> bool:
 
 
 def _unaligned(row: dict, target, dtype: str) -> bool:
-    """Whether the row's conv misses its runtime's symmetric conv kernel (RuntimeCost.unaligned)."""
+    """Whether the row's conv misses its runtime's fast conv kernel (RuntimeCost.unaligned)."""
     op = _op(row, dtype)
     return target.compute.runtime_cost(row["format"].split("-")[0]).unaligned(
         dtype, op.kind, op.in_channels, op.out_channels, row.get("params", {}).get("groups", 1),
@@ -344,7 +343,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if _grouped(r):  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
-        if _unaligned(r, target, dtype):  # a conv the runtime's symmetric kernel does not take
+        if _unaligned(r, target, dtype):  # a conv the runtime's fast kernel does not take
             groups.setdefault(f"{r['kind']}_unaligned", []).append(r)
             continue
         if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only
@@ -457,8 +456,8 @@ def main(argv: list[str] | None = None) -> int:
                         "points pooled, as families timed apart on one CPU)")
     parser.add_argument("--target", default="host-x86")
     parser.add_argument("--retimed", nargs="+", default=[], metavar="TABLE",
-                        help="tables that time points of the others again (with onnxruntime's profiler's glue_ms): "
-                             "theirs replace those points, scaled to the others' state")
+                        help="tables that time points of the others again (and may add families): theirs "
+                             "replace those points, scaled to the others' state by the same files' times")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from compressor.targets.load import load_target

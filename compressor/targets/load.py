@@ -289,7 +289,8 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernel rates": ("kernels", "transpose_element_ns", "indirection_ns"), "thread split": ("parallel",),
+    names = {"kernel rates": ("kernels", "transpose_element_ns", "indirection_ns", "task_weight_reads", *CPU_TILES),
+             "thread split": ("parallel",),
              "weight streaming": ("weight_stream", "conv_weight_stream")}
     parts = [words for words, keys in names.items() if any(k in own for own in cpu_own.values() for k in keys)]
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)

@@ -212,8 +212,8 @@ class RuntimeCost:
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
                      grouped: bool = False, unaligned: bool = False) -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: a grouped conv's
-        (``conv_grouped``: one small GEMM per group), a conv's that misses the symmetric kernel
-        (``unaligned``: ``conv_unaligned``), else by its type, else its kind with its
+        (``conv_grouped``: one small GEMM per group), a conv's that misses the runtime's fast
+        kernel (``unaligned``: ``conv_unaligned``), else by its type, else its kind with its
         filter taps (``depthwise_taps49``: XNNPACK runs a 7x7 depthwise with a multipass kernel,
         ~10x slower per MAC than its 3x3 and 5x5 ones), else its kind."""
         table = self.kernels.get(dtype)
