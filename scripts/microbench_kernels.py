@@ -567,13 +567,75 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
 def build_onnx_int8(family: str, p: dict, path: Path) -> None:
     """The fp32 single-op file quantized as the corpus is (QDQ, per-channel int8 weights,
     uint8 activations, 4 random calibration samples): what onnxruntime runs as QLinear kernels."""
-    import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
     if family == "glue_transpose":
         return _build_onnx_int8_transpose(p, path)
     fp32 = path.with_suffix(".fp32.onnx")
     build_onnx(family, p, fp32)
+    _quantize_qdq(fp32, path)
+    fp32.unlink()
+
+
+def build_onnx_fragment(kind: str, p: dict, blocks: int, path: Path, dtype: str = "float32") -> None:
+    """``blocks`` copies of a generic CNN block, NCHW fp32 (``dtype`` int8: quantized as the corpus
+    is, ``build_onnx_int8``'s QDQ): what a model is made of between the single ops of the grid.
+    ``kind``: ``mbconv`` (1x1 expand x ``e``, ReLU; 3x3 depthwise, ReLU; 1x1 project; residual Add),
+    ``basic`` (3x3, ReLU; 3x3; Add; ReLU), ``bottleneck`` (1x1 to c/4, ReLU; 3x3, ReLU; 1x1 to c;
+    Add; ReLU), ``dwsep`` (3x3 depthwise, ReLU; 1x1, ReLU); ``p``: ``c`` channels, ``hw`` side."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    c, side = p["c"], p["hw"]
+    nodes, inits = [], []
+
+    def conv(x, cin, cout, k, groups, name, relu=True):
+        w = (rng.standard_normal((cout, cin // groups, k, k)) / np.sqrt(cin // groups * k * k)).astype(np.float32)
+        inits.extend([numpy_helper.from_array(w, f"{name}_w"),
+                      numpy_helper.from_array((rng.standard_normal(cout) * 0.1).astype(np.float32), f"{name}_b")])
+        nodes.append(helper.make_node("Conv", [x, f"{name}_w", f"{name}_b"], [f"{name}_c"], group=groups,
+                                      kernel_shape=[k, k], pads=[k // 2] * 4))
+        if not relu:
+            return f"{name}_c"
+        nodes.append(helper.make_node("Relu", [f"{name}_c"], [f"{name}_r"]))
+        return f"{name}_r"
+
+    def add(x, y, name, relu):
+        nodes.append(helper.make_node("Add", [x, y], [f"{name}_s"]))
+        if not relu:
+            return f"{name}_s"
+        nodes.append(helper.make_node("Relu", [f"{name}_s"], [f"{name}_r"]))
+        return f"{name}_r"
+
+    x = "x"
+    for i in range(blocks):
+        if kind == "mbconv":
+            wide = c * p.get("e", 6)
+            y = conv(conv(x, c, wide, 1, 1, f"e{i}"), wide, wide, 3, wide, f"d{i}")
+            x = add(x, conv(y, wide, c, 1, 1, f"p{i}", relu=False), f"a{i}", relu=False)
+        elif kind == "basic":
+            x = add(x, conv(conv(x, c, c, 3, 1, f"a{i}"), c, c, 3, 1, f"b{i}", relu=False), f"s{i}", relu=True)
+        elif kind == "bottleneck":
+            y = conv(conv(x, c, c // 4, 1, 1, f"a{i}"), c // 4, c // 4, 3, 1, f"b{i}")
+            x = add(x, conv(y, c // 4, c, 1, 1, f"c{i}", relu=False), f"s{i}", relu=True)
+        elif kind == "dwsep":
+            x = conv(conv(x, c, c, 3, c, f"d{i}"), c, c, 1, 1, f"p{i}")
+        else:
+            raise ValueError(f"unknown fragment {kind!r}")
+    graph = helper.make_graph(nodes, kind, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, side, side])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, c, side, side])], inits)
+    fp32 = path if dtype == "float32" else path.with_suffix(".fp32.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(fp32))
+    if dtype != "float32":
+        _quantize_qdq(fp32, path)
+        fp32.unlink()
+
+
+def _quantize_qdq(fp32: Path, path: Path) -> None:
+    """``fp32`` quantized into ``path`` as the corpus is: QDQ, per-channel int8 weights, uint8
+    activations, 4 random calibration samples."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
     model = onnx.load(str(fp32))
     shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
 
@@ -587,7 +649,6 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
 
     quantize_static(str(fp32), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    fp32.unlink()
 
 
 def _build_onnx_int8_transpose(p: dict, path: Path) -> None:

@@ -5,6 +5,7 @@
     python scripts/microbench_threads.py --chain 6 --out scripts/data/host-x86-threads-chain.json
     python scripts/microbench_threads.py --serial --out scripts/data/host-x86-threads-serial.json
     python scripts/microbench_threads.py --chain 6 --small --out scripts/data/small-chains-threads-host-x86.json
+    python scripts/microbench_threads.py --fragments --out scripts/data/host-x86-threads-fragments-xeon-amx.json
     python scripts/microbench_threads.py --from-json scripts/data/host-x86-threads*.json   # fit all three
 
 The files are ``microbench_kernels.py``'s grid (every ``--stride``-th point of each family
@@ -15,18 +16,24 @@ clock), interleaved with the empty file at the same thread count, medians, the l
 disturbed of ``--rounds`` passes.  Run it on an otherwise idle machine: another tenant on the
 second core turns a 2-thread timing into a wait for it.
 
-``--chain N`` times chains of N copies of shape-preserving MAC kernels instead (per-op time =
-file time / N): a single-op file pays its glue (onnxruntime's layout reorders, an int8 file's
-QUANTIZE/DEQUANTIZE) once per op, a graph once, and that glue barely splits.  ``--serial`` times
-every point of the element-wise, transformer and recurrent families, to find the op types a
-second thread does not speed up.
+``--chain N`` times chains of shape-preserving MAC kernels instead, N and 2N copies long: the
+per-op time is their difference over N, so the file's glue (onnxruntime's layout reorders, an
+int8 file's QUANTIZE/DEQUANTIZE), paid once per file and 1.4-3.7x slower on two threads than on
+one, cancels out (a chain's time over N, as before 2026-12-05, put onnxruntime's hand-off at
+18.5 us on the Xeon where its kernels take 2-6).  ``--serial`` times every point of the
+element-wise, transformer and recurrent families, to find the op types a second thread does
+not speed up.  ``--fragments`` times onnxruntime graph fragments (``FRAGMENTS``: inverted
+residual, basic, bottleneck and depthwise-separable blocks, fp32 and int8 QDQ, 3 and 6 blocks,
+per block the difference): ops of different kinds one after another split less well than a
+chain repeating one, and ``fit_fragments`` fits onnxruntime's ``parallel`` efficiency and
+hand-off to them through the profile's own cost model (what a target's onnxruntime entry takes).
 
 The fit, per runtime and dtype, is ``t_T = min(t_1, t_1 / (1 + e (T - 1)) + sync)`` (both
 runtimes leave a tiny op on the calling thread), by grid search on squared log error: ``e`` the
 fraction of a perfect split the kernels reach, ``sync`` the per-op cost of handing work to the
 thread pool and joining it; where chains were timed, onnxruntime's and every int8 kernel are fitted
-on the chains alone.  ``serial``: op types whose points of at least 0.02 ms speed up by a median
-under 1.15x (left out of the fit); ``step_sync_us``: a recurrent op's hand-off per time step,
+on the chains alone (onnxruntime's better on ``--fragments``, printed apart).  ``serial``: op
+types whose points of at least 0.02 ms speed up by a median under 1.15x (left out of the fit); ``step_sync_us``: a recurrent op's hand-off per time step,
 fitted on the LSTM/GRU sweep.  Those are ``[compute.runtimes.<fmt>] parallel.<dtype> =
 { efficiency, sync_us, step_sync_us, serial }`` in the profile (``cost/latency.py``).
 """
@@ -83,6 +90,17 @@ SMALL_CHAIN_GRID = {
     "fully_connected": [dict(n=1, k=k, m=k) for k in (128, 512)],
 }
 
+# --fragments: generic CNN blocks (microbench_kernels.build_onnx_fragment), onnxruntime fp32 and
+# int8, FRAGMENT_BLOCKS and twice as many in a row: ops of different kinds and sizes one after
+# another, as a model holds them, where a chain repeats one.  Each split anew, its output read by
+# the next op on whichever thread; their two-thread time is what the profile's onnxruntime
+# ``parallel`` efficiency and hand-off are fitted to (``fit_fragments``, through the cost model).
+FRAGMENTS = ([("mbconv", {"c": c, "hw": hw, "e": 6}) for c, hw in [(24, 56), (32, 28), (64, 14), (96, 14), (160, 7)]]
+             + [("basic", {"c": c, "hw": hw}) for c, hw in [(64, 56), (128, 28), (256, 14), (512, 7)]]
+             + [("bottleneck", {"c": c, "hw": hw}) for c, hw in [(256, 56), (512, 28), (1024, 14), (2048, 7)]]
+             + [("dwsep", {"c": c, "hw": hw}) for c, hw in [(32, 112), (64, 56), (128, 28), (256, 14), (512, 7)]])
+FRAGMENT_BLOCKS = 3
+
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -108,7 +126,7 @@ def _run(args, work: Path) -> dict:
     from compressor.measure.bench import cpu_description
 
     with mk.machine_state() as reference:  # the state of the machine (microbench_kernels.REFERENCE)
-        rows = _time_all(args, work)
+        rows = _time_fragments(args, work) if args.fragments else _time_all(args, work)
     return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "clock": f"wall time, median minus the empty file's, least disturbed of {args.rounds}",
             "reference": reference, "rows": rows}
@@ -129,33 +147,149 @@ def _time_all(args, work: Path) -> list[dict]:
             if family in mk.SKIP.get(fmt, ()):
                 continue
             for i, p in enumerate(grid):
-                path = work / f"{family}-{i}-{fmt}.{mk.SUFFIX[fmt]}"
-                mk.BUILDERS[fmt](family, p, path)
-                points.append((family, p, path))
-        log(f"[{fmt}] timing {len(points)} files at 1 and {args.threads} threads")
+                # A chain is built at N and at 2N copies: the N ops between them are the op's own
+                # time, the file's glue (paid once, and slower on two threads) cancelled out.
+                paths = []
+                for repeat in ([p["repeat"], 2 * p["repeat"]] if p.get("repeat") else [None]):
+                    path = work / f"{family}-{i}-{repeat or 1}-{fmt}.{mk.SUFFIX[fmt]}"
+                    mk.BUILDERS[fmt](family, {**p, "repeat": repeat} if repeat else p, path)
+                    paths.append(path)
+                points.append((family, p, paths))
+        log(f"[{fmt}] timing {sum(len(paths) for *_, paths in points)} files at 1 and {args.threads} threads")
         best = {}
         for _ in range(args.rounds):
-            for family, p, path in points:
-                times = {}
-                for threads in (1, args.threads):
-                    invoke, base = open_invoker(path, threads=threads), open_invoker(empty, threads=threads)
-                    for _ in range(3):
-                        invoke(); base()
-                    start = time.perf_counter(); invoke(); once = max(time.perf_counter() - start, 2e-6)
-                    runs = int(min(200, max(7, args.seconds / args.rounds / 2 / once)))
-                    times[threads] = wall_ms(invoke, base, runs)
-                key = str(path)
-                if key not in best or times[1] + times[args.threads] < sum(best[key].values()):
-                    best[key] = times
-        for family, p, path in points:
-            graph = read_graph(path, as_run=True)
+            for family, p, paths in points:
+                for path in paths:
+                    times = {}
+                    for threads in (1, args.threads):
+                        invoke, base = open_invoker(path, threads=threads), open_invoker(empty, threads=threads)
+                        for _ in range(3):
+                            invoke(); base()
+                        start = time.perf_counter(); invoke(); once = max(time.perf_counter() - start, 2e-6)
+                        runs = int(min(200, max(7, args.seconds / args.rounds / 2 / once)))
+                        times[threads] = wall_ms(invoke, base, runs)
+                    key = str(path)
+                    if key not in best or times[1] + times[args.threads] < sum(best[key].values()):
+                        best[key] = times
+        for family, p, paths in points:
+            graph = read_graph(paths[0], as_run=True)
             op = mk.measured_op(graph)
-            t = best[str(path)]
-            n = p.get("repeat", 1)  # a chain's time per op
-            rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
-                         "dtype": op.compute_dtype, "macs": op.macs, "ms_1": t[1] / n, "ms_t": t[args.threads] / n,
-                         "threads": args.threads, "chain": n})
+            t = best[str(paths[0])]
+            n = p.get("repeat", 1)
+            row = {"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
+                   "dtype": op.compute_dtype, "macs": op.macs, "ms_1": t[1] / n, "ms_t": t[args.threads] / n,
+                   "threads": args.threads, "chain": n}
+            if len(paths) == 2:  # per op: (the 2N chain - the N chain) / N; the whole N chain kept
+                t2 = best[str(paths[1])]
+                row.update(ms_1=(t2[1] - t[1]) / n, ms_t=(t2[args.threads] - t[args.threads]) / n,
+                           differenced=True, chain_ms_1=t[1], chain_ms_t=t[args.threads])
+            rows.append(row)
     return rows
+
+
+def _time_fragments(args, work: Path) -> list[dict]:
+    """Each fragment at FRAGMENT_BLOCKS and twice as many blocks, 1 and ``args.threads`` threads
+    (wall time less the empty file's, the least disturbed of ``args.rounds`` passes): per block,
+    the difference over FRAGMENT_BLOCKS, so the file's own glue cancels out."""
+    import microbench_kernels as mk
+
+    from compressor.measure.bench import open_invoker
+
+    rows = []
+    empty = mk.build_empty(work / "empty.onnx")
+    for dtype in ("float32", "int8"):
+        for kind, p in FRAGMENTS:
+            paths = [_fragment_file(work, kind, p, blocks, dtype) for blocks in (FRAGMENT_BLOCKS, 2 * FRAGMENT_BLOCKS)]
+            best: dict[tuple[int, int], float] = {}
+            for _ in range(args.rounds):
+                times = {}
+                for i, path in enumerate(paths):
+                    for threads in (1, args.threads):
+                        invoke, base = open_invoker(path, threads=threads), open_invoker(empty, threads=threads)
+                        for _ in range(3):
+                            invoke(); base()
+                        start = time.perf_counter(); invoke(); once = max(time.perf_counter() - start, 2e-6)
+                        times[i, threads] = wall_ms(invoke, base, int(min(200, max(7, args.seconds / args.rounds / once))))
+                if not best or sum(times.values()) < sum(best.values()):
+                    best = times
+            n = FRAGMENT_BLOCKS
+            rows.append({"format": "onnx" if dtype == "float32" else "onnx-int8", "family": "fragment",
+                         "fragment": kind, "params": p, "dtype": dtype, "blocks": n, "threads": args.threads,
+                         "ms_1": (best[1, 1] - best[0, 1]) / n, "ms_t": (best[1, args.threads] - best[0, args.threads]) / n,
+                         "chain_ms_1": best[0, 1], "chain_ms_t": best[0, args.threads]})
+            log(f"[{dtype}] {kind} {p}: {rows[-1]['ms_1']:.4f} ms a block on 1 thread, {rows[-1]['ms_t']:.4f} on {args.threads}")
+    return rows
+
+
+def _fragment_file(work: Path, kind: str, p: dict, blocks: int, dtype: str) -> Path:
+    import microbench_kernels as mk
+
+    path = work / f"fragment-{kind}-{'-'.join(str(v) for v in p.values())}-{blocks}-{dtype}.onnx"
+    if not path.exists():
+        mk.build_onnx_fragment(kind, p, blocks, path, dtype)
+    return path
+
+
+# The grid fit_fragments searches: efficiency 0.5-1 by 0.05, hand-off 0-20 us by 1.
+FRAGMENT_EFFICIENCIES = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))
+FRAGMENT_SYNCS = tuple(float(s) for s in range(21))
+
+
+def fit_fragments(rows: list[dict], target: str = "host-x86", *, min_ms: float = 0.02) -> dict[str, tuple[float, float, int]]:
+    """onnxruntime's ``parallel.<dtype>`` (efficiency, sync_us, fragments) from the fragments:
+    the pair whose cost model (the profile's own, only those two replaced, its depthwise and
+    element-wise kinds kept) best predicts each block's two-thread speedup, by squared log error
+    of predicted over measured speedup.  The speedup, not the time: a block's one-thread time is
+    the kernel terms' business."""
+    import numpy as np
+
+    fitted = {}
+    with tempfile.TemporaryDirectory(prefix="fragments.") as work:
+        for dtype in ("float32", "int8"):
+            mine = [r for r in rows if r.get("family") == "fragment" and r["dtype"] == dtype and r["ms_1"] >= min_ms
+                    and r["ms_t"] > 0]
+            if len(mine) < 4:
+                continue
+            speedups = fragment_speedups(mine, target, Path(work))
+            measured = [r["ms_1"] / r["ms_t"] for r in mine]
+            error, efficiency, sync_us = min(
+                (sum(float(np.log(m / p)) ** 2 for m, p in zip(measured, speedups(e, s))), e, s)
+                for e in FRAGMENT_EFFICIENCIES for s in FRAGMENT_SYNCS)
+            fitted[dtype] = (efficiency, sync_us, len(mine))
+    return fitted
+
+
+def fragment_speedups(rows: list[dict], target: str, work: Path):
+    """``speedups(efficiency, sync_us)``: the two-thread speedup per block the cost model
+    predicts for each of ``rows`` (fragments of one dtype) with onnxruntime's ``parallel`` for it
+    set to those two; the files are built again in ``work``."""
+    import dataclasses
+
+    from compressor.graph.read import read_graph
+    from compressor.measure.estimate import estimate_artifact
+    from compressor.targets import load_target
+
+    base = load_target(target)
+    costs, dtype = base.compute.runtimes["onnx"], rows[0]["dtype"]
+    pairs = [[(path, read_graph(path, as_run=True)) for path in
+              (_fragment_file(work, r["fragment"], r["params"], b, dtype) for b in (r["blocks"], 2 * r["blocks"]))]
+             for r in rows]
+
+    def per_block(pair, profile) -> float:
+        (short, g0), (long, g1) = pair
+        return estimate_artifact(long, profile, graph=g1).latency_ms - estimate_artifact(short, profile, graph=g0).latency_ms
+
+    one = [per_block(pair, dataclasses.replace(base, compute=dataclasses.replace(base.compute, threads=1)))
+           for pair in pairs]
+
+    def speedups(efficiency: float, sync_us: float) -> list[float]:
+        parallel = {**costs.parallel, dtype: {**costs.parallel[dtype], "efficiency": efficiency, "sync_us": sync_us}}
+        compute = dataclasses.replace(base.compute, threads=rows[0]["threads"], runtimes={
+            **base.compute.runtimes, "onnx": dataclasses.replace(costs, parallel=parallel)})
+        profile = dataclasses.replace(base, compute=compute)
+        return [t1 / per_block(pair, profile) for pair, t1 in zip(pairs, one)]
+
+    return speedups
 
 
 def _grid(args) -> dict[str, list[dict]]:
@@ -272,7 +406,7 @@ def serial_ops(rows: list[dict], *, min_ms: float = 0.02, below: float = 1.15) -
         by_type: dict[str, list[float]] = {}
         for r in rows:
             if (r["format"] == source and r["dtype"] == dtype and r["ms_1"] >= min_ms and r["ms_t"] > 0
-                    and r["family"] != "rnn"):  # recurrent ops: fit_step_sync
+                    and r["family"] not in ("rnn", "fragment")):  # recurrent ops: fit_step_sync; fragments: several ops
                 by_type.setdefault(r["op_type"], []).append(r["ms_1"] / r["ms_t"])
         slow = sorted(op for op, speedups in by_type.items() if statistics.median(speedups) < below)
         if by_type:
@@ -315,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --chain: the small-op points (3-30 us), which pin the per-op hand-off")
     parser.add_argument("--chain", type=int, default=0,
                         help="time chains of N shape-preserving copies of each MAC kernel (per op time)")
+    parser.add_argument("--fragments", action="store_true",
+                        help="time onnxruntime graph fragments (generic CNN blocks), for its parallel fit")
     parser.add_argument("--serial", action="store_true",
                         help="time every point of the families whose kernels may not split (serial op types)")
     args = parser.parse_args(argv)
@@ -328,8 +464,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1))
     for r in result["rows"]:
-        print(f"{r['format']:<12}{r['family']:<16}{r['op_type']:<20}{r['ms_1']:>9.4f} ms 1t {r['ms_t']:>9.4f} ms "
-              f"{r['threads']}t  x{r['ms_1'] / max(r['ms_t'], 1e-9):.2f}")
+        print(f"{r['format']:<12}{r['family']:<16}{r.get('op_type', r.get('fragment')):<20}{r['ms_1']:>9.4f} ms 1t "
+              f"{r['ms_t']:>9.4f} ms {r['threads']}t  x{r['ms_1'] / max(r['ms_t'], 1e-9):.2f}")
+    if any(r["family"] == "fragment" for r in result["rows"]):
+        for dtype, (efficiency, sync_us, points) in fit_fragments(result["rows"]).items():
+            print(f"# onnx fragments: parallel.{dtype} efficiency = {efficiency:.3g}, sync_us = {sync_us:.3g}"
+                  f"  # {points} fragments")
     serial = serial_ops(result["rows"])
     fitted = fit(result["rows"], serial=serial)
     for fmt, dtypes in fitted.items():

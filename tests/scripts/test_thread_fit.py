@@ -34,3 +34,18 @@ def test_one_row_convs_do_not_pose_as_a_large_hand_off():
     # convs on one thread (the profile carried 8.3 us from the real chains).
     blind = microbench_threads.fit([{**r, "format": "tflite"} for r in rows])["tflite"]["float32"]
     assert blind["sync_us"] > 2 * fitted["sync_us"]
+
+
+def test_fragments_fit_finds_the_split_the_cost_model_was_given(tmp_path):
+    # Blocks whose "measured" two-thread speedups are the cost model's own at e = 0.7, 6 us: the
+    # fit through the same model finds that pair on its grid, not the profile's own.
+    rows = [{"format": "onnx", "family": "fragment", "fragment": kind, "params": p, "dtype": "float32", "blocks": 1,
+             "threads": 2, "ms_1": 1.0}
+            for kind, p in [("dwsep", {"c": 64, "hw": 28}), ("basic", {"c": 32, "hw": 28}),
+                            ("mbconv", {"c": 24, "hw": 28, "e": 4}), ("bottleneck", {"c": 128, "hw": 14})]]
+    model = microbench_threads.fragment_speedups(rows, "host-x86", tmp_path)
+    speedups = model(0.7, 6.0)
+    assert all(1.0 < s < 2.0 for s in speedups)
+    assert max(abs(a - b) for a, b in zip(speedups, model(0.8, 6.0))) > 0.02
+    rows = [{**r, "ms_t": 1.0 / s} for r, s in zip(rows, speedups)]
+    assert microbench_threads.fit_fragments(rows)["float32"] == (0.7, 6.0, 4)
