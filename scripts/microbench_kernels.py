@@ -675,18 +675,73 @@ def _build_onnx_int8_transpose(p: dict, path: Path) -> None:
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
-def build_tflite_int8(family: str, p: dict, path: Path) -> None:
-    """The fp32 single-op .tflite quantized as the corpus is (ai-edge-quantizer static_wi8_ai8,
-    4 random calibration samples): what LiteRT runs with XNNPACK's QS8 kernels."""
+def build_tflite_fragment(kind: str, p: dict, blocks: int, path: Path, dtype: str = "float32") -> None:
+    """``build_onnx_fragment``'s blocks as a .tflite (NHWC, ReLUs fused into the convs and adds
+    as a converter writes them); ``dtype`` int8: quantized as ``build_tflite_int8``."""
+    b = _TfliteBuilder(); s = b.s
+    c, side = p["c"], p["hw"]
+    rng = np.random.default_rng(0)
+
+    def conv(x, cin, cout, k, depthwise=False, relu=True):
+        shape = (1, k, k, cout) if depthwise else (cout, k, k, cin)
+        w = b.tensor(shape, rng.standard_normal(shape) / np.sqrt((1 if depthwise else cin) * k * k))
+        bias = b.tensor((cout,), rng.standard_normal(cout) * 0.1)
+        y = b.tensor((1, side, side, cout))
+        if depthwise:
+            o = s.DepthwiseConv2DOptionsT(); o.depthMultiplier = 1
+        else:
+            o = s.Conv2DOptionsT()
+        o.padding = s.Padding.SAME; o.strideH = o.strideW = 1; o.dilationHFactor = o.dilationWFactor = 1
+        o.fusedActivationFunction = s.ActivationFunctionType.RELU if relu else s.ActivationFunctionType.NONE
+        b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, w, bias], [y],
+             "DepthwiseConv2DOptions" if depthwise else "Conv2DOptions", o)
+        return y
+
+    def add(x, y, relu):
+        z = b.tensor((1, side, side, c))
+        o = s.AddOptionsT()
+        o.fusedActivationFunction = s.ActivationFunctionType.RELU if relu else s.ActivationFunctionType.NONE
+        b.op("ADD", [x, y], [z], "AddOptions", o)
+        return z
+
+    x = first = b.tensor((1, side, side, c))
+    for _ in range(blocks):
+        if kind == "mbconv":
+            wide = c * p.get("e", 6)
+            x = add(x, conv(conv(conv(x, c, wide, 1), wide, wide, 3, depthwise=True), wide, c, 1, relu=False), relu=False)
+        elif kind == "basic":
+            x = add(x, conv(conv(x, c, c, 3), c, c, 3, relu=False), relu=True)
+        elif kind == "bottleneck":
+            x = add(x, conv(conv(conv(x, c, c // 4, 1), c // 4, c // 4, 3), c // 4, c, 1, relu=False), relu=True)
+        elif kind == "dwsep":
+            x = conv(conv(x, c, c, 3, depthwise=True), c, c, 1)
+        else:
+            raise ValueError(f"unknown fragment {kind!r}")
+    fp32 = path if dtype == "float32" else path.with_suffix(".fp32.tflite")
+    b.save(fp32, [first], [x])
+    if dtype != "float32":
+        _quantize_tflite(fp32, path)
+        fp32.unlink()
+
+
+def _quantize_tflite(fp32: Path, path: Path) -> None:
+    """``fp32`` quantized into ``path`` as the corpus is: ai-edge-quantizer static_wi8_ai8, 4 random
+    calibration samples."""
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import quantizer, recipe
 
-    fp32 = path.with_suffix(".fp32.tflite")
-    build_tflite(family, p, fp32)
     details = Interpreter(model_path=str(fp32)).get_signature_runner("serving_default").get_input_details()
     sample = lambda: {n: RNG.standard_normal(tuple(d["shape"])).astype(np.float32) for n, d in details.items()}  # noqa: E731
     qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
     qt.quantize(qt.calibrate({"serving_default": [sample() for _ in range(4)]})).export_model(str(path), overwrite=True)
+
+
+def build_tflite_int8(family: str, p: dict, path: Path) -> None:
+    """The fp32 single-op .tflite quantized as the corpus is (ai-edge-quantizer static_wi8_ai8,
+    4 random calibration samples): what LiteRT runs with XNNPACK's QS8 kernels."""
+    fp32 = path.with_suffix(".fp32.tflite")
+    build_tflite(family, p, fp32)
+    _quantize_tflite(fp32, path)
     fp32.unlink()
 
 

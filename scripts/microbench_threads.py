@@ -22,11 +22,12 @@ int8 file's QUANTIZE/DEQUANTIZE), paid once per file and 1.4-3.7x slower on two 
 one, cancels out (a chain's time over N, as before 2026-12-05, put onnxruntime's hand-off at
 18.5 us on the Xeon where its kernels take 2-6).  ``--serial`` times every point of the
 element-wise, transformer and recurrent families, to find the op types a second thread does
-not speed up.  ``--fragments`` times onnxruntime graph fragments (``FRAGMENTS``: inverted
-residual, basic, bottleneck and depthwise-separable blocks, fp32 and int8 QDQ, 3 and 6 blocks,
-per block the difference): ops of different kinds one after another split less well than a
-chain repeating one, and ``fit_fragments`` fits onnxruntime's ``parallel`` efficiency and
-hand-off to them through the profile's own cost model (what a target's onnxruntime entry takes).
+not speed up.  ``--fragments`` times graph fragments (``FRAGMENTS``: inverted residual, basic,
+bottleneck and depthwise-separable blocks, fp32 and int8 as the corpus quantizes them, 3 and 6
+blocks, per block the difference) in each ``--formats``: ops of different kinds one after
+another split less well than a chain repeating one, and ``fit_fragments`` fits a runtime's
+``parallel`` efficiency and hand-off to them through the profile's own cost model (what the
+Xeon's onnxruntime entry takes; LiteRT's fit is printed, and its chains' kept: targets/host-x86.toml).
 
 The fit, per runtime and dtype, is ``t_T = min(t_1, t_1 / (1 + e (T - 1)) + sync)`` (both
 runtimes leave a tiny op on the calling thread), by grid search on squared log error: ``e`` the
@@ -196,10 +197,11 @@ def _time_fragments(args, work: Path) -> list[dict]:
     from compressor.measure.bench import open_invoker
 
     rows = []
-    empty = mk.build_empty(work / "empty.onnx")
-    for dtype in ("float32", "int8"):
+    for fmt in args.formats:
+        empty = mk.build_empty(work / f"empty.{mk.SUFFIX[fmt]}")
+        dtype = "int8" if fmt.endswith("-int8") else "float32"
         for kind, p in FRAGMENTS:
-            paths = [_fragment_file(work, kind, p, blocks, dtype) for blocks in (FRAGMENT_BLOCKS, 2 * FRAGMENT_BLOCKS)]
+            paths = [_fragment_file(work, fmt, kind, p, blocks) for blocks in (FRAGMENT_BLOCKS, 2 * FRAGMENT_BLOCKS)]
             best: dict[tuple[int, int], float] = {}
             for _ in range(args.rounds):
                 times = {}
@@ -213,20 +215,21 @@ def _time_fragments(args, work: Path) -> list[dict]:
                 if not best or sum(times.values()) < sum(best.values()):
                     best = times
             n = FRAGMENT_BLOCKS
-            rows.append({"format": "onnx" if dtype == "float32" else "onnx-int8", "family": "fragment",
+            rows.append({"format": fmt, "family": "fragment",
                          "fragment": kind, "params": p, "dtype": dtype, "blocks": n, "threads": args.threads,
                          "ms_1": (best[1, 1] - best[0, 1]) / n, "ms_t": (best[1, args.threads] - best[0, args.threads]) / n,
                          "chain_ms_1": best[0, 1], "chain_ms_t": best[0, args.threads]})
-            log(f"[{dtype}] {kind} {p}: {rows[-1]['ms_1']:.4f} ms a block on 1 thread, {rows[-1]['ms_t']:.4f} on {args.threads}")
+            log(f"[{fmt}] {kind} {p}: {rows[-1]['ms_1']:.4f} ms a block on 1 thread, {rows[-1]['ms_t']:.4f} on {args.threads}")
     return rows
 
 
-def _fragment_file(work: Path, kind: str, p: dict, blocks: int, dtype: str) -> Path:
+def _fragment_file(work: Path, fmt: str, kind: str, p: dict, blocks: int) -> Path:
     import microbench_kernels as mk
 
-    path = work / f"fragment-{kind}-{'-'.join(str(v) for v in p.values())}-{blocks}-{dtype}.onnx"
+    path = work / f"fragment-{kind}-{'-'.join(str(v) for v in p.values())}-{blocks}-{fmt}.{mk.SUFFIX[fmt]}"
     if not path.exists():
-        mk.build_onnx_fragment(kind, p, blocks, path, dtype)
+        build = mk.build_onnx_fragment if mk.SUFFIX[fmt] == "onnx" else mk.build_tflite_fragment
+        build(kind, p, blocks, path, "int8" if fmt.endswith("-int8") else "float32")
     return path
 
 
@@ -235,19 +238,20 @@ FRAGMENT_EFFICIENCIES = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))
 FRAGMENT_SYNCS = tuple(float(s) for s in range(21))
 
 
-def fit_fragments(rows: list[dict], target: str = "host-x86", *, min_ms: float = 0.02) -> dict[str, tuple[float, float, int]]:
-    """onnxruntime's ``parallel.<dtype>`` (efficiency, sync_us, fragments) from the fragments:
-    the pair whose cost model (the profile's own, only those two replaced, its depthwise and
-    element-wise kinds kept) best predicts each block's two-thread speedup, by squared log error
+def fit_fragments(rows: list[dict], target: str = "host-x86", *,
+                  min_ms: float = 0.02) -> dict[tuple[str, str], tuple[float, float, int]]:
+    """(runtime, dtype) -> ``parallel.<dtype>`` (efficiency, sync_us, fragments) from the
+    fragments: the pair whose cost model (the profile's own, only those two replaced, its kinds,
+    tiles and hand-off kept) best predicts each block's two-thread speedup, by squared log error
     of predicted over measured speedup.  The speedup, not the time: a block's one-thread time is
     the kernel terms' business."""
     import numpy as np
 
     fitted = {}
     with tempfile.TemporaryDirectory(prefix="fragments.") as work:
-        for dtype in ("float32", "int8"):
-            mine = [r for r in rows if r.get("family") == "fragment" and r["dtype"] == dtype and r["ms_1"] >= min_ms
-                    and r["ms_t"] > 0]
+        for fmt, dtype, source in _runtime_dtypes():
+            mine = [r for r in rows if r.get("family") == "fragment" and r["format"] == source and r["dtype"] == dtype
+                    and r["ms_1"] >= min_ms and r["ms_t"] > 0]
             if len(mine) < 4:
                 continue
             speedups = fragment_speedups(mine, target, Path(work))
@@ -255,14 +259,14 @@ def fit_fragments(rows: list[dict], target: str = "host-x86", *, min_ms: float =
             error, efficiency, sync_us = min(
                 (sum(float(np.log(m / p)) ** 2 for m, p in zip(measured, speedups(e, s))), e, s)
                 for e in FRAGMENT_EFFICIENCIES for s in FRAGMENT_SYNCS)
-            fitted[dtype] = (efficiency, sync_us, len(mine))
+            fitted[fmt, dtype] = (efficiency, sync_us, len(mine))
     return fitted
 
 
 def fragment_speedups(rows: list[dict], target: str, work: Path):
     """``speedups(efficiency, sync_us)``: the two-thread speedup per block the cost model
-    predicts for each of ``rows`` (fragments of one dtype) with onnxruntime's ``parallel`` for it
-    set to those two; the files are built again in ``work``."""
+    predicts for each of ``rows`` (fragments of one format) with its runtime's ``parallel`` for
+    their dtype set to those two; the files are built again in ``work``."""
     import dataclasses
 
     from compressor.graph.read import read_graph
@@ -270,9 +274,11 @@ def fragment_speedups(rows: list[dict], target: str, work: Path):
     from compressor.targets import load_target
 
     base = load_target(target)
-    costs, dtype = base.compute.runtimes["onnx"], rows[0]["dtype"]
+    fmt, dtype = rows[0]["format"], rows[0]["dtype"]
+    runtime = fmt.removesuffix("-int8")
+    costs = base.compute.runtimes[runtime]
     pairs = [[(path, read_graph(path, as_run=True)) for path in
-              (_fragment_file(work, r["fragment"], r["params"], b, dtype) for b in (r["blocks"], 2 * r["blocks"]))]
+              (_fragment_file(work, fmt, r["fragment"], r["params"], b) for b in (r["blocks"], 2 * r["blocks"]))]
              for r in rows]
 
     def per_block(pair, profile) -> float:
@@ -285,7 +291,7 @@ def fragment_speedups(rows: list[dict], target: str, work: Path):
     def speedups(efficiency: float, sync_us: float) -> list[float]:
         parallel = {**costs.parallel, dtype: {**costs.parallel[dtype], "efficiency": efficiency, "sync_us": sync_us}}
         compute = dataclasses.replace(base.compute, threads=rows[0]["threads"], runtimes={
-            **base.compute.runtimes, "onnx": dataclasses.replace(costs, parallel=parallel)})
+            **base.compute.runtimes, runtime: dataclasses.replace(costs, parallel=parallel)})
         profile = dataclasses.replace(base, compute=compute)
         return [t1 / per_block(pair, profile) for pair, t1 in zip(pairs, one)]
 
@@ -450,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chain", type=int, default=0,
                         help="time chains of N shape-preserving copies of each MAC kernel (per op time)")
     parser.add_argument("--fragments", action="store_true",
-                        help="time onnxruntime graph fragments (generic CNN blocks), for its parallel fit")
+                        help="time graph fragments (generic CNN blocks) for the runtimes' parallel fit")
     parser.add_argument("--serial", action="store_true",
                         help="time every point of the families whose kernels may not split (serial op types)")
     args = parser.parse_args(argv)
@@ -467,8 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['format']:<12}{r['family']:<16}{r.get('op_type', r.get('fragment')):<20}{r['ms_1']:>9.4f} ms 1t "
               f"{r['ms_t']:>9.4f} ms {r['threads']}t  x{r['ms_1'] / max(r['ms_t'], 1e-9):.2f}")
     if any(r["family"] == "fragment" for r in result["rows"]):
-        for dtype, (efficiency, sync_us, points) in fit_fragments(result["rows"]).items():
-            print(f"# onnx fragments: parallel.{dtype} efficiency = {efficiency:.3g}, sync_us = {sync_us:.3g}"
+        for (fmt, dtype), (efficiency, sync_us, points) in fit_fragments(result["rows"]).items():
+            print(f"# {fmt} fragments: parallel.{dtype} efficiency = {efficiency:.3g}, sync_us = {sync_us:.3g}"
                   f"  # {points} fragments")
     serial = serial_ops(result["rows"])
     fitted = fit(result["rows"], serial=serial)

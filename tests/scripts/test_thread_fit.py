@@ -48,4 +48,4 @@ def test_fragments_fit_finds_the_split_the_cost_model_was_given(tmp_path):
     assert all(1.0 < s < 2.0 for s in speedups)
     assert max(abs(a - b) for a, b in zip(speedups, model(0.8, 6.0))) > 0.02
     rows = [{**r, "ms_t": 1.0 / s} for r, s in zip(rows, speedups)]
-    assert microbench_threads.fit_fragments(rows)["float32"] == (0.7, 6.0, 4)
+    assert microbench_threads.fit_fragments(rows)["onnx", "float32"] == (0.7, 6.0, 4)
