@@ -153,11 +153,13 @@ OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger
 # a transposed conv): fitted apart, with every term, and kept out of the kind's fit.
 OWN_KERNEL = frozenset({"TRANSPOSE_CONV"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns")
-# Runtimes (format, dtype) whose conv kernels pay per output position x filter tap (``tap_ns``):
-# MLAS's int8 convs walk an indirection pointer (its symmetric kernel) or copy an im2col row (its
-# GEMM path) per pair, ~1 ns each on the Xeon (onnxruntime's profiler: a 1x64-tap 1-in/1-out conv
-# over 4096 positions takes 0.28 ms, where its MACs and bytes are nothing).
-TAP_TERMS_FOR = frozenset({("onnx", "int8")})
+# Runtimes (format, dtype) -> the kinds whose kernels pay per output position x filter tap
+# (``tap_ns``): MLAS's int8 convs walk an indirection pointer (its symmetric kernel) or copy an
+# im2col row (its GEMM path) per pair, ~1 ns each on the Xeon (onnxruntime's profiler: a 1x64-tap
+# 1-in/1-out conv over 4096 positions takes 0.28 ms, where its MACs and bytes are nothing);
+# XNNPACK's fp32 depthwise kernels read one input pointer per pair from their indirection buffer
+# whatever the channels, so a 16-channel 3x3 over 128x128 costs 1.4x what its MACs and bytes say.
+TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise",)}
 # TFLite ops XNNPACK runs through one binary element-wise operator (binary-elementwise-nd.c):
 # the cost of one call of its kernel is theirs alike, fitted where the grid broadcasts.
 BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
@@ -370,7 +372,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         tied = False
         if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2"}:
             a[:, 5] = 0.0  # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's
-        if (fmt, dtype) not in TAP_TERMS_FOR:
+        if points[0]["kind"] not in TAP_TERMS_FOR.get((fmt, dtype), ()):
             a[:, 6] = 0.0
         if key in OWN_TERMS:
             a[:, 1] = a[:, 2] = a[:, 3] = 0.0  # few points: a rate per MAC and a fixed cost, nothing more

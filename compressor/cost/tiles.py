@@ -111,8 +111,9 @@ def igemm_restream_s(op: Op, costs: RuntimeCost, private_cache_bytes: int | None
 
 
 def tap_pairs(op: Op) -> int:
-    """Output positions x filter taps of a conv with taps (kind "conv"); 0 for any other op."""
-    if op.kind != "conv" or not op.out_channels or not op.macs:
+    """Output positions x filter taps of a conv with taps (kind "conv") or a depthwise conv (one
+    input pointer per pair in its indirection buffer, whatever its channels); 0 for any other op."""
+    if op.kind not in ("conv", "depthwise") or not op.out_channels or not op.macs:
         return 0
     positions = output_positions(op)  # MACs = positions x taps x out channels x (per-group) in channels
     return op.macs // max(positions * op.out_channels * max(op.in_channels, 1), 1) * positions
@@ -121,7 +122,7 @@ def tap_pairs(op: Op) -> int:
 def indirection_s(op: Op, costs: RuntimeCost) -> float:
     """The least an IGEMM conv spends walking its indirection buffer: output positions x filter
     taps, at the runtime's measured ns per pair for a buffer that size (8 bytes a pair)."""
-    pairs = tap_pairs(op)
+    pairs = tap_pairs(op) if op.kind == "conv" else 0  # measured on 1-in / 1-out IGEMM convs
     if op.compute_dtype not in costs.indirection_ns or not pairs:
         return 0.0
     return pairs * costs.indirection_ns_at(op.compute_dtype, pairs * 8) * 1e-9

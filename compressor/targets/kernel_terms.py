@@ -17,7 +17,8 @@ class KernelTerms:
     of: one efficiency per family cannot say both, these terms can.  ``call_ns``: per call of
     the kernel's inner loop, where an op makes more than one (``Op.broadcast_runs``: XNNPACK's
     binary element-wise kernel runs once per innermost run of a broadcasting op).  ``tap_ns``: per
-    output position x filter tap of a conv (``cost.tiles.tap_pairs``: MLAS int8's pointer walk)."""
+    output position x filter tap of a conv or depthwise conv (``cost.tiles.tap_pairs``: MLAS int8's
+    pointer walk, XNNPACK's fp32 depthwise indirection)."""
 
     mac_ps: float = 0.0
     in_byte_ps: float = 0.0

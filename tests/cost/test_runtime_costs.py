@@ -701,6 +701,25 @@ def test_an_int8_conv_pays_per_output_position_and_filter_tap():
     assert t(conv(784, 1, 64, 64, "pointwise")) == 0
 
 
+def test_a_depthwise_conv_pays_per_output_position_and_filter_tap_whatever_its_channels():
+    """XNNPACK's fp32 depthwise kernels read one input pointer per output position x filter tap
+    from their indirection buffer: 8 or 64 channels pay the same walk; an IGEMM conv's measured
+    indirection floor (indirection_ns) is not a depthwise conv's."""
+    terms = {"float32": {"depthwise": KernelTerms(tap_ns=0.5)}}
+    walk = {"float32": ((1e3, 1.0), (1e9, 1.0))}
+    cpu = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, indirection_ns=walk))
+
+    def dw(side: int, k: int, channels: int) -> Op:
+        positions = side * side
+        return Op("y", "DEPTHWISE_CONV_2D", "depthwise", (0,), (1,), positions * k * k * channels, "float32",
+                  k * k * channels * 4, positions * channels * 4, positions * channels * 4, out_channels=channels)
+
+    t = lambda op: estimate_op_latency(op, cpu, runtime="tflite").latency_s
+    assert t(dw(32, 3, 8)) == pytest.approx(32 * 32 * 9 * 0.5e-9)
+    assert t(dw(32, 3, 64)) == pytest.approx(t(dw(32, 3, 8)))
+    assert t(dw(16, 5, 16)) == pytest.approx(16 * 16 * 25 * 0.5e-9)
+
+
 def test_symmetric_conv_rules_are_validated(tmp_path):
     rule = '\n[compute.runtimes.onnx]\ndispatch_overhead_us = 0.1\nsymmetric_conv.int8 = { input_channel_multiple = 4 }\n'
     costs = load_target(_host_plus(tmp_path, rule), cpu_flags=frozenset()).compute.runtimes["onnx"]

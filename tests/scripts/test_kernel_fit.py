@@ -131,6 +131,32 @@ def test_onnx_int8_convs_fit_a_tap_cost_and_unaligned_terms_of_their_own(tmp_pat
         assert fit_kernel_rates.terms_ms(chosen, r, target, "int8") == pytest.approx(r["ms"], rel=0.1)
 
 
+def test_litert_fp32_depthwise_fits_a_tap_cost_its_convs_do_not(tmp_path):
+    """XNNPACK's fp32 depthwise kernels: a cost per output position x filter tap (their indirection
+    buffer's pointer walk) recovered beside the per-MAC rate; LiteRT's dense convs fit none."""
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 26 model 2")
+
+    def row(side, c, k, family="depthwise"):
+        positions, taps = side * side, k * k
+        dense = family == "conv"
+        macs = positions * taps * c * (c if dense else 1)
+        r = {"format": "tflite", "family": family, "op_type": "CONV_2D" if dense else "DEPTHWISE_CONV_2D",
+             "kind": family, "dtype": "float32", "macs": macs, "out_channels": c, "input_bytes": 4 * positions * c,
+             "weight_bytes": 4 * taps * c * (c if dense else 1), "output_bytes": 4 * positions * c, "bytes": 0,
+             "params": {"h": side, "w": side, "c": c, "k": k, "s": 1} if not dense else
+             {"h": side, "w": side, "cin": c, "cout": c, "kh": k, "kw": k, "s": 1}}
+        r["ms"] = (30e-12 * macs + (0.3e-9 * positions * taps if not dense else 0)) * 1e3
+        return r
+
+    rows = [row(side, c, 3) for side, c in [(128, 16), (112, 32), (56, 96), (28, 144), (14, 384), (7, 960),
+                                            (64, 48), (32, 256)]]
+    rows += [row(side, c, 3, "conv") for side, c in [(56, 64), (28, 128), (14, 256), (7, 512), (112, 16)]]
+    terms = fit_kernel_rates.fit_terms(rows, target, "tflite")
+    assert terms["depthwise"]["tap_ns"] == pytest.approx(0.3, rel=0.1)
+    assert terms["depthwise"]["mac_ps"] == pytest.approx(30, rel=0.1)
+    assert terms["conv"]["tap_ns"] == 0
+
+
 def test_a_retimed_table_replaces_its_points_scaled_to_the_others_state(tmp_path):
     """--retimed: the points a later table times again are its, scaled by the median of the
     first's time over its own for the same files (the VM ran faster); its other points join."""
