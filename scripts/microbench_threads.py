@@ -34,8 +34,8 @@ runtimes leave a tiny op on the calling thread), by grid search on squared log e
 fraction of a perfect split the kernels reach, ``sync`` the per-op cost of handing work to the
 thread pool and joining it; where chains were timed, onnxruntime's and every int8 kernel are fitted
 on the chains alone (onnxruntime's better on ``--fragments``, printed apart).  ``serial``: op
-types whose points of at least 0.02 ms speed up by a median under 1.15x (left out of the fit); ``step_sync_us``: a recurrent op's hand-off per time step,
-fitted on the LSTM/GRU sweep.  Those are ``[compute.runtimes.<fmt>] parallel.<dtype> =
+types whose points of at least 0.02 ms speed up by a median under 1.15x (left out of the fit);
+``step_sync_us``: a recurrent op's hand-off per time step, fitted on the LSTM/GRU sweep.  Those are ``[compute.runtimes.<fmt>] parallel.<dtype> =
 { efficiency, sync_us, step_sync_us, serial }`` in the profile (``cost/latency.py``).
 """
 
@@ -91,10 +91,10 @@ SMALL_CHAIN_GRID = {
     "fully_connected": [dict(n=1, k=k, m=k) for k in (128, 512)],
 }
 
-# --fragments: generic CNN blocks (microbench_kernels.build_onnx_fragment), onnxruntime fp32 and
-# int8, FRAGMENT_BLOCKS and twice as many in a row: ops of different kinds and sizes one after
-# another, as a model holds them, where a chain repeats one.  Each split anew, its output read by
-# the next op on whichever thread; their two-thread time is what the profile's onnxruntime
+# --fragments: generic CNN blocks (microbench_kernels.build_onnx_fragment / build_tflite_fragment),
+# fp32 and int8, FRAGMENT_BLOCKS and twice as many in a row: ops of different kinds and sizes one
+# after another, as a model holds them, where a chain repeats one.  Each split anew, its output
+# read by the next op on whichever thread; their two-thread speedup is what a runtime's
 # ``parallel`` efficiency and hand-off are fitted to (``fit_fragments``, through the cost model).
 FRAGMENTS = ([("mbconv", {"c": c, "hw": hw, "e": 6}) for c, hw in [(24, 56), (32, 28), (64, 14), (96, 14), (160, 7)]]
              + [("basic", {"c": c, "hw": hw}) for c, hw in [(64, 56), (128, 28), (256, 14), (512, 7)]]
@@ -113,6 +113,18 @@ def wall_ms(invoke, empty, runs: int) -> float:
         t = time.perf_counter(); invoke(); mine.append(time.perf_counter() - t)
         t = time.perf_counter(); empty(); theirs.append(time.perf_counter() - t)
     return max(statistics.median(mine) - statistics.median(theirs), 0.0) * 1e3
+
+
+def timed_ms(path: Path, empty: Path, threads: int, seconds: float) -> float:
+    """``path``'s wall time at ``threads`` threads less the empty file's (``wall_ms``), as many
+    runs as ``seconds`` allows (7-200), after three warm-up runs of each."""
+    from compressor.measure.bench import open_invoker
+
+    invoke, base = open_invoker(path, threads=threads), open_invoker(empty, threads=threads)
+    for _ in range(3):
+        invoke(); base()
+    start = time.perf_counter(); invoke(); once = max(time.perf_counter() - start, 2e-6)
+    return wall_ms(invoke, base, int(min(200, max(7, seconds / once))))
 
 
 def run(args) -> dict:
@@ -138,7 +150,6 @@ def _time_all(args, work: Path) -> list[dict]:
     import microbench_kernels as mk
 
     from compressor.graph.read import read_graph
-    from compressor.measure.bench import open_invoker
 
     rows = []
     for fmt in args.formats:
@@ -161,14 +172,8 @@ def _time_all(args, work: Path) -> list[dict]:
         for _ in range(args.rounds):
             for family, p, paths in points:
                 for path in paths:
-                    times = {}
-                    for threads in (1, args.threads):
-                        invoke, base = open_invoker(path, threads=threads), open_invoker(empty, threads=threads)
-                        for _ in range(3):
-                            invoke(); base()
-                        start = time.perf_counter(); invoke(); once = max(time.perf_counter() - start, 2e-6)
-                        runs = int(min(200, max(7, args.seconds / args.rounds / 2 / once)))
-                        times[threads] = wall_ms(invoke, base, runs)
+                    times = {threads: timed_ms(path, empty, threads, args.seconds / args.rounds / 2)
+                             for threads in (1, args.threads)}
                     key = str(path)
                     if key not in best or times[1] + times[args.threads] < sum(best[key].values()):
                         best[key] = times
@@ -194,8 +199,6 @@ def _time_fragments(args, work: Path) -> list[dict]:
     the difference over FRAGMENT_BLOCKS, so the file's own glue cancels out."""
     import microbench_kernels as mk
 
-    from compressor.measure.bench import open_invoker
-
     rows = []
     for fmt in args.formats:
         empty = mk.build_empty(work / f"empty.{mk.SUFFIX[fmt]}")
@@ -204,14 +207,8 @@ def _time_fragments(args, work: Path) -> list[dict]:
             paths = [_fragment_file(work, fmt, kind, p, blocks) for blocks in (FRAGMENT_BLOCKS, 2 * FRAGMENT_BLOCKS)]
             best: dict[tuple[int, int], float] = {}
             for _ in range(args.rounds):
-                times = {}
-                for i, path in enumerate(paths):
-                    for threads in (1, args.threads):
-                        invoke, base = open_invoker(path, threads=threads), open_invoker(empty, threads=threads)
-                        for _ in range(3):
-                            invoke(); base()
-                        start = time.perf_counter(); invoke(); once = max(time.perf_counter() - start, 2e-6)
-                        times[i, threads] = wall_ms(invoke, base, int(min(200, max(7, args.seconds / args.rounds / once))))
+                times = {(i, threads): timed_ms(path, empty, threads, args.seconds / args.rounds)
+                         for i, path in enumerate(paths) for threads in (1, args.threads)}
                 if not best or sum(times.values()) < sum(best.values()):
                     best = times
             n = FRAGMENT_BLOCKS
@@ -256,7 +253,7 @@ def fit_fragments(rows: list[dict], target: str = "host-x86", *,
                 continue
             speedups = fragment_speedups(mine, target, Path(work))
             measured = [r["ms_1"] / r["ms_t"] for r in mine]
-            error, efficiency, sync_us = min(
+            _, efficiency, sync_us = min(
                 (sum(float(np.log(m / p)) ** 2 for m, p in zip(measured, speedups(e, s))), e, s)
                 for e in FRAGMENT_EFFICIENCIES for s in FRAGMENT_SYNCS)
             fitted[fmt, dtype] = (efficiency, sync_us, len(mine))
