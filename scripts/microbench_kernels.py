@@ -217,8 +217,8 @@ GRID["unaligned_depthwise"] = [{"h": h, "w": w, "c": c, "k": k, "s": s}
                                                      (25, 5, 276, 3, 1), (48, 48, 8, 3, 1), (14, 14, 200, 3, 1),
                                                      (7, 7, 40, 5, 1), (112, 112, 8, 3, 2), (28, 28, 100, 3, 2)]]
 
-# Layout moves as real int8 graphs make them (added 2026-12-05, tflite-int8 only): LiteRT's int8
-# PAD writes one output row (the last axis) at a time, ~7 ns each on the Xeon, so a 224x224x3
+# Layout moves as real graphs make them (added 2026-12-05, LiteRT fp32 and int8): LiteRT's PAD
+# writes one output row (the last axis) at a time, ~6-7 ns each on the Xeon, so a 224x224x3
 # input padded by 3 (DenseNet) takes 391 us where a 1x64x4000 one padded along its 4000 (a
 # litert-torch 1-D conv) takes 6.5 (``call_ns`` per ``Op.broadcast_runs``, its rows); the
 # Transposes of litert-torch's 1-D convs.
@@ -247,7 +247,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "layout", "conv1d"},
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d"},
         "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "conv1d"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d"}}
