@@ -588,7 +588,8 @@ def build_onnx_fragment(kind: str, p: dict, blocks: int, path: Path, dtype: str 
     c, side = p["c"], p["hw"]
     nodes, inits = [], []
 
-    def conv(x, cin, cout, k, groups, name, relu=True):
+    def conv(x, cin, cout, k, depthwise=False, relu=True):
+        name, groups = f"n{len(nodes)}", cout if depthwise else 1
         w = (rng.standard_normal((cout, cin // groups, k, k)) / np.sqrt(cin // groups * k * k)).astype(np.float32)
         inits.extend([numpy_helper.from_array(w, f"{name}_w"),
                       numpy_helper.from_array((rng.standard_normal(cout) * 0.1).astype(np.float32), f"{name}_b")])
@@ -599,28 +600,15 @@ def build_onnx_fragment(kind: str, p: dict, blocks: int, path: Path, dtype: str 
         nodes.append(helper.make_node("Relu", [f"{name}_c"], [f"{name}_r"]))
         return f"{name}_r"
 
-    def add(x, y, name, relu):
+    def add(x, y, relu):
+        name = f"n{len(nodes)}"
         nodes.append(helper.make_node("Add", [x, y], [f"{name}_s"]))
         if not relu:
             return f"{name}_s"
         nodes.append(helper.make_node("Relu", [f"{name}_s"], [f"{name}_r"]))
         return f"{name}_r"
 
-    x = "x"
-    for i in range(blocks):
-        if kind == "mbconv":
-            wide = c * p.get("e", 6)
-            y = conv(conv(x, c, wide, 1, 1, f"e{i}"), wide, wide, 3, wide, f"d{i}")
-            x = add(x, conv(y, wide, c, 1, 1, f"p{i}", relu=False), f"a{i}", relu=False)
-        elif kind == "basic":
-            x = add(x, conv(conv(x, c, c, 3, 1, f"a{i}"), c, c, 3, 1, f"b{i}", relu=False), f"s{i}", relu=True)
-        elif kind == "bottleneck":
-            y = conv(conv(x, c, c // 4, 1, 1, f"a{i}"), c // 4, c // 4, 3, 1, f"b{i}")
-            x = add(x, conv(y, c // 4, c, 1, 1, f"c{i}", relu=False), f"s{i}", relu=True)
-        elif kind == "dwsep":
-            x = conv(conv(x, c, c, 3, c, f"d{i}"), c, c, 1, 1, f"p{i}")
-        else:
-            raise ValueError(f"unknown fragment {kind!r}")
+    x = _fragment_blocks(kind, p, blocks, "x", conv, add)
     graph = helper.make_graph(nodes, kind, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, side, side])],
                               [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, c, side, side])], inits)
     fp32 = path if dtype == "float32" else path.with_suffix(".fp32.onnx")
@@ -628,6 +616,28 @@ def build_onnx_fragment(kind: str, p: dict, blocks: int, path: Path, dtype: str 
     if dtype != "float32":
         _quantize_qdq(fp32, path)
         fp32.unlink()
+
+
+def _fragment_blocks(kind: str, p: dict, blocks: int, x, conv, add):
+    """``blocks`` of fragment ``kind`` after ``x``, through a builder's ``conv(x, cin, cout, k,
+    depthwise=False, relu=True)`` and ``add(x, y, relu)``: the one block topology both formats'
+    fragment builders draw (``build_onnx_fragment``); the last output."""
+    c = p["c"]
+    for _ in range(blocks):
+        if kind == "mbconv":
+            wide = c * p.get("e", 6)
+            y = conv(conv(x, c, wide, 1), wide, wide, 3, depthwise=True)
+            x = add(x, conv(y, wide, c, 1, relu=False), relu=False)
+        elif kind == "basic":
+            x = add(x, conv(conv(x, c, c, 3), c, c, 3, relu=False), relu=True)
+        elif kind == "bottleneck":
+            y = conv(conv(x, c, c // 4, 1), c // 4, c // 4, 3)
+            x = add(x, conv(y, c // 4, c, 1, relu=False), relu=True)
+        elif kind == "dwsep":
+            x = conv(conv(x, c, c, 3, depthwise=True), c, c, 1)
+        else:
+            raise ValueError(f"unknown fragment {kind!r}")
+    return x
 
 
 def _quantize_qdq(fp32: Path, path: Path) -> None:
@@ -704,19 +714,8 @@ def build_tflite_fragment(kind: str, p: dict, blocks: int, path: Path, dtype: st
         b.op("ADD", [x, y], [z], "AddOptions", o)
         return z
 
-    x = first = b.tensor((1, side, side, c))
-    for _ in range(blocks):
-        if kind == "mbconv":
-            wide = c * p.get("e", 6)
-            x = add(x, conv(conv(conv(x, c, wide, 1), wide, wide, 3, depthwise=True), wide, c, 1, relu=False), relu=False)
-        elif kind == "basic":
-            x = add(x, conv(conv(x, c, c, 3), c, c, 3, relu=False), relu=True)
-        elif kind == "bottleneck":
-            x = add(x, conv(conv(conv(x, c, c // 4, 1), c // 4, c // 4, 3), c // 4, c, 1, relu=False), relu=True)
-        elif kind == "dwsep":
-            x = conv(conv(x, c, c, 3, depthwise=True), c, c, 1)
-        else:
-            raise ValueError(f"unknown fragment {kind!r}")
+    first = b.tensor((1, side, side, c))
+    x = _fragment_blocks(kind, p, blocks, first, conv, add)
     fp32 = path if dtype == "float32" else path.with_suffix(".fp32.tflite")
     b.save(fp32, [first], [x])
     if dtype != "float32":
