@@ -81,6 +81,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     import onnx
 
     notes_before: list[str] = []
+    source = Path(path)  # the user's file: what every message names, not onnxruntime's cached copy
     if as_run:
         from .ort_optimized import optimized_onnx
 
@@ -94,7 +95,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     # Weights stay on disk: shapes and dtypes are all the IR needs.
     model = onnx.load(str(path), load_external_data=False)
     specs = onnx_input_specs(model)
-    shapes, notes = resolve_input_shapes(specs, input_shapes, path=path)
+    shapes, notes = resolve_input_shapes(specs, input_shapes, path=source)
     fixed = dict(zip((s.name for s in specs), shapes))
     for value in model.graph.input:
         if value.name in fixed:
