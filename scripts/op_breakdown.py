@@ -61,7 +61,8 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
     # packed weights by XNNPACK: it is cut out with its consumer, never timed alone.
     static = {o.outputs[0]: o for o in graph.operators
               if names[o.opcodeIndex] == "DEQUANTIZE" and constant(o.inputs[0])}
-    ops = [(index, op) for index, op in enumerate(graph.operators) if op.outputs[0] not in static]
+    # (an ASSIGN_VARIABLE writes a resource variable and has no output tensor)
+    ops = [(index, op) for index, op in enumerate(graph.operators) if len(op.outputs) == 0 or op.outputs[0] not in static]
     model_outputs = set(graph.outputs)
 
     def cut(chosen: list, file: Path) -> str | None:
@@ -73,7 +74,7 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
         made = [o for op in chosen for o in op.outputs]
         made_set, inside = set(made), {id(op) for op in chosen}
         read_after = {i for _, op in ops if id(op) not in inside for i in op.inputs}
-        outputs = [o for o in made if o in model_outputs or o in read_after] or [chosen[-1].outputs[0]]
+        outputs = [o for o in made if o in model_outputs or o in read_after] or made[-1:]
         feeds = [static[i] for op in chosen for i in op.inputs if i in static]
         graph.operators, graph.outputs = [*dict.fromkeys(feeds), *chosen], list(dict.fromkeys(outputs))
         graph.inputs = list(dict.fromkeys(i for op in chosen for i in op.inputs
@@ -91,9 +92,10 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
             name = names[op.opcodeIndex]
             if only and name not in only:
                 continue
-            row = {"index": index, "op": name, "output_name": (graph.tensors[op.outputs[0]].name or b"").decode(),
+            out = graph.tensors[op.outputs[0]] if len(op.outputs) else None
+            row = {"index": index, "op": name, "output_name": (out.name or b"").decode() if out else "",
                    "inputs": [[int(d) for d in graph.tensors[i].shape] for i in op.inputs if i >= 0][:2],
-                   "output": [int(d) for d in graph.tensors[op.outputs[0]].shape]}
+                   "output": [int(d) for d in out.shape] if out else []}
             reason = cut([op], Path(tmp) / f"op{index}.tflite")
             if reason:
                 row["skipped"] = reason
