@@ -38,17 +38,22 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
     its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
     tap to its input tile, and, where it lists a row tile, output rows to whole tiles (an op
-    with fewer rows than a tile runs a smaller one): XNNPACK's AMX int8 kernel computes 16 rows
-    x 64 channels x 64 inputs per tap at a time whatever the layer needs of them."""
+    with fewer rows than a tile runs a smaller one, unless ``whole_row_tiles``): XNNPACK's AMX
+    int8 kernel computes 16 rows x 64 channels x 64 inputs per tap at a time whatever the layer
+    needs of them, and requantizes all 16 x 64 outputs (a 1-row op: its 1x64 kernel's row)."""
     dtype, kind = op.compute_dtype, op.kind
     tile = kernel_channel_tile(dtype, kind, compute, costs)
     macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
     rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
     if rows > 1 and op.out_channels:
         positions = output_positions(op)
-        scale = math.ceil(positions / rows) * rows / positions if positions >= rows else 1.0
-        macs *= scale
-        out_bytes = round(out_bytes * scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
+        whole = math.ceil(positions / rows) * rows / positions
+        if costs.whole_row_tiles:  # XNNPACK: every tile whole; one row: the 1-row kernel's output
+            mac_scale, out_scale = whole, (whole if positions > 1 else 1.0)
+        else:
+            mac_scale = out_scale = whole if positions >= rows else 1.0
+        macs *= mac_scale
+        out_bytes = round(out_bytes * out_scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
     return macs, out_bytes
 
 

@@ -138,6 +138,11 @@ class RuntimeCost:
     # per tile): MACs and the per-output term count whole rows x channel tiles (an op with
     # fewer positions than one tile runs a smaller one); absent: rows are not padded
     row_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # XNNPACK's rule for those row tiles: a GEMM microkernel computes all of its mr rows whatever
+    # the op has (rows past the op's last alias it: the AMX 16x64 kernel requantizes and writes
+    # 16 x 64 outputs per call), and an op of one row runs the 1-row kernel instead, whose tile
+    # multiplies cost as the full tile's (cost.tiles.kernel_work); False: fewer rows, smaller tile
+    whole_row_tiles: bool = False
     # dtype -> {SYMMETRIC_CONV_KEYS: N}: the convs the runtime's symmetric conv kernel takes (MLAS's
     # ConvSym, convsym.cpp MlasConvSymPackWSize); any other runs im2col + GEMM (dense) or a generic
     # kernel (depthwise), on its kind's ``<kind>_unaligned`` terms
@@ -156,7 +161,7 @@ class RuntimeCost:
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
-                     self.transpose_element_ns, self.in_place, self.nchwc,
+                     self.transpose_element_ns, self.in_place, self.nchwc, self.whole_row_tiles,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
                        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", *PER_KIND_TABLES))))
@@ -238,7 +243,8 @@ def _log_interpolate(curve, x: float) -> float | None:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "parallel", "in_place", "nchwc", "task_weight_reads", *RUNTIME_CURVES,
+                     "kernels", "transpose_element_ns", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
+                     *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
 PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")

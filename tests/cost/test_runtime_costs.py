@@ -542,8 +542,34 @@ def test_amx_kernels_cost_whole_tiles_on_a_cpu_with_amx_only():
     assert t(conv(3, 16, 32), amx) == pytest.approx(t(conv(16, 16, 32), amx), rel=0.05)
     assert t(conv(3, 16, 32), vnni) < 0.75 * t(conv(16, 16, 32), vnni)
     assert t(conv(256, 256, 14), amx) < 0.5 * t(conv(256, 256, 14), vnni)
-    # Fewer positions than a row tile run a smaller tile: a 1x1-output conv is not costed as 16 rows.
+    # One output position runs the 1-row kernel: its outputs are one row's, not 16.
     assert t(conv(64, 64, 1), amx) < 2 * amx.compute.runtimes["tflite"].kernels["int8"]["conv"].fixed_us * 1e-6 + 1e-6
+
+
+def test_xnnpack_computes_whole_row_tiles_and_a_single_row_on_its_one_row_kernel():
+    """``whole_row_tiles`` (XNNPACK): its 16x64 AMX GEMM requantizes and writes all 16 rows of a
+    call whatever rows the op has, so a pointwise conv over 2x2 positions writes as many outputs
+    as one over 4x4; one position runs the 1x64 kernel (one row of outputs, its tile multiplies
+    still a full tile's MACs).  Without the flag (MLAS) fewer rows than a tile run a smaller one."""
+    from compressor.cost.tiles import kernel_work
+
+    amx = load_target("host-x86", cpu_flags=frozenset({"avx2", "avx512f", "avx512_vnni", "amx_int8"}))
+    costs = amx.compute.runtimes["tflite"]
+    assert costs.whole_row_tiles and costs.row_tile("int8", "pointwise") == 16
+
+    def pointwise(side: int, cin: int = 64, cout: int = 64) -> Op:
+        pixels = side * side
+        return Op("y", "CONV_2D", "pointwise", (0,), (1,), pixels * cout * cin, "int8", cout * cin,
+                  pixels * cin, pixels * cout, out_channels=cout, in_channels=cin)
+
+    macs2, out2 = kernel_work(pointwise(2), amx.compute, costs)
+    macs4, out4 = kernel_work(pointwise(4), amx.compute, costs)
+    assert out2 == out4 == 16 * 64 and macs2 == macs4 == 16 * 64 * 64
+    macs1, out1 = kernel_work(pointwise(1), amx.compute, costs)
+    assert out1 == 64 and macs1 == 16 * 64 * 64
+    mlas = replace(costs, whole_row_tiles=False)
+    assert kernel_work(pointwise(2), amx.compute, mlas) == (4 * 64 * 64, 4 * 64)
+    assert kernel_work(pointwise(5), amx.compute, costs)[1] == 32 * 64  # 25 rows: two whole tiles
 
 
 def test_xnnpack_splits_by_work_tiles_whether_or_not_it_pays():

@@ -605,3 +605,11 @@ def test_a_variant_extension_applies_with_its_flags_and_takes_kernels_and_tiles_
     bad = write(tmp_path, "bad", VALID + extension.replace("row_tiles.int8", "dispatch_overhead_us = 1\nrow_tiles.int8"))
     with pytest.raises(TargetError, match="dispatch_overhead_us"):
         load_target(str(bad), cpu_flags=frozenset({"avx2"}))
+    assert not amx.compute.runtimes["tflite"].whole_row_tiles  # the runtime's rule for its row tiles: off unless set
+    whole = write(tmp_path, "whole", VALID + extension.replace("dispatch_overhead_us = 0.1\n",
+                                                               "dispatch_overhead_us = 0.1\nwhole_row_tiles = true\n"))
+    assert load_target(str(whole), cpu_flags=frozenset({"avx2", "amx_int8"})).compute.runtimes["tflite"].whole_row_tiles
+    wrong = write(tmp_path, "wrong", VALID + extension.replace("dispatch_overhead_us = 0.1\n",
+                                                               "dispatch_overhead_us = 0.1\nwhole_row_tiles = 16\n"))
+    with pytest.raises(TargetError, match="whole_row_tiles"):
+        load_target(str(wrong), cpu_flags=frozenset({"avx2"}))
