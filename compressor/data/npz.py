@@ -130,10 +130,13 @@ def parse_input_shapes(text: str) -> tuple[tuple[int, ...], ...]:
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
-    """``"1,1,32,32"`` -> ``(1, 1, 32, 32)``; ConfigError on anything but positive integers."""
+    """``"1,1,32,32"`` -> ``(1, 1, 32, 32)``; ``"()"`` -> ``()``, a scalar input (Silero VAD's
+    sample rate); ConfigError on anything but positive integers."""
+    if str(text).strip() == "()":
+        return ()
     parts = [part.strip() for part in str(text).split(",")]
     if not all(part.isdigit() and int(part) > 0 for part in parts):  # isdigit: no signs, no blanks
-        raise ConfigError("input_shape", text, "comma-separated positive integers, e.g. 1,1,32,32")
+        raise ConfigError("input_shape", text, "comma-separated positive integers, e.g. 1,1,32,32 (() for a scalar input)")
     return tuple(int(part) for part in parts)
 
 

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
+from .onnx_control import inline_branches
 from .shapes import InputSpec, resolve_input_shapes
 
 __all__ = ["onnx_input_specs", "read_onnx"]
@@ -103,6 +104,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             del dims[:]
             for d in fixed[value.name]:
                 dims.add().dim_value = d
+    # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
+    zeros = {spec.name: _zeros(shape, spec.dtype) for spec, shape in zip(specs, shapes)}
+    model, branch_notes, choices = inline_branches(model, zeros) if _has_if(model) else (model, (), [])
+    notes = (*notes, *branch_notes)
     changed = any(spec.dims != shape for spec, shape in zip(specs, shapes))
     for value in model.graph.output:  # outputs with open dims are re-inferred from the inputs
         dims = _dims(value)
@@ -128,7 +133,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     if unresolved:
         # Shape inference stopped somewhere (Reshape of computed shapes, If, custom ops):
         # onnxruntime runs the model once at the resolved shapes and reports every tensor.
-        measured = _shapes_from_onnxruntime(path, model, dict(zip((s.name for s in specs), shapes)), specs)
+        measured = _shapes_from_onnxruntime(path, model, dict(zip((s.name for s in specs), shapes)), specs,
+                                            choices=choices)
         for name, (shape, dtype) in measured.items():
             # A tensor the file gives no value_info for (onnxruntime's optimized graph has none)
             # takes the dtype onnxruntime produced.
@@ -243,6 +249,16 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     return dataclasses.replace(result, notes=(*notes_before, *notes))
 
 
+def _has_if(model) -> bool:
+    return any(node.op_type == "If" for node in model.graph.node)
+
+
+def _zeros(shape: tuple[int, ...], dtype: str):
+    import numpy as np
+
+    return np.zeros(shape, dtype=_numpy_dtype(dtype))
+
+
 def transpose_elementwise(node, shape) -> int:
     """Elements onnxruntime's Transpose copies one at a time (``Op.elementwise_copies``): 0 when
     its permutation only reorders size-1 axes (a copy), moves a single axis (``SingleAxisTranspose``)
@@ -260,14 +276,18 @@ def transpose_elementwise(node, shape) -> int:
     return 0 if moved else math.prod(shape)
 
 
-def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Every node output's (shape, dtype), from one onnxruntime run on zeros of the resolved input shapes."""
+def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,
+                             choices: list[str] = ()) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Every node output's (shape, dtype), from one onnxruntime run on zeros of the resolved
+    input shapes (``choices``: of the file with its Ifs inlined as ``model`` has them)."""
     import numpy as np
     import onnx
     import onnxruntime as ort
 
     wanted = [out for node in model.graph.node for out in node.output if out]
     probe = onnx.load(str(path))
+    if choices:
+        probe, _, _ = inline_branches(probe, choices=list(choices))
     have = {o.name for o in probe.graph.output}
     for name in wanted:
         if name not in have:
@@ -278,7 +298,8 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs) -> dict[str
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        feed = {spec.name: np.zeros(shapes[spec.name], dtype=_numpy_dtype(spec.dtype)) for spec in specs}
+        used = {i.name for i in session.get_inputs()}  # an inlined If's condition input may be unused
+        feed = {spec.name: _zeros(shapes[spec.name], spec.dtype) for spec in specs if spec.name in used}
         names = [o.name for o in session.get_outputs()]
         values = session.run(names, feed)
     except Exception:  # the file's own inference is all there is: unknown tensors stay unknown

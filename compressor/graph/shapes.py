@@ -74,4 +74,4 @@ def resolve_input_shapes(specs: tuple[InputSpec, ...], given: tuple[tuple[int, .
 
 
 def _format(shapes) -> str:
-    return ";".join(",".join(map(str, s)) for s in shapes)
+    return ";".join(",".join(map(str, s)) if s else "()" for s in shapes)

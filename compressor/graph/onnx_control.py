@@ -1,0 +1,171 @@
+"""ONNX control flow for the cost model: an ``If`` node's ops live in its branch subgraphs,
+which the op-level IR (one flat list of ops) would otherwise never see.  Silero VAD's whole
+network sits inside two nested ``If``s on its sample-rate input: read as written it is "2 ops,
+0.007 ms" where onnxruntime runs ~0.1 ms of convs and an LSTM.
+
+``inline_branches`` replaces each ``If`` by the nodes of one branch, the way onnxruntime runs
+it: the branch its condition selects when that condition is a constant, or follows from the
+input shapes alone (Silero's "squeeze if the batch is 1": onnxruntime evaluates it once on
+zeros of those shapes); else, as the condition depends on an input's value (its sample rate),
+the branch holding more weights (ties: ``then_branch``), said so in a note.  Branch outputs take the ``If``'s output names; branch initializers join
+the graph's.  ``Loop`` and ``Scan`` bodies run a data-dependent number of times and are not
+inlined: a note says their bodies are not costed.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["inline_branches"]
+
+_MAX_IFS = 256  # nested and sequential Ifs together: more is not a model this costs
+
+
+def inline_branches(model, feed: dict | None = None,
+                    choices: list[str] | None = None) -> tuple[object, tuple[str, ...], list[str]]:
+    """``(model, notes, choices)``: ``model`` (changed in place) with every ``If`` replaced by one
+    branch, in graph order; ``feed`` (input name -> zeros of its resolved shape) lets a condition
+    that follows from the shapes be evaluated; ``choices`` replays an earlier call's branches on
+    another copy of the same model.  Unchanged, no notes, when it has no If."""
+    graph = model.graph
+    notes: list[str] = []
+    judged: list[str] = []  # the Ifs whose branch was chosen by weight, not by their condition
+    made: list[str] = []
+    constants = _constant_values(graph)
+    for count in range(_MAX_IFS):
+        at = next((i for i, node in enumerate(graph.node) if node.op_type == "If"), None)
+        if at is None:
+            break
+        node = graph.node[at]
+        branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
+        if choices is not None and count < len(choices):
+            chosen, why = choices[count], ""
+        elif node.input and node.input[0] not in constants and feed is not None and not _value_dependent(graph, node.input[0]):
+            value = _evaluate(model, node.input[0], feed)
+            chosen, why = _choose(node, branches, constants if value is None else {node.input[0]: value})
+        else:
+            chosen, why = _choose(node, branches, constants)
+        made.append(chosen)
+        body = branches[chosen]
+        nodes = _renamed(body, node)
+        del graph.node[at]
+        for offset, inner in enumerate(nodes):
+            graph.node.insert(at + offset, inner)
+        graph.initializer.extend(body.initializer)
+        graph.value_info.extend(v for v in body.value_info if v.name not in {o.name for o in body.output})
+        constants.update(_constant_values(body))
+        if why:
+            judged.append(f"{node.name or node.output[0]!r}: {chosen}, {why}")
+    if judged:
+        notes.append(f"{len(judged)} If node(s) whose condition is known only at run time: each costed as the "
+                     f"branch holding more weights ({'; '.join(judged[:2])}{'; ...' if len(judged) > 2 else ''})")
+    loops = [n for n in graph.node if n.op_type in ("Loop", "Scan")]
+    if loops:
+        notes.append(f"{len(loops)} Loop/Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in loops[:3])}): "
+                     "their bodies run a data-dependent number of times and are not costed")
+    return model, tuple(notes), made
+
+
+def _value_dependent(graph, name: str) -> bool:
+    """Whether tensor ``name`` depends on the value of a graph input, not only on shapes: a
+    walk back through its producers that stops at Shape / Size (shape only) and constants."""
+    inputs = {v.name for v in graph.input} - {init.name for init in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output if out}
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in seen or not current:
+            continue
+        seen.add(current)
+        if current in inputs:
+            return True
+        node = producer.get(current)
+        if node is None or node.op_type in ("Shape", "Size", "Constant"):
+            continue
+        todo.extend(node.input)
+    return False
+
+
+def _evaluate(model, name: str, feed: dict) -> bool | None:
+    """The value of scalar bool tensor ``name``, from one onnxruntime run of ``model`` on
+    ``feed``; None where that run fails."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    probe.graph.output.append(onnx.ValueInfoProto(name=name))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        used = {i.name for i in session.get_inputs()}
+        (value,) = session.run([name], {k: v for k, v in feed.items() if k in used})
+    except Exception:  # noqa: BLE001 - whatever stops the run, the weights decide instead
+        return None
+    return bool(np.asarray(value).reshape(-1)[0]) if np.asarray(value).size == 1 else None
+
+
+def _choose(node, branches: dict, constants: dict) -> tuple[str, str]:
+    """(branch name, why it was chosen where that is a judgement, else '')."""
+    condition = constants.get(node.input[0]) if node.input else None
+    if condition is not None:
+        return ("then_branch" if condition else "else_branch"), ""
+    weights = {name: _weight_elements(g) for name, g in branches.items()}
+    chosen = "then_branch" if weights.get("then_branch", 0) >= weights.get("else_branch", 0) else "else_branch"
+    other = "else_branch" if chosen == "then_branch" else "then_branch"
+    return chosen, f"{weights[chosen]:,} weight elements against {weights.get(other, 0):,}"
+
+
+def _weight_elements(graph) -> int:
+    """Initializer and Constant elements of a subgraph and of any subgraph inside it."""
+    total = sum(math.prod(init.dims) for init in graph.initializer)
+    for node in graph.node:
+        for attribute in node.attribute:
+            if node.op_type == "Constant" and attribute.name == "value":
+                total += math.prod(attribute.t.dims)
+            if attribute.g.node:
+                total += _weight_elements(attribute.g)
+            for sub in attribute.graphs:
+                total += _weight_elements(sub)
+    return total
+
+
+def _renamed(body, node) -> list:
+    """The branch's nodes with its outputs renamed to the ``If``'s; an output the branch does
+    not compute itself (an outer tensor passed through) becomes an Identity."""
+    from onnx import helper
+
+    rename = {}
+    produced = {out for inner in body.node for out in inner.output}
+    extra = []
+    for branch_out, if_out in zip(body.output, node.output):
+        if branch_out.name in produced:
+            rename[branch_out.name] = if_out
+        else:
+            extra.append(helper.make_node("Identity", [branch_out.name], [if_out], name=f"{if_out}/passthrough"))
+    nodes = []
+    for inner in body.node:
+        copy = type(inner)()
+        copy.CopyFrom(inner)
+        copy.output[:] = [rename.get(name, name) for name in copy.output]
+        copy.input[:] = [rename.get(name, name) for name in copy.input]
+        nodes.append(copy)
+    return nodes + extra
+
+
+def _constant_values(graph) -> dict[str, bool]:
+    """Truth values of scalar bool tensors the graph holds as constants (an If's condition)."""
+    from onnx import numpy_helper
+
+    values = {}
+    tensors = [(init.name, init) for init in graph.initializer]
+    tensors += [(node.output[0], a.t) for node in graph.node if node.op_type == "Constant" and node.output
+                for a in node.attribute if a.name == "value"]
+    for name, tensor in tensors:
+        if math.prod(tensor.dims) == 1 and tensor.data_type == 9:  # TensorProto.BOOL
+            values[name] = bool(numpy_helper.to_array(tensor).reshape(-1)[0])
+    return values

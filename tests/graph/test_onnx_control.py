@@ -1,0 +1,70 @@
+"""ONNX If nodes: their ops are costed from the branch onnxruntime would run, never dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from compressor.graph.read import read_graph
+
+
+def _branch(name: str, cout: int, rng):
+    """A branch graph: a 3x3 conv from the outer 'x' (8 channels) to ``cout`` channels."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(rng.standard_normal((cout, 8, 3, 3)).astype(np.float32), f"{name}_w")
+    conv = helper.make_node("Conv", ["x", f"{name}_w"], [f"{name}_y"], pads=[1, 1, 1, 1], name=f"{name}_conv")
+    return helper.make_graph([conv], name, [], [helper.make_tensor_value_info(f"{name}_y", TensorProto.FLOAT, None)],
+                             initializer=[weight])
+
+
+def _if_model(path, condition: str):
+    """x [1, 8, 16, 16] -> If(cond) -> then: conv to 32 channels, else: conv to 4; the condition
+    from the value of input 'flag', from x's batch dim (Shape -> Gather -> Equal 1), or a constant."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 16, 16])]
+    nodes, inits = [], []
+    if condition == "value":
+        inputs.append(helper.make_tensor_value_info("flag", TensorProto.BOOL, []))
+        cond = "flag"
+    elif condition == "shape":  # batch == 2: false for x's batch of 1, so the small else branch runs
+        inits += [numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
+                  numpy_helper.from_array(np.array(2, dtype=np.int64), "two")]
+        nodes += [helper.make_node("Shape", ["x"], ["shape"]), helper.make_node("Gather", ["shape", "zero"], ["batch"]),
+                  helper.make_node("Equal", ["batch", "two"], ["cond"])]
+        cond = "cond"
+    else:
+        inits.append(numpy_helper.from_array(np.array(False), "cond"))
+        cond = "cond"
+    nodes.append(helper.make_node("If", [cond], ["y"], name="the_if", then_branch=_branch("big", 32, rng),
+                                  else_branch=_branch("small", 4, rng)))
+    graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+BIG, SMALL = 16 * 16 * 32 * 8 * 9, 16 * 16 * 4 * 8 * 9
+
+
+@pytest.mark.parametrize("as_run", [False, True])
+def test_a_run_time_condition_costs_the_branch_with_more_weights_and_says_so(tmp_path, as_run):
+    graph = read_graph(_if_model(tmp_path / "value.onnx", "value"), input_shapes=((1, 8, 16, 16), ()), as_run=as_run)
+    assert graph.macs == BIG  # was 0: the If's ops were never costed
+    assert any("If" in note and "then_branch" in note and "weight" in note for note in graph.notes)
+
+
+@pytest.mark.parametrize("condition", ["shape", "constant"])
+def test_a_condition_fixed_by_the_shapes_or_a_constant_takes_the_branch_that_runs(tmp_path, condition):
+    graph = read_graph(_if_model(tmp_path / f"{condition}.onnx", condition))
+    assert graph.macs == SMALL
+    assert not any("If" in note for note in graph.notes)
+
+
+def test_a_scalar_input_shape_is_written_as_parentheses():
+    from compressor.data import parse_input_shapes
+
+    assert parse_input_shapes("1,512;2,1,128;()") == ((1, 512), (2, 1, 128), ())
