@@ -163,19 +163,38 @@ TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise
 # TFLite ops XNNPACK runs through one binary element-wise operator (binary-elementwise-nd.c):
 # the cost of one call of its kernel is theirs alike, fitted where the grid broadcasts.
 BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
+# TFLite ops XNNPACK runs as copies of contiguous runs: a call per run (ir.copy_runs).
+COPY_OPS = frozenset({"CONCATENATION", "SLICE", "STRIDED_SLICE"})
 
 
 def broadcast_runs(row: dict) -> int:
-    """Op.broadcast_runs of a table row: recorded by microbench_kernels.py, else (tables written
-    before it) a TFLite PRELU's, whose slopes [1, 1, C] broadcast over every position."""
+    """Op.broadcast_runs of a table row: a TFLite copy's runs (ir.copy_runs) from its params, as
+    tables written before those were counted recorded 0; else recorded by microbench_kernels.py,
+    else (tables written before it) a TFLite PRELU's, whose slopes [1, 1, C] broadcast over every
+    position."""
+    shape = row.get("params", {}).get("shape")
+    if row["op_type"] in COPY_OPS and shape and row["format"].startswith("tflite"):
+        return _copy_runs(row["op_type"], row["params"])
     if "broadcast_runs" in row:
         return row["broadcast_runs"]
-    shape = row.get("params", {}).get("shape")
     if row["op_type"] != "PRELU" or not shape or not row["format"].startswith("tflite"):
         return 0
     from compressor.graph.ir import broadcast_runs as runs
 
     return runs(tuple(shape), [tuple(shape), (1, 1, shape[-1])])
+
+
+def _copy_runs(op_type: str, params: dict) -> int:
+    """ir.copy_runs of a microbench_kernels.py CONCATENATION / STRIDED_SLICE point."""
+    from compressor.graph.ir import copy_runs
+
+    shape = tuple(params["shape"])
+    if op_type == "CONCATENATION":
+        axis, other = params.get("axis", 3), tuple(params.get("other", shape))
+        out = tuple(d + o if a == axis else d for a, (d, o) in enumerate(zip(shape, other)))
+        return copy_runs(op_type, out, [shape, other])
+    out = tuple(d - b for d, b in zip(shape, params.get("begin", (0,) * len(shape))))
+    return copy_runs(op_type, out, [shape])
 
 
 def _grouped(row: dict) -> bool:
@@ -191,12 +210,13 @@ def _unaligned(row: dict, target, dtype: str) -> bool:
 
 
 def _op(row: dict, dtype: str):
-    from compressor.graph.ir import Op
+    from compressor.graph.ir import SLICE_OPS, Op
 
     params = row.get("params", {})
     cin = params.get("cin", 0) // params.get("groups", 1) if row["kind"] in ("conv", "pointwise") else 0
     return Op(name="x", op_type=row["op_type"], kind=row["kind"], inputs=(), outputs=(), macs=row["macs"],
-              compute_dtype=dtype, weight_bytes=row["weight_bytes"], input_bytes=row["input_bytes"],
+              compute_dtype=dtype, weight_bytes=row["weight_bytes"],
+              input_bytes=row["output_bytes"] if row["op_type"] in SLICE_OPS else row["input_bytes"],
               output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin),
               broadcast_runs=broadcast_runs(row))
 
@@ -223,7 +243,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     # broadcasting op's whole vectors per call: broadcast_work), as predicted.
     op, costs = _op(row, dtype), target.compute.runtime_cost(row["format"].split("-")[0])
     macs, out_bytes = kernel_work(op, target.compute, costs)
-    in_bytes = row["input_bytes"]
+    in_bytes = op.input_bytes
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
     return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.broadcast_runs * 1e-6,
@@ -336,7 +356,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
                 or r.get("dtype", "float32") != dtype or _features(r, target, dtype) is None):
             continue
         r = {**r, "ms": kernel_time(r, glue, transpose)}
-        if r["ms"] >= min_ms:
+        # The streaming family's copies are small by design (0.01-3 us alone): all that timed above 0.
+        if r["ms"] >= min_ms or (r["family"] == "streaming" and r["ms"] > 0):
             mine.append(r)
     groups: dict[str, list[dict]] = {}
     from compressor.cost.latency import filter_taps
@@ -355,8 +376,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             groups.setdefault(f"{r['kind']}_taps1", []).append(r)
             continue
         # "other" is every op nobody classified: no one kernel's terms; the layout family's PADs
-        # and Transposes (their rows, not their bytes) are their op types' alone.
-        if r["kind"] != "other" and r["family"] != "layout":
+        # and Transposes (their rows, not their bytes) and the streaming family's small copies
+        # (their runs) are their op types' alone.
+        if r["kind"] != "other" and r["family"] not in ("layout", "streaming"):
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
             groups.setdefault(r["op_type"], []).append(r)
@@ -370,8 +392,10 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             continue
         a = np.array([_features(r, target, dtype) for r in points])
         tied = False
-        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2"}:
-            a[:, 5] = 0.0  # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's
+        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2", *COPY_OPS}:
+            # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's, per
+            # contiguous run a CONCATENATION's or a slice's (ir.copy_runs)
+            a[:, 5] = 0.0
         if points[0]["kind"] not in TAP_TERMS_FOR.get((fmt, dtype), ()):
             a[:, 6] = 0.0
         if key in OWN_TERMS:

@@ -241,15 +241,30 @@ GRID["conv1d"] = [{"w": w, "cin": ci, "cout": co, "k": k, "s": s}
                                           (150, 250, 250, 7, 1), (300, 39, 250, 11, 2), (16000, 1, 32, 80, 4),
                                           (4000, 32, 32, 3, 1), (150, 250, 250, 1, 1)]]
 
+# Streaming models' small copies (added 2026-12-05, session 14): microWakeWord's ring buffers
+# slice a [1, T, 1, C] state by one time step and concatenate the new step to it every invoke
+# (a few KB each), where the reshape family's copies are 8 KB to 1.6 MB over the channel axis.
+# XNNPACK copies a CONCATENATION input per row of the dims before its axis and a SLICE /
+# STRIDED_SLICE per contiguous run (``ir.copy_runs``): the points vary runs and bytes apart.
+GRID["streaming"] = ([{"shape": s, "op": "STRIDED_SLICE", "begin": b} for s, b in [
+                         ((1, 5, 1, 40), (0, 3, 0, 0)), ((1, 21, 1, 64), (0, 1, 0, 0)), ((1, 13, 1, 64), (0, 1, 0, 0)),
+                         ((1, 100, 1, 256), (0, 1, 0, 0)), ((1, 8, 8, 32), (0, 0, 0, 16)),
+                         ((1, 16, 16, 128), (0, 0, 0, 64)), ((1, 32, 32, 64), (0, 0, 0, 32))]]
+                     + [{"shape": s, "op": "CONCATENATION", "axis": a, "other": o} for s, a, o in [
+                         ((1, 4, 1, 32), 1, (1, 1, 1, 32)), ((1, 20, 1, 64), 1, (1, 1, 1, 64)),
+                         ((1, 99, 1, 256), 1, (1, 1, 1, 256)), ((1, 8, 8, 16), 3, (1, 8, 8, 16)),
+                         ((1, 4, 4, 8), 3, (1, 4, 4, 8))]])
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
-            "unaligned_depthwise": "depthwise", "layout": "reshape"}
+            "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d"},
-        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "conv1d"},
+        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout",
+                 "streaming"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "conv1d", "streaming"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d"}}
 
 
@@ -406,11 +421,20 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             pads = b.tensor((len(widths), 2), widths, dtype="int32")
             y = b.tensor(tuple(d + w0 + w1 for d, (w0, w1) in zip(shape, widths)))
             b.op(op, [x, pads], [y], "PadOptions", s.PadOptionsT())
-        elif op == "CONCATENATION":
-            other = b.tensor(shape); y = b.tensor((1, shape[1], shape[2], 2 * shape[3]))
-            o = s.ConcatenationOptionsT(); o.axis = 3
+        elif op == "CONCATENATION":  # ``axis`` (default 3) with ``other`` (default: x's shape)
+            axis = p.get("axis", 3)
+            other = b.tensor(tuple(p.get("other", shape)))
+            y = b.tensor(tuple(d + o if a == axis else d for a, (d, o) in enumerate(zip(shape, p.get("other", shape)))))
+            o = s.ConcatenationOptionsT(); o.axis = axis
             b.op(op, [x, other], [y], "ConcatenationOptions", o)
             b.save(path, [x, other], [y]); return
+        elif op == "STRIDED_SLICE":  # from ``begin`` to the end of every axis, stride 1
+            begin = list(p["begin"])
+            starts = b.tensor((len(shape),), begin, dtype="int32")
+            ends = b.tensor((len(shape),), list(shape), dtype="int32")
+            strides = b.tensor((len(shape),), [1] * len(shape), dtype="int32")
+            y = b.tensor(tuple(d - b0 for d, b0 in zip(shape, begin)))
+            b.op(op, [x, starts, ends, strides], [y], "StridedSliceOptions", s.StridedSliceOptionsT())
         elif op == "RESIZE_BILINEAR":
             k = p.get("scale", 2)
             size = b.tensor((2,), [k * shape[1], k * shape[2]], dtype="int32")

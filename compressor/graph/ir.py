@@ -32,7 +32,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["COMPUTE_KINDS", "OP_KINDS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype", "elements", "make_op",
+__all__ = ["COMPUTE_KINDS", "COPY_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
+           "copy_runs", "elements", "make_op",
            "op_dtype", "pad_rows", "restore_names", "size_bytes"]
 
 OP_KINDS = ("conv", "depthwise", "pointwise", "fully_connected", "elementwise", "pool", "reshape",
@@ -65,7 +66,7 @@ class Op:
     macs: int
     compute_dtype: str  # the arithmetic it runs: "float32", "int8", "int16", ...
     weight_bytes: int  # constant inputs
-    input_bytes: int  # non-constant inputs
+    input_bytes: int  # non-constant inputs (a slice: the part it copies, its output's bytes)
     output_bytes: int
     weights: tuple[int, ...] = ()  # tensor indices of its weight and bias (compute ops)
     out_channels: int = 0  # output channels of a compute op, the dimension kernels tile; 0 = unknown
@@ -91,7 +92,8 @@ class Op:
     # SE block's channel scale, an attention mask): XNNPACK folds the shapes and calls its kernel
     # once per innermost run of the output where both operands advance alike, so a 128x128x8
     # PReLU makes 16,384 calls of 8 elements.  0 for an op without broadcast (one run) and for
-    # every other op (``broadcast_runs``) but a TFLite PAD: the rows it writes (``pad_rows``).
+    # every other op (``broadcast_runs``) but a TFLite PAD: the rows it writes (``pad_rows``), and
+    # a TFLite CONCATENATION / SLICE / STRIDED_SLICE: the contiguous runs it copies (``copy_runs``).
     broadcast_runs: int = 0
     # A TFLite PAD of zeros on H and W only whose one reader is a VALID conv or depthwise conv:
     # XNNPACK folds it into that conv's padding (subgraph.c, "fuse Constant Pad"), so on a CPU it
@@ -177,7 +179,8 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),
-              input_bytes=sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant),
+              input_bytes=(sum(tensors[i].size_bytes for i in outputs) if op_type in SLICE_OPS
+                           else sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant)),
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
               weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels,
               recurrent_steps=int(recurrent_steps), in_channels=in_channels,
@@ -186,7 +189,36 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
               step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
               broadcast_runs=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
-                              else pad_rows(shape) if op_type in ("PAD", "PADV2") else 0))
+                              else pad_rows(shape) if op_type in ("PAD", "PADV2")
+                              else copy_runs(op_type, shape, [tensors[i].shape for i in inputs])
+                              if op_type in COPY_OPS else 0))
+
+
+# Slices read only the part they copy: an unrolled LSTM's SLICE of one step from [100, 1, 512]
+# reads 2 KB, not the 200 KB tensor (``Op.input_bytes``).
+SLICE_OPS = ("SLICE", "STRIDED_SLICE")
+# TFLite ops XNNPACK runs as copies of contiguous runs (``copy_runs``), and the resource
+# variable reads and writes of streaming models, one memcpy each (read_variable.cc, assign_variable.cc).
+COPY_OPS = ("CONCATENATION", "SLICE", "STRIDED_SLICE", "READ_VARIABLE", "ASSIGN_VARIABLE")
+
+
+def copy_runs(op_type: str, out: tuple[int, ...] | None, operands: list[tuple[int, ...] | None]) -> int:
+    """Contiguous runs XNNPACK copies for a CONCATENATION (each input once per position of the
+    dims before the concatenated axis: its copy operator's batch) or a SLICE / STRIDED_SLICE
+    (one per position of the dims before the innermost sliced one: slice-nd's rows); 0 when a
+    shape is unknown.  A ring buffer's [1, 20, 1, 64] + [1, 1, 1, 64] along axis 1 is 2 runs,
+    the same along the channels of [1, 8, 8, 16] twice 128."""
+    if op_type in ("READ_VARIABLE", "ASSIGN_VARIABLE"):
+        return 1
+    first = operands[0] if operands else None
+    shapes = (out, first)
+    if not all(s and all(isinstance(d, int) and d > 0 for d in s) and len(s) == len(out or ()) for s in shapes):
+        return 0
+    if op_type == "CONCATENATION":
+        axis = next((a for a in range(len(out)) if first[a] != out[a]), len(out) - 1)
+        return math.prod(out[:axis]) * len(operands)
+    axis = next((a for a in range(len(out) - 1, -1, -1) if first[a] != out[a]), 0)
+    return math.prod(out[:axis])
 
 
 def pad_rows(out: tuple[int, ...] | None) -> int:

@@ -26,7 +26,7 @@ _TFLITE_KINDS = {
     **dict.fromkeys(("RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "CONCATENATION", "PACK", "UNPACK", "SPLIT",
                      "SPLIT_V", "SLICE", "STRIDED_SLICE", "PAD", "PADV2", "MIRROR_PAD", "GATHER", "GATHER_ND",
                      "TILE", "BROADCAST_TO", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "BATCH_TO_SPACE_ND",
-                     "SPACE_TO_BATCH_ND", "REVERSE_V2"), "reshape"),
+                     "SPACE_TO_BATCH_ND", "REVERSE_V2", "READ_VARIABLE", "ASSIGN_VARIABLE"), "reshape"),
     **dict.fromkeys(("ADD", "SUB", "MUL", "DIV", "ADD_N", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1",
                      "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "PRELU", "ELU", "GELU", "MAXIMUM",
                      "MINIMUM", "SQUARED_DIFFERENCE", "ABS", "EXP", "LOG", "SQRT", "RSQRT", "SQUARE", "NEG",

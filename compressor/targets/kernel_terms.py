@@ -43,9 +43,11 @@ SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min
                        "depthwise_channel_multiple")
 
 
-# Op types a runtime runs with another's kernel: MediaPipe's custom transposed conv is XNNPACK's
-# deconvolution, as TRANSPOSE_CONV is.
-SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV"}
+# Op types a runtime runs with another's kernel, or whose work is another's: MediaPipe's custom
+# transposed conv is XNNPACK's deconvolution, as TRANSPOSE_CONV is; SLICE is its static slice, as
+# STRIDED_SLICE is; a resource variable's read or write is one contiguous copy, a slice's work.
+SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED_SLICE",
+               "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE"}
 
 
 def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,

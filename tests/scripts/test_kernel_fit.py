@@ -83,6 +83,26 @@ def test_binary_ops_fit_a_cost_per_kernel_call_and_share_it():
     assert onnx["Add"]["call_ns"] == 0 and onnx["Add"]["out_byte_ps"] == 0
 
 
+def test_copies_fit_a_cost_per_contiguous_run_from_their_params():
+    """The streaming family's slices and concatenations: 3 ns per run (ir.copy_runs, counted
+    from the points' params) and 5 ps per byte copied are recovered, small points included."""
+    target = load_target("host-x86")
+    rows = []
+    for shape, begin in [((1, 5, 1, 40), (0, 3, 0, 0)), ((1, 21, 1, 64), (0, 1, 0, 0)), ((1, 100, 1, 256), (0, 1, 0, 0)),
+                         ((1, 8, 8, 32), (0, 0, 0, 16)), ((1, 16, 16, 128), (0, 0, 0, 64)),
+                         ((1, 32, 32, 64), (0, 0, 0, 32))]:
+        out = [d - b for d, b in zip(shape, begin)]
+        n_out = 4 * out[0] * out[1] * out[2] * out[3]
+        runs = fit_kernel_rates._copy_runs("STRIDED_SLICE", {"shape": shape, "begin": begin})
+        rows.append({**_row(0, 1, 1, 1, 0, kind="reshape", op_type="STRIDED_SLICE", family="streaming"),
+                     "params": {"shape": list(shape), "op": "STRIDED_SLICE", "begin": list(begin)},
+                     "input_bytes": 4 * shape[1] * shape[2] * shape[3], "weight_bytes": 0, "output_bytes": n_out,
+                     "ms": (5e-12 * n_out + 3e-9 * runs) * 1e3})
+    assert [fit_kernel_rates.broadcast_runs(r) for r in rows] == [1, 1, 1, 64, 256, 1024]
+    terms = fit_kernel_rates.fit_terms(rows, target, "tflite")["STRIDED_SLICE"]
+    assert terms["call_ns"] == pytest.approx(3.0, rel=0.05) and terms["in_byte_ps"] == pytest.approx(5.0, rel=0.05)
+
+
 def test_one_stray_point_does_not_set_a_kernels_terms():
     """A single-op file another kernel took (the Xeon's int8 BATCH_MATMUL 3x197x197x64: 0.05 ms
     where its like ran 1.6) is left out when the others then fit within 3x; nothing else is."""

@@ -1,0 +1,61 @@
+"""Streaming models' copies (microWakeWord's ring buffers): XNNPACK copies a CONCATENATION or a
+slice run by run, a slice reads only what it copies, and a resource variable's handle costs
+nothing per invoke."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from compressor.graph.ir import Tensor, copy_runs, make_op, size_bytes
+
+
+def test_copy_runs_follow_the_dims_before_the_copied_axis():
+    assert copy_runs("CONCATENATION", (1, 21, 1, 64), [(1, 20, 1, 64), (1, 1, 1, 64)]) == 2  # a ring buffer
+    assert copy_runs("CONCATENATION", (1, 8, 8, 32), [(1, 8, 8, 16), (1, 8, 8, 16)]) == 128  # channels
+    assert copy_runs("STRIDED_SLICE", (1, 20, 1, 64), [(1, 21, 1, 64)]) == 1
+    assert copy_runs("STRIDED_SLICE", (1, 32, 32, 32), [(1, 32, 32, 64)]) == 1024
+    assert copy_runs("READ_VARIABLE", (1, 20, 1, 64), [()]) == 1
+    assert copy_runs("SLICE", (1, -1, 4), [(1, 8, 4)]) == 0  # unknown: no runs counted
+
+
+def _tensors(*shapes):
+    return [Tensor(name=f"t{i}", shape=s, dtype="float32", size_bytes=size_bytes(s, "float32"), is_constant=False)
+            for i, s in enumerate(shapes)]
+
+
+def test_a_slice_reads_only_the_part_it_copies():
+    """An unrolled LSTM slices one step of [100, 1, 512] a hundred times: each reads 2 KB, not 200."""
+    tensors = _tensors((100, 1, 512), (1, 1, 512))
+    op = make_op(tensors, name="s", op_type="SLICE", kind="reshape", inputs=[0], outputs=[1], macs=0,
+                 compute_dtype="float32", layout="nhwc")
+    assert op.input_bytes == op.output_bytes == 2048 and op.broadcast_runs == 1
+    add = make_op(tensors, name="a", op_type="ADD", kind="elementwise", inputs=[0], outputs=[1], macs=0,
+                  compute_dtype="float32", layout="nhwc")
+    assert add.input_bytes == 204_800  # any other op reads its whole inputs
+
+
+def test_copies_cost_per_run_and_variable_handles_only_their_dispatch():
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.targets.kernel_terms import KernelTerms, kernel_term_keys
+    from compressor.targets.load import load_target
+
+    assert kernel_term_keys("READ_VARIABLE", "reshape")[0] == "STRIDED_SLICE"  # one contiguous copy's work
+    assert kernel_term_keys("SLICE", "reshape")[0] == "STRIDED_SLICE"  # XNNPACK's same static slice
+    profile = load_target("host-x86")
+    costs = profile.compute.runtimes["tflite"]
+    assert {"VAR_HANDLE", "CALL_ONCE"} <= set(costs.in_place)
+    terms = {"float32": {"STRIDED_SLICE": KernelTerms(in_byte_ps=5.0, call_ns=3.0)}}
+    mine = replace(profile, compute=replace(profile.compute, runtimes={
+        "tflite": replace(costs, kernels=terms, dispatch_overhead_us=0.0)}))
+    few = make_op(_tensors((1, 21, 1, 64), (1, 20, 1, 64)), name="s", op_type="STRIDED_SLICE", kind="reshape",
+                  inputs=[0], outputs=[1], macs=0, compute_dtype="float32", layout="nhwc")
+    many = make_op(_tensors((1, 32, 32, 64), (1, 32, 32, 32)), name="s", op_type="STRIDED_SLICE", kind="reshape",
+                   inputs=[0], outputs=[1], macs=0, compute_dtype="float32", layout="nhwc")
+    seconds = lambda op: estimate_op_latency(op, mine, runtime="tflite").latency_s  # noqa: E731
+    assert seconds(few) == pytest.approx(3e-9 + 5e-12 * 20 * 64 * 4)
+    assert seconds(many) == pytest.approx(1024 * 3e-9 + 5e-12 * 32 * 32 * 32 * 4)
+    handle = make_op(_tensors((), ()), name="v", op_type="VAR_HANDLE", kind="other", inputs=[], outputs=[1], macs=0,
+                     compute_dtype="float32", layout="nhwc")
+    assert seconds(handle) == 0.0
