@@ -107,6 +107,7 @@ from .tiles import (  # noqa: F401
     kernel_work,
     output_positions,
     padded_macs,
+    step_gemm_macs,
     tap_pairs,
     task_weight_reads_s,
     work_tiles,
@@ -314,6 +315,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         if op.recurrent_steps and parallel.get("step_sync_us") is not None:
             parts, sync_s = op.recurrent_steps, parallel["step_sync_us"] * 1e-6
         gains = work_s / speedup + parts * sync_s < work_s
+        if op.recurrent_steps and parallel.get("step_split_macs") and parts > 1:
+            gains = step_gemm_macs(op) >= parallel["step_split_macs"]  # MLAS's rule, paying or not
         tiles = work_tiles(op, costs, compute) if parallel.get("handoff_us") is not None else None
         if tiles is not None and tiles < 2:
             gains = False  # one tile of work: XNNPACK runs it on the calling thread

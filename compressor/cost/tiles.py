@@ -143,3 +143,18 @@ def task_weight_reads_s(op: Op, costs: RuntimeCost, threads: int = 1) -> float:
         return 0.0
     tasks = min(math.ceil(output_positions(op) / rule["rows"]), rule["tasks_per_thread"] * threads)
     return tasks * (op.weight_bytes - rule["resident_bytes"]) / rule["bytes_per_s"]
+
+
+# The largest GEMM an ONNX recurrent op runs per time step, as a share of one direction's
+# recurrent weights R: onnxruntime's LSTM multiplies by all 4 gates' R at once
+# (uni_directional_lstm.cc), its GRU by the update and reset gates' 2 of 3 and then the hidden
+# gate's 1 (deep_cpu_gru.cc: recurrent_weightsZR, recurrent_weightsH), an RNN by all of R.
+STEP_GEMM_SHARE = {"LSTM": 1.0, "GRU": 2 / 3, "RNN": 1.0}
+
+
+def step_gemm_macs(op: Op) -> float:
+    """MACs of the largest GEMM a batch-1 recurrent op runs per time step (``STEP_GEMM_SHARE``
+    of R's elements); 0 where unknown."""
+    if not op.recurrent_steps or not op.step_weight_bytes:
+        return 0.0
+    return op.step_weight_bytes / ITEM_BYTES.get(op.compute_dtype, 4) * STEP_GEMM_SHARE.get(op.op_type, 1.0)

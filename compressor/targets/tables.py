@@ -212,8 +212,8 @@ def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, 
 def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
     serial = [op types], nchwc_block = { <kind> = channels }, stripe = { <kind> = positions },
-    kinds = { <kind> = { efficiency, sync_us } }, handoff_us = us }``, all but the first two
-    optional (types.py)."""
+    kinds = { <kind> = { efficiency, sync_us } }, handoff_us = us, step_split_macs = MACs }``, all
+    but the first two optional (types.py)."""
     terms: dict[str, dict[str, Any]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
@@ -227,6 +227,7 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
                         "sync_us": c.number((*keys, dtype, "sync_us"), positive=False),
                         "step_sync_us": c.number((*keys, dtype, "step_sync_us"), positive=False, optional=True),
                         "handoff_us": c.number((*keys, dtype, "handoff_us"), positive=False, optional=True),
+                        "step_split_macs": c.number((*keys, dtype, "step_split_macs"), positive=True, optional=True),
                         "serial": _op_types(c, (*keys, dtype, "serial")),
                         "nchwc_block": tuple(sorted(_kind_table(c, (*keys, dtype, "nchwc_block")).items())),
                         "stripe": tuple(sorted(_kind_table(c, (*keys, dtype, "stripe")).items())),

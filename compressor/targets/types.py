@@ -110,7 +110,10 @@ class RuntimeCost:
     # "stripe": ((kind, positions), ...) its other convs' output stripes round to,
     # "kinds": ((kind, efficiency, sync_us), ...) where a kind's kernel splits its own way,
     # "handoff_us": XNNPACK's rule, when set: ops split by work tiles, worth it or not, and a split
-    # that gains nothing costs this hand-off (cost/latency.work_tiles)}:
+    # that gains nothing costs this hand-off (cost/latency.work_tiles),
+    # "step_split_macs": MLAS's rule for a recurrent op's per-step GEMMs, when set: a step splits
+    # over the threads when its largest GEMM has at least this many MACs, worth it or not
+    # (MLAS_SGEMM_THREAD_COMPLEXITY; cost/latency.step_gemm_macs)}:
     # what more than one thread does to an op (scripts/microbench_threads.py)
     parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # op types whose output the runtime aliases to their input (onnxruntime's Reshape, Flatten,
@@ -247,7 +250,7 @@ RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us"
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
-PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us")
+PARALLEL_OPTIONAL = ("step_sync_us", "serial", "nchwc_block", "stripe", "kinds", "handoff_us", "step_split_macs")
 
 
 @dataclass(frozen=True)

@@ -353,7 +353,8 @@ def test_parallel_tables_are_validated(tmp_path):
             'parallel.float32 = { efficiency = 0.9, sync_us = 2 }\n')
     runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2, "step_sync_us": None, "serial": (),
-                                           "nchwc_block": (), "stripe": (), "kinds": (), "handoff_us": None}
+                                           "nchwc_block": (), "stripe": (), "kinds": (), "handoff_us": None,
+                                           "step_split_macs": None}
     full = good.replace("sync_us = 2 }", 'sync_us = 2, step_sync_us = 3, serial = ["RELU", "SOFTMAX"] }')
     runtime = load_target(_host_plus(tmp_path, full), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"]["serial"] == ("RELU", "SOFTMAX")
@@ -370,6 +371,7 @@ def test_parallel_tables_are_validated(tmp_path):
            (good.replace(", sync_us = 2", ""), "needs sync_us"),
            (good.replace("sync_us = 2", "sync_us = 2, speedup = 2"), "speedup"),
            (good.replace("0.9", "1.5"), "efficiency"),
+           (good.replace("sync_us = 2", "sync_us = 2, step_split_macs = 0"), "step_split_macs"),
            (good.replace("parallel.float32", "parallel.float64"), "float64")]
     for text, match in bad:
         with pytest.raises(TargetError, match=match):
@@ -828,3 +830,31 @@ def test_a_conv_outside_the_runtimes_nchwc_layout_takes_its_unaligned_terms(tmp_
     assert load_target(_host_plus(tmp_path, rule), cpu_flags=frozenset()).compute.runtimes["onnx"].nchwc == ("float32",)
     with pytest.raises(TargetError, match="float64"):
         load_target(_host_plus(tmp_path, rule.replace('"float32"', '"float64"')))
+
+
+def test_mlas_splits_a_recurrent_step_by_its_gemm_size_worth_it_or_not():
+    """``step_split_macs`` (MLAS_SGEMM_THREAD_COMPLEXITY): a 128-wide LSTM's per-step GEMM (4 x 128
+    x 128 MACs) is split over two threads and pays the hand-off every step though it gains less
+    (onnxruntime: 0.72 ms on one thread, 0.98 on two); a 64-wide one and a 128-wide GRU (its
+    largest per-step GEMM, the update and reset gates, is 2 x 128 x 128) stay on one thread."""
+    terms = {"float32": {"fully_connected": KernelTerms(mac_ps=1.0)}}
+    table = {"efficiency": 0.9, "sync_us": 1.0, "step_sync_us": 5.0}
+    one = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, parallel={"float32": table}))
+    two = replace(one, compute=replace(one.compute, threads=2))
+    mlas = replace(two, compute=replace(two.compute, runtimes={"onnx": replace(
+        two.compute.runtimes["onnx"], parallel={"float32": {**table, "step_split_macs": 65536}})}))
+
+    def rnn(op_type: str, hidden: int, steps: int = 100) -> Op:
+        gates = 4 if op_type == "LSTM" else 3
+        return replace(_lstm(steps, steps * gates * hidden * (hidden + 80)), op_type=op_type,
+                       step_weight_bytes=gates * hidden * hidden * 4)
+
+    def us(op: Op, profile) -> float:
+        return estimate_op_latency(op, profile, runtime="onnx").latency_s * 1e6
+
+    wide = rnn("LSTM", 128)
+    assert us(wide, two) == pytest.approx(us(wide, one))  # by gain alone: not worth a hand-off per step
+    assert us(wide, mlas) == pytest.approx(us(wide, one) / 1.9 + 100 * 5.0)  # split anyway, as MLAS does
+    assert us(wide, mlas) > us(wide, one)
+    for op in (rnn("LSTM", 64), rnn("GRU", 128)):
+        assert us(op, mlas) == pytest.approx(us(op, one))
