@@ -6,6 +6,7 @@ is folded into its consumers, as LiteRT does at load time.
 
 from __future__ import annotations
 
+import collections
 import math
 from pathlib import Path
 
@@ -80,13 +81,16 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
                               size_bytes=data_bytes if constant else size_bytes(shape, dtype),
                               is_constant=constant))
 
-    def op_type_of(op) -> str:
+    def builtin_of(op) -> int:
         code = model.OperatorCodes(op.OpcodeIndex())
         # Files from before schema v3a hold the code in the int8 `deprecated_builtin_code` only;
         # codes above 127 sit in `builtin_code` with the old field at its placeholder 127.
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+
+    def op_type_of(op) -> str:
+        builtin = builtin_of(op)
         if builtin == schema.BuiltinOperator.CUSTOM:
-            return (code.CustomCode() or b"CUSTOM").decode("utf-8", "replace")
+            return (model.OperatorCodes(op.OpcodeIndex()).CustomCode() or b"CUSTOM").decode("utf-8", "replace")
         return builtin_names.get(builtin, f"BUILTIN_{builtin}")
 
     raw = [sub.Operators(i) for i in range(sub.OperatorsLength())]
@@ -130,6 +134,12 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     folds = _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema)
     ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
     graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())], outputs, "tflite")
+    custom = collections.Counter(op_type_of(op) for op in raw if builtin_of(op) == schema.BuiltinOperator.CUSTOM
+                                 and op_type_of(op) != TRANSPOSE_CONV_CUSTOM)
+    if custom:  # a kernel nobody here measured: said, not silently costed as a copy
+        names = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in custom.most_common())
+        notes = (*notes, f"{sum(custom.values())} custom op(s) ({names}): no kernel of theirs is known here, each is "
+                         "costed as a memory-bound op over its bytes; the runtime needs them registered to run the file")
     return dataclasses.replace(graph, notes=notes)
 
 

@@ -56,3 +56,22 @@ def test_a_zero_pad_read_by_a_valid_conv_is_folded_into_it(tmp_path):
 def test_a_pad_writes_one_row_per_position_of_its_leading_axes():
     assert pad_rows((1, 230, 230, 3)) == 52_900 and pad_rows((1, 64, 4002)) == 64
     assert pad_rows((8,)) == 0 and pad_rows(None) == 0 and pad_rows((1, -1, 4)) == 0
+
+
+def test_custom_ops_are_named_in_a_note_not_costed_silently(tmp_path):
+    """MediaPipe's face_landmark_with_attention holds 11 custom ops LiteRT cannot run unregistered:
+    the graph's notes name them and say how they are costed; MediaPipe's custom transposed conv,
+    which XNNPACK runs as its deconvolution, is not among them."""
+    b = mk._TfliteBuilder()
+    x = b.tensor((1, 8, 8, 4))
+    y = b.tensor((1, 8, 8, 4)); b.op("CUSTOM", [x], [y], custom="TransformLandmarks")
+    z = b.tensor((1, 8, 8, 4)); b.op("CUSTOM", [y], [z], custom="TransformLandmarks")
+    out = b.tensor((1, 8, 8, 4)); b.op("RELU", [z], [out])
+    b.save(tmp_path / "custom.tflite", [x], [out])
+    graph = read_graph(tmp_path / "custom.tflite")
+    assert [op.op_type for op in graph.ops] == ["TransformLandmarks", "TransformLandmarks", "RELU"]
+    assert any("2 custom op(s) (TransformLandmarks x2)" in note for note in graph.notes)
+    b = mk._TfliteBuilder()
+    x = b.tensor((1, 8, 8, 4)); y = b.tensor((1, 8, 8, 4)); b.op("RELU", [x], [y])
+    b.save(tmp_path / "plain.tflite", [x], [y])
+    assert not any("custom" in note for note in read_graph(tmp_path / "plain.tflite").notes)
