@@ -31,6 +31,11 @@ another: ``DoTransposeEltWise``, element by element) and the same tensor moving 
 ~9x the other: ShuffleNetV2 int8's three such shuffles take 0.5 ms that a copy's rate put at 0.05
 (``transpose_element_ns``, ``Op.elementwise_copies``).
 
+``subnormal``: fp32 convs (a 768 -> 384 pointwise over 20x20, a 3x3 64 -> 64 over 28x28) with 0,
+1, 10 and 63 % of their weights subnormal, in onnxruntime and LiteRT.  On x86 a multiply with a
+subnormal operand takes a microcode assist: MLAS pays it per 16-wide FMA whose weight vector
+holds one (``subnormal_vector_ns``, ``Op.subnormal_vectors``); XNNPACK runs them at full speed.
+
 (The ``gemm-weights`` probe that was here, chains of distinct pointwise convs, became
 ``microbench_weight_stream.py --conv``, which measures them alone and prices them:
 ``conv_weight_stream``.)
@@ -268,8 +273,64 @@ def weight_reads_fit(rows: list[dict]) -> tuple[float, float]:
     return mean_w - mean_t / slope, 1 / slope
 
 
+# Subnormal weights: a conv's share of weights set to subnormal floats (0 < |w| < 1.18e-38, as
+# training leaves some: PP-OCRv6's text detector), (side, cin, cout, k) per conv.
+SUBNORMAL_SHARES = (0.0, 0.01, 0.1, 0.63)
+SUBNORMAL_CONVS = [(20, 768, 384, 1), (28, 64, 64, 3)]
+
+
+def probe_subnormal(work: Path, seconds: float) -> list[dict]:
+    """fp32 convs with a share of subnormal weights, in onnxruntime and LiteRT: the excess over
+    the same conv without them, in ns per (subnormal weight vector x output position), the
+    vectors as the cost model counts them (Op.subnormal_vectors of the graph onnxruntime runs)."""
+    import microbench_kernels as mk
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from compressor.graph.read import read_graph
+
+    rng = np.random.default_rng(0)
+    points, paths = [], []
+    for side, cin, cout, k in SUBNORMAL_CONVS:
+        for share in SUBNORMAL_SHARES:
+            w = (rng.standard_normal((cout, cin, k, k)) * 0.05).astype(np.float32)
+            mask = rng.random(w.shape) < share
+            w[mask] = (rng.random(int(mask.sum())) * 1e-39).astype(np.float32)
+            node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[k // 2] * 4)
+            graph = helper.make_graph([node], "c", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, side, side])],
+                                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                                      initializer=[numpy_helper.from_array(w, "w")])
+            onnx_path = work / f"subnormal-{len(paths)}.onnx"
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(onnx_path))
+            b = mk._TfliteBuilder(); s = b.s
+            x = b.tensor((1, side, side, cin)); y = b.tensor((1, side, side, cout))
+            o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
+            o.dilationHFactor = o.dilationWFactor = 1
+            b.op("CONV_2D", [x, b.tensor((cout, k, k, cin), w.transpose(0, 2, 3, 1)), b.tensor((cout,), np.zeros(cout))],
+                 [y], "Conv2DOptions", o)
+            tflite_path = work / f"subnormal-{len(paths)}.tflite"
+            b.save(tflite_path, [x], [y])
+            vectors = sum(op.subnormal_vectors for op in read_graph(onnx_path, as_run=True).ops)
+            for fmt, path in (("onnx", onnx_path), ("tflite", tflite_path)):
+                points.append({"format": fmt, "side": side, "cin": cin, "cout": cout, "k": k, "share": share,
+                               "subnormal_vectors": vectors})
+                paths.append(path)
+    empty = mk.build_empty(work / "empty-tflite.tflite")
+    times, _ = mk.time_files(paths, empty, seconds=seconds)
+    clean = {(p["format"], p["side"], p["cin"]): ms for p, ms in zip(points, times) if p["share"] == 0}
+    rows = []
+    for p, ms in zip(points, times):
+        uses = p["subnormal_vectors"] * p["side"] * p["side"]
+        excess = ms - clean[(p["format"], p["side"], p["cin"])]
+        rows.append({"format": p["format"], "params": p, "ms": ms,
+                     "ns_per_vector_use": excess * 1e6 / uses if uses else 0.0})
+    return rows
+
+
 PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff, "indirection": probe_indirection,
-          "transpose": probe_transpose, "upsample": probe_upsample, "weight-reads": probe_weight_reads}
+          "subnormal": probe_subnormal, "transpose": probe_transpose, "upsample": probe_upsample,
+          "weight-reads": probe_weight_reads}
 
 
 def main(argv: list[str] | None = None) -> int:

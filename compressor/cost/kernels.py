@@ -35,6 +35,7 @@ from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency, padded_macs
+from .tiles import output_positions
 from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
@@ -129,6 +130,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
                 warn(op, "float_op", f"computes in {op.compute_dtype} on {profile.name}, whose kernels are "
                                      "integer: it runs without the integer kernels' speed")
         _note_channel_tile(op, runner, warn)
+        _note_subnormals(op, runner, graph.format, warn)
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set))
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
@@ -181,6 +183,18 @@ def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
     warn(op, "channel_multiple", f"{op.out_channels} output channels, not a multiple of {tile} on {runner.name}: "
                                  f"the kernels compute {math.ceil(op.out_channels / tile) * tile} per pass, so its "
                                  f"compute is costed as {padded:,.0f} MACs for its {op.macs:,} real ones")
+
+
+def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:
+    """Subnormal weights where the runtime pays for them (``subnormal_vector_ns``): what they
+    cost and the remedy, flushing them to zero, which no output can tell."""
+    ns = runner.compute.runtime_cost(runtime).subnormal_vector_ns if op.subnormal_vectors else 0.0
+    if not ns or op.compute_dtype != "float32" or not op.out_channels:
+        return
+    extra_ms = op.subnormal_vectors * output_positions(op) * ns * 1e-6
+    warn(op, "subnormal_weights", f"{op.subnormal_vectors:,} of its 16-wide weight vectors hold subnormal floats "
+                                  f"(0 < |w| < 1.2e-38): each multiply by one takes a microcode assist on "
+                                  f"{runner.name}, +{extra_ms:.3g} ms; flush them to zero (the outputs cannot tell)")
 
 
 def packed_weight_bytes(graph: Graph) -> int:

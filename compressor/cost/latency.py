@@ -289,6 +289,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s = memory_s = 0.0
     if op.elementwise_copies and costs.transpose_element_ns:  # onnxruntime's element-wise Transpose
         compute_s, memory_s = 0.0, op.elementwise_copies * costs.transpose_element_ns * 1e-9
+    if op.subnormal_vectors and costs.subnormal_vector_ns and op.compute_dtype == "float32" and op.out_channels:
+        # a microcode assist per multiply of a weight vector holding a subnormal, at every output position
+        compute_s += op.subnormal_vectors * output_positions(op) * costs.subnormal_vector_ns * 1e-9
     work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
     if (walk_s := indirection_s(op, costs)) > work_s:  # a 1-channel conv: its IGEMM's pointer walk
         compute_s, work_s = compute_s + walk_s - work_s, walk_s

@@ -104,6 +104,10 @@ class Op:
     # innermost axis (a channel shuffle in NHWC: [1,28,28,2,58] -> [1,58,2,28,28]) element by
     # element, ~3 ns each on x86 (onnx_reader.transpose_elementwise).  0 for every other op.
     elementwise_copies: int = 0
+    # Weight vectors (16 output channels of one input channel and tap, as MLAS's fp32 kernels
+    # multiply them) holding a subnormal float (0 < |w| < 1.18e-38): on x86 each multiply by one
+    # takes a microcode assist (onnx_control.subnormal_vectors).  0 for every other op.
+    subnormal_vectors: int = 0
 
 
 @dataclass(frozen=True)

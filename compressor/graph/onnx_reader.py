@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
-from .onnx_control import inline_branches
+from .onnx_control import inline_branches, subnormal_vectors
 from .shapes import InputSpec, resolve_input_shapes
 
 __all__ = ["onnx_input_specs", "read_onnx"]
@@ -221,6 +221,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         return names[name]
 
     inits = {init.name for init in graph.initializer}
+    initializers = {init.name: init for init in graph.initializer}
     graph_inputs = [index(v.name) for v in graph.input if v.name not in inits]
     ops = []
     for i, node in enumerate(nodes):
@@ -244,9 +245,24 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
         if node.op_type == "Transpose" and ins:
             op = dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[ins[0]].shape))
+        if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
+            op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
+                initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
         ops.append(op)
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     return dataclasses.replace(result, notes=(*notes_before, *notes))
+
+
+# fp32 MLAS kernels whose weight vectors may hold subnormals (Op.subnormal_vectors).
+_SUBNORMAL_CHECKED = ("Conv", "FusedConv", "Gemm", "FusedGemm", "MatMul", "FusedMatMul")
+
+
+def _output_axis(node) -> int:
+    """The output-channel axis of a node's weight (input 1): a Conv's 0, a MatMul's last, a
+    Gemm's 1 unless ``transB``."""
+    if node.op_type in ("Gemm", "FusedGemm"):
+        return 0 if any(a.name == "transB" and a.i for a in node.attribute) else 1
+    return -1 if node.op_type in ("MatMul", "FusedMatMul") else 0
 
 
 def _has_if(model) -> bool:

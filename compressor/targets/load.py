@@ -213,7 +213,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                                       **{name: overlay(getattr(merged[fmt], name), own[name])
                                          for name in (*CPU_TILES, "task_weight_reads") if name in own},
                                       **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us",
-                                                             "transpose_element_ns") if k in own})
+                                                             "transpose_element_ns", "subnormal_vector_ns") if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
                 if fmt not in merged:
                     raise c.fail((*keys, "extensions"), f"names runtime {fmt!r}, which the variant has no costs for")
@@ -289,7 +289,8 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernel rates": ("kernels", "transpose_element_ns", "indirection_ns", "task_weight_reads", *CPU_TILES),
+    names = {"kernel rates": ("kernels", "transpose_element_ns", "subnormal_vector_ns", "indirection_ns", "task_weight_reads",
+                              *CPU_TILES),
              "thread split": ("parallel",),
              "weight streaming": ("weight_stream", "conv_weight_stream")}
     parts = [words for words, keys in names.items() if any(k in own for own in cpu_own.values() for k in keys)]

@@ -45,6 +45,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     invoke_overhead_us=number("invoke_overhead_us") or 0.0,
                                     rnn_step_us=number("rnn_step_us") or 0.0,
                                     transpose_element_ns=number("transpose_element_ns") or 0.0,
+                                    subnormal_vector_ns=number("subnormal_vector_ns") or 0.0,
                                     rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
                                                             optional=True) or 0.0,
                                     efficiency=(efficiency_table(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
@@ -126,7 +127,7 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             if "task_weight_reads" in own:
                 tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*entry, "runtimes", fmt, "task_weight_reads"),
                                                                      dtypes)
-            for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns"):
+            for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns"):
                 if name in own:
                     tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)
         if is_here:

@@ -99,6 +99,10 @@ class RuntimeCost:
     # onnxruntime's DoTransposeEltWise, ~3 ns on the Xeon whatever the dtype; microbench_probes.py
     # --probe transpose); 0: such a Transpose costs as any other
     transpose_element_ns: float = 0.0
+    # ns per fp32 multiply of a weight vector holding a subnormal, per output position
+    # (``Op.subnormal_vectors``: a microcode assist per 16-wide FMA on x86; MLAS ~36 ns on the
+    # Xeon, XNNPACK none; microbench_probes.py --probe subnormal); 0: not priced
+    subnormal_vector_ns: float = 0.0
     # dtype -> ((indirection buffer bytes, ns per output position x filter tap), ...) ascending: the
     # least an IGEMM conv (kind "conv") spends walking its indirection buffer, 8 bytes per pair
     # (1-in/1-out 256-tap convs: 0.5 ns up to 22 MB, 1.9 from 45 MB on the Xeon; microbench_probes.py
@@ -164,7 +168,8 @@ class RuntimeCost:
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
-                     self.transpose_element_ns, self.in_place, self.nchwc, self.whole_row_tiles,
+                     self.transpose_element_ns, self.subnormal_vector_ns, self.in_place, self.nchwc,
+                     self.whole_row_tiles,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
                        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", *PER_KIND_TABLES))))
@@ -246,7 +251,7 @@ def _log_interpolate(curve, x: float) -> float | None:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
+                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
