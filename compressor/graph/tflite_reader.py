@@ -138,8 +138,9 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
                                  and op_type_of(op) != TRANSPOSE_CONV_CUSTOM)
     if custom:  # a kernel nobody here measured: said, not silently costed as a copy
         names = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in custom.most_common())
-        notes = (*notes, f"{sum(custom.values())} custom op(s) ({names}): no kernel of theirs is known here, each is "
-                         "costed as a memory-bound op over its bytes; the runtime needs them registered to run the file")
+        note = (f"{sum(custom.values())} custom op(s) ({names}): no kernel of theirs is known here, each is "
+                "costed as a memory-bound op over its bytes; the runtime needs them registered to run the file")
+        notes = (*notes, note)
     return dataclasses.replace(graph, notes=notes)
 
 

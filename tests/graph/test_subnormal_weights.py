@@ -18,7 +18,7 @@ def _conv_onnx(path, weight):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    cout, cin, k, _ = weight.shape
+    _, cin, k, _ = weight.shape
     node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[k // 2] * 4)
     graph = helper.make_graph([node], "c", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, 8, 8])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
