@@ -15,7 +15,7 @@ from ..config import ExportConfig
 from ..artifact import Artifact, Context, PassBase, replace
 from ..model.conversion_errors import describe_conversion_error
 
-__all__ = ["ExportOnnx", "export_onnx"]
+__all__ = ["ExportOnnx", "export_onnx", "flush_subnormal_weights"]
 
 
 def _names(prefix: str, count: int) -> list[str]:
@@ -36,6 +36,30 @@ def export_onnx(module: Any, example_inputs: tuple, path, *, opset: int, output_
         raise describe_conversion_error(error, module, example_inputs, converter="torch.onnx") from error
 
 
+def flush_subnormal_weights(path) -> int:
+    """Set the file's subnormal fp32 weights (0 < |w| < 1.18e-38) to zero, in place; how many.
+    onnxruntime's MLAS takes a microcode assist on x86 for every multiply by one (~37 ns per
+    16-wide FMA: one conv of PP-OCRv6's detector ran 140x its clean time); no output can tell a
+    product below 1e-38 from zero."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    flushed = 0
+    for init in model.graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT:
+            continue
+        values = numpy_helper.to_array(init)
+        tiny = (values != 0) & (np.abs(values) < np.finfo(np.float32).tiny)
+        if tiny.any():
+            flushed += int(tiny.sum())
+            init.CopyFrom(numpy_helper.from_array(np.where(tiny, np.float32(0), values).astype(np.float32), init.name))
+    if flushed:
+        onnx.save(model, str(path))
+    return flushed
+
+
 @dataclass(frozen=True)
 class ExportOnnx(PassBase):
     config: ExportConfig
@@ -54,6 +78,8 @@ class ExportOnnx(PassBase):
             output_count = len(flatten_outputs(module(*example)))
         path = context.workdir / "model_float.onnx"
         export_onnx(module, example, path, opset=self.config.opset, output_count=output_count)
+        flushed = flush_subnormal_weights(path)
         facts = {"format": "onnx", "converter": "torch.onnx (dynamo)", "opset": self.config.opset,
-                 "layout": self.config.layout, "float_size_bytes": path.stat().st_size}
+                 "layout": self.config.layout, "float_size_bytes": path.stat().st_size,
+                 **({"subnormal_weights_flushed": flushed} if flushed else {})}
         return replace(artifact, path=path, float_path=path, layout=self.config.layout), facts
