@@ -163,8 +163,6 @@ TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise
 # TFLite ops XNNPACK runs through one binary element-wise operator (binary-elementwise-nd.c):
 # the cost of one call of its kernel is theirs alike, fitted where the grid broadcasts.
 BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
-# TFLite ops XNNPACK runs as copies of contiguous runs: a call per run (ir.copy_runs).
-COPY_OPS = frozenset({"CONCATENATION", "SLICE", "STRIDED_SLICE"})
 
 
 def broadcast_runs(row: dict) -> int:
@@ -172,6 +170,8 @@ def broadcast_runs(row: dict) -> int:
     tables written before those were counted recorded 0; else recorded by microbench_kernels.py,
     else (tables written before it) a TFLite PRELU's, whose slopes [1, 1, C] broadcast over every
     position."""
+    from compressor.graph.ir import COPY_OPS  # a copy's runs: a call per contiguous run
+
     shape = row.get("params", {}).get("shape")
     if row["op_type"] in COPY_OPS and shape and row["format"].startswith("tflite"):
         return _copy_runs(row["op_type"], row["params"])
@@ -345,6 +345,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     import numpy as np
     from scipy.optimize import nnls
 
+    from compressor.graph import ir
+
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
     timed_apart = bool(transpose_ms_per_byte(rows, source))
     transpose = transpose_ms_per_byte(rows, source) if SUBTRACT_TRANSPOSES else 0.0
@@ -392,7 +394,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             continue
         a = np.array([_features(r, target, dtype) for r in points])
         tied = False
-        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2", *COPY_OPS}:
+        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2", *ir.COPY_OPS}:
             # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's, per
             # contiguous run a CONCATENATION's or a slice's (ir.copy_runs)
             a[:, 5] = 0.0

@@ -106,7 +106,7 @@ class Op:
     elementwise_copies: int = 0
     # Weight vectors (16 output channels of one input channel and tap, as MLAS's fp32 kernels
     # multiply them) holding a subnormal float (0 < |w| < 1.18e-38): on x86 each multiply by one
-    # takes a microcode assist (onnx_control.subnormal_vectors).  0 for every other op.
+    # takes a microcode assist (subnormals.subnormal_vectors).  0 for every other op.
     subnormal_vectors: int = 0
 
 

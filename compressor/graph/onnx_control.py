@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["inline_branches", "subnormal_vectors"]
+__all__ = ["inline_branches"]
 
 _MAX_IFS = 256  # nested and sequential Ifs together: more is not a model this costs
 
@@ -170,36 +170,3 @@ def _constant_values(graph) -> dict[str, bool]:
             values[name] = bool(numpy_helper.to_array(tensor).reshape(-1)[0])
     return values
 
-
-# Output channels MLAS's fp32 kernels multiply at once: its NCHWc block and its SGEMM's packed
-# columns (AVX-512: 16 floats).
-VECTOR = 16
-
-
-def subnormal_vectors(weight, *, nchwc: bool, output_axis: int = 0) -> int:
-    """How many of ``weight``'s (an initializer) VECTOR-wide output-channel vectors hold a
-    subnormal float: one per input channel and tap and block of VECTOR outputs.  onnxruntime's
-    optimized NCHWc weights are stored with the output channels of a block innermost
-    (OIHW16i16o), every other weight as the file has it (``output_axis`` the outputs').
-    PP-OCRv6's text detector holds 186 k of them in one 768 -> 384 pointwise conv."""
-    import numpy as np
-    from onnx import numpy_helper
-
-    if weight.data_type != 1 or not weight.dims:  # float32 only
-        return 0
-    try:
-        values = numpy_helper.to_array(weight)
-    except Exception:  # noqa: BLE001 - external data not loaded: nothing to count
-        return 0
-    tiny = values != 0
-    tiny &= np.abs(values) < np.finfo(np.float32).tiny
-    if not tiny.any():
-        return 0
-    if nchwc:
-        flat = tiny.reshape(-1)
-        return int(flat[: flat.size // VECTOR * VECTOR].reshape(-1, VECTOR).any(axis=1).sum())
-    moved = np.moveaxis(tiny, output_axis, 0)
-    outputs = moved.shape[0]
-    padded = np.zeros((-(-outputs // VECTOR) * VECTOR, *moved.shape[1:]), dtype=bool)
-    padded[:outputs] = moved
-    return int(padded.reshape(-1, VECTOR, *moved.shape[1:]).any(axis=1).sum())

@@ -16,7 +16,8 @@ import math
 from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
-from .onnx_control import inline_branches, subnormal_vectors
+from .onnx_control import inline_branches
+from .subnormals import subnormal_vectors
 from .shapes import InputSpec, resolve_input_shapes
 
 __all__ = ["onnx_input_specs", "read_onnx"]

@@ -45,13 +45,15 @@ def flush_subnormal_weights(path) -> int:
     import onnx
     from onnx import numpy_helper
 
+    from ..graph.subnormals import subnormal_mask
+
     model = onnx.load(str(path))
     flushed = 0
     for init in model.graph.initializer:
         if init.data_type != onnx.TensorProto.FLOAT:
             continue
         values = numpy_helper.to_array(init)
-        tiny = (values != 0) & (np.abs(values) < np.finfo(np.float32).tiny)
+        tiny = subnormal_mask(values)
         if tiny.any():
             flushed += int(tiny.sum())
             init.CopyFrom(numpy_helper.from_array(np.where(tiny, np.float32(0), values).astype(np.float32), init.name))

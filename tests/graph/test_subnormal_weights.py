@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from compressor.graph.onnx_control import subnormal_vectors
 from compressor.graph.read import read_graph
+from compressor.graph.subnormals import subnormal_vectors
 
 SUB = np.float32(1e-39)  # subnormal: below float32's smallest normal, 1.18e-38
 
