@@ -119,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         if path.suffix != ".onnx" or not path.is_file():
             print(f"{path}: not an .onnx file, skipped", file=sys.stderr)
             continue
-        result = compare(path, args.target, runs=args.runs, shapes=shapes)
+        try:
+            result = compare(path, args.target, runs=args.runs, shapes=shapes)
+        except Exception as error:  # noqa: BLE001 - onnxruntime's or the reader's words, per file
+            print(f"{path}: skipped: {type(error).__name__}: {str(error).splitlines()[0][:200]}", file=sys.stderr)
+            continue
         results.append(result)
         print(f"{path.name}: profiler {result['measured_ms']:.3f} ms (node sum), estimate {result['predicted_ms']:.3f} ms",
               file=sys.stderr)
