@@ -224,6 +224,41 @@ def probe_upsample(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+# onnxruntime's NCHWc pooling (a MaxPool / GlobalAveragePool right after a conv runs as it):
+# (channels, side, kernel, stride) per MaxPool; the global pools over (channels, side).
+NCHWC_MAXPOOLS = [(48, 100, 2, 2), (64, 112, 3, 2), (96, 50, 2, 2), (128, 56, 3, 2), (256, 28, 2, 2), (512, 14, 2, 2)]
+NCHWC_GLOBALPOOLS = [(512, 7), (1024, 7), (96, 25), (64, 56)]
+
+
+def probe_nchwc_pool(work: Path, seconds: float) -> list[dict]:
+    """onnxruntime's NCHWc MaxPool and GlobalAveragePool, by its own profiler inside a Conv ->
+    pool graph (a lone pool stays the generic NCHW kernel the grid times): ps per input byte."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from ort_op_profile import profile_nodes
+
+    rows = []
+    points = ([("MaxPool", c, side, k, st) for c, side, k, st in NCHWC_MAXPOOLS]
+              + [("GlobalAveragePool", c, side, 0, 0) for c, side in NCHWC_GLOBALPOOLS])
+    for op_type, channels, side, k, stride in points:
+        inits = [numpy_helper.from_array(np.full((channels, channels, 1, 1), 0.01, np.float32), "w")]
+        pool = (helper.make_node("MaxPool", ["t"], ["y"], kernel_shape=[k, k], strides=[stride, stride])
+                if op_type == "MaxPool" else helper.make_node("GlobalAveragePool", ["t"], ["y"]))
+        graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["t"]), pool], "p",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, side, side])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+        path = work / f"nchwc-{op_type}-{channels}-{side}-{k}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        times = profile_nodes(path, runs=max(10, int(seconds * 20)))
+        us = sum(ms for kind, ms in times.values() if kind == op_type) * 1e3
+        in_bytes = 4 * channels * side * side
+        rows.append({"format": "onnx", "params": {"op": op_type, "channels": channels, "side": side, "k": k,
+                                                  "stride": stride},
+                     "us": us, "in_bytes": in_bytes, "ps_per_in_byte": us * 1e6 / in_bytes})
+    return rows
+
+
 # 3x3 convs C -> C (onnxruntime int8) over 2x2 to 14x14 positions: 384 channels (1.3 MB of packed
 # weights) is the reference that fits the core's cache; 512-1024 (2.4-9.4 MB) do not.
 WEIGHT_READS = ((384, 512, 640, 768, 1024), (2, 4, 7, 14))
@@ -329,7 +364,8 @@ def probe_subnormal(work: Path, seconds: float) -> list[dict]:
 
 
 PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff, "indirection": probe_indirection,
-          "subnormal": probe_subnormal, "transpose": probe_transpose, "upsample": probe_upsample,
+          "nchwc-pool": probe_nchwc_pool, "subnormal": probe_subnormal, "transpose": probe_transpose,
+          "upsample": probe_upsample,
           "weight-reads": probe_weight_reads}
 
 

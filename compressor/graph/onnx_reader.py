@@ -238,7 +238,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
         ins = [s for s in slots if s is not None]
         op = make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
-                     op_type=node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
+                     op_type=_NCHWC_POOLS.get(node.op_type, node.op_type) if node.domain == "com.microsoft.nchwc"
+                     else node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
                      layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
                      weight_in_axis=1,
                      nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
@@ -254,6 +255,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     return dataclasses.replace(result, notes=(*notes_before, *notes))
 
 
+# onnxruntime's NCHWc pooling kernels (a pool after an NCHWc conv), named apart from the NCHW ones.
+_NCHWC_POOLS = {name: f"Nchwc{name}" for name in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")}
 # fp32 MLAS kernels whose weight vectors may hold subnormals (Op.subnormal_vectors).
 _SUBNORMAL_CHECKED = ("Conv", "FusedConv", "Gemm", "FusedGemm", "MatMul", "FusedMatMul")
 

@@ -72,3 +72,4 @@ def test_they_cost_an_assist_per_vector_and_position_and_say_so(tmp_path):
     unpriced = replace(profile, compute=replace(profile.compute, runtimes={
         **profile.compute.runtimes, "onnx": replace(onnx, subnormal_vector_ns=0.0)}))
     assert not any(w.kind == "subnormal_weights" for w in check_kernels(graph, unpriced).warnings)
+
