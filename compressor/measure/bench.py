@@ -117,13 +117,15 @@ def make_inputs(specs: Sequence[tuple[tuple[int, ...], str]], *, seed: int = _IN
 
 
 def open_invoker(path: Path, *, threads: int, load_model: bool = True,
-                 input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Callable[[], None]:
+                 input_shapes: tuple[tuple[int, ...], ...] | None = None,
+                 input_values: dict[str, float] | None = None) -> Callable[[], None]:
     """Load ``path`` in its runtime with random inputs set; return a function that runs it once.
 
     With ``load_model=False`` only the runtime is imported and the inputs made (the baseline).
     Dynamic input dims follow ``graph.shapes.resolve_input_shapes`` (a dynamic batch is fed
     as 1, any other needs ``input_shapes``): the function's ``input_shapes`` and ``notes``
-    attributes say what was fed.
+    attributes say what was fed.  ``input_values`` (input name -> number) fills those inputs with
+    that value instead of random ones (Silero VAD's sample rate must be 16000 for its 16 kHz graph).
     """
     path = Path(path)
     if path.suffix not in _FORMATS:
@@ -131,15 +133,15 @@ def open_invoker(path: Path, *, threads: int, load_model: bool = True,
                                 "(expected .tflite or .onnx)")
     try:
         if path.suffix == ".tflite":
-            return _litert_invoker(path, threads, load_model, input_shapes)
-        return _onnx_invoker(path, threads, load_model, input_shapes)
+            return _litert_invoker(path, threads, load_model, input_shapes, input_values or {})
+        return _onnx_invoker(path, threads, load_model, input_shapes, input_values or {})
     except (VerificationError, ConfigError):
         raise
     except Exception as error:  # the runtimes raise their own types (ORT: InvalidProtobuf, Fail, ...)
         raise VerificationError(f"{path}: the runtime could not load it: {str(error).strip()[:300]}") from error
 
 
-def _litert_invoker(path: Path, threads: int, load_model: bool, input_shapes) -> Callable[[], None]:
+def _litert_invoker(path: Path, threads: int, load_model: bool, input_shapes, values) -> Callable[[], None]:
     from ai_edge_litert.interpreter import Interpreter
 
     from ..graph.shapes import InputSpec, resolve_input_shapes
@@ -158,7 +160,8 @@ def _litert_invoker(path: Path, threads: int, load_model: bool, input_shapes) ->
         if tuple(int(d) for d in detail["shape"]) != shape:
             interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
     interpreter.allocate_tensors()
-    arrays = make_inputs([(shape, detail["dtype"]) for shape, detail in zip(shapes, details)])
+    arrays = _with_values(make_inputs([(shape, detail["dtype"]) for shape, detail in zip(shapes, details)]),
+                          [detail["name"] for detail in details], values, path)
     for detail, array in zip(details, arrays):
         interpreter.set_tensor(detail["index"], array)
     return _described(interpreter.invoke, shapes, notes)
@@ -172,7 +175,18 @@ def _described(invoke: Callable[[], None], shapes, notes) -> Callable[[], None]:
     return run
 
 
-def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes) -> Callable[[], None]:
+def _with_values(arrays: list, names: list[str], values: dict[str, float], path: Path) -> list:
+    """``arrays`` with the inputs named in ``values`` filled with their value; a name that is not
+    an input is a ConfigError listing the inputs."""
+    import numpy as np
+
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ConfigError("input_value", unknown[0], f"the name of an input of {path.name} ({', '.join(names)})")
+    return [np.full(a.shape, values[n], dtype=a.dtype) if n in values else a for n, a in zip(names, arrays)]
+
+
+def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes, values) -> Callable[[], None]:
     import onnxruntime as ort
 
     from ..graph.shapes import InputSpec, resolve_input_shapes
@@ -194,7 +208,8 @@ def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes) -> C
         specs.append(InputSpec(arg.name, tuple(d if isinstance(d, int) and d > 0 else None for d in arg.shape),
                                types[arg.type]))
     shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
-    arrays = make_inputs([(shape, spec.dtype) for shape, spec in zip(shapes, specs)])
+    arrays = _with_values(make_inputs([(shape, spec.dtype) for shape, spec in zip(shapes, specs)]),
+                          [spec.name for spec in specs], values, path)
     feed = {spec.name: array for spec, array in zip(specs, arrays)}
     return _described(lambda: session.run(None, feed), shapes, notes)
 
@@ -244,9 +259,11 @@ def _child_main(argv: list[str]) -> None:
 
     path, threads, runs, warmup, mode = Path(argv[0]), int(argv[1]), int(argv[2]), int(argv[3]), argv[4]
     shapes = json.loads(argv[5]) if len(argv) > 5 else None
+    values = json.loads(argv[6]) if len(argv) > 6 else None
     try:
         invoke = open_invoker(path, threads=threads, load_model=mode == "model",
-                              input_shapes=tuple(map(tuple, shapes)) if shapes is not None else None)
+                              input_shapes=tuple(map(tuple, shapes)) if shapes is not None else None,
+                              input_values=values)
     except CompressorError as error:
         typed = ({"field": error.field, "value": error.value, "expected": error.expected}
                  if isinstance(error, ConfigError) else {})
@@ -257,9 +274,10 @@ def _child_main(argv: list[str]) -> None:
                       "input_shapes": getattr(invoke, "input_shapes", ()), "notes": getattr(invoke, "notes", ())}))
 
 
-def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str, input_shapes=None) -> dict:
+def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str, input_shapes=None,
+               input_values=None) -> dict:
     command = [sys.executable, "-m", "compressor.measure.bench", str(path.resolve()), str(threads), str(runs),
-               str(warmup), mode] + ([json.dumps(input_shapes)] if input_shapes is not None else [])
+               str(warmup), mode, json.dumps(input_shapes), json.dumps(input_values)]
     done = subprocess.run(command, capture_output=True, text=True)
     last_line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "{}"
     if done.returncode == 2 and last_line.startswith('{"error"'):
@@ -276,11 +294,13 @@ def _run_child(path: Path, threads: int, runs: int, warmup: int, mode: str, inpu
 
 
 def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1,
-                   input_shapes: tuple[tuple[int, ...], ...] | None = None) -> BenchResult:
+                   input_shapes: tuple[tuple[int, ...], ...] | None = None,
+                   input_values: dict[str, float] | None = None) -> BenchResult:
     """Time ``path`` ``runs`` times after ``warmup`` runs, and measure its peak RSS, each in a fresh process.
 
     ``input_shapes`` (one per input) fixes dynamic input dims; a dynamic batch is otherwise 1
-    (``notes`` says so) and any other dynamic dim a ``ConfigError`` naming the input."""
+    (``notes`` says so) and any other dynamic dim a ``ConfigError`` naming the input;
+    ``input_values`` (name -> number) feeds those inputs that value (open_invoker)."""
     path = Path(path)
     for setting, value, least in (("runs", runs, 1), ("warmup", warmup, 0), ("threads", threads, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -292,7 +312,7 @@ def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1,
                                 "(expected .tflite or .onnx)")
     if input_shapes is not None:
         input_shapes = [list(map(int, shape)) for shape in input_shapes]
-    measured = _run_child(path, threads, runs, warmup, "model", input_shapes)
+    measured = _run_child(path, threads, runs, warmup, "model", input_shapes, input_values)
     baseline = _run_child(path, threads, 0, 0, "baseline")
     times = measured["times_ms"]
     return BenchResult(artifact=str(path), runtime=_FORMATS[path.suffix], runs=runs, warmup=warmup, threads=threads,

@@ -92,3 +92,34 @@ def test_sessions_take_turns_in_blocks_each_rewarmed():
     alone = []
     time_interleaved([lambda: alone.append("a")], runs=7, warmup=0)
     assert alone == ["a"] * 7
+
+
+def test_an_input_can_be_fed_a_value_instead_of_random_ones(tmp_path):
+    """Silero VAD runs its 16 kHz branch only when its scalar 'sr' input is 16000: random values
+    make the run fail; ``--input-value sr=16000`` feeds it.  A name that is no input exits 2
+    listing the inputs, a malformed one too."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from compressor.cli.main import cli
+
+    good = helper.make_graph([helper.make_node("Identity", ["x"], ["g"])], "then", [],
+                             [helper.make_tensor_value_info("g", TensorProto.FLOAT, None)])
+    bad = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["b"])], "else", [],
+                            [helper.make_tensor_value_info("b", TensorProto.FLOAT, None)],
+                            initializer=[numpy_helper.from_array(np.array([3, 5], dtype=np.int64), "shape")])
+    nodes = [helper.make_node("Equal", ["sr", "rate"], ["is_rate"]),
+             helper.make_node("If", ["is_rate"], ["y"], then_branch=good, else_branch=bad)]
+    graph = helper.make_graph(nodes, "vad", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
+                                             helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=[numpy_helper.from_array(np.array(16000, dtype=np.int64), "rate")])
+    path = tmp_path / "vad.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    runner, common = CliRunner(), ["bench", str(path), "--runs", "3", "--warmup", "0"]
+    assert runner.invoke(cli, common).exit_code == 2  # random 'sr': the else branch cannot run
+    fed = runner.invoke(cli, [*common, "--input-value", "sr=16000", "--json"])
+    assert fed.exit_code == 0, fed.output
+    wrong = runner.invoke(cli, [*common, "--input-value", "rate=16000"])
+    assert wrong.exit_code == 2 and "x, sr" in wrong.output and "Traceback" not in wrong.output
+    assert runner.invoke(cli, [*common, "--input-value", "sr"]).exit_code == 2
