@@ -7,9 +7,9 @@ network sits inside two nested ``If``s on its sample-rate input: read as written
 it: the branch its condition selects when that condition is a constant, or follows from the
 input shapes alone (Silero's "squeeze if the batch is 1": onnxruntime evaluates it once on
 zeros of those shapes); else, as the condition depends on an input's value (its sample rate),
-the branch holding more weights (ties: ``then_branch``), said so in a note.  Branch outputs take the ``If``'s output names; branch initializers join
-the graph's.  ``Loop`` and ``Scan`` bodies run a data-dependent number of times and are not
-inlined: a note says their bodies are not costed.
+the branch holding more weights (ties: ``then_branch``), said so in a note.  Branch outputs take
+the ``If``'s output names; branch initializers join the graph's.  ``Loop`` and ``Scan`` bodies
+run a data-dependent number of times and are not inlined: a note says their bodies are not costed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def inline_branches(model, feed: dict | None = None,
         at = next((i for i, node in enumerate(graph.node) if node.op_type == "If"), None)
         if at is None:
             break
-        node = graph.node[at]
+        node = type(graph.node[at])()
+        node.CopyFrom(graph.node[at])  # its own copy: the graph's is removed below
         branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
         if choices is not None and count < len(choices):
             chosen, why = choices[count], ""
