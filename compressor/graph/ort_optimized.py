@@ -16,7 +16,9 @@ directory (``edge-compressor-ort/``), so a second estimate of the same file does
 session again.  The layout optimizations are for THIS machine's CPU (onnxruntime says so when
 it saves them): it is an estimate of onnxruntime on this host, which is what ``host-x86``
 describes.  When onnxruntime cannot load or save the model, ``None`` and the reason: the
-caller costs the file as written and says so.
+caller costs the file as written and says so.  A model whose weights live in an external data
+file beside it (torch's dynamo exporter writes one by default) gets its optimized weights in a
+data file of its own in the cache, and that file's size and time join the key.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _external_data_files(path: Path) -> list[Path]:
+    """The external data files the ``.onnx`` keeps initializers in (beside it), sorted."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    model = onnx.load(str(path), load_external_data=False)
+    names = {entry.value for init in model.graph.initializer if uses_external_data(init)
+             for entry in init.external_data if entry.key == "location"}
+    return sorted(path.parent / name for name in names)
+
+
 def optimized_onnx(path: Path, *, cache_dir: Path | None = None) -> tuple[Path | None, str]:
     """(path of onnxruntime's optimized model, "") or (None, why not) for the ``.onnx`` at ``path``."""
     try:
@@ -46,7 +59,14 @@ def optimized_onnx(path: Path, *, cache_dir: Path | None = None) -> tuple[Path |
     except ImportError as error:
         return None, f"onnxruntime is not installed ({error})"
     cache = Path(cache_dir) if cache_dir is not None else Path(tempfile.gettempdir()) / CACHE_DIR_NAME
-    key = f"{_file_sha256(path)[:32]}-ort{ort.__version__}-all"
+    external = _external_data_files(path)
+    # The file's bytes name its weights' file and offsets, not their values: those files' sizes
+    # and times join the key, so new weights under the same graph are optimized again.
+    stamp = "".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns};" for f in external if f.is_file())
+    digest = _file_sha256(path)
+    if stamp:
+        digest = hashlib.sha256((digest + stamp).encode()).hexdigest()
+    key = f"{digest[:32]}-ort{ort.__version__}-all"
     target = cache / f"{key}.onnx"
     if target.is_file():
         return target, ""
@@ -60,6 +80,12 @@ def optimized_onnx(path: Path, *, cache_dir: Path | None = None) -> tuple[Path |
         options.intra_op_num_threads = 1
         options.log_severity_level = 3
         options.optimized_model_filepath = str(partial)
+        if external:
+            # Its weights live in a file beside it (what torch's dynamo exporter writes by default):
+            # onnxruntime writes the optimized graph's into one of its own in the cache, which
+            # the optimized model names (a reference to the source's file would not resolve there).
+            options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                             f"{key}.data")
         ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         if not partial.is_file():
             return None, "onnxruntime wrote no optimized model"

@@ -137,3 +137,29 @@ def test_onnxruntime_nchwc_pools_are_read_apart_from_the_nchw_ones(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     assert "NchwcMaxPool" in {op.op_type for op in read_graph(path, as_run=True).ops}
     assert "MaxPool" in {op.op_type for op in read_graph(path).ops}
+
+
+def test_a_model_with_external_data_is_read_as_run_and_keyed_by_its_weights_file(tmp_path):
+    """Weights in a file beside the .onnx (torch's dynamo exporter's default): onnxruntime's
+    optimized copy in the cache named the source's data file, which does not resolve there, and
+    the estimate failed; it now gets a data file of its own, and new weights under the same graph
+    file are optimized again."""
+    import os
+
+    weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal((32, 16, 3, 3)).astype(np.float32), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["t"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["t"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    inline, external = tmp_path / "inline.onnx", tmp_path / "ext" / "model.onnx"
+    external.parent.mkdir()
+    onnx.save(model, str(inline))
+    onnx.save(model, str(external), save_as_external_data=True, location="model.onnx.data", size_threshold=0)
+    cache = tmp_path / "cache"
+    first, why = optimized_onnx(external, cache_dir=cache)
+    assert first is not None, why
+    assert read_graph(external, as_run=True).macs == read_graph(inline, as_run=True).macs > 0
+    data = external.parent / "model.onnx.data"
+    os.utime(data, ns=(data.stat().st_atime_ns, data.stat().st_mtime_ns + 10**9))
+    second, _ = optimized_onnx(external, cache_dir=cache)
+    assert second is not None and second != first
