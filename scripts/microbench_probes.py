@@ -308,6 +308,71 @@ def weight_reads_fit(rows: list[dict]) -> tuple[float, float]:
     return mean_w - mean_t / slope, 1 / slope
 
 
+# int8 operand pairs: (kind, side, cin, cout, k, groups) per conv, each quantized by onnxruntime's
+# own quantizer the ways files in the wild are (QDQ per-channel s8s8, which onnxruntime rewrites to
+# u8s8; QOperator u8s8, u8u8 and s8s8; QDQ u8u8).
+INT8_PAIR_CONVS = [("pointwise", 56, 64, 64, 1, 1), ("pointwise", 14, 256, 256, 1, 1), ("conv", 28, 128, 128, 3, 1),
+                   ("depthwise", 56, 144, 144, 3, 144), ("conv_unaligned", 112, 3, 32, 3, 1)]
+INT8_PAIR_WAYS = (("u8s8", "QDQ", "QInt8", "QInt8", True), ("u8s8", "QOperator", "QUInt8", "QInt8", False),
+                  ("u8u8", "QOperator", "QUInt8", "QUInt8", False), ("u8u8", "QDQ", "QUInt8", "QUInt8", False),
+                  ("s8s8", "QOperator", "QInt8", "QInt8", False))
+
+
+def _sample_reader(base, samples: list[dict]):
+    """An onnxruntime ``CalibrationDataReader`` over ``samples``."""
+    remaining = iter(samples)
+    return type("Samples", (base,), {"get_next": lambda self: next(remaining, None)})()
+
+
+def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
+    """onnxruntime's QLinearConv by the operand pair it runs (Op.int8_pair), by its profiler:
+    each quantization of a conv against the QDQ per-channel file's (u8s8 once onnxruntime has
+    rewritten it), the kernel the int8 terms were fitted on."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from ort_op_profile import profile_nodes
+
+    from compressor.graph.read import read_graph
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for kind, side, cin, cout, k, groups in INT8_PAIR_CONVS:
+        weight = numpy_helper.from_array((rng.standard_normal((cout, cin // groups, k, k)) * 0.1).astype(np.float32), "w")
+        node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[k // 2] * 4, group=groups)
+        graph = helper.make_graph([node], "c", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, side, side])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, side, side])],
+                                  initializer=[weight])
+        float_path = work / f"pair-{kind}-{side}-{cin}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(float_path))
+        samples = [{"x": rng.standard_normal((1, cin, side, side)).astype(np.float32)} for _ in range(3)]
+        times = {}
+        for pair, fmt, activations, weights, per_channel in INT8_PAIR_WAYS:
+            reader = _sample_reader(CalibrationDataReader, samples)
+            path = work / f"pair-{kind}-{side}-{cin}-{fmt}-{activations}-{weights}.onnx"
+            quantize_static(str(float_path), str(path), reader, quant_format=getattr(QuantFormat, fmt),
+                            activation_type=getattr(QuantType, activations), weight_type=getattr(QuantType, weights),
+                            per_channel=per_channel)
+            ran = {op.int8_pair for op in read_graph(path, as_run=True).ops if op.int8_pair}
+            ms = sum(t for op_type, t in profile_nodes(path, runs=max(10, int(seconds * 10)), trimmed=True).values()
+                     if op_type == "QLinearConv")
+            times[(pair, fmt)] = ms
+            rows.append({"format": "onnx-int8", "params": {"kind": kind, "side": side, "cin": cin, "cout": cout, "k": k,
+                                                           "groups": groups, "format": fmt, "pair": pair,
+                                                           "ran_as": sorted(ran)},
+                         "us": ms * 1e3})
+        base = times[("u8s8", "QDQ")]
+        for row in rows[-len(INT8_PAIR_WAYS):]:
+            row["x_u8s8"] = row["us"] / (base * 1e3)
+    return rows
+
+
 # Subnormal weights: a conv's share of weights set to subnormal floats (0 < |w| < 1.18e-38, as
 # training leaves some: PP-OCRv6's text detector), (side, cin, cout, k) per conv.
 SUBNORMAL_SHARES = (0.0, 0.01, 0.1, 0.63)
@@ -364,7 +429,7 @@ def probe_subnormal(work: Path, seconds: float) -> list[dict]:
 
 
 PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff, "indirection": probe_indirection,
-          "nchwc-pool": probe_nchwc_pool, "subnormal": probe_subnormal, "transpose": probe_transpose,
+          "int8-pairs": probe_int8_pairs, "nchwc-pool": probe_nchwc_pool, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample,
           "weight-reads": probe_weight_reads}
 

@@ -289,6 +289,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s = memory_s = 0.0
     if op.elementwise_copies and costs.transpose_element_ns:  # onnxruntime's element-wise Transpose
         compute_s, memory_s = 0.0, op.elementwise_copies * costs.transpose_element_ns * 1e-9
+    if op.int8_pair in costs.int8_pair_factors:  # MLAS's u8u8 / s8s8 kernels against the u8s8 the terms are
+        factors = costs.int8_pair_factors[op.int8_pair]  # fitted on: their multiplies, not their bytes
+        compute_s *= factors.get(f"{op.kind}_unaligned" if unaligned else op.kind, factors.get(op.kind, 1.0))
     if op.subnormal_vectors and costs.subnormal_vector_ns and op.compute_dtype == "float32" and op.out_channels:
         # a microcode assist per multiply of a weight vector holding a subnormal, at every output position
         compute_s += op.subnormal_vectors * output_positions(op) * costs.subnormal_vector_ns * 1e-9

@@ -108,6 +108,10 @@ class Op:
     # multiply them) holding a subnormal float (0 < |w| < 1.18e-38): on x86 each multiply by one
     # takes a microcode assist (subnormals.subnormal_vectors).  0 for every other op.
     subnormal_vectors: int = 0
+    # An onnxruntime QLinearConv's activation and weight types as it runs them ("u8s8", "u8u8",
+    # "s8s8": its QDQ S8S8 graphs are rewritten to u8s8, QOperator files keep theirs): MLAS's
+    # kernels differ by pair (RuntimeCost.int8_pair_factors).  "" for every other op.
+    int8_pair: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,20 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               nchwc_rows=int(shape[0] * shape[2]) if nchwc and shape and len(shape) == 4
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
               step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
+              int8_pair=_int8_pair(op_type, tensors, inputs, weights),
               broadcast_runs=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
                               else pad_rows(shape) if op_type in ("PAD", "PADV2")
                               else copy_runs(op_type, shape, [tensors[i].shape for i in inputs])
                               if op_type in COPY_OPS else 0))
+
+
+def _int8_pair(op_type: str, tensors, inputs, weights) -> str:
+    """``Op.int8_pair`` of an onnxruntime QLinearConv: its input's and its weight's signedness."""
+    if op_type != "QLinearConv" or not inputs or not weights:
+        return ""
+    sign = {"uint8": "u8", "int8": "s8"}
+    x, w = sign.get(tensors[inputs[0]].dtype), sign.get(tensors[weights[0]].dtype)
+    return f"{x}{w}" if x and w else ""
 
 
 # Slices read only the part they copy: an unrolled LSTM's SLICE of one step from [100, 1, 512]

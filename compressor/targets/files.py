@@ -34,7 +34,8 @@ _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_o
 # [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
 # streaming, over the variant's (tables.py).
 _CPU_RUNTIME_KEYS = {"kernels", "dispatch_overhead_us", "invoke_overhead_us", "parallel", "weight_stream",
-                     "conv_weight_stream", "transpose_element_ns", "subnormal_vector_ns", "indirection_ns", "task_weight_reads", *CPU_TILES}
+                     "conv_weight_stream", "transpose_element_ns", "subnormal_vector_ns", "int8_pair_factors", "indirection_ns",
+                     "task_weight_reads", *CPU_TILES}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
 _EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}

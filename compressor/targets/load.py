@@ -211,7 +211,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                                          for name in RUNTIME_CURVES if name in own},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{name: overlay(getattr(merged[fmt], name), own[name])
-                                         for name in (*CPU_TILES, "task_weight_reads") if name in own},
+                                         for name in (*CPU_TILES, "task_weight_reads", "int8_pair_factors") if name in own},
                                       **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us",
                                                              "transpose_element_ns", "subnormal_vector_ns") if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
@@ -289,7 +289,8 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernel rates": ("kernels", "transpose_element_ns", "subnormal_vector_ns", "indirection_ns", "task_weight_reads",
+    names = {"kernel rates": ("kernels", "transpose_element_ns", "subnormal_vector_ns", "int8_pair_factors", "indirection_ns",
+                              "task_weight_reads",
                               *CPU_TILES),
              "thread split": ("parallel",),
              "weight streaming": ("weight_stream", "conv_weight_stream")}

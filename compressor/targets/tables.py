@@ -65,8 +65,29 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     channel_tiles=channel_tiles_table(c, (*keys, fmt, "channel_tiles"), dtypes),
                                     row_tiles=channel_tiles_table(c, (*keys, fmt, "row_tiles"), dtypes),
                                     symmetric_conv=_symmetric_conv(c, (*keys, fmt, "symmetric_conv"), dtypes),
-                                    task_weight_reads=_task_weight_reads(c, (*keys, fmt, "task_weight_reads"), dtypes))
+                                    task_weight_reads=_task_weight_reads(c, (*keys, fmt, "task_weight_reads"), dtypes),
+                                    int8_pair_factors=_int8_pair_factors(c, (*keys, fmt, "int8_pair_factors")))
     return runtimes
+
+
+INT8_PAIRS = ("u8u8", "s8s8")
+INT8_PAIR_KINDS = ("conv", "pointwise", "depthwise", "conv_unaligned")
+
+
+def _int8_pair_factors(c: Checker, keys: tuple) -> dict[str, dict[str, float]]:
+    """Optional ``int8_pair_factors.<u8u8|s8s8> = { <conv|pointwise|depthwise|conv_unaligned> = x }``
+    (positive): types.RuntimeCost.int8_pair_factors; {} when absent."""
+    table = c.table(keys, optional=True) or {}
+    factors: dict[str, dict[str, float]] = {}
+    for pair in table:
+        if pair not in INT8_PAIRS:
+            raise c.fail((*keys, pair), f"not one of {list(INT8_PAIRS)}")
+        kinds = c.table((*keys, pair))
+        for kind in kinds:
+            if kind not in INT8_PAIR_KINDS:
+                raise c.fail((*keys, pair, kind), f"not one of {list(INT8_PAIR_KINDS)}")
+        factors[pair] = {kind: c.number((*keys, pair, kind), positive=True) for kind in kinds}
+    return factors
 
 
 def _task_weight_reads(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, float]]:
@@ -124,6 +145,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             for name in CPU_TILES:
                 if name in own:
                     tables[fmt][name] = channel_tiles_table(c, (*entry, "runtimes", fmt, name), dtypes)
+            if "int8_pair_factors" in own:
+                tables[fmt]["int8_pair_factors"] = _int8_pair_factors(c, (*entry, "runtimes", fmt, "int8_pair_factors"))
             if "task_weight_reads" in own:
                 tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*entry, "runtimes", fmt, "task_weight_reads"),
                                                                      dtypes)

@@ -103,6 +103,10 @@ class RuntimeCost:
     # (``Op.subnormal_vectors``: a microcode assist per 16-wide FMA on x86; MLAS ~36 ns on the
     # Xeon, XNNPACK none; microbench_probes.py --probe subnormal); 0: not priced
     subnormal_vector_ns: float = 0.0
+    # int8 operand pair ("u8u8", "s8s8") -> op kind (conv, pointwise, depthwise, conv_unaligned)
+    # -> its QLinearConv time over the u8s8 kernel's, which the int8 terms were fitted on
+    # (``Op.int8_pair``; microbench_probes.py --probe int8-pairs); absent: x1
+    int8_pair_factors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # dtype -> ((indirection buffer bytes, ns per output position x filter tap), ...) ascending: the
     # least an IGEMM conv (kind "conv") spends walking its indirection buffer, 8 bytes per pair
     # (1-in/1-out 256-tap convs: 0.5 ns up to 22 MB, 1.9 from 45 MB on the Xeon; microbench_probes.py
@@ -163,7 +167,8 @@ class RuntimeCost:
     def __post_init__(self) -> None:
         for name in (*RUNTIME_CURVES, "rnn_steps"):
             object.__setattr__(self, name, _frozen({k: tuple(tuple(p) for p in c) for k, c in getattr(self, name).items()}))
-        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", *PER_KIND_TABLES):  # dtype -> key -> value
+        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", "int8_pair_factors",
+                     *PER_KIND_TABLES):  # dtype (or pair) -> key -> value
             object.__setattr__(self, name, _frozen({d: _frozen(k) for d, k in getattr(self, name).items()}))
 
     def __hash__(self) -> int:
@@ -172,7 +177,8 @@ class RuntimeCost:
                      self.whole_row_tiles,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
-                       for name in ("efficiency", "kernels", "parallel", "task_weight_reads", *PER_KIND_TABLES))))
+                       for name in ("efficiency", "kernels", "parallel", "task_weight_reads", "int8_pair_factors",
+                                    *PER_KIND_TABLES))))
 
     def input_channel_tile(self, dtype: str, kind: str) -> int:
         """Input channels the ``dtype`` ``kind`` kernel packs per filter tap; 1: none padded."""
@@ -251,7 +257,7 @@ def _log_interpolate(curve, x: float) -> float | None:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
+                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
