@@ -132,6 +132,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
         _note_channel_tile(op, runner, warn)
         _note_subnormals(op, runner, graph.format, warn)
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set))
+    _note_int8_pairs(graph, warn)
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
 
@@ -183,6 +184,16 @@ def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
     warn(op, "channel_multiple", f"{op.out_channels} output channels, not a multiple of {tile} on {runner.name}: "
                                  f"the kernels compute {math.ceil(op.out_channels / tile) * tile} per pass, so its "
                                  f"compute is costed as {padded:,.0f} MACs for its {op.macs:,} real ones")
+
+
+def _note_int8_pairs(graph: Graph, warn) -> None:
+    """Once per graph: its QLinearConvs that run MLAS's u8u8 or s8s8 kernels, and the remedy."""
+    for pair, slower in (("s8s8", "15-22x slower on dense convs"), ("u8u8", "3-4x slower on dense convs")):
+        ops = [op for op in graph.ops if op.int8_pair == pair]
+        if ops:
+            warn(ops[0], "int8_pair", f"{len(ops)} QLinearConv op(s) run onnxruntime's {pair} kernels (a QOperator or "
+                                      f"uint8-weight file), on x86 {slower} than its u8s8 ones: quantize as QDQ "
+                                      "with int8 weights (onnxruntime then runs u8s8; compress's ONNX route writes that)")
 
 
 def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:

@@ -60,6 +60,10 @@ def test_the_pair_is_read_as_onnxruntime_runs_it_and_priced(tmp_path, fmt, activ
     base, priced = (estimate_op_latency(conv, p, runtime="onnx") for p in (plain, slow))
     factor = {"u8s8": 1.0, "u8u8": 4.0, "s8s8": 20.0}[pair]
     assert priced.compute_s == pytest.approx(base.compute_s * factor)
+    from compressor.cost.kernels import check_kernels
+
+    said = [w for w in check_kernels(graph, profile).warnings if w.kind == "int8_pair"]
+    assert len(said) == (pair != "u8s8") and all(pair in w.reason and "QDQ" in w.reason for w in said)
 
 
 def test_pair_factor_tables_are_validated(tmp_path):
