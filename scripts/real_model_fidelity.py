@@ -74,13 +74,15 @@ def time_on_cpu(invokers, *, runs: int, warmup: int) -> list[list[tuple[float, f
     return times
 
 
-def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str = "median") -> dict[int, dict]:
-    """Each thread count's session alone: loaded, warmed up, timed, released (see above)."""
+def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str = "median",
+                 values: dict[str, float] | None = None) -> dict[int, dict]:
+    """Each thread count's session alone: loaded, warmed up, timed, released (see above);
+    ``values`` (an entry's ``input_value``, as ``compress bench --input-value``) feeds those inputs."""
     from compressor.measure.bench import open_invoker, percentile
 
     result = {}
     for t in thread_counts:
-        invoke = open_invoker(path, threads=t, input_shapes=shapes)
+        invoke = open_invoker(path, threads=t, input_shapes=shapes, input_values=values)
         start = time.thread_time()
         invoke()  # warm-up and a first estimate of the time per run
         per_run_s = max(time.thread_time() - start, 1e-5)
@@ -188,6 +190,14 @@ def _load_average() -> str:
         return "?"
 
 
+def entry_values(entry: dict) -> dict[str, float] | None:
+    """An entry's ``input_value = "sr=16000"`` (several separated by ';'), as bench takes them."""
+    if not entry.get("input_value"):
+        return None
+    return {name.strip(): float(number) for name, _, number in
+            (item.partition("=") for item in str(entry["input_value"]).split(";"))}
+
+
 def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[int, dict]] | None]:
     """Each file timed in ``args.rounds`` rounds over the whole list (``run``); None for a file its
     runtime cannot run, said in ``skipped``."""
@@ -198,7 +208,8 @@ def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[i
                 continue
             log(f"[round {round_index + 1}/{args.rounds}] {entry['path']}")
             try:
-                measured = measure_file(path, shapes, args.threads, seconds=args.seconds / args.rounds, wall=args.wall)
+                measured = measure_file(path, shapes, args.threads, seconds=args.seconds / args.rounds, wall=args.wall,
+                                        values=entry_values(entry))
             except Exception as error:  # a file its runtime cannot run (custom op, bad feed): say so
                 skipped.append(f"{entry['path']}: not measured: {type(error).__name__}: {str(error)[:160]}")
                 log(f"[skip] {skipped[-1]}")

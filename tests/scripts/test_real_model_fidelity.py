@@ -79,3 +79,13 @@ def test_estimates_can_be_read_in_the_state_a_run_was_timed_in(capsys):
     with pytest.raises(SystemExit) as refused:
         real_model_fidelity.in_state({"rows": rows}, 157.0)  # timed before the reference was recorded
     assert refused.value.code == 2 and "no reference op" in capsys.readouterr().err
+
+
+def test_an_entry_can_fix_input_values_as_bench_does():
+    """Silero VAD's If graph runs its 16 kHz branch only with sr = 16000: its entry says so."""
+    assert real_model_fidelity.entry_values({"path": "x.onnx"}) is None
+    assert real_model_fidelity.entry_values({"input_value": "sr=16000"}) == {"sr": 16000.0}
+    assert real_model_fidelity.entry_values({"input_value": "sr=8000; n=3"}) == {"sr": 8000.0, "n": 3.0}
+    entries = real_model_fidelity.load_entries()
+    silero = next(e for e in entries if e["path"].endswith("silero_vad/data/silero_vad.onnx"))
+    assert real_model_fidelity.entry_values(silero) == {"sr": 16000.0}
