@@ -196,26 +196,41 @@ def probe_transpose(work: Path, seconds: float) -> list[dict]:
 UPSAMPLES = [(32, 8, 32), (32, 16, 16), (64, 32, 4), (128, 13, 2), (64, 26, 2), (32, 64, 2)]
 
 
-def probe_upsample(work: Path, seconds: float) -> list[dict]:
-    import numpy as np
+def conv_model(path: Path, weight, side: int, *, after=(), extra_inits=(), pads: int = 0, group: int = 1,
+               out_shape=None) -> Path:
+    """``path``: x [1, C, side, side] -> Conv(``weight``, OIHW) -> y, saved as an opset-17 .onnx;
+    with ``after`` (nodes reading the conv's output "t" and writing "y", their constants in
+    ``extra_inits``) the conv feeds them, as a graph puts an op after a conv."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+
+    conv = helper.make_node("Conv", ["x", "w"], ["t" if after else "y"], **({"pads": [pads] * 4} if pads else {}),
+                            **({"group": group} if group > 1 else {}))
+    channels = weight.shape[1] * group
+    graph = helper.make_graph([conv, *after], "probe",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, side, side])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                              [numpy_helper.from_array(weight, "w"), *extra_inits])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def probe_upsample(work: Path, seconds: float) -> list[dict]:
+    import numpy as np
+    from onnx import helper, numpy_helper
     from ort_op_profile import profile_nodes
 
     rows = []
     for mode in ("linear", "nearest"):
         for channels, side, scale in UPSAMPLES:
-            inits = [numpy_helper.from_array(np.full((channels, channels, 1, 1), 0.01, np.float32), "w"),
-                     numpy_helper.from_array(np.array([], np.float32), "roi"),
+            inits = [numpy_helper.from_array(np.array([], np.float32), "roi"),
                      numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32), "scales")]
-            nodes = [helper.make_node("Conv", ["x", "w"], ["t"]),
-                     helper.make_node("Resize", ["t", "roi", "scales"], ["y"], mode=mode,  # as torch exports them
+            resize = helper.make_node("Resize", ["t", "roi", "scales"], ["y"], mode=mode,  # as torch exports them
                                       **({"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
-                                         if mode == "nearest" else {"coordinate_transformation_mode": "half_pixel"}))]
-            graph = helper.make_graph(nodes, "u", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, side, side])],
-                                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
-            path = work / f"upsample-{mode}-{channels}-{side}-{scale}.onnx"
-            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+                                         if mode == "nearest" else {"coordinate_transformation_mode": "half_pixel"}))
+            path = conv_model(work / f"upsample-{mode}-{channels}-{side}-{scale}.onnx",
+                              np.full((channels, channels, 1, 1), 0.01, np.float32), side, after=[resize],
+                              extra_inits=inits)
             times = profile_nodes(path, runs=max(10, int(seconds * 20)))
             us = sum(ms for op_type, ms in times.values() if op_type == "Upsample") * 1e3
             out_bytes = 4 * channels * (side * scale) ** 2
@@ -234,22 +249,17 @@ def probe_nchwc_pool(work: Path, seconds: float) -> list[dict]:
     """onnxruntime's NCHWc MaxPool and GlobalAveragePool, by its own profiler inside a Conv ->
     pool graph (a lone pool stays the generic NCHW kernel the grid times): ps per input byte."""
     import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
     from ort_op_profile import profile_nodes
 
     rows = []
     points = ([("MaxPool", c, side, k, st) for c, side, k, st in NCHWC_MAXPOOLS]
               + [("GlobalAveragePool", c, side, 0, 0) for c, side in NCHWC_GLOBALPOOLS])
     for op_type, channels, side, k, stride in points:
-        inits = [numpy_helper.from_array(np.full((channels, channels, 1, 1), 0.01, np.float32), "w")]
         pool = (helper.make_node("MaxPool", ["t"], ["y"], kernel_shape=[k, k], strides=[stride, stride])
                 if op_type == "MaxPool" else helper.make_node("GlobalAveragePool", ["t"], ["y"]))
-        graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["t"]), pool], "p",
-                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, side, side])],
-                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
-        path = work / f"nchwc-{op_type}-{channels}-{side}-{k}.onnx"
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        path = conv_model(work / f"nchwc-{op_type}-{channels}-{side}-{k}.onnx",
+                          np.full((channels, channels, 1, 1), 0.01, np.float32), side, after=[pool])
         times = profile_nodes(path, runs=max(10, int(seconds * 20)))
         us = sum(ms for kind, ms in times.values() if kind == op_type) * 1e3
         in_bytes = 4 * channels * side * side
@@ -329,8 +339,6 @@ def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
     each quantization of a conv against the QDQ per-channel file's (u8s8 once onnxruntime has
     rewritten it), the kernel the int8 terms were fitted on."""
     import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -344,13 +352,9 @@ def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
     rng = np.random.default_rng(0)
     rows = []
     for kind, side, cin, cout, k, groups in INT8_PAIR_CONVS:
-        weight = numpy_helper.from_array((rng.standard_normal((cout, cin // groups, k, k)) * 0.1).astype(np.float32), "w")
-        node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[k // 2] * 4, group=groups)
-        graph = helper.make_graph([node], "c", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, side, side])],
-                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, side, side])],
-                                  initializer=[weight])
-        float_path = work / f"pair-{kind}-{side}-{cin}.onnx"
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(float_path))
+        weight = (rng.standard_normal((cout, cin // groups, k, k)) * 0.1).astype(np.float32)
+        float_path = conv_model(work / f"pair-{kind}-{side}-{cin}.onnx", weight, side, pads=k // 2, group=groups,
+                                out_shape=[1, cout, side, side])
         samples = [{"x": rng.standard_normal((1, cin, side, side)).astype(np.float32)} for _ in range(3)]
         times = {}
         for pair, fmt, activations, weights, per_channel in INT8_PAIR_WAYS:
@@ -385,8 +389,6 @@ def probe_subnormal(work: Path, seconds: float) -> list[dict]:
     vectors as the cost model counts them (Op.subnormal_vectors of the graph onnxruntime runs)."""
     import microbench_kernels as mk
     import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
     from compressor.graph.read import read_graph
 
@@ -397,12 +399,7 @@ def probe_subnormal(work: Path, seconds: float) -> list[dict]:
             w = (rng.standard_normal((cout, cin, k, k)) * 0.05).astype(np.float32)
             mask = rng.random(w.shape) < share
             w[mask] = (rng.random(int(mask.sum())) * 1e-39).astype(np.float32)
-            node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[k // 2] * 4)
-            graph = helper.make_graph([node], "c", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, side, side])],
-                                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-                                      initializer=[numpy_helper.from_array(w, "w")])
-            onnx_path = work / f"subnormal-{len(paths)}.onnx"
-            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(onnx_path))
+            onnx_path = conv_model(work / f"subnormal-{len(paths)}.onnx", w, side, pads=k // 2)
             b = mk._TfliteBuilder(); s = b.s
             x = b.tensor((1, side, side, cin)); y = b.tensor((1, side, side, cout))
             o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
