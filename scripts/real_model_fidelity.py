@@ -192,10 +192,9 @@ def _load_average() -> str:
 
 def entry_values(entry: dict) -> dict[str, float] | None:
     """An entry's ``input_value = "sr=16000"`` (several separated by ';'), as bench takes them."""
-    if not entry.get("input_value"):
-        return None
-    return {name.strip(): float(number) for name, _, number in
-            (item.partition("=") for item in str(entry["input_value"]).split(";"))}
+    from compressor.data import parse_input_values
+
+    return parse_input_values(str(entry["input_value"]).split(";")) if entry.get("input_value") else None
 
 
 def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[int, dict]] | None]:

@@ -22,22 +22,6 @@ from .common import fail as _fail
 __all__ = ["bench_command"]
 
 
-def _parse_values(items: tuple[str, ...]) -> dict[str, float]:
-    """``("sr=16000", ...)`` -> ``{"sr": 16000.0}``; ConfigError on anything else."""
-    from ..errors import ConfigError
-
-    values = {}
-    for item in items:
-        name, _, number = item.partition("=")
-        try:
-            values[name.strip()] = float(number)
-        except ValueError:
-            raise ConfigError("input_value", item, "NAME=NUMBER, e.g. sr=16000") from None
-        if not name.strip():
-            raise ConfigError("input_value", item, "NAME=NUMBER, e.g. sr=16000")
-    return values
-
-
 
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("artifact", type=click.Path(path_type=Path))
@@ -53,12 +37,12 @@ def bench_command(artifact: Path, runs: int, warmup: int, threads: int, input_sh
                   input_values: tuple[str, ...], as_json: bool, debug: bool) -> None:
     """Median and p90 latency and peak RSS of ARTIFACT (.tflite in LiteRT, .onnx in onnxruntime) on this machine."""
     try:
-        from ..data import parse_input_shapes
+        from ..data import parse_input_shapes, parse_input_values
         from ..measure.bench import bench_artifact
 
         shapes = parse_input_shapes(input_shape) if input_shape else None
         result = bench_artifact(artifact, runs=runs, warmup=warmup, threads=threads, input_shapes=shapes,
-                                input_values=_parse_values(input_values) or None)
+                                input_values=parse_input_values(input_values) or None)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     if as_json:

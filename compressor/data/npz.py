@@ -25,8 +25,22 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from .samples import LazySamples
 
-__all__ = ["Batch", "Dataset", "as_inputs", "calibration_samples", "checked_x", "checked_y", "head", "load_inputs_npz", "load_npz",
-           "overlap_fraction", "parse_input_shape", "parse_input_shapes", "sample_count"]
+__all__ = [
+    "Batch",
+    "Dataset",
+    "as_inputs",
+    "calibration_samples",
+    "checked_x",
+    "checked_y",
+    "head",
+    "load_inputs_npz",
+    "load_npz",
+    "overlap_fraction",
+    "parse_input_shape",
+    "parse_input_shapes",
+    "parse_input_values",
+    "sample_count",
+]
 
 _HOW_TO_SAVE = "save one with numpy.savez(path, x=samples, y=labels)"
 
@@ -127,6 +141,21 @@ def overlap_fraction(a: np.ndarray, b: np.ndarray) -> float:
 def parse_input_shapes(text: str) -> tuple[tuple[int, ...], ...]:
     """``"1,3,32,32;1,16"`` -> one shape per model input (``;`` between inputs)."""
     return tuple(parse_input_shape(part) for part in str(text).split(";"))
+
+
+def parse_input_values(items) -> dict[str, float]:
+    """``["sr=16000", ...]`` -> ``{"sr": 16000.0}`` (``bench --input-value``, a fidelity entry's
+    ``input_value``): values to feed named inputs; ConfigError on anything but NAME=NUMBER."""
+    values = {}
+    for item in items:
+        name, _, number = str(item).partition("=")
+        try:
+            values[name.strip()] = float(number)
+        except ValueError:
+            raise ConfigError("input_value", item, "NAME=NUMBER, e.g. sr=16000") from None
+        if not name.strip():
+            raise ConfigError("input_value", item, "NAME=NUMBER, e.g. sr=16000")
+    return values
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
