@@ -35,7 +35,7 @@ from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency, padded_macs
-from .tiles import output_positions
+from .tiles import subnormal_assist_s
 from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
@@ -199,10 +199,9 @@ def _note_int8_pairs(graph: Graph, warn) -> None:
 def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:
     """Subnormal weights where the runtime pays for them (``subnormal_vector_ns``): what they
     cost and the remedy, flushing them to zero, which no output can tell."""
-    ns = runner.compute.runtime_cost(runtime).subnormal_vector_ns if op.subnormal_vectors else 0.0
-    if not ns or op.compute_dtype != "float32" or not op.out_channels:
+    extra_ms = subnormal_assist_s(op, runner.compute.runtime_cost(runtime)) * 1e3 if op.subnormal_vectors else 0.0
+    if not extra_ms:
         return
-    extra_ms = op.subnormal_vectors * output_positions(op) * ns * 1e-6
     warn(op, "subnormal_weights", f"{op.subnormal_vectors:,} of its 16-wide weight vectors hold subnormal floats "
                                   f"(0 < |w| < 1.2e-38): each multiply by one takes a microcode assist on "
                                   f"{runner.name}, +{extra_ms:.3g} ms; flush them to zero (the outputs cannot tell)")

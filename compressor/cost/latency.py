@@ -108,6 +108,7 @@ from .tiles import (  # noqa: F401
     output_positions,
     padded_macs,
     step_gemm_macs,
+    subnormal_assist_s,
     tap_pairs,
     task_weight_reads_s,
     work_tiles,
@@ -292,9 +293,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     if op.int8_pair in costs.int8_pair_factors:  # MLAS's u8u8 / s8s8 kernels against the u8s8 the terms are
         factors = costs.int8_pair_factors[op.int8_pair]  # fitted on: their multiplies, not their bytes
         compute_s *= factors.get(f"{op.kind}_unaligned" if unaligned else op.kind, factors.get(op.kind, 1.0))
-    if op.subnormal_vectors and costs.subnormal_vector_ns and op.compute_dtype == "float32" and op.out_channels:
-        # a microcode assist per multiply of a weight vector holding a subnormal, at every output position
-        compute_s += op.subnormal_vectors * output_positions(op) * costs.subnormal_vector_ns * 1e-9
+    compute_s += subnormal_assist_s(op, costs)  # a microcode assist per multiply by a subnormal weight vector
     work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
     if (walk_s := indirection_s(op, costs)) > work_s:  # a 1-channel conv: its IGEMM's pointer walk
         compute_s, work_s = compute_s + walk_s - work_s, walk_s

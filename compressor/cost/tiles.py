@@ -145,6 +145,15 @@ def task_weight_reads_s(op: Op, costs: RuntimeCost, threads: int = 1) -> float:
     return tasks * (op.weight_bytes - rule["resident_bytes"]) / rule["bytes_per_s"]
 
 
+def subnormal_assist_s(op: Op, costs: RuntimeCost) -> float:
+    """Seconds an fp32 op's subnormal weights add where the runtime pays for them: a microcode
+    assist per multiply of a weight vector holding one (``Op.subnormal_vectors``), at every
+    output position, ``subnormal_vector_ns`` each; 0 elsewhere."""
+    if not op.subnormal_vectors or not costs.subnormal_vector_ns or op.compute_dtype != "float32" or not op.out_channels:
+        return 0.0
+    return op.subnormal_vectors * output_positions(op) * costs.subnormal_vector_ns * 1e-9
+
+
 # The largest GEMM an ONNX recurrent op runs per time step, as a share of one direction's
 # recurrent weights R: onnxruntime's LSTM multiplies by all 4 gates' R at once
 # (uni_directional_lstm.cc), its GRU by the update and reset gates' 2 of 3 and then the hidden
