@@ -20,7 +20,7 @@ from typing import Any
 
 from ..files import targets_dir
 from ..errors import TargetError
-from .types import CPU_TILES, DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS
+from .types import CPU_SCALARS, CPU_TILES, DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS
 from .schema import dotted, where
 
 __all__ = ["VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
@@ -33,9 +33,8 @@ _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_o
                  "channel_multiple", "channel_tiles", "runtimes", "cpus", "extensions"}
 # [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
 # streaming, over the variant's (tables.py).
-_CPU_RUNTIME_KEYS = {"kernels", "dispatch_overhead_us", "invoke_overhead_us", "parallel", "weight_stream",
-                     "conv_weight_stream", "transpose_element_ns", "subnormal_vector_ns", "int8_pair_factors", "indirection_ns",
-                     "task_weight_reads", *CPU_TILES}
+_CPU_RUNTIME_KEYS = {"kernels", "parallel", "weight_stream", "conv_weight_stream", "int8_pair_factors", "indirection_ns",
+                     "task_weight_reads", *CPU_SCALARS, *CPU_TILES}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
 _EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}

@@ -38,7 +38,7 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags, read_cpu_identity
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import (COMPILERS, CPU_TILES, DTYPES, FORMATS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
+from .types import (COMPILERS, CPU_SCALARS, CPU_TILES, DTYPES, FORMATS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
                     ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
@@ -212,8 +212,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{name: overlay(getattr(merged[fmt], name), own[name])
                                          for name in (*CPU_TILES, "task_weight_reads", "int8_pair_factors") if name in own},
-                                      **{k: own[k] for k in ("dispatch_overhead_us", "invoke_overhead_us",
-                                                             "transpose_element_ns", "subnormal_vector_ns") if k in own})
+                                      **{k: own[k] for k in CPU_SCALARS if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
                 if fmt not in merged:
                     raise c.fail((*keys, "extensions"), f"names runtime {fmt!r}, which the variant has no costs for")

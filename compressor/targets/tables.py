@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .schema import Checker
-from .types import (CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL,
+from .types import (CPU_SCALARS, CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL,
                     RUNTIME_CURVES, SYMMETRIC_CONV_KEYS, TASK_WEIGHT_READS_KEYS, KernelTerms, RuntimeCost)
 
 __all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
@@ -150,7 +150,7 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             if "task_weight_reads" in own:
                 tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*entry, "runtimes", fmt, "task_weight_reads"),
                                                                      dtypes)
-            for name in ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns"):
+            for name in CPU_SCALARS:
                 if name in own:
                     tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)
         if is_here:

@@ -27,6 +27,7 @@ __all__ = [
     "DTYPES",
     "EFFICIENCY_KEYS",
     "FORMATS",
+    "CPU_SCALARS",
     "CPU_TILES",
     "KERNEL_TERM_KEYS",
     "SYMMETRIC_CONV_KEYS",
@@ -58,6 +59,8 @@ COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU w
 # A runtime's integer tables per dtype and op kind (or rule key); those a CPU entry may give its own.
 PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
 CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
+# The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
+CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
