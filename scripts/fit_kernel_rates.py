@@ -186,15 +186,11 @@ def broadcast_runs(row: dict) -> int:
 
 def _copy_runs(op_type: str, params: dict) -> int:
     """ir.copy_runs of a microbench_kernels.py CONCATENATION / STRIDED_SLICE point."""
+    from microbench_kernels import copy_shapes
+
     from compressor.graph.ir import copy_runs
 
-    shape = tuple(params["shape"])
-    if op_type == "CONCATENATION":
-        axis, other = params.get("axis", 3), tuple(params.get("other", shape))
-        out = tuple(d + o if a == axis else d for a, (d, o) in enumerate(zip(shape, other)))
-        return copy_runs(op_type, out, [shape, other])
-    out = tuple(d - b for d, b in zip(shape, params.get("begin", (0,) * len(shape))))
-    return copy_runs(op_type, out, [shape])
+    return copy_runs(op_type, *copy_shapes({**params, "op": op_type}))
 
 
 def _grouped(row: dict) -> bool:

@@ -355,6 +355,16 @@ def _tflite_mac_op(b: "_TfliteBuilder", family: str, p: dict, x: int) -> int:
     return y
 
 
+def copy_shapes(p: dict) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """(output shape, operand shapes) of a CONCATENATION point (``axis``, default 3, with
+    ``other``, default x's shape) or a STRIDED_SLICE one (from ``begin`` to every axis's end)."""
+    shape = tuple(p["shape"])
+    if p["op"] == "CONCATENATION":
+        axis, other = p.get("axis", 3), tuple(p.get("other", shape))
+        return tuple(d + o if a == axis else d for a, (d, o) in enumerate(zip(shape, other))), [shape, other]
+    return tuple(d - b for d, b in zip(shape, p.get("begin", (0,) * len(shape)))), [shape]
+
+
 def build_tflite(family: str, p: dict, path: Path) -> None:
     family = BUILT_AS.get(family, family)
     b = _TfliteBuilder(); s = b.s
@@ -422,10 +432,9 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             y = b.tensor(tuple(d + w0 + w1 for d, (w0, w1) in zip(shape, widths)))
             b.op(op, [x, pads], [y], "PadOptions", s.PadOptionsT())
         elif op == "CONCATENATION":  # ``axis`` (default 3) with ``other`` (default: x's shape)
-            axis = p.get("axis", 3)
-            other = b.tensor(tuple(p.get("other", shape)))
-            y = b.tensor(tuple(d + o if a == axis else d for a, (d, o) in enumerate(zip(shape, p.get("other", shape)))))
-            o = s.ConcatenationOptionsT(); o.axis = axis
+            out, (_, other_shape) = copy_shapes(p)
+            other, y = b.tensor(other_shape), b.tensor(out)
+            o = s.ConcatenationOptionsT(); o.axis = p.get("axis", 3)
             b.op(op, [x, other], [y], "ConcatenationOptions", o)
             b.save(path, [x, other], [y]); return
         elif op == "STRIDED_SLICE":  # from ``begin`` to the end of every axis, stride 1
@@ -433,7 +442,7 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             starts = b.tensor((len(shape),), begin, dtype="int32")
             ends = b.tensor((len(shape),), list(shape), dtype="int32")
             strides = b.tensor((len(shape),), [1] * len(shape), dtype="int32")
-            y = b.tensor(tuple(d - b0 for d, b0 in zip(shape, begin)))
+            y = b.tensor(copy_shapes(p)[0])
             b.op(op, [x, starts, ends, strides], [y], "StridedSliceOptions", s.StridedSliceOptionsT())
         elif op == "RESIZE_BILINEAR":
             k = p.get("scale", 2)
