@@ -168,7 +168,7 @@ def test_a_model_with_external_data_is_read_as_run_and_keyed_by_its_weights_file
 def test_a_model_without_external_data_is_not_parsed_to_learn_so(tmp_path, monkeypatch):
     """The cache key reads the file once (its hash); a file whose bytes never say "location" keeps
     no weights outside and is not parsed again (a 114 MB model took 0.7 s more per estimate)."""
-    import compressor.graph.ort_optimized as ort_optimized
+    from compressor.graph import ort_optimized
 
     weight = numpy_helper.from_array(np.ones((8, 4, 1, 1), np.float32), "w")
     graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"])], "g",
