@@ -106,8 +106,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             for d in fixed[value.name]:
                 dims.add().dim_value = d
     # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
-    zeros = {spec.name: _zeros(shape, spec.dtype) for spec, shape in zip(specs, shapes)}
-    model, branch_notes, choices = inline_branches(model, zeros) if _has_if(model) else (model, (), [])
+    model, branch_notes, choices = (inline_branches(model, {s.name: _zeros(shape, s.dtype) for s, shape in zip(specs, shapes)})
+                                    if _has_if(model) else (model, (), []))
     notes = (*notes, *branch_notes)
     changed = any(spec.dims != shape for spec, shape in zip(specs, shapes))
     for value in model.graph.output:  # outputs with open dims are re-inferred from the inputs
