@@ -31,8 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def profile_nodes(path: Path, *, runs: int, shapes=None, trimmed: bool = False) -> dict[str, tuple[str, float]]:
-    """node name -> (op type, median kernel ms) from onnxruntime's profiler, one thread;
+def profile_nodes(path: Path, *, runs: int, shapes=None, trimmed: bool = False,
+                  threads: int = 1) -> dict[str, tuple[str, float]]:
+    """node name -> (op type, median kernel ms) from onnxruntime's profiler, ``threads`` intra-op threads;
     ``shapes`` (one per input, as --input-shape) for the dynamic dims, else they run as 1.
     ``trimmed``: the mean of the middle half of the runs instead of the median -- the profiler
     counts whole microseconds, and a mean over many runs reads between them (a 3.4 us kernel
@@ -40,7 +41,8 @@ def profile_nodes(path: Path, *, runs: int, shapes=None, trimmed: bool = False) 
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
     options.enable_profiling = True
     with tempfile.TemporaryDirectory(prefix="ortprof.") as work:  # the trace, removed with it
         options.profile_file_prefix = str(Path(work) / "p")
@@ -79,11 +81,16 @@ def _middle_mean(values: list[float]) -> float:
     return statistics.fmean(ordered[quarter: len(ordered) - quarter])
 
 
-def compare(path: Path, target: str, *, runs: int, shapes=None) -> dict:
-    from compressor.measure.estimate import estimate_artifact
+def compare(path: Path, target: str, *, runs: int, shapes=None, threads: int = 1) -> dict:
+    import dataclasses
 
-    measured = profile_nodes(path, runs=runs, shapes=shapes)
-    estimate = estimate_artifact(path, target, input_shapes=shapes)
+    from compressor.measure.estimate import estimate_artifact
+    from compressor.targets.load import load_target
+
+    measured = profile_nodes(path, runs=runs, shapes=shapes, threads=threads)
+    profile = load_target(target)
+    profile = dataclasses.replace(profile, compute=dataclasses.replace(profile.compute, threads=threads))
+    estimate = estimate_artifact(path, profile, input_shapes=shapes)
     by_type: dict[str, dict[str, float]] = collections.defaultdict(lambda: {"measured_ms": 0.0, "predicted_ms": 0.0})
     for op_type, ms in measured.values():
         by_type[op_type]["measured_ms"] += ms
@@ -107,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the per-file, per-op-type table")
     parser.add_argument("--input-shape", help="the inputs' shapes, as compress --input-shape (1,3,48,192), "
                                               "for files with dynamic dims; else those dims run as 1")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="onnxruntime's intra-op threads, and the estimate's (the profiler's kernel times are wall)")
     parser.add_argument("--nodes", action="store_true", help="also print each file's nodes, largest miss first")
     args = parser.parse_args(argv)
     shapes = None
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: not an .onnx file, skipped", file=sys.stderr)
             continue
         try:
-            result = compare(path, args.target, runs=args.runs, shapes=shapes)
+            result = compare(path, args.target, runs=args.runs, shapes=shapes, threads=args.threads)
         except Exception as error:  # noqa: BLE001 - onnxruntime's or the reader's words, per file
             print(f"{path}: skipped: {type(error).__name__}: {str(error).splitlines()[0][:200]}", file=sys.stderr)
             continue
