@@ -5,6 +5,7 @@
     python scripts/microbench_weight_stream.py --from-json scripts/data/host-x86-weight-stream.json
     python scripts/microbench_weight_stream.py --from-json F --gemm --out F   # add the big-weight convs
     python scripts/microbench_weight_stream.py --from-json F --conv --formats tflite tflite-int8 --out F
+    python scripts/microbench_weight_stream.py --from-json F --conv --formats onnx onnx-int8 --out F
 
 The single-op microbenchmarks (``microbench_kernels.py``) run one op over and over, so its
 weights stay hot in the core's private cache: a batch-1 FULLY_CONNECTED of 512 x 512 floats
@@ -32,8 +33,9 @@ host-x86 it does not (a 2900x2900 1x1 with 34 MB of weights and an 8000->500 1x1
 weight size: wav2letter's), which the cost model does not know yet.
 
 ``--conv`` times chains of ``n`` distinct 1x1 convs over many rows (``CONV_CHAINS``: 7x7, 14x14
-and 28x28 positions, the same MACs per op, 1 MB / 256 KB / 64 KB of weights each; LiteRT fp32
-and int8), each op's excess over the same op alone taken as its weights read cold.  A GEMM over
+and 28x28 positions, the same MACs per op, 1 MB / 256 KB / 64 KB of weights each; LiteRT and
+onnxruntime, fp32 and int8; onnxruntime's convs by its profiler, without the chain's layout glue),
+each op's excess over the same op alone taken as its weights read cold.  A GEMM over
 many rows gets its cold weights far slower than a batch-1 FC streams them: on the Xeon 6 GB/s
 for a 17 MB set where the FCs stream 27 (the 28x28 op's excess stays ~13 us whatever the set,
 so not all of it is weights; the curve is the median of the three shapes by set size).  That is
@@ -125,18 +127,33 @@ def build_conv_tflite(h: int, c: int, n: int, path: Path, rng) -> None:
     b.save(path, [first], [x])
 
 
+def build_conv_onnx(h: int, c: int, n: int, path: Path, rng) -> None:
+    """``build_conv_tflite``'s chain as an ``.onnx`` (NCHW: onnxruntime runs it as NCHWc convs)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits, nodes, x = [], [], "x"
+    for i in range(n):
+        inits += [numpy_helper.from_array((rng.standard_normal((c, c, 1, 1)) / np.sqrt(c)).astype(np.float32), f"w{i}"),
+                  numpy_helper.from_array(np.zeros(c, np.float32), f"b{i}")]
+        nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"y{i}"]))
+        x = f"y{i}"
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, h])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, c, h, h])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
 def build(fmt: str, width: int, n: int, path: Path, rng, *, conv_h: int | None = None) -> None:
     """A chain of ``n`` distinct batch-1 FCs ``width x width`` or, with ``conv_h``, of 1x1 convs
     over ``conv_h x conv_h`` positions and ``width`` channels; ``fmt``'s int8 as the corpus
     quantizes (ai-edge-quantizer static_wi8_ai8 / onnxruntime QDQ)."""
     if fmt == "tflite":
         return (build_conv_tflite(conv_h, width, n, path, rng) if conv_h else build_tflite(width, n, path, rng))
-    if conv_h and not fmt.startswith("tflite"):
-        raise ValueError("conv chains are built for LiteRT only (CONV_CHAINS)")
     if fmt == "onnx":
-        return build_onnx(width, n, path, rng)
+        return (build_conv_onnx(conv_h, width, n, path, rng) if conv_h else build_onnx(width, n, path, rng))
     fp32 = path.with_suffix(".fp32" + path.suffix)
-    shape = (1, conv_h, conv_h, width) if conv_h else (1, width)
+    shape = ((1, conv_h, conv_h, width) if fmt.startswith("tflite") else (1, width, conv_h, conv_h)) if conv_h \
+        else (1, width)
     sample = lambda: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
     if fmt == "tflite-int8":
         from ai_edge_litert.interpreter import Interpreter
@@ -150,7 +167,7 @@ def build(fmt: str, width: int, n: int, path: Path, rng, *, conv_h: int | None =
     else:
         from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-        build_onnx(width, n, fp32, rng)
+        build("onnx", width, n, fp32, rng, conv_h=conv_h)
 
         class Reader(CalibrationDataReader):
             def __init__(self):
@@ -280,8 +297,10 @@ CONV_CHAINS = {"tflite": {(7, 512): (1, 2, 4, 8, 16, 32, 64), (14, 256): (1, 8, 
                           (28, 128): (1, 32, 64, 128, 256)},
                "tflite-int8": {(7, 1024): (1, 2, 4, 8, 16, 32, 64), (14, 512): (1, 8, 16, 32, 64, 128, 256),
                                (28, 256): (1, 32, 64, 128, 256)}}
-# Not onnxruntime: its single-op file carries layout glue (ReorderInput/Output, or Q -> Transpose
-# ... Transpose -> DQ for int8) that a chain pays once, so a chain of one is no hot reference.
+CONV_CHAINS["onnx"], CONV_CHAINS["onnx-int8"] = CONV_CHAINS["tflite"], CONV_CHAINS["tflite-int8"]
+# onnxruntime's chains carry layout glue a chain pays once (ReorderInput/Output, or Q -> Transpose
+# ... Transpose -> DQ for int8): their convs are timed by its profiler (the kernel time of every
+# node whose op type is a conv), not by the whole invoke.
 
 
 def run_convs(args) -> list[dict]:
@@ -301,7 +320,7 @@ def _run_convs(args, work: Path) -> list[dict]:
             for n in lengths:
                 path = work / f"{fmt}-conv-{h}-{c}-{n}.{fmt.split('-')[0]}"
                 build(fmt, c, n, path, np.random.default_rng(h * 1000 + n), conv_h=h)
-                per_op_ms = min(_alone_ms(path, args.runs) for _ in range(args.rounds)) / n
+                per_op_ms = min(_chain_ms(path, fmt, args.runs) for _ in range(args.rounds)) / n
                 path.unlink()
                 alone_ms = per_op_ms if n == 1 else alone_ms
                 weight_bytes = c * c * item
@@ -312,6 +331,16 @@ def _run_convs(args, work: Path) -> list[dict]:
                 log(f"[{fmt} conv] {h}x{h}x{c} x{n}: set {weight_bytes * n / 1e6:.1f} MB, {per_op_ms * 1e3:.1f} us "
                     f"per op, +{extra_s * 1e6:.1f} us, {weight_bytes / extra_s / 1e9:.1f} GB/s")
     return rows
+
+
+def _chain_ms(path: Path, fmt: str, runs: int) -> float:
+    """One invoke of ``path``'s chain, ms: LiteRT's thread-CPU time; onnxruntime's convs' kernel
+    times by its profiler (one thread), without the layout glue around them."""
+    if fmt.startswith("tflite"):
+        return _alone_ms(path, runs)
+    from ort_op_profile import profile_nodes
+
+    return sum(ms for op_type, ms in profile_nodes(path, runs=runs, trimmed=True).values() if "Conv" in op_type)
 
 
 def fit(rows: list[dict]) -> dict[str, list[tuple[float, float]]]:
@@ -337,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gemm", action="store_true", help="also time single big-weight convs (GEMMS)")
     parser.add_argument("--conv", action="store_true",
-                        help="also time chains of distinct 1x1 convs over many rows (CONV_CHAINS, LiteRT)")
+                        help="also time chains of distinct 1x1 convs over many rows (CONV_CHAINS)")
     parser.add_argument("--runs", type=int, default=25)
     args = parser.parse_args(argv)
     if not args.out and not args.from_json:

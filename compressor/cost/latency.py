@@ -300,8 +300,11 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # Weights not hot: the op pays the extra time of reading them from L3 / DRAM (streamed less
     # hot, the hot rate the curve's smallest set, which fits the private cache) on top of its
     # kernel time, and at least their streamed time (a batch-1 FC's weight read is its work).
+    # A GEMM over rows read at its own measured curve pays all of it: that curve is the excess
+    # itself (a chain's op over the same op alone), not a read time the kernel's includes.
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
-    hot_s = op.weight_bytes / costs.hot_weight_rate(op.compute_dtype) if streamed_s else 0.0
+    excess_curve = gemm_over_rows(op) and op.compute_dtype in costs.conv_weight_stream
+    hot_s = op.weight_bytes / costs.hot_weight_rate(op.compute_dtype) if streamed_s and not excess_curve else 0.0
     extra_s = (max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs, profile.memory.private_cache_bytes)
                + task_weight_reads_s(op, costs, compute.threads))
     total_s = max(work_s + extra_s, streamed_s)
