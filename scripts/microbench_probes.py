@@ -53,6 +53,15 @@ into at most 5 tasks per thread of whole 6-row kernel calls (``ComputeOutputStri
 task walks every weight: a 9.4 MB conv over 4 positions (one task) pays ~0.2 ms more than its MACs
 say, over 49 (five) ~1 ms.  ``--from-json F`` prints the ``task_weight_reads`` line it fits.
 
+``serial-tax``: what onnxruntime's ops that stay on the calling thread pay when the pool has two
+threads (8 blocks of MatMul -> Transpose -> Reshape over token-major activations, by its
+profiler on 1 and 2 threads).  The split MatMuls speed up; a Reshape takes +1.0-1.7 us more and a
+Transpose Eigen's cost model keeps serial +4-11 us (1.3-2.2x), one it splits none -- as onnxruntime's
+own MLAS threading journal found at 4 threads (serial ops +83 %, the spinning workers and the
+split op's outputs in the other core's cache).  Not priced yet: with the differenced chains'
+hand-off (0.89 / 2.1 us) and this rule the Xeon corpus' onnxruntime fp32 two-thread rows go 71 ->
+86-88 % within +-20 % but the held-out Silero graphs (tiny ops, the pool never woken) 0.96 -> 1.3-1.5x.
+
 ``upsample``: onnxruntime's NCHWc Upsample, what a Resize right after a conv runs as, bilinear
 and nearest, 0.35 to 8.4 MB out, timed by onnxruntime's own profiler inside a Conv -> Resize
 graph (a lone Resize runs the generic NCHW kernel, which the kernel grid times): ps per output
@@ -425,8 +434,52 @@ def probe_subnormal(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+# Token-major activations (rows x channels): small enough that onnxruntime's cost model keeps the
+# Add and the Transpose on the calling thread (37.8K, 16K and 25K elements), and one it splits.
+SERIAL_TAX_SHAPES = ((197, 192), (64, 256), (49, 512), (197, 768))
+
+
+def probe_serial_tax(work: Path, seconds: float) -> list[dict]:
+    """onnxruntime's ops beside a split one, on 1 and 2 intra-op threads, by its profiler: 8 blocks
+    of MatMul (MLAS splits it) -> Add of the block's input -> Transpose -> Reshape, rows x channels
+    as in a transformer.  Its Add goes to the pool only when Eigen's cost model
+    (``ThreadPool::ParallelFor``: n x (4 x 11/64 + 4 x 11/64 + 1) cycles, 2 threads at 210,000)
+    says so; per op type and shape the 2-thread time over the 1-thread time (medians)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from ort_op_profile import profile_nodes
+
+    rows = []
+    for r, c in SERIAL_TAX_SHAPES:
+        inits, nodes, x = [numpy_helper.from_array(np.array([r, c], np.int64), "shape")], [], "x"
+        for i in range(8):
+            inits.append(numpy_helper.from_array((np.random.default_rng(i).standard_normal((c, c)) / c).astype(np.float32),
+                                                 f"w{i}"))
+            nodes += [helper.make_node("MatMul", [x, f"w{i}"], [f"m{i}"], name=f"matmul{i}"),
+                      helper.make_node("Add", [f"m{i}", x], [f"a{i}"], name=f"add{i}"),
+                      helper.make_node("Transpose", [f"a{i}"], [f"t{i}"], perm=[1, 0], name=f"transpose{i}"),
+                      helper.make_node("Reshape", [f"t{i}", "shape"], [f"r{i}"], name=f"reshape{i}")]
+            x = f"r{i}"
+        graph = helper.make_graph(nodes, "tax", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [r, c])],
+                                  [helper.make_tensor_value_info(x, TensorProto.FLOAT, [r, c])], inits)
+        path = work / f"tax-{r}x{c}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        runs = max(20, int(seconds * 20))
+        one, two = (profile_nodes(path, runs=runs, trimmed=True, threads=t) for t in (1, 2))
+        for op_type in sorted({t for t, _ in one.values()}):  # MatMul + Add may run as one Gemm
+            names = [n for n, (t, _) in one.items() if t == op_type and n in two]
+            us1 = statistics.median(one[n][1] for n in names) * 1e3
+            us2 = statistics.median(two[n][1] for n in names) * 1e3
+            cycles = r * c * (8 * 11 / 64 + 1)  # an element-wise op's, as Eigen counts it
+            rows.append({"format": "onnx", "params": {"op": op_type, "rows": r, "channels": c},
+                         "us_1t": us1, "us_2t": us2, "ratio": us2 / us1,
+                         "eigen_threads": min(2, max(1, int((cycles - 1e5) / 1e5 + 0.9)))})
+    return rows
+
+
 PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff, "indirection": probe_indirection,
-          "int8-pairs": probe_int8_pairs, "nchwc-pool": probe_nchwc_pool, "subnormal": probe_subnormal, "transpose": probe_transpose,
+          "int8-pairs": probe_int8_pairs, "nchwc-pool": probe_nchwc_pool, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample,
           "weight-reads": probe_weight_reads}
 
