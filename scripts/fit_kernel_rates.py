@@ -175,6 +175,10 @@ def broadcast_runs(row: dict) -> int:
     shape = row.get("params", {}).get("shape")
     if row["op_type"] in COPY_OPS and shape and row["format"].startswith("tflite"):
         return _copy_runs(row["op_type"], row["params"])
+    if row["op_type"] == "TRANSPOSE" and shape and row["format"].startswith("tflite"):  # its rows, as the reader
+        from compressor.graph.ir import transpose_rows
+
+        return transpose_rows(tuple(shape), tuple(row["params"].get("perm", (0, 3, 1, 2))))
     if "broadcast_runs" in row:
         return row["broadcast_runs"]
     if row["op_type"] != "PRELU" or not shape or not row["format"].startswith("tflite"):
@@ -390,9 +394,10 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             continue
         a = np.array([_features(r, target, dtype) for r in points])
         tied = False
-        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2", *ir.COPY_OPS}:
-            # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's, per
-            # contiguous run a CONCATENATION's or a slice's (ir.copy_runs)
+        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", *ir.COPY_OPS}:
+            # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's or a
+            # TRANSPOSE's (ir.transpose_rows), per contiguous run a CONCATENATION's or a slice's
+            # (ir.copy_runs)
             a[:, 5] = 0.0
         if points[0]["kind"] not in TAP_TERMS_FOR.get((fmt, dtype), ()):
             a[:, 6] = 0.0

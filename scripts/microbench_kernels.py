@@ -234,7 +234,12 @@ GRID["layout"] = ([{"shape": s, "op": "PAD", "pads": w} for s, w in [
     ((1, 28, 28, 24), [[0, 0], [0, 0], [0, 0], [0, 8]]), ((1, 32, 1000), [[0, 0], [0, 0], [1, 1]])]]
     + [{"shape": s, "op": "TRANSPOSE", "perm": perm} for s, perm in [
         ((1, 1, 4000, 64), [0, 3, 1, 2]), ((1, 64, 1, 4000), [0, 2, 3, 1]), ((1, 56, 56, 144), [0, 3, 1, 2]),
-        ((1, 28, 28, 96), [0, 3, 1, 2]), ((1, 16, 8000), [0, 2, 1])]])
+        ((1, 28, 28, 96), [0, 3, 1, 2]), ((1, 16, 8000), [0, 2, 1])]]
+    # litert-torch's input transpose, NCHW -> NHWC (added 2026-12-05 12:50 UTC): XNNPACK writes one
+    # row of the normalized permutation per pass (``ir.transpose_rows``), 3 bytes each out of a
+    # 3-channel image: MobileNetV2-0.35 int8's [1, 3, 96, 96] takes 10.9 us where bytes said 1.8.
+    + [{"shape": s, "op": "TRANSPOSE", "perm": [0, 2, 3, 1]} for s in
+       [(1, 3, 224, 224), (1, 3, 96, 96), (1, 3, 300, 300), (1, 3, 128, 128), (1, 64, 32, 32)]])
 
 # 1-D convolutions on 3-D tensors (added 2026-12-05, onnx fp32 only): onnxruntime's NCHWc rewrite
 # takes 2-D convs only, so these run MlasConv's im2col + SGEMM with a fixed cost per node of its

@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, replace
 
 __all__ = ["COMPUTE_KINDS", "COPY_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
+           "transpose_rows",
            "copy_runs", "elements", "make_op",
            "op_dtype", "pad_rows", "restore_names", "size_bytes"]
 
@@ -92,8 +93,9 @@ class Op:
     # SE block's channel scale, an attention mask): XNNPACK folds the shapes and calls its kernel
     # once per innermost run of the output where both operands advance alike, so a 128x128x8
     # PReLU makes 16,384 calls of 8 elements.  0 for an op without broadcast (one run) and for
-    # every other op (``broadcast_runs``) but a TFLite PAD: the rows it writes (``pad_rows``), and
-    # a TFLite CONCATENATION / SLICE / STRIDED_SLICE: the contiguous runs it copies (``copy_runs``).
+    # every other op (``broadcast_runs``) but a TFLite PAD: the rows it writes (``pad_rows``),
+    # a TFLite CONCATENATION / SLICE / STRIDED_SLICE: the contiguous runs it copies (``copy_runs``),
+    # and a TFLite TRANSPOSE: the rows of its normalized permutation (``transpose_rows``).
     broadcast_runs: int = 0
     # A TFLite PAD of zeros on H and W only whose one reader is a VALID conv or depthwise conv:
     # XNNPACK folds it into that conv's padding (subgraph.c, "fuse Constant Pad"), so on a CPU it
@@ -237,6 +239,28 @@ def copy_runs(op_type: str, out: tuple[int, ...] | None, operands: list[tuple[in
         return math.prod(out[:axis]) * len(operands)
     axis = next((a for a in range(len(out) - 1, -1, -1) if first[a] != out[a]), 0)
     return math.prod(out[:axis])
+
+
+def transpose_rows(shape: tuple[int, ...] | None, perm: tuple[int, ...] | None) -> int:
+    """Rows XNNPACK's transpose writes, one kernel pass each: the permutation with size-1 axes
+    dropped and axes that stay adjacent and in order merged (xnn_normalize_transpose_permutation),
+    the output's positions before its last merged axis.  A litert-torch input transpose
+    [1, 3, 96, 96] -> [1, 96, 96, 3] is 9,216 rows of 3 bytes; NHWC -> NCHW of [1, 56, 56, 144]
+    144 rows of 3,136.  0 when unknown."""
+    if not shape or not perm or len(shape) != len(perm) or not all(isinstance(d, int) and d > 0 for d in shape):
+        return 0
+    kept = [a for a in perm if shape[a] > 1]
+    if not kept:
+        return 1
+    groups = [[kept[0]]]
+    for a in kept[1:]:
+        previous = groups[-1][-1]
+        following = [b for b in range(previous + 1, len(shape)) if shape[b] > 1]
+        if following and following[0] == a:
+            groups[-1].append(a)
+        else:
+            groups.append([a])
+    return math.prod(math.prod(shape[a] for a in g) for g in groups[:-1])
 
 
 def pad_rows(out: tuple[int, ...] | None) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import ExportError
 from ..tflite.flatbuffer import builtin_op_names, check_identifier
-from .ir import Graph, Tensor, compact, elements, make_op, op_dtype, size_bytes
+from .ir import Graph, Tensor, compact, elements, make_op, op_dtype, size_bytes, transpose_rows
 from .shapes import InputSpec, resolve_input_shapes
 
 __all__ = ["read_tflite"]
@@ -133,6 +133,8 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
     folds = _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema)
     ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
+    ops = [dataclasses.replace(op, broadcast_runs=_transpose_rows(model, op, tensors)) if op.op_type == "TRANSPOSE"
+           else op for op in ops]
     graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())], outputs, "tflite")
     custom = collections.Counter(op_type_of(op) for op in raw if builtin_of(op) == schema.BuiltinOperator.CUSTOM
                                  and op_type_of(op) != TRANSPOSE_CONV_CUSTOM)
@@ -175,6 +177,18 @@ def _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema) ->
             if options.Padding() == schema.Padding.VALID:
                 folds.add(out)
     return folds
+
+
+def _transpose_rows(model, op, tensors) -> int:
+    """``ir.transpose_rows`` of a TRANSPOSE from its input's shape and its constant permutation."""
+    if len(op.inputs) < 2 or not tensors[op.inputs[1]].is_constant:
+        return 0
+    t = model.Subgraphs(0).Tensors(op.inputs[1])
+    buffer = model.Buffers(t.Buffer())
+    if not buffer.DataLength():
+        return 0
+    perm = buffer.DataAsNumpy().view("<i8" if t.Type() == 4 else "<i4")
+    return transpose_rows(tensors[op.inputs[0]].shape, tuple(int(a) for a in perm))
 
 
 def _all_zero(model, index: int, tensors) -> bool:

@@ -59,3 +59,33 @@ def test_copies_cost_per_run_and_variable_handles_only_their_dispatch():
     handle = make_op(_tensors((), ()), name="v", op_type="VAR_HANDLE", kind="other", inputs=[], outputs=[1], macs=0,
                      compute_dtype="float32", layout="nhwc")
     assert seconds(handle) == 0.0
+
+
+def test_transpose_rows_follow_the_normalized_permutation():
+    """XNNPACK's transpose drops size-1 axes, merges axes that stay adjacent and in order, and
+    writes one row of the result per pass: a 3-channel image's NCHW -> NHWC is a row per pixel."""
+    from compressor.graph.ir import transpose_rows
+
+    assert transpose_rows((1, 3, 96, 96), (0, 2, 3, 1)) == 96 * 96  # rows of 3
+    assert transpose_rows((1, 56, 56, 144), (0, 3, 1, 2)) == 144  # rows of 56 x 56
+    assert transpose_rows((197, 3, 64), (1, 0, 2)) == 3 * 197  # rows of 64
+    assert transpose_rows((1, 8, 8, 16), (0, 1, 2, 3)) == 1  # no move: one run
+    assert transpose_rows((1, -1, 4), (0, 2, 1)) == 0  # unknown
+
+
+def test_a_tflite_transpose_is_read_with_its_rows(tmp_path):
+    """The reader takes the permutation from the file: litert-torch's input transpose of a
+    1x3x32x32 image is 1,024 rows, an NHWC -> NCHW of 16 channels 16."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from microbench_kernels import build_tflite
+
+    from compressor.graph.read import read_graph
+
+    for shape, perm, rows in (((1, 3, 32, 32), [0, 2, 3, 1], 1024), ((1, 8, 8, 16), [0, 3, 1, 2], 16)):
+        path = tmp_path / f"t{rows}.tflite"
+        build_tflite("reshape", {"shape": shape, "op": "TRANSPOSE", "perm": perm}, path)
+        (op,) = [o for o in read_graph(path, as_run=True).ops if o.op_type == "TRANSPOSE"]
+        assert op.broadcast_runs == rows
