@@ -165,9 +165,10 @@ TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise
 BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
 
 
-def broadcast_runs(row: dict) -> int:
-    """Op.broadcast_runs of a table row: a TFLite copy's runs (ir.copy_runs) from its params, as
-    tables written before those were counted recorded 0; else recorded by microbench_kernels.py,
+def kernel_calls(row: dict) -> int:
+    """Op.kernel_calls of a table row: a TFLite copy's runs (ir.copy_runs) or a TRANSPOSE's rows
+    (ir.transpose_rows) from its params, as tables written before those were counted recorded 0;
+    else as microbench_kernels.py recorded it (under ``broadcast_runs``, the field's older name),
     else (tables written before it) a TFLite PRELU's, whose slopes [1, 1, C] broadcast over every
     position."""
     from compressor.graph.ir import COPY_OPS  # a copy's runs: a call per contiguous run
@@ -218,7 +219,7 @@ def _op(row: dict, dtype: str):
               compute_dtype=dtype, weight_bytes=row["weight_bytes"],
               input_bytes=row["output_bytes"] if row["op_type"] in SLICE_OPS else row["input_bytes"],
               output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin),
-              broadcast_runs=broadcast_runs(row))
+              kernel_calls=kernel_calls(row))
 
 
 def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict | None:
@@ -246,7 +247,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     in_bytes = op.input_bytes
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
-    return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.broadcast_runs * 1e-6,
+    return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.kernel_calls * 1e-6,
             tap_pairs(op) * 1e-6]
 
 

@@ -225,7 +225,7 @@ GRID["unaligned_depthwise"] = [{"h": h, "w": w, "c": c, "k": k, "s": s}
 # Layout moves as real graphs make them (added 2026-12-05, LiteRT fp32 and int8): LiteRT's PAD
 # writes one output row (the last axis) at a time, ~6-7 ns each on the Xeon, so a 224x224x3
 # input padded by 3 (DenseNet) takes 391 us where a 1x64x4000 one padded along its 4000 (a
-# litert-torch 1-D conv) takes 6.5 (``call_ns`` per ``Op.broadcast_runs``, its rows); the
+# litert-torch 1-D conv) takes 6.5 (``call_ns`` per ``Op.kernel_calls``, its rows); the
 # Transposes of litert-torch's 1-D convs.
 GRID["layout"] = ([{"shape": s, "op": "PAD", "pads": w} for s, w in [
     ((1, 224, 224, 3), [[0, 0], [3, 3], [3, 3], [0, 0]]), ((1, 64, 4000), [[0, 0], [0, 0], [2, 0]]),
@@ -916,7 +916,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                          "recurrent_steps": op.recurrent_steps,
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes,
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
-                         "output_bytes": op.output_bytes, "broadcast_runs": op.broadcast_runs, "ms": ms,
+                         "output_bytes": op.output_bytes, "broadcast_runs": op.kernel_calls, "ms": ms,
                          "nchwc_rows": op.nchwc_rows,
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops

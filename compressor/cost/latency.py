@@ -44,7 +44,7 @@ that its rewrite left out (a 1-D conv: MlasConv's im2col + SGEMM); and its conv 
 ``tap_ns`` per output position x filter tap.
 
 A binary element-wise op whose operands broadcast (PReLU's slopes, an SE block's scale) runs
-XNNPACK's kernel once per innermost run of its output (``Op.broadcast_runs``), each call over
+XNNPACK's kernel once per innermost run of its output (``Op.kernel_calls``), each call over
 whole SIMD vectors: its terms' ``call_ns`` per call, and its bytes as whole vectors per run
 (``broadcast_work``): a 128x128x8 PReLU costs 4x a 64x64x32 one of the same bytes.
 
@@ -174,15 +174,15 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
 
 def broadcast_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[int, int]:
     """(input bytes, output bytes) as XNNPACK's binary element-wise kernel moves them for a
-    broadcasting op: each of its ``Op.broadcast_runs`` calls walks whole SIMD vectors (the
+    broadcasting op: each of its ``Op.kernel_calls`` walks whole SIMD vectors (the
     kernel's channel tile of elements), the last one masked, so a run of 8 fp32 costs what one of
     16 does (Xeon, ``scripts/microbench_kernels.py`` broadcast family: a 128x128x8 PReLU, Mul or
     Add by a per-channel vector takes 47 us, a 90x91x16 one 22, the same bytes unbroadcast 12).
     The bytes as they are for every other op."""
-    if not op.broadcast_runs or op.kind != "elementwise":  # a PAD's rows: its bytes as they are
+    if not op.kernel_calls or op.kind != "elementwise":  # a PAD's rows: its bytes as they are
         return op.input_bytes, op.output_bytes
     elements = op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4)
-    run = elements / op.broadcast_runs
+    run = elements / op.kernel_calls
     lanes = kernel_channel_tile(op.compute_dtype, op.kind, compute, costs)
     scale = math.ceil(run / lanes) * lanes / run if run > 0 and lanes > 1 else 1.0
     return round(op.input_bytes * scale), round(op.output_bytes * scale)
@@ -283,7 +283,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         work_macs, work_out_bytes = kernel_work(op, compute, costs)
         in_bytes, out_bytes = ((op.input_bytes, work_out_bytes) if op.macs or not terms.call_ns
                                else broadcast_work(op, compute, costs))  # a kernel called per run
-        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.broadcast_runs,
+        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.kernel_calls,
                                           tap_pairs(op))
         memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved

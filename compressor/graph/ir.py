@@ -89,14 +89,14 @@ class Op:
     # TFLite's sequence LSTM/RNN kernels multiply by every weight each step (lstm_eval.cc).
     # 0 for every other op.
     step_weight_bytes: int = 0
-    # Runs of a binary element-wise op whose operands broadcast (PReLU's per-channel slopes, an
-    # SE block's channel scale, an attention mask): XNNPACK folds the shapes and calls its kernel
-    # once per innermost run of the output where both operands advance alike, so a 128x128x8
-    # PReLU makes 16,384 calls of 8 elements.  0 for an op without broadcast (one run) and for
-    # every other op (``broadcast_runs``) but a TFLite PAD: the rows it writes (``pad_rows``),
-    # a TFLite CONCATENATION / SLICE / STRIDED_SLICE: the contiguous runs it copies (``copy_runs``),
-    # and a TFLite TRANSPOSE: the rows of its normalized permutation (``transpose_rows``).
-    broadcast_runs: int = 0
+    # Calls of its kernel's inner loop XNNPACK makes (a kernel's ``call_ns`` each), where counted:
+    # a binary element-wise op whose operands broadcast (PReLU's per-channel slopes, an SE block's
+    # channel scale, an attention mask) once per innermost run of the output where both operands
+    # advance alike (``broadcast_runs``: a 128x128x8 PReLU makes 16,384 calls of 8 elements; 0
+    # without broadcast); a TFLite PAD per row it writes (``pad_rows``); a CONCATENATION / SLICE /
+    # STRIDED_SLICE per contiguous run it copies (``copy_runs``); a TRANSPOSE per row of its
+    # normalized permutation (``transpose_rows``).  0 for every other op.
+    kernel_calls: int = 0
     # A TFLite PAD of zeros on H and W only whose one reader is a VALID conv or depthwise conv:
     # XNNPACK folds it into that conv's padding (subgraph.c, "fuse Constant Pad"), so on a CPU it
     # costs nothing; TFLM runs it (tflite_reader).
@@ -199,7 +199,7 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
               step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
               int8_pair=_int8_pair(op_type, tensors, inputs, weights),
-              broadcast_runs=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
+              kernel_calls=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
                               else pad_rows(shape) if op_type in ("PAD", "PADV2")
                               else copy_runs(op_type, shape, [tensors[i].shape for i in inputs])
                               if op_type in COPY_OPS else 0))

@@ -133,7 +133,7 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
     folds = _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema)
     ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
-    ops = [dataclasses.replace(op, broadcast_runs=_transpose_rows(model, op, tensors)) if op.op_type == "TRANSPOSE"
+    ops = [dataclasses.replace(op, kernel_calls=_transpose_rows(model, op, tensors)) if op.op_type == "TRANSPOSE"
            else op for op in ops]
     graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())], outputs, "tflite")
     custom = collections.Counter(op_type_of(op) for op in raw if builtin_of(op) == schema.BuiltinOperator.CUSTOM

@@ -15,7 +15,7 @@ class KernelTerms:
     MAC, per byte read from activations, per weight byte, per byte written, plus a fixed cost.
     A GEMM with 3 input channels writes as many bytes per MAC as one with 256 does 85x fewer
     of: one efficiency per family cannot say both, these terms can.  ``call_ns``: per call of
-    the kernel's inner loop, where an op makes more than one (``Op.broadcast_runs``: XNNPACK's
+    the kernel's inner loop, where an op makes more than one (``Op.kernel_calls``: XNNPACK's
     binary element-wise kernel runs once per innermost run of a broadcasting op).  ``tap_ns``: per
     output position x filter tap of a conv or depthwise conv (``cost.tiles.tap_pairs``: MLAS int8's
     pointer walk, XNNPACK's fp32 depthwise indirection)."""

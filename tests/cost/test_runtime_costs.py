@@ -619,7 +619,7 @@ def test_a_broadcasting_op_pays_per_kernel_call_and_whole_vectors():
 
     def prelu(h, c, runs):
         n = 4 * h * h * c
-        return Op("y", "PRELU", "elementwise", (0,), (1,), 0, "float32", 4 * c, n, n, broadcast_runs=runs)
+        return Op("y", "PRELU", "elementwise", (0,), (1,), 0, "float32", 4 * c, n, n, kernel_calls=runs)
 
     # 128x128x8: 16,384 calls of one 16-lane vector, half of it masked off: 2 us of calls and
     # the bytes of 16 channels.
@@ -771,7 +771,7 @@ def test_a_pad_pays_per_row_it_writes_and_its_bytes_as_they_are():
 
     def pad(shape_in, shape_out) -> Op:
         n_in, n_out = math.prod(shape_in), math.prod(shape_out)
-        return Op("y", "PAD", "reshape", (0,), (1,), 0, "int8", 0, n_in, n_out, broadcast_runs=pad_rows(shape_out))
+        return Op("y", "PAD", "reshape", (0,), (1,), 0, "int8", 0, n_in, n_out, kernel_calls=pad_rows(shape_out))
 
     t = lambda op: estimate_op_latency(op, cpu, runtime="tflite").latency_s
     image = pad((1, 224, 224, 3), (1, 230, 230, 3))

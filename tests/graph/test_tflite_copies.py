@@ -30,7 +30,7 @@ def test_a_slice_reads_only_the_part_it_copies():
     tensors = _tensors((100, 1, 512), (1, 1, 512))
     op = make_op(tensors, name="s", op_type="SLICE", kind="reshape", inputs=[0], outputs=[1], macs=0,
                  compute_dtype="float32", layout="nhwc")
-    assert op.input_bytes == op.output_bytes == 2048 and op.broadcast_runs == 1
+    assert op.input_bytes == op.output_bytes == 2048 and op.kernel_calls == 1
     add = make_op(tensors, name="a", op_type="ADD", kind="elementwise", inputs=[0], outputs=[1], macs=0,
                   compute_dtype="float32", layout="nhwc")
     assert add.input_bytes == 204_800  # any other op reads its whole inputs
@@ -88,4 +88,4 @@ def test_a_tflite_transpose_is_read_with_its_rows(tmp_path):
         path = tmp_path / f"t{rows}.tflite"
         build_tflite("reshape", {"shape": shape, "op": "TRANSPOSE", "perm": perm}, path)
         (op,) = [o for o in read_graph(path, as_run=True).ops if o.op_type == "TRANSPOSE"]
-        assert op.broadcast_runs == rows
+        assert op.kernel_calls == rows

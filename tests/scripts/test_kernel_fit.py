@@ -98,7 +98,7 @@ def test_copies_fit_a_cost_per_contiguous_run_from_their_params():
                      "params": {"shape": list(shape), "op": "STRIDED_SLICE", "begin": list(begin)},
                      "input_bytes": 4 * shape[1] * shape[2] * shape[3], "weight_bytes": 0, "output_bytes": n_out,
                      "ms": (5e-12 * n_out + 3e-9 * runs) * 1e3})
-    assert [fit_kernel_rates.broadcast_runs(r) for r in rows] == [1, 1, 1, 64, 256, 1024]
+    assert [fit_kernel_rates.kernel_calls(r) for r in rows] == [1, 1, 1, 64, 256, 1024]
     terms = fit_kernel_rates.fit_terms(rows, target, "tflite")["STRIDED_SLICE"]
     assert terms["call_ns"] == pytest.approx(3.0, rel=0.05) and terms["in_byte_ps"] == pytest.approx(5.0, rel=0.05)
 
