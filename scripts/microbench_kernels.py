@@ -163,7 +163,7 @@ GRID["fused"] = [dict(op=op, shape=s, **extra) for s in [(1, 3136, 96), (1, 784,
 # Erf alone (added 2026-12-05): in an int8 QDQ graph the Q/DQ pairs around the GELU's pieces keep
 # onnxruntime from fusing it, and its Erf runs as a node of its own (MLAS's vectorized erf):
 # MLP-Mixer int8's 16 Erf nodes 0.74 ms by the profiler where the element-wise terms said 0.33.
-GRID["fused"] += [dict(op="Erf", shape=s) for s in [(1, 3136, 96), (1, 784, 192), (1, 196, 384), (1, 49, 768),
+GRID["fused"] += [{"op": "Erf", "shape": s} for s in [(1, 3136, 96), (1, 784, 192), (1, 196, 384), (1, 49, 768),
                                                     (1, 197, 192), (1, 64, 256)]]
 
 # The float<->int8 glue an int8 single-op file carries (QUANTIZE in, DEQUANTIZE out around an

@@ -33,9 +33,8 @@ import math
 from dataclasses import dataclass, replace
 
 __all__ = ["COMPUTE_KINDS", "COPY_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
-           "transpose_rows",
            "copy_runs", "elements", "make_op",
-           "op_dtype", "pad_rows", "restore_names", "size_bytes"]
+           "op_dtype", "pad_rows", "restore_names", "size_bytes", "transpose_rows"]
 
 OP_KINDS = ("conv", "depthwise", "pointwise", "fully_connected", "elementwise", "pool", "reshape",
             "quantize", "other")

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from ..errors import ExportError
 from ..tflite.flatbuffer import builtin_op_names, check_identifier
-from .ir import Graph, Tensor, compact, elements, make_op, op_dtype, size_bytes, transpose_rows
+from .ir import (
+    Graph,
+    Tensor,
+    compact,
+    elements,
+    make_op,
+    op_dtype,
+    size_bytes,
+    transpose_rows,
+)
 from .shapes import InputSpec, resolve_input_shapes
 
 __all__ = ["read_tflite"]
