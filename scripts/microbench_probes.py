@@ -54,13 +54,15 @@ task walks every weight: a 9.4 MB conv over 4 positions (one task) pays ~0.2 ms 
 say, over 49 (five) ~1 ms.  ``--from-json F`` prints the ``task_weight_reads`` line it fits.
 
 ``serial-tax``: what onnxruntime's ops that stay on the calling thread pay when the pool has two
-threads (8 blocks of MatMul -> Transpose -> Reshape over token-major activations, by its
-profiler on 1 and 2 threads).  The split MatMuls speed up; a Reshape takes +1.0-1.7 us more and a
-Transpose Eigen's cost model keeps serial +4-11 us (1.3-2.2x), one it splits none -- as onnxruntime's
-own MLAS threading journal found at 4 threads (serial ops +83 %, the spinning workers and the
-split op's outputs in the other core's cache).  Not priced yet: with the differenced chains'
-hand-off (0.89 / 2.1 us) and this rule the Xeon corpus' onnxruntime fp32 two-thread rows go 71 ->
-86-88 % within +-20 % but the held-out Silero graphs (tiny ops, the pool never woken) 0.96 -> 1.3-1.5x.
+threads (8 blocks of MatMul + Add -> Transpose -> Reshape over token-major activations, by its
+profiler on 1 and 2 threads; onnxruntime fuses each MatMul and Add into one Gemm).  The split
+Gemms speed up; a Reshape takes +1.0-1.7 us more and a Transpose of 16K-38K floats, which its
+kernel runs on the calling thread, +4-11 us (1.3-2.2x; one of 151K floats no more) -- as
+onnxruntime's own MLAS threading journal found at 4 threads (serial ops +83 %: the spinning
+workers, the split op's outputs in the other core's cache).  Not priced yet: with the
+differenced chains' hand-off (0.89 / 2.1 us), Eigen's cost model deciding which element-wise ops
+split, and a tax on the rest, the Xeon corpus' onnxruntime fp32 two-thread rows (in state) go
+71 -> 86 % within +-20 % but the real files' 92 -> 83 % and the int8 rows 82 -> 77 %.
 
 ``upsample``: onnxruntime's NCHWc Upsample, what a Resize right after a conv runs as, bilinear
 and nearest, 0.35 to 8.4 MB out, timed by onnxruntime's own profiler inside a Conv -> Resize
@@ -434,17 +436,18 @@ def probe_subnormal(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
-# Token-major activations (rows x channels): small enough that onnxruntime's cost model keeps the
-# Add and the Transpose on the calling thread (37.8K, 16K and 25K elements), and one it splits.
+# Token-major activations (rows x channels): 37.8K, 16K and 25K elements, which Eigen's cost model
+# would keep on the calling thread as an element-wise op, and 151K, which it would split.
 SERIAL_TAX_SHAPES = ((197, 192), (64, 256), (49, 512), (197, 768))
 
 
 def probe_serial_tax(work: Path, seconds: float) -> list[dict]:
     """onnxruntime's ops beside a split one, on 1 and 2 intra-op threads, by its profiler: 8 blocks
-    of MatMul (MLAS splits it) -> Add of the block's input -> Transpose -> Reshape, rows x channels
-    as in a transformer.  Its Add goes to the pool only when Eigen's cost model
-    (``ThreadPool::ParallelFor``: n x (4 x 11/64 + 4 x 11/64 + 1) cycles, 2 threads at 210,000)
-    says so; per op type and shape the 2-thread time over the 1-thread time (medians)."""
+    of MatMul -> Add of the block's input (one Gemm once onnxruntime fuses them; MLAS splits it)
+    -> Transpose -> Reshape, rows x channels as in a transformer; per op type and shape the
+    2-thread time over the 1-thread time (medians), and the threads Eigen's cost model
+    (``ThreadPool::ParallelFor``: n x (4 x 11/64 + 4 x 11/64 + 1) cycles, 2 threads from 210,000)
+    would give an element-wise op of that size (``eigen_threads``)."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper

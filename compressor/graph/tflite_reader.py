@@ -196,7 +196,7 @@ def _transpose_rows(model, op, tensors) -> int:
     buffer = model.Buffers(t.Buffer())
     if not buffer.DataLength():
         return 0
-    perm = buffer.DataAsNumpy().view("<i8" if t.Type() == 4 else "<i4")
+    perm = buffer.DataAsNumpy().view("<i8" if t.Type() == 4 else "<i4")  # TensorType 4: INT64, else INT32
     return transpose_rows(tensors[op.inputs[0]].shape, tuple(int(a) for a in perm))
 
 
