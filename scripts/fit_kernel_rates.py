@@ -148,6 +148,9 @@ SUBTRACT_TRANSPOSES = False
 # stands in for the rest (chosen by the corpus, so not blind: the Xeon's onnx int8 rows 41 % / 59 %
 # within +-20 % on one / two threads with the profiled glue subtracted, 85 % / 64 % without).
 SUBTRACT_PROFILED_GLUE = False
+# ... but an onnxruntime fp32 depthwise conv's file spends most of its time in its NCHWc reorders
+# (a 112x112x32 3x3: 116 us of kernel in 322), which a graph of NCHWc convs does not run per op.
+PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
 # Op types of a MAC kind that run another operator than the kind's (XNNPACK's deconvolution for
 # a transposed conv): fitted apart, with every term, and kept out of the kind's fit.
@@ -290,12 +293,14 @@ def kernel_time(row: dict, glue: float, transpose: float = 0.0) -> float:
     """ms of a row's kernel: the op cut out of its file and timed alone where recorded
     (``alone_ms``: microbench_kernels.alone_ms, a tflite-int8 op with its own int8 tensors), else
     the file's time less its other nodes' as onnxruntime's profiler timed them where recorded
-    (``glue_ms``: microbench_kernels.profiled), else less its float QUANTIZE in / DEQUANTIZE out
+    (``glue_ms``: microbench_kernels.profiled) for the kinds ``PROFILED_GLUE_FOR`` lists (all with
+    ``SUBTRACT_PROFILED_GLUE``), else less its float QUANTIZE in / DEQUANTIZE out
     (``glue`` ms per byte; ``transpose`` ms per byte of its NHWC Transposes), which a real int8
     graph does not have between its ops."""
     if row.get("alone_ms") is not None:
         return row["alone_ms"]
-    if row.get("glue_ms") is not None and SUBTRACT_PROFILED_GLUE:
+    if row.get("glue_ms") is not None and (SUBTRACT_PROFILED_GLUE or row.get("kind") in PROFILED_GLUE_FOR.get(
+            (row.get("format"), row.get("dtype", "float32")), ())):
         return max(row["ms"] - row["glue_ms"], 0.3 * row["ms"])
     if not glue:
         return row["ms"]

@@ -216,3 +216,13 @@ def test_the_weight_reads_probe_fits_what_its_tasks_read():
                          "excess_us": tasks * (weight - 7e5) / 6e10 * 1e6})
     resident, rate = microbench_probes.weight_reads_fit(rows)
     assert resident == pytest.approx(7e5, rel=1e-6) and rate == pytest.approx(6e10, rel=1e-6)
+
+
+def test_an_onnx_fp32_depthwise_point_is_fitted_on_its_kernel_time_alone():
+    """A lone onnxruntime fp32 depthwise conv's file is mostly its NCHWc reorders, which a graph
+    of NCHWc convs does not run per op: its profiled glue comes off; other kinds keep it in."""
+    row = {"format": "onnx", "kind": "depthwise", "dtype": "float32", "ms": 0.32, "glue_ms": 0.22,
+           "input_bytes": 0, "output_bytes": 0}
+    assert fit_kernel_rates.kernel_time(row, 0.0) == pytest.approx(0.10)
+    assert fit_kernel_rates.kernel_time({**row, "kind": "pointwise"}, 0.0) == pytest.approx(0.32)
+    assert fit_kernel_rates.kernel_time({**row, "format": "tflite"}, 0.0) == pytest.approx(0.32)
