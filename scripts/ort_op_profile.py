@@ -82,15 +82,13 @@ def _middle_mean(values: list[float]) -> float:
 
 
 def compare(path: Path, target: str, *, runs: int, shapes=None, threads: int = 1) -> dict:
-    import dataclasses
+    from real_model_fidelity import target_with_threads
 
     from compressor.measure.estimate import estimate_artifact
     from compressor.targets.load import load_target
 
     measured = profile_nodes(path, runs=runs, shapes=shapes, threads=threads)
-    profile = load_target(target)
-    profile = dataclasses.replace(profile, compute=dataclasses.replace(profile.compute, threads=threads))
-    estimate = estimate_artifact(path, profile, input_shapes=shapes)
+    estimate = estimate_artifact(path, target_with_threads(load_target(target), threads), input_shapes=shapes)
     by_type: dict[str, dict[str, float]] = collections.defaultdict(lambda: {"measured_ms": 0.0, "predicted_ms": 0.0})
     for op_type, ms in measured.values():
         by_type[op_type]["measured_ms"] += ms

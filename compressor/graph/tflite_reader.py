@@ -190,23 +190,25 @@ def _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema) ->
 
 def _transpose_rows(model, op, tensors) -> int:
     """``ir.transpose_rows`` of a TRANSPOSE from its input's shape and its constant permutation."""
-    if len(op.inputs) < 2 or not tensors[op.inputs[1]].is_constant:
+    data = _constant_bytes(model, op.inputs[1], tensors) if len(op.inputs) >= 2 else None
+    if data is None:
         return 0
-    t = model.Subgraphs(0).Tensors(op.inputs[1])
-    buffer = model.Buffers(t.Buffer())
-    if not buffer.DataLength():
-        return 0
-    perm = buffer.DataAsNumpy().view("<i8" if t.Type() == 4 else "<i4")  # TensorType 4: INT64, else INT32
+    perm = data.view("<i8" if tensors[op.inputs[1]].dtype == "int64" else "<i4")
     return transpose_rows(tensors[op.inputs[0]].shape, tuple(int(a) for a in perm))
 
 
 def _all_zero(model, index: int, tensors) -> bool:
     """Whether constant tensor ``index`` holds only zero bytes (a PADV2's pad value)."""
-    if not tensors[index].is_constant:
-        return False
-    t = model.Subgraphs(0).Tensors(index)
-    data = model.Buffers(t.Buffer()).DataAsNumpy() if model.Buffers(t.Buffer()).DataLength() else None
+    data = _constant_bytes(model, index, tensors)
     return data is not None and not data.any()
+
+
+def _constant_bytes(model, index: int, tensors):
+    """The bytes (a uint8 array) of constant tensor ``index`` held in the flatbuffer; None otherwise."""
+    if not tensors[index].is_constant:
+        return None
+    buffer = model.Buffers(model.Subgraphs(0).Tensors(index).Buffer())
+    return buffer.DataAsNumpy() if buffer.DataLength() else None
 
 
 def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:
