@@ -53,6 +53,13 @@ into at most 5 tasks per thread of whole 6-row kernel calls (``ComputeOutputStri
 task walks every weight: a 9.4 MB conv over 4 positions (one task) pays ~0.2 ms more than its MACs
 say, over 49 (five) ~1 ms.  ``--from-json F`` prints the ``task_weight_reads`` line it fits.
 
+``fc-split``: how XNNPACK's two threads split batch-1 FCs whose weights stream (an unrolled
+LSTM's per-step FCs, each its own packed copy): chains of 40 and of 2 distinct ``width x width``
+FCs (``microbench_weight_stream.build``, fp32 and int8 as the corpus quantizes), each timed on 1
+and 2 threads (wall time, medians, the lower of two passes); one FC = the chains' difference over
+38.  ``--from-json F`` fits t2 = t1 / (1 + efficiency) + sync_us per format by least squares:
+``parallel.<dtype>.kinds.fully_connected`` of a profile.
+
 ``serial-tax``: what onnxruntime's ops that stay on the calling thread pay when the pool has two
 threads (8 blocks of MatMul + Add -> Transpose -> Reshape over token-major activations, by its
 profiler on 1 and 2 threads; onnxruntime fuses each MatMul and Add into one Gemm).  The split
@@ -481,7 +488,45 @@ def probe_serial_tax(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
-PROBES = {"amx-k": probe_amx_k, "handoff": probe_handoff, "indirection": probe_indirection,
+FC_SPLIT_WIDTHS = (128, 256, 512, 1024)
+FC_SPLIT_CHAIN = 40
+
+
+def probe_fc_split(work: Path, seconds: float) -> list[dict]:
+    import numpy as np
+    from microbench_weight_stream import build
+
+    rows, rng = [], np.random.default_rng(0)
+    for fmt in ("tflite", "tflite-int8"):
+        for width in FC_SPLIT_WIDTHS:
+            paths = {n: work / f"fc-split-{fmt}-{width}-{n}.tflite" for n in (2, FC_SPLIT_CHAIN)}
+            for n, path in paths.items():
+                build(fmt, width, n, path, rng)
+            ms = {(n, t): min(_wall_ms(path, t, seconds / 4) for _ in range(2)) for n, path in paths.items() for t in (1, 2)}
+            one = {t: (ms[FC_SPLIT_CHAIN, t] - ms[2, t]) * 1e3 / (FC_SPLIT_CHAIN - 2) for t in (1, 2)}
+            rows.append({"format": fmt, "params": {"width": width, "chain": FC_SPLIT_CHAIN,
+                                                   "set_bytes": FC_SPLIT_CHAIN * width * width * (4 if fmt == "tflite" else 1)},
+                         "us_1t": one[1], "us_2t": one[2], "speedup": one[1] / one[2]})
+    return rows
+
+
+def fc_split_fit(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """Per format: (efficiency, sync_us) of t2 = t1 / (1 + efficiency) + sync_us, least squares of
+    the relative error."""
+    import numpy as np
+
+    fits = {}
+    for fmt in sorted({r["format"] for r in rows}):
+        t1 = np.array([r["us_1t"] for r in rows if r["format"] == fmt])
+        t2 = np.array([r["us_2t"] for r in rows if r["format"] == fmt])
+        slope, sync = np.polyfit(t1, t2, 1, w=1 / t2)  # relative errors: a 1 us FC counts as a 300 us one
+        if slope < 0.5:  # past two threads' worth (their caches' gain): capped, the hand-off refitted
+            slope, sync = 0.5, float(np.average(t2 - t1 / 2, weights=1 / t2 ** 2))
+        fits[fmt] = (1 / slope - 1, sync)
+    return fits
+
+
+PROBES = {"amx-k": probe_amx_k, "fc-split": probe_fc_split, "handoff": probe_handoff, "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "nchwc-pool": probe_nchwc_pool, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample,
           "weight-reads": probe_weight_reads}
@@ -501,6 +546,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = probes.get("indirection", [])
         points = ", ".join(f"[{size:.4g}, {ns:.3g}]" for size, ns in indirection_curve(rows))
         print(f"indirection_ns.float32 = [{points}]" if rows else "no indirection rows")
+        for fmt, (efficiency, sync) in fc_split_fit(probes.get("fc-split", [])).items():
+            dtype = "int8" if fmt.endswith("int8") else "float32"
+            print(f"{fmt}: parallel.{dtype} kinds = {{ fully_connected = {{ efficiency = {efficiency:.2f}, sync_us = {sync:.2g} }} }}")
         if probes.get("weight-reads"):
             resident, rate = weight_reads_fit(probes["weight-reads"])
             print(f"task_weight_reads.int8 = {{ rows = {CONV_TASK_ROWS}, tasks_per_thread = {CONV_TASKS_PER_THREAD}, "
