@@ -290,8 +290,9 @@ def qdq_ms_per_byte(rows: list[dict], fmt: str) -> float:
 
 
 def kernel_time(row: dict, glue: float, transpose: float = 0.0) -> float:
-    """ms of a row's kernel: the op cut out of its file and timed alone where recorded
-    (``alone_ms``: microbench_kernels.alone_ms, a tflite-int8 op with its own int8 tensors), else
+    """ms of a row's kernel: the op's own time where recorded (``alone_ms``: a tflite-int8 op cut
+    out of its file with its own int8 tensors, microbench_kernels.alone_ms; an onnxruntime op
+    behind another op in its file, its node's profiled time, microbench_kernels.MEASURED_KIND), else
     the file's time less its other nodes' as onnxruntime's profiler timed them where recorded
     (``glue_ms``: microbench_kernels.profiled) for the kinds ``PROFILED_GLUE_FOR`` lists (all with
     ``SUBTRACT_PROFILED_GLUE``), else less its float QUANTIZE in / DEQUANTIZE out
