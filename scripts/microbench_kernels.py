@@ -241,10 +241,11 @@ GRID["layout"] = ([{"shape": s, "op": "PAD", "pads": w} for s, w in [
     + [{"shape": s, "op": "TRANSPOSE", "perm": [0, 2, 3, 1]} for s in
        [(1, 3, 224, 224), (1, 3, 96, 96), (1, 3, 300, 300), (1, 3, 128, 128), (1, 64, 32, 32)]])
 
-# 1-D convolutions on 3-D tensors (added 2026-12-05, onnx fp32 only): onnxruntime's NCHWc rewrite
+# 1-D convolutions on 3-D tensors (added 2026-12-05, onnx fp32; onnx-int8 in session 16): onnxruntime's NCHWc rewrite
 # takes 2-D convs only, so these run MlasConv's im2col + SGEMM with a fixed cost per node of its
 # own (tc_resnet8's 1-D convs: 9-12 us each by the profiler where the NCHWc terms said 3-5):
-# ``conv_unaligned`` / ``pointwise_unaligned`` (the runtime's ``nchwc`` dtypes).
+# ``conv_unaligned`` / ``pointwise_unaligned`` (the runtime's ``nchwc`` dtypes).  Its int8 QLinearConvs
+# had been costed from 2-D points alone (M5's 80-tap stem: 0.59 ms estimated, 0.32 by the profiler).
 GRID["conv1d"] = [{"w": w, "cin": ci, "cout": co, "k": k, "s": s}
                   for w, ci, co, k, s in [(98, 40, 16, 3, 1), (98, 16, 24, 9, 1), (49, 24, 24, 9, 1), (25, 32, 48, 9, 1),
                                           (49, 24, 32, 1, 2), (500, 64, 64, 3, 1), (1000, 128, 128, 5, 1),
@@ -286,7 +287,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc"},
         "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout",
                  "streaming", "pool_nhwc"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "conv1d", "streaming"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "streaming"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc"}}
 
