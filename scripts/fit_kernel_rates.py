@@ -353,6 +353,14 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from scipy.optimize import nnls
 
     from compressor.graph import ir
+    from compressor.graph.ort_kernels import BROADCAST_OPS
+
+    # The groups whose points pay a call_ns per Op.kernel_calls: XNNPACK's binary operator per
+    # broadcast run, a PAD per row, a TRANSPOSE per row of its normalized permutation
+    # (ir.transpose_rows), a copy per contiguous run (ir.copy_runs); onnxruntime's fp32 binary ops
+    # per span of its Broadcaster (ort_kernels.broadcast_calls; its int8 QLinear ones untimed so).
+    called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", *ir.COPY_OPS} if fmt == "tflite"
+              else BROADCAST_OPS if fmt == "onnx" and dtype == "float32" else frozenset())
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
     timed_apart = bool(transpose_ms_per_byte(rows, source))
@@ -401,10 +409,11 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             continue
         a = np.array([_features(r, target, dtype) for r in points])
         tied = False
-        if fmt != "tflite" or key not in BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", *ir.COPY_OPS}:
+        if key not in called:
             # a kernel call per broadcast run is XNNPACK's binary operator's, per row a PAD's or a
             # TRANSPOSE's (ir.transpose_rows), per contiguous run a CONCATENATION's or a slice's
-            # (ir.copy_runs)
+            # (ir.copy_runs); per span of its Broadcaster onnxruntime's binary ops'
+            # (ort_kernels.broadcast_calls)
             a[:, 5] = 0.0
         if points[0]["kind"] not in TAP_TERMS_FOR.get((fmt, dtype), ()):
             a[:, 6] = 0.0
@@ -433,9 +442,10 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
     # Binary op types the grid never broadcast take the call cost of those it did.
-    calls = [fitted[k]["call_ns"] for k in BINARY_OPS & fitted.keys() if fitted[k]["call_ns"] > 0]
-    if fmt == "tflite" and calls:
-        for key in BINARY_OPS & fitted.keys():
+    binary = BINARY_OPS if fmt == "tflite" else called
+    calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
+    if calls:
+        for key in binary & fitted.keys():
             fitted[key]["call_ns"] = fitted[key]["call_ns"] or statistics.median(calls)
     return fitted
 

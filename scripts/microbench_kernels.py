@@ -278,18 +278,30 @@ GRID["pool_nhwc"] = [{"shape": s, "k": k, "s": st} for s, k, st in [
     ((1, 112, 112, 32), (2, 2), (2, 2)), ((1, 56, 56, 64), (3, 3), (2, 2)), ((1, 28, 28, 128), (2, 2), (2, 2)),
     ((1, 112, 112, 64), (3, 3), (2, 2)), ((1, 1, 4000, 128), (1, 4), (1, 4)), ((1, 1, 1000, 256), (1, 4), (1, 4))]]
 
+# onnxruntime's binary element-wise ops over the spans its Broadcaster cuts (added 2026-12-05,
+# onnx fp32 only): a size-1 innermost axis, or a small one the constant broadcasts along, makes
+# it call its inner loop once per span of 1-8 elements (``ort_kernels.broadcast_calls``: a
+# [1, 172, 309, 1] x (1,) Mul 0.46 ms by the profiler, x [1, 1, 1, 1] 7 us); the last two are one
+# span each.  ``call_ns`` of its binary ops (fit_kernel_rates.py).
+GRID["ort_broadcast"] = [{"op": op, "shape": a, "by": b} for op, a, b in [
+    ("MUL", (1, 172, 309, 1), (1,)), ("ADD", (1, 96, 96, 1), (1,)), ("MUL", (1, 64, 500, 2), (1, 1, 500, 1)),
+    ("MUL", (1, 128, 128, 4), (1, 1, 1, 4)), ("ADD", (1, 56, 56, 8), (8,)), ("MUL", (40, 1000, 1), ()),
+    ("MUL", (1, 32, 64, 3), (3,)), ("ADD", (1, 16, 1000, 1), (1,)),
+    ("MUL", (1, 172, 309, 1), (1, 1, 1, 1)), ("ADD", (1, 256, 1024), (1,))]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc"},
+SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+                   "ort_broadcast"},
         "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout",
                  "streaming", "pool_nhwc"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "streaming"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "streaming", "ort_broadcast"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc"}}
+                        "pool_nhwc", "ort_broadcast"}}
 
 
 def log(message: str) -> None:
@@ -557,6 +569,10 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         else:  # Gelu, QuickGelu (x * sigmoid(alpha x): the SiLU / Swish of EfficientNet at alpha 1)
             kwargs = {"alpha": p["alpha"]} if "alpha" in p else {}
             nodes.append(helper.make_node(p["op"], ["x"], ["y"], domain="com.microsoft", **kwargs))
+    elif family == "ort_broadcast":  # x times a constant of another shape
+        x_shape = list(p["shape"])
+        init("by", RNG.random(p["by"]) + 0.5)
+        nodes.append(helper.make_node(_ONNX_OPS[p["op"]], ["x", "by"], ["y"]))
     elif family == "pool_nhwc":  # a 1x1 conv into the pool: quantized, the pool runs NHWC as in a model
         n, h, w_, c = p["shape"]
         x_shape = [n, c, h, w_]

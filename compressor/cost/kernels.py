@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
+from ..graph.ort_kernels import BROADCAST_OPS
 from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency, padded_macs
 from .tiles import subnormal_assist_s
@@ -131,6 +132,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
                                      "integer: it runs without the integer kernels' speed")
         _note_channel_tile(op, runner, warn)
         _note_subnormals(op, runner, graph.format, warn)
+        _note_broadcast_spans(op, graph, runner, warn)
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set))
     _note_int8_pairs(graph, warn)
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
@@ -205,6 +207,25 @@ def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:
     warn(op, "subnormal_weights", f"{op.subnormal_vectors:,} of its 16-wide weight vectors hold subnormal floats "
                                   f"(0 < |w| < 1.2e-38): each multiply by one takes a microcode assist on "
                                   f"{runner.name}, +{extra_ms:.3g} ms; flush them to zero (the outputs cannot tell)")
+
+
+def _note_broadcast_spans(op: Op, graph: Graph, runner: TargetProfile, warn) -> None:
+    """An onnxruntime binary op its Broadcaster walks in many short spans (``Op.kernel_calls``,
+    each ``call_ns``) where that costs 20 us or more: what it costs, why, and the remedy."""
+    if graph.format != "onnx" or op.op_type not in BROADCAST_OPS or not op.kernel_calls:
+        return
+    terms = runner.compute.runtime_cost(graph.format).kernel_terms(op.compute_dtype, op.op_type, op.kind)
+    extra_ms = op.kernel_calls * terms.call_ns * 1e-6 if terms is not None else 0.0
+    if extra_ms < 0.02:
+        return
+    shapes = [graph.tensors[t].shape or () for t in op.inputs]
+    span = math.prod(graph.tensors[op.outputs[0]].shape or (0,)) // op.kernel_calls if op.outputs else 0
+    remedy = ("give the smaller operand the other's rank (a scalar as [1, 1, 1, 1])" if len({len(s) for s in shapes}) > 1
+              or min(math.prod(s) for s in shapes) == 1 else
+              "a constant operand expanded to the output's full shape runs as one span")
+    warn(op, "broadcast_spans", f"onnxruntime broadcasts {' and '.join(str(list(s)) for s in shapes)} as "
+                                f"{op.kernel_calls:,} spans of {span} element(s), ~{terms.call_ns:.2g} ns of loop each "
+                                f"on {runner.name}: +{extra_ms:.3g} ms; {remedy}")
 
 
 def packed_weight_bytes(graph: Graph) -> int:

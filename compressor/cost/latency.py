@@ -281,8 +281,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
         work_macs, work_out_bytes = kernel_work(op, compute, costs)
-        in_bytes, out_bytes = ((op.input_bytes, work_out_bytes) if op.macs or not terms.call_ns
-                               else broadcast_work(op, compute, costs))  # a kernel called per run
+        in_bytes, out_bytes = ((op.input_bytes, work_out_bytes) if op.macs or not terms.call_ns or runtime != "tflite"
+                               else broadcast_work(op, compute, costs))  # XNNPACK's kernel called per run
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.kernel_calls,
                                           tap_pairs(op))
         memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))

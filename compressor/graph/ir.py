@@ -94,7 +94,8 @@ class Op:
     # advance alike (``broadcast_runs``: a 128x128x8 PReLU makes 16,384 calls of 8 elements; 0
     # without broadcast); a TFLite PAD per row it writes (``pad_rows``); a CONCATENATION / SLICE /
     # STRIDED_SLICE per contiguous run it copies (``copy_runs``); a TRANSPOSE per row of its
-    # normalized permutation (``transpose_rows``).  0 for every other op.
+    # normalized permutation (``transpose_rows``); an onnxruntime binary op per span its
+    # Broadcaster cuts (``ort_kernels.broadcast_calls``).  0 for every other op.
     kernel_calls: int = 0
     # A TFLite PAD of zeros on H and W only whose one reader is a VALID conv or depthwise conv:
     # XNNPACK folds it into that conv's padding (subgraph.c, "fuse Constant Pad"), so on a CPU it
@@ -103,7 +104,7 @@ class Op:
     # Elements an ONNX Transpose copies one at a time: onnxruntime moves a single axis, or whole
     # blocks of the trailing axes it keeps, at memory speed, but any other permutation moving the
     # innermost axis (a channel shuffle in NHWC: [1,28,28,2,58] -> [1,58,2,28,28]) element by
-    # element, ~3 ns each on x86 (onnx_reader.transpose_elementwise).  0 for every other op.
+    # element, ~3 ns each on x86 (ort_kernels.transpose_elementwise).  0 for every other op.
     elementwise_copies: int = 0
     # Weight vectors (16 output channels of one input channel and tap, as MLAS's fp32 kernels
     # multiply them) holding a subnormal float (0 < |w| < 1.18e-38): on x86 each multiply by one

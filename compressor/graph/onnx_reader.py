@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches
+from .ort_kernels import BROADCAST_OPS, broadcast_calls, transpose_elementwise
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, resolve_input_shapes
 
@@ -247,6 +248,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
         if node.op_type == "Transpose" and ins:
             op = dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[ins[0]].shape))
+        if node.op_type in BROADCAST_OPS and len(ins) == 2:  # its Broadcaster's spans, not XNNPACK's runs
+            op = dataclasses.replace(op, kernel_calls=broadcast_calls(tensors[ins[0]].shape, tensors[ins[1]].shape))
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
@@ -277,23 +280,6 @@ def _zeros(shape: tuple[int, ...], dtype: str):
     import numpy as np
 
     return np.zeros(shape, dtype=_numpy_dtype(dtype))
-
-
-def transpose_elementwise(node, shape) -> int:
-    """Elements onnxruntime's Transpose copies one at a time (``Op.elementwise_copies``): 0 when
-    its permutation only reorders size-1 axes (a copy), moves a single axis (``SingleAxisTranspose``)
-    or keeps the innermost axis (``DoTransposeImpl`` copies whole blocks of it); else all of them
-    (``DoTransposeEltWise``; onnxruntime core/providers/cpu/tensor/transpose.cc)."""
-    if not shape or not all(isinstance(d, int) and d > 0 for d in shape):
-        return 0
-    rank = len(shape)
-    perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None) or list(range(rank))[::-1]
-    if len(perm) != rank or perm[-1] == rank - 1:
-        return 0
-    if [p for p in perm if shape[p] > 1] == [a for a in range(rank) if shape[a] > 1]:
-        return 0  # only size-1 axes move: a reshape
-    moved = [a for a in range(rank) if [p for p in perm if p != a] == [b for b in range(rank) if b != a]]
-    return 0 if moved else math.prod(shape)
 
 
 def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,

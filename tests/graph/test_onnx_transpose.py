@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from onnx import helper
 
-from compressor.graph.onnx_reader import transpose_elementwise
+from compressor.graph.ort_kernels import transpose_elementwise
 
 
 @pytest.mark.parametrize(("shape", "perm", "elementwise"), [

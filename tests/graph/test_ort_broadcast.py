@@ -1,0 +1,73 @@
+"""onnxruntime's Broadcaster spans (``ort_kernels.broadcast_calls``): a binary op whose shapes it
+cuts into short spans calls its inner loop once per span, ~9 ns each on the Xeon."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from compressor.graph.ort_kernels import broadcast_calls
+
+# (a, b, spans): the slow ones each timed by onnxruntime's profiler at 8-10 ns per span, the
+# one-span ones at 0.1-0.3 ns per element (scripts/data/host-x86-kernels-onnx-broadcast-xeon-amx.json).
+CASES = [
+    ((1, 172, 309, 1), (1,), 53148),           # a size-1 innermost axis past the constant's rank
+    ((172, 309, 1), (), 53148),                # a rank-0 scalar lines up with the trailing 1
+    ((1, 172, 309, 2), (2,), 53148),           # a 2-wide innermost axis, the constant broadcast past it
+    ((1, 172, 309, 2), (1, 1, 309, 1), 53148),
+    ((1, 128, 128, 4), (1, 1, 1, 4), 16384),
+    ((1, 172, 309, 1), (1, 1, 1, 1), 0),       # equal ranks: the shared 1s are skipped, one span
+    ((1, 172, 309, 1), (1, 172, 309, 1), 0),   # equal shapes
+    ((1, 53148), (1,), 0),
+    ((1, 172, 1, 309), (1,), 172),             # spans of 309: cheap
+    ((1, 172, 309, 1), (309, 1), 172),
+    ((), (), 0),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "spans"), CASES)
+def test_spans_are_those_onnxruntime_walks(a, b, spans):
+    assert broadcast_calls(a, b) == spans
+    assert broadcast_calls(b, a) == spans  # either operand order
+
+
+def test_unknown_dims_count_nothing():
+    assert broadcast_calls((1, "n", 4), (1,)) == 0
+    assert broadcast_calls(None, (1,)) == 0
+
+
+def _mul_onnx(path, shape, by):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "by"], ["y"])], "m",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))],
+                              [numpy_helper.from_array(np.full(by, 0.5, np.float32), "by")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_a_short_span_broadcast_is_costed_per_span_and_named_with_its_remedy(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from compressor.cost.kernels import check_kernels
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    slow = read_graph(_mul_onnx(tmp_path / "slow.onnx", (1, 172, 309, 1), (1,)), as_run=True)
+    fast = read_graph(_mul_onnx(tmp_path / "fast.onnx", (1, 172, 309, 1), (1, 1, 1, 1)), as_run=True)
+    assert [op.kernel_calls for op in slow.ops if op.op_type == "Mul"] == [53148]
+    assert [op.kernel_calls for op in fast.ops if op.op_type == "Mul"] == [0]
+    profile = load_target("host-x86")
+    onnx = profile.compute.runtimes["onnx"]
+    terms = onnx.kernels["float32"]["Mul"]
+    priced = replace(profile, compute=replace(profile.compute, runtimes={
+        **profile.compute.runtimes, "onnx": replace(onnx, kernels={**onnx.kernels, "float32": {
+            **onnx.kernels["float32"], "Mul": replace(terms, call_ns=9.0)}})}))
+    report, plain = check_kernels(slow, priced), check_kernels(fast, priced)
+    assert report.latency_ms == pytest.approx(plain.latency_ms + 53148 * 9e-6, rel=1e-3)
+    (warning,) = [w for w in report.warnings if w.kind == "broadcast_spans"]
+    assert "53,148 spans of 1 element" in warning.reason and "[1, 1, 1, 1]" in warning.reason
+    assert not [w for w in check_kernels(fast, priced).warnings if w.kind == "broadcast_spans"]
