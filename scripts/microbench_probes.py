@@ -60,6 +60,17 @@ and 2 threads (wall time, medians, the lower of two passes); one FC = the chains
 38.  ``--from-json F`` fits t2 = t1 / (1 + efficiency) + sync_us per format by least squares:
 ``parallel.<dtype>.kinds.fully_connected`` of a profile.
 
+``serial-chain``: the serial-tax again without the profiler: 16 blocks of a MatMul (split) and k
+element-wise ops (``Neg`` or ``Sigmoid``, kept on the calling thread), k = 0 and 8, each file timed
+on 1 and 2 threads (wall time, medians, the lower of two passes); what one serial op costs more
+on two threads = the difference of the two files' (2-thread - 1-thread) times over 16 x 8 ops
+(Xeon, scripts/data/host-x86-probes-wide-serial-xeon-amx.json: -0.4 to 1.3 us, median 0.6).
+
+``wide-kernels``: onnxruntime's NCHWc fp32 convs, 16 -> 16 channels over 86 x 132, kernels 3x3
+to 3x39, by its profiler (the conv node's time) against the estimate's, rising with the kernel's
+width (same file: up to 7 wide 0.89-1.08x, 9-13 wide 1.15-1.18x, 19 1.32x, 25 1.47x, 39
+1.71-1.82x; basic-pitch's 3 x 39 conv).  Measured, not priced.
+
 ``serial-tax``: what onnxruntime's ops that stay on the calling thread pay when the pool has two
 threads (8 blocks of MatMul + Add -> Transpose -> Reshape over token-major activations, by its
 profiler on 1 and 2 threads; onnxruntime fuses each MatMul and Add into one Gemm).  The split
@@ -488,6 +499,68 @@ def probe_serial_tax(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+SERIAL_CHAIN_SHAPES = ((64, 256, "Neg"), (64, 256, "Sigmoid"), (16, 256, "Neg"), (16, 256, "Sigmoid"),
+                       (196, 192, "Neg"), (196, 192, "Sigmoid"))
+
+
+def probe_serial_chain(work: Path, seconds: float) -> list[dict]:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng, blocks, rows = np.random.default_rng(0), 16, []
+    for r, c, op in SERIAL_CHAIN_SHAPES:
+        ms = {}
+        for k in (0, 8):
+            nodes, inits, x = [], [], "x"
+            for b in range(blocks):
+                inits.append(numpy_helper.from_array((rng.standard_normal((c, c)) / np.sqrt(c)).astype(np.float32), f"w{b}"))
+                nodes.append(helper.make_node("MatMul", [x, f"w{b}"], [f"m{b}"]))
+                x = f"m{b}"
+                for j in range(k):
+                    nodes.append(helper.make_node(op, [x], [f"n{b}_{j}"]))
+                    x = f"n{b}_{j}"
+            graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [r, c])],
+                                      [helper.make_tensor_value_info(x, TensorProto.FLOAT, [r, c])], inits)
+            path = work / f"serial-chain-{r}-{c}-{op}-{k}.onnx"
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+            for threads in (1, 2):
+                ms[k, threads] = min(_wall_ms(path, threads, seconds / 8) for _ in range(2))
+        tax = ((ms[8, 2] - ms[8, 1]) - (ms[0, 2] - ms[0, 1])) * 1e3 / (blocks * 8)
+        rows.append({"format": "onnx", "params": {"rows": r, "channels": c, "op": op, "blocks": blocks},
+                     "us_per_op_1t": (ms[8, 1] - ms[0, 1]) * 1e3 / (blocks * 8), "tax_us": tax})
+    return rows
+
+
+WIDE_KERNELS = ((3, 3), (3, 7), (5, 5), (7, 7), (9, 9), (3, 13), (5, 9), (3, 19), (3, 25), (1, 39), (3, 39))
+
+
+def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from ort_op_profile import profile_nodes
+
+    from compressor.measure.estimate import estimate_artifact
+
+    rng, rows = np.random.default_rng(0), []
+    for kh, kw in WIDE_KERNELS:
+        w = numpy_helper.from_array((rng.standard_normal((16, 16, kh, kw)) / np.sqrt(16 * kh * kw)).astype(np.float32), "w")
+        b = numpy_helper.from_array(np.zeros(16, np.float32), "b")
+        nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[kh // 2, kw // 2, kh // 2, kw // 2]),
+                 helper.make_node("Relu", ["y"], ["z"])]
+        graph = helper.make_graph(nodes, "wide", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 86, 132])],
+                                  [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], [w, b])
+        path = work / f"wide-{kh}x{kw}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        nodes_ms = profile_nodes(path, runs=max(20, int(seconds * 10)), trimmed=True)
+        conv_ms = next(ms for op_type, ms in nodes_ms.values() if op_type in ("Conv", "FusedConv"))
+        estimate_ms = next(op.latency_ms for op in estimate_artifact(path, "host-x86").kernels.ops if op.macs)
+        rows.append({"format": "onnx", "params": {"kh": kh, "kw": kw, "channels": 16, "h": 86, "w": 132},
+                     "ms": conv_ms, "estimate_ms": estimate_ms, "measured_over_estimate": conv_ms / estimate_ms})
+    return rows
+
+
 FC_SPLIT_WIDTHS = (128, 256, 512, 1024)
 FC_SPLIT_CHAIN = 40
 
@@ -527,8 +600,8 @@ def fc_split_fit(rows: list[dict]) -> dict[str, tuple[float, float]]:
 
 
 PROBES = {"amx-k": probe_amx_k, "fc-split": probe_fc_split, "handoff": probe_handoff, "indirection": probe_indirection,
-          "int8-pairs": probe_int8_pairs, "nchwc-pool": probe_nchwc_pool, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
-          "upsample": probe_upsample,
+          "int8-pairs": probe_int8_pairs, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
+          "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
 
 
