@@ -64,12 +64,16 @@ and 2 threads (wall time, medians, the lower of two passes); one FC = the chains
 element-wise ops (``Neg`` or ``Sigmoid``, kept on the calling thread), k = 0 and 8, each file timed
 on 1 and 2 threads (wall time, medians, the lower of two passes); what one serial op costs more
 on two threads = the difference of the two files' (2-thread - 1-thread) times over 16 x 8 ops
-(Xeon, scripts/data/host-x86-probes-wide-serial-xeon-amx.json: -0.4 to 1.3 us, median 0.6).
+(Xeon, scripts/data/host-x86-probes-wide-serial-xeon-amx.json: 0.0-1.3 us, median 0.5).
 
 ``wide-kernels``: onnxruntime's NCHWc fp32 convs, 16 -> 16 channels over 86 x 132, kernels 3x3
 to 3x39, by its profiler (the conv node's time) against the estimate's, rising with the kernel's
 width (same file: up to 7 wide 0.89-1.08x, 9-13 wide 1.15-1.18x, 19 1.32x, 25 1.47x, 39
-1.71-1.82x; basic-pitch's 3 x 39 conv).  Measured, not priced.
+1.71-1.82x; basic-pitch's 3 x 39 conv), and the same kernels over other map widths.  MLAS computes
+the outputs whose window overlaps the left or right padding one at a time; one cost per such
+output (4.25 inner ones) fits the 1x39s over 66-528 wide maps, but the 3x3s and 1x9s on narrow
+maps want far less (ResNet's 3x3 on 7x7 would read 1.9x slow): the edge cost grows with the
+kernel's width.  Measured, not priced.
 
 ``serial-tax``: what onnxruntime's ops that stay on the calling thread pay when the pool has two
 threads (8 blocks of MatMul + Add -> Transpose -> Reshape over token-major activations, by its
@@ -533,6 +537,9 @@ def probe_serial_chain(work: Path, seconds: float) -> list[dict]:
 
 
 WIDE_KERNELS = ((3, 3), (3, 7), (5, 5), (7, 7), (9, 9), (3, 13), (5, 9), (3, 19), (3, 25), (1, 39), (3, 39))
+# (channels, kh, kw, h, w): the same kernels over other widths, and 3x3s on small maps
+WIDE_KERNEL_MAPS = ((16, 1, 39, 86, 66), (16, 1, 39, 86, 264), (16, 1, 39, 86, 528), (16, 1, 9, 86, 33), (16, 1, 9, 86, 528),
+                    (16, 3, 3, 86, 14), (16, 3, 3, 86, 28), (64, 3, 3, 7, 7), (64, 3, 3, 14, 14))
 
 
 def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:
@@ -544,19 +551,19 @@ def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:
     from compressor.measure.estimate import estimate_artifact
 
     rng, rows = np.random.default_rng(0), []
-    for kh, kw in WIDE_KERNELS:
-        w = numpy_helper.from_array((rng.standard_normal((16, 16, kh, kw)) / np.sqrt(16 * kh * kw)).astype(np.float32), "w")
-        b = numpy_helper.from_array(np.zeros(16, np.float32), "b")
+    for c, kh, kw, h, width in [(16, kh, kw, 86, 132) for kh, kw in WIDE_KERNELS] + list(WIDE_KERNEL_MAPS):
+        w = numpy_helper.from_array((rng.standard_normal((c, c, kh, kw)) / np.sqrt(c * kh * kw)).astype(np.float32), "w")
+        b = numpy_helper.from_array(np.zeros(c, np.float32), "b")
         nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[kh // 2, kw // 2, kh // 2, kw // 2]),
                  helper.make_node("Relu", ["y"], ["z"])]
-        graph = helper.make_graph(nodes, "wide", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 86, 132])],
+        graph = helper.make_graph(nodes, "wide", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, width])],
                                   [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], [w, b])
-        path = work / f"wide-{kh}x{kw}.onnx"
+        path = work / f"wide-{c}-{kh}x{kw}-{h}x{width}.onnx"
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
         nodes_ms = profile_nodes(path, runs=max(20, int(seconds * 10)), trimmed=True)
         conv_ms = next(ms for op_type, ms in nodes_ms.values() if op_type in ("Conv", "FusedConv"))
         estimate_ms = next(op.latency_ms for op in estimate_artifact(path, "host-x86").kernels.ops if op.macs)
-        rows.append({"format": "onnx", "params": {"kh": kh, "kw": kw, "channels": 16, "h": 86, "w": 132},
+        rows.append({"format": "onnx", "params": {"kh": kh, "kw": kw, "channels": c, "h": h, "w": width},
                      "ms": conv_ms, "estimate_ms": estimate_ms, "measured_over_estimate": conv_ms / estimate_ms})
     return rows
 
