@@ -36,7 +36,7 @@ from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from ..graph.ort_kernels import BROADCAST_OPS
 from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency, padded_macs
-from .tiles import subnormal_assist_s
+from .tiles import subnormal_assist_s, tap_pairs
 from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
@@ -111,7 +111,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
     float_allowed = profile.compute.float_allowed
     cpu_name = fallback.name if fallback is not None else None
     placed, warnings = [], []
-    weight_set = packed_weight_bytes(graph)
+    weight_set, walk_set = packed_weight_bytes(graph), indirection_bytes(graph)
 
     def warn(op: Op, kind: str, reason: str) -> None:
         warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
@@ -133,7 +133,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
         _note_channel_tile(op, runner, warn)
         _note_subnormals(op, runner, graph.format, warn)
         _note_broadcast_spans(op, graph, runner, warn)
-        placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set))
+        placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set, walk_set))
     _note_int8_pairs(graph, warn)
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
@@ -145,7 +145,7 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
     fallback = profile.fallback or profile
     by_name = {op.name: op for op in graph.ops}
     placed, warnings = [], list(report.warnings)
-    weight_set = packed_weight_bytes(graph)
+    weight_set, walk_set = packed_weight_bytes(graph), indirection_bytes(graph)
 
     def warn(op: Op, kind: str, reason: str) -> None:
         warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
@@ -156,7 +156,7 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
             placed.append(done)
             continue
         warn(op, "unsupported_op", f"{profile.name} cannot run it ({reasons[done.name]}): costed on {fallback.name}")
-        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format, weight_set))
+        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format, weight_set, walk_set))
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=report.target, invoke_ms=report.invoke_ms)
 
 
@@ -228,6 +228,13 @@ def _note_broadcast_spans(op: Op, graph: Graph, runner: TargetProfile, warn) -> 
                                 f"on {runner.name}: +{extra_ms:.3g} ms; {remedy}")
 
 
+def indirection_bytes(graph: Graph) -> int:
+    """The IGEMM indirection buffers an inference walks: every conv's own, 8 bytes per output
+    position x filter tap (``latency.indirection_s``; basic-pitch's eight 256-tap 1-D convs hold
+    89 MB, whose first three run 1.2 + 2.9 ms as two segments and 12.4 ms as one)."""
+    return sum(tap_pairs(op) * 8 for op in graph.ops if op.kind == "conv")
+
+
 def packed_weight_bytes(graph: Graph) -> int:
     """The weight bytes the runtime holds packed: every node's own (a tensor shared by several
     nodes is packed once per node), what an inference reads (``latency.weight_stream_s``)."""
@@ -235,13 +242,14 @@ def packed_weight_bytes(graph: Graph) -> int:
 
 
 def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn,
-          runtime: str | None = None, weight_set: int = 0) -> PlacedOp:
+          runtime: str | None = None, weight_set: int = 0, walk_set: int = 0) -> PlacedOp:
     candidates = [runner] + [p for p in (profile, fallback) if p is not None and p is not runner]
     for candidate in candidates:
         if op.macs and op.compute_dtype not in candidate.compute.macs_per_cycle:
             continue
         try:
-            latency = estimate_op_latency(op, candidate, runtime=runtime, weight_set_bytes=weight_set)
+            latency = estimate_op_latency(op, candidate, runtime=runtime, weight_set_bytes=weight_set,
+                                          indirection_set_bytes=walk_set)
             energy = estimate_op_energy_mj(op, latency, candidate)
         except TargetError:
             continue

@@ -243,7 +243,7 @@ def split_balance(op: Op, parallel: Mapping[str, Any], threads: int) -> float:
 
 
 def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None = None,
-                        weight_set_bytes: int = 0) -> OpLatency:
+                        weight_set_bytes: int = 0, indirection_set_bytes: int = 0) -> OpLatency:
     """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
     runtime's own dispatch and per-step costs (``compute.runtimes``); ``weight_set_bytes``, the
     graph's packed weight bytes, whether its weights are hot (see above).  A PAD XNNPACK folds
@@ -295,7 +295,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s *= factors.get(f"{op.kind}_unaligned" if unaligned else op.kind, factors.get(op.kind, 1.0))
     compute_s += subnormal_assist_s(op, costs)  # a microcode assist per multiply by a subnormal weight vector
     work_s = compute_s + memory_s if terms is not None else max(compute_s, memory_s)
-    if (walk_s := indirection_s(op, costs)) > work_s:  # a 1-channel conv: its IGEMM's pointer walk
+    if (walk_s := indirection_s(op, costs, indirection_set_bytes)) > work_s:  # a 1-channel conv: its IGEMM's pointer walk
         compute_s, work_s = compute_s + walk_s - work_s, walk_s
     # Weights not hot: the op pays the extra time of reading them from L3 / DRAM (streamed less
     # hot, the hot rate the curve's smallest set, which fits the private cache) on top of its

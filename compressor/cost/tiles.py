@@ -124,13 +124,15 @@ def tap_pairs(op: Op) -> int:
     return op.macs // max(positions * op.out_channels * max(op.in_channels, 1), 1) * positions
 
 
-def indirection_s(op: Op, costs: RuntimeCost) -> float:
+def indirection_s(op: Op, costs: RuntimeCost, set_bytes: int = 0) -> float:
     """The least an IGEMM conv spends walking its indirection buffer: output positions x filter
-    taps, at the runtime's measured ns per pair for a buffer that size (8 bytes a pair)."""
+    taps, at the runtime's measured ns per pair for the buffers an inference walks (8 bytes a
+    pair; ``set_bytes``: the graph's, every conv's own, where given, as a graph's weights are read
+    at its whole packed set's rate; a lone conv's: its own)."""
     pairs = tap_pairs(op) if op.kind == "conv" else 0  # measured on 1-in / 1-out IGEMM convs
     if op.compute_dtype not in costs.indirection_ns or not pairs:
         return 0.0
-    return pairs * costs.indirection_ns_at(op.compute_dtype, pairs * 8) * 1e-9
+    return pairs * costs.indirection_ns_at(op.compute_dtype, max(pairs * 8, set_bytes)) * 1e-9
 
 
 def task_weight_reads_s(op: Op, costs: RuntimeCost, threads: int = 1) -> float:

@@ -684,6 +684,30 @@ def test_an_igemm_conv_pays_at_least_its_indirection_walk():
     assert ms(conv(21922, 1, 1, "pointwise"), own) == pytest.approx(ms(conv(21922, 1, 1, "pointwise"), plain))
 
 
+def test_a_graphs_indirection_buffers_are_walked_at_their_whole_sets_rate():
+    """Two 256-tap 1-D convs whose buffers are 23 MB each walk them at 0.58 ns a pair alone, and
+    at the 45 MB rate (1.88) in one graph, as a graph's weights stream at its whole packed set's
+    rate: basic-pitch's convs run 1.2 + 2.9 ms as two segments and 12.4 ms as one."""
+    from compressor.cost.kernels import indirection_bytes
+    from compressor.targets.types import KernelTerms
+
+    def op(name: str, x: int, w: int, y: int) -> Op:
+        return Op(name, "CONV_2D", "conv", (x, w), (y,), 11000 * 256, "float32", 4 * 256, 8 * 11000, 4 * 11000,
+                  weights=(w,), out_channels=1, in_channels=1)
+
+    tensors = tuple(Tensor(n, shape, "float32", 4 * math.prod(shape), n.startswith("w"))
+                    for n, shape in (("x", (1, 1, 22000, 1)), ("w1", (1, 1, 256, 1)), ("h", (1, 1, 11000, 1)),
+                                     ("w2", (1, 1, 256, 1)), ("y", (1, 1, 11000, 1))))
+    both = Graph(ops=(op("a", 0, 1, 2), op("b", 0, 3, 4)), tensors=tensors, inputs=(0,), outputs=(2, 4), format="tflite")
+    alone = Graph(ops=both.ops[:1], tensors=tensors, inputs=(0,), outputs=(2,), format="tflite")
+    assert indirection_bytes(both) == 2 * 11000 * 256 * 8
+    terms = {"float32": {"conv": KernelTerms(mac_ps=1.5)}}
+    cpu = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms,
+                                  indirection_ns={"float32": ((1e6, 0.45), (2.3e7, 0.58), (4.5e7, 1.88))}))
+    assert check_kernels(alone, cpu).ops[0].latency_ms == pytest.approx(11000 * 256 * 0.58e-6, rel=0.05)
+    assert [o.latency_ms for o in check_kernels(both, cpu).ops] == pytest.approx([11000 * 256 * 1.88e-6] * 2, rel=1e-3)
+
+
 def test_a_conv_the_symmetric_kernel_does_not_take_runs_on_its_unaligned_terms():
     """symmetric_conv: MLAS's symmetric int8 conv kernel takes a dense conv whose input channels
     are a multiple of 4 and whose output channels are at least 16 and a multiple of 4; any other
