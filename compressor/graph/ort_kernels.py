@@ -5,12 +5,13 @@ the spans a binary element-wise op (Add, Mul, ...) calls its inner loop over, as
 ``Broadcaster`` (core/providers/cpu/math/element_wise_ops.h) cuts the two shapes: a size-1 axis
 both inputs share is skipped only before the first real one, and one the longer shape has past
 the shorter's rank starts a new span pattern, so a [1, 172, 309, 1] tensor times a (1,)
-constant runs 53,148 spans of one element (~9 ns each on the Xeon, 0.46 ms where the bytes say
-7 us), the same times a [1, 1, 1, 1] constant one span per row.
+constant runs 53,148 spans of one element (~9 ns each on the Xeon: 0.43 ms), the same times a
+[1, 1, 1, 1] constant one span (4 us).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 __all__ = ["BROADCAST_OPS", "broadcast_calls", "transpose_elementwise"]
@@ -37,18 +38,18 @@ def transpose_elementwise(node, shape) -> int:
 
 
 class _Iterator:
-    """One input's side of the Broadcaster: per span pattern, advancing (delta > 0) or not, and
-    its element count (``BroadcastIterator``'s deltas and counts)."""
+    """One input's side of the Broadcaster: its run of axes with one pattern (advancing or
+    broadcast) after another, and each run's output elements (``BroadcastIterator``'s deltas and
+    counts; the first run's is the span)."""
 
     def __init__(self, axis: int, largest: int):
-        self.deltas, self.counts, self.count = [axis > 1], [largest], axis
+        self.advancing, self.counts = [axis > 1], [largest]
 
     def append(self, axis: int, largest: int) -> None:
-        if axis > 1 and not self.deltas[-1] or axis == 1 and self.deltas[-1]:
-            self.deltas.append(axis > 1)  # the pattern changes: a new span
+        if (axis > 1) != self.advancing[-1]:  # the pattern changes: a new run
+            self.advancing.append(axis > 1)
             self.counts.append(1)
         self.counts[-1] *= largest
-        self.count *= axis
 
 
 def broadcast_calls(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> int:
@@ -83,6 +84,6 @@ def broadcast_calls(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> int
         axis = (ra if len(ra) == longer else rb)[index]
         (it_a if len(ra) == longer else it_b).append(axis, axis)
         (it_b if len(ra) == longer else it_a).append(1, axis)
-    span = min(it_a.counts[0], it_b.counts[0])
-    calls = math.prod(max(x, y) for x, y in zip(a[::-1], b[::-1])) * math.prod((a if len(a) > len(b) else b)[: abs(len(a) - len(b))]) // span
+    elements = math.prod(max(x, y) for x, y in itertools.zip_longest(ra, rb, fillvalue=1))
+    calls = elements // min(it_a.counts[0], it_b.counts[0])
     return calls if calls > 1 else 0
