@@ -74,14 +74,14 @@ def broadcast_calls(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> int
             it_a, it_b = _Iterator(x, max(x, y)), _Iterator(y, max(x, y))
             index += 1
             break
-        for index in range(index, shorter):
-            x, y = ra[index], rb[index]
+        for k in range(index, shorter):
+            x, y = ra[k], rb[k]
             if max(x, y) > 1:
                 it_a.append(x, max(x, y))
                 it_b.append(y, max(x, y))
         index = shorter
-    for index in range(index, longer):  # past the shorter's rank: its axes broadcast, 1s included
-        axis = (ra if len(ra) == longer else rb)[index]
+    for k in range(index, longer):  # past the shorter's rank: its axes broadcast, 1s included
+        axis = (ra if len(ra) == longer else rb)[k]
         (it_a if len(ra) == longer else it_b).append(axis, axis)
         (it_b if len(ra) == longer else it_a).append(1, axis)
     elements = math.prod(max(x, y) for x, y in itertools.zip_longest(ra, rb, fillvalue=1))
