@@ -299,7 +299,7 @@ SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unali
                    "ort_broadcast"},
         "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "unaligned_depthwise", "layout",
                  "streaming", "pool_nhwc"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "streaming", "ort_broadcast"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "streaming"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast"}}
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
-from ..graph.ort_kernels import BROADCAST_OPS
+from ..graph.ort_kernels import BROADCAST_OPERANDS
 from .energy import estimate_op_energy_mj
 from .latency import estimate_op_latency, padded_macs
 from .tiles import subnormal_assist_s, tap_pairs
@@ -212,13 +212,14 @@ def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:
 def _note_broadcast_spans(op: Op, graph: Graph, runner: TargetProfile, warn) -> None:
     """An onnxruntime binary op its Broadcaster walks in many short spans (``Op.kernel_calls``,
     each ``call_ns``) where that costs 20 us or more: what it costs, why, and the remedy."""
-    if graph.format != "onnx" or op.op_type not in BROADCAST_OPS or not op.kernel_calls:
+    pair = BROADCAST_OPERANDS.get(op.op_type)
+    if graph.format != "onnx" or not pair or not op.kernel_calls or max(pair) >= len(op.inputs):
         return
     terms = runner.compute.runtime_cost(graph.format).kernel_terms(op.compute_dtype, op.op_type, op.kind)
     extra_ms = op.kernel_calls * terms.call_ns * 1e-6 if terms is not None else 0.0
     if extra_ms < 0.02:
         return
-    shapes = [graph.tensors[t].shape or () for t in op.inputs]
+    shapes = [graph.tensors[op.inputs[j]].shape or () for j in pair]
     span = math.prod(graph.tensors[op.outputs[0]].shape or (0,)) // op.kernel_calls if op.outputs else 0
     remedy = ("give the smaller operand the other's rank (a scalar as [1, 1, 1, 1])" if len({len(s) for s in shapes}) > 1
               or min(math.prod(s) for s in shapes) == 1 else

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches
-from .ort_kernels import BROADCAST_OPS, broadcast_calls, transpose_elementwise
+from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, transpose_elementwise
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, resolve_input_shapes
 
@@ -248,8 +248,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
         if node.op_type == "Transpose" and ins:
             op = dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[ins[0]].shape))
-        if node.op_type in BROADCAST_OPS and len(ins) == 2:  # its Broadcaster's spans, not XNNPACK's runs
-            op = dataclasses.replace(op, kernel_calls=broadcast_calls(tensors[ins[0]].shape, tensors[ins[1]].shape))
+        if (pair := BROADCAST_OPERANDS.get(node.op_type)) and all(j < len(slots) and slots[j] is not None for j in pair):
+            op = dataclasses.replace(op, kernel_calls=broadcast_calls(*(tensors[slots[j]].shape for j in pair)))
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))

@@ -71,3 +71,26 @@ def test_a_short_span_broadcast_is_costed_per_span_and_named_with_its_remedy(tmp
     (warning,) = [w for w in report.warnings if w.kind == "broadcast_spans"]
     assert "53,148 spans of 1 element" in warning.reason and "[1, 1, 1, 1]" in warning.reason
     assert not [w for w in check_kernels(fast, priced).warnings if w.kind == "broadcast_spans"]
+
+
+def test_a_qlinear_ops_operands_are_its_first_and_fourth_inputs(tmp_path):
+    """QLinearMul / QLinearAdd hold their operands in slots 0 and 3 (scales and zero points
+    between): the spans are theirs (~21 ns each on the Xeon, 1.09 ms for this one)."""
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from compressor.graph.read import read_graph
+
+    inits = [numpy_helper.from_array(np.array(v, dtype), n) for n, v, dtype in [
+        ("a_s", 0.1, np.float32), ("a_z", 128, np.uint8), ("b", [200], np.uint8), ("b_s", 0.01, np.float32),
+        ("b_z", 0, np.uint8), ("c_s", 0.2, np.float32), ("c_z", 128, np.uint8)]]
+    node = helper.make_node("QLinearMul", ["a", "a_s", "a_z", "b", "b_s", "b_z", "c_s", "c_z"], ["c"],
+                            domain="com.microsoft")
+    graph = helper.make_graph([node], "q", [helper.make_tensor_value_info("a", TensorProto.UINT8, [1, 172, 309, 1])],
+                              [helper.make_tensor_value_info("c", TensorProto.UINT8, [1, 172, 309, 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(model, str(tmp_path / "q.onnx"))
+    (op,) = read_graph(tmp_path / "q.onnx").ops
+    assert op.op_type == "QLinearMul" and op.kernel_calls == 53148
