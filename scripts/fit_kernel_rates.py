@@ -155,7 +155,11 @@ OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger
 # Op types of a MAC kind that run another operator than the kind's (XNNPACK's deconvolution for
 # a transposed conv): fitted apart, with every term, and kept out of the kind's fit.
 OWN_KERNEL = frozenset({"TRANSPOSE_CONV"})
-TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns")
+TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
+# Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
+# MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
+# 16-channel 3x3 costs 13.4 ps per MAC where a 64-channel one costs 9.7 (its profiler).
+PASS_TERMS_FOR = {("onnx", "float32"): ("conv", "pointwise")}
 # Runtimes (format, dtype) -> the kinds whose kernels pay per output position x filter tap
 # (``tap_ns``): MLAS's int8 convs walk an indirection pointer (its symmetric kernel) or copy an
 # im2col row (its GEMM path) per pair, ~1 ns each on the Xeon (onnxruntime's profiler: a 1x64-tap
@@ -241,7 +245,12 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     x 1e-9; us x 1e-3; ns x count x 1e-6)."""
     if "input_bytes" not in row:
         return None  # a table written before the per-part byte counts
-    from compressor.cost.latency import broadcast_work, kernel_work, tap_pairs
+    from compressor.cost.latency import (
+        broadcast_work,
+        filter_set_passes,
+        kernel_work,
+        tap_pairs,
+    )
 
     # The work as the runtime's kernel computes it (its tiles: cost/latency.kernel_work; a
     # broadcasting op's whole vectors per call: broadcast_work), as predicted.
@@ -251,7 +260,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
     return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.kernel_calls * 1e-6,
-            tap_pairs(op) * 1e-6]
+            tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9]
 
 
 def glue_ms_per_byte(rows: list[dict], fmt: str) -> float:
@@ -417,6 +426,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             a[:, 5] = 0.0
         if points[0]["kind"] not in TAP_TERMS_FOR.get((fmt, dtype), ()):
             a[:, 6] = 0.0
+        if key not in PASS_TERMS_FOR.get((fmt, dtype), ()):
+            a[:, 7] = 0.0
         if key in OWN_TERMS:
             a[:, 1] = a[:, 2] = a[:, 3] = 0.0  # few points: a rate per MAC and a fixed cost, nothing more
         elif points[0]["kind"] not in COMPUTE:
@@ -486,8 +497,8 @@ def _nnls_relative(a, t, nnls):
 
 
 def toml_terms(values: dict[str, float]) -> str:
-    """A kernel-terms inline table; ``call_ns`` and ``tap_ns`` only where they are not 0."""
-    return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items() if k not in ("call_ns", "tap_ns") or v) + " }"
+    """A kernel-terms inline table; ``call_ns``, ``tap_ns`` and ``pass_ps`` only where they are not 0."""
+    return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items() if k not in ("call_ns", "tap_ns", "pass_ps") or v) + " }"
 
 
 def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:

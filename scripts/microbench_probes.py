@@ -64,16 +64,17 @@ and 2 threads (wall time, medians, the lower of two passes); one FC = the chains
 element-wise ops (``Neg`` or ``Sigmoid``, kept on the calling thread), k = 0 and 8, each file timed
 on 1 and 2 threads (wall time, medians, the lower of two passes); what one serial op costs more
 on two threads = the difference of the two files' (2-thread - 1-thread) times over 16 x 8 ops
-(Xeon, scripts/data/host-x86-probes-wide-serial-xeon-amx.json: 0.0-1.3 us, median 0.5).
+(Xeon, scripts/data/host-x86-probes-wide-serial-xeon-amx.json: -0.3 to 1.1 us, median 0.5).
 
 ``wide-kernels``: onnxruntime's NCHWc fp32 convs, 16 -> 16 channels over 86 x 132, kernels 3x3
-to 3x39, by its profiler (the conv node's time) against the estimate's, rising with the kernel's
-width (same file: up to 7 wide 0.89-1.08x, 9-13 wide 1.15-1.18x, 19 1.32x, 25 1.47x, 39
-1.71-1.82x; basic-pitch's 3 x 39 conv), and the same kernels over other map widths.  MLAS computes
-the outputs whose window overlaps the left or right padding one at a time; one cost per such
-output (4.25 inner ones) fits the 1x39s over 66-528 wide maps, but the 3x3s and 1x9s on narrow
-maps want far less (ResNet's 3x3 on 7x7 would read 1.9x slow): the edge cost grows with the
-kernel's width.  Measured, not priced.
+to 3x39, and the same kernels over other map widths, 3x3s on small maps and at 32 and 64
+channels, by its profiler (the conv node's time) against the estimate's.  Per MAC (Xeon,
+scripts/data/host-x86-probes-wide-serial-xeon-amx.json) a 16-channel 3x3 takes 13.4 ps, a 32-
+and a 64-channel one 10.0 and 9.5 (MLAS's filter-set passes, ``pass_ps``); and the wider the
+kernel the more: 15 ps at 9 wide, 17-19 at 19-25, 22-23 at 39, a 1x39 over 66-528 wide maps 30.6
+-> 15.2 (MLAS computes the outputs whose window overlaps the left or right padding one at a
+time; one cost per such output would charge ResNet's 3x3s on 7x7 maps 1.9x).  Measured, not
+priced.
 
 ``serial-tax``: what onnxruntime's ops that stay on the calling thread pay when the pool has two
 threads (8 blocks of MatMul + Add -> Transpose -> Reshape over token-major activations, by its
@@ -539,7 +540,8 @@ def probe_serial_chain(work: Path, seconds: float) -> list[dict]:
 WIDE_KERNELS = ((3, 3), (3, 7), (5, 5), (7, 7), (9, 9), (3, 13), (5, 9), (3, 19), (3, 25), (1, 39), (3, 39))
 # (channels, kh, kw, h, w): the same kernels over other widths, and 3x3s on small maps
 WIDE_KERNEL_MAPS = ((16, 1, 39, 86, 66), (16, 1, 39, 86, 264), (16, 1, 39, 86, 528), (16, 1, 9, 86, 33), (16, 1, 9, 86, 528),
-                    (16, 3, 3, 86, 14), (16, 3, 3, 86, 28), (64, 3, 3, 7, 7), (64, 3, 3, 14, 14))
+                    (16, 3, 3, 86, 14), (16, 3, 3, 86, 28), (64, 3, 3, 7, 7), (64, 3, 3, 14, 14),
+                    (32, 3, 3, 86, 132), (64, 3, 3, 86, 132))  # and per MAC by output channels
 
 
 def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:

@@ -41,7 +41,10 @@ ConvSym wants input channels a multiple of 4, outputs >= 16 and a multiple of 4,
 conv's a multiple of 16) to other terms (``<kind>_unaligned``: im2col + QGEMM, a generic
 depthwise kernel), as may a dense conv of a dtype it runs in NCHWc (``nchwc``: onnxruntime fp32)
 that its rewrite left out (a 1-D conv: MlasConv's im2col + SGEMM); and its conv terms may pay
-``tap_ns`` per output position x filter tap.
+``tap_ns`` per output position x filter tap, and ``pass_ps`` per input value, tap and pass over
+a filter set (``filter_set_passes``: MLAS's NCHWc conv broadcasts an input value to at most 4
+blocks of 16 output channels, so a 16-channel conv pays 4x the passes per MAC a 64-channel one
+does).
 
 A binary element-wise op whose operands broadcast (PReLU's slopes, an SE block's scale) runs
 XNNPACK's kernel once per innermost run of its output (``Op.kernel_calls``), each call over
@@ -100,6 +103,7 @@ from .tiles import (  # noqa: F401
     ELEMENTWISE_TILE_BYTES,
     GEMM_ROWS,
     ITEM_BYTES,
+    filter_set_passes,
     gemm_over_rows,
     igemm_restream_s,
     indirection_s,
@@ -284,7 +288,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         in_bytes, out_bytes = ((op.input_bytes, work_out_bytes) if op.macs or not terms.call_ns or runtime != "tflite"
                                else broadcast_work(op, compute, costs))  # XNNPACK's kernel called per run
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.kernel_calls,
-                                          tap_pairs(op))
+                                          tap_pairs(op), filter_set_passes(op, costs))
         memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0

@@ -115,6 +115,17 @@ def igemm_restream_s(op: Op, costs: RuntimeCost, private_cache_bytes: int | None
     return (math.ceil(positions / rows) - 1) * op.weight_bytes * max(1 / rate - 1 / hot, 0.0)
 
 
+def filter_set_passes(op: Op, costs: RuntimeCost) -> float:
+    """Input values x filter taps x passes over the output channels of an NCHWc conv, each pass
+    covering the runtime's filter set (``parallel.<dtype>.nchwc_block``: MLAS takes 4 blocks of 16
+    at once): MACs / output channels x ceil(output channels / set).  A 16-channel conv makes 4x
+    the passes per MAC a 64-channel one does; 0 for an op the runtime does not run so."""
+    unit = dict((costs.parallel.get(op.compute_dtype) or {}).get("nchwc_block", ())).get(op.kind)
+    if not unit or not op.macs or not op.out_channels or op.groups > 1:
+        return 0.0
+    return op.macs / op.out_channels * math.ceil(op.out_channels / unit)
+
+
 def tap_pairs(op: Op) -> int:
     """Output positions x filter taps of a conv with taps (kind "conv") or a depthwise conv (one
     input pointer per pair in its indirection buffer, whatever its channels); 0 for any other op."""

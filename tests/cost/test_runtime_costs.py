@@ -656,6 +656,32 @@ def test_an_elementwise_transpose_costs_per_element_on_one_thread():
     assert ms(transpose(90944), plain) == pytest.approx(ms(transpose(0), plain))
 
 
+def test_an_nchwc_conv_pays_per_pass_over_its_filter_set():
+    """pass_ps: MLAS's NCHWc conv broadcasts each input value to at most one filter set (4 blocks
+    of 16 output channels, ``parallel.nchwc_block``) per pass, so a 16-channel 3x3 makes 4x the
+    passes per MAC a 64-channel one does and a 256-channel one as many as the 64; a runtime
+    without the set (XNNPACK) or a grouped conv pays none."""
+    from compressor.cost.tiles import filter_set_passes
+    from compressor.targets.types import KernelTerms
+
+    def conv(cout: int, groups: int = 1) -> Op:
+        return Op("y", "Conv", "conv", (0,), (1,), 784 * 9 * 64 * cout // groups, "float32", 4 * 9 * 64 * cout // groups,
+                  4 * 784 * 64, 4 * 784 * cout, out_channels=cout, in_channels=64 // groups, groups=groups)
+
+    parallel = {"float32": {"efficiency": 1.0, "sync_us": 0.0, "nchwc_block": (("conv", 64),)}}
+    onnx = RuntimeCost(dispatch_overhead_us=0.0, kernels={"float32": {"conv": KernelTerms(pass_ps=80.0)}},
+                       parallel=parallel)
+    assert filter_set_passes(conv(16), onnx) == 784 * 9 * 64
+    assert filter_set_passes(conv(64), onnx) == 784 * 9 * 64
+    assert filter_set_passes(conv(256), onnx) == 4 * 784 * 9 * 64
+    assert filter_set_passes(conv(64, groups=4), onnx) == 0
+    assert filter_set_passes(conv(64), RuntimeCost(dispatch_overhead_us=0.0)) == 0
+    graph = Graph(ops=(conv(16),), tensors=(Tensor("x", (1, 64, 28, 28), "float32", 4 * 784 * 64, False),
+                                            Tensor("y", (1, 16, 28, 28), "float32", 4 * 784 * 16, False)),
+                  inputs=(0,), outputs=(1,), format="onnx")
+    assert check_kernels(graph, _cpu(onnx=onnx)).ops[0].latency_ms == pytest.approx(784 * 9 * 64 * 80e-9, rel=1e-6)
+
+
 def test_an_igemm_conv_pays_at_least_its_indirection_walk():
     """indirection_ns: a 1-in/1-out 256-tap 1-D conv (basic-pitch's) is bound by the pointer walk
     of its indirection buffer (8 bytes per position x tap), not by its few MACs; a conv with
