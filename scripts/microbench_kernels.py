@@ -279,10 +279,10 @@ GRID["pool_nhwc"] = [{"shape": s, "k": k, "s": st} for s, k, st in [
     ((1, 112, 112, 64), (3, 3), (2, 2)), ((1, 1, 4000, 128), (1, 4), (1, 4)), ((1, 1, 1000, 256), (1, 4), (1, 4))]]
 
 # onnxruntime's binary element-wise ops over the spans its Broadcaster cuts (added 2026-12-05,
-# onnx fp32 only): a size-1 innermost axis, or a small one the constant broadcasts along, makes
-# it call its inner loop once per span of 1-8 elements (``ort_kernels.broadcast_calls``: a
-# [1, 172, 309, 1] x (1,) Mul 0.46 ms by the profiler, x [1, 1, 1, 1] 7 us); the last two are one
-# span each.  ``call_ns`` of its binary ops (fit_kernel_rates.py).
+# onnx and onnx-int8): a size-1 innermost axis, or a small one the constant broadcasts along,
+# makes it call its inner loop once per span of 1-8 elements (``ort_kernels.broadcast_calls``: a
+# [1, 172, 309, 1] x (1,) Mul 0.43 ms, x [1, 1, 1, 1] 4 us; quantized, QLinearMul 1.09 ms and
+# 25 us); the last two are one span each.  ``call_ns`` of its binary ops (fit_kernel_rates.py).
 GRID["ort_broadcast"] = [{"op": op, "shape": a, "by": b} for op, a, b in [
     ("MUL", (1, 172, 309, 1), (1,)), ("ADD", (1, 96, 96, 1), (1,)), ("MUL", (1, 64, 500, 2), (1, 1, 500, 1)),
     ("MUL", (1, 128, 128, 4), (1, 1, 1, 4)), ("ADD", (1, 56, 56, 8), (8,)), ("MUL", (40, 1000, 1), ()),

@@ -230,21 +230,25 @@ def probe_transpose(work: Path, seconds: float) -> list[dict]:
 UPSAMPLES = [(32, 8, 32), (32, 16, 16), (64, 32, 4), (128, 13, 2), (64, 26, 2), (32, 64, 2)]
 
 
-def conv_model(path: Path, weight, side: int, *, after=(), extra_inits=(), pads: int = 0, group: int = 1,
-               out_shape=None) -> Path:
-    """``path``: x [1, C, side, side] -> Conv(``weight``, OIHW) -> y, saved as an opset-17 .onnx;
-    with ``after`` (nodes reading the conv's output "t" and writing "y", their constants in
-    ``extra_inits``) the conv feeds them, as a graph puts an op after a conv."""
+def conv_model(path: Path, weight, side: int | tuple[int, int], *, after=(), extra_inits=(), pads=0, group: int = 1,
+               out_shape=None, bias=None) -> Path:
+    """``path``: x [1, C, side, side] (or [1, C, h, w] for ``side`` = (h, w)) -> Conv(``weight``,
+    OIHW, ``bias`` where given; ``pads`` all four alike, or ONNX's four) -> y, saved as an
+    opset-17 .onnx; with ``after`` (nodes reading the conv's output "t" and writing "y", their
+    constants in ``extra_inits``) the conv feeds them, as a graph puts an op after a conv."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    conv = helper.make_node("Conv", ["x", "w"], ["t" if after else "y"], **({"pads": [pads] * 4} if pads else {}),
-                            **({"group": group} if group > 1 else {}))
+    pads = [pads] * 4 if isinstance(pads, int) else list(pads)
+    conv = helper.make_node("Conv", ["x", "w", *(["b"] if bias is not None else [])], ["t" if after else "y"],
+                            **({"pads": pads} if any(pads) else {}), **({"group": group} if group > 1 else {}))
     channels = weight.shape[1] * group
+    h, w = (side, side) if isinstance(side, int) else side
+    inits = [numpy_helper.from_array(weight, "w"), *([numpy_helper.from_array(bias, "b")] if bias is not None else [])]
     graph = helper.make_graph([conv, *after], "probe",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, side, side])],
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, h, w])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
-                              [numpy_helper.from_array(weight, "w"), *extra_inits])
+                              [*inits, *extra_inits])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     return path
 
@@ -546,22 +550,17 @@ WIDE_KERNEL_MAPS = ((16, 1, 39, 86, 66), (16, 1, 39, 86, 264), (16, 1, 39, 86, 5
 
 def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:
     import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
     from ort_op_profile import profile_nodes
 
     from compressor.measure.estimate import estimate_artifact
 
     rng, rows = np.random.default_rng(0), []
     for c, kh, kw, h, width in [(16, kh, kw, 86, 132) for kh, kw in WIDE_KERNELS] + list(WIDE_KERNEL_MAPS):
-        w = numpy_helper.from_array((rng.standard_normal((c, c, kh, kw)) / np.sqrt(c * kh * kw)).astype(np.float32), "w")
-        b = numpy_helper.from_array(np.zeros(c, np.float32), "b")
-        nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[kh // 2, kw // 2, kh // 2, kw // 2]),
-                 helper.make_node("Relu", ["y"], ["z"])]
-        graph = helper.make_graph(nodes, "wide", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, width])],
-                                  [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], [w, b])
-        path = work / f"wide-{c}-{kh}x{kw}-{h}x{width}.onnx"
-        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        weight = (rng.standard_normal((c, c, kh, kw)) / np.sqrt(c * kh * kw)).astype(np.float32)
+        path = conv_model(work / f"wide-{c}-{kh}x{kw}-{h}x{width}.onnx", weight, (h, width),
+                          after=[helper.make_node("Relu", ["t"], ["y"])], pads=[kh // 2, kw // 2, kh // 2, kw // 2],
+                          bias=np.zeros(c, np.float32))
         nodes_ms = profile_nodes(path, runs=max(20, int(seconds * 10)), trimmed=True)
         conv_ms = next(ms for op_type, ms in nodes_ms.values() if op_type in ("Conv", "FusedConv"))
         estimate_ms = next(op.latency_ms for op in estimate_artifact(path, "host-x86").kernels.ops if op.macs)
