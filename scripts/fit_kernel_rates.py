@@ -158,7 +158,8 @@ OWN_KERNEL = frozenset({"TRANSPOSE_CONV"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
 # MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
-# 16-channel 3x3 costs 13.4 ps per MAC where a 64-channel one costs 9.7 (its profiler).
+# 16-channel 3x3 costs 13.4 ps per MAC where a 64-channel one costs 9.5 (its profiler: microbench_probes
+# --probe wide-kernels).
 PASS_TERMS_FOR = {("onnx", "float32"): ("conv", "pointwise")}
 # Runtimes (format, dtype) -> the kinds whose kernels pay per output position x filter tap
 # (``tap_ns``): MLAS's int8 convs walk an indirection pointer (its symmetric kernel) or copy an
