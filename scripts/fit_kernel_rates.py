@@ -3,6 +3,7 @@
 
     python scripts/fit_kernel_rates.py scripts/data/host-x86-kernels.json --target host-x86
     python scripts/fit_kernel_rates.py scripts/data/host-x86-kernels-xeon-amx.json scripts/data/host-x86-kernels-broadcast-xeon-amx.json
+    python scripts/fit_kernel_rates.py TABLE.json --cpu "AuthenticAMD family 25 model 17"   # a CPU's own entry
 
 Reads the table ``scripts/microbench_kernels.py`` wrote (single-op files, their MACs, bytes
 and measured ms) and, per (dtype, op kind), compares it with what ``--target`` predicts for
@@ -20,7 +21,10 @@ the ADD chains), the per-inference invoke cost (the empty file's median less one
 onnxruntime's fixed cost per recurrent time step and its RNN kernel's rate (``fit_rnn_step``).
 Both formats (LiteRT/XNNPACK and onnxruntime/MLAS) pool into one profile's MAC rates, as a
 target has one rate per family; the per-format medians are printed beside so the gap is visible.  It
-prints TOML lines to paste into the target's variant, and each point's error after the fit.
+prints TOML lines to paste into the target's variant (with ``--cpu``: a ``[[compute.variants.cpus]]``
+entry, what one CPU model measured of its own), and each point's error after the fit.  The target
+is loaded as the tables' CPU sees it (its identity as recorded, or ``--cpu``), whatever machine
+runs the fit.
 Nothing here reads a model the fidelity scripts judge.
 """
 
@@ -516,15 +520,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retimed", nargs="+", default=[], metavar="TABLE",
                         help="tables that time points of the others again (and may add families): theirs "
                              "replace those points, scaled to the others' state by the same files' times")
+    parser.add_argument("--cpu", metavar="IDENTITY",
+                        help="print the fit as a [[compute.variants.cpus]] entry for this CPU (/proc/cpuinfo's "
+                             "\"vendor family F model M\", as the estimates name it; default: the one the tables "
+                             "recorded): the lines such an entry takes, the target loaded as that CPU sees it")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(REPO / "scripts"))
+    from real_model_fidelity import recorded_flags
+
     from compressor.targets.load import load_target
 
-    target = load_target(args.target)
     table = load_tables(args.table, args.retimed)
     if len(table["cpus"]) > 1:
         print(f"error: the tables were measured on different CPUs: {table['cpus']}", file=sys.stderr)
         return 2
+    identity = args.cpu or table.get("cpu_identity")
+    # as the tables' CPU sees the target (its own tiles, caches), not as this machine does
+    target = (load_target(args.target, cpu_identity=identity, cpu_flags=recorded_flags(table["cpu"]))
+              if identity else load_target(args.target))
+    if args.cpu:
+        print(f'[[compute.variants.cpus]]\ncpu = "{identity}"\ndescription = "{table["cpu"]}: its own kernel terms"')
     rows = table["rows"]
     print(f"# {len(rows)} microbenchmark points, {table['cpu']}, load {' '.join(table['load_average'])}")
     pooled = fit(rows, target)
@@ -535,10 +551,11 @@ def main(argv: list[str] | None = None) -> int:
         alone_rows = [r for r in rows if r["format"] == fmt]
         print(f"# {fmt:<7}" + "  ".join(f"{k} {v:.3f}" for k, v in alone.items())
               + f"  dispatch {fit_dispatch_us(alone_rows):.3f} us")
-    print(f"dispatch_overhead_us = {fit_dispatch_us(rows):.4g}")
-    print("efficiency.float32 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in pooled.items()) + " }")
-    if int8:
-        print("efficiency.int8 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in int8.items()) + " }")
+    if not args.cpu:
+        print(f"dispatch_overhead_us = {fit_dispatch_us(rows):.4g}")
+        print("efficiency.float32 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in pooled.items()) + " }")
+        if int8:
+            print("efficiency.int8 = { " + ", ".join(f"{k} = {v:.4g}" for k, v in int8.items()) + " }")
     # Per runtime: its own per-op dispatch (chain slope), per-inference invoke (the empty file's
     # time less one dispatch), onnxruntime's recurrent step, and its own kernels' efficiencies
     # (fp32 from FMT rows, int8 from FMT-int8 rows), as TOML sub-tables of the variant above.
@@ -579,7 +596,11 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"kernels.int8.DequantizeLinear = {{ mac_ps = 0, in_byte_ps = {ps:.4g}, weight_byte_ps = 0, "
                          f"out_byte_ps = 0, fixed_us = 0 }}")
         kernel_terms[f"{fmt}-int8"] = int8_terms
-        print(f"[compute.variants.runtimes.{fmt}]\n" + "\n".join(lines))
+        if args.cpu:  # a CPU's own entry takes its kernel terms and per-op costs, not efficiencies
+            print(f"[compute.variants.cpus.runtimes.{fmt}]\n" + "\n".join(line for line in lines
+                                                                       if not line.startswith("efficiency.")))
+        else:
+            print(f"[compute.variants.runtimes.{fmt}]\n" + "\n".join(lines))
     print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
           "points of at least 0.01 ms:")
     for r in rows:

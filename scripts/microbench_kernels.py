@@ -914,11 +914,12 @@ def run(args) -> dict:
 def _run(args, work: Path) -> dict:
     sys.path.insert(0, str(REPO))
     from compressor.measure.bench import cpu_description
+    from compressor.targets.cpu_flags import read_cpu_identity
 
     rows, invokes, floors = [], {}, {}
     with machine_state() as reference:
         _time_grid(args, work, rows, invokes, floors)
-    return {"cpu": cpu_description(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
+    return {"cpu": cpu_description(), "cpu_identity": read_cpu_identity(), "load_average": Path("/proc/loadavg").read_text().split()[:3],
             "clock": f"thread CPU time, median minus an empty file's, lowest of {args.rounds} passes", "rows": rows,
             "empty_invoke_ms": invokes, "profiler_floor_ms": floors, "reference": reference}
 

@@ -53,6 +53,11 @@ into at most 5 tasks per thread of whole 6-row kernel calls (``ComputeOutputStri
 task walks every weight: a 9.4 MB conv over 4 positions (one task) pays ~0.2 ms more than its MACs
 say, over 49 (five) ~1 ms.  ``--from-json F`` prints the ``task_weight_reads`` line it fits.
 
+``memory``: one core's copy bandwidth by working set (``numpy.copyto`` of float32 arrays, 0.5 MiB
+to 1 GiB read + written, the best of several passes, bytes read + written per second): the private
+cache, the shared cache as one core sees it, and DRAM, the three numbers a ``[[memory.cpus]]`` entry
+of ``targets/host-x86.toml`` holds.  ``--from-json F`` prints that entry's lines.
+
 ``fc-split``: how XNNPACK's two threads split batch-1 FCs whose weights stream (an unrolled
 LSTM's per-step FCs, each its own packed copy): chains of 40 and of 2 distinct ``width x width``
 FCs (``microbench_weight_stream.build``, fp32 and int8 as the corpus quantizes), each timed on 1
@@ -102,6 +107,7 @@ import math
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +187,6 @@ def probe_handoff(work: Path, seconds: float) -> list[dict]:
 
 def _wall_ms(path: Path, threads: int, seconds: float) -> float:
     import statistics
-    import time
 
     from compressor.measure.bench import open_invoker
 
@@ -607,8 +612,50 @@ def fc_split_fit(rows: list[dict]) -> dict[str, tuple[float, float]]:
     return fits
 
 
+MEMORY_SET_MIB = (0.5, 1, 2, 3, 4, 8, 16, 32, 64, 256, 512, 1024)
+
+
+def probe_memory(work: Path, seconds: float) -> list[dict]:
+    """Copy bandwidth of one core by working set (source + destination), the best pass of many."""
+    import numpy as np
+
+    rows = []
+    for mib in MEMORY_SET_MIB:
+        n = int(mib * 2 ** 20 / 8)  # floats per array: the two arrays together make the working set
+        src, dst = np.ones(n, np.float32), np.zeros(n, np.float32)
+        np.copyto(dst, src)
+        best, deadline = float("inf"), time.perf_counter() + seconds / 4
+        while time.perf_counter() < deadline or best == float("inf"):
+            start = time.perf_counter()
+            for _ in range(max(1, int(64 / mib))):
+                np.copyto(dst, src)
+            best = min(best, (time.perf_counter() - start) / max(1, int(64 / mib)))
+        rows.append({"format": "numpy", "params": {"set_mib": mib, "private_cache_bytes": private_cache_bytes()},
+                     "gb_per_s": 2 * n * 4 / best / 1e9})
+    return rows
+
+
+def private_cache_bytes() -> int:
+    """One core's L2 as sysfs gives it (lscpu's "L2 ... per instance"); 0 where it is not readable."""
+    size = Path("/sys/devices/system/cpu/cpu0/cache/index2/size")
+    try:
+        text = size.read_text().strip()
+    except OSError:
+        return 0
+    return int(text[:-1]) * {"K": 2 ** 10, "M": 2 ** 20}[text[-1]] if text[-1] in "KM" else int(text)
+
+
+def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
+    """A ``[[memory.cpus]]`` entry's bandwidths: the shared cache's as the median of the sets
+    between twice the private cache and 32 MiB, DRAM's as that of the sets of 256 MiB and more."""
+    shared = [r["gb_per_s"] for r in rows if 2 * private_bytes <= r["params"]["set_mib"] * 2 ** 20 <= 32 * 2 ** 20]
+    dram = [r["gb_per_s"] for r in rows if r["params"]["set_mib"] >= 256]
+    return {"cache_bandwidth_bytes_per_s": statistics.median(shared) * 1e9 if shared else float("nan"),
+            "dram_bandwidth_bytes_per_s": statistics.median(dram) * 1e9 if dram else float("nan")}
+
+
 PROBES = {"amx-k": probe_amx_k, "fc-split": probe_fc_split, "handoff": probe_handoff, "indirection": probe_indirection,
-          "int8-pairs": probe_int8_pairs, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
+          "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
 
@@ -634,6 +681,11 @@ def main(argv: list[str] | None = None) -> int:
             resident, rate = weight_reads_fit(probes["weight-reads"])
             print(f"task_weight_reads.int8 = {{ rows = {CONV_TASK_ROWS}, tasks_per_thread = {CONV_TASKS_PER_THREAD}, "
                   f"resident_bytes = {resident:.3g}, bytes_per_s = {rate:.3g} }}")
+        if probes.get("memory"):
+            private = probes["memory"][0]["params"]["private_cache_bytes"]
+            fit = memory_fit(probes["memory"], private)
+            print(f"private_cache_bytes = {private:_}  # lscpu: L2 per core\n"
+                  + "\n".join(f"{name} = {value / 1e9:.3g}e9" for name, value in fit.items()))
         return 0
     import microbench_kernels as mk
 

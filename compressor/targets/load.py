@@ -208,7 +208,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                     raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
                 merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **own.get("parallel", {})},
                                       **{name: {**getattr(merged[fmt], name), **own[name]}
-                                         for name in RUNTIME_CURVES if name in own},
+                                         for name in (*RUNTIME_CURVES, "rnn_steps") if name in own},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{name: overlay(getattr(merged[fmt], name), own[name])
                                          for name in (*CPU_TILES, "task_weight_reads", "int8_pair_factors") if name in own},
@@ -288,7 +288,7 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernel rates": ("kernels", "transpose_element_ns", "subnormal_vector_ns", "int8_pair_factors", "indirection_ns",
+    names = {"kernel rates": ("kernels", "transpose_element_ns", "rnn_steps", "rnn_step_us", "rnn_efficiency", "subnormal_vector_ns", "int8_pair_factors", "indirection_ns",
                               "task_weight_reads",
                               *CPU_TILES),
              "thread split": ("parallel",),

@@ -126,7 +126,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     ``conv_weight_stream.<dtype>`` (its memory's curves), ``indirection_ns.<dtype>`` and
     ``transpose_element_ns`` (its IGEMM's pointer walk, onnxruntime's element-wise Transpose),
     ``channel_tiles`` / ``input_channel_tiles`` / ``row_tiles`` (the tiles its kernel terms were fitted with),
-    ``task_weight_reads`` (its caches' share of onnxruntime's per-task weight walks) --
+    ``task_weight_reads`` (its caches' share of onnxruntime's per-task weight walks), ``rnn_steps`` /
+    ``rnn_step_us`` / ``rnn_efficiency`` (its recurrent kernels' time per step) --
     format -> {key: its table or figure} (the keys it names) for the CPU ``here``, {} for any
     other; every entry is checked."""
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
@@ -142,6 +143,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
                     tables[fmt][name] = _bytes_curves(c, (*entry, "runtimes", fmt, name), dtypes, unit)
             if "kernels" in own:
                 tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
+            if "rnn_steps" in own:
+                tables[fmt]["rnn_steps"] = _rnn_steps(c, (*entry, "runtimes", fmt, "rnn_steps"))
             for name in CPU_TILES:
                 if name in own:
                     tables[fmt][name] = channel_tiles_table(c, (*entry, "runtimes", fmt, name), dtypes)

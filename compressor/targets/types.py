@@ -60,7 +60,8 @@ COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU w
 PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
 CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
-CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns")
+CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
+               "rnn_step_us", "rnn_efficiency")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",

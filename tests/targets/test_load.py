@@ -584,6 +584,22 @@ def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
         "kernel rates and weight streaming"
 
 
+def test_a_cpu_models_own_recurrent_steps_replace_the_variants(tmp_path):
+    """A CPU's own entry takes its recurrent kernels' per-step curves and figures (its own LSTM/GRU
+    sweep), on that CPU only; a malformed curve is refused on every CPU."""
+    xeon, epyc = "GenuineIntel family 6 model 167", "AuthenticAMD family 26 model 2"
+    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "steps"', 1)
+    own = '[compute.variants.cpus.runtimes.onnx]\nrnn_steps.GRU = [[1e4, 99.0], [1e6, 88.0]]\nrnn_step_us = 0.5\n'
+    path = write(tmp_path, "steps", text.replace("[compute.variants.cpus.runtimes.onnx]\n", own, 1))
+    here, there = (load_target(str(path), cpu_flags=frozenset({"avx512_vnni"}), cpu_identity=cpu).compute.runtimes["onnx"]
+                   for cpu in (xeon, epyc))
+    assert here.rnn_steps["GRU"] == ((1e4, 99.0), (1e6, 88.0)) and here.rnn_step_us == 0.5
+    assert there.rnn_steps["GRU"] != here.rnn_steps["GRU"] and there.rnn_step_us != 0.5
+    assert here.rnn_steps["LSTM"] == there.rnn_steps["LSTM"]  # what it does not list stays the variant's
+    bad = text.replace("[compute.variants.cpus.runtimes.onnx]\n", own.replace("88.0", "-1"), 1)
+    with pytest.raises(TargetError, match="rnn_steps"):
+        load_target(str(write(tmp_path, "steps", bad)), cpu_flags=frozenset({"avx512_vnni"}), cpu_identity=epyc)
+
 def test_a_variant_extension_applies_with_its_flags_and_takes_kernels_and_tiles_only(tmp_path):
     """``[[compute.variants.extensions]]``: kernels a runtime switches to where the CPU has more
     flags (XNNPACK's AMX int8 GEMMs), over the variant's, only on such a CPU; any other key refused."""
