@@ -394,6 +394,8 @@ def fit(rows: list[dict], *, min_ms: float = 0.0005,
             mine = [r for r in mine if r["family"] not in kinds]
             if "elementwise" in kinds:
                 kinds.update({kind: kinds["elementwise"] for kind in COST_MODEL_KINDS})
+        if not mine:  # every point fitted apart (a --serial table alone): no split of its own
+            continue
         efficiency, sync_us = _fit_one(mine, block)
         fitted.setdefault(fmt, {})[dtype] = {"efficiency": efficiency, "sync_us": sync_us, "points": len(mine),
                                              "nchwc_block": block, "stripe": STRIPE.get(fmt, {}).get(dtype),
