@@ -386,6 +386,7 @@ def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
         CalibrationDataReader,
         QuantFormat,
         QuantType,
+        quantize_dynamic,
         quantize_static,
     )
     from ort_op_profile import profile_nodes
@@ -414,8 +415,25 @@ def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
                                                            "groups": groups, "format": fmt, "pair": pair,
                                                            "ran_as": sorted(ran)},
                          "us": ms * 1e3})
+        ways = len(INT8_PAIR_WAYS)
+        for weights in ("QUInt8", "QInt8"):  # dynamically quantized: ConvInteger, im2col + MLAS's QGEMM
+            path = work / f"pair-{kind}-{side}-{cin}-dynamic-{weights}.onnx"
+            quantize_dynamic(str(float_path), str(path), weight_type=getattr(QuantType, weights))
+            try:
+                nodes = profile_nodes(path, runs=max(10, int(seconds * 10)), trimmed=True)
+            except Exception as error:  # noqa: BLE001 -- a pair onnxruntime has no ConvInteger kernel for
+                print(f"[int8-pairs] {path.name}: not run: {error}", file=sys.stderr)
+                continue
+            ran = {op.int8_pair for op in read_graph(path, as_run=True).ops if op.int8_pair}
+            ms = sum(t for op_type, t in nodes.values() if op_type == "ConvInteger")
+            rows.append({"format": "onnx-int8", "params": {"kind": kind, "side": side, "cin": cin, "cout": cout, "k": k,
+                                                           "groups": groups, "format": "dynamic",
+                                                           "pair": f"integer_u8{'u8' if weights == 'QUInt8' else 's8'}",
+                                                           "ran_as": sorted(ran)},
+                         "us": ms * 1e3})
+            ways += 1
         base = times[("u8s8", "QDQ")]
-        for row in rows[-len(INT8_PAIR_WAYS):]:
+        for row in rows[-ways:]:
             row["x_u8s8"] = row["us"] / (base * 1e3)
     return rows
 

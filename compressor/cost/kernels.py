@@ -189,13 +189,18 @@ def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
 
 
 def _note_int8_pairs(graph: Graph, warn) -> None:
-    """Once per graph: its QLinearConvs that run MLAS's u8u8 or s8s8 kernels, and the remedy."""
+    """Once per graph: its QLinearConvs that run MLAS's u8u8 or s8s8 kernels, its ConvIntegers, and the remedy."""
     for pair, slower in (("s8s8", "15-22x slower on dense convs"), ("u8u8", "3-4x slower on dense convs")):
         ops = [op for op in graph.ops if op.int8_pair == pair]
         if ops:
             warn(ops[0], "int8_pair", f"{len(ops)} QLinearConv op(s) run onnxruntime's {pair} kernels (a QOperator or "
                                       f"uint8-weight file), on x86 {slower} than its u8s8 ones: quantize as QDQ "
                                       "with int8 weights (onnxruntime then runs u8s8; compress's ONNX route writes that)")
+    dynamic = [op for op in graph.ops if op.int8_pair.startswith("integer_")]
+    if dynamic:
+        warn(dynamic[0], "int8_pair", f"{len(dynamic)} ConvInteger op(s) (a dynamically quantized file) run im2col + "
+                                      "onnxruntime's QGEMM, on x86 2.5-25x slower than its u8s8 QLinearConv: quantize "
+                                      "statically as QDQ with int8 weights (compress's ONNX route writes that)")
 
 
 def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:

@@ -111,8 +111,9 @@ class Op:
     # takes a microcode assist (subnormals.subnormal_vectors).  0 for every other op.
     subnormal_vectors: int = 0
     # An onnxruntime QLinearConv's activation and weight types as it runs them ("u8s8", "u8u8",
-    # "s8s8": its QDQ S8S8 graphs are rewritten to u8s8, QOperator files keep theirs): MLAS's
-    # kernels differ by pair (RuntimeCost.int8_pair_factors).  "" for every other op.
+    # "s8s8": its QDQ S8S8 graphs are rewritten to u8s8, QOperator files keep theirs), or a
+    # dynamically quantized ConvInteger's ("integer_u8u8"): MLAS's kernels differ by pair
+    # (RuntimeCost.int8_pair_factors).  "" for every other op.
     int8_pair: str = ""
 
 
@@ -206,12 +207,14 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
 
 
 def _int8_pair(op_type: str, tensors, inputs, weights) -> str:
-    """``Op.int8_pair`` of an onnxruntime QLinearConv: its input's and its weight's signedness."""
-    if op_type != "QLinearConv" or not inputs or not weights:
+    """``Op.int8_pair`` of an onnxruntime QLinearConv or ConvInteger (a dynamically quantized conv:
+    im2col + MLAS's QGEMM, the path a u8u8 QLinearConv takes): its input's and its weight's signedness."""
+    if op_type not in ("QLinearConv", "ConvInteger") or not inputs or not weights:
         return ""
     sign = {"uint8": "u8", "int8": "s8"}
     x, w = sign.get(tensors[inputs[0]].dtype), sign.get(tensors[weights[0]].dtype)
-    return f"{x}{w}" if x and w else ""
+    kernel = "integer_" if op_type == "ConvInteger" else ""  # priced apart: the CPUs differ (README)
+    return f"{kernel}{x}{w}" if x and w else ""
 
 
 # Slices read only the part they copy: an unrolled LSTM's SLICE of one step from [100, 1, 512]

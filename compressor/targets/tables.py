@@ -70,12 +70,12 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
     return runtimes
 
 
-INT8_PAIRS = ("u8u8", "s8s8")
+INT8_PAIRS = ("u8u8", "s8s8", "integer_u8u8", "integer_u8s8")
 INT8_PAIR_KINDS = ("conv", "pointwise", "depthwise", "conv_unaligned")
 
 
 def _int8_pair_factors(c: Checker, keys: tuple) -> dict[str, dict[str, float]]:
-    """Optional ``int8_pair_factors.<u8u8|s8s8> = { <conv|pointwise|depthwise|conv_unaligned> = x }``
+    """Optional ``int8_pair_factors.<u8u8|s8s8|integer_u8u8|integer_u8s8> = { <conv|pointwise|depthwise|conv_unaligned> = x }``
     (positive): types.RuntimeCost.int8_pair_factors; {} when absent."""
     table = c.table(keys, optional=True) or {}
     factors: dict[str, dict[str, float]] = {}

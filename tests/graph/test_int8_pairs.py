@@ -83,3 +83,35 @@ def test_pair_factor_tables_are_validated(tmp_path):
                         (good.replace("conv = 4", "conv = 0"), "conv")]:
         with pytest.raises(TargetError, match=match):
             load_target(_host_plus(tmp_path, text), cpu_flags=frozenset())
+
+
+def test_a_dynamically_quantized_conv_is_priced_by_its_own_pair(tmp_path):
+    """quantize_dynamic writes ConvInteger (im2col + MLAS's QGEMM): "integer_u8u8" with uint8
+    weights, priced by that pair's factors alone (a CPU that measured none keeps the int8 terms),
+    and said once with the remedy."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from compressor.cost.kernels import check_kernels
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.targets.load import load_target
+
+    w = numpy_helper.from_array((np.random.default_rng(0).standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])], "c",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 14, 14])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 14, 14])], initializer=[w])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "conv.onnx"))
+    quantize_dynamic(str(tmp_path / "conv.onnx"), str(tmp_path / "dynamic.onnx"), weight_type=QuantType.QUInt8)
+    read = read_graph(tmp_path / "dynamic.onnx", as_run=True)
+    (conv,) = [op for op in read.ops if op.op_type == "ConvInteger"]
+    assert conv.int8_pair == "integer_u8u8"
+    profile = load_target("host-x86")
+    onnx_costs = profile.compute.runtimes["onnx"]
+    plain, slow = (replace(profile, compute=replace(profile.compute, runtimes={
+        **profile.compute.runtimes, "onnx": replace(onnx_costs, int8_pair_factors=factors)}))
+        for factors in ({"u8u8": {"conv": 4.0}}, {"u8u8": {"conv": 4.0}, "integer_u8u8": {"conv": 2.5}}))
+    base, priced = (estimate_op_latency(conv, p, runtime="onnx") for p in (plain, slow))
+    assert priced.compute_s == pytest.approx(base.compute_s * 2.5)
+    said = [w for w in check_kernels(read, profile).warnings if w.kind == "int8_pair"]
+    assert len(said) == 1 and "ConvInteger" in said[0].reason and "QDQ" in said[0].reason
