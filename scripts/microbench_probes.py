@@ -400,7 +400,7 @@ def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
         float_path = conv_model(work / f"pair-{kind}-{side}-{cin}.onnx", weight, side, pads=k // 2, group=groups,
                                 out_shape=[1, cout, side, side])
         samples = [{"x": rng.standard_normal((1, cin, side, side)).astype(np.float32)} for _ in range(3)]
-        times = {}
+        times, first = {}, len(rows)  # this conv's rows start at ``first``
         for pair, fmt, activations, weights, per_channel in INT8_PAIR_WAYS:
             reader = _sample_reader(CalibrationDataReader, samples)
             path = work / f"pair-{kind}-{side}-{cin}-{fmt}-{activations}-{weights}.onnx"
@@ -415,7 +415,6 @@ def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
                                                            "groups": groups, "format": fmt, "pair": pair,
                                                            "ran_as": sorted(ran)},
                          "us": ms * 1e3})
-        ways = len(INT8_PAIR_WAYS)
         for weights in ("QUInt8", "QInt8"):  # dynamically quantized: ConvInteger, im2col + MLAS's QGEMM
             path = work / f"pair-{kind}-{side}-{cin}-dynamic-{weights}.onnx"
             quantize_dynamic(str(float_path), str(path), weight_type=getattr(QuantType, weights))
@@ -431,9 +430,8 @@ def probe_int8_pairs(work: Path, seconds: float) -> list[dict]:
                                                            "pair": f"integer_u8{'u8' if weights == 'QUInt8' else 's8'}",
                                                            "ran_as": sorted(ran)},
                          "us": ms * 1e3})
-            ways += 1
         base = times[("u8s8", "QDQ")]
-        for row in rows[-ways:]:
+        for row in rows[first:]:
             row["x_u8s8"] = row["us"] / (base * 1e3)
     return rows
 
@@ -637,18 +635,19 @@ def probe_memory(work: Path, seconds: float) -> list[dict]:
     """Copy bandwidth of one core by working set (source + destination), the best pass of many."""
     import numpy as np
 
-    rows = []
+    rows, private = [], private_cache_bytes()
     for mib in MEMORY_SET_MIB:
         n = int(mib * 2 ** 20 / 8)  # floats per array: the two arrays together make the working set
         src, dst = np.ones(n, np.float32), np.zeros(n, np.float32)
         np.copyto(dst, src)
+        copies = max(1, int(64 / mib))  # a pass copies ~64 MiB, so a small set's pass is not all timer
         best, deadline = float("inf"), time.perf_counter() + seconds / 4
         while time.perf_counter() < deadline or best == float("inf"):
             start = time.perf_counter()
-            for _ in range(max(1, int(64 / mib))):
+            for _ in range(copies):
                 np.copyto(dst, src)
-            best = min(best, (time.perf_counter() - start) / max(1, int(64 / mib)))
-        rows.append({"format": "numpy", "params": {"set_mib": mib, "private_cache_bytes": private_cache_bytes()},
+            best = min(best, (time.perf_counter() - start) / copies)
+        rows.append({"format": "numpy", "params": {"set_mib": mib, "private_cache_bytes": private},
                      "gb_per_s": 2 * n * 4 / best / 1e9})
     return rows
 

@@ -600,6 +600,7 @@ def test_a_cpu_models_own_recurrent_steps_replace_the_variants(tmp_path):
     with pytest.raises(TargetError, match="rnn_steps"):
         load_target(str(write(tmp_path, "steps", bad)), cpu_flags=frozenset({"avx512_vnni"}), cpu_identity=epyc)
 
+
 def test_a_variant_extension_applies_with_its_flags_and_takes_kernels_and_tiles_only(tmp_path):
     """``[[compute.variants.extensions]]``: kernels a runtime switches to where the CPU has more
     flags (XNNPACK's AMX int8 GEMMs), over the variant's, only on such a CPU; any other key refused."""
