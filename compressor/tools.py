@@ -22,32 +22,40 @@ from .errors import ConfigError
 __all__ = ["bench", "check", "profile"]
 
 
-def profile(artifact: str | os.PathLike, target: Any, input_shape: tuple[int, ...] | None = None):
+def profile(artifact: str | os.PathLike, target: Any, input_shape: Any = None, *, threads: int | None = None):
     """Cost a ``.tflite`` / ``.onnx`` on ``target`` (a name, a .toml path or a TargetProfile):
     a ``measure.estimate.ArtifactEstimate`` (latency_ms, peak_ram_bytes, flash_bytes, energy_mj, warnings).
 
-    ``input_shape`` (with batch) is checked against the artifact's first input: the cost
-    models read the shapes the file records, so a file with other or dynamic dimensions
-    is refused rather than costed on a guess.
+    ``input_shape`` as ``compress profile --input-shape`` takes it: ``"1,3,48,320"`` or
+    ``"1,512;2,1,128"`` (one per input), a shape ``(1, 3, 48, 320)``, or one shape per input;
+    it fixes dynamic dims and must fit the dims the file records (a ``ConfigError`` naming the
+    input otherwise).  ``threads``: a CPU target's runtime threads (``--threads``).
     """
-    from .graph.read import read_graph
     from .measure.estimate import estimate_artifact
 
-    graph = read_graph(Path(artifact))
-    if input_shape is not None:
-        recorded = tuple(graph.tensors[graph.inputs[0]].shape or ())
-        if tuple(input_shape) != recorded:
-            raise ConfigError("input_shape", ",".join(map(str, input_shape)),
-                              f"the shape {Path(artifact).name} records for its input, "
-                              f"{','.join(map(str, recorded))} (re-export the model at the shape you want costed)")
-    return estimate_artifact(Path(artifact), target, graph=graph, strict=True)
+    return estimate_artifact(Path(artifact), target, strict=True, input_shapes=_shapes(input_shape), threads=threads)
 
 
-def bench(artifact: str | os.PathLike, *, runs: int = 50, warmup: int = 5, threads: int = 1):
-    """Time ``artifact`` in its runtime on this machine: a ``measure.bench.BenchResult``."""
+def bench(artifact: str | os.PathLike, *, runs: int = 50, warmup: int = 5, threads: int = 1, input_shape: Any = None):
+    """Time ``artifact`` in its runtime on this machine: a ``measure.bench.BenchResult``;
+    ``input_shape`` as ``profile`` takes it."""
     from .measure.bench import bench_artifact
 
-    return bench_artifact(Path(artifact), runs=runs, warmup=warmup, threads=threads)
+    return bench_artifact(Path(artifact), runs=runs, warmup=warmup, threads=threads, input_shapes=_shapes(input_shape))
+
+
+def _shapes(input_shape: Any) -> tuple[tuple[int, ...], ...] | None:
+    """``--input-shape`` text, one shape, or one shape per input -> one shape per input."""
+    from .data import parse_input_shapes
+
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, str):
+        return parse_input_shapes(input_shape)
+    items = tuple(input_shape)
+    if all(isinstance(item, int) and not isinstance(item, bool) for item in items):
+        items = (items,)  # one input's shape
+    return parse_input_shapes(";".join(",".join(map(str, shape)) if shape else "()" for shape in items))
 
 
 def check(report: Any, budgets: Any, *, baseline: Any = None, max_regression: float | None = None) -> list:

@@ -28,9 +28,12 @@ __all__ = ["profile_command"]
 @click.argument("artifact", metavar="ARTIFACT", type=click.Path(path_type=Path))
 @click.option("--target", "-t", required=True, help="Target name (see `compress targets`) or a target .toml file.")
 @click.option("--input-shape", help="Input shape(s) for dynamic dims, as `compress`: 1,3,48,320; one per input: 1,3,32,32;1,16. A dynamic batch dim is 1 unless given.")
+@click.option("--threads", type=click.IntRange(min=1), metavar="N",
+              help="Runtime threads on a CPU target, as `compress bench --threads` runs it [the profile's own].")
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON on stdout and nothing else there.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def profile_command(artifact: Path, target: str, input_shape: str | None, as_json: bool, debug: bool) -> None:
+def profile_command(artifact: Path, target: str, input_shape: str | None, threads: int | None, as_json: bool,
+                    debug: bool) -> None:
     """Profile a .tflite/.onnx on a target: latency, peak RAM, flash, energy, where ops run."""
     try:
         from ..data import parse_input_shapes
@@ -40,7 +43,7 @@ def profile_command(artifact: Path, target: str, input_shape: str | None, as_jso
         if artifact.suffix.lower() not in (".tflite", ".onnx"):
             raise ExportError(f"{artifact}: not a model artifact (expected a .tflite or .onnx file)")
         shapes = parse_input_shapes(input_shape) if input_shape else None
-        result = estimate_artifact(artifact, target, strict=True, input_shapes=shapes)
+        result = estimate_artifact(artifact, target, strict=True, input_shapes=shapes, threads=threads)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     data = {"artifact": str(artifact), "target": result.target, **result.to_dict()}
@@ -64,7 +67,9 @@ def render_profile_table(data: dict):
 
     from ..report.markdown import format_bytes, format_number
 
-    table = Table(title=f"{Path(data['artifact']).name} on {data['target']}")
+    threads = data.get("threads", 1)
+    table = Table(title=f"{Path(data['artifact']).name} on {data['target']}"
+                  + (f", {threads} threads" if threads > 1 else ""))
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("source")

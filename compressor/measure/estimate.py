@@ -53,6 +53,7 @@ class ArtifactEstimate:
     arena_estimate_bytes: int | None = None
     warnings: tuple[str, ...] = field(default=())
     channel_padding: dict[str, Any] | None = None  # padding.channel_padding_cost: latency with vs without
+    threads: int = 1  # the CPU runtime threads it was costed for (the profile's, or ``threads``)
 
     def to_dict(self) -> dict[str, Any]:
         """The report's ``estimate`` block: the old keys, then where they came from and the detail."""
@@ -61,7 +62,7 @@ class ArtifactEstimate:
         estimate = self.model_estimate
         data: dict[str, Any] = {
             "latency_ms": float(self.latency_ms), "peak_ram_bytes": int(self.peak_ram_bytes),
-            "flash_bytes": int(self.flash_bytes), "energy_mj": float(self.energy_mj),
+            "flash_bytes": int(self.flash_bytes), "energy_mj": float(self.energy_mj), "threads": self.threads,
             "per_op": [op.to_dict() for op in self.kernels.ops],
             "source": dict(self.source),
             "model_estimate": {"latency_ms": float(estimate.latency_ms), "peak_ram_bytes": int(estimate.peak_ram_bytes),
@@ -81,13 +82,15 @@ class ArtifactEstimate:
 
 
 def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, graph: Graph | None = None,
-                     strict: bool = True, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> ArtifactEstimate:
+                     strict: bool = True, input_shapes: tuple[tuple[int, ...], ...] | None = None,
+                     threads: int | None = None) -> ArtifactEstimate:
     """Estimate the ``.tflite``/``.onnx`` at ``path`` on ``target`` (a name, a .toml path or a
     loaded ``TargetProfile``).
 
     ``input_shapes`` (one per model input, as ``--input-shape``) fixes dynamic input dims: a
     dynamic batch dim is otherwise costed as 1 (a warning says so) and any other dynamic dim
-    is a ``ConfigError`` naming the input (``graph.shapes``).
+    is a ``ConfigError`` naming the input (``graph.shapes``).  ``threads`` (``--threads``) runs a
+    CPU target's runtime on that many threads instead of the profile's own (``with_threads``).
 
     ``strict`` (``compress profile``): a float model on a target that runs integer ops only
     raises.  Not strict (the compress pipeline, whose artifact is already written): it
@@ -99,12 +102,12 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
     from ..cost.memory import plan_arena
     from .padding import channel_padding_cost
     from ..graph.read import read_graph
-    from ..targets.load import load_target
+    from ..targets.load import load_target, with_threads
 
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
-    profile = load_target(target) if isinstance(target, (str, Path)) else target
+    profile = with_threads(load_target(target) if isinstance(target, (str, Path)) else target, threads)
     # An .onnx is costed as onnxruntime runs it (its optimized graph), a .tflite as written.
     graph = graph if graph is not None else read_graph(path, input_shapes=input_shapes, as_run=True)
     accelerator, mcu = profile.accelerator, profile.mcu
@@ -172,7 +175,7 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
                    peak_ram_bytes=int(figures["peak_ram_bytes"]), flash_bytes=int(figures["flash_bytes"]),
                    energy_mj=float(figures["energy_mj"]), source=source, model_estimate=model_estimate,
                    kernels=kernels, vela=vela, tflm=tflm, arena_estimate_bytes=arena_estimate,
-                   warnings=tuple(dict.fromkeys(warnings)), channel_padding=padding)
+                   warnings=tuple(dict.fromkeys(warnings)), channel_padding=padding, threads=profile.compute.threads)
 
 
 def _run_vela(path: Path, graph: Any, accelerator: Any, *, strict: bool, warnings: list[str]):

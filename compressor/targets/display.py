@@ -21,7 +21,7 @@ def target_to_dict(profile: TargetProfile) -> dict[str, Any]:
         "name": profile.name, "description": profile.description, "kind": profile.kind,
         "formats": list(profile.formats), "dtypes": list(profile.dtypes),
         "path": str(profile.path), "inherits_from": list(profile.inherits_from),
-        "variant": profile.variant,
+        "variant": profile.variant, "machine": profile.machine,
         "compute": {
             "clock_hz": compute.clock_hz, "threads": compute.threads,
             "dispatch_overhead_us": compute.dispatch_overhead_us,
@@ -45,7 +45,8 @@ def format_target(profile: TargetProfile) -> str:
     lines = [f"{profile.name}: {profile.description}",
              f"  file            {profile.path}"
              + (f" (inherits {' <- '.join(profile.inherits_from)})" if profile.inherits_from else ""),
-             f"  kind            {profile.kind}; formats {', '.join(profile.formats)}; dtypes {', '.join(profile.dtypes)}",
+             f"  kind            {profile.kind}; formats {', '.join(profile.formats)}; dtypes {', '.join(profile.dtypes)}"
+             + (f"; machine {profile.machine}" if profile.machine else ""),
              "compute",
              f"  clock           {c.clock_hz / 1e6:g} MHz x {c.threads} thread(s)",
              f"  CPU variant     {profile.variant or 'base values (no variant applies)'}"]

@@ -25,7 +25,7 @@ from .schema import dotted, where
 
 __all__ = ["VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
 
-_TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "compute", "memory", "energy",
+_TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "machine", "compute", "memory", "energy",
              "mcu", "accelerator"}
 _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}

@@ -56,6 +56,7 @@ __all__ = [
     "list_targets",
     "load_target",
     "read_cpu_flags",
+    "with_threads",
 ]
 
 _CPU_FLAG = r"[a-z0-9_]+"  # as /proc/cpuinfo spells them
@@ -89,6 +90,20 @@ def load_target(name_or_path: str, *, cpu_flags: frozenset[str] | None = None,
             known = ", ".join(known_target_names()) or "none"
             raise TargetError(f"unknown target {text!r}; known targets: {known} (or give a .toml file)")
     return _load_path(path, cpu_flags, loading=(), cpu_identity=cpu_identity)
+
+
+def with_threads(profile: TargetProfile, threads: int | None) -> TargetProfile:
+    """``profile`` running ``threads`` runtime threads (``--threads``): its measured thread split
+    (``parallel``) then prices the others.  ``None`` keeps the profile's own.  A CPU target only:
+    an MCU or an NPU has the cores its file says."""
+    if threads is None or threads == profile.compute.threads:
+        return profile
+    if threads < 1:
+        raise TargetError(f"--threads: expected a positive thread count, got {threads}")
+    if profile.kind != "cpu":
+        raise TargetError(f"{profile.path}: --threads {threads}: {profile.name} is a {profile.kind} target that "
+                          f"runs {profile.compute.threads} thread(s); threads apply to CPU targets only")
+    return replace(profile, compute=replace(profile.compute, threads=threads))
 
 
 def _load_path(path: Path, cpu_flags: frozenset[str] | None, *, loading: tuple[Path, ...],
@@ -158,7 +173,7 @@ def _build(data: dict[str, Any], path: Path, chain: tuple[str, ...], files: tupl
         kind=kind, formats=c.choices(("formats",), FORMATS), dtypes=dtypes,
         compute=compute, memory=memory, energy=energy, path=path, inherits_from=chain,
         mcu=_mcu(c, kind), accelerator=_accelerator(c, kind, compute), variant=variant,
-        variant_note=variant_note,
+        variant_note=variant_note, machine=c.text(("machine",), optional=True),
     )
 
 
@@ -234,8 +249,13 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
     mine = ([f"its {own} {verb} measured on it"] if own else []) + \
         [f"{' + '.join(extensions)} replace those rates where they apply"] * bool(extensions)
     split = f" ({'; '.join(mine)})" if mine else ""
-    note = (f"the {description!r} rates were measured on {measured_on}; this CPU is {here}{split}: expect larger "
-            "errors (README: 'On another CPU')") if here and measured_on and here != measured_on else None
+    note = None
+    if here and measured_on and here != measured_on:
+        note = (f"this CPU ({here}) has its own measured {own}{' + ' + ' + '.join(extensions) if extensions else ''}; "
+                f"the rest comes from the {description!r} variant, measured on {measured_on} (README: 'On another CPU')"
+                if own.startswith("kernel rates") else
+                f"the {description!r} rates were measured on {measured_on}; this CPU is {here}{split}: expect larger "
+                "errors (README: 'On another CPU')")
     return profile, " + ".join([description, *extensions]), note
 
 

@@ -385,6 +385,7 @@ class TargetProfile:
     # The CPU that runs what the accelerator cannot (``accelerator.fallback_target``), loaded
     # with this profile so that every user costs fallback ops on the same profile.
     fallback: TargetProfile | None = None
+    machine: str | None = None  # the instruction set its CPU runs, as platform.machine() names it
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -223,6 +223,7 @@ MALFORMED = {
     "no budgets at all": (None, [], "budgets to check"),
     "baseline for another target": ("max_size = 1\n", ["--baseline", "{tmp}/other_target.json"], "same target"),
     "target differs from the report's": ("max_size = 1\n", ["--target", "cortex-m7"], "report's own target"),
+    "threads with a report": ("max_size = 1\n", ["--threads", "2"], "no --threads with a report"),
 }
 
 
@@ -314,3 +315,16 @@ def test_check_cli_min_sqnr_and_failed_reports(tmp_path):
                                          "--allow-failed"]).exit_code == 0
     bad = runner.invoke(check_command, [str(tmp_path / "ok.json"), "--min-sqnr", "loud"])
     assert bad.exit_code == 2 and "--min-sqnr" in bad.stderr
+
+
+def test_check_an_artifact_on_two_threads_gates_the_two_thread_estimate(tmp_path):
+    from tests.measure.test_bench import write_conv_onnx
+
+    artifact = write_conv_onnx(tmp_path / "conv.onnx")
+    latency = {}
+    for threads in ("1", "2"):
+        result = invoke(str(artifact), "--target", "host-x86", "--threads", threads, "--max-latency-ms", "1000", "--json")
+        assert result.exit_code == 0, result.output
+        [verdict] = [v for v in json.loads(result.stdout)["verdicts"] if v["metric"] == "max_latency_ms"]
+        latency[threads] = verdict["actual"]
+    assert latency["2"] < latency["1"]

@@ -127,3 +127,15 @@ def test_one_in_one_out_conv_costed_at_its_real_macs(tmp_path):
 
     walk_ms = indirection_s(graph.ops[0], target.compute.runtime_cost("tflite")) * 1e3
     assert placed.latency_ms < max(real * tile * 2 / rate * 1e3, walk_ms * 1.05)
+
+
+def test_the_api_takes_input_shapes_as_the_cli_does(tmp_path):
+    import compressor
+
+    path = _dynamic_conv_onnx(tmp_path / "dyn.onnx")
+    macs = {str(shape): sum(op.macs for op in compressor.profile(path, "host-x86", shape).model_estimate.per_op)
+            for shape in ("1,3,20,30", (1, 3, 20, 30), [(1, 3, 20, 30)], (1, 3, 40, 30))}
+    assert len(set(list(macs.values())[:3])) == 1 and macs["(1, 3, 40, 30)"] == 2 * macs["1,3,20,30"] > 0
+    with pytest.raises(ConfigError, match="--input-shape|input_shape"):
+        compressor.profile(path, "host-x86")  # dynamic spatial dims, no shape: refused, not guessed
+    assert compressor.bench(path, runs=1, warmup=0, input_shape=(1, 3, 20, 30)).input_shapes == ((1, 3, 20, 30),)

@@ -123,3 +123,53 @@ def test_an_input_can_be_fed_a_value_instead_of_random_ones(tmp_path):
     wrong = runner.invoke(cli, [*common, "--input-value", "rate=16000"])
     assert wrong.exit_code == 2 and "x, sr" in wrong.output and "Traceback" not in wrong.output
     assert runner.invoke(cli, [*common, "--input-value", "sr"]).exit_code == 2
+
+
+def write_conv_onnx(path):
+    """A 16 -> 32 channel 3x3 conv over 64x64: ~19 M MACs, enough that a second thread pays."""
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(16, 32, 3, padding=1), nn.ReLU()).eval()
+    torch.onnx.export(model, (torch.zeros(1, 16, 64, 64),), str(path), dynamo=False)
+    return path
+
+
+def test_bench_prints_the_estimate_beside_the_measurement(tmp_path):
+    artifact = write_conv_onnx(tmp_path / "conv.onnx")
+    result = CliRunner().invoke(bench_command, [str(artifact), "--runs", "5", "--warmup", "1", "--threads", "2",
+                                                "--target", "host-x86", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    estimate = report["estimate"]
+    assert estimate["target"] == "host-x86" and estimate["threads"] == 2  # costed as it was timed
+    assert estimate["latency_ms"] > 0
+    assert estimate["ratio"] == pytest.approx(estimate["latency_ms"] / report["median_ms"])
+    text = CliRunner().invoke(bench_command, [str(artifact), "--runs", "3", "--warmup", "1", "--target", "host-x86"])
+    assert text.exit_code == 0 and "x the measured median" in text.output, text.output
+
+
+def test_bench_target_on_another_machine_says_the_ratio_is_no_error(tmp_path, monkeypatch):
+    import platform
+
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    artifact = write_tiny_onnx(tmp_path / "tiny.onnx")
+    result = CliRunner().invoke(bench_command, [str(artifact), "--runs", "3", "--warmup", "1",
+                                                "--target", "android-arm64", "--json"])
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.output)["estimate"]["warnings"]
+    assert "describes an aarch64 device" in warnings[0] and "not the estimate with the truth" in warnings[0]
+
+
+def test_bench_target_not_a_cpu_fails_before_timing(tmp_path, monkeypatch):
+    from compressor.measure import bench
+
+    def timed(*args, **kwargs):
+        raise AssertionError("timed before the target was checked")
+
+    monkeypatch.setattr(bench, "bench_artifact", timed)
+    artifact = write_tiny_onnx(tmp_path / "tiny.onnx")
+    result = CliRunner().invoke(bench_command, [str(artifact), "--target", "ethos-u55-128"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "ethos-u55-128" in lines[0] and "CPU target" in lines[0], result.output

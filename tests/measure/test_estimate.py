@@ -94,3 +94,26 @@ def test_vela_failure_still_answers_with_the_cpu_estimate(small_models, monkeypa
     profile = estimate_artifact(small_models[0], "ethos-u55-256")
     assert profile.vela is None and profile.latency_ms > 0 and profile.source["latency_ms"] == "estimate"
     assert any("Vela could not compile it" in w and "FOO" in w for w in profile.warnings)
+
+
+def test_profile_threads_costs_a_cpu_target_on_that_many_threads(tmp_path):
+    from tests.measure.test_bench import write_conv_onnx
+
+    artifact = write_conv_onnx(tmp_path / "conv.onnx")
+    runs = {}
+    for threads in ("1", "2"):
+        result = CliRunner().invoke(profile_command, [str(artifact), "--target", "host-x86", "--threads", threads, "--json"])
+        assert result.exit_code == 0, result.output
+        runs[threads] = json.loads(result.output)
+    assert runs["1"]["threads"] == 1 and runs["2"]["threads"] == 2
+    assert runs["2"]["latency_ms"] < runs["1"]["latency_ms"]  # a 19 M MAC conv splits
+    table = CliRunner().invoke(profile_command, [str(artifact), "--target", "host-x86", "--threads", "2"])
+    assert table.exit_code == 0 and "2 threads" in table.output
+
+
+@pytest.mark.parametrize("target,threads,expected", [("cortex-m55", "2", "CPU targets only"),
+                                                     ("host-x86", "0", "--threads")])
+def test_profile_threads_refused_where_it_cannot_apply(small_models, target, threads, expected):
+    result = CliRunner().invoke(profile_command, [str(small_models[0]), "--target", target, "--threads", threads])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert expected in result.output.strip().splitlines()[-1], result.output

@@ -630,3 +630,24 @@ def test_a_variant_extension_applies_with_its_flags_and_takes_kernels_and_tiles_
                                                                "dispatch_overhead_us = 0.1\nwhole_row_tiles = 16\n"))
     with pytest.raises(TargetError, match="whole_row_tiles"):
         load_target(str(wrong), cpu_flags=frozenset({"avx2"}))
+
+
+def test_a_cpu_with_its_own_kernel_rates_is_told_so_not_to_expect_larger_errors():
+    """host-x86 on the Zen 4 (its own entry) and on an AVX-512 CPU no entry names."""
+    flags = frozenset({"avx2", "avx512f", "avx512_vnni"})
+    own = load_target("host-x86", cpu_flags=flags, cpu_identity="AuthenticAMD family 25 model 17").variant_note
+    assert "has its own measured kernel rates" in own and "expect larger errors" not in own
+    unknown = load_target("host-x86", cpu_flags=flags, cpu_identity="GenuineIntel family 6 model 143").variant_note
+    assert "expect larger errors" in unknown and "GenuineIntel family 6 model 143" in unknown
+
+
+def test_with_threads_applies_to_cpu_targets_only():
+    from compressor.targets.load import with_threads
+
+    rpi4 = load_target("rpi4")
+    assert with_threads(rpi4, None) is rpi4 and with_threads(rpi4, 4) is rpi4
+    assert with_threads(rpi4, 1).compute.threads == 1 and rpi4.machine == "aarch64"
+    with pytest.raises(TargetError, match="CPU targets only"):
+        with_threads(load_target("cortex-m7"), 2)
+    with pytest.raises(TargetError, match="positive"):
+        with_threads(rpi4, 0)
