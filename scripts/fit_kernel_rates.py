@@ -526,9 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                              "recorded): the lines such an entry takes, the target loaded as that CPU sees it")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
-    sys.path.insert(0, str(REPO / "scripts"))
-    from real_model_fidelity import recorded_flags
-
+    from compressor.targets.cpu_flags import recorded_flags
     from compressor.targets.load import load_target
 
     table = load_tables(args.table, args.retimed)

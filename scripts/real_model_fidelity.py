@@ -151,19 +151,12 @@ def run(args) -> dict:
             "skipped": skipped, "summary": summarize(rows)}
 
 
-def recorded_flags(cpu: str | None) -> frozenset[str] | None:
-    """The SIMD flags a run recorded (``cpu_description``: "model [flag flag ...]"); None when it
-    recorded none, and this machine's are read."""
-    if not cpu or not cpu.endswith("]") or "[" not in cpu or "no SIMD flags read" in cpu:
-        return None
-    return frozenset(cpu[cpu.rindex("[") + 1:-1].split())
-
-
 def repredict(args) -> dict:
     """Earlier measurements (--from-json) predicted again by today's cost model: a change to the
     target's rates or the latency model is scored without timing anything again."""
     from compressor.data import parse_input_shapes
     from compressor.measure.estimate import estimate_artifact
+    from compressor.targets.cpu_flags import recorded_flags
     from compressor.targets.load import load_target
 
     result = merge_results(args.from_json)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["parse_cpu_flags", "parse_cpu_identity", "read_cpu_flags", "read_cpu_identity"]
+__all__ = ["parse_cpu_flags", "parse_cpu_identity", "read_cpu_flags", "read_cpu_identity", "recorded_flags"]
 
 _CPUINFO = Path("/proc/cpuinfo")
 _FLAG_LINES = ("flags", "features")  # x86 / aarch64 (compared case-insensitively)
@@ -56,3 +56,12 @@ def read_cpu_identity(cpuinfo: Path = _CPUINFO) -> str | None:
         return parse_cpu_identity(cpuinfo.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return None
+
+
+def recorded_flags(cpu: str | None) -> frozenset[str] | None:
+    """The SIMD flags a measurement recorded with its CPU (``measure.bench.cpu_description``:
+    "model [flag flag ...]"), to load a target as that CPU saw it; None when it recorded none
+    (then this machine's are read)."""
+    if not cpu or not cpu.endswith("]") or "[" not in cpu or "no SIMD flags read" in cpu:
+        return None
+    return frozenset(cpu[cpu.rindex("[") + 1:-1].split())

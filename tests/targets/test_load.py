@@ -651,3 +651,11 @@ def test_with_threads_applies_to_cpu_targets_only():
         with_threads(load_target("cortex-m7"), 2)
     with pytest.raises(TargetError, match="positive"):
         with_threads(rpi4, 0)
+
+
+def test_recorded_flags_read_back_what_a_measurement_recorded():
+    from compressor.targets.cpu_flags import recorded_flags
+
+    assert recorded_flags("AMD EPYC [avx2 avx512f avx512_vnni]") == frozenset({"avx2", "avx512f", "avx512_vnni"})
+    assert recorded_flags("AMD EPYC") is None and recorded_flags(None) is None
+    assert recorded_flags("x86_64 [no SIMD flags read]") is None
