@@ -240,7 +240,7 @@ def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict |
     from compressor.targets.types import kernel_term_keys
 
     keys = kernel_term_keys(row["op_type"], row["kind"], filter_taps(_op(row, dtype)), _grouped(row),
-                            _unaligned(row, target, dtype))
+                            _unaligned(row, target, dtype), row.get("interpolation", ""))
     return next((terms[key] for key in keys if key in terms), None)
 
 
@@ -368,6 +368,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
 
     from compressor.graph import ir
     from compressor.graph.ort_kernels import BROADCAST_OPS
+    from compressor.targets.kernel_terms import kernel_op_type
 
     # The groups whose points pay a call_ns per Op.kernel_calls: XNNPACK's binary operator per
     # broadcast run, a PAD per row, a TRANSPOSE per row of its normalized permutation
@@ -400,6 +401,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if _unaligned(r, target, dtype):  # a conv the runtime's fast kernel does not take
             groups.setdefault(f"{r['kind']}_unaligned", []).append(r)
             continue
+        own_type = kernel_op_type(r["op_type"], r.get("interpolation", ""))  # a nearest Resize: Resize_nearest
         if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only
             groups.setdefault(r["op_type"], []).append(r)
             continue
@@ -412,7 +414,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming"):
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
-            groups.setdefault(r["op_type"], []).append(r)
+            groups.setdefault(own_type, []).append(r)
         taps = filter_taps(_op(r, dtype))
         if taps:
             groups.setdefault(f"{r['kind']}_taps{taps}", []).append(r)

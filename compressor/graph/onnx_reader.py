@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches
-from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, transpose_elementwise
+from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, resize_interpolation, transpose_elementwise
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, resolve_input_shapes
 
@@ -124,6 +124,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         pass
     graph = model.graph
     dtype_of = _dtype_of
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 11)
 
     known: dict[str, tuple[tuple[int, ...] | None, str, bool]] = {}  # name -> (shape, dtype, constant)
     for value in (*graph.input, *graph.output, *graph.value_info):
@@ -248,6 +249,9 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
         if node.op_type == "Transpose" and ins:
             op = dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[ins[0]].shape))
+        if node.op_type in ("Resize", "Upsample") and ins and outs:
+            op = dataclasses.replace(op, interpolation=resize_interpolation(
+                node, opset, tensors[ins[0]].shape, tensors[outs[0]].shape))
         if (pair := BROADCAST_OPERANDS.get(node.op_type)) and all(j < len(slots) and slots[j] is not None for j in pair):
             op = dataclasses.replace(op, kernel_calls=broadcast_calls(*(tensors[slots[j]].shape for j in pair)))
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:

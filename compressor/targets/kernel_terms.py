@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KERNEL_TERM_KEYS", "SAME_KERNEL", "SYMMETRIC_CONV_KEYS", "KernelTerms", "kernel_term_keys"]
+__all__ = ["KERNEL_TERM_KEYS", "SAME_KERNEL", "SYMMETRIC_CONV_KEYS", "KernelTerms", "kernel_op_type", "kernel_term_keys"]
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,18 @@ SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED
 
 
 def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,
-                     unaligned: bool = False) -> tuple[str, ...]:
+                     unaligned: bool = False, interpolation: str = "") -> tuple[str, ...]:
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
-    scripts/fit_kernel_rates.py fits them under the same names)."""
+    scripts/fit_kernel_rates.py fits them under the same names).  A resize that does not
+    interpolate linearly (``Op.interpolation``: an ONNX nearest ``Resize``) first by its own,
+    ``Resize_nearest``, then as its op type (timed bilinear)."""
     op_type = SAME_KERNEL.get(op_type, op_type)
-    return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + (op_type,) + \
-        ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
+    own = (kernel_op_type(op_type, interpolation),) if kernel_op_type(op_type, interpolation) != op_type else ()
+    return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + own + \
+        (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
+
+
+def kernel_op_type(op_type: str, interpolation: str = "") -> str:
+    """The name an op's own kernel terms take: its op type, a resize's with its interpolation
+    where that is not the linear one its op type's were timed with (``Resize_nearest``)."""
+    return f"{op_type}_{interpolation}" if interpolation and interpolation != "linear" else op_type

@@ -233,7 +233,7 @@ class RuntimeCost:
                 or out_channels < rule.get("min_output_channels", 0))
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
-                     grouped: bool = False, unaligned: bool = False) -> KernelTerms | None:
+                     grouped: bool = False, unaligned: bool = False, interpolation: str = "") -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: a grouped conv's
         (``conv_grouped``: one small GEMM per group), a conv's that misses the runtime's fast
         kernel (``unaligned``: ``conv_unaligned``), else by its type, else its kind with its
@@ -242,8 +242,8 @@ class RuntimeCost:
         table = self.kernels.get(dtype)
         if not table:
             return None
-        return next((table[key] for key in kernel_term_keys(op_type, kind, taps, grouped, unaligned) if key in table),
-                    None)
+        keys = kernel_term_keys(op_type, kind, taps, grouped, unaligned, interpolation)
+        return next((table[key] for key in keys if key in table), None)
 
 
 def _log_interpolate(curve, x: float) -> float | None:
