@@ -19,6 +19,9 @@ listing a ``KernelWarning`` for every op the target cannot run at full speed:
   channels are NOT padded: XNNPACK's fp32 IGEMM broadcasts one input value per kernel tap
   (KR = 1), and a blanket rule padding both sides costed a 1-in/1-out conv at 256x its MACs.
   The op keeps its real MACs; the warning gives the padded figure;
+* **a reference kernel** where the runtime has no fast one: LiteRT's int8 DIV (XNNPACK takes
+  no quantized division) runs its reference kernel, 17 ns per element on an EPYC Zen 4 where the
+  float DIV takes 15 ps per byte (scripts/data/host-x86-kernels-elementwise-zen4.json);
 * **sparsity** no kernel uses: the IR does not record zero weights yet, so not checked.
 
 A cost that cannot be made (the op's dtype has no rate on any profile that could run it)
@@ -43,7 +46,8 @@ __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_flo
            "place_on_cpu"]
 
 _MS_PER_S = 1e3
-WARNING_KINDS = ("unsupported_op", "float_op", "channel_multiple", "not_costed")
+WARNING_KINDS = ("unsupported_op", "float_op", "channel_multiple", "not_costed", "reference_kernel", "int8_pair",
+                 "subnormal_weights", "broadcast_spans")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
         _note_channel_tile(op, runner, warn)
         _note_subnormals(op, runner, graph.format, warn)
         _note_broadcast_spans(op, graph, runner, warn)
+        _note_reference_kernel(op, graph, runner, warn)
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set, walk_set))
     _note_int8_pairs(graph, warn)
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
@@ -201,6 +206,20 @@ def _note_int8_pairs(graph: Graph, warn) -> None:
         warn(dynamic[0], "int8_pair", f"{len(dynamic)} ConvInteger op(s) (a dynamically quantized file) run im2col + "
                                       "onnxruntime's QGEMM, on x86 2.5-25x slower than its u8s8 QLinearConv: quantize "
                                       "statically as QDQ with int8 weights (compress's ONNX route writes that)")
+
+
+# LiteRT's int8 ops XNNPACK does not take, which run a per-element reference kernel: op type ->
+# what one element costs, as measured (microbench_kernels.py's more_elementwise family).
+_REFERENCE_INT8 = {"DIV": "~17 ns per element on an EPYC Zen 4, ~1,100x its float DIV"}
+
+
+def _note_reference_kernel(op: Op, graph: Graph, runner: TargetProfile, warn) -> None:
+    """A LiteRT int8 op that runs the reference kernel on a CPU target: what it costs, and the remedy."""
+    if graph.format != "tflite" or runner.kind != "cpu" or op.compute_dtype != "int8" or op.op_type not in _REFERENCE_INT8:
+        return
+    warn(op, "reference_kernel", f"int8 {op.op_type} runs LiteRT's reference kernel, not XNNPACK "
+                                 f"({_REFERENCE_INT8[op.op_type]}): keep it float (compress --float-ops), or "
+                                 "multiply by the divisor's reciprocal where it is a constant")
 
 
 def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:

@@ -65,3 +65,29 @@ def test_channels_off_the_multiple_are_costed_padded():
     assert report.ops[0].macs == 64 * 12 * 72
     assert f"{64 * 72 * 16:,}" in report.warnings[0].reason
     assert check_kernels(_graph(channels=16), mcu).warnings == ()
+
+
+def test_an_int8_div_on_litert_is_named_as_its_reference_kernel(tmp_path):
+    """ai-edge-quantizer writes an int8 DIV; XNNPACK takes none, so LiteRT runs its reference
+    kernel (1,100x the float DIV on the Zen 4): the profile says so on a CPU target, not on the
+    float file."""
+    import contextlib
+    import io
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import microbench_kernels as mk
+
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    point = {"shape": (1, 16, 16, 8), "op": "DIV"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        mk.build_tflite_int8("more_elementwise", point, tmp_path / "div_int8.tflite")
+    mk.build_tflite("more_elementwise", point, tmp_path / "div.tflite")
+    for name, expected in (("div_int8.tflite", True), ("div.tflite", False)):
+        report = check_kernels(read_graph(tmp_path / name), load_target("android-arm64"))
+        found = [w for w in report.warnings if w.kind == "reference_kernel"]
+        assert bool(found) == expected, [str(w) for w in report.warnings]
+        assert all("reciprocal" in w.reason and w.op_type == "DIV" for w in found)
