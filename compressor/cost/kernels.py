@@ -31,7 +31,7 @@ gives latency 0 and a warning saying so, never a made-up number.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import TargetError
@@ -137,9 +137,9 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
         _note_channel_tile(op, runner, warn)
         _note_subnormals(op, runner, graph.format, warn)
         _note_broadcast_spans(op, graph, runner, warn)
-        _note_reference_kernel(op, graph, runner, warn)
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set, walk_set))
     _note_int8_pairs(graph, warn)
+    _note_reference_kernels(graph, profile, warn)
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
 
@@ -209,17 +209,50 @@ def _note_int8_pairs(graph: Graph, warn) -> None:
 
 
 # LiteRT's int8 ops XNNPACK does not take, which run a per-element reference kernel: op type ->
-# what one element costs, as measured (microbench_kernels.py's more_elementwise family).
-_REFERENCE_INT8 = {"DIV": "~17 ns per element on an EPYC Zen 4, ~1,100x its float DIV"}
+# what one element costs, as measured (microbench_kernels.py's more_elementwise family).  Said on
+# every CPU target; where the profile has the runtime's own int8 and float terms for the op type,
+# the measured ratio is said instead (and for any such op, ``SLOW_INT8``).
+_REFERENCE_INT8 = {"DIV": "its reference kernel, ~17 ns per element on an EPYC Zen 4, ~1,100x its float DIV"}
+# Int8 ops without MACs this many times slower than the same ops in float, by the profile's own
+# measured terms (a quarter of the bytes should make them faster), and together at least this
+# long, are named.
+SLOW_INT8, SLOW_INT8_MS = 4.0, 0.01
+# What makes such an op fast again, beyond keeping it float.
+_REMEDY = {"DIV": "multiply by a constant divisor's reciprocal",
+           "RELU": "let the conv before it take it (a ReLU after a BatchNorm after the conv stays apart)",
+           "RELU6": "let the conv before it take it",
+           "HARD_SWISH": "spell it x * relu6(x + 3) * (1/6), which XNNPACK runs (compress does, from PyTorch)"}
 
 
-def _note_reference_kernel(op: Op, graph: Graph, runner: TargetProfile, warn) -> None:
-    """A LiteRT int8 op that runs the reference kernel on a CPU target: what it costs, and the remedy."""
-    if graph.format != "tflite" or runner.kind != "cpu" or op.compute_dtype != "int8" or op.op_type not in _REFERENCE_INT8:
+def _note_reference_kernels(graph: Graph, profile: TargetProfile, warn) -> None:
+    """Once per op type: a LiteRT graph's int8 ops that run a slow kernel of LiteRT's own on a CPU
+    target, what they cost, and the remedy."""
+    if graph.format != "tflite" or profile.kind != "cpu":
         return
-    warn(op, "reference_kernel", f"int8 {op.op_type} runs LiteRT's reference kernel, not XNNPACK "
-                                 f"({_REFERENCE_INT8[op.op_type]}): keep it float (compress --float-ops), or "
-                                 "multiply by the divisor's reciprocal where it is a constant")
+    kernels = profile.compute.runtime_cost(graph.format).kernels
+    slow: dict[str, list[tuple[Op, float, float]]] = {}
+    for op in graph.ops:
+        if op.compute_dtype != "int8" or op.macs:
+            continue
+        if op.op_type in kernels.get("int8", {}) and op.op_type in kernels.get("float32", {}):
+            as_float = replace(op, compute_dtype="float32", input_bytes=4 * op.input_bytes,
+                               output_bytes=4 * op.output_bytes, weight_bytes=4 * op.weight_bytes)
+            int8_s = estimate_op_latency(op, profile, runtime=graph.format).latency_s
+            float_s = estimate_op_latency(as_float, profile, runtime=graph.format).latency_s
+            if float_s > 0 and int8_s >= SLOW_INT8 * float_s:
+                slow.setdefault(op.op_type, []).append((op, int8_s, float_s))
+        elif op.op_type in _REFERENCE_INT8:
+            slow.setdefault(op.op_type, []).append((op, 0.0, 0.0))
+    for op_type, found in slow.items():
+        int8_ms, float_ms = (sum(f[i] for f in found) * _MS_PER_S for i in (1, 2))
+        measured = op_type not in _REFERENCE_INT8 or float_ms > 0
+        if measured and int8_ms < SLOW_INT8_MS:
+            continue
+        cost = (f"{int8_ms:.3g} ms of the estimate, {int8_ms / float_ms:.0f}x the same ops in float on {profile.name} "
+                "(its measured terms)" if measured else _REFERENCE_INT8[op_type])
+        warn(found[0][0], "reference_kernel", f"{len(found)} int8 {op_type} op(s) run a kernel of LiteRT's own, not "
+                                              f"XNNPACK's: {cost}; keep them float (compress --float-ops)"
+                                              + (f", or {_REMEDY[op_type]}" if op_type in _REMEDY else ""))
 
 
 def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:

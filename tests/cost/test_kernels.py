@@ -91,3 +91,28 @@ def test_an_int8_div_on_litert_is_named_as_its_reference_kernel(tmp_path):
         found = [w for w in report.warnings if w.kind == "reference_kernel"]
         assert bool(found) == expected, [str(w) for w in report.warnings]
         assert all("reciprocal" in w.reason and w.op_type == "DIV" for w in found)
+
+
+def test_int8_ops_far_slower_than_float_by_the_measured_terms_are_named_once_per_type(tmp_path):
+    """On a CPU whose entry has LiteRT's int8 and float terms for the op (the EPYC Zen 4's), an int8
+    RELU that LiteRT runs on its own kernel is named once, with its share of the estimate and the
+    measured ratio; a model with none has no such warning."""
+    import contextlib
+    import io
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import microbench_kernels as mk
+
+    from compressor.graph.read import read_graph
+
+    target = load_target("host-x86", cpu_flags=frozenset({"avx2", "avx512f", "avx512_vnni"}),
+                         cpu_identity="AuthenticAMD family 25 model 17")
+    with contextlib.redirect_stdout(io.StringIO()):
+        mk.build_tflite_int8("elementwise", {"shape": (1, 56, 56, 144), "op": "RELU"}, tmp_path / "relu.tflite")
+        mk.build_tflite_int8("elementwise", {"shape": (1, 56, 56, 144), "op": "ADD"}, tmp_path / "add.tflite")
+    relu = [w for w in check_kernels(read_graph(tmp_path / "relu.tflite"), target).warnings if w.kind == "reference_kernel"]
+    assert len(relu) == 1 and "1 int8 RELU" in relu[0].reason and "x the same ops in float" in relu[0].reason
+    add = [w for w in check_kernels(read_graph(tmp_path / "add.tflite"), target).warnings if w.kind == "reference_kernel"]
+    assert not add  # XNNPACK's int8 ADD: faster than float
