@@ -30,7 +30,8 @@ class ConfigError(CompressorError):
 
     def __init__(self, field: str, value: object, expected: str):
         self.field, self.value, self.expected = field, value, expected
-        super().__init__(f"{field}: got {value!r}, expected {expected}")
+        # A value left out reads as what it is, not as Python's None.
+        super().__init__(f"{field}: {'not given' if value is None else f'got {value!r}'}, expected {expected}")
 
 
 class ModelLoadError(CompressorError):

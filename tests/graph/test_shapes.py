@@ -57,6 +57,7 @@ def test_cli_exits_2_naming_the_input_and_the_flag(tmp_path, command):
     result = CliRunner().invoke(group, [command, str(path), *extra])
     assert result.exit_code == 2, result.output
     assert "--input-shape" in result.output and "'x'" in result.output and "Traceback" not in result.output
+    assert "not given" in result.output and "None" not in result.output  # the flag left out, in words
     assert "dyn.onnx" in result.output  # the user's file, not onnxruntime's optimized copy in the cache
     given = CliRunner().invoke(group, [command, str(path), *extra, "--input-shape", "1,3,16,16"])
     assert given.exit_code == 0, given.output
