@@ -526,7 +526,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the fit as a [[compute.variants.cpus]] entry for this CPU (/proc/cpuinfo's "
                              "\"vendor family F model M\", as the estimates name it; default: the one the tables "
                              "recorded): the lines such an entry takes, the target loaded as that CPU sees it")
+    parser.add_argument("--profiled-glue", nargs="+", default=[], metavar="FORMAT:KIND",
+                        help="also take these kinds' kernel times as the file's time less its other nodes' "
+                             "profiled times (onnx-int8:depthwise), as PROFILED_GLUE_FOR does for onnx fp32 "
+                             "depthwise: where a CPU's in-model kernel runs as its profiled node does")
     args = parser.parse_args(argv)
+    for item in args.profiled_glue:
+        fmt, _, kind = item.partition(":")
+        if fmt not in ("onnx", "onnx-int8") or not kind:
+            parser.error(f"--profiled-glue: expected onnx:KIND or onnx-int8:KIND, got {item!r}")
+        key = (fmt, "int8" if fmt.endswith("int8") else "float32")
+        PROFILED_GLUE_FOR[key] = (*PROFILED_GLUE_FOR.get(key, ()), kind)
     sys.path.insert(0, str(REPO))
     from compressor.targets.cpu_flags import recorded_flags
     from compressor.targets.load import load_target

@@ -226,3 +226,23 @@ def test_an_onnx_fp32_depthwise_point_is_fitted_on_its_kernel_time_alone():
     assert fit_kernel_rates.kernel_time(row, 0.0) == pytest.approx(0.10)
     assert fit_kernel_rates.kernel_time({**row, "kind": "pointwise"}, 0.0) == pytest.approx(0.32)
     assert fit_kernel_rates.kernel_time({**row, "format": "tflite"}, 0.0) == pytest.approx(0.32)
+
+
+def test_profiled_glue_takes_a_kinds_node_time(monkeypatch, capsys):
+    """--profiled-glue onnx-int8:depthwise: the Zen 4's int8 depthwise terms from each file less its
+    other nodes' profiled times, which the in-model convs run at, lower than less a per-byte glue."""
+    monkeypatch.setattr(fit_kernel_rates, "PROFILED_GLUE_FOR", dict(fit_kernel_rates.PROFILED_GLUE_FOR))
+    table = str(Path(__file__).resolve().parents[2] / "scripts" / "data" / "host-x86-kernels-zen4.json")
+
+    def depthwise_mac_ps(*extra):
+        assert fit_kernel_rates.main([table, "--cpu", "AuthenticAMD family 25 model 17", *extra]) == 0
+        out = capsys.readouterr().out
+        onnx = out[out.index("[compute.variants.cpus.runtimes.onnx]"):]
+        line = next(x for x in onnx.splitlines() if x.startswith("kernels.int8.depthwise_taps9 "))
+        return float(line.split("mac_ps = ")[1].split(",")[0])
+
+    before = depthwise_mac_ps()
+    after = depthwise_mac_ps("--profiled-glue", "onnx-int8:depthwise")
+    assert after < before
+    with pytest.raises(SystemExit):
+        fit_kernel_rates.main([table, "--profiled-glue", "tflite:depthwise"])
