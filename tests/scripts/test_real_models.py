@@ -74,7 +74,9 @@ def test_json_path_writes_the_rows_and_prints_the_table(capsys, tmp_path):
     assert row["model"] == "mtcnn-onet" and row["status"].startswith("skipped")
 
 
-@pytest.mark.skipif(not (MODELS_DIR / "facenet-pytorch").is_dir(), reason="real-model files not on this machine")
+@pytest.mark.skipif(not ((MODELS_DIR / "facenet-pytorch").is_dir() and (SAMPLES_DIR / "images").is_dir()
+                         and (SAMPLES_DIR / "audio").is_dir()),
+                    reason="real-model files or their sample inputs not on this machine")
 def test_shipped_onet_weights_convert_and_verify(capsys):
     [row] = _run(capsys, "--models", "mtcnn-onet")
     assert row["exit"] == 0 and len(row["sqnr_db"]) == 3
