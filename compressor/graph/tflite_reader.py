@@ -140,6 +140,11 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
                             groups=groups,
                             compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
     outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
+    # One input channel times a multiplier (what the converter makes of a 1-channel conv: an audio
+    # stem, a grayscale image's first layer): its one input channel recorded, so a CPU target costs
+    # it as the dense conv XNNPACK runs (cost.latency.as_run_kind).
+    ops = [dataclasses.replace(op, in_channels=1) if op.op_type == "DEPTHWISE_CONV_2D" and op.inputs
+           and (tensors[op.inputs[0]].shape or (0,))[-1] == 1 and op.out_channels > 1 else op for op in ops]
     folds = _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema)
     ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
     ops = [dataclasses.replace(op, kernel_calls=_transpose_rows(model, op, tensors)) if op.op_type == "TRANSPOSE"

@@ -89,3 +89,38 @@ def test_a_tflite_transpose_is_read_with_its_rows(tmp_path):
         build_tflite("reshape", {"shape": shape, "op": "TRANSPOSE", "perm": perm}, path)
         (op,) = [o for o in read_graph(path, as_run=True).ops if o.op_type == "TRANSPOSE"]
         assert op.kernel_calls == rows
+
+
+def test_a_one_channel_depthwise_conv_is_read_as_the_dense_conv_xnnpack_runs(tmp_path):
+    """The converter writes a 1-input-channel conv (an audio stem, a grayscale first layer) as a
+    DEPTHWISE_CONV_2D with a channel multiplier; XNNPACK's depthwise kernels take one output per
+    channel, so on a CPU target it runs (and is costed) as a dense conv of one input channel; an MCU
+    runs CMSIS-NN's depthwise kernel.  A multiplier-1 one stays depthwise everywhere."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import microbench_kernels as mk
+
+    from compressor.cost.latency import as_run_kind
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    for channels, multiplier in ((1, 128), (32, 1)):
+        b = mk._TfliteBuilder(); s = b.s
+        x = b.tensor((1, 1, 1000, channels))
+        w = b.tensor((1, 1, 80, channels * multiplier), np.ones((1, 1, 80, channels * multiplier)))
+        bias = b.tensor((channels * multiplier,), np.zeros(channels * multiplier))
+        y = b.tensor((1, 1, 1000, channels * multiplier))
+        o = s.DepthwiseConv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
+        o.depthMultiplier = multiplier; o.dilationHFactor = o.dilationWFactor = 1
+        b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], "DepthwiseConv2DOptions", o)
+        b.save(tmp_path / f"dw{channels}.tflite", [x], [y])
+        (op,) = read_graph(tmp_path / f"dw{channels}.tflite").ops
+        assert op.macs == 1000 * channels * multiplier * 80
+        assert (op.kind, op.in_channels) == ("depthwise", 1 if channels == 1 else 0)
+        on_cpu = as_run_kind(op, load_target("host-x86"), "tflite").kind
+        assert on_cpu == ("conv" if channels == 1 else "depthwise")
+        assert as_run_kind(op, load_target("cortex-m55"), "tflite").kind == "depthwise"  # CMSIS-NN's generic one
