@@ -373,9 +373,11 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # The groups whose points pay a call_ns per Op.kernel_calls: XNNPACK's binary operator per
     # broadcast run, a PAD per row, a TRANSPOSE per row of its normalized permutation
     # (ir.transpose_rows), a copy per contiguous run (ir.copy_runs); onnxruntime's fp32 binary ops
-    # per span of its Broadcaster (ort_kernels.broadcast_calls: fp32 ones and QLinearAdd / Mul).
+    # per span of its Broadcaster (ort_kernels.broadcast_calls: fp32 ones and QLinearAdd / Mul), its
+    # fp32 depthwise convs left in NCHW per channel (onnx_reader).
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", *ir.COPY_OPS} if fmt == "tflite"
-              else BROADCAST_OPS if fmt == "onnx" else frozenset())
+              else BROADCAST_OPS | ({"depthwise_unaligned"} if dtype == "float32" else set()) if fmt == "onnx"
+              else frozenset())
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
     timed_apart = bool(transpose_ms_per_byte(rows, source))

@@ -249,6 +249,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
         if node.op_type == "Transpose" and ins:
             op = dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[ins[0]].shape))
+        if node.op_type == "Conv" and node.domain == "" and kind == "depthwise" and op.compute_dtype == "float32":
+            # A depthwise conv onnxruntime left out of its NCHWc layout (channels off its block)
+            # runs MLAS's NCHW conv, one im2col + GEMM per channel: a call each (Op.kernel_calls).
+            op = dataclasses.replace(op, kernel_calls=op.out_channels)
         if node.op_type in ("Resize", "Upsample") and ins and outs:
             op = dataclasses.replace(op, interpolation=resize_interpolation(
                 node, opset, tensors[ins[0]].shape, tensors[outs[0]].shape))

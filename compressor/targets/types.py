@@ -218,8 +218,9 @@ class RuntimeCost:
                   nchwc_rows: int = 0) -> bool:
         """Whether a ``dtype`` conv of these (per-group input) channels misses the runtime's
         fast conv kernel: its symmetric int8 kernel (``symmetric_conv``), its NCHWc layout
-        (``nchwc``, a dense conv without ``nchwc_rows``); False where neither is listed."""
-        if dtype in self.nchwc and kind in ("conv", "pointwise") and groups == 1 and not nchwc_rows:
+        (``nchwc``, a dense or depthwise conv without ``nchwc_rows``: onnxruntime leaves a depthwise
+        conv of channels off its block size in NCHW); False where neither is listed."""
+        if dtype in self.nchwc and kind in ("conv", "pointwise", "depthwise") and groups == 1 and not nchwc_rows:
             return True
         rule = self.symmetric_conv.get(dtype)
         if not rule or out_channels <= 0:

@@ -62,3 +62,30 @@ def test_an_exported_upsample_is_read_and_costed_as_the_copy_it_runs(tmp_path):
         cost[name] = (op.interpolation, estimate_op_latency(op, target, runtime="onnx").latency_s)
     assert cost["torch"][0] == "nearest2x" and cost["default"][0] == "nearest"
     assert cost["default"][1] > 4 * cost["torch"][1]
+
+
+def test_a_depthwise_conv_off_the_nchwc_block_is_read_and_costed_as_mlas_nchw_conv(tmp_path):
+    """onnxruntime leaves a depthwise conv whose channels miss its NCHWc rule (58: ShuffleNetV2's
+    branch) in NCHW, one im2col + GEMM per channel: read with a call per channel and costed by the
+    Zen 4's own ``depthwise_unaligned`` terms, several times the NCHWc kernel's per MAC."""
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    target = load_target("host-x86", cpu_flags=frozenset({"avx2", "avx512f", "avx512_vnni"}),
+                         cpu_identity="AuthenticAMD family 25 model 17")
+    per_mac = {}
+    for channels in (58, 64):
+        weight = numpy_helper.from_array(np.ones((channels, 1, 3, 3), np.float32), "w")
+        node = helper.make_node("Conv", ["x", "w"], ["y"], group=channels, pads=[1, 1, 1, 1])
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 28, 28])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[weight])
+        path = tmp_path / f"dw{channels}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        (op,) = [o for o in read_graph(path, as_run=True).ops if o.kind == "depthwise"]
+        assert (op.nchwc_rows == 0, op.kernel_calls) == ((True, 58) if channels == 58 else (False, 0))
+        per_mac[channels] = estimate_op_latency(op, target, runtime="onnx").latency_s / op.macs
+    assert per_mac[58] > 2 * per_mac[64]
