@@ -71,8 +71,9 @@ def bench_command(artifact: Path, runs: int, warmup: int, threads: int, input_sh
                f"model +{result.model_rss_bytes / mib:.1f} MiB)")
     click.echo(f"  cpu      {result.cpu}  (host figures, not a device's)")
     if estimate:
+        ratio = f"{estimate['ratio']:.2f}x the measured median" if estimate["ratio"] is not None else "no median to compare"
         click.echo(f"  estimate {estimate['latency_ms']:.3f} ms on {estimate['target']}, {estimate['threads']} thread(s): "
-                   f"{estimate['ratio']:.2f}x the measured median")
+                   f"{ratio}")
         for warning in estimate["warnings"]:
             click.echo(f"  warning  {warning}")
         if estimate["kernel_warnings"]:

@@ -19,9 +19,11 @@ listing a ``KernelWarning`` for every op the target cannot run at full speed:
   channels are NOT padded: XNNPACK's fp32 IGEMM broadcasts one input value per kernel tap
   (KR = 1), and a blanket rule padding both sides costed a 1-in/1-out conv at 256x its MACs.
   The op keeps its real MACs; the warning gives the padded figure;
-* **a reference kernel** where the runtime has no fast one: LiteRT's int8 DIV (XNNPACK takes
-  no quantized division) runs its reference kernel, 17 ns per element on an EPYC Zen 4 where the
-  float DIV takes 15 ps per byte (scripts/data/host-x86-kernels-elementwise-zen4.json);
+* **int8 ops on LiteRT's own kernels** (CPU targets, once per op type): those XNNPACK does not take
+  run slower than the same ops in float; named where the profile's own measured terms say
+  ``SLOW_INT8`` times or more (DenseNet-121's int8 RELUs 51x on the Zen 4), and LiteRT's int8 DIV,
+  its reference kernel (17 ns per element on an EPYC Zen 4, its float DIV 15 ps per byte:
+  scripts/data/host-x86-kernels-elementwise-zen4.json), on any CPU target;
 * **sparsity** no kernel uses: the IR does not record zero weights yet, so not checked.
 
 A cost that cannot be made (the op's dtype has no rate on any profile that could run it)
