@@ -182,10 +182,10 @@ def _run_vela(path: Path, graph: Any, accelerator: Any, *, strict: bool, warning
     from .vela import compile_with_vela
 
     if path.suffix.lower() != ".tflite":
-        message = f"Vela compiles .tflite files only: {path.name} is costed by the estimate"
-        if strict:
-            raise ExportError(f"{path}: {message}")
-        warnings.append(message)
+        if strict:  # an Ethos-U runs what Vela compiles: an .onnx cannot go there at all
+            raise ExportError(f"{path}: Vela compiles .tflite files only, so an Ethos-U cannot run this file; profile "
+                              "the model's .tflite (compress MODEL --format tflite writes one)")
+        warnings.append(f"Vela compiles .tflite files only: {path.name} is costed by the estimate")
         return None
     try:
         return compile_with_vela(path, accelerator)

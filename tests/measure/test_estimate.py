@@ -117,3 +117,13 @@ def test_profile_threads_refused_where_it_cannot_apply(small_models, target, thr
     result = CliRunner().invoke(profile_command, [str(small_models[0]), "--target", target, "--threads", threads])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert expected in result.output.strip().splitlines()[-1], result.output
+
+
+def test_an_onnx_file_on_an_ethos_target_is_told_to_bring_its_tflite(tmp_path):
+    from tests.measure.test_bench import write_tiny_onnx
+
+    path = write_tiny_onnx(tmp_path / "tiny.onnx")
+    result = CliRunner().invoke(profile_command, [str(path), "--target", "ethos-u55-128"])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert "tiny.onnx" in line and ".tflite" in line and "--format tflite" in line
