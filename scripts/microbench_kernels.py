@@ -304,15 +304,15 @@ GRID["ort_broadcast"] = [{"op": op, "shape": a, "by": b} for op, a, b in [
 # bilinear resize interpolates (onnxruntime's nearest Resize ran 6x faster per output byte there
 # than the bilinear terms said).  Without points of their own these took the kind's or
 # bilinear's terms.
-GRID["more_elementwise"] = [dict(shape=s, op=op) for s in [(1, 8, 8, 16), (1, 32, 32, 32), (1, 64, 64, 24),
+GRID["more_elementwise"] = [{"shape": s, "op": op} for s in [(1, 8, 8, 16), (1, 32, 32, 32), (1, 64, 64, 24),
                                                            (1, 112, 112, 32), (1, 56, 56, 144)]
                             for op in ("DIV", "MAXIMUM", "MINIMUM", "RELU6", "EXP")]
-GRID["resize_nearest"] = [dict(shape=s, op="RESIZE_NEAREST_NEIGHBOR", scale=k)
+GRID["resize_nearest"] = [{"shape": s, "op": "RESIZE_NEAREST_NEIGHBOR", "scale": k}
                           for s, k in [((1, 16, 16, 32), 2), ((1, 64, 64, 24), 2), ((1, 56, 56, 64), 2),
                                        ((1, 28, 28, 16), 4), ((1, 8, 8, 32), 8), ((1, 20, 20, 96), 8)]]
 # ... and x2 as torch and Paddle export an upsample (ONNX: the asymmetric transform, floor rounding),
 # which onnxruntime runs as a plain copy (ort_kernels.resize_interpolation: "nearest2x").
-GRID["resize_nearest"] += [dict(shape=s, op="RESIZE_NEAREST_NEIGHBOR", scale=2, exported=True)
+GRID["resize_nearest"] += [{"shape": s, "op": "RESIZE_NEAREST_NEIGHBOR", "scale": 2, "exported": True}
                            for s in [(1, 16, 16, 32), (1, 64, 64, 24), (1, 56, 56, 64), (1, 40, 40, 96),
                                      (1, 112, 112, 16), (1, 25, 19, 128), (1, 50, 38, 128), (1, 15, 20, 96),
                                      (1, 100, 76, 32)]]

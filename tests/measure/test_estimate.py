@@ -120,9 +120,9 @@ def test_profile_threads_refused_where_it_cannot_apply(small_models, target, thr
 
 
 def test_an_onnx_file_on_an_ethos_target_is_told_to_bring_its_tflite(tmp_path):
-    from tests.measure.test_bench import write_tiny_onnx
-
     from onnxruntime.quantization import quantize_dynamic
+
+    from tests.measure.test_bench import write_tiny_onnx
 
     path = tmp_path / "tiny.onnx"
     quantize_dynamic(str(write_tiny_onnx(tmp_path / "tiny_fp32.onnx")), str(path))  # int8: not refused as float
