@@ -412,8 +412,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             continue
         # "other" is every op nobody classified: no one kernel's terms; the layout family's PADs
         # and Transposes (their rows, not their bytes) and the streaming family's small copies
-        # (their runs) are their op types' alone.
-        if r["kind"] != "other" and r["family"] not in ("layout", "streaming"):
+        # (their runs) and LiteRT's own layout kernels (layout_more) are their op types' alone.
+        if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more"):
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
             groups.setdefault(own_type, []).append(r)

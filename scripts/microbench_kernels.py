@@ -274,6 +274,21 @@ GRID["streaming"] = ([{"shape": s, "op": "STRIDED_SLICE", "begin": b} for s, b i
                          ((1, 99, 1, 256), 1, (1, 1, 1, 256)), ((1, 8, 8, 16), 3, (1, 8, 8, 16)),
                          ((1, 4, 4, 8), 3, (1, 4, 4, 8))]])
 
+# LiteRT's own layout kernels that XNNPACK leaves to it (added 2026-12-06, LiteRT only): MIRROR_PAD,
+# PACK and SUM go element by element (basic-pitch's nmp.tflite: its nine 1-D reflection pads
+# 464 us alone where the copy terms said 11), and a CONCATENATION along a last axis of one or two
+# values copies runs of that length (its 1 x 172 x 309 x 8 stack: 1.6 ms alone, 0.7 estimated).
+GRID["layout_more"] = ([{"shape": s, "op": "MIRROR_PAD", "pads": w} for s, w in [
+                           ((1, 1, 4096), [[0, 0], [0, 0], [128, 128]]), ((1, 1, 16384), [[0, 0], [0, 0], [128, 128]]),
+                           ((1, 1, 65536), [[0, 0], [0, 0], [64, 64]]), ((1, 64, 64, 8), [[0, 0], [1, 1], [1, 1], [0, 0]]),
+                           ((1, 16, 16, 64), [[0, 0], [2, 2], [2, 2], [0, 0]])]]
+                       + [{"shape": s, "op": "PACK", "axis": a} for s, a in [
+                           ((1, 36, 172), 3), ((1, 64, 64), 3), ((1, 8, 256), 3), ((1, 128, 32), 1), ((1, 16, 1024), 3)]]
+                       + [{"shape": s, "op": "SUM"} for s in [(1, 309, 172, 2), (1, 64, 64, 4), (1, 32, 32, 16),
+                                                            (1, 128, 8, 32), (1, 1024, 2)]]
+                       + [{"shape": s, "op": "CONCATENATION", "axis": len(s) - 1, "other": s} for s in [
+                           (1, 172, 309, 1), (1, 64, 64, 1), (1, 32, 32, 2), (1, 128, 128, 1), (1, 16, 500, 2)]])
+
 # onnxruntime's int8 max pool (added 2026-12-05, onnx-int8 only).  Between int8 convs its NHWC
 # rewrite runs a MaxPool as NhwcMaxPool on uint8; the "pool" family's lone MaxPool is left float by
 # the quantizer (no quantized input) and ran as NCHWc reorders, so no int8 max pool was ever timed
@@ -324,16 +339,16 @@ GRID["fused"] += [{"op": "HardSigmoid", "shape": s} for s in [(1, 3136, 96), (1,
 
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
-            "more_elementwise": "elementwise", "resize_nearest": "elementwise",
+            "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast"},
-        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "layout",
+        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "streaming"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast"}}
 
@@ -514,6 +529,23 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             o = s.ConcatenationOptionsT(); o.axis = p.get("axis", 3)
             b.op(op, [x, other], [y], "ConcatenationOptions", o)
             b.save(path, [x, other], [y]); return
+        elif op == "MIRROR_PAD":  # ``pads``: [before, after] per axis, reflected
+            widths = [list(w) for w in p["pads"]]
+            pads = b.tensor((len(widths), 2), widths, dtype="int32")
+            y = b.tensor(tuple(d + w0 + w1 for d, (w0, w1) in zip(shape, widths)))
+            o = s.MirrorPadOptionsT(); o.mode = s.MirrorPadMode.REFLECT
+            b.op(op, [x, pads], [y], "MirrorPadOptions", o)
+        elif op == "PACK":  # two tensors of x's shape stacked on a new ``axis``
+            other = b.tensor(shape)
+            axis = p["axis"]
+            y = b.tensor(shape[:axis] + (2,) + shape[axis:])
+            o = s.PackOptionsT(); o.valuesCount = 2; o.axis = axis
+            b.op(op, [x, other], [y], "PackOptions", o)
+            b.save(path, [x, other], [y]); return
+        elif op == "SUM":  # over the last axis
+            axes = b.tensor((1,), [len(shape) - 1], dtype="int32"); y = b.tensor(shape[:-1])
+            o = s.ReducerOptionsT(); o.keepDims = False
+            b.op(op, [x, axes], [y], "ReducerOptions", o)
         elif op == "STRIDED_SLICE":  # from ``begin`` to the end of every axis, stride 1
             begin = list(p["begin"])
             starts = b.tensor((len(shape),), begin, dtype="int32")

@@ -124,3 +124,30 @@ def test_a_one_channel_depthwise_conv_is_read_as_the_dense_conv_xnnpack_runs(tmp
         on_cpu = as_run_kind(op, load_target("host-x86"), "tflite").kind
         assert on_cpu == ("conv" if channels == 1 else "depthwise")
         assert as_run_kind(op, load_target("cortex-m55"), "tflite").kind == "depthwise"  # CMSIS-NN's generic one
+
+
+def test_litert_own_layout_kernels_cost_as_measured_on_the_zen4(tmp_path):
+    """A 1-D reflection pad (MIRROR_PAD, LiteRT's own kernel, element by element) costs several
+    times a plain PAD of the same bytes on the Zen 4 entry, whose terms timed both."""
+    import contextlib
+    import io
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import microbench_kernels as mk
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    target = load_target("host-x86", cpu_flags=frozenset({"avx2", "avx512f", "avx512_vnni"}),
+                         cpu_identity="AuthenticAMD family 25 model 17")
+    cost = {}
+    for op in ("MIRROR_PAD", "PAD"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            mk.build_tflite("layout_more", {"shape": (1, 1, 16384), "op": op, "pads": [[0, 0], [0, 0], [128, 128]]},
+                            tmp_path / f"{op}.tflite")
+        (read,) = read_graph(tmp_path / f"{op}.tflite").ops
+        cost[op] = estimate_op_latency(read, target, runtime="tflite").latency_s
+    assert cost["MIRROR_PAD"] > 5 * cost["PAD"]
