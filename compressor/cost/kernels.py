@@ -40,7 +40,7 @@ from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from ..graph.ort_kernels import BROADCAST_OPERANDS
 from .energy import estimate_op_energy_mj
-from .latency import estimate_op_latency, padded_macs
+from .latency import as_run_kind, estimate_op_latency, padded_macs
 from .tiles import subnormal_assist_s, tap_pairs
 from ..targets.types import TargetProfile
 
@@ -136,6 +136,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
             else:
                 warn(op, "float_op", f"computes in {op.compute_dtype} on {profile.name}, whose kernels are "
                                      "integer: it runs without the integer kernels' speed")
+        op = as_run_kind(op, runner, graph.format)  # as its kernels run it (a 1-channel depthwise: XNNPACK's conv)
         _note_channel_tile(op, runner, warn)
         _note_subnormals(op, runner, graph.format, warn)
         _note_broadcast_spans(op, graph, runner, warn)

@@ -104,6 +104,7 @@ def test_a_one_channel_depthwise_conv_is_read_as_the_dense_conv_xnnpack_runs(tmp
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
     import microbench_kernels as mk
 
+    from compressor.cost.kernels import check_kernels
     from compressor.cost.latency import as_run_kind
     from compressor.graph.read import read_graph
     from compressor.targets.load import load_target
@@ -124,6 +125,8 @@ def test_a_one_channel_depthwise_conv_is_read_as_the_dense_conv_xnnpack_runs(tmp
         on_cpu = as_run_kind(op, load_target("host-x86"), "tflite").kind
         assert on_cpu == ("conv" if channels == 1 else "depthwise")
         assert as_run_kind(op, load_target("cortex-m55"), "tflite").kind == "depthwise"  # CMSIS-NN's generic one
+        placed = check_kernels(read_graph(tmp_path / f"dw{channels}.tflite"), load_target("host-x86")).ops[0]
+        assert placed.kind == on_cpu  # the report's per-op kind says how it runs
 
 
 def test_litert_own_layout_kernels_cost_as_measured_on_the_zen4(tmp_path):
