@@ -30,8 +30,12 @@ class ConfigError(CompressorError):
 
     def __init__(self, field: str, value: object, expected: str):
         self.field, self.value, self.expected = field, value, expected
-        # A value left out reads as what it is, not as Python's None.
-        super().__init__(f"{field}: {'not given' if value is None else f'got {value!r}'}, expected {expected}")
+        super().__init__(f"{field}: {self.given}, expected {expected}")
+
+    @property
+    def given(self) -> str:
+        """What the user gave, in words: a value left out reads as that, not as Python's None."""
+        return "not given" if self.value is None else f"got {self.value!r}"
 
 
 class ModelLoadError(CompressorError):

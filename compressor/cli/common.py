@@ -47,8 +47,7 @@ def fail(error: BaseException, *, debug: bool) -> int:
     if debug:
         traceback.print_exception(error, file=sys.stderr)
     if isinstance(error, ConfigError) and error.field in SETTING_FLAGS:
-        given = "not given" if error.value is None else f"got {error.value!r}"
-        click.echo(f"error: {SETTING_FLAGS[error.field]}: {given}, expected {error.expected}", err=True)
+        click.echo(f"error: {SETTING_FLAGS[error.field]}: {error.given}, expected {error.expected}", err=True)
         return EXIT_BAD_INPUT
     if isinstance(error, CompressorError):
         click.echo(f"error: {error}", err=True)
