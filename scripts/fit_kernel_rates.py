@@ -154,7 +154,8 @@ SUBTRACT_TRANSPOSES = False
 SUBTRACT_PROFILED_GLUE = False
 # ... but an onnxruntime fp32 depthwise conv's file spends most of its time in its NCHWc reorders
 # (a 112x112x32 3x3: 116 us of kernel in 322), which a graph of NCHWc convs does not run per op.
-PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
+_PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
+PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
 # Op types of a MAC kind that run another operator than the kind's (XNNPACK's deconvolution for
 # a transposed conv): fitted apart, with every term, and kept out of the kind's fit.
@@ -334,7 +335,7 @@ def load_tables(names: list[str], retimed: list[str] = ()) -> dict:
         again = {_point(r) for r in table["rows"]}
         before = {_point(r): r for r in rows if _point(r) in again}
         scale = {}
-        for fmt in {r["format"] for r in table["rows"]}:
+        for fmt in sorted({r["format"] for r in table["rows"]}):
             shared = [before[_point(r)]["ms"] / r["ms"] for r in table["rows"]
                       if r["format"] == fmt and _point(r) in before and min(r["ms"], before[_point(r)]["ms"]) > 0.01]
             scale[fmt] = statistics.median(shared) if shared else 1.0
@@ -533,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
                              "profiled times (onnx-int8:depthwise), as PROFILED_GLUE_FOR does for onnx fp32 "
                              "depthwise: where a CPU's in-model kernel runs as its profiled node does")
     args = parser.parse_args(argv)
+    global PROFILED_GLUE_FOR  # this run's: the module's own kinds plus --profiled-glue's, anew each call
+    PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)
     for item in args.profiled_glue:
         fmt, _, kind = item.partition(":")
         if fmt not in ("onnx", "onnx-int8") or not kind:

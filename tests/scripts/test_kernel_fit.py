@@ -244,5 +244,6 @@ def test_profiled_glue_takes_a_kinds_node_time(monkeypatch, capsys):
     before = depthwise_mac_ps()
     after = depthwise_mac_ps("--profiled-glue", "onnx-int8:depthwise")
     assert after < before
+    assert depthwise_mac_ps() == before  # the flag does not outlive its run
     with pytest.raises(SystemExit):
         fit_kernel_rates.main([table, "--profiled-glue", "tflite:depthwise"])
