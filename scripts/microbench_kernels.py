@@ -495,7 +495,7 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
                        "MINIMUM": ("MaximumMinimumOptions", s.MaximumMinimumOptionsT())}[op]
             b.op(op, [x, other], [y], *options)
             b.save(path, [x] if op == "DIV" else [x, other], [y]); return
-        if op in ("LOGISTIC", "HARD_SWISH", "RELU", "TANH", "RELU6", "EXP", "SQRT"):
+        if op in ("LOGISTIC", "HARD_SWISH", "RELU", "TANH", "RELU6", "EXP"):
             y = b.tensor(shape); b.op(op, [x], [y])
         elif op == "RESHAPE":
             new_shape = b.tensor((3,), [1, shape[1] * shape[2], shape[3]], dtype="int32")
@@ -518,23 +518,21 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             order = list(p.get("perm", [0, 3, 1, 2]))
             perm = b.tensor((len(order),), order, dtype="int32"); y = b.tensor(tuple(shape[a] for a in order))
             b.op(op, [x, perm], [y], "TransposeOptions", s.TransposeOptionsT())
-        elif op == "PAD":  # ``pads``: [before, after] per axis; by default 1 around H and W
+        elif op in ("PAD", "MIRROR_PAD"):  # ``pads``: [before, after] per axis; by default 1 around H and W
             widths = [list(w) for w in p.get("pads", [[0, 0], [1, 1], [1, 1], [0, 0]])]
             pads = b.tensor((len(widths), 2), widths, dtype="int32")
             y = b.tensor(tuple(d + w0 + w1 for d, (w0, w1) in zip(shape, widths)))
-            b.op(op, [x, pads], [y], "PadOptions", s.PadOptionsT())
+            if op == "PAD":
+                b.op(op, [x, pads], [y], "PadOptions", s.PadOptionsT())
+            else:  # reflected
+                o = s.MirrorPadOptionsT(); o.mode = s.MirrorPadMode.REFLECT
+                b.op(op, [x, pads], [y], "MirrorPadOptions", o)
         elif op == "CONCATENATION":  # ``axis`` (default 3) with ``other`` (default: x's shape)
             out, (_, other_shape) = copy_shapes(p)
             other, y = b.tensor(other_shape), b.tensor(out)
             o = s.ConcatenationOptionsT(); o.axis = p.get("axis", 3)
             b.op(op, [x, other], [y], "ConcatenationOptions", o)
             b.save(path, [x, other], [y]); return
-        elif op == "MIRROR_PAD":  # ``pads``: [before, after] per axis, reflected
-            widths = [list(w) for w in p["pads"]]
-            pads = b.tensor((len(widths), 2), widths, dtype="int32")
-            y = b.tensor(tuple(d + w0 + w1 for d, (w0, w1) in zip(shape, widths)))
-            o = s.MirrorPadOptionsT(); o.mode = s.MirrorPadMode.REFLECT
-            b.op(op, [x, pads], [y], "MirrorPadOptions", o)
         elif op == "PACK":  # two tensors of x's shape stacked on a new ``axis``
             other = b.tensor(shape)
             axis = p["axis"]
@@ -616,7 +614,7 @@ def _build_onnx_transformer(p: dict, helper, TensorProto, nodes: list, extra_inp
 _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "HardSwish", "MAX_POOL_2D": "MaxPool", "RESHAPE": "Reshape", "RELU": "Relu", "TANH": "Tanh", "PRELU": "PRelu",
              "MEAN": "GlobalAveragePool", "TRANSPOSE": "Transpose", "PAD": "Pad", "CONCATENATION": "Concat",
              "RESIZE_BILINEAR": "Resize", "RESIZE_NEAREST_NEIGHBOR": "Resize", "DIV": "Div", "MAXIMUM": "Max",
-             "MINIMUM": "Min", "RELU6": "Clip", "EXP": "Exp", "SQRT": "Sqrt"}
+             "MINIMUM": "Min", "RELU6": "Clip", "EXP": "Exp"}
 
 
 def build_onnx(family: str, p: dict, path: Path) -> None:
