@@ -533,7 +533,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="also take these kinds' kernel times as the file's time less its other nodes' "
                              "profiled times (onnx-int8:depthwise), as PROFILED_GLUE_FOR does for onnx fp32 "
                              "depthwise: where a CPU's in-model kernel runs as its profiled node does")
+    parser.add_argument("--floor-us", nargs="+", default=[], metavar="FORMAT:US",
+                        help="fit FORMAT's kernel terms (both dtypes) to its points timed above US too "
+                             "(default 1 us: below it onnxruntime's ~9 us empty run is the noise), as "
+                             "tflite:0.005 where LiteRT's sub-us ops (a streaming keyword spotter's "
+                             "2,000-MAC convs) must bound the fixed costs")
     args = parser.parse_args(argv)
+    floors_ms = {}
+    for item in args.floor_us:
+        fmt, _, us = item.partition(":")
+        try:
+            floors_ms[fmt] = float(us) / 1e3
+        except ValueError:
+            parser.error(f"--floor-us: expected FORMAT:US (tflite:0.005), got {item!r}")
+        if fmt not in ("tflite", "onnx") or floors_ms[fmt] < 0:
+            parser.error(f"--floor-us: expected tflite:US or onnx:US with US >= 0, got {item!r}")
     global PROFILED_GLUE_FOR  # this run's: the module's own kinds plus --profiled-glue's, anew each call
     PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)
     for item in args.profiled_glue:
@@ -593,14 +607,15 @@ def main(argv: list[str] | None = None) -> int:
             if kinds:
                 lines.append(f"efficiency.{dtype} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in kinds.items()) + " }")
         runtimes[fmt] = own
-        terms = fit_terms(rows, target, fmt)
+        floor = {"min_ms": floors_ms[fmt]} if fmt in floors_ms else {}
+        terms = fit_terms(rows, target, fmt, **floor)
         for key, values in terms.items():
             lines.append(f"kernels.float32.{key} = {toml_terms(values)}")
         kernel_terms[fmt] = terms
         # int8 terms for LiteRT only: onnxruntime's QDQ single-op files keep Transposes and Q/DQ
         # around their QLinear kernel that the glue files (a Reshape, whose Q/DQ it removes) do not
         # measure, so their byte terms would charge every op the glue; its int8 stays on efficiencies.
-        int8_terms = fit_terms(rows, target, fmt, dtype="int8") if fmt in INT8_TERMS_FOR else {}
+        int8_terms = fit_terms(rows, target, fmt, dtype="int8", **floor) if fmt in INT8_TERMS_FOR else {}
         for key, values in int8_terms.items():
             lines.append(f"kernels.int8.{key} = {toml_terms(values)}")
         qdq = qdq_ms_per_byte(rows, f"{fmt}-int8")

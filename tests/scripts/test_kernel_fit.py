@@ -247,3 +247,33 @@ def test_profiled_glue_takes_a_kinds_node_time(monkeypatch, capsys):
     assert depthwise_mac_ps() == before  # the flag does not outlive its run
     with pytest.raises(SystemExit):
         fit_kernel_rates.main([table, "--profiled-glue", "tflite:depthwise"])
+
+
+def test_floor_lets_sub_microsecond_points_bound_the_fixed_cost():
+    target = load_target("host-x86")
+    # Big pointwise convs whose time carries a 0.25 us fixed part, and tiny ones (a streaming
+    # keyword spotter's) that take 0.02 us: fitted above 1 us only, a tiny one is costed ~13x.
+    rows = []
+    for cin, cout, pixels in [(64, 64, 16), (128, 128, 16), (256, 64, 4), (32, 32, 64), (16, 128, 64), (256, 256, 4),
+                              (8, 256, 256)]:  # 1.5-11 us
+        row = _row(cin * cout * pixels, cin, cout, pixels, 0, kind="pointwise", family="pointwise")
+        row["ms"] = (20e-12 * row["macs"] + 0.25e-6) * 1e3
+        rows.append(row)
+    tiny = [_row(cin * cout, cin, cout, 1, 0.02e-3, kind="pointwise", family="pointwise")
+            for cin, cout in [(8, 16), (32, 24), (96, 16), (128, 24)]]
+
+    def tiny_ratio(**floor):
+        terms = fit_kernel_rates.fit_terms(rows + tiny, target, "tflite", **floor)
+        chosen = fit_kernel_rates._terms_for(terms, tiny[0], target)
+        return fit_kernel_rates.terms_ms(chosen, tiny[0], target) / tiny[0]["ms"]
+
+    assert tiny_ratio() > 8  # the default floor leaves them out
+    assert tiny_ratio(min_ms=0.005e-3) < 0.5 * tiny_ratio()
+
+
+def test_floor_flag_refuses_what_it_cannot_read(capsys):
+    for bad in ("tflite:x", "tflite:-1", "vela:1"):
+        with pytest.raises(SystemExit) as exit_info:
+            fit_kernel_rates.main(["unused.json", "--floor-us", bad])
+        assert exit_info.value.code == 2
+        assert "--floor-us" in capsys.readouterr().err
