@@ -33,8 +33,10 @@ and AVX2 ones by 8): C channels cost as C rounded up to the profile's ``channel_
 Where the runtime lists measured kernel terms for the op (``compute.runtimes[format].kernels``,
 by op type, else kind; fitted by ``scripts/fit_kernel_rates.py`` on the microbenchmarks)
 they replace the roofline: ``compute_s = mac_ps x padded_macs`` and ``memory_s`` = the byte
-and fixed terms (at least the DRAM time when the op's bytes exceed the cache), summed, not
-maxed: a kernel's per-output and per-MAC work do not overlap the way the roofline assumes.
+and fixed terms (at least the DRAM time when the op's bytes exceed the cache, less its weights
+where they stream cold: their read is the stream's, priced once -- AlexNet's 151 MB FC was costed
+both ways, 11.6 ms where onnxruntime runs it in 7.6), summed, not maxed: a kernel's per-output
+and per-MAC work do not overlap the way the roofline assumes.
 
 A runtime may send a conv its symmetric int8 kernel does not take (``symmetric_conv``: MLAS's
 ConvSym wants input channels a multiple of 4, outputs >= 16 and a multiple of 4, a depthwise
@@ -301,7 +303,11 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                                else broadcast_work(op, compute, costs))  # XNNPACK's kernel called per run
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.kernel_calls,
                                           tap_pairs(op), filter_set_passes(op, costs))
-        memory_s = max(rest_s, memory_s if level == "dram" else spill_s(op, profile))
+        floor_s = memory_s if level == "dram" else spill_s(op, profile)
+        if level == "dram" and weight_stream_s(op, profile, weight_set_bytes, runtime=runtime):
+            # cold weights are read at the measured stream rate (below), not at this DRAM floor too
+            floor_s *= max(moved_bytes(op) - op.weight_bytes, 0) / max(moved_bytes(op), 1)
+        memory_s = max(rest_s, floor_s)
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0
     if op.elementwise_copies and costs.transpose_element_ns:  # onnxruntime's element-wise Transpose
