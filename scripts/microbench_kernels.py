@@ -337,10 +337,20 @@ GRID["ort_broadcast"] += [{"op": op, "shape": a, "by": b} for op, a, b in [
 GRID["fused"] += [{"op": "HardSigmoid", "shape": s} for s in [(1, 3136, 96), (1, 784, 192), (1, 196, 384),
                                                              (1, 96, 56, 56), (1, 24, 112, 112)]]
 
+# Local response normalization (added 2026-12-06, fp32 only: LiteRT's is float, onnxruntime's
+# quantizer leaves it float).  AlexNet, ZFNet and GoogLeNet as their Caffe2 exports ship inside the
+# onnx wheel (backend/test/data/light) hold two each; both runtimes slide a window of squares
+# along the channels and raise each scale to -beta element by element (onnxruntime's Powx, LiteRT's
+# Eigen pow): ~24 ns per element there, where the element-wise terms gave 2.  Their shapes, and
+# two window sizes (the cost should not depend on it).
+GRID["lrn"] = [{"shape": s, "op": "LOCAL_RESPONSE_NORMALIZATION", "size": k} for s, k in [
+    ((1, 55, 55, 96), 5), ((1, 27, 27, 256), 5), ((1, 56, 56, 64), 5), ((1, 56, 56, 192), 5),
+    ((1, 13, 13, 384), 5), ((1, 28, 28, 32), 3), ((1, 14, 14, 128), 9)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
-            "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape"}
+            "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
@@ -348,9 +358,10 @@ SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unali
                    "ort_broadcast"},
         "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming"},
+        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
+                      "lrn"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast"}}
+                        "pool_nhwc", "ort_broadcast", "lrn"}}
 
 
 def log(message: str) -> None:
@@ -551,6 +562,11 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
             strides = b.tensor((len(shape),), [1] * len(shape), dtype="int32")
             y = b.tensor(copy_shapes(p)[0])
             b.op(op, [x, starts, ends, strides], [y], "StridedSliceOptions", s.StridedSliceOptionsT())
+        elif op == "LOCAL_RESPONSE_NORMALIZATION":  # AlexNet's constants; ``size`` channels, radius half
+            y = b.tensor(shape)
+            o = s.LocalResponseNormalizationOptionsT(); o.radius = p["size"] // 2; o.bias = 1.0
+            o.alpha = 1e-4 / p["size"]; o.beta = 0.75
+            b.op(op, [x], [y], "LocalResponseNormalizationOptions", o)
         elif op in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
             k = p.get("scale", 2)
             size = b.tensor((2,), [k * shape[1], k * shape[2]], dtype="int32")
@@ -614,7 +630,7 @@ def _build_onnx_transformer(p: dict, helper, TensorProto, nodes: list, extra_inp
 _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "HardSwish", "MAX_POOL_2D": "MaxPool", "RESHAPE": "Reshape", "RELU": "Relu", "TANH": "Tanh", "PRELU": "PRelu",
              "MEAN": "GlobalAveragePool", "TRANSPOSE": "Transpose", "PAD": "Pad", "CONCATENATION": "Concat",
              "RESIZE_BILINEAR": "Resize", "RESIZE_NEAREST_NEIGHBOR": "Resize", "DIV": "Div", "MAXIMUM": "Max",
-             "MINIMUM": "Min", "RELU6": "Clip", "EXP": "Exp"}
+             "MINIMUM": "Min", "RELU6": "Clip", "EXP": "Exp", "LOCAL_RESPONSE_NORMALIZATION": "LRN"}
 
 
 def build_onnx(family: str, p: dict, path: Path) -> None:
@@ -713,6 +729,8 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
                       {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
                       if p.get("exported") else {"mode": "nearest"})
             nodes.append(helper.make_node(op, ["x", "", "scales"], ["y"], **kwargs))
+        elif op == "LRN":
+            nodes.append(helper.make_node(op, ["x"], ["y"], size=p["size"], alpha=1e-4, beta=0.75, bias=1.0))
         elif op == "Clip":  # ReLU6
             init("lo", 0.0); init("hi", 6.0)
             nodes.append(helper.make_node(op, ["x", "lo", "hi"], ["y"]))
