@@ -83,7 +83,8 @@ for the ops XNNPACK leaves out).  A recurrent op splits each time step and pays
 
 An op type the runtime lists as ``in_place`` (onnxruntime's Reshape, Flatten, Squeeze,
 Unsqueeze: their kernels alias the output to the input) costs its dispatch only; a Transpose it
-copies element by element (``Op.elementwise_copies``) ``transpose_element_ns`` per element.
+copies element by element (``Op.elementwise_copies``) ``transpose_element_ns`` per element, and a
+softmax over an inner axis pays its two such transposes on top of its rows.
 
 The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
 cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
@@ -311,7 +312,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0
     if op.elementwise_copies and costs.transpose_element_ns:  # onnxruntime's element-wise Transpose
-        compute_s, memory_s = 0.0, op.elementwise_copies * costs.transpose_element_ns * 1e-9
+        copies_s = op.elementwise_copies * costs.transpose_element_ns * 1e-9
+        # a Transpose is its copies; a softmax over an inner axis computes between two such
+        compute_s, memory_s = (0.0, copies_s) if op.op_type == "Transpose" else (compute_s, memory_s + copies_s)
     if op.int8_pair in costs.int8_pair_factors:  # MLAS's u8u8 / s8s8 kernels against the u8s8 the terms are
         factors = costs.int8_pair_factors[op.int8_pair]  # fitted on: their multiplies, not their bytes
         compute_s *= factors.get(f"{op.kind}_unaligned" if unaligned else op.kind, factors.get(op.kind, 1.0))

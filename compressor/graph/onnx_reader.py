@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches
-from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, resize_interpolation, transpose_elementwise
+from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, elementwise_copies, resize_interpolation
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, resolve_input_shapes
 
@@ -247,8 +247,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
                      step_weight_bytes=_step_weight_bytes(slots, tensors) if steps else None,
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
-        if node.op_type == "Transpose" and ins:
-            op = dataclasses.replace(op, elementwise_copies=transpose_elementwise(node, tensors[ins[0]].shape))
+        if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
+            op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
         if node.op_type == "Conv" and node.domain == "" and kind == "depthwise" and op.compute_dtype == "float32":
             # A depthwise conv onnxruntime left out of its NCHWc layout (channels off its block)
             # runs MLAS's NCHW conv, one im2col + GEMM per channel: a call each (Op.kernel_calls).

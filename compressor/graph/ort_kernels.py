@@ -14,7 +14,8 @@ from __future__ import annotations
 import itertools
 import math
 
-__all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "broadcast_calls", "resize_interpolation", "transpose_elementwise"]
+__all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "broadcast_calls", "elementwise_copies", "resize_interpolation",
+           "transpose_elementwise"]
 
 # onnxruntime's binary element-wise kernels that loop through its Broadcaster: op type -> the
 # input slots of its two operands (a QLinear op's scales and zero points sit between them; its
@@ -34,6 +35,30 @@ def transpose_elementwise(node, shape) -> int:
         return 0
     rank = len(shape)
     perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None) or list(range(rank))[::-1]
+    return _copied_one_by_one(perm, shape)
+
+
+def elementwise_copies(node, opset: int, shape) -> int:
+    """Elements a node copies one at a time (``Op.elementwise_copies``): a Transpose's
+    (``transpose_elementwise``); a Softmax / LogSoftmax from opset 13 over an axis other than the
+    last, those of the two transposes its kernel makes (it swaps that axis with the last, computes,
+    swaps back: core/providers/cpu/math/softmax.cc; YOLOv8's DFL, a softmax over 16 bins on axis 1
+    of [1, 16, 4, 2100]: 1.05 ms by the profiler where its rows alone cost 0.04)."""
+    if node.op_type == "Transpose":
+        return transpose_elementwise(node, shape)
+    if node.op_type not in ("Softmax", "LogSoftmax") or opset < 13 or not shape \
+            or not all(isinstance(d, int) and d > 0 for d in shape):
+        return 0
+    rank = len(shape)
+    axis = next((a.i for a in node.attribute if a.name == "axis"), -1) % rank
+    perm = list(range(rank))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    return 2 * _copied_one_by_one(perm, shape)
+
+
+def _copied_one_by_one(perm: list[int], shape) -> int:
+    """``transpose_elementwise``'s rule for a permutation of a tensor of ``shape``."""
+    rank = len(shape)
     if len(perm) != rank or perm[-1] == rank - 1:
         return 0
     if [p for p in perm if shape[p] > 1] == [a for a in range(rank) if shape[a] > 1]:

@@ -39,3 +39,33 @@ def test_a_shuffled_int8_graph_is_read_with_its_element_wise_transposes(tmp_path
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     (op,) = read_graph(path, as_run=True).ops
     assert op.op_type == "Transpose" and op.elementwise_copies == int(np.prod([1, 28, 28, 2, 58]))
+
+
+@pytest.mark.parametrize(("shape", "axis", "opset", "copies"), [
+    ((1, 16, 4, 2100), 1, 17, 2 * 16 * 4 * 2100),   # YOLOv8's DFL: swapped with the last, and back
+    ((1, 16, 4, 2100), -1, 17, 0),                  # over the last axis: its rows as they lie
+    ((1, 16, 4, 2100), 1, 11, 0),                   # before opset 13: [N, D] from the axis on, no transpose
+    ((1, 16, 2100), 1, 17, 0),                      # the swap moves one axis: block copies
+])
+def test_a_softmax_over_an_inner_axis_copies_its_tensor_twice_element_by_element(shape, axis, opset, copies):
+    from compressor.graph.ort_kernels import elementwise_copies
+
+    node = helper.make_node("Softmax", ["x"], ["y"], axis=axis)
+    assert elementwise_copies(node, opset, shape) == copies
+
+
+def test_those_copies_are_costed_on_top_of_the_softmax_rows():
+    from dataclasses import replace
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.ir import Op
+    from compressor.targets.load import load_target
+
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    size = 4 * 16 * 4 * 2100
+    rows = Op("dfl", "Softmax", "other", (0,), (1,), 0, "float32", 0, size, size)
+    swapped = replace(rows, elementwise_copies=2 * 16 * 4 * 2100)
+    plain, with_copies = (estimate_op_latency(o, target, runtime="onnx").latency_s for o in (rows, swapped))
+    ns = target.compute.runtime_cost("onnx").transpose_element_ns
+    assert with_copies - plain == pytest.approx(2 * 16 * 4 * 2100 * ns * 1e-9, rel=0.01)
+    assert with_copies > 10 * plain
