@@ -157,9 +157,7 @@ SUBTRACT_PROFILED_GLUE = False
 _PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
-# Op types of a MAC kind that run another operator than the kind's (XNNPACK's deconvolution for
-# a transposed conv): fitted apart, with every term, and kept out of the kind's fit.
-OWN_KERNEL = frozenset({"TRANSPOSE_CONV"})
+
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
 # MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
@@ -369,7 +367,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
 
     from compressor.graph import ir
     from compressor.graph.ort_kernels import BROADCAST_OPS
-    from compressor.targets.kernel_terms import kernel_op_type
+    from compressor.targets.kernel_terms import OWN_KERNEL, kernel_op_type
 
     # The groups whose points pay a call_ns per Op.kernel_calls: XNNPACK's binary operator per
     # broadcast run, a PAD per row, a TRANSPOSE per row of its normalized permutation
@@ -398,6 +396,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from compressor.cost.latency import filter_taps
 
     for r in mine:
+        if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only
+            groups.setdefault(r["op_type"], []).append(r)
+            continue
         if _grouped(r):  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
@@ -405,9 +406,6 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             groups.setdefault(f"{r['kind']}_unaligned", []).append(r)
             continue
         own_type = kernel_op_type(r["op_type"], r.get("interpolation", ""))  # a nearest Resize: Resize_nearest
-        if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only
-            groups.setdefault(r["op_type"], []).append(r)
-            continue
         if r["family"] == "depthwise_1x1":  # timed for depthwise_taps1 alone, not the kind's fallback
             groups.setdefault(f"{r['kind']}_taps1", []).append(r)
             continue

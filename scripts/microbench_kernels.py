@@ -365,7 +365,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "upsample_nchwc"},
-        "onnx": {"glue", "glue_transpose", "broadcast", "transposed", "unaligned", "layout", "layout_more",
+        "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "upsample_nchwc"},
@@ -678,6 +678,13 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         init("w", RNG.standard_normal((c, c, 1, 1)) / np.sqrt(c)); init("b", np.zeros(c))
         nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["t"]))
         nodes.append(helper.make_node("MaxPool", ["t"], ["y"], kernel_shape=list(p["k"]), strides=list(p["s"])))
+    elif family == "transposed":  # ConvTranspose, output x``s`` (pads k - s, split as the SAME of TFLite's)
+        cin, cout, k, st = p["cin"], p["cout"], p["k"], p["s"]
+        x_shape = [1, cin, p["h"], p["w"]]
+        init("w", RNG.standard_normal((cin, cout, k, k)) / np.sqrt(cin * k * k)); init("b", np.zeros(cout))
+        begin = (k - st) // 2
+        nodes.append(helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[st, st],
+                                      pads=[begin, begin, k - st - begin, k - st - begin]))
     elif family == "upsample_nchwc":  # a 1x1 conv into a x``scale`` nearest Resize, as torch exports it
         c, k = p["c"], p["scale"]
         x_shape = [1, c, p["h"], p["w"]]

@@ -41,7 +41,7 @@ from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from ..graph.ort_kernels import BROADCAST_OPERANDS
 from .energy import estimate_op_energy_mj
 from .latency import as_run_kind, estimate_op_latency, padded_macs
-from .tiles import subnormal_assist_s, tap_pairs
+from .tiles import UNTILED_OP_TYPES, subnormal_assist_s, tap_pairs
 from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
@@ -185,7 +185,7 @@ def _computes_in_float(op: Op, graph: Graph, *, on_npu: bool) -> bool:
 
 
 def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
-    if op.kind not in COMPUTE_KINDS or not op.macs or op.out_channels <= 0:
+    if op.kind not in COMPUTE_KINDS or not op.macs or op.out_channels <= 0 or op.op_type in UNTILED_OP_TYPES:
         return
     tile = runner.compute.channel_tile_of(op.compute_dtype, op.kind)
     if tile <= 1 or op.out_channels % tile == 0:

@@ -29,6 +29,12 @@ def gemm_over_rows(op: Op) -> bool:
     return op.kind in ("conv", "pointwise", "fully_connected") and bool(op.out_channels) and output_positions(op) > 1
 
 
+# Op types whose kernel is a GEMM with the output channels on its short side: onnxruntime's
+# ConvTranspose multiplies the filter (Cout x kh x kw rows) by the input (its positions the
+# columns MLAS tiles), then scatters the columns back (col2im); no output-channel tile to round to.
+UNTILED_OP_TYPES = frozenset({"ConvTranspose"})
+
+
 def kernel_channel_tile(dtype: str, kind: str, compute: ComputeProfile, costs: RuntimeCost) -> int:
     """Output channels the ``dtype`` ``kind`` kernel computes per pass: the runtime's, else the profile's."""
     return costs.channel_tiles.get(dtype, {}).get(kind) or compute.channel_tile_of(dtype, kind)
@@ -42,7 +48,7 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     int8 kernel computes 16 rows x 64 channels x 64 inputs per tap at a time whatever the layer
     needs of them, and requantizes all 16 x 64 outputs (a 1-row op: its 1x64 kernel's row)."""
     dtype, kind = op.compute_dtype, op.kind
-    tile = kernel_channel_tile(dtype, kind, compute, costs)
+    tile = 1 if op.op_type in UNTILED_OP_TYPES else kernel_channel_tile(dtype, kind, compute, costs)
     macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
     rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
     if rows > 1 and op.out_channels:

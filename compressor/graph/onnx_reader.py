@@ -243,7 +243,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      op_type=_NCHWC_POOLS.get(node.op_type, node.op_type) if node.domain == "com.microsoft.nchwc"
                      else node.op_type, kind=kind, inputs=ins, outputs=outs, macs=macs, weights=weights,
                      layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
-                     weight_in_axis=1,
+                     weight_in_axis=0 if node.op_type == "ConvTranspose" else 1,  # [Cin, Cout / group, ...]
                      nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
                      step_weight_bytes=_step_weight_bytes(slots, tensors) if steps else None,
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))

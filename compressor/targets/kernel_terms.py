@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KERNEL_TERM_KEYS", "SAME_KERNEL", "SYMMETRIC_CONV_KEYS", "KernelTerms", "kernel_op_type", "kernel_term_keys"]
+__all__ = ["KERNEL_TERM_KEYS", "OWN_KERNEL", "SAME_KERNEL", "SYMMETRIC_CONV_KEYS", "KernelTerms", "kernel_op_type", "kernel_term_keys"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min
 SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED_SLICE",
                "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE"}
 
+# Op types of a MAC kind that run another operator than the kind's: XNNPACK's deconvolution for a
+# TRANSPOSE_CONV, onnxruntime's GEMM + col2im for a ConvTranspose.  Their own terms only (the
+# fit keeps them out of the kind's, unaligned's and grouped's).
+OWN_KERNEL = frozenset({"TRANSPOSE_CONV", "ConvTranspose"})
+
 
 def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,
                      unaligned: bool = False, interpolation: str = "") -> tuple[str, ...]:
@@ -61,6 +66,8 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
     interpolate linearly (``Op.interpolation``: an ONNX nearest ``Resize``) first by its own,
     ``Resize_nearest``, then as its op type (timed bilinear)."""
     op_type = SAME_KERNEL.get(op_type, op_type)
+    if op_type in OWN_KERNEL:
+        return op_type, kind
     own = (kernel_op_type(op_type, interpolation),) if kernel_op_type(op_type, interpolation) != op_type else ()
     return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + own + \
         (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
