@@ -347,15 +347,6 @@ GRID["lrn"] = [{"shape": s, "op": "LOCAL_RESPONSE_NORMALIZATION", "size": k} for
     ((1, 55, 55, 96), 5), ((1, 27, 27, 256), 5), ((1, 56, 56, 64), 5), ((1, 56, 56, 192), 5),
     ((1, 13, 13, 384), 5), ((1, 28, 28, 32), 3), ((1, 14, 14, 128), 9)]]
 
-# onnxruntime's NCHWc upsample (added 2026-12-06, onnx only): behind an NCHWc conv its layout
-# rewrite turns a nearest Resize into its own Upsample (MlasNchwcUpsampleNearest, a blocked copy),
-# which took the "other" roofline (YOLOv8n's 20x20x256 x2: 0.32 ms costed, 0.045 by the profiler).
-# Each file is a 1x1 conv into the Resize (as torch exports an upsample), so the rewrite happens;
-# the upsample's time is its node's by the profiler, less the profiler's floor (``alone_ms``).
-GRID["upsample_nchwc"] = [{"c": c, "h": h, "w": w, "scale": k} for c, h, w, k in [
-    (256, 10, 10, 2), (128, 20, 20, 2), (64, 40, 40, 2), (96, 56, 56, 2), (32, 80, 80, 2), (64, 28, 28, 4),
-    (128, 52, 52, 2), (16, 112, 112, 2)]]
-
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -364,13 +355,13 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "upsample_nchwc"},
+                   "ort_broadcast"},
         "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn", "upsample_nchwc"},
+                      "lrn"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn", "upsample_nchwc"}}
+                        "pool_nhwc", "ort_broadcast", "lrn"}}
 
 
 def log(message: str) -> None:
@@ -685,13 +676,6 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         begin = (k - st) // 2
         nodes.append(helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[st, st],
                                       pads=[begin, begin, k - st - begin, k - st - begin]))
-    elif family == "upsample_nchwc":  # a 1x1 conv into a x``scale`` nearest Resize, as torch exports it
-        c, k = p["c"], p["scale"]
-        x_shape = [1, c, p["h"], p["w"]]
-        init("w", RNG.standard_normal((c, c, 1, 1)) / np.sqrt(c)); init("b", np.zeros(c)); init("scales", [1, 1, k, k])
-        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["t"]))
-        nodes.append(helper.make_node("Resize", ["t", "", "scales"], ["y"], mode="nearest",
-                                      coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
     elif family == "rnn":
         gates, t, h, i = (4 if p["cell"] == "LSTM" else 3), p["steps"], p["hidden"], p["input"]
         x_shape = [t, 1, i]
@@ -1014,15 +998,15 @@ def reference_us(seconds: float = 1.0) -> float:
     return ms * 1e3
 
 
-# Families whose files hold another op before the measured one: the kind (or op type) measured.
-MEASURED_KIND = {"pool_nhwc": "pool", "upsample_nchwc": "Upsample"}
+# Families whose files hold another op before the measured one: the kind measured.
+MEASURED_KIND = {"pool_nhwc": "pool"}
 
 
 def measured_op(graph, kind: str | None = None):
     """The op a single-op file measures, not the float QUANTIZE/DEQUANTIZE around an int8 one
     (whose float side has more bytes than the int8 kernel itself: QLinearAdd, QLinearSigmoid, ...);
-    with ``kind``, the file's op of that kind (or op type)."""
-    ops = [o for o in graph.ops if kind in (o.kind, o.op_type)] if kind else graph.ops
+    with ``kind``, the file's op of that kind."""
+    ops = [o for o in graph.ops if o.kind == kind] if kind else graph.ops
     return max(ops, key=lambda o: (o.kind != "quantize", o.macs, o.input_bytes + o.output_bytes))
 
 

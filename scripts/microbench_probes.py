@@ -45,7 +45,7 @@ of the runs, lowest of three passes, the empty file's time subtracted (as
 ``microbench_kernels.py``), and so are the transposes (onnxruntime).  ``handoff`` feeds a profile
 (``parallel.<dtype>.handoff_us``), ``transpose`` (``transpose_element_ns``) and ``indirection``
 (``indirection_ns``: ``--from-json F`` prints its curve, the floor of an IGEMM conv) and
-``upsample`` (``kernels.float32.Upsample``).
+``upsample`` (``kernels.float32.Upsample``, bilinear, and ``Upsample_nearest``: ``Op.interpolation``).
 
 ``weight-reads``: onnxruntime int8 3x3 convs whose packed weights overflow the core's cache
 (384 to 1024 channels, 2x2 to 14x14 positions), by its profiler.  Its QLinearConv cuts the output
@@ -96,7 +96,7 @@ split, and a tax on the rest, the Xeon corpus' onnxruntime fp32 two-thread rows 
 and nearest, 0.35 to 8.4 MB out, timed by onnxruntime's own profiler inside a Conv -> Resize
 graph (a lone Resize runs the generic NCHW kernel, which the kernel grid times): ps per output
 byte.  DeepLabV3's 8x8 -> 256x256 bilinear head is 0.8 ms of it; the ``other`` kind's rate
-said 8.7.
+said 8.7; YOLOv8n's x2 nearest upsamples 0.045 ms, where that rate said 0.32.
 """
 
 from __future__ import annotations
