@@ -64,7 +64,8 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
     scripts/fit_kernel_rates.py fits them under the same names).  A resize that does not
     interpolate linearly (``Op.interpolation``: an ONNX nearest ``Resize``) first by its own,
-    ``Resize_nearest``, then as its op type (timed bilinear)."""
+    ``Resize_nearest``, then as its op type (timed bilinear).  An ``OWN_KERNEL`` op type by its
+    own terms alone, else its kind's."""
     op_type = SAME_KERNEL.get(op_type, op_type)
     if op_type in OWN_KERNEL:
         return op_type, kind
