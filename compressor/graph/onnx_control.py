@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["inline_branches"]
+__all__ = ["inline_branches", "referenced_names"]
 
 _MAX_IFS = 256  # nested and sequential Ifs together: more is not a model this costs
 
@@ -171,3 +171,16 @@ def _constant_values(graph) -> dict[str, bool]:
             values[name] = bool(numpy_helper.to_array(tensor).reshape(-1)[0])
     return values
 
+
+def referenced_names(graph) -> set[str]:
+    """Every value name a node of ``graph`` reads, its subgraphs' nodes included (a branch body
+    reads the outer graph's values by name, not through its ``If``'s inputs), and the graph's
+    outputs: an input outside this set feeds nothing (onnxruntime's optimized copy of a Caffe2
+    export keeps its folded weights' shape inputs, read by nobody)."""
+    names = {o.name for o in graph.output}
+    for node in graph.node:
+        names.update(node.input)
+        for attribute in node.attribute:
+            for body in (*attribute.graphs, *([attribute.g] if attribute.HasField("g") else [])):
+                names |= referenced_names(body)
+    return names

@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
-from .onnx_control import inline_branches
+from .onnx_control import inline_branches, referenced_names
 from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, elementwise_copies, resize_interpolation
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, resolve_input_shapes
@@ -69,10 +69,10 @@ def _dims(value) -> tuple[int | None, ...] | None:
 
 
 def onnx_input_specs(model) -> tuple[InputSpec, ...]:
-    """The graph inputs that are not initializers, as the file declares them (None = dynamic)."""
-    inits = {init.name for init in model.graph.initializer}
+    """The graph inputs that are not initializers and feed something, as the file declares them."""
+    inits, read = {init.name for init in model.graph.initializer}, referenced_names(model.graph)
     return tuple(InputSpec(v.name, _dims(v) or (), _dtype_of(v.type.tensor_type.elem_type))
-                 for v in model.graph.input if v.name not in inits)
+                 for v in model.graph.input if v.name not in inits and v.name in read)
 
 
 def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None, as_run: bool = False) -> Graph:
@@ -314,6 +314,9 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,
         session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
         used = {i.name for i in session.get_inputs()}  # an inlined If's condition input may be unused
         feed = {spec.name: _zeros(shapes[spec.name], spec.dtype) for spec in specs if spec.name in used}
+        for value in probe.graph.input:  # inputs nothing reads (not specs): zeros of their declared shape
+            if value.name in used and value.name not in feed and (dims := _dims(value)) and None not in dims:
+                feed[value.name] = np.zeros(dims, onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
         names = [o.name for o in session.get_outputs()]
         values = session.run(names, feed)
     except Exception:  # the file's own inference is all there is: unknown tensors stay unknown

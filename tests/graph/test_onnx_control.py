@@ -68,3 +68,22 @@ def test_a_scalar_input_shape_is_written_as_parentheses():
     from compressor.data import parse_input_shapes
 
     assert parse_input_shapes("1,512;2,1,128;()") == ((1, 512), (2, 1, 128), ())
+
+
+def test_an_input_read_only_inside_a_branch_is_still_an_input_and_an_unread_one_is_not():
+    from onnx import TensorProto, helper
+
+    from compressor.graph.onnx_reader import onnx_input_specs
+
+    then = helper.make_graph([helper.make_node("Relu", ["state"], ["a"])], "then", [],
+                             [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 4])])
+    other = helper.make_graph([helper.make_node("Neg", ["state"], ["b"])], "else", [],
+                              [helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 4])])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["flag"], ["y"], then_branch=then, else_branch=other)], "g",
+        [helper.make_tensor_value_info("flag", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("state", TensorProto.FLOAT, [1, 4]),
+         helper.make_tensor_value_info("unused_SHAPE", TensorProto.INT64, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    names = [spec.name for spec in onnx_input_specs(helper.make_model(graph))]
+    assert names == ["flag", "state"]
