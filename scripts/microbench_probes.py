@@ -17,6 +17,13 @@ output position and tap from its indirection buffer (8 bytes each): basic-pitch'
 ``nmp.tflite`` holds eight 256-tap stride-2 convs of this kind, its largest over 44,098
 samples (a 45 MB buffer), and runs 2x (Xeon) and 1.4x (EPYC) its estimate.
 
+``inplace``: a broadcasting binary op (a per-channel MUL, as PReLU and ADD) between two convs,
+LiteRT fp32: XNNPACK runs it in place when its input is an internal value only it reads, and
+then each broadcast run off the 16-lane channel tile costs more (4, 8 or 24 channels: ~5.7 ns a
+run on the Zen 4; 16 and 32 nothing).  MediaPipe's hand-recrop model (8-channel PReLUs between
+convs) ran 1.43x the sum of its first three ops alone.  Timed in place and with the MUL's output
+made a graph output (no longer in place), thread CPU time; ``inplace_run_ns`` = the excess per run.
+
 ``handoff``: what a second thread costs an op XNNPACK splits without gaining from it.  XNNPACK
 splits a GEMM whenever it has more than one mr x nr tile (``xnn_gemm_best_tile_size`` asks for
 5 tiles per thread), worth it or not.  Chains of 20 pairs of batch-1 fp32 FCs 16 -> N -> 16: the
@@ -182,6 +189,39 @@ def probe_handoff(work: Path, seconds: float) -> list[dict]:
         t1, t2 = (min(_wall_ms(path, threads, seconds / 4) for _ in range(2)) for threads in (1, 2))
         rows.append({"format": "tflite", "params": {"pairs": HANDOFF_PAIRS, "k": 16, "n": width},
                      "ms_1": t1, "ms_2": t2, "handoff_us": (t2 - t1) * 1e3 / HANDOFF_PAIRS})
+    return rows
+
+
+INPLACE_SIDE, INPLACE_CHANNELS = 128, (4, 8, 16, 24, 32)
+
+
+def probe_inplace(work: Path, seconds: float) -> list[dict]:
+    """A 1x1 conv into a per-channel MUL into a 1x1 depthwise conv, LiteRT fp32, one thread: with
+    the MUL's output internal (XNNPACK runs it in place) and made a graph output too (it cannot),
+    the excess per broadcast run (one per position) ``inplace_run_ns``."""
+    import microbench_kernels as mk
+    import numpy as np
+
+    rng, rows = np.random.default_rng(0), []
+    for channels in INPLACE_CHANNELS:
+        paths = []
+        for exposed in (False, True):
+            b, side = mk._TfliteBuilder(), INPLACE_SIDE
+            s, shape = b.s, (1, side, side, channels)
+            x, t0, t1, y = b.tensor(shape), b.tensor(shape), b.tensor(shape), b.tensor(shape)
+            w = b.tensor((channels, 1, 1, channels), rng.standard_normal((channels, 1, 1, channels)) * 0.3)
+            o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
+            b.op("CONV_2D", [x, w, b.tensor((channels,), np.zeros(channels))], [t0], "Conv2DOptions", o)
+            b.op("MUL", [t0, b.tensor((channels,), rng.random(channels) + 0.5)], [t1], "MulOptions", s.MulOptionsT())
+            d = s.DepthwiseConv2DOptionsT(); d.padding = s.Padding.SAME; d.strideH = d.strideW = 1; d.depthMultiplier = 1
+            b.op("DEPTHWISE_CONV_2D", [t1, b.tensor((1, 1, 1, channels), rng.standard_normal((1, 1, 1, channels))),
+                                       b.tensor((channels,), np.zeros(channels))], [y], "DepthwiseConv2DOptions", d)
+            paths.append(work / f"inplace-{channels}-{exposed}.tflite")
+            b.save(paths[-1], [x], [t1, y] if exposed else [y])
+        (internal, exposed_ms), _ = mk.time_files(paths, mk.build_empty(work / "empty.tflite"), seconds=seconds)
+        rows.append({"format": "tflite", "params": {"side": INPLACE_SIDE, "channels": channels},
+                     "ms_in_place": internal, "ms_exposed": exposed_ms,
+                     "inplace_run_ns": (internal - exposed_ms) * 1e6 / INPLACE_SIDE ** 2})
     return rows
 
 
@@ -671,7 +711,8 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
             "dram_bandwidth_bytes_per_s": statistics.median(dram) * 1e9 if dram else float("nan")}
 
 
-PROBES = {"amx-k": probe_amx_k, "fc-split": probe_fc_split, "handoff": probe_handoff, "indirection": probe_indirection,
+PROBES = {"amx-k": probe_amx_k, "fc-split": probe_fc_split, "handoff": probe_handoff, "inplace": probe_inplace,
+          "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
@@ -698,6 +739,9 @@ def main(argv: list[str] | None = None) -> int:
             resident, rate = weight_reads_fit(probes["weight-reads"])
             print(f"task_weight_reads.int8 = {{ rows = {CONV_TASK_ROWS}, tasks_per_thread = {CONV_TASKS_PER_THREAD}, "
                   f"resident_bytes = {resident:.3g}, bytes_per_s = {rate:.3g} }}")
+        if probes.get("inplace"):
+            off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
+            print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")
         if probes.get("memory"):
             private = probes["memory"][0]["params"]["private_cache_bytes"]
             fit = memory_fit(probes["memory"], private)

@@ -179,6 +179,17 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
     return op.weight_bytes / rate if rate else 0.0
 
 
+def inplace_runs_s(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> float:
+    """What a binary op XNNPACK runs in place (``Op.runs_in_place``) pays more per broadcast run
+    when a run is off its channel tile (8 or 24 channels of 16 lanes: ~5.7 ns a run on the Zen 4,
+    microbench_probes.py --probe inplace; MediaPipe's 8-channel PReLUs between convs)."""
+    if not (op.runs_in_place and op.kernel_calls and costs.inplace_run_ns):
+        return 0.0
+    run = op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4) // op.kernel_calls
+    return op.kernel_calls * costs.inplace_run_ns * 1e-9 if run % kernel_channel_tile(
+        op.compute_dtype, op.kind, compute, costs) else 0.0
+
+
 def broadcast_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[int, int]:
     """(input bytes, output bytes) as XNNPACK's binary element-wise kernel moves them for a
     broadcasting op: each of its ``Op.kernel_calls`` walks whole SIMD vectors (the
@@ -304,6 +315,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                                else broadcast_work(op, compute, costs))  # XNNPACK's kernel called per run
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.kernel_calls,
                                           tap_pairs(op), filter_set_passes(op, costs))
+        rest_s += inplace_runs_s(op, compute, costs)
         floor_s = memory_s if level == "dram" else spill_s(op, profile)
         if level == "dram" and weight_stream_s(op, profile, weight_set_bytes, runtime=runtime):
             # cold weights are read at the measured stream rate (below), not at this DRAM floor too

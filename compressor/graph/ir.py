@@ -97,6 +97,10 @@ class Op:
     # normalized permutation (``transpose_rows``); an onnxruntime binary op per span its
     # Broadcaster cuts (``ort_kernels.broadcast_calls``).  0 for every other op.
     kernel_calls: int = 0
+    # A TFLite binary op XNNPACK runs in place: its non-constant input is a value of its output's
+    # shape that an op makes and only it reads, and its output is no graph output (tflite_reader);
+    # its runs off the channel tile then cost more each (RuntimeCost.inplace_run_ns).
+    runs_in_place: bool = False
     # A TFLite PAD of zeros on H and W only whose one reader is a VALID conv or depthwise conv:
     # XNNPACK folds it into that conv's padding (subgraph.c, "fuse Constant Pad"), so on a CPU it
     # costs nothing; TFLM runs it (tflite_reader).

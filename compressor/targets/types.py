@@ -61,7 +61,7 @@ PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_t
 CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
-               "rnn_step_us", "rnn_efficiency")
+               "inplace_run_ns", "rnn_step_us", "rnn_efficiency")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
@@ -84,11 +84,9 @@ class RuntimeCost:
     # family, fit_kernel_rates.fit_rnn_curves), interpolated; replaces rnn_efficiency and
     # rnn_step_us for the op types it lists (the per-step fixed cost is inside each point)
     rnn_steps: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
-    # dtype -> op kind -> this runtime's own efficiency (its kernels: XNNPACK vs MLAS), over
-    # compute.efficiency for the kinds it lists
+    # dtype -> op kind -> this runtime's own efficiency (XNNPACK vs MLAS) over compute.efficiency
     efficiency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    # dtype -> op type (e.g. "LOGISTIC", "PRelu") or op kind -> measured kernel terms; where an
-    # op finds its terms (its type first, then its kind) they replace the roofline
+    # dtype -> op type ("LOGISTIC") or kind -> measured kernel terms: they replace the roofline
     kernels: Mapping[str, Mapping[str, KernelTerms]] = field(default_factory=dict)
     # dtype -> ((graph's packed weight bytes, bytes/s), ...) ascending: the rate at which this
     # runtime's kernels read weights that are not hot in the core's private cache, by how big the
@@ -107,6 +105,9 @@ class RuntimeCost:
     # (``Op.subnormal_vectors``: a microcode assist per 16-wide FMA on x86; MLAS ~36 ns on the
     # Xeon, XNNPACK none; microbench_probes.py --probe subnormal); 0: not priced
     subnormal_vector_ns: float = 0.0
+    # ns more per broadcast run of a binary op XNNPACK runs in place (``Op.runs_in_place``) when
+    # its runs are off the channel tile (microbench_probes.py --probe inplace); 0: not priced
+    inplace_run_ns: float = 0.0
     # int8 operand pair ("u8u8", "s8s8") -> op kind (conv, pointwise, depthwise, conv_unaligned)
     # -> its QLinearConv time over the u8s8 kernel's, which the int8 terms were fitted on
     # (``Op.int8_pair``; microbench_probes.py --probe int8-pairs); absent: x1
@@ -177,7 +178,7 @@ class RuntimeCost:
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
-                     self.transpose_element_ns, self.subnormal_vector_ns, self.in_place, self.nchwc,
+                     self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.in_place, self.nchwc,
                      self.whole_row_tiles,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
@@ -262,7 +263,7 @@ def _log_interpolate(curve, x: float) -> float | None:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
+                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
