@@ -181,9 +181,10 @@ def weight_stream_s(op: Op, profile: TargetProfile, weight_set_bytes: int, *, ru
 
 def inplace_runs_s(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> float:
     """What a binary op XNNPACK runs in place (``Op.runs_in_place``) pays more per broadcast run
-    when a run is off its channel tile (8 or 24 channels of 16 lanes: ~5.7 ns a run on the Zen 4,
-    microbench_probes.py --probe inplace; MediaPipe's 8-channel PReLUs between convs)."""
-    if not (op.runs_in_place and op.kernel_calls and costs.inplace_run_ns):
+    when a run is off its channel tile (8 or 24 channels of 16 lanes: ~5.6 ns a run on the Zen 4,
+    microbench_probes.py --probe inplace; MediaPipe's 8-channel PReLUs between convs).  Timed in
+    fp32 only, so priced in fp32 only."""
+    if not (op.runs_in_place and op.kernel_calls and costs.inplace_run_ns and op.compute_dtype == "float32"):
         return 0.0
     run = op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4) // op.kernel_calls
     return op.kernel_calls * costs.inplace_run_ns * 1e-9 if run % kernel_channel_tile(
