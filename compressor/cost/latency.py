@@ -300,6 +300,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     if rnn_ps is not None:
         compute_s = op.macs * rnn_ps * 1e-12  # the runtime's RNN kernel timed at this width, step costs inside
     level = memory_level(op, profile)
+    streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)  # its weights' cold read, if any
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
@@ -318,7 +319,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                                           tap_pairs(op), filter_set_passes(op, costs))
         rest_s += inplace_runs_s(op, compute, costs)
         floor_s = memory_s if level == "dram" else spill_s(op, profile)
-        if level == "dram" and weight_stream_s(op, profile, weight_set_bytes, runtime=runtime):
+        if level == "dram" and streamed_s:
             # cold weights are read at the measured stream rate (below), not at this DRAM floor too
             floor_s *= max(moved_bytes(op) - op.weight_bytes, 0) / max(moved_bytes(op), 1)
         memory_s = max(rest_s, floor_s)
@@ -340,7 +341,6 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # kernel time, and at least their streamed time (a batch-1 FC's weight read is its work).
     # A GEMM over rows read at its own measured curve pays all of it: that curve is the excess
     # itself (a chain's op over the same op alone), not a read time the kernel's includes.
-    streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)
     excess_curve = gemm_over_rows(op) and bool(costs.conv_weight_stream.get(op.compute_dtype))  # as weight_stream_rate picks it
     hot_s = op.weight_bytes / costs.hot_weight_rate(op.compute_dtype) if streamed_s and not excess_curve else 0.0
     extra_s = (max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs, profile.memory.private_cache_bytes)
