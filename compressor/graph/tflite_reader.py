@@ -152,9 +152,10 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     # A broadcasting binary op whose operand is a value of its output's size that an op makes and
     # only it reads, its output no graph output either: XNNPACK runs it in place (Op.runs_in_place).
     made, reads = {o for op in ops for o in op.outputs}, collections.Counter(i for op in ops for i in op.inputs)
+    internal = made - set(outputs)
     ops = [dataclasses.replace(op, runs_in_place=True) if op.kernel_calls and op.kind == "elementwise" and any(
-        i in made and reads[i] == 1 and i not in outputs and tensors[i].size_bytes == op.output_bytes
-        for i in op.inputs) and not set(op.outputs) & set(outputs) else op for op in ops]
+        i in internal and reads[i] == 1 and tensors[i].size_bytes == op.output_bytes for i in op.inputs)
+        and set(op.outputs) <= internal else op for op in ops]
     graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())], outputs, "tflite")
     custom = collections.Counter(op_type_of(op) for op in raw if builtin_of(op) == schema.BuiltinOperator.CUSTOM
                                  and op_type_of(op) != TRANSPOSE_CONV_CUSTOM)
