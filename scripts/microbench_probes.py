@@ -19,7 +19,7 @@ samples (a 45 MB buffer), and runs 2x (Xeon) and 1.4x (EPYC) its estimate.
 
 ``inplace``: a broadcasting binary op (a per-channel MUL, as PReLU and ADD) between two convs,
 LiteRT fp32: XNNPACK runs it in place when its input is an internal value only it reads, and
-then each broadcast run off the 16-lane channel tile costs more (4, 8 or 24 channels: ~5.7 ns a
+then each broadcast run off the 16-lane channel tile costs more (4, 8 or 24 channels: ~5.6 ns a
 run on the Zen 4; 16 and 32 nothing).  MediaPipe's hand-recrop model (8-channel PReLUs between
 convs) ran 1.43x the sum of its first three ops alone.  Timed in place and with the MUL's output
 made a graph output (no longer in place), thread CPU time; ``inplace_run_ns`` = the excess per run.
@@ -195,29 +195,36 @@ def probe_handoff(work: Path, seconds: float) -> list[dict]:
 INPLACE_SIDE, INPLACE_CHANNELS = 128, (4, 8, 16, 24, 32)
 
 
-def probe_inplace(work: Path, seconds: float) -> list[dict]:
-    """A 1x1 conv into a per-channel MUL into a 1x1 depthwise conv, LiteRT fp32, one thread: with
-    the MUL's output internal (XNNPACK runs it in place) and made a graph output too (it cannot),
-    the excess per broadcast run (one per position) ``inplace_run_ns``."""
+def build_inplace_chain(path: Path, channels: int, side: int, *, exposed: bool, seed: int = 0) -> Path:
+    """A 1x1 conv into a per-channel MUL into a 1x1 depthwise conv over ``side`` x ``side``, fp32
+    .tflite: the MUL's output internal (XNNPACK runs the MUL in place) or, ``exposed``, a graph
+    output too (it cannot)."""
     import microbench_kernels as mk
     import numpy as np
 
-    rng, rows = np.random.default_rng(0), []
+    b, rng = mk._TfliteBuilder(), np.random.default_rng(seed)
+    s, shape = b.s, (1, side, side, channels)
+    x, t0, t1, y = b.tensor(shape), b.tensor(shape), b.tensor(shape), b.tensor(shape)
+    w = b.tensor((channels, 1, 1, channels), rng.standard_normal((channels, 1, 1, channels)) * 0.3)
+    o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
+    b.op("CONV_2D", [x, w, b.tensor((channels,), np.zeros(channels))], [t0], "Conv2DOptions", o)
+    b.op("MUL", [t0, b.tensor((channels,), rng.random(channels) + 0.5)], [t1], "MulOptions", s.MulOptionsT())
+    d = s.DepthwiseConv2DOptionsT(); d.padding = s.Padding.SAME; d.strideH = d.strideW = 1; d.depthMultiplier = 1
+    b.op("DEPTHWISE_CONV_2D", [t1, b.tensor((1, 1, 1, channels), rng.standard_normal((1, 1, 1, channels))),
+                               b.tensor((channels,), np.zeros(channels))], [y], "DepthwiseConv2DOptions", d)
+    b.save(path, [x], [t1, y] if exposed else [y])
+    return path
+
+
+def probe_inplace(work: Path, seconds: float) -> list[dict]:
+    """``build_inplace_chain`` in place and exposed, LiteRT fp32, one thread: the excess per
+    broadcast run (one per position) ``inplace_run_ns``."""
+    import microbench_kernels as mk
+
+    rows = []
     for channels in INPLACE_CHANNELS:
-        paths = []
-        for exposed in (False, True):
-            b, side = mk._TfliteBuilder(), INPLACE_SIDE
-            s, shape = b.s, (1, side, side, channels)
-            x, t0, t1, y = b.tensor(shape), b.tensor(shape), b.tensor(shape), b.tensor(shape)
-            w = b.tensor((channels, 1, 1, channels), rng.standard_normal((channels, 1, 1, channels)) * 0.3)
-            o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
-            b.op("CONV_2D", [x, w, b.tensor((channels,), np.zeros(channels))], [t0], "Conv2DOptions", o)
-            b.op("MUL", [t0, b.tensor((channels,), rng.random(channels) + 0.5)], [t1], "MulOptions", s.MulOptionsT())
-            d = s.DepthwiseConv2DOptionsT(); d.padding = s.Padding.SAME; d.strideH = d.strideW = 1; d.depthMultiplier = 1
-            b.op("DEPTHWISE_CONV_2D", [t1, b.tensor((1, 1, 1, channels), rng.standard_normal((1, 1, 1, channels))),
-                                       b.tensor((channels,), np.zeros(channels))], [y], "DepthwiseConv2DOptions", d)
-            paths.append(work / f"inplace-{channels}-{exposed}.tflite")
-            b.save(paths[-1], [x], [t1, y] if exposed else [y])
+        paths = [build_inplace_chain(work / f"inplace-{channels}-{exposed}.tflite", channels, INPLACE_SIDE,
+                                     exposed=exposed) for exposed in (False, True)]
         (internal, exposed_ms), _ = mk.time_files(paths, mk.build_empty(work / "empty.tflite"), seconds=seconds)
         rows.append({"format": "tflite", "params": {"side": INPLACE_SIDE, "channels": channels},
                      "ms_in_place": internal, "ms_exposed": exposed_ms,

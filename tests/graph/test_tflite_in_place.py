@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from compressor.cost.kernels import check_kernels
@@ -15,24 +14,12 @@ from compressor.targets.load import load_target
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import microbench_kernels as mk
+import microbench_probes
 
 
 def _conv_mul_dw(path: Path, channels: int, exposed: bool) -> Path:
-    """1x1 conv -> per-channel MUL -> 1x1 depthwise over 32 x 32: the MUL's output internal, or a
-    graph output too."""
-    b, rng = mk._TfliteBuilder(), np.random.default_rng(0)
-    s, shape = b.s, (1, 32, 32, channels)
-    x, t0, t1, y = b.tensor(shape), b.tensor(shape), b.tensor(shape), b.tensor(shape)
-    o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
-    b.op("CONV_2D", [x, b.tensor((channels, 1, 1, channels), rng.standard_normal((channels, 1, 1, channels))),
-                     b.tensor((channels,), np.zeros(channels))], [t0], "Conv2DOptions", o)
-    b.op("MUL", [t0, b.tensor((channels,), rng.random(channels) + 0.5)], [t1], "MulOptions", s.MulOptionsT())
-    d = s.DepthwiseConv2DOptionsT(); d.padding = s.Padding.SAME; d.strideH = d.strideW = 1; d.depthMultiplier = 1
-    b.op("DEPTHWISE_CONV_2D", [t1, b.tensor((1, 1, 1, channels), rng.standard_normal((1, 1, 1, channels))),
-                               b.tensor((channels,), np.zeros(channels))], [y], "DepthwiseConv2DOptions", d)
-    b.save(path, [x], [t1, y] if exposed else [y])
-    return path
+    """1x1 conv -> per-channel MUL -> 1x1 depthwise over 32 x 32, as the probe times it."""
+    return microbench_probes.build_inplace_chain(path, channels, 32, exposed=exposed)
 
 
 @pytest.mark.parametrize(("exposed", "in_place"), [(False, True), (True, False)])
