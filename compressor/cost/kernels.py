@@ -58,12 +58,17 @@ class KernelWarning:
     op_type: str
     kind: str  # one of WARNING_KINDS
     reason: str
+    # The node of the user's file it comes from, where the runtime renamed it (an .onnx op as
+    # onnxruntime runs it: ort_names.py); "" = the name is the file's, or nothing in the file is.
+    file_node: str = ""
 
     def __str__(self) -> str:
-        return f"{self.op_type} ({self.name}): {self.reason}"
+        where = f"{self.file_node!r}, run as {self.name}" if self.file_node else self.name
+        return f"{self.op_type} ({where}): {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op_type, "name": self.name, "kind": self.kind, "reason": self.reason}
+        return {"op": self.op_type, "name": self.name, "file_node": self.file_node or self.name,
+                "kind": self.kind, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,11 @@ class PlacedOp:
     latency_ms: float
     bound: str
     energy_mj: float
+    file_node: str | None = None  # the user's file's node (KernelWarning.file_node); "" = inserted by the runtime
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op_type, "name": self.name, "kind": self.kind, "macs": int(self.macs),
+        return {"op": self.op_type, "name": self.name, "file_node": self.name if self.file_node is None else (self.file_node or None),
+                "kind": self.kind, "macs": int(self.macs),
                 "dtype": self.compute_dtype, "runs_on": self.runs_on, "latency_ms": float(self.latency_ms),
                 "bound": self.bound}
 

@@ -126,7 +126,7 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
         warnings.append(detail)
 
     size_bytes = path.stat().st_size
-    kernels = check_kernels(graph, profile)
+    kernels = _with_file_nodes(check_kernels(graph, profile), graph, path)
     padding = channel_padding_cost(graph, profile, kernels)  # before Vela's figures replace the kernels'
     try:
         model_estimate = estimate(graph, profile, artifact_size_bytes=size_bytes)
@@ -176,6 +176,27 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
                    energy_mj=float(figures["energy_mj"]), source=source, model_estimate=model_estimate,
                    kernels=kernels, vela=vela, tflm=tflm, arena_estimate_bytes=arena_estimate,
                    warnings=tuple(dict.fromkeys(warnings)), channel_padding=padding, threads=profile.compute.threads)
+
+
+def _with_file_nodes(kernels: Any, graph: Graph, path: Path) -> Any:
+    """``kernels`` with each op and warning naming the node of the user's ``.onnx`` it comes from
+    (onnxruntime's optimized graph renames them: ort_names.py); a ``.tflite`` runs as written."""
+    if graph.format != "onnx":
+        return kernels
+    import dataclasses
+
+    import onnx
+
+    from ..graph.ort_names import file_node_names
+
+    found = file_node_names(graph, onnx.load(str(path), load_external_data=False))
+
+    nodes = {op.name: found.get(op.name, op.name) for op in kernels.ops}  # "" = onnxruntime inserted it
+    ops = tuple(dataclasses.replace(op, file_node=None if nodes[op.name] == op.name else nodes[op.name])
+                for op in kernels.ops)
+    warnings = tuple(dataclasses.replace(w, file_node=found.get(w.name, w.name)) if found.get(w.name, w.name)
+                     not in ("", w.name) else w for w in kernels.warnings)
+    return dataclasses.replace(kernels, ops=ops, warnings=warnings)
 
 
 def _run_vela(path: Path, graph: Any, accelerator: Any, *, strict: bool, warnings: list[str]):

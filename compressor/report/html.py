@@ -26,7 +26,7 @@ import json
 from typing import Any
 
 
-from .html_primitives import OTHER_COLOUR, bytes_text, cell, e, fraction, get_path, number
+from .html_primitives import OTHER_COLOUR, bytes_text, cell, e, file_op_name, fraction, get_path, number
 from .html_sections import int8_section, io_section, outputs_section, size_section
 
 __all__ = ["TOP_OPS", "render_html"]
@@ -122,7 +122,7 @@ def _op_label(op: dict[str, Any]) -> str:
     one (tflite_names.py), else the end of the name, its distinguishing part."""
     from ..tflite.names import layer_path
 
-    kind, name = str(op.get("op", "?")), str(op.get("name", ""))
+    kind, name = str(op.get("op", "?")), file_op_name(op)
     name = layer_path(name) or name
     room = max(_LABEL_CHARS - len(kind) - 2, 8)
     return f"{kind}  {name if len(name) <= room else '…' + name[-(room - 1):]}"
@@ -166,7 +166,7 @@ def _per_op_section(report: dict[str, Any]) -> str:
     total = sum(float(op.get("latency_ms") or 0.0) for op in per_op)
     shown = sum(float(op.get("latency_ms") or 0.0) for op in slowest)
     rows = "".join(
-        f"<tr><td><code>{e(op.get('op', ''))}</code></td><td>{e(op.get('name', ''))}</td>"
+        f"<tr><td><code>{e(op.get('op', ''))}</code></td><td>{e(file_op_name(op))}</td>"
         f"<td>{e(op.get('kind', ''))}</td><td>{e(op.get('dtype', ''))}</td>"
         f"<td class=num>{int(op.get('macs') or 0):,}</td><td class=num>{float(op.get('latency_ms') or 0):.4f}</td>"
         f"<td>{e(op.get('bound', ''))}</td></tr>" for op in slowest)

@@ -9,13 +9,21 @@ import html
 import json
 from typing import Any
 
-__all__ = ["OTHER_COLOUR", "bytes_text", "cell", "e", "fraction", "get_path", "number", "table"]
+__all__ = ["OTHER_COLOUR", "bytes_text", "cell", "e", "file_op_name", "fraction", "get_path", "number", "table"]
 
 OTHER_COLOUR = "#8a8f98"  # plot and bar parts with no colour of their own
 
 
 def e(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+def file_op_name(op: dict[str, Any]) -> str:
+    """An estimated op's name as the user's file has it: an ``.onnx`` op onnxruntime's
+    optimizations renamed shows its file's node (``file_node``), one onnxruntime added says so."""
+    if "file_node" in op and op["file_node"] is None:
+        return f"{op.get('name', '')} (added by onnxruntime)"
+    return str(op.get("file_node") or op.get("name", ""))
 
 
 def bytes_text(n: float | None) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .html_primitives import file_op_name
+
 __all__ = ["OUTPUT_COLUMNS", "format_bytes", "format_number", "format_percent", "output_rows", "render_markdown",
            "render_table", "summary_rows"]
 
@@ -155,7 +157,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         slowest = sorted(estimate["per_op"], key=lambda op: -op["latency_ms"])[:15]
         lines += ["", "## Slowest ops (estimated)", "", "| op | name | MACs | latency ms | bound |",
                   "|---|---|---:|---:|---|"]
-        lines += [f"| {op['op']} | {_short_name(op.get('name', ''))} | {op['macs']:,} | {op['latency_ms']:.4f} | "
+        lines += [f"| {op['op']} | {_short_name(file_op_name(op))} | {op['macs']:,} | {op['latency_ms']:.4f} | "
                   f"{op.get('bound', '')} |" for op in slowest]
     lines += io_markdown(report)
     lines += int8_markdown(report)
