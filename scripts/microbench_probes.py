@@ -145,6 +145,38 @@ def probe_indirection(work: Path, seconds: float) -> list[dict]:
     return _timed(work, "tflite", points, seconds, derived, mk)
 
 
+CONV_TILE_POINTS = ([(1, taps, cout, positions) for taps in (64, 256, 512) for cout in (1, 16, 32, 48, 64, 128, 257)
+                     for positions in (8, 64)] + [(2, 512, 257, 8), (4, 512, 257, 8), (4, 256, 64, 64), (8, 64, 64, 64)])
+
+
+def probe_conv_tiles(work: Path, seconds: float) -> list[dict]:
+    """1-D convs of few input channels and many taps (an STFT front end, a strided audio stem):
+    what XNNPACK's f32 IGEMM computes of them -- whole 7-row tiles, and 32 output channels per
+    pass (16 where the layer has fewer than 32: its nr2 kernel) -- against their real MACs."""
+    import microbench_kernels as mk
+
+    points = [{"cin": cin, "cout": cout, "kh": 1, "kw": taps, "s": 160, "h": 1, "w": positions * 160}
+              for cin, taps, cout, positions in CONV_TILE_POINTS]
+
+    def derived(p: dict, ms: float) -> dict:
+        positions, cout = p["w"] // p["s"], p["cout"]
+        tile = 16 if cout < 32 else 32
+        units = math.ceil(positions / 7) * 7 * p["kw"] * p["cin"] * math.ceil(cout / tile) * tile / 16
+        real = positions * p["kw"] * p["cin"] * max(cout, 16) / 16
+        return {"ms": ms, "ns_per_tiled_unit": ms * 1e6 / units, "ns_per_real_unit": ms * 1e6 / real}
+    return _timed(work, "tflite", points, seconds, derived, mk)
+
+
+def conv_tiles_summary(rows: list[dict]) -> str:
+    """The spread of ns per 16-column unit of work, with the tiles and without (points over 5 us)."""
+    big = [r for r in rows if r["ms"] > 0.005]
+    parts = []
+    for key, words in (("ns_per_tiled_unit", "7-row x 32-column tiles (16 below 32)"), ("ns_per_real_unit", "real MACs")):
+        ns = sorted(r[key] for r in big)
+        parts.append(f"{words}: {statistics.median(ns):.3f} ns per unit, {ns[0]:.3f}-{ns[-1]:.3f} over {len(ns)} points")
+    return "conv-tiles: " + "; ".join(parts)
+
+
 def indirection_curve(rows: list[dict]) -> list[tuple[float, float]]:
     """``indirection_ns.float32`` of a profile: ns per output position x tap by indirection
     buffer bytes, the median of the points whose buffers round to the same MB (2 figures)."""
@@ -718,7 +750,7 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
             "dram_bandwidth_bytes_per_s": statistics.median(dram) * 1e9 if dram else float("nan")}
 
 
-PROBES = {"amx-k": probe_amx_k, "fc-split": probe_fc_split, "handoff": probe_handoff, "inplace": probe_inplace,
+PROBES = {"amx-k": probe_amx_k, "conv-tiles": probe_conv_tiles, "fc-split": probe_fc_split, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
@@ -746,6 +778,8 @@ def main(argv: list[str] | None = None) -> int:
             resident, rate = weight_reads_fit(probes["weight-reads"])
             print(f"task_weight_reads.int8 = {{ rows = {CONV_TASK_ROWS}, tasks_per_thread = {CONV_TASKS_PER_THREAD}, "
                   f"resident_bytes = {resident:.3g}, bytes_per_s = {rate:.3g} }}")
+        if probes.get("conv-tiles"):
+            print(conv_tiles_summary(probes["conv-tiles"]))
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")

@@ -41,7 +41,7 @@ from ..graph.ir import COMPUTE_KINDS, Graph, Op
 from ..graph.ort_kernels import BROADCAST_OPERANDS
 from .energy import estimate_op_energy_mj
 from .latency import as_run_kind, estimate_op_latency, padded_macs
-from .tiles import UNTILED_OP_TYPES, subnormal_assist_s, tap_pairs
+from .tiles import UNTILED_OP_TYPES, op_channel_tile, subnormal_assist_s, tap_pairs
 from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
@@ -144,7 +144,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
                 warn(op, "float_op", f"computes in {op.compute_dtype} on {profile.name}, whose kernels are "
                                      "integer: it runs without the integer kernels' speed")
         op = as_run_kind(op, runner, graph.format)  # as its kernels run it (a 1-channel depthwise: XNNPACK's conv)
-        _note_channel_tile(op, runner, warn)
+        _note_channel_tile(op, runner, graph.format, warn)
         _note_subnormals(op, runner, graph.format, warn)
         _note_broadcast_spans(op, graph, runner, warn)
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set, walk_set))
@@ -191,10 +191,12 @@ def _computes_in_float(op: Op, graph: Graph, *, on_npu: bool) -> bool:
     return _is_float_dtype(op.compute_dtype)
 
 
-def _note_channel_tile(op: Op, runner: TargetProfile, warn) -> None:
+def _note_channel_tile(op: Op, runner: TargetProfile, fmt: str, warn) -> None:
     if op.kind not in COMPUTE_KINDS or not op.macs or op.out_channels <= 0 or op.op_type in UNTILED_OP_TYPES:
         return
-    tile = runner.compute.channel_tile_of(op.compute_dtype, op.kind)
+    costs = runner.compute.runtimes.get(fmt)  # the runtime's own tile where it lists one, as the cost takes it
+    tile = (op_channel_tile(op, runner.compute, costs) if costs is not None
+            else runner.compute.channel_tile_of(op.compute_dtype, op.kind))
     if tile <= 1 or op.out_channels % tile == 0:
         return
     padded = padded_macs(op, tile)

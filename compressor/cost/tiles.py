@@ -40,6 +40,15 @@ def kernel_channel_tile(dtype: str, kind: str, compute: ComputeProfile, costs: R
     return costs.channel_tiles.get(dtype, {}).get(kind) or compute.channel_tile_of(dtype, kind)
 
 
+def op_channel_tile(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> int:
+    """``kernel_channel_tile`` for this op: the runtime's narrower kernel's where the op has fewer
+    output channels than the wide one computes (XNNPACK's f32 convolution takes its nr2 config
+    when nr > the layer's output channels: convolution-nhwc.c; 7x32 / 7x16 on AVX-512)."""
+    tile = kernel_channel_tile(op.compute_dtype, op.kind, compute, costs)
+    narrow = costs.narrow_channel_tiles.get(op.compute_dtype, {}).get(op.kind)
+    return narrow if narrow and 0 < op.out_channels < tile else tile
+
+
 def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[float, int]:
     """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
     its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
@@ -48,7 +57,7 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     int8 kernel computes 16 rows x 64 channels x 64 inputs per tap at a time whatever the layer
     needs of them, and requantizes all 16 x 64 outputs (a 1-row op: its 1x64 kernel's row)."""
     dtype, kind = op.compute_dtype, op.kind
-    tile = 1 if op.op_type in UNTILED_OP_TYPES else kernel_channel_tile(dtype, kind, compute, costs)
+    tile = 1 if op.op_type in UNTILED_OP_TYPES else op_channel_tile(op, compute, costs)
     macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
     rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
     if rows > 1 and op.out_channels:
@@ -86,6 +95,7 @@ def work_tiles(op: Op, costs: RuntimeCost, compute: ComputeProfile) -> int | Non
         positions = output_positions(op)
         rows = costs.igemm_rows.get(dtype, {}).get(kind) or costs.row_tiles.get(dtype, {}).get(kind) or GEMM_ROWS
         cols = costs.igemm_cols.get(dtype, {}).get(kind) or kernel_channel_tile(dtype, kind, compute, costs)
+        cols = min(cols, op_channel_tile(op, compute, costs)) if costs.narrow_channel_tiles else cols
         return math.ceil(positions / (1 if positions == 1 else rows)) * math.ceil(op.out_channels / cols)
     if kind == "elementwise":
         return math.ceil(op.output_bytes / ELEMENTWISE_TILE_BYTES)

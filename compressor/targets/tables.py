@@ -64,6 +64,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
                                     channel_tiles=channel_tiles_table(c, (*keys, fmt, "channel_tiles"), dtypes),
+                                    narrow_channel_tiles=channel_tiles_table(c, (*keys, fmt, "narrow_channel_tiles"), dtypes),
                                     row_tiles=channel_tiles_table(c, (*keys, fmt, "row_tiles"), dtypes),
                                     symmetric_conv=_symmetric_conv(c, (*keys, fmt, "symmetric_conv"), dtypes),
                                     task_weight_reads=_task_weight_reads(c, (*keys, fmt, "task_weight_reads"), dtypes),

@@ -57,8 +57,8 @@ COMPILERS = ("vela", "none")  # "vela": run ethos-u-vela; "none": cost the NPU w
 
 
 # A runtime's integer tables per dtype and op kind (or rule key); those a CPU entry may give its own.
-PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "row_tiles", "symmetric_conv")
-CPU_TILES = ("channel_tiles", "input_channel_tiles", "row_tiles")
+PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "narrow_channel_tiles", "row_tiles", "symmetric_conv")
+CPU_TILES = ("channel_tiles", "narrow_channel_tiles", "input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
                "inplace_run_ns", "rnn_step_us", "rnn_efficiency")
@@ -150,6 +150,8 @@ class RuntimeCost:
     # dtype -> op kind -> output channels this runtime's kernel computes per pass, over
     # compute.channel_tiles (XNNPACK's AMX int8 kernels: nr = 64 where its AVX-512 ones take 16)
     channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # ...and the narrower kernel's, which an op with fewer output channels than that runs (XNNPACK f32: nr2)
+    narrow_channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # dtype -> op kind -> output rows (positions) the kernel computes per pass (AMX: mr = 16 rows
     # per tile): MACs and the per-output term count whole rows x channel tiles (an op with
     # fewer positions than one tile runs a smaller one); absent: rows are not padded

@@ -924,3 +924,20 @@ def test_mlas_splits_a_recurrent_step_by_its_gemm_size_worth_it_or_not():
     assert us(wide, mlas) > us(wide, one)
     for op in (rnn("LSTM", 64), rnn("GRU", 128)):
         assert us(op, mlas) == pytest.approx(us(op, one))
+
+
+def test_a_runtime_with_a_narrow_kernel_tiles_few_channel_convs_to_it_and_the_rest_to_the_wide_one():
+    # XNNPACK's f32 convolution: 7x32 tiles, its 7x16 (nr2) kernel for layers of under 32 channels.
+    from compressor.targets.types import KernelTerms
+
+    terms = {"float32": {"conv": KernelTerms(mac_ps=4.0)}}
+    tiled = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, whole_row_tiles=True,
+                                    channel_tiles={"float32": {"conv": 32}}, row_tiles={"float32": {"conv": 7}},
+                                    narrow_channel_tiles={"float32": {"conv": 16}}))
+    t = lambda op: estimate_op_latency(op, tiled, runtime="tflite").compute_s
+    per_mac = 4.0e-12
+    for cout, computed in ((16, 16), (24, 32), (48, 64), (257, 288)):
+        op = _conv(cout * 512 * 63, 1, cout, 63)  # 63 rows: whole 7-row tiles, no row padding
+        assert t(op) == pytest.approx(computed * 512 * 63 * per_mac), cout
+    eight_rows = _conv(64 * 512 * 8, 1, 64, 8)  # two 7-row tiles: 14 rows computed
+    assert t(eight_rows) == pytest.approx(64 * 512 * 14 * per_mac)
