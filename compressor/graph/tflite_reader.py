@@ -23,6 +23,7 @@ from .ir import (
     transpose_rows,
 )
 from .shapes import InputSpec, resolve_input_shapes
+from .tflite_control import Subgraph, inline_ifs
 
 __all__ = ["read_tflite"]
 
@@ -75,90 +76,13 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     declared = tuple(tuple(1 if d is None else d for d in spec.dims) for spec in specs)
     resized = _shapes_from_litert(path, shapes) if shapes != declared else {}
 
-    tensors = []
-    for i in range(sub.TensorsLength()):
-        t = sub.Tensors(i)
-        shape = resized.get(i) or tuple(d if d >= 0 else 1 for d in (int(t.Shape(j)) for j in range(t.ShapeLength())))
-        dtype = type_names.get(t.Type(), f"type{t.Type()}")
-        data_bytes = 0
-        if 0 < t.Buffer() < model.BuffersLength():
-            buffer = model.Buffers(t.Buffer())
-            # Large models keep the data outside the flatbuffer (offset/size) instead of in `data`.
-            data_bytes = buffer.DataLength() or (buffer.Size() if buffer.Offset() > 1 else 0)
-        constant = data_bytes > 0 and not t.IsVariable()
-        tensors.append(Tensor(name=(t.Name() or b"").decode("utf-8", "replace"), shape=shape, dtype=dtype,
-                              size_bytes=data_bytes if constant else size_bytes(shape, dtype),
-                              is_constant=constant))
-
-    def builtin_of(op) -> int:
-        code = model.OperatorCodes(op.OpcodeIndex())
-        # Files from before schema v3a hold the code in the int8 `deprecated_builtin_code` only;
-        # codes above 127 sit in `builtin_code` with the old field at its placeholder 127.
-        return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-
-    def op_type_of(op) -> str:
-        builtin = builtin_of(op)
-        if builtin == schema.BuiltinOperator.CUSTOM:
-            return (model.OperatorCodes(op.OpcodeIndex()).CustomCode() or b"CUSTOM").decode("utf-8", "replace")
-        return builtin_names.get(builtin, f"BUILTIN_{builtin}")
-
-    raw = [sub.Operators(i) for i in range(sub.OperatorsLength())]
-    # XNNPACK and the reference kernels dequantize constant weights once at load time, and
-    # expand sparse ones (DENSIFY) once too: the op's output is the weight, the input its bytes.
-    # fp16 weights and sparse ones are unpacked: the weight the kernel reads (and RAM holds) is
-    # the float32 / dense output (XNNPACK packs MediaPipe's fp16 convs as fp32: 2x the file's).
-    alias = {}
-    for op in raw:
-        ins, kind = [int(op.Inputs(j)) for j in range(op.InputsLength())], op_type_of(op)
-        if kind in ("DEQUANTIZE", "DENSIFY") and ins and ins[0] >= 0 and tensors[ins[0]].is_constant:
-            out = int(op.Outputs(0))
-            unpacked = kind == "DENSIFY" or tensors[ins[0]].dtype == "float16"
-            if unpacked:
-                tensors[out] = dataclasses.replace(tensors[out], is_constant=True)
-            alias[out] = out if unpacked else ins[0]
-
-    ops = []
-    for op in raw:
-        op_type = op_type_of(op)
-        outs = [int(op.Outputs(j)) for j in range(op.OutputsLength()) if op.Outputs(j) >= 0]
-        if outs and outs[0] in alias:
-            continue
-        slots = [alias.get(int(op.Inputs(j)), int(op.Inputs(j))) if op.Inputs(j) >= 0 else None
-                 for j in range(op.InputsLength())]
-        kind, macs, weight_slots = _tflite_kind_macs(op, op_type, slots, outs, tensors, schema)
-        steps = _sequence_steps(op, op_type, slots, tensors, schema)
-        weights = [slots[j] for j in weight_slots if j < len(slots) and slots[j] is not None]
-        ins = [i for i in slots if i is not None]
-        groups = 1
-        if op_type == "CONV_2D" and len(slots) > 1 and slots[0] is not None and slots[1] is not None:
-            # A grouped CONV_2D: its filter holds Cin / groups channels (TFLite shapes are not padded)
-            x, w = tensors[slots[0]].shape, tensors[slots[1]].shape
-            if x and w and x[-1] and w[-1] and x[-1] % w[-1] == 0:
-                groups = x[-1] // w[-1]
-        ops.append(make_op(tensors, name=tensors[outs[0]].name if outs else op_type, op_type=op_type, kind=kind,
-                            inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc", recurrent_steps=steps,
-                            groups=groups,
-                            compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
-    outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
-    # One input channel times a multiplier (what the converter makes of a 1-channel conv: an audio
-    # stem, a grayscale image's first layer): its one input channel recorded, so a CPU target costs
-    # it as the dense conv XNNPACK runs (cost.latency.as_run_kind).
-    ops = [dataclasses.replace(op, in_channels=1) if op.op_type == "DEPTHWISE_CONV_2D" and op.inputs
-           and (tensors[op.inputs[0]].shape or (0,))[-1] == 1 and op.out_channels > 1 else op for op in ops]
-    folds = _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema)
-    ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
-    ops = [dataclasses.replace(op, kernel_calls=_transpose_rows(model, op, tensors)) if op.op_type == "TRANSPOSE"
-           else op for op in ops]
-    # A broadcasting binary op whose operand is a value of its output's size that an op makes and
-    # only it reads, its output no graph output either: XNNPACK runs it in place (Op.runs_in_place).
-    made, reads = {o for op in ops for o in op.outputs}, collections.Counter(i for op in ops for i in op.inputs)
-    internal = made - set(outputs)
-    ops = [dataclasses.replace(op, runs_in_place=True) if op.kernel_calls and op.kind == "elementwise" and any(
-        i in internal and reads[i] == 1 and tensors[i].size_bytes == op.output_bytes for i in op.inputs)
-        and set(op.outputs) <= internal else op for op in ops]
-    graph = compact(tensors, ops, [int(sub.Inputs(j)) for j in range(sub.InputsLength())], outputs, "tflite")
-    custom = collections.Counter(op_type_of(op) for op in raw if builtin_of(op) == schema.BuiltinOperator.CUSTOM
-                                 and op_type_of(op) != TRANSPOSE_CONV_CUSTOM)
+    read = _SubgraphReader(model, schema, builtin_names, type_names)
+    main = read(0, resized)
+    # An IF's ops live in its branch subgraphs (tflite_control.py): one is inlined.
+    tensors, ops, control_notes = inline_ifs(main, read, lambda index: _evaluate(path, shapes, index))
+    notes = (*notes, *control_notes)
+    graph = compact(tensors, ops, main.inputs, main.outputs, "tflite")
+    custom = read.custom
     if custom:  # a kernel nobody here measured: said, not silently costed as a copy
         names = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in custom.most_common())
         note = (f"{sum(custom.values())} custom op(s) ({names}): no kernel of theirs is known here, each is "
@@ -167,7 +91,117 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     return dataclasses.replace(graph, notes=notes)
 
 
-def _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema) -> set[int]:
+class _SubgraphReader:
+    """Reads one subgraph of the model into IR tensors and ops (its own tensor numbering): the
+    main one, and the branches of its IFs (tflite_control.py).  ``custom``: the custom ops met."""
+
+    def __init__(self, model, schema, builtin_names, type_names) -> None:
+        self.model, self.schema, self.builtin_names, self.type_names = model, schema, builtin_names, type_names
+        self.custom: collections.Counter = collections.Counter()
+
+    def __call__(self, index: int, resized: dict[int, tuple[int, ...]] | None = None, given=()) -> Subgraph:
+        """Subgraph ``index``; ``resized``: tensor -> shape LiteRT gave it; ``given``: the caller's
+        tensors passed to its inputs (an IF's: a weight passed in is the branch's weight)."""
+        import dataclasses
+
+        resized = resized or {}
+        model, schema, type_names, builtin_names = self.model, self.schema, self.type_names, self.builtin_names
+        sub = model.Subgraphs(index)
+        tensors = []
+        for i in range(sub.TensorsLength()):
+            t = sub.Tensors(i)
+            shape = resized.get(i) or tuple(d if d >= 0 else 1 for d in (int(t.Shape(j)) for j in range(t.ShapeLength())))
+            dtype = type_names.get(t.Type(), f"type{t.Type()}")
+            data_bytes = 0
+            if 0 < t.Buffer() < model.BuffersLength():
+                buffer = model.Buffers(t.Buffer())
+                # Large models keep the data outside the flatbuffer (offset/size) instead of in `data`.
+                data_bytes = buffer.DataLength() or (buffer.Size() if buffer.Offset() > 1 else 0)
+            constant = data_bytes > 0 and not t.IsVariable()
+            tensors.append(Tensor(name=(t.Name() or b"").decode("utf-8", "replace"), shape=shape, dtype=dtype,
+                                  size_bytes=data_bytes if constant else size_bytes(shape, dtype),
+                                  is_constant=constant))
+
+        for j, tensor in enumerate(given):
+            tensors[int(sub.Inputs(j))] = tensor
+
+        def builtin_of(op) -> int:
+            code = model.OperatorCodes(op.OpcodeIndex())
+            # Files from before schema v3a hold the code in the int8 `deprecated_builtin_code` only;
+            # codes above 127 sit in `builtin_code` with the old field at its placeholder 127.
+            return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+
+        def op_type_of(op) -> str:
+            builtin = builtin_of(op)
+            if builtin == schema.BuiltinOperator.CUSTOM:
+                return (model.OperatorCodes(op.OpcodeIndex()).CustomCode() or b"CUSTOM").decode("utf-8", "replace")
+            return builtin_names.get(builtin, f"BUILTIN_{builtin}")
+
+        raw = [sub.Operators(i) for i in range(sub.OperatorsLength())]
+        # XNNPACK and the reference kernels dequantize constant weights once at load time, and
+        # expand sparse ones (DENSIFY) once too: the op's output is the weight, the input its bytes.
+        # fp16 weights and sparse ones are unpacked: the weight the kernel reads (and RAM holds) is
+        # the float32 / dense output (XNNPACK packs MediaPipe's fp16 convs as fp32: 2x the file's).
+        alias = {}
+        for op in raw:
+            ins, kind = [int(op.Inputs(j)) for j in range(op.InputsLength())], op_type_of(op)
+            if kind in ("DEQUANTIZE", "DENSIFY") and ins and ins[0] >= 0 and tensors[ins[0]].is_constant:
+                out = int(op.Outputs(0))
+                unpacked = kind == "DENSIFY" or tensors[ins[0]].dtype == "float16"
+                if unpacked:
+                    tensors[out] = dataclasses.replace(tensors[out], is_constant=True)
+                alias[out] = out if unpacked else ins[0]
+
+        ops, branches = [], {}
+        for op in raw:
+            op_type = op_type_of(op)
+            if op_type == "IF" and op.OutputsLength() and op.BuiltinOptions() is not None:
+                options = schema.IfOptions()
+                options.Init(op.BuiltinOptions().Bytes, op.BuiltinOptions().Pos)
+                branches[int(op.Outputs(0))] = (options.ThenSubgraphIndex(), options.ElseSubgraphIndex())
+            outs = [int(op.Outputs(j)) for j in range(op.OutputsLength()) if op.Outputs(j) >= 0]
+            if outs and outs[0] in alias:
+                continue
+            slots = [alias.get(int(op.Inputs(j)), int(op.Inputs(j))) if op.Inputs(j) >= 0 else None
+                     for j in range(op.InputsLength())]
+            kind, macs, weight_slots = _tflite_kind_macs(op, op_type, slots, outs, tensors, schema)
+            steps = _sequence_steps(op, op_type, slots, tensors, schema)
+            weights = [slots[j] for j in weight_slots if j < len(slots) and slots[j] is not None]
+            ins = [i for i in slots if i is not None]
+            groups = 1
+            if op_type == "CONV_2D" and len(slots) > 1 and slots[0] is not None and slots[1] is not None:
+                # A grouped CONV_2D: its filter holds Cin / groups channels (TFLite shapes are not padded)
+                x, w = tensors[slots[0]].shape, tensors[slots[1]].shape
+                if x and w and x[-1] and w[-1] and x[-1] % w[-1] == 0:
+                    groups = x[-1] // w[-1]
+            ops.append(make_op(tensors, name=tensors[outs[0]].name if outs else op_type, op_type=op_type, kind=kind,
+                                inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc", recurrent_steps=steps,
+                                groups=groups,
+                                compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
+        outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
+        # One input channel times a multiplier (what the converter makes of a 1-channel conv: an audio
+        # stem, a grayscale image's first layer): its one input channel recorded, so a CPU target costs
+        # it as the dense conv XNNPACK runs (cost.latency.as_run_kind).
+        ops = [dataclasses.replace(op, in_channels=1) if op.op_type == "DEPTHWISE_CONV_2D" and op.inputs
+               and (tensors[op.inputs[0]].shape or (0,))[-1] == 1 and op.out_channels > 1 else op for op in ops]
+        folds = _pads_into_convs(model, sub, raw, op_type_of, alias, tensors, outputs, schema)
+        ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
+        ops = [dataclasses.replace(op, kernel_calls=_transpose_rows(model, sub, op, tensors)) if op.op_type == "TRANSPOSE"
+               else op for op in ops]
+        # A broadcasting binary op whose operand is a value of its output's size that an op makes and
+        # only it reads, its output no graph output either: XNNPACK runs it in place (Op.runs_in_place).
+        made, reads = {o for op in ops for o in op.outputs}, collections.Counter(i for op in ops for i in op.inputs)
+        internal = made - set(outputs)
+        ops = [dataclasses.replace(op, runs_in_place=True) if op.kernel_calls and op.kind == "elementwise" and any(
+            i in internal and reads[i] == 1 and tensors[i].size_bytes == op.output_bytes for i in op.inputs)
+            and set(op.outputs) <= internal else op for op in ops]
+        self.custom.update(op_type_of(op) for op in raw if builtin_of(op) == schema.BuiltinOperator.CUSTOM
+                           and op_type_of(op) != TRANSPOSE_CONV_CUSTOM)
+        inputs = [int(sub.Inputs(j)) for j in range(sub.InputsLength())]
+        return Subgraph(tensors, ops, inputs, outputs, branches)
+
+
+def _pads_into_convs(model, sub, raw, op_type_of, alias, tensors, outputs, schema) -> set[int]:
     """Output tensors of the PADs XNNPACK folds into the conv reading them (``Op.pad_into_conv``):
     a PAD (or a float PADV2 of 0) on H and W only, read by one VALID CONV_2D / DEPTHWISE_CONV_2D
     as its input and by nothing else."""
@@ -186,7 +220,7 @@ def _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema) ->
         if not x or not y or len(x) != 4 or len(y) != 4 or x[0] != y[0] or x[3] != y[3] or out in outputs:
             continue
         if kind == "PADV2" and (len(ins) < 3 or tensors[ins[0]].dtype != "float32"
-                                or not _all_zero(model, ins[2], tensors)):
+                                or not _all_zero(model, sub, ins[2], tensors)):
             continue
         (reader, *others) = readers.get(out, [None])
         if others or reader is None or reader[0] not in ("CONV_2D", "DEPTHWISE_CONV_2D") or reader[1] != 0:
@@ -200,26 +234,26 @@ def _pads_into_convs(model, raw, op_type_of, alias, tensors, outputs, schema) ->
     return folds
 
 
-def _transpose_rows(model, op, tensors) -> int:
+def _transpose_rows(model, sub, op, tensors) -> int:
     """``ir.transpose_rows`` of a TRANSPOSE from its input's shape and its constant permutation."""
-    data = _constant_bytes(model, op.inputs[1], tensors) if len(op.inputs) >= 2 else None
+    data = _constant_bytes(model, sub, op.inputs[1], tensors) if len(op.inputs) >= 2 else None
     if data is None:
         return 0
     perm = data.view("<i8" if tensors[op.inputs[1]].dtype == "int64" else "<i4")
     return transpose_rows(tensors[op.inputs[0]].shape, tuple(int(a) for a in perm))
 
 
-def _all_zero(model, index: int, tensors) -> bool:
+def _all_zero(model, sub, index: int, tensors) -> bool:
     """Whether constant tensor ``index`` holds only zero bytes (a PADV2's pad value)."""
-    data = _constant_bytes(model, index, tensors)
+    data = _constant_bytes(model, sub, index, tensors)
     return data is not None and not data.any()
 
 
-def _constant_bytes(model, index: int, tensors):
-    """The bytes (a uint8 array) of constant tensor ``index`` held in the flatbuffer; None otherwise."""
+def _constant_bytes(model, sub, index: int, tensors):
+    """The bytes (a uint8 array) of constant tensor ``index`` of subgraph ``sub`` in the flatbuffer; None otherwise."""
     if not tensors[index].is_constant:
         return None
-    buffer = model.Buffers(model.Subgraphs(0).Tensors(index).Buffer())
+    buffer = model.Buffers(sub.Tensors(index).Buffer())
     return buffer.DataAsNumpy() if buffer.DataLength() else None
 
 
@@ -236,6 +270,27 @@ def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:
         raise ExportError(f"{path}: LiteRT could not run it at input shape(s) "
                           f"{';'.join(','.join(map(str, s)) for s in shapes)}: {str(error).strip()[:200]}") from error
     return {int(d["index"]): tuple(int(x) for x in d["shape"]) for d in interpreter.get_tensor_details()}
+
+
+def _evaluate(path: Path, shapes, index: int) -> bool | None:
+    """The value of main-subgraph bool tensor ``index`` when LiteRT runs ``path`` on zeros of
+    ``shapes``; None where it cannot run it or the tensor is not one value."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_path=str(path), num_threads=1, experimental_preserve_all_tensors=True)
+        details = interpreter.get_input_details()
+        for detail, shape in zip(details, shapes):
+            interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
+        interpreter.allocate_tensors()
+        for detail, shape in zip(details, shapes):
+            interpreter.set_tensor(detail["index"], np.zeros(shape, detail["dtype"]))
+        interpreter.invoke()
+        value = np.asarray(interpreter.get_tensor(index))
+    except Exception:  # noqa: BLE001 - whatever stops the run, the weights decide instead
+        return None
+    return bool(value.reshape(-1)[0]) if value.size == 1 else None
 
 
 def _sequence_steps(op, op_type, slots, tensors, schema) -> int:

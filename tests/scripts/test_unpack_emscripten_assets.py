@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import unpack_emscripten_assets as unpack  # noqa: E402
+import unpack_emscripten_assets as unpack
 
 
 def test_each_packed_tflite_comes_out_whole_and_nothing_else(tmp_path):
