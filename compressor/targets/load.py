@@ -227,7 +227,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
                                       **{name: overlay(getattr(merged[fmt], name), own[name])
                                          for name in (*CPU_TILES, "task_weight_reads", "int8_pair_factors") if name in own},
-                                      **{k: own[k] for k in CPU_SCALARS if k in own})
+                                      **{k: own[k] for k in (*CPU_SCALARS, "whole_row_tiles") if k in own})
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
                 if fmt not in merged:
                     raise c.fail((*keys, "extensions"), f"names runtime {fmt!r}, which the variant has no costs for")

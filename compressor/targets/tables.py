@@ -155,6 +155,8 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             if "task_weight_reads" in own:
                 tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*entry, "runtimes", fmt, "task_weight_reads"),
                                                                      dtypes)
+            if "whole_row_tiles" in own:
+                tables[fmt]["whole_row_tiles"] = c.boolean((*entry, "runtimes", fmt, "whole_row_tiles"))
             for name in CPU_SCALARS:
                 if name in own:
                     tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)

@@ -941,3 +941,16 @@ def test_a_runtime_with_a_narrow_kernel_tiles_few_channel_convs_to_it_and_the_re
         assert t(op) == pytest.approx(computed * 512 * 63 * per_mac), cout
     eight_rows = _conv(64 * 512 * 8, 1, 64, 8)  # two 7-row tiles: 14 rows computed
     assert t(eight_rows) == pytest.approx(64 * 512 * 14 * per_mac)
+
+
+def test_a_cpu_entry_may_run_few_row_convs_on_a_smaller_kernel_unpadded():
+    # The Zen 4's f32 convs: whole 7-row tiles from 7 rows up, a 1-row conv on the 1x32 kernel.
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17").compute.runtime_cost("tflite")
+    assert zen4.whole_row_tiles is False and zen4.row_tile("float32", "conv") == 7
+    xeon = load_target("host-x86", cpu_identity="GenuineIntel family 6 model 167").compute.runtime_cost("tflite")
+    assert xeon.whole_row_tiles is True  # the variant's rule, the AMX tiles' (its own entry sets none)
+    terms = {"float32": {"conv": KernelTerms(mac_ps=4.0)}}
+    cpu = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, row_tiles={"float32": {"conv": 7}}))
+    t = lambda op: estimate_op_latency(op, cpu, runtime="tflite").compute_s
+    assert t(_conv(64 * 768, 192, 64, 1)) == pytest.approx(64 * 768 * 4e-12)  # one row: as it is
+    assert t(_conv(64 * 768 * 8, 192, 64, 8)) == pytest.approx(64 * 768 * 14 * 4e-12)  # 8 rows: two tiles
