@@ -109,6 +109,7 @@ said 8.7; YOLOv8n's x2 nearest upsamples 0.045 ms, where that rate said 0.32.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import statistics
@@ -165,6 +166,39 @@ def probe_conv_tiles(work: Path, seconds: float) -> list[dict]:
         real = positions * p["kw"] * p["cin"] * max(cout, 16) / 16
         return {"ms": ms, "ns_per_tiled_unit": ms * 1e6 / units, "ns_per_real_unit": ms * 1e6 / real}
     return _timed(work, "tflite", points, seconds, derived, mk)
+
+
+DEPTHWISE_L1_CHANNELS = (64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 1024)
+DEPTHWISE_L1_BINS = (32, 40, 64, 128, 256)  # KiB: the per-output set's bins, L1D (32 KiB) first
+
+
+def probe_depthwise_l1(work: Path, seconds: float) -> list[dict]:
+    """3x3 and 5x5 depthwise convs over 28 x 28 as their channels grow: XNNPACK's dwconv reads
+    every tap's input row and weights over all channels per output pixel, and once those
+    (taps x channels x 8 bytes) pass the L1 each MAC costs more."""
+    import microbench_kernels as mk
+
+    points = [{"h": 28, "w": 28, "c": c, "k": k, "s": 1} for k in (3, 5) for c in DEPTHWISE_L1_CHANNELS]
+    paths = []
+    for i, p in enumerate(points):
+        paths.append(work / f"dw-{i}.tflite")
+        mk.build_tflite("depthwise", p, paths[-1])
+    times, _ = mk.time_files(paths, mk.build_empty(work / "empty-dw.tflite"), seconds=seconds)
+    return [{"format": "tflite", "params": p, "ms": ms, "set_bytes": 8 * p["k"] ** 2 * p["c"],
+             "ps_per_mac": ms * 1e9 / (p["h"] * p["w"] * p["c"] * p["k"] ** 2)} for p, ms in zip(points, times)]
+
+
+def depthwise_l1_curve(rows: list[dict]) -> list[tuple[float, float]]:
+    """``depthwise_set_factor.float32``: ps per MAC over the median of the sets within L1, the
+    median per bin of set size (the bin's upper edge), from 1.0 at the L1."""
+    edges = [kib * 1024 for kib in DEPTHWISE_L1_BINS]
+    base = statistics.median(r["ps_per_mac"] for r in rows if r["set_bytes"] <= edges[0])
+    curve = [(float(edges[0]), 1.0)]
+    for low, high in itertools.pairwise(edges):
+        inside = [r["ps_per_mac"] / base for r in rows if low < r["set_bytes"] <= high]
+        if inside:
+            curve.append((float(high), round(statistics.median(inside), 2)))
+    return curve
 
 
 def conv_tiles_summary(rows: list[dict]) -> str:
@@ -750,7 +784,8 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
             "dram_bandwidth_bytes_per_s": statistics.median(dram) * 1e9 if dram else float("nan")}
 
 
-PROBES = {"amx-k": probe_amx_k, "conv-tiles": probe_conv_tiles, "fc-split": probe_fc_split, "handoff": probe_handoff, "inplace": probe_inplace,
+PROBES = {"amx-k": probe_amx_k, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
+          "fc-split": probe_fc_split, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
@@ -778,6 +813,9 @@ def main(argv: list[str] | None = None) -> int:
             resident, rate = weight_reads_fit(probes["weight-reads"])
             print(f"task_weight_reads.int8 = {{ rows = {CONV_TASK_ROWS}, tasks_per_thread = {CONV_TASKS_PER_THREAD}, "
                   f"resident_bytes = {resident:.3g}, bytes_per_s = {rate:.3g} }}")
+        if probes.get("depthwise-l1"):
+            curve = ", ".join(f"[{size:.6g}, {factor:.3g}]" for size, factor in depthwise_l1_curve(probes["depthwise-l1"]))
+            print(f"depthwise_set_factor.float32 = [{curve}]")
         if probes.get("conv-tiles"):
             print(conv_tiles_summary(probes["conv-tiles"]))
         if probes.get("inplace"):

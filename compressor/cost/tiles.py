@@ -49,6 +49,16 @@ def op_channel_tile(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> int:
     return narrow if narrow and 0 < op.out_channels < tile else tile
 
 
+def depthwise_set_bytes(op: Op) -> int:
+    """Bytes of input and weights a depthwise conv reads for one output position: taps x channels
+    of each (XNNPACK's dwconv walks every tap's input row over all channels per output pixel: past
+    L1, each MAC costs more; ``RuntimeCost.depthwise_set_factor``)."""
+    item = ITEM_BYTES.get(op.compute_dtype, 4)
+    positions = max(op.output_bytes // item // max(op.out_channels, 1), 1)
+    taps = op.macs // max(positions * op.out_channels, 1)
+    return 2 * taps * op.out_channels * item
+
+
 def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[float, int]:
     """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
     its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
@@ -59,6 +69,8 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     dtype, kind = op.compute_dtype, op.kind
     tile = 1 if op.op_type in UNTILED_OP_TYPES else op_channel_tile(op, compute, costs)
     macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
+    if kind == "depthwise" and costs.depthwise_set_factor.get(dtype) and op.out_channels:
+        macs *= costs.depthwise_factor(dtype, depthwise_set_bytes(op))
     rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
     if rows > 1 and op.out_channels:
         positions = output_positions(op)

@@ -23,28 +23,9 @@ from ..graph.ir import OP_KINDS
 from .kernel_terms import KERNEL_TERM_KEYS, SYMMETRIC_CONV_KEYS, KernelTerms, kernel_term_keys
 
 __all__ = [
-    "COMPILERS",
-    "DTYPES",
-    "EFFICIENCY_KEYS",
-    "FORMATS",
-    "CPU_SCALARS",
-    "CPU_TILES",
-    "KERNEL_TERM_KEYS",
-    "SYMMETRIC_CONV_KEYS",
-    "TASK_WEIGHT_READS_KEYS",
-    "TARGET_KINDS",
-    "kernel_term_keys",
-    "PARALLEL_KEYS",
-    "PARALLEL_OPTIONAL",
-    "AcceleratorProfile",
-    "ComputeProfile",
-    "EnergyProfile",
-    "KernelTerms",
-    "McuProfile",
-    "MemoryProfile",
-    "RUNTIME_COST_KEYS",
-    "RuntimeCost",
-    "TargetProfile",
+    "COMPILERS", "DTYPES", "EFFICIENCY_KEYS", "FORMATS", "CPU_SCALARS", "CPU_TILES", "KERNEL_TERM_KEYS", "SYMMETRIC_CONV_KEYS",
+    "TASK_WEIGHT_READS_KEYS", "TARGET_KINDS", "kernel_term_keys", "PARALLEL_KEYS", "PARALLEL_OPTIONAL", "AcceleratorProfile", "ComputeProfile", "EnergyProfile",
+    "KernelTerms", "McuProfile", "MemoryProfile", "RUNTIME_COST_KEYS", "RuntimeCost", "TargetProfile",
 ]
 
 TARGET_KINDS = ("cpu", "mcu", "npu")
@@ -65,7 +46,7 @@ CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
-                  "indirection_ns": "ns per position and tap"}
+                  "indirection_ns": "ns per position and tap", "depthwise_set_factor": "times the MACs"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +98,9 @@ class RuntimeCost:
     # (1-in/1-out 256-tap convs: 0.5 ns up to 22 MB, 1.9 from 45 MB on the Xeon; microbench_probes.py
     # --probe indirection); absent: no floor
     indirection_ns: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # dtype -> ((bytes, factor), ...): a depthwise conv's MACs cost this many times over where one
+    # output's taps x channels of inputs and weights pass L1 (--probe depthwise-l1); absent: x1
+    depthwise_set_factor: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
     # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,
@@ -124,10 +108,9 @@ class RuntimeCost:
     # "kinds": ((kind, efficiency, sync_us), ...) where a kind's kernel splits its own way,
     # "handoff_us": XNNPACK's rule, when set: ops split by work tiles, worth it or not, and a split
     # that gains nothing costs this hand-off (cost/latency.work_tiles),
-    # "step_split_macs": MLAS's rule for a recurrent op's per-step GEMMs, when set: a step splits
-    # over the threads when its largest GEMM has at least this many MACs, worth it or not
-    # (MLAS_SGEMM_THREAD_COMPLEXITY; cost/latency.step_gemm_macs)}:
-    # what more than one thread does to an op (scripts/microbench_threads.py)
+    # "step_split_macs": MLAS's rule for a recurrent op's per-step GEMMs: a step splits when its largest
+    # GEMM has this many MACs (MLAS_SGEMM_THREAD_COMPLEXITY; cost/latency.step_gemm_macs)}: what
+    # more than one thread does to an op (scripts/microbench_threads.py)
     parallel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # op types whose output the runtime aliases to their input (onnxruntime's Reshape, Flatten,
     # Squeeze, Unsqueeze, Identity kernels declare Alias(0, 0)): no bytes moved, dispatch only
@@ -143,9 +126,8 @@ class RuntimeCost:
     # op's whole packed weights once per mr rows (XNNPACK: a conv with taps whose mr x nr tile
     # overflows L2 gets nc = all output channels, so 150 rows read 64 MB of weights 22 times)
     igemm_rows: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    # dtype -> op kind -> output channels (nr) of that IGEMM microkernel: only a conv whose
-    # smallest tile (mr rows of its K and nr columns of packed weights) overflows the private
-    # cache is left untiled (microkernel-utils.c gemm_fits_in_cache); absent: every conv listed
+    # dtype -> op kind -> output channels (nr) of that IGEMM microkernel: only a conv whose mr x K
+    # and K x nr tile overflows the private cache is left untiled (gemm_fits_in_cache); absent: all
     igemm_cols: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # dtype -> op kind -> output channels this runtime's kernel computes per pass, over
     # compute.channel_tiles (XNNPACK's AMX int8 kernels: nr = 64 where its AVX-512 ones take 16)
@@ -156,10 +138,9 @@ class RuntimeCost:
     # per tile): MACs and the per-output term count whole rows x channel tiles (an op with
     # fewer positions than one tile runs a smaller one); absent: rows are not padded
     row_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    # XNNPACK's rule for those row tiles: a GEMM microkernel computes all of its mr rows whatever
-    # the op has (rows past the op's last alias it: the AMX 16x64 kernel requantizes and writes
-    # 16 x 64 outputs per call), and an op of one row runs the 1-row kernel instead, whose tile
-    # multiplies cost as the full tile's (cost.tiles.kernel_work); False: fewer rows, smaller tile
+    # XNNPACK's AMX rule for those row tiles: a GEMM microkernel computes all of its mr rows (the
+    # 16x64 kernel writes 16 x 64 outputs per call), a 1-row op runs the 1-row kernel at the full
+    # tile's multiplies (cost.tiles.kernel_work); False: an op of fewer rows, a smaller tile
     whole_row_tiles: bool = False
     # dtype -> {SYMMETRIC_CONV_KEYS: N}: the convs the runtime's symmetric conv kernel takes (MLAS's
     # ConvSym, convsym.cpp MlasConvSymPackWSize); any other runs im2col + GEMM (dense) or a generic
@@ -206,6 +187,10 @@ class RuntimeCost:
         """ns per output position x tap of an IGEMM's indirection walk, for a buffer that size
         (``indirection_ns``, interpolated as ``weight_stream``); None without a curve."""
         return _log_interpolate(self.indirection_ns.get(dtype), buffer_bytes)
+
+    def depthwise_factor(self, dtype: str, set_bytes: float) -> float:
+        """``depthwise_set_factor`` at a per-output set of ``set_bytes``, interpolated; 1 without a curve."""
+        return _log_interpolate(self.depthwise_set_factor.get(dtype), set_bytes) or 1.0
 
     def hot_weight_rate(self, dtype: str) -> float:
         """Bytes/s of weights hot in the core's private cache: the curve's smallest set (its rate

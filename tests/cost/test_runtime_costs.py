@@ -954,3 +954,20 @@ def test_a_cpu_entry_may_run_few_row_convs_on_a_smaller_kernel_unpadded():
     t = lambda op: estimate_op_latency(op, cpu, runtime="tflite").compute_s
     assert t(_conv(64 * 768, 192, 64, 1)) == pytest.approx(64 * 768 * 4e-12)  # one row: as it is
     assert t(_conv(64 * 768 * 8, 192, 64, 8)) == pytest.approx(64 * 768 * 14 * 4e-12)  # 8 rows: two tiles
+
+
+def test_a_depthwise_conv_whose_per_output_set_passes_l1_costs_more_per_mac():
+    # taps x channels x 8 bytes: a 3x3 over 384 channels reads 27 KiB per output, over 768 54 KiB.
+    def dw(channels: int) -> Op:
+        return Op("y", "DEPTHWISE_CONV_2D", "depthwise", (0,), (1,), 28 * 28 * channels * 9, "float32",
+                  channels * 9 * 4, 28 * 28 * channels * 4, 28 * 28 * channels * 4, out_channels=channels)
+
+    terms = {"float32": {"depthwise": KernelTerms(mac_ps=40.0)}}
+    curve = {"float32": ((32768.0, 1.0), (65536.0, 1.6))}
+    spilling = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, depthwise_set_factor=curve))
+    plain = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").compute_s
+    assert t(dw(384), spilling) == pytest.approx(t(dw(384), plain))  # within L1: as measured alone
+    factor = math.exp(math.log(1.6) * math.log(768 * 72 / 32768) / math.log(2))  # log-log between the points
+    assert t(dw(768), spilling) == pytest.approx(t(dw(768), plain) * factor)
+    assert factor > 1.3
