@@ -201,6 +201,29 @@ def depthwise_l1_curve(rows: list[dict]) -> list[tuple[float, float]]:
     return curve
 
 
+FUSED_ACTIVATION_SHAPES = ((1, 256, 256, 8), (1, 112, 112, 32), (1, 64, 64, 24))
+
+
+def probe_fused_activation(work: Path, seconds: float) -> list[dict]:
+    """fp32 ADDs plain and with a fused RELU / RELU6: XNNPACK runs the activation as a clamp node
+    of its own (subgraph/binary.c), a second pass over the output (``separate_clamps``)."""
+    import microbench_kernels as mk
+
+    points, paths = [], []
+    for shape in FUSED_ACTIVATION_SHAPES:
+        for activation in (0, 1, 3):  # NONE, RELU, RELU6
+            b = mk._TfliteBuilder()
+            x, y, z = b.tensor(shape), b.tensor(shape), b.tensor(shape)
+            options = b.s.AddOptionsT()
+            options.fusedActivationFunction = activation
+            b.op("ADD", [x, y], [z], "AddOptions", options)
+            paths.append(work / f"add-{len(paths)}.tflite")
+            b.save(paths[-1], [x, y], [z])
+            points.append({"shape": list(shape), "activation": ("NONE", "RELU", "", "RELU6")[activation]})
+    times, _ = mk.time_files(paths, mk.build_empty(work / "empty-add.tflite"), seconds=seconds)
+    return [{"format": "tflite", "params": p, "ms": ms} for p, ms in zip(points, times)]
+
+
 def conv_tiles_summary(rows: list[dict]) -> str:
     """The spread of ns per 16-column unit of work, with the tiles and without (points over 5 us)."""
     big = [r for r in rows if r["ms"] > 0.005]
@@ -785,7 +808,7 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
 
 
 PROBES = {"amx-k": probe_amx_k, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
-          "fc-split": probe_fc_split, "handoff": probe_handoff, "inplace": probe_inplace,
+          "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,

@@ -122,6 +122,9 @@ class Op:
     # An ONNX Resize's (or onnxruntime's NCHWc Upsample's) interpolation, its ``mode``: "nearest"
     # copies, "linear" interpolates (a TFLite resize says it in its op type).  "" for every other op.
     interpolation: str = ""
+    # A TFLite binary op's fused activation ("RELU", "RELU6", "RELU_N1_TO_1"), which XNNPACK runs as a
+    # clamp node of its own after the op (``RuntimeCost.separate_clamps``).  "" for every other op.
+    fused_activation: str = ""
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     nchwc=_dtype_list(c, (*keys, fmt, "nchwc"), dtypes),
                                     whole_row_tiles=(c.get((*keys, fmt, "whole_row_tiles"), optional=True) is not None
                                                      and c.boolean((*keys, fmt, "whole_row_tiles"))),
+                                    separate_clamps=(c.get((*keys, fmt, "separate_clamps"), optional=True) is not None
+                                                     and c.boolean((*keys, fmt, "separate_clamps"))),
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),

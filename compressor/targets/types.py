@@ -142,6 +142,9 @@ class RuntimeCost:
     # 16x64 kernel writes 16 x 64 outputs per call), a 1-row op runs the 1-row kernel at the full
     # tile's multiplies (cost.tiles.kernel_work); False: an op of fewer rows, a smaller tile
     whole_row_tiles: bool = False
+    # XNNPACK's binary ops take no output range: a fused activation becomes a clamp node of its own
+    # (subgraph/binary.c xnn_insert_clamp_node), a pass over the output at that activation's terms
+    separate_clamps: bool = False
     # dtype -> {SYMMETRIC_CONV_KEYS: N}: the convs the runtime's symmetric conv kernel takes (MLAS's
     # ConvSym, convsym.cpp MlasConvSymPackWSize); any other runs im2col + GEMM (dense) or a generic
     # kernel (depthwise), on its kind's ``<kind>_unaligned`` terms
@@ -162,7 +165,7 @@ class RuntimeCost:
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.in_place, self.nchwc,
-                     self.whole_row_tiles,
+                     self.whole_row_tiles, self.separate_clamps,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, _items(k)) for d, k in sorted(getattr(self, name).items()))
                        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", "int8_pair_factors",
@@ -250,7 +253,7 @@ def _log_interpolate(curve, x: float) -> float | None:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "task_weight_reads",
+                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "separate_clamps", "task_weight_reads",
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")
