@@ -7,9 +7,8 @@ branch's nodes under a prefix (``If_0_then_branch__Inline_0__/stft/Conv``), an i
 function's nodes after the function (``_inlfunc_HardSwish_token_3_HS_X``).  None of these is in
 the user's file.  ``file_node_names`` maps each run op to the file's node name, found by the
 run name or a tensor it writes, with those decorations peeled off one at a time (a node the
-file leaves unnamed as ``Conv writing 'r8_bn'``); ``""`` for
-an op onnxruntime inserted (its layout reorders, a ``Reshape_token_12``) or one no name leads
-back from.
+file leaves unnamed as ``Conv writing 'r8_bn'``); ``""`` for an op onnxruntime inserted (its
+layout reorders, a ``Reshape_token_12``) or one no name leads back from.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ _FUSED_AFTER = frozenset({"BatchNormalization", "Relu", "Clip", "LeakyRelu", "Si
 
 class _FileNodes:
     """The user's file's nodes, in the graph and its subgraphs: by name, by the tensor each
-    writes, and each one's type and first input's writer."""
+    writes, and each one's type and inputs."""
 
     def __init__(self, model) -> None:
         self.names: set[str] = set()
@@ -47,7 +46,9 @@ class _FileNodes:
             graph = pending.pop()
             for node in graph.node:
                 # an unnamed node (Caffe2's exports name none) is found by the tensor it writes
-                label = node.name or f"{node.op_type} writing {node.output[0]!r}" if node.output else node.name
+                label = node.name
+                if not label and node.output:
+                    label = f"{node.op_type} writing {node.output[0]!r}"
                 self.names.add(node.name)
                 self.types[label] = node.op_type
                 self.inputs[label] = tuple(node.input)

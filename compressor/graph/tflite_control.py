@@ -39,9 +39,9 @@ class Subgraph(NamedTuple):
 
 def inline_ifs(main: Subgraph, read: Callable[..., Subgraph],
                evaluate: Callable[[int], bool | None]) -> tuple[list[Tensor], list[Op], tuple[str, ...]]:
-    """(tensors, ops, notes): ``main``'s with every IF replaced by one branch's ops (``read(k,
-    given=tensors)`` reads subgraph k, its inputs the caller's tensors) and a copy of its outputs; ``evaluate(t)`` is main tensor t's value on zero
-    inputs (None where LiteRT cannot say)."""
+    """(tensors, ops, notes): ``main``'s with every IF replaced by one branch's ops and a copy of
+    its outputs.  ``read(k, given=tensors)`` reads subgraph k, its inputs the caller's tensors;
+    ``evaluate(t)`` is main tensor t's value on zero inputs (None where LiteRT cannot say)."""
     tensors, ops, branches = list(main.tensors), list(main.ops), dict(main.branches)
     top_level = len(tensors)  # tensors below this index are the main subgraph's: evaluate() knows them
     judged: list[str] = []
