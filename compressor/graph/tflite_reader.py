@@ -82,7 +82,10 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     tensors, ops, control_notes = inline_ifs(main, read, lambda index: _evaluate(path, shapes, index))
     notes = (*notes, *control_notes)
     graph = compact(tensors, ops, main.inputs, main.outputs, "tflite")
-    custom = read.custom
+    # (the ops it costs: a custom op of an IF's branch not taken is not this graph's)
+    builtins = set(builtin_names.values())
+    custom = collections.Counter(op.op_type for op in graph.ops
+                                 if op.op_type not in builtins and op.op_type != TRANSPOSE_CONV_CUSTOM)
     if custom:  # a kernel nobody here measured: said, not silently costed as a copy
         names = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in custom.most_common())
         note = (f"{sum(custom.values())} custom op(s) ({names}): no kernel of theirs is known here, each is "
@@ -93,11 +96,10 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
 
 class _SubgraphReader:
     """Reads one subgraph of the model into IR tensors and ops (its own tensor numbering): the
-    main one, and the branches of its IFs (tflite_control.py).  ``custom``: the custom ops met."""
+    main one, and the branches of its IFs (tflite_control.py)."""
 
     def __init__(self, model, schema, builtin_names, type_names) -> None:
         self.model, self.schema, self.builtin_names, self.type_names = model, schema, builtin_names, type_names
-        self.custom: collections.Counter = collections.Counter()
 
     def __call__(self, index: int, resized: dict[int, tuple[int, ...]] | None = None, given=()) -> Subgraph:
         """Subgraph ``index``; ``resized``: tensor -> shape LiteRT gave it; ``given``: the caller's
@@ -197,8 +199,6 @@ class _SubgraphReader:
         ops = [dataclasses.replace(op, runs_in_place=True) if op.kernel_calls and op.kind == "elementwise" and any(
             i in internal and reads[i] == 1 and tensors[i].size_bytes == op.output_bytes for i in op.inputs)
             and set(op.outputs) <= internal else op for op in ops]
-        self.custom.update(op_type_of(op) for op in raw if builtin_of(op) == schema.BuiltinOperator.CUSTOM
-                           and op_type_of(op) != TRANSPOSE_CONV_CUSTOM)
         inputs = [int(sub.Inputs(j)) for j in range(sub.InputsLength())]
         return Subgraph(tensors, ops, inputs, outputs, branches)
 
