@@ -134,7 +134,8 @@ def run(args) -> dict:
             continue
         for threads in args.threads:
             start = time.perf_counter()
-            profile = estimate_artifact(path, target_with_threads(base, threads), input_shapes=shapes)
+            profile = estimate_artifact(path, target_with_threads(base, threads), input_shapes=shapes,
+                                        input_values=entry_values(entry))
             m = min((r[threads] for r in rounds[entry["path"]]), key=lambda m: m["median_ms"])
             rows.append({"file": entry["path"], "family": entry.get("family", "?"),
                          "format": path.suffix[1:], "threads": threads, "measured_ms": m["median_ms"],
@@ -163,15 +164,17 @@ def repredict(args) -> dict:
     # The CPU the files were timed on, not this one: its caches and bandwidths ([[memory.cpus]]),
     # and its SIMD flags, which pick the kernels ([[compute.variants]] and their extensions).
     base = load_target(args.target, cpu_identity=result.get("cpu_identity"), cpu_flags=recorded_flags(result.get("cpu")))
-    shapes = {e["path"]: parse_input_shapes(e["input_shape"]) if e.get("input_shape") else None
-              for e in load_entries(Path(args.entries))}
+    entries = load_entries(Path(args.entries))
+    shapes = {e["path"]: parse_input_shapes(e["input_shape"]) if e.get("input_shape") else None for e in entries}
+    values = {e["path"]: entry_values(e) for e in entries}
     rows = []
     for row in result["rows"]:
         path = Path(args.models_dir) / row["file"]
         if not path.is_file():
             result["skipped"].append(f"{row['file']}: absent under {args.models_dir}, not predicted again")
             continue
-        profile = estimate_artifact(path, target_with_threads(base, row["threads"]), input_shapes=shapes.get(row["file"]))
+        profile = estimate_artifact(path, target_with_threads(base, row["threads"]), input_shapes=shapes.get(row["file"]),
+                                    input_values=values.get(row["file"]))
         rows.append({**row, "predicted_ms": profile.latency_ms, "ratio": profile.latency_ms / row["measured_ms"]})
     return {**result, "rows": rows, "summary": summarize(rows)}
 

@@ -49,9 +49,10 @@ def bench_command(artifact: Path, runs: int, warmup: int, threads: int, input_sh
 
         shapes = parse_input_shapes(input_shape) if input_shape else None
         profile = _cpu_target(target, threads) if target else None  # a bad target fails before the timing
+        values = parse_input_values(input_values) or None
         result = bench_artifact(artifact, runs=runs, warmup=warmup, threads=threads, input_shapes=shapes,
-                                input_values=parse_input_values(input_values) or None)
-        estimate = _estimate_beside(artifact, profile, result) if profile else None
+                                input_values=values)
+        estimate = _estimate_beside(artifact, profile, result, values) if profile else None
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     if as_json:
@@ -93,15 +94,16 @@ def _cpu_target(target: str, threads: int):
     return with_threads(profile, threads)
 
 
-def _estimate_beside(artifact: Path, profile, result) -> dict:
-    """The estimate of ``artifact`` on ``profile`` at the shapes ``result`` was timed at, and its
+def _estimate_beside(artifact: Path, profile, result, values: dict[str, float] | None = None) -> dict:
+    """The estimate of ``artifact`` on ``profile`` at the shapes (and input values) ``result`` was timed at, and its
     ratio to the measured median; its warnings but the per-kernel ones (``compress profile``
     lists those), and first, on a target that describes another machine, that the ratio is no error."""
     import platform
 
     from ..measure.estimate import estimate_artifact
 
-    estimate = estimate_artifact(artifact, profile, strict=False, input_shapes=result.input_shapes or None)
+    estimate = estimate_artifact(artifact, profile, strict=False, input_shapes=result.input_shapes or None,
+                                 input_values=values or None)
     per_kernel = {str(w) for w in estimate.kernels.warnings}  # channel padding and the like
     warnings = [w for w in estimate.warnings if w not in per_kernel]
     here = platform.machine()

@@ -54,6 +54,8 @@ def _inline_budget_options(function):
               help="An earlier report.json: fail when a metric got worse than it by more than --max-regression.")
 @click.option("--max-regression", metavar="PCT", help="Allowed worsening against --baseline, of each metric's baseline value: 5% or 0.05 [0].")
 @click.option("--input-shape", help="Input shape(s) for dynamic dims, as `compress`: 1,3,48,320; one per input: 1,3,32,32;1,16. A dynamic batch dim is 1 unless given. (ARTIFACT only)")
+@click.option("--input-value", "input_values", multiple=True, metavar="NAME=NUMBER",
+              help="Input NAME's value where an If's branch depends on it, as `compress profile` (ARTIFACT only).")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Runtime threads on a CPU target, as `compress profile --threads` (ARTIFACT only) [the profile's own].")
 @_inline_budget_options
@@ -63,13 +65,15 @@ def _inline_budget_options(function):
 @click.option("--junit", type=click.Path(path_type=Path), metavar="FILE.xml", help="Write a JUnit XML file: one testcase per budget.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def check_command(source: Path, budget_file: Path | None, target: str | None, baseline: Path | None,
-                  max_regression: str | None, allow_failed: bool, input_shape: str | None, threads: int | None,
+                  max_regression: str | None, allow_failed: bool, input_shape: str | None,
+                  input_values: tuple[str, ...], threads: int | None,
                   as_json: bool, junit: Path | None, debug: bool, **inline: str | None) -> None:
     """Check a report (or an artifact, profiled on --target) against budgets; exit 1 if any is
     exceeded or the report's verification FAILED."""
     try:
         result = _run_check(source, budget_file, target, baseline, max_regression, junit, inline,
-                            allow_failed=allow_failed, input_shape=input_shape, threads=threads)
+                            allow_failed=allow_failed, input_shape=input_shape, threads=threads,
+                            input_values=input_values)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     verdicts, checked_target, profiled = result
@@ -77,7 +81,7 @@ def check_command(source: Path, budget_file: Path | None, target: str | None, ba
 
 
 def _run_check(source, budget_file, target, baseline_path, max_regression, junit, inline, *, allow_failed=False,
-               input_shape=None, threads=None):
+               input_shape=None, threads=None, input_values=()):
     from ..gate.budgets import Budgets, budgets_from_table, load_budgets, parse_fraction
     from ..gate.verdicts import ARTIFACT_SUFFIXES, check_report, load_report, report_from_artifact, write_junit
     from ..errors import ConfigError
@@ -88,13 +92,16 @@ def _run_check(source, budget_file, target, baseline_path, max_regression, junit
     if profiled:
         if not target:
             raise ConfigError("--target", None, f"a target name: an artifact ({source.name}) is profiled on a target")
-        from ..data import parse_input_shapes
+        from ..data import parse_input_shapes, parse_input_values
 
         shapes = parse_input_shapes(input_shape) if input_shape else None
-        report = report_from_artifact(source, target, input_shapes=shapes, threads=threads)
+        report = report_from_artifact(source, target, input_shapes=shapes, threads=threads,
+                                      input_values=parse_input_values(input_values) or None)
     else:
         if input_shape:
             raise ConfigError("input_shape", input_shape, "no --input-shape with a report (it applies to an ARTIFACT)")
+        if input_values:
+            raise ConfigError("input_value", input_values[0], "no --input-value with a report (it applies to an ARTIFACT)")
         if threads:
             raise ConfigError("--threads", threads, "no --threads with a report (it applies to an ARTIFACT: a report "
                                                     "was costed when it was made)")

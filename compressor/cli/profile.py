@@ -28,22 +28,26 @@ __all__ = ["profile_command"]
 @click.argument("artifact", metavar="ARTIFACT", type=click.Path(path_type=Path))
 @click.option("--target", "-t", required=True, help="Target name (see `compress targets`) or a target .toml file.")
 @click.option("--input-shape", help="Input shape(s) for dynamic dims, as `compress`: 1,3,48,320; one per input: 1,3,32,32;1,16. A dynamic batch dim is 1 unless given.")
+@click.option("--input-value", "input_values", multiple=True, metavar="NAME=NUMBER",
+              help="Input NAME's value where an If's branch depends on it (repeatable), as `compress bench` feeds it: "
+              "a sample rate, a mode flag. Without it such a branch is the one holding more weights.")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Runtime threads on a CPU target, as `compress bench --threads` runs it [the profile's own].")
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON on stdout and nothing else there.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def profile_command(artifact: Path, target: str, input_shape: str | None, threads: int | None, as_json: bool,
-                    debug: bool) -> None:
+def profile_command(artifact: Path, target: str, input_shape: str | None, input_values: tuple[str, ...],
+                    threads: int | None, as_json: bool, debug: bool) -> None:
     """Profile a .tflite/.onnx on a target: latency, peak RAM, flash, energy, where ops run."""
     try:
-        from ..data import parse_input_shapes
+        from ..data import parse_input_shapes, parse_input_values
         from ..errors import ExportError
         from ..measure.estimate import estimate_artifact
 
         if artifact.suffix.lower() not in (".tflite", ".onnx"):
             raise ExportError(f"{artifact}: not a model artifact (expected a .tflite or .onnx file)")
         shapes = parse_input_shapes(input_shape) if input_shape else None
-        result = estimate_artifact(artifact, target, strict=True, input_shapes=shapes, threads=threads)
+        result = estimate_artifact(artifact, target, strict=True, input_shapes=shapes, threads=threads,
+                                   input_values=parse_input_values(input_values) or None)
     except Exception as error:
         sys.exit(_fail(error, debug=debug))
     data = {"artifact": str(artifact), "target": result.target, **result.to_dict()}

@@ -289,16 +289,19 @@ def load_report(path: Path | str) -> dict[str, Any]:
     return report
 
 
-def report_from_artifact(path: Path | str, target: str, *, input_shapes=None, threads: int | None = None) -> dict[str, Any]:
+def report_from_artifact(path: Path | str, target: str, *, input_shapes=None, threads: int | None = None,
+                         input_values: dict[str, float] | None = None) -> dict[str, Any]:
     """A report-like dict for an artifact profiled on ``target``: its file size and the target
     estimate; no accuracy (that needs a compress run with ``--eval``).  ``input_shapes`` fixes
-    dynamic input dims, ``threads`` a CPU target's runtime threads (``estimate_artifact``)."""
+    dynamic input dims, ``threads`` a CPU target's runtime threads, ``input_values`` the inputs an
+    If's branch depends on (``estimate_artifact``)."""
     from ..measure.estimate import estimate_artifact
 
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "artifact not found")
-    result = estimate_artifact(path, target, strict=True, input_shapes=input_shapes, threads=threads)
+    result = estimate_artifact(path, target, strict=True, input_shapes=input_shapes, threads=threads,
+                               input_values=input_values)
     return {
         "schema": 1,
         "target": result.target,

@@ -21,12 +21,13 @@ __all__ = ["inline_branches", "referenced_names"]
 _MAX_IFS = 256  # nested and sequential Ifs together: more is not a model this costs
 
 
-def inline_branches(model, feed: dict | None = None,
-                    choices: list[str] | None = None) -> tuple[object, tuple[str, ...], list[str]]:
+def inline_branches(model, feed: dict | None = None, choices: list[str] | None = None,
+                    known: frozenset = frozenset()) -> tuple[object, tuple[str, ...], list[str]]:
     """``(model, notes, choices)``: ``model`` (changed in place) with every ``If`` replaced by one
     branch, in graph order; ``feed`` (input name -> zeros of its resolved shape) lets a condition
     that follows from the shapes be evaluated; ``choices`` replays an earlier call's branches on
-    another copy of the same model.  Unchanged, no notes, when it has no If."""
+    another copy of the same model; ``known``: inputs whose ``feed`` value the user gave
+    (``--input-value``), on which a condition is evaluated too.  Unchanged, no notes, when it has no If."""
     graph = model.graph
     notes: list[str] = []
     judged: list[str] = []  # the Ifs whose branch was chosen by weight, not by their condition
@@ -41,7 +42,7 @@ def inline_branches(model, feed: dict | None = None,
         branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
         if choices is not None and count < len(choices):
             chosen, why = choices[count], ""
-        elif node.input and node.input[0] not in constants and feed is not None and not _value_dependent(graph, node.input[0]):
+        elif node.input and node.input[0] not in constants and feed is not None and not _value_dependent(graph, node.input[0], known):
             value = _evaluate(model, node.input[0], feed)
             chosen, why = _choose(node, branches, constants if value is None else {node.input[0]: value})
         else:
@@ -67,10 +68,11 @@ def inline_branches(model, feed: dict | None = None,
     return model, tuple(notes), made
 
 
-def _value_dependent(graph, name: str) -> bool:
+def _value_dependent(graph, name: str, known: frozenset = frozenset()) -> bool:
     """Whether tensor ``name`` depends on the value of a graph input, not only on shapes: a
-    walk back through its producers that stops at Shape / Size (shape only) and constants."""
-    inputs = {v.name for v in graph.input} - {init.name for init in graph.initializer}
+    walk back through its producers that stops at Shape / Size (shape only), constants and the
+    ``known`` inputs (their values given)."""
+    inputs = {v.name for v in graph.input} - {init.name for init in graph.initializer} - known
     producer = {out: node for node in graph.node for out in node.output if out}
     seen, todo = set(), [name]
     while todo:

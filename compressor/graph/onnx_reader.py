@@ -19,7 +19,7 @@ from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dty
 from .onnx_control import inline_branches, referenced_names
 from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, elementwise_copies, resize_interpolation
 from .subnormals import subnormal_vectors
-from .shapes import InputSpec, resolve_input_shapes
+from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
 __all__ = ["onnx_input_specs", "read_onnx"]
 
@@ -75,7 +75,8 @@ def onnx_input_specs(model) -> tuple[InputSpec, ...]:
                  for v in model.graph.input if v.name not in inits and v.name in read)
 
 
-def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None, as_run: bool = False) -> Graph:
+def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None, as_run: bool = False,
+              input_values: dict[str, float] | None = None) -> Graph:
     """Read ``path``; dynamic input dims resolved by ``shapes.resolve_input_shapes``; every
     tensor's shape then inferred from them (onnx shape inference, else onnxruntime itself).
 
@@ -99,6 +100,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     model = onnx.load(str(path), load_external_data=False)
     specs = onnx_input_specs(model)
     shapes, notes = resolve_input_shapes(specs, input_shapes, path=source)
+    values = check_input_values(specs, input_values, path=source)  # an If's condition on these, not zeros
     fixed = dict(zip((s.name for s in specs), shapes))
     for value in model.graph.input:
         if value.name in fixed:
@@ -107,7 +109,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             for d in fixed[value.name]:
                 dims.add().dim_value = d
     # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
-    model, branch_notes, choices = (inline_branches(model, {s.name: _zeros(shape, s.dtype) for s, shape in zip(specs, shapes)})
+    model, branch_notes, choices = (inline_branches(model, {s.name: _zeros(shape, s.dtype, values.get(s.name, 0))
+                                                            for s, shape in zip(specs, shapes)}, known=frozenset(values))
                                     if _has_if(model) else (model, (), []))
     notes = (*notes, *branch_notes)
     changed = any(spec.dims != shape for spec, shape in zip(specs, shapes))
@@ -284,10 +287,10 @@ def _has_if(model) -> bool:
     return any(node.op_type == "If" for node in model.graph.node)
 
 
-def _zeros(shape: tuple[int, ...], dtype: str):
+def _zeros(shape: tuple[int, ...], dtype: str, value: float = 0):
     import numpy as np
 
-    return np.zeros(shape, dtype=_numpy_dtype(dtype))
+    return np.full(shape, value, dtype=_numpy_dtype(dtype))
 
 
 def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,

@@ -10,12 +10,16 @@ from .ir import Graph
 __all__ = ["read_graph"]
 
 
-def read_graph(path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None, as_run: bool = False) -> Graph:
+def read_graph(path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None, as_run: bool = False,
+               input_values: dict[str, float] | None = None) -> Graph:
     """Read a `.tflite` or `.onnx` file into a ``Graph``; ``ExportError`` if it cannot be read.
 
     ``input_shapes`` (one per model input) fixes dynamic input dims; without it a dynamic
     batch dim is costed as 1 (noted in ``Graph.notes``) and any other dynamic dim is a
     ``ConfigError`` on ``input_shape`` (shapes.py).
+
+    ``input_values`` (input name -> number, ``--input-value``): what a control-flow condition that
+    depends on those inputs is evaluated on (an If's branch: onnx_control.py, tflite_control.py).
 
     ``as_run``: the graph the runtime executes: for an ``.onnx``, onnxruntime's optimized
     graph (its fusions and layout ops, ort_optimized.py); a ``.tflite`` runs as written.
@@ -28,11 +32,11 @@ def read_graph(path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None,
         if suffix == ".tflite":
             from .tflite_reader import read_tflite
 
-            return read_tflite(path, input_shapes=input_shapes)
+            return read_tflite(path, input_shapes=input_shapes, input_values=input_values)
         if suffix == ".onnx":
             from .onnx_reader import read_onnx
 
-            return read_onnx(path, input_shapes=input_shapes, as_run=as_run)
+            return read_onnx(path, input_shapes=input_shapes, as_run=as_run, input_values=input_values)
     except CompressorError:
         raise
     except Exception as error:  # a corrupt file surfaces as anything from struct.error up

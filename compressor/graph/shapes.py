@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["InputSpec", "describe_dims", "resolve_input_shapes"]
+__all__ = ["InputSpec", "check_input_values", "describe_dims", "resolve_input_shapes"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,13 @@ def resolve_input_shapes(specs: tuple[InputSpec, ...], given: tuple[tuple[int, .
 
 def _format(shapes) -> str:
     return ";".join(",".join(map(str, s)) if s else "()" for s in shapes)
+
+
+def check_input_values(specs: tuple[InputSpec, ...], values: dict[str, float] | None, *, path: Path) -> dict[str, float]:
+    """``values`` (input name -> number, ``--input-value``: what to evaluate an If's condition on
+    instead of zeros) checked against the model's inputs: a ``ConfigError`` names one it lacks."""
+    values, names = dict(values or {}), [spec.name for spec in specs]
+    unknown = [name for name in values if name not in names]
+    if unknown:
+        raise ConfigError("input_value", unknown[0], f"the name of an input of {path.name} ({', '.join(names)})")
+    return values

@@ -37,11 +37,12 @@ class Subgraph(NamedTuple):
     branches: dict[int, tuple[int, int]]  # an IF's first output tensor -> (then, else) subgraph indices
 
 
-def inline_ifs(main: Subgraph, read: Callable[..., Subgraph],
-               evaluate: Callable[[int], bool | None]) -> tuple[list[Tensor], list[Op], tuple[str, ...]]:
+def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable[[int], bool | None],
+               known: frozenset = frozenset()) -> tuple[list[Tensor], list[Op], tuple[str, ...]]:
     """(tensors, ops, notes): ``main``'s with every IF replaced by one branch's ops and a copy of
     its outputs.  ``read(k, given=tensors)`` reads subgraph k, its inputs the caller's tensors;
-    ``evaluate(t)`` is main tensor t's value on zero inputs (None where LiteRT cannot say)."""
+    ``evaluate(t)`` is main tensor t's value on zero inputs, or on the numbers the user gave the
+    ``known`` ones (``--input-value``); None where LiteRT cannot say."""
     tensors, ops, branches = list(main.tensors), list(main.ops), dict(main.branches)
     top_level = len(tensors)  # tensors below this index are the main subgraph's: evaluate() knows them
     judged: list[str] = []
@@ -54,7 +55,8 @@ def inline_ifs(main: Subgraph, read: Callable[..., Subgraph],
         chosen = {k: _mapped(read(k, given=given), op, tensors) for k in dict.fromkeys(branches.pop(op.outputs[0]))}
         then_index, *_, else_index = [*chosen, *chosen]  # one index when both branches are the same subgraph
         value = None
-        if op.inputs and op.inputs[0] < top_level and not _value_dependent(ops, main.inputs, op.inputs[0]):
+        free = [i for i in main.inputs if i not in known]  # inputs whose values nobody gave
+        if op.inputs and op.inputs[0] < top_level and not _value_dependent(ops, free, op.inputs[0]):
             value = evaluate(op.inputs[0])
         if value is None:
             weight = {k: _weight_bytes(sub_ops, tensors) for k, (sub_ops, _, _) in chosen.items()}

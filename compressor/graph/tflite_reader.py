@@ -22,7 +22,7 @@ from .ir import (
     size_bytes,
     transpose_rows,
 )
-from .shapes import InputSpec, resolve_input_shapes
+from .shapes import InputSpec, check_input_values, resolve_input_shapes
 from .tflite_control import Subgraph, inline_ifs
 
 __all__ = ["read_tflite"]
@@ -47,9 +47,11 @@ _TFLITE_KINDS = {
 }
 
 
-def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None) -> Graph:
+def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None,
+                input_values: dict[str, float] | None = None) -> Graph:
     """Read subgraph 0 of ``path``; dynamic input dims (``shape_signature`` -1) resolved by
-    ``shapes.resolve_input_shapes``, every tensor then shaped by LiteRT itself when they change."""
+    ``shapes.resolve_input_shapes``, every tensor then shaped by LiteRT itself when they change;
+    an IF's condition evaluated on zeros, or on ``input_values`` (input name -> number) given."""
     import dataclasses
 
     from ai_edge_litert import schema_py_generated as schema
@@ -79,7 +81,10 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     read = _SubgraphReader(model, schema, builtin_names, type_names)
     main = read(0, resized)
     # An IF's ops live in its branch subgraphs (tflite_control.py): one is inlined.
-    tensors, ops, control_notes = inline_ifs(main, read, lambda index: _evaluate(path, shapes, index))
+    values = check_input_values(tuple(specs), input_values, path=path)
+    fill = [values.get(spec.name, 0) for spec in specs]
+    tensors, ops, control_notes = inline_ifs(main, read, lambda index: _evaluate(path, shapes, index, fill),
+                                             known=frozenset(i for i, spec in zip(main.inputs, specs) if spec.name in values))
     notes = (*notes, *control_notes)
     graph = compact(tensors, ops, main.inputs, main.outputs, "tflite")
     # (the ops it costs: a custom op of an IF's branch not taken is not this graph's)
@@ -290,9 +295,10 @@ def _fused_activation(op, op_type: str, schema) -> str:
     return _CLAMPS.get(options.FusedActivationFunction(), "")
 
 
-def _evaluate(path: Path, shapes, index: int) -> bool | None:
-    """The value of main-subgraph bool tensor ``index`` when LiteRT runs ``path`` on zeros of
-    ``shapes``; None where it cannot run it or the tensor is not one value."""
+def _evaluate(path: Path, shapes, index: int, fill=()) -> bool | None:
+    """The value of main-subgraph bool tensor ``index`` when LiteRT runs ``path`` on inputs of
+    ``shapes`` holding zeros (or ``fill``'s number per input); None where it cannot run it or the
+    tensor is not one value."""
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
@@ -302,8 +308,8 @@ def _evaluate(path: Path, shapes, index: int) -> bool | None:
         for detail, shape in zip(details, shapes):
             interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
         interpreter.allocate_tensors()
-        for detail, shape in zip(details, shapes):
-            interpreter.set_tensor(detail["index"], np.zeros(shape, detail["dtype"]))
+        for detail, shape, value in zip(details, shapes, [*fill, *[0] * len(details)]):
+            interpreter.set_tensor(detail["index"], np.full(shape, value, detail["dtype"]))
         interpreter.invoke()
         value = np.asarray(interpreter.get_tensor(index))
     except Exception:  # noqa: BLE001 - whatever stops the run, the weights decide instead

@@ -83,7 +83,7 @@ class ArtifactEstimate:
 
 def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, graph: Graph | None = None,
                      strict: bool = True, input_shapes: tuple[tuple[int, ...], ...] | None = None,
-                     threads: int | None = None) -> ArtifactEstimate:
+                     threads: int | None = None, input_values: dict[str, float] | None = None) -> ArtifactEstimate:
     """Estimate the ``.tflite``/``.onnx`` at ``path`` on ``target`` (a name, a .toml path or a
     loaded ``TargetProfile``).
 
@@ -91,6 +91,8 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
     dynamic batch dim is otherwise costed as 1 (a warning says so) and any other dynamic dim
     is a ``ConfigError`` naming the input (``graph.shapes``).  ``threads`` (``--threads``) runs a
     CPU target's runtime on that many threads instead of the profile's own (``with_threads``).
+    ``input_values`` (``--input-value``, input name -> number): an If whose condition depends on
+    those inputs runs the branch they select (graph.read_graph), not the one holding more weights.
 
     ``strict`` (``compress profile``): a float model on a target that runs integer ops only
     raises.  Not strict (the compress pipeline, whose artifact is already written): it
@@ -109,7 +111,8 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
         raise ExportError(f"{path}: no such file")
     profile = with_threads(load_target(target) if isinstance(target, (str, Path)) else target, threads)
     # An .onnx is costed as onnxruntime runs it (its optimized graph), a .tflite as written.
-    graph = graph if graph is not None else read_graph(path, input_shapes=input_shapes, as_run=True)
+    graph = graph if graph is not None else read_graph(path, input_shapes=input_shapes, as_run=True,
+                                                       input_values=input_values)
     accelerator, mcu = profile.accelerator, profile.mcu
     warnings: list[str] = list(graph.notes)
     if profile.variant_note:

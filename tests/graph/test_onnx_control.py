@@ -87,3 +87,20 @@ def test_an_input_read_only_inside_a_branch_is_still_an_input_and_an_unread_one_
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
     names = [spec.name for spec in onnx_input_specs(helper.make_model(graph))]
     assert names == ["flag", "state"]
+
+
+@pytest.mark.parametrize(("flag", "branch"), [(0, "small"), (1, "big")])
+@pytest.mark.parametrize("as_run", [False, True])
+def test_an_input_value_the_user_gives_picks_the_branch_it_selects(tmp_path, flag, branch, as_run):
+    path = _if_model(tmp_path / "value.onnx", "value")
+    graph = read_graph(path, input_shapes=((1, 8, 16, 16), ()), as_run=as_run, input_values={"flag": flag})
+    (conv,) = [op for op in graph.ops if op.macs]
+    assert conv.name.startswith(branch)  # 0: the small else branch, which the weights rule would not pick
+    assert not any("If" in note for note in graph.notes)
+
+
+def test_an_input_value_for_an_input_the_model_lacks_is_refused_naming_it(tmp_path):
+    from compressor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="sr.*x, flag"):
+        read_graph(_if_model(tmp_path / "value.onnx", "value"), input_shapes=((1, 8, 16, 16), ()), input_values={"sr": 1})

@@ -84,3 +84,22 @@ def test_an_if_whose_condition_litert_can_evaluate_runs_that_branch(tmp_path, co
     graph = read_graph(_if_model(tmp_path / f"if{condition}.tflite", condition=condition))
     assert sum(op.op_type == "FULLY_CONNECTED" for op in graph.ops) == ops  # False: the lighter else branch
     assert not any("known only at run time" in note for note in graph.notes)
+
+
+@pytest.mark.parametrize(("value", "ops"), [(0, 0), (1, 1)])
+def test_an_input_value_the_user_gives_picks_the_branch_it_selects(tmp_path, value, ops):
+    graph = read_graph(_if_model(tmp_path / "if.tflite", condition=None), input_values={"c": value})
+    assert sum(op.op_type == "FULLY_CONNECTED" for op in graph.ops) == ops
+    assert not any("known only at run time" in note for note in graph.notes)
+
+
+def test_profile_takes_input_values_and_refuses_an_unknown_name(tmp_path):
+    from click.testing import CliRunner
+
+    from compressor.cli.main import cli
+
+    path = _if_model(tmp_path / "if.tflite", condition=None)
+    ok = CliRunner().invoke(cli, ["profile", str(path), "--target", "host-x86", "--input-value", "c=0", "--json"])
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(cli, ["profile", str(path), "--target", "host-x86", "--input-value", "sr=16000"])
+    assert bad.exit_code == 2 and "sr" in bad.output and "Traceback" not in bad.output
