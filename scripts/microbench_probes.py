@@ -798,6 +798,16 @@ def private_cache_bytes() -> int:
     return int(text[:-1]) * {"K": 2 ** 10, "M": 2 ** 20}[text[-1]] if text[-1] in "KM" else int(text)
 
 
+def cache_curve(rows: list[dict], flat: float, cache_bytes: int = 32 * 2 ** 20) -> list[tuple[float, float]]:
+    """``cache_bandwidth_curve``: the largest set still within 10 % of the ``flat`` rate at that
+    rate, then each measured set past it up to the shared cache's size at its own rate."""
+    sets = sorted((r["params"]["set_mib"] * 2 ** 20, r["gb_per_s"] * 1e9) for r in rows)
+    flat_end = max((size for size, rate in sets if rate >= 0.9 * flat and size <= cache_bytes), default=None)
+    if flat_end is None:
+        return []
+    return [(flat_end, flat)] + [(size, rate) for size, rate in sets if flat_end < size <= cache_bytes]
+
+
 def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
     """A ``[[memory.cpus]]`` entry's bandwidths: the shared cache's as the median of the sets
     between twice the private cache and 32 MiB, DRAM's as that of the sets of 256 MiB and more."""
@@ -849,6 +859,8 @@ def main(argv: list[str] | None = None) -> int:
             fit = memory_fit(probes["memory"], private)
             print(f"private_cache_bytes = {private:_}  # lscpu: L2 per core\n"
                   + "\n".join(f"{name} = {value / 1e9:.3g}e9" for name, value in fit.items()))
+            curve = cache_curve(probes["memory"], fit["cache_bandwidth_bytes_per_s"])
+            print("cache_bandwidth_curve = [" + ", ".join(f"[{size:.0f}, {rate / 1e9:.3g}e9]" for size, rate in curve) + "]")
         return 0
     import microbench_kernels as mk
 

@@ -218,12 +218,13 @@ def spill_s(op: Op, profile: TargetProfile) -> float:
 
 
 def shared_cache_s(nbytes: float, profile: TargetProfile) -> float:
-    """Seconds to read ``nbytes`` overflowing the private cache from the shared one; 0 when they fit / unknown."""
+    """Seconds to read ``nbytes`` overflowing the private cache from the shared one, at its rate for
+    a set that size (``MemoryProfile.shared_cache_rate``); 0 when they fit / unknown."""
     memory = profile.memory
     if (memory.private_cache_bytes is None or not memory.cache_bandwidth_bytes_per_s
             or nbytes <= memory.private_cache_bytes):
         return 0.0
-    return nbytes / memory.cache_bandwidth_bytes_per_s
+    return nbytes / memory.shared_cache_rate(nbytes)
 
 
 def step_spill_s(op: Op, profile: TargetProfile, threads: int = 1) -> float:

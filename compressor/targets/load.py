@@ -184,9 +184,23 @@ def _memory_of_this_cpu(c: Checker, memory: MemoryProfile, here: str | None) -> 
         values = {name: c.number((*keys, name), positive=True, optional=True)
                   for name in ("dram_bandwidth_bytes_per_s", "cache_bandwidth_bytes_per_s")}
         values |= {name: c.integer((*keys, name), optional=True) for name in ("cache_bytes", "private_cache_bytes")}
+        values["cache_bandwidth_curve"] = _rate_curve(c, (*keys, "cache_bandwidth_curve")) or None
         if is_here:
             memory = replace(memory, **{k: v for k, v in values.items() if v is not None})
     return memory
+
+
+def _rate_curve(c: Checker, keys: tuple) -> tuple[tuple[float, float], ...]:
+    """``[[bytes, bytes per second], ...]``, bytes ascending, all positive; () when absent."""
+    raw = c.get(keys, optional=True)
+    if raw is None:
+        return ()
+    pairs = raw if isinstance(raw, list) else []
+    if not pairs or not all(isinstance(p, list) and len(p) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in p) for p in pairs) \
+            or [p[0] for p in pairs] != sorted({p[0] for p in pairs}):
+        raise c.fail(keys, "a list of [bytes, bytes per second] pairs, positive, bytes ascending")
+    return tuple((float(a), float(b)) for a, b in pairs)
 
 
 def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],

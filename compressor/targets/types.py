@@ -320,6 +320,15 @@ class MemoryProfile:
     weights_in_ram: bool  # whether constant tensors count towards peak RAM
     # one core's own cache (L2): a graph whose packed weights fit it reads them hot every inference
     private_cache_bytes: int | None = None
+    # ((working-set bytes, bytes/s), ...) ascending: how the shared cache's rate falls for sets past
+    # the first (--probe memory); below it, and without a curve, cache_bandwidth_bytes_per_s
+    cache_bandwidth_curve: tuple[tuple[float, float], ...] = ()
+
+    def shared_cache_rate(self, set_bytes: float) -> float | None:
+        """Bytes/s from the shared cache for a working set of ``set_bytes`` (the curve, log-log)."""
+        if self.cache_bandwidth_curve and set_bytes > self.cache_bandwidth_curve[0][0]:
+            return _log_interpolate(self.cache_bandwidth_curve, set_bytes)
+        return self.cache_bandwidth_bytes_per_s
 
 
 @dataclass(frozen=True)

@@ -971,3 +971,16 @@ def test_a_depthwise_conv_whose_per_output_set_passes_l1_costs_more_per_mac():
     factor = math.exp(math.log(1.6) * math.log(768 * 72 / 32768) / math.log(2))  # log-log between the points
     assert t(dw(768), spilling) == pytest.approx(t(dw(768), plain) * factor)
     assert factor > 1.3
+
+
+def test_a_memory_bound_op_past_the_flat_range_reads_at_its_sets_shared_cache_rate():
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    assert zen4.memory.cache_bandwidth_curve  # its --probe memory curve
+    flat = replace(zen4, memory=replace(zen4.memory, cache_bandwidth_curve=()))
+    big = 8 * 2 ** 20  # three 8 MiB tensors: 24 MiB moved, within its 32 MiB L3
+    add = Op("y", "ADD", "elementwise", (0, 1), (2,), 0, "float32", 0, 2 * big, big)
+    curved, plain = (estimate_op_latency(add, t, runtime="tflite").latency_s for t in (zen4, flat))
+    assert curved >= 3 * big / zen4.memory.shared_cache_rate(3 * big) > plain * 1.1
+    small = Op("y", "ADD", "elementwise", (0, 1), (2,), 0, "float32", 0, 2 * 2 ** 20, 2 ** 20)
+    assert estimate_op_latency(small, zen4, runtime="tflite").latency_s == pytest.approx(
+        estimate_op_latency(small, flat, runtime="tflite").latency_s)  # 3 MiB: the flat rate

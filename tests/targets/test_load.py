@@ -539,6 +539,20 @@ def test_a_cpu_models_own_memory_replaces_the_tables_on_that_cpu_only(tmp_path):
         load_target(str(write(tmp_path, "toy", text.replace("28.5e9", "-1"))))
 
 
+def test_a_cpu_models_shared_cache_rate_falls_by_its_curve_past_the_flat_range(tmp_path):
+    curve = "cache_bandwidth_curve = [[8388608, 28.5e9], [33554432, 14.25e9]]\n"
+    text = VALID + ('\n[[memory.cpus]]\ncpu = "GenuineIntel family 6 model 167"\ndescription = "a Xeon VM"\n'
+                    'cache_bandwidth_bytes_per_s = 28.5e9\nprivate_cache_bytes = 2_097_152\n' + curve)
+    memory = load_target(str(write(tmp_path, "toy", text)), cpu_identity="GenuineIntel family 6 model 167").memory
+    assert memory.shared_cache_rate(4 * 2 ** 20) == 28.5e9  # within the flat range
+    assert memory.shared_cache_rate(16 * 2 ** 20) == pytest.approx(28.5e9 / 2 ** 0.5)  # half-way, log-log
+    assert memory.shared_cache_rate(64 * 2 ** 20) == pytest.approx(14.25e9)  # its last point past the end
+    for bad in ("[[8388608, 28.5e9], [4194304, 30e9]]", "[[8388608, -1]]", "[8388608, 28.5e9]"):
+        with pytest.raises(TargetError, match="cache_bandwidth_curve.*pairs"):
+            load_target(str(write(tmp_path, "toy", text.replace(curve.split(" = ")[1].strip(), bad))),
+                        cpu_identity="GenuineIntel family 6 model 167")
+
+
 def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
     """[[compute.variants.cpus]]: one CPU model's own kernel terms and per-op costs (its own
     single-op files), how its threads split the runtimes' ops (its own two-thread chains) and its
