@@ -179,13 +179,9 @@ def probe_depthwise_l1(work: Path, seconds: float) -> list[dict]:
     import microbench_kernels as mk
 
     points = [{"h": 28, "w": 28, "c": c, "k": k, "s": 1} for k in (3, 5) for c in DEPTHWISE_L1_CHANNELS]
-    paths = []
-    for i, p in enumerate(points):
-        paths.append(work / f"dw-{i}.tflite")
-        mk.build_tflite("depthwise", p, paths[-1])
-    times, _ = mk.time_files(paths, mk.build_empty(work / "empty-dw.tflite"), seconds=seconds)
-    return [{"format": "tflite", "params": p, "ms": ms, "set_bytes": 8 * p["k"] ** 2 * p["c"],
-             "ps_per_mac": ms * 1e9 / (p["h"] * p["w"] * p["c"] * p["k"] ** 2)} for p, ms in zip(points, times)]
+    return _timed(work, "tflite", points, seconds, lambda p, ms: {
+        "ms": ms, "set_bytes": 8 * p["k"] ** 2 * p["c"], "ps_per_mac": ms * 1e9 / (p["h"] * p["w"] * p["c"] * p["k"] ** 2)},
+        mk, family="depthwise")
 
 
 def depthwise_l1_curve(rows: list[dict]) -> list[tuple[float, float]]:
@@ -243,11 +239,11 @@ def indirection_curve(rows: list[dict]) -> list[tuple[float, float]]:
     return [(size * 1e6, statistics.median(ns)) for size, ns in sorted(by_size.items())]
 
 
-def _timed(work: Path, fmt: str, points: list[dict], seconds: float, derived, mk) -> list[dict]:
+def _timed(work: Path, fmt: str, points: list[dict], seconds: float, derived, mk, family: str = "conv") -> list[dict]:
     paths = []
     for i, p in enumerate(points):
-        path = work / f"{fmt}-{i}.{mk.SUFFIX[fmt]}"
-        mk.BUILDERS[fmt]("conv", p, path)
+        path = work / f"{fmt}-{family}-{i}.{mk.SUFFIX[fmt]}"
+        mk.BUILDERS[fmt](family, p, path)
         paths.append(path)
     empty = mk.build_empty(work / f"empty-{fmt}.tflite")
     times, _ = mk.time_files(paths, empty, seconds=seconds)

@@ -277,3 +277,23 @@ def test_floor_flag_refuses_what_it_cannot_read(capsys):
             fit_kernel_rates.main(["unused.json", "--floor-us", bad])
         assert exit_info.value.code == 2
         assert "--floor-us" in capsys.readouterr().err
+
+
+def test_the_depthwise_l1_curve_is_the_cost_per_mac_past_l1_over_within_it():
+    """microbench_probes.depthwise_l1_curve: 1 at the L1, then each bin's median ratio."""
+    import microbench_probes
+
+    rows = [{"set_bytes": kib * 1024, "ps_per_mac": ps} for kib, ps in
+            ((4, 44.0), (20, 42.0), (30, 46.0), (36, 55.0), (50, 70.0), (60, 72.0), (100, 70.0))]
+    assert microbench_probes.depthwise_l1_curve(rows) == [(32768.0, 1.0), (40960.0, 1.25), (65536.0, 1.61),
+                                                          (131072.0, 1.59)]
+
+
+def test_the_cache_curve_starts_where_the_flat_rate_ends_and_stops_at_the_cache():
+    """microbench_probes.cache_curve: the last set within 10 % of the flat rate, then each set past it."""
+    import microbench_probes
+
+    rows = [{"params": {"set_mib": mib}, "gb_per_s": rate} for mib, rate in
+            ((2, 92.0), (8, 96.0), (16, 78.0), (32, 55.0), (64, 30.0))]
+    assert microbench_probes.cache_curve(rows, 93.7e9) == [(8 * 2 ** 20, 93.7e9), (16 * 2 ** 20, 78e9),
+                                                           (32 * 2 ** 20, 55e9)]
