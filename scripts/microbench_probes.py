@@ -220,6 +220,38 @@ def probe_fused_activation(work: Path, seconds: float) -> list[dict]:
     return [{"format": "tflite", "params": p, "ms": ms} for p, ms in zip(points, times)]
 
 
+SWISH_SHAPE = (1, 112, 112, 32)
+
+
+def probe_swish(work: Path, seconds: float) -> list[dict]:
+    """LOGISTIC, x * LOGISTIC(x) (a swish), a MUL of two inputs and LOGISTIC(x) * y, fp32 and int8
+    (ai-edge-quantizer, as the corpus): in int8 LiteRT runs a swish's MUL with its LOGISTIC for
+    nothing more (``Op.swish_mul``), in fp32 it is a MUL like any other."""
+    import microbench_kernels as mk
+
+    points, paths = [], []
+    for dtype in ("float32", "int8"):
+        for kind in ("logistic", "swish", "mul", "logistic_times_other"):
+            b = mk._TfliteBuilder()
+            x, out = b.tensor(SWISH_SHAPE), b.tensor(SWISH_SHAPE)
+            inputs = [x]
+            if kind != "mul":
+                sig = out if kind == "logistic" else b.tensor(SWISH_SHAPE)
+                b.op("LOGISTIC", [x], [sig])
+            if kind != "logistic":
+                other = x if kind == "swish" else b.tensor(SWISH_SHAPE)
+                inputs += [] if kind == "swish" else [other]
+                b.op("MUL", [other, x if kind == "mul" else sig], [out], "MulOptions", b.s.MulOptionsT())
+            path = work / f"swish-{kind}.{dtype}.tflite"
+            b.save(path.with_suffix(".f32.tflite") if dtype == "int8" else path, inputs, [out])
+            if dtype == "int8":
+                mk._quantize_tflite(path.with_suffix(".f32.tflite"), path)
+            paths.append(path)
+            points.append({"dtype": dtype, "kind": kind, "shape": list(SWISH_SHAPE)})
+    times, _ = mk.time_files(paths, mk.build_empty(work / "empty-swish.tflite"), seconds=seconds)
+    return [{"format": "tflite", "params": p, "ms": ms} for p, ms in zip(points, times)]
+
+
 def conv_tiles_summary(rows: list[dict]) -> str:
     """The spread of ns per 16-column unit of work, with the tiles and without (points over 5 us)."""
     big = [r for r in rows if r["ms"] > 0.005]
@@ -816,7 +848,7 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
 PROBES = {"amx-k": probe_amx_k, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
-          "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "transpose": probe_transpose,
+          "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "swish": probe_swish, "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
 

@@ -277,8 +277,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     """The op's roofline latency on ``profile``; ``runtime`` (the artifact format) picks the
     runtime's own dispatch and per-step costs (``compute.runtimes``); ``weight_set_bytes``, the
     graph's packed weight bytes, whether its weights are hot (see above).  A PAD XNNPACK folds
-    into its conv (``Op.pad_into_conv``) costs nothing on a CPU."""
-    if op.pad_into_conv and profile.kind == "cpu":
+    into its conv (``Op.pad_into_conv``) and an int8 swish's MUL (``Op.swish_mul``) cost nothing on a CPU."""
+    if (op.pad_into_conv or op.swish_mul) and profile.kind == "cpu":
         return OpLatency(0.0, 0.0, 0.0, 0.0, bound="memory", memory_level="cache", bytes_moved=0)
     op = as_run_kind(op, profile, runtime)
     compute = profile.compute

@@ -125,6 +125,9 @@ class Op:
     # A TFLite binary op's fused activation ("RELU", "RELU6", "RELU_N1_TO_1"), which XNNPACK runs as a
     # clamp node of its own after the op (``RuntimeCost.separate_clamps``).  "" for every other op.
     fused_activation: str = ""
+    # A TFLite int8 MUL of a value by its own LOGISTIC (a swish, x * sigmoid(x)): on a CPU it costs
+    # nothing beyond the LOGISTIC, which LiteRT runs as one op with it (--probe swish).
+    swish_mul: bool = False
 
 
 @dataclass(frozen=True)

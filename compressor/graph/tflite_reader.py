@@ -197,6 +197,11 @@ class _SubgraphReader:
         ops = [dataclasses.replace(op, pad_into_conv=True) if op.outputs and op.outputs[0] in folds else op for op in ops]
         ops = [dataclasses.replace(op, kernel_calls=_transpose_rows(model, sub, op, tensors)) if op.op_type == "TRANSPOSE"
                else op for op in ops]
+        # x * LOGISTIC(x) in int8: LiteRT runs the MUL with the LOGISTIC (Op.swish_mul).
+        sigmoid_of = {op.outputs[0]: op.inputs[0] for op in ops if op.op_type == "LOGISTIC" and op.inputs and op.outputs}
+        ops = [dataclasses.replace(op, swish_mul=True) if op.op_type == "MUL" and op.compute_dtype == "int8"
+               and len(op.inputs) == 2 and any(sigmoid_of.get(a) == b for a, b in (op.inputs, op.inputs[::-1]))
+               else op for op in ops]
         # A broadcasting binary op whose operand is a value of its output's size that an op makes and
         # only it reads, its output no graph output either: XNNPACK runs it in place (Op.runs_in_place).
         made, reads = {o for op in ops for o in op.outputs}, collections.Counter(i for op in ops for i in op.inputs)
