@@ -252,6 +252,38 @@ def probe_swish(work: Path, seconds: float) -> list[dict]:
     return [{"format": "tflite", "params": p, "ms": ms} for p, ms in zip(points, times)]
 
 
+BMM_SHAPES = ((4, 256, 64, 256), (4, 256, 256, 64), (1, 128, 128, 128), (8, 64, 64, 64))  # batch, M, K, N
+
+
+def probe_bmm_zero_point(work: Path, seconds: float) -> list[dict]:
+    """int8 BATCH_MATMULs as ai-edge-quantizer writes them (a right-hand zero point it picks from
+    the data) and the same files with that zero point set to 0: XNNPACK takes only the latter,
+    LiteRT's reference kernel runs the former.  Not priced yet: the cost model takes every int8
+    BATCH_MATMUL at the reference kernel's terms (README, session 20)."""
+    import microbench_kernels as mk
+    from compressor.tflite.flatbuffer import op_names, pack, read_model
+
+    points, paths = [], []
+    for batch, m, k, n in BMM_SHAPES:
+        b = mk._TfliteBuilder()
+        x, y, z = b.tensor((batch, m, k)), b.tensor((batch, k, n)), b.tensor((batch, m, n))
+        b.op("BATCH_MATMUL", [x, y], [z], "BatchMatMulOptions", b.s.BatchMatMulOptionsT())
+        stem = work / f"bmm-{batch}x{m}x{k}x{n}"
+        b.save(stem.with_suffix(".f32.tflite"), [x, y], [z])
+        mk._quantize_tflite(stem.with_suffix(".f32.tflite"), stem.with_suffix(".tflite"))
+        model = read_model(stem.with_suffix(".tflite"))
+        graph, names = model.subgraphs[0], op_names(model)
+        rhs = graph.tensors[next(op for op in graph.operators if names[op.opcodeIndex] == "BATCH_MATMUL").inputs[1]]
+        zero_point = int(rhs.quantization.zeroPoint[0])
+        rhs.quantization.zeroPoint = [0] * len(rhs.quantization.zeroPoint)
+        stem.with_suffix(".zp0.tflite").write_bytes(pack(model))
+        for path, zp in ((stem.with_suffix(".tflite"), zero_point), (stem.with_suffix(".zp0.tflite"), 0)):
+            paths.append(path)
+            points.append({"shape": [batch, m, k, n], "rhs_zero_point": zp, "macs": batch * m * k * n})
+    times, _ = mk.time_files(paths, mk.build_empty(work / "empty-bmm.tflite"), seconds=seconds)
+    return [{"format": "tflite-int8", "params": p, "ms": ms} for p, ms in zip(points, times)]
+
+
 def conv_tiles_summary(rows: list[dict]) -> str:
     """The spread of ns per 16-column unit of work, with the tiles and without (points over 5 us)."""
     big = [r for r in rows if r["ms"] > 0.005]
@@ -845,7 +877,7 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
             "dram_bandwidth_bytes_per_s": statistics.median(dram) * 1e9 if dram else float("nan")}
 
 
-PROBES = {"amx-k": probe_amx_k, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
+PROBES = {"amx-k": probe_amx_k, "bmm-zero-point": probe_bmm_zero_point, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "swish": probe_swish, "transpose": probe_transpose,
