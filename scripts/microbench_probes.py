@@ -261,6 +261,7 @@ def probe_bmm_zero_point(work: Path, seconds: float) -> list[dict]:
     LiteRT's reference kernel runs the former.  Not priced yet: the cost model takes every int8
     BATCH_MATMUL at the reference kernel's terms (README, session 20)."""
     import microbench_kernels as mk
+
     from compressor.tflite.flatbuffer import op_names, pack, read_model
 
     points, paths = [], []
