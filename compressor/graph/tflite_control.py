@@ -45,6 +45,7 @@ def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable
     ``known`` ones (``--input-value``); None where LiteRT cannot say."""
     tensors, ops, branches = list(main.tensors), list(main.ops), dict(main.branches)
     top_level = len(tensors)  # tensors below this index are the main subgraph's: evaluate() knows them
+    free = [i for i in main.inputs if i not in known]  # inputs whose values nobody gave
     judged: list[str] = []
     for _ in range(_MAX_IFS):
         at = next((k for k, op in enumerate(ops) if op.op_type == "IF" and op.outputs and op.outputs[0] in branches), None)
@@ -55,7 +56,6 @@ def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable
         chosen = {k: _mapped(read(k, given=given), op, tensors) for k in dict.fromkeys(branches.pop(op.outputs[0]))}
         then_index, *_, else_index = [*chosen, *chosen]  # one index when both branches are the same subgraph
         value = None
-        free = [i for i in main.inputs if i not in known]  # inputs whose values nobody gave
         if op.inputs and op.inputs[0] < top_level and not _value_dependent(ops, free, op.inputs[0]):
             value = evaluate(op.inputs[0])
         if value is None:

@@ -83,7 +83,7 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     # An IF's ops live in its branch subgraphs (tflite_control.py): one is inlined.
     values = check_input_values(tuple(specs), input_values, path=path)
     fill = [values.get(spec.name, 0) for spec in specs]
-    tensors, ops, control_notes = inline_ifs(main, read, lambda index: _evaluate(path, shapes, index, fill),
+    tensors, ops, control_notes = inline_ifs(main, read, _condition_values(path, shapes, fill),
                                              known=frozenset(i for i, spec in zip(main.inputs, specs) if spec.name in values))
     notes = (*notes, *control_notes)
     graph = compact(tensors, ops, main.inputs, main.outputs, "tflite")
@@ -271,13 +271,8 @@ def _constant_bytes(model, sub, index: int, tensors):
 
 def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:
     """Tensor index -> shape after LiteRT resizes the inputs to ``shapes`` and allocates."""
-    from ai_edge_litert.interpreter import Interpreter
-
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=1)
-        for detail, shape in zip(interpreter.get_input_details(), shapes):
-            interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
-        interpreter.allocate_tensors()
+        interpreter = _resized_interpreter(path, shapes)
     except Exception as error:  # LiteRT's own words: a custom op, a shape the graph refuses
         raise ExportError(f"{path}: LiteRT could not run it at input shape(s) "
                           f"{';'.join(','.join(map(str, s)) for s in shapes)}: {str(error).strip()[:200]}") from error
@@ -300,26 +295,44 @@ def _fused_activation(op, op_type: str, schema) -> str:
     return _CLAMPS.get(options.FusedActivationFunction(), "")
 
 
-def _evaluate(path: Path, shapes, index: int, fill=()) -> bool | None:
-    """The value of main-subgraph bool tensor ``index`` when LiteRT runs ``path`` on inputs of
-    ``shapes`` holding zeros (or ``fill``'s number per input); None where it cannot run it or the
-    tensor is not one value."""
-    import numpy as np
+def _resized_interpreter(path: Path, shapes, **options):
+    """A one-thread LiteRT interpreter of ``path`` with its inputs resized to ``shapes``, allocated."""
     from ai_edge_litert.interpreter import Interpreter
 
-    try:
-        interpreter = Interpreter(model_path=str(path), num_threads=1, experimental_preserve_all_tensors=True)
-        details = interpreter.get_input_details()
-        for detail, shape in zip(details, shapes):
-            interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
-        interpreter.allocate_tensors()
-        for detail, shape, value in zip(details, shapes, [*fill, *[0] * len(details)]):
-            interpreter.set_tensor(detail["index"], np.full(shape, value, detail["dtype"]))
-        interpreter.invoke()
-        value = np.asarray(interpreter.get_tensor(index))
-    except Exception:  # noqa: BLE001 - whatever stops the run, the weights decide instead
-        return None
-    return bool(value.reshape(-1)[0]) if value.size == 1 else None
+    interpreter = Interpreter(model_path=str(path), num_threads=1, **options)
+    for detail, shape in zip(interpreter.get_input_details(), shapes):
+        interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _condition_values(path: Path, shapes, fill=()):
+    """``value(index)``: main-subgraph bool tensor ``index`` when LiteRT runs ``path`` once on inputs
+    of ``shapes`` holding zeros (or ``fill``'s number per input); None where it cannot run it or the
+    tensor is not one value.  The run is made on the first call, and only once."""
+    import numpy as np
+
+    run: list = []
+
+    def value(index: int) -> bool | None:
+        if not run:
+            try:
+                interpreter = _resized_interpreter(path, shapes, experimental_preserve_all_tensors=True)
+                details = interpreter.get_input_details()
+                for detail, shape, number in zip(details, shapes, [*fill, *[0] * len(details)]):
+                    interpreter.set_tensor(detail["index"], np.full(shape, number, detail["dtype"]))
+                interpreter.invoke()
+                run.append(interpreter)
+            except Exception:  # noqa: BLE001 - whatever stops the run, the weights decide instead
+                run.append(None)
+        if run[0] is None:
+            return None
+        try:
+            tensor = np.asarray(run[0].get_tensor(index))
+        except Exception:  # noqa: BLE001 - a tensor LiteRT does not keep: the weights decide
+            return None
+        return bool(tensor.reshape(-1)[0]) if tensor.size == 1 else None
+    return value
 
 
 def _sequence_steps(op, op_type, slots, tensors, schema) -> int:
