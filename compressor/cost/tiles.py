@@ -53,10 +53,8 @@ def depthwise_set_bytes(op: Op) -> int:
     """Bytes of input and weights a depthwise conv reads for one output position: taps x channels
     of each (XNNPACK's dwconv walks every tap's input row over all channels per output pixel: past
     L1, each MAC costs more; ``RuntimeCost.depthwise_set_factor``)."""
-    item = ITEM_BYTES.get(op.compute_dtype, 4)
-    positions = max(op.output_bytes // item // max(op.out_channels, 1), 1)
-    taps = op.macs // max(positions * op.out_channels, 1)
-    return 2 * taps * op.out_channels * item
+    positions = max(output_positions(op), 1)
+    return 2 * op.macs // positions * ITEM_BYTES.get(op.compute_dtype, 4)  # MACs per output: taps x channels
 
 
 def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[float, int]:

@@ -109,7 +109,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             for d in fixed[value.name]:
                 dims.add().dim_value = d
     # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
-    model, branch_notes, choices = (inline_branches(model, {s.name: _zeros(shape, s.dtype, values.get(s.name, 0))
+    model, branch_notes, choices = (inline_branches(model, {s.name: _filled(shape, s.dtype, values.get(s.name, 0))
                                                             for s, shape in zip(specs, shapes)}, known=frozenset(values))
                                     if _has_if(model) else (model, (), []))
     notes = (*notes, *branch_notes)
@@ -287,7 +287,7 @@ def _has_if(model) -> bool:
     return any(node.op_type == "If" for node in model.graph.node)
 
 
-def _zeros(shape: tuple[int, ...], dtype: str, value: float = 0):
+def _filled(shape: tuple[int, ...], dtype: str, value: float = 0):
     import numpy as np
 
     return np.full(shape, value, dtype=_numpy_dtype(dtype))
@@ -316,7 +316,7 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,
     try:
         session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
         used = {i.name for i in session.get_inputs()}  # an inlined If's condition input may be unused
-        feed = {spec.name: _zeros(shapes[spec.name], spec.dtype) for spec in specs if spec.name in used}
+        feed = {spec.name: _filled(shapes[spec.name], spec.dtype) for spec in specs if spec.name in used}
         for value in probe.graph.input:  # inputs nothing reads (not specs): zeros of their declared shape
             if value.name in used and value.name not in feed and (dims := _dims(value)) and None not in dims:
                 feed[value.name] = np.zeros(dims, onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))

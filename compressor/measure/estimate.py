@@ -194,11 +194,11 @@ def _with_file_nodes(kernels: Any, graph: Graph, path: Path) -> Any:
 
     found = file_node_names(graph, onnx.load(str(path), load_external_data=False))
 
-    nodes = {op.name: found.get(op.name, op.name) for op in kernels.ops}  # "" = onnxruntime inserted it
-    ops = tuple(dataclasses.replace(op, file_node=None if nodes[op.name] == op.name else nodes[op.name])
+    node = lambda name: found.get(name, name)  # the file's node; "" = onnxruntime inserted it
+    ops = tuple(dataclasses.replace(op, file_node=None if node(op.name) == op.name else node(op.name))
                 for op in kernels.ops)
-    warnings = tuple(dataclasses.replace(w, file_node=found.get(w.name, w.name)) if found.get(w.name, w.name)
-                     not in ("", w.name) else w for w in kernels.warnings)
+    warnings = tuple(dataclasses.replace(w, file_node=node(w.name)) if node(w.name) not in ("", w.name) else w
+                     for w in kernels.warnings)
     return dataclasses.replace(kernels, ops=ops, warnings=warnings)
 
 

@@ -58,10 +58,8 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     parallel=_parallel(c, (*keys, fmt, "parallel"), dtypes),
                                     in_place=_op_types(c, (*keys, fmt, "in_place")),
                                     nchwc=_dtype_list(c, (*keys, fmt, "nchwc"), dtypes),
-                                    whole_row_tiles=(c.get((*keys, fmt, "whole_row_tiles"), optional=True) is not None
-                                                     and c.boolean((*keys, fmt, "whole_row_tiles"))),
-                                    separate_clamps=(c.get((*keys, fmt, "separate_clamps"), optional=True) is not None
-                                                     and c.boolean((*keys, fmt, "separate_clamps"))),
+                                    whole_row_tiles=_flag(c, (*keys, fmt, "whole_row_tiles")),
+                                    separate_clamps=_flag(c, (*keys, fmt, "separate_clamps")),
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
@@ -72,6 +70,11 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     task_weight_reads=_task_weight_reads(c, (*keys, fmt, "task_weight_reads"), dtypes),
                                     int8_pair_factors=_int8_pair_factors(c, (*keys, fmt, "int8_pair_factors")))
     return runtimes
+
+
+def _flag(c: Checker, keys: tuple) -> bool:
+    """An optional true / false setting; False when absent."""
+    return c.get(keys, optional=True) is not None and c.boolean(keys)
 
 
 INT8_PAIRS = ("u8u8", "s8s8", "integer_u8u8", "integer_u8s8")
