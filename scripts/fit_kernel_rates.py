@@ -208,6 +208,11 @@ def _copy_runs(op_type: str, params: dict) -> int:
     return copy_runs(op_type, *copy_shapes({**params, "op": op_type}))
 
 
+def _variant(row: dict) -> str:
+    """The row's ``Op.variant`` (tables written before 2026-12-06 call it "interpolation")."""
+    return row.get("variant", row.get("interpolation", ""))
+
+
 def _grouped(row: dict) -> bool:
     return row.get("params", {}).get("groups", 1) > 1
 
@@ -238,7 +243,7 @@ def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict |
     from compressor.targets.types import kernel_term_keys
 
     keys = kernel_term_keys(row["op_type"], row["kind"], filter_taps(_op(row, dtype)), _grouped(row),
-                            _unaligned(row, target, dtype), row.get("interpolation", ""))
+                            _unaligned(row, target, dtype), _variant(row))
     return next((terms[key] for key in keys if key in terms), None)
 
 
@@ -404,14 +409,15 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if _unaligned(r, target, dtype):  # a conv the runtime's fast kernel does not take
             groups.setdefault(f"{r['kind']}_unaligned", []).append(r)
             continue
-        own_type = kernel_op_type(r["op_type"], r.get("interpolation", ""))  # a nearest Resize: Resize_nearest
+        own_type = kernel_op_type(r["op_type"], _variant(r))  # a nearest Resize: Resize_nearest
         if r["family"] == "depthwise_1x1":  # timed for depthwise_taps1 alone, not the kind's fallback
             groups.setdefault(f"{r['kind']}_taps1", []).append(r)
             continue
         # "other" is every op nobody classified: no one kernel's terms; the layout family's PADs
         # and Transposes (their rows, not their bytes) and the streaming family's small copies
-        # (their runs) and LiteRT's own layout kernels (layout_more) are their op types' alone.
-        if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more"):
+        # (their runs) and LiteRT's own layout kernels (layout_more) are their op types' alone, as are
+        # the int8 BATCH_MATMULs XNNPACK takes (bmm_xnnpack: BATCH_MATMUL_xnnpack).
+        if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack"):
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
             groups.setdefault(own_type, []).append(r)

@@ -347,19 +347,30 @@ GRID["lrn"] = [{"shape": s, "op": "LOCAL_RESPONSE_NORMALIZATION", "size": k} for
     ((1, 48, 48, 96), 5), ((1, 24, 24, 256), 5), ((1, 64, 64, 64), 5), ((1, 32, 32, 192), 5),
     ((1, 16, 16, 384), 5), ((1, 28, 28, 32), 3), ((1, 14, 14, 128), 9)]]
 
+# int8 BATCH_MATMULs XNNPACK takes (added 2026-12-06): its right-hand operand's zero point 0
+# (tflite_kernels.batch_matmul_variant; compress's int8 pass makes it so), where ai-edge-quantizer's
+# own zero points leave the "transformer" family's to LiteRT's reference kernel, 14-18x slower
+# (--probe bmm-zero-point).  Attention's shapes: ViT / DeiT (197 tokens), Swin windows (49),
+# speech encoders (256, 1500 frames), a decoder's one-row steps.
+GRID["bmm_xnnpack"] = [{"op": "BATCH_MATMUL", "b": b, "m": m, "k": k, "n": n} for b, m, k, n in [
+    (3, 197, 64, 197), (3, 197, 197, 64), (4, 64, 32, 64), (8, 128, 64, 128), (12, 197, 64, 197), (2, 256, 128, 256),
+    (4, 256, 64, 256), (4, 256, 256, 64), (1, 128, 128, 128), (8, 64, 64, 64), (16, 49, 32, 49), (16, 49, 49, 32),
+    (1, 16, 16, 16), (2, 32, 64, 32), (8, 1, 64, 100), (8, 1, 100, 64), (1, 1500, 64, 1500)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
-            "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise"}
+            "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
+            "bmm_xnnpack": "transformer"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast"},
+                   "ort_broadcast", "bmm_xnnpack"},
         "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
-                 "streaming", "pool_nhwc"},
+                 "streaming", "pool_nhwc", "bmm_xnnpack"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn"},
+                      "lrn", "bmm_xnnpack"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn"}}
 
@@ -928,6 +939,22 @@ def build_tflite_int8(family: str, p: dict, path: Path) -> None:
     build_tflite(family, p, fp32)
     _quantize_tflite(fp32, path)
     fp32.unlink()
+    if family == "bmm_xnnpack":
+        zero_rhs_zero_point(path)
+
+
+def zero_rhs_zero_point(path: Path) -> int:
+    """Set the right-hand zero point of the int8 BATCH_MATMUL in ``path`` to 0 (XNNPACK then takes
+    it; the scale is kept, so only the timing means anything); the zero point it had."""
+    from compressor.tflite.flatbuffer import op_names, pack, read_model
+
+    model = read_model(path)
+    graph, names = model.subgraphs[0], op_names(model)
+    rhs = graph.tensors[next(op for op in graph.operators if names[op.opcodeIndex] == "BATCH_MATMUL").inputs[1]]
+    zero_point = int(rhs.quantization.zeroPoint[0])
+    rhs.quantization.zeroPoint = [0] * len(rhs.quantization.zeroPoint)
+    path.write_bytes(pack(model))
+    return zero_point
 
 
 BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8, "tflite-int8": build_tflite_int8}
@@ -1067,7 +1094,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes,
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
                          "output_bytes": op.output_bytes, "broadcast_runs": op.kernel_calls, "ms": ms,
-                         "nchwc_rows": op.nchwc_rows, "interpolation": op.interpolation,
+                         "nchwc_rows": op.nchwc_rows, "variant": op.variant,
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8"),

@@ -52,7 +52,7 @@ of the runs, lowest of three passes, the empty file's time subtracted (as
 ``microbench_kernels.py``), and so are the transposes (onnxruntime).  ``handoff`` feeds a profile
 (``parallel.<dtype>.handoff_us``), ``transpose`` (``transpose_element_ns``) and ``indirection``
 (``indirection_ns``: ``--from-json F`` prints its curve, the floor of an IGEMM conv) and
-``upsample`` (``kernels.float32.Upsample``, bilinear, and ``Upsample_nearest``: ``Op.interpolation``).
+``upsample`` (``kernels.float32.Upsample``, bilinear, and ``Upsample_nearest``: ``Op.variant``).
 
 ``weight-reads``: onnxruntime int8 3x3 convs whose packed weights overflow the core's cache
 (384 to 1024 channels, 2x2 to 14x14 positions), by its profiler.  Its QLinearConv cuts the output
@@ -112,6 +112,7 @@ import argparse
 import itertools
 import json
 import math
+import shutil
 import statistics
 import sys
 import tempfile
@@ -258,11 +259,9 @@ BMM_SHAPES = ((4, 256, 64, 256), (4, 256, 256, 64), (1, 128, 128, 128), (8, 64, 
 def probe_bmm_zero_point(work: Path, seconds: float) -> list[dict]:
     """int8 BATCH_MATMULs as ai-edge-quantizer writes them (a right-hand zero point it picks from
     the data) and the same files with that zero point set to 0: XNNPACK takes only the latter,
-    LiteRT's reference kernel runs the former.  Not priced yet: the cost model takes every int8
-    BATCH_MATMUL at the reference kernel's terms (README, session 20)."""
+    LiteRT's reference kernel runs the former.  Priced since by the bmm_xnnpack family's terms
+    (microbench_kernels.py, ``kernels.int8.BATCH_MATMUL_xnnpack``; ``Op.variant``)."""
     import microbench_kernels as mk
-
-    from compressor.tflite.flatbuffer import op_names, pack, read_model
 
     points, paths = [], []
     for batch, m, k, n in BMM_SHAPES:
@@ -272,12 +271,8 @@ def probe_bmm_zero_point(work: Path, seconds: float) -> list[dict]:
         stem = work / f"bmm-{batch}x{m}x{k}x{n}"
         b.save(stem.with_suffix(".f32.tflite"), [x, y], [z])
         mk._quantize_tflite(stem.with_suffix(".f32.tflite"), stem.with_suffix(".tflite"))
-        model = read_model(stem.with_suffix(".tflite"))
-        graph, names = model.subgraphs[0], op_names(model)
-        rhs = graph.tensors[next(op for op in graph.operators if names[op.opcodeIndex] == "BATCH_MATMUL").inputs[1]]
-        zero_point = int(rhs.quantization.zeroPoint[0])
-        rhs.quantization.zeroPoint = [0] * len(rhs.quantization.zeroPoint)
-        stem.with_suffix(".zp0.tflite").write_bytes(pack(model))
+        shutil.copyfile(stem.with_suffix(".tflite"), stem.with_suffix(".zp0.tflite"))
+        zero_point = mk.zero_rhs_zero_point(stem.with_suffix(".zp0.tflite"))
         for path, zp in ((stem.with_suffix(".tflite"), zero_point), (stem.with_suffix(".zp0.tflite"), 0)):
             paths.append(path)
             points.append({"shape": [batch, m, k, n], "rhs_zero_point": zp, "macs": batch * m * k * n})

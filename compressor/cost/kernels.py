@@ -150,6 +150,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set, walk_set))
     _note_int8_pairs(graph, warn)
     _note_reference_kernels(graph, profile, warn)
+    _note_asymmetric_matmuls(graph, profile, warn)
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
 
@@ -265,6 +266,27 @@ def _note_reference_kernels(graph: Graph, profile: TargetProfile, warn) -> None:
         warn(found[0][0], "reference_kernel", f"{len(found)} int8 {op_type} op(s) run a kernel of LiteRT's own, not "
                                               f"XNNPACK's: {cost}; keep them float (compress --float-ops)"
                                               + (f", or {_REMEDY[op_type]}" if op_type in _REMEDY else ""))
+
+
+def _note_asymmetric_matmuls(graph: Graph, profile: TargetProfile, warn) -> None:
+    """A LiteRT graph's int8 BATCH_MATMULs XNNPACK leaves to LiteRT's reference kernel on a CPU
+    target (``Op.variant`` "": a right-hand zero point other than 0, graph/tflite_kernels.py):
+    what they cost, what they would with it 0 where the profile has those terms, the remedy."""
+    if graph.format != "tflite" or profile.kind != "cpu":
+        return
+    found = [op for op in graph.ops
+             if op.op_type == "BATCH_MATMUL" and op.compute_dtype == "int8" and op.macs and not op.variant]
+    if not found:
+        return
+    def ms(ops) -> float:
+        return sum(estimate_op_latency(o, profile, runtime=graph.format).latency_s for o in ops) * _MS_PER_S
+
+    now, fast = ms(found), ms([replace(op, variant="xnnpack") for op in found])
+    cost = (f"{now:.3g} ms of the estimate, {fast:.3g} ms with it 0 (the profile's measured terms)" if fast < now
+            else f"{now:.3g} ms of the estimate; XNNPACK's kernel ran them 14-18x faster on an EPYC Zen 4")
+    warn(found[0], "reference_kernel", f"{len(found)} int8 BATCH_MATMUL op(s) run LiteRT's reference kernel, not "
+                                       f"XNNPACK's, which takes only a right-hand zero point of 0: {cost}; quantize "
+                                       "that operand symmetric (compress's int8 pass does)")
 
 
 def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:

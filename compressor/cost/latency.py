@@ -100,6 +100,7 @@ from typing import Any, Mapping
 
 from ..errors import TargetError
 from ..graph.ir import Op
+from ..targets.kernel_terms import kernel_op_type
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
 from .tiles import (  # noqa: F401
@@ -309,7 +310,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     unaligned = costs.unaligned(op.compute_dtype, op.kind, op.in_channels, op.out_channels, op.groups, op.nchwc_rows)
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
                                                                 grouped=op.groups > 1, unaligned=unaligned,
-                                                                interpolation=op.interpolation)
+                                                                variant=op.variant)
     if terms is not None:
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
@@ -356,7 +357,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None
     split = threads  # threads sharing the op's work: the roofline's all, a measured split's below
-    if parallel and op.op_type not in parallel.get("serial", ()) and not op.elementwise_copies:  # a 1-thread loop
+    # ``serial`` names op types (LiteRT's own kernels); a variant another kernel runs is not one of them
+    serial = kernel_op_type(op.op_type, op.variant) in parallel.get("serial", ()) if parallel else False
+    if parallel and not serial and not op.elementwise_copies:  # a 1-thread loop
         # One thread's time, split as measured, plus the pool's hand-off, where that pays; with
         # ``handoff_us`` (XNNPACK) by its work tiles instead: one tile stays on the calling thread,
         # more are split even when that gains nothing.  A recurrent op hands off once per time

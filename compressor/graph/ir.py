@@ -119,9 +119,12 @@ class Op:
     # dynamically quantized ConvInteger's ("integer_u8u8"): MLAS's kernels differ by pair
     # (RuntimeCost.int8_pair_factors).  "" for every other op.
     int8_pair: str = ""
-    # An ONNX Resize's (or onnxruntime's NCHWc Upsample's) interpolation, its ``mode``: "nearest"
-    # copies, "linear" interpolates (a TFLite resize says it in its op type).  "" for every other op.
-    interpolation: str = ""
+    # Which of its op type's kernels runs the op, where the type does not say (its kernel terms are
+    # ``{op_type}_{variant}``, kernel_terms.kernel_op_type): an ONNX Resize's (or onnxruntime's NCHWc
+    # Upsample's) interpolation, its ``mode`` ("nearest" copies; "linear", the one its op type's terms
+    # were timed with, interpolates; a TFLite resize says it in its op type); "xnnpack" for a TFLite
+    # int8 BATCH_MATMUL XNNPACK takes (tflite_kernels.batch_matmul_variant).  "" for every other op.
+    variant: str = ""
     # A TFLite binary op's fused activation ("RELU", "RELU6", "RELU_N1_TO_1"), which XNNPACK runs as a
     # clamp node of its own after the op (``RuntimeCost.separate_clamps``).  "" for every other op.
     fused_activation: str = ""

@@ -257,7 +257,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             # runs MLAS's NCHW conv, one im2col + GEMM per channel: a call each (Op.kernel_calls).
             op = dataclasses.replace(op, kernel_calls=op.out_channels)
         if node.op_type in ("Resize", "Upsample") and ins and outs:
-            op = dataclasses.replace(op, interpolation=resize_interpolation(
+            op = dataclasses.replace(op, variant=resize_interpolation(
                 node, opset, tensors[ins[0]].shape, tensors[outs[0]].shape))
         if (pair := BROADCAST_OPERANDS.get(node.op_type)) and all(j < len(slots) and slots[j] is not None for j in pair):
             op = dataclasses.replace(op, kernel_calls=broadcast_calls(*(tensors[slots[j]].shape for j in pair)))

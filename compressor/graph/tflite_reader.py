@@ -24,6 +24,7 @@ from .ir import (
 )
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 from .tflite_control import Subgraph, inline_ifs
+from .tflite_kernels import ACTIVATION_OPTIONS, batch_matmul_variant, fused_activation
 
 __all__ = ["read_tflite"]
 
@@ -185,8 +186,10 @@ class _SubgraphReader:
                                 inputs=ins, outputs=outs, macs=macs, weights=weights, layout="nhwc", recurrent_steps=steps,
                                 groups=groups,
                                 compute_dtype=op_dtype(tensors, ins, outs, weights, kind)))
-            if op_type in _ACTIVATION_OPTIONS:
-                ops[-1] = dataclasses.replace(ops[-1], fused_activation=_fused_activation(op, op_type, schema))
+            if op_type in ACTIVATION_OPTIONS:
+                ops[-1] = dataclasses.replace(ops[-1], fused_activation=fused_activation(op, op_type, schema))
+            elif op_type == "BATCH_MATMUL":
+                ops[-1] = dataclasses.replace(ops[-1], variant=batch_matmul_variant(sub, slots, tensors))
         outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
         # One input channel times a multiplier (what the converter makes of a 1-channel conv: an audio
         # stem, a grayscale image's first layer): its one input channel recorded, so a CPU target costs
@@ -277,22 +280,6 @@ def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:
         raise ExportError(f"{path}: LiteRT could not run it at input shape(s) "
                           f"{';'.join(','.join(map(str, s)) for s in shapes)}: {str(error).strip()[:200]}") from error
     return {int(d["index"]): tuple(int(x) for x in d["shape"]) for d in interpreter.get_tensor_details()}
-
-
-# Binary ops whose options carry a fused activation, and the clamps XNNPACK makes of them
-# (ActivationFunctionType: 1 RELU, 2 RELU_N1_TO_1, 3 RELU6).
-_ACTIVATION_OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "DIV": "DivOptions"}
-_CLAMPS = {1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
-
-
-def _fused_activation(op, op_type: str, schema) -> str:
-    """``Op.fused_activation`` of a TFLite binary op from its options; "" without one."""
-    table = op.BuiltinOptions()
-    if table is None:
-        return ""
-    options = getattr(schema, _ACTIVATION_OPTIONS[op_type])()
-    options.Init(table.Bytes, table.Pos)
-    return _CLAMPS.get(options.FusedActivationFunction(), "")
 
 
 def _resized_interpreter(path: Path, shapes, **options):

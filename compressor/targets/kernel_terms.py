@@ -60,21 +60,22 @@ OWN_KERNEL = frozenset({"TRANSPOSE_CONV", "ConvTranspose"})
 
 
 def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = False,
-                     unaligned: bool = False, interpolation: str = "") -> tuple[str, ...]:
+                     unaligned: bool = False, variant: str = "") -> tuple[str, ...]:
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
-    scripts/fit_kernel_rates.py fits them under the same names).  A resize that does not
-    interpolate linearly (``Op.interpolation``: an ONNX nearest ``Resize``) first by its own,
-    ``Resize_nearest``, then as its op type (timed bilinear).  An ``OWN_KERNEL`` op type by its
+    scripts/fit_kernel_rates.py fits them under the same names).  An op run by another kernel of
+    its type (``Op.variant``: an ONNX nearest ``Resize``, an int8 BATCH_MATMUL XNNPACK takes) first
+    by its own (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``), then as its op type.  An ``OWN_KERNEL`` op type by its
     own terms alone, else its kind's."""
     op_type = SAME_KERNEL.get(op_type, op_type)
     if op_type in OWN_KERNEL:
         return op_type, kind
-    own = (kernel_op_type(op_type, interpolation),) if kernel_op_type(op_type, interpolation) != op_type else ()
+    own = (kernel_op_type(op_type, variant),) if kernel_op_type(op_type, variant) != op_type else ()
     return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + own + \
         (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
 
 
-def kernel_op_type(op_type: str, interpolation: str = "") -> str:
-    """The name an op's own kernel terms take: its op type, a resize's with its interpolation
-    where that is not the linear one its op type's were timed with (``Resize_nearest``)."""
-    return f"{op_type}_{interpolation}" if interpolation and interpolation != "linear" else op_type
+def kernel_op_type(op_type: str, variant: str = "") -> str:
+    """The name an op's own kernel terms take: its op type, with its ``Op.variant`` where it has one
+    (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``) other than a resize's "linear", the one its op
+    type's were timed with."""
+    return f"{op_type}_{variant}" if variant and variant != "linear" else op_type

@@ -225,7 +225,7 @@ class RuntimeCost:
                 or out_channels < rule.get("min_output_channels", 0))
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
-                     grouped: bool = False, unaligned: bool = False, interpolation: str = "") -> KernelTerms | None:
+                     grouped: bool = False, unaligned: bool = False, variant: str = "") -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: a grouped conv's
         (``conv_grouped``: one small GEMM per group), a conv's that misses the runtime's fast
         kernel (``unaligned``: ``conv_unaligned``), else by its type, else its kind with its
@@ -234,7 +234,7 @@ class RuntimeCost:
         table = self.kernels.get(dtype)
         if not table:
             return None
-        keys = kernel_term_keys(op_type, kind, taps, grouped, unaligned, interpolation)
+        keys = kernel_term_keys(op_type, kind, taps, grouped, unaligned, variant)
         return next((table[key] for key in keys if key in table), None)
 
 

@@ -1,4 +1,4 @@
-"""How onnxruntime interpolates a Resize (``Op.interpolation``), and what each way costs."""
+"""How onnxruntime interpolates a Resize (``Op.variant``), and what each way costs."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def test_the_path_is_the_one_onnxruntime_takes(attrs, opset, out, expected):
 
 
 def test_a_nearest_resize_is_looked_up_by_its_path_then_as_a_resize():
-    assert kernel_term_keys("Resize", "other", interpolation="nearest2x")[:2] == ("Resize_nearest2x", "Resize")
-    assert kernel_term_keys("Resize", "other", interpolation="linear")[0] == "Resize"  # the terms timed bilinear
+    assert kernel_term_keys("Resize", "other", variant="nearest2x")[:2] == ("Resize_nearest2x", "Resize")
+    assert kernel_term_keys("Resize", "other", variant="linear")[0] == "Resize"  # the terms timed bilinear
     assert kernel_term_keys("Add", "elementwise")[0] == "Add"
 
 
@@ -59,7 +59,7 @@ def test_an_exported_upsample_is_read_and_costed_as_the_copy_it_runs(tmp_path):
         path = tmp_path / f"{name}.onnx"
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
         (op,) = read_graph(path, as_run=True).ops
-        cost[name] = (op.interpolation, estimate_op_latency(op, target, runtime="onnx").latency_s)
+        cost[name] = (op.variant, estimate_op_latency(op, target, runtime="onnx").latency_s)
     assert cost["torch"][0] == "nearest2x" and cost["default"][0] == "nearest"
     assert cost["default"][1] > 4 * cost["torch"][1]
 
@@ -115,6 +115,6 @@ def test_a_resize_behind_an_nchwc_conv_is_costed_as_the_nchwc_upsample_it_become
     for cpu in ("AuthenticAMD family 25 model 17", None):
         target = load_target("host-x86", cpu_identity=cpu) if cpu else load_target("host-x86")
         costs = target.compute.runtime_cost("onnx")
-        assert costs.kernel_terms("float32", up.op_type, up.kind, 0, interpolation=up.interpolation) is not None
+        assert costs.kernel_terms("float32", up.op_type, up.kind, 0, variant=up.variant) is not None
         ps_per_byte = estimate_op_latency(up, target, runtime="onnx").latency_s * 1e12 / up.output_bytes
         assert ps_per_byte < 50  # nearest: 15-43 ps per output byte by the profiler; bilinear ~90
