@@ -350,7 +350,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # A GEMM over rows read at its own measured curve pays all of it: that curve is the excess
     # itself (a chain's op over the same op alone), not a read time the kernel's includes.
     excess_curve = gemm_over_rows(op) and bool(costs.conv_weight_stream.get(op.compute_dtype))  # as weight_stream_rate picks it
-    hot_s = op.weight_bytes / costs.hot_weight_rate(op.compute_dtype) if streamed_s and not excess_curve else 0.0
+    hot_rate = costs.hot_weight_rate(op.compute_dtype) if streamed_s and not excess_curve else None
+    hot_s = op.weight_bytes / hot_rate if hot_rate else 0.0
     extra_s = (max(streamed_s - hot_s, 0.0) + igemm_restream_s(op, costs, profile.memory.private_cache_bytes)
                + task_weight_reads_s(op, costs, compute.threads))
     total_s = max(work_s + extra_s, streamed_s)

@@ -195,10 +195,12 @@ class RuntimeCost:
         """``depthwise_set_factor`` at a per-output set of ``set_bytes``, interpolated; 1 without a curve."""
         return _log_interpolate(self.depthwise_set_factor.get(dtype), set_bytes) or 1.0
 
-    def hot_weight_rate(self, dtype: str) -> float:
+    def hot_weight_rate(self, dtype: str) -> float | None:
         """Bytes/s of weights hot in the core's private cache: the curve's smallest set (its rate
-        is what the kernel terms were measured at)."""
-        return self.weight_stream[dtype][0][1]
+        is what the kernel terms were measured at); a dtype without a curve of its own (an int64
+        or fp16 op's constants) the float32 curve's; None without either."""
+        curve = self.weight_stream.get(dtype) or self.weight_stream.get("float32")
+        return curve[0][1] if curve else None
 
     def rnn_ps_per_mac(self, op_type: str, macs_per_step: float) -> float | None:
         """ps per MAC of this runtime's ``op_type`` recurrent kernel at ``macs_per_step`` (its
