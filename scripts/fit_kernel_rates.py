@@ -156,7 +156,8 @@ SUBTRACT_PROFILED_GLUE = False
 # (a 112x112x32 3x3: 116 us of kernel in 322), which a graph of NCHWc convs does not run per op.
 _PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
-OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger"})
+# LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call).
+OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
 # MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
@@ -377,8 +378,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # broadcast run, a PAD per row, a TRANSPOSE per row of its normalized permutation
     # (ir.transpose_rows), a copy per contiguous run (ir.copy_runs); onnxruntime's fp32 binary ops
     # per span of its Broadcaster (ort_kernels.broadcast_calls: fp32 ones and QLinearAdd / Mul), its
-    # fp32 depthwise convs left in NCHW per channel (onnx_reader).
-    called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", *ir.COPY_OPS} if fmt == "tflite"
+    # fp32 depthwise convs left in NCHW per channel (onnx_reader); LiteRT's RFFT2D per plane.
+    called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
               else BROADCAST_OPS | ({"depthwise_unaligned"} if dtype == "float32" else set()) if fmt == "onnx"
               else frozenset())
 

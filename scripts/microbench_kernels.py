@@ -357,6 +357,16 @@ GRID["bmm_xnnpack"] = [{"op": "BATCH_MATMUL", "b": b, "m": m, "k": k, "n": n} fo
     (4, 256, 64, 256), (4, 256, 256, 64), (1, 128, 128, 128), (8, 64, 64, 64), (16, 49, 32, 49), (16, 49, 49, 32),
     (1, 16, 16, 16), (2, 32, 64, 32), (8, 1, 64, 100), (8, 1, 100, 64), (1, 1500, 64, 1500)]]
 
+# LiteRT's RFFT2D (added 2026-12-06): the STFT inside audio models (BirdNET frames its 3 s clip
+# into 511 x 2048 and 511 x 1024 transforms; a wake-word model's 2048-point one), which XNNPACK
+# does not take: LiteRT's kernel runs fft2d's rdft2d in doubles, one [h, n] plane at a time.
+# Its work is counted N log2 N per plane of N (tflite_reader), one call per plane; fp32 only (no
+# int8 kernel).  1-D frames, as audio models have them: 2-D planes (an image's FFT; 64 x 64 and
+# 4 x 32 x 128, timed 2026-12-06 before they were left out) ran 2.5x faster per unit of that count.
+GRID["rfft"] = [{"op": "RFFT2D", "frames": f, "n": n} for f, n in [
+    (1, 512), (49, 512), (98, 1024), (511, 2048), (511, 1024), (100, 256), (1000, 128), (10, 4096), (200, 64),
+    (32, 2048), (4, 16384), (1, 64)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -368,11 +378,11 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack"},
         "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
-                 "streaming", "pool_nhwc", "bmm_xnnpack"},
+                 "streaming", "pool_nhwc", "bmm_xnnpack", "rfft"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn", "bmm_xnnpack"},
+                      "lrn", "bmm_xnnpack", "rfft"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn"}}
+                        "pool_nhwc", "ort_broadcast", "lrn", "rfft"}}
 
 
 def log(message: str) -> None:
@@ -391,7 +401,7 @@ class _TfliteBuilder:
     def tensor(self, shape, data=None, dtype="float32"):
         s = self.s
         t = s.TensorT(); t.name = f"t{len(self.tensors)}"; t.shape = list(shape); t.buffer = 0
-        t.type = s.TensorType.INT32 if dtype == "int32" else s.TensorType.FLOAT32
+        t.type = {"int32": s.TensorType.INT32, "complex64": s.TensorType.COMPLEX64}.get(dtype, s.TensorType.FLOAT32)
         if data is not None:
             b = s.BufferT(); b.data = np.frombuffer(np.asarray(data, dtype=dtype).tobytes(), np.uint8).tolist()
             self.buffers.append(b); t.buffer = len(self.buffers) - 1
@@ -477,6 +487,12 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
     b = _TfliteBuilder(); s = b.s
     if family == "transformer":
         _build_tflite_transformer(b, p, path); return
+    if family == "rfft":  # [1, frames, h, n] -> complex64 [1, frames, h, n/2 + 1], fft_length [h, n]
+        x = b.tensor((1, p["frames"], p.get("h", 1), p["n"]))
+        length = b.tensor((2,), [p.get("h", 1), p["n"]], dtype="int32")
+        y = b.tensor((1, p["frames"], p.get("h", 1), p["n"] // 2 + 1), dtype="complex64")
+        b.op("RFFT2D", [x, length], [y], "Rfft2dOptions", s.Rfft2dOptionsT())
+        b.save(path, [x], [y]); return
     if family == "dispatch":
         x = first = b.tensor((1, 1, 1, 8))
         one = b.tensor((1, 1, 1, 8), np.ones((1, 1, 1, 8)))

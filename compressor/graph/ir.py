@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["COMPUTE_KINDS", "COPY_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
+__all__ = ["COMPUTE_KINDS", "COPY_OPS", "METADATA_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
            "copy_runs", "elements", "make_op",
            "op_dtype", "pad_rows", "restore_names", "size_bytes", "transpose_rows"]
 
@@ -207,6 +207,7 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               compute_dtype=compute_dtype,
               weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),
               input_bytes=(sum(tensors[i].size_bytes for i in outputs) if op_type in SLICE_OPS
+                           else 0 if op_type in METADATA_OPS
                            else sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant)),
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
               weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels,
@@ -236,6 +237,8 @@ def _int8_pair(op_type: str, tensors, inputs, weights) -> str:
 # Slices read only the part they copy: an unrolled LSTM's SLICE of one step from [100, 1, 512]
 # reads 2 KB, not the 200 KB tensor (``Op.input_bytes``).
 SLICE_OPS = ("SLICE", "STRIDED_SLICE")
+# Ops that read their input's shape, not its data (BirdNET's 16 SHAPEs of 1-576 KB tensors).
+METADATA_OPS = ("SHAPE", "RANK", "Shape", "Size")
 # TFLite ops XNNPACK runs as copies of contiguous runs (``copy_runs``), and the resource
 # variable reads and writes of streaming models, one memcpy each (read_variable.cc, assign_variable.cc).
 COPY_OPS = ("CONCATENATION", "SLICE", "STRIDED_SLICE", "READ_VARIABLE", "ASSIGN_VARIABLE")

@@ -22,6 +22,7 @@ from .ir import (
     size_bytes,
     transpose_rows,
 )
+from .litert_run import LiteRTRun, value_dependent_shapes
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 from .tflite_control import Subgraph, inline_ifs
 from .tflite_kernels import ACTIVATION_OPTIONS, batch_matmul_variant, fused_activation
@@ -77,14 +78,16 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
                                tuple(d if d >= 0 else None for d in dims)))
     shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
     declared = tuple(tuple(1 if d is None else d for d in spec.dims) for spec in specs)
-    resized = _shapes_from_litert(path, shapes) if shapes != declared else {}
+    values = check_input_values(tuple(specs), input_values, path=path)
+    litert = LiteRTRun(path, shapes, [values.get(spec.name, 0) for spec in specs])
+    resized = litert.allocated_shapes() if shapes != declared else {}
+    if value_dependent_shapes(sub):  # sizes only a run gives (framed audio, FILLs): one run's
+        resized = litert.run_shapes() or resized
 
     read = _SubgraphReader(model, schema, builtin_names, type_names)
     main = read(0, resized)
     # An IF's ops live in its branch subgraphs (tflite_control.py): one is inlined.
-    values = check_input_values(tuple(specs), input_values, path=path)
-    fill = [values.get(spec.name, 0) for spec in specs]
-    tensors, ops, control_notes = inline_ifs(main, read, _condition_values(path, shapes, fill),
+    tensors, ops, control_notes = inline_ifs(main, read, litert.value,
                                              known=frozenset(i for i, spec in zip(main.inputs, specs) if spec.name in values))
     notes = (*notes, *control_notes)
     graph = compact(tensors, ops, main.inputs, main.outputs, "tflite")
@@ -190,6 +193,9 @@ class _SubgraphReader:
                 ops[-1] = dataclasses.replace(ops[-1], fused_activation=fused_activation(op, op_type, schema))
             elif op_type == "BATCH_MATMUL":
                 ops[-1] = dataclasses.replace(ops[-1], variant=batch_matmul_variant(sub, slots, tensors))
+            elif op_type == "RFFT2D" and macs:  # one rdft2d call per [H, W] plane
+                x = tensors[slots[0]].shape
+                ops[-1] = dataclasses.replace(ops[-1], kernel_calls=elements(x) // (x[-2] * x[-1]))
         outputs = [int(sub.Outputs(j)) for j in range(sub.OutputsLength())]
         # One input channel times a multiplier (what the converter makes of a 1-channel conv: an audio
         # stem, a grayscale image's first layer): its one input channel recorded, so a CPU target costs
@@ -272,56 +278,6 @@ def _constant_bytes(model, sub, index: int, tensors):
     return buffer.DataAsNumpy() if buffer.DataLength() else None
 
 
-def _shapes_from_litert(path: Path, shapes) -> dict[int, tuple[int, ...]]:
-    """Tensor index -> shape after LiteRT resizes the inputs to ``shapes`` and allocates."""
-    try:
-        interpreter = _resized_interpreter(path, shapes)
-    except Exception as error:  # LiteRT's own words: a custom op, a shape the graph refuses
-        raise ExportError(f"{path}: LiteRT could not run it at input shape(s) "
-                          f"{';'.join(','.join(map(str, s)) for s in shapes)}: {str(error).strip()[:200]}") from error
-    return {int(d["index"]): tuple(int(x) for x in d["shape"]) for d in interpreter.get_tensor_details()}
-
-
-def _resized_interpreter(path: Path, shapes, **options):
-    """A one-thread LiteRT interpreter of ``path`` with its inputs resized to ``shapes``, allocated."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path), num_threads=1, **options)
-    for detail, shape in zip(interpreter.get_input_details(), shapes):
-        interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
-    interpreter.allocate_tensors()
-    return interpreter
-
-
-def _condition_values(path: Path, shapes, fill=()):
-    """``value(index)``: main-subgraph bool tensor ``index`` when LiteRT runs ``path`` once on inputs
-    of ``shapes`` holding zeros (or ``fill``'s number per input); None where it cannot run it or the
-    tensor is not one value.  The run is made on the first call, and only once."""
-    import numpy as np
-
-    run: list = []
-
-    def value(index: int) -> bool | None:
-        if not run:
-            try:
-                interpreter = _resized_interpreter(path, shapes, experimental_preserve_all_tensors=True)
-                details = interpreter.get_input_details()
-                for detail, shape, number in zip(details, shapes, [*fill, *[0] * len(details)]):
-                    interpreter.set_tensor(detail["index"], np.full(shape, number, detail["dtype"]))
-                interpreter.invoke()
-                run.append(interpreter)
-            except Exception:  # noqa: BLE001 - whatever stops the run, the weights decide instead
-                run.append(None)
-        if run[0] is None:
-            return None
-        try:
-            tensor = np.asarray(run[0].get_tensor(index))
-        except Exception:  # noqa: BLE001 - a tensor LiteRT does not keep: the weights decide
-            return None
-        return bool(tensor.reshape(-1)[0]) if tensor.size == 1 else None
-    return value
-
-
 def _sequence_steps(op, op_type, slots, tensors, schema) -> int:
     """Time steps of a sequence LSTM/RNN op: input [batch, time, ...] unless its options say time-major."""
     if op_type not in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN") or not slots or slots[0] is None:
@@ -368,6 +324,11 @@ def _tflite_kind_macs(op, op_type, slots, outs, tensors, schema) -> tuple[str, i
         lhs = shape(0)
         k = lhs[-2] if adj_x and len(lhs) > 1 else lhs[-1]
         return "fully_connected", out * k, (1,)
+    if op_type == "RFFT2D" and shape(0) and len(shape(0)) >= 2:
+        # LiteRT's kernel (fft2d's rdft2d, in doubles) transforms each [H, W] plane of its input
+        # (fft_length is those dims unless it crops or pads): its work, N log2 N per plane of N.
+        x = shape(0)
+        return "other", int(elements(x) * max(1.0, math.log2(x[-2] * x[-1]))), ()
     if op_type == "UNIDIRECTIONAL_SEQUENCE_LSTM" and w and shape(0) and shape(5):
         # input [batch, time, in] (or time-major); 4 input weights [cells, in] (slots 1-4) and 4
         # recurrent ones [cells, out] (5-8), biases 12-15: per step 4 x cells x (in + out) MACs.
