@@ -69,7 +69,9 @@ def export_tflite(model, shape, path: Path) -> None:
 
 def quantize_tflite(fp32: Path, shape, path: Path) -> None:
     """ai-edge-quantizer ``static_wi8_ai8`` (int8 weights and activations, float I/O) on 4 random
-    samples: the route PITFALLS.md found cleanest, as the compress pipeline's int8 pass takes."""
+    samples: the route PITFALLS.md found cleanest, as the compress pipeline's int8 pass takes it (which
+    since 2026-12-06 also makes BATCH_MATMULs' right-hand operands symmetric: these files keep the
+    library's zero points, so the corpus holds both of LiteRT's int8 BATCH_MATMUL kernels)."""
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import quantizer, recipe

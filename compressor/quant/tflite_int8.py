@@ -36,6 +36,7 @@ from ..capture import captured_output
 from ..errors import ConfigError, ExportError
 from ..measure.runtime import natural_key
 from ..tflite.names import layer_paths, ops_by_layer
+from .symmetric_matmul import matmul_operand_tensors, symmetric_ranges
 
 __all__ = ["MIN_CALIBRATION_SAMPLES", "RANGE_METHODS", "bounded_samples", "Calibration", "Int8Tweaks", "calibrate_min_max", "calibrate_recorded", "derive_ranges", "check_int8_edges", "compute_op_count", "float_ops",
            "layers_by_name", "quantize_tflite", "signature_inputs", "supports_int16"]
@@ -297,6 +298,8 @@ def quantize_tflite(float_path: Path, out_path: Path, samples: list[list[np.ndar
                                   activation_bits=activation_bits)
             ranges = (calibration.ranges(float_path) if calibration is not None
                       else calibrate_min_max(qt, float_path, samples))
+            if activation_bits == 8:  # XNNPACK's int8 BATCH_MATMUL wants a symmetric right-hand side
+                ranges = symmetric_ranges(ranges, matmul_operand_tensors(float_path))
             qsvs = _override_ranges(ranges, tweaks.range_overrides)
             quantized = qt.quantize(qsvs, enable_progress_bar=False, enable_progress_report=False)
             quantized.export_model(str(out_path), overwrite=True)
