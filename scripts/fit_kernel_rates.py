@@ -69,11 +69,11 @@ def rnn_step_times(rows: list[dict], fmt: str = "onnx") -> list[tuple[str, float
     over time steps is the time of one step (a width timed at fewer than two step counts: none)."""
     groups: dict[tuple, list[tuple[int, float, int]]] = {}
     for r in rows:
-        if r["family"] == "rnn" and r["format"] == fmt and r.get("recurrent_steps"):
-            groups.setdefault((r["params"]["cell"], r["params"]["hidden"]), []).append(
+        if r["family"] in ("rnn", "rnn_dynamic") and r["format"] == fmt and r.get("recurrent_steps"):
+            groups.setdefault((r["op_type"], r["params"]["hidden"], r["params"]["input"]), []).append(
                 (r["recurrent_steps"], r["ms"], r["macs"]))
     per_step = []
-    for (cell, _), points in groups.items():
+    for (cell, _, _), points in groups.items():
         if len(points) < 2:
             continue
         mean_n = statistics.fmean(n for n, _, _ in points)
@@ -116,7 +116,7 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
             and (r["format"].endswith("int8") == (dtype == "int8"))
             and (dtype == "float32" or r["kind"] in COMPUTE)]
     fitted = {}
-    rows = [r for r in rows if r["family"] not in ("dispatch", "rnn")]  # those two set the runtime costs
+    rows = [r for r in rows if r["family"] not in ("dispatch", "rnn", "rnn_dynamic")]  # those set the runtime costs
     for kind in sorted({r["kind"] for r in rows}):
         # int8 files carry a float QUANTIZE in and DEQUANTIZE out around the op: only layers of at
         # least 5 M MACs, where that glue is a small part, set the int8 compute rate.
@@ -390,7 +390,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     glue = qdq_ms_per_byte(rows, source) if timed_apart else glue_ms_per_byte(rows, source)
     mine = []
     for r in rows:
-        if (r["format"] != source or r["family"] in ("dispatch", "rnn", "glue", "glue_transpose") or r["kind"] == "quantize"
+        if (r["format"] != source or r["family"] in ("dispatch", "rnn", "rnn_dynamic", "glue", "glue_transpose") or r["kind"] == "quantize"
                 or r.get("dtype", "float32") != dtype or _features(r, target, dtype) is None):
             continue
         r = {**r, "ms": kernel_time(r, glue, transpose)}
@@ -603,7 +603,10 @@ def main(argv: list[str] | None = None) -> int:
         step, rnn_efficiency = fit_rnn_step(rows, target, fmt)
         if step == step:  # not NaN: this format has a recurrent sweep
             lines += [f"rnn_step_us = {step:.4g}", f"rnn_efficiency = {rnn_efficiency:.4g}"]
-        for cell, curve in fit_rnn_curves(rows, fmt).items():
+        curves = fit_rnn_curves(rows, fmt)
+        # and the int8 recurrent ops of its int8 files (DynamicQuantizeLSTM), by their own op types
+        curves.update({cell: curve for cell, curve in fit_rnn_curves(rows, f"{fmt}-int8").items() if cell not in curves})
+        for cell, curve in curves.items():
             lines.append(f"rnn_steps.{cell} = [" + ", ".join(f"[{m:.4g}, {ps:.4g}]" for m, ps in curve) + "]")
         own = {"float32": fit(alone, target),
                "int8": fit([r for r in rows if r["format"] == f"{fmt}-int8"], target, dtype="int8")}
@@ -638,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
           "points of at least 0.01 ms:")
     for r in rows:
-        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", "rnn"):
+        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", "rnn", "rnn_dynamic"):
             fmt, dtype = r["format"].split("-")[0], ("int8" if r["format"].endswith("int8") else "float32")
             own = runtimes.get(fmt, {}).get(dtype) or (pooled if dtype == "float32" else int8)
             after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
@@ -656,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         errors = [terms_ms(_terms_for(terms, r, target, dtype), r, target, dtype) / kernel_time(r, glue, transpose)
                   for r in rows
                   if r["format"] == fmt and r["ms"] >= 0.001
-                  and r["family"] not in ("dispatch", "rnn", "glue", "glue_transpose")
+                  and r["family"] not in ("dispatch", "rnn", "rnn_dynamic", "glue", "glue_transpose")
                   and r.get("dtype", "float32") == dtype and "input_bytes" in r and _terms_for(terms, r, target, dtype)]
         if errors:
             within = lambda band: 100 * sum(abs(e - 1) <= band for e in errors) / len(errors)  # noqa: E731

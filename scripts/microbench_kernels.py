@@ -367,22 +367,30 @@ GRID["rfft"] = [{"op": "RFFT2D", "frames": f, "n": n} for f, n in [
     (1, 512), (49, 512), (98, 1024), (511, 2048), (511, 1024), (100, 256), (1000, 128), (10, 4096), (200, 64),
     (32, 2048), (4, 16384), (1, 64)]]
 
+# onnxruntime's DynamicQuantizeLSTM (added 2026-12-06): an LSTM as quantize_dynamic leaves it
+# (int8 weights, each step's input and state quantized on the fly), as text2tashkeel's and other
+# dynamically quantized sequence models ship; timed over steps per width like the "rnn" family
+# (its per-step curve: rnn_steps.DynamicQuantizeLSTM).  Widths of those models (256) and below.
+GRID["rnn_dynamic"] = [{"cell": "LSTM", "hidden": h, "input": i, "steps": t} for h, i in ((64, 64), (128, 128), (256, 256),
+                                                                                        (256, 512))
+                       for t in (4, 32, 128)]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
-            "bmm_xnnpack": "transformer"}
+            "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "bmm_xnnpack"},
+                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic"},
         "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
-                 "streaming", "pool_nhwc", "bmm_xnnpack", "rfft"},
+                 "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn", "rfft"}}
+                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic"}}
 
 
 def log(message: str) -> None:
@@ -784,7 +792,12 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
         return _build_onnx_int8_transpose(p, path)
     fp32 = path.with_suffix(".fp32.onnx")
     build_onnx(family, p, fp32)
-    _quantize_qdq(fp32, path)
+    if family == "rnn_dynamic":  # quantize_dynamic: onnxruntime's DynamicQuantizeLSTM (int8 weights)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM"])
+    else:
+        _quantize_qdq(fp32, path)
     fp32.unlink()
 
 
@@ -1126,7 +1139,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 # the kernel's time is the file's less its glue nodes' profiled times, each less that floor
 # (``profiler_floor_ms``: its reading of the empty file's one node), where the fit subtracts it
 # (fit_kernel_rates.kernel_time, SUBTRACT_PROFILED_GLUE).
-NOT_PROFILED = ("dispatch", "rnn", "glue", "glue_transpose")
+NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "glue", "glue_transpose")
 
 
 def profiled(path: Path, op=None, floor: float = 0.0, runs: int = 100) -> dict:

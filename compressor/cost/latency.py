@@ -297,8 +297,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # one, the bare roofline: every thread at full rate.
         macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
         compute_s = kernel_work(op, compute, costs)[0] / macs_per_s
-    rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)
-              if op.recurrent_steps and op.macs and op.compute_dtype == "float32" else None)
+    rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)  # measured per op type (and so dtype)
+              if op.recurrent_steps and op.macs else None)
     if rnn_ps is not None:
         compute_s = op.macs * rnn_ps * 1e-12  # the runtime's RNN kernel timed at this width, step costs inside
     level = memory_level(op, profile)

@@ -17,14 +17,22 @@ from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
-from .ort_kernels import BROADCAST_OPERANDS, broadcast_calls, elementwise_copies, resize_interpolation
+from .ort_kernels import (
+    BROADCAST_OPERANDS,
+    RECURRENT,
+    broadcast_calls,
+    elementwise_copies,
+    recurrent_steps,
+    resize_interpolation,
+    step_weight_bytes,
+)
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
 __all__ = ["onnx_input_specs", "read_onnx"]
 
 
-_ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
+_ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3), "DynamicQuantizeLSTM": (1, 2, 3),
                  "Conv": (1, 2), "FusedConv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "FusedGemm": (1, 2),
                  "MatMul": (1,), "FusedMatMul": (1,), "ConvInteger": (1,), "MatMulInteger": (1,),
                  "QLinearConv": (3, 8), "QLinearMatMul": (3,), "QGemm": (3, 6), "DynamicQuantizeMatMul": (1, 4),
@@ -237,7 +245,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         slots = [index(n) if n else None for n in inputs]
         outs = [index(n) for n in outputs if n]
         kind, macs = _onnx_kind_macs(node, slots, outs, tensors)
-        steps = _recurrent_steps(node, slots, tensors) if node.op_type in ("LSTM", "GRU", "RNN") else 0
+        steps = recurrent_steps(node, slots, tensors) if node.op_type in RECURRENT else 0
         channels_last = any(a.name == "channels_last" and a.i for a in node.attribute)
         groups = next((a.i for a in node.attribute if a.name == "group"), 1)
         weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
@@ -248,7 +256,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      layout="nhwc" if channels_last else "nchw", recurrent_steps=steps, groups=groups,
                      weight_in_axis=0 if node.op_type == "ConvTranspose" else 1,  # [Cin, Cout / group, ...]
                      nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
-                     step_weight_bytes=_step_weight_bytes(slots, tensors) if steps else None,
+                     step_weight_bytes=step_weight_bytes(slots, tensors) if steps else None,
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
@@ -327,26 +335,6 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,
     return {name: (tuple(int(d) for d in np.shape(v)), str(np.asarray(v).dtype)) for name, v in zip(names, values)}
 
 
-def _recurrent_steps(node, slots, tensors) -> int:
-    """Time steps x directions of an ONNX LSTM/GRU/RNN (X is [seq, batch, in], or [batch, seq, in]
-    with layout=1; W is [directions, gates x hidden, in])."""
-    x = tensors[slots[0]].shape if slots and slots[0] is not None else None
-    w = tensors[slots[1]].shape if len(slots) > 1 and slots[1] is not None else None
-    if not x or not w or len(x) < 3:
-        return 0
-    layout = next((a.i for a in node.attribute if a.name == "layout"), 0)
-    return int((x[1] if layout else x[0]) * w[0])
-
-
-def _step_weight_bytes(slots, tensors) -> int | None:
-    """Bytes an ONNX LSTM/GRU/RNN reads at each time step: one direction's R ([directions,
-    gates x hidden, hidden]); onnxruntime multiplies the input by W for all steps at once."""
-    r = tensors[slots[2]] if len(slots) > 2 and slots[2] is not None else None
-    if r is None or not r.is_constant or not r.shape or not isinstance(r.shape[0], int) or r.shape[0] < 1:
-        return None
-    return r.size_bytes // r.shape[0]
-
-
 def _numpy_dtype(dtype: str) -> str:
     return {"bool": "bool"}.get(dtype, dtype if dtype != "unknown" else "float32")
 
@@ -375,12 +363,15 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
     if op_type == "ConvTranspose":
         x, w = shape(0), shape(1)  # weight [Cin, Cout / group, *kernel]
         return "conv", (elements(x) * math.prod(w[1:]) if x and w else 0)
-    if op_type in ("LSTM", "GRU", "RNN"):
+    if op_type in RECURRENT:
         # Recurrent layers are gate matmuls: per time step and direction, W [gates x H, I] times
-        # the input and R [gates x H, H] times the state (ONNX W, R are [dirs, gates x H, I / H]).
+        # the input and R [gates x H, H] times the state (ONNX W, R are [dirs, gates x H, I / H];
+        # onnxruntime's DynamicQuantizeLSTM stores them transposed, [dirs, I / H, 4 x H]).
         x, w, r = shape(0), shape(1), shape(2)
         if not (x and w and r) or len(x) < 3:
             return "fully_connected", 0
+        if op_type == "DynamicQuantizeLSTM":
+            w, r = (w[0], w[2], w[1]), (r[0], r[2], r[1])
         steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0) or [batch, seq, input]: the same product
         return "fully_connected", steps_batch * w[0] * w[1] * (w[2] + r[2])
     if op_type in _MATMULS:

@@ -6,7 +6,8 @@ the spans a binary element-wise op (Add, Mul, ...) calls its inner loop over, as
 both inputs share is skipped only before the first real one, and one the longer shape has past
 the shorter's rank starts a new span pattern, so a [1, 172, 309, 1] tensor times a (1,)
 constant runs 53,148 spans of one element (~9 ns each on the Xeon: 0.43 ms), the same times a
-[1, 1, 1, 1] constant one span (4 us).
+[1, 1, 1, 1] constant one span (4 us).  ``recurrent_steps`` / ``step_weight_bytes``: what an LSTM /
+GRU / RNN (or onnxruntime's DynamicQuantizeLSTM) computes step by step.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from __future__ import annotations
 import itertools
 import math
 
-__all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "broadcast_calls", "elementwise_copies", "resize_interpolation",
-           "transpose_elementwise"]
+__all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "RECURRENT", "broadcast_calls", "elementwise_copies", "recurrent_steps",
+           "resize_interpolation", "step_weight_bytes", "transpose_elementwise"]
+
+# Recurrent ops: ONNX's, and onnxruntime's LSTM over int8 weights (quantize_dynamic writes it).
+RECURRENT = ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM")
 
 # onnxruntime's binary element-wise kernels that loop through its Broadcaster: op type -> the
 # input slots of its two operands (a QLinear op's scales and zero points sit between them; its
@@ -138,3 +142,23 @@ def resize_interpolation(node, opset: int, in_shape, out_shape) -> str:
     doubled = (in_shape and out_shape and len(in_shape) == len(out_shape) == 4 and tuple(out_shape[:2]) == tuple(in_shape[:2])
                and out_shape[2] == 2 * in_shape[2] and out_shape[3] == 2 * in_shape[3])
     return "nearest2x" if copy_path and doubled else "nearest"
+
+
+def recurrent_steps(node, slots, tensors) -> int:
+    """Time steps x directions of an ONNX LSTM/GRU/RNN or onnxruntime DynamicQuantizeLSTM (X is
+    [seq, batch, in], or [batch, seq, in] with layout=1; W's first axis is the directions)."""
+    x = tensors[slots[0]].shape if slots and slots[0] is not None else None
+    w = tensors[slots[1]].shape if len(slots) > 1 and slots[1] is not None else None
+    if not x or not w or len(x) < 3:
+        return 0
+    layout = next((a.i for a in node.attribute if a.name == "layout"), 0)
+    return int((x[1] if layout else x[0]) * w[0])
+
+
+def step_weight_bytes(slots, tensors) -> int | None:
+    """Bytes an ONNX LSTM/GRU/RNN reads at each time step: one direction's R ([directions,
+    gates x hidden, hidden]); onnxruntime multiplies the input by W for all steps at once."""
+    r = tensors[slots[2]] if len(slots) > 2 and slots[2] is not None else None
+    if r is None or not r.is_constant or not r.shape or not isinstance(r.shape[0], int) or r.shape[0] < 1:
+        return None
+    return r.size_bytes // r.shape[0]

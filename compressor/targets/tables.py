@@ -322,11 +322,13 @@ def _bytes_curves(c: Checker, keys: tuple, dtypes: tuple[str, ...], y_name: str)
 
 
 def _rnn_steps(c: Checker, keys: tuple) -> dict[str, tuple[tuple[float, float], ...]]:
-    """Optional ``rnn_steps.<LSTM|GRU|RNN> = [[MACs per step, ps per MAC], ...]``, ascending."""
+    """Optional ``rnn_steps.<LSTM|GRU|RNN|DynamicQuantizeLSTM> = [[MACs per step, ps per MAC], ...]``,
+    ascending."""
     curves = {}
+    recurrent = ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM")  # graph.ort_kernels.RECURRENT
     for op_type, points in (c.table(keys, optional=True) or {}).items():
-        if op_type not in ("LSTM", "GRU", "RNN"):
-            raise c.fail((*keys, op_type), "not a recurrent op type (LSTM, GRU, RNN)")
+        if op_type not in recurrent:
+            raise c.fail((*keys, op_type), f"not a recurrent op type ({', '.join(recurrent)})")
         curves[op_type] = _curve(c, (*keys, op_type), points, "MACs per step", "ps per MAC", "MACs per step")
     return curves
 
