@@ -176,20 +176,22 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     graph_outputs = {o.name for o in graph.output}
     is_const = lambda name: known.get(name, (None, "", False))[2]  # noqa: E731
 
-    # QDQ folding (see the module docstring): weights first, then DQ -> op -> Q units.
+    # QDQ folding (see the module docstring): weights first, then DQ -> op -> Q units.  onnxruntime's
+    # optimized graph has already fused every DQ -> op -> Q unit it has an int8 kernel for
+    # (QLinearConv, QLinearAdd, ...); the units left in it run as written, a float op between a
+    # DequantizeLinear and a QuantizeLinear (MobileNetV3's HardSigmoid: three nodes, each timed by
+    # onnxruntime's profiler), and a weight's DequantizeLinear left in it runs every inference (the
+    # float conv it feeds reads 4-byte weights: efficientword-net's pruned int8 ResNet-50, 20 such
+    # convs), so they are costed as such, not folded.
+    fold_units = not (as_run and not notes_before)
     alias: dict[str, str] = {}
     removed: set[int] = set()
-    for i, node in enumerate(nodes):
+    for i, node in enumerate(nodes) if fold_units else ():
         if node.op_type == "DequantizeLinear" and is_const(node.input[0]) and node.output[0] not in graph_outputs:
             alias[node.output[0]] = node.input[0]
             removed.add(i)
     absorbed_by: dict[int, set[int]] = {}
     rewired: dict[int, tuple[list[str], list[str], str]] = {}
-    # onnxruntime's optimized graph has already fused every DQ -> op -> Q unit it has an int8
-    # kernel for (QLinearConv, QLinearAdd, ...); the units left in it run as written, a float op
-    # between a DequantizeLinear and a QuantizeLinear (MobileNetV3's HardSigmoid: three nodes,
-    # each timed by onnxruntime's profiler), so they are costed as such, not folded.
-    fold_units = not (as_run and not notes_before)
     for i, node in enumerate(nodes) if fold_units else ():
         if i in removed or node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             continue
