@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["COMPUTE_KINDS", "COPY_OPS", "METADATA_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
+__all__ = ["COMPUTE_KINDS", "COPY_OPS", "GATHER_OPS", "METADATA_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
            "copy_runs", "elements", "make_op",
            "op_dtype", "pad_rows", "restore_names", "size_bytes", "transpose_rows"]
 
@@ -203,12 +203,18 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
         # TFLite CONV_2D [Cout, kh, kw, Cin] (the default axis); ONNX Conv / QLinearConv
         # [Cout, Cin/group, kh(, kw)] also when onnxruntime runs it channels-last (its reader: 1)
         in_channels = int(weight[weight_in_axis])
+    weight_bytes = sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant)
+    input_bytes = (sum(tensors[i].size_bytes for i in outputs) if op_type in SLICE_OPS else 0 if op_type in METADATA_OPS
+                   else sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant))
+    if op_type in GATHER_OPS and inputs:  # it reads the rows it gathers, not the whole table
+        read = sum(tensors[i].size_bytes for i in outputs)
+        table = inputs[0]
+        if tensors[table].is_constant:
+            weight_bytes -= tensors[table].size_bytes - min(tensors[table].size_bytes, read)
+        else:
+            input_bytes -= tensors[table].size_bytes - min(tensors[table].size_bytes, read)
     return Op(name=name, op_type=op_type, kind=kind, inputs=inputs, outputs=outputs, macs=int(macs),
-              compute_dtype=compute_dtype,
-              weight_bytes=sum(tensors[i].size_bytes for i in inputs if tensors[i].is_constant),
-              input_bytes=(sum(tensors[i].size_bytes for i in outputs) if op_type in SLICE_OPS
-                           else 0 if op_type in METADATA_OPS
-                           else sum(tensors[i].size_bytes for i in inputs if not tensors[i].is_constant)),
+              compute_dtype=compute_dtype, weight_bytes=weight_bytes, input_bytes=input_bytes,
               output_bytes=sum(tensors[i].size_bytes for i in outputs),
               weights=tuple(i for i in weights if tensors[i].is_constant), out_channels=out_channels,
               recurrent_steps=int(recurrent_steps), in_channels=in_channels,
@@ -239,6 +245,9 @@ def _int8_pair(op_type: str, tensors, inputs, weights) -> str:
 SLICE_OPS = ("SLICE", "STRIDED_SLICE")
 # Ops that read their input's shape, not its data (BirdNET's 16 SHAPEs of 1-576 KB tensors).
 METADATA_OPS = ("SHAPE", "RANK", "Shape", "Size")
+# Gathers read the rows they gather: a T5's 32,128 x 512 embedding table (66 MB) is 98 KB of reads
+# for 48 tokens, not a weight set to stream (``Op.weight_bytes``; the file still stores all of it).
+GATHER_OPS = ("GATHER", "GATHER_ND", "Gather", "GatherND", "GatherElements")
 # TFLite ops XNNPACK runs as copies of contiguous runs (``copy_runs``), and the resource
 # variable reads and writes of streaming models, one memcpy each (read_variable.cc, assign_variable.cc).
 COPY_OPS = ("CONCATENATION", "SLICE", "STRIDED_SLICE", "READ_VARIABLE", "ASSIGN_VARIABLE")
