@@ -375,22 +375,31 @@ GRID["rnn_dynamic"] = [{"cell": "LSTM", "hidden": h, "input": i, "steps": t} for
                                                                                         (256, 512))
                        for t in (4, 32, 128)]
 
+# More of onnxruntime's transformer fusions (added 2026-12-06): what its optimizer makes of BERT /
+# MiniLM / T5 graphs (BiasGelu, FastGelu, SkipLayerNormalization, RMSNorm as SimplifiedLayerNormalization
+# and its Skip form), at token x width shapes of such models.  Before, each took the element-wise
+# or "other" kind's terms: MiniLM's BiasGelu read 0.12x, T5's SimplifiedLayerNormalization 4.1x.
+GRID["fused_more"] = [{"op": op, "shape": s} for s in [(1, 128, 384), (1, 128, 1536), (1, 48, 512), (1, 197, 384),
+                                                        (1, 256, 768), (1, 64, 256), (1, 1024, 64)]
+                      for op in ("BiasGelu", "FastGelu", "SkipLayerNormalization", "SimplifiedLayerNormalization",
+                                 "SkipSimplifiedLayerNormalization")]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
-            "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn"}
+            "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic"},
+                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more"},
         "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn", "bmm_xnnpack", "rfft"},
+                      "lrn", "bmm_xnnpack", "rfft", "fused_more"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic"}}
+                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more"}}
 
 
 def log(message: str) -> None:
@@ -691,6 +700,19 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
             nodes.append(helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["y"], axis=-1))
         elif p["op"] in ("Erf", "HardSigmoid"):  # standard ops, not contrib ones
             nodes.append(helper.make_node(p["op"], ["x"], ["y"]))
+        elif p["op"] == "SimplifiedLayerNormalization":  # RMSNorm (T5), an onnx-domain op of onnxruntime's
+            init("scale", np.ones(x_shape[-1]))
+            nodes.append(helper.make_node(p["op"], ["x", "scale"], ["y"], axis=-1, epsilon=1e-6))
+        elif p["op"] in ("SkipLayerNormalization", "SkipSimplifiedLayerNormalization"):  # LN of x + skip (BERT, T5)
+            extra_inputs.append(helper.make_tensor_value_info("skip", TensorProto.FLOAT, x_shape))
+            init("gamma", np.ones(x_shape[-1]))
+            names = ["x", "skip", "gamma"] + (["beta"] if p["op"] == "SkipLayerNormalization" else [])
+            if p["op"] == "SkipLayerNormalization":
+                init("beta", np.zeros(x_shape[-1]))
+            nodes.append(helper.make_node(p["op"], names, ["y"], domain="com.microsoft", epsilon=1e-6))
+        elif p["op"] in ("BiasGelu", "FastGelu"):  # gelu(x + bias): erf (BiasGelu), tanh's form (FastGelu)
+            init("bias", RNG.standard_normal(x_shape[-1]) * 0.1)
+            nodes.append(helper.make_node(p["op"], ["x", "bias"], ["y"], domain="com.microsoft"))
         else:  # Gelu, QuickGelu (x * sigmoid(alpha x): the SiLU / Swish of EfficientNet at alpha 1)
             kwargs = {"alpha": p["alpha"]} if "alpha" in p else {}
             nodes.append(helper.make_node(p["op"], ["x"], ["y"], domain="com.microsoft", **kwargs))
