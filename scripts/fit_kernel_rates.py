@@ -417,10 +417,10 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # "other" is every op nobody classified: no one kernel's terms; the layout family's PADs
         # and Transposes (their rows, not their bytes) and the streaming family's small copies
         # (their runs) and LiteRT's own layout kernels (layout_more) are their op types' alone, as are
-        # the int8 BATCH_MATMULs XNNPACK takes (bmm_xnnpack: BATCH_MATMUL_xnnpack) and onnxruntime's
-        # transformer fusions (fused_more).
+        # the int8 BATCH_MATMULs XNNPACK takes (bmm_xnnpack: BATCH_MATMUL_xnnpack), onnxruntime's
+        # transformer fusions (fused_more) and LiteRT's average pools (avgpool).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
-                                                        "fused_more"):
+                                                        "fused_more", "avgpool"):
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
             groups.setdefault(own_type, []).append(r)

@@ -384,6 +384,15 @@ GRID["fused_more"] = [{"op": op, "shape": s} for s in [(1, 128, 384), (1, 128, 1
                       for op in ("BiasGelu", "FastGelu", "SkipLayerNormalization", "SimplifiedLayerNormalization",
                                  "SkipSimplifiedLayerNormalization")]
 
+# AVERAGE_POOL_2D (added 2026-12-06): XNNPACK's delegate takes it in fp32 only, so an int8 one runs
+# LiteRT's own kernel (an MLTK fingerprint model's 2 x 2 pool over 88 x 88 x 8: 96 us alone where the
+# int8 pool kind's terms said 2); the 7 x 7 global pool of TF's MobileNets, 2 x 2 and 3 x 3 windows.
+# int8 only (XNNPACK's fp32 one keeps the pool kind's terms).
+GRID["avgpool"] = [{"shape": s, "k": k, "s": st} for s, k, st in [
+    ((1, 88, 88, 8), 2, 2), ((1, 56, 56, 64), 2, 2), ((1, 112, 112, 16), 2, 2), ((1, 7, 7, 1024), 7, 1),
+    ((1, 7, 7, 256), 7, 1), ((1, 3, 3, 1280), 3, 1), ((1, 28, 28, 32), 3, 1), ((1, 14, 14, 128), 3, 2),
+    ((1, 24, 24, 64), 2, 2)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -393,11 +402,11 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more"},
+                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool"},
         "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
-                 "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic"},
+                 "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool"},
         "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn", "bmm_xnnpack", "rfft", "fused_more"},
+                      "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool"},
         "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more"}}
 
@@ -504,6 +513,14 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
     b = _TfliteBuilder(); s = b.s
     if family == "transformer":
         _build_tflite_transformer(b, p, path); return
+    if family == "avgpool":  # AVERAGE_POOL_2D k x k, stride s, VALID
+        n, h, w, c = p["shape"]
+        x = b.tensor((n, h, w, c))
+        y = b.tensor((n, (h - p["k"]) // p["s"] + 1, (w - p["k"]) // p["s"] + 1, c))
+        o = s.Pool2DOptionsT(); o.padding = s.Padding.VALID; o.strideH = o.strideW = p["s"]
+        o.filterHeight = o.filterWidth = p["k"]
+        b.op("AVERAGE_POOL_2D", [x], [y], "Pool2DOptions", o)
+        b.save(path, [x], [y]); return
     if family == "rfft":  # [1, frames, h, n] -> complex64 [1, frames, h, n/2 + 1], fft_length [h, n]
         x = b.tensor((1, p["frames"], p.get("h", 1), p["n"]))
         length = b.tensor((2,), [p.get("h", 1), p["n"]], dtype="int32")
