@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
+from .ort_shapes import shapes_from_run
 from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
@@ -309,32 +310,22 @@ def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,
     input shapes (``choices``: of the file with its Ifs inlined as ``model`` has them)."""
     import numpy as np
     import onnx
-    import onnxruntime as ort
 
-    wanted = [out for node in model.graph.node for out in node.output if out]
     probe = onnx.load(str(path))
     if choices:
         probe, _, _ = inline_branches(probe, choices=list(choices))
-    have = {o.name for o in probe.graph.output}
-    for name in wanted:
-        if name not in have:
-            probe.graph.output.append(onnx.ValueInfoProto(name=name))
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = 1  # one run for shapes: no thread pool to start on a busy machine
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    try:
-        session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        used = {i.name for i in session.get_inputs()}  # an inlined If's condition input may be unused
+
+    def feed_of(used: set[str]) -> dict:
         feed = {spec.name: _filled(shapes[spec.name], spec.dtype) for spec in specs if spec.name in used}
         for value in probe.graph.input:  # inputs nothing reads (not specs): zeros of their declared shape
             if value.name in used and value.name not in feed and (dims := _dims(value)) and None not in dims:
                 feed[value.name] = np.zeros(dims, onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
-        names = [o.name for o in session.get_outputs()]
-        values = session.run(names, feed)
+        return feed
+
+    try:
+        return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out])
     except Exception:  # the file's own inference is all there is: unknown tensors stay unknown
         return {}
-    return {name: (tuple(int(d) for d in np.shape(v)), str(np.asarray(v).dtype)) for name, v in zip(names, values)}
 
 
 def _numpy_dtype(dtype: str) -> str:
