@@ -329,8 +329,16 @@ def indirection_bytes(graph: Graph) -> int:
 
 def packed_weight_bytes(graph: Graph) -> int:
     """The weight bytes the runtime holds packed: every node's own (a tensor shared by several
-    nodes is packed once per node), what an inference reads (``latency.weight_stream_s``)."""
-    return sum(op.weight_bytes for op in graph.ops)
+    nodes is packed once per node), what an inference reads (``latency.weight_stream_s``); the
+    iterations of an unrolled ONNX Loop (graph/onnx_loops.py) are one node's, their weights once."""
+    seen: set[tuple[str, tuple[int, ...]]] = set()
+    total = 0
+    for op in graph.ops:
+        key = (op.name.rsplit("__it", 1)[0] if "__it" in op.name else op.name, op.weights)
+        if not op.weights or key not in seen:
+            total += op.weight_bytes
+            seen.add(key)
+    return total
 
 
 def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn,

@@ -8,13 +8,15 @@ it: the branch its condition selects when that condition is a constant, or follo
 input shapes alone (Silero's "squeeze if the batch is 1": onnxruntime evaluates it once on
 zeros of those shapes); else, as the condition depends on an input's value (its sample rate),
 the branch holding more weights (ties: ``then_branch``), said so in a note.  Branch outputs take
-the ``If``'s output names; branch initializers join the graph's.  ``Loop`` and ``Scan`` bodies
-run a data-dependent number of times and are not inlined: a note says their bodies are not costed.
+the ``If``'s output names; branch initializers join the graph's.  ``Loop`` nodes are unrolled
+where their trip count is known (onnx_loops.py); ``Scan`` bodies are not costed, as a note says.
 """
 
 from __future__ import annotations
 
 import math
+
+from .onnx_loops import unroll_loops
 
 __all__ = ["inline_branches", "referenced_names"]
 
@@ -40,7 +42,7 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
         node = type(graph.node[at])()
         node.CopyFrom(graph.node[at])  # its own copy: the graph's is removed below
         branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
-        if choices is not None and count < len(choices):
+        if choices is not None and count < len([c for c in choices if not c.startswith("loop:")]):
             chosen, why = choices[count], ""
         elif node.input and node.input[0] not in constants and feed is not None and not _value_dependent(graph, node.input[0], known):
             value = _evaluate(model, node.input[0], feed)
@@ -61,10 +63,28 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
     if judged:
         notes.append(f"{len(judged)} If node(s) whose condition is known only at run time: each costed as the "
                      f"branch holding more weights ({'; '.join(judged[:2])}{'; ...' if len(judged) > 2 else ''})")
-    loops = [n for n in graph.node if n.op_type in ("Loop", "Scan")]
-    if loops:
-        notes.append(f"{len(loops)} Loop/Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in loops[:3])}): "
-                     "their bodies run a data-dependent number of times and are not costed")
+    # Loops (onnx_loops.py): unrolled by a trip count known from constants or shapes alone.
+    constants_int = _constant_ints(graph)
+
+    def trip_count(node) -> int | None:
+        m = node.input[0] if node.input else ""
+        if not m:
+            return None
+        if m in constants_int:
+            return constants_int[m]
+        if feed is None or _value_dependent(graph, m, known):
+            return None
+        value = _evaluate(model, m, feed, scalar=int)
+        return None if value is None else int(value)
+
+    replay = [int(c[5:]) for c in choices if c.startswith("loop:")] if choices is not None else None
+    loop_notes, counts = unroll_loops(model, trip_count, replay)
+    notes.extend(loop_notes)
+    made.extend(f"loop:{c}" for c in counts)
+    scans = [n for n in graph.node if n.op_type == "Scan"]
+    if scans:
+        notes.append(f"{len(scans)} Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in scans[:3])}): "
+                     "their bodies are not costed")
     return model, tuple(notes), made
 
 
@@ -89,9 +109,9 @@ def _value_dependent(graph, name: str, known: frozenset = frozenset()) -> bool:
     return False
 
 
-def _evaluate(model, name: str, feed: dict) -> bool | None:
-    """The value of scalar bool tensor ``name``, from one onnxruntime run of ``model`` on
-    ``feed``; None where that run fails."""
+def _evaluate(model, name: str, feed: dict, scalar=bool):
+    """The value of scalar tensor ``name`` (as ``scalar``: an If's condition, a Loop's trip count),
+    from one onnxruntime run of ``model`` on ``feed``; None where that run fails."""
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -109,7 +129,7 @@ def _evaluate(model, name: str, feed: dict) -> bool | None:
         (value,) = session.run([name], {k: v for k, v in feed.items() if k in used})
     except Exception:  # noqa: BLE001 - whatever stops the run, the weights decide instead
         return None
-    return bool(np.asarray(value).reshape(-1)[0]) if np.asarray(value).size == 1 else None
+    return scalar(np.asarray(value).reshape(-1)[0]) if np.asarray(value).size == 1 else None
 
 
 def _choose(node, branches: dict, constants: dict) -> tuple[str, str]:
@@ -171,6 +191,20 @@ def _constant_values(graph) -> dict[str, bool]:
     for name, tensor in tensors:
         if math.prod(tensor.dims) == 1 and tensor.data_type == 9:  # TensorProto.BOOL
             values[name] = bool(numpy_helper.to_array(tensor).reshape(-1)[0])
+    return values
+
+
+def _constant_ints(graph) -> dict[str, int]:
+    """Values of scalar int64 tensors the graph holds as constants (a Loop's trip count)."""
+    from onnx import numpy_helper
+
+    values = {}
+    tensors = [(init.name, init) for init in graph.initializer]
+    tensors += [(node.output[0], a.t) for node in graph.node if node.op_type == "Constant" and node.output
+                for a in node.attribute if a.name == "value"]
+    for name, tensor in tensors:
+        if math.prod(tensor.dims) == 1 and tensor.data_type == 7:  # TensorProto.INT64
+            values[name] = int(numpy_helper.to_array(tensor).reshape(-1)[0])
     return values
 
 

@@ -295,7 +295,7 @@ def _output_axis(node) -> int:
 
 
 def _has_if(model) -> bool:
-    return any(node.op_type == "If" for node in model.graph.node)
+    return any(node.op_type in ("If", "Loop", "Scan") for node in model.graph.node)
 
 
 def _filled(shape: tuple[int, ...], dtype: str, value: float = 0):

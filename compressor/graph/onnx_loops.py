@@ -1,0 +1,109 @@
+"""ONNX ``Loop`` nodes unrolled for the cost model: their bodies are what onnxruntime runs, trip
+count times, and the op-level IR (one flat list of ops) would otherwise cost the ``Loop`` as one
+op over its inputs' bytes (chars2vec's Keras LSTM, a ``Loop`` of 16 steps per layer as tf2onnx
+writes it, read 1.9x its time that way).
+
+A ``Loop`` is unrolled when its trip count is a constant or follows from the input shapes alone
+(onnxruntime evaluates it once on zeros of those shapes, as an ``If``'s condition), its body holds
+no subgraph of its own, and trip count x body nodes stays under ``MAX_UNROLLED_NODES``; its body
+then runs that many times (an early exit by its condition output is not known here: a note says
+so).  Iteration ``t``'s tensors take the suffix ``__it<t>``; carried values pass from one
+iteration to the next, the last ones become the ``Loop``'s outputs, and each scan output is its
+iterations' values stacked on a new first axis (Unsqueeze + Concat, as onnxruntime concatenates
+them).  Other ``Loop`` nodes stay, with a note.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MAX_UNROLLED_NODES", "unroll_loops"]
+
+MAX_UNROLLED_NODES = 4096
+
+
+def unroll_loops(model, trip_count_of, counts: list[int] | None = None) -> tuple[list[str], list[int]]:
+    """``(notes, counts)``: ``model`` (changed in place) with each ``Loop`` it can unroll unrolled,
+    in graph order; ``trip_count_of(node)`` gives a ``Loop``'s trip count or None; ``counts``
+    replays an earlier call's trip counts (-1: left as it was) on another copy of the model."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 11)
+    made: list[int] = []
+    unrolled, kept = [], []
+    at = 0
+    while True:
+        at = next((i for i in range(at, len(graph.node)) if graph.node[i].op_type == "Loop"), None)
+        if at is None:
+            break
+        node = graph.node[at]
+        body = next(a.g for a in node.attribute if a.name == "body")
+        trips = counts[len(made)] if counts is not None and len(made) < len(counts) else trip_count_of(node)
+        nested = any(a.HasField("g") or a.graphs for inner in body.node for a in inner.attribute)
+        if trips is None or trips < 1 or nested or trips * len(body.node) > MAX_UNROLLED_NODES:
+            made.append(-1)
+            kept.append(node.name or node.output[0])
+            at += 1
+            continue
+        made.append(trips)
+        carried = len(node.input) - 2
+        state = list(node.input[2:])
+        cond = node.input[1] if len(node.input) > 1 and node.input[1] else None
+        produced = {out for inner in body.node for out in inner.output if out} | {v.name for v in body.input}
+        new_nodes, inits, scans = [], [], [[] for _ in range(len(body.output) - 1 - carried)]
+        for t in range(trips):
+            suffix = f"__it{t}"
+            iteration = f"{node.output[0]}{suffix}/iter"
+            inits.append(numpy_helper.from_array(np.array(t, np.int64), iteration))
+            rename = {body.input[0].name: iteration}
+            if cond is not None:
+                rename[body.input[1].name] = cond
+            elif len(body.input) > 1:
+                rename[body.input[1].name] = f"{node.output[0]}/true"
+            for j in range(carried):
+                rename[body.input[2 + j].name] = state[j]
+            for inner in body.node:
+                copy = type(inner)()
+                copy.CopyFrom(inner)
+                copy.input[:] = [rename.get(n, n + suffix if n in produced else n) for n in copy.input]
+                copy.output[:] = [n + suffix if n else n for n in copy.output]
+                copy.name = (copy.name or copy.output[0]) + suffix
+                new_nodes.append(copy)
+            outs = [rename.get(o.name, o.name + suffix if o.name in produced else o.name) for o in body.output]
+            state = outs[1:1 + carried]
+            for k, name in enumerate(outs[1 + carried:]):
+                scans[k].append(name)
+        if cond is None and len(body.input) > 1:
+            inits.append(numpy_helper.from_array(np.array(True), f"{node.output[0]}/true"))
+        for j, out in enumerate(node.output[:carried]):
+            if out:
+                new_nodes.append(helper.make_node("Identity", [state[j]], [out], name=f"{out}/loop_final"))
+        axes = f"{node.output[0]}/scan_axes"
+        if any(scans) and opset >= 13:
+            inits.append(numpy_helper.from_array(np.array([0], np.int64), axes))
+        for out, names in zip(node.output[carried:], scans):
+            if not out:
+                continue
+            stacked = []
+            for name in names:
+                stacked.append(f"{name}/stacked")
+                new_nodes.append(helper.make_node("Unsqueeze", [name, axes], [stacked[-1]], name=stacked[-1])
+                                 if opset >= 13 else helper.make_node("Unsqueeze", [name], [stacked[-1]],
+                                                                      name=stacked[-1], axes=[0]))
+            new_nodes.append(helper.make_node("Concat", stacked, [out], name=f"{out}/scan", axis=0))
+        existing = {init.name for init in graph.initializer}
+        graph.initializer.extend(init for init in body.initializer if init.name not in existing)
+        graph.initializer.extend(inits)
+        del graph.node[at]
+        for offset, inner in enumerate(new_nodes):
+            graph.node.insert(at + offset, inner)
+        at += len(new_nodes)
+        unrolled.append(f"{node.name or node.output[0]!r} x{trips}")
+    notes = []
+    if unrolled:
+        notes.append(f"{len(unrolled)} Loop node(s) unrolled by their trip counts ({', '.join(unrolled[:3])}"
+                     f"{', ...' if len(unrolled) > 3 else ''}): an early exit by the body's condition is not known here")
+    if kept:
+        notes.append(f"{len(kept)} Loop node(s) ({', '.join(repr(k) for k in kept[:3])}): their trip count depends on "
+                     "the input's values or their body is too large or nested; their bodies are not costed")
+    return notes, made
