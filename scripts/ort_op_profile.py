@@ -53,13 +53,17 @@ def _profile(path: Path, options, *, runs: int, shapes, trimmed: bool) -> dict[s
     import numpy as np
     import onnxruntime as ort
 
+    from compressor.measure.bench import make_inputs
+
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    types = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
-             "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
-    rng = np.random.default_rng(0)
+    types = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
+             "tensor(int32)": "int32", "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(bool)": "bool"}
     inputs = session.get_inputs()
     dims = list(shapes) if shapes else [[d if isinstance(d, int) and d > 0 else 1 for d in i.shape] for i in inputs]
-    feeds = {i.name: rng.random(shape).astype(types.get(i.type, np.float32)) for i, shape in zip(inputs, dims)}
+    # as compress bench feeds them: normal floats, small non-negative indices (token ids stay in
+    # the vocabulary), random booleans
+    feeds = dict(zip((i.name for i in inputs),
+                     make_inputs([(tuple(shape), types.get(i.type, "float32")) for i, shape in zip(inputs, dims)])))
     for _ in range(runs + 3):
         session.run(None, feeds)
     trace = session.end_profiling()
