@@ -50,7 +50,6 @@ def profile_nodes(path: Path, *, runs: int, shapes=None, trimmed: bool = False,
 
 
 def _profile(path: Path, options, *, runs: int, shapes, trimmed: bool) -> dict[str, tuple[str, float]]:
-    import numpy as np
     import onnxruntime as ort
 
     from compressor.measure.bench import make_inputs

@@ -33,6 +33,7 @@ gives latency 0 and a warning saying so, never a made-up number.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -278,6 +279,7 @@ def _note_asymmetric_matmuls(graph: Graph, profile: TargetProfile, warn) -> None
              if op.op_type == "BATCH_MATMUL" and op.compute_dtype == "int8" and op.macs and not op.variant]
     if not found:
         return
+
     def ms(ops) -> float:
         return sum(estimate_op_latency(o, profile, runtime=graph.format).latency_s for o in ops) * _MS_PER_S
 
@@ -327,6 +329,10 @@ def indirection_bytes(graph: Graph) -> int:
     return sum(tap_pairs(op) * 8 for op in graph.ops if op.kind == "conv")
 
 
+# The suffix an unrolled ONNX Loop gives its iterations' nodes (graph/onnx_loops.py).
+_LOOP_ITERATION = re.compile(r"__it\d+$")
+
+
 def packed_weight_bytes(graph: Graph) -> int:
     """The weight bytes the runtime holds packed: every node's own (a tensor shared by several
     nodes is packed once per node), what an inference reads (``latency.weight_stream_s``); the
@@ -334,7 +340,7 @@ def packed_weight_bytes(graph: Graph) -> int:
     seen: set[tuple[str, tuple[int, ...]]] = set()
     total = 0
     for op in graph.ops:
-        key = (op.name.rsplit("__it", 1)[0] if "__it" in op.name else op.name, op.weights)
+        key = (_LOOP_ITERATION.sub("", op.name), op.weights)
         if not op.weights or key not in seen:
             total += op.weight_bytes
             seen.add(key)

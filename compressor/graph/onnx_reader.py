@@ -17,7 +17,6 @@ from pathlib import Path
 
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
-from .ort_shapes import shapes_from_run
 from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
@@ -27,6 +26,7 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
+from .ort_shapes import shapes_from_run
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
