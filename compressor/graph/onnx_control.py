@@ -182,20 +182,16 @@ def _renamed(body, node) -> list:
 
 def _constant_values(graph) -> dict[str, bool]:
     """Truth values of scalar bool tensors the graph holds as constants (an If's condition)."""
-    from onnx import numpy_helper
-
-    values = {}
-    tensors = [(init.name, init) for init in graph.initializer]
-    tensors += [(node.output[0], a.t) for node in graph.node if node.op_type == "Constant" and node.output
-                for a in node.attribute if a.name == "value"]
-    for name, tensor in tensors:
-        if math.prod(tensor.dims) == 1 and tensor.data_type == 9:  # TensorProto.BOOL
-            values[name] = bool(numpy_helper.to_array(tensor).reshape(-1)[0])
-    return values
+    return _scalar_constants(graph, 9, bool)  # TensorProto.BOOL
 
 
 def _constant_ints(graph) -> dict[str, int]:
     """Values of scalar int64 tensors the graph holds as constants (a Loop's trip count)."""
+    return _scalar_constants(graph, 7, int)  # TensorProto.INT64
+
+
+def _scalar_constants(graph, data_type: int, convert) -> dict:
+    """Name -> ``convert``-ed value of every one-element initializer or Constant of ``data_type``."""
     from onnx import numpy_helper
 
     values = {}
@@ -203,8 +199,8 @@ def _constant_ints(graph) -> dict[str, int]:
     tensors += [(node.output[0], a.t) for node in graph.node if node.op_type == "Constant" and node.output
                 for a in node.attribute if a.name == "value"]
     for name, tensor in tensors:
-        if math.prod(tensor.dims) == 1 and tensor.data_type == 7:  # TensorProto.INT64
-            values[name] = int(numpy_helper.to_array(tensor).reshape(-1)[0])
+        if math.prod(tensor.dims) == 1 and tensor.data_type == data_type:
+            values[name] = convert(numpy_helper.to_array(tensor).reshape(-1)[0])
     return values
 
 
