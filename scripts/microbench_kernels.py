@@ -1008,21 +1008,22 @@ def build_tflite_int8(family: str, p: dict, path: Path) -> None:
     _quantize_tflite(fp32, path)
     fp32.unlink()
     if family == "bmm_xnnpack":
-        zero_rhs_zero_point(path)
+        set_rhs_zero_point(path)
 
 
-def zero_rhs_zero_point(path: Path) -> int:
-    """Set the right-hand zero point of the int8 BATCH_MATMUL in ``path`` to 0 (XNNPACK then takes
-    it; the scale is kept, so only the timing means anything); the zero point it had."""
+def set_rhs_zero_point(path: Path, zero_point: int = 0, out: Path | None = None) -> int:
+    """Set the right-hand zero point of the int8 BATCH_MATMUL in ``path`` (0: XNNPACK then takes it;
+    the scale is kept, so only the timing means anything), written to ``out`` (default: ``path``);
+    the zero point it had."""
     from compressor.tflite.flatbuffer import op_names, pack, read_model
 
     model = read_model(path)
     graph, names = model.subgraphs[0], op_names(model)
     rhs = graph.tensors[next(op for op in graph.operators if names[op.opcodeIndex] == "BATCH_MATMUL").inputs[1]]
-    zero_point = int(rhs.quantization.zeroPoint[0])
-    rhs.quantization.zeroPoint = [0] * len(rhs.quantization.zeroPoint)
-    path.write_bytes(pack(model))
-    return zero_point
+    had = int(rhs.quantization.zeroPoint[0])
+    rhs.quantization.zeroPoint = [zero_point] * len(rhs.quantization.zeroPoint)
+    (out or path).write_bytes(pack(model))
+    return had
 
 
 BUILDERS = {"tflite": build_tflite, "onnx": build_onnx, "onnx-int8": build_onnx_int8, "tflite-int8": build_tflite_int8}

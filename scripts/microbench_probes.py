@@ -272,7 +272,7 @@ def probe_bmm_zero_point(work: Path, seconds: float) -> list[dict]:
         b.save(stem.with_suffix(".f32.tflite"), [x, y], [z])
         mk._quantize_tflite(stem.with_suffix(".f32.tflite"), stem.with_suffix(".tflite"))
         shutil.copyfile(stem.with_suffix(".tflite"), stem.with_suffix(".zp0.tflite"))
-        zero_point = mk.zero_rhs_zero_point(stem.with_suffix(".zp0.tflite"))
+        zero_point = mk.set_rhs_zero_point(stem.with_suffix(".zp0.tflite"))
         for path, zp in ((stem.with_suffix(".tflite"), zero_point), (stem.with_suffix(".zp0.tflite"), 0)):
             paths.append(path)
             points.append({"shape": [batch, m, k, n], "rhs_zero_point": zp, "macs": batch * m * k * n})

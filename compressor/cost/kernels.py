@@ -33,12 +33,12 @@ gives latency 0 and a warning saying so, never a made-up number.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
+from ..graph.onnx_loops import loop_node_name
 from ..graph.ort_kernels import BROADCAST_OPERANDS
 from .energy import estimate_op_energy_mj
 from .latency import as_run_kind, estimate_op_latency, padded_macs
@@ -329,10 +329,6 @@ def indirection_bytes(graph: Graph) -> int:
     return sum(tap_pairs(op) * 8 for op in graph.ops if op.kind == "conv")
 
 
-# The suffix an unrolled ONNX Loop gives its iterations' nodes (graph/onnx_loops.py).
-_LOOP_ITERATION = re.compile(r"__it\d+$")
-
-
 def packed_weight_bytes(graph: Graph) -> int:
     """The weight bytes the runtime holds packed: every node's own (a tensor shared by several
     nodes is packed once per node), what an inference reads (``latency.weight_stream_s``); the
@@ -340,7 +336,7 @@ def packed_weight_bytes(graph: Graph) -> int:
     seen: set[tuple[str, tuple[int, ...]]] = set()
     total = 0
     for op in graph.ops:
-        key = (_LOOP_ITERATION.sub("", op.name), op.weights)
+        key = (loop_node_name(op.name), op.weights)
         if not op.weights or key not in seen:
             total += op.weight_bytes
             seen.add(key)

@@ -15,9 +15,18 @@ them).  Other ``Loop`` nodes stay, with a note.
 
 from __future__ import annotations
 
-__all__ = ["MAX_UNROLLED_NODES", "unroll_loops"]
+import re
+
+__all__ = ["MAX_UNROLLED_NODES", "loop_node_name", "unroll_loops"]
 
 MAX_UNROLLED_NODES = 4096
+_ITERATION = re.compile(r"__it\d+$")  # the suffix of an unrolled iteration's node names
+
+
+def loop_node_name(name: str) -> str:
+    """The body node an unrolled iteration's node ``name`` is a copy of (``name`` itself otherwise):
+    onnxruntime runs one node, with one copy of its packed weights, every iteration."""
+    return _ITERATION.sub("", name)
 
 
 def unroll_loops(model, trip_count_of, counts: list[int] | None = None) -> tuple[list[str], list[int]]:

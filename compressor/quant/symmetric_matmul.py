@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PASS_THROUGH", "asymmetric_matmuls", "matmul_operand_tensors", "symmetric_ranges"]
+__all__ = ["PASS_THROUGH", "matmul_operand_tensors", "symmetric_ranges"]
 
 # Ops whose int8 output takes its input's quantization parameters (ai-edge-quantizer propagates
 # them): the range to widen is their input's.
@@ -64,15 +64,3 @@ def symmetric_ranges(qsvs: dict[str, Any], names: list[str]) -> dict[str, Any]:
             m = np.maximum(np.abs(low), np.abs(high)).astype(np.float32)
             result[name] = {**result[name], "min": (-m * np.float32(128 / 127)).astype(np.float32), "max": m}
     return result
-
-
-def asymmetric_matmuls(path: Path) -> int:
-    """How many int8 BATCH_MATMULs of the `.tflite` at ``path`` have a right-hand zero point other than 0."""
-    ops, details = _ops(path)
-    count = 0
-    for op in ops:
-        if op["op_name"] == "BATCH_MATMUL" and len(op["inputs"]) > 1:
-            rhs = details[int(op["inputs"][1])]
-            if rhs["dtype"] == np.int8 and np.any(rhs["quantization_parameters"]["zero_points"]):
-                count += 1
-    return count

@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ..graph.ort_kernels import RECURRENT
 from .schema import Checker
 from .types import (CPU_SCALARS, CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL,
                     RUNTIME_CURVES, SYMMETRIC_CONV_KEYS, TASK_WEIGHT_READS_KEYS, KernelTerms, RuntimeCost)
@@ -325,10 +326,9 @@ def _rnn_steps(c: Checker, keys: tuple) -> dict[str, tuple[tuple[float, float], 
     """Optional ``rnn_steps.<LSTM|GRU|RNN|DynamicQuantizeLSTM> = [[MACs per step, ps per MAC], ...]``,
     ascending."""
     curves = {}
-    recurrent = ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM")  # graph.ort_kernels.RECURRENT
     for op_type, points in (c.table(keys, optional=True) or {}).items():
-        if op_type not in recurrent:
-            raise c.fail((*keys, op_type), f"not a recurrent op type ({', '.join(recurrent)})")
+        if op_type not in RECURRENT:
+            raise c.fail((*keys, op_type), f"not a recurrent op type ({', '.join(RECURRENT)})")
         curves[op_type] = _curve(c, (*keys, op_type), points, "MACs per step", "ps per MAC", "MACs per step")
     return curves
 

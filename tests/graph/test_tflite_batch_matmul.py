@@ -12,7 +12,6 @@ import pytest
 from compressor.cost.kernels import check_kernels
 from compressor.graph.read import read_graph
 from compressor.targets.load import load_target
-from compressor.tflite.flatbuffer import op_names, pack, read_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
@@ -21,22 +20,16 @@ import microbench_kernels as mk
 ZEN4 = "AuthenticAMD family 25 model 17"
 
 
-def _with_rhs_zero_point(path: Path, zero_point: int, out: Path) -> Path:
-    model = read_model(path)
-    graph, names = model.subgraphs[0], op_names(model)
-    rhs = graph.tensors[next(op for op in graph.operators if names[op.opcodeIndex] == "BATCH_MATMUL").inputs[1]]
-    rhs.quantization.zeroPoint = [zero_point] * len(rhs.quantization.zeroPoint)
-    out.write_bytes(pack(model))
-    return out
-
-
 @pytest.fixture(scope="module")
 def bmm_files(tmp_path_factory):
     """The same int8 attention BATCH_MATMUL (4 heads, 256 tokens, 64 wide) with right-hand zero points 3 and 0."""
     work = tmp_path_factory.mktemp("bmm")
     quantized = work / "bmm.tflite"
     mk.build_tflite_int8("transformer", {"op": "BATCH_MATMUL", "b": 4, "m": 256, "k": 64, "n": 256}, quantized)
-    return {zp: read_graph(_with_rhs_zero_point(quantized, zp, work / f"zp{zp}.tflite")) for zp in (3, 0)}
+    files = {zp: work / f"zp{zp}.tflite" for zp in (3, 0)}
+    for zp, path in files.items():
+        mk.set_rhs_zero_point(quantized, zp, path)
+    return {zp: read_graph(path) for zp, path in files.items()}
 
 
 def _bmm(graph):

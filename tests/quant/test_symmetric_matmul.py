@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from compressor.graph.read import read_graph
-from compressor.quant.symmetric_matmul import asymmetric_matmuls, matmul_operand_tensors
+from compressor.quant.symmetric_matmul import matmul_operand_tensors
 from compressor.quant.tflite_int8 import quantize_tflite
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -36,6 +36,12 @@ def _attention_scores(path: Path) -> tuple[Path, list[str]]:
     b.op("BATCH_MATMUL", [x, k], [scores], "BatchMatMulOptions", options)
     b.save(path, [x], [scores])
     return path, [b.tensors[k].name, b.tensors[k_flat].name]
+
+
+def asymmetric_matmuls(path: Path) -> int:
+    """int8 BATCH_MATMULs of the file that XNNPACK leaves to LiteRT's reference kernel (Op.variant "")."""
+    return sum(op.op_type == "BATCH_MATMUL" and op.compute_dtype == "int8" and not op.variant
+               for op in read_graph(path).ops)
 
 
 @pytest.fixture(scope="module")
