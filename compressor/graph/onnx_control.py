@@ -35,6 +35,8 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
     judged: list[str] = []  # the Ifs whose branch was chosen by weight, not by their condition
     made: list[str] = []
     constants = _constant_values(graph)
+    # an earlier call's choices: its Ifs' branches, then its Loops' trip counts ("loop:N")
+    replayed = [c for c in choices if not c.startswith("loop:")] if choices is not None else None
     for count in range(_MAX_IFS):
         at = next((i for i, node in enumerate(graph.node) if node.op_type == "If"), None)
         if at is None:
@@ -42,8 +44,8 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
         node = type(graph.node[at])()
         node.CopyFrom(graph.node[at])  # its own copy: the graph's is removed below
         branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
-        if choices is not None and count < len([c for c in choices if not c.startswith("loop:")]):
-            chosen, why = choices[count], ""
+        if replayed is not None and count < len(replayed):
+            chosen, why = replayed[count], ""
         elif node.input and node.input[0] not in constants and feed is not None and not _value_dependent(graph, node.input[0], known):
             value = _evaluate(model, node.input[0], feed)
             chosen, why = _choose(node, branches, constants if value is None else {node.input[0]: value})
@@ -74,8 +76,7 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
             return constants_int[m]
         if feed is None or _value_dependent(graph, m, known):
             return None
-        value = _evaluate(model, m, feed, scalar=int)
-        return None if value is None else int(value)
+        return _evaluate(model, m, feed, scalar=int)
 
     replay = [int(c[5:]) for c in choices if c.startswith("loop:")] if choices is not None else None
     loop_notes, counts = unroll_loops(model, trip_count, replay)

@@ -120,7 +120,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
     model, branch_notes, choices = (inline_branches(model, {s.name: _filled(shape, s.dtype, values.get(s.name, 0))
                                                             for s, shape in zip(specs, shapes)}, known=frozenset(values))
-                                    if _has_if(model) else (model, (), []))
+                                    if _has_control_flow(model) else (model, (), []))
     notes = (*notes, *branch_notes)
     changed = any(spec.dims != shape for spec, shape in zip(specs, shapes))
     for value in model.graph.output:  # outputs with open dims are re-inferred from the inputs
@@ -294,7 +294,7 @@ def _output_axis(node) -> int:
     return -1 if node.op_type in ("MatMul", "FusedMatMul") else 0
 
 
-def _has_if(model) -> bool:
+def _has_control_flow(model) -> bool:
     return any(node.op_type in ("If", "Loop", "Scan") for node in model.graph.node)
 
 

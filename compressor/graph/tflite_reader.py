@@ -80,9 +80,9 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     declared = tuple(tuple(1 if d is None else d for d in spec.dims) for spec in specs)
     values = check_input_values(tuple(specs), input_values, path=path)
     litert = LiteRTRun(path, shapes, [values.get(spec.name, 0) for spec in specs])
-    resized = litert.allocated_shapes() if shapes != declared else {}
-    if value_dependent_shapes(sub):  # sizes only a run gives (framed audio, FILLs): one run's
-        resized = litert.run_shapes() or resized
+    # sizes only a run gives (framed audio, FILLs): the run's shapes; else, resized inputs, allocation's
+    resized = (litert.run_shapes() if value_dependent_shapes(sub) else None) or (
+        litert.allocated_shapes() if shapes != declared else {})
 
     read = _SubgraphReader(model, schema, builtin_names, type_names)
     main = read(0, resized)
