@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -108,6 +109,39 @@ def fit_rnn_curves(rows: list[dict], fmt: str = "onnx") -> dict[str, list[tuple[
     return {cell: sorted(points) for cell, points in sorted(curves.items())}
 
 
+def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tuple[float, float, float, float]]:
+    """Per recurrent op type, (fixed us per step, ps per byte of R a step reads, ps per byte of gate
+    values it computes, ps more per byte of an R the private cache cannot hold): what each "rnn" /
+    "rnn_batch" file's time leaves beyond its GEMMs at the profile's fully-connected terms as loaded
+    (``compressor.cost.recurrent``), per step, least squares weighted so that every file counts by
+    its relative error (batch 1 to 64, input 16 to 256, hidden 32 to 512).  Needs the
+    fully-connected terms and four kinds of file (the last term 0 without an R beyond the cache)."""
+    import numpy as np
+
+    from compressor.cost.recurrent import CellShape, gemms_s, step_bytes
+
+    fc = target.compute.runtime_cost(fmt).kernels.get("float32", {}).get("fully_connected")
+    points: dict[str, list[tuple[list[float], float, float]]] = {}
+    for r in rows:
+        if fc is None or r["family"] not in ("rnn", "rnn_batch") or r["format"] != fmt or r["params"]["steps"] < 32:
+            continue  # (a 4-step file's own dispatch would read as a dearer step)
+        p = r["params"]
+        shape = CellShape(4 if p["cell"] == "LSTM" else 3, p["hidden"], p["input"], p.get("batch", 1), p["steps"], 1)
+        rest_us = (r["ms"] * 1e-3 - gemms_s(shape, fc)) * 1e6 / shape.steps
+        weights, gates = step_bytes(shape)
+        cold = weights if weights > (target.memory.private_cache_bytes or math.inf) else 0
+        points.setdefault(p["cell"], []).append(([1.0, weights, gates, cold], rest_us, shape.steps / r["ms"]))
+    cells = {}
+    for cell, xyw in sorted(points.items()):
+        if len({tuple(x) for x, _, _ in xyw}) < 3:
+            continue
+        columns = 4 if any(x[3] for x, _, _ in xyw) else 3
+        a = np.array([x[:columns] for x, _, _ in xyw]) * np.array([w for _, _, w in xyw])[:, None]
+        fitted = [*np.linalg.lstsq(a, np.array([y * w for _, y, w in xyw]), rcond=None)[0], 0.0][:4]
+        cells[cell] = (max(float(fitted[0]), 0.0), *(max(float(v), 0.0) * 1e6 for v in fitted[1:]))
+    return cells
+
+
 def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:
     """kind -> fitted efficiency (compute kinds) or bandwidth fraction (the others), for ``dtype``."""
     efficiency = target.compute.efficiency[dtype]
@@ -116,7 +150,7 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
             and (r["format"].endswith("int8") == (dtype == "int8"))
             and (dtype == "float32" or r["kind"] in COMPUTE)]
     fitted = {}
-    rows = [r for r in rows if r["family"] not in ("dispatch", "rnn", "rnn_dynamic")]  # those set the runtime costs
+    rows = [r for r in rows if r["family"] not in ("dispatch", "rnn", "rnn_dynamic", "rnn_batch")]  # those set the runtime costs
     for kind in sorted({r["kind"] for r in rows}):
         # int8 files carry a float QUANTIZE in and DEQUANTIZE out around the op: only layers of at
         # least 5 M MACs, where that glue is a small part, set the int8 compute rate.
@@ -390,7 +424,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     glue = qdq_ms_per_byte(rows, source) if timed_apart else glue_ms_per_byte(rows, source)
     mine = []
     for r in rows:
-        if (r["format"] != source or r["family"] in ("dispatch", "rnn", "rnn_dynamic", "glue", "glue_transpose") or r["kind"] == "quantize"
+        if (r["format"] != source or r["family"] in ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "glue", "glue_transpose") or r["kind"] == "quantize"
                 or r.get("dtype", "float32") != dtype or _features(r, target, dtype) is None):
             continue
         r = {**r, "ms": kernel_time(r, glue, transpose)}
@@ -610,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
         curves.update({cell: curve for cell, curve in fit_rnn_curves(rows, f"{fmt}-int8").items() if cell not in curves})
         for cell, curve in curves.items():
             lines.append(f"rnn_steps.{cell} = [" + ", ".join(f"[{m:.4g}, {ps:.4g}]" for m, ps in curve) + "]")
+        for cell, (step_us, weight_ps, gate_ps, cold_ps) in fit_rnn_cells(rows, target, fmt).items():  # replace those curves
+            lines.append(f"kernels.float32.{cell} = {{ mac_ps = 0, in_byte_ps = {cold_ps:.4g}, weight_byte_ps = {weight_ps:.4g}, "
+                         f"out_byte_ps = {gate_ps:.4g}, fixed_us = {step_us:.4g} }}")
         own = {"float32": fit(alone, target),
                "int8": fit([r for r in rows if r["format"] == f"{fmt}-int8"], target, dtype="int8")}
         for dtype, kinds in own.items():
@@ -643,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
           "points of at least 0.01 ms:")
     for r in rows:
-        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", "rnn", "rnn_dynamic"):
+        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", "rnn", "rnn_dynamic", "rnn_batch"):
             fmt, dtype = r["format"].split("-")[0], ("int8" if r["format"].endswith("int8") else "float32")
             own = runtimes.get(fmt, {}).get(dtype) or (pooled if dtype == "float32" else int8)
             after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
@@ -661,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
         errors = [terms_ms(_terms_for(terms, r, target, dtype), r, target, dtype) / kernel_time(r, glue, transpose)
                   for r in rows
                   if r["format"] == fmt and r["ms"] >= 0.001
-                  and r["family"] not in ("dispatch", "rnn", "rnn_dynamic", "glue", "glue_transpose")
+                  and r["family"] not in ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "glue", "glue_transpose")
                   and r.get("dtype", "float32") == dtype and "input_bytes" in r and _terms_for(terms, r, target, dtype)]
         if errors:
             within = lambda band: 100 * sum(abs(e - 1) <= band for e in errors) / len(errors)  # noqa: E731

@@ -393,21 +393,34 @@ GRID["avgpool"] = [{"shape": s, "k": k, "s": st} for s, k, st in [
     ((1, 7, 7, 256), 7, 1), ((1, 3, 3, 1280), 3, 1), ((1, 28, 28, 32), 3, 1), ((1, 14, 14, 128), 3, 2),
     ((1, 24, 24, 64), 2, 2)]]
 
+# Recurrent layers by batch and input width (added 2026-12-06): onnxruntime multiplies every step's
+# input by W in one GEMM before the steps (deep_cpu_lstm.cc / deep_cpu_gru.cc) and each step's state
+# by R in a GEMM of ``batch`` rows, so a per-step curve timed at batch 1 and input 64 (the "rnn"
+# family) priced a 100-row, 61-input LSTM at 1.8x its time and a 256-input GRU at 1.2x.  Timed here
+# over both (rnn_cells in the profile: the GEMMs at the fully-connected terms, the rest per step).
+# Widths 384 and 512 hold an R the private cache does not (a 400-wide GRU: 1.9 MB): each step reads it
+# from the shared cache again.
+GRID["rnn_batch"] = [{"cell": cell, "hidden": h, "input": i, "batch": b, "steps": 32}
+                     for cell in ("LSTM", "GRU") for h in (64, 128, 256) for i in (16, 256) for b in (1, 8, 64)] + [
+                     {"cell": cell, "hidden": h, "input": 64, "batch": b, "steps": 32}
+                     for cell in ("LSTM", "GRU") for h in (384, 512) for b in (1, 8)]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
-            "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused"}
+            "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
+            "rnn_batch": "rnn"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"rnn", "rnn_batch", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool"},
         "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool"},
-        "onnx-int8": {"rnn", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
+        "onnx-int8": {"rnn", "rnn_batch", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool"},
-        "tflite-int8": {"rnn", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
+        "tflite-int8": {"rnn", "rnn_batch", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more"}}
 
 
@@ -752,7 +765,7 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
                                       pads=[begin, begin, k - st - begin, k - st - begin]))
     elif family == "rnn":
         gates, t, h, i = (4 if p["cell"] == "LSTM" else 3), p["steps"], p["hidden"], p["input"]
-        x_shape = [t, 1, i]
+        x_shape = [t, p.get("batch", 1), i]
         init("W", RNG.standard_normal((1, gates * h, i)) * 0.1)
         init("R", RNG.standard_normal((1, gates * h, h)) * 0.1)
         init("B", np.zeros((1, 2 * gates * h)))
@@ -1179,7 +1192,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 # the kernel's time is the file's less its glue nodes' profiled times, each less that floor
 # (``profiler_floor_ms``: its reading of the empty file's one node), where the fit subtracts it
 # (fit_kernel_rates.kernel_time, SUBTRACT_PROFILED_GLUE).
-NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "glue", "glue_transpose")
+NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "glue", "glue_transpose")
 
 
 def profiled(path: Path, op=None, floor: float = 0.0, runs: int = 100) -> dict:

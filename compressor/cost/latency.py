@@ -103,6 +103,7 @@ from ..graph.ir import Op
 from ..targets.kernel_terms import kernel_op_type
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
+from .recurrent import recurrent_cell_s
 from .tiles import (  # noqa: F401
     ELEMENTWISE_TILE_BYTES,
     GEMM_ROWS,
@@ -297,16 +298,23 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # one, the bare roofline: every thread at full rate.
         macs_per_s = compute.clock_hz * compute.macs_per_cycle[op.compute_dtype] * efficiency * threads
         compute_s = kernel_work(op, compute, costs)[0] / macs_per_s
-    rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)  # measured per op type (and so dtype)
-              if op.recurrent_steps and op.macs else None)
-    if rnn_ps is not None:
+    # onnxruntime's LSTM / GRU as its GEMMs and its steps' own terms (cost/recurrent.py), else the
+    # per-step curve measured per op type (and so dtype)
+    cell_s = (recurrent_cell_s(op, costs.kernels.get("float32", {}), profile.memory.private_cache_bytes)
+              if op.recurrent_steps else None)
+    rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)
+              if op.recurrent_steps and op.macs and cell_s is None else None)
+    if cell_s is not None:
+        compute_s = cell_s
+    elif rnn_ps is not None:
         compute_s = op.macs * rnn_ps * 1e-12  # the runtime's RNN kernel timed at this width, step costs inside
     level = memory_level(op, profile)
     streamed_s = weight_stream_s(op, profile, weight_set_bytes, runtime=runtime)  # its weights' cold read, if any
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
-    overhead_s = (costs.dispatch_overhead_us + (0 if rnn_ps else op.recurrent_steps * costs.rnn_step_us)) * 1e-6
+    overhead_s = (costs.dispatch_overhead_us + (0 if rnn_ps or cell_s is not None
+                                                else op.recurrent_steps * costs.rnn_step_us)) * 1e-6
     unaligned = costs.unaligned(op.compute_dtype, op.kind, op.in_channels, op.out_channels, op.groups, op.nchwc_rows)
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
                                                                 grouped=op.groups > 1, unaligned=unaligned,

@@ -74,7 +74,8 @@ class Op:
     # a small dependent matmul with a fixed cost of its own (cost/latency.py); 0 for other ops.
     recurrent_steps: int = 0
     # Input channels per group of a dense conv / pointwise op, from its weight's shape: the
-    # dimension an int8 kernel packs per filter tap (XNNPACK's c8 kernels pad it to 8); 0 unknown.
+    # dimension an int8 kernel packs per filter tap (XNNPACK's c8 kernels pad it to 8); an ONNX
+    # LSTM / GRU / RNN's input width (cost/recurrent.py); 0 unknown.
     in_channels: int = 0
     # Groups of a grouped convolution (RegNet, ResNeXt); 1 for a dense one and every other op.
     groups: int = 1

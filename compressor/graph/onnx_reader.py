@@ -261,6 +261,9 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                      nchwc=node.domain == "com.microsoft.nchwc" and kind in ("conv", "pointwise", "depthwise"),
                      step_weight_bytes=step_weight_bytes(slots, tensors) if steps else None,
                      compute_dtype=dtype or op_dtype(tensors, ins, outs, weights, kind))
+        if steps and node.op_type in ("LSTM", "GRU", "RNN") and len(slots) > 1 and slots[1] is not None:
+            w = tensors[slots[1]].shape  # W [directions, gates x hidden, input]: the input width (cost/recurrent.py)
+            op = dataclasses.replace(op, in_channels=int(w[-1]) if w and isinstance(w[-1], int) else 0)
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
         if node.op_type == "Conv" and node.domain == "" and kind == "depthwise" and op.compute_dtype == "float32":

@@ -1,0 +1,87 @@
+"""onnxruntime's LSTM and GRU as the GEMMs they run, plus a measured cost per time step.
+
+onnxruntime's CPU kernels (``deep_cpu_lstm.cc``, ``deep_cpu_gru.cc``) multiply every step's input
+by W in ONE GEMM before the steps (``seq x batch`` rows, ``input`` deep, ``gates x hidden`` wide),
+then per time step and direction multiply the state by R in a GEMM of ``batch`` rows and run the
+gates over the ``batch x gates x hidden`` values.  So a per-step rate timed at batch 1 and one
+input width cannot price another batch or input width: it put a 100-row LSTM of 61 inputs at
+1.8x its time and a 256-input GRU at 1.2x (scripts/microbench_kernels.py, "rnn_batch" family).
+
+Here both GEMMs take the runtime's measured fully-connected terms, and what the steps cost beyond
+them is the op type's own terms in the runtime's ``kernels`` table (fitted by
+``scripts/fit_kernel_rates.py`` from the "rnn" and "rnn_batch" families): ``fixed_us`` per step
+and direction, ``out_byte_ps`` per byte of gate values a step computes (``batch x gates x hidden``
+floats), ``weight_byte_ps`` per byte of R it reads (the fully-connected terms were timed with
+weights in L1, a step reads R from the L2), and ``in_byte_ps`` more per byte of an R the core's
+private cache cannot hold, which each step reads from the shared cache again (a 400-wide GRU's
+1.9 MB R on a 1 MiB L2: ~2.2 ps a byte more, where a copy-rate floor said 5.5).  An op type
+without such terms, or an op whose input width the reader did not find, keeps the per-step curve
+(``rnn_steps``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..graph.ir import Op
+from ..targets.kernel_terms import KernelTerms
+
+GATES = {"LSTM": 4, "GRU": 3}
+_FLOAT = 4  # bytes: fp32 only (an int8 recurrent op, DynamicQuantizeLSTM, keeps its curve)
+
+
+class CellShape(NamedTuple):
+    gates: int
+    hidden: int
+    inputs: int
+    batch: int
+    steps: int  # time steps of one direction
+    directions: int
+
+
+def cell_shape(op: Op) -> CellShape | None:
+    """An ONNX LSTM/GRU's shape from what the reader records: hidden = its output's last dim,
+    inputs = ``Op.in_channels`` (W's last axis), batch from the MACs a step computes, directions
+    from its weight bytes (W, R and the bias per direction); None for any other op."""
+    gates = GATES.get(op.op_type)
+    hidden, inputs = op.out_channels, op.in_channels
+    if not gates or op.compute_dtype != "float32" or not op.recurrent_steps or hidden <= 0 or inputs <= 0:
+        return None
+    width = gates * hidden
+    batch = round(op.macs / op.recurrent_steps / (width * (inputs + hidden)))
+    directions = min(2, max(1, round(op.weight_bytes / (_FLOAT * width * (inputs + hidden + 2)))))
+    if batch < 1 or op.recurrent_steps % directions:
+        return None
+    return CellShape(gates, hidden, inputs, batch, op.recurrent_steps // directions, directions)
+
+
+def gemms_s(shape: CellShape, fc: KernelTerms) -> float:
+    """Seconds of the op's GEMMs at the fully-connected terms ``fc``: per direction, the input's
+    (``steps x batch`` rows) once and the state's (``batch`` rows) every step."""
+    width = shape.gates * shape.hidden
+    rows = shape.steps * shape.batch
+    inputs = sum(fc.seconds(rows * shape.inputs * width, _FLOAT * rows * shape.inputs,
+                            _FLOAT * width * shape.inputs, _FLOAT * rows * width))
+    state = sum(fc.seconds(shape.batch * shape.hidden * width, _FLOAT * shape.batch * shape.hidden,
+                           _FLOAT * width * shape.hidden, _FLOAT * shape.batch * width))
+    return shape.directions * (inputs + shape.steps * state)
+
+
+def step_bytes(shape: CellShape) -> tuple[int, int]:
+    """(bytes of R, bytes of gate values) one step of one direction reads and computes: the cell
+    terms' ``weight_byte_ps`` and ``out_byte_ps``."""
+    return _FLOAT * shape.gates * shape.hidden * shape.hidden, _FLOAT * shape.batch * shape.gates * shape.hidden
+
+
+def recurrent_cell_s(op: Op, kernels: dict, private_cache_bytes: int | None = None) -> float | None:
+    """The op's time from the runtime's fp32 ``kernels`` table (its op type's cell terms and the
+    fully-connected terms), one thread; None where either is missing or the shape is unknown.
+    An R larger than ``private_cache_bytes`` pays the terms' ``in_byte_ps`` per byte each step."""
+    shape = cell_shape(op)
+    terms, fc = kernels.get(op.op_type), kernels.get("fully_connected")
+    if shape is None or terms is None or fc is None:
+        return None
+    weights, gates = step_bytes(shape)
+    cold = weights if private_cache_bytes and weights > private_cache_bytes else 0
+    per_step = sum(terms.seconds(0, cold, weights, gates))
+    return gemms_s(shape, fc) + shape.directions * shape.steps * per_step
