@@ -844,6 +844,54 @@ def probe_memory(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+STREAM_TENSOR_MIB = (2, 4, 8, 12, 16, 24, 32, 48, 64)
+
+
+def probe_stream(work: Path, seconds: float) -> list[dict]:
+    """Element-wise ops past the private cache, both runtimes: an ADD of two full tensors and a
+    RELU, fp32, each tensor 2-64 MiB, timed as the kernel grid is (``microbench_kernels.time_files``).
+    Per file its working set (inputs + output, what ``cost.latency.moved_bytes`` counts) and its
+    traffic (the inputs read, the output read for ownership and written back), which the fitted
+    ``stream_curve`` prices (a copy's rate, ``--probe memory``, put a 24 MiB ADD at 0.69x)."""
+    import microbench_kernels as mk
+
+    points, paths = [], []
+    for fmt in ("onnx", "tflite"):
+        for op in ("ADD", "RELU"):
+            for mib in STREAM_TENSOR_MIB:
+                path = work / f"stream_{op}_{mib}.{'onnx' if fmt == 'onnx' else 'tflite'}"
+                shape = (1, mib * 2 ** 20 // (4 * 32 * 32), 32, 32)
+                (mk.build_onnx if fmt == "onnx" else mk.build_tflite)("elementwise", {"shape": shape, "op": op}, path)
+                tensor = 4 * math.prod(shape)
+                inputs = 2 if op == "ADD" else 1
+                points.append((fmt, op, tensor, inputs)); paths.append(path)
+    rows = []
+    for fmt in ("onnx", "tflite"):
+        mine = [i for i, p in enumerate(points) if p[0] == fmt]
+        ms, _ = mk.time_files([paths[i] for i in mine], mk.build_empty(work / f"empty.{'onnx' if fmt == 'onnx' else 'tflite'}"),
+                              seconds=seconds, rounds=3)
+        for i, t in zip(mine, ms):
+            _, op, tensor, inputs = points[i]
+            traffic = (inputs + 2) * tensor
+            rows.append({"format": fmt, "params": {"op": op, "tensor_bytes": tensor, "set_bytes": (inputs + 1) * tensor,
+                                                   "traffic_bytes": traffic}, "ms": t, "traffic_gb_per_s": traffic / t / 1e6})
+    return rows
+
+
+def stream_curve(rows: list[dict]) -> list[tuple[float, float]]:
+    """``stream_curve``: per working set timed, the median traffic rate of its files (both runtimes,
+    both ops), [[set bytes, traffic bytes/s], ...] ascending, never rising with the set (a bigger
+    set timed faster than a smaller one takes the smaller one's rate: the timer's noise, not a cache)."""
+    by_set: dict[int, list[float]] = {}
+    for r in rows:
+        by_set.setdefault(r["params"]["set_bytes"], []).append(r["traffic_gb_per_s"] * 1e9)
+    curve: list[tuple[float, float]] = []
+    for size in sorted(by_set):
+        rate = statistics.median(by_set[size])
+        curve.append((size, min(rate, curve[-1][1]) if curve else rate))
+    return curve
+
+
 def private_cache_bytes() -> int:
     """One core's L2 as sysfs gives it (lscpu's "L2 ... per instance"); 0 where it is not readable."""
     size = Path("/sys/devices/system/cpu/cpu0/cache/index2/size")
@@ -876,7 +924,8 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
 PROBES = {"amx-k": probe_amx_k, "bmm-zero-point": probe_bmm_zero_point, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
-          "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "subnormal": probe_subnormal, "swish": probe_swish, "transpose": probe_transpose,
+          "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
+          "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
 
@@ -910,6 +959,8 @@ def main(argv: list[str] | None = None) -> int:
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")
+        if probes.get("stream"):
+            print("stream_curve = [" + ", ".join(f"[{size:.0f}, {rate / 1e9:.3g}e9]" for size, rate in stream_curve(probes["stream"])) + "]")
         if probes.get("memory"):
             private = probes["memory"][0]["params"]["private_cache_bytes"]
             fit = memory_fit(probes["memory"], private)

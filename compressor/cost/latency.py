@@ -103,6 +103,7 @@ from ..graph.ir import Op
 from ..targets.kernel_terms import kernel_op_type
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
+from .caches import moved_bytes, spill_s, step_spill_s, stream_floor_s
 from .recurrent import recurrent_cell_s
 from .tiles import (  # noqa: F401
     ELEMENTWISE_TILE_BYTES,
@@ -143,11 +144,6 @@ def filter_taps(op: Op) -> int:
     if op.kind != "depthwise" or not op.macs or not op.output_bytes:
         return 0
     return round(op.macs / max(op.output_bytes // ITEM_BYTES.get(op.compute_dtype, 4), 1))
-
-
-def moved_bytes(op: Op) -> int:
-    """Bytes an op reads and writes once: activations in, weights, activations out."""
-    return op.input_bytes + op.weight_bytes + op.output_bytes
 
 
 def memory_level(op: Op, profile: TargetProfile) -> str:
@@ -207,37 +203,6 @@ def broadcast_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple
     lanes = kernel_channel_tile(op.compute_dtype, op.kind, compute, costs)
     scale = math.ceil(run / lanes) * lanes / run if run > 0 and lanes > 1 else 1.0
     return round(op.input_bytes * scale), round(op.output_bytes * scale)
-
-
-def spill_s(op: Op, profile: TargetProfile) -> float:
-    """A memory-bound op (no MACs) whose tensors overflow the core's private cache streams them
-    through the shared cache: at least ``moved bytes / cache bandwidth``.  The single-op
-    microbenchmarks behind the kernel terms mostly ran from the private cache; on a CPU whose
-    shared cache is slow per core this floor is what an element-wise op costs in a graph
-    (an Intel Xeon VM: ~28 GB/s beyond its 2 MiB L2 where the EPYC gives ~111; a 640x640 text
-    detector's Adds and Muls 40 ms in onnxruntime's profiler, 11 ms by the kernel terms)."""
-    return 0.0 if op.macs else shared_cache_s(moved_bytes(op), profile)
-
-
-def shared_cache_s(nbytes: float, profile: TargetProfile) -> float:
-    """Seconds to read ``nbytes`` overflowing the private cache from the shared one, at its rate for
-    a set that size (``MemoryProfile.shared_cache_rate``); 0 when they fit / unknown."""
-    memory = profile.memory
-    if (memory.private_cache_bytes is None or not memory.cache_bandwidth_bytes_per_s
-            or nbytes <= memory.private_cache_bytes):
-        return 0.0
-    return nbytes / memory.shared_cache_rate(nbytes)
-
-
-def step_spill_s(op: Op, profile: TargetProfile, threads: int = 1) -> float:
-    """A recurrent op reads its per-step weights (``Op.step_weight_bytes``) at every time step;
-    when one thread's share of them overflows the core's private cache they come from the shared
-    cache every step: at least ``steps x share / cache bandwidth``.  (An LSTM of width 512 holds
-    a 4 MiB R: on a Xeon with 2 MiB L2 and ~28 GB/s from its L3, 50 steps take 7.4 ms where the
-    kernel's in-cache rate says 2.5; on two threads each core's half fits its L2.)"""
-    if not op.recurrent_steps or not op.step_weight_bytes:
-        return 0.0
-    return op.recurrent_steps * shared_cache_s(op.step_weight_bytes / max(threads, 1), profile)
 
 
 def split_balance(op: Op, parallel: Mapping[str, Any], threads: int) -> float:
@@ -328,7 +293,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.kernel_calls,
                                           tap_pairs(op), filter_set_passes(op, costs))
         rest_s += inplace_runs_s(op, compute, costs)
-        floor_s = memory_s if level == "dram" else spill_s(op, profile)
+        floor_s = stream_floor_s(op, profile)  # a memory-bound op past the private cache, where measured
+        floor_s = (memory_s if level == "dram" else spill_s(op, profile)) if floor_s is None else floor_s
         if level == "dram" and streamed_s:
             # cold weights are read at the measured stream rate (below), not at this DRAM floor too
             floor_s *= max(moved_bytes(op) - op.weight_bytes, 0) / max(moved_bytes(op), 1)

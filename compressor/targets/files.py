@@ -44,7 +44,7 @@ _MEMORY_KEYS = {"dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_by
                 "arena_alignment_bytes", "weights_in_ram", "private_cache_bytes", "cpus"}
 # [[memory.cpus]]: one CPU model's own caches and bandwidths, over the table's (load.py).
 _MEMORY_CPU_KEYS = {"cpu", "description", "dram_bandwidth_bytes_per_s", "cache_bytes", "cache_bandwidth_bytes_per_s",
-                    "private_cache_bytes", "cache_bandwidth_curve"}
+                    "private_cache_bytes", "cache_bandwidth_curve", "stream_curve"}
 _ENERGY_KEYS = {"pj_per_mac", "dram_pj_per_byte", "cache_pj_per_byte", "static_power_mw"}
 _MCU_KEYS = {"sram_bytes", "flash_bytes", "use_tflm_arena"}
 VELA_KEYS = ("vela_accelerator_config", "vela_system_config", "vela_memory_mode", "vela_config_file")

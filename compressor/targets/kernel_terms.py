@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
-__all__ = ["KERNEL_TERM_KEYS", "OWN_KERNEL", "SAME_KERNEL", "SYMMETRIC_CONV_KEYS", "KernelTerms", "kernel_op_type", "kernel_term_keys"]
+__all__ = ["KERNEL_TERM_KEYS", "OWN_KERNEL", "SAME_KERNEL", "SYMMETRIC_CONV_KEYS", "KernelTerms", "kernel_op_type", "kernel_term_keys",
+           "log_interpolate"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +82,17 @@ def kernel_op_type(op_type: str, variant: str = "") -> str:
     (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``) other than a resize's "linear", the one its op
     type's were timed with."""
     return f"{op_type}_{variant}" if variant and variant != "linear" else op_type
+
+
+def log_interpolate(curve, x: float) -> float | None:
+    """A measured curve ((x, y), ...) with x ascending, interpolated log-log at ``x``; its end
+    points' y beyond its ends; None without a curve."""
+    if not curve:
+        return None
+    if x <= curve[0][0]:
+        return curve[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(curve):
+        if x <= x1:
+            f = math.log(x / x0) / math.log(x1 / x0)
+            return math.exp(math.log(y0) + f * (math.log(y1) - math.log(y0)))
+    return curve[-1][1]

@@ -185,6 +185,7 @@ def _memory_of_this_cpu(c: Checker, memory: MemoryProfile, here: str | None) -> 
                   for name in ("dram_bandwidth_bytes_per_s", "cache_bandwidth_bytes_per_s")}
         values |= {name: c.integer((*keys, name), optional=True) for name in ("cache_bytes", "private_cache_bytes")}
         values["cache_bandwidth_curve"] = _rate_curve(c, (*keys, "cache_bandwidth_curve")) or None
+        values["stream_curve"] = _rate_curve(c, (*keys, "stream_curve")) or None
         if is_here:
             memory = replace(memory, **{k: v for k, v in values.items() if v is not None})
     return memory

@@ -305,7 +305,7 @@ def _dtype_list(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> tuple[str, 
 
 def _curve(c: Checker, keys: tuple, points: Any, x_name: str, y_name: str, ascending: str) -> tuple[tuple[float, float], ...]:
     """A measured curve ``[[x, y], ...]``: a non-empty list of pairs, both > 0, x ascending (the
-    runtime costs' ``weight_stream`` and ``rnn_steps``, which ``types._log_interpolate`` reads)."""
+    runtime costs' ``weight_stream`` and ``rnn_steps``, which ``kernel_terms.log_interpolate`` reads)."""
     if (not isinstance(points, list) or not points
             or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in p)
                        for p in points)):

@@ -12,15 +12,13 @@ Import these names from ``compressor.targets.load``, which re-exports them.
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..graph.ir import OP_KINDS
-from .kernel_terms import KERNEL_TERM_KEYS, SYMMETRIC_CONV_KEYS, KernelTerms, kernel_term_keys
+from .kernel_terms import KERNEL_TERM_KEYS, SYMMETRIC_CONV_KEYS, KernelTerms, kernel_term_keys, log_interpolate
 
 __all__ = [
     "COMPILERS", "DTYPES", "EFFICIENCY_KEYS", "FORMATS", "CPU_SCALARS", "CPU_TILES", "KERNEL_TERM_KEYS", "SYMMETRIC_CONV_KEYS",
@@ -184,16 +182,16 @@ class RuntimeCost:
         log-log between its points, its end points' rates beyond them; None without a curve.
         ``gemm_rows``: for a GEMM over many rows, its own curve where measured."""
         curve = (self.conv_weight_stream.get(dtype) if gemm_rows else None) or self.weight_stream.get(dtype)
-        return _log_interpolate(curve, set_bytes)
+        return log_interpolate(curve, set_bytes)
 
     def indirection_ns_at(self, dtype: str, buffer_bytes: float) -> float | None:
         """ns per output position x tap of an IGEMM's indirection walk, for a buffer that size
         (``indirection_ns``, interpolated as ``weight_stream``); None without a curve."""
-        return _log_interpolate(self.indirection_ns.get(dtype), buffer_bytes)
+        return log_interpolate(self.indirection_ns.get(dtype), buffer_bytes)
 
     def depthwise_factor(self, dtype: str, set_bytes: float) -> float:
         """``depthwise_set_factor`` at a per-output set of ``set_bytes``, interpolated; 1 without a curve."""
-        return _log_interpolate(self.depthwise_set_factor.get(dtype), set_bytes) or 1.0
+        return log_interpolate(self.depthwise_set_factor.get(dtype), set_bytes) or 1.0
 
     def hot_weight_rate(self, dtype: str) -> float | None:
         """Bytes/s of weights hot in the core's private cache: the curve's smallest set (its rate
@@ -205,7 +203,7 @@ class RuntimeCost:
     def rnn_ps_per_mac(self, op_type: str, macs_per_step: float) -> float | None:
         """ps per MAC of this runtime's ``op_type`` recurrent kernel at ``macs_per_step`` (its
         measured widths interpolated log-log, the end points' beyond); None when not measured."""
-        return _log_interpolate(self.rnn_steps.get(op_type), macs_per_step)
+        return log_interpolate(self.rnn_steps.get(op_type), macs_per_step)
 
     def unaligned(self, dtype: str, kind: str, in_channels: int, out_channels: int, groups: int = 1,
                   nchwc_rows: int = 0) -> bool:
@@ -238,20 +236,6 @@ class RuntimeCost:
             return None
         keys = kernel_term_keys(op_type, kind, taps, grouped, unaligned, variant)
         return next((table[key] for key in keys if key in table), None)
-
-
-def _log_interpolate(curve, x: float) -> float | None:
-    """A measured curve ((x, y), ...) with x ascending, interpolated log-log at ``x``; its end
-    points' y beyond its ends; None without a curve."""
-    if not curve:
-        return None
-    if x <= curve[0][0]:
-        return curve[0][1]
-    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
-        if x <= x1:
-            f = math.log(x / x0) / math.log(x1 / x0)
-            return math.exp(math.log(y0) + f * (math.log(y1) - math.log(y0)))
-    return curve[-1][1]
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
@@ -325,12 +309,19 @@ class MemoryProfile:
     # ((working-set bytes, bytes/s), ...) ascending: how the shared cache's rate falls for sets past
     # the first (--probe memory); below it, and without a curve, cache_bandwidth_bytes_per_s
     cache_bandwidth_curve: tuple[tuple[float, float], ...] = ()
+    # ((working-set bytes, traffic bytes/s), ...) ascending: an element-wise kernel's rate by its
+    # working set (--probe stream); a memory-bound op's floor past the private cache (cost/caches.py)
+    stream_curve: tuple[tuple[float, float], ...] = ()
 
     def shared_cache_rate(self, set_bytes: float) -> float | None:
         """Bytes/s from the shared cache for a working set of ``set_bytes`` (the curve, log-log)."""
         if self.cache_bandwidth_curve and set_bytes > self.cache_bandwidth_curve[0][0]:
-            return _log_interpolate(self.cache_bandwidth_curve, set_bytes)
+            return log_interpolate(self.cache_bandwidth_curve, set_bytes)
         return self.cache_bandwidth_bytes_per_s
+
+    def stream_rate(self, set_bytes: float) -> float | None:
+        """Traffic bytes/s of an element-wise kernel with a working set of ``set_bytes`` (``stream_curve``)."""
+        return log_interpolate(self.stream_curve, set_bytes)
 
 
 @dataclass(frozen=True)

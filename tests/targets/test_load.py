@@ -553,6 +553,19 @@ def test_a_cpu_models_shared_cache_rate_falls_by_its_curve_past_the_flat_range(t
                         cpu_identity="GenuineIntel family 6 model 167")
 
 
+def test_a_cpu_models_stream_curve_is_read_and_validated(tmp_path):
+    curve = "stream_curve = [[16777216, 106e9], [33554432, 57e9], [134217728, 33.8e9]]\n"
+    text = VALID + ('\n[[memory.cpus]]\ncpu = "GenuineIntel family 6 model 167"\ndescription = "a Xeon VM"\n' + curve)
+    memory = load_target(str(write(tmp_path, "toy", text)), cpu_identity="GenuineIntel family 6 model 167").memory
+    assert memory.stream_rate(8 * 2 ** 20) == 106e9 and memory.stream_rate(256 * 2 ** 20) == pytest.approx(33.8e9)
+    assert memory.stream_rate(64 * 2 ** 20) == pytest.approx((57e9 * 33.8e9) ** 0.5)  # half-way, log-log
+    assert not load_target(str(write(tmp_path, "toy", text)), cpu_identity="AuthenticAMD family 26 model 2").memory.stream_curve
+    for bad in ("[[33554432, 57e9], [16777216, 106e9]]", "[[16777216, 0]]"):
+        with pytest.raises(TargetError, match="stream_curve.*pairs"):
+            load_target(str(write(tmp_path, "toy", text.replace(curve.split(" = ")[1].strip(), bad))),
+                        cpu_identity="GenuineIntel family 6 model 167")
+
+
 def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
     """[[compute.variants.cpus]]: one CPU model's own kernel terms and per-op costs (its own
     single-op files), how its threads split the runtimes' ops (its own two-thread chains) and its

@@ -1,0 +1,68 @@
+"""What an op pays beyond its kernel terms when its bytes overflow the core's private cache.
+
+The kernel terms were measured with an op's tensors in the private cache (the single-op grid's
+shapes); in a graph an op's bytes may come from the shared cache or DRAM instead.  A memory-bound
+op (no MACs) streams them (``spill_s``: at the shared cache's copy rate; ``stream_floor_s``: at the
+rate an element-wise kernel reaches for a working set its size, where the CPU's ``stream_curve``
+was measured), and a recurrent op re-reads its per-step weights every step (``step_spill_s``).
+cost/latency.py takes them as floors under the terms.
+"""
+
+from __future__ import annotations
+
+from ..graph.ir import Op
+from ..targets.load import TargetProfile
+
+
+def moved_bytes(op: Op) -> int:
+    """Bytes an op reads and writes once: activations in, weights, activations out."""
+    return op.input_bytes + op.weight_bytes + op.output_bytes
+
+
+def spill_s(op: Op, profile: TargetProfile) -> float:
+    """A memory-bound op (no MACs) whose tensors overflow the core's private cache streams them
+    through the shared cache: at least ``moved bytes / cache bandwidth``.  The single-op
+    microbenchmarks behind the kernel terms mostly ran from the private cache; on a CPU whose
+    shared cache is slow per core this floor is what an element-wise op costs in a graph
+    (an Intel Xeon VM: ~28 GB/s beyond its 2 MiB L2 where the EPYC gives ~111; a 640x640 text
+    detector's Adds and Muls 40 ms in onnxruntime's profiler, 11 ms by the kernel terms)."""
+    return 0.0 if op.macs else shared_cache_s(moved_bytes(op), profile)
+
+
+def shared_cache_s(nbytes: float, profile: TargetProfile) -> float:
+    """Seconds to read ``nbytes`` overflowing the private cache from the shared one, at its rate for
+    a set that size (``MemoryProfile.shared_cache_rate``); 0 when they fit / unknown."""
+    memory = profile.memory
+    if (memory.private_cache_bytes is None or not memory.cache_bandwidth_bytes_per_s
+            or nbytes <= memory.private_cache_bytes):
+        return 0.0
+    return nbytes / memory.shared_cache_rate(nbytes)
+
+
+def step_spill_s(op: Op, profile: TargetProfile, threads: int = 1) -> float:
+    """A recurrent op reads its per-step weights (``Op.step_weight_bytes``) at every time step;
+    when one thread's share of them overflows the core's private cache they come from the shared
+    cache every step: at least ``steps x share / cache bandwidth``.  (An LSTM of width 512 holds
+    a 4 MiB R: on a Xeon with 2 MiB L2 and ~28 GB/s from its L3, 50 steps take 7.4 ms where the
+    kernel's in-cache rate says 2.5; on two threads each core's half fits its L2.)"""
+    if not op.recurrent_steps or not op.step_weight_bytes:
+        return 0.0
+    return op.recurrent_steps * shared_cache_s(op.step_weight_bytes / max(threads, 1), profile)
+
+
+def stream_floor_s(op: Op, profile: TargetProfile) -> float | None:
+    """A memory-bound op's time streaming its bytes where its working set (``moved_bytes``)
+    overflows the private cache, on a CPU whose ``[[memory.cpus]] stream_curve`` was measured
+    (``scripts/microbench_probes.py --probe stream``: element-wise ADDs and RELUs of 2-64 MiB a
+    tensor in both runtimes): its traffic -- what it reads, and its output read for ownership and
+    written back -- at the curve's rate for that set.  On the EPYC Zen 4 that rate falls from
+    ~120 GB/s at 16 MiB to 57 at 32 and ~32 past 100: the copy rate (``spill_s``) put a 24 MiB ADD
+    at 0.69x of its time, and DRAM's rate scaled by the element-wise kind's reach one of 96 MiB at
+    2.8x.  None where no curve was measured (``spill_s`` and the DRAM floor then, as before)."""
+    memory = profile.memory
+    if op.macs or not memory.stream_curve:
+        return None
+    moved = moved_bytes(op)
+    if memory.private_cache_bytes is None or moved <= memory.private_cache_bytes:
+        return 0.0
+    return (moved + op.output_bytes) / memory.stream_rate(moved)
