@@ -19,8 +19,13 @@ direction, and ``rnn_efficiency`` the rate of the runtime's RNN kernel (the inte
 of per-step time over per-step MACs, ``scripts/microbench_kernels.py``).  Where the
 runtime lists its kernel's measured curve for the op type (``rnn_steps``: ps per MAC by MACs
 per step, one point per width timed), that replaces both: one line across widths put
-onnxruntime's 128-wide LSTM at 40 ps/MAC where it runs 33.
+onnxruntime's 128-wide LSTM at 40 ps/MAC where it runs 33.  Where the runtime's kernels hold
+terms for the op type itself (onnxruntime's LSTM, GRU), those and the fully-connected terms
+replace the curve: its GEMMs over the batch's rows and a cost per step (cost/recurrent.py).
 The runtime's per-inference invoke cost is added once per graph (``cost/kernels.py``).
+
+A memory-bound op whose working set overflows the private cache costs at least its traffic at the
+CPU's measured element-wise stream rate for that set, where measured (cost/caches.py).
 
 ``reach`` is the fraction of the memory bandwidth a kernel without MACs reaches (elementwise,
 pool, reshape...): the profile's ``efficiency[dtype][kind]`` where listed, else 1.
