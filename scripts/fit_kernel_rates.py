@@ -142,6 +142,23 @@ def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tupl
     return cells
 
 
+def fit_dqmm(rows: list[dict]) -> dict[str, float]:
+    """onnxruntime's DynamicQuantizeMatMul terms from the "dqmm" family (quantize_dynamic's MatMuls):
+    its time over MACs, input bytes (its fp32 input quantized on the fly), weight bytes, output bytes
+    and a fixed part, non-negative least squares on relative error; {} without enough files."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    mine = [r for r in rows if r["family"] == "dqmm" and r["format"] == "onnx-int8" and r["ms"] > 0]
+    if len(mine) < 6:
+        return {}
+    a = np.array([[r["macs"], r["input_bytes"], r["weight_bytes"], r["output_bytes"], 1.0] for r in mine])
+    ms = np.array([r["ms"] for r in mine])
+    x, _ = nnls(a / ms[:, None], np.ones(len(mine)))  # ms per unit; each file by its relative error
+    return {**dict.fromkeys(TERMS, 0.0), "mac_ps": x[0] * 1e9, "in_byte_ps": x[1] * 1e9, "weight_byte_ps": x[2] * 1e9,
+            "out_byte_ps": x[3] * 1e9, "fixed_us": x[4] * 1e3}
+
+
 def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:
     """kind -> fitted efficiency (compute kinds) or bandwidth fraction (the others), for ``dtype``."""
     efficiency = target.compute.efficiency[dtype]
@@ -150,7 +167,7 @@ def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32
             and (r["format"].endswith("int8") == (dtype == "int8"))
             and (dtype == "float32" or r["kind"] in COMPUTE)]
     fitted = {}
-    rows = [r for r in rows if r["family"] not in ("dispatch", *RECURRENT_FAMILIES)]  # those set the runtime costs
+    rows = [r for r in rows if r["family"] not in ("dispatch", *OWN_FIT_FAMILIES)]  # those set the runtime costs
     for kind in sorted({r["kind"] for r in rows}):
         # int8 files carry a float QUANTIZE in and DEQUANTIZE out around the op: only layers of at
         # least 5 M MACs, where that glue is a small part, set the int8 compute rate.
@@ -191,9 +208,9 @@ SUBTRACT_PROFILED_GLUE = False
 _PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
 # LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call).
-# The recurrent families: they set the runtime's per-step costs (rnn_steps, its LSTM / GRU cell
-# terms), not any kind's terms.
-RECURRENT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch")
+# Families fitted by functions of their own, not into any kind's terms: the recurrent ones set the
+# runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm its DynamicQuantizeMatMul's.
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
@@ -427,7 +444,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     glue = qdq_ms_per_byte(rows, source) if timed_apart else glue_ms_per_byte(rows, source)
     mine = []
     for r in rows:
-        if (r["format"] != source or r["family"] in ("dispatch", *RECURRENT_FAMILIES, "glue", "glue_transpose") or r["kind"] == "quantize"
+        if (r["format"] != source or r["family"] in ("dispatch", *OWN_FIT_FAMILIES, "glue", "glue_transpose") or r["kind"] == "quantize"
                 or r.get("dtype", "float32") != dtype or _features(r, target, dtype) is None):
             continue
         r = {**r, "ms": kernel_time(r, glue, transpose)}
@@ -667,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
         int8_terms = fit_terms(rows, target, fmt, dtype="int8", **floor) if fmt in INT8_TERMS_FOR else {}
         for key, values in int8_terms.items():
             lines.append(f"kernels.int8.{key} = {toml_terms(values)}")
+        if fmt == "onnx" and (dqmm := fit_dqmm(rows)):
+            lines.append(f"kernels.int8.DynamicQuantizeMatMul = {toml_terms(dqmm)}")
         qdq = qdq_ms_per_byte(rows, f"{fmt}-int8")
         if qdq:  # the Q/DQ glue timed apart: per int8 element, a QuantizeLinear's out, a DequantizeLinear's in
             ps = qdq * 1e9
@@ -683,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
           "points of at least 0.01 ms:")
     for r in rows:
-        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", *RECURRENT_FAMILIES):
+        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", *OWN_FIT_FAMILIES):
             fmt, dtype = r["format"].split("-")[0], ("int8" if r["format"].endswith("int8") else "float32")
             own = runtimes.get(fmt, {}).get(dtype) or (pooled if dtype == "float32" else int8)
             after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={
@@ -701,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
         errors = [terms_ms(_terms_for(terms, r, target, dtype), r, target, dtype) / kernel_time(r, glue, transpose)
                   for r in rows
                   if r["format"] == fmt and r["ms"] >= 0.001
-                  and r["family"] not in ("dispatch", *RECURRENT_FAMILIES, "glue", "glue_transpose")
+                  and r["family"] not in ("dispatch", *OWN_FIT_FAMILIES, "glue", "glue_transpose")
                   and r.get("dtype", "float32") == dtype and "input_bytes" in r and _terms_for(terms, r, target, dtype)]
         if errors:
             within = lambda band: 100 * sum(abs(e - 1) <= band for e in errors) / len(errors)  # noqa: E731

@@ -405,6 +405,16 @@ GRID["rnn_batch"] = [{"cell": cell, "hidden": h, "input": i, "batch": b, "steps"
                      {"cell": cell, "hidden": h, "input": 64, "batch": b, "steps": 32}
                      for cell in ("LSTM", "GRU") for h in (384, 512) for b in (1, 8)]
 
+# onnxruntime's DynamicQuantizeMatMul (added 2026-12-06): what quantize_dynamic makes of a MatMul by
+# a constant (as Hugging Face's and Olive's dynamic int8 transformers ship): it quantizes its fp32
+# input on the fly (a min / max pass and a quantizing pass) before MLAS's u8s8 GEMM, so its time
+# goes with its input's bytes as much as with its MACs: a 32 MiB input times a 512 x 1 weight read
+# 0.46x by the int8 fully-connected terms, a 16 MiB one times 64 x 16, 1.83x.  onnx-int8 only.
+GRID["dqmm"] = [{"m": m, "k": k, "n": n} for m, k, n in [
+    (128, 384, 384), (128, 384, 1536), (128, 1536, 384), (64, 256, 256), (16, 512, 512), (1, 768, 768),
+    (197, 384, 1152), (256, 768, 768), (16384, 512, 1), (16384, 256, 64), (4096, 512, 512), (65536, 64, 16),
+    (1024, 1024, 1024), (8192, 128, 128), (2048, 64, 2048)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -414,13 +424,13 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "rnn_batch", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"rnn", "rnn_batch", "dqmm", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool"},
-        "onnx": {"glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
+        "onnx": {"dqmm", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool"},
         "onnx-int8": {"rnn", "rnn_batch", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool"},
-        "tflite-int8": {"rnn", "rnn_batch", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
+        "tflite-int8": {"rnn", "rnn_batch", "dqmm", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more"}}
 
 
@@ -763,6 +773,10 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         begin = (k - st) // 2
         nodes.append(helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[st, st],
                                       pads=[begin, begin, k - st - begin, k - st - begin]))
+    elif family == "dqmm":  # a MatMul by a constant, [m, k] x [k, n]: quantize_dynamic's (build_onnx_int8)
+        x_shape = [p["m"], p["k"]]
+        init("w", RNG.standard_normal((p["k"], p["n"])) / np.sqrt(p["k"]))
+        nodes.append(helper.make_node("MatMul", ["x", "w"], ["y"]))
     elif family == "rnn":
         gates, t, h, i = (4 if p["cell"] == "LSTM" else 3), p["steps"], p["hidden"], p["input"]
         x_shape = [t, p.get("batch", 1), i]
@@ -844,10 +858,12 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
         return _build_onnx_int8_transpose(p, path)
     fp32 = path.with_suffix(".fp32.onnx")
     build_onnx(family, p, fp32)
-    if family == "rnn_dynamic":  # quantize_dynamic: onnxruntime's DynamicQuantizeLSTM (int8 weights)
+    if family in ("rnn_dynamic", "dqmm"):  # quantize_dynamic: onnxruntime's DynamicQuantizeLSTM (int8
+        # weights), and a MatMul's DynamicQuantizeLinear + MatMulInteger, which it fuses to DynamicQuantizeMatMul
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM"])
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["LSTM"] if family == "rnn_dynamic" else ["MatMul"])
     else:
         _quantize_qdq(fp32, path)
     fp32.unlink()
