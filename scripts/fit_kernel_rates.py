@@ -142,19 +142,30 @@ def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tupl
     return cells
 
 
-def fit_dqmm(rows: list[dict]) -> dict[str, float]:
-    """onnxruntime's DynamicQuantizeMatMul terms from the "dqmm" family (quantize_dynamic's MatMuls):
-    its time over MACs, input bytes (its fp32 input quantized on the fly), weight bytes, output bytes
-    and a fixed part, non-negative least squares on relative error; {} without enough files."""
+# The families of onnxruntime's dynamic quantization (quantize_dynamic's ops) -> (their files'
+# format, the dtype of the terms, the op type each measures): fitted apart (fit_dqmm).
+DYNAMIC_OPS = {"dqmm": ("onnx-int8", "int8", "DynamicQuantizeMatMul"),
+               "mmitf": ("onnx-int8", "int8", "MatMulIntegerToFloat"),
+               "dql": ("onnx", "float32", "DynamicQuantizeLinear")}
+
+
+def fit_dqmm(rows: list[dict], family: str = "dqmm") -> dict[str, float]:
+    """The terms of onnxruntime's op type ``DYNAMIC_OPS[family]`` from that family's files: the op's
+    time (its node's, ``alone_ms``, where the file holds more: mmitf's shared quantizing) over MACs,
+    input bytes (a DynamicQuantizeMatMul's fp32 input, quantized on the fly), weight bytes, output
+    bytes and a fixed part, non-negative least squares on relative error; {} without enough files."""
     import numpy as np
     from scipy.optimize import nnls
 
-    mine = [r for r in rows if r["family"] == "dqmm" and r["format"] == "onnx-int8" and r["ms"] > 0]
+    def ms(r: dict) -> float:
+        return r["alone_ms"] if r.get("alone_ms") is not None else r["ms"]
+
+    mine = [r for r in rows if r["family"] == family and r["format"] == DYNAMIC_OPS[family][0] and ms(r) > 0]
     if len(mine) < 6:
         return {}
     a = np.array([[r["macs"], r["input_bytes"], r["weight_bytes"], r["output_bytes"], 1.0] for r in mine])
-    ms = np.array([r["ms"] for r in mine])
-    x, _ = nnls(a / ms[:, None], np.ones(len(mine)))  # ms per unit; each file by its relative error
+    times = np.array([ms(r) for r in mine])
+    x, _ = nnls(a / times[:, None], np.ones(len(mine)))  # ms per unit; each file by its relative error
     return {**dict.fromkeys(TERMS, 0.0), "mac_ps": x[0] * 1e9, "in_byte_ps": x[1] * 1e9, "weight_byte_ps": x[2] * 1e9,
             "out_byte_ps": x[3] * 1e9, "fixed_us": x[4] * 1e3}
 
@@ -209,8 +220,8 @@ _PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
 # LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call).
 # Families fitted by functions of their own, not into any kind's terms: the recurrent ones set the
-# runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm its DynamicQuantizeMatMul's.
-OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm")
+# runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic quantization's.
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm", "mmitf", "dql")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
@@ -684,8 +695,9 @@ def main(argv: list[str] | None = None) -> int:
         int8_terms = fit_terms(rows, target, fmt, dtype="int8", **floor) if fmt in INT8_TERMS_FOR else {}
         for key, values in int8_terms.items():
             lines.append(f"kernels.int8.{key} = {toml_terms(values)}")
-        if fmt == "onnx" and (dqmm := fit_dqmm(rows)):
-            lines.append(f"kernels.int8.DynamicQuantizeMatMul = {toml_terms(dqmm)}")
+        for family, (_, dtype, op_type) in DYNAMIC_OPS.items() if fmt == "onnx" else ():
+            if dynamic := fit_dqmm(rows, family):
+                lines.append(f"kernels.{dtype}.{op_type} = {toml_terms(dynamic)}")
         qdq = qdq_ms_per_byte(rows, f"{fmt}-int8")
         if qdq:  # the Q/DQ glue timed apart: per int8 element, a QuantizeLinear's out, a DequantizeLinear's in
             ps = qdq * 1e9

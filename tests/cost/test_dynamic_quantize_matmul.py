@@ -54,3 +54,33 @@ def test_its_own_terms_price_it_where_the_runtime_has_them(tmp_path):
     expected = sum(own.seconds(op.macs, op.input_bytes, op.weight_bytes, op.output_bytes))
     got = estimate_op_latency(op, zen4, runtime="onnx")
     assert got.compute_s + got.memory_s == pytest.approx(expected, rel=0.02)
+
+
+def test_a_shared_quantizing_makes_matmul_integer_to_float_with_its_own_terms(tmp_path):
+    """Where one DynamicQuantizeLinear feeds two MatMuls (the mmitf family), onnxruntime runs each as
+    a MatMulIntegerToFloat of the uint8 input; the fit takes their profiled node time (alone_ms)."""
+    path = tmp_path / "mm.onnx"
+    mk.build_onnx_int8("mmitf", {"m": 32, "k": 64, "n": 48}, path)
+    ops = read_graph(path, as_run=True).ops
+    assert sorted(op.op_type for op in ops if op.macs) == ["MatMulIntegerToFloat"] * 2
+    assert [op.op_type for op in ops if op.kind == "quantize"] == ["DynamicQuantizeLinear"]
+    rows = [{"family": "mmitf", "format": "onnx-int8", "ms": 99.0, "alone_ms": (4.0 * m * k * n + 100.0 * 4 * m * n) * 1e-9,
+             "macs": m * k * n, "input_bytes": m * k, "weight_bytes": k * n, "output_bytes": 4 * m * n}
+            for m, k, n in [(128, 384, 384), (1, 768, 768), (4096, 512, 512), (48, 512, 2048), (16, 512, 512), (2048, 64, 2048)]]
+    fitted = fkr.fit_dqmm(rows, "mmitf")  # the node's time, not the file's 99 ms
+    assert fitted["mac_ps"] == pytest.approx(4.0, rel=1e-6) and fitted["out_byte_ps"] == pytest.approx(100.0, rel=1e-6)
+    assert fkr.fit_dqmm(rows, "dqmm") == {}
+
+
+def test_a_dynamic_quantize_linear_is_priced_by_its_own_terms(tmp_path):
+    """Its two passes over an fp32 input cost far more than the quantize kind's one (10-20x in the
+    mmitf files): the Zen 4's dql-family terms price it by the uint8 values it writes."""
+    path = tmp_path / "dql.onnx"
+    mk.build_onnx("dql", {"m": 256, "k": 768}, path)
+    (op,) = [op for op in read_graph(path, as_run=True).ops if op.op_type == "DynamicQuantizeLinear"]
+    assert op.kind == "quantize" and op.input_bytes == 4 * 256 * 768 and op.output_bytes >= 256 * 768
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    own = zen4.compute.runtime_cost("onnx").kernels["float32"]["DynamicQuantizeLinear"]
+    got = estimate_op_latency(op, zen4, runtime="onnx")
+    assert got.memory_s + got.compute_s == pytest.approx(sum(own.seconds(0, op.input_bytes, 0, op.output_bytes)), rel=0.02)
+    assert own.out_byte_ps > 0 and got.latency_s > 100 * op.output_bytes * 1e-12  # >= 100 ps a value written
