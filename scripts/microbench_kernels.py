@@ -1120,14 +1120,25 @@ REFERENCE = ("pointwise", {"h": 28, "w": 28, "cin": 128, "cout": 128, "kh": 1, "
 REFERENCE_NAME = "1x1 conv 28x28x128 -> 128, fp32, LiteRT, alone"
 
 
+# And a memory-bound one: the compute op above runs from the core's own cache, and read 222 us while
+# this ADD of two 8 MiB tensors (a 24 MiB set, in the shared L3) ran 1.5-1.9x its usual time, the
+# neighbours taking the L3 and DRAM (the EPYC Zen 4, 2026-12-06 11:15 UTC): tables of memory-bound
+# ops belong to this state too.
+MEMORY_REFERENCE = ("elementwise", {"shape": (1, 2048, 32, 32), "op": "ADD"})
+MEMORY_REFERENCE_NAME = "ADD of two 8 MiB fp32 tensors, onnxruntime, alone"
+
+
 @contextlib.contextmanager
 def machine_state():
-    """The ``REFERENCE`` op timed before and after the block: ``{"op", "before_us", "after_us"}``
-    (the last filled in as the block ends), said on stderr -- the state a table was timed in."""
-    state = {"op": REFERENCE_NAME, "before_us": reference_us()}
+    """The ``REFERENCE`` and ``MEMORY_REFERENCE`` ops timed before and after the block: ``{"op",
+    "before_us", "after_us", "memory_op", "memory_before_us", "memory_after_us"}`` (the afters filled
+    in as the block ends), said on stderr -- the state a table was timed in."""
+    state = {"op": REFERENCE_NAME, "before_us": reference_us(), "memory_op": MEMORY_REFERENCE_NAME,
+             "memory_before_us": memory_reference_us()}
     yield state
-    state["after_us"] = reference_us()
-    log(f"[state] {REFERENCE_NAME}: {state['before_us']:.0f} us before, {state['after_us']:.0f} after")
+    state["after_us"], state["memory_after_us"] = reference_us(), memory_reference_us()
+    log(f"[state] {REFERENCE_NAME}: {state['before_us']:.0f} us before, {state['after_us']:.0f} after; "
+        f"{MEMORY_REFERENCE_NAME}: {state['memory_before_us']:.0f} us before, {state['memory_after_us']:.0f} after")
 
 
 def build_empty(path: Path) -> Path:
@@ -1142,6 +1153,16 @@ def reference_us(seconds: float = 1.0) -> float:
     with tempfile.TemporaryDirectory(prefix="reference.") as work:
         path, empty = Path(work) / "reference.tflite", Path(work) / "empty.tflite"
         build_tflite(*REFERENCE, path)
+        build_empty(empty)
+        (ms,), _ = time_files([path], empty, seconds=seconds)
+    return ms * 1e3
+
+
+def memory_reference_us(seconds: float = 1.0) -> float:
+    """Thread-CPU us of the ``MEMORY_REFERENCE`` op alone, as ``time_files`` times the grid."""
+    with tempfile.TemporaryDirectory(prefix="reference.") as work:
+        path, empty = Path(work) / "memory.onnx", Path(work) / "empty.onnx"
+        build_onnx(*MEMORY_REFERENCE, path)
         build_empty(empty)
         (ms,), _ = time_files([path], empty, seconds=seconds)
     return ms * 1e3

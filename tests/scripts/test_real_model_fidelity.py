@@ -55,18 +55,29 @@ def test_a_run_records_the_machines_state_and_the_table_says_it(tmp_path, capsys
     entries.write_text('[[model]]\npath = "add.tflite"\nfamily = "toy"\n')
     calls = []
     monkeypatch.setattr(microbench_kernels, "reference_us", lambda: calls.append(1) or 150.0 - 30 * len(calls))
+    monkeypatch.setattr(microbench_kernels, "memory_reference_us", lambda: 600.0 + 100 * len(calls))
     args = real_model_fidelity.argparse.Namespace(
         target="host-x86", entries=str(entries), models_dir=str(tmp_path), threads=[1], seconds=0.05, rounds=1,
         wall="median", json=None)
     result = real_model_fidelity.run(args)
-    assert result["reference"] == {"op": microbench_kernels.REFERENCE_NAME, "before_us": 120.0, "after_us": 90.0}
+    assert result["reference"] == {"op": microbench_kernels.REFERENCE_NAME, "before_us": 120.0, "after_us": 90.0,
+                                   "memory_op": microbench_kernels.MEMORY_REFERENCE_NAME,
+                                   "memory_before_us": 700.0, "memory_after_us": 800.0}
     real_model_fidelity.print_table(result)
-    assert "120 us before the timing, 90 after" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "120 us before the timing, 90 after" in out and "700 us before, 800 after" in out
 
 
 def test_the_reference_op_is_a_point_of_the_kernel_grid():
     assert microbench_kernels.REFERENCE[1] in microbench_kernels.GRID[microbench_kernels.REFERENCE[0]]
     assert 1 < microbench_kernels.reference_us(0.2) < 1e5
+
+
+def test_the_memory_reference_moves_a_set_past_the_private_cache():
+    """24 MiB in all (two 8 MiB inputs, one output): the shared cache's rate, not the core's own."""
+    shape = microbench_kernels.MEMORY_REFERENCE[1]["shape"]
+    assert 3 * 4 * shape[0] * shape[1] * shape[2] * shape[3] == 24 * 2 ** 20
+    assert 50 < microbench_kernels.memory_reference_us(0.2) < 1e6
 
 
 def test_estimates_can_be_read_in_the_state_a_run_was_timed_in(capsys):
