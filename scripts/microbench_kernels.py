@@ -1150,19 +1150,20 @@ def build_empty(path: Path) -> Path:
 
 def reference_us(seconds: float = 1.0) -> float:
     """Thread-CPU us of the ``REFERENCE`` op alone, as ``time_files`` times the grid."""
-    with tempfile.TemporaryDirectory(prefix="reference.") as work:
-        path, empty = Path(work) / "reference.tflite", Path(work) / "empty.tflite"
-        build_tflite(*REFERENCE, path)
-        build_empty(empty)
-        (ms,), _ = time_files([path], empty, seconds=seconds)
-    return ms * 1e3
+    return _alone_us(REFERENCE, "tflite", seconds)
 
 
 def memory_reference_us(seconds: float = 1.0) -> float:
     """Thread-CPU us of the ``MEMORY_REFERENCE`` op alone, as ``time_files`` times the grid."""
+    return _alone_us(MEMORY_REFERENCE, "onnx", seconds)
+
+
+def _alone_us(point: tuple[str, dict], fmt: str, seconds: float) -> float:
+    """Thread-CPU us of one grid ``point`` (family, params) built in ``fmt``, against that
+    runtime's empty file."""
     with tempfile.TemporaryDirectory(prefix="reference.") as work:
-        path, empty = Path(work) / "memory.onnx", Path(work) / "empty.onnx"
-        build_onnx(*MEMORY_REFERENCE, path)
+        path, empty = Path(work) / f"reference.{SUFFIX[fmt]}", Path(work) / f"empty.{SUFFIX[fmt]}"
+        BUILDERS[fmt](*point, path)
         build_empty(empty)
         (ms,), _ = time_files([path], empty, seconds=seconds)
     return ms * 1e3

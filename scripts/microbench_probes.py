@@ -859,16 +859,16 @@ def probe_stream(work: Path, seconds: float) -> list[dict]:
     for fmt in ("onnx", "tflite"):
         for op in ("ADD", "RELU"):
             for mib in STREAM_TENSOR_MIB:
-                path = work / f"stream_{op}_{mib}.{'onnx' if fmt == 'onnx' else 'tflite'}"
+                path = work / f"stream_{op}_{mib}.{mk.SUFFIX[fmt]}"
                 shape = (1, mib * 2 ** 20 // (4 * 32 * 32), 32, 32)
-                (mk.build_onnx if fmt == "onnx" else mk.build_tflite)("elementwise", {"shape": shape, "op": op}, path)
+                mk.BUILDERS[fmt]("elementwise", {"shape": shape, "op": op}, path)
                 tensor = 4 * math.prod(shape)
                 inputs = 2 if op == "ADD" else 1
                 points.append((fmt, op, tensor, inputs)); paths.append(path)
     rows = []
     for fmt in ("onnx", "tflite"):
         mine = [i for i, p in enumerate(points) if p[0] == fmt]
-        ms, _ = mk.time_files([paths[i] for i in mine], mk.build_empty(work / f"empty.{'onnx' if fmt == 'onnx' else 'tflite'}"),
+        ms, _ = mk.time_files([paths[i] for i in mine], mk.build_empty(work / f"empty.{mk.SUFFIX[fmt]}"),
                               seconds=seconds, rounds=3)
         for i, t in zip(mine, ms):
             _, op, tensor, inputs = points[i]
