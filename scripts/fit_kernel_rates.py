@@ -143,13 +143,13 @@ def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tupl
 
 
 # The families of onnxruntime's dynamic quantization (quantize_dynamic's ops) -> (their files'
-# format, the dtype of the terms, the op type each measures): fitted apart (fit_dqmm).
+# format, the dtype of the terms, the op type each measures): fitted apart (fit_dynamic_op).
 DYNAMIC_OPS = {"dqmm": ("onnx-int8", "int8", "DynamicQuantizeMatMul"),
                "mmitf": ("onnx-int8", "int8", "MatMulIntegerToFloat"),
                "dql": ("onnx", "float32", "DynamicQuantizeLinear")}
 
 
-def fit_dqmm(rows: list[dict], family: str = "dqmm") -> dict[str, float]:
+def fit_dynamic_op(rows: list[dict], family: str = "dqmm") -> dict[str, float]:
     """The terms of onnxruntime's op type ``DYNAMIC_OPS[family]`` from that family's files: the op's
     time (its node's, ``alone_ms``, where the file holds more: mmitf's shared quantizing) over MACs,
     input bytes (a DynamicQuantizeMatMul's fp32 input, quantized on the fly), weight bytes, output
@@ -696,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, values in int8_terms.items():
             lines.append(f"kernels.int8.{key} = {toml_terms(values)}")
         for family, (_, dtype, op_type) in DYNAMIC_OPS.items() if fmt == "onnx" else ():
-            if dynamic := fit_dqmm(rows, family):
+            if dynamic := fit_dynamic_op(rows, family):
                 lines.append(f"kernels.{dtype}.{op_type} = {toml_terms(dynamic)}")
         qdq = qdq_ms_per_byte(rows, f"{fmt}-int8")
         if qdq:  # the Q/DQ glue timed apart: per int8 element, a QuantizeLinear's out, a DequantizeLinear's in

@@ -37,9 +37,9 @@ def test_the_fit_finds_the_terms_the_files_were_made_with():
               + truth["out_byte_ps"] * y) * 1e-9 + truth["fixed_us"] * 1e-3
         rows.append({"family": "dqmm", "format": "onnx-int8", "ms": ms, "macs": macs, "input_bytes": a,
                      "weight_bytes": w, "output_bytes": y})
-    fitted = fkr.fit_dqmm(rows)
+    fitted = fkr.fit_dynamic_op(rows)
     assert {k: fitted[k] for k in truth} == pytest.approx(truth, rel=1e-6)
-    assert fkr.fit_dqmm(rows[:3]) == {}  # too few files
+    assert fkr.fit_dynamic_op(rows[:3]) == {}  # too few files
 
 
 def test_its_own_terms_price_it_where_the_runtime_has_them(tmp_path):
@@ -67,9 +67,9 @@ def test_a_shared_quantizing_makes_matmul_integer_to_float_with_its_own_terms(tm
     rows = [{"family": "mmitf", "format": "onnx-int8", "ms": 99.0, "alone_ms": (4.0 * m * k * n + 100.0 * 4 * m * n) * 1e-9,
              "macs": m * k * n, "input_bytes": m * k, "weight_bytes": k * n, "output_bytes": 4 * m * n}
             for m, k, n in [(128, 384, 384), (1, 768, 768), (4096, 512, 512), (48, 512, 2048), (16, 512, 512), (2048, 64, 2048)]]
-    fitted = fkr.fit_dqmm(rows, "mmitf")  # the node's time, not the file's 99 ms
+    fitted = fkr.fit_dynamic_op(rows, "mmitf")  # the node's time, not the file's 99 ms
     assert fitted["mac_ps"] == pytest.approx(4.0, rel=1e-6) and fitted["out_byte_ps"] == pytest.approx(100.0, rel=1e-6)
-    assert fkr.fit_dqmm(rows, "dqmm") == {}
+    assert fkr.fit_dynamic_op(rows, "dqmm") == {}
 
 
 def test_a_dynamic_quantize_linear_is_priced_by_its_own_terms(tmp_path):
