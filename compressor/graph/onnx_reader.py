@@ -15,6 +15,7 @@ import dataclasses
 import math
 from pathlib import Path
 
+from ..errors import ModelLoadError
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
 from .ort_kernels import (
@@ -26,7 +27,7 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
-from .ort_shapes import shapes_from_run
+from .ort_shapes import costed_unknown, filled, run_failure, shapes_of_run
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
@@ -118,7 +119,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             for d in fixed[value.name]:
                 dims.add().dim_value = d
     # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
-    model, branch_notes, choices = (inline_branches(model, {s.name: _filled(shape, s.dtype, values.get(s.name, 0))
+    model, branch_notes, choices = (inline_branches(model, {s.name: filled(shape, s.dtype, values.get(s.name, 0))
                                                             for s, shape in zip(specs, shapes)}, known=frozenset(values))
                                     if _has_control_flow(model) else (model, (), []))
     notes = (*notes, *branch_notes)
@@ -148,8 +149,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     if unresolved:
         # Shape inference stopped somewhere (Reshape of computed shapes, If, custom ops):
         # onnxruntime runs the model once at the resolved shapes and reports every tensor.
-        measured = _shapes_from_onnxruntime(path, model, dict(zip((s.name for s in specs), shapes)), specs,
-                                            choices=choices)
+        measured, failure = shapes_of_run(path, model, dict(zip((s.name for s in specs), shapes)), specs,
+                                          choices=choices, values=values)
+        if failure and costed_unknown(graph, known, measured):
+            raise ModelLoadError(source, run_failure(failure, specs, shapes, values))
         for name, (shape, dtype) in measured.items():
             # A tensor the file gives no value_info for (onnxruntime's optimized graph has none)
             # takes the dtype onnxruntime produced.
@@ -299,40 +302,6 @@ def _output_axis(node) -> int:
 
 def _has_control_flow(model) -> bool:
     return any(node.op_type in ("If", "Loop", "Scan") for node in model.graph.node)
-
-
-def _filled(shape: tuple[int, ...], dtype: str, value: float = 0):
-    import numpy as np
-
-    return np.full(shape, value, dtype=_numpy_dtype(dtype))
-
-
-def _shapes_from_onnxruntime(path: Path, model, shapes: dict, specs, *,
-                             choices: list[str] = ()) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Every node output's (shape, dtype), from one onnxruntime run on zeros of the resolved
-    input shapes (``choices``: of the file with its Ifs inlined as ``model`` has them)."""
-    import numpy as np
-    import onnx
-
-    probe = onnx.load(str(path))
-    if choices:
-        probe, _, _ = inline_branches(probe, choices=list(choices))
-
-    def feed_of(used: set[str]) -> dict:
-        feed = {spec.name: _filled(shapes[spec.name], spec.dtype) for spec in specs if spec.name in used}
-        for value in probe.graph.input:  # inputs nothing reads (not specs): zeros of their declared shape
-            if value.name in used and value.name not in feed and (dims := _dims(value)) and None not in dims:
-                feed[value.name] = np.zeros(dims, onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
-        return feed
-
-    try:
-        return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out])
-    except Exception:  # the file's own inference is all there is: unknown tensors stay unknown
-        return {}
-
-
-def _numpy_dtype(dtype: str) -> str:
-    return {"bool": "bool"}.get(dtype, dtype if dtype != "unknown" else "float32")
 
 
 def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:

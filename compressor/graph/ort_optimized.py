@@ -28,7 +28,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["CACHE_DIR_NAME", "optimized_onnx"]
+__all__ = ["CACHE_DIR_NAME", "external_data_files", "optimized_onnx"]
 
 CACHE_DIR_NAME = "edge-compressor-ort"
 
@@ -50,8 +50,13 @@ def _file_sha256(path: Path) -> tuple[str, bool]:
     return digest.hexdigest(), marked
 
 
-def _external_data_files(path: Path) -> list[Path]:
-    """The external data files the ``.onnx`` keeps initializers in (beside it), sorted."""
+def external_data_files(path: Path, *, marked: bool | None = None) -> list[Path]:
+    """The external data files the ``.onnx`` keeps initializers in (beside it), sorted; none without
+    parsing it where its bytes do not hold ``_EXTERNAL_MARK`` (``marked``: already known)."""
+    if marked is None:
+        marked = _file_sha256(path)[1]
+    if not marked:
+        return []
     import onnx
     from onnx.external_data_helper import uses_external_data
 
@@ -69,7 +74,7 @@ def optimized_onnx(path: Path, *, cache_dir: Path | None = None) -> tuple[Path |
         return None, f"onnxruntime is not installed ({error})"
     cache = Path(cache_dir) if cache_dir is not None else Path(tempfile.gettempdir()) / CACHE_DIR_NAME
     digest, marked = _file_sha256(path)
-    external = _external_data_files(path) if marked else []
+    external = external_data_files(path, marked=marked)
     # The file's bytes name its weights' file and offsets, not their values: those files' sizes
     # and times join the key, so new weights under the same graph are optimized again.
     stamp = "".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns};" for f in external if f.is_file())

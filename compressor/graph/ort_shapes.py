@@ -11,10 +11,11 @@ every intermediate alive and copies each into Python: the 1024 x 1024 background
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["shapes_from_run"]
+__all__ = ["ShapeRunError", "costed_unknown", "filled", "run_failure", "shapes_from_run", "shapes_of_run"]
 
 # onnxruntime's profiler names element types as its C++ types do
 _PROFILE_DTYPES = {"float": "float32", "double": "float64", "float16": "float16", "bfloat16": "bfloat16",
@@ -22,11 +23,15 @@ _PROFILE_DTYPES = {"float": "float32", "double": "float64", "float16": "float16"
                    "uint16": "uint16", "uint32": "uint32", "uint64": "uint64", "bool": "bool"}
 
 
+class ShapeRunError(Exception):
+    """onnxruntime loaded the model and failed running it on the inputs it was fed."""
+
+
 def _session(model, *, profile_dir: str | None = None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # a failed run is reported as a ModelLoadError, not on stderr
     options.intra_op_num_threads = 1  # one run for shapes: no thread pool to start on a busy machine
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     if profile_dir is not None:
@@ -46,7 +51,10 @@ def shapes_from_run(model, feed_of, wanted: list[str]) -> dict[str, tuple[tuple[
     with tempfile.TemporaryDirectory(prefix="compress-shapes.") as work:
         session = _session(model, profile_dir=work)
         feed = feed_of({i.name for i in session.get_inputs()})  # an inlined If's condition input may be unused
-        session.run(None, feed)
+        try:
+            session.run(None, feed)
+        except Exception as error:  # onnxruntime loaded it, and its inputs do not run: the caller's to say
+            raise ShapeRunError(str(error).strip() or type(error).__name__) from error
         events = json.loads(Path(session.end_profiling()).read_text())
     found: dict[str, tuple[tuple[int, ...], str]] = {}
     for event in events:
@@ -68,3 +76,74 @@ def shapes_from_run(model, feed_of, wanted: list[str]) -> dict[str, tuple[tuple[
     names = [o.name for o in session.get_outputs()]
     values = session.run(names, feed)
     return {name: (tuple(int(d) for d in np.shape(v)), str(np.asarray(v).dtype)) for name, v in zip(names, values)}
+
+
+def filled(shape: tuple[int, ...], dtype: str, value: float = 0):
+    """An array of ``shape`` and the reader's ``dtype`` name, every element ``value``."""
+    import numpy as np
+
+    return np.full(shape, value, dtype={"bool": "bool"}.get(dtype, dtype if dtype != "unknown" else "float32"))
+
+
+def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] = (),
+                  values: dict[str, float] | None = None) -> tuple[dict[str, tuple[tuple[int, ...], str]], str]:
+    """Every node output's (shape, dtype) of the .onnx at ``path``, from one onnxruntime run on the
+    resolved input ``shapes``, filled with ``values`` (``--input-value``) where given, else zeros
+    (``choices``: with its Ifs inlined as ``model``, the reader's, has them); and onnxruntime's error
+    where it loaded the model but could not run it on those inputs ("" otherwise).  A value the model computes sizes from decides its shapes:
+    Piper's VITS voice writes one frame of audio for zeros, 144 for ``input_lengths=64``."""
+    import numpy as np
+    import onnx
+
+    from .onnx_control import inline_branches
+
+    probe = onnx.load(str(path))
+    if choices:
+        probe, _, _ = inline_branches(probe, choices=list(choices))
+
+    def feed_of(used: set[str]) -> dict:
+        feed = {spec.name: filled(shapes[spec.name], spec.dtype, (values or {}).get(spec.name, 0))
+                for spec in specs if spec.name in used}
+        for value in probe.graph.input:  # inputs nothing reads (not specs): zeros of their declared shape
+            dims = tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
+            if value.name in used and value.name not in feed and dims and all(d > 0 for d in dims):
+                feed[value.name] = np.zeros(dims, onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
+        return feed
+
+    try:
+        return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
+    except ShapeRunError as error:  # these inputs do not run: the reader refuses what it cannot cost
+        return {}, str(error)
+    except Exception:  # onnxruntime cannot load it (a custom op): the file's own inference is all there is
+        return {}, ""
+
+
+# Nodes that compute shapes and indices, not the model's work: unknown, they cost next to nothing.
+SHAPE_WORK = frozenset({"Shape", "Size", "Constant", "ConstantOfShape", "Cast", "Gather", "Unsqueeze", "Squeeze",
+                        "Concat", "Slice", "Range", "Equal", "Where", "Identity"})
+
+
+def costed_unknown(graph, known: dict, measured: dict) -> list[str]:
+    """The nodes of ``graph`` (an onnx GraphProto) doing work, not ``SHAPE_WORK``, whose output
+    shape neither the file's inference (``known``: name -> (dims, ...)) nor onnxruntime's run
+    (``measured``) gave: each would be costed as 0 MACs and 0 bytes."""
+    def unknown(name: str) -> bool:
+        dims = measured[name][0] if name in measured else known.get(name, (None,))[0]
+        return dims is None or None in dims
+
+    return [node.name or node.output[0] for node in graph.node
+            if node.op_type not in SHAPE_WORK and any(unknown(out) for out in node.output if out)]
+
+
+def run_failure(failure: str, specs, shapes, values: dict[str, float]) -> str:
+    """What a user reads when the shape run failed: onnxruntime's own words, what it was fed, and
+    what to give instead."""
+    first = next((line for line in failure.splitlines() if line.strip()), failure)
+    first = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", first)  # its status code, then its source line:
+    first = re.sub(r"Status Message: \S+:\d+ (?:[\w:]+\([^)]*\) )?", "", first)  # what is left says what went wrong
+    fed = "; ".join(f"{spec.name} {','.join(map(str, shape)) or '()'} = {values.get(spec.name, 0):g}"
+                    for spec, shape in zip(specs, shapes))
+    return (f"onnxruntime could not run it to learn the shapes it computes ({first[:400]}), fed {fed}; "
+            "without them its ops past that point would be costed as nothing.  A model whose sizes come "
+            "from an input's value (a length, a speed, a scale) needs it: give --input-value NAME=VALUE "
+            "(and --input-shape) as the model is run")

@@ -32,7 +32,7 @@ from ..errors import ExportError, TargetError, UnsupportedOpError
 from ..graph.ir import Graph
 from ..targets.types import TargetProfile
 
-__all__ = ["ArtifactEstimate", "estimate_artifact"]
+__all__ = ["ArtifactEstimate", "artifact_bytes", "estimate_artifact"]
 
 _FIGURES = ("latency_ms", "peak_ram_bytes", "flash_bytes", "energy_mj")
 
@@ -79,6 +79,15 @@ class ArtifactEstimate:
         if self.tflm is not None and self.arena_estimate_bytes is not None:
             data.update(arena_comparison(self.tflm, self.arena_estimate_bytes))
         return data
+
+
+def artifact_bytes(path: Path) -> int:
+    """What a deployment of the file at ``path`` ships: the file, and an ``.onnx``'s external data
+    files (its initializers kept beside it: a ResNet-18 of 89 KB and 44.8 MB of ``.onnx.data``)."""
+    from ..graph.ort_optimized import external_data_files
+
+    extra = external_data_files(path) if path.suffix.lower() == ".onnx" else []
+    return path.stat().st_size + sum(f.stat().st_size for f in extra if f.is_file())
 
 
 def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, graph: Graph | None = None,
@@ -128,7 +137,7 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
             raise UnsupportedOpError(first.op_type, None, detail)
         warnings.append(detail)
 
-    size_bytes = path.stat().st_size
+    size_bytes = artifact_bytes(path)
     kernels = _with_file_nodes(check_kernels(graph, profile), graph, path)
     padding = channel_padding_cost(graph, profile, kernels)  # before Vela's figures replace the kernels'
     try:

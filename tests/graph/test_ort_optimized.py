@@ -168,14 +168,14 @@ def test_a_model_with_external_data_is_read_as_run_and_keyed_by_its_weights_file
 def test_a_model_without_external_data_is_not_parsed_to_learn_so(tmp_path, monkeypatch):
     """The cache key reads the file once (its hash); a file whose bytes never say "location" keeps
     no weights outside and is not parsed again (a 114 MB model took 0.7 s more per estimate)."""
-    from compressor.graph import ort_optimized
-
     weight = numpy_helper.from_array(np.ones((8, 4, 1, 1), np.float32), "w")
     graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[weight])
     path = tmp_path / "inline.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    monkeypatch.setattr(ort_optimized, "_external_data_files", lambda p: pytest.fail("parsed an inline model"))
+    from onnx import external_data_helper
+
+    monkeypatch.setattr(external_data_helper, "uses_external_data", lambda t: pytest.fail("parsed an inline model"))
     found, why = optimized_onnx(path, cache_dir=tmp_path / "cache")
     assert found is not None, why

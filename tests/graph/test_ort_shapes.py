@@ -35,3 +35,58 @@ def test_the_profiled_run_and_the_all_outputs_run_agree():
     assert {k: profiled[k] for k in wanted} == {k: plain[k] for k in wanted}
     assert profiled["r"] == ((1, 2048), "float32") and profiled["y"] == ((1, 2048), "int64")
     assert profiled["s"] == ((4,), "int64")
+
+
+def _sized_by_value(path):
+    """x [1, 64] reshaped to [n, -1] (n = Cast(frames), a float input, as a TTS model's length or
+    speed) and multiplied by w [.., 8]: its shapes come from the value of ``frames``, not its shape;
+    zeros make the Reshape fail (64 values into 0 rows)."""
+    import onnx
+
+    nodes = [helper.make_node("Cast", ["frames"], ["n"], to=TensorProto.INT64),
+             helper.make_node("Concat", ["n", "flat"], ["to"], axis=0),
+             helper.make_node("Reshape", ["x", "to"], ["r"], name="reshape"),
+             helper.make_node("MatMul", ["r", "w"], ["y"], name="matmul")]
+    w = numpy_helper.from_array(np.ones((32, 8), np.float32), "w")
+    flat = numpy_helper.from_array(np.array([-1], np.int64), "flat")
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64]),
+                                           helper.make_tensor_value_info("frames", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, flat])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_the_shape_run_is_fed_the_given_input_values(tmp_path):
+    from compressor.graph.read import read_graph
+
+    path = _sized_by_value(tmp_path / "sized.onnx")
+    (matmul,) = [op for op in read_graph(path, input_values={"frames": 2}).ops if op.op_type == "MatMul"]
+    assert matmul.macs == 2 * 32 * 8  # [2, 32] x [32, 8], as the model runs with frames = 2
+
+
+def test_a_shape_run_that_fails_is_an_error_naming_the_file_and_what_to_give(tmp_path):
+    """Zeros would leave the MatMul's shape unknown, costed as nothing: refused, not a silent 0."""
+    import pytest
+
+    from compressor.errors import ModelLoadError
+    from compressor.graph.read import read_graph
+
+    path = _sized_by_value(tmp_path / "sized.onnx")
+    with pytest.raises(ModelLoadError) as error:
+        read_graph(path)
+    message = str(error.value)
+    assert "sized.onnx" in message and "node. Name:'" in message and "--input-value" in message
+    assert "frames 1 = 0" in message  # what it was fed
+
+
+def test_the_cli_refuses_it_with_exit_code_2_and_no_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from compressor.cli.main import cli as main
+
+    path = _sized_by_value(tmp_path / "sized.onnx")
+    result = CliRunner().invoke(main, ["profile", str(path), "--target", "host-x86"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--input-value" in result.output
+    ok = CliRunner().invoke(main, ["profile", str(path), "--target", "host-x86", "--input-value", "frames=2"])
+    assert ok.exit_code == 0, ok.output
