@@ -170,6 +170,31 @@ def fit_dynamic_op(rows: list[dict], family: str = "dqmm") -> dict[str, float]:
             "out_byte_ps": x[3] * 1e9, "fixed_us": x[4] * 1e3}
 
 
+# onnxruntime's ConvInteger by the pairs its convint files run (microbench_kernels.CONVINT_SHAPES).
+CONV_INTEGER_PAIRS = ("u8u8", "u8s8")
+
+
+def fit_conv_integer(rows: list[dict], pair: str) -> dict[str, float]:
+    """The terms of onnxruntime's ConvInteger of ``pair`` from the convint family's files (their
+    ConvInteger node's time, ``alone_ms``): per MAC, per byte of its GEMMs' right-hand side (the
+    im2col buffer, ``gemm_b_bytes``), per weight byte, per output byte, per GEMM (``gemm_calls``:
+    one per group) and a fixed part, non-negative least squares on relative error; {} without
+    enough files (cost/tiles.im2col_gemms counts the same for a model's ops)."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    mine = [r for r in rows if r["family"] == "convint" and r["params"].get("pair") == pair
+            and r.get("alone_ms") and r.get("gemm_calls")]
+    if len(mine) < 8:
+        return {}
+    a = np.array([[r["macs"], r["gemm_b_bytes"], r["weight_bytes"], r["output_bytes"], r["gemm_calls"], 1.0]
+                  for r in mine])
+    times = np.array([r["alone_ms"] for r in mine])
+    x, _ = nnls(a / times[:, None], np.ones(len(mine)))  # ms per unit; each file by its relative error
+    return {**dict.fromkeys(TERMS, 0.0), "mac_ps": x[0] * 1e9, "in_byte_ps": x[1] * 1e9, "weight_byte_ps": x[2] * 1e9,
+            "out_byte_ps": x[3] * 1e9, "call_ns": x[4] * 1e6, "fixed_us": x[5] * 1e3}
+
+
 def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:
     """kind -> fitted efficiency (compute kinds) or bandwidth fraction (the others), for ``dtype``."""
     efficiency = target.compute.efficiency[dtype]
@@ -221,7 +246,7 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call).
 # Families fitted by functions of their own, not into any kind's terms: the recurrent ones set the
 # runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic quantization's.
-OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm", "mmitf", "dql")
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm", "mmitf", "dql", "convint")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
@@ -698,6 +723,9 @@ def main(argv: list[str] | None = None) -> int:
         for family, (_, dtype, op_type) in DYNAMIC_OPS.items() if fmt == "onnx" else ():
             if dynamic := fit_dynamic_op(rows, family):
                 lines.append(f"kernels.{dtype}.{op_type} = {toml_terms(dynamic)}")
+        for pair in CONV_INTEGER_PAIRS if fmt == "onnx" else ():
+            if own := fit_conv_integer(rows, pair):
+                lines.append(f"kernels.int8.ConvInteger_{pair} = {toml_terms(own)}")
         qdq = qdq_ms_per_byte(rows, f"{fmt}-int8")
         if qdq:  # the Q/DQ glue timed apart: per int8 element, a QuantizeLinear's out, a DequantizeLinear's in
             ps = qdq * 1e9

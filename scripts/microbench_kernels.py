@@ -429,23 +429,40 @@ GRID["mmitf"] = [{"m": m, "k": k, "n": n} for m, k, n in [
 GRID["dql"] = [{"m": m, "k": k} for m, k in [(128, 384), (48, 512), (197, 384), (1, 768), (4096, 512), (1024, 1024),
                                              (8192, 128), (16384, 512), (256, 768), (64, 256), (128, 1536)]]
 
+# onnxruntime's ConvInteger (added 2026-12-06): what quantize_dynamic makes of a Conv (isnet's and
+# ddddocr's dynamically quantized files): its input quantized by a DynamicQuantizeLinear of its own,
+# then an im2col buffer (none for a 1x1 stride-1 conv) and one MLAS GEMM per group, the weights its
+# left side, int32 out (conv_integer.cc), cast and scaled back to float after it.  Priced before by
+# the u8s8 QLinearConv terms times a factor per kind from four shapes (int8_pair_factors), which
+# cannot follow the im2col buffer's size or a depthwise conv's one GEMM per channel.  Its node's time
+# from the profiler; u8u8 (QUInt8 weights, quantize_dynamic's default before onnxruntime 1.17) and
+# u8s8 (QInt8, its default since).  onnx-int8 only.
+CONVINT_SHAPES = [dict(h=h, w=w, cin=ci, cout=co, kh=k, kw=k, s=s, groups=g) for h, w, ci, co, k, s, g in [
+    (56, 56, 64, 64, 1, 1, 1), (28, 28, 128, 128, 1, 1, 1), (14, 14, 256, 256, 1, 1, 1), (7, 7, 512, 512, 1, 1, 1),
+    (112, 112, 32, 16, 1, 1, 1), (128, 128, 16, 64, 1, 1, 1), (256, 256, 32, 32, 1, 1, 1), (64, 64, 256, 64, 1, 1, 1),
+    (56, 56, 64, 64, 3, 1, 1), (28, 28, 128, 128, 3, 1, 1), (14, 14, 256, 256, 3, 1, 1), (112, 112, 16, 32, 3, 1, 1),
+    (128, 128, 32, 32, 3, 1, 1), (256, 256, 16, 16, 3, 1, 1), (224, 224, 3, 32, 3, 2, 1), (256, 256, 3, 16, 3, 1, 1),
+    (112, 112, 32, 64, 3, 2, 1), (56, 56, 64, 128, 3, 2, 1), (56, 56, 32, 32, 5, 1, 1), (112, 112, 3, 24, 7, 2, 1),
+    (56, 56, 64, 64, 3, 1, 64), (28, 28, 128, 128, 3, 1, 128), (112, 112, 32, 32, 3, 1, 32), (64, 64, 32, 32, 1, 1, 1)]]
+GRID["convint"] = [{**shape, "pair": pair} for pair in ("u8u8", "u8s8") for shape in CONVINT_SHAPES]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
-            "rnn_batch": "rnn"}
+            "rnn_batch": "rnn", "convint": "conv"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool"},
+                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
-                 "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool"},
+                 "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool"},
         "tflite-int8": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more"}}
+                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint"}}
 
 
 def log(message: str) -> None:
@@ -882,7 +899,12 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
         return _build_onnx_int8_transpose(p, path)
     fp32 = path.with_suffix(".fp32.onnx")
     build_onnx(family, p, fp32)
-    if family in ("rnn_dynamic", "dqmm", "mmitf"):  # quantize_dynamic: onnxruntime's DynamicQuantizeLSTM (int8
+    if family == "convint":  # quantize_dynamic's ConvInteger, with the weight type of its pair
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(path), op_types_to_quantize=["Conv"],
+                         weight_type=QuantType.QUInt8 if p["pair"] == "u8u8" else QuantType.QInt8)
+    elif family in ("rnn_dynamic", "dqmm", "mmitf"):  # quantize_dynamic: onnxruntime's DynamicQuantizeLSTM (int8
         # weights), and a MatMul's DynamicQuantizeLinear + MatMulInteger, which it fuses to DynamicQuantizeMatMul
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -1171,6 +1193,8 @@ def _alone_us(point: tuple[str, dict], fmt: str, seconds: float) -> float:
 
 # Families whose files hold another op before the measured one: the kind measured.
 MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "dql": "quantize"}
+# Families timed by their op's node alone, as MEASURED_KIND's are: its glue outweighs it.
+NODE_TIMED = frozenset({*MEASURED_KIND, "convint"})
 
 
 def measured_op(graph, kind: str | None = None):
@@ -1203,6 +1227,7 @@ def _run(args, work: Path) -> dict:
 def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> None:
     """Build, time and describe every file of the grid (``_run``), into ``rows``, ``invokes`` and
     (onnxruntime's profiler's time of the empty file's one node, per format) ``floors``."""
+    from compressor.cost.tiles import im2col_gemms
     from compressor.graph.read import read_graph
 
     for fmt in args.formats:
@@ -1227,13 +1252,13 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
             kernel = {}
             if fmt.startswith("onnx") and family not in NOT_PROFILED:
                 kernel = profiled(path, op, floors[fmt])
-                if family in MEASURED_KIND and kernel["kernel_ms"] is not None:  # its glue outweighs it: its node's time
+                if family in NODE_TIMED and kernel["kernel_ms"] is not None:  # its glue outweighs it: its node's time
                     kernel["alone_ms"] = max(kernel["kernel_ms"] - floors[fmt], 0.0)
             elif fmt == "tflite-int8" and family not in NOT_PROFILED:
                 kernel = {"alone_ms": alone_ms(path, op.op_type, args.seconds)}
             rows.append({"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                          "dtype": op.compute_dtype,
-                         "macs": op.macs, "out_channels": op.out_channels, "n_ops": len(graph.ops),
+                         "macs": op.macs, "out_channels": op.out_channels, "groups": op.groups, "n_ops": len(graph.ops),
                          "recurrent_steps": op.recurrent_steps,
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes,
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
@@ -1242,7 +1267,8 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8"),
-                         **kernel})
+                         **kernel, **(dict(zip(("gemm_b_bytes", "gemm_calls"), im2col_gemms(op)))
+                                      if family == "convint" else {})})
 
 
 # Every family but these: its .onnx files also get ``kernel_ms`` and ``glue_ms``, onnxruntime's

@@ -117,6 +117,7 @@ from .tiles import (  # noqa: F401
     filter_set_passes,
     gemm_over_rows,
     igemm_restream_s,
+    im2col_gemms,
     indirection_s,
     kernel_channel_tile,
     kernel_work,
@@ -289,13 +290,21 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),
                                                                 grouped=op.groups > 1, unaligned=unaligned,
                                                                 variant=op.variant)
+    # An onnxruntime ConvInteger with terms of its pair's own (im2col + one MLAS GEMM per group):
+    # timed as such (microbench_kernels.py's convint family), not as a QLinearConv times a factor.
+    own = costs.kernels.get(op.compute_dtype, {}).get(kernel_op_type(op.op_type, op.variant))
+    im2col_own = op.op_type == "ConvInteger" and own is not None
+    terms = own if im2col_own else terms
     if terms is not None:
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
         work_macs, work_out_bytes = kernel_work(op, compute, costs)
         in_bytes, out_bytes = ((op.input_bytes, work_out_bytes) if op.macs or not terms.call_ns or runtime != "tflite"
                                else broadcast_work(op, compute, costs))  # XNNPACK's kernel called per run
-        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, op.kernel_calls,
+        calls = op.kernel_calls
+        if im2col_own:  # its own terms: per MAC, per byte of its GEMMs' right side, per GEMM
+            work_macs, (in_bytes, calls), out_bytes = op.macs, im2col_gemms(op), op.output_bytes
+        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, calls,
                                           tap_pairs(op), filter_set_passes(op, costs))
         rest_s += inplace_runs_s(op, compute, costs)
         floor_s = stream_floor_s(op, profile)  # a memory-bound op past the private cache, where measured
@@ -316,7 +325,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         copies_s = op.elementwise_copies * costs.transpose_element_ns * 1e-9
         # a Transpose is its copies; a softmax over an inner axis computes between two such
         compute_s, memory_s = (0.0, copies_s) if op.op_type == "Transpose" else (compute_s, memory_s + copies_s)
-    if op.int8_pair in costs.int8_pair_factors:  # MLAS's u8u8 / s8s8 kernels against the u8s8 the terms are
+    if op.int8_pair in costs.int8_pair_factors and not im2col_own:  # MLAS's u8u8 / s8s8 kernels against the u8s8 the terms are
         factors = costs.int8_pair_factors[op.int8_pair]  # fitted on: their multiplies, not their bytes
         compute_s *= factors.get(f"{op.kind}_unaligned" if unaligned else op.kind, factors.get(op.kind, 1.0))
     compute_s += subnormal_assist_s(op, costs)  # a microcode assist per multiply by a subnormal weight vector

@@ -161,6 +161,17 @@ def tap_pairs(op: Op) -> int:
     return op.macs // max(positions * op.out_channels * max(op.in_channels, 1), 1) * positions
 
 
+def im2col_gemms(op: Op) -> tuple[int, int]:
+    """(bytes of its GEMMs' right-hand side, GEMMs) of a conv run as im2col and one GEMM per group
+    (onnxruntime's ConvInteger, uint8 activations): the im2col buffer, output positions x taps x
+    input channels = MACs x groups / output channels (a 1x1 stride-1 conv's: its input itself), and
+    a depthwise conv's one GEMM per channel (a channel multiplier of 1); (0, 0) for an op without."""
+    if not op.macs or not op.out_channels:
+        return 0, 0
+    groups = op.out_channels if op.kind == "depthwise" else max(op.groups, 1)
+    return op.macs * groups // op.out_channels, groups
+
+
 def indirection_s(op: Op, costs: RuntimeCost, set_bytes: int = 0) -> float:
     """The least an IGEMM conv spends walking its indirection buffer: output positions x filter
     taps, at the runtime's measured ns per pair for the buffers an inference walks (8 bytes a

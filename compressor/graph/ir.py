@@ -124,7 +124,8 @@ class Op:
     # ``{op_type}_{variant}``, kernel_terms.kernel_op_type): an ONNX Resize's (or onnxruntime's NCHWc
     # Upsample's) interpolation, its ``mode`` ("nearest" copies; "linear", the one its op type's terms
     # were timed with, interpolates; a TFLite resize says it in its op type); "xnnpack" for a TFLite
-    # int8 BATCH_MATMUL XNNPACK takes (tflite_kernels.batch_matmul_variant).  "" for every other op.
+    # int8 BATCH_MATMUL XNNPACK takes (tflite_kernels.batch_matmul_variant); an onnxruntime
+    # ConvInteger's pair ("u8u8", "u8s8": MLAS's GEMM differs by it).  "" for every other op.
     variant: str = ""
     # A TFLite binary op's fused activation ("RELU", "RELU6", "RELU_N1_TO_1"), which XNNPACK runs as a
     # clamp node of its own after the op (``RuntimeCost.separate_clamps``).  "" for every other op.
@@ -223,7 +224,8 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               nchwc_rows=int(shape[0] * shape[2]) if nchwc and shape and len(shape) == 4
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
               step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
-              int8_pair=_int8_pair(op_type, tensors, inputs, weights),
+              int8_pair=(pair := _int8_pair(op_type, tensors, inputs, weights)),
+              variant=pair.removeprefix("integer_") if op_type == "ConvInteger" else "",
               kernel_calls=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
                               else pad_rows(shape) if op_type in ("PAD", "PADV2")
                               else copy_runs(op_type, shape, [tensors[i].shape for i in inputs])

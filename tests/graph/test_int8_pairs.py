@@ -87,8 +87,9 @@ def test_pair_factor_tables_are_validated(tmp_path):
 
 def test_a_dynamically_quantized_conv_is_priced_by_its_own_pair(tmp_path):
     """quantize_dynamic writes ConvInteger (im2col + MLAS's QGEMM): "integer_u8u8" with uint8
-    weights, priced by that pair's factors alone (a CPU that measured none keeps the int8 terms),
-    and said once with the remedy."""
+    weights, priced by that pair's factors alone where the CPU has no ConvInteger terms of its own
+    (tests/cost/test_conv_integer.py; a CPU that measured neither keeps the int8 terms), and said
+    once with the remedy."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -108,8 +109,10 @@ def test_a_dynamically_quantized_conv_is_priced_by_its_own_pair(tmp_path):
     assert conv.int8_pair == "integer_u8u8"
     profile = load_target("host-x86")
     onnx_costs = profile.compute.runtimes["onnx"]
+    kernels = {**onnx_costs.kernels, "int8": {key: terms for key, terms in onnx_costs.kernels.get("int8", {}).items()
+                                              if not key.startswith("ConvInteger")}}
     plain, slow = (replace(profile, compute=replace(profile.compute, runtimes={
-        **profile.compute.runtimes, "onnx": replace(onnx_costs, int8_pair_factors=factors)}))
+        **profile.compute.runtimes, "onnx": replace(onnx_costs, int8_pair_factors=factors, kernels=kernels)}))
         for factors in ({"u8u8": {"conv": 4.0}}, {"u8u8": {"conv": 4.0}, "integer_u8u8": {"conv": 2.5}}))
     base, priced = (estimate_op_latency(conv, p, runtime="onnx") for p in (plain, slow))
     assert priced.compute_s == pytest.approx(base.compute_s * 2.5)
