@@ -88,10 +88,11 @@ def filled(shape: tuple[int, ...], dtype: str, value: float = 0):
 def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] = (),
                   values: dict[str, float] | None = None) -> tuple[dict[str, tuple[tuple[int, ...], str]], str]:
     """Every node output's (shape, dtype) of the .onnx at ``path``, from one onnxruntime run on the
-    resolved input ``shapes``, filled with ``values`` (``--input-value``) where given, else zeros
-    (``choices``: with its Ifs inlined as ``model``, the reader's, has them); and onnxruntime's error
-    where it loaded the model but could not run it on those inputs ("" otherwise).  A value the model computes sizes from decides its shapes:
-    Piper's VITS voice writes one frame of audio for zeros, 144 for ``input_lengths=64``."""
+    resolved input ``shapes``, fed what ``compress bench`` feeds: ``values`` (``--input-value``)
+    where given, else its seeded random arrays (``choices``: with its Ifs inlined as ``model``, the
+    reader's, has them); and onnxruntime's error where it loaded the model but could not run it on
+    those inputs ("" otherwise).  What the model computes sizes from decides its shapes: Piper's
+    VITS voice writes one frame of audio for zeros, far more for ``input_lengths=64``."""
     import numpy as np
     import onnx
 
@@ -102,13 +103,26 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
         probe, _, _ = inline_branches(probe, choices=list(choices))
 
     def feed_of(used: set[str]) -> dict:
-        feed = {spec.name: filled(shapes[spec.name], spec.dtype, (values or {}).get(spec.name, 0))
-                for spec in specs if spec.name in used}
-        for value in probe.graph.input:  # inputs nothing reads (not specs): zeros of their declared shape
-            dims = tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
-            if value.name in used and value.name not in feed and dims and all(d > 0 for d in dims):
-                feed[value.name] = np.zeros(dims, onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
-        return feed
+        from ..measure.bench import make_inputs
+
+        # bench's inputs: its seeded random arrays over the file's inputs in order, the given values
+        # filled in, so the shapes costed are those of the run bench times
+        inits, order = {i.name for i in probe.graph.initializer}, []
+        for value in probe.graph.input:
+            if value.name in inits:
+                continue
+            if value.name in shapes:
+                shape, dtype = shapes[value.name], next(spec.dtype for spec in specs if spec.name == value.name)
+            else:  # an input nothing reads (not a spec): its declared shape, where it has one
+                dims = tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
+                if not dims or not all(d > 0 for d in dims):
+                    continue
+                shape = dims
+                dtype = str(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)))
+            order.append((value.name, shape, {"unknown": "float32"}.get(dtype, dtype)))
+        arrays = make_inputs([(shape, dtype) for _, shape, dtype in order])
+        return {name: filled(shape, dtype, (values or {})[name]) if name in (values or {}) else array
+                for (name, shape, dtype), array in zip(order, arrays) if name in used}
 
     try:
         return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
@@ -141,7 +155,8 @@ def run_failure(failure: str, specs, shapes, values: dict[str, float]) -> str:
     first = next((line for line in failure.splitlines() if line.strip()), failure)
     first = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", first)  # its status code, then its source line:
     first = re.sub(r"Status Message: \S+:\d+ (?:[\w:]+\([^)]*\) )?", "", first)  # what is left says what went wrong
-    fed = "; ".join(f"{spec.name} {','.join(map(str, shape)) or '()'} = {values.get(spec.name, 0):g}"
+    fed = "; ".join(f"{spec.name} {','.join(map(str, shape)) or '()'} "
+                    + (f"= {values[spec.name]:g}" if spec.name in values else "random, as bench feeds it")
                     for spec, shape in zip(specs, shapes))
     return (f"onnxruntime could not run it to learn the shapes it computes ({first[:400]}), fed {fed}; "
             "without them its ops past that point would be costed as nothing.  A model whose sizes come "

@@ -76,7 +76,7 @@ def test_a_shape_run_that_fails_is_an_error_naming_the_file_and_what_to_give(tmp
         read_graph(path)
     message = str(error.value)
     assert "sized.onnx" in message and "node. Name:'" in message and "--input-value" in message
-    assert "frames 1 = 0" in message  # what it was fed
+    assert "frames 1 random" in message  # what it was fed: bench's inputs
 
 
 def test_the_cli_refuses_it_with_exit_code_2_and_no_traceback(tmp_path):
@@ -90,3 +90,28 @@ def test_the_cli_refuses_it_with_exit_code_2_and_no_traceback(tmp_path):
     assert "--input-value" in result.output
     ok = CliRunner().invoke(main, ["profile", str(path), "--target", "host-x86", "--input-value", "frames=2"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_without_a_value_the_shape_run_feeds_what_bench_times(tmp_path):
+    """Piper's phoneme ids and Kokoro's tokens decide how much audio they write: costed on zeros
+    and timed on bench's seeded random inputs, they read 0.43x and 0.14x.  The shape run now feeds
+    bench's own arrays (measure.bench.make_inputs), so both cost the same run."""
+    import onnx
+
+    from compressor.graph.read import read_graph
+    from compressor.measure.bench import make_inputs
+
+    nodes = [helper.make_node("Concat", ["n", "width"], ["shape"], axis=0),
+             helper.make_node("ConstantOfShape", ["shape"], ["rows"], value=helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])),
+             helper.make_node("MatMul", ["rows", "w"], ["y"], name="matmul")]
+    inits = [numpy_helper.from_array(np.array([32], np.int64), "width"),
+             numpy_helper.from_array(np.ones((32, 8), np.float32), "w")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("n", TensorProto.INT64, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "rows.onnx"))
+    (n,) = make_inputs([((1,), "int64")])[0]
+    assert n > 0  # bench's seeded value, not the zero the run used to feed
+    (matmul,) = [op for op in read_graph(tmp_path / "rows.onnx").ops if op.op_type == "MatMul"]
+    assert matmul.macs == n * 32 * 8
+    (given,) = [op for op in read_graph(tmp_path / "rows.onnx", input_values={"n": 5}).ops if op.op_type == "MatMul"]
+    assert given.macs == 5 * 32 * 8
