@@ -58,9 +58,9 @@ XNNPACK's kernel once per innermost run of its output (``Op.kernel_calls``), eac
 whole SIMD vectors: its terms' ``call_ns`` per call, and its bytes as whole vectors per run
 (``broadcast_work``): a 128x128x8 PReLU costs 4x a 64x64x32 one of the same bytes.
 
-Weights streamed (``weight_set_bytes``: the graph's packed weight bytes, every node's own:
-XNNPACK and MLAS pack each node's weights into a buffer of its own, so the 100 FC nodes of an
-unrolled 100-step LSTM hold 100 copies).  The kernel terms were measured with one op's weights
+Weights streamed (``weight_set_bytes``: the graph's packed weight bytes, kernels.packed_weight_bytes:
+XNNPACK packs each node's weights into a buffer of its own, so the 100 FC nodes of an unrolled
+100-step LSTM hold 100 copies; onnxruntime reads one copy of a weight its nodes share).  The kernel terms were measured with one op's weights
 hot in the core's private cache; in a graph whose packed weights exceed
 ``memory.private_cache_bytes`` each op reads its weights again from the shared cache or DRAM,
 at the rate the runtime's measured curve ``weight_stream[dtype]`` gives for a set that size
