@@ -921,10 +921,70 @@ def memory_fit(rows: list[dict], private_bytes: int) -> dict[str, float]:
             "dram_bandwidth_bytes_per_s": statistics.median(dram) * 1e9 if dram else float("nan")}
 
 
+SHARED_NODES, SHARED_K, SHARED_N = 20, 4096, 400
+
+
+def build_shared_fcs(path: Path, nodes: int, *, shared: bool) -> Path:
+    """``nodes`` batch-1 fully-connected ops of SHARED_K -> SHARED_N, each on an input of its own,
+    their outputs summed: every op reading one weight tensor (``shared``: an unrolled LSTM's steps)
+    or a weight of its own.  .onnx (Gemm, Sum) or .tflite (FULLY_CONNECTED, ADD) by the suffix."""
+    import microbench_kernels as mk
+    import numpy as np
+
+    weights = [mk.RNG.standard_normal((SHARED_N, SHARED_K)).astype(np.float32) * 0.01 for _ in range(1 if shared else nodes)]
+    if path.suffix == ".onnx":
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+
+        gemms = [helper.make_node("Gemm", [f"x{i}", f"w{0 if shared else i}"], [f"y{i}"], transB=1) for i in range(nodes)]
+        graph = helper.make_graph(gemms + [helper.make_node("Sum", [f"y{i}" for i in range(nodes)], ["y"])], "shared",
+                                  [helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, [1, SHARED_K]) for i in range(nodes)],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, SHARED_N])],
+                                  [numpy_helper.from_array(w, f"w{i}") for i, w in enumerate(weights)])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        return path
+    b = mk._TfliteBuilder()
+    tensors = [b.tensor((SHARED_N, SHARED_K), w) for w in weights]
+    xs, total = [b.tensor((1, SHARED_K)) for _ in range(nodes)], None
+    for i, x in enumerate(xs):
+        y = b.tensor((1, SHARED_N))
+        b.op("FULLY_CONNECTED", [x, tensors[0 if shared else i], b.tensor((SHARED_N,), np.zeros(SHARED_N))], [y],
+             "FullyConnectedOptions", b.s.FullyConnectedOptionsT())
+        if total is not None:
+            added = b.tensor((1, SHARED_N))
+            b.op("ADD", [total, y], [added], "AddOptions", b.s.AddOptionsT())
+            y = added
+        total = y
+    b.save(path, xs, [total])
+    return path
+
+
+def probe_shared_weights(work: Path, seconds: float) -> list[dict]:
+    """Does a runtime read one copy of a weight its nodes share?  2 and SHARED_NODES batch-1 FCs of
+    a 6.5 MB fp32 weight, sharing one or each with its own, in both runtimes, timed as the kernel
+    grid is; per op the difference over the 18 more.  XNNPACK packs each node's weights apart (the
+    same either way: a 131 MB set from DRAM); onnxruntime reads the one copy (from the L3), so an
+    unrolled LSTM's steps (the captcha CRNN's 80 Gemms of 4 weights) cost a 13 MB set, not 262."""
+    import microbench_kernels as mk
+
+    rows = []
+    for fmt in ("onnx", "tflite"):
+        paths = {(shared, n): build_shared_fcs(work / f"shared_{shared}_{n}.{fmt}", n, shared=shared)
+                 for shared in (True, False) for n in (2, SHARED_NODES)}
+        ms, _ = mk.time_files(list(paths.values()), mk.build_empty(work / f"empty.{mk.SUFFIX[fmt]}"), seconds=seconds, rounds=2)
+        times = dict(zip(paths, ms))
+        for shared in (True, False):
+            per_op = (times[shared, SHARED_NODES] - times[shared, 2]) / (SHARED_NODES - 2)
+            rows.append({"format": fmt, "params": {"shared": shared, "nodes": SHARED_NODES, "k": SHARED_K, "n": SHARED_N},
+                         "ms_2": times[shared, 2], "ms_many": times[shared, SHARED_NODES], "per_op_us": per_op * 1e3,
+                         "weight_gb_per_s": SHARED_K * SHARED_N * 4 / per_op / 1e6})
+    return rows
+
+
 PROBES = {"amx-k": probe_amx_k, "bmm-zero-point": probe_bmm_zero_point, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
-          "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
+          "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
           "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}

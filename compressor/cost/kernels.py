@@ -332,10 +332,11 @@ def indirection_bytes(graph: Graph) -> int:
 def packed_weight_bytes(graph: Graph) -> int:
     """The weight bytes the runtime holds packed, what an inference reads (``latency.weight_stream_s``).
     LiteRT's XNNPACK packs every node's own (a tensor shared by several nodes is packed once per
-    node: 20 FULLY_CONNECTEDs sharing one 6.5 MB weight ran 256 us each, as with 20 weights, 277);
-    onnxruntime reads one copy of a weight several nodes share (20 Gemms sharing one: 109 us each
-    against 430 with 20 weights; an unrolled LSTM's steps share theirs), so an .onnx counts each
-    distinct weight set once.  The iterations of an unrolled ONNX Loop (graph/onnx_loops.py) are
+    node: 20 FULLY_CONNECTEDs sharing one 6.5 MB weight ran 362 us each, as with 20 weights, 337);
+    onnxruntime reads one copy of a weight several nodes share (20 Gemms sharing one: 83 us each
+    against 362 with 20 weights; an unrolled LSTM's steps share theirs), so an .onnx counts each
+    distinct weight set once (``microbench_probes.py --probe shared-weights``,
+    scripts/data/host-x86-probes-shared-weights-zen4.json).  The iterations of an unrolled ONNX Loop (graph/onnx_loops.py) are
     one node's, their weights once."""
     seen: set[tuple[str, tuple[int, ...]]] = set()
     total = 0
