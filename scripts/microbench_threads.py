@@ -4,6 +4,7 @@
     python scripts/microbench_threads.py --out scripts/data/host-x86-threads.json
     python scripts/microbench_threads.py --chain 6 --out scripts/data/host-x86-threads-chain.json
     python scripts/microbench_threads.py --serial --out scripts/data/host-x86-threads-serial.json
+    python scripts/microbench_threads.py --serial --families rnn_dynamic --formats onnx-int8 --out FILE
     python scripts/microbench_threads.py --chain 6 --small --out scripts/data/small-chains-threads-host-x86.json
     python scripts/microbench_threads.py --fragments --out scripts/data/host-x86-threads-fragments-xeon-amx.json
     python scripts/microbench_threads.py --from-json scripts/data/host-x86-threads*.json   # fit all three
@@ -302,7 +303,7 @@ def _grid(args) -> dict[str, list[dict]]:
         grid = SMALL_CHAIN_GRID if args.small else CHAIN_GRID
         return {family: [{**p, "repeat": args.chain} for p in points] for family, points in grid.items()}
     if args.serial:
-        return {family: mk.GRID[family] for family in SERIAL_FAMILIES}
+        return {family: mk.GRID[family] for family in (args.families or SERIAL_FAMILIES)}
     return {family: mk.GRID[family][::args.stride] for family in FAMILIES}
 
 
@@ -458,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="time graph fragments (generic CNN blocks) for the runtimes' parallel fit")
     parser.add_argument("--serial", action="store_true",
                         help="time every point of the families whose kernels may not split (serial op types)")
+    parser.add_argument("--families", nargs="+", metavar="FAMILY",
+                        help="with --serial: these microbench_kernels families instead of SERIAL_FAMILIES "
+                             "(rnn_dynamic: onnxruntime's DynamicQuantizeLSTM, onnx-int8)")
     args = parser.parse_args(argv)
     if not args.out and not args.from_json:
         parser.error("--out FILE (measure) or --from-json FILE (fit only)")

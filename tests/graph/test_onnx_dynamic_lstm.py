@@ -48,3 +48,19 @@ def test_it_is_costed_by_its_own_per_step_curve(graphs):
     assert ps is not None and ps < costs.rnn_ps_per_mac("LSTM", op.macs / op.recurrent_steps)
     placed = next(p for p in check_kernels(graphs["lstm.int8"], target).ops if p.op_type == "DynamicQuantizeLSTM")
     assert placed.latency_ms == pytest.approx(op.macs * ps * 1e-9, rel=0.25)
+
+
+@pytest.mark.parametrize("hidden, splits", [(64, False), (768, True)])
+def test_two_threads_split_its_steps_by_mlas_rule(tmp_path, hidden, splits):
+    """Each step's R GEMM splits over two threads from 65,536 MACs on (a 64-wide one does not; a
+    768-wide speaker embedder's ran 1.83x faster on two threads where it was costed on one)."""
+    import dataclasses
+
+    from compressor.cost.latency import estimate_op_latency
+
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    two = dataclasses.replace(target, compute=dataclasses.replace(target.compute, threads=2))
+    mk.build_onnx_int8("rnn_dynamic", {"cell": "LSTM", "hidden": hidden, "input": hidden, "steps": 16}, tmp_path / "q.onnx")
+    op = _recurrent(read_graph(tmp_path / "q.onnx", as_run=True))
+    one_s, two_s = (estimate_op_latency(op, t, runtime="onnx").latency_s for t in (target, two))
+    assert (two_s < 0.75 * one_s) if splits else (two_s == pytest.approx(one_s))
