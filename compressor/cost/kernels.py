@@ -336,8 +336,8 @@ def packed_weight_bytes(graph: Graph) -> int:
     onnxruntime reads one copy of a weight several nodes share (20 Gemms sharing one: 83 us each
     against 362 with 20 weights; an unrolled LSTM's steps share theirs), so an .onnx counts each
     distinct weight set once (``microbench_probes.py --probe shared-weights``,
-    scripts/data/host-x86-probes-shared-weights-zen4.json).  The iterations of an unrolled ONNX Loop (graph/onnx_loops.py) are
-    one node's, their weights once."""
+    scripts/data/host-x86-probes-shared-weights-zen4.json).  The iterations of an unrolled ONNX Loop
+    (graph/onnx_loops.py) are one node's, their weights once."""
     seen: set[tuple[str, tuple[int, ...]]] = set()
     total = 0
     for op in graph.ops:

@@ -60,9 +60,10 @@ whole SIMD vectors: its terms' ``call_ns`` per call, and its bytes as whole vect
 
 Weights streamed (``weight_set_bytes``: the graph's packed weight bytes, kernels.packed_weight_bytes:
 XNNPACK packs each node's weights into a buffer of its own, so the 100 FC nodes of an unrolled
-100-step LSTM hold 100 copies; onnxruntime reads one copy of a weight its nodes share).  The kernel terms were measured with one op's weights
-hot in the core's private cache; in a graph whose packed weights exceed
-``memory.private_cache_bytes`` each op reads its weights again from the shared cache or DRAM,
+100-step LSTM hold 100 copies; onnxruntime reads one copy of a weight its nodes share).  The
+kernel terms were measured with one op's weights hot in the core's private cache; in a graph
+whose packed weights exceed ``memory.private_cache_bytes`` each op reads its weights again from
+the shared cache or DRAM,
 at the rate the runtime's measured curve ``weight_stream[dtype]`` gives for a set that size
 (``scripts/microbench_weight_stream.py``: chains of distinct batch-1 FCs; on host-x86 ~87 GB/s
 up to 8 MB, 52 at 17 MB, 26 beyond the 32 MB L3, fp32 LiteRT).  The op pays the extra time
@@ -292,9 +293,10 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                                                                 variant=op.variant)
     # An onnxruntime ConvInteger with terms of its pair's own (im2col + one MLAS GEMM per group):
     # timed as such (microbench_kernels.py's convint family), not as a QLinearConv times a factor.
-    own = costs.kernels.get(op.compute_dtype, {}).get(kernel_op_type(op.op_type, op.variant))
-    im2col_own = op.op_type == "ConvInteger" and own is not None
-    terms = own if im2col_own else terms
+    own_key = kernel_op_type(op.op_type, op.variant)
+    im2col_own = op.op_type == "ConvInteger" and own_key in costs.kernels.get(op.compute_dtype, {})
+    if im2col_own:
+        terms = costs.kernels[op.compute_dtype][own_key]
     if terms is not None:
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
