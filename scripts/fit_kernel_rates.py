@@ -245,8 +245,10 @@ _PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
 # LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call).
 # Families fitted by functions of their own, not into any kind's terms: the recurrent ones set the
-# runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic quantization's.
-OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm", "mmitf", "dql", "convint")
+# runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic
+# quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul
+# by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm", "mmitf", "dql", "convint", "matmul_const")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):

@@ -451,23 +451,32 @@ CONVINT_SHAPES = [dict(h=h, w=w, cin=ci, cout=co, kh=k, kw=k, s=s, groups=g) for
     (56, 56, 64, 64, 3, 1, 64), (28, 28, 128, 128, 3, 1, 128), (112, 112, 32, 32, 3, 1, 32), (64, 64, 32, 32, 1, 1, 1)]]
 GRID["convint"] = [{**shape, "pair": pair} for pair in ("u8u8", "u8s8") for shape in CONVINT_SHAPES]
 
+# onnxruntime's MatMul by a constant 2-D weight (added 2026-12-06, session 23), as exporters write a
+# Linear without its bias folded in (scikit-learn's MLPs through skl2onnx, 3-D transformer inputs):
+# the same MLAS GEMM as a Gemm, but priced by the MatMul terms, which batched activation MatMuls
+# fitted (a 1.6 us fixed part): a 9 us MLP of three tiny ones read 1.75x.  The fully_connected
+# family's shapes, no bias (a MatMul + Add of 2-D tensors onnxruntime fuses into a Gemm).  onnx only.
+GRID["matmul_const"] = [dict(n=n, k=k, m=m, matmul=True) for n, k, m in [(1, 4, 64), (1, 64, 64), (1, 64, 1), (1, 256, 256),
+                                                            (1, 1024, 1000), (16, 256, 64), (64, 512, 512),
+                                                            (100, 161, 400), (128, 384, 384), (196, 192, 768)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
-            "rnn_batch": "rnn", "convint": "conv"}
+            "rnn_batch": "rnn", "convint": "conv", "matmul_const": "fully_connected"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint"},
+                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool"},
+                      "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const"},
         "tflite-int8": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint"}}
+                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const"}}
 
 
 def log(message: str) -> None:
@@ -847,7 +856,10 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         for i in range(repeat):
             source, out = ("x" if i == 0 else f"y{i - 1}"), ("y" if i == repeat - 1 else f"y{i}")
             w, bias = (f"w{i}", f"b{i}") if i else ("w", "b")
-            if family == "fully_connected":
+            if family == "fully_connected" and p.get("matmul"):  # MatMul by a constant [k, m], no bias
+                init(w, RNG.standard_normal((p["k"], p["m"])))
+                nodes.append(helper.make_node("MatMul", [source, w], [out]))
+            elif family == "fully_connected":
                 init(w, RNG.standard_normal((p["m"], p["k"]))); init(bias, np.zeros(p["m"]))
                 nodes.append(helper.make_node("Gemm", [source, w, bias], [out], transB=1))
             else:

@@ -125,7 +125,8 @@ class Op:
     # Upsample's) interpolation, its ``mode`` ("nearest" copies; "linear", the one its op type's terms
     # were timed with, interpolates; a TFLite resize says it in its op type); "xnnpack" for a TFLite
     # int8 BATCH_MATMUL XNNPACK takes (tflite_kernels.batch_matmul_variant); an onnxruntime
-    # ConvInteger's pair ("u8u8", "u8s8": MLAS's GEMM differs by it).  "" for every other op.
+    # ConvInteger's pair ("u8u8", "u8s8": MLAS's GEMM differs by it); "gemm" for an ONNX MatMul by a
+    # constant 2-D weight (the Gemm kernel, its terms).  "" for every other op.
     variant: str = ""
     # A TFLite binary op's fused activation ("RELU", "RELU6", "RELU_N1_TO_1"), which XNNPACK runs as a
     # clamp node of its own after the op (``RuntimeCost.separate_clamps``).  "" for every other op.
@@ -225,11 +226,19 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               and all(isinstance(d, int) and d > 0 for d in shape) else 0,
               step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
               int8_pair=(pair := _int8_pair(op_type, tensors, inputs, weights)),
-              variant=pair.removeprefix("integer_") if op_type == "ConvInteger" else "",
+              variant=(pair.removeprefix("integer_") if op_type == "ConvInteger"
+                       else "gemm" if _matmul_by_constant(op_type, tensors, inputs) else ""),
               kernel_calls=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
                               else pad_rows(shape) if op_type in ("PAD", "PADV2")
                               else copy_runs(op_type, shape, [tensors[i].shape for i in inputs])
                               if op_type in COPY_OPS else 0))
+
+
+def _matmul_by_constant(op_type: str, tensors, inputs) -> bool:
+    """An ONNX MatMul by a constant 2-D right operand: onnxruntime's Gemm kernel in all but name
+    (``Op.variant`` "gemm": priced by the fully-connected terms, not the batched MatMuls')."""
+    return (op_type == "MatMul" and len(inputs) > 1 and tensors[inputs[1]].is_constant
+            and len(tensors[inputs[1]].shape or ()) == 2)
 
 
 def _int8_pair(op_type: str, tensors, inputs, weights) -> str:

@@ -70,6 +70,8 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
     by its own (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``), then as its op type.  An ``OWN_KERNEL`` op type by its
     own terms alone, else its kind's."""
     op_type = SAME_KERNEL.get(op_type, op_type)
+    if (op_type, variant) == ("MatMul", "gemm"):  # by a constant weight: the Gemm's kernel and terms
+        op_type, variant = "Gemm", ""
     if op_type in OWN_KERNEL:
         return op_type, kind
     own = (kernel_op_type(op_type, variant),) if kernel_op_type(op_type, variant) != op_type else ()
