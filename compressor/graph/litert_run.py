@@ -40,13 +40,23 @@ class LiteRTRun:
         self._run: list = []
 
     def _interpreter(self, **options):
-        from ai_edge_litert.interpreter import Interpreter
+        """LiteRT's interpreter at ``self.shapes``, without its default delegate where it can: when
+        XNNPACK takes the whole graph, allocating leaves the inner tensors at the file's own shapes
+        (an MLP resized to batch 64 read as batch 1, silently); with a custom op only a delegate
+        runs (MediaPipe's transposed conv), with it."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        interpreter = Interpreter(model_path=str(self.path), num_threads=1, **options)
-        for detail, shape in zip(interpreter.get_input_details(), self.shapes):
-            interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
-        interpreter.allocate_tensors()
-        return interpreter
+        def made(**more):
+            interpreter = Interpreter(model_path=str(self.path), num_threads=1, **options, **more)
+            for detail, shape in zip(interpreter.get_input_details(), self.shapes):
+                interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
+            interpreter.allocate_tensors()
+            return interpreter
+
+        try:
+            return made(experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        except Exception:  # noqa: BLE001 - an op only the delegate runs: as LiteRT runs the file
+            return made()
 
     def allocated_shapes(self) -> dict[int, tuple[int, ...]]:
         """Tensor index -> shape after LiteRT resizes the inputs and allocates (no run)."""

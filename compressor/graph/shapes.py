@@ -5,7 +5,9 @@ Files exported from other frameworks often leave dims open (ONNX ``dim_param`` /
 is ever costed with a made-up dim; the rule (``resolve_input_shapes``):
 
 * a shape given by the user (``--input-shape``, ``;`` between inputs) is taken as is, after
-  checking its rank and that it keeps every fixed dim of the file;
+  checking its rank and that it keeps every fixed dim of the file (a ``.tflite``'s fixed dims
+  excepted, ``resizable``: LiteRT resizes them when asked, as packages do with ``strict=False``
+  to run a [1, 5] MLP over 65,536 pixels at once; a note says so);
 * else a dynamic **batch** dim (dim 0) becomes 1, and a note says so (edge inference runs
   one sample at a time);
 * any other dynamic dim without a given shape is a ``ConfigError`` on ``input_shape`` (the
@@ -40,7 +42,7 @@ def describe_dims(dims: tuple[int | None, ...]) -> str:
 
 
 def resolve_input_shapes(specs: tuple[InputSpec, ...], given: tuple[tuple[int, ...], ...] | None, *,
-                         path: Path) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...]]:
+                         path: Path, resizable: bool = False) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...]]:
     """(one concrete shape per input, notes for the user); see the module docstring."""
     if given is not None:
         given = tuple(tuple(int(d) for d in shape) for shape in given)
@@ -49,13 +51,17 @@ def resolve_input_shapes(specs: tuple[InputSpec, ...], given: tuple[tuple[int, .
                               f"{len(specs)} shape(s), one per input of {path.name} "
                               f"({', '.join(f'{s.name!r} {describe_dims(s.dims)}' for s in specs)}), "
                               "separated by ';'")
+        notes = []
         for spec, shape in zip(specs, given):
             fixed_ok = all(d is None or d == g for d, g in zip(spec.dims, shape))
-            if len(shape) != len(spec.dims) or not fixed_ok:
+            if len(shape) != len(spec.dims) or not (fixed_ok or resizable):
                 raise ConfigError("input_shape", _format(given),
                                   f"a shape for input {spec.name!r} of {path.name} that fits its dims "
                                   f"{describe_dims(spec.dims)} (? = any size)")
-        return given, ()
+            if not fixed_ok:
+                notes.append(f"input {spec.name!r} of {path.name} is fixed at {describe_dims(spec.dims)}: resized "
+                             f"to {list(shape)}, as LiteRT's resize_tensor_input(strict=False) does")
+        return given, tuple(notes)
     shapes, notes = [], []
     for spec in specs:
         open_dims = [i for i, d in enumerate(spec.dims) if d is None]

@@ -76,7 +76,7 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
             dims = tuple(d if s >= 0 else -1 for d, s in zip(dims, signature))
         specs.append(InputSpec((t.Name() or b"").decode("utf-8", "replace"),
                                tuple(d if d >= 0 else None for d in dims)))
-    shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
+    shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path, resizable=True)
     declared = tuple(tuple(1 if d is None else d for d in spec.dims) for spec in specs)
     values = check_input_values(tuple(specs), input_values, path=path)
     litert = LiteRTRun(path, shapes, [values.get(spec.name, 0) for spec in specs])

@@ -155,7 +155,7 @@ def _litert_invoker(path: Path, threads: int, load_model: bool, input_shapes, va
         signature = detail.get("shape_signature")
         dims = [int(d) for d in (signature if signature is not None and len(signature) else detail["shape"])]
         specs.append(InputSpec(detail["name"], tuple(d if d > 0 else None for d in dims)))
-    shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
+    shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path, resizable=True)
     for detail, shape in zip(details, shapes):
         if tuple(int(d) for d in detail["shape"]) != shape:
             interpreter.resize_tensor_input(detail["index"], list(shape), strict=False)
