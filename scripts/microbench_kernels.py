@@ -442,7 +442,7 @@ GRID["dql"] = [{"m": m, "k": k} for m, k in [(128, 384), (48, 512), (197, 384), 
 # cannot follow the im2col buffer's size or a depthwise conv's one GEMM per channel.  Its node's time
 # from the profiler; u8u8 (QUInt8 weights, quantize_dynamic's default before onnxruntime 1.17) and
 # u8s8 (QInt8, its default since).  onnx-int8 only.
-CONVINT_SHAPES = [dict(h=h, w=w, cin=ci, cout=co, kh=k, kw=k, s=s, groups=g) for h, w, ci, co, k, s, g in [
+CONVINT_SHAPES = [{"h": h, "w": w, "cin": ci, "cout": co, "kh": k, "kw": k, "s": s, "groups": g} for h, w, ci, co, k, s, g in [
     (56, 56, 64, 64, 1, 1, 1), (28, 28, 128, 128, 1, 1, 1), (14, 14, 256, 256, 1, 1, 1), (7, 7, 512, 512, 1, 1, 1),
     (112, 112, 32, 16, 1, 1, 1), (128, 128, 16, 64, 1, 1, 1), (256, 256, 32, 32, 1, 1, 1), (64, 64, 256, 64, 1, 1, 1),
     (56, 56, 64, 64, 3, 1, 1), (28, 28, 128, 128, 3, 1, 1), (14, 14, 256, 256, 3, 1, 1), (112, 112, 16, 32, 3, 1, 1),
@@ -456,7 +456,7 @@ GRID["convint"] = [{**shape, "pair": pair} for pair in ("u8u8", "u8s8") for shap
 # the same MLAS GEMM as a Gemm, but priced by the MatMul terms, which batched activation MatMuls
 # fitted (a 1.6 us fixed part): a 9 us MLP of three tiny ones read 1.75x.  The fully_connected
 # family's shapes, no bias (a MatMul + Add of 2-D tensors onnxruntime fuses into a Gemm).  onnx only.
-GRID["matmul_const"] = [dict(n=n, k=k, m=m, matmul=True) for n, k, m in [(1, 4, 64), (1, 64, 64), (1, 64, 1), (1, 256, 256),
+GRID["matmul_const"] = [{"n": n, "k": k, "m": m, "matmul": True} for n, k, m in [(1, 4, 64), (1, 64, 64), (1, 64, 1), (1, 256, 256),
                                                             (1, 1024, 1000), (16, 256, 64), (64, 512, 512),
                                                             (100, 161, 400), (128, 384, 384), (196, 192, 768)]]
 

@@ -30,6 +30,8 @@ class ShapeRunError(Exception):
 def _session(model, *, profile_dir: str | None = None):
     import onnxruntime as ort
 
+    ort.set_seed(0)  # a model's random ops (a VITS voice's noise, which sets its length) the same each run
+
     options = ort.SessionOptions()
     options.log_severity_level = 4  # a failed run is reported as a ModelLoadError, not on stderr
     options.intra_op_num_threads = 1  # one run for shapes: no thread pool to start on a busy machine

@@ -115,3 +115,32 @@ def test_without_a_value_the_shape_run_feeds_what_bench_times(tmp_path):
     assert matmul.macs == n * 32 * 8
     (given,) = [op for op in read_graph(tmp_path / "rows.onnx", input_values={"n": 5}).ops if op.op_type == "MatMul"]
     assert given.macs == 5 * 32 * 8
+
+
+def test_a_model_whose_sizes_come_from_its_random_ops_is_costed_the_same_each_time(tmp_path):
+    """A VITS voice draws noise that sets its audio's length: the shape run seeds onnxruntime's
+    random ops, so one file reads the same twice (Piper's voice had read 117 and 125 ms)."""
+    import onnx
+
+    nodes = [helper.make_node("RandomUniformLike", ["x"], ["noise"], high=1000.0, low=1.0),
+             helper.make_node("ReduceMax", ["noise"], ["top"], keepdims=0),
+             helper.make_node("Cast", ["top"], ["rows"], to=TensorProto.INT64),
+             helper.make_node("Reshape", ["rows", "one"], ["n"]),
+             helper.make_node("Concat", ["n", "width"], ["shape"], axis=0),
+             helper.make_node("ConstantOfShape", ["shape"], ["filled"],
+                              value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])),
+             helper.make_node("MatMul", ["filled", "w"], ["y"], name="matmul")]
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "one"),
+             numpy_helper.from_array(np.array([16], np.int64), "width"),
+             numpy_helper.from_array(np.ones((16, 4), np.float32), "w")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "noisy.onnx"))
+    import subprocess
+    import sys
+
+    read = ("import sys; from compressor.graph.read import read_graph; "
+            "print(next(op.macs for op in read_graph(sys.argv[1]).ops if op.op_type == 'MatMul'))")
+    macs = {int(subprocess.run([sys.executable, "-c", read, str(tmp_path / "noisy.onnx")], capture_output=True, text=True,
+                               check=True).stdout) for _ in range(3)}  # each its own process: its own default seed
+    assert len(macs) == 1 and macs.pop() > 0
