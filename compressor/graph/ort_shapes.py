@@ -130,7 +130,7 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
         return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
     except ShapeRunError as error:  # these inputs do not run: the reader refuses what it cannot cost
         return {}, str(error)
-    except Exception:  # onnxruntime cannot load it (a custom op): the file's own inference is all there is
+    except Exception:  # noqa: BLE001 - onnxruntime cannot load it (a custom op): the file's inference is all there is
         return {}, ""
 
 
