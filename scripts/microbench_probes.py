@@ -31,6 +31,12 @@ splits a GEMM whenever it has more than one mr x nr tile (``xnn_gemm_best_tile_s
 timed on 1 and 2 threads (wall time, medians, the lower of two passes), and ``handoff_us`` = the
 2-thread excess per split op.  N <= 32 shows the baseline (no split, no excess).
 
+``bias-add``: chains of 2 and 6 onnxruntime Adds over [1, rows, width] fp32 (transformer shapes),
+each adding a constant [width] bias or a constant full tensor; per Add the difference over 4.  A
+bias Add costs what a full one does (0.15-0.17 ns an element on the Zen 4): the kernel reads the
+bias once per row.  The element-wise terms, fitted on Adds of two graph inputs, count a constant
+operand's bytes once (weight_byte_ps 0) and read these Adds at 0.57-0.78x.
+
 ``transpose``: an ONNX Transpose of a channel shuffle, fp32 and uint8, at four sizes, as
 onnxruntime runs it after its NHWC rewrite of an int8 graph (the innermost axis moves with
 another: ``DoTransposeEltWise``, element by element) and the same tensor moving one axis
@@ -981,7 +987,47 @@ def probe_shared_weights(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
-PROBES = {"amx-k": probe_amx_k, "bmm-zero-point": probe_bmm_zero_point, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
+BIAS_ADD_SHAPES = ((128, 384), (128, 576), (128, 768), (197, 384), (64, 1536))
+
+
+def build_add_chain(path: Path, rows: int, width: int, nodes: int, *, bias: bool) -> Path:
+    """``nodes`` onnxruntime Adds in a chain over [1, rows, width] fp32, each adding a constant of
+    its own: a [width] bias (broadcast over the rows, as a transformer's Linear leaves it) or a
+    full [1, rows, width] tensor.  Graph optimizations are left to the session, as bench's."""
+    import microbench_kernels as mk
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = [1, rows, width]
+    constants = [numpy_helper.from_array((mk.RNG.standard_normal([width] if bias else shape) * 0.01).astype(np.float32),
+                                         f"c{i}") for i in range(nodes)]
+    adds = [helper.make_node("Add", ["x" if i == 0 else f"t{i - 1}", f"c{i}"], ["y" if i == nodes - 1 else f"t{i}"])
+            for i in range(nodes)]
+    graph = helper.make_graph(adds, "adds", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)], constants)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def probe_bias_add(work: Path, seconds: float) -> list[dict]:
+    """What onnxruntime's Add of a [width] bias over [rows, width] costs inside a model: chains of 2
+    and 6 such Adds (per op, the difference over 4), against chains of full-tensor Adds of the same
+    output.  A token transformer's bias Adds read 2-3x their terms in onnxruntime's profiler; the
+    terms count the bias's bytes once, where the kernel reads it once per row."""
+    import microbench_kernels as mk
+
+    paths = {(bias, shape, n): build_add_chain(work / f"add_{bias}_{shape[0]}_{shape[1]}_{n}.onnx", *shape, n, bias=bias)
+             for bias in (True, False) for shape in BIAS_ADD_SHAPES for n in (2, 6)}
+    ms, _ = mk.time_files(list(paths.values()), mk.build_empty(work / "empty.onnx"), seconds=seconds, rounds=3)
+    times = dict(zip(paths, ms))
+    return [{"format": "onnx", "params": {"bias": bias, "rows": rows, "width": width},
+             "per_add_us": (times[bias, (rows, width), 6] - times[bias, (rows, width), 2]) / 4 * 1e3,
+             "ns_per_element": (times[bias, (rows, width), 6] - times[bias, (rows, width), 2]) / 4 * 1e6 / (rows * width)}
+            for bias in (True, False) for rows, width in BIAS_ADD_SHAPES]
+
+
+PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
