@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from ..graph.ir import Op
+from ..graph.ort_kernels import BROADCAST_OPS
 from ..targets.types import ComputeProfile, RuntimeCost
 
 
@@ -159,6 +160,16 @@ def tap_pairs(op: Op) -> int:
         return 0
     positions = output_positions(op)  # MACs = positions x taps x out channels x (per-group) in channels
     return op.macs // max(positions * op.out_channels * max(op.in_channels, 1), 1) * positions
+
+
+def operand_reads(op: Op) -> int:
+    """The input bytes onnxruntime's float binary element-wise kernel reads: every operand once per
+    output element, a constant one too (its weight bytes: a [width] bias over [rows, width] costs
+    what a full operand does, 0.15-0.17 ns an element on the Zen 4, ``microbench_probes.py --probe
+    bias-add``), a scalar once; an op's input bytes otherwise."""
+    if op.op_type in BROADCAST_OPS and not op.op_type.startswith("QLinear") and op.weight_bytes > 8:
+        return op.input_bytes + op.output_bytes
+    return op.input_bytes
 
 
 def im2col_gemms(op: Op) -> tuple[int, int]:
