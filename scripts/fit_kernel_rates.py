@@ -358,7 +358,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     # broadcasting op's whole vectors per call: broadcast_work), as predicted.
     op, costs = _op(row, dtype), target.compute.runtime_cost(row["format"].split("-")[0])
     macs, out_bytes = kernel_work(op, target.compute, costs)
-    in_bytes = operand_reads(op) if row["format"] == "onnx" else op.input_bytes  # a constant operand per element
+    in_bytes = operand_reads(op)  # onnxruntime's binary ops: a constant operand per element
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
     return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.kernel_calls * 1e-6,

@@ -302,8 +302,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # The runtime's measured kernel terms replace the roofline; DRAM still bounds an op
         # whose bytes cannot stay in cache (the microbenchmarks ran from cache).
         work_macs, work_out_bytes = kernel_work(op, compute, costs)
-        in_bytes, out_bytes = ((operand_reads(op) if runtime == "onnx" else op.input_bytes, work_out_bytes)
-                               if op.macs or not terms.call_ns or runtime != "tflite"
+        in_bytes, out_bytes = ((operand_reads(op), work_out_bytes) if op.macs or not terms.call_ns or runtime != "tflite"
                                else broadcast_work(op, compute, costs))  # XNNPACK's kernel called per run
         calls = op.kernel_calls
         if im2col_own:  # its own terms: per MAC, per byte of its GEMMs' right side, per GEMM

@@ -166,7 +166,8 @@ def operand_reads(op: Op) -> int:
     """The input bytes onnxruntime's float binary element-wise kernel reads: every operand once per
     output element, a constant one too (its weight bytes: a [width] bias over [rows, width] costs
     what a full operand does, 0.15-0.17 ns an element on the Zen 4, ``microbench_probes.py --probe
-    bias-add``), a scalar once; an op's input bytes otherwise."""
+    bias-add``), a scalar once; an op's input bytes otherwise (LiteRT's op types, ADD and MUL, are
+    not onnxruntime's)."""
     if op.op_type in BROADCAST_OPS and not op.op_type.startswith("QLinear") and op.weight_bytes > 8:
         return op.input_bytes + op.output_bytes
     return op.input_bytes

@@ -80,11 +80,16 @@ def shapes_from_run(model, feed_of, wanted: list[str]) -> dict[str, tuple[tuple[
     return {name: (tuple(int(d) for d in np.shape(v)), str(np.asarray(v).dtype)) for name, v in zip(names, values)}
 
 
+def _numpy_dtype(dtype: str) -> str:
+    """The numpy dtype of the reader's dtype name (an input it could not type: float32)."""
+    return "float32" if dtype == "unknown" else dtype
+
+
 def filled(shape: tuple[int, ...], dtype: str, value: float = 0):
     """An array of ``shape`` and the reader's ``dtype`` name, every element ``value``."""
     import numpy as np
 
-    return np.full(shape, value, dtype={"bool": "bool"}.get(dtype, dtype if dtype != "unknown" else "float32"))
+    return np.full(shape, value, dtype=_numpy_dtype(dtype))
 
 
 def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] = (),
@@ -103,6 +108,7 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
     probe = onnx.load(str(path))
     if choices:
         probe, _, _ = inline_branches(probe, choices=list(choices))
+    dtypes = {spec.name: spec.dtype for spec in specs}
 
     def feed_of(used: set[str]) -> dict:
         from ..measure.bench import make_inputs
@@ -114,14 +120,14 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
             if value.name in inits:
                 continue
             if value.name in shapes:
-                shape, dtype = shapes[value.name], next(spec.dtype for spec in specs if spec.name == value.name)
+                shape, dtype = shapes[value.name], _numpy_dtype(dtypes[value.name])
             else:  # an input nothing reads (not a spec): its declared shape, where it has one
                 dims = tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
                 if not dims or not all(d > 0 for d in dims):
                     continue
                 shape = dims
                 dtype = str(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)))
-            order.append((value.name, shape, {"unknown": "float32"}.get(dtype, dtype)))
+            order.append((value.name, shape, dtype))
         arrays = make_inputs([(shape, dtype) for _, shape, dtype in order])
         return {name: filled(shape, dtype, (values or {})[name]) if name in (values or {}) else array
                 for (name, shape, dtype), array in zip(order, arrays) if name in used}

@@ -52,9 +52,10 @@ SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min
 
 # Op types a runtime runs with another's kernel, or whose work is another's: MediaPipe's custom
 # transposed conv is XNNPACK's deconvolution, as TRANSPOSE_CONV is; SLICE is its static slice, as
-# STRIDED_SLICE is; a resource variable's read or write is one contiguous copy, a slice's work.
+# STRIDED_SLICE is; a resource variable's read or write is one contiguous copy, a slice's work; an
+# ONNX MatMul by a constant weight (``Op.variant`` "gemm", by its own name) onnxruntime's Gemm.
 SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED_SLICE",
-               "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE"}
+               "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE", "MatMul_gemm": "Gemm"}
 
 # Op types of a MAC kind that run another operator than the kind's: XNNPACK's deconvolution for a
 # TRANSPOSE_CONV, onnxruntime's GEMM + col2im for a ConvTranspose.  Their own terms only (the
@@ -69,9 +70,9 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
     its type (``Op.variant``: an ONNX nearest ``Resize``, an int8 BATCH_MATMUL XNNPACK takes) first
     by its own (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``), then as its op type.  An ``OWN_KERNEL`` op type by its
     own terms alone, else its kind's."""
+    if kernel_op_type(op_type, variant) in SAME_KERNEL:  # a variant another op type's kernel runs
+        op_type, variant = SAME_KERNEL[kernel_op_type(op_type, variant)], ""
     op_type = SAME_KERNEL.get(op_type, op_type)
-    if (op_type, variant) == ("MatMul", "gemm"):  # by a constant weight: the Gemm's kernel and terms
-        op_type, variant = "Gemm", ""
     if op_type in OWN_KERNEL:
         return op_type, kind
     own = (kernel_op_type(op_type, variant),) if kernel_op_type(op_type, variant) != op_type else ()
