@@ -149,25 +149,35 @@ DYNAMIC_OPS = {"dqmm": ("onnx-int8", "int8", "DynamicQuantizeMatMul"),
                "dql": ("onnx", "float32", "DynamicQuantizeLinear")}
 
 
+# A term's unit in ms per unit of its feature (ps per MAC or byte, ns per call, us fixed).
+TERM_MS = {"mac_ps": 1e-9, "in_byte_ps": 1e-9, "weight_byte_ps": 1e-9, "out_byte_ps": 1e-9, "call_ns": 1e-6,
+           "fixed_us": 1e-3}
+
+
+def relative_fit(features: list[list[float]], times_ms: list[float], names: tuple[str, ...]) -> dict[str, float]:
+    """Kernel terms ``names`` (columns of ``features``: MACs, bytes, calls, 1) by non-negative least
+    squares on relative error, so each file counts alike; the other TERMS 0."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    a, times = np.array(features, dtype=float), np.array(times_ms, dtype=float)
+    x, _ = nnls(a / times[:, None], np.ones(len(times)))  # ms per unit
+    return {**dict.fromkeys(TERMS, 0.0), **{name: float(v) / TERM_MS[name] for name, v in zip(names, x)}}
+
+
 def fit_dynamic_op(rows: list[dict], family: str = "dqmm") -> dict[str, float]:
     """The terms of onnxruntime's op type ``DYNAMIC_OPS[family]`` from that family's files: the op's
     time (its node's, ``alone_ms``, where the file holds more: mmitf's shared quantizing) over MACs,
     input bytes (a DynamicQuantizeMatMul's fp32 input, quantized on the fly), weight bytes, output
     bytes and a fixed part, non-negative least squares on relative error; {} without enough files."""
-    import numpy as np
-    from scipy.optimize import nnls
-
     def ms(r: dict) -> float:
         return r["alone_ms"] if r.get("alone_ms") is not None else r["ms"]
 
     mine = [r for r in rows if r["family"] == family and r["format"] == DYNAMIC_OPS[family][0] and ms(r) > 0]
     if len(mine) < 6:
         return {}
-    a = np.array([[r["macs"], r["input_bytes"], r["weight_bytes"], r["output_bytes"], 1.0] for r in mine])
-    times = np.array([ms(r) for r in mine])
-    x, _ = nnls(a / times[:, None], np.ones(len(mine)))  # ms per unit; each file by its relative error
-    return {**dict.fromkeys(TERMS, 0.0), "mac_ps": x[0] * 1e9, "in_byte_ps": x[1] * 1e9, "weight_byte_ps": x[2] * 1e9,
-            "out_byte_ps": x[3] * 1e9, "fixed_us": x[4] * 1e3}
+    return relative_fit([[r["macs"], r["input_bytes"], r["weight_bytes"], r["output_bytes"], 1.0] for r in mine],
+                        [ms(r) for r in mine], ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us"))
 
 
 # onnxruntime's ConvInteger by the pairs its convint files run (microbench_kernels.CONVINT_SHAPES).
@@ -180,19 +190,13 @@ def fit_conv_integer(rows: list[dict], pair: str) -> dict[str, float]:
     im2col buffer, ``gemm_b_bytes``), per weight byte, per output byte, per GEMM (``gemm_calls``:
     one per group) and a fixed part, non-negative least squares on relative error; {} without
     enough files (cost/tiles.im2col_gemms counts the same for a model's ops)."""
-    import numpy as np
-    from scipy.optimize import nnls
-
     mine = [r for r in rows if r["family"] == "convint" and r["params"].get("pair") == pair
             and r.get("alone_ms") and r.get("gemm_calls")]
     if len(mine) < 8:
         return {}
-    a = np.array([[r["macs"], r["gemm_b_bytes"], r["weight_bytes"], r["output_bytes"], r["gemm_calls"], 1.0]
-                  for r in mine])
-    times = np.array([r["alone_ms"] for r in mine])
-    x, _ = nnls(a / times[:, None], np.ones(len(mine)))  # ms per unit; each file by its relative error
-    return {**dict.fromkeys(TERMS, 0.0), "mac_ps": x[0] * 1e9, "in_byte_ps": x[1] * 1e9, "weight_byte_ps": x[2] * 1e9,
-            "out_byte_ps": x[3] * 1e9, "call_ns": x[4] * 1e6, "fixed_us": x[5] * 1e3}
+    return relative_fit([[r["macs"], r["gemm_b_bytes"], r["weight_bytes"], r["output_bytes"], r["gemm_calls"], 1.0]
+                         for r in mine], [r["alone_ms"] for r in mine],
+                        ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "call_ns", "fixed_us"))
 
 
 def fit(rows: list[dict], target, *, min_ms: float = 0.01, dtype: str = "float32") -> dict[str, float]:
