@@ -272,6 +272,11 @@ TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise
 BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
 
 
+# onnxruntime's Transposes by how they copy (ort_kernels.transpose_blocks: Op.variant), a call each
+# per block or run.
+TRANSPOSE_COPIES = ("Transpose_strided", "Transpose_inwards", "Transpose_blocks")
+
+
 def kernel_calls(row: dict) -> int:
     """Op.kernel_calls of a table row: a TFLite copy's runs (ir.copy_runs) or a TRANSPOSE's rows
     (ir.transpose_rows) from its params, as tables written before those were counted recorded 0;
@@ -475,9 +480,10 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # broadcast run, a PAD per row, a TRANSPOSE per row of its normalized permutation
     # (ir.transpose_rows), a copy per contiguous run (ir.copy_runs); onnxruntime's fp32 binary ops
     # per span of its Broadcaster (ort_kernels.broadcast_calls: fp32 ones and QLinearAdd / Mul), its
-    # fp32 depthwise convs left in NCHW per channel (onnx_reader); LiteRT's RFFT2D per plane.
+    # fp32 depthwise convs left in NCHW per channel (onnx_reader), its Transposes per block or run
+    # (ort_kernels.transpose_blocks); LiteRT's RFFT2D per plane.
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
-              else BROADCAST_OPS | ({"depthwise_unaligned"} if dtype == "float32" else set()) if fmt == "onnx"
+              else BROADCAST_OPS | ({"depthwise_unaligned", *TRANSPOSE_COPIES} if dtype == "float32" else set()) if fmt == "onnx"
               else frozenset())
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
@@ -517,7 +523,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # the int8 BATCH_MATMULs XNNPACK takes (bmm_xnnpack: BATCH_MATMUL_xnnpack), onnxruntime's
         # transformer fusions (fused_more) and LiteRT's average pools (avgpool).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
-                                                        "fused_more", "avgpool"):
+                                                        "fused_more", "avgpool", "transpose_block", "unary"):
             groups.setdefault(r["kind"], []).append(r)
         if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
             groups.setdefault(own_type, []).append(r)
@@ -565,8 +571,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if tied:
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
-    # Binary op types the grid never broadcast take the call cost of those it did.
-    binary = BINARY_OPS if fmt == "tflite" else called
+    # Binary op types the grid never broadcast take the call cost of those it did (not a
+    # Transpose's copies: their calls are another loop's).
+    binary = BINARY_OPS if fmt == "tflite" else called - set(TRANSPOSE_COPIES)
     calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
     if calls:
         for key in binary & fitted.keys():

@@ -460,6 +460,38 @@ GRID["matmul_const"] = [{"n": n, "k": k, "m": m, "matmul": True} for n, k, m in 
                                                             (1, 1024, 1000), (16, 256, 64), (64, 512, 512),
                                                             (100, 161, 400), (128, 384, 384), (196, 192, 768)]]
 
+# onnxruntime's Transposes by how it copies them (added 2026-12-06, session 24, onnx fp32 only;
+# ort_kernels.transpose_blocks): a single axis moved outwards over blocks of more than 8 bytes
+# ("strided": StridedCopy, a call per contiguous run), inwards ("inwards": a memcpy per block), any
+# other permutation keeping the innermost axis ("blocks": a memcpy per block from a multi-index).
+# The token transformers' [S, H, D] -> [H, S, D] Transposes read 5-11 us in onnxruntime's profiler
+# where their bytes said 3.2 (khmersm, MiniLM).  (MLAS's NCHW <-> NHWC transposes, timed too, took
+# 22-81 ps a byte by direction and channel count: left at the reshape terms' 30.)
+GRID["transpose_block"] = [{"shape": s, "perm": p} for s, p in [
+    # strided
+    ((128, 6, 32), (1, 0, 2)), ((128, 12, 64), (1, 0, 2)), ((128, 6, 8), (1, 0, 2)), ((512, 4, 16), (1, 0, 2)),
+    ((64, 64, 64), (1, 0, 2)), ((256, 8, 128), (1, 0, 2)), ((1, 128, 6, 32), (0, 2, 1, 3)),
+    ((1, 197, 6, 64), (0, 2, 1, 3)), ((1, 256, 4, 16), (0, 2, 1, 3)), ((1, 64, 8, 8), (0, 2, 1, 3)),
+    ((1, 32, 32, 4), (0, 2, 1, 3)), ((1, 6, 128, 32), (0, 2, 1, 3)), ((3, 128, 6, 32), (2, 0, 1, 3)),
+    ((1, 1024, 4, 4), (0, 2, 1, 3)), ((2, 50, 12, 64), (0, 2, 1, 3)),
+    # ... and long runs: ShuffleNetV2's fp32 channel shuffle, [1, 2, C, H, W] -> [1, C, 2, H, W]
+    ((1, 2, 58, 28, 28), (0, 2, 1, 3, 4)), ((1, 2, 116, 14, 14), (0, 2, 1, 3, 4)),
+    ((1, 2, 24, 56, 56), (0, 2, 1, 3, 4)), ((1, 2, 232, 7, 7), (0, 2, 1, 3, 4)), ((8, 16, 1024), (1, 0, 2)),
+    # inwards (the first four), blocks
+    ((3, 128, 6, 32), (1, 2, 0, 3)), ((6, 128, 4, 16), (1, 2, 0, 3)), ((8, 64, 8, 64), (1, 2, 0, 3)),
+    ((4, 256, 8, 8), (1, 2, 0, 3)), ((1, 128, 3, 6, 32), (2, 0, 3, 1, 4)), ((1, 128, 3, 6, 32), (3, 1, 2, 0, 4)),
+    ((1, 128, 3, 12, 64), (2, 0, 3, 1, 4)), ((6, 64, 8, 32), (2, 1, 0, 3)), ((32, 32, 8, 4), (2, 1, 0, 3)),
+    ((16, 16, 16, 16), (2, 1, 0, 3))]]
+
+# onnxruntime's float unary ops by type (added 2026-12-06, session 24, onnx fp32 only): each its own
+# kernel, some of them a scalar loop: madmom's beat-tracking TCN (held-out set 10) spends 10 of its
+# 23 ms in 15 Elu nodes, 1.9 ns an element, where the element-wise terms said 0.2 (0.48x in all).
+# Shapes from a transformer's rows to a 4 MB image tensor past the L2.
+UNARY_OPS = ("Elu", "Selu", "Celu", "Softplus", "Softsign", "Sin", "Cos", "Exp", "Log", "Sqrt", "Reciprocal",
+             "Neg", "Abs", "Floor", "LeakyRelu", "Relu", "Sigmoid", "Tanh")
+GRID["unary"] = [{"op": op, "shape": s} for op in UNARY_OPS
+                 for s in [(1, 128, 384), (1, 16, 64, 64), (1, 64, 56, 56), (1, 10, 286, 382)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -470,13 +502,16 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const"},
+                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
+                   "transpose_block", "unary"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const"},
+                      "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
+                      "unary"},
         "tflite-int8": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const"}}
+                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
+                        "transpose_block", "unary"}}
 
 
 def log(message: str) -> None:
@@ -772,7 +807,13 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     def init(name, array, dtype=np.float32):
         inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name)); return name
 
-    if family == "transformer":
+    if family == "transpose_block":  # one Transpose of a tensor of any rank
+        x_shape = list(p["shape"])
+        nodes.append(helper.make_node("Transpose", ["x"], ["y"], perm=list(p["perm"])))
+    elif family == "unary":  # one float unary op, its attributes' defaults
+        x_shape = list(p["shape"])
+        nodes.append(helper.make_node(p["op"], ["x"], ["y"]))
+    elif family == "transformer":
         x_shape = _build_onnx_transformer(p, helper, TensorProto, nodes, extra_inputs, init)
     elif family == "conv1d":  # [1, C, W], a Conv over its one spatial axis
         x_shape, k = [1, p["cin"], p["w"]], p["k"]

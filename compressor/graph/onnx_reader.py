@@ -26,6 +26,7 @@ from .ort_kernels import (
     recurrent_steps,
     resize_interpolation,
     step_weight_bytes,
+    transpose_blocks,
 )
 from .ort_shapes import costed_unknown, filled, run_failure, shapes_of_run
 from .subnormals import subnormal_vectors
@@ -269,6 +270,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, in_channels=int(w[-1]) if w and isinstance(w[-1], int) else 0)
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
+        if node.op_type == "Transpose" and ins:  # blocks copied whole, and how (Op.variant, Op.kernel_calls)
+            x = tensors[ins[0]]
+            variant, blocks = transpose_blocks(node, x.shape, size_bytes((1,), x.dtype))
+            op = dataclasses.replace(op, variant=variant, kernel_calls=blocks)
         if node.op_type == "Conv" and node.domain == "" and kind == "depthwise" and op.compute_dtype == "float32":
             # A depthwise conv onnxruntime left out of its NCHWc layout (channels off its block)
             # runs MLAS's NCHW conv, one im2col + GEMM per channel: a call each (Op.kernel_calls).

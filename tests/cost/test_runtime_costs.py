@@ -985,3 +985,15 @@ def test_a_memory_bound_op_past_the_flat_range_reads_at_its_sets_shared_cache_ra
     small = Op("y", "ADD", "elementwise", (0, 1), (2,), 0, "float32", 0, 2 * 2 ** 20, 2 ** 20)
     assert estimate_op_latency(small, zen4, runtime="tflite").latency_s == pytest.approx(
         estimate_op_latency(small, flat, runtime="tflite").latency_s)  # 3 MiB: the flat rate
+
+
+def test_onnxruntimes_scalar_unary_loops_cost_what_they_were_timed_at():
+    # On the Zen 4, onnxruntime's Elu / Softplus run a scalar loop (~1.8 / 11 ns an element):
+    # each its own terms, not the element-wise kind's (~0.1 ns), which a Relu keeps near.
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    size = 4 * 1_000_000
+    ops = {t: Op(t.lower(), t, "elementwise", (0,), (1,), 0, "float32", 0, size, size) for t in ("Relu", "Elu", "Softplus")}
+    ns = {t: estimate_op_latency(o, target, runtime="onnx").latency_s * 1e9 / 1_000_000 for t, o in ops.items()}
+    assert ns["Relu"] < 0.2
+    assert 1.5 < ns["Elu"] < 2.5
+    assert 9 < ns["Softplus"] < 13

@@ -69,3 +69,75 @@ def test_those_copies_are_costed_on_top_of_the_softmax_rows():
     ns = target.compute.runtime_cost("onnx").transpose_element_ns
     assert with_copies - plain == pytest.approx(2 * 16 * 4 * 2100 * ns * 1e-9, rel=0.01)
     assert with_copies > 10 * plain
+
+
+@pytest.mark.parametrize(("shape", "perm", "variant", "calls"), [
+    ((128, 6, 32), (1, 0, 2), "strided", 768),          # [S, H, D] -> [H, S, D]: StridedCopy, a run of 32 each
+    ((1, 128, 6, 32), (0, 2, 1, 3), "strided", 768),    # the same with a batch axis
+    ((1, 128, 192), (1, 0, 2), "", 0),                  # only a size-1 axis moves: one copy
+    ((3, 128, 6, 32), (1, 2, 0, 3), "inwards", 2304),   # one axis moved inwards: a memcpy per block of 32
+    ((1, 128, 3, 6, 32), (3, 1, 2, 0, 4), "blocks", 2304),  # no single move (size-1 axes count): blocks
+    ((1, 4, 1024, 2), (0, 2, 1, 3), "", 0),             # 8-byte blocks: a plain loop, at its bytes
+    ((1, 64, 56, 56), (0, 2, 3, 1), "", 0),             # NCHW -> NHWC: MLAS's transpose, at its bytes
+    ((1, 28, 28, 2, 58), (0, 4, 3, 1, 2), "", 0),       # element by element (transpose_elementwise)
+])
+def test_the_blocks_onnxruntime_copies_a_transpose_in(shape, perm, variant, calls):
+    from compressor.graph.ort_kernels import transpose_blocks
+
+    node = helper.make_node("Transpose", ["x"], ["y"], perm=list(perm))
+    assert transpose_blocks(node, shape, 4) == (variant, calls)
+
+
+def test_runs_merge_where_both_sides_hold_them_contiguous():
+    from compressor.graph.ort_kernels import transpose_blocks
+
+    # [2, 50, 12, 64] -> [2, 12, 50, 64]: runs of 64; with 12 of size 1 the whole is one run
+    node = helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 1, 3])
+    assert transpose_blocks(node, (2, 50, 12, 64), 4) == ("strided", 2 * 50 * 12)
+    assert transpose_blocks(node, (2, 50, 1, 64), 4) == ("", 0)
+    # uint8 blocks of 4 bytes take MLAS's path, as fp32 elements do; of 16, StridedCopy's
+    assert transpose_blocks(node, (1, 64, 8, 4), 1) == ("", 0)
+    assert transpose_blocks(node, (1, 64, 8, 16), 1) == ("strided", 512)
+
+
+def _transpose_file(tmp_path, shape, perm):
+    import onnx
+    from onnx import TensorProto
+
+    node = helper.make_node("Transpose", ["x"], ["y"], perm=list(perm))
+    graph = helper.make_graph([node], "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp_path / "t.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_a_strided_transpose_is_read_and_costed_by_its_runs(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    (op,) = read_graph(_transpose_file(tmp_path, (128, 6, 32), (1, 0, 2)), as_run=True).ops
+    assert (op.variant, op.kernel_calls) == ("strided", 768)
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    terms = target.compute.runtime_cost("onnx").kernels["float32"]["Transpose_strided"]
+    cost = estimate_op_latency(op, target, runtime="onnx")
+    runs_s = 768 * terms.call_ns * 1e-9
+    assert runs_s > 0 and cost.latency_s > runs_s + op.input_bytes * terms.in_byte_ps * 1e-12 * 0.99
+
+
+def test_a_transpose_copied_block_by_block_in_a_loop_stays_on_one_thread(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target, with_threads
+
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    (blocks,) = read_graph(_transpose_file(tmp_path, (32, 32, 8, 4), (2, 1, 0, 3)), as_run=True).ops
+    assert blocks.variant == "blocks"
+    one, two = (estimate_op_latency(blocks, with_threads(target, t), runtime="onnx").latency_s for t in (1, 2))
+    assert two == pytest.approx(one)
+    (strided,) = read_graph(_transpose_file(tmp_path, (1, 1024, 4, 4), (0, 2, 1, 3)), as_run=True).ops
+    one, two = (estimate_op_latency(strided, with_threads(target, t), runtime="onnx").latency_s for t in (1, 2))
+    assert two < one
