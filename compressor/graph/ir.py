@@ -234,11 +234,17 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
                               if op_type in COPY_OPS else 0))
 
 
+# An ONNX MatMul's right operand by op type: MatMul's B, QLinearMatMul's b (after a, its scale and zero point).
+_MATMUL_RIGHT = {"MatMul": 1, "QLinearMatMul": 3}
+
+
 def _matmul_by_constant(op_type: str, tensors, inputs) -> bool:
-    """An ONNX MatMul by a constant 2-D right operand: onnxruntime's Gemm kernel in all but name
-    (``Op.variant`` "gemm": priced by the fully-connected terms, not the batched MatMuls')."""
-    return (op_type == "MatMul" and len(inputs) > 1 and tensors[inputs[1]].is_constant
-            and len(tensors[inputs[1]].shape or ()) == 2)
+    """An ONNX MatMul (or QLinearMatMul) by a constant 2-D right operand: onnxruntime's Gemm (QGemm)
+    kernel in all but name, its weight packed once (``Op.variant`` "gemm": priced by the
+    fully-connected terms, not the batched MatMuls')."""
+    right = _MATMUL_RIGHT.get(op_type)
+    return (right is not None and len(inputs) > right and tensors[inputs[right]].is_constant
+            and len(tensors[inputs[right]].shape or ()) == 2)
 
 
 def _int8_pair(op_type: str, tensors, inputs, weights) -> str:

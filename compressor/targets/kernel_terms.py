@@ -53,9 +53,11 @@ SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min
 # Op types a runtime runs with another's kernel, or whose work is another's: MediaPipe's custom
 # transposed conv is XNNPACK's deconvolution, as TRANSPOSE_CONV is; SLICE is its static slice, as
 # STRIDED_SLICE is; a resource variable's read or write is one contiguous copy, a slice's work; an
-# ONNX MatMul by a constant weight (``Op.variant`` "gemm", by its own name) onnxruntime's Gemm.
+# ONNX MatMul (QLinearMatMul) by a constant weight (``Op.variant`` "gemm", by its own name)
+# onnxruntime's Gemm (QGemm).
 SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED_SLICE",
-               "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE", "MatMul_gemm": "Gemm"}
+               "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE", "MatMul_gemm": "Gemm",
+               "QLinearMatMul_gemm": "QGemm"}
 
 # Op types of a MAC kind that run another operator than the kind's: XNNPACK's deconvolution for a
 # TRANSPOSE_CONV, onnxruntime's GEMM + col2im for a ConvTranspose.  Their own terms only (the
