@@ -118,15 +118,15 @@ def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tupl
     fully-connected terms and four kinds of file (the last term 0 without an R beyond the cache)."""
     import numpy as np
 
-    from compressor.cost.recurrent import CellShape, gemms_s, step_bytes
+    from compressor.cost.recurrent import GATES, CellShape, gemms_s, step_bytes
 
     fc = target.compute.runtime_cost(fmt).kernels.get("float32", {}).get("fully_connected")
     points: dict[str, list[tuple[list[float], float, float]]] = {}
     for r in rows:
-        if fc is None or r["family"] not in ("rnn", "rnn_batch") or r["format"] != fmt or r["params"]["steps"] < 32:
+        if fc is None or r["family"] not in ("rnn", "rnn_batch", "rnn_plain") or r["format"] != fmt or r["params"]["steps"] < 32:
             continue  # (a 4-step file's own dispatch would read as a dearer step)
         p = r["params"]
-        shape = CellShape(4 if p["cell"] == "LSTM" else 3, p["hidden"], p["input"], p.get("batch", 1), p["steps"], 1)
+        shape = CellShape(GATES[p["cell"]], p["hidden"], p["input"], p.get("batch", 1), p["steps"], 1)
         rest_us = (r["ms"] * 1e-3 - gemms_s(shape, fc)) * 1e6 / shape.steps
         weights, gates = step_bytes(shape)
         cold = weights if weights > (target.memory.private_cache_bytes or math.inf) else 0
@@ -252,7 +252,7 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic
 # quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
-OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "dqmm", "mmitf", "dql", "convint", "matmul_const")
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):

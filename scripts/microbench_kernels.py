@@ -410,6 +410,12 @@ GRID["rnn_batch"] = [{"cell": cell, "hidden": h, "input": i, "batch": b, "steps"
                      {"cell": cell, "hidden": h, "input": 64, "batch": b, "steps": 32}
                      for cell in ("LSTM", "GRU") for h in (384, 512) for b in (1, 8)]
 
+# ONNX's plain RNN (added 2026-12-06, session 24): the same GEMMs and one tanh per hidden unit a step
+# (onnxruntime's rnn.cc).  madmom's piano-note BRNN (held-out set 10: six 88-wide RNNs over 3,000
+# frames) read 0.72x with no cell terms of its own.
+GRID["rnn_plain"] = [{"cell": "RNN", "hidden": h, "input": i, "batch": b, "steps": 32}
+                     for h in (32, 88, 128, 256) for i in (16, 176, 482) for b in (1, 8)]
+
 # onnxruntime's DynamicQuantizeMatMul (added 2026-12-06): what quantize_dynamic makes of a MatMul by
 # a constant (as Hugging Face's and Olive's dynamic int8 transformers ship): it quantizes its fp32
 # input on the fly (a min / max pass and a quantizing pass) before MLAS's u8s8 GEMM, so its time
@@ -497,19 +503,19 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
-            "rnn_batch": "rnn", "convint": "conv", "matmul_const": "fully_connected"}
+            "rnn_batch": "rnn", "rnn_plain": "rnn", "convint": "conv", "matmul_const": "fully_connected"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
                    "transpose_block", "unary"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
-        "onnx-int8": {"rnn", "rnn_batch", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
+        "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary"},
-        "tflite-int8": {"rnn", "rnn_batch", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
+        "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary"}}
 
@@ -874,7 +880,7 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         nodes += [helper.make_node("MatMul", ["x", "w1"], ["y1"]), helper.make_node("MatMul", ["x", "w2"], ["y2"]),
                   helper.make_node("Add", ["y1", "y2"], ["y"])]
     elif family == "rnn":
-        gates, t, h, i = (4 if p["cell"] == "LSTM" else 3), p["steps"], p["hidden"], p["input"]
+        gates, t, h, i = {"LSTM": 4, "GRU": 3, "RNN": 1}[p["cell"]], p["steps"], p["hidden"], p["input"]
         x_shape = [t, p.get("batch", 1), i]
         init("W", RNG.standard_normal((1, gates * h, i)) * 0.1)
         init("R", RNG.standard_normal((1, gates * h, h)) * 0.1)
@@ -1338,7 +1344,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 # the kernel's time is the file's less its glue nodes' profiled times, each less that floor
 # (``profiler_floor_ms``: its reading of the empty file's one node), where the fit subtracts it
 # (fit_kernel_rates.kernel_time, SUBTRACT_PROFILED_GLUE).
-NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "glue", "glue_transpose")
+NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "glue", "glue_transpose")
 
 
 def profiled(path: Path, op=None, floor: float = 0.0, runs: int = 100) -> dict:

@@ -1,4 +1,4 @@
-"""onnxruntime's LSTM and GRU as the GEMMs they run, plus a measured cost per time step.
+"""onnxruntime's LSTM, GRU and RNN as the GEMMs they run, plus a measured cost per time step.
 
 onnxruntime's CPU kernels (``deep_cpu_lstm.cc``, ``deep_cpu_gru.cc``) multiply every step's input
 by W in ONE GEMM before the steps (``seq x batch`` rows, ``input`` deep, ``gates x hidden`` wide),
@@ -26,7 +26,7 @@ from typing import NamedTuple
 from ..graph.ir import Op
 from ..targets.kernel_terms import KernelTerms
 
-GATES = {"LSTM": 4, "GRU": 3}
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}  # the plain RNN: one tanh "gate" per hidden unit
 _FLOAT = 4  # bytes: fp32 only (an int8 recurrent op, DynamicQuantizeLSTM, keeps its curve)
 
 
@@ -40,7 +40,7 @@ class CellShape(NamedTuple):
 
 
 def cell_shape(op: Op) -> CellShape | None:
-    """An ONNX LSTM/GRU's shape from what the reader records: hidden = its output's last dim,
+    """An ONNX LSTM/GRU/RNN's shape from what the reader records: hidden = its output's last dim,
     inputs = ``Op.in_channels`` (W's last axis), batch from the MACs a step computes, directions
     from its weight bytes (W, R and the bias per direction); None for any other op."""
     gates = GATES.get(op.op_type)

@@ -103,6 +103,33 @@ def test_onnx_lstm_gets_its_steps_times_directions(tmp_path):
     assert op.step_weight_bytes == 4 * h * h * 4
 
 
+def test_a_plain_rnn_is_its_gemms_and_its_own_step_terms(tmp_path):
+    # madmom's piano-note BRNN (held-out set 10): ONNX RNNs, one tanh per hidden unit a step
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from compressor.cost.recurrent import CellShape, cell_shape, recurrent_cell_s
+    from compressor.graph.read import read_graph
+
+    h, i, t = 88, 176, 300
+    inits = [numpy_helper.from_array(np.zeros((1, h, i), np.float32), "W"),
+             numpy_helper.from_array(np.zeros((1, h, h), np.float32), "R"),
+             numpy_helper.from_array(np.zeros((1, 2 * h), np.float32), "B")]
+    node = helper.make_node("RNN", ["x", "W", "R", "B"], ["y"], hidden_size=h)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [t, 1, i])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    path = tmp_path / "rnn.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    op = next(op for op in read_graph(path).ops if op.op_type == "RNN")
+    assert cell_shape(op) == CellShape(gates=1, hidden=h, inputs=i, batch=1, steps=t, directions=1)
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    cell_s = recurrent_cell_s(op, zen4.compute.runtime_cost("onnx").kernels["float32"])
+    # timed: 1.3 us a step at this shape (scripts/data/host-x86-kernels-rnn-plain-zen4.json)
+    assert cell_s is not None and 0.9e-6 < cell_s / t < 1.8e-6
+    assert estimate_op_latency(op, zen4, runtime="onnx").compute_s == pytest.approx(cell_s)
+
+
 def _host_plus(tmp_path, extra: str) -> str:
     """host-x86's profile renamed "bad", with ``extra`` TOML appended: a file to load."""
     path = tmp_path / "bad.toml"
