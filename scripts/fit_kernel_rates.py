@@ -481,9 +481,11 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # (ir.transpose_rows), a copy per contiguous run (ir.copy_runs); onnxruntime's fp32 binary ops
     # per span of its Broadcaster (ort_kernels.broadcast_calls: fp32 ones and QLinearAdd / Mul), its
     # fp32 depthwise convs left in NCHW per channel (onnx_reader), its Transposes per block or run
-    # (ort_kernels.transpose_blocks); LiteRT's RFFT2D per plane.
+    # (ort_kernels.transpose_blocks), its Einsum per matrix product of its batch (ort_kernels.einsum_gemms);
+    # LiteRT's RFFT2D per plane.
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
-              else BROADCAST_OPS | ({"depthwise_unaligned", *TRANSPOSE_COPIES} if dtype == "float32" else set()) if fmt == "onnx"
+              else BROADCAST_OPS | ({"depthwise_unaligned", "Einsum", *TRANSPOSE_COPIES} if dtype == "float32" else set())
+              if fmt == "onnx"
               else frozenset())
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
@@ -572,8 +574,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
     # Binary op types the grid never broadcast take the call cost of those it did (not a
-    # Transpose's copies: their calls are another loop's).
-    binary = BINARY_OPS if fmt == "tflite" else called - set(TRANSPOSE_COPIES)
+    # Transpose's copies nor an Einsum's products: their calls are other loops').
+    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum"}
     calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
     if calls:
         for key in binary & fitted.keys():

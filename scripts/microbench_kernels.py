@@ -498,6 +498,19 @@ UNARY_OPS = ("Elu", "Selu", "Celu", "Softplus", "Softsign", "Sin", "Cos", "Exp",
 GRID["unary"] = [{"op": op, "shape": s} for op in UNARY_OPS
                  for s in [(1, 128, 384), (1, 16, 64, 64), (1, 64, 56, 56), (1, 10, 286, 382)]]
 
+# onnxruntime's Einsum (added 2026-12-06, session 24, onnx fp32 only): it transposes both operands to
+# batched matrices and multiplies them with MLAS, after a preprocessing pass of its own per call.
+# DeepFilterNet3's grouped linears ("btgi,gih->btgh", held-out set 10) cost ~12 us where the bytes
+# of the "other" kind said 12-67.  Grouped linears, batched products of two activations, a plain GEMM.
+GRID["einsum"] = [{"equation": e, "a": a, "b": b, "both": both} for e, a, b, both in [
+    ("btgi,gih->btgh", (1, 1, 16, 32), (16, 32, 16), False), ("btgi,gih->btgh", (1, 1, 32, 96), (32, 96, 16), False),
+    ("btgi,gih->btgh", (1, 1, 8, 64), (8, 64, 32), False), ("btgi,gih->btgh", (1, 1, 16, 16), (16, 16, 60), False),
+    ("btgi,gih->btgh", (1, 100, 16, 32), (16, 32, 16), False), ("btgi,gih->btgh", (1, 50, 8, 128), (8, 128, 128), False),
+    ("bij,bjk->bik", (8, 64, 64), (8, 64, 64), True), ("bij,bjk->bik", (1, 256, 256), (1, 256, 256), True),
+    ("bhqd,bhkd->bhqk", (1, 8, 64, 32), (1, 8, 64, 32), True), ("bhqd,bhkd->bhqk", (1, 4, 128, 64), (1, 4, 128, 64), True),
+    ("bnd,dh->bnh", (1, 128, 384), (384, 384), False), ("bnd,dh->bnh", (1, 16, 64), (64, 64), False),
+    ("ij,jk->ik", (64, 256), (256, 128), False), ("bhqk,bhkd->bhqd", (1, 6, 100, 100), (1, 6, 100, 64), True)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -509,15 +522,15 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
-                   "transpose_block", "unary"},
+                   "transpose_block", "unary", "einsum"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
-                      "unary"},
+                      "unary", "einsum"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
-                        "transpose_block", "unary"}}
+                        "transpose_block", "unary", "einsum"}}
 
 
 def log(message: str) -> None:
@@ -816,6 +829,13 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     if family == "transpose_block":  # one Transpose of a tensor of any rank
         x_shape = list(p["shape"])
         nodes.append(helper.make_node("Transpose", ["x"], ["y"], perm=list(p["perm"])))
+    elif family == "einsum":  # x [a] by a constant [b], or by a second input
+        x_shape = list(p["a"])
+        if p["both"]:
+            extra_inputs.append(helper.make_tensor_value_info("x2", TensorProto.FLOAT, list(p["b"])))
+        else:
+            init("x2", RNG.standard_normal(p["b"]) * 0.1)
+        nodes.append(helper.make_node("Einsum", ["x", "x2"], ["y"], equation=p["equation"]))
     elif family == "unary":  # one float unary op, its attributes' defaults
         x_shape = list(p["shape"])
         nodes.append(helper.make_node(p["op"], ["x"], ["y"]))

@@ -22,6 +22,7 @@ from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
     broadcast_calls,
+    einsum_macs,
     elementwise_copies,
     recurrent_steps,
     resize_interpolation,
@@ -39,7 +40,7 @@ _ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3), "Dynamic
                  "Conv": (1, 2), "FusedConv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "FusedGemm": (1, 2),
                  "MatMul": (1,), "FusedMatMul": (1,), "ConvInteger": (1,), "MatMulInteger": (1,),
                  "QLinearConv": (3, 8), "QLinearMatMul": (3,), "QGemm": (3, 6), "DynamicQuantizeMatMul": (1, 4),
-                 "MatMulIntegerToFloat": (1, 6)}
+                 "MatMulIntegerToFloat": (1, 6), "Einsum": (0, 1)}
 # Matrix products: MACs = output elements x the shared dimension K (_onnx_kind_macs).
 _MATMULS = ("Gemm", "FusedGemm", "MatMul", "FusedMatMul", "MatMulInteger", "QLinearMatMul", "QGemm",
             "DynamicQuantizeMatMul", "MatMulIntegerToFloat")
@@ -270,6 +271,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, in_channels=int(w[-1]) if w and isinstance(w[-1], int) else 0)
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
+        if node.op_type == "Einsum" and len(ins) > 1:  # a matrix product per value of its batch indices
+            op = dataclasses.replace(op, kernel_calls=einsum_macs(node, [tensors[i].shape for i in ins[:2]])[1])
         if node.op_type == "Transpose" and ins:  # blocks copied whole, and how (Op.variant, Op.kernel_calls)
             x = tensors[ins[0]]
             variant, blocks = transpose_blocks(node, x.shape, size_bytes((1,), x.dtype))
@@ -344,6 +347,8 @@ def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
             w, r = (w[0], w[2], w[1]), (r[0], r[2], r[1])
         steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0) or [batch, seq, input]: the same product
         return "fully_connected", steps_batch * w[0] * w[1] * (w[2] + r[2])
+    if op_type == "Einsum":  # a contraction of two operands: batched matrix products
+        return "fully_connected", einsum_macs(node, [shape(0), shape(1)])[0]
     if op_type in _MATMULS:
         a = shape(0)
         if not a:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import itertools
 import math
 
-__all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "RECURRENT", "broadcast_calls", "elementwise_copies", "recurrent_steps",
+__all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "RECURRENT", "broadcast_calls", "einsum_macs", "elementwise_copies",
+           "recurrent_steps",
            "resize_interpolation", "step_weight_bytes", "transpose_blocks", "transpose_elementwise"]
 
 # Recurrent ops: ONNX's, and onnxruntime's LSTM over int8 weights (quantize_dynamic writes it).
@@ -219,6 +220,36 @@ def resize_interpolation(node, opset: int, in_shape, out_shape) -> str:
     doubled = (in_shape and out_shape and len(in_shape) == len(out_shape) == 4 and tuple(out_shape[:2]) == tuple(in_shape[:2])
                and out_shape[2] == 2 * in_shape[2] and out_shape[3] == 2 * in_shape[3])
     return "nearest2x" if copy_path and doubled else "nearest"
+
+
+def einsum_macs(node, shapes) -> tuple[int, int]:
+    """(MACs, matrix products) of a two-operand ``Einsum``: onnxruntime transposes both operands to
+    batched matrices and multiplies them with MLAS, one product per value of the indices both
+    operands and the output share.  MACs: the product of every index's size, each counted once
+    ("..." takes the operands' broadcast axes); (0, 0) for one operand or a shape not fully known."""
+    equation = next((a.s.decode() for a in node.attribute if a.name == "equation"), "").replace(" ", "")
+    inputs, _, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != 2 or len(shapes) < 2:
+        return 0, 0
+    sizes: dict[str, int] = {}
+    named = []
+    for term, shape in zip(terms, shapes):
+        if not shape or not all(isinstance(d, int) and d > 0 for d in shape):
+            return 0, 0
+        if "..." in term:  # the broadcast axes, aligned from the right as NumPy does
+            term = term.replace("...", "".join(chr(0x100 + k) for k in range(max(len(shape) - len(term) + 3, 0))[::-1]))
+        if len(term) != len(shape):
+            return 0, 0
+        named.append(term)
+        for index, size in zip(term, shape):
+            sizes[index] = max(sizes.get(index, 1), size)
+    if "..." in output:
+        output = output.replace("...", "".join(k for k in sizes if ord(k) >= 0x100))
+    if "->" not in equation:  # implicit output: the indices that appear once
+        output = "".join(k for k in sizes if "".join(named).count(k) == 1)
+    batch = set(named[0]) & set(named[1]) & set(output)
+    return math.prod(sizes.values()), math.prod(sizes[k] for k in batch)
 
 
 def recurrent_steps(node, slots, tensors) -> int:
