@@ -292,6 +292,8 @@ def kernel_calls(row: dict) -> int:
         from compressor.graph.ir import transpose_rows
 
         return transpose_rows(tuple(shape), tuple(row["params"].get("perm", (0, 3, 1, 2))))
+    if row["op_type"] == "Softmax" and shape and row["format"] == "onnx" and row["family"] == "transformer":
+        return math.prod(shape[:-1])  # its rows (ort_kernels.softmax_rows), as tables before 2026-12-06 16:55 did not say
     if "broadcast_runs" in row:
         return row["broadcast_runs"]
     if row["op_type"] != "PRELU" or not shape or not row["format"].startswith("tflite"):
@@ -481,10 +483,12 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # (ir.transpose_rows), a copy per contiguous run (ir.copy_runs); onnxruntime's fp32 binary ops
     # per span of its Broadcaster (ort_kernels.broadcast_calls: fp32 ones and QLinearAdd / Mul), its
     # fp32 depthwise convs left in NCHW per channel (onnx_reader), its Transposes per block or run
-    # (ort_kernels.transpose_blocks), its Einsum per matrix product of its batch (ort_kernels.einsum_gemms);
+    # (ort_kernels.transpose_blocks), its Einsum per matrix product of its batch (ort_kernels.einsum_macs),
+    # its Softmax per row (ort_kernels.softmax_rows);
     # LiteRT's RFFT2D per plane.
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
-              else BROADCAST_OPS | ({"depthwise_unaligned", "Einsum", *TRANSPOSE_COPIES} if dtype == "float32" else set())
+              else BROADCAST_OPS | ({"depthwise_unaligned", "Einsum", "Softmax", *TRANSPOSE_COPIES} if dtype == "float32"
+                                    else set())
               if fmt == "onnx"
               else frozenset())
 
@@ -574,8 +578,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
     # Binary op types the grid never broadcast take the call cost of those it did (not a
-    # Transpose's copies nor an Einsum's products: their calls are other loops').
-    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum"}
+    # Transpose's copies, an Einsum's products nor a Softmax's rows: their calls are other loops').
+    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum", "Softmax"}
     calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
     if calls:
         for key in binary & fitted.keys():

@@ -26,6 +26,7 @@ from .ort_kernels import (
     elementwise_copies,
     recurrent_steps,
     resize_interpolation,
+    softmax_rows,
     step_weight_bytes,
     transpose_blocks,
 )
@@ -271,6 +272,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, in_channels=int(w[-1]) if w and isinstance(w[-1], int) else 0)
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
+        if node.op_type in ("Softmax", "LogSoftmax") and ins:  # a call per row (Op.kernel_calls)
+            op = dataclasses.replace(op, kernel_calls=softmax_rows(node, opset, tensors[ins[0]].shape))
         if node.op_type == "Einsum" and len(ins) > 1:  # a matrix product per value of its batch indices
             op = dataclasses.replace(op, kernel_calls=einsum_macs(node, [tensors[i].shape for i in ins[:2]])[1])
         if node.op_type == "Transpose" and ins:  # blocks copied whole, and how (Op.variant, Op.kernel_calls)

@@ -17,8 +17,8 @@ import itertools
 import math
 
 __all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "RECURRENT", "broadcast_calls", "einsum_macs", "elementwise_copies",
-           "recurrent_steps",
-           "resize_interpolation", "step_weight_bytes", "transpose_blocks", "transpose_elementwise"]
+           "recurrent_steps", "resize_interpolation", "softmax_rows", "step_weight_bytes", "transpose_blocks",
+           "transpose_elementwise"]
 
 # Recurrent ops: ONNX's, and onnxruntime's LSTM over int8 weights (quantize_dynamic writes it).
 RECURRENT = ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM")
@@ -132,6 +132,19 @@ def elementwise_copies(node, opset: int, shape) -> int:
     perm = list(range(rank))
     perm[axis], perm[-1] = perm[-1], perm[axis]
     return 2 * _copied_one_by_one(perm, shape)
+
+
+def softmax_rows(node, opset: int, shape) -> int:
+    """Rows a Softmax / LogSoftmax normalizes one by one (MLAS's softmax: a max, an exp-sum and a
+    scaling pass per row, each row a call): from opset 13 the tensor's elements over its axis'
+    size (an inner axis is first swapped with the last, ``elementwise_copies``); before, the
+    product of the axes before ``axis`` (the input coerced to 2-D).  0 for a shape not fully known.
+    MTCNN's P-Net takes 435 us over 25,993 rows of 2 classes, where its bytes said 17."""
+    if not shape or not all(isinstance(d, int) and d > 0 for d in shape):
+        return 0
+    rank = len(shape)
+    axis = next((a.i for a in node.attribute if a.name == "axis"), -1 if opset >= 13 else 1) % rank
+    return math.prod(shape) // shape[axis] if opset >= 13 else math.prod(shape[:axis])
 
 
 def _copied_one_by_one(perm: list[int], shape) -> int:
