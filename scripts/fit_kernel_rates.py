@@ -484,12 +484,11 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # per span of its Broadcaster (ort_kernels.broadcast_calls: fp32 ones and QLinearAdd / Mul), its
     # fp32 depthwise convs left in NCHW per channel (onnx_reader), its Transposes per block or run
     # (ort_kernels.transpose_blocks), its Einsum per matrix product of its batch (ort_kernels.einsum_macs),
-    # its Softmax per row (ort_kernels.softmax_rows);
+    # its Softmax per row (ort_kernels.softmax_rows), its grouped ConvTranspose per group;
     # LiteRT's RFFT2D per plane.
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
-              else BROADCAST_OPS | ({"depthwise_unaligned", "Einsum", "Softmax", *TRANSPOSE_COPIES} if dtype == "float32"
-                                    else set())
-              if fmt == "onnx"
+              else BROADCAST_OPS | ({"depthwise_unaligned", "Einsum", "Softmax", "ConvTranspose_grouped", *TRANSPOSE_COPIES}
+                                    if dtype == "float32" else set()) if fmt == "onnx"
               else frozenset())
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
@@ -510,8 +509,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from compressor.cost.latency import filter_taps
 
     for r in mine:
-        if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only
-            groups.setdefault(r["op_type"], []).append(r)
+        if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only (its variant's)
+            groups.setdefault(kernel_op_type(r["op_type"], _variant(r)), []).append(r)
             continue
         if _grouped(r):  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
@@ -578,8 +577,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
     # Binary op types the grid never broadcast take the call cost of those it did (not a
-    # Transpose's copies, an Einsum's products nor a Softmax's rows: their calls are other loops').
-    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum", "Softmax"}
+    # Transpose's copies, an Einsum's products, a Softmax's rows nor a ConvTranspose's groups: their
+    # calls are other loops').
+    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum", "Softmax", "ConvTranspose_grouped"}
     calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
     if calls:
         for key in binary & fitted.keys():

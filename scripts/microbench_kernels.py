@@ -519,6 +519,17 @@ GRID["softmax_rows"] = [{"op": "SOFTMAX", "shape": s} for s in [
     (1, 139, 187, 2), (1, 64, 64, 2), (1, 2000, 4), (1, 8000, 4), (1, 1000, 21), (1, 3000, 91),
     (1, 256, 16), (1, 100, 1000), (4, 1000), (1, 4, 1000, 8), (1, 16384, 2), (1, 500, 80)]]
 
+# onnxruntime's grouped and depthwise ConvTranspose (added 2026-12-06, session 24, onnx fp32 only): a
+# GEMM and a col2im per group, each a call of its own.  DeepFilterNet3's decoders (held-out set 10)
+# upsample 64 channels of [1, 8] with a depthwise (1, 3) / stride (1, 2) ConvTranspose: ~8 us where the
+# ConvTranspose terms, fitted on dense ones, said 0.3.  Depthwise and grouped ones (the key
+# ConvTranspose_grouped: the dense ones keep theirs).
+GRID["transposed_grouped"] = [{"cin": ci, "cout": co, "h": h, "w": w, "kh": kh, "kw": kw, "sh": sh, "sw": sw, "groups": g}
+                              for ci, co, h, w, kh, kw, sh, sw, g in [
+    (64, 64, 1, 8, 1, 3, 1, 2, 64), (64, 64, 1, 16, 1, 3, 1, 2, 64), (64, 64, 1, 32, 1, 3, 1, 2, 64),
+    (32, 32, 16, 16, 4, 4, 2, 2, 32), (128, 128, 8, 8, 2, 2, 2, 2, 128), (16, 16, 32, 32, 3, 3, 2, 2, 16),
+    (64, 64, 8, 8, 4, 4, 2, 2, 4), (64, 64, 16, 16, 2, 2, 2, 2, 2), (256, 256, 4, 4, 3, 3, 2, 2, 256)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -531,15 +542,15 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
-                   "transpose_block", "unary", "einsum", "softmax_rows"},
+                   "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
-                      "unary", "einsum", "softmax_rows"},
+                      "unary", "einsum", "softmax_rows", "transposed_grouped"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
-                        "transpose_block", "unary", "einsum", "softmax_rows"}}
+                        "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped"}}
 
 
 def log(message: str) -> None:
@@ -894,6 +905,13 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         begin = (k - st) // 2
         nodes.append(helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[st, st],
                                       pads=[begin, begin, k - st - begin, k - st - begin]))
+    elif family == "transposed_grouped":  # ConvTranspose of any kernel, stride and group count
+        ci, co, kh, kw, sh, sw, g = p["cin"], p["cout"], p["kh"], p["kw"], p["sh"], p["sw"], p["groups"]
+        x_shape = [1, ci, p["h"], p["w"]]
+        init("w", RNG.standard_normal((ci, co // g, kh, kw)) / np.sqrt(ci // g * kh * kw)); init("b", np.zeros(co))
+        bh, bw = (kh - sh) // 2, (kw - sw) // 2
+        nodes.append(helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[sh, sw], group=g,
+                                      pads=[bh, bw, kh - sh - bh, kw - sw - bw]))
     elif family == "dqmm":  # a MatMul by a constant, [m, k] x [k, n]: quantize_dynamic's (build_onnx_int8)
         x_shape = [p["m"], p["k"]]
         init("w", RNG.standard_normal((p["k"], p["n"])) / np.sqrt(p["k"]))

@@ -274,6 +274,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
         if node.op_type in ("Softmax", "LogSoftmax") and ins:  # a call per row (Op.kernel_calls)
             op = dataclasses.replace(op, kernel_calls=softmax_rows(node, opset, tensors[ins[0]].shape))
+        if node.op_type == "ConvTranspose" and groups > 1:  # a GEMM and a col2im per group: terms of its own
+            op = dataclasses.replace(op, variant="grouped", kernel_calls=groups)
         if node.op_type == "Einsum" and len(ins) > 1:  # a matrix product per value of its batch indices
             op = dataclasses.replace(op, kernel_calls=einsum_macs(node, [tensors[i].shape for i in ins[:2]])[1])
         if node.op_type == "Transpose" and ins:  # blocks copied whole, and how (Op.variant, Op.kernel_calls)

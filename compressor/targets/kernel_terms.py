@@ -70,13 +70,14 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
     """The keys a runtime's kernel terms are looked up by, in order (``RuntimeCost.kernel_terms``;
     scripts/fit_kernel_rates.py fits them under the same names).  An op run by another kernel of
     its type (``Op.variant``: an ONNX nearest ``Resize``, an int8 BATCH_MATMUL XNNPACK takes) first
-    by its own (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``), then as its op type.  An ``OWN_KERNEL`` op type by its
+    by its own (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``), then as its op type.  An ``OWN_KERNEL`` op type (by its
+    variant's first, ``ConvTranspose_grouped``) by its
     own terms alone, else its kind's."""
     if kernel_op_type(op_type, variant) in SAME_KERNEL:  # a variant another op type's kernel runs
         op_type, variant = SAME_KERNEL[kernel_op_type(op_type, variant)], ""
     op_type = SAME_KERNEL.get(op_type, op_type)
-    if op_type in OWN_KERNEL:
-        return op_type, kind
+    if op_type in OWN_KERNEL:  # its variant's own terms first (a grouped ConvTranspose), then the op type's
+        return ((kernel_op_type(op_type, variant),) if variant else ()) + (op_type, kind)
     own = (kernel_op_type(op_type, variant),) if kernel_op_type(op_type, variant) != op_type else ()
     return ((f"{kind}_grouped",) if grouped else ()) + ((f"{kind}_unaligned",) if unaligned else ()) + own + \
         (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
