@@ -24,11 +24,10 @@ from .ort_kernels import (
     broadcast_calls,
     einsum_macs,
     elementwise_copies,
+    kernel_walk,
     recurrent_steps,
     resize_interpolation,
-    softmax_rows,
     step_weight_bytes,
-    transpose_blocks,
 )
 from .ort_shapes import costed_unknown, filled, run_failure, shapes_of_run
 from .subnormals import subnormal_vectors
@@ -287,16 +286,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, in_channels=int(w[-1]) if w and isinstance(w[-1], int) else 0)
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
-        if node.op_type in ("Softmax", "LogSoftmax") and ins:  # a call per row (Op.kernel_calls)
-            op = dataclasses.replace(op, kernel_calls=softmax_rows(node, opset, tensors[ins[0]].shape))
-        if node.op_type == "ConvTranspose" and groups > 1:  # a GEMM and a col2im per group: terms of its own
-            op = dataclasses.replace(op, variant="grouped", kernel_calls=groups)
-        if node.op_type == "Einsum" and len(ins) > 1:  # a matrix product per value of its batch indices
-            op = dataclasses.replace(op, kernel_calls=einsum_macs(node, [tensors[i].shape for i in ins[:2]])[1])
-        if node.op_type == "Transpose" and ins:  # blocks copied whole, and how (Op.variant, Op.kernel_calls)
-            x = tensors[ins[0]]
-            variant, blocks = transpose_blocks(node, x.shape, size_bytes((1,), x.dtype))
-            op = dataclasses.replace(op, variant=variant, kernel_calls=blocks)
+        walk = kernel_walk(node, opset, [tensors[i].shape for i in ins], size_bytes((1,), tensors[ins[0]].dtype),
+                           groups) if ins else None
+        if walk is not None:  # a kernel looping in calls of its own: its rows, blocks, products or groups
+            op = dataclasses.replace(op, variant=walk[0], kernel_calls=walk[1])
         if node.op_type == "Conv" and node.domain == "" and kind == "depthwise" and op.compute_dtype == "float32":
             # A depthwise conv onnxruntime left out of its NCHWc layout (channels off its block)
             # runs MLAS's NCHW conv, one im2col + GEMM per channel: a call each (Op.kernel_calls).

@@ -17,8 +17,8 @@ import itertools
 import math
 
 __all__ = ["BROADCAST_OPERANDS", "BROADCAST_OPS", "RECURRENT", "broadcast_calls", "einsum_macs", "elementwise_copies",
-           "recurrent_steps", "resize_interpolation", "softmax_rows", "step_weight_bytes", "transpose_blocks",
-           "transpose_elementwise"]
+           "kernel_walk", "recurrent_steps", "resize_interpolation", "softmax_rows", "step_weight_bytes",
+           "transpose_blocks", "transpose_elementwise"]
 
 # Recurrent ops: ONNX's, and onnxruntime's LSTM over int8 weights (quantize_dynamic writes it).
 RECURRENT = ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM")
@@ -39,6 +39,25 @@ def transpose_elementwise(node, shape) -> int:
     (``DoTransposeEltWise``; onnxruntime core/providers/cpu/tensor/transpose.cc)."""
     perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None) or list(range(len(shape or ())))[::-1]
     return _copied_one_by_one(perm, shape)
+
+
+def kernel_walk(node, opset: int, shapes: list, item_bytes: int, groups: int = 1) -> tuple[str, int] | None:
+    """(``Op.variant``, ``Op.kernel_calls``) of a node whose kernel loops in calls of its own, each
+    with a cost the fit times (its terms' ``call_ns``): a Transpose's blocks or runs, and how it
+    copies them (``transpose_blocks``); a Softmax's rows (``softmax_rows``); an Einsum's matrix
+    products (``einsum_macs``); a grouped ConvTranspose's groups (a GEMM and a col2im each, variant
+    "grouped").  None for any other node."""
+    if not shapes:
+        return None
+    if node.op_type == "Transpose":
+        return transpose_blocks(node, shapes[0], item_bytes)
+    if node.op_type in ("Softmax", "LogSoftmax"):
+        return "", softmax_rows(node, opset, shapes[0])
+    if node.op_type == "Einsum" and len(shapes) > 1:
+        return "", einsum_macs(node, shapes[:2])[1]
+    if node.op_type == "ConvTranspose" and groups > 1:
+        return "grouped", groups
+    return None
 
 
 def transpose_blocks(node, shape, item_bytes: int) -> tuple[str, int]:
