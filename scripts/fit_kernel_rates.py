@@ -487,7 +487,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # its Softmax per row (ort_kernels.softmax_rows), its grouped ConvTranspose per group;
     # LiteRT's RFFT2D per plane.
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
-              else BROADCAST_OPS | ({"depthwise_unaligned", "Einsum", "Softmax", "ConvTranspose_grouped", *TRANSPOSE_COPIES}
+              else BROADCAST_OPS | ({"depthwise_unaligned", "depthwise_unaligned_1d", "Einsum", "Softmax",
+                                     "ConvTranspose_grouped", *TRANSPOSE_COPIES}
                                     if dtype == "float32" else set()) if fmt == "onnx"
               else frozenset())
 
@@ -515,8 +516,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if _grouped(r):  # a grouped conv: terms of its own only
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
-        if _unaligned(r, target, dtype):  # a conv the runtime's fast kernel does not take
-            groups.setdefault(f"{r['kind']}_unaligned", []).append(r)
+        if _unaligned(r, target, dtype):  # a conv the runtime's fast kernel does not take (its variant's: 1-D depthwise)
+            groups.setdefault(f"{r['kind']}_unaligned" + (f"_{_variant(r)}" if _variant(r) == "1d" else ""), []).append(r)
             continue
         own_type = kernel_op_type(r["op_type"], _variant(r))  # a nearest Resize: Resize_nearest
         if r["family"] == "depthwise_1x1":  # timed for depthwise_taps1 alone, not the kind's fallback
@@ -577,9 +578,10 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
     # Binary op types the grid never broadcast take the call cost of those it did (not a
-    # Transpose's copies, an Einsum's products, a Softmax's rows nor a ConvTranspose's groups: their
-    # calls are other loops').
-    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum", "Softmax", "ConvTranspose_grouped"}
+    # Transpose's copies, an Einsum's products, a Softmax's rows, a ConvTranspose's groups nor a 1-D
+    # depthwise conv's channels of each image: their calls are other loops').
+    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum", "Softmax", "ConvTranspose_grouped",
+                                                          "depthwise_unaligned_1d"}
     calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
     if calls:
         for key in binary & fitted.keys():

@@ -530,6 +530,15 @@ GRID["transposed_grouped"] = [{"cin": ci, "cout": co, "h": h, "w": w, "kh": kh, 
     (32, 32, 16, 16, 4, 4, 2, 2, 32), (128, 128, 8, 8, 2, 2, 2, 2, 128), (16, 16, 32, 32, 3, 3, 2, 2, 16),
     (64, 64, 8, 8, 4, 4, 2, 2, 4), (64, 64, 16, 16, 2, 2, 2, 2, 2), (256, 256, 4, 4, 3, 3, 2, 2, 256)]]
 
+# onnxruntime's 1-D depthwise conv over a batch (added 2026-12-06, session 24, onnx fp32 only; Op.variant
+# "1d", key depthwise_unaligned_1d): MLAS runs an im2col + GEMM per channel of each image, so its calls
+# go with the batch.  trueocr's recognizer (held-out set 11) convolves 64 text lines at once with 9-tap
+# ones: 2.0 ms each where the 2-D NCHW depthwise terms (batch 1, their per-channel cost in the weights'
+# bytes) said 1.0.
+GRID["depthwise_batch"] = [{"n": n, "c": c, "w": w, "k": k} for n, c, w, k in [
+    (1, 128, 82, 9), (8, 128, 82, 9), (64, 128, 82, 9), (1, 64, 200, 3), (16, 64, 200, 3), (1, 256, 40, 5),
+    (32, 256, 40, 5), (4, 32, 500, 9), (64, 32, 50, 3), (2, 512, 100, 7)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -542,15 +551,16 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
-                   "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped"},
+                   "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
-                      "unary", "einsum", "softmax_rows", "transposed_grouped"},
+                      "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
-                        "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped"}}
+                        "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
+                        "depthwise_batch"}}
 
 
 def log(message: str) -> None:
@@ -905,6 +915,10 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         begin = (k - st) // 2
         nodes.append(helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[st, st],
                                       pads=[begin, begin, k - st - begin, k - st - begin]))
+    elif family == "depthwise_batch":  # a 1-D depthwise conv over a batch of n: [n, c, w]
+        x_shape, k = [p["n"], p["c"], p["w"]], p["k"]
+        init("w", RNG.standard_normal((p["c"], 1, k)) / np.sqrt(k))
+        nodes.append(helper.make_node("Conv", ["x", "w"], ["y"], group=p["c"], pads=[k // 2, k // 2]))
     elif family == "transposed_grouped":  # ConvTranspose of any kernel, stride and group count
         ci, co, kh, kw, sh, sw, g = p["cin"], p["cout"], p["kh"], p["kw"], p["sh"], p["sw"], p["groups"]
         x_shape = [1, ci, p["h"], p["w"]]

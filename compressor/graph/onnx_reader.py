@@ -293,7 +293,12 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if node.op_type == "Conv" and node.domain == "" and kind == "depthwise" and op.compute_dtype == "float32":
             # A depthwise conv onnxruntime left out of its NCHWc layout (channels off its block)
             # runs MLAS's NCHW conv, one im2col + GEMM per channel: a call each (Op.kernel_calls).
-            op = dataclasses.replace(op, kernel_calls=op.out_channels)
+            # A 1-D one (variant "1d", terms of its own) calls it per channel of each image: trueocr's
+            # recognizer convolves 64 text lines at once.
+            x = tensors[ins[0]].shape if ins else None
+            one_d = bool(x) and len(x) == 3 and isinstance(x[0], int) and x[0] > 0
+            op = dataclasses.replace(op, variant="1d" if one_d else op.variant,
+                                     kernel_calls=(x[0] if one_d else 1) * op.out_channels)
         if node.op_type in ("Resize", "Upsample") and ins and outs:
             op = dataclasses.replace(op, variant=resize_interpolation(
                 node, opset, tensors[ins[0]].shape, tensors[outs[0]].shape))

@@ -118,3 +118,30 @@ def test_a_resize_behind_an_nchwc_conv_is_costed_as_the_nchwc_upsample_it_become
         assert costs.kernel_terms("float32", up.op_type, up.kind, 0, variant=up.variant) is not None
         ps_per_byte = estimate_op_latency(up, target, runtime="onnx").latency_s * 1e12 / up.output_bytes
         assert ps_per_byte < 50  # nearest: 15-43 ps per output byte by the profiler; bilinear ~90
+
+
+def test_a_1d_depthwise_conv_calls_mlas_per_channel_of_each_image(tmp_path):
+    """A 1-D depthwise conv runs MLAS's NCHW conv per channel of each image (trueocr's recognizer,
+    held-out set 11: 64 text lines at once): read as variant "1d" with batch x channels calls, and
+    priced by the Zen 4's own 1-D terms, so 64 lines cost about 64 times one."""
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    cost = {}
+    for batch in (1, 64):
+        weight = numpy_helper.from_array(np.ones((128, 1, 9), np.float32), "w")
+        node = helper.make_node("Conv", ["x", "w"], ["y"], group=128, pads=[4, 4])
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 128, 82])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[weight])
+        path = tmp_path / f"dw1d{batch}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+        (op,) = [o for o in read_graph(path, as_run=True).ops if o.kind == "depthwise"]
+        assert (op.variant, op.kernel_calls) == ("1d", batch * 128)
+        cost[batch] = estimate_op_latency(op, target, runtime="onnx").latency_s
+    assert "depthwise_unaligned_1d" in target.compute.runtime_cost("onnx").kernels["float32"]
+    assert 40 * cost[1] < cost[64] < 90 * cost[1]  # timed: 29 us and 1.93 ms (66x)
