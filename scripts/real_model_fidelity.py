@@ -104,8 +104,10 @@ def run(args) -> dict:
     import microbench_kernels as mk
 
     from compressor.data import parse_input_shapes
+    from compressor.errors import CompressorError
     from compressor.measure.bench import cpu_description
     from compressor.measure.estimate import estimate_artifact
+    from compressor.targets.cpu_flags import read_cpu_identity
     from compressor.targets.load import load_target
 
     base = load_target(args.target)
@@ -122,20 +124,27 @@ def run(args) -> dict:
     # its figure (the same file measured twice in one pass moved by up to 1.8x on this shared VM).
     with mk.machine_state() as reference:  # the state of the machine, before and after
         rounds = _time_rounds(files, args, skipped)
-    if args.json:  # the measurements first: a prediction that fails must not lose them (--repredict)
+    machine = {"cpu": cpu_description(), "cpu_identity": read_cpu_identity(), "load_average": _load_average(),
+               "timing": "each thread count's session alone", "reference": reference, "target": base.name,
+               "variant": base.variant}
+    if args.json:  # the measurements first: a prediction that fails must not lose them (--from-json F --repredict)
         measured = [{"file": entry["path"], "family": entry.get("family", "?"), "format": path.suffix[1:],
                      "threads": threads, "measured_ms": min(r[threads]["median_ms"] for r in rounds[entry["path"]])}
                     for entry, path, _ in files if rounds.get(entry["path"]) for threads in args.threads]
         Path(args.json).with_suffix(".measured.json").write_text(json.dumps(
-            {"cpu": "?", "load_average": _load_average(), "target": base.name, "variant": base.variant,
-             "reference": reference, "rows": measured, "skipped": skipped}, indent=1))
+            {**machine, "rows": measured, "skipped": skipped}, indent=1))
     for entry, path, shapes in files:
         if not rounds.get(entry["path"]):
             continue
         for threads in args.threads:
             start = time.perf_counter()
-            profile = estimate_artifact(path, target_with_threads(base, threads), input_shapes=shapes,
-                                        input_values=entry_values(entry))
+            try:
+                profile = estimate_artifact(path, target_with_threads(base, threads), input_shapes=shapes,
+                                            input_values=entry_values(entry))
+            except CompressorError as error:  # what compress profile would refuse: said, the others still scored
+                skipped.append(f"{entry['path']}: measured, but not predicted ({error})")
+                log(f"[skip] {skipped[-1]}")
+                break
             m = min((r[threads] for r in rounds[entry["path"]]), key=lambda m: m["median_ms"])
             rows.append({"file": entry["path"], "family": entry.get("family", "?"),
                          "format": path.suffix[1:], "threads": threads, "measured_ms": m["median_ms"],
@@ -144,12 +153,7 @@ def run(args) -> dict:
                          "wall_median_ms": m["wall_median_ms"], "noisy": m["p90_ms"] > 1.5 * m["median_ms"],
                          "predicted_ms": profile.latency_ms, "ratio": profile.latency_ms / m["median_ms"],
                          "profile_s": time.perf_counter() - start, "ops": len(profile.kernels.ops)})
-    from compressor.targets.cpu_flags import read_cpu_identity
-
-    return {"cpu": cpu_description(), "cpu_identity": read_cpu_identity(), "load_average": _load_average(),
-            "timing": "each thread count's session alone", "reference": reference, "target": base.name,
-            "variant": base.variant, "rows": rows,
-            "skipped": skipped, "summary": summarize(rows)}
+    return {**machine, "load_average": _load_average(), "rows": rows, "skipped": skipped, "summary": summarize(rows)}
 
 
 def repredict(args) -> dict:
@@ -215,6 +219,8 @@ def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[i
 
 
 def summarize(rows: list[dict]) -> dict:
+    rows = [r for r in rows if "ratio" in r]  # a .measured.json's rows are not predicted yet
+
     def share(subset, limit):
         return sum(abs(r["ratio"] - 1) <= limit for r in subset) / len(subset) if subset else float("nan")
 
