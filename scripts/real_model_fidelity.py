@@ -7,9 +7,11 @@
     python scripts/real_model_fidelity.py --from-json corpus.json --repredict --models-dir C --entries C/corpus.toml
 
 The files are listed in scripts/data/real_models.toml (one [[model]] entry each: path under
---models-dir, --input-shape for dynamic dims, a family label); an entry whose file is absent
-is skipped with a line saying so.  Nothing is fitted to these files: they are the held-out
-judge of the rates in targets/host-x86.toml.
+--models-dir, --input-shape for dynamic dims, a family label; scripts/fetch_real_models.sh DIR
+fetches them all); an entry whose file is absent is skipped with a line saying so, and one the
+estimate refuses is listed as measured but not predicted.  With --json OUT the measurements are
+written first to OUT's .measured.json, which --from-json ... --repredict takes as it stands.
+Nothing is fitted to these files: they are the held-out judge of the rates in targets/host-x86.toml.
 
 Each file is predicted exactly as a user gets it (``estimate_artifact(path, "host-x86",
 input_shapes=...)``, the target's ``compute.threads`` set to the thread count) and measured in
