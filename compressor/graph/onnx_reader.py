@@ -286,19 +286,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, in_channels=int(w[-1]) if w and isinstance(w[-1], int) else 0)
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
-        walk = kernel_walk(node, opset, [tensors[i].shape for i in ins], size_bytes((1,), tensors[ins[0]].dtype),
-                           groups) if ins else None
-        if walk is not None:  # a kernel looping in calls of its own: its rows, blocks, products or groups
+        walk = kernel_walk(node, opset, op, [tensors[i].shape for i in ins],
+                           size_bytes((1,), tensors[ins[0]].dtype)) if ins else None
+        if walk is not None:  # a kernel looping in calls of its own: its rows, blocks, products, groups, channels
             op = dataclasses.replace(op, variant=walk[0], kernel_calls=walk[1])
-        if node.op_type == "Conv" and node.domain == "" and kind == "depthwise" and op.compute_dtype == "float32":
-            # A depthwise conv onnxruntime left out of its NCHWc layout (channels off its block)
-            # runs MLAS's NCHW conv, one im2col + GEMM per channel: a call each (Op.kernel_calls).
-            # A 1-D one (variant "1d", terms of its own) calls it per channel of each image: trueocr's
-            # recognizer convolves 64 text lines at once.
-            x = tensors[ins[0]].shape if ins else None
-            one_d = bool(x) and len(x) == 3 and isinstance(x[0], int) and x[0] > 0
-            op = dataclasses.replace(op, variant="1d" if one_d else op.variant,
-                                     kernel_calls=(x[0] if one_d else 1) * op.out_channels)
         if node.op_type in ("Resize", "Upsample") and ins and outs:
             op = dataclasses.replace(op, variant=resize_interpolation(
                 node, opset, tensors[ins[0]].shape, tensors[outs[0]].shape))

@@ -41,12 +41,15 @@ def transpose_elementwise(node, shape) -> int:
     return _copied_one_by_one(perm, shape)
 
 
-def kernel_walk(node, opset: int, shapes: list, item_bytes: int, groups: int = 1) -> tuple[str, int] | None:
-    """(``Op.variant``, ``Op.kernel_calls``) of a node whose kernel loops in calls of its own, each
-    with a cost the fit times (its terms' ``call_ns``): a Transpose's blocks or runs, and how it
-    copies them (``transpose_blocks``); a Softmax's rows (``softmax_rows``); an Einsum's matrix
-    products (``einsum_macs``); a grouped ConvTranspose's groups (a GEMM and a col2im each, variant
-    "grouped").  None for any other node."""
+def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[str, int] | None:
+    """(``Op.variant``, ``Op.kernel_calls``) of a node (read as ``op``) whose kernel loops in calls
+    of its own, each with a cost the fit times (its terms' ``call_ns``): a Transpose's blocks or
+    runs, and how it copies them (``transpose_blocks``); a Softmax's rows (``softmax_rows``); an
+    Einsum's matrix products (``einsum_macs``); a grouped ConvTranspose's groups (a GEMM and a
+    col2im each, variant "grouped"); an fp32 depthwise conv left out of the NCHWc layout (channels
+    off its block), MLAS's NCHW conv: an im2col + GEMM per channel, and per channel of each image
+    for a 1-D one (variant "1d", terms of its own: trueocr's recognizer convolves 64 text lines at
+    once).  None for any other node."""
     if not shapes:
         return None
     if node.op_type == "Transpose":
@@ -55,8 +58,12 @@ def kernel_walk(node, opset: int, shapes: list, item_bytes: int, groups: int = 1
         return "", softmax_rows(node, opset, shapes[0])
     if node.op_type == "Einsum" and len(shapes) > 1:
         return "", einsum_macs(node, shapes[:2])[1]
-    if node.op_type == "ConvTranspose" and groups > 1:
-        return "grouped", groups
+    if node.op_type == "ConvTranspose" and op.groups > 1:
+        return "grouped", op.groups
+    if node.op_type == "Conv" and node.domain == "" and op.kind == "depthwise" and op.compute_dtype == "float32":
+        x = shapes[0]
+        one_d = bool(x) and len(x) == 3 and isinstance(x[0], int) and x[0] > 0
+        return ("1d", x[0] * op.out_channels) if one_d else (op.variant, op.out_channels)
     return None
 
 

@@ -80,7 +80,7 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
         return ((kernel_op_type(op_type, variant),) if variant else ()) + (op_type, kind)
     own = (kernel_op_type(op_type, variant),) if kernel_op_type(op_type, variant) != op_type else ()
     # an unaligned conv of a variant of its own (a 1-D depthwise one: "1d") first by that variant's terms
-    unaligned_keys = ((f"{kind}_unaligned_{variant}",) if variant else ()) + (f"{kind}_unaligned",) if unaligned else ()
+    unaligned_keys = (((f"{kind}_unaligned_{variant}",) if variant else ()) + (f"{kind}_unaligned",)) if unaligned else ()
     return ((f"{kind}_grouped",) if grouped else ()) + unaligned_keys + own + \
         (op_type,) + ((f"{kind}_taps{taps}",) if taps else ()) + (kind,)
 
