@@ -272,9 +272,11 @@ TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise
 BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
 
 
-# onnxruntime's Transposes by how they copy (ort_kernels.transpose_blocks: Op.variant), a call each
-# per block or run.
-TRANSPOSE_COPIES = ("Transpose_strided", "Transpose_inwards", "Transpose_blocks")
+# onnxruntime's fp32 groups whose calls are a loop of their own (ort_kernels.kernel_walk), not a
+# binary op's broadcast spans: a call each per Transpose block or run (by how it copies), Einsum
+# product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image.
+OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
+                            "ConvTranspose_grouped", "depthwise_unaligned_1d"})
 
 
 def kernel_calls(row: dict) -> int:
@@ -487,9 +489,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # its Softmax per row (ort_kernels.softmax_rows), its grouped ConvTranspose per group;
     # LiteRT's RFFT2D per plane.
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
-              else BROADCAST_OPS | ({"depthwise_unaligned", "depthwise_unaligned_1d", "Einsum", "Softmax",
-                                     "ConvTranspose_grouped", *TRANSPOSE_COPIES}
-                                    if dtype == "float32" else set()) if fmt == "onnx"
+              else BROADCAST_OPS | ({"depthwise_unaligned", *OWN_LOOP_CALLS} if dtype == "float32" else set())
+              if fmt == "onnx"
               else frozenset())
 
     source = fmt if dtype == "float32" else f"{fmt}-{dtype}"
@@ -577,11 +578,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if tied:
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
-    # Binary op types the grid never broadcast take the call cost of those it did (not a
-    # Transpose's copies, an Einsum's products, a Softmax's rows, a ConvTranspose's groups nor a 1-D
-    # depthwise conv's channels of each image: their calls are other loops').
-    binary = BINARY_OPS if fmt == "tflite" else called - {*TRANSPOSE_COPIES, "Einsum", "Softmax", "ConvTranspose_grouped",
-                                                          "depthwise_unaligned_1d"}
+    # Binary op types the grid never broadcast take the call cost of those it did (not the groups
+    # whose calls are loops of their own).
+    binary = BINARY_OPS if fmt == "tflite" else called - OWN_LOOP_CALLS
     calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
     if calls:
         for key in binary & fitted.keys():
