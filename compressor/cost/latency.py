@@ -308,7 +308,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         if im2col_own:  # its own terms: per MAC, per byte of its GEMMs' right side, per GEMM
             work_macs, (in_bytes, calls), out_bytes = op.macs, im2col_gemms(op), op.output_bytes
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, calls,
-                                          tap_pairs(op), filter_set_passes(op, costs))
+                                          tap_pairs(op), filter_set_passes(op, costs), op.sign_misses)
         rest_s += inplace_runs_s(op, compute, costs)
         floor_s = stream_floor_s(op, profile)  # a memory-bound op past the private cache, where measured
         floor_s = (memory_s if level == "dram" else spill_s(op, profile)) if floor_s is None else floor_s

@@ -29,7 +29,7 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
-from .ort_shapes import costed_unknown, filled, run_failure, shapes_of_run
+from .ort_shapes import costed_unknown, filled, run_failure, shapes_of_run, sign_misses_of_run
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
@@ -257,6 +257,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                                   is_constant=constant))
         return names[name]
 
+    # A PRelu's time is set by its input's signs (Op.sign_misses): one more run, for those inputs.
+    signed = [n.input[0] for n in nodes if n.op_type == "PRelu" and n.input and known.get(n.input[0], (0, ""))[1] == "float32"]
+    misses = sign_misses_of_run(path, dict(zip((s.name for s in specs), shapes)), specs, signed, choices=choices,
+                                values=values) if signed else {}
     inits = {init.name for init in graph.initializer}
     initializers = {init.name: init for init in graph.initializer}
     graph_inputs = [index(v.name) for v in graph.input if v.name not in inits]
@@ -298,6 +302,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
+        if node.op_type == "PRelu" and node.input and node.input[0] in misses:
+            op = dataclasses.replace(op, sign_misses=misses[node.input[0]])
         ops.append(op)
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
     return dataclasses.replace(result, notes=(*notes_before, *notes))

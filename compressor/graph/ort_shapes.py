@@ -6,6 +6,9 @@ graph runs as written, its buffers reused and nothing copied out.  Asking for ev
 as a graph output instead (what a file whose nodes the profile cannot name still gets) keeps
 every intermediate alive and copies each into Python: the 1024 x 1024 background-removal net took
 15 s that way, against ~3 s for the profiled run.
+
+A second run, only where a graph has ops whose cost its values set (``sign_misses_of_run``: a PRelu
+branches on each element's sign), asks for just those ops' inputs as outputs.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["ShapeRunError", "costed_unknown", "filled", "run_failure", "shapes_from_run", "shapes_of_run"]
+__all__ = ["ShapeRunError", "costed_unknown", "filled", "run_failure", "shapes_from_run", "shapes_of_run",
+           "sign_misses", "sign_misses_of_run"]
 
 # onnxruntime's profiler names element types as its C++ types do
 _PROFILE_DTYPES = {"float": "float32", "double": "float64", "float16": "float16", "bfloat16": "bfloat16",
@@ -100,7 +104,6 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
     reader's, has them); and onnxruntime's error where it loaded the model but could not run it on
     those inputs ("" otherwise).  What the model computes sizes from decides its shapes: Piper's
     VITS voice writes one frame of audio for zeros, far more for ``input_lengths=64``."""
-    import numpy as np
     import onnx
 
     from .onnx_control import inline_branches
@@ -108,13 +111,27 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
     probe = onnx.load(str(path))
     if choices:
         probe, _, _ = inline_branches(probe, choices=list(choices))
+    feed_of = _bench_feed(probe, shapes, specs, values)
+    try:
+        return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
+    except ShapeRunError as error:  # these inputs do not run: the reader refuses what it cannot cost
+        return {}, str(error)
+    except Exception:  # noqa: BLE001 - onnxruntime cannot load it (a custom op): the file's inference is all there is
+        return {}, ""
+
+
+def _bench_feed(probe, shapes: dict, specs, values: dict[str, float] | None):
+    """``used input names -> feed`` of what ``compress bench`` feeds ``probe`` (an onnx
+    ModelProto): its seeded random arrays over the file's inputs in order, ``values``
+    (``--input-value``) filled in, so a run sees the tensors of the run bench times."""
+    import numpy as np
+    import onnx
+
     dtypes = {spec.name: spec.dtype for spec in specs}
 
     def feed_of(used: set[str]) -> dict:
         from ..measure.bench import make_inputs
 
-        # bench's inputs: its seeded random arrays over the file's inputs in order, the given values
-        # filled in, so the shapes costed are those of the run bench times
         inits, order = {i.name for i in probe.graph.initializer}, []
         for value in probe.graph.input:
             if value.name in inits:
@@ -129,12 +146,45 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
         return {name: filled(shape, dtype, (values or {})[name]) if name in (values or {}) else array
                 for (name, shape, dtype), array in zip(order, arrays) if name in used}
 
+    return feed_of
+
+
+def sign_misses(values) -> float:
+    """How many of ``values``' elements a branch on their sign mispredicts, walked in memory order:
+    the elements times the least of their sign-flip rate (a predictor taking each sign as the
+    last's) and their minority sign's share (one taking the majority's).  onnxruntime's PRelu
+    branches per element: 0.44 ns an element of one sign, 4.7 of random signs on the EPYC Zen 4
+    (microbench_probes.py --probe prelu-signs), and this count sets the difference within ~10 %."""
+    import numpy as np
+
+    signs = np.asarray(values).reshape(-1) > 0
+    if signs.size < 2:
+        return 0.0
+    positive = float(signs.mean())
+    flips = float(np.count_nonzero(signs[1:] != signs[:-1])) / (signs.size - 1)
+    return signs.size * min(flips, positive, 1.0 - positive)
+
+
+def sign_misses_of_run(path: Path, shapes: dict, specs, names: list[str], *, choices: list[str] = (),
+                       values: dict[str, float] | None = None) -> dict[str, float]:
+    """``sign_misses`` of each tensor of ``names`` in one onnxruntime run of the .onnx at ``path``
+    on what ``compress bench`` feeds it (``shapes_of_run``'s inputs): the values set what a PRelu
+    costs.  {} where onnxruntime cannot run it (the ops then cost as their shapes say)."""
+    import onnx
+
+    from .onnx_control import inline_branches
+
+    probe = onnx.load(str(path))
+    if choices:
+        probe, _, _ = inline_branches(probe, choices=list(choices))
+    have = {o.name for o in probe.graph.output}
+    probe.graph.output.extend(onnx.ValueInfoProto(name=name) for name in dict.fromkeys(names) if name not in have)
     try:
-        return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
-    except ShapeRunError as error:  # these inputs do not run: the reader refuses what it cannot cost
-        return {}, str(error)
-    except Exception:  # noqa: BLE001 - onnxruntime cannot load it (a custom op): the file's inference is all there is
-        return {}, ""
+        session = _session(probe)
+        feed = _bench_feed(probe, shapes, specs, values)({i.name for i in session.get_inputs()})
+        return {name: sign_misses(value) for name, value in zip(names, session.run(list(names), feed))}
+    except Exception:  # noqa: BLE001 - a custom op, inputs it cannot run on: the shapes' cost stands
+        return {}
 
 
 # Nodes that compute shapes and indices, not the model's work: unknown, they cost next to nothing.
