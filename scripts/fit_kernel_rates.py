@@ -254,7 +254,12 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
 OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
-TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps")
+TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns")
+# Runtimes (format, dtype) -> the op types whose kernel branches per element on its sign, so its
+# time is set by the values it is fed (``miss_ns`` per mispredicted element, ``Op.sign_misses``):
+# onnxruntime's PRelu.  Where the tables hold points that say how many branches missed (the
+# prelu_signs family), its own terms come from those alone, not from rows written before the field.
+SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu"})}
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
 # MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
 # 16-channel 3x3 costs 13.4 ps per MAC where a 64-channel one costs 9.5 (its profiler: microbench_probes
@@ -340,7 +345,7 @@ def _op(row: dict, dtype: str):
               compute_dtype=dtype, weight_bytes=row["weight_bytes"],
               input_bytes=row["output_bytes"] if row["op_type"] in SLICE_OPS else row["input_bytes"],
               output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin),
-              kernel_calls=kernel_calls(row))
+              kernel_calls=kernel_calls(row), sign_misses=row.get("sign_misses", 0.0))
 
 
 def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict | None:
@@ -355,7 +360,7 @@ def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict |
 
 def _features(row: dict, target, dtype: str) -> list[float] | None:
     """[padded MACs, input bytes, weight bytes, output bytes, 1, kernel calls, position x tap
-    pairs] of a row, in the units of TERMS scaled so each term's coefficient is in ms (ps x count
+    pairs, filter set passes, mispredicted elements] of a row, in the units of TERMS scaled so each term's coefficient is in ms (ps x count
     x 1e-9; us x 1e-3; ns x count x 1e-6)."""
     if "input_bytes" not in row:
         return None  # a table written before the per-part byte counts
@@ -375,7 +380,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
     return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.kernel_calls * 1e-6,
-            tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9]
+            tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9, op.sign_misses * 1e-6]
 
 
 def glue_ms_per_byte(rows: list[dict], fmt: str) -> float:
@@ -510,7 +515,12 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     groups: dict[str, list[dict]] = {}
     from compressor.cost.latency import filter_taps
 
+    # (where the tables time them fed patterns of their own: else its rows stand as they were fitted)
+    signed = SIGN_BRANCHES.get((fmt, dtype), frozenset()) if any(r["family"] == "prelu_signs" for r in mine) else frozenset()
     for r in mine:
+        if r["family"] == "prelu_signs":  # fed sign patterns of its own: its op type's terms only
+            groups.setdefault(r["op_type"], []).append(r)
+            continue
         if r["op_type"] in OWN_KERNEL:  # another operator than its kind's: terms of its own only (its variant's)
             groups.setdefault(kernel_op_type(r["op_type"], _variant(r)), []).append(r)
             continue
@@ -532,7 +542,10 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary"):
             groups.setdefault(r["kind"], []).append(r)
-        if r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS:
+        # (a sign-branching op type's own terms not from a table written before the field: how many
+        # of its branches missed is not known; its kind's, as before)
+        if (r["kind"] not in COMPUTE or r["op_type"] in OWN_TERMS) and not (r["op_type"] in signed
+                                                                             and "sign_misses" not in r):
             groups.setdefault(own_type, []).append(r)
         taps = filter_taps(_op(r, dtype))
         if taps:
@@ -554,6 +567,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             a[:, 6] = 0.0
         if key not in PASS_TERMS_FOR.get((fmt, dtype), ()):
             a[:, 7] = 0.0
+        if key not in signed:
+            a[:, 8] = 0.0
         if key in OWN_TERMS:
             a[:, 1] = a[:, 2] = a[:, 3] = 0.0  # few points: a rate per MAC and a fixed cost, nothing more
         elif points[0]["kind"] not in COMPUTE:
@@ -624,8 +639,9 @@ def _nnls_relative(a, t, nnls):
 
 
 def toml_terms(values: dict[str, float]) -> str:
-    """A kernel-terms inline table; ``call_ns``, ``tap_ns`` and ``pass_ps`` only where they are not 0."""
-    return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items() if k not in ("call_ns", "tap_ns", "pass_ps") or v) + " }"
+    """A kernel-terms inline table; ``call_ns``, ``tap_ns``, ``pass_ps`` and ``miss_ns`` only where they are not 0."""
+    return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()
+                            if k not in ("call_ns", "tap_ns", "pass_ps", "miss_ns") or v) + " }"
 
 
 def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:

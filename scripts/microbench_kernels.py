@@ -539,6 +539,19 @@ GRID["depthwise_batch"] = [{"n": n, "c": c, "w": w, "k": k} for n, c, w, k in [
     (1, 128, 82, 9), (8, 128, 82, 9), (64, 128, 82, 9), (1, 64, 200, 3), (16, 64, 200, 3), (1, 256, 40, 5),
     (32, 256, 40, 5), (4, 32, 500, 9), (64, 32, 50, 3), (2, 512, 100, 7)]]
 
+# onnxruntime's fp32 PRelu on inputs of known signs (added 2026-12-06, session 25, onnx fp32 only): it
+# branches per element on the sign, so a branch predictor's misses set its time (0.44 ns an element
+# of one sign, 4.7 of random ones; Op.sign_misses, ort_shapes.sign_misses).  MTCNN's P-Net (held-out
+# set 10) spent 3.6 ms in a PRelu over 1.09 M elements where one sign's rate said 0.5.  Each file
+# feeds the PRelu |x| times a constant sign pattern: a Markov chain flipping at ``flips``, or
+# independent signs positive at ``positive``; the node's profiled time (NODE_TIMED).  The
+# elementwise family's PRelu files (bench's random signs, partly learned by the predictor where
+# small) say nothing of the signs and no longer set its terms (fit_kernel_rates.SIGN_BRANCHES).
+GRID["prelu_signs"] = [{"shape": s, "flips": f} for s in ((1, 16, 112, 112), (1, 32, 64, 64), (1, 10, 286, 382))
+                       for f in (0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5)] + [
+    {"shape": s, "positive": q} for s in ((1, 16, 112, 112), (1, 10, 286, 382)) for q in (0.9, 0.7)]
+
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -551,16 +564,16 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 # not what the corpus's static quantizer writes).
 SKIP = {"tflite": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
-                   "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch"},
+                   "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
-                      "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch"},
+                      "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
-                        "depthwise_batch"}}
+                        "depthwise_batch", "prelu_signs"}}
 
 
 def log(message: str) -> None:
@@ -846,6 +859,18 @@ _ONNX_OPS = {"ADD": "Add", "MUL": "Mul", "LOGISTIC": "Sigmoid", "HARD_SWISH": "H
              "MINIMUM": "Min", "RELU6": "Clip", "EXP": "Exp", "LOCAL_RESPONSE_NORMALIZATION": "LRN"}
 
 
+def sign_pattern(shape, *, flips: float | None = None, positive: float | None = None, seed: int = 0):
+    """+-1 of ``shape``: a Markov chain in memory order flipping at ``flips``, or independent signs
+    positive with probability ``positive`` (the prelu_signs family)."""
+    rng = np.random.default_rng(seed)
+    n = int(np.prod(shape))
+    if flips is not None:
+        signs = (np.cumsum(rng.random(n) < flips) + int(rng.random() < 0.5)) % 2 == 0
+    else:
+        signs = rng.random(n) < positive
+    return np.where(signs, 1.0, -1.0).reshape(shape)
+
+
 def build_onnx(family: str, p: dict, path: Path) -> None:
     family = BUILT_AS.get(family, family)
     import onnx
@@ -866,6 +891,12 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         else:
             init("x2", RNG.standard_normal(p["b"]) * 0.1)
         nodes.append(helper.make_node("Einsum", ["x", "x2"], ["y"], equation=p["equation"]))
+    elif family == "prelu_signs":  # |x| signed by a constant pattern, then a PRelu of per-channel slopes
+        x_shape = list(p["shape"])
+        init("signs", sign_pattern(x_shape, flips=p.get("flips"), positive=p.get("positive")))
+        init("alpha", RNG.random((x_shape[1], 1, 1)) * 0.25)
+        nodes += [helper.make_node("Abs", ["x"], ["ax"]), helper.make_node("Mul", ["ax", "signs"], ["sx"]),
+                  helper.make_node("PRelu", ["sx", "alpha"], ["y"])]
     elif family == "unary":  # one float unary op, its attributes' defaults
         x_shape = list(p["shape"])
         nodes.append(helper.make_node(p["op"], ["x"], ["y"]))
@@ -1317,7 +1348,7 @@ def _alone_us(point: tuple[str, dict], fmt: str, seconds: float) -> float:
 
 
 # Families whose files hold another op before the measured one: the kind measured.
-MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "dql": "quantize"}
+MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "dql": "quantize", "prelu_signs": "PRelu"}
 # Families timed by their op's node alone, as MEASURED_KIND's are: its glue outweighs it.
 NODE_TIMED = frozenset({*MEASURED_KIND, "convint"})
 
@@ -1325,8 +1356,8 @@ NODE_TIMED = frozenset({*MEASURED_KIND, "convint"})
 def measured_op(graph, kind: str | None = None):
     """The op a single-op file measures, not the float QUANTIZE/DEQUANTIZE around an int8 one
     (whose float side has more bytes than the int8 kernel itself: QLinearAdd, QLinearSigmoid, ...);
-    with ``kind``, the file's op of that kind."""
-    ops = [o for o in graph.ops if o.kind == kind] if kind else graph.ops
+    with ``kind``, the file's op of that kind (or op type)."""
+    ops = [o for o in graph.ops if kind in (o.kind, o.op_type)] if kind else graph.ops
     return max(ops, key=lambda o: (o.kind != "quantize", o.macs, o.input_bytes + o.output_bytes))
 
 
@@ -1388,7 +1419,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                          "bytes": op.input_bytes + op.weight_bytes + op.output_bytes,
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
                          "output_bytes": op.output_bytes, "broadcast_runs": op.kernel_calls, "ms": ms,
-                         "nchwc_rows": op.nchwc_rows, "variant": op.variant,
+                         "nchwc_rows": op.nchwc_rows, "variant": op.variant, "sign_misses": op.sign_misses,
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8"),
