@@ -14,7 +14,7 @@ from pathlib import Path
 from ..capture import captured_output
 from ..errors import ExportError
 
-__all__ = ["LiteRTRun", "value_dependent_shapes"]
+__all__ = ["LiteRTRun", "allocation_stalled", "value_dependent_shapes"]
 
 
 def value_dependent_shapes(sub) -> bool:
@@ -27,6 +27,23 @@ def value_dependent_shapes(sub) -> bool:
             continue
         t = sub.Tensors(i)
         if any(int(t.ShapeSignature(k)) < 0 for k in range(1, t.ShapeSignatureLength())):
+            return True
+    return False
+
+
+def allocation_stalled(sub, allocated: dict[int, tuple[int, ...]]) -> bool:
+    """Whether allocating at resized inputs left a tensor of subgraph ``sub`` whose shape signature
+    is open at its file's own shape: LiteRT sizes a tensor a GATHER or a segment sum makes only when
+    it runs (claws-tokenizer's relational GCN gathers [edges, 4, 128, 128] weights per edge: 78 edges
+    read [1, 4, 128, 128] after allocating, 78x its bytes)."""
+    if not allocated:
+        return False
+    inputs = {int(sub.Inputs(j)) for j in range(sub.InputsLength())}
+    for i in range(sub.TensorsLength()):
+        t = sub.Tensors(i)
+        if i in inputs or not any(int(t.ShapeSignature(k)) < 0 for k in range(t.ShapeSignatureLength())):
+            continue
+        if allocated.get(i) == tuple(int(t.Shape(k)) for k in range(t.ShapeLength())):
             return True
     return False
 

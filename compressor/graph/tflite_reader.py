@@ -22,7 +22,7 @@ from .ir import (
     size_bytes,
     transpose_rows,
 )
-from .litert_run import LiteRTRun, value_dependent_shapes
+from .litert_run import LiteRTRun, allocation_stalled, value_dependent_shapes
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 from .tflite_control import Subgraph, inline_ifs
 from .tflite_kernels import ACTIVATION_OPTIONS, batch_matmul_variant, fused_activation
@@ -80,9 +80,11 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     declared = tuple(tuple(1 if d is None else d for d in spec.dims) for spec in specs)
     values = check_input_values(tuple(specs), input_values, path=path)
     litert = LiteRTRun(path, shapes, [values.get(spec.name, 0) for spec in specs])
-    # sizes only a run gives (framed audio, FILLs): the run's shapes; else, resized inputs, allocation's
-    resized = (litert.run_shapes() if value_dependent_shapes(sub) else None) or (
-        litert.allocated_shapes() if shapes != declared else {})
+    # sizes only a run gives (framed audio, FILLs, gathers allocation leaves at the file's sizes): the
+    # run's shapes; else, resized inputs, allocation's
+    allocated = litert.allocated_shapes() if shapes != declared else {}
+    resized = (litert.run_shapes() if value_dependent_shapes(sub) or allocation_stalled(sub, allocated)
+               else None) or allocated
 
     read = _SubgraphReader(model, schema, builtin_names, type_names)
     main = read(0, resized)

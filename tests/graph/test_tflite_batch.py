@@ -49,3 +49,24 @@ def test_a_fixed_tflite_batch_is_resized_as_litert_does_and_said_so(tmp_path):
     graph = read_graph(path, input_shapes=((4096, 5),))
     assert [op.macs for op in graph.ops if op.macs] == [4096 * 5 * 32]
     assert any("resized to [4096, 5]" in note for note in graph.notes)
+
+
+def test_a_tensor_allocation_leaves_at_the_files_size_is_sized_by_a_run(tmp_path):
+    """A tensor LiteRT sizes only when it runs (the output of a RESHAPE to a computed shape, and all
+    after it) keeps the file's size after allocating: claws-tokenizer's relational GCN gathered
+    [78, 4, 128, 128] weights per edge and was costed as [1, 4, 128, 128], 78x too few bytes."""
+    b = mk._TfliteBuilder()
+    x, r, y = b.tensor((1, 16)), b.tensor((1, 16)), b.tensor((1, 8))
+    shape, computed = b.tensor((2,), dtype="int32"), b.tensor((2,), dtype="int32")
+    for index in (x, r, y):
+        b.tensors[index].shapeSignature = [-1, *b.tensors[index].shape[1:]]
+    options = b.s.ShapeOptionsT()
+    options.outType = b.s.TensorType.INT32
+    b.op("SHAPE", [x], [shape], "ShapeOptions", options)  # known when allocating; its maximum with 1s is not
+    b.op("MAXIMUM", [shape, b.tensor((2,), np.ones(2), dtype="int32")], [computed])
+    b.op("RESHAPE", [x, computed], [r], "ReshapeOptions", b.s.ReshapeOptionsT())
+    b.op("FULLY_CONNECTED", [r, b.tensor((8, 16), mk.RNG.standard_normal((8, 16))), b.tensor((8,), np.zeros(8))], [y],
+         "FullyConnectedOptions", b.s.FullyConnectedOptionsT())
+    path = tmp_path / "computed.tflite"
+    b.save(path, [x], [y])
+    assert [op.macs for op in read_graph(path, input_shapes=((64, 16),)).ops if op.macs] == [64 * 16 * 8]
