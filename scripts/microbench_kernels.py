@@ -558,7 +558,7 @@ GRID["prelu_signs"] = [{"shape": s, "flips": f} for s in ((1, 16, 112, 112), (1,
 # (held-out set 12) multiplies each of 312 [1, 128] rows by its own gathered [128, 128] matrix:
 # 2.9 ms in LiteRT where the BATCH_MATMUL terms (rows 64-256) said 0.1.  Rows 1-16 over batches of
 # 4-312, the right-hand side from 32 KB to 20 MB; and four tiny products.
-GRID["bmm_rows"] = [dict(op="BATCH_MATMUL", b=b, m=m, k=k, n=n) for b, m, k, n in [
+GRID["bmm_rows"] = [{"op": "BATCH_MATMUL", "b": b, "m": m, "k": k, "n": n} for b, m, k, n in [
     (4, 1, 128, 128), (64, 1, 128, 128), (312, 1, 128, 128), (16, 1, 256, 256), (64, 2, 64, 256), (8, 8, 64, 64),
     (312, 4, 128, 128), (32, 16, 128, 128), (128, 1, 64, 64), (8, 1, 512, 512), (48, 4, 256, 64), (12, 1, 64, 197),
     # and tiny ones, whose fixed cost is all there is (a TF Lattice model's 300 outer products [N, 1] x [1, 2])
