@@ -377,7 +377,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     floor_s = step_spill_s(op, profile, split)
     if floor_s > work_s:  # the recurrent weights' re-read from the shared cache bounds the op
         memory_s, work_s = memory_s + floor_s - work_s, floor_s
-    return OpLatency(compute_s=compute_s, memory_s=memory_s, overhead_s=overhead_s,
-                     latency_s=work_s + overhead_s,
+    times = op.repeats  # a Loop body's op, run once per iteration (Op.repeats)
+    return OpLatency(compute_s=compute_s * times, memory_s=memory_s * times, overhead_s=overhead_s * times,
+                     latency_s=(work_s + overhead_s) * times,
                      bound="compute" if compute_s > memory_s else "memory",
-                     memory_level=level, bytes_moved=moved_bytes(op))
+                     memory_level=level, bytes_moved=moved_bytes(op) * times)

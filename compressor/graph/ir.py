@@ -73,6 +73,9 @@ class Op:
     # Sequential time steps of a recurrent op (LSTM/GRU/RNN), times its directions: each step is
     # a small dependent matmul with a fixed cost of its own (cost/latency.py); 0 for other ops.
     recurrent_steps: int = 0
+    # Times the runtime runs the op per inference: the body of an ONNX Loop too long to unroll, its
+    # iterations counted in a run on bench's inputs (onnx_loops.py); 1 for every other op.
+    repeats: int = 1
     # Input channels per group of a dense conv / pointwise op, from its weight's shape: the
     # dimension an int8 kernel packs per filter tap (XNNPACK's c8 kernels pad it to 8); an ONNX
     # LSTM / GRU / RNN's input width (cost/recurrent.py); 0 unknown.

@@ -24,12 +24,14 @@ _MAX_IFS = 256  # nested and sequential Ifs together: more is not a model this c
 
 
 def inline_branches(model, feed: dict | None = None, choices: list[str] | None = None,
-                    known: frozenset = frozenset()) -> tuple[object, tuple[str, ...], list[str]]:
+                    known: frozenset = frozenset(), loop_feed: dict | None = None) -> tuple[object, tuple[str, ...], list[str]]:
     """``(model, notes, choices)``: ``model`` (changed in place) with every ``If`` replaced by one
     branch, in graph order; ``feed`` (input name -> zeros of its resolved shape) lets a condition
     that follows from the shapes be evaluated; ``choices`` replays an earlier call's branches on
     another copy of the same model; ``known``: inputs whose ``feed`` value the user gave
-    (``--input-value``), on which a condition is evaluated too.  Unchanged, no notes, when it has no If."""
+    (``--input-value``), on which a condition is evaluated too; ``loop_feed`` (what bench feeds) runs
+    the model once to count the iterations of a Loop it cannot unroll.  Unchanged, no notes, when it
+    has no If or Loop."""
     graph = model.graph
     notes: list[str] = []
     judged: list[str] = []  # the Ifs whose branch was chosen by weight, not by their condition
@@ -79,7 +81,14 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
         return _evaluate(model, m, feed, scalar=int)
 
     replay = [int(c[5:]) for c in choices if c.startswith("loop:")] if choices is not None else None
-    loop_notes, counts = unroll_loops(model, trip_count, replay)
+    iterations: list[dict[str, int]] = []
+
+    def ran(node) -> int | None:  # one run for all of them, made when the first asks
+        if not iterations:
+            iterations.append(_loop_iterations(model, loop_feed) if loop_feed is not None else {})
+        return iterations[0].get(node.name or node.output[0])
+
+    loop_notes, counts = unroll_loops(model, trip_count, replay, ran)
     notes.extend(loop_notes)
     made.extend(f"loop:{c}" for c in counts)
     scans = [n for n in graph.node if n.op_type == "Scan"]
@@ -87,6 +96,44 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
         notes.append(f"{len(scans)} Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in scans[:3])}): "
                      "their bodies are not costed")
     return model, tuple(notes), made
+
+
+def _loop_iterations(model, feed: dict) -> dict[str, int]:
+    """Loop node name -> how many times its body ran in one onnxruntime run of ``model`` on
+    ``feed`` (its profiler times each body node per iteration); {} where it cannot run."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    options.intra_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    with tempfile.TemporaryDirectory(prefix="compress-loops.") as work:
+        options.enable_profiling = True
+        options.profile_file_prefix = str(Path(work) / "loops")
+        try:
+            session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+            names = {i.name for i in session.get_inputs()}
+            session.run(None, {name: value for name, value in feed.items() if name in names})
+            events = json.loads(Path(session.end_profiling()).read_text())
+        except Exception:  # noqa: BLE001 - external weights, a custom op, inputs it refuses: not counted
+            return {}
+    runs: dict[str, int] = {}
+    for event in events:
+        name = event.get("name", "")
+        if event.get("cat") == "Node" and name.endswith("_kernel_time"):
+            runs[name[: -len("_kernel_time")]] = runs.get(name[: -len("_kernel_time")], 0) + 1
+    found = {}
+    for node in model.graph.node:
+        if node.op_type == "Loop":
+            body = next(a.g for a in node.attribute if a.name == "body")
+            counted = [runs[inner.name] for inner in body.node if inner.name in runs]
+            if counted:
+                found[node.name or node.output[0]] = max(counted)
+    return found
 
 
 def _value_dependent(graph, name: str, known: frozenset = frozenset()) -> bool:

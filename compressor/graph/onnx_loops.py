@@ -7,7 +7,10 @@ A ``Loop`` is unrolled when its trip count is a constant or follows from the inp
 (onnxruntime evaluates it once on zeros of those shapes, as an ``If``'s condition), its body holds
 no subgraph of its own, and trip count x body nodes stays under ``MAX_UNROLLED_NODES``; its body
 then runs that many times (an early exit by its condition output is not known here: a note says
-so).  Iteration ``t``'s tensors take the suffix ``__it<t>``; carried values pass from one
+so).  A ``Loop`` whose trip count its values set, or too long to unroll (PaddleOCR's table
+recognizer decodes 501 steps of a 166-node body in a while-loop: 0.33x of its time with the body
+not costed), keeps one copy of its body, each op run as many times as the Loop iterated in one run
+on bench's inputs (``ran_of``; ``Op.repeats``, the suffix ``__x<count>``).  Iteration ``t``'s tensors take the suffix ``__it<t>``; carried values pass from one
 iteration to the next, the last ones become the ``Loop``'s outputs, and each scan output is its
 iterations' values stacked on a new first axis (Unsqueeze + Concat, as onnxruntime concatenates
 them).  Other ``Loop`` nodes stay, with a note.
@@ -17,29 +20,39 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_UNROLLED_NODES", "loop_node_name", "unroll_loops"]
+__all__ = ["MAX_UNROLLED_NODES", "loop_node_name", "loop_repeats", "unroll_loops"]
 
 MAX_UNROLLED_NODES = 4096
 _ITERATION = re.compile(r"__it\d+$")  # the suffix of an unrolled iteration's node names
+_REPEATED = re.compile(r"__x(\d+)$")  # the suffix of a body copy run that many times
 
 
 def loop_node_name(name: str) -> str:
     """The body node an unrolled iteration's node ``name`` is a copy of (``name`` itself otherwise):
     onnxruntime runs one node, with one copy of its packed weights, every iteration."""
-    return _ITERATION.sub("", name)
+    return _REPEATED.sub("", _ITERATION.sub("", name))
 
 
-def unroll_loops(model, trip_count_of, counts: list[int] | None = None) -> tuple[list[str], list[int]]:
+def loop_repeats(name: str) -> int:
+    """How many times the runtime runs the node named ``name``: a kept Loop body's count, else 1."""
+    found = _REPEATED.search(name)
+    return int(found.group(1)) if found else 1
+
+
+def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
+                 ran_of=None) -> tuple[list[str], list[int]]:
     """``(notes, counts)``: ``model`` (changed in place) with each ``Loop`` it can unroll unrolled,
-    in graph order; ``trip_count_of(node)`` gives a ``Loop``'s trip count or None; ``counts``
-    replays an earlier call's trip counts (-1: left as it was) on another copy of the model."""
+    in graph order; ``trip_count_of(node)`` gives a ``Loop``'s trip count or None; ``ran_of(node)``
+    (optional) how many times it iterated in a run, for one it cannot unroll; ``counts`` replays an
+    earlier call's counts (-1: left as it was, -1 - N: one copy of the body run N times) on another
+    copy of the model."""
     import numpy as np
     from onnx import helper, numpy_helper
 
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 11)
     made: list[int] = []
-    unrolled, kept = [], []
+    unrolled, kept, repeated = [], [], []
     at = 0
     while True:
         at = next((i for i in range(at, len(graph.node)) if graph.node[i].op_type == "Loop"), None)
@@ -49,19 +62,25 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None) -> tuple
         body = next(a.g for a in node.attribute if a.name == "body")
         trips = counts[len(made)] if counts is not None and len(made) < len(counts) else trip_count_of(node)
         nested = any(a.HasField("g") or a.graphs for inner in body.node for a in inner.attribute)
-        if trips is None or trips < 1 or nested or trips * len(body.node) > MAX_UNROLLED_NODES:
+        repeats = -1 - trips if trips is not None and trips < -1 else 0  # a replayed "one copy, N runs"
+        if not repeats and (trips is None or trips < 1 or trips * len(body.node) > MAX_UNROLLED_NODES) and not nested:
+            ran = ran_of(node) if ran_of is not None and counts is None else None
+            repeats = ran if ran and ran > 0 else 0
+        if not repeats and (trips is None or trips < 1 or nested or trips * len(body.node) > MAX_UNROLLED_NODES):
             made.append(-1)
             kept.append(node.name or node.output[0])
             at += 1
             continue
-        made.append(trips)
+        made.append(-1 - repeats if repeats else trips)
+        if repeats:
+            trips = 1
         carried = len(node.input) - 2
         state = list(node.input[2:])
         cond = node.input[1] if len(node.input) > 1 and node.input[1] else None
         produced = {out for inner in body.node for out in inner.output if out} | {v.name for v in body.input}
         new_nodes, inits, scans = [], [], [[] for _ in range(len(body.output) - 1 - carried)]
         for t in range(trips):
-            suffix = f"__it{t}"
+            suffix = f"__x{repeats}" if repeats else f"__it{t}"
             iteration = f"{node.output[0]}{suffix}/iter"
             inits.append(numpy_helper.from_array(np.array(t, np.int64), iteration))
             rename = {body.input[0].name: iteration}
@@ -107,11 +126,15 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None) -> tuple
         for offset, inner in enumerate(new_nodes):
             graph.node.insert(at + offset, inner)
         at += len(new_nodes)
-        unrolled.append(f"{node.name or node.output[0]!r} x{trips}")
+        (repeated if repeats else unrolled).append(f"{node.name or node.output[0]!r} x{repeats or trips}")
     notes = []
     if unrolled:
         notes.append(f"{len(unrolled)} Loop node(s) unrolled by their trip counts ({', '.join(unrolled[:3])}"
                      f"{', ...' if len(unrolled) > 3 else ''}): an early exit by the body's condition is not known here")
+    if repeated:
+        notes.append(f"{len(repeated)} Loop node(s) costed as their body times the iterations they ran on the inputs "
+                     f"bench feeds ({', '.join(repeated[:3])}{', ...' if len(repeated) > 3 else ''}): one copy of the "
+                     "body, its shapes those of the first iteration")
     if kept:
         notes.append(f"{len(kept)} Loop node(s) ({', '.join(repr(k) for k in kept[:3])}): their trip count depends on "
                      "the input's values or their body is too large or nested; their bodies are not costed")

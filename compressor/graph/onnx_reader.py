@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import ModelLoadError
 from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
+from .onnx_loops import loop_repeats
 from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
@@ -29,7 +30,7 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
-from .ort_shapes import costed_unknown, filled, run_failure, shapes_of_run, sign_misses_of_run
+from .ort_shapes import bench_feed, costed_unknown, filled, run_failure, shapes_of_run, sign_misses_of_run
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
@@ -137,7 +138,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                 dims.add().dim_value = d
     # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
     model, branch_notes, choices = (inline_branches(model, {s.name: filled(shape, s.dtype, values.get(s.name, 0))
-                                                            for s, shape in zip(specs, shapes)}, known=frozenset(values))
+                                                            for s, shape in zip(specs, shapes)}, known=frozenset(values),
+                                                    loop_feed=bench_feed(model, fixed, specs, values)(set(fixed)))
                                     if _has_control_flow(model) else (model, (), []))
     notes = (*notes, *branch_notes)
     changed = any(spec.dims != shape for spec, shape in zip(specs, shapes))
@@ -302,6 +304,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
+        if loop_repeats(node.name) > 1:  # a kept Loop body's op, run once per iteration
+            op = dataclasses.replace(op, repeats=loop_repeats(node.name))
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:
             op = dataclasses.replace(op, sign_misses=misses[node.input[0]])
         ops.append(op)

@@ -18,8 +18,8 @@ import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["ShapeRunError", "costed_unknown", "filled", "run_failure", "shapes_from_run", "shapes_of_run",
-           "sign_misses", "sign_misses_of_run"]
+__all__ = ["ShapeRunError", "bench_feed", "costed_unknown", "filled", "run_failure", "shapes_from_run",
+           "shapes_of_run", "sign_misses", "sign_misses_of_run"]
 
 # onnxruntime's profiler names element types as its C++ types do
 _PROFILE_DTYPES = {"float": "float32", "double": "float64", "float16": "float16", "bfloat16": "bfloat16",
@@ -111,7 +111,7 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
     probe = onnx.load(str(path))
     if choices:
         probe, _, _ = inline_branches(probe, choices=list(choices))
-    feed_of = _bench_feed(probe, shapes, specs, values)
+    feed_of = bench_feed(probe, shapes, specs, values)
     try:
         return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
     except ShapeRunError as error:  # these inputs do not run: the reader refuses what it cannot cost
@@ -120,7 +120,7 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
         return {}, ""
 
 
-def _bench_feed(probe, shapes: dict, specs, values: dict[str, float] | None):
+def bench_feed(probe, shapes: dict, specs, values: dict[str, float] | None):
     """``used input names -> feed`` of what ``compress bench`` feeds ``probe`` (an onnx
     ModelProto): its seeded random arrays over the file's inputs in order, ``values``
     (``--input-value``) filled in, so a run sees the tensors of the run bench times."""
@@ -181,7 +181,7 @@ def sign_misses_of_run(path: Path, shapes: dict, specs, names: list[str], *, cho
     probe.graph.output.extend(onnx.ValueInfoProto(name=name) for name in dict.fromkeys(names) if name not in have)
     try:
         session = _session(probe)
-        feed = _bench_feed(probe, shapes, specs, values)({i.name for i in session.get_inputs()})
+        feed = bench_feed(probe, shapes, specs, values)({i.name for i in session.get_inputs()})
         return {name: sign_misses(value) for name, value in zip(names, session.run(list(names), feed))}
     except Exception:  # noqa: BLE001 - a custom op, inputs it cannot run on: the shapes' cost stands
         return {}

@@ -1,11 +1,15 @@
 """An ONNX Loop whose trip count is known is costed as its body run that many times (a Keras RNN
-as tf2onnx writes it), its weights counted once; one whose count depends on the input's values
-stays, said so: each able to fail."""
+as tf2onnx writes it), its weights counted once; one whose count its values set (or too long to
+unroll) as one copy of its body run as many times as it iterated on bench's inputs, said so: each
+able to fail."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from compressor.cost.kernels import packed_weight_bytes
@@ -57,7 +61,53 @@ def test_a_loop_of_known_trip_count_is_its_body_that_many_times(tmp_path):
     assert any("unrolled" in note for note in graph.notes)
 
 
-def test_a_loop_whose_count_is_an_input_value_stays_and_is_named(tmp_path):
-    graph = read_graph(_rnn_loop(tmp_path / "rnn_n.onnx", trip_count_from_input=True))
-    assert [op for op in graph.ops if op.op_type == "Loop"]
-    assert any("not costed" in note for note in graph.notes)
+def test_a_loop_whose_count_is_an_input_value_runs_as_bench_feeds_it_or_as_given(tmp_path):
+    path = _rnn_loop(tmp_path / "rnn_n.onnx", trip_count_from_input=True)
+    graph = read_graph(path)  # bench's random count: one copy of the body, run that many times
+    (matmul,) = [op for op in graph.ops if op.op_type == "MatMul"]
+    assert matmul.repeats > 1 and not [op for op in graph.ops if op.op_type == "Loop"]
+    assert any(f"x{matmul.repeats}" in note and "bench feeds" in note for note in graph.notes)
+    given = read_graph(path, input_values={"steps": 40})  # a count the user gives: unrolled by it
+    assert len([op for op in given.ops if op.op_type == "MatMul"]) == 40
+
+
+def _while_loop(path, stop: int):
+    """A while-loop as paddle2onnx writes a decoder: a trip count of 2**62, and the body's own
+    condition (its counter below ``stop``) ending it."""
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["h_in", "W"], ["hw"], name="step/matmul"),
+         helper.make_node("Tanh", ["hw"], ["h_out"], name="step/tanh"),
+         helper.make_node("Add", ["i", "one"], ["next"], name="step/next"),
+         helper.make_node("Less", ["next", "stop"], ["cond_out"], name="step/less")],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [1, WIDTH])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [1, WIDTH])])
+    inits = [numpy_helper.from_array(np.eye(WIDTH, dtype=np.float32), "W"),
+             numpy_helper.from_array(np.array(1, np.int64), "one"),
+             numpy_helper.from_array(np.array(stop, np.int64), "stop"),
+             numpy_helper.from_array(np.array(2 ** 62, np.int64), "max"),
+             numpy_helper.from_array(np.array(True), "cond")]
+    loop = helper.make_node("Loop", ["max", "cond", "x"], ["h_last"], name="decode", body=body)
+    graph = helper.make_graph([loop], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, WIDTH])],
+                              [helper.make_tensor_value_info("h_last", TensorProto.FLOAT, [1, WIDTH])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_a_loop_its_condition_ends_is_its_body_times_the_iterations_it_ran(tmp_path):
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.targets.load import load_target
+
+    target = load_target("host-x86")
+    for as_run in (False, True):
+        graph = read_graph(_while_loop(tmp_path / "while.onnx", 300), as_run=as_run)
+        (matmul,) = [op for op in graph.ops if op.op_type == "MatMul"]
+        assert matmul.repeats == 300 and matmul.macs == WIDTH * WIDTH
+        once = estimate_op_latency(replace(matmul, repeats=1), target, runtime="onnx").latency_s
+        assert estimate_op_latency(matmul, target, runtime="onnx").latency_s == pytest.approx(300 * once)
+        assert any("'decode' x300" in note for note in graph.notes)
+    few = read_graph(_while_loop(tmp_path / "few.onnx", 7))
+    assert [op.repeats for op in few.ops if op.op_type == "MatMul"] == [7]
