@@ -644,6 +644,31 @@ def _nnls_relative(a, t, nnls):
     return coef / norms
 
 
+def batched_set_curve(rows: list[dict], terms: dict, target, fmt: str) -> list[tuple[float, float]]:
+    """``batched_set_factor``: ((input bytes, factor), ...) of the ``fmt`` bmm_rows points whose inputs
+    pass the private cache, each the factor its per-byte terms need to take its time (never below 1,
+    never falling as the set grows), from 1 at the private cache; [] without such points."""
+    key = "BATCH_MATMUL" if fmt == "tflite" else "MatMul"
+    cache = target.memory.private_cache_bytes
+    if key not in terms or not cache:
+        return []
+    t = terms[key]
+    points = []
+    for r in sorted((r for r in rows if r["format"] == fmt and r["family"] == "bmm_rows"
+                     and r["input_bytes"] > cache), key=lambda r: r["input_bytes"]):
+        f = _features(r, target, "float32")
+        per_byte = (t["in_byte_ps"] * f[1] + t["out_byte_ps"] * f[3])
+        if per_byte > 0:
+            points.append((r["input_bytes"], (r["ms"] - t["mac_ps"] * f[0] - t["fixed_us"] * f[4]) / per_byte))
+    curve = [(float(cache), 1.0)]
+    for size, factor in points:
+        if size == curve[-1][0]:  # two products of one set: the dearer
+            curve[-1] = (size, max(factor, curve[-1][1]))
+        else:
+            curve.append((size, max(factor, curve[-1][1])))
+    return curve if len(curve) > 1 else []
+
+
 def toml_terms(values: dict[str, float]) -> str:
     """A kernel-terms inline table; ``call_ns``, ``tap_ns``, ``pass_ps`` and ``miss_ns`` only where they are not 0."""
     return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()
@@ -757,6 +782,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, values in terms.items():
             lines.append(f"kernels.float32.{key} = {toml_terms(values)}")
         kernel_terms[fmt] = terms
+        if curve := batched_set_curve(rows, terms, target, fmt):
+            lines.append("batched_set_factor.float32 = [" + ", ".join(f"[{b:.0f}, {f:.3g}]" for b, f in curve) + "]")
         # int8 terms for LiteRT only: onnxruntime's QDQ single-op files keep Transposes and Q/DQ
         # around their QLinear kernel that the glue files (a Reshape, whose Q/DQ it removes) do not
         # measure, so their byte terms would charge every op the glue; its int8 stays on efficiencies.

@@ -132,6 +132,9 @@ from .tiles import (  # noqa: F401
     work_tiles,
 )
 
+# Batched products of two activations: their per-byte terms scale past the cache (batched_set_factor).
+BATCHED_PRODUCTS = frozenset({"BATCH_MATMUL", "MatMul"})
+
 __all__ = ["OpLatency", "broadcast_work", "estimate_op_latency", "filter_taps", "kernel_work", "memory_level", "memory_reach",
            "moved_bytes", "padded_macs", "weight_stream_s", "work_tiles"]
 
@@ -309,6 +312,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
             work_macs, (in_bytes, calls), out_bytes = op.macs, im2col_gemms(op), op.output_bytes
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, calls,
                                           tap_pairs(op), filter_set_passes(op, costs), op.sign_misses)
+        if op.op_type in BATCHED_PRODUCTS and not op.weights:  # two activations, past the cache
+            rest_s *= costs.batched_factor(op.compute_dtype, op.input_bytes)
         rest_s += inplace_runs_s(op, compute, costs)
         floor_s = stream_floor_s(op, profile)  # a memory-bound op past the private cache, where measured
         floor_s = (memory_s if level == "dram" else spill_s(op, profile)) if floor_s is None else floor_s

@@ -44,7 +44,8 @@ CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
-                  "indirection_ns": "ns per position and tap", "depthwise_set_factor": "times the MACs"}
+                  "indirection_ns": "ns per position and tap", "depthwise_set_factor": "times the MACs",
+                  "batched_set_factor": "times the bytes"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class RuntimeCost:
     # dtype -> ((bytes, factor), ...): a depthwise conv's MACs cost this many times over where one
     # output's taps x channels of inputs and weights pass L1 (--probe depthwise-l1); absent: x1
     depthwise_set_factor: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # dtype -> ((input bytes, factor), ...): a product of two activations' per-byte terms past the
+    # cache (its right side packed per batch value; fit_kernel_rates.py, bmm_rows); absent: x1
+    batched_set_factor: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
     # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,
@@ -192,6 +196,11 @@ class RuntimeCost:
     def depthwise_factor(self, dtype: str, set_bytes: float) -> float:
         """``depthwise_set_factor`` at a per-output set of ``set_bytes``, interpolated; 1 without a curve."""
         return log_interpolate(self.depthwise_set_factor.get(dtype), set_bytes) or 1.0
+
+    def batched_factor(self, dtype: str, input_bytes: float) -> float:
+        """``batched_set_factor`` at ``input_bytes``, interpolated; 1 below it and without a curve."""
+        curve = self.batched_set_factor.get(dtype)
+        return log_interpolate(curve, input_bytes) if curve and input_bytes > curve[0][0] else 1.0
 
     def hot_weight_rate(self, dtype: str) -> float | None:
         """Bytes/s of weights hot in the core's private cache: the curve's smallest set (its rate
