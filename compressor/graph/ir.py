@@ -123,8 +123,8 @@ class Op:
     sign_misses: float = 0.0
     # An onnxruntime QLinearConv's activation and weight types as it runs them ("u8s8", "u8u8",
     # "s8s8": its QDQ S8S8 graphs are rewritten to u8s8, QOperator files keep theirs), or a
-    # dynamically quantized ConvInteger's ("integer_u8u8"): MLAS's kernels differ by pair
-    # (RuntimeCost.int8_pair_factors).  "" for every other op.
+    # dynamically quantized ConvInteger's ("integer_u8u8"), a TFLite conv's of uint8 weights ("uint8",
+    # "hybrid_u8": LiteRT's own kernels): the kernels differ by pair (RuntimeCost.int8_pair_factors).
     int8_pair: str = ""
     # Which of its op type's kernels runs the op, where the type does not say (its kernel terms are
     # ``{op_type}_{variant}``, kernel_terms.kernel_op_type): an ONNX Resize's (or onnxruntime's NCHWc
@@ -257,7 +257,12 @@ def _matmul_by_constant(op_type: str, tensors, inputs) -> bool:
 
 def _int8_pair(op_type: str, tensors, inputs, weights) -> str:
     """``Op.int8_pair`` of an onnxruntime QLinearConv or ConvInteger (a dynamically quantized conv:
-    im2col + MLAS's QGEMM, the path a u8u8 QLinearConv takes): its input's and its weight's signedness."""
+    im2col + MLAS's QGEMM, the path a u8u8 QLinearConv takes): its input's and its weight's signedness;
+    of a TFLite conv or FC with uint8 weights, which XNNPACK leaves to LiteRT's own kernels: "uint8"
+    (TF1-style asymmetric uint8 throughout) or "hybrid_u8" (float activations)."""
+    if op_type in _TFLITE_MAC_OPS and inputs and weights and tensors[weights[0]].dtype == "uint8":
+        x = tensors[inputs[0]].dtype
+        return "uint8" if x == "uint8" else "hybrid_u8" if x.startswith("float") else ""
     if op_type not in ("QLinearConv", "ConvInteger") or not inputs or not weights:
         return ""
     sign = {"uint8": "u8", "int8": "s8"}
@@ -266,6 +271,7 @@ def _int8_pair(op_type: str, tensors, inputs, weights) -> str:
     return f"{kernel}{x}{w}" if x and w else ""
 
 
+_TFLITE_MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 # Slices read only the part they copy: an unrolled LSTM's SLICE of one step from [100, 1, 512]
 # reads 2 KB, not the 200 KB tensor (``Op.input_bytes``).
 SLICE_OPS = ("SLICE", "STRIDED_SLICE")

@@ -78,12 +78,12 @@ def _flag(c: Checker, keys: tuple) -> bool:
     return c.get(keys, optional=True) is not None and c.boolean(keys)
 
 
-INT8_PAIRS = ("u8u8", "s8s8", "integer_u8u8", "integer_u8s8")
-INT8_PAIR_KINDS = ("conv", "pointwise", "depthwise", "conv_unaligned")
+INT8_PAIRS = ("u8u8", "s8s8", "integer_u8u8", "integer_u8s8", "uint8", "hybrid_u8")
+INT8_PAIR_KINDS = ("conv", "pointwise", "depthwise", "conv_unaligned", "fully_connected")
 
 
 def _int8_pair_factors(c: Checker, keys: tuple) -> dict[str, dict[str, float]]:
-    """Optional ``int8_pair_factors.<u8u8|s8s8|integer_u8u8|integer_u8s8> = { <conv|pointwise|depthwise|conv_unaligned> = x }``
+    """Optional ``int8_pair_factors.<INT8_PAIRS> = { <INT8_PAIR_KINDS> = x }``
     (positive): types.RuntimeCost.int8_pair_factors; {} when absent."""
     table = c.table(keys, optional=True) or {}
     factors: dict[str, dict[str, float]] = {}

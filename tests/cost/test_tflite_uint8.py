@@ -1,0 +1,50 @@
+"""A TFLite conv or FC of uint8 weights (TF1-style uint8, or dynamic-range with float activations)
+runs LiteRT's own kernels, not XNNPACK's int8 ones: read as such (``Op.int8_pair``), priced by the
+profile's measured factor on its compute part, and said.  Each able to fail."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from compressor.cost.kernels import check_kernels
+from compressor.cost.latency import estimate_op_latency
+from compressor.graph.read import read_graph
+from compressor.targets.load import load_target
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from microbench_probes import build_uint8_op
+
+ZEN4 = "AuthenticAMD family 25 model 17"
+
+
+@pytest.mark.parametrize("pair", ["uint8", "hybrid_u8"])
+def test_a_conv_of_uint8_weights_is_read_priced_and_said(tmp_path, pair):
+    path = build_uint8_op(tmp_path / f"{pair}.tflite", "conv", 28, 64, 64, 3, pair)
+    graph = read_graph(path)
+    (conv,) = [op for op in graph.ops if op.macs]
+    assert conv.int8_pair == pair
+    zen4 = load_target("host-x86", cpu_identity=ZEN4)
+    factor = zen4.compute.runtime_cost("tflite").int8_pair_factors[pair]["conv"]
+    assert factor > 2
+    priced = estimate_op_latency(conv, zen4, runtime="tflite")
+    plain = estimate_op_latency(replace(conv, int8_pair=""), zen4, runtime="tflite")
+    assert priced.compute_s == pytest.approx(plain.compute_s * factor)
+    assert priced.latency_s - plain.latency_s == pytest.approx(plain.compute_s * (factor - 1), rel=1e-6)
+    report = check_kernels(graph, zen4)
+    assert any(w.kind == "int8_pair" and "quantize to int8" in w.reason for w in report.warnings)
+
+
+def test_an_int8_conv_is_not_one(tmp_path):
+    import microbench_kernels as mk
+
+    fp32 = tmp_path / "conv.tflite"
+    mk.build_tflite("conv", {"h": 16, "w": 16, "cin": 16, "cout": 16, "kh": 3, "kw": 3, "s": 1}, fp32)
+    int8 = tmp_path / "conv_int8.tflite"
+    mk.build_tflite_int8("conv", {"h": 16, "w": 16, "cin": 16, "cout": 16, "kh": 3, "kw": 3, "s": 1}, int8)
+    for path in (fp32, int8):
+        assert all(op.int8_pair == "" for op in read_graph(path).ops)
