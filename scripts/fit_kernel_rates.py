@@ -281,7 +281,7 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 # binary op's broadcast spans: a call each per Transpose block or run (by how it copies), Einsum
 # product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image.
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
-                            "ConvTranspose_grouped", "depthwise_unaligned_1d"})
+                            "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor"})
 
 
 def kernel_calls(row: dict) -> int:

@@ -60,7 +60,7 @@ SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min
 # onnxruntime's Gemm (QGemm).
 SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED_SLICE",
                "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE", "MatMul_gemm": "Gemm",
-               "QLinearMatMul_gemm": "QGemm"}
+               "QLinearMatMul_gemm": "QGemm", "TreeEnsembleClassifier": "TreeEnsembleRegressor"}
 
 # Op types of a MAC kind that run another operator than the kind's: XNNPACK's deconvolution for a
 # TRANSPOSE_CONV, onnxruntime's GEMM + col2im for a ConvTranspose, its transposes + batched GEMMs for
