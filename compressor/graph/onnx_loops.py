@@ -7,13 +7,16 @@ A ``Loop`` is unrolled when its trip count is a constant or follows from the inp
 (onnxruntime evaluates it once on zeros of those shapes, as an ``If``'s condition), its body holds
 no subgraph of its own, and trip count x body nodes stays under ``MAX_UNROLLED_NODES``; its body
 then runs that many times (an early exit by its condition output is not known here: a note says
-so).  A ``Loop`` whose trip count its values set, or too long to unroll (PaddleOCR's table
-recognizer decodes 501 steps of a 166-node body in a while-loop: 0.33x of its time with the body
-not costed), keeps one copy of its body, each op run as many times as the Loop iterated in one run
-on bench's inputs (``ran_of``; ``Op.repeats``, the suffix ``__x<count>``).  Iteration ``t``'s tensors take the suffix ``__it<t>``; carried values pass from one
+so).  Iteration ``t``'s tensors take the suffix ``__it<t>``; carried values pass from one
 iteration to the next, the last ones become the ``Loop``'s outputs, and each scan output is its
 iterations' values stacked on a new first axis (Unsqueeze + Concat, as onnxruntime concatenates
-them).  Other ``Loop`` nodes stay, with a note.
+them).
+
+A ``Loop`` whose trip count its values set, or too long to unroll (PaddleOCR's table recognizer
+decodes 501 steps of a 166-node body in a loop of at most 1,024: 0.33x of its time with the body
+not costed), keeps one copy of its body, each op run as many times as the ``Loop`` iterated in one
+run on bench's inputs (``ran_of``; ``Op.repeats``, the suffix ``__x<count>``); its shapes are the
+first iteration's.  Other ``Loop`` nodes (nested bodies, or no run) stay, with a note.
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def sign_misses(values) -> float:
     the elements times the least of their sign-flip rate (a predictor taking each sign as the
     last's) and their minority sign's share (one taking the majority's).  onnxruntime's PRelu
     branches per element: 0.44 ns an element of one sign, 4.7 of random signs on the EPYC Zen 4
-    (microbench_probes.py --probe prelu-signs), and this count sets the difference within ~10 %."""
+    (microbench_kernels.py's prelu_signs family), and this count sets the difference within ~10 %."""
     import numpy as np
 
     signs = np.asarray(values).reshape(-1) > 0
