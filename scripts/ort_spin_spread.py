@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""How much an .onnx's multi-thread time moves from one onnxruntime session to the next, with the
+thread pool spinning between ops (onnxruntime's default, what ``compress bench`` times) and not.
+
+    python scripts/ort_spin_spread.py model.onnx --input-shape "1,128;1,128" --input-value mask=1
+    python scripts/ort_spin_spread.py model.onnx --threads 2 --sessions 6 --runs 150 --json out.json
+
+Each session is loaded, warmed up (20 runs), timed (``--runs`` runs, wall-clock median) and
+released before the next; the inputs are what ``compress bench`` feeds (its seeded random arrays,
+``--input-value`` filled in).  On the shared 2-core EPYC Zen 4 VM a token transformer (khmersm)
+ran 2.9-4.4 ms on two threads from session to session with spinning on and 3.3-3.6 with it off
+(``session.intra_op.allow_spinning = 0``): one session's two-thread figure is one draw from that
+spread, which a cost model cannot follow.  A diagnostic: nothing it prints goes into a profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def session_medians(path: Path, *, threads: int, spinning: bool, sessions: int, runs: int,
+                    shapes=None, values=None) -> list[float]:
+    """Median wall ms of ``runs`` runs in each of ``sessions`` fresh onnxruntime sessions."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from compressor.measure.bench import make_inputs
+
+    medians = []
+    for _ in range(sessions):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        types = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool",
+                 "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
+        inputs = session.get_inputs()
+        dims = list(shapes) if shapes else [[d if isinstance(d, int) and d > 0 else 1 for d in i.shape] for i in inputs]
+        arrays = make_inputs([(tuple(s), types.get(i.type, "float32")) for i, s in zip(inputs, dims)])
+        feed = {i.name: np.full_like(array, (values or {})[i.name]) if i.name in (values or {}) else array
+                for i, array in zip(inputs, arrays)}
+        for _ in range(20):
+            session.run(None, feed)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            session.run(None, feed)
+            times.append(time.perf_counter() - start)
+        medians.append(statistics.median(times) * 1e3)
+        del session
+    return medians
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--input-shape", help="as compress --input-shape: dims comma-separated, inputs ';'-separated")
+    parser.add_argument("--input-value", action="append", default=[], metavar="NAME=N")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sessions", type=int, default=6)
+    parser.add_argument("--runs", type=int, default=150)
+    parser.add_argument("--json", type=Path, help="also write the medians as JSON")
+    args = parser.parse_args(argv)
+    shapes = ([[int(d) for d in part.split(",")] for part in args.input_shape.split(";")]
+              if args.input_shape else None)
+    values = dict(kv.split("=", 1) for kv in args.input_value)
+    values = {k: float(v) for k, v in values.items()}
+    result = {"file": str(args.file), "threads": args.threads}
+    for spinning in (True, False):
+        medians = session_medians(args.file, threads=args.threads, spinning=spinning, sessions=args.sessions,
+                                  runs=args.runs, shapes=shapes, values=values)
+        result["spinning" if spinning else "not_spinning"] = medians
+        print(f"{args.threads} threads, spinning {'on ' if spinning else 'off'}: per-session medians "
+              + " ".join(f"{m:.2f}" for m in medians) + f" ms  (spread {min(medians):.2f}-{max(medians):.2f})")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
