@@ -7,10 +7,11 @@ thread pool spinning between ops (onnxruntime's default, what ``compress bench``
 
 Each session is loaded, warmed up (20 runs), timed (``--runs`` runs, wall-clock median) and
 released before the next; the inputs are what ``compress bench`` feeds (its seeded random arrays,
-``--input-value`` filled in).  On the shared 2-core EPYC Zen 4 VM a token transformer (khmersm)
-ran 2.9-4.4 ms on two threads from session to session with spinning on and 3.3-3.6 with it off
-(``session.intra_op.allow_spinning = 0``): one session's two-thread figure is one draw from that
-spread, which a cost model cannot follow.  A diagnostic: nothing it prints goes into a profile.
+``--input-value`` filled in); the one-thread reference op of microbench_kernels.py is timed before
+and after.  On the shared 2-core EPYC Zen 4 VM a token transformer (khmersm) ran 3.2-4.4 ms on two
+threads with spinning on in one run and 2.7-2.9 a minute later, the reference op at 222 us in both
+(scripts/data/host-x86-spin-spread-zen4.json): a two-thread figure is one draw from the second
+vCPU's phases, which a cost model cannot follow.  A diagnostic: nothing it prints goes into a profile.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 
 
 def session_medians(path: Path, *, threads: int, spinning: bool, sessions: int, runs: int,
@@ -77,13 +79,16 @@ def main(argv: list[str] | None = None) -> int:
               if args.input_shape else None)
     values = dict(kv.split("=", 1) for kv in args.input_value)
     values = {k: float(v) for k, v in values.items()}
+    import microbench_kernels as mk
+
     result = {"file": str(args.file), "threads": args.threads}
-    for spinning in (True, False):
-        medians = session_medians(args.file, threads=args.threads, spinning=spinning, sessions=args.sessions,
-                                  runs=args.runs, shapes=shapes, values=values)
-        result["spinning" if spinning else "not_spinning"] = medians
-        print(f"{args.threads} threads, spinning {'on ' if spinning else 'off'}: per-session medians "
-              + " ".join(f"{m:.2f}" for m in medians) + f" ms  (spread {min(medians):.2f}-{max(medians):.2f})")
+    with mk.machine_state() as result["reference"]:  # the one-thread reference op, before and after
+        for spinning in (True, False):
+            medians = session_medians(args.file, threads=args.threads, spinning=spinning, sessions=args.sessions,
+                                      runs=args.runs, shapes=shapes, values=values)
+            result["spinning" if spinning else "not_spinning"] = medians
+            print(f"{args.threads} threads, spinning {'on ' if spinning else 'off'}: per-session medians "
+                  + " ".join(f"{m:.2f}" for m in medians) + f" ms  (spread {min(medians):.2f}-{max(medians):.2f})")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0
