@@ -1355,13 +1355,16 @@ MEMORY_REFERENCE_NAME = "ADD of two 8 MiB fp32 tensors, onnxruntime, alone"
 @contextlib.contextmanager
 def machine_state():
     """The ``REFERENCE`` and ``MEMORY_REFERENCE`` ops timed before and after the block: ``{"op",
-    "before_us", "after_us", "memory_op", "memory_before_us", "memory_after_us"}`` (the afters filled
-    in as the block ends), said on stderr -- the state a table was timed in."""
+    "before_us", "after_us", "memory_op", "memory_before_us", "memory_after_us", "two_thread_before_us",
+    "two_thread_after_us"}`` (the afters filled in as the block ends; the last two the reference op's
+    wall time on two threads), said on stderr -- the state a table was timed in."""
     state = {"op": REFERENCE_NAME, "before_us": reference_us(), "memory_op": MEMORY_REFERENCE_NAME,
-             "memory_before_us": memory_reference_us()}
+             "memory_before_us": memory_reference_us(), "two_thread_before_us": two_thread_reference_us()}
     yield state
     state["after_us"], state["memory_after_us"] = reference_us(), memory_reference_us()
-    log(f"[state] {REFERENCE_NAME}: {state['before_us']:.0f} us before, {state['after_us']:.0f} after; "
+    state["two_thread_after_us"] = two_thread_reference_us()
+    log(f"[state] {REFERENCE_NAME}: {state['before_us']:.0f} us before, {state['after_us']:.0f} after "
+        f"(two threads, wall: {state['two_thread_before_us']:.0f} / {state['two_thread_after_us']:.0f}); "
         f"{MEMORY_REFERENCE_NAME}: {state['memory_before_us']:.0f} us before, {state['memory_after_us']:.0f} after")
 
 
@@ -1375,6 +1378,25 @@ def build_empty(path: Path) -> Path:
 def reference_us(seconds: float = 1.0) -> float:
     """Thread-CPU us of the ``REFERENCE`` op alone, as ``time_files`` times the grid."""
     return _alone_us(REFERENCE, "tflite", seconds)
+
+
+def two_thread_reference_us(seconds: float = 1.0) -> float:
+    """Wall-clock us of the ``REFERENCE`` op on two threads, median after a warm-up: about half its
+    one-thread time while the second vCPU is free.  The one-thread op cannot see that vCPU: on this
+    VM two-thread times moved 1.5x in phases while it read 222 us (scripts/ort_spin_spread.py)."""
+    sys.path.insert(0, str(REPO))
+    from compressor.measure.bench import open_invoker
+
+    with tempfile.TemporaryDirectory(prefix="reference.") as work:
+        path = Path(work) / "reference.tflite"
+        BUILDERS["tflite"](*REFERENCE, path)
+        invoke = open_invoker(path, threads=2)
+        for _ in range(20):
+            invoke()
+        times, end = [], time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
 
 
 def memory_reference_us(seconds: float = 1.0) -> float:

@@ -256,7 +256,9 @@ def print_table(result: dict) -> None:
         if ref:  # the machine's state while timing (microbench_kernels.REFERENCE)
             memory = (f"; {ref['memory_op']} {ref['memory_before_us']:.0f} us before, {ref['memory_after_us']:.0f} after"
                       if "memory_op" in ref else "")  # (tables before 2026-12-06 have the compute op's only)
-            print(f"state: {ref['op']} {ref['before_us']:.0f} us before the timing, {ref['after_us']:.0f} after{memory}")
+            two = (f" (two threads, wall: {ref['two_thread_before_us']:.0f} / {ref['two_thread_after_us']:.0f})"
+                   if "two_thread_before_us" in ref else "")  # (tables before 2026-12-06 20:20 UTC have none)
+            print(f"state: {ref['op']} {ref['before_us']:.0f} us before the timing, {ref['after_us']:.0f} after{two}{memory}")
     print("| file | family | fmt | thr | measured ms | predicted ms | pred/meas |")
     print("|---|---|---|---|---|---|---|")
     for r in result["rows"]:

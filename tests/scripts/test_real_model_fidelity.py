@@ -56,16 +56,18 @@ def test_a_run_records_the_machines_state_and_the_table_says_it(tmp_path, capsys
     calls = []
     monkeypatch.setattr(microbench_kernels, "reference_us", lambda: calls.append(1) or 150.0 - 30 * len(calls))
     monkeypatch.setattr(microbench_kernels, "memory_reference_us", lambda: 600.0 + 100 * len(calls))
+    monkeypatch.setattr(microbench_kernels, "two_thread_reference_us", lambda: 60.0 + 20 * len(calls))
     args = real_model_fidelity.argparse.Namespace(
         target="host-x86", entries=str(entries), models_dir=str(tmp_path), threads=[1], seconds=0.05, rounds=1,
         wall="median", json=None)
     result = real_model_fidelity.run(args)
     assert result["reference"] == {"op": microbench_kernels.REFERENCE_NAME, "before_us": 120.0, "after_us": 90.0,
                                    "memory_op": microbench_kernels.MEMORY_REFERENCE_NAME,
-                                   "memory_before_us": 700.0, "memory_after_us": 800.0}
+                                   "memory_before_us": 700.0, "memory_after_us": 800.0,
+                                   "two_thread_before_us": 80.0, "two_thread_after_us": 100.0}
     real_model_fidelity.print_table(result)
     out = capsys.readouterr().out
-    assert "120 us before the timing, 90 after" in out and "700 us before, 800 after" in out
+    assert "120 us before the timing, 90 after (two threads, wall: 80 / 100)" in out and "700 us before, 800 after" in out
 
 
 def test_the_reference_op_is_a_point_of_the_kernel_grid():
