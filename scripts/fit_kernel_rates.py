@@ -669,6 +669,19 @@ def batched_set_curve(rows: list[dict], terms: dict, target, fmt: str) -> list[t
     return curve if len(curve) > 1 else []
 
 
+def tree_visit_curve(rows: list[dict], fmt: str, min_ms: float = 0.0005) -> list[tuple[float, float]]:
+    """``tree_visit_ns``: ((ensemble nodes, ns per node visit), ...) of the ``fmt`` tree_ensemble points of
+    one row (a row's walks miss the cache as the ensemble grows; more rows reuse its hot nodes), never
+    falling as the ensemble grows; points under ``min_ms`` (the empty file's noise) left out."""
+    points = sorted((r["params"]["trees"] * (2 ** (r["params"]["depth"] + 1) - 1), r["ms"] * 1e6 / r["broadcast_runs"])
+                    for r in rows if r["format"] == fmt and r["family"] == "tree_ensemble" and r["params"]["rows"] == 1
+                    and r["ms"] >= min_ms and r.get("broadcast_runs"))
+    curve: list[tuple[float, float]] = []
+    for nodes, ns in points:
+        curve.append((nodes, max(ns, curve[-1][1]) if curve else ns))
+    return curve
+
+
 def toml_terms(values: dict[str, float]) -> str:
     """A kernel-terms inline table; ``call_ns``, ``tap_ns``, ``pass_ps`` and ``miss_ns`` only where they are not 0."""
     return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()
@@ -784,6 +797,8 @@ def main(argv: list[str] | None = None) -> int:
         kernel_terms[fmt] = terms
         if curve := batched_set_curve(rows, terms, target, fmt):
             lines.append("batched_set_factor.float32 = [" + ", ".join(f"[{b:.0f}, {f:.3g}]" for b, f in curve) + "]")
+        if curve := tree_visit_curve(rows, fmt):
+            lines.append("tree_visit_ns.float32 = [" + ", ".join(f"[{n:.0f}, {ns:.3g}]" for n, ns in curve) + "]")
         # int8 terms for LiteRT only: onnxruntime's QDQ single-op files keep Transposes and Q/DQ
         # around their QLinear kernel that the glue files (a Reshape, whose Q/DQ it removes) do not
         # measure, so their byte terms would charge every op the glue; its int8 stays on efficiencies.

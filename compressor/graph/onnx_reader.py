@@ -22,6 +22,7 @@ from .onnx_loops import loop_repeats
 from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
+    TREE_ENSEMBLES,
     broadcast_calls,
     einsum_macs,
     elementwise_copies,
@@ -310,6 +311,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
+        if node.op_type in TREE_ENSEMBLES:  # its size, which sets what a visit costs
+            op = dataclasses.replace(op, tree_nodes=sum(len(a.ints) for a in node.attribute if a.name == "nodes_treeids"))
         if loop_repeats(node.name) > 1:  # a kept Loop body's op, run once per iteration
             op = dataclasses.replace(op, repeats=loop_repeats(node.name))
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:

@@ -34,7 +34,7 @@ _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_o
 # [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
 # streaming, over the variant's (tables.py).
 _CPU_RUNTIME_KEYS = {"kernels", "parallel", "weight_stream", "conv_weight_stream", "int8_pair_factors", "indirection_ns",
-                     "depthwise_set_factor", "batched_set_factor",
+                     "depthwise_set_factor", "batched_set_factor", "tree_visit_ns",
                      "task_weight_reads", "rnn_steps", "whole_row_tiles", *CPU_SCALARS, *CPU_TILES}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).

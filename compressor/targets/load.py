@@ -323,7 +323,7 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernel rates": ("kernels", "transpose_element_ns", "rnn_steps", "rnn_step_us", "rnn_efficiency", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "indirection_ns", "depthwise_set_factor", "batched_set_factor",
+    names = {"kernel rates": ("kernels", "transpose_element_ns", "rnn_steps", "rnn_step_us", "rnn_efficiency", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "indirection_ns", "depthwise_set_factor", "batched_set_factor", "tree_visit_ns",
                               "task_weight_reads",
                               *CPU_TILES),
              "thread split": ("parallel",),

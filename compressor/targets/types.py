@@ -45,7 +45,7 @@ TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_p
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
                   "indirection_ns": "ns per position and tap", "depthwise_set_factor": "times the MACs",
-                  "batched_set_factor": "times the bytes"}
+                  "batched_set_factor": "times the bytes", "tree_visit_ns": "ns per node visit"}
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,9 @@ class RuntimeCost:
     # -> its QLinearConv time over the u8s8 kernel's, which the int8 terms were fitted on
     # (``Op.int8_pair``; microbench_probes.py --probe int8-pairs); absent: x1
     int8_pair_factors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    # dtype -> ((indirection buffer bytes, ns per output position x filter tap), ...) ascending: the
-    # least an IGEMM conv (kind "conv") spends walking its indirection buffer, 8 bytes per pair
-    # (1-in/1-out 256-tap convs: 0.5 ns up to 22 MB, 1.9 from 45 MB on the Xeon; microbench_probes.py
-    # --probe indirection); absent: no floor
+    # dtype -> ((indirection buffer bytes, ns per output position x filter tap), ...) ascending: the least an
+    # IGEMM conv walks its buffer, 8 bytes a pair (1-in/1-out 256-tap convs: 0.5 ns up to 22 MB, 1.9 from 45 MB
+    # on the Xeon; microbench_probes.py --probe indirection); absent: no floor
     indirection_ns: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> ((bytes, factor), ...): a depthwise conv's MACs cost this many times over where one
     # output's taps x channels of inputs and weights pass L1 (--probe depthwise-l1); absent: x1
@@ -103,6 +102,8 @@ class RuntimeCost:
     # dtype -> ((input bytes, factor), ...): a product of two activations' per-byte terms past the
     # cache (its right side packed per batch value; fit_kernel_rates.py, bmm_rows); absent: x1
     batched_set_factor: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    # dtype -> ((ensemble nodes, ns per node visit), ...): a tree ensemble's walks (fit_kernel_rates.py)
+    tree_visit_ns: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     # dtype -> {"efficiency": fraction of a perfect split per extra thread, "sync_us": per op,
     # "step_sync_us": per recurrent time step or None, "serial": op types left on one thread,
     # "nchwc_block": ((kind, output channels per work unit), ...) of onnxruntime's NCHWc convs,

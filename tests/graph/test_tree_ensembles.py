@@ -46,3 +46,27 @@ def test_an_ensembles_walks_are_priced_per_visit(tmp_path):
     assert costs.kernel_terms("float32", "TreeEnsembleClassifier", op.kind) == terms  # the same walk
     seconds = sum(terms.seconds(0, op.input_bytes, 0, op.output_bytes, op.kernel_calls))
     assert seconds == pytest.approx(op.kernel_calls * terms.call_ns * 1e-9, rel=0.05)
+
+
+def test_a_visit_costs_what_the_curve_says_for_the_ensembles_size(tmp_path):
+    from dataclasses import replace
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.targets.kernel_terms import log_interpolate
+
+    path = tmp_path / "big.onnx"
+    graph = helper.make_graph([tree_ensemble_node(2000, 7, 16)], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]),
+              str(path))
+    (op,) = [op for op in read_graph(path).ops if op.op_type == "TreeEnsembleRegressor"]
+    assert op.tree_nodes == 2000 * 255
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    costs = zen4.compute.runtime_cost("onnx")
+    curve = costs.tree_visit_ns["float32"]
+    per_visit = log_interpolate(curve, op.tree_nodes)
+    assert curve[0][1] < per_visit < curve[-1][1]
+    sized = estimate_op_latency(op, zen4, runtime="onnx").latency_s
+    flat = estimate_op_latency(replace(op, tree_nodes=0), zen4, runtime="onnx").latency_s
+    call_ns = costs.kernel_terms("float32", "TreeEnsembleRegressor", op.kind).call_ns
+    assert sized - flat == pytest.approx(op.kernel_calls * (per_visit - call_ns) * 1e-9, rel=1e-6)
