@@ -32,13 +32,19 @@ def test_visits_are_rows_times_the_trees_mean_leaf_depths():
     assert tree_visits(node, (6, 1)) == round(6 * (1 + 2 + 2) / 3)
 
 
-def test_an_ensembles_walks_are_priced_per_visit(tmp_path):
-    path = tmp_path / "trees.onnx"
-    graph = helper.make_graph([tree_ensemble_node(200, 6, 16)], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 16])],
+def _ensemble_op(path, trees: int, depth: int, rows: int):
+    """The TreeEnsembleRegressor op the reader makes of ``trees`` full trees ``depth`` deep over ``rows`` rows."""
+    graph = helper.make_graph([tree_ensemble_node(trees, depth, 16)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, 16])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]),
               str(path))
     (op,) = [op for op in read_graph(path).ops if op.op_type == "TreeEnsembleRegressor"]
+    return op
+
+
+def test_an_ensembles_walks_are_priced_per_visit(tmp_path):
+    op = _ensemble_op(tmp_path / "trees.onnx", 200, 6, 8)
     assert op.kernel_calls == 8 * 200 * 6
     costs = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17").compute.runtime_cost("onnx")
     terms = costs.kernel_terms("float32", "TreeEnsembleRegressor", op.kind)
@@ -54,12 +60,7 @@ def test_a_visit_costs_what_the_curve_says_for_the_ensembles_size(tmp_path):
     from compressor.cost.latency import estimate_op_latency
     from compressor.targets.kernel_terms import log_interpolate
 
-    path = tmp_path / "big.onnx"
-    graph = helper.make_graph([tree_ensemble_node(2000, 7, 16)], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]),
-              str(path))
-    (op,) = [op for op in read_graph(path).ops if op.op_type == "TreeEnsembleRegressor"]
+    op = _ensemble_op(tmp_path / "big.onnx", 2000, 7, 1)
     assert op.tree_nodes == 2000 * 255
     zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
     costs = zen4.compute.runtime_cost("onnx")
