@@ -85,7 +85,9 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
 
     def ran(node) -> int | None:  # one run for all of them, made when the first asks
         if not iterations:
-            iterations.append(_loop_iterations(model, loop_feed) if loop_feed is not None else {})
+            from .ort_shapes import loop_iterations
+
+            iterations.append(loop_iterations(model, loop_feed) if loop_feed is not None else {})
         return iterations[0].get(node.name or node.output[0])
 
     loop_notes, counts = unroll_loops(model, trip_count, replay, ran)
@@ -96,44 +98,6 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
         notes.append(f"{len(scans)} Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in scans[:3])}): "
                      "their bodies are not costed")
     return model, tuple(notes), made
-
-
-def _loop_iterations(model, feed: dict) -> dict[str, int]:
-    """Loop node name -> how many times its body ran in one onnxruntime run of ``model`` on
-    ``feed`` (its profiler times each body node per iteration); {} where it cannot run."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    options.intra_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    with tempfile.TemporaryDirectory(prefix="compress-loops.") as work:
-        options.enable_profiling = True
-        options.profile_file_prefix = str(Path(work) / "loops")
-        try:
-            session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-            names = {i.name for i in session.get_inputs()}
-            session.run(None, {name: value for name, value in feed.items() if name in names})
-            events = json.loads(Path(session.end_profiling()).read_text())
-        except Exception:  # noqa: BLE001 - external weights, a custom op, inputs it refuses: not counted
-            return {}
-    runs: dict[str, int] = {}
-    for event in events:
-        name = event.get("name", "")
-        if event.get("cat") == "Node" and name.endswith("_kernel_time"):
-            runs[name[: -len("_kernel_time")]] = runs.get(name[: -len("_kernel_time")], 0) + 1
-    found = {}
-    for node in model.graph.node:
-        if node.op_type == "Loop":
-            body = next(a.g for a in node.attribute if a.name == "body")
-            counted = [runs[inner.name] for inner in body.node if inner.name in runs]
-            if counted:
-                found[node.name or node.output[0]] = max(counted)
-    return found
 
 
 def _value_dependent(graph, name: str, known: frozenset = frozenset()) -> bool:

@@ -65,11 +65,11 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
         body = next(a.g for a in node.attribute if a.name == "body")
         trips = counts[len(made)] if counts is not None and len(made) < len(counts) else trip_count_of(node)
         nested = any(a.HasField("g") or a.graphs for inner in body.node for a in inner.attribute)
+        unrollable = trips is not None and 1 <= trips and not nested and trips * len(body.node) <= MAX_UNROLLED_NODES
         repeats = -1 - trips if trips is not None and trips < -1 else 0  # a replayed "one copy, N runs"
-        if not repeats and (trips is None or trips < 1 or trips * len(body.node) > MAX_UNROLLED_NODES) and not nested:
-            ran = ran_of(node) if ran_of is not None and counts is None else None
-            repeats = ran if ran and ran > 0 else 0
-        if not repeats and (trips is None or trips < 1 or nested or trips * len(body.node) > MAX_UNROLLED_NODES):
+        if not repeats and not unrollable and not nested and ran_of is not None and counts is None:
+            repeats = max(ran_of(node) or 0, 0)
+        if not repeats and not unrollable:
             made.append(-1)
             kept.append(node.name or node.output[0])
             at += 1

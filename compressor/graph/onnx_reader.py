@@ -169,7 +169,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     if unresolved:
         # Shape inference stopped somewhere (Reshape of computed shapes, If, custom ops):
         # onnxruntime runs the model once at the resolved shapes and reports every tensor.
-        measured, failure = shapes_of_run(path, model, dict(zip((s.name for s in specs), shapes)), specs,
+        measured, failure = shapes_of_run(path, model, fixed, specs,
                                           choices=choices, values=values)
         if failure and costed_unknown(graph, known, measured):
             raise ModelLoadError(source, run_failure(failure, specs, shapes, values))
@@ -262,8 +262,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
 
     # A PRelu's time is set by its input's signs (Op.sign_misses): one more run, for those inputs.
     signed = [n.input[0] for n in nodes if n.op_type == "PRelu" and n.input and known.get(n.input[0], (0, ""))[1] == "float32"]
-    misses = sign_misses_of_run(path, dict(zip((s.name for s in specs), shapes)), specs, signed, choices=choices,
-                                values=values) if signed else {}
+    misses = sign_misses_of_run(path, fixed, specs, signed, choices=choices, values=values) if signed else {}
     inits = {init.name for init in graph.initializer}
     initializers = {init.name: init for init in graph.initializer}
     graph_inputs = [index(v.name) for v in graph.input if v.name not in inits]

@@ -8,7 +8,8 @@ every intermediate alive and copies each into Python: the 1024 x 1024 background
 15 s that way, against ~3 s for the profiled run.
 
 A second run, only where a graph has ops whose cost its values set (``sign_misses_of_run``: a PRelu
-branches on each element's sign), asks for just those ops' inputs as outputs.
+branches on each element's sign), asks for just those ops' inputs as outputs; another, only where a
+``Loop`` cannot be unrolled, counts its iterations (``loop_iterations``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["ShapeRunError", "bench_feed", "costed_unknown", "filled", "run_failure", "shapes_from_run",
-           "shapes_of_run", "sign_misses", "sign_misses_of_run"]
+__all__ = ["ShapeRunError", "bench_feed", "costed_unknown", "filled", "loop_iterations", "run_failure",
+           "shapes_from_run", "shapes_of_run", "sign_misses", "sign_misses_of_run"]
 
 # onnxruntime's profiler names element types as its C++ types do
 _PROFILE_DTYPES = {"float": "float32", "double": "float64", "float16": "float16", "bfloat16": "bfloat16",
@@ -104,13 +105,7 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
     reader's, has them); and onnxruntime's error where it loaded the model but could not run it on
     those inputs ("" otherwise).  What the model computes sizes from decides its shapes: Piper's
     VITS voice writes one frame of audio for zeros, far more for ``input_lengths=64``."""
-    import onnx
-
-    from .onnx_control import inline_branches
-
-    probe = onnx.load(str(path))
-    if choices:
-        probe, _, _ = inline_branches(probe, choices=list(choices))
+    probe = _probe(path, choices)
     feed_of = bench_feed(probe, shapes, specs, values)
     try:
         return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
@@ -118,6 +113,44 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
         return {}, str(error)
     except Exception:  # noqa: BLE001 - onnxruntime cannot load it (a custom op): the file's inference is all there is
         return {}, ""
+
+
+def _probe(path: Path, choices: list[str]):
+    """The .onnx at ``path`` with its weights, its Ifs and Loops inlined as the reader's ``choices`` say."""
+    import onnx
+
+    from .onnx_control import inline_branches
+
+    probe = onnx.load(str(path))
+    if choices:
+        probe, _, _ = inline_branches(probe, choices=list(choices))
+    return probe
+
+
+def loop_iterations(model, feed: dict) -> dict[str, int]:
+    """Loop node name -> how many times its body ran in one onnxruntime run of ``model`` on ``feed``
+    (the profiler times each body node per iteration); {} where it cannot run."""
+    with tempfile.TemporaryDirectory(prefix="compress-loops.") as work:
+        try:
+            session = _session(model, profile_dir=work)
+            names = {i.name for i in session.get_inputs()}
+            session.run(None, {name: value for name, value in feed.items() if name in names})
+            events = json.loads(Path(session.end_profiling()).read_text())
+        except Exception:  # noqa: BLE001 - external weights, a custom op, inputs it refuses: not counted
+            return {}
+    runs: dict[str, int] = {}
+    for event in events:
+        name = event.get("name", "")
+        if event.get("cat") == "Node" and name.endswith("_kernel_time"):
+            runs[name[: -len("_kernel_time")]] = runs.get(name[: -len("_kernel_time")], 0) + 1
+    found = {}
+    for node in model.graph.node:
+        if node.op_type == "Loop":
+            body = next(a.g for a in node.attribute if a.name == "body")
+            counted = [runs[inner.name] for inner in body.node if inner.name in runs]
+            if counted:
+                found[node.name or node.output[0]] = max(counted)
+    return found
 
 
 def bench_feed(probe, shapes: dict, specs, values: dict[str, float] | None):
@@ -172,11 +205,7 @@ def sign_misses_of_run(path: Path, shapes: dict, specs, names: list[str], *, cho
     costs.  {} where onnxruntime cannot run it (the ops then cost as their shapes say)."""
     import onnx
 
-    from .onnx_control import inline_branches
-
-    probe = onnx.load(str(path))
-    if choices:
-        probe, _, _ = inline_branches(probe, choices=list(choices))
+    probe = _probe(path, choices)
     have = {o.name for o in probe.graph.output}
     probe.graph.output.extend(onnx.ValueInfoProto(name=name) for name in dict.fromkeys(names) if name not in have)
     try:

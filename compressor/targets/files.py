@@ -20,7 +20,7 @@ from typing import Any
 
 from ..files import targets_dir
 from ..errors import TargetError
-from .types import CPU_SCALARS, CPU_TILES, DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS
+from .types import CPU_SCALARS, CPU_TILES, DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS, RUNTIME_CURVES
 from .schema import dotted, where
 
 __all__ = ["VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
@@ -33,9 +33,8 @@ _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_o
                  "channel_multiple", "channel_tiles", "runtimes", "cpus", "extensions"}
 # [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
 # streaming, over the variant's (tables.py).
-_CPU_RUNTIME_KEYS = {"kernels", "parallel", "weight_stream", "conv_weight_stream", "int8_pair_factors", "indirection_ns",
-                     "depthwise_set_factor", "batched_set_factor", "tree_visit_ns",
-                     "task_weight_reads", "rnn_steps", "whole_row_tiles", *CPU_SCALARS, *CPU_TILES}
+_CPU_RUNTIME_KEYS = {"kernels", "parallel", "int8_pair_factors", "task_weight_reads", "rnn_steps", "whole_row_tiles",
+                     *RUNTIME_CURVES, *CPU_SCALARS, *CPU_TILES}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
 _EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}
