@@ -660,12 +660,7 @@ def batched_set_curve(rows: list[dict], terms: dict, target, fmt: str) -> list[t
         per_byte = (t["in_byte_ps"] * f[1] + t["out_byte_ps"] * f[3])
         if per_byte > 0:
             points.append((r["input_bytes"], (r["ms"] - t["mac_ps"] * f[0] - t["fixed_us"] * f[4]) / per_byte))
-    curve = [(float(cache), 1.0)]
-    for size, factor in points:
-        if size == curve[-1][0]:  # two products of one set: the dearer
-            curve[-1] = (size, max(factor, curve[-1][1]))
-        else:
-            curve.append((size, max(factor, curve[-1][1])))
+    curve = _never_falling([(float(cache), 1.0), *points])
     return curve if len(curve) > 1 else []
 
 
@@ -673,12 +668,21 @@ def tree_visit_curve(rows: list[dict], fmt: str, min_ms: float = 0.0005) -> list
     """``tree_visit_ns``: ((ensemble nodes, ns per node visit), ...) of the ``fmt`` tree_ensemble points of
     one row (a row's walks miss the cache as the ensemble grows; more rows reuse its hot nodes), never
     falling as the ensemble grows; points under ``min_ms`` (the empty file's noise) left out."""
-    points = sorted((r["params"]["trees"] * (2 ** (r["params"]["depth"] + 1) - 1), r["ms"] * 1e6 / r["broadcast_runs"])
-                    for r in rows if r["format"] == fmt and r["family"] == "tree_ensemble" and r["params"]["rows"] == 1
-                    and r["ms"] >= min_ms and r.get("broadcast_runs"))
+    return _never_falling(sorted((r["params"]["trees"] * (2 ** (r["params"]["depth"] + 1) - 1), r["ms"] * 1e6 / r["broadcast_runs"])
+                                 for r in rows if r["format"] == fmt and r["family"] == "tree_ensemble"
+                                 and r["params"]["rows"] == 1 and r["ms"] >= min_ms and r.get("broadcast_runs")))
+
+
+def _never_falling(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A measured curve ((x, y), ...) in x order made never to fall: each y at least the last's, two
+    points of one x the dearer."""
     curve: list[tuple[float, float]] = []
-    for nodes, ns in points:
-        curve.append((nodes, max(ns, curve[-1][1]) if curve else ns))
+    for x, y in points:
+        y = max(y, curve[-1][1]) if curve else y
+        if curve and x == curve[-1][0]:
+            curve[-1] = (x, y)
+        else:
+            curve.append((x, y))
     return curve
 
 

@@ -31,10 +31,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 def session_medians(path: Path, *, threads: int, spinning: bool, sessions: int, runs: int,
                     shapes=None, values=None) -> list[float]:
     """Median wall ms of ``runs`` runs in each of ``sessions`` fresh onnxruntime sessions."""
-    import numpy as np
     import onnxruntime as ort
-
-    from compressor.measure.bench import make_inputs
+    from ort_op_profile import bench_feeds
 
     medians = []
     for _ in range(sessions):
@@ -44,13 +42,7 @@ def session_medians(path: Path, *, threads: int, spinning: bool, sessions: int, 
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        types = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool",
-                 "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
-        inputs = session.get_inputs()
-        dims = list(shapes) if shapes else [[d if isinstance(d, int) and d > 0 else 1 for d in i.shape] for i in inputs]
-        arrays = make_inputs([(tuple(s), types.get(i.type, "float32")) for i, s in zip(inputs, dims)])
-        feed = {i.name: np.full_like(array, (values or {})[i.name]) if i.name in (values or {}) else array
-                for i, array in zip(inputs, arrays)}
+        feed = bench_feeds(session, shapes, values)
         for _ in range(20):
             session.run(None, feed)
         times = []
