@@ -24,14 +24,14 @@ _MAX_IFS = 256  # nested and sequential Ifs together: more is not a model this c
 
 
 def inline_branches(model, feed: dict | None = None, choices: list[str] | None = None,
-                    known: frozenset = frozenset(), loop_feed: dict | None = None) -> tuple[object, tuple[str, ...], list[str]]:
+                    known: frozenset = frozenset(), count_loops=None) -> tuple[object, tuple[str, ...], list[str]]:
     """``(model, notes, choices)``: ``model`` (changed in place) with every ``If`` replaced by one
     branch, in graph order; ``feed`` (input name -> zeros of its resolved shape) lets a condition
     that follows from the shapes be evaluated; ``choices`` replays an earlier call's branches on
     another copy of the same model; ``known``: inputs whose ``feed`` value the user gave
-    (``--input-value``), on which a condition is evaluated too; ``loop_feed`` (what bench feeds) runs
-    the model once to count the iterations of a Loop it cannot unroll.  Unchanged, no notes, when it
-    has no If or Loop."""
+    (``--input-value``), on which a condition is evaluated too; ``count_loops(model)`` (the reader's:
+    one run on what bench feeds, ort_shapes.loop_iterations) gives the iterations of the Loops it
+    cannot unroll.  Unchanged, no notes, when it has no If or Loop."""
     graph = model.graph
     notes: list[str] = []
     judged: list[str] = []  # the Ifs whose branch was chosen by weight, not by their condition
@@ -85,9 +85,7 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
 
     def ran(node) -> int | None:  # one run for all of them, made when the first asks
         if not iterations:
-            from .ort_shapes import loop_iterations
-
-            iterations.append(loop_iterations(model, loop_feed) if loop_feed is not None else {})
+            iterations.append(count_loops(model) if count_loops is not None else {})
         return iterations[0].get(node.name or node.output[0])
 
     loop_notes, counts = unroll_loops(model, trip_count, replay, ran)

@@ -31,7 +31,8 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
-from .ort_shapes import bench_feed, costed_unknown, filled, run_failure, shapes_of_run, sign_misses_of_run
+from .ort_shapes import (bench_feed, costed_unknown, filled, loop_iterations, run_failure, shapes_of_run,
+                         sign_misses_of_run)
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
@@ -140,7 +141,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
     # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
     model, branch_notes, choices = (inline_branches(model, {s.name: filled(shape, s.dtype, values.get(s.name, 0))
                                                             for s, shape in zip(specs, shapes)}, known=frozenset(values),
-                                                    loop_feed=bench_feed(model, fixed, specs, values)(set(fixed)))
+                                                    count_loops=lambda m: loop_iterations(m, bench_feed(m, fixed, specs, values)(set(fixed))))
                                     if _has_control_flow(model) else (model, (), []))
     notes = (*notes, *branch_notes)
     changed = any(spec.dims != shape for spec, shape in zip(specs, shapes))
