@@ -254,7 +254,8 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
 OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
-TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns")
+TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
+         "step_ns")
 # Runtimes (format, dtype) -> the op types whose kernel branches per element on its sign, so its
 # time is set by the values it is fed (``miss_ns`` per mispredicted element, ``Op.sign_misses``):
 # onnxruntime's PRelu.  Where the tables hold points that say how many branches missed (the
@@ -272,6 +273,10 @@ PASS_TERMS_FOR = {("onnx", "float32"): ("conv", "pointwise")}
 # XNNPACK's fp32 depthwise kernels read one input pointer per pair from their indirection buffer
 # whatever the channels, so a 16-channel 3x3 over 128x128 costs 1.4x what its MACs and bytes say.
 TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise",)}
+# Runtimes (format, dtype) -> the fit groups whose one-row GEMMs pay per k step of each microkernel
+# call (``step_ns``, cost.tiles.one_row_steps): XNNPACK's 1x32 / 1x16 fp32 kernels chain one FMA per
+# step into each accumulator, so [1, 4096] -> 1 takes 5.4 us as -> 16 does (fc_one_row family).
+STEP_TERMS_FOR = {("tflite", "float32"): ("fully_connected", "conv")}
 # TFLite ops XNNPACK runs through one binary element-wise operator (binary-elementwise-nd.c):
 # the cost of one call of its kernel is theirs alike, fitted where the grid broadcasts.
 BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM"})
@@ -360,7 +365,7 @@ def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict |
 
 def _features(row: dict, target, dtype: str) -> list[float] | None:
     """[padded MACs, input bytes, weight bytes, output bytes, 1, kernel calls, position x tap
-    pairs, filter set passes, mispredicted elements] of a row, in the units of TERMS scaled so each term's coefficient is in ms (ps x count
+    pairs, filter set passes, mispredicted elements, one-row steps] of a row, in the units of TERMS scaled so each term's coefficient is in ms (ps x count
     x 1e-9; us x 1e-3; ns x count x 1e-6)."""
     if "input_bytes" not in row:
         return None  # a table written before the per-part byte counts
@@ -368,6 +373,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
         broadcast_work,
         filter_set_passes,
         kernel_work,
+        one_row_steps,
         operand_reads,
         tap_pairs,
     )
@@ -380,7 +386,8 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
     return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.kernel_calls * 1e-6,
-            tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9, op.sign_misses * 1e-6]
+            tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9, op.sign_misses * 1e-6,
+            one_row_steps(op, target.compute, costs) * 1e-6]
 
 
 def glue_ms_per_byte(rows: list[dict], fmt: str) -> float:
@@ -570,6 +577,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             a[:, 7] = 0.0
         if key not in signed:
             a[:, 8] = 0.0
+        if key not in STEP_TERMS_FOR.get((fmt, dtype), ()):
+            a[:, 9] = 0.0
         if key in OWN_TERMS:
             # few points: a rate per MAC and a fixed cost, nothing more; and per input and output byte
             # where products of few rows and tiny ones say it (bmm_rows: the right-hand matrix packed
@@ -689,7 +698,7 @@ def _never_falling(points: list[tuple[float, float]]) -> list[tuple[float, float
 def toml_terms(values: dict[str, float]) -> str:
     """A kernel-terms inline table; ``call_ns``, ``tap_ns``, ``pass_ps`` and ``miss_ns`` only where they are not 0."""
     return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()
-                            if k not in ("call_ns", "tap_ns", "pass_ps", "miss_ns") or v) + " }"
+                            if k not in ("call_ns", "tap_ns", "pass_ps", "miss_ns", "step_ns") or v) + " }"
 
 
 def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:

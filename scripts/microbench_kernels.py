@@ -572,13 +572,29 @@ GRID["tree_ensemble"] = [{"trees": t, "depth": d, "features": f, "rows": r} for 
     (10, 4, 32, 1), (100, 6, 32, 1), (1000, 6, 64, 1), (1000, 8, 64, 1), (3000, 8, 132, 1), (300, 6, 32, 16),
     (100, 10, 64, 1), (500, 8, 100, 4), (2000, 6, 50, 1), (50, 5, 16, 64), (3000, 10, 132, 1)]]
 
+# GEMMs of one row (added 2026-12-06, session 26, fp32): XNNPACK's 1-row kernel (1x32, 1x16 where the op
+# has fewer than 32 output channels) chains one FMA per k step into each accumulator, so its time is
+# its K steps per column block at the FMA's latency, whatever the channels in the block: 5.4 us for
+# [1, 4096] -> 1 or -> 16, 10 for -> 17 (two blocks of 16), 5.6 for -> 32 (Op's one-row steps,
+# cost.tiles.one_row_steps).  A TF Lattice model (held-out set 12) runs 61 such [1, 4096] -> 1 FCs:
+# 286 us alone where MACs and bytes said 99.  FCs of 1 row over 1 to 200 output channels, a few of
+# 2 to 16 rows beside them, and convs of one output position (MediaPipe's 2x2x192 -> 1x1x195 heads).
+GRID["fc_one_row"] = [{"n": n, "k": k, "m": m} for n, k, m in [
+    (1, 256, 1), (1, 1024, 1), (1, 4096, 1), (1, 16384, 1), (1, 4096, 3), (1, 4096, 16), (1, 4096, 17),
+    (1, 4096, 32), (1, 2048, 48), (1, 1024, 100), (1, 512, 200), (1, 8192, 8), (1, 768, 195), (2, 4096, 1),
+    (4, 4096, 1), (7, 1024, 16), (16, 4096, 1), (3, 2048, 64)]]
+GRID["conv_one_row"] = [{"h": h, "w": h, "cin": ci, "cout": co, "kh": k, "kw": k, "s": k} for h, ci, co, k in [
+    (2, 192, 195, 2), (1, 1024, 1, 1), (3, 64, 10, 3), (1, 512, 256, 1), (4, 32, 64, 4), (1, 2048, 16, 1),
+    (2, 256, 1, 2), (1, 96, 40, 1)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
             "rnn_batch": "rnn", "rnn_plain": "rnn", "convint": "conv", "matmul_const": "fully_connected",
-            "softmax_rows": "transformer", "bmm_rows": "transformer"}
+            "softmax_rows": "transformer", "bmm_rows": "transformer",
+            "fc_one_row": "fully_connected", "conv_one_row": "conv"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
@@ -590,11 +606,12 @@ SKIP = {"tflite": {"tree_ensemble", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mm
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
-                      "bmm_rows", "tree_ensemble"},
+                      "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
-                        "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble"}}
+                        "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
+                        "conv_one_row"}}
 
 
 def log(message: str) -> None:

@@ -51,7 +51,8 @@ that its rewrite left out (a 1-D conv: MlasConv's im2col + SGEMM); and its conv 
 ``tap_ns`` per output position x filter tap, and ``pass_ps`` per input value, tap and pass over
 a filter set (``filter_set_passes``: MLAS's NCHWc conv broadcasts an input value to at most 4
 blocks of 16 output channels, so a 16-channel conv pays 4x the passes per MAC a 64-channel one
-does).
+does).  A GEMM over one row (a batch-1 FC, a conv of one output position) may pay ``step_ns`` per k
+step of each microkernel call (``one_row_steps``): XNNPACK's 1-row fp32 kernel waits on each FMA.
 
 A binary element-wise op whose operands broadcast (PReLU's slopes, an SE block's scale) runs
 XNNPACK's kernel once per innermost run of its output (``Op.kernel_calls``), each call over
@@ -122,6 +123,7 @@ from .tiles import (  # noqa: F401
     indirection_s,
     kernel_channel_tile,
     kernel_work,
+    one_row_steps,
     operand_reads,
     output_positions,
     padded_macs,
@@ -310,8 +312,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         calls = op.kernel_calls
         if im2col_own:  # its own terms: per MAC, per byte of its GEMMs' right side, per GEMM
             work_macs, (in_bytes, calls), out_bytes = op.macs, im2col_gemms(op), op.output_bytes
-        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, calls,
-                                          tap_pairs(op), filter_set_passes(op, costs), op.sign_misses)
+        compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, calls, tap_pairs(op),
+                                          filter_set_passes(op, costs), op.sign_misses,
+                                          one_row_steps(op, compute, costs))
         if op.op_type in BATCHED_PRODUCTS and not op.weights:  # two activations, past the cache
             rest_s *= costs.batched_factor(op.compute_dtype, op.input_bytes)
         if op.tree_nodes and (curve := costs.tree_visit_ns.get(op.compute_dtype)):  # a visit by the ensemble's size

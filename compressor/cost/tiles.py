@@ -62,7 +62,8 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
     its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
     tap to its input tile, and, where it lists a row tile, output rows to whole tiles (an op
-    with fewer rows than a tile runs a smaller one, unless ``whole_row_tiles``): XNNPACK's AMX
+    with fewer rows than a tile, or than ``whole_rows_from``, runs a smaller one, unless
+    ``whole_row_tiles``): XNNPACK's AMX
     int8 kernel computes 16 rows x 64 channels x 64 inputs per tap at a time whatever the layer
     needs of them, and requantizes all 16 x 64 outputs (a 1-row op: its 1x64 kernel's row)."""
     dtype, kind = op.compute_dtype, op.kind
@@ -71,13 +72,13 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     if kind == "depthwise" and costs.depthwise_set_factor.get(dtype) and op.out_channels:
         macs *= costs.depthwise_factor(dtype, depthwise_set_bytes(op))
     rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes
-    if rows > 1 and op.out_channels:
-        positions = output_positions(op)
+    positions = output_positions(op) if op.out_channels else 0
+    if rows > 1 and positions:
         whole = math.ceil(positions / rows) * rows / positions
         if costs.whole_row_tiles:  # XNNPACK: every tile whole; one row: the 1-row kernel's output
             mac_scale, out_scale = whole, (whole if positions > 1 else 1.0)
         else:
-            mac_scale = out_scale = whole if positions >= rows else 1.0
+            mac_scale = out_scale = whole if positions >= (costs.whole_rows_from or rows) else 1.0
         macs *= mac_scale
         out_bytes = round(out_bytes * out_scale * math.ceil(op.out_channels / tile) * tile / op.out_channels)
     return macs, out_bytes
@@ -151,6 +152,19 @@ def filter_set_passes(op: Op, costs: RuntimeCost) -> float:
     if not unit or not op.macs or not op.out_channels or op.groups > 1:
         return 0.0
     return op.macs / op.out_channels * math.ceil(op.out_channels / unit)
+
+
+def one_row_steps(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> float:
+    """K steps x column blocks of a GEMM over one output row (a batch-1 FC, a conv or 1x1 conv of one
+    output position): each microkernel call walks all K of its block (the op's channel tile, its
+    narrower kernel's where it has fewer channels), one FMA per step into each accumulator, so its
+    time follows the steps, not the MACs (XNNPACK's 1x32 fp32 kernel on the Zen 4: ~1.25 ns a step
+    whether a block holds 1 output channel or 32; ``microbench_kernels.py`` fc_one_row family).
+    0 for an op of more rows, a grouped conv, an op of another kind."""
+    if (op.kind not in ("conv", "pointwise", "fully_connected") or not op.macs or not op.out_channels
+            or op.groups > 1 or output_positions(op) != 1):
+        return 0.0
+    return op.macs / op.out_channels * math.ceil(op.out_channels / op_channel_tile(op, compute, costs))
 
 
 def tap_pairs(op: Op) -> int:

@@ -25,7 +25,9 @@ class KernelTerms:
     and pass over a set of output channels (``cost.tiles.filter_set_passes``: MLAS's NCHWc conv
     broadcasts each input value to at most 4 blocks of 16 output channels at once).  ``miss_ns``: per
     element whose branch the kernel mispredicts (``Op.sign_misses``: onnxruntime's PRelu branches on
-    each element's sign, so the values it is fed set its time)."""
+    each element's sign, so the values it is fed set its time).  ``step_ns``: per k step of a GEMM
+    microkernel call over one row (``cost.tiles.one_row_steps``: XNNPACK's 1x32 / 1x16 fp32 kernel
+    chains one FMA per step into each accumulator, so a [1, 4096] -> 1 FC takes what -> 16 does)."""
 
     mac_ps: float = 0.0
     in_byte_ps: float = 0.0
@@ -36,18 +38,20 @@ class KernelTerms:
     tap_ns: float = 0.0
     pass_ps: float = 0.0
     miss_ns: float = 0.0
+    step_ns: float = 0.0
 
     def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int,
-                calls: int = 0, taps: int = 0, passes: float = 0.0, misses: float = 0.0) -> tuple[float, float]:
-        """(MAC part, byte, call, tap and fixed part) of the kernel's time, in seconds."""
-        macs = (self.mac_ps * padded_macs + self.pass_ps * passes) * 1e-12
+                calls: int = 0, taps: int = 0, passes: float = 0.0, misses: float = 0.0,
+                steps: float = 0.0) -> tuple[float, float]:
+        """(MAC and one-row step part, byte, call, tap and fixed part) of the kernel's time, in seconds."""
+        macs = (self.mac_ps * padded_macs + self.pass_ps * passes) * 1e-12 + self.step_ns * steps * 1e-9
         rest = ((self.in_byte_ps * input_bytes + self.weight_byte_ps * weight_bytes + self.out_byte_ps * output_bytes)
                 * 1e-12 + (self.call_ns * calls + self.tap_ns * taps + self.miss_ns * misses) * 1e-9 + self.fixed_us * 1e-6)
         return macs, rest
 
 
 KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns",
-                    "pass_ps", "miss_ns")
+                    "pass_ps", "miss_ns", "step_ns")
 # What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``; cost/latency.py).
 SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels",
                        "depthwise_channel_multiple")

@@ -21,7 +21,7 @@ PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_t
 CPU_TILES = ("channel_tiles", "narrow_channel_tiles", "input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
-               "inplace_run_ns", "rnn_step_us", "rnn_efficiency")
+               "inplace_run_ns", "rnn_step_us", "rnn_efficiency", "whole_rows_from")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
@@ -126,6 +126,10 @@ class RuntimeCost:
     # 16x64 kernel writes 16 x 64 outputs per call), a 1-row op runs the 1-row kernel at the full
     # tile's multiplies (cost.tiles.kernel_work); False: an op of fewer rows, a smaller tile
     whole_row_tiles: bool = False
+    # ...and without that rule, the fewest rows that run whole row tiles (an op of fewer runs a smaller
+    # kernel unpadded); 0: a tile's rows (MLAS's ConvSym computes the 1-5 rows it is given).  XNNPACK's
+    # fp32 GEMMs on AVX-512 have a 1-row and a 7-row kernel, so 2 to 6 rows cost what 7 do: 2
+    whole_rows_from: float = 0.0
     # XNNPACK's binary ops take no output range: a fused activation becomes a clamp node of its own
     # (subgraph/binary.c xnn_insert_clamp_node), a pass over the output at that activation's terms
     separate_clamps: bool = False
@@ -149,7 +153,7 @@ class RuntimeCost:
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.in_place, self.nchwc,
-                     self.whole_row_tiles, self.separate_clamps,
+                     self.whole_row_tiles, self.whole_rows_from, self.separate_clamps,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, sorted_items(k)) for d, k in sorted(getattr(self, name).items()))
                        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", "int8_pair_factors",
@@ -230,7 +234,7 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "separate_clamps", "task_weight_reads",
+                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from", "separate_clamps", "task_weight_reads",
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")

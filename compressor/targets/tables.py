@@ -48,6 +48,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     transpose_element_ns=number("transpose_element_ns") or 0.0,
                                     subnormal_vector_ns=number("subnormal_vector_ns") or 0.0,
                                     inplace_run_ns=number("inplace_run_ns") or 0.0,
+                                    whole_rows_from=number("whole_rows_from") or 0.0,
                                     rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
                                                             optional=True) or 0.0,
                                     efficiency=(efficiency_table(c, (*keys, fmt, "efficiency"), dtypes, partial=True)

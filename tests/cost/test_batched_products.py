@@ -63,7 +63,8 @@ def test_the_fit_prints_the_factor_each_point_past_the_cache_needs():
     target = load_target("host-x86", cpu_identity=ZEN4)
     cache = target.memory.private_cache_bytes
     terms = {"BATCH_MATMUL": {"mac_ps": 10.0, "in_byte_ps": 50.0, "weight_byte_ps": 0.0, "out_byte_ps": 0.0,
-                              "fixed_us": 0.0, "call_ns": 0.0, "tap_ns": 0.0, "pass_ps": 0.0, "miss_ns": 0.0}}
+                              "fixed_us": 0.0, "call_ns": 0.0, "tap_ns": 0.0, "pass_ps": 0.0, "miss_ns": 0.0,
+                              "step_ns": 0.0}}
     rows = []
     for b, factor in ((16, 1.0), (64, 2.0), (256, 3.0), (512, 2.5)):  # [b, 1, 128] x [b, 128, 128]
         macs, in_bytes = b * 128 * 128, b * (128 + 128 * 128) * 4
