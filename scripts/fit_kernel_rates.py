@@ -256,11 +256,12 @@ OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "dqmm", "mmi
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
          "step_ns")
-# Runtimes (format, dtype) -> the op types whose kernel branches per element on its sign, so its
-# time is set by the values it is fed (``miss_ns`` per mispredicted element, ``Op.sign_misses``):
-# onnxruntime's PRelu.  Where the tables hold points that say how many branches missed (the
-# prelu_signs family), its own terms come from those alone, not from rows written before the field.
-SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu"})}
+# Runtimes (format, dtype) -> the op types whose kernel branches on the values it is fed, so they set
+# its time (``miss_ns`` per mispredicted branch, ``Op.sign_misses``): onnxruntime's PRelu (per element
+# on its sign) and its tree ensembles (per split).  Where the tables hold points that say how many
+# branches missed (the prelu_signs and tree_rows families), its own terms come from those alone, not
+# from rows written before the field.
+SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu", "TreeEnsembleRegressor"})}
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
 # MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
 # 16-channel 3x3 costs 13.4 ps per MAC where a 64-channel one costs 9.5 (its profiler: microbench_probes

@@ -572,6 +572,15 @@ GRID["tree_ensemble"] = [{"trees": t, "depth": d, "features": f, "rows": r} for 
     (10, 4, 32, 1), (100, 6, 32, 1), (1000, 6, 64, 1), (1000, 8, 64, 1), (3000, 8, 132, 1), (300, 6, 32, 16),
     (100, 10, 64, 1), (500, 8, 100, 4), (2000, 6, 50, 1), (50, 5, 16, 64), (3000, 10, 132, 1)]]
 
+# Tree ensembles over many rows (added 2026-12-06, session 26, onnx fp32): a split its rows part both
+# ways is mispredicted, and the node the walk then needs is fetched late, so such a walk costs per
+# mispredicted split (``miss_ns``, Op.sign_misses: ort_trees.tree_walks on bench's rows) beside its
+# visits.  atspm-detector's LightGBM models (held-out set 14: 32 and 256 rows) ran 6.8-7.7 ns a visit
+# where one row's visits cost 1.7-1.8.  8 to 256 rows through 100 to 3,000 trees 5 to 10 deep.
+GRID["tree_rows"] = [{"trees": t, "depth": d, "features": 64, "rows": r} for t, d, r in [
+    (100, 6, 8), (100, 6, 64), (300, 8, 16), (300, 8, 128), (1000, 6, 8), (1000, 6, 32), (1000, 6, 128),
+    (1000, 8, 32), (2000, 6, 16), (500, 10, 32), (3000, 8, 32), (3000, 8, 128), (200, 5, 256)]]
+
 # GEMMs of one row (added 2026-12-06, session 26, fp32): XNNPACK's 1-row kernel (1x32, 1x16 where the op
 # has fewer than 32 output channels) chains one FMA per k step into each accumulator, so its time is
 # its K steps per column block at the FMA's latency, whatever the channels in the block: 5.4 us for
@@ -594,11 +603,11 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
             "rnn_batch": "rnn", "rnn_plain": "rnn", "convint": "conv", "matmul_const": "fully_connected",
             "softmax_rows": "transformer", "bmm_rows": "transformer",
-            "fc_one_row": "fully_connected", "conv_one_row": "conv"}
+            "fc_one_row": "fully_connected", "conv_one_row": "conv", "tree_rows": "tree_ensemble"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"tree_ensemble", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"tree_ensemble", "tree_rows", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
                    "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
@@ -606,12 +615,12 @@ SKIP = {"tflite": {"tree_ensemble", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mm
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
-                      "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row"},
+                      "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
                         "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
-                        "conv_one_row"}}
+                        "conv_one_row", "tree_rows"}}
 
 
 def log(message: str) -> None:

@@ -120,8 +120,9 @@ class Op:
     # multiply them) holding a subnormal float (0 < |w| < 1.18e-38): on x86 each multiply by one
     # takes a microcode assist (subnormals.subnormal_vectors).  0 for every other op.
     subnormal_vectors: int = 0
-    # Elements of an onnxruntime PRelu whose sign its per-element branch mispredicts on the run bench
-    # times (ort_shapes.sign_misses; its kernel terms' miss_ns).  0 for every other op.
+    # Branches on its values the kernel mispredicts on the run bench times (its kernel terms' miss_ns):
+    # an onnxruntime PRelu's elements, by their signs (ort_shapes.sign_misses); a tree ensemble's
+    # splits, by the rows it walks (ort_trees.tree_walks).  0 for every other op.
     sign_misses: float = 0.0
     # An onnxruntime QLinearConv's activation and weight types as it runs them ("u8s8", "u8u8",
     # "s8s8": its QDQ S8S8 graphs are rewritten to u8s8, QOperator files keep theirs), or a

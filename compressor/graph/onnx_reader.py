@@ -22,7 +22,6 @@ from .onnx_loops import loop_repeats
 from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
-    TREE_ENSEMBLES,
     broadcast_calls,
     einsum_macs,
     elementwise_copies,
@@ -31,8 +30,9 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
+from .ort_trees import TREE_ENSEMBLES, tree_size, tree_walks
 from .ort_shapes import (bench_feed, costed_unknown, filled, loop_iterations, run_failure, shapes_of_run,
-                         sign_misses_of_run)
+                         sign_misses, values_of_run)
 from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
@@ -261,9 +261,12 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                                   is_constant=constant))
         return names[name]
 
-    # A PRelu's time is set by its input's signs (Op.sign_misses): one more run, for those inputs.
+    # A PRelu's time is set by its input's signs, a tree ensemble's by the rows it walks (Op.sign_misses):
+    # one more run, for those inputs.
     signed = [n.input[0] for n in nodes if n.op_type == "PRelu" and n.input and known.get(n.input[0], (0, ""))[1] == "float32"]
-    misses = sign_misses_of_run(path, fixed, specs, signed, choices=choices, values=values) if signed else {}
+    walked = [n.input[0] for n in nodes if n.op_type in TREE_ENSEMBLES and n.input]
+    ran = values_of_run(path, fixed, specs, signed + walked, choices=choices, values=values) if signed or walked else {}
+    misses = {name: sign_misses(ran[name]) for name in signed if name in ran}
     inits = {init.name for init in graph.initializer}
     initializers = {init.name: init for init in graph.initializer}
     graph_inputs = [index(v.name) for v in graph.input if v.name not in inits]
@@ -311,8 +314,10 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
-        if node.op_type in TREE_ENSEMBLES:  # its size, which sets what a visit costs
-            op = dataclasses.replace(op, tree_nodes=sum(len(a.ints) for a in node.attribute if a.name == "nodes_treeids"))
+        if node.op_type in TREE_ENSEMBLES:  # its size sets what a visit costs; a double one walks alike
+            walks = tree_walks(node, ran[node.input[0]]) if node.input[0] in ran else None
+            op = dataclasses.replace(op, tree_nodes=tree_size(node), compute_dtype="float32",
+                                     sign_misses=walks[1] if walks else 0.0)
         if loop_repeats(node.name) > 1:  # a kept Loop body's op, run once per iteration
             op = dataclasses.replace(op, repeats=loop_repeats(node.name))
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import itertools
 import math
 
+from .ort_trees import TREE_ENSEMBLES, tree_threads, tree_visits
+
 __all__ = [
     "BROADCAST_OPERANDS",
     "BROADCAST_OPS",
     "RECURRENT",
-    "TREE_ENSEMBLES",
     "broadcast_calls",
     "einsum_macs",
     "elementwise_copies",
@@ -31,7 +32,6 @@ __all__ = [
     "step_weight_bytes",
     "transpose_blocks",
     "transpose_elementwise",
-    "tree_visits",
 ]
 
 # Recurrent ops: ONNX's, and onnxruntime's LSTM over int8 weights (quantize_dynamic writes it).
@@ -67,7 +67,7 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[st
     if not shapes:
         return None
     if node.op_type in TREE_ENSEMBLES:
-        return "", tree_visits(node, shapes[0])
+        return tree_threads(node, shapes[0]), tree_visits(node, shapes[0])
     if node.op_type == "Transpose":
         return transpose_blocks(node, shapes[0], item_bytes)
     if node.op_type in ("Softmax", "LogSoftmax"):
@@ -81,48 +81,6 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[st
         one_d = bool(x) and len(x) == 3 and isinstance(x[0], int) and x[0] > 0
         return ("1d", x[0] * op.out_channels) if one_d else (op.variant, op.out_channels)
     return None
-
-
-# ai.onnx.ml's tree ensembles: onnxruntime walks each tree from its root to a leaf per input row.
-TREE_ENSEMBLES = frozenset({"TreeEnsembleRegressor", "TreeEnsembleClassifier"})
-
-
-def tree_visits(node, shape) -> int:
-    """Nodes a tree ensemble's walks visit over its input's rows: rows x the sum over its trees of
-    their mean leaf depth (the values decide which leaf; a tree's mean leaf depth stands for it).
-    luscinia's LightGBM stress model (held-out set 13) holds 9,988 trees of 4.85 M nodes."""
-    import numpy as np
-
-    attrs = {a.name: a for a in node.attribute}
-    if not {"nodes_treeids", "nodes_nodeids", "nodes_truenodeids", "nodes_falsenodeids", "nodes_modes"} <= attrs.keys():
-        return 0
-    trees = np.fromiter(attrs["nodes_treeids"].ints, np.int64)
-    ids = np.fromiter(attrs["nodes_nodeids"].ints, np.int64)
-    if not trees.size:
-        return 0
-    leaf = np.array(attrs["nodes_modes"].strings) == b"LEAF"
-    span = int(ids.max()) + 1
-    keys = trees * span + ids
-    order = np.argsort(keys)
-    def at(children):  # the node index of each (tree, child id), -1 where there is none
-        wanted = trees * span + np.fromiter(children, np.int64)
-        pos = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
-        return np.where(keys[order][pos] == wanted, order[pos], -1)
-    kids = [np.where(leaf, -1, at(attrs[name].ints)) for name in ("nodes_truenodeids", "nodes_falsenodeids")]
-    depth = np.zeros(len(ids), np.int64)
-    is_child = np.zeros(len(ids), bool)
-    for child in kids:
-        is_child[child[child >= 0]] = True
-    frontier = np.flatnonzero(~is_child)  # the roots, then a level a pass
-    for level in range(1, 1024):
-        frontier = np.concatenate([child[frontier][child[frontier] >= 0] for child in kids])
-        if not frontier.size:
-            break
-        depth[frontier] = level
-    sums = np.bincount(trees[leaf], weights=depth[leaf].astype(float))
-    counts = np.bincount(trees[leaf])
-    rows = shape[0] if shape and isinstance(shape[0], int) and shape[0] > 0 else 1
-    return round(rows * float(np.maximum(sums[counts > 0] / counts[counts > 0], 1.0).sum()))
 
 
 def transpose_blocks(node, shape, item_bytes: int) -> tuple[str, int]:

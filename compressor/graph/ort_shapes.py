@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["ShapeRunError", "bench_feed", "costed_unknown", "filled", "loop_iterations", "run_failure",
-           "shapes_from_run", "shapes_of_run", "sign_misses", "sign_misses_of_run"]
+           "shapes_from_run", "shapes_of_run", "sign_misses", "values_of_run"]
 
 # onnxruntime's profiler names element types as its C++ types do
 _PROFILE_DTYPES = {"float": "float32", "double": "float64", "float16": "float16", "bfloat16": "bfloat16",
@@ -198,20 +198,26 @@ def sign_misses(values) -> float:
     return signs.size * min(flips, positive, 1.0 - positive)
 
 
-def sign_misses_of_run(path: Path, shapes: dict, specs, names: list[str], *, choices: list[str] = (),
-                       values: dict[str, float] | None = None) -> dict[str, float]:
-    """``sign_misses`` of each tensor of ``names`` in one onnxruntime run of the .onnx at ``path``
-    on what ``compress bench`` feeds it (``shapes_of_run``'s inputs): the values set what a PRelu
-    costs.  {} where onnxruntime cannot run it (the ops then cost as their shapes say)."""
+def values_of_run(path: Path, shapes: dict, specs, names: list[str], *, choices: list[str] = (),
+                  values: dict[str, float] | None = None) -> dict:
+    """``name -> array`` of each tensor of ``names`` in one onnxruntime run of the .onnx at ``path``
+    on what ``compress bench`` feeds it (``shapes_of_run``'s inputs; a graph input is the feed
+    itself): the values that set what a PRelu (``sign_misses``) or a tree ensemble's walks
+    (``ort_trees.tree_walks``) cost.  {} where onnxruntime cannot run it (the ops then cost as their
+    shapes say)."""
     import onnx
 
     probe = _probe(path, choices)
-    have = {o.name for o in probe.graph.output}
-    probe.graph.output.extend(onnx.ValueInfoProto(name=name) for name in dict.fromkeys(names) if name not in have)
+    have, inits = {o.name for o in probe.graph.output}, {i.name for i in probe.graph.initializer}
+    fed = {v.name for v in probe.graph.input if v.name not in inits}
+    fetched = [name for name in dict.fromkeys(names) if name not in fed]
+    probe.graph.output.extend(onnx.ValueInfoProto(name=name) for name in fetched if name not in have)
     try:
         session = _session(probe)
-        feed = bench_feed(probe, shapes, specs, values)({i.name for i in session.get_inputs()})
-        return {name: sign_misses(value) for name, value in zip(names, session.run(list(names), feed))}
+        feed = bench_feed(probe, shapes, specs, values)({i.name for i in session.get_inputs()} | (fed & set(names)))
+        return {**{name: feed[name] for name in names if name in feed},
+                **(dict(zip(fetched, session.run(fetched, {i.name: feed[i.name] for i in session.get_inputs()})))
+                   if fetched else {})}
     except Exception:  # noqa: BLE001 - a custom op, inputs it cannot run on: the shapes' cost stands
         return {}
 

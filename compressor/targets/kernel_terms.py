@@ -64,7 +64,8 @@ SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min
 # onnxruntime's Gemm (QGemm).
 SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED_SLICE",
                "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE", "MatMul_gemm": "Gemm",
-               "QLinearMatMul_gemm": "QGemm", "TreeEnsembleClassifier": "TreeEnsembleRegressor"}
+               "QLinearMatMul_gemm": "QGemm", "TreeEnsembleClassifier": "TreeEnsembleRegressor",
+               "TreeEnsemble": "TreeEnsembleRegressor"}
 
 # Op types of a MAC kind that run another operator than the kind's: XNNPACK's deconvolution for a
 # TRANSPOSE_CONV, onnxruntime's GEMM + col2im for a ConvTranspose, its transposes + batched GEMMs for
@@ -95,8 +96,8 @@ def kernel_term_keys(op_type: str, kind: str, taps: int = 0, grouped: bool = Fal
 def kernel_op_type(op_type: str, variant: str = "") -> str:
     """The name an op's own kernel terms take: its op type, with its ``Op.variant`` where it has one
     (``Resize_nearest``, ``BATCH_MATMUL_xnnpack``) other than a resize's "linear", the one its op
-    type's were timed with."""
-    return f"{op_type}_{variant}" if variant and variant != "linear" else op_type
+    type's were timed with, and "serial", which says only that the runtime keeps it on one thread."""
+    return f"{op_type}_{variant}" if variant and variant not in ("linear", "serial") else op_type
 
 
 def log_interpolate(curve, x: float) -> float | None:

@@ -4,6 +4,7 @@ a classifier runs the regressor's walk.  Each able to fail."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from compressor.graph.ort_kernels import tree_visits
+from compressor.graph.ort_trees import tree_visits
 from compressor.graph.read import read_graph
 from compressor.targets.load import load_target
 
@@ -71,3 +72,101 @@ def test_a_visit_costs_what_the_curve_says_for_the_ensembles_size(tmp_path):
     flat = estimate_op_latency(replace(op, tree_nodes=0), zen4, runtime="onnx").latency_s
     call_ns = costs.kernel_terms("float32", "TreeEnsembleRegressor", op.kind).call_ns
     assert sized - flat == pytest.approx(op.kernel_calls * (per_visit - call_ns) * 1e-9, rel=1e-6)
+
+
+def test_a_tree_ensemble_of_opset_5_walks_as_the_regressor_it_encodes():
+    """TreeEnsemble (ai.onnx.ml 5) lists interior nodes and leaves apart: the lopsided tree above,
+    so encoded, makes the same visits, and its size counts both."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    from compressor.graph.ort_trees import tree_size
+
+    node = helper.make_node("TreeEnsemble", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1, tree_roots=[0],
+                            nodes_featureids=[0, 0], nodes_splits=numpy_helper.from_array(np.zeros(2, np.float64)),
+                            nodes_modes=numpy_helper.from_array(np.zeros(2, np.uint8)),
+                            nodes_truenodeids=[0, 1], nodes_trueleafs=[1, 1], nodes_falsenodeids=[1, 2],
+                            nodes_falseleafs=[0, 1], leaf_targetids=[0, 0, 0],
+                            leaf_weights=numpy_helper.from_array(np.ones(3, np.float64)))
+    assert tree_visits(node, (6, 1)) == round(6 * (1 + 2 + 2) / 3)
+    assert tree_size(node) == 5
+    two = helper.make_node("TreeEnsemble", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1, tree_roots=[0, 2],
+                           nodes_featureids=[0] * 3, nodes_truenodeids=[0, 1, 3], nodes_trueleafs=[1, 1, 1],
+                           nodes_falsenodeids=[1, 2, 4], nodes_falseleafs=[0, 1, 1], leaf_targetids=[0] * 5)
+    assert tree_visits(two, (2, 1)) == round(2 * ((1 + 2 + 2) / 3 + 1))
+
+
+def test_walks_count_the_visits_and_the_splits_their_rows_part_both_ways(monkeypatch):
+    """tree_walks walks each row down each tree: a visit per interior node, a mispredicted split per
+    row that goes the minority way; a repeated run's first LEARNED_SPLITS visits are learned."""
+    import numpy as np
+
+    from compressor.graph import ort_trees
+
+    full = tree_ensemble_node(20, 5, 8)
+    assert ort_trees.tree_walks(full, np.zeros((1, 8), np.float32)) == (20 * 5, 0.0)  # one row: nothing to part
+    monkeypatch.setattr(ort_trees, "LEARNED_SPLITS", 0)
+    node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1,
+                            nodes_treeids=[0] * 5, nodes_nodeids=[0, 1, 2, 3, 4], nodes_featureids=[0, 0, 1, 0, 0],
+                            nodes_values=[0.0, 0.0, 0.0, 0.0, 0.0],
+                            nodes_modes=["BRANCH_LEQ", "LEAF", "BRANCH_LEQ", "LEAF", "LEAF"],
+                            nodes_truenodeids=[1, 0, 3, 0, 0], nodes_falsenodeids=[2, 0, 4, 0, 0],
+                            target_treeids=[0] * 3, target_nodeids=[1, 3, 4], target_ids=[0] * 3,
+                            target_weights=[1.0] * 3)
+    rows = np.array([[-1.0, 0.0], [1.0, -1.0], [1.0, 1.0], [1.0, 1.0]], np.float32)
+    # root: 1 row left, 3 right (1 missed); node 2 on feature 1: 1 left, 2 right (1 missed)
+    assert ort_trees.tree_walks(node, rows) == (4 + 3, 2.0)
+    monkeypatch.setattr(ort_trees, "LEARNED_SPLITS", 3)
+    assert ort_trees.tree_walks(node, rows) == (7, pytest.approx(2.0 * (1 - 3 / 7)))
+
+
+def _v5_model(path, trees: int, depth: int, rows: int, features: int = 8):
+    """A TreeEnsemble (ai.onnx.ml 5) of ``trees`` full trees ``depth`` deep on float64 rows, as LightGBM's
+    newer exports write them: interior nodes and leaves apart."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(0)
+    inner, leaves = 2 ** depth - 1, 2 ** depth
+    kids = [(2 * i + 1 + side) for i in range(inner) for side in (0, 1)]
+    nexts = [[(t * inner + c, 0) if c < inner else (t * leaves + c - inner, 1) for c in kids[side::2]]
+             for side in (0, 1) for t in range(trees)]
+    true, false = [n for part in nexts[:trees] for n in part], [n for part in nexts[trees:] for n in part]
+    node = helper.make_node(
+        "TreeEnsemble", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1, tree_roots=[t * inner for t in range(trees)],
+        nodes_featureids=rng.integers(0, features, trees * inner).tolist(),
+        nodes_splits=numpy_helper.from_array(rng.standard_normal(trees * inner)),
+        nodes_modes=numpy_helper.from_array(np.zeros(trees * inner, np.uint8)),
+        nodes_truenodeids=[n for n, _ in true], nodes_trueleafs=[f for _, f in true],
+        nodes_falsenodeids=[n for n, _ in false], nodes_falseleafs=[f for _, f in false],
+        leaf_targetids=[0] * (trees * leaves), leaf_weights=numpy_helper.from_array(rng.standard_normal(trees * leaves)))
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [rows, features])],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)])
+    model.ir_version = 10
+    onnx.save(model, str(path))
+    (op,) = read_graph(path).ops
+    return op
+
+
+def test_a_double_tree_ensemble_is_walked_on_benchs_rows_and_split_as_onnxruntime_splits_it(tmp_path):
+    """A float64 TreeEnsemble costs as the float32 walks it makes (bench's rows walked: visits, and
+    splits its rows part both ways past what a repeated run teaches the predictor); onnxruntime keeps
+    2 to 50 rows on one thread (variant "serial"), and splits 51 and more by trees."""
+    from compressor.cost.latency import estimate_op_latency
+
+    many = _v5_model(tmp_path / "many.onnx", 200, 5, 128)
+    assert many.compute_dtype == "float32" and many.tree_nodes == 200 * (31 + 32)
+    assert many.kernel_calls == 128 * 200 * 5 and many.sign_misses > 0 and many.variant == ""
+    few = _v5_model(tmp_path / "few.onnx", 200, 5, 32)
+    assert few.kernel_calls == 32 * 200 * 5 and few.sign_misses == 0 and few.variant == "serial"
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    two = dataclasses.replace(zen4, compute=dataclasses.replace(zen4.compute, threads=2))
+
+    def us(op, target):
+        return estimate_op_latency(op, target, runtime="onnx").latency_s * 1e6
+
+    assert us(few, two) == pytest.approx(us(few, zen4))
+    assert us(many, two) < 0.7 * us(many, zen4)
+    terms = zen4.compute.runtime_cost("onnx").kernel_terms("float32", "TreeEnsembleRegressor", many.kind)
+    assert terms.miss_ns > 0

@@ -1,0 +1,209 @@
+"""ai.onnx.ml's tree ensembles as onnxruntime runs them: their size and the node visits their walks
+make (``Op.tree_nodes``, ``Op.kernel_calls``; the terms' ``call_ns`` and ``tree_visit_ns`` price them)."""
+
+from __future__ import annotations
+
+__all__ = ["TREE_ENSEMBLES", "tree_size", "tree_threads", "tree_visits", "tree_walks"]
+
+
+# ai.onnx.ml's tree ensembles: onnxruntime walks each tree from its root to a leaf per input row
+# (TreeEnsemble, opset 5, is the two older ones in one encoding: its interior nodes and leaves apart).
+TREE_ENSEMBLES = frozenset({"TreeEnsembleRegressor", "TreeEnsembleClassifier", "TreeEnsemble"})
+
+
+def tree_size(node) -> int:
+    """A tree ensemble's nodes, interior and leaves (what sets what a visit costs)."""
+    attrs = {a.name: a for a in node.attribute}
+    if "tree_roots" in attrs:  # TreeEnsemble: interior nodes, then leaves
+        return len(attrs["nodes_featureids"].ints) + len(attrs["leaf_targetids"].ints) if (
+            "nodes_featureids" in attrs and "leaf_targetids" in attrs) else 0
+    return len(attrs["nodes_treeids"].ints) if "nodes_treeids" in attrs else 0
+
+
+def tree_threads(node, shape) -> str:
+    """``Op.variant`` "serial" where onnxruntime walks the ensemble on one thread whatever its pool
+    (tree_ensemble_common.h ComputeAgg, its defaults parallel_tree 80, parallel_N 50: one row
+    through at most 80 trees, or 2 to 50 rows), else "" (split by trees or rows)."""
+    attrs = {a.name: a for a in node.attribute}
+    trees = (len(attrs["tree_roots"].ints) if "tree_roots" in attrs
+             else len(set(attrs["nodes_treeids"].ints)) if "nodes_treeids" in attrs else 0)
+    rows = shape[0] if shape and len(shape) > 1 and isinstance(shape[0], int) and shape[0] > 0 else 1
+    return "serial" if (rows == 1 and trees <= 80) or 1 < rows <= 50 else ""
+
+
+def tree_visits(node, shape) -> int:
+    """Nodes a tree ensemble's walks visit over its input's rows: rows x the sum over its trees of
+    their mean leaf depth (the values decide which leaf; a tree's mean leaf depth stands for it).
+    luscinia's LightGBM stress model (held-out set 13) holds 9,988 trees of 4.85 M nodes."""
+    import numpy as np
+
+    attrs = {a.name: a for a in node.attribute}
+    rows = shape[0] if shape and isinstance(shape[0], int) and shape[0] > 0 else 1
+    if "tree_roots" in attrs:
+        return round(rows * _interior_walks(attrs))
+    if not {"nodes_treeids", "nodes_nodeids", "nodes_truenodeids", "nodes_falsenodeids", "nodes_modes"} <= attrs.keys():
+        return 0
+    trees = np.fromiter(attrs["nodes_treeids"].ints, np.int64)
+    ids = np.fromiter(attrs["nodes_nodeids"].ints, np.int64)
+    if not trees.size:
+        return 0
+    leaf = np.array(attrs["nodes_modes"].strings) == b"LEAF"
+    span = int(ids.max()) + 1
+    keys = trees * span + ids
+    order = np.argsort(keys)
+    def at(children):  # the node index of each (tree, child id), -1 where there is none
+        wanted = trees * span + np.fromiter(children, np.int64)
+        pos = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
+        return np.where(keys[order][pos] == wanted, order[pos], -1)
+    kids = [np.where(leaf, -1, at(attrs[name].ints)) for name in ("nodes_truenodeids", "nodes_falsenodeids")]
+    depth = np.zeros(len(ids), np.int64)
+    is_child = np.zeros(len(ids), bool)
+    for child in kids:
+        is_child[child[child >= 0]] = True
+    frontier = np.flatnonzero(~is_child)  # the roots, then a level a pass
+    for level in range(1, 1024):
+        frontier = np.concatenate([child[frontier][child[frontier] >= 0] for child in kids])
+        if not frontier.size:
+            break
+        depth[frontier] = level
+    sums = np.bincount(trees[leaf], weights=depth[leaf].astype(float))
+    counts = np.bincount(trees[leaf])
+    return round(rows * float(np.maximum(sums[counts > 0] / counts[counts > 0], 1.0).sum()))
+
+
+def _interior_walks(attrs: dict) -> float:
+    """TreeEnsemble's (opset 5) sum over its trees of their mean leaf depth: its ``nodes_*`` are
+    the interior nodes, each child an interior node or a leaf (``nodes_trueleafs`` /
+    ``nodes_falseleafs``), each tree from its ``tree_roots`` entry."""
+    import numpy as np
+
+    needed = ("nodes_truenodeids", "nodes_falsenodeids", "nodes_trueleafs", "nodes_falseleafs")
+    if not all(name in attrs for name in needed):
+        return 0.0
+    children = [(np.fromiter(attrs[f"nodes_{side}nodeids"].ints, np.int64),
+                 np.fromiter(attrs[f"nodes_{side}leafs"].ints, np.int64).astype(bool)) for side in ("true", "false")]
+    roots = np.fromiter(attrs["tree_roots"].ints, np.int64)
+    if not roots.size or not children[0][0].size:
+        return 0.0
+    leaf_sums, leaf_counts = np.zeros(roots.size), np.zeros(roots.size)
+    frontier, tree = roots, np.arange(roots.size)
+    for level in range(1, 1024):  # the interior nodes at this depth less one, a level a pass
+        step_nodes, step_trees = [], []
+        for child, is_leaf in children:
+            kids, leafs = child[frontier], is_leaf[frontier]
+            np.add.at(leaf_sums, tree[leafs], level)
+            np.add.at(leaf_counts, tree[leafs], 1)
+            step_nodes.append(kids[~leafs])
+            step_trees.append(tree[~leafs])
+        frontier, tree = np.concatenate(step_nodes), np.concatenate(step_trees)
+        if not frontier.size:
+            break
+    walked = leaf_counts > 0
+    return float(np.maximum(leaf_sums[walked] / leaf_counts[walked], 1.0).sum())
+
+
+# TreeEnsemble's (opset 5) node modes, as the older ops' strings name them (SET_MEMBER walked as EQ).
+_MODES = {b"BRANCH_LEQ": 0, b"BRANCH_LT": 1, b"BRANCH_GTE": 2, b"BRANCH_GT": 3, b"BRANCH_EQ": 4, b"BRANCH_NEQ": 5,
+          b"BRANCH_MEMBER": 6}
+
+
+def _interior(node):
+    """(feature, threshold, mode, true next, false next, roots) over an ensemble's interior nodes, a
+    child's next the interior node's index or -1 for a leaf, in either encoding; None where the
+    attributes are not there."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    attrs = {a.name: a for a in node.attribute}
+
+    def floats(name):
+        if f"{name}_as_tensor" in attrs:
+            return numpy_helper.to_array(attrs[f"{name}_as_tensor"].t).astype(np.float64).reshape(-1)
+        attr = attrs.get(name)
+        if attr is None:
+            return None
+        return numpy_helper.to_array(attr.t).astype(np.float64).reshape(-1) if attr.HasField("t") else np.array(
+            attr.floats, np.float64)
+
+    if "tree_roots" in attrs:  # opset 5: interior nodes apart, each child flagged a leaf or not
+        splits, names = floats("nodes_splits"), ("nodes_featureids", "nodes_truenodeids", "nodes_falsenodeids")
+        if splits is None or not all(name in attrs for name in (*names, "nodes_trueleafs", "nodes_falseleafs")):
+            return None
+        modes = (numpy_helper.to_array(attrs["nodes_modes"].t).astype(np.int64).reshape(-1) if "nodes_modes" in attrs
+                 else np.zeros(splits.size, np.int64))
+        nexts = [np.where(np.array(attrs[f"nodes_{s}leafs"].ints, bool), -1, np.array(attrs[f"nodes_{s}nodeids"].ints))
+                 for s in ("true", "false")]
+        return (np.array(attrs["nodes_featureids"].ints), splits, modes, *nexts, np.array(attrs["tree_roots"].ints))
+    needed = ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes", "nodes_truenodeids",
+              "nodes_falsenodeids")
+    values = floats("nodes_values")
+    if values is None or not all(name in attrs for name in needed):
+        return None
+    trees, ids = np.array(attrs["nodes_treeids"].ints), np.array(attrs["nodes_nodeids"].ints)
+    mode_names = np.array(attrs["nodes_modes"].strings)
+    inner = mode_names != b"LEAF"
+    span = int(ids.max()) + 1 if ids.size else 1
+    keys = trees * span + ids
+    order = np.argsort(keys)
+    position = np.full(len(ids), -1)
+    position[inner] = np.arange(int(inner.sum()))  # interior index of each node, -1 for a leaf
+
+    def next_of(children):
+        wanted = trees * span + np.array(children)
+        at = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
+        found = np.where(keys[order][at] == wanted, order[at], -1)
+        return np.where(found >= 0, position[np.maximum(found, 0)], -1)[inner]
+
+    is_child = np.zeros(len(ids), bool)
+    for name in ("nodes_truenodeids", "nodes_falsenodeids"):
+        wanted = trees[inner] * span + np.array(attrs[name].ints)[inner]
+        at = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
+        is_child[order[at][keys[order][at] == wanted]] = True
+    roots = position[inner & ~is_child]
+    kinds, codes = np.unique(mode_names[inner], return_inverse=True)
+    modes = np.array([_MODES.get(bytes(kind), 0) for kind in kinds], np.int64)[codes.reshape(-1)]
+    return (np.array(attrs["nodes_featureids"].ints)[inner], values[inner], modes,
+            next_of(attrs["nodes_truenodeids"].ints), next_of(attrs["nodes_falsenodeids"].ints), roots)
+
+
+# Splits of a run repeated run after run (as bench times it) that a branch predictor learns: on the
+# EPYC Zen 4, walks of up to ~40 K visits cost as if predicted (microbench_kernels.py tree_rows
+# family: 1.2-2.2 ns a visit up to 48 K visits, 6-16 past 150 K; 40 K fits the family best).
+LEARNED_SPLITS = 40_000
+
+
+def tree_walks(node, values, max_walks: int = 4_000_000) -> tuple[float, float] | None:
+    """(node visits, mispredicted splits) of an ensemble's walks over ``values`` (its input, rows x
+    features, as bench feeds it): each row walked down each tree, a visit an interior node (the
+    cost model counts the trees' mean leaf depths, ``tree_visits``, what its curve was timed on:
+    luscinia's LightGBM trees, walked on bench's row, make 43 K visits where their depths say 77 K,
+    and take 55 ns a tree, as full trees 10 deep do, 54); a split
+    mispredicted as often as its rows part the minority way (a predictor taking each split's
+    majority way: one row's walks, 0), less the share of the run a predictor learns from the runs
+    before it (``LEARNED_SPLITS``).  Rows past ``max_walks`` walks are sampled, the counts scaled.
+    None where the encoding is not read."""
+    import numpy as np
+
+    arrays = _interior(node)
+    if arrays is None:
+        return None
+    feature, threshold, mode, true_next, false_next, roots = arrays
+    x = np.asarray(values, np.float64)
+    x = x.reshape(1, -1) if x.ndim < 2 else x.reshape(x.shape[0], -1)
+    if not x.shape[0] or not roots.size or int(feature.max(initial=0)) >= x.shape[1]:
+        return None
+    rows = np.arange(x.shape[0])[:: max(1, -(-x.shape[0] * roots.size // max_walks))]
+    at = np.tile(roots, rows.size)
+    row = np.repeat(rows, roots.size)
+    visits, taken = np.zeros(true_next.size), np.zeros(true_next.size)
+    while at.size:
+        v, t, m = x[row, feature[at]], threshold[at], mode[at]
+        go = np.select([m == 0, m == 1, m == 2, m == 3, m == 5], [v <= t, v < t, v >= t, v > t, v != t], v == t)
+        visits += np.bincount(at, minlength=visits.size)
+        taken += np.bincount(at, weights=go, minlength=visits.size)
+        nxt = np.where(go, true_next[at], false_next[at])
+        keep = nxt >= 0
+        at, row = nxt[keep], row[keep]
+    walked = float(visits.sum()) * x.shape[0] / rows.size
+    missed = float(np.minimum(taken, visits - taken).sum()) * x.shape[0] / rows.size
+    return walked, missed * max(0.0, 1.0 - LEARNED_SPLITS / max(walked, 1.0))
