@@ -37,69 +37,29 @@ def tree_visits(node, shape) -> int:
     luscinia's LightGBM stress model (held-out set 13) holds 9,988 trees of 4.85 M nodes."""
     import numpy as np
 
-    attrs = {a.name: a for a in node.attribute}
+    arrays = _interior(node)
+    if arrays is None or not arrays[5].size:
+        return 0
+    *_, true_next, false_next, roots = arrays
     rows = shape[0] if shape and isinstance(shape[0], int) and shape[0] > 0 else 1
-    if "tree_roots" in attrs:
-        return round(rows * _interior_walks(attrs))
-    if not {"nodes_treeids", "nodes_nodeids", "nodes_truenodeids", "nodes_falsenodeids", "nodes_modes"} <= attrs.keys():
-        return 0
-    trees = np.fromiter(attrs["nodes_treeids"].ints, np.int64)
-    ids = np.fromiter(attrs["nodes_nodeids"].ints, np.int64)
-    if not trees.size:
-        return 0
-    leaf = np.array(attrs["nodes_modes"].strings) == b"LEAF"
-    span = int(ids.max()) + 1
-    keys = trees * span + ids
-    order = np.argsort(keys)
-    def at(children):  # the node index of each (tree, child id), -1 where there is none
-        wanted = trees * span + np.fromiter(children, np.int64)
-        pos = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
-        return np.where(keys[order][pos] == wanted, order[pos], -1)
-    kids = [np.where(leaf, -1, at(attrs[name].ints)) for name in ("nodes_truenodeids", "nodes_falsenodeids")]
-    depth = np.zeros(len(ids), np.int64)
-    is_child = np.zeros(len(ids), bool)
-    for child in kids:
-        is_child[child[child >= 0]] = True
-    frontier = np.flatnonzero(~is_child)  # the roots, then a level a pass
-    for level in range(1, 1024):
-        frontier = np.concatenate([child[frontier][child[frontier] >= 0] for child in kids])
-        if not frontier.size:
-            break
-        depth[frontier] = level
-    sums = np.bincount(trees[leaf], weights=depth[leaf].astype(float))
-    counts = np.bincount(trees[leaf])
-    return round(rows * float(np.maximum(sums[counts > 0] / counts[counts > 0], 1.0).sum()))
-
-
-def _interior_walks(attrs: dict) -> float:
-    """TreeEnsemble's (opset 5) sum over its trees of their mean leaf depth: its ``nodes_*`` are
-    the interior nodes, each child an interior node or a leaf (``nodes_trueleafs`` /
-    ``nodes_falseleafs``), each tree from its ``tree_roots`` entry."""
-    import numpy as np
-
-    needed = ("nodes_truenodeids", "nodes_falsenodeids", "nodes_trueleafs", "nodes_falseleafs")
-    if not all(name in attrs for name in needed):
-        return 0.0
-    children = [(np.fromiter(attrs[f"nodes_{side}nodeids"].ints, np.int64),
-                 np.fromiter(attrs[f"nodes_{side}leafs"].ints, np.int64).astype(bool)) for side in ("true", "false")]
-    roots = np.fromiter(attrs["tree_roots"].ints, np.int64)
-    if not roots.size or not children[0][0].size:
-        return 0.0
     leaf_sums, leaf_counts = np.zeros(roots.size), np.zeros(roots.size)
-    frontier, tree = roots, np.arange(roots.size)
-    for level in range(1, 1024):  # the interior nodes at this depth less one, a level a pass
-        step_nodes, step_trees = [], []
-        for child, is_leaf in children:
-            kids, leafs = child[frontier], is_leaf[frontier]
-            np.add.at(leaf_sums, tree[leafs], level)
-            np.add.at(leaf_counts, tree[leafs], 1)
-            step_nodes.append(kids[~leafs])
-            step_trees.append(tree[~leafs])
-        frontier, tree = np.concatenate(step_nodes), np.concatenate(step_trees)
-        if not frontier.size:
+    at, tree = roots, np.arange(roots.size)
+    for level in range(1, 1024):  # the interior nodes a level down, a level a pass
+        deeper, trees = [], []
+        for child in (true_next[at], false_next[at]):
+            leafs = child < 0
+            leaf_sums += np.bincount(tree[leafs], minlength=roots.size) * level
+            leaf_counts += np.bincount(tree[leafs], minlength=roots.size)
+            deeper.append(child[~leafs])
+            trees.append(tree[~leafs])
+        at, tree = np.concatenate(deeper), np.concatenate(trees)
+        if not at.size:
             break
     walked = leaf_counts > 0
-    return float(np.maximum(leaf_sums[walked] / leaf_counts[walked], 1.0).sum())
+    attrs = {a.name: a for a in node.attribute}  # a tree that is one leaf: its root's fetch, as a visit
+    trees = np.unique(np.fromiter(attrs["nodes_treeids"].ints, np.int64)).size if "nodes_treeids" in attrs else 0
+    depths = float(np.maximum(leaf_sums[walked] / leaf_counts[walked], 1.0).sum()) + max(trees - roots.size, 0)
+    return round(rows * depths)
 
 
 # TreeEnsemble's (opset 5) node modes, as the older ops' strings name them (SET_MEMBER walked as EQ).
@@ -109,8 +69,8 @@ _MODES = {b"BRANCH_LEQ": 0, b"BRANCH_LT": 1, b"BRANCH_GTE": 2, b"BRANCH_GT": 3, 
 
 def _interior(node):
     """(feature, threshold, mode, true next, false next, roots) over an ensemble's interior nodes, a
-    child's next the interior node's index or -1 for a leaf, in either encoding; None where the
-    attributes are not there."""
+    child's next the interior node's index or -1 for a leaf, in either encoding (thresholds 0 where
+    not given); None where its structure's attributes are not there."""
     import numpy as np
     from onnx import numpy_helper
 
@@ -126,9 +86,11 @@ def _interior(node):
             attr.floats, np.float64)
 
     if "tree_roots" in attrs:  # opset 5: interior nodes apart, each child flagged a leaf or not
-        splits, names = floats("nodes_splits"), ("nodes_featureids", "nodes_truenodeids", "nodes_falsenodeids")
-        if splits is None or not all(name in attrs for name in (*names, "nodes_trueleafs", "nodes_falseleafs")):
+        names = ("nodes_featureids", "nodes_truenodeids", "nodes_falsenodeids", "nodes_trueleafs", "nodes_falseleafs")
+        if not all(name in attrs for name in names):
             return None
+        splits = floats("nodes_splits")
+        splits = np.zeros(len(attrs["nodes_featureids"].ints)) if splits is None else splits
         modes = (numpy_helper.to_array(attrs["nodes_modes"].t).astype(np.int64).reshape(-1) if "nodes_modes" in attrs
                  else np.zeros(splits.size, np.int64))
         nexts = [np.where(np.array(attrs[f"nodes_{s}leafs"].ints, bool), -1, np.array(attrs[f"nodes_{s}nodeids"].ints))
@@ -136,9 +98,10 @@ def _interior(node):
         return (np.array(attrs["nodes_featureids"].ints), splits, modes, *nexts, np.array(attrs["tree_roots"].ints))
     needed = ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes", "nodes_truenodeids",
               "nodes_falsenodeids")
-    values = floats("nodes_values")
-    if values is None or not all(name in attrs for name in needed):
+    if not all(name in attrs for name in needed):
         return None
+    values = floats("nodes_values")
+    values = np.zeros(len(attrs["nodes_nodeids"].ints)) if values is None else values
     trees, ids = np.array(attrs["nodes_treeids"].ints), np.array(attrs["nodes_nodeids"].ints)
     mode_names = np.array(attrs["nodes_modes"].strings)
     inner = mode_names != b"LEAF"
