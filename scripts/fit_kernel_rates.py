@@ -276,7 +276,7 @@ PASS_TERMS_FOR = {("onnx", "float32"): ("conv", "pointwise")}
 TAP_TERMS_FOR = {("onnx", "int8"): ("conv",), ("tflite", "float32"): ("depthwise",)}
 # Runtimes (format, dtype) -> the fit groups whose one-row GEMMs pay per k step of each microkernel
 # call (``step_ns``, cost.tiles.one_row_steps): XNNPACK's 1x32 / 1x16 fp32 kernels chain one FMA per
-# step into each accumulator, so [1, 4096] -> 1 takes 5.4 us as -> 16 does (fc_one_row family).
+# step into each accumulator, so [1, 4096] -> 1 takes 4.8 us as -> 16 does (fc_one_row family).
 STEP_TERMS_FOR = {("tflite", "float32"): ("fully_connected", "conv")}
 # TFLite ops XNNPACK runs through one binary element-wise operator (binary-elementwise-nd.c):
 # the cost of one call of its kernel is theirs alike, fitted where the grid broadcasts.

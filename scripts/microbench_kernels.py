@@ -606,8 +606,8 @@ GRID["space_depth"] = ([{"op": "DepthToSpace", "shape": s, "b": b, "mode": m} fo
 
 # GEMMs of one row (added 2026-12-06, session 26, fp32): XNNPACK's 1-row kernel (1x32, 1x16 where the op
 # has fewer than 32 output channels) chains one FMA per k step into each accumulator, so its time is
-# its K steps per column block at the FMA's latency, whatever the channels in the block: 5.4 us for
-# [1, 4096] -> 1 or -> 16, 10 for -> 17 (two blocks of 16), 5.6 for -> 32 (Op's one-row steps,
+# its K steps per column block at the FMA's latency, whatever the channels in the block: 4.8 us for
+# [1, 4096] -> 1 or -> 16, 9.2 for -> 17 (two blocks of 16), 5.1 for -> 32 (Op's one-row steps,
 # cost.tiles.one_row_steps).  A TF Lattice model (held-out set 12) runs 61 such [1, 4096] -> 1 FCs:
 # 286 us alone where MACs and bytes said 99.  FCs of 1 row over 1 to 200 output channels, a few of
 # 2 to 16 rows beside them, and convs of one output position (MediaPipe's 2x2x192 -> 1x1x195 heads).

@@ -158,7 +158,7 @@ def one_row_steps(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> float:
     """K steps x column blocks of a GEMM over one output row (a batch-1 FC, a conv or 1x1 conv of one
     output position): each microkernel call walks all K of its block (the op's channel tile, its
     narrower kernel's where it has fewer channels), one FMA per step into each accumulator, so its
-    time follows the steps, not the MACs (XNNPACK's 1x32 fp32 kernel on the Zen 4: ~1.25 ns a step
+    time follows the steps, not the MACs (XNNPACK's 1x32 fp32 kernel on the Zen 4: ~1.2 ns a step
     whether a block holds 1 output channel or 32; ``microbench_kernels.py`` fc_one_row family).
     0 for an op of more rows, a grouped conv, an op of another kind."""
     if (op.kind not in ("conv", "pointwise", "fully_connected") or not op.macs or not op.out_channels
