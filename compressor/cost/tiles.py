@@ -167,6 +167,16 @@ def one_row_steps(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> float:
     return op.macs / op.out_channels * math.ceil(op.out_channels / op_channel_tile(op, compute, costs))
 
 
+def unlearned_misses(op: Op, costs: RuntimeCost) -> float:
+    """The mispredicted branches an op pays (``Op.sign_misses``): a tree ensemble's, the share of its
+    visits (``Op.kernel_calls``) past what a repeated run teaches the CPU's predictor
+    (``costs.learned_branches``: the Zen 4's walks cost as predicted up to ~40 K visits); a PRelu's as
+    counted."""
+    if not op.tree_nodes or not op.kernel_calls or not costs.learned_branches:
+        return op.sign_misses
+    return op.sign_misses * max(0.0, 1.0 - costs.learned_branches / op.kernel_calls)
+
+
 def tap_pairs(op: Op) -> int:
     """Output positions x filter taps of a conv with taps (kind "conv") or a depthwise conv (one
     input pointer per pair in its indirection buffer, whatever its channels); 0 for any other op."""

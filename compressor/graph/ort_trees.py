@@ -129,12 +129,6 @@ def _interior(node):
             next_of(attrs["nodes_truenodeids"].ints), next_of(attrs["nodes_falsenodeids"].ints), roots)
 
 
-# Splits of a run repeated run after run (as bench times it) that a branch predictor learns: on the
-# EPYC Zen 4, walks of up to ~40 K visits cost as if predicted (microbench_kernels.py tree_rows
-# family: 1.2-2.2 ns a visit up to 48 K visits, 6-16 past 150 K; 40 K fits the family best).
-LEARNED_SPLITS = 40_000
-
-
 def tree_walks(node, values, max_walks: int = 4_000_000) -> tuple[float, float] | None:
     """(node visits, mispredicted splits) of an ensemble's walks over ``values`` (its input, rows x
     features, as bench feeds it): each row walked down each tree, a visit an interior node (the
@@ -142,8 +136,8 @@ def tree_walks(node, values, max_walks: int = 4_000_000) -> tuple[float, float] 
     luscinia's LightGBM trees, walked on bench's row, make 43 K visits where their depths say 77 K,
     and take 55 ns a tree, as full trees 10 deep do, 54); a split
     mispredicted as often as its rows part the minority way (a predictor taking each split's
-    majority way: one row's walks, 0), less the share of the run a predictor learns from the runs
-    before it (``LEARNED_SPLITS``).  Rows past ``max_walks`` walks are sampled, the counts scaled.
+    majority way: one row's walks, 0; what a CPU's predictor learns of a repeated run is the profile's,
+    ``RuntimeCost.learned_branches``).  Rows past ``max_walks`` walks are sampled, the counts scaled.
     None where the encoding is not read."""
     import numpy as np
 
@@ -167,6 +161,5 @@ def tree_walks(node, values, max_walks: int = 4_000_000) -> tuple[float, float] 
         nxt = np.where(go, true_next[at], false_next[at])
         keep = nxt >= 0
         at, row = nxt[keep], row[keep]
-    walked = float(visits.sum()) * x.shape[0] / rows.size
-    missed = float(np.minimum(taken, visits - taken).sum()) * x.shape[0] / rows.size
-    return walked, missed * max(0.0, 1.0 - LEARNED_SPLITS / max(walked, 1.0))
+    scale = x.shape[0] / rows.size
+    return float(visits.sum()) * scale, float(np.minimum(taken, visits - taken).sum()) * scale
