@@ -663,7 +663,7 @@ def fit_learned_branches(rows: list[dict], target, fmt: str, floor: dict) -> flo
     """``learned_branches``: the visits of a repeated run the CPU's predictor learns, the candidate
     (0 to 120 K) under which the ``fmt`` tree ensemble terms fit the tree_rows points best (the mean of
     |predicted / measured - 1|); None without such points.  Walks of fewer visits cost as predicted:
-    the Zen 4's 1.2-2.2 ns a visit up to 48 K visits, 6-16 past 150 K."""
+    the Zen 4's 1.2-2.2 ns a visit up to 48 K visits, 5.6-11 past 150 K."""
     replace = dataclasses.replace
     points = [r for r in rows if r["format"] == fmt and r["family"] == "tree_rows"]
     if not points:

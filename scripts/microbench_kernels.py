@@ -575,7 +575,7 @@ GRID["tree_ensemble"] = [{"trees": t, "depth": d, "features": f, "rows": r} for 
 # Tree ensembles over many rows (added 2026-12-06, session 26, onnx fp32): a split its rows part both
 # ways is mispredicted, and the node the walk then needs is fetched late, so such a walk costs per
 # mispredicted split (``miss_ns``, Op.sign_misses: ort_trees.tree_walks on bench's rows) beside its
-# visits.  atspm-detector's LightGBM models (held-out set 14: 32 and 256 rows) ran 6.8-7.7 ns a visit
+# visits.  atspm-detector's LightGBM models (held-out set 14: 32 and 256 rows) ran 3.9-4.9 ns a visit
 # where one row's visits cost 1.7-1.8.  8 to 256 rows through 100 to 3,000 trees 5 to 10 deep.
 GRID["tree_rows"] = [{"trees": t, "depth": d, "features": 64, "rows": r} for t, d, r in [
     (100, 6, 8), (100, 6, 64), (300, 8, 16), (300, 8, 128), (1000, 6, 8), (1000, 6, 32), (1000, 6, 128),
