@@ -134,7 +134,7 @@ def tree_walks(node, values, max_walks: int = 4_000_000) -> tuple[float, float] 
     features, as bench feeds it): each row walked down each tree, a visit an interior node (the
     cost model counts the trees' mean leaf depths, ``tree_visits``, what its curve was timed on:
     luscinia's LightGBM trees, walked on bench's row, make 43 K visits where their depths say 77 K,
-    and take 55 ns a tree, as full trees 10 deep do, 54); a split
+    and take 55 ns a tree, as full trees 10 deep do, 51); a split
     mispredicted as often as its rows part the minority way (a predictor taking each split's
     majority way: one row's walks, 0; what a CPU's predictor learns of a repeated run is the profile's,
     ``RuntimeCost.learned_branches``).  Rows past ``max_walks`` walks are sampled, the counts scaled.
