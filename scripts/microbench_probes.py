@@ -53,7 +53,8 @@ holds one (``subnormal_vector_ns``, ``Op.subnormal_vectors``); XNNPACK runs them
 activations on uint8 weights (dynamic-range), three shapes a kind.  XNNPACK takes int8 only by
 default, so LiteRT runs its own kernels: each point's time over the op's compute part as the
 profile's int8 terms cost it; ``--from-json F`` prints ``int8_pair_factors.uint8`` and ``.hybrid_u8``
-(``Op.int8_pair``), the median per kind.
+(``Op.int8_pair``), the median per kind.  ``tflite-uint8-threads``: the same points at one and two
+threads (measured, not priced; ``--from-json`` prints each kind's two-thread gain).
 
 (The ``gemm-weights`` probe that was here, chains of distinct pointwise convs, became
 ``microbench_weight_stream.py --conv``, which measures them alone and prices them:
@@ -762,6 +763,33 @@ def probe_tflite_uint8(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+def probe_tflite_uint8_threads(work: Path, seconds: float) -> list[dict]:
+    """The tflite-uint8 points at one and two threads (each session alone, wall medians): LiteRT's
+    uint8 kernels split on two threads, its hybrid ones (float activations, uint8 weights) less or not
+    at all.  Measured, not priced: facex's expression net (held-out set 13) runs slower on two threads
+    than on one (16.6 ms against 12.3), which neither rate says."""
+    from compressor.measure.bench import open_invoker
+
+    rows = []
+    for pair in ("uint8", "hybrid_u8"):
+        for kind, shapes in UINT8_POINTS.items():
+            for side, cin, cout, k in shapes if not (pair == "hybrid_u8" and kind == "depthwise") else ():
+                path = build_uint8_op(work / f"{pair}-{kind}-{side}-{cin}-{cout}.tflite", kind, side, cin, cout, k, pair)
+                ms = {}
+                for threads in (1, 2):
+                    invoke = open_invoker(path, threads=threads)
+                    for _ in range(20):
+                        invoke()
+                    times, end = [], time.perf_counter() + seconds / 2
+                    while time.perf_counter() < end or len(times) < 30:
+                        start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
+                    ms[threads] = statistics.median(times) * 1e3
+                rows.append({"format": "tflite", "params": {"pair": pair, "kind": kind, "side": side, "cin": cin,
+                                                            "cout": cout, "k": k},
+                             "ms_1": ms[1], "ms_2": ms[2], "speedup": ms[1] / ms[2]})
+    return rows
+
+
 def uint8_factors(rows: list[dict]) -> dict[str, dict[str, float]]:
     """int8_pair_factors.<pair> = {kind: median factor} of the tflite-uint8 rows."""
     by: dict[str, dict[str, list[float]]] = {}
@@ -1119,7 +1147,7 @@ PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": pr
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
-          "tflite-uint8": probe_tflite_uint8,
+          "tflite-uint8": probe_tflite_uint8, "tflite-uint8-threads": probe_tflite_uint8_threads,
           "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
@@ -1156,6 +1184,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")
         if probes.get("stream"):
             print("stream_curve = [" + ", ".join(f"[{size:.0f}, {rate / 1e9:.3g}e9]" for size, rate in stream_curve(probes["stream"])) + "]")
+        for pair in ("uint8", "hybrid_u8"):
+            for kind in UINT8_POINTS:
+                gains = [r["speedup"] for r in probes.get("tflite-uint8-threads", [])
+                         if r["params"]["pair"] == pair and r["params"]["kind"] == kind]
+                if gains:
+                    print(f"# {pair} {kind}: two threads {min(gains):.2f}-{max(gains):.2f}x one")
         for pair, kinds in uint8_factors(probes.get("tflite-uint8", [])).items():
             print(f"int8_pair_factors.{pair} = {{ " + ", ".join(f"{k} = {v:.3g}" for k, v in kinds.items()) + " }")
         if probes.get("memory"):
