@@ -67,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=150)
     parser.add_argument("--json", type=Path, help="also write the medians as JSON")
     args = parser.parse_args(argv)
-    shapes = ([[int(d) for d in part.split(",")] for part in args.input_shape.split(";")]
-              if args.input_shape else None)
-    values = dict(kv.split("=", 1) for kv in args.input_value)
-    values = {k: float(v) for k, v in values.items()}
     import microbench_kernels as mk
+
+    from compressor.data.npz import parse_input_shapes, parse_input_values
+
+    shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
+    values = parse_input_values(args.input_value)
 
     result = {"file": str(args.file), "threads": args.threads}
     with mk.machine_state() as result["reference"]:  # the one-thread reference op, before and after
