@@ -53,7 +53,7 @@ def _profile(path: Path, options, *, runs: int, shapes, trimmed: bool) -> dict[s
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feeds = bench_feeds(session, shapes)
+    feeds = bench_feeds(session, path, shapes)
     for _ in range(runs + 3):
         session.run(None, feeds)
     trace = session.end_profiling()
@@ -68,22 +68,15 @@ def _profile(path: Path, options, *, runs: int, shapes, trimmed: bool) -> dict[s
     return {name: (kinds[name], _middle_mean(ms) if trimmed else statistics.median(ms)) for name, ms in times.items()}
 
 
-def bench_feeds(session, shapes=None, values: dict[str, float] | None = None) -> dict:
-    """An onnxruntime session's inputs as compress bench feeds them: normal floats, small
-    non-negative indices (token ids stay in the vocabulary), random booleans; ``shapes`` (one per
-    input, as --input-shape) for the dynamic dims, else they run as 1; ``values`` (input name ->
-    number) fill those inputs instead."""
-    import numpy as np
+def bench_feeds(session, path: Path, shapes=None, values: dict[str, float] | None = None) -> dict:
+    """The inputs of an onnxruntime session of the file at ``path`` as compress bench feeds them
+    (``bench.onnx_feed``); ``shapes`` (one per input, as --input-shape) for the dynamic dims, else
+    they run as 1; ``values`` (input name -> number) fill those inputs instead."""
+    from compressor.measure.bench import onnx_feed
 
-    from compressor.measure.bench import make_inputs
-
-    types = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
-             "tensor(int32)": "int32", "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(bool)": "bool"}
-    inputs = session.get_inputs()
-    dims = list(shapes) if shapes else [[d if isinstance(d, int) and d > 0 else 1 for d in i.shape] for i in inputs]
-    arrays = make_inputs([(tuple(shape), types.get(i.type, "float32")) for i, shape in zip(inputs, dims)])
-    return {i.name: np.full_like(array, (values or {})[i.name]) if i.name in (values or {}) else array
-            for i, array in zip(inputs, arrays)}
+    dims = list(shapes) if shapes else [[d if isinstance(d, int) and d > 0 else 1 for d in i.shape]
+                                        for i in session.get_inputs()]
+    return onnx_feed(session, path, tuple(tuple(d) for d in dims), values)[0]
 
 
 def _middle_mean(values: list[float]) -> float:

@@ -42,7 +42,7 @@ def session_medians(path: Path, *, threads: int, spinning: bool, sessions: int, 
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        feed = bench_feeds(session, shapes, values)
+        feed = bench_feeds(session, path, shapes, values)
         for _ in range(20):
             session.run(None, feed)
         times = []

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, VerificationError
 
-__all__ = ["BenchResult", "bench_artifact", "cpu_description", "make_inputs", "open_invoker",
+__all__ = ["BenchResult", "bench_artifact", "cpu_description", "make_inputs", "onnx_feed", "open_invoker",
            "percentile", "time_interleaved"]
 
 _SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
@@ -189,8 +189,6 @@ def _with_values(arrays: list, names: list[str], values: dict[str, float], path:
 def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes, values) -> Callable[[], None]:
     import onnxruntime as ort
 
-    from ..graph.shapes import InputSpec, resolve_input_shapes
-
     if not load_model:
         return lambda: None
     options = ort.SessionOptions()
@@ -198,6 +196,17 @@ def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes, valu
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed, shapes, notes = onnx_feed(session, path, input_shapes, values)
+    return _described(lambda: session.run(None, feed), shapes, notes)
+
+
+def onnx_feed(session, path: Path, input_shapes=None, values: dict[str, float] | None = None) -> tuple[dict, tuple, tuple]:
+    """``(feed, shapes, notes)``: what bench feeds an onnxruntime ``session`` of the file at ``path``:
+    its seeded random arrays (``make_inputs``) at the shapes ``graph.shapes.resolve_input_shapes``
+    gives (``input_shapes`` for the dynamic dims), ``values`` (input name -> number) filling those
+    inputs; VerificationError for an input type it cannot make."""
+    from ..graph.shapes import InputSpec, resolve_input_shapes
+
     types = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
              "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int32)": "int32",
              "tensor(int64)": "int64", "tensor(bool)": "bool"}
@@ -209,9 +218,8 @@ def _onnx_invoker(path: Path, threads: int, load_model: bool, input_shapes, valu
                                types[arg.type]))
     shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
     arrays = _with_values(make_inputs([(shape, spec.dtype) for shape, spec in zip(shapes, specs)]),
-                          [spec.name for spec in specs], values, path)
-    feed = {spec.name: array for spec, array in zip(specs, arrays)}
-    return _described(lambda: session.run(None, feed), shapes, notes)
+                          [spec.name for spec in specs], values or {}, path)
+    return {spec.name: array for spec, array in zip(specs, arrays)}, shapes, notes
 
 
 # Visits per invoker of an interleaved timing: its runs come in this many blocks.
