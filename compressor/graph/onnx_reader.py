@@ -30,7 +30,7 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
-from .ort_trees import TREE_ENSEMBLES, tree_size, tree_walks
+from .ort_trees import TREE_ENSEMBLES, tree_fields
 from .ort_shapes import (bench_feed, costed_unknown, filled, loop_iterations, run_failure, shapes_of_run,
                          sign_misses, values_of_run)
 from .subnormals import subnormal_vectors
@@ -314,10 +314,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
-        if node.op_type in TREE_ENSEMBLES:  # its size sets what a visit costs; a double one walks alike
-            walks = tree_walks(node, ran[node.input[0]]) if node.input[0] in ran else None
-            op = dataclasses.replace(op, tree_nodes=tree_size(node), compute_dtype="float32",
-                                     sign_misses=walks[1] if walks else 0.0)
+        if node.op_type in TREE_ENSEMBLES and ins:  # its size, threading, visits and, on bench's rows, misses
+            op = dataclasses.replace(op, **tree_fields(node, tensors[ins[0]].shape, ran.get(node.input[0])))
         if loop_repeats(node.name) > 1:  # a kept Loop body's op, run once per iteration
             op = dataclasses.replace(op, repeats=loop_repeats(node.name))
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:

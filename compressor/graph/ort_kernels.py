@@ -16,8 +16,6 @@ from __future__ import annotations
 import itertools
 import math
 
-from .ort_trees import TREE_ENSEMBLES, tree_threads, tree_visits
-
 __all__ = [
     "BROADCAST_OPERANDS",
     "BROADCAST_OPS",
@@ -63,13 +61,11 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[st
     col2im each, variant "grouped"); an fp32 depthwise conv left out of the NCHWc layout (channels
     off its block), MLAS's NCHW conv: an im2col + GEMM per channel, and per channel of each image
     for a 1-D one (variant "1d", terms of its own: trueocr's recognizer convolves 64 text lines at
-    once); a tree ensemble's node visits (``tree_visits``); a DepthToSpace's or SpaceToDepth's runs of
-    blocksize elements (onnxruntime shuffles them as a 6-D tensor: [16, 4, 192, 208] -> [16, 1, 384, 416]
-    5.0 ms, ~3.5 ns a run of 2).  None for any other node."""
+    once); a DepthToSpace's or SpaceToDepth's runs of blocksize elements (onnxruntime shuffles them
+    as a 6-D tensor: [16, 4, 192, 208] -> [16, 1, 384, 416] 5.0 ms, ~3.5 ns a run of 2).  None for
+    any other node (a tree ensemble's visits: ort_trees.tree_fields)."""
     if not shapes:
         return None
-    if node.op_type in TREE_ENSEMBLES:
-        return tree_threads(node, shapes[0]), tree_visits(node, shapes[0])
     if node.op_type in ("DepthToSpace", "SpaceToDepth") and all(isinstance(d, int) and d > 0 for d in shapes[0]):
         block = next((a.i for a in node.attribute if a.name == "blocksize"), 1)  # a 6-D shuffle of b-element runs
         return "", math.prod(shapes[0]) // max(block, 1)

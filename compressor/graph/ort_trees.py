@@ -3,7 +3,7 @@ make (``Op.tree_nodes``, ``Op.kernel_calls``; the terms' ``call_ns`` and ``tree_
 
 from __future__ import annotations
 
-__all__ = ["TREE_ENSEMBLES", "tree_size", "tree_threads", "tree_visits", "tree_walks"]
+__all__ = ["TREE_ENSEMBLES", "tree_fields", "tree_size", "tree_threads", "tree_visits", "tree_walks"]
 
 
 # ai.onnx.ml's tree ensembles: onnxruntime walks each tree from its root to a leaf per input row
@@ -31,13 +31,24 @@ def tree_threads(node, shape) -> str:
     return "serial" if (rows == 1 and trees <= 80) or 1 < rows <= 50 else ""
 
 
-def tree_visits(node, shape) -> int:
+def tree_fields(node, shape, values=None) -> dict:
+    """The ``Op`` fields of a tree ensemble, its nodes read once: its size (``tree_size``), its
+    threading (``tree_threads``), its visits (``tree_visits``) and, given the values bench feeds it,
+    its mispredicted splits (``tree_walks``); float32, as a double one walks alike."""
+    arrays = _interior(node)
+    walks = tree_walks(node, values, arrays=arrays) if values is not None else None
+    return {"tree_nodes": tree_size(node), "compute_dtype": "float32", "variant": tree_threads(node, shape),
+            "kernel_calls": tree_visits(node, shape, arrays=arrays), "sign_misses": walks[1] if walks else 0.0}
+
+
+def tree_visits(node, shape, *, arrays=None) -> int:
     """Nodes a tree ensemble's walks visit over its input's rows: rows x the sum over its trees of
     their mean leaf depth (the values decide which leaf; a tree's mean leaf depth stands for it).
-    luscinia's LightGBM stress model (held-out set 13) holds 9,988 trees of 4.85 M nodes."""
+    luscinia's LightGBM stress model (held-out set 13) holds 9,988 trees of 4.85 M nodes.
+    ``arrays``: its ``_interior`` where already read."""
     import numpy as np
 
-    arrays = _interior(node)
+    arrays = _interior(node) if arrays is None else arrays
     if arrays is None or not arrays[5].size:
         return 0
     *_, true_next, false_next, roots = arrays
@@ -129,7 +140,7 @@ def _interior(node):
             next_of(attrs["nodes_truenodeids"].ints), next_of(attrs["nodes_falsenodeids"].ints), roots)
 
 
-def tree_walks(node, values, max_walks: int = 4_000_000) -> tuple[float, float] | None:
+def tree_walks(node, values, max_walks: int = 4_000_000, *, arrays=None) -> tuple[float, float] | None:
     """(node visits, mispredicted splits) of an ensemble's walks over ``values`` (its input, rows x
     features, as bench feeds it): each row walked down each tree, a visit an interior node (the
     cost model counts the trees' mean leaf depths, ``tree_visits``, what its curve was timed on:
@@ -138,10 +149,10 @@ def tree_walks(node, values, max_walks: int = 4_000_000) -> tuple[float, float] 
     mispredicted as often as its rows part the minority way (a predictor taking each split's
     majority way: one row's walks, 0; what a CPU's predictor learns of a repeated run is the profile's,
     ``RuntimeCost.learned_branches``).  Rows past ``max_walks`` walks are sampled, the counts scaled.
-    None where the encoding is not read."""
+    None where the encoding is not read.  ``arrays``: its ``_interior`` where already read."""
     import numpy as np
 
-    arrays = _interior(node)
+    arrays = _interior(node) if arrays is None else arrays
     if arrays is None:
         return None
     feature, threshold, mode, true_next, false_next, roots = arrays
