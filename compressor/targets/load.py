@@ -323,10 +323,11 @@ def _accelerator(c: Checker, kind: str, compute: ComputeProfile) -> AcceleratorP
 
 def _measured_here(cpu_own: dict[str, dict[str, Any]]) -> str:
     """What a CPU's own entry replaced, in words: "kernel rates, thread split and weight streaming"."""
-    names = {"kernel rates": ("kernels", "transpose_element_ns", "rnn_steps", "rnn_step_us", "rnn_efficiency", "subnormal_vector_ns", "inplace_run_ns", "int8_pair_factors", "indirection_ns", "depthwise_set_factor", "batched_set_factor", "tree_visit_ns",
-                              "task_weight_reads",
-                              *CPU_TILES),
+    streaming = ("weight_stream", "conv_weight_stream")
+    names = {"kernel rates": ("kernels", "rnn_steps", "int8_pair_factors", "task_weight_reads", *CPU_TILES,
+                              *(name for name in RUNTIME_CURVES if name not in streaming),
+                              *(name for name in CPU_SCALARS if name not in ("dispatch_overhead_us", "invoke_overhead_us"))),
              "thread split": ("parallel",),
-             "weight streaming": ("weight_stream", "conv_weight_stream")}
+             "weight streaming": streaming}
     parts = [words for words, keys in names.items() if any(k in own for own in cpu_own.values() for k in keys)]
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
