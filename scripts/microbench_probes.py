@@ -700,6 +700,15 @@ UINT8_POINTS = {"conv": [(28, 64, 64, 3), (56, 32, 32, 3), (14, 256, 256, 3)],
                 "fully_connected": [(1, 1024, 1024, 1), (1, 512, 128, 1), (1, 2048, 1000, 1)]}
 
 
+def uint8_points():
+    """(pair, kind, side, cin, cout, k) of every tflite-uint8 point: both pairs over ``UINT8_POINTS``,
+    no hybrid depthwise conv."""
+    for pair in ("uint8", "hybrid_u8"):
+        for kind, shapes in UINT8_POINTS.items():
+            for side, cin, cout, k in shapes if not (pair == "hybrid_u8" and kind == "depthwise") else ():
+                yield pair, kind, side, cin, cout, k
+
+
 def build_uint8_op(path: Path, kind: str, side: int, cin: int, cout: int, k: int, pair: str) -> Path:
     """One conv / depthwise / FC of uint8 weights (scale 0.01, zero point 128): uint8 activations
     throughout (``pair`` "uint8") or float ones ("hybrid_u8"); SAME padding, stride 1."""
@@ -748,11 +757,9 @@ def probe_tflite_uint8(work: Path, seconds: float) -> list[dict]:
 
     target = load_target("host-x86")
     points, paths = [], []
-    for pair in ("uint8", "hybrid_u8"):
-        for kind, shapes in UINT8_POINTS.items():
-            for side, cin, cout, k in shapes if not (pair == "hybrid_u8" and kind == "depthwise") else ():
-                paths.append(build_uint8_op(work / f"{pair}-{len(paths)}.tflite", kind, side, cin, cout, k, pair))
-                points.append({"pair": pair, "kind": kind, "side": side, "cin": cin, "cout": cout, "k": k})
+    for pair, kind, side, cin, cout, k in uint8_points():
+        paths.append(build_uint8_op(work / f"{pair}-{len(paths)}.tflite", kind, side, cin, cout, k, pair))
+        points.append({"pair": pair, "kind": kind, "side": side, "cin": cin, "cout": cout, "k": k})
     times, _ = mk.time_files(paths, mk.build_empty(work / "empty.tflite"), seconds=seconds)
     rows = []
     for p, path, ms in zip(points, paths, times):
@@ -771,22 +778,19 @@ def probe_tflite_uint8_threads(work: Path, seconds: float) -> list[dict]:
     from compressor.measure.bench import open_invoker
 
     rows = []
-    for pair in ("uint8", "hybrid_u8"):
-        for kind, shapes in UINT8_POINTS.items():
-            for side, cin, cout, k in shapes if not (pair == "hybrid_u8" and kind == "depthwise") else ():
-                path = build_uint8_op(work / f"{pair}-{kind}-{side}-{cin}-{cout}.tflite", kind, side, cin, cout, k, pair)
-                ms = {}
-                for threads in (1, 2):
-                    invoke = open_invoker(path, threads=threads)
-                    for _ in range(20):
-                        invoke()
-                    times, end = [], time.perf_counter() + seconds / 2
-                    while time.perf_counter() < end or len(times) < 30:
-                        start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
-                    ms[threads] = statistics.median(times) * 1e3
-                rows.append({"format": "tflite", "params": {"pair": pair, "kind": kind, "side": side, "cin": cin,
-                                                            "cout": cout, "k": k},
-                             "ms_1": ms[1], "ms_2": ms[2], "speedup": ms[1] / ms[2]})
+    for pair, kind, side, cin, cout, k in uint8_points():
+        path = build_uint8_op(work / f"{pair}-{kind}-{side}-{cin}-{cout}.tflite", kind, side, cin, cout, k, pair)
+        ms = {}
+        for threads in (1, 2):
+            invoke = open_invoker(path, threads=threads)
+            for _ in range(20):
+                invoke()
+            times, end = [], time.perf_counter() + seconds / 2
+            while time.perf_counter() < end or len(times) < 30:
+                start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
+            ms[threads] = statistics.median(times) * 1e3
+        rows.append({"format": "tflite", "params": {"pair": pair, "kind": kind, "side": side, "cin": cin, "cout": cout, "k": k},
+                     "ms_1": ms[1], "ms_2": ms[2], "speedup": ms[1] / ms[2]})
     return rows
 
 
