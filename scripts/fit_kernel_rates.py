@@ -354,7 +354,7 @@ def _op(row: dict, dtype: str):
               input_bytes=row["output_bytes"] if row["op_type"] in SLICE_OPS else row["input_bytes"],
               output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin),
               kernel_calls=kernel_calls(row), sign_misses=row.get("sign_misses", 0.0),
-              tree_nodes=params["trees"] * (2 ** (params["depth"] + 1) - 1) if "trees" in params else 0)
+              tree_nodes=tree_point_nodes(params) if "trees" in params else 0)
 
 
 def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict | None:
@@ -664,20 +664,25 @@ def fit_learned_branches(rows: list[dict], target, fmt: str, floor: dict) -> flo
     (0 to 120 K) under which the ``fmt`` tree ensemble terms fit the tree_rows points best (the mean of
     |predicted / measured - 1|); None without such points.  Walks of fewer visits cost as predicted:
     the Zen 4's 1.2-2.2 ns a visit up to 48 K visits, 5.6-11 past 150 K."""
-    replace = dataclasses.replace
     points = [r for r in rows if r["format"] == fmt and r["family"] == "tree_rows"]
     if not points:
         return None
 
     def error(learned: float) -> float:
-        runtimes = {**target.compute.runtimes, fmt: replace(target.compute.runtime_cost(fmt), learned_branches=learned)}
-        trial = replace(target, compute=replace(target.compute, runtimes=runtimes))
+        trial = with_learned_branches(target, fmt, learned)
         terms = fit_terms(rows, trial, fmt, **floor).get("TreeEnsembleRegressor")
         if terms is None:
             return float("inf")
         return sum(abs(terms_ms(terms, r, trial) / r["ms"] - 1) for r in points) / len(points)
 
     return min((0.0, 10e3, 20e3, 30e3, 40e3, 50e3, 60e3, 80e3, 120e3), key=error)
+
+
+def with_learned_branches(target, fmt: str, learned: float):
+    """``target`` with its ``fmt`` runtime's ``learned_branches`` set to ``learned``."""
+    costs = dataclasses.replace(target.compute.runtime_cost(fmt), learned_branches=learned)
+    return dataclasses.replace(target, compute=dataclasses.replace(target.compute,
+                                                                   runtimes={**target.compute.runtimes, fmt: costs}))
 
 
 def batched_set_curve(rows: list[dict], terms: dict, target, fmt: str) -> list[tuple[float, float]]:
@@ -704,9 +709,14 @@ def tree_visit_curve(rows: list[dict], fmt: str, min_ms: float = 0.0005) -> list
     """``tree_visit_ns``: ((ensemble nodes, ns per node visit), ...) of the ``fmt`` tree_ensemble points of
     one row (a row's walks miss the cache as the ensemble grows; more rows reuse its hot nodes), never
     falling as the ensemble grows; points under ``min_ms`` (the empty file's noise) left out."""
-    return _never_falling(sorted((r["params"]["trees"] * (2 ** (r["params"]["depth"] + 1) - 1), r["ms"] * 1e6 / r["broadcast_runs"])
+    return _never_falling(sorted((tree_point_nodes(r["params"]), r["ms"] * 1e6 / r["broadcast_runs"])
                                  for r in rows if r["format"] == fmt and r["family"] == "tree_ensemble"
                                  and r["params"]["rows"] == 1 and r["ms"] >= min_ms and r.get("broadcast_runs")))
+
+
+def tree_point_nodes(params: dict) -> int:
+    """Nodes of a tree_ensemble / tree_rows point's ensemble: ``trees`` full trees ``depth`` deep."""
+    return params["trees"] * (2 ** (params["depth"] + 1) - 1)
 
 
 def _never_falling(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -833,9 +843,7 @@ def main(argv: list[str] | None = None) -> int:
         floor = {"min_ms": floors_ms[fmt]} if fmt in floors_ms else {}
         if (learned := fit_learned_branches(rows, target, fmt, floor)) is not None:
             lines.append(f"learned_branches = {learned:.4g}")
-            costs = dataclasses.replace(target.compute.runtime_cost(fmt), learned_branches=learned)
-            target = dataclasses.replace(target, compute=dataclasses.replace(
-                target.compute, runtimes={**target.compute.runtimes, fmt: costs}))
+            target = with_learned_branches(target, fmt, learned)
         terms = fit_terms(rows, target, fmt, **floor)
         for key, values in terms.items():
             lines.append(f"kernels.float32.{key} = {toml_terms(values)}")
