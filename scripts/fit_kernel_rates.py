@@ -262,6 +262,11 @@ TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "c
 # branches missed (the prelu_signs and tree_rows families), its own terms come from those alone, not
 # from rows written before the field.
 SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu", "TreeEnsembleRegressor"})}
+# Families of layout copies that run well below the element-wise stream rate once their bytes pass the
+# private cache (onnxruntime's NCHWc reorders: a block of 16 channel planes gathered or scattered at a
+# time), by the op type they time: its terms come from its points within that cache, and its
+# ``stream_reach`` (the share of the CPU's stream curve it reaches) from those past it (stream_reach_of).
+REACH_FAMILIES = {"reorder_input": "ReorderInput", "reorder_output": "ReorderOutput"}
 # Runtimes (format, dtype) -> the fit groups that pay per pass over a filter set (``pass_ps``):
 # MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
 # 16-channel 3x3 costs 13.4 ps per MAC where a 64-channel one costs 9.5 (its profiler: microbench_probes
@@ -554,7 +559,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # rearrangements (space_depth).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary",
-                                                        "bmm_rows", "space_depth"):
+                                                        "bmm_rows", "space_depth", *REACH_FAMILIES):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
         # of its branches missed is not known; its kind's, as before)
@@ -564,7 +569,12 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         taps = filter_taps(_op(r, dtype))
         if taps:
             groups.setdefault(f"{r['kind']}_taps{taps}", []).append(r)
-    fitted = {}
+    fitted, past_cache = {}, {}
+    cache = target.memory.private_cache_bytes
+    for key in set(REACH_FAMILIES.values()) & groups.keys():  # terms from within the cache, reach from past it
+        if cache and any(r["family"] in REACH_FAMILIES for r in groups[key]):
+            past_cache[key] = [r for r in groups[key] if r["bytes"] > cache]
+            groups[key] = [r for r in groups[key] if r["bytes"] <= cache]
     for key, points in sorted(groups.items()):
         # A kind split by filter taps fits five terms to its own points: only with enough of them.
         if len(points) < (max(min_points, 8) if "_taps" in key else min_points):
@@ -614,6 +624,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if tied:
             coef[3] = coef[1]
         fitted[key] = dict(zip(TERMS, coef.tolist()))
+        if past_cache.get(key):
+            fitted[key]["stream_reach"] = stream_reach_of(past_cache[key], target, dtype)
     # Binary op types the grid never broadcast take the call cost of those it did (not the groups
     # whose calls are loops of their own).
     binary = BINARY_OPS if fmt == "tflite" else called - OWN_LOOP_CALLS
@@ -622,6 +634,17 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         for key in binary & fitted.keys():
             fitted[key]["call_ns"] = fitted[key]["call_ns"] or statistics.median(calls)
     return fitted
+
+
+def stream_reach_of(points: list[dict], target, dtype: str) -> float:
+    """``stream_reach``: the median, over ``points`` whose bytes pass the private cache, of their time
+    at the target's stream curve (``cost.caches.stream_floor_s``) over their measured time, at most 1;
+    0 (the whole rate) where the target has no curve."""
+    from compressor.cost.caches import stream_floor_s
+
+    shares = [floor * 1e3 / r["ms"] for r in points if r["ms"] > 0
+              and (floor := stream_floor_s(_op(r, dtype), target))]
+    return min(statistics.median(shares), 1.0) if shares else 0.0
 
 
 def _without_one_stray(a, t, nnls, min_points: int):
@@ -733,9 +756,10 @@ def _never_falling(points: list[tuple[float, float]]) -> list[tuple[float, float
 
 
 def toml_terms(values: dict[str, float]) -> str:
-    """A kernel-terms inline table; ``call_ns``, ``tap_ns``, ``pass_ps`` and ``miss_ns`` only where they are not 0."""
+    """A kernel-terms inline table; ``call_ns``, ``tap_ns``, ``pass_ps``, ``miss_ns``, ``step_ns`` and ``stream_reach``
+    only where they are not 0."""
     return "{ " + ", ".join(f"{k} = {v:.4g}" for k, v in values.items()
-                            if k not in ("call_ns", "tap_ns", "pass_ps", "miss_ns", "step_ns") or v) + " }"
+                            if k not in ("call_ns", "tap_ns", "pass_ps", "miss_ns", "step_ns", "stream_reach") or v) + " }"
 
 
 def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:

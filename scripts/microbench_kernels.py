@@ -619,6 +619,21 @@ GRID["conv_one_row"] = [{"h": h, "w": h, "cin": ci, "cout": co, "kh": k, "kw": k
     (2, 192, 195, 2), (1, 1024, 1, 1), (3, 64, 10, 3), (1, 512, 256, 1), (4, 32, 64, 4), (1, 2048, 16, 1),
     (2, 256, 1, 2), (1, 96, 40, 1)]]
 
+# onnxruntime's NCHWc layout copies (added 2026-12-07, session 27, onnx fp32 only): a ReorderInput
+# (NCHW -> channel blocks of 16, padded) before an NCHWc conv and a ReorderOutput (back, the padding
+# dropped) after one, each its node's profiled time in a 1x1 conv's file (MEASURED_KIND).  Past the
+# private cache they copy far below the element-wise stream rate: [1, 64, 256, 256] each way 1.7 ms
+# where the pool family's ReorderInput terms said 0.88; a ReorderOutput of 16 padded channels to 12
+# ([256, 184]) 0.34 ms where the reshape kind said 0.07.  Held-out models' reorders (sets 6-15)
+# read 0.3-0.8x by onnxruntime's profiler.  From 0.1 to 16 MiB, channels on and off the block.
+REORDER_SHAPES = [(16, 56, 56), (64, 56, 56), (32, 64, 64), (160, 14, 14), (128, 24, 24), (48, 64, 64), (24, 128, 92),
+                  (32, 128, 128), (96, 96, 96), (64, 128, 128), (256, 64, 64), (20, 100, 100), (40, 256, 184),
+                  (24, 240, 320), (16, 512, 368), (64, 256, 256)]
+# the reordered side's channels (the 1x1 conv's other side 16: a small conv beside the copy)
+GRID["reorder_input"] = [{"h": h, "w": w, "cin": c, "cout": 16, "kh": 1, "kw": 1, "s": 1} for c, h, w in REORDER_SHAPES]
+GRID["reorder_output"] = [{"h": h, "w": w, "cin": 16, "cout": c, "kh": 1, "kw": 1, "s": 1}
+                          for c, h, w in [*REORDER_SHAPES, (12, 256, 184), (4, 512, 368), (8, 128, 128)]]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -626,11 +641,12 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
             "rnn_batch": "rnn", "rnn_plain": "rnn", "convint": "conv", "matmul_const": "fully_connected",
             "softmax_rows": "transformer", "bmm_rows": "transformer",
-            "fc_one_row": "fully_connected", "conv_one_row": "conv", "tree_rows": "tree_ensemble"}
+            "fc_one_row": "fully_connected", "conv_one_row": "conv", "tree_rows": "tree_ensemble",
+            "reorder_input": "conv", "reorder_output": "conv"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
                    "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
@@ -639,12 +655,12 @@ SKIP = {"tflite": {"tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
                       "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows", "reduce_axes",
-                      "space_depth"},
+                      "space_depth", "reorder_input", "reorder_output"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
                         "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
-                        "conv_one_row", "tree_rows", "reduce_axes", "space_depth"}}
+                        "conv_one_row", "tree_rows", "reduce_axes", "space_depth", "reorder_input", "reorder_output"}}
 
 
 def log(message: str) -> None:
@@ -1473,7 +1489,8 @@ def _alone_us(point: tuple[str, dict], fmt: str, seconds: float) -> float:
 
 
 # Families whose files hold another op before the measured one: the kind measured.
-MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "dql": "quantize", "prelu_signs": "PRelu"}
+MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "dql": "quantize", "prelu_signs": "PRelu",
+                 "reorder_input": "ReorderInput", "reorder_output": "ReorderOutput"}
 # Families timed by their op's node alone, as MEASURED_KIND's are: its glue outweighs it.
 NODE_TIMED = frozenset({*MEASURED_KIND, "convint"})
 

@@ -50,7 +50,7 @@ def step_spill_s(op: Op, profile: TargetProfile, threads: int = 1) -> float:
     return op.recurrent_steps * shared_cache_s(op.step_weight_bytes / max(threads, 1), profile)
 
 
-def stream_floor_s(op: Op, profile: TargetProfile) -> float | None:
+def stream_floor_s(op: Op, profile: TargetProfile, reach: float = 0.0) -> float | None:
     """A memory-bound op's time streaming its bytes where its working set (``moved_bytes``)
     overflows the private cache, on a CPU whose ``[[memory.cpus]] stream_curve`` was measured
     (``scripts/microbench_probes.py --probe stream``: element-wise ADDs and RELUs of 2-64 MiB a
@@ -68,4 +68,4 @@ def stream_floor_s(op: Op, profile: TargetProfile) -> float | None:
     moved = moved_bytes(op)
     if memory.private_cache_bytes is None or moved <= memory.private_cache_bytes:
         return 0.0
-    return (moved + op.output_bytes) / memory.stream_rate(moved)
+    return (moved + op.output_bytes) / (memory.stream_rate(moved) * (reach or 1.0))

@@ -321,7 +321,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         if op.tree_nodes and (curve := costs.tree_visit_ns.get(op.compute_dtype)):  # a visit by the ensemble's size
             rest_s += op.kernel_calls * (log_interpolate(curve, op.tree_nodes) - terms.call_ns) * 1e-9
         rest_s += inplace_runs_s(op, compute, costs)
-        floor_s = stream_floor_s(op, profile)  # a memory-bound op past the private cache, where measured
+        floor_s = stream_floor_s(op, profile, terms.stream_reach)  # a memory-bound op past the private cache
         floor_s = (memory_s if level == "dram" else spill_s(op, profile)) if floor_s is None else floor_s
         if level == "dram" and streamed_s:
             # cold weights are read at the measured stream rate (below), not at this DRAM floor too

@@ -27,7 +27,10 @@ class KernelTerms:
     element whose branch the kernel mispredicts (``Op.sign_misses``: onnxruntime's PRelu branches on
     each element's sign, so the values it is fed set its time).  ``step_ns``: per k step of a GEMM
     microkernel call over one row (``cost.tiles.one_row_steps``: XNNPACK's 1x32 / 1x16 fp32 kernel
-    chains one FMA per step into each accumulator, so a [1, 4096] -> 1 FC takes what -> 16 does)."""
+    chains one FMA per step into each accumulator, so a [1, 4096] -> 1 FC takes what -> 16 does).
+    ``stream_reach``: not a time but the fraction of the CPU's element-wise stream rate the kernel
+    reaches where its bytes overflow the private cache (``cost.caches.stream_floor_s``: onnxruntime's
+    NCHWc reorders gather or scatter 16 channel planes per block, ~0.5 of it); 0: the whole rate."""
 
     mac_ps: float = 0.0
     in_byte_ps: float = 0.0
@@ -39,6 +42,7 @@ class KernelTerms:
     pass_ps: float = 0.0
     miss_ns: float = 0.0
     step_ns: float = 0.0
+    stream_reach: float = 0.0
 
     def seconds(self, padded_macs: float, input_bytes: int, weight_bytes: int, output_bytes: int,
                 calls: int = 0, taps: int = 0, passes: float = 0.0, misses: float = 0.0,
@@ -51,7 +55,7 @@ class KernelTerms:
 
 
 KERNEL_TERM_KEYS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns",
-                    "pass_ps", "miss_ns", "step_ns")
+                    "pass_ps", "miss_ns", "step_ns", "stream_reach")
 # What a runtime's symmetric int8 conv kernel takes (``RuntimeCost.symmetric_conv``; cost/latency.py).
 SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min_output_channels",
                        "depthwise_channel_multiple")

@@ -337,7 +337,8 @@ def _rnn_steps(c: Checker, keys: tuple) -> dict[str, tuple[tuple[float, float], 
 
 def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, KernelTerms]]:
     """Optional ``kernels.<dtype>.<op type or kind> = { mac_ps, in_byte_ps, weight_byte_ps, out_byte_ps,
-    fixed_us, call_ns }`` (each >= 0, omitted = 0): a kernel's measured terms (types.KernelTerms)."""
+    fixed_us, call_ns, ... }`` (each >= 0, omitted = 0; ``stream_reach`` at most 1): a kernel's measured
+    terms (types.KernelTerms)."""
     terms: dict[str, dict[str, KernelTerms]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         for name in c.table((*keys, dtype)):
@@ -348,6 +349,8 @@ def _kernel_terms(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str,
             values = {k: c.number((*keys, dtype, name, k), positive=False) for k in entry}
             if any(v < 0 for v in values.values()):
                 raise c.fail((*keys, dtype, name), "kernel terms must be >= 0")
+            if values.get("stream_reach", 0.0) > 1:
+                raise c.fail((*keys, dtype, name, "stream_reach"), "a fraction of the stream rate: at most 1")
             terms.setdefault(dtype, {})[name] = KernelTerms(**values)
     return terms
 
