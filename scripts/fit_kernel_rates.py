@@ -180,6 +180,23 @@ def fit_dynamic_op(rows: list[dict], family: str = "dqmm") -> dict[str, float]:
                         [ms(r) for r in mine], ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us"))
 
 
+# onnxruntime's MatMulNBits kernels (Op.variant, ort_kernels.nbits_variant): 4- or 8-bit weights, fp32
+# or int8 (accuracy_level 4) compute.
+NBITS_VARIANTS = ("4b", "4b_int8", "8b", "8b_int8")
+
+
+def fit_nbits(rows: list[dict], variant: str) -> dict[str, float]:
+    """The terms of onnxruntime's MatMulNBits kernel ``variant`` from the matmul_nbits family's files of
+    it (rows 1-256): per MAC, per input byte, per packed weight byte (a kernel dequantizes each block
+    per call), per output byte and a fixed part, non-negative least squares on relative error; {}
+    without enough files."""
+    mine = [r for r in rows if r["family"] == "matmul_nbits" and r.get("variant") == variant and r["ms"] > 0]
+    if len(mine) < 6:
+        return {}
+    return relative_fit([[r["macs"], r["input_bytes"], r["weight_bytes"], r["output_bytes"], 1.0] for r in mine],
+                        [r["ms"] for r in mine], ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us"))
+
+
 # onnxruntime's ConvInteger by the pairs its convint files run (microbench_kernels.CONVINT_SHAPES).
 CONV_INTEGER_PAIRS = ("u8u8", "u8s8")
 
@@ -252,7 +269,8 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic
 # quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
-OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const")
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const",
+                    "matmul_nbits")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
          "step_ns")
@@ -885,6 +903,9 @@ def main(argv: list[str] | None = None) -> int:
         for family, (_, dtype, op_type) in DYNAMIC_OPS.items() if fmt == "onnx" else ():
             if dynamic := fit_dynamic_op(rows, family):
                 lines.append(f"kernels.{dtype}.{op_type} = {toml_terms(dynamic)}")
+        for variant in NBITS_VARIANTS if fmt == "onnx" else ():
+            if own := fit_nbits(rows, variant):
+                lines.append(f"kernels.int8.MatMulNBits_{variant} = {toml_terms(own)}")
         for pair in CONV_INTEGER_PAIRS if fmt == "onnx" else ():
             if own := fit_conv_integer(rows, pair):
                 lines.append(f"kernels.int8.ConvInteger_{pair} = {toml_terms(own)}")

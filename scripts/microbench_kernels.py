@@ -634,6 +634,19 @@ GRID["reorder_input"] = [{"h": h, "w": w, "cin": c, "cout": 16, "kh": 1, "kw": 1
 GRID["reorder_output"] = [{"h": h, "w": w, "cin": 16, "cout": c, "kh": 1, "kw": 1, "s": 1}
                           for c, h, w in [*REORDER_SHAPES, (12, 256, 184), (4, 512, 368), (8, 128, 128)]]
 
+# onnxruntime's MatMulNBits (added 2026-12-07, session 27, onnx only): a product by block-quantized
+# weights (``bits`` 4 or 8, a scale per ``block_size`` of K), what int4 / int8 weight-only transformers
+# ship as and what onnxruntime fuses a DequantizeLinear of int8 weights feeding a MatMul into.  Its
+# kernels differ by bits and by ``accuracy_level`` (4: the activation quantized to int8 per block,
+# VNNI dot products; else fp32), up to 200x on one shape: [1, 768] x [768, 3072] 8-bit fp32 7.2 ms,
+# 8-bit int8 0.044.  The reader had costed it as an op of no kind, its MACs 0 (0.1-10x).  Rows 1-256.
+NBITS_SHAPES = [(1, 768, 768), (1, 768, 3072), (1, 2048, 2048), (4, 1024, 1024), (16, 768, 768), (16, 2048, 512),
+                (88, 768, 3072), (128, 384, 1536), (256, 1024, 1024), (1, 4096, 4096), (16, 4096, 4096)]
+GRID["matmul_nbits"] = ([{"m": m, "k": k, "n": n, "bits": b, "block": 32, "accuracy": a}
+                         for b, a in ((4, 0), (4, 4), (8, 0), (8, 4)) for m, k, n in NBITS_SHAPES]
+                        + [{"m": m, "k": k, "n": n, "bits": 4, "block": 128, "accuracy": a}
+                           for a in (0, 4) for m, k, n in ((1, 2048, 2048), (16, 768, 768), (128, 384, 1536))])
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -646,7 +659,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"matmul_nbits", "reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
                    "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
@@ -655,12 +668,13 @@ SKIP = {"tflite": {"reorder_input", "reorder_output", "tree_ensemble", "tree_row
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
                       "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows", "reduce_axes",
-                      "space_depth", "reorder_input", "reorder_output"},
+                      "space_depth", "reorder_input", "reorder_output", "matmul_nbits"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
                         "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
-                        "conv_one_row", "tree_rows", "reduce_axes", "space_depth", "reorder_input", "reorder_output"}}
+                        "conv_one_row", "tree_rows", "reduce_axes", "space_depth", "reorder_input", "reorder_output",
+                        "matmul_nbits"}}
 
 
 def log(message: str) -> None:
@@ -1008,6 +1022,12 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     elif family == "tree_ensemble":  # rows x features through trees of full depth
         x_shape = [p["rows"], p["features"]]
         nodes.append(tree_ensemble_node(p["trees"], p["depth"], p["features"]))
+    elif family == "matmul_nbits":  # x [m, k] by [k, n] weights of ``bits``, a scale a block (no zero points)
+        x_shape, blocks = [p["m"], p["k"]], -(-p["k"] // p["block"])
+        init("B", RNG.integers(0, 256, (p["n"], blocks, p["block"] * p["bits"] // 8)), np.uint8)
+        init("S", RNG.random(p["n"] * blocks) * 0.01)
+        nodes.append(helper.make_node("MatMulNBits", ["x", "B", "S"], ["y"], domain="com.microsoft", K=p["k"], N=p["n"],
+                                      bits=p["bits"], block_size=p["block"], accuracy_level=p["accuracy"]))
     elif family == "reduce_axes":  # a ReduceMean over ``axes``, kept as size-1 dims
         x_shape = list(p["shape"])
         nodes.append(helper.make_node("ReduceMean", ["x"], ["y"], axes=p["axes"], keepdims=1))

@@ -43,10 +43,10 @@ _ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3), "Dynamic
                  "Conv": (1, 2), "FusedConv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "FusedGemm": (1, 2),
                  "MatMul": (1,), "FusedMatMul": (1,), "ConvInteger": (1,), "MatMulInteger": (1,),
                  "QLinearConv": (3, 8), "QLinearMatMul": (3,), "QGemm": (3, 6), "DynamicQuantizeMatMul": (1, 4),
-                 "MatMulIntegerToFloat": (1, 6), "Einsum": (0, 1)}
+                 "MatMulIntegerToFloat": (1, 6), "Einsum": (0, 1), "MatMulNBits": (1, 2, 3, 5)}
 # Matrix products: MACs = output elements x the shared dimension K (_onnx_kind_macs).
 _MATMULS = ("Gemm", "FusedGemm", "MatMul", "FusedMatMul", "MatMulInteger", "QLinearMatMul", "QGemm",
-            "DynamicQuantizeMatMul", "MatMulIntegerToFloat")
+            "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulNBits")
 _ONNX_KINDS = {
     **dict.fromkeys(_MATMULS, "fully_connected"), "ConvTranspose": "conv",
     # onnxruntime's own layout ops (the optimized graph): copies.

@@ -24,6 +24,7 @@ __all__ = [
     "einsum_macs",
     "elementwise_copies",
     "kernel_walk",
+    "nbits_variant",
     "recurrent_steps",
     "resize_interpolation",
     "softmax_rows",
@@ -53,6 +54,14 @@ def transpose_elementwise(node, shape) -> int:
     return _copied_one_by_one(perm, shape)
 
 
+def nbits_variant(node) -> str:
+    """Which of onnxruntime's MatMulNBits kernels runs a node (its weights' ``bits``, and int8 compute
+    where ``accuracy_level`` is 4): "4b", "4b_int8", "8b", "8b_int8".  They differ by up to 200x on one
+    shape (a [1, 768] x [768, 3072] product on the Zen 4: 8-bit fp32 7.2 ms, 8-bit int8 0.044)."""
+    attrs = {a.name: a.i for a in node.attribute}
+    return f"{attrs.get('bits', 4)}b" + ("_int8" if attrs.get("accuracy_level", 0) == 4 else "")
+
+
 def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[str, int] | None:
     """(``Op.variant``, ``Op.kernel_calls``) of a node (read as ``op``) whose kernel loops in calls
     of its own, each with a cost the fit times (its terms' ``call_ns``): a Transpose's blocks or
@@ -62,8 +71,11 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[st
     off its block), MLAS's NCHW conv: an im2col + GEMM per channel, and per channel of each image
     for a 1-D one (variant "1d", terms of its own: trueocr's recognizer convolves 64 text lines at
     once); a DepthToSpace's or SpaceToDepth's runs of blocksize elements (onnxruntime shuffles them
-    as a 6-D tensor: [16, 4, 192, 208] -> [16, 1, 384, 416] 5.0 ms, ~3.5 ns a run of 2).  None for
-    any other node (a tree ensemble's visits: ort_trees.tree_fields)."""
+    as a 6-D tensor: [16, 4, 192, 208] -> [16, 1, 384, 416] 5.0 ms, ~3.5 ns a run of 2); a
+    MatMulNBits' kernel (``nbits_variant``).  None for any other node (a tree ensemble's visits:
+    ort_trees.tree_fields)."""
+    if node.op_type == "MatMulNBits":
+        return nbits_variant(node), 0
     if not shapes:
         return None
     if node.op_type in ("DepthToSpace", "SpaceToDepth") and all(isinstance(d, int) and d > 0 for d in shapes[0]):
