@@ -23,6 +23,7 @@ from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
     broadcast_calls,
+    contrib_notes,
     einsum_macs,
     elementwise_copies,
     kernel_walk,
@@ -322,7 +323,7 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, sign_misses=misses[node.input[0]])
         ops.append(op)
     result = compact(tensors, ops, graph_inputs, [index(o.name) for o in graph.output], "onnx")
-    return dataclasses.replace(result, notes=(*notes_before, *notes))
+    return dataclasses.replace(result, notes=(*notes_before, *notes, *contrib_notes(nodes)))
 
 
 # onnxruntime's NCHWc pooling kernels (a pool after an NCHWc conv), named apart from the NCHW ones.

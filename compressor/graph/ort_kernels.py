@@ -19,8 +19,10 @@ import math
 __all__ = [
     "BROADCAST_OPERANDS",
     "BROADCAST_OPS",
+    "PRICED_CONTRIB",
     "RECURRENT",
     "broadcast_calls",
+    "contrib_notes",
     "einsum_macs",
     "elementwise_copies",
     "kernel_walk",
@@ -52,6 +54,34 @@ def transpose_elementwise(node, shape) -> int:
     (``DoTransposeEltWise``; onnxruntime core/providers/cpu/tensor/transpose.cc)."""
     perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None) or list(range(len(shape or ())))[::-1]
     return _copied_one_by_one(perm, shape)
+
+
+# onnxruntime's contrib ops (com.microsoft) the cost model prices by what they compute: its fused convs and
+# GEMMs, its int8, dynamically quantized and block-quantized products, its int8 LSTM, its element-wise and
+# normalization fusions (their own terms).  Any other a graph holds (Attention, MultiHeadAttention,
+# EmbedLayerNormalization, ...) is costed by its bytes only, and the read says so (``contrib_notes``).
+PRICED_CONTRIB = frozenset({
+    "FusedConv", "FusedGemm", "FusedMatMul", "NhwcMaxPool", "QGemm", "QLinearConv", "QLinearAdd", "QLinearMul",
+    "QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax", "QLinearAveragePool", "QLinearGlobalAveragePool",
+    "QLinearConcat", "DynamicQuantizeMatMul", "DynamicQuantizeLSTM", "MatMulIntegerToFloat", "MatMulNBits",
+    "QuantizeLinear", "DequantizeLinear", "Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd",
+    "SkipLayerNormalization", "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization"})
+
+
+def contrib_notes(nodes) -> tuple[str, ...]:
+    """A note naming the contrib ops of ``nodes`` (the graph onnxruntime runs) the cost model prices by
+    their bytes alone (not ``PRICED_CONTRIB``): a com.microsoft Attention of [1, 128, 768] (its QKV
+    projection and scores inside) takes 5.0 ms on the Zen 4, its bytes say 2.5.  () when there are none."""
+    unpriced: dict[str, int] = {}
+    for node in nodes:
+        if node.domain == "com.microsoft" and node.op_type not in PRICED_CONTRIB:
+            unpriced[node.op_type] = unpriced.get(node.op_type, 0) + 1
+    if not unpriced:
+        return ()
+    listed = ", ".join(f"{count} {op_type}" for op_type, count in sorted(unpriced.items()))
+    note = (f"onnxruntime contrib ops costed by their bytes only, their arithmetic not modelled ({listed}): "
+            "the estimate for them is low")
+    return (note,)
 
 
 def nbits_variant(node) -> str:
