@@ -309,10 +309,10 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 # onnxruntime's fp32 groups whose calls are a loop of their own (ort_kernels.kernel_walk), not a
 # binary op's broadcast spans: a call each per Transpose block or run (by how it copies), Einsum
 # product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image,
-# tree visit, depth <-> space run of blocksize elements.
+# tree visit, depth <-> space run of blocksize elements, NCHW pool's output line.
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
                             "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
-                            "DepthToSpace", "SpaceToDepth"})
+                            "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d"})
 
 
 def kernel_calls(row: dict) -> int:
@@ -577,7 +577,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # rearrangements (space_depth).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary",
-                                                        "bmm_rows", "space_depth", *REACH_FAMILIES):
+                                                        "bmm_rows", "space_depth", "pool_nchw", *REACH_FAMILIES):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
         # of its branches missed is not known; its kind's, as before)

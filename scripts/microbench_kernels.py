@@ -647,6 +647,20 @@ GRID["matmul_nbits"] = ([{"m": m, "k": k, "n": n, "bits": b, "block": 32, "accur
                         + [{"m": m, "k": k, "n": n, "bits": 4, "block": 128, "accuracy": a}
                            for a in (0, 4) for m, k, n in ((1, 2048, 2048), (16, 768, 768), (128, 384, 1536))])
 
+# onnxruntime's MaxPool and AveragePool left in NCHW (added 2026-12-07, session 27, onnx fp32 only): the
+# NCHWc rewrite takes a 2-D pool of whole channel blocks only, so a pool of channels off the block of 16 or
+# over a 3-D tensor (a 1-D pool) runs onnxruntime's own loops, at ~1-23 ns an output.  MEGnet's 1-D max
+# pools (held-out set 16: [1, 23, 7500, 1] by 2 x 1) take 0.56 ms where the variant's pool rate says 0.03.
+# Rows of 1 to 7,500 outputs, windows of 2 to 9 taps, channels 3-64, batch 1-8.
+POOL_NCHW_SHAPES = [((1, 23, 7500, 1), (2, 1), (2, 1)), ((1, 23, 1, 7500), (1, 2), (1, 2)), ((1, 23, 750, 10), (2, 2), (2, 2)),
+                    ((1, 23, 100, 75), (2, 2), (2, 2)), ((1, 24, 112, 112), (2, 2), (2, 2)), ((1, 40, 56, 56), (3, 3), (2, 2)),
+                    ((1, 3, 224, 224), (3, 3), (2, 2)), ((1, 20, 28, 28), (2, 2), (2, 2)), ((1, 4, 15000, 1), (2, 1), (2, 1)),
+                    ((1, 12, 64, 64), (3, 3), (1, 1)), ((1, 8, 256, 256), (2, 2), (2, 2)), ((1, 47, 1875, 1), (2, 1), (2, 1)),
+                    ((1, 64, 1000), (2,), (2,)), ((1, 128, 500), (3,), (3,)), ((8, 32, 1800), (4,), (4,)),
+                    ((1, 16, 16000), (4,), (4,)), ((4, 40, 250), (2,), (2,))]
+GRID["pool_nchw"] = [{"op": op, "shape": shape, "k": k, "s": st} for op in ("MaxPool", "AveragePool")
+                     for shape, k, st in POOL_NCHW_SHAPES]
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -659,7 +673,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"matmul_nbits", "reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"pool_nchw", "matmul_nbits", "reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
                    "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
@@ -668,13 +682,13 @@ SKIP = {"tflite": {"matmul_nbits", "reorder_input", "reorder_output", "tree_ense
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
                       "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows", "reduce_axes",
-                      "space_depth", "reorder_input", "reorder_output", "matmul_nbits"},
+                      "space_depth", "reorder_input", "reorder_output", "matmul_nbits", "pool_nchw"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
                         "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
                         "conv_one_row", "tree_rows", "reduce_axes", "space_depth", "reorder_input", "reorder_output",
-                        "matmul_nbits"}}
+                        "matmul_nbits", "pool_nchw"}}
 
 
 def log(message: str) -> None:
@@ -1022,6 +1036,9 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     elif family == "tree_ensemble":  # rows x features through trees of full depth
         x_shape = [p["rows"], p["features"]]
         nodes.append(tree_ensemble_node(p["trees"], p["depth"], p["features"]))
+    elif family == "pool_nchw":  # a MaxPool / AveragePool onnxruntime leaves in NCHW
+        x_shape = list(p["shape"])
+        nodes.append(helper.make_node(p["op"], ["x"], ["y"], kernel_shape=list(p["k"]), strides=list(p["s"])))
     elif family == "matmul_nbits":  # x [m, k] by [k, n] weights of ``bits``, a scale a block (no zero points)
         x_shape, blocks = [p["m"], p["k"]], -(-p["k"] // p["block"])
         init("B", RNG.integers(0, 256, (p["n"], blocks, p["block"] * p["bits"] // 8)), np.uint8)

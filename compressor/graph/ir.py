@@ -137,7 +137,7 @@ class Op:
     # ConvInteger's pair ("u8u8", "u8s8": MLAS's GEMM differs by it); "gemm" for an ONNX MatMul by a
     # constant 2-D weight (the Gemm kernel, its terms); how onnxruntime copies a Transpose ("strided",
     # "inwards", "blocks": ort_kernels.transpose_blocks); "grouped" for its grouped ConvTranspose (a
-    # GEMM and a col2im per group); "1d" for its 1-D NCHW depthwise conv.  "" for every other op.
+    # GEMM and a col2im per group); "1d" for its 1-D NCHW depthwise conv or pool.  "" for every other op.
     variant: str = ""
     # A TFLite binary op's fused activation ("RELU", "RELU6", "RELU_N1_TO_1"), which XNNPACK runs as a
     # clamp node of its own after the op (``RuntimeCost.separate_clamps``).  "" for every other op.

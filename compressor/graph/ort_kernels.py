@@ -27,6 +27,7 @@ __all__ = [
     "elementwise_copies",
     "kernel_walk",
     "nbits_variant",
+    "pool_lines",
     "recurrent_steps",
     "resize_interpolation",
     "softmax_rows",
@@ -84,6 +85,34 @@ def contrib_notes(nodes) -> tuple[str, ...]:
     return (note,)
 
 
+def pool_lines(node, shape) -> int:
+    """Output lines (all output dims but the last, over batch and channels) of a MaxPool / AveragePool
+    onnxruntime runs in NCHW (a 1-D pool, or channels off the NCHWc block): its loops pay per line as
+    well as per output, ~5 ns a line of a max pool on the Zen 4 (pool_nchw family: MEGnet's [1, 23,
+    7500, 1] pooled by 2 x 1, 86,250 lines of one output, 0.55 ms; the same data as [1, 23, 1, 7500]
+    by 1 x 2, 0.15).  0 where the shape is not known."""
+    if not shape or len(shape) < 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+        return 0
+    attrs = {a.name: a for a in node.attribute}
+    kernel = list(attrs["kernel_shape"].ints) if "kernel_shape" in attrs else []
+    spatial = len(shape) - 2
+    if len(kernel) != spatial:
+        return 0
+    strides = list(attrs["strides"].ints) if "strides" in attrs else [1] * spatial
+    dilations = list(attrs["dilations"].ints) if "dilations" in attrs else [1] * spatial
+    pads = list(attrs["pads"].ints) if "pads" in attrs else [0] * 2 * spatial
+    auto_pad = attrs["auto_pad"].s.decode() if "auto_pad" in attrs else "NOTSET"
+    ceil = bool(attrs["ceil_mode"].i) if "ceil_mode" in attrs else False
+    out = []
+    for i, size in enumerate(shape[2:]):
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            out.append(-(-size // strides[i]))
+            continue
+        span = size + pads[i] + pads[i + spatial] - ((kernel[i] - 1) * dilations[i] + 1)
+        out.append((-(-span // strides[i]) if ceil else span // strides[i]) + 1)
+    return shape[0] * shape[1] * math.prod(out[:-1]) if min(out) > 0 else 0
+
+
 def nbits_variant(node) -> str:
     """Which of onnxruntime's MatMulNBits kernels runs a node (its weights' ``bits``, and int8 compute
     where ``accuracy_level`` is 4): "4b", "4b_int8", "8b", "8b_int8".  They differ by up to 200x on one
@@ -96,8 +125,9 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[st
     """(``Op.variant``, ``Op.kernel_calls``) of a node (read as ``op``) whose kernel loops in calls
     of its own, each with a cost the fit times (its terms' ``call_ns``): a Transpose's blocks or
     runs, and how it copies them (``transpose_blocks``); a Softmax's rows (``softmax_rows``); an
-    Einsum's matrix products (``einsum_macs``); a grouped ConvTranspose's groups (a GEMM and a
-    col2im each, variant "grouped"); an fp32 depthwise conv left out of the NCHWc layout (channels
+    Einsum's matrix products (``einsum_macs``); an NCHW MaxPool's or AveragePool's output lines
+    (``pool_lines``; variant "1d" for a 1-D one, onnxruntime's Pool1DTask); a grouped ConvTranspose's
+    groups (a GEMM and a col2im each, variant "grouped"); an fp32 depthwise conv left out of the NCHWc layout (channels
     off its block), MLAS's NCHW conv: an im2col + GEMM per channel, and per channel of each image
     for a 1-D one (variant "1d", terms of its own: trueocr's recognizer convolves 64 text lines at
     once); a DepthToSpace's or SpaceToDepth's runs of blocksize elements (onnxruntime shuffles them
@@ -108,6 +138,8 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[st
         return nbits_variant(node), 0
     if not shapes:
         return None
+    if node.op_type in ("MaxPool", "AveragePool") and node.domain == "" and pool_lines(node, shapes[0]):
+        return ("1d" if len(shapes[0]) == 3 else ""), pool_lines(node, shapes[0])  # a 1-D pool: its own loop
     if node.op_type in ("DepthToSpace", "SpaceToDepth") and all(isinstance(d, int) and d > 0 for d in shapes[0]):
         block = next((a.i for a in node.attribute if a.name == "blocksize"), 1)  # a 6-D shuffle of b-element runs
         return "", math.prod(shapes[0]) // max(block, 1)
