@@ -23,7 +23,6 @@ from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
     broadcast_calls,
-    contrib_notes,
     einsum_macs,
     elementwise_copies,
     kernel_walk,
@@ -31,6 +30,7 @@ from .ort_kernels import (
     resize_interpolation,
     step_weight_bytes,
 )
+from .ort_contrib import contrib_notes
 from .ort_trees import TREE_ENSEMBLES, tree_fields
 from .ort_shapes import (bench_feed, costed_unknown, filled, loop_iterations, run_failure, shapes_of_run,
                          sign_misses, values_of_run)

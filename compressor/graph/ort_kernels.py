@@ -16,17 +16,16 @@ from __future__ import annotations
 import itertools
 import math
 
+from .ort_contrib import nbits_variant
+
 __all__ = [
     "BROADCAST_OPERANDS",
     "BROADCAST_OPS",
-    "PRICED_CONTRIB",
     "RECURRENT",
     "broadcast_calls",
-    "contrib_notes",
     "einsum_macs",
     "elementwise_copies",
     "kernel_walk",
-    "nbits_variant",
     "pool_lines",
     "recurrent_steps",
     "resize_interpolation",
@@ -57,34 +56,6 @@ def transpose_elementwise(node, shape) -> int:
     return _copied_one_by_one(perm, shape)
 
 
-# onnxruntime's contrib ops (com.microsoft) the cost model prices by what they compute: its fused convs and
-# GEMMs, its int8, dynamically quantized and block-quantized products, its int8 LSTM, its element-wise and
-# normalization fusions (their own terms).  Any other a graph holds (Attention, MultiHeadAttention,
-# EmbedLayerNormalization, ...) is costed by its bytes only, and the read says so (``contrib_notes``).
-PRICED_CONTRIB = frozenset({
-    "FusedConv", "FusedGemm", "FusedMatMul", "NhwcMaxPool", "QGemm", "QLinearConv", "QLinearAdd", "QLinearMul",
-    "QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax", "QLinearAveragePool", "QLinearGlobalAveragePool",
-    "QLinearConcat", "DynamicQuantizeMatMul", "DynamicQuantizeLSTM", "MatMulIntegerToFloat", "MatMulNBits",
-    "QuantizeLinear", "DequantizeLinear", "Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd",
-    "SkipLayerNormalization", "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization"})
-
-
-def contrib_notes(nodes) -> tuple[str, ...]:
-    """A note naming the contrib ops of ``nodes`` (the graph onnxruntime runs) the cost model prices by
-    their bytes alone (not ``PRICED_CONTRIB``): a com.microsoft Attention of [1, 128, 768] (its QKV
-    projection and scores inside) takes 5.0 ms on the Zen 4, its bytes say 2.5.  () when there are none."""
-    unpriced: dict[str, int] = {}
-    for node in nodes:
-        if node.domain == "com.microsoft" and node.op_type not in PRICED_CONTRIB:
-            unpriced[node.op_type] = unpriced.get(node.op_type, 0) + 1
-    if not unpriced:
-        return ()
-    listed = ", ".join(f"{count} {op_type}" for op_type, count in sorted(unpriced.items()))
-    note = (f"onnxruntime contrib ops costed by their bytes only, their arithmetic not modelled ({listed}): "
-            "the estimate for them is low")
-    return (note,)
-
-
 def pool_lines(node, shape) -> int:
     """Output lines (all output dims but the last, over batch and channels) of a MaxPool / AveragePool
     onnxruntime runs in NCHW (a 1-D pool, or channels off the NCHWc block): its loops pay per line as
@@ -111,14 +82,6 @@ def pool_lines(node, shape) -> int:
         span = size + pads[i] + pads[i + spatial] - ((kernel[i] - 1) * dilations[i] + 1)
         out.append((-(-span // strides[i]) if ceil else span // strides[i]) + 1)
     return shape[0] * shape[1] * math.prod(out[:-1]) if min(out) > 0 else 0
-
-
-def nbits_variant(node) -> str:
-    """Which of onnxruntime's MatMulNBits kernels runs a node (its weights' ``bits``, and int8 compute
-    where ``accuracy_level`` is 4): "4b", "4b_int8", "8b", "8b_int8".  They differ by up to 200x on one
-    shape (a [1, 768] x [768, 3072] product on the Zen 4: 8-bit fp32 7.2 ms, 8-bit int8 0.044)."""
-    attrs = {a.name: a.i for a in node.attribute}
-    return f"{attrs.get('bits', 4)}b" + ("_int8" if attrs.get("accuracy_level", 0) == 4 else "")
 
 
 def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int) -> tuple[str, int] | None:
