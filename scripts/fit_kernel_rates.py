@@ -279,7 +279,10 @@ TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "c
 # on its sign) and its tree ensembles (per split).  Where the tables hold points that say how many
 # branches missed (the prelu_signs and tree_rows families), its own terms come from those alone, not
 # from rows written before the field.
-SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu", "TreeEnsembleRegressor"})}
+# And (priced alike per miss) onnxruntime's strided reductions, whose reads past the L1's ways in one set
+# miss it (cost.tiles.strided_conflicts).
+STRIDED_REDUCTIONS = ("ReduceMean_strided", "ReduceMax_strided", "ReduceMin_strided", "ReduceSum_strided")
+SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu", "TreeEnsembleRegressor", *STRIDED_REDUCTIONS})}
 # Families of layout copies that run well below the element-wise stream rate once their bytes pass the
 # private cache (onnxruntime's NCHWc reorders: a block of 16 channel planes gathered or scattered at a
 # time), by the op type they time: its terms come from its points within that cache, and its
@@ -309,10 +312,11 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 # onnxruntime's fp32 groups whose calls are a loop of their own (ort_kernels.kernel_walk), not a
 # binary op's broadcast spans: a call each per Transpose block or run (by how it copies), Einsum
 # product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image,
-# tree visit, depth <-> space run of blocksize elements, NCHW pool's output line.
+# tree visit, depth <-> space run of blocksize elements, NCHW pool's output line, strided reduction's output.
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
                             "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
-                            "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d"})
+                            "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d",
+                            *STRIDED_REDUCTIONS})
 
 
 def kernel_calls(row: dict) -> int:
@@ -376,7 +380,7 @@ def _op(row: dict, dtype: str):
               compute_dtype=dtype, weight_bytes=row["weight_bytes"],
               input_bytes=row["output_bytes"] if row["op_type"] in SLICE_OPS else row["input_bytes"],
               output_bytes=row["output_bytes"], out_channels=row["out_channels"], in_channels=int(cin),
-              kernel_calls=kernel_calls(row), sign_misses=row.get("sign_misses", 0.0),
+              kernel_calls=kernel_calls(row), sign_misses=row.get("sign_misses", 0.0), variant=row.get("variant", ""),
               tree_nodes=tree_point_nodes(params) if "trees" in params else 0)
 
 
@@ -577,7 +581,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # rearrangements (space_depth).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary",
-                                                        "bmm_rows", "space_depth", "pool_nchw", *REACH_FAMILIES):
+                                                        "bmm_rows", "space_depth", "pool_nchw", "reduce_strided",
+                                                        *REACH_FAMILIES):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
         # of its branches missed is not known; its kind's, as before)

@@ -661,6 +661,21 @@ POOL_NCHW_SHAPES = [((1, 23, 7500, 1), (2, 1), (2, 1)), ((1, 23, 1, 7500), (1, 2
 GRID["pool_nchw"] = [{"op": op, "shape": shape, "k": k, "s": st} for op in ("MaxPool", "AveragePool")
                      for shape, k, st in POOL_NCHW_SHAPES]
 
+# Reductions over leading channels (added 2026-12-07, session 27, onnx fp32 only): onnxruntime reduces
+# [1, C, H, W] over C by walking each output's C reads a plane apart (ort_kernels.strided_reduction):
+# ~2 ns an output and ~0.4 a read, and where more of those reads share an L1 set than it has ways (a
+# plane of 4 KiB times n) each extra one misses (cost.tiles.strided_conflicts).  LEADER's layer norms
+# (held-out set 14) average [1, 32, 384, 416] over C in 10 ms where the pool rate said 0.55; the
+# reduce_axes points of session 26 read 0.03-0.7x.  Planes aliased (64 x 64, 384 x 416) and not.
+GRID["reduce_strided"] = ([{"op": "ReduceMean", "shape": (1, c, h, w), "axes": [1]} for c, h, w in [
+    (2, 64, 64), (2, 250, 262), (4, 96, 104), (4, 384, 416), (8, 64, 64), (8, 250, 262), (12, 384, 416), (12, 96, 104),
+    (16, 64, 64), (16, 250, 262), (24, 96, 104), (24, 384, 416), (32, 64, 64), (32, 250, 262), (32, 384, 416),
+    (64, 64, 64), (64, 96, 104), (64, 250, 262), (128, 64, 64), (128, 96, 104)]]
+    + [{"op": op, "shape": (1, c, h, w), "axes": [1]} for op in ("ReduceMax", "ReduceSum")
+       for c, h, w in [(16, 64, 64), (32, 250, 262), (4, 128, 128), (64, 30, 30)]]
+    + [{"op": "ReduceMean", "shape": s, "axes": a} for s, a in [((1, 64, 4000), [1]), ((1, 3, 224, 224), [1]),
+                                                               ((1, 4, 8, 1000), [1, 2])]])
+
 # Families built by another family's builder (their own names keep their points apart in the fit).
 BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -673,7 +688,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"pool_nchw", "matmul_nbits", "reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
+SKIP = {"tflite": {"reduce_strided", "pool_nchw", "matmul_nbits", "reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
                    "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
                    "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
@@ -682,13 +697,13 @@ SKIP = {"tflite": {"pool_nchw", "matmul_nbits", "reorder_input", "reorder_output
                       "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
                       "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
                       "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows", "reduce_axes",
-                      "space_depth", "reorder_input", "reorder_output", "matmul_nbits", "pool_nchw"},
+                      "space_depth", "reorder_input", "reorder_output", "matmul_nbits", "pool_nchw", "reduce_strided"},
         "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
                         "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
                         "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
                         "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
                         "conv_one_row", "tree_rows", "reduce_axes", "space_depth", "reorder_input", "reorder_output",
-                        "matmul_nbits", "pool_nchw"}}
+                        "matmul_nbits", "pool_nchw", "reduce_strided"}}
 
 
 def log(message: str) -> None:
@@ -1036,6 +1051,13 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     elif family == "tree_ensemble":  # rows x features through trees of full depth
         x_shape = [p["rows"], p["features"]]
         nodes.append(tree_ensemble_node(p["trees"], p["depth"], p["features"]))
+    elif family == "reduce_strided":  # a reduction over leading axes; ReduceSum's axes an input (opset 13 on)
+        x_shape = list(p["shape"])
+        if p["op"] == "ReduceSum":
+            init("axes", p["axes"], np.int64)
+            nodes.append(helper.make_node(p["op"], ["x", "axes"], ["y"], keepdims=1))
+        else:
+            nodes.append(helper.make_node(p["op"], ["x"], ["y"], axes=p["axes"], keepdims=1))
     elif family == "pool_nchw":  # a MaxPool / AveragePool onnxruntime leaves in NCHW
         x_shape = list(p["shape"])
         nodes.append(helper.make_node(p["op"], ["x"], ["y"], kernel_shape=list(p["k"]), strides=list(p["s"])))

@@ -171,10 +171,31 @@ def unlearned_misses(op: Op, costs: RuntimeCost) -> float:
     """The mispredicted branches an op pays (``Op.sign_misses``): a tree ensemble's, the share of its
     visits (``Op.kernel_calls``) past what a repeated run teaches the CPU's predictor
     (``costs.learned_branches``: the Zen 4's walks cost as predicted up to ~40 K visits); a PRelu's as
-    counted."""
+    counted; and a strided reduction's L1 misses (``strided_conflicts``), priced alike per miss."""
     if not op.tree_nodes or not op.kernel_calls or not costs.learned_branches:
-        return op.sign_misses
+        return op.sign_misses + strided_conflicts(op, costs)
     return op.sign_misses * max(0.0, 1.0 - costs.learned_branches / op.kernel_calls)
+
+
+# The L1 data caches of these x86 cores: 64 sets of 64-byte lines (a set repeats every 4 KiB).
+L1_SETS, L1_LINE = 64, 64
+
+
+def strided_conflicts(op: Op, costs: RuntimeCost) -> float:
+    """Reads of a strided reduction (``Op.variant`` "strided": onnxruntime reducing [1, C, K] over C,
+    each output a walk down C reads one plane apart) that miss the L1 because more of an output's reads
+    share a set than it has ways (``costs.l1_ways``): Σ over sets of max(0, reads there - ways), per
+    output.  A plane of 4 KiB times n puts all C in one set: the Zen 4 averages [1, 64, 64, 64] over its
+    channels at 2.8 ns an element where [1, 64, 250, 262] takes 0.67 (pool family reduce_strided).
+    0 for any other op, or a CPU whose L1 is not given."""
+    if op.variant != "strided" or not costs.l1_ways or not op.kernel_calls or not op.output_bytes:
+        return 0.0
+    channels, plane = op.input_bytes // op.output_bytes, op.output_bytes  # [1, C, K] -> [1, 1, K]: a plane apart
+    per_set: dict[int, int] = {}
+    for r in range(channels):
+        line = r * plane // L1_LINE
+        per_set[line % L1_SETS] = per_set.get(line % L1_SETS, 0) + 1
+    return op.kernel_calls * sum(max(0.0, n - costs.l1_ways) for n in per_set.values())
 
 
 def tap_pairs(op: Op) -> int:

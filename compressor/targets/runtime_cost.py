@@ -21,7 +21,7 @@ PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_t
 CPU_TILES = ("channel_tiles", "narrow_channel_tiles", "input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
-               "inplace_run_ns", "rnn_step_us", "rnn_efficiency", "whole_rows_from", "learned_branches")
+               "inplace_run_ns", "rnn_step_us", "rnn_efficiency", "whole_rows_from", "learned_branches", "l1_ways")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
@@ -73,6 +73,9 @@ class RuntimeCost:
     # tree ensemble's mispredicted splits (``Op.sign_misses``) are its share past these of its visits
     # (``cost.tiles.unlearned_misses``; fit_kernel_rates.py picks it from the tree_rows family); 0: none
     learned_branches: float = 0.0
+    # Ways of the core's L1 data cache (64 sets of 64-byte lines on these x86 cores): a strided reduction's
+    # reads past that many in one set miss it (``cost.tiles.strided_conflicts``, ``miss_ns`` each); 0: not priced
+    l1_ways: float = 0.0
     # int8 operand pair ("u8u8", "s8s8") -> op kind (conv, pointwise, depthwise, conv_unaligned)
     # -> its QLinearConv time over the u8s8 kernel's, which the int8 terms were fitted on
     # (``Op.int8_pair``; microbench_probes.py --probe int8-pairs); absent: x1
@@ -157,6 +160,7 @@ class RuntimeCost:
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.learned_branches,
+                     self.l1_ways,
                      self.in_place, self.nchwc,
                      self.whole_row_tiles, self.whole_rows_from, self.separate_clamps,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
@@ -239,7 +243,7 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from", "separate_clamps", "task_weight_reads",
+                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches", "l1_ways", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from", "separate_clamps", "task_weight_reads",
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")

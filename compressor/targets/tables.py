@@ -50,6 +50,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     inplace_run_ns=number("inplace_run_ns") or 0.0,
                                     whole_rows_from=number("whole_rows_from") or 0.0,
                                     learned_branches=number("learned_branches") or 0.0,
+                                    l1_ways=number("l1_ways") or 0.0,
                                     rnn_efficiency=c.number((*keys, fmt, "rnn_efficiency"), positive=True, fraction=True,
                                                             optional=True) or 0.0,
                                     efficiency=(efficiency_table(c, (*keys, fmt, "efficiency"), dtypes, partial=True)
