@@ -638,8 +638,8 @@ GRID["reorder_output"] = [{"h": h, "w": w, "cin": 16, "cout": c, "kh": 1, "kw": 
 # weights (``bits`` 4 or 8, a scale per ``block_size`` of K), what int4 / int8 weight-only transformers
 # ship as and what onnxruntime fuses a DequantizeLinear of int8 weights feeding a MatMul into.  Its
 # kernels differ by bits and by ``accuracy_level`` (4: the activation quantized to int8 per block,
-# VNNI dot products; else fp32), up to 200x on one shape: [1, 768] x [768, 3072] 8-bit fp32 7.2 ms,
-# 8-bit int8 0.044.  The reader had costed it as an op of no kind, its MACs 0 (0.1-10x).  Rows 1-256.
+# VNNI dot products; else fp32), up to ~145x on one shape: [1, 768] x [768, 3072] 8-bit fp32 5.4 ms,
+# 8-bit int8 0.038.  The reader had costed it as an op of no kind, its MACs 0 (0.1-10x).  Rows 1-256.
 NBITS_SHAPES = [(1, 768, 768), (1, 768, 3072), (1, 2048, 2048), (4, 1024, 1024), (16, 768, 768), (16, 2048, 512),
                 (88, 768, 3072), (128, 384, 1536), (256, 1024, 1024), (1, 4096, 4096), (16, 4096, 4096)]
 GRID["matmul_nbits"] = ([{"m": m, "k": k, "n": n, "bits": b, "block": 32, "accuracy": a}

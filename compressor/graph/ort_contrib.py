@@ -21,8 +21,8 @@ PRICED_CONTRIB = frozenset({
 
 def contrib_notes(nodes) -> tuple[str, ...]:
     """A note naming the contrib ops of ``nodes`` (the graph onnxruntime runs) the cost model prices by
-    their bytes alone (not ``PRICED_CONTRIB``): a com.microsoft Attention of [1, 128, 768] (its QKV
-    projection and scores inside) takes 5.0 ms on the Zen 4, its bytes say 2.5.  () when there are none."""
+    their bytes alone (not ``PRICED_CONTRIB``): a com.microsoft Attention holds its QKV projection and
+    its scores in one node, which its bytes do not say.  () when there are none."""
     unpriced: dict[str, int] = {}
     for node in nodes:
         if node.domain == "com.microsoft" and node.op_type not in PRICED_CONTRIB:
@@ -37,7 +37,8 @@ def contrib_notes(nodes) -> tuple[str, ...]:
 
 def nbits_variant(node) -> str:
     """Which of onnxruntime's MatMulNBits kernels runs a node (its weights' ``bits``, and int8 compute
-    where ``accuracy_level`` is 4): "4b", "4b_int8", "8b", "8b_int8".  They differ by up to 200x on one
-    shape (a [1, 768] x [768, 3072] product on the Zen 4: 8-bit fp32 7.2 ms, 8-bit int8 0.044)."""
+    where ``accuracy_level`` is 4): "4b", "4b_int8", "8b", "8b_int8".  They differ by up to ~145x on one
+    shape (a [1, 768] x [768, 3072] product on the Zen 4: 8-bit fp32 5.4 ms, 8-bit int8 0.038;
+    scripts/data/host-x86-kernels-nbits-zen4.json)."""
     attrs = {a.name: a.i for a in node.attribute}
     return f"{attrs.get('bits', 4)}b" + ("_int8" if attrs.get("accuracy_level", 0) == 4 else "")
