@@ -281,8 +281,8 @@ TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "c
 # from rows written before the field.
 # And (priced alike per miss) onnxruntime's strided reductions, whose reads past the L1's ways in one set
 # miss it (cost.tiles.strided_conflicts).
-STRIDED_REDUCTIONS = ("ReduceMean_strided", "ReduceMax_strided", "ReduceMin_strided", "ReduceSum_strided")
-SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu", "TreeEnsembleRegressor", *STRIDED_REDUCTIONS})}
+STRIDED_REDUCTION_KEYS = ("ReduceMean_strided", "ReduceMax_strided", "ReduceMin_strided", "ReduceSum_strided")
+SIGN_BRANCHES = {("onnx", "float32"): frozenset({"PRelu", "TreeEnsembleRegressor", *STRIDED_REDUCTION_KEYS})}
 # Families of layout copies that run well below the element-wise stream rate once their bytes pass the
 # private cache (onnxruntime's NCHWc reorders: a block of 16 channel planes gathered or scattered at a
 # time), by the op type they time: its terms come from its points within that cache, and its
@@ -316,7 +316,7 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
                             "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
                             "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d",
-                            *STRIDED_REDUCTIONS})
+                            *STRIDED_REDUCTION_KEYS})
 
 
 def kernel_calls(row: dict) -> int:
