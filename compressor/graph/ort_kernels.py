@@ -133,7 +133,8 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
     if node.op_type in STRIDED_REDUCTIONS and (outputs := strided_reduction(node, opset, shapes[0], constants)):
         return "strided", outputs
     if node.op_type in ("MaxPool", "AveragePool") and node.domain == "" and pool_lines(node, shapes[0]):
-        return ("1d" if len(shapes[0]) == 3 else ""), pool_lines(node, shapes[0])  # a 1-D pool: its own loop
+        lines = pool_lines(node, shapes[0])  # a 1-D pool, or a 2-D one of one line a channel: the 1-D loop's cost
+        return ("1d" if len(shapes[0]) == 3 or lines == shapes[0][0] * shapes[0][1] else ""), lines
     if node.op_type in ("DepthToSpace", "SpaceToDepth") and all(isinstance(d, int) and d > 0 for d in shapes[0]):
         block = next((a.i for a in node.attribute if a.name == "blocksize"), 1)  # a 6-D shuffle of b-element runs
         return "", math.prod(shapes[0]) // max(block, 1)

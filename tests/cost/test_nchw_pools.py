@@ -29,6 +29,8 @@ def test_an_nchw_pool_counts_its_output_lines_and_a_1d_one_is_its_own_kernel(tmp
     assert (two_d.op_type, two_d.variant, two_d.kernel_calls) == ("MaxPool", "", 23 * 3750)
     (one_d,) = _pool(tmp_path, "AveragePool", (4, 40, 250), (2,), (2,))
     assert (one_d.variant, one_d.kernel_calls) == ("1d", 4 * 40)
+    (one_line,) = _pool(tmp_path, "MaxPool", (1, 23, 1, 7500), (1, 2), (1, 2))  # 2-D, one output line a channel
+    assert (one_line.variant, one_line.kernel_calls) == ("1d", 23)
     (blocked,) = _pool(tmp_path, "MaxPool", (1, 32, 7500, 1), (2, 1), (2, 1))  # 2 blocks of 16: NCHWc
     assert blocked.op_type == "NchwcMaxPool" and blocked.kernel_calls == 0
 
