@@ -170,10 +170,17 @@ def fit_dynamic_op(rows: list[dict], family: str = "dqmm") -> dict[str, float]:
     time (its node's, ``alone_ms``, where the file holds more: mmitf's shared quantizing) over MACs,
     input bytes (a DynamicQuantizeMatMul's fp32 input, quantized on the fly), weight bytes, output
     bytes and a fixed part, non-negative least squares on relative error; {} without enough files."""
+    return _product_terms([r for r in rows if r["family"] == family and r["format"] == DYNAMIC_OPS[family][0]])
+
+
+def _product_terms(points: list[dict]) -> dict[str, float]:
+    """A product kernel's terms from its files: its time (its node's, ``alone_ms``, where recorded) over
+    MACs, input bytes, weight bytes, output bytes and a fixed part, non-negative least squares on
+    relative error; {} with fewer than 6 files that took any time."""
     def ms(r: dict) -> float:
         return r["alone_ms"] if r.get("alone_ms") is not None else r["ms"]
 
-    mine = [r for r in rows if r["family"] == family and r["format"] == DYNAMIC_OPS[family][0] and ms(r) > 0]
+    mine = [r for r in points if ms(r) > 0]
     if len(mine) < 6:
         return {}
     return relative_fit([[r["macs"], r["input_bytes"], r["weight_bytes"], r["output_bytes"], 1.0] for r in mine],
@@ -190,11 +197,7 @@ def fit_nbits(rows: list[dict], variant: str) -> dict[str, float]:
     it (rows 1-256): per MAC, per input byte, per packed weight byte (a kernel dequantizes each block
     per call), per output byte and a fixed part, non-negative least squares on relative error; {}
     without enough files."""
-    mine = [r for r in rows if r["family"] == "matmul_nbits" and r.get("variant") == variant and r["ms"] > 0]
-    if len(mine) < 6:
-        return {}
-    return relative_fit([[r["macs"], r["input_bytes"], r["weight_bytes"], r["output_bytes"], 1.0] for r in mine],
-                        [r["ms"] for r in mine], ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us"))
+    return _product_terms([r for r in rows if r["family"] == "matmul_nbits" and r.get("variant") == variant])
 
 
 # onnxruntime's ConvInteger by the pairs its convint files run (microbench_kernels.CONVINT_SHAPES).
@@ -403,11 +406,11 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     from compressor.cost.latency import (
         broadcast_work,
         filter_set_passes,
+        kernel_misses,
         kernel_work,
         one_row_steps,
         operand_reads,
         tap_pairs,
-        unlearned_misses,
     )
 
     # The work as the runtime's kernel computes it (its tiles: cost/latency.kernel_work; a
@@ -418,7 +421,7 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
     return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.kernel_calls * 1e-6,
-            tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9, unlearned_misses(op, costs) * 1e-6,
+            tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9, kernel_misses(op, costs) * 1e-6,
             one_row_steps(op, target.compute, costs) * 1e-6]
 
 

@@ -688,22 +688,25 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
 # not what the corpus's static quantizer writes).
-SKIP = {"tflite": {"reduce_strided", "pool_nchw", "matmul_nbits", "reorder_input", "reorder_output", "tree_ensemble", "tree_rows", "reduce_axes", "space_depth", "rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "glue", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d", "pool_nhwc",
-                   "ort_broadcast", "bmm_xnnpack", "rnn_dynamic", "fused_more", "avgpool", "convint", "matmul_const",
-                   "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs"},
+# The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
+# tree files the other builders cannot write): no other format builds them.
+ONNX_ONLY = frozenset({
+    "depthwise_batch", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch",
+    "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
+    "tree_rows", "unary"})
+SKIP = {"tflite": ONNX_ONLY | {
+            "avgpool", "bmm_xnnpack", "conv1d", "convint", "dqmm", "glue", "glue_transpose", "mmitf",
+            "ort_broadcast", "pool_nhwc", "rnn_dynamic", "unaligned", "unaligned_depthwise"},
         "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
-        "onnx-int8": {"rnn", "rnn_batch", "rnn_plain", "dql", "dispatch", "fused", "broadcast", "transposed", "layout", "layout_more", "streaming",
-                      "lrn", "bmm_xnnpack", "rfft", "fused_more", "avgpool", "matmul_const", "transpose_block",
-                      "unary", "einsum", "softmax_rows", "transposed_grouped", "depthwise_batch", "prelu_signs",
-                      "bmm_rows", "tree_ensemble", "fc_one_row", "conv_one_row", "tree_rows", "reduce_axes",
-                      "space_depth", "reorder_input", "reorder_output", "matmul_nbits", "pool_nchw", "reduce_strided"},
-        "tflite-int8": {"rnn", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "dispatch", "glue_transpose", "fused", "unaligned", "unaligned_depthwise", "conv1d",
-                        "pool_nhwc", "ort_broadcast", "lrn", "rfft", "rnn_dynamic", "fused_more", "convint", "matmul_const",
-                        "transpose_block", "unary", "einsum", "softmax_rows", "transposed_grouped",
-                        "depthwise_batch", "prelu_signs", "bmm_rows", "tree_ensemble", "fc_one_row",
-                        "conv_one_row", "tree_rows", "reduce_axes", "space_depth", "reorder_input", "reorder_output",
-                        "matmul_nbits", "pool_nchw", "reduce_strided"}}
+        "onnx-int8": ONNX_ONLY | {
+            "avgpool", "bmm_rows", "bmm_xnnpack", "broadcast", "conv_one_row", "dispatch", "fc_one_row",
+            "layout", "layout_more", "lrn", "rfft", "streaming", "transposed"},
+        "tflite-int8": ONNX_ONLY | {
+            "bmm_rows", "conv1d", "conv_one_row", "convint", "dispatch", "dqmm", "fc_one_row",
+            "glue_transpose", "lrn", "mmitf", "ort_broadcast", "pool_nhwc", "rfft", "rnn_dynamic", "unaligned",
+            "unaligned_depthwise"}}
 
 
 def log(message: str) -> None:

@@ -122,6 +122,7 @@ from .tiles import (  # noqa: F401
     im2col_gemms,
     indirection_s,
     kernel_channel_tile,
+    kernel_misses,
     kernel_work,
     one_row_steps,
     operand_reads,
@@ -131,7 +132,6 @@ from .tiles import (  # noqa: F401
     subnormal_assist_s,
     tap_pairs,
     task_weight_reads_s,
-    unlearned_misses,
     work_tiles,
 )
 
@@ -314,7 +314,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         if im2col_own:  # its own terms: per MAC, per byte of its GEMMs' right side, per GEMM
             work_macs, (in_bytes, calls), out_bytes = op.macs, im2col_gemms(op), op.output_bytes
         compute_s, rest_s = terms.seconds(work_macs, in_bytes, op.weight_bytes, out_bytes, calls, tap_pairs(op),
-                                          filter_set_passes(op, costs), unlearned_misses(op, costs),
+                                          filter_set_passes(op, costs), kernel_misses(op, costs),
                                           one_row_steps(op, compute, costs))
         if op.op_type in BATCHED_PRODUCTS and not op.weights:  # two activations, past the cache
             rest_s *= costs.batched_factor(op.compute_dtype, op.input_bytes)

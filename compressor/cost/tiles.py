@@ -5,6 +5,7 @@ IGEMM's re-reads of its packed weights per mr rows and its walk of the indirecti
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from ..graph.ir import Op
 from ..graph.ort_kernels import BROADCAST_OPS
@@ -167,13 +168,19 @@ def one_row_steps(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> float:
     return op.macs / op.out_channels * math.ceil(op.out_channels / op_channel_tile(op, compute, costs))
 
 
+def kernel_misses(op: Op, costs: RuntimeCost) -> float:
+    """What an op's kernel terms price per miss (``miss_ns``): its mispredicted branches
+    (``unlearned_misses``) and a strided reduction's L1 misses (``strided_conflicts``)."""
+    return unlearned_misses(op, costs) + strided_conflicts(op, costs)
+
+
 def unlearned_misses(op: Op, costs: RuntimeCost) -> float:
     """The mispredicted branches an op pays (``Op.sign_misses``): a tree ensemble's, the share of its
     visits (``Op.kernel_calls``) past what a repeated run teaches the CPU's predictor
     (``costs.learned_branches``: the Zen 4's walks cost as predicted up to ~40 K visits); a PRelu's as
-    counted; and a strided reduction's L1 misses (``strided_conflicts``), priced alike per miss."""
+    counted."""
     if not op.tree_nodes or not op.kernel_calls or not costs.learned_branches:
-        return op.sign_misses + strided_conflicts(op, costs)
+        return op.sign_misses
     return op.sign_misses * max(0.0, 1.0 - costs.learned_branches / op.kernel_calls)
 
 
@@ -191,10 +198,7 @@ def strided_conflicts(op: Op, costs: RuntimeCost) -> float:
     if op.variant != "strided" or not costs.l1_ways or not op.kernel_calls or not op.output_bytes:
         return 0.0
     channels, plane = op.input_bytes // op.output_bytes, op.output_bytes  # [1, C, K] -> [1, 1, K]: a plane apart
-    per_set: dict[int, int] = {}
-    for r in range(channels):
-        line = r * plane // L1_LINE
-        per_set[line % L1_SETS] = per_set.get(line % L1_SETS, 0) + 1
+    per_set = Counter(r * plane // L1_LINE % L1_SETS for r in range(channels))
     return op.kernel_calls * sum(max(0.0, n - costs.l1_ways) for n in per_set.values())
 
 

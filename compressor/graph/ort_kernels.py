@@ -118,9 +118,9 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
     runs, and how it copies them (``transpose_blocks``); a Softmax's rows (``softmax_rows``); an
     Einsum's matrix products (``einsum_macs``); an NCHW MaxPool's or AveragePool's output lines
     (``pool_lines``; variant "1d" for a 1-D one, onnxruntime's Pool1DTask); a reduction over leading
-    axes' outputs (``strided_reduction``, variant "strided"); a grouped ConvTranspose's
-    groups (a GEMM and a col2im each, variant "grouped"); an fp32 depthwise conv left out of the NCHWc layout (channels
-    off its block), MLAS's NCHW conv: an im2col + GEMM per channel, and per channel of each image
+    axes' outputs (``strided_reduction``, variant "strided"); a grouped ConvTranspose's groups (a
+    GEMM and a col2im each, variant "grouped"); an fp32 depthwise conv left out of the NCHWc layout
+    (channels off its block), MLAS's NCHW conv: an im2col + GEMM per channel, and per channel of each image
     for a 1-D one (variant "1d", terms of its own: trueocr's recognizer convolves 64 text lines at
     once); a DepthToSpace's or SpaceToDepth's runs of blocksize elements (onnxruntime shuffles them
     as a 6-D tensor: [16, 4, 192, 208] -> [16, 1, 384, 416] 5.0 ms, ~3.5 ns a run of 2); a
@@ -132,8 +132,8 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
         return None
     if node.op_type in STRIDED_REDUCTIONS and (outputs := strided_reduction(node, opset, shapes[0], constants)):
         return "strided", outputs
-    if node.op_type in ("MaxPool", "AveragePool") and node.domain == "" and pool_lines(node, shapes[0]):
-        lines = pool_lines(node, shapes[0])  # a 1-D pool, or a 2-D one of one line a channel: the 1-D loop's cost
+    if node.op_type in ("MaxPool", "AveragePool") and node.domain == "" and (lines := pool_lines(node, shapes[0])):
+        # a 1-D pool, or a 2-D one of one line a channel: the 1-D loop's cost
         return ("1d" if len(shapes[0]) == 3 or lines == shapes[0][0] * shapes[0][1] else ""), lines
     if node.op_type in ("DepthToSpace", "SpaceToDepth") and all(isinstance(d, int) and d > 0 for d in shapes[0]):
         block = next((a.i for a in node.attribute if a.name == "blocksize"), 1)  # a 6-D shuffle of b-element runs

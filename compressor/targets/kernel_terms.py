@@ -73,7 +73,8 @@ SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED
 
 # Op types of a MAC kind that run another operator than the kind's: XNNPACK's deconvolution for a
 # TRANSPOSE_CONV, onnxruntime's GEMM + col2im for a ConvTranspose, its transposes + batched GEMMs for
-# an Einsum, its block-quantized weight kernels for a MatMulNBits (by its variant: bits, compute type).  Their own terms only (the fit keeps them out of the kind's, unaligned's and grouped's).
+# an Einsum, its block-quantized weight kernels for a MatMulNBits (by its variant: bits, compute type).
+# Their own terms only (the fit keeps them out of the kind's, unaligned's and grouped's).
 OWN_KERNEL = frozenset({"TRANSPOSE_CONV", "ConvTranspose", "Einsum", "MatMulNBits"})
 
 
