@@ -581,6 +581,15 @@ GRID["tree_rows"] = [{"trees": t, "depth": d, "features": 64, "rows": r} for t, 
     (100, 6, 8), (100, 6, 64), (300, 8, 16), (300, 8, 128), (1000, 6, 8), (1000, 6, 32), (1000, 6, 128),
     (1000, 8, 32), (2000, 6, 16), (500, 10, 32), (3000, 8, 32), (3000, 8, 128), (200, 5, 256)]]
 
+# Forests of few deep trees over hundreds of rows (added 2026-12-07, session 28, onnx fp32), as a random
+# forest exported by skl2onnx runs: charboundary's sentence-boundary forest (held-out set 17: 32 trees of
+# 147 K nodes over 500 rows) ran 4.6x faster on two threads than on one.  Past 50 rows onnxruntime splits
+# the trees among the threads (tree_ensemble_common.h, section D), so each core walks half the trees and
+# its predictor learns half the walks.  8 to 64 trees 10 to 14 deep, 64 to 1,000 rows.
+GRID["tree_forest"] = [{"trees": t, "depth": d, "features": 17, "rows": r} for t, d, r in [
+    (16, 12, 500), (32, 12, 128), (32, 12, 500), (32, 12, 1000), (64, 10, 500), (16, 14, 256), (32, 10, 256),
+    (8, 14, 1000), (64, 12, 256), (24, 13, 500), (48, 11, 200), (12, 12, 2000)]]
+
 # Reductions of an outer axis (added 2026-12-06, session 26, onnx fp32 only; timed, not fitted):
 # onnxruntime reduces [1, C, H, W] over its channels at 1.4-9 GB/s where over its innermost axis it runs
 # at 23-44 (the last two points), and [N > 1, C, ...] at 68-84 (its other loop).  The LEADER fingerprint net (held-out set 14)
@@ -683,7 +692,7 @@ BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "eleme
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
             "rnn_batch": "rnn", "rnn_plain": "rnn", "convint": "conv", "matmul_const": "fully_connected",
             "softmax_rows": "transformer", "bmm_rows": "transformer",
-            "fc_one_row": "fully_connected", "conv_one_row": "conv", "tree_rows": "tree_ensemble",
+            "fc_one_row": "fully_connected", "conv_one_row": "conv", "tree_rows": "tree_ensemble", "tree_forest": "tree_ensemble",
             "reorder_input": "conv", "reorder_output": "conv"}
 
 # Families a format's builder cannot express (no hand-built TFLite sequence-LSTM; int8 RNNs are
@@ -694,7 +703,7 @@ ONNX_ONLY = frozenset({
     "depthwise_batch", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch",
     "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
-    "tree_rows", "unary"})
+    "tree_forest", "tree_rows", "unary"})
 SKIP = {"tflite": ONNX_ONLY | {
             "avgpool", "bmm_xnnpack", "conv1d", "convint", "dqmm", "glue", "glue_transpose", "mmitf",
             "ort_broadcast", "pool_nhwc", "rnn_dynamic", "unaligned", "unaligned_depthwise"},

@@ -8,6 +8,7 @@
     python scripts/microbench_threads.py --chain 6 --small --out scripts/data/small-chains-threads-host-x86.json
     python scripts/microbench_threads.py --fragments --out scripts/data/host-x86-threads-fragments-xeon-amx.json
     python scripts/microbench_threads.py --from-json scripts/data/host-x86-threads*.json   # fit all three
+    python scripts/microbench_threads.py --serial --families tree_forest tree_rows --formats onnx --predict host-x86 --out F
 
 The files are ``microbench_kernels.py``'s grid (every ``--stride``-th point of each family
 that has a kernel of its own: conv, pointwise, depthwise, fully_connected, elementwise, pool,
@@ -439,6 +440,41 @@ def fit_step_sync(rows: list[dict], efficiency: float) -> float | None:
     return float(min(np.linspace(0, 20, 201), key=error))
 
 
+def predict_rows(rows: list[dict], target: str) -> list[tuple[dict, float, float]]:
+    """(row, predicted ms at 1 thread, at the row's threads) of each single-op row (no chain, no
+    fragment): its file built again (microbench_kernels' builders are seeded, so the same file) and
+    costed by ``target``'s profile as ``compress profile --threads`` costs it."""
+    import microbench_kernels as mk
+
+    from compressor.measure.estimate import estimate_artifact
+    from compressor.targets.load import load_target
+
+    profile, out = load_target(target), []
+    with tempfile.TemporaryDirectory(prefix="threads.") as work:
+        for i, r in enumerate(rows):
+            if r.get("chain", 1) != 1 or r["family"] == "fragment":
+                continue
+            path = Path(work) / f"{r['family']}-{i}.{mk.SUFFIX[r['format']]}"
+            mk.BUILDERS[r["format"]](r["family"], r["params"], path)
+            one, many = (estimate_artifact(path, profile, threads=t).kernels.latency_ms for t in (1, r["threads"]))
+            out.append((r, one, many))
+    return out
+
+
+def print_predicted(rows: list[dict], target: str) -> None:
+    """``predict_rows``' ratios, and the share of each thread count within ±20 %."""
+    predicted = predict_rows(rows, target)
+    for r, one, many in predicted:
+        print(f"{r['family']:<14}{json.dumps(r['params']):<52} 1t {r['ms_1']:8.4f} ms pred {one:8.4f} "
+              f"x{one / r['ms_1']:.2f} | {r['threads']}t {r['ms_t']:8.4f} ms pred {many:8.4f} x{many / r['ms_t']:.2f}")
+    for label, pairs in (("1 thread", [(one, r["ms_1"]) for r, one, _ in predicted]),
+                         ("threads", [(many, r["ms_t"]) for r, _, many in predicted])):
+        ratios = [p / m for p, m in pairs if m > 0]
+        if ratios:
+            print(f"# {target}, {label}: {sum(0.8 <= x <= 1.2 for x in ratios)} of {len(ratios)} within ±20 %, "
+                  f"x{min(ratios):.2f}-x{max(ratios):.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -462,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", nargs="+", metavar="FAMILY",
                         help="with --serial: these microbench_kernels families instead of SERIAL_FAMILIES "
                              "(rnn_dynamic: onnxruntime's DynamicQuantizeLSTM, onnx-int8)")
+    parser.add_argument("--predict", metavar="TARGET",
+                        help="also cost each single-op row at 1 and its threads by TARGET's profile (ratios)")
     args = parser.parse_args(argv)
     if not args.out and not args.from_json:
         parser.error("--out FILE (measure) or --from-json FILE (fit only)")
@@ -501,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     for fmt, dtypes in serial.items():
         for dtype, ops in dtypes.items():
             print(f"# {fmt} {dtype}: no faster on {args.threads if not args.from_json else 'more'} threads: {', '.join(ops) or 'none'}")
+    if args.predict:
+        print_predicted(result["rows"], args.predict)
     return 0
 
 

@@ -107,6 +107,7 @@ from typing import Any, Mapping
 
 from ..errors import TargetError
 from ..graph.ir import Op
+from ..graph.ort_trees import tree_share
 from ..targets.kernel_terms import kernel_op_type, log_interpolate
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
@@ -261,8 +262,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     into its conv (``Op.pad_into_conv``) and an int8 swish's MUL (``Op.swish_mul``) cost nothing on a CPU."""
     if (op.pad_into_conv or op.swish_mul) and profile.kind == "cpu":
         return OpLatency(0.0, 0.0, 0.0, 0.0, bound="memory", memory_level="cache", bytes_moved=0)
-    op = as_run_kind(op, profile, runtime)
     compute = profile.compute
+    shared = tree_share(op := as_run_kind(op, profile, runtime), compute.threads)  # a split tree ensemble's
+    tree_split, op = shared is not op, shared  # walks: one thread's share, kept on it
     costs = compute.runtime_cost(runtime)
     compute_s = 0.0
     threads = 1 if op.compute_dtype in costs.parallel else compute.threads
@@ -364,13 +366,13 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # Op.variant "serial" an op the runtime keeps on one thread (onnxruntime's tree walks of few rows)
     serial = op.variant == "serial" or (kernel_op_type(op.op_type, op.variant) in parallel.get("serial", ())
                                         if parallel else False)
+    efficiency, sync_us = next(((e, s) for kind, e, s in parallel.get("kinds", ()) if kind == op.kind),
+                               (parallel["efficiency"], parallel["sync_us"])) if parallel else (1.0, 0.0)
     if parallel and not serial and not op.elementwise_copies:  # a 1-thread loop
         # One thread's time, split as measured, plus the pool's hand-off, where that pays; with
         # ``handoff_us`` (XNNPACK) by its work tiles instead: one tile stays on the calling thread,
         # more are split even when that gains nothing.  A recurrent op hands off once per time
         # step (its own measured cost).
-        efficiency, sync_us = next(((e, s) for kind, e, s in parallel.get("kinds", ()) if kind == op.kind),
-                                   (parallel["efficiency"], parallel["sync_us"]))
         speedup = (1 + efficiency * (compute.threads - 1)) * split_balance(op, parallel, compute.threads)
         parts, sync_s = 1, sync_us * 1e-6
         if op.recurrent_steps and parallel.get("step_sync_us") is not None:
@@ -387,6 +389,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
             compute_s, memory_s, work_s = compute_s / speedup, memory_s / speedup, work_s / speedup
             overhead_s += parts * sync_s
             split = compute.threads
+    overhead_s += sync_us * 1e-6 if tree_split else 0.0  # one thread's share of its walks, handed off
     floor_s = step_spill_s(op, profile, split)
     if floor_s > work_s:  # the recurrent weights' re-read from the shared cache bounds the op
         memory_s, work_s = memory_s + floor_s - work_s, floor_s

@@ -76,8 +76,10 @@ class Op:
     # Times the runtime runs the op per inference: the body of an ONNX Loop too long to unroll, its
     # iterations counted in a run on bench's inputs (onnx_loops.py); 1 for every other op.
     repeats: int = 1
-    # Nodes of an ai.onnx.ml tree ensemble: its walks' node reads miss the cache as it grows (tree_visit_ns).
+    # Nodes of an ai.onnx.ml tree ensemble: its walks' node reads miss the cache as it grows (tree_visit_ns);
+    # and its trees, which onnxruntime splits among its threads (ort_trees.tree_share).
     tree_nodes: int = 0
+    trees: int = 0
     # Input channels per group of a dense conv / pointwise op, from its weight's shape: the
     # dimension an int8 kernel packs per filter tap (XNNPACK's c8 kernels pad it to 8); an ONNX
     # LSTM / GRU / RNN's input width (cost/recurrent.py); 0 unknown.

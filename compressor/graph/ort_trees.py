@@ -3,7 +3,8 @@ make (``Op.tree_nodes``, ``Op.kernel_calls``; the terms' ``call_ns`` and ``tree_
 
 from __future__ import annotations
 
-__all__ = ["TREE_ENSEMBLES", "tree_fields", "tree_size", "tree_threads", "tree_visits", "tree_walks"]
+__all__ = ["TREE_ENSEMBLES", "tree_count", "tree_fields", "tree_share", "tree_size", "tree_threads", "tree_visits",
+           "tree_walks"]
 
 
 # ai.onnx.ml's tree ensembles: onnxruntime walks each tree from its root to a leaf per input row
@@ -20,15 +21,37 @@ def tree_size(node) -> int:
     return len(attrs["nodes_treeids"].ints) if "nodes_treeids" in attrs else 0
 
 
+def tree_count(node) -> int:
+    """A tree ensemble's trees, in either encoding (0 where not given)."""
+    attrs = {a.name: a for a in node.attribute}
+    return (len(attrs["tree_roots"].ints) if "tree_roots" in attrs
+            else len(set(attrs["nodes_treeids"].ints)) if "nodes_treeids" in attrs else 0)
+
+
 def tree_threads(node, shape) -> str:
     """``Op.variant`` "serial" where onnxruntime walks the ensemble on one thread whatever its pool
     (tree_ensemble_common.h ComputeAgg, its defaults parallel_tree 80, parallel_N 50: one row
-    through at most 80 trees, or 2 to 50 rows), else "" (split by trees or rows)."""
-    attrs = {a.name: a for a in node.attribute}
-    trees = (len(attrs["tree_roots"].ints) if "tree_roots" in attrs
-             else len(set(attrs["nodes_treeids"].ints)) if "nodes_treeids" in attrs else 0)
+    through at most 80 trees, or 2 to 50 rows), else "" (split by trees or rows: ``tree_share``)."""
     rows = shape[0] if shape and len(shape) > 1 and isinstance(shape[0], int) and shape[0] > 0 else 1
-    return "serial" if (rows == 1 and trees <= 80) or 1 < rows <= 50 else ""
+    return "serial" if (rows == 1 and tree_count(node) <= 80) or 1 < rows <= 50 else ""
+
+
+def tree_share(op, threads: int):
+    """The walks one of ``threads`` threads makes of a tree ensemble onnxruntime splits (``Op.variant``
+    not "serial"), as an op of its own kept on that thread: ComputeAgg hands each thread its share of
+    the trees over every row (sections B and D), or where the threads outnumber the trees its share of
+    the rows (E).  Each core's predictor then learns, and its cache holds, that share alone: its visits
+    and mispredicted splits over the threads and, split by trees, its nodes.  charboundary's 32-tree
+    forest over 500 rows (held-out set 17) runs 4.6x faster on two threads than on one; family
+    tree_forest, 2.0-5.2x.  ``op`` itself where it stays on one thread."""
+    import dataclasses
+    import math
+
+    if not op.tree_nodes or threads < 2 or op.variant == "serial":
+        return op
+    nodes = math.ceil(op.tree_nodes / threads) if op.trees > threads else op.tree_nodes
+    return dataclasses.replace(op, kernel_calls=math.ceil(op.kernel_calls / threads), tree_nodes=nodes,
+                               sign_misses=op.sign_misses / threads, variant="serial")
 
 
 def tree_fields(node, shape, values=None) -> dict:
@@ -37,7 +60,8 @@ def tree_fields(node, shape, values=None) -> dict:
     its mispredicted splits (``tree_walks``); float32, as a double one walks alike."""
     arrays = _interior(node)
     walks = tree_walks(node, values, arrays=arrays) if values is not None else None
-    return {"tree_nodes": tree_size(node), "compute_dtype": "float32", "variant": tree_threads(node, shape),
+    return {"tree_nodes": tree_size(node), "trees": tree_count(node), "compute_dtype": "float32",
+            "variant": tree_threads(node, shape),
             "kernel_calls": tree_visits(node, shape, arrays=arrays), "sign_misses": walks[1] if walks else 0.0}
 
 

@@ -181,3 +181,32 @@ def test_a_double_tree_ensemble_is_walked_on_benchs_rows_and_split_as_onnxruntim
     costs = zen4.compute.runtime_cost("onnx")
     terms = costs.kernel_terms("float32", "TreeEnsembleRegressor", many.kind)
     assert terms.miss_ns > 0 and costs.learned_branches > few.kernel_calls  # 32 rows' 32 K visits: learned
+
+
+def test_two_threads_each_walk_their_share_of_the_trees_and_learn_it(tmp_path):
+    """Past 50 rows onnxruntime hands each thread its share of the trees over every row: that thread's
+    walks cost as an ensemble of those trees would on one thread (its visits, splits and nodes halved),
+    plus the hand-off, so a forest whose walks are learned only halved runs more than twice as fast
+    (charboundary's forest, held-out set 17: 4.6x); with no more trees than threads, the rows split."""
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.ort_trees import tree_share
+
+    forest = _v5_model(tmp_path / "forest.onnx", 32, 11, 150)
+    assert forest.trees == 32 and forest.variant == ""
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    two = dataclasses.replace(zen4, compute=dataclasses.replace(zen4.compute, threads=2))
+    costs = zen4.compute.runtime_cost("onnx")
+    assert forest.kernel_calls / 2 < costs.learned_branches < forest.kernel_calls  # learned only halved
+    half = tree_share(forest, 2)
+    assert (half.kernel_calls, half.tree_nodes, half.sign_misses) == (
+        forest.kernel_calls // 2, forest.tree_nodes // 2, forest.sign_misses / 2)
+
+    def us(op, target):
+        return estimate_op_latency(op, target, runtime="onnx").latency_s * 1e6
+
+    sync_us = {kind: s for kind, _, s in costs.parallel["float32"]["kinds"]}.get("other", 0.0)
+    assert us(forest, two) == pytest.approx(us(dataclasses.replace(half, variant="serial"), zen4) + sync_us)
+    assert us(forest, two) < 0.5 * us(forest, zen4)
+    one_tree = dataclasses.replace(forest, trees=2)  # two trees on two threads: each walks half the rows
+    assert tree_share(one_tree, 2).tree_nodes == forest.tree_nodes
+    assert tree_share(dataclasses.replace(forest, variant="serial"), 2).kernel_calls == forest.kernel_calls
