@@ -273,7 +273,7 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
 OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const",
-                    "matmul_nbits")
+                    "matmul_nbits", "while_loop")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
          "step_ns")
@@ -708,6 +708,53 @@ def _nnls_relative(a, t, nnls):
     return coef / norms
 
 
+def fit_while(rows: list[dict], target) -> dict[str, dict[str, float]]:
+    """LiteRT's WHILE terms per variant ("" and "dynamic", tflite_control.inline_whiles; each with a
+    "note": the comment line saying how the family's files then read) from the
+    while_loop family: each file built again and read as the estimate reads it, the time its
+    condition's and body's ops cost by ``target``'s terms taken off, and the rest per iteration fitted
+    as ``fixed_us`` + ``call_ns`` per op the loop runs + ``in_byte_ps`` per byte of its loop variables
+    (non-negative least squares on relative error), less the op's dispatch.  {} without such points."""
+    import tempfile
+
+    import microbench_kernels as mk
+    import numpy as np
+    from scipy.optimize import nnls
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.graph.read import read_graph
+
+    points: dict[str, list[tuple[float, float, float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="fit-while.") as work:
+        for i, r in enumerate(r for r in rows if r["family"] == "while_loop" and r["format"] == "tflite"):
+            path = Path(work) / f"while-{i}.tflite"
+            mk.build_tflite("while_loop", r["params"], path)
+            ops = read_graph(path, as_run=True).ops
+            loop = next((op for op in ops if op.op_type == "WHILE" and op.repeats > 1), None)
+            if loop is None:
+                continue
+            others = sum(estimate_op_latency(op, target, runtime="tflite").latency_s for op in ops if op is not loop)
+            # (the loop op's dispatch, which the estimate adds to its terms, off too)
+            others += loop.repeats * target.compute.runtime_cost("tflite").dispatch_overhead_us * 1e-6
+            points.setdefault(loop.variant, []).append(
+                (r["ms"] * 1e-3, others, [loop.repeats, loop.repeats * loop.kernel_calls, loop.repeats * loop.input_bytes]))
+    fitted = {}
+    for variant, mine in points.items():
+        if len(mine) < 3:
+            continue
+        # the whole file's time, each point on relative error: (others + features . coef) / measured ~ 1
+        a = np.array([[f / ms for f in features] for ms, _, features in mine])
+        t = np.array([(ms - others) / ms for ms, others, _ in mine])
+        norms = np.maximum(np.abs(a).max(axis=0), 1e-30)
+        coef = nnls(a / norms, t)[0] / norms
+        fitted[variant] = {"fixed_us": float(coef[0]) * 1e6, "call_ns": float(coef[1]) * 1e9,
+                           "in_byte_ps": float(coef[2]) * 1e12}
+        ratios = [(others + float(np.dot(features, coef))) / ms for ms, others, features in mine]
+        fitted[variant]["note"] = (f"# while_loop{' ' + variant if variant else ''}: {len(mine)} files, the terms "
+                                   f"below put them at x{min(ratios):.2f}-x{max(ratios):.2f} of their times")
+    return fitted
+
+
 def fit_learned_branches(rows: list[dict], target, fmt: str, floor: dict) -> float | None:
     """``learned_branches``: the visits of a repeated run the CPU's predictor learns, the candidate
     (0 to 120 K) under which the ``fmt`` tree ensemble terms fit the tree_rows points best (the mean of
@@ -911,6 +958,10 @@ def main(argv: list[str] | None = None) -> int:
         for family, (_, dtype, op_type) in DYNAMIC_OPS.items() if fmt == "onnx" else ():
             if dynamic := fit_dynamic_op(rows, family):
                 lines.append(f"kernels.{dtype}.{op_type} = {toml_terms(dynamic)}")
+        for variant, own in (fit_while(rows, target) if fmt == "tflite" else {}).items():
+            name = f"WHILE_{variant}" if variant else "WHILE"
+            lines.append(own.pop("note"))
+            lines.append(f"kernels.float32.{name} = {toml_terms({'mac_ps': 0.0, 'in_byte_ps': 0.0, 'weight_byte_ps': 0.0, 'out_byte_ps': 0.0, **own})}")
         for variant in NBITS_VARIANTS if fmt == "onnx" else ():
             if own := fit_nbits(rows, variant):
                 lines.append(f"kernels.int8.MatMulNBits_{variant} = {toml_terms(own)}")
@@ -954,7 +1005,7 @@ def main(argv: list[str] | None = None) -> int:
                   and r["family"] not in ("dispatch", *OWN_FIT_FAMILIES, "glue", "glue_transpose")
                   and r.get("dtype", "float32") == dtype and "input_bytes" in r and _terms_for(terms, r, target, dtype)]
         if errors:
-            within = lambda band: 100 * sum(abs(e - 1) <= band for e in errors) / len(errors)  # noqa: E731
+            within = lambda band: 100 * sum(abs(e - 1) <= band for e in errors) / len(errors)
             print(f"# {fmt} {dtype} kernel terms: {len(errors)} points, {within(0.1):.0f}% within ±10%, "
                   f"{within(0.2):.0f}% within ±20%, range x{min(errors):.2f}-x{max(errors):.2f}")
     return 0

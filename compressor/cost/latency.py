@@ -362,10 +362,10 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     memory_s, work_s = memory_s + total_s - work_s, total_s
     parallel = costs.parallel.get(op.compute_dtype) if compute.threads > 1 else None
     split = threads  # threads sharing the op's work: the roofline's all, a measured split's below
-    # ``serial`` names op types (LiteRT's own kernels), a variant another kernel runs not one of them;
-    # Op.variant "serial" an op the runtime keeps on one thread (onnxruntime's tree walks of few rows)
-    serial = op.variant == "serial" or (kernel_op_type(op.op_type, op.variant) in parallel.get("serial", ())
-                                        if parallel else False)
+    # ``serial`` names op types (LiteRT's own kernels), a variant another kernel runs not one of them; Op.variant
+    # "serial" an op kept on one thread (onnxruntime's tree walks of few rows), as LiteRT's WHILE loop is
+    serial = op.variant == "serial" or op.op_type == "WHILE" or (
+        parallel is not None and kernel_op_type(op.op_type, op.variant) in parallel.get("serial", ()))
     efficiency, sync_us = next(((e, s) for kind, e, s in parallel.get("kinds", ()) if kind == op.kind),
                                (parallel["efficiency"], parallel["sync_us"])) if parallel else (1.0, 0.0)
     if parallel and not serial and not op.elementwise_copies:  # a 1-thread loop

@@ -111,6 +111,20 @@ class LiteRTRun:
             return None
         return {int(d["index"]): tuple(int(x) for x in d["shape"]) for d in interpreter.get_tensor_details()}
 
+    def number(self, index: int) -> float | None:
+        """Main-subgraph tensor ``index`` after the run as a number (a WHILE's loop counter); None
+        where the file cannot run or the tensor is not one value."""
+        import numpy as np
+
+        interpreter = self.ran()
+        if interpreter is None:
+            return None
+        try:
+            tensor = np.asarray(interpreter.get_tensor(index))
+        except Exception:  # noqa: BLE001 - a tensor LiteRT does not keep
+            return None
+        return float(tensor.reshape(-1)[0]) if tensor.size == 1 and tensor.dtype.kind in "iuf" else None
+
     def value(self, index: int) -> bool | None:
         """Main-subgraph bool tensor ``index`` after the run; None where the file cannot run or the
         tensor is not one value."""

@@ -11,19 +11,29 @@ IF's (TFLite's if.cc copies them; constant inputs are shared, not copied), choos
 as onnx_control.py does for ONNX ``If``: the one its condition selects when that follows from
 the input shapes alone (LiteRT evaluates it once on zeros of those shapes); else, as the
 condition depends on an input's value, the branch holding more weights (ties: then), said so in
-a note.  ``WHILE`` bodies run a data-dependent number of times and are not inlined: a note says
-their bodies are not costed.
+a note.
+
+``inline_whiles`` replaces each ``WHILE`` (a Keras RNN the converter did not fuse, a decoding loop)
+by one copy of its condition's and its body's ops, each run as many times as the loop iterates
+(``Op.repeats``), and the copy while.cc makes of the loop-carried tensors every iteration (its
+Eval_static: the body's outputs into its inputs).  The iterations are counted from a counter the
+body steps by a constant (``ADD(x, c)``): its value before and after the loop in LiteRT's run of
+the main subgraph, else from the bound the condition compares it with (``LESS(x, k)``, ``k`` a
+constant).  ao-compensation-model's gait GRU (held-out set 18) runs a 200-step loop of 27 ops:
+1.15 ms, where the WHILE costed as one copy of its inputs said 0.02.  A loop counted neither way
+stays one op, with a note.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
-from .ir import Op, Tensor, make_op
+from .ir import Op, Tensor, make_op, size_bytes
 
-__all__ = ["Subgraph", "inline_ifs"]
+__all__ = ["Subgraph", "inline_ifs", "inline_whiles"]
 
 _MAX_IFS = 256  # nested and sequential IFs together: more is not a model this costs
 _SHAPE_OPS = frozenset({"SHAPE", "RANK", "SIZE"})  # their output depends on shapes, not values
@@ -35,15 +45,17 @@ class Subgraph(NamedTuple):
     inputs: list[int]
     outputs: list[int]
     branches: dict[int, tuple[int, int]]  # an IF's first output tensor -> (then, else) subgraph indices
+    loops: Mapping[int, tuple[int, int]] = MappingProxyType({})  # a WHILE's first output -> (cond, body) subgraphs
+    dynamic: bool = False  # a tensor whose shape only a run sets (shape signature -1)
 
 
 def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable[[int], bool | None],
-               known: frozenset = frozenset()) -> tuple[list[Tensor], list[Op], tuple[str, ...]]:
-    """(tensors, ops, notes): ``main``'s with every IF replaced by one branch's ops and a copy of
-    its outputs.  ``read(k, given=tensors)`` reads subgraph k, its inputs the caller's tensors;
+               known: frozenset = frozenset()) -> tuple[list[Tensor], list[Op], dict, tuple[str, ...]]:
+    """(tensors, ops, loops, notes): ``main``'s with every IF replaced by one branch's ops and a copy
+    of its outputs (``loops``: its WHILEs' and the chosen branches', ``Subgraph.loops``).  ``read(k, given=tensors)`` reads subgraph k, its inputs the caller's tensors;
     ``evaluate(t)`` is main tensor t's value on zero inputs, or on the numbers the user gave the
     ``known`` ones (``--input-value``); None where LiteRT cannot say."""
-    tensors, ops, branches = list(main.tensors), list(main.ops), dict(main.branches)
+    tensors, ops, branches, loops = list(main.tensors), list(main.ops), dict(main.branches), dict(main.loops)
     top_level = len(tensors)  # tensors below this index are the main subgraph's: evaluate() knows them
     free = [i for i in main.inputs if i not in known]  # inputs whose values nobody gave
     judged: list[str] = []
@@ -53,13 +65,14 @@ def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable
             break
         op = ops[at]
         given = [tensors[i] for i in op.inputs[1:]]
-        chosen = {k: _mapped(read(k, given=given), op, tensors) for k in dict.fromkeys(branches.pop(op.outputs[0]))}
+        chosen = {k: _mapped(read(k, given=given), op.inputs[1:], tensors)
+                  for k in dict.fromkeys(branches.pop(op.outputs[0]))}
         then_index, *_, else_index = [*chosen, *chosen]  # one index when both branches are the same subgraph
         value = None
         if op.inputs and op.inputs[0] < top_level and not _value_dependent(ops, free, op.inputs[0]):
             value = evaluate(op.inputs[0])
         if value is None:
-            weight = {k: _weight_bytes(sub_ops, tensors) for k, (sub_ops, _, _) in chosen.items()}
+            weight = {k: _weight_bytes(sub_ops, tensors) for k, (sub_ops, *_) in chosen.items()}
             pick = then_index if weight[then_index] >= weight[else_index] else else_index
             other = else_index if pick == then_index else then_index
             if pick != other:
@@ -68,8 +81,9 @@ def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable
                               f"{len(chosen[other][0])} ops, {weight[other]:,})")
         else:
             pick = then_index if value else else_index
-        sub_ops, outputs, sub_branches = chosen[pick]
+        sub_ops, outputs, sub_branches, sub_loops = chosen[pick]
         branches.update(sub_branches)
+        loops.update(sub_loops)
         copy = make_op(tensors, name=op.name, op_type="IF", kind="reshape", inputs=outputs, outputs=op.outputs,
                        macs=0, compute_dtype=op.compute_dtype, layout="nhwc")
         ops[at:at + 1] = [*sub_ops, copy]
@@ -77,17 +91,92 @@ def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable
     if judged:
         notes.append(f"{len(judged)} IF op(s) whose condition is known only at run time: each costed as the branch "
                      f"holding more weights ({'; '.join(judged[:2])}{'; ...' if len(judged) > 2 else ''})")
-    loops = [op for op in ops if op.op_type == "WHILE"]
-    if loops:
-        notes.append(f"{len(loops)} WHILE op(s) ({', '.join(repr(op.name) for op in loops[:3])}): their bodies run a "
-                     "data-dependent number of times and are not costed")
-    return tensors, ops, tuple(notes)
+    return tensors, ops, loops, tuple(notes)
 
 
-def _mapped(sub: Subgraph, op: Op, tensors: list[Tensor]) -> tuple[list[Op], list[int], dict[int, tuple[int, int]]]:
-    """(ops, outputs, IF branches) of branch ``sub`` in the caller's tensor numbering: its inputs are
-    the IF's (after the condition), its other tensors appended to ``tensors``."""
-    remap = dict(zip(sub.inputs, op.inputs[1:]))
+def inline_whiles(tensors: list[Tensor], ops: list[Op], loops: dict[int, tuple[int, int]],
+                  read: Callable[..., Subgraph], number: Callable[[int], float | None],
+                  constant: Callable[[int, int], float | None]) -> tuple[list[Tensor], list[Op], tuple[str, ...]]:
+    """(tensors, ops, notes): each WHILE in ``ops`` whose iterations are counted (``while_trips``)
+    replaced by its condition's ops (run one time more), its body's, and a copy of the loop-carried
+    tensors, each ``Op.repeats`` that many times (times the WHILE's own, for a loop in a body).
+    ``number(t)``: main tensor t's value after LiteRT's run (None where not known: a body's tensor);
+    ``constant(k, t)``: tensor t of subgraph k as a number where it is a constant scalar."""
+    tensors, ops, loops, copies = list(tensors), list(ops), dict(loops), []
+    for _ in range(_MAX_IFS):
+        at = next((k for k, op in enumerate(ops) if op.op_type == "WHILE" and op.outputs and op.outputs[0] in loops),
+                  None)
+        if at is None:
+            break
+        op = ops[at]
+        cond_index, body_index = loops.pop(op.outputs[0])
+        carried = []  # the loop variables, values the body writes each iteration (an initial constant too)
+        for i in op.inputs:
+            carried.append(len(tensors))
+            tensors.append(dataclasses.replace(tensors[i], is_constant=False,
+                                               size_bytes=size_bytes(tensors[i].shape, tensors[i].dtype)))
+        given = [tensors[i] for i in carried]
+        cond, body = read(cond_index, given=given), read(body_index, given=given)
+        trips = while_trips(op, cond, body, number, lambda t, k=cond_index: constant(k, t),
+                            lambda t, k=body_index: constant(k, t))
+        if trips is None:
+            continue
+        cond_ops, _, _, cond_loops = _mapped(cond, carried, tensors)
+        body_ops, outputs, _, body_loops = _mapped(body, carried, tensors)
+        loops.update(cond_loops)
+        loops.update(body_loops)
+        # (its own terms, per iteration: WHILE, or WHILE_dynamic where the body's shapes change, which
+        # while.cc runs by Eval_dynamic and LiteRT's own kernels; a call per op of the condition and body)
+        copy = dataclasses.replace(
+            make_op(tensors, name=op.name, op_type="WHILE", kind="reshape", inputs=outputs, outputs=op.outputs,
+                    macs=0, compute_dtype="float32", layout="nhwc"),
+            variant="dynamic" if body.dynamic else "", kernel_calls=len(cond_ops) + len(body_ops))
+        copies.append(dataclasses.replace(copy, repeats=op.repeats * max(trips, 1)))
+        # (a body whose shapes change runs on LiteRT's own kernels, on the calling thread: its ops "serial")
+        own = {"variant": "serial"} if body.dynamic else {}
+        ops[at:at + 1] = ([dataclasses.replace(inner, repeats=inner.repeats * op.repeats * (trips + 1),
+                                               **(own if not inner.variant else {})) for inner in cond_ops]
+                          + [dataclasses.replace(inner, repeats=inner.repeats * op.repeats * trips,
+                                                 **(own if not inner.variant else {})) for inner in body_ops]
+                          + [copies[-1]])
+    left = [op for op in ops if op.op_type == "WHILE" and not any(op is c for c in copies)]
+    notes = ((f"{len(left)} WHILE op(s) ({', '.join(repr(op.name) for op in left[:3])}) whose iterations are not "
+              "counted (no counter stepped by a constant): each costed as one copy of its inputs"),) if left else ()
+    return tensors, ops, notes
+
+
+def while_trips(op: Op, cond: Subgraph, body: Subgraph, number, cond_constant, body_constant) -> int | None:
+    """The iterations of WHILE ``op``: for a loop variable j the body steps by a constant
+    (output j = ADD(input j, c)), (after - before) / c from LiteRT's run (``number`` of the WHILE's
+    input and output j), else the bound the condition compares it with, ceil((k - before) / c) for
+    LESS(input j, k), k a constant; the first counted, None where none is."""
+    import math
+
+    made = {out: inner for inner in body.ops for out in inner.outputs}
+    for j, out in enumerate(body.outputs[:len(op.inputs)]):
+        step_op = made.get(out)
+        if step_op is None or step_op.op_type != "ADD" or len(step_op.inputs) != 2 or body.inputs[j] not in step_op.inputs:
+            continue
+        other = step_op.inputs[1] if step_op.inputs[0] == body.inputs[j] else step_op.inputs[0]
+        step = body_constant(other)
+        before = number(op.inputs[j])
+        if not step or before is None:
+            continue
+        after = number(op.outputs[j]) if j < len(op.outputs) else None
+        if after is not None and (after - before) / step >= 0 and float((after - before) / step).is_integer():
+            return int((after - before) / step)
+        bound = next((cond_constant(c.inputs[1]) for c in cond.ops if c.op_type == "LESS" and len(c.inputs) == 2
+                      and j < len(cond.inputs) and c.inputs[0] == cond.inputs[j]), None)
+        if bound is not None and step > 0:
+            return max(0, math.ceil((bound - before) / step))
+    return None
+
+
+def _mapped(sub: Subgraph, callers, tensors: list[Tensor]) -> tuple[list[Op], list[int], dict, dict]:
+    """(ops, outputs, IF branches, WHILE loops) of subgraph ``sub`` in the caller's tensor numbering:
+    its inputs are ``callers`` (an IF's inputs after the condition, a WHILE's), its other tensors
+    appended to ``tensors``."""
+    remap = dict(zip(sub.inputs, callers))
     for local, tensor in enumerate(sub.tensors):
         if local not in remap:
             remap[local] = len(tensors)
@@ -95,7 +184,8 @@ def _mapped(sub: Subgraph, op: Op, tensors: list[Tensor]) -> tuple[list[Op], lis
     ids = lambda indices: tuple(remap[i] for i in indices)
     ops = [dataclasses.replace(inner, inputs=ids(inner.inputs), outputs=ids(inner.outputs), weights=ids(inner.weights))
            for inner in sub.ops]
-    return ops, list(ids(sub.outputs)), {remap[k]: v for k, v in sub.branches.items()}
+    return (ops, list(ids(sub.outputs)), {remap[k]: v for k, v in sub.branches.items()},
+            {remap[k]: v for k, v in sub.loops.items()})
 
 
 def _weight_bytes(ops: list[Op], tensors: list[Tensor]) -> int:

@@ -24,7 +24,7 @@ from .ir import (
 )
 from .litert_run import LiteRTRun, allocation_stalled, value_dependent_shapes
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
-from .tflite_control import Subgraph, inline_ifs
+from .tflite_control import Subgraph, inline_ifs, inline_whiles
 from .tflite_kernels import ACTIVATION_OPTIONS, batch_matmul_variant, fused_activation
 
 __all__ = ["read_tflite"]
@@ -89,9 +89,15 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     read = _SubgraphReader(model, schema, builtin_names, type_names)
     main = read(0, resized)
     # An IF's ops live in its branch subgraphs (tflite_control.py): one is inlined.
-    tensors, ops, control_notes = inline_ifs(main, read, litert.value,
-                                             known=frozenset(i for i, spec in zip(main.inputs, specs) if spec.name in values))
-    notes = (*notes, *control_notes)
+    tensors, ops, loops, control_notes = inline_ifs(
+        main, read, litert.value, known=frozenset(i for i, spec in zip(main.inputs, specs) if spec.name in values))
+    # A WHILE's body and condition, run as many times as it iterates (tflite_control.py).
+    top, subgraphs = len(main.tensors), {0: main}
+    tensors, ops, loop_notes = inline_whiles(
+        tensors, ops, loops, read,
+        lambda t: (litert.number(t) if (known := read.constant(0, t, main.tensors)) is None else known) if t < top else None,
+        lambda k, t: read.constant(k, t, (subgraphs[k] if k in subgraphs else subgraphs.setdefault(k, read(k))).tensors))
+    notes = (*notes, *control_notes, *loop_notes)
     graph = compact(tensors, ops, main.inputs, main.outputs, "tflite")
     # (the ops it costs: a custom op of an IF's branch not taken is not this graph's)
     builtins = set(builtin_names.values())
@@ -165,13 +171,16 @@ class _SubgraphReader:
                     tensors[out] = dataclasses.replace(tensors[out], is_constant=True)
                 alias[out] = out if unpacked else ins[0]
 
-        ops, branches = [], {}
+        ops, branches, loops = [], {}, {}
         for op in raw:
             op_type = op_type_of(op)
-            if op_type == "IF" and op.OutputsLength() and op.BuiltinOptions() is not None:
-                options = schema.IfOptions()
+            if op_type in ("IF", "WHILE") and op.OutputsLength() and op.BuiltinOptions() is not None:
+                options = schema.IfOptions() if op_type == "IF" else schema.WhileOptions()
                 options.Init(op.BuiltinOptions().Bytes, op.BuiltinOptions().Pos)
-                branches[int(op.Outputs(0))] = (options.ThenSubgraphIndex(), options.ElseSubgraphIndex())
+                if op_type == "IF":
+                    branches[int(op.Outputs(0))] = (options.ThenSubgraphIndex(), options.ElseSubgraphIndex())
+                else:
+                    loops[int(op.Outputs(0))] = (options.CondSubgraphIndex(), options.BodySubgraphIndex())
             outs = [int(op.Outputs(j)) for j in range(op.OutputsLength()) if op.Outputs(j) >= 0]
             if outs and outs[0] in alias:
                 continue
@@ -221,7 +230,20 @@ class _SubgraphReader:
             i in internal and reads[i] == 1 and tensors[i].size_bytes == op.output_bytes for i in op.inputs)
             and set(op.outputs) <= internal else op for op in ops]
         inputs = [int(sub.Inputs(j)) for j in range(sub.InputsLength())]
-        return Subgraph(tensors, ops, inputs, outputs, branches)
+        dynamic = any(sub.Tensors(i).ShapeSignatureLength() and -1 in sub.Tensors(i).ShapeSignatureAsNumpy()
+                      for i in range(sub.TensorsLength()))
+        return Subgraph(tensors, ops, inputs, outputs, branches, loops, dynamic)
+
+    def constant(self, index: int, tensor: int, tensors) -> float | None:
+        """Tensor ``tensor`` of subgraph ``index`` as a number, where it is a constant scalar
+        (``tensors``: that subgraph's, as read)."""
+        if not 0 <= tensor < len(tensors) or not tensors[tensor].is_constant or elements(tensors[tensor].shape) != 1:
+            return None
+        data = _constant_bytes(self.model, self.model.Subgraphs(index), tensor, tensors)
+        kinds = {"int32": "<i4", "int64": "<i8", "float32": "<f4"}
+        if data is None or tensors[tensor].dtype not in kinds:
+            return None
+        return float(data.view(kinds[tensors[tensor].dtype])[0])
 
 
 def _pads_into_convs(model, sub, raw, op_type_of, alias, tensors, outputs, schema) -> set[int]:
