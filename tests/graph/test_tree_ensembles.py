@@ -210,3 +210,22 @@ def test_two_threads_each_walk_their_share_of_the_trees_and_learn_it(tmp_path):
     one_tree = dataclasses.replace(forest, trees=2)  # two trees on two threads: each walks half the rows
     assert tree_share(one_tree, 2).tree_nodes == forest.tree_nodes
     assert tree_share(dataclasses.replace(forest, variant="serial"), 2).kernel_calls == forest.kernel_calls
+
+
+def test_many_rows_count_the_nodes_they_walk_and_one_row_its_trees_mean_depths():
+    """A random forest's lopsided trees: over many rows the visits are those bench's rows walk
+    (all going left here: one a row), where the trees' mean leaf depths would say 5/3 a row."""
+    import numpy as np
+
+    from compressor.graph.ort_trees import tree_fields
+
+    node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1,
+                            nodes_treeids=[0] * 5, nodes_nodeids=[0, 1, 2, 3, 4], nodes_featureids=[0] * 5,
+                            nodes_values=[0.0] * 5, nodes_modes=["BRANCH_LEQ", "LEAF", "BRANCH_LEQ", "LEAF", "LEAF"],
+                            nodes_truenodeids=[1, 0, 3, 0, 0], nodes_falsenodeids=[2, 0, 4, 0, 0],
+                            target_treeids=[0] * 3, target_nodeids=[1, 3, 4], target_ids=[0] * 3,
+                            target_weights=[1.0] * 3)
+    left = -np.ones((60, 1), np.float32)
+    assert tree_fields(node, (60, 1), left)["kernel_calls"] == 60
+    assert tree_fields(node, (60, 1))["kernel_calls"] == 100  # no values: the mean depths
+    assert tree_fields(node, (1, 1), left[:1])["kernel_calls"] == 2  # one row: its trees' mean depths
