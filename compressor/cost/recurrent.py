@@ -14,7 +14,9 @@ and direction, ``out_byte_ps`` per byte of gate values a step computes (``batch 
 floats), ``weight_byte_ps`` per byte of R it reads (the fully-connected terms were timed with
 weights in L1, a step reads R from the L2), and ``in_byte_ps`` more per byte of an R the core's
 private cache cannot hold, which each step reads from the shared cache again (a 400-wide GRU's
-1.9 MB R on a 1 MiB L2: ~2.2 ps a byte more, where a copy-rate floor said 5.5).  An op type
+1.9 MB R on a 1 MiB L2: ~2.2 ps a byte more, where a copy-rate floor said 5.5), and ``pass_ps``
+more per byte of gate values where a step's gates and the input projections it reads
+(``cold_gate_bytes``) pass that cache ("rnn_batch_wide": ribodetector's 1,024-read BiLSTM).  An op type
 without such terms, or an op whose input width the reader did not find, keeps the per-step curve
 (``rnn_steps``).
 """
@@ -67,6 +69,13 @@ def gemms_s(shape: CellShape, fc: KernelTerms) -> float:
     return shape.directions * (inputs + shape.steps * state)
 
 
+def cold_gate_bytes(shape: CellShape, private_cache_bytes: int | None) -> int:
+    """A step's gate values where they and the slice of input projections it reads (as many bytes)
+    fill the core's private cache: the step reads and writes them from the shared cache; else 0."""
+    gates = step_bytes(shape)[1]
+    return gates if private_cache_bytes and 2 * gates >= private_cache_bytes else 0
+
+
 def step_bytes(shape: CellShape) -> tuple[int, int]:
     """(bytes of R, bytes of gate values) one step of one direction reads and computes: the cell
     terms' ``weight_byte_ps`` and ``out_byte_ps``."""
@@ -83,5 +92,5 @@ def recurrent_cell_s(op: Op, kernels: dict, private_cache_bytes: int | None = No
         return None
     weights, gates = step_bytes(shape)
     cold = weights if private_cache_bytes and weights > private_cache_bytes else 0
-    per_step = sum(terms.seconds(0, cold, weights, gates))
+    per_step = sum(terms.seconds(0, cold, weights, gates, passes=cold_gate_bytes(shape, private_cache_bytes)))
     return gemms_s(shape, fc) + shape.directions * shape.steps * per_step

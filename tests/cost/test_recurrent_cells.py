@@ -16,6 +16,7 @@ from compressor.cost.latency import estimate_op_latency
 from compressor.cost.recurrent import (
     CellShape,
     cell_shape,
+    cold_gate_bytes,
     gemms_s,
     recurrent_cell_s,
     step_bytes,
@@ -100,27 +101,34 @@ def test_the_host_profile_prices_a_batched_lstm_by_its_cells(tmp_path):
 def test_the_fit_finds_the_per_step_terms_the_files_were_made_with():
     target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
     fc = target.compute.runtime_cost("onnx").kernels["float32"]["fully_connected"]
-    fixed_us, weight_ps, gate_ps, cold_ps = 0.2, 3.0, 150.0, 2.0
+    fixed_us, weight_ps, gate_ps, cold_ps, cold_gate_ps = 0.2, 3.0, 150.0, 2.0, 200.0
     private = target.memory.private_cache_bytes
 
-    def rows(hiddens):
+    def rows(hiddens, batches=((16, 1), (256, 8), (64, 32))):
         made = []
         for hidden in hiddens:
-            for inputs, batch in ((16, 1), (256, 8), (64, 64)):
+            for inputs, batch in batches:
                 shape = CellShape(4, hidden, inputs, batch, 32, 1)
                 weights, gates = step_bytes(shape)
                 cold = weights if weights > private else 0
-                step_s = fixed_us * 1e-6 + (weight_ps * weights + gate_ps * gates + cold_ps * cold) * 1e-12
+                step_s = fixed_us * 1e-6 + (weight_ps * weights + gate_ps * gates + cold_ps * cold
+                                            + cold_gate_ps * cold_gate_bytes(shape, private)) * 1e-12
                 made.append({"family": "rnn_batch", "format": "onnx", "ms": (gemms_s(shape, fc) + 32 * step_s) * 1e3,
                              "params": {"cell": "LSTM", "hidden": hidden, "input": inputs, "batch": batch, "steps": 32}})
         return made
 
-    # R of a 384- or 512-wide LSTM (2.4, 4.2 MB) overflows the Zen 4's 1 MiB L2: the fourth term is found
+    # R of a 384- or 512-wide LSTM (2.4, 4.2 MB) overflows the Zen 4's 1 MiB L2: the fourth term is found;
+    # no step's gates fill it: the fifth is 0
     assert fkr.fit_rnn_cells(rows((64, 128, 256, 384, 512)), target)["LSTM"] == pytest.approx(
-        (fixed_us, weight_ps, gate_ps, cold_ps), rel=1e-6)
+        (fixed_us, weight_ps, gate_ps, cold_ps, 0.0), rel=1e-6, abs=1e-9)
     # widths whose R fits it say nothing of that term: 0, the other three as before
     assert fkr.fit_rnn_cells(rows((64, 128, 256)), target)["LSTM"] == pytest.approx(
-        (fixed_us, weight_ps, gate_ps, 0.0), rel=1e-6, abs=1e-9)
+        (fixed_us, weight_ps, gate_ps, 0.0, 0.0), rel=1e-6, abs=1e-9)
+    # 1,024 rows of a 128-wide LSTM: 2 MB of gates a step, past the L2: the fifth term is found
+    wide = rows((64, 128, 256, 384, 512), ((16, 1), (256, 8), (64, 32), (16, 1024), (4, 512)))
+    assert cold_gate_bytes(CellShape(4, 128, 16, 1024, 32, 1), private) > 0
+    assert fkr.fit_rnn_cells(wide, target)["LSTM"] == pytest.approx(
+        (fixed_us, weight_ps, gate_ps, cold_ps, cold_gate_ps), rel=1e-6)
 
 
 def test_an_r_beyond_the_private_cache_is_read_again_every_step(tmp_path):
