@@ -119,7 +119,13 @@ def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tupl
     fully-connected terms and three kinds of file (a last term 0 without such a file)."""
     import numpy as np
 
-    from compressor.cost.recurrent import GATES, CellShape, cold_gate_bytes, gemms_s, step_bytes
+    from compressor.cost.recurrent import (
+        GATES,
+        CellShape,
+        cold_gate_bytes,
+        gemms_s,
+        step_bytes,
+    )
 
     fc = target.compute.runtime_cost(fmt).kernels.get("float32", {}).get("fully_connected")
     points: dict[str, list[tuple[list[float], float, float]]] = {}
