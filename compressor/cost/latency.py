@@ -129,6 +129,7 @@ from .tiles import (  # noqa: F401
     operand_reads,
     output_positions,
     padded_macs,
+    split_of,
     step_gemm_macs,
     subnormal_assist_s,
     tap_pairs,
@@ -366,8 +367,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # "serial" an op kept on one thread (onnxruntime's tree walks of few rows), as LiteRT's WHILE loop is
     serial = op.variant == "serial" or op.op_type == "WHILE" or (
         parallel is not None and kernel_op_type(op.op_type, op.variant) in parallel.get("serial", ()))
-    efficiency, sync_us = next(((e, s) for kind, e, s in parallel.get("kinds", ()) if kind == op.kind),
-                               (parallel["efficiency"], parallel["sync_us"])) if parallel else (1.0, 0.0)
+    efficiency, sync_us = split_of(op, parallel)  # its kind's, or its int8 pair's, split
     if parallel and not serial and not op.elementwise_copies:  # a 1-thread loop
         # One thread's time, split as measured, plus the pool's hand-off, where that pays; with
         # ``handoff_us`` (XNNPACK) by its work tiles instead: one tile stays on the calling thread,

@@ -168,6 +168,19 @@ def one_row_steps(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> float:
     return op.macs / op.out_channels * math.ceil(op.out_channels / op_channel_tile(op, compute, costs))
 
 
+def split_of(op: Op, parallel) -> tuple[float, float]:
+    """(efficiency, sync_us) of an op's split over threads by a runtime's ``parallel`` table: its
+    kind's (``kinds``), else the table's; an int8 pair's own efficiency where measured (``pairs``:
+    LiteRT's dynamic-range convs, float activations on uint8 weights, run its own kernels, which
+    gain 1.0-1.6x on two threads where its uint8 ones gain 1.8-2.0x).  (1, 0) without a table."""
+    if not parallel:
+        return 1.0, 0.0
+    efficiency, sync_us = next(((e, s) for kind, e, s in parallel.get("kinds", ()) if kind == op.kind),
+                               (parallel["efficiency"], parallel["sync_us"]))
+    own = dict(dict(parallel.get("pairs", ())).get(op.int8_pair, ())).get(op.kind) if op.int8_pair else None
+    return (efficiency if own is None else own), sync_us
+
+
 def kernel_misses(op: Op, costs: RuntimeCost) -> float:
     """What an op's kernel terms price per miss (``miss_ns``): its mispredicted branches
     (``unlearned_misses``) and a strided reduction's L1 misses (``strided_conflicts``)."""

@@ -85,9 +85,10 @@ INT8_PAIRS = ("u8u8", "s8s8", "integer_u8u8", "integer_u8s8", "uint8", "hybrid_u
 INT8_PAIR_KINDS = ("conv", "pointwise", "depthwise", "conv_unaligned", "fully_connected")
 
 
-def _int8_pair_factors(c: Checker, keys: tuple) -> dict[str, dict[str, float]]:
-    """Optional ``int8_pair_factors.<INT8_PAIRS> = { <INT8_PAIR_KINDS> = x }``
-    (positive): types.RuntimeCost.int8_pair_factors; {} when absent."""
+def _int8_pair_factors(c: Checker, keys: tuple, *, fraction: bool = False) -> dict[str, dict[str, float]]:
+    """Optional ``int8_pair_factors.<INT8_PAIRS> = { <INT8_PAIR_KINDS> = x }`` (positive; with
+    ``fraction`` in [0, 1], as a ``parallel`` table's ``pairs``): types.RuntimeCost.int8_pair_factors;
+    {} when absent."""
     table = c.table(keys, optional=True) or {}
     factors: dict[str, dict[str, float]] = {}
     for pair in table:
@@ -97,7 +98,10 @@ def _int8_pair_factors(c: Checker, keys: tuple) -> dict[str, dict[str, float]]:
         for kind in kinds:
             if kind not in INT8_PAIR_KINDS:
                 raise c.fail((*keys, pair, kind), f"not one of {list(INT8_PAIR_KINDS)}")
-        factors[pair] = {kind: c.number((*keys, pair, kind), positive=True) for kind in kinds}
+        factors[pair] = {kind: c.number((*keys, pair, kind), positive=not fraction) for kind in kinds}
+        for kind, value in factors[pair].items():
+            if fraction and value > 1:
+                raise c.fail((*keys, pair, kind), f"expected a fraction in [0, 1], got {value!r}")
     return factors
 
 
@@ -252,8 +256,9 @@ def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, 
 def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
     serial = [op types], nchwc_block = { <kind> = channels }, stripe = { <kind> = positions },
-    kinds = { <kind> = { efficiency, sync_us } }, handoff_us = us, step_split_macs = MACs }``, all
-    but the first two optional (types.py)."""
+    kinds = { <kind> = { efficiency, sync_us } }, handoff_us = us, step_split_macs = MACs,
+    pairs = { <INT8_PAIRS> = { <INT8_PAIR_KINDS> = efficiency } } }``, all but the first two optional
+    (types.py)."""
     terms: dict[str, dict[str, Any]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
@@ -274,7 +279,9 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
                         "kinds": tuple(sorted((kind, c.number((*keys, dtype, "kinds", kind, "efficiency"), positive=False,
                                                               fraction=True),
                                                c.number((*keys, dtype, "kinds", kind, "sync_us"), positive=False))
-                                              for kind in _kind_keys(c, (*keys, dtype, "kinds"))))}
+                                              for kind in _kind_keys(c, (*keys, dtype, "kinds")))),
+                        "pairs": tuple(sorted((pair, tuple(sorted(kinds.items()))) for pair, kinds in _int8_pair_factors(
+                            c, (*keys, dtype, "pairs"), fraction=True).items()))}
     return terms
 
 

@@ -48,3 +48,21 @@ def test_an_int8_conv_is_not_one(tmp_path):
     mk.build_tflite_int8("conv", {"h": 16, "w": 16, "cin": 16, "cout": 16, "kh": 3, "kw": 3, "s": 1}, int8)
     for path in (fp32, int8):
         assert all(op.int8_pair == "" for op in read_graph(path).ops)
+
+
+def test_a_dynamic_range_pointwise_conv_splits_at_its_pairs_own_efficiency(tmp_path):
+    """LiteRT's own dynamic-range kernels gain little on two threads (the profile's ``pairs``), where
+    an int8 conv XNNPACK runs splits at the dtype's efficiency."""
+    path = build_uint8_op(tmp_path / "hybrid.tflite", "pointwise", 28, 128, 128, 1, "hybrid_u8")
+    (conv,) = [op for op in read_graph(path).ops if op.macs]
+    zen4 = load_target("host-x86", cpu_identity=ZEN4)
+    two = replace(zen4, compute=replace(zen4.compute, threads=2))
+    parallel = two.compute.runtime_cost("tflite").parallel["int8"]
+    own = dict(dict(parallel["pairs"])["hybrid_u8"])["pointwise"]
+    assert own < parallel["efficiency"]
+
+    def gain(op):
+        return (estimate_op_latency(op, zen4, runtime="tflite").latency_s
+                / estimate_op_latency(op, two, runtime="tflite").latency_s)
+
+    assert gain(conv) < 1 + own + 0.05 < gain(replace(conv, int8_pair=""))
