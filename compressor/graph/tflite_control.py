@@ -110,17 +110,22 @@ def inline_whiles(tensors: list[Tensor], ops: list[Op], loops: dict[int, tuple[i
             break
         op = ops[at]
         cond_index, body_index = loops.pop(op.outputs[0])
-        carried = []  # the loop variables, values the body writes each iteration (an initial constant too)
-        for i in op.inputs:
-            carried.append(len(tensors))
-            tensors.append(dataclasses.replace(tensors[i], is_constant=False,
-                                               size_bytes=size_bytes(tensors[i].shape, tensors[i].dtype)))
-        given = [tensors[i] for i in carried]
+        # A loop variable the body writes is a value each iteration (its first one a constant or not);
+        # one it passes through unchanged stays what the WHILE is given (a weight stays a weight).
+        first = read(body_index, given=[tensors[i] for i in op.inputs])
+        kept = {j for j, (a, b) in enumerate(zip(first.inputs, first.outputs)) if a == b}
+        given = [tensors[i] if j in kept else dataclasses.replace(
+            tensors[i], is_constant=False, size_bytes=size_bytes(tensors[i].shape, tensors[i].dtype))
+            for j, i in enumerate(op.inputs)]
         cond, body = read(cond_index, given=given), read(body_index, given=given)
         trips = while_trips(op, cond, body, number, lambda t, k=cond_index: constant(k, t),
                             lambda t, k=body_index: constant(k, t))
         if trips is None:
             continue
+        carried = []
+        for j, i in enumerate(op.inputs):
+            carried.append(i if j in kept else len(tensors))
+            tensors.extend([] if j in kept else [given[j]])
         cond_ops, _, _, cond_loops = _mapped(cond, carried, tensors)
         body_ops, outputs, _, body_loops = _mapped(body, carried, tensors)
         loops.update(cond_loops)

@@ -396,7 +396,7 @@ def test_parallel_tables_are_validated(tmp_path):
     runtime = load_target(_host_plus(tmp_path, good), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"] == {"efficiency": 0.9, "sync_us": 2, "step_sync_us": None, "serial": (),
                                            "nchwc_block": (), "stripe": (), "kinds": (), "handoff_us": None,
-                                           "step_split_macs": None}
+                                           "step_split_macs": None, "pairs": ()}
     full = good.replace("sync_us = 2 }", 'sync_us = 2, step_sync_us = 3, serial = ["RELU", "SOFTMAX"] }')
     runtime = load_target(_host_plus(tmp_path, full), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"]["serial"] == ("RELU", "SOFTMAX")
@@ -406,6 +406,9 @@ def test_parallel_tables_are_validated(tmp_path):
     runtime = load_target(_host_plus(tmp_path, nchwc), cpu_flags=frozenset()).compute.runtimes["tflite"]
     assert runtime.parallel["float32"]["nchwc_block"] == (("conv", 64), ("depthwise", 16))
     assert runtime.parallel["float32"]["kinds"] == (("depthwise", 0.6, 1.5),)
+    pairs = good.replace("sync_us = 2 }", "sync_us = 2, pairs = { hybrid_u8 = { pointwise = 0.11, fully_connected = 0 } } }")
+    runtime = load_target(_host_plus(tmp_path, pairs), cpu_flags=frozenset()).compute.runtimes["tflite"]
+    assert runtime.parallel["float32"]["pairs"] == (("hybrid_u8", (("fully_connected", 0.0), ("pointwise", 0.11))),)
     bad = [(nchwc.replace("conv = 64", "convolution = 64"), "unknown op kind"),
            (nchwc.replace("conv = 64", "conv = 0"), "must be > 0"),
            (nchwc.replace("efficiency = 0.6", "efficiency = 2"), "fraction"),
@@ -414,7 +417,9 @@ def test_parallel_tables_are_validated(tmp_path):
            (good.replace("sync_us = 2", "sync_us = 2, speedup = 2"), "speedup"),
            (good.replace("0.9", "1.5"), "efficiency"),
            (good.replace("sync_us = 2", "sync_us = 2, step_split_macs = 0"), "step_split_macs"),
-           (good.replace("parallel.float32", "parallel.float64"), "float64")]
+           (good.replace("parallel.float32", "parallel.float64"), "float64"),
+           (pairs.replace("hybrid_u8", "hybrid"), "not one of"),
+           (pairs.replace("pointwise = 0.11", "pointwise = 1.5"), "fraction")]
     for text, match in bad:
         with pytest.raises(TargetError, match=match):
             load_target(_host_plus(tmp_path, text))
