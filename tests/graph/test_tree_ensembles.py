@@ -21,15 +21,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from microbench_kernels import tree_ensemble_node
 
 
-def test_visits_are_rows_times_the_trees_mean_leaf_depths():
-    assert tree_visits(tree_ensemble_node(10, 4, 32), (3, 32)) == 3 * 10 * 4
-    # a lopsided tree: the root's left child a leaf (depth 1), its right a split into two leaves (2)
-    node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1,
+def _lopsided_tree():
+    """One tree on feature 0: the root's left child a leaf (depth 1), its right a split into two leaves (2)."""
+    return helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1,
                             nodes_treeids=[0] * 5, nodes_nodeids=[0, 1, 2, 3, 4], nodes_featureids=[0] * 5,
                             nodes_values=[0.0] * 5, nodes_modes=["BRANCH_LEQ", "LEAF", "BRANCH_LEQ", "LEAF", "LEAF"],
                             nodes_truenodeids=[1, 0, 3, 0, 0], nodes_falsenodeids=[2, 0, 4, 0, 0],
                             target_treeids=[0] * 3, target_nodeids=[1, 3, 4], target_ids=[0] * 3,
                             target_weights=[1.0] * 3)
+
+
+def test_visits_are_rows_times_the_trees_mean_leaf_depths():
+    assert tree_visits(tree_ensemble_node(10, 4, 32), (3, 32)) == 3 * 10 * 4
+    node = _lopsided_tree()  # leaves at depths 1, 2, 2
     assert tree_visits(node, (6, 1)) == round(6 * (1 + 2 + 2) / 3)
 
 
@@ -219,12 +223,7 @@ def test_many_rows_count_the_nodes_they_walk_and_one_row_its_trees_mean_depths()
 
     from compressor.graph.ort_trees import tree_fields
 
-    node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1,
-                            nodes_treeids=[0] * 5, nodes_nodeids=[0, 1, 2, 3, 4], nodes_featureids=[0] * 5,
-                            nodes_values=[0.0] * 5, nodes_modes=["BRANCH_LEQ", "LEAF", "BRANCH_LEQ", "LEAF", "LEAF"],
-                            nodes_truenodeids=[1, 0, 3, 0, 0], nodes_falsenodeids=[2, 0, 4, 0, 0],
-                            target_treeids=[0] * 3, target_nodeids=[1, 3, 4], target_ids=[0] * 3,
-                            target_weights=[1.0] * 3)
+    node = _lopsided_tree()
     left = -np.ones((60, 1), np.float32)
     assert tree_fields(node, (60, 1), left)["kernel_calls"] == 60
     assert tree_fields(node, (60, 1))["kernel_calls"] == 100  # no values: the mean depths
