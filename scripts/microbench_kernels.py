@@ -593,12 +593,14 @@ GRID["tree_rows"] = [{"trees": t, "depth": d, "features": 64, "rows": r} for t, 
 # work (while.cc: the condition's and the body's Invoke, a copy of the loop variables).  A body whose
 # shapes change as it runs (a Keras TensorList write: SLICEs sized by the counter, ``buffer``) takes
 # Eval_dynamic and LiteRT's own kernels: ao-compensation-model's gait GRU (held-out set 18) runs 5.8 us
-# a step for 31 ops on [1, 16] values.  Chains of 0 to 32 ops, 50 to 1,000 steps, buffers of 3-256 KB.
+# a step for 31 ops on [1, 16] values.  Chains of 0 to 32 ops (some with GATHERs XNNPACK leaves out),
+# 50 to 1,000 steps, buffers of 3-256 KB.
 GRID["while_loop"] = (
     [{"steps": t, "ops": n, "op": op, "width": w, "carry": c} for t, n, op, w, c in [
         (200, 0, "ADD", 16, 0), (200, 8, "ADD", 16, 0), (200, 32, "ADD", 16, 0), (1000, 8, "ADD", 16, 0),
         (50, 8, "ADD", 16, 0), (200, 8, "LOGISTIC", 16, 0), (200, 8, "FULLY_CONNECTED", 16, 0),
-        (200, 8, "FULLY_CONNECTED", 128, 0), (200, 8, "ADD", 256, 0), (200, 8, "ADD", 16, 32000)]]
+        (200, 8, "FULLY_CONNECTED", 128, 0), (200, 8, "ADD", 256, 0), (200, 8, "ADD", 16, 32000),
+        (200, 8, "ADD_GATHER", 16, 0), (200, 16, "ADD_GATHER", 16, 0), (1000, 4, "ADD_GATHER", 16, 0)]]
     + [{"steps": t, "ops": n, "op": op, "width": w, "buffer": True} for t, n, op, w in [
         (200, 0, "ADD", 16), (200, 8, "ADD", 16), (200, 32, "ADD", 16), (50, 8, "ADD", 16), (1000, 8, "ADD", 16),
         (200, 8, "ADD", 64), (200, 8, "ADD", 256), (200, 8, "LOGISTIC", 16), (200, 8, "FULLY_CONNECTED", 16),
@@ -816,8 +818,9 @@ class _TfliteBuilder:
 
 def _build_tflite_while(b: _TfliteBuilder, p: dict, path: Path) -> None:
     """A WHILE of ``steps`` iterations (a counter from 0, LESS against the bound) whose body steps the
-    counter and runs a chain of ``ops`` ``op``s (ADD of a constant, LOGISTIC, or FULLY_CONNECTED
-    ``width`` -> ``width``) on a [1, width] value; a [1, ``carry``] value passes through unchanged.
+    counter and runs a chain of ``ops`` ``op``s (ADD of a constant, LOGISTIC, FULLY_CONNECTED
+    ``width`` -> ``width``, or ADD_GATHER: ADDs and GATHERs by turns) on a [1, width] value; a
+    [1, ``carry``] value passes through unchanged.
     With ``buffer``, the body also writes its value into row ``i`` of a [steps, width] loop variable
     as a Keras RNN lowered by the converter does: SLICEs of the rows before and after it, their sizes
     computed from the counter (so the body's shapes are dynamic), and a CONCATENATION."""
@@ -843,9 +846,13 @@ def _build_tflite_while(b: _TfliteBuilder, p: dict, path: Path) -> None:
     counter = body.tensor((), dtype="int32")
     body.op("ADD", [body_in[0], body.tensor((), [1], dtype="int32")], [counter], "AddOptions", s.AddOptionsT())
     h = body_in[1]
-    for _ in range(p["ops"]):
+    for k in range(p["ops"]):
         y = body.tensor((1, width))
-        if p["op"] == "ADD":
+        if p["op"] == "ADD_GATHER" and k % 2:  # a GATHER XNNPACK leaves out: the delegated chain cut in two
+            order = body.tensor((width,), np.arange(width)[::-1].astype(np.int32), dtype="int32")
+            o = s.GatherOptionsT(); o.axis = 1
+            body.op("GATHER", [h, order], [y], "GatherOptions", o)
+        elif p["op"] in ("ADD", "ADD_GATHER"):
             body.op("ADD", [h, body.tensor((1, width), rng.standard_normal((1, width)).astype(np.float32))], [y],
                     "AddOptions", s.AddOptionsT())
         elif p["op"] == "LOGISTIC":

@@ -37,6 +37,12 @@ __all__ = ["Subgraph", "inline_ifs", "inline_whiles"]
 
 _MAX_IFS = 256  # nested and sequential IFs together: more is not a model this costs
 _SHAPE_OPS = frozenset({"SHAPE", "RANK", "SIZE"})  # their output depends on shapes, not values
+# Ops of a loop body XNNPACK's delegate leaves to LiteRT's own kernels (no XNNPACK node of theirs), as it
+# does any op on int32 / bool values (a loop's counters and conditions): each runs on its own and cuts
+# the body's delegated run in two, so the loop pays a call for it (kernels.float32.WHILE's call_ns).
+_LITERT_OWN = frozenset({"GATHER", "GATHER_ND", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL",
+                         "LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT", "SELECT", "SELECT_V2", "CAST", "WHERE", "ARG_MAX",
+                         "ARG_MIN", "FILL", "RANGE", "TILE", "SCATTER_ND", "ONE_HOT"})
 
 
 class Subgraph(NamedTuple):
@@ -131,11 +137,14 @@ def inline_whiles(tensors: list[Tensor], ops: list[Op], loops: dict[int, tuple[i
         loops.update(cond_loops)
         loops.update(body_loops)
         # (its own terms, per iteration: WHILE, or WHILE_dynamic where the body's shapes change, which
-        # while.cc runs by Eval_dynamic and LiteRT's own kernels; a call per op of the condition and body)
+        # while.cc runs by Eval_dynamic and LiteRT's own kernels; a call per op of the condition and body
+        # those kernels run: all of a dynamic body's, a static one's that XNNPACK leaves out)
+        own = [inner for inner in cond_ops + body_ops if body.dynamic or inner.op_type in _LITERT_OWN
+               or inner.compute_dtype not in ("float32", "float16", "int8")]
         copy = dataclasses.replace(
             make_op(tensors, name=op.name, op_type="WHILE", kind="reshape", inputs=outputs, outputs=op.outputs,
                     macs=0, compute_dtype="float32", layout="nhwc"),
-            variant="dynamic" if body.dynamic else "", kernel_calls=len(cond_ops) + len(body_ops))
+            variant="dynamic" if body.dynamic else "", kernel_calls=len(own))
         copies.append(dataclasses.replace(copy, repeats=op.repeats * max(trips, 1)))
         # (a body whose shapes change runs on LiteRT's own kernels, on the calling thread: its ops "serial")
         own = {"variant": "serial"} if body.dynamic else {}

@@ -33,15 +33,24 @@ def test_a_loops_body_runs_once_an_iteration_and_its_condition_once_more(tmp_pat
     assert [op.repeats for op in by_type["LESS"]] == [38]
     assert sorted(op.repeats for op in by_type["ADD"]) == [37] * 4  # the counter's step and the chain of 3
     (loop,) = by_type["WHILE"]
-    assert loop.repeats == 37 and loop.variant == "" and loop.kernel_calls == 1 + 4
+    # a call per op LiteRT runs itself each iteration: the condition's LESS and the counter's int32 ADD
+    assert loop.repeats == 37 and loop.variant == "" and loop.kernel_calls == 2
     # the loop variables are the body's, not constants: the counter's start is one in the file
     assert all(op.input_bytes > 0 for op in by_type["ADD"])
+
+
+def test_a_static_bodys_ops_xnnpack_leaves_out_are_calls_of_the_loop(tmp_path):
+    graph = _loop(tmp_path, ops=6, op="ADD_GATHER")
+    (loop,) = [op for op in graph.ops if op.op_type == "WHILE"]
+    assert sum(op.op_type == "GATHER" for op in graph.ops) == 3
+    assert loop.kernel_calls == 2 + 3
 
 
 def test_a_body_whose_shapes_change_is_the_dynamic_loop_on_one_thread(tmp_path):
     graph = _loop(tmp_path, buffer=True)
     (loop,) = [op for op in graph.ops if op.op_type == "WHILE"]
     assert loop.variant == "dynamic" and loop.repeats == 37
+    assert loop.kernel_calls == sum(op.repeats >= 37 for op in graph.ops if op is not loop)  # all its own kernels'
     assert loop.input_bytes >= 37 * 16 * 4  # the [steps, width] buffer it carries
     assert all(op.variant == "serial" for op in graph.ops if op.repeats == 37 and op is not loop)
 
