@@ -111,9 +111,9 @@ class LiteRTRun:
             return None
         return {int(d["index"]): tuple(int(x) for x in d["shape"]) for d in interpreter.get_tensor_details()}
 
-    def number(self, index: int) -> float | None:
-        """Main-subgraph tensor ``index`` after the run as a number (a WHILE's loop counter); None
-        where the file cannot run or the tensor is not one value."""
+    def _scalar(self, index: int):
+        """Main-subgraph tensor ``index`` after the run as its one element; None where the file cannot
+        run, LiteRT does not keep the tensor, or it is not one value."""
         import numpy as np
 
         interpreter = self.ran()
@@ -123,18 +123,16 @@ class LiteRTRun:
             tensor = np.asarray(interpreter.get_tensor(index))
         except Exception:  # noqa: BLE001 - a tensor LiteRT does not keep
             return None
-        return float(tensor.reshape(-1)[0]) if tensor.size == 1 and tensor.dtype.kind in "iuf" else None
+        return tensor.reshape(-1)[0] if tensor.size == 1 else None
+
+    def number(self, index: int) -> float | None:
+        """Main-subgraph tensor ``index`` after the run as a number (a WHILE's loop counter); None
+        where the file cannot run or the tensor is not one integer or float value."""
+        element = self._scalar(index)
+        return float(element) if element is not None and element.dtype.kind in "iuf" else None
 
     def value(self, index: int) -> bool | None:
-        """Main-subgraph bool tensor ``index`` after the run; None where the file cannot run or the
-        tensor is not one value."""
-        import numpy as np
-
-        interpreter = self.ran()
-        if interpreter is None:
-            return None
-        try:
-            tensor = np.asarray(interpreter.get_tensor(index))
-        except Exception:  # noqa: BLE001 - a tensor LiteRT does not keep: the weights decide
-            return None
-        return bool(tensor.reshape(-1)[0]) if tensor.size == 1 else None
+        """Main-subgraph bool tensor ``index`` after the run (an IF's condition; None: the weights
+        decide); None where the file cannot run or the tensor is not one value."""
+        element = self._scalar(index)
+        return None if element is None else bool(element)

@@ -3,6 +3,9 @@ make (``Op.tree_nodes``, ``Op.kernel_calls``; the terms' ``call_ns`` and ``tree_
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 __all__ = ["TREE_ENSEMBLES", "tree_count", "tree_fields", "tree_share", "tree_size", "tree_threads", "tree_visits",
            "tree_walks"]
 
@@ -28,12 +31,14 @@ def tree_count(node) -> int:
             else len(set(attrs["nodes_treeids"].ints)) if "nodes_treeids" in attrs else 0)
 
 
-def tree_threads(node, shape) -> str:
+def tree_threads(node, shape, *, trees: int | None = None) -> str:
     """``Op.variant`` "serial" where onnxruntime walks the ensemble on one thread whatever its pool
     (tree_ensemble_common.h ComputeAgg, its defaults parallel_tree 80, parallel_N 50: one row
-    through at most 80 trees, or 2 to 50 rows), else "" (split by trees or rows: ``tree_share``)."""
+    through at most 80 trees, or 2 to 50 rows), else "" (split by trees or rows: ``tree_share``).
+    ``trees``: its ``tree_count`` where already counted."""
     rows = shape[0] if shape and len(shape) > 1 and isinstance(shape[0], int) and shape[0] > 0 else 1
-    return "serial" if (rows == 1 and tree_count(node) <= 80) or 1 < rows <= 50 else ""
+    trees = tree_count(node) if trees is None else trees
+    return "serial" if (rows == 1 and trees <= 80) or 1 < rows <= 50 else ""
 
 
 def tree_share(op, threads: int):
@@ -43,10 +48,8 @@ def tree_share(op, threads: int):
     the rows (E).  Each core's predictor then learns, and its cache holds, that share alone: its visits
     and mispredicted splits over the threads and, split by trees, its nodes.  charboundary's 32-tree
     forest over 500 rows (held-out set 17) runs 4.6x faster on two threads than on one; family
-    tree_forest, 2.0-5.2x.  ``op`` itself where it stays on one thread."""
-    import dataclasses
-    import math
-
+    tree_forest, 2.0-5.2x.  ``op`` itself where it stays on one thread (called for every op: no work
+    for any other)."""
     if not op.tree_nodes or threads < 2 or op.variant == "serial":
         return op
     nodes = math.ceil(op.tree_nodes / threads) if op.trees > threads else op.tree_nodes
@@ -62,20 +65,20 @@ def tree_fields(node, shape, values=None) -> dict:
     nodes where the trees' mean leaf depths say 220 K, openquake's 4,154 8.6 M where they say 15.9 M;
     for full trees the two agree); one row's, the trees' mean leaf depths (``tree_visits``), on which
     the visit curve was timed (luscinia, held-out set 13: 43 K walked, 77 K by depth, timed as 77 K)."""
-    arrays = _interior(node)
+    arrays, trees = _interior(node), tree_count(node)
     walks = tree_walks(node, values, arrays=arrays) if values is not None else None
     many = walks is not None and walks[0] > 0 and bool(shape) and isinstance(shape[0], int) and shape[0] > 1
-    return {"tree_nodes": tree_size(node), "trees": tree_count(node), "compute_dtype": "float32",
-            "variant": tree_threads(node, shape),
-            "kernel_calls": round(walks[0]) if many else tree_visits(node, shape, arrays=arrays),
+    return {"tree_nodes": tree_size(node), "trees": trees, "compute_dtype": "float32",
+            "variant": tree_threads(node, shape, trees=trees),
+            "kernel_calls": round(walks[0]) if many else tree_visits(node, shape, arrays=arrays, trees=trees),
             "sign_misses": walks[1] if walks else 0.0}
 
 
-def tree_visits(node, shape, *, arrays=None) -> int:
+def tree_visits(node, shape, *, arrays=None, trees: int | None = None) -> int:
     """Nodes a tree ensemble's walks visit over its input's rows: rows x the sum over its trees of
     their mean leaf depth (the values decide which leaf; a tree's mean leaf depth stands for it).
     luscinia's LightGBM stress model (held-out set 13) holds 9,988 trees of 4.85 M nodes.
-    ``arrays``: its ``_interior`` where already read."""
+    ``arrays``: its ``_interior``, ``trees`` its ``tree_count``, where already read."""
     import numpy as np
 
     arrays = _interior(node) if arrays is None else arrays
@@ -86,19 +89,18 @@ def tree_visits(node, shape, *, arrays=None) -> int:
     leaf_sums, leaf_counts = np.zeros(roots.size), np.zeros(roots.size)
     at, tree = roots, np.arange(roots.size)
     for level in range(1, 1024):  # the interior nodes a level down, a level a pass
-        deeper, trees = [], []
+        deeper, of_tree = [], []
         for child in (true_next[at], false_next[at]):
             leafs = child < 0
             leaf_sums += np.bincount(tree[leafs], minlength=roots.size) * level
             leaf_counts += np.bincount(tree[leafs], minlength=roots.size)
             deeper.append(child[~leafs])
-            trees.append(tree[~leafs])
-        at, tree = np.concatenate(deeper), np.concatenate(trees)
+            of_tree.append(tree[~leafs])
+        at, tree = np.concatenate(deeper), np.concatenate(of_tree)
         if not at.size:
             break
     walked = leaf_counts > 0
-    attrs = {a.name: a for a in node.attribute}  # a tree that is one leaf: its root's fetch, as a visit
-    trees = np.unique(np.fromiter(attrs["nodes_treeids"].ints, np.int64)).size if "nodes_treeids" in attrs else 0
+    trees = tree_count(node) if trees is None else trees  # a tree that is one leaf: its root's fetch, as a visit
     depths = float(np.maximum(leaf_sums[walked] / leaf_counts[walked], 1.0).sum()) + max(trees - roots.size, 0)
     return round(rows * depths)
 

@@ -102,12 +102,13 @@ def inline_ifs(main: Subgraph, read: Callable[..., Subgraph], evaluate: Callable
 
 def inline_whiles(tensors: list[Tensor], ops: list[Op], loops: dict[int, tuple[int, int]],
                   read: Callable[..., Subgraph], number: Callable[[int], float | None],
-                  constant: Callable[[int, int], float | None]) -> tuple[list[Tensor], list[Op], tuple[str, ...]]:
+                  constant: Callable[[int, int, list[Tensor]], float | None]) -> tuple[list[Tensor], list[Op], tuple[str, ...]]:
     """(tensors, ops, notes): each WHILE in ``ops`` whose iterations are counted (``while_trips``)
     replaced by its condition's ops (run one time more), its body's, and a copy of the loop-carried
     tensors, each ``Op.repeats`` that many times (times the WHILE's own, for a loop in a body).
     ``number(t)``: main tensor t's value after LiteRT's run (None where not known: a body's tensor);
-    ``constant(k, t)``: tensor t of subgraph k as a number where it is a constant scalar."""
+    ``constant(k, t, tensors)``: tensor t of subgraph k (``tensors``: its, as read) as a number where it
+    is a constant scalar."""
     tensors, ops, loops, copies = list(tensors), list(ops), dict(loops), []
     for _ in range(_MAX_IFS):
         at = next((k for k, op in enumerate(ops) if op.op_type == "WHILE" and op.outputs and op.outputs[0] in loops),
@@ -124,8 +125,8 @@ def inline_whiles(tensors: list[Tensor], ops: list[Op], loops: dict[int, tuple[i
             tensors[i], is_constant=False, size_bytes=size_bytes(tensors[i].shape, tensors[i].dtype))
             for j, i in enumerate(op.inputs)]
         cond, body = read(cond_index, given=given), read(body_index, given=given)
-        trips = while_trips(op, cond, body, number, lambda t, k=cond_index: constant(k, t),
-                            lambda t, k=body_index: constant(k, t))
+        trips = while_trips(op, cond, body, number, lambda t, k=cond_index, sub=cond: constant(k, t, sub.tensors),
+                            lambda t, k=body_index, sub=body: constant(k, t, sub.tensors))
         if trips is None:
             continue
         carried = []
@@ -141,18 +142,16 @@ def inline_whiles(tensors: list[Tensor], ops: list[Op], loops: dict[int, tuple[i
         # those kernels run: all of a dynamic body's, a static one's that XNNPACK leaves out)
         own = [inner for inner in cond_ops + body_ops if body.dynamic or inner.op_type in _LITERT_OWN
                or inner.compute_dtype not in ("float32", "float16", "int8")]
-        copy = dataclasses.replace(
+        copies.append(dataclasses.replace(
             make_op(tensors, name=op.name, op_type="WHILE", kind="reshape", inputs=outputs, outputs=op.outputs,
                     macs=0, compute_dtype="float32", layout="nhwc"),
-            variant="dynamic" if body.dynamic else "", kernel_calls=len(own))
-        copies.append(dataclasses.replace(copy, repeats=op.repeats * max(trips, 1)))
+            variant="dynamic" if body.dynamic else "", kernel_calls=len(own), repeats=op.repeats * max(trips, 1)))
         # (a body whose shapes change runs on LiteRT's own kernels, on the calling thread: its ops "serial")
-        own = {"variant": "serial"} if body.dynamic else {}
-        ops[at:at + 1] = ([dataclasses.replace(inner, repeats=inner.repeats * op.repeats * (trips + 1),
-                                               **(own if not inner.variant else {})) for inner in cond_ops]
-                          + [dataclasses.replace(inner, repeats=inner.repeats * op.repeats * trips,
-                                                 **(own if not inner.variant else {})) for inner in body_ops]
-                          + [copies[-1]])
+        serial = {"variant": "serial"} if body.dynamic else {}
+        runs = [(inner, trips + 1) for inner in cond_ops] + [(inner, trips) for inner in body_ops]
+        ops[at:at + 1] = [*(dataclasses.replace(inner, repeats=inner.repeats * op.repeats * times,
+                                                **({} if inner.variant else serial)) for inner, times in runs),
+                          copies[-1]]
     left = [op for op in ops if op.op_type == "WHILE" and not any(op is c for c in copies)]
     notes = ((f"{len(left)} WHILE op(s) ({', '.join(repr(op.name) for op in left[:3])}) whose iterations are not "
               "counted (no counter stepped by a constant): each costed as one copy of its inputs"),) if left else ()

@@ -92,11 +92,11 @@ def read_tflite(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None 
     tensors, ops, loops, control_notes = inline_ifs(
         main, read, litert.value, known=frozenset(i for i, spec in zip(main.inputs, specs) if spec.name in values))
     # A WHILE's body and condition, run as many times as it iterates (tflite_control.py).
-    top, subgraphs = len(main.tensors), {0: main}
+    top = len(main.tensors)
     tensors, ops, loop_notes = inline_whiles(
         tensors, ops, loops, read,
         lambda t: (litert.number(t) if (known := read.constant(0, t, main.tensors)) is None else known) if t < top else None,
-        lambda k, t: read.constant(k, t, (subgraphs[k] if k in subgraphs else subgraphs.setdefault(k, read(k))).tensors))
+        read.constant)
     notes = (*notes, *control_notes, *loop_notes)
     graph = compact(tensors, ops, main.inputs, main.outputs, "tflite")
     # (the ops it costs: a custom op of an IF's branch not taken is not this graph's)
