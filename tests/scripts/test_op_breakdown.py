@@ -100,6 +100,8 @@ def test_a_file_with_dynamic_dims_is_cut_out_at_the_shapes_a_run_gives(tmp_path)
     b.save(path, [x], [z])
     rows, _ = op_breakdown.tflite_ops_alone(path, None, 0.5)
     assert all("skipped" in row for row in rows)
-    rows, _ = op_breakdown.tflite_ops_alone(path, None, 0.5, shapes=((1, 64, 8),))
-    assert [row["output"] for row in rows] == [[1, 64, 8], [1, 64, 8]]
-    assert all("skipped" not in row and row["measured_us"] > 0 for row in rows)
+    rows, _ = op_breakdown.tflite_ops_alone(path, None, 0.5, shapes=((1, 2048, 8),))
+    assert [row["output"] for row in rows] == [[1, 2048, 8], [1, 2048, 8]]
+    # timed: a number, not the NaN of an op not timed (a small ADD can time as 0 after the
+    # empty invoke is taken off, on a clock as coarse as CI's)
+    assert all("skipped" not in row and row["measured_us"] >= 0 for row in rows)
