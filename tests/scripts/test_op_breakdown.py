@@ -105,3 +105,14 @@ def test_a_file_with_dynamic_dims_is_cut_out_at_the_shapes_a_run_gives(tmp_path)
     # timed: a number, not the NaN of an op not timed (a small ADD can time as 0 after the
     # empty invoke is taken off, on a clock as coarse as CI's)
     assert all("skipped" not in row and row["measured_us"] >= 0 for row in rows)
+
+
+def test_an_op_whose_shape_input_the_graph_computes_is_cut_out_with_what_computes_it(tmp_path):
+    """Fed as an input, bench's values are no shape; made a constant, XNNPACK would take what LiteRT
+    runs: a TRANSPOSE_CONV's output shape is computed in its cut as in the model (MelGAN's four
+    transposed convs and nine SPACE_TO_BATCH_NDs were not timed alone)."""
+    path = tmp_path / "transposed.tflite"
+    mk.build_tflite("transposed", {"h": 16, "w": 16, "cin": 16, "cout": 8, "k": 2, "s": 2, "dynamic": True}, path)
+    rows, _ = op_breakdown.tflite_ops_alone(path, {"TRANSPOSE_CONV"}, 0.3)
+    assert [row["op"] for row in rows] == ["TRANSPOSE_CONV"]
+    assert "skipped" not in rows[0] and rows[0]["measured_us"] >= 0 and rows[0]["output"] == [1, 32, 32, 8]
