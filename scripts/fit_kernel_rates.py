@@ -544,8 +544,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # fp32 depthwise convs left in NCHW per channel (onnx_reader), its Transposes per block or run
     # (ort_kernels.transpose_blocks), its Einsum per matrix product of its batch (ort_kernels.einsum_macs),
     # its Softmax per row (ort_kernels.softmax_rows), its grouped ConvTranspose per group;
-    # LiteRT's RFFT2D per plane.
-    called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", *ir.COPY_OPS} if fmt == "tflite"
+    # LiteRT's RFFT2D per plane, its own TRANSPOSE_CONV per row of its GEMM (an input position).
+    called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", "TRANSPOSE_CONV_dynamic", *ir.COPY_OPS}
+              if fmt == "tflite"
               else BROADCAST_OPS | ({"depthwise_unaligned", *OWN_LOOP_CALLS} if dtype == "float32" else set())
               if fmt == "onnx"
               else frozenset())

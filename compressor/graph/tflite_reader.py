@@ -204,6 +204,12 @@ class _SubgraphReader:
                 ops[-1] = dataclasses.replace(ops[-1], fused_activation=fused_activation(op, op_type, schema))
             elif op_type == "BATCH_MATMUL":
                 ops[-1] = dataclasses.replace(ops[-1], variant=batch_matmul_variant(sub, slots, tensors))
+            elif op_type == "TRANSPOSE_CONV" and slots and slots[0] is not None and not tensors[slots[0]].is_constant:
+                # an output shape the graph computes (a converter's, of a dynamic dim): XNNPACK's delegate takes
+                # only a static one, so LiteRT's own kernel runs it: a GEMM, ~16 ns a row (an input position:
+                # Op.kernel_calls) on an EPYC Zen 4, then col2im
+                x = tensors[slots[2]].shape if len(slots) > 2 and slots[2] is not None else None
+                ops[-1] = dataclasses.replace(ops[-1], variant="dynamic", kernel_calls=elements(x) // x[-1] if x else 0)
             elif op_type == "RFFT2D" and macs:  # one rdft2d call per [H, W] plane
                 x = tensors[slots[0]].shape
                 ops[-1] = dataclasses.replace(ops[-1], kernel_calls=elements(x) // (x[-2] * x[-1]))
