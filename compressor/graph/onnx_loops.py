@@ -82,8 +82,13 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
         cond = node.input[1] if len(node.input) > 1 and node.input[1] else None
         produced = {out for inner in body.node for out in inner.output if out} | {v.name for v in body.input}
         new_nodes, inits, scans = [], [], [[] for _ in range(len(body.output) - 1 - carried)]
+        # a body named as an earlier one (tf2onnx names every LSTM's "while/..."), told apart by the Loop's
+        # index: onnxruntime refuses two nodes of one name, and the shapes run found none of them
+        taken = {n for inner in graph.node for n in (inner.name, *inner.output) if n}
+        first = "__x" + str(repeats) if repeats else "__it0"
+        tag = f"@{len(made) - 1}" if any(n + first in taken for n in produced | {i.name for i in body.node}) else ""
         for t in range(trips):
-            suffix = f"__x{repeats}" if repeats else f"__it{t}"
+            suffix = tag + (f"__x{repeats}" if repeats else f"__it{t}")
             iteration = f"{node.output[0]}{suffix}/iter"
             inits.append(numpy_helper.from_array(np.array(t, np.int64), iteration))
             rename = {body.input[0].name: iteration}

@@ -111,3 +111,53 @@ def test_a_loop_its_condition_ends_is_its_body_times_the_iterations_it_ran(tmp_p
         assert any("'decode' x300" in note for note in graph.notes)
     few = read_graph(_while_loop(tmp_path / "few.onnx", 7))
     assert [op.repeats for op in few.ops if op.op_type == "MatMul"] == [7]
+
+
+def _two_while_loops(path, stops=(7, 7)):
+    """Two decoders in a row whose bodies are named alike, each over its own weight (tf2onnx names
+    every LSTM's body "while/..."; piper-tts's diacritizer has four)."""
+    def body(weight):
+        return helper.make_graph(
+            [helper.make_node("MatMul", ["h_in", weight], ["hw"], name="while/matmul"),
+             helper.make_node("Tanh", ["hw"], ["h_out"], name="while/tanh"),
+             helper.make_node("Add", ["i", "one"], ["next"], name="while/next"),
+             helper.make_node("Less", ["next", f"stop_{weight}"], ["cond_out"], name="while/less")],
+            "body",
+            [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+             helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [1, WIDTH])],
+            [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [1, WIDTH])])
+    inits = [numpy_helper.from_array(np.eye(WIDTH, dtype=np.float32) * (k + 1), w) for k, w in enumerate(("W1", "W2"))]
+    inits += [numpy_helper.from_array(np.array(stop, np.int64), f"stop_{w}") for stop, w in zip(stops, ("W1", "W2"))]
+    inits += [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(2 ** 62, np.int64), "max"),
+              numpy_helper.from_array(np.array(True), "cond")]
+    loops = [helper.make_node("Loop", ["max", "cond", "x"], ["h1"], name="decode1", body=body("W1")),
+             helper.make_node("Loop", ["max", "cond", "h1"], ["h2"], name="decode2", body=body("W2"))]
+    graph = helper.make_graph(loops, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, WIDTH])],
+                              [helper.make_tensor_value_info("h2", TensorProto.FLOAT, [1, WIDTH])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_loops_whose_bodies_are_named_alike_each_count_their_own_iterations_and_shapes(tmp_path):
+    """The profiler names a node by its name alone: two bodies named alike were counted as one (4
+    Loops of 47 steps costed 188 each), and their copies, two nodes of one name, made onnxruntime
+    refuse the shapes run (their MatMuls costed without MACs)."""
+    graph = read_graph(_two_while_loops(tmp_path / "two.onnx"))
+    matmuls = [op for op in graph.ops if op.op_type == "MatMul"]
+    assert [op.repeats for op in matmuls] == [7, 7]
+    assert all(op.macs == WIDTH * WIDTH for op in matmuls)
+    assert len({op.name for op in graph.ops}) == len(graph.ops)
+
+
+def test_a_loop_body_s_ops_read_its_own_weights_between_two_of_their_runs(tmp_path):
+    """What a body's op streams between two of its runs is its loop's weights, not the graph's."""
+    from compressor.cost.caches import weight_sets
+
+    graph = read_graph(_two_while_loops(tmp_path / "two.onnx"))
+    sets = dict(zip((op.name for op in graph.ops), weight_sets(graph)))
+    whole = packed_weight_bytes(graph)
+    for op in graph.ops:
+        if op.op_type == "MatMul":
+            assert WIDTH * WIDTH * 4 <= sets[op.name] < whole - WIDTH * WIDTH * 4 + 1024
