@@ -10,7 +10,10 @@ cost/latency.py takes them as floors under the terms.
 
 from __future__ import annotations
 
-from ..graph.ir import Op
+from dataclasses import replace
+
+from ..graph.ir import Graph, Op
+from ..graph.onnx_loops import loop_node_name
 from ..targets.load import TargetProfile
 
 
@@ -69,3 +72,37 @@ def stream_floor_s(op: Op, profile: TargetProfile, reach: float = 0.0) -> float 
     if memory.private_cache_bytes is None or moved <= memory.private_cache_bytes:
         return 0.0
     return (moved + op.output_bytes) / (memory.stream_rate(moved) * (reach or 1.0))
+
+
+def packed_weight_bytes(graph: Graph) -> int:
+    """The weight bytes the runtime holds packed, what an inference reads (``latency.weight_stream_s``).
+    LiteRT's XNNPACK packs every node's own (a tensor shared by several nodes is packed once per
+    node: 20 FULLY_CONNECTEDs sharing one 6.5 MB weight ran 362 us each, as with 20 weights, 337);
+    onnxruntime reads one copy of a weight several nodes share (20 Gemms sharing one: 83 us each
+    against 362 with 20 weights; an unrolled LSTM's steps share theirs), so an .onnx counts each
+    distinct weight set once (``microbench_probes.py --probe shared-weights``,
+    scripts/data/host-x86-probes-shared-weights-zen4.json).  The iterations of an unrolled ONNX Loop
+    (graph/onnx_loops.py) are one node's, their weights once."""
+    seen: set[tuple[str, tuple[int, ...]]] = set()
+    total = 0
+    for op in graph.ops:
+        key = ("", op.weights) if graph.format == "onnx" else (loop_node_name(op.name), op.weights)
+        if not op.weights or key not in seen:
+            total += op.weight_bytes
+            seen.add(key)
+    return total
+
+
+def weight_sets(graph: Graph) -> list[int]:
+    """Per op, the packed weight bytes read between two runs of it (``latency.weight_stream_s``):
+    the graph's, but for an op a loop runs many times in a row (``Op.repeats``: a kept ONNX Loop
+    body, a TFLite WHILE's) its loop body's own, the run of ops around it of as many repeats.
+    piper-tts's diacritizer runs 4 LSTM Loops of 47 steps, each over 5.1 MB of weights of its own:
+    from the L3, where the graph's 21 MB priced each step's at the rate of a 21 MB stream."""
+    sets, start = [packed_weight_bytes(graph)] * len(graph.ops), 0
+    for end in range(1, len(graph.ops) + 1):
+        if end == len(graph.ops) or graph.ops[end].repeats != graph.ops[start].repeats:
+            if graph.ops[start].repeats > 1:
+                sets[start:end] = [packed_weight_bytes(replace(graph, ops=graph.ops[start:end]))] * (end - start)
+            start = end
+    return sets

@@ -38,13 +38,13 @@ from typing import Any
 
 from ..errors import TargetError
 from ..graph.ir import COMPUTE_KINDS, Graph, Op
-from ..graph.onnx_loops import loop_node_name
 from ..graph.ort_kernels import BROADCAST_OPERANDS
+from ..targets.kernel_terms import kernel_op_type
+from ..targets.types import TargetProfile
+from .caches import packed_weight_bytes, weight_sets
 from .energy import estimate_op_energy_mj
 from .latency import as_run_kind, estimate_op_latency, padded_macs
 from .tiles import UNTILED_OP_TYPES, op_channel_tile, subnormal_assist_s, tap_pairs
-from ..targets.kernel_terms import kernel_op_type
-from ..targets.types import TargetProfile
 
 __all__ = ["KernelReport", "KernelWarning", "PlacedOp", "check_kernels", "is_float_model", "packed_weight_bytes",
            "place_on_cpu"]
@@ -126,12 +126,12 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
     float_allowed = profile.compute.float_allowed
     cpu_name = fallback.name if fallback is not None else None
     placed, warnings = [], []
-    weight_set, walk_set = packed_weight_bytes(graph), indirection_bytes(graph)
+    weight_set, walk_set = weight_sets(graph), indirection_bytes(graph)
 
     def warn(op: Op, kind: str, reason: str) -> None:
         warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
 
-    for op in graph.ops:
+    for index, op in enumerate(graph.ops):
         runner = profile
         leaves = "falls back to the CPU" + (f", costed on {cpu_name}" if cpu_name else
                                             " (no fallback_target: costed on the target)")
@@ -149,7 +149,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
         _note_channel_tile(op, runner, graph.format, warn)
         _note_subnormals(op, runner, graph.format, warn)
         _note_broadcast_spans(op, graph, runner, warn)
-        placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set, walk_set))
+        placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set[index], walk_set))
     _note_int8_pairs(graph, warn)
     _note_reference_kernels(graph, profile, warn)
     _note_asymmetric_matmuls(graph, profile, warn)
@@ -164,7 +164,7 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
     fallback = profile.fallback or profile
     by_name = {op.name: op for op in graph.ops}
     placed, warnings = [], list(report.warnings)
-    weight_set, walk_set = packed_weight_bytes(graph), indirection_bytes(graph)
+    weight_set, walk_set = dict(zip((op.name for op in graph.ops), weight_sets(graph))), indirection_bytes(graph)
 
     def warn(op: Op, kind: str, reason: str) -> None:
         warnings.append(KernelWarning(op.name, op.op_type, kind, reason))
@@ -175,7 +175,7 @@ def place_on_cpu(report: KernelReport, graph: Graph, profile: TargetProfile, rea
             placed.append(done)
             continue
         warn(op, "unsupported_op", f"{profile.name} cannot run it ({reasons[done.name]}): costed on {fallback.name}")
-        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format, weight_set, walk_set))
+        placed.append(_cost(op, fallback, profile, profile.fallback, warn, graph.format, weight_set[op.name], walk_set))
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=report.target, invoke_ms=report.invoke_ms)
 
 
@@ -353,25 +353,6 @@ def indirection_bytes(graph: Graph) -> int:
     position x filter tap (``latency.indirection_s``; basic-pitch's eight 256-tap 1-D convs hold
     89 MB, whose first three run 1.2 + 2.9 ms as two segments and 12.4 ms as one)."""
     return sum(tap_pairs(op) * 8 for op in graph.ops if op.kind == "conv")
-
-
-def packed_weight_bytes(graph: Graph) -> int:
-    """The weight bytes the runtime holds packed, what an inference reads (``latency.weight_stream_s``).
-    LiteRT's XNNPACK packs every node's own (a tensor shared by several nodes is packed once per
-    node: 20 FULLY_CONNECTEDs sharing one 6.5 MB weight ran 362 us each, as with 20 weights, 337);
-    onnxruntime reads one copy of a weight several nodes share (20 Gemms sharing one: 83 us each
-    against 362 with 20 weights; an unrolled LSTM's steps share theirs), so an .onnx counts each
-    distinct weight set once (``microbench_probes.py --probe shared-weights``,
-    scripts/data/host-x86-probes-shared-weights-zen4.json).  The iterations of an unrolled ONNX Loop
-    (graph/onnx_loops.py) are one node's, their weights once."""
-    seen: set[tuple[str, tuple[int, ...]]] = set()
-    total = 0
-    for op in graph.ops:
-        key = ("", op.weights) if graph.format == "onnx" else (loop_node_name(op.name), op.weights)
-        if not op.weights or key not in seen:
-            total += op.weight_bytes
-            seen.add(key)
-    return total
 
 
 def _cost(op: Op, runner: TargetProfile, profile: TargetProfile, fallback: TargetProfile | None, warn,
