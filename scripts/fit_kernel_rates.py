@@ -277,14 +277,15 @@ SUBTRACT_PROFILED_GLUE = False
 # (a 112x112x32 3x3: 116 us of kernel in 322), which a graph of NCHWc convs does not run per op.
 _PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
-# LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call).
+# LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call);
+# onnxruntime's DFT likewise per transform (its radix-2 FFT's, or Bluestein's: ort_signal.py).
 # Families fitted by functions of their own, not into any kind's terms: the recurrent ones set the
 # runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic
 # quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
 OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const",
                     "matmul_nbits", "while_loop")
-OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D"})
+OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D", "DFT", "DFT_bluestein"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
          "step_ns")
 # Runtimes (format, dtype) -> the op types whose kernel branches on the values it is fed, so they set
@@ -325,9 +326,10 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 # onnxruntime's fp32 groups whose calls are a loop of their own (ort_kernels.kernel_walk), not a
 # binary op's broadcast spans: a call each per Transpose block or run (by how it copies), Einsum
 # product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image,
-# tree visit, depth <-> space run of blocksize elements, NCHW pool's output line, strided reduction's output.
+# tree visit, depth <-> space run of blocksize elements, NCHW pool's output line, strided reduction's output,
+# DFT transform.
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
-                            "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
+                            "DFT", "DFT_bluestein", "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
                             "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d",
                             *STRIDED_REDUCTION_KEYS})
 

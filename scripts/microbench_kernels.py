@@ -199,6 +199,17 @@ GRID["transposed"] = [{"h": h, "w": h, "cin": cin, "cout": cout, "k": k, "s": s}
                                                  (32, 64, 32, 3, 2), (16, 128, 64, 4, 2), (64, 64, 64, 2, 2),
                                                  (28, 128, 128, 2, 2), (14, 256, 128, 2, 2), (56, 32, 32, 3, 2)]]
 
+# onnxruntime's DFT (added 2026-12-07): a radix-2 FFT for a power-of-two length, Bluestein's
+# chirp-z (three FFTs of the power of two >= 2n - 1) for any other (compressor/graph/ort_signal.py).
+# decibri's streaming speech enhancer (held-out set 20) runs a 512-point forward and inverse
+# transform a frame, 22 us where the element-wise terms gave 4.4.  One frame (a streaming model's)
+# to 100 (an STFT's), real one-sided and complex inverse.
+GRID["dft"] = [{"batch": b, "n": n, "complex": c} for n, b, c in [
+    (64, 1, False), (64, 50, True), (128, 8, False), (256, 1, False), (256, 50, False), (256, 1, True),
+    (512, 1, False), (512, 1, True), (512, 20, False), (1024, 1, False), (1024, 8, True), (2048, 4, False),
+    (4096, 1, False), (320, 1, False), (400, 1, False), (400, 20, False), (480, 8, True), (200, 1, True),
+    (600, 4, False), (1000, 1, False), (1000, 10, True), (160, 50, False)]]
+
 # Transposed convolutions whose output shape the graph computes (added 2026-12-07): a .tflite
 # converted with a dynamic dim keeps SHAPE -> ... -> PACK for the output-shape input, which XNNPACK's
 # delegate does not take (it needs a static one), so LiteRT's own kernel runs them (GEMM into a
@@ -742,7 +753,7 @@ BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "depthwise_1x
 # The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
 # tree files the other builders cannot write): no other format builds them.
 ONNX_ONLY = frozenset({
-    "depthwise_batch", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "depthwise_batch", "dft", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
     "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
@@ -1234,6 +1245,10 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         x_shape = list(p["shape"])
         modes = {"mode": p["mode"]} if p["op"] == "DepthToSpace" else {}
         nodes.append(helper.make_node(p["op"], ["x"], ["y"], blocksize=p["b"], **modes))
+    elif family == "dft":  # a DFT along axis 1 of [batch, n, 1] (real, one-sided) or [batch, n, 2] (complex, inverse)
+        x_shape = [p["batch"], p["n"], 2 if p["complex"] else 1]
+        nodes.append(helper.make_node("DFT", ["x"], ["y"], axis=1, onesided=0 if p["complex"] else 1,
+                                      inverse=int(p["complex"])))
     elif family == "unary":  # one float unary op, its attributes' defaults
         x_shape = list(p["shape"])
         nodes.append(helper.make_node(p["op"], ["x"], ["y"]))

@@ -31,6 +31,7 @@ from .ort_kernels import (
     step_weight_bytes,
 )
 from .ort_contrib import contrib_notes
+from .ort_signal import dft_fields
 from .ort_trees import TREE_ENSEMBLES, tree_fields
 from .ort_shapes import (bench_feed, costed_unknown, filled, loop_iterations, run_failure, shapes_of_run,
                          sign_misses, values_of_run)
@@ -317,8 +318,9 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                 initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
         if node.op_type in TREE_ENSEMBLES and ins:  # its size, threading, visits and, on bench's rows, misses
             op = dataclasses.replace(op, **tree_fields(node, tensors[ins[0]].shape, ran.get(node.input[0])))
-        if loop_repeats(node.name) > 1:  # a kept Loop body's op, run once per iteration
-            op = dataclasses.replace(op, repeats=loop_repeats(node.name))
+        op = dataclasses.replace(op, repeats=loop_repeats(node.name))  # a kept Loop body's op: once an iteration
+        if node.op_type == "DFT" and node.domain == "" and ins:  # its transforms and their work (ort_signal.py)
+            op = dataclasses.replace(op, **dft_fields(node, opset, tensors[ins[0]].shape, initializers))
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:
             op = dataclasses.replace(op, sign_misses=misses[node.input[0]])
         ops.append(op)
