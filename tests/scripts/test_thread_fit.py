@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,25 @@ def test_fragments_fit_finds_the_split_the_cost_model_was_given(tmp_path):
     assert max(abs(a - b) for a, b in zip(speedups, model(0.8, 6.0))) > 0.02
     rows = [{**r, "ms_t": 1.0 / s} for r, s in zip(rows, speedups)]
     assert microbench_threads.fit_fragments(rows)["onnx", "float32"] == (0.7, 6.0, 4)
+
+
+def test_a_rows_prediction_is_its_ops_alone_as_its_timing_is_the_file_less_the_empty_one(capsys):
+    """A row's time is its file's less the empty file's (the runtime's invoke): its prediction too, or
+    a 10 us op read 2x (a one-row tree ensemble, 0.5 us timed, read 51x), and a file timed at 0 has no
+    ratio rather than a ZeroDivisionError."""
+    row = {"format": "onnx", "family": "tree_ensemble", "op_type": "TreeEnsembleRegressor", "kind": "other",
+           "dtype": "float32", "threads": 2, "params": {"trees": 1000, "depth": 6, "features": 64, "rows": 1},
+           "ms_1": 0.0103, "ms_t": 0.0}
+    import microbench_kernels as mk
+
+    from compressor.measure.estimate import estimate_artifact
+
+    ((_, one, many),) = microbench_threads.predict_rows([row], "host-x86")
+    with tempfile.TemporaryDirectory() as work:  # the file the row names, built again
+        path = Path(work) / "trees.onnx"
+        mk.build_onnx("tree_ensemble", row["params"], path)
+        kernels = estimate_artifact(path, "host-x86").kernels
+    assert kernels.invoke_ms > 0 and many > 0
+    assert one == pytest.approx(sum(op.latency_ms for op in kernels.ops))  # timed 10.3 us alone
+    microbench_threads.print_predicted([row], "host-x86")
+    assert "x-" in capsys.readouterr().out
