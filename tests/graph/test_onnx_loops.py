@@ -71,20 +71,25 @@ def test_a_loop_whose_count_is_an_input_value_runs_as_bench_feeds_it_or_as_given
     assert len([op for op in given.ops if op.op_type == "MatMul"]) == 40
 
 
-def _while_loop(path, stop: int):
-    """A while-loop as paddle2onnx writes a decoder: a trip count of 2**62, and the body's own
-    condition (its counter below ``stop``) ending it."""
-    body = helper.make_graph(
-        [helper.make_node("MatMul", ["h_in", "W"], ["hw"], name="step/matmul"),
-         helper.make_node("Tanh", ["hw"], ["h_out"], name="step/tanh"),
-         helper.make_node("Add", ["i", "one"], ["next"], name="step/next"),
-         helper.make_node("Less", ["next", "stop"], ["cond_out"], name="step/less")],
+def _decoder_body(weight: str = "W", stop: str = "stop", prefix: str = "step"):
+    """h = tanh(h W) while the counter stays below ``stop``: a decoder step's body."""
+    return helper.make_graph(
+        [helper.make_node("MatMul", ["h_in", weight], ["hw"], name=f"{prefix}/matmul"),
+         helper.make_node("Tanh", ["hw"], ["h_out"], name=f"{prefix}/tanh"),
+         helper.make_node("Add", ["i", "one"], ["next"], name=f"{prefix}/next"),
+         helper.make_node("Less", ["next", stop], ["cond_out"], name=f"{prefix}/less")],
         "body",
         [helper.make_tensor_value_info("i", TensorProto.INT64, []),
          helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
          helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [1, WIDTH])],
         [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
          helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [1, WIDTH])])
+
+
+def _while_loop(path, stop: int):
+    """A while-loop as paddle2onnx writes a decoder: a trip count of 2**62, and the body's own
+    condition (its counter below ``stop``) ending it."""
+    body = _decoder_body()
     inits = [numpy_helper.from_array(np.eye(WIDTH, dtype=np.float32), "W"),
              numpy_helper.from_array(np.array(1, np.int64), "one"),
              numpy_helper.from_array(np.array(stop, np.int64), "stop"),
@@ -117,17 +122,7 @@ def _two_while_loops(path, stops=(7, 7)):
     """Two decoders in a row whose bodies are named alike, each over its own weight (tf2onnx names
     every LSTM's body "while/..."; piper-tts's diacritizer has four)."""
     def body(weight):
-        return helper.make_graph(
-            [helper.make_node("MatMul", ["h_in", weight], ["hw"], name="while/matmul"),
-             helper.make_node("Tanh", ["hw"], ["h_out"], name="while/tanh"),
-             helper.make_node("Add", ["i", "one"], ["next"], name="while/next"),
-             helper.make_node("Less", ["next", f"stop_{weight}"], ["cond_out"], name="while/less")],
-            "body",
-            [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-             helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-             helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [1, WIDTH])],
-            [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-             helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [1, WIDTH])])
+        return _decoder_body(weight, f"stop_{weight}", "while")
     inits = [numpy_helper.from_array(np.eye(WIDTH, dtype=np.float32) * (k + 1), w) for k, w in enumerate(("W1", "W2"))]
     inits += [numpy_helper.from_array(np.array(stop, np.int64), f"stop_{w}") for stop, w in zip(stops, ("W1", "W2"))]
     inits += [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(2 ** 62, np.int64), "max"),
