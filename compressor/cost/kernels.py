@@ -149,6 +149,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
         _note_channel_tile(op, runner, graph.format, warn)
         _note_subnormals(op, runner, graph.format, warn)
         _note_broadcast_spans(op, graph, runner, warn)
+        _note_uncosted_trees(op, runner, graph.format, warn)
         placed.append(_cost(op, runner, profile, fallback, warn, graph.format, weight_set[index], walk_set))
     _note_int8_pairs(graph, warn)
     _note_reference_kernels(graph, profile, warn)
@@ -311,6 +312,16 @@ def _note_computed_output_shapes(graph: Graph, profile: TargetProfile, warn) -> 
                                            f"which XNNPACK does not: LiteRT's own kernel runs them, {now:.3g} ms of the "
                                            f"estimate ({fast:.3g} ms by XNNPACK's); convert the model at a fixed input "
                                            "size, so that their output shapes are constants")
+
+
+def _note_uncosted_trees(op: Op, runner: TargetProfile, fmt: str, warn) -> None:
+    """A tree ensemble on a profile with no measured walk rate (``tree_visit_ns``: onnxruntime's tree
+    kernels were timed on an EPYC Zen 4 alone): its walks are not in the estimate, which says so
+    rather than pass off its bytes' cost (~0) as its time."""
+    if op.tree_nodes and not runner.compute.runtime_cost(fmt).tree_visit_ns.get(op.compute_dtype):
+        warn(op, "not_costed", f"{runner.name} has no measured rate for tree walks (onnxruntime's tree ensembles were "
+                               f"timed on an EPYC Zen 4 only): its {op.kernel_calls:,} node visits are not in the "
+                               "estimate")
 
 
 def _ms(ops, profile: TargetProfile, runtime: str) -> float:

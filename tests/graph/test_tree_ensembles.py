@@ -228,3 +228,16 @@ def test_many_rows_count_the_nodes_they_walk_and_one_row_its_trees_mean_depths()
     assert tree_fields(node, (60, 1), left)["kernel_calls"] == 60
     assert tree_fields(node, (60, 1))["kernel_calls"] == 100  # no values: the mean depths
     assert tree_fields(node, (1, 1), left[:1])["kernel_calls"] == 2  # one row: its trees' mean depths
+
+
+def test_an_ensemble_on_a_profile_with_no_walk_rate_is_said_not_costed(tmp_path):
+    """An ARM phone has no measured walk rate: its walks are not in the estimate, said so (its bytes
+    alone had read 0.000 ms, silently: synheart-emotion's 500-tree forest, held-out set 21)."""
+    from compressor.cost.kernels import check_kernels
+
+    _ensemble_op(tmp_path / "trees.onnx", 200, 6, 1)
+    graph = read_graph(tmp_path / "trees.onnx")
+    notes = {name: [w for w in check_kernels(graph, load_target(name, **kw)).warnings if w.kind == "not_costed"]
+             for name, kw in (("android-arm64", {}), ("host-x86", {"cpu_identity": "AuthenticAMD family 25 model 17"}))}
+    assert len(notes["android-arm64"]) == 1 and "1,200 node visits" in notes["android-arm64"][0].reason
+    assert not notes["host-x86"]
