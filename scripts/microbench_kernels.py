@@ -287,6 +287,14 @@ GRID["conv1d"] = [{"w": w, "cin": ci, "cout": co, "k": k, "s": s}
                                           (150, 250, 250, 7, 1), (300, 39, 250, 11, 2), (16000, 1, 32, 80, 4),
                                           (4000, 32, 32, 3, 1), (150, 250, 250, 1, 1)]]
 
+# Wide 1-D convs (added 2026-12-07): a vocoder's residual stacks (lectura's HiFi-GAN, held-out set 21:
+# 16-128 channels over 2-66 K steps, 3-11 taps, dilated 1-5), which MLAS expands and multiplies in
+# segments (graph/ort_conv.py), its im2col buffer up to 46 MB whole.
+GRID["conv1d_wide"] = [{"w": w, "cin": c, "cout": c, "k": k, "s": 1, "d": d} for w, c, k, d in [
+    (66048, 16, 11, 1), (66048, 16, 3, 3), (33024, 32, 11, 5), (33024, 32, 7, 1), (16512, 64, 11, 3),
+    (16512, 64, 3, 1), (8256, 64, 7, 5), (2064, 128, 11, 1), (2064, 128, 3, 3), (4128, 256, 7, 1),
+    (1032, 256, 3, 1), (16512, 16, 7, 1), (8256, 128, 11, 5), (4000, 32, 5, 1)]]
+
 # Streaming models' small copies (added 2026-12-05, session 14): microWakeWord's ring buffers
 # slice a [1, T, 1, C] state by one time step and concatenate the new step to it every invoke
 # (a few KB each), where the reshape family's copies are 8 KB to 1.6 MB over the channel axis.
@@ -738,7 +746,8 @@ GRID["reduce_strided"] = ([{"op": "ReduceMean", "shape": (1, c, h, w), "axes": [
                                                                ((1, 4, 8, 1000), [1, 2])]])
 
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "depthwise_1x1": "depthwise", "broadcast": "elementwise",
+BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide": "conv1d", "depthwise_1x1": "depthwise",
+            "broadcast": "elementwise",
             "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
@@ -753,7 +762,7 @@ BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "depthwise_1x
 # The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
 # tree files the other builders cannot write): no other format builds them.
 ONNX_ONLY = frozenset({
-    "depthwise_batch", "dft", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "conv1d_wide", "depthwise_batch", "dft", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
     "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
@@ -1254,10 +1263,11 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         nodes.append(helper.make_node(p["op"], ["x"], ["y"]))
     elif family == "transformer":
         x_shape = _build_onnx_transformer(p, helper, TensorProto, nodes, extra_inputs, init)
-    elif family == "conv1d":  # [1, C, W], a Conv over its one spatial axis
-        x_shape, k = [1, p["cin"], p["w"]], p["k"]
+    elif family == "conv1d":  # [1, C, W], a Conv over its one spatial axis (dilated by d, padded to keep W)
+        x_shape, k, d = [1, p["cin"], p["w"]], p["k"], p.get("d", 1)
         init("w", RNG.standard_normal((p["cout"], p["cin"], k))); init("b", np.zeros(p["cout"]))
-        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[p["s"]], pads=[(k - 1) // 2, k // 2]))
+        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[p["s"]], dilations=[d],
+                                      pads=[d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2]))
     elif family == "fused":  # onnxruntime's own fused kernels, as its optimizer leaves them
         x_shape = list(p["shape"])
         if p["op"] == "LayerNormalization":

@@ -151,6 +151,8 @@ def filter_set_passes(op: Op, costs: RuntimeCost) -> float:
     covering the runtime's filter set (``parallel.<dtype>.nchwc_block``: MLAS takes 4 blocks of 16
     at once): MACs / output channels x ceil(output channels / set).  A 16-channel conv makes 4x
     the passes per MAC a 64-channel one does; 0 for an op the runtime does not run so."""
+    if op.variant == "segmented":  # MLAS's segmented im2col + SGEMM (graph/ort_conv.py): each im2col element once
+        return op.macs / op.out_channels if op.out_channels else 0.0
     unit = dict((costs.parallel.get(op.compute_dtype) or {}).get("nchwc_block", ())).get(op.kind)
     if not unit or not op.macs or not op.out_channels or op.groups > 1:
         return 0.0

@@ -17,6 +17,7 @@ import itertools
 import math
 
 from .ort_contrib import nbits_variant
+from .ort_conv import mlas_conv_variant
 
 __all__ = [
     "BROADCAST_OPERANDS",
@@ -150,7 +151,7 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
         x = shapes[0]
         one_d = bool(x) and len(x) == 3 and isinstance(x[0], int) and x[0] > 0
         return ("1d", x[0] * op.out_channels) if one_d else (op.variant, op.out_channels)
-    return None
+    return (variant, 0) if (variant := mlas_conv_variant(node, op, shapes[0])) else None
 
 
 def transpose_blocks(node, shape, item_bytes: int) -> tuple[str, int]:
