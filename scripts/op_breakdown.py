@@ -82,14 +82,13 @@ def tflite_ops_alone(path: Path, only: set[str] | None, seconds: float,
         model: fed as an input, bench's values are no shape (MelGAN's 4 transposed convs and 9
         SPACE_TO_BATCH_NDs were not timed alone) and made constant, XNNPACK would take what LiteRT
         runs."""
-        found, todo = {id(op): (-1, op) for op in chosen}, [i for op in chosen for i in op.inputs]
+        inside, found, todo = {id(op) for op in chosen}, {}, [i for op in chosen for i in op.inputs]
         while todo:
             i = todo.pop()
-            if i in maker and graph.tensors[i].type in integer and id(maker[i][1]) not in found:
+            if i in maker and graph.tensors[i].type in integer and id(maker[i][1]) not in inside | found.keys():
                 found[id(maker[i][1])] = maker[i]
                 todo.extend(maker[i][1].inputs)
-        feeders = sorted(pair for key, pair in found.items() if pair[0] >= 0 and key not in {id(op) for op in chosen})
-        return [op for _, op in feeders] + list(chosen)
+        return [op for _, op in sorted(found.values())] + list(chosen)
 
     def cut(chosen: list, file: Path) -> str | None:
         """``chosen`` ops (with the DEQUANTIZEs feeding them) as a file of their own; LiteRT's

@@ -129,10 +129,11 @@ def inline_whiles(tensors: list[Tensor], ops: list[Op], loops: dict[int, tuple[i
                             lambda t, k=body_index, sub=body: constant(k, t, sub.tensors))
         if trips is None:
             continue
-        carried = []
+        carried = []  # a kept variable its own tensor, a written one a new tensor of the loop's
         for j, i in enumerate(op.inputs):
             carried.append(i if j in kept else len(tensors))
-            tensors.extend([] if j in kept else [given[j]])
+            if j not in kept:
+                tensors.append(given[j])
         cond_ops, _, _, cond_loops = _mapped(cond, carried, tensors)
         body_ops, outputs, _, body_loops = _mapped(body, carried, tensors)
         loops.update(cond_loops)
