@@ -306,7 +306,8 @@ REACH_FAMILIES = {"reorder_input": "ReorderInput", "reorder_output": "ReorderOut
 # MLAS's NCHWc convs broadcast each input value to at most 4 blocks of 16 output channels, so a
 # 16-channel 3x3 costs 13.4 ps per MAC where a 64-channel one costs 9.5 (its profiler: microbench_probes
 # --probe wide-kernels).
-PASS_TERMS_FOR = {("onnx", "float32"): ("conv", "pointwise", "conv_unaligned_segmented")}
+PASS_TERMS_FOR = {("onnx", "float32"): ("conv", "pointwise", "conv_unaligned_segmented", "conv_unaligned_segmented_strided",
+                                          "pointwise_unaligned")}
 # Runtimes (format, dtype) -> the kinds whose kernels pay per output position x filter tap
 # (``tap_ns``): MLAS's int8 convs walk an indirection pointer (its symmetric kernel) or copy an
 # im2col row (its GEMM path) per pair, ~1 ns each on the Xeon (onnxruntime's profiler: a 1x64-tap
@@ -536,6 +537,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     from scipy.optimize import nnls
 
     from compressor.graph import ir
+    from compressor.graph.ort_conv import SEGMENTED
     from compressor.graph.ort_kernels import BROADCAST_OPS
     from compressor.targets.kernel_terms import OWN_KERNEL, kernel_op_type
 
@@ -583,11 +585,11 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             groups.setdefault(f"{r['kind']}_grouped", []).append(r)
             continue
         if _unaligned(r, target, dtype):  # a conv the runtime's fast kernel does not take (its variant's: 1-D depthwise)
-            groups.setdefault(f"{r['kind']}_unaligned" + (f"_{_variant(r)}" if _variant(r) in ("1d", "segmented") else ""),
+            groups.setdefault(f"{r['kind']}_unaligned" + (f"_{_variant(r)}" if _variant(r) in ("1d", *SEGMENTED) else ""),
                               []).append(r)
             # (MLAS's segmented convs of the conv1d family stay in the unaligned kind's points too, as before the
             # variant: its terms, which a streaming model's few-frame convs take, keep their weight term)
-            if _variant(r) == "segmented" and r["family"] == "conv1d":
+            if _variant(r) in SEGMENTED and r["family"] == "conv1d":
                 groups.setdefault(f"{r['kind']}_unaligned", []).append(r)
             continue
         own_type = kernel_op_type(r["op_type"], _variant(r))  # a nearest Resize: Resize_nearest

