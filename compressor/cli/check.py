@@ -88,7 +88,9 @@ def _run_check(source, budget_file, target, baseline_path, max_regression, junit
 
     if source.is_dir():
         source = source / "report.json"
-    profiled = source.suffix.lower() in ARTIFACT_SUFFIXES
+    from ..files import artifact_suffix
+
+    profiled = artifact_suffix(source) in ARTIFACT_SUFFIXES
     if profiled:
         if not target:
             raise ConfigError("--target", None, f"a target name: an artifact ({source.name}) is profiled on a target")

@@ -41,9 +41,10 @@ def profile_command(artifact: Path, target: str, input_shape: str | None, input_
     try:
         from ..data import parse_input_shapes, parse_input_values
         from ..errors import ExportError
+        from ..files import artifact_suffix
         from ..measure.estimate import estimate_artifact
 
-        if artifact.suffix.lower() not in (".tflite", ".onnx"):
+        if artifact_suffix(artifact) not in (".tflite", ".onnx"):
             raise ExportError(f"{artifact}: not a model artifact (expected a .tflite or .onnx file)")
         shapes = parse_input_shapes(input_shape) if input_shape else None
         result = estimate_artifact(artifact, target, strict=True, input_shapes=shapes, threads=threads,

@@ -34,6 +34,7 @@ from typing import Any, Iterable
 
 from .budgets import Budgets
 from ..errors import ConfigError, DataError
+from ..files import ARTIFACT_SUFFIXES
 
 __all__ = [
     "ARTIFACT_SUFFIXES",
@@ -50,7 +51,6 @@ __all__ = [
     "write_junit",
 ]
 
-ARTIFACT_SUFFIXES = (".tflite", ".onnx")
 _KINDS = ("budget", "regression", "skipped", "status")
 # The worst output's SQNR: the minimum over compressed.outputs, or (older reports) compressed.sqnr_db.
 WORST_SQNR_FIELD = "compressed.outputs[].sqnr_db"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CompressorError, ExportError
+from ..files import artifact_suffix
 from .ir import Graph
 
 __all__ = ["read_graph"]
@@ -27,7 +28,7 @@ def read_graph(path, *, input_shapes: tuple[tuple[int, ...], ...] | None = None,
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
-    suffix = path.suffix.lower()
+    suffix = artifact_suffix(path)
     try:
         if suffix == ".tflite":
             from .tflite_reader import read_tflite

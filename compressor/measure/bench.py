@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, VerificationError
+from ..files import artifact_suffix
 
 __all__ = ["BenchResult", "bench_artifact", "cpu_description", "make_inputs", "onnx_feed", "open_invoker",
            "percentile", "time_interleaved"]
@@ -128,11 +129,11 @@ def open_invoker(path: Path, *, threads: int, load_model: bool = True,
     that value instead of random ones (Silero VAD's sample rate must be 16000 for its 16 kHz graph).
     """
     path = Path(path)
-    if path.suffix not in _FORMATS:
+    if artifact_suffix(path) not in _FORMATS:
         raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
-                                "(expected .tflite or .onnx)")
+                                "(expected a .tflite or .onnx model)")
     try:
-        if path.suffix == ".tflite":
+        if artifact_suffix(path) == ".tflite":
             return _litert_invoker(path, threads, load_model, input_shapes, input_values or {})
         return _onnx_invoker(path, threads, load_model, input_shapes, input_values or {})
     except (VerificationError, ConfigError):
@@ -208,8 +209,9 @@ def onnx_feed(session, path: Path, input_shapes=None, values: dict[str, float] |
     from ..graph.shapes import InputSpec, resolve_input_shapes
 
     types = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
-             "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int32)": "int32",
-             "tensor(int64)": "int64", "tensor(bool)": "bool"}
+             "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int16)": "int16", "tensor(uint16)": "uint16",
+             "tensor(int32)": "int32", "tensor(uint32)": "uint32", "tensor(int64)": "int64", "tensor(uint64)": "uint64",
+             "tensor(bool)": "bool"}
     specs = []
     for arg in session.get_inputs():
         if arg.type not in types:
@@ -315,15 +317,15 @@ def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1,
             raise ConfigError(setting, value, f"an integer >= {least}")
     if not path.is_file():
         raise VerificationError(f"{path}: no such file")
-    if path.suffix not in _FORMATS:
+    if artifact_suffix(path) not in _FORMATS:
         raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
-                                "(expected .tflite or .onnx)")
+                                "(expected a .tflite or .onnx model)")
     if input_shapes is not None:
         input_shapes = [list(map(int, shape)) for shape in input_shapes]
     measured = _run_child(path, threads, runs, warmup, "model", input_shapes, input_values)
     baseline = _run_child(path, threads, 0, 0, "baseline")
     times = measured["times_ms"]
-    return BenchResult(artifact=str(path), runtime=_FORMATS[path.suffix], runs=runs, warmup=warmup, threads=threads,
+    return BenchResult(artifact=str(path), runtime=_FORMATS[artifact_suffix(path)], runs=runs, warmup=warmup, threads=threads,
                        median_ms=statistics.median(times), p90_ms=percentile(times, 90),
                        mean_ms=statistics.fmean(times), min_ms=min(times), max_ms=max(times),
                        peak_rss_bytes=int(measured["peak_rss_bytes"]),

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError, TargetError, UnsupportedOpError
+from ..files import artifact_suffix
 from ..graph.ir import Graph
 from ..targets.types import TargetProfile
 
@@ -86,7 +87,7 @@ def artifact_bytes(path: Path) -> int:
     files (its initializers kept beside it: a ResNet-18 of 89 KB and 44.8 MB of ``.onnx.data``)."""
     from ..graph.ort_optimized import external_data_files
 
-    extra = external_data_files(path) if path.suffix.lower() == ".onnx" else []
+    extra = external_data_files(path) if artifact_suffix(path) == ".onnx" else []
     return path.stat().st_size + sum(f.stat().st_size for f in extra if f.is_file())
 
 
@@ -168,7 +169,7 @@ def estimate_artifact(path: Path | str, target: TargetProfile | str | Path, *, g
         order = "tflm"
         arena_estimate = plan_arena(graph, alignment_bytes=profile.memory.arena_alignment_bytes,
                                     order=order).size_bytes
-        if path.suffix.lower() != ".tflite":
+        if artifact_suffix(path) != ".tflite":
             warnings.append(f"tflite-micro runs .tflite files only: {path.name}'s arena is the estimate")
         else:
             from .micro import measure_tflm_arena
@@ -214,7 +215,7 @@ def _with_file_nodes(kernels: Any, graph: Graph, path: Path) -> Any:
 def _run_vela(path: Path, graph: Any, accelerator: Any, *, strict: bool, warnings: list[str]):
     from .vela import compile_with_vela
 
-    if path.suffix.lower() != ".tflite":
+    if artifact_suffix(path) != ".tflite":
         if strict:  # an Ethos-U runs what Vela compiles: an .onnx cannot go there at all
             raise ExportError(f"{path}: Vela compiles .tflite files only, so an Ethos-U cannot run this file; profile "
                               "the model's .tflite (compress MODEL --format tflite writes one)")

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError
+from ..files import artifact_suffix
 
 __all__ = ["TflmArena", "arena_comparison", "measure_tflm_arena"]
 
@@ -65,7 +66,7 @@ def measure_tflm_arena(path: Path | str, *, arena_size_bytes: int | None = None)
     from ..graph.read import read_graph
 
     path = Path(path)
-    if path.suffix.lower() != ".tflite":
+    if artifact_suffix(path) != ".tflite":
         raise ExportError(f"{path}: tflite-micro runs .tflite files only")
     graph = read_graph(path)  # ExportError for a missing file or one that is not a TFLite model
     from ..tflite.flatbuffer import inline_external_buffers

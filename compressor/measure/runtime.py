@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VerificationError
+from ..files import artifact_suffix
 
 __all__ = ["Runner", "TensorSpec", "natural_key", "open_runtime", "outputs_identical"]
 
@@ -112,8 +113,8 @@ def _litert_spec(name: str, detail: dict) -> TensorSpec:
                       np.dtype(detail["dtype"]).name, float(scale), int(zero_point))
 
 
-_ORT_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int8)": "int8",
-              "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(float16)": "float16"}
+_ORT_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int16)": "int16",
+              "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(float16)": "float16", "tensor(bool)": "bool"}
 
 
 class OnnxRunner(Runner):
@@ -162,10 +163,10 @@ def open_runtime(path: Path, *, num_threads: int | None = None, layout: str = "n
     if layout != "nchw":
         return LayoutRunner(open_runtime(path, num_threads=num_threads), layout)
     path = Path(path)
-    opener = {".tflite": LiteRTRunner, ".onnx": OnnxRunner}.get(path.suffix)
+    opener = {".tflite": LiteRTRunner, ".onnx": OnnxRunner}.get(artifact_suffix(path))
     if opener is None:
         raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
-                                "(expected .tflite or .onnx)")
+                                "(expected a .tflite or .onnx model)")
     try:
         return opener(path, num_threads=num_threads)
     except (RuntimeError, ValueError) as error:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError
+from ..files import artifact_suffix
 from .flatbuffer import check_identifier, opcode_names
 
 __all__ = ["CATEGORIES", "size_breakdown"]
@@ -58,7 +59,7 @@ def size_breakdown(path) -> dict[str, int]:
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
-    suffix = path.suffix.lower()
+    suffix = artifact_suffix(path)
     try:
         if suffix == ".tflite":
             return _tflite_breakdown(path.read_bytes(), path)

