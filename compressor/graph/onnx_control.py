@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from .onnx_loops import unroll_loops
+from .onnx_loops import loop_repeats, unroll_loops
 
 __all__ = ["inline_branches", "referenced_names"]
 
@@ -39,34 +39,36 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
     constants = _constant_values(graph)
     # an earlier call's choices: its Ifs' branches, then its Loops' trip counts ("loop:N")
     replayed = [c for c in choices if not c.startswith("loop:")] if choices is not None else None
-    for count in range(_MAX_IFS):
-        at = next((i for i, node in enumerate(graph.node) if node.op_type == "If"), None)
-        if at is None:
-            break
-        node = type(graph.node[at])()
-        node.CopyFrom(graph.node[at])  # its own copy: the graph's is removed below
-        branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
-        if replayed is not None and count < len(replayed):
-            chosen, why = replayed[count], ""
-        elif node.input and node.input[0] not in constants and feed is not None and not _value_dependent(graph, node.input[0], known):
-            value = _evaluate(model, node.input[0], feed)
-            chosen, why = _choose(node, branches, constants if value is None else {node.input[0]: value})
-        else:
-            chosen, why = _choose(node, branches, constants)
-        made.append(chosen)
-        body = branches[chosen]
-        nodes = _renamed(body, node)
-        del graph.node[at]
-        for offset, inner in enumerate(nodes):
-            graph.node.insert(at + offset, inner)
-        graph.initializer.extend(body.initializer)
-        graph.value_info.extend(v for v in body.value_info if v.name not in {o.name for o in body.output})
-        constants.update(_constant_values(body))
-        if why:
-            judged.append(f"{node.name or node.output[0]!r}: {chosen}, {why}")
-    if judged:
-        notes.append(f"{len(judged)} If node(s) whose condition is known only at run time: each costed as the "
-                     f"branch holding more weights ({'; '.join(judged[:2])}{'; ...' if len(judged) > 2 else ''})")
+
+    def inline_ifs() -> None:
+        for _ in range(_MAX_IFS):
+            count = sum(not c.startswith("loop:") for c in made)
+            at = next((i for i, node in enumerate(graph.node) if node.op_type == "If"), None)
+            if at is None:
+                break
+            node = type(graph.node[at])()
+            node.CopyFrom(graph.node[at])  # its own copy: the graph's is removed below
+            branches = {a.name: a.g for a in node.attribute if a.name in ("then_branch", "else_branch")}
+            if replayed is not None and count < len(replayed):
+                chosen, why = replayed[count], ""
+            elif node.input and node.input[0] not in constants and feed is not None and not _value_dependent(graph, node.input[0], known):
+                value = _evaluate(model, node.input[0], feed)
+                chosen, why = _choose(node, branches, constants if value is None else {node.input[0]: value})
+            else:
+                chosen, why = _choose(node, branches, constants)
+            made.append(chosen)
+            body = branches[chosen]
+            nodes = _renamed(body, node)
+            del graph.node[at]
+            for offset, inner in enumerate(nodes):
+                graph.node.insert(at + offset, inner)
+            graph.initializer.extend(body.initializer)
+            graph.value_info.extend(v for v in body.value_info if v.name not in {o.name for o in body.output})
+            constants.update(_constant_values(body))
+            if why:
+                judged.append(f"{node.name or node.output[0]!r}: {chosen}, {why}")
+
+    inline_ifs()
     # Loops (onnx_loops.py): unrolled by a trip count known from constants or shapes alone.
     constants_int = _constant_ints(graph)
 
@@ -91,6 +93,12 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
     loop_notes, counts = unroll_loops(model, trip_count, replay, ran)
     notes.extend(loop_notes)
     made.extend(f"loop:{c}" for c in counts)
+    if any(node.op_type == "If" for node in graph.node):  # a kept Loop body's Ifs, now the graph's
+        constants.update(_constant_values(graph))
+        inline_ifs()
+    if judged:
+        notes.append(f"{len(judged)} If node(s) whose condition is known only at run time: each costed as the "
+                     f"branch holding more weights ({'; '.join(judged[:2])}{'; ...' if len(judged) > 2 else ''})")
     scans = [n for n in graph.node if n.op_type == "Scan"]
     if scans:
         notes.append(f"{len(scans)} Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in scans[:3])}): "
@@ -169,9 +177,12 @@ def _weight_elements(graph) -> int:
 
 def _renamed(body, node) -> list:
     """The branch's nodes with its outputs renamed to the ``If``'s; an output the branch does
-    not compute itself (an outer tensor passed through) becomes an Identity."""
+    not compute itself (an outer tensor passed through) becomes an Identity.  An ``If`` of a kept
+    Loop body's copy (its name's ``__xN``) passes that count on to its branch's nodes."""
     from onnx import helper
 
+    repeats = loop_repeats(node.name or node.output[0])  # an If of a kept Loop body's copy: its branch runs as often
+    tail = f"__x{repeats}" if repeats > 1 else ""
     rename = {}
     produced = {out for inner in body.node for out in inner.output}
     extra = []
@@ -186,6 +197,8 @@ def _renamed(body, node) -> list:
         copy.CopyFrom(inner)
         copy.output[:] = [rename.get(name, name) for name in copy.output]
         copy.input[:] = [rename.get(name, name) for name in copy.input]
+        if tail:
+            copy.name = (copy.name or copy.output[0]) + tail
         nodes.append(copy)
     return nodes + extra
 

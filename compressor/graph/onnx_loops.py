@@ -16,7 +16,9 @@ A ``Loop`` whose trip count its values set, or too long to unroll (PaddleOCR's t
 decodes 501 steps of a 166-node body in a loop of at most 1,024: 0.33x of its time with the body
 not costed), keeps one copy of its body, each op run as many times as the ``Loop`` iterated in one
 run on bench's inputs (``ran_of``; ``Op.repeats``, the suffix ``__x<count>``); its shapes are the
-first iteration's.  Other ``Loop`` nodes (nested bodies, or no run) stay, with a note.
+first iteration's; a body holding ``If`` nodes (and no other subgraph) is kept so too, its ``If`` nodes
+then inlined as the graph's own (onnx_control.py).  Other ``Loop`` nodes (other nested bodies, or no
+run) stay, with a note.
 """
 
 from __future__ import annotations
@@ -42,6 +44,21 @@ def loop_repeats(name: str) -> int:
     return int(found.group(1)) if found else 1
 
 
+def _rename_captured(graph, renamed) -> None:
+    """``renamed`` applied (in place) to every name ``graph``'s nodes, and its own subgraphs', read from
+    an enclosing scope: not one of its own inputs, initializers or node outputs."""
+    local = ({out for inner in graph.node for out in inner.output} | {v.name for v in graph.input}
+             | {init.name for init in graph.initializer})
+    outer = lambda n: n if n in local or not n else renamed(n)  # noqa: E731
+    for inner in graph.node:
+        inner.input[:] = [outer(n) for n in inner.input]
+        for attribute in inner.attribute:
+            for branch in (*attribute.graphs, *([attribute.g] if attribute.HasField("g") else [])):
+                _rename_captured(branch, outer)
+    for out in graph.output:  # a branch output passed through from outside
+        out.name = outer(out.name)
+
+
 def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
                  ran_of=None) -> tuple[list[str], list[int]]:
     """``(notes, counts)``: ``model`` (changed in place) with each ``Loop`` it can unroll unrolled,
@@ -64,10 +81,14 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
         node = graph.node[at]
         body = next(a.g for a in node.attribute if a.name == "body")
         trips = counts[len(made)] if counts is not None and len(made) < len(counts) else trip_count_of(node)
-        nested = any(a.HasField("g") or a.graphs for inner in body.node for a in inner.attribute)
-        unrollable = trips is not None and 1 <= trips and not nested and trips * len(body.node) <= MAX_UNROLLED_NODES
+        holders = [inner for inner in body.node if any(a.HasField("g") or a.graphs for a in inner.attribute)]
+        unrollable = (trips is not None and 1 <= trips and not holders
+                      and trips * len(body.node) <= MAX_UNROLLED_NODES)
         repeats = -1 - trips if trips is not None and trips < -1 else 0  # a replayed "one copy, N runs"
-        if not repeats and not unrollable and not nested and ran_of is not None and counts is None:
+        # a body whose only subgraphs are Ifs' (pmsh-ocr's decoder step): one copy, its Ifs then inlined
+        # as the graph's own (onnx_control.inline_branches), on the first iteration's values
+        if (not repeats and not unrollable and all(inner.op_type == "If" for inner in holders)
+                and ran_of is not None and counts is None):
             repeats = max(ran_of(node) or 0, 0)
         if not repeats and not unrollable:
             made.append(-1)
@@ -98,10 +119,16 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
                 rename[body.input[1].name] = f"{node.output[0]}/true"
             for j in range(carried):
                 rename[body.input[2 + j].name] = state[j]
+            def renamed(n, suffix=suffix, rename=rename):
+                return rename.get(n, n + suffix if n in produced else n)
+
             for inner in body.node:
                 copy = type(inner)()
                 copy.CopyFrom(inner)
-                copy.input[:] = [rename.get(n, n + suffix if n in produced else n) for n in copy.input]
+                copy.input[:] = [renamed(n) for n in copy.input]
+                for attribute in copy.attribute:  # an If's branches read the body's values by name
+                    for branch in (*attribute.graphs, *([attribute.g] if attribute.HasField("g") else [])):
+                        _rename_captured(branch, renamed)
                 copy.output[:] = [n + suffix if n else n for n in copy.output]
                 copy.name = (copy.name or copy.output[0]) + suffix
                 new_nodes.append(copy)

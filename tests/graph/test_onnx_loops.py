@@ -156,3 +156,38 @@ def test_a_loop_body_s_ops_read_its_own_weights_between_two_of_their_runs(tmp_pa
     for op in graph.ops:
         if op.op_type == "MatMul":
             assert WIDTH * WIDTH * 4 <= sets[op.name] < whole - WIDTH * WIDTH * 4 + 1024
+
+
+def test_a_loop_body_holding_an_if_is_costed_with_the_branch_it_takes(tmp_path):
+    """pmsh-ocr's greedy decoder: a Loop whose body holds an If (a first-step branch) was left
+    whole, its body not costed (0.07x of its time).  Now one copy of the body runs as many times as
+    the Loop iterated, its If replaced by the branch the first iteration takes; the branch reads the
+    body's values by name (``h_in``), renamed with the copy."""
+    body = _decoder_body()
+    big = helper.make_graph([helper.make_node("MatMul", ["h_in", "W2"], ["branch_out"], name="big/matmul")], "then",
+                            [], [helper.make_tensor_value_info("branch_out", TensorProto.FLOAT, [1, WIDTH])])
+    small = helper.make_graph([helper.make_node("Identity", ["h_in"], ["branch_id"], name="small/id")], "else",
+                              [], [helper.make_tensor_value_info("branch_id", TensorProto.FLOAT, [1, WIDTH])])
+    first = helper.make_node("Equal", ["i", "zero"], ["is_first"], name="step/first")
+    branch = helper.make_node("If", ["is_first"], ["h_mid"], name="step/if", then_branch=big, else_branch=small)
+    body.node.insert(0, first)
+    body.node.insert(1, branch)
+    body.node[2].input[0] = "h_mid"  # the MatMul now reads the If's output
+    inits = [numpy_helper.from_array(np.eye(WIDTH, dtype=np.float32), "W"),
+             numpy_helper.from_array(np.eye(WIDTH, dtype=np.float32), "W2"),
+             numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(np.array(1, np.int64), "one"),
+             numpy_helper.from_array(np.array(9, np.int64), "stop"),
+             numpy_helper.from_array(np.array(2 ** 62, np.int64), "max"),
+             numpy_helper.from_array(np.array(True), "cond")]
+    loop = helper.make_node("Loop", ["max", "cond", "x"], ["h_last"], name="decode", body=body)
+    graph = helper.make_graph([loop], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, WIDTH])],
+                              [helper.make_tensor_value_info("h_last", TensorProto.FLOAT, [1, WIDTH])], inits)
+    path = tmp_path / "if_in_loop.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    for as_run in (False, True):
+        read = read_graph(path, as_run=as_run)
+        matmuls = sorted(op.name.split("/")[0] for op in read.ops if op.op_type == "MatMul")
+        assert matmuls == ["big", "step"], matmuls  # the first iteration's branch, and the step's own
+        assert all(op.repeats == 9 for op in read.ops if op.op_type == "MatMul")
+        assert any("'decode' x9" in note for note in read.notes)
