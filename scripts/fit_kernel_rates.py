@@ -156,6 +156,8 @@ def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tupl
 # format, the dtype of the terms, the op type each measures): fitted apart (fit_dynamic_op).
 DYNAMIC_OPS = {"dqmm": ("onnx-int8", "int8", "DynamicQuantizeMatMul"),
                "mmitf": ("onnx-int8", "int8", "MatMulIntegerToFloat"),
+               "dqmm_u8": ("onnx-int8", "int8", "DynamicQuantizeMatMul_u8u8"),
+               "mmitf_u8": ("onnx-int8", "int8", "MatMulIntegerToFloat_u8u8"),
                "dql": ("onnx", "float32", "DynamicQuantizeLinear")}
 
 
@@ -283,7 +285,7 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic
 # quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
-OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "dqmm", "mmitf", "dql", "convint", "matmul_const",
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "dqmm", "mmitf", "dqmm_u8", "mmitf_u8", "dql", "convint", "matmul_const",
                     "matmul_nbits", "while_loop")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D", "DFT", "DFT_bluestein"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",

@@ -511,6 +511,12 @@ GRID["mmitf"] = [{"m": m, "k": k, "n": n} for m, k, n in [
     (48, 512, 512), (48, 512, 2048), (197, 384, 1152), (256, 768, 768), (4096, 512, 512), (1024, 1024, 1024),
     (8192, 128, 128), (2048, 64, 2048)]]
 
+# Both with uint8 weights (added 2026-12-07): quantize_dynamic's QUInt8, which older exports write
+# (moonshine-js's encoders, held-out set 22: asymmetric uint8 weights, zero point 145), run MLAS's
+# u8u8 GEMM, not the u8s8 one the families above time (Op.variant "u8u8", terms of their own).
+GRID["dqmm_u8"] = [{**p, "u8": True} for p in GRID["dqmm"]]
+GRID["mmitf_u8"] = [{**p, "u8": True} for p in GRID["mmitf"]]
+
 # And the DynamicQuantizeLinear that feeds them (a min / max pass and a quantizing pass over its
 # fp32 input), alone: the quantize kind's terms priced it at 10-20x under in the mmitf files.
 GRID["dql"] = [{"m": m, "k": k} for m, k in [(128, 384), (48, 512), (197, 384), (1, 768), (4096, 512), (1024, 1024),
@@ -780,7 +786,7 @@ GRID["reduce_strided"] = ([{"op": "ReduceMean", "shape": (1, c, h, w), "axes": [
                                                                ((1, 4, 8, 1000), [1, 2])]])
 
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide": "conv1d", "pointwise_nchw": "conv_nchw", "depthwise_1x1": "depthwise",
+BUILT_AS = {"dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide": "conv1d", "pointwise_nchw": "conv_nchw", "depthwise_1x1": "depthwise",
             "broadcast": "elementwise",
             "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -803,16 +809,16 @@ ONNX_ONLY = frozenset({
 # The families LiteRT fp32 alone times (a control-flow op its int8 files do not change).
 TFLITE_ONLY = frozenset({"transposed_dynamic", "while_loop"})
 SKIP = {"tflite": ONNX_ONLY | {
-            "avgpool", "bmm_xnnpack", "conv1d", "convint", "dqmm", "glue", "glue_transpose", "mmitf",
+            "avgpool", "bmm_xnnpack", "conv1d", "convint", "dqmm", "dqmm_u8", "glue", "glue_transpose", "mmitf", "mmitf_u8",
             "ort_broadcast", "pool_nhwc", "rnn_dynamic", "unaligned", "unaligned_depthwise"},
-        "onnx": TFLITE_ONLY | {"dqmm", "mmitf", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
+        "onnx": TFLITE_ONLY | {"dqmm", "dqmm_u8", "mmitf", "mmitf_u8", "glue", "glue_transpose", "broadcast", "unaligned", "layout", "layout_more",
                  "streaming", "pool_nhwc", "bmm_xnnpack", "rfft", "rnn_dynamic", "avgpool", "convint"},
         "onnx-int8": ONNX_ONLY | TFLITE_ONLY | {
             "avgpool", "bmm_rows", "bmm_xnnpack", "broadcast", "conv_one_row", "dispatch", "fc_one_row",
             "layout", "layout_more", "lrn", "rfft", "streaming", "transposed"},
         "tflite-int8": ONNX_ONLY | TFLITE_ONLY | {
-            "bmm_rows", "conv1d", "conv_one_row", "convint", "dispatch", "dqmm", "fc_one_row",
-            "glue_transpose", "lrn", "mmitf", "ort_broadcast", "pool_nhwc", "rfft", "rnn_dynamic", "unaligned",
+            "bmm_rows", "conv1d", "conv_one_row", "convint", "dispatch", "dqmm", "dqmm_u8", "fc_one_row",
+            "glue_transpose", "lrn", "mmitf", "mmitf_u8", "ort_broadcast", "pool_nhwc", "rfft", "rnn_dynamic", "unaligned",
             "unaligned_depthwise"}}
 
 
@@ -1466,11 +1472,11 @@ def build_onnx_int8(family: str, p: dict, path: Path) -> None:
 
         quantize_dynamic(str(fp32), str(path), op_types_to_quantize=["Conv"],
                          weight_type=QuantType.QUInt8 if p["pair"] == "u8u8" else QuantType.QInt8)
-    elif family in ("rnn_dynamic", "dqmm", "mmitf"):  # quantize_dynamic: onnxruntime's DynamicQuantizeLSTM (int8
+    elif family in ("rnn_dynamic", "dqmm", "mmitf", "dqmm_u8", "mmitf_u8"):  # quantize_dynamic: onnxruntime's DynamicQuantizeLSTM (int8
         # weights), and a MatMul's DynamicQuantizeLinear + MatMulInteger, which it fuses to DynamicQuantizeMatMul
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8,
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QUInt8 if p.get("u8") else QuantType.QInt8,
                          op_types_to_quantize=["LSTM"] if family == "rnn_dynamic" else ["MatMul"])
     else:
         _quantize_qdq(fp32, path)
@@ -1781,7 +1787,7 @@ def _alone_us(point: tuple[str, dict], fmt: str, seconds: float) -> float:
 
 
 # Families whose files hold another op before the measured one: the kind measured.
-MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "dql": "quantize", "prelu_signs": "PRelu",
+MEASURED_KIND = {"pool_nhwc": "pool", "mmitf": "fully_connected", "mmitf_u8": "fully_connected", "dql": "quantize", "prelu_signs": "PRelu",
                  "reorder_input": "ReorderInput", "reorder_output": "ReorderOutput", "while_loop": "WHILE"}
 # Families timed by their op's node alone, as MEASURED_KIND's are: its glue outweighs it.
 NODE_TIMED = frozenset({*MEASURED_KIND, "convint"})

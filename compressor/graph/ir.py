@@ -19,12 +19,10 @@ What the runtimes fold at load time is folded here too, so the IR describes what
     the consumer's int8 weight; an op whose float inputs all come from DequantizeLinear runs
     in int8 (onnxruntime fuses DQ → op → Q into one integer kernel), reading the quantized
     tensors and, when its output feeds only a QuantizeLinear, writing the quantized output.
-    Q/DQ nodes left over (at the float graph inputs and outputs) stay as "quantize" ops
-    (the readers: tflite_reader.py, onnx_reader.py; read.py picks one by file type).
-Only the main subgraph is read (TFLite subgraph 0); control flow bodies are not costed.
-Unknown ops appear with kind "other" and 0 MACs.  Dynamic input dims are never guessed
-(shapes.py): a dynamic batch dim is costed as 1 and ``Graph.notes`` says so; any other
-needs the caller's input shapes (``--input-shape``), else a ``ConfigError``.
+    Q/DQ nodes left over (at the float graph inputs and outputs) stay as "quantize" ops.
+The readers (tflite_reader.py, onnx_reader.py) inline or unroll control flow (tflite_control.py,
+onnx_control.py); unknown ops get kind "other" and 0 MACs.  Dynamic input dims are never guessed
+(shapes.py): a dynamic batch is costed as 1 (``Graph.notes`` says so), any other needs ``--input-shape``.
 """
 
 from __future__ import annotations
@@ -240,6 +238,7 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
               step_weight_bytes=_step_weight_bytes(tensors, weights, recurrent_steps, step_weight_bytes),
               int8_pair=(pair := _int8_pair(op_type, tensors, inputs, weights)),
               variant=(pair.removeprefix("integer_") if op_type == "ConvInteger"
+                       else "u8u8" if op_type in _DYNAMIC_GEMMS and weights and tensors[weights[0]].dtype == "uint8"
                        else "gemm" if _matmul_by_constant(op_type, tensors, inputs) else ""),
               kernel_calls=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
                               else pad_rows(shape) if op_type in ("PAD", "PADV2")
@@ -277,6 +276,7 @@ def _int8_pair(op_type: str, tensors, inputs, weights) -> str:
 
 
 _TFLITE_MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+_DYNAMIC_GEMMS = ("DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulInteger")  # by uint8 weights: MLAS's u8u8
 # Slices read only the part they copy: an unrolled LSTM's SLICE of one step from [100, 1, 512]
 # reads 2 KB, not the 200 KB tensor (``Op.input_bytes``).
 SLICE_OPS = ("SLICE", "STRIDED_SLICE")

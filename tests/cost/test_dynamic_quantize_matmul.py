@@ -84,3 +84,21 @@ def test_a_dynamic_quantize_linear_is_priced_by_its_own_terms(tmp_path):
     got = estimate_op_latency(op, zen4, runtime="onnx")
     assert got.memory_s + got.compute_s == pytest.approx(sum(own.seconds(0, op.input_bytes, 0, op.output_bytes)), rel=0.02)
     assert own.out_byte_ps > 0 and got.latency_s > 100 * op.output_bytes * 1e-12  # >= 100 ps a value written
+
+
+def test_uint8_weights_run_the_u8u8_gemm_with_terms_of_their_own(tmp_path):
+    """quantize_dynamic's QUInt8 weights (moonshine-js's encoders: zero point 145) run MLAS's u8u8 GEMM,
+    ~2.9x the u8s8 one's time per MAC on the Zen 4: variant "u8u8", its own terms where measured."""
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    costs = target.compute.runtime_cost("onnx")
+    times = {}
+    for family in ("dqmm", "dqmm_u8", "mmitf_u8"):
+        path = tmp_path / f"{family}.onnx"
+        mk.build_onnx_int8(family, {"m": 128, "k": 384, "n": 384, "u8": family != "dqmm"}, path)
+        ops = [op for op in read_graph(path, as_run=True).ops if op.macs]
+        assert {op.variant for op in ops} == ({""} if family == "dqmm" else {"u8u8"})
+        for op in ops:
+            terms = costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, variant=op.variant)
+            assert terms is costs.kernels["int8"][f"{op.op_type}_u8u8" if op.variant else op.op_type]
+        times[family] = sum(estimate_op_latency(op, target, runtime="onnx").latency_s for op in ops)
+    assert times["dqmm_u8"] > 1.5 * times["dqmm"]
