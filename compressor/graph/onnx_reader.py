@@ -304,8 +304,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, in_channels=int(w[-1]) if w and isinstance(w[-1], int) else 0)
         if node.op_type in ("Transpose", "Softmax", "LogSoftmax") and ins:
             op = dataclasses.replace(op, elementwise_copies=elementwise_copies(node, opset, tensors[ins[0]].shape))
-        walk = kernel_walk(node, opset, op, [tensors[i].shape for i in ins],
-                           size_bytes((1,), tensors[ins[0]].dtype), initializers) if ins else None
+        walk = kernel_walk(node, opset, op, [tensors[i].shape for i in ins], size_bytes((1,), tensors[ins[0]].dtype),
+                           initializers, optimized=not fold_units) if ins else None
         if walk is not None:  # a kernel looping in calls of its own: its rows, blocks, products, groups, channels
             op = dataclasses.replace(op, variant=walk[0], kernel_calls=walk[1])
         if node.op_type in ("Resize", "Upsample") and ins and outs:

@@ -27,15 +27,16 @@ SEGMENTED = ("segmented", "segmented_strided")
 SGEMM_ROWS = (*SEGMENTED, "direct")
 
 
-def mlas_conv_variant(node, op, shape) -> str:
+def mlas_conv_variant(node, op, shape, optimized: bool = True) -> str:
     """``Op.variant`` of a dense fp32 1-D, 2-D or 3-D Conv / FusedConv onnxruntime left in NCHW (a
     plain Conv / FusedConv reaches here only so): "direct" for a 1x1 one of stride 1 and no padding
     (MLAS's GemmDirect), "segmented" (or "segmented_strided": its width strided) for one MLAS runs
-    in segments (its filters no more than its output positions an image), else ""."""
+    in segments (its filters no more than its output positions an image), else "".  A 2-D one only in
+    the graph onnxruntime ``optimized`` (as written, the NCHWc rewrite may yet take it)."""
     if (node.op_type not in ("Conv", "FusedConv") or node.domain not in ("", "com.microsoft")
             or op.kind not in ("conv", "pointwise") or op.groups != 1 or op.compute_dtype != "float32"
             or not op.out_channels or not shape or len(shape) not in (3, 4, 5) or not isinstance(shape[0], int)
-            or shape[0] < 1):
+            or shape[0] < 1 or (len(shape) == 4 and not optimized)):
         return ""
     strides = next((list(a.ints) for a in node.attribute if a.name == "strides"), None) or [1]
     if op.kind == "pointwise":

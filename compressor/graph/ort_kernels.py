@@ -113,7 +113,8 @@ def strided_reduction(node, opset: int, shape, constants=None) -> int:
     return math.prod(shape[last + 1:])
 
 
-def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=None) -> tuple[str, int] | None:
+def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=None,
+                optimized: bool = True) -> tuple[str, int] | None:
     """(``Op.variant``, ``Op.kernel_calls``) of a node (read as ``op``) whose kernel loops in calls
     of its own, each with a cost the fit times (its terms' ``call_ns``): a Transpose's blocks or
     runs, and how it copies them (``transpose_blocks``); a Softmax's rows (``softmax_rows``); an
@@ -151,7 +152,7 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
         x = shapes[0]
         one_d = bool(x) and len(x) == 3 and isinstance(x[0], int) and x[0] > 0
         return ("1d", x[0] * op.out_channels) if one_d else (op.variant, op.out_channels)
-    return (variant, 0) if (variant := mlas_conv_variant(node, op, shapes[0])) else None
+    return (variant, 0) if (variant := mlas_conv_variant(node, op, shapes[0], optimized)) else None
 
 
 def transpose_blocks(node, shape, item_bytes: int) -> tuple[str, int]:
