@@ -86,8 +86,10 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
                       and trips * len(body.node) <= MAX_UNROLLED_NODES)
         repeats = -1 - trips if trips is not None and trips < -1 else 0  # a replayed "one copy, N runs"
         # a body whose only subgraphs are Ifs' (pmsh-ocr's decoder step): one copy, its Ifs then inlined
-        # as the graph's own (onnx_control.inline_branches), on the first iteration's values
+        # as the graph's own (onnx_control.inline_branches), on the first iteration's values; not one
+        # building a sequence (torch.export's as_strided indices: its copy's first values are no final ones)
         if (not repeats and not unrollable and all(inner.op_type == "If" for inner in holders)
+                and not (holders and any("Sequence" in inner.op_type for inner in body.node))
                 and ran_of is not None and counts is None):
             repeats = max(ran_of(node) or 0, 0)
         if not repeats and not unrollable:

@@ -191,3 +191,33 @@ def test_a_loop_body_holding_an_if_is_costed_with_the_branch_it_takes(tmp_path):
         assert matmuls == ["big", "step"], matmuls  # the first iteration's branch, and the step's own
         assert all(op.repeats == 9 for op in read.ops if op.op_type == "MatMul")
         assert any("'decode' x9" in note for note in read.notes)
+
+
+def test_a_loop_body_building_a_sequence_beside_an_if_is_left_whole():
+    """torch.export writes as_strided's indices as a Loop whose body holds an If and a SequenceInsert
+    (detypify-service's MobileNetV4, held-out set 23): its copy's first-iteration values are not the
+    Loop's final ones (they fed a ReorderInput a tensor of the wrong rank), so it stays a Loop."""
+    from compressor.graph.onnx_loops import unroll_loops
+
+    branch = helper.make_graph([helper.make_node("Identity", ["h_in"], ["b_out"])], "b", [],
+                               [helper.make_tensor_value_info("b_out", TensorProto.FLOAT, [1, WIDTH])])
+    body = helper.make_graph(
+        [helper.make_node("If", ["cond_in"], ["h_out"], then_branch=branch, else_branch=branch),
+         helper.make_node("SequenceInsert", ["seq_in", "h_out"], ["seq_out"]),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"])], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [1, WIDTH]),
+         helper.make_tensor_sequence_value_info("seq_in", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [1, WIDTH]),
+         helper.make_tensor_sequence_value_info("seq_out", TensorProto.FLOAT, None)])
+    loop = helper.make_node("Loop", ["n", "", "x", "seq"], ["h_last", "seq_last"], name="strided", body=body)
+    graph = helper.make_graph([helper.make_node("SequenceEmpty", [], ["seq"]), loop], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, WIDTH]),
+                               helper.make_tensor_value_info("n", TensorProto.INT64, [])],
+                              [helper.make_tensor_value_info("h_last", TensorProto.FLOAT, [1, WIDTH])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    notes, made = unroll_loops(model, lambda node: None, ran_of=lambda node: 4)
+    assert made == [-1] and [n.op_type for n in model.graph.node] == ["SequenceEmpty", "Loop"]
+    assert any("'strided'" in note and "not costed" in note for note in notes)
