@@ -330,10 +330,11 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 # binary op's broadcast spans: a call each per Transpose block or run (by how it copies), Einsum
 # product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image,
 # tree visit, depth <-> space run of blocksize elements, NCHW pool's output line, strided reduction's output,
-# DFT transform.
+# DFT transform, InstanceNormalization channel.
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
                             "DFT", "DFT_bluestein", "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
                             "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d",
+                            "InstanceNormalization",
                             *STRIDED_REDUCTION_KEYS})
 
 

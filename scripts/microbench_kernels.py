@@ -406,6 +406,13 @@ GRID["ort_broadcast"] += [{"op": op, "shape": a, "by": b} for op, a, b in [
 GRID["fused"] += [{"op": "HardSigmoid", "shape": s} for s in [(1, 3136, 96), (1, 784, 192), (1, 196, 384),
                                                              (1, 96, 56, 56), (1, 24, 112, 112)]]
 
+# InstanceNormalization (added 2026-12-07): onnxruntime's own kernel, a mean and a variance pass over each
+# channel, then the scaling one; it had no terms (kind "other": capiti's 1-D protein CNN, held-out set
+# 23, read its 10 at 7.5x their profiled time).  1-D and 2-D, 8-256 channels.
+GRID["instance_norm"] = [{"op": "InstanceNormalization", "shape": s} for s in [
+    (1, 8, 9600), (1, 32, 2400), (1, 128, 600), (1, 256, 100), (1, 64, 4000), (1, 16, 128, 128), (1, 64, 56, 56),
+    (1, 128, 28, 28), (1, 32, 256, 256), (1, 3, 224, 224), (1, 256, 14, 14), (1, 8, 64)]]
+
 # Local response normalization (added 2026-12-06, fp32 only: LiteRT's is float, onnxruntime's
 # quantizer leaves it float).  AlexNet, ZFNet and GoogLeNet as their Caffe2 exports ship inside the
 # onnx wheel (backend/test/data/light) hold two each; both runtimes slide a window of squares
@@ -786,7 +793,7 @@ GRID["reduce_strided"] = ([{"op": "ReduceMean", "shape": (1, c, h, w), "axes": [
                                                                ((1, 4, 8, 1000), [1, 2])]])
 
 # Families built by another family's builder (their own names keep their points apart in the fit).
-BUILT_AS = {"dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide": "conv1d", "pointwise_nchw": "conv_nchw", "depthwise_1x1": "depthwise",
+BUILT_AS = {"instance_norm": "fused", "dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "grouped": "conv", "transposed_dynamic": "transposed", "conv1d_wide": "conv1d", "pointwise_nchw": "conv_nchw", "depthwise_1x1": "depthwise",
             "broadcast": "elementwise",
             "unaligned": "conv",
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
@@ -802,7 +809,7 @@ BUILT_AS = {"dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "grouped": "conv", "transpos
 # The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
 # tree files the other builders cannot write): no other format builds them.
 ONNX_ONLY = frozenset({
-    "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
     "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
@@ -1322,6 +1329,9 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
         if p["op"] == "LayerNormalization":
             init("scale", np.ones(x_shape[-1])); init("bias", np.zeros(x_shape[-1]))
             nodes.append(helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["y"], axis=-1))
+        elif p["op"] == "InstanceNormalization":  # per-channel scale and bias
+            init("scale", np.ones(x_shape[1])); init("bias", np.zeros(x_shape[1]))
+            nodes.append(helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["y"], epsilon=1e-5))
         elif p["op"] in ("Erf", "HardSigmoid"):  # standard ops, not contrib ones
             nodes.append(helper.make_node(p["op"], ["x"], ["y"]))
         elif p["op"] == "SimplifiedLayerNormalization":  # RMSNorm (T5), an onnx-domain op of onnxruntime's

@@ -113,8 +113,7 @@ def strided_reduction(node, opset: int, shape, constants=None) -> int:
     return math.prod(shape[last + 1:])
 
 
-def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=None,
-                optimized: bool = True) -> tuple[str, int] | None:
+def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=None, optimized=True) -> tuple[str, int] | None:
     """(``Op.variant``, ``Op.kernel_calls``) of a node (read as ``op``) whose kernel loops in calls
     of its own, each with a cost the fit times (its terms' ``call_ns``): a Transpose's blocks or
     runs, and how it copies them (``transpose_blocks``); a Softmax's rows (``softmax_rows``); an
@@ -126,8 +125,8 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
     for a 1-D one (variant "1d", terms of its own: trueocr's recognizer convolves 64 text lines at
     once); a DepthToSpace's or SpaceToDepth's runs of blocksize elements (onnxruntime shuffles them
     as a 6-D tensor: [16, 4, 192, 208] -> [16, 1, 384, 416] 5.0 ms, ~3.5 ns a run of 2); a
-    MatMulNBits' kernel (``nbits_variant``).  None for any other node (a tree ensemble's visits:
-    ort_trees.tree_fields)."""
+    MatMulNBits' kernel (``nbits_variant``); an InstanceNormalization's channels.  None for any other
+    node (a tree ensemble's visits: ort_trees.tree_fields)."""
     if node.op_type == "MatMulNBits":
         return nbits_variant(node), 0
     if not shapes:
@@ -137,9 +136,11 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
     if node.op_type in ("MaxPool", "AveragePool") and node.domain == "" and (lines := pool_lines(node, shapes[0])):
         # a 1-D pool, or a 2-D one of one line a channel: the 1-D loop's cost
         return ("1d" if len(shapes[0]) == 3 or lines == shapes[0][0] * shapes[0][1] else ""), lines
-    if node.op_type in ("DepthToSpace", "SpaceToDepth") and all(isinstance(d, int) and d > 0 for d in shapes[0]):
-        block = next((a.i for a in node.attribute if a.name == "blocksize"), 1)  # a 6-D shuffle of b-element runs
-        return "", math.prod(shapes[0]) // max(block, 1)
+    known = all(isinstance(d, int) and d > 0 for d in shapes[0])
+    if node.op_type in ("DepthToSpace", "SpaceToDepth") and known:  # a 6-D shuffle of b-element runs
+        return "", math.prod(shapes[0]) // max(next((a.i for a in node.attribute if a.name == "blocksize"), 1), 1)
+    if node.op_type == "InstanceNormalization" and known and len(shapes[0]) > 2:  # passes per channel of each image
+        return "", shapes[0][0] * shapes[0][1]
     if node.op_type == "Transpose":
         return transpose_blocks(node, shapes[0], item_bytes)
     if node.op_type in ("Softmax", "LogSoftmax"):
