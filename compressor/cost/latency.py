@@ -84,19 +84,17 @@ own part of the weights) by ``1 + efficiency x (T - 1)`` and adds the thread poo
 where that is faster than one thread (both runtimes leave a tiny op on the calling thread).
 The op types in ``serial`` run on one thread whatever T (measured: LiteRT's own int8 kernels
 for the ops XNNPACK leaves out).  A recurrent op splits each time step and pays
-``step_sync_us`` per step (onnxruntime's LSTM/GRU: a 32-wide one stays on one thread, a
-256-wide one runs 1.8x faster on two).  A runtime without a
-``parallel`` table keeps the bare roofline, T threads at full rate.
+``step_sync_us`` per step (onnxruntime's LSTM/GRU: a 32-wide one stays on one thread, a 256-wide one
+runs 1.8x faster on two; a GRU's gates stay on one).  Without a ``parallel`` table: the bare roofline.
 
 An op type the runtime lists as ``in_place`` (onnxruntime's Reshape, Flatten, Squeeze,
 Unsqueeze: their kernels alias the output to the input) costs its dispatch only; a Transpose it
 copies element by element (``Op.elementwise_copies``) ``transpose_element_ns`` per element, and a
 softmax over an inner axis pays its two such transposes on top of its rows.
 
-The bandwidth is the cache's when the op's working set (the same bytes) fits the profile's
-cache, else DRAM's: an op whose tensors stay in cache never waits for DRAM.  The op is
-"compute"- or "memory"-bound by the larger term.  Ops run one after another (no overlap
-between ops), so a graph's latency is the sum.  Every number comes from the profile.
+The bandwidth is the cache's when the op's working set fits the profile's cache, else DRAM's.  The op
+is "compute"- or "memory"-bound by the larger term.  Ops run one after another (no overlap), so a
+graph's latency is the sum.  Every number comes from the profile.
 """
 
 from __future__ import annotations
@@ -112,7 +110,7 @@ from ..targets.kernel_terms import kernel_op_type, log_interpolate
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
 from .caches import moved_bytes, spill_s, step_spill_s, stream_floor_s
-from .recurrent import recurrent_cell_s
+from .recurrent import recurrent_cell_s, recurrent_serial_s
 from .tiles import (  # noqa: F401
     ELEMENTWISE_TILE_BYTES,
     GEMM_ROWS,
@@ -284,6 +282,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     # per-step curve measured per op type (and so dtype)
     cell_s = (recurrent_cell_s(op, costs.kernels.get("float32", {}), profile.memory.private_cache_bytes)
               if op.recurrent_steps else None)
+    keep_s = recurrent_serial_s(op, costs.kernels.get("float32", {}), profile.memory.private_cache_bytes) if cell_s else 0.0
     rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)
               if op.recurrent_steps and op.macs and cell_s is None else None)
     if cell_s is not None:
@@ -386,7 +385,8 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         elif tiles is not None and not gains:
             overhead_s += parallel["handoff_us"] * 1e-6  # split anyway, for nothing but the hand-off
         if gains:
-            compute_s, memory_s, work_s = compute_s / speedup, memory_s / speedup, work_s / speedup
+            compute_s, memory_s, work_s = ((compute_s - keep_s) / speedup + keep_s, memory_s / speedup,
+                                           (work_s - keep_s) / speedup + keep_s)  # a GRU's gates stay on one
             overhead_s += parts * sync_s
             split = compute.threads
     overhead_s += sync_us * 1e-6 if tree_split else 0.0  # one thread's share of its walks, handed off

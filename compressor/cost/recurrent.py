@@ -94,3 +94,24 @@ def recurrent_cell_s(op: Op, kernels: dict, private_cache_bytes: int | None = No
     cold = weights if private_cache_bytes and weights > private_cache_bytes else 0
     per_step = sum(terms.seconds(0, cold, weights, gates, passes=cold_gate_bytes(shape, private_cache_bytes)))
     return gemms_s(shape, fc) + shape.directions * shape.steps * per_step
+
+
+# onnxruntime's GRU runs its gates' activations row by row of the batch on the calling thread
+# (deep_cpu_gru.cc: only its MlasGemm calls take the thread pool); its LSTM splits them over the batch.
+# The rnn_batch families on two threads (`microbench_threads.py --serial --families rnn_batch rnn_batch_wide
+# --formats onnx`, 2026-12-07 09:03 UTC, scripts/data/host-x86-threads-rnn-batch-zen4.json): 64-2048-row
+# LSTMs 1.9-2.1x faster, GRUs 1.2-1.7x.
+SERIAL_GATES = frozenset({"GRU"})
+
+
+def recurrent_serial_s(op: Op, kernels: dict, private_cache_bytes: int | None = None) -> float:
+    """The part of ``recurrent_cell_s`` a second thread does not share: a GRU's gate activations,
+    its cell terms' ``out_byte_ps`` per gate byte (``pass_ps`` past the L2) and ``fixed_us`` per
+    step; 0 for any other op."""
+    shape, terms = cell_shape(op), kernels.get(op.op_type)
+    if op.op_type not in SERIAL_GATES or shape is None or terms is None:
+        return 0.0
+    gates = step_bytes(shape)[1]
+    per_step = (terms.out_byte_ps * gates + terms.pass_ps * cold_gate_bytes(shape, private_cache_bytes)) * 1e-12
+    return shape.directions * shape.steps * (per_step + terms.fixed_us * 1e-6)
+

@@ -10,6 +10,7 @@ from collections import Counter
 from ..graph.ir import Op
 from ..graph.ort_conv import SGEMM_ROWS
 from ..graph.ort_kernels import BROADCAST_OPS
+from .recurrent import cell_shape
 from ..targets.kernel_terms import kernel_op_type
 from ..targets.types import ComputeProfile, RuntimeCost
 
@@ -293,8 +294,10 @@ STEP_GEMM_SHARE = {"LSTM": 1.0, "GRU": 2 / 3, "RNN": 1.0}
 
 
 def step_gemm_macs(op: Op) -> float:
-    """MACs of the largest GEMM a batch-1 recurrent op runs per time step (``STEP_GEMM_SHARE``
-    of R's elements); 0 where unknown."""
+    """MACs of the largest GEMM a recurrent op runs per time step: ``STEP_GEMM_SHARE`` of R's
+    elements times its batch (a step multiplies every sequence's state: DLAC's 200-row GRU splits
+    where a batch-1 one of its width does not); 0 where unknown."""
     if not op.recurrent_steps or not op.step_weight_bytes:
         return 0.0
-    return op.step_weight_bytes / ITEM_BYTES.get(op.compute_dtype, 4) * STEP_GEMM_SHARE.get(op.op_type, 1.0)
+    batch = shape.batch if (shape := cell_shape(op)) is not None else 1
+    return op.step_weight_bytes / ITEM_BYTES.get(op.compute_dtype, 4) * STEP_GEMM_SHARE.get(op.op_type, 1.0) * batch

@@ -1029,3 +1029,31 @@ def test_onnxruntimes_scalar_unary_loops_cost_what_they_were_timed_at():
     assert ns["Relu"] < 0.2
     assert 1.5 < ns["Elu"] < 2.5
     assert 9 < ns["Softplus"] < 13
+
+
+def test_a_batched_recurrent_step_splits_and_a_grus_gates_stay_on_one_thread():
+    """MLAS splits a step's GEMM by its batch rows too (DLAC's 200-row GRU, held-out set 23); a GRU runs
+    its gate activations row by row on the calling thread (deep_cpu_gru.cc), an LSTM splits them."""
+    from compressor.cost.recurrent import recurrent_serial_s
+
+    cell = KernelTerms(out_byte_ps=100.0, fixed_us=0.1)
+    terms = {"float32": {"fully_connected": KernelTerms(mac_ps=1.0), "GRU": cell, "LSTM": cell}}
+    table = {"efficiency": 1.0, "sync_us": 0.0, "step_sync_us": 0.0, "step_split_macs": 65536}
+    one = _cpu(onnx=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, parallel={"float32": table}))
+    two = replace(one, compute=replace(one.compute, threads=2))
+
+    def rnn(op_type: str, batch: int, hidden: int = 64, inputs: int = 16, steps: int = 32) -> Op:
+        width = (4 if op_type == "LSTM" else 3) * hidden
+        return Op("y", op_type, "fully_connected", (0,), (1,), steps * batch * width * (inputs + hidden), "float32",
+                  4 * width * (inputs + hidden + 2), 4, 4, recurrent_steps=steps, out_channels=hidden,
+                  in_channels=inputs, step_weight_bytes=4 * width * hidden)
+
+    def s(op: Op, profile) -> float:
+        return estimate_op_latency(op, profile, runtime="onnx").latency_s
+
+    assert s(rnn("LSTM", 1), two) == pytest.approx(s(rnn("LSTM", 1), one))  # 64 x 256 MACs a step: one thread
+    assert s(rnn("LSTM", 64), two) == pytest.approx(s(rnn("LSTM", 64), one) / 2)  # 64 rows: split, gates too
+    gru = rnn("GRU", 64)
+    keep = recurrent_serial_s(gru, terms["float32"])
+    assert keep == pytest.approx(32 * (100e-12 * 4 * 64 * 3 * 64 + 0.1e-6))
+    assert s(gru, two) == pytest.approx((s(gru, one) - keep) / 2 + keep)
