@@ -10,9 +10,9 @@ from collections import Counter
 from ..graph.ir import Op
 from ..graph.ort_conv import SGEMM_ROWS
 from ..graph.ort_kernels import BROADCAST_OPS
-from .recurrent import cell_shape
 from ..targets.kernel_terms import kernel_op_type
 from ..targets.types import ComputeProfile, RuntimeCost
+from .recurrent import cell_shape
 
 
 def padded_macs(op: Op, tile: int, in_tile: int = 1) -> float:

@@ -49,7 +49,10 @@ def _rename_captured(graph, renamed) -> None:
     an enclosing scope: not one of its own inputs, initializers or node outputs."""
     local = ({out for inner in graph.node for out in inner.output} | {v.name for v in graph.input}
              | {init.name for init in graph.initializer})
-    outer = lambda n: n if n in local or not n else renamed(n)  # noqa: E731
+
+    def outer(n: str) -> str:
+        return n if n in local or not n else renamed(n)
+
     for inner in graph.node:
         inner.input[:] = [outer(n) for n in inner.input]
         for attribute in inner.attribute:
@@ -121,7 +124,7 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
                 rename[body.input[1].name] = f"{node.output[0]}/true"
             for j in range(carried):
                 rename[body.input[2 + j].name] = state[j]
-            def renamed(n, suffix=suffix, rename=rename):
+            def renamed(n, suffix=suffix, rename=rename, produced=produced):
                 return rename.get(n, n + suffix if n in produced else n)
 
             for inner in body.node:
