@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from .onnx_loops import loop_repeats, unroll_loops
+from .onnx_loops import loop_repeats, subgraphs, unroll_loops
 
 __all__ = ["inline_branches", "referenced_names"]
 
@@ -235,7 +235,6 @@ def referenced_names(graph) -> set[str]:
     names = {o.name for o in graph.output}
     for node in graph.node:
         names.update(node.input)
-        for attribute in node.attribute:
-            for body in (*attribute.graphs, *([attribute.g] if attribute.HasField("g") else [])):
-                names |= referenced_names(body)
+        for body in subgraphs(node):
+            names |= referenced_names(body)
     return names

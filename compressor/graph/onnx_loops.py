@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_UNROLLED_NODES", "loop_node_name", "loop_repeats", "unroll_loops"]
+__all__ = ["MAX_UNROLLED_NODES", "loop_node_name", "loop_repeats", "subgraphs", "unroll_loops"]
 
 MAX_UNROLLED_NODES = 4096
 _ITERATION = re.compile(r"__it\d+$")  # the suffix of an unrolled iteration's node names
@@ -44,6 +44,11 @@ def loop_repeats(name: str) -> int:
     return int(found.group(1)) if found else 1
 
 
+def subgraphs(node) -> list:
+    """The graphs a node's attributes hold (an If's branches, a Loop's or Scan's body)."""
+    return [g for a in node.attribute for g in (*a.graphs, *([a.g] if a.HasField("g") else []))]
+
+
 def _rename_captured(graph, renamed) -> None:
     """``renamed`` applied (in place) to every name ``graph``'s nodes, and its own subgraphs', read from
     an enclosing scope: not one of its own inputs, initializers or node outputs."""
@@ -55,9 +60,8 @@ def _rename_captured(graph, renamed) -> None:
 
     for inner in graph.node:
         inner.input[:] = [outer(n) for n in inner.input]
-        for attribute in inner.attribute:
-            for branch in (*attribute.graphs, *([attribute.g] if attribute.HasField("g") else [])):
-                _rename_captured(branch, outer)
+        for branch in subgraphs(inner):
+            _rename_captured(branch, outer)
     for out in graph.output:  # a branch output passed through from outside
         out.name = outer(out.name)
 
@@ -84,7 +88,7 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
         node = graph.node[at]
         body = next(a.g for a in node.attribute if a.name == "body")
         trips = counts[len(made)] if counts is not None and len(made) < len(counts) else trip_count_of(node)
-        holders = [inner for inner in body.node if any(a.HasField("g") or a.graphs for a in inner.attribute)]
+        holders = [inner for inner in body.node if subgraphs(inner)]
         unrollable = (trips is not None and 1 <= trips and not holders
                       and trips * len(body.node) <= MAX_UNROLLED_NODES)
         repeats = -1 - trips if trips is not None and trips < -1 else 0  # a replayed "one copy, N runs"
@@ -131,9 +135,8 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
                 copy = type(inner)()
                 copy.CopyFrom(inner)
                 copy.input[:] = [renamed(n) for n in copy.input]
-                for attribute in copy.attribute:  # an If's branches read the body's values by name
-                    for branch in (*attribute.graphs, *([attribute.g] if attribute.HasField("g") else [])):
-                        _rename_captured(branch, renamed)
+                for branch in subgraphs(copy):  # an If's branches read the body's values by name
+                    _rename_captured(branch, renamed)
                 copy.output[:] = [n + suffix if n else n for n in copy.output]
                 copy.name = (copy.name or copy.output[0]) + suffix
                 new_nodes.append(copy)

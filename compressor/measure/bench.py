@@ -35,11 +35,16 @@ from pathlib import Path
 from ..errors import ConfigError, VerificationError
 from ..files import artifact_suffix
 
-__all__ = ["BenchResult", "bench_artifact", "cpu_description", "make_inputs", "onnx_feed", "open_invoker",
+__all__ = ["ORT_DTYPES", "BenchResult", "bench_artifact", "cpu_description", "make_inputs", "onnx_feed", "open_invoker",
            "percentile", "time_interleaved"]
 
 _SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
 _FORMATS = {".tflite": "litert", ".onnx": "onnxruntime"}
+# onnxruntime's tensor types -> numpy dtype names: what bench feeds, and the runtime wrapper's specs.
+ORT_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+              "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int16)": "int16", "tensor(uint16)": "uint16",
+              "tensor(int32)": "int32", "tensor(uint32)": "uint32", "tensor(int64)": "int64", "tensor(uint64)": "uint64",
+              "tensor(bool)": "bool"}
 _INPUT_SEED = 0
 
 
@@ -129,11 +134,12 @@ def open_invoker(path: Path, *, threads: int, load_model: bool = True,
     that value instead of random ones (Silero VAD's sample rate must be 16000 for its 16 kHz graph).
     """
     path = Path(path)
-    if artifact_suffix(path) not in _FORMATS:
+    suffix = artifact_suffix(path)
+    if suffix not in _FORMATS:
         raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
                                 "(expected a .tflite or .onnx model)")
     try:
-        if artifact_suffix(path) == ".tflite":
+        if suffix == ".tflite":
             return _litert_invoker(path, threads, load_model, input_shapes, input_values or {})
         return _onnx_invoker(path, threads, load_model, input_shapes, input_values or {})
     except (VerificationError, ConfigError):
@@ -208,16 +214,12 @@ def onnx_feed(session, path: Path, input_shapes=None, values: dict[str, float] |
     inputs; VerificationError for an input type it cannot make."""
     from ..graph.shapes import InputSpec, resolve_input_shapes
 
-    types = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
-             "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int16)": "int16", "tensor(uint16)": "uint16",
-             "tensor(int32)": "int32", "tensor(uint32)": "uint32", "tensor(int64)": "int64", "tensor(uint64)": "uint64",
-             "tensor(bool)": "bool"}
     specs = []
     for arg in session.get_inputs():
-        if arg.type not in types:
+        if arg.type not in ORT_DTYPES:
             raise VerificationError(f"{path}: input {arg.name!r} has type {arg.type}, which bench cannot feed")
         specs.append(InputSpec(arg.name, tuple(d if isinstance(d, int) and d > 0 else None for d in arg.shape),
-                               types[arg.type]))
+                               ORT_DTYPES[arg.type]))
     shapes, notes = resolve_input_shapes(tuple(specs), input_shapes, path=path)
     arrays = _with_values(make_inputs([(shape, spec.dtype) for shape, spec in zip(shapes, specs)]),
                           [spec.name for spec in specs], values or {}, path)
@@ -317,7 +319,8 @@ def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1,
             raise ConfigError(setting, value, f"an integer >= {least}")
     if not path.is_file():
         raise VerificationError(f"{path}: no such file")
-    if artifact_suffix(path) not in _FORMATS:
+    suffix = artifact_suffix(path)
+    if suffix not in _FORMATS:
         raise VerificationError(f"{path}: no runtime for a {path.suffix or 'suffix-less'} file "
                                 "(expected a .tflite or .onnx model)")
     if input_shapes is not None:
@@ -325,7 +328,7 @@ def bench_artifact(path, *, runs: int = 50, warmup: int = 5, threads: int = 1,
     measured = _run_child(path, threads, runs, warmup, "model", input_shapes, input_values)
     baseline = _run_child(path, threads, 0, 0, "baseline")
     times = measured["times_ms"]
-    return BenchResult(artifact=str(path), runtime=_FORMATS[artifact_suffix(path)], runs=runs, warmup=warmup, threads=threads,
+    return BenchResult(artifact=str(path), runtime=_FORMATS[suffix], runs=runs, warmup=warmup, threads=threads,
                        median_ms=statistics.median(times), p90_ms=percentile(times, 90),
                        mean_ms=statistics.fmean(times), min_ms=min(times), max_ms=max(times),
                        peak_rss_bytes=int(measured["peak_rss_bytes"]),

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import VerificationError
 from ..files import artifact_suffix
+from .bench import ORT_DTYPES
 
 __all__ = ["Runner", "TensorSpec", "natural_key", "open_runtime", "outputs_identical"]
 
@@ -113,10 +114,6 @@ def _litert_spec(name: str, detail: dict) -> TensorSpec:
                       np.dtype(detail["dtype"]).name, float(scale), int(zero_point))
 
 
-_ORT_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(int16)": "int16",
-              "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(float16)": "float16", "tensor(bool)": "bool"}
-
-
 class OnnxRunner(Runner):
     def __init__(self, path: Path, *, num_threads: int | None = None):
         import onnxruntime as ort
@@ -137,7 +134,7 @@ class OnnxRunner(Runner):
 
 def _ort_spec(arg) -> TensorSpec:
     shape = tuple(d if isinstance(d, int) else 1 for d in arg.shape)
-    return TensorSpec(arg.name, shape, _ORT_TYPES.get(arg.type, arg.type))
+    return TensorSpec(arg.name, shape, ORT_DTYPES.get(arg.type, arg.type))
 
 
 class LayoutRunner(Runner):
