@@ -109,14 +109,20 @@ def fit_rnn_curves(rows: list[dict], fmt: str = "onnx") -> dict[str, list[tuple[
     return {cell: sorted(points) for cell, points in sorted(curves.items())}
 
 
+# The families whose files fit the fp32 cell terms (fit_rnn_cells).
+CELL_FAMILIES = ("rnn", "rnn_batch", "rnn_batch_wide", "rnn_plain", "rnn_step")
+
+
 def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tuple[float, ...]]:
     """Per recurrent op type, (fixed us per step, ps per byte of R a step reads, ps per byte of gate
     values it computes, ps more per byte of an R the private cache cannot hold, ps more per byte of
-    gate values a step's working set pushes past it): what each "rnn" / "rnn_batch" /
-    "rnn_batch_wide" file's time leaves beyond its GEMMs at the profile's fully-connected terms as
+    gate values a step's working set pushes past it, ns per call and direction): what each
+    CELL_FAMILIES file's time leaves beyond its GEMMs at the profile's fully-connected terms as
     loaded (``compressor.cost.recurrent``), per step, least squares weighted so that every file counts
-    by its relative error (batch 1 to 2,048, input 4 to 256, hidden 32 to 512).  Needs the
-    fully-connected terms and three kinds of file (a last term 0 without such a file)."""
+    by its relative error (batch 1 to 2,048, input 4 to 257, hidden 32 to 512, 1 to 128 steps).
+    Needs the fully-connected terms and three kinds of file (a term 0 without its kind of file: the
+    call term needs the cell's "rnn_step" files, 1 to 8 steps; without them only files of 32 steps
+    or more count)."""
     import numpy as np
 
     from compressor.cost.recurrent import (
@@ -129,26 +135,28 @@ def fit_rnn_cells(rows: list[dict], target, fmt: str = "onnx") -> dict[str, tupl
 
     fc = target.compute.runtime_cost(fmt).kernels.get("float32", {}).get("fully_connected")
     points: dict[str, list[tuple[list[float], float, float]]] = {}
+    few_steps = {r["params"]["cell"] for r in rows if r["family"] == "rnn_step" and r["format"] == fmt}
     for r in rows:
-        if (fc is None or r["family"] not in ("rnn", "rnn_batch", "rnn_batch_wide", "rnn_plain") or r["format"] != fmt
-                or r["params"]["steps"] < 32):
-            continue  # (a 4-step file's own dispatch would read as a dearer step)
+        if (fc is None or r["family"] not in CELL_FAMILIES or r["format"] != fmt
+                or (r["params"]["steps"] < 32 and r["params"]["cell"] not in few_steps)):
+            continue  # (without few-step files a 4-step file's own call would read as a dearer step)
         p = r["params"]
         shape = CellShape(GATES[p["cell"]], p["hidden"], p["input"], p.get("batch", 1), p["steps"], 1)
         rest_us = (r["ms"] * 1e-3 - gemms_s(shape, fc)) * 1e6 / shape.steps
         weights, gates = step_bytes(shape)
         cold = weights if weights > (target.memory.private_cache_bytes or math.inf) else 0
         cold_gates = cold_gate_bytes(shape, target.memory.private_cache_bytes)
-        points.setdefault(p["cell"], []).append(([1.0, weights, gates, cold, cold_gates], rest_us, shape.steps / r["ms"]))
+        points.setdefault(p["cell"], []).append(([1.0, weights, gates, cold, cold_gates, 1.0 / shape.steps], rest_us,
+                                                 shape.steps / r["ms"]))
     cells = {}
     for cell, xyw in sorted(points.items()):
         if len({tuple(x) for x, _, _ in xyw}) < 3:
             continue
-        used = [k for k in range(5) if k < 3 or any(x[k] for x, _, _ in xyw)]
+        used = [k for k in range(6) if k < 3 or any(x[k] for x, _, _ in xyw) and (k < 5 or len({x[5] for x, _, _ in xyw}) > 2)]
         a = np.array([[x[k] for k in used] for x, _, _ in xyw]) * np.array([w for _, _, w in xyw])[:, None]
         solved = dict(zip(used, np.linalg.lstsq(a, np.array([y * w for _, y, w in xyw]), rcond=None)[0]))
-        fitted = [float(solved.get(k, 0.0)) for k in range(5)]
-        cells[cell] = (max(fitted[0], 0.0), *(max(v, 0.0) * 1e6 for v in fitted[1:]))
+        fitted = [float(solved.get(k, 0.0)) for k in range(6)]
+        cells[cell] = (max(fitted[0], 0.0), *(max(v, 0.0) * 1e6 for v in fitted[1:5]), max(fitted[5], 0.0) * 1e3)
     return cells
 
 
@@ -285,7 +293,7 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic
 # quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
-OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "dqmm", "mmitf", "dqmm_u8", "mmitf_u8", "dql", "convint", "matmul_const",
+OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "rnn_step", "dqmm", "mmitf", "dqmm_u8", "mmitf_u8", "dql", "convint", "matmul_const",
                     "matmul_nbits", "while_loop")
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D", "DFT", "DFT_bluestein"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
@@ -951,11 +959,12 @@ def main(argv: list[str] | None = None) -> int:
         curves.update({cell: curve for cell, curve in fit_rnn_curves(rows, f"{fmt}-int8").items() if cell not in curves})
         for cell, curve in curves.items():
             lines.append(f"rnn_steps.{cell} = [" + ", ".join(f"[{m:.4g}, {ps:.4g}]" for m, ps in curve) + "]")
-        for cell, (step_us, weight_ps, gate_ps, cold_ps, cold_gate_ps) in fit_rnn_cells(rows, target, fmt).items():
+        for cell, (step_us, weight_ps, gate_ps, cold_ps, cold_gate_ps, call_ns) in fit_rnn_cells(rows, target, fmt).items():
             # (these replace those curves)
             lines.append(f"kernels.float32.{cell} = {{ mac_ps = 0, in_byte_ps = {cold_ps:.4g}, weight_byte_ps = {weight_ps:.4g}, "
                          f"out_byte_ps = {gate_ps:.4g}, fixed_us = {step_us:.4g}"
-                         + (f", pass_ps = {cold_gate_ps:.4g} }}" if cold_gate_ps else " }"))
+                         + (f", pass_ps = {cold_gate_ps:.4g}" if cold_gate_ps else "")
+                         + (f", call_ns = {call_ns:.4g}" if call_ns else "") + " }")
         own = {"float32": fit(alone, target),
                "int8": fit([r for r in rows if r["format"] == f"{fmt}-int8"], target, dtype="int8")}
         for dtype, kinds in own.items():

@@ -493,6 +493,18 @@ GRID["rnn_batch"] = [{"cell": cell, "hidden": h, "input": i, "batch": b, "steps"
                      {"cell": cell, "hidden": h, "input": 64, "batch": b, "steps": 32}
                      for cell in ("LSTM", "GRU") for h in (384, 512) for b in (1, 8)]
 
+# Few-step recurrent calls (added 2026-12-07, session 31): a streaming model (Silero VAD, DTLN,
+# DeepFilterNet's decoders, a TTS decoder) runs its LSTM / GRU for 1-8 steps a call, where what a
+# call costs beyond its steps (the kernel's buffers, its input GEMM's setup) is what a 32-step file
+# hides: the 4-step "rnn" files of 32 units read 0.56x (LSTM) and 0.72x (GRU) with per-step terms alone.
+# And long ones (1,024-3,000 steps: madmom's 25-unit beat BLSTMs over 3,000 frames), which hold the
+# per-step cost where a call's no longer shows.
+GRID["rnn_step"] = [{"cell": cell, "hidden": h, "input": i, "batch": 1, "steps": t}
+                    for cell in ("LSTM", "GRU") for h, i in ((32, 16), (64, 64), (128, 128), (256, 257), (512, 256))
+                    for t in (1, 2, 8)] + [
+                   {"cell": cell, "hidden": h, "input": i, "batch": 1, "steps": t}
+                   for cell in ("LSTM", "GRU") for h, i, t in ((25, 266, 3000), (25, 50, 3000), (32, 16, 1024), (64, 64, 1024))]
+
 # ONNX's plain RNN (added 2026-12-06, session 24): the same GEMMs and one tanh per hidden unit a step
 # (onnxruntime's rnn.cc).  madmom's piano-note BRNN (held-out set 10: six 88-wide RNNs over 3,000
 # frames) read 0.72x with no cell terms of its own.
@@ -799,7 +811,7 @@ BUILT_AS = {"instance_norm": "fused", "dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "g
             "more_elementwise": "elementwise", "resize_nearest": "elementwise", "layout_more": "reshape",
             "unaligned_depthwise": "depthwise", "layout": "reshape", "streaming": "reshape", "lrn": "elementwise",
             "bmm_xnnpack": "transformer", "rnn_dynamic": "rnn", "fused_more": "fused",
-            "rnn_batch": "rnn", "rnn_batch_wide": "rnn", "rnn_plain": "rnn", "convint": "conv", "matmul_const": "fully_connected",
+            "rnn_batch": "rnn", "rnn_batch_wide": "rnn", "rnn_plain": "rnn", "rnn_step": "rnn", "convint": "conv", "matmul_const": "fully_connected",
             "softmax_rows": "transformer", "bmm_rows": "transformer",
             "fc_one_row": "fully_connected", "conv_one_row": "conv", "tree_rows": "tree_ensemble", "tree_forest": "tree_ensemble",
             "reorder_input": "conv", "reorder_output": "conv"}
@@ -811,7 +823,7 @@ BUILT_AS = {"instance_norm": "fused", "dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "g
 ONNX_ONLY = frozenset({
     "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
-    "rnn_plain", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
+    "rnn_plain", "rnn_step", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
 # The families LiteRT fp32 alone times (a control-flow op its int8 files do not change).
 TFLITE_ONLY = frozenset({"transposed_dynamic", "while_loop"})
@@ -1886,7 +1898,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 # the kernel's time is the file's less its glue nodes' profiled times, each less that floor
 # (``profiler_floor_ms``: its reading of the empty file's one node), where the fit subtracts it
 # (fit_kernel_rates.kernel_time, SUBTRACT_PROFILED_GLUE).
-NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "glue", "glue_transpose")
+NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "rnn_step", "glue", "glue_transpose")
 
 
 def profiled(path: Path, op=None, floor: float = 0.0, runs: int = 100) -> dict:

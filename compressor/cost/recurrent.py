@@ -16,7 +16,9 @@ weights in L1, a step reads R from the L2), and ``in_byte_ps`` more per byte of 
 private cache cannot hold, which each step reads from the shared cache again (a 400-wide GRU's
 1.9 MB R on a 1 MiB L2: ~2.2 ps a byte more, where a copy-rate floor said 5.5), and ``pass_ps``
 more per byte of gate values where a step's gates and the input projections it reads
-(``cold_gate_bytes``) pass that cache ("rnn_batch_wide": ribodetector's 1,024-read BiLSTM).  An op type
+(``cold_gate_bytes``) pass that cache ("rnn_batch_wide": ribodetector's 1,024-read BiLSTM), and
+``call_ns`` per call and direction ("rnn_step": a streaming model's 1-step LSTM of 32 units costs ~2 us
+beyond its step, its buffers and set-up).  An op type
 without such terms, or an op whose input width the reader did not find, keeps the per-step curve
 (``rnn_steps``).
 """
@@ -93,7 +95,7 @@ def recurrent_cell_s(op: Op, kernels: dict, private_cache_bytes: int | None = No
     weights, gates = step_bytes(shape)
     cold = weights if private_cache_bytes and weights > private_cache_bytes else 0
     per_step = sum(terms.seconds(0, cold, weights, gates, passes=cold_gate_bytes(shape, private_cache_bytes)))
-    return gemms_s(shape, fc) + shape.directions * shape.steps * per_step
+    return gemms_s(shape, fc) + shape.directions * (shape.steps * per_step + terms.call_ns * 1e-9)
 
 
 # onnxruntime's GRU runs its gates' activations row by row of the batch on the calling thread
@@ -105,13 +107,17 @@ SERIAL_GATES = frozenset({"GRU"})
 
 
 def recurrent_serial_s(op: Op, kernels: dict, private_cache_bytes: int | None = None) -> float:
-    """The part of ``recurrent_cell_s`` a second thread does not share: a GRU's gate activations,
-    its cell terms' ``out_byte_ps`` per gate byte (``pass_ps`` past the L2) and ``fixed_us`` per
-    step; 0 for any other op."""
+    """The part of ``recurrent_cell_s`` a second thread does not share: each direction's call (its
+    cell terms' ``call_ns``: the kernel's set-up on the calling thread), and a GRU's gate
+    activations, its ``out_byte_ps`` per gate byte (``pass_ps`` past the L2) and ``fixed_us`` per
+    step; 0 for an op without cell terms."""
     shape, terms = cell_shape(op), kernels.get(op.op_type)
-    if op.op_type not in SERIAL_GATES or shape is None or terms is None:
+    if shape is None or terms is None:
         return 0.0
+    calls = shape.directions * terms.call_ns * 1e-9
+    if op.op_type not in SERIAL_GATES:
+        return calls
     gates = step_bytes(shape)[1]
     per_step = (terms.out_byte_ps * gates + terms.pass_ps * cold_gate_bytes(shape, private_cache_bytes)) * 1e-12
-    return shape.directions * shape.steps * (per_step + terms.fixed_us * 1e-6)
+    return calls + shape.directions * shape.steps * (per_step + terms.fixed_us * 1e-6)
 

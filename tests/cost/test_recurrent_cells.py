@@ -120,16 +120,46 @@ def test_the_fit_finds_the_per_step_terms_the_files_were_made_with():
     # R of a 384- or 512-wide LSTM (2.4, 4.2 MB) overflows the Zen 4's 1 MiB L2: the fourth term is found;
     # no step's gates fill it: the fifth is 0
     assert fkr.fit_rnn_cells(rows((64, 128, 256, 384, 512)), target)["LSTM"] == pytest.approx(
-        (fixed_us, weight_ps, gate_ps, cold_ps, 0.0), rel=1e-6, abs=1e-9)
+        (fixed_us, weight_ps, gate_ps, cold_ps, 0.0, 0.0), rel=1e-6, abs=1e-9)
     # widths whose R fits it say nothing of that term: 0, the other three as before
     assert fkr.fit_rnn_cells(rows((64, 128, 256)), target)["LSTM"] == pytest.approx(
-        (fixed_us, weight_ps, gate_ps, 0.0, 0.0), rel=1e-6, abs=1e-9)
+        (fixed_us, weight_ps, gate_ps, 0.0, 0.0, 0.0), rel=1e-6, abs=1e-9)
     # 1,024 rows of a 128-wide LSTM: 2 MB of gates a step, past the L2: the fifth term is found
     wide = rows((64, 128, 256, 384, 512), ((16, 1), (256, 8), (64, 32), (16, 1024), (4, 512)))
     assert cold_gate_bytes(CellShape(4, 128, 16, 1024, 32, 1), private) > 0
     assert fkr.fit_rnn_cells(wide, target)["LSTM"] == pytest.approx(
-        (fixed_us, weight_ps, gate_ps, cold_ps, cold_gate_ps), rel=1e-6)
+        (fixed_us, weight_ps, gate_ps, cold_ps, cold_gate_ps, 0.0), rel=1e-6, abs=1e-9)
 
+
+def test_few_step_files_give_the_fit_a_cost_per_call(tmp_path):
+    """A streaming model's LSTM runs 1-8 steps a call: what a call costs beyond its steps (2 us on the
+    Zen 4) is found from the rnn_step family's files, and only with them."""
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    fc = target.compute.runtime_cost("onnx").kernels["float32"]["fully_connected"]
+    fixed_us, weight_ps, gate_ps, call_us = 0.05, 3.0, 150.0, 2.0
+
+    def row(family, hidden, inputs, steps):
+        shape = CellShape(4, hidden, inputs, 1, steps, 1)
+        weights, gates = step_bytes(shape)
+        step_s = fixed_us * 1e-6 + (weight_ps * weights + gate_ps * gates) * 1e-12
+        return {"family": family, "format": "onnx", "ms": (gemms_s(shape, fc) + steps * step_s + call_us * 1e-6) * 1e3,
+                "params": {"cell": "LSTM", "hidden": hidden, "input": inputs, "batch": 1, "steps": steps}}
+
+    long = [row("rnn_batch", h, i, 32) for h in (64, 128, 256) for i in (16, 256)]
+    few = [row("rnn_step", h, i, t) for h, i in ((32, 16), (128, 128), (256, 257)) for t in (1, 2, 8)]
+    assert fkr.fit_rnn_cells(long + few, target)["LSTM"] == pytest.approx(
+        (fixed_us, weight_ps, gate_ps, 0.0, 0.0, call_us * 1e3), rel=1e-6, abs=1e-9)
+    # without them a call's cost is the steps': each 32-step file's call spread over its steps
+    without = fkr.fit_rnn_cells(long, target)["LSTM"]
+    assert without[5] == 0.0 and without[0] == pytest.approx(fixed_us + call_us / 32, rel=0.05)
+    # and the cost model adds it once per call and direction
+    terms = replace(target.compute.runtime_cost("onnx").kernels["float32"]["LSTM"], call_ns=call_us * 1e3)
+    path = tmp_path / "step.onnx"
+    mk.build_onnx("rnn_step", {"cell": "LSTM", "hidden": 128, "input": 128, "batch": 1, "steps": 1}, path)
+    op = _recurrent(path)
+    kernels = {**target.compute.runtime_cost("onnx").kernels["float32"], "LSTM": terms}
+    no_call = {**kernels, "LSTM": replace(terms, call_ns=0.0)}
+    assert recurrent_cell_s(op, kernels) - recurrent_cell_s(op, no_call) == pytest.approx(call_us * 1e-6)
 
 def test_an_r_beyond_the_private_cache_is_read_again_every_step(tmp_path):
     """A 400-wide GRU's R (1.9 MB) does not stay in a 1 MiB L2: each of its 50 steps pays the cell
