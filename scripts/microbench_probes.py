@@ -1147,7 +1147,86 @@ def probe_bias_add(work: Path, seconds: float) -> list[dict]:
             for bias in (True, False) for rows, width in BIAS_ADD_SHAPES]
 
 
-PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
+
+def build_control(path: Path, kind: str, nodes: int, *, trips: int = 1, width: int = 64) -> Path:
+    """``kind`` "plain": x [1, width] through ``nodes`` x ``trips`` Adds of a constant; "if": the same
+    Adds (``nodes``) in the then-branch of an If, "if2" in an If nested in one, on a condition that
+    is true on any input (ReduceMax(x) < 3e38, in every kind: bench feeds random values); "loop": a Loop of ``trips`` iterations whose
+    body adds ``nodes`` times to its carried value."""
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+
+    value = lambda name, code=T.FLOAT, shape=(1, width): h.make_tensor_value_info(name, code, list(shape))
+
+    def chain(source: str, prefix: str, count: int) -> tuple[list, str]:
+        made, current = [], source
+        for i in range(count):
+            made.append(h.make_node("Add", [current, "one"], [f"{prefix}{i}"]))
+            current = f"{prefix}{i}"
+        return made, current
+
+    inits = [h.make_tensor("one", T.FLOAT, [1], [1.0]), h.make_tensor("limit", T.FLOAT, [], [3e38])]
+    graph_nodes = [h.make_node("ReduceMax", ["x"], ["m"], keepdims=0), h.make_node("Less", ["m", "limit"], ["c"])]
+    if kind == "plain":
+        made, last = chain("x", "a", nodes * trips)
+        graph_nodes += made + [h.make_node("Identity", [last], ["y"])]
+    elif kind in ("if", "if2"):
+        def branches(prefix: str, depth: int):
+            if depth < 0:  # the branch not taken
+                made, last = [], "x"
+            elif depth == 0:
+                made, last = chain("x", prefix, nodes)
+            else:
+                made, last = [h.make_node("If", ["c"], [prefix + "o"], then_branch=branches(prefix + "i", depth - 1)[0],
+                                          else_branch=branches(prefix + "e", -1)[0])], prefix + "o"
+            made.append(h.make_node("Identity", [last], [prefix + "out"]))
+            return h.make_graph(made, prefix, [], [value(prefix + "out")]), prefix + "out"
+        graph_nodes.append(h.make_node("If", ["c"], ["y"], then_branch=branches("t", kind == "if2")[0],
+                                       else_branch=branches("e", -1)[0]))
+    else:
+        made, last = chain("v", "b", nodes)
+        body = h.make_graph(made + [h.make_node("Identity", [last], ["v_out"]), h.make_node("Identity", ["go"], ["go_out"])],
+                            "body", [value("i", T.INT64, ()), value("go", T.BOOL, ()), value("v")],
+                            [value("go_out", T.BOOL, ()), value("v_out")])
+        inits += [h.make_tensor("trips", T.INT64, [], [trips])]
+        graph_nodes.append(h.make_node("Loop", ["trips", "c", "x"], ["y"], body=body))
+    graph = h.make_graph(graph_nodes, kind, [value("x")], [value("y")], inits)
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
+
+
+CONTROL_IFS = (1, 8, 32)  # Adds in the branch
+CONTROL_LOOPS = ((1, 16), (1, 128), (8, 16), (8, 128))  # (Adds in the body, iterations)
+
+
+def probe_control(work: Path, seconds: float) -> list[dict]:
+    """onnxruntime's If and Loop beyond the nodes they run (the cost model inlines an If's branch and
+    unrolls or repeats a Loop's body): an If of 1, 8 and 32 Adds, and one nested in another, against
+    the same Adds in the graph; Loops of 1 and 8 Adds over 16 and 128 iterations against their Adds
+    unrolled.  ``if_us``: the excess per If run; ``iteration_us``: per Loop iteration.  Silero VAD's
+    If graph runs 7 Ifs a call (57 nodes where its plain twin runs 21) and 0.021 ms more."""
+    import microbench_kernels as mk
+
+    paths, points = [], []
+    for n in CONTROL_IFS:
+        for kind in ("plain", "if", "if2"):
+            paths.append(build_control(work / f"control-{kind}-{n}.onnx", kind, n))
+            points.append((kind, n, 1))
+    for n, trips in CONTROL_LOOPS:
+        for kind in ("plain", "loop"):
+            paths.append(build_control(work / f"control-{kind}-{n}-{trips}.onnx", kind, n, trips=trips))
+            points.append((kind, n, trips))
+    times, _ = mk.time_files(paths, mk.build_empty(work / "empty.onnx"), seconds=seconds)
+    ms = dict(zip(points, times))
+    rows = [{"format": "onnx", "params": {"op": "If", "nested": kind == "if2", "nodes": n},
+             "if_us": (ms[kind, n, 1] - ms["plain", n, 1]) * 1e3 / (2 if kind == "if2" else 1)}
+            for n in CONTROL_IFS for kind in ("if", "if2")]
+    rows += [{"format": "onnx", "params": {"op": "Loop", "nodes": n, "iterations": trips},
+              "iteration_us": (ms["loop", n, trips] - ms["plain", n, trips]) * 1e3 / trips} for n, trips in CONTROL_LOOPS]
+    return rows
+
+PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "control": probe_control, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
@@ -1183,6 +1262,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"depthwise_set_factor.float32 = [{curve}]")
         if probes.get("conv-tiles"):
             print(conv_tiles_summary(probes["conv-tiles"]))
+        if probes.get("control"):
+            runs = statistics.median(r["if_us"] for r in probes["control"] if "if_us" in r)
+            iterations = statistics.median(r["iteration_us"] for r in probes["control"] if "iteration_us" in r)
+            print(f"# onnxruntime If: {runs:.3g} us a run beyond its branch's nodes; Loop: {iterations:.3g} us an iteration"
+                  " (kernels.float32.If / .Loop fixed_us: these less the runtime's dispatch_overhead_us)")
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")

@@ -18,24 +18,28 @@ import math
 
 from .onnx_loops import loop_repeats, subgraphs, unroll_loops
 
-__all__ = ["inline_branches", "referenced_names"]
+__all__ = ["control_markers", "inline_branches", "referenced_names"]
 
 _MAX_IFS = 256  # nested and sequential Ifs together: more is not a model this costs
 
 
 def inline_branches(model, feed: dict | None = None, choices: list[str] | None = None,
-                    known: frozenset = frozenset(), count_loops=None) -> tuple[object, tuple[str, ...], list[str]]:
+                    known: frozenset = frozenset(), count_loops=None,
+                    markers: bool = False) -> tuple[object, tuple[str, ...], list[str]]:
     """``(model, notes, choices)``: ``model`` (changed in place) with every ``If`` replaced by one
     branch, in graph order; ``feed`` (input name -> zeros of its resolved shape) lets a condition
     that follows from the shapes be evaluated; ``choices`` replays an earlier call's branches on
     another copy of the same model; ``known``: inputs whose ``feed`` value the user gave
     (``--input-value``), on which a condition is evaluated too; ``count_loops(model)`` (the reader's:
     one run on what bench feeds, ort_shapes.loop_iterations) gives the iterations of the Loops it
-    cannot unroll.  Unchanged, no notes, when it has no If or Loop."""
+    cannot unroll.  ``markers``: each If and Loop onnxruntime runs leaves a node of its op type and
+    name, no subgraph, that the cost model prices (``control_markers``); not for a model to run.
+    Unchanged, no notes, when it has no If or Loop."""
     graph = model.graph
     notes: list[str] = []
     judged: list[str] = []  # the Ifs whose branch was chosen by weight, not by their condition
     made: list[str] = []
+    ran: list[tuple[str, str]] = []  # (op type, name) of each If and Loop onnxruntime runs
     constants = _constant_values(graph)
     # an earlier call's choices: its Ifs' branches, then its Loops' trip counts ("loop:N")
     replayed = [c for c in choices if not c.startswith("loop:")] if choices is not None else None
@@ -57,6 +61,7 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
             else:
                 chosen, why = _choose(node, branches, constants)
             made.append(chosen)
+            ran.append(("If", node.name or node.output[0]))
             body = branches[chosen]
             nodes = _renamed(body, node)
             del graph.node[at]
@@ -85,17 +90,23 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
     replay = [int(c[5:]) for c in choices if c.startswith("loop:")] if choices is not None else None
     iterations: list[dict[str, int]] = []
 
-    def ran(node) -> int | None:  # one run for all of them, made when the first asks
+    def ran_loops(node) -> int | None:  # one run for all of them, made when the first asks
         if not iterations:
             iterations.append(count_loops(model) if count_loops is not None else {})
         return iterations[0].get(node.name or node.output[0])
 
-    loop_notes, counts = unroll_loops(model, trip_count, replay, ran)
+    loops = [node.name or node.output[0] for node in graph.node if node.op_type == "Loop"]
+    loop_notes, counts = unroll_loops(model, trip_count, replay, ran_loops)
+    # each Loop unrolled or kept as one copy still runs as onnxruntime's Loop, its iterations' worth
+    ran.extend(("Loop", f"{name}__x{count if count > 0 else -1 - count}")
+               for name, count in zip(loops, counts) if count > 0 or count < -1)
     notes.extend(loop_notes)
     made.extend(f"loop:{c}" for c in counts)
     if any(node.op_type == "If" for node in graph.node):  # a kept Loop body's Ifs, now the graph's
         constants.update(_constant_values(graph))
         inline_ifs()
+    if markers:
+        control_markers(graph, ran)
     if judged:
         notes.append(f"{len(judged)} If node(s) whose condition is known only at run time: each costed as the "
                      f"branch holding more weights ({'; '.join(judged[:2])}{'; ...' if len(judged) > 2 else ''})")
@@ -104,6 +115,20 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
         notes.append(f"{len(scans)} Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in scans[:3])}): "
                      "their bodies are not costed")
     return model, tuple(notes), made
+
+
+def control_markers(graph, ran: list[tuple[str, str]]) -> None:
+    """A node per If and Loop onnxruntime runs (``ran``: op type, name), appended to ``graph``: its op
+    type and name (a kept Loop body's If, and a Loop, named ``__x<count>``: run that many times,
+    ``onnx_loops.loop_repeats``), no inputs, a float of its own out (its terms are fp32 ones).
+    onnxruntime's If costs ~1 us a run beyond its branch's nodes, its Loop ~0.7 us an iteration
+    (``scripts/microbench_probes.py --probe control``): Silero VAD's If graph runs 7 Ifs a call."""
+    from onnx import TensorProto, helper
+
+    for op_type, name in ran:
+        out = f"{name}/ran"
+        graph.node.append(helper.make_node(op_type, [], [out], name=name))
+        graph.value_info.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, []))
 
 
 def _value_dependent(graph, name: str, known: frozenset = frozenset()) -> bool:

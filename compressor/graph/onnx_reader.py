@@ -140,9 +140,9 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             del dims[:]
             for d in fixed[value.name]:
                 dims.add().dim_value = d
-    # An If's ops live in its branches (onnx_control.py): one is inlined, chosen on zeros of these shapes.
+    # An If's ops live in its branches (onnx_control.py): one inlined, chosen on zeros of these shapes; markers.
     model, branch_notes, choices = (inline_branches(model, {s.name: filled(shape, s.dtype, values.get(s.name, 0))
-                                                            for s, shape in zip(specs, shapes)}, known=frozenset(values),
+                                                            for s, shape in zip(specs, shapes)}, known=frozenset(values), markers=True,
                                                     count_loops=lambda m: loop_iterations(m, bench_feed(m, fixed, specs, values)(set(fixed))))
                                     if _has_control_flow(model) else (model, (), []))
     notes = (*notes, *branch_notes)

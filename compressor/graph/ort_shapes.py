@@ -107,8 +107,10 @@ def shapes_of_run(path: Path, model, shapes: dict, specs, *, choices: list[str] 
     VITS voice writes one frame of audio for zeros, far more for ``input_lengths=64``."""
     probe = _probe(path, choices)
     feed_of = bench_feed(probe, shapes, specs, values)
+    produced = {out for node in probe.graph.node for out in node.output}  # not the reader's control markers
     try:
-        return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output if out]), ""
+        return shapes_from_run(probe, feed_of, [out for node in model.graph.node for out in node.output
+                                                if out and out in produced]), ""
     except ShapeRunError as error:  # these inputs do not run: the reader refuses what it cannot cost
         return {}, str(error)
     except Exception:  # noqa: BLE001 - onnxruntime cannot load it (a custom op): the file's inference is all there is

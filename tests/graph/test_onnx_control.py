@@ -104,3 +104,33 @@ def test_an_input_value_for_an_input_the_model_lacks_is_refused_naming_it(tmp_pa
 
     with pytest.raises(ConfigError, match="sr.*x, flag"):
         read_graph(_if_model(tmp_path / "value.onnx", "value"), input_shapes=((1, 8, 16, 16), ()), input_values={"sr": 1})
+
+
+@pytest.mark.parametrize("as_run", [False, True])
+def test_each_if_that_runs_leaves_a_marker_its_own_cost_is_put_on(tmp_path, as_run):
+    """onnxruntime's If costs ~0.8 us a run beyond its branch's nodes (microbench_probes.py --probe
+    control): the inlined branch keeps a node of the If's name and op type, of no bytes, that the
+    host profile prices by its If terms; nested Ifs one each."""
+    import sys
+    from pathlib import Path
+
+    from compressor.measure.estimate import estimate_artifact
+    from compressor.targets.load import load_target
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import microbench_probes as mp
+
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    terms = target.compute.runtime_cost("onnx").kernels["float32"]["If"]
+    latency = {}
+    for kind, ifs in (("plain", 0), ("if", 1), ("if2", 2)):
+        path = mp.build_control(tmp_path / f"{kind}.onnx", kind, 8)
+        graph = read_graph(path, as_run=as_run)
+        markers = [op for op in graph.ops if op.op_type == "If"]
+        assert len(markers) == ifs and all(not op.inputs and op.input_bytes == op.weight_bytes == 0 for op in markers)
+        assert len([op for op in graph.ops if op.op_type == "Add"]) == 8
+        latency[kind] = estimate_artifact(path, target, threads=1, graph=graph).latency_ms
+    dispatch = target.compute.runtime_cost("onnx").dispatch_overhead_us
+    assert terms.fixed_us > 0
+    for kind, ifs in (("if", 1), ("if2", 2)):  # ((identity nodes of the branches aside))
+        assert latency[kind] - latency["plain"] >= ifs * (terms.fixed_us + dispatch) * 1e-3 * 0.99
