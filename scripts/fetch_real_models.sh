@@ -395,6 +395,12 @@ for pkg in asterocr==1.0.2 vk-captcha-cyrillic==2.0.3 guard-local-detector==0.0.
     wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
 done
 
+# --- held-out set 25 -------------------------------------------------------------------------------
+# (five pinned py3-none-any wheels, no post-step)
+for pkg in credsweeper==1.19.5 pymupdf4llm==1.28.2 eosce==0.2.0 typeseg==0.2.7 onnx-asr==0.12.0; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
