@@ -1152,7 +1152,8 @@ def build_control(path: Path, kind: str, nodes: int, *, trips: int = 1, width: i
     """``kind`` "plain": x [1, width] through ``nodes`` x ``trips`` Adds of a constant; "if": the same
     Adds (``nodes``) in the then-branch of an If, "if2" in an If nested in one, on a condition that
     is true on any input (ReduceMax(x) < 3e38, in every kind: bench feeds random values); "loop": a Loop of ``trips`` iterations whose
-    body adds ``nodes`` times to its carried value."""
+    body adds ``nodes`` times to its carried value; "scan": a Scan doing the same over the rows of a second input
+    s [trips, width] (its slice unread: what a Scan costs an iteration, not its body), which every kind takes."""
     import onnx
     from onnx import TensorProto as T
     from onnx import helper as h
@@ -1184,6 +1185,11 @@ def build_control(path: Path, kind: str, nodes: int, *, trips: int = 1, width: i
             return h.make_graph(made, prefix, [], [value(prefix + "out")]), prefix + "out"
         graph_nodes.append(h.make_node("If", ["c"], ["y"], then_branch=branches("t", kind == "if2")[0],
                                        else_branch=branches("e", -1)[0]))
+    elif kind == "scan":
+        made, last = chain("v", "b", nodes)
+        body = h.make_graph(made + [h.make_node("Identity", [last], ["v_out"])], "body", [value("v"), value("row", shape=(width,))],
+                            [value("v_out")])
+        graph_nodes.append(h.make_node("Scan", ["x", "s"], ["y"], body=body, num_scan_inputs=1))
     else:
         made, last = chain("v", "b", nodes)
         body = h.make_graph(made + [h.make_node("Identity", [last], ["v_out"]), h.make_node("Identity", ["go"], ["go_out"])],
@@ -1191,7 +1197,7 @@ def build_control(path: Path, kind: str, nodes: int, *, trips: int = 1, width: i
                             [value("go_out", T.BOOL, ()), value("v_out")])
         inits += [h.make_tensor("trips", T.INT64, [], [trips])]
         graph_nodes.append(h.make_node("Loop", ["trips", "c", "x"], ["y"], body=body))
-    graph = h.make_graph(graph_nodes, kind, [value("x")], [value("y")], inits)
+    graph = h.make_graph(graph_nodes, kind, [value("x"), value("s", shape=(trips, width))], [value("y")], inits)
     onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)], ir_version=8), str(path))
     return path
 
@@ -1204,7 +1210,8 @@ def probe_control(work: Path, seconds: float) -> list[dict]:
     """onnxruntime's If and Loop beyond the nodes they run (the cost model inlines an If's branch and
     unrolls or repeats a Loop's body): an If of 1, 8 and 32 Adds, and one nested in another, against
     the same Adds in the graph; Loops of 1 and 8 Adds over 16 and 128 iterations against their Adds
-    unrolled.  ``if_us``: the excess per If run; ``iteration_us``: per Loop iteration.  Silero VAD's
+    unrolled, and Scans as long (their state carried as the Loop's).  ``if_us``: the excess per If run;
+    ``iteration_us``: per Loop or Scan iteration.  Silero VAD's
     If graph runs 7 Ifs a call (57 nodes where its plain twin runs 21) and 0.021 ms more."""
     import microbench_kernels as mk
 
@@ -1214,7 +1221,7 @@ def probe_control(work: Path, seconds: float) -> list[dict]:
             paths.append(build_control(work / f"control-{kind}-{n}.onnx", kind, n))
             points.append((kind, n, 1))
     for n, trips in CONTROL_LOOPS:
-        for kind in ("plain", "loop"):
+        for kind in ("plain", "loop", "scan"):
             paths.append(build_control(work / f"control-{kind}-{n}-{trips}.onnx", kind, n, trips=trips))
             points.append((kind, n, trips))
     times, _ = mk.time_files(paths, mk.build_empty(work / "empty.onnx"), seconds=seconds)
@@ -1224,6 +1231,8 @@ def probe_control(work: Path, seconds: float) -> list[dict]:
             for n in CONTROL_IFS for kind in ("if", "if2")]
     rows += [{"format": "onnx", "params": {"op": "Loop", "nodes": n, "iterations": trips},
               "iteration_us": (ms["loop", n, trips] - ms["plain", n, trips]) * 1e3 / trips} for n, trips in CONTROL_LOOPS]
+    rows += [{"format": "onnx", "params": {"op": "Scan", "nodes": n, "iterations": trips},
+              "iteration_us": (ms["scan", n, trips] - ms["plain", n, trips]) * 1e3 / trips} for n, trips in CONTROL_LOOPS]
     return rows
 
 PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "control": probe_control, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
@@ -1264,9 +1273,11 @@ def main(argv: list[str] | None = None) -> int:
             print(conv_tiles_summary(probes["conv-tiles"]))
         if probes.get("control"):
             runs = statistics.median(r["if_us"] for r in probes["control"] if "if_us" in r)
-            iterations = statistics.median(r["iteration_us"] for r in probes["control"] if "iteration_us" in r)
-            print(f"# onnxruntime If: {runs:.3g} us a run beyond its branch's nodes; Loop: {iterations:.3g} us an iteration"
-                  " (kernels.float32.If / .Loop fixed_us: these less the runtime's dispatch_overhead_us)")
+            each = {op: statistics.median(r["iteration_us"] for r in probes["control"] if r["params"]["op"] == op)
+                    for op in ("Loop", "Scan") if any(r["params"]["op"] == op for r in probes["control"])}
+            print(f"# onnxruntime If: {runs:.3g} us a run beyond its branch's nodes; "
+                  + "; ".join(f"{op}: {us:.3g} us an iteration" for op, us in each.items())
+                  + " (kernels.float32.If / .Loop / .Scan fixed_us: these less the runtime's dispatch_overhead_us)")
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")

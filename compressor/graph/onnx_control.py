@@ -9,7 +9,8 @@ input shapes alone (Silero's "squeeze if the batch is 1": onnxruntime evaluates 
 zeros of those shapes); else, as the condition depends on an input's value (its sample rate),
 the branch holding more weights (ties: ``then_branch``), said so in a note.  Branch outputs take
 the ``If``'s output names; branch initializers join the graph's.  ``Loop`` nodes are unrolled
-where their trip count is known (onnx_loops.py); ``Scan`` bodies are not costed, as a note says.
+where their trip count is known, or kept as one copy of their body run as many times as they ran,
+as are ``Scan`` nodes (onnx_loops.py); a body neither can take is not costed, as a note says.
 """
 
 from __future__ import annotations
@@ -95,18 +96,16 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
             iterations.append(count_loops(model) if count_loops is not None else {})
         return iterations[0].get(node.name or node.output[0])
 
-    loops = [node.name or node.output[0] for node in graph.node if node.op_type == "Loop"]
+    loops = [(node.op_type, node.name or node.output[0]) for node in graph.node if node.op_type in ("Loop", "Scan")]
     loop_notes, counts = unroll_loops(model, trip_count, replay, ran_loops)
-    # each Loop unrolled or kept as one copy still runs as onnxruntime's Loop, its iterations' worth
-    ran.extend(("Loop", f"{name}__x{count if count > 0 else -1 - count}")
-               for name, count in zip(loops, counts) if count > 0 or count < -1)
+    # each Loop (Scan) unrolled or kept as one copy still runs as onnxruntime's, its iterations' worth
+    ran.extend((op_type, f"{name}__x{count if count > 0 else -1 - count}")
+               for (op_type, name), count in zip(loops, counts) if count > 0 or count < -1)
     notes.extend(loop_notes)
     made.extend(f"loop:{c}" for c in counts)
     if any(node.op_type == "If" for node in graph.node):  # a kept Loop body's Ifs, now the graph's
         constants.update(_constant_values(graph))
         inline_ifs()
-    if markers:
-        control_markers(graph, ran)
     if judged:
         notes.append(f"{len(judged)} If node(s) whose condition is known only at run time: each costed as the "
                      f"branch holding more weights ({'; '.join(judged[:2])}{'; ...' if len(judged) > 2 else ''})")
@@ -114,6 +113,8 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
     if scans:
         notes.append(f"{len(scans)} Scan node(s) ({', '.join(repr(n.name or n.output[0]) for n in scans[:3])}): "
                      "their bodies are not costed")
+    if markers:
+        control_markers(graph, ran)
     return model, tuple(notes), made
 
 

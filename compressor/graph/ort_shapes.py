@@ -130,16 +130,16 @@ def _probe(path: Path, choices: list[str]):
 
 
 def loop_iterations(model, feed: dict) -> dict[str, int]:
-    """Loop node name -> how many times its body ran in one onnxruntime run of ``model`` on ``feed``
+    """Loop (and Scan) node name -> how many times its body ran in one onnxruntime run of ``model`` on ``feed``
     (the profiler times each body node per iteration); {} where it cannot run.  Each body's nodes
     are named apart first: the profiler names a node by its name alone, and tf2onnx names every
     LSTM's body alike (piper-tts's diacritizer: 4 Loops of 47 steps were counted 188 each)."""
     import onnx
 
-    loops = [node.name or node.output[0] for node in model.graph.node if node.op_type == "Loop"]
+    loops = [node.name or node.output[0] for node in model.graph.node if node.op_type in ("Loop", "Scan")]
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
-    for k, node in enumerate(node for node in probe.graph.node if node.op_type == "Loop"):
+    for k, node in enumerate(node for node in probe.graph.node if node.op_type in ("Loop", "Scan")):
         for j, inner in enumerate(next(a.g for a in node.attribute if a.name == "body").node):
             inner.name = f"loop{k}/{j}"
     with tempfile.TemporaryDirectory(prefix="compress-loops.") as work:

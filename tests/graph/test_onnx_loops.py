@@ -223,3 +223,44 @@ def test_a_loop_body_building_a_sequence_beside_an_if_is_left_whole():
     notes, made = unroll_loops(model, lambda node: None, ran_of=lambda node: 4)
     assert made == [-1] and [n.op_type for n in model.graph.node] == ["SequenceEmpty", "Loop"]
     assert any("'strided'" in note and "not costed" in note for note in notes)
+
+
+def _scan_model(path, length: int = 40):
+    """A Scan over x [length, WIDTH]: h' = tanh(h W + row), its scan output every h', then the
+    stacked states through a MatMul by V [WIDTH, WIDTH] (what follows the Scan)."""
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["h_in", "W"], ["hw"], name="cell/matmul"),
+         helper.make_node("Add", ["hw", "row"], ["pre"], name="cell/add"),
+         helper.make_node("Tanh", ["pre"], ["h_out"], name="cell/tanh"),
+         helper.make_node("Identity", ["h_out"], ["h_scan"], name="cell/scan")],
+        "cell", [helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [WIDTH]),
+                 helper.make_tensor_value_info("row", TensorProto.FLOAT, [WIDTH])],
+        [helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [WIDTH]),
+         helper.make_tensor_value_info("h_scan", TensorProto.FLOAT, [WIDTH])])
+    inits = [numpy_helper.from_array((np.eye(WIDTH) * 0.5).astype(np.float32), "W"),
+             numpy_helper.from_array(np.eye(WIDTH, dtype=np.float32), "V"),
+             numpy_helper.from_array(np.zeros(WIDTH, np.float32), "h0")]
+    nodes = [helper.make_node("Scan", ["h0", "x"], ["h_last", "hs"], name="scan", body=body, num_scan_inputs=1),
+             helper.make_node("MatMul", ["hs", "V"], ["y"], name="after")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [length, WIDTH])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+                               helper.make_tensor_value_info("h_last", TensorProto.FLOAT, None)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+@pytest.mark.parametrize("as_run", [False, True])
+def test_a_scan_is_one_copy_of_its_body_run_as_long_as_its_input_and_what_follows_reads_every_row(tmp_path, as_run):
+    """typeseg's Mamba runs 12 Scans of 1,536 steps: left whole, each was costed as one op of its
+    inputs' bytes (0.14x of its time).  Now its body once, run a row at a time, and the MatMul after
+    it over all 40 stacked rows, not the one a single copy writes; and a marker for the Scan's own
+    cost an iteration."""
+    graph = read_graph(_scan_model(tmp_path / "scan.onnx"), as_run=as_run)
+    (cell,) = [op for op in graph.ops if op.repeats > 1 and op.kind == "fully_connected"]
+    assert cell.repeats == 40 and cell.macs == WIDTH * WIDTH
+    (after,) = [op for op in graph.ops if op.name == "after"]
+    assert after.macs == 40 * WIDTH * WIDTH
+    (scan,) = [op for op in graph.ops if op.op_type == "Scan"]
+    assert scan.repeats == 40 and not scan.inputs
+    assert any("Scan" in note and "x40" in note for note in graph.notes)
+    assert not any("not costed" in note for note in graph.notes)
