@@ -288,7 +288,7 @@ SUBTRACT_PROFILED_GLUE = False
 _PROFILED_GLUE_FOR = {("onnx", "float32"): ("depthwise",)}
 PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's kinds to a fresh copy
 # LiteRT's RFFT2D: a rate per unit of its work (N log2 N a plane) and a cost per plane (a call);
-# onnxruntime's DFT likewise per transform (its radix-2 FFT's, or Bluestein's: ort_signal.py).
+# onnxruntime's DFT likewise per transform (its radix-2 FFT's, or Bluestein's: onnx_ops.py).
 # Families fitted by functions of their own, not into any kind's terms: the recurrent ones set the
 # runtime's per-step costs (rnn_steps, its LSTM / GRU cell terms), dqmm, mmitf and dql its dynamic
 # quantization's, convint its ConvInteger's; matmul_const is a check, fitted by nothing (an ONNX MatMul

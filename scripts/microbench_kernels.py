@@ -200,7 +200,7 @@ GRID["transposed"] = [{"h": h, "w": h, "cin": cin, "cout": cout, "k": k, "s": s}
                                                  (28, 128, 128, 2, 2), (14, 256, 128, 2, 2), (56, 32, 32, 3, 2)]]
 
 # onnxruntime's DFT (added 2026-12-07): a radix-2 FFT for a power-of-two length, Bluestein's
-# chirp-z (three FFTs of the power of two >= 2n - 1) for any other (compressor/graph/ort_signal.py).
+# chirp-z (three FFTs of the power of two >= 2n - 1) for any other (compressor/graph/onnx_ops.py).
 # decibri's streaming speech enhancer (held-out set 20) runs a 512-point forward and inverse
 # transform a frame, 22 us where the element-wise terms gave 4.4.  One frame (a streaming model's)
 # to 100 (an STFT's), real one-sided and complex inverse.

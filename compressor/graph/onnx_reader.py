@@ -12,18 +12,17 @@ The shared pieces (tensor sizes, op records, compacting the graph) are ir.py's.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 from ..errors import ModelLoadError
-from .ir import Graph, Tensor, compact, compute_dtype, elements, make_op, op_dtype, size_bytes
+from .ir import Graph, Tensor, compact, compute_dtype, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
 from .onnx_loops import loop_repeats
+from .onnx_ops import ONNX_WEIGHTS, dft_fields, fused_activation, onnx_kind_macs, output_axis, stft_fields
 from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
     broadcast_calls,
-    einsum_macs,
     elementwise_copies,
     kernel_walk,
     recurrent_steps,
@@ -31,7 +30,6 @@ from .ort_kernels import (
     step_weight_bytes,
 )
 from .ort_contrib import contrib_notes
-from .ort_signal import dft_fields
 from .ort_trees import TREE_ENSEMBLES, tree_fields
 from .ort_shapes import (bench_feed, costed_unknown, filled, loop_iterations, run_failure, shapes_of_run,
                          sign_misses, values_of_run)
@@ -39,36 +37,6 @@ from .subnormals import subnormal_vectors
 from .shapes import InputSpec, check_input_values, resolve_input_shapes
 
 __all__ = ["onnx_input_specs", "read_onnx"]
-
-
-_ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3), "DynamicQuantizeLSTM": (1, 2, 3),
-                 "Conv": (1, 2), "FusedConv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "FusedGemm": (1, 2),
-                 "MatMul": (1,), "FusedMatMul": (1,), "ConvInteger": (1,), "MatMulInteger": (1,),
-                 "QLinearConv": (3, 8), "QLinearMatMul": (3,), "QGemm": (3, 6), "DynamicQuantizeMatMul": (1, 4),
-                 "MatMulIntegerToFloat": (1, 6), "Einsum": (0, 1), "MatMulNBits": (1, 2, 3, 5)}
-# Matrix products: MACs = output elements x the shared dimension K (_onnx_kind_macs).
-_MATMULS = ("Gemm", "FusedGemm", "MatMul", "FusedMatMul", "MatMulInteger", "QLinearMatMul", "QGemm",
-            "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulNBits")
-_ONNX_KINDS = {
-    **dict.fromkeys(_MATMULS, "fully_connected"), "ConvTranspose": "conv",
-    # onnxruntime's own layout ops (the optimized graph): copies.
-    **dict.fromkeys(("ReorderInput", "ReorderOutput"), "reshape"),
-    **dict.fromkeys(("NhwcMaxPool", "QLinearAveragePool"), "pool"),
-    **dict.fromkeys(("Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd", "QLinearSoftmax"), "elementwise"),
-    **dict.fromkeys(("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"), "quantize"),
-    **dict.fromkeys(("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "ReduceMean",
-                     "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "QLinearAveragePool",
-                     "QLinearGlobalAveragePool"), "pool"),
-    **dict.fromkeys(("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice",
-                     "Gather", "GatherElements", "GatherND", "Pad", "Expand", "Tile", "Identity",
-                     "DepthToSpace", "SpaceToDepth", "QLinearConcat"), "reshape"),
-    **dict.fromkeys(("Add", "Sub", "Mul", "Div", "Sum", "Relu", "Clip", "Sigmoid", "Tanh", "HardSwish",
-                     "HardSigmoid", "LeakyRelu", "PRelu", "Elu", "Selu", "Gelu", "Erf", "Exp", "Log", "Sqrt",
-                     "Reciprocal", "Pow", "Neg", "Abs", "Max", "Min", "Mean", "Floor", "Ceil", "Round",
-                     "Softplus", "Mish", "Sign", "Cast", "Where", "Equal", "Less", "Greater", "Not", "And",
-                     "Or", "BatchNormalization", "QLinearAdd", "QLinearMul", "QLinearSigmoid",
-                     "QLinearLeakyRelu"), "elementwise"),
-}
 
 
 def _dtype_of(code: int) -> str:
@@ -285,11 +253,11 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
         inputs, outputs, dtype = rewired.get(i, ([alias.get(n, n) for n in node.input], list(node.output), None))
         slots = [index(n) if n else None for n in inputs]
         outs = [index(n) for n in outputs if n]
-        kind, macs = _onnx_kind_macs(node, slots, outs, tensors)
+        kind, macs = onnx_kind_macs(node, slots, outs, tensors)
         steps = recurrent_steps(node, slots, tensors) if node.op_type in RECURRENT else 0
         channels_last = any(a.name == "channels_last" and a.i for a in node.attribute)
         groups = next((a.i for a in node.attribute if a.name == "group"), 1)
-        weights = [slots[j] for j in _ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
+        weights = [slots[j] for j in ONNX_WEIGHTS.get(node.op_type, ()) if j < len(slots) and slots[j] is not None]
         ins = [s for s in slots if s is not None]
         op = make_op(tensors, name=node.name or (outputs[0] if outputs else node.op_type),
                      op_type=_NCHWC_POOLS.get(node.op_type, node.op_type) if node.domain == "com.microsoft.nchwc"
@@ -315,12 +283,16 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, kernel_calls=broadcast_calls(*(tensors[slots[j]].shape for j in pair)))
         if node.op_type in _SUBNORMAL_CHECKED and len(inputs) > 1 and inputs[1] in initializers:
             op = dataclasses.replace(op, subnormal_vectors=subnormal_vectors(
-                initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=_output_axis(node)))
+                initializers[inputs[1]], nchwc=node.domain == "com.microsoft.nchwc", output_axis=output_axis(node)))
         if node.op_type in TREE_ENSEMBLES and ins:  # its size, threading, visits and, on bench's rows, misses
             op = dataclasses.replace(op, **tree_fields(node, tensors[ins[0]].shape, ran.get(node.input[0])))
         op = dataclasses.replace(op, repeats=loop_repeats(node.name))  # a kept Loop body's op: once an iteration
-        if node.op_type == "DFT" and node.domain == "" and ins:  # its transforms and their work (ort_signal.py)
-            op = dataclasses.replace(op, **dft_fields(node, opset, tensors[ins[0]].shape, initializers))
+        if node.op_type in ("DFT", "STFT") and node.domain == "" and ins:  # its transforms and their work (onnx_ops.py)
+            op = dataclasses.replace(op, **(dft_fields(node, opset, tensors[ins[0]].shape, initializers) if node.op_type == "DFT"
+                                            else stft_fields(node, [tensors[s].shape if s is not None else None for s in slots],
+                                                             tensors[outs[0]].shape if outs else None, initializers)))
+        if activation := fused_activation(node):  # a pass over its output after the GEMM
+            op = dataclasses.replace(op, fused_activation=activation)
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:
             op = dataclasses.replace(op, sign_misses=misses[node.input[0]])
         ops.append(op)
@@ -334,67 +306,8 @@ _NCHWC_POOLS = {name: f"Nchwc{name}" for name in ("MaxPool", "AveragePool", "Glo
 _SUBNORMAL_CHECKED = ("Conv", "FusedConv", "Gemm", "FusedGemm", "MatMul", "FusedMatMul")
 
 
-def _output_axis(node) -> int:
-    """The output-channel axis of a node's weight (input 1): a Conv's 0, a MatMul's last, a
-    Gemm's 1 unless ``transB``."""
-    if node.op_type in ("Gemm", "FusedGemm"):
-        return 0 if any(a.name == "transB" and a.i for a in node.attribute) else 1
-    return -1 if node.op_type in ("MatMul", "FusedMatMul") else 0
-
-
 def _has_control_flow(model) -> bool:
     return any(node.op_type in ("If", "Loop", "Scan") for node in model.graph.node)
-
-
-def _onnx_kind_macs(node, slots, outs, tensors) -> tuple[str, int]:
-    def shape(position):
-        index = slots[position] if position < len(slots) else None
-        return tensors[index].shape if index is not None else None
-
-    attrs = {a.name: a for a in node.attribute}
-    out = elements(tensors[outs[0]].shape) if outs else 0
-    op_type = node.op_type
-    if op_type in ("Conv", "FusedConv", "ConvInteger", "QLinearConv"):
-        # Also onnxruntime's NCHWc Conv (com.microsoft.nchwc): its weight is already padded to
-        # the channel block, so these MACs are the ones MLAS computes.
-        w = shape(3) if op_type == "QLinearConv" else shape(1)
-        if not w or len(w) < 3:
-            return "conv", 0
-        group = attrs["group"].i if "group" in attrs else 1
-        macs = out * math.prod(w[1:])  # weight [O, Cin / group, *kernel]
-        if group > 1 and w[1] == 1:  # one input channel per group: depthwise (NCHW, NHWC or NCHWc)
-            return "depthwise", macs
-        if group == 1 and all(k == 1 for k in w[2:]):
-            return "pointwise", macs
-        return "conv", macs
-    if op_type == "ConvTranspose":
-        x, w = shape(0), shape(1)  # weight [Cin, Cout / group, *kernel]
-        return "conv", (elements(x) * math.prod(w[1:]) if x and w else 0)
-    if op_type in RECURRENT:
-        # Recurrent layers are gate matmuls: per time step and direction, W [gates x H, I] times
-        # the input and R [gates x H, H] times the state (ONNX W, R are [dirs, gates x H, I / H];
-        # onnxruntime's DynamicQuantizeLSTM stores them transposed, [dirs, I / H, 4 x H]).
-        x, w, r = shape(0), shape(1), shape(2)
-        if not (x and w and r) or len(x) < 3:
-            return "fully_connected", 0
-        if op_type == "DynamicQuantizeLSTM":
-            w, r = (w[0], w[2], w[1]), (r[0], r[2], r[1])
-        steps_batch = x[0] * x[1]  # [seq, batch, input] (layout 0) or [batch, seq, input]: the same product
-        return "fully_connected", steps_batch * w[0] * w[1] * (w[2] + r[2])
-    if op_type == "Einsum":  # a contraction of two operands: batched matrix products
-        return "fully_connected", einsum_macs(node, [shape(0), shape(1)])[0]
-    if op_type in _MATMULS:
-        a = shape(0)
-        if not a:
-            return "fully_connected", 0
-        if op_type == "FusedMatMul" and outs and tensors[outs[0]].shape:
-            # transA / transBatchA move K around: K = A's elements per output row.
-            rows = out // max(tensors[outs[0]].shape[-1], 1)
-            return "fully_connected", out * (elements(a) // max(rows, 1))
-        trans_a = op_type in ("Gemm", "FusedGemm", "QGemm") and "transA" in attrs and attrs["transA"].i
-        k = a[0] if trans_a or len(a) == 1 else a[-1]
-        return "fully_connected", out * k
-    return _ONNX_KINDS.get(op_type, "other"), 0
 
 
 # ---------------------------------------------------------------------------- both formats
