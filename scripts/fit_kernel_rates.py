@@ -614,7 +614,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # transformer fusions (fused_more), LiteRT's average pools (avgpool) and onnxruntime's depth <-> space
         # rearrangements (space_depth).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
-                                                        "fused_more", "avgpool", "transpose_block", "unary",
+                                                        "fused_more", "avgpool", "transpose_block", "unary", "cast",
                                                         "bmm_rows", "space_depth", "pool_nchw", "reduce_strided",
                                                         *REACH_FAMILIES):
             groups.setdefault(r["kind"], []).append(r)

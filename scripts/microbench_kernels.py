@@ -599,6 +599,17 @@ UNARY_OPS = ("Elu", "Selu", "Celu", "Softplus", "Softsign", "Sin", "Cos", "Exp",
 GRID["unary"] = [{"op": op, "shape": s} for op in UNARY_OPS
                  for s in [(1, 128, 384), (1, 16, 64, 64), (1, 64, 56, 56), (1, 10, 286, 382)]]
 
+# onnxruntime's Cast by the pair it converts (added 2026-12-07, session 31, onnx fp32 only): its cost
+# per element is the pair's, not its bytes' (by its profiler: fp16 -> fp32 0.08 ns an element with
+# MLAS's converter, fp32 -> int64 0.52, int32 -> fp32 0.10), where the element-wise kind's bytes said
+# 0.17, 0.19 and 0.22.  mk8dx-table-reader's fp16 Keras LSTM (held-out set 6) runs 316 Casts a call
+# (onnxruntime's inserted casts around its fp16 ops): 7.4 ms as the kind's bytes, ~4 by the profiler.
+CAST_PAIRS = [("float32", "float16"), ("float16", "float32"), ("float32", "int64"), ("int64", "float32"),
+              ("float32", "int32"), ("int32", "float32"), ("float32", "uint8"), ("uint8", "float32"),
+              ("int64", "int32"), ("int32", "int64"), ("bool", "float32"), ("float32", "bool"), ("int64", "bool"),
+              ("float32", "int8"), ("int8", "float32"), ("float32", "float64"), ("float64", "float32")]
+GRID["cast"] = [{"from": a, "to": b, "shape": s} for a, b in CAST_PAIRS for s in [(1, 32768), (1, 131072), (1, 327680), (1, 1310720)]]
+
 # onnxruntime's Einsum (added 2026-12-06, session 24, onnx fp32 only): it transposes both operands to
 # batched matrices and multiplies them with MLAS, after a preprocessing pass of its own per call.
 # DeepFilterNet3's grouped linears ("btgi,gih->btgh", held-out set 10) cost ~12 us where the bytes
@@ -821,7 +832,7 @@ BUILT_AS = {"instance_norm": "fused", "dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "g
 # The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
 # tree files the other builders cannot write): no other format builds them.
 ONNX_ONLY = frozenset({
-    "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "cast", "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
     "rnn_plain", "rnn_step", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
@@ -1267,11 +1278,16 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
     inits, nodes, extra_inputs = [], [], []
+    x_type = y_type = TensorProto.FLOAT
 
     def init(name, array, dtype=np.float32):
         inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name)); return name
 
-    if family == "transpose_block":  # one Transpose of a tensor of any rank
+    if family == "cast":  # one Cast from p["from"] to p["to"] (numpy dtype names)
+        x_shape = list(p["shape"])
+        x_type, y_type = (helper.np_dtype_to_tensor_dtype(np.dtype(p[k])) for k in ("from", "to"))
+        nodes.append(helper.make_node("Cast", ["x"], ["y"], to=y_type))
+    elif family == "transpose_block":  # one Transpose of a tensor of any rank
         x_shape = list(p["shape"])
         nodes.append(helper.make_node("Transpose", ["x"], ["y"], perm=list(p["perm"])))
     elif family == "einsum":  # x [a] by a constant [b], or by a second input
@@ -1474,8 +1490,8 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
             nodes.append(helper.make_node(op, ["x", "lo", "hi"], ["y"]))
         else:
             nodes.append(helper.make_node(op, ["x"], ["y"]))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape), *extra_inputs],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", x_type, x_shape), *extra_inputs],
+                              [helper.make_tensor_value_info("y", y_type, None)], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1),
                                                     helper.make_opsetid("ai.onnx.ml", 3)])
     model = onnx.shape_inference.infer_shapes(model)

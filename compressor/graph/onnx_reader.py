@@ -291,6 +291,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
             op = dataclasses.replace(op, **(dft_fields(node, opset, tensors[ins[0]].shape, initializers) if node.op_type == "DFT"
                                             else stft_fields(node, [tensors[s].shape if s is not None else None for s in slots],
                                                              tensors[outs[0]].shape if outs else None, initializers)))
+        if node.op_type == "Cast" and ins and outs:  # its own terms by the pair it converts (fp32's table)
+            op = dataclasses.replace(op, variant=f"{tensors[ins[0]].dtype}_{tensors[outs[0]].dtype}", compute_dtype="float32")
         if activation := fused_activation(node):  # a pass over its output after the GEMM
             op = dataclasses.replace(op, fused_activation=activation)
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:
