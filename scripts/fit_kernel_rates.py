@@ -295,7 +295,8 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
 OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "rnn_step", "dqmm", "mmitf", "dqmm_u8", "mmitf_u8", "dql", "convint", "matmul_const",
                     "matmul_nbits", "while_loop")
-OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D", "DFT", "DFT_bluestein"})
+OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D", "DFT", "DFT_bluestein",
+                       "SVMClassifier", "SVMClassifier_RBF", "SVMClassifier_LINEAR"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
          "step_ns")
 # Runtimes (format, dtype) -> the op types whose kernel branches on the values it is fed, so they set

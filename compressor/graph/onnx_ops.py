@@ -1,7 +1,8 @@
 """ONNX nodes as the IR's ops: their kind and MACs (Conv / Gemm / MatMul and their integer, QLinear
 and onnxruntime-fused forms, recurrent layers, Einsum), the weight and bias slots each takes, and
 what onnxruntime runs after a fused GEMM (``fused_activation``), and its ``DFT`` and ``STFT`` as the
-transforms they run (``dft_fields``, ``stft_fields``).  Split from onnx_reader.py."""
+transforms they run (``dft_fields``, ``stft_fields``), and an SVM's kernel work (``svm_fields``).  Split
+from onnx_reader.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import math
 from .ir import elements
 from .ort_kernels import RECURRENT, einsum_macs
 
-__all__ = ["ONNX_WEIGHTS", "dft_fields", "fused_activation", "onnx_kind_macs", "output_axis", "stft_fields"]
+__all__ = ["ONNX_WEIGHTS", "dft_fields", "fused_activation", "onnx_kind_macs", "output_axis", "stft_fields", "svm_fields"]
 
 
 ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3), "DynamicQuantizeLSTM": (1, 2, 3),
@@ -167,3 +168,21 @@ def _transforms(transforms: int, n: int) -> dict:
     m = 1 << (2 * n - 1).bit_length()
     return {"kind": "other", "macs": int(transforms * 3 * m * math.log2(m)), "kernel_calls": transforms,
             "variant": "bluestein"}
+
+
+def svm_fields(node, shape) -> dict:
+    """``Op`` fields of an ai.onnx.ml SVMClassifier / SVMRegressor over ``shape`` ([rows, features] or
+    [features]): ``macs`` its kernel's work, rows x support vectors x features (rows x classes x
+    features with coefficients alone, the linear mode), ``variant`` its kernel type.  onnxruntime
+    (svmclassifier.h batched_kernel_dot) runs an RBF kernel as a scalar loop on the calling thread
+    (~0.8 ns a step on the EPYC Zen 4) and the others as one GEMM; {} where the shape is not known."""
+    if not shape or not all(isinstance(d, int) and d > 0 for d in shape):
+        return {}
+    rows, features = (1, shape[0]) if len(shape) == 1 else (math.prod(shape[:-1]), shape[-1])
+    attrs = {a.name: a for a in node.attribute}
+    vectors = (sum(attrs["vectors_per_class"].ints) if "vectors_per_class" in attrs
+               else attrs["n_supports"].i if "n_supports" in attrs else 0)
+    kernel = attrs["kernel_type"].s.decode() if "kernel_type" in attrs else "LINEAR"
+    if not vectors:  # the linear mode: coefficients [classes, features]
+        vectors, kernel = max(len(attrs["coefficients"].floats) // features, 1) if "coefficients" in attrs else 1, "LINEAR"
+    return {"kind": "other", "macs": rows * vectors * features, "variant": kernel}

@@ -18,7 +18,7 @@ from ..errors import ModelLoadError
 from .ir import Graph, Tensor, compact, compute_dtype, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
 from .onnx_loops import loop_repeats
-from .onnx_ops import ONNX_WEIGHTS, dft_fields, fused_activation, onnx_kind_macs, output_axis, stft_fields
+from .onnx_ops import ONNX_WEIGHTS, dft_fields, fused_activation, onnx_kind_macs, output_axis, stft_fields, svm_fields
 from .ort_kernels import (
     BROADCAST_OPERANDS,
     RECURRENT,
@@ -293,6 +293,8 @@ def read_onnx(path: Path, *, input_shapes: tuple[tuple[int, ...], ...] | None = 
                                                              tensors[outs[0]].shape if outs else None, initializers)))
         if node.op_type == "Cast" and ins and outs:  # its own terms by the pair it converts (fp32's table)
             op = dataclasses.replace(op, variant=f"{tensors[ins[0]].dtype}_{tensors[outs[0]].dtype}", compute_dtype="float32")
+        if node.op_type in ("SVMClassifier", "SVMRegressor") and ins:  # its kernel's work (onnx_ops.py)
+            op = dataclasses.replace(op, **svm_fields(node, tensors[ins[0]].shape))
         if activation := fused_activation(node):  # a pass over its output after the GEMM
             op = dataclasses.replace(op, fused_activation=activation)
         if node.op_type == "PRelu" and node.input and node.input[0] in misses:

@@ -65,11 +65,12 @@ SYMMETRIC_CONV_KEYS = ("input_channel_multiple", "output_channel_multiple", "min
 # transposed conv is XNNPACK's deconvolution, as TRANSPOSE_CONV is; SLICE is its static slice, as
 # STRIDED_SLICE is; a resource variable's read or write is one contiguous copy, a slice's work; an
 # ONNX MatMul (QLinearMatMul) by a constant weight (``Op.variant`` "gemm", by its own name)
-# onnxruntime's Gemm (QGemm); an STFT its DFT's transform, one a frame (graph/onnx_ops.py).
+# onnxruntime's Gemm (QGemm); an STFT its DFT's transform, one a frame (graph/onnx_ops.py); an
+# SVMRegressor the SVMClassifier's kernel (svmclassifier.h batched_kernel_dot, by its kernel type).
 SAME_KERNEL = {"Convolution2DTransposeBias": "TRANSPOSE_CONV", "SLICE": "STRIDED_SLICE",
                "READ_VARIABLE": "STRIDED_SLICE", "ASSIGN_VARIABLE": "STRIDED_SLICE", "MatMul_gemm": "Gemm",
                "QLinearMatMul_gemm": "QGemm", "TreeEnsembleClassifier": "TreeEnsembleRegressor",
-               "TreeEnsemble": "TreeEnsembleRegressor", "STFT": "DFT"}
+               "TreeEnsemble": "TreeEnsembleRegressor", "STFT": "DFT", "SVMRegressor": "SVMClassifier"}
 
 # Op types of a MAC kind that run another operator than the kind's: XNNPACK's deconvolution for a
 # TRANSPOSE_CONV, onnxruntime's GEMM + col2im for a ConvTranspose, its transposes + batched GEMMs for
