@@ -33,14 +33,14 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
     another copy of the same model; ``known``: inputs whose ``feed`` value the user gave
     (``--input-value``), on which a condition is evaluated too; ``count_loops(model)`` (the reader's:
     one run on what bench feeds, ort_shapes.loop_iterations) gives the iterations of the Loops it
-    cannot unroll.  ``markers``: each If and Loop onnxruntime runs leaves a node of its op type and
-    name, no subgraph, that the cost model prices (``control_markers``); not for a model to run.
+    cannot unroll.  ``markers``: each If, Loop and Scan onnxruntime runs leaves a node of its op type
+    and name, no subgraph, that the cost model prices (``control_markers``); not for a model to run.
     Unchanged, no notes, when it has no If or Loop."""
     graph = model.graph
     notes: list[str] = []
     judged: list[str] = []  # the Ifs whose branch was chosen by weight, not by their condition
     made: list[str] = []
-    ran: list[tuple[str, str]] = []  # (op type, name) of each If and Loop onnxruntime runs
+    ran: list[tuple[str, str]] = []  # (op type, name) of each If, Loop and Scan onnxruntime runs
     constants = _constant_values(graph)
     # an earlier call's choices: its Ifs' branches, then its Loops' trip counts ("loop:N")
     replayed = [c for c in choices if not c.startswith("loop:")] if choices is not None else None
@@ -119,11 +119,11 @@ def inline_branches(model, feed: dict | None = None, choices: list[str] | None =
 
 
 def control_markers(graph, ran: list[tuple[str, str]]) -> None:
-    """A node per If and Loop onnxruntime runs (``ran``: op type, name), appended to ``graph``: its op
-    type and name (a kept Loop body's If, and a Loop, named ``__x<count>``: run that many times,
-    ``onnx_loops.loop_repeats``), no inputs, a float of its own out (its terms are fp32 ones).
-    onnxruntime's If costs ~1 us a run beyond its branch's nodes, its Loop ~0.7 us an iteration
-    (``scripts/microbench_probes.py --probe control``): Silero VAD's If graph runs 7 Ifs a call."""
+    """A node per If, Loop and Scan onnxruntime runs (``ran``: op type, name), appended to ``graph``: its
+    op type and name (a kept Loop body's If, and a Loop or Scan, named ``__x<count>``: run that many
+    times, ``onnx_loops.loop_repeats``), no inputs, a float of its own out (its terms are fp32 ones).
+    onnxruntime's If costs ~0.8 us a run beyond its branch's nodes, its Loop ~0.7 us an iteration, its
+    Scan ~0.3 (``scripts/microbench_probes.py --probe control``): Silero VAD's If graph runs 7 Ifs a call."""
     from onnx import TensorProto, helper
 
     for op_type, name in ran:

@@ -148,6 +148,58 @@ def _scan_copy(node, body, suffix: str, count: int, produced: set, opset: int) -
     return nodes, inits
 
 
+def _loop_copies(node, body, tag: str, trips: int, repeats: int, produced: set, opset: int) -> tuple[list, list]:
+    """(nodes, initializers) standing for a ``Loop``: its body copied ``trips`` times (names with
+    ``tag`` and ``__it<t>``), or once named ``__x<repeats>`` (run that many times), each copy's carried
+    values the next one's, the last the Loop's outputs, and each scan output its copies' values
+    stacked (``_stacked`` for a repeated copy)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    carried = len(node.input) - 2
+    state = list(node.input[2:])
+    cond = node.input[1] if len(node.input) > 1 and node.input[1] else None
+    new_nodes, inits, scans = [], [], [[] for _ in range(len(body.output) - 1 - carried)]
+    for t in range(trips):
+        suffix = tag + (f"__x{repeats}" if repeats else f"__it{t}")
+        iteration = f"{node.output[0]}{suffix}/iter"
+        inits.append(numpy_helper.from_array(np.array(t, np.int64), iteration))
+        rename = {body.input[0].name: iteration}
+        if cond is not None:
+            rename[body.input[1].name] = cond
+        elif len(body.input) > 1:
+            rename[body.input[1].name] = f"{node.output[0]}/true"
+        for j in range(carried):
+            rename[body.input[2 + j].name] = state[j]
+        copies, outs = _copy_body(body, rename, suffix, produced)
+        new_nodes.extend(copies)
+        state = outs[1:1 + carried]
+        for k, name in enumerate(outs[1 + carried:]):
+            scans[k].append(name)
+    if cond is None and len(body.input) > 1:
+        inits.append(numpy_helper.from_array(np.array(True), f"{node.output[0]}/true"))
+    for j, out in enumerate(node.output[:carried]):
+        if out:
+            new_nodes.append(helper.make_node("Identity", [state[j]], [out], name=f"{out}/loop_final"))
+    axes = f"{node.output[0]}/scan_axes"
+    if any(scans) and opset >= 13:
+        inits.append(numpy_helper.from_array(np.array([0], np.int64), axes))
+    for out, names in zip(node.output[carried:], scans):
+        if not out:
+            continue
+        if repeats:  # one copy's value, stacked as many times as the Loop ran: what follows sees its shape
+            new_nodes += _stacked(names[0], out, repeats, 0, opset, inits)
+            continue
+        stacked = []
+        for name in names:
+            stacked.append(f"{name}/stacked")
+            new_nodes.append(helper.make_node("Unsqueeze", [name, axes], [stacked[-1]], name=stacked[-1])
+                             if opset >= 13 else helper.make_node("Unsqueeze", [name], [stacked[-1]],
+                                                                  name=stacked[-1], axes=[0]))
+        new_nodes.append(helper.make_node("Concat", stacked, [out], name=f"{out}/scan", axis=0))
+    return new_nodes, inits
+
+
 def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
                  ran_of=None) -> tuple[list[str], list[int]]:
     """``(notes, counts)``: ``model`` (changed in place) with each ``Loop`` it can unroll unrolled,
@@ -155,9 +207,6 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
     (optional) how many times it iterated in a run, for one it cannot unroll; ``counts`` replays an
     earlier call's counts (-1: left as it was, -1 - N: one copy of the body run N times) on another
     copy of the model."""
-    import numpy as np
-    from onnx import helper, numpy_helper
-
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 11)
     made: list[int] = []
@@ -201,47 +250,7 @@ def unroll_loops(model, trip_count_of, counts: list[int] | None = None,
         if scan:
             new_nodes, inits = _scan_copy(node, body, tag + f"__x{repeats}", repeats, produced, opset)
         else:
-            carried = len(node.input) - 2
-            state = list(node.input[2:])
-            cond = node.input[1] if len(node.input) > 1 and node.input[1] else None
-            new_nodes, inits, scans = [], [], [[] for _ in range(len(body.output) - 1 - carried)]
-            for t in range(trips):
-                suffix = tag + (f"__x{repeats}" if repeats else f"__it{t}")
-                iteration = f"{node.output[0]}{suffix}/iter"
-                inits.append(numpy_helper.from_array(np.array(t, np.int64), iteration))
-                rename = {body.input[0].name: iteration}
-                if cond is not None:
-                    rename[body.input[1].name] = cond
-                elif len(body.input) > 1:
-                    rename[body.input[1].name] = f"{node.output[0]}/true"
-                for j in range(carried):
-                    rename[body.input[2 + j].name] = state[j]
-                copies, outs = _copy_body(body, rename, suffix, produced)
-                new_nodes.extend(copies)
-                state = outs[1:1 + carried]
-                for k, name in enumerate(outs[1 + carried:]):
-                    scans[k].append(name)
-            if cond is None and len(body.input) > 1:
-                inits.append(numpy_helper.from_array(np.array(True), f"{node.output[0]}/true"))
-            for j, out in enumerate(node.output[:carried]):
-                if out:
-                    new_nodes.append(helper.make_node("Identity", [state[j]], [out], name=f"{out}/loop_final"))
-            axes = f"{node.output[0]}/scan_axes"
-            if any(scans) and opset >= 13:
-                inits.append(numpy_helper.from_array(np.array([0], np.int64), axes))
-            for out, names in zip(node.output[carried:], scans):
-                if not out:
-                    continue
-                if repeats:  # one copy's value, stacked as many times as the Loop ran: what follows sees its shape
-                    new_nodes += _stacked(names[0], out, repeats, 0, opset, inits)
-                    continue
-                stacked = []
-                for name in names:
-                    stacked.append(f"{name}/stacked")
-                    new_nodes.append(helper.make_node("Unsqueeze", [name, axes], [stacked[-1]], name=stacked[-1])
-                                     if opset >= 13 else helper.make_node("Unsqueeze", [name], [stacked[-1]],
-                                                                          name=stacked[-1], axes=[0]))
-                new_nodes.append(helper.make_node("Concat", stacked, [out], name=f"{out}/scan", axis=0))
+            new_nodes, inits = _loop_copies(node, body, tag, trips, repeats, produced, opset)
         existing = {init.name for init in graph.initializer}
         graph.initializer.extend(init for init in body.initializer if init.name not in existing)
         graph.initializer.extend(inits)
