@@ -1151,9 +1151,10 @@ def probe_bias_add(work: Path, seconds: float) -> list[dict]:
 def build_control(path: Path, kind: str, nodes: int, *, trips: int = 1, width: int = 64) -> Path:
     """``kind`` "plain": x [1, width] through ``nodes`` x ``trips`` Adds of a constant; "if": the same
     Adds (``nodes``) in the then-branch of an If, "if2" in an If nested in one, on a condition that
-    is true on any input (ReduceMax(x) < 3e38, in every kind: bench feeds random values); "loop": a Loop of ``trips`` iterations whose
-    body adds ``nodes`` times to its carried value; "scan": a Scan doing the same over the rows of a second input
-    s [trips, width] (its slice unread: what a Scan costs an iteration, not its body), which every kind takes."""
+    is true on any input (ReduceMax(x) < 3e38, in every kind: bench feeds random values); "loop": a
+    Loop of ``trips`` iterations whose body adds ``nodes`` times to its carried value; "scan": a Scan
+    doing the same over the rows of a second input s [trips, width] (its slice unread: what a Scan
+    costs an iteration, not its body), which every kind takes."""
     import onnx
     from onnx import TensorProto as T
     from onnx import helper as h
@@ -1173,18 +1174,18 @@ def build_control(path: Path, kind: str, nodes: int, *, trips: int = 1, width: i
         made, last = chain("x", "a", nodes * trips)
         graph_nodes += made + [h.make_node("Identity", [last], ["y"])]
     elif kind in ("if", "if2"):
-        def branches(prefix: str, depth: int):
+        def branch(prefix: str, depth: int):  # the Adds at depth 0, an If around the next level above it
             if depth < 0:  # the branch not taken
                 made, last = [], "x"
             elif depth == 0:
                 made, last = chain("x", prefix, nodes)
             else:
-                made, last = [h.make_node("If", ["c"], [prefix + "o"], then_branch=branches(prefix + "i", depth - 1)[0],
-                                          else_branch=branches(prefix + "e", -1)[0])], prefix + "o"
+                made, last = [h.make_node("If", ["c"], [prefix + "o"], then_branch=branch(prefix + "i", depth - 1),
+                                          else_branch=branch(prefix + "e", -1))], prefix + "o"
             made.append(h.make_node("Identity", [last], [prefix + "out"]))
-            return h.make_graph(made, prefix, [], [value(prefix + "out")]), prefix + "out"
-        graph_nodes.append(h.make_node("If", ["c"], ["y"], then_branch=branches("t", kind == "if2")[0],
-                                       else_branch=branches("e", -1)[0]))
+            return h.make_graph(made, prefix, [], [value(prefix + "out")])
+        graph_nodes.append(h.make_node("If", ["c"], ["y"], then_branch=branch("t", kind == "if2"),
+                                       else_branch=branch("e", -1)))
     elif kind == "scan":
         made, last = chain("v", "b", nodes)
         body = h.make_graph(made + [h.make_node("Identity", [last], ["v_out"])], "body", [value("v"), value("row", shape=(width,))],

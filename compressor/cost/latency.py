@@ -332,9 +332,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         # (fp32 only: an int8 op's range is its quantization's; the corpus' int8 ResNets ran as costed)
         clamp = costs.kernel_terms(op.compute_dtype, op.fused_activation, "elementwise") if (
             op.fused_activation and costs.separate_clamps and op.compute_dtype == "float32") else None
-        if clamp is not None:  # XNNPACK's clamp node after the op (a dispatch), onnxruntime's FusedGemm's pass
+        if clamp is not None:  # XNNPACK's clamp node after the op (a dispatch), onnxruntime's pass inside its op
             memory_s += sum(clamp.seconds(0, op.output_bytes, 0, op.output_bytes))
-            overhead_s += costs.dispatch_overhead_us * 1e-6 if op.op_type != "FusedGemm" else 0.0
+            overhead_s += costs.dispatch_overhead_us * 1e-6 if runtime != "onnx" else 0.0
     if op.op_type in costs.in_place:  # the output aliases the input: nothing computed or moved
         compute_s = memory_s = 0.0
     if op.elementwise_copies and costs.transpose_element_ns:  # onnxruntime's element-wise Transpose

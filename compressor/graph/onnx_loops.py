@@ -98,19 +98,13 @@ def _stacked(name: str, out: str, count: int, axis: int, opset: int, inits: list
     import numpy as np
     from onnx import helper, numpy_helper
 
-    one = f"{out}/one_iteration"
-    axes = f"{out}/stack_axis"
-    if opset >= 13:
-        inits.append(numpy_helper.from_array(np.array([axis], np.int64), axes))
-        nodes = [helper.make_node("Unsqueeze", [name, axes], [one], name=one)]
-    else:
-        nodes = [helper.make_node("Unsqueeze", [name], [one], name=one, axes=[axis])]
+    one, axes, length = f"{out}/one_iteration", f"{out}/stack_axis", f"{out}/length"
+    nodes = [helper.make_node("Unsqueeze", [name, axes], [one], name=one) if opset >= 13
+             else helper.make_node("Unsqueeze", [name], [one], name=one, axes=[axis])]
     if opset < 11:
         return [*nodes, helper.make_node("Identity", [one], [out], name=f"{out}/stacked")]
-    length = f"{out}/length"
-    inits.append(numpy_helper.from_array(np.array([count], np.int64), length))
-    if opset < 13:
-        inits.append(numpy_helper.from_array(np.array([axis], np.int64), axes))
+    inits += [numpy_helper.from_array(np.array([axis], np.int64), axes),  # Unsqueeze's (13) and ScatterElements'
+              numpy_helper.from_array(np.array([count], np.int64), length)]
     return [*nodes, helper.make_node("Shape", [one], [f"{out}/shape"], name=f"{out}/shape"),
             helper.make_node("ScatterElements", [f"{out}/shape", axes, length], [f"{out}/full"], name=f"{out}/full"),
             helper.make_node("Expand", [one, f"{out}/full"], [out], name=f"{out}/stacked")]
