@@ -110,7 +110,7 @@ from ..targets.kernel_terms import kernel_op_type, log_interpolate
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
 from .caches import moved_bytes, spill_s, step_spill_s, stream_floor_s
-from .recurrent import recurrent_cell_s, recurrent_serial_s
+from .recurrent import recurrent_cell_s
 from .tiles import (  # noqa: F401
     ELEMENTWISE_TILE_BYTES,
     GEMM_ROWS,
@@ -280,9 +280,9 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
         compute_s = kernel_work(op, compute, costs)[0] / macs_per_s
     # onnxruntime's LSTM / GRU as its GEMMs and its steps' own terms (cost/recurrent.py), else the
     # per-step curve measured per op type (and so dtype)
-    cell_s = (recurrent_cell_s(op, costs.kernels.get("float32", {}), profile.memory.private_cache_bytes)
-              if op.recurrent_steps else None)
-    keep_s = recurrent_serial_s(op, costs.kernels.get("float32", {}), profile.memory.private_cache_bytes) if cell_s else 0.0
+    cell = (recurrent_cell_s(op, costs.kernels.get("float32", {}), profile.memory.private_cache_bytes)
+            if op.recurrent_steps else None)
+    cell_s, keep_s = cell if cell is not None else (None, 0.0)  # keep_s: what a second thread does not share
     rnn_ps = (costs.rnn_ps_per_mac(op.op_type, op.macs / op.recurrent_steps)
               if op.recurrent_steps and op.macs and cell_s is None else None)
     if cell_s is not None:

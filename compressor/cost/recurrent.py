@@ -84,20 +84,6 @@ def step_bytes(shape: CellShape) -> tuple[int, int]:
     return _FLOAT * shape.gates * shape.hidden * shape.hidden, _FLOAT * shape.batch * shape.gates * shape.hidden
 
 
-def recurrent_cell_s(op: Op, kernels: dict, private_cache_bytes: int | None = None) -> float | None:
-    """The op's time from the runtime's fp32 ``kernels`` table (its op type's cell terms and the
-    fully-connected terms), one thread; None where either is missing or the shape is unknown.
-    An R larger than ``private_cache_bytes`` pays the terms' ``in_byte_ps`` per byte each step."""
-    shape = cell_shape(op)
-    terms, fc = kernels.get(op.op_type), kernels.get("fully_connected")
-    if shape is None or terms is None or fc is None:
-        return None
-    weights, gates = step_bytes(shape)
-    cold = weights if private_cache_bytes and weights > private_cache_bytes else 0
-    per_step = sum(terms.seconds(0, cold, weights, gates, passes=cold_gate_bytes(shape, private_cache_bytes)))
-    return gemms_s(shape, fc) + shape.directions * (shape.steps * per_step + terms.call_ns * 1e-9)
-
-
 # onnxruntime's GRU runs its gates' activations row by row of the batch on the calling thread
 # (deep_cpu_gru.cc: only its MlasGemm calls take the thread pool); its LSTM splits them over the batch.
 # The rnn_batch families on two threads (`microbench_threads.py --serial --families rnn_batch rnn_batch_wide
@@ -106,18 +92,30 @@ def recurrent_cell_s(op: Op, kernels: dict, private_cache_bytes: int | None = No
 SERIAL_GATES = frozenset({"GRU"})
 
 
-def recurrent_serial_s(op: Op, kernels: dict, private_cache_bytes: int | None = None) -> float:
-    """The part of ``recurrent_cell_s`` a second thread does not share: each direction's call (its
-    cell terms' ``call_ns``: the kernel's set-up on the calling thread), and a GRU's gate
-    activations, its ``out_byte_ps`` per gate byte (``pass_ps`` past the L2) and ``fixed_us`` per
-    step; 0 for an op without cell terms."""
-    shape, terms = cell_shape(op), kernels.get(op.op_type)
-    if shape is None or terms is None:
-        return 0.0
-    calls = shape.directions * terms.call_ns * 1e-9
-    if op.op_type not in SERIAL_GATES:
-        return calls
-    gates = step_bytes(shape)[1]
-    per_step = (terms.out_byte_ps * gates + terms.pass_ps * cold_gate_bytes(shape, private_cache_bytes)) * 1e-12
-    return calls + shape.directions * shape.steps * (per_step + terms.fixed_us * 1e-6)
+class CellCost(NamedTuple):
+    total_s: float  # the op's time on one thread
+    serial_s: float  # the part of it a second thread does not share
 
+
+def recurrent_cell_s(op: Op, kernels: dict, private_cache_bytes: int | None = None) -> CellCost | None:
+    """The op's time from the runtime's fp32 ``kernels`` table (its op type's cell terms and the
+    fully-connected terms), one thread; None where either is missing or the shape is unknown.
+    An R larger than ``private_cache_bytes`` pays the terms' ``in_byte_ps`` per byte each step.
+
+    Its serial part: each direction's call (``call_ns``: the kernel's set-up on the calling
+    thread), and a GRU's gate activations (``SERIAL_GATES``), its ``out_byte_ps`` per gate byte
+    (``pass_ps`` past the L2) and ``fixed_us`` per step."""
+    shape = cell_shape(op)
+    terms, fc = kernels.get(op.op_type), kernels.get("fully_connected")
+    if shape is None or terms is None or fc is None:
+        return None
+    weights, gates = step_bytes(shape)
+    cold = weights if private_cache_bytes and weights > private_cache_bytes else 0
+    passes = cold_gate_bytes(shape, private_cache_bytes)
+    per_step = sum(terms.seconds(0, cold, weights, gates, passes=passes))
+    calls = shape.directions * terms.call_ns * 1e-9
+    total = gemms_s(shape, fc) + shape.directions * (shape.steps * per_step + terms.call_ns * 1e-9)
+    if op.op_type not in SERIAL_GATES:
+        return CellCost(total, calls)
+    serial_step = (terms.out_byte_ps * gates + terms.pass_ps * passes) * 1e-12 + terms.fixed_us * 1e-6
+    return CellCost(total, calls + shape.directions * shape.steps * serial_step)

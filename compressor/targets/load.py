@@ -38,7 +38,7 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags, read_cpu_identity
 from ..errors import TargetError
 from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import (COMPILERS, CPU_SCALARS, CPU_TILES, DTYPES, FORMATS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
+from .types import (COMPILERS, CPU_SCALARS, CPU_TILES, DTYPES, FORMATS, PARALLEL_KEYS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
                     ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
@@ -236,7 +236,13 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
             for fmt, own in cpu_own.items():  # what this CPU measured of its own: kernels, threads, memory
                 if fmt not in merged:
                     raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
-                merged[fmt] = replace(merged[fmt], parallel={**merged[fmt].parallel, **own.get("parallel", {})},
+                parallel = {**merged[fmt].parallel, **{dtype: {**merged[fmt].parallel.get(dtype, {}), **table}
+                                                       for dtype, table in own.get("parallel", {}).items()}}
+                for dtype, table in parallel.items():
+                    if missing := [key for key in PARALLEL_KEYS if key not in table]:
+                        raise c.fail((*keys, "cpus"), f"runtimes.{fmt}.parallel.{dtype} needs {missing[0]} "
+                                                      "(the variant has no such table to lay it over)")
+                merged[fmt] = replace(merged[fmt], parallel=parallel,
                                       **{name: {**getattr(merged[fmt], name), **own[name]}
                                          for name in (*RUNTIME_CURVES, "rnn_steps") if name in own},
                                       kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),

@@ -137,7 +137,7 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     (as ``read_cpu_identity`` names it), ``description`` and ``runtimes.<format>`` holding any of
     ``kernels.<dtype>.<key>`` (its kernel terms, fitted to its own single-op microbenchmarks),
     ``dispatch_overhead_us`` / ``invoke_overhead_us``, ``parallel.<dtype>`` (how its threads split
-    ops, a runtime's ``parallel`` table whole), ``weight_stream.<dtype>`` /
+    ops: the keys it names, over the variant's), ``weight_stream.<dtype>`` /
     ``conv_weight_stream.<dtype>`` (its memory's curves), ``indirection_ns.<dtype>`` and
     ``transpose_element_ns`` (its IGEMM's pointer walk, onnxruntime's element-wise Transpose),
     ``channel_tiles`` / ``input_channel_tiles`` / ``row_tiles`` (the tiles its kernel terms were fitted with),
@@ -152,7 +152,7 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
             own = c.table((*entry, "runtimes", fmt))
             tables[fmt] = {}
             if "parallel" in own:
-                tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes)
+                tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes, partial=True)
             for name, unit in RUNTIME_CURVES.items():
                 if name in own:
                     tables[fmt][name] = _bytes_curves(c, (*entry, "runtimes", fmt, name), dtypes, unit)
@@ -253,23 +253,24 @@ def _dtype_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, 
     return table
 
 
-def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...], partial: bool = False) -> dict[str, dict[str, Any]]:
     """Optional ``parallel.<dtype> = { efficiency = fraction, sync_us = us, step_sync_us = us,
     serial = [op types], nchwc_block = { <kind> = channels }, stripe = { <kind> = positions },
     kinds = { <kind> = { efficiency, sync_us } }, handoff_us = us, step_split_macs = MACs,
     pairs = { <INT8_PAIRS> = { <INT8_PAIR_KINDS> = efficiency } } }``, all but the first two optional
-    (types.py)."""
+    (types.py).  ``partial``: a CPU's own table, only the keys it names (laid over its variant's)."""
     terms: dict[str, dict[str, Any]] = {}
     for dtype in _dtype_table(c, keys, dtypes):
         entry = c.table((*keys, dtype))
-        for key in PARALLEL_KEYS:
+        for key in () if partial else PARALLEL_KEYS:
             if key not in entry:
                 raise c.fail((*keys, dtype), f"needs {key}")
         unknown = [k for k in entry if k not in (*PARALLEL_KEYS, *PARALLEL_OPTIONAL)]
         if unknown:
             raise c.fail((*keys, dtype, unknown[0]), f"not one of {[*PARALLEL_KEYS, *PARALLEL_OPTIONAL]}")
-        terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True),
-                        "sync_us": c.number((*keys, dtype, "sync_us"), positive=False),
+        terms[dtype] = {"efficiency": c.number((*keys, dtype, "efficiency"), positive=False, fraction=True,
+                                               optional=partial),
+                        "sync_us": c.number((*keys, dtype, "sync_us"), positive=False, optional=partial),
                         "step_sync_us": c.number((*keys, dtype, "step_sync_us"), positive=False, optional=True),
                         "handoff_us": c.number((*keys, dtype, "handoff_us"), positive=False, optional=True),
                         "step_split_macs": c.number((*keys, dtype, "step_split_macs"), positive=True, optional=True),
@@ -282,6 +283,8 @@ def _parallel(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str, dic
                                               for kind in _kind_keys(c, (*keys, dtype, "kinds")))),
                         "pairs": tuple(sorted((pair, tuple(sorted(kinds.items()))) for pair, kinds in _int8_pair_factors(
                             c, (*keys, dtype, "pairs"), fraction=True).items()))}
+        if partial:
+            terms[dtype] = {key: value for key, value in terms[dtype].items() if key in entry}
     return terms
 
 

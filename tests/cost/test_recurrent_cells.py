@@ -75,7 +75,7 @@ def test_batch_rows_share_each_step_and_the_input_gemm_runs_once(tmp_path):
     for batch in (1, 64):
         path = tmp_path / f"b{batch}.onnx"
         mk.build_onnx("rnn_batch", {"cell": "LSTM", "hidden": 128, "input": 256, "batch": batch, "steps": 32}, path)
-        costs[batch] = recurrent_cell_s(_recurrent(path), kernels)
+        costs[batch] = recurrent_cell_s(_recurrent(path), kernels).total_s
     shape = CellShape(4, 128, 256, 64, 32, 1)
     weights, gates = step_bytes(shape)
     assert costs[64] == pytest.approx(gemms_s(shape, FC) + 32 * (0.09e-6 + (2.7 * weights + 142.0 * gates) * 1e-12))
@@ -92,9 +92,9 @@ def test_the_host_profile_prices_a_batched_lstm_by_its_cells(tmp_path):
     mk.build_onnx("rnn_batch", {"cell": "LSTM", "hidden": 192, "input": 61, "batch": 100, "steps": 21}, path)
     op = _recurrent(path)
     kernels = target.compute.runtime_cost("onnx").kernels["float32"]
-    cell = recurrent_cell_s(op, kernels)
+    cell = recurrent_cell_s(op, kernels).total_s
     curve = op.macs * target.compute.runtime_cost("onnx").rnn_ps_per_mac("LSTM", op.macs / op.recurrent_steps) * 1e-12
-    assert cell is not None and cell < 0.75 * curve  # the batch-1 curve's price of 100 rows is far too high
+    assert cell < 0.75 * curve  # the batch-1 curve's price of 100 rows is far too high
     assert estimate_op_latency(op, target, runtime="onnx").compute_s == pytest.approx(cell)
 
 
@@ -159,7 +159,7 @@ def test_few_step_files_give_the_fit_a_cost_per_call(tmp_path):
     op = _recurrent(path)
     kernels = {**target.compute.runtime_cost("onnx").kernels["float32"], "LSTM": terms}
     no_call = {**kernels, "LSTM": replace(terms, call_ns=0.0)}
-    assert recurrent_cell_s(op, kernels) - recurrent_cell_s(op, no_call) == pytest.approx(call_us * 1e-6)
+    assert recurrent_cell_s(op, kernels).total_s - recurrent_cell_s(op, no_call).total_s == pytest.approx(call_us * 1e-6)
 
 def test_an_r_beyond_the_private_cache_is_read_again_every_step(tmp_path):
     """A 400-wide GRU's R (1.9 MB) does not stay in a 1 MiB L2: each of its 50 steps pays the cell
@@ -171,7 +171,7 @@ def test_an_r_beyond_the_private_cache_is_read_again_every_step(tmp_path):
     kernels = target.compute.runtime_cost("onnx").kernels["float32"]
     private = target.memory.private_cache_bytes
     assert private < 3 * 400 * 400 * 4
-    warm, cold = recurrent_cell_s(op, kernels), recurrent_cell_s(op, kernels, private)
+    warm, cold = recurrent_cell_s(op, kernels).total_s, recurrent_cell_s(op, kernels, private).total_s
     assert kernels["GRU"].in_byte_ps > 0
     assert cold - warm == pytest.approx(50 * kernels["GRU"].in_byte_ps * 3 * 400 * 400 * 4 * 1e-12)
     assert estimate_op_latency(op, target, runtime="onnx").compute_s == pytest.approx(cold)

@@ -611,6 +611,25 @@ def test_a_cpu_models_own_rates_replace_the_variants_on_that_cpu_only(tmp_path):
         "kernel rates and weight streaming"
 
 
+def test_a_cpu_models_thread_split_names_only_what_it_changes(tmp_path):
+    """A CPU's ``parallel.<dtype>`` is laid over its variant's key by key: the Zen 4's onnxruntime fp32
+    line names its step hand-off and serial ops, the rest (per-kind splits, NCHWc blocks) is the
+    variant's; where the variant has no such table, the CPU's must name the required keys itself."""
+    zen4, epyc, xeon = "AuthenticAMD family 25 model 17", "AuthenticAMD family 26 model 2", "GenuineIntel family 6 model 167"
+    here, there = (load_target("host-x86", cpu_identity=cpu).compute.runtimes["onnx"].parallel["float32"]
+                   for cpu in (zen4, epyc))
+    assert here["step_sync_us"] != there["step_sync_us"] and "STFT" in here["serial"] and "STFT" not in there["serial"]
+    assert here["kinds"] == there["kinds"] and here["nchwc_block"] == there["nchwc_block"] and here["kinds"]
+    assert here["efficiency"] == there["efficiency"]
+    text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "split"', 1)
+    variant_line = next(line for line in text.splitlines()
+                        if line.startswith("parallel.float32 = { efficiency = 0.89, sync_us = 1, step_sync_us = 3.1"))
+    path = write(tmp_path, "split", text.replace(variant_line + "\n", "", 1))
+    assert load_target(str(path), cpu_identity=xeon).compute.runtimes["onnx"].parallel["float32"]["sync_us"] == 15
+    with pytest.raises(TargetError, match="parallel.float32 needs efficiency"):
+        load_target(str(path), cpu_identity=zen4)
+
+
 def test_a_cpu_models_own_recurrent_steps_replace_the_variants(tmp_path):
     """A CPU's own entry takes its recurrent kernels' per-step curves and figures (its own LSTM/GRU
     sweep), on that CPU only; a malformed curve is refused on every CPU."""
