@@ -1811,6 +1811,14 @@ def two_thread_reference_us(seconds: float = 1.0) -> float:
     """Wall-clock us of the ``REFERENCE`` op on two threads, median after a warm-up: about half its
     one-thread time while the second vCPU is free.  The one-thread op cannot see that vCPU: on this
     VM two-thread times moved 1.5x in phases while it read 222 us (scripts/ort_spin_spread.py)."""
+    with two_thread_probe() as sample:
+        return sample(seconds)
+
+
+@contextlib.contextmanager
+def two_thread_probe():
+    """A function timing the ``REFERENCE`` op on two threads for ``seconds`` (median wall us after a
+    warm-up), its session opened once: between the files of a long run (real_model_fidelity.py)."""
     sys.path.insert(0, str(REPO))
     from compressor.measure.bench import open_invoker
 
@@ -1818,12 +1826,16 @@ def two_thread_reference_us(seconds: float = 1.0) -> float:
         path = Path(work) / "reference.tflite"
         BUILDERS["tflite"](*REFERENCE, path)
         invoke = open_invoker(path, threads=2)
-        for _ in range(20):
-            invoke()
-        times, end = [], time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+
+        def sample(seconds: float = 0.5) -> float:
+            for _ in range(20):
+                invoke()
+            times, end = [], time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
+            return statistics.median(times) * 1e6
+
+        yield sample
 
 
 def memory_reference_us(seconds: float = 1.0) -> float:
