@@ -27,9 +27,11 @@ GRU with 40 MB of packed weights ran 2.1 ms alone and 4.7 interleaved on a Xeon,
 least disturbed by other tenants, but optimistic next to a median: on a quiet machine it showed
 2-thread speedups above 2 on 2 cores); the table prints the CPU and the load, and a row whose
 p90/median spread exceeds 1.5 is marked noisy.  Between files the reference op is timed on two threads
-(``probe_us``): a round whose sample before or after ran over 1.2x the run's best had the second vCPU
-taken, which no one-thread clock sees; the 2-thread figure is the fastest of the other rounds, and a row
-with none is marked "second vCPU taken" (tables before 2026-12-07 13:50 UTC have no such samples).
+(``probe_us``), and /proc/stat says how many cores' worth of CPU time anything else took while each
+was timed (``others_cores``, the hypervisor's steal included): a round whose reference before or after
+ran over 1.2x the run's best, or during which others took over 0.15 of a core, had the second vCPU taken,
+which no one-thread clock sees; the 2-thread figure is the fastest of the other rounds, and a row with
+none is marked "second vCPU taken" (tables before 2026-12-07 14:00 UTC have no such checks).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import statistics
 import sys
 import time
@@ -80,6 +83,27 @@ def time_on_cpu(invokers, *, runs: int, warmup: int) -> list[list[tuple[float, f
     return times
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(clock ticks every CPU of the machine spent busy, this process's own), from /proc (user, nice,
+    system, irq, softirq and steal: the hypervisor's other tenants count); None without /proc."""
+    try:
+        total = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    busy = sum(total[:3]) + sum(total[5:8])  # user nice system [idle iowait] irq softirq steal
+    return busy, int(own[11]) + int(own[12])  # utime, stime (fields 14 and 15: every thread of ours)
+
+
+def others_cores(before: tuple[int, int] | None, after: tuple[int, int] | None, wall_s: float) -> float | None:
+    """Cores' worth of CPU time that anything but this process took (steal included) between two
+    ``cpu_ticks`` readings ``wall_s`` apart: ~0 on a quiet machine, ~1 while a second job holds a vCPU."""
+    if before is None or after is None or wall_s <= 0:
+        return None
+    ticks = (after[0] - before[0]) - (after[1] - before[1])
+    return round(max(ticks, 0) / os.sysconf("SC_CLK_TCK") / wall_s, 3)
+
+
 def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str = "median",
                  values: dict[str, float] | None = None) -> dict[int, dict]:
     """Each thread count's session alone: loaded, warmed up, timed, released (see above);
@@ -93,7 +117,9 @@ def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str
         invoke()  # warm-up and a first estimate of the time per run
         per_run_s = max(time.thread_time() - start, 1e-5)
         runs = int(min(400, max(5, seconds / per_run_s)))
+        ticks, wall_start = cpu_ticks(), time.perf_counter()
         (pairs,) = time_on_cpu([invoke], runs=runs, warmup=max(2, runs // 10))
+        others = others_cores(ticks, cpu_ticks(), time.perf_counter() - wall_start)
         del invoke  # its packed weights go before the next session packs its own
         cpu = [c for _, c in pairs]
         # 1 thread: the calling thread's CPU time (see time_on_cpu); more: wall time, its median
@@ -102,6 +128,7 @@ def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str
         chosen = cpu if t == 1 else walls
         stated = statistics.median(chosen) if t == 1 or wall == "median" else min(walls)
         result[t] = {"median_ms": stated, "p90_ms": percentile(chosen, 90), "wall_median_ms": statistics.median(walls),
+                     **({"others_cores": others} if others is not None else {}),
                      "clock": "thread cpu median" if t == 1 else f"wall {wall}", "runs": runs}
     return result
 
@@ -161,6 +188,7 @@ def run(args) -> dict:
                          "rounds_ms": [r[threads]["median_ms"] for r in rounds[entry["path"]]],
                          "wall_median_ms": m["wall_median_ms"], "noisy": m["p90_ms"] > 1.5 * m["median_ms"],
                          **({"probe_us": m["probe_us"], "disturbed": m["disturbed"]} if "probe_us" in m else {}),
+                         **({"others_cores": m["others_cores"]} if "others_cores" in m else {}),
                          "predicted_ms": profile.latency_ms, "ratio": profile.latency_ms / m["median_ms"],
                          "profile_s": time.perf_counter() - start, "ops": len(profile.kernels.ops)})
     return {**machine, "load_average": _load_average(), "rows": rows, "skipped": skipped, "summary": summarize(rows)}
@@ -243,16 +271,20 @@ _PROBE_S = 0.3  # seconds of the two-thread reference between files
 # its best sample of the run: the second vCPU was taken (a free one reads ~113 us on the Zen 4, a
 # taken one 150-230).
 _BUSY = 1.2
+# ... or where anything else took this many cores' worth of CPU time while it was timed (others_cores).
+_OTHERS_CORES = 0.15
 
 
 def chosen_round(timings: list[dict[int, dict]], threads: int, best_probe_us: float | None) -> dict:
     """The least disturbed round of one file at ``threads``: the lowest median among the rounds whose
-    two-thread reference stayed within ``_BUSY`` of the run's best (every round where none did, or
-    none was timed), with ``disturbed`` set where no round qualified on more than one thread."""
+    two-thread reference stayed within ``_BUSY`` of the run's best and during whose timing nothing
+    else took over ``_OTHERS_CORES`` (every round where none did, or none was checked), with
+    ``disturbed`` set where no round qualified on more than one thread."""
     measured = [r[threads] for r in timings]
     if threads == 1 or best_probe_us is None or not all("probe_us" in m for m in measured):
         return {**min(measured, key=lambda m: m["median_ms"]), "disturbed": False}
-    clean = [m for m in measured if max(m["probe_us"]) <= _BUSY * best_probe_us]
+    clean = [m for m in measured if max(m["probe_us"]) <= _BUSY * best_probe_us
+             and m.get("others_cores", 0.0) <= _OTHERS_CORES]
     return {**min(clean or measured, key=lambda m: m["median_ms"]), "disturbed": not clean}
 
 
