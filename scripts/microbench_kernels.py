@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -1836,6 +1837,27 @@ def two_thread_probe():
             return statistics.median(times) * 1e6
 
         yield sample
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """(clock ticks every CPU of the machine spent busy, this process's own), from /proc (user, nice,
+    system, irq, softirq and steal: the hypervisor's other tenants count); None without /proc."""
+    try:
+        total = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    busy = sum(total[:3]) + sum(total[5:8])  # user nice system [idle iowait] irq softirq steal
+    return busy, int(own[11]) + int(own[12])  # utime, stime (fields 14 and 15: every thread of ours)
+
+
+def others_cores(before: tuple[int, int] | None, after: tuple[int, int] | None, wall_s: float) -> float | None:
+    """Cores' worth of CPU time that anything but this process took (steal included) between two
+    ``cpu_ticks`` readings ``wall_s`` apart: ~0 on a quiet machine, ~1 while a second job holds a vCPU."""
+    if before is None or after is None or wall_s <= 0:
+        return None
+    ticks = (after[0] - before[0]) - (after[1] - before[1])
+    return round(max(ticks, 0) / os.sysconf("SC_CLK_TCK") / wall_s, 3)
 
 
 def memory_reference_us(seconds: float = 1.0) -> float:

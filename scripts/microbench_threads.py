@@ -117,16 +117,27 @@ def wall_ms(invoke, empty, runs: int) -> float:
     return max(statistics.median(mine) - statistics.median(theirs), 0.0) * 1e3
 
 
-def timed_ms(path: Path, empty: Path, threads: int, seconds: float) -> float:
+def timed(path: Path, empty: Path, threads: int, seconds: float) -> tuple[float, float]:
     """``path``'s wall time at ``threads`` threads less the empty file's (``wall_ms``), as many
-    runs as ``seconds`` allows (7-200), after three warm-up runs of each."""
+    runs as ``seconds`` allows (7-200), after three warm-up runs of each; and the cores' worth of
+    CPU time anything else took meanwhile (``microbench_kernels.others_cores``: 0 where /proc
+    cannot say)."""
+    import microbench_kernels as mk
+
     from compressor.measure.bench import open_invoker
 
     invoke, base = open_invoker(path, threads=threads), open_invoker(empty, threads=threads)
     for _ in range(3):
         invoke(); base()
     start = time.perf_counter(); invoke(); once = max(time.perf_counter() - start, 2e-6)
-    return wall_ms(invoke, base, int(min(200, max(7, seconds / once))))
+    ticks, start = mk.cpu_ticks(), time.perf_counter()
+    ms = wall_ms(invoke, base, int(min(200, max(7, seconds / once))))
+    return ms, mk.others_cores(ticks, mk.cpu_ticks(), time.perf_counter() - start) or 0.0
+
+
+# A round during whose 2-thread timing anything else took over this many cores' worth of CPU time had
+# the second vCPU taken (its two threads then run slower, not faster): kept only where no round was quiet.
+OTHERS_CORES = 0.15
 
 
 def run(args) -> dict:
@@ -170,15 +181,17 @@ def _time_all(args, work: Path) -> list[dict]:
                     paths.append(path)
                 points.append((family, p, paths))
         log(f"[{fmt}] timing {sum(len(paths) for *_, paths in points)} files at 1 and {args.threads} threads")
-        best = {}
+        best, busy = {}, {}
         for _ in range(args.rounds):
             for family, p, paths in points:
                 for path in paths:
-                    times = {threads: timed_ms(path, empty, threads, args.seconds / args.rounds / 2)
-                             for threads in (1, args.threads)}
-                    key = str(path)
-                    if key not in best or times[1] + times[args.threads] < sum(best[key].values()):
-                        best[key] = times
+                    timings = {threads: timed(path, empty, threads, args.seconds / args.rounds / 2)
+                               for threads in (1, args.threads)}
+                    times, others = {t: ms for t, (ms, _) in timings.items()}, timings[args.threads][1]
+                    key = str(path)  # the quietest round first (the second vCPU free), then the fastest
+                    if key not in best or ((others > OTHERS_CORES, sum(times.values()))
+                                           < (busy[key] > OTHERS_CORES, sum(best[key].values()))):
+                        best[key], busy[key] = times, others
         for family, p, paths in points:
             graph = read_graph(paths[0], as_run=True)
             op = mk.measured_op(graph)
@@ -186,7 +199,7 @@ def _time_all(args, work: Path) -> list[dict]:
             n = p.get("repeat", 1)
             row = {"format": fmt, "family": family, "params": p, "op_type": op.op_type, "kind": op.kind,
                    "dtype": op.compute_dtype, "macs": op.macs, "ms_1": t[1] / n, "ms_t": t[args.threads] / n,
-                   "threads": args.threads, "chain": n}
+                   "threads": args.threads, "chain": n, "others_cores": busy[str(paths[0])]}
             if len(paths) == 2:  # per op: (the 2N chain - the N chain) / N; the whole N chain kept
                 t2 = best[str(paths[1])]
                 row.update(ms_1=(t2[1] - t[1]) / n, ms_t=(t2[args.threads] - t[args.threads]) / n,
@@ -208,16 +221,19 @@ def _time_fragments(args, work: Path) -> list[dict]:
         for kind, p in FRAGMENTS:
             paths = [_fragment_file(work, fmt, kind, p, blocks) for blocks in (FRAGMENT_BLOCKS, 2 * FRAGMENT_BLOCKS)]
             best: dict[tuple[int, int], float] = {}
+            busiest = 0.0
             for _ in range(args.rounds):
-                times = {(i, threads): timed_ms(path, empty, threads, args.seconds / args.rounds)
-                         for i, path in enumerate(paths) for threads in (1, args.threads)}
-                if not best or sum(times.values()) < sum(best.values()):
-                    best = times
+                timings = {(i, threads): timed(path, empty, threads, args.seconds / args.rounds)
+                           for i, path in enumerate(paths) for threads in (1, args.threads)}
+                times = {key: ms for key, (ms, _) in timings.items()}
+                others = max(timings[i, args.threads][1] for i in range(len(paths)))
+                if not best or (others > OTHERS_CORES, sum(times.values())) < (busiest > OTHERS_CORES, sum(best.values())):
+                    best, busiest = times, others
             n = FRAGMENT_BLOCKS
             rows.append({"format": fmt, "family": "fragment",
                          "fragment": kind, "params": p, "dtype": dtype, "blocks": n, "threads": args.threads,
                          "ms_1": (best[1, 1] - best[0, 1]) / n, "ms_t": (best[1, args.threads] - best[0, args.threads]) / n,
-                         "chain_ms_1": best[0, 1], "chain_ms_t": best[0, args.threads]})
+                         "chain_ms_1": best[0, 1], "chain_ms_t": best[0, args.threads], "others_cores": busiest})
             log(f"[{fmt}] {kind} {p}: {rows[-1]['ms_1']:.4f} ms a block on 1 thread, {rows[-1]['ms_t']:.4f} on {args.threads}")
     return rows
 

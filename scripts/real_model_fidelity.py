@@ -40,7 +40,6 @@ import argparse
 import contextlib
 import dataclasses
 import json
-import os
 import statistics
 import sys
 import time
@@ -83,31 +82,12 @@ def time_on_cpu(invokers, *, runs: int, warmup: int) -> list[list[tuple[float, f
     return times
 
 
-def cpu_ticks() -> tuple[int, int] | None:
-    """(clock ticks every CPU of the machine spent busy, this process's own), from /proc (user, nice,
-    system, irq, softirq and steal: the hypervisor's other tenants count); None without /proc."""
-    try:
-        total = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, ValueError, IndexError):
-        return None
-    busy = sum(total[:3]) + sum(total[5:8])  # user nice system [idle iowait] irq softirq steal
-    return busy, int(own[11]) + int(own[12])  # utime, stime (fields 14 and 15: every thread of ours)
-
-
-def others_cores(before: tuple[int, int] | None, after: tuple[int, int] | None, wall_s: float) -> float | None:
-    """Cores' worth of CPU time that anything but this process took (steal included) between two
-    ``cpu_ticks`` readings ``wall_s`` apart: ~0 on a quiet machine, ~1 while a second job holds a vCPU."""
-    if before is None or after is None or wall_s <= 0:
-        return None
-    ticks = (after[0] - before[0]) - (after[1] - before[1])
-    return round(max(ticks, 0) / os.sysconf("SC_CLK_TCK") / wall_s, 3)
-
-
 def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str = "median",
                  values: dict[str, float] | None = None) -> dict[int, dict]:
     """Each thread count's session alone: loaded, warmed up, timed, released (see above);
     ``values`` (an entry's ``input_value``, as ``compress bench --input-value``) feeds those inputs."""
+    import microbench_kernels as mk
+
     from compressor.measure.bench import open_invoker, percentile
 
     result = {}
@@ -117,9 +97,9 @@ def measure_file(path: Path, shapes, thread_counts, *, seconds: float, wall: str
         invoke()  # warm-up and a first estimate of the time per run
         per_run_s = max(time.thread_time() - start, 1e-5)
         runs = int(min(400, max(5, seconds / per_run_s)))
-        ticks, wall_start = cpu_ticks(), time.perf_counter()
+        ticks, wall_start = mk.cpu_ticks(), time.perf_counter()
         (pairs,) = time_on_cpu([invoke], runs=runs, warmup=max(2, runs // 10))
-        others = others_cores(ticks, cpu_ticks(), time.perf_counter() - wall_start)
+        others = mk.others_cores(ticks, mk.cpu_ticks(), time.perf_counter() - wall_start)
         del invoke  # its packed weights go before the next session packs its own
         cpu = [c for _, c in pairs]
         # 1 thread: the calling thread's CPU time (see time_on_cpu); more: wall time, its median
