@@ -54,7 +54,10 @@ activations on uint8 weights (dynamic-range), three shapes a kind.  XNNPACK take
 default, so LiteRT runs its own kernels: each point's time over the op's compute part as the
 profile's int8 terms cost it; ``--from-json F`` prints ``int8_pair_factors.uint8`` and ``.hybrid_u8``
 (``Op.int8_pair``), the median per kind.  ``tflite-uint8-threads``: the same points at one and two
-threads (measured, not priced; ``--from-json`` prints each kind's two-thread gain).
+threads (measured, not priced; ``--from-json`` prints each kind's two-thread gain).  ``tflite-pools``:
+chains of float (XNNPACK) and uint8-weight hybrid (LiteRT's own kernel) pointwise convs, apart and
+alternating, at one and two threads: what a switch between the two thread pools costs (measured, not
+priced; ``--from-json`` prints it).
 
 (The ``gemm-weights`` probe that was here, chains of distinct pointwise convs, became
 ``microbench_weight_stream.py --conv``, which measures them alone and prices them:
@@ -794,6 +797,68 @@ def probe_tflite_uint8_threads(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+# Chains of 16 pointwise convs 28x28x64 -> 64: all float (one XNNPACK partition), all of uint8 weights on float
+# activations (LiteRT's own hybrid kernel, no partition), the two alternating (8 partitions between 8 LiteRT
+# kernels: facex's expression net, held-out set 13, and fer's emotion net, set 27, are such graphs), and 8 of
+# each in turn (one switch).
+POOL_CHAINS = {"float": "f" * 16, "hybrid": "h" * 16, "mixed": "fh" * 8, "halves": "f" * 8 + "h" * 8}
+
+
+def build_pool_chain(path: Path, pattern: str, side: int = 28, channels: int = 64) -> Path:
+    """A chain of pointwise convs, "f" float weights (XNNPACK's), "h" uint8 ones on float activations
+    (LiteRT's hybrid kernel: ``build_uint8_op``'s), SAME, stride 1."""
+    import microbench_kernels as mk
+    import numpy as np
+
+    b = mk._TfliteBuilder(); s = b.s
+    first = x = b.tensor((1, side, side, channels))
+    for j, kind in enumerate(pattern):
+        y = b.tensor((1, side, side, channels))
+        rng, shape = np.random.default_rng(j), (channels, 1, 1, channels)
+        if kind == "h":
+            w = b.tensor(shape, rng.integers(0, 256, shape), dtype="uint8")
+            qp = s.QuantizationParametersT(); qp.scale = [0.01]; qp.zeroPoint = [128]
+            b.tensors[w].quantization = qp; b.tensors[w].type = s.TensorType.UINT8
+        else:
+            w = b.tensor(shape, rng.standard_normal(shape) * 0.1)
+        o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1; o.dilationHFactor = o.dilationWFactor = 1
+        b.op("CONV_2D", [x, w, b.tensor((channels,), np.zeros(channels))], [y], "Conv2DOptions", o)
+        x = y
+    b.save(path, [first], [x])
+    return path
+
+
+def probe_tflite_pools(work: Path, seconds: float) -> list[dict]:
+    """``POOL_CHAINS`` at one and two threads (each session alone, wall medians, two passes): where
+    XNNPACK's partitions and LiteRT's own kernels alternate, each pool's workers spin while the other
+    runs, on the same two cores.  ``switch_us``: the chain's time over the mean of the all-float and
+    all-hybrid chains' (what its ops cost apart), per switch between the two.  Measured, not priced."""
+    from compressor.measure.bench import open_invoker
+
+    paths = {name: build_pool_chain(work / f"pool-{name}.tflite", pattern) for name, pattern in POOL_CHAINS.items()}
+    rows = []
+    for attempt in range(2):
+        ms = {}
+        for name, path in paths.items():
+            for threads in (1, 2):
+                invoke = open_invoker(path, threads=threads)
+                for _ in range(20):
+                    invoke()
+                times, end = [], time.perf_counter() + seconds / 4
+                while time.perf_counter() < end or len(times) < 20:
+                    start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
+                ms[name, threads] = statistics.median(times) * 1e3
+        for name, pattern in POOL_CHAINS.items():
+            switches = sum(a != b for a, b in itertools.pairwise(pattern))
+            row = {"format": "tflite", "params": {"chain": name, "pattern": pattern, "pass": attempt + 1},
+                   "ms_1": ms[name, 1], "ms_2": ms[name, 2], "speedup": ms[name, 1] / ms[name, 2]}
+            for threads in (1, 2) if switches else ():
+                apart = (ms["float", threads] + ms["hybrid", threads]) / 2
+                row[f"switch_us_{threads}"] = (ms[name, threads] - apart) * 1e3 / switches
+            rows.append(row)
+    return rows
+
+
 def uint8_factors(rows: list[dict]) -> dict[str, dict[str, float]]:
     """int8_pair_factors.<pair> = {kind: median factor} of the tflite-uint8 rows."""
     by: dict[str, dict[str, list[float]]] = {}
@@ -1240,7 +1305,7 @@ PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": pr
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
-          "tflite-uint8": probe_tflite_uint8, "tflite-uint8-threads": probe_tflite_uint8_threads,
+          "tflite-pools": probe_tflite_pools, "tflite-uint8": probe_tflite_uint8, "tflite-uint8-threads": probe_tflite_uint8_threads,
           "transpose": probe_transpose,
           "upsample": probe_upsample, "wide-kernels": probe_wide_kernels,
           "weight-reads": probe_weight_reads}
@@ -1290,6 +1355,10 @@ def main(argv: list[str] | None = None) -> int:
                          if r["params"]["pair"] == pair and r["params"]["kind"] == kind]
                 if gains:
                     print(f"# {pair} {kind}: two threads {min(gains):.2f}-{max(gains):.2f}x one")
+        for row in probes.get("tflite-pools", []):
+            if "switch_us_2" in row:
+                print(f"# tflite-pools {row['params']['chain']} (pass {row['params']['pass']}): "
+                      f"{row['switch_us_1']:.1f} us a switch on one thread, {row['switch_us_2']:.1f} on two")
         for pair, kinds in uint8_factors(probes.get("tflite-uint8", [])).items():
             print(f"int8_pair_factors.{pair} = {{ " + ", ".join(f"{k} = {v:.3g}" for k, v in kinds.items()) + " }")
         if probes.get("memory"):

@@ -66,3 +66,14 @@ def test_a_dynamic_range_pointwise_conv_splits_at_its_pairs_own_efficiency(tmp_p
                 / estimate_op_latency(op, two, runtime="tflite").latency_s)
 
     assert gain(conv) < 1 + own + 0.05 < gain(replace(conv, int8_pair=""))
+
+
+def test_the_pool_probe_chains_alternate_xnnpacks_ops_and_litert_kernels(tmp_path):
+    """``microbench_probes.py --probe tflite-pools``: its mixed chain is 16 pointwise convs whose
+    every other one has uint8 weights on float activations (LiteRT's own kernel), read as such."""
+    from microbench_probes import POOL_CHAINS, build_pool_chain
+
+    graph = read_graph(build_pool_chain(tmp_path / "mixed.tflite", POOL_CHAINS["mixed"]))
+    convs = [op for op in graph.ops if op.macs]
+    assert len(convs) == 16 and all(op.kind == "pointwise" for op in convs)
+    assert [op.int8_pair for op in convs] == ["", "hybrid_u8"] * 8
