@@ -57,7 +57,9 @@ profile's int8 terms cost it; ``--from-json F`` prints ``int8_pair_factors.uint8
 threads (measured, not priced; ``--from-json`` prints each kind's two-thread gain).  ``tflite-pools``:
 chains of float (XNNPACK) and uint8-weight hybrid (LiteRT's own kernel) pointwise convs, apart and
 alternating, at one and two threads: what a switch between the two thread pools costs (measured, not
-priced; ``--from-json`` prints it).
+priced; ``--from-json`` prints it).  ``dequantized-depthwise``: 3x3 depthwise convs with float weights and
+with uint8 ones through a DEQUANTIZE (facex's), one and two threads: LiteRT's own float kernel runs the
+second, not XNNPACK (measured, not priced).
 
 (The ``gemm-weights`` probe that was here, chains of distinct pointwise convs, became
 ``microbench_weight_stream.py --conv``, which measures them alone and prices them:
@@ -859,6 +861,59 @@ def probe_tflite_pools(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+# Depthwise convs whose uint8 weights come through a DEQUANTIZE (facex's 15, held-out set 13): side, channels.
+DEQUANTIZED_DEPTHWISE = ((56, 64), (28, 128), (14, 256))
+
+
+def build_depthwise(path: Path, side: int, channels: int, dequantized: bool) -> Path:
+    """A 3x3 depthwise conv, SAME, stride 1, on float activations: float weights, or uint8 ones (scale
+    0.01, zero point 128) through a DEQUANTIZE."""
+    import microbench_kernels as mk
+    import numpy as np
+
+    b = mk._TfliteBuilder(); s = b.s
+    x, y, shape = b.tensor((1, side, side, channels)), b.tensor((1, side, side, channels)), (1, 3, 3, channels)
+    rng = np.random.default_rng(0)
+    if dequantized:
+        q = b.tensor(shape, rng.integers(0, 256, shape), dtype="uint8")
+        qp = s.QuantizationParametersT(); qp.scale = [0.01]; qp.zeroPoint = [128]
+        b.tensors[q].quantization = qp; b.tensors[q].type = s.TensorType.UINT8
+        w = b.tensor(shape)
+        b.op("DEQUANTIZE", [q], [w], "DequantizeOptions", s.DequantizeOptionsT())
+    else:
+        w = b.tensor(shape, rng.standard_normal(shape) * 0.1)
+    o = s.DepthwiseConv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1
+    o.dilationHFactor = o.dilationWFactor = 1; o.depthMultiplier = 1
+    b.op("DEPTHWISE_CONV_2D", [x, w, b.tensor((channels,), np.zeros(channels))], [y], "DepthwiseConv2DOptions", o)
+    b.save(path, [x], [y])
+    return path
+
+
+def probe_dequantized_depthwise(work: Path, seconds: float) -> list[dict]:
+    """``DEQUANTIZED_DEPTHWISE`` with float and with DEQUANTIZE'd uint8 weights, at one and two threads
+    (XNNPACK on, as LiteRT runs a file; wall medians): XNNPACK does not take the DEQUANTIZE'd one, LiteRT's
+    own float depthwise kernel runs it.  ``ratio_1`` / ``ratio_2``: its time over the float one's."""
+    from compressor.measure.bench import open_invoker
+
+    rows = []
+    for side, channels in DEQUANTIZED_DEPTHWISE:
+        ms = {}
+        for dequantized in (False, True):
+            path = build_depthwise(work / f"dw-{side}-{channels}-{int(dequantized)}.tflite", side, channels, dequantized)
+            for threads in (1, 2):
+                invoke = open_invoker(path, threads=threads)
+                for _ in range(20):
+                    invoke()
+                times, end = [], time.perf_counter() + seconds / 4
+                while time.perf_counter() < end or len(times) < 20:
+                    start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
+                ms[dequantized, threads] = statistics.median(times) * 1e3
+        rows.append({"format": "tflite", "params": {"side": side, "channels": channels},
+                     **{f"{'dequantized' if d else 'float'}_ms_{t}": v for (d, t), v in ms.items()},
+                     "ratio_1": ms[True, 1] / ms[False, 1], "ratio_2": ms[True, 2] / ms[False, 2]})
+    return rows
+
+
 def uint8_factors(rows: list[dict]) -> dict[str, dict[str, float]]:
     """int8_pair_factors.<pair> = {kind: median factor} of the tflite-uint8 rows."""
     by: dict[str, dict[str, list[float]]] = {}
@@ -1301,7 +1356,7 @@ def probe_control(work: Path, seconds: float) -> list[dict]:
               "iteration_us": (ms["scan", n, trips] - ms["plain", n, trips]) * 1e3 / trips} for n, trips in CONTROL_LOOPS]
     return rows
 
-PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "control": probe_control, "conv-tiles": probe_conv_tiles, "depthwise-l1": probe_depthwise_l1,
+PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "control": probe_control, "conv-tiles": probe_conv_tiles, "dequantized-depthwise": probe_dequantized_depthwise, "depthwise-l1": probe_depthwise_l1,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,

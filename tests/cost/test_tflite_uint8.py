@@ -77,3 +77,15 @@ def test_the_pool_probe_chains_alternate_xnnpacks_ops_and_litert_kernels(tmp_pat
     convs = [op for op in graph.ops if op.macs]
     assert len(convs) == 16 and all(op.kind == "pointwise" for op in convs)
     assert [op.int8_pair for op in convs] == ["", "hybrid_u8"] * 8
+
+
+def test_the_dequantized_depthwise_probe_feeds_uint8_weights_through_a_dequantize(tmp_path):
+    """``--probe dequantized-depthwise`` (facex's depthwise convs): the same conv with float weights and
+    with uint8 ones through a DEQUANTIZE, which the reader folds into the conv's weights."""
+    from microbench_probes import build_depthwise
+
+    plain = read_graph(build_depthwise(tmp_path / "f.tflite", 14, 32, dequantized=False))
+    folded = read_graph(build_depthwise(tmp_path / "q.tflite", 14, 32, dequantized=True))
+    (a,), (b,) = ([op for op in g.ops if op.op_type == "DEPTHWISE_CONV_2D"] for g in (plain, folded))
+    assert a.macs == b.macs and a.int8_pair == "" and b.int8_pair == "hybrid_u8"
+    assert not any(op.op_type == "DEQUANTIZE" for op in folded.ops)
