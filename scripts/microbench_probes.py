@@ -775,25 +775,29 @@ def probe_tflite_uint8(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+def wall_median_ms(path: Path, threads: int, seconds: float, min_runs: int = 20) -> float:
+    """``path`` opened alone in its runtime at ``threads`` threads, 20 warm-up runs, then the median
+    wall time of the runs ``seconds`` allows (at least ``min_runs``)."""
+    from compressor.measure.bench import open_invoker
+
+    invoke = open_invoker(path, threads=threads)
+    for _ in range(20):
+        invoke()
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < min_runs:
+        start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
 def probe_tflite_uint8_threads(work: Path, seconds: float) -> list[dict]:
     """The tflite-uint8 points at one and two threads (each session alone, wall medians): LiteRT's
     uint8 kernels split on two threads, its hybrid ones (float activations, uint8 weights) less or not
     at all.  Measured, not priced: facex's expression net (held-out set 13) runs slower on two threads
     than on one (16.6 ms against 12.3), which neither rate says."""
-    from compressor.measure.bench import open_invoker
-
     rows = []
     for pair, kind, side, cin, cout, k in uint8_points():
         path = build_uint8_op(work / f"{pair}-{kind}-{side}-{cin}-{cout}.tflite", kind, side, cin, cout, k, pair)
-        ms = {}
-        for threads in (1, 2):
-            invoke = open_invoker(path, threads=threads)
-            for _ in range(20):
-                invoke()
-            times, end = [], time.perf_counter() + seconds / 2
-            while time.perf_counter() < end or len(times) < 30:
-                start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
-            ms[threads] = statistics.median(times) * 1e3
+        ms = {threads: wall_median_ms(path, threads, seconds / 2, min_runs=30) for threads in (1, 2)}
         rows.append({"format": "tflite", "params": {"pair": pair, "kind": kind, "side": side, "cin": cin, "cout": cout, "k": k},
                      "ms_1": ms[1], "ms_2": ms[2], "speedup": ms[1] / ms[2]})
     return rows
@@ -835,21 +839,11 @@ def probe_tflite_pools(work: Path, seconds: float) -> list[dict]:
     XNNPACK's partitions and LiteRT's own kernels alternate, each pool's workers spin while the other
     runs, on the same two cores.  ``switch_us``: the chain's time over the mean of the all-float and
     all-hybrid chains' (what its ops cost apart), per switch between the two.  Measured, not priced."""
-    from compressor.measure.bench import open_invoker
-
     paths = {name: build_pool_chain(work / f"pool-{name}.tflite", pattern) for name, pattern in POOL_CHAINS.items()}
     rows = []
     for attempt in range(2):
-        ms = {}
-        for name, path in paths.items():
-            for threads in (1, 2):
-                invoke = open_invoker(path, threads=threads)
-                for _ in range(20):
-                    invoke()
-                times, end = [], time.perf_counter() + seconds / 4
-                while time.perf_counter() < end or len(times) < 20:
-                    start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
-                ms[name, threads] = statistics.median(times) * 1e3
+        ms = {(name, threads): wall_median_ms(path, threads, seconds / 4)
+              for name, path in paths.items() for threads in (1, 2)}
         for name, pattern in POOL_CHAINS.items():
             switches = sum(a != b for a, b in itertools.pairwise(pattern))
             row = {"format": "tflite", "params": {"chain": name, "pattern": pattern, "pass": attempt + 1},
@@ -893,21 +887,12 @@ def probe_dequantized_depthwise(work: Path, seconds: float) -> list[dict]:
     """``DEQUANTIZED_DEPTHWISE`` with float and with DEQUANTIZE'd uint8 weights, at one and two threads
     (XNNPACK on, as LiteRT runs a file; wall medians): XNNPACK does not take the DEQUANTIZE'd one, LiteRT's
     own float depthwise kernel runs it.  ``ratio_1`` / ``ratio_2``: its time over the float one's."""
-    from compressor.measure.bench import open_invoker
-
     rows = []
     for side, channels in DEQUANTIZED_DEPTHWISE:
         ms = {}
         for dequantized in (False, True):
             path = build_depthwise(work / f"dw-{side}-{channels}-{int(dequantized)}.tflite", side, channels, dequantized)
-            for threads in (1, 2):
-                invoke = open_invoker(path, threads=threads)
-                for _ in range(20):
-                    invoke()
-                times, end = [], time.perf_counter() + seconds / 4
-                while time.perf_counter() < end or len(times) < 20:
-                    start = time.perf_counter(); invoke(); times.append(time.perf_counter() - start)
-                ms[dequantized, threads] = statistics.median(times) * 1e3
+            ms.update({(dequantized, threads): wall_median_ms(path, threads, seconds / 4) for threads in (1, 2)})
         rows.append({"format": "tflite", "params": {"side": side, "channels": channels},
                      **{f"{'dequantized' if d else 'float'}_ms_{t}": v for (d, t), v in ms.items()},
                      "ratio_1": ms[True, 1] / ms[False, 1], "ratio_2": ms[True, 2] / ms[False, 2]})
