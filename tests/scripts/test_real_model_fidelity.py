@@ -60,7 +60,7 @@ def test_a_run_records_the_machines_state_and_the_table_says_it(tmp_path, capsys
     monkeypatch.setattr(microbench_kernels, "two_thread_reference_us", lambda: 60.0 + 20 * len(calls))
     args = real_model_fidelity.argparse.Namespace(
         target="host-x86", entries=str(entries), models_dir=str(tmp_path), threads=[1], seconds=0.05, rounds=1,
-        wall="median", json=None)
+        retries=0, wall="median", json=None)
     result = real_model_fidelity.run(args)
     assert result["reference"] == {"op": microbench_kernels.REFERENCE_NAME, "before_us": 120.0, "after_us": 90.0,
                                    "memory_op": microbench_kernels.MEMORY_REFERENCE_NAME,
@@ -99,7 +99,7 @@ def test_two_thread_rounds_where_the_second_vcpu_was_taken_are_not_the_ones_kept
     monkeypatch.setattr(real_model_fidelity, "measure_file", measure)
     args = real_model_fidelity.argparse.Namespace(
         target="host-x86", entries=str(entries), models_dir=str(tmp_path), threads=[1, 2], seconds=0.05, rounds=2,
-        wall="median", json=None)
+        retries=0, wall="median", json=None)
     rows = {r["threads"]: r for r in real_model_fidelity.run(args)["rows"]}
     assert rows[2]["measured_ms"] == 0.8 and rows[2]["probe_us"] == [110.0, 111.0] and not rows[2]["disturbed"]
     assert rows[1]["measured_ms"] == 1.0
@@ -113,6 +113,42 @@ def test_two_thread_rounds_where_the_second_vcpu_was_taken_are_not_the_ones_kept
     real_model_fidelity.print_table(result)
     out = capsys.readouterr().out
     assert "(second vCPU taken)" in out and "1 row(s) timed while the two-thread reference" in out
+
+
+def test_a_file_with_no_quiet_two_thread_round_is_timed_again(tmp_path, monkeypatch):
+    """--retries: after the rounds, the files none of whose rounds was quiet on two threads get more
+    rounds (here the third, quiet, is kept); the others are not timed again."""
+    import contextlib
+
+    for name in ("quiet.tflite", "busy.tflite"):
+        microbench_kernels.build_tflite("elementwise", {"shape": (1, 4, 4, 8), "op": "ADD"}, tmp_path / name)
+    entries = tmp_path / "entries.toml"
+    entries.write_text('[[model]]\npath = "quiet.tflite"\nfamily = "toy"\n[[model]]\npath = "busy.tflite"\nfamily = "toy"\n')
+    for name in ("reference_us", "memory_reference_us", "two_thread_reference_us"):
+        monkeypatch.setattr(microbench_kernels, name, lambda: 100.0)
+
+    @contextlib.contextmanager
+    def probe():
+        yield lambda seconds: 110.0
+
+    calls = []
+    others = {"busy.tflite": iter([0.9, 0.8, 0.0])}  # its two rounds with the second vCPU taken, then quiet
+
+    def measure(path, shapes, threads, **kw):
+        calls.append(path.name)
+        busy = next(others[path.name]) if path.name in others else 0.0
+        return {t: {"median_ms": 1.0 if t == 1 else 0.5 + busy, "p90_ms": 1.0, "wall_median_ms": 1.0, "clock": "x",
+                    "runs": 5, "others_cores": busy} for t in threads}
+
+    monkeypatch.setattr(microbench_kernels, "two_thread_probe", probe)
+    monkeypatch.setattr(real_model_fidelity, "measure_file", measure)
+    args = real_model_fidelity.argparse.Namespace(
+        target="host-x86", entries=str(entries), models_dir=str(tmp_path), threads=[1, 2], seconds=0.05, rounds=2,
+        retries=2, wall="median", json=None)
+    rows = {(r["file"], r["threads"]): r for r in real_model_fidelity.run(args)["rows"]}
+    assert calls == ["quiet.tflite", "busy.tflite", "quiet.tflite", "busy.tflite", "busy.tflite"]
+    assert rows["busy.tflite", 2]["measured_ms"] == 0.5 and not rows["busy.tflite", 2]["disturbed"]
+    assert len(rows["busy.tflite", 2]["rounds_ms"]) == 3 and len(rows["quiet.tflite", 2]["rounds_ms"]) == 2
 
 
 def test_cpu_time_others_took_while_a_file_was_timed_is_counted():
@@ -192,7 +228,7 @@ def test_a_file_the_estimate_refuses_is_said_and_the_run_goes_on(tmp_path, monke
     out = tmp_path / "run.json"
     args = real_model_fidelity.argparse.Namespace(
         target="host-x86", entries=str(entries), models_dir=str(tmp_path), threads=[1], seconds=0.05, rounds=1,
-        wall="median", json=str(out))
+        retries=0, wall="median", json=str(out))
     result = real_model_fidelity.run(args)
     assert [r["file"] for r in result["rows"]] == ["b.tflite"]
     assert any(s.startswith("a.tflite: measured, but not predicted") for s in result["skipped"])
