@@ -1839,6 +1839,11 @@ def two_thread_probe():
         yield sample
 
 
+# A timing during which anything else took over this many cores' worth of CPU time (``others_cores``) had
+# the second vCPU taken: its two threads then run slower, not faster (real_model_fidelity.py, microbench_threads.py).
+QUIET_OTHERS_CORES = 0.15
+
+
 def cpu_ticks() -> tuple[int, int] | None:
     """(clock ticks every CPU of the machine spent busy, this process's own), from /proc (user, nice,
     system, irq, softirq and steal: the hypervisor's other tenants count); None without /proc."""

@@ -135,9 +135,12 @@ def timed(path: Path, empty: Path, threads: int, seconds: float) -> tuple[float,
     return ms, mk.others_cores(ticks, mk.cpu_ticks(), time.perf_counter() - start) or 0.0
 
 
-# A round during whose 2-thread timing anything else took over this many cores' worth of CPU time had
-# the second vCPU taken (its two threads then run slower, not faster): kept only where no round was quiet.
-OTHERS_CORES = 0.15
+def quiet_first(times: dict, others: float) -> tuple[bool, float]:
+    """A round's rank: quiet ones (nothing else took over ``QUIET_OTHERS_CORES`` of a core during its
+    2-thread timing: the second vCPU free) before the others, then the fastest."""
+    import microbench_kernels as mk
+
+    return others > mk.QUIET_OTHERS_CORES, sum(times.values())
 
 
 def run(args) -> dict:
@@ -189,8 +192,7 @@ def _time_all(args, work: Path) -> list[dict]:
                                for threads in (1, args.threads)}
                     times, others = {t: ms for t, (ms, _) in timings.items()}, timings[args.threads][1]
                     key = str(path)  # the quietest round first (the second vCPU free), then the fastest
-                    if key not in best or ((others > OTHERS_CORES, sum(times.values()))
-                                           < (busy[key] > OTHERS_CORES, sum(best[key].values()))):
+                    if key not in best or quiet_first(times, others) < quiet_first(best[key], busy[key]):
                         best[key], busy[key] = times, others
         for family, p, paths in points:
             graph = read_graph(paths[0], as_run=True)
@@ -227,7 +229,7 @@ def _time_fragments(args, work: Path) -> list[dict]:
                            for i, path in enumerate(paths) for threads in (1, args.threads)}
                 times = {key: ms for key, (ms, _) in timings.items()}
                 others = max(timings[i, args.threads][1] for i in range(len(paths)))
-                if not best or (others > OTHERS_CORES, sum(times.values())) < (busiest > OTHERS_CORES, sum(best.values())):
+                if not best or quiet_first(times, others) < quiet_first(best, busiest):
                     best, busiest = times, others
             n = FRAGMENT_BLOCKS
             rows.append({"format": fmt, "family": "fragment",

@@ -139,8 +139,7 @@ def run(args) -> dict:
     # its figure (the same file measured twice in one pass moved by up to 1.8x on this shared VM).
     with mk.machine_state() as reference:  # the state of the machine, before and after
         rounds = _time_rounds(files, args, skipped)
-    probes = [v for timings in rounds.values() if timings for r in timings for m in r.values() for v in m.get("probe_us", ())]
-    best = min(probes) if probes else None
+    best = best_probe_us(rounds)
     machine = {"cpu": cpu_description(), "cpu_identity": read_cpu_identity(), "load_average": _load_average(),
                "timing": "each thread count's session alone", "reference": reference, "target": base.name,
                "variant": base.variant}
@@ -231,7 +230,7 @@ def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[i
             for entry, path, shapes in files:
                 if entry["path"] in rounds and rounds[entry["path"]] is None:
                     continue
-                log(f"[round {round_index + 1}/{args.rounds}] {entry['path']}")
+                log(f"[round {round_index + 1}/{args.rounds}{' (again)' if round_index >= args.rounds else ''}] {entry['path']}")
                 try:
                     measured = measure_file(path, shapes, args.threads, seconds=args.seconds / args.rounds,
                                             wall=args.wall, values=entry_values(entry))
@@ -246,7 +245,8 @@ def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[i
                         measured[threads]["probe_us"] = [before, last]
                 rounds.setdefault(entry["path"], []).append(measured)
             if round_index + 1 >= args.rounds:  # the rounds done: time again what none of them timed quietly
-                again = [f for f in files if rounds.get(f[0]["path"]) and _disturbed(rounds[f[0]["path"]], args.threads, rounds)]
+                best = best_probe_us(rounds)
+                again = [f for f in files if rounds.get(f[0]["path"]) and _disturbed(rounds[f[0]["path"]], args.threads, best)]
                 if again and round_index + 1 < args.rounds + args.retries:
                     log(f"[again] {len(again)} file(s) with no quiet two-thread round: one more round of them")
                     files = again
@@ -255,12 +255,15 @@ def _time_rounds(files: list, args, skipped: list[str]) -> dict[str, list[dict[i
     return rounds
 
 
-def _disturbed(timings: list[dict[int, dict]], thread_counts: list[int], rounds: dict) -> bool:
-    """Whether one file's rounds hold no quiet one at some thread count (``chosen_round``, against the
-    best two-thread reference of every round so far)."""
-    probes = [v for t in rounds.values() if t for r in t for m in r.values() for v in m.get("probe_us", ())]
-    best = min(probes) if probes else None
-    return any(chosen_round(timings, threads, best)["disturbed"] for threads in thread_counts if threads > 1)
+def best_probe_us(rounds: dict[str, list[dict[int, dict]] | None]) -> float | None:
+    """The fastest two-thread reference sample of every file's rounds (``probe_us``); None without any."""
+    probes = [v for timings in rounds.values() if timings for r in timings for m in r.values() for v in m.get("probe_us", ())]
+    return min(probes) if probes else None
+
+
+def _disturbed(timings: list[dict[int, dict]], thread_counts: list[int], best_probe: float | None) -> bool:
+    """Whether one file's rounds hold no quiet one at some thread count (``chosen_round``)."""
+    return any(chosen_round(timings, threads, best_probe)["disturbed"] for threads in thread_counts if threads > 1)
 
 
 _PROBE_S = 0.3  # seconds of the two-thread reference between files
@@ -268,20 +271,21 @@ _PROBE_S = 0.3  # seconds of the two-thread reference between files
 # its best sample of the run: the second vCPU was taken (a free one reads ~113 us on the Zen 4, a
 # taken one 150-230).
 _BUSY = 1.2
-# ... or where anything else took this many cores' worth of CPU time while it was timed (others_cores).
-_OTHERS_CORES = 0.15
+# ... or where anything else took over microbench_kernels.QUIET_OTHERS_CORES while it was timed (others_cores).
 
 
 def chosen_round(timings: list[dict[int, dict]], threads: int, best_probe_us: float | None) -> dict:
     """The least disturbed round of one file at ``threads``: the lowest median among the rounds whose
     two-thread reference stayed within ``_BUSY`` of the run's best and during whose timing nothing
-    else took over ``_OTHERS_CORES`` (every round where none did, or none was checked), with
+    else took over ``QUIET_OTHERS_CORES`` (every round where none did, or none was checked), with
     ``disturbed`` set where no round qualified on more than one thread."""
+    import microbench_kernels as mk
+
     measured = [r[threads] for r in timings]
     if threads == 1 or best_probe_us is None or not all("probe_us" in m for m in measured):
         return {**min(measured, key=lambda m: m["median_ms"]), "disturbed": False}
     clean = [m for m in measured if max(m["probe_us"]) <= _BUSY * best_probe_us
-             and m.get("others_cores", 0.0) <= _OTHERS_CORES]
+             and m.get("others_cores", 0.0) <= mk.QUIET_OTHERS_CORES]
     return {**min(clean or measured, key=lambda m: m["median_ms"]), "disturbed": not clean}
 
 
@@ -350,8 +354,11 @@ def print_table(result: dict) -> None:
           f"1 thread within ±10%: {100 * s['one_thread_within_10']:.0f}%; outside [0.5x, 2x]: "
           f"{s['outside_half_double']}; worst ratio {s['worst_ratio']:.2f}")
     if disturbed := [r for r in result["rows"] if r.get("disturbed")]:
-        print(f"{len(disturbed)} row(s) timed while the two-thread reference ran over {_BUSY}x its best in every round "
-              "(the second vCPU taken): time them again on a quieter machine")
+        import microbench_kernels as mk
+
+        print(f"{len(disturbed)} row(s) timed while the two-thread reference ran over {_BUSY}x its best, or others took "
+              f"over {mk.QUIET_OTHERS_CORES} of a core, in every round and retry (the second vCPU taken): time them again "
+              "on a quieter machine")
     for line in result["skipped"]:
         print(f"skipped: {line}")
 
