@@ -23,19 +23,21 @@ from ..errors import TargetError
 from .types import CPU_SCALARS, CPU_TILES, DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS, RUNTIME_CURVES
 from .schema import dotted, where
 
-__all__ = ["VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
+__all__ = ["VARIANT_OVER_KEYS", "VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
 
 _TOP_KEYS = {"name", "description", "kind", "formats", "dtypes", "inherits", "machine", "compute", "memory", "energy",
              "mcu", "accelerator"}
 _COMPUTE_KEYS = {"clock_hz", "threads", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
                  "channel_multiple", "float_allowed", "variants", "channel_tiles", "runtimes"}
 _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_overhead_us", "macs_per_cycle", "efficiency",
-                 "channel_multiple", "channel_tiles", "runtimes", "cpus", "extensions"}
+                 "channel_multiple", "channel_tiles", "runtimes", "runtimes_from", "cpus", "extensions"}
 # [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
 # streaming, over the variant's (tables.py).
 _CPU_RUNTIME_KEYS = {"kernels", "parallel", "int8_pair_factors", "task_weight_reads", "rnn_steps", "whole_row_tiles",
                      *RUNTIME_CURVES, *CPU_SCALARS, *CPU_TILES}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
+# A variant that says runtimes_from: the keys its runtimes.<format> may lay over its source's (load.py).
+VARIANT_OVER_KEYS = frozenset({*_CPU_RUNTIME_KEYS, "igemm_rows", "igemm_cols"})
 # [[compute.variants.extensions]]: the kernels a runtime switches to on CPUs with more flags (tables.py).
 _EXTENSION_KEYS = {"requires_cpu_flags", "description", "measured_on", "runtimes"}
 _EXTENSION_RUNTIME_KEYS = {"kernels", "channel_tiles", "input_channel_tiles", "row_tiles", "igemm_cols"}

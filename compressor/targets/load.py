@@ -37,12 +37,12 @@ from typing import Any
 from ..files import targets_dir
 from .cpu_flags import read_cpu_flags, read_cpu_identity
 from ..errors import TargetError
-from .files import VELA_KEYS, find_profile, known_target_names, resolve_profile
+from .files import VARIANT_OVER_KEYS, VELA_KEYS, find_profile, known_target_names, resolve_profile
 from .types import (COMPILERS, CPU_SCALARS, CPU_TILES, DTYPES, FORMATS, PARALLEL_KEYS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
-                    ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, TargetProfile)
+                    ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, RuntimeCost, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
-                     overlay, runtimes_table)
+                     overlay, own_runtime_tables, runtimes_table)
 
 __all__ = [
     "AcceleratorProfile",
@@ -215,7 +215,8 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
     if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
         raise c.fail(("compute", "variants"), "expected [[compute.variants]] tables")
     chosen: tuple[ComputeProfile, str, str | None, bool, list[str]] | None = None
-    flags = read_cpu_flags() if cpu_flags is None else cpu_flags
+    parsed: dict[str, dict[str, RuntimeCost]] = {}  # each variant's runtime tables, by description
+    flags = cpu_flags if cpu_flags is not None else _flags_of(variants, here) or read_cpu_flags()
     for index in range(len(variants)):
         keys = ("compute", "variants", index)
         required = c.names((*keys, "requires_cpu_flags"), _CPU_FLAG, "CPU flag names")
@@ -224,7 +225,16 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         overhead = c.number((*keys, "dispatch_overhead_us"), positive=False, optional=True)
         multiple = c.integer((*keys, "channel_multiple"), optional=True)
         tiles = channel_tiles_table(c, (*keys, "channel_tiles"), dtypes)
-        runtimes = runtimes_table(c, (*keys, "runtimes"), dtypes)
+        source = c.text((*keys, "runtimes_from"), optional=True)
+        if source is None:
+            runtimes = runtimes_table(c, (*keys, "runtimes"), dtypes)
+        elif source not in parsed:
+            raise c.fail((*keys, "runtimes_from"), f"names no earlier variant (their descriptions: {list(parsed)})")
+        else:  # another variant's tables, with the keys this one names laid over them
+            runtimes = _lay_over(c, (*keys, "runtimes"), dict(parsed[source]),
+                                 own_runtime_tables(c, (*keys, "runtimes"), dtypes, allowed=VARIANT_OVER_KEYS)
+                                 if c.get((*keys, "runtimes"), optional=True) is not None else {})
+        parsed[description] = runtimes
         cpu_own = cpu_runtime_tables(c, keys, dtypes, here)
         extensions, ext_own = extension_tables(c, keys, dtypes, flags, _CPU_FLAG)
         macs = (c.per_dtype((*keys, "macs_per_cycle"), dtypes, positive=True, partial=True)
@@ -232,23 +242,7 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
         efficiency = (efficiency_table(c, (*keys, "efficiency"), dtypes, partial=True)
                       if c.get((*keys, "efficiency"), optional=True) is not None else {})
         if chosen is None and set(required) <= flags:
-            merged = {**base.runtimes, **runtimes}
-            for fmt, own in cpu_own.items():  # what this CPU measured of its own: kernels, threads, memory
-                if fmt not in merged:
-                    raise c.fail((*keys, "cpus"), f"names runtime {fmt!r}, which the variant has no costs for")
-                parallel = {**merged[fmt].parallel, **{dtype: {**merged[fmt].parallel.get(dtype, {}), **table}
-                                                       for dtype, table in own.get("parallel", {}).items()}}
-                for dtype, table in parallel.items():
-                    if missing := [key for key in PARALLEL_KEYS if key not in table]:
-                        raise c.fail((*keys, "cpus"), f"runtimes.{fmt}.parallel.{dtype} needs {missing[0]} "
-                                                      "(the variant has no such table to lay it over)")
-                merged[fmt] = replace(merged[fmt], parallel=parallel,
-                                      **{name: {**getattr(merged[fmt], name), **own[name]}
-                                         for name in (*RUNTIME_CURVES, "rnn_steps") if name in own},
-                                      kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
-                                      **{name: overlay(getattr(merged[fmt], name), own[name])
-                                         for name in (*CPU_TILES, "task_weight_reads", "int8_pair_factors") if name in own},
-                                      **{k: own[k] for k in (*CPU_SCALARS, "whole_row_tiles") if k in own})
+            merged = _lay_over(c, (*keys, "cpus"), {**base.runtimes, **runtimes}, cpu_own)
             for fmt, own in ext_own.items():  # the kernels this CPU's extra flags switch the runtime to
                 if fmt not in merged:
                     raise c.fail((*keys, "extensions"), f"names runtime {fmt!r}, which the variant has no costs for")
@@ -278,6 +272,47 @@ def _apply_variant(c: Checker, base: ComputeProfile, dtypes: tuple[str, ...],
                 f"the {description!r} rates were measured on {measured_on}; this CPU is {here}{split}: expect larger "
                 "errors (README: 'On another CPU')")
     return profile, " + ".join([description, *extensions]), note
+
+
+def _flags_of(variants: list[dict], cpu: str | None) -> frozenset[str]:
+    """The flags of ``cpu`` (another machine's, named by ``cpu_identity``) as the profile knows
+    them: those of the variants and extensions measured on it or holding an entry of its own, so
+    the profile is loaded as that CPU sees it, whatever machine loads it; empty for this
+    machine's own CPU or one the profile does not name (then this machine's flags are read)."""
+    if cpu is None or cpu == read_cpu_identity():
+        return frozenset()
+    names = lambda entry: entry.get("measured_on") == cpu or any(  # noqa: E731
+        isinstance(own, dict) and own.get("cpu") == cpu for own in entry.get("cpus") or ())
+    flags: set[str] = set()
+    for variant in variants:
+        for entry in (variant, *(variant.get("extensions") or ())):
+            if isinstance(entry, dict) and names(entry) and isinstance(entry.get("requires_cpu_flags"), list):
+                flags.update(str(flag) for flag in entry["requires_cpu_flags"])
+    return frozenset(flags)
+
+
+def _lay_over(c: Checker, keys: tuple, merged: dict[str, RuntimeCost],
+              own_tables: dict[str, dict[str, Any]]) -> dict[str, RuntimeCost]:
+    """``merged``'s runtime tables with the keys ``own_tables`` names (a CPU entry's, or a variant's
+    over the variant it takes its tables from) laid over them, format by format."""
+    for fmt, own in own_tables.items():
+        if fmt not in merged:
+            raise c.fail(keys, f"names runtime {fmt!r}, which the variant has no costs for")
+        parallel = {**merged[fmt].parallel, **{dtype: {**merged[fmt].parallel.get(dtype, {}), **table}
+                                               for dtype, table in own.get("parallel", {}).items()}}
+        for dtype, table in parallel.items():
+            if missing := [key for key in PARALLEL_KEYS if key not in table]:
+                raise c.fail(keys, f"runtimes.{fmt}.parallel.{dtype} needs {missing[0]} "
+                                   "(the variant has no such table to lay it over)")
+        merged[fmt] = replace(merged[fmt], parallel=parallel,
+                              **{name: {**getattr(merged[fmt], name), **own[name]}
+                                 for name in (*RUNTIME_CURVES, "rnn_steps") if name in own},
+                              kernels=overlay(merged[fmt].kernels, own.get("kernels", {})),
+                              **{name: overlay(getattr(merged[fmt], name), own[name])
+                                 for name in (*CPU_TILES, "igemm_rows", "igemm_cols", "task_weight_reads",
+                                              "int8_pair_factors") if name in own},
+                              **{k: own[k] for k in (*CPU_SCALARS, "whole_row_tiles") if k in own})
+    return merged
 
 
 def _mcu(c: Checker, kind: str) -> McuProfile | None:

@@ -13,7 +13,7 @@ from .types import (CPU_SCALARS, CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TER
                     RUNTIME_CURVES, SYMMETRIC_CONV_KEYS, TASK_WEIGHT_READS_KEYS, KernelTerms, RuntimeCost)
 
 __all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
-           "overlay", "runtimes_table"]
+           "overlay", "own_runtime_tables", "runtimes_table"]
 
 
 def efficiency_table(c: Checker, keys: tuple, dtypes: tuple[str, ...], *, partial: bool) -> Mapping[str, Mapping[str, float]]:
@@ -147,35 +147,47 @@ def cpu_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...],
     other; every entry is checked."""
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     for entry, is_here in cpu_entries(c, (*keys, "cpus"), here):
-        tables: dict[str, dict[str, dict[str, Any]]] = {}
-        for fmt in _formats(c, (*entry, "runtimes")):
-            own = c.table((*entry, "runtimes", fmt))
-            tables[fmt] = {}
-            if "parallel" in own:
-                tables[fmt]["parallel"] = _parallel(c, (*entry, "runtimes", fmt, "parallel"), dtypes, partial=True)
-            for name, unit in RUNTIME_CURVES.items():
-                if name in own:
-                    tables[fmt][name] = _bytes_curves(c, (*entry, "runtimes", fmt, name), dtypes, unit)
-            if "kernels" in own:
-                tables[fmt]["kernels"] = _kernel_terms(c, (*entry, "runtimes", fmt, "kernels"), dtypes)
-            if "rnn_steps" in own:
-                tables[fmt]["rnn_steps"] = _rnn_steps(c, (*entry, "runtimes", fmt, "rnn_steps"))
-            for name in CPU_TILES:
-                if name in own:
-                    tables[fmt][name] = channel_tiles_table(c, (*entry, "runtimes", fmt, name), dtypes)
-            if "int8_pair_factors" in own:
-                tables[fmt]["int8_pair_factors"] = _int8_pair_factors(c, (*entry, "runtimes", fmt, "int8_pair_factors"))
-            if "task_weight_reads" in own:
-                tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*entry, "runtimes", fmt, "task_weight_reads"),
-                                                                     dtypes)
-            if "whole_row_tiles" in own:
-                tables[fmt]["whole_row_tiles"] = c.boolean((*entry, "runtimes", fmt, "whole_row_tiles"))
-            for name in CPU_SCALARS:
-                if name in own:
-                    tables[fmt][name] = c.number((*entry, "runtimes", fmt, name), positive=False)
+        tables = own_runtime_tables(c, (*entry, "runtimes"), dtypes)
         if is_here:
             chosen = tables
     return chosen
+
+
+def own_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], *,
+                       allowed: frozenset[str] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``runtimes.<format>`` naming only the keys it changes (a CPU entry's, or a variant's that
+    says ``runtimes_from``, whose ``allowed`` keys are checked here): format -> {key: its table or
+    figure}."""
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    for fmt in _formats(c, keys):
+        at = (*keys, fmt)
+        own = c.table(at)
+        if allowed is not None and (unknown := sorted(set(own) - allowed)):
+            raise c.fail((*at, unknown[0]), f"not a key a variant with runtimes_from lays over its source's "
+                                            f"(one of {sorted(allowed)})")
+        tables[fmt] = {}
+        if "parallel" in own:
+            tables[fmt]["parallel"] = _parallel(c, (*at, "parallel"), dtypes, partial=True)
+        for name, unit in RUNTIME_CURVES.items():
+            if name in own:
+                tables[fmt][name] = _bytes_curves(c, (*at, name), dtypes, unit)
+        if "kernels" in own:
+            tables[fmt]["kernels"] = _kernel_terms(c, (*at, "kernels"), dtypes)
+        if "rnn_steps" in own:
+            tables[fmt]["rnn_steps"] = _rnn_steps(c, (*at, "rnn_steps"))
+        for name in (*CPU_TILES, "igemm_rows", "igemm_cols"):  # the last two: a variant's only (files.py)
+            if name in own:
+                tables[fmt][name] = channel_tiles_table(c, (*at, name), dtypes)
+        if "int8_pair_factors" in own:
+            tables[fmt]["int8_pair_factors"] = _int8_pair_factors(c, (*at, "int8_pair_factors"))
+        if "task_weight_reads" in own:
+            tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*at, "task_weight_reads"), dtypes)
+        if "whole_row_tiles" in own:
+            tables[fmt]["whole_row_tiles"] = c.boolean((*at, "whole_row_tiles"))
+        for name in CPU_SCALARS:
+            if name in own:
+                tables[fmt][name] = c.number((*at, name), positive=False)
+    return tables
 
 
 def extension_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], flags: frozenset[str],

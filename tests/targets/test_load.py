@@ -517,8 +517,10 @@ def test_channel_tiles_follow_the_cpu_variant_and_are_checked(tmp_path):
     assert vnni.compute.channel_multiple == 16
     assert vnni.compute.channel_tile_of("int8", "depthwise") == 32
     assert vnni.compute.channel_tile_of("float32", "depthwise") == 16
-    avx2 = load_target("host-x86", cpu_flags=frozenset({"avx2"}))
-    assert avx2.compute.channel_tile_of("int8", "depthwise") == avx2.compute.channel_multiple == 8
+    avx2 = load_target("host-x86", cpu_flags=frozenset({"avx2"}))  # the AVX2 variant: XNNPACK's 16-channel int8 dwconv
+    assert avx2.compute.channel_multiple == 8 and avx2.compute.channel_tile_of("int8", "depthwise") == 16
+    older = load_target("host-x86", cpu_flags=frozenset())  # no variant: the derived rates
+    assert older.compute.channel_tile_of("int8", "depthwise") == older.compute.channel_multiple == 8
     text = 'name = "tiles"\ndescription = "bad tile"\ninherits = "host-x86"\n\n[compute.channel_tiles.int8]\nbogus = 4\n'
     with pytest.raises(TargetError, match=r"tiles\.toml:6.*channel_tiles\.int8\.bogus.*unknown op kind"):
         load_target(str(write(tmp_path, "tiles", text)), cpu_flags=frozenset())
@@ -624,6 +626,8 @@ def test_a_cpu_models_thread_split_names_only_what_it_changes(tmp_path):
     text = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "split"', 1)
     variant_line = next(line for line in text.splitlines()
                         if line.startswith("parallel.float32 = { efficiency = 0.89, sync_us = 1, step_sync_us = 3.1"))
+    # (and the AVX2 variant's, which lays its NCHWc block over that line)
+    text = text.replace("parallel.float32 = { nchwc_block = { conv = 32, pointwise = 32, depthwise = 8 } }\n", "", 1)
     path = write(tmp_path, "split", text.replace(variant_line + "\n", "", 1))
     assert load_target(str(path), cpu_identity=xeon).compute.runtimes["onnx"].parallel["float32"]["sync_us"] == 15
     with pytest.raises(TargetError, match="parallel.float32 needs efficiency"):
@@ -705,3 +709,58 @@ def test_recorded_flags_read_back_what_a_measurement_recorded():
     assert recorded_flags("AMD EPYC [avx2 avx512f avx512_vnni]") == frozenset({"avx2", "avx512f", "avx512_vnni"})
     assert recorded_flags("AMD EPYC") is None and recorded_flags(None) is None
     assert recorded_flags("x86_64 [no SIMD flags read]") is None
+
+
+def test_a_variant_takes_another_variants_runtime_tables_and_lays_its_own_keys_over(tmp_path):
+    """``runtimes_from``: an AVX2 variant starts from the AVX-512 variant's runtime tables (glue,
+    recurrent terms, thread split) and replaces only the keys it measured; naming no earlier
+    variant is an error on every CPU."""
+    shipped = load_target("host-x86").path.read_text().replace('name = "host-x86"', 'name = "avx2"', 1)
+    vnni = load_target("host-x86", cpu_flags=frozenset({"avx512_vnni"}))
+    source = re.search(r'^description = "(AVX-512 VNNI[^"]*)"', shipped, re.M).group(1)
+    avx2 = textwrap.dedent(f'''
+        [[compute.variants]]
+        requires_cpu_flags = ["sse4a"]
+        description = "AVX2 test"
+        runtimes_from = "{source}"
+        [compute.variants.runtimes.tflite]
+        dispatch_overhead_us = 0.5
+        kernels.float32.conv = {{ mac_ps = 40, in_byte_ps = 0, weight_byte_ps = 0, out_byte_ps = 0, fixed_us = 0 }}
+        ''')
+    text = shipped.replace("\n[memory]\n", avx2 + "\n[memory]\n", 1)
+    if "AVX2 test" not in text.split("[[compute.variants]]")[-1]:  # inserted after every shipped variant
+        pytest.skip("host-x86.toml layout changed")
+    path = str(write(tmp_path, "avx2", text))
+    mine = load_target(path, cpu_flags=frozenset({"sse4a"}))  # none of the shipped variants' flags
+    assert mine.variant == "AVX2 test"
+    tflite, theirs = mine.compute.runtimes["tflite"], vnni.compute.runtimes["tflite"]
+    assert tflite.dispatch_overhead_us == 0.5 != theirs.dispatch_overhead_us
+    assert tflite.kernels["float32"]["conv"].mac_ps == 40 != theirs.kernels["float32"]["conv"].mac_ps
+    assert tflite.kernels["float32"]["pointwise"] == theirs.kernels["float32"]["pointwise"]
+    assert tflite.parallel == theirs.parallel and tflite.invoke_overhead_us == theirs.invoke_overhead_us
+    assert mine.compute.runtimes["onnx"] == vnni.compute.runtimes["onnx"]
+    # a CPU with both flag sets takes the first variant that matches, as before
+    assert load_target(path, cpu_flags=frozenset({"sse4a", "avx512_vnni"})).compute.runtimes["tflite"] == theirs
+    bad = str(write(tmp_path, "avx2", text.replace(f'runtimes_from = "{source}"', 'runtimes_from = "AVX-1024"')))
+    with pytest.raises(TargetError, match="runtimes_from: names no earlier variant"):
+        load_target(bad, cpu_flags=frozenset({"avx512_vnni"}))
+    # a key it cannot lay over (a runtime's op list) is refused, not dropped
+    bad = str(write(tmp_path, "avx2", text.replace("dispatch_overhead_us = 0.5\n", 'in_place = ["ADD"]\n', 1)))
+    with pytest.raises(TargetError, match="in_place: not a key a variant with runtimes_from lays over"):
+        load_target(bad, cpu_flags=frozenset({"avx512_vnni"}))
+
+
+def test_a_named_cpu_is_loaded_with_the_flags_the_profile_knows_it_by(monkeypatch):
+    """``cpu_identity`` naming another machine's CPU loads the profile as that CPU sees it (the
+    flags of the variant and extensions measured on it), whatever this machine's flags are; this
+    machine's own identity, or a CPU the profile does not name, reads this machine's flags."""
+    import compressor.targets.load as load
+
+    monkeypatch.setattr(load, "read_cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    monkeypatch.setattr(load, "read_cpu_identity", lambda: "AuthenticAMD family 23 model 1")
+    zen4 = load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")
+    assert zen4.variant.startswith("AVX-512 VNNI") and "AMX" not in zen4.variant
+    xeon = load_target("host-x86", cpu_identity="GenuineIntel family 6 model 167")
+    assert "AMX" in xeon.variant  # its extension was measured on it
+    assert not (load_target("host-x86", cpu_identity="GenuineIntel family 6 model 85").variant or "").startswith("AVX-512")
+    assert not (load_target("host-x86").variant or "").startswith("AVX-512")  # this machine: its own flags
