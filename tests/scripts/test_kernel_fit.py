@@ -55,7 +55,7 @@ def test_ncnn_fp32_rows_on_armv82_cores_are_fp16():
 
 
 def test_binary_ops_fit_a_cost_per_kernel_call_and_share_it():
-    target = load_target("host-x86")
+    target = load_target("host-x86", cpu_identity="AuthenticAMD family 26 model 2")  # AVX-512: 16-lane vectors
     rows = []
     # A PReLU per-channel at one size over 2..128 channels: 9 ps per byte moved (16-lane
     # vectors, the last one masked) plus 2 ns per call (one per position).
