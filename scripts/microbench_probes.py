@@ -714,28 +714,38 @@ def uint8_points():
                 yield pair, kind, side, cin, cout, k
 
 
+def quantized(b, index: int, scale: float, zero_point: int, kind: int | None = None) -> None:
+    """Tensor ``index`` of the builder ``b`` per-tensor quantized (``scale``, ``zero_point``), of type
+    ``kind`` (uint8 unless given)."""
+    s = b.s
+    qp = s.QuantizationParametersT(); qp.scale = [scale]; qp.zeroPoint = [zero_point]
+    b.tensors[index].quantization = qp; b.tensors[index].type = s.TensorType.UINT8 if kind is None else kind
+
+
+def uint8_weights(b, shape: tuple, rng) -> int:
+    """A uint8 weight tensor of ``shape`` (values from ``rng``), scale 0.01, zero point 128: the uint8
+    probes' weights, in LiteRT's own kernels or through a DEQUANTIZE."""
+    w = b.tensor(shape, rng.integers(0, 256, shape), dtype="uint8")
+    quantized(b, w, 0.01, 128)
+    return w
+
+
 def build_uint8_op(path: Path, kind: str, side: int, cin: int, cout: int, k: int, pair: str) -> Path:
-    """One conv / depthwise / FC of uint8 weights (scale 0.01, zero point 128): uint8 activations
-    throughout (``pair`` "uint8") or float ones ("hybrid_u8"); SAME padding, stride 1."""
+    """One conv / depthwise / FC of uint8 weights (``uint8_weights``): uint8 activations throughout
+    (``pair`` "uint8") or float ones ("hybrid_u8"); SAME padding, stride 1."""
     import microbench_kernels as mk
     import numpy as np
 
     b = mk._TfliteBuilder(); s = b.s
-
-    def quantized(index, scale, zero_point, kind=s.TensorType.UINT8):
-        qp = s.QuantizationParametersT(); qp.scale = [scale]; qp.zeroPoint = [zero_point]
-        b.tensors[index].quantization = qp; b.tensors[index].type = kind
-
     fc = kind == "fully_connected"
     x = b.tensor((1, cin) if fc else (1, side, side, cin))
     y = b.tensor((1, cout) if fc else (1, side, side, cin if kind == "depthwise" else cout))
     shape = (cout, cin) if fc else (1, k, k, cin) if kind == "depthwise" else (cout, k, k, cin)
-    w = b.tensor(shape, np.random.default_rng(0).integers(0, 256, shape), dtype="uint8")
-    quantized(w, 0.01, 128)
+    w = uint8_weights(b, shape, np.random.default_rng(0))
     n = shape[-1] if kind == "depthwise" else shape[0]
     if pair == "uint8":
-        quantized(x, 0.02, 128); quantized(y, 0.05, 128)
-        bias = b.tensor((n,), np.zeros(n), dtype="int32"); quantized(bias, 0.0002, 0, s.TensorType.INT32)
+        quantized(b, x, 0.02, 128); quantized(b, y, 0.05, 128)
+        bias = b.tensor((n,), np.zeros(n), dtype="int32"); quantized(b, bias, 0.0002, 0, s.TensorType.INT32)
     else:
         bias = b.tensor((n,), np.zeros(n))
     if fc:
@@ -812,7 +822,7 @@ POOL_CHAINS = {"float": "f" * 16, "hybrid": "h" * 16, "mixed": "fh" * 8, "halves
 
 def build_pool_chain(path: Path, pattern: str, side: int = 28, channels: int = 64) -> Path:
     """A chain of pointwise convs, "f" float weights (XNNPACK's), "h" uint8 ones on float activations
-    (LiteRT's hybrid kernel: ``build_uint8_op``'s), SAME, stride 1."""
+    (LiteRT's hybrid kernel: ``uint8_weights``), SAME, stride 1."""
     import microbench_kernels as mk
     import numpy as np
 
@@ -822,9 +832,7 @@ def build_pool_chain(path: Path, pattern: str, side: int = 28, channels: int = 6
         y = b.tensor((1, side, side, channels))
         rng, shape = np.random.default_rng(j), (channels, 1, 1, channels)
         if kind == "h":
-            w = b.tensor(shape, rng.integers(0, 256, shape), dtype="uint8")
-            qp = s.QuantizationParametersT(); qp.scale = [0.01]; qp.zeroPoint = [128]
-            b.tensors[w].quantization = qp; b.tensors[w].type = s.TensorType.UINT8
+            w = uint8_weights(b, shape, rng)
         else:
             w = b.tensor(shape, rng.standard_normal(shape) * 0.1)
         o = s.Conv2DOptionsT(); o.padding = s.Padding.SAME; o.strideH = o.strideW = 1; o.dilationHFactor = o.dilationWFactor = 1
@@ -860,8 +868,8 @@ DEQUANTIZED_DEPTHWISE = ((56, 64), (28, 128), (14, 256))
 
 
 def build_depthwise(path: Path, side: int, channels: int, dequantized: bool) -> Path:
-    """A 3x3 depthwise conv, SAME, stride 1, on float activations: float weights, or uint8 ones (scale
-    0.01, zero point 128) through a DEQUANTIZE."""
+    """A 3x3 depthwise conv, SAME, stride 1, on float activations: float weights, or uint8 ones
+    (``uint8_weights``) through a DEQUANTIZE."""
     import microbench_kernels as mk
     import numpy as np
 
@@ -869,9 +877,7 @@ def build_depthwise(path: Path, side: int, channels: int, dequantized: bool) -> 
     x, y, shape = b.tensor((1, side, side, channels)), b.tensor((1, side, side, channels)), (1, 3, 3, channels)
     rng = np.random.default_rng(0)
     if dequantized:
-        q = b.tensor(shape, rng.integers(0, 256, shape), dtype="uint8")
-        qp = s.QuantizationParametersT(); qp.scale = [0.01]; qp.zeroPoint = [128]
-        b.tensors[q].quantization = qp; b.tensors[q].type = s.TensorType.UINT8
+        q = uint8_weights(b, shape, rng)
         w = b.tensor(shape)
         b.op("DEQUANTIZE", [q], [w], "DequantizeOptions", s.DequantizeOptionsT())
     else:
