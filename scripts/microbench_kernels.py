@@ -1932,6 +1932,9 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                 path = work / f"{family}-{i}-{fmt}.{SUFFIX[fmt]}"
                 build(family, p, path)
                 points.append((family, p)); paths.append(path)
+        if not paths:  # none of these families has a file in this format (svm, trees: onnx only)
+            log(f"[{fmt}] no single-op files for {', '.join(args.families)}: skipped")
+            continue
         log(f"[{fmt}] timing {len(paths)} single-op files")
         times, empty_ms = time_files(paths, empty, seconds=args.seconds, rounds=args.rounds)
         invokes[fmt] = empty_ms
