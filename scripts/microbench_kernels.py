@@ -1923,7 +1923,6 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 
     for fmt in args.formats:
         build = BUILDERS[fmt]
-        empty = build_empty(work / f"empty-{fmt}.{SUFFIX[fmt]}")
         points, paths = [], []
         for family in args.families:
             if family in SKIP.get(fmt, ()):
@@ -1935,6 +1934,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
         if not paths:  # none of these families has a file in this format (svm, trees: onnx only)
             log(f"[{fmt}] no single-op files for {', '.join(args.families)}: skipped")
             continue
+        empty = build_empty(work / f"empty-{fmt}.{SUFFIX[fmt]}")
         log(f"[{fmt}] timing {len(paths)} single-op files")
         times, empty_ms = time_files(paths, empty, seconds=args.seconds, rounds=args.rounds)
         invokes[fmt] = empty_ms
