@@ -238,3 +238,21 @@ def test_a_file_the_estimate_refuses_is_said_and_the_run_goes_on(tmp_path, monke
         models_dir=str(tmp_path)))
     assert sorted(r["file"] for r in again["rows"]) == ["a.tflite", "b.tflite"]
     assert again["cpu_identity"] == result["cpu_identity"] and again["summary"]["n"] == 2
+
+
+def test_a_run_whose_second_vcpu_was_slow_throughout_says_so(capsys):
+    """Each round is judged against the run's own best two-thread sample, which cannot see the second
+    vCPU slow for the whole run (the AVX2 EPYC's real files: the reference op 683 us on one thread,
+    401 at best on two, where the corpus run read 341): the table says it from the one-thread reference."""
+    def result(best_probe):
+        rows = [{"file": "a.tflite", "family": "toy", "format": "tflite", "threads": 2, "measured_ms": 1.0,
+                 "predicted_ms": 0.8, "ratio": 0.8, "probe_us": [best_probe * 1.1, best_probe]}]
+        return {"target": "host-x86", "variant": "v", "cpu": "c", "load_average": "0", "skipped": [], "rows": rows,
+                "reference": {"op": "ref", "before_us": 700.0, "after_us": 683.0}, "summary": real_model_fidelity.summarize(rows)}
+
+    assert real_model_fidelity.two_thread_speedup(result(401.0)) == pytest.approx(683 / 401)
+    real_model_fidelity.print_table(result(401.0))
+    assert "1.70x the one-thread time" in (out := capsys.readouterr().out) and "second vCPU was slow for the whole run" in out
+    real_model_fidelity.print_table(result(341.0))
+    assert "2.00x the one-thread time" in (out := capsys.readouterr().out) and "slow for the whole run" not in out
+    assert real_model_fidelity.two_thread_speedup({**result(341.0), "references": [{}, {}]}) is None
