@@ -17,8 +17,9 @@ __all__ = ["CPU_SCALARS", "CPU_TILES", "PARALLEL_KEYS", "PARALLEL_OPTIONAL", "PE
 
 
 # A runtime's integer tables per dtype and op kind (or rule key); those a CPU entry may give its own.
-PER_KIND_TABLES = ("input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "narrow_channel_tiles", "row_tiles", "symmetric_conv")
-CPU_TILES = ("channel_tiles", "narrow_channel_tiles", "input_channel_tiles", "row_tiles")
+PER_KIND_TABLES = ("input_channel_tiles", "input_channel_remainders", "narrow_input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "narrow_channel_tiles", "row_tiles", "symmetric_conv")
+CPU_TILES = ("channel_tiles", "narrow_channel_tiles", "input_channel_tiles", "input_channel_remainders",
+             "narrow_input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
                "inplace_run_ns", "rnn_step_us", "rnn_efficiency", "whole_rows_from", "learned_branches", "l1_ways")
@@ -113,6 +114,13 @@ class RuntimeCost:
     # dtype -> op kind -> input channels the runtime's kernel packs per filter tap (XNNPACK's
     # x86 int8 IGEMM/GEMM: KR = 8, a 3-channel stem computes as 8); absent: no padding
     input_channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> kind -> the input channels a tap's last, partial input tile costs as (XNNPACK's fp32
+    # "s4" IGEMM on AVX2 takes a remainder of 1-3 channels in a step ~1.8x a whole one of 4); absent:
+    # as a whole tile
+    input_channel_remainders: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> kind -> input channels per tap of the narrow kernel (``narrow_channel_tiles``) where it
+    # packs other than the wide one (XNNPACK's fp32 IGEMM on AVX2 under 16 outputs: one at a time)
+    narrow_input_channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # dtype -> op kind -> output rows (mr) of the runtime's IGEMM microkernel where it reads the
     # op's whole packed weights once per mr rows (XNNPACK: a conv with taps whose mr x nr tile
     # overflows L2 gets nc = all output channels, so 150 rows read 64 MB of weights 22 times)
@@ -168,9 +176,19 @@ class RuntimeCost:
                        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", "int8_pair_factors",
                                     *PER_KIND_TABLES))))
 
-    def input_channel_tile(self, dtype: str, kind: str) -> int:
-        """Input channels the ``dtype`` ``kind`` kernel packs per filter tap; 1: none padded."""
+    def input_channel_tile(self, dtype: str, kind: str, narrow: bool = False) -> int:
+        """Input channels the ``dtype`` ``kind`` kernel (its narrow one with ``narrow``) packs per
+        filter tap; 1: none padded."""
+        if narrow and kind in self.narrow_input_channel_tiles.get(dtype, {}):
+            return self.narrow_input_channel_tiles[dtype][kind]
         return self.input_channel_tiles.get(dtype, {}).get(kind, 1)
+
+    def input_channel_remainder(self, dtype: str, kind: str, narrow: bool = False) -> int:
+        """Input channels a partial input tile costs as (0: as a whole tile); the narrow kernel's
+        where it packs its own way: as a whole one."""
+        if narrow and kind in self.narrow_input_channel_tiles.get(dtype, {}):
+            return 0
+        return self.input_channel_remainders.get(dtype, {}).get(kind, 0)
 
     def row_tile(self, dtype: str, kind: str) -> int:
         """Output rows the ``dtype`` ``kind`` kernel computes per pass; 1: rows not padded."""

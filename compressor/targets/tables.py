@@ -65,6 +65,8 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     whole_row_tiles=_flag(c, (*keys, fmt, "whole_row_tiles")),
                                     separate_clamps=_flag(c, (*keys, fmt, "separate_clamps")),
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
+                                    input_channel_remainders=channel_tiles_table(c, (*keys, fmt, "input_channel_remainders"), dtypes),
+                                    narrow_input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "narrow_input_channel_tiles"), dtypes),
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
                                     channel_tiles=channel_tiles_table(c, (*keys, fmt, "channel_tiles"), dtypes),

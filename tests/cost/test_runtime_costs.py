@@ -460,6 +460,28 @@ def test_an_int8_kernel_packing_input_channels_by_8_costs_a_3_channel_stem_as_8(
     assert t(unknown, packed) == pytest.approx(t(unknown, plain))
 
 
+def test_a_partial_input_tile_costs_its_remainder_step_and_a_narrow_kernel_packs_its_own_way():
+    """XNNPACK's fp32 "s4" IGEMM on the AVX2 EPYC: a tap's 1-3 leftover input channels take a step
+    ~1.8x a whole one of 4 (3 -> 96 channels: 27 ns per 4-row x 16-column step, 64 -> 64: 15); under
+    16 outputs its 8-column kernel takes the input channels one at a time (no tile, no remainder)."""
+    from compressor.targets.types import KernelTerms
+
+    stem = replace(_conv(3 * 96 * 9 * 224 * 224, 3, 96, 224 * 224), in_channels=3)
+    five = replace(stem, in_channels=5, macs=5 * 96 * 9 * 224 * 224)
+    narrow = replace(stem, out_channels=8, macs=3 * 8 * 9 * 224 * 224)
+    terms = {"float32": {"conv": KernelTerms(mac_ps=4.0)}}
+    tiled = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms, channel_tiles={"float32": {"conv": 16}},
+                                    narrow_channel_tiles={"float32": {"conv": 8}},
+                                    input_channel_tiles={"float32": {"conv": 4}},
+                                    input_channel_remainders={"float32": {"conv": 7}},
+                                    narrow_input_channel_tiles={"float32": {"conv": 1}}))
+    plain = _cpu(tflite=RuntimeCost(dispatch_overhead_us=0.0, kernels=terms))
+    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").compute_s
+    assert t(stem, tiled) == pytest.approx(t(stem, plain) * 7 / 3)  # no whole tile, the remainder step
+    assert t(five, tiled) == pytest.approx(t(five, plain) * (4 + 7) / 5)  # one whole tile and the remainder
+    assert t(narrow, tiled) == pytest.approx(t(narrow, plain))  # 8 outputs: the narrow kernel, channels as they are
+
+
 def test_a_grouped_conv_takes_the_grouped_terms_where_a_runtime_measured_them():
     from compressor.targets.types import KernelTerms
 
