@@ -70,14 +70,16 @@ def depthwise_set_bytes(op: Op) -> int:
 def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[float, int]:
     """(MACs, output bytes) as the runtime's kernel computes them: output channels rounded up to
     its channel tile (the runtime's own, else the profile's), a dense conv's input channels per
-    tap to its input tile, and, where it lists a row tile, output rows to whole tiles (an op
+    tap to its input tile (a partial one at its remainder step's cost, and the narrow kernel's own
+    tile where the runtime lists them), and, where it lists a row tile, output rows to whole tiles (an op
     with fewer rows than a tile, or than ``whole_rows_from``, runs a smaller one, unless
     ``whole_row_tiles``): XNNPACK's AMX
     int8 kernel computes 16 rows x 64 channels x 64 inputs per tap at a time whatever the layer
     needs of them, and requantizes all 16 x 64 outputs (a 1-row op: its 1x64 kernel's row)."""
     dtype, kind = op.compute_dtype, op.kind
-    tile = 1 if kernel_op_type(op.op_type, op.variant) in UNTILED_OP_TYPES else op_channel_tile(op, compute, costs)
-    narrow = tile < kernel_channel_tile(dtype, kind, compute, costs)  # the runtime's narrow kernel's tile
+    untiled = kernel_op_type(op.op_type, op.variant) in UNTILED_OP_TYPES
+    tile = 1 if untiled else op_channel_tile(op, compute, costs)
+    narrow = not untiled and tile < kernel_channel_tile(dtype, kind, compute, costs)  # its narrow kernel runs
     in_tile, in_rem = costs.input_channel_tile(dtype, kind, narrow), costs.input_channel_remainder(dtype, kind, narrow)
     macs = padded_macs(op, tile, in_tile, in_rem) if op.macs else 0.0
     if kind == "depthwise" and costs.depthwise_set_factor.get(dtype) and op.out_channels:
