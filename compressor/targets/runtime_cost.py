@@ -17,7 +17,8 @@ __all__ = ["CPU_SCALARS", "CPU_TILES", "PARALLEL_KEYS", "PARALLEL_OPTIONAL", "PE
 
 
 # A runtime's integer tables per dtype and op kind (or rule key); those a CPU entry may give its own.
-PER_KIND_TABLES = ("input_channel_tiles", "input_channel_remainders", "narrow_input_channel_tiles", "igemm_rows", "igemm_cols", "channel_tiles", "narrow_channel_tiles", "row_tiles", "symmetric_conv")
+PER_KIND_TABLES = ("input_channel_tiles", "input_channel_remainders", "narrow_input_channel_tiles", "igemm_rows", "igemm_cols",
+                   "channel_tiles", "narrow_channel_tiles", "row_tiles", "symmetric_conv")
 CPU_TILES = ("channel_tiles", "narrow_channel_tiles", "input_channel_tiles", "input_channel_remainders",
              "narrow_input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
