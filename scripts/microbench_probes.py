@@ -166,6 +166,44 @@ def probe_indirection(work: Path, seconds: float) -> list[dict]:
     return _timed(work, "tflite", points, seconds, derived, mk)
 
 
+# (h, w, k, s, channels): depthwise convs whose channels are and are not a multiple of the fp32
+# dwconv kernel's 8 (XNNPACK's AVX2 f32 dwconv: 8 channels a step, the rest in a masked remainder step).
+DW_REMAINDER_TILE = 8
+DW_REMAINDER_POINTS = ([(32, 32, 3, 1, c) for c in (16, 20, 24, 28, 32, 36, 40, 42, 44, 48)]
+                       + [(64, 64, 3, 2, c) for c in (24, 28)] + [(32, 32, 5, 1, c) for c in (32, 36)])
+
+
+def probe_depthwise_remainder(work: Path, seconds: float) -> list[dict]:
+    """fp32 depthwise convs of channels a multiple of ``DW_REMAINDER_TILE`` and not: ns per output
+    position x tap, LiteRT one thread (``depthwise_remainder_summary``: what the remainder costs)."""
+    import microbench_kernels as mk
+
+    points = [{"h": h, "w": w, "k": k, "s": s, "c": c} for h, w, k, s, c in DW_REMAINDER_POINTS]
+
+    def derived(p: dict, ms: float) -> dict:
+        pairs = math.ceil(p["h"] / p["s"]) * math.ceil(p["w"] / p["s"]) * p["k"] ** 2
+        return {"ms": ms, "ns_per_tap_position": ms * 1e6 / pairs}
+    return _timed(work, "tflite", points, seconds, derived, mk, family="depthwise")
+
+
+def depthwise_remainder_summary(rows: list[dict], tile: int = DW_REMAINDER_TILE) -> tuple[float, list[str]]:
+    """(the partial channel tile's cost in channels, one line per point): each point whose channels
+    are not a multiple of ``tile`` against the point of the same shape with the whole tiles only --
+    its excess per position x tap over one whole tile's time, times ``tile``."""
+    by = {(r["params"]["h"], r["params"]["w"], r["params"]["k"], r["params"]["s"], r["params"]["c"]): r["ns_per_tap_position"]
+          for r in rows}
+    costs, lines = [], []
+    for (h, w, k, s, c), ns in sorted(by.items()):
+        whole = c // tile * tile
+        if c % tile and (h, w, k, s, whole) in by:
+            base = by[h, w, k, s, whole]
+            channels = (ns - base) / (base / (whole // tile)) * tile
+            costs.append(channels)
+            lines.append(f"# {h}x{w} {k}x{k} s{s}: {c} channels {ns:.2f} ns a position x tap, {whole}: {base:.2f}; "
+                         f"the partial tile costs as {channels:.0f} channels")
+    return (statistics.median(costs) if costs else float("nan")), lines
+
+
 CONV_TILE_POINTS = ([(1, taps, cout, positions) for taps in (64, 256, 512) for cout in (1, 16, 32, 48, 64, 128, 257)
                      for positions in (8, 64)] + [(2, 512, 257, 8), (4, 512, 257, 8), (4, 256, 64, 64), (8, 64, 64, 64)])
 
@@ -1348,6 +1386,7 @@ def probe_control(work: Path, seconds: float) -> list[dict]:
     return rows
 
 PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "control": probe_control, "conv-tiles": probe_conv_tiles, "dequantized-depthwise": probe_dequantized_depthwise, "depthwise-l1": probe_depthwise_l1,
+          "depthwise-remainder": probe_depthwise_remainder,
           "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
@@ -1383,6 +1422,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"depthwise_set_factor.float32 = [{curve}]")
         if probes.get("conv-tiles"):
             print(conv_tiles_summary(probes["conv-tiles"]))
+        if probes.get("depthwise-remainder"):
+            channels, lines = depthwise_remainder_summary(probes["depthwise-remainder"])
+            print("\n".join(lines) + f"\nchannel_remainders.float32 = {{ depthwise = {channels:.0f} }}")
         if probes.get("control"):
             runs = statistics.median(r["if_us"] for r in probes["control"] if "if_us" in r)
             each = {op: statistics.median(r["iteration_us"] for r in probes["control"] if r["params"]["op"] == op)

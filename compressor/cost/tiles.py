@@ -15,13 +15,15 @@ from ..targets.types import ComputeProfile, RuntimeCost
 from .recurrent import cell_shape
 
 
-def padded_macs(op: Op, tile: int, in_tile: int = 1, in_remainder: int = 0) -> float:
-    """MACs as the kernels execute them: output channels rounded up to the kernel's ``tile``, and
-    a dense conv's input channels per filter tap up to ``in_tile`` (the int8 kernels' KR), a
-    partial last tile costed as ``in_remainder`` channels where given (a slower remainder step)."""
+def padded_macs(op: Op, tile: int, in_tile: int = 1, in_remainder: int = 0, remainder: int = 0) -> float:
+    """MACs as the kernels execute them: output channels rounded up to the kernel's ``tile`` (a
+    partial last tile costed as ``remainder`` channels where given), and a dense conv's input
+    channels per filter tap up to ``in_tile`` (the int8 kernels' KR), a partial last tile costed
+    as ``in_remainder`` channels where given (a slower remainder step)."""
     macs, channels = float(op.macs), op.out_channels
     if channels > 0 and tile > 1:
-        macs *= math.ceil(channels / tile) * tile / channels
+        whole, part = divmod(channels, tile)
+        macs *= (whole * tile + ((remainder or tile) if part else 0)) / channels
     if op.in_channels > 0 and in_tile > 1 and op.kind in ("conv", "pointwise"):
         whole, part = divmod(op.in_channels, in_tile)
         macs *= (whole * in_tile + ((in_remainder or in_tile) if part else 0)) / op.in_channels
@@ -81,7 +83,7 @@ def kernel_work(op: Op, compute: ComputeProfile, costs: RuntimeCost) -> tuple[fl
     tile = 1 if untiled else op_channel_tile(op, compute, costs)
     narrow = not untiled and tile < kernel_channel_tile(dtype, kind, compute, costs)  # its narrow kernel runs
     in_tile, in_rem = costs.input_channel_tile(dtype, kind, narrow), costs.input_channel_remainder(dtype, kind, narrow)
-    macs = padded_macs(op, tile, in_tile, in_rem) if op.macs else 0.0
+    macs = padded_macs(op, tile, in_tile, in_rem, 0 if untiled else costs.channel_remainder(dtype, kind)) if op.macs else 0.0
     if kind == "depthwise" and costs.depthwise_set_factor.get(dtype) and op.out_channels:
         macs *= costs.depthwise_factor(dtype, depthwise_set_bytes(op))
     rows, out_bytes = costs.row_tile(dtype, kind), op.output_bytes

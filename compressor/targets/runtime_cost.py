@@ -18,8 +18,8 @@ __all__ = ["CPU_SCALARS", "CPU_TILES", "PARALLEL_KEYS", "PARALLEL_OPTIONAL", "PE
 
 # A runtime's integer tables per dtype and op kind (or rule key); those a CPU entry may give its own.
 PER_KIND_TABLES = ("input_channel_tiles", "input_channel_remainders", "narrow_input_channel_tiles", "igemm_rows", "igemm_cols",
-                   "channel_tiles", "narrow_channel_tiles", "row_tiles", "symmetric_conv")
-CPU_TILES = ("channel_tiles", "narrow_channel_tiles", "input_channel_tiles", "input_channel_remainders",
+                   "channel_tiles", "channel_remainders", "narrow_channel_tiles", "row_tiles", "symmetric_conv")
+CPU_TILES = ("channel_tiles", "channel_remainders", "narrow_channel_tiles", "input_channel_tiles", "input_channel_remainders",
              "narrow_input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
@@ -122,6 +122,9 @@ class RuntimeCost:
     # dtype -> kind -> input channels per tap of the narrow kernel (``narrow_channel_tiles``) where it
     # packs other than the wide one (XNNPACK's fp32 IGEMM on AVX2 under 16 outputs: one at a time)
     narrow_input_channel_tiles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # dtype -> kind -> the output channels a partial last channel tile costs as (XNNPACK's fp32
+    # depthwise on the AVX2 EPYC: its masked remainder step of 1-7 channels as 34); absent: as a whole tile
+    channel_remainders: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # dtype -> op kind -> output rows (mr) of the runtime's IGEMM microkernel where it reads the
     # op's whole packed weights once per mr rows (XNNPACK: a conv with taps whose mr x nr tile
     # overflows L2 gets nc = all output channels, so 150 rows read 64 MB of weights 22 times)
@@ -190,6 +193,10 @@ class RuntimeCost:
         if narrow and kind in self.narrow_input_channel_tiles.get(dtype, {}):
             return 0
         return self.input_channel_remainders.get(dtype, {}).get(kind, 0)
+
+    def channel_remainder(self, dtype: str, kind: str) -> int:
+        """Output channels a partial channel tile costs as; 0: as a whole tile."""
+        return self.channel_remainders.get(dtype, {}).get(kind, 0)
 
     def row_tile(self, dtype: str, kind: str) -> int:
         """Output rows the ``dtype`` ``kind`` kernel computes per pass; 1: rows not padded."""

@@ -67,6 +67,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
                                     input_channel_remainders=channel_tiles_table(c, (*keys, fmt, "input_channel_remainders"), dtypes),
                                     narrow_input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "narrow_input_channel_tiles"), dtypes),
+                                    channel_remainders=channel_tiles_table(c, (*keys, fmt, "channel_remainders"), dtypes),
                                     igemm_rows=channel_tiles_table(c, (*keys, fmt, "igemm_rows"), dtypes),
                                     igemm_cols=channel_tiles_table(c, (*keys, fmt, "igemm_cols"), dtypes),
                                     channel_tiles=channel_tiles_table(c, (*keys, fmt, "channel_tiles"), dtypes),

@@ -482,6 +482,23 @@ def test_a_partial_input_tile_costs_its_remainder_step_and_a_narrow_kernel_packs
     assert t(narrow, tiled) == pytest.approx(t(narrow, plain))  # 8 outputs: the narrow kernel, channels as they are
 
 
+def test_a_depthwise_convs_partial_channel_tile_costs_its_remainder_step():
+    """XNNPACK's fp32 depthwise on the AVX2 EPYC: 8 channels a step, 1-7 more in a masked step that
+    costs as 34 (36 channels ran 7.53 ns per position x tap, 32 ran 3.66)."""
+    from compressor.targets.types import KernelTerms
+
+    dw = lambda c: Op("y", "DEPTHWISE_CONV_2D", "depthwise", (0,), (1,), c * 9 * 1024, "float32", c * 36,
+                      c * 4096, c * 4096, out_channels=c)
+    terms = {"float32": {"depthwise": KernelTerms(mac_ps=4.0)}}
+    costs = dict(dispatch_overhead_us=0.0, kernels=terms, channel_tiles={"float32": {"depthwise": 8}})
+    masked = _cpu(tflite=RuntimeCost(**costs, channel_remainders={"float32": {"depthwise": 34}}))
+    plain = _cpu(tflite=RuntimeCost(**costs))
+    t = lambda op, cpu: estimate_op_latency(op, cpu, runtime="tflite").compute_s
+    assert t(dw(36), masked) == pytest.approx(t(dw(32), plain) * (32 + 34) / 32)
+    assert t(dw(36), plain) == pytest.approx(t(dw(40), plain))  # without it: a whole tile of 8
+    assert t(dw(32), masked) == pytest.approx(t(dw(32), plain))  # whole tiles only: nothing more
+
+
 def test_a_grouped_conv_takes_the_grouped_terms_where_a_runtime_measured_them():
     from compressor.targets.types import KernelTerms
 
