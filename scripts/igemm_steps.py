@@ -9,7 +9,7 @@ its micro-kernel, and (its "s4" kernels) takes a filter tap's input channels ``-
 time.  A dense conv's steps are then ceil(positions / rows) x taps x ceil(outputs / cols) x
 ceil(inputs / tile), of which those of a tap's last, partial tile (inputs not a multiple of the
 tile) are the partial steps.  This prints each single-op conv of the tables (``microbench_kernels.py``
-output: its ms, the empty file's subtracted) as ns per step, and the medians of the points whose
+output: its ms, the empty file's already subtracted there) as ns per step, and the medians of the points whose
 steps are all whole and of those whose steps are all partial (1 to tile-1 input channels): their
 ratio is what a partial tile costs, in whole tiles (``input_channel_remainders`` in a target).
 Convs of fewer outputs than ``--cols`` are listed apart (a runtime may run a narrower kernel there).
@@ -36,17 +36,12 @@ def conv_steps(params: dict, rows: int, cols: int, tile: int) -> tuple[int, int,
 
 
 def conv_points(tables: list[dict], fmt: str) -> list[dict]:
-    """The tables' dense fp32 conv points of ``fmt`` with their kernel's ms (the empty file's subtracted)."""
-    points = []
-    for table in tables:
-        empty = table.get("empty_invoke_ms", {}).get(fmt, 0.0)
-        for r in table["rows"]:
-            p = r.get("params", {})
-            if (r.get("format") == fmt and r.get("kind") == "conv" and r.get("dtype", "float32") == "float32"
-                    and {"h", "w", "cin", "cout", "kh", "kw", "s"} <= p.keys() and p.get("groups", 1) == 1
-                    and r["ms"] - empty > 0):
-                points.append({**r, "kernel_ms": r["ms"] - empty})
-    return points
+    """The tables' dense fp32 conv points of ``fmt`` timed above 0 (their ``ms`` is the kernel's
+    already: ``microbench_kernels.time_files`` subtracts the empty file's)."""
+    return [r for table in tables for r in table["rows"]
+            if r.get("format") == fmt and r.get("kind") == "conv" and r.get("dtype", "float32") == "float32"
+            and {"h", "w", "cin", "cout", "kh", "kw", "s"} <= r.get("params", {}).keys()
+            and r["params"].get("groups", 1) == 1 and r["ms"] > 0]
 
 
 def summarize(points: list[dict], rows: int, cols: int, tile: int) -> dict:
@@ -54,8 +49,8 @@ def summarize(points: list[dict], rows: int, cols: int, tile: int) -> dict:
     lines, whole_ns, part_ns = [], [], []
     for r in points:
         whole, part, _ = conv_steps(r["params"], rows, cols, tile)
-        ns = r["kernel_ms"] * 1e6 / (whole + part)
-        lines.append((r["params"], r["kernel_ms"], whole, part, ns))
+        ns = r["ms"] * 1e6 / (whole + part)
+        lines.append((r["params"], r["ms"], whole, part, ns))
         if r["params"]["cout"] >= cols:
             (part_ns if whole == 0 else whole_ns if part == 0 else []).append(ns)
     return {"points": lines, "whole_ns": statistics.median(whole_ns) if whole_ns else None, "whole_n": len(whole_ns),
