@@ -22,12 +22,17 @@ def padded_macs(op: Op, tile: int, in_tile: int = 1, in_remainder: int = 0, rema
     as ``in_remainder`` channels where given (a slower remainder step)."""
     macs, channels = float(op.macs), op.out_channels
     if channels > 0 and tile > 1:
-        whole, part = divmod(channels, tile)
-        macs *= (whole * tile + ((remainder or tile) if part else 0)) / channels
+        macs *= tiled_channels(channels, tile, remainder) / channels
     if op.in_channels > 0 and in_tile > 1 and op.kind in ("conv", "pointwise"):
-        whole, part = divmod(op.in_channels, in_tile)
-        macs *= (whole * in_tile + ((in_remainder or in_tile) if part else 0)) / op.in_channels
+        macs *= tiled_channels(op.in_channels, in_tile, in_remainder) / op.in_channels
     return macs
+
+
+def tiled_channels(channels: int, tile: int, remainder: int = 0) -> int:
+    """The channels a kernel computes for ``channels``: whole tiles, and a partial last one as
+    ``remainder`` channels where given (its slower step), else as a whole tile."""
+    whole, part = divmod(channels, tile)
+    return whole * tile + ((remainder or tile) if part else 0)
 
 
 ITEM_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "int4": 1}
