@@ -38,13 +38,3 @@ def test_the_partial_tile_is_priced_from_the_points_and_narrow_convs_kept_apart(
     assert "as 7.2 input channels" in out and "16x16x3 -> 8 3x3 s1 (< 16 outputs)" in out
     assert igemm_steps.main([str(tmp_path / "absent.json")]) == 2
 
-
-def test_the_depthwise_remainder_probe_prices_the_partial_tile_against_the_whole_tiles():
-    import microbench_probes
-
-    rows = [{"params": {"h": 32, "w": 32, "k": 3, "s": 1, "c": c}, "ns_per_tap_position": ns}
-            for c, ns in ((32, 4.0), (36, 8.0), (40, 5.0), (44, 7.5), (48, 6.0))]
-    channels, lines = microbench_probes.depthwise_remainder_summary(rows)
-    # 36: (8 - 4) / (4 / 4 tiles) x 8 = 32 channels; 44: (7.5 - 5) / (5 / 5) x 8 = 20; 48 has no partial tile
-    assert channels == pytest.approx(26.0) and len(lines) == 2 and "36 channels" in lines[0]
-    assert microbench_probes.depthwise_remainder_summary(rows[:1])[1] == []

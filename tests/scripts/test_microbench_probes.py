@@ -1,0 +1,21 @@
+"""scripts/microbench_probes.py: what its summaries derive from a probe's rows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import microbench_probes  # noqa: E402
+
+
+def test_the_depthwise_remainder_probe_prices_the_partial_tile_against_the_whole_tiles():
+    rows = [{"params": {"h": 32, "w": 32, "k": 3, "s": 1, "c": c}, "ns_per_tap_position": ns}
+            for c, ns in ((32, 4.0), (36, 8.0), (40, 5.0), (44, 7.5), (48, 6.0))]
+    channels, lines = microbench_probes.depthwise_remainder_summary(rows)
+    # 36: (8 - 4) / (4 / 4 tiles) x 8 = 32 channels; 44: (7.5 - 5) / (5 / 5) x 8 = 20; 48 has no partial tile
+    assert channels == pytest.approx(26.0) and len(lines) == 2 and "36 channels" in lines[0]
+    assert microbench_probes.depthwise_remainder_summary(rows[:1])[1] == []
