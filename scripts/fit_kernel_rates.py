@@ -412,6 +412,52 @@ def _op(row: dict, dtype: str):
               tree_nodes=tree_point_nodes(params) if "trees" in params else 0)
 
 
+def _costed_op(row: dict, target, dtype: str):
+    """(``_op``, its runtime's costs), with, where those price a tree ensemble's revisits warm
+    (``RuntimeCost.warm_tree_revisits``), the nodes its walks reach (``tree_reached``)."""
+    op, costs = _op(row, dtype), target.compute.runtime_cost(row["format"].split("-")[0])
+    if op.tree_nodes and costs.warm_tree_revisits:
+        op = dataclasses.replace(op, tree_distinct=tree_reached(row))
+    return op, costs
+
+
+def _known_ms(row: dict, target, dtype: str = "float32") -> float:
+    """The part of a row's time no kernel term fits: a tree ensemble's first visits to the nodes its
+    walks reach, at the runtime's visit curve, where its revisits run warm (cost.tiles.tree_visits_s
+    with no call_ns); 0 for any other row."""
+    from compressor.cost.tiles import tree_visits_s
+
+    op, costs = _costed_op(row, target, dtype)
+    return tree_visits_s(op, costs, 0.0) * 1e3 if costs.warm_tree_revisits else 0.0
+
+
+_REACHED: dict[str, int] = {}
+
+
+def tree_reached(row: dict) -> int:
+    """``Op.tree_distinct`` of a tree point: as recorded, or (tables written before the field) as
+    the reader counts it on the point's file, built again from its params."""
+    if "tree_distinct" in row:
+        return row["tree_distinct"]
+    if row["params"]["rows"] == 1:  # one row: each visit a node of its own (ort_trees.tree_fields)
+        return kernel_calls(row)
+    key = json.dumps(row["params"], sort_keys=True)
+    if key not in _REACHED:
+        import tempfile
+
+        from microbench_kernels import build_onnx
+
+        from compressor.graph.onnx_reader import read_onnx
+
+        p = row["params"]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "tree.onnx"
+            build_onnx("tree_ensemble", p, path)
+            ops = read_onnx(path, input_shapes=((p["rows"], p["features"]),)).ops
+        _REACHED[key] = next(op.tree_distinct for op in ops if op.tree_nodes)
+    return _REACHED[key]
+
+
 def _terms_for(terms: dict, row: dict, target, dtype: str = "float32") -> dict | None:
     """The fitted terms the cost model would pick for a row (types.RuntimeCost.kernel_terms' order)."""
     from compressor.cost.latency import filter_taps
@@ -437,15 +483,18 @@ def _features(row: dict, target, dtype: str) -> list[float] | None:
         operand_reads,
         tap_pairs,
     )
+    from compressor.cost.tiles import first_tree_visits
 
     # The work as the runtime's kernel computes it (its tiles: cost/latency.kernel_work; a
     # broadcasting op's whole vectors per call: broadcast_work), as predicted.
-    op, costs = _op(row, dtype), target.compute.runtime_cost(row["format"].split("-")[0])
+    op, costs = _costed_op(row, target, dtype)
     macs, out_bytes = kernel_work(op, target.compute, costs)
     in_bytes = operand_reads(op)  # onnxruntime's binary ops: a constant operand per element
     if not op.macs and row["format"].startswith("tflite"):  # XNNPACK's kernel, called per run
         in_bytes, out_bytes = broadcast_work(op, target.compute, costs)
-    return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, op.kernel_calls * 1e-6,
+    # a tree ensemble's revisits where they run warm (its first visits are the curve's: _known_ms)
+    calls = op.kernel_calls - (first_tree_visits(op, costs) if op.tree_nodes and costs.warm_tree_revisits else 0)
+    return [macs * 1e-9, in_bytes * 1e-9, row["weight_bytes"] * 1e-9, out_bytes * 1e-9, 1e-3, calls * 1e-6,
             tap_pairs(op) * 1e-6, filter_set_passes(op, costs) * 1e-9, kernel_misses(op, costs) * 1e-6,
             one_row_steps(op, target.compute, costs) * 1e-6]
 
@@ -653,6 +702,8 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             a[:, 8] = 0.0
         if key not in STEP_TERMS_FOR.get((fmt, dtype), ()):
             a[:, 9] = 0.0
+        if key == "TreeEnsembleRegressor" and target.compute.runtime_cost(fmt).warm_tree_revisits:
+            a[:, :5] = 0.0  # a walk's revisits and mispredicted splits, nothing per byte (its first visits: _known_ms)
         if key in OWN_TERMS:
             # few points: a rate per MAC and a fixed cost, nothing more; and per input and output byte
             # where products of few rows and tiny ones say it (bmm_rows: the right-hand matrix packed
@@ -677,7 +728,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             if tied:
                 a[:, 1] += a[:, 3]
                 a[:, 3] = 0.0
-        t = np.array([r["ms"] for r in points])
+        t = np.array([r["ms"] - _known_ms(r, target, dtype) for r in points])
+        if (known := t < 0.1 * np.array([r["ms"] for r in points])).any():  # a tree ensemble's one-row points:
+            a, t = a[~known], t[~known]  # their first visits are all they do (the visit curve's points)
         coef = _without_one_stray(a, t, nnls, min_points)
         if tied:
             coef[3] = coef[1]
@@ -808,7 +861,12 @@ def fit_learned_branches(rows: list[dict], target, fmt: str, floor: dict) -> flo
 
 def with_learned_branches(target, fmt: str, learned: float):
     """``target`` with its ``fmt`` runtime's ``learned_branches`` set to ``learned``."""
-    costs = dataclasses.replace(target.compute.runtime_cost(fmt), learned_branches=learned)
+    return with_runtime(target, fmt, learned_branches=learned)
+
+
+def with_runtime(target, fmt: str, **changes):
+    """``target`` with its ``fmt`` runtime's costs ``changes``d."""
+    costs = dataclasses.replace(target.compute.runtime_cost(fmt), **changes)
     return dataclasses.replace(target, compute=dataclasses.replace(target.compute,
                                                                    runtimes={**target.compute.runtimes, fmt: costs}))
 
@@ -868,7 +926,7 @@ def toml_terms(values: dict[str, float]) -> str:
 
 
 def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:
-    return sum(c * f for c, f in zip((terms[k] for k in TERMS), _features(row, target, dtype)))
+    return sum(c * f for c, f in zip((terms[k] for k in TERMS), _features(row, target, dtype))) + _known_ms(row, target, dtype)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -973,6 +1031,9 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"efficiency.{dtype} = {{ " + ", ".join(f"{k} = {v:.4g}" for k, v in kinds.items()) + " }")
         runtimes[fmt] = own
         floor = {"min_ms": floors_ms[fmt]} if fmt in floors_ms else {}
+        if target.compute.runtime_cost(fmt).warm_tree_revisits and (curve := tree_visit_curve(rows, fmt)):
+            # the visit curve first: what a warm-revisit profile's first visits cost (_known_ms)
+            target = with_runtime(target, fmt, tree_visit_ns={"float32": tuple(curve)})
         if (learned := fit_learned_branches(rows, target, fmt, floor)) is not None:
             lines.append(f"learned_branches = {learned:.4g}")
             target = with_learned_branches(target, fmt, learned)

@@ -106,7 +106,7 @@ from typing import Any, Mapping
 from ..errors import TargetError
 from ..graph.ir import Op
 from ..graph.ort_trees import tree_share
-from ..targets.kernel_terms import kernel_op_type, log_interpolate
+from ..targets.kernel_terms import kernel_op_type
 from ..targets.load import TargetProfile
 from ..targets.types import ComputeProfile, RuntimeCost
 from .caches import moved_bytes, spill_s, step_spill_s, stream_floor_s
@@ -132,6 +132,7 @@ from .tiles import (  # noqa: F401
     subnormal_assist_s,
     tap_pairs,
     task_weight_reads_s,
+    tree_visits_s,
     work_tiles,
 )
 
@@ -320,8 +321,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
                                           one_row_steps(op, compute, costs))
         if op.op_type in BATCHED_PRODUCTS and not op.weights:  # two activations, past the cache
             rest_s *= costs.batched_factor(op.compute_dtype, op.input_bytes)
-        if op.tree_nodes and (curve := costs.tree_visit_ns.get(op.compute_dtype)):  # a visit by the ensemble's size
-            rest_s += op.kernel_calls * (log_interpolate(curve, op.tree_nodes) - terms.call_ns) * 1e-9
+        rest_s += tree_visits_s(op, costs, terms.call_ns)  # a tree ensemble's visits by the ensemble's size
         rest_s += inplace_runs_s(op, compute, costs)
         floor_s = stream_floor_s(op, profile, terms.stream_reach)  # a memory-bound op past the private cache
         floor_s = (memory_s if level == "dram" else spill_s(op, profile)) if floor_s is None else floor_s

@@ -31,8 +31,7 @@ import math
 from dataclasses import dataclass, replace
 
 __all__ = ["COMPUTE_KINDS", "COPY_OPS", "GATHER_OPS", "METADATA_OPS", "OP_KINDS", "SLICE_OPS", "Graph", "Op", "Tensor", "broadcast_runs", "compact", "compute_dtype",
-           "copy_runs", "elements", "make_op",
-           "op_dtype", "pad_rows", "restore_names", "size_bytes", "transpose_rows"]
+           "copy_runs", "elements", "make_op", "op_dtype", "pad_rows", "restore_names", "size_bytes", "transpose_rows"]
 
 OP_KINDS = ("conv", "depthwise", "pointwise", "fully_connected", "elementwise", "pool", "reshape",
             "quantize", "other")
@@ -74,10 +73,11 @@ class Op:
     # Times the runtime runs the op per inference: the body of an ONNX Loop too long to unroll, its
     # iterations counted in a run on bench's inputs (onnx_loops.py); 1 for every other op.
     repeats: int = 1
-    # Nodes of an ai.onnx.ml tree ensemble: its walks' node reads miss the cache as it grows (tree_visit_ns);
-    # and its trees, which onnxruntime splits among its threads (ort_trees.tree_share).
+    # An ai.onnx.ml tree ensemble's nodes (its walks miss the cache as it grows: tree_visit_ns), its trees
+    # (onnxruntime splits them among threads: ort_trees.tree_share) and the interior nodes a run's walks reach.
     tree_nodes: int = 0
     trees: int = 0
+    tree_distinct: int = 0
     # Input channels per group of a dense conv / pointwise op, from its weight's shape: the
     # dimension an int8 kernel packs per filter tap (XNNPACK's c8 kernels pad it to 8); an ONNX
     # LSTM / GRU / RNN's input width (cost/recurrent.py); 0 unknown.

@@ -46,14 +46,18 @@ def tree_share(op, threads: int):
     not "serial"), as an op of its own kept on that thread: ComputeAgg hands each thread its share of
     the trees over every row (sections B and D), or where the threads outnumber the trees its share of
     the rows (E).  Each core's predictor then learns, and its cache holds, that share alone: its visits
-    and mispredicted splits over the threads and, split by trees, its nodes.  charboundary's 32-tree
-    forest over 500 rows (held-out set 17) runs 4.6x faster on two threads than on one; family
-    tree_forest, 2.0-5.2x.  ``op`` itself where it stays on one thread (called for every op: no work
+    and mispredicted splits over the threads and, split by trees, its nodes and those its walks reach.
+    charboundary's 32-tree forest over 500 rows (held-out set 17) runs 4.6x faster on two threads than
+    on one; family tree_forest, 2.0-5.2x.  ``op`` itself where it stays on one thread (called for every op: no work
     for any other)."""
     if not op.tree_nodes or threads < 2 or op.variant == "serial":
         return op
-    nodes = math.ceil(op.tree_nodes / threads) if op.trees > threads else op.tree_nodes
-    return dataclasses.replace(op, kernel_calls=math.ceil(op.kernel_calls / threads), tree_nodes=nodes,
+    calls = math.ceil(op.kernel_calls / threads)
+    if op.trees > threads:  # split by trees: a thread's nodes, and those its walks reach, its share
+        nodes, reached = math.ceil(op.tree_nodes / threads), math.ceil(op.tree_distinct / threads)
+    else:  # by rows: every node, reached by fewer walks
+        nodes, reached = op.tree_nodes, min(op.tree_distinct, calls)
+    return dataclasses.replace(op, kernel_calls=calls, tree_nodes=nodes, tree_distinct=reached,
                                sign_misses=op.sign_misses / threads, variant="serial")
 
 
@@ -64,14 +68,17 @@ def tree_fields(node, shape, values=None) -> dict:
     those bench's rows walk (a random forest's lopsided trees: charboundary's 500 rows walk 160 K
     nodes where the trees' mean leaf depths say 220 K, openquake's 4,154 8.6 M where they say 15.9 M;
     for full trees the two agree); one row's, the trees' mean leaf depths (``tree_visits``), on which
-    the visit curve was timed (luscinia, held-out set 13: 43 K walked, 77 K by depth, timed as 77 K)."""
+    the visit curve was timed (luscinia, held-out set 13: 43 K walked, 77 K by depth, timed as 77 K).
+    ``tree_distinct``: the interior nodes those walks reach, each reached first once a run (one row: each
+    visit; no values, many rows: as many as there are, at most the visits)."""
     arrays, trees = _interior(node), tree_count(node)
     walks = tree_walks(node, values, arrays=arrays) if values is not None else None
     many = walks is not None and walks[0] > 0 and bool(shape) and isinstance(shape[0], int) and shape[0] > 1
+    visits = round(walks[0]) if many else tree_visits(node, shape, arrays=arrays, trees=trees)
+    interior = arrays[0].size if arrays is not None else visits
     return {"tree_nodes": tree_size(node), "trees": trees, "compute_dtype": "float32",
-            "variant": tree_threads(node, shape, trees=trees),
-            "kernel_calls": round(walks[0]) if many else tree_visits(node, shape, arrays=arrays, trees=trees),
-            "sign_misses": walks[1] if walks else 0.0}
+            "variant": tree_threads(node, shape, trees=trees), "kernel_calls": visits,
+            "tree_distinct": walks[2] if many else min(visits, interior), "sign_misses": walks[1] if walks else 0.0}
 
 
 def tree_visits(node, shape, *, arrays=None, trees: int | None = None) -> int:
@@ -172,15 +179,16 @@ def _interior(node):
             next_of(attrs["nodes_truenodeids"].ints), next_of(attrs["nodes_falsenodeids"].ints), roots)
 
 
-def tree_walks(node, values, max_walks: int = 4_000_000, *, arrays=None) -> tuple[float, float] | None:
-    """(node visits, mispredicted splits) of an ensemble's walks over ``values`` (its input, rows x
-    features, as bench feeds it): each row walked down each tree, a visit an interior node (the
+def tree_walks(node, values, max_walks: int = 4_000_000, *, arrays=None) -> tuple[float, float, int] | None:
+    """(node visits, mispredicted splits, interior nodes reached) of an ensemble's walks over ``values`` (its
+    input, rows x features, as bench feeds it): each row walked down each tree, a visit an interior node (the
     cost model counts these over many rows, and one row's by the trees' mean leaf depths,
     ``tree_fields``: luscinia's LightGBM trees, walked on bench's row, make 43 K visits where their
     depths say 77 K, and take 55 ns a tree, as full trees 10 deep do, 51); a split
     mispredicted as often as its rows part the minority way (a predictor taking each split's
     majority way: one row's walks, 0; what a CPU's predictor learns of a repeated run is the profile's,
-    ``RuntimeCost.learned_branches``).  Rows past ``max_walks`` walks are sampled, the counts scaled.
+    ``RuntimeCost.learned_branches``).  Rows past ``max_walks`` walks are sampled, the counts scaled (the
+    nodes reached, as the sample reaches them: at least what they say).
     None where the encoding is not read.  ``arrays``: its ``_interior`` where already read."""
     import numpy as np
 
@@ -205,4 +213,5 @@ def tree_walks(node, values, max_walks: int = 4_000_000, *, arrays=None) -> tupl
         keep = nxt >= 0
         at, row = nxt[keep], row[keep]
     scale = x.shape[0] / rows.size
-    return float(visits.sum()) * scale, float(np.minimum(taken, visits - taken).sum()) * scale
+    misses = float(np.minimum(taken, visits - taken).sum()) * scale
+    return float(visits.sum()) * scale, misses, int(np.count_nonzero(visits))

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..files import targets_dir
 from ..errors import TargetError
-from .types import CPU_SCALARS, CPU_TILES, DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS, RUNTIME_CURVES
+from .types import CPU_FLAGS, CPU_SCALARS, CPU_TILES, DTYPES, EFFICIENCY_KEYS, FORMATS, RUNTIME_COST_KEYS, RUNTIME_CURVES
 from .schema import dotted, where
 
 __all__ = ["VARIANT_OVER_KEYS", "VELA_KEYS", "find_profile", "known_target_names", "resolve_profile"]
@@ -33,8 +33,8 @@ _VARIANT_KEYS = {"requires_cpu_flags", "description", "measured_on", "dispatch_o
                  "channel_multiple", "channel_tiles", "runtimes", "runtimes_from", "cpus", "extensions"}
 # [[compute.variants.cpus]]: one CPU model's own kernel terms, per-op costs, thread split and weight
 # streaming, over the variant's (tables.py).
-_CPU_RUNTIME_KEYS = {"kernels", "parallel", "int8_pair_factors", "task_weight_reads", "rnn_steps", "whole_row_tiles",
-                     *RUNTIME_CURVES, *CPU_SCALARS, *CPU_TILES}
+_CPU_RUNTIME_KEYS = {"kernels", "parallel", "int8_pair_factors", "task_weight_reads", "rnn_steps",
+                     *RUNTIME_CURVES, *CPU_FLAGS, *CPU_SCALARS, *CPU_TILES}
 _VARIANT_CPU_KEYS = {"cpu", "description", "runtimes"}
 # A variant that says runtimes_from: the keys its runtimes.<format> may lay over its source's (load.py).
 VARIANT_OVER_KEYS = frozenset({*_CPU_RUNTIME_KEYS, "igemm_rows", "igemm_cols"})

@@ -38,7 +38,7 @@ from ..files import targets_dir
 from .cpu_flags import read_cpu_flags, read_cpu_identity
 from ..errors import TargetError
 from .files import VARIANT_OVER_KEYS, VELA_KEYS, find_profile, known_target_names, resolve_profile
-from .types import (COMPILERS, CPU_SCALARS, CPU_TILES, DTYPES, FORMATS, PARALLEL_KEYS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
+from .types import (COMPILERS, CPU_FLAGS, CPU_SCALARS, CPU_TILES, DTYPES, FORMATS, PARALLEL_KEYS, RUNTIME_CURVES, TARGET_KINDS, AcceleratorProfile,
                     ComputeProfile, EnergyProfile, KernelTerms, McuProfile, MemoryProfile, RuntimeCost, TargetProfile)
 from .schema import Checker, check_vela_settings, line_of, where
 from .tables import (channel_tiles_table, cpu_entries, cpu_runtime_tables, efficiency_table, extension_tables,
@@ -311,7 +311,7 @@ def _lay_over(c: Checker, keys: tuple, merged: dict[str, RuntimeCost],
                               **{name: overlay(getattr(merged[fmt], name), own[name])
                                  for name in (*CPU_TILES, "igemm_rows", "igemm_cols", "task_weight_reads",
                                               "int8_pair_factors") if name in own},
-                              **{k: own[k] for k in (*CPU_SCALARS, "whole_row_tiles") if k in own})
+                              **{k: own[k] for k in (*CPU_SCALARS, *CPU_FLAGS) if k in own})
     return merged
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .kernel_terms import KernelTerms, kernel_term_keys, log_interpolate
 
-__all__ = ["CPU_SCALARS", "CPU_TILES", "PARALLEL_KEYS", "PARALLEL_OPTIONAL", "PER_KIND_TABLES", "RUNTIME_COST_KEYS",
+__all__ = ["CPU_FLAGS", "CPU_SCALARS", "CPU_TILES", "PARALLEL_KEYS", "PARALLEL_OPTIONAL", "PER_KIND_TABLES", "RUNTIME_COST_KEYS",
            "RUNTIME_CURVES", "TASK_WEIGHT_READS_KEYS", "RuntimeCost", "frozen", "sorted_items"]
 
 
@@ -24,6 +24,8 @@ CPU_TILES = ("channel_tiles", "channel_remainders", "narrow_channel_tiles", "inp
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
                "inplace_run_ns", "rnn_step_us", "rnn_efficiency", "whole_rows_from", "learned_branches", "l1_ways")
+# The rules a CPU's own entry may switch on or off for a runtime.
+CPU_FLAGS = ("whole_row_tiles", "warm_tree_revisits")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
 # A runtime's curves by bytes, dtype -> ((bytes, value), ...): key -> what the value is.
 RUNTIME_CURVES = {"weight_stream": "bytes per second", "conv_weight_stream": "bytes per second",
@@ -75,6 +77,10 @@ class RuntimeCost:
     # tree ensemble's mispredicted splits (``Op.sign_misses``) are its share past these of its visits
     # (``cost.tiles.unlearned_misses``; fit_kernel_rates.py picks it from the tree_rows family); 0: none
     learned_branches: float = 0.0
+    # A tree ensemble's visits priced by the nodes a run's walks reach (``Op.tree_distinct``): the first visit
+    # to each at ``tree_visit_ns``, a revisit at the kernel's ``call_ns`` (``cost.tiles.first_tree_visits``;
+    # Zen 1's many-row walks: 6-9 ns a visit whatever the ensemble's size); False: every visit at the curve
+    warm_tree_revisits: bool = False
     # Ways of the core's L1 data cache (64 sets of 64-byte lines on these x86 cores): a strided reduction's
     # reads past that many in one set miss it (``cost.tiles.strided_conflicts``, ``miss_ns`` each); 0: not priced
     l1_ways: float = 0.0
@@ -174,7 +180,7 @@ class RuntimeCost:
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.learned_branches,
                      self.l1_ways,
                      self.in_place, self.nchwc,
-                     self.whole_row_tiles, self.whole_rows_from, self.separate_clamps,
+                     self.whole_row_tiles, self.whole_rows_from, self.separate_clamps, self.warm_tree_revisits,
                      *(tuple(sorted(getattr(self, name).items())) for name in (*RUNTIME_CURVES, "rnn_steps")),
                      *(tuple((d, sorted_items(k)) for d, k in sorted(getattr(self, name).items()))
                        for name in ("efficiency", "kernels", "parallel", "task_weight_reads", "int8_pair_factors",
@@ -269,7 +275,9 @@ class RuntimeCost:
 
 
 RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
-                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches", "l1_ways", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from", "separate_clamps", "task_weight_reads",
+                     "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches",
+                     "l1_ways", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from",
+                     "separate_clamps", "warm_tree_revisits", "task_weight_reads",
                      *RUNTIME_CURVES,
                      *PER_KIND_TABLES)
 PARALLEL_KEYS = ("efficiency", "sync_us")

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ..graph.ort_kernels import RECURRENT
 from .schema import Checker
-from .types import (CPU_SCALARS, CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL,
+from .types import (CPU_FLAGS, CPU_SCALARS, CPU_TILES, EFFICIENCY_KEYS, FORMATS, KERNEL_TERM_KEYS, PARALLEL_KEYS, PARALLEL_OPTIONAL,
                     RUNTIME_CURVES, SYMMETRIC_CONV_KEYS, TASK_WEIGHT_READS_KEYS, KernelTerms, RuntimeCost)
 
 __all__ = ["channel_tiles_table", "cpu_entries", "cpu_runtime_tables", "efficiency_table", "extension_tables",
@@ -64,6 +64,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     nchwc=_dtype_list(c, (*keys, fmt, "nchwc"), dtypes),
                                     whole_row_tiles=_flag(c, (*keys, fmt, "whole_row_tiles")),
                                     separate_clamps=_flag(c, (*keys, fmt, "separate_clamps")),
+                                    warm_tree_revisits=_flag(c, (*keys, fmt, "warm_tree_revisits")),
                                     input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "input_channel_tiles"), dtypes),
                                     input_channel_remainders=channel_tiles_table(c, (*keys, fmt, "input_channel_remainders"), dtypes),
                                     narrow_input_channel_tiles=channel_tiles_table(c, (*keys, fmt, "narrow_input_channel_tiles"), dtypes),
@@ -185,8 +186,9 @@ def own_runtime_tables(c: Checker, keys: tuple, dtypes: tuple[str, ...], *,
             tables[fmt]["int8_pair_factors"] = _int8_pair_factors(c, (*at, "int8_pair_factors"))
         if "task_weight_reads" in own:
             tables[fmt]["task_weight_reads"] = _task_weight_reads(c, (*at, "task_weight_reads"), dtypes)
-        if "whole_row_tiles" in own:
-            tables[fmt]["whole_row_tiles"] = c.boolean((*at, "whole_row_tiles"))
+        for name in CPU_FLAGS:
+            if name in own:
+                tables[fmt][name] = c.boolean((*at, name))
         for name in CPU_SCALARS:
             if name in own:
                 tables[fmt][name] = c.number((*at, name), positive=False)

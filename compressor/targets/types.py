@@ -18,11 +18,11 @@ from typing import Mapping
 
 from ..graph.ir import OP_KINDS
 from .kernel_terms import KERNEL_TERM_KEYS, SYMMETRIC_CONV_KEYS, KernelTerms, kernel_term_keys, log_interpolate
-from .runtime_cost import (CPU_SCALARS, CPU_TILES, PARALLEL_KEYS, PARALLEL_OPTIONAL, PER_KIND_TABLES, RUNTIME_COST_KEYS,
+from .runtime_cost import (CPU_FLAGS, CPU_SCALARS, CPU_TILES, PARALLEL_KEYS, PARALLEL_OPTIONAL, PER_KIND_TABLES, RUNTIME_COST_KEYS,
                            RUNTIME_CURVES, TASK_WEIGHT_READS_KEYS, RuntimeCost, frozen, sorted_items)
 
 __all__ = [
-    "COMPILERS", "DTYPES", "EFFICIENCY_KEYS", "FORMATS", "CPU_SCALARS", "CPU_TILES", "KERNEL_TERM_KEYS", "SYMMETRIC_CONV_KEYS",
+    "COMPILERS", "DTYPES", "EFFICIENCY_KEYS", "FORMATS", "CPU_FLAGS", "CPU_SCALARS", "CPU_TILES", "KERNEL_TERM_KEYS", "SYMMETRIC_CONV_KEYS",
     "TASK_WEIGHT_READS_KEYS", "TARGET_KINDS", "kernel_term_keys", "PARALLEL_KEYS", "PARALLEL_OPTIONAL", "AcceleratorProfile", "ComputeProfile", "EnergyProfile",
     "KernelTerms", "McuProfile", "MemoryProfile", "PER_KIND_TABLES", "RUNTIME_COST_KEYS", "RUNTIME_CURVES", "RuntimeCost", "TargetProfile",
 ]

@@ -111,7 +111,7 @@ def test_walks_count_the_visits_and_the_splits_their_rows_part_both_ways():
     from compressor.targets.types import RuntimeCost
 
     full = tree_ensemble_node(20, 5, 8)
-    assert ort_trees.tree_walks(full, np.zeros((1, 8), np.float32)) == (20 * 5, 0.0)  # one row: nothing to part
+    assert ort_trees.tree_walks(full, np.zeros((1, 8), np.float32)) == (20 * 5, 0.0, 20 * 5)  # one row: nothing to part
     node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1,
                             nodes_treeids=[0] * 5, nodes_nodeids=[0, 1, 2, 3, 4], nodes_featureids=[0, 0, 1, 0, 0],
                             nodes_values=[0.0, 0.0, 0.0, 0.0, 0.0],
@@ -120,8 +120,8 @@ def test_walks_count_the_visits_and_the_splits_their_rows_part_both_ways():
                             target_treeids=[0] * 3, target_nodeids=[1, 3, 4], target_ids=[0] * 3,
                             target_weights=[1.0] * 3)
     rows = np.array([[-1.0, 0.0], [1.0, -1.0], [1.0, 1.0], [1.0, 1.0]], np.float32)
-    # root: 1 row left, 3 right (1 missed); node 2 on feature 1: 1 left, 2 right (1 missed)
-    assert ort_trees.tree_walks(node, rows) == (4 + 3, 2.0)
+    # root: 1 row left, 3 right (1 missed); node 2 on feature 1: 1 left, 2 right (1 missed); 2 nodes reached
+    assert ort_trees.tree_walks(node, rows) == (4 + 3, 2.0, 2)
     op = dataclasses.replace(_ensemble_op_of(node, 4), kernel_calls=7, sign_misses=2.0)
     assert unlearned_misses(op, RuntimeCost(dispatch_overhead_us=0.0)) == 2.0
     assert unlearned_misses(op, RuntimeCost(dispatch_overhead_us=0.0, learned_branches=3)) == pytest.approx(2.0 * (1 - 3 / 7))
@@ -202,8 +202,8 @@ def test_two_threads_each_walk_their_share_of_the_trees_and_learn_it(tmp_path):
     costs = zen4.compute.runtime_cost("onnx")
     assert forest.kernel_calls / 2 < costs.learned_branches < forest.kernel_calls  # learned only halved
     half = tree_share(forest, 2)
-    assert (half.kernel_calls, half.tree_nodes, half.sign_misses) == (
-        forest.kernel_calls // 2, forest.tree_nodes // 2, forest.sign_misses / 2)
+    assert (half.kernel_calls, half.tree_nodes, half.sign_misses, half.tree_distinct) == (
+        forest.kernel_calls // 2, forest.tree_nodes // 2, forest.sign_misses / 2, -(-forest.tree_distinct // 2))
 
     def us(op, target):
         return estimate_op_latency(op, target, runtime="onnx").latency_s * 1e6
@@ -241,3 +241,31 @@ def test_an_ensemble_on_a_profile_with_no_walk_rate_is_said_not_costed(tmp_path)
              for name, kw in (("android-arm64", {}), ("host-x86", {"cpu_identity": "AuthenticAMD family 25 model 17"}))}
     assert len(notes["android-arm64"]) == 1 and "1,200 node visits" in notes["android-arm64"][0].reason
     assert not notes["host-x86"]
+
+
+def test_a_warm_revisit_profile_prices_only_a_runs_first_visits_at_the_curve(tmp_path):
+    """On Zen 1 many rows' walks take 6-9 ns a visit whatever the ensemble's size, where one row's take
+    1.4 ns at 12.7 K nodes and 36 at 6.1 M: with ``warm_tree_revisits`` the first visit to each node
+    the rows reach pays the curve and a revisit the kernel's call_ns (fink-science's isolation forest,
+    100 trees of 10 K nodes over 121 rows, read 0.48x with every visit at the curve)."""
+    import numpy as np
+
+    from compressor.cost.latency import estimate_op_latency
+    from compressor.cost.tiles import first_tree_visits, tree_visits_s
+    from compressor.graph import ort_trees
+
+    op = _ensemble_op(tmp_path / "t.onnx", 100, 6, 121)  # the reader's walks of bench's 121 rows
+    assert op.kernel_calls == 121 * 100 * 6
+    assert 100 * 6 < op.tree_distinct <= 100 * 63  # more than one row reaches, at most the interior nodes
+    one_row = np.zeros((1, 16), np.float32)
+    assert ort_trees.tree_fields(tree_ensemble_node(100, 6, 16), (1, 16), one_row)["tree_distinct"] == 100 * 6
+    zen1 = load_target("host-x86", cpu_identity="AuthenticAMD family 23 model 1", cpu_flags=frozenset({"avx2", "fma"}))
+    costs = zen1.compute.runtime_cost("onnx")
+    assert costs.warm_tree_revisits
+    assert first_tree_visits(op, costs) == op.tree_distinct
+    cold = dataclasses.replace(costs, warm_tree_revisits=False)
+    assert first_tree_visits(op, cold) == op.kernel_calls
+    call_ns = costs.kernel_terms("float32", op.op_type, op.kind).call_ns
+    assert tree_visits_s(op, costs, call_ns) == pytest.approx(tree_visits_s(op, cold, call_ns) * op.tree_distinct / op.kernel_calls)
+    us = estimate_op_latency(op, zen1, runtime="onnx").latency_s * 1e6
+    assert 5.0 < us * 1e3 / op.kernel_calls < 10.0  # 6-9 ns a visit, where the curve at 12.7 K nodes says 1.4
