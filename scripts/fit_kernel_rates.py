@@ -295,6 +295,17 @@ PROFILED_GLUE_FOR = dict(_PROFILED_GLUE_FOR)  # main() adds --profiled-glue's ki
 # by a constant takes the Gemm's terms: scripts/data/host-x86-kernels-matmul-const-zen4.json).
 OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "rnn_step", "dqmm", "mmitf", "dqmm_u8", "mmitf_u8", "dql", "convint", "matmul_const",
                     "matmul_nbits", "while_loop")
+# Op types timed but fitted into no terms: onnxruntime's ScatterElements walks its indices element by
+# element, 4-10 ns an element up to 262 K of them on Zen 1, then more as its index set outgrows the caches
+# (12 ns at 614 K, 30 at 3.3 M: scripts/data/host-x86-kernels-scatter-zen1.json), which one rate per
+# element cannot say; it stays costed by its bytes (caustic-nmr's GNN, held-out set 14: 0.59x).  Its
+# GatherElements points put terms of its own no nearer than the reshape kind's they take (0.55-1.41x
+# against 0.65-1.27x).
+UNFITTED_OP_TYPES = frozenset({"ScatterElements", "GatherElements"})
+# Op types whose constant inputs are indices the kernel walks, not weights: a ScatterND sums each index
+# tuple's components into an offset (scatter_nd.cc), ~9 ns a tuple and ~1.6 more a component on Zen 1
+# (its tuples of 1-4 components), so its terms take a rate per constant byte.
+INDEX_BYTES = frozenset({"ScatterND"})
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D", "DFT", "DFT_bluestein",
                        "SVMClassifier", "SVMClassifier_RBF", "SVMClassifier_LINEAR"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
@@ -343,7 +354,7 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
                             "DFT", "DFT_bluestein", "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
                             "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d",
-                            "InstanceNormalization",
+                            "InstanceNormalization", "ScatterND",
                             *STRIDED_REDUCTION_KEYS})
 
 
@@ -624,6 +635,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     mine = []
     for r in rows:
         if (r["format"] != source or r["family"] in ("dispatch", *OWN_FIT_FAMILIES, "glue", "glue_transpose") or r["kind"] == "quantize"
+                or r["op_type"] in UNFITTED_OP_TYPES
                 or r.get("dtype", "float32") != dtype or _features(r, target, dtype) is None):
             continue
         r = {**r, "ms": kernel_time(r, glue, transpose)}
@@ -665,7 +677,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # rearrangements (space_depth).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary", "cast",
-                                                        "bmm_rows", "space_depth", "pool_nchw", "reduce_strided",
+                                                        "bmm_rows", "space_depth", "pool_nchw", "reduce_strided", "scatter",
                                                         *REACH_FAMILIES):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
@@ -716,7 +728,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             # term: a two-input file pays one more Python-side feed than the one-input empty file
             # (~2 us in onnxruntime), which a graph's inner ops never do -- their fixed cost is
             # the runtime's dispatch.
-            a[:, 0] = a[:, 2] = a[:, 4] = 0.0
+            a[:, 0] = a[:, 4] = 0.0
+            if key not in INDEX_BYTES:
+                a[:, 2] = 0.0
             # XNNPACK's binary ops: points whose bytes in and out keep one ratio (an ADD's two
             # inputs, always twice its output) cannot tell the two rates apart; one rate per
             # byte moved, as its kernel's loads and stores cost alike (Xeon: a Mul by a

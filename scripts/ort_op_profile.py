@@ -32,9 +32,10 @@ sys.path.insert(0, str(REPO))
 
 
 def profile_nodes(path: Path, *, runs: int, shapes=None, trimmed: bool = False,
-                  threads: int = 1) -> dict[str, tuple[str, float]]:
+                  threads: int = 1, values: dict[str, float] | None = None) -> dict[str, tuple[str, float]]:
     """node name -> (op type, median kernel ms) from onnxruntime's profiler, ``threads`` intra-op threads;
-    ``shapes`` (one per input, as --input-shape) for the dynamic dims, else they run as 1.
+    ``shapes`` (one per input, as --input-shape) for the dynamic dims, else they run as 1; ``values``
+    (input name -> number, as --input-value) fill those inputs.
     ``trimmed``: the mean of the middle half of the runs instead of the median -- the profiler
     counts whole microseconds, and a mean over many runs reads between them (a 3.4 us kernel
     shows 3 in most runs, 4-5 in the rest)."""
@@ -46,14 +47,14 @@ def profile_nodes(path: Path, *, runs: int, shapes=None, trimmed: bool = False,
     options.enable_profiling = True
     with tempfile.TemporaryDirectory(prefix="ortprof.") as work:  # the trace, removed with it
         options.profile_file_prefix = str(Path(work) / "p")
-        return _profile(path, options, runs=runs, shapes=shapes, trimmed=trimmed)
+        return _profile(path, options, runs=runs, shapes=shapes, trimmed=trimmed, values=values)
 
 
-def _profile(path: Path, options, *, runs: int, shapes, trimmed: bool) -> dict[str, tuple[str, float]]:
+def _profile(path: Path, options, *, runs: int, shapes, trimmed: bool, values=None) -> dict[str, tuple[str, float]]:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feeds = bench_feeds(session, path, shapes)
+    feeds = bench_feeds(session, path, shapes, values)
     for _ in range(runs + 3):
         session.run(None, feeds)
     trace = session.end_profiling()
@@ -86,14 +87,16 @@ def _middle_mean(values: list[float]) -> float:
     return statistics.fmean(ordered[quarter: len(ordered) - quarter])
 
 
-def compare(path: Path, target: str, *, runs: int, shapes=None, threads: int = 1) -> dict:
+def compare(path: Path, target: str, *, runs: int, shapes=None, threads: int = 1,
+            values: dict[str, float] | None = None) -> dict:
     from real_model_fidelity import target_with_threads
 
     from compressor.measure.estimate import estimate_artifact
     from compressor.targets.load import load_target
 
-    measured = profile_nodes(path, runs=runs, shapes=shapes, threads=threads)
-    estimate = estimate_artifact(path, target_with_threads(load_target(target), threads), input_shapes=shapes)
+    measured = profile_nodes(path, runs=runs, shapes=shapes, threads=threads, values=values)
+    estimate = estimate_artifact(path, target_with_threads(load_target(target), threads), input_shapes=shapes,
+                                 input_values=values)
     by_type: dict[str, dict[str, float]] = collections.defaultdict(lambda: {"measured_ms": 0.0, "predicted_ms": 0.0})
     for op_type, ms in measured.values():
         by_type[op_type]["measured_ms"] += ms
@@ -117,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the per-file, per-op-type table")
     parser.add_argument("--input-shape", help="the inputs' shapes, as compress --input-shape (1,3,48,192), "
                                               "for files with dynamic dims; else those dims run as 1")
+    parser.add_argument("--input-value", action="append", default=[], metavar="NAME=NUMBER",
+                        help="fill input NAME with NUMBER (repeatable), as compress bench --input-value: an "
+                             "index's range, a mode flag")
     parser.add_argument("--threads", type=int, default=1,
                         help="onnxruntime's intra-op threads, and the estimate's (the profiler's kernel times are wall)")
     parser.add_argument("--nodes", action="store_true", help="also print each file's nodes, largest miss first")
@@ -126,13 +132,16 @@ def main(argv: list[str] | None = None) -> int:
         from compressor.data.npz import parse_input_shapes
 
         shapes = parse_input_shapes(args.input_shape)
+    from compressor.data import parse_input_values
+
+    values = parse_input_values(tuple(args.input_value)) or None
     results = []
     for path in args.files:
         if path.suffix != ".onnx" or not path.is_file():
             print(f"{path}: not an .onnx file, skipped", file=sys.stderr)
             continue
         try:
-            result = compare(path, args.target, runs=args.runs, shapes=shapes, threads=args.threads)
+            result = compare(path, args.target, runs=args.runs, shapes=shapes, threads=args.threads, values=values)
         except Exception as error:  # noqa: BLE001 - onnxruntime's or the reader's words, per file
             print(f"{path}: skipped: {type(error).__name__}: {str(error).splitlines()[0][:200]}", file=sys.stderr)
             continue

@@ -224,7 +224,7 @@ def first_tree_visits(op: Op, costs: RuntimeCost) -> int:
     (``costs.warm_tree_revisits``) the first to each node they reach (``Op.tree_distinct``).  On Zen 1
     many rows' walks take 6-9 ns a visit whatever the ensemble's size, where one row's take 1.4 ns at
     12.7 K nodes and 36 at 6.1 M: fink-science's isolation forest (100 trees, 10 K nodes, 121 rows,
-    held-out set 21) read 0.48x with each visit at the curve."""
+    held-out set 19) read 0.48x with each visit at the curve."""
     if costs.warm_tree_revisits and op.tree_distinct:
         return min(op.tree_distinct, op.kernel_calls)
     return op.kernel_calls

@@ -1,5 +1,5 @@
 """ONNX nodes as the IR's ops: their kind and MACs (Conv / Gemm / MatMul and their integer, QLinear
-and onnxruntime-fused forms, recurrent layers, Einsum), the weight and bias slots each takes, and
+and onnxruntime-fused forms, recurrent layers and their steps, Einsum), the weight and bias slots each takes, and
 what onnxruntime runs after a fused GEMM (``fused_activation``), and its ``DFT`` and ``STFT`` as the
 transforms they run (``dft_fields``, ``stft_fields``), and an SVM's kernel work (``svm_fields``).  Split
 from onnx_reader.py."""
@@ -11,7 +11,8 @@ import math
 from .ir import elements
 from .ort_kernels import RECURRENT, einsum_macs
 
-__all__ = ["ONNX_WEIGHTS", "dft_fields", "fused_activation", "onnx_kind_macs", "output_axis", "stft_fields", "svm_fields"]
+__all__ = ["ONNX_WEIGHTS", "dft_fields", "fused_activation", "onnx_kind_macs", "output_axis", "recurrent_steps",
+           "step_weight_bytes", "stft_fields", "svm_fields"]
 
 
 ONNX_WEIGHTS = {"LSTM": (1, 2, 3), "GRU": (1, 2, 3), "RNN": (1, 2, 3), "DynamicQuantizeLSTM": (1, 2, 3),
@@ -186,3 +187,23 @@ def svm_fields(node, shape) -> dict:
     if not vectors:  # the linear mode: coefficients [classes, features]
         vectors, kernel = max(len(attrs["coefficients"].floats) // features, 1) if "coefficients" in attrs else 1, "LINEAR"
     return {"kind": "other", "macs": rows * vectors * features, "variant": kernel}
+
+
+def recurrent_steps(node, slots, tensors) -> int:
+    """Time steps x directions of an ONNX LSTM/GRU/RNN or onnxruntime DynamicQuantizeLSTM (X is
+    [seq, batch, in], or [batch, seq, in] with layout=1; W's first axis is the directions)."""
+    x = tensors[slots[0]].shape if slots and slots[0] is not None else None
+    w = tensors[slots[1]].shape if len(slots) > 1 and slots[1] is not None else None
+    if not x or not w or len(x) < 3:
+        return 0
+    layout = next((a.i for a in node.attribute if a.name == "layout"), 0)
+    return int((x[1] if layout else x[0]) * w[0])
+
+
+def step_weight_bytes(slots, tensors) -> int | None:
+    """Bytes an ONNX LSTM/GRU/RNN reads at each time step: one direction's R ([directions,
+    gates x hidden, hidden]); onnxruntime multiplies the input by W for all steps at once."""
+    r = tensors[slots[2]] if len(slots) > 2 and slots[2] is not None else None
+    if r is None or not r.is_constant or not r.shape or not isinstance(r.shape[0], int) or r.shape[0] < 1:
+        return None
+    return r.size_bytes // r.shape[0]

@@ -18,17 +18,10 @@ from ..errors import ModelLoadError
 from .ir import Graph, Tensor, compact, compute_dtype, make_op, op_dtype, size_bytes
 from .onnx_control import inline_branches, referenced_names
 from .onnx_loops import loop_repeats
-from .onnx_ops import ONNX_WEIGHTS, dft_fields, fused_activation, onnx_kind_macs, output_axis, stft_fields, svm_fields
-from .ort_kernels import (
-    BROADCAST_OPERANDS,
-    RECURRENT,
-    broadcast_calls,
-    elementwise_copies,
-    kernel_walk,
-    recurrent_steps,
-    resize_interpolation,
-    step_weight_bytes,
-)
+from .onnx_ops import (ONNX_WEIGHTS, dft_fields, fused_activation, onnx_kind_macs, output_axis, recurrent_steps,
+                       step_weight_bytes, stft_fields, svm_fields)
+from .ort_kernels import (BROADCAST_OPERANDS, RECURRENT, broadcast_calls, elementwise_copies, kernel_walk,
+                          resize_interpolation)
 from .ort_contrib import contrib_notes
 from .ort_trees import TREE_ENSEMBLES, tree_fields
 from .ort_shapes import (bench_feed, costed_unknown, filled, loop_iterations, run_failure, shapes_of_run,
