@@ -458,16 +458,16 @@ def fit_step_sync(rows: list[dict], efficiency: float) -> float | None:
     return float(min(np.linspace(0, 20, 201), key=error))
 
 
-def predict_rows(rows: list[dict], target: str) -> list[tuple[dict, float, float]]:
+def predict_rows(rows: list[dict], target) -> list[tuple[dict, float, float]]:
     """(row, predicted ms at 1 thread, at the row's threads) of each single-op row (no chain, no
     fragment): its file built again (microbench_kernels' builders are seeded, so the same file) and
-    costed by ``target``'s profile as ``compress profile --threads`` costs it."""
+    costed by ``target``'s profile (a name, a .toml or a loaded one) as ``compress profile --threads`` costs it."""
     import microbench_kernels as mk
 
     from compressor.measure.estimate import estimate_artifact
     from compressor.targets.load import load_target
 
-    profile, out = load_target(target), []
+    profile, out = (load_target(target) if isinstance(target, (str, Path)) else target), []
     with tempfile.TemporaryDirectory(prefix="threads.") as work:
         for i, r in enumerate(rows):
             if r.get("chain", 1) != 1 or r["family"] == "fragment":
@@ -479,6 +479,34 @@ def predict_rows(rows: list[dict], target: str) -> list[tuple[dict, float, float
                          for t in (1, r["threads"]))
             out.append((r, one, many))
     return out
+
+
+def fit_step_sync_through(rows: list[dict], target: str, *, fmt: str = "onnx", dtype: str = "int8") -> float | None:
+    """``step_sync_us`` of ``target``'s ``fmt`` ``dtype`` threads (its ``step_split_macs`` and serial list
+    as the profile gives them) that best predicts the recurrent rows' two-thread speedups (least squared
+    log error, 0-20 us by 0.5), each file costed through the whole profile (``predict_rows``): what
+    ``fit_step_sync``'s one-formula model cannot say of onnxruntime's DynamicQuantizeLSTM, whose input
+    GEMM over all steps splits apart from its steps.  None without such rows or such a table."""
+    import dataclasses
+
+    from compressor.targets.load import load_target
+    from compressor.targets.runtime_cost import frozen
+
+    profile = load_target(target)
+    costs = profile.compute.runtime_cost(fmt)
+    mine = [r for r in rows if r["family"].startswith("rnn") and r["dtype"] == dtype and r["ms_t"] > 0]
+    if not mine or dtype not in costs.parallel:
+        return None
+    import math
+
+    def error(sync_us: float) -> float:
+        parallel = {**costs.parallel, dtype: frozen({**costs.parallel[dtype], "step_sync_us": sync_us})}
+        trial = dataclasses.replace(profile, compute=dataclasses.replace(profile.compute, runtimes={
+            **profile.compute.runtimes, fmt: dataclasses.replace(costs, parallel=frozen(parallel))}))
+        return sum(math.log((one / many) / (r["ms_1"] / r["ms_t"])) ** 2
+                   for r, one, many in predict_rows(mine, trial) if many > 0)
+
+    return float(min(np.arange(0.0, 20.01, 0.5), key=error))
 
 
 def print_predicted(rows: list[dict], target: str) -> None:
@@ -564,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# {fmt} {dtype}: no faster on {args.threads if not args.from_json else 'more'} threads: {', '.join(ops) or 'none'}")
     if args.predict:
         print_predicted(result["rows"], args.predict)
+        if (sync := fit_step_sync_through(result["rows"], args.predict)) is not None:
+            print(f"# onnx int8 recurrent ops through {args.predict}'s profile: step_sync_us = {sync:.3g}")
     return 0
 
 
