@@ -940,7 +940,8 @@ def toml_terms(values: dict[str, float]) -> str:
 
 
 def terms_ms(terms: dict[str, float], row: dict, target, dtype: str = "float32") -> float:
-    return sum(c * f for c, f in zip((terms[k] for k in TERMS), _features(row, target, dtype))) + _known_ms(row, target, dtype)
+    fitted = sum(c * f for c, f in zip((terms[k] for k in TERMS), _features(row, target, dtype)))
+    return fitted + _known_ms(row, target, dtype)
 
 
 def main(argv: list[str] | None = None) -> int:

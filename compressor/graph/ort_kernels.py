@@ -141,7 +141,8 @@ def kernel_walk(node, opset: int, op, shapes: list, item_bytes: int, constants=N
         return "", math.prod(shapes[0]) // max(next((a.i for a in node.attribute if a.name == "blocksize"), 1), 1)
     if node.op_type == "InstanceNormalization" and known and len(shapes[0]) > 2:  # passes per channel of each image
         return "", shapes[0][0] * shapes[0][1]
-    indices = shapes[1] if len(shapes) > 1 and shapes[1] and all(isinstance(d, int) and d > 0 for d in shapes[1]) else None
+    indices = shapes[1] if len(shapes) > 1 and shapes[1] else None
+    indices = indices if indices and all(isinstance(d, int) and d > 0 for d in indices) else None
     if node.op_type in ("ScatterElements", "GatherElements") and indices:  # element by element
         return "", math.prod(indices)
     if node.op_type == "ScatterND" and indices:  # a slice per index tuple (its indices read as bytes)

@@ -48,8 +48,8 @@ def tree_share(op, threads: int):
     the rows (E).  Each core's predictor then learns, and its cache holds, that share alone: its visits
     and mispredicted splits over the threads and, split by trees, its nodes and those its walks reach.
     charboundary's 32-tree forest over 500 rows (held-out set 17) runs 4.6x faster on two threads than
-    on one; family tree_forest, 2.0-5.2x.  ``op`` itself where it stays on one thread (called for every op: no work
-    for any other)."""
+    on one; family tree_forest, 2.0-5.2x.  ``op`` itself where it stays on one thread (called for every
+    op: no work for any other)."""
     if not op.tree_nodes or threads < 2 or op.variant == "serial":
         return op
     calls = math.ceil(op.kernel_calls / threads)
@@ -188,7 +188,7 @@ def tree_walks(node, values, max_walks: int = 4_000_000, *, arrays=None) -> tupl
     mispredicted as often as its rows part the minority way (a predictor taking each split's
     majority way: one row's walks, 0; what a CPU's predictor learns of a repeated run is the profile's,
     ``RuntimeCost.learned_branches``).  Rows past ``max_walks`` walks are sampled, the counts scaled (the
-    nodes reached, as the sample reaches them: at least what they say).
+    nodes reached as the sample reaches them: no more than all the rows would).
     None where the encoding is not read.  ``arrays``: its ``_interior`` where already read."""
     import numpy as np
 

@@ -54,5 +54,6 @@ def test_a_scatter_nd_costs_by_its_tuples_on_the_avx2_cpu(tmp_path):
     assert estimate_op_latency(many, one, runtime="onnx").latency_s * 1e6 > 20 * us
     bare = dataclasses.replace(costs, kernels={**costs.kernels, "float32": {
         k: v for k, v in costs.kernels["float32"].items() if k != "ScatterND"}})
-    without = dataclasses.replace(one, compute=dataclasses.replace(one.compute, runtimes={**one.compute.runtimes, "onnx": bare}))
+    runtimes = {**one.compute.runtimes, "onnx": bare}
+    without = dataclasses.replace(one, compute=dataclasses.replace(one.compute, runtimes=runtimes))
     assert estimate_op_latency(op, without, runtime="onnx").latency_s * 1e6 > 5 * us  # its bytes alone: far over

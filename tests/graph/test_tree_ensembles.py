@@ -266,6 +266,7 @@ def test_a_warm_revisit_profile_prices_only_a_runs_first_visits_at_the_curve(tmp
     cold = dataclasses.replace(costs, warm_tree_revisits=False)
     assert first_tree_visits(op, cold) == op.kernel_calls
     call_ns = costs.kernel_terms("float32", op.op_type, op.kind).call_ns
-    assert tree_visits_s(op, costs, call_ns) == pytest.approx(tree_visits_s(op, cold, call_ns) * op.tree_distinct / op.kernel_calls)
+    share = op.tree_distinct / op.kernel_calls
+    assert tree_visits_s(op, costs, call_ns) == pytest.approx(tree_visits_s(op, cold, call_ns) * share)
     us = estimate_op_latency(op, zen1, runtime="onnx").latency_s * 1e6
     assert 5.0 < us * 1e3 / op.kernel_calls < 10.0  # 6-9 ns a visit, where the curve at 12.7 K nodes says 1.4
