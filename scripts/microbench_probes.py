@@ -83,6 +83,15 @@ to 1 GiB read + written, the best of several passes, bytes read + written per se
 cache, the shared cache as one core sees it, and DRAM, the three numbers a ``[[memory.cpus]]`` entry
 of ``targets/host-x86.toml`` holds.  ``--from-json F`` prints that entry's lines.
 
+``gru-chain``: what a small onnxruntime GRU costs inside a graph against alone.  Chains of 17 and of
+1 one-step GRUs (hidden 8-32, each with its own weights, each output reshaped into the next's input;
+``linear_before_reset`` 0 and 1, with and without an ``initial_h`` input), and the kernel grid's own
+single GRU of the same width, timed as the grid is (``microbench_kernels.time_files``: thread CPU time
+less the empty file's): one GRU in a graph = the chains' difference over 16.  On Zen 1
+(scripts/data/host-x86-probes-gru-chain-zen1.json) one of hidden 8-32 takes 5.6-7.1 us in a chain (hidden
+32: 6.2, 7.1 with ``linear_before_reset`` and ``initial_h``) where its single-op file takes 2.3-3.1, which
+its terms are fitted on: not priced yet (fasr's GTCRN, set 22, runs 14 such GRUs).
+
 ``fc-split``: how XNNPACK's two threads split batch-1 FCs whose weights stream (an unrolled
 LSTM's per-step FCs, each its own packed copy): chains of 40 and of 2 distinct ``width x width``
 FCs (``microbench_weight_stream.build``, fp32 and int8 as the corpus quantizes), each timed on 1
@@ -1057,6 +1066,53 @@ def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
+GRU_CHAIN_POINTS = ((8, 1, 1), (16, 0, 0), (16, 1, 1), (32, 0, 0), (32, 1, 1))  # hidden, linear_before_reset, initial_h
+GRU_CHAIN = 17
+
+
+def _gru_chain(path: Path, n: int, hidden: int, lbr: int, initial_h: int) -> None:
+    """``n`` one-step GRUs of ``hidden`` (their own weights), each output reshaped into the next's input."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(np.array([1, 1, hidden], np.int64), "shape")]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, hidden])]
+    inputs += [helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, 1, hidden])] if initial_h else []
+    nodes, previous = [], "x"
+    for k in range(n):
+        inits += [numpy_helper.from_array((rng.standard_normal((1, 3 * hidden, hidden)) * 0.1).astype(np.float32), f"{w}{k}")
+                  for w in ("W", "R")] + [numpy_helper.from_array(np.zeros((1, 6 * hidden), np.float32), f"B{k}")]
+        out = "y" if k == n - 1 else f"r{k}"
+        nodes += [helper.make_node("GRU", [previous, f"W{k}", f"R{k}", f"B{k}"] + (["", "h0"] if initial_h else []), [f"g{k}"],
+                                   hidden_size=hidden, linear_before_reset=lbr),
+                  helper.make_node("Reshape", [f"g{k}", "shape"], [out])]
+        previous = out
+    graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def probe_gru_chain(work: Path, seconds: float) -> list[dict]:
+    import microbench_kernels as mk
+
+    paths, singles = {}, {}
+    for hidden, lbr, initial_h in GRU_CHAIN_POINTS:
+        for n in (1, GRU_CHAIN):
+            paths[hidden, lbr, initial_h, n] = work / f"gru-chain-{hidden}-{lbr}-{initial_h}-{n}.onnx"
+            _gru_chain(paths[hidden, lbr, initial_h, n], n, hidden, lbr, initial_h)
+        if hidden not in singles:
+            singles[hidden] = work / f"gru-single-{hidden}.onnx"
+            mk.build_onnx("rnn_step", {"cell": "GRU", "hidden": hidden, "input": hidden, "batch": 1, "steps": 1}, singles[hidden])
+    files = [*paths.values(), *singles.values()]
+    ms, _ = mk.time_files(files, mk.build_empty(work / "empty.onnx"), seconds=seconds, rounds=3)
+    t = dict(zip(files, ms))
+    return [{"format": "onnx", "params": {"hidden": h, "linear_before_reset": lbr, "initial_h": ih},
+             "in_chain_us": (t[paths[h, lbr, ih, GRU_CHAIN]] - t[paths[h, lbr, ih, 1]]) * 1e3 / (GRU_CHAIN - 1),
+             "single_us": t[singles[h]] * 1e3} for h, lbr, ih in GRU_CHAIN_POINTS]
+
+
 FC_SPLIT_WIDTHS = (128, 256, 512, 1024)
 FC_SPLIT_CHAIN = 40
 
@@ -1387,7 +1443,7 @@ def probe_control(work: Path, seconds: float) -> list[dict]:
 
 PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "control": probe_control, "conv-tiles": probe_conv_tiles, "dequantized-depthwise": probe_dequantized_depthwise, "depthwise-l1": probe_depthwise_l1,
           "depthwise-remainder": probe_depthwise_remainder,
-          "fc-split": probe_fc_split, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
+          "fc-split": probe_fc_split, "gru-chain": probe_gru_chain, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
           "tflite-pools": probe_tflite_pools, "tflite-uint8": probe_tflite_uint8, "tflite-uint8-threads": probe_tflite_uint8_threads,
@@ -1432,6 +1488,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# onnxruntime If: {runs:.3g} us a run beyond its branch's nodes; "
                   + "; ".join(f"{op}: {us:.3g} us an iteration" for op, us in each.items())
                   + " (kernels.float32.If / .Loop / .Scan fixed_us: these less the runtime's dispatch_overhead_us)")
+        for r in probes.get("gru-chain", []):
+            p = r["params"]
+            print(f"# GRU {p['hidden']} (linear_before_reset {p['linear_before_reset']}, initial_h {p['initial_h']}): "
+                  f"{r['in_chain_us']:.2f} us in a chain, {r['single_us']:.2f} alone")
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")

@@ -11,10 +11,13 @@ onnxruntime runs (its optimized model, ``graph.ort_optimized``: fused and NCHWc 
 is run once on what ``compress bench`` feeds it, every tensor kept; then each node is cut out into a
 file of its own -- its constant inputs as initializers, the others as inputs fed the values that run
 produced -- and timed alone in onnxruntime's CPU provider on one thread, its optimizations off (the
-node is already what runs): wall time, the median of its runs, the lowest of ``--rounds`` passes,
+node is already what runs): thread CPU time, the median of its runs, the lowest of ``--rounds`` passes,
 less the same of a one-Identity file (the call's own cost).  A node alone runs with its inputs hot
 and without its neighbours: the sum of the nodes alone against the whole file's time says how much
 the graph adds.  Nodes whose inputs are all constant, and control flow (If, Loop, Scan), are not cut.
+A node of a few microseconds reads ~1-2 us slow alone (its own inputs and outputs against the
+Identity's: a Slice 2.9 us alone, ~1.0 in a chain of Slices): trust the large nodes, and for the
+small ones a chain of them (``microbench_probes.py --probe gru-chain`` does that for a GRU).
 
 The estimate is ``compress profile FILE --target T --threads 1``'s per-op latency less the runtime's
 per-op dispatch (the one-Identity file's time holds a node's), matched by node name.  Nothing is fitted to what this prints; it is for finding what the cost model misses.
@@ -50,15 +53,17 @@ def _session(model_bytes: bytes, *, optimize: bool = False):
 
 
 def run_ms(session, feed: dict, *, seconds: float, rounds: int) -> float:
-    """The lowest over ``rounds`` passes of the median wall time (ms) of ``session.run`` on ``feed``."""
+    """The lowest over ``rounds`` passes of the median thread CPU time (ms) of ``session.run`` on ``feed``,
+    the clock the kernel grids and the fidelity tables' one-thread rows use (a one-step GRU of 32 takes
+    3.1 us of it and 6.2 of wall time)."""
     session.run(None, feed)  # warm-up
     best = float("inf")
     for _ in range(rounds):
         times, deadline = [], time.perf_counter() + seconds / rounds
         while time.perf_counter() < deadline or len(times) < 5:
-            start = time.perf_counter()
+            start = time.thread_time()
             session.run(None, feed)
-            times.append(time.perf_counter() - start)
+            times.append(time.thread_time() - start)
         best = min(best, statistics.median(times))
     return best * 1e3
 
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                             args.file, args.target, shapes=shapes, values=values)
     timed = [n for n in result["nodes"] if n["alone_ms"] is not None]
     alone = sum(n["alone_ms"] for n in timed)
-    print(f"{args.file.name}: whole file {result['whole_ms']:.3f} ms (one thread, wall), its {len(timed)} of "
+    print(f"{args.file.name}: whole file {result['whole_ms']:.3f} ms (one thread, thread CPU time), its {len(timed)} of "
           f"{len(result['nodes'])} nodes alone {alone:.3f} ms, estimate {result['predicted_ms']:.3f} ms"
           + ("" if result["optimized"] else f" (the file as written: {result['why']})"))
     print("| node | op type | alone ms | estimate ms | estimate / alone |\n|---|---|---|---|---|")

@@ -19,3 +19,19 @@ def test_the_depthwise_remainder_probe_prices_the_partial_tile_against_the_whole
     # 36: (8 - 4) / (4 / 4 tiles) x 8 = 32 channels; 44: (7.5 - 5) / (5 / 5) x 8 = 20; 48 has no partial tile
     assert channels == pytest.approx(26.0) and len(lines) == 2 and "36 channels" in lines[0]
     assert microbench_probes.depthwise_remainder_summary(rows[:1])[1] == []
+
+
+def test_the_gru_chain_holds_its_grus_each_feeding_the_next(tmp_path):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    path = tmp_path / "chain.onnx"
+    microbench_probes._gru_chain(path, 3, 16, 1, 1)
+    model = onnx.load(str(path))
+    grus = [n for n in model.graph.node if n.op_type == "GRU"]
+    assert len(grus) == 3 and all(g.input[-1] == "h0" for g in grus)
+    assert [g.input[0] for g in grus] == ["x", "r0", "r1"]  # each one's input the last one's output, reshaped
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (y,) = session.run(None, {"x": np.ones((1, 1, 16), np.float32), "h0": np.zeros((1, 1, 16), np.float32)})
+    assert y.shape == (1, 1, 16)
