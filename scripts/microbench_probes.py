@@ -1067,11 +1067,12 @@ def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:
 
 
 GRU_CHAIN_POINTS = ((8, 1, 1), (16, 0, 0), (16, 1, 1), (32, 0, 0), (32, 1, 1))  # hidden, linear_before_reset, initial_h
+LSTM_CHAIN_POINTS = ((16, 0, 0), (32, 0, 1), (64, 0, 0))  # hidden, -, initial_h
 GRU_CHAIN = 17
 
 
-def _gru_chain(path: Path, n: int, hidden: int, lbr: int, initial_h: int) -> None:
-    """``n`` one-step GRUs of ``hidden`` (their own weights), each output reshaped into the next's input."""
+def _gru_chain(path: Path, n: int, hidden: int, lbr: int, initial_h: int, cell: str = "GRU") -> None:
+    """``n`` one-step GRUs (or LSTMs) of ``hidden`` (their own weights), each output reshaped into the next's input."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -1080,13 +1081,15 @@ def _gru_chain(path: Path, n: int, hidden: int, lbr: int, initial_h: int) -> Non
     inits = [numpy_helper.from_array(np.array([1, 1, hidden], np.int64), "shape")]
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, hidden])]
     inputs += [helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, 1, hidden])] if initial_h else []
-    nodes, previous = [], "x"
+    nodes, previous, gates = [], "x", 3 if cell == "GRU" else 4
+    extra = {"linear_before_reset": lbr} if cell == "GRU" else {}
     for k in range(n):
-        inits += [numpy_helper.from_array((rng.standard_normal((1, 3 * hidden, hidden)) * 0.1).astype(np.float32), f"{w}{k}")
-                  for w in ("W", "R")] + [numpy_helper.from_array(np.zeros((1, 6 * hidden), np.float32), f"B{k}")]
+        inits += [numpy_helper.from_array((rng.standard_normal((1, gates * hidden, hidden)) * 0.1).astype(np.float32),
+                                          f"{w}{k}") for w in ("W", "R")]
+        inits += [numpy_helper.from_array(np.zeros((1, 2 * gates * hidden), np.float32), f"B{k}")]
         out = "y" if k == n - 1 else f"r{k}"
-        nodes += [helper.make_node("GRU", [previous, f"W{k}", f"R{k}", f"B{k}"] + (["", "h0"] if initial_h else []), [f"g{k}"],
-                                   hidden_size=hidden, linear_before_reset=lbr),
+        nodes += [helper.make_node(cell, [previous, f"W{k}", f"R{k}", f"B{k}"] + (["", "h0"] if initial_h else []), [f"g{k}"],
+                                   hidden_size=hidden, **extra),
                   helper.make_node("Reshape", [f"g{k}", "shape"], [out])]
         previous = out
     graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
@@ -1098,19 +1101,21 @@ def probe_gru_chain(work: Path, seconds: float) -> list[dict]:
     import microbench_kernels as mk
 
     paths, singles = {}, {}
-    for hidden, lbr, initial_h in GRU_CHAIN_POINTS:
+    points = [("GRU", *p) for p in GRU_CHAIN_POINTS] + [("LSTM", *p) for p in LSTM_CHAIN_POINTS]
+    for cell, hidden, lbr, initial_h in points:
         for n in (1, GRU_CHAIN):
-            paths[hidden, lbr, initial_h, n] = work / f"gru-chain-{hidden}-{lbr}-{initial_h}-{n}.onnx"
-            _gru_chain(paths[hidden, lbr, initial_h, n], n, hidden, lbr, initial_h)
-        if hidden not in singles:
-            singles[hidden] = work / f"gru-single-{hidden}.onnx"
-            mk.build_onnx("rnn_step", {"cell": "GRU", "hidden": hidden, "input": hidden, "batch": 1, "steps": 1}, singles[hidden])
+            paths[cell, hidden, lbr, initial_h, n] = work / f"chain-{cell}-{hidden}-{lbr}-{initial_h}-{n}.onnx"
+            _gru_chain(paths[cell, hidden, lbr, initial_h, n], n, hidden, lbr, initial_h, cell)
+        if (cell, hidden) not in singles:
+            singles[cell, hidden] = work / f"single-{cell}-{hidden}.onnx"
+            mk.build_onnx("rnn_step", {"cell": cell, "hidden": hidden, "input": hidden, "batch": 1, "steps": 1},
+                          singles[cell, hidden])
     files = [*paths.values(), *singles.values()]
     ms, _ = mk.time_files(files, mk.build_empty(work / "empty.onnx"), seconds=seconds, rounds=3)
     t = dict(zip(files, ms))
-    return [{"format": "onnx", "params": {"hidden": h, "linear_before_reset": lbr, "initial_h": ih},
-             "in_chain_us": (t[paths[h, lbr, ih, GRU_CHAIN]] - t[paths[h, lbr, ih, 1]]) * 1e3 / (GRU_CHAIN - 1),
-             "single_us": t[singles[h]] * 1e3} for h, lbr, ih in GRU_CHAIN_POINTS]
+    return [{"format": "onnx", "params": {"cell": c, "hidden": h, "linear_before_reset": lbr, "initial_h": ih},
+             "in_chain_us": (t[paths[c, h, lbr, ih, GRU_CHAIN]] - t[paths[c, h, lbr, ih, 1]]) * 1e3 / (GRU_CHAIN - 1),
+             "single_us": t[singles[c, h]] * 1e3} for c, h, lbr, ih in points]
 
 
 FC_SPLIT_WIDTHS = (128, 256, 512, 1024)
@@ -1488,9 +1493,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# onnxruntime If: {runs:.3g} us a run beyond its branch's nodes; "
                   + "; ".join(f"{op}: {us:.3g} us an iteration" for op, us in each.items())
                   + " (kernels.float32.If / .Loop / .Scan fixed_us: these less the runtime's dispatch_overhead_us)")
+        if probes.get("gru-chain"):
+            extra = statistics.median(r["in_chain_us"] - r["single_us"] for r in probes["gru-chain"])
+            print(f"rnn_call_us = {extra:.2g}  # a recurrent op's call in a graph beyond its single-op file's time")
         for r in probes.get("gru-chain", []):
             p = r["params"]
-            print(f"# GRU {p['hidden']} (linear_before_reset {p['linear_before_reset']}, initial_h {p['initial_h']}): "
+            print(f"# {p.get('cell', 'GRU')} {p['hidden']} (linear_before_reset {p['linear_before_reset']}, initial_h {p['initial_h']}): "
                   f"{r['in_chain_us']:.2f} us in a chain, {r['single_us']:.2f} alone")
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]

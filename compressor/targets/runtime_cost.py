@@ -23,7 +23,8 @@ CPU_TILES = ("channel_tiles", "channel_remainders", "narrow_channel_tiles", "inp
              "narrow_input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
-               "inplace_run_ns", "rnn_step_us", "rnn_efficiency", "whole_rows_from", "learned_branches", "l1_ways")
+               "inplace_run_ns", "rnn_step_us", "rnn_call_us", "rnn_efficiency", "whole_rows_from", "learned_branches",
+               "l1_ways")
 # The rules a CPU's own entry may switch on or off for a runtime.
 CPU_FLAGS = ("whole_row_tiles", "warm_tree_revisits")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
@@ -41,6 +42,9 @@ class RuntimeCost:
     dispatch_overhead_us: float  # per op, replacing compute.dispatch_overhead_us for this format
     invoke_overhead_us: float = 0.0  # once per inference: the runtime's invoke, set/get of I/O
     rnn_step_us: float = 0.0  # per time step and direction of a recurrent op (LSTM/GRU/RNN)
+    # per call of an ONNX GRU / LSTM / RNN inside a graph beyond what its single-op file took, which its
+    # terms are fitted on (microbench_probes.py --probe gru-chain: ~3 us on Zen 1); 0: none
+    rnn_call_us: float = 0.0
     # Fraction of the float32 peak a recurrent op's matmuls reach in this runtime's RNN kernel
     # (batch-1 matrix-vector products, weights read again every step); 0: the FC efficiency.
     rnn_efficiency: float = 0.0
@@ -176,7 +180,7 @@ class RuntimeCost:
             object.__setattr__(self, name, frozen({d: frozen(k) for d, k in getattr(self, name).items()}))
 
     def __hash__(self) -> int:
-        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_efficiency,
+        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_call_us, self.rnn_efficiency,
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.learned_branches,
                      self.l1_ways,
                      self.in_place, self.nchwc,
@@ -274,7 +278,8 @@ class RuntimeCost:
         return next((table[key] for key in keys if key in table), None)
 
 
-RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_efficiency", "rnn_steps", "efficiency",
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_call_us", "rnn_efficiency", "rnn_steps",
+                     "efficiency",
                      "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches",
                      "l1_ways", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from",
                      "separate_clamps", "warm_tree_revisits", "task_weight_reads",
