@@ -83,14 +83,16 @@ to 1 GiB read + written, the best of several passes, bytes read + written per se
 cache, the shared cache as one core sees it, and DRAM, the three numbers a ``[[memory.cpus]]`` entry
 of ``targets/host-x86.toml`` holds.  ``--from-json F`` prints that entry's lines.
 
-``gru-chain``: what a small onnxruntime GRU costs inside a graph against alone.  Chains of 17 and of
-1 one-step GRUs (hidden 8-32, each with its own weights, each output reshaped into the next's input;
-``linear_before_reset`` 0 and 1, with and without an ``initial_h`` input), and the kernel grid's own
-single GRU of the same width, timed as the grid is (``microbench_kernels.time_files``: thread CPU time
-less the empty file's): one GRU in a graph = the chains' difference over 16.  On Zen 1
-(scripts/data/host-x86-probes-gru-chain-zen1.json) one of hidden 8-32 takes 5.6-7.1 us in a chain (hidden
-32: 6.2, 7.1 with ``linear_before_reset`` and ``initial_h``) where its single-op file takes 2.3-3.1, which
-its terms are fitted on: not priced yet (fasr's GTCRN, set 22, runs 14 such GRUs).
+``gru-chain``: what a small onnxruntime GRU or LSTM costs inside a graph against alone.  Chains of 17
+and of 1 cells (GRUs of hidden 8-32 over 1 step, one of 16 over 8 and 32 too, LSTMs of 16-64: each with
+its own weights, each output reshaped into the next's input; ``linear_before_reset`` 0 and 1, with and
+without an ``initial_h`` input), and the kernel grid's own single cell of the same width and steps, timed
+as the grid is (``microbench_kernels.time_files``: thread CPU time
+less the empty file's): one cell in a graph = the chains' difference over 16.  On Zen 1
+(scripts/data/host-x86-probes-gru-chain-zen1.json) a one-step GRU of 8-32 takes 6.0-7.4 us in a chain
+(hidden 32: 7.0, 7.4 with ``linear_before_reset`` and ``initial_h``) where its single-op file, which its
+terms are fitted on, takes 2.7-4.0: 2.4-3.6 us more a call over 1-32 steps, GRU or LSTM.  ``--from-json``
+prints their median as ``rnn_call_us`` (fasr's GTCRN, set 22, runs 14 such GRUs).
 
 ``fc-split``: how XNNPACK's two threads split batch-1 FCs whose weights stream (an unrolled
 LSTM's per-step FCs, each its own packed copy): chains of 40 and of 2 distinct ``width x width``
@@ -1066,20 +1068,23 @@ def probe_wide_kernels(work: Path, seconds: float) -> list[dict]:
     return rows
 
 
-GRU_CHAIN_POINTS = ((8, 1, 1), (16, 0, 0), (16, 1, 1), (32, 0, 0), (32, 1, 1))  # hidden, linear_before_reset, initial_h
-LSTM_CHAIN_POINTS = ((16, 0, 0), (32, 0, 1), (64, 0, 0))  # hidden, -, initial_h
+# hidden, linear_before_reset, initial_h, steps
+GRU_CHAIN_POINTS = ((8, 1, 1, 1), (16, 0, 0, 1), (16, 1, 1, 1), (32, 0, 0, 1), (32, 1, 1, 1),
+                    (16, 0, 0, 8), (16, 0, 0, 32))
+LSTM_CHAIN_POINTS = ((16, 0, 0, 1), (32, 0, 1, 1), (64, 0, 0, 1))
 GRU_CHAIN = 17
 
 
-def _gru_chain(path: Path, n: int, hidden: int, lbr: int, initial_h: int, cell: str = "GRU") -> None:
-    """``n`` one-step GRUs (or LSTMs) of ``hidden`` (their own weights), each output reshaped into the next's input."""
+def _gru_chain(path: Path, n: int, hidden: int, lbr: int, initial_h: int, cell: str = "GRU", steps: int = 1) -> None:
+    """``n`` GRUs (or LSTMs) of ``hidden`` over ``steps`` (their own weights), each output reshaped into the
+    next's input."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
-    inits = [numpy_helper.from_array(np.array([1, 1, hidden], np.int64), "shape")]
-    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, hidden])]
+    inits = [numpy_helper.from_array(np.array([steps, 1, hidden], np.int64), "shape")]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, hidden])]
     inputs += [helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, 1, hidden])] if initial_h else []
     nodes, previous, gates = [], "x", 3 if cell == "GRU" else 4
     extra = {"linear_before_reset": lbr} if cell == "GRU" else {}
@@ -1102,20 +1107,26 @@ def probe_gru_chain(work: Path, seconds: float) -> list[dict]:
 
     paths, singles = {}, {}
     points = [("GRU", *p) for p in GRU_CHAIN_POINTS] + [("LSTM", *p) for p in LSTM_CHAIN_POINTS]
-    for cell, hidden, lbr, initial_h in points:
+    for point in points:
+        cell, hidden, lbr, initial_h, steps = point
         for n in (1, GRU_CHAIN):
-            paths[cell, hidden, lbr, initial_h, n] = work / f"chain-{cell}-{hidden}-{lbr}-{initial_h}-{n}.onnx"
-            _gru_chain(paths[cell, hidden, lbr, initial_h, n], n, hidden, lbr, initial_h, cell)
-        if (cell, hidden) not in singles:
-            singles[cell, hidden] = work / f"single-{cell}-{hidden}.onnx"
-            mk.build_onnx("rnn_step", {"cell": cell, "hidden": hidden, "input": hidden, "batch": 1, "steps": 1},
-                          singles[cell, hidden])
+            paths[point, n] = work / f"chain-{'-'.join(map(str, point))}-{n}.onnx"
+            _gru_chain(paths[point, n], n, hidden, lbr, initial_h, cell, steps)
+        if (cell, hidden, steps) not in singles:
+            singles[cell, hidden, steps] = work / f"single-{cell}-{hidden}-{steps}.onnx"
+            mk.build_onnx("rnn_step", {"cell": cell, "hidden": hidden, "input": hidden, "batch": 1, "steps": steps},
+                          singles[cell, hidden, steps])
     files = [*paths.values(), *singles.values()]
     ms, _ = mk.time_files(files, mk.build_empty(work / "empty.onnx"), seconds=seconds, rounds=3)
     t = dict(zip(files, ms))
-    return [{"format": "onnx", "params": {"cell": c, "hidden": h, "linear_before_reset": lbr, "initial_h": ih},
-             "in_chain_us": (t[paths[c, h, lbr, ih, GRU_CHAIN]] - t[paths[c, h, lbr, ih, 1]]) * 1e3 / (GRU_CHAIN - 1),
-             "single_us": t[singles[c, h]] * 1e3} for c, h, lbr, ih in points]
+    rows = []
+    for point in points:
+        cell, hidden, lbr, initial_h, steps = point
+        rows.append({"format": "onnx", "params": {"cell": cell, "hidden": hidden, "linear_before_reset": lbr,
+                                                  "initial_h": initial_h, "steps": steps},
+                     "in_chain_us": (t[paths[point, GRU_CHAIN]] - t[paths[point, 1]]) * 1e3 / (GRU_CHAIN - 1),
+                     "single_us": t[singles[cell, hidden, steps]] * 1e3})
+    return rows
 
 
 FC_SPLIT_WIDTHS = (128, 256, 512, 1024)
@@ -1498,7 +1509,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rnn_call_us = {extra:.2g}  # a recurrent op's call in a graph beyond its single-op file's time")
         for r in probes.get("gru-chain", []):
             p = r["params"]
-            print(f"# {p.get('cell', 'GRU')} {p['hidden']} (linear_before_reset {p['linear_before_reset']}, initial_h {p['initial_h']}): "
+            print(f"# {p.get('cell', 'GRU')} {p['hidden']} over {p.get('steps', 1)} step(s) (linear_before_reset "
+                  f"{p['linear_before_reset']}, initial_h {p['initial_h']}): "
                   f"{r['in_chain_us']:.2f} us in a chain, {r['single_us']:.2f} alone")
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
