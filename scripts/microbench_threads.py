@@ -462,22 +462,31 @@ def predict_rows(rows: list[dict], target) -> list[tuple[dict, float, float]]:
     """(row, predicted ms at 1 thread, at the row's threads) of each single-op row (no chain, no
     fragment): its file built again (microbench_kernels' builders are seeded, so the same file) and
     costed by ``target``'s profile (a name, a .toml or a loaded one) as ``compress profile --threads`` costs it."""
-    import microbench_kernels as mk
-
-    from compressor.measure.estimate import estimate_artifact
     from compressor.targets.load import load_target
 
-    profile, out = (load_target(target) if isinstance(target, (str, Path)) else target), []
+    return _predicted_through(rows, [load_target(target) if isinstance(target, (str, Path)) else target])[0]
+
+
+def _predicted_through(rows: list[dict], profiles: list) -> list[list[tuple[dict, float, float]]]:
+    """``predict_rows`` of each of ``profiles``, each file built and read once for all of them."""
+    import microbench_kernels as mk
+
+    from compressor.graph.read import read_graph
+    from compressor.measure.estimate import estimate_artifact
+
+    out: list[list[tuple[dict, float, float]]] = [[] for _ in profiles]
     with tempfile.TemporaryDirectory(prefix="threads.") as work:
         for i, r in enumerate(rows):
             if r.get("chain", 1) != 1 or r["family"] == "fragment":
                 continue
             path = Path(work) / f"{r['family']}-{i}.{mk.SUFFIX[r['format']]}"
             mk.BUILDERS[r["format"]](r["family"], r["params"], path)
-            # its ops alone, as the rows' times are the file's less the empty file's (the runtime's invoke)
-            one, many = ((kernels := estimate_artifact(path, profile, threads=t).kernels).latency_ms - kernels.invoke_ms
-                         for t in (1, r["threads"]))
-            out.append((r, one, many))
+            graph = read_graph(path, as_run=True)  # as estimate_artifact reads it
+            for predicted, profile in zip(out, profiles):
+                # its ops alone, as the rows' times are the file's less the empty file's (the runtime's invoke)
+                one, many = ((kernels := estimate_artifact(path, profile, graph=graph, threads=t).kernels).latency_ms
+                             - kernels.invoke_ms for t in (1, r["threads"]))
+                predicted.append((r, one, many))
     return out
 
 
@@ -488,6 +497,7 @@ def fit_step_sync_through(rows: list[dict], target: str, *, fmt: str = "onnx", d
     ``fit_step_sync``'s one-formula model cannot say of onnxruntime's DynamicQuantizeLSTM, whose input
     GEMM over all steps splits apart from its steps.  None without such rows or such a table."""
     import dataclasses
+    import math
 
     from compressor.targets.load import load_target
     from compressor.targets.runtime_cost import frozen
@@ -497,16 +507,16 @@ def fit_step_sync_through(rows: list[dict], target: str, *, fmt: str = "onnx", d
     mine = [r for r in rows if r["family"].startswith("rnn") and r["dtype"] == dtype and r["ms_t"] > 0]
     if not mine or dtype not in costs.parallel:
         return None
-    import math
 
-    def error(sync_us: float) -> float:
+    def with_sync(sync_us: float):
         parallel = {**costs.parallel, dtype: frozen({**costs.parallel[dtype], "step_sync_us": sync_us})}
-        trial = dataclasses.replace(profile, compute=dataclasses.replace(profile.compute, runtimes={
+        return dataclasses.replace(profile, compute=dataclasses.replace(profile.compute, runtimes={
             **profile.compute.runtimes, fmt: dataclasses.replace(costs, parallel=frozen(parallel))}))
-        return sum(math.log((one / many) / (r["ms_1"] / r["ms_t"])) ** 2
-                   for r, one, many in predict_rows(mine, trial) if many > 0)
 
-    return float(min(np.arange(0.0, 20.01, 0.5), key=error))
+    candidates = [float(s) for s in np.arange(0.0, 20.01, 0.5)]
+    errors = [sum(math.log((one / many) / (r["ms_1"] / r["ms_t"])) ** 2 for r, one, many in predicted if many > 0)
+              for predicted in _predicted_through(mine, [with_sync(s) for s in candidates])]
+    return candidates[errors.index(min(errors))]
 
 
 def print_predicted(rows: list[dict], target: str) -> None:

@@ -22,7 +22,8 @@ def test_each_recurrent_call_in_a_graph_pays_the_profiles_call_cost(tmp_path):
 
     path = tmp_path / "chain.onnx"
     _gru_chain(path, 2, 16, 1, 1)
-    (gru, _) = [op for op in read_graph(path).ops if op.op_type == "GRU"]
+    ops = read_graph(path).ops
+    (gru, _) = [op for op in ops if op.op_type == "GRU"]
     zen1 = load_target("host-x86", cpu_identity="AuthenticAMD family 23 model 1", cpu_flags=frozenset({"avx2", "fma"}))
     costs = zen1.compute.runtime_cost("onnx")
     assert costs.rnn_call_us > 1.0
@@ -31,5 +32,5 @@ def test_each_recurrent_call_in_a_graph_pays_the_profiles_call_cost(tmp_path):
     with_call = estimate_op_latency(gru, zen1, runtime="onnx").latency_s * 1e6
     without = estimate_op_latency(gru, bare, runtime="onnx").latency_s * 1e6
     assert with_call - without == pytest.approx(costs.rnn_call_us)
-    add = next(op for op in read_graph(path).ops if op.op_type != "GRU")  # no other op pays it
+    add = next(op for op in ops if op.op_type != "GRU")  # no other op pays it
     assert estimate_op_latency(add, zen1, runtime="onnx").latency_s == estimate_op_latency(add, bare, runtime="onnx").latency_s
