@@ -616,6 +616,66 @@ GRID["cast"] = [{"from": a, "to": b, "shape": s} for a, b in CAST_PAIRS for s in
 # (scatter.cc / gather_elements.cc), a ScatterND copies a slice per index tuple.  caustic-nmr's GNN (held-out
 # set 14) scatter-adds 3.3 M and 9.8 M messages into 800 atoms: 104 and 400 ms in onnxruntime's profiler on
 # Zen 1 (32 and 41 ns an element), where its bytes at the stream rate said 51 and 152.
+# Small onnxruntime ops as they run in a graph (added 2026-12-08, session 37, onnx fp32 only).  A
+# streaming model runs hundreds of nodes of a few hundred elements (fasr's GTCRN: 428 nodes in 1.2 ms):
+# there a node costs what it costs between other nodes, which for some op types is not what it costs
+# alone.  On Zen 1 a Slice of [1, 64, 5] or a Concat onto [1, 64, 4] runs in a chain at ~1.5 us a node
+# where alone it costs no more than the empty file's ADD of 8 floats, and a Pad 2.5; a 1-D 1x1 conv
+# 64 -> 64 over 4-16 steps ~2 us more a node in a chain than alone, while Mul, Sigmoid and Gather cost
+# the same both ways (chains of 8 against 1, scratch runs).  Each point is a chain of ``n`` nodes of one
+# op type, each reading the one before (``chain_onnx``); the grid times n = 1 and n = CHAIN_OPS and an
+# ADD chain of 8 floats alike, and a chain's row keeps ``alone_ms``: its slope per node less the ADD
+# chain's (the per-node dispatch the estimate adds apart, as ``dispatch`` measures it) -- what a node of
+# it costs in a graph (``_chain_rows``).  Shapes [1, c, t], the copies along the last axis (c runs each).
+CHAIN_OPS = 7
+GRID["ort_chain"] = [{"op": op, "c": c, "t": t, "n": n} for op, c, t in [
+    ("Add8", 1, 8),
+    ("Slice", 16, 8), ("Slice", 64, 4), ("Slice", 64, 64), ("Slice", 256, 16), ("Slice", 16, 1024),
+    ("Concat", 16, 8), ("Concat", 64, 4), ("Concat", 64, 64), ("Concat", 256, 16), ("Concat", 16, 1024),
+    ("Split", 16, 8), ("Split", 64, 4), ("Split", 64, 64), ("Split", 256, 16),
+    ("Pad", 16, 8), ("Pad", 64, 4), ("Pad", 64, 64), ("Pad", 256, 16),
+    ("Gather", 64, 4), ("Gather", 256, 16),
+    ("LayerNormalization", 64, 4), ("LayerNormalization", 16, 64), ("LayerNormalization", 256, 16),
+    ("MatMul", 64, 4), ("MatMul", 16, 32), ("MatMul", 64, 64),
+    ("Conv", 16, 4), ("Conv", 64, 4), ("Conv", 64, 16), ("Conv", 64, 256), ("Conv", 256, 16),
+    ("Conv3", 16, 8), ("Conv3", 64, 4), ("Conv3", 64, 16)] for n in (1, CHAIN_OPS)]
+
+
+def chain_onnx(p: dict, nodes: list, init) -> list[int]:
+    """An ``ort_chain`` point's ``n`` nodes (into ``nodes``, constants by ``init``), "x" to "y"; its input shape."""
+    from onnx import helper
+
+    op, c, t, n = p["op"], p["c"], p["t"], p["n"]
+    grows = op in ("Slice", "Split")  # each takes a step off the last axis: start n steps longer
+    x_shape = [1, 1, 8] if op == "Add8" else [1, c, t + n if grows else t]
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        a, y, length = "x" if i == 0 else f"t{i}", "y" if i == n - 1 else f"t{i + 1}", x_shape[2] - (i if grows else 0)
+        if op == "Add8":
+            nodes.append(helper.make_node("Add", [a, init(f"k{i}", rng.standard_normal((1, 1, 8)))], [y]))
+        elif op == "Slice":
+            nodes.append(helper.make_node("Slice", [a, init(f"s{i}", [1], np.int64), init(f"e{i}", [length], np.int64),
+                                                    init(f"a{i}", [2], np.int64)], [y]))
+        elif op == "Split":
+            nodes.append(helper.make_node("Split", [a, init(f"s{i}", [length - 1, 1], np.int64)], [y, f"rest{i}"], axis=2))
+        elif op == "Concat":
+            nodes.append(helper.make_node("Concat", [a, init(f"k{i}", rng.standard_normal((1, c, 1)))], [y], axis=2))
+        elif op == "Pad":
+            nodes.append(helper.make_node("Pad", [a, init(f"p{i}", [0, 0, 0, 0, 0, 1], np.int64)], [y]))
+        elif op == "Gather":
+            nodes.append(helper.make_node("Gather", [a, init(f"g{i}", rng.permutation(c), np.int64)], [y], axis=1))
+        elif op == "LayerNormalization":
+            nodes.append(helper.make_node(op, [a, init(f"w{i}", np.ones(t)), init(f"b{i}", np.zeros(t))], [y], axis=-1))
+        elif op == "MatMul":
+            nodes.append(helper.make_node(op, [a, init(f"w{i}", rng.standard_normal((t, t)) / np.sqrt(t))], [y]))
+        else:  # Conv: 1-D c -> c, 1 tap; Conv3: 3 taps, same padding
+            taps = 3 if op == "Conv3" else 1
+            nodes.append(helper.make_node("Conv", [a, init(f"w{i}", rng.standard_normal((c, c, taps)) / np.sqrt(c * taps)),
+                                                   init(f"b{i}", np.zeros(c))], [y], kernel_shape=[taps],
+                                          pads=[taps // 2, taps // 2]))
+    return x_shape
+
+
 GRID["scatter"] = [
     *({"op": "ScatterElements", "data": d, "indices": i, "axis": a, "reduction": r} for d, i, a, r in [
         ((800, 128), (25600, 128), 0, "add"), ((800, 32, 3), (6400, 32, 3), 0, "add"), ((1000,), (100000,), 0, "add"),
@@ -862,7 +922,7 @@ BUILT_AS = {"instance_norm": "fused", "dqmm_u8": "dqmm", "mmitf_u8": "mmitf", "g
 # The families onnxruntime fp32 alone times (its own kernels, fusions and contrib ops, and the RNN and
 # tree files the other builders cannot write): no other format builds them.
 ONNX_ONLY = frozenset({
-    "cast", "svm", "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
+    "cast", "ort_chain", "svm", "conv1d_wide", "conv_nchw", "depthwise_batch", "dft", "instance_norm", "pointwise_nchw", "dql", "einsum", "fused", "fused_more", "matmul_const", "matmul_nbits", "pool_nchw",
     "prelu_signs", "reduce_axes", "reduce_strided", "reorder_input", "reorder_output", "rnn", "rnn_batch", "rnn_batch_wide",
     "rnn_plain", "rnn_step", "scatter", "softmax_rows", "space_depth", "transpose_block", "transposed_grouped", "tree_ensemble",
     "tree_forest", "tree_rows", "unary"})
@@ -1322,6 +1382,8 @@ def build_onnx(family: str, p: dict, path: Path) -> None:
             support_vectors=RNG.standard_normal(n * k).astype(np.float32).tolist(),
             coefficients=RNG.standard_normal((c - 1) * n).astype(np.float32).tolist(),
             rho=RNG.standard_normal(c * (c - 1) // 2).astype(np.float32).tolist(), post_transform="NONE"))
+    elif family == "ort_chain":  # n nodes of one op type in a chain
+        x_shape = chain_onnx(p, nodes, init)
     elif family == "scatter":  # x [data] scattered with (or gathered by) constant valid indices; updates x2
         x_shape, idx_shape, rng = list(p["data"]), list(p["indices"]), np.random.default_rng(0)
         if p["op"] == "ScatterND":  # index tuples over data's leading dims; updates [tuples..., rest of data]
@@ -1999,6 +2061,25 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                                                 if o is not op and o.op_type == "Transpose" and o.compute_dtype == "int8"),
                          **kernel, **(dict(zip(("gemm_b_bytes", "gemm_calls"), im2col_gemms(op)))
                                       if family == "convint" else {})})
+    rows[:] = _chain_rows(rows)
+
+
+def _chain_rows(rows: list[dict]) -> list[dict]:
+    """``rows`` with the ``ort_chain`` family's folded: per chain, its ``CHAIN_OPS``-node row keeps
+    ``alone_ms``, its slope per node (ms over the 1-node chain's, over the added nodes) less the ADD
+    chain's (the per-node dispatch), and ``chain_ms`` (both chains' times); the 1-node and ADD rows go."""
+    chains = {(r["format"], r["params"]["op"], r["params"]["c"], r["params"]["t"], r["params"]["n"]): r
+              for r in rows if r["family"] == "ort_chain"}
+
+    def slope(fmt, op, c, t):
+        return (chains[fmt, op, c, t, CHAIN_OPS]["ms"] - chains[fmt, op, c, t, 1]["ms"]) / (CHAIN_OPS - 1)
+
+    kept = [r for r in rows if r["family"] != "ort_chain"]
+    for (fmt, op, c, t, n), r in chains.items():
+        if op != "Add8" and n == CHAIN_OPS and (fmt, op, c, t, 1) in chains and (fmt, "Add8", 1, 8, n) in chains:
+            kept.append({**r, "alone_ms": max(slope(fmt, op, c, t) - slope(fmt, "Add8", 1, 8), 0.0),
+                         "chain_ms": [chains[fmt, op, c, t, 1]["ms"], r["ms"]]})
+    return kept
 
 
 # Every family but these: its .onnx files also get ``kernel_ms`` and ``glue_ms``, onnxruntime's
@@ -2010,7 +2091,7 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
 # the kernel's time is the file's less its glue nodes' profiled times, each less that floor
 # (``profiler_floor_ms``: its reading of the empty file's one node), where the fit subtracts it
 # (fit_kernel_rates.kernel_time, SUBTRACT_PROFILED_GLUE).
-NOT_PROFILED = ("dispatch", "rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "rnn_step", "glue", "glue_transpose")
+NOT_PROFILED = ("dispatch", "ort_chain", "rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_plain", "rnn_step", "glue", "glue_transpose")
 
 
 def profiled(path: Path, op=None, floor: float = 0.0, runs: int = 100) -> dict:

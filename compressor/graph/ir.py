@@ -242,7 +242,7 @@ def make_op(tensors: list[Tensor], *, name: str, op_type: str, kind: str, inputs
                        else "gemm" if _matmul_by_constant(op_type, tensors, inputs) else ""),
               kernel_calls=(broadcast_runs(shape, [tensors[i].shape for i in inputs]) if kind == "elementwise"
                               else pad_rows(shape) if op_type in ("PAD", "PADV2")
-                              else copy_runs(op_type, shape, [tensors[i].shape for i in inputs])
+                              else copy_runs(op_type, shape, [tensors[i].shape for i in inputs], len(outputs))
                               if op_type in COPY_OPS else 0))
 
 
@@ -285,28 +285,28 @@ METADATA_OPS = ("SHAPE", "RANK", "Shape", "Size")
 # Gathers read the rows they gather: a T5's 32,128 x 512 embedding table (66 MB) is 98 KB of reads
 # for 48 tokens, not a weight set to stream (``Op.weight_bytes``; the file still stores all of it).
 GATHER_OPS = ("GATHER", "GATHER_ND", "Gather", "GatherND", "GatherElements")
-# TFLite ops XNNPACK runs as copies of contiguous runs (``copy_runs``), and the resource
-# variable reads and writes of streaming models, one memcpy each (read_variable.cc, assign_variable.cc).
-COPY_OPS = ("CONCATENATION", "SLICE", "STRIDED_SLICE", "READ_VARIABLE", "ASSIGN_VARIABLE")
+# Ops XNNPACK (TFLite) or onnxruntime (ONNX) run as copies of contiguous runs (``copy_runs``), and the
+# resource variable reads and writes of streaming models, one memcpy each (read_variable.cc, assign_variable.cc).
+COPY_OPS = ("CONCATENATION", "SLICE", "STRIDED_SLICE", "READ_VARIABLE", "ASSIGN_VARIABLE", "Concat", "Slice", "Split")
 
 
-def copy_runs(op_type: str, out: tuple[int, ...] | None, operands: list[tuple[int, ...] | None]) -> int:
+def copy_runs(op_type: str, out: tuple[int, ...] | None, operands: list[tuple[int, ...] | None], outputs: int = 1) -> int:
     """Contiguous runs XNNPACK copies for a CONCATENATION (each input once per position of the
     dims before the concatenated axis: its copy operator's batch) or a SLICE / STRIDED_SLICE
-    (one per position of the dims before the innermost sliced one: slice-nd's rows); 0 when a
-    shape is unknown.  A ring buffer's [1, 20, 1, 64] + [1, 1, 1, 64] along axis 1 is 2 runs,
-    the same along the channels of [1, 8, 8, 16] twice 128."""
+    (one per position of the dims before the innermost sliced one: slice-nd's rows), onnxruntime
+    for a Concat or Slice alike and a Split per output as a Slice; 0 when a shape is unknown.
+    A ring buffer's [1, 20, 1, 64] + [1, 1, 1, 64] along axis 1 is 2 runs, along channels 128."""
     if op_type in ("READ_VARIABLE", "ASSIGN_VARIABLE"):
         return 1
     first = operands[0] if operands else None
     shapes = (out, first)
     if not all(s and all(isinstance(d, int) and d > 0 for d in s) and len(s) == len(out or ()) for s in shapes):
         return 0
-    if op_type == "CONCATENATION":
+    if op_type in ("CONCATENATION", "Concat"):
         axis = next((a for a in range(len(out)) if first[a] != out[a]), len(out) - 1)
         return math.prod(out[:axis]) * len(operands)
     axis = next((a for a in range(len(out) - 1, -1, -1) if first[a] != out[a]), 0)
-    return math.prod(out[:axis])
+    return math.prod(out[:axis]) * (outputs if op_type == "Split" else 1)
 
 
 def transpose_rows(shape: tuple[int, ...] | None, perm: tuple[int, ...] | None) -> int:
