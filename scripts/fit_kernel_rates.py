@@ -54,6 +54,15 @@ def predicted_ms(row: dict, target) -> tuple[float, float, float]:
     return latency.compute_s * 1e3, latency.memory_s * 1e3, (latency.latency_s - latency.overhead_s) * 1e3
 
 
+def fit_conv_call_us(rows: list[dict]) -> float | None:
+    """``conv_call_us``: the median, over the ort_chain family's convs (onnxruntime's generic Conv: 1-D, not
+    NCHWc), of a node's time in its chain (``alone_ms``) less its one-node file's (``chain_ms[0]``, what the
+    single-op grid times), in us; None without them."""
+    extra = [(r["alone_ms"] - r["chain_ms"][0]) * 1e3 for r in rows
+             if r["family"] == "ort_chain" and r["op_type"] in ("Conv", "FusedConv") and "chain_ms" in r]
+    return statistics.median(extra) if extra else None
+
+
 def fit_dispatch_us(rows: list[dict]) -> float:
     """Least-squares slope of the dispatch chains' ms over their op count, in microseconds."""
     points = [(r["n_ops"], r["ms"]) for r in rows if r["family"] == "dispatch" and not r["format"].endswith("int8")]
@@ -351,6 +360,9 @@ BINARY_OPS = frozenset({"ADD", "SUB", "MUL", "DIV", "PRELU", "SQUARED_DIFFERENCE
 # product, Softmax row, grouped ConvTranspose group, 1-D depthwise conv's channel of each image,
 # tree visit, depth <-> space run of blocksize elements, NCHW pool's output line, strided reduction's output,
 # DFT transform, InstanceNormalization channel.
+# onnxruntime's copies, a call per contiguous run (ir.copy_runs): its Concat, Slice and Split's
+# (the ort_chain family's points, which vary runs and bytes apart).
+ORT_COPIES = frozenset({"Concat", "Slice", "Split"})
 OWN_LOOP_CALLS = frozenset({"Transpose_strided", "Transpose_inwards", "Transpose_blocks", "Einsum", "Softmax",
                             "DFT", "DFT_bluestein", "ConvTranspose_grouped", "depthwise_unaligned_1d", "TreeEnsembleRegressor",
                             "DepthToSpace", "SpaceToDepth", "MaxPool", "AveragePool", "MaxPool_1d", "AveragePool_1d",
@@ -623,7 +635,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
     # LiteRT's RFFT2D per plane, its own TRANSPOSE_CONV per row of its GEMM (an input position).
     called = (BINARY_OPS | {"elementwise", "PAD", "PADV2", "TRANSPOSE", "RFFT2D", "TRANSPOSE_CONV_dynamic", *ir.COPY_OPS}
               if fmt == "tflite"
-              else BROADCAST_OPS | ({"depthwise_unaligned", *OWN_LOOP_CALLS} if dtype == "float32" else set())
+              else BROADCAST_OPS | ({"depthwise_unaligned", *ORT_COPIES, *OWN_LOOP_CALLS} if dtype == "float32" else set())
               if fmt == "onnx"
               else frozenset())
 
@@ -639,8 +651,15 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
                 or r.get("dtype", "float32") != dtype or _features(r, target, dtype) is None):
             continue
         r = {**r, "ms": kernel_time(r, glue, transpose)}
-        # The streaming family's copies are small by design (0.01-3 us alone): all that timed above 0.
-        if r["ms"] >= min_ms or (r["family"] == "streaming" and r["ms"] > 0):
+        # The streaming family's copies are small by design (0.01-3 us alone), as are the ort_chain family's
+        # nodes (0.4-3 us each in a chain): all that timed above 0.  Its convs and MatMuls are not fitted:
+        # in a chain they cost ~2 us a node more than alone whatever their size (1-D 1x1 64 -> 64 over 16
+        # steps 4.2 us against 2.2, over 256 steps 52.6 against 49.6), which no term per MAC or byte says --
+        # fitted, they moved the kinds' byte rates (silero-vad's STFT conv -25 %, 1.03x -> 0.91x); the convs'
+        # excess is a cost per node of its own (conv_call_us, fit_conv_call_us).
+        if r["family"] == "ort_chain" and r["kind"] in COMPUTE:
+            continue
+        if r["ms"] >= min_ms or (r["family"] in ("streaming", "ort_chain") and r["ms"] > 0):
             mine.append(r)
     groups: dict[str, list[dict]] = {}
     from compressor.cost.latency import filter_taps
@@ -671,14 +690,15 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             continue
         # "other" is every op nobody classified: no one kernel's terms; the layout family's PADs
         # and Transposes (their rows, not their bytes) and the streaming family's small copies
-        # (their runs) and LiteRT's own layout kernels (layout_more) are their op types' alone, as are
+        # (their runs), onnxruntime's nodes timed in chains (ort_chain: a node's cost in a graph, which an
+        # aliasing Reshape's is not) and LiteRT's own layout kernels (layout_more) are their op types' alone, as are
         # the int8 BATCH_MATMULs XNNPACK takes (bmm_xnnpack: BATCH_MATMUL_xnnpack), onnxruntime's
         # transformer fusions (fused_more), LiteRT's average pools (avgpool) and onnxruntime's depth <-> space
         # rearrangements (space_depth).
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary", "cast",
                                                         "bmm_rows", "space_depth", "pool_nchw", "reduce_strided", "scatter",
-                                                        *REACH_FAMILIES):
+                                                        "ort_chain", *REACH_FAMILIES):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
         # of its branches missed is not known; its kind's, as before)
@@ -727,8 +747,11 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             # No MACs; constants (pad sizes, PReLU slopes) are not streamed weights; and no fixed
             # term: a two-input file pays one more Python-side feed than the one-input empty file
             # (~2 us in onnxruntime), which a graph's inner ops never do -- their fixed cost is
-            # the runtime's dispatch.
-            a[:, 0] = a[:, 4] = 0.0
+            # the runtime's dispatch.  Where a group holds nodes timed in chains (ort_chain: one input, a
+            # node's slope less the ADD chain's), a fixed cost of their own beyond the dispatch, as they say.
+            a[:, 0] = 0.0
+            if not any(r["family"] == "ort_chain" for r in points):
+                a[:, 4] = 0.0
             if key not in INDEX_BYTES:
                 a[:, 2] = 0.0
             # XNNPACK's binary ops: points whose bytes in and out keep one ratio (an ADD's two
@@ -753,7 +776,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
             fitted[key]["stream_reach"] = stream_reach_of(past_cache[key], target, dtype)
     # Binary op types the grid never broadcast take the call cost of those it did (not the groups
     # whose calls are loops of their own).
-    binary = BINARY_OPS if fmt == "tflite" else called - OWN_LOOP_CALLS
+    binary = BINARY_OPS if fmt == "tflite" else called - OWN_LOOP_CALLS - ORT_COPIES
     calls = [fitted[k]["call_ns"] for k in binary & fitted.keys() if fitted[k]["call_ns"] > 0]
     if calls:
         for key in binary & fitted.keys():
@@ -1025,6 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
         dispatch = fit_dispatch_us(alone)
         invoke = max(table.get("empty_invoke_ms", {}).get(fmt, float("nan")) * 1e3 - dispatch, 0.0)
         lines = [f"dispatch_overhead_us = {dispatch:.4g}", f"invoke_overhead_us = {invoke:.4g}"]
+        if (conv_call := fit_conv_call_us(alone)) is not None:
+            lines.append(f"conv_call_us = {conv_call:.4g}")
         step, rnn_efficiency = fit_rnn_step(rows, target, fmt)
         if step == step:  # not NaN: this format has a recurrent sweep
             lines += [f"rnn_step_us = {step:.4g}", f"rnn_efficiency = {rnn_efficiency:.4g}"]
@@ -1095,7 +1120,9 @@ def main(argv: list[str] | None = None) -> int:
     print("# point errors after the fit (predicted / measured, each format with its runtime's rates), "
           "points of at least 0.01 ms:")
     for r in rows:
-        if r["ms"] >= 0.01 and r["family"] not in ("dispatch", *OWN_FIT_FAMILIES):
+        if (r["ms"] >= 0.01 or r["family"] == "ort_chain") and r["family"] not in ("dispatch", *OWN_FIT_FAMILIES):
+            if r["family"] == "ort_chain":  # a chain's node: its time a node in the chain
+                r = {**r, "ms": r["alone_ms"]}
             fmt, dtype = r["format"].split("-")[0], ("int8" if r["format"].endswith("int8") else "float32")
             own = runtimes.get(fmt, {}).get(dtype) or (pooled if dtype == "float32" else int8)
             after = dataclasses.replace(target, compute=dataclasses.replace(target.compute, efficiency={

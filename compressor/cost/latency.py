@@ -295,7 +295,7 @@ def estimate_op_latency(op: Op, profile: TargetProfile, *, runtime: str | None =
     bandwidth = (profile.memory.cache_bandwidth_bytes_per_s if level == "cache"
                  else profile.memory.dram_bandwidth_bytes_per_s)
     memory_s = moved_bytes(op) / (bandwidth * memory_reach(op, profile, runtime=runtime))
-    overhead_s = (costs.dispatch_overhead_us + (costs.rnn_call_us if op.op_type in ("GRU", "LSTM", "RNN") else 0.0)
+    overhead_s = (costs.dispatch_overhead_us + costs.graph_call_us(op)
                   + (0 if rnn_ps or cell_s is not None else op.recurrent_steps * costs.rnn_step_us)) * 1e-6
     unaligned = costs.unaligned(op.compute_dtype, op.kind, op.in_channels, op.out_channels, op.groups, op.nchwc_rows)
     terms = None if op.recurrent_steps else costs.kernel_terms(op.compute_dtype, op.op_type, op.kind, filter_taps(op),

@@ -23,7 +23,7 @@ CPU_TILES = ("channel_tiles", "channel_remainders", "narrow_channel_tiles", "inp
              "narrow_input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
-               "inplace_run_ns", "rnn_step_us", "rnn_call_us", "rnn_efficiency", "whole_rows_from", "learned_branches",
+               "inplace_run_ns", "rnn_step_us", "rnn_call_us", "conv_call_us", "rnn_efficiency", "whole_rows_from", "learned_branches",
                "l1_ways")
 # The rules a CPU's own entry may switch on or off for a runtime.
 CPU_FLAGS = ("whole_row_tiles", "warm_tree_revisits")
@@ -45,6 +45,9 @@ class RuntimeCost:
     # per call of an ONNX GRU / LSTM / RNN inside a graph beyond what its single-op file took, which its
     # terms are fitted on (microbench_probes.py --probe gru-chain: ~3 us on Zen 1); 0: none
     rnn_call_us: float = 0.0
+    # per call of an ONNX Conv onnxruntime runs in its generic kernel (a 1-D conv, not NCHWc), dense,
+    # inside a graph beyond its single-op file (microbench_kernels.py's ort_chain family: ~2 us on Zen 1)
+    conv_call_us: float = 0.0
     # Fraction of the float32 peak a recurrent op's matmuls reach in this runtime's RNN kernel
     # (batch-1 matrix-vector products, weights read again every step); 0: the FC efficiency.
     rnn_efficiency: float = 0.0
@@ -180,7 +183,8 @@ class RuntimeCost:
             object.__setattr__(self, name, frozen({d: frozen(k) for d, k in getattr(self, name).items()}))
 
     def __hash__(self) -> int:
-        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_call_us, self.rnn_efficiency,
+        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_call_us, self.conv_call_us,
+                     self.rnn_efficiency,
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.learned_branches,
                      self.l1_ways,
                      self.in_place, self.nchwc,
@@ -264,6 +268,14 @@ class RuntimeCost:
                 or out_channels % rule.get("output_channel_multiple", 1) != 0
                 or out_channels < rule.get("min_output_channels", 0))
 
+    def graph_call_us(self, op) -> float:
+        """What a node of ``op``'s costs in a graph beyond its single-op file: a recurrent op's call
+        (``rnn_call_us``), a dense fp32 conv onnxruntime runs in its generic kernel (``conv_call_us``)."""
+        if op.op_type in ("GRU", "LSTM", "RNN"):
+            return self.rnn_call_us
+        generic = op.op_type in ("Conv", "FusedConv") and not op.nchwc_rows and op.groups == 1
+        return self.conv_call_us if generic and op.kind in ("conv", "pointwise") and op.compute_dtype == "float32" else 0.0
+
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
                      grouped: bool = False, unaligned: bool = False, variant: str = "") -> KernelTerms | None:
         """The measured terms of the kernel running a ``dtype`` ``op_type`` op: a grouped conv's
@@ -278,7 +290,8 @@ class RuntimeCost:
         return next((table[key] for key in keys if key in table), None)
 
 
-RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_call_us", "rnn_efficiency", "rnn_steps",
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_call_us", "conv_call_us", "rnn_efficiency",
+                     "rnn_steps",
                      "efficiency",
                      "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches",
                      "l1_ways", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from",

@@ -103,6 +103,33 @@ def test_copies_fit_a_cost_per_contiguous_run_from_their_params():
     assert terms["call_ns"] == pytest.approx(3.0, rel=0.05) and terms["in_byte_ps"] == pytest.approx(5.0, rel=0.05)
 
 
+def test_onnx_chained_copies_fit_a_fixed_cost_a_run_cost_and_stay_out_of_their_kind():
+    """The ort_chain family's Slices (a node's time in a chain, ``alone_ms``): 0.5 us fixed, 7 ns per run and
+    40 ps per byte written are recovered -- a fixed term, which other non-compute points never get -- and
+    the reshape kind's terms are not fitted from them (an aliasing Reshape costs no copy)."""
+    target = load_target("host-x86")
+    rows = []
+    for c, t in [(16, 8), (64, 4), (64, 64), (256, 16), (16, 1024), (128, 32)]:
+        out = 4 * c * t
+        alone = (0.5e-6 + 7e-9 * c + 40e-12 * out) * 1e3
+        rows.append({**_row(0, 1, 1, 1, 7 * alone, fmt="onnx", kind="reshape", op_type="Slice", family="ort_chain"),
+                     "params": {"op": "Slice", "c": c, "t": t, "n": 7}, "input_bytes": out + 4 * c, "weight_bytes": 24,
+                     "output_bytes": out, "broadcast_runs": c, "alone_ms": alone, "chain_ms": [0.0, 7 * alone]})
+    terms = fit_kernel_rates.fit_terms(rows, target, "onnx")
+    assert "reshape" not in terms
+    assert terms["Slice"]["fixed_us"] == pytest.approx(0.5, rel=0.05)
+    assert terms["Slice"]["call_ns"] == pytest.approx(7.0, rel=0.05)
+    assert terms["Slice"]["out_byte_ps"] + terms["Slice"]["in_byte_ps"] == pytest.approx(40.0, rel=0.1)
+
+
+def test_the_conv_call_cost_is_the_chained_convs_median_excess_over_alone():
+    rows = [{"family": "ort_chain", "op_type": "Conv", "alone_ms": a * 1e-3, "chain_ms": [b * 1e-3, 7 * a * 1e-3]}
+            for a, b in [(3.3, 1.4), (4.2, 2.2), (52.6, 49.6)]]
+    rows.append({"family": "ort_chain", "op_type": "Slice", "alone_ms": 0.003, "chain_ms": [0.0, 0.021]})
+    assert fit_kernel_rates.fit_conv_call_us(rows) == pytest.approx(2.0)
+    assert fit_kernel_rates.fit_conv_call_us(rows[3:]) is None
+
+
 def test_one_stray_point_does_not_set_a_kernels_terms():
     """A single-op file another kernel took (the Xeon's int8 BATCH_MATMUL 3x197x197x64: 0.05 ms
     where its like ran 1.6) is left out when the others then fit within 3x; nothing else is."""
