@@ -313,8 +313,10 @@ OWN_FIT_FAMILIES = ("rnn", "rnn_dynamic", "rnn_batch", "rnn_batch_wide", "rnn_pl
 UNFITTED_OP_TYPES = frozenset({"ScatterElements", "GatherElements"})
 # Op types whose constant inputs are indices the kernel walks, not weights: a ScatterND sums each index
 # tuple's components into an offset (scatter_nd.cc), ~9 ns a tuple and ~1.6 more a component on Zen 1
-# (its tuples of 1-4 components), so its terms take a rate per constant byte.
-INDEX_BYTES = frozenset({"ScatterND"})
+# (its tuples of 1-4 components), so its terms take a rate per constant byte; a Where reads its constant
+# condition and other value per element as it reads x (the where family: a full bool mask against a row
+# mask broadcast over the channels, a full y against a scalar).
+INDEX_BYTES = frozenset({"ScatterND", "Where"})
 OWN_TERMS = frozenset({"BATCH_MATMUL", "MatMul", "QLinearMatMul", "MatMulInteger", "RFFT2D", "DFT", "DFT_bluestein",
                        "SVMClassifier", "SVMClassifier_RBF", "SVMClassifier_LINEAR"})
 TERMS = ("mac_ps", "in_byte_ps", "weight_byte_ps", "out_byte_ps", "fixed_us", "call_ns", "tap_ns", "pass_ps", "miss_ns",
@@ -698,7 +700,7 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         if r["kind"] != "other" and r["family"] not in ("layout", "streaming", "layout_more", "bmm_xnnpack",
                                                         "fused_more", "avgpool", "transpose_block", "unary", "cast",
                                                         "bmm_rows", "space_depth", "pool_nchw", "reduce_strided", "scatter",
-                                                        "ort_chain", *REACH_FAMILIES):
+                                                        "ort_chain", "where", *REACH_FAMILIES):
             groups.setdefault(r["kind"], []).append(r)
         # (a sign-branching op type's own terms not from a table written before the field: how many
         # of its branches missed is not known; its kind's, as before)

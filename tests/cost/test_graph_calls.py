@@ -74,3 +74,22 @@ def test_a_generic_conv_pays_the_graph_call_cost_and_an_nchwc_one_does_not(tmp_p
     assert conv2d.nchwc_rows > 0 and extra_us(conv2d) == 0.0
     copy = next(iter(_chain(tmp_path, "Slice", 64, 4, 2).ops))
     assert extra_us(copy) == 0.0
+
+
+def test_a_where_is_priced_by_its_own_terms_its_constant_mask_included(tmp_path):
+    """onnxruntime's Where selects x and y into temporaries by broadcast loops: the where family's
+    points (scripts/data/host-x86-kernels-where-zen1.json) cost 30x what the element-wise terms said."""
+    import json
+
+    from compressor.cost.latency import estimate_op_latency
+
+    zen1 = load_target("host-x86", **ZEN1)
+    table = json.loads((Path(__file__).resolve().parents[2] / "scripts/data/host-x86-kernels-where-zen1.json").read_text())
+    row = next(r for r in table["rows"] if r["params"] == {"c": 64, "t": 64, "cond": "full", "y": "full"})
+    path = tmp_path / "where.onnx"
+    mk.build_onnx("where", row["params"], path)
+    where = next(o for o in read_graph(path, as_run=True).ops if o.op_type == "Where")
+    assert where.weight_bytes >= 64 * 64 * 5  # the mask and the other value, read per element
+    costs = zen1.compute.runtime_cost("onnx")
+    kernel_s = estimate_op_latency(where, zen1, runtime="onnx").latency_s - costs.dispatch_overhead_us * 1e-6
+    assert 0.5 < kernel_s * 1e3 / row["ms"] < 2.0
