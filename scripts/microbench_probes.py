@@ -37,6 +37,12 @@ bias Add costs what a full one does (0.15-0.17 ns an element on the Zen 4): the 
 bias once per row.  The element-wise terms, fitted on Adds of two graph inputs, count a constant
 operand's bytes once (weight_byte_ps 0) and read these Adds at 0.57-0.78x.
 
+``feeds``: what ``session.run`` costs per graph input fed and per output fetched (onnxruntime fp32): files
+of 1-8 inputs of [1, 8] summed (``Sum``) and of 1 input split into 1-8 outputs, timed as the kernel grid
+times its files, less its empty file -- which has two inputs and one output (``build_empty``: an ADD of
+two inputs), so each one-input single-op file of the grid reads one feed cheaper than the op costs in a
+graph.  ``feed_us`` / ``fetch_us``: the slopes over 2-8 inputs / outputs.
+
 ``transpose``: an ONNX Transpose of a channel shuffle, fp32 and uint8, at four sizes, as
 onnxruntime runs it after its NHWC rewrite of an int8 graph (the innermost axis moves with
 another: ``DoTransposeEltWise``, element by element) and the same tensor moving one axis
@@ -1133,6 +1139,66 @@ FC_SPLIT_WIDTHS = (128, 256, 512, 1024)
 FC_SPLIT_CHAIN = 40
 
 
+FEED_COUNTS = (1, 2, 4, 6, 8)
+
+
+def build_io(path: Path, inputs: int, outputs: int) -> Path:
+    """``inputs`` graph inputs of [1, 8] summed into one output (``outputs`` 1), or one input of [1, 8 x
+    outputs] split into ``outputs`` of [1, 8] (``inputs`` 1): onnxruntime fp32."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    value = lambda name, width: helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, width])  # noqa: E731
+    if outputs == 1:
+        node = helper.make_node("Sum", [f"x{i}" for i in range(inputs)], ["y0"])
+        graph = helper.make_graph([node], "io", [value(f"x{i}", 8) for i in range(inputs)], [value("y0", 8)])
+    else:
+        node = helper.make_node("Split", ["x0"], [f"y{i}" for i in range(outputs)], axis=1, num_outputs=outputs)
+        graph = helper.make_graph([node], "io", [value("x0", 8 * outputs)], [value(f"y{i}", 8) for i in range(outputs)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def probe_feeds(work: Path, seconds: float) -> list[dict]:
+    import microbench_kernels as mk
+
+    files = [(n, 1, build_io(work / f"in-{n}.onnx", n, 1)) for n in FEED_COUNTS]
+    files += [(1, n, build_io(work / f"out-{n}.onnx", 1, n)) for n in FEED_COUNTS if n > 1]
+    empty = mk.build_empty(work / "empty.onnx")
+    from compressor.measure.bench import open_invoker
+
+    base = open_invoker(empty, threads=1)
+    rows = []
+    for inputs, outputs, path in files:  # signed: a file cheaper than the empty reads below 0
+        invoke = open_invoker(path, threads=1)
+        mine, theirs = [], []
+        for _ in range(20):
+            invoke(); base()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline or len(mine) < 50:
+            t = time.thread_time(); invoke(); mine.append(time.thread_time() - t)
+            t = time.thread_time(); base(); theirs.append(time.thread_time() - t)
+        rows.append({"format": "onnx", "params": {"inputs": inputs, "outputs": outputs},
+                     "over_empty_us": (statistics.median(mine) - statistics.median(theirs)) * 1e6,
+                     "empty_us": statistics.median(theirs) * 1e6})
+    return rows
+
+
+def feeds_fit(rows: list[dict]) -> tuple[float, float]:
+    """(feed_us, fetch_us): least-squares slopes of the files' time over their inputs (outputs 1) and over
+    their outputs (inputs 1), from 2 of them up."""
+    def slope(points):
+        mean_x, mean_y = statistics.mean(x for x, _ in points), statistics.mean(y for _, y in points)
+        return (sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points))
+
+    ins = [(r["params"]["inputs"], r["over_empty_us"]) for r in rows if r["params"]["outputs"] == 1 and r["params"]["inputs"] >= 2]
+    outs = [(r["params"]["outputs"], r["over_empty_us"]) for r in rows
+            if r["params"]["inputs"] == 1 and r["params"]["outputs"] >= 2]
+    return slope(ins), slope(outs)
+
+
 def probe_fc_split(work: Path, seconds: float) -> list[dict]:
     import numpy as np
     from microbench_weight_stream import build
@@ -1459,7 +1525,7 @@ def probe_control(work: Path, seconds: float) -> list[dict]:
 
 PROBES = {"amx-k": probe_amx_k, "bias-add": probe_bias_add, "bmm-zero-point": probe_bmm_zero_point, "control": probe_control, "conv-tiles": probe_conv_tiles, "dequantized-depthwise": probe_dequantized_depthwise, "depthwise-l1": probe_depthwise_l1,
           "depthwise-remainder": probe_depthwise_remainder,
-          "fc-split": probe_fc_split, "gru-chain": probe_gru_chain, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
+          "fc-split": probe_fc_split, "feeds": probe_feeds, "gru-chain": probe_gru_chain, "fused-activation": probe_fused_activation, "handoff": probe_handoff, "inplace": probe_inplace,
           "indirection": probe_indirection,
           "int8-pairs": probe_int8_pairs, "memory": probe_memory, "nchwc-pool": probe_nchwc_pool, "serial-chain": probe_serial_chain, "serial-tax": probe_serial_tax, "shared-weights": probe_shared_weights, "stream": probe_stream, "subnormal": probe_subnormal, "swish": probe_swish,
           "tflite-pools": probe_tflite_pools, "tflite-uint8": probe_tflite_uint8, "tflite-uint8-threads": probe_tflite_uint8_threads,
@@ -1512,6 +1578,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# {p.get('cell', 'GRU')} {p['hidden']} over {p.get('steps', 1)} step(s) (linear_before_reset "
                   f"{p['linear_before_reset']}, initial_h {p['initial_h']}): "
                   f"{r['in_chain_us']:.2f} us in a chain, {r['single_us']:.2f} alone")
+        if probes.get("feeds"):
+            feed, fetch = feeds_fit(probes["feeds"])
+            one = next(r["over_empty_us"] for r in probes["feeds"] if r["params"] == {"inputs": 1, "outputs": 1})
+            print(f"# session.run: {feed:.2g} us a graph input fed, {fetch:.2g} an output fetched; a one-input, "
+                  f"one-output file {one:.2g} us against the empty file's two inputs")
         if probes.get("inplace"):
             off_tile = [r["inplace_run_ns"] for r in probes["inplace"] if r["params"]["channels"] % 16]
             print(f"inplace_run_ns = {statistics.median(off_tile):.2g}")

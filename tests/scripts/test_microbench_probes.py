@@ -35,3 +35,20 @@ def test_the_gru_chain_holds_its_grus_each_feeding_the_next(tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = session.run(None, {"x": np.ones((1, 1, 16), np.float32), "h0": np.zeros((1, 1, 16), np.float32)})
     assert y.shape == (1, 1, 16)
+
+
+def test_the_feeds_probe_builds_its_inputs_and_outputs_and_fits_their_slopes(tmp_path):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    for inputs, outputs in ((4, 1), (1, 6)):
+        path = microbench_probes.build_io(tmp_path / f"io-{inputs}-{outputs}.onnx", inputs, outputs)
+        model = onnx.load(str(path))
+        assert (len(model.graph.input), len(model.graph.output)) == (inputs, outputs)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        assert len(session.run(None, {i.name: np.ones(i.shape, "float32") for i in session.get_inputs()})) == outputs
+    rows = [{"params": {"inputs": n, "outputs": 1}, "over_empty_us": 2.5 * (n - 2)} for n in (1, 2, 4, 8)]
+    rows += [{"params": {"inputs": 1, "outputs": n}, "over_empty_us": 1.8 * (n - 1) - 2.5} for n in (2, 4, 8)]
+    feed, fetch = microbench_probes.feeds_fit(rows)
+    assert feed == pytest.approx(2.5) and fetch == pytest.approx(1.8)
