@@ -2073,6 +2073,8 @@ def _time_grid(args, work: Path, rows: list, invokes: dict, floors: dict) -> Non
                          "input_bytes": op.input_bytes, "weight_bytes": op.weight_bytes,
                          "output_bytes": op.output_bytes, "broadcast_runs": op.kernel_calls, "ms": ms,
                          "nchwc_rows": op.nchwc_rows, "variant": op.variant, "sign_misses": op.sign_misses,
+                         # the file's graph inputs fed and outputs (the empty file has two and one: fit_kernel_rates.with_feeds)
+                         "graph_inputs": len(graph.inputs), "graph_outputs": len(graph.outputs),
                          **({"tree_distinct": op.tree_distinct} if op.tree_nodes else {}),
                          # an int8 file's layout glue around the op (onnxruntime's NHWC Transposes)
                          "transpose_bytes": sum(o.input_bytes + o.output_bytes for o in graph.ops

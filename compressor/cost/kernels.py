@@ -155,7 +155,7 @@ def check_kernels(graph: Graph, profile: TargetProfile) -> KernelReport:
     _note_reference_kernels(graph, profile, warn)
     _note_asymmetric_matmuls(graph, profile, warn)
     _note_computed_output_shapes(graph, profile, warn)
-    invoke_ms = profile.compute.runtime_cost(graph.format).invoke_overhead_us * 1e-3
+    invoke_ms = profile.compute.runtime_cost(graph.format).invoke_us(len(graph.inputs), len(graph.outputs)) * 1e-3
     return KernelReport(ops=tuple(placed), warnings=tuple(warnings), target=profile.name, invoke_ms=invoke_ms)
 
 

@@ -23,8 +23,11 @@ CPU_TILES = ("channel_tiles", "channel_remainders", "narrow_channel_tiles", "inp
              "narrow_input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
-               "inplace_run_ns", "rnn_step_us", "rnn_call_us", "conv_call_us", "rnn_efficiency", "whole_rows_from", "learned_branches",
+               "inplace_run_ns", "rnn_step_us", "rnn_call_us", "conv_call_us", "feed_us", "fetch_us", "rnn_efficiency", "whole_rows_from", "learned_branches",
                "l1_ways")
+# The graph inputs and outputs of the empty file a runtime's invoke cost is timed on (microbench_kernels.build_empty:
+# an ADD of two inputs, one output).
+EMPTY_FILE_IO = (2, 1)
 # The rules a CPU's own entry may switch on or off for a runtime.
 CPU_FLAGS = ("whole_row_tiles", "warm_tree_revisits")
 TASK_WEIGHT_READS_KEYS = ("rows", "tasks_per_thread", "resident_bytes", "bytes_per_s")
@@ -48,6 +51,10 @@ class RuntimeCost:
     # per call of an ONNX Conv onnxruntime runs in its generic kernel (a 1-D conv, not NCHWc), dense,
     # inside a graph beyond its single-op file (microbench_kernels.py's ort_chain family: ~2 us on Zen 1)
     conv_call_us: float = 0.0
+    # per graph input fed and output fetched beyond the empty file's (EMPTY_FILE_IO), which its invoke
+    # cost holds (microbench_probes.py --probe feeds: onnxruntime's session.run, 2.5 / 1.8 us on Zen 1); 0: none
+    feed_us: float = 0.0
+    fetch_us: float = 0.0
     # Fraction of the float32 peak a recurrent op's matmuls reach in this runtime's RNN kernel
     # (batch-1 matrix-vector products, weights read again every step); 0: the FC efficiency.
     rnn_efficiency: float = 0.0
@@ -184,7 +191,7 @@ class RuntimeCost:
 
     def __hash__(self) -> int:
         return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_call_us, self.conv_call_us,
-                     self.rnn_efficiency,
+                     self.feed_us, self.fetch_us, self.rnn_efficiency,
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.learned_branches,
                      self.l1_ways,
                      self.in_place, self.nchwc,
@@ -268,6 +275,13 @@ class RuntimeCost:
                 or out_channels % rule.get("output_channel_multiple", 1) != 0
                 or out_channels < rule.get("min_output_channels", 0))
 
+    def invoke_us(self, inputs: int, outputs: int) -> float:
+        """One invoke of a graph of ``inputs`` fed and ``outputs`` fetched: ``invoke_overhead_us`` (the empty
+        file's, EMPTY_FILE_IO) and ``feed_us`` / ``fetch_us`` for each more or fewer."""
+        empty_inputs, empty_outputs = EMPTY_FILE_IO
+        return max(self.invoke_overhead_us + (inputs - empty_inputs) * self.feed_us
+                   + (outputs - empty_outputs) * self.fetch_us, 0.0)
+
     def graph_call_us(self, op) -> float:
         """What a node of ``op``'s costs in a graph beyond its single-op file: a recurrent op's call
         (``rnn_call_us``), a dense fp32 conv onnxruntime runs in its generic kernel (``conv_call_us``)."""
@@ -290,7 +304,8 @@ class RuntimeCost:
         return next((table[key] for key in keys if key in table), None)
 
 
-RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_call_us", "conv_call_us", "rnn_efficiency",
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_call_us", "conv_call_us", "feed_us",
+                     "fetch_us", "rnn_efficiency",
                      "rnn_steps",
                      "efficiency",
                      "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches",

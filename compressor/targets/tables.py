@@ -46,6 +46,7 @@ def runtimes_table(c: Checker, keys: tuple, dtypes: tuple[str, ...]) -> dict[str
                                     invoke_overhead_us=number("invoke_overhead_us") or 0.0,
                                     rnn_step_us=number("rnn_step_us") or 0.0,
                                     rnn_call_us=number("rnn_call_us") or 0.0, conv_call_us=number("conv_call_us") or 0.0,
+                                    feed_us=number("feed_us") or 0.0, fetch_us=number("fetch_us") or 0.0,
                                     transpose_element_ns=number("transpose_element_ns") or 0.0,
                                     subnormal_vector_ns=number("subnormal_vector_ns") or 0.0,
                                     inplace_run_ns=number("inplace_run_ns") or 0.0,

@@ -54,11 +54,15 @@ def test_copy_calls_are_priced_where_the_profile_has_terms_for_them(tmp_path):
 
 
 def test_a_generic_conv_pays_the_graph_call_cost_and_an_nchwc_one_does_not(tmp_path):
+    """(Zen 1's conv_call_us is 0 since its grid's one-input files are priced with the feed they lack:
+    the rule is tried with a cost of its own.)"""
     from compressor.cost.latency import estimate_op_latency
 
     zen1 = load_target("host-x86", **ZEN1)
-    costs = zen1.compute.runtime_cost("onnx")
-    assert costs.conv_call_us > 1.0
+    bare = zen1
+    costs = dataclasses.replace(zen1.compute.runtime_cost("onnx"), conv_call_us=1.5)
+    zen1 = dataclasses.replace(zen1, compute=dataclasses.replace(zen1.compute, runtimes={
+        **zen1.compute.runtimes, "onnx": costs}))
     bare = dataclasses.replace(zen1, compute=dataclasses.replace(zen1.compute, runtimes={
         **zen1.compute.runtimes, "onnx": dataclasses.replace(costs, conv_call_us=0.0)}))
 
@@ -93,3 +97,18 @@ def test_a_where_is_priced_by_its_own_terms_its_constant_mask_included(tmp_path)
     costs = zen1.compute.runtime_cost("onnx")
     kernel_s = estimate_op_latency(where, zen1, runtime="onnx").latency_s - costs.dispatch_overhead_us * 1e-6
     assert 0.5 < kernel_s * 1e3 / row["ms"] < 2.0
+
+
+def test_an_invoke_pays_for_each_input_and_output_beyond_the_empty_files(tmp_path):
+    """RuntimeCost.invoke_us: the empty file's two inputs and one output are in invoke_overhead_us; a graph
+    of more pays feed_us / fetch_us for each, of fewer is that much cheaper (microbench_probes --probe feeds)."""
+    from compressor.cost.kernels import check_kernels
+    from compressor.targets.runtime_cost import EMPTY_FILE_IO
+
+    zen1 = load_target("host-x86", **ZEN1)
+    costs = zen1.compute.runtime_cost("onnx")
+    assert EMPTY_FILE_IO == (2, 1) and costs.feed_us > 1.0 and costs.fetch_us > 1.0
+    assert costs.invoke_us(2, 1) == costs.invoke_overhead_us
+    assert costs.invoke_us(6, 6) == pytest.approx(costs.invoke_overhead_us + 4 * costs.feed_us + 5 * costs.fetch_us)
+    graph = _chain(tmp_path, "Slice", 16, 8, 2)  # one input, one output
+    assert check_kernels(graph, zen1).invoke_ms * 1e3 == pytest.approx(costs.invoke_overhead_us - costs.feed_us)

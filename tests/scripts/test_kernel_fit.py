@@ -324,3 +324,23 @@ def test_the_cache_curve_starts_where_the_flat_rate_ends_and_stops_at_the_cache(
             ((2, 92.0), (8, 96.0), (16, 78.0), (32, 55.0), (64, 30.0))]
     assert microbench_probes.cache_curve(rows, 93.7e9) == [(8 * 2 ** 20, 93.7e9), (16 * 2 ** 20, 78e9),
                                                            (32 * 2 ** 20, 55e9)]
+
+
+def test_each_grid_file_is_priced_with_the_feeds_its_inputs_and_outputs_leave_out():
+    """fit_kernel_rates.with_feeds: the empty file has two inputs and one output, so a one-input file's time
+    over it gains a feed (Zen 1's feed_us), a two-output one loses a fetch; a chain's node, a file timed at
+    the empty file's (0) and a profile without feed costs stay as they are."""
+    zen1 = load_target("host-x86", cpu_identity="AuthenticAMD family 23 model 1", cpu_flags=frozenset({"avx2", "fma"}))
+    costs = zen1.compute.runtime_cost("onnx")
+    rows = [{"format": "onnx", "family": "unary", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1},
+            {"format": "onnx", "family": "elementwise", "params": {}, "ms": 0.010, "graph_inputs": 2, "graph_outputs": 1},
+            {"format": "onnx", "family": "svm", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 2},
+            {"format": "onnx", "family": "ort_chain", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1},
+            {"format": "onnx", "family": "unary", "params": {}, "ms": 0.0, "graph_inputs": 1, "graph_outputs": 1},
+            {"format": "tflite", "family": "unary", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1}]
+    out = [r["ms"] for r in fit_kernel_rates.with_feeds(rows, zen1)]
+    assert out[0] == pytest.approx(0.010 + costs.feed_us * 1e-3)
+    assert out[1] == pytest.approx(0.010)
+    assert out[2] == pytest.approx(0.010 + (costs.feed_us - costs.fetch_us) * 1e-3)
+    assert out[3:] == [0.010, 0.0, 0.010]
+    assert fit_kernel_rates.with_feeds(rows, load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")) == rows
