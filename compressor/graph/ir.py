@@ -290,12 +290,12 @@ GATHER_OPS = ("GATHER", "GATHER_ND", "Gather", "GatherND", "GatherElements")
 COPY_OPS = ("CONCATENATION", "SLICE", "STRIDED_SLICE", "READ_VARIABLE", "ASSIGN_VARIABLE", "Concat", "Slice", "Split")
 
 
-def copy_runs(op_type: str, out: tuple[int, ...] | None, operands: list[tuple[int, ...] | None], outputs: int = 1) -> int:
-    """Contiguous runs XNNPACK copies for a CONCATENATION (each input once per position of the
-    dims before the concatenated axis: its copy operator's batch) or a SLICE / STRIDED_SLICE
-    (one per position of the dims before the innermost sliced one: slice-nd's rows), onnxruntime
-    for a Concat or Slice alike and a Split per output as a Slice; 0 when a shape is unknown.
-    A ring buffer's [1, 20, 1, 64] + [1, 1, 1, 64] along axis 1 is 2 runs, along channels 128."""
+def copy_runs(op_type: str, out: tuple[int, ...] | None, operands: list[tuple[int, ...] | None],
+              outputs: int = 1) -> int:
+    """Contiguous runs XNNPACK copies for a CONCATENATION (each input once per position of the dims
+    before the concatenated axis: its copy operator's batch) or a SLICE / STRIDED_SLICE (one per position
+    of the dims before the innermost sliced one), onnxruntime for a Concat / Slice alike and a Split per
+    output; 0 when a shape is unknown.  [1, 20, 1, 64] + [1, 1, 1, 64] along axis 1: 2 runs."""
     if op_type in ("READ_VARIABLE", "ASSIGN_VARIABLE"):
         return 1
     first = operands[0] if operands else None

@@ -23,8 +23,8 @@ CPU_TILES = ("channel_tiles", "channel_remainders", "narrow_channel_tiles", "inp
              "narrow_input_channel_tiles", "row_tiles")
 # The single figures a CPU's own entry may set for a runtime (tables.cpu_runtime_tables, load.py).
 CPU_SCALARS = ("dispatch_overhead_us", "invoke_overhead_us", "transpose_element_ns", "subnormal_vector_ns",
-               "inplace_run_ns", "rnn_step_us", "rnn_call_us", "conv_call_us", "feed_us", "fetch_us", "rnn_efficiency", "whole_rows_from", "learned_branches",
-               "l1_ways")
+               "inplace_run_ns", "rnn_step_us", "rnn_call_us", "conv_call_us", "feed_us", "fetch_us", "rnn_efficiency",
+               "whole_rows_from", "learned_branches", "l1_ways")
 # The graph inputs and outputs of the empty file a runtime's invoke cost is timed on (microbench_kernels.build_empty:
 # an ADD of two inputs, one output).
 EMPTY_FILE_IO = (2, 1)
@@ -46,10 +46,12 @@ class RuntimeCost:
     invoke_overhead_us: float = 0.0  # once per inference: the runtime's invoke, set/get of I/O
     rnn_step_us: float = 0.0  # per time step and direction of a recurrent op (LSTM/GRU/RNN)
     # per call of an ONNX GRU / LSTM / RNN inside a graph beyond what its single-op file took, which its
-    # terms are fitted on (microbench_probes.py --probe gru-chain: ~3 us on Zen 1); 0: none
+    # terms are fitted on (microbench_probes.py --probe gru-chain less the feed its one-input file lacks:
+    # 0.8 us on Zen 1); 0: none
     rnn_call_us: float = 0.0
     # per call of an ONNX Conv onnxruntime runs in its generic kernel (a 1-D conv, not NCHWc), dense,
-    # inside a graph beyond its single-op file (microbench_kernels.py's ort_chain family: ~2 us on Zen 1)
+    # inside a graph beyond its single-op file (microbench_kernels.py's ort_chain family: 0 on Zen 1 once its
+    # one-input files are priced with the feed they lack)
     conv_call_us: float = 0.0
     # per graph input fed and output fetched beyond the empty file's (EMPTY_FILE_IO), which its invoke
     # cost holds (microbench_probes.py --probe feeds: onnxruntime's session.run, 2.5 / 1.8 us on Zen 1); 0: none
@@ -190,8 +192,8 @@ class RuntimeCost:
             object.__setattr__(self, name, frozen({d: frozen(k) for d, k in getattr(self, name).items()}))
 
     def __hash__(self) -> int:
-        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_call_us, self.conv_call_us,
-                     self.feed_us, self.fetch_us, self.rnn_efficiency,
+        return hash((self.dispatch_overhead_us, self.invoke_overhead_us, self.rnn_step_us, self.rnn_call_us,
+                     self.conv_call_us, self.feed_us, self.fetch_us, self.rnn_efficiency,
                      self.transpose_element_ns, self.subnormal_vector_ns, self.inplace_run_ns, self.learned_branches,
                      self.l1_ways,
                      self.in_place, self.nchwc,
@@ -287,8 +289,9 @@ class RuntimeCost:
         (``rnn_call_us``), a dense fp32 conv onnxruntime runs in its generic kernel (``conv_call_us``)."""
         if op.op_type in ("GRU", "LSTM", "RNN"):
             return self.rnn_call_us
-        generic = op.op_type in ("Conv", "FusedConv") and not op.nchwc_rows and op.groups == 1
-        return self.conv_call_us if generic and op.kind in ("conv", "pointwise") and op.compute_dtype == "float32" else 0.0
+        generic = (op.op_type in ("Conv", "FusedConv") and not op.nchwc_rows and op.groups == 1
+                   and op.kind in ("conv", "pointwise") and op.compute_dtype == "float32")
+        return self.conv_call_us if generic else 0.0
 
     def kernel_terms(self, dtype: str, op_type: str, kind: str, taps: int = 0,
                      grouped: bool = False, unaligned: bool = False, variant: str = "") -> KernelTerms | None:
@@ -304,9 +307,8 @@ class RuntimeCost:
         return next((table[key] for key in keys if key in table), None)
 
 
-RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_call_us", "conv_call_us", "feed_us",
-                     "fetch_us", "rnn_efficiency",
-                     "rnn_steps",
+RUNTIME_COST_KEYS = ("dispatch_overhead_us", "invoke_overhead_us", "rnn_step_us", "rnn_call_us", "conv_call_us",
+                     "feed_us", "fetch_us", "rnn_efficiency", "rnn_steps",
                      "efficiency",
                      "kernels", "transpose_element_ns", "subnormal_vector_ns", "inplace_run_ns", "learned_branches",
                      "l1_ways", "int8_pair_factors", "parallel", "in_place", "nchwc", "whole_row_tiles", "whole_rows_from",
