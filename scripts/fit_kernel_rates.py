@@ -70,7 +70,10 @@ def with_feeds(rows: list[dict], target) -> list[dict]:
     empty file (RuntimeCost.feed_us / fetch_us, EMPTY_FILE_IO: 2.3 us for a one-input file on Zen 1).  The
     counts as microbench_kernels.py records them (``graph_inputs`` / ``graph_outputs``), else from the file
     built again.  A chain's node (its slope) and a profiled node's time have no invoke in them; a file
-    timed at or under the empty file's (0) stays 0.  Unchanged where the profile has no feed cost."""
+    timed at or under the empty file's (0) stays 0.  An NCHWc conv's file is left as timed: it also runs the
+    ReorderInput / ReorderOutput a graph of NCHWc convs does not run per conv (two nodes' dispatch and
+    copies), which the feed it lacks had offset (priced with the feed, its kinds' fixed costs rose 0.6 ->
+    3.1 us and the corpus's small CNNs read 1.18-1.29x).  Unchanged where the profile has no feed cost."""
     import tempfile
 
     from compressor.targets.runtime_cost import EMPTY_FILE_IO
@@ -81,7 +84,8 @@ def with_feeds(rows: list[dict], target) -> list[dict]:
     counts, out = {}, []
     with tempfile.TemporaryDirectory(prefix="feeds.") as work:
         for r in rows:
-            if r["format"] != "onnx" or r["family"] in ("dispatch", "ort_chain") or r["ms"] <= 0:
+            if (r["format"] != "onnx" or r["family"] in ("dispatch", "ort_chain") or r["ms"] <= 0
+                    or r.get("nchwc_rows")):  # an NCHWc conv's file: below
                 out.append(r)
                 continue
             io = (r["graph_inputs"], r["graph_outputs"]) if "graph_inputs" in r else _file_io(r, counts, Path(work))

@@ -329,7 +329,7 @@ def test_the_cache_curve_starts_where_the_flat_rate_ends_and_stops_at_the_cache(
 def test_each_grid_file_is_priced_with_the_feeds_its_inputs_and_outputs_leave_out():
     """fit_kernel_rates.with_feeds: the empty file has two inputs and one output, so a one-input file's time
     over it gains a feed (Zen 1's feed_us), a two-output one loses a fetch; a chain's node, a file timed at
-    the empty file's (0) and a profile without feed costs stay as they are."""
+    the empty file's (0), an NCHWc conv's file and a profile without feed costs stay as they are."""
     zen1 = load_target("host-x86", cpu_identity="AuthenticAMD family 23 model 1", cpu_flags=frozenset({"avx2", "fma"}))
     costs = zen1.compute.runtime_cost("onnx")
     rows = [{"format": "onnx", "family": "unary", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1},
@@ -337,10 +337,12 @@ def test_each_grid_file_is_priced_with_the_feeds_its_inputs_and_outputs_leave_ou
             {"format": "onnx", "family": "svm", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 2},
             {"format": "onnx", "family": "ort_chain", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1},
             {"format": "onnx", "family": "unary", "params": {}, "ms": 0.0, "graph_inputs": 1, "graph_outputs": 1},
-            {"format": "tflite", "family": "unary", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1}]
+            {"format": "tflite", "family": "unary", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1},
+            {"format": "onnx", "family": "conv", "params": {}, "ms": 0.010, "graph_inputs": 1, "graph_outputs": 1,
+             "nchwc_rows": 28}]  # an NCHWc conv's file runs its reorders too: left as timed
     out = [r["ms"] for r in fit_kernel_rates.with_feeds(rows, zen1)]
     assert out[0] == pytest.approx(0.010 + costs.feed_us * 1e-3)
     assert out[1] == pytest.approx(0.010)
     assert out[2] == pytest.approx(0.010 + (costs.feed_us - costs.fetch_us) * 1e-3)
-    assert out[3:] == [0.010, 0.0, 0.010]
+    assert out[3:] == [0.010, 0.0, 0.010, 0.010]
     assert fit_kernel_rates.with_feeds(rows, load_target("host-x86", cpu_identity="AuthenticAMD family 25 model 17")) == rows
