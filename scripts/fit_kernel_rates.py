@@ -703,8 +703,9 @@ def fit_terms(rows: list[dict], target, fmt: str, *, dtype: str = "float32", min
         # nodes (0.4-3 us each in a chain): all that timed above 0.  Its convs and MatMuls are not fitted:
         # in a chain they cost ~2 us a node more than alone whatever their size (1-D 1x1 64 -> 64 over 16
         # steps 4.2 us against 2.2, over 256 steps 52.6 against 49.6), which no term per MAC or byte says --
-        # fitted, they moved the kinds' byte rates (silero-vad's STFT conv -25 %, 1.03x -> 0.91x); the convs'
-        # excess is a cost per node of its own (conv_call_us, fit_conv_call_us).
+        # fitted, they moved the kinds' byte rates (silero-vad's STFT conv -25 %, 1.03x -> 0.91x).  That excess
+        # was mostly the feed their one-input files lack against the empty file (with_feeds); what is left of
+        # it is a cost per node of its own (conv_call_us, fit_conv_call_us: 0 on Zen 1).
         if r["family"] == "ort_chain" and r["kind"] in COMPUTE:
             continue
         if r["ms"] >= min_ms or (r["family"] in ("streaming", "ort_chain") and r["ms"] > 0):

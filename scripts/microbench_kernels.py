@@ -622,7 +622,8 @@ GRID["cast"] = [{"from": a, "to": b, "shape": s} for a, b in CAST_PAIRS for s in
 # alone.  On Zen 1 a Slice of [1, 64, 5] or a Concat onto [1, 64, 4] runs in a chain at ~1.5 us a node
 # where alone it costs no more than the empty file's ADD of 8 floats, and a Pad 2.5; a 1-D 1x1 conv
 # 64 -> 64 over 4-16 steps ~2 us more a node in a chain than alone, while Mul, Sigmoid and Gather cost
-# the same both ways (chains of 8 against 1, scratch runs).  Each point is a chain of ``n`` nodes of one
+# the same both ways (chains of 8 against 1, scratch runs) -- most of it the feed a one-input file lacks against
+# the empty file's two inputs (microbench_probes.py --probe feeds; fit_kernel_rates.with_feeds).  Each point is a chain of ``n`` nodes of one
 # op type, each reading the one before (``chain_onnx``); the grid times n = 1 and n = CHAIN_OPS and an
 # ADD chain of 8 floats alike, and a chain's row keeps ``alone_ms``: its slope per node less the ADD
 # chain's (the per-node dispatch the estimate adds apart, as ``dispatch`` measures it) -- what a node of
