@@ -54,12 +54,12 @@ def predicted_ms(row: dict, target) -> tuple[float, float, float]:
     return latency.compute_s * 1e3, latency.memory_s * 1e3, (latency.latency_s - latency.overhead_s) * 1e3
 
 
-def fit_conv_call_us(rows: list[dict], feed_us: float = 0.0) -> float | None:
+def fit_conv_call_us(rows: list[dict], one_input_io_us: float = 0.0) -> float | None:
     """``conv_call_us``: the median, over the ort_chain family's convs (onnxruntime's generic Conv: 1-D, not
     NCHWc), of a node's time in its chain (``alone_ms``) less its one-node file's (``chain_ms[0]``, what the
-    single-op grid times, plus the feed its one input is short of the empty file's two: ``feed_us``), in
-    us, at least 0; None without them."""
-    extra = [(r["alone_ms"] - r["chain_ms"][0]) * 1e3 - feed_us for r in rows
+    single-op grid times, less what its one input and output cost against the empty file's:
+    ``RuntimeCost.io_us(1, 1)``, minus a feed), in us, at least 0; None without them."""
+    extra = [(r["alone_ms"] - r["chain_ms"][0]) * 1e3 + one_input_io_us for r in rows
              if r["family"] == "ort_chain" and r["op_type"] in ("Conv", "FusedConv") and "chain_ms" in r]
     return max(statistics.median(extra), 0.0) if extra else None
 
@@ -67,7 +67,7 @@ def fit_conv_call_us(rows: list[dict], feed_us: float = 0.0) -> float | None:
 def with_feeds(rows: list[dict], target) -> list[dict]:
     """``rows`` with each onnxruntime fp32 single-op file's time as its op costs in a graph: the file's time
     less the empty file's counts a feed (fetch) too many for each graph input (output) it has fewer than the
-    empty file (RuntimeCost.feed_us / fetch_us, EMPTY_FILE_IO: 2.3 us for a one-input file on Zen 1).  The
+    empty file (RuntimeCost.io_us: 2.5 us for a one-input, one-output file on Zen 1).  The
     counts as microbench_kernels.py records them (``graph_inputs`` / ``graph_outputs``), else from the file
     built again.  A chain's node (its slope) and a profiled node's time have no invoke in them; a file
     timed at or under the empty file's (0) stays 0.  An NCHWc conv's file is left as timed: it also runs the
@@ -75,8 +75,6 @@ def with_feeds(rows: list[dict], target) -> list[dict]:
     copies), which the feed it lacks had offset (priced with the feed, its kinds' fixed costs rose 0.6 ->
     3.1 us and the corpus's small CNNs read 1.18-1.29x).  Unchanged where the profile has no feed cost."""
     import tempfile
-
-    from compressor.targets.runtime_cost import EMPTY_FILE_IO
 
     costs = target.compute.runtime_cost("onnx")
     if not (costs.feed_us or costs.fetch_us):
@@ -89,8 +87,7 @@ def with_feeds(rows: list[dict], target) -> list[dict]:
                 out.append(r)
                 continue
             io = (r["graph_inputs"], r["graph_outputs"]) if "graph_inputs" in r else _file_io(r, counts, Path(work))
-            extra_us = (EMPTY_FILE_IO[0] - io[0]) * costs.feed_us + (EMPTY_FILE_IO[1] - io[1]) * costs.fetch_us
-            out.append({**r, "ms": max(r["ms"] + extra_us * 1e-3, 0.0)})
+            out.append({**r, "ms": max(r["ms"] - costs.io_us(*io) * 1e-3, 0.0)})  # what the empty file's I/O held
     return out
 
 
@@ -1097,7 +1094,7 @@ def main(argv: list[str] | None = None) -> int:
         dispatch = fit_dispatch_us(alone)
         invoke = max(table.get("empty_invoke_ms", {}).get(fmt, float("nan")) * 1e3 - dispatch, 0.0)
         lines = [f"dispatch_overhead_us = {dispatch:.4g}", f"invoke_overhead_us = {invoke:.4g}"]
-        if (conv_call := fit_conv_call_us(alone, target.compute.runtime_cost(fmt).feed_us)) is not None:
+        if (conv_call := fit_conv_call_us(alone, target.compute.runtime_cost(fmt).io_us(1, 1))) is not None:
             lines.append(f"conv_call_us = {conv_call:.4g}")
         step, rnn_efficiency = fit_rnn_step(rows, target, fmt)
         if step == step:  # not NaN: this format has a recurrent sweep

@@ -277,12 +277,16 @@ class RuntimeCost:
                 or out_channels % rule.get("output_channel_multiple", 1) != 0
                 or out_channels < rule.get("min_output_channels", 0))
 
+    def io_us(self, inputs: int, outputs: int) -> float:
+        """What ``inputs`` fed and ``outputs`` fetched cost an invoke beyond the empty file's (EMPTY_FILE_IO):
+        ``feed_us`` / ``fetch_us`` for each more, less for each fewer."""
+        empty_inputs, empty_outputs = EMPTY_FILE_IO
+        return (inputs - empty_inputs) * self.feed_us + (outputs - empty_outputs) * self.fetch_us
+
     def invoke_us(self, inputs: int, outputs: int) -> float:
         """One invoke of a graph of ``inputs`` fed and ``outputs`` fetched: ``invoke_overhead_us`` (the empty
-        file's, EMPTY_FILE_IO) and ``feed_us`` / ``fetch_us`` for each more or fewer."""
-        empty_inputs, empty_outputs = EMPTY_FILE_IO
-        return max(self.invoke_overhead_us + (inputs - empty_inputs) * self.feed_us
-                   + (outputs - empty_outputs) * self.fetch_us, 0.0)
+        file's) and ``io_us``."""
+        return max(self.invoke_overhead_us + self.io_us(inputs, outputs), 0.0)
 
     def graph_call_us(self, op) -> float:
         """What a node of ``op``'s costs in a graph beyond its single-op file: a recurrent op's call
