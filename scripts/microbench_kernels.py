@@ -1854,10 +1854,12 @@ SUFFIX = {"tflite": "tflite", "onnx": "onnx", "onnx-int8": "onnx", "tflite-int8"
 # ---------------------------------------------------------------------------- timing
 
 
-def time_files(paths: list[Path], empty: Path, *, seconds: float, rounds: int = 3) -> tuple[list[float], float]:
+def time_files(paths: list[Path], empty: Path, *, seconds: float, rounds: int = 3,
+               signed: bool = False) -> tuple[list[float], float]:
     """Per file: thread-CPU ms of one invoke minus the empty file's (interleaved, medians), in
     ``rounds`` passes over the whole list, the least disturbed pass (lowest) kept -- as
-    real_model_fidelity.py times the models these rates are judged on; and the empty file's
+    real_model_fidelity.py times the models these rates are judged on -- at least 0 unless ``signed``
+    (a file cheaper than the empty file: microbench_probes.py --probe feeds); and the empty file's
     own median over all runs (the runtime's cost of one invoke)."""
     sys.path.insert(0, str(REPO))
     from compressor.measure.bench import open_invoker
@@ -1875,7 +1877,8 @@ def time_files(paths: list[Path], empty: Path, *, seconds: float, rounds: int = 
             for _ in range(runs):
                 t = time.thread_time(); invoke(); mine.append(time.thread_time() - t)
                 t = time.thread_time(); base(); theirs.append(time.thread_time() - t)
-            best[index] = min(best[index], max(statistics.median(mine) - statistics.median(theirs), 0.0) * 1e3)
+            over = statistics.median(mine) - statistics.median(theirs)
+            best[index] = min(best[index], (over if signed else max(over, 0.0)) * 1e3)
             empty_ms.extend(t * 1e3 for t in theirs)
     return best, statistics.median(empty_ms)
 

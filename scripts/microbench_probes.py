@@ -98,7 +98,8 @@ less the empty file's): one cell in a graph = the chains' difference over 16.  O
 (scripts/data/host-x86-probes-gru-chain-zen1.json) a one-step GRU of 8-32 takes 6.0-7.4 us in a chain
 (hidden 32: 7.0, 7.4 with ``linear_before_reset`` and ``initial_h``) where its single-op file, which its
 terms are fitted on, takes 2.7-4.0: 2.4-3.6 us more a call over 1-32 steps, GRU or LSTM.  ``--from-json``
-prints their median as ``rnn_call_us`` (fasr's GTCRN, set 22, runs 14 such GRUs).
+prints their median; ``rnn_call_us`` is that plus ``--probe feeds``' one-input reading, the feed the
+single file's one input lacks against the empty file's two (fasr's GTCRN, set 22, runs 14 such GRUs).
 
 ``fc-split``: how XNNPACK's two threads split batch-1 FCs whose weights stream (an unrolled
 LSTM's per-step FCs, each its own packed copy): chains of 40 and of 2 distinct ``width x width``
@@ -1166,34 +1167,21 @@ def probe_feeds(work: Path, seconds: float) -> list[dict]:
 
     files = [(n, 1, build_io(work / f"in-{n}.onnx", n, 1)) for n in FEED_COUNTS]
     files += [(1, n, build_io(work / f"out-{n}.onnx", 1, n)) for n in FEED_COUNTS if n > 1]
-    empty = mk.build_empty(work / "empty.onnx")
-    from compressor.measure.bench import open_invoker
-
-    base = open_invoker(empty, threads=1)
-    rows = []
-    for inputs, outputs, path in files:  # signed: a file cheaper than the empty reads below 0
-        invoke = open_invoker(path, threads=1)
-        mine, theirs = [], []
-        for _ in range(20):
-            invoke(); base()
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline or len(mine) < 50:
-            t = time.thread_time(); invoke(); mine.append(time.thread_time() - t)
-            t = time.thread_time(); base(); theirs.append(time.thread_time() - t)
-        rows.append({"format": "onnx", "params": {"inputs": inputs, "outputs": outputs},
-                     "over_empty_us": (statistics.median(mine) - statistics.median(theirs)) * 1e6,
-                     "empty_us": statistics.median(theirs) * 1e6})
-    return rows
+    # signed: a file of fewer inputs than the empty file's two reads under it
+    ms, empty_ms = mk.time_files([path for *_, path in files], mk.build_empty(work / "empty.onnx"),
+                                 seconds=seconds, rounds=3, signed=True)
+    return [{"format": "onnx", "params": {"inputs": inputs, "outputs": outputs}, "over_empty_us": over * 1e3,
+             "empty_us": empty_ms * 1e3} for (inputs, outputs, _), over in zip(files, ms)]
 
 
 def feeds_fit(rows: list[dict]) -> tuple[float, float]:
     """(feed_us, fetch_us): least-squares slopes of the files' time over their inputs (outputs 1) and over
     their outputs (inputs 1), from 2 of them up."""
     def slope(points):
-        mean_x, mean_y = statistics.mean(x for x, _ in points), statistics.mean(y for _, y in points)
-        return (sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points))
+        return statistics.linear_regression(*zip(*points)).slope
 
-    ins = [(r["params"]["inputs"], r["over_empty_us"]) for r in rows if r["params"]["outputs"] == 1 and r["params"]["inputs"] >= 2]
+    ins = [(r["params"]["inputs"], r["over_empty_us"]) for r in rows
+           if r["params"]["outputs"] == 1 and r["params"]["inputs"] >= 2]
     outs = [(r["params"]["outputs"], r["over_empty_us"]) for r in rows
             if r["params"]["inputs"] == 1 and r["params"]["outputs"] >= 2]
     return slope(ins), slope(outs)
@@ -1572,7 +1560,10 @@ def main(argv: list[str] | None = None) -> int:
                   + " (kernels.float32.If / .Loop / .Scan fixed_us: these less the runtime's dispatch_overhead_us)")
         if probes.get("gru-chain"):
             extra = statistics.median(r["in_chain_us"] - r["single_us"] for r in probes["gru-chain"])
-            print(f"rnn_call_us = {extra:.2g}  # a recurrent op's call in a graph beyond its single-op file's time")
+            # the single-op files have one input against the empty file's two: rnn_call_us is this plus the
+            # feeds probe's one-input reading (a negative figure: Zen 1's 3.1 - 2.3 = 0.8)
+            print(f"# a recurrent op's call in a graph beyond its single-op file's time: {extra:.2g} us "
+                  "(rnn_call_us: this plus --probe feeds' one-input, one-output reading)")
         for r in probes.get("gru-chain", []):
             p = r["params"]
             print(f"# {p.get('cell', 'GRU')} {p['hidden']} over {p.get('steps', 1)} step(s) (linear_before_reset "
